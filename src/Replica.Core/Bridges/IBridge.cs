@@ -1,0 +1,73 @@
+namespace Replica.Bridges;
+
+/// <summary>
+/// Where dumps are stored: a local directory now, an S3 bucket next. A dump is a folder of numbered chunk objects plus a
+/// manifest; the bridge root holds index.json. A dump is listed only once every chunk and its manifest are stored.
+/// </summary>
+public interface IBridge
+{
+    /// <summary>A short description for messages, e.g. "local directory /srv/replica-bridge".</summary>
+    string Description { get; }
+
+    /// <summary>
+    /// Starts writing a new dump. Fails with <see cref="BridgeException"/> when the name is taken or invalid.
+    /// Disposing the writer without <see cref="IDumpWriter.CompleteAsync"/> abandons the dump and removes what it wrote.
+    /// </summary>
+    Task<IDumpWriter> BeginDumpAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The complete dumps, oldest first.</summary>
+    Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The manifest of a complete dump; <see cref="BridgeException"/> when there is no such complete dump.</summary>
+    Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Reads one stored chunk (the bytes as stored, after codecs) into memory.</summary>
+    Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken);
+
+    /// <summary>Removes a dump's chunks, manifest and index entry; touches no other dump.</summary>
+    Task DeleteAsync(string name, CancellationToken cancellationToken);
+}
+
+/// <summary>Writes the chunks of one dump, in order.</summary>
+public interface IDumpWriter : IAsyncDisposable
+{
+    string Name { get; }
+
+    /// <summary>Stores the next chunk (bytes as they will be stored). Chunks are numbered from 0 in call order.</summary>
+    Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken);
+
+    /// <summary>Writes the manifest, then lists the dump as complete in the index. Returns the index entry.</summary>
+    Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken);
+}
+
+/// <summary>What the pipeline knows about a dump when it completes.</summary>
+public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bool Encrypted);
+
+/// <summary>One entry of index.json.</summary>
+public sealed record DumpEntry(
+    string Name,
+    string Status,
+    long SizeIn,
+    long SizeOut,
+    long CreatedAt,
+    bool Compressed,
+    bool Encrypted,
+    int ChunkCount)
+{
+    public const string Complete = "complete";
+}
+
+/// <summary>One stored chunk, as the manifest lists it.</summary>
+public sealed record ChunkInfo(int Index, string Key, long Size, string Sha256);
+
+/// <summary>A dump's manifest: the source of truth for its chunks, written once after the last chunk.</summary>
+public sealed record DumpManifest(
+    string Name,
+    long CreatedAt,
+    string ToolVersion,
+    string Source,
+    long SizeIn,
+    long SizeOut,
+    bool Compressed,
+    bool Encrypted,
+    IReadOnlyList<ChunkInfo> Chunks);

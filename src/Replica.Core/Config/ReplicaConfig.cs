@@ -1,0 +1,64 @@
+using Replica.Transformers;
+
+namespace Replica.Config;
+
+/// <summary>The whole configuration of a run, as read from replica.yaml (or a RepliByte file).</summary>
+public sealed class ReplicaConfig
+{
+    /// <summary>Path of the file this came from, for messages; null when built in code.</summary>
+    public string? File { get; init; }
+
+    /// <summary>Key for deterministic transformers ('secret'). Empty means no secret was configured.</summary>
+    public string Secret { get; init; } = "";
+
+    /// <summary>Bogus locale for fakes ('locale', default "en").</summary>
+    public string Locale { get; init; } = "en";
+
+    public SourceConfig Source { get; init; } = new();
+
+    public BridgeConfig Bridge { get; init; } = new();
+
+    /// <summary>Per-table rules in file order; for a column, the first rule that matches it wins.</summary>
+    public IReadOnlyList<TableRule> Tables { get; init; } = [];
+
+    /// <summary>When not empty, tables that match none of these are dropped entirely ('only_tables').</summary>
+    public IReadOnlyList<TablePattern> OnlyTables { get; init; } = [];
+
+    /// <summary>Largest row or statement that may be buffered, in bytes ('limits.max_row_size', default 256 MiB).</summary>
+    public long MaxRowBytes { get; init; } = 256L << 20;
+}
+
+public sealed class SourceConfig
+{
+    /// <summary>'source.connection_uri': a live database to dump (spawning pg_dump arrives in a later version).</summary>
+    public string? ConnectionUri { get; init; }
+}
+
+public sealed class BridgeConfig
+{
+    /// <summary>'bridge.local.path'; default ./replica-bridge.</summary>
+    public string LocalPath { get; init; } = "./replica-bridge";
+
+    /// <summary>'bridge.chunk_size', bytes per chunk object; default 32 MiB.</summary>
+    public long ChunkSize { get; init; } = 32L << 20;
+}
+
+/// <summary>What happens to a table's data and schema.</summary>
+public enum TableAction
+{
+    /// <summary>Keep schema and data, transform the configured columns.</summary>
+    Transform,
+    /// <summary>Keep the schema, drop every row ('skip' / 'data: skip').</summary>
+    SkipData,
+    /// <summary>Drop the table entirely: schema, data, indexes, constraints ('drop').</summary>
+    Drop,
+}
+
+/// <summary>A 'transformers:' entry: which tables it matches, what it does to them and their columns.</summary>
+public sealed record TableRule(TablePattern Table, TableAction Action, IReadOnlyList<ColumnRule> Columns)
+{
+    /// <summary>Where it was configured ("replica.yaml:12:5"), for messages.</summary>
+    public string? Source { get; init; }
+}
+
+public sealed record ColumnRule(NamePattern Column, TransformerSpec Transformer);

@@ -1,0 +1,69 @@
+namespace Replica;
+
+/// <summary>The base of every failure Replica reports to a user; <see cref="Kind"/> picks the exit code.</summary>
+public abstract class ReplicaException : Exception
+{
+    protected ReplicaException(string message, Exception? inner = null) : base(message, inner) { }
+
+    public abstract ReplicaErrorKind Kind { get; }
+}
+
+/// <summary>Distinct failure classes, each mapped to its own process exit code by the CLI.</summary>
+public enum ReplicaErrorKind
+{
+    Config = 2,
+    MalformedDump = 3,
+    Bridge = 4,
+    Integrity = 5,
+    Transformer = 6,
+}
+
+/// <summary>A configuration problem: a bad key, value or option. Says where (file, line, column) when known.</summary>
+public sealed class ConfigException : ReplicaException
+{
+    public ConfigException(string message, string? file = null, int lineNumber = 0, int columnNumber = 0, string? key = null)
+        : base(Format(message, file, lineNumber, columnNumber, key))
+    {
+        File = file;
+        LineNumber = lineNumber;
+        ColumnNumber = columnNumber;
+        Key = key;
+    }
+
+    public string? File { get; }
+    public int LineNumber { get; }
+    public int ColumnNumber { get; }
+    public string? Key { get; }
+    public override ReplicaErrorKind Kind => ReplicaErrorKind.Config;
+
+    static string Format(string message, string? file, int line, int column, string? key)
+    {
+        var where = file is null ? "" : line > 0 ? $"{file}:{line}:{column}: " : $"{file}: ";
+        var what = key is null ? "" : $"'{key}': ";
+        return where + what + message;
+    }
+}
+
+/// <summary>A failure while running a transformer (e.g. a custom command that died).</summary>
+public sealed class TransformerException : ReplicaException
+{
+    public TransformerException(string message, Exception? inner = null) : base(message, inner) { }
+
+    public override ReplicaErrorKind Kind => ReplicaErrorKind.Transformer;
+}
+
+/// <summary>A bridge (storage) or I/O failure.</summary>
+public sealed class BridgeException : ReplicaException
+{
+    public BridgeException(string message, Exception? inner = null) : base(message, inner) { }
+
+    public override ReplicaErrorKind Kind => ReplicaErrorKind.Bridge;
+}
+
+/// <summary>Stored data does not match what its manifest promises (checksum, size, missing chunk).</summary>
+public sealed class IntegrityException : ReplicaException
+{
+    public IntegrityException(string message, Exception? inner = null) : base(message, inner) { }
+
+    public override ReplicaErrorKind Kind => ReplicaErrorKind.Integrity;
+}

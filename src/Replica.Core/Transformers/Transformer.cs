@@ -1,0 +1,54 @@
+using System.Buffers;
+
+namespace Replica.Transformers;
+
+/// <summary>What a transformer did with one value.</summary>
+public enum TransformResult
+{
+    /// <summary>Keep the original bytes exactly as they were in the dump.</summary>
+    Unchanged,
+    /// <summary>The new (decoded) value was written to the output buffer.</summary>
+    Value,
+    /// <summary>The value becomes SQL NULL.</summary>
+    Null,
+}
+
+/// <summary>
+/// Replaces one column's values. One instance serves one column of one table (it is created when the COPY header or
+/// INSERT column list is seen), so per-column state (a custom command's process, a key) lives here.
+/// Values arrive decoded from their COPY or SQL escaping as UTF-8 bytes (possibly invalid UTF-8); the caller escapes
+/// the output again for where it goes back.
+/// </summary>
+public abstract class Transformer : IDisposable
+{
+    /// <summary>
+    /// Other columns of the same row this transformer reads (the template transformer); the row context serves them
+    /// by their position in this list.
+    /// </summary>
+    public virtual IReadOnlyList<string> ReferencedColumns => [];
+
+    /// <summary>Transforms one value. <paramref name="isNull"/> is true for SQL NULL (then <paramref name="value"/> is empty).</summary>
+    public abstract TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output);
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+}
+
+/// <summary>The rest of the current row, as a transformer with <see cref="Transformer.ReferencedColumns"/> sees it.</summary>
+public interface IRowContext
+{
+    /// <summary>
+    /// The value of the referenced column number <paramref name="referenceIndex"/> (an index into
+    /// <see cref="Transformer.ReferencedColumns"/>): its transformed value when that column has a transformer without
+    /// references of its own, else its original decoded value.
+    /// </summary>
+    ReadOnlySpan<byte> GetReferenced(int referenceIndex, out bool isNull);
+}
+
+/// <summary>A row context for a transformer that references nothing.</summary>
+public sealed class EmptyRowContext : IRowContext
+{
+    public static readonly EmptyRowContext Instance = new();
+
+    public ReadOnlySpan<byte> GetReferenced(int referenceIndex, out bool isNull) =>
+        throw new ArgumentOutOfRangeException(nameof(referenceIndex), "This row context serves no referenced columns.");
+}

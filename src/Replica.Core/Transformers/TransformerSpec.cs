@@ -1,0 +1,32 @@
+namespace Replica.Transformers;
+
+/// <summary>
+/// A transformer as configured: its name and options. Option values are strings, lists (IReadOnlyList&lt;object?&gt;)
+/// or nested maps (IReadOnlyDictionary&lt;string, object?&gt;), as YAML gives them. <see cref="Source"/> says where it was
+/// configured ("replica.yaml:12:9"), for error messages.
+/// </summary>
+public sealed record TransformerSpec(string Name, IReadOnlyDictionary<string, object?> Options)
+{
+    public string? Source { get; init; }
+
+    /// <summary>The column is marked unique in the config: true, false, or null for "decide by the transformer".</summary>
+    public bool? Unique { get; init; }
+
+    public static TransformerSpec Of(string name) => new(name, new Dictionary<string, object?>());
+}
+
+/// <summary>Everything a transformer needs besides its spec, shared by a whole run.</summary>
+public sealed class TransformerEnvironment
+{
+    public TransformerEnvironment(ReadOnlyMemory<byte> secret, string locale = "en")
+    {
+        Secret = secret;
+        Locale = locale;
+    }
+
+    /// <summary>The key that makes deterministic transformers repeatable (config 'secret').</summary>
+    public ReadOnlyMemory<byte> Secret { get; }
+
+    /// <summary>Bogus locale for fakes, e.g. "en", "de", "fr".</summary>
+    public string Locale { get; }
+}
