@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+
+namespace Replica.Lexing;
+
+/// <summary>What the lexer is reading: SQL statements, the rest of a COPY command's line, or COPY data rows.</summary>
+internal enum LexerMode : byte
+{
+    Sql,
+    CopyHeaderTail,
+    CopyData,
+}
+
+/// <summary>Where the SQL scanner stands inside a statement; see <see cref="UnitScanner"/>.</summary>
+internal enum SqlState : byte
+{
+    Normal,
+    NormalDash,
+    NormalSlash,
+    LineComment,
+    BlockComment,
+    BlockCommentStar,
+    BlockCommentSlash,
+    SingleQuote,
+    SingleQuoteQuote,
+    EQuote,
+    EQuoteBackslash,
+    EQuoteQuote,
+    DoubleQuote,
+    DoubleQuoteQuote,
+    DollarOpen,
+    Dollar,
+    DollarClose,
+    MetaLine,
+}
+
+/// <summary>A dollar-quote tag; PostgreSQL identifiers are at most 63 bytes, pg_dump's tags are a few underscores.</summary>
+[InlineArray(Length)]
+internal struct DollarTag
+{
+    public const int Length = 64;
+    byte _element0;
+}
+
+/// <summary>
+/// Everything the lexer must remember between two blocks of input: small, plain, copied by value. A unit (statement,
+/// meta-command line or COPY row) that is cut by a block boundary is resumed from here without rescanning its start.
+/// </summary>
+internal struct LexerState
+{
+    public LexerMode Mode;
+    public SqlState Sql;
+    /// <summary>A byte other than whitespace or comment was seen in the current statement.</summary>
+    public bool HasContent;
+    public byte Prev;
+    public byte Prev2;
+    public int CommentDepth;
+    public int TagLength;
+    public int TagMatched;
+    public DollarTag Tag;
+    /// <summary>Absolute offset where the innermost open quote or comment began, for "unterminated" errors.</summary>
+    public long OpenedAt;
+    /// <summary>SET standard_conforming_strings: when off, plain '...' strings take backslash escapes too.</summary>
+    public bool NonStandardStrings;
+
+    /// <summary>Absolute byte offset of the current unit's first byte.</summary>
+    public long UnitOffset;
+    /// <summary>1-based line number of the current unit's first byte.</summary>
+    public long UnitLineNumber;
+
+    public static LexerState Initial => new() { UnitLineNumber = 1 };
+
+    public void BeginStatement()
+    {
+        Sql = SqlState.Normal;
+        HasContent = false;
+        Prev = (byte)'\n';
+        Prev2 = (byte)'\n';
+        CommentDepth = 0;
+        TagLength = 0;
+        TagMatched = 0;
+    }
+}

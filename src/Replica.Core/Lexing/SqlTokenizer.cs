@@ -1,0 +1,273 @@
+using System.Text;
+
+namespace Replica.Lexing;
+
+internal enum TokenKind : byte
+{
+    End,
+    Word,
+    QuotedIdentifier,
+    /// <summary>'...' or a prefixed form (U&amp;'...', B'...', X'...'): '' doubles a quote, backslash is literal.</summary>
+    String,
+    /// <summary>E'...': backslash escapes (or any string when standard_conforming_strings is off).</summary>
+    EString,
+    DollarString,
+    Number,
+    /// <summary>One of ( ) [ ] , ; . or the cast operator ::.</summary>
+    Punct,
+    /// <summary>Operators, parameters and anything else.</summary>
+    Other,
+}
+
+/// <summary>
+/// Splits one complete SQL statement into tokens, skipping whitespace and comments. It runs on statements that the
+/// <see cref="UnitScanner"/> has already delimited, so it only classifies; it never decides where a statement ends.
+/// https://www.postgresql.org/docs/current/sql-syntax-lexical.html
+/// </summary>
+internal ref struct SqlTokenizer
+{
+    readonly ReadOnlySpan<byte> _sql;
+    readonly bool _nonStandardStrings;
+    int _pos;
+
+    public SqlTokenizer(ReadOnlySpan<byte> sql, bool nonStandardStrings = false, int start = 0)
+    {
+        _sql = sql;
+        _nonStandardStrings = nonStandardStrings;
+        _pos = start;
+        Kind = TokenKind.End;
+        Start = 0;
+        End = 0;
+    }
+
+    public TokenKind Kind { get; private set; }
+    public int Start { get; private set; }
+    public int End { get; private set; }
+    public readonly ReadOnlySpan<byte> Span => _sql[Start..End];
+    public readonly int Position => _pos;
+
+    public readonly bool IsWord(ReadOnlySpan<byte> lowerCaseWord) =>
+        Kind == TokenKind.Word && System.Text.Ascii.EqualsIgnoreCase(Span, lowerCaseWord);
+
+    public readonly bool IsPunct(byte c) => Kind == TokenKind.Punct && End - Start == 1 && _sql[Start] == c;
+
+    public readonly bool IsCast => Kind == TokenKind.Punct && End - Start == 2;
+
+    /// <summary>Moves to the next token; false at the end of the statement.</summary>
+    public bool Next()
+    {
+        SkipTrivia();
+        Start = _pos;
+        if (_pos >= _sql.Length)
+        {
+            Kind = TokenKind.End;
+            End = _pos;
+            return false;
+        }
+        var b = _sql[_pos];
+        if (IsIdentStart(b))
+        {
+            var prefixEnd = _pos + 1;
+            // E'...', B'...', X'...', N'...' and U&'...' are strings with a prefix.
+            if (prefixEnd < _sql.Length && _sql[prefixEnd] == (byte)'\'' && (b | 0x20) is (byte)'e' or (byte)'b' or (byte)'x' or (byte)'n')
+            {
+                _pos = prefixEnd;
+                ReadQuoted((b | 0x20) == 'e' || _nonStandardStrings);
+                Kind = (b | 0x20) == 'e' || _nonStandardStrings ? TokenKind.EString : TokenKind.String;
+                End = _pos;
+                return true;
+            }
+            if ((b | 0x20) == 'u' && prefixEnd + 1 < _sql.Length && _sql[prefixEnd] == (byte)'&' && _sql[prefixEnd + 1] is (byte)'\'' or (byte)'"')
+            {
+                _pos = prefixEnd + 1;
+                var isString = _sql[_pos] == (byte)'\'';
+                ReadQuoted(false);
+                Kind = isString ? TokenKind.String : TokenKind.QuotedIdentifier;
+                End = _pos;
+                return true;
+            }
+            _pos++;
+            while (_pos < _sql.Length && UnitScanner.IsIdentifierByte(_sql[_pos]))
+            {
+                _pos++;
+            }
+            Kind = TokenKind.Word;
+        }
+        else if (b == (byte)'"')
+        {
+            ReadQuoted(false);
+            Kind = TokenKind.QuotedIdentifier;
+        }
+        else if (b == (byte)'\'')
+        {
+            ReadQuoted(_nonStandardStrings);
+            Kind = _nonStandardStrings ? TokenKind.EString : TokenKind.String;
+        }
+        else if (b is >= (byte)'0' and <= (byte)'9' || (b == (byte)'.' && _pos + 1 < _sql.Length && _sql[_pos + 1] is >= (byte)'0' and <= (byte)'9'))
+        {
+            ReadNumber();
+            Kind = TokenKind.Number;
+        }
+        else if (b == (byte)'$' && TryReadDollarString())
+        {
+            Kind = TokenKind.DollarString;
+        }
+        else if (b is (byte)'(' or (byte)')' or (byte)'[' or (byte)']' or (byte)',' or (byte)';' or (byte)'.')
+        {
+            _pos++;
+            Kind = TokenKind.Punct;
+        }
+        else if (b == (byte)':' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)':')
+        {
+            _pos += 2;
+            Kind = TokenKind.Punct;
+        }
+        else
+        {
+            _pos++;
+            if (b == (byte)'$')
+            {
+                while (_pos < _sql.Length && _sql[_pos] is >= (byte)'0' and <= (byte)'9')
+                {
+                    _pos++;
+                }
+            }
+            Kind = TokenKind.Other;
+        }
+        End = _pos;
+        return true;
+    }
+
+    void SkipTrivia()
+    {
+        while (_pos < _sql.Length)
+        {
+            var b = _sql[_pos];
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f' or (byte)'\v')
+            {
+                _pos++;
+            }
+            else if (b == 0xEF && _sql[_pos..].StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                _pos += 3; // UTF-8 byte order mark
+            }
+            else if (b == (byte)'-' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'-')
+            {
+                var lf = _sql[_pos..].IndexOf((byte)'\n');
+                _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
+            }
+            else if (b == (byte)'/' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'*')
+            {
+                var depth = 1;
+                _pos += 2;
+                while (_pos < _sql.Length && depth > 0)
+                {
+                    if (_sql[_pos] == (byte)'*' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'/')
+                    {
+                        depth--;
+                        _pos += 2;
+                    }
+                    else if (_sql[_pos] == (byte)'/' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'*')
+                    {
+                        depth++;
+                        _pos += 2;
+                    }
+                    else
+                    {
+                        _pos++;
+                    }
+                }
+            }
+            else
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Reads a quoted token starting at the quote under _pos, with doubling, and backslash escapes if asked.</summary>
+    void ReadQuoted(bool backslashEscapes)
+    {
+        var quote = _sql[_pos++];
+        while (_pos < _sql.Length)
+        {
+            var b = _sql[_pos++];
+            if (backslashEscapes && b == (byte)'\\')
+            {
+                _pos++;
+            }
+            else if (b == quote)
+            {
+                if (_pos < _sql.Length && _sql[_pos] == quote)
+                {
+                    _pos++;
+                }
+                else
+                {
+                    return;
+                }
+            }
+        }
+        _pos = Math.Min(_pos, _sql.Length);
+    }
+
+    void ReadNumber()
+    {
+        while (_pos < _sql.Length && _sql[_pos] is >= (byte)'0' and <= (byte)'9' or (byte)'.' or (byte)'_')
+        {
+            _pos++;
+        }
+        if (_pos < _sql.Length && (_sql[_pos] | 0x20) == 'e')
+        {
+            var p = _pos + 1;
+            if (p < _sql.Length && _sql[p] is (byte)'+' or (byte)'-')
+            {
+                p++;
+            }
+            if (p < _sql.Length && _sql[p] is >= (byte)'0' and <= (byte)'9')
+            {
+                _pos = p;
+                while (_pos < _sql.Length && _sql[_pos] is >= (byte)'0' and <= (byte)'9')
+                {
+                    _pos++;
+                }
+            }
+        }
+    }
+
+    bool TryReadDollarString()
+    {
+        var p = _pos + 1;
+        while (p < _sql.Length && _sql[p] != (byte)'$' && UnitScanner.IsIdentifierByte(_sql[p]))
+        {
+            p++;
+        }
+        if (p >= _sql.Length || _sql[p] != (byte)'$' || (p > _pos + 1 && _sql[_pos + 1] is >= (byte)'0' and <= (byte)'9'))
+        {
+            return false;
+        }
+        var tag = _sql[_pos..(p + 1)];
+        var close = _sql[(p + 1)..].IndexOf(tag);
+        _pos = close < 0 ? _sql.Length : p + 1 + close + tag.Length;
+        return true;
+    }
+
+    static bool IsIdentStart(byte b) =>
+        b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (byte)'_' or >= 0x80;
+
+    /// <summary>The name a Word or QuotedIdentifier token stands for, as PostgreSQL stores it.</summary>
+    public readonly string IdentifierName()
+    {
+        var span = Span;
+        if (Kind == TokenKind.QuotedIdentifier)
+        {
+            var start = span[0] == (byte)'"' ? 1 : 2; // "x" or U&"x" (U& escapes are left as written)
+            var inner = Encoding.UTF8.GetString(span[start..^1]);
+            return inner.Replace("\"\"", "\"");
+        }
+        var text = Encoding.UTF8.GetString(span);
+        return Config.Identifiers.FoldCase(text);
+    }
+
+    public readonly bool IsIdentifier => Kind is TokenKind.Word or TokenKind.QuotedIdentifier;
+}

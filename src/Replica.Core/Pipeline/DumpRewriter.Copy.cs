@@ -1,0 +1,243 @@
+using System.Buffers;
+using Replica.Config;
+using Replica.Lexing;
+using Replica.Transformers;
+
+namespace Replica.Pipeline;
+
+// COPY ... FROM stdin blocks: text-format rows, one per line, ended by a line "\.".
+// https://www.postgresql.org/docs/current/sql-copy.html (File Formats, Text Format)
+public sealed partial class DumpRewriter
+{
+    const byte Tab = (byte)'\t';
+
+    int[] _fieldStarts = new int[16];
+    int[] _fieldEnds = new int[16];
+
+    void BeginCopy(TableName name, List<string>? columns, ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
+    {
+        var table = Table(name);
+        columns ??= table.ColumnNames() ?? [];
+        var action = _rules.IsEmpty ? TableAction.Transform : table.Action(_rules);
+        _copy = new RowPlan(table, columns, action, _rules);
+        _copyTable = name.ToString();
+        _copyRow = 0;
+        Statistics.CopyBlocks++;
+        if (!_copy.DropsRows)
+        {
+            Write(output, statement);
+        }
+        _s.Mode = LexerMode.CopyHeaderTail;
+        if (_fieldStarts.Length < columns.Count + 1)
+        {
+            _fieldStarts = new int[columns.Count + 1];
+            _fieldEnds = new int[columns.Count + 1];
+        }
+    }
+
+    /// <summary>
+    /// The fast path for a COPY block whose rows pass through or are dropped whole: validates each row's field count in
+    /// one vectorized pass and copies all complete rows of the block at once. Returns where it stopped: the end of the
+    /// data, the start of a row cut by the end of the block, or just past the end marker.
+    /// </summary>
+    int ProcessRowsInBulk(ReadOnlySpan<byte> data, int pos, IBufferWriter<byte> output)
+    {
+        var start = pos;
+        var expectedTabs = _copy!.Columns.Count - 1;
+        var rows = 0L;
+        while (true)
+        {
+            var rest = data[pos..];
+            var lf = CopyRowScanner.ScanRow(rest, out var tabs, out var hasBackslash);
+            if (lf < 0)
+            {
+                break;
+            }
+            var row = rest[..lf];
+            if (row.Length >= 2 && row[0] == (byte)'\\' && row[1] == (byte)'.' && IsEndMarker(rest[..(lf + 1)]))
+            {
+                FlushBulk(data[start..pos], rows, output);
+                HandleRow(rest[..(lf + 1)], output);
+                return pos + lf + 1;
+            }
+            if (hasBackslash || tabs != expectedTabs)
+            {
+                ValidateRow(row, tabs, hasBackslash, _s.UnitOffset + (pos - start), _s.UnitLineNumber + rows, _copyRow + rows + 1);
+            }
+            rows++;
+            pos += lf + 1;
+        }
+        FlushBulk(data[start..pos], rows, output);
+        return pos;
+    }
+
+    void FlushBulk(ReadOnlySpan<byte> rows, long count, IBufferWriter<byte> output)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+        if (_copy!.DropsRows)
+        {
+            Statistics.DroppedRows += count;
+        }
+        else
+        {
+            Write(output, rows);
+        }
+        _copyRow += count;
+        _copy.Table.Rows += count;
+        Statistics.Rows += count;
+        _s.UnitOffset += rows.Length;
+        _s.UnitLineNumber += count;
+    }
+
+    /// <summary>One complete row (with its '\n'), or the end marker.</summary>
+    void HandleRow(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
+    {
+        var plan = _copy!;
+        if (IsEndMarker(unit))
+        {
+            if (!plan.DropsRows)
+            {
+                Write(output, unit);
+            }
+            _s.UnitOffset += unit.Length;
+            _s.UnitLineNumber++;
+            _s.Mode = LexerMode.Sql;
+            _s.BeginStatement();
+            _copy = null;
+            _copyTable = null;
+            return;
+        }
+        var row = unit[^1] == (byte)'\n' ? unit[..^1] : unit;
+        _copyRow++;
+        if (plan.HasTransformers)
+        {
+            TransformCopyRow(row, unit.Length - row.Length, output);
+        }
+        else
+        {
+            var lf = CopyRowScanner.ScanRow(unit, out var tabs, out var hasBackslash);
+            _ = lf;
+            ValidateRow(row, tabs, hasBackslash, _s.UnitOffset, _s.UnitLineNumber, _copyRow);
+            if (plan.DropsRows)
+            {
+                Statistics.DroppedRows++;
+            }
+            else
+            {
+                Write(output, unit);
+            }
+        }
+        plan.Table.Rows++;
+        Statistics.Rows++;
+        _s.UnitOffset += unit.Length;
+        _s.UnitLineNumber++;
+    }
+
+    static bool IsEndMarker(ReadOnlySpan<byte> unit) =>
+        unit.SequenceEqual("\\.\n"u8) || unit.SequenceEqual("\\.\r\n"u8) || unit.SequenceEqual("\\."u8);
+
+    void ValidateRow(ReadOnlySpan<byte> row, int tabs, bool hasBackslash, long offset, long line, long rowNumber)
+    {
+        if (hasBackslash)
+        {
+            var bad = CopyRowScanner.CountFieldsSlow(row, out tabs);
+            if (bad >= 0)
+            {
+                DumpThrow.Format("a backslash at the end of a row escapes nothing (bad escape)", offset + bad, line, _copyTable, rowNumber);
+            }
+        }
+        var columns = _copy!.Columns.Count;
+        if (columns == 0)
+        {
+            // A table without columns has an empty line for each row.
+            if (row.Length != 0 && !(row.Length == 1 && row[0] == (byte)'\r'))
+            {
+                DumpThrow.Format("a row of a table without columns must be an empty line", offset, line, _copyTable, rowNumber);
+            }
+            return;
+        }
+        if (tabs != columns - 1)
+        {
+            DumpThrow.Format($"the row has {tabs + 1} fields, expected {columns} ({string.Join(", ", _copy.Columns)})",
+                offset, line, _copyTable, rowNumber);
+        }
+    }
+
+    /// <summary>Splits a row into fields, transforms the planned ones, and writes the row back.</summary>
+    void TransformCopyRow(ReadOnlySpan<byte> row, int terminatorLength, IBufferWriter<byte> output)
+    {
+        var plan = _copy!;
+        var content = row;
+        var crlf = content.Length > 0 && content[^1] == (byte)'\r';
+        if (crlf)
+        {
+            content = content[..^1];
+        }
+        var columns = plan.Columns.Count;
+        var field = 0;
+        var fieldStart = 0;
+        var i = 0;
+        while (true)
+        {
+            var k = content[i..].IndexOfAny(Tab, (byte)'\\');
+            if (k < 0)
+            {
+                break;
+            }
+            i += k;
+            if (content[i] == (byte)'\\')
+            {
+                if (i + 1 >= content.Length)
+                {
+                    DumpThrow.Format("a backslash at the end of a row escapes nothing (bad escape)", _s.UnitOffset + i, _s.UnitLineNumber, _copyTable, _copyRow);
+                }
+                i += 2;
+                continue;
+            }
+            if (field + 1 >= columns)
+            {
+                DumpThrow.Format($"the row has more than {columns} fields ({string.Join(", ", plan.Columns)})", _s.UnitOffset + i, _s.UnitLineNumber, _copyTable, _copyRow);
+            }
+            _fieldStarts[field] = fieldStart;
+            _fieldEnds[field] = i;
+            field++;
+            i++;
+            fieldStart = i;
+        }
+        _fieldStarts[field] = fieldStart;
+        _fieldEnds[field] = content.Length;
+        if (field + 1 != columns)
+        {
+            DumpThrow.Format($"the row has {field + 1} fields, expected {columns} ({string.Join(", ", plan.Columns)})", _s.UnitOffset, _s.UnitLineNumber, _copyTable, _copyRow);
+        }
+        EvaluateRow(plan, content, FieldSyntax.CopyText);
+        for (var c = 0; c < columns; c++)
+        {
+            if (c > 0)
+            {
+                output.Write("\t"u8);
+            }
+            var raw = content[_fieldStarts[c].._fieldEnds[c]];
+            switch (plan.Transformers[c] is null ? TransformResult.Unchanged : _results[c])
+            {
+                case TransformResult.Value:
+                    CopyText.Encode(_outputs.Slice(_outputStarts[c], _outputLengths[c]), output);
+                    break;
+                case TransformResult.Null:
+                    CopyText.WriteNull(output);
+                    break;
+                default:
+                    output.Write(raw);
+                    break;
+            }
+        }
+        output.Write(row[content.Length..]);
+        if (terminatorLength == 1)
+        {
+            output.Write("\n"u8);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+using System.Buffers;
+using Replica.Config;
+using Replica.Lexing;
+using Replica.Transformers;
+
+namespace Replica.Pipeline;
+
+// INSERT INTO table [(columns)] VALUES (...), (...); as pg_dump --inserts, --column-inserts and --rows-per-insert write it.
+public sealed partial class DumpRewriter
+{
+    void HandleInsert(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
+    {
+        if (!StatementParser.TryParseInsert(statement, _s.NonStandardStrings, out var name, out var columns, out var valuesEnd))
+        {
+            Write(output, statement);
+            return;
+        }
+        var table = Table(name);
+        var action = table.Action(_rules);
+        if (action != TableAction.Transform)
+        {
+            Statistics.DroppedRows++;
+            return;
+        }
+        var plan = InsertPlan(table, columns, statement);
+        if (!plan.HasTransformers)
+        {
+            Write(output, statement);
+            return;
+        }
+        RewriteValues(plan, statement, valuesEnd, output);
+    }
+
+    RowPlan InsertPlan(TableState table, List<string>? columns, ReadOnlySpan<byte> statement)
+    {
+        var key = (table.Name, columns is null ? "" : string.Join('\u0001', columns));
+        if (_insertPlans.TryGetValue(key, out var plan))
+        {
+            return plan;
+        }
+        if (columns is null)
+        {
+            columns = table.ColumnNames();
+            if (columns is null && _rules.HasColumnRules(table.Name))
+            {
+                DumpThrow.Format($"INSERT into {table.Name} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with pg_dump --column-inserts)",
+                    _s.UnitOffset, _s.UnitLineNumber, table.Name.ToString());
+            }
+            columns ??= [];
+        }
+        plan = new RowPlan(table, columns, TableAction.Transform, _rules);
+        _insertPlans.Add(key, plan);
+        return plan;
+    }
+
+    void RewriteValues(RowPlan plan, ReadOnlySpan<byte> statement, int valuesEnd, IBufferWriter<byte> output)
+    {
+        var columns = plan.Columns.Count;
+        if (_fieldStarts.Length < columns + 1)
+        {
+            _fieldStarts = new int[columns + 1];
+            _fieldEnds = new int[columns + 1];
+        }
+        if (_syntaxes.Length < columns)
+        {
+            _syntaxes = new FieldSyntax[columns];
+        }
+        var t = new SqlTokenizer(statement, _s.NonStandardStrings, valuesEnd);
+        var written = 0;
+        var tupleNumber = 0L;
+        var tableText = plan.Table.Name.ToString();
+        while (t.Next() && t.IsPunct((byte)'('))
+        {
+            tupleNumber++;
+            var field = 0;
+            var depth = 0;
+            var valueStart = -1;
+            var valueEnd = -1;
+            var tokens = 0;
+            var kind = FieldSyntax.SqlBare;
+            while (true)
+            {
+                if (!t.Next())
+                {
+                    DumpThrow.Format("an INSERT statement ends inside a VALUES tuple", _s.UnitOffset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                }
+                if (depth == 0 && (t.IsPunct((byte)',') || t.IsPunct((byte)')')))
+                {
+                    if (field >= columns)
+                    {
+                        DumpThrow.Format($"a VALUES tuple has more than {columns} values ({string.Join(", ", plan.Columns)})", _s.UnitOffset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                    }
+                    _fieldStarts[field] = valueStart;
+                    _fieldEnds[field] = valueEnd;
+                    _syntaxes[field] = tokens == 1 || kind is FieldSyntax.SqlString or FieldSyntax.SqlEString ? kind : FieldSyntax.SqlBare;
+                    if (plan.Transformers[field] is not null && tokens != 1 && kind is not (FieldSyntax.SqlString or FieldSyntax.SqlEString))
+                    {
+                        DumpThrow.Format($"column {plan.Columns[field]} holds an expression, not a literal; Replica transforms literal values only",
+                            _s.UnitOffset + valueStart, LineOf(statement, valueStart), tableText, tupleNumber);
+                    }
+                    field++;
+                    if (t.IsPunct((byte)')'))
+                    {
+                        break;
+                    }
+                    valueStart = -1;
+                    tokens = 0;
+                    kind = FieldSyntax.SqlBare;
+                    continue;
+                }
+                if (valueStart < 0)
+                {
+                    valueStart = t.Start;
+                    kind = t.Kind switch
+                    {
+                        TokenKind.String => FieldSyntax.SqlString,
+                        TokenKind.EString => FieldSyntax.SqlEString,
+                        TokenKind.Word when t.IsWord("null"u8) => FieldSyntax.SqlNull,
+                        _ => FieldSyntax.SqlBare,
+                    };
+                }
+                else if (tokens == 1 && kind is FieldSyntax.SqlString or FieldSyntax.SqlEString && !t.IsCast)
+                {
+                    kind = FieldSyntax.SqlBare; // not a literal followed by a cast
+                }
+                else if (kind == FieldSyntax.SqlBare && tokens == 1 && t.Kind == TokenKind.Number && statement[valueStart] is (byte)'-' or (byte)'+')
+                {
+                    tokens = 0; // a signed number is one value
+                }
+                if (t.IsPunct((byte)'(') || t.IsPunct((byte)'['))
+                {
+                    depth++;
+                }
+                else if (t.IsPunct((byte)')') || t.IsPunct((byte)']'))
+                {
+                    depth--;
+                }
+                valueEnd = t.End;
+                tokens++;
+            }
+            if (field != columns)
+            {
+                DumpThrow.Format($"a VALUES tuple has {field} values, expected {columns} ({string.Join(", ", plan.Columns)})", _s.UnitOffset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+            }
+            EvaluateRow(plan, statement, FieldSyntax.SqlBare);
+            for (var c = 0; c < columns; c++)
+            {
+                if (plan.Transformers[c] is null)
+                {
+                    continue;
+                }
+                var result = _results[c];
+                if (result == TransformResult.Unchanged)
+                {
+                    continue;
+                }
+                Write(output, statement[written.._fieldStarts[c]]);
+                if (result == TransformResult.Null)
+                {
+                    output.Write("NULL"u8);
+                }
+                else
+                {
+                    WriteSqlValue(statement, c, _outputs.Slice(_outputStarts[c], _outputLengths[c]), output);
+                }
+                written = _fieldEnds[c];
+            }
+            plan.Table.Rows++;
+            Statistics.Rows++;
+            if (!t.Next() || !t.IsPunct((byte)','))
+            {
+                break;
+            }
+        }
+        Write(output, statement[written..]);
+    }
+
+    /// <summary>Writes a transformed value where a literal stood: a string stays a string (with its cast), a bare number stays bare if it still is one.</summary>
+    void WriteSqlValue(ReadOnlySpan<byte> statement, int column, ReadOnlySpan<byte> value, IBufferWriter<byte> output)
+    {
+        var raw = statement[_fieldStarts[column].._fieldEnds[column]];
+        switch (_syntaxes[column])
+        {
+            case FieldSyntax.SqlString:
+            case FieldSyntax.SqlEString:
+            {
+                var t = new SqlTokenizer(raw, _s.NonStandardStrings);
+                t.Next();
+                var needsE = t.Kind == TokenKind.EString || value.IndexOf((byte)'\\') >= 0 && _s.NonStandardStrings;
+                SqlLiteral.Encode(value, needsE, output);
+                output.Write(raw[t.End..]); // the cast, if any
+                break;
+            }
+            default:
+                if (IsBareLiteral(value))
+                {
+                    output.Write(value);
+                }
+                else
+                {
+                    SqlLiteral.Encode(value, _s.NonStandardStrings && value.IndexOf((byte)'\\') >= 0, output);
+                }
+                break;
+        }
+    }
+
+    /// <summary>A number or boolean that may stand unquoted in SQL.</summary>
+    static bool IsBareLiteral(ReadOnlySpan<byte> value)
+    {
+        if (value.SequenceEqual("true"u8) || value.SequenceEqual("false"u8))
+        {
+            return true;
+        }
+        var i = 0;
+        if (i < value.Length && value[i] is (byte)'-' or (byte)'+')
+        {
+            i++;
+        }
+        var digits = 0;
+        var dot = false;
+        var exponent = false;
+        for (; i < value.Length; i++)
+        {
+            var b = value[i];
+            if (b is >= (byte)'0' and <= (byte)'9')
+            {
+                digits++;
+            }
+            else if (b == (byte)'.' && !dot && !exponent)
+            {
+                dot = true;
+            }
+            else if ((b | 0x20) == 'e' && digits > 0 && !exponent)
+            {
+                exponent = true;
+                if (i + 1 < value.Length && value[i + 1] is (byte)'-' or (byte)'+')
+                {
+                    i++;
+                }
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return digits > 0;
+    }
+
+    long LineOf(ReadOnlySpan<byte> statement, int index) =>
+        _s.UnitLineNumber + statement[..Math.Clamp(index, 0, statement.Length)].Count((byte)'\n');
+}

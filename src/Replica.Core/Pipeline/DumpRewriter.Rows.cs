@@ -1,0 +1,136 @@
+using Replica.Lexing;
+using Replica.Transformers;
+
+namespace Replica.Pipeline;
+
+/// <summary>How a field is written in the dump, which decides how it is decoded and encoded again.</summary>
+internal enum FieldSyntax : byte
+{
+    CopyText,
+    SqlString,
+    SqlEString,
+    SqlNull,
+    /// <summary>A number, boolean or other bare token: the value is its text.</summary>
+    SqlBare,
+}
+
+// Runs a row's transformers in plan order; shared by COPY rows and INSERT tuples.
+public sealed partial class DumpRewriter : IRowContext
+{
+    readonly UnitBuffer _decoded = new();
+    readonly UnitBuffer _outputs = new();
+    readonly UnitBuffer _references = new();
+    TransformResult[] _results = new TransformResult[16];
+    int[] _outputStarts = new int[16];
+    int[] _outputLengths = new int[16];
+    FieldSyntax[] _syntaxes = new FieldSyntax[16];
+    int[] _referenceStarts = new int[4];
+    int[] _referenceLengths = new int[4];
+    bool[] _referenceNulls = new bool[4];
+
+    /// <summary>
+    /// Transforms the planned fields of a row whose field bounds are in _fieldStarts/_fieldEnds. Results land in
+    /// _results/_outputStarts/_outputLengths, values in _outputs.
+    /// </summary>
+    void EvaluateRow(RowPlan plan, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax)
+    {
+        var columns = plan.Columns.Count;
+        if (_results.Length < columns)
+        {
+            _results = new TransformResult[columns];
+            _outputStarts = new int[columns];
+            _outputLengths = new int[columns];
+            _syntaxes = new FieldSyntax[columns];
+        }
+        _outputs.Clear();
+        foreach (var c in plan.EvaluationOrder)
+        {
+            var transformer = plan.Transformers[c]!;
+            var syntax = uniformSyntax == FieldSyntax.CopyText ? FieldSyntax.CopyText : _syntaxes[c];
+            _decoded.Clear();
+            var isNull = Decode(row[_fieldStarts[c].._fieldEnds[c]], syntax, _decoded, c);
+            var references = plan.References[c];
+            if (references.Length > 0)
+            {
+                CollectReferences(plan, row, references, uniformSyntax);
+            }
+            var start = _outputs.Length;
+            var result = transformer.Transform(_decoded.Span, isNull, this, _outputs);
+            _results[c] = result;
+            _outputStarts[c] = start;
+            _outputLengths[c] = _outputs.Length - start;
+            Statistics.TransformedValues++;
+        }
+    }
+
+    void CollectReferences(RowPlan plan, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)
+    {
+        _references.Clear();
+        if (_referenceStarts.Length < references.Length)
+        {
+            _referenceStarts = new int[references.Length];
+            _referenceLengths = new int[references.Length];
+            _referenceNulls = new bool[references.Length];
+        }
+        for (var r = 0; r < references.Length; r++)
+        {
+            var column = references[r];
+            var start = _references.Length;
+            var other = plan.Transformers[column];
+            var isNull = false;
+            if (other is not null && plan.References[column].Length == 0 && _results[column] != TransformResult.Unchanged)
+            {
+                isNull = _results[column] == TransformResult.Null;
+                _references.Append(_outputs.Slice(_outputStarts[column], _outputLengths[column]));
+            }
+            else
+            {
+                var syntax = uniformSyntax == FieldSyntax.CopyText ? FieldSyntax.CopyText : _syntaxes[column];
+                isNull = Decode(row[_fieldStarts[column].._fieldEnds[column]], syntax, _references, column);
+            }
+            _referenceStarts[r] = start;
+            _referenceLengths[r] = _references.Length - start;
+            _referenceNulls[r] = isNull;
+        }
+    }
+
+    ReadOnlySpan<byte> IRowContext.GetReferenced(int referenceIndex, out bool isNull)
+    {
+        isNull = _referenceNulls[referenceIndex];
+        return _references.Slice(_referenceStarts[referenceIndex], _referenceLengths[referenceIndex]);
+    }
+
+    /// <summary>Decodes one field into <paramref name="output"/>; returns whether it is NULL.</summary>
+    bool Decode(ReadOnlySpan<byte> raw, FieldSyntax syntax, UnitBuffer output, int column)
+    {
+        switch (syntax)
+        {
+            case FieldSyntax.CopyText:
+                if (CopyText.IsNull(raw))
+                {
+                    return true;
+                }
+                var bad = CopyText.Decode(raw, output);
+                if (bad >= 0)
+                {
+                    DumpThrow.Format($"column {_copy!.Columns[column]}: the escape decodes to a zero byte, which text cannot hold (bad escape)",
+                        _s.UnitOffset + (_fieldStarts[column] + bad), _s.UnitLineNumber, _copyTable, _copyRow);
+                }
+                return false;
+            case FieldSyntax.SqlNull:
+                return true;
+            case FieldSyntax.SqlString:
+            case FieldSyntax.SqlEString:
+            {
+                // A cast may follow the literal ('...'::type): decode the literal token only.
+                var t = new SqlTokenizer(raw, _s.NonStandardStrings);
+                t.Next();
+                SqlLiteral.Decode(t.Span, t.Kind == TokenKind.EString, output);
+                return false;
+            }
+            default:
+                output.Append(raw);
+                return false;
+        }
+    }
+}

@@ -1,0 +1,314 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Replica.Config;
+using Replica.Lexing;
+
+namespace Replica.Pipeline;
+
+/// <summary>Counters of one rewrite, for progress and the final report.</summary>
+public sealed class RewriteStatistics
+{
+    public long BytesIn { get; internal set; }
+    public long Rows { get; internal set; }
+    public long TransformedValues { get; internal set; }
+    public long DroppedRows { get; internal set; }
+    public int CopyBlocks { get; internal set; }
+    public long Statements { get; internal set; }
+}
+
+/// <summary>
+/// Reads a plain-format PostgreSQL dump as bytes and writes it back with the configured columns transformed and the
+/// configured tables dropped. Every byte that no rule touches is copied unchanged; memory is bounded by the largest
+/// single row or statement (<see cref="MaxUnitBytes"/>), never by a table or the dump.
+/// The input arrives in blocks of any size (<see cref="Process"/>), the end of input is <see cref="Complete"/>.
+/// </summary>
+public sealed partial class DumpRewriter : IDisposable
+{
+    readonly RewriteRules _rules;
+    readonly UnitBuffer _carry = new();
+    readonly Dictionary<TableName, TableState> _tables = [];
+    readonly Dictionary<(TableName, string), RowPlan> _insertPlans = [];
+    LexerState _s = LexerState.Initial;
+    long _inputOffset;
+    RowPlan? _copy;
+    string? _copyTable;
+    long _copyRow;
+
+    public DumpRewriter(RewriteRules rules, long maxUnitBytes = 256L << 20)
+    {
+        _rules = rules;
+        MaxUnitBytes = maxUnitBytes;
+        _s.BeginStatement();
+    }
+
+    /// <summary>The largest row or statement that may be held in memory (config limits.max_row_size).</summary>
+    public long MaxUnitBytes { get; }
+
+    public RewriteStatistics Statistics { get; } = new();
+
+    /// <summary>Reads the whole input pipe and writes the rewritten dump to the output pipe (not completed here).</summary>
+    public async Task RunAsync(PipeReader input, PipeWriter output, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                foreach (var segment in buffer)
+                {
+                    Process(segment.Span, output);
+                }
+                if (result.IsCompleted)
+                {
+                    Complete(output);
+                }
+            }
+            finally
+            {
+                // Every byte is either written out or kept in the carry buffer, so the whole block is consumed.
+                input.AdvanceTo(buffer.End);
+            }
+            var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCompleted || flush.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Processes the next block of input.</summary>
+    public void Process(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        var pos = 0;
+        if (_carry.Length > 0)
+        {
+            var end = UnitScanner.Scan(ref _s, data, 0, _inputOffset);
+            if (end < 0)
+            {
+                AppendCarry(data);
+                Advance(data.Length);
+                return;
+            }
+            AppendCarry(data[..end]);
+            HandleUnit(_carry.Span, output);
+            _carry.Clear();
+            pos = end;
+        }
+        while (pos < data.Length)
+        {
+            if (_s.Mode == LexerMode.CopyData && !_copy!.HasTransformers)
+            {
+                pos = ProcessRowsInBulk(data, pos, output);
+                if (pos >= data.Length)
+                {
+                    break;
+                }
+                if (_s.Mode == LexerMode.CopyData)
+                {
+                    // A row cut by the end of the block: keep it for the next one.
+                    AppendCarry(data[pos..]);
+                    break;
+                }
+                continue;
+            }
+            var end = UnitScanner.Scan(ref _s, data, pos, _inputOffset + pos);
+            if (end < 0)
+            {
+                AppendCarry(data[pos..]);
+                break;
+            }
+            CheckUnitSize(end - pos);
+            HandleUnit(data[pos..end], output);
+            pos = end;
+        }
+        Advance(data.Length);
+    }
+
+    /// <summary>Ends the input: a statement without its semicolon is still a statement; an open quote or COPY block is an error.</summary>
+    public void Complete(IBufferWriter<byte> output)
+    {
+        if (_carry.Length > 0)
+        {
+            var unit = _carry.Span;
+            switch (_s.Mode)
+            {
+                case LexerMode.Sql:
+                    if (!UnitScanner.CanEndAtEof(_s))
+                    {
+                        var at = _s.OpenedAt;
+                        var line = _s.UnitLineNumber + unit[..(int)Math.Clamp(at - _s.UnitOffset, 0, unit.Length)].Count((byte)'\n');
+                        DumpThrow.Format($"{UnitScanner.DescribeOpen(_s)} that starts here runs to the end of the dump", at, line);
+                    }
+                    HandleUnit(unit, output);
+                    break;
+                case LexerMode.CopyData when IsEndMarker(unit):
+                    HandleUnit(unit, output);
+                    break;
+                default:
+                    ThrowTruncatedCopy();
+                    break;
+            }
+            _carry.Clear();
+        }
+        else if (_s.Mode != LexerMode.Sql)
+        {
+            ThrowTruncatedCopy();
+        }
+    }
+
+    void ThrowTruncatedCopy() =>
+        DumpThrow.Format("the dump ends inside a COPY block: its last row is cut or the end marker \\. is missing",
+            _s.UnitOffset, _s.UnitLineNumber, _copyTable, _copyRow + 1);
+
+    void Advance(int length)
+    {
+        _inputOffset += length;
+        Statistics.BytesIn = _inputOffset;
+    }
+
+    void AppendCarry(ReadOnlySpan<byte> bytes)
+    {
+        CheckUnitSize((long)_carry.Length + bytes.Length);
+        _carry.Append(bytes);
+    }
+
+    void CheckUnitSize(long length)
+    {
+        if (length > MaxUnitBytes)
+        {
+            var what = _s.Mode == LexerMode.CopyData ? "row" : "statement";
+            DumpThrow.Format($"a {what} is larger than the limit of {MaxUnitBytes} bytes (limits.max_row_size)",
+                _s.UnitOffset, _s.UnitLineNumber, _s.Mode == LexerMode.CopyData ? _copyTable : null, _s.Mode == LexerMode.CopyData ? _copyRow + 1 : 0);
+        }
+    }
+
+    /// <summary>One complete unit: a statement, a meta-command line, the rest of a COPY line, or a COPY row.</summary>
+    void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
+    {
+        switch (_s.Mode)
+        {
+            case LexerMode.Sql:
+            {
+                var wasMeta = _s.Sql == SqlState.MetaLine;
+                var lines = unit.Count((byte)'\n');
+                if (wasMeta)
+                {
+                    Write(output, unit);
+                }
+                else
+                {
+                    HandleStatement(unit, output);
+                }
+                Statistics.Statements++;
+                _s.UnitOffset += unit.Length;
+                _s.UnitLineNumber += lines;
+                if (_s.Mode == LexerMode.Sql)
+                {
+                    _s.BeginStatement();
+                }
+                break;
+            }
+            case LexerMode.CopyHeaderTail:
+                if (!_copy!.DropsRows)
+                {
+                    Write(output, unit);
+                }
+                _s.UnitOffset += unit.Length;
+                _s.UnitLineNumber++;
+                _s.Mode = LexerMode.CopyData;
+                break;
+            default:
+                HandleRow(unit, output);
+                break;
+        }
+    }
+
+    void HandleStatement(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
+    {
+        var t = new SqlTokenizer(statement);
+        t.Next();
+        if (t.IsWord("copy"u8) && StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns))
+        {
+            BeginCopy(copyTable, copyColumns, statement, output);
+            return;
+        }
+        if (_rules.IsEmpty)
+        {
+            Write(output, statement);
+            return;
+        }
+        if (t.IsWord("insert"u8))
+        {
+            HandleInsert(statement, output);
+            return;
+        }
+        if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parent))
+        {
+            var state = Table(created);
+            state.Columns = columns;
+            state.Created = true;
+            if (parent is { } p)
+            {
+                state.Parent = Table(p);
+            }
+        }
+        else if (t.IsWord("alter"u8) && StatementParser.TryParseAttachPartition(statement, out var partitioned, out var child))
+        {
+            Table(child).Parent ??= Table(partitioned);
+        }
+        else if (t.IsWord("set"u8) && StatementParser.TryParseStandardConformingStrings(statement, out var on))
+        {
+            _s.NonStandardStrings = !on;
+        }
+        if (_rules.DropsTables && NamesDroppedTable(statement))
+        {
+            return;
+        }
+        Write(output, statement);
+    }
+
+    readonly List<TableName> _named = [];
+
+    bool NamesDroppedTable(ReadOnlySpan<byte> statement)
+    {
+        _named.Clear();
+        StatementParser.CollectTables(statement, _named);
+        foreach (var name in _named)
+        {
+            // Only tables this dump creates count: a word after ON (ON DELETE ...) is not a table.
+            if (_tables.TryGetValue(name, out var state) && state.Created && state.Action(_rules) == TableAction.Drop)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    TableState Table(TableName name)
+    {
+        if (!_tables.TryGetValue(name, out var state))
+        {
+            state = new TableState(name);
+            _tables.Add(name, state);
+        }
+        return state;
+    }
+
+    static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        output.Write(bytes);
+    }
+
+    public void Dispose()
+    {
+        foreach (var table in _tables.Values)
+        {
+            table.Dispose();
+        }
+        _carry.Dispose();
+        _decoded.Dispose();
+        _outputs.Dispose();
+        _references.Dispose();
+    }
+}

@@ -1,0 +1,118 @@
+using Replica.Config;
+using Replica.Lexing;
+using Replica.Transformers;
+
+namespace Replica.Pipeline;
+
+/// <summary>Creates the transformer for one column; the registry in production, anything in tests.</summary>
+public delegate Transformer TransformerFactory(TransformerSpec spec, ColumnInfo column);
+
+/// <summary>
+/// The configured rules, resolved for a table or column of the dump. For a column the first matching rule wins; a table
+/// is dropped when a drop rule matches it or when only_tables is set and does not list it.
+/// </summary>
+public sealed class RewriteRules
+{
+    readonly IReadOnlyList<TableRule> _rules;
+    readonly IReadOnlyList<TablePattern> _onlyTables;
+    readonly bool[] _used;
+
+    public RewriteRules(IReadOnlyList<TableRule> rules, IReadOnlyList<TablePattern> onlyTables, TransformerFactory factory)
+    {
+        _rules = rules;
+        _onlyTables = onlyTables;
+        _used = new bool[rules.Count];
+        Factory = factory;
+        foreach (var rule in rules)
+        {
+            DropsTables |= rule.Action == TableAction.Drop;
+        }
+        DropsTables |= onlyTables.Count > 0;
+    }
+
+    public static RewriteRules None { get; } = new([], [], static (spec, column) => throw new InvalidOperationException("no rules"));
+
+    public TransformerFactory Factory { get; }
+
+    /// <summary>Some table may be dropped entirely, so schema statements must be checked for the tables they name.</summary>
+    public bool DropsTables { get; }
+
+    public bool IsEmpty => _rules.Count == 0 && _onlyTables.Count == 0;
+
+    internal TableAction ActionFor(TableName table)
+    {
+        if (_onlyTables.Count > 0)
+        {
+            var listed = false;
+            foreach (var pattern in _onlyTables)
+            {
+                listed |= pattern.Matches(table.Schema, table.Table);
+            }
+            if (!listed)
+            {
+                return TableAction.Drop;
+            }
+        }
+        var action = TableAction.Transform;
+        for (var i = 0; i < _rules.Count; i++)
+        {
+            var rule = _rules[i];
+            if (rule.Action != TableAction.Transform && rule.Table.Matches(table.Schema, table.Table))
+            {
+                _used[i] = true;
+                if (rule.Action == TableAction.Drop)
+                {
+                    return TableAction.Drop;
+                }
+                action = TableAction.SkipData;
+            }
+        }
+        return action;
+    }
+
+    internal TransformerSpec? SpecFor(TableName table, string column)
+    {
+        for (var i = 0; i < _rules.Count; i++)
+        {
+            var rule = _rules[i];
+            if (rule.Action != TableAction.Transform || !rule.Table.Matches(table.Schema, table.Table))
+            {
+                continue;
+            }
+            foreach (var c in rule.Columns)
+            {
+                if (c.Column.Matches(column))
+                {
+                    _used[i] = true;
+                    return c.Transformer;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Whether any column rule could apply to the table (before its columns are known).</summary>
+    internal bool HasColumnRules(TableName table)
+    {
+        foreach (var rule in _rules)
+        {
+            if (rule.Action == TableAction.Transform && rule.Columns.Count > 0 && rule.Table.Matches(table.Schema, table.Table))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Rules that matched no table or column of the dump: likely a typo, and a typo must not pass silently.</summary>
+    public IEnumerable<TableRule> UnusedRules()
+    {
+        for (var i = 0; i < _rules.Count; i++)
+        {
+            if (!_used[i])
+            {
+                yield return _rules[i];
+            }
+        }
+    }
+}

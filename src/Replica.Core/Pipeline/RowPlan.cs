@@ -1,0 +1,89 @@
+using Replica.Config;
+using Replica.Transformers;
+
+namespace Replica.Pipeline;
+
+/// <summary>
+/// How the rows of one COPY block or INSERT column list are rewritten: the transformer of each column position and the
+/// order to run them in, resolved once per header, never per row.
+/// </summary>
+internal sealed class RowPlan
+{
+    public RowPlan(TableState table, IReadOnlyList<string> columns, TableAction action, RewriteRules rules)
+    {
+        Table = table;
+        Columns = columns;
+        Action = action;
+        Transformers = new Transformer?[columns.Count];
+        if (action != TableAction.Transform)
+        {
+            EvaluationOrder = [];
+            References = [];
+            return;
+        }
+        var plain = new List<int>();
+        var referencing = new List<int>();
+        References = new int[columns.Count][];
+        for (var i = 0; i < columns.Count; i++)
+        {
+            var transformer = table.TransformerFor(columns[i], rules);
+            Transformers[i] = transformer;
+            References[i] = [];
+            if (transformer is null)
+            {
+                continue;
+            }
+            var names = transformer.ReferencedColumns;
+            if (names.Count == 0)
+            {
+                plain.Add(i);
+                continue;
+            }
+            referencing.Add(i);
+            var indexes = new int[names.Count];
+            for (var r = 0; r < names.Count; r++)
+            {
+                indexes[r] = IndexOf(columns, names[r]);
+                if (indexes[r] < 0)
+                {
+                    throw new ConfigException(
+                        $"the transformer of column {columns[i]} of table {table.Name} references column '{names[r]}', which this table's data does not have (columns: {string.Join(", ", columns)})");
+                }
+            }
+            References[i] = indexes;
+        }
+        // Columns read by other transformers get their own output computed first.
+        plain.AddRange(referencing);
+        EvaluationOrder = [.. plain];
+        HasTransformers = EvaluationOrder.Length > 0;
+    }
+
+    public TableState Table { get; }
+    public IReadOnlyList<string> Columns { get; }
+    public TableAction Action { get; }
+    public Transformer?[] Transformers { get; }
+    public int[] EvaluationOrder { get; }
+    public int[][] References { get; }
+    public bool HasTransformers { get; }
+    public bool DropsRows => Action != TableAction.Transform;
+
+    static int IndexOf(IReadOnlyList<string> columns, string name)
+    {
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (columns[i] == name)
+            {
+                return i;
+            }
+        }
+        var folded = Identifiers.FoldCase(name);
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (columns[i] == folded)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,130 @@
+using Replica.Lexing;
+using static Replica.Core.Tests.Pipeline.RewriteHarness;
+
+namespace Replica.Core.Tests.Pipeline;
+
+public class DumpRewriterTests
+{
+    static readonly byte[] s_tricky = Fixture("tricky.sql");
+
+    [Fact]
+    public void Rewrite_CopyColumnRule_ChangesOnlyThatColumn()
+    {
+        var output = Text(Rewrite(s_tricky, Rules("public.customers.email=upper")));
+        Assert.Contains("1\tALICE@EXAMPLE.COM\tAlice\t\\N\n", output);
+        Assert.Contains("2\tBOB@EXAMPLE.COM\tBob\ttab\\there\\nnewline \\\\ backslash\n", output);
+        // INSERT with and without a column list, and multi-row VALUES.
+        Assert.Contains("VALUES (5, 'EVE@EXAMPLE.COM', 'Eve', NULL);", output);
+        Assert.Contains("(6, 'O''NEIL@EXAMPLE.COM', E'Fr\\\\u00e4nk', 'x'::text);", output);
+        Assert.Contains("(7, 'G@EXAMPLE.COM', 'G', NULL),", output);
+        Assert.Contains("(8, 'H@EXAMPLE.COM', 'H;', 'semi;colon');", output);
+        // The function body that looks like COPY and the constraint keep their bytes.
+        Assert.Contains("-- looks like data: COPY public.customers (id) FROM stdin;", output);
+        Assert.Contains("ADD CONSTRAINT customers_email_key UNIQUE (email);", output);
+    }
+
+    [Fact]
+    public void Rewrite_QuotedMixedCaseNames_MatchExactly()
+    {
+        var output = Text(Rewrite(s_tricky, Rules("public.customers.\"First Name\"=upper", "\"Odd Schema\".\"Tab.le, \"\"x\"\"\".\"ÄÖ\"=x")));
+        Assert.Contains("1\talice@example.com\tALICE\t\\N\n", output);
+        Assert.Contains("3\tcarol@example.com\t\\\\N\t\n", output); // the text \N, not NULL, upper-cased stays \N
+        Assert.Contains("x\t1.50\nx\tNaN\n", output); // the test constant replaces NULL too
+        // Unquoted config names fold to lower case and so do not match "First Name".
+        var folded = Text(Rewrite(s_tricky, Rules("public.customers.First Name=upper")));
+        Assert.Contains("1\talice@example.com\tAlice\t", folded);
+    }
+
+    [Fact]
+    public void Rewrite_ValuesWithSpecialCharacters_AreEscapedForCopyAndSql()
+    {
+        var output = Text(Rewrite(s_tricky, Rules("public.customers.note=tricky")));
+        Assert.Contains("1\talice@example.com\tAlice\ta\\tb\\nc\\\\d'e\"f\\r\n", output);
+        Assert.Contains("(5, 'eve@example.com', 'Eve', 'a\tb\nc\\d''e\"f\r');", output);
+        Assert.Contains("'a\tb\nc\\d''e\"f\r'::text);", output);
+    }
+
+    [Fact]
+    public void Rewrite_NullTransformer_WritesNullInBothSyntaxes()
+    {
+        var output = Text(Rewrite(s_tricky, Rules("public.customers.email=null")));
+        Assert.Contains("1\t\\N\tAlice\t\\N\n", output);
+        Assert.Contains("VALUES (5, NULL, 'Eve', NULL);", output);
+    }
+
+    [Fact]
+    public void Rewrite_DecodesEscapesBeforeTransforming()
+    {
+        var output = Text(Rewrite(s_tricky, Rules("public.customers.\"First Name\"=upper")));
+        // D\303\251j\xe0: octal and hex escapes decode to bytes; upper-casing ASCII keeps the others, re-encoded raw.
+        Assert.Contains("4\tdave@example.com\tD\u00e9J\ufffd", output.Replace("\u00e0", "\ufffd"));
+    }
+
+    [Fact]
+    public void Rewrite_TemplateReferences_SeeOtherColumnsOutputs()
+    {
+        var output = Text(Rewrite(s_tricky, Rules("public.customers.note=concat", "public.customers.email=upper")));
+        Assert.Contains("1\tALICE@EXAMPLE.COM\tAlice\t1:ALICE@EXAMPLE.COM\n", output);
+        Assert.Contains("(5, 'EVE@EXAMPLE.COM', 'Eve', '5:EVE@EXAMPLE.COM');", output);
+    }
+
+    [Fact]
+    public void Rewrite_WithRules_IsTheSameAtEverySplitPoint()
+    {
+        var rules = Rules("public.customers.email=upper", "public.customers.note=tricky");
+        var expected = Rewrite(s_tricky, rules);
+        for (var split = 1; split < s_tricky.Length; split++)
+        {
+            Assert.True(Rewrite(s_tricky, Rules("public.customers.email=upper", "public.customers.note=tricky"), [split]).AsSpan().SequenceEqual(expected), $"split at {split}");
+        }
+        Assert.Equal(expected, RewriteInSegments(s_tricky, 1, Rules("public.customers.email=upper", "public.customers.note=tricky")));
+    }
+
+    [Fact]
+    public void Rewrite_CrlfDump_TransformsAndKeepsLineEndings()
+    {
+        var crlf = PassThroughTestsAccess.Crlf(s_tricky);
+        var output = Text(Rewrite(crlf, Rules("public.customers.email=upper")));
+        Assert.Contains("1\tALICE@EXAMPLE.COM\tAlice\t\\N\r\n", output);
+        Assert.Contains("\\.\r\n", output);
+    }
+
+    [Fact]
+    public void Rewrite_DropTable_RemovesSchemaDataAndDependentStatements()
+    {
+        var output = Text(Rewrite(s_tricky, Rules([], ["public.customers"], [])));
+        Assert.DoesNotContain("CREATE TABLE public.customers", output);
+        Assert.DoesNotContain("alice@example.com", output);
+        Assert.DoesNotContain("eve@example.com", output);
+        Assert.DoesNotContain("customers_email_key", output);
+        Assert.DoesNotContain("COMMENT ON COLUMN public.customers.note", output);
+        Assert.Contains("CREATE TABLE \"Odd Schema\"", output);
+        Assert.Contains("CREATE FUNCTION public.tricky()", output); // its body only mentions the table
+    }
+
+    [Fact]
+    public void Rewrite_SkipData_KeepsSchemaDropsRows()
+    {
+        var output = Text(Rewrite(s_tricky, Rules([], [], ["public.customers"])));
+        Assert.Contains("CREATE TABLE public.customers", output);
+        Assert.Contains("customers_email_key", output);
+        Assert.DoesNotContain("alice@example.com", output);
+        Assert.DoesNotContain("eve@example.com", output);
+        Assert.DoesNotContain("COPY public.customers (id, email", output);
+        Assert.Contains("ü\t1.50", output);
+    }
+
+    [Fact]
+    public void Rewrite_OnlyTables_DropsTheOthers()
+    {
+        var output = Text(Rewrite(s_tricky, Rules([], [], [], ["\"Odd Schema\".*"])));
+        Assert.DoesNotContain("CREATE TABLE public.customers", output);
+        Assert.DoesNotContain("empty_cols", output);
+        Assert.Contains("ü\t1.50", output);
+    }
+}
+
+file static class PassThroughTestsAccess
+{
+    public static byte[] Crlf(byte[] lf) => Replica.Core.Tests.Lexing.PassThroughTests.Crlf(lf);
+}
