@@ -54,6 +54,11 @@ public sealed partial class DumpRewriter
                 break;
             }
             var row = rest[..lf];
+            if (lf >= MaxUnitBytes)
+            {
+                FlushBulk(data[start..pos], rows, output);
+                CheckUnitSize(lf + 1L);
+            }
             if (row.Length >= 2 && row[0] == (byte)'\\' && row[1] == (byte)'.' && IsEndMarker(rest[..(lf + 1)]))
             {
                 FlushBulk(data[start..pos], rows, output);

@@ -112,7 +112,7 @@ public sealed partial class DumpRewriter : IDisposable
                 }
                 continue;
             }
-            var end = UnitScanner.Scan(ref _s, data, pos, _inputOffset + pos);
+            var end = UnitScanner.Scan(ref _s, data, pos, _inputOffset);
             if (end < 0)
             {
                 AppendCarry(data[pos..]);

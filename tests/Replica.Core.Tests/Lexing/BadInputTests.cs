@@ -1,0 +1,128 @@
+using System.Text;
+using Replica.Lexing;
+using static Replica.Core.Tests.Pipeline.RewriteHarness;
+
+namespace Replica.Core.Tests.Lexing;
+
+public class BadInputTests
+{
+    static DumpFormatException Fails(string dump, Replica.Pipeline.RewriteRules? rules = null, long maxUnitBytes = 256L << 20)
+    {
+        var bytes = Encoding.UTF8.GetBytes(dump);
+        var whole = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, maxUnitBytes: maxUnitBytes));
+        // The same error, at the same place, whatever the block boundaries.
+        for (var split = 1; split < bytes.Length; split++)
+        {
+            var part = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, [split], maxUnitBytes));
+            Assert.Equal(whole.Message, part.Message);
+        }
+        return whole;
+    }
+
+    const string Header = "SET x = 1;\nCOPY public.t (a, b) FROM stdin;\n";
+
+    [Fact]
+    public void Rewrite_TruncatedCopyBlock_NamesTableAndRow()
+    {
+        var e = Fails(Header + "1\tx\n2\ty\n");
+        Assert.Equal("public.t", e.Table);
+        Assert.Equal(3, e.RowNumber);
+        Assert.Equal(5, e.LineNumber);
+        Assert.Equal(Header.Length + 8, e.ByteOffset);
+        Assert.Contains("\\.", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_RowCutWithoutNewline_IsTruncated()
+    {
+        var e = Fails(Header + "1\tx\n2\ty");
+        Assert.Equal(2, e.RowNumber);
+        Assert.Equal(4, e.LineNumber);
+    }
+
+    [Fact]
+    public void Rewrite_WrongFieldCount_NamesRowLineAndOffset()
+    {
+        var e = Fails(Header + "1\tx\n2\ty\tz\n\\.\n");
+        Assert.Equal("public.t", e.Table);
+        Assert.Equal(2, e.RowNumber);
+        Assert.Equal(4, e.LineNumber);
+        Assert.Equal(Header.Length + 4, e.ByteOffset);
+        Assert.Contains("3 fields, expected 2", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_WrongFieldCountInTransformedTable_IsAlsoAnError()
+    {
+        var e = Fails(Header + "1\tx\n2\n\\.\n", Rules("public.t.b=upper"));
+        Assert.Equal(2, e.RowNumber);
+        Assert.Contains("1 fields, expected 2", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_EscapedTabIsNotADelimiter()
+    {
+        var ok = Encoding.UTF8.GetBytes(Header + "1\tx\\\ty\n\\.\n");
+        Assert.Equal(ok, Rewrite(ok));
+        var e = Fails(Header + "1\\\tx\n\\.\n");
+        Assert.Contains("1 fields", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_BackslashAtEndOfRow_IsABadEscape()
+    {
+        var e = Fails(Header + "1\tx\\\n\\.\n");
+        Assert.Contains("bad escape", e.Message);
+        Assert.Equal(1, e.RowNumber);
+    }
+
+    [Fact]
+    public void Rewrite_EscapeDecodingToZeroByte_IsABadEscapeWhenTransformed()
+    {
+        var e = Fails(Header + "1\tx\\000y\n\\.\n", Rules("public.t.b=upper"));
+        Assert.Contains("zero byte", e.Message);
+        Assert.Equal(Header.Length + 3, e.ByteOffset);
+    }
+
+    [Fact]
+    public void Rewrite_UnterminatedString_PointsAtItsStart()
+    {
+        var e = Fails("SET a = 1;\nSELECT 'abc;\n\nSELECT 1;\n");
+        Assert.Contains("unterminated quoted string", e.Message);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(18, e.ByteOffset);
+    }
+
+    [Fact]
+    public void Rewrite_UnterminatedCommentAndDollarQuote_AreErrors()
+    {
+        Assert.Contains("unterminated /* comment", Fails("SELECT 1; /* a /* b */ c;\n").Message);
+        Assert.Contains("unterminated dollar-quoted", Fails("CREATE FUNCTION f() AS $x$ body; $y$;\n").Message);
+        Assert.Contains("unterminated quoted identifier", Fails("SELECT \"abc;\n").Message);
+        Assert.Contains("unterminated E''", Fails("SELECT E'ab\\';\n").Message);
+    }
+
+    [Fact]
+    public void Rewrite_RowOverTheCap_IsAnError()
+    {
+        var e = Fails(Header + "1\t" + new string('x', 100) + "\n\\.\n", maxUnitBytes: 64);
+        Assert.Contains("larger than the limit of 64 bytes", e.Message);
+        Assert.Equal("public.t", e.Table);
+        Assert.Equal(1, e.RowNumber);
+    }
+
+    [Fact]
+    public void Rewrite_InsertWithWrongValueCount_IsAnError()
+    {
+        var e = Fails("CREATE TABLE public.t (a int, b text);\nINSERT INTO public.t VALUES (1, 'x', 3);\n", Rules("public.t.b=upper"));
+        Assert.Contains("more than 2 values", e.Message);
+        Assert.Equal(2, e.LineNumber);
+    }
+
+    [Fact]
+    public void Rewrite_StatementWithoutSemicolonAtEnd_PassesThrough()
+    {
+        var bytes = Encoding.UTF8.GetBytes("SELECT 1;\nSELECT 2 -- no semicolon");
+        Assert.Equal(bytes, Rewrite(bytes));
+    }
+}
