@@ -1,0 +1,26 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Replica.Bridges;
+
+/// <summary>Builds the bridge's exceptions in one place so the messages stay uniform and the callers stay small.</summary>
+internal static class BridgeThrow
+{
+    [DoesNotReturn]
+    public static void InvalidName(string? name, string problem) =>
+        throw new BridgeException($"Invalid dump name '{name}': {problem}.");
+
+    /// <summary>A file system call failed: says what was attempted, on which path, and the OS's reason.</summary>
+    public static BridgeException Io(string what, string path, Exception inner) =>
+        new($"Cannot {what} '{path}': {inner.Message}", inner);
+
+    [DoesNotReturn]
+    public static void ChunkIntegrity(string dumpName, ChunkInfo chunk, string problem) =>
+        throw new IntegrityException($"Dump '{dumpName}', chunk {chunk.Index} ({chunk.Key}): {problem}.");
+
+    [DoesNotReturn]
+    public static void DumpIntegrity(string dumpName, string problem) =>
+        throw new IntegrityException($"Dump '{dumpName}': {problem}.");
+
+    /// <summary>True for the exceptions the file system APIs throw for I/O and permission failures.</summary>
+    public static bool IsIo(Exception ex) => ex is IOException or UnauthorizedAccessException;
+}

@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Replica.Bridges;
+
+// The file system mechanics of LocalBridge: the index lock, index.json, durable writes and folder removal.
+public sealed partial class LocalBridge
+{
+    internal string IndexPath => Path.Combine(_root, IndexFileName);
+
+    void CreateRoot()
+    {
+        try
+        {
+            Directory.CreateDirectory(_root);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("create the bridge directory", _root, ex);
+        }
+    }
+
+    /// <summary>
+    /// Takes the exclusive lock on .index.lock. FileShare.None is an flock(LOCK_EX) on Linux, so it excludes other
+    /// processes and other open handles in this process alike; closing the returned stream releases it. The lock file
+    /// itself is never deleted: deleting it would let two processes lock two different files.
+    /// </summary>
+    internal async Task<FileStream> AcquireIndexLockAsync(CancellationToken cancellationToken)
+    {
+        string path = Path.Combine(_root, IndexLockFileName);
+        long started = Stopwatch.GetTimestamp();
+        int delayMs = 2;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            }
+            catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
+            {
+                // Held by someone else (EWOULDBLOCK / sharing violation); other I/O errors end up here too and are
+                // reported with the timeout, carrying the last reason.
+                TimeSpan waited = Stopwatch.GetElapsedTime(started);
+                if (waited >= _options.LockTimeout)
+                {
+                    throw new BridgeException(
+                        $"Cannot lock '{path}': still held by another replica process after {waited.TotalSeconds:0.#} s ({ex.Message})", ex);
+                }
+                // Jitter so that several waiting processes do not retry in lockstep.
+                await Task.Delay(delayMs + Random.Shared.Next(delayMs + 1), cancellationToken).ConfigureAwait(false);
+                delayMs = Math.Min(delayMs * 2, 100);
+            }
+            catch (Exception ex) when (BridgeThrow.IsIo(ex))
+            {
+                throw BridgeThrow.Io("open the index lock", path, ex);
+            }
+        }
+    }
+
+    /// <summary>Reads index.json; a missing file (or root) is an empty index. Needs no lock: index.json is replaced by rename.</summary>
+    internal async Task<BridgeIndex> ReadIndexAsync(CancellationToken cancellationToken)
+    {
+        string path = IndexPath;
+        byte[] json;
+        try
+        {
+            // FileShare.Delete so that a writer's rename over index.json is not blocked by this reader on Windows.
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+                bufferSize: 0, FileOptions.Asynchronous);
+            json = new byte[stream.Length];
+            await stream.ReadExactlyAsync(json, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return new BridgeIndex();
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex) || ex is EndOfStreamException)
+        {
+            throw BridgeThrow.Io("read the index", path, ex);
+        }
+
+        BridgeIndex? index;
+        try
+        {
+            index = JsonSerializer.Deserialize(json, BridgeJsonContext.Default.BridgeIndex);
+        }
+        catch (JsonException ex)
+        {
+            throw new BridgeException($"The index '{path}' is not valid: {ex.Message}", ex);
+        }
+        if (index is null)
+        {
+            throw new BridgeException($"The index '{path}' is not valid: it holds null.");
+        }
+        if (index.Version != BridgeIndex.CurrentVersion)
+        {
+            throw new BridgeException(
+                $"The index '{path}' has version {index.Version}; this replica reads version {BridgeIndex.CurrentVersion} only.");
+        }
+        return index;
+    }
+
+    /// <summary>Replaces index.json atomically. Call only under the index lock (the temp file name is shared).</summary>
+    async Task WriteIndexAsync(BridgeIndex index, CancellationToken cancellationToken)
+    {
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, BridgeJsonContext.Default.BridgeIndex);
+        await WriteFileDurablyAsync(Path.Combine(_root, IndexTempFileName), IndexPath, json, overwrite: true, "write the index", cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> to <paramref name="tempPath"/>, flushes it to disk, then renames it to
+    /// <paramref name="path"/>: readers see the old content or all of the new, never part of it, even after a crash.
+    /// </summary>
+    internal static async Task WriteFileDurablyAsync(
+        string tempPath, string path, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using (var handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.Write, FileShare.None,
+                       FileOptions.Asynchronous, preallocationSize: data.Length))
+            {
+                await RandomAccess.WriteAsync(handle, data, fileOffset: 0, cancellationToken).ConfigureAwait(false);
+                RandomAccess.FlushToDisk(handle);
+            }
+            File.Move(tempPath, path, overwrite);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io(what, path, ex);
+        }
+    }
+
+    /// <summary>True when the folder's .writing lock is held, i.e. a writer (in any process) is alive.</summary>
+    static bool IsHeldByLiveWriter(string folder)
+    {
+        string path = Path.Combine(folder, WritingLockFileName);
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            return false;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            // Locked, or unreadable for another reason: either way not provably dead, so never delete it.
+            return true;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw BridgeThrow.Io("check the writer lock", path, ex);
+        }
+    }
+
+    /// <summary>Renames a dump folder out of the way (atomic), to be deleted outside the index lock.</summary>
+    string MoveToTrash(string folder, string name)
+    {
+        string trash = Path.Combine(_root, $"{DeletedPrefix}{name}-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.Move(folder, trash);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io($"move dump '{name}' aside for deletion to '{trash}', from", folder, ex);
+        }
+        return trash;
+    }
+
+    /// <summary>
+    /// Deletes a folder and what it holds. Things that vanish meanwhile are fine (another process may be removing the
+    /// same leftovers); any other failure is reported.
+    /// </summary>
+    internal static void DeleteTree(string folder)
+    {
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(folder))
+            {
+                File.Delete(file);
+            }
+            foreach (string sub in Directory.EnumerateDirectories(folder))
+            {
+                DeleteTree(sub);
+            }
+            Directory.Delete(folder, recursive: false);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("delete", folder, ex);
+        }
+    }
+
+    static List<string> EnumerateDirectories(string root)
+    {
+        try
+        {
+            return [.. Directory.EnumerateDirectories(root)];
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("list the folders of", root, ex);
+        }
+    }
+
+    static bool IsEmptyDirectory(string folder)
+    {
+        try
+        {
+            return !Directory.EnumerateFileSystemEntries(folder).Any();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("list", folder, ex);
+        }
+    }
+}

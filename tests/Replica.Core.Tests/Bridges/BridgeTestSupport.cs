@@ -1,0 +1,76 @@
+using System.IO.Pipelines;
+using Replica.Bridges;
+
+namespace Replica.Core.Tests.Bridges;
+
+/// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "replica-bridge-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(Path))
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+    }
+}
+
+/// <summary>A clock the test moves by hand.</summary>
+internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = start;
+
+    public override DateTimeOffset GetUtcNow() => Now;
+}
+
+internal static class BridgeTestSupport
+{
+    public static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Deterministic, non-repeating test bytes.</summary>
+    public static byte[] Bytes(int length, int seed = 1)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    /// <summary>Stores <paramref name="data"/> as a complete dump, feeding it through a Pipe in uneven pieces.</summary>
+    public static async Task<DumpEntry> WriteDumpAsync(IBridge bridge, string name, byte[] data, int chunkSize)
+    {
+        await using IDumpWriter writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1024, resumeWriterThreshold: 512, minimumSegmentSize: 64));
+        Task<long> chunking = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, CancellationToken.None);
+        int offset = 0;
+        int piece = 1;
+        while (offset < data.Length)
+        {
+            int length = Math.Min(piece, data.Length - offset);
+            await pipe.Writer.WriteAsync(data.AsMemory(offset, length));
+            offset += length;
+            piece = piece * 3 % 997 + 1;
+        }
+        await pipe.Writer.CompleteAsync();
+        long total = await chunking;
+        Assert.Equal(data.Length, total);
+        return await writer.CompleteAsync(new DumpSummary(data.Length + 5, "test source", false, false), CancellationToken.None);
+    }
+
+    public static async Task<byte[]> RestoreAsync(IBridge bridge, string name)
+    {
+        using var output = new MemoryStream();
+        long written = await DumpReader.RestoreAsync(bridge, name, output, CancellationToken.None);
+        Assert.Equal(output.Length, written);
+        return output.ToArray();
+    }
+}

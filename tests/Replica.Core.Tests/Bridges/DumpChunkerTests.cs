@@ -1,0 +1,103 @@
+using System.IO.Pipelines;
+using Replica.Bridges;
+using static Replica.Core.Tests.Bridges.BridgeTestSupport;
+
+namespace Replica.Core.Tests.Bridges;
+
+public sealed class DumpChunkerTests
+{
+    [Theory]
+    [InlineData(0, 5, new int[0])]
+    [InlineData(1, 5, new[] { 1 })]
+    [InlineData(10, 5, new[] { 5, 5 })]
+    [InlineData(11, 5, new[] { 5, 5, 1 })]
+    [InlineData(4, 5, new[] { 4 })]
+    [InlineData(3, 1, new[] { 1, 1, 1 })]
+    public async Task RunAsync_Pipe_CutsFullChunksAndAShortLastOne(int length, int chunkSize, int[] expectedSizes)
+    {
+        byte[] data = Bytes(length);
+        var writer = new RecordingWriter();
+        var pipe = new Pipe();
+
+        Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, CancellationToken.None);
+        for (int i = 0; i < data.Length; i++)
+        {
+            await pipe.Writer.WriteAsync(data.AsMemory(i, 1)); // one-byte segments: every boundary case
+        }
+        await pipe.Writer.CompleteAsync();
+
+        Assert.Equal(length, await run);
+        Assert.Equal(expectedSizes, writer.Chunks.Select(c => c.Length));
+        Assert.Equal(data, writer.Chunks.SelectMany(c => c).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0, 5, new int[0])]
+    [InlineData(10, 5, new[] { 5, 5 })]
+    [InlineData(11, 5, new[] { 5, 5, 1 })]
+    public async Task RunAsync_Stream_CutsFullChunksAndAShortLastOne(int length, int chunkSize, int[] expectedSizes)
+    {
+        byte[] data = Bytes(length);
+        var writer = new RecordingWriter();
+
+        long total = await DumpChunker.RunAsync(new TrickleStream(data), writer, chunkSize, CancellationToken.None);
+
+        Assert.Equal(length, total);
+        Assert.Equal(expectedSizes, writer.Chunks.Select(c => c.Length));
+        Assert.Equal(data, writer.Chunks.SelectMany(c => c).ToArray());
+    }
+
+    [Fact]
+    public async Task RunAsync_WriterFails_CompletesPipeWithTheError()
+    {
+        var pipe = new Pipe();
+        var writer = new RecordingWriter { FailOnChunk = 1 };
+
+        Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, 4, CancellationToken.None);
+        await pipe.Writer.WriteAsync(Bytes(16));
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => run);
+
+        // The producer gets the failure on its next write instead of blocking on a full pipe.
+        var producerEx = await Assert.ThrowsAsync<BridgeException>(async () => await pipe.Writer.WriteAsync(Bytes(1)));
+        Assert.Equal("chunk 1 failed", ex.Message);
+        Assert.Same(ex, producerEx);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task RunAsync_BadChunkSize_Throws(int chunkSize)
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            () => DumpChunker.RunAsync(new MemoryStream(), new RecordingWriter(), chunkSize, CancellationToken.None));
+    }
+
+    sealed class RecordingWriter : IDumpWriter
+    {
+        public List<byte[]> Chunks { get; } = [];
+        public int FailOnChunk { get; init; } = -1;
+        public string Name => "recording";
+
+        public Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+        {
+            if (Chunks.Count == FailOnChunk)
+            {
+                throw new BridgeException($"chunk {FailOnChunk} failed");
+            }
+            Chunks.Add(chunk.ToArray()); // copied: the chunker reuses its buffer
+            return Task.CompletedTask;
+        }
+
+        public Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Returns at most 3 bytes per read, like a pipe from another process.</summary>
+    sealed class TrickleStream(byte[] data) : MemoryStream(data)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(3, buffer.Length)], cancellationToken);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Replica.Bridges;
+using static Replica.Core.Tests.Bridges.BridgeTestSupport;
+
+namespace Replica.Core.Tests.Bridges;
+
+public sealed class LocalBridgeConcurrencyTests
+{
+    [Fact]
+    public async Task CompleteAsync_SixteenParallelWriters_IndexListsAll()
+    {
+        using var dir = new TempDirectory();
+        const int writers = 16;
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var tasks = new Task[writers];
+        for (int i = 0; i < writers; i++)
+        {
+            int number = i + 1;
+            tasks[i] = Task.Run(async () =>
+            {
+                await start.Task;
+                // A bridge per writer, as separate processes would have: the lock file is the only coordination.
+                var bridge = new LocalBridge(dir.Path);
+                await WriteDumpAsync(bridge, $"dump-{number}", Bytes(number * 37, seed: number), 16);
+            });
+        }
+        start.SetResult();
+        await Task.WhenAll(tasks);
+
+        var reader = new LocalBridge(dir.Path);
+        IReadOnlyList<DumpEntry> list = await reader.ListAsync(CancellationToken.None);
+        Assert.Equal(Enumerable.Range(1, writers).Select(n => $"dump-{n}").Order(StringComparer.Ordinal),
+            list.Select(e => e.Name).Order(StringComparer.Ordinal));
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(dir.Combine("index.json")));
+        Assert.Equal(writers, doc.RootElement.GetProperty("dumps").GetArrayLength());
+        for (int n = 1; n <= writers; n++)
+        {
+            Assert.Equal(Bytes(n * 37, seed: n), await RestoreAsync(reader, $"dump-{n}"));
+        }
+    }
+
+    [Fact]
+    public async Task DeleteAsync_ParallelWithWriters_LosesNoOtherEntry()
+    {
+        using var dir = new TempDirectory();
+        var setup = new LocalBridge(dir.Path);
+        for (int n = 1; n <= 8; n++)
+        {
+            await WriteDumpAsync(setup, $"old-{n}", Bytes(10, seed: n), 4);
+        }
+
+        var tasks = new List<Task>();
+        for (int n = 1; n <= 8; n++)
+        {
+            int number = n;
+            tasks.Add(Task.Run(() => new LocalBridge(dir.Path).DeleteAsync($"old-{number}", CancellationToken.None)));
+            tasks.Add(Task.Run(() => WriteDumpAsync(new LocalBridge(dir.Path), $"new-{number}", Bytes(10, seed: number), 4)));
+        }
+        await Task.WhenAll(tasks);
+
+        IReadOnlyList<DumpEntry> list = await setup.ListAsync(CancellationToken.None);
+        Assert.Equal(Enumerable.Range(1, 8).Select(n => $"new-{n}").Order(StringComparer.Ordinal),
+            list.Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(list.Select(e => e.Name).Order(StringComparer.Ordinal),
+            Directory.GetDirectories(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+}
