@@ -1,1 +1,27 @@
-return 0;
+using System.CommandLine;
+using Replica.Cli.Commands;
+
+namespace Replica.Cli;
+
+/// <summary>The `replica` executable: parses arguments, reads config, shows progress, maps failures to exit codes.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("""
+            Replica: production data into development, test and CI, safely.
+            Reads a plain-format PostgreSQL dump, masks the configured columns, and stores it in chunks in a bridge
+            (a local directory by default), from which it can be restored.
+
+            Exit codes: 0 ok, 1 usage or unexpected error, 2 config error, 3 malformed dump, 4 bridge or I/O error,
+            5 integrity failure (checksum, missing chunk), 6 transformer failure, 130 interrupted.
+            """);
+        root.Subcommands.Add(DumpCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(ListCommand.Create());
+        root.Subcommands.Add(DeleteCommand.Create());
+        root.Subcommands.Add(TransformersCommand.Create());
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
+    }
+}

@@ -70,7 +70,7 @@ public sealed partial class DumpRewriter : IDisposable
                 input.AdvanceTo(buffer.End);
             }
             var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCompleted || flush.IsCanceled)
+            if (result.IsCompleted || flush.IsCanceled || flush.IsCompleted)
             {
                 return;
             }

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Replica.Bridges;
+using Replica.Config;
+using Replica.Transformers;
+
+namespace Replica.Cli.Commands;
+
+/// <summary>Options every command shares, and the run wrapper that maps failures to exit codes.</summary>
+internal static class CommonOptions
+{
+    public const string DefaultConfigPath = "replica.yaml";
+
+    public static Option<string> Config() => new("--config", "-c")
+    {
+        Description = "The config file (YAML). Default: ./replica.yaml",
+        DefaultValueFactory = _ => DefaultConfigPath,
+    };
+
+    public static Option<bool> Quiet() => new("--quiet", "-q")
+    {
+        Description = "No progress or summary on stderr.",
+    };
+
+    /// <summary>Loads the config; a missing default file is allowed only where <paramref name="required"/> is false.</summary>
+    public static ReplicaConfig LoadConfig(string path, bool required)
+    {
+        if (!File.Exists(path) && !required && path == DefaultConfigPath)
+        {
+            return new ReplicaConfig();
+        }
+        if (!File.Exists(path))
+        {
+            throw new ConfigException(
+                path == DefaultConfigPath
+                    ? "no config file ./replica.yaml: pass one with -c, or start from replica.example.yaml"
+                    : "the config file does not exist",
+                path);
+        }
+        return ConfigLoader.Load(path, TransformerRegistry.Names);
+    }
+
+    public static IBridge Bridge(ReplicaConfig config) => new LocalBridge(Path.GetFullPath(config.Bridge.LocalPath));
+
+    /// <summary>Runs a command body, printing failures as one clear line on stderr and returning their exit code.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (ReplicaException e)
+        {
+            await Console.Error.WriteLineAsync($"replica: {e.Message}").ConfigureAwait(false);
+            return (int)e.Kind;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("replica: interrupted").ConfigureAwait(false);
+            return 130;
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"replica: I/O error: {e.Message}").ConfigureAwait(false);
+            return (int)ReplicaErrorKind.Bridge;
+        }
+    }
+
+    public static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
+        _ => $"{bytes} B",
+    };
+}

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Replica.Bridges;
+using Replica.Config;
+
+namespace Replica.Cli.Commands;
+
+internal static class DeleteCommand
+{
+    public static Command Create()
+    {
+        var config = CommonOptions.Config();
+        var name = new Argument<string?>("name") { Description = "The dump to delete.", Arity = ArgumentArity.ZeroOrOne };
+        var olderThan = new Option<string?>("--older-than") { Description = "Delete dumps older than this age: 14d, 12h, 30m, 1d12h." };
+        var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest N dumps, delete the rest." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only print what would be deleted." };
+        var command = new Command("delete", """
+            Deletes dumps: their chunks, manifest and index entry. Never touches another dump (dump-1 vs dump-10).
+            With both --older-than and --keep-last, a dump is kept when either keeps it.
+
+            Examples:
+              replica delete dump-1763760000000
+              replica delete --older-than 14d --dry-run
+              replica delete --keep-last 5
+            """)
+        {
+            config, name, olderThan, keepLast, dryRun,
+        };
+        command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
+        {
+            var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
+            var bridge = CommonOptions.Bridge(settings);
+            var single = parse.GetValue(name);
+            var age = parse.GetValue(olderThan);
+            var keep = parse.GetValue(keepLast);
+            if ((single is null) == (age is null && keep is null))
+            {
+                throw new ConfigException("give a dump NAME, or --older-than and/or --keep-last");
+            }
+            List<string> doomed;
+            if (single is not null)
+            {
+                var dumps = await bridge.ListAsync(cancellationToken).ConfigureAwait(false);
+                if (!dumps.Any(d => d.Name == single))
+                {
+                    throw new BridgeException($"there is no complete dump named '{single}' in {bridge.Description}");
+                }
+                doomed = [single];
+            }
+            else
+            {
+                var policy = RetentionPolicy.Parse(age, keep);
+                var dumps = await bridge.ListAsync(cancellationToken).ConfigureAwait(false);
+                doomed = [.. policy.SelectForDeletion(dumps, DateTimeOffset.UtcNow).Select(d => d.Name)];
+            }
+            foreach (var dump in doomed)
+            {
+                if (parse.GetValue(dryRun))
+                {
+                    Console.Out.WriteLine($"would delete {dump}");
+                    continue;
+                }
+                await bridge.DeleteAsync(dump, cancellationToken).ConfigureAwait(false);
+                Console.Out.WriteLine($"deleted {dump}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

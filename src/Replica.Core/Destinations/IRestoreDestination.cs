@@ -1,0 +1,94 @@
+namespace Replica.Destinations;
+
+/// <summary>
+/// Where a restored dump goes: a file or standard output now; psql into a database later. A destination takes the
+/// bytes and applies them only on <see cref="CommitAsync"/>, so a failed restore leaves it as it was.
+/// </summary>
+public interface IRestoreDestination : IAsyncDisposable
+{
+    string Description { get; }
+
+    /// <summary>The stream the restored SQL is written to.</summary>
+    Stream Open();
+
+    /// <summary>Makes the restore visible (renames the file into place, commits the transaction).</summary>
+    Task CommitAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Writes to a temporary file beside the target and renames it into place on commit; disposing without commit deletes
+/// the temporary file, so an existing file is never half overwritten.
+/// </summary>
+public sealed class FileDestination(string path) : IRestoreDestination
+{
+    readonly string _temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.partial");
+    FileStream? _stream;
+    bool _committed;
+
+    public string Description => $"file {path}";
+
+    public Stream Open()
+    {
+        try
+        {
+            _stream = new FileStream(_temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+            return _stream;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BridgeException($"cannot write {path}: {e.Message}", e);
+        }
+    }
+
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        if (_stream is not null)
+        {
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            _stream.Flush(flushToDisk: true);
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            _stream = null;
+        }
+        try
+        {
+            File.Move(_temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BridgeException($"cannot move the restored dump into place at {path}: {e.Message}", e);
+        }
+        _committed = true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stream is not null)
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        if (!_committed)
+        {
+            File.Delete(_temporary);
+        }
+    }
+}
+
+/// <summary>Standard output: bytes go out as they come (a pipe cannot be rolled back; the exit code tells).</summary>
+public sealed class StandardOutputDestination : IRestoreDestination
+{
+    Stream? _stream;
+
+    public string Description => "stdout";
+
+    public Stream Open() => _stream = Console.OpenStandardOutput();
+
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        if (_stream is not null)
+        {
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,32 @@
+using Replica.Bridges;
+using Replica.Destinations;
+
+namespace Replica.Pipeline;
+
+/// <summary>Wires one restore: bridge → verified chunks → destination, committed only when every chunk checked out.</summary>
+public static class RestoreJob
+{
+    /// <summary>Restores the named dump, or the newest complete one when <paramref name="name"/> is null. Returns its entry and the bytes written.</summary>
+    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, CancellationToken cancellationToken)
+    {
+        var entry = name is null
+            ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
+            : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
+        var output = destination.Open();
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, cancellationToken).ConfigureAwait(false);
+        await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (entry, bytes);
+    }
+
+    static async Task<DumpEntry> FindAsync(IBridge bridge, string name, CancellationToken cancellationToken)
+    {
+        foreach (var entry in await bridge.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.Name == name)
+            {
+                return entry;
+            }
+        }
+        throw new BridgeException($"there is no complete dump named '{name}' in {bridge.Description} (see `replica list`)");
+    }
+}
