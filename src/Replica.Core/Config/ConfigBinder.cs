@@ -106,7 +106,7 @@ internal sealed partial class ConfigBinder
                 }
                 throw Error(keyNode, childPath, message);
             }
-            fields.Add(key, new ConfigNode(valueNode, childPath), keyNode);
+            fields.Add(key, new ConfigNode(valueNode, childPath));
         }
         return fields;
     }
@@ -121,7 +121,7 @@ internal sealed partial class ConfigBinder
         }
         if (node.Yaml is not YamlSequenceNode seq)
         {
-            throw Error(node, $"expected a list of {whatItems} (lines starting with '- '), found {Describe(node.Yaml)}");
+            throw Error(node, $"expected a list (lines starting with '- ') of {whatItems}, found {Describe(node.Yaml)}");
         }
         for (var i = 0; i < seq.Children.Count; i++)
         {
@@ -203,7 +203,11 @@ internal sealed partial class ConfigBinder
         }
         catch (FormatException e)
         {
-            throw Error(node, $"{(s.FromEnvironment ? s.Shown : e.Message)} is not a table name; expected {accepted}");
+            // NamePattern's messages quote the text; a value from a variable is described instead.
+            var what = s.FromEnvironment ? $"{s.Shown} is not a table name" : e.Message;
+            throw Error(node, what.Contains("is not a table name; expected", StringComparison.Ordinal)
+                ? $"{what} (\"Quoted\" names are exact)"
+                : $"{what}; expected a table name: {accepted}");
         }
     }
 
@@ -354,7 +358,7 @@ internal sealed partial class ConfigBinder
     internal sealed class Fields
     {
         readonly ConfigBinder _binder;
-        readonly Dictionary<string, (ConfigNode Value, YamlNode Key)> _fields = new(StringComparer.Ordinal);
+        readonly Dictionary<string, ConfigNode> _fields = new(StringComparer.Ordinal);
 
         public Fields(ConfigBinder binder, ConfigNode node)
         {
@@ -365,13 +369,9 @@ internal sealed partial class ConfigBinder
         /// <summary>The mapping itself.</summary>
         public ConfigNode Node { get; }
 
-        public int Count => _fields.Count;
+        public void Add(string key, ConfigNode value) => _fields[key] = value;
 
-        public void Add(string key, ConfigNode value, YamlNode keyNode) => _fields[key] = (value, keyNode);
-
-        public ConfigNode? Get(string key) => _fields.TryGetValue(key, out var f) ? f.Value : null;
-
-        public YamlNode? KeyNode(string key) => _fields.TryGetValue(key, out var f) ? f.Key : null;
+        public ConfigNode? Get(string key) => _fields.TryGetValue(key, out var f) ? f : null;
 
         public bool Has(string key) => _fields.ContainsKey(key);
 

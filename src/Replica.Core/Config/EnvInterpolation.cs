@@ -83,7 +83,8 @@ internal static class EnvInterpolation
             }
             if (!IsName(nameSpan))
             {
-                error = $"'${{{Truncate(inner.ToString())}}}' at character {i + 1} is not a variable reference; expected {Accepted}";
+                // The text inside is not shown: in a secret or a connection URI it may be the sensitive part.
+                error = $"the '${{' at character {i + 1} does not start a variable reference; expected {Accepted}";
                 return false;
             }
             var varName = nameSpan.ToString();
@@ -123,7 +124,4 @@ internal static class EnvInterpolation
         }
         return true;
     }
-
-    // The text inside ${...} is from the file, not from a variable, so it may be shown; long ones are cut.
-    static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
 }

@@ -148,10 +148,12 @@ public class ConfigLoaderEnvironmentTests
         Assert.DoesNotContain("shortpw1", e.Message);
     }
 
-    [Fact]
-    public void Parse_SecretWithBadReference_DoesNotShowTheSecretText()
+    [Theory]
+    [InlineData("abcdefghijklmnop${")]
+    [InlineData("${abcdefghijklmnop qrs}")]
+    public void Parse_SecretWithBadReference_DoesNotShowTheSecretText(string secret)
     {
-        var e = Fails("secret: 'abcdefghijklmnop${'\n", Env());
+        var e = Fails($"secret: '{secret}'\n", Env());
 
         Assert.Equal("secret", e.Key);
         Assert.DoesNotContain("abcdefghijklmnop", e.Message);

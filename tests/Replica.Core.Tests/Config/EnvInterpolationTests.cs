@@ -36,7 +36,7 @@ public class EnvInterpolationTests
     [InlineData("${MISSING}", "MISSING is not set")]
     [InlineData("$MISSING", "MISSING is not set")]
     [InlineData("x${A", "no closing")]
-    [InlineData("${-x}", "not a variable reference")]
+    [InlineData("${-x}", "does not start a variable reference")]
     public void TryExpand_Fails(string text, string expected)
     {
         Assert.False(EnvInterpolation.TryExpand(text, s_env, out _, out _, out var error));
