@@ -18,6 +18,12 @@ public sealed class ReplicaConfig
 
     public BridgeConfig Bridge { get; init; } = new();
 
+    /// <summary>'destination': where 'replica restore' writes (RepliByte's destination.connection_uri).</summary>
+    public DestinationConfig Destination { get; init; } = new();
+
+    /// <summary>Which shape the file had: Replica's own or RepliByte's conf.yaml.</summary>
+    public ConfigFormat Format { get; init; } = ConfigFormat.Replica;
+
     /// <summary>Per-table rules in file order; for a column, the first rule that matches it wins.</summary>
     public IReadOnlyList<TableRule> Tables { get; init; } = [];
 
@@ -41,6 +47,24 @@ public sealed class BridgeConfig
 
     /// <summary>'bridge.chunk_size', bytes per chunk object; default 32 MiB.</summary>
     public long ChunkSize { get; init; } = 32L << 20;
+}
+
+public sealed class DestinationConfig
+{
+    /// <summary>'destination.connection_uri': a database to restore into; may contain a password, never print it.</summary>
+    public string? ConnectionUri { get; init; }
+
+    /// <summary>RepliByte's 'destination.wipe_database'; null when not configured.</summary>
+    public bool? WipeDatabase { get; init; }
+}
+
+/// <summary>The shape a config file was written in.</summary>
+public enum ConfigFormat
+{
+    /// <summary>Replica's own replica.yaml (top-level 'transformers', 'bridge', 'secret').</summary>
+    Replica,
+    /// <summary>RepliByte's conf.yaml (source.transformers, datastore, destination), read as is.</summary>
+    RepliByte,
 }
 
 /// <summary>What happens to a table's data and schema.</summary>

@@ -1,0 +1,382 @@
+using System.Globalization;
+using Replica.Transformers;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Replica.Config;
+
+/// <summary>A YAML node and its dotted key path from the root ("transformers[2].columns.email").</summary>
+internal readonly record struct ConfigNode(YamlNode Yaml, string Path)
+{
+    public ConfigNode Child(string key) => new(Yaml, Path.Length == 0 ? key : Path + "." + key);
+}
+
+/// <summary>A scalar after ${VAR} interpolation. Values that came through a variable are never shown in messages.</summary>
+internal readonly record struct ConfigScalar(string Value, bool FromEnvironment, ConfigNode Node)
+{
+    public string Shown => FromEnvironment ? "the value (from an environment variable, not shown)" : $"'{Value}'";
+}
+
+/// <summary>
+/// Binds the YAML representation model to <see cref="ReplicaConfig"/> by hand, so that each value is checked where it
+/// stands and each error carries its position and key path. One instance per file.
+/// </summary>
+internal sealed partial class ConfigBinder
+{
+    /// <summary>Shortest secret accepted: HMAC over low-entropy values (emails, names) is only as strong as its key.</summary>
+    public const int MinSecretLength = 16;
+
+    readonly string _file;
+    readonly IReadOnlyCollection<string> _knownTransformers;
+    readonly Func<string, string?> _getEnv;
+
+    public ConfigBinder(string file, IReadOnlyCollection<string> knownTransformers, Func<string, string?> getEnv)
+    {
+        _file = file;
+        _knownTransformers = knownTransformers;
+        _getEnv = getEnv;
+    }
+
+    public ReplicaConfig BindRoot(YamlNode root)
+    {
+        var node = new ConfigNode(root, "");
+        if (root is not YamlMappingNode map)
+        {
+            throw Error(node, $"the top level must be a mapping of keys (secret:, bridge:, transformers: ...), found {Describe(root)}");
+        }
+        var reason = RepliByteReason(map);
+        return reason is null ? BindReplica(node) : BindRepliByte(node, reason);
+    }
+
+    // ---- errors -------------------------------------------------------------------------------------------------
+
+    public ConfigException Error(ConfigNode at, string message) => Error(at.Yaml, at.Path, message);
+
+    public ConfigException Error(YamlNode at, string path, string message) =>
+        new(message, _file, ConfigLoader.ToInt(at.Start.Line), ConfigLoader.ToInt(at.Start.Column), path.Length == 0 ? null : path);
+
+    public string Where(YamlNode node) =>
+        string.Create(CultureInfo.InvariantCulture, $"{_file}:{node.Start.Line}:{node.Start.Column}");
+
+    static string Describe(YamlNode node) => node switch
+    {
+        YamlMappingNode => "a mapping (key: value lines)",
+        YamlSequenceNode => "a list",
+        YamlScalarNode s when IsNull(s) => "nothing (an empty value)",
+        YamlScalarNode => "a single value",
+        _ => "an unsupported YAML node",
+    };
+
+    // ---- structure ----------------------------------------------------------------------------------------------
+
+    public static bool IsNull(YamlNode node) =>
+        node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any } s
+        && (string.IsNullOrEmpty(s.Value) || s.Value is "~" or "null" or "Null" or "NULL");
+
+    /// <summary>
+    /// The keys of a mapping, checked against <paramref name="allowed"/>. A YAML null counts as an empty mapping, so
+    /// that 'source:' with nothing under it is the same as leaving it out.
+    /// </summary>
+    public Fields Mapping(ConfigNode node, string[] allowed, string? hint = null)
+    {
+        var fields = new Fields(this, node);
+        if (IsNull(node.Yaml))
+        {
+            return fields;
+        }
+        if (node.Yaml is not YamlMappingNode map)
+        {
+            throw Error(node, $"expected a mapping with keys {List(allowed)}, found {Describe(node.Yaml)}");
+        }
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            if (keyNode is not YamlScalarNode { Value: { } key })
+            {
+                throw Error(keyNode, node.Path, $"keys must be plain names, found {Describe(keyNode)}");
+            }
+            var childPath = node.Child(key).Path;
+            if (Array.IndexOf(allowed, key) < 0)
+            {
+                var message = key == "<<"
+                    ? "YAML merge keys ('<<') are not supported; write the keys out"
+                    : $"unknown key '{key}'{Suggestions.DidYouMean(key, allowed)}; accepted here: {List(allowed)}";
+                if (hint is not null)
+                {
+                    message += ". " + hint;
+                }
+                throw Error(keyNode, childPath, message);
+            }
+            fields.Add(key, new ConfigNode(valueNode, childPath));
+        }
+        return fields;
+    }
+
+    /// <summary>A list's items with paths "path[0]", "path[1]"; a YAML null is an empty list.</summary>
+    public List<ConfigNode> Sequence(ConfigNode node, string whatItems)
+    {
+        var items = new List<ConfigNode>();
+        if (IsNull(node.Yaml))
+        {
+            return items;
+        }
+        if (node.Yaml is not YamlSequenceNode seq)
+        {
+            throw Error(node, $"expected a list (lines starting with '- ') of {whatItems}, found {Describe(node.Yaml)}");
+        }
+        for (var i = 0; i < seq.Children.Count; i++)
+        {
+            items.Add(new ConfigNode(seq.Children[i], string.Create(CultureInfo.InvariantCulture, $"{node.Path}[{i}]")));
+        }
+        return items;
+    }
+
+    /// <summary>A scalar with ${VAR} expanded, or null for a YAML null (nothing, ~, null).</summary>
+    public ConfigScalar? Scalar(ConfigNode node, string expected)
+    {
+        if (IsNull(node.Yaml))
+        {
+            return null;
+        }
+        if (node.Yaml is not YamlScalarNode scalar)
+        {
+            throw Error(node, $"expected {expected}, found {Describe(node.Yaml)}");
+        }
+        var raw = scalar.Value ?? "";
+        if (!EnvInterpolation.TryExpand(raw, _getEnv, out var value, out var fromEnvironment, out var error))
+        {
+            throw Error(node, error!);
+        }
+        return new ConfigScalar(value, fromEnvironment, node);
+    }
+
+    public ConfigScalar RequiredScalar(ConfigNode node, string expected) =>
+        Scalar(node, expected) ?? throw Error(node, $"expected {expected}, found nothing");
+
+    /// <summary>A non-empty string.</summary>
+    public string NonEmpty(ConfigNode node, string expected)
+    {
+        var s = RequiredScalar(node, expected);
+        if (s.Value.Length == 0)
+        {
+            throw Error(node, s.FromEnvironment ? $"expected {expected}; the environment variable is empty" : $"expected {expected}, found an empty string");
+        }
+        return s.Value;
+    }
+
+    public bool Bool(ConfigNode node)
+    {
+        var s = RequiredScalar(node, "true or false");
+        if (string.Equals(s.Value, "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+        if (string.Equals(s.Value, "false", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var yaml11 = s.Value.ToLowerInvariant() is "yes" or "no" or "on" or "off" or "y" or "n";
+        throw Error(node, $"expected true or false, found {s.Shown}" + (yaml11 ? " (YAML 1.1 spellings like yes/no are not booleans here)" : ""));
+    }
+
+    /// <summary>A size in bytes within [min, max].</summary>
+    public long Size(ConfigNode node, long min, long max)
+    {
+        var s = RequiredScalar(node, ByteSize.Accepted);
+        if (!ByteSize.TryParse(s.Value, out var bytes))
+        {
+            throw Error(node, $"{s.Shown} is not a size; expected {ByteSize.Accepted}");
+        }
+        if (bytes < min || bytes > max)
+        {
+            throw Error(node, $"{s.Shown} is out of range; expected between {ByteSize.Format(min)} and {ByteSize.Format(max)}");
+        }
+        return bytes;
+    }
+
+    public TablePattern Table(ConfigNode node)
+    {
+        const string accepted = "table, schema.table, * in place of either, and \"Quoted\" names for exact case";
+        var s = RequiredScalar(node, "a table name: " + accepted);
+        try
+        {
+            return TablePattern.Parse(s.Value);
+        }
+        catch (FormatException e)
+        {
+            // NamePattern's messages quote the text; a value from a variable is described instead.
+            var what = s.FromEnvironment ? $"{s.Shown} is not a table name" : e.Message;
+            throw Error(node, what.Contains("is not a table name; expected", StringComparison.Ordinal)
+                ? $"{what} (\"Quoted\" names are exact)"
+                : $"{what}; expected a table name: {accepted}");
+        }
+    }
+
+    public NamePattern Name(ConfigNode node, string text, bool fromEnvironment, string what)
+    {
+        var accepted = $"one {what} name, * for any, or a \"Quoted\" name for exact case (write '\"Name\"' in YAML)";
+        try
+        {
+            return NamePattern.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw Error(node, $"{(fromEnvironment ? "the value (from an environment variable)" : e.Message)}; expected {accepted}");
+        }
+    }
+
+    /// <summary>A transformer name that must be one of the known ones.</summary>
+    public string TransformerName(ConfigScalar name)
+    {
+        if (!_knownTransformers.Contains(name.Value))
+        {
+            var known = _knownTransformers.Order(StringComparer.Ordinal).ToArray();
+            throw Error(name.Node, $"unknown transformer {name.Shown}{Suggestions.DidYouMean(name.Value, known)}; known transformers: {string.Join(", ", known)}");
+        }
+        return name.Value;
+    }
+
+    /// <summary>Transformer options: scalars become strings, lists IReadOnlyList&lt;object?&gt;, mappings IReadOnlyDictionary&lt;string, object?&gt;.</summary>
+    public Dictionary<string, object?> Options(ConfigNode node)
+    {
+        var options = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (IsNull(node.Yaml))
+        {
+            return options;
+        }
+        if (node.Yaml is not YamlMappingNode)
+        {
+            throw Error(node, $"expected a mapping of option: value, found {Describe(node.Yaml)}");
+        }
+        return (Dictionary<string, object?>)OptionValue(node)!;
+    }
+
+    object? OptionValue(ConfigNode node)
+    {
+        switch (node.Yaml)
+        {
+            case YamlScalarNode:
+                return Scalar(node, "a value")?.Value;
+            case YamlSequenceNode:
+                var list = new List<object?>();
+                foreach (var item in Sequence(node, "values"))
+                {
+                    list.Add(OptionValue(item));
+                }
+                return list;
+            case YamlMappingNode map:
+                var dict = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var (keyNode, valueNode) in map.Children)
+                {
+                    if (keyNode is not YamlScalarNode { Value: { } key })
+                    {
+                        throw Error(keyNode, node.Path, $"option names must be plain names, found {Describe(keyNode)}");
+                    }
+                    dict[key] = OptionValue(new ConfigNode(valueNode, node.Child(key).Path));
+                }
+                return dict;
+            default:
+                throw Error(node, $"unsupported YAML node {Describe(node.Yaml)}");
+        }
+    }
+
+    public TransformerSpec Spec(string name, Dictionary<string, object?> options, bool? unique, YamlNode at) =>
+        new(name, options) { Source = Where(at), Unique = unique };
+
+    // ---- settings shared by both shapes -------------------------------------------------------------------------
+
+    public string Locale(ConfigNode node)
+    {
+        var locale = NonEmpty(node, "a Bogus locale such as en, de, fr, en_US");
+        if (!Bogus.Database.LocaleResourceExists(locale))
+        {
+            var all = Bogus.Database.GetAllLocales().Order(StringComparer.Ordinal).ToArray();
+            throw Error(node, $"unknown locale '{locale}'{Suggestions.DidYouMean(locale, all)}; accepted: {string.Join(", ", all)}");
+        }
+        return locale;
+    }
+
+    /// <summary>The secret from 'secret' or, when the key is absent, from REPLICA_SECRET. Never shown in messages.</summary>
+    public string Secret(ConfigNode? node, IReadOnlyList<TableRule> tables, string howToSet)
+    {
+        string secret;
+        if (node is { } n)
+        {
+            var s = Scalar(n, "the secret");
+            secret = s?.Value ?? "";
+        }
+        else
+        {
+            secret = _getEnv(ConfigLoader.SecretVariable) ?? "";
+        }
+
+        var maskedColumns = 0;
+        foreach (var table in tables)
+        {
+            maskedColumns += table.Columns.Count;
+        }
+        if (secret.Length == 0)
+        {
+            if (maskedColumns > 0)
+            {
+                var message = $"no secret is configured, but {maskedColumns} column(s) have transformers, which derive their output from it. {howToSet}";
+                throw node is { } at ? Error(at, message) : new ConfigException(message, _file, key: "secret");
+            }
+            return "";
+        }
+        if (secret.Length < MinSecretLength)
+        {
+            var message = $"the secret is shorter than {MinSecretLength} characters; use a long random one, e.g. from 'openssl rand -base64 32'";
+            throw node is { } at ? Error(at, message) : new ConfigException(message + $" (it came from {ConfigLoader.SecretVariable})", _file, key: "secret");
+        }
+        return secret;
+    }
+
+    public string? ConnectionUri(ConfigNode node)
+    {
+        var s = Scalar(node, "a PostgreSQL connection URI (postgres://user:password@host:port/database)");
+        if (s is null || s.Value.Value.Length == 0)
+        {
+            return null;
+        }
+        var uri = s.Value.Value;
+        var scheme = uri.IndexOf("://", StringComparison.Ordinal);
+        if (scheme > 0)
+        {
+            var name = uri[..scheme];
+            if (!name.Equals("postgres", StringComparison.OrdinalIgnoreCase) && !name.Equals("postgresql", StringComparison.OrdinalIgnoreCase))
+            {
+                // Only the scheme is shown: the rest may hold a password.
+                throw Error(node, $"'{name}://' databases are not supported; Replica works with PostgreSQL (postgres:// or postgresql://)");
+            }
+        }
+        return uri;
+    }
+
+    static string List(string[] keys) => string.Join(", ", keys);
+
+    /// <summary>The checked keys of one mapping, in file order.</summary>
+    internal sealed class Fields
+    {
+        readonly ConfigBinder _binder;
+        readonly Dictionary<string, ConfigNode> _fields = new(StringComparer.Ordinal);
+
+        public Fields(ConfigBinder binder, ConfigNode node)
+        {
+            _binder = binder;
+            Node = node;
+        }
+
+        /// <summary>The mapping itself.</summary>
+        public ConfigNode Node { get; }
+
+        public void Add(string key, ConfigNode value) => _fields[key] = value;
+
+        public ConfigNode? Get(string key) => _fields.TryGetValue(key, out var f) ? f : null;
+
+        public bool Has(string key) => _fields.ContainsKey(key);
+
+        /// <summary>A key that must be present; the error points at the mapping that lacks it.</summary>
+        public ConfigNode Require(string key, string what) =>
+            Get(key) ?? throw _binder.Error(Node.Yaml, Node.Child(key).Path, $"missing: expected {what} here");
+    }
+}

@@ -1,0 +1,464 @@
+using Replica.Config;
+using static Replica.Core.Tests.Config.ConfigTestHelpers;
+
+namespace Replica.Core.Tests.Config;
+
+public class ConfigLoaderTests
+{
+    const string Full = """
+        secret: ${REPLICA_SECRET}
+        locale: de
+        source:
+          connection_uri: postgres://app:pw@db:5432/shop
+        bridge:
+          local: { path: /var/replica }
+          chunk_size: 8MiB
+        limits:
+          max_row_size: 1GiB
+        destination:
+          connection_uri: postgresql://dev@localhost/shop
+        transformers:
+          - table: public.customers
+            columns:
+              email: email
+              last_name: last-name
+              phone: { transformer: redact, options: { width: 4, character: '#' } }
+              ssn: { transformer: hash, unique: true }
+              metadata:
+                transformer: json
+                options:
+                  path: $.contact.email
+                  transformer: email
+                  extra: [a, { b: c }, ~]
+          - table: public.audit_log
+            data: skip
+          - table: public.scratch
+            drop: true
+        only_tables: [public.customers, 'sales.*']
+        """;
+
+    [Fact]
+    public void Parse_EveryKey_IsBound()
+    {
+        var config = Parse(Full);
+
+        Assert.Equal(ConfigFormat.Replica, config.Format);
+        Assert.Equal("replica.yaml", config.File);
+        Assert.Equal(Secret, config.Secret);
+        Assert.Equal("de", config.Locale);
+        Assert.Equal("postgres://app:pw@db:5432/shop", config.Source.ConnectionUri);
+        Assert.Equal("/var/replica", config.Bridge.LocalPath);
+        Assert.Equal(8L << 20, config.Bridge.ChunkSize);
+        Assert.Equal(1L << 30, config.MaxRowBytes);
+        Assert.Equal("postgresql://dev@localhost/shop", config.Destination.ConnectionUri);
+
+        Assert.Equal(3, config.Tables.Count);
+        var customers = config.Tables[0];
+        Assert.Equal(new TablePattern(new NamePattern("public"), new NamePattern("customers")), customers.Table);
+        Assert.Equal(TableAction.Transform, customers.Action);
+        Assert.Equal("replica.yaml:13:5", customers.Source);
+        Assert.Equal(["email", "last_name", "phone", "ssn", "metadata"], customers.Columns.Select(c => c.Column.Name));
+        Assert.Equal(["email", "last-name", "redact", "hash", "json"], customers.Columns.Select(c => c.Transformer.Name));
+
+        var phone = customers.Columns[2].Transformer;
+        Assert.Equal("4", phone.Options["width"]);
+        Assert.Equal("#", phone.Options["character"]);
+        Assert.Null(phone.Unique);
+        Assert.Equal("replica.yaml:17:14", phone.Source);
+
+        var ssn = customers.Columns[3].Transformer;
+        Assert.True(ssn.Unique);
+        Assert.Empty(ssn.Options);
+
+        var json = customers.Columns[4].Transformer;
+        Assert.Equal("$.contact.email", json.Options["path"]);
+        Assert.Equal("email", json.Options["transformer"]);
+        var extra = Assert.IsAssignableFrom<IReadOnlyList<object?>>(json.Options["extra"]);
+        Assert.Equal("a", extra[0]);
+        var nested = Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(extra[1]);
+        Assert.Equal("c", nested["b"]);
+        Assert.Null(extra[2]);
+
+        Assert.Equal(TableAction.SkipData, config.Tables[1].Action);
+        Assert.Empty(config.Tables[1].Columns);
+        Assert.Equal(TableAction.Drop, config.Tables[2].Action);
+
+        Assert.Equal(["public.customers", "sales.*"], config.OnlyTables.Select(t => t.ToString()));
+    }
+
+    [Fact]
+    public void Parse_MinimalFile_UsesDefaults()
+    {
+        var config = Parse("bridge: { local: { path: ./out } }", Env());
+
+        Assert.Equal("", config.Secret);
+        Assert.Equal("en", config.Locale);
+        Assert.Null(config.Source.ConnectionUri);
+        Assert.Equal("./out", config.Bridge.LocalPath);
+        Assert.Equal(32L << 20, config.Bridge.ChunkSize);
+        Assert.Equal(256L << 20, config.MaxRowBytes);
+        Assert.Null(config.Destination.ConnectionUri);
+        Assert.Empty(config.Tables);
+        Assert.Empty(config.OnlyTables);
+    }
+
+    [Fact]
+    public void Parse_UnknownKey_NamesFileLineColumnPathAndSuggestion()
+    {
+        var e = Fails("""
+            transformers:
+              - table: public.a
+                columns: { x: email }
+              - table: public.b
+                colums:
+                  email: email
+            """);
+
+        Assert.Equal("replica.yaml", e.File);
+        Assert.Equal(5, e.LineNumber);
+        Assert.Equal(5, e.ColumnNumber);
+        Assert.Equal("transformers[1].colums", e.Key);
+        Assert.StartsWith("replica.yaml:5:5: 'transformers[1].colums': unknown key 'colums'", e.Message);
+        Assert.Contains("did you mean 'columns'?", e.Message);
+        Assert.Contains("accepted here: table, columns, data, drop", e.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownTopLevelKey_SuggestsClosest()
+    {
+        var e = Fails("secrte: x\n");
+
+        Assert.Equal(1, e.LineNumber);
+        Assert.Equal(1, e.ColumnNumber);
+        Assert.Equal("secrte", e.Key);
+        Assert.Contains("did you mean 'secret'?", e.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownKeyFarFromAll_HasNoSuggestionButListsAccepted()
+    {
+        var e = Fails("bridge: { local: { path: x }, compression: zstd }");
+
+        Assert.Equal("bridge.compression", e.Key);
+        Assert.DoesNotContain("did you mean", e.Message);
+        Assert.Contains("accepted here: local, chunk_size, s3", e.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownTransformer_ListsKnownNamesAndPath()
+    {
+        var e = Fails("""
+            transformers:
+              - table: customers
+                columns:
+                  email: emial
+            """);
+
+        Assert.Equal("transformers[0].columns.email", e.Key);
+        Assert.Equal(4, e.LineNumber);
+        Assert.Equal(14, e.ColumnNumber);
+        Assert.Contains("unknown transformer 'emial'", e.Message);
+        Assert.Contains("did you mean 'email'?", e.Message);
+        Assert.Contains("known transformers: credit-card, custom, date-shift, email,", e.Message);
+    }
+
+    [Fact]
+    public void Parse_ColumnMappingWithoutTransformer_SaysWhatIsMissing()
+    {
+        var e = Fails("""
+            transformers:
+              - table: customers
+                columns:
+                  ssn: { unique: true }
+            """);
+
+        Assert.Equal("transformers[0].columns.ssn.transformer", e.Key);
+        Assert.Contains("missing", e.Message);
+    }
+
+    [Theory]
+    [InlineData("1048576", 1048576)]
+    [InlineData("32MiB", 32L << 20)]
+    [InlineData("32 MiB", 32L << 20)]
+    [InlineData("5MB", 5_000_000)]
+    [InlineData("1gib", 1L << 30)]
+    public void Parse_ChunkSize_AcceptsBytesAndUnits(string text, long bytes)
+    {
+        var config = Parse($"bridge: {{ chunk_size: '{text}' }}");
+
+        Assert.Equal(bytes, config.Bridge.ChunkSize);
+    }
+
+    [Theory]
+    [InlineData("32MiBs")]
+    [InlineData("32M")]
+    [InlineData("-1")]
+    [InlineData("1.5GiB")]
+    [InlineData("lots")]
+    public void Parse_BadSize_IsPositionedAndSaysWhatIsAccepted(string text)
+    {
+        var e = Fails($"bridge:\n  chunk_size: {text}\n");
+
+        Assert.Equal("bridge.chunk_size", e.Key);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(15, e.ColumnNumber);
+        Assert.Contains($"'{text}' is not a size", e.Message);
+        Assert.Contains("KiB, MiB, GiB", e.Message);
+    }
+
+    [Fact]
+    public void Parse_SizeOutOfRange_SaysTheRange()
+    {
+        var e = Fails("limits: { max_row_size: 0 }");
+
+        Assert.Equal("limits.max_row_size", e.Key);
+        Assert.Contains("out of range", e.Message);
+    }
+
+    [Theory]
+    [InlineData("a.b.c")]
+    [InlineData("public.")]
+    [InlineData("'\"unterminated'")]
+    public void Parse_BadTablePattern_IsPositioned(string table)
+    {
+        var e = Fails($"transformers:\n  - table: {table}\n    columns: {{ x: email }}\n");
+
+        Assert.Equal("transformers[0].table", e.Key);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(12, e.ColumnNumber);
+        Assert.Contains("expected", e.Message);
+        Assert.Contains("schema.table", e.Message);
+    }
+
+    [Fact]
+    public void Parse_QuotedNames_AreExactAndBareNamesFold()
+    {
+        var config = Parse("""
+            transformers:
+              - table: '"Sales"."Orders"'
+                columns:
+                  '"Email"': email
+                  Email: hash
+              - table: Customers
+                columns: { '"a.b"': redact }
+            """);
+
+        Assert.Equal(new TablePattern(new NamePattern("Sales"), new NamePattern("Orders")), config.Tables[0].Table);
+        Assert.Equal(["Email", "email"], config.Tables[0].Columns.Select(c => c.Column.Name));
+        Assert.Equal(new TablePattern(new NamePattern("public"), new NamePattern("customers")), config.Tables[1].Table);
+        Assert.Equal("a.b", config.Tables[1].Columns[0].Column.Name);
+    }
+
+    [Fact]
+    public void Parse_Wildcards_MatchAnySchemaTableOrColumn()
+    {
+        var config = Parse("""
+            transformers:
+              - table: '*.users'
+                columns: { email: email }
+              - table: 'audit.*'
+                data: skip
+              - table: '*'
+                columns: { '*': redact }
+            """);
+
+        Assert.True(config.Tables[0].Table.Schema.IsAny);
+        Assert.True(config.Tables[0].Table.Matches("crm", "users"));
+        Assert.True(config.Tables[1].Table.Matches("audit", "anything"));
+        Assert.False(config.Tables[1].Table.Matches("public", "anything"));
+        Assert.Equal(new TablePattern(new NamePattern("public"), NamePattern.Any), config.Tables[2].Table);
+        Assert.True(config.Tables[2].Columns[0].Column.IsAny);
+    }
+
+    [Fact]
+    public void Parse_ColumnTwiceAfterFolding_IsAnError()
+    {
+        var e = Fails("""
+            transformers:
+              - table: customers
+                columns:
+                  email: email
+                  EMAIL: hash
+            """);
+
+        Assert.Equal("transformers[0].columns.EMAIL", e.Key);
+        Assert.Equal(5, e.LineNumber);
+        Assert.Contains("already configured at replica.yaml:4:7", e.Message);
+    }
+
+    [Fact]
+    public void Parse_ColumnsWithSkippedData_IsAnError()
+    {
+        var e = Fails("""
+            transformers:
+              - table: audit_log
+                data: skip
+                columns: { email: email }
+            """);
+
+        Assert.Equal("transformers[0].columns", e.Key);
+        Assert.Contains("no effect with 'data: skip'", e.Message);
+    }
+
+    [Fact]
+    public void Parse_DropWithData_IsAnError()
+    {
+        var e = Fails("transformers: [ { table: t, data: skip, drop: true } ]");
+
+        Assert.Equal("transformers[0].drop", e.Key);
+    }
+
+    [Fact]
+    public void Parse_DataValueOtherThanSkipOrKeep_SaysWhatIsAccepted()
+    {
+        var e = Fails("transformers: [ { table: t, data: drop } ]");
+
+        Assert.Equal("transformers[0].data", e.Key);
+        Assert.Contains("expected skip", e.Message);
+        Assert.Contains("or keep", e.Message);
+    }
+
+    [Fact]
+    public void Parse_YamlOneOneBoolean_IsRejectedWithReason()
+    {
+        var e = Fails("transformers: [ { table: t, drop: yes } ]");
+
+        Assert.Contains("expected true or false", e.Message);
+        Assert.Contains("YAML 1.1", e.Message);
+    }
+
+    [Fact]
+    public void Parse_UnquotedStarWildcard_IsAPositionedYamlError()
+    {
+        // '*' starts a YAML alias, so wildcards must be quoted; the error must still say where.
+        var e = Fails("transformers:\n  - table: *.users\n");
+
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(12, e.ColumnNumber);
+        Assert.Contains("quote wildcards: '*.users'", e.Message);
+    }
+
+    [Fact]
+    public void Parse_InvalidYaml_IsPositioned()
+    {
+        var e = Fails("bridge:\n  local: { path: x\n");
+
+        Assert.Equal("replica.yaml", e.File);
+        Assert.True(e.LineNumber >= 2);
+        Assert.Contains("not valid YAML", e.Message);
+        Assert.DoesNotContain("Idx:", e.Message);
+    }
+
+    [Fact]
+    public void Parse_DuplicateYamlKey_IsPositioned()
+    {
+        var e = Fails("locale: en\nlocale: de\n");
+
+        Assert.Equal(2, e.LineNumber);
+    }
+
+    [Fact]
+    public void Parse_EmptyFile_SaysSo()
+    {
+        var e = Fails("# nothing but a comment\n");
+
+        Assert.Contains("empty", e.Message);
+    }
+
+    [Fact]
+    public void Parse_TopLevelList_IsRejected()
+    {
+        var e = Fails("- a\n- b\n");
+
+        Assert.Contains("top level must be a mapping", e.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownLocale_SuggestsBogusLocale()
+    {
+        var e = Fails("locale: en-US");
+
+        Assert.Equal("locale", e.Key);
+        Assert.Contains("did you mean 'en_US'?", e.Message);
+    }
+
+    [Fact]
+    public void Parse_NonPostgresUri_IsRejectedWithoutShowingPassword()
+    {
+        var e = Fails("source: { connection_uri: 'mysql://root:hunter2@db/shop' }");
+
+        Assert.Equal("source.connection_uri", e.Key);
+        Assert.Contains("'mysql://'", e.Message);
+        Assert.DoesNotContain("hunter2", e.Message);
+    }
+
+    [Fact]
+    public void Parse_S3Bridge_IsRejectedForNow()
+    {
+        var e = Fails("bridge:\n  s3: { bucket: b }\n");
+
+        Assert.Equal("bridge.s3", e.Key);
+        Assert.Contains("arrives later", e.Message);
+    }
+
+    [Fact]
+    public void Parse_MergeKey_SaysItIsNotSupported()
+    {
+        var e = Fails("""
+            bridge:
+              local:
+                <<: { path: x }
+            """);
+
+        Assert.Equal("bridge.local.<<", e.Key);
+        Assert.Equal(3, e.LineNumber);
+        Assert.Contains("merge keys", e.Message);
+    }
+
+    [Fact]
+    public void Parse_OptionsNotAMapping_IsAnError()
+    {
+        var e = Fails("transformers: [ { table: t, columns: { a: { transformer: redact, options: [1, 2] } } } ]");
+
+        Assert.Equal("transformers[0].columns.a.options", e.Key);
+        Assert.Contains("expected a mapping of option: value", e.Message);
+    }
+
+    [Fact]
+    public void Parse_TableEntryWithoutTable_SaysWhatIsMissing()
+    {
+        var e = Fails("transformers:\n  - columns: { a: email }\n");
+
+        Assert.Equal("transformers[0].table", e.Key);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Contains("missing", e.Message);
+    }
+
+    [Fact]
+    public void Load_MissingFile_NamesThePath()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "replica-no-such-dir", "replica.yaml");
+
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, Known, Env()));
+
+        Assert.Equal(path, e.File);
+        Assert.StartsWith(path + ": config file not found", e.Message);
+    }
+
+    [Fact]
+    public void Load_ExistingFile_ParsesItWithItsPath()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"replica-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "bridge: { chunk_size: 1KiB }\ntransformers: [ { table: t, columns: { a: nope } } ]\n");
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, Known, Env(("REPLICA_SECRET", Secret))));
+
+            Assert.StartsWith($"{path}:2:", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using Replica.Config;
+using static Replica.Core.Tests.Config.ConfigTestHelpers;
+
+namespace Replica.Core.Tests.Config;
+
+/// <summary>The config files shipped in the repository load, and mean what their comments say.</summary>
+public class ExampleConfigTests
+{
+    static string PathOf(string relative) => Path.Combine(RepoRoot(), relative);
+
+    [Fact]
+    public void Load_ReplicaExampleYaml_LoadsWithSecretFromEnvironment()
+    {
+        var config = ConfigLoader.Load(PathOf("replica.example.yaml"), Known, Env(("REPLICA_SECRET", Secret)));
+
+        Assert.Equal(Secret, config.Secret);
+        Assert.Equal("postgres://replica@localhost:5432/shop", config.Source.ConnectionUri);
+        Assert.Equal(32L << 20, config.Bridge.ChunkSize);
+        Assert.Contains(config.Tables, t => t.Action == TableAction.Drop);
+        Assert.Contains(config.Tables, t => t.Action == TableAction.SkipData);
+        Assert.NotEmpty(config.OnlyTables);
+    }
+
+    [Fact]
+    public void Load_ReplicaExampleYaml_WithoutSecret_SaysWhichVariableIsMissing()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(PathOf("replica.example.yaml"), Known, Env()));
+
+        Assert.Equal("secret", e.Key);
+        Assert.Contains("REPLICA_SECRET is not set", e.Message);
+    }
+
+    [Fact]
+    public void Load_QuickstartYaml_RunsOutOfTheBoxWithItsDefaultSecret()
+    {
+        var config = ConfigLoader.Load(PathOf("examples/replica.yaml"), Known, Env());
+
+        Assert.Equal("replica-example-secret", config.Secret);
+        Assert.Equal("./replica-bridge", config.Bridge.LocalPath);
+    }
+
+    [Fact]
+    public void Load_QuickstartYaml_PrefersReplicaSecretFromEnvironment()
+    {
+        var config = ConfigLoader.Load(PathOf("examples/replica.yaml"), Known, Env(("REPLICA_SECRET", Secret)));
+
+        Assert.Equal(Secret, config.Secret);
+    }
+
+    [Fact]
+    public void Load_QuickstartYaml_MasksEveryPersonalColumnOfTheSampleDatabase()
+    {
+        var config = ConfigLoader.Load(PathOf("examples/replica.yaml"), Known, Env());
+
+        var masked = config.Tables
+            .SelectMany(t => t.Columns.Select(c => $"{t.Table}.{c.Column} {c.Transformer.Name}"))
+            .ToArray();
+        Assert.Equal(
+        [
+            "public.customers.first_name first-name",
+            "public.customers.last_name last-name",
+            "public.customers.email email",
+            "public.customers.phone phone-number",
+            "public.customers.birth_date date-shift",
+            "public.customers.street random",
+            "public.customers.city random",
+            "public.orders.email_at_order email",
+            "public.orders.shipping_address random",
+            "public.payments.card_number credit-card",
+            "public.payments.iban hash",
+            "public.support_tickets.body redact",
+            "public.support_tickets.metadata json",
+        ], masked);
+        Assert.True(config.Tables[0].Columns.Single(c => c.Column.Name == "email").Transformer.Unique);
+        var json = config.Tables.Single(t => t.Table.Table.Name == "support_tickets").Columns.Single(c => c.Column.Name == "metadata").Transformer;
+        Assert.Equal("$.contact.email", json.Options["path"]);
+        Assert.Equal("email", json.Options["transformer"]);
+        var audit = Assert.Single(config.Tables, t => t.Table.Table.Name == "audit_log");
+        Assert.Equal(TableAction.SkipData, audit.Action);
+    }
+
+    [Fact]
+    public void Load_RepliByteExample_LoadsAsRepliByte()
+    {
+        var config = ConfigLoader.Load(PathOf("examples/replibyte.yaml"), Known, Env(
+            ("REPLICA_SECRET", Secret), ("DATABASE_URL", "postgres://u@prod/shop"), ("DESTINATION_DATABASE_URL", "postgres://u@dev/shop")));
+
+        Assert.Equal(ConfigFormat.RepliByte, config.Format);
+        Assert.Equal("postgres://u@prod/shop", config.Source.ConnectionUri);
+        Assert.Equal("postgres://u@dev/shop", config.Destination.ConnectionUri);
+        Assert.Equal("./replica-bridge", config.Bridge.LocalPath);
+        Assert.Equal(TableAction.SkipData, config.Tables[0].Action);
+        Assert.Equal("audit_log", config.Tables[0].Table.Table.Name);
+        var iban = config.Tables.SelectMany(t => t.Columns).Single(c => c.Column.Name == "iban").Transformer;
+        Assert.Equal("redact", iban.Name);
+        Assert.Equal("10", iban.Options["width"]);
+    }
+}
