@@ -14,13 +14,18 @@ public sealed record DumpResult(DumpEntry Entry, RewriteStatistics Statistics);
 /// </summary>
 public static class DumpJob
 {
+#if DEBUG
+    // Tiny blocks in Debug builds, so that every test crosses block boundaries inside statements and rows.
+    const int ReadBlockSize = 509;
+#else
     const int ReadBlockSize = 1 << 20;
+#endif
 
     public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, int chunkSize, CancellationToken cancellationToken)
     {
         await using var writer = await bridge.BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);
         await using var stream = source.Open();
-        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBlockSize, minimumReadSize: ReadBlockSize / 4, leaveOpen: true));
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBlockSize, minimumReadSize: Math.Max(ReadBlockSize / 4, 128), leaveOpen: true));
         var pipe = new Pipe(new PipeOptions(
             pauseWriterThreshold: 8 << 20,
             resumeWriterThreshold: 4 << 20,
