@@ -1,0 +1,357 @@
+using System.Buffers;
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace Replica.Transformers;
+
+/// <summary>
+/// custom: an external command started once per column that answers one line per value. Values go to its stdin one per
+/// line in COPY text escaping (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2: \\, \n, \r, \t,
+/// and \N for NULL) so they may hold newlines; its answer line uses the same escaping. The exchange is in lockstep, so
+/// the command must flush each line (sed -u, stdbuf -oL, Python's flush=True).
+/// </summary>
+internal sealed class CustomTransformer : Transformer
+{
+    public static readonly TransformerKind Kind = new(
+        new TransformerDescriptor("custom",
+            "Pipes each value through an external command: one COPY-escaped line in, one line out (\\N is NULL). " +
+            "The command runs once per column and must flush every line.",
+            [
+                new TransformerOption("command", "The executable and its arguments: a list, or a string split on spaces.", null),
+                new TransformerOption("timeout", "Seconds to wait for one answer before giving up.", "30"),
+            ],
+            "transformer: custom\noptions:\n  command: [sed, -u, 's/.*/masked/']"),
+        Build);
+
+    const int StderrTailLines = 20;
+
+    readonly Process _process;
+    readonly Stream _stdin;
+    readonly Stream _stdout;
+    readonly string _commandName;
+    readonly string _column;
+    readonly TimeSpan _timeout;
+    readonly TextShaper? _shaper;
+    readonly Timer _watchdog;
+    readonly Queue<string> _stderrTail = new();
+    readonly ByteBuilder _request = new();
+    readonly ByteBuilder _answer = new();
+    byte[] _readBuffer = new byte[16 * 1024];
+    int _readStart;
+    int _readEnd;
+    volatile bool _timedOut;
+    bool _failed;
+
+    CustomTransformer(IReadOnlyList<string> command, TimeSpan timeout, TextShaper? shaper, string column)
+    {
+        _commandName = command[0];
+        _column = column;
+        _timeout = timeout;
+        _shaper = shaper;
+        var start = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        for (int i = 1; i < command.Count; i++)
+        {
+            start.ArgumentList.Add(command[i]);
+        }
+
+        _process = new Process { StartInfo = start };
+        _process.ErrorDataReceived += OnStderr;
+        _process.Start();
+        _process.BeginErrorReadLine();
+        _stdin = _process.StandardInput.BaseStream;
+        _stdout = _process.StandardOutput.BaseStream;
+        _watchdog = new Timer(OnTimeout, null, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    static Transformer? Build(TransformerSetup setup)
+    {
+        var command = setup.GetWords("command");
+        if (command is null || command.Count == 0 || string.IsNullOrWhiteSpace(command[0]))
+        {
+            throw setup.OptionError("command", "is required: the executable to run and its arguments");
+        }
+
+        int timeoutSeconds = setup.GetInt("timeout", 30, 1, 86_400);
+        if (ResolveExecutable(command[0]) is null)
+        {
+            throw setup.OptionError("command", $"runs '{command[0]}', which is not an executable file and not found on PATH");
+        }
+
+        if (setup.ValidateOnly)
+        {
+            return null;
+        }
+
+        var column = setup.ColumnOrThrow;
+        TextShaper? shaper = null;
+        if (TransformerSetup.IsTextLike(column.Category))
+        {
+            shaper = TextShaper.Create(setup, setup.IsUnique(byDefault: false));
+        }
+        else
+        {
+            setup.RejectUnique("a command's answers can repeat");
+        }
+
+        try
+        {
+            return new CustomTransformer(command, TimeSpan.FromSeconds(timeoutSeconds), shaper, column.QualifiedName);
+        }
+        catch (Win32Exception e)
+        {
+            throw setup.OptionError("command", $"could not start '{command[0]}': {e.Message}");
+        }
+    }
+
+    static string? ResolveExecutable(string name)
+    {
+        if (name.Contains('/') || name.Contains(Path.DirectorySeparatorChar))
+        {
+            return File.Exists(name) ? name : null;
+        }
+
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, name);
+            if (File.Exists(candidate) || (OperatingSystem.IsWindows() && File.Exists(candidate + ".exe")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
+    {
+        if (_failed)
+        {
+            throw Failure("failed earlier");
+        }
+
+        _request.Clear();
+        if (isNull)
+        {
+            _request.Append("\\N"u8);
+        }
+        else
+        {
+            AppendEscaped(value, _request);
+        }
+
+        _request.Append((byte)'\n');
+
+        ReadOnlySpan<byte> line;
+        _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
+        try
+        {
+            _stdin.Write(_request.WrittenSpan);
+            _stdin.Flush();
+            line = ReadLine();
+        }
+        catch (IOException)
+        {
+            _failed = true;
+            throw Failure(_timedOut ? $"gave no answer within {_timeout.TotalSeconds:0} s" : "exited or stopped reading its input");
+        }
+        finally
+        {
+            _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        if (line.Length == 2 && line[0] == '\\' && line[1] == 'N')
+        {
+            return TransformResult.Null;
+        }
+
+        _answer.Clear();
+        AppendUnescaped(line, _answer);
+        if (_shaper is null)
+        {
+            _answer.CopyTo(output);
+            return TransformResult.Value;
+        }
+
+        return _shaper.Write(_answer.WrittenSpan, value, output);
+    }
+
+    /// <summary>The next answer line without its '\n' (and a raw '\r' before it); valid until the next read.</summary>
+    ReadOnlySpan<byte> ReadLine()
+    {
+        int searched = _readStart;
+        while (true)
+        {
+            int newline = _readBuffer.AsSpan(searched, _readEnd - searched).IndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                int lineStart = _readStart;
+                int lineEnd = searched + newline;
+                _readStart = lineEnd + 1;
+                if (lineEnd > lineStart && _readBuffer[lineEnd - 1] == '\r')
+                {
+                    lineEnd--;
+                }
+
+                return _readBuffer.AsSpan(lineStart, lineEnd - lineStart);
+            }
+
+            searched = _readEnd;
+            if (_readStart > 0)
+            {
+                // Move the partial line to the front before reading more.
+                Buffer.BlockCopy(_readBuffer, _readStart, _readBuffer, 0, _readEnd - _readStart);
+                searched -= _readStart;
+                _readEnd -= _readStart;
+                _readStart = 0;
+            }
+
+            if (_readEnd == _readBuffer.Length)
+            {
+                Array.Resize(ref _readBuffer, _readBuffer.Length * 2);
+            }
+
+            int read = _stdout.Read(_readBuffer, _readEnd, _readBuffer.Length - _readEnd);
+            if (read == 0)
+            {
+                _failed = true;
+                throw Failure(_timedOut
+                    ? $"gave no answer within {_timeout.TotalSeconds:0} s (does it flush each line? try sed -u or stdbuf -oL)"
+                    : _readEnd > _readStart ? "ended in the middle of an answer line" : "ended before answering every value");
+            }
+
+            _readEnd += read;
+        }
+    }
+
+    static void AppendEscaped(ReadOnlySpan<byte> value, ByteBuilder builder)
+    {
+        foreach (byte b in value)
+        {
+            switch (b)
+            {
+                case (byte)'\\':
+                    builder.Append("\\\\"u8);
+                    break;
+                case (byte)'\n':
+                    builder.Append("\\n"u8);
+                    break;
+                case (byte)'\r':
+                    builder.Append("\\r"u8);
+                    break;
+                case (byte)'\t':
+                    builder.Append("\\t"u8);
+                    break;
+                default:
+                    builder.Append(b);
+                    break;
+            }
+        }
+    }
+
+    static void AppendUnescaped(ReadOnlySpan<byte> line, ByteBuilder builder)
+    {
+        for (int i = 0; i < line.Length; i++)
+        {
+            byte b = line[i];
+            if (b != '\\' || i + 1 == line.Length)
+            {
+                builder.Append(b);
+                continue;
+            }
+
+            byte next = line[++i];
+            builder.Append(next switch
+            {
+                (byte)'n' => (byte)'\n',
+                (byte)'r' => (byte)'\r',
+                (byte)'t' => (byte)'\t',
+                (byte)'b' => (byte)'\b',
+                (byte)'f' => (byte)'\f',
+                (byte)'v' => (byte)'\v',
+                _ => next, // \\ and any other escaped character stand for themselves, as in COPY
+            });
+        }
+    }
+
+    TransformerException Failure(string what)
+    {
+        string exit = "";
+        try
+        {
+            if (_process.WaitForExit(1000))
+            {
+                _process.WaitForExit(); // drains stderr into the tail
+                exit = $" (exit code {_process.ExitCode})";
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        string tail;
+        lock (_stderrTail)
+        {
+            tail = _stderrTail.Count == 0 ? "(nothing on stderr)" : string.Join(" | ", _stderrTail);
+        }
+
+        return new TransformerException($"Column {_column}: custom command '{_commandName}' {what}{exit}; stderr: {tail}");
+    }
+
+    void OnStderr(object sender, DataReceivedEventArgs e)
+    {
+        if (e.Data is null)
+        {
+            return;
+        }
+
+        lock (_stderrTail)
+        {
+            _stderrTail.Enqueue(e.Data);
+            while (_stderrTail.Count > StderrTailLines)
+            {
+                _stderrTail.Dequeue();
+            }
+        }
+    }
+
+    void OnTimeout(object? state)
+    {
+        _timedOut = true;
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+    }
+
+    public override void Dispose()
+    {
+        _watchdog.Dispose();
+        try
+        {
+            _stdin.Dispose(); // end of input: a well-behaved command exits now
+            if (!_process.WaitForExit(5000))
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.WaitForExit();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or Win32Exception)
+        {
+            // the command is gone already; nothing left to clean up
+        }
+
+        _process.Dispose();
+        base.Dispose();
+    }
+}
