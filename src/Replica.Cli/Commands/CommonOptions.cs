@@ -36,7 +36,7 @@ internal static class CommonOptions
                     : "the config file does not exist",
                 path);
         }
-        return ConfigLoader.Load(path, TransformerRegistry.Names);
+        return ConfigLoader.Load(path, [.. TransformerRegistry.All.Select(t => t.Name)]);
     }
 
     public static IBridge Bridge(ReplicaConfig config) => new LocalBridge(Path.GetFullPath(config.Bridge.LocalPath));
