@@ -83,6 +83,10 @@ public sealed class DumpOracleTests(PostgresServer server)
             {
                 var path = Path.Combine(dir, "dump.sql");
                 await server.PgDumpToFileAsync(source, path, mode);
+                // The reference is pg_dump's own output restored: --inserts loses what it loses (e.g. real -0 becomes 0)
+                // whether Replica is there or not.
+                var expected = await server.CreateDatabaseAsync();
+                Assert.Equal(0, (await server.RunPsqlFileAsync(expected, path)).ExitCode);
                 var masked = Rewrite(await File.ReadAllBytesAsync(path), PiiRules(), 4093);
                 var maskedPath = Path.Combine(dir, "masked.sql");
                 await File.WriteAllBytesAsync(maskedPath, masked);
@@ -90,7 +94,7 @@ public sealed class DumpOracleTests(PostgresServer server)
                 var target = await server.CreateDatabaseAsync();
                 var restore = await server.RunPsqlFileAsync(target, maskedPath, onErrorStop: true, singleTransaction: true);
                 Assert.True(restore.ExitCode == 0, $"psql failed on the masked dump (pg_dump {string.Join(' ', mode)}): {restore.Stderr}");
-                await AssertMaskedAsync(source, target, string.Join(' ', mode));
+                await AssertMaskedAsync(expected, target, string.Join(' ', mode));
             }
         }
         finally
@@ -110,14 +114,15 @@ public sealed class DumpOracleTests(PostgresServer server)
             var kept = columns.Where(c => !masked.Contains(c)).ToList();
             if (kept.Count > 0)
             {
-                var list = string.Join(", ", kept);
+                // Compared as text: json, point and such have no ordering operator.
+                var list = string.Join(", ", kept.Select(c => $"{c}::text"));
                 var keptSql = $"SELECT {list} FROM {table} ORDER BY {list}";
                 var expected = await server.QueryAsync(source, keptSql);
                 var actual = await server.QueryAsync(target, keptSql);
                 Assert.True(expected.Count == actual.Count, $"{table} ({mode}): {expected.Count} rows in the source, {actual.Count} restored");
                 for (var i = 0; i < expected.Count; i++)
                 {
-                    Assert.True(expected[i].AsSpan().SequenceEqual(actual[i]), $"{table} ({mode}): unmasked columns of sorted row {i + 1} differ");
+                    Assert.True(expected[i].AsSpan().SequenceEqual(actual[i]), $"{table} ({mode}): unmasked columns of sorted row {i + 1} differ: expected [{string.Join(", ", expected[i])}], found [{string.Join(", ", actual[i])}]");
                 }
             }
             else
