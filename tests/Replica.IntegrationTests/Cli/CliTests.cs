@@ -1,0 +1,202 @@
+using System.Text;
+using System.Text.Json;
+using Replica.IntegrationTests.Postgres;
+
+namespace Replica.IntegrationTests.Cli;
+
+/// <summary>The `replica` executable end to end on the local bridge, as a user runs it.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class CliTests(PostgresServer server) : IDisposable
+{
+    readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    static string SampleDump => TestPaths.Example("sample-dump.sql");
+
+    async Task<string> DumpAsync(string config, string input, params string[] extra)
+    {
+        var result = await _cli.RunAsync(["dump", "-c", config, "--input", input, .. extra]);
+        Assert.True(result.ExitCode == 0, $"replica dump failed ({result.ExitCode}): {result.Stderr}");
+        return result.Stdout.Trim();
+    }
+
+    async Task<List<JsonElement>> ListAsync(string config)
+    {
+        var result = await _cli.RunAsync("list", "-c", config, "--json");
+        Assert.Equal(0, result.ExitCode);
+        return JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().ToList();
+    }
+
+    [Fact]
+    public async Task DumpListRestore_SampleDump_RestoresMaskedIntoPostgres()
+    {
+        var config = _cli.WriteConfig();
+        var name = await DumpAsync(config, SampleDump);
+        Assert.StartsWith("dump-", name);
+
+        var dumps = await ListAsync(config);
+        var entry = Assert.Single(dumps);
+        Assert.Equal(name, entry.GetProperty("name").GetString());
+        Assert.Equal("complete", entry.GetProperty("status").GetString());
+        Assert.Equal(new FileInfo(SampleDump).Length, entry.GetProperty("size_in").GetInt64());
+
+        var restoredPath = Path.Combine(_cli.WorkingDirectory, "restored.sql");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--latest", "--output", restoredPath);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+
+        var db = await server.CreateDatabaseAsync();
+        var psql = await server.RunPsqlFileAsync(db, restoredPath);
+        Assert.True(psql.ExitCode == 0, psql.Stderr);
+        var emails = await server.QueryAsync(db, "SELECT email FROM public.customers");
+        var originalDb = await server.CreateDatabaseAsync();
+        Assert.Equal(0, (await server.RunPsqlFileAsync(originalDb, SampleDump)).ExitCode);
+        var originals = (await server.QueryAsync(originalDb, "SELECT email FROM public.customers")).Select(r => r[0]).ToHashSet();
+        Assert.Equal(originals.Count, emails.Count);
+        Assert.DoesNotContain(emails, e => originals.Contains(e[0]));
+        // Skipped table: schema kept, rows gone.
+        Assert.Equal("0", (await server.QueryAsync(db, "SELECT count(*) FROM public.audit_log"))[0][0]);
+        // Unmasked data survives: order totals are equal.
+        Assert.Equal(
+            (await server.QueryAsync(originalDb, "SELECT sum(total)::text FROM public.orders"))[0][0],
+            (await server.QueryAsync(db, "SELECT sum(total)::text FROM public.orders"))[0][0]);
+    }
+
+    [Fact]
+    public async Task Dump_Twice_GivesTheSameMaskedBytes()
+    {
+        var config = _cli.WriteConfig();
+        var first = await DumpAsync(config, SampleDump, "--name", "first");
+        var second = await DumpAsync(config, SampleDump, "--name", "second");
+        var a = Path.Combine(_cli.WorkingDirectory, "a.sql");
+        var b = Path.Combine(_cli.WorkingDirectory, "b.sql");
+        Assert.Equal(0, (await _cli.RunAsync("restore", "-c", config, "--name", first, "-o", a)).ExitCode);
+        Assert.Equal(0, (await _cli.RunAsync("restore", "-c", config, "--name", second, "-o", b)).ExitCode);
+        Assert.Equal(await File.ReadAllBytesAsync(a), await File.ReadAllBytesAsync(b));
+        Assert.NotEqual(await File.ReadAllBytesAsync(SampleDump), await File.ReadAllBytesAsync(a));
+    }
+
+    [Fact]
+    public async Task Dump_MalformedInput_ExitsWithPositionAndKeepsEarlierDumps()
+    {
+        var config = _cli.WriteConfig();
+        var good = await DumpAsync(config, SampleDump, "--name", "good");
+        var text = await File.ReadAllTextAsync(SampleDump);
+        // Cut the dump in the middle of the customers COPY block.
+        var cut = text.IndexOf("\n3\t", text.IndexOf("COPY public.customers", StringComparison.Ordinal), StringComparison.Ordinal) + 3;
+        var broken = Path.Combine(_cli.WorkingDirectory, "broken.sql");
+        await File.WriteAllTextAsync(broken, text[..cut]);
+
+        var result = await _cli.RunAsync("dump", "-c", config, "--input", broken, "--name", "broken");
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("public.customers", result.Stderr);
+        Assert.Contains("row 3", result.Stderr);
+        Assert.Contains("byte offset", result.Stderr);
+        Assert.Contains("line", result.Stderr);
+
+        var dumps = await ListAsync(config);
+        Assert.Equal(["good"], dumps.Select(d => d.GetProperty("name").GetString()!));
+        Assert.False(Directory.Exists(Path.Combine(_cli.BridgePath, "broken")), "the failed dump left its folder behind");
+        var restored = Path.Combine(_cli.WorkingDirectory, "good.sql");
+        Assert.Equal(0, (await _cli.RunAsync("restore", "-c", config, "--name", good, "-o", restored)).ExitCode);
+
+        // A wrong field count in a row is also positioned.
+        var wrong = Path.Combine(_cli.WorkingDirectory, "wrong.sql");
+        await File.WriteAllTextAsync(wrong, text.Replace("\n2\t", "\n2\textra\t"));
+        var wrongResult = await _cli.RunAsync("dump", "-c", config, "--input", wrong);
+        Assert.Equal(3, wrongResult.ExitCode);
+        Assert.Contains("row 2", wrongResult.Stderr);
+        Assert.Contains("fields, expected", wrongResult.Stderr);
+    }
+
+    [Fact]
+    public async Task Dump_ConfigTypo_ExitsWith2NamingFileLineAndKey()
+    {
+        var config = _cli.WriteConfig($"""
+            secret: ${"{"}REPLICA_SECRET{"}"}
+            bridge:
+              local: {"{"} path: {_cli.BridgePath} {"}"}
+            transformers:
+              - table: public.customers
+                colums:
+                  email: email
+            """);
+        var result = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("replica.yaml:6:", result.Stderr);
+        Assert.Contains("colums", result.Stderr);
+        Assert.False(Directory.Exists(_cli.BridgePath) && Directory.EnumerateDirectories(_cli.BridgePath).Any(), "a dump was written despite the config error");
+    }
+
+    [Fact]
+    public async Task Dump_Secret_NeverAppearsInOutputIndexOrManifest()
+    {
+        var config = _cli.WriteConfig();
+        var result = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "secret-check");
+        Assert.Equal(0, result.ExitCode);
+        Assert.DoesNotContain(ReplicaCli.Secret, result.Stdout + result.Stderr);
+        foreach (var file in Directory.EnumerateFiles(_cli.BridgePath, "*.json", SearchOption.AllDirectories))
+        {
+            Assert.DoesNotContain(ReplicaCli.Secret, await File.ReadAllTextAsync(file));
+        }
+    }
+
+    [Fact]
+    public async Task Dump_SixteenConcurrentProcesses_AllListedComplete()
+    {
+        var config = _cli.WriteConfig();
+        var runs = Enumerable.Range(1, 16).Select(i => _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", $"parallel-{i}", "--quiet")).ToList();
+        var results = await Task.WhenAll(runs);
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Stderr));
+        var names = (await ListAsync(config)).Select(d => d.GetProperty("name").GetString()!).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, 16).Select(i => $"parallel-{i}").Order().ToList(), names);
+    }
+
+    [Fact]
+    public async Task Restore_CorruptedChunk_FailsAndLeavesTheOutputFileAsItWas()
+    {
+        var config = _cli.WriteConfig();
+        var name = await DumpAsync(config, SampleDump, "--name", "to-corrupt");
+        var chunk = Directory.EnumerateFiles(Path.Combine(_cli.BridgePath, name), "*.chunk").Order().First();
+        var bytes = await File.ReadAllBytesAsync(chunk);
+        bytes[bytes.Length / 2] ^= 0x20;
+        await File.WriteAllBytesAsync(chunk, bytes);
+
+        var output = Path.Combine(_cli.WorkingDirectory, "existing.sql");
+        await File.WriteAllTextAsync(output, "previous content");
+        var result = await _cli.RunAsync("restore", "-c", config, "--latest", "--output", output);
+        Assert.Equal(5, result.ExitCode);
+        Assert.Contains("000000", result.Stderr);
+        Assert.Equal("previous content", await File.ReadAllTextAsync(output));
+        Assert.Empty(Directory.EnumerateFiles(_cli.WorkingDirectory, "*.partial"));
+    }
+
+    [Fact]
+    public async Task Dump_FromStdin_AndDeleteKeepLast()
+    {
+        var config = _cli.WriteConfig();
+        for (var i = 1; i <= 3; i++)
+        {
+            await using var input = File.OpenRead(SampleDump);
+            var result = await _cli.RunAsync(["dump", "-c", config, "--input", "-", "--name", $"stdin-{i}"], input);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+        }
+        var dryRun = await _cli.RunAsync("delete", "-c", config, "--keep-last", "1", "--dry-run");
+        Assert.Equal(0, dryRun.ExitCode);
+        Assert.Contains("would delete stdin-1", dryRun.Stdout);
+        Assert.Equal(3, (await ListAsync(config)).Count);
+        Assert.Equal(0, (await _cli.RunAsync("delete", "-c", config, "--keep-last", "1")).ExitCode);
+        Assert.Equal(["stdin-3"], (await ListAsync(config)).Select(d => d.GetProperty("name").GetString()!));
+    }
+
+    [Fact]
+    public async Task Transformers_ListsEveryBuiltIn()
+    {
+        var result = await _cli.RunAsync("transformers");
+        Assert.Equal(0, result.ExitCode);
+        foreach (var name in new[] { "transient", "null", "constant", "redact", "keep-first-char", "hash", "random", "first-name", "last-name", "full-name", "email", "phone-number", "credit-card", "street-address", "city", "country", "company", "username", "ip-address", "uuid", "date-shift", "number-noise", "regex-replace", "template", "json", "custom" })
+        {
+            Assert.Contains(name, result.Stdout);
+        }
+    }
+}

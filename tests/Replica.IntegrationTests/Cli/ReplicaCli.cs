@@ -1,0 +1,48 @@
+using Replica.IntegrationTests.Postgres;
+
+namespace Replica.IntegrationTests.Cli;
+
+/// <summary>Runs the real `replica` executable (built beside the tests) in a working directory of its own.</summary>
+public sealed class ReplicaCli : IDisposable
+{
+    public ReplicaCli()
+    {
+        WorkingDirectory = TestPaths.CreateTempDirectory("replica-cli-");
+        BridgePath = Path.Combine(WorkingDirectory, "bridge");
+    }
+
+    public string WorkingDirectory { get; }
+    public string BridgePath { get; }
+    public const string Secret = "cli-test-secret-0123456789-abcdef";
+
+    static string Executable => Path.Combine(AppContext.BaseDirectory, "replica.dll");
+
+    /// <summary>Writes a config from the quickstart's rules, pointed at this test's bridge, and returns its path.</summary>
+    public string WriteConfig(string? body = null, string name = "replica.yaml")
+    {
+        body ??= File.ReadAllText(TestPaths.Example("replica.yaml"))
+            .Replace("secret: ${REPLICA_SECRET:-replica-example-secret}", "secret: ${REPLICA_SECRET}")
+            .Replace("path: ./replica-bridge", $"path: {BridgePath}");
+        var path = Path.Combine(WorkingDirectory, name);
+        File.WriteAllText(path, body);
+        return path;
+    }
+
+    public Task<ProcessOutput> RunAsync(params string[] arguments) => RunAsync(arguments, stdin: null);
+
+    public Task<ProcessOutput> RunAsync(string[] arguments, Stream? stdin) =>
+        ProcessRunner.RunAsync("dotnet", [Executable, .. arguments],
+            new Dictionary<string, string?> { ["REPLICA_SECRET"] = Secret },
+            stdin, throwOnError: false, workingDirectory: WorkingDirectory);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(WorkingDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
