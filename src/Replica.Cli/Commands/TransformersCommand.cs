@@ -8,14 +8,30 @@ internal static class TransformersCommand
 {
     public static Command Create()
     {
+        var markdown = new Option<bool>("--markdown") { Description = "Print a Markdown table (as in the README)." };
         var command = new Command("transformers", """
             Lists the built-in transformers with their options and an example.
 
-            Example:
+            Examples:
               replica transformers
-            """);
-        command.SetAction(_ =>
+              replica transformers --markdown
+            """)
         {
+            markdown,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(markdown))
+            {
+                Console.Out.WriteLine("| name | what it does | options | example |");
+                Console.Out.WriteLine("| --- | --- | --- | --- |");
+                foreach (var t in TransformerRegistry.All)
+                {
+                    var options = string.Join("<br>", t.Options.Select(o => o.Default is null ? $"`{o.Name}`: {o.Description}" : $"`{o.Name}`: {o.Description} (default `{o.Default}`)"));
+                    Console.Out.WriteLine($"| `{t.Name}` | {Cell(t.Description)} | {(options.Length == 0 ? "-" : Cell(options))} | `{Cell(t.Example.ReplaceLineEndings(" "))}` |");
+                }
+                return 0;
+            }
             var table = new Table().AddColumns("name", "what it does", "options", "example");
             foreach (var t in TransformerRegistry.All)
             {
@@ -27,4 +43,6 @@ internal static class TransformersCommand
         });
         return command;
     }
+
+    static string Cell(string text) => text.Replace("|", "\\|").ReplaceLineEndings(" ");
 }

@@ -159,7 +159,8 @@ public class ConfigLoaderTests
         Assert.Equal(14, e.ColumnNumber);
         Assert.Contains("unknown transformer 'emial'", e.Message);
         Assert.Contains("did you mean 'email'?", e.Message);
-        Assert.Contains("known transformers: credit-card, custom, date-shift, email,", e.Message);
+        Assert.Contains("known transformers: ", e.Message);
+        Assert.Contains("date-shift, email,", e.Message);
     }
 
     [Fact]
