@@ -54,12 +54,12 @@ internal static class SqlLiteral
                     WriteByte(output, (byte)value);
                     break;
                 }
-                case (byte)'x' when i < body.Length && IsHex(body[i]):
+                case (byte)'x' when i < body.Length && CopyText.IsHex(body[i]):
                 {
-                    var value = HexValue(body[i++]);
-                    if (i < body.Length && IsHex(body[i]))
+                    var value = CopyText.HexValue(body[i++]);
+                    if (i < body.Length && CopyText.IsHex(body[i]))
                     {
-                        value = (value << 4) + HexValue(body[i++]);
+                        value = (value << 4) + CopyText.HexValue(body[i++]);
                     }
                     WriteByte(output, (byte)value);
                     break;
@@ -69,9 +69,9 @@ internal static class SqlLiteral
                     var digits = c == (byte)'u' ? 4 : 8;
                     var value = 0;
                     var n = 0;
-                    for (; n < digits && i < body.Length && IsHex(body[i]); n++)
+                    for (; n < digits && i < body.Length && CopyText.IsHex(body[i]); n++)
                     {
-                        value = (value << 4) + HexValue(body[i++]);
+                        value = (value << 4) + CopyText.HexValue(body[i++]);
                     }
                     if (n == digits && Rune.IsValid(value))
                     {
@@ -118,8 +118,4 @@ internal static class SqlLiteral
         span[0] = b;
         output.Advance(1);
     }
-
-    static bool IsHex(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f') or (>= (byte)'A' and <= (byte)'F');
-
-    static int HexValue(byte b) => b <= (byte)'9' ? b - '0' : (b | 0x20) - 'a' + 10;
 }

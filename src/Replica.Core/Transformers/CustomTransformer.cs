@@ -89,15 +89,7 @@ internal sealed class CustomTransformer : Transformer
         }
 
         var column = setup.ColumnOrThrow;
-        TextShaper? shaper = null;
-        if (TransformerSetup.IsTextLike(column.Category))
-        {
-            shaper = TextShaper.Create(setup, setup.IsUnique(byDefault: false));
-        }
-        else
-        {
-            setup.RejectUnique("a command's answers can repeat");
-        }
+        var shaper = TextShaper.ForFreeFormOutput(setup, "a command's answers can repeat");
 
         try
         {

@@ -57,15 +57,7 @@ internal sealed class RegexReplaceTransformer : Transformer
 
         // The result could be anything, so any column type is allowed; only text columns can take a unique suffix.
         var column = setup.ColumnOrThrow;
-        TextShaper? shaper = null;
-        if (TransformerSetup.IsTextLike(column.Category))
-        {
-            shaper = TextShaper.Create(setup, setup.IsUnique(byDefault: false));
-        }
-        else
-        {
-            setup.RejectUnique("a replaced value can repeat");
-        }
+        var shaper = TextShaper.ForFreeFormOutput(setup, "a replaced value can repeat");
 
         return new RegexReplaceTransformer(regex, replacement, shaper, column.QualifiedName);
     }

@@ -51,15 +51,7 @@ internal sealed class TemplateTransformer : Transformer
         }
 
         var column = setup.ColumnOrThrow;
-        TextShaper? shaper = null;
-        if (TransformerSetup.IsTextLike(column.Category))
-        {
-            shaper = TextShaper.Create(setup, setup.IsUnique(byDefault: false));
-        }
-        else
-        {
-            setup.RejectUnique("a template can give two rows the same value");
-        }
+        var shaper = TextShaper.ForFreeFormOutput(setup, "a template can give two rows the same value");
 
         return new TemplateTransformer(parts, references, shaper);
     }

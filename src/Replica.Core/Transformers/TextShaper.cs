@@ -23,6 +23,20 @@ internal sealed class TextShaper
     public bool Unique => _unique;
 
     /// <summary>
+    /// For transformers whose output can be anything (template, regex-replace, custom): a text column gets a shaper
+    /// (length limit, unique suffix when asked); any other type is left alone and must not be asked to stay unique.
+    /// </summary>
+    public static TextShaper? ForFreeFormOutput(TransformerSetup setup, string whyNotUnique)
+    {
+        if (TransformerSetup.IsTextLike(setup.ColumnOrThrow.Category))
+        {
+            return Create(setup, setup.IsUnique(byDefault: false));
+        }
+        setup.RejectUnique(whyNotUnique);
+        return null;
+    }
+
+    /// <summary>
     /// Checks the column can hold a unique value (n of varchar(n) at least suffix plus separator) and builds the shaper.
     /// </summary>
     public static TextShaper Create(TransformerSetup setup, bool unique)
