@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Buffers;
 using System.IO.Pipelines;
 
@@ -26,6 +27,7 @@ public static class DumpChunker
         CheckChunkSize(chunkSize);
 
         byte[] buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         int filled = 0;
         long total = 0;
         Exception? failure = null;
@@ -45,13 +47,15 @@ public static class DumpChunker
                 int take = (int)Math.Min(chunkSize - filled, data.Length);
                 data.Slice(0, take).CopyTo(buffer.AsSpan(filled));
                 input.AdvanceTo(data.GetPosition(take));
+                // Hash as the bytes arrive, so the work is spread evenly while the writing end keeps producing.
+                hash.AppendData(buffer, filled, take);
                 filled += take;
                 total += take;
 
                 bool end = result.IsCompleted && take == data.Length;
                 if (filled == chunkSize || (end && filled > 0))
                 {
-                    await StoreAsync(writer, buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
+                    await StoreAsync(writer, buffer.AsMemory(0, filled), hash.GetHashAndReset(), cancellationToken).ConfigureAwait(false);
                     filled = 0;
                 }
                 if (end)
@@ -92,7 +96,7 @@ public static class DumpChunker
                     cancellationToken).ConfigureAwait(false);
                 if (filled > 0)
                 {
-                    await StoreAsync(writer, buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
+                    await StoreAsync(writer, buffer.AsMemory(0, filled), SHA256.HashData(buffer.AsSpan(0, filled)), cancellationToken).ConfigureAwait(false);
                     total += filled;
                 }
                 if (filled < chunkSize)
@@ -114,11 +118,11 @@ public static class DumpChunker
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkSize, MaxChunkSize);
     }
 
-    static Task StoreAsync(IDumpWriter writer, ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+    static Task StoreAsync(IDumpWriter writer, ReadOnlyMemory<byte> chunk, byte[] sha256, CancellationToken cancellationToken)
     {
         // Issue 3's codecs plug in here: each chunk is encoded on its own before it is stored, compressed (zstd) and
         // then encrypted (AES-GCM, a fresh nonce per chunk), so a chunk can be verified and decoded without its
         // neighbours. The manifest's size and sha256 then describe the encoded bytes, as stored.
-        return writer.WriteChunkAsync(chunk, cancellationToken);
+        return writer.WriteChunkAsync(chunk, sha256, cancellationToken);
     }
 }

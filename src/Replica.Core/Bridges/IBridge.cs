@@ -33,8 +33,16 @@ public interface IDumpWriter : IAsyncDisposable
 {
     string Name { get; }
 
-    /// <summary>Stores the next chunk (bytes as they will be stored). Chunks are numbered from 0 in call order.</summary>
-    Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the next chunk (bytes as they will be stored) with its SHA-256, which the caller computed while the bytes
+    /// streamed in (hashing in a second pass at the end of each chunk would stall the pipeline). Chunks are numbered
+    /// from 0 in call order.
+    /// </summary>
+    Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256, CancellationToken cancellationToken);
+
+    /// <summary>Stores the next chunk, hashing it here.</summary>
+    Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken) =>
+        WriteChunkAsync(chunk, System.Security.Cryptography.SHA256.HashData(chunk.Span), cancellationToken);
 
     /// <summary>Writes the manifest, then lists the dump as complete in the index. Returns the index entry.</summary>
     Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken);

@@ -29,7 +29,7 @@ internal sealed class LocalDumpWriter : IDumpWriter
 
     public string Name { get; }
 
-    public async Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+    public async Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256Hash, CancellationToken cancellationToken)
     {
         EnsureOpen();
         int index = _chunks.Count;
@@ -41,7 +41,7 @@ internal sealed class LocalDumpWriter : IDumpWriter
         }
 
         string key = LocalBridge.ChunkKey(index);
-        string sha256 = Convert.ToHexStringLower(SHA256.HashData(chunk.Span));
+        string sha256 = Convert.ToHexStringLower(sha256Hash.Span);
         try
         {
             await LocalBridge.WriteFileDurablyAsync(Path.Combine(_folder, "." + key + ".tmp"), Path.Combine(_folder, key), chunk,

@@ -115,4 +115,59 @@ internal static class CopyRowScanner
             i += 2;
         }
     }
+
+    /// <summary>
+    /// Finds the field delimiters of a row (without its line ending) in one vectorized pass and stores their indexes in
+    /// <paramref name="tabs"/>. Returns how many there are; more than <paramref name="tabs"/> can hold returns
+    /// tabs.Length + 1. Returns -1 when a tab follows a backslash: it may be escaped data, not a delimiter, and only
+    /// the escape-aware split can tell (pg_dump never writes that; it escapes tabs as \t).
+    /// </summary>
+    public static int SplitFields(ReadOnlySpan<byte> row, Span<int> tabs)
+    {
+        var count = 0;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var start = ref MemoryMarshal.GetReference(row);
+            var tabv = Vector256.Create((byte)'\t');
+            for (; i <= row.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var mask = Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i), tabv).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    var at = i + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    if (!Record(row, tabs, at, ref count))
+                    {
+                        return count;
+                    }
+                }
+            }
+        }
+        for (; i < row.Length; i++)
+        {
+            if (row[i] == (byte)'\t' && !Record(row, tabs, i, ref count))
+            {
+                return count;
+            }
+        }
+        return count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool Record(ReadOnlySpan<byte> row, Span<int> tabs, int at, ref int count)
+    {
+        if (at > 0 && row[at - 1] == (byte)'\\')
+        {
+            count = -1;
+            return false;
+        }
+        if (count == tabs.Length)
+        {
+            count = tabs.Length + 1;
+            return false;
+        }
+        tabs[count++] = at;
+        return true;
+    }
 }

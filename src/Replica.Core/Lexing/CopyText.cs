@@ -108,6 +108,37 @@ internal static class CopyText
         }
     }
 
+    /// <summary>Encodes a decoded value into <paramref name="destination"/>, which holds at least twice its length; returns the bytes written.</summary>
+    public static int EncodeInto(ReadOnlySpan<byte> value, Span<byte> destination)
+    {
+        var written = 0;
+        var i = 0;
+        while (i < value.Length)
+        {
+            var k = value[i..].IndexOfAny(s_mustEscape);
+            if (k < 0)
+            {
+                value[i..].CopyTo(destination[written..]);
+                return written + value.Length - i;
+            }
+            value.Slice(i, k).CopyTo(destination[written..]);
+            written += k;
+            i += k;
+            destination[written++] = (byte)'\\';
+            destination[written++] = value[i++] switch
+            {
+                (byte)'\\' => (byte)'\\',
+                (byte)'\t' => (byte)'t',
+                (byte)'\n' => (byte)'n',
+                (byte)'\r' => (byte)'r',
+                (byte)'\b' => (byte)'b',
+                (byte)'\f' => (byte)'f',
+                _ => (byte)'v',
+            };
+        }
+        return written;
+    }
+
     public static void WriteNull(IBufferWriter<byte> output) => output.Write("\\N"u8);
 
     internal static bool IsHex(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f') or (>= (byte)'A' and <= (byte)'F');

@@ -176,12 +176,74 @@ public sealed partial class DumpRewriter
     {
         var plan = _copy!;
         var content = row;
-        var crlf = content.Length > 0 && content[^1] == (byte)'\r';
-        if (crlf)
+        if (content.Length > 0 && content[^1] == (byte)'\r')
         {
             content = content[..^1];
         }
         var columns = plan.Columns.Count;
+        var tabs = CopyRowScanner.SplitFields(content, _fieldEnds.AsSpan(0, columns - 1));
+        if (tabs < 0)
+        {
+            SplitFieldsWithEscapes(content, columns);
+        }
+        else
+        {
+            if (tabs != columns - 1)
+            {
+                ThrowFieldCount(tabs + 1, columns);
+            }
+            // _fieldEnds now holds the tab positions: field c runs from the tab before it to the tab after it.
+            _fieldEnds[columns - 1] = content.Length;
+            _fieldStarts[0] = 0;
+            for (var c = 1; c < columns; c++)
+            {
+                _fieldStarts[c] = _fieldEnds[c - 1] + 1;
+            }
+        }
+        EvaluateRow(plan, content, FieldSyntax.CopyText);
+
+        // Write the row in one piece: the untouched stretches between transformed fields are copied as they are.
+        var size = row.Length + terminatorLength;
+        foreach (var c in plan.EvaluationOrder)
+        {
+            size += 2 * _outputLengths[c] + 2;
+        }
+        var destination = output.GetSpan(size);
+        var written = 0;
+        var copied = 0;
+        for (var c = 0; c < columns; c++)
+        {
+            if (plan.Transformers[c] is null || _results[c] == TransformResult.Unchanged)
+            {
+                continue;
+            }
+            var untouched = content[copied.._fieldStarts[c]];
+            untouched.CopyTo(destination[written..]);
+            written += untouched.Length;
+            if (_results[c] == TransformResult.Null)
+            {
+                destination[written++] = (byte)'\\';
+                destination[written++] = (byte)'N';
+            }
+            else
+            {
+                written += CopyText.EncodeInto(_outputs.Slice(_outputStarts[c], _outputLengths[c]), destination[written..]);
+            }
+            copied = _fieldEnds[c];
+        }
+        var rest = row[copied..];
+        rest.CopyTo(destination[written..]);
+        written += rest.Length;
+        if (terminatorLength == 1)
+        {
+            destination[written++] = (byte)'\n';
+        }
+        output.Advance(written);
+    }
+
+    /// <summary>The split for rows where a tab follows a backslash: escapes decide which tabs delimit.</summary>
+    void SplitFieldsWithEscapes(ReadOnlySpan<byte> content, int columns)
+    {
         var field = 0;
         var fieldStart = 0;
         var i = 0;
@@ -204,7 +266,7 @@ public sealed partial class DumpRewriter
             }
             if (field + 1 >= columns)
             {
-                DumpThrow.Format($"the row has more than {columns} fields ({string.Join(", ", plan.Columns)})", _s.UnitOffset + i, _s.UnitLineNumber, _copyTable, _copyRow);
+                ThrowFieldCount(field + 2, columns);
             }
             _fieldStarts[field] = fieldStart;
             _fieldEnds[field] = i;
@@ -216,33 +278,14 @@ public sealed partial class DumpRewriter
         _fieldEnds[field] = content.Length;
         if (field + 1 != columns)
         {
-            DumpThrow.Format($"the row has {field + 1} fields, expected {columns} ({string.Join(", ", plan.Columns)})", _s.UnitOffset, _s.UnitLineNumber, _copyTable, _copyRow);
+            ThrowFieldCount(field + 1, columns);
         }
-        EvaluateRow(plan, content, FieldSyntax.CopyText);
-        for (var c = 0; c < columns; c++)
-        {
-            if (c > 0)
-            {
-                output.Write("\t"u8);
-            }
-            var raw = content[_fieldStarts[c].._fieldEnds[c]];
-            switch (plan.Transformers[c] is null ? TransformResult.Unchanged : _results[c])
-            {
-                case TransformResult.Value:
-                    CopyText.Encode(_outputs.Slice(_outputStarts[c], _outputLengths[c]), output);
-                    break;
-                case TransformResult.Null:
-                    CopyText.WriteNull(output);
-                    break;
-                default:
-                    output.Write(raw);
-                    break;
-            }
-        }
-        output.Write(row[content.Length..]);
-        if (terminatorLength == 1)
-        {
-            output.Write("\n"u8);
-        }
+    }
+
+    void ThrowFieldCount(int found, int columns)
+    {
+        var what = found > columns ? $"more than {columns}" : found.ToString();
+        DumpThrow.Format($"the row has {what} fields, expected {columns} ({string.Join(", ", _copy!.Columns)})",
+            _s.UnitOffset, _s.UnitLineNumber, _copyTable, _copyRow);
     }
 }

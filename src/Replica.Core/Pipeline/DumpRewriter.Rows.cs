@@ -47,15 +47,18 @@ public sealed partial class DumpRewriter : IRowContext
         {
             var transformer = plan.Transformers[c]!;
             var syntax = uniformSyntax == FieldSyntax.CopyText ? FieldSyntax.CopyText : _syntaxes[c];
+            var raw = row[_fieldStarts[c].._fieldEnds[c]];
+            // Most COPY fields hold no escape at all: then the raw bytes are the value, and nothing is copied.
+            var plain = syntax == FieldSyntax.CopyText && raw.IndexOf((byte)'\\') < 0;
             _decoded.Clear();
-            var isNull = Decode(row[_fieldStarts[c].._fieldEnds[c]], syntax, _decoded, c);
+            var isNull = !plain && Decode(raw, syntax, _decoded, c);
             var references = plan.References[c];
             if (references.Length > 0)
             {
                 CollectReferences(plan, row, references, uniformSyntax);
             }
             var start = _outputs.Length;
-            var result = transformer.Transform(_decoded.Span, isNull, this, _outputs);
+            var result = transformer.Transform(plain ? raw : _decoded.Span, isNull, this, _outputs);
             _results[c] = result;
             _outputStarts[c] = start;
             _outputLengths[c] = _outputs.Length - start;

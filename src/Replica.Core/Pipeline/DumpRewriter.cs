@@ -295,9 +295,20 @@ public sealed partial class DumpRewriter : IDisposable
         return state;
     }
 
+    /// <summary>
+    /// Copies into whatever space the output offers, piece by piece: asking a pipe for one span as large as a whole block
+    /// of rows would make it allocate a fresh segment of that size each time instead of reusing pooled ones.
+    /// </summary>
     static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
     {
-        output.Write(bytes);
+        while (bytes.Length > 0)
+        {
+            var span = output.GetSpan();
+            var n = Math.Min(span.Length, bytes.Length);
+            bytes[..n].CopyTo(span);
+            output.Advance(n);
+            bytes = bytes[n..];
+        }
     }
 
     public void Dispose()

@@ -78,8 +78,10 @@ public sealed class DumpChunkerTests
         public int FailOnChunk { get; init; } = -1;
         public string Name => "recording";
 
-        public Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+        public Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256, CancellationToken cancellationToken)
         {
+            // The hash the chunker computed while streaming must be the hash of the chunk it hands over.
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(chunk.Span), sha256.ToArray());
             if (Chunks.Count == FailOnChunk)
             {
                 throw new BridgeException($"chunk {FailOnChunk} failed");

@@ -243,7 +243,7 @@ public sealed class LocalBridgeTests : IDisposable
     public async Task BeginDumpAsync_AbandonedWriterFolder_IsCleanedAndNeverListed()
     {
         var dead = (LocalDumpWriter)await _bridge.BeginDumpAsync("killed", CancellationToken.None);
-        await dead.WriteChunkAsync(Bytes(100), CancellationToken.None);
+        await ((IDumpWriter)dead).WriteChunkAsync(Bytes(100), CancellationToken.None);
         dead.SimulateCrash(); // the .writing lock is released, nothing removed: what SIGKILL leaves behind
         Assert.True(File.Exists(_dir.Combine("killed", "000000.chunk")));
         Assert.Empty(await _bridge.ListAsync(CancellationToken.None));
@@ -264,7 +264,7 @@ public sealed class LocalBridgeTests : IDisposable
         await WriteDumpAsync(_bridge, "done", Bytes(10), 4);
         // Last, because every BeginDumpAsync cleans up too.
         var dead = (LocalDumpWriter)await _bridge.BeginDumpAsync("dead", CancellationToken.None);
-        await dead.WriteChunkAsync(Bytes(10), CancellationToken.None);
+        await ((IDumpWriter)dead).WriteChunkAsync(Bytes(10), CancellationToken.None);
         dead.SimulateCrash();
         Directory.CreateDirectory(_dir.Combine("not-ours"));
         File.WriteAllText(_dir.Combine("not-ours", "notes.txt"), "a folder someone else put here");
