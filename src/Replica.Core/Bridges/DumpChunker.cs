@@ -26,7 +26,11 @@ public static class DumpChunker
         ArgumentNullException.ThrowIfNull(writer);
         CheckChunkSize(chunkSize);
 
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+        // Two buffers: one chunk is stored (written and flushed to disk on another thread) while the next one fills,
+        // so the writing end of the pipe never waits for the disk. Memory is two chunks.
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
+        byte[] buffer = buffers[0];
+        Task storing = Task.CompletedTask;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         int filled = 0;
         long total = 0;
@@ -42,7 +46,7 @@ public static class DumpChunker
                 }
 
                 // Take only what fits in the current chunk and release it to the pipe at once, so the writing end can
-                // go on producing while the chunk is stored; the rest is returned again by the next ReadAsync.
+                // go on producing; the rest is returned again by the next ReadAsync.
                 ReadOnlySequence<byte> data = result.Buffer;
                 int take = (int)Math.Min(chunkSize - filled, data.Length);
                 data.Slice(0, take).CopyTo(buffer.AsSpan(filled));
@@ -55,11 +59,17 @@ public static class DumpChunker
                 bool end = result.IsCompleted && take == data.Length;
                 if (filled == chunkSize || (end && filled > 0))
                 {
-                    await StoreAsync(writer, buffer.AsMemory(0, filled), hash.GetHashAndReset(), cancellationToken).ConfigureAwait(false);
+                    // Chunks are stored in order: the previous one must be done before this one starts.
+                    await storing.ConfigureAwait(false);
+                    var chunk = buffer.AsMemory(0, filled);
+                    var sha256 = hash.GetHashAndReset();
+                    storing = Task.Run(() => StoreAsync(writer, chunk, sha256, cancellationToken), cancellationToken);
+                    buffer = buffer == buffers[0] ? buffers[1] : buffers[0];
                     filled = 0;
                 }
                 if (end)
                 {
+                    await storing.ConfigureAwait(false);
                     return total;
                 }
             }
@@ -72,7 +82,17 @@ public static class DumpChunker
         finally
         {
             await input.CompleteAsync(failure).ConfigureAwait(false);
-            ArrayPool<byte>.Shared.Return(buffer);
+            try
+            {
+                // A store still running reads its buffer: wait for it before the buffer goes back to the pool.
+                await storing.ConfigureAwait(false);
+            }
+            catch when (failure is not null)
+            {
+                // Already failing; the first failure is the one reported.
+            }
+            ArrayPool<byte>.Shared.Return(buffers[0]);
+            ArrayPool<byte>.Shared.Return(buffers[1]);
         }
     }
 

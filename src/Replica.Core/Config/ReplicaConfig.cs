@@ -45,8 +45,11 @@ public sealed class BridgeConfig
     /// <summary>'bridge.local.path'; default ./replica-bridge.</summary>
     public string LocalPath { get; init; } = "./replica-bridge";
 
-    /// <summary>'bridge.chunk_size', bytes per chunk object; default 32 MiB.</summary>
-    public long ChunkSize { get; init; } = 32L << 20;
+    /// <summary>
+    /// 'bridge.chunk_size', bytes per chunk object; default 16 MiB. A dump holds two chunks in memory (one stored while
+    /// the next fills), so memory is about 2 × chunk_size plus ~60 MiB.
+    /// </summary>
+    public long ChunkSize { get; init; } = 16L << 20;
 }
 
 public sealed class DestinationConfig
