@@ -1,0 +1,27 @@
+using System.Buffers;
+
+namespace Replica.Codecs;
+
+/// <summary>
+/// Turns one chunk of the rewritten dump into its stored form and back: compression (zstd, gzip) and encryption
+/// (AES-256-GCM) are codecs, chained compress-then-encrypt. Each chunk is encoded on its own, so a chunk can be checked
+/// and decoded without its neighbours (the zstd CLI can decompress a stored, unencrypted chunk).
+/// A codec instance serves one dump, on one thread at a time.
+/// </summary>
+public interface IChunkCodec : IDisposable
+{
+    /// <summary>Short name for messages and the manifest, e.g. "zstd", "gzip", "aes-256-gcm".</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Encodes chunk number <paramref name="chunkIndex"/> (0-based). <paramref name="isLast"/> is true for the dump's last
+    /// chunk: an encrypting codec binds it into the chunk so that truncation is detected.
+    /// </summary>
+    void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output);
+
+    /// <summary>
+    /// Decodes a stored chunk. Throws <see cref="IntegrityException"/> when it is not what this codec wrote
+    /// (bad frame, failed authentication, wrong position or last-chunk flag, wrong key).
+    /// </summary>
+    void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output);
+}
