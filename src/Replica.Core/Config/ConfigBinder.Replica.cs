@@ -30,23 +30,7 @@ internal sealed partial class ConfigBinder
             source = new SourceConfig { ConnectionUri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null };
         }
 
-        var bridge = new BridgeConfig();
-        if (f.Get("bridge") is { } bridgeNode)
-        {
-            var bf = Mapping(bridgeNode, ["local", "chunk_size", "s3"]);
-            if (bf.Get("s3") is { } s3 && !IsNull(s3.Yaml))
-            {
-                throw Error(s3, "the S3 bridge is not available yet (it arrives later); use 'bridge: { local: { path: ./replica-bridge } }' for now");
-            }
-            var path = bridge.LocalPath;
-            if (bf.Get("local") is { } localNode)
-            {
-                var lf = Mapping(localNode, ["path"]);
-                path = NonEmpty(lf.Require("path", "the bridge directory, e.g. path: ./replica-bridge"), "a directory path");
-            }
-            var chunk = bf.Get("chunk_size") is { } chunkNode ? Size(chunkNode, 1, s_maxBufferBytes) : bridge.ChunkSize;
-            bridge = new BridgeConfig { LocalPath = path, ChunkSize = chunk };
-        }
+        var bridge = f.Get("bridge") is { } bridgeNode ? BindBridge(bridgeNode) : new BridgeConfig();
 
         var maxRow = new ReplicaConfig().MaxRowBytes;
         if (f.Get("limits") is { } limitsNode)
@@ -97,6 +81,107 @@ internal sealed partial class ConfigBinder
             OnlyTables = only,
             MaxRowBytes = maxRow,
         };
+    }
+
+    BridgeConfig BindBridge(ConfigNode node)
+    {
+        var bf = Mapping(node, ["local", "s3", "chunk_size", "compression", "encryption"]);
+        var defaults = new BridgeConfig();
+        if (bf.Has("local") && bf.Has("s3"))
+        {
+            throw Error(bf.Get("s3")!.Value, "give either 'local' or 's3', not both: a dump lives in one bridge");
+        }
+        var path = defaults.LocalPath;
+        if (bf.Get("local") is { } localNode)
+        {
+            var lf = Mapping(localNode, ["path"]);
+            path = NonEmpty(lf.Require("path", "the bridge directory, e.g. path: ./replica-bridge"), "a directory path");
+        }
+        S3Config? s3 = null;
+        if (bf.Get("s3") is { } s3Node)
+        {
+            var sf = Mapping(s3Node, ["bucket", "prefix", "region", "endpoint", "force_path_style", "access_key_id", "secret_access_key", "retries"]);
+            var prefix = sf.Get("prefix") is { } p ? NonEmpty(p, "a key prefix ending with '/', e.g. team-a/") : "";
+            if (prefix.Length > 0 && (!prefix.EndsWith('/') || prefix.StartsWith('/')))
+            {
+                throw Error(sf.Get("prefix")!.Value, "a prefix must end with '/' and not start with one, e.g. team-a/");
+            }
+            var accessKey = sf.Get("access_key_id") is { } a ? NonEmpty(a, "an access key id") : null;
+            var secretKey = sf.Get("secret_access_key") is { } k ? NonEmpty(k, "a secret access key") : null;
+            if ((accessKey is null) != (secretKey is null))
+            {
+                throw Error(s3Node, "give both access_key_id and secret_access_key, or neither (then the standard AWS credential chain is used)");
+            }
+            string? endpoint = null;
+            if (sf.Get("endpoint") is { } e)
+            {
+                endpoint = NonEmpty(e, "a URL such as http://127.0.0.1:9000");
+                if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    throw Error(e, "expected an http:// or https:// URL, e.g. http://127.0.0.1:9000");
+                }
+            }
+            s3 = new S3Config
+            {
+                Bucket = NonEmpty(sf.Require("bucket", "the bucket name"), "a bucket name"),
+                Prefix = prefix,
+                Region = sf.Get("region") is { } r ? NonEmpty(r, "a region such as us-east-1") : "us-east-1",
+                Endpoint = endpoint,
+                ForcePathStyle = sf.Get("force_path_style") is { } fps && Bool(fps),
+                AccessKeyId = accessKey,
+                SecretAccessKey = secretKey,
+                Retries = sf.Get("retries") is { } rt ? Int(rt, 0, 100) : 5,
+            };
+        }
+        var chunk = bf.Get("chunk_size") is { } chunkNode ? Size(chunkNode, 1, s_maxBufferBytes) : defaults.ChunkSize;
+
+        var compression = defaults.Compression;
+        if (bf.Get("compression") is { } compressionNode)
+        {
+            var cf = Mapping(compressionNode, ["algorithm", "level", "workers"]);
+            var algorithm = cf.Get("algorithm") is { } an ? RequiredScalar(an, "zstd, gzip or none").Value : "zstd";
+            if (algorithm is not ("zstd" or "gzip" or "none"))
+            {
+                throw Error(cf.Get("algorithm")!.Value, $"expected zstd (the default), gzip or none, found '{algorithm}'");
+            }
+            int? level = cf.Get("level") is { } ln ? Int(ln, 1, algorithm == "gzip" ? 9 : 22) : null;
+            var workers = cf.Get("workers") is { } wn ? Int(wn, 0, 256) : 0;
+            compression = new CompressionConfig { Algorithm = algorithm, Level = level, Workers = workers };
+        }
+
+        EncryptionConfig? encryption = null;
+        if (bf.Get("encryption") is { } encryptionNode && !IsNull(encryptionNode.Yaml))
+        {
+            var ef = Mapping(encryptionNode, ["passphrase", "key", "key_file", "recipients", "private_key_file", "private_key_passphrase"]);
+            var recipients = new List<string>();
+            if (ef.Get("recipients") is { } rn)
+            {
+                foreach (var item in Sequence(rn, "public key files (PEM)"))
+                {
+                    recipients.Add(NonEmpty(item, "a public key file"));
+                }
+            }
+            encryption = new EncryptionConfig
+            {
+                Passphrase = ef.Get("passphrase") is { } pp ? NonEmpty(pp, "a passphrase, e.g. ${REPLICA_PASSPHRASE}") : null,
+                Key = ef.Get("key") is { } kn ? NonEmpty(kn, "a base64 32-byte key, e.g. ${REPLICA_KEY}") : null,
+                KeyFile = ef.Get("key_file") is { } kf ? NonEmpty(kf, "a file holding a base64 32-byte key") : null,
+                Recipients = recipients,
+                PrivateKeyFile = ef.Get("private_key_file") is { } pk ? NonEmpty(pk, "a private key file (PEM)") : null,
+                PrivateKeyPassphrase = ef.Get("private_key_passphrase") is { } pkp ? NonEmpty(pkp, "the private key file's passphrase") : null,
+            };
+            var ways = (encryption.Passphrase is null ? 0 : 1) + (encryption.Key is null ? 0 : 1) + (encryption.KeyFile is null ? 0 : 1)
+                + (recipients.Count == 0 ? 0 : 1);
+            if (ways != 1)
+            {
+                throw Error(encryptionNode, "give exactly one of passphrase, key, key_file or recipients (private_key_file goes with recipients, for restoring)");
+            }
+            if (encryption.PrivateKeyFile is not null && recipients.Count == 0)
+            {
+                throw Error(ef.Get("private_key_file")!.Value, "private_key_file goes with recipients: it opens dumps made for them");
+            }
+        }
+        return new BridgeConfig { LocalPath = path, S3 = s3, ChunkSize = chunk, Compression = compression, Encryption = encryption };
     }
 
     TableRule BindReplicaTable(ConfigNode item, Dictionary<(TablePattern, NamePattern), string> seen)

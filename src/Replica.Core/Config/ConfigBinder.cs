@@ -178,6 +178,17 @@ internal sealed partial class ConfigBinder
         throw Error(node, $"expected true or false, found {s.Shown}" + (yaml11 ? " (YAML 1.1 spellings like yes/no are not booleans here)" : ""));
     }
 
+    /// <summary>A whole number within [min, max].</summary>
+    public int Int(ConfigNode node, int min, int max)
+    {
+        var s = RequiredScalar(node, $"a whole number from {min} to {max}");
+        if (!int.TryParse(s.Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw Error(node, $"expected a whole number from {min} to {max}, found {s.Shown}");
+        }
+        return value;
+    }
+
     /// <summary>A size in bytes within [min, max].</summary>
     public long Size(ConfigNode node, long min, long max)
     {

@@ -42,14 +42,85 @@ public sealed class SourceConfig
 
 public sealed class BridgeConfig
 {
-    /// <summary>'bridge.local.path'; default ./replica-bridge.</summary>
+    /// <summary>'bridge.local.path'; default ./replica-bridge. Used when no S3 bucket is configured.</summary>
     public string LocalPath { get; init; } = "./replica-bridge";
+
+    /// <summary>'bridge.s3': an S3-compatible bucket; null for the local directory.</summary>
+    public S3Config? S3 { get; init; }
 
     /// <summary>
     /// 'bridge.chunk_size', bytes per chunk object; default 16 MiB. A dump holds two chunks in memory (one stored while
     /// the next fills), so memory is about 2 × chunk_size plus ~60 MiB.
     /// </summary>
     public long ChunkSize { get; init; } = 16L << 20;
+
+    /// <summary>'bridge.compression'.</summary>
+    public CompressionConfig Compression { get; init; } = new();
+
+    /// <summary>'bridge.encryption'; null stores dumps unencrypted.</summary>
+    public EncryptionConfig? Encryption { get; init; }
+}
+
+/// <summary>'bridge.s3': where in which S3-compatible bucket dumps live.</summary>
+public sealed class S3Config
+{
+    public required string Bucket { get; init; }
+
+    /// <summary>Optional key prefix ending with '/', so several projects can share one bucket.</summary>
+    public string Prefix { get; init; } = "";
+
+    public string Region { get; init; } = "us-east-1";
+
+    /// <summary>Any S3-compatible server, e.g. http://127.0.0.1:9000; null for AWS.</summary>
+    public string? Endpoint { get; init; }
+
+    public bool ForcePathStyle { get; init; }
+
+    /// <summary>Credentials; when null the standard AWS chain (environment, profile) is used.</summary>
+    public string? AccessKeyId { get; init; }
+
+    public string? SecretAccessKey { get; init; }
+
+    /// <summary>'retries': attempts after a failed request, with jittered exponential backoff (default 5).</summary>
+    public int Retries { get; init; } = 5;
+}
+
+/// <summary>'bridge.compression': algorithm zstd (default) | gzip | none, and its level.</summary>
+public sealed class CompressionConfig
+{
+    public string Algorithm { get; init; } = "zstd";
+
+    /// <summary>zstd 1..19 (default 1), gzip 1..9 (default 1, fastest).</summary>
+    public int? Level { get; init; }
+
+    /// <summary>zstd worker threads (0: compress on the calling thread).</summary>
+    public int Workers { get; init; }
+
+    public bool IsNone => Algorithm == "none";
+}
+
+/// <summary>
+/// 'bridge.encryption': exactly one way to protect a dump's data key: a passphrase (PBKDF2), a raw 32-byte key
+/// (base64, from an environment variable or a file), or recipients' public keys (then restoring needs a private key).
+/// </summary>
+public sealed class EncryptionConfig
+{
+    public string? Passphrase { get; init; }
+
+    /// <summary>'key': a base64 32-byte key, typically ${REPLICA_KEY}.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>'key_file': a file holding a base64 32-byte key.</summary>
+    public string? KeyFile { get; init; }
+
+    /// <summary>'recipients': public key files (PEM) the data key is wrapped for.</summary>
+    public IReadOnlyList<string> Recipients { get; init; } = [];
+
+    /// <summary>'private_key_file': to restore dumps made for recipients.</summary>
+    public string? PrivateKeyFile { get; init; }
+
+    /// <summary>'private_key_passphrase': when the private key file is encrypted.</summary>
+    public string? PrivateKeyPassphrase { get; init; }
 }
 
 public sealed class DestinationConfig

@@ -137,11 +137,11 @@ public class ConfigLoaderTests
     [Fact]
     public void Parse_UnknownKeyFarFromAll_HasNoSuggestionButListsAccepted()
     {
-        var e = Fails("bridge: { local: { path: x }, compression: zstd }");
+        var e = Fails("bridge: { local: { path: x }, qqqqqqqq: zstd }");
 
-        Assert.Equal("bridge.compression", e.Key);
+        Assert.Equal("bridge.qqqqqqqq", e.Key);
         Assert.DoesNotContain("did you mean", e.Message);
-        Assert.Contains("accepted here: local, chunk_size, s3", e.Message);
+        Assert.Contains("accepted here: local, s3, chunk_size, compression, encryption", e.Message);
     }
 
     [Fact]
@@ -394,12 +394,55 @@ public class ConfigLoaderTests
     }
 
     [Fact]
-    public void Parse_S3Bridge_IsRejectedForNow()
+    public void Parse_S3BridgeCompressionAndEncryption_AreRead()
     {
-        var e = Fails("bridge:\n  s3: { bucket: b }\n");
+        var config = Parse("""
+            bridge:
+              s3:
+                bucket: replica-dumps
+                prefix: team-a/
+                region: eu-west-1
+                endpoint: http://127.0.0.1:9000
+                force_path_style: true
+                access_key_id: AKIA
+                secret_access_key: s3cr3t
+                retries: 3
+              compression: { algorithm: gzip, level: 6 }
+              encryption: { passphrase: correct-horse }
+            """);
 
-        Assert.Equal("bridge.s3", e.Key);
-        Assert.Contains("arrives later", e.Message);
+        var s3 = config.Bridge.S3!;
+        Assert.Equal(("replica-dumps", "team-a/", "eu-west-1", "http://127.0.0.1:9000", true, 3), (s3.Bucket, s3.Prefix, s3.Region, s3.Endpoint, s3.ForcePathStyle, s3.Retries));
+        Assert.Equal(("AKIA", "s3cr3t"), (s3.AccessKeyId, s3.SecretAccessKey));
+        Assert.Equal(("gzip", 6), (config.Bridge.Compression.Algorithm, config.Bridge.Compression.Level));
+        Assert.Equal("correct-horse", config.Bridge.Encryption!.Passphrase);
+    }
+
+    [Fact]
+    public void Parse_BridgeDefaults_AreZstdLevelOneAndNoEncryption()
+    {
+        var config = Parse("locale: en\n");
+        Assert.Equal("zstd", config.Bridge.Compression.Algorithm);
+        Assert.Null(config.Bridge.Compression.Level);
+        Assert.Null(config.Bridge.Encryption);
+        Assert.Null(config.Bridge.S3);
+    }
+
+    [Theory]
+    [InlineData("bridge:\n  s3: { bucket: b, prefix: team-a }\n", "bridge.s3.prefix", "must end with '/'")]
+    [InlineData("bridge:\n  s3: { bucket: b, endpoint: ftp://x }\n", "bridge.s3.endpoint", "http://")]
+    [InlineData("bridge:\n  s3: { bucket: b, access_key_id: a }\n", "bridge.s3", "both access_key_id and secret_access_key")]
+    [InlineData("bridge:\n  local: { path: x }\n  s3: { bucket: b }\n", "bridge.s3", "either 'local' or 's3'")]
+    [InlineData("bridge:\n  compression: { algorithm: lz4 }\n", "bridge.compression.algorithm", "zstd (the default), gzip or none")]
+    [InlineData("bridge:\n  compression: { algorithm: gzip, level: 12 }\n", "bridge.compression.level", "from 1 to 9")]
+    [InlineData("bridge:\n  encryption: { passphrase: a, key_file: k }\n", "bridge.encryption", "exactly one of passphrase, key, key_file or recipients")]
+    [InlineData("bridge:\n  encryption: { passphrase: a, private_key_file: k }\n", "bridge.encryption.private_key_file", "goes with recipients")]
+    public void Parse_BadBridgeSettings_ArePositionedErrors(string yaml, string key, string message)
+    {
+        var e = Fails(yaml);
+        Assert.Equal(key, e.Key);
+        Assert.Contains(message, e.Message);
+        Assert.True(e.LineNumber > 0);
     }
 
     [Fact]
