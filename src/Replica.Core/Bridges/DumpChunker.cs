@@ -1,13 +1,16 @@
-using System.Security.Cryptography;
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Replica.Codecs;
 
 namespace Replica.Bridges;
 
 /// <summary>
-/// Cuts the bytes of a (rewritten) dump into chunks of a fixed size and hands each to an <see cref="IDumpWriter"/>.
-/// Memory stays at one chunk: a single pooled buffer is filled, stored, and refilled. Every chunk is full except the
-/// last; an empty dump has no chunks at all.
+/// Cuts the bytes of a (rewritten) dump into chunks of a fixed size, encodes each on its own (compression, encryption)
+/// and hands it to an <see cref="IDumpWriter"/> with the SHA-256 of the stored bytes. One chunk is stored on another
+/// thread while the next one fills, so the writing end of the pipe never waits for the disk or the network; memory is
+/// two plain chunks plus one encoded one. Every chunk is full except the last. An empty dump has no chunks, unless a
+/// codec is set: then it has one empty chunk, so that an encrypting codec can seal the "last chunk" mark.
 /// </summary>
 public static class DumpChunker
 {
@@ -15,24 +18,26 @@ public static class DumpChunker
     public const int MaxChunkSize = 1 << 30;
 
     /// <summary>
-    /// Reads <paramref name="input"/> to its end, as the reading end of a pipe, storing a chunk each time
-    /// <paramref name="chunkSize"/> bytes have arrived and a shorter last one at the end. Completes
-    /// <paramref name="input"/> (with the failure, if any, so the writing end stops too). Returns the bytes read.
-    /// The caller still calls <see cref="IDumpWriter.CompleteAsync"/>.
+    /// Reads <paramref name="input"/> to its end, storing a chunk each time <paramref name="chunkSize"/> bytes have arrived
+    /// and a shorter last one at the end. Completes <paramref name="input"/> (with the failure, if any, so the writing
+    /// end stops too). Returns the plain bytes read. The caller still calls <see cref="IDumpWriter.CompleteAsync"/>.
     /// </summary>
-    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, CancellationToken cancellationToken)
+    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, CancellationToken cancellationToken) =>
+        await RunAsync(input, writer, chunkSize, codec: null, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc cref="RunAsync(PipeReader, IDumpWriter, int, CancellationToken)"/>
+    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(writer);
         CheckChunkSize(chunkSize);
 
-        // Two buffers: one chunk is stored (written and flushed to disk on another thread) while the next one fills,
-        // so the writing end of the pipe never waits for the disk. Memory is two chunks.
+        var store = new Store(writer, codec, chunkSize);
         byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
-        byte[] buffer = buffers[0];
-        Task storing = Task.CompletedTask;
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        int filled = 0;
+        var slot = 0;
+        var filled = 0;
+        var pendingSlot = -1; // a full chunk waits until we know whether another byte follows it (then it is not the last)
+        byte[]? pendingHash = null;
         long total = 0;
         Exception? failure = null;
         try
@@ -44,32 +49,48 @@ public static class DumpChunker
                 {
                     throw new OperationCanceledException("Reading the dump was canceled.");
                 }
+                ReadOnlySequence<byte> data = result.Buffer;
+                if (pendingSlot >= 0 && !data.IsEmpty)
+                {
+                    await store.StartAsync(buffers[pendingSlot], chunkSize, pendingHash, isLast: false, cancellationToken).ConfigureAwait(false);
+                    pendingSlot = -1;
+                }
 
                 // Take only what fits in the current chunk and release it to the pipe at once, so the writing end can
                 // go on producing; the rest is returned again by the next ReadAsync.
-                ReadOnlySequence<byte> data = result.Buffer;
                 int take = (int)Math.Min(chunkSize - filled, data.Length);
-                data.Slice(0, take).CopyTo(buffer.AsSpan(filled));
+                if (take > 0)
+                {
+                    // Before refilling this buffer, the store of what it held before must be done.
+                    await store.WaitForBufferAsync(buffers[slot]).ConfigureAwait(false);
+                    data.Slice(0, take).CopyTo(buffers[slot].AsSpan(filled));
+                    // Without a codec the stored bytes are these bytes: hash them as they arrive, spreading the work.
+                    store.HashPlain(buffers[slot].AsSpan(filled, take));
+                    filled += take;
+                    total += take;
+                }
                 input.AdvanceTo(data.GetPosition(take));
-                // Hash as the bytes arrive, so the work is spread evenly while the writing end keeps producing.
-                hash.AppendData(buffer, filled, take);
-                filled += take;
-                total += take;
 
                 bool end = result.IsCompleted && take == data.Length;
-                if (filled == chunkSize || (end && filled > 0))
+                if (filled == chunkSize)
                 {
-                    // Chunks are stored in order: the previous one must be done before this one starts.
-                    await storing.ConfigureAwait(false);
-                    var chunk = buffer.AsMemory(0, filled);
-                    var sha256 = hash.GetHashAndReset();
-                    storing = Task.Run(() => StoreAsync(writer, chunk, sha256, cancellationToken), cancellationToken);
-                    buffer = buffer == buffers[0] ? buffers[1] : buffers[0];
+                    pendingSlot = slot;
+                    pendingHash = store.TakePlainHash();
+                    slot = 1 - slot;
                     filled = 0;
                 }
                 if (end)
                 {
-                    await storing.ConfigureAwait(false);
+                    if (pendingSlot >= 0)
+                    {
+                        await store.StartAsync(buffers[pendingSlot], chunkSize, pendingHash, isLast: filled == 0, cancellationToken).ConfigureAwait(false);
+                    }
+                    if (filled > 0 || (store.Count == 0 && codec is not null))
+                    {
+                        await store.WaitForBufferAsync(buffers[slot]).ConfigureAwait(false);
+                        await store.StartAsync(buffers[slot], filled, store.TakePlainHash(), isLast: true, cancellationToken).ConfigureAwait(false);
+                    }
+                    await store.WaitAsync().ConfigureAwait(false);
                     return total;
                 }
             }
@@ -85,49 +106,15 @@ public static class DumpChunker
             try
             {
                 // A store still running reads its buffer: wait for it before the buffer goes back to the pool.
-                await storing.ConfigureAwait(false);
+                await store.WaitAsync().ConfigureAwait(false);
             }
             catch when (failure is not null)
             {
                 // Already failing; the first failure is the one reported.
             }
+            store.Dispose();
             ArrayPool<byte>.Shared.Return(buffers[0]);
             ArrayPool<byte>.Shared.Return(buffers[1]);
-        }
-    }
-
-    /// <summary>
-    /// The same for a <see cref="Stream"/> (e.g. a file or a process's stdout): reads it to its end, storing full chunks
-    /// and a shorter last one. Does not dispose <paramref name="input"/>. Returns the bytes read.
-    /// </summary>
-    public static async Task<long> RunAsync(Stream input, IDumpWriter writer, int chunkSize, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(writer);
-        CheckChunkSize(chunkSize);
-
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
-        long total = 0;
-        try
-        {
-            while (true)
-            {
-                int filled = await input.ReadAtLeastAsync(buffer.AsMemory(0, chunkSize), chunkSize, throwOnEndOfStream: false,
-                    cancellationToken).ConfigureAwait(false);
-                if (filled > 0)
-                {
-                    await StoreAsync(writer, buffer.AsMemory(0, filled), SHA256.HashData(buffer.AsSpan(0, filled)), cancellationToken).ConfigureAwait(false);
-                    total += filled;
-                }
-                if (filled < chunkSize)
-                {
-                    return total;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -138,11 +125,62 @@ public static class DumpChunker
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkSize, MaxChunkSize);
     }
 
-    static Task StoreAsync(IDumpWriter writer, ReadOnlyMemory<byte> chunk, byte[] sha256, CancellationToken cancellationToken)
+    /// <summary>Encodes and stores chunks one at a time, in order, on a background task.</summary>
+    sealed class Store(IDumpWriter writer, IChunkCodec? codec, int chunkSize) : IDisposable
     {
-        // Issue 3's codecs plug in here: each chunk is encoded on its own before it is stored, compressed (zstd) and
-        // then encrypted (AES-GCM, a fresh nonce per chunk), so a chunk can be verified and decoded without its
-        // neighbours. The manifest's size and sha256 then describe the encoded bytes, as stored.
-        return writer.WriteChunkAsync(chunk, sha256, cancellationToken);
+        readonly IncrementalHash _plainHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        readonly ArrayBufferWriter<byte>? _encoded = codec is null ? null : new ArrayBufferWriter<byte>(chunkSize + (chunkSize >> 4) + 4096);
+        Task _storing = Task.CompletedTask;
+        byte[]? _busy;
+
+        public int Count { get; private set; }
+
+        public void HashPlain(ReadOnlySpan<byte> bytes)
+        {
+            if (codec is null)
+            {
+                _plainHash.AppendData(bytes);
+            }
+        }
+
+        public byte[]? TakePlainHash() => codec is null ? _plainHash.GetHashAndReset() : null;
+
+        public async Task WaitForBufferAsync(byte[] buffer)
+        {
+            if (ReferenceEquals(_busy, buffer))
+            {
+                await WaitAsync().ConfigureAwait(false);
+            }
+        }
+
+        public async Task WaitAsync()
+        {
+            await _storing.ConfigureAwait(false);
+            _busy = null;
+        }
+
+        /// <summary>Starts storing the next chunk once the previous one is stored (chunks are stored in order).</summary>
+        public async Task StartAsync(byte[] buffer, int length, byte[]? plainHash, bool isLast, CancellationToken cancellationToken)
+        {
+            await WaitAsync().ConfigureAwait(false);
+            var index = Count++;
+            _busy = buffer;
+            _storing = Task.Run(() => StoreAsync(buffer.AsMemory(0, length), plainHash, index, isLast, cancellationToken), cancellationToken);
+        }
+
+        async Task StoreAsync(ReadOnlyMemory<byte> plain, byte[]? plainHash, int index, bool isLast, CancellationToken cancellationToken)
+        {
+            if (codec is null)
+            {
+                await writer.WriteChunkAsync(plain, plainHash!, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            _encoded!.ResetWrittenCount();
+            codec.Encode(plain.Span, index, isLast, _encoded);
+            var sha256 = SHA256.HashData(_encoded.WrittenSpan);
+            await writer.WriteChunkAsync(_encoded.WrittenMemory, sha256, cancellationToken).ConfigureAwait(false);
+        }
+
+        public void Dispose() => _plainHash.Dispose();
     }
 }

@@ -31,22 +31,6 @@ public sealed class DumpChunkerTests
         Assert.Equal(data, writer.Chunks.SelectMany(c => c).ToArray());
     }
 
-    [Theory]
-    [InlineData(0, 5, new int[0])]
-    [InlineData(10, 5, new[] { 5, 5 })]
-    [InlineData(11, 5, new[] { 5, 5, 1 })]
-    public async Task RunAsync_Stream_CutsFullChunksAndAShortLastOne(int length, int chunkSize, int[] expectedSizes)
-    {
-        byte[] data = Bytes(length);
-        var writer = new RecordingWriter();
-
-        long total = await DumpChunker.RunAsync(new TrickleStream(data), writer, chunkSize, CancellationToken.None);
-
-        Assert.Equal(length, total);
-        Assert.Equal(expectedSizes, writer.Chunks.Select(c => c.Length));
-        Assert.Equal(data, writer.Chunks.SelectMany(c => c).ToArray());
-    }
-
     [Fact]
     public async Task RunAsync_WriterFails_CompletesPipeWithTheError()
     {
@@ -69,7 +53,55 @@ public sealed class DumpChunkerTests
     public async Task RunAsync_BadChunkSize_Throws(int chunkSize)
     {
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
-            () => DumpChunker.RunAsync(new MemoryStream(), new RecordingWriter(), chunkSize, CancellationToken.None));
+            () => DumpChunker.RunAsync(new Pipe().Reader, new RecordingWriter(), chunkSize, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(0, 5, new[] { 0 })]
+    [InlineData(10, 5, new[] { 5, 5 })]
+    [InlineData(11, 5, new[] { 5, 5, 1 })]
+    [InlineData(3, 5, new[] { 3 })]
+    public async Task RunAsync_WithCodec_EncodesEachChunkAndMarksOnlyTheLast(int length, int chunkSize, int[] plainSizes)
+    {
+        byte[] data = Bytes(length);
+        var writer = new RecordingWriter();
+        var codec = new MarkingCodec();
+        var pipe = new Pipe();
+        Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, codec, CancellationToken.None);
+        for (int i = 0; i < data.Length; i += 2)
+        {
+            await pipe.Writer.WriteAsync(data.AsMemory(i, Math.Min(2, data.Length - i)));
+        }
+        await pipe.Writer.CompleteAsync();
+
+        Assert.Equal(length, await run);
+        // Each stored chunk is [index, isLast, plain bytes...]: in order, numbered from 0, and only the last one marked.
+        Assert.Equal(plainSizes.Length, writer.Chunks.Count);
+        for (int i = 0; i < writer.Chunks.Count; i++)
+        {
+            Assert.Equal(i, writer.Chunks[i][0]);
+            Assert.Equal(i == writer.Chunks.Count - 1 ? 1 : 0, writer.Chunks[i][1]);
+            Assert.Equal(plainSizes[i], writer.Chunks[i].Length - 2);
+        }
+        Assert.Equal(data, writer.Chunks.SelectMany(c => c.Skip(2)).ToArray());
+    }
+
+    sealed class MarkingCodec : Replica.Codecs.IChunkCodec
+    {
+        public string Name => "marking";
+
+        public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, System.Buffers.IBufferWriter<byte> output)
+        {
+            output.Write([(byte)chunkIndex, isLast ? (byte)1 : (byte)0]);
+            output.Write(plain);
+        }
+
+        public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, System.Buffers.IBufferWriter<byte> output) =>
+            output.Write(stored[2..]);
+
+        public void Dispose()
+        {
+        }
     }
 
     sealed class RecordingWriter : IDumpWriter
