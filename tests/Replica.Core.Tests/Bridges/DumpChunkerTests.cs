@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using Replica.Bridges;
 using static Replica.Core.Tests.Bridges.BridgeTestSupport;
@@ -92,7 +93,7 @@ public sealed class DumpChunkerTests
 
         public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, System.Buffers.IBufferWriter<byte> output)
         {
-            output.Write([(byte)chunkIndex, isLast ? (byte)1 : (byte)0]);
+            output.Write((ReadOnlySpan<byte>)[(byte)chunkIndex, isLast ? (byte)1 : (byte)0]);
             output.Write(plain);
         }
 
