@@ -38,6 +38,19 @@ internal static class StatementParser
     }
 
     /// <summary>
+    /// Whether a COPY ... FROM stdin statement carries options (CSV, BINARY, a DELIMITER ...): its rows are then not in the
+    /// text format pg_dump writes, and Replica cannot find their ends safely.
+    /// </summary>
+    public static bool CopyHasOptions(ReadOnlySpan<byte> sql)
+    {
+        var t = new SqlTokenizer(sql);
+        while (t.Next() && !t.IsWord("stdin"u8))
+        {
+        }
+        return t.Next() && !t.IsPunct((byte)';');
+    }
+
+    /// <summary>
     /// INSERT INTO qname [(columns)] [OVERRIDING ... VALUE] VALUES: the table, its column list (null when absent) and the
     /// offset just past VALUES.
     /// </summary>

@@ -230,6 +230,11 @@ public sealed partial class DumpRewriter : IDisposable
         t.Next();
         if (t.IsWord("copy"u8) && StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns))
         {
+            if (StatementParser.CopyHasOptions(statement))
+            {
+                DumpThrow.Format("COPY with options (CSV, BINARY, DELIMITER ...) is not supported: its rows are not in the text format that pg_dump writes",
+                    _s.UnitOffset, _s.UnitLineNumber, copyTable.ToString());
+            }
             BeginCopy(copyTable, copyColumns, statement, output);
             return;
         }

@@ -120,6 +120,14 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Rewrite_CopyInCsvFormat_IsRefusedClearly()
+    {
+        var e = Fails("COPY public.t (a, b) FROM stdin WITH (FORMAT csv);\n1,\"x\ny\"\n\\.\n");
+        Assert.Contains("COPY with options", e.Message);
+        Assert.Equal("public.t", e.Table);
+    }
+
+    [Fact]
     public void Rewrite_StatementWithoutSemicolonAtEnd_PassesThrough()
     {
         var bytes = Encoding.UTF8.GetBytes("SELECT 1;\nSELECT 2 -- no semicolon");
