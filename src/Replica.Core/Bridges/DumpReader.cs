@@ -27,12 +27,22 @@ public static class DumpReader
     /// <see cref="IntegrityException"/> naming the dump and the chunk. Chunk n+1 is fetched while chunk n is written,
     /// so at most two chunks are in memory. Returns the bytes written. Does not flush or dispose <paramref name="output"/>.
     /// </summary>
-    public static async Task<long> RestoreAsync(IBridge bridge, string name, Stream output, CancellationToken cancellationToken)
+    public static Task<long> RestoreAsync(IBridge bridge, string name, Stream output, CancellationToken cancellationToken) =>
+        RestoreAsync(bridge, name, output, openCodec: null, cancellationToken);
+
+    /// <summary>
+    /// The same for dumps whose chunks are encoded (compressed, encrypted): <paramref name="openCodec"/> builds the
+    /// decoding codec from the manifest (and the keys the caller holds). Each chunk is verified, then decoded whole
+    /// (decryption authenticates it) before any of its bytes are written.
+    /// </summary>
+    public static async Task<long> RestoreAsync(IBridge bridge, string name, Stream output, Func<DumpManifest, Codecs.IChunkCodec?>? openCodec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentNullException.ThrowIfNull(output);
         DumpManifest manifest = await bridge.ReadManifestAsync(name, cancellationToken).ConfigureAwait(false);
-        CheckManifest(name, manifest);
+        using Codecs.IChunkCodec? codec = openCodec?.Invoke(manifest);
+        CheckManifest(name, manifest, codec);
+        var decoded = codec is null ? null : new System.Buffers.ArrayBufferWriter<byte>();
 
         IReadOnlyList<ChunkInfo> chunks = manifest.Chunks;
         if (chunks.Count == 0)
@@ -55,10 +65,16 @@ public static class DumpReader
                     next = FetchAsync(bridge, name, chunks[i + 1], prefetchCancel.Token);
                 }
 
-                // Issue 3's codecs plug in here: decrypt (AES-GCM, which authenticates too) and decompress the verified
-                // stored bytes, then write the decoded chunk.
-                await output.WriteAsync(stored, cancellationToken).ConfigureAwait(false);
-                total += stored.Length;
+                if (decoded is null)
+                {
+                    await output.WriteAsync(stored, cancellationToken).ConfigureAwait(false);
+                    total += stored.Length;
+                    continue;
+                }
+                decoded.ResetWrittenCount();
+                codec!.Decode(stored, i, isLast: i == chunks.Count - 1, decoded);
+                await output.WriteAsync(decoded.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                total += decoded.WrittenCount;
             }
             return total;
         }
@@ -78,9 +94,9 @@ public static class DumpReader
         // Task.Run so the fetch proceeds even where a bridge does its I/O synchronously before its first await.
         Task.Run(() => bridge.ReadChunkAsync(name, chunk, cancellationToken), cancellationToken);
 
-    static void CheckManifest(string name, DumpManifest manifest)
+    static void CheckManifest(string name, DumpManifest manifest, Codecs.IChunkCodec? codec)
     {
-        if (manifest.Compressed || manifest.Encrypted)
+        if ((manifest.Compressed || manifest.Encrypted) && codec is null)
         {
             throw new BridgeException(
                 $"Dump '{name}' is {(manifest.Compressed ? "compressed" : "encrypted")}; this version of replica cannot decode it.");

@@ -49,7 +49,14 @@ public interface IDumpWriter : IAsyncDisposable
 }
 
 /// <summary>What the pipeline knows about a dump when it completes.</summary>
-public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bool Encrypted);
+public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bool Encrypted)
+{
+    /// <summary>The compression codec's name ("zstd", "gzip"); null when not compressed.</summary>
+    public string? Compression { get; init; }
+
+    /// <summary>The encryption header (algorithm, KDF parameters, wrapped data keys: never a secret); null when not encrypted.</summary>
+    public System.Text.Json.JsonElement? Encryption { get; init; }
+}
 
 /// <summary>One entry of index.json.</summary>
 public sealed record DumpEntry(
@@ -78,4 +85,11 @@ public sealed record DumpManifest(
     long SizeOut,
     bool Compressed,
     bool Encrypted,
-    IReadOnlyList<ChunkInfo> Chunks);
+    IReadOnlyList<ChunkInfo> Chunks)
+{
+    /// <summary>The compression codec's name ("zstd", "gzip"); null when not compressed.</summary>
+    public string? Compression { get; init; }
+
+    /// <summary>The encryption header needed to open the dump with the right key; null when not encrypted.</summary>
+    public System.Text.Json.JsonElement? Encryption { get; init; }
+}

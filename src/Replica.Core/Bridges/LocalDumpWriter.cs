@@ -63,7 +63,11 @@ internal sealed class LocalDumpWriter : IDumpWriter
         EnsureOpen();
 
         var manifest = new DumpManifest(Name, _createdAt, ToolInfo.Version, summary.Source, summary.SizeIn, _sizeOut,
-            summary.Compressed, summary.Encrypted, _chunks.ToArray());
+            summary.Compressed, summary.Encrypted, _chunks.ToArray())
+        {
+            Compression = summary.Compression,
+            Encryption = summary.Encryption,
+        };
         var entry = new DumpEntry(Name, DumpEntry.Complete, summary.SizeIn, _sizeOut, _createdAt, summary.Compressed,
             summary.Encrypted, _chunks.Count);
         try
