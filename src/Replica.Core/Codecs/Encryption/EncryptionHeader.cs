@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Replica.Codecs.Encryption;
+
+/// <summary>
+/// What a restore needs, besides a key, to decrypt a dump; stored in the dump's manifest. Holds no secret: the data key
+/// appears only wrapped (encrypted) in <see cref="KeySlots"/>, one slot per way to open the dump (a passphrase, a raw
+/// key, each recipient's public key). Bytes are base64. JSON names are fixed here so the format does not depend on the
+/// serializer options of the file that embeds it.
+/// </summary>
+/// <param name="Algorithm">Always <c>aes-256-gcm</c>.</param>
+/// <param name="Version">Format version of the chunks and key slots; 1.</param>
+/// <param name="DumpId">16 random bytes naming this dump inside every chunk's associated data.</param>
+/// <param name="NoncePrefix">4 random bytes starting every chunk's nonce.</param>
+/// <param name="KeySlots">The data key wrapped once per way to open the dump.</param>
+public sealed record EncryptionHeader(
+    [property: JsonPropertyName("algorithm")] string Algorithm,
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("dump_id")] string DumpId,
+    [property: JsonPropertyName("nonce_prefix")] string NoncePrefix,
+    [property: JsonPropertyName("key_slots")] IReadOnlyList<KeySlot> KeySlots)
+{
+    public const int CurrentVersion = 1;
+
+    /// <summary>The header as indented JSON, for tests, tools and manifests that store it as text.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, EncryptionJsonContext.Default.EncryptionHeader);
+
+    /// <summary>Reads <see cref="ToJson"/>'s output; <see cref="IntegrityException"/> when it is not a header.</summary>
+    public static EncryptionHeader Parse(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, EncryptionJsonContext.Default.EncryptionHeader)
+                ?? throw new JsonException("null");
+        }
+        catch (JsonException ex)
+        {
+            throw new IntegrityException($"The dump's encryption header is not valid JSON: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>
+/// One wrapped copy of the dump's data key. Every slot derives a 32-byte key-encryption key (KEK) its own way, then
+/// wraps the data key with AES-256-GCM under it: <see cref="WrappedKey"/> = encrypted data key (32 bytes) || tag
+/// (16 bytes), with <see cref="Nonce"/> (12 random bytes) and, as associated data, every other field of the header and
+/// of this slot, so changing any of them (iterations, salt, dump id, ...) makes the slot fail to open.
+/// <list type="bullet">
+/// <item><c>passphrase</c>: KEK = PBKDF2-HMAC-SHA256(UTF-8 passphrase, <see cref="Salt"/>, <see cref="Iterations"/>).</item>
+/// <item><c>key</c>: KEK = HKDF-SHA256(raw 32-byte key, <see cref="Salt"/>, info "replica/1 key slot key").</item>
+/// <item><c>rsa-oaep-sha256</c>: KEK = 32 random bytes, stored RSA-OAEP-SHA256-encrypted in <see cref="EncryptedKey"/>
+/// for the recipient <see cref="KeyId"/>.</item>
+/// <item><c>ecdh-p256</c>, <c>ecdh-p384</c>: KEK = HKDF-SHA256(ECDH(ephemeral, recipient), no salt, info
+/// "replica/1 key slot ecdh-pNNN" || ephemeral SPKI || recipient SPKI); <see cref="EphemeralPublicKey"/> is the
+/// ephemeral SubjectPublicKeyInfo (DER, base64).</item>
+/// </list>
+/// </summary>
+/// <param name="KeyId">Recipients: the first 8 bytes of SHA-256 over the recipient's SubjectPublicKeyInfo, in hex.</param>
+public sealed record KeySlot(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("nonce")] string Nonce,
+    [property: JsonPropertyName("wrapped_key")] string WrappedKey,
+    [property: JsonPropertyName("kdf"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Kdf = null,
+    [property: JsonPropertyName("iterations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Iterations = null,
+    [property: JsonPropertyName("salt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Salt = null,
+    [property: JsonPropertyName("key_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? KeyId = null,
+    [property: JsonPropertyName("encrypted_key"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EncryptedKey = null,
+    [property: JsonPropertyName("ephemeral_public_key"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EphemeralPublicKey = null);
+
+/// <summary>The names used in <see cref="KeySlot.Method"/> and <see cref="KeySlot.Kdf"/>.</summary>
+public static class KeySlotMethods
+{
+    public const string Passphrase = "passphrase";
+    public const string RawKey = "key";
+    public const string RsaOaepSha256 = "rsa-oaep-sha256";
+    public const string EcdhP256 = "ecdh-p256";
+    public const string EcdhP384 = "ecdh-p384";
+
+    public const string Pbkdf2HmacSha256 = "pbkdf2-hmac-sha256";
+    public const string HkdfSha256 = "hkdf-sha256";
+
+    internal static bool IsRecipient(string method) =>
+        method is RsaOaepSha256 or EcdhP256 or EcdhP384;
+}
+
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(EncryptionHeader))]
+internal sealed partial class EncryptionJsonContext : JsonSerializerContext;
