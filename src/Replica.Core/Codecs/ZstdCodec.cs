@@ -1,0 +1,207 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using static Replica.Codecs.ZstdNative;
+
+namespace Replica.Codecs;
+
+/// <summary>
+/// Compresses each chunk into one complete, standard zstd frame (with its content size and a content checksum), so
+/// <c>zstd -d</c> can decompress a stored chunk on its own. Uses the system libzstd (see <see cref="ZstdNative"/>).
+/// One compression and one decompression context are reused for every chunk, so after the first chunk nothing is
+/// allocated per chunk.
+/// </summary>
+public sealed unsafe class ZstdCodec : IChunkCodec
+{
+    public const int DefaultLevel = 1;
+    public const int MinLevel = 1;
+    /// <summary>ZSTD_maxCLevel(); levels 20..22 ("ultra") need far more memory.</summary>
+    public const int MaxLevel = 22;
+    /// <summary>ZSTDMT_NBWORKERS_MAX for 64-bit builds of libzstd 1.4/1.5.</summary>
+    public const int MaxWorkers = 200;
+
+    /// <summary>
+    /// Decoding stops beyond this many bytes: a chunk is at most 1 GiB (the chunker's limit), and a crafted frame must
+    /// not be able to fill the memory.
+    /// </summary>
+    const long MaxDecodedBytes = 1L << 30;
+
+    readonly CompressionContext _cctx;
+    readonly DecompressionContext _dctx;
+    readonly int _compressOutSize;
+    readonly int _decompressOutSize;
+
+    /// <summary>
+    /// Creates a codec compressing at <paramref name="level"/> (1..22; 1 is fastest) with <paramref name="workers"/>
+    /// extra compression threads (0: compress on the calling thread). Throws <see cref="ConfigException"/> for values out
+    /// of range or when libzstd cannot be loaded.
+    /// </summary>
+    public ZstdCodec(int level = DefaultLevel, int workers = 0)
+    {
+        if (level is < MinLevel or > MaxLevel)
+        {
+            throw new ConfigException($"the zstd compression level must be {MinLevel}..{MaxLevel} (1 is fastest, 19 and above are slow), found {level}");
+        }
+        if (workers is < 0 or > MaxWorkers)
+        {
+            throw new ConfigException($"the number of zstd workers must be 0..{MaxWorkers} (0 compresses on the calling thread), found {workers}");
+        }
+        EnsureLoaded();
+
+        Level = level;
+        Workers = workers;
+        _compressOutSize = (int)ZSTD_CStreamOutSize();
+        _decompressOutSize = (int)ZSTD_DStreamOutSize();
+        _cctx = ZSTD_createCCtx();
+        _dctx = ZSTD_createDCtx();
+        if (_cctx.IsInvalid || _dctx.IsInvalid)
+        {
+            Dispose();
+            throw new OutOfMemoryException("libzstd could not allocate a compression context.");
+        }
+        SetParameter(CompressionLevelParameter, level, "level");
+        // The frame carries a checksum of its content (as the zstd CLI writes by default), so a corrupted chunk fails to
+        // decode rather than decoding to different bytes; checking it costs far less than decompressing.
+        SetParameter(ChecksumFlagParameter, 1, "checksum");
+        if (workers > 0)
+        {
+            SetParameter(WorkerCountParameter, workers, "workers");
+        }
+    }
+
+    public string Name => "zstd";
+
+    public int Level { get; }
+
+    public int Workers { get; }
+
+    public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ObjectDisposedException.ThrowIf(_cctx.IsClosed, this);
+        // A previous chunk may have failed half-way; start a fresh frame with the same parameters.
+        Check(ZSTD_CCtx_reset(_cctx, ResetSessionOnly), chunkIndex);
+        fixed (byte* source = plain)
+        {
+            // ZSTD_e_end from the first call: libzstd takes the whole chunk as the frame (its size goes into the frame
+            // header) and, when the output span can hold the worst case, compresses straight into it.
+            var input = new InBuffer { Source = source, Size = (nuint)plain.Length };
+            while (true)
+            {
+                Span<byte> span = output.GetSpan(_compressOutSize);
+                nuint remaining;
+                var written = 0;
+                fixed (byte* destination = span)
+                {
+                    var outBuffer = new OutBuffer { Destination = destination, Size = (nuint)span.Length };
+                    remaining = ZSTD_compressStream2(_cctx, &outBuffer, &input, EndFrame);
+                    written = (int)outBuffer.Position;
+                }
+                Check(remaining, chunkIndex);
+                output.Advance(written);
+                if (remaining == 0)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ObjectDisposedException.ThrowIf(_dctx.IsClosed, this);
+        Check(ZSTD_DCtx_reset(_dctx, ResetSessionOnly), chunkIndex);
+        long decoded = 0;
+        fixed (byte* source = stored)
+        {
+            var input = new InBuffer { Source = source, Size = (nuint)stored.Length };
+            while (true)
+            {
+                Span<byte> span = output.GetSpan(_decompressOutSize);
+                var positionBefore = input.Position;
+                nuint result;
+                OutBuffer outBuffer;
+                fixed (byte* destination = span)
+                {
+                    outBuffer = new OutBuffer { Destination = destination, Size = (nuint)span.Length };
+                    result = ZSTD_decompressStream(_dctx, &outBuffer, &input);
+                }
+                if (IsError(result))
+                {
+                    ZstdThrow.Corrupt(chunkIndex, ErrorName(result), (long)input.Position);
+                }
+                output.Advance((int)outBuffer.Position);
+                decoded += (long)outBuffer.Position;
+                if (result == 0)
+                {
+                    // The frame is complete and flushed; it must be the whole chunk.
+                    if (input.Position != input.Size)
+                    {
+                        ZstdThrow.TrailingBytes(chunkIndex, (long)(input.Size - input.Position), stored.Length);
+                    }
+                    return;
+                }
+                if (decoded > MaxDecodedBytes)
+                {
+                    ZstdThrow.TooLarge(chunkIndex, MaxDecodedBytes);
+                }
+                // All input taken and the output not filled: libzstd waits for bytes that the chunk does not have. (No
+                // progress at all would also mean that; it guards the loop.)
+                if ((input.Position == input.Size && outBuffer.Position < outBuffer.Size)
+                    || (input.Position == positionBefore && outBuffer.Position == 0))
+                {
+                    ZstdThrow.Truncated(chunkIndex, stored.Length);
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _cctx?.Dispose();
+        _dctx?.Dispose();
+    }
+
+    void SetParameter(int parameter, int value, string what)
+    {
+        var result = ZSTD_CCtx_setParameter(_cctx, parameter, value);
+        if (IsError(result))
+        {
+            Dispose();
+            throw new ConfigException($"libzstd rejected the zstd {what} {value}: {ErrorName(result)}"
+                + (parameter == WorkerCountParameter ? " (this libzstd may be built without multithreading; use workers: 0)" : ""));
+        }
+    }
+
+    static void Check(nuint result, int chunkIndex)
+    {
+        if (IsError(result))
+        {
+            ZstdThrow.Failed(chunkIndex, ErrorName(result));
+        }
+    }
+}
+
+/// <summary>The codec's errors, kept out of the hot methods.</summary>
+internal static class ZstdThrow
+{
+    [DoesNotReturn]
+    public static void Corrupt(int chunkIndex, string errorName, long storedOffset) =>
+        throw new IntegrityException($"Chunk index {chunkIndex} is not a valid zstd frame: libzstd reports '{errorName}' at or before stored byte offset {storedOffset}.");
+
+    [DoesNotReturn]
+    public static void TrailingBytes(int chunkIndex, long trailing, int storedLength) =>
+        throw new IntegrityException($"Chunk index {chunkIndex} has {trailing} unexpected bytes after its zstd frame (the chunk is {storedLength} bytes; it must hold exactly one frame).");
+
+    [DoesNotReturn]
+    public static void Truncated(int chunkIndex, int storedLength) =>
+        throw new IntegrityException($"Chunk index {chunkIndex} ends inside its zstd frame (truncated: libzstd expects more than the {storedLength} stored bytes).");
+
+    [DoesNotReturn]
+    public static void TooLarge(int chunkIndex, long limit) =>
+        throw new IntegrityException($"Chunk index {chunkIndex} decompresses to more than {limit} bytes, larger than any chunk Replica writes.");
+
+    [DoesNotReturn]
+    public static void Failed(int chunkIndex, string errorName) =>
+        throw new InvalidOperationException($"libzstd failed on chunk index {chunkIndex}: {errorName}.");
+}

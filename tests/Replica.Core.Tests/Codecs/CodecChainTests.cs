@@ -1,0 +1,141 @@
+using System.Buffers;
+using System.Text;
+using Replica.Codecs;
+
+namespace Replica.Core.Tests.Codecs;
+
+public class CodecChainTests
+{
+    [Fact]
+    public void Encode_AppliesCodecsInOrder_DecodeInReverse()
+    {
+        var log = new List<string>();
+        using var chain = new CodecChain(new TagCodec("a", log), new TagCodec("b", log), new TagCodec("c", log));
+        var plain = "row"u8.ToArray();
+
+        var stored = CodecTestData.Encode(chain, plain, chunkIndex: 4, isLast: true);
+        var decoded = CodecTestData.Decode(chain, stored, chunkIndex: 4, isLast: true);
+
+        Assert.Equal("rowabc", Encoding.ASCII.GetString(stored));
+        Assert.Equal(plain, decoded);
+        Assert.Equal(["encode a 4 True", "encode b 4 True", "encode c 4 True", "decode c 4 True", "decode b 4 True", "decode a 4 True"], log);
+        Assert.Equal("a+b+c", chain.Name);
+    }
+
+    [Fact]
+    public void EncodeDecode_ZstdThenGzip_EqualsStepByStep()
+    {
+        var plain = CodecTestData.Sql(1 << 20);
+        using var chain = new CodecChain(new ZstdCodec(), new GzipCodec());
+        using var zstd = new ZstdCodec();
+        using var gzip = new GzipCodec();
+
+        var stored = CodecTestData.Encode(chain, plain, 2);
+
+        Assert.Equal(plain, CodecTestData.Decode(zstd, CodecTestData.Decode(gzip, stored, 2), 2));
+        Assert.Equal(plain, CodecTestData.Decode(chain, stored, 2));
+        Assert.Equal("zstd+gzip", chain.Name);
+    }
+
+    [Fact]
+    public void EncodeDecode_LargeThenSmallChunks_ReusedBuffersHoldOnlyTheCurrentChunk()
+    {
+        var log = new List<string>();
+        using var chain = new CodecChain(new ZstdCodec(), new TagCodec("t", log), new NoneCodec());
+        int[] sizes = [4 << 20, 10, 0, 100_000, 1];
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            var plain = CodecTestData.Get("random", sizes[i]).ToArray();
+            var stored = CodecTestData.Encode(chain, plain, i);
+            Assert.Equal(plain, CodecTestData.Decode(chain, stored, i));
+        }
+    }
+
+    [Fact]
+    public void Decode_DamagedChunk_ErrorFromTheCodecThatFailed()
+    {
+        using var chain = new CodecChain(new ZstdCodec(), new NoneCodec());
+        var stored = CodecTestData.Encode(chain, CodecTestData.Sql(5000), 6);
+        stored[^1] ^= 0x40;
+
+        var ex = Assert.Throws<IntegrityException>(() => CodecTestData.Decode(chain, stored, 6));
+
+        Assert.Contains("Chunk index 6", ex.Message);
+        Assert.Contains("zstd", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void EncodeDecode_EmptyOrNoneChain_StoresChunkAsIs(int noneCodecs)
+    {
+        using var chain = noneCodecs == 0 ? new CodecChain() : new CodecChain(new NoneCodec());
+        var plain = CodecTestData.Sql(1000);
+
+        var stored = CodecTestData.Encode(chain, plain);
+
+        Assert.Equal(plain, stored);
+        Assert.Equal(plain, CodecTestData.Decode(chain, stored));
+        Assert.Equal("none", chain.Name);
+    }
+
+    [Fact]
+    public void EncodeDecode_AfterWarmUp_AllocatesNothing()
+    {
+        var plain = CodecTestData.Get("sql", 4 << 20).Span;
+        using var chain = new CodecChain(new ZstdCodec(), new NoneCodec());
+        var stored = new ArrayBufferWriter<byte>(plain.Length);
+        var decoded = new ArrayBufferWriter<byte>(plain.Length);
+        chain.Encode(plain, 0, false, stored);
+        chain.Decode(stored.WrittenSpan, 0, false, decoded);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 1; i <= 3; i++)
+        {
+            stored.ResetWrittenCount();
+            decoded.ResetWrittenCount();
+            chain.Encode(plain, i, false, stored);
+            chain.Decode(stored.WrittenSpan, i, false, decoded);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        CodecTestData.AssertSameBytes(plain, decoded.WrittenSpan);
+    }
+
+    [Fact]
+    public void Dispose_DisposesEveryCodec()
+    {
+        var log = new List<string>();
+        var chain = new CodecChain(new TagCodec("a", log), new TagCodec("b", log));
+
+        chain.Dispose();
+
+        Assert.Equal(["dispose a", "dispose b"], log);
+    }
+
+    /// <summary>Appends its tag on encode and checks and removes it on decode, logging what it was given.</summary>
+    sealed class TagCodec(string tag, List<string> log) : IChunkCodec
+    {
+        public string Name => tag;
+
+        public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+        {
+            log.Add($"encode {tag} {chunkIndex} {isLast}");
+            output.Write(plain);
+            output.Write(Encoding.ASCII.GetBytes(tag));
+        }
+
+        public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+        {
+            log.Add($"decode {tag} {chunkIndex} {isLast}");
+            if (!stored.EndsWith(Encoding.ASCII.GetBytes(tag)))
+            {
+                throw new IntegrityException($"chunk index {chunkIndex} does not end with tag {tag}");
+            }
+            output.Write(stored[..^tag.Length]);
+        }
+
+        public void Dispose() => log.Add($"dispose {tag}");
+    }
+}
