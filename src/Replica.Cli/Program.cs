@@ -18,9 +18,11 @@ public static class Program
             """);
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());
         root.Subcommands.Add(TransformersCommand.Create());
+        root.Subcommands.Add(KeygenCommand.Create());
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
     }

@@ -48,12 +48,11 @@ internal static class DumpCommand
         }
         var bridge = CommonOptions.Bridge(config);
         name ??= DumpName.ForTime(DateTimeOffset.UtcNow);
-        DumpChunker.CheckChunkSize(config.Bridge.ChunkSize);
 
         using var rewriter = new DumpRewriter(rules, config.MaxRowBytes);
         var stopwatch = Stopwatch.StartNew();
         using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source.Length, stopwatch.Elapsed));
-        var result = await DumpJob.RunAsync(source, rewriter, bridge, name, (int)config.Bridge.ChunkSize, cancellationToken).ConfigureAwait(false);
+        var result = await DumpJob.RunAsync(source, rewriter, bridge, name, config.Bridge, cancellationToken).ConfigureAwait(false);
         progress.Stop();
 
         Console.Out.WriteLine(result.Entry.Name);
@@ -62,7 +61,7 @@ internal static class DumpCommand
             var s = result.Statistics;
             Console.Error.WriteLine(
                 $"replica: dump {result.Entry.Name} complete in {bridge.Description}: {CommonOptions.Size(s.BytesIn)} in, " +
-                $"{CommonOptions.Size(result.Entry.SizeOut)} out, {s.Rows} rows, {s.TransformedValues} values transformed, " +
+                $"{CommonOptions.Size(result.Entry.SizeOut)} stored{Codecs(result.Entry)}, {s.Rows} rows, {s.TransformedValues} values transformed, " +
                 $"{s.DroppedRows} rows dropped, {result.Entry.ChunkCount} chunks, {stopwatch.Elapsed.TotalSeconds:0.0} s");
             foreach (var unused in rules.UnusedRules())
             {
@@ -71,6 +70,14 @@ internal static class DumpCommand
         }
         return 0;
     }
+
+    static string Codecs(DumpEntry entry) => (entry.Compressed, entry.Encrypted) switch
+    {
+        (true, true) => " (compressed, encrypted)",
+        (true, false) => " (compressed)",
+        (false, true) => " (encrypted)",
+        _ => "",
+    };
 
     /// <summary>Builds the rules and checks every configured transformer and option now, before any data is read.</summary>
     internal static RewriteRules BuildRules(ReplicaConfig config)

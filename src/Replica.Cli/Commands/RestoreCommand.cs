@@ -40,7 +40,7 @@ internal static class RestoreCommand
             var bridge = CommonOptions.Bridge(settings);
             var target = parse.GetValue(output)!;
             await using IRestoreDestination destination = target == "-" ? new StandardOutputDestination() : new FileDestination(target);
-            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, cancellationToken).ConfigureAwait(false);
+            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken).ConfigureAwait(false);
             if (!parse.GetValue(quiet))
             {
                 await Console.Error.WriteLineAsync($"replica: restored {entry.Name} ({CommonOptions.Size(bytes)}) to {destination.Description}").ConfigureAwait(false);

@@ -48,7 +48,7 @@ public static partial class ConfigLoader
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(new StringReader(EnvInterpolation.ProtectBraces(yaml)));
         }
         catch (AnchorNotFoundException e) when (FindAlias(yaml, e) is var (line, column, alias))
         {

@@ -11,12 +11,67 @@ internal static class EnvInterpolation
 {
     public const string Accepted = "${NAME}, ${NAME:-default}, $NAME as the whole value, or $$ for a literal $";
 
+    const char OpenBrace = '\uE000';
+    const char CloseBrace = '\uE001';
+
+    /// <summary>
+    /// Hides the braces of ${NAME} and ${NAME:-default} from the YAML parser (as private-use characters, one for one, so
+    /// line and column numbers stay right): in a flow mapping such as { passphrase: ${REPLICA_PASSPHRASE} } a brace
+    /// would otherwise end the mapping. <see cref="TryExpand"/> puts them back. $${ stays literal.
+    /// </summary>
+    public static string ProtectBraces(string yaml)
+    {
+        if (!yaml.Contains("${", StringComparison.Ordinal))
+        {
+            return yaml;
+        }
+        var chars = yaml.ToCharArray();
+        for (var i = 0; i + 1 < chars.Length; i++)
+        {
+            if (chars[i] != '$')
+            {
+                continue;
+            }
+            if (chars[i + 1] == '$')
+            {
+                i++; // $$ is a literal dollar
+                continue;
+            }
+            if (chars[i + 1] != '{')
+            {
+                continue;
+            }
+            var close = i + 2;
+            while (close < chars.Length && chars[close] is not ('}' or '\n' or '\r'))
+            {
+                close++;
+            }
+            if (close < chars.Length && chars[close] == '}' && close > i + 2 && IsName(chars.AsSpan(i + 2, NameLength(chars.AsSpan(i + 2, close - i - 2)))))
+            {
+                chars[i + 1] = OpenBrace;
+                chars[close] = CloseBrace;
+                i = close;
+            }
+        }
+        return new string(chars);
+    }
+
+    static int NameLength(ReadOnlySpan<char> inner)
+    {
+        var colon = inner.IndexOf(':');
+        return colon < 0 ? inner.Length : colon;
+    }
+
+    static string RestoreBraces(string text) =>
+        text.Contains(OpenBrace) ? text.Replace(OpenBrace, '{').Replace(CloseBrace, '}') : text;
+
     /// <summary>
     /// Expands <paramref name="text"/>. <paramref name="usedVariables"/> is true when any variable syntax was present,
     /// so that callers know not to print the result. On failure <paramref name="error"/> says what and which variable.
     /// </summary>
     public static bool TryExpand(string text, Func<string, string?> getEnv, out string result, out bool usedVariables, out string? error)
     {
+        text = RestoreBraces(text);
         result = text;
         usedVariables = false;
         error = null;

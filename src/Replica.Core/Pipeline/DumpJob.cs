@@ -21,8 +21,15 @@ public static class DumpJob
     const int ReadBlockSize = 1 << 20;
 #endif
 
-    public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, int chunkSize, CancellationToken cancellationToken)
+    public static Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, int chunkSize, CancellationToken cancellationToken) =>
+        RunAsync(source, rewriter, bridge, name, new Config.BridgeConfig { ChunkSize = chunkSize, Compression = new() { Algorithm = "none" } }, cancellationToken);
+
+    /// <summary>Runs a dump with the chunk size, compression and encryption of <paramref name="settings"/>.</summary>
+    public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, Config.BridgeConfig settings, CancellationToken cancellationToken)
     {
+        DumpChunker.CheckChunkSize(settings.ChunkSize);
+        var codecs = BridgeCodecs.ForNewDump(settings);
+        using var codec = codecs.Codec;
         await using var writer = await bridge.BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);
         await using var stream = source.Open();
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
@@ -47,7 +54,7 @@ public static class DumpJob
                 await input.Reader.CompleteAsync().ConfigureAwait(false);
             }
         }, cancellationToken);
-        var chunking = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, cancellationToken);
+        var chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)settings.ChunkSize, codec, cancellationToken);
         try
         {
             await Task.WhenAll(reading, rewriting, chunking).ConfigureAwait(false);
@@ -66,7 +73,11 @@ public static class DumpJob
             throw;
         }
         await source.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        var summary = new DumpSummary(rewriter.Statistics.BytesIn, source.Description, Compressed: false, Encrypted: false);
+        var summary = new DumpSummary(rewriter.Statistics.BytesIn, source.Description, codecs.Compression is not null, codecs.Encryption is not null)
+        {
+            Compression = codecs.Compression,
+            Encryption = codecs.Encryption,
+        };
         var entry = await writer.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
         return new DumpResult(entry, rewriter.Statistics);
     }

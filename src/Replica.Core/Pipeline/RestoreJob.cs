@@ -7,14 +7,31 @@ namespace Replica.Pipeline;
 public static class RestoreJob
 {
     /// <summary>Restores the named dump, or the newest complete one when <paramref name="name"/> is null. Returns its entry and the bytes written.</summary>
-    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, CancellationToken cancellationToken)
+    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, CancellationToken cancellationToken) =>
+        await RunAsync(bridge, name, destination, new Config.BridgeConfig(), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The same, decoding chunks with the keys in <paramref name="settings"/> (bridge.encryption).</summary>
+    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings, CancellationToken cancellationToken)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
         var output = destination.Open();
-        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, cancellationToken).ConfigureAwait(false);
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, manifest => BridgeCodecs.ForManifest(manifest, settings), cancellationToken).ConfigureAwait(false);
         await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (entry, bytes);
+    }
+
+    /// <summary>
+    /// Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it (which checks
+    /// the authentication tag of an encrypted chunk), writing nothing. Throws naming the first bad chunk.
+    /// </summary>
+    public static async Task<(DumpEntry Entry, long Bytes)> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken)
+    {
+        var entry = name is null
+            ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
+            : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, Stream.Null, manifest => BridgeCodecs.ForManifest(manifest, settings), cancellationToken).ConfigureAwait(false);
         return (entry, bytes);
     }
 

@@ -419,6 +419,19 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_VariableInsideFlowMapping_IsNotReadAsYamlBraces()
+    {
+        var config = Parse("""
+            bridge:
+              encryption: { passphrase: ${PASS}, }
+              compression: { algorithm: ${ALG:-gzip} }
+            literal: x
+            """.Replace("literal: x\n", "").Replace("literal: x", ""), Env(("PASS", "p}a{ss"), ("REPLICA_SECRET", Secret)));
+        Assert.Equal("p}a{ss", config.Bridge.Encryption!.Passphrase);
+        Assert.Equal("gzip", config.Bridge.Compression.Algorithm);
+    }
+
+    [Fact]
     public void Parse_BridgeDefaults_AreZstdLevelOneAndNoEncryption()
     {
         var config = Parse("locale: en\n");

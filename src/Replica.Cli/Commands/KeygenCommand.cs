@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Replica.Codecs.Encryption;
+
+namespace Replica.Cli.Commands;
+
+internal static class KeygenCommand
+{
+    public static Command Create()
+    {
+        var directory = new Option<string>("--out", "-o")
+        {
+            Description = "Directory to write <name>.key.pem (private, mode 0600) and <name>.pub.pem into.",
+            DefaultValueFactory = _ => ".",
+        };
+        var name = new Option<string>("--name", "-n") { Description = "Base name of the files.", DefaultValueFactory = _ => "replica" };
+        var algorithm = new Option<string>("--algorithm", "-a")
+        {
+            Description = "rsa-3072, ecdh-p256 or ecdh-p384.",
+            DefaultValueFactory = _ => "ecdh-p256",
+        };
+        algorithm.AcceptOnlyFromAmong("rsa-3072", "ecdh-p256", "ecdh-p384");
+        var command = new Command("keygen", """
+            Writes a key pair for public-key encryption of dumps. Put the public key in bridge.encryption.recipients on the
+            machine that makes dumps (it cannot read them back), and the private key in bridge.encryption.private_key_file
+            where dumps are restored. Existing files are never overwritten.
+
+            Examples:
+              replica keygen --out ~/.replica --name ops
+              replica keygen --algorithm rsa-3072
+            """)
+        {
+            directory, name, algorithm,
+        };
+        command.SetAction(parse => CommonOptions.RunAsync(() =>
+        {
+            var pair = KeyGenerator.WriteToDirectory(parse.GetValue(directory)!, parse.GetValue(algorithm)!, parse.GetValue(name)!);
+            Console.Out.WriteLine($"private key: {pair.PrivateKeyPath}");
+            Console.Out.WriteLine($"public key:  {pair.PublicKeyPath}");
+            Console.Out.WriteLine($"key id:      {pair.KeyId}");
+            return Task.FromResult(0);
+        }).GetAwaiter().GetResult());
+        return command;
+    }
+}
