@@ -21,6 +21,8 @@ internal sealed class S3DumpWriter : IDumpWriter
     State _state;
     // Set once CompleteAsync tries to list the dump: from then on the entry may be in index.json.
     DumpEntry? _entry;
+    // Why the writer failed, for the message when cleaning up after it fails too.
+    Exception? _failure;
 
     public S3DumpWriter(S3Bridge bridge, string name, long createdAt)
     {
@@ -57,10 +59,11 @@ internal sealed class S3DumpWriter : IDumpWriter
                     .ConfigureAwait(false);
             }
         }
-        catch
+        catch (Exception ex)
         {
             // A chunk that may or may not be stored leaves a hole in the numbering: this writer cannot go on.
             _state = State.Failed;
+            _failure = ex;
             throw;
         }
         _chunks.Add(new ChunkInfo(index, LocalBridge.ChunkKey(index), chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)));
@@ -101,9 +104,10 @@ internal sealed class S3DumpWriter : IDumpWriter
             _entry = entry;
             await _bridge.AddToIndexAsync(entry, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
             _state = State.Failed;
+            _failure = ex;
             throw;
         }
         _state = State.Completed;
@@ -133,6 +137,23 @@ internal sealed class S3DumpWriter : IDumpWriter
         }
         _state = State.Disposed;
 
+        try
+        {
+            await RemoveEverythingAsync().ConfigureAwait(false);
+        }
+        catch (BridgeException ex)
+        {
+            // This exception replaces the one the dump failed with (await using): keep both reasons in the message.
+            string why = _failure is null ? "was abandoned" : $"failed ({_failure.Message})";
+            throw new BridgeException(
+                $"Dump '{Name}' {why}, and removing what it stored failed too: {ex.Message}. What is left under "
+                + $"s3://{_bridge.Options.Bucket}/{_bridge.DumpPrefix(Name)} can be removed with 'replica delete {Name}' "
+                + $"once it is {_bridge.Options.AbandonedAfter.TotalHours:0.#} h old.", ex);
+        }
+    }
+
+    async Task RemoveEverythingAsync()
+    {
         // Cleanup must run even when the dump was abandoned because of a cancellation.
         CancellationToken none = CancellationToken.None;
         string prefix = _bridge.DumpPrefix(Name);

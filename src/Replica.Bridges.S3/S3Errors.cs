@@ -61,8 +61,7 @@ internal static class S3Errors
 
     /// <summary>412 Precondition Failed, or 409 ConditionalRequestConflict: another writer changed the object first.</summary>
     public static bool IsConditionFailed(AmazonS3Exception ex) =>
-        ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict
-        || ex.ErrorCode is "PreconditionFailed" or "ConditionalRequestConflict";
+        ex.StatusCode == HttpStatusCode.PreconditionFailed || ex.ErrorCode is "PreconditionFailed" or "ConditionalRequestConflict";
 
     /// <summary>
     /// "Cannot {what} s3://bucket/key: S3 error NoSuchBucket (HTTP 404): The specified bucket does not exist." plus how

@@ -361,6 +361,26 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task DisposeAsync_CleanupFailsToo_MessageKeepsBothReasons()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        var faults = new FaultInjector();
+        using var bridge = new S3Bridge(Server.Options(bucket) with { MaxRetries = 0 }, faults);
+        IDumpWriter writer = await bridge.BeginDumpAsync("dump-stuck", s_none);
+        // From here on every PUT fails: the chunk, and the cleanup's first step (listing uploads) fails too.
+        faults.Fail(request => request.Method == HttpMethod.Put || request.RequestUri!.Query.Contains("uploads", StringComparison.Ordinal),
+            times: int.MaxValue, HttpStatusCode.Forbidden, "AccessDenied");
+        await Assert.ThrowsAsync<BridgeException>(() => writer.WriteChunkAsync(Bytes(10), s_none));
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(async () => await writer.DisposeAsync());
+
+        Assert.Contains("Dump 'dump-stuck' failed (Cannot store chunk 0", ex.Message);
+        Assert.Contains("removing what it stored failed too", ex.Message);
+        Assert.Contains("replica delete dump-stuck", ex.Message);
+        Assert.Empty(await bridge.ListAsync(s_none));
+    }
+
+    [Fact]
     public async Task CompleteAsync_IndexWriteKeepsFailing_NoEntryAndNoObjectsLeft()
     {
         string bucket = await Server.CreateBucketAsync();
