@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Amazon.S3;
+
+namespace Replica.Bridges.S3;
+
+// index.json by compare-and-swap: read it with its ETag, change it, write it back only if it is still the same object.
+public sealed partial class S3Bridge
+{
+    int _indexConflicts;
+
+    /// <summary>How many index writes lost a race (412/409) and were retried; for tests and diagnostics.</summary>
+    internal int IndexConflicts => Volatile.Read(ref _indexConflicts);
+
+    /// <summary>Test hook: runs between reading index.json and writing it back, to force a lost race.</summary>
+    internal Func<CancellationToken, Task>? BeforeIndexWrite { get; set; }
+
+    /// <summary>index.json and its ETag; a missing index.json is an empty index with a null ETag.</summary>
+    internal async Task<(BridgeIndex Index, string? ETag)> ReadIndexAsync(CancellationToken cancellationToken)
+    {
+        StoredObject? stored = await _store.GetAsync(IndexKey, "read the index", null, cancellationToken).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return (new BridgeIndex(), null);
+        }
+
+        string where = $"s3://{_options.Bucket}/{IndexKey}";
+        BridgeIndex? index;
+        try
+        {
+            index = JsonSerializer.Deserialize(stored.Data, BridgeJsonContext.Default.BridgeIndex);
+        }
+        catch (JsonException ex)
+        {
+            throw new BridgeException($"The index {where} is not valid: {ex.Message} ('replica index rebuild' recreates it from the manifests)", ex);
+        }
+        if (index is null)
+        {
+            throw new BridgeException($"The index {where} is not valid: it holds null.");
+        }
+        if (index.Version != BridgeIndex.CurrentVersion)
+        {
+            throw new BridgeException(
+                $"The index {where} has version {index.Version}; this replica reads version {BridgeIndex.CurrentVersion} only.");
+        }
+        return (index, stored.ETag);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current index and writes it back with If-Match (If-None-Match: * when
+    /// there is no index yet). When another writer got there first, reads again and reapplies the change, after a
+    /// random delay that grows with each lost race. <paramref name="change"/> returns false when there is nothing to
+    /// write; it must be safe to run several times.
+    /// </summary>
+    internal async Task UpdateIndexAsync(Func<BridgeIndex, CancellationToken, ValueTask<bool>> change, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            (BridgeIndex index, string? etag) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            if (!await change(index, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, BridgeJsonContext.Default.BridgeIndex);
+            if (BeforeIndexWrite is { } hook)
+            {
+                await hook(cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                await _store.PutAsync(IndexKey, json, "write the index", cancellationToken,
+                    ifMatch: etag, ifNoneMatch: etag is null ? "*" : null, contentType: "application/json").ConfigureAwait(false);
+                return;
+            }
+            catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+            {
+                Interlocked.Increment(ref _indexConflicts);
+                if (attempt >= _options.IndexUpdateAttempts)
+                {
+                    throw S3Errors.Failed("write the index", _options.Bucket, IndexKey, ex, attempt,
+                        "other writers kept changing it; try again, or raise the index update attempts");
+                }
+                // Full jitter, 20 ms doubling up to 1 s: racing writers spread out instead of colliding again in step.
+                double capMs = Math.Min(1000, 20 * Math.Pow(2, Math.Min(attempt - 1, 10)));
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * capMs), _options.TimeProvider, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lists a completed dump. Finding the very same entry already listed is success: an earlier try whose answer was
+    /// lost, or a rebuild that saw the manifest first. A different entry of that name is an error.
+    /// </summary>
+    internal Task AddToIndexAsync(DumpEntry entry, CancellationToken cancellationToken) =>
+        UpdateIndexAsync((index, _) =>
+        {
+            DumpEntry? listed = index.Find(entry.Name);
+            if (listed is null)
+            {
+                index.Dumps.Add(entry);
+                return ValueTask.FromResult(true);
+            }
+            if (listed == entry)
+            {
+                return ValueTask.FromResult(false);
+            }
+            throw new BridgeException($"A dump named '{entry.Name}' is already listed in s3://{_options.Bucket}/{IndexKey}.");
+        }, cancellationToken);
+
+    /// <summary>Takes a dump out of the index; with <paramref name="only"/>, only if its entry is exactly that one.</summary>
+    internal Task RemoveFromIndexAsync(string name, DumpEntry? only, CancellationToken cancellationToken) =>
+        UpdateIndexAsync((index, _) =>
+        {
+            DumpEntry? listed = index.Find(name);
+            if (listed is null || (only is not null && listed != only))
+            {
+                return ValueTask.FromResult(false);
+            }
+            index.Remove(name);
+            return ValueTask.FromResult(true);
+        }, cancellationToken);
+}

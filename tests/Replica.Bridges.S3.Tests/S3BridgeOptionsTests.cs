@@ -1,0 +1,67 @@
+namespace Replica.Bridges.S3.Tests;
+
+public sealed class S3BridgeOptionsTests
+{
+    static S3BridgeOptions Valid() => new() { Bucket = "bucket", Prefix = "replica/", AccessKey = "AKIDEXAMPLE", SecretKey = "s3cr3t-value" };
+
+    [Fact]
+    public void Validate_Defaults_Accepted()
+    {
+        Valid().Validate();
+        new S3BridgeOptions { Bucket = "bucket" }.Validate();
+    }
+
+    [Theory]
+    [InlineData("replica", "prefix")]
+    [InlineData("/replica/", "prefix")]
+    [InlineData("a//b/", "prefix")]
+    public void Validate_BadPrefix_NamesTheSetting(string prefix, string key)
+    {
+        var ex = Assert.Throws<ConfigException>(() => (Valid() with { Prefix = prefix }).Validate());
+        Assert.Equal(key, ex.Key);
+        Assert.Contains(prefix, ex.Message);
+    }
+
+    [Fact]
+    public void Validate_AccessKeyWithoutSecret_Rejected()
+    {
+        var ex = Assert.Throws<ConfigException>(() => (Valid() with { SecretKey = null }).Validate());
+        Assert.Equal("secret_access_key", ex.Key);
+    }
+
+    [Fact]
+    public void Validate_PartSizeBelowS3Minimum_Rejected()
+    {
+        var ex = Assert.Throws<ConfigException>(() => (Valid() with { PartSize = 1024 * 1024 }).Validate());
+        Assert.Equal("part_size", ex.Key);
+    }
+
+    [Fact]
+    public void Validate_EndpointNotHttp_Rejected()
+    {
+        var ex = Assert.Throws<ConfigException>(() => (Valid() with { EndpointUrl = "ftp://host" }).Validate());
+        Assert.Equal("endpoint", ex.Key);
+    }
+
+    [Fact]
+    public void Constructor_InvalidOptions_ThrowsConfigException()
+    {
+        Assert.Throws<ConfigException>(() => new S3Bridge(Valid() with { Bucket = " " }));
+    }
+
+    [Fact]
+    public void ToString_NeverShowsTheKeys()
+    {
+        string text = Valid().ToString();
+        Assert.DoesNotContain("s3cr3t-value", text);
+        Assert.DoesNotContain("AKIDEXAMPLE", text);
+        Assert.Contains("bucket", text);
+    }
+
+    [Fact]
+    public void Description_NamesBucketPrefixAndEndpoint()
+    {
+        using var bridge = new S3Bridge(Valid() with { EndpointUrl = "http://127.0.0.1:9000", Region = "us-east-1" });
+        Assert.Equal("S3 bucket s3://bucket/replica/ at http://127.0.0.1:9000", bridge.Description);
+    }
+}
