@@ -16,7 +16,7 @@ namespace Replica.Bridges.S3;
 /// a writer that loses the race reads again, merges and retries after a random delay. A dump is listed only after
 /// every chunk and its manifest are stored. Thread-safe; several processes may share one prefix.
 /// </summary>
-public sealed partial class S3Bridge : IBridge, IDisposable
+public sealed partial class S3Bridge : IBridge, IIndexRebuild, IDisposable
 {
     internal const string WritingMarkerName = ".writing";
 

@@ -75,10 +75,8 @@ internal sealed class S3DumpWriter : IDumpWriter
         ArgumentNullException.ThrowIfNull(summary);
         EnsureOpen();
 
-        var manifest = new DumpManifest(Name, _createdAt, ToolInfo.Version, summary.Source, summary.SizeIn, _sizeOut,
-            summary.Compressed, summary.Encrypted, _chunks.ToArray());
-        var entry = new DumpEntry(Name, DumpEntry.Complete, summary.SizeIn, _sizeOut, _createdAt, summary.Compressed,
-            summary.Encrypted, _chunks.Count);
+        var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, _chunks.ToArray());
+        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, _chunks.Count);
         string manifestKey = _bridge.ManifestKey(Name);
         try
         {

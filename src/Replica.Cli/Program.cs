@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());
+        root.Subcommands.Add(IndexCommand.Create());
         root.Subcommands.Add(TransformersCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

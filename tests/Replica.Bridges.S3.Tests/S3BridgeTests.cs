@@ -491,8 +491,11 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     protected static async Task<DumpEntry> WriteDumpAsync(IBridge bridge, string name, byte[] data, int chunkSize)
     {
         await using IDumpWriter writer = await bridge.BeginDumpAsync(name, s_none);
-        using var input = new MemoryStream(data, writable: false);
-        long read = await DumpChunker.RunAsync(input, writer, chunkSize, s_none);
+        var pipe = new System.IO.Pipelines.Pipe();
+        var chunking = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, s_none);
+        await pipe.Writer.WriteAsync(data, s_none);
+        await pipe.Writer.CompleteAsync();
+        long read = await chunking;
         return await writer.CompleteAsync(new DumpSummary(read, "test", Compressed: false, Encrypted: false), s_none);
     }
 

@@ -39,7 +39,27 @@ internal static class CommonOptions
         return ConfigLoader.Load(path, [.. TransformerRegistry.All.Select(t => t.Name)]);
     }
 
-    public static IBridge Bridge(ReplicaConfig config) => new LocalBridge(Path.GetFullPath(config.Bridge.LocalPath));
+    /// <summary>The configured bridge: the S3 bucket when bridge.s3 is set, else the local directory.</summary>
+    public static IBridge Bridge(ReplicaConfig config)
+    {
+        if (config.Bridge.S3 is not { } s3)
+        {
+            return new LocalBridge(Path.GetFullPath(config.Bridge.LocalPath));
+        }
+        var options = new Replica.Bridges.S3.S3BridgeOptions
+        {
+            Bucket = s3.Bucket,
+            Prefix = s3.Prefix,
+            Region = s3.Region,
+            EndpointUrl = s3.Endpoint,
+            ForcePathStyle = s3.ForcePathStyle,
+            AccessKey = s3.AccessKeyId,
+            SecretKey = s3.SecretAccessKey,
+            MaxRetries = s3.Retries,
+        };
+        options.Validate();
+        return new Replica.Bridges.S3.S3Bridge(options);
+    }
 
     /// <summary>Runs a command body, printing failures as one clear line on stderr and returning their exit code.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)

@@ -28,6 +28,13 @@ public interface IBridge
     Task DeleteAsync(string name, CancellationToken cancellationToken);
 }
 
+/// <summary>A bridge whose index.json can be recreated from the dumps' manifests (`replica index rebuild`).</summary>
+public interface IIndexRebuild
+{
+    /// <summary>Lists every dump with a valid manifest as complete, in a new index.json; returns the entries.</summary>
+    Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken);
+}
+
 /// <summary>Writes the chunks of one dump, in order.</summary>
 public interface IDumpWriter : IAsyncDisposable
 {
@@ -56,6 +63,18 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
 
     /// <summary>The encryption header (algorithm, KDF parameters, wrapped data keys: never a secret); null when not encrypted.</summary>
     public System.Text.Json.JsonElement? Encryption { get; init; }
+
+    /// <summary>The manifest every bridge writes for a completed dump.</summary>
+    public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks) =>
+        new(name, createdAt, ToolInfo.Version, Source, SizeIn, sizeOut, Compressed, Encrypted, chunks)
+        {
+            Compression = Compression,
+            Encryption = Encryption,
+        };
+
+    /// <summary>The index entry every bridge lists for a completed dump.</summary>
+    public DumpEntry ToEntry(string name, long createdAt, long sizeOut, int chunkCount) =>
+        new(name, DumpEntry.Complete, SizeIn, sizeOut, createdAt, Compressed, Encrypted, chunkCount);
 }
 
 /// <summary>One entry of index.json.</summary>

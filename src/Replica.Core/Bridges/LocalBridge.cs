@@ -15,7 +15,7 @@ namespace Replica.Bridges;
 /// Several processes may use one root: every change to index.json or to which dump folders exist happens under the
 /// index lock, and every file is written to a temporary name, flushed to disk and renamed into place.
 /// </summary>
-public sealed partial class LocalBridge : IBridge
+public sealed partial class LocalBridge : IBridge, IIndexRebuild
 {
     internal const string IndexFileName = "index.json";
     internal const string ManifestFileName = "manifest.json";
@@ -299,6 +299,45 @@ public sealed partial class LocalBridge : IBridge
     }
 
     internal string DumpFolder(string name) => Path.Combine(_root, name);
+
+    /// <summary>
+    /// Recreates index.json from the manifests on disk, under the index lock: every folder with a valid manifest is a
+    /// complete dump (its manifest is written only after its last chunk). A manifest that does not parse is an error.
+    /// </summary>
+    public async Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken)
+    {
+        await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var index = new BridgeIndex();
+            foreach (string folder in Directory.EnumerateDirectories(_root))
+            {
+                string name = Path.GetFileName(folder);
+                string path = Path.Combine(folder, ManifestFileName);
+                if (!DumpName.IsValid(name, out _) || !File.Exists(path))
+                {
+                    continue;
+                }
+                DumpManifest? manifest;
+                try
+                {
+                    manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), BridgeJsonContext.Default.DumpManifest);
+                }
+                catch (JsonException ex)
+                {
+                    throw new IntegrityException($"Dump '{name}': manifest '{path}' is not valid: {ex.Message}", ex);
+                }
+                if (manifest is null || manifest.Name != name)
+                {
+                    BridgeThrow.DumpIntegrity(name, $"manifest '{path}' names dump '{manifest?.Name}'");
+                }
+                index.Dumps.Add(new DumpEntry(name, DumpEntry.Complete, manifest.SizeIn, manifest.SizeOut, manifest.CreatedAt,
+                    manifest.Compressed, manifest.Encrypted, manifest.Chunks.Count));
+            }
+            index.Dumps.Sort(DumpOrdering.OldestFirst);
+            await WriteIndexAsync(index, cancellationToken).ConfigureAwait(false);
+            return index.Dumps;
+        }
+    }
 
     /// <summary>Adds a completed dump to index.json; called by the writer after its manifest is on disk.</summary>
     internal async Task AddToIndexAsync(DumpEntry entry, CancellationToken cancellationToken)

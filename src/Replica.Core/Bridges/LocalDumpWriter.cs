@@ -62,14 +62,8 @@ internal sealed class LocalDumpWriter : IDumpWriter
         ArgumentNullException.ThrowIfNull(summary);
         EnsureOpen();
 
-        var manifest = new DumpManifest(Name, _createdAt, ToolInfo.Version, summary.Source, summary.SizeIn, _sizeOut,
-            summary.Compressed, summary.Encrypted, _chunks.ToArray())
-        {
-            Compression = summary.Compression,
-            Encryption = summary.Encryption,
-        };
-        var entry = new DumpEntry(Name, DumpEntry.Complete, summary.SizeIn, _sizeOut, _createdAt, summary.Compressed,
-            summary.Encrypted, _chunks.Count);
+        var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, _chunks.ToArray());
+        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, _chunks.Count);
         try
         {
             byte[] json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(manifest, BridgeJsonContext.Default.DumpManifest);

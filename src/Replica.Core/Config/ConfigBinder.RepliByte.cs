@@ -48,11 +48,14 @@ internal sealed partial class ConfigBinder
         var hint = $"This file is read as a RepliByte conf.yaml because {reason}; Replica's own keys (top-level transformers:, bridge:) cannot be mixed into it";
         var f = Mapping(root, s_rbRootKeys, hint);
 
+        // RepliByte's encryption_key becomes a passphrase: stretched with PBKDF2 into a key that wraps a random per-dump data
+        // key (RepliByte padded the string itself into the AES key and used one nonce for everything).
+        EncryptionConfig? encryption = null;
         if (f.Get("encryption_key") is { } key && !IsNull(key.Yaml))
         {
-            throw Error(key, "encryption is not supported yet: it arrives with the bridge codecs. Replica will not store the dump "
-                + "unencrypted while this file asks for encryption; remove encryption_key to store it unencrypted, knowingly");
+            encryption = new EncryptionConfig { Passphrase = NonEmpty(key, "the encryption key, e.g. encryption_key: $MY_PRIVATE_ENC_KEY") };
         }
+        var compress = true;
 
         var locale = f.Get("locale") is { } localeNode ? Locale(localeNode) : "en";
 
@@ -72,9 +75,8 @@ internal sealed partial class ConfigBinder
             source = new SourceConfig { ConnectionUri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null };
             if (sf.Get("compression") is { } compression)
             {
-                // RepliByte compresses the dump it stores (default true). Accepted so the file loads; Replica's bridge
-                // codecs decide compression, and no data is exposed either way.
-                Bool(compression);
+                // RepliByte compresses the dump it stores unless this is false; Replica does the same, with zstd.
+                compress = Bool(compression);
             }
             if (sf.Get("skip") is { } skipNode)
             {
@@ -102,24 +104,32 @@ internal sealed partial class ConfigBinder
             }
         }
 
-        var bridge = new BridgeConfig();
+        var localPath = new BridgeConfig().LocalPath;
+        S3Config? s3 = null;
         if (f.Get("datastore") is { } datastoreNode)
         {
             var df = Mapping(datastoreNode, ["aws", "gcp", "local_disk"]);
             if (df.Get("aws") is { } aws)
             {
-                throw Error(aws, "S3 datastores are not supported yet (the S3 bridge arrives later); use 'datastore: { local_disk: { dir: ./replica-bridge } }' for now");
+                s3 = RepliByteS3(aws);
             }
             if (df.Get("gcp") is { } gcp)
             {
-                throw Error(gcp, "Google Cloud Storage datastores are not supported yet (the S3 bridge arrives later); use 'datastore: { local_disk: { dir: ./replica-bridge } }' for now");
+                throw Error(gcp, "Google Cloud Storage datastores are not supported; use an S3-compatible bucket (datastore: { aws: ... }) or local_disk");
             }
             if (df.Get("local_disk") is { } localDisk)
             {
                 var lf = Mapping(localDisk, ["dir"]);
-                bridge = new BridgeConfig { LocalPath = NonEmpty(lf.Require("dir", "the datastore directory, e.g. dir: ./replica-bridge"), "a directory path") };
+                localPath = NonEmpty(lf.Require("dir", "the datastore directory, e.g. dir: ./replica-bridge"), "a directory path");
             }
         }
+        var bridge = new BridgeConfig
+        {
+            LocalPath = localPath,
+            S3 = s3,
+            Compression = compress ? new CompressionConfig() : new CompressionConfig { Algorithm = "none" },
+            Encryption = encryption,
+        };
 
         var destination = new DestinationConfig();
         if (f.Get("destination") is { } destinationNode)
@@ -210,5 +220,50 @@ internal sealed partial class ConfigBinder
             default:
                 return TransformerName(name);
         }
+    }
+
+    /// <summary>RepliByte's datastore.aws: bucket, region, credentials, and endpoint (default or custom URL).</summary>
+    S3Config RepliByteS3(ConfigNode aws)
+    {
+        var af = Mapping(aws, ["bucket", "region", "credentials", "endpoint"]);
+        string? accessKey = null;
+        string? secretKey = null;
+        if (af.Get("credentials") is { } credentials)
+        {
+            var cf = Mapping(credentials, ["access_key_id", "secret_access_key", "session_token"]);
+            if (cf.Get("session_token") is { } token && !IsNull(token.Yaml))
+            {
+                throw Error(token, "session tokens are not supported in the file; leave credentials out to use the standard AWS chain (environment, profile), which supports them");
+            }
+            accessKey = NonEmpty(cf.Require("access_key_id", "an access key id"), "an access key id");
+            secretKey = NonEmpty(cf.Require("secret_access_key", "a secret access key"), "a secret access key");
+        }
+        string? endpoint = null;
+        if (af.Get("endpoint") is { } endpointNode)
+        {
+            if (endpointNode.Yaml is YamlScalarNode)
+            {
+                var value = RequiredScalar(endpointNode, "default, or custom: URL").Value;
+                if (value != "default")
+                {
+                    throw Error(endpointNode, "expected 'default' or a mapping 'custom: https://...'");
+                }
+            }
+            else
+            {
+                var ef = Mapping(endpointNode, ["custom"]);
+                endpoint = NonEmpty(ef.Require("custom", "the endpoint URL"), "an http:// or https:// URL");
+            }
+        }
+        return new S3Config
+        {
+            Bucket = NonEmpty(af.Require("bucket", "the bucket name"), "a bucket name"),
+            Region = af.Get("region") is { } r ? NonEmpty(r, "a region such as us-east-1") : "us-east-1",
+            Endpoint = endpoint,
+            // S3-compatible servers behind a custom endpoint mostly need path-style addressing.
+            ForcePathStyle = endpoint is not null,
+            AccessKeyId = accessKey,
+            SecretAccessKey = secretKey,
+        };
     }
 }

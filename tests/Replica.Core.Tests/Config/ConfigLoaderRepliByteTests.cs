@@ -93,17 +93,35 @@ public class ConfigLoaderRepliByteTests
     }
 
     [Fact]
-    public void Parse_EncryptionKey_IsRefusedAtItsPosition()
+    public void Parse_EncryptionKey_BecomesAPassphrase()
     {
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(
-            "encryption_key: $MY_PRIVATE_ENC_KEY\n" + RepliByteFile, "conf.yaml", Known, Env(("MY_PRIVATE_ENC_KEY", "k3y-v4lue"))));
+        var config = ConfigLoader.Parse(
+            "encryption_key: $MY_PRIVATE_ENC_KEY\n" + RepliByteFile, "conf.yaml", Known, Env(("MY_PRIVATE_ENC_KEY", "k3y-v4lue"), ("REPLICA_SECRET", Secret), ("DATABASE_URL", "postgres://prod:pw@db/shop")));
 
-        Assert.Equal("encryption_key", e.Key);
-        Assert.Equal(1, e.LineNumber);
-        Assert.Equal(17, e.ColumnNumber);
-        Assert.Contains("bridge codecs", e.Message);
-        Assert.Contains("unencrypted", e.Message);
-        Assert.DoesNotContain("k3y-v4lue", e.Message);
+        Assert.Equal("k3y-v4lue", config.Bridge.Encryption!.Passphrase);
+        Assert.Equal("zstd", config.Bridge.Compression.Algorithm);
+    }
+
+    [Fact]
+    public void Parse_AwsDatastore_BecomesTheS3Bridge()
+    {
+        var config = ConfigLoader.Parse("""
+            source:
+              compression: false
+            datastore:
+              aws:
+                bucket: $BUCKET_NAME
+                region: eu-west-3
+                credentials:
+                  access_key_id: AKIA
+                  secret_access_key: $SECRET_KEY
+                endpoint:
+                  custom: http://127.0.0.1:9000
+            """, "conf.yaml", Known, Env(("BUCKET_NAME", "dumps"), ("SECRET_KEY", "s3cr3t"), ("REPLICA_SECRET", Secret)));
+
+        var s3 = config.Bridge.S3!;
+        Assert.Equal(("dumps", "eu-west-3", "AKIA", "s3cr3t", "http://127.0.0.1:9000", true), (s3.Bucket, s3.Region, s3.AccessKeyId, s3.SecretAccessKey, s3.Endpoint, s3.ForcePathStyle));
+        Assert.True(config.Bridge.Compression.IsNone);
     }
 
     [Fact]
@@ -131,7 +149,6 @@ public class ConfigLoaderRepliByteTests
     }
 
     [Theory]
-    [InlineData("aws", "bucket: $BUCKET_NAME", "S3")]
     [InlineData("gcp", "bucket: b", "Google Cloud Storage")]
     public void Parse_CloudDatastore_IsRefusedAtItsPosition(string kind, string body, string expected)
     {
