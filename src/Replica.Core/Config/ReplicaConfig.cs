@@ -49,10 +49,10 @@ public sealed class BridgeConfig
     public S3Config? S3 { get; init; }
 
     /// <summary>
-    /// 'bridge.chunk_size', bytes per chunk object; default 16 MiB. A dump holds two chunks in memory (one stored while
-    /// the next fills), so memory is about 2 × chunk_size plus ~60 MiB.
+    /// 'bridge.chunk_size', bytes per chunk object; default 8 MiB. A dump holds two chunks in memory (one stored while
+    /// the next fills) plus one encoded chunk, so memory is about 3 × chunk_size plus ~70 MiB.
     /// </summary>
-    public long ChunkSize { get; init; } = 16L << 20;
+    public long ChunkSize { get; init; } = 8L << 20;
 
     /// <summary>'bridge.compression'.</summary>
     public CompressionConfig Compression { get; init; } = new();

@@ -95,7 +95,7 @@ public class ConfigLoaderTests
         Assert.Equal("en", config.Locale);
         Assert.Null(config.Source.ConnectionUri);
         Assert.Equal("./out", config.Bridge.LocalPath);
-        Assert.Equal(16L << 20, config.Bridge.ChunkSize);
+        Assert.Equal(8L << 20, config.Bridge.ChunkSize);
         Assert.Equal(256L << 20, config.MaxRowBytes);
         Assert.Null(config.Destination.ConnectionUri);
         Assert.Empty(config.Tables);
