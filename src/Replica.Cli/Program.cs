@@ -24,7 +24,14 @@ public static class Program
         root.Subcommands.Add(IndexCommand.Create());
         root.Subcommands.Add(TransformersCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
-        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        var configuration = new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false,
+            // Ctrl+C and SIGTERM cancel the command's token, so that an interrupted dump removes what it stored and exits
+            // 130. System.CommandLine 2.0.0 has no default here: without it the signal killed replica on the spot and left
+            // chunks and the .writing marker behind (the name blocked for 24 h). The timeout bounds the cleanup.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
+        };
         return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
     }
 }

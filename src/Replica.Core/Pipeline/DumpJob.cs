@@ -57,7 +57,11 @@ public static class DumpJob
         var chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)settings.ChunkSize, codec, cancellationToken);
         try
         {
-            await Task.WhenAll(reading, rewriting, chunking).ConfigureAwait(false);
+            // The reader last: after a failure or Ctrl+C it may sit in a read of standard input that no token interrupts
+            // (an idle pg_dump), and the cleanup below must not wait for the producer. On success the rewriter has read
+            // the input to its end, so the reader is done too.
+            await Task.WhenAll(rewriting, chunking).ConfigureAwait(false);
+            await reading.ConfigureAwait(false);
         }
         catch
         {

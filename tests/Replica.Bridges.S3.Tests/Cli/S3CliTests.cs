@@ -1,0 +1,695 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Replica.Bridges.S3.Tests.Servers;
+using Xunit.Abstractions;
+
+namespace Replica.Bridges.S3.Tests.Cli;
+
+/// <summary>
+/// The real `replica` executable with its bridge in S3, against moto and Ceph radosgw (one subclass each), as a user
+/// runs it: a config built from examples/replica.yaml's transformers, zstd and a passphrase, keys and secrets given
+/// only through environment variables (${VAR} in the YAML). Every test works in a bucket of its own, under a prefix.
+/// Every replica run is checked for leaked secrets.
+/// </summary>
+public abstract class S3CliTests : IDisposable
+{
+    protected const string Prefix = "team-a/replica/";
+    const string Secret = "s3-cli-test-secret-7Hq2-0123456789";
+    const string Passphrase = "s3-cli-passphrase-Wk4t9Zr1";
+    const string AccessKeyVariable = "REPLICA_TEST_S3_ACCESS_KEY";
+    const string SecretKeyVariable = "REPLICA_TEST_S3_SECRET_KEY";
+    // Bytes of plain dump per chunk in the kill and slow-writer tests: small, so that the first chunk is stored early.
+    const string SmallChunks = "64KiB";
+
+    readonly ITestOutputHelper _output;
+    readonly string _secretKey;
+    readonly string _directory;
+    readonly ReplicaProcess _replica;
+
+    protected S3CliTests(S3Server server, ITestOutputHelper output, string accessKey, string secretKey)
+    {
+        Server = server;
+        _output = output;
+        _secretKey = secretKey;
+        _directory = Path.Combine(Path.GetTempPath(), "replica-s3-cli-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(_directory);
+        _replica = Replica(accessKey, secretKey);
+    }
+
+    protected S3Server Server { get; }
+
+    protected static string SampleDump => RepositoryFile("examples", "sample-dump.sql");
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    // ---- 1. dump, list, verify, restore --------------------------------------------------------------------------
+
+    [Fact]
+    public async Task DumpListVerifyRestore_ZstdAndPassphrase_SameSqlAsLocalBridge()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string s3 = S3Config("s3.yaml", bucket);
+        string local = LocalConfig("local.yaml", Path.Combine(_directory, "local-bridge"));
+
+        ProcessOutput dump = await ReplicaOkAsync("dump", "-c", s3, "--input", SampleDump, "--name", "sample-1");
+        Assert.Equal("sample-1", dump.Stdout.Trim());
+
+        SortedDictionary<string, long> objects = await ObjectsAsync(bucket, Prefix);
+        var chunkKeys = objects.Keys.Where(k => k.EndsWith(".chunk", StringComparison.Ordinal)).ToList();
+        Assert.True(chunkKeys.Count >= 3, $"the 50 KB sample should span several 16 KiB chunks: {string.Join(", ", objects.Keys)}");
+        // Ordinal key order: index.json sorts before the dump's folder.
+        var expectedKeys = new List<string> { $"{Prefix}index.json" };
+        for (int i = 0; i < chunkKeys.Count; i++)
+        {
+            expectedKeys.Add($"{Prefix}sample-1/{i:D6}.chunk");
+        }
+        expectedKeys.Add($"{Prefix}sample-1/manifest.json");
+        // No writer marker is left once the dump is listed.
+        Assert.Equal(expectedKeys, objects.Keys);
+
+        JsonElement entry = Assert.Single(await ListAsync(s3));
+        Assert.Equal("sample-1", entry.GetProperty("name").GetString());
+        Assert.Equal("complete", entry.GetProperty("status").GetString());
+        Assert.True(entry.GetProperty("compressed").GetBoolean());
+        Assert.True(entry.GetProperty("encrypted").GetBoolean());
+        Assert.Equal(new FileInfo(SampleDump).Length, entry.GetProperty("size_in").GetInt64());
+        Assert.Equal(chunkKeys.Count, entry.GetProperty("chunk_count").GetInt32());
+        Assert.Equal(chunkKeys.Sum(k => objects[k]), entry.GetProperty("size_out").GetInt64());
+
+        ProcessOutput verify = await ReplicaOkAsync("verify", "-c", s3, "--latest");
+        Assert.Contains($"sample-1 is intact: {chunkKeys.Count} chunks", verify.Stderr);
+
+        string fromS3 = Path.Combine(_directory, "from-s3.sql");
+        ProcessOutput restore = await ReplicaOkAsync("restore", "-c", s3, "--latest", "-o", fromS3);
+        Assert.Contains("restored sample-1", restore.Stderr);
+
+        await ReplicaOkAsync("dump", "-c", local, "--input", SampleDump, "--name", "sample-1");
+        string fromLocal = Path.Combine(_directory, "from-local.sql");
+        await ReplicaOkAsync("restore", "-c", local, "--latest", "-o", fromLocal);
+
+        byte[] restored = await File.ReadAllBytesAsync(fromS3);
+        Assert.Equal(await File.ReadAllBytesAsync(fromLocal), restored);
+        // The transformers ran: an original address is gone, the table is not.
+        string sql = Encoding.UTF8.GetString(restored);
+        Assert.Contains("anna.schmidt@example.org", await File.ReadAllTextAsync(SampleDump));
+        Assert.DoesNotContain("anna.schmidt@example.org", sql);
+        Assert.Contains("COPY public.customers (id, first_name, last_name, email", sql);
+        // What sits in the bucket is encrypted: no SQL in a chunk, no passphrase in the manifest.
+        Assert.DoesNotContain("COPY public", Encoding.Latin1.GetString(await GetObjectAsync(bucket, chunkKeys[0])));
+        Assert.DoesNotContain(Passphrase, Encoding.UTF8.GetString(await GetObjectAsync(bucket, $"{Prefix}sample-1/manifest.json")));
+    }
+
+    // ---- 2. concurrent writers -------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Dump_SixteenConcurrentProcesses_AllSixteenListed()
+    {
+        const int writers = 16;
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket);
+        var names = new List<string>();
+        var runs = new List<Task<ProcessOutput>>();
+        for (int i = 0; i < writers; i++)
+        {
+            names.Add($"concurrent-{i:D2}");
+            // All 16 processes are started before any is awaited: their index.json updates collide.
+            runs.Add(_replica.RunAsync(["dump", "-c", config, "--input", SampleDump, "--name", names[i], "--quiet"], stdinFile: null));
+        }
+        ProcessOutput[] results = await Task.WhenAll(runs);
+        for (int i = 0; i < writers; i++)
+        {
+            AssertNoSecrets(results[i]);
+            Assert.True(results[i].ExitCode == 0, $"dump {names[i]}: {results[i].Describe()}");
+            Assert.Equal(names[i], results[i].Stdout.Trim());
+        }
+
+        List<JsonElement> listed = await ListAsync(config);
+        Assert.Equal(writers, listed.Count);
+        Assert.Equal(names, SortedNames(listed));
+        Assert.All(listed, e => Assert.Equal("complete", e.GetProperty("status").GetString()));
+
+        S3cmd s3cmd = await S3cmdAsync();
+        byte[] indexBytes = await s3cmd.GetAsync(bucket, Prefix + "index.json", Path.Combine(_directory, "index.json"));
+        using JsonDocument index = JsonDocument.Parse(indexBytes);
+        Assert.Equal(1, index.RootElement.GetProperty("version").GetInt32());
+        List<JsonElement> dumps = [.. index.RootElement.GetProperty("dumps").EnumerateArray()];
+        Assert.Equal(writers, dumps.Count);
+        Assert.Equal(names, SortedNames(dumps));
+        Assert.All(dumps, e => Assert.Equal("complete", e.GetProperty("status").GetString()));
+        // Every listed dump is whole: its manifest and all its chunks are there.
+        SortedDictionary<string, long> objects = await ObjectsAsync(bucket, Prefix);
+        foreach (JsonElement dump in dumps)
+        {
+            string name = dump.GetProperty("name").GetString()!;
+            Assert.Contains($"{Prefix}{name}/manifest.json", objects.Keys);
+            Assert.Equal(dump.GetProperty("chunk_count").GetInt32(), objects.Keys.Count(k => k.StartsWith($"{Prefix}{name}/", StringComparison.Ordinal) && k.EndsWith(".chunk", StringComparison.Ordinal)));
+        }
+    }
+
+    // ---- 3. a writer killed half-way; a writer still busy ----------------------------------------------------------
+
+    [Fact]
+    public async Task Dump_KilledWithSigkillAfterFirstChunk_IndexUnchangedAndNextDumpListed()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket, chunkSize: SmallChunks);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "before");
+        byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
+
+        ProcessOutput killed;
+        using (ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "killed", "--quiet"))
+        {
+            var input = new GeneratedDump();
+            await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "killed");
+            dump.Kill();
+            killed = await dump.WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        AssertNoSecrets(killed);
+        // 128 + SIGKILL: it really died, it did not finish or fail on its own.
+        Assert.True(killed.ExitCode == 137, killed.Describe());
+
+        Assert.Equal(indexBefore, await GetObjectAsync(bucket, Prefix + "index.json"));
+        SortedDictionary<string, long> leftovers = await ObjectsAsync(bucket, $"{Prefix}killed/");
+        Assert.Contains($"{Prefix}killed/000000.chunk", leftovers.Keys);
+        Assert.DoesNotContain($"{Prefix}killed/manifest.json", leftovers.Keys);
+        Assert.Equal(["before"], Names(await ListAsync(config)));
+
+        ProcessOutput after = await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "after");
+        Assert.Equal("after", after.Stdout.Trim());
+        Assert.Equal(["before", "after"], Names(await ListAsync(config)));
+        ProcessOutput verify = await ReplicaOkAsync("verify", "-c", config, "--latest");
+        Assert.Contains("after is intact", verify.Stderr);
+    }
+
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Dump_InterruptedWhileInputIsIdle_RemovesWhatItStoredAndExits130(string signal)
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket, chunkSize: SmallChunks);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "before");
+        byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
+
+        ProcessOutput interrupted;
+        using (ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "stopped"))
+        {
+            await FeedUntilFirstChunkStoredAsync(dump, new GeneratedDump(), bucket, "stopped");
+            // Ctrl+C (or a service manager's SIGTERM) while the producer is idle: stdin stays open, nothing more arrives.
+            ProcessOutput kill = await ChildProcess.RunAsync("kill", ["-s", signal, dump.Id.ToString(CultureInfo.InvariantCulture)]);
+            Assert.True(kill.ExitCode == 0, kill.Describe());
+            interrupted = await dump.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        AssertNoSecrets(interrupted);
+        // "interrupted" is replica's own message: a process the signal killed outright would print nothing.
+        Assert.True(interrupted.ExitCode == 130 && interrupted.Stderr.Contains("replica: interrupted", StringComparison.Ordinal),
+            interrupted.Describe());
+        Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}stopped/"));
+        Assert.Equal(indexBefore, await GetObjectAsync(bucket, Prefix + "index.json"));
+        // Nothing blocks the name: the writer marker went with the chunks.
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "stopped");
+        Assert.Equal(["before", "stopped"], Names(await ListAsync(config)));
+    }
+
+    [Fact]
+    public async Task RestoreLatest_WhileDumpIsBeingWritten_ReturnsPreviousDump()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket, chunkSize: SmallChunks);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "previous");
+        string previousSql = Path.Combine(_directory, "previous.sql");
+        await ReplicaOkAsync("restore", "-c", config, "--name", "previous", "-o", previousSql);
+
+        var input = new GeneratedDump();
+        using ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "current", "--quiet");
+        await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "current");
+
+        string latestSql = Path.Combine(_directory, "latest-while-writing.sql");
+        ProcessOutput restore = await ReplicaOkAsync("restore", "-c", config, "--latest", "-o", latestSql);
+        Assert.Contains("restored previous", restore.Stderr);
+        Assert.Equal(await File.ReadAllBytesAsync(previousSql), await File.ReadAllBytesAsync(latestSql));
+        Assert.Equal(["previous"], Names(await ListAsync(config)));
+        Assert.False(dump.HasExited, "the slow dump should still be waiting for input");
+
+        await dump.Stdin.WriteAsync(input.End());
+        dump.CloseStdin();
+        ProcessOutput finished = await dump.WaitAsync(TimeSpan.FromMinutes(2));
+        AssertNoSecrets(finished);
+        Assert.True(finished.ExitCode == 0, finished.Describe());
+        Assert.Equal("current", finished.Stdout.Trim());
+        Assert.Equal(["previous", "current"], Names(await ListAsync(config)));
+
+        string currentSql = Path.Combine(_directory, "latest-after.sql");
+        ProcessOutput restoreCurrent = await ReplicaOkAsync("restore", "-c", config, "--latest", "-o", currentSql);
+        Assert.Contains("restored current", restoreCurrent.Stderr);
+        // Every generated row made it through the chunks written while restore ran.
+        Assert.Equal(input.Rows, CopyRowCount(await File.ReadAllTextAsync(currentSql), "public.customers"));
+    }
+
+    // ---- 4. failing uploads ----------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Dump_BucketDoesNotExist_ExitsFourNamingBucketWithoutSecrets()
+    {
+        string missing = "replica-missing-" + Guid.NewGuid().ToString("N")[..8];
+        string config = S3Config("missing.yaml", missing, retries: 1);
+
+        ProcessOutput result = await ReplicaAsync("dump", "-c", config, "--input", SampleDump, "--name", "never");
+
+        Assert.True(result.ExitCode == 4, result.Describe());
+        Assert.Contains($"s3://{missing}/{Prefix}index.json", result.Stderr);
+        Assert.Contains("NoSuchBucket", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        // Nothing listed, and the bridge did not create the bucket on its own.
+        ProcessOutput list = await ReplicaAsync("list", "-c", config, "--json");
+        Assert.True(list.ExitCode == 4, list.Describe());
+        Assert.Contains("NoSuchBucket", list.Stderr);
+        using AmazonS3Client client = Server.CreateClient();
+        ListBucketsResponse buckets = await client.ListBucketsAsync(new ListBucketsRequest());
+        Assert.DoesNotContain(buckets.Buckets ?? [], b => b.BucketName == missing);
+    }
+
+    [Fact]
+    public async Task Dump_EndpointUnreachable_ExitsFourNamingKeyWithoutSecrets()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        // Nobody listens there (a stopped server); the keys are made up, so the check below can look for them.
+        const string unusedSecret = "unreachable-secret-Qm3v8Kx2Lw";
+        string config = S3Config("down.yaml", bucket, endpoint: $"http://127.0.0.1:{ChildProcess.FreePort()}", retries: 1);
+
+        ProcessOutput result = await ReplicaAsync(Replica("unreachable-access-key", unusedSecret),
+            "dump", "-c", config, "--input", SampleDump, "--name", "never");
+
+        AssertNoSecrets(result, unusedSecret);
+        Assert.True(result.ExitCode == 4, result.Describe());
+        Assert.Contains($"s3://{bucket}/{Prefix}index.json", result.Stderr);
+        Assert.Contains("after 2 tries", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        Assert.Empty(await ListAsync(S3Config("s3.yaml", bucket)));
+        Assert.Empty(await ObjectsAsync(bucket, ""));
+    }
+
+    [Fact]
+    public async Task Dump_ServerGoesAwayAfterFirstChunk_ExitsFourNamingTheDumpAndListsNothingNew()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var plug = new TcpForwarder(Server.Port);
+        string config = S3Config("s3.yaml", bucket, chunkSize: SmallChunks, endpoint: plug.EndpointUrl, retries: 1);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "before");
+        byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
+
+        ProcessOutput result;
+        using (ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "cut"))
+        {
+            var input = new GeneratedDump();
+            await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "cut");
+            plug.Stop();
+            try
+            {
+                // Enough for several more chunks, each of which now has nowhere to go.
+                for (int i = 0; i < 20; i++)
+                {
+                    await dump.Stdin.WriteAsync(input.NextRows(200));
+                }
+                await dump.Stdin.WriteAsync(input.End());
+            }
+            catch (IOException)
+            {
+                // replica gave up and stopped reading: what it printed says why.
+            }
+            dump.CloseStdin();
+            result = await dump.WaitAsync(TimeSpan.FromMinutes(2));
+        }
+
+        _output.WriteLine($"replica dump (server gone): {result.Describe()}");
+        AssertNoSecrets(result);
+        Assert.True(result.ExitCode == 4, result.Describe());
+        Assert.Contains($"s3://{bucket}/{Prefix}cut/", result.Stderr);
+        Assert.Contains("Dump 'cut' failed (Cannot store chunk", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        // The server itself is fine: through it, nothing new is listed and index.json is untouched.
+        Assert.Equal(indexBefore, await GetObjectAsync(bucket, Prefix + "index.json"));
+        Assert.Equal(["before"], Names(await ListAsync(S3Config("direct.yaml", bucket))));
+    }
+
+    // ---- 5. delete and index rebuild -------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Delete_Dump1_LeavesDump10_AndIndexRebuildRestoresTheList()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket);
+        foreach (string name in (string[])["dump-1", "dump-10", "dump-2"])
+        {
+            await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", name);
+        }
+        SortedDictionary<string, long> dump10 = await ObjectsAsync(bucket, $"{Prefix}dump-10/");
+        Assert.True(dump10.Count >= 4, string.Join(", ", dump10.Keys));
+        Assert.NotEmpty(await ObjectsAsync(bucket, $"{Prefix}dump-1/"));
+
+        ProcessOutput delete = await ReplicaOkAsync("delete", "-c", config, "dump-1");
+
+        Assert.Equal("deleted dump-1", delete.Stdout.Trim());
+        Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}dump-1/"));
+        Assert.Equal(dump10, await ObjectsAsync(bucket, $"{Prefix}dump-10/"));
+        ProcessOutput listedAfterDelete = await ReplicaOkAsync("list", "-c", config, "--json");
+        Assert.Equal(["dump-10", "dump-2"], Names(ParseList(listedAfterDelete)));
+        using (JsonDocument index = JsonDocument.Parse(await GetObjectAsync(bucket, Prefix + "index.json")))
+        {
+            Assert.Equal(["dump-10", "dump-2"], SortedNames([.. index.RootElement.GetProperty("dumps").EnumerateArray()]));
+        }
+        await ReplicaOkAsync("verify", "-c", config, "--name", "dump-10");
+
+        S3cmd s3cmd = await S3cmdAsync();
+        await s3cmd.DeleteAsync(bucket, Prefix + "index.json");
+        Assert.Empty(await ListAsync(config));
+
+        ProcessOutput rebuild = await ReplicaOkAsync("index", "rebuild", "-c", config);
+
+        Assert.Equal("index.json rebuilt: 2 complete dumps", rebuild.Stdout.Trim());
+        // The same entries as before, field for field (sizes, created_at, codecs, chunk counts).
+        ProcessOutput listedAfterRebuild = await ReplicaOkAsync("list", "-c", config, "--json");
+        Assert.Equal(listedAfterDelete.Stdout, listedAfterRebuild.Stdout);
+        await ReplicaOkAsync("verify", "-c", config, "--name", "dump-2");
+    }
+
+    // ---- 6. tampering ----------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Verify_ChunkOverwrittenOrMissing_ExitsFiveNamingTheChunk()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "tampered");
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "holed");
+        await ReplicaOkAsync("verify", "-c", config, "--name", "tampered");
+        await ReplicaOkAsync("verify", "-c", config, "--name", "holed");
+        S3cmd s3cmd = await S3cmdAsync();
+
+        // Same length, one byte changed: only the checksum can tell.
+        string chunkFile = Path.Combine(_directory, "000001.chunk");
+        byte[] chunk = await s3cmd.GetAsync(bucket, $"{Prefix}tampered/000001.chunk", chunkFile);
+        chunk[chunk.Length / 2] ^= 0x5A;
+        await File.WriteAllBytesAsync(chunkFile, chunk);
+        await s3cmd.PutAsync(chunkFile, bucket, $"{Prefix}tampered/000001.chunk");
+
+        ProcessOutput tampered = await ReplicaAsync("verify", "-c", config, "--name", "tampered");
+        Assert.True(tampered.ExitCode == 5, tampered.Describe());
+        Assert.Contains("Dump 'tampered', chunk 1 (000001.chunk): SHA-256", tampered.Stderr);
+        // restore refuses too, and leaves no partial file behind.
+        string output = Path.Combine(_directory, "tampered.sql");
+        ProcessOutput restore = await ReplicaAsync("restore", "-c", config, "--name", "tampered", "-o", output);
+        Assert.True(restore.ExitCode == 5, restore.Describe());
+        Assert.False(File.Exists(output));
+
+        await s3cmd.DeleteAsync(bucket, $"{Prefix}holed/000002.chunk");
+
+        ProcessOutput holed = await ReplicaAsync("verify", "-c", config, "--name", "holed");
+        Assert.True(holed.ExitCode == 5, holed.Describe());
+        Assert.Contains("Dump 'holed', chunk 2 (000002.chunk): the chunk is missing", holed.Stderr);
+        Assert.Contains($"s3://{bucket}/{Prefix}holed/000002.chunk", holed.Stderr);
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    /// <summary>A replica runner whose environment holds these S3 keys, the config secret and the passphrase.</summary>
+    protected ReplicaProcess Replica(string accessKey, string secretKey) => new(_directory, new Dictionary<string, string>
+    {
+        ["REPLICA_SECRET"] = Secret,
+        ["REPLICA_PASSPHRASE"] = Passphrase,
+        [AccessKeyVariable] = accessKey,
+        [SecretKeyVariable] = secretKey,
+    });
+
+    Task<ProcessOutput> ReplicaAsync(params string[] arguments) => ReplicaAsync(_replica, arguments);
+
+    protected async Task<ProcessOutput> ReplicaAsync(ReplicaProcess replica, params string[] arguments)
+    {
+        ProcessOutput result = await replica.RunAsync(arguments);
+        _output.WriteLine($"replica {string.Join(' ', arguments)}: {result.Describe()}");
+        AssertNoSecrets(result);
+        return result;
+    }
+
+    async Task<ProcessOutput> ReplicaOkAsync(params string[] arguments)
+    {
+        ProcessOutput result = await ReplicaAsync(arguments);
+        Assert.True(result.ExitCode == 0, $"replica {string.Join(' ', arguments)}: {result.Describe()}");
+        return result;
+    }
+
+    /// <summary>
+    /// Neither the config secret, the passphrase nor the S3 secret key may appear in what replica prints. (radosgw's
+    /// fixed test key "test" is too common a word to look for; RadosgwS3CliTests checks a distinctive wrong one.)
+    /// </summary>
+    protected void AssertNoSecrets(ProcessOutput result, params string[] more)
+    {
+        var secrets = new List<string> { Secret, Passphrase };
+        if (_secretKey.Length >= 12)
+        {
+            secrets.Add(_secretKey);
+        }
+        secrets.AddRange(more);
+        foreach (string secret in secrets)
+        {
+            Assert.DoesNotContain(secret, result.Stdout);
+            Assert.DoesNotContain(secret, result.Stderr);
+        }
+    }
+
+    /// <summary>examples/replica.yaml with its bridge block replaced by <paramref name="bridge"/> and the secret from the environment only.</summary>
+    string WriteConfig(string fileName, string bridge)
+    {
+        const string exampleSecret = "secret: ${REPLICA_SECRET:-replica-example-secret}";
+        const string exampleBridge = "bridge:\n  local:\n    path: ./replica-bridge\n";
+        string example = File.ReadAllText(RepositoryFile("examples", "replica.yaml")).ReplaceLineEndings("\n");
+        if (!example.Contains(exampleSecret, StringComparison.Ordinal) || !example.Contains(exampleBridge, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("examples/replica.yaml changed: update S3CliTests.WriteConfig to its secret and bridge lines.");
+        }
+        string body = example
+            .Replace(exampleSecret, "secret: ${REPLICA_SECRET}", StringComparison.Ordinal)
+            .Replace(exampleBridge, "bridge:\n" + bridge, StringComparison.Ordinal);
+        string path = Path.Combine(_directory, fileName);
+        File.WriteAllText(path, body);
+        return path;
+    }
+
+    protected string S3Config(string fileName, string bucket, string chunkSize = "16KiB", string? endpoint = null, int retries = 5) =>
+        WriteConfig(fileName, $$"""
+              s3:
+                bucket: {{bucket}}
+                prefix: {{Prefix}}
+                region: us-east-1
+                endpoint: {{endpoint ?? Server.EndpointUrl}}
+                force_path_style: true
+                access_key_id: ${{{AccessKeyVariable}}}
+                secret_access_key: ${{{SecretKeyVariable}}}
+                retries: {{retries}}
+            {{Codecs(chunkSize)}}
+            """);
+
+    string LocalConfig(string fileName, string path, string chunkSize = "16KiB") =>
+        WriteConfig(fileName, $"""
+              local:
+                path: {path}
+            {Codecs(chunkSize)}
+            """);
+
+    static string Codecs(string chunkSize) => $$"""
+          chunk_size: {{chunkSize}}
+          compression: { algorithm: zstd, level: 3 }
+          encryption: { passphrase: ${REPLICA_PASSPHRASE} }
+
+        """;
+
+    /// <summary>`replica list --json`, which must succeed, parsed.</summary>
+    protected async Task<List<JsonElement>> ListAsync(string config) => ParseList(await ReplicaOkAsync("list", "-c", config, "--json"));
+
+    static List<JsonElement> ParseList(ProcessOutput list)
+    {
+        using JsonDocument document = JsonDocument.Parse(list.Stdout);
+        var entries = new List<JsonElement>();
+        foreach (JsonElement entry in document.RootElement.EnumerateArray())
+        {
+            entries.Add(entry.Clone());
+        }
+        return entries;
+    }
+
+    /// <summary>Names in the order given (list prints oldest first).</summary>
+    static List<string> Names(List<JsonElement> entries) => [.. entries.Select(e => e.GetProperty("name").GetString()!)];
+
+    static List<string> SortedNames(List<JsonElement> entries) => [.. Names(entries).Order(StringComparer.Ordinal)];
+
+    /// <summary>Every object under <paramref name="prefix"/> with its size, read with the SDK (not with replica's bridge).</summary>
+    protected async Task<SortedDictionary<string, long>> ObjectsAsync(string bucket, string prefix)
+    {
+        using AmazonS3Client client = Server.CreateClient();
+        var objects = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        string? continuation = null;
+        do
+        {
+            ListObjectsV2Response page = await client.ListObjectsV2Async(new ListObjectsV2Request
+            {
+                BucketName = bucket,
+                Prefix = prefix,
+                ContinuationToken = continuation,
+            });
+            foreach (S3Object item in page.S3Objects ?? [])
+            {
+                objects.Add(item.Key, item.Size ?? -1);
+            }
+            continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (continuation is not null);
+        return objects;
+    }
+
+    async Task<byte[]> GetObjectAsync(string bucket, string key)
+    {
+        using AmazonS3Client client = Server.CreateClient();
+        using GetObjectResponse response = await client.GetObjectAsync(bucket, key);
+        using var copy = new MemoryStream();
+        await response.ResponseStream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    Task<S3cmd> S3cmdAsync() => S3cmd.CreateAsync(Server, Server.AccessKey, Server.SecretKey, _directory);
+
+    /// <summary>
+    /// Feeds <paramref name="dump"/> rows a batch at a time, as a slow pg_dump would, until the first chunk of
+    /// <paramref name="name"/> is in the bucket; then stops writing and leaves stdin open, the dump unfinished.
+    /// </summary>
+    async Task FeedUntilFirstChunkStoredAsync(ReplicaProcess.Running dump, GeneratedDump input, string bucket, string name)
+    {
+        string firstChunk = $"{Prefix}{name}/000000.chunk";
+        await dump.Stdin.WriteAsync(input.Start());
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            await dump.Stdin.WriteAsync(input.NextRows(200));
+            await dump.Stdin.FlushAsync();
+            if ((await ObjectsAsync(bucket, $"{Prefix}{name}/")).ContainsKey(firstChunk))
+            {
+                _output.WriteLine($"{firstChunk} stored after {input.Rows} rows ({input.BytesWritten} bytes of input)");
+                return;
+            }
+            if (dump.HasExited)
+            {
+                ProcessOutput early = await dump.WaitAsync(TimeSpan.FromSeconds(10));
+                Assert.Fail($"replica dump {name} exited before its first chunk was stored: {early.Describe()}");
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{firstChunk} was not stored after {input.BytesWritten} bytes of input.");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>How many rows the COPY block of <paramref name="table"/> holds in a restored dump.</summary>
+    static int CopyRowCount(string sql, string table)
+    {
+        int header = sql.IndexOf($"COPY {table} ", StringComparison.Ordinal);
+        Assert.True(header >= 0, $"no COPY block for {table}");
+        int start = sql.IndexOf('\n', header) + 1;
+        int end = sql.IndexOf("\n\\.\n", start - 1, StringComparison.Ordinal);
+        return sql[start..(end + 1)].Count(c => c == '\n');
+    }
+
+    static string RepositoryFile(params string[] parts)
+    {
+        for (DirectoryInfo? current = new(AppContext.BaseDirectory); current is not null; current = current.Parent)
+        {
+            if (File.Exists(Path.Combine(current.FullName, "Replica.sln")))
+            {
+                string path = Path.Combine([current.FullName, .. parts]);
+                return File.Exists(path) ? path : throw new FileNotFoundException($"Test data file not found: {path}", path);
+            }
+        }
+        throw new InvalidOperationException($"Replica.sln not found above {AppContext.BaseDirectory}; run the tests from a clone of the repository.");
+    }
+
+    /// <summary>
+    /// A plain-format dump made of the sample's schema, a public.customers COPY block of generated rows (as many as the
+    /// test asks for, each unique) and the rest of the sample: an input as long as a test needs, produced on demand.
+    /// </summary>
+    sealed class GeneratedDump
+    {
+        readonly string _head;
+        readonly string _tail;
+        int _nextId = 100_000;
+
+        public GeneratedDump()
+        {
+            string sample = File.ReadAllText(SampleDump).ReplaceLineEndings("\n");
+            int copy = sample.IndexOf("COPY public.customers ", StringComparison.Ordinal);
+            int rows = sample.IndexOf('\n', copy) + 1;
+            int end = sample.IndexOf("\\.\n", rows, StringComparison.Ordinal);
+            _head = sample[..rows];
+            _tail = sample[end..];
+        }
+
+        public int Rows { get; private set; }
+
+        public long BytesWritten { get; private set; }
+
+        /// <summary>Everything up to the first row.</summary>
+        public byte[] Start() => Count(Encoding.UTF8.GetBytes(_head));
+
+        public byte[] NextRows(int count)
+        {
+            var text = new StringBuilder();
+            for (int i = 0; i < count; i++, _nextId++)
+            {
+                int id = _nextId;
+                text.Append(CultureInfo.InvariantCulture,
+                    $"{id}\tFirst{id}\tLast{id}\tperson{id}@example.org\t+49 30 {id:D7}\t19{50 + id % 50}-0{1 + id % 9}-1{id % 10}\t{id} Main Street\tBerlin\tDE\t2022-04-14 05:17:29+00\n");
+            }
+            Rows += count;
+            return Count(Encoding.UTF8.GetBytes(text.ToString()));
+        }
+
+        /// <summary>The end of the COPY block and the rest of the sample.</summary>
+        public byte[] End() => Count(Encoding.UTF8.GetBytes(_tail));
+
+        byte[] Count(byte[] bytes)
+        {
+            BytesWritten += bytes.Length;
+            return bytes;
+        }
+    }
+}
+
+/// <summary>The CLI suite against moto, which accepts any keys: distinctive ones, so that a leak would be found.</summary>
+public sealed class MotoS3CliTests(MotoServer server, ITestOutputHelper output)
+    : S3CliTests(server, output, "moto-cli-access-key", "moto-cli-secret-key-Rb5n8Tq1"), IClassFixture<MotoServer>;
+
+/// <summary>The CLI suite against Ceph radosgw, plus what only a server that checks signatures can show.</summary>
+public sealed class RadosgwS3CliTests(RadosgwServer server, ITestOutputHelper output)
+    : S3CliTests(server, output, server.AccessKey, server.SecretKey), IClassFixture<RadosgwServer>
+{
+    [Fact]
+    public async Task Dump_WrongSecretKey_ExitsFourNamingBucketWithoutTheKey()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        const string wrongSecret = "wrong-secret-key-Hs6d2Pq9Zx";
+        string config = S3Config("wrong-key.yaml", bucket, retries: 1);
+
+        ProcessOutput result = await ReplicaAsync(Replica(Server.AccessKey, wrongSecret),
+            "dump", "-c", config, "--input", SampleDump, "--name", "never");
+
+        AssertNoSecrets(result, wrongSecret);
+        Assert.True(result.ExitCode == 4, result.Describe());
+        Assert.Contains($"s3://{bucket}/{Prefix}index.json", result.Stderr);
+        Assert.Contains("SignatureDoesNotMatch", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        Assert.Empty(await ListAsync(S3Config("s3.yaml", bucket)));
+        Assert.Empty(await ObjectsAsync(bucket, ""));
+    }
+}
