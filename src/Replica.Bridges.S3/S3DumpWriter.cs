@@ -68,6 +68,10 @@ internal sealed class S3DumpWriter : IDumpWriter
         }
         _chunks.Add(new ChunkInfo(index, LocalBridge.ChunkKey(index), chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)));
         _sizeOut += chunk.Length;
+        // The S3 client leaves young garbage behind every request; with the default gen0 budget (sized from the CPU
+        // cache) it piled up to ~175 MiB RSS on a 1 GB dump. One gen0 collection per stored chunk keeps it flat
+        // (~130 MiB measured with moto) for well under a millisecond per chunk.
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
     }
 
     public async Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken)
