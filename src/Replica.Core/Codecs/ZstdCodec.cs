@@ -85,9 +85,13 @@ public sealed unsafe class ZstdCodec : IChunkCodec
             // ZSTD_e_end from the first call: libzstd takes the whole chunk as the frame (its size goes into the frame
             // header) and, when the output span can hold the worst case, compresses straight into it.
             var input = new InBuffer { Source = source, Size = (nuint)plain.Length };
+            // Ask for the worst case up front (ZSTD_COMPRESSBOUND) so that libzstd takes its direct path instead of
+            // compressing through its internal buffer; the output keeps its size for the next chunk.
+            var hint = Math.Max(_compressOutSize, CompressBound(plain.Length));
             while (true)
             {
-                Span<byte> span = output.GetSpan(_compressOutSize);
+                Span<byte> span = output.GetSpan(hint);
+                hint = _compressOutSize;
                 nuint remaining;
                 var written = 0;
                 fixed (byte* destination = span)
@@ -180,6 +184,9 @@ public sealed unsafe class ZstdCodec : IChunkCodec
             ZstdThrow.Failed(chunkIndex, ErrorName(result));
         }
     }
+    /// <summary>ZSTD_COMPRESSBOUND from zstd.h: the largest frame a source of this size can compress to.</summary>
+    static int CompressBound(int sourceSize) =>
+        (int)Math.Min(Array.MaxLength, (long)sourceSize + (sourceSize >> 8) + (sourceSize < (128 << 10) ? ((128 << 10) - sourceSize) >> 11 : 0));
 }
 
 /// <summary>The codec's errors, kept out of the hot methods.</summary>
@@ -204,4 +211,5 @@ internal static class ZstdThrow
     [DoesNotReturn]
     public static void Failed(int chunkIndex, string errorName) =>
         throw new InvalidOperationException($"libzstd failed on chunk index {chunkIndex}: {errorName}.");
+
 }
