@@ -14,7 +14,7 @@ namespace Replica.Benchmarks;
 /// reused across operations, as the chunker's chain does, so the allocated column shows what one chunk costs.
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(ThroughputConfig))]
+[Config(typeof(SixteenMiBThroughput))]
 public class CodecBenchmarks
 {
     const int ChunkSize = 16 << 20;
@@ -78,30 +78,5 @@ public class CodecBenchmarks
         _output.ResetWrittenCount();
         _gzip.Decode(_gzipStored, 1, false, _output);
         return _output.WrittenCount;
-    }
-
-    /// <summary>Adds MiB/s of plain chunk bytes (16 MiB per operation, encode or decode) to the summary table.</summary>
-    sealed class ThroughputConfig : ManualConfig
-    {
-        public ThroughputConfig() => AddColumn(new ThroughputColumn());
-    }
-
-    sealed class ThroughputColumn : IColumn
-    {
-        public string Id => "CodecMiBps";
-        public string ColumnName => "MiB/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "Plain chunk throughput: 16 MiB divided by the mean time";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) =>
-            summary[benchmarkCase]?.ResultStatistics is { } stats ? (16.0 / (stats.Mean / 1e9)).ToString("0") : "-";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
     }
 }

@@ -14,7 +14,7 @@ namespace Replica.Benchmarks;
 /// Copy is a plain 16 MiB memory copy: what decrypting into a scratch buffer and copying out would add per chunk.
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(ThroughputConfig))]
+[Config(typeof(SixteenMiBThroughput))]
 public class EncryptionBenchmarks
 {
     const int ChunkSize = 16 * 1024 * 1024;
@@ -70,30 +70,5 @@ public class EncryptionBenchmarks
     {
         _plain.AsSpan().CopyTo(_copy);
         return _copy.Length;
-    }
-
-    /// <summary>Adds MiB/s (16 MiB per operation) to the summary table.</summary>
-    sealed class ThroughputConfig : ManualConfig
-    {
-        public ThroughputConfig() => AddColumn(new ThroughputColumn());
-    }
-
-    sealed class ThroughputColumn : IColumn
-    {
-        public string Id => "MiBps";
-        public string ColumnName => "MiB/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "Throughput: one 16 MiB chunk divided by the mean time";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) =>
-            summary[benchmarkCase]?.ResultStatistics is { } stats ? (16.0 / (stats.Mean / 1e9)).ToString("0") : "-";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
     }
 }

@@ -15,7 +15,7 @@ namespace Replica.Benchmarks;
 /// Pass-through: no rules. Fakes: 4 of the 10 customers columns get deterministic fakes.
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(ThroughputConfig))]
+[Config(typeof(SixtyFourMiBThroughput))]
 public class LexerBenchmarks
 {
     const int BlockSize = 1 << 20;
@@ -71,38 +71,5 @@ public class LexerBenchmarks
         public Memory<byte> GetMemory(int sizeHint = 0) => _buffer;
 
         public Span<byte> GetSpan(int sizeHint = 0) => _buffer;
-    }
-
-    /// <summary>Adds MiB/s of input to the summary table.</summary>
-    sealed class ThroughputConfig : ManualConfig
-    {
-        public ThroughputConfig() => AddColumn(new ThroughputColumn());
-    }
-
-    sealed class ThroughputColumn : IColumn
-    {
-        public string Id => "MiBps";
-        public string ColumnName => "MiB/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "Input throughput: 64 MiB of dump divided by the mean time";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkDotNet.Running.BenchmarkCase benchmarkCase) => false;
-
-        public string GetValue(Summary summary, BenchmarkDotNet.Running.BenchmarkCase benchmarkCase)
-        {
-            var report = summary[benchmarkCase];
-            if (report?.ResultStatistics is not { } stats)
-            {
-                return "-";
-            }
-            var seconds = stats.Mean / 1e9;
-            return (64.0 / seconds).ToString("0");
-        }
-
-        public string GetValue(Summary summary, BenchmarkDotNet.Running.BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
     }
 }
