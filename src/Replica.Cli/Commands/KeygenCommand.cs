@@ -31,14 +31,14 @@ internal static class KeygenCommand
         {
             directory, name, algorithm,
         };
-        command.SetAction(parse => CommonOptions.RunAsync(() =>
+        command.SetAction((parse, _) => CommonOptions.RunAsync(() =>
         {
             var pair = KeyGenerator.WriteToDirectory(parse.GetValue(directory)!, parse.GetValue(algorithm)!, parse.GetValue(name)!);
             Console.Out.WriteLine($"private key: {pair.PrivateKeyPath}");
             Console.Out.WriteLine($"public key:  {pair.PublicKeyPath}");
             Console.Out.WriteLine($"key id:      {pair.KeyId}");
             return Task.FromResult(0);
-        }).GetAwaiter().GetResult());
+        }));
         return command;
     }
 }

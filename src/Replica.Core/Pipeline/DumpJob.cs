@@ -21,9 +21,6 @@ public static class DumpJob
     const int ReadBlockSize = 1 << 20;
 #endif
 
-    public static Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, int chunkSize, CancellationToken cancellationToken) =>
-        RunAsync(source, rewriter, bridge, name, new Config.BridgeConfig { ChunkSize = chunkSize, Compression = new() { Algorithm = "none" } }, cancellationToken);
-
     /// <summary>Runs a dump with the chunk size, compression and encryption of <paramref name="settings"/>.</summary>
     public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, Config.BridgeConfig settings, CancellationToken cancellationToken)
     {

@@ -123,8 +123,7 @@ public sealed partial class DumpRewriter
         }
         else
         {
-            var lf = CopyRowScanner.ScanRow(unit, out var tabs, out var hasBackslash);
-            _ = lf;
+            CopyRowScanner.ScanRow(unit, out var tabs, out var hasBackslash);
             ValidateRow(row, tabs, hasBackslash, _s.UnitOffset, _s.UnitLineNumber, _copyRow);
             if (plan.DropsRows)
             {

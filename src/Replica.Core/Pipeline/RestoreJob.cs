@@ -7,10 +7,6 @@ namespace Replica.Pipeline;
 public static class RestoreJob
 {
     /// <summary>Restores the named dump, or the newest complete one when <paramref name="name"/> is null. Returns its entry and the bytes written.</summary>
-    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, CancellationToken cancellationToken) =>
-        await RunAsync(bridge, name, destination, new Config.BridgeConfig(), cancellationToken).ConfigureAwait(false);
-
-    /// <summary>The same, decoding chunks with the keys in <paramref name="settings"/> (bridge.encryption).</summary>
     public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings, CancellationToken cancellationToken)
     {
         var entry = name is null

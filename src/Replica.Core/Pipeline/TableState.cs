@@ -30,10 +30,6 @@ internal sealed class TableState : IDisposable
         {
             action = rules.ActionFor(p.Name);
         }
-        if (action == TableAction.Transform && Parent is not null && rules.ActionFor(Name) == TableAction.Drop)
-        {
-            action = TableAction.Drop;
-        }
         _action = action;
         return action;
     }

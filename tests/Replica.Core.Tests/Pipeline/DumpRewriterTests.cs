@@ -83,7 +83,7 @@ public class DumpRewriterTests
     [Fact]
     public void Rewrite_CrlfDump_TransformsAndKeepsLineEndings()
     {
-        var crlf = PassThroughTestsAccess.Crlf(s_tricky);
+        var crlf = Replica.Core.Tests.Lexing.PassThroughTests.Crlf(s_tricky);
         var output = Text(Rewrite(crlf, Rules("public.customers.email=upper")));
         Assert.Contains("1\tALICE@EXAMPLE.COM\tAlice\t\\N\r\n", output);
         Assert.Contains("\\.\r\n", output);
@@ -124,7 +124,3 @@ public class DumpRewriterTests
     }
 }
 
-file static class PassThroughTestsAccess
-{
-    public static byte[] Crlf(byte[] lf) => Replica.Core.Tests.Lexing.PassThroughTests.Crlf(lf);
-}
