@@ -16,6 +16,7 @@ public enum ReplicaErrorKind
     Bridge = 4,
     Integrity = 5,
     Transformer = 6,
+    Database = 7,
 }
 
 /// <summary>A configuration problem: a bad key, value or option. Says where (file, line, column) when known.</summary>
@@ -66,4 +67,15 @@ public sealed class IntegrityException : ReplicaException
     public IntegrityException(string message, Exception? inner = null) : base(message, inner) { }
 
     public override ReplicaErrorKind Kind => ReplicaErrorKind.Integrity;
+}
+
+/// <summary>
+/// A source or destination database (or its client tool: pg_dump, psql, mysqldump, mysql) failed: cannot connect, wrong
+/// password, a statement the server refused. The message carries the tool's own error text, never a password.
+/// </summary>
+public sealed class DatabaseException : ReplicaException
+{
+    public DatabaseException(string message, Exception? inner = null) : base(message, inner) { }
+
+    public override ReplicaErrorKind Kind => ReplicaErrorKind.Database;
 }

@@ -135,10 +135,13 @@ internal sealed partial class ConfigBinder
         if (f.Get("destination") is { } destinationNode)
         {
             var df = Mapping(destinationNode, ["connection_uri", "wipe_database"]);
+            bool? wipeDatabase = df.Get("wipe_database") is { } wipe ? Bool(wipe) : null;
             destination = new DestinationConfig
             {
                 ConnectionUri = ConnectionUri(df.Require("connection_uri", "the database to restore into, e.g. connection_uri: $DATABASE_URL")),
-                WipeDatabase = df.Get("wipe_database") is { } wipe ? Bool(wipe) : null,
+                WipeDatabase = wipeDatabase,
+                // RepliByte wipes by default: it drops and recreates the public schema before restoring.
+                Wipe = wipeDatabase ?? true ? WipeMode.Schemas : WipeMode.None,
             };
         }
 

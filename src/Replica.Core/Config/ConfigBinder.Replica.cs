@@ -6,7 +6,7 @@ namespace Replica.Config;
 /// <summary>Replica's own shape; replica.example.yaml documents every key read here.</summary>
 internal sealed partial class ConfigBinder
 {
-    static readonly string[] s_rootKeys = ["secret", "locale", "source", "bridge", "limits", "destination", "transformers", "only_tables"];
+    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables"];
     static readonly string[] s_tableKeys = ["table", "columns", "data", "drop"];
     static readonly string[] s_columnKeys = ["transformer", "options", "unique"];
 
@@ -23,11 +23,17 @@ internal sealed partial class ConfigBinder
 
         var locale = f.Get("locale") is { } localeNode ? Locale(localeNode) : "en";
 
-        var source = new SourceConfig();
-        if (f.Get("source") is { } sourceNode)
+        var source = f.Get("source") is { } sourceNode ? BindSource(sourceNode) : new SourceConfig();
+        var strict = false;
+        if (f.Get("policy") is { } policyNode)
         {
-            var sf = Mapping(sourceNode, ["connection_uri"]);
-            source = new SourceConfig { ConnectionUri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null };
+            var policy = RequiredScalar(policyNode, "strict or lenient").Value;
+            strict = policy switch
+            {
+                "strict" => true,
+                "lenient" => false,
+                _ => throw Error(policyNode, $"expected strict (a dump fails when a column that looks like personal data has no rule) or lenient (the default), found '{policy}'"),
+            };
         }
 
         var bridge = f.Get("bridge") is { } bridgeNode ? BindBridge(bridgeNode) : new BridgeConfig();
@@ -45,8 +51,25 @@ internal sealed partial class ConfigBinder
         var destination = new DestinationConfig();
         if (f.Get("destination") is { } destinationNode)
         {
-            var df = Mapping(destinationNode, ["connection_uri"]);
-            destination = new DestinationConfig { ConnectionUri = df.Get("connection_uri") is { } c ? ConnectionUri(c) : null };
+            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database"]);
+            var wipe = WipeMode.None;
+            if (df.Get("wipe") is { } wipeNode)
+            {
+                var text = RequiredScalar(wipeNode, "none, schemas or database").Value;
+                wipe = text switch
+                {
+                    "none" => WipeMode.None,
+                    "schemas" => WipeMode.Schemas,
+                    "database" => WipeMode.Database,
+                    _ => throw Error(wipeNode, $"expected none (the default), schemas (drop the destination's schemas in the restore's transaction) or database (restore into a new database and swap it in), found '{text}'"),
+                };
+            }
+            destination = new DestinationConfig
+            {
+                ConnectionUri = df.Get("connection_uri") is { } c ? ConnectionUri(c) : null,
+                Wipe = wipe,
+                CreateDatabase = df.Get("create_database") is not { } cd || Bool(cd),
+            };
         }
 
         var tables = new List<TableRule>();
@@ -73,6 +96,7 @@ internal sealed partial class ConfigBinder
             File = _file,
             Format = ConfigFormat.Replica,
             Secret = Secret(f.Get("secret"), tables, ReplicaSecretHelp),
+            Strict = strict,
             Locale = locale,
             Source = source,
             Bridge = bridge,
@@ -81,6 +105,46 @@ internal sealed partial class ConfigBinder
             OnlyTables = only,
             MaxRowBytes = maxRow,
         };
+    }
+
+    SourceConfig BindSource(ConfigNode node)
+    {
+        var sf = Mapping(node, ["connection_uri", "tables", "exclude_tables", "exclude_table_data", "schemas", "exclude_schemas", "data_format"]);
+        var format = DataFormat.Copy;
+        if (sf.Get("data_format") is { } formatNode)
+        {
+            var text = RequiredScalar(formatNode, "copy or inserts").Value;
+            format = text switch
+            {
+                "copy" => DataFormat.Copy,
+                "inserts" => DataFormat.Inserts,
+                _ => throw Error(formatNode, $"expected copy (the default: COPY blocks, fastest) or inserts (INSERT statements with column names), found '{text}'"),
+            };
+        }
+        return new SourceConfig
+        {
+            ConnectionUri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null,
+            Tables = Patterns(sf.Get("tables")),
+            ExcludeTables = Patterns(sf.Get("exclude_tables")),
+            ExcludeTableData = Patterns(sf.Get("exclude_table_data")),
+            Schemas = Patterns(sf.Get("schemas")),
+            ExcludeSchemas = Patterns(sf.Get("exclude_schemas")),
+            DataFormat = format,
+        };
+    }
+
+    /// <summary>A list of pg_dump name patterns (https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-PATTERNS).</summary>
+    List<string> Patterns(ConfigNode? node)
+    {
+        var patterns = new List<string>();
+        if (node is not null)
+        {
+            foreach (var item in Sequence(node.Value, "name patterns such as public.users or 'audit.*'"))
+            {
+                patterns.Add(NonEmpty(item, "a name pattern such as public.users"));
+            }
+        }
+        return patterns;
     }
 
     BridgeConfig BindBridge(ConfigNode node)

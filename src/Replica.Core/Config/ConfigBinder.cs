@@ -344,23 +344,21 @@ internal sealed partial class ConfigBinder
 
     public string? ConnectionUri(ConfigNode node)
     {
-        var s = Scalar(node, "a PostgreSQL connection URI (postgres://user:password@host:port/database)");
+        var s = Scalar(node, "a connection URI (postgres://user:password@host:port/database or mysql://...)");
         if (s is null || s.Value.Value.Length == 0)
         {
             return null;
         }
-        var uri = s.Value.Value;
-        var scheme = uri.IndexOf("://", StringComparison.Ordinal);
-        if (scheme > 0)
+        try
         {
-            var name = uri[..scheme];
-            if (!name.Equals("postgres", StringComparison.OrdinalIgnoreCase) && !name.Equals("postgresql", StringComparison.OrdinalIgnoreCase))
-            {
-                // Only the scheme is shown: the rest may hold a password.
-                throw Error(node, $"'{name}://' databases are not supported; Replica works with PostgreSQL (postgres:// or postgresql://)");
-            }
+            Databases.DatabaseUri.Parse(s.Value.Value);
         }
-        return uri;
+        catch (ConfigException e)
+        {
+            // DatabaseUri's messages never repeat the URI (it may hold a password); add where it was written.
+            throw Error(node, e.Message);
+        }
+        return s.Value.Value;
     }
 
     static string List(string[] keys) => string.Join(", ", keys);

@@ -16,6 +16,9 @@ public sealed class ReplicaConfig
 
     public SourceConfig Source { get; init; } = new();
 
+    /// <summary>'policy: strict': a dump fails before writing anything when a column that looks like personal data has no rule.</summary>
+    public bool Strict { get; init; }
+
     public BridgeConfig Bridge { get; init; } = new();
 
     /// <summary>'destination': where 'replica restore' writes (RepliByte's destination.connection_uri).</summary>
@@ -36,8 +39,38 @@ public sealed class ReplicaConfig
 
 public sealed class SourceConfig
 {
-    /// <summary>'source.connection_uri': a live database to dump (spawning pg_dump arrives in a later version).</summary>
+    /// <summary>
+    /// 'source.connection_uri': a live database to dump (postgres:// runs pg_dump, mysql:// runs mysqldump); may hold a
+    /// password, never print it.
+    /// </summary>
     public string? ConnectionUri { get; init; }
+
+    /// <summary>'source.tables': dump only these tables (pg_dump --table patterns, e.g. public.users or 'sales.*').</summary>
+    public IReadOnlyList<string> Tables { get; init; } = [];
+
+    /// <summary>'source.exclude_tables': leave these tables out, schema and data (pg_dump --exclude-table).</summary>
+    public IReadOnlyList<string> ExcludeTables { get; init; } = [];
+
+    /// <summary>'source.exclude_table_data': keep these tables' definitions, dump none of their rows (--exclude-table-data).</summary>
+    public IReadOnlyList<string> ExcludeTableData { get; init; } = [];
+
+    /// <summary>'source.schemas': dump only these schemas (--schema).</summary>
+    public IReadOnlyList<string> Schemas { get; init; } = [];
+
+    /// <summary>'source.exclude_schemas': leave these schemas out (--exclude-schema).</summary>
+    public IReadOnlyList<string> ExcludeSchemas { get; init; } = [];
+
+    /// <summary>'source.data_format': copy (default, fastest) or inserts (one INSERT per row, pg_dump --inserts).</summary>
+    public DataFormat DataFormat { get; init; } = DataFormat.Copy;
+}
+
+/// <summary>How pg_dump writes table data.</summary>
+public enum DataFormat
+{
+    /// <summary>COPY ... FROM stdin blocks.</summary>
+    Copy,
+    /// <summary>INSERT statements with column names (--column-inserts).</summary>
+    Inserts,
 }
 
 public sealed class BridgeConfig
@@ -130,6 +163,23 @@ public sealed class DestinationConfig
 
     /// <summary>RepliByte's 'destination.wipe_database'; null when not configured.</summary>
     public bool? WipeDatabase { get; init; }
+
+    /// <summary>'destination.wipe': what to clear before restoring (default none).</summary>
+    public WipeMode Wipe { get; init; } = WipeMode.None;
+
+    /// <summary>'destination.create_database': create the database when it does not exist (default true).</summary>
+    public bool CreateDatabase { get; init; } = true;
+}
+
+/// <summary>What a restore into a database clears first ('destination.wipe' or --wipe).</summary>
+public enum WipeMode
+{
+    /// <summary>Restore on top of what is there; a conflicting table fails the restore, which changes nothing.</summary>
+    None,
+    /// <summary>Drop the schemas the dump creates (and public) inside the restore's transaction.</summary>
+    Schemas,
+    /// <summary>Restore into a new database and swap it in place of the old one when the restore succeeded.</summary>
+    Database,
 }
 
 /// <summary>The shape a config file was written in.</summary>

@@ -1,12 +1,15 @@
 namespace Replica.Destinations;
 
 /// <summary>
-/// Where a restored dump goes: a file or standard output now; psql into a database later. A destination takes the
+/// Where a restored dump goes: a file, standard output, or a database through its client (psql, mysql). A destination takes the
 /// bytes and applies them only on <see cref="CommitAsync"/>, so a failed restore leaves it as it was.
 /// </summary>
 public interface IRestoreDestination : IAsyncDisposable
 {
     string Description { get; }
+
+    /// <summary>Runs before the first byte: a database destination connects (and creates or wipes) here.</summary>
+    Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The stream the restored SQL is written to.</summary>
     Stream Open();

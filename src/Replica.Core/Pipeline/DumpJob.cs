@@ -25,6 +25,7 @@ public static class DumpJob
     public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, Config.BridgeConfig settings, CancellationToken cancellationToken)
     {
         DumpChunker.CheckChunkSize(settings.ChunkSize);
+        await source.PrepareAsync(cancellationToken).ConfigureAwait(false);
         var codecs = BridgeCodecs.ForNewDump(settings);
         using var codec = codecs.Codec;
         await using var writer = await bridge.BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);

@@ -12,6 +12,7 @@ public static class RestoreJob
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
+        await destination.PrepareAsync(cancellationToken).ConfigureAwait(false);
         var output = destination.Open();
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, manifest => BridgeCodecs.ForManifest(manifest, settings), cancellationToken).ConfigureAwait(false);
         await destination.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 namespace Replica.Sources;
 
 /// <summary>
-/// Where a plain-format SQL dump comes from: a file or standard input now; a pg_dump or mysqldump process later.
+/// Where a plain-format SQL dump comes from: a file, standard input, or a pg_dump / mysqldump process.
 /// </summary>
 public interface IDumpSource
 {
@@ -10,6 +10,12 @@ public interface IDumpSource
 
     /// <summary>The size in bytes when known beforehand (for progress), else null.</summary>
     long? Length { get; }
+
+    /// <summary>
+    /// Runs before anything is stored: a database source connects here, so that a wrong password or an unreachable host
+    /// fails the dump before it begins.
+    /// </summary>
+    Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Opens the dump's byte stream.</summary>
     Stream Open();

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text;
+using Replica.Config;
+using Replica.Databases;
+
+namespace Replica.Destinations;
+
+/// <summary>
+/// Restores into a PostgreSQL database through psql with ON_ERROR_STOP, inside one transaction
+/// (https://www.postgresql.org/docs/current/app-psql.html, --single-transaction): psql commits only when it reaches the
+/// end of its input, which it sees only on <see cref="CommitAsync"/>. Any failure before (a bad chunk, a refused
+/// statement, Ctrl+C) kills psql or makes it stop, and the server rolls everything back: the destination stays as it was.
+/// <list type="bullet">
+/// <item><see cref="WipeMode.Schemas"/>: the destination's own schemas are dropped and public recreated inside the same
+/// transaction, so a failed restore also undoes the drop.</item>
+/// <item><see cref="WipeMode.Database"/>: the dump is restored into a new database, which replaces the old one (dropped,
+/// then the new one renamed) only after psql committed; a failed restore drops the new database.</item>
+/// </list>
+/// </summary>
+public sealed class PsqlDestination : IRestoreDestination
+{
+    readonly DatabaseUri _uri;
+    readonly PostgresTools _tools;
+    readonly WipeMode _wipe;
+    readonly bool _createDatabase;
+    ToolProcess? _psql;
+    Task? _stdout;
+    string? _stagingDatabase;
+    bool _committed;
+
+    public PsqlDestination(DatabaseUri uri, PostgresTools tools, WipeMode wipe, bool createDatabase)
+    {
+        if (uri.Database is null)
+        {
+            throw new ConfigException("destination.connection_uri names no database (postgres://user@host:port/DATABASE)");
+        }
+        _uri = uri;
+        _tools = tools;
+        _wipe = wipe;
+        _createDatabase = createDatabase;
+    }
+
+    public string Description => _uri.Describe();
+
+    /// <summary>Rows psql reported (COPY n, INSERT 0 n).</summary>
+    public long Rows { get; private set; }
+
+    /// <summary>Statements psql ran (one status line each).</summary>
+    public long Statements { get; private set; }
+
+    DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
+
+    /// <summary>Connects first (clear error on a wrong password or host), creates the database when asked, starts psql.</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
+            .ConfigureAwait(false)).Trim() == "1";
+        if (!exists)
+        {
+            if (!_createDatabase && _wipe != WipeMode.Database)
+            {
+                throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
+            }
+            if (_wipe != WipeMode.Database)
+            {
+                await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        var target = _uri;
+        if (_wipe == WipeMode.Database)
+        {
+            _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+            await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
+            target = _uri.WithDatabase(_stagingDatabase);
+        }
+        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--single-transaction", "--file=-"];
+        _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true);
+        _stdout = Task.Run(() => CountAsync(_psql.Output));
+        if (_wipe == WipeMode.Schemas)
+        {
+            await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(WipeSchemasSql), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Drops every schema of the destination except the system ones, then recreates public as a new database has it.
+    /// Runs in the restore's transaction: a failed restore brings them back.
+    /// </summary>
+    const string WipeSchemasSql = """
+        DO $replica$
+        DECLARE s name;
+        BEGIN
+            FOR s IN SELECT nspname FROM pg_namespace
+                     WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp\_%'
+            LOOP
+                EXECUTE format('DROP SCHEMA %I CASCADE', s);
+            END LOOP;
+        END
+        $replica$;
+        CREATE SCHEMA public;
+
+        """;
+
+    public Stream Open() => _psql?.Input ?? throw new InvalidOperationException("call PrepareAsync before Open");
+
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        var psql = _psql ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
+        await psql.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await psql.Input.DisposeAsync().ConfigureAwait(false);
+        await psql.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
+        await _stdout!.ConfigureAwait(false);
+        if (_stagingDatabase is not null)
+        {
+            // The new database is complete and committed; swap it in. Other sessions on the old one are ended (FORCE).
+            await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(_uri.Database!)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
+            await _tools.QueryAsync(Maintenance, $"ALTER DATABASE {Identifier(_stagingDatabase)} RENAME TO {Identifier(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+            _stagingDatabase = null;
+        }
+        _committed = true;
+    }
+
+    async Task CountAsync(Stream stdout)
+    {
+        using var reader = new StreamReader(stdout, Encoding.UTF8);
+        try
+        {
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                Statements++;
+                // Command tags: "COPY 42", "INSERT 0 42" (https://www.postgresql.org/docs/current/protocol-message-formats.html, CommandComplete).
+                if (line.StartsWith("COPY ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var copied))
+                {
+                    Rows += copied;
+                }
+                else if (line.StartsWith("INSERT 0 ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(9), NumberStyles.None, CultureInfo.InvariantCulture, out var inserted))
+                {
+                    Rows += inserted;
+                }
+            }
+        }
+        catch (DatabaseException)
+        {
+            // psql failed; WaitForSuccessAsync reports it
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_psql is not null)
+        {
+            // Not committed: killing psql before it read the end of its input drops the connection, and the server
+            // rolls the transaction back.
+            await _psql.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_stdout is not null)
+        {
+            await _stdout.ConfigureAwait(false);
+        }
+        if (!_committed && _stagingDatabase is not null)
+        {
+            try
+            {
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(_stagingDatabase)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DatabaseException)
+            {
+                // best effort: the restore's own error is what the user needs to see
+            }
+        }
+    }
+
+    static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
+
+    /// <summary>A SQL identifier, quoted (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS).</summary>
+    internal static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    internal static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,82 @@
+using Replica.Config;
+using Replica.Databases;
+
+namespace Replica.Sources;
+
+/// <summary>
+/// A live PostgreSQL database, read through pg_dump's plain format on its stdout: nothing is staged on disk. The
+/// connection (and password) reaches pg_dump through libpq environment variables, never its arguments. A pg_dump that
+/// exits non-zero fails the dump with its own error text (https://www.postgresql.org/docs/current/app-pgdump.html).
+/// </summary>
+public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
+{
+    readonly DatabaseUri _uri;
+    readonly SourceConfig _config;
+    readonly PostgresTools _tools;
+    ToolProcess? _process;
+
+    public PgDumpSource(DatabaseUri uri, SourceConfig config, PostgresTools tools)
+    {
+        _uri = uri;
+        _config = config;
+        _tools = tools;
+    }
+
+    public string Description => $"pg_dump {_uri}";
+
+    /// <summary>Set by <see cref="PrepareAsync"/> from the catalog (table sizes), for progress; pg_dump's output is a little smaller.</summary>
+    public long? Length { get; private set; }
+
+    /// <summary>
+    /// Checks, before anything is stored, that the server answers, the password is right and the local pg_dump is new
+    /// enough for the server; learns the database's size for progress.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        await _tools.CheckPgDumpAsync(_uri, cancellationToken).ConfigureAwait(false);
+        var size = (await _tools.QueryAsync(_uri,
+            "SELECT coalesce(sum(pg_table_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+            cancellationToken).ConfigureAwait(false)).Trim();
+        Length = long.TryParse(size, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0 ? bytes : null;
+    }
+
+    /// <summary>pg_dump's arguments: no connection details, no password (those are in its environment).</summary>
+    public IReadOnlyList<string> Arguments()
+    {
+        var arguments = new List<string> { "--format=plain", "--no-password", "--encoding=UTF8" };
+        if (_config.DataFormat == DataFormat.Inserts)
+        {
+            arguments.Add("--column-inserts");
+        }
+        Add(arguments, "--table=", _config.Tables);
+        Add(arguments, "--exclude-table=", _config.ExcludeTables);
+        Add(arguments, "--exclude-table-data=", _config.ExcludeTableData);
+        Add(arguments, "--schema=", _config.Schemas);
+        Add(arguments, "--exclude-schema=", _config.ExcludeSchemas);
+        return arguments;
+    }
+
+    static void Add(List<string> arguments, string option, IReadOnlyList<string> patterns)
+    {
+        foreach (var pattern in patterns)
+        {
+            arguments.Add(option + pattern);
+        }
+    }
+
+    public Stream Open()
+    {
+        if (_process is not null)
+        {
+            throw new InvalidOperationException("pg_dump was already started");
+        }
+        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), _uri.Password);
+        return _process.Output;
+    }
+
+    public Task CompleteAsync(CancellationToken cancellationToken) =>
+        _process?.WaitForSuccessAsync(cancellationToken) ?? Task.CompletedTask;
+
+    public ValueTask DisposeAsync() => _process?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
