@@ -84,21 +84,37 @@ public sealed class PsqlDestination : IRestoreDestination
     }
 
     /// <summary>
-    /// Drops every schema of the destination except the system ones, then recreates public as a new database has it.
-    /// Runs in the restore's transaction: a failed restore brings them back.
+    /// Drops every schema of the destination except the system ones, then recreates public as it was (owner, comment,
+    /// privileges: PostgreSQL 15 makes it owned by pg_database_owner), so the restored schema matches the source's.
+    /// Runs in the restore's transaction: a failed restore brings everything back.
     /// </summary>
     const string WipeSchemasSql = """
         DO $replica$
-        DECLARE s name;
+        DECLARE
+            s name;
+            public_owner text;
+            public_comment text;
+            public_acl aclitem[];
+            g record;
         BEGIN
+            SELECT n.nspowner::regrole::text, obj_description(n.oid, 'pg_namespace'), n.nspacl
+              INTO public_owner, public_comment, public_acl
+              FROM pg_namespace n WHERE n.nspname = 'public';
             FOR s IN SELECT nspname FROM pg_namespace
                      WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp\_%'
             LOOP
                 EXECUTE format('DROP SCHEMA %I CASCADE', s);
             END LOOP;
+            EXECUTE format('CREATE SCHEMA public AUTHORIZATION %s', coalesce(public_owner, 'pg_database_owner'));
+            IF public_comment IS NOT NULL THEN
+                EXECUTE format('COMMENT ON SCHEMA public IS %L', public_comment);
+            END IF;
+            FOR g IN SELECT * FROM aclexplode(public_acl) LOOP
+                EXECUTE format('GRANT %s ON SCHEMA public TO %s', g.privilege_type,
+                               CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
+            END LOOP;
         END
         $replica$;
-        CREATE SCHEMA public;
 
         """;
 

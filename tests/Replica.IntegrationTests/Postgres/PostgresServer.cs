@@ -34,6 +34,12 @@ public sealed class PostgresServer : IAsyncLifetime
     public const string Host = "127.0.0.1";
     public const string User = "postgres";
 
+    /// <summary>A superuser that must authenticate with <see cref="Password"/> over TCP (scram-sha-256).</summary>
+    public const string PasswordUser = "replica_pw";
+
+    /// <summary>The password of <see cref="PasswordUser"/>; tests check it never shows in output.</summary>
+    public const string Password = "Tr0ub4dor&3-secret";
+
     private const string ServerOsUser = "postgres";
     private const string InstallHint =
         "Install the PostgreSQL server binaries: on Debian 12 'apt-get install postgresql-15' (.ci/run does this).";
@@ -73,6 +79,10 @@ public sealed class PostgresServer : IAsyncLifetime
         Timeout = 15,
         CommandTimeout = 300,
     }.ConnectionString;
+
+    /// <summary>A URI for <paramref name="database"/> as <see cref="PasswordUser"/> with its password (or another one).</summary>
+    public string PasswordUri(string database, string password = Password) =>
+        $"postgres://{PasswordUser}:{Uri.EscapeDataString(password)}@{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Uri.EscapeDataString(database)}";
 
     /// <summary>libpq URI for <paramref name="database"/>, as pg_dump/psql accept for <c>--dbname</c>.</summary>
     public string ConnectionUri(string database) =>
@@ -126,8 +136,14 @@ public sealed class PostgresServer : IAsyncLifetime
                 "--no-sync",
             ]).ConfigureAwait(false);
 
+            // One role must give a password, so that wrong-password errors are real: its line comes before the trust lines.
+            string hbaPath = Path.Combine(DataDirectory, "pg_hba.conf");
+            string hba = await File.ReadAllTextAsync(hbaPath).ConfigureAwait(false);
+            await File.WriteAllTextAsync(hbaPath, $"host all {PasswordUser} {Host}/32 scram-sha-256\n" + hba).ConfigureAwait(false);
+
             await StartOnFreePortAsync().ConfigureAwait(false);
             _started = true;
+            await ExecuteAsync("postgres", $"CREATE ROLE {PasswordUser} LOGIN SUPERUSER PASSWORD '{Password}'").ConfigureAwait(false);
 
             // pg_ctl -w already waited for "ready to accept connections"; this proves TCP and trust auth work too.
             List<string?[]> rows = await QueryAsync("postgres", "SELECT 1").ConfigureAwait(false);
