@@ -102,6 +102,42 @@ public abstract class S3CliTests : IDisposable
         Assert.DoesNotContain(Passphrase, Encoding.UTF8.GetString(await GetObjectAsync(bucket, $"{Prefix}sample-1/manifest.json")));
     }
 
+    [Fact]
+    public async Task DumpAndRestore_LiveDatabases_ThroughTheBucket()
+    {
+        var pg = new global::Replica.IntegrationTests.Postgres.PostgresServer();
+        await pg.InitializeAsync();
+        try
+        {
+            string source = await pg.CreateDatabaseAsync();
+            await pg.PsqlAsync(source, await File.ReadAllTextAsync(RepositoryFile("examples", "shop.sql")));
+            string destination = "s3_live_" + Guid.NewGuid().ToString("N")[..8];
+            string bucket = await Server.CreateBucketAsync();
+            string config = S3Config("live.yaml", bucket);
+            await File.AppendAllTextAsync(config,
+                $"\nsource:\n  connection_uri: '{pg.PasswordUri(source)}'\ndestination:\n  connection_uri: '{pg.PasswordUri(destination)}'\n");
+
+            ProcessOutput dump = await ReplicaOkAsync("dump", "-c", config, "--name", "live-1");
+            ProcessOutput restore = await ReplicaOkAsync("restore", "-c", config, "--latest");
+
+            AssertNoSecrets(dump, global::Replica.IntegrationTests.Postgres.PostgresServer.Password);
+            AssertNoSecrets(restore, global::Replica.IntegrationTests.Postgres.PostgresServer.Password);
+            Assert.Contains("restored live-1", restore.Stderr);
+            foreach (string sql in new[] { "SELECT id, country FROM customers ORDER BY id", "SELECT id, customer_id, total FROM orders ORDER BY id" })
+            {
+                Assert.Equal(await pg.PsqlAsync(source, sql), await pg.PsqlAsync(destination, sql));
+            }
+            string[] before = (await pg.PsqlAsync(source, "SELECT email FROM customers ORDER BY id")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            string[] after = (await pg.PsqlAsync(destination, "SELECT email FROM customers ORDER BY id")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(before.Length, after.Length);
+            Assert.Empty(before.Intersect(after));
+        }
+        finally
+        {
+            await pg.DisposeAsync();
+        }
+    }
+
     // ---- 2. concurrent writers -------------------------------------------------------------------------------------
 
     [Fact]
