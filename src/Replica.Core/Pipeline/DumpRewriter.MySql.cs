@@ -17,7 +17,8 @@ public sealed partial class DumpRewriter
     {
         if (!UnitScanner.TryApplyDelimiter(ref _s, unit))
         {
-            DumpThrow.Format($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", _s.UnitOffset, _s.UnitLineNumber);
+            var at = (int)Math.Clamp(_s.OpenedAt - _s.UnitOffset, 0, unit.Length);
+            DumpThrow.Format($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", _s.UnitOffset + at, _s.UnitLineNumber + unit[..at].Count((byte)'\n'));
         }
         Write(output, unit);
     }
