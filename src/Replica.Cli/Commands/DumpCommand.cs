@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Replica.Bridges;
 using Replica.Config;
+using Replica.Lexing;
 using Replica.Pipeline;
 using Replica.Sources;
 using Replica.Transformers;
@@ -19,6 +20,11 @@ internal static class DumpCommand
         {
             Description = "Read this plain-format SQL dump (a file, or - for standard input) instead of the config's source.connection_uri.",
         };
+        var dialect = new Option<SqlDialect?>("--dialect")
+        {
+            Description = "The SQL dialect of --input: PostgreSql (pg_dump, the default) or MySql (mysqldump, mariadb-dump). "
+                + "A source.connection_uri sets it by itself.",
+        };
         var strict = new Option<bool>("--strict") { Description = "Fail before writing anything when a column that looks like personal data has no rule (as policy: strict)." };
         var name = new Option<string?>("--name", "-n") { Description = "Name of the new dump. Default: dump-<unix ms>." };
         var command = new Command("dump", """
@@ -32,14 +38,14 @@ internal static class DumpCommand
               pg_dump shop | replica dump --input - --name nightly-2026-11-21
             """)
         {
-            config, quiet, input, name, strict,
+            config, quiet, input, name, strict, dialect,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(() =>
-            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), cancellationToken)));
+            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(dialect), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), cancellationToken)));
         return command;
     }
 
-    static async Task<int> RunAsync(string configPath, string? inputPath, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
         var rules = BuildRules(config);
@@ -48,7 +54,7 @@ internal static class DumpCommand
         var bridge = CommonOptions.Bridge(config);
         name ??= DumpName.ForTime(DateTimeOffset.UtcNow);
 
-        using var rewriter = new DumpRewriter(rules, config.MaxRowBytes);
+        using var rewriter = new DumpRewriter(rules, config.MaxRowBytes, dialect ?? Endpoints.Dialect(config, inputPath));
         var stopwatch = Stopwatch.StartNew();
         using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source, stopwatch.Elapsed));
         var result = await DumpJob.RunAsync(source, rewriter, bridge, name, config.Bridge, cancellationToken).ConfigureAwait(false);

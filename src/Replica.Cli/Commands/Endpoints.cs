@@ -1,6 +1,7 @@
 using Replica.Config;
 using Replica.Databases;
 using Replica.Destinations;
+using Replica.Lexing;
 using Replica.Sources;
 
 namespace Replica.Cli.Commands;
@@ -37,6 +38,12 @@ internal static class Endpoints
             _ => throw new ConfigException($"{uri.Scheme}:// sources are not supported yet", config.File, key: "source.connection_uri"),
         };
     }
+
+    /// <summary>The dialect a source speaks: MySQL for mysql:// and mariadb:// sources, else PostgreSQL.</summary>
+    public static SqlDialect Dialect(ReplicaConfig config, string? input) =>
+        input is null && config.Source.ConnectionUri is { } text && DatabaseUri.Parse(text).Kind == DatabaseKind.MySql
+            ? SqlDialect.MySql
+            : SqlDialect.PostgreSql;
 
     /// <summary>
     /// --output FILE or - wins; else destination.connection_uri (postgres:// restores through psql); else stdout.
