@@ -307,9 +307,10 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             await stdout.CopyToAsync(Stream.Null).ConfigureAwait(false);
         }
-        catch (DatabaseException)
+        catch (Exception e) when (e is DatabaseException or InvalidOperationException or IOException or ObjectDisposedException)
         {
-            // the client failed; WaitForSuccessAsync reports it
+            // The client failed (WaitForSuccessAsync reports it), or it was killed and disposed by DisposeAsync while
+            // this read its last bytes: either way there is nothing to drain, and the restore's own error must win.
         }
     }
 

@@ -100,9 +100,19 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
         _tables = _config.Tables.Count == 0 ? null : Resolve(names, _config.Tables, "source.tables", mustMatch: true);
         _excluded = Resolve(names, _config.ExcludeTables, "source.exclude_tables", mustMatch: false);
         _excludedData = Resolve(names, _config.ExcludeTableData, "source.exclude_table_data", mustMatch: false);
-        if (_tables is not null && _tables.TrueForAll(_excluded.Contains))
+        if (_tables is not null)
         {
-            throw new ConfigException($"source.exclude_tables leaves out every table that source.tables names; nothing would be dumped");
+            if (_tables.TrueForAll(_excluded.Contains))
+            {
+                throw new ConfigException("source.exclude_tables leaves out every table that source.tables names; nothing would be dumped");
+            }
+            foreach (var name in names)
+            {
+                if (!_tables.Contains(name) && !_excluded.Contains(name))
+                {
+                    _excluded.Add(name);
+                }
+            }
         }
     }
 
@@ -194,6 +204,8 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
             arguments.Add("--skip-extended-insert");
             arguments.Add("--complete-insert");
         }
+        // Tables are selected by ignoring the others, never by naming them: mariadb-dump 10.11 disregards
+        // --ignore-table-data for tables named on its command line.
         foreach (var table in _excluded)
         {
             arguments.Add($"--ignore-table={_database}.{table}");
@@ -203,19 +215,9 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
             // MariaDB's mariadb-dump has it since 10.1; MySQL's mysqldump since 8.0.
             arguments.Add($"--ignore-table-data={_database}.{table}");
         }
-        // "--" ends the options: a database or table named like an option stays a name.
+        // "--" ends the options: a database named like an option stays a name.
         arguments.Add("--");
         arguments.Add(_database);
-        if (_tables is not null)
-        {
-            foreach (var table in _tables)
-            {
-                if (!_excluded.Contains(table))
-                {
-                    arguments.Add(table);
-                }
-            }
-        }
         return arguments;
     }
 
