@@ -15,43 +15,42 @@ internal static class DumpCommand
     {
         var config = CommonOptions.Config();
         var quiet = CommonOptions.Quiet();
-        var input = new Option<string>("--input", "-i")
+        var input = new Option<string?>("--input", "-i")
         {
-            Description = "The plain-format SQL dump to read: a file, or - for standard input.",
-            Required = true,
+            Description = "Read this plain-format SQL dump (a file, or - for standard input) instead of the config's source.connection_uri.",
         };
+        var strict = new Option<bool>("--strict") { Description = "Fail before writing anything when a column that looks like personal data has no rule (as policy: strict)." };
         var name = new Option<string?>("--name", "-n") { Description = "Name of the new dump. Default: dump-<unix ms>." };
         var command = new Command("dump", """
-            Reads a plain-format PostgreSQL dump, transforms the configured columns, and stores it in the bridge.
-            Prints the new dump's name on stdout.
+            Dumps the config's source database (source.connection_uri: pg_dump runs and streams into Replica, nothing is
+            staged on disk) or reads a plain-format dump (--input), transforms the configured columns, and stores the
+            result in the bridge. Prints the new dump's name on stdout.
 
             Examples:
+              replica dump -c replica.yaml
               replica dump -c replica.yaml --input shop.sql
               pg_dump shop | replica dump --input - --name nightly-2026-11-21
             """)
         {
-            config, quiet, input, name,
+            config, quiet, input, name, strict,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(() =>
-            RunAsync(parse.GetValue(config)!, parse.GetValue(input)!, parse.GetValue(name), parse.GetValue(quiet), cancellationToken)));
+            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), cancellationToken)));
         return command;
     }
 
-    static async Task<int> RunAsync(string configPath, string inputPath, string? name, bool quiet, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(string configPath, string? inputPath, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
         var rules = BuildRules(config);
-        IDumpSource source = inputPath == "-" ? new StandardInputSource() : new FileDumpSource(inputPath);
-        if (source is FileDumpSource && !File.Exists(inputPath))
-        {
-            throw new BridgeException($"the input dump {inputPath} does not exist");
-        }
+        var source = Endpoints.Source(config, inputPath);
+        await using var _ = source as IAsyncDisposable;
         var bridge = CommonOptions.Bridge(config);
         name ??= DumpName.ForTime(DateTimeOffset.UtcNow);
 
         using var rewriter = new DumpRewriter(rules, config.MaxRowBytes);
         var stopwatch = Stopwatch.StartNew();
-        using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source.Length, stopwatch.Elapsed));
+        using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source, stopwatch.Elapsed));
         var result = await DumpJob.RunAsync(source, rewriter, bridge, name, config.Bridge, cancellationToken).ConfigureAwait(false);
         progress.Stop();
 
@@ -99,10 +98,14 @@ internal static class DumpCommand
         return new RewriteRules(config.Tables, config.OnlyTables, (spec, column) => TransformerRegistry.Create(spec, column, environment));
     }
 
-    static string Describe(RewriteStatistics s, long? total, TimeSpan elapsed)
+    static string Describe(RewriteStatistics s, IDumpSource source, TimeSpan elapsed)
     {
-        var rate = elapsed.TotalSeconds > 0 ? s.BytesIn / elapsed.TotalSeconds / (1 << 20) : 0;
-        var percent = total is > 0 ? $" ({100.0 * s.BytesIn / total.Value:0}%)" : "";
-        return $"{CommonOptions.Size(s.BytesIn)}{percent} read, {s.Rows} rows, {s.TransformedValues} values transformed, {rate:0.0} MiB/s";
+        var rate = elapsed.TotalSeconds > 0 ? s.BytesIn / elapsed.TotalSeconds : 0;
+        var total = source.Length;
+        // The catalog's sizes are estimates (heap pages, not dump text): show at most 99% and an ETA marked as such.
+        var percent = total is > 0 ? $" (~{Math.Min(99, 100.0 * s.BytesIn / total.Value):0}%)" : "";
+        var tables = source.TableCount is { } count ? $", {Math.Max(0, Math.Min(s.Tables, count) - 1)}/{count} tables done" : $", {s.Tables} tables";
+        var eta = total is > 0 && rate > 0 && total.Value > s.BytesIn ? $", ETA ~{Progress.Duration(TimeSpan.FromSeconds((total.Value - s.BytesIn) / rate))}" : "";
+        return $"{CommonOptions.Size(s.BytesIn)}{percent} read, {s.Rows} rows{tables}, {s.TransformedValues} values transformed, {rate / (1 << 20):0.0} MiB/s{eta}";
     }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Diagnostics;
+using Replica.Config;
 using Replica.Destinations;
 using Replica.Pipeline;
 
@@ -12,20 +14,31 @@ internal static class RestoreCommand
         var quiet = CommonOptions.Quiet();
         var latest = new Option<bool>("--latest") { Description = "Restore the newest complete dump." };
         var name = new Option<string?>("--name", "-n") { Description = "Restore the dump with this name." };
-        var output = new Option<string>("--output", "-o")
+        var output = new Option<string?>("--output", "-o")
         {
-            Description = "Where the restored SQL goes: a file (written whole, then renamed into place) or - for stdout.",
-            DefaultValueFactory = _ => "-",
+            Description = "Write the restored SQL to a file (written whole, then renamed into place) or - for stdout, instead of "
+                + "the config's destination.connection_uri. Without both, it goes to stdout.",
         };
+        var wipe = new Option<WipeMode?>("--wipe")
+        {
+            Description = "Before restoring into a database: Schemas drops its schemas (in the restore's transaction), Database "
+                + "restores into a new database that replaces the old one on success. Default: destination.wipe, else none.",
+        };
+        var noWipe = new Option<bool>("--no-wipe") { Description = "Restore on top of what the database holds (overrides destination.wipe)." };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask before wiping the destination." };
+        var noCreate = new Option<bool>("--no-create") { Description = "Fail when the destination database does not exist instead of creating it." };
         var command = new Command("restore", """
-            Restores a dump from the bridge: every chunk is checked against its SHA-256 in the manifest.
+            Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
+            changes nothing), a file or stdout. Every chunk is checked against its SHA-256 in the manifest.
 
             Examples:
+              replica restore -c replica.yaml --latest
+              replica restore -c replica.yaml --latest --wipe database --yes
               replica restore --latest --output restored.sql
               replica restore --name dump-1763760000000 | psql -v ON_ERROR_STOP=1 --single-transaction devdb
             """)
         {
-            config, quiet, latest, name, output,
+            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate,
         };
         command.Validators.Add(result =>
         {
@@ -33,20 +46,55 @@ internal static class RestoreCommand
             {
                 result.AddError("give exactly one of --latest or --name NAME");
             }
+            if (result.GetValue(noWipe) && result.GetValue(wipe) is not null)
+            {
+                result.AddError("give --wipe or --no-wipe, not both");
+            }
         });
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
             var bridge = CommonOptions.Bridge(settings);
-            var target = parse.GetValue(output)!;
-            await using IRestoreDestination destination = target == "-" ? new StandardOutputDestination() : new FileDestination(target);
-            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken).ConfigureAwait(false);
+            var wipeMode = parse.GetValue(noWipe) ? WipeMode.None : parse.GetValue(wipe) ?? settings.Destination.Wipe;
+            await using var destination = Endpoints.Destination(settings, parse.GetValue(output), wipeMode,
+                settings.Destination.CreateDatabase && !parse.GetValue(noCreate));
+            if (destination is PsqlDestination && wipeMode != WipeMode.None && !parse.GetValue(yes))
+            {
+                Confirm(wipeMode, destination.Description);
+            }
+            var stopwatch = Stopwatch.StartNew();
+            var counter = new RestoreCounter();
+            using var progress = Progress.Start(parse.GetValue(quiet),
+                () => $"{CommonOptions.Size(counter.Bytes)} restored{Rows(destination)}, {Rate(counter.Bytes, stopwatch.Elapsed)}");
+            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken, counter).ConfigureAwait(false);
+            progress.Stop();
             if (!parse.GetValue(quiet))
             {
-                await Console.Error.WriteLineAsync($"replica: restored {entry.Name} ({CommonOptions.Size(bytes)}) to {destination.Description}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync(
+                    $"replica: restored {entry.Name} ({CommonOptions.Size(bytes)}{Rows(destination)}) to {destination.Description} in {stopwatch.Elapsed.TotalSeconds:0.0} s").ConfigureAwait(false);
             }
             return 0;
         }));
         return command;
+    }
+
+    static string Rows(IRestoreDestination destination) => destination is PsqlDestination psql ? $", {psql.Rows} rows" : "";
+
+    static string Rate(long bytes, TimeSpan elapsed) =>
+        $"{(elapsed.TotalSeconds > 0 ? bytes / elapsed.TotalSeconds / (1 << 20) : 0):0.0} MiB/s";
+
+    /// <summary>Wiping drops data: ask on a terminal, refuse without --yes elsewhere (a script must say it means it).</summary>
+    static void Confirm(WipeMode wipe, string destination)
+    {
+        var what = wipe == WipeMode.Database ? $"replace {destination} (it is dropped once the restore succeeded)" : $"drop every schema of {destination} before restoring";
+        if (Console.IsInputRedirected || Console.IsErrorRedirected)
+        {
+            throw new ConfigException($"this restore would {what}; pass --yes to confirm (or --no-wipe)");
+        }
+        Console.Error.Write($"replica: this restore will {what}. Type 'yes' to continue: ");
+        if (!string.Equals(Console.ReadLine()?.Trim(), "yes", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigException("restore cancelled: the destination was not confirmed");
+        }
     }
 }

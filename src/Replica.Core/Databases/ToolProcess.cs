@@ -15,15 +15,17 @@ public sealed class ToolProcess : IAsyncDisposable
 
     readonly Process _process;
     readonly string _name;
+    readonly string? _context;
     readonly string? _secret;
     readonly Task _stderr;
     readonly StringBuilder _stderrTail = new();
     readonly Action<string>? _onStderrLine;
 
-    ToolProcess(Process process, string name, string? secret, Action<string>? onStderrLine)
+    ToolProcess(Process process, string name, string? secret, Action<string>? onStderrLine, string? context)
     {
         _process = process;
         _name = name;
+        _context = context;
         _secret = secret;
         _onStderrLine = onStderrLine;
         _stderr = Task.Run(DrainStderrAsync);
@@ -34,10 +36,11 @@ public sealed class ToolProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="path"/> with <paramref name="arguments"/> (passed as a list, no shell) and the given
-    /// environment variables added to ours. <paramref name="secret"/> (a password) is scrubbed from any text shown.
+    /// environment variables added to ours. <paramref name="secret"/> (a password) is scrubbed from any text shown;
+    /// <paramref name="context"/> starts every error message ("restoring into database shop_dev on db:5432").
     /// </summary>
     public static ToolProcess Start(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        string? secret = null, bool redirectInput = false, Action<string>? onStderrLine = null)
+        string? secret = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null)
     {
         var name = Path.GetFileName(path);
         var start = new ProcessStartInfo(path)
@@ -64,9 +67,9 @@ public sealed class ToolProcess : IAsyncDisposable
         catch (System.ComponentModel.Win32Exception e)
         {
             process.Dispose();
-            throw new DatabaseException($"cannot run {path}: {e.Message}", e);
+            throw new DatabaseException($"{(context is null ? "" : context + ": ")}cannot run {path}: {e.Message}", e);
         }
-        return new ToolProcess(process, name, secret, onStderrLine);
+        return new ToolProcess(process, name, secret, onStderrLine, context);
     }
 
     /// <summary>The tool's stdout. On its end of file the exit code is checked: a failed tool throws from Read.</summary>
@@ -108,9 +111,9 @@ public sealed class ToolProcess : IAsyncDisposable
 
     /// <summary>Runs a tool to its end and returns its stdout as text (small outputs: versions, one-row queries).</summary>
     public static async Task<string> RunAsync(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        string? secret, CancellationToken cancellationToken)
+        string? secret, CancellationToken cancellationToken, string? context = null)
     {
-        await using var tool = Start(path, arguments, environment, secret);
+        await using var tool = Start(path, arguments, environment, secret, context: context);
         using var reader = new StreamReader(tool._process.StandardOutput.BaseStream, Encoding.UTF8);
         var output = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
         await tool.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
@@ -121,7 +124,8 @@ public sealed class ToolProcess : IAsyncDisposable
     {
         var text = ErrorText;
         var code = _process.HasExited ? $" with exit code {_process.ExitCode}" : "";
-        return new DatabaseException(text.Length == 0 ? $"{_name} failed{code} and printed no error" : $"{_name} failed{code}:\n{text}");
+        var context = _context is null ? "" : _context + ": ";
+        return new DatabaseException(text.Length == 0 ? $"{context}{_name} failed{code} and printed no error" : $"{context}{_name} failed{code}:\n{text}");
     }
 
     async Task DrainStderrAsync()
@@ -152,7 +156,7 @@ public sealed class ToolProcess : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            return new DatabaseException($"{_name} stopped reading its input: {e.Message}", e);
+            return new DatabaseException($"{(_context is null ? "" : _context + ": ")}{_name} stopped reading its input: {e.Message}", e);
         }
         return Failure();
     }

@@ -74,7 +74,8 @@ public sealed class PsqlDestination : IRestoreDestination
             target = _uri.WithDatabase(_stagingDatabase);
         }
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--single-transaction", "--file=-"];
-        _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true);
+        _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true,
+            context: $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
         _stdout = Task.Run(() => CountAsync(_psql.Output));
         if (_wipe == WipeMode.Schemas)
         {

@@ -23,6 +23,7 @@ public sealed partial class DumpRewriter
         _copyTable = name.ToString();
         _copyRow = 0;
         Statistics.CopyBlocks++;
+        Statistics.Tables++;
         if (!_copy.DropsRows)
         {
             Write(output, statement);

@@ -8,6 +8,8 @@ namespace Replica.Pipeline;
 // INSERT INTO table [(columns)] VALUES (...), (...); as pg_dump --inserts, --column-inserts and --rows-per-insert write it.
 public sealed partial class DumpRewriter
 {
+    TableState? _lastInsertTable;
+
     void HandleInsert(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
         if (!StatementParser.TryParseInsert(statement, _s.NonStandardStrings, out var name, out var columns, out var valuesEnd))
@@ -16,6 +18,11 @@ public sealed partial class DumpRewriter
             return;
         }
         var table = Table(name);
+        if (!ReferenceEquals(table, _lastInsertTable))
+        {
+            _lastInsertTable = table;
+            Statistics.Tables++;
+        }
         var action = table.Action(_rules);
         if (action != TableAction.Transform)
         {

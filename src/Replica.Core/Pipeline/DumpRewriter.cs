@@ -13,6 +13,8 @@ public sealed class RewriteStatistics
     public long TransformedValues { get; internal set; }
     public long DroppedRows { get; internal set; }
     public int CopyBlocks { get; internal set; }
+    /// <summary>Tables whose data has begun (a COPY block, or the first INSERT of a table after another's).</summary>
+    public int Tables { get; internal set; }
     public long Statements { get; internal set; }
 }
 

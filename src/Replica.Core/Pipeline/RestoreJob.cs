@@ -7,13 +7,14 @@ namespace Replica.Pipeline;
 public static class RestoreJob
 {
     /// <summary>Restores the named dump, or the newest complete one when <paramref name="name"/> is null. Returns its entry and the bytes written.</summary>
-    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings, CancellationToken cancellationToken)
+    public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings,
+        CancellationToken cancellationToken, RestoreCounter? counter = null)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
         await destination.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        var output = destination.Open();
+        var output = counter is null ? destination.Open() : new CountingStream(destination.Open(), counter);
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, manifest => BridgeCodecs.ForManifest(manifest, settings), cancellationToken).ConfigureAwait(false);
         await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
         return (entry, bytes);
@@ -32,6 +33,33 @@ public static class RestoreJob
         return (entry, bytes);
     }
 
+    /// <summary>Counts the bytes on their way to the destination, for progress.</summary>
+    sealed class CountingStream(Stream inner, RestoreCounter counter) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            inner.Write(buffer, offset, count);
+            counter.Add(count);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            counter.Add(buffer.Length);
+        }
+    }
+
     static async Task<DumpEntry> FindAsync(IBridge bridge, string name, CancellationToken cancellationToken)
     {
         foreach (var entry in await bridge.ListAsync(cancellationToken).ConfigureAwait(false))
@@ -43,4 +71,14 @@ public static class RestoreJob
         }
         throw new BridgeException($"there is no complete dump named '{name}' in {bridge.Description} (see `replica list`)");
     }
+}
+
+/// <summary>Bytes written to the destination so far; read from another thread by a progress display.</summary>
+public sealed class RestoreCounter
+{
+    long _bytes;
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    internal void Add(long bytes) => Interlocked.Add(ref _bytes, bytes);
 }

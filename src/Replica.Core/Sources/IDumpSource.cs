@@ -11,6 +11,9 @@ public interface IDumpSource
     /// <summary>The size in bytes when known beforehand (for progress), else null.</summary>
     long? Length { get; }
 
+    /// <summary>How many tables hold data, when a catalog told (for progress), else null.</summary>
+    int? TableCount => null;
+
     /// <summary>
     /// Runs before anything is stored: a database source connects here, so that a wrong password or an unreachable host
     /// fails the dump before it begins.

@@ -27,6 +27,9 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
     /// <summary>Set by <see cref="PrepareAsync"/> from the catalog (table sizes), for progress; pg_dump's output is a little smaller.</summary>
     public long? Length { get; private set; }
 
+    /// <summary>Tables in the source's catalog (before include/exclude options), for progress.</summary>
+    public int? TableCount { get; private set; }
+
     /// <summary>
     /// Checks, before anything is stored, that the server answers, the password is right and the local pg_dump is new
     /// enough for the server; learns the database's size for progress.
@@ -34,11 +37,14 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         await _tools.CheckPgDumpAsync(_uri, cancellationToken).ConfigureAwait(false);
-        var size = (await _tools.QueryAsync(_uri,
-            "SELECT coalesce(sum(pg_table_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            + "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
-            cancellationToken).ConfigureAwait(false)).Trim();
-        Length = long.TryParse(size, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0 ? bytes : null;
+        // Estimates for progress: heap sizes (the dump's text is of the same order) and tables that hold rows.
+        var answer = (await _tools.QueryAsync(_uri,
+            "SELECT coalesce(sum(pg_table_size(c.oid)), 0) || '|' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+            cancellationToken).ConfigureAwait(false)).Trim().Split('|');
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        Length = answer.Length == 2 && long.TryParse(answer[0], invariant, out var bytes) && bytes > 0 ? bytes : null;
+        TableCount = answer.Length == 2 && int.TryParse(answer[1], invariant, out var tables) ? tables : null;
     }
 
     /// <summary>pg_dump's arguments: no connection details, no password (those are in its environment).</summary>
@@ -71,7 +77,8 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
         {
             throw new InvalidOperationException("pg_dump was already started");
         }
-        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), _uri.Password);
+        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), _uri.Password,
+            context: $"dumping {_uri.Describe()} (nothing was stored)");
         return _process.Output;
     }
 

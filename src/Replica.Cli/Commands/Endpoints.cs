@@ -1,0 +1,57 @@
+using Replica.Config;
+using Replica.Databases;
+using Replica.Destinations;
+using Replica.Sources;
+
+namespace Replica.Cli.Commands;
+
+/// <summary>Picks where a dump comes from and where a restore goes, from the options and the config.</summary>
+internal static class Endpoints
+{
+    /// <summary>
+    /// --input FILE or - wins; else source.connection_uri (postgres:// runs pg_dump). Nothing at all is a usage error
+    /// that says both ways.
+    /// </summary>
+    public static IDumpSource Source(ReplicaConfig config, string? input)
+    {
+        if (input is not null)
+        {
+            if (input == "-")
+            {
+                return new StandardInputSource();
+            }
+            if (!File.Exists(input))
+            {
+                throw new BridgeException($"the input dump {input} does not exist");
+            }
+            return new FileDumpSource(input);
+        }
+        if (config.Source.ConnectionUri is not { } text)
+        {
+            throw new ConfigException("nothing to dump: set source.connection_uri in the config (e.g. ${SOURCE_DATABASE_URL}), or pass --input FILE (- for stdin)", config.File);
+        }
+        var uri = DatabaseUri.Parse(text);
+        return uri.Kind switch
+        {
+            DatabaseKind.PostgreSql => new PgDumpSource(uri, config.Source, PostgresTools.Find()),
+            _ => throw new ConfigException($"{uri.Scheme}:// sources are not supported yet", config.File, key: "source.connection_uri"),
+        };
+    }
+
+    /// <summary>
+    /// --output FILE or - wins; else destination.connection_uri (postgres:// restores through psql); else stdout.
+    /// </summary>
+    public static IRestoreDestination Destination(ReplicaConfig config, string? output, WipeMode wipe, bool createDatabase)
+    {
+        if (output is not null || config.Destination.ConnectionUri is null)
+        {
+            return output is null or "-" ? new StandardOutputDestination() : new FileDestination(output);
+        }
+        var uri = DatabaseUri.Parse(config.Destination.ConnectionUri);
+        return uri.Kind switch
+        {
+            DatabaseKind.PostgreSql => new PsqlDestination(uri, PostgresTools.Find(), wipe, createDatabase),
+            _ => throw new ConfigException($"{uri.Scheme}:// destinations are not supported yet", config.File, key: "destination.connection_uri"),
+        };
+    }
+}
