@@ -31,6 +31,23 @@ internal enum SqlState : byte
     Dollar,
     DollarClose,
     MetaLine,
+    // MySQL only (see UnitScanner.MySql.cs).
+    /// <summary>Saw "--": a comment only if a space or control character follows.</summary>
+    MyDashDash,
+    /// <summary>Saw "/*": "/*!" and "/*M!" open an executable comment, anything else a plain one.</summary>
+    MySlashStar,
+    MySlashStarM,
+    /// <summary>Inside '...' or "..." (the quote is <see cref="LexerState.Quote"/>): backslash escapes and doubling.</summary>
+    MyQuote,
+    MyQuoteBackslash,
+    MyQuoteQuote,
+    Backtick,
+    BacktickQuote,
+    /// <summary>At the start of a statement, reading what may be the client command DELIMITER.</summary>
+    DelimiterWord,
+    DelimiterLine,
+    /// <summary>Matched the first <see cref="LexerState.TagMatched"/> bytes of a custom delimiter.</summary>
+    DelimiterMatch,
 }
 
 /// <summary>A dollar-quote tag; PostgreSQL identifiers are at most 63 bytes, pg_dump's tags are a few underscores.</summary>
@@ -61,6 +78,14 @@ internal struct LexerState
     public long OpenedAt;
     /// <summary>SET standard_conforming_strings: when off, plain '...' strings take backslash escapes too.</summary>
     public bool NonStandardStrings;
+
+    /// <summary>The input is a MySQL dump (<see cref="SqlDialect.MySql"/>).</summary>
+    public bool MySql;
+    /// <summary>MySQL: the quote byte of the open string, ' or ".</summary>
+    public byte Quote;
+    /// <summary>MySQL: the statement terminator set by the client command DELIMITER; length 0 means ';'.</summary>
+    public DollarTag Delimiter;
+    public int DelimiterLength;
 
     /// <summary>Absolute byte offset of the current unit's first byte.</summary>
     public long UnitOffset;

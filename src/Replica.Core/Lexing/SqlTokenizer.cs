@@ -24,16 +24,20 @@ internal enum TokenKind : byte
 /// <see cref="UnitScanner"/> has already delimited, so it only classifies; it never decides where a statement ends.
 /// https://www.postgresql.org/docs/current/sql-syntax-lexical.html
 /// </summary>
-internal ref struct SqlTokenizer
+internal ref partial struct SqlTokenizer
 {
     readonly ReadOnlySpan<byte> _sql;
     readonly bool _nonStandardStrings;
+    readonly bool _mySql;
     int _pos;
+    int _conditionalDepth;
 
-    public SqlTokenizer(ReadOnlySpan<byte> sql, bool nonStandardStrings = false, int start = 0)
+    public SqlTokenizer(ReadOnlySpan<byte> sql, bool nonStandardStrings = false, int start = 0, bool mySql = false)
     {
         _sql = sql;
         _nonStandardStrings = nonStandardStrings;
+        _mySql = mySql;
+        _conditionalDepth = 0;
         _pos = start;
         Kind = TokenKind.End;
         Start = 0;
@@ -56,6 +60,10 @@ internal ref struct SqlTokenizer
     /// <summary>Moves to the next token; false at the end of the statement.</summary>
     public bool Next()
     {
+        if (_mySql)
+        {
+            return NextMySql();
+        }
         SkipTrivia();
         Start = _pos;
         if (_pos >= _sql.Length)
@@ -259,6 +267,10 @@ internal ref struct SqlTokenizer
     public readonly string IdentifierName()
     {
         var span = Span;
+        if (_mySql)
+        {
+            return MySqlIdentifierName(span);
+        }
         if (Kind == TokenKind.QuotedIdentifier)
         {
             var start = span[0] == (byte)'"' ? 1 : 2; // "x" or U&"x" (U& escapes are left as written)

@@ -17,7 +17,7 @@ internal sealed record ColumnDefinition(string Name, string TypeName, TypeCatego
 /// Reads the few statement shapes Replica acts on (COPY ... FROM stdin, INSERT, CREATE TABLE, and statements that name
 /// a table so that a dropped table's schema goes too) from a complete statement. Anything else is passed through.
 /// </summary>
-internal static class StatementParser
+internal static partial class StatementParser
 {
     /// <summary>COPY qname [(columns)] FROM stdin: the table and its column list (null when absent).</summary>
     public static bool TryParseCopy(ReadOnlySpan<byte> sql, out TableName table, out List<string>? columns)
@@ -267,7 +267,7 @@ internal static class StatementParser
     }
 
     /// <summary>Reads name[.name[.name]] starting at the current token; leaves the tokenizer on the token after it.</summary>
-    public static bool TryReadQualifiedName(ref SqlTokenizer t, out TableName name, bool dropLastPart = false)
+    public static bool TryReadQualifiedName(ref SqlTokenizer t, out TableName name, bool dropLastPart = false, string defaultSchema = "public")
     {
         name = default;
         var parts = new List<string>(3);
@@ -288,7 +288,7 @@ internal static class StatementParser
         {
             parts.RemoveAt(parts.Count - 1);
         }
-        name = parts.Count == 1 ? new TableName("public", parts[0]) : new TableName(parts[^2], parts[^1]);
+        name = parts.Count == 1 ? new TableName(defaultSchema, parts[0]) : new TableName(parts[^2], parts[^1]);
         return true;
     }
 
@@ -394,7 +394,7 @@ internal static class StatementParser
         t.IsWord("not"u8) || t.IsWord("null"u8) || t.IsWord("default"u8) || t.IsWord("collate"u8) || t.IsWord("constraint"u8)
         || t.IsWord("generated"u8) || t.IsWord("check"u8) || t.IsWord("primary"u8) || t.IsWord("unique"u8) || t.IsWord("references"u8);
 
-    static string NormalizeType(ReadOnlySpan<byte> text)
+    internal static string NormalizeType(ReadOnlySpan<byte> text)
     {
         var s = Encoding.UTF8.GetString(text);
         var sb = new StringBuilder(s.Length);

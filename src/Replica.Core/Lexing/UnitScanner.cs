@@ -8,7 +8,7 @@ namespace Replica.Lexing;
 /// back at bytes of earlier blocks (a dollar-quote tag is kept in the state).
 /// Lexical rules: https://www.postgresql.org/docs/current/sql-syntax-lexical.html
 /// </summary>
-internal static class UnitScanner
+internal static partial class UnitScanner
 {
     static readonly SearchValues<byte> s_normalSpecials = SearchValues.Create("'\"$-/;\\"u8);
     // The bytes of a UTF-8 byte order mark count as whitespace here, so that a dump starting with one still begins with a
@@ -29,7 +29,7 @@ internal static class UnitScanner
             var lf = data[from..].IndexOf((byte)'\n');
             return lf < 0 ? -1 : from + lf + 1;
         }
-        return ScanSql(ref s, data, from, dataOffset);
+        return s.MySql ? ScanMySql(ref s, data, from, dataOffset, replay: false) : ScanSql(ref s, data, from, dataOffset);
     }
 
     static int ScanSql(ref LexerState s, ReadOnlySpan<byte> data, int from, long dataOffset)
@@ -354,6 +354,8 @@ internal static class UnitScanner
     /// <summary>Whether the statement scanned so far may end at end of input (no open quote or comment).</summary>
     public static bool CanEndAtEof(in LexerState s) => s.Sql switch
     {
+        SqlState.MyDashDash or SqlState.MyQuoteQuote or SqlState.BacktickQuote or SqlState.DelimiterWord or SqlState.DelimiterLine
+            or SqlState.DelimiterMatch => true,
         SqlState.Normal or SqlState.NormalDash or SqlState.NormalSlash or SqlState.LineComment or SqlState.MetaLine
             or SqlState.SingleQuoteQuote or SqlState.EQuoteQuote or SqlState.DoubleQuoteQuote or SqlState.DollarOpen => true,
         SqlState.DollarClose => false,
@@ -363,7 +365,10 @@ internal static class UnitScanner
     /// <summary>Names what is left open at end of input, for the error message.</summary>
     public static string DescribeOpen(in LexerState s) => s.Sql switch
     {
-        SqlState.BlockComment or SqlState.BlockCommentStar or SqlState.BlockCommentSlash => "unterminated /* comment",
+        SqlState.BlockComment or SqlState.BlockCommentStar or SqlState.BlockCommentSlash or SqlState.MySlashStar
+            or SqlState.MySlashStarM => "unterminated /* comment",
+        SqlState.MyQuote or SqlState.MyQuoteBackslash => "unterminated quoted string",
+        SqlState.Backtick => "unterminated `quoted` identifier",
         SqlState.SingleQuote => "unterminated quoted string",
         SqlState.EQuote or SqlState.EQuoteBackslash => "unterminated E'' string",
         SqlState.DoubleQuote => "unterminated quoted identifier",

@@ -38,7 +38,7 @@ public sealed partial class DumpRewriter
         RewriteValues(plan, statement, valuesEnd, output);
     }
 
-    RowPlan InsertPlan(TableState table, List<string>? columns, ReadOnlySpan<byte> statement)
+    RowPlan InsertPlan(TableState table, List<string>? columns, ReadOnlySpan<byte> statement, string columnInsertsHint = "pg_dump --column-inserts")
     {
         var key = (table.Name, columns is null ? "" : string.Join('\u0001', columns));
         if (_insertPlans.TryGetValue(key, out var plan))
@@ -48,10 +48,10 @@ public sealed partial class DumpRewriter
         if (columns is null)
         {
             columns = table.ColumnNames();
-            if (columns is null && _rules.HasColumnRules(table.Name))
+            if (columns is null && _rules.HasColumnRules(table.Name, Dialect))
             {
-                DumpThrow.Format($"INSERT into {table.Name} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with pg_dump --column-inserts)",
-                    _s.UnitOffset, _s.UnitLineNumber, table.Name.ToString());
+                DumpThrow.Format($"INSERT into {table.DisplayName} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with {columnInsertsHint})",
+                    _s.UnitOffset, _s.UnitLineNumber, table.DisplayName);
             }
             columns ??= [];
         }
@@ -72,10 +72,10 @@ public sealed partial class DumpRewriter
         {
             _syntaxes = new FieldSyntax[columns];
         }
-        var t = new SqlTokenizer(statement, _s.NonStandardStrings, valuesEnd);
+        var t = new SqlTokenizer(statement, _s.NonStandardStrings, valuesEnd, _s.MySql);
         var written = 0;
         var tupleNumber = 0L;
-        var tableText = plan.Table.Name.ToString();
+        var tableText = plan.Table.DisplayName;
         while (t.Next() && t.IsPunct((byte)'('))
         {
             tupleNumber++;
@@ -99,8 +99,12 @@ public sealed partial class DumpRewriter
                     }
                     _fieldStarts[field] = valueStart;
                     _fieldEnds[field] = valueEnd;
-                    _syntaxes[field] = tokens == 1 || kind is FieldSyntax.SqlString or FieldSyntax.SqlEString ? kind : FieldSyntax.SqlBare;
-                    if (plan.Transformers[field] is not null && tokens != 1 && kind is not (FieldSyntax.SqlString or FieldSyntax.SqlEString))
+                    if (kind == FieldSyntax.MyIntroducer)
+                    {
+                        kind = FieldSyntax.SqlBare; // a word starting with '_' and no string after it
+                    }
+                    _syntaxes[field] = tokens == 1 || IsLiteral(kind) ? kind : FieldSyntax.SqlBare;
+                    if (plan.Transformers[field] is not null && tokens != 1 && !IsLiteral(kind))
                     {
                         DumpThrow.Format($"column {plan.Columns[field]} holds an expression, not a literal; Replica transforms literal values only",
                             _s.UnitOffset + valueStart, LineOf(statement, valueStart), tableText, tupleNumber);
@@ -118,7 +122,7 @@ public sealed partial class DumpRewriter
                 if (valueStart < 0)
                 {
                     valueStart = t.Start;
-                    kind = t.Kind switch
+                    kind = _s.MySql ? ClassifyMySqlValue(t) : t.Kind switch
                     {
                         TokenKind.String => FieldSyntax.SqlString,
                         TokenKind.EString => FieldSyntax.SqlEString,
@@ -126,7 +130,14 @@ public sealed partial class DumpRewriter
                         _ => FieldSyntax.SqlBare,
                     };
                 }
-                else if (tokens == 1 && kind is FieldSyntax.SqlString or FieldSyntax.SqlEString && !t.IsCast)
+                else if (kind == FieldSyntax.MyIntroducer && tokens == 1)
+                {
+                    // _binary '...' or _utf8mb4 0x...: the introducer and its literal are one value.
+                    var literal = ClassifyMySqlValue(t);
+                    kind = literal is FieldSyntax.MyString or FieldSyntax.MyHex ? literal : FieldSyntax.SqlBare;
+                    tokens = 0;
+                }
+                else if (tokens == 1 && IsLiteral(kind) && !t.IsCast)
                 {
                     kind = FieldSyntax.SqlBare; // not a literal followed by a cast
                 }
@@ -182,10 +193,17 @@ public sealed partial class DumpRewriter
         Write(output, statement[written..]);
     }
 
+    static bool IsLiteral(FieldSyntax kind) => kind is FieldSyntax.SqlString or FieldSyntax.SqlEString or FieldSyntax.MyString or FieldSyntax.MyHex;
+
     /// <summary>Writes a transformed value where a literal stood: a string stays a string (with its cast), a bare number stays bare if it still is one.</summary>
     void WriteSqlValue(ReadOnlySpan<byte> statement, int column, ReadOnlySpan<byte> value, IBufferWriter<byte> output)
     {
         var raw = statement[_fieldStarts[column].._fieldEnds[column]];
+        if (_s.MySql)
+        {
+            WriteMySqlValue(raw, _syntaxes[column], value, output);
+            return;
+        }
         switch (_syntaxes[column])
         {
             case FieldSyntax.SqlString:

@@ -12,6 +12,12 @@ internal enum FieldSyntax : byte
     SqlNull,
     /// <summary>A number, boolean or other bare token: the value is its text.</summary>
     SqlBare,
+    /// <summary>MySQL '...' or "..." (maybe after an introducer such as _utf8mb4): backslash escapes.</summary>
+    MyString,
+    /// <summary>MySQL 0x4142 or X'4142' (maybe after _binary): the value is the bytes.</summary>
+    MyHex,
+    /// <summary>MySQL _charset introducer, while its literal is not read yet.</summary>
+    MyIntroducer,
 }
 
 // Runs a row's transformers in plan order; shared by COPY rows and INSERT tuples.
@@ -129,6 +135,25 @@ public sealed partial class DumpRewriter : IRowContext
                 var t = new SqlTokenizer(raw, _s.NonStandardStrings);
                 t.Next();
                 SqlLiteral.Decode(t.Span, t.Kind == TokenKind.EString, output);
+                return false;
+            }
+            case FieldSyntax.MyString:
+            case FieldSyntax.MyHex:
+            {
+                var t = new SqlTokenizer(raw, mySql: true);
+                t.Next();
+                if (t.IsIntroducer)
+                {
+                    t.Next();
+                }
+                if (syntax == FieldSyntax.MyHex)
+                {
+                    MySqlLiteral.DecodeHex(t.Span, output);
+                }
+                else
+                {
+                    MySqlLiteral.Decode(t.Span, output);
+                }
                 return false;
             }
             default:

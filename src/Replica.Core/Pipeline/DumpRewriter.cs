@@ -19,7 +19,7 @@ public sealed class RewriteStatistics
 }
 
 /// <summary>
-/// Reads a plain-format PostgreSQL dump as bytes and writes it back with the configured columns transformed and the
+/// Reads a plain-format PostgreSQL dump (or, with <see cref="SqlDialect.MySql"/>, mysqldump output) as bytes and writes it back with the configured columns transformed and the
 /// configured tables dropped. Every byte that no rule touches is copied unchanged; memory is bounded by the largest
 /// single row or statement (<see cref="MaxUnitBytes"/>), never by a table or the dump.
 /// The input arrives in blocks of any size (<see cref="Process"/>), the end of input is <see cref="Complete"/>.
@@ -36,12 +36,17 @@ public sealed partial class DumpRewriter : IDisposable
     string? _copyTable;
     long _copyRow;
 
-    public DumpRewriter(RewriteRules rules, long maxUnitBytes = 256L << 20)
+    public DumpRewriter(RewriteRules rules, long maxUnitBytes = 256L << 20, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         _rules = rules;
         MaxUnitBytes = maxUnitBytes;
+        Dialect = dialect;
+        _s.MySql = dialect == SqlDialect.MySql;
         _s.BeginStatement();
     }
+
+    /// <summary>Whether the input is a PostgreSQL plain dump or mysqldump / mariadb-dump output.</summary>
+    public SqlDialect Dialect { get; }
 
     /// <summary>The largest row or statement that may be held in memory (config limits.max_row_size).</summary>
     public long MaxUnitBytes { get; }
@@ -198,6 +203,10 @@ public sealed partial class DumpRewriter : IDisposable
                 {
                     Write(output, unit);
                 }
+                else if (_s.Sql == SqlState.DelimiterLine)
+                {
+                    HandleDelimiterCommand(unit, output);
+                }
                 else
                 {
                     HandleStatement(unit, output);
@@ -228,6 +237,11 @@ public sealed partial class DumpRewriter : IDisposable
 
     void HandleStatement(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
+        if (_s.MySql)
+        {
+            HandleMySqlStatement(statement, output);
+            return;
+        }
         var t = new SqlTokenizer(statement);
         t.Next();
         if (t.IsWord("copy"u8) && StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns))
@@ -296,7 +310,7 @@ public sealed partial class DumpRewriter : IDisposable
     {
         if (!_tables.TryGetValue(name, out var state))
         {
-            state = new TableState(name);
+            state = new TableState(name, Dialect);
             _tables.Add(name, state);
         }
         return state;

@@ -39,14 +39,14 @@ public sealed class RewriteRules
 
     public bool IsEmpty => _rules.Count == 0 && _onlyTables.Count == 0;
 
-    internal TableAction ActionFor(TableName table)
+    internal TableAction ActionFor(TableName table, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         if (_onlyTables.Count > 0)
         {
             var listed = false;
             foreach (var pattern in _onlyTables)
             {
-                listed |= pattern.Matches(table.Schema, table.Table);
+                listed |= Matches(pattern, table, dialect);
             }
             if (!listed)
             {
@@ -57,7 +57,7 @@ public sealed class RewriteRules
         for (var i = 0; i < _rules.Count; i++)
         {
             var rule = _rules[i];
-            if (rule.Action != TableAction.Transform && rule.Table.Matches(table.Schema, table.Table))
+            if (rule.Action != TableAction.Transform && Matches(rule.Table, table, dialect))
             {
                 _used[i] = true;
                 if (rule.Action == TableAction.Drop)
@@ -70,18 +70,18 @@ public sealed class RewriteRules
         return action;
     }
 
-    internal TransformerSpec? SpecFor(TableName table, string column)
+    internal TransformerSpec? SpecFor(TableName table, string column, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         for (var i = 0; i < _rules.Count; i++)
         {
             var rule = _rules[i];
-            if (rule.Action != TableAction.Transform || !rule.Table.Matches(table.Schema, table.Table))
+            if (rule.Action != TableAction.Transform || !Matches(rule.Table, table, dialect))
             {
                 continue;
             }
             foreach (var c in rule.Columns)
             {
-                if (c.Column.Matches(column))
+                if (dialect == SqlDialect.MySql ? MySqlNameMatches(c.Column, column) : c.Column.Matches(column))
                 {
                     _used[i] = true;
                     return c.Transformer;
@@ -92,17 +92,38 @@ public sealed class RewriteRules
     }
 
     /// <summary>Whether any column rule could apply to the table (before its columns are known).</summary>
-    internal bool HasColumnRules(TableName table)
+    internal bool HasColumnRules(TableName table, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         foreach (var rule in _rules)
         {
-            if (rule.Action == TableAction.Transform && rule.Columns.Count > 0 && rule.Table.Matches(table.Schema, table.Table))
+            if (rule.Action == TableAction.Transform && rule.Columns.Count > 0 && Matches(rule.Table, table, dialect))
             {
                 return true;
             }
         }
         return false;
     }
+
+    static bool Matches(TablePattern pattern, TableName table, SqlDialect dialect)
+    {
+        if (dialect == SqlDialect.PostgreSql)
+        {
+            return pattern.Matches(table.Schema, table.Table);
+        }
+        // MySQL has no schema "public": the database plays its part. A bare config name (which the config reads as
+        // public.name) matches the table in any database, and so does any name when the dump does not say its database
+        // (Schema ""). MySQL compares column names without case, and table names too on most installations; a config's
+        // bare names are folded to lower case, so names are compared without case here.
+        if (!MySqlNameMatches(pattern.Table, table.Table))
+        {
+            return false;
+        }
+        return pattern.Schema.IsAny || pattern.Schema.Name == "public" || table.Schema.Length == 0
+            || MySqlNameMatches(pattern.Schema, table.Schema);
+    }
+
+    static bool MySqlNameMatches(NamePattern pattern, string name) =>
+        pattern.IsAny || string.Equals(pattern.Name, name, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Rules that matched no table or column of the dump: likely a typo, and a typo must not pass silently.</summary>
     public IEnumerable<TableRule> UnusedRules()

@@ -1,4 +1,5 @@
 using Replica.Config;
+using Replica.Lexing;
 using Replica.Transformers;
 
 namespace Replica.Pipeline;
@@ -43,7 +44,7 @@ internal sealed class RowPlan
             var indexes = new int[names.Count];
             for (var r = 0; r < names.Count; r++)
             {
-                indexes[r] = IndexOf(columns, names[r]);
+                indexes[r] = IndexOf(columns, names[r], table.Dialect == SqlDialect.MySql);
                 if (indexes[r] < 0)
                 {
                     throw new ConfigException(
@@ -67,7 +68,7 @@ internal sealed class RowPlan
     public bool HasTransformers { get; }
     public bool DropsRows => Action != TableAction.Transform;
 
-    static int IndexOf(IReadOnlyList<string> columns, string name)
+    static int IndexOf(IReadOnlyList<string> columns, string name, bool ignoreCase)
     {
         for (var i = 0; i < columns.Count; i++)
         {
@@ -79,7 +80,7 @@ internal sealed class RowPlan
         var folded = Identifiers.FoldCase(name);
         for (var i = 0; i < columns.Count; i++)
         {
-            if (columns[i] == folded)
+            if (columns[i] == folded || (ignoreCase && string.Equals(columns[i], name, StringComparison.OrdinalIgnoreCase)))
             {
                 return i;
             }

@@ -10,9 +10,22 @@ internal sealed class TableState : IDisposable
     readonly Dictionary<string, Transformer?> _transformers = new(StringComparer.Ordinal);
     TableAction? _action;
 
-    public TableState(TableName name) => Name = name;
+    public TableState(TableName name, SqlDialect dialect = SqlDialect.PostgreSql)
+    {
+        Name = name;
+        Dialect = dialect;
+    }
 
     public TableName Name { get; }
+    public SqlDialect Dialect { get; }
+
+    /// <summary>The name as error messages show it: "schema"."table", or `db`.`table` / `table` for MySQL.</summary>
+    public string DisplayName => Dialect == SqlDialect.MySql ? MySqlDisplayName(Name) : Name.ToString();
+
+    public static string MySqlDisplayName(TableName name) =>
+        name.Schema.Length == 0 ? Backtick(name.Table) : $"{Backtick(name.Schema)}.{Backtick(name.Table)}";
+
+    static string Backtick(string name) => "`" + name.Replace("`", "``") + "`";
     public TableState? Parent { get; set; }
     public List<ColumnDefinition>? Columns { get; set; }
     public bool Created { get; set; }
@@ -25,10 +38,10 @@ internal sealed class TableState : IDisposable
             return known;
         }
         // A partition or child table follows its parent's rules, so masking a partitioned table masks every partition.
-        var action = rules.ActionFor(Name);
+        var action = rules.ActionFor(Name, Dialect);
         for (var p = Parent; p is not null && action == TableAction.Transform; p = p.Parent)
         {
-            action = rules.ActionFor(p.Name);
+            action = rules.ActionFor(p.Name, Dialect);
         }
         _action = action;
         return action;
@@ -44,7 +57,7 @@ internal sealed class TableState : IDisposable
         TransformerSpec? spec = null;
         for (var t = this; t is not null && spec is null; t = t.Parent)
         {
-            spec = rules.SpecFor(t.Name, column);
+            spec = rules.SpecFor(t.Name, column, Dialect);
         }
         Transformer? transformer = null;
         if (spec is not null)
@@ -60,7 +73,7 @@ internal sealed class TableState : IDisposable
         ColumnDefinition? definition = null;
         for (var t = this; t is not null && definition is null; t = t.Parent)
         {
-            definition = t.Columns?.Find(c => c.Name == column);
+            definition = t.Columns?.Find(c => string.Equals(c.Name, column, Dialect == SqlDialect.MySql ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal));
         }
         return new ColumnInfo(Name.Schema, Name.Table, column)
         {

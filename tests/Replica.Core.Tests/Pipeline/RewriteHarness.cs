@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Replica.Config;
+using Replica.Lexing;
 using Replica.Pipeline;
 using Replica.Transformers;
 
@@ -12,9 +13,15 @@ internal static class RewriteHarness
     public static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Lexing", "Fixtures", name));
 
     /// <summary>Rewrites <paramref name="input"/> fed in blocks that end at the given split points.</summary>
-    public static byte[] Rewrite(byte[] input, RewriteRules? rules = null, IEnumerable<int>? splits = null, long maxUnitBytes = 256L << 20)
+    public static byte[] Rewrite(byte[] input, RewriteRules? rules = null, IEnumerable<int>? splits = null, long maxUnitBytes = 256L << 20,
+        SqlDialect dialect = SqlDialect.PostgreSql) =>
+        Rewrite(input, out _, rules, splits, maxUnitBytes, dialect);
+
+    public static byte[] Rewrite(byte[] input, out RewriteStatistics statistics, RewriteRules? rules = null, IEnumerable<int>? splits = null,
+        long maxUnitBytes = 256L << 20, SqlDialect dialect = SqlDialect.PostgreSql)
     {
-        using var rewriter = new DumpRewriter(rules ?? RewriteRules.None, maxUnitBytes);
+        using var rewriter = new DumpRewriter(rules ?? RewriteRules.None, maxUnitBytes, dialect);
+        statistics = rewriter.Statistics;
         var output = new ArrayBufferWriter<byte>();
         var start = 0;
         foreach (var split in splits ?? [])
@@ -27,14 +34,14 @@ internal static class RewriteHarness
         return output.WrittenSpan.ToArray();
     }
 
-    public static byte[] RewriteInSegments(byte[] input, int segmentSize, RewriteRules? rules = null)
+    public static byte[] RewriteInSegments(byte[] input, int segmentSize, RewriteRules? rules = null, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         var splits = new List<int>();
         for (var i = segmentSize; i < input.Length; i += segmentSize)
         {
             splits.Add(i);
         }
-        return Rewrite(input, rules, splits);
+        return Rewrite(input, rules, splits, dialect: dialect);
     }
 
     /// <summary>Rules built from "schema.table.column=transformer" strings, using the test transformers below.</summary>
@@ -70,6 +77,7 @@ internal static class RewriteHarness
         "x" => new ConstantTransformer("x"),
         "tricky" => new ConstantTransformer("a\tb\nc\\d'e\"f\r"),
         "concat" => new ConcatTransformer(),
+        "same" => new SameTransformer(),
         _ => throw new ConfigException($"unknown test transformer {spec.Name}"),
     };
 
@@ -89,6 +97,20 @@ internal static class RewriteHarness
                 span[i] = value[i] is >= (byte)'a' and <= (byte)'z' ? (byte)(value[i] - 32) : value[i];
             }
             output.Advance(value.Length);
+            return TransformResult.Value;
+        }
+    }
+
+    /// <summary>Gives the decoded value back as a new value, so that it is decoded and encoded again.</summary>
+    sealed class SameTransformer : Transformer
+    {
+        public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
+        {
+            if (isNull)
+            {
+                return TransformResult.Null;
+            }
+            output.Write(value);
             return TransformResult.Value;
         }
     }

@@ -1,0 +1,143 @@
+using System.Buffers;
+
+namespace Replica.Lexing;
+
+/// <summary>
+/// MySQL string and hexadecimal literals. In '...' and "..." a doubled quote is one quote and a backslash escapes:
+/// \0 \' \" \b \n \r \t \Z \\ stand for bytes, \% and \_ keep their backslash, any other \c is c.
+/// https://dev.mysql.com/doc/refman/8.0/en/string-literals.html , https://dev.mysql.com/doc/refman/8.0/en/hexadecimal-literals.html
+/// </summary>
+internal static class MySqlLiteral
+{
+    static readonly SearchValues<byte> s_mustEscape = SearchValues.Create([0, (byte)'\n', (byte)'\r', (byte)'\\', (byte)'\'', (byte)'"', 0x1A]);
+
+    /// <summary>Decodes a quoted string token ('...', "..." or N'...', quotes included) into its bytes.</summary>
+    public static void Decode(ReadOnlySpan<byte> token, IBufferWriter<byte> output)
+    {
+        var open = token.IndexOfAny((byte)'\'', (byte)'"');
+        var quote = token[open];
+        var body = token[(open + 1)..^1];
+        var i = 0;
+        while (i < body.Length)
+        {
+            var k = body[i..].IndexOfAny(quote, (byte)'\\');
+            if (k < 0)
+            {
+                output.Write(body[i..]);
+                return;
+            }
+            output.Write(body.Slice(i, k));
+            i += k;
+            if (body[i] == quote)
+            {
+                WriteByte(output, quote);
+                i += 2; // a doubled quote stands for one
+                continue;
+            }
+            i++;
+            if (i >= body.Length)
+            {
+                return;
+            }
+            var c = body[i++];
+            switch (c)
+            {
+                case (byte)'0': WriteByte(output, 0); break;
+                case (byte)'b': WriteByte(output, 8); break;
+                case (byte)'n': WriteByte(output, 10); break;
+                case (byte)'r': WriteByte(output, 13); break;
+                case (byte)'t': WriteByte(output, 9); break;
+                case (byte)'Z': WriteByte(output, 0x1A); break;
+                case (byte)'%' or (byte)'_':
+                    // Kept with their backslash: they only mean something in LIKE patterns.
+                    WriteByte(output, (byte)'\\');
+                    WriteByte(output, c);
+                    break;
+                default:
+                    WriteByte(output, c);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes a value as '...', escaping what mysqldump escapes (NUL, \n, \r, \, ', ", Ctrl-Z) so that the dump stays
+    /// line-friendly and loads under any character set.
+    /// </summary>
+    public static void Encode(ReadOnlySpan<byte> value, IBufferWriter<byte> output)
+    {
+        WriteByte(output, (byte)'\'');
+        var i = 0;
+        while (i < value.Length)
+        {
+            var k = value[i..].IndexOfAny(s_mustEscape);
+            if (k < 0)
+            {
+                output.Write(value[i..]);
+                break;
+            }
+            output.Write(value.Slice(i, k));
+            i += k;
+            var b = value[i++];
+            WriteByte(output, (byte)'\\');
+            WriteByte(output, b switch
+            {
+                0 => (byte)'0',
+                (byte)'\n' => (byte)'n',
+                (byte)'\r' => (byte)'r',
+                0x1A => (byte)'Z',
+                _ => b,
+            });
+        }
+        WriteByte(output, (byte)'\'');
+    }
+
+    /// <summary>Whether a token is a hexadecimal literal: 0x4142 or X'4142'.</summary>
+    public static bool IsHex(ReadOnlySpan<byte> token) =>
+        token.Length >= 2 && ((token[0] == (byte)'0' && token[1] == (byte)'x') || ((token[0] | 0x20) == (byte)'x' && token[1] == (byte)'\''));
+
+    /// <summary>Decodes 0x4142 or X'4142' into its bytes.</summary>
+    public static void DecodeHex(ReadOnlySpan<byte> token, IBufferWriter<byte> output)
+    {
+        var digits = token[0] == (byte)'0' ? token[2..] : token[2..^1];
+        var span = output.GetSpan(digits.Length / 2 + 1);
+        var n = 0;
+        var i = 0;
+        if ((digits.Length & 1) == 1)
+        {
+            span[n++] = (byte)CopyText.HexValue(digits[i++]); // an odd count has an implied leading zero
+        }
+        for (; i + 1 < digits.Length; i += 2)
+        {
+            span[n++] = (byte)((CopyText.HexValue(digits[i]) << 4) | CopyText.HexValue(digits[i + 1]));
+        }
+        output.Advance(n);
+    }
+
+    /// <summary>Writes bytes as 0x4142, as mysqldump --hex-blob does (X'' for no bytes: 0x needs a digit).</summary>
+    public static void EncodeHex(ReadOnlySpan<byte> value, IBufferWriter<byte> output)
+    {
+        if (value.IsEmpty)
+        {
+            output.Write("X''"u8);
+            return;
+        }
+        var span = output.GetSpan(2 + value.Length * 2);
+        span[0] = (byte)'0';
+        span[1] = (byte)'x';
+        var n = 2;
+        foreach (var b in value)
+        {
+            span[n++] = "0123456789ABCDEF"u8[b >> 4];
+            span[n++] = "0123456789ABCDEF"u8[b & 15];
+        }
+        output.Advance(n);
+    }
+
+    static void WriteByte(IBufferWriter<byte> output, byte b)
+    {
+        var span = output.GetSpan(1);
+        span[0] = b;
+        output.Advance(1);
+    }
+}

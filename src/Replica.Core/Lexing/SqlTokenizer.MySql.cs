@@ -1,0 +1,151 @@
+using System.Text;
+
+namespace Replica.Lexing;
+
+// MySQL tokens: `identifiers`, '...' and "..." strings with backslash escapes (EString), X'..' / B'..' (String), 0x.. and
+// 0b.. (Number), "#" and "-- " comments, and executable comments /*!NNNNN ... */ whose content is read as tokens.
+// https://dev.mysql.com/doc/refman/8.0/en/lexical-structure.html
+internal ref partial struct SqlTokenizer
+{
+    bool NextMySql()
+    {
+        SkipTriviaMySql();
+        Start = _pos;
+        if (_pos >= _sql.Length)
+        {
+            Kind = TokenKind.End;
+            End = _pos;
+            return false;
+        }
+        var b = _sql[_pos];
+        var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
+        if (b == (byte)'0' && (next | 0x20) is (byte)'x' or (byte)'b' && _pos + 2 < _sql.Length && CopyText.IsHex(_sql[_pos + 2]))
+        {
+            // 0x4142 (what mysqldump --hex-blob writes) or 0b0101.
+            _pos += 2;
+            while (_pos < _sql.Length && CopyText.IsHex(_sql[_pos]))
+            {
+                _pos++;
+            }
+            Kind = TokenKind.Number;
+        }
+        else if (IsIdentStart(b))
+        {
+            if (next == (byte)'\'' && (b | 0x20) is (byte)'x' or (byte)'b')
+            {
+                _pos++;
+                ReadQuoted(false);
+                Kind = TokenKind.String; // X'4142' or B'0101': hex digits or bits, never escapes
+                End = _pos;
+                return true;
+            }
+            if (next == (byte)'\'' && (b | 0x20) == (byte)'n')
+            {
+                _pos++;
+                ReadQuoted(true);
+                Kind = TokenKind.EString; // N'...': a national character string
+                End = _pos;
+                return true;
+            }
+            _pos++;
+            while (_pos < _sql.Length && UnitScanner.IsIdentifierByte(_sql[_pos]))
+            {
+                _pos++;
+            }
+            Kind = TokenKind.Word;
+        }
+        else if (b == (byte)'`')
+        {
+            ReadQuoted(false);
+            Kind = TokenKind.QuotedIdentifier;
+        }
+        else if (b is (byte)'\'' or (byte)'"')
+        {
+            ReadQuoted(true);
+            Kind = TokenKind.EString;
+        }
+        else if (b is >= (byte)'0' and <= (byte)'9' || (b == (byte)'.' && next is >= (byte)'0' and <= (byte)'9'))
+        {
+            ReadNumber();
+            Kind = TokenKind.Number;
+        }
+        else if (b is (byte)'(' or (byte)')' or (byte)',' or (byte)';' or (byte)'.')
+        {
+            _pos++;
+            Kind = TokenKind.Punct;
+        }
+        else
+        {
+            _pos++;
+            Kind = TokenKind.Other;
+        }
+        End = _pos;
+        return true;
+    }
+
+    void SkipTriviaMySql()
+    {
+        while (_pos < _sql.Length)
+        {
+            var b = _sql[_pos];
+            var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f' or (byte)'\v')
+            {
+                _pos++;
+            }
+            else if (b == 0xEF && _sql[_pos..].StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                _pos += 3;
+            }
+            else if (b == (byte)'#' || (b == (byte)'-' && next == (byte)'-' && (_pos + 2 >= _sql.Length || _sql[_pos + 2] <= (byte)' ')))
+            {
+                var lf = _sql[_pos..].IndexOf((byte)'\n');
+                _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
+            }
+            else if (b == (byte)'/' && next == (byte)'*')
+            {
+                var p = _pos + 2;
+                if (p < _sql.Length && _sql[p] == (byte)'M' && p + 1 < _sql.Length && _sql[p + 1] == (byte)'!')
+                {
+                    p++;
+                }
+                if (p < _sql.Length && _sql[p] == (byte)'!')
+                {
+                    // An executable comment: skip its opener and version number, read its content as tokens.
+                    p++;
+                    while (p < _sql.Length && _sql[p] is >= (byte)'0' and <= (byte)'9')
+                    {
+                        p++;
+                    }
+                    _pos = p;
+                    _conditionalDepth++;
+                    continue;
+                }
+                var close = _sql[(_pos + 2)..].IndexOf("*/"u8);
+                _pos = close < 0 ? _sql.Length : _pos + 2 + close + 2;
+            }
+            else if (b == (byte)'*' && next == (byte)'/' && _conditionalDepth > 0)
+            {
+                _conditionalDepth--;
+                _pos += 2;
+            }
+            else
+            {
+                return;
+            }
+        }
+    }
+
+    static string MySqlIdentifierName(ReadOnlySpan<byte> span)
+    {
+        // MySQL keeps identifiers as written; names are matched case-insensitively (see RewriteRules).
+        if (span.Length >= 2 && span[0] == (byte)'`')
+        {
+            return Encoding.UTF8.GetString(span[1..^1]).Replace("``", "`");
+        }
+        return Encoding.UTF8.GetString(span);
+    }
+
+    /// <summary>Whether the current token is a charset introducer such as _binary or _utf8mb4 (a word starting with '_').</summary>
+    public readonly bool IsIntroducer => _mySql && Kind == TokenKind.Word && End - Start > 1 && _sql[Start] == (byte)'_';
+}

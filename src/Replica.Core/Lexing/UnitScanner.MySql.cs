@@ -1,0 +1,361 @@
+using System.Buffers;
+
+namespace Replica.Lexing;
+
+// The MySQL / MariaDB dialect: statements as the mysql client splits them when it loads a dump, since that client is
+// what restores mysqldump output. https://dev.mysql.com/doc/refman/8.0/en/string-literals.html ,
+// https://dev.mysql.com/doc/refman/8.0/en/comments.html , https://dev.mysql.com/doc/refman/8.0/en/mysql-commands.html
+// - '...' and "..." are strings with backslash escapes and doubled quotes; `...` is an identifier with doubled backticks.
+// - "#" and "-- " (dashes then a space or control character) start line comments; /* */ comments do not nest.
+// - /*!NNNNN ... */ and MariaDB's /*M!NNNNN ... */ hold executable SQL: like the client, the scanner reads their content
+//   as SQL (quotes inside count) and the closing */ as plain text, so a ';' inside one ends the statement as it does there.
+// - DELIMITER xx at the start of a statement is a client command taking the rest of its line; it sets the terminator.
+internal static partial class UnitScanner
+{
+    static readonly SearchValues<byte> s_myNormalSpecials = SearchValues.Create("'\"`-/#;"u8);
+    static readonly SearchValues<byte> s_myWhitespace = SearchValues.Create([(byte)' ', (byte)'\t', (byte)'\r', (byte)'\n', (byte)'\f', (byte)'\v', 0xEF, 0xBB, 0xBF]);
+
+    /// <summary>
+    /// The MySQL scanner. <paramref name="replay"/> is set when the bytes of a partly matched custom delimiter are read
+    /// again with their ordinary meaning: they then can neither be a delimiter nor start the DELIMITER command.
+    /// </summary>
+    static int ScanMySql(ref LexerState s, ReadOnlySpan<byte> data, int from, long dataOffset, bool replay)
+    {
+        var i = from;
+        while (i < data.Length)
+        {
+            switch (s.Sql)
+            {
+                case SqlState.Normal:
+                {
+                    if (!s.HasContent)
+                    {
+                        var ws = data[i..].IndexOfAnyExcept(s_myWhitespace);
+                        if (ws < 0)
+                        {
+                            return -1;
+                        }
+                        i += ws;
+                        var first = data[i];
+                        if ((first | 0x20) == (byte)'d' && !replay)
+                        {
+                            s.Sql = SqlState.DelimiterWord;
+                            s.OpenedAt = dataOffset + i; // where the command starts, for TryApplyDelimiter
+                            s.TagMatched = 0;
+                            break;
+                        }
+                        if (!s_myNormalSpecials.Contains(first))
+                        {
+                            s.HasContent = true;
+                        }
+                    }
+                    var rest = data[i..];
+                    var k = rest.IndexOfAny(s_myNormalSpecials);
+                    var custom = s.DelimiterLength > 0 && !replay;
+                    if (custom)
+                    {
+                        var d = rest.IndexOf(s.Delimiter[0]);
+                        if (d >= 0 && (k < 0 || d < k))
+                        {
+                            k = d;
+                        }
+                    }
+                    if (k < 0)
+                    {
+                        return -1;
+                    }
+                    i += k;
+                    var b = data[i];
+                    if (custom && b == s.Delimiter[0])
+                    {
+                        s.HasContent = true;
+                        i++;
+                        if (s.DelimiterLength == 1)
+                        {
+                            return i;
+                        }
+                        s.OpenedAt = dataOffset + i - 1;
+                        s.TagMatched = 1;
+                        s.Sql = SqlState.DelimiterMatch;
+                        break;
+                    }
+                    switch (b)
+                    {
+                        case (byte)';':
+                            s.HasContent = true;
+                            if (s.DelimiterLength == 0)
+                            {
+                                return i + 1;
+                            }
+                            break; // under a custom delimiter (or replayed) a ';' is plain text
+                        case (byte)'-':
+                            s.Sql = SqlState.NormalDash;
+                            break;
+                        case (byte)'/':
+                            s.OpenedAt = dataOffset + i;
+                            s.Sql = SqlState.NormalSlash;
+                            break;
+                        case (byte)'#':
+                            s.Sql = SqlState.LineComment;
+                            break;
+                        case (byte)'`':
+                            s.HasContent = true;
+                            s.OpenedAt = dataOffset + i;
+                            s.Sql = SqlState.Backtick;
+                            break;
+                        default: // ' or "
+                            s.HasContent = true;
+                            s.OpenedAt = dataOffset + i;
+                            s.Quote = b;
+                            s.Sql = SqlState.MyQuote;
+                            break;
+                    }
+                    i++;
+                    break;
+                }
+                case SqlState.NormalDash:
+                    if (data[i] == (byte)'-')
+                    {
+                        s.Sql = SqlState.MyDashDash;
+                        i++;
+                    }
+                    else
+                    {
+                        s.HasContent = true;
+                        s.Sql = SqlState.Normal; // read this byte again in Normal
+                    }
+                    break;
+                case SqlState.MyDashDash:
+                    // "--" starts a comment only before a space or control character; "1--1" is arithmetic.
+                    if (data[i] <= (byte)' ')
+                    {
+                        s.Sql = SqlState.LineComment;
+                    }
+                    else
+                    {
+                        s.HasContent = true;
+                        s.Sql = SqlState.Normal;
+                    }
+                    break;
+                case SqlState.NormalSlash:
+                    if (data[i] == (byte)'*')
+                    {
+                        s.Sql = SqlState.MySlashStar;
+                        i++;
+                    }
+                    else
+                    {
+                        s.HasContent = true;
+                        s.Sql = SqlState.Normal;
+                    }
+                    break;
+                case SqlState.MySlashStar:
+                    if (data[i] == (byte)'!')
+                    {
+                        s.HasContent = true; // executable comment: its content is SQL
+                        s.Sql = SqlState.Normal;
+                        i++;
+                    }
+                    else if (data[i] == (byte)'M')
+                    {
+                        s.Sql = SqlState.MySlashStarM;
+                        i++;
+                    }
+                    else
+                    {
+                        s.Sql = SqlState.BlockComment; // this byte is comment text (or the '*' of "/**/")
+                    }
+                    break;
+                case SqlState.MySlashStarM:
+                    if (data[i] == (byte)'!')
+                    {
+                        s.HasContent = true;
+                        s.Sql = SqlState.Normal;
+                        i++;
+                    }
+                    else
+                    {
+                        s.Sql = SqlState.BlockComment;
+                    }
+                    break;
+                case SqlState.BlockComment:
+                {
+                    var k = data[i..].IndexOf((byte)'*');
+                    if (k < 0)
+                    {
+                        return -1;
+                    }
+                    i += k + 1;
+                    s.Sql = SqlState.BlockCommentStar;
+                    break;
+                }
+                case SqlState.BlockCommentStar:
+                    if (data[i] == (byte)'/')
+                    {
+                        s.Sql = SqlState.Normal; // MySQL comments do not nest
+                        i++;
+                    }
+                    else if (data[i] == (byte)'*')
+                    {
+                        i++;
+                    }
+                    else
+                    {
+                        s.Sql = SqlState.BlockComment;
+                    }
+                    break;
+                case SqlState.LineComment:
+                {
+                    var lf = data[i..].IndexOf((byte)'\n');
+                    if (lf < 0)
+                    {
+                        return -1;
+                    }
+                    i += lf + 1;
+                    s.Sql = SqlState.Normal;
+                    break;
+                }
+                case SqlState.MyQuote:
+                {
+                    var k = data[i..].IndexOfAny(s.Quote, (byte)'\\');
+                    if (k < 0)
+                    {
+                        return -1;
+                    }
+                    i += k;
+                    s.Sql = data[i] == (byte)'\\' ? SqlState.MyQuoteBackslash : SqlState.MyQuoteQuote;
+                    i++;
+                    break;
+                }
+                case SqlState.MyQuoteBackslash:
+                    s.Sql = SqlState.MyQuote;
+                    i++;
+                    break;
+                case SqlState.MyQuoteQuote:
+                    if (data[i] == s.Quote)
+                    {
+                        s.Sql = SqlState.MyQuote; // a doubled quote is one quote inside the string
+                        i++;
+                    }
+                    else
+                    {
+                        s.Sql = SqlState.Normal;
+                    }
+                    break;
+                case SqlState.Backtick:
+                {
+                    var k = data[i..].IndexOf((byte)'`');
+                    if (k < 0)
+                    {
+                        return -1;
+                    }
+                    i += k + 1;
+                    s.Sql = SqlState.BacktickQuote;
+                    break;
+                }
+                case SqlState.BacktickQuote:
+                    if (data[i] == (byte)'`')
+                    {
+                        s.Sql = SqlState.Backtick;
+                        i++;
+                    }
+                    else
+                    {
+                        s.Sql = SqlState.Normal;
+                    }
+                    break;
+                case SqlState.DelimiterWord:
+                {
+                    var b = data[i];
+                    if (s.TagMatched == DelimiterCommand.Length)
+                    {
+                        // The command name must be followed by a space; "delimiters" or "DELIMITER;" are SQL text.
+                        if (b is (byte)' ' or (byte)'\t')
+                        {
+                            s.HasContent = true;
+                            s.Sql = SqlState.DelimiterLine;
+                        }
+                        else
+                        {
+                            s.HasContent = true;
+                            s.Sql = SqlState.Normal;
+                        }
+                    }
+                    else if ((b | 0x20) == DelimiterCommand[s.TagMatched])
+                    {
+                        s.TagMatched++;
+                        i++;
+                    }
+                    else
+                    {
+                        s.HasContent = true;
+                        s.Sql = SqlState.Normal;
+                    }
+                    break;
+                }
+                case SqlState.DelimiterLine:
+                {
+                    var lf = data[i..].IndexOf((byte)'\n');
+                    return lf < 0 ? -1 : i + lf + 1;
+                }
+                case SqlState.DelimiterMatch:
+                {
+                    if (data[i] == s.Delimiter[s.TagMatched])
+                    {
+                        i++;
+                        if (++s.TagMatched == s.DelimiterLength)
+                        {
+                            s.Sql = SqlState.Normal;
+                            return i;
+                        }
+                        break;
+                    }
+                    // Not the delimiter after all: the bytes matched so far have their ordinary meaning (a "/" of
+                    // "/*" under DELIMITER //, say). They are the delimiter's first bytes, so they are read from there.
+                    Span<byte> matched = stackalloc byte[DollarTag.Length];
+                    var n = s.TagMatched;
+                    ((ReadOnlySpan<byte>)s.Delimiter)[..n].CopyTo(matched);
+                    s.Sql = SqlState.Normal;
+                    ScanMySql(ref s, matched[..n], 0, s.OpenedAt, replay: true);
+                    break; // and this byte is read again in whatever state that left
+                }
+                default:
+                    throw new InvalidOperationException($"state {s.Sql} is not a MySQL scanner state");
+            }
+        }
+        return -1;
+    }
+
+    static ReadOnlySpan<byte> DelimiterCommand => "delimiter"u8;
+
+    /// <summary>
+    /// Applies a DELIMITER command (a unit scanned into state <see cref="SqlState.DelimiterLine"/>, whose command word
+    /// starts at <see cref="LexerState.OpenedAt"/>): the new terminator is the first word after the command. Returns false
+    /// when it is empty or too long to keep.
+    /// </summary>
+    public static bool TryApplyDelimiter(ref LexerState s, ReadOnlySpan<byte> unit)
+    {
+        var start = (int)Math.Clamp(s.OpenedAt - s.UnitOffset, 0, unit.Length);
+        var rest = unit[Math.Min(start + DelimiterCommand.Length, unit.Length)..];
+        var from = rest.IndexOfAnyExcept((byte)' ', (byte)'\t');
+        if (from < 0)
+        {
+            return false;
+        }
+        rest = rest[from..];
+        var end = rest.IndexOfAny(s_myWhitespace);
+        var word = end < 0 ? rest : rest[..end];
+        if (word.Length == 0 || word.Length > DollarTag.Length)
+        {
+            return false;
+        }
+        if (word.SequenceEqual(";"u8))
+        {
+            s.DelimiterLength = 0;
+            return true;
+        }
+        word.CopyTo(s.Delimiter);
+        s.DelimiterLength = word.Length;
+        return true;
+    }
+}

@@ -1,0 +1,168 @@
+using System.Buffers;
+using Replica.Config;
+using Replica.Lexing;
+
+namespace Replica.Pipeline;
+
+// mysqldump / mariadb-dump output: extended INSERT / REPLACE statements with MySQL literals, CREATE TABLE with backticks,
+// USE `db`; and the client's DELIMITER command around triggers and routines.
+// https://dev.mysql.com/doc/refman/8.0/en/mysqldump.html
+public sealed partial class DumpRewriter
+{
+    /// <summary>The current database (USE `db`; or the dump header); "" when the dump does not name one.</summary>
+    string _database = "";
+    bool _headerRead;
+
+    void HandleDelimiterCommand(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
+    {
+        if (!UnitScanner.TryApplyDelimiter(ref _s, unit))
+        {
+            var at = (int)Math.Clamp(_s.OpenedAt - _s.UnitOffset, 0, unit.Length);
+            DumpThrow.Format($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", _s.UnitOffset + at, _s.UnitLineNumber + unit[..at].Count((byte)'\n'));
+        }
+        Write(output, unit);
+    }
+
+    void HandleMySqlStatement(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
+    {
+        if (_rules.IsEmpty)
+        {
+            Write(output, statement);
+            return;
+        }
+        if (!_headerRead)
+        {
+            _headerRead = true;
+            if (StatementParser.TryReadDumpHeaderDatabase(statement, out var named))
+            {
+                _database = named;
+            }
+        }
+        var t = new SqlTokenizer(statement, mySql: true);
+        t.Next();
+        if (t.IsWord("insert"u8) || t.IsWord("replace"u8))
+        {
+            HandleMySqlInsert(statement, output);
+            return;
+        }
+        if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns))
+        {
+            var state = Table(created);
+            state.Columns = columns;
+            state.Created = true;
+        }
+        else if (t.IsWord("use"u8) && StatementParser.TryParseUse(statement, out var database))
+        {
+            _database = database;
+        }
+        if (_rules.DropsTables && NamesDroppedMySqlTable(statement))
+        {
+            return;
+        }
+        Write(output, statement);
+    }
+
+    void HandleMySqlInsert(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
+    {
+        if (!StatementParser.TryParseMySqlInsert(statement, _database, out var name, out var columns, out var valuesEnd))
+        {
+            if (_rules.DropsTables && NamesDroppedMySqlTable(statement))
+            {
+                return; // INSERT ... SELECT into a dropped table
+            }
+            Write(output, statement);
+            return;
+        }
+        var table = Table(name);
+        if (table.Action(_rules) != TableAction.Transform)
+        {
+            Statistics.DroppedRows++;
+            return;
+        }
+        var plan = InsertPlan(table, columns, statement, "mysqldump --complete-insert");
+        if (!plan.HasTransformers)
+        {
+            Write(output, statement);
+            return;
+        }
+        RewriteValues(plan, statement, valuesEnd, output);
+    }
+
+    bool NamesDroppedMySqlTable(ReadOnlySpan<byte> statement)
+    {
+        _named.Clear();
+        StatementParser.CollectMySqlTables(statement, _database, _named);
+        foreach (var name in _named)
+        {
+            // mysqldump writes DROP TABLE before CREATE TABLE, so a table counts before the dump has created it; the
+            // collector only takes names in table positions, so a word such as ON DELETE is not read as a table.
+            if (Table(name).Action(_rules) == TableAction.Drop)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static FieldSyntax ClassifyMySqlValue(in SqlTokenizer t)
+    {
+        switch (t.Kind)
+        {
+            case TokenKind.EString:
+                return FieldSyntax.MyString;
+            case TokenKind.String:
+                return MySqlLiteral.IsHex(t.Span) ? FieldSyntax.MyHex : FieldSyntax.SqlBare; // X'..' or B'..'
+            case TokenKind.Number:
+                return MySqlLiteral.IsHex(t.Span) ? FieldSyntax.MyHex : FieldSyntax.SqlBare;
+            case TokenKind.Word:
+                if (t.IsWord("null"u8))
+                {
+                    return FieldSyntax.SqlNull;
+                }
+                return t.IsIntroducer ? FieldSyntax.MyIntroducer : FieldSyntax.SqlBare;
+            default:
+                return FieldSyntax.SqlBare;
+        }
+    }
+
+    /// <summary>
+    /// Writes a transformed value as a MySQL literal where the original stood: a string stays a string and hex stays hex
+    /// (with their introducer, if any); a bare number stays bare if the result still is one, else it becomes a string.
+    /// </summary>
+    static void WriteMySqlValue(ReadOnlySpan<byte> raw, FieldSyntax syntax, ReadOnlySpan<byte> value, IBufferWriter<byte> output)
+    {
+        switch (syntax)
+        {
+            case FieldSyntax.MyString:
+            case FieldSyntax.MyHex:
+            {
+                var t = new SqlTokenizer(raw, mySql: true);
+                t.Next();
+                if (t.IsIntroducer)
+                {
+                    t.Next();
+                    output.Write(raw[..t.Start]); // _binary, _utf8mb4 ... and the space after it
+                }
+                if (syntax == FieldSyntax.MyHex)
+                {
+                    MySqlLiteral.EncodeHex(value, output);
+                }
+                else
+                {
+                    MySqlLiteral.Encode(value, output);
+                }
+                break;
+            }
+            default:
+                if (IsBareLiteral(value))
+                {
+                    output.Write(value);
+                }
+                else
+                {
+                    MySqlLiteral.Encode(value, output);
+                }
+                break;
+        }
+    }
+}
