@@ -7,13 +7,14 @@ public static class MysqlAssert
 {
     /// <summary>
     /// Every row of a table, each value as the hex of its bytes (CAST AS BINARY: a decimal's text, a blob's bytes, a
-    /// string's utf8mb4 bytes), NULL as null; sorted, so that two tables with the same content compare equal.
+    /// string's utf8mb4 bytes) joined by '|' after an "r", NULL as the text NULL; sorted, so that two tables with the same content compare equal.
     /// <paramref name="columns"/> limits the comparison to some columns (e.g. those without a transformer).
     /// </summary>
     public static async Task<List<string>> RowsAsync(MariaDbServer server, string db, string table, IReadOnlyList<string>? columns = null)
     {
         columns ??= await ColumnsAsync(server, db, table);
-        var select = new StringBuilder("SELECT CONCAT_WS('|'");
+        // A leading "r" keeps a row of one empty value from being an empty (skipped) output line.
+        var select = new StringBuilder("SELECT CONCAT_WS('|', 'r'");
         foreach (string column in columns)
         {
             select.Append($", COALESCE(HEX(CAST({MariaDbServer.QuoteIdentifier(column)} AS BINARY)), 'NULL')");
