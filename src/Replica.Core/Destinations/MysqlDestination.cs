@@ -316,27 +316,34 @@ public sealed class MysqlDestination : IRestoreDestination
 
     public async ValueTask DisposeAsync()
     {
-        if (_client is not null)
+        try
         {
-            // Not committed: the client is killed; what it restored so far is only in the staging database.
-            await _client.DisposeAsync().ConfigureAwait(false);
-        }
-        if (_stdout is not null)
-        {
-            await _stdout.ConfigureAwait(false);
-        }
-        if (!_committed && _staging is not null && _options is not null)
-        {
-            try
+            if (_client is not null)
             {
-                await _tools.QueryAsync(_options, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(_staging)}", CancellationToken.None).ConfigureAwait(false);
+                // Not committed: the client is killed; what it restored so far is only in the staging database.
+                await _client.DisposeAsync().ConfigureAwait(false);
             }
-            catch (DatabaseException)
+            if (_stdout is not null)
             {
-                // best effort: the restore's own error is what the user needs to see
+                await _stdout.ConfigureAwait(false);
+            }
+            if (!_committed && _staging is not null && _options is not null)
+            {
+                try
+                {
+                    await _tools.QueryAsync(_options, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(_staging)}", CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (DatabaseException)
+                {
+                    // best effort: the restore's own error is what the user needs to see
+                }
             }
         }
-        _options?.Dispose();
+        finally
+        {
+            // The option file holds the password: it goes whatever else fails.
+            _options?.Dispose();
+        }
     }
 
     static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];

@@ -239,10 +239,17 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is not null)
+        try
         {
-            await _process.DisposeAsync().ConfigureAwait(false);
+            if (_process is not null)
+            {
+                await _process.DisposeAsync().ConfigureAwait(false);
+            }
         }
-        _options?.Dispose();
+        finally
+        {
+            // The option file holds the password: it goes whatever else fails.
+            _options?.Dispose();
+        }
     }
 }
