@@ -54,7 +54,7 @@ internal static class DumpCommand
         var bridge = CommonOptions.Bridge(config);
         name ??= DumpName.ForTime(DateTimeOffset.UtcNow);
 
-        using var rewriter = new DumpRewriter(rules, config.MaxRowBytes, dialect ?? Endpoints.Dialect(config, inputPath));
+        using var rewriter = new DumpRewriter(rules, config.MaxRowBytes, dialect ?? Endpoints.Dialect(config));
         var stopwatch = Stopwatch.StartNew();
         using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source, stopwatch.Elapsed));
         var result = await DumpJob.RunAsync(source, rewriter, bridge, name, config.Bridge, cancellationToken).ConfigureAwait(false);

@@ -35,15 +35,17 @@ internal static class Endpoints
         return uri.Kind switch
         {
             DatabaseKind.PostgreSql => new PgDumpSource(uri, config.Source, PostgresTools.Find()),
+            DatabaseKind.MySql => new MysqlDumpSource(uri, config.Source, MysqlTools.Find()),
             _ => throw new ConfigException($"{uri.Scheme}:// sources are not supported yet", config.File, key: "source.connection_uri"),
         };
     }
 
-    /// <summary>The dialect a source speaks: MySQL for mysql:// and mariadb:// sources, else PostgreSQL.</summary>
-    public static SqlDialect Dialect(ReplicaConfig config, string? input) =>
-        input is null && config.Source.ConnectionUri is { } text && DatabaseUri.Parse(text).Kind == DatabaseKind.MySql
-            ? SqlDialect.MySql
-            : SqlDialect.PostgreSql;
+    /// <summary>
+    /// The SQL dialect of the dump: MySQL when source.connection_uri is mysql:// or mariadb:// (also for --input, so a
+    /// mysqldump file is read as MySQL when the config names a MySQL source), else PostgreSQL.
+    /// </summary>
+    public static SqlDialect Dialect(ReplicaConfig config) =>
+        config.Source.ConnectionUri is { } text && DatabaseUri.Parse(text).Kind == DatabaseKind.MySql ? SqlDialect.MySql : SqlDialect.PostgreSql;
 
     /// <summary>
     /// --output FILE or - wins; else destination.connection_uri (postgres:// restores through psql); else stdout.
@@ -58,6 +60,7 @@ internal static class Endpoints
         return uri.Kind switch
         {
             DatabaseKind.PostgreSql => new PsqlDestination(uri, PostgresTools.Find(), wipe, createDatabase),
+            DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase),
             _ => throw new ConfigException($"{uri.Scheme}:// destinations are not supported yet", config.File, key: "destination.connection_uri"),
         };
     }

@@ -58,7 +58,7 @@ internal static class RestoreCommand
             var wipeMode = parse.GetValue(noWipe) ? WipeMode.None : parse.GetValue(wipe) ?? settings.Destination.Wipe;
             await using var destination = Endpoints.Destination(settings, parse.GetValue(output), wipeMode,
                 settings.Destination.CreateDatabase && !parse.GetValue(noCreate));
-            if (destination is PsqlDestination && wipeMode != WipeMode.None && !parse.GetValue(yes))
+            if (destination is PsqlDestination or MysqlDestination && wipeMode != WipeMode.None && !parse.GetValue(yes))
             {
                 Confirm(wipeMode, destination.Description);
             }

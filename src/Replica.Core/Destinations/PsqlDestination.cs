@@ -156,9 +156,10 @@ public sealed class PsqlDestination : IRestoreDestination
                 }
             }
         }
-        catch (DatabaseException)
+        catch (Exception e) when (e is DatabaseException or InvalidOperationException or IOException or ObjectDisposedException)
         {
-            // psql failed; WaitForSuccessAsync reports it
+            // psql failed (WaitForSuccessAsync reports it), or DisposeAsync killed and disposed it while this read its
+            // last lines: either way the restore's own error must win.
         }
     }
 
