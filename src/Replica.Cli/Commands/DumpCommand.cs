@@ -21,6 +21,7 @@ internal static class DumpCommand
             Required = true,
         };
         var name = new Option<string?>("--name", "-n") { Description = "Name of the new dump. Default: dump-<unix ms>." };
+        var strict = new Option<bool>("--strict") { Description = "Fail before writing anything when a column of source.connection_uri that looks like personal data has no rule (as 'policy: strict')." };
         var command = new Command("dump", """
             Reads a plain-format PostgreSQL dump, transforms the configured columns, and stores it in the bridge.
             Prints the new dump's name on stdout.
@@ -30,17 +31,19 @@ internal static class DumpCommand
               pg_dump shop | replica dump --input - --name nightly-2026-11-21
             """)
         {
-            config, quiet, input, name,
+            config, quiet, input, name, strict,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(() =>
-            RunAsync(parse.GetValue(config)!, parse.GetValue(input)!, parse.GetValue(name), parse.GetValue(quiet), cancellationToken)));
+            RunAsync(parse.GetValue(config)!, parse.GetValue(input)!, parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), cancellationToken)));
         return command;
     }
 
-    static async Task<int> RunAsync(string configPath, string inputPath, string? name, bool quiet, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(string configPath, string inputPath, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
         var rules = BuildRules(config);
+        // Strict mode and the catalog's unique columns; liveSource: true when the dump reads source.connection_uri itself.
+        await SourceDatabase.CheckBeforeDumpAsync(config, strict, liveSource: false, rules, cancellationToken).ConfigureAwait(false);
         IDumpSource source = inputPath == "-" ? new StandardInputSource() : new FileDumpSource(inputPath);
         if (source is FileDumpSource && !File.Exists(inputPath))
         {
