@@ -50,8 +50,14 @@ public static class TransformerProposals
     public static TransformerProposal? For(PersonalDataKind kind, string schema, string table, string column, string type, bool unique)
     {
         var info = Describe(schema, table, column, type, unique);
-        foreach (var candidate in Candidates(kind))
+        foreach (var proposal in Candidates(kind))
         {
+            var candidate = proposal;
+            if (candidate.Name == "hash" && info.MaxLength is { } max && max < 64)
+            {
+                // A full hex HMAC is 64 characters; a shorter column keeps a prefix of it.
+                candidate = Of("hash", "length", max.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             if (Fits(candidate, info))
             {
                 return candidate;
