@@ -41,7 +41,7 @@ internal static class SchemaCommand
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture,
-            $"database {catalog.Database} (PostgreSQL {catalog.ServerVersion}): {catalog.Schemas.Count} schemas, {catalog.Tables.Count} tables\n");
+            $"database {catalog.Database} (PostgreSQL {catalog.ServerVersion}): {catalog.Schemas.Count} schema(s), {catalog.Tables.Count} table(s)\n");
         foreach (var table in catalog.Tables)
         {
             text.Append('\n').Append(table.QualifiedName);
