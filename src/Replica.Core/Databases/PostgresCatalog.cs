@@ -46,30 +46,39 @@ public static partial class PostgresCatalog
         catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or InvalidOperationException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new DatabaseException($"cannot connect to {uri.Describe()} as {uri.User ?? "the default user"}: {e.Message}", e);
+            throw new DatabaseException($"cannot connect to {uri.Describe()}{(uri.User is null ? "" : " as " + uri.User)}: {e.Message}", e);
         }
     }
 
     /// <summary>
     /// An Npgsql connection string for <paramref name="uri"/> (https://www.npgsql.org/doc/connection-string-parameters.html).
-    /// Only what the URI names is set, so Npgsql's own support of PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE,
-    /// PGSSLMODE and ~/.pgpass fills in the rest, as libpq does for pg_dump. Parameters Npgsql has no equivalent for
-    /// (service, sslcrl) are refused rather than silently ignored.
+    /// What the URI leaves out comes from libpq's environment variables, as for pg_dump: PGHOST (else the local socket
+    /// directory /var/run/postgresql when it has a server socket, else localhost), PGPORT, PGUSER (else the OS user),
+    /// PGDATABASE (else the user name), PGPASSWORD, PGSSLMODE, PGAPPNAME, PGCONNECT_TIMEOUT, PGPASSFILE; Npgsql reads
+    /// ~/.pgpass itself. Npgsql 10 does not fill the host from PGHOST on its own (measured), hence this.
+    /// Parameters Npgsql has no equivalent for (service, sslcrl) are refused rather than silently ignored.
     /// </summary>
-    public static string ConnectionString(DatabaseUri uri)
+    public static string ConnectionString(DatabaseUri uri, Func<string, string?>? getEnv = null)
     {
+        getEnv ??= Environment.GetEnvironmentVariable;
         var builder = new NpgsqlConnectionStringBuilder
         {
-            ApplicationName = "replica",
+            ApplicationName = getEnv("PGAPPNAME") ?? "replica",
             // One short-lived connection per command: nothing to pool, and an idle pooled connection would outlive it.
             Pooling = false,
         };
-        if (uri.Host is not null) builder.Host = uri.Host;
-        if (uri.Port is { } port) builder.Port = port;
-        if (uri.User is not null) builder.Username = uri.User;
-        if (uri.Password is not null) builder.Password = uri.Password;
-        if (uri.Database is not null) builder.Database = uri.Database;
-        foreach (var (key, value) in uri.Parameters)
+        var port = uri.Port ?? (int.TryParse(getEnv("PGPORT"), NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 5432);
+        builder.Port = port;
+        builder.Host = uri.Host ?? NullIfEmpty(getEnv("PGHOST"))
+            ?? (File.Exists($"/var/run/postgresql/.s.PGSQL.{port.ToString(CultureInfo.InvariantCulture)}") ? "/var/run/postgresql" : "localhost");
+        builder.Username = uri.User ?? NullIfEmpty(getEnv("PGUSER")) ?? Environment.UserName;
+        builder.Database = uri.Database ?? NullIfEmpty(getEnv("PGDATABASE")) ?? builder.Username;
+        if ((uri.Password ?? getEnv("PGPASSWORD")) is { } password) builder.Password = password;
+        if (NullIfEmpty(getEnv("PGPASSFILE")) is { } passfile) builder.Passfile = passfile;
+        var parameters = new Dictionary<string, string>(uri.Parameters, StringComparer.Ordinal);
+        if (!parameters.ContainsKey("sslmode") && NullIfEmpty(getEnv("PGSSLMODE")) is { } sslmode) parameters["sslmode"] = sslmode;
+        if (!parameters.ContainsKey("connect_timeout") && NullIfEmpty(getEnv("PGCONNECT_TIMEOUT")) is { } timeout) parameters["connect_timeout"] = timeout;
+        foreach (var (key, value) in parameters)
         {
             switch (key)
             {
@@ -105,6 +114,8 @@ public static partial class PostgresCatalog
         }
         return builder.ConnectionString;
     }
+
+    static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {

@@ -111,6 +111,19 @@ public sealed class PostgresCatalogTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task SchemaCommand_UriWithoutHostAndUser_TakesThemFromThePgEnvironment()
+    {
+        var (db, _) = await SourceAsync();
+        var environment = new Dictionary<string, string?>(server.ClientEnvironment) { ["PGDATABASE"] = db };
+
+        var result = await ProcessRunner.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "replica.dll"), "schema", "--source", "postgres://", "--json"],
+            environment, throwOnError: false, workingDirectory: _cli.WorkingDirectory);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(db, JsonDocument.Parse(result.Stdout).RootElement.GetProperty("database").GetString());
+    }
+
+    [Fact]
     public async Task Scan_FixtureDatabase_FindsPersonalColumnsByNameAndValues()
     {
         var (_, uri) = await SourceAsync();
