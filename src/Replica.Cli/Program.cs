@@ -14,7 +14,7 @@ public static class Program
             (a local directory by default), from which it can be restored.
 
             Exit codes: 0 ok, 1 usage or unexpected error, 2 config error, 3 malformed dump, 4 bridge or I/O error,
-            5 integrity failure (checksum, missing chunk), 6 transformer failure, 130 interrupted.
+            5 integrity failure (checksum, missing chunk), 6 transformer failure, 7 database error, 130 interrupted.
             """);
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(RestoreCommand.Create());
@@ -22,6 +22,8 @@ public static class Program
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());
         root.Subcommands.Add(IndexCommand.Create());
+        root.Subcommands.Add(SchemaCommand.Create());
+        root.Subcommands.Add(ScanCommand.Create());
         root.Subcommands.Add(TransformersCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
         var configuration = new InvocationConfiguration

@@ -25,8 +25,8 @@ internal static class DumpCommand
             Description = "The SQL dialect of --input: PostgreSql (pg_dump, the default) or MySql (mysqldump, mariadb-dump). "
                 + "A source.connection_uri sets it by itself.",
         };
-        var strict = new Option<bool>("--strict") { Description = "Fail before writing anything when a column that looks like personal data has no rule (as policy: strict)." };
         var name = new Option<string?>("--name", "-n") { Description = "Name of the new dump. Default: dump-<unix ms>." };
+        var strict = new Option<bool>("--strict") { Description = "Fail before writing anything when a column of source.connection_uri that looks like personal data has no rule (as 'policy: strict')." };
         var command = new Command("dump", """
             Dumps the config's source database (source.connection_uri: pg_dump runs and streams into Replica, nothing is
             staged on disk) or reads a plain-format dump (--input), transforms the configured columns, and stores the
@@ -49,6 +49,8 @@ internal static class DumpCommand
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
         var rules = BuildRules(config);
+        // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
+        await SourceDatabase.CheckBeforeDumpAsync(config, strict, liveSource: inputPath is null, rules, cancellationToken).ConfigureAwait(false);
         var source = Endpoints.Source(config, inputPath);
         await using var _ = source as IAsyncDisposable;
         var bridge = CommonOptions.Bridge(config);

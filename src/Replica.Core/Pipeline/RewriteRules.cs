@@ -125,6 +125,26 @@ public sealed class RewriteRules
     static bool MySqlNameMatches(NamePattern pattern, string name) =>
         pattern.IsAny || string.Equals(pattern.Name, name, StringComparison.OrdinalIgnoreCase);
 
+    readonly HashSet<(string Schema, string Table, string Column)> _uniqueColumns = [];
+
+    /// <summary>
+    /// Marks columns the source database knows to be unique (its catalog's primary keys, unique constraints and unique
+    /// indexes, see Databases.Catalog.UniqueColumns), so that their transformers are created unique-safe, as for
+    /// 'unique: true' in the config or UNIQUE in the dump's CREATE TABLE. Call before the dump starts. A partition
+    /// inherits its parent's marks.
+    /// </summary>
+    public void MarkUnique(IEnumerable<(string Schema, string Table, string Column)> columns)
+    {
+        foreach (var column in columns)
+        {
+            _uniqueColumns.Add(column);
+        }
+    }
+
+    /// <summary>Whether <see cref="MarkUnique"/> named this column.</summary>
+    internal bool IsMarkedUnique(TableName table, string column) =>
+        _uniqueColumns.Count > 0 && _uniqueColumns.Contains((table.Schema, table.Table, column));
+
     /// <summary>Rules that matched no table or column of the dump: likely a typo, and a typo must not pass silently.</summary>
     public IEnumerable<TableRule> UnusedRules()
     {

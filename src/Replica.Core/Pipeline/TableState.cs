@@ -62,25 +62,30 @@ internal sealed class TableState : IDisposable
         Transformer? transformer = null;
         if (spec is not null)
         {
-            transformer = rules.Factory(spec, DescribeColumn(column));
+            transformer = rules.Factory(spec, DescribeColumn(column, rules));
         }
         _transformers[column] = transformer;
         return transformer;
     }
 
-    ColumnInfo DescribeColumn(string column)
+    ColumnInfo DescribeColumn(string column, RewriteRules rules)
     {
         ColumnDefinition? definition = null;
         for (var t = this; t is not null && definition is null; t = t.Parent)
         {
             definition = t.Columns?.Find(c => string.Equals(c.Name, column, Dialect == SqlDialect.MySql ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal));
         }
+        var markedUnique = false;
+        for (var t = this; t is not null && !markedUnique; t = t.Parent)
+        {
+            markedUnique = rules.IsMarkedUnique(t.Name, column);
+        }
         return new ColumnInfo(Name.Schema, Name.Table, column)
         {
             TypeName = definition?.TypeName,
             Category = definition?.Category ?? TypeCategory.Unknown,
             MaxLength = definition?.MaxLength,
-            Unique = definition?.Unique ?? false,
+            Unique = (definition?.Unique ?? false) || markedUnique,
         };
     }
 
