@@ -5,13 +5,15 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using Replica.Config;
+using Replica.Lexing;
 using Replica.Pipeline;
 using Replica.Transformers;
 
 namespace Replica.Benchmarks;
 
 /// <summary>
-/// Lexer and rewriter throughput over a 64 MiB synthetic COPY-heavy dump, fed in 1 MiB blocks as the pipe delivers them.
+/// Lexer and rewriter throughput over a 64 MiB synthetic dump (pg_dump COPY or mysqldump extended INSERTs), fed in 1 MiB
+/// blocks as the pipe delivers them.
 /// Pass-through: no rules. Fakes: 4 of the 10 customers columns get deterministic fakes.
 /// </summary>
 [MemoryDiagnoser]
@@ -23,10 +25,14 @@ public class LexerBenchmarks
     NullWriter _output = new();
     RewriteRules _fakes = RewriteRules.None;
 
+    /// <summary>PostgreSQL: pg_dump's COPY blocks. MySql: mysqldump's extended INSERTs of the same rows.</summary>
+    [Params(SqlDialect.PostgreSql, SqlDialect.MySql)]
+    public SqlDialect Dialect { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _dump = SyntheticDump.Create(64 << 20);
+        _dump = Dialect == SqlDialect.MySql ? SyntheticDump.CreateMySql(64 << 20) : SyntheticDump.Create(64 << 20);
         _output = new NullWriter();
     }
 
@@ -52,7 +58,7 @@ public class LexerBenchmarks
 
     long Run(RewriteRules rules)
     {
-        using var rewriter = new DumpRewriter(rules);
+        using var rewriter = new DumpRewriter(rules, dialect: Dialect);
         for (var i = 0; i < _dump.Length; i += BlockSize)
         {
             rewriter.Process(_dump.AsSpan(i, Math.Min(BlockSize, _dump.Length - i)), _output);

@@ -46,7 +46,9 @@ public static partial class PostgresCatalog
         catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or InvalidOperationException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new DatabaseException($"cannot connect to {uri.Describe()}{(uri.User is null ? "" : " as " + uri.User)}: {e.Message}", e);
+            // Npgsql's "Failed to connect to host:port" hides the reason (refused, timed out, no route) in the inner exception.
+            var reason = e.InnerException is { } inner && !e.Message.Contains(inner.Message, StringComparison.Ordinal) ? $" ({inner.Message})" : "";
+            throw new DatabaseException($"cannot connect to {uri.Describe()}{(uri.User is null ? "" : " as " + uri.User)}: {e.Message}{reason}", e);
         }
     }
 

@@ -187,7 +187,7 @@ public sealed class PostgresLiveTests(PostgresServer server) : IDisposable
         var dump = await _cli.RunAsync("dump", "-c", config);
 
         Assert.Equal(7, dump.ExitCode);
-        Assert.Contains("cannot query database shop on 127.0.0.1:1", dump.Stderr);
+        Assert.Contains("cannot connect to database shop on 127.0.0.1:1", dump.Stderr);
         Assert.Contains("Connection refused", dump.Stderr);
         Assert.DoesNotContain("hunter2-secret", dump.Stderr);
     }
