@@ -65,7 +65,7 @@ internal static class RestoreCommand
             var stopwatch = Stopwatch.StartNew();
             var counter = new RestoreCounter();
             using var progress = Progress.Start(parse.GetValue(quiet),
-                () => $"{CommonOptions.Size(counter.Bytes)} restored{Rows(destination)}, {Rate(counter.Bytes, stopwatch.Elapsed)}");
+                () => Describe(counter, destination, stopwatch.Elapsed));
             var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken, counter).ConfigureAwait(false);
             progress.Stop();
             if (!parse.GetValue(quiet))
@@ -78,10 +78,20 @@ internal static class RestoreCommand
         return command;
     }
 
-    static string Rows(IRestoreDestination destination) => destination is PsqlDestination psql ? $", {psql.Rows} rows" : "";
+    static string Describe(RestoreCounter counter, IRestoreDestination destination, TimeSpan elapsed)
+    {
+        var bytes = counter.Bytes;
+        var rate = elapsed.TotalSeconds > 0 ? bytes / elapsed.TotalSeconds : 0;
+        var total = counter.ExpectedBytes;
+        var percent = total is > 0 ? $" of {CommonOptions.Size(total.Value)} ({100.0 * bytes / total.Value:0}%)" : "";
+        var rows = destination is PsqlDestination psql
+            ? $", {psql.Rows}{(counter.ExpectedRows is { } r ? $"/{r}" : "")} rows, {psql.Tables}{(counter.ExpectedTables is { } t ? $"/{t}" : "")} tables"
+            : "";
+        var eta = total is > 0 && rate > 0 && total.Value > bytes ? $", ETA {Progress.Duration(TimeSpan.FromSeconds((total.Value - bytes) / rate))}" : "";
+        return $"{CommonOptions.Size(bytes)}{percent} sent{rows}, {rate / (1 << 20):0.0} MiB/s{eta}";
+    }
 
-    static string Rate(long bytes, TimeSpan elapsed) =>
-        $"{(elapsed.TotalSeconds > 0 ? bytes / elapsed.TotalSeconds / (1 << 20) : 0):0.0} MiB/s";
+    static string Rows(IRestoreDestination destination) => destination is PsqlDestination psql ? $", {psql.Rows} rows" : "";
 
     /// <summary>Wiping drops data: ask on a terminal, refuse without --yes elsewhere (a script must say it means it).</summary>
     static void Confirm(WipeMode wipe, string destination)

@@ -64,12 +64,23 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
     /// <summary>The encryption header (algorithm, KDF parameters, wrapped data keys: never a secret); null when not encrypted.</summary>
     public System.Text.Json.JsonElement? Encryption { get; init; }
 
+    /// <summary>Bytes of SQL a restore writes (after masking, before compression); for restore progress.</summary>
+    public long? SizePlain { get; init; }
+
+    /// <summary>Tables whose data the dump holds, and its rows; for restore progress.</summary>
+    public int? Tables { get; init; }
+
+    public long? Rows { get; init; }
+
     /// <summary>The manifest every bridge writes for a completed dump.</summary>
     public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks) =>
         new(name, createdAt, ToolInfo.Version, Source, SizeIn, sizeOut, Compressed, Encrypted, chunks)
         {
             Compression = Compression,
             Encryption = Encryption,
+            SizePlain = SizePlain,
+            Tables = Tables,
+            Rows = Rows,
         };
 
     /// <summary>The index entry every bridge lists for a completed dump.</summary>
@@ -111,4 +122,12 @@ public sealed record DumpManifest(
 
     /// <summary>The encryption header needed to open the dump with the right key; null when not encrypted.</summary>
     public System.Text.Json.JsonElement? Encryption { get; init; }
+
+    /// <summary>Bytes of SQL a restore writes; null in manifests of older versions.</summary>
+    public long? SizePlain { get; init; }
+
+    /// <summary>Tables with data and rows in the dump; null in manifests of older versions.</summary>
+    public int? Tables { get; init; }
+
+    public long? Rows { get; init; }
 }

@@ -48,6 +48,9 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>Statements psql ran (one status line each).</summary>
     public long Statements { get; private set; }
 
+    /// <summary>COPY statements psql finished: tables whose data is in.</summary>
+    public int Tables { get; private set; }
+
     DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
 
     /// <summary>Connects first (clear error on a wrong password or host), creates the database when asked, starts psql.</summary>
@@ -149,6 +152,7 @@ public sealed class PsqlDestination : IRestoreDestination
                 if (line.StartsWith("COPY ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var copied))
                 {
                     Rows += copied;
+                    Tables++;
                 }
                 else if (line.StartsWith("INSERT 0 ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(9), NumberStyles.None, CultureInfo.InvariantCulture, out var inserted))
                 {

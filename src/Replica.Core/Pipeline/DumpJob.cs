@@ -79,6 +79,9 @@ public static class DumpJob
         {
             Compression = codecs.Compression,
             Encryption = codecs.Encryption,
+            SizePlain = await chunking.ConfigureAwait(false),
+            Tables = rewriter.Statistics.Tables,
+            Rows = Math.Max(0, rewriter.Statistics.Rows - rewriter.Statistics.DroppedRows),
         };
         var entry = await writer.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
         return new DumpResult(entry, rewriter.Statistics);

@@ -15,7 +15,11 @@ public static class RestoreJob
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
         await destination.PrepareAsync(cancellationToken).ConfigureAwait(false);
         var output = counter is null ? destination.Open() : new CountingStream(destination.Open(), counter);
-        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, manifest => BridgeCodecs.ForManifest(manifest, settings), cancellationToken).ConfigureAwait(false);
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, manifest =>
+        {
+            counter?.Expect(manifest);
+            return BridgeCodecs.ForManifest(manifest, settings);
+        }, cancellationToken).ConfigureAwait(false);
         await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
         return (entry, bytes);
     }
@@ -79,6 +83,20 @@ public sealed class RestoreCounter
     long _bytes;
 
     public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>From the manifest, once read: the bytes, tables and rows the restore will write (null when unknown).</summary>
+    public long? ExpectedBytes { get; private set; }
+
+    public int? ExpectedTables { get; private set; }
+
+    public long? ExpectedRows { get; private set; }
+
+    internal void Expect(Bridges.DumpManifest manifest)
+    {
+        ExpectedBytes = manifest.SizePlain;
+        ExpectedTables = manifest.Tables;
+        ExpectedRows = manifest.Rows;
+    }
 
     internal void Add(long bytes) => Interlocked.Add(ref _bytes, bytes);
 }
