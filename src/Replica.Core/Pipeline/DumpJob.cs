@@ -20,6 +20,7 @@ public static class DumpJob
 #else
     const int ReadBlockSize = 1 << 20;
 #endif
+    const int ReadHint = ReadBlockSize < (64 << 10) ? ReadBlockSize : 64 << 10;
 
     /// <summary>Runs a dump with the chunk size, compression and encryption of <paramref name="settings"/>.</summary>
     public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, Config.BridgeConfig settings, CancellationToken cancellationToken)
@@ -104,7 +105,10 @@ public static class DumpJob
         {
             while (true)
             {
-                var read = await stream.ReadAsync(writer.GetMemory(ReadBlockSize), cancellationToken).ConfigureAwait(false);
+                // Ask for at least ReadHint, not a whole block: the pipe then hands out the rest of its current segment. A
+                // source that delivers small pieces (pg_dump writes 4 KiB at a time) otherwise got a fresh 1 MiB
+                // segment per read, and memory grew to 205 MiB.
+                var read = await stream.ReadAsync(writer.GetMemory(ReadHint), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
