@@ -14,7 +14,7 @@
 #   pg_dump                pg_dump --format=plain DB > /dev/null
 #   pg_dump-cat            pg_dump --format=plain DB | cat > /dev/null   (the cost of a pipe alone)
 #   replica-mask-zstd-aes  replica dump -c bench/replica-bench-live.yaml: pg_dump spawned by replica, 4 customers
-#                          columns masked, zstd 1, AES-256-GCM with a raw key_file, 16 MiB chunks, fresh local bridge
+#                          columns masked, zstd 1, AES-256-GCM with a raw key_file, default 8 MiB chunks, fresh local bridge
 #   replica-passthrough    replica dump -c bench/replica-bench-live-passthrough.yaml: no rules, no compression, no
 #                          encryption, fresh local bridge (does the rewriter keep up with pg_dump?)
 #   psql-restore           psql -X -v ON_ERROR_STOP=1 --single-transaction -f SQL > /dev/null, into a new empty database
