@@ -99,9 +99,27 @@ public sealed class ToolProcess : IAsyncDisposable
     }
 
     /// <summary>Waits for the tool to exit and throws a <see cref="DatabaseException"/> when its exit code is not 0.</summary>
-    public async Task WaitForSuccessAsync(CancellationToken cancellationToken)
+    /// <remarks>
+    /// Every caller awaits one shared wait: the end of stdout and a commit both ask, and two concurrent
+    /// WaitForExitAsync + ExitCode reads on one Process sometimes gave 0 for a psql that had exited with 3 (seen in
+    /// about one restore in four), which made a failed restore look successful.
+    /// </remarks>
+    public Task WaitForSuccessAsync(CancellationToken cancellationToken)
     {
-        await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        var exit = _exit;
+        if (exit is null)
+        {
+            var created = new Lazy<Task>(WaitForExitOnceAsync);
+            exit = Interlocked.CompareExchange(ref _exit, created, null) ?? created;
+        }
+        return exit.Value.WaitAsync(cancellationToken);
+    }
+
+    Lazy<Task>? _exit;
+
+    async Task WaitForExitOnceAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
         await _stderr.ConfigureAwait(false);
         if (_process.ExitCode != 0)
         {
