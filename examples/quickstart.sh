@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quickstart: masks the bundled sample dump (examples/sample-dump.sql, made by pg_dump from examples/shop.sql)
-# with the rules in examples/replica.yaml, stores it in ./replica-bridge, lists the bridge, restores the newest dump
-# to ./restored.sql, and shows a few customers before and after. Needs only the .NET 10 SDK.
+# with the rules in examples/replica.yaml, stores it in examples/replica-bridge (a relative bridge path resolves from
+# the config file's folder), lists the bridge, restores the newest dump to ./restored.sql, and shows a few customers
+# before and after. Needs only the .NET 10 SDK.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -104,7 +104,7 @@ internal sealed partial class ConfigBinder
             }
         }
 
-        var localPath = new BridgeConfig().LocalPath;
+        var localPath = FilePath(new BridgeConfig().LocalPath);
         S3Config? s3 = null;
         if (f.Get("datastore") is { } datastoreNode)
         {
@@ -120,7 +120,7 @@ internal sealed partial class ConfigBinder
             if (df.Get("local_disk") is { } localDisk)
             {
                 var lf = Mapping(localDisk, ["dir"]);
-                localPath = NonEmpty(lf.Require("dir", "the datastore directory, e.g. dir: ./replica-bridge"), "a directory path");
+                localPath = FilePath(NonEmpty(lf.Require("dir", "the datastore directory, e.g. dir: ./replica-bridge"), "a directory path"));
             }
         }
         var bridge = new BridgeConfig

@@ -155,11 +155,11 @@ internal sealed partial class ConfigBinder
         {
             throw Error(bf.Get("s3")!.Value, "give either 'local' or 's3', not both: a dump lives in one bridge");
         }
-        var path = defaults.LocalPath;
+        var path = FilePath(defaults.LocalPath);
         if (bf.Get("local") is { } localNode)
         {
             var lf = Mapping(localNode, ["path"]);
-            path = NonEmpty(lf.Require("path", "the bridge directory, e.g. path: ./replica-bridge"), "a directory path");
+            path = FilePath(NonEmpty(lf.Require("path", "the bridge directory, e.g. path: ./replica-bridge"), "a directory path"));
         }
         S3Config? s3 = null;
         if (bf.Get("s3") is { } s3Node)
@@ -222,16 +222,16 @@ internal sealed partial class ConfigBinder
             {
                 foreach (var item in Sequence(rn, "public key files (PEM)"))
                 {
-                    recipients.Add(NonEmpty(item, "a public key file"));
+                    recipients.Add(FilePath(NonEmpty(item, "a public key file")));
                 }
             }
             encryption = new EncryptionConfig
             {
                 Passphrase = ef.Get("passphrase") is { } pp ? NonEmpty(pp, "a passphrase, e.g. ${REPLICA_PASSPHRASE}") : null,
                 Key = ef.Get("key") is { } kn ? NonEmpty(kn, "a base64 32-byte key, e.g. ${REPLICA_KEY}") : null,
-                KeyFile = ef.Get("key_file") is { } kf ? NonEmpty(kf, "a file holding a base64 32-byte key") : null,
+                KeyFile = ef.Get("key_file") is { } kf ? FilePath(NonEmpty(kf, "a file holding a base64 32-byte key")) : null,
                 Recipients = recipients,
-                PrivateKeyFile = ef.Get("private_key_file") is { } pk ? NonEmpty(pk, "a private key file (PEM)") : null,
+                PrivateKeyFile = ef.Get("private_key_file") is { } pk ? FilePath(NonEmpty(pk, "a private key file (PEM)")) : null,
                 PrivateKeyPassphrase = ef.Get("private_key_passphrase") is { } pkp ? NonEmpty(pkp, "the private key file's passphrase") : null,
             };
             var ways = (encryption.Passphrase is null ? 0 : 1) + (encryption.Key is null ? 0 : 1) + (encryption.KeyFile is null ? 0 : 1)

@@ -29,13 +29,21 @@ internal sealed partial class ConfigBinder
     readonly string _file;
     readonly IReadOnlyCollection<string> _knownTransformers;
     readonly Func<string, string?> _getEnv;
+    readonly string _baseDirectory;
 
     public ConfigBinder(string file, IReadOnlyCollection<string> knownTransformers, Func<string, string?> getEnv)
     {
         _file = file;
         _knownTransformers = knownTransformers;
         _getEnv = getEnv;
+        _baseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
     }
+
+    /// <summary>
+    /// A path the file names (bridge directory, key files): relative paths resolve from the config file's folder, as
+    /// a reader of the file expects (like compose files), not from wherever replica happens to be started.
+    /// </summary>
+    public string FilePath(string path) => Path.GetFullPath(path, _baseDirectory);
 
     public ReplicaConfig BindRoot(YamlNode root)
     {

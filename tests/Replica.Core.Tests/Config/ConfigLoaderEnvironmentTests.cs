@@ -28,7 +28,7 @@ public class ConfigLoaderEnvironmentTests
     {
         var config = Parse("bridge: { local: { path: '${DIR:-./fallback}' } }", Env(("DIR", "")));
 
-        Assert.Equal("./fallback", config.Bridge.LocalPath);
+        Assert.Equal(Path.GetFullPath("fallback"), config.Bridge.LocalPath);
     }
 
     [Fact]

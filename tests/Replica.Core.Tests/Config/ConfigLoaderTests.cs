@@ -94,7 +94,7 @@ public class ConfigLoaderTests
         Assert.Equal("", config.Secret);
         Assert.Equal("en", config.Locale);
         Assert.Null(config.Source.ConnectionUri);
-        Assert.Equal("./out", config.Bridge.LocalPath);
+        Assert.Equal(Path.GetFullPath("out"), config.Bridge.LocalPath);
         Assert.Equal(8L << 20, config.Bridge.ChunkSize);
         Assert.Equal(256L << 20, config.MaxRowBytes);
         Assert.Null(config.Destination.ConnectionUri);
@@ -512,6 +512,41 @@ public class ConfigLoaderTests
             var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, Known, Env(("REPLICA_SECRET", Secret))));
 
             Assert.StartsWith($"{path}:2:", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Load_RelativePaths_ResolveFromTheConfigFilesFolder()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"replica-{Guid.NewGuid():N}", "conf");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "replica.yaml");
+        File.WriteAllText(path, "bridge:\n  local: { path: ./dumps }\n  encryption: { key_file: ../keys/dump.key }\n");
+        try
+        {
+            var config = ConfigLoader.Load(path, Known, Env(("REPLICA_SECRET", Secret)));
+
+            Assert.Equal(Path.Combine(folder, "dumps"), config.Bridge.LocalPath);
+            Assert.Equal(Path.Combine(Path.GetDirectoryName(folder)!, "keys", "dump.key"), config.Bridge.Encryption!.KeyFile);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_AbsoluteBridgePath_StaysAsWritten()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"replica-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "bridge: { local: { path: /var/lib/replica } }\n");
+        try
+        {
+            Assert.Equal("/var/lib/replica", ConfigLoader.Load(path, Known, Env(("REPLICA_SECRET", Secret))).Bridge.LocalPath);
         }
         finally
         {

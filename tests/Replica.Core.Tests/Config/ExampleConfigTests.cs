@@ -36,7 +36,7 @@ public class ExampleConfigTests
         var config = ConfigLoader.Load(PathOf("examples/replica.yaml"), Known, Env());
 
         Assert.Equal("replica-example-secret", config.Secret);
-        Assert.Equal("./replica-bridge", config.Bridge.LocalPath);
+        Assert.Equal(PathOf("examples/replica-bridge"), config.Bridge.LocalPath);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public class ExampleConfigTests
         Assert.Equal(ConfigFormat.RepliByte, config.Format);
         Assert.Equal("postgres://u@prod/shop", config.Source.ConnectionUri);
         Assert.Equal("postgres://u@dev/shop", config.Destination.ConnectionUri);
-        Assert.Equal("./replica-bridge", config.Bridge.LocalPath);
+        Assert.Equal(PathOf("examples/replica-bridge"), config.Bridge.LocalPath);
         Assert.Equal(TableAction.SkipData, config.Tables[0].Action);
         Assert.Equal("audit_log", config.Tables[0].Table.Table.Name);
         var iban = config.Tables.SelectMany(t => t.Columns).Single(c => c.Column.Name == "iban").Transformer;
