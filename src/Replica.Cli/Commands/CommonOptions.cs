@@ -12,7 +12,7 @@ internal static class CommonOptions
 
     public static Option<string> Config() => new("--config", "-c")
     {
-        Description = "The config file (YAML). Default: ./replica.yaml",
+        Description = "The config file (YAML).",
         DefaultValueFactory = _ => DefaultConfigPath,
     };
 
@@ -73,6 +73,11 @@ internal static class CommonOptions
             await Console.Error.WriteLineAsync($"replica: {e.Message}").ConfigureAwait(false);
             return (int)e.Kind;
         }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"replica: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("replica: interrupted").ConfigureAwait(false);
@@ -85,6 +90,9 @@ internal static class CommonOptions
         }
     }
 
+    /// <summary>"1 chunk", "2 chunks": the word for <paramref name="count"/> of <paramref name="noun"/>.</summary>
+    public static string Plural(long count, string noun) => count == 1 ? noun : noun + "s";
+
     public static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
@@ -93,3 +101,6 @@ internal static class CommonOptions
         _ => $"{bytes} B",
     };
 }
+
+/// <summary>The command line asks for something that cannot be done as given (exit 1, like a parse error).</summary>
+internal sealed class UsageException(string message) : Exception(message);

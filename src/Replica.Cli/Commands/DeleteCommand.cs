@@ -25,6 +25,29 @@ internal static class DeleteCommand
         {
             config, name, olderThan, keepLast, dryRun,
         };
+        // Which dumps to delete is a usage question (exit 1), answered before any bridge is opened.
+        command.Validators.Add(result =>
+        {
+            var hasName = result.GetValue(name) is not null;
+            var age = result.GetValue(olderThan);
+            var keep = result.GetValue(keepLast);
+            if (!hasName == (age is null && keep is null))
+            {
+                result.AddError("give a dump NAME, or --older-than and/or --keep-last");
+                return;
+            }
+            if (!hasName)
+            {
+                try
+                {
+                    RetentionPolicy.Parse(age, keep);
+                }
+                catch (ConfigException e)
+                {
+                    result.AddError(e.Message);
+                }
+            }
+        });
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
@@ -32,10 +55,6 @@ internal static class DeleteCommand
             var single = parse.GetValue(name);
             var age = parse.GetValue(olderThan);
             var keep = parse.GetValue(keepLast);
-            if ((single is null) == (age is null && keep is null))
-            {
-                throw new ConfigException("give a dump NAME, or --older-than and/or --keep-last");
-            }
             List<string> doomed;
             if (single is not null)
             {
@@ -51,6 +70,11 @@ internal static class DeleteCommand
                 var policy = RetentionPolicy.Parse(age, keep);
                 var dumps = await bridge.ListAsync(cancellationToken).ConfigureAwait(false);
                 doomed = [.. policy.SelectForDeletion(dumps, DateTimeOffset.UtcNow).Select(d => d.Name)];
+                if (doomed.Count == 0)
+                {
+                    var what = parse.GetValue(dryRun) ? "would delete nothing" : "deleted nothing";
+                    Console.Out.WriteLine($"{what}: no dump in {bridge.Description} matches ({dumps.Count} {CommonOptions.Plural(dumps.Count, "dump")} kept)");
+                }
             }
             foreach (var dump in doomed)
             {

@@ -69,7 +69,7 @@ internal static class DumpCommand
             Console.Error.WriteLine(
                 $"replica: dump {result.Entry.Name} complete in {bridge.Description}: {CommonOptions.Size(s.BytesIn)} in, " +
                 $"{CommonOptions.Size(result.Entry.SizeOut)} stored{Codecs(result.Entry)}, {s.Rows} rows, {s.TransformedValues} values transformed, " +
-                $"{s.DroppedRows} rows dropped, {result.Entry.ChunkCount} chunks, {stopwatch.Elapsed.TotalSeconds:0.0} s");
+                $"{s.DroppedRows} rows dropped, {result.Entry.ChunkCount} {CommonOptions.Plural(result.Entry.ChunkCount, "chunk")}, {stopwatch.Elapsed.TotalSeconds:0.0} s");
             foreach (var unused in rules.UnusedRules())
             {
                 Console.Error.WriteLine($"replica: warning: the rule for {unused.Table} ({unused.Source ?? "config"}) matched nothing in this dump; check the names");

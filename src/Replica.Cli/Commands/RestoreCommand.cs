@@ -99,12 +99,12 @@ internal static class RestoreCommand
         var what = wipe == WipeMode.Database ? $"replace {destination} (it is dropped once the restore succeeded)" : $"drop every schema of {destination} before restoring";
         if (Console.IsInputRedirected || Console.IsErrorRedirected)
         {
-            throw new ConfigException($"this restore would {what}; pass --yes to confirm (or --no-wipe)");
+            throw new UsageException($"this restore would {what}; pass --yes to confirm (or --no-wipe)");
         }
         Console.Error.Write($"replica: this restore will {what}. Type 'yes' to continue: ");
         if (!string.Equals(Console.ReadLine()?.Trim(), "yes", StringComparison.OrdinalIgnoreCase))
         {
-            throw new ConfigException("restore cancelled: the destination was not confirmed");
+            throw new UsageException("restore cancelled: the destination was not confirmed");
         }
     }
 }

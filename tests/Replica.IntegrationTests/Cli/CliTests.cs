@@ -187,6 +187,51 @@ public sealed class CliTests(PostgresServer server) : IDisposable
         Assert.Equal(3, (await ListAsync(config)).Count);
         Assert.Equal(0, (await _cli.RunAsync("delete", "-c", config, "--keep-last", "1")).ExitCode);
         Assert.Equal(["stdin-3"], (await ListAsync(config)).Select(d => d.GetProperty("name").GetString()!));
+
+        var nothing = await _cli.RunAsync("delete", "-c", config, "--keep-last", "1", "--dry-run");
+        Assert.Equal(0, nothing.ExitCode);
+        Assert.Contains("would delete nothing", nothing.Stdout);
+        Assert.Contains("1 dump kept", nothing.Stdout);
+    }
+
+    [Theory]
+    [InlineData("delete")]
+    [InlineData("delete", "stdin-1", "--keep-last", "1")]
+    [InlineData("delete", "--older-than", "14x")]
+    [InlineData("delete", "--keep-last", "-1")]
+    public async Task Delete_UsageErrors_ExitWith1AndTouchNothing(params string[] args)
+    {
+        var config = _cli.WriteConfig();
+        await using (var input = File.OpenRead(SampleDump))
+        {
+            Assert.Equal(0, (await _cli.RunAsync(["dump", "-c", config, "--input", "-", "--name", "stdin-1"], input)).ExitCode);
+        }
+
+        var result = await _cli.RunAsync([.. args, "-c", config]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Single(await ListAsync(config));
+    }
+
+    [Fact]
+    public async Task Dump_OneChunk_SaysChunkNotChunks()
+    {
+        var config = _cli.WriteConfig();
+
+        var result = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains(", 1 chunk,", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Help_ConfigDefault_IsPrintedOnce()
+    {
+        var result = await _cli.RunAsync("dump", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        var configLine = result.Stdout.Split('\n').Single(l => l.Contains("--config", StringComparison.Ordinal));
+        Assert.Equal(1, configLine.Split("replica.yaml").Length - 1);
     }
 
     [Fact]
