@@ -21,7 +21,9 @@ internal static class RestoreCommand
         };
         var wipe = new Option<WipeMode?>("--wipe")
         {
-            Description = "Before restoring into a database: Schemas drops its schemas (in the restore's transaction), Database "
+            // Lower case, as in the config (destination.wipe) and the README; parsing ignores case.
+            HelpName = "schemas|database|none",
+            Description = "Before restoring into a database: schemas drops its schemas (in the restore's transaction), database "
                 + "restores into a new database that replaces the old one on success. Default: destination.wipe, else none.",
         };
         var noWipe = new Option<bool>("--no-wipe") { Description = "Restore on top of what the database holds (overrides destination.wipe)." };

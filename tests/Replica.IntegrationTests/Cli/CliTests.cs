@@ -225,6 +225,16 @@ public sealed class CliTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task RestoreHelp_WipeValues_AreLowerCaseAsInTheReadme()
+    {
+        var result = await _cli.RunAsync("restore", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("--wipe <schemas|database|none>", result.Stdout);
+        Assert.DoesNotContain("Schemas", result.Stdout);
+    }
+
+    [Fact]
     public async Task Help_ConfigDefault_IsPrintedOnce()
     {
         var result = await _cli.RunAsync("dump", "--help");
