@@ -64,6 +64,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
             {
                 throw new BridgeException($"A dump named '{name}' already exists in {Description}.");
             }
+            RefuseLink(folder, $"create the folder of dump '{name}' at");
             if (Directory.Exists(folder))
             {
                 throw new BridgeException(File.Exists(Path.Combine(folder, WritingLockFileName))
@@ -77,6 +78,8 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
             try
             {
                 Directory.CreateDirectory(folder);
+                // CreateDirectory succeeds on a link to a directory planted since the check above.
+                RefuseLink(folder, $"create the folder of dump '{name}' at");
                 writingLock = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
             }
             catch (Exception ex) when (BridgeThrow.IsIo(ex))
@@ -271,7 +274,14 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
                 {
                     continue;
                 }
-                if (File.Exists(Path.Combine(folder, WritingLockFileName)))
+                bool hasWritingLock = File.Exists(Path.Combine(folder, WritingLockFileName));
+                if (!hasWritingLock && !IsEmptyDirectory(folder))
+                {
+                    continue;
+                }
+                // Only now, about to act on it: a link that nothing touches (say latest -> a listed dump) stays.
+                RefuseLink(folder, $"clean up the abandoned folder of dump '{name}' at");
+                if (hasWritingLock)
                 {
                     if (IsHeldByLiveWriter(folder))
                     {
@@ -280,7 +290,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
                     MoveToTrash(folder, name);
                     removed.Add(name);
                 }
-                else if (IsEmptyDirectory(folder))
+                else
                 {
                     // A writer that was removing its own folder died between deleting .writing and the folder.
                     DeleteTree(folder);
