@@ -28,11 +28,15 @@ public sealed partial class LocalBridge
         {
             throw BridgeThrow.Io(what, path, ex);
         }
-        if ((int)attributes != -1 && attributes.HasFlag(FileAttributes.ReparsePoint))
+        if (IsLink(attributes))
         {
             BridgeThrow.Link(what, path, LinkTargetOf(info));
         }
     }
+
+    /// <summary>True for a link's attributes; false for (FileAttributes)(-1), which stands for "nothing there" and has every flag set.</summary>
+    static bool IsLink(FileAttributes attributes) =>
+        (int)attributes != -1 && attributes.HasFlag(FileAttributes.ReparsePoint);
 
     static string? LinkTargetOf(FileSystemInfo info)
     {
@@ -229,7 +233,8 @@ public sealed partial class LocalBridge
             foreach (FileSystemInfo entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
             {
                 // The enumeration's attributes come from lstat, so a link is seen as a link, whatever it points at.
-                if (entry.Attributes.HasFlag(FileAttributes.ReparsePoint))
+                // An entry removed meanwhile by another process reads as -1, not as a link.
+                if (IsLink(entry.Attributes))
                 {
                     BridgeThrow.Link("delete", entry.FullName, LinkTargetOf(entry));
                 }
