@@ -35,6 +35,19 @@ public interface IIndexRebuild
     Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>A bridge that can remove what writers that died left behind (`replica delete --abandoned`).</summary>
+public interface IAbandonedCleanup
+{
+    /// <summary>
+    /// Removes every dump that is not listed and whose writer is gone: its .writing marker has not been refreshed for
+    /// longer than <paramref name="staleAfter"/> (writers refresh it every minute or so while they work). Never removes
+    /// a listed dump nor a live writer's; the names removed can be used again. With <paramref name="dryRun"/> only
+    /// returns what it would remove. <see cref="ConfigException"/> when <paramref name="staleAfter"/> is too short to
+    /// tell a dead writer from a live one.
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken);
+}
+
 /// <summary>Writes the chunks of one dump, in order.</summary>
 public interface IDumpWriter : IAsyncDisposable
 {

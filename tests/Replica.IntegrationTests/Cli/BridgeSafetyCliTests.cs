@@ -110,4 +110,37 @@ public sealed class BridgeSafetyCliTests : IDisposable
         Assert.Contains("5 chunks", verify.Stderr);
         Assert.Contains("manifest not authenticated (written before", verify.Stderr);
     }
+
+    [Fact]
+    public async Task DeleteAbandoned_KilledWritersFolder_RemovedOnlyOnceItsMarkerIsStale()
+    {
+        var config = _cli.WriteConfig();
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "listed")).ExitCode);
+        // What `replica dump` killed with SIGKILL leaves: a folder with a chunk and a .writing marker nobody holds.
+        foreach (var (name, age) in new[] { ("killed", TimeSpan.FromHours(2)), ("recent", TimeSpan.FromMinutes(5)) })
+        {
+            string folder = Directory.CreateDirectory(Path.Combine(_cli.BridgePath, name)).FullName;
+            await File.WriteAllTextAsync(Path.Combine(folder, "000000.chunk"), "chunk");
+            string marker = Path.Combine(folder, ".writing");
+            await File.WriteAllTextAsync(marker, "pid 1 on host");
+            File.SetLastWriteTimeUtc(marker, DateTime.UtcNow - age);
+        }
+
+        var byName = await _cli.RunAsync("delete", "-c", config, "killed");
+        var dryRun = await _cli.RunAsync("delete", "-c", config, "--abandoned", "--dry-run");
+        var delete = await _cli.RunAsync("delete", "-c", config, "--abandoned");
+
+        Assert.Equal(4, byName.ExitCode);
+        Assert.Contains("replica delete --abandoned", byName.Stderr);
+        Assert.Equal(0, dryRun.ExitCode);
+        Assert.Equal("would delete abandoned killed", dryRun.Stdout.Trim());
+        Assert.True(delete.ExitCode == 0, delete.Stderr);
+        Assert.Equal("deleted abandoned killed", delete.Stdout.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_cli.BridgePath, "killed")));
+        Assert.True(Directory.Exists(Path.Combine(_cli.BridgePath, "recent")));
+        Assert.True(Directory.Exists(Path.Combine(_cli.BridgePath, "listed")));
+        var tooShort = await _cli.RunAsync("delete", "-c", config, "--abandoned", "--stale-after", "30s");
+        Assert.Equal(2, tooShort.ExitCode);
+        Assert.Contains("too short", tooShort.Stderr);
+    }
 }
