@@ -10,13 +10,14 @@ namespace Replica.Bridges.S3;
 /// prefix/index.json              complete dumps: {"version":1,"dumps":[...]}, updated by compare-and-swap
 /// prefix/dump-1/000000.chunk ... chunks, zero-padded so that key order is restore order
 /// prefix/dump-1/manifest.json    written once (If-None-Match: *) after the last chunk; the source of truth
-/// prefix/dump-1/.writing         the writer's claim on the name (If-None-Match: *), removed once the dump is listed
+/// prefix/dump-1/.writing         the writer's claim on the name (If-None-Match: *), rewritten every minute while the
+///                                writer works (its age tells a dead writer), removed once the dump is listed
 /// </code>
 /// There is no lock: index.json is read with its ETag and written back with If-Match (If-None-Match: * when absent);
 /// a writer that loses the race reads again, merges and retries after a random delay. A dump is listed only after
 /// every chunk and its manifest are stored. Thread-safe; several processes may share one prefix.
 /// </summary>
-public sealed partial class S3Bridge : IBridge, IIndexRebuild, IDisposable
+public sealed partial class S3Bridge : IBridge, IIndexRebuild, IAbandonedCleanup, IDisposable
 {
     internal const string WritingMarkerName = ".writing";
 
@@ -84,7 +85,7 @@ public sealed partial class S3Bridge : IBridge, IIndexRebuild, IDisposable
         {
             throw new BridgeException(
                 $"A dump named '{name}' is being written to {Description} by another process (s3://{_options.Bucket}/{markerKey} exists); "
-                + $"if that writer died, remove the dump with 'replica delete {name}' once it is older than {_options.AbandonedAfter.TotalHours:0.#} h.",
+                + "if that writer died, 'replica delete --abandoned' removes what it left once its marker is older than --stale-after (1 h).",
                 ex);
         }
 
@@ -104,9 +105,9 @@ public sealed partial class S3Bridge : IBridge, IIndexRebuild, IDisposable
             await _store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
             throw new BridgeException(
                 $"The name '{name}' is taken in {Description}: s3://{_options.Bucket}/{foreign} exists but no dump '{name}' is being written; "
-                + $"remove it with 'replica delete {name}' or choose another name.");
+                + "'replica delete --abandoned' removes such leftovers once they are older than --stale-after (1 h); or choose another name.");
         }
-        return new S3DumpWriter(this, name, createdAt);
+        return new S3DumpWriter(this, name, createdAt, owner);
     }
 
     public async Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken)
@@ -193,6 +194,56 @@ public sealed partial class S3Bridge : IBridge, IIndexRebuild, IDisposable
             await RemoveFromIndexAsync(name, only: null, cancellationToken).ConfigureAwait(false);
         }
         await DeleteDumpObjectsAsync(name, keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes the objects of every dump folder that is not listed and whose newest object (the writer's marker, which a
+    /// live writer rewrites every <see cref="S3BridgeOptions.MarkerRefreshInterval"/>, or anything else) is older than
+    /// <paramref name="staleAfter"/>: leftovers of killed writers and of deletes that died halfway. Also aborts their
+    /// unfinished multipart uploads. The index is read after a folder is listed, so a dump listed meanwhile (whose
+    /// objects are fresh anyway) is never touched. Returns the names removed, which can be used again.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken)
+    {
+        MarkerRefresher.RequireStaleAfter(staleAfter, _options.MarkerRefreshInterval);
+        var abandoned = new List<string>();
+        foreach (string folder in await _store.ListFoldersAsync(_options.Prefix, cancellationToken).ConfigureAwait(false))
+        {
+            string name = folder[_options.Prefix.Length..^1];
+            if (!DumpName.IsValid(name, out _))
+            {
+                continue;
+            }
+            var keys = new List<string>();
+            DateTimeOffset newest = DateTimeOffset.MinValue;
+            await foreach (S3Object item in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
+            {
+                keys.Add(item.Key);
+                DateTimeOffset modified = item.LastModified is { } time
+                    ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero)
+                    : DateTimeOffset.MaxValue; // no date: never provably old
+                if (modified > newest)
+                {
+                    newest = modified;
+                }
+            }
+            if (keys.Count == 0 || _options.TimeProvider.GetUtcNow() - newest <= staleAfter)
+            {
+                continue;
+            }
+            (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            if (index.Find(name) is not null)
+            {
+                continue;
+            }
+            abandoned.Add(name);
+            if (!dryRun)
+            {
+                await _store.AbortUploadsAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false);
+                await DeleteDumpObjectsAsync(name, keys, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return abandoned;
     }
 
     /// <summary>

@@ -63,6 +63,12 @@ public sealed record S3BridgeOptions
     /// </summary>
     public TimeSpan AbandonedAfter { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How often a writer rewrites its .writing marker while it works, so that its age tells a live writer from a dead
+    /// one; `delete --abandoned` needs markers older than at least twice this. Default 1 minute.
+    /// </summary>
+    public TimeSpan MarkerRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The clock that stamps created_at and ages writer markers; tests pass a fixed one.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -110,6 +116,10 @@ public sealed record S3BridgeOptions
         if (MultipartThreshold < 1)
         {
             throw new ConfigException($"the multipart threshold must be positive, not {MultipartThreshold}.", key: "multipart_threshold");
+        }
+        if (MarkerRefreshInterval <= TimeSpan.Zero)
+        {
+            throw new ConfigException($"the marker refresh interval must be positive, not {MarkerRefreshInterval}.", key: "marker_refresh_interval");
         }
         if (MultipartConcurrency < 1)
         {

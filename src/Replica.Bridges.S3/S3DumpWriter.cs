@@ -17,6 +17,7 @@ internal sealed class S3DumpWriter : IDumpWriter
     readonly S3Bridge _bridge;
     readonly long _createdAt;
     readonly List<ChunkInfo> _chunks = [];
+    readonly MarkerRefresher _refresher;
     long _sizeOut;
     State _state;
     // Set once CompleteAsync tries to list the dump: from then on the entry may be in index.json.
@@ -24,11 +25,15 @@ internal sealed class S3DumpWriter : IDumpWriter
     // Why the writer failed, for the message when cleaning up after it fails too.
     Exception? _failure;
 
-    public S3DumpWriter(S3Bridge bridge, string name, long createdAt)
+    public S3DumpWriter(S3Bridge bridge, string name, long createdAt, byte[] owner)
     {
         _bridge = bridge;
         Name = name;
         _createdAt = createdAt;
+        // Rewriting the marker moves its Last-Modified: `delete --abandoned` leaves a folder alone while that is recent.
+        _refresher = new MarkerRefresher(bridge.Options.MarkerRefreshInterval, bridge.Options.TimeProvider, ct =>
+            bridge.Store.PutAsync(bridge.MarkerKey(name), owner, $"refresh the writer marker of dump '{name}' at", ct,
+                contentType: "text/plain"));
     }
 
     public string Name { get; }
@@ -114,7 +119,9 @@ internal sealed class S3DumpWriter : IDumpWriter
         }
         _state = State.Completed;
 
-        // Listed: the name is protected by the index from here on, the marker has done its job.
+        // Listed: the name is protected by the index from here on, the marker has done its job. No refresh may
+        // bring it back after it is deleted.
+        await _refresher.DisposeAsync().ConfigureAwait(false);
         try
         {
             await _bridge.Store.DeleteAsync([_bridge.MarkerKey(Name)], cancellationToken).ConfigureAwait(false);
@@ -138,6 +145,7 @@ internal sealed class S3DumpWriter : IDumpWriter
             return;
         }
         _state = State.Disposed;
+        await _refresher.DisposeAsync().ConfigureAwait(false);
 
         try
         {
@@ -149,8 +157,8 @@ internal sealed class S3DumpWriter : IDumpWriter
             string why = _failure is null ? "was abandoned" : $"failed ({_failure.Message})";
             throw new BridgeException(
                 $"Dump '{Name}' {why}, and removing what it stored failed too: {ex.Message}. What is left under "
-                + $"s3://{_bridge.Options.Bucket}/{_bridge.DumpPrefix(Name)} can be removed with 'replica delete {Name}' "
-                + $"once it is {_bridge.Options.AbandonedAfter.TotalHours:0.#} h old.", ex);
+                + $"s3://{_bridge.Options.Bucket}/{_bridge.DumpPrefix(Name)} can be removed with 'replica delete --abandoned' "
+                + "once it is older than --stale-after (1 h).", ex);
         }
     }
 

@@ -376,7 +376,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
 
         Assert.Contains("Dump 'dump-stuck' failed (Cannot store chunk 0", ex.Message);
         Assert.Contains("removing what it stored failed too", ex.Message);
-        Assert.Contains("replica delete dump-stuck", ex.Message);
+        Assert.Contains("replica delete --abandoned", ex.Message);
         Assert.Empty(await bridge.ListAsync(s_none));
     }
 
@@ -479,7 +479,96 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         Assert.Equal(["dump-1", "dump-2", "dump-3", "dump-4"], await ListedNamesAsync(bridge));
     }
 
+    [Fact]
+    public async Task DeleteAbandonedAsync_KilledWritersLeftovers_RemovedAndNameUsableAgain()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        // What a writer killed with SIGKILL leaves: its marker and a chunk, never refreshed again.
+        await PutAsync(bucket, "replica/killed/.writing", "pid 1 on host");
+        await PutAsync(bucket, "replica/killed/000000.chunk", "chunk");
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        var claimed = await Assert.ThrowsAsync<BridgeException>(() => bridge.BeginDumpAsync("killed", s_none));
+        Assert.Contains("replica delete --abandoned", claimed.Message);
+        // Two hours later, on the deleting machine's clock.
+        using var later = new S3Bridge(Server.Options(bucket) with { TimeProvider = new ShiftedClock(TimeSpan.FromHours(2)) });
+
+        IReadOnlyList<string> dryRun = await later.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: true, s_none);
+        Assert.Equal(["killed"], dryRun);
+        Assert.Equal(2, (await ListKeysAsync(bucket, "replica/killed/")).Count);
+        IReadOnlyList<string> removed = await later.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
+
+        Assert.Equal(["killed"], removed);
+        Assert.Empty(await ListKeysAsync(bucket, "replica/killed/"));
+        await WriteDumpAsync(bridge, "killed", Bytes(10), chunkSize: 10);
+        Assert.Equal(["killed"], await ListedNamesAsync(bridge));
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_YoungLeftoversAndListedDumps_AreKept()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(bridge, "listed", Bytes(10), chunkSize: 10);
+        await PutAsync(bucket, "replica/young/.writing", "pid 1 on host");
+        using var later = new S3Bridge(Server.Options(bucket) with { TimeProvider = new ShiftedClock(TimeSpan.FromMinutes(30)) });
+
+        IReadOnlyList<string> removed = await later.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
+        using var muchLater = new S3Bridge(Server.Options(bucket) with { TimeProvider = new ShiftedClock(TimeSpan.FromDays(30)) });
+        IReadOnlyList<string> old = await muchLater.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
+
+        Assert.Empty(removed);
+        Assert.Equal(["young"], old);
+        Assert.Equal(["listed"], await ListedNamesAsync(bridge));
+        Assert.Equal(Bytes(10), await RestoreAsync(bridge, "listed"));
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_LiveWriterRefreshesItsMarker_IsNeverRemoved()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        var fast = Server.Options(bucket) with { MarkerRefreshInterval = TimeSpan.FromSeconds(1) };
+        using var bridge = new S3Bridge(fast);
+        await PutAsync(bucket, "replica/dead/.writing", "pid 1 on host");
+        await using IDumpWriter writer = await bridge.BeginDumpAsync("live", s_none);
+        await writer.WriteChunkAsync(Bytes(10), s_none);
+
+        // Longer than --stale-after: without refreshes the live writer's marker would look as dead as the other one.
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        IReadOnlyList<string> removed = await bridge.DeleteAbandonedAsync(TimeSpan.FromSeconds(3), dryRun: false, s_none);
+
+        Assert.Equal(["dead"], removed);
+        Assert.Equal(["replica/live/.writing", "replica/live/000000.chunk"], await ListKeysAsync(bucket, "replica/live/"));
+        await writer.CompleteAsync(new DumpSummary(10, "test", false, false), s_none);
+        Assert.Equal(Bytes(10), await RestoreAsync(bridge, "live"));
+        // No refresh brings the marker back once the dump is listed.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(["replica/live/000000.chunk", "replica/live/manifest.json"], await ListKeysAsync(bucket, "replica/live/"));
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_StaleAfterShorterThanTwoRefreshes_IsRefused()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+
+        var ex = await Assert.ThrowsAsync<ConfigException>(() => bridge.DeleteAbandonedAsync(TimeSpan.FromSeconds(90), false, s_none));
+
+        Assert.Contains("too short", ex.Message);
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------------------------
+
+    /// <summary>The real time, moved by a fixed amount: another machine's view of how old the objects are.</summary>
+    protected sealed class ShiftedClock(TimeSpan shift) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + shift;
+    }
+
+    protected async Task PutAsync(string bucket, string key, string content)
+    {
+        using AmazonS3Client client = Server.CreateClient();
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = content });
+    }
 
     protected static byte[] Bytes(int length, int seed = 1)
     {

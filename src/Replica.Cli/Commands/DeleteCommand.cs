@@ -13,17 +13,28 @@ internal static class DeleteCommand
         var olderThan = new Option<string?>("--older-than") { Description = "Delete dumps older than this age: 14d, 12h, 30m, 1d12h." };
         var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest N dumps, delete the rest." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only print what would be deleted." };
+        var abandoned = new Option<bool>("--abandoned")
+        {
+            Description = "Delete what writers that died left behind: unlisted dumps whose writer marker is older than --stale-after.",
+        };
+        var staleAfter = new Option<string>("--stale-after")
+        {
+            Description = "With --abandoned: how long a writer marker must have gone unrefreshed (writers refresh it every minute).",
+            DefaultValueFactory = _ => "1h",
+        };
         var command = new Command("delete", """
             Deletes dumps: their chunks, manifest and index entry. Never touches another dump (dump-1 vs dump-10).
-            With both --older-than and --keep-last, a dump is kept when either keeps it.
+            With both --older-than and --keep-last, a dump is kept when either keeps it. --abandoned removes the leftovers
+            of dumps that never completed (a killed writer); it never touches a listed dump or a live writer.
 
             Examples:
               replica delete dump-1763760000000
               replica delete --older-than 14d --dry-run
               replica delete --keep-last 5
+              replica delete --abandoned --stale-after 2h
             """)
         {
-            config, name, olderThan, keepLast, dryRun,
+            config, name, olderThan, keepLast, dryRun, abandoned, staleAfter,
         };
         // Which dumps to delete is a usage question (exit 1), answered before any bridge is opened.
         command.Validators.Add(result =>
@@ -31,9 +42,22 @@ internal static class DeleteCommand
             var hasName = result.GetValue(name) is not null;
             var age = result.GetValue(olderThan);
             var keep = result.GetValue(keepLast);
+            if (result.GetValue(abandoned))
+            {
+                if (hasName || age is not null || keep is not null)
+                {
+                    result.AddError("--abandoned takes no dump NAME, --older-than or --keep-last");
+                }
+                // (In a validator an option left at its default reads as empty; the default 1h is valid.)
+                else if (result.GetValue(staleAfter) is { Length: > 0 } stale && !RetentionPolicy.TryParseDuration(stale, out _))
+                {
+                    result.AddError($"'{stale}' is not a duration for --stale-after; write e.g. 1h, 90m or 1d");
+                }
+                return;
+            }
             if (!hasName == (age is null && keep is null))
             {
-                result.AddError("give a dump NAME, or --older-than and/or --keep-last");
+                result.AddError("give a dump NAME, or --older-than and/or --keep-last, or --abandoned");
                 return;
             }
             if (!hasName)
@@ -55,13 +79,18 @@ internal static class DeleteCommand
             var single = parse.GetValue(name);
             var age = parse.GetValue(olderThan);
             var keep = parse.GetValue(keepLast);
+            if (parse.GetValue(abandoned))
+            {
+                return await DeleteAbandonedAsync(bridge, parse.GetValue(staleAfter)!, parse.GetValue(dryRun), cancellationToken).ConfigureAwait(false);
+            }
             List<string> doomed;
             if (single is not null)
             {
                 var dumps = await bridge.ListAsync(cancellationToken).ConfigureAwait(false);
                 if (!dumps.Any(d => d.Name == single))
                 {
-                    throw new BridgeException($"there is no complete dump named '{single}' in {bridge.Description}");
+                    throw new BridgeException(
+                        $"there is no complete dump named '{single}' in {bridge.Description}; what a dump that never completed left behind is removed by 'replica delete --abandoned'");
                 }
                 doomed = [single];
             }
@@ -89,5 +118,27 @@ internal static class DeleteCommand
             return 0;
         }));
         return command;
+    }
+
+    static async Task<int> DeleteAbandonedAsync(IBridge bridge, string staleAfter, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (!RetentionPolicy.TryParseDuration(staleAfter, out var age))
+        {
+            throw new ConfigException($"'{staleAfter}' is not a duration; write e.g. 1h, 90m or 1d", key: "--stale-after");
+        }
+        if (bridge is not IAbandonedCleanup cleanup)
+        {
+            throw new ConfigException($"{bridge.Description} cannot remove abandoned dumps");
+        }
+        var names = await cleanup.DeleteAbandonedAsync(age, dryRun, cancellationToken).ConfigureAwait(false);
+        foreach (var dump in names)
+        {
+            Console.Out.WriteLine(dryRun ? $"would delete abandoned {dump}" : $"deleted abandoned {dump}");
+        }
+        if (names.Count == 0)
+        {
+            await Console.Error.WriteLineAsync($"replica: no abandoned dumps (unlisted, writer marker older than {staleAfter}) in {bridge.Description}").ConfigureAwait(false);
+        }
+        return 0;
     }
 }

@@ -31,6 +31,15 @@ internal static class KeygenCommand
         {
             directory, name, algorithm,
         };
+        // A name with a path in it would write outside --out: a usage error (exit 1). KeyGenerator refuses it too.
+        name.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (value is null || value.Length == 0 || value is "." or ".." || value.IndexOfAny(['/', '\\', '\0']) >= 0)
+            {
+                result.AddError($"--name '{value}' is not a plain file name: give a base name such as ops, and the folder with --out");
+            }
+        });
         command.SetAction((parse, _) => CommonOptions.RunAsync(() =>
         {
             var pair = KeyGenerator.WriteToDirectory(parse.GetValue(directory)!, parse.GetValue(algorithm)!, parse.GetValue(name)!);

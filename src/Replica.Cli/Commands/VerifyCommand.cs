@@ -13,7 +13,8 @@ internal static class VerifyCommand
         var name = new Option<string?>("--name", "-n") { Description = "Verify the dump with this name." };
         var command = new Command("verify", """
             Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it, which checks
-            the authentication tag of every encrypted chunk. Writes nothing. Exits 0, or 5 naming the first bad chunk.
+            the authentication tag of every encrypted chunk; an encrypted dump's manifest is checked against its own tag
+            first. Writes nothing. Exits 0, or 5 naming the first bad chunk or the edited manifest.
 
             Examples:
               replica verify --latest
@@ -33,10 +34,18 @@ internal static class VerifyCommand
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
             var bridge = CommonOptions.Bridge(settings);
-            var (entry, bytes) = await RestoreJob.VerifyAsync(bridge, parse.GetValue(name), settings.Bridge, cancellationToken).ConfigureAwait(false);
+            var verified = await RestoreJob.VerifyAsync(bridge, parse.GetValue(name), settings.Bridge, cancellationToken).ConfigureAwait(false);
             if (!parse.GetValue(quiet))
             {
-                await Console.Error.WriteLineAsync($"replica: {entry.Name} is intact: {entry.ChunkCount} chunks, {CommonOptions.Size(bytes)} of dump").ConfigureAwait(false);
+                var manifest = verified.Manifest switch
+                {
+                    ManifestAuthentication.Authenticated => "manifest authenticated",
+                    ManifestAuthentication.WrittenBeforeTags =>
+                        "manifest not authenticated (written before replica tagged manifests; its chunks are authenticated)",
+                    _ => "not encrypted, so nothing guards against deliberate edits",
+                };
+                await Console.Error.WriteLineAsync(
+                    $"replica: {verified.Name} is intact: {verified.ChunkCount} {CommonOptions.Plural(verified.ChunkCount, "chunk")}, {CommonOptions.Size(verified.Bytes)} of dump; {manifest}").ConfigureAwait(false);
             }
             return 0;
         }));

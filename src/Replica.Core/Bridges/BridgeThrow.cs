@@ -13,6 +13,13 @@ internal static class BridgeThrow
     public static BridgeException Io(string what, string path, Exception inner) =>
         new($"Cannot {what} '{path}': {inner.Message}", inner);
 
+    /// <summary>A symbolic link sits where the bridge was about to write, rename or delete.</summary>
+    [DoesNotReturn]
+    public static void Link(string what, string path, string? target) =>
+        throw new BridgeException(
+            $"Cannot {what} '{path}': it is a symbolic link{(target is null ? "" : $" to '{target}'")}, and replica never writes, " +
+            "renames or deletes through a link inside the bridge. Check who put it there, then remove the link itself.");
+
     [DoesNotReturn]
     public static void ChunkIntegrity(string dumpName, ChunkInfo chunk, string problem) =>
         throw new IntegrityException($"Dump '{dumpName}', chunk {chunk.Index} ({chunk.Key}): {problem}.");

@@ -35,6 +35,19 @@ public interface IIndexRebuild
     Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>A bridge that can remove what writers that died left behind (`replica delete --abandoned`).</summary>
+public interface IAbandonedCleanup
+{
+    /// <summary>
+    /// Removes every dump that is not listed and whose writer is gone: its .writing marker has not been refreshed for
+    /// longer than <paramref name="staleAfter"/> (writers refresh it every minute or so while they work). Never removes
+    /// a listed dump nor a live writer's; the names removed can be used again. With <paramref name="dryRun"/> only
+    /// returns what it would remove. <see cref="ConfigException"/> when <paramref name="staleAfter"/> is too short to
+    /// tell a dead writer from a live one.
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken);
+}
+
 /// <summary>Writes the chunks of one dump, in order.</summary>
 public interface IDumpWriter : IAsyncDisposable
 {
@@ -72,9 +85,16 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
 
     public long? Rows { get; init; }
 
+    /// <summary>
+    /// Computes <see cref="DumpManifest.ChunksTag"/> from the finished manifest (an encrypted dump's codec, under its data
+    /// key); null when the dump is not encrypted.
+    /// </summary>
+    public Func<DumpManifest, string>? AuthenticateChunks { get; init; }
+
     /// <summary>The manifest every bridge writes for a completed dump.</summary>
-    public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks) =>
-        new(name, createdAt, ToolInfo.Version, Source, SizeIn, sizeOut, Compressed, Encrypted, chunks)
+    public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks)
+    {
+        var manifest = new DumpManifest(name, createdAt, ToolInfo.Version, Source, SizeIn, sizeOut, Compressed, Encrypted, chunks)
         {
             Compression = Compression,
             Encryption = Encryption,
@@ -82,6 +102,8 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
             Tables = Tables,
             Rows = Rows,
         };
+        return AuthenticateChunks is null ? manifest : manifest with { ChunksTag = AuthenticateChunks(manifest) };
+    }
 
     /// <summary>The index entry every bridge lists for a completed dump.</summary>
     public DumpEntry ToEntry(string name, long createdAt, long sizeOut, int chunkCount) =>
@@ -130,4 +152,48 @@ public sealed record DumpManifest(
     public int? Tables { get; init; }
 
     public long? Rows { get; init; }
+
+    /// <summary>
+    /// Encrypted dumps: a tag under the dump's key over the chunk list (<see cref="AppendChunkList"/>), so that edits to
+    /// the list are detected before any chunk is read. Null when not encrypted, and in manifests written before it existed.
+    /// </summary>
+    public string? ChunksTag { get; init; }
+
+    static readonly byte[] s_chunkListLabel = "replica manifest chunk list v1\0"u8.ToArray();
+
+    /// <summary>
+    /// Feeds the canonical bytes of the chunk list into <paramref name="hash"/>: a label, the chunk count and size_out,
+    /// then per chunk, in order, its index, key, size and SHA-256 text. Numbers are 64-bit big-endian and text is UTF-8
+    /// with a 4-byte big-endian length before it, so two different lists never give the same bytes.
+    /// </summary>
+    public void AppendChunkList(System.Security.Cryptography.IncrementalHash hash)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        Span<byte> number = stackalloc byte[sizeof(long)];
+        hash.AppendData(s_chunkListLabel);
+        AppendNumber(hash, number, Chunks.Count);
+        AppendNumber(hash, number, SizeOut);
+        foreach (ChunkInfo chunk in Chunks)
+        {
+            AppendNumber(hash, number, chunk.Index);
+            AppendText(hash, chunk.Key);
+            AppendNumber(hash, number, chunk.Size);
+            AppendText(hash, chunk.Sha256);
+        }
+    }
+
+    static void AppendNumber(System.Security.Cryptography.IncrementalHash hash, Span<byte> buffer, long value)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(buffer, value);
+        hash.AppendData(buffer);
+    }
+
+    static void AppendText(System.Security.Cryptography.IncrementalHash hash, string text)
+    {
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        Span<byte> length = stackalloc byte[sizeof(int)];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+        hash.AppendData(length);
+        hash.AppendData(bytes);
+    }
 }

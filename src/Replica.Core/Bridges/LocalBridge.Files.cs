@@ -8,6 +8,48 @@ public sealed partial class LocalBridge
 {
     internal string IndexPath => Path.Combine(_root, IndexFileName);
 
+    /// <summary>
+    /// The one check that keeps the bridge inside its directory: throws a <see cref="BridgeException"/> when
+    /// <paramref name="path"/> is a symbolic link (or another reparse point, such as a junction). Every file or folder the
+    /// bridge writes, renames or deletes is checked first; a link planted in the bridge could otherwise make it overwrite
+    /// or delete files anywhere this process may write. Nothing at the path is fine. The bridge root itself may be a link:
+    /// the user chose it.
+    /// </summary>
+    internal static void RefuseLink(string path, string what)
+    {
+        FileSystemInfo info = new FileInfo(path);
+        FileAttributes attributes;
+        try
+        {
+            // lstat: a link reports ReparsePoint whatever it points at; -1 when nothing is there.
+            attributes = info.Attributes;
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io(what, path, ex);
+        }
+        if (IsLink(attributes))
+        {
+            BridgeThrow.Link(what, path, LinkTargetOf(info));
+        }
+    }
+
+    /// <summary>True for a link's attributes; false for (FileAttributes)(-1), which stands for "nothing there" and has every flag set.</summary>
+    static bool IsLink(FileAttributes attributes) =>
+        (int)attributes != -1 && attributes.HasFlag(FileAttributes.ReparsePoint);
+
+    static string? LinkTargetOf(FileSystemInfo info)
+    {
+        try
+        {
+            return info.LinkTarget;
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            return null;
+        }
+    }
+
     void CreateRoot()
     {
         try
@@ -28,6 +70,7 @@ public sealed partial class LocalBridge
     internal async Task<FileStream> AcquireIndexLockAsync(CancellationToken cancellationToken)
     {
         string path = Path.Combine(_root, IndexLockFileName);
+        RefuseLink(path, "open the index lock");
         long started = Stopwatch.GetTimestamp();
         int delayMs = 2;
         while (true)
@@ -115,9 +158,13 @@ public sealed partial class LocalBridge
     internal static async Task WriteFileDurablyAsync(
         string tempPath, string path, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken)
     {
+        RefuseLink(tempPath, what);
         try
         {
-            using (var handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.Write, FileShare.None,
+            // A temp file left by a writer that died is removed (unlink never follows a link), then the new one is
+            // created exclusively (O_EXCL), which fails on anything planted there in between, a dangling link included.
+            File.Delete(tempPath);
+            using (var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None,
                        FileOptions.Asynchronous, preallocationSize: data.Length))
             {
                 await RandomAccess.WriteAsync(handle, data, fileOffset: 0, cancellationToken).ConfigureAwait(false);
@@ -135,6 +182,8 @@ public sealed partial class LocalBridge
     static bool IsHeldByLiveWriter(string folder)
     {
         string path = Path.Combine(folder, WritingLockFileName);
+        RefuseLink(folder, "check the writer lock of");
+        RefuseLink(path, "check the writer lock");
         try
         {
             using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
@@ -158,6 +207,7 @@ public sealed partial class LocalBridge
     /// <summary>Renames a dump folder out of the way (atomic), to be deleted outside the index lock.</summary>
     string MoveToTrash(string folder, string name)
     {
+        RefuseLink(folder, $"delete dump '{name}' at");
         string trash = Path.Combine(_root, $"{DeletedPrefix}{name}-{Guid.NewGuid():N}");
         try
         {
@@ -171,20 +221,31 @@ public sealed partial class LocalBridge
     }
 
     /// <summary>
-    /// Deletes a folder and what it holds. Things that vanish meanwhile are fine (another process may be removing the
+    /// Deletes a folder and what it holds, never through a link: a link anywhere in the tree stops the removal with a
+    /// <see cref="BridgeException"/> naming it. Things that vanish meanwhile are fine (another process may be removing the
     /// same leftovers); any other failure is reported.
     /// </summary>
     internal static void DeleteTree(string folder)
     {
+        RefuseLink(folder, "delete");
         try
         {
-            foreach (string file in Directory.EnumerateFiles(folder))
+            foreach (FileSystemInfo entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
             {
-                File.Delete(file);
-            }
-            foreach (string sub in Directory.EnumerateDirectories(folder))
-            {
-                DeleteTree(sub);
+                // The enumeration's attributes come from lstat, so a link is seen as a link, whatever it points at.
+                // An entry removed meanwhile by another process reads as -1, not as a link.
+                if (IsLink(entry.Attributes))
+                {
+                    BridgeThrow.Link("delete", entry.FullName, LinkTargetOf(entry));
+                }
+                if (entry is DirectoryInfo)
+                {
+                    DeleteTree(entry.FullName);
+                }
+                else
+                {
+                    File.Delete(entry.FullName);
+                }
             }
             Directory.Delete(folder, recursive: false);
         }

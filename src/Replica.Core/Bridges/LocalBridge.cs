@@ -15,7 +15,7 @@ namespace Replica.Bridges;
 /// Several processes may use one root: every change to index.json or to which dump folders exist happens under the
 /// index lock, and every file is written to a temporary name, flushed to disk and renamed into place.
 /// </summary>
-public sealed partial class LocalBridge : IBridge, IIndexRebuild
+public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedCleanup
 {
     internal const string IndexFileName = "index.json";
     internal const string ManifestFileName = "manifest.json";
@@ -44,6 +44,8 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
 
     internal TimeProvider TimeProvider => _options.TimeProvider;
 
+    internal TimeSpan MarkerRefreshInterval => _options.MarkerRefreshInterval;
+
     /// <summary>The object key (file name inside the dump folder) of chunk <paramref name="index"/>.</summary>
     public static string ChunkKey(int index) => $"{index:D6}.chunk";
 
@@ -64,6 +66,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
             {
                 throw new BridgeException($"A dump named '{name}' already exists in {Description}.");
             }
+            RefuseLink(folder, $"create the folder of dump '{name}' at");
             if (Directory.Exists(folder))
             {
                 throw new BridgeException(File.Exists(Path.Combine(folder, WritingLockFileName))
@@ -77,6 +80,8 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
             try
             {
                 Directory.CreateDirectory(folder);
+                // CreateDirectory succeeds on a link to a directory planted since the check above.
+                RefuseLink(folder, $"create the folder of dump '{name}' at");
                 writingLock = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
             }
             catch (Exception ex) when (BridgeThrow.IsIo(ex))
@@ -90,6 +95,8 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
                     $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.FromUnixTimeMilliseconds(createdAt):O}\n");
                 writingLock.Write(owner);
                 writingLock.Flush();
+                // Marker ages are read on the bridge's clock, so they are stamped with it too.
+                File.SetLastWriteTimeUtc(writingLock.SafeFileHandle, _options.TimeProvider.GetUtcNow().UtcDateTime);
             }
             catch (Exception ex) when (BridgeThrow.IsIo(ex))
             {
@@ -271,7 +278,14 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
                 {
                     continue;
                 }
-                if (File.Exists(Path.Combine(folder, WritingLockFileName)))
+                bool hasWritingLock = File.Exists(Path.Combine(folder, WritingLockFileName));
+                if (!hasWritingLock && !IsEmptyDirectory(folder))
+                {
+                    continue;
+                }
+                // Only now, about to act on it: a link that nothing touches (say latest -> a listed dump) stays.
+                RefuseLink(folder, $"clean up the abandoned folder of dump '{name}' at");
+                if (hasWritingLock)
                 {
                     if (IsHeldByLiveWriter(folder))
                     {
@@ -280,7 +294,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
                     MoveToTrash(folder, name);
                     removed.Add(name);
                 }
-                else if (IsEmptyDirectory(folder))
+                else
                 {
                     // A writer that was removing its own folder died between deleting .writing and the folder.
                     DeleteTree(folder);
@@ -296,6 +310,63 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild
             }
         }
         return removed;
+    }
+
+    /// <summary>
+    /// Removes the folders of dumps that are not listed and whose writer is gone: nobody holds the .writing lock and the
+    /// marker was last refreshed longer than <paramref name="staleAfter"/> ago (the age matters where locks cannot be
+    /// trusted, such as some network file systems). Listed dumps, live writers and folders without a marker stay.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken)
+    {
+        MarkerRefresher.RequireStaleAfter(staleAfter, _options.MarkerRefreshInterval);
+        if (!Directory.Exists(_root))
+        {
+            return [];
+        }
+
+        var abandoned = new List<string>();
+        var trash = new List<string>();
+        await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
+        {
+            BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+            foreach (string folder in EnumerateDirectories(_root))
+            {
+                string name = Path.GetFileName(folder);
+                string marker = Path.Combine(folder, WritingLockFileName);
+                if (!DumpName.IsValid(name, out _) || index.Find(name) is not null || !File.Exists(marker))
+                {
+                    continue;
+                }
+                if (IsHeldByLiveWriter(folder) || now - MarkerTime(marker) <= staleAfter)
+                {
+                    continue;
+                }
+                abandoned.Add(name);
+                if (!dryRun)
+                {
+                    trash.Add(MoveToTrash(folder, name));
+                }
+            }
+        }
+        foreach (string folder in trash)
+        {
+            DeleteTree(folder);
+        }
+        return abandoned;
+    }
+
+    static DateTimeOffset MarkerTime(string marker)
+    {
+        try
+        {
+            return new DateTimeOffset(File.GetLastWriteTimeUtc(marker), TimeSpan.Zero);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("read the age of the writer marker", marker, ex);
+        }
     }
 
     internal string DumpFolder(string name) => Path.Combine(_root, name);

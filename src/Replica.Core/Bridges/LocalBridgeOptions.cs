@@ -6,6 +6,12 @@ public sealed class LocalBridgeOptions
     /// <summary>How long to wait for another process to release the index lock before failing; default 30 s.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The clock that stamps created_at; tests pass a fixed one.</summary>
+    /// <summary>
+    /// How often a writer refreshes the modification time of its .writing marker; `delete --abandoned` needs markers
+    /// older than at least twice this. Default 1 minute.
+    /// </summary>
+    public TimeSpan MarkerRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The clock that stamps created_at and ages writer markers; tests pass a fixed one.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

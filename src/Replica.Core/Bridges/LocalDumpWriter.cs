@@ -14,6 +14,9 @@ internal sealed class LocalDumpWriter : IDumpWriter
     readonly string _folder;
     readonly long _createdAt;
     readonly List<ChunkInfo> _chunks = [];
+    // Guards _writingLock between the writer and the marker refresher's thread.
+    readonly Lock _markerGate = new();
+    readonly MarkerRefresher _refresher;
     FileStream? _writingLock;
     long _sizeOut;
     State _state;
@@ -25,6 +28,20 @@ internal sealed class LocalDumpWriter : IDumpWriter
         _folder = folder;
         _writingLock = writingLock;
         _createdAt = createdAt;
+        _refresher = new MarkerRefresher(bridge.MarkerRefreshInterval, bridge.TimeProvider, _ => RefreshMarker());
+    }
+
+    /// <summary>Moves the .writing marker's modification time to now, for `delete --abandoned` on file systems whose locks are not to be trusted.</summary>
+    Task RefreshMarker()
+    {
+        lock (_markerGate)
+        {
+            if (_writingLock is { } marker)
+            {
+                File.SetLastWriteTimeUtc(marker.SafeFileHandle, _bridge.TimeProvider.GetUtcNow().UtcDateTime);
+            }
+        }
+        return Task.CompletedTask;
     }
 
     public string Name { get; }
@@ -82,8 +99,8 @@ internal sealed class LocalDumpWriter : IDumpWriter
 
         // The dump is listed, so cleanup ignores the folder from here on whatever happens to .writing.
         string lockPath = Path.Combine(_folder, LocalBridge.WritingLockFileName);
-        _writingLock!.Dispose();
-        _writingLock = null;
+        await _refresher.DisposeAsync().ConfigureAwait(false);
+        ReleaseWritingLock();
         try
         {
             File.Delete(lockPath);
@@ -109,6 +126,7 @@ internal sealed class LocalDumpWriter : IDumpWriter
             return;
         }
         _state = State.Disposed;
+        await _refresher.DisposeAsync().ConfigureAwait(false);
 
         string lockPath = Path.Combine(_folder, LocalBridge.WritingLockFileName);
         try
@@ -149,14 +167,18 @@ internal sealed class LocalDumpWriter : IDumpWriter
     /// <summary>Test hook: lets go of the .writing lock without removing anything, as a killed process would.</summary>
     internal void SimulateCrash()
     {
+        _refresher.DisposeAsync().AsTask().GetAwaiter().GetResult();
         ReleaseWritingLock();
         _state = State.Disposed;
     }
 
     void ReleaseWritingLock()
     {
-        _writingLock?.Dispose();
-        _writingLock = null;
+        lock (_markerGate)
+        {
+            _writingLock?.Dispose();
+            _writingLock = null;
+        }
     }
 
     void EnsureOpen()

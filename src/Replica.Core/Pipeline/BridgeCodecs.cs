@@ -12,14 +12,19 @@ namespace Replica.Pipeline;
 /// </summary>
 public static class BridgeCodecs
 {
-    /// <summary>What a new dump is encoded with, and what its manifest records about that.</summary>
-    public sealed record ForWriting(IChunkCodec? Codec, string? Compression, JsonElement? Encryption);
+    /// <summary>
+    /// What a new dump is encoded with, what its manifest records about that, and (encrypted dumps) how its manifest's
+    /// chunk list is authenticated.
+    /// </summary>
+    public sealed record ForWriting(IChunkCodec? Codec, string? Compression, JsonElement? Encryption,
+        Func<DumpManifest, string>? AuthenticateChunks = null);
 
     public static ForWriting ForNewDump(BridgeConfig config)
     {
         var codecs = new List<IChunkCodec>();
         string? compression = null;
         JsonElement? encryption = null;
+        Func<DumpManifest, string>? authenticateChunks = null;
         try
         {
             if (!config.Compression.IsNone)
@@ -33,6 +38,7 @@ public static class BridgeCodecs
                 var header = DumpEncryption.CreateHeader(keys, out var aes);
                 codecs.Add(aes);
                 encryption = JsonDocument.Parse(header.ToJson()).RootElement.Clone();
+                authenticateChunks = manifest => aes.ManifestTag(manifest.AppendChunkList);
             }
         }
         catch
@@ -40,7 +46,7 @@ public static class BridgeCodecs
             codecs.ForEach(c => c.Dispose());
             throw;
         }
-        return new ForWriting(Combine(codecs), compression, encryption);
+        return new ForWriting(Combine(codecs), compression, encryption, authenticateChunks);
     }
 
     /// <summary>The decoding codec for a stored dump; null when its chunks are stored as they are.</summary>
@@ -69,7 +75,10 @@ public static class BridgeCodecs
                     throw new IntegrityException($"dump '{manifest.Name}' is encrypted but its manifest lists no chunks: they were removed");
                 }
                 using var keys = Keys(settings);
-                codecs.Add(DumpEncryption.Open(EncryptionHeader.Parse(header.GetRawText()), keys));
+                var parsed = EncryptionHeader.Parse(header.GetRawText());
+                var aes = DumpEncryption.Open(parsed, keys);
+                codecs.Add(aes);
+                CheckChunksTag(manifest, parsed, aes);
             }
             else if (manifest.Encrypted)
             {
@@ -82,6 +91,41 @@ public static class BridgeCodecs
             throw;
         }
         return Combine(codecs);
+    }
+
+    /// <summary>
+    /// How far a dump's manifest is protected, for `replica verify`. Only meaningful once <see cref="ForManifest"/> has
+    /// opened the dump: that is where a tag that does not match fails.
+    /// </summary>
+    public static ManifestAuthentication AuthenticationOf(DumpManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return manifest.Encryption is null ? ManifestAuthentication.NotEncrypted
+            : manifest.ChunksTag is null ? ManifestAuthentication.WrittenBeforeTags
+            : ManifestAuthentication.Authenticated;
+    }
+
+    /// <summary>
+    /// Checks the manifest's chunk list against its tag, before any chunk is read. A dump whose header is of the
+    /// version that writes tags must have one: the version is bound into the key slots, so removing the tag cannot pass
+    /// the manifest off as an older one. Older dumps have none; their chunks are still authenticated one by one.
+    /// </summary>
+    static void CheckChunksTag(DumpManifest manifest, EncryptionHeader header, AesGcmChunkCodec aes)
+    {
+        if (manifest.ChunksTag is null)
+        {
+            if (header.HasManifestTag)
+            {
+                throw new IntegrityException(
+                    $"dump '{manifest.Name}': the manifest's chunks_tag is missing, yet its encryption header (version {header.Version}) says it has one: the manifest was edited");
+            }
+            return;
+        }
+        if (!aes.IsManifestTagValid(manifest.AppendChunkList, manifest.ChunksTag))
+        {
+            throw new IntegrityException(
+                $"dump '{manifest.Name}': the manifest's chunk list does not match its chunks_tag: the manifest was edited (chunks reordered, removed, added or changed), or its encryption header belongs to another dump");
+        }
     }
 
     static IChunkCodec? Combine(List<IChunkCodec> codecs) => codecs.Count switch
@@ -124,4 +168,17 @@ public static class BridgeCodecs
             throw;
         }
     }
+}
+
+/// <summary>Whether edits to a dump's manifest are detected.</summary>
+public enum ManifestAuthentication
+{
+    /// <summary>The dump is not encrypted: nothing secret protects its manifest (accidents are caught by SHA-256, attackers are not).</summary>
+    NotEncrypted,
+
+    /// <summary>Encrypted by a version of replica that did not tag manifests: its chunks are authenticated, its manifest is not.</summary>
+    WrittenBeforeTags,
+
+    /// <summary>Encrypted, and the manifest's chunk list matched its tag under the dump's key.</summary>
+    Authenticated,
 }

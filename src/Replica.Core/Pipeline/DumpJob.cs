@@ -80,6 +80,7 @@ public static class DumpJob
         {
             Compression = codecs.Compression,
             Encryption = codecs.Encryption,
+            AuthenticateChunks = codecs.AuthenticateChunks,
             SizePlain = await chunking.ConfigureAwait(false),
             Tables = rewriter.Statistics.Tables,
             Rows = Math.Max(0, rewriter.Statistics.Rows - rewriter.Statistics.DroppedRows),

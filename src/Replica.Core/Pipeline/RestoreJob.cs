@@ -26,15 +26,21 @@ public static class RestoreJob
 
     /// <summary>
     /// Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it (which checks
-    /// the authentication tag of an encrypted chunk), writing nothing. Throws naming the first bad chunk.
+    /// the authentication tag of an encrypted chunk, and the tag of an encrypted dump's manifest), writing nothing.
+    /// Throws naming the first bad chunk. The result counts the chunks the manifest lists, which were all checked.
     /// </summary>
-    public static async Task<(DumpEntry Entry, long Bytes)> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken)
+    public static async Task<VerifiedDump> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
-        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, Stream.Null, manifest => BridgeCodecs.ForManifest(manifest, settings), cancellationToken).ConfigureAwait(false);
-        return (entry, bytes);
+        DumpManifest? read = null;
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, Stream.Null, manifest =>
+        {
+            read = manifest;
+            return BridgeCodecs.ForManifest(manifest, settings);
+        }, cancellationToken).ConfigureAwait(false);
+        return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read));
     }
 
     /// <summary>Counts the bytes on their way to the destination, for progress.</summary>
@@ -76,6 +82,9 @@ public static class RestoreJob
         throw new BridgeException($"there is no complete dump named '{name}' in {bridge.Description} (see `replica list`)");
     }
 }
+
+/// <summary>What `replica verify` checked: the manifest's chunks (all intact), the decoded bytes, and how far the manifest is protected.</summary>
+public sealed record VerifiedDump(string Name, int ChunkCount, long Bytes, ManifestAuthentication Manifest);
 
 /// <summary>Bytes written to the destination so far; read from another thread by a progress display.</summary>
 public sealed class RestoreCounter

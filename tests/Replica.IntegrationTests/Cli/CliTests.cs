@@ -199,6 +199,8 @@ public sealed class CliTests(PostgresServer server) : IDisposable
     [InlineData("delete", "stdin-1", "--keep-last", "1")]
     [InlineData("delete", "--older-than", "14x")]
     [InlineData("delete", "--keep-last", "-1")]
+    [InlineData("delete", "--abandoned", "stdin-1")]
+    [InlineData("delete", "--abandoned", "--stale-after", "3x")]
     public async Task Delete_UsageErrors_ExitWith1AndTouchNothing(params string[] args)
     {
         var config = _cli.WriteConfig();

@@ -104,7 +104,7 @@ public sealed class CodecCliTests : IDisposable
         Assert.False(File.Exists(output));
 
         // Chunk 1 of dump b put in place of chunk 1 of dump a, manifest edited to match: the checksum passes, the
-        // authentication must not.
+        // manifest's tag must not (and, were the tag not there, the chunk's own authentication would not).
         var dirA = Path.Combine(_cli.WorkingDirectory, "enc", "a");
         var dirB = Path.Combine(_cli.WorkingDirectory, "enc", "b");
         File.Copy(Path.Combine(dirB, "000001.chunk"), Path.Combine(dirA, "000001.chunk"), overwrite: true);
@@ -117,6 +117,6 @@ public sealed class CodecCliTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(dirA, "manifest.json"), manifestA);
         var verify = await _cli.RunAsync("verify", "-c", config, "--name", "a");
         Assert.Equal(5, verify.ExitCode);
-        Assert.Contains("chunk 1", verify.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("chunk list does not match its chunks_tag", verify.Stderr);
     }
 }

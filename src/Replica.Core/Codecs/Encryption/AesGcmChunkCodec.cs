@@ -15,6 +15,10 @@ namespace Replica.Codecs.Encryption;
 /// last-chunk flag (1 byte, 0 or 1). So a flipped bit, a chunk moved to another position, a chunk from another dump, a
 /// dropped last chunk (the new last chunk lacks the flag) and chunks appended after the last all fail authentication.
 /// </para>
+/// The manifest's chunk list is authenticated too (header version 2 on): <see cref="ManifestTag"/> is HMAC-SHA256 over
+/// it under a key derived from the data key (HKDF-SHA256, salt = dump id, info "replica/2 manifest tag").
+/// </para>
+/// <para>
 /// Created by <see cref="DumpEncryption.CreateHeader"/> (to encode) or <see cref="DumpEncryption.Open"/> (to decode).
 /// One <see cref="AesGcm"/> instance serves the whole dump; nonce and associated data live on the stack, so a chunk
 /// allocates nothing.
@@ -37,6 +41,7 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     readonly AesGcm _aes;
     readonly byte[] _dumpId;
     readonly byte[] _noncePrefix;
+    readonly byte[] _manifestKey;
     bool _disposed;
 
     /// <summary>Takes a copy of the key; the caller zeroes its own buffer.</summary>
@@ -49,7 +54,11 @@ public sealed class AesGcmChunkCodec : IChunkCodec
         _aes = new AesGcm(key, TagSize);
         _dumpId = dumpId.ToArray();
         _noncePrefix = noncePrefix.ToArray();
+        _manifestKey = new byte[KeySize];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, key, _manifestKey, _dumpId, s_manifestTagInfo);
     }
+
+    static readonly byte[] s_manifestTagInfo = "replica/2 manifest tag"u8.ToArray();
 
     public string Name => AlgorithmName;
 
@@ -148,7 +157,40 @@ public sealed class AesGcmChunkCodec : IChunkCodec
         {
             _disposed = true;
             _aes.Dispose(); // releases (and clears) the native key schedule
+            CryptographicOperations.ZeroMemory(_manifestKey);
         }
+    }
+
+    /// <summary>
+    /// The tag of a manifest's chunk list, in base64: <paramref name="appendChunkList"/> feeds the list's canonical bytes
+    /// (the bridge knows its layout) into the keyed hash, so a long list is never held whole.
+    /// </summary>
+    public string ManifestTag(Action<IncrementalHash> appendChunkList)
+    {
+        ArgumentNullException.ThrowIfNull(appendChunkList);
+        Span<byte> tag = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        ComputeManifestTag(appendChunkList, tag);
+        return Convert.ToBase64String(tag);
+    }
+
+    /// <summary>True when <paramref name="tag"/> (base64) is the tag of the chunk list; compared in constant time.</summary>
+    public bool IsManifestTagValid(Action<IncrementalHash> appendChunkList, string tag)
+    {
+        ArgumentNullException.ThrowIfNull(appendChunkList);
+        ArgumentNullException.ThrowIfNull(tag);
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        ComputeManifestTag(appendChunkList, expected);
+        Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        return Convert.TryFromBase64String(tag, actual, out int written) && written == actual.Length
+            && CryptographicOperations.FixedTimeEquals(expected, actual);
+    }
+
+    void ComputeManifestTag(Action<IncrementalHash> appendChunkList, Span<byte> tag)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _manifestKey);
+        appendChunkList(hmac);
+        hmac.GetHashAndReset(tag);
     }
 
     public override string ToString() => AlgorithmName;

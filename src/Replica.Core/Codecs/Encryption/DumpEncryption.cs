@@ -140,9 +140,10 @@ public static class DumpEncryption
         {
             EncryptionThrow.Header($"the algorithm is '{header.Algorithm}', this version knows only '{AesGcmChunkCodec.AlgorithmName}'");
         }
-        if (header.Version != EncryptionHeader.CurrentVersion)
+        if (header.Version is < EncryptionHeader.OldestVersion or > EncryptionHeader.CurrentVersion)
         {
-            EncryptionThrow.Header($"format version {header.Version}, this version reads only {EncryptionHeader.CurrentVersion}");
+            EncryptionThrow.Header(
+                $"format version {header.Version}, this version reads {EncryptionHeader.OldestVersion} to {EncryptionHeader.CurrentVersion}");
         }
         if (header.KeySlots is null || header.KeySlots.Count == 0)
         {

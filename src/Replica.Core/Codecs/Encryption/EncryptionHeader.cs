@@ -10,7 +10,8 @@ namespace Replica.Codecs.Encryption;
 /// serializer options of the file that embeds it.
 /// </summary>
 /// <param name="Algorithm">Always <c>aes-256-gcm</c>.</param>
-/// <param name="Version">Format version of the chunks and key slots; 1.</param>
+/// <param name="Version">Format version: 1 for the chunks and key slots; 2 adds the manifest's chunk list tag, which
+/// dumps of version 2 must carry (the version is bound into every key slot, so it cannot be lowered to drop the tag).</param>
 /// <param name="DumpId">16 random bytes naming this dump inside every chunk's associated data.</param>
 /// <param name="NoncePrefix">4 random bytes starting every chunk's nonce.</param>
 /// <param name="KeySlots">The data key wrapped once per way to open the dump.</param>
@@ -21,7 +22,17 @@ public sealed record EncryptionHeader(
     [property: JsonPropertyName("nonce_prefix")] string NoncePrefix,
     [property: JsonPropertyName("key_slots")] IReadOnlyList<KeySlot> KeySlots)
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
+
+    /// <summary>The oldest version this replica reads: dumps written before manifests were authenticated.</summary>
+    public const int OldestVersion = 1;
+
+    /// <summary>The version from which the manifest carries a tag over its chunk list.</summary>
+    public const int ManifestTagVersion = 2;
+
+    /// <summary>True when the dump's manifest must carry a tag over its chunk list.</summary>
+    [JsonIgnore]
+    public bool HasManifestTag => Version >= ManifestTagVersion;
 
     /// <summary>The header as indented JSON, for tests, tools and manifests that store it as text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, EncryptionJsonContext.Default.EncryptionHeader);

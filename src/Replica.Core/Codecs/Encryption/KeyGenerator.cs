@@ -19,10 +19,27 @@ public static class KeyGenerator
     /// <summary>The algorithms <see cref="Write"/> accepts.</summary>
     public static IReadOnlyList<string> Algorithms { get; } = [Rsa3072, EcdhP256, EcdhP384];
 
-    /// <summary>Writes <c>{baseName}.key.pem</c> (private) and <c>{baseName}.pub.pem</c> (public) into <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Writes <c>{baseName}.key.pem</c> (private) and <c>{baseName}.pub.pem</c> (public) into <paramref name="directory"/>.
+    /// The base name is a plain file name: nothing is ever written outside the directory.
+    /// </summary>
     public static GeneratedKeyPair WriteToDirectory(string directory, string algorithm, string baseName = "replica",
-        ReadOnlySpan<char> passphrase = default) =>
-        Write(Path.Combine(directory, baseName + ".key.pem"), Path.Combine(directory, baseName + ".pub.pem"), algorithm, passphrase);
+        ReadOnlySpan<char> passphrase = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(baseName);
+        if (!IsPlainFileName(baseName))
+        {
+            throw new ConfigException(
+                $"the key name '{baseName}' is not a plain file name: it names the files inside the output directory, so it " +
+                "may not be empty, '.' or '..', nor contain '/', '\\' or control characters", key: "name");
+        }
+        return Write(Path.Combine(directory, baseName + ".key.pem"), Path.Combine(directory, baseName + ".pub.pem"), algorithm, passphrase);
+    }
+
+    static bool IsPlainFileName(string name) =>
+        name.Length > 0 && name is not ("." or "..") && name.IndexOfAny(['/', '\\']) < 0 && !name.Any(char.IsControl) &&
+        !Path.IsPathRooted(name) && Path.GetFileName(name) == name;
 
     /// <summary>
     /// Generates a key pair and writes both files. With a <paramref name="passphrase"/>, the private key is stored as

@@ -77,4 +77,21 @@ public sealed class KeyGeneratorTests(RecipientKeysFixture keys)
         Assert.Contains("rsa-3072, ecdh-p256, ecdh-p384", ex.Message);
         Assert.Empty(Directory.GetFiles(directory.Path));
     }
+
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("../../x")]
+    [InlineData("sub/x")]
+    [InlineData("..")]
+    [InlineData("")]
+    public void WriteToDirectory_NameWithPath_IsRefusedAndWritesNothing(string name)
+    {
+        using var parent = new KeyDirectory();
+        string directory = Directory.CreateDirectory(Path.Combine(parent.Path, "out", "keys")).FullName;
+
+        var ex = Assert.Throws<ConfigException>(() => KeyGenerator.WriteToDirectory(directory, KeyGenerator.EcdhP256, name));
+
+        Assert.Contains("not a plain file name", ex.Message);
+        Assert.Empty(Directory.GetFiles(parent.Path, "*", SearchOption.AllDirectories));
+    }
 }

@@ -1,0 +1,146 @@
+using System.Text.Json.Nodes;
+
+namespace Replica.IntegrationTests.Cli;
+
+/// <summary>
+/// The bridge stays inside its directory and its manifests are what they claim, as a user sees it through the real
+/// `replica` executable: links planted in the bridge, key names with paths, edited manifests. No database needed.
+/// </summary>
+public sealed class BridgeSafetyCliTests : IDisposable
+{
+    const string Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    static string SampleDump => TestPaths.Example("sample-dump.sql");
+
+    string EncryptedConfig(string bridge) => _cli.WriteConfig($$"""
+        bridge:
+          local: { path: {{bridge}} }
+          chunk_size: 16KiB
+          compression: { algorithm: zstd }
+          encryption: { key: {{Key}} }
+        """, "encrypted.yaml");
+
+    [Fact]
+    public async Task Keygen_NameWithPath_ExitsWith1AndWritesNothingOutsideOut()
+    {
+        string outDir = Directory.CreateDirectory(Path.Combine(_cli.WorkingDirectory, "a", "b", "keys")).FullName;
+
+        var result = await _cli.RunAsync("keygen", "--out", outDir, "--name", "../../x");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("not a plain file name", result.Stderr);
+        Assert.Empty(Directory.EnumerateFiles(_cli.WorkingDirectory, "*.pem", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task DeleteAndDump_DumpFolderIsLinkToOutside_ExitWith4AndDeleteNothingOutside()
+    {
+        var config = _cli.WriteConfig();
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "listed")).ExitCode);
+        string outside = Directory.CreateDirectory(Path.Combine(_cli.WorkingDirectory, "outside")).FullName;
+        string precious = Path.Combine(outside, "precious.txt");
+        await File.WriteAllTextAsync(precious, "precious");
+        string listed = Path.Combine(_cli.BridgePath, "listed");
+        Directory.Delete(listed, recursive: true);
+        Directory.CreateSymbolicLink(listed, outside);
+        string victim = Path.Combine(_cli.BridgePath, "victim");
+        Directory.CreateSymbolicLink(victim, outside);
+
+        var delete = await _cli.RunAsync("delete", "-c", config, "listed");
+        var dump = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "victim");
+
+        Assert.Equal(4, delete.ExitCode);
+        Assert.Contains("symbolic link", delete.Stderr);
+        Assert.Contains(listed, delete.Stderr);
+        Assert.Equal(4, dump.ExitCode);
+        Assert.Contains("symbolic link", dump.Stderr);
+        Assert.Contains(victim, dump.Stderr);
+        Assert.Equal("precious", await File.ReadAllTextAsync(precious));
+        Assert.Single(Directory.EnumerateFileSystemEntries(outside));
+    }
+
+    [Fact]
+    public async Task VerifyRestore_EncryptedManifestLastChunkDropped_ExitWith5AndWriteNothing()
+    {
+        string bridge = Path.Combine(_cli.WorkingDirectory, "enc");
+        var config = EncryptedConfig(bridge);
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "enc")).ExitCode);
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "enc");
+        Assert.True(verify.ExitCode == 0, verify.Stderr);
+        Assert.Contains("manifest authenticated", verify.Stderr);
+
+        string manifestPath = Path.Combine(bridge, "enc", "manifest.json");
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!.AsObject();
+        var chunks = manifest["chunks"]!.AsArray();
+        Assert.True(chunks.Count >= 2, "the sample dump should take several 16 KiB chunks");
+        long lastSize = chunks[^1]!["size"]!.GetValue<long>();
+        chunks.RemoveAt(chunks.Count - 1);
+        manifest["size_out"] = manifest["size_out"]!.GetValue<long>() - lastSize;
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
+
+        var edited = await _cli.RunAsync("verify", "-c", config, "--name", "enc");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "enc");
+
+        Assert.Equal(5, edited.ExitCode);
+        Assert.Contains("chunks_tag", edited.Stderr);
+        Assert.Equal(5, restore.ExitCode);
+        Assert.Equal("", restore.Stdout);
+    }
+
+    [Fact]
+    public async Task Verify_EncryptedDumpWrittenBeforeTags_SaysManifestNotAuthenticated()
+    {
+        string fixture = Path.Combine(TestPaths.RepositoryRoot, "tests", "Replica.Core.Tests", "Pipeline", "Fixtures", "pre-tag-bridge");
+        string bridge = Path.Combine(_cli.WorkingDirectory, "old");
+        foreach (string file in Directory.EnumerateFiles(fixture, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(bridge, Path.GetRelativePath(fixture, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        var config = EncryptedConfig(bridge);
+
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "pre-tag");
+
+        Assert.True(verify.ExitCode == 0, verify.Stderr);
+        Assert.Contains("5 chunks", verify.Stderr);
+        Assert.Contains("manifest not authenticated (written before", verify.Stderr);
+    }
+
+    [Fact]
+    public async Task DeleteAbandoned_KilledWritersFolder_RemovedOnlyOnceItsMarkerIsStale()
+    {
+        var config = _cli.WriteConfig();
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "listed")).ExitCode);
+        // What `replica dump` killed with SIGKILL leaves: a folder with a chunk and a .writing marker nobody holds.
+        foreach (var (name, age) in new[] { ("killed", TimeSpan.FromHours(2)), ("recent", TimeSpan.FromMinutes(5)) })
+        {
+            string folder = Directory.CreateDirectory(Path.Combine(_cli.BridgePath, name)).FullName;
+            await File.WriteAllTextAsync(Path.Combine(folder, "000000.chunk"), "chunk");
+            string marker = Path.Combine(folder, ".writing");
+            await File.WriteAllTextAsync(marker, "pid 1 on host");
+            File.SetLastWriteTimeUtc(marker, DateTime.UtcNow - age);
+        }
+
+        var byName = await _cli.RunAsync("delete", "-c", config, "killed");
+        var dryRun = await _cli.RunAsync("delete", "-c", config, "--abandoned", "--dry-run");
+        var delete = await _cli.RunAsync("delete", "-c", config, "--abandoned");
+
+        Assert.Equal(4, byName.ExitCode);
+        Assert.Contains("replica delete --abandoned", byName.Stderr);
+        Assert.Equal(0, dryRun.ExitCode);
+        Assert.Equal("would delete abandoned killed", dryRun.Stdout.Trim());
+        Assert.True(delete.ExitCode == 0, delete.Stderr);
+        Assert.Equal("deleted abandoned killed", delete.Stdout.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_cli.BridgePath, "killed")));
+        Assert.True(Directory.Exists(Path.Combine(_cli.BridgePath, "recent")));
+        Assert.True(Directory.Exists(Path.Combine(_cli.BridgePath, "listed")));
+        var tooShort = await _cli.RunAsync("delete", "-c", config, "--abandoned", "--stale-after", "30s");
+        Assert.Equal(2, tooShort.ExitCode);
+        Assert.Contains("too short", tooShort.Stderr);
+    }
+}
