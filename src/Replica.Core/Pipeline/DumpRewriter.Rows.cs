@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
@@ -81,12 +82,35 @@ public sealed partial class DumpRewriter : IRowContext
                 CollectReferences(plan, row, references, uniformSyntax);
             }
             var start = _outputs.Length;
-            var result = transformer.Transform(plain ? raw : _decoded.Span, isNull, this, _outputs);
-            _results[c] = result;
+            try
+            {
+                _results[c] = transformer.Transform(plain ? raw : _decoded.Span, isNull, this, _outputs);
+            }
+            catch (Exception e) when (e is TransformerException { Table: null } or not (ReplicaException or OperationCanceledException))
+            {
+                ThrowTransformFailed(plan, row, c, uniformSyntax, e);
+            }
             _outputStarts[c] = start;
             _outputLengths[c] = _outputs.Length - start;
             Statistics.TransformedValues++;
         }
+    }
+
+    /// <summary>
+    /// Gives a transformer's failure the field's position. Anything other than a <see cref="TransformerException"/> is a
+    /// bug in the transformer: it still ends as a positioned transformer failure (exit 6), named by its type only, since
+    /// its message may quote the value.
+    /// </summary>
+    [DoesNotReturn]
+    void ThrowTransformFailed(RowPlan plan, ReadOnlySpan<byte> row, int column, FieldSyntax uniformSyntax, Exception e)
+    {
+        var copy = uniformSyntax == FieldSyntax.CopyText;
+        var start = _fieldStarts[column];
+        var reason = e is TransformerException failure
+            ? failure.Reason
+            : $"the transformer failed unexpectedly ({e.GetType().Name}); this is a bug in Replica, please report it";
+        TransformerThrow.At(reason, _s.UnitOffset + start, copy ? _s.UnitLineNumber : LineOf(row, start),
+            plan.Table.DisplayName, plan.Columns[column], copy ? _copyRow : plan.Table.Rows + 1, e);
     }
 
     void CollectReferences(RowPlan plan, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)
