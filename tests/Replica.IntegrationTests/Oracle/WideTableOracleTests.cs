@@ -16,6 +16,7 @@ namespace Replica.IntegrationTests.Oracle;
 [Collection(PostgresCollection.Name)]
 public sealed class WideTableOracleTests(PostgresServer server)
 {
+    // Named t0017 ... t1600: pg_dump writes tables in name order, so each table is wider than all before it.
     static readonly int[] s_widths = [17, 33, 65, 1600];
 
     [Fact]
@@ -34,8 +35,8 @@ public sealed class WideTableOracleTests(PostgresServer server)
         {
             var columns = Enumerable.Range(1, width).Select(i => $"c{i}").ToList();
             await server.ExecuteAsync(source,
-                $"CREATE TABLE public.t{width} ({string.Join(", ", columns.Select(c => c + " text"))}); " +
-                $"INSERT INTO public.t{width} SELECT {string.Join(", ", columns.Select(_ => $"'{value}'"))} FROM generate_series(1, 3);");
+                $"CREATE TABLE public.t{width:D4} ({string.Join(", ", columns.Select(c => c + " text"))}); " +
+                $"INSERT INTO public.t{width:D4} SELECT {string.Join(", ", columns.Select(_ => $"'{value}'"))} FROM generate_series(1, 3);");
         }
         var dir = TestPaths.CreateTempDirectory();
         try
@@ -54,9 +55,9 @@ public sealed class WideTableOracleTests(PostgresServer server)
                 {
                     var array = string.Join(", ", Enumerable.Range(1, width).Select(i => $"c{i}"));
                     var values = await server.QueryAsync(target,
-                        $"SELECT v, count(*) FROM public.t{width}, unnest(ARRAY[{array}]) AS v GROUP BY v ORDER BY v");
+                        $"SELECT v, count(*) FROM public.t{width:D4}, unnest(ARRAY[{array}]) AS v GROUP BY v ORDER BY v");
                     Assert.True(values.Count == 1 && values[0][0] == masked && values[0][1] == (3 * width).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                        $"t{width}, pg_dump {string.Join(' ', mode)}: expected {3 * width} x '{masked}', found {string.Join(", ", values.Select(v => $"{v[1]} x '{v[0]}'"))}");
+                        $"t{width:D4}, pg_dump {string.Join(' ', mode)}: expected {3 * width} x '{masked}', found {string.Join(", ", values.Select(v => $"{v[1]} x '{v[0]}'"))}");
                 }
             }
         }
