@@ -45,12 +45,38 @@ public sealed class ConfigException : ReplicaException
     }
 }
 
-/// <summary>A failure while running a transformer (e.g. a custom command that died).</summary>
+/// <summary>
+/// A failure while running a transformer (a value it cannot read, a custom command that died). A transformer throws it
+/// with the reason only; the rewriter adds where, as the lexer's DumpFormatException does: the field's byte offset
+/// (0-based) and line number (1-based), the table, the column, and the row number (1-based: within the COPY block, or
+/// among the table's INSERT rows so far).
+/// </summary>
 public sealed class TransformerException : ReplicaException
 {
-    public TransformerException(string message, Exception? inner = null) : base(message, inner) { }
+    public TransformerException(string reason, Exception? inner = null) : base(reason, inner) => Reason = reason;
 
+    public TransformerException(string reason, long byteOffset, long lineNumber, string table, string column, long rowNumber, Exception? inner = null)
+        : base(Format(reason, byteOffset, lineNumber, table, column, rowNumber), inner)
+    {
+        Reason = reason;
+        ByteOffset = byteOffset;
+        LineNumber = lineNumber;
+        Table = table;
+        Column = column;
+        RowNumber = rowNumber;
+    }
+
+    public string Reason { get; }
+    public long ByteOffset { get; }
+    public long LineNumber { get; }
+    /// <summary>The table; null while the failure has no position yet.</summary>
+    public string? Table { get; }
+    public string? Column { get; }
+    public long RowNumber { get; }
     public override ReplicaErrorKind Kind => ReplicaErrorKind.Transformer;
+
+    static string Format(string reason, long offset, long line, string table, string column, long row) =>
+        $"transformer failure at line {line}, byte offset {offset}, table {table}, row {row}, column {column}: {reason}";
 }
 
 /// <summary>A bridge (storage) or I/O failure.</summary>

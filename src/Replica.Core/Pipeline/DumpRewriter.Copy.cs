@@ -11,15 +11,12 @@ public sealed partial class DumpRewriter
 {
     const byte Tab = (byte)'\t';
 
-    int[] _fieldStarts = new int[16];
-    int[] _fieldEnds = new int[16];
-
     void BeginCopy(TableName name, List<string>? columns, ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
         var table = Table(name);
         columns ??= table.ColumnNames() ?? [];
         var action = _rules.IsEmpty ? TableAction.Transform : table.Action(_rules);
-        _copy = new RowPlan(table, columns, action, _rules);
+        _copy = NewPlan(table, columns, action);
         _copyTable = name.ToString();
         _copyRow = 0;
         Statistics.CopyBlocks++;
@@ -29,11 +26,6 @@ public sealed partial class DumpRewriter
             Write(output, statement);
         }
         _s.Mode = LexerMode.CopyHeaderTail;
-        if (_fieldStarts.Length < columns.Count + 1)
-        {
-            _fieldStarts = new int[columns.Count + 1];
-            _fieldEnds = new int[columns.Count + 1];
-        }
     }
 
     /// <summary>

@@ -55,7 +55,7 @@ public sealed partial class DumpRewriter
             }
             columns ??= [];
         }
-        plan = new RowPlan(table, columns, TableAction.Transform, _rules);
+        plan = NewPlan(table, columns, TableAction.Transform);
         _insertPlans.Add(key, plan);
         return plan;
     }
@@ -63,15 +63,6 @@ public sealed partial class DumpRewriter
     void RewriteValues(RowPlan plan, ReadOnlySpan<byte> statement, int valuesEnd, IBufferWriter<byte> output)
     {
         var columns = plan.Columns.Count;
-        if (_fieldStarts.Length < columns + 1)
-        {
-            _fieldStarts = new int[columns + 1];
-            _fieldEnds = new int[columns + 1];
-        }
-        if (_syntaxes.Length < columns)
-        {
-            _syntaxes = new FieldSyntax[columns];
-        }
         var t = new SqlTokenizer(statement, _s.NonStandardStrings, valuesEnd, _s.MySql);
         var written = 0;
         var tupleNumber = 0L;

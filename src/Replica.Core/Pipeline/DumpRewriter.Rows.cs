@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
@@ -26,13 +28,37 @@ public sealed partial class DumpRewriter : IRowContext
     readonly UnitBuffer _decoded = new();
     readonly UnitBuffer _outputs = new();
     readonly UnitBuffer _references = new();
+    // Per-row scratch, indexed by column position; sized for every plan by NewPlan, before any row of it is split.
+    int[] _fieldStarts = new int[16];
+    int[] _fieldEnds = new int[16];
+    FieldSyntax[] _syntaxes = new FieldSyntax[16];
     TransformResult[] _results = new TransformResult[16];
     int[] _outputStarts = new int[16];
     int[] _outputLengths = new int[16];
-    FieldSyntax[] _syntaxes = new FieldSyntax[16];
     int[] _referenceStarts = new int[4];
     int[] _referenceLengths = new int[4];
     bool[] _referenceNulls = new bool[4];
+
+    /// <summary>
+    /// The plan of a COPY header or INSERT column list, with the per-row scratch arrays grown to its width. This is the one
+    /// place they are sized: a row's fields are split into them and then evaluated, and nothing in between may reallocate
+    /// them (a resize inside evaluation once dropped the INSERT field syntaxes of each new widest row).
+    /// </summary>
+    RowPlan NewPlan(TableState table, IReadOnlyList<string> columns, TableAction action)
+    {
+        var plan = new RowPlan(table, columns, action, _rules);
+        var width = columns.Count + 1; // one spare: a row of a table without columns is still one (empty) field
+        if (_fieldStarts.Length < width)
+        {
+            _fieldStarts = new int[width];
+            _fieldEnds = new int[width];
+            _syntaxes = new FieldSyntax[width];
+            _results = new TransformResult[width];
+            _outputStarts = new int[width];
+            _outputLengths = new int[width];
+        }
+        return plan;
+    }
 
     /// <summary>
     /// Transforms the planned fields of a row whose field bounds are in _fieldStarts/_fieldEnds. Results land in
@@ -40,14 +66,6 @@ public sealed partial class DumpRewriter : IRowContext
     /// </summary>
     void EvaluateRow(RowPlan plan, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax)
     {
-        var columns = plan.Columns.Count;
-        if (_results.Length < columns)
-        {
-            _results = new TransformResult[columns];
-            _outputStarts = new int[columns];
-            _outputLengths = new int[columns];
-            _syntaxes = new FieldSyntax[columns];
-        }
         _outputs.Clear();
         foreach (var c in plan.EvaluationOrder)
         {
@@ -64,12 +82,35 @@ public sealed partial class DumpRewriter : IRowContext
                 CollectReferences(plan, row, references, uniformSyntax);
             }
             var start = _outputs.Length;
-            var result = transformer.Transform(plain ? raw : _decoded.Span, isNull, this, _outputs);
-            _results[c] = result;
+            try
+            {
+                _results[c] = transformer.Transform(plain ? raw : _decoded.Span, isNull, this, _outputs);
+            }
+            catch (Exception e) when (e is TransformerException { Table: null } or not (ReplicaException or OperationCanceledException))
+            {
+                ThrowTransformFailed(plan, row, c, uniformSyntax, e);
+            }
             _outputStarts[c] = start;
             _outputLengths[c] = _outputs.Length - start;
             Statistics.TransformedValues++;
         }
+    }
+
+    /// <summary>
+    /// Gives a transformer's failure the field's position. Anything other than a <see cref="TransformerException"/> is a
+    /// bug in the transformer: it still ends as a positioned transformer failure (exit 6), named by its type only, since
+    /// its message may quote the value.
+    /// </summary>
+    [DoesNotReturn]
+    void ThrowTransformFailed(RowPlan plan, ReadOnlySpan<byte> row, int column, FieldSyntax uniformSyntax, Exception e)
+    {
+        var copy = uniformSyntax == FieldSyntax.CopyText;
+        var start = _fieldStarts[column];
+        var reason = e is TransformerException failure
+            ? failure.Reason
+            : $"the transformer failed unexpectedly ({e.GetType().Name}); this is a bug in Replica, please report it";
+        TransformerThrow.At(reason, _s.UnitOffset + start, copy ? _s.UnitLineNumber : LineOf(row, start),
+            plan.Table.DisplayName, plan.Columns[column], copy ? _copyRow : plan.Table.Rows + 1, e);
     }
 
     void CollectReferences(RowPlan plan, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)

@@ -19,13 +19,13 @@ internal sealed class DateShiftTransformer : Transformer
 
     readonly int _days;
     readonly SipKey _key;
-    readonly string _column;
+    readonly string _type;
 
-    DateShiftTransformer(int days, SipKey key, string column)
+    DateShiftTransformer(int days, SipKey key, string type)
     {
         _days = days;
         _key = key;
-        _column = column;
+        _type = type;
     }
 
     static Transformer? Build(TransformerSetup setup)
@@ -39,7 +39,7 @@ internal sealed class DateShiftTransformer : Transformer
         setup.RequireCategory("a date or timestamp", TypeCategory.Date, TypeCategory.Timestamp);
         setup.RejectUnique("shifted dates can coincide");
         var column = setup.ColumnOrThrow;
-        return new DateShiftTransformer(days, setup.Keys.Pick, $"{column.QualifiedName} ({column.TypeName ?? column.Category.ToString().ToLowerInvariant()})");
+        return new DateShiftTransformer(days, setup.Keys.Pick, column.TypeName ?? column.Category.ToString().ToLowerInvariant());
     }
 
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
@@ -57,8 +57,8 @@ internal sealed class DateShiftTransformer : Transformer
         if (!TryParseDate(value, out var date))
         {
             throw new TransformerException(
-                $"Column {_column}: date-shift expects ISO dates such as 2024-01-31 or 2024-01-31 12:00:00+00 " +
-                "(PostgreSQL's DateStyle ISO, as pg_dump writes them) and got a value in another format.");
+                $"date-shift expects ISO dates such as 2024-01-31 or 2024-01-31 12:00:00+00 " +
+                $"(PostgreSQL's DateStyle ISO, as pg_dump writes them) and got a {_type} value in another format.");
         }
 
         var random = new HashStream(SipHash.Hash64(_key, value));

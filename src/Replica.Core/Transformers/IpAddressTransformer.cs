@@ -19,14 +19,12 @@ internal sealed class IpAddressTransformer : Transformer
     readonly SipKey _key;
     readonly bool _cidr;
     readonly int _maxLength;
-    readonly string _columnName;
 
-    IpAddressTransformer(SipKey key, bool cidr, int maxLength, string columnName)
+    IpAddressTransformer(SipKey key, bool cidr, int maxLength)
     {
         _key = key;
         _cidr = cidr;
         _maxLength = maxLength;
-        _columnName = columnName;
     }
 
     static Transformer? Build(TransformerSetup setup)
@@ -45,7 +43,7 @@ internal sealed class IpAddressTransformer : Transformer
 
         setup.RejectUnique("an IPv4 address holds 32 bits");
         bool cidr = column.TypeName?.Trim() == "cidr";
-        return new IpAddressTransformer(setup.Keys.Pick, cidr, column.MaxLength ?? int.MaxValue, column.QualifiedName);
+        return new IpAddressTransformer(setup.Keys.Pick, cidr, column.MaxLength ?? int.MaxValue);
     }
 
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
@@ -108,7 +106,7 @@ internal sealed class IpAddressTransformer : Transformer
         if (written > _maxLength)
         {
             throw new TransformerException(
-                $"Column {_columnName}: an IPv6 address of {written} characters does not fit the column's limit of {_maxLength}.");
+                $"an IPv6 address of {written} characters does not fit the column's limit of {_maxLength}.");
         }
 
         output.Write(text[..written]);

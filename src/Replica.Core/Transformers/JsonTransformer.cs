@@ -37,16 +37,14 @@ internal sealed class JsonTransformer : Transformer
 
     readonly Segment[] _path;
     readonly Transformer _inner;
-    readonly string _column;
     readonly List<Match> _matches = [];
     readonly ByteBuilder _texts = new();
     readonly ArrayBufferWriter<byte> _innerOutput = new(256);
 
-    JsonTransformer(Segment[] path, Transformer inner, string column)
+    JsonTransformer(Segment[] path, Transformer inner)
     {
         _path = path;
         _inner = inner;
-        _column = column;
     }
 
     public override IReadOnlyList<string> ReferencedColumns => _inner.ReferencedColumns;
@@ -67,7 +65,7 @@ internal sealed class JsonTransformer : Transformer
         // Inside the document the value is a JSON string: text without a length limit.
         var innerColumn = column with { Category = TypeCategory.Text, TypeName = null, MaxLength = null };
         var inner = TransformerRegistry.Create(innerSpec, innerColumn, setup.Env);
-        return new JsonTransformer(path, inner, column.QualifiedName);
+        return new JsonTransformer(path, inner);
     }
 
     static TransformerSpec ParseInnerSpec(TransformerSetup setup)
@@ -256,9 +254,9 @@ internal sealed class JsonTransformer : Transformer
         }
         catch (JsonException e)
         {
+            // The reader's own message quotes a character of the value, so it is not passed on.
             throw new TransformerException(
-                $"Column {_column}: the json transformer got a value that is not valid JSON " +
-                $"(near byte {e.BytePositionInLine ?? 0} of line {(e.LineNumber ?? 0) + 1}).");
+                $"the json transformer got a value that is not valid JSON (near byte {e.BytePositionInLine ?? 0} of line {(e.LineNumber ?? 0) + 1} of the value)");
         }
 
         if (_matches.Count == 0)
@@ -292,7 +290,7 @@ internal sealed class JsonTransformer : Transformer
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
                 bool matches = segment is WildcardSegment
-                               || (segment is NameSegment name && reader.ValueTextEquals(name.Utf8));
+                               || (segment is NameSegment name && NameEquals(ref reader, name.Utf8));
                 reader.Read();
                 if (matches)
                 {
@@ -323,6 +321,28 @@ internal sealed class JsonTransformer : Transformer
         }
     }
 
+    /// <summary>
+    /// Whether the property name at the reader is the path's name. Utf8JsonReader reads names without checking their
+    /// UTF-8 or \u escapes; unescaping a lone surrogate (\ud800, which a json column keeps) throws, and such a name is
+    /// none of the path's, which are valid UTF-8.
+    /// </summary>
+    static bool NameEquals(ref Utf8JsonReader reader, byte[] name)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return reader.ValueSpan.SequenceEqual(name);
+        }
+
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     void Record(ref Utf8JsonReader reader)
     {
         int start = (int)reader.TokenStartIndex;
@@ -331,7 +351,7 @@ internal sealed class JsonTransformer : Transformer
             case JsonTokenType.String:
                 int offset = _texts.Length;
                 var destination = _texts.GetSpan(reader.ValueSpan.Length);
-                int length = reader.CopyString(destination);
+                int length = CopyText(ref reader, destination, start);
                 _texts.Advance(length);
                 _matches.Add(new Match(start, start + reader.ValueSpan.Length + 2, JsonTokenType.String, offset, length));
                 break;
@@ -346,6 +366,23 @@ internal sealed class JsonTransformer : Transformer
             default:
                 reader.Skip(); // objects, arrays and booleans at the path are left alone
                 break;
+        }
+    }
+
+    /// <summary>
+    /// The unescaped text of the string at the path, for the inner transformer. Invalid UTF-8 or a lone surrogate escape
+    /// is no text it could read: a transformer failure that says where in the value, never an unhandled exception.
+    /// </summary>
+    static int CopyText(ref Utf8JsonReader reader, Span<byte> destination, int start)
+    {
+        try
+        {
+            return reader.CopyString(destination);
+        }
+        catch (InvalidOperationException)
+        {
+            TransformerThrow.InvalidJsonText(start);
+            return 0;
         }
     }
 

@@ -25,16 +25,16 @@ internal sealed partial class NumberNoiseTransformer : Transformer
     readonly decimal _min;
     readonly decimal _max;
     readonly bool _integer;
-    readonly string _column;
+    readonly string _type;
 
-    NumberNoiseTransformer(double fraction, SipKey key, decimal min, decimal max, bool integer, string column)
+    NumberNoiseTransformer(double fraction, SipKey key, decimal min, decimal max, bool integer, string type)
     {
         _fraction = fraction;
         _key = key;
         _min = min;
         _max = max;
         _integer = integer;
-        _column = column;
+        _type = type;
     }
 
     static Transformer? Build(TransformerSetup setup)
@@ -68,8 +68,8 @@ internal sealed partial class NumberNoiseTransformer : Transformer
             }
         }
 
-        var label = $"{column.QualifiedName} ({column.TypeName ?? column.Category.ToString().ToLowerInvariant()})";
-        return new NumberNoiseTransformer(percent / 100, setup.Keys.Pick, min, max, integer, label);
+        var type = column.TypeName ?? column.Category.ToString().ToLowerInvariant();
+        return new NumberNoiseTransformer(percent / 100, setup.Keys.Pick, min, max, integer, type);
     }
 
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
@@ -118,7 +118,7 @@ internal sealed partial class NumberNoiseTransformer : Transformer
         // Exponent notation (real, double precision) or beyond decimal's 28 digits: double arithmetic, shortest output.
         if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double floating))
         {
-            throw new TransformerException($"Column {_column}: number-noise got a value that is not a number.");
+            throw new TransformerException($"number-noise got a {_type} value that is not a number.");
         }
 
         double result = floating * factor;

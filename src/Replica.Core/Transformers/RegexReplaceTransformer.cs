@@ -25,15 +25,13 @@ internal sealed class RegexReplaceTransformer : Transformer
     readonly Regex _regex;
     readonly string _replacement;
     readonly TextShaper? _shaper;
-    readonly string _column;
     readonly ByteBuilder _builder = new();
 
-    RegexReplaceTransformer(Regex regex, string replacement, TextShaper? shaper, string column)
+    RegexReplaceTransformer(Regex regex, string replacement, TextShaper? shaper)
     {
         _regex = regex;
         _replacement = replacement;
         _shaper = shaper;
-        _column = column;
     }
 
     static Transformer? Build(TransformerSetup setup)
@@ -59,7 +57,7 @@ internal sealed class RegexReplaceTransformer : Transformer
         var column = setup.ColumnOrThrow;
         var shaper = TextShaper.ForFreeFormOutput(setup, "a replaced value can repeat");
 
-        return new RegexReplaceTransformer(regex, replacement, shaper, column.QualifiedName);
+        return new RegexReplaceTransformer(regex, replacement, shaper);
     }
 
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
@@ -79,7 +77,7 @@ internal sealed class RegexReplaceTransformer : Transformer
         catch (RegexMatchTimeoutException)
         {
             throw new TransformerException(
-                $"Column {_column}: regex-replace took longer than {s_matchTimeout.TotalSeconds:0} s on one value; simplify the pattern.");
+                $"regex-replace took longer than {s_matchTimeout.TotalSeconds:0} s on one value; simplify the pattern.");
         }
 
         if (ReferenceEquals(result, input) && (_shaper is null || _shaper.KeepsUnchanged(value)))
