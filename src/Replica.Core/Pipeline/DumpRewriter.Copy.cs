@@ -19,6 +19,7 @@ public sealed partial class DumpRewriter
         var table = Table(name);
         columns ??= table.ColumnNames() ?? [];
         var action = _rules.IsEmpty ? TableAction.Transform : table.Action(_rules);
+        _checker.OnData(table, columns);
         _copy = new RowPlan(table, columns, action, _rules);
         _copyTable = name.ToString();
         _copyRow = 0;
