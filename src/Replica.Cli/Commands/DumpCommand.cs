@@ -91,7 +91,7 @@ internal static class DumpCommand
     /// <summary>Builds the rules and checks every configured transformer and option now, before any data is read.</summary>
     internal static RewriteRules BuildRules(ReplicaConfig config, bool strictFromDump = false)
     {
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale);
+        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale) { MaxValueBytes = config.MaxRowBytes };
         var hasTransformers = false;
         foreach (var rule in config.Tables)
         {

@@ -113,6 +113,8 @@ public sealed partial class DumpRewriter
             _s.UnitLineNumber++;
             _s.Mode = LexerMode.Sql;
             _s.BeginStatement();
+            // A custom command that printed more lines than it was given shifted values: fail before the block counts.
+            plan.CompleteTransformers();
             _copy = null;
             _copyTable = null;
             return;

@@ -167,6 +167,10 @@ public sealed partial class DumpRewriter : IDisposable
         {
             ThrowTruncatedCopy();
         }
+        foreach (var table in _tables.Values)
+        {
+            table.CompleteTransformers();
+        }
         _checker.OnComplete();
     }
 

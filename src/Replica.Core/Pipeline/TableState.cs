@@ -149,6 +149,15 @@ internal sealed class TableState : IDisposable
         return null;
     }
 
+    /// <summary>The dump ended: each transformer checks its column (<see cref="Transformer.Complete"/>).</summary>
+    public void CompleteTransformers()
+    {
+        foreach (var transformer in _transformers.Values)
+        {
+            transformer?.Complete();
+        }
+    }
+
     public void Dispose()
     {
         foreach (var transformer in _transformers.Values)
