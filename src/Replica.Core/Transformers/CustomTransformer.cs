@@ -15,7 +15,8 @@ internal sealed class CustomTransformer : Transformer
     public static readonly TransformerKind Kind = new(
         new TransformerDescriptor("custom",
             "Pipes each value through an external command: one COPY-escaped line in, one line out (\\N is NULL). " +
-            "The command runs once per column and must flush every line.",
+            "The command runs once per column and must flush every line; a line more or fewer than it was given, or an answer longer " +
+            "than limits.max_row_size, fails the dump.",
             [
                 new TransformerOption("command", "The executable and its arguments: a list, or a string split on spaces.", null),
                 new TransformerOption("timeout", "Seconds to wait for one answer before giving up.", "30"),
