@@ -26,7 +26,7 @@ internal static class DumpCommand
                 + "A source.connection_uri sets it by itself.",
         };
         var name = new Option<string?>("--name", "-n") { Description = "Name of the new dump. Default: dump-<unix ms>." };
-        var strict = new Option<bool>("--strict") { Description = "Fail before writing anything when a column of source.connection_uri that looks like personal data has no rule (as 'policy: strict')." };
+        var strict = new Option<bool>("--strict") { Description = "Fail before anything is stored when a column that looks like personal data has no rule (as 'policy: strict'): the columns of source.connection_uri's catalog, or of the CREATE TABLE statements of --input." };
         var command = new Command("dump", """
             Dumps the config's source database (source.connection_uri: pg_dump runs and streams into Replica, nothing is
             staged on disk) or reads a plain-format dump (--input), transforms the configured columns, and stores the
@@ -48,7 +48,8 @@ internal static class DumpCommand
     static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
-        var rules = BuildRules(config);
+        // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
+        var rules = BuildRules(config, strictFromDump: inputPath is not null && (strict || config.Strict));
         // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
         await SourceDatabase.CheckBeforeDumpAsync(config, strict, liveSource: inputPath is null, rules, cancellationToken).ConfigureAwait(false);
         var source = Endpoints.Source(config, inputPath);
@@ -63,6 +64,11 @@ internal static class DumpCommand
         progress.Stop();
 
         Console.Out.WriteLine(result.Entry.Name);
+        // Warnings print even with --quiet: they say that a rule masked nothing.
+        foreach (var warning in rewriter.Warnings)
+        {
+            Console.Error.WriteLine($"replica: warning: {warning}");
+        }
         if (!quiet)
         {
             var s = result.Statistics;
@@ -70,10 +76,6 @@ internal static class DumpCommand
                 $"replica: dump {result.Entry.Name} complete in {bridge.Description}: {CommonOptions.Size(s.BytesIn)} in, " +
                 $"{CommonOptions.Size(result.Entry.SizeOut)} stored{Codecs(result.Entry)}, {s.Rows} rows, {s.TransformedValues} values transformed, " +
                 $"{s.DroppedRows} rows dropped, {result.Entry.ChunkCount} {CommonOptions.Plural(result.Entry.ChunkCount, "chunk")}, {stopwatch.Elapsed.TotalSeconds:0.0} s");
-            foreach (var unused in rules.UnusedRules())
-            {
-                Console.Error.WriteLine($"replica: warning: the rule for {unused.Table} ({unused.Source ?? "config"}) matched nothing in this dump; check the names");
-            }
         }
         return 0;
     }
@@ -87,9 +89,9 @@ internal static class DumpCommand
     };
 
     /// <summary>Builds the rules and checks every configured transformer and option now, before any data is read.</summary>
-    internal static RewriteRules BuildRules(ReplicaConfig config)
+    internal static RewriteRules BuildRules(ReplicaConfig config, bool strictFromDump = false)
     {
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale);
+        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale) { MaxValueBytes = config.MaxRowBytes };
         var hasTransformers = false;
         foreach (var rule in config.Tables)
         {
@@ -103,7 +105,16 @@ internal static class DumpCommand
         {
             throw new ConfigException("'secret' is not set: deterministic transformers need a key (e.g. secret: ${REPLICA_SECRET})", config.File, key: "secret");
         }
-        return new RewriteRules(config.Tables, config.OnlyTables, (spec, column) => TransformerRegistry.Create(spec, column, environment));
+        return new RewriteRules(config.Tables, config.OnlyTables, (spec, column) => TransformerRegistry.Create(spec, column, environment))
+        {
+            Checks = new RuleChecks
+            {
+                Unmatched = config.UnmatchedRules,
+                Strict = strictFromDump,
+                Source = config.Source,
+                ConfigFile = config.File,
+            },
+        };
     }
 
     static string Describe(RewriteStatistics s, IDumpSource source, TimeSpan elapsed)

@@ -34,16 +34,17 @@ internal static class SourceDatabase
     }
 
     /// <summary>
-    /// What a dump checks in the source's catalog before it writes anything. Strict mode (--strict or 'policy: strict')
-    /// reads the catalog of source.connection_uri and fails naming every column that looks like personal data and has
-    /// no rule; strict mode without a PostgreSQL source is a config error, since nothing could be checked. When the dump
-    /// reads the live source (<paramref name="liveSource"/>), the catalog's unique columns also make their transformers
-    /// unique-safe.
+    /// What a dump of a live source checks in its catalog before it writes anything. Strict mode (--strict or 'policy:
+    /// strict') reads the catalog of source.connection_uri and fails naming every column that looks like personal data
+    /// and has no rule; strict mode with a live source other than PostgreSQL is a config error, since nothing could be
+    /// checked. The catalog's unique columns also make their transformers unique-safe. A dump file or stdin
+    /// (<paramref name="liveSource"/> false) is not checked here: its rewriter checks the columns of the dump's own
+    /// CREATE TABLE statements (RuleChecks.Strict), which may not be those of source.connection_uri.
     /// </summary>
     public static async Task CheckBeforeDumpAsync(ReplicaConfig config, bool strict, bool liveSource, RewriteRules rules, CancellationToken cancellationToken)
     {
         strict |= config.Strict;
-        if (!strict && !liveSource)
+        if (!liveSource)
         {
             return;
         }
@@ -63,9 +64,6 @@ internal static class SourceDatabase
         {
             StrictPolicy.Check(catalog, config);
         }
-        if (liveSource)
-        {
-            rules.MarkUnique(catalog.UniqueColumns());
-        }
+        rules.MarkUnique(catalog.UniqueColumns());
     }
 }

@@ -9,10 +9,10 @@ namespace Replica.Config;
 /// </summary>
 internal sealed partial class ConfigBinder
 {
-    static readonly string[] s_rbRootKeys = ["encryption_key", "source", "datastore", "destination", "secret", "locale"];
+    static readonly string[] s_rbRootKeys = ["encryption_key", "source", "datastore", "destination", "secret", "locale", "unmatched_rules"];
     static readonly string[] s_rbSourceKeys = ["connection_uri", "compression", "transformers", "skip", "only_tables", "database_subset"];
     static readonly string[] s_rbTableKeys = ["database", "table"];
-    static readonly string[] s_rbTransformerKeys = ["database", "table", "columns"];
+    static readonly string[] s_rbTransformerKeys = ["database", "table", "columns", "optional"];
     static readonly string[] s_rbColumnKeys = ["name", "transformer_name", "transformer_options"];
 
     const string RepliByteSecretHelp =
@@ -162,6 +162,7 @@ internal sealed partial class ConfigBinder
             Destination = destination,
             Tables = tables,
             OnlyTables = only,
+            UnmatchedRules = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : Config.UnmatchedRules.Error,
         };
     }
 
@@ -201,10 +202,11 @@ internal sealed partial class ConfigBinder
                 var transformerNode = cf.Require("transformer_name", "the transformer, e.g. 'transformer_name: email'");
                 var transformer = RepliByteTransformerName(RequiredScalar(transformerNode, "a transformer name"));
                 var options = cf.Get("transformer_options") is { } o ? Options(o) : [];
-                columns.Add(new ColumnRule(column, Spec(transformer, options, null, columnItem.Yaml)));
+                columns.Add(new ColumnRule(column, Spec(transformer, options, null, columnItem.Yaml)) { Source = Where(columnItem.Yaml) });
             }
         }
-        return new TableRule(table, TableAction.Transform, columns) { Source = Where(item.Yaml) };
+        var optional = f.Get("optional") is { } optionalNode && Bool(optionalNode);
+        return new TableRule(table, TableAction.Transform, columns) { Source = Where(item.Yaml), Optional = optional };
     }
 
     /// <summary>RepliByte's transformer names: the same where Replica has the same transformer, 'redacted' is 'redact'.</summary>

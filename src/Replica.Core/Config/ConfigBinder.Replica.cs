@@ -6,8 +6,8 @@ namespace Replica.Config;
 /// <summary>Replica's own shape; replica.example.yaml documents every key read here.</summary>
 internal sealed partial class ConfigBinder
 {
-    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables"];
-    static readonly string[] s_tableKeys = ["table", "columns", "data", "drop"];
+    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables", "unmatched_rules"];
+    static readonly string[] s_tableKeys = ["table", "columns", "data", "drop", "optional"];
     static readonly string[] s_columnKeys = ["transformer", "options", "unique"];
 
     /// <summary>Largest chunk or row size: one array must hold it.</summary>
@@ -37,6 +37,7 @@ internal sealed partial class ConfigBinder
         }
 
         var bridge = f.Get("bridge") is { } bridgeNode ? BindBridge(bridgeNode) : new BridgeConfig();
+        var unmatched = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : Config.UnmatchedRules.Error;
 
         var maxRow = new ReplicaConfig().MaxRowBytes;
         if (f.Get("limits") is { } limitsNode)
@@ -104,6 +105,7 @@ internal sealed partial class ConfigBinder
             Tables = tables,
             OnlyTables = only,
             MaxRowBytes = maxRow,
+            UnmatchedRules = unmatched,
         };
     }
 
@@ -294,11 +296,12 @@ internal sealed partial class ConfigBinder
                 var path = columnsNode.Child(key).Path;
                 var column = Name(new ConfigNode(keyNode, path), key, fromEnvironment: false, "column");
                 CheckDuplicate(seen, table, column, keyNode, path);
-                columns.Add(new ColumnRule(column, BindReplicaColumn(new ConfigNode(valueNode, path))));
+                columns.Add(new ColumnRule(column, BindReplicaColumn(new ConfigNode(valueNode, path))) { Source = Where(keyNode) });
             }
         }
 
-        return new TableRule(table, action, columns) { Source = Where(item.Yaml) };
+        var optional = f.Get("optional") is { } optionalNode && Bool(optionalNode);
+        return new TableRule(table, action, columns) { Source = Where(item.Yaml), Optional = optional };
     }
 
     TransformerSpec BindReplicaColumn(ConfigNode node)

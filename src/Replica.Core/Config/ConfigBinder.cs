@@ -350,6 +350,18 @@ internal sealed partial class ConfigBinder
         return secret;
     }
 
+    /// <summary>'unmatched_rules': error (the default) or warn.</summary>
+    public UnmatchedRules UnmatchedRulesSetting(ConfigNode node)
+    {
+        var text = RequiredScalar(node, "error or warn").Value;
+        return text switch
+        {
+            "error" => Config.UnmatchedRules.Error,
+            "warn" => Config.UnmatchedRules.Warn,
+            _ => throw Error(node, $"expected error (the default: a rule that matches no table or column of the dump fails it) or warn (the dump completes with a warning), found '{text}'"),
+        };
+    }
+
     public string? ConnectionUri(ConfigNode node)
     {
         var s = Scalar(node, "a connection URI (postgres://user:password@host:port/database or mysql://...)");

@@ -35,6 +35,18 @@ public sealed class ReplicaConfig
 
     /// <summary>Largest row or statement that may be buffered, in bytes ('limits.max_row_size', default 256 MiB).</summary>
     public long MaxRowBytes { get; init; } = 256L << 20;
+
+    /// <summary>'unmatched_rules': whether a rule that matches no table or column of the dump fails it (the default) or warns.</summary>
+    public UnmatchedRules UnmatchedRules { get; init; } = UnmatchedRules.Error;
+}
+
+/// <summary>What a rule that matches nothing in a dump does ('unmatched_rules').</summary>
+public enum UnmatchedRules
+{
+    /// <summary>The dump fails before anything is listed: a misspelt table or column must not leave data unmasked.</summary>
+    Error,
+    /// <summary>The dump completes and prints a warning for each such rule.</summary>
+    Warn,
 }
 
 public sealed class SourceConfig
@@ -207,6 +219,13 @@ public sealed record TableRule(TablePattern Table, TableAction Action, IReadOnly
 {
     /// <summary>Where it was configured ("replica.yaml:12:5"), for messages.</summary>
     public string? Source { get; init; }
+
+    /// <summary>'optional: true': the rule may match nothing in a dump without failing it.</summary>
+    public bool Optional { get; init; }
 }
 
-public sealed record ColumnRule(NamePattern Column, TransformerSpec Transformer);
+public sealed record ColumnRule(NamePattern Column, TransformerSpec Transformer)
+{
+    /// <summary>Where the column was named ("replica.yaml:14:7"), for messages.</summary>
+    public string? Source { get; init; }
+}

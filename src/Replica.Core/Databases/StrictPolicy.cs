@@ -33,20 +33,25 @@ public static class StrictPolicy
     public static void Check(Catalog catalog, ReplicaConfig config)
     {
         var uncovered = Uncovered(catalog, config);
-        if (uncovered.Count == 0)
+        if (uncovered.Count > 0)
         {
-            return;
+            throw Failure(uncovered, config.File, "nothing was dumped");
         }
+    }
+
+    /// <summary>The error strict mode fails with, naming each column and the transformer a rule could use.</summary>
+    public static ConfigException Failure(IReadOnlyList<PersonalDataFinding> uncovered, string? configFile, string outcome)
+    {
         var message = new StringBuilder()
             .Append("strict mode: ").Append(uncovered.Count).Append(uncovered.Count == 1 ? " column looks" : " columns look")
-            .Append(" like personal data and ").Append(uncovered.Count == 1 ? "has" : "have").Append(" no rule in 'transformers:'; nothing was dumped:");
+            .Append(" like personal data and ").Append(uncovered.Count == 1 ? "has" : "have").Append(" no rule in 'transformers:'; ").Append(outcome).Append(':');
         foreach (var f in uncovered)
         {
             message.Append("\n  ").Append(f.QualifiedName).Append(" (").Append(f.Type).Append(") → ")
                 .Append(f.Transformer?.Name ?? "no built-in transformer fits; choose one").Append("  [").Append(f.Reason).Append(']');
         }
         message.Append("\n`replica scan` prints rules to paste; a column reviewed and kept as is takes 'transformer: transient'.");
-        throw new ConfigException(message.ToString(), config.File, key: "policy");
+        return new ConfigException(message.ToString(), configFile, key: "policy");
     }
 
     /// <summary>Whether the config has a rule for this column of this table, or leaves the table's rows out of the dump.</summary>
@@ -128,7 +133,7 @@ public static class StrictPolicy
     /// Whether pg_dump, given the source's filters, dumps this table's rows. As in pg_dump, --table selects tables
     /// regardless of --schema/--exclude-schema (https://www.postgresql.org/docs/current/app-pgdump.html).
     /// </summary>
-    static bool SourceDumpsData(SourceConfig source, string schema, string table)
+    internal static bool SourceDumpsData(SourceConfig source, string schema, string table)
     {
         bool included;
         if (source.Tables.Count > 0)

@@ -16,6 +16,7 @@ public sealed partial class DumpRewriter
         var table = Table(name);
         columns ??= table.ColumnNames() ?? [];
         var action = _rules.IsEmpty ? TableAction.Transform : table.Action(_rules);
+        _checker.OnData(table, columns);
         _copy = NewPlan(table, columns, action);
         _copyTable = name.ToString();
         _copyRow = 0;
@@ -104,6 +105,8 @@ public sealed partial class DumpRewriter
             _s.UnitLineNumber++;
             _s.Mode = LexerMode.Sql;
             _s.BeginStatement();
+            // A custom command that printed more lines than it was given shifted values: fail before the block counts.
+            plan.CompleteTransformers();
             _copy = null;
             _copyTable = null;
             return;

@@ -55,6 +55,7 @@ public sealed partial class DumpRewriter
             }
             columns ??= [];
         }
+        _checker.OnData(table, columns);
         plan = NewPlan(table, columns, TableAction.Transform);
         _insertPlans.Add(key, plan);
         return plan;

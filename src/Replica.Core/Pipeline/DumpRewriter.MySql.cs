@@ -50,6 +50,7 @@ public sealed partial class DumpRewriter
             var state = Table(created);
             state.Columns = columns;
             state.Created = true;
+            _checker.OnCreateTable(state, hasParent: false);
         }
         else if (t.IsWord("use"u8) && StatementParser.TryParseUse(statement, out var database))
         {

@@ -30,6 +30,7 @@ public sealed partial class DumpRewriter : IDisposable
     readonly UnitBuffer _carry = new();
     readonly Dictionary<TableName, TableState> _tables = [];
     readonly Dictionary<(TableName, string), RowPlan> _insertPlans = [];
+    readonly RuleChecker _checker;
     LexerState _s = LexerState.Initial;
     long _inputOffset;
     RowPlan? _copy;
@@ -39,6 +40,7 @@ public sealed partial class DumpRewriter : IDisposable
     public DumpRewriter(RewriteRules rules, long maxUnitBytes = 256L << 20, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         _rules = rules;
+        _checker = new RuleChecker(rules, _tables);
         MaxUnitBytes = maxUnitBytes;
         Dialect = dialect;
         _s.MySql = dialect == SqlDialect.MySql;
@@ -52,6 +54,9 @@ public sealed partial class DumpRewriter : IDisposable
     public long MaxUnitBytes { get; }
 
     public RewriteStatistics Statistics { get; } = new();
+
+    /// <summary>Rules that matched nothing (with unmatched_rules: warn) and rules that the config itself makes moot.</summary>
+    public IReadOnlyList<string> Warnings => _checker.Warnings;
 
     /// <summary>Reads the whole input pipe and writes the rewritten dump to the output pipe (not completed here).</summary>
     public async Task RunAsync(PipeReader input, PipeWriter output, CancellationToken cancellationToken = default)
@@ -162,6 +167,11 @@ public sealed partial class DumpRewriter : IDisposable
         {
             ThrowTruncatedCopy();
         }
+        foreach (var table in _tables.Values)
+        {
+            table.CompleteTransformers();
+        }
+        _checker.OnComplete();
     }
 
     void ThrowTruncatedCopy() =>
@@ -273,6 +283,7 @@ public sealed partial class DumpRewriter : IDisposable
             {
                 state.Parent = Table(p);
             }
+            _checker.OnCreateTable(state, hasParent: parent is not null);
         }
         else if (t.IsWord("alter"u8) && StatementParser.TryParseAttachPartition(statement, out var partitioned, out var child))
         {

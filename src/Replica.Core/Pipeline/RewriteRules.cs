@@ -15,13 +15,11 @@ public sealed class RewriteRules
 {
     readonly IReadOnlyList<TableRule> _rules;
     readonly IReadOnlyList<TablePattern> _onlyTables;
-    readonly bool[] _used;
 
     public RewriteRules(IReadOnlyList<TableRule> rules, IReadOnlyList<TablePattern> onlyTables, TransformerFactory factory)
     {
         _rules = rules;
         _onlyTables = onlyTables;
-        _used = new bool[rules.Count];
         Factory = factory;
         foreach (var rule in rules)
         {
@@ -37,7 +35,17 @@ public sealed class RewriteRules
     /// <summary>Some table may be dropped entirely, so schema statements must be checked for the tables they name.</summary>
     public bool DropsTables { get; }
 
-    public bool IsEmpty => _rules.Count == 0 && _onlyTables.Count == 0;
+    public bool IsEmpty => _rules.Count == 0 && _onlyTables.Count == 0 && Checks is not { Strict: true };
+
+    /// <summary>
+    /// What a dump checks against these rules as it streams (rules that match nothing, strict mode from the dump's
+    /// CREATE TABLE); null checks nothing.
+    /// </summary>
+    public RuleChecks? Checks { get; init; }
+
+    internal IReadOnlyList<TableRule> Rules => _rules;
+
+    internal IReadOnlyList<TablePattern> OnlyTables => _onlyTables;
 
     internal TableAction ActionFor(TableName table, SqlDialect dialect = SqlDialect.PostgreSql)
     {
@@ -59,7 +67,6 @@ public sealed class RewriteRules
             var rule = _rules[i];
             if (rule.Action != TableAction.Transform && Matches(rule.Table, table, dialect))
             {
-                _used[i] = true;
                 if (rule.Action == TableAction.Drop)
                 {
                     return TableAction.Drop;
@@ -83,7 +90,6 @@ public sealed class RewriteRules
             {
                 if (dialect == SqlDialect.MySql ? MySqlNameMatches(c.Column, column) : c.Column.Matches(column))
                 {
-                    _used[i] = true;
                     return c.Transformer;
                 }
             }
@@ -104,7 +110,7 @@ public sealed class RewriteRules
         return false;
     }
 
-    static bool Matches(TablePattern pattern, TableName table, SqlDialect dialect)
+    internal static bool Matches(TablePattern pattern, TableName table, SqlDialect dialect)
     {
         if (dialect == SqlDialect.PostgreSql)
         {
@@ -122,7 +128,7 @@ public sealed class RewriteRules
             || MySqlNameMatches(pattern.Schema, table.Schema);
     }
 
-    static bool MySqlNameMatches(NamePattern pattern, string name) =>
+    internal static bool MySqlNameMatches(NamePattern pattern, string name) =>
         pattern.IsAny || string.Equals(pattern.Name, name, StringComparison.OrdinalIgnoreCase);
 
     readonly HashSet<(string Schema, string Table, string Column)> _uniqueColumns = [];
@@ -144,16 +150,4 @@ public sealed class RewriteRules
     /// <summary>Whether <see cref="MarkUnique"/> named this column.</summary>
     internal bool IsMarkedUnique(TableName table, string column) =>
         _uniqueColumns.Count > 0 && _uniqueColumns.Contains((table.Schema, table.Table, column));
-
-    /// <summary>Rules that matched no table or column of the dump: likely a typo, and a typo must not pass silently.</summary>
-    public IEnumerable<TableRule> UnusedRules()
-    {
-        for (var i = 0; i < _rules.Count; i++)
-        {
-            if (!_used[i])
-            {
-                yield return _rules[i];
-            }
-        }
-    }
 }

@@ -68,6 +68,15 @@ internal sealed class RowPlan
     public bool HasTransformers { get; }
     public bool DropsRows => Action != TableAction.Transform;
 
+    /// <summary>The block's values have all been given: each transformer checks its column (<see cref="Transformer.Complete"/>).</summary>
+    public void CompleteTransformers()
+    {
+        foreach (var transformer in Transformers)
+        {
+            transformer?.Complete();
+        }
+    }
+
     static int IndexOf(IReadOnlyList<string> columns, string name, bool ignoreCase)
     {
         for (var i = 0; i < columns.Count; i++)

@@ -31,6 +31,58 @@ internal sealed class TableState : IDisposable
     public bool Created { get; set; }
     public long Rows { get; set; }
 
+    List<string>? _seenColumns;
+
+    /// <summary>Every column this table was seen with: in its CREATE TABLE, COPY headers and INSERT column lists.</summary>
+    public IReadOnlyList<string> SeenColumns => _seenColumns ?? [];
+
+    /// <summary>Strict mode looked at this table's columns already.</summary>
+    public bool StrictChecked { get; set; }
+
+    public void NoteColumns(IEnumerable<string> columns)
+    {
+        _seenColumns ??= [];
+        foreach (var column in columns)
+        {
+            if (!_seenColumns.Exists(c => SameColumn(c, column)))
+            {
+                _seenColumns.Add(column);
+            }
+        }
+    }
+
+    bool SameColumn(string a, string b) =>
+        string.Equals(a, b, Dialect == SqlDialect.MySql ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>Whether the table, or a table it is a partition or child of, has a column the pattern matches.</summary>
+    public bool HasColumn(NamePattern pattern)
+    {
+        for (var t = this; t is not null; t = t.Parent)
+        {
+            foreach (var column in t.SeenColumns)
+            {
+                if (Dialect == SqlDialect.MySql ? RewriteRules.MySqlNameMatches(pattern, column) : pattern.Matches(column))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The column's CREATE TABLE definition, from this table or the one it is a partition or child of.</summary>
+    public ColumnDefinition? Definition(string column)
+    {
+        for (var t = this; t is not null; t = t.Parent)
+        {
+            if (t.Columns?.Find(c => SameColumn(c.Name, column)) is { } definition)
+            {
+                return definition;
+            }
+        }
+        return null;
+    }
+
     public TableAction Action(RewriteRules rules)
     {
         if (_action is { } known)
@@ -70,11 +122,7 @@ internal sealed class TableState : IDisposable
 
     ColumnInfo DescribeColumn(string column, RewriteRules rules)
     {
-        ColumnDefinition? definition = null;
-        for (var t = this; t is not null && definition is null; t = t.Parent)
-        {
-            definition = t.Columns?.Find(c => string.Equals(c.Name, column, Dialect == SqlDialect.MySql ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal));
-        }
+        var definition = Definition(column);
         var markedUnique = false;
         for (var t = this; t is not null && !markedUnique; t = t.Parent)
         {
@@ -99,6 +147,15 @@ internal sealed class TableState : IDisposable
             }
         }
         return null;
+    }
+
+    /// <summary>The dump ended: each transformer checks its column (<see cref="Transformer.Complete"/>).</summary>
+    public void CompleteTransformers()
+    {
+        foreach (var transformer in _transformers.Values)
+        {
+            transformer?.Complete();
+        }
     }
 
     public void Dispose()

@@ -15,7 +15,8 @@ internal sealed class CustomTransformer : Transformer
     public static readonly TransformerKind Kind = new(
         new TransformerDescriptor("custom",
             "Pipes each value through an external command: one COPY-escaped line in, one line out (\\N is NULL). " +
-            "The command runs once per column and must flush every line.",
+            "The command runs once per column and must flush every line; a line more or fewer than it was given, or an answer longer " +
+            "than limits.max_row_size, fails the dump.",
             [
                 new TransformerOption("command", "The executable and its arguments: a list, or a string split on spaces.", null),
                 new TransformerOption("timeout", "Seconds to wait for one answer before giving up.", "30"),
@@ -25,12 +26,11 @@ internal sealed class CustomTransformer : Transformer
 
     const int StderrTailLines = 20;
 
-    readonly Process _process;
-    readonly Stream _stdin;
-    readonly Stream _stdout;
+    readonly IReadOnlyList<string> _command;
     readonly string _commandName;
     readonly string _column;
     readonly TimeSpan _timeout;
+    readonly int _maxAnswerBytes;
     readonly TextShaper? _shaper;
     readonly Timer _watchdog;
     readonly Queue<string> _stderrTail = new();
@@ -42,31 +42,51 @@ internal sealed class CustomTransformer : Transformer
     volatile bool _timedOut;
     bool _failed;
 
-    CustomTransformer(IReadOnlyList<string> command, TimeSpan timeout, TextShaper? shaper, string column)
+    // The running command; null between columns (after Complete) until the next value starts it again.
+    Process? _process;
+    Stream? _stdin;
+    Stream? _stdout;
+    CancellationTokenSource? _readCancel;
+    long _values;
+
+    CustomTransformer(IReadOnlyList<string> command, TimeSpan timeout, long maxAnswerBytes, TextShaper? shaper, string column)
     {
+        _command = command;
         _commandName = command[0];
         _column = column;
         _timeout = timeout;
+        _maxAnswerBytes = (int)Math.Min(maxAnswerBytes, Array.MaxLength - 2);
         _shaper = shaper;
-        var start = new ProcessStartInfo(command[0])
+        _watchdog = new Timer(OnTimeout, null, Timeout.Infinite, Timeout.Infinite);
+        Start();
+    }
+
+    void Start()
+    {
+        var start = new ProcessStartInfo(_command[0])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        for (int i = 1; i < command.Count; i++)
+        for (int i = 1; i < _command.Count; i++)
         {
-            start.ArgumentList.Add(command[i]);
+            start.ArgumentList.Add(_command[i]);
         }
 
-        _process = new Process { StartInfo = start };
-        _process.ErrorDataReceived += OnStderr;
-        _process.Start();
-        _process.BeginErrorReadLine();
-        _stdin = _process.StandardInput.BaseStream;
-        _stdout = _process.StandardOutput.BaseStream;
-        _watchdog = new Timer(OnTimeout, null, Timeout.Infinite, Timeout.Infinite);
+        var process = new Process { StartInfo = start };
+        process.ErrorDataReceived += OnStderr;
+        process.Start();
+        process.BeginErrorReadLine();
+        _process = process;
+        _stdin = process.StandardInput.BaseStream;
+        _stdout = process.StandardOutput.BaseStream;
+        _readCancel = new CancellationTokenSource();
+        _readStart = 0;
+        _readEnd = 0;
+        _values = 0;
+        _timedOut = false;
     }
 
     static Transformer? Build(TransformerSetup setup)
@@ -93,7 +113,7 @@ internal sealed class CustomTransformer : Transformer
 
         try
         {
-            return new CustomTransformer(command, TimeSpan.FromSeconds(timeoutSeconds), shaper, column.QualifiedName);
+            return new CustomTransformer(command, TimeSpan.FromSeconds(timeoutSeconds), setup.Env.MaxValueBytes, shaper, column.QualifiedName);
         }
         catch (Win32Exception e)
         {
@@ -127,6 +147,19 @@ internal sealed class CustomTransformer : Transformer
             throw Failure("failed earlier");
         }
 
+        if (_process is null)
+        {
+            try
+            {
+                Start();
+            }
+            catch (Win32Exception e)
+            {
+                _failed = true;
+                throw new TransformerException($"Column {_column}: custom command '{_commandName}' could not be started again: {e.Message}");
+            }
+        }
+
         _request.Clear();
         if (isNull)
         {
@@ -143,7 +176,7 @@ internal sealed class CustomTransformer : Transformer
         _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
         try
         {
-            _stdin.Write(_request.WrittenSpan);
+            _stdin!.Write(_request.WrittenSpan);
             _stdin.Flush();
             line = ReadLine();
         }
@@ -155,6 +188,15 @@ internal sealed class CustomTransformer : Transformer
         finally
         {
             _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        _values++;
+        if (_readEnd > _readStart)
+        {
+            // In lockstep the command has been given one value and owes one line: anything after it answers no value,
+            // and taking it as the next answer would shift every later value onto the wrong row.
+            _failed = true;
+            throw Failure($"printed more than one line for value number {_values} (one line in, one line out)");
         }
 
         if (line.Length == 2 && line[0] == '\\' && line[1] == 'N')
@@ -171,6 +213,83 @@ internal sealed class CustomTransformer : Transformer
         }
 
         return _shaper.Write(_answer.WrittenSpan, value, output);
+    }
+
+    /// <summary>
+    /// Ends the command's input and reads what it prints until it exits: every line it owed has been read, so anything
+    /// more is a line for no value (the answers were shifted), and the column fails. A command that does not exit within
+    /// the timeout is stopped.
+    /// </summary>
+    public override void Complete()
+    {
+        if (_process is null || _failed)
+        {
+            return;
+        }
+
+        long extraBytes = _readEnd - _readStart;
+        long extraLines = _readBuffer.AsSpan(_readStart, _readEnd - _readStart).Count((byte)'\n');
+        _readStart = 0;
+        _readEnd = 0;
+        _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
+        try
+        {
+            _stdin!.Dispose();
+            while (extraBytes <= _maxAnswerBytes)
+            {
+                int read = Read(0, _readBuffer.Length);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                extraBytes += read;
+                extraLines += _readBuffer.AsSpan(0, read).Count((byte)'\n');
+            }
+        }
+        catch (IOException)
+        {
+            // gone, or stopped at the timeout: what it printed before still counts
+        }
+        finally
+        {
+            _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        if (extraBytes > 0)
+        {
+            _failed = true;
+            var lines = extraLines == 0 ? "part of a line" : extraLines == 1 ? "1 line" : $"{extraLines} lines";
+            throw Failure($"printed {lines} more than the {_values} values it was given (one line in, one line out): its answers do not match their rows");
+        }
+
+        StopProcess();
+    }
+
+    void StopProcess()
+    {
+        var process = _process!;
+        try
+        {
+            _stdin!.Dispose(); // end of input: a well-behaved command exits now
+            if (!process.WaitForExit(5000))
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            process.WaitForExit(1000);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or Win32Exception)
+        {
+            // the command is gone already; nothing left to clean up
+        }
+
+        process.Dispose();
+        _readCancel!.Dispose();
+        _process = null;
+        _stdin = null;
+        _stdout = null;
+        _readCancel = null;
     }
 
     /// <summary>The next answer line without its '\n' (and a raw '\r' before it); valid until the next read.</summary>
@@ -193,6 +312,12 @@ internal sealed class CustomTransformer : Transformer
                 return _readBuffer.AsSpan(lineStart, lineEnd - lineStart);
             }
 
+            if (_readEnd - _readStart > _maxAnswerBytes)
+            {
+                _failed = true;
+                throw Failure($"printed an answer longer than {_maxAnswerBytes} bytes (limits.max_row_size) without a line end");
+            }
+
             searched = _readEnd;
             if (_readStart > 0)
             {
@@ -205,10 +330,10 @@ internal sealed class CustomTransformer : Transformer
 
             if (_readEnd == _readBuffer.Length)
             {
-                Array.Resize(ref _readBuffer, _readBuffer.Length * 2);
+                Array.Resize(ref _readBuffer, (int)Math.Min(_readBuffer.Length * 2L, _maxAnswerBytes + 2L));
             }
 
-            int read = _stdout.Read(_readBuffer, _readEnd, _readBuffer.Length - _readEnd);
+            int read = Read(_readEnd, _readBuffer.Length - _readEnd);
             if (read == 0)
             {
                 _failed = true;
@@ -218,6 +343,24 @@ internal sealed class CustomTransformer : Transformer
             }
 
             _readEnd += read;
+        }
+    }
+
+    /// <summary>
+    /// Reads the command's output until the timeout: the watchdog cancels the read, so neither a silent command nor a
+    /// process that escaped the kill and still holds the pipe open can block the dump past it. 0 is the end of output
+    /// (or the timeout).
+    /// </summary>
+    int Read(int offset, int count)
+    {
+        try
+        {
+            var read = _stdout!.ReadAsync(_readBuffer.AsMemory(offset, count), _readCancel!.Token);
+            return read.IsCompletedSuccessfully ? read.Result : read.AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
         }
     }
 
@@ -276,10 +419,11 @@ internal sealed class CustomTransformer : Transformer
         string exit = "";
         try
         {
-            if (_process.WaitForExit(1000))
+            // Bounded waits only: a process that left the tree may hold stderr open, and waiting for its end would hang.
+            if (_process is { } process && process.WaitForExit(1000))
             {
-                _process.WaitForExit(); // drains stderr into the tail
-                exit = $" (exit code {_process.ExitCode})";
+                process.WaitForExit(1000); // drains stderr into the tail
+                exit = $" (exit code {process.ExitCode})";
             }
         }
         catch (InvalidOperationException)
@@ -317,7 +461,16 @@ internal sealed class CustomTransformer : Transformer
         _timedOut = true;
         try
         {
-            _process.Kill(entireProcessTree: true);
+            _readCancel?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the command was stopped meanwhile
+        }
+
+        try
+        {
+            _process?.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
         {
@@ -328,22 +481,11 @@ internal sealed class CustomTransformer : Transformer
     public override void Dispose()
     {
         _watchdog.Dispose();
-        try
+        if (_process is not null)
         {
-            _stdin.Dispose(); // end of input: a well-behaved command exits now
-            if (!_process.WaitForExit(5000))
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            _process.WaitForExit();
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or Win32Exception)
-        {
-            // the command is gone already; nothing left to clean up
+            StopProcess();
         }
 
-        _process.Dispose();
         base.Dispose();
     }
 }

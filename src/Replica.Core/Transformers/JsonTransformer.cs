@@ -521,6 +521,8 @@ internal sealed class JsonTransformer : Transformer
         return i == text.Length;
     }
 
+    public override void Complete() => _inner.Complete();
+
     public override void Dispose()
     {
         _inner.Dispose();

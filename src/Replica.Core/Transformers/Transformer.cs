@@ -30,6 +30,14 @@ public abstract class Transformer : IDisposable
     /// <summary>Transforms one value. <paramref name="isNull"/> is true for SQL NULL (then <paramref name="value"/> is empty).</summary>
     public abstract TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output);
 
+    /// <summary>
+    /// The column's values so far have all been given (its COPY block or the dump ended). A transformer that talks to a
+    /// process checks here that it answered exactly once per value; a later value starts over.
+    /// </summary>
+    public virtual void Complete()
+    {
+    }
+
     public virtual void Dispose() => GC.SuppressFinalize(this);
 }
 

@@ -29,4 +29,7 @@ public sealed class TransformerEnvironment
 
     /// <summary>Bogus locale for fakes, e.g. "en", "de", "fr".</summary>
     public string Locale { get; }
+
+    /// <summary>The largest value a transformer may produce ('limits.max_row_size'): a custom command's answer line is cut off there.</summary>
+    public long MaxValueBytes { get; init; } = 256L << 20;
 }

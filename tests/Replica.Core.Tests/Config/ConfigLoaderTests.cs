@@ -87,6 +87,35 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_UnmatchedRulesAndOptional_AreBoundWithPositions()
+    {
+        var config = Parse("""
+            secret: ${REPLICA_SECRET}
+            unmatched_rules: warn
+            transformers:
+              - table: public.customers
+                optional: true
+                columns:
+                  email: email
+              - table: public.orders
+                columns: { total: redact }
+            """);
+
+        Assert.Equal(UnmatchedRules.Warn, config.UnmatchedRules);
+        Assert.True(config.Tables[0].Optional);
+        Assert.False(config.Tables[1].Optional);
+        Assert.Equal("replica.yaml:7:7", config.Tables[0].Columns[0].Source);
+        Assert.Equal("replica.yaml:9:16", config.Tables[1].Columns[0].Source);
+        Assert.Equal(UnmatchedRules.Error, Parse("secret: ${REPLICA_SECRET}").UnmatchedRules);
+
+        var e = Fails("""
+            secret: ${REPLICA_SECRET}
+            unmatched_rules: ignore
+            """);
+        Assert.Contains("replica.yaml:2:18: 'unmatched_rules': expected error", e.Message);
+    }
+
+    [Fact]
     public void Parse_MinimalFile_UsesDefaults()
     {
         var config = Parse("bridge: { local: { path: ./out } }", Env());

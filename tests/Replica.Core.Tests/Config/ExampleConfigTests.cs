@@ -19,6 +19,8 @@ public class ExampleConfigTests
         Assert.Contains(config.Tables, t => t.Action == TableAction.Drop);
         Assert.Contains(config.Tables, t => t.Action == TableAction.SkipData);
         Assert.NotEmpty(config.OnlyTables);
+        Assert.Equal(UnmatchedRules.Error, config.UnmatchedRules);
+        Assert.Contains(config.Tables, t => t.Optional);
     }
 
     [Fact]

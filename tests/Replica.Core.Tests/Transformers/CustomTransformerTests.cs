@@ -80,4 +80,129 @@ public class CustomTransformerTests
         Assert.True(File.Exists(marker));
         File.Delete(marker);
     }
+
+    static readonly string s_python = FindPython();
+
+    static string FindPython()
+    {
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, "python3");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new InvalidOperationException("python3 is not on PATH");
+    }
+
+    static Transformer Python(string script, int timeoutSeconds = 30, long maxValueBytes = 256L << 20) =>
+        Create(Spec("custom", ("command", new List<object?> { s_python, "-c", script }), ("timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            env: new TransformerEnvironment("test-secret-1"u8.ToArray()) { MaxValueBytes = maxValueBytes });
+
+    /// <summary>Gives every value, then ends the column; returns the failure, which must come by the end of the column.</summary>
+    static TransformerException FailsByTheEndOfTheColumn(Transformer transformer, int values)
+    {
+        var answers = new List<string?>();
+        var error = Assert.Throws<TransformerException>(() =>
+        {
+            for (var i = 0; i < values; i++)
+            {
+                answers.Add(transformer.Apply("v" + i));
+            }
+            transformer.Complete();
+        });
+        // Whatever was answered before the failure was answered for its own value, never shifted.
+        for (var i = 0; i < answers.Count; i++)
+        {
+            Assert.Equal("V" + i, answers[i]);
+        }
+        return error;
+    }
+
+    [Fact]
+    public void Custom_ExtraLineAtTheEnd_FailsWhenTheColumnEnds()
+    {
+        // Answers every value correctly, then prints one more line when its input closes.
+        using var transformer = Python("import sys\nfor l in sys.stdin:\n    print(l.strip().upper(), flush=True)\nprint('bonus', flush=True)");
+        Assert.Equal("V0", transformer.Apply("v0"));
+        Assert.Equal("V1", transformer.Apply("v1"));
+
+        var error = Assert.Throws<TransformerException>(transformer.Complete);
+
+        Assert.Contains("printed 1 line more than the 2 values it was given", error.Message);
+        Assert.Contains("public.users.col", error.Message);
+    }
+
+    [Fact]
+    public void Custom_TwoLinesPerValue_FailsByTheEndOfTheColumn()
+    {
+        // The second line may arrive with the first or later; either way nothing shifted is ever taken as an answer.
+        using var transformer = Python("import sys\nfor l in sys.stdin:\n    print(l.strip().upper(), flush=True)\n    print('extra', flush=True)");
+
+        var error = FailsByTheEndOfTheColumn(transformer, 50);
+
+        Assert.Contains("more than", error.Message);
+    }
+
+    [Fact]
+    public void Custom_EndlessLines_FailsByTheEndOfTheColumn()
+    {
+        using var transformer = Create("custom", ("command", new List<object?> { "yes", "V0" }));
+
+        var error = FailsByTheEndOfTheColumn(transformer, 3);
+
+        Assert.Contains("more than", error.Message);
+    }
+
+    [Fact]
+    public void Custom_FewerLinesThanValues_FailsAfterTheTimeout()
+    {
+        // Answers only every other value.
+        using var transformer = Python("import sys\nfor i, l in enumerate(sys.stdin):\n    if i % 2 == 0:\n        print(l.strip().upper(), flush=True)", timeoutSeconds: 1);
+        var watch = Stopwatch.StartNew();
+
+        var error = FailsByTheEndOfTheColumn(transformer, 4);
+
+        Assert.Contains("no answer within 1 s", error.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void Custom_EndlessAnswerWithoutLineEnd_FailsAtMaxRowSize()
+    {
+        using var transformer = Python("import sys\nsys.stdin.readline()\nwhile True:\n    sys.stdout.write('x' * 65536)\n    sys.stdout.flush()",
+            maxValueBytes: 1 << 20);
+        var watch = Stopwatch.StartNew();
+
+        var error = Assert.Throws<TransformerException>(() => transformer.Apply("v0"));
+
+        Assert.Contains("answer longer than 1048576 bytes (limits.max_row_size)", error.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void Custom_HangsWhileAnOrphanHoldsItsOutput_FailsAtTheTimeout()
+    {
+        // The watchdog kills the command's process tree, but a process that left the tree keeps the output pipe open:
+        // the read itself must stop at the timeout.
+        using var transformer = Create("custom", ("command", new List<object?> { "/bin/sh", "-c", "(sleep 12 &); sleep 12" }), ("timeout", "1"));
+        var watch = Stopwatch.StartNew();
+
+        var error = Assert.Throws<TransformerException>(() => transformer.Apply("value"));
+
+        Assert.Contains("no answer within 1 s", error.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void Custom_AfterComplete_NextValueStartsTheCommandAgain()
+    {
+        using var transformer = Create("custom", ("command", new List<object?> { "sed", "-u", "s/o/0/g" }));
+        Assert.Equal("f00", transformer.Apply("foo"));
+        transformer.Complete();
+        transformer.Complete();
+        Assert.Equal("b00", transformer.Apply("boo"));
+        transformer.Complete();
+    }
 }

@@ -1,0 +1,382 @@
+using System.Text;
+using Replica.Config;
+using Replica.Databases;
+using Replica.Databases.Scanning;
+using Replica.Lexing;
+
+namespace Replica.Pipeline;
+
+/// <summary>What a dump checks against its rules while it streams (<see cref="RewriteRules.Checks"/>).</summary>
+public sealed class RuleChecks
+{
+    /// <summary>'unmatched_rules': a rule that matches no table or column of the dump fails it, or only warns.</summary>
+    public UnmatchedRules Unmatched { get; init; } = UnmatchedRules.Error;
+
+    /// <summary>
+    /// Strict mode from the dump itself (a file or stdin, where no catalog is read): a column of the dump that looks like
+    /// personal data by its name and its CREATE TABLE type, and has no rule, fails the dump before its rows are stored.
+    /// </summary>
+    public bool Strict { get; init; }
+
+    /// <summary>The source's pg_dump filters, which explain a rule for a table the dump leaves out.</summary>
+    public SourceConfig Source { get; init; } = new();
+
+    /// <summary>The config file, for messages.</summary>
+    public string? ConfigFile { get; init; }
+}
+
+/// <summary>
+/// Makes sure that no rule misses silently. A rule for a column that the table's column list (CREATE TABLE, COPY
+/// header, INSERT column list) does not have fails the dump as soon as that list is seen; a rule for a table or column
+/// that the whole dump does not contain fails it at the end of the input, before anything is listed. Rules for tables
+/// that the config itself removes are explained in <see cref="Warnings"/> instead. With strict checks, columns that look
+/// like personal data and have no rule fail the dump when the first table's data begins (pg_dump writes every CREATE
+/// TABLE before any data, so no row is written) and, for tables seen later, when their data begins or the input ends.
+/// </summary>
+internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, TableState> tables)
+{
+    readonly RuleChecks? _checks = rules.Checks;
+    readonly List<string> _warnings = [];
+    bool _dataBegun;
+
+    /// <summary>Rules that matched nothing (with unmatched_rules: warn) and rules explained as having no effect.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    /// <summary>A CREATE TABLE was read; its own columns are all its columns unless it is a partition or child table.</summary>
+    public void OnCreateTable(TableState table, bool hasParent)
+    {
+        if (_checks is null || table.Columns is not { } columns)
+        {
+            return;
+        }
+        table.NoteColumns(columns.ConvertAll(c => c.Name));
+        if (!hasParent && columns.Count > 0)
+        {
+            CheckColumnsOf(table);
+        }
+    }
+
+    /// <summary>A COPY header or INSERT column list: the table's data begins with these columns.</summary>
+    public void OnData(TableState table, IReadOnlyList<string> columns)
+    {
+        if (_checks is null)
+        {
+            return;
+        }
+        table.NoteColumns(columns);
+        CheckColumnsOf(table);
+        if (_checks.Strict)
+        {
+            var findings = new List<PersonalDataFinding>();
+            if (!_dataBegun)
+            {
+                CheckStrict(findings, leavesOnly: true);
+            }
+            CheckStrict(table, findings);
+            ThrowStrict(findings);
+        }
+        _dataBegun = true;
+    }
+
+    /// <summary>The end of the input: what the dump does not contain is known now.</summary>
+    public void OnComplete()
+    {
+        if (_checks is null)
+        {
+            return;
+        }
+        if (_checks.Strict)
+        {
+            var findings = new List<PersonalDataFinding>();
+            CheckStrict(findings, leavesOnly: true);
+            ThrowStrict(findings);
+        }
+        CheckUnmatched();
+    }
+
+    // ---- rules that match nothing ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Rules naming exactly this table (no wildcard) must name columns it has. Only for PostgreSQL, where an exact
+    /// name is one table; a MySQL name may stand for a table in several databases, so those wait for the end.
+    /// </summary>
+    void CheckColumnsOf(TableState table)
+    {
+        if (_checks!.Unmatched != UnmatchedRules.Error || table.Dialect != SqlDialect.PostgreSql || ActionOf(table) == TableAction.Drop)
+        {
+            return;
+        }
+        List<string>? missing = null;
+        foreach (var rule in rules.Rules)
+        {
+            if (rule.Optional || rule.Action != TableAction.Transform || rule.Table.Schema.IsAny || rule.Table.Table.IsAny
+                || !rule.Table.Matches(table.Name.Schema, table.Name.Table))
+            {
+                continue;
+            }
+            foreach (var column in rule.Columns)
+            {
+                if (!column.Column.IsAny && !table.HasColumn(column.Column))
+                {
+                    (missing ??= []).Add(NoSuchColumn(rule, column, [table]));
+                }
+            }
+        }
+        if (missing is not null)
+        {
+            throw Unmatched(missing);
+        }
+    }
+
+    void CheckUnmatched()
+    {
+        var problems = new List<string>();
+        foreach (var rule in rules.Rules)
+        {
+            var matched = new List<TableState>();
+            foreach (var table in tables.Values)
+            {
+                if (RewriteRules.Matches(rule.Table, table.Name, table.Dialect))
+                {
+                    matched.Add(table);
+                }
+            }
+            var where = rule.Source ?? _checks!.ConfigFile ?? "config";
+            if (matched.Count == 0)
+            {
+                if (ExplainAbsent(rule) is { } why)
+                {
+                    _warnings.Add($"{where}: the rule for table {rule.Table} matches no table of this dump, as expected: {why}");
+                }
+                else if (!rule.Optional)
+                {
+                    problems.Add($"{where}: the rule for table {rule.Table} matches no table of this dump{SuggestTable(rule.Table)}");
+                }
+                continue;
+            }
+            if (rule.Action != TableAction.Transform || rule.Columns.Count == 0)
+            {
+                continue;
+            }
+            var kept = matched.FindAll(t => ActionOf(t) != TableAction.Drop);
+            if (kept.Count == 0)
+            {
+                _warnings.Add($"{where}: the rule for table {rule.Table} has no effect: {DropReason(matched[0])}");
+                continue;
+            }
+            foreach (var column in rule.Columns)
+            {
+                if (!rule.Optional && !kept.Exists(t => t.HasColumn(column.Column)))
+                {
+                    problems.Add(NoSuchColumn(rule, column, kept));
+                }
+            }
+        }
+        if (problems.Count == 0)
+        {
+            return;
+        }
+        if (_checks!.Unmatched == UnmatchedRules.Error)
+        {
+            throw Unmatched(problems);
+        }
+        foreach (var problem in problems)
+        {
+            _warnings.Add(problem + "; it masked nothing");
+        }
+    }
+
+    string NoSuchColumn(TableRule rule, ColumnRule column, List<TableState> kept)
+    {
+        var where = column.Source ?? rule.Source ?? _checks!.ConfigFile ?? "config";
+        var names = string.Join(", ", kept.ConvertAll(t => t.DisplayName));
+        if (column.Column.IsAny)
+        {
+            return $"{where}: the rule for every column (*) of table {rule.Table} matches no column: no column of {names} is known in this dump";
+        }
+        var columns = new List<string>();
+        foreach (var table in kept)
+        {
+            for (var t = table; t is not null; t = t.Parent)
+            {
+                columns.AddRange(t.SeenColumns);
+            }
+        }
+        var best = Suggestions.Closest(column.Column.Name!, columns);
+        var suggestion = best is null ? "" : $" (did you mean '{best}'?)";
+        return $"{where}: the rule for column {column.Column} of table {rule.Table} matches no column of {names}{suggestion}";
+    }
+
+    string SuggestTable(TablePattern pattern)
+    {
+        if (pattern.Table.IsAny)
+        {
+            return "";
+        }
+        var bare = new List<string>();
+        foreach (var table in tables.Values)
+        {
+            bare.Add(table.Name.Table);
+        }
+        if (Suggestions.Closest(pattern.Table.Name!, bare) is not { } best)
+        {
+            return "";
+        }
+        // Prefer the table in the rule's own schema when several schemas have one of that name.
+        TableState? choice = null;
+        foreach (var table in tables.Values)
+        {
+            if (table.Name.Table == best && (choice is null || (pattern.Schema.Name is { } schema && table.Name.Schema == schema)))
+            {
+                choice = table;
+            }
+        }
+        return $" (did you mean {choice!.DisplayName}?)";
+    }
+
+    ConfigException Unmatched(List<string> problems)
+    {
+        var message = new StringBuilder()
+            .Append(problems.Count == 1 ? "a rule matches" : $"{problems.Count} rules match")
+            .Append(" nothing in this dump, so the data it was meant for would be stored unmasked; nothing was stored:");
+        foreach (var problem in problems)
+        {
+            message.Append("\n  ").Append(problem);
+        }
+        message.Append("\nFix the name, or mark a rule that may match nothing with 'optional: true' (or set 'unmatched_rules: warn').");
+        return new ConfigException(message.ToString(), _checks!.ConfigFile);
+    }
+
+    /// <summary>Why a table the dump does not contain is expected to be missing: the config leaves it out.</summary>
+    string? ExplainAbsent(TableRule rule)
+    {
+        if (rule.Table.Schema.Name is not { } schema || rule.Table.Table.Name is not { } name)
+        {
+            return null;
+        }
+        if (rules.OnlyTables.Count > 0 && !rules.OnlyTables.Any(p => p.Matches(schema, name)))
+        {
+            return "only_tables leaves it out";
+        }
+        foreach (var other in rules.Rules)
+        {
+            if (other.Action == TableAction.Drop && other.Table.Matches(schema, name))
+            {
+                return $"the rule at {other.Source ?? "config"} drops it";
+            }
+        }
+        if (!StrictPolicy.SourceDumpsData(_checks!.Source, schema, name))
+        {
+            return "source.tables, exclude_tables or schemas leave it out of the dump";
+        }
+        return null;
+    }
+
+    string DropReason(TableState table)
+    {
+        for (var t = table; t is not null; t = t.Parent)
+        {
+            if (rules.OnlyTables.Count > 0 && !rules.OnlyTables.Any(p => RewriteRules.Matches(p, t.Name, t.Dialect)))
+            {
+                return $"only_tables leaves {t.DisplayName} out";
+            }
+            foreach (var rule in rules.Rules)
+            {
+                if (rule.Action == TableAction.Drop && RewriteRules.Matches(rule.Table, t.Name, t.Dialect))
+                {
+                    return $"the rule at {rule.Source ?? "config"} drops {t.DisplayName}";
+                }
+            }
+        }
+        return $"{table.DisplayName} is dropped";
+    }
+
+    /// <summary>The table's action as far as its parents are known now (not cached, unlike <see cref="TableState.Action"/>).</summary>
+    TableAction ActionOf(TableState table)
+    {
+        var action = TableAction.Transform;
+        for (var t = table; t is not null && action == TableAction.Transform; t = t.Parent)
+        {
+            action = rules.ActionFor(t.Name, t.Dialect);
+        }
+        return action;
+    }
+
+    // ---- strict mode from the dump --------------------------------------------------------------------------------
+
+    /// <summary>Every table not checked yet; with <paramref name="leavesOnly"/> not partitioned or parent tables, whose rows are their children's.</summary>
+    void CheckStrict(List<PersonalDataFinding> findings, bool leavesOnly)
+    {
+        var parents = new HashSet<TableState>();
+        foreach (var table in tables.Values)
+        {
+            if (table.Parent is { } parent)
+            {
+                parents.Add(parent);
+            }
+        }
+        foreach (var table in tables.Values)
+        {
+            if (!(leavesOnly && parents.Contains(table)))
+            {
+                CheckStrict(table, findings);
+            }
+        }
+    }
+
+    void CheckStrict(TableState table, List<PersonalDataFinding> findings)
+    {
+        if (table.StrictChecked)
+        {
+            return;
+        }
+        table.StrictChecked = true;
+        if (ActionOf(table) != TableAction.Transform)
+        {
+            return;
+        }
+        var root = table;
+        while (root.Parent is { } parent)
+        {
+            root = parent;
+        }
+        var columns = new List<string>(table.SeenColumns);
+        for (var t = table.Parent; t is not null && columns.Count == 0; t = t.Parent)
+        {
+            columns.AddRange(t.SeenColumns);
+        }
+        foreach (var column in columns)
+        {
+            var definition = table.Definition(column);
+            if (PersonalData.ByName(root.Name.Table, column, definition?.Category ?? Transformers.TypeCategory.Unknown) is not { } match
+                || HasRule(table, column))
+            {
+                continue;
+            }
+            var type = definition?.TypeName ?? "type unknown: no CREATE TABLE in the dump";
+            var unique = definition?.Unique ?? false;
+            findings.Add(new PersonalDataFinding(table.Name.Schema, table.Name.Table, column, type, match.Kind, match.Confidence, match.Reason,
+                unique, TransformerProposals.For(match.Kind, table.Name.Schema, table.Name.Table, column, definition?.TypeName ?? "text", unique)));
+        }
+    }
+
+    bool HasRule(TableState table, string column)
+    {
+        for (var t = table; t is not null; t = t.Parent)
+        {
+            if (rules.SpecFor(t.Name, column, t.Dialect) is not null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void ThrowStrict(List<PersonalDataFinding> findings)
+    {
+        if (findings.Count > 0)
+        {
+            throw StrictPolicy.Failure(findings, _checks!.ConfigFile, "nothing was stored");
+        }
+    }
+}
