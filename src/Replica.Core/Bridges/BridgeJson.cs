@@ -54,6 +54,10 @@ internal static class BridgeJson
     /// <param name="hint">Appended to messages about a broken index, e.g. how to rebuild it.</param>
     public static BridgeIndex ReadIndex(ReadOnlySpan<byte> json, string where, string hint = "")
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new BridgeException($"The index {where} is not valid: it is not UTF-8 text.{hint}");
+        }
         BridgeIndex? index;
         try
         {
@@ -91,6 +95,12 @@ internal static class BridgeJson
     /// <summary>The manifest of dump <paramref name="name"/>; it must name that dump and list its chunks in order.</summary>
     public static DumpManifest ReadManifest(ReadOnlySpan<byte> json, string name, string where)
     {
+        // System.Text.Json checks UTF-8 only in the strings it decodes; the encryption header is kept as raw JSON and
+        // decoded later, where invalid bytes would throw an InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: it is not UTF-8 text");
+        }
         DumpManifest? manifest;
         try
         {

@@ -61,6 +61,11 @@ public static partial class ConfigLoader
         {
             throw new ConfigException($"not valid YAML: {StripMark(e)}", fileName, ToInt(e.Start.Line), ToInt(e.Start.Column));
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16's scanner throws this, without a position, on some malformed text (found by fuzzing: ": [\nH").
+            throw new ConfigException("not valid YAML: the YAML parser stopped on malformed text", fileName);
+        }
 
         if (stream.Documents.Count == 0)
         {

@@ -178,6 +178,33 @@ public sealed class LocalBridgeTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadManifestAsync_InvalidUtf8InTheEncryptionHeader_ThrowsIntegrityExceptionNamingTheFile()
+    {
+        await WriteDumpAsync(_bridge, "dump-u", Bytes(10), 4);
+        string path = _dir.Combine("dump-u", "manifest.json");
+        byte[] json = File.ReadAllBytes(path);
+        int brace = Array.LastIndexOf(json, (byte)'}');
+        // "encryption": {"k": "<0xED 0xA0 0x80>"}: a UTF-8-encoded lone surrogate, kept raw by the parser and decoded later.
+        byte[] tail = [.. ",\"encryption\":{\"k\":\""u8, 0xED, 0xA0, 0x80, .. "\"}}"u8];
+        File.WriteAllBytes(path, [.. json.AsSpan(0, brace), .. tail]);
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => _bridge.ReadManifestAsync("dump-u", CancellationToken.None));
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("not UTF-8", ex.Message);
+    }
+
+    [Fact]
+    public async Task ListAsync_IndexNotUtf8_ThrowsBridgeExceptionNamingTheFile()
+    {
+        File.WriteAllBytes(_dir.Combine("index.json"), [.. "{\"version\":1,\"dumps\":[],\"x\":\""u8, 0xFF, .. "\"}"u8]);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => _bridge.ListAsync(CancellationToken.None));
+
+        Assert.Contains(_dir.Combine("index.json"), ex.Message);
+    }
+
+    [Fact]
     public async Task ListAsync_DumpBeingWritten_IsNotListed()
     {
         await using IDumpWriter writer = await _bridge.BeginDumpAsync("in-progress", CancellationToken.None);

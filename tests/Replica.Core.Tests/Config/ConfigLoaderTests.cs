@@ -86,6 +86,17 @@ public class ConfigLoaderTests
         Assert.Equal(["public.customers", "sales.*"], config.OnlyTables.Select(t => t.ToString()));
     }
 
+    [Theory]
+    [InlineData(": [\nH")]
+    [InlineData("transformers: [\n  x")]
+    public void Parse_TextThatStopsTheYamlScanner_IsAConfigErrorNamingTheFile(string yaml)
+    {
+        var ex = Fails(yaml);
+
+        Assert.Contains("replica.yaml", ex.Message);
+        Assert.Contains("not valid YAML", ex.Message);
+    }
+
     [Fact]
     public void Parse_MinimalFile_UsesDefaults()
     {
