@@ -17,6 +17,7 @@ var hangLimit = TimeSpan.FromSeconds(2);
 string? only = null;
 string? outDir = null;
 var includeJson = true;
+string? replay = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -28,6 +29,7 @@ for (var i = 0; i < args.Length; i++)
         case "--hang-ms": hangLimit = TimeSpan.FromMilliseconds(int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
         case "--out": outDir = args[++i]; break;
         case "--no-json-transformer": includeJson = false; break;
+        case "--replay": replay = args[++i]; break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}");
             return 1;
@@ -56,6 +58,19 @@ if (outDir is not null)
 }
 
 var targets = FuzzTarget.All(root.FullName, includeJson);
+if (replay is not null)
+{
+    // --replay FILE --target NAME: runs a saved input with the randomness of cases --first-case.. (rules, split points).
+    var input = File.ReadAllBytes(replay);
+    var target = targets.Single(t => t.Name == only);
+    for (var n = firstCase; n < firstCase + Math.Min(cases, 100); n++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var error = FuzzRunner.Replay(target, input, 0, seed, n);
+        Console.WriteLine($"case {n}: {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms, {(error is null ? "no crash" : error.ToString())}");
+    }
+    return 0;
+}
 Console.WriteLine($"replica fuzz: seed {seed}, {cases} cases per target from case {firstCase}, hang limit {hangLimit.TotalMilliseconds:0} ms, "
     + $"json transformer {(includeJson ? "on" : "off")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 

@@ -116,9 +116,16 @@ internal static class BridgeJson
         }
         for (int i = 0; i < manifest.Chunks.Count; i++)
         {
-            if (manifest.Chunks[i] is null)
+            ChunkInfo? chunk = manifest.Chunks[i];
+            if (chunk is null)
             {
                 BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: chunks[{i}] is null");
+            }
+            // A key names a file or object: a control character (a NUL above all) is refused by the file APIs with an
+            // ArgumentException, not an I/O error.
+            if (chunk.Key.AsSpan().ContainsAnyInRange('\0', '\x1f'))
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] holds a control character");
             }
         }
         return manifest;

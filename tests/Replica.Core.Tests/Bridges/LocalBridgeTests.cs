@@ -165,6 +165,7 @@ public sealed class LocalBridgeTests : IDisposable
     [Theory]
     [InlineData("\"chunks\": [null,", "chunks[0] is null")]
     [InlineData("\"chunks\": null, \"x\": [", "")]
+    [InlineData("\"chunks\": [{\"index\":0,\"key\":\"\\u0000\",\"size\":1,\"sha256\":\"\"},", "holds a control character")]
     public async Task ReadManifestAsync_NullChunks_ThrowIntegrityExceptionNamingTheFile(string replacement, string problem)
     {
         await WriteDumpAsync(_bridge, "dump-n", Bytes(10), 4);

@@ -111,15 +111,24 @@ public static class FuzzRunner
         }
     }
 
-    static Random CaseRandom(int seed, long n, int stream) => new(HashCode.Combine(seed, n, stream));
+    /// <summary>A generator for one case, the same in every process (HashCode is randomized per process, so not that).</summary>
+    static Random CaseRandom(int seed, long n, int stream)
+    {
+        // SplitMix64's finalizer over the three numbers.
+        var z = unchecked(((ulong)(uint)seed << 32) ^ (ulong)n * 0x9E3779B97F4A7C15UL ^ (ulong)stream * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return new Random((int)(z ^ (z >> 31)));
+    }
 
     /// <summary>The exception's type and the innermost Replica method on its stack: one signature per distinct bug.</summary>
     public static string Signature(Exception e)
     {
         if (e is FuzzOracleException)
         {
-            var colon = e.Message.IndexOf(':', StringComparison.Ordinal);
-            return "oracle: " + (colon > 0 ? e.Message[..colon] : e.Message);
+            // The kind of failure, without the figures of this input (so that shrinking keeps to the same kind).
+            var end = e.Message.IndexOfAny([':', '(']);
+            return "oracle: " + (end > 0 ? e.Message[..end] : e.Message).Trim();
         }
         var frame = new StackTrace(e).GetFrames().Select(f => f.GetMethod())
             .FirstOrDefault(m => m?.DeclaringType?.FullName?.StartsWith("Replica.", StringComparison.Ordinal) == true

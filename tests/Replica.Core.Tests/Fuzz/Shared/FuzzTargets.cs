@@ -371,6 +371,10 @@ public sealed class BridgeTarget : FuzzTarget
         {
             var nodes = new List<System.Text.Json.Nodes.JsonNode>();
             Collect(root, nodes);
+            if (nodes.Count == 0)
+            {
+                break;
+            }
             var node = nodes[random.Next(nodes.Count)];
             var replacement = s_values[random.Next(s_values.Length)];
             var value = replacement is null ? null : System.Text.Json.Nodes.JsonNode.Parse(replacement);
