@@ -12,12 +12,12 @@ public sealed class SeededFuzzTests
 {
     const int Seed = 20261202;
 
-    // 10,000 cases in all; the rewriter targets run each case twice (whole and split), so they get fewer.
+    // 10,000 cases in all. The bridge target writes and reads files for every case, so it gets fewest.
     [Theory(Timeout = 120_000)]
-    [InlineData("rewrite-postgresql", 2_000)]
-    [InlineData("rewrite-mysql", 2_000)]
-    [InlineData("config", 4_000)]
-    [InlineData("bridge-json", 2_000)]
+    [InlineData("rewrite-postgresql", 3_000)]
+    [InlineData("rewrite-mysql", 3_000)]
+    [InlineData("config", 3_000)]
+    [InlineData("bridge-json", 1_000)]
     public async Task Run_SeededCases_NoCrashNoHang(string targetName, int cases)
     {
         await Task.Run(() =>
@@ -33,8 +33,8 @@ public sealed class SeededFuzzTests
                     $"case {f.Case}: {f.Signature}\nshrunk input ({f.Shrunk.Length} B): {Convert.ToBase64String(f.Shrunk)}\n{f.Message}"));
                 Assert.True(summary.Crashes == 0 && summary.Hangs == 0, $"{summary}\n\n{findings}");
                 Assert.Equal(cases, summary.Cases);
-                // Both outcomes must be common, or the mutations test nothing (all refused) or nothing deep (all accepted).
-                Assert.True(summary.Accepted > cases / 50 && summary.Refused > cases / 50, summary.ToString());
+                // Both outcomes must occur, or the mutations test nothing (all refused) or nothing deep (all accepted).
+                Assert.True(summary.Accepted > cases / 100 && summary.Refused > cases / 100, summary.ToString());
             }
             finally
             {
