@@ -69,6 +69,7 @@ if (replay is not null)
         var error = FuzzRunner.Replay(target, input, 0, seed, n);
         Console.WriteLine($"case {n}: {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms, {(error is null ? "no crash" : error.ToString())}");
     }
+    targets.ForEach(t => t.Dispose());
     return 0;
 }
 Console.WriteLine($"replica fuzz: seed {seed}, {cases} cases per target from case {firstCase}, hang limit {hangLimit.TotalMilliseconds:0} ms, "
@@ -131,7 +132,8 @@ foreach (var target in targets)
     total.Wall += summary.Wall;
     total.InputBytes += summary.InputBytes;
     total.Slowest = summary.Slowest > total.Slowest ? summary.Slowest : total.Slowest;
-    target.Dispose();
 }
+// Every target, run or not: the bridge target made a temporary directory when it was created.
+targets.ForEach(t => t.Dispose());
 Console.WriteLine(total);
 return total.Crashes + total.Hangs == 0 ? 0 : 2;
