@@ -24,24 +24,7 @@ public sealed partial class S3Bridge
         }
 
         string where = $"s3://{_options.Bucket}/{IndexKey}";
-        BridgeIndex? index;
-        try
-        {
-            index = JsonSerializer.Deserialize(stored.Data, BridgeJsonContext.Default.BridgeIndex);
-        }
-        catch (JsonException ex)
-        {
-            throw new BridgeException($"The index {where} is not valid: {ex.Message} ('replica index rebuild' recreates it from the manifests)", ex);
-        }
-        if (index is null)
-        {
-            throw new BridgeException($"The index {where} is not valid: it holds null.");
-        }
-        if (index.Version != BridgeIndex.CurrentVersion)
-        {
-            throw new BridgeException(
-                $"The index {where} has version {index.Version}; this replica reads version {BridgeIndex.CurrentVersion} only.");
-        }
+        BridgeIndex index = BridgeJson.ReadIndex(stored.Data, where, " ('replica index rebuild' recreates it from the manifests)");
         return (index, stored.ETag);
     }
 

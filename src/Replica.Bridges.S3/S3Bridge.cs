@@ -316,20 +316,7 @@ public sealed partial class S3Bridge : IBridge, IIndexRebuild, IAbandonedCleanup
         {
             return null;
         }
-        DumpManifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize(stored.Data, BridgeJsonContext.Default.DumpManifest);
-        }
-        catch (JsonException ex)
-        {
-            throw new IntegrityException($"Dump '{name}': manifest s3://{_options.Bucket}/{key} is not valid: {ex.Message}", ex);
-        }
-        if (manifest is null || manifest.Name != name)
-        {
-            BridgeThrow.DumpIntegrity(name, $"manifest s3://{_options.Bucket}/{key} names dump '{manifest?.Name}'");
-        }
-        return manifest;
+        return BridgeJson.ReadManifest(stored.Data, name, $"s3://{_options.Bucket}/{key}");
     }
 
     /// <summary>

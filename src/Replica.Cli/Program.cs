@@ -8,6 +8,16 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // An exception on a thread or pool task that nobody awaits would end the process with a stack trace and SIGABRT
+        // (exit 134), whatever the command's handler does. It cannot be recovered from, but it can end as any other
+        // unexpected error: one line on stderr and exit code 1.
+        AppDomain.CurrentDomain.UnhandledException += static (_, e) =>
+        {
+            Console.Error.WriteLine(e.ExceptionObject is Exception exception
+                ? CommonOptions.Unexpected(exception)
+                : "replica: unexpected error (a bug; please report it)");
+            Environment.Exit(1);
+        };
         var root = new RootCommand("""
             Replica: production data into development, test and CI, safely.
             Reads a plain-format PostgreSQL dump, masks the configured columns, and stores it in chunks in a bridge

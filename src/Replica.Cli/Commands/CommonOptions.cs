@@ -88,10 +88,21 @@ internal static class CommonOptions
             await Console.Error.WriteLineAsync($"replica: I/O error: {e.Message}").ConfigureAwait(false);
             return (int)ReplicaErrorKind.Bridge;
         }
+        catch (Exception e)
+        {
+            // The safety net: every failure Replica expects is a ReplicaException above. Anything else is a bug, and still
+            // ends in one line and exit code 1, never in a stack trace and SIGABRT (exit 134).
+            await Console.Error.WriteLineAsync(Unexpected(e)).ConfigureAwait(false);
+            return 1;
+        }
     }
 
     /// <summary>"1 chunk", "2 chunks": the word for <paramref name="count"/> of <paramref name="noun"/>.</summary>
     public static string Plural(long count, string noun) => count == 1 ? noun : noun + "s";
+
+    /// <summary>The one line shown for an exception Replica did not expect (a bug): its type and message, no stack trace.</summary>
+    public static string Unexpected(Exception e) =>
+        $"replica: unexpected error (a bug; please report it): {e.GetType().Name}: {e.Message}";
 
     public static string Size(long bytes) => bytes switch
     {

@@ -52,6 +52,10 @@ internal static class RestoreCommand
             {
                 result.AddError("give --wipe or --no-wipe, not both");
             }
+            if (result.GetValue(output) is { } path && string.IsNullOrWhiteSpace(path))
+            {
+                result.AddError("--output needs a file name, or - for standard output");
+            }
         });
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {

@@ -42,3 +42,92 @@ internal sealed class BridgeIndex
 [JsonSerializable(typeof(BridgeIndex))]
 [JsonSerializable(typeof(DumpManifest))]
 internal sealed partial class BridgeJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Reads index.json and manifest.json for every bridge. They are files anyone with access to the bridge can edit, so what
+/// System.Text.Json lets through (a null inside a list, a name that is a path) is checked here, once: a bad file is a
+/// <see cref="BridgeException"/> (index) or <see cref="IntegrityException"/> (manifest) naming the file, never a crash later.
+/// </summary>
+internal static class BridgeJson
+{
+    /// <param name="where">The file as shown in messages: a path or an s3:// URL.</param>
+    /// <param name="hint">Appended to messages about a broken index, e.g. how to rebuild it.</param>
+    public static BridgeIndex ReadIndex(ReadOnlySpan<byte> json, string where, string hint = "")
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new BridgeException($"The index {where} is not valid: it is not UTF-8 text.{hint}");
+        }
+        BridgeIndex? index;
+        try
+        {
+            index = System.Text.Json.JsonSerializer.Deserialize(json, BridgeJsonContext.Default.BridgeIndex);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new BridgeException($"The index {where} is not valid: {ex.Message}{hint}", ex);
+        }
+        if (index is null)
+        {
+            throw new BridgeException($"The index {where} is not valid: it holds null.{hint}");
+        }
+        if (index.Version != BridgeIndex.CurrentVersion)
+        {
+            throw new BridgeException(
+                $"The index {where} has version {index.Version}; this replica reads version {BridgeIndex.CurrentVersion} only.");
+        }
+        for (int i = 0; i < index.Dumps.Count; i++)
+        {
+            DumpEntry? entry = index.Dumps[i];
+            if (entry is null)
+            {
+                throw new BridgeException($"The index {where} is not valid: dumps[{i}] is null.{hint}");
+            }
+            if (!DumpName.IsValid(entry.Name, out string? problem))
+            {
+                // The name becomes a folder or key prefix: an edited "../x" must not lead outside the bridge.
+                throw new BridgeException($"The index {where} is not valid: dumps[{i}] has an invalid name: {problem}.{hint}");
+            }
+        }
+        return index;
+    }
+
+    /// <summary>The manifest of dump <paramref name="name"/>; it must name that dump and list its chunks in order.</summary>
+    public static DumpManifest ReadManifest(ReadOnlySpan<byte> json, string name, string where)
+    {
+        // System.Text.Json checks UTF-8 only in the strings it decodes; the encryption header is kept as raw JSON and
+        // decoded later, where invalid bytes would throw an InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: it is not UTF-8 text");
+        }
+        DumpManifest? manifest;
+        try
+        {
+            manifest = System.Text.Json.JsonSerializer.Deserialize(json, BridgeJsonContext.Default.DumpManifest);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new IntegrityException($"Dump '{name}': manifest {where} is not valid: {ex.Message}", ex);
+        }
+        if (manifest is null || manifest.Name != name)
+        {
+            BridgeThrow.DumpIntegrity(name, $"manifest {where} names dump '{manifest?.Name}'");
+        }
+        for (int i = 0; i < manifest.Chunks.Count; i++)
+        {
+            ChunkInfo? chunk = manifest.Chunks[i];
+            if (chunk is null)
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: chunks[{i}] is null");
+            }
+            // A key names a file or object: a control character (a NUL above all) is refused by the file APIs with an
+            // ArgumentException, not an I/O error.
+            if (chunk.Key.AsSpan().ContainsAnyInRange('\0', '\x1f'))
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] holds a control character");
+            }
+        }
+        return manifest;
+    }
+}

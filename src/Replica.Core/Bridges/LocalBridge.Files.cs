@@ -122,24 +122,7 @@ public sealed partial class LocalBridge
             throw BridgeThrow.Io("read the index", path, ex);
         }
 
-        BridgeIndex? index;
-        try
-        {
-            index = JsonSerializer.Deserialize(json, BridgeJsonContext.Default.BridgeIndex);
-        }
-        catch (JsonException ex)
-        {
-            throw new BridgeException($"The index '{path}' is not valid: {ex.Message}", ex);
-        }
-        if (index is null)
-        {
-            throw new BridgeException($"The index '{path}' is not valid: it holds null.");
-        }
-        if (index.Version != BridgeIndex.CurrentVersion)
-        {
-            throw new BridgeException(
-                $"The index '{path}' has version {index.Version}; this replica reads version {BridgeIndex.CurrentVersion} only.");
-        }
+        BridgeIndex index = BridgeJson.ReadIndex(json, $"'{path}'");
         return index;
     }
 

@@ -146,20 +146,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
             throw BridgeThrow.Io("read manifest", path, ex);
         }
 
-        DumpManifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize(json, BridgeJsonContext.Default.DumpManifest);
-        }
-        catch (JsonException ex)
-        {
-            throw new IntegrityException($"Dump '{name}': manifest '{path}' is not valid: {ex.Message}", ex);
-        }
-        if (manifest is null || manifest.Name != name)
-        {
-            BridgeThrow.DumpIntegrity(name, $"manifest '{path}' names dump '{manifest?.Name}'");
-        }
-        return manifest;
+        return BridgeJson.ReadManifest(json, name, $"'{path}'");
     }
 
     public async Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken)
@@ -388,19 +375,8 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
                 {
                     continue;
                 }
-                DumpManifest? manifest;
-                try
-                {
-                    manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), BridgeJsonContext.Default.DumpManifest);
-                }
-                catch (JsonException ex)
-                {
-                    throw new IntegrityException($"Dump '{name}': manifest '{path}' is not valid: {ex.Message}", ex);
-                }
-                if (manifest is null || manifest.Name != name)
-                {
-                    BridgeThrow.DumpIntegrity(name, $"manifest '{path}' names dump '{manifest?.Name}'");
-                }
+                DumpManifest manifest = BridgeJson.ReadManifest(
+                    await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), name, $"'{path}'");
                 index.Dumps.Add(new DumpEntry(name, DumpEntry.Complete, manifest.SizeIn, manifest.SizeOut, manifest.CreatedAt,
                     manifest.Compressed, manifest.Encrypted, manifest.Chunks.Count));
             }

@@ -61,6 +61,12 @@ public static partial class ConfigLoader
         {
             throw new ConfigException($"not valid YAML: {StripMark(e)}", fileName, ToInt(e.Start.Line), ToInt(e.Start.Column));
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException)
+        {
+            // YamlDotNet 16 throws these, without a position, on some malformed text (found by fuzzing: ": [\nH" in its
+            // scanner, " : a" in its node parser). The text is the cause, so it is a config error like any other bad YAML.
+            throw new ConfigException("not valid YAML: the YAML parser stopped on malformed text", fileName);
+        }
 
         if (stream.Documents.Count == 0)
         {

@@ -13,6 +13,12 @@ internal static class Suggestions
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates)
         {
+            // The distance is at least the difference in length; skipping those keeps a huge unknown name (found by
+            // fuzzing: a 95 KB transformer name took a second per candidate's distance matrix) from costing anything.
+            if (Math.Abs(normalized.Length - candidate.Length) > limit)
+            {
+                continue;
+            }
             var distance = Distance(normalized, Normalize(candidate));
             if (distance <= limit && distance < bestDistance)
             {

@@ -70,9 +70,14 @@ public sealed class DatabaseUri
                 var eq = pair.IndexOf('=');
                 if (eq <= 0)
                 {
-                    throw new ConfigException($"connection URI parameter '{Decode(eq < 0 ? pair : pair[..eq])}' has no value (expected name=value)");
+                    // Named only when it looks like a parameter name: a stray '?hunter2' may be a misplaced password.
+                    var text = eq < 0 ? pair : pair[..eq];
+                    throw new ConfigException(IsParameterName(text)
+                        ? $"connection URI parameter '{text}' has no value (expected name=value)"
+                        : "a connection URI parameter has no name or no value (expected ?name=value&name=value)");
                 }
-                parameters[Decode(pair[..eq])] = Decode(pair[(eq + 1)..]);
+                var key = Decode(pair[..eq]);
+                parameters[key] = Decode(pair[(eq + 1)..], IsParameterName(key) ? $"parameter '{key}'" : "a parameter name");
             }
             rest = rest[..query];
         }
@@ -81,7 +86,7 @@ public sealed class DatabaseUri
         var authority = slash < 0 ? rest : rest[..slash];
         if (slash >= 0 && slash + 1 < rest.Length)
         {
-            result.Database = Decode(rest[(slash + 1)..]);
+            result.Database = Decode(rest[(slash + 1)..], "database name");
         }
 
         // The password may contain '@' when it is percent-encoded; an unencoded one would make the last '@' the split.
@@ -91,10 +96,10 @@ public sealed class DatabaseUri
             var userInfo = authority[..at];
             authority = authority[(at + 1)..];
             var colon = userInfo.IndexOf(':');
-            result.User = NullIfEmpty(Decode(colon < 0 ? userInfo : userInfo[..colon]));
+            result.User = NullIfEmpty(Decode(colon < 0 ? userInfo : userInfo[..colon], "user name"));
             if (colon >= 0)
             {
-                result.Password = Decode(userInfo[(colon + 1)..]);
+                result.Password = Decode(userInfo[(colon + 1)..], "password");
             }
         }
 
@@ -129,7 +134,7 @@ public sealed class DatabaseUri
                 host = colon < 0 ? authority : authority[..colon];
                 port = colon < 0 ? null : authority[(colon + 1)..];
             }
-            result.Host = NullIfEmpty(Decode(host));
+            result.Host = NullIfEmpty(Decode(host, "host"));
             if (!string.IsNullOrEmpty(port))
             {
                 result.Port = ParsePort(port);
@@ -175,7 +180,9 @@ public sealed class DatabaseUri
             {
                 continue;
             }
-            b.Append(first ? '?' : '&').Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value));
+            // Only the values of the parameters Replica passes on are shown: an unknown one may hold anything, a secret too.
+            var shown = s_libpqVariables.ContainsKey(key) || MysqlOptionFile.IsSupportedParameter(key) ? Uri.EscapeDataString(value) : "***";
+            b.Append(first ? '?' : '&').Append(Uri.EscapeDataString(key)).Append('=').Append(shown);
             first = false;
         }
         return b.ToString();
@@ -237,16 +244,40 @@ public sealed class DatabaseUri
             ? value
             : throw new ConfigException($"the connection URI's port '{port}' is not a number between 1 and 65535");
 
-    static string Decode(string s)
+    /// <summary>Decodes %-escapes in one part of the URI; <paramref name="part"/> names it in messages (never its value).</summary>
+    static string Decode(string s, string part = "parameter name")
     {
+        string decoded;
         try
         {
-            return Uri.UnescapeDataString(s);
+            decoded = Uri.UnescapeDataString(s);
         }
         catch (UriFormatException)
         {
             throw new ConfigException("the connection URI has a malformed %-escape");
         }
+        // No client takes a NUL in an argument, an environment variable or a connection string (Npgsql throws on one).
+        if (decoded.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ConfigException($"the connection URI's {part} holds a NUL character (%00)");
+        }
+        return decoded;
+    }
+
+    static bool IsParameterName(string s)
+    {
+        if (s.Length is 0 or > 64)
+        {
+            return false;
+        }
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not '_' and not '-')
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;

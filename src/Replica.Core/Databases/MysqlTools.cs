@@ -163,6 +163,9 @@ public sealed class MysqlOptionFile : IDisposable
     /// <summary>URI parameters copied to the file as [client] options; all clients read [client], so each must be known to all of them.</summary>
     static readonly string[] s_parameters = ["socket", "ssl", "ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-cipher", "ssl-verify-server-cert"];
 
+    /// <summary>A mysql:// URI parameter that is written to the option file.</summary>
+    internal static bool IsSupportedParameter(string key) => Array.IndexOf(s_parameters, key) >= 0;
+
     MysqlOptionFile(string path, string? secret)
     {
         Path = path;

@@ -98,8 +98,12 @@ public sealed partial class DumpRewriter
                     _syntaxes[field] = tokens == 1 || IsLiteral(kind) ? kind : FieldSyntax.SqlBare;
                     if (plan.Transformers[field] is not null && tokens != 1 && !IsLiteral(kind))
                     {
-                        DumpThrow.Format($"column {plan.Columns[field]} holds an expression, not a literal; Replica transforms literal values only",
-                            _s.UnitOffset + valueStart, LineOf(statement, valueStart), tableText, tupleNumber);
+                        // An empty value ("(1, , 2)") has no start: point at the ',' or ')' that ends it.
+                        var at = tokens == 0 ? t.Start : valueStart;
+                        DumpThrow.Format(tokens == 0
+                                ? $"column {plan.Columns[field]} has no value in a VALUES tuple"
+                                : $"column {plan.Columns[field]} holds an expression, not a literal; Replica transforms literal values only",
+                            _s.UnitOffset + at, LineOf(statement, at), tableText, tupleNumber);
                     }
                     field++;
                     if (t.IsPunct((byte)')'))

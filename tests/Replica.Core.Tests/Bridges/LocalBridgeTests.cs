@@ -147,6 +147,64 @@ public sealed class LocalBridgeTests : IDisposable
         Assert.Contains(_dir.Combine("index.json"), ex.Message);
     }
 
+    [Theory]
+    [InlineData("{\"version\":1,\"dumps\":[null]}", "dumps[0] is null")]
+    [InlineData("{\"version\":1,\"dumps\":null}", "")]
+    [InlineData("{\"version\":1,\"dumps\":[{\"name\":\"../escape\",\"status\":\"complete\",\"size_in\":1,\"size_out\":1,\"created_at\":1,\"compressed\":false,\"encrypted\":false,\"chunk_count\":0}]}", "invalid name")]
+    [InlineData("{\"version\":1,\"dumps\":[{\"name\":null,\"status\":\"complete\",\"size_in\":1,\"size_out\":1,\"created_at\":1,\"compressed\":false,\"encrypted\":false,\"chunk_count\":0}]}", "")]
+    public async Task ListAsync_MalformedIndexEntries_ThrowBridgeExceptionNamingTheFile(string json, string problem)
+    {
+        File.WriteAllText(_dir.Combine("index.json"), json);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => _bridge.ListAsync(CancellationToken.None));
+
+        Assert.Contains(_dir.Combine("index.json"), ex.Message);
+        Assert.Contains(problem, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("\"chunks\": [null,", "chunks[0] is null")]
+    [InlineData("\"chunks\": null, \"x\": [", "")]
+    [InlineData("\"chunks\": [{\"index\":0,\"key\":\"\\u0000\",\"size\":1,\"sha256\":\"\"},", "holds a control character")]
+    public async Task ReadManifestAsync_NullChunks_ThrowIntegrityExceptionNamingTheFile(string replacement, string problem)
+    {
+        await WriteDumpAsync(_bridge, "dump-n", Bytes(10), 4);
+        string path = _dir.Combine("dump-n", "manifest.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"chunks\": [", replacement, StringComparison.Ordinal));
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => _bridge.ReadManifestAsync("dump-n", CancellationToken.None));
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains(problem, ex.Message);
+    }
+
+    [Fact]
+    public async Task ReadManifestAsync_InvalidUtf8InTheEncryptionHeader_ThrowsIntegrityExceptionNamingTheFile()
+    {
+        await WriteDumpAsync(_bridge, "dump-u", Bytes(10), 4);
+        string path = _dir.Combine("dump-u", "manifest.json");
+        byte[] json = File.ReadAllBytes(path);
+        int brace = Array.LastIndexOf(json, (byte)'}');
+        // "encryption": {"k": "<0xED 0xA0 0x80>"}: a UTF-8-encoded lone surrogate, kept raw by the parser and decoded later.
+        byte[] tail = [.. ",\"encryption\":{\"k\":\""u8, 0xED, 0xA0, 0x80, .. "\"}}"u8];
+        File.WriteAllBytes(path, [.. json.AsSpan(0, brace), .. tail]);
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => _bridge.ReadManifestAsync("dump-u", CancellationToken.None));
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("not UTF-8", ex.Message);
+    }
+
+    [Fact]
+    public async Task ListAsync_IndexNotUtf8_ThrowsBridgeExceptionNamingTheFile()
+    {
+        File.WriteAllBytes(_dir.Combine("index.json"), [.. "{\"version\":1,\"dumps\":[],\"x\":\""u8, 0xFF, .. "\"}"u8]);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => _bridge.ListAsync(CancellationToken.None));
+
+        Assert.Contains(_dir.Combine("index.json"), ex.Message);
+    }
+
     [Fact]
     public async Task ListAsync_DumpBeingWritten_IsNotListed()
     {

@@ -86,6 +86,31 @@ public class ConfigLoaderTests
         Assert.Equal(["public.customers", "sales.*"], config.OnlyTables.Select(t => t.ToString()));
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Parse_HugeUnknownTransformerName_FailsAtOnce()
+    {
+        var name = string.Concat(Enumerable.Repeat("postgres://u:p@h:5432/db?sslmode=require", 60_000)); // 2.4 MB
+        var yaml = $"secret: x\ntransformers:\n  - table: public.t\n    columns:\n      a: {name}\n";
+
+        // Found by fuzzing: "did you mean" computed a full edit-distance matrix against every known name (seconds here).
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var ex = await Task.Run(() => Fails(yaml));
+
+        Assert.Contains("unknown transformer", ex.Message);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"took {stopwatch.Elapsed}");
+    }
+
+    [Theory]
+    [InlineData(": [\nH")]
+    [InlineData(" : a")]
+    public void Parse_TextThatStopsTheYamlScanner_IsAConfigErrorNamingTheFile(string yaml)
+    {
+        var ex = Fails(yaml);
+
+        Assert.Contains("replica.yaml", ex.Message);
+        Assert.Contains("not valid YAML", ex.Message);
+    }
+
     [Fact]
     public void Parse_UnmatchedRulesAndOptional_AreBoundWithPositions()
     {

@@ -31,6 +31,38 @@ public sealed class DatabaseUriTests
     }
 
     [Fact]
+    public void ToString_UnknownParameter_HidesItsValue()
+    {
+        var uri = DatabaseUri.Parse("mysql://u@h/db?token=hunter2&ssl-ca=/etc/ca.pem");
+
+        Assert.Equal("mysql://u@h/db?token=***&ssl-ca=%2Fetc%2Fca.pem", uri.ToString());
+    }
+
+    [Theory]
+    [InlineData("postgres://u@h/db?sslkey=hunter2%00", "parameter 'sslkey'")]
+    [InlineData("postgres://u@h/db?options=%00hunter2", "parameter 'options'")]
+    [InlineData("postgres://u@/db?host=%00hunter2", "parameter 'host'")]
+    [InlineData("postgres://u:hunter2%00@h/db", "password")]
+    [InlineData("postgres://u@h/hunter2%00", "database name")]
+    [InlineData("postgres://u@h/db?%00=hunter2", "parameter name")]
+    public void Parse_NulCharacter_IsAConfigErrorWithoutTheValue(string text, string part)
+    {
+        var ex = Assert.Throws<ConfigException>(() => DatabaseUri.Parse(text));
+
+        Assert.Contains(part, ex.Message);
+        Assert.DoesNotContain("hunter2", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_ParameterWithoutNameOrValue_DoesNotRepeatIt()
+    {
+        var ex = Assert.Throws<ConfigException>(() => DatabaseUri.Parse("postgres://u@h/db?hunter2:secret"));
+
+        Assert.DoesNotContain("hunter2", ex.Message);
+        Assert.Contains("sslmode", Assert.Throws<ConfigException>(() => DatabaseUri.Parse("postgres://u@h/db?sslmode")).Message);
+    }
+
+    [Fact]
     public void LibpqEnvironment_CarriesConnectionAndPassword_OnlyWhatTheUriNames()
     {
         var env = DatabaseUri.Parse("postgres://u:pw@h/db?sslmode=require&service=prod").LibpqEnvironment();

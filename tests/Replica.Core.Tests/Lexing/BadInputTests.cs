@@ -32,6 +32,21 @@ public class BadInputTests
         Assert.Contains("\\.", e.Message);
     }
 
+    [Theory]
+    [InlineData("INSERT INTO public.t (a, b) VALUES (1, );\n")]
+    [InlineData("INSERT INTO public.t (a, b) VALUES (1, 'x'), (2, );\n")]
+    public void Rewrite_EmptyValueInATransformedColumn_IsPositionedAtItsEnd(string statement)
+    {
+        var dump = "SET x = 1;\n" + statement;
+
+        var e = Fails(dump, Rules("public.t.b=upper"));
+
+        // Found by fuzzing: the offset was -1 (the value's start, which an empty value does not have).
+        Assert.Equal(dump.LastIndexOf(')'), e.ByteOffset);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Contains("column b has no value", e.Message);
+    }
+
     [Fact]
     public void Rewrite_RowCutWithoutNewline_IsTruncated()
     {

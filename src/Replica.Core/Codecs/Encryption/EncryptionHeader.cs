@@ -42,8 +42,17 @@ public sealed record EncryptionHeader(
     {
         try
         {
-            return JsonSerializer.Deserialize(json, EncryptionJsonContext.Default.EncryptionHeader)
+            var header = JsonSerializer.Deserialize(json, EncryptionJsonContext.Default.EncryptionHeader)
                 ?? throw new JsonException("null");
+            // Nullable annotations are not checked inside lists: a [null] slot would pass the serializer.
+            for (var i = 0; i < header.KeySlots.Count; i++)
+            {
+                if (header.KeySlots[i] is null)
+                {
+                    throw new JsonException($"key_slots[{i}] is null");
+                }
+            }
+            return header;
         }
         catch (JsonException ex)
         {

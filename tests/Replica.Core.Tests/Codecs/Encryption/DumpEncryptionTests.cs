@@ -49,6 +49,19 @@ public sealed class DumpEncryptionTests
     }
 
     [Fact]
+    public void Parse_NullKeySlot_IsAnIntegrityErrorNotACrashWhenOpening()
+    {
+        using EncryptionKeys keys = PassphraseKeys();
+        (EncryptionHeader header, _) = EncryptDump(keys, s_chunks);
+        JsonNode node = JsonNode.Parse(header.ToJson())!;
+        node["key_slots"]!.AsArray().Insert(0, null);
+
+        var ex = Assert.Throws<IntegrityException>(() => EncryptionHeader.Parse(node.ToJsonString()));
+
+        Assert.Contains("key_slots[0] is null", ex.Message);
+    }
+
+    [Fact]
     public void Header_Json_RoundTripsWithSnakeCaseNames()
     {
         using EncryptionKeys keys = PassphraseKeys();
