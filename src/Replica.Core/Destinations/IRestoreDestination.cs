@@ -83,7 +83,13 @@ public sealed class StandardOutputDestination : IRestoreDestination
 
     public string Description => "stdout";
 
-    public Stream Open() => _stream = Console.OpenStandardOutput();
+    /// <summary>
+    /// File descriptor 1 itself: the console stream of .NET drops a write to a closed pipe without a word (EPIPE), so
+    /// <c>replica restore | head</c> would look like a complete restore. Here the write fails, and the restore with it.
+    /// </summary>
+    public Stream Open() => _stream = OperatingSystem.IsWindows()
+        ? Console.OpenStandardOutput()
+        : new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {

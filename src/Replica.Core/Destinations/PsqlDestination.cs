@@ -42,6 +42,9 @@ public sealed class PsqlDestination : IRestoreDestination
 
     public string Description => _uri.Describe();
 
+    /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
+    public string Database => _uri.Database!;
+
     /// <summary>Rows psql reported (COPY n, INSERT 0 n).</summary>
     public long Rows { get; private set; }
 

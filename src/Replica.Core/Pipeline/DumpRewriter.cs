@@ -201,6 +201,7 @@ public sealed partial class DumpRewriter : IDisposable
                 var lines = unit.Count((byte)'\n');
                 if (wasMeta)
                 {
+                    CheckMetaCommand(unit);
                     Write(output, unit);
                 }
                 else if (_s.Sql == SqlState.DelimiterLine)
@@ -209,6 +210,7 @@ public sealed partial class DumpRewriter : IDisposable
                 }
                 else
                 {
+                    CheckStatement(unit);
                     HandleStatement(unit, output);
                 }
                 Statistics.Statements++;
