@@ -6,10 +6,12 @@ using Replica.Databases;
 namespace Replica.Destinations;
 
 /// <summary>
-/// Restores into a PostgreSQL database through psql with ON_ERROR_STOP, inside one transaction
-/// (https://www.postgresql.org/docs/current/app-psql.html, --single-transaction): psql commits only when it reaches the
-/// end of its input, which it sees only on <see cref="CommitAsync"/>. Any failure before (a bad chunk, a refused
-/// statement, Ctrl+C) kills psql or makes it stop, and the server rolls everything back: the destination stays as it was.
+/// Restores into a PostgreSQL database through psql with ON_ERROR_STOP, inside one transaction: its BEGIN is the first
+/// line psql reads, and its COMMIT is written only on <see cref="CommitAsync"/>, after every chunk checked out (the
+/// dump's own BEGIN and COMMIT, which pg_dump writes around large objects, never reach psql: see Pipeline.RestoreGuard).
+/// Not psql's --single-transaction: that commits at the end of its input, and a restore killed with -9 closes psql's
+/// input too, which would commit what arrived so far. Any failure before the COMMIT (a bad chunk, a refused statement,
+/// Ctrl+C, kill -9) stops or kills psql without it, and the server rolls everything back: the destination stays as it was.
 /// <list type="bullet">
 /// <item><see cref="WipeMode.Schemas"/>: the destination's own schemas are dropped and public recreated inside the same
 /// transaction, so a failed restore also undoes the drop.</item>
@@ -79,10 +81,11 @@ public sealed class PsqlDestination : IRestoreDestination
             await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
         }
-        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--single-transaction", "--file=-"];
+        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
         _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true,
             context: $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
         _stdout = Task.Run(() => CountAsync(_psql.Output));
+        await _psql.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
         {
             await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(WipeSchemasSql), cancellationToken).ConfigureAwait(false);
@@ -129,6 +132,8 @@ public sealed class PsqlDestination : IRestoreDestination
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         var psql = _psql ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
+        // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
+        await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         await psql.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
         await psql.Input.DisposeAsync().ConfigureAwait(false);
         await psql.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);

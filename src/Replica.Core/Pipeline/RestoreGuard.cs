@@ -122,7 +122,14 @@ internal sealed class RestoreGuard : IDisposable
                 {
                     Refuse($"{UnitScanner.DescribeOpen(_s)} that starts here runs to the end of the dump", unit, _s.OpenedAt);
                 }
+                var statement = _s.Mode == LexerMode.Sql && _s.Sql != SqlState.MetaLine && _s.HasContent && !_s.MySql;
                 HandleUnit(unit, output);
+                if (statement && _s.Mode == LexerMode.Sql)
+                {
+                    // psql runs a last statement without its ';' at the end of its input; here the COMMIT follows it, so
+                    // it gets its ';' (on a line of its own, after a possible -- comment).
+                    Write(output, "\n;"u8);
+                }
             }
             _carry.Clear();
         }

@@ -116,6 +116,36 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     }
 
     [Fact]
+    public async Task Restore_KilledWithSigkill_LeavesTheWipedDestinationAsItWas()
+    {
+        var destination = await DestinationAsync();
+        // psql sleeps after the first statements; meanwhile replica fills the pipe with the second chunk (blank lines) and
+        // is killed there. psql then reads what is left and the end of its input, which must not commit.
+        await StoreAsync("slow", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\nSELECT pg_sleep(4);\n", new string('\n', 8 << 20));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _cli.WorkingDirectory,
+        };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "replica.dll"), "restore", "-c", Config(destination), "--name", "slow", "--wipe", "schemas", "--yes" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using (var replica = System.Diagnostics.Process.Start(start)!)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.False(replica.HasExited, "the restore ended before it could be killed");
+            replica.Kill(); // SIGKILL: no handler runs, psql is left with a closed input
+            await replica.WaitForExitAsync();
+        }
+        for (var i = 0; i < 300 && (await server.QueryAsync("postgres", $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{destination}'"))[0][0] != "0"; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        await AssertUnchangedAsync(destination, "new_t");
+    }
+
+    [Fact]
     public async Task Restore_ShellMetaCommandInStoredDump_IsRefusedAndRunsNothing()
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
