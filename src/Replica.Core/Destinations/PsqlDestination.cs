@@ -77,6 +77,7 @@ public sealed class PsqlDestination : IRestoreDestination
         var target = _uri;
         if (_wipe == WipeMode.Database)
         {
+            await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
             _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
             await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
@@ -89,6 +90,54 @@ public sealed class PsqlDestination : IRestoreDestination
         if (_wipe == WipeMode.Schemas)
         {
             await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(WipeSchemasSql), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
+    /// named <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c>, whose process no longer runs on this machine and to which no
+    /// session is connected (so a restore from another machine that is still running keeps its own).
+    /// </summary>
+    async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
+    {
+        var prefix = Truncate(_uri.Database!, 40) + "_replica_";
+        var like = prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";
+        var names = await _tools.QueryAsync(Maintenance,
+            $"SELECT d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
+            cancellationToken).ConfigureAwait(false);
+        foreach (var name in names.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var rest = name[prefix.Length..].Split('_');
+            if (rest.Length != 2 || !int.TryParse(rest[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                || !long.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out _) || IsRunning(pid))
+            {
+                continue;
+            }
+            try
+            {
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(name)}", cancellationToken).ConfigureAwait(false);
+            }
+            catch (DatabaseException)
+            {
+                // best effort: a session connected in the meantime, or we may not drop it; the restore goes on
+            }
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

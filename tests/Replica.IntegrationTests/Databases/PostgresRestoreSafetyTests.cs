@@ -146,6 +146,24 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     }
 
     [Fact]
+    public async Task Restore_WipeDatabase_DropsStagingDatabasesOfKilledRestores()
+    {
+        var destination = await DestinationAsync();
+        await StoreAsync("small", "CREATE TABLE t (a int);\n");
+        var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
+        var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
+        await server.CreateDatabaseAsync(abandoned);
+        await server.CreateDatabaseAsync(running);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "small", "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var left = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%' ORDER BY datname");
+        Assert.Equal([destination, running], left.Select(r => r[0]));
+        await server.DropDatabaseAsync(running);
+    }
+
+    [Fact]
     public async Task Restore_ShellMetaCommandInStoredDump_IsRefusedAndRunsNothing()
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
