@@ -47,4 +47,29 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
         Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%'"));
     }
+
+    [Fact]
+    public async Task Restore_DropsStagingDatabasesOfKilledRestores()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await StoreAsync("small", "CREATE TABLE t (a int);\n");
+        var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
+        var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
+        await server.CreateDatabaseAsync(abandoned);
+        await server.CreateDatabaseAsync(running);
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.ConnectionUri(destination)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "small");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var left = await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}%' ORDER BY schema_name");
+        Assert.Equal([destination, running], left.Select(r => r[0]));
+        await server.DropDatabaseAsync(running);
+    }
 }
