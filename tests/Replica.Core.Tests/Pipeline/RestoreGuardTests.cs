@@ -115,6 +115,14 @@ public class RestoreGuardTests
     }
 
     [Fact]
+    public void Guard_LastStatementWithoutSemicolon_GetsOneBeforeTheCommitThatFollows()
+    {
+        // psql runs it at the end of its input; here the restore's COMMIT comes after it, so it must end first.
+        Assert.Equal("SELECT 1;\nSELECT 2 -- no semicolon\n;", Guard("SELECT 1;\nSELECT 2 -- no semicolon"));
+        Assert.Equal("SELECT 1;\n-- only a comment", Guard("SELECT 1;\n-- only a comment"));
+    }
+
+    [Fact]
     public void Guard_SqlStandardFunctionBody_KeepsItsEnd()
     {
         // psql reads BEGIN ATOMIC ... END as one statement: the END; inside is no COMMIT.
