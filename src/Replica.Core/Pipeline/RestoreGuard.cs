@@ -18,7 +18,8 @@ namespace Replica.Pipeline;
 /// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like) and LOAD DATA / LOAD XML.</item>
 /// </list>
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
-/// replaced by their line breaks, so psql's --single-transaction holds for the whole dump and its line numbers stay right.
+/// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump
+/// and psql's line numbers stay those of the dump.
 /// Rows of a COPY block are data, never commands, and pass unchecked. A refusal is a <see cref="DumpFormatException"/>
 /// (exit 3) naming the line and byte offset; the caller then rolls the restore back.
 /// </summary>
