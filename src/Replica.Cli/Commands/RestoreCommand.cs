@@ -56,6 +56,10 @@ internal static class RestoreCommand
             {
                 result.AddError("--output needs a file name, or - for standard output");
             }
+            if (result.GetValue(output) is not null && result.GetValue(wipe) is { } w && w != WipeMode.None)
+            {
+                result.AddError("--wipe applies to a restore into a database; --output writes a file or stdout and wipes nothing");
+            }
         });
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
@@ -72,7 +76,8 @@ internal static class RestoreCommand
             var counter = new RestoreCounter();
             using var progress = Progress.Start(parse.GetValue(quiet),
                 () => Describe(counter, destination, stopwatch.Elapsed));
-            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken, counter).ConfigureAwait(false);
+            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken, counter,
+                settings.MaxRowBytes).ConfigureAwait(false);
             progress.Stop();
             if (!parse.GetValue(quiet))
             {

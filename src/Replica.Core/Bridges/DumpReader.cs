@@ -35,10 +35,22 @@ public static class DumpReader
     /// decoding codec from the manifest (and the keys the caller holds). Each chunk is verified, then decoded whole
     /// (decryption authenticates it) before any of its bytes are written.
     /// </summary>
-    public static async Task<long> RestoreAsync(IBridge bridge, string name, Stream output, Func<DumpManifest, Codecs.IChunkCodec?>? openCodec, CancellationToken cancellationToken)
+    public static Task<long> RestoreAsync(IBridge bridge, string name, Stream output, Func<DumpManifest, Codecs.IChunkCodec?>? openCodec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return RestoreAsync(bridge, name, () => Task.FromResult(output), openCodec, cancellationToken);
+    }
+
+    /// <summary>
+    /// The same, with the output opened by <paramref name="openOutput"/> only once the manifest was read, the codec opened
+    /// (a wrong key fails there) and the first chunk fetched, verified and decoded: a restore that cannot read the dump
+    /// fails before its destination is touched (a database created, a file begun).
+    /// </summary>
+    public static async Task<long> RestoreAsync(IBridge bridge, string name, Func<Task<Stream>> openOutput, Func<DumpManifest, Codecs.IChunkCodec?>? openCodec,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridge);
-        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(openOutput);
         DumpManifest manifest = await bridge.ReadManifestAsync(name, cancellationToken).ConfigureAwait(false);
         using Codecs.IChunkCodec? codec = openCodec?.Invoke(manifest);
         CheckManifest(name, manifest, codec);
@@ -47,8 +59,10 @@ public static class DumpReader
         IReadOnlyList<ChunkInfo> chunks = manifest.Chunks;
         if (chunks.Count == 0)
         {
+            await openOutput().ConfigureAwait(false);
             return 0;
         }
+        Stream? output = null;
 
         using var prefetchCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task<byte[]>? next = FetchAsync(bridge, name, chunks[0], prefetchCancel.Token);
@@ -67,12 +81,14 @@ public static class DumpReader
 
                 if (decoded is null)
                 {
+                    output ??= await openOutput().ConfigureAwait(false);
                     await output.WriteAsync(stored, cancellationToken).ConfigureAwait(false);
                     total += stored.Length;
                     continue;
                 }
                 decoded.ResetWrittenCount();
                 codec!.Decode(stored, i, isLast: i == chunks.Count - 1, decoded);
+                output ??= await openOutput().ConfigureAwait(false);
                 await output.WriteAsync(decoded.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 total += decoded.WrittenCount;
             }

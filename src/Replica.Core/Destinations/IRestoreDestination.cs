@@ -20,11 +20,15 @@ public interface IRestoreDestination : IAsyncDisposable
 
 /// <summary>
 /// Writes to a temporary file beside the target and renames it into place on commit; disposing without commit deletes
-/// the temporary file, so an existing file is never half overwritten.
+/// the temporary file, so an existing file is never half overwritten. The temporary file is created new (O_EXCL: never
+/// opened through a symlink or over another file) with a name that holds the process id and a random part,
+/// <c>.NAME.PID.RANDOM.partial</c>; those left by a restore that was killed are removed by the next restore to the same
+/// path once their process is gone.
 /// </summary>
 public sealed class FileDestination(string path) : IRestoreDestination
 {
-    readonly string _temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.partial");
+    readonly string _directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+    string? _temporary;
     FileStream? _stream;
     bool _committed;
 
@@ -32,14 +36,73 @@ public sealed class FileDestination(string path) : IRestoreDestination
 
     public Stream Open()
     {
+        RemoveStalePartials();
+        var temporary = Path.Combine(_directory,
+            $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}.partial");
         try
         {
-            _stream = new FileStream(_temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+            _stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+            _temporary = temporary;
             return _stream;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new BridgeException($"cannot write {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>.NAME.PID[.RANDOM].partial files of processes that no longer run on this machine.</summary>
+    void RemoveStalePartials()
+    {
+        var prefix = $".{Path.GetFileName(path)}.";
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(_directory, prefix + "*.partial").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // Open reports what is wrong with the directory
+        }
+        foreach (var candidate in candidates)
+        {
+            var middle = Path.GetFileName(candidate)[prefix.Length..^".partial".Length];
+            var dot = middle.IndexOf('.', StringComparison.Ordinal);
+            var pidText = dot < 0 ? middle : middle[..dot];
+            if (!int.TryParse(pidText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                || (dot >= 0 && middle.AsSpan(dot + 1).ContainsAnyExcept("0123456789abcdef")) || IsRunning(pid))
+            {
+                continue;
+            }
+            try
+            {
+                File.Delete(candidate);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // best effort: another restore may be removing it too
+            }
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -54,7 +117,7 @@ public sealed class FileDestination(string path) : IRestoreDestination
         }
         try
         {
-            File.Move(_temporary, path, overwrite: true);
+            File.Move(_temporary!, path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -69,7 +132,7 @@ public sealed class FileDestination(string path) : IRestoreDestination
         {
             await _stream.DisposeAsync().ConfigureAwait(false);
         }
-        if (!_committed)
+        if (!_committed && _temporary is not null)
         {
             File.Delete(_temporary);
         }
@@ -83,7 +146,13 @@ public sealed class StandardOutputDestination : IRestoreDestination
 
     public string Description => "stdout";
 
-    public Stream Open() => _stream = Console.OpenStandardOutput();
+    /// <summary>
+    /// File descriptor 1 itself: the console stream of .NET drops a write to a closed pipe without a word (EPIPE), so
+    /// <c>replica restore | head</c> would look like a complete restore. Here the write fails, and the restore with it.
+    /// </summary>
+    public Stream Open() => _stream = OperatingSystem.IsWindows()
+        ? Console.OpenStandardOutput()
+        : new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {

@@ -72,6 +72,7 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
+        await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
         var staging = $"{Truncate(_database, 32)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
         var charset = _targetExists && schema[0][0] is { } cs && schema[0][1] is { } collation
             ? $" CHARACTER SET {cs} COLLATE {collation}"
@@ -83,6 +84,56 @@ public sealed class MysqlDestination : IRestoreDestination
         string[] arguments = [_options.Argument, "--batch", "--binary-mode", "--default-character-set=utf8mb4", "--database=" + staging];
         _client = ToolProcess.Start(_tools.Client, arguments, new Dictionary<string, string>(), _uri.Password, redirectInput: true);
         _stdout = DrainAsync(_client.Output);
+    }
+
+    /// <summary>
+    /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
+    /// <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c> whose process no longer runs on this machine and that no session
+    /// we can see uses. (The <c>_replica_old_</c> trash databases of a swap are left alone: they hold the old tables.)
+    /// </summary>
+    async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
+    {
+        var prefix = Truncate(_database, 32) + "_replica_";
+        var like = prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";
+        var rows = await _tools.QueryAsync(_options!, null,
+            "SELECT s.schema_name FROM information_schema.schemata s WHERE s.schema_name LIKE " + MysqlTools.Literal(like)
+            + " AND NOT EXISTS (SELECT 1 FROM information_schema.processlist p WHERE p.db = s.schema_name)",
+            cancellationToken).ConfigureAwait(false);
+        foreach (var row in rows)
+        {
+            var name = row[0];
+            var rest = name is null ? [] : name[prefix.Length..].Split('_');
+            if (rest.Length != 2 || !int.TryParse(rest[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                || !long.TryParse(rest[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) || IsRunning(pid))
+            {
+                continue;
+            }
+            try
+            {
+                await _tools.QueryAsync(_options!, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(name!)}", cancellationToken).ConfigureAwait(false);
+            }
+            catch (DatabaseException)
+            {
+                // best effort: the restore goes on
+            }
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     public Stream Open() => _client?.Input ?? throw new InvalidOperationException("call PrepareAsync before Open");

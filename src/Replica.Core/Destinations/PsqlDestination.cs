@@ -6,10 +6,12 @@ using Replica.Databases;
 namespace Replica.Destinations;
 
 /// <summary>
-/// Restores into a PostgreSQL database through psql with ON_ERROR_STOP, inside one transaction
-/// (https://www.postgresql.org/docs/current/app-psql.html, --single-transaction): psql commits only when it reaches the
-/// end of its input, which it sees only on <see cref="CommitAsync"/>. Any failure before (a bad chunk, a refused
-/// statement, Ctrl+C) kills psql or makes it stop, and the server rolls everything back: the destination stays as it was.
+/// Restores into a PostgreSQL database through psql with ON_ERROR_STOP, inside one transaction: its BEGIN is the first
+/// line psql reads, and its COMMIT is written only on <see cref="CommitAsync"/>, after every chunk checked out (the
+/// dump's own BEGIN and COMMIT, which pg_dump writes around large objects, never reach psql: see Pipeline.RestoreGuard).
+/// Not psql's --single-transaction: that commits at the end of its input, and a restore killed with -9 closes psql's
+/// input too, which would commit what arrived so far. Any failure before the COMMIT (a bad chunk, a refused statement,
+/// Ctrl+C, kill -9) stops or kills psql without it, and the server rolls everything back: the destination stays as it was.
 /// <list type="bullet">
 /// <item><see cref="WipeMode.Schemas"/>: the destination's own schemas are dropped and public recreated inside the same
 /// transaction, so a failed restore also undoes the drop.</item>
@@ -42,6 +44,9 @@ public sealed class PsqlDestination : IRestoreDestination
 
     public string Description => _uri.Describe();
 
+    /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
+    public string Database => _uri.Database!;
+
     /// <summary>Rows psql reported (COPY n, INSERT 0 n).</summary>
     public long Rows { get; private set; }
 
@@ -72,17 +77,67 @@ public sealed class PsqlDestination : IRestoreDestination
         var target = _uri;
         if (_wipe == WipeMode.Database)
         {
+            await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
             _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
             await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
         }
-        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--single-transaction", "--file=-"];
+        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
         _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true,
             context: $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
         _stdout = Task.Run(() => CountAsync(_psql.Output));
+        await _psql.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
         {
             await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(WipeSchemasSql), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
+    /// named <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c>, whose process no longer runs on this machine and to which no
+    /// session is connected (so a restore from another machine that is still running keeps its own).
+    /// </summary>
+    async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
+    {
+        var prefix = Truncate(_uri.Database!, 40) + "_replica_";
+        var like = prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";
+        var names = await _tools.QueryAsync(Maintenance,
+            $"SELECT d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
+            cancellationToken).ConfigureAwait(false);
+        foreach (var name in names.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var rest = name[prefix.Length..].Split('_');
+            if (rest.Length != 2 || !int.TryParse(rest[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                || !long.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out _) || IsRunning(pid))
+            {
+                continue;
+            }
+            try
+            {
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(name)}", cancellationToken).ConfigureAwait(false);
+            }
+            catch (DatabaseException)
+            {
+                // best effort: a session connected in the meantime, or we may not drop it; the restore goes on
+            }
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -126,6 +181,8 @@ public sealed class PsqlDestination : IRestoreDestination
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         var psql = _psql ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
+        // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
+        await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         await psql.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
         await psql.Input.DisposeAsync().ConfigureAwait(false);
         await psql.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);

@@ -43,6 +43,8 @@ internal enum SqlState : byte
     MyQuoteQuote,
     Backtick,
     BacktickQuote,
+    /// <summary>After a backslash outside strings: the next byte names a client command (\- is the sandbox, allowed).</summary>
+    MyBackslash,
     /// <summary>At the start of a statement, reading what may be the client command DELIMITER.</summary>
     DelimiterWord,
     DelimiterLine,
@@ -87,12 +89,19 @@ internal struct LexerState
     public DollarTag Delimiter;
     public int DelimiterLength;
 
+    /// <summary>
+    /// Absolute offset of the first backslash of the current statement that is outside quotes and comments and not at its
+    /// start (-1: none). psql runs such a backslash as a meta-command wherever it stands (SELECT 1 \! cmd), and the mysql
+    /// client does the same outside strings; no SQL statement contains one.
+    /// </summary>
+    public long BackslashAt;
+
     /// <summary>Absolute byte offset of the current unit's first byte.</summary>
     public long UnitOffset;
     /// <summary>1-based line number of the current unit's first byte.</summary>
     public long UnitLineNumber;
 
-    public static LexerState Initial => new() { UnitLineNumber = 1 };
+    public static LexerState Initial => new() { UnitLineNumber = 1, BackslashAt = -1 };
 
     public void BeginStatement()
     {
@@ -103,5 +112,6 @@ internal struct LexerState
         CommentDepth = 0;
         TagLength = 0;
         TagMatched = 0;
+        BackslashAt = -1;
     }
 }

@@ -12,7 +12,7 @@ namespace Replica.Lexing;
 // - DELIMITER xx at the start of a statement is a client command taking the rest of its line; it sets the terminator.
 internal static partial class UnitScanner
 {
-    static readonly SearchValues<byte> s_myNormalSpecials = SearchValues.Create("'\"`-/#;"u8);
+    static readonly SearchValues<byte> s_myNormalSpecials = SearchValues.Create("'\"`-/#;\\"u8);
     static readonly SearchValues<byte> s_myWhitespace = SearchValues.Create([(byte)' ', (byte)'\t', (byte)'\r', (byte)'\n', (byte)'\f', (byte)'\v', 0xEF, 0xBB, 0xBF]);
 
     /// <summary>
@@ -97,6 +97,12 @@ internal static partial class UnitScanner
                             break;
                         case (byte)'#':
                             s.Sql = SqlState.LineComment;
+                            break;
+                        case (byte)'\\':
+                            // The client runs \x outside strings as one of its own commands (\! is system); the next byte says which.
+                            s.HasContent = true;
+                            s.OpenedAt = dataOffset + i;
+                            s.Sql = SqlState.MyBackslash;
                             break;
                         case (byte)'`':
                             s.HasContent = true;
@@ -263,6 +269,15 @@ internal static partial class UnitScanner
                     {
                         s.Sql = SqlState.Normal;
                     }
+                    break;
+                case SqlState.MyBackslash:
+                    // \- is MariaDB's sandbox command (mariadb-dump writes it first, inside /*M!999999 */): after it the client
+                    // refuses system, source, tee and the like. Any other command is recorded; this byte is read again.
+                    if (data[i] != (byte)'-' && s.BackslashAt < 0)
+                    {
+                        s.BackslashAt = s.OpenedAt;
+                    }
+                    s.Sql = SqlState.Normal;
                     break;
                 case SqlState.DelimiterWord:
                 {

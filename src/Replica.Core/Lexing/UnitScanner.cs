@@ -83,6 +83,10 @@ internal static partial class UnitScanner
                             }
                             else
                             {
+                                if (s.BackslashAt < 0)
+                                {
+                                    s.BackslashAt = dataOffset + i;
+                                }
                                 Shift(ref s, b);
                             }
                             break;
@@ -354,7 +358,7 @@ internal static partial class UnitScanner
     /// <summary>Whether the statement scanned so far may end at end of input (no open quote or comment).</summary>
     public static bool CanEndAtEof(in LexerState s) => s.Sql switch
     {
-        SqlState.MyDashDash or SqlState.MyQuoteQuote or SqlState.BacktickQuote or SqlState.DelimiterWord or SqlState.DelimiterLine
+        SqlState.MyDashDash or SqlState.MyBackslash or SqlState.MyQuoteQuote or SqlState.BacktickQuote or SqlState.DelimiterWord or SqlState.DelimiterLine
             or SqlState.DelimiterMatch => true,
         SqlState.Normal or SqlState.NormalDash or SqlState.NormalSlash or SqlState.LineComment or SqlState.MetaLine
             or SqlState.SingleQuoteQuote or SqlState.EQuoteQuote or SqlState.DoubleQuoteQuote or SqlState.DollarOpen => true,

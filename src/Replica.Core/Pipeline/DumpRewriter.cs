@@ -211,6 +211,7 @@ public sealed partial class DumpRewriter : IDisposable
                 var lines = unit.Count((byte)'\n');
                 if (wasMeta)
                 {
+                    CheckMetaCommand(unit);
                     Write(output, unit);
                 }
                 else if (_s.Sql == SqlState.DelimiterLine)
@@ -219,6 +220,7 @@ public sealed partial class DumpRewriter : IDisposable
                 }
                 else
                 {
+                    CheckStatement(unit);
                     HandleStatement(unit, output);
                 }
                 Statistics.Statements++;

@@ -1,25 +1,50 @@
 using Replica.Bridges;
 using Replica.Destinations;
+using Replica.Lexing;
 
 namespace Replica.Pipeline;
 
 /// <summary>Wires one restore: bridge → verified chunks → destination, committed only when every chunk checked out.</summary>
 public static class RestoreJob
 {
-    /// <summary>Restores the named dump, or the newest complete one when <paramref name="name"/> is null. Returns its entry and the bytes written.</summary>
+    /// <summary>
+    /// Restores the named dump, or the newest complete one when <paramref name="name"/> is null. Returns its entry and the
+    /// bytes read. The destination is prepared (a database connected to, created, wiped) only after the dump's key and
+    /// first chunk checked out. Into a database, the stream passes a <see cref="RestoreGuard"/>: statements that would run
+    /// something on this machine or end the restore's transaction are refused (nothing is committed) or, for BEGIN and
+    /// COMMIT, left out; a file or stdout gets the dump byte for byte.
+    /// </summary>
     public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings,
-        CancellationToken cancellationToken, RestoreCounter? counter = null)
+        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
-        await destination.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        var output = counter is null ? destination.Open() : new CountingStream(destination.Open(), counter);
-        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, output, manifest =>
+        using var guard = destination switch
+        {
+            PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxStatementBytes),
+            MysqlDestination => new RestoreGuard(SqlDialect.MySql, null, maxStatementBytes),
+            _ => null,
+        };
+        GuardedStream? guarded = null;
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, async () =>
+        {
+            await destination.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            Stream output = destination.Open();
+            if (guard is not null)
+            {
+                output = guarded = new GuardedStream(output, guard);
+            }
+            return counter is null ? output : new CountingStream(output, counter);
+        }, manifest =>
         {
             counter?.Expect(manifest);
             return BridgeCodecs.ForManifest(manifest, settings);
         }, cancellationToken).ConfigureAwait(false);
+        if (guarded is not null)
+        {
+            await guarded.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
         await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
         return (entry, bytes);
     }
@@ -41,6 +66,48 @@ public static class RestoreJob
             return BridgeCodecs.ForManifest(manifest, settings);
         }, cancellationToken).ConfigureAwait(false);
         return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read));
+    }
+
+    /// <summary>Passes the bytes through a <see cref="RestoreGuard"/>: only what it let through reaches the client.</summary>
+    sealed class GuardedStream(Stream inner, RestoreGuard guard) : Stream
+    {
+        readonly System.Buffers.ArrayBufferWriter<byte> _passed = new(1 << 16);
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) =>
+            WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            guard.Process(buffer.Span, _passed);
+            await PassAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Checks and passes the last statement of the dump.</summary>
+        public async Task CompleteAsync(CancellationToken cancellationToken)
+        {
+            guard.Complete(_passed);
+            await PassAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        async Task PassAsync(CancellationToken cancellationToken)
+        {
+            if (_passed.WrittenCount > 0)
+            {
+                await inner.WriteAsync(_passed.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                _passed.ResetWrittenCount();
+            }
+        }
     }
 
     /// <summary>Counts the bytes on their way to the destination, for progress.</summary>

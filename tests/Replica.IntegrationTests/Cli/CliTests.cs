@@ -172,6 +172,79 @@ public sealed class CliTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task Restore_PartialsOfKilledRestores_AreRemovedOnceTheirProcessIsGone()
+    {
+        var config = _cli.WriteConfig();
+        await DumpAsync(config, SampleDump);
+        var output = Path.Combine(_cli.WorkingDirectory, "restored.sql");
+        // Left by restores killed with -9: the old name (.NAME.PID.partial), the new one with a random part, and one of a
+        // process that still runs (this test's), which must stay.
+        var gone = int.MaxValue - 1;
+        var stale = new[] { $".restored.sql.{gone}.partial", $".restored.sql.{gone}.0a1b2c3d4e5f.partial" };
+        var live = $".restored.sql.{Environment.ProcessId}.00aa11bb22cc.partial";
+        var other = $".other.sql.{gone}.partial";
+        foreach (var name in stale.Append(live).Append(other))
+        {
+            await File.WriteAllTextAsync(Path.Combine(_cli.WorkingDirectory, name), "half a dump");
+        }
+
+        var result = await _cli.RunAsync("restore", "-c", config, "--latest", "--output", output);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.True(File.Exists(output));
+        var left = Directory.EnumerateFiles(_cli.WorkingDirectory, ".*.partial").Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(new[] { other, live }.Order(), left);
+    }
+
+    [Fact]
+    public async Task Restore_ThroughASymlinkedTemporaryName_NeverWritesThroughIt()
+    {
+        var config = _cli.WriteConfig();
+        await DumpAsync(config, SampleDump);
+        var victim = Path.Combine(_cli.WorkingDirectory, "victim.txt");
+        await File.WriteAllTextAsync(victim, "untouched");
+        // The temporary name of the old scheme was predictable, .NAME.PID.partial: a symlink there was followed. Plant one
+        // for each of the next process ids.
+        var last = int.Parse(await File.ReadAllTextAsync("/proc/sys/kernel/ns_last_pid"), System.Globalization.CultureInfo.InvariantCulture);
+        for (var pid = last + 1; pid < last + 3000; pid++)
+        {
+            File.CreateSymbolicLink(Path.Combine(_cli.WorkingDirectory, $".restored.sql.{pid}.partial"), victim);
+        }
+
+        var result = await _cli.RunAsync("restore", "-c", config, "--latest", "--output", Path.Combine(_cli.WorkingDirectory, "restored.sql"));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal("untouched", await File.ReadAllTextAsync(victim));
+    }
+
+    [Fact]
+    public async Task Restore_ToAClosedPipe_FailsWithAnIoError()
+    {
+        var config = _cli.WriteConfig($"bridge:\n  local:\n    path: {_cli.BridgePath}\n");
+        var input = Path.Combine(_cli.WorkingDirectory, "big.sql");
+        await File.WriteAllTextAsync(input, string.Concat(Enumerable.Range(0, 40_000).Select(i => $"INSERT INTO t VALUES ({i}, 'row {i}');\n")));
+        await DumpAsync(config, input);
+        var replica = Path.Combine(AppContext.BaseDirectory, "replica.dll");
+
+        // `replica restore | head -c 100`: head exits after 100 bytes, and the rest of the 1 MB cannot be written.
+        var result = await ProcessRunner.RunAsync("bash", ["-c", $"dotnet '{replica}' restore -c '{config}' --latest | head -c 100 > /dev/null; exit ${{PIPESTATUS[0]}}"],
+            new Dictionary<string, string?>(), throwOnError: false, workingDirectory: _cli.WorkingDirectory);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains("Broken pipe", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restore_WipeWithOutput_IsAUsageError()
+    {
+        var config = _cli.WriteConfig();
+        var result = await _cli.RunAsync("restore", "-c", config, "--latest", "--output", "x.sql", "--wipe", "schemas", "--yes");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--wipe applies to a restore into a database", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_cli.WorkingDirectory, "x.sql")));
+    }
+
+    [Fact]
     public async Task Dump_FromStdin_AndDeleteKeepLast()
     {
         var config = _cli.WriteConfig();

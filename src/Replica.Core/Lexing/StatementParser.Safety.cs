@@ -1,0 +1,378 @@
+namespace Replica.Lexing;
+
+/// <summary>What a restore must know about a statement before it hands it to psql or the mysql client.</summary>
+internal enum StatementClass : byte
+{
+    Other,
+    /// <summary>BEGIN, START TRANSACTION, COMMIT, END: a restore in one transaction makes them redundant, and a COMMIT would end it early.</summary>
+    TransactionControl,
+    /// <summary>ROLLBACK, ABORT, PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED: they would undo or end the restore's transaction.</summary>
+    TransactionEnd,
+    /// <summary>COPY table [(columns)] FROM stdin, as pg_dump writes it: text-format rows follow.</summary>
+    CopyFromStdin,
+    /// <summary>COPY ... FROM stdin with options (CSV, BINARY, a DELIMITER ...), which pg_dump never writes.</summary>
+    CopyWithOptions,
+    /// <summary>COPY ... FROM/TO PROGRAM or a file name: the server runs a program or reads or writes its own files.</summary>
+    CopyServerSide,
+    /// <summary>MySQL: a statement that the mysql client takes as one of its own commands (system, source, tee, pager ...).</summary>
+    ClientCommand,
+    /// <summary>MySQL: LOAD DATA [LOCAL] INFILE or LOAD XML, which read a file of the client or the server.</summary>
+    LoadFile,
+}
+
+/// <summary>A psql meta-command line.</summary>
+internal enum MetaCommand : byte
+{
+    /// <summary>Anything pg_dump does not write (\! \o \i \copy \set \g ...), or a meta-command of an unexpected shape.</summary>
+    Other,
+    /// <summary>\restrict KEY (pg_dump 17.6, 16.10, 15.14 and later): psql refuses other meta-commands until \unrestrict.</summary>
+    Restrict,
+    Unrestrict,
+    /// <summary>\connect DATABASE (or \c), with one plain or "quoted" database name, as pg_dump --create writes it.</summary>
+    Connect,
+    /// <summary>\encoding NAME with an ASCII-safe encoding (pg_dump writes \encoding SQL_ASCII before a \connect).</summary>
+    Encoding,
+}
+
+// Statements and meta-commands that run something on the restoring machine or outside the restore's transaction. pg_dump and
+// mysqldump write none of them except those allowed here; a restore refuses the others before they reach the client.
+// psql meta-commands: https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-META-COMMANDS
+// mysql client commands: https://dev.mysql.com/doc/refman/8.0/en/mysql-commands.html
+internal static partial class StatementParser
+{
+    /// <summary>
+    /// Classifies a complete statement by its first words (comments and whitespace skipped). <paramref name="at"/> is
+    /// the offset of the word that decided, for the error message.
+    /// </summary>
+    public static StatementClass Classify(ReadOnlySpan<byte> sql, bool mySql, bool nonStandardStrings, out int at)
+    {
+        var t = new SqlTokenizer(sql, nonStandardStrings, mySql: mySql);
+        at = 0;
+        if (!t.Next() || t.Kind != TokenKind.Word)
+        {
+            return StatementClass.Other;
+        }
+        at = t.Start;
+        return mySql ? ClassifyMySql(ref t) : ClassifyPostgres(sql, ref t);
+    }
+
+    static StatementClass ClassifyPostgres(ReadOnlySpan<byte> sql, ref SqlTokenizer t)
+    {
+        // https://www.postgresql.org/docs/current/sql-commands.html: BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT,
+        // PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED.
+        if (t.IsWord("begin"u8))
+        {
+            return StatementClass.TransactionControl;
+        }
+        if (t.IsWord("start"u8))
+        {
+            return t.Next() && t.IsWord("transaction"u8) ? StatementClass.TransactionControl : StatementClass.Other;
+        }
+        if (t.IsWord("commit"u8) || t.IsWord("end"u8))
+        {
+            return t.Next() && t.IsWord("prepared"u8) ? StatementClass.TransactionEnd : StatementClass.TransactionControl;
+        }
+        if (t.IsWord("abort"u8))
+        {
+            return StatementClass.TransactionEnd;
+        }
+        if (t.IsWord("rollback"u8))
+        {
+            // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name stays inside the transaction.
+            t.Next();
+            if (t.IsWord("work"u8) || t.IsWord("transaction"u8))
+            {
+                t.Next();
+            }
+            return t.IsWord("to"u8) ? StatementClass.Other : StatementClass.TransactionEnd;
+        }
+        if (t.IsWord("prepare"u8))
+        {
+            return t.Next() && t.IsWord("transaction"u8) ? StatementClass.TransactionEnd : StatementClass.Other;
+        }
+        return t.IsWord("copy"u8) ? ClassifyCopy(sql, ref t) : StatementClass.Other;
+    }
+
+    /// <summary>
+    /// COPY { table [(columns)] | (query) } { FROM | TO } { STDIN | STDOUT | PROGRAM 'command' | 'filename' } [options]
+    /// (https://www.postgresql.org/docs/current/sql-copy.html): the first FROM or TO outside parentheses decides.
+    /// </summary>
+    static StatementClass ClassifyCopy(ReadOnlySpan<byte> sql, ref SqlTokenizer t)
+    {
+        var depth = 0;
+        while (t.Next())
+        {
+            if (t.IsPunct((byte)'('))
+            {
+                depth++;
+            }
+            else if (t.IsPunct((byte)')'))
+            {
+                depth--;
+            }
+            else if (depth == 0 && (t.IsWord("from"u8) || t.IsWord("to"u8)))
+            {
+                var from = t.IsWord("from"u8);
+                if (!t.Next())
+                {
+                    return StatementClass.Other;
+                }
+                if (t.IsWord("program"u8) || t.Kind is TokenKind.String or TokenKind.EString or TokenKind.DollarString)
+                {
+                    return StatementClass.CopyServerSide;
+                }
+                if (!from || !t.IsWord("stdin"u8))
+                {
+                    return StatementClass.Other; // TO STDOUT: psql prints the rows; anything else the server refuses
+                }
+                return TryParseCopy(sql, out _, out _) && !CopyHasOptions(sql) ? StatementClass.CopyFromStdin : StatementClass.CopyWithOptions;
+            }
+        }
+        return StatementClass.Other;
+    }
+
+    /// <summary>
+    /// The mysql client's own commands in their long form (it reads the first word of a statement before sending it):
+    /// every one but DELIMITER, which mysqldump writes, and USE, which is also a statement of the server.
+    /// </summary>
+    static readonly string[] s_mysqlClientCommands =
+    [
+        "clear", "connect", "edit", "ego", "exit", "go", "help", "nopager", "notee", "nowarning", "pager", "print", "prompt",
+        "query_attributes", "quit", "rehash", "resetconnection", "source", "ssl_session_data_print", "status",
+        "system", "tee", "charset", "warnings",
+    ];
+
+    static StatementClass ClassifyMySql(ref SqlTokenizer t)
+    {
+        if (t.IsWord("load"u8))
+        {
+            // https://dev.mysql.com/doc/refman/8.0/en/load-data.html, load-xml.html
+            return t.Next() && (t.IsWord("data"u8) || t.IsWord("xml"u8)) ? StatementClass.LoadFile : StatementClass.Other;
+        }
+        var word = t.Span;
+        foreach (var command in s_mysqlClientCommands)
+        {
+            if (word.Length == command.Length && System.Text.Ascii.EqualsIgnoreCase(word, command))
+            {
+                return StatementClass.ClientCommand;
+            }
+        }
+        return StatementClass.Other;
+    }
+
+    /// <summary>
+    /// Reads a psql meta-command line (leading whitespace and comments allowed, as the scanner leaves them in the unit).
+    /// Only the exact shapes pg_dump writes are recognised; <paramref name="argument"/> is the key or the database name.
+    /// <paramref name="at"/> is the offset of the backslash.
+    /// </summary>
+    public static MetaCommand ClassifyMetaCommand(ReadOnlySpan<byte> line, out string? argument, out int at)
+    {
+        argument = null;
+        at = SkipTrivia(line);
+        var rest = line[at..];
+        if (rest.IsEmpty || rest[0] != (byte)'\\')
+        {
+            return MetaCommand.Other;
+        }
+        var nameEnd = 1;
+        while (nameEnd < rest.Length && rest[nameEnd] is >= (byte)'a' and <= (byte)'z')
+        {
+            nameEnd++;
+        }
+        var name = rest[1..nameEnd];
+        var args = rest[nameEnd..];
+        // One space-separated argument, then the end of the line: psql would read anything more as further arguments
+        // or as another meta-command on the same line.
+        var end = args.Length;
+        while (end > 0 && args[end - 1] is (byte)'\n' or (byte)'\r' or (byte)' ' or (byte)'\t')
+        {
+            end--;
+        }
+        args = args[..end];
+        var start = args.IndexOfAnyExcept((byte)' ', (byte)'\t');
+        if (start <= 0)
+        {
+            return MetaCommand.Other;
+        }
+        var value = args[start..];
+        if (name.SequenceEqual("restrict"u8) || name.SequenceEqual("unrestrict"u8))
+        {
+            // pg_dump's key is letters and digits.
+            if (value.IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8) >= 0)
+            {
+                return MetaCommand.Other;
+            }
+            argument = System.Text.Encoding.ASCII.GetString(value);
+            return name[0] == (byte)'r' ? MetaCommand.Restrict : MetaCommand.Unrestrict;
+        }
+        if (name.SequenceEqual("connect"u8) || name.SequenceEqual("c"u8))
+        {
+            argument = value.StartsWith("-reuse-previous=on "u8) ? ConnectionStringDatabase(value["-reuse-previous=on ".Length..]) : ConnectDatabase(value);
+            return argument is null ? MetaCommand.Other : MetaCommand.Connect;
+        }
+        if (name.SequenceEqual("encoding"u8))
+        {
+            // pg_dump writes \encoding SQL_ASCII before a \connect with a conninfo string.
+            argument = System.Text.Encoding.ASCII.GetString(value);
+            return value.IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"u8) < 0 && !IsUnsafeClientEncoding(argument)
+                ? MetaCommand.Encoding
+                : MetaCommand.Other;
+        }
+        return MetaCommand.Other;
+    }
+
+    /// <summary>
+    /// Client encodings in which a byte of a multibyte character can be a backslash or quote (SJIS, BIG5, GBK, UHC,
+    /// GB18030, JOHAB; https://www.postgresql.org/docs/current/multibyte.html): psql lexes them by character, Replica's lexer
+    /// by byte, so the two could disagree on where a string ends. pg_dump only writes server encodings, which are all safe.
+    /// </summary>
+    public static bool IsUnsafeClientEncoding(string name)
+    {
+        var key = new string(name.Where(char.IsAsciiLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
+        return key is "sjis" or "shiftjis" or "shiftjis2004" or "mskanji" or "win932" or "windows932" or "big5" or "win950" or "windows950"
+            or "gbk" or "win936" or "windows936" or "cp936" or "uhc" or "win949" or "windows949" or "gb18030" or "johab";
+    }
+
+    /// <summary>SET client_encoding / SET NAMES to an encoding from <see cref="IsUnsafeClientEncoding"/>.</summary>
+    public static bool SetsUnsafeClientEncoding(ReadOnlySpan<byte> sql)
+    {
+        var t = new SqlTokenizer(sql);
+        if (!t.Next() || !t.IsWord("set"u8) || !t.Next())
+        {
+            return false;
+        }
+        if (t.IsWord("session"u8) || t.IsWord("local"u8))
+        {
+            t.Next();
+        }
+        if (!t.IsWord("client_encoding"u8) && !t.IsWord("names"u8))
+        {
+            return false;
+        }
+        while (t.Next())
+        {
+            var text = t.Kind is TokenKind.String or TokenKind.EString ? t.Span[1..^1] : t.Span;
+            if (IsUnsafeClientEncoding(System.Text.Encoding.UTF8.GetString(text)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The database of a conninfo string "dbname=..." as pg_dump quotes it (appendConnStrVal inside fmtId).</summary>
+    static string? ConnectionStringDatabase(ReadOnlySpan<byte> value)
+    {
+        var conninfo = Unquote(value.Trim((byte)' '));
+        if (conninfo is null || !conninfo.StartsWith("dbname=", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var v = conninfo["dbname=".Length..];
+        if (!v.StartsWith('\''))
+        {
+            return v.Length > 0 && !v.Any(c => c is ' ' or '\\' or '\'') ? v : null;
+        }
+        var text = new System.Text.StringBuilder();
+        for (var i = 1; i < v.Length; i++)
+        {
+            var c = v[i];
+            if (c == '\\' && i + 1 < v.Length)
+            {
+                text.Append(v[++i]);
+            }
+            else if (c == '\'')
+            {
+                return i == v.Length - 1 ? text.ToString() : null;
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The database of \connect as pg_dump writes it (appendPsqlMetaConnect): letters, digits, _ and . bare, or a
+    /// "quoted" identifier. Backquotes (a shell command in psql) and variables are not accepted.
+    /// </summary>
+    static string? ConnectDatabase(ReadOnlySpan<byte> value) =>
+        value.IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."u8) < 0
+            ? System.Text.Encoding.UTF8.GetString(value)
+            : Unquote(value);
+
+    /// <summary>A psql argument in double quotes: taken literally, "" is one quote; null for anything else.</summary>
+    static string? Unquote(ReadOnlySpan<byte> value)
+    {
+        if (value.Length < 2 || value[0] != (byte)'"' || value[^1] != (byte)'"')
+        {
+            return null;
+        }
+        var inner = value[1..^1];
+        for (var i = 0; i < inner.Length; i++)
+        {
+            if (inner[i] is (byte)'\n' or (byte)'\r')
+            {
+                return null;
+            }
+            if (inner[i] == (byte)'"')
+            {
+                if (i + 1 >= inner.Length || inner[i + 1] != (byte)'"')
+                {
+                    return null;
+                }
+                i++;
+            }
+        }
+        return System.Text.Encoding.UTF8.GetString(inner).Replace("\"\"", "\"", StringComparison.Ordinal);
+    }
+
+    /// <summary>Skips whitespace, -- comments and (nested) /* */ comments.</summary>
+    static int SkipTrivia(ReadOnlySpan<byte> s)
+    {
+        var i = 0;
+        while (i < s.Length)
+        {
+            var b = s[i];
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or (byte)'\f' or (byte)'\v' or 0xEF or 0xBB or 0xBF)
+            {
+                i++;
+            }
+            else if (b == (byte)'-' && i + 1 < s.Length && s[i + 1] == (byte)'-')
+            {
+                var lf = s[i..].IndexOf((byte)'\n');
+                i = lf < 0 ? s.Length : i + lf + 1;
+            }
+            else if (b == (byte)'/' && i + 1 < s.Length && s[i + 1] == (byte)'*')
+            {
+                var depth = 0;
+                while (i < s.Length)
+                {
+                    if (s[i] == (byte)'/' && i + 1 < s.Length && s[i + 1] == (byte)'*')
+                    {
+                        depth++;
+                        i += 2;
+                    }
+                    else if (s[i] == (byte)'*' && i + 1 < s.Length && s[i + 1] == (byte)'/')
+                    {
+                        i += 2;
+                        if (--depth == 0)
+                        {
+                            break;
+                        }
+                    }
+                    else
+                    {
+                        i++;
+                    }
+                }
+            }
+            else
+            {
+                break;
+            }
+        }
+        return i;
+    }
+}

@@ -1,0 +1,48 @@
+using Replica.Lexing;
+
+namespace Replica.Pipeline;
+
+// What a restore refuses is refused here already, so it never reaches a bridge: psql meta-commands other than those
+// pg_dump writes, a backslash outside quotes inside a statement (psql and the mysql client run it as a command), COPY
+// from or to a program or a server file, an unsafe client encoding, and the mysql client's own commands and LOAD DATA.
+// See RestoreGuard for the restore side, which checks again whatever the bridge holds.
+public sealed partial class DumpRewriter
+{
+    void CheckMetaCommand(ReadOnlySpan<byte> unit)
+    {
+        if (StatementParser.ClassifyMetaCommand(unit, out _, out var at) == MetaCommand.Other)
+        {
+            Refuse("a psql meta-command other than those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding): a restore would run it on its machine",
+                unit, at);
+        }
+    }
+
+    void CheckStatement(ReadOnlySpan<byte> unit)
+    {
+        if (_s.BackslashAt >= 0)
+        {
+            Refuse(_s.MySql ? "a backslash outside quotes: the mysql client would run it as one of its commands" : "a backslash outside quotes: psql would run it as a meta-command",
+                unit, (int)Math.Clamp(_s.BackslashAt - _s.UnitOffset, 0, unit.Length));
+        }
+        var kind = StatementParser.Classify(unit, _s.MySql, _s.NonStandardStrings, out var at);
+        switch (kind)
+        {
+            case StatementClass.CopyServerSide:
+                Refuse("COPY from or to a program or a file of the server, which pg_dump never writes", unit, at);
+                break;
+            case StatementClass.ClientCommand:
+                Refuse("a command of the mysql client (system, source, tee, pager ...), which mysqldump never writes", unit, at);
+                break;
+            case StatementClass.LoadFile:
+                Refuse("LOAD DATA / LOAD XML reads a file, which mysqldump never writes", unit, at);
+                break;
+        }
+        if (!_s.MySql && StatementParser.SetsUnsafeClientEncoding(unit))
+        {
+            Refuse("a client encoding whose characters can contain a backslash or quote byte (SJIS, BIG5, GBK ...), which pg_dump never writes", unit, at);
+        }
+    }
+
+    void Refuse(string reason, ReadOnlySpan<byte> unit, int at) =>
+        DumpThrow.Format($"refused: {reason}", _s.UnitOffset + at, _s.UnitLineNumber + unit[..at].Count((byte)'\n'));
+}

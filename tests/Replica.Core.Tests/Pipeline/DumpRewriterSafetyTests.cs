@@ -1,0 +1,43 @@
+using System.Text;
+using Replica.Lexing;
+using static Replica.Core.Tests.Pipeline.RewriteHarness;
+
+namespace Replica.Core.Tests.Pipeline;
+
+/// <summary>`replica dump` refuses what a restore would refuse, so it never reaches a bridge.</summary>
+public class DumpRewriterSafetyTests
+{
+    static DumpFormatException Refused(string dump, SqlDialect dialect = SqlDialect.PostgreSql) =>
+        Assert.Throws<DumpFormatException>(() => Rewrite(Encoding.UTF8.GetBytes(dump), dialect: dialect));
+
+    [Theory]
+    [InlineData("\\! touch /tmp/marker\n")]
+    [InlineData("\\o /tmp/out\n")]
+    [InlineData("SELECT 1 \\g |id\n;")]
+    [InlineData("COPY public.t FROM PROGRAM 'id';")]
+    [InlineData("COPY public.t TO '/tmp/t';")]
+    public void Rewrite_CommandThatRunsOnTheRestoringMachine_IsRefusedWithItsLine(string statement)
+    {
+        var e = Refused($"SET client_encoding = 'UTF8';\nSELECT 1;\n{statement}\nSELECT 2;\n");
+        Assert.Equal(3, e.LineNumber);
+        var start = "SET client_encoding = 'UTF8';\nSELECT 1;\n".Length;
+        Assert.Equal(start + (statement.StartsWith("SELECT", StringComparison.Ordinal) ? statement.IndexOf('\\', StringComparison.Ordinal) : 0), e.ByteOffset);
+        Assert.StartsWith($"malformed dump at line 3, byte offset {e.ByteOffset}: refused: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("system touch /tmp/marker;")]
+    [InlineData("\\! touch /tmp/marker\n;")]
+    [InlineData("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;")]
+    public void Rewrite_MySqlClientCommandOrLoadData_IsRefused(string statement)
+    {
+        Assert.Equal(2, Refused($"INSERT INTO t VALUES (1);\n{statement}\n", SqlDialect.MySql).LineNumber);
+    }
+
+    [Fact]
+    public void Rewrite_MetaCommandsPgDumpWrites_PassThrough()
+    {
+        const string dump = "\\restrict AbC123\n\\connect shop\n\\connect \"Odd\"\"Db\"\nSELECT 1;\n\\unrestrict AbC123\n";
+        Assert.Equal(dump, Text(Rewrite(Encoding.UTF8.GetBytes(dump))));
+    }
+}

@@ -1,0 +1,203 @@
+using System.Buffers;
+using System.Text;
+using Replica.Lexing;
+using Replica.Pipeline;
+using static Replica.Core.Tests.Pipeline.RewriteHarness;
+
+namespace Replica.Core.Tests.Pipeline;
+
+/// <summary>What a restore into a database hands to psql or mysql: everything pg_dump and mysqldump write, nothing that runs on the restoring machine.</summary>
+public class RestoreGuardTests
+{
+    static readonly byte[] s_tricky = Fixture("tricky.sql");
+
+    /// <summary>Guards <paramref name="input"/> fed in blocks that end at the given split points; returns what passed.</summary>
+    static byte[] Guard(byte[] input, IEnumerable<int>? splits = null, SqlDialect dialect = SqlDialect.PostgreSql, string? database = "shop")
+    {
+        using var guard = new RestoreGuard(dialect, database);
+        var output = new ArrayBufferWriter<byte>();
+        var start = 0;
+        foreach (var split in splits ?? [])
+        {
+            guard.Process(input.AsSpan(start, split - start), output);
+            start = split;
+        }
+        guard.Process(input.AsSpan(start), output);
+        guard.Complete(output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    static string Guard(string input, SqlDialect dialect = SqlDialect.PostgreSql) => Text(Guard(Encoding.UTF8.GetBytes(input), dialect: dialect));
+
+    /// <summary>Asserts the input is refused at every split, and that nothing from the refused statement on passed.</summary>
+    static DumpFormatException Refused(string input, string refused, SqlDialect dialect = SqlDialect.PostgreSql)
+    {
+        var bytes = Encoding.UTF8.GetBytes(input);
+        var cut = Encoding.UTF8.GetByteCount(input[..input.IndexOf(refused, StringComparison.Ordinal)]);
+        DumpFormatException? first = null;
+        for (var split = 0; split <= bytes.Length; split += Math.Max(1, bytes.Length / 40))
+        {
+            using var guard = new RestoreGuard(dialect, "shop");
+            var output = new ArrayBufferWriter<byte>();
+            var e = Assert.Throws<DumpFormatException>(() =>
+            {
+                guard.Process(bytes.AsSpan(0, split), output);
+                guard.Process(bytes.AsSpan(split), output);
+                guard.Complete(output);
+            });
+            Assert.True(output.WrittenCount <= cut, $"split {split}: {Text(output.WrittenSpan.ToArray())}");
+            Assert.Equal(first?.Message ?? e.Message, e.Message);
+            first ??= e;
+        }
+        Assert.Contains("refused", first!.Message, StringComparison.Ordinal);
+        return first;
+    }
+
+    [Fact]
+    public void Guard_PgDumpOutput_PassesUnchangedButTheConnectToTheDestination()
+    {
+        // The \connect to the destination is left out (psql is connected there already), its line break kept.
+        var connect = "\\connect -reuse-previous=on \"dbname='shop'\"\n"u8;
+        var at = s_tricky.AsSpan().IndexOf(connect);
+        byte[] expected = [.. s_tricky.AsSpan(0, at), (byte)'\n', .. s_tricky.AsSpan(at + connect.Length)];
+        for (var split = 1; split < s_tricky.Length; split++)
+        {
+            Assert.True(Guard(s_tricky, [split]).AsSpan().SequenceEqual(expected), $"split at {split} changed the output");
+        }
+        Assert.Equal(expected, Guard(s_tricky, Enumerable.Range(1, s_tricky.Length - 1)));
+    }
+
+    [Theory]
+    [InlineData("\\! touch /tmp/marker\n", "\\!")]
+    [InlineData("\\o /tmp/out\n", "\\o")]
+    [InlineData("\\i /etc/passwd\n", "\\i")]
+    [InlineData("\\copy t from program 'id'\n", "\\copy")]
+    [InlineData("\\setenv PAGER x\n", "\\setenv")]
+    [InlineData("-- a comment\n\\set ON_ERROR_STOP 0\n", "\\set")]
+    [InlineData("\\restrict abc \\! id\n", "\\restrict")]
+    [InlineData("\\connect `id`\n", "\\connect")]
+    [InlineData("\\connect other\n", "\\connect")]
+    [InlineData("\\encoding SJIS\n", "\\encoding")]
+    public void Guard_MetaCommand_IsRefusedBeforeItPasses(string meta, string name)
+    {
+        var e = Refused($"CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n{meta}INSERT INTO t VALUES (2);\n", meta.StartsWith("--", StringComparison.Ordinal) ? "\\set" : meta);
+        Assert.Equal(3, e.LineNumber + (meta.StartsWith("--", StringComparison.Ordinal) ? -1 : 0));
+        Assert.Contains(name == "\\connect" && meta.Contains("other", StringComparison.Ordinal) ? "other" : name, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SELECT 1 \\! touch /tmp/marker\n;")]
+    [InlineData("SELECT 1 \\g |id\n")]
+    [InlineData("SELECT 'a' \\gexec\n")]
+    [InlineData("SELECT 1 /* c */ \\o /tmp/out\n;")]
+    public void Guard_BackslashInsideAStatement_IsRefused(string statement)
+    {
+        var e = Refused($"SELECT 0;\n{statement}", statement);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Contains("psql would run it as a meta-command", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_MetaCommandsInsideCopyDataQuotesAndComments_AreData()
+    {
+        var dump = "COPY public.t (a) FROM stdin;\n\\! touch /tmp/marker\n\\o /tmp/x\n\\.\n"
+            + "SELECT E'\\\\! x', '\\o', $$ \\! $$; -- \\! comment\n/* \\! */ SELECT 1;\n";
+        Assert.Equal(dump, Guard(dump));
+    }
+
+    [Fact]
+    public void Guard_TopLevelTransactionControl_IsReplacedByItsLineBreaks()
+    {
+        var dump = "SELECT 1;\nBEGIN;\n\nSELECT pg_catalog.lo_create('16400');\nCOMMIT;\nstart transaction;\nEND\n;\nSELECT 2;\n";
+        var guarded = Guard(dump);
+        Assert.Equal("SELECT 1;\n\n\nSELECT pg_catalog.lo_create('16400');\n\n\n\n\nSELECT 2;\n", guarded);
+        Assert.Equal(dump.Count(c => c == '\n'), guarded.Count(c => c == '\n'));
+    }
+
+    [Fact]
+    public void Guard_LastStatementWithoutSemicolon_GetsOneBeforeTheCommitThatFollows()
+    {
+        // psql runs it at the end of its input; here the restore's COMMIT comes after it, so it must end first.
+        Assert.Equal("SELECT 1;\nSELECT 2 -- no semicolon\n;", Guard("SELECT 1;\nSELECT 2 -- no semicolon"));
+        Assert.Equal("SELECT 1;\n-- only a comment", Guard("SELECT 1;\n-- only a comment"));
+    }
+
+    [Fact]
+    public void Guard_SqlStandardFunctionBody_KeepsItsEnd()
+    {
+        // psql reads BEGIN ATOMIC ... END as one statement: the END; inside is no COMMIT.
+        var dump = "CREATE FUNCTION public.f() RETURNS integer\n    LANGUAGE sql\n    BEGIN ATOMIC\n SELECT 1;\n SELECT CASE WHEN true THEN 2 END;\nEND;\n\nCOMMIT;\nSELECT 3;\n";
+        Assert.Equal(dump.Replace("\nCOMMIT;", "\n", StringComparison.Ordinal), Guard(dump));
+    }
+
+    [Theory]
+    [InlineData("ROLLBACK;")]
+    [InlineData("abort;")]
+    [InlineData("PREPARE TRANSACTION 'x';")]
+    [InlineData("COMMIT PREPARED 'x';")]
+    public void Guard_StatementThatEndsTheTransaction_IsRefused(string statement)
+    {
+        Assert.Contains("would end the restore's transaction", Refused($"SELECT 1;\n{statement}\nSELECT 2;\n", statement).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_RollbackToSavepoint_Passes()
+    {
+        const string dump = "SAVEPOINT a;\nROLLBACK TO SAVEPOINT a;\nRELEASE a;\n";
+        Assert.Equal(dump, Guard(dump));
+    }
+
+    [Theory]
+    [InlineData("COPY public.t FROM PROGRAM 'touch /tmp/marker';", "program or a file")]
+    [InlineData("COPY public.t TO '/tmp/out';", "program or a file")]
+    [InlineData("copy (SELECT 1) to program 'id';", "program or a file")]
+    [InlineData("COPY public.t FROM '/etc/passwd';", "program or a file")]
+    [InlineData("COPY public.t FROM stdin WITH (FORMAT csv);", "with options")]
+    [InlineData("COPY public.t FROM stdin; SELECT 1;", "text after COPY", " SELECT 1;")]
+    [InlineData("SELECT (1;\nCOPY public.t FROM stdin;", "open parentheses")]
+    [InlineData("SET client_encoding = 'SJIS';", "client encoding")]
+    public void Guard_CopyOrSettingPgDumpNeverWrites_IsRefused(string statement, string reason, string? refused = null)
+    {
+        Assert.Contains(reason, Refused($"SELECT 0;\n{statement}\n1\n\\.\n", refused ?? statement).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_CopyToStdout_Passes()
+    {
+        const string dump = "COPY (SELECT 1 FROM t) TO STDOUT;\nSELECT 2;\n";
+        Assert.Equal(dump, Guard(dump));
+    }
+
+    [Theory]
+    [InlineData("mysql-default.sql")]
+    [InlineData("mysql-databases.sql")]
+    [InlineData("mysql-hex-blob.sql")]
+    [InlineData("mysql-complete-insert.sql")]
+    public void Guard_MySqlDump_PassesByteIdentical(string fixture)
+    {
+        var dump = Fixture(fixture);
+        Assert.Equal(dump, Guard(dump, dialect: SqlDialect.MySql, database: null));
+        Assert.Equal(dump, Guard(dump, Enumerable.Range(1, dump.Length - 1), SqlDialect.MySql, null));
+    }
+
+    [Theory]
+    [InlineData("system touch /tmp/marker;", "command of the mysql client")]
+    [InlineData("/* c */ SOURCE /etc/passwd;", "command of the mysql client")]
+    [InlineData("tee /tmp/out;", "command of the mysql client")]
+    [InlineData("pager id\n;", "command of the mysql client")]
+    [InlineData("\\! touch /tmp/marker\n;", "mysql client would run it")]
+    [InlineData("SELECT 1 \\. /etc/passwd\n;", "mysql client would run it")]
+    [InlineData("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;", "LOAD DATA")]
+    [InlineData("/*!40101 load xml infile '/x' into table t */;", "LOAD DATA")]
+    public void Guard_MySqlClientCommandOrLoadData_IsRefused(string statement, string reason)
+    {
+        Assert.Contains(reason, Refused($"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n", statement, SqlDialect.MySql).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_MySqlBackslashesInStringsAndTheSandboxCommand_Pass()
+    {
+        const string dump = "/*M!999999\\- enable the sandbox mode */ \nINSERT INTO t VALUES ('\\\\! x', \"\\\\. y\", `a\\b`);\n# \\! comment\n";
+        Assert.Equal(dump, Guard(dump, SqlDialect.MySql));
+    }
+}

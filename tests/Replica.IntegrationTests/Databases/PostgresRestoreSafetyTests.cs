@@ -1,0 +1,249 @@
+using System.Text;
+using Replica.Bridges;
+using Replica.IntegrationTests.Cli;
+using Replica.IntegrationTests.Postgres;
+
+namespace Replica.IntegrationTests.Databases;
+
+/// <summary>
+/// A restore into PostgreSQL is all or nothing and runs nothing on the restoring machine, whatever the stored dump holds:
+/// real pg_dump output with large objects (whose BEGIN ... COMMIT would end psql's single transaction), meta-commands
+/// written into the bridge behind replica's back, a wrong key.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposable
+{
+    readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    string Config(string destination, string extra = "") => _cli.WriteConfig($"""
+        destination:
+          connection_uri: '{server.PasswordUri(destination)}'
+        bridge:
+          local:
+            path: {_cli.BridgePath}
+        {extra}
+        """);
+
+    /// <summary>Stores SQL in the bridge as it is, one chunk per part (uncompressed, unencrypted), as someone with write access could.</summary>
+    async Task StoreAsync(string name, params string[] chunks)
+    {
+        var bridge = new LocalBridge(_cli.BridgePath);
+        await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        long size = 0;
+        foreach (var chunk in chunks)
+        {
+            var bytes = Encoding.UTF8.GetBytes(chunk);
+            size += bytes.Length;
+            await writer.WriteChunkAsync(bytes, CancellationToken.None);
+        }
+        await writer.CompleteAsync(new DumpSummary(size, "test", Compressed: false, Encrypted: false), CancellationToken.None);
+    }
+
+    /// <summary>A destination with a table of its own, which a failed restore must leave exactly as it was.</summary>
+    async Task<string> DestinationAsync()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, "CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+        return db;
+    }
+
+    async Task AssertUnchangedAsync(string db, params string[] absentTables)
+    {
+        var rows = await server.QueryAsync(db, "SELECT id, note FROM keep_me ORDER BY id");
+        Assert.Equal(["1|one", "2|two", "3|three"], rows.Select(r => $"{r[0]}|{r[1]}"));
+        foreach (var table in absentTables)
+        {
+            Assert.Null((await server.QueryAsync(db, $"SELECT to_regclass('{table}')::text"))[0][0]);
+        }
+        Assert.Equal("0", (await server.QueryAsync(db, "SELECT count(*) FROM pg_largeobject_metadata"))[0][0]);
+    }
+
+    /// <summary>A real pg_dump of a database with large objects: pg_dump writes BEGIN; ... COMMIT; around them.</summary>
+    async Task<string> DumpWithLargeObjectsAsync()
+    {
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE documents (id int PRIMARY KEY, body oid);
+            INSERT INTO documents VALUES (1, lo_from_bytea(0, 'first large object')), (2, lo_from_bytea(0, '\x00ff'::bytea));
+            """);
+        var path = Path.Combine(_cli.WorkingDirectory, "lo.sql");
+        await server.PgDumpToFileAsync(source, path, "--no-owner");
+        var sql = await File.ReadAllTextAsync(path);
+        Assert.Contains("\nBEGIN;\n", sql, StringComparison.Ordinal);
+        Assert.Contains("lo_open", sql, StringComparison.Ordinal);
+        Assert.Contains("\nCOMMIT;\n", sql, StringComparison.Ordinal);
+        return sql;
+    }
+
+    [Fact]
+    public async Task Restore_LargeObjects_AreRestoredInOneTransaction()
+    {
+        var dump = await DumpWithLargeObjectsAsync();
+        var destination = await DestinationAsync();
+        await StoreAsync("lo", dump);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "lo", "--wipe", "schemas", "--yes");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var rows = await server.QueryAsync(destination, "SELECT id, encode(lo_get(body), 'escape') FROM documents ORDER BY id");
+        Assert.Equal(["1|first large object", @"2|\000\377"], rows.Select(r => $"{r[0]}|{r[1]}"));
+        Assert.Null((await server.QueryAsync(destination, "SELECT to_regclass('keep_me')::text"))[0][0]);
+    }
+
+    public static TheoryData<string> LaterFailures => new() { "statement", "chunk" };
+
+    [Theory]
+    [MemberData(nameof(LaterFailures))]
+    public async Task Restore_FailureAfterLargeObjects_LeavesTheWipedDestinationAsItWas(string failure)
+    {
+        var dump = await DumpWithLargeObjectsAsync();
+        var destination = await DestinationAsync();
+        await StoreAsync("lo-then-fail", dump, failure == "statement" ? "SELECT 1/0;\n" : "SELECT 1;\n");
+        if (failure == "chunk")
+        {
+            var chunk = Path.Combine(_cli.BridgePath, "lo-then-fail", LocalBridge.ChunkKey(1));
+            var bytes = await File.ReadAllBytesAsync(chunk);
+            bytes[0] ^= 1;
+            await File.WriteAllBytesAsync(chunk, bytes);
+        }
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "lo-then-fail", "--wipe", "schemas", "--yes");
+
+        Assert.Equal(failure == "statement" ? 7 : 5, restore.ExitCode);
+        await AssertUnchangedAsync(destination, "documents");
+    }
+
+    [Fact]
+    public async Task Restore_KilledWithSigkill_LeavesTheWipedDestinationAsItWas()
+    {
+        var destination = await DestinationAsync();
+        // psql sleeps after the first statements; meanwhile replica fills the pipe with the second chunk (blank lines) and
+        // is killed there. psql then reads what is left and the end of its input, which must not commit.
+        await StoreAsync("slow", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\nSELECT pg_sleep(4);\n", new string('\n', 8 << 20));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _cli.WorkingDirectory,
+        };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "replica.dll"), "restore", "-c", Config(destination), "--name", "slow", "--wipe", "schemas", "--yes" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using (var replica = System.Diagnostics.Process.Start(start)!)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.False(replica.HasExited, "the restore ended before it could be killed");
+            replica.Kill(); // SIGKILL: no handler runs, psql is left with a closed input
+            await replica.WaitForExitAsync();
+        }
+        for (var i = 0; i < 300 && (await server.QueryAsync("postgres", $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{destination}'"))[0][0] != "0"; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        await AssertUnchangedAsync(destination, "new_t");
+    }
+
+    [Fact]
+    public async Task Restore_WipeDatabase_DropsStagingDatabasesOfKilledRestores()
+    {
+        var destination = await DestinationAsync();
+        await StoreAsync("small", "CREATE TABLE t (a int);\n");
+        var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
+        var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
+        await server.CreateDatabaseAsync(abandoned);
+        await server.CreateDatabaseAsync(running);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "small", "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var left = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%' ORDER BY datname");
+        Assert.Equal([destination, running], left.Select(r => r[0]));
+        await server.DropDatabaseAsync(running);
+    }
+
+    [Fact]
+    public async Task Restore_ShellMetaCommandInStoredDump_IsRefusedAndRunsNothing()
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await DestinationAsync();
+        await StoreAsync("evil",
+            "CREATE TABLE new_t (a int);\nCOPY new_t (a) FROM stdin;\n1\n\\.\n",
+            $"INSERT INTO new_t VALUES (2);\n\\! touch {marker}\nINSERT INTO new_t VALUES (3);\n");
+
+        foreach (var wipe in new[] { "--no-wipe", "--wipe=schemas", "--wipe=database" })
+        {
+            var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "evil", wipe, "--yes");
+
+            Assert.Equal(3, restore.ExitCode);
+            Assert.Contains("line 6,", restore.Stderr, StringComparison.Ordinal);
+            Assert.Contains("psql meta-command \\!", restore.Stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(marker), "the shell command ran");
+            await AssertUnchangedAsync(destination, "new_t");
+        }
+        var staging = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}_replica_%'");
+        Assert.Empty(staging);
+    }
+
+    [Fact]
+    public async Task Restore_MetaCommandTextInCopyData_IsRestoredAsData()
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await server.CreateDatabaseAsync();
+        await StoreAsync("data", $"CREATE TABLE t (a text);\nCOPY t (a) FROM stdin;\n\\! touch {marker}\n\\\\o /tmp/x\n\\.\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "data");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.False(File.Exists(marker));
+        var rows = await server.QueryAsync(destination, "SELECT a FROM t ORDER BY a");
+        Assert.Equal([$"! touch {marker}", @"\o /tmp/x"], rows.Select(r => r[0]));
+    }
+
+    [Fact]
+    public async Task Dump_FileWithMetaCommand_IsRefusedAndNothingIsListed()
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var input = Path.Combine(_cli.WorkingDirectory, "evil.sql");
+        await File.WriteAllTextAsync(input, $"CREATE TABLE t (a int);\nSELECT 1 \\! touch {marker}\n;\n");
+        var config = _cli.WriteConfig($"""
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """);
+
+        var dump = await _cli.RunAsync("dump", "-c", config, "--input", input);
+
+        Assert.Equal(3, dump.ExitCode);
+        Assert.Contains("line 2, byte offset 33", dump.Stderr, StringComparison.Ordinal);
+        var list = await _cli.RunAsync("list", "-c", config, "--json");
+        Assert.Equal(0, list.ExitCode);
+        Assert.DoesNotContain("dump-", list.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--no-wipe")]
+    [InlineData("--wipe=database")]
+    public async Task Restore_WrongKey_CreatesNoDatabase(string wipe)
+    {
+        var input = Path.Combine(_cli.WorkingDirectory, "small.sql");
+        await File.WriteAllTextAsync(input, "CREATE TABLE t (a int);\n");
+        var destination = "replica_nokey_" + Guid.NewGuid().ToString("N")[..8];
+        var dumpConfig = _cli.WriteConfig($"""
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+              encryption:
+                passphrase: right-passphrase-0123456789
+            """, "dump.yaml");
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", dumpConfig, "--input", input, "--name", "locked")).ExitCode);
+        var restoreConfig = Config(destination, "  encryption:\n    passphrase: wrong-passphrase-0123456789\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", restoreConfig, "--name", "locked", wipe, "--yes");
+
+        Assert.Equal(5, restore.ExitCode);
+        var databases = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%'");
+        Assert.Empty(databases);
+    }
+}

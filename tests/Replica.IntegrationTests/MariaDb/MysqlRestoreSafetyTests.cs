@@ -1,0 +1,75 @@
+using System.Text;
+using Replica.Bridges;
+using Replica.IntegrationTests.Cli;
+
+namespace Replica.IntegrationTests.MariaDb;
+
+/// <summary>A restore into MariaDB runs none of the mysql client's own commands that a stored dump may hold.</summary>
+[Collection(MariaDbCollection.Name)]
+public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
+{
+    private readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    private async Task StoreAsync(string name, string sql)
+    {
+        var bridge = new LocalBridge(_cli.BridgePath);
+        await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        var bytes = Encoding.UTF8.GetBytes(sql);
+        await writer.WriteChunkAsync(bytes, CancellationToken.None);
+        await writer.CompleteAsync(new DumpSummary(bytes.Length, "test", Compressed: false, Encrypted: false), CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData("system touch {0};\n")]
+    [InlineData("\\! touch {0}\n;\n")]
+    [InlineData("LOAD DATA LOCAL INFILE '{0}' INTO TABLE new_t;\n")]
+    public async Task Restore_ClientCommandInStoredDump_IsRefusedAndRunsNothing(string command)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await StoreAsync("evil", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, command, marker));
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.ConnectionUri(destination)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "evil", "--wipe", "database", "--yes");
+
+        Assert.Equal(3, restore.ExitCode);
+        Assert.Contains("line 3", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker), "the client command ran");
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%'"));
+    }
+
+    [Fact]
+    public async Task Restore_DropsStagingDatabasesOfKilledRestores()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await StoreAsync("small", "CREATE TABLE t (a int);\n");
+        var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
+        var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
+        await server.CreateDatabaseAsync(abandoned);
+        await server.CreateDatabaseAsync(running);
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.ConnectionUri(destination)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "small");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var left = await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}%' ORDER BY schema_name");
+        Assert.Equal([destination, running], left.Select(r => r[0]));
+        await server.DropDatabaseAsync(running);
+    }
+}
