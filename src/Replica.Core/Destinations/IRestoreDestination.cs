@@ -70,7 +70,7 @@ public sealed class FileDestination(string path) : IRestoreDestination
             var dot = middle.IndexOf('.', StringComparison.Ordinal);
             var pidText = dot < 0 ? middle : middle[..dot];
             if (!int.TryParse(pidText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
-                || (dot >= 0 && middle.AsSpan(dot + 1).ContainsAnyExcept("0123456789abcdef")) || IsRunning(pid))
+                || (dot >= 0 && middle.AsSpan(dot + 1).ContainsAnyExcept("0123456789abcdef")) || Leftovers.IsRunning(pid))
             {
                 continue;
             }
@@ -82,27 +82,6 @@ public sealed class FileDestination(string path) : IRestoreDestination
             {
                 // best effort: another restore may be removing it too
             }
-        }
-    }
-
-    static bool IsRunning(int pid)
-    {
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
         }
     }
 

@@ -94,7 +94,7 @@ public sealed class MysqlDestination : IRestoreDestination
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
         var prefix = Truncate(_database, 32) + "_replica_";
-        var like = prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";
+        var like = Leftovers.LikePrefix(prefix);
         var rows = await _tools.QueryAsync(_options!, null,
             "SELECT s.schema_name FROM information_schema.schemata s WHERE s.schema_name LIKE " + MysqlTools.Literal(like)
             + " AND NOT EXISTS (SELECT 1 FROM information_schema.processlist p WHERE p.db = s.schema_name)",
@@ -102,9 +102,7 @@ public sealed class MysqlDestination : IRestoreDestination
         foreach (var row in rows)
         {
             var name = row[0];
-            var rest = name is null ? [] : name[prefix.Length..].Split('_');
-            if (rest.Length != 2 || !int.TryParse(rest[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
-                || !long.TryParse(rest[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) || IsRunning(pid))
+            if (!Leftovers.IsAbandonedStaging(name, prefix))
             {
                 continue;
             }
@@ -116,23 +114,6 @@ public sealed class MysqlDestination : IRestoreDestination
             {
                 // best effort: the restore goes on
             }
-        }
-    }
-
-    static bool IsRunning(int pid)
-    {
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            return false;
         }
     }
 

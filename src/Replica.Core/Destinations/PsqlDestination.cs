@@ -101,15 +101,13 @@ public sealed class PsqlDestination : IRestoreDestination
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
         var prefix = Truncate(_uri.Database!, 40) + "_replica_";
-        var like = prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";
+        var like = Leftovers.LikePrefix(prefix);
         var names = await _tools.QueryAsync(Maintenance,
             $"SELECT d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
             cancellationToken).ConfigureAwait(false);
         foreach (var name in names.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var rest = name[prefix.Length..].Split('_');
-            if (rest.Length != 2 || !int.TryParse(rest[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                || !long.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out _) || IsRunning(pid))
+            if (!Leftovers.IsAbandonedStaging(name, prefix))
             {
                 continue;
             }
@@ -121,23 +119,6 @@ public sealed class PsqlDestination : IRestoreDestination
             {
                 // best effort: a session connected in the meantime, or we may not drop it; the restore goes on
             }
-        }
-    }
-
-    static bool IsRunning(int pid)
-    {
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            return false;
         }
     }
 

@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace Replica.Destinations;
+
+/// <summary>
+/// What a killed restore leaves behind carries its process id in its name (a <c>.NAME.PID.RANDOM.partial</c> file, a
+/// <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c> staging database); the next restore removes those whose process is gone.
+/// One place for the "is it gone" rule, shared by every destination.
+/// </summary>
+internal static class Leftovers
+{
+    /// <summary>Whether <paramref name="pid"/> is a live process on this machine (this process counts as live).</summary>
+    public static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is <paramref name="prefix"/> followed by <c>&lt;pid&gt;_&lt;time&gt;</c> (a staging
+    /// database's name) and that process no longer runs here.
+    /// </summary>
+    public static bool IsAbandonedStaging(string? name, string prefix)
+    {
+        if (name is null || !name.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var rest = name[prefix.Length..].Split('_');
+        return rest.Length == 2
+            && int.TryParse(rest[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+            && long.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)
+            && !IsRunning(pid);
+    }
+
+    /// <summary><paramref name="prefix"/> as a SQL LIKE pattern matching every name that starts with it.</summary>
+    public static string LikePrefix(string prefix) =>
+        prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";
+}
