@@ -69,20 +69,9 @@ public static class RestoreJob
     }
 
     /// <summary>Passes the bytes through a <see cref="RestoreGuard"/>: only what it let through reaches the client.</summary>
-    sealed class GuardedStream(Stream inner, RestoreGuard guard) : Stream
+    sealed class GuardedStream(Stream inner, RestoreGuard guard) : ForwardingWriteStream(inner)
     {
         readonly System.Buffers.ArrayBufferWriter<byte> _passed = new(1 << 16);
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) =>
             WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -104,35 +93,40 @@ public static class RestoreJob
         {
             if (_passed.WrittenCount > 0)
             {
-                await inner.WriteAsync(_passed.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await Inner.WriteAsync(_passed.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 _passed.ResetWrittenCount();
             }
         }
     }
 
-    /// <summary>Counts the bytes on their way to the destination, for progress.</summary>
-    sealed class CountingStream(Stream inner, RestoreCounter counter) : Stream
+    /// <summary>A write-only stream in front of <paramref name="inner"/>, which it flushes; subclasses say what a write does.</summary>
+    abstract class ForwardingWriteStream(Stream inner) : Stream
     {
+        protected Stream Inner { get; } = inner;
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override void Flush() => Inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => Inner.FlushAsync(cancellationToken);
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
+    }
 
+    /// <summary>Counts the bytes on their way to the destination, for progress.</summary>
+    sealed class CountingStream(Stream inner, RestoreCounter counter) : ForwardingWriteStream(inner)
+    {
         public override void Write(byte[] buffer, int offset, int count)
         {
-            inner.Write(buffer, offset, count);
+            Inner.Write(buffer, offset, count);
             counter.Add(count);
         }
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await Inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
             counter.Add(buffer.Length);
         }
     }
