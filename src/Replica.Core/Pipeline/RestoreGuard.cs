@@ -12,8 +12,8 @@ namespace Replica.Pipeline;
 /// which is dropped: the client is connected there already, and a reconnect would end the transaction), and a backslash
 /// anywhere else outside quotes (psql runs <c>SELECT 1 \! cmd</c>'s <c>\!</c> too);</item>
 /// <item>COPY FROM/TO PROGRAM or a file, COPY FROM stdin in a form pg_dump does not write, text after
-/// <c>COPY ... FROM stdin;</c> on its line (psql would run it after the data), and statements psql would not end where
-/// the lexer does (open parentheses);</item>
+/// <c>COPY ... FROM stdin;</c> on its line (psql would run it after the data); a unit that psql does not end on its own
+/// (open parentheses, a BEGIN ATOMIC body) is passed as part of its statement, as psql sends it;</item>
 /// <item>ROLLBACK, ABORT and PREPARE TRANSACTION, which would end the restore's transaction;</item>
 /// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like) and LOAD DATA / LOAD XML.</item>
 /// </list>
@@ -287,13 +287,10 @@ internal sealed class RestoreGuard : IDisposable
         }
         var topLevel = !_psql.InStatement;
         var ends = _psql.Track(unit, _s.NonStandardStrings);
-        if (_psql.ParenDepth > 0)
-        {
-            Refuse("a ';' inside open parentheses: psql would not end the statement here", unit, _s.UnitOffset + unit.Length - 1);
-        }
         if (!topLevel || !ends)
         {
-            // Part of a statement psql sends whole (a BEGIN ATOMIC body): nothing here runs on its own.
+            // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing
+            // here runs on its own, and a COPY in it starts no data (psql would not either). Backslashes were checked above.
             Write(output, unit);
             return;
         }

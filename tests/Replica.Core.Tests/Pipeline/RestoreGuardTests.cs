@@ -154,11 +154,31 @@ public class RestoreGuardTests
     [InlineData("COPY public.t FROM '/etc/passwd';", "program or a file")]
     [InlineData("COPY public.t FROM stdin WITH (FORMAT csv);", "with options")]
     [InlineData("COPY public.t FROM stdin; SELECT 1;", "text after COPY", " SELECT 1;")]
-    [InlineData("SELECT (1;\nCOPY public.t FROM stdin;", "open parentheses")]
     [InlineData("SET client_encoding = 'SJIS';", "client encoding")]
     public void Guard_CopyOrSettingPgDumpNeverWrites_IsRefused(string statement, string reason, string? refused = null)
     {
         Assert.Contains(reason, Refused($"SELECT 0;\n{statement}\n1\n\\.\n", refused ?? statement).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_MultiActionRule_PassesUnchanged()
+    {
+        // pg_dump 15's output for CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO a ...; INSERT INTO b ...): psql
+        // reads on past the ';' inside the parentheses and sends the rule as one statement.
+        const string dump = "CREATE RULE r AS\n    ON INSERT TO public.t DO INSTEAD ( INSERT INTO public.a (id)\n  VALUES (new.id);\n"
+            + " INSERT INTO public.b (v)\n  VALUES (new.v);\n);\n\n\nCOPY public.a (id) FROM stdin;\n1\n\\.\n";
+        Assert.Equal(dump, Guard(dump));
+        var bytes = Encoding.UTF8.GetBytes(dump);
+        Assert.Equal(bytes, Guard(bytes, Enumerable.Range(1, bytes.Length - 1)));
+    }
+
+    [Fact]
+    public void Guard_CopyInsideOpenParentheses_StartsNoDataAndItsBackslashLinesAreRefused()
+    {
+        // psql does not send "SELECT (1; COPY ... FROM stdin;" on its own, so no COPY data follows it: the next line is a
+        // meta-command to psql, not a row.
+        Assert.Contains("meta-command", Refused("SELECT 0;\nSELECT (1;\nCOPY public.t FROM stdin;\n\\! touch /tmp/marker\n\\.\n", "\\! touch").Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]

@@ -92,6 +92,34 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.Null((await server.QueryAsync(destination, "SELECT to_regclass('keep_me')::text"))[0][0]);
     }
 
+    [Fact]
+    public async Task DumpRestore_MultiActionRule_RestoresTheRuleAndItsTables()
+    {
+        // pg_dump writes "DO INSTEAD ( INSERT ...; INSERT ...; );": psql reads on past the ';' inside the parentheses.
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE t (id int, v text);
+            CREATE TABLE a (id int);
+            CREATE TABLE b (v text);
+            CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO a VALUES (new.id); INSERT INTO b VALUES (new.v));
+            INSERT INTO t VALUES (7, 'seven');
+            """);
+        var input = Path.Combine(_cli.WorkingDirectory, "rule.sql");
+        await server.PgDumpToFileAsync(source, input, "--no-owner");
+        Assert.Contains("DO INSTEAD ( INSERT INTO public.a", await File.ReadAllTextAsync(input), StringComparison.Ordinal);
+        var destination = await server.CreateDatabaseAsync();
+        var config = Config(destination);
+
+        var dump = await _cli.RunAsync("dump", "-c", config, "--input", input, "--name", "rule");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "rule");
+
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        await server.ExecuteAsync(destination, "INSERT INTO t VALUES (8, 'eight')");
+        Assert.Equal(["7", "8"], (await server.QueryAsync(destination, "SELECT id FROM a ORDER BY id")).Select(r => r[0]));
+        Assert.Equal(["eight", "seven"], (await server.QueryAsync(destination, "SELECT v FROM b ORDER BY v")).Select(r => r[0]));
+    }
+
     public static TheoryData<string> LaterFailures => new() { "statement", "chunk" };
 
     [Theory]
