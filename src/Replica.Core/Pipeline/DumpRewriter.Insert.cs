@@ -18,11 +18,7 @@ public sealed partial class DumpRewriter
             return;
         }
         var table = Table(name);
-        if (!ReferenceEquals(table, _lastInsertTable))
-        {
-            _lastInsertTable = table;
-            Statistics.Tables++;
-        }
+        EnterInsertTable(table);
         var action = table.Action(_rules);
         if (action != TableAction.Transform)
         {
@@ -36,6 +32,22 @@ public sealed partial class DumpRewriter
             return;
         }
         RewriteValues(plan, statement, valuesEnd, output);
+    }
+
+    /// <summary>
+    /// INSERTs moved on to another table. pg_dump and mysqldump write a table's INSERTs together, so the previous table's
+    /// values have all been given: its transformers check their columns now (a custom command that printed a line too
+    /// many fails here, at the end of its column), as at the end of a COPY block, not only at the end of the dump.
+    /// </summary>
+    void EnterInsertTable(TableState table)
+    {
+        if (ReferenceEquals(table, _lastInsertTable))
+        {
+            return;
+        }
+        _lastInsertTable?.CompleteTransformers();
+        _lastInsertTable = table;
+        Statistics.Tables++;
     }
 
     RowPlan InsertPlan(TableState table, List<string>? columns, ReadOnlySpan<byte> statement, string columnInsertsHint = "pg_dump --column-inserts")

@@ -75,6 +75,7 @@ public sealed partial class DumpRewriter
             return;
         }
         var table = Table(name);
+        EnterInsertTable(table);
         if (table.Action(_rules) != TableAction.Transform)
         {
             Statistics.DroppedRows++;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Replica.Config;
+using Replica.Lexing;
 using Replica.Pipeline;
 using Replica.Transformers;
 
@@ -9,11 +10,11 @@ namespace Replica.Core.Tests.Pipeline;
 /// <summary>A custom command that breaks the one-line-in, one-line-out protocol fails the dump before its block counts.</summary>
 public sealed class CustomColumnTests
 {
-    static RewriteRules CustomRules(string script)
+    static RewriteRules CustomRules(string script, string table = "public.customers")
     {
         var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("test-secret-0123456789abcdef"));
         var spec = new TransformerSpec("custom", new Dictionary<string, object?> { ["command"] = new List<object?> { "/bin/sh", "-c", script } });
-        var rule = new TableRule(TablePattern.Parse("public.customers"), TableAction.Transform, [new ColumnRule(NamePattern.Parse("email"), spec)]);
+        var rule = new TableRule(TablePattern.Parse(table), TableAction.Transform, [new ColumnRule(NamePattern.Parse("email"), spec)]);
         return new RewriteRules([rule], [], (s, c) => TransformerRegistry.Create(s, c, environment));
     }
 
@@ -34,6 +35,23 @@ public sealed class CustomColumnTests
 
         Assert.Contains("printed 1 line more than the 2 values it was given", error.Message);
         Assert.Contains("public.customers.email", error.Message);
+    }
+
+    [Theory]
+    [InlineData(SqlDialect.PostgreSql, "INSERT INTO public.customers (id, email) VALUES ({0}, '{1}');\n", "INSERT INTO public.after (id) VALUES (1);\n")]
+    [InlineData(SqlDialect.MySql, "INSERT INTO `customers` (`id`, `email`) VALUES ({0},'{1}');\n", "INSERT INTO `after` (`id`) VALUES (1);\n")]
+    public void Rewrite_CustomCommandWithLeftoverLines_FailsWhenInsertsMoveToTheNextTable(SqlDialect dialect, string insert, string next)
+    {
+        using var rewriter = new DumpRewriter(CustomRules("while read l; do echo masked; done; echo leftover", dialect == SqlDialect.MySql ? "customers" : "public.customers"),
+            dialect: dialect);
+        var output = new ArrayBufferWriter<byte>();
+        var rows = string.Format(System.Globalization.CultureInfo.InvariantCulture, insert, 1, "a@example.com")
+            + string.Format(System.Globalization.CultureInfo.InvariantCulture, insert, 2, "b@example.com");
+        rewriter.Process(Encoding.UTF8.GetBytes(rows), output);
+
+        var error = Assert.Throws<TransformerException>(() => rewriter.Process(Encoding.UTF8.GetBytes(next), output));
+
+        Assert.Contains("printed 1 line more than the 2 values it was given", error.Message);
     }
 
     [Fact]
