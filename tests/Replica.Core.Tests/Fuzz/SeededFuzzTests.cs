@@ -5,8 +5,8 @@ namespace Replica.Core.Tests.Fuzz;
 /// <summary>
 /// The CI share of the fuzz run (bench/Replica.Fuzz runs the same targets for a million cases): 10,000 seeded cases in
 /// all, over the lexer and rewriter (PostgreSQL and MySQL), the config loader and the bridge's index and manifest readers.
-/// No case may end in an exception other than Replica's documented errors, disagree with itself when split, or take
-/// longer than the hang limit.
+/// No case may end in an exception other than Replica's documented errors, disagree with itself when split, or run
+/// without end (30 s per case; the theory's timeout stops a case that never returns).
 /// </summary>
 public sealed class SeededFuzzTests
 {
@@ -27,7 +27,10 @@ public sealed class SeededFuzzTests
             {
                 var target = targets.Single(t => t.Name == targetName);
 
-                var summary = FuzzRunner.Run(target, Seed, cases, TimeSpan.FromSeconds(2));
+                // A hang here is a case that does not finish (a loop without end), not a slow one: timing is not a unit
+                // test's business (a case of a few ms took 2.4 s while the other test classes ran beside it on 2 cores).
+                // The bench harness keeps the strict 2 s limit on a machine it has to itself.
+                var summary = FuzzRunner.Run(target, Seed, cases, TimeSpan.FromSeconds(30));
 
                 var findings = string.Join("\n\n", summary.Findings.Select(f =>
                     $"case {f.Case}: {f.Signature}\nshrunk input ({f.Shrunk.Length} B): {Convert.ToBase64String(f.Shrunk)}\n{f.Message}"));
