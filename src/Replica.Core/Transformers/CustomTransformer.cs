@@ -34,6 +34,8 @@ internal sealed class CustomTransformer : Transformer
     readonly TextShaper? _shaper;
     readonly Timer _watchdog;
     readonly Queue<string> _stderrTail = new();
+    // Set when the current process's stderr reaches its end (every line it wrote is in the tail).
+    ManualResetEventSlim _stderrClosed = new(false);
     readonly ByteBuilder _request = new();
     readonly ByteBuilder _answer = new();
     byte[] _readBuffer = new byte[16 * 1024];
@@ -76,7 +78,21 @@ internal sealed class CustomTransformer : Transformer
         }
 
         var process = new Process { StartInfo = start };
-        process.ErrorDataReceived += OnStderr;
+        // Not disposed: the stderr reader of a stopped process may still set its event late. (A ManualResetEventSlim only
+        // holds a kernel handle when its WaitHandle is asked for, which never happens here.)
+        var stderrClosed = new ManualResetEventSlim(false);
+        _stderrClosed = stderrClosed;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                stderrClosed.Set();
+            }
+            else
+            {
+                OnStderr(e.Data);
+            }
+        };
         process.Start();
         process.BeginErrorReadLine();
         _process = process;
@@ -422,7 +438,8 @@ internal sealed class CustomTransformer : Transformer
             // Bounded waits only: a process that left the tree may hold stderr open, and waiting for its end would hang.
             if (_process is { } process && process.WaitForExit(1000))
             {
-                process.WaitForExit(1000); // drains stderr into the tail
+                // WaitForExit with a timeout does not wait for the stderr reader: wait (bounded) for its last line.
+                _stderrClosed.Wait(1000);
                 exit = $" (exit code {process.ExitCode})";
             }
         }
@@ -439,16 +456,11 @@ internal sealed class CustomTransformer : Transformer
         return new TransformerException($"Column {_column}: custom command '{_commandName}' {what}{exit}; stderr: {tail}");
     }
 
-    void OnStderr(object sender, DataReceivedEventArgs e)
+    void OnStderr(string line)
     {
-        if (e.Data is null)
-        {
-            return;
-        }
-
         lock (_stderrTail)
         {
-            _stderrTail.Enqueue(e.Data);
+            _stderrTail.Enqueue(line);
             while (_stderrTail.Count > StderrTailLines)
             {
                 _stderrTail.Dequeue();
