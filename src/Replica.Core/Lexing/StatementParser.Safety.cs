@@ -40,6 +40,34 @@ internal enum MetaCommand : byte
 // mysql client commands: https://dev.mysql.com/doc/refman/8.0/en/mysql-commands.html
 internal static partial class StatementParser
 {
+    /// <summary>Why a client encoding that <see cref="SetsUnsafeClientEncoding"/> finds is refused.</summary>
+    internal const string UnsafeClientEncodingReason =
+        "a client encoding whose characters can contain a backslash or quote byte (SJIS, BIG5, GBK ...), which pg_dump never writes";
+
+    /// <summary>
+    /// Why a statement of this class must never reach a client, or null: what the dump refuses to store and the restore
+    /// refuses to run, in one list. <paramref name="decidingWord"/> starts at the word that decided (the <c>at</c> of
+    /// <see cref="Classify"/>). (The restore refuses more: transaction ends and COPY forms pg_dump never writes.)
+    /// </summary>
+    internal static string? RefusalReason(StatementClass kind, ReadOnlySpan<byte> decidingWord) => kind switch
+    {
+        StatementClass.CopyServerSide => "COPY from or to a program or a file of the server, which pg_dump never writes",
+        StatementClass.ClientCommand => $"'{FirstWord(decidingWord)}' is a command of the mysql client, which mysqldump never writes",
+        StatementClass.LoadFile => "LOAD DATA / LOAD XML reads a file, which mysqldump never writes",
+        _ => null,
+    };
+
+    /// <summary>The identifier at the start of <paramref name="text"/> (at most 32 bytes), for messages.</summary>
+    internal static string FirstWord(ReadOnlySpan<byte> text)
+    {
+        var end = 0;
+        while (end < text.Length && end < 32 && UnitScanner.IsIdentifierByte(text[end]))
+        {
+            end++;
+        }
+        return System.Text.Encoding.UTF8.GetString(text[..end]);
+    }
+
     /// <summary>
     /// Classifies a complete statement by its first words (comments and whitespace skipped). <paramref name="at"/> is
     /// the offset of the word that decided, for the error message.

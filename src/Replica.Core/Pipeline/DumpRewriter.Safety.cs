@@ -31,21 +31,13 @@ public sealed partial class DumpRewriter
             return;
         }
         var kind = StatementParser.Classify(unit, _s.MySql, _s.NonStandardStrings, out var at);
-        switch (kind)
+        if (StatementParser.RefusalReason(kind, unit[at..]) is { } refused)
         {
-            case StatementClass.CopyServerSide:
-                Refuse("COPY from or to a program or a file of the server, which pg_dump never writes", unit, at);
-                break;
-            case StatementClass.ClientCommand:
-                Refuse("a command of the mysql client (system, source, tee, pager ...), which mysqldump never writes", unit, at);
-                break;
-            case StatementClass.LoadFile:
-                Refuse("LOAD DATA / LOAD XML reads a file, which mysqldump never writes", unit, at);
-                break;
+            Refuse(refused, unit, at);
         }
         if (!_s.MySql && StatementParser.SetsUnsafeClientEncoding(unit))
         {
-            Refuse("a client encoding whose characters can contain a backslash or quote byte (SJIS, BIG5, GBK ...), which pg_dump never writes", unit, at);
+            Refuse(StatementParser.UnsafeClientEncodingReason, unit, at);
         }
     }
 

@@ -273,14 +273,10 @@ internal sealed class RestoreGuard : IDisposable
         }
         if (_s.MySql)
         {
-            switch (StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word))
+            var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
+            if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)
             {
-                case StatementClass.ClientCommand:
-                    Refuse($"'{FirstWord(unit[word..])}' is a command of the mysql client, which mysqldump never writes", unit, _s.UnitOffset + word);
-                    break;
-                case StatementClass.LoadFile:
-                    Refuse("LOAD DATA / LOAD XML reads a file, which mysqldump never writes", unit, _s.UnitOffset + word);
-                    break;
+                Refuse(refused, unit, _s.UnitOffset + word);
             }
             Write(output, unit);
             return;
@@ -300,10 +296,10 @@ internal sealed class RestoreGuard : IDisposable
                 WriteLineBreaks(output, unit);
                 return;
             case StatementClass.TransactionEnd:
-                Refuse($"{FirstWord(unit[at..]).ToUpperInvariant()} would end the restore's transaction", unit, _s.UnitOffset + at);
+                Refuse($"{StatementParser.FirstWord(unit[at..]).ToUpperInvariant()} would end the restore's transaction", unit, _s.UnitOffset + at);
                 break;
             case StatementClass.CopyServerSide:
-                Refuse("COPY from or to a program or a file of the server, which pg_dump never writes", unit, _s.UnitOffset + at);
+                Refuse(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, unit, _s.UnitOffset + at);
                 break;
             case StatementClass.CopyWithOptions:
                 Refuse("COPY ... FROM stdin with options (CSV, BINARY, DELIMITER ...), which pg_dump never writes", unit, _s.UnitOffset + at);
@@ -315,7 +311,7 @@ internal sealed class RestoreGuard : IDisposable
         }
         if (StatementParser.SetsUnsafeClientEncoding(unit))
         {
-            Refuse("a client encoding whose characters can contain a backslash or quote byte (SJIS, BIG5, GBK ...), which pg_dump never writes", unit, _s.UnitOffset + at);
+            Refuse(StatementParser.UnsafeClientEncodingReason, unit, _s.UnitOffset + at);
         }
         if (StatementParser.TryParseStandardConformingStrings(unit, out var on))
         {
@@ -335,16 +331,6 @@ internal sealed class RestoreGuard : IDisposable
     {
         var end = 1;
         while (end < text.Length && end < 32 && text[end] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
-        {
-            end++;
-        }
-        return System.Text.Encoding.UTF8.GetString(text[..end]);
-    }
-
-    static string FirstWord(ReadOnlySpan<byte> text)
-    {
-        var end = 0;
-        while (end < text.Length && end < 32 && UnitScanner.IsIdentifierByte(text[end]))
         {
             end++;
         }
