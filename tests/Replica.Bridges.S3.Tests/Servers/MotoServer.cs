@@ -3,8 +3,10 @@ using System.Diagnostics;
 namespace Replica.Bridges.S3.Tests.Servers;
 
 /// <summary>
-/// moto's S3 server (<c>python3 -m moto.server</c>) on 127.0.0.1 and a free port: starts in half a second, keeps
-/// everything in memory, accepts any credentials and enforces conditional writes (If-Match, If-None-Match).
+/// moto's S3 server on 127.0.0.1 and a free port: starts in half a second, keeps everything in memory, accepts any
+/// credentials and enforces conditional writes (If-Match, If-None-Match). It runs through moto_serial.py, which handles
+/// one request at a time: threaded moto checks a condition and writes in two steps, so two racing writers could both
+/// win, which S3 never allows (CI once lost an index entry that way).
 /// The Python with moto is REPLICA_MOTO_PYTHON (.ci/run sets it), else the first of python3 on PATH and
 /// ~/.pyenv/versions/*/bin/python3 that can import moto. moto missing fails the fixture.
 /// </summary>
@@ -31,7 +33,7 @@ public sealed class MotoServer : S3Server
                 RedirectStandardInput = true,
                 UseShellExecute = false,
             };
-            foreach (string argument in (string[])["-m", "moto.server", "-H", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "Servers", "moto_serial.py"), "127.0.0.1", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
             {
                 startInfo.ArgumentList.Add(argument);
             }
