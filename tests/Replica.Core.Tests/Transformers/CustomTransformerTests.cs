@@ -51,12 +51,39 @@ public class CustomTransformerTests
     [Fact]
     public void Custom_ExitedBeforeNextValue_TransformerException()
     {
-        using var transformer = Create("custom", ("command", new List<object?> { "/bin/sh", "-c", "read a; echo first" }));
-        Assert.Equal("first", transformer.Apply("one"));
-        Thread.Sleep(100); // let the shell exit
-        var error = Assert.Throws<TransformerException>(() => transformer.Apply("two"));
-        Assert.Contains("custom command '/bin/sh'", error.Message);
-        Assert.Contains("exit code 0", error.Message);
+        var pidFile = Path.Combine(Path.GetTempPath(), "replica-custom-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var transformer = Create("custom", ("command", new List<object?> { "/bin/sh", "-c", $"echo $$ > {pidFile}; read a; echo first" }));
+            Assert.Equal("first", transformer.Apply("one"));
+            WaitForExit(int.Parse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture));
+            // The shell has exited, so writing the next value fails (the pipe has no reader), not reading its answer.
+            var error = Assert.Throws<TransformerException>(() => transformer.Apply("two"));
+            Assert.Contains("custom command '/bin/sh' exited or stopped reading its input", error.Message);
+            Assert.Contains("exit code 0", error.Message);
+        }
+        finally
+        {
+            File.Delete(pidFile);
+        }
+    }
+
+    /// <summary>Waits (bounded) until the process has exited; one already gone and reaped counts as exited.</summary>
+    static void WaitForExit(int pid)
+    {
+        Process process;
+        try
+        {
+            process = Process.GetProcessById(pid);
+        }
+        catch (ArgumentException)
+        {
+            return;
+        }
+        using (process)
+        {
+            Assert.True(process.WaitForExit(10_000), $"process {pid} did not exit within 10 s");
+        }
     }
 
     [Fact]
