@@ -479,8 +479,7 @@ public class ConfigLoaderTests
             bridge:
               encryption: { passphrase: ${PASS}, }
               compression: { algorithm: ${ALG:-gzip} }
-            literal: x
-            """.Replace("literal: x\n", "").Replace("literal: x", ""), Env(("PASS", "p}a{ss"), ("REPLICA_SECRET", Secret)));
+            """, Env(("PASS", "p}a{ss"), ("REPLICA_SECRET", Secret)));
         Assert.Equal("p}a{ss", config.Bridge.Encryption!.Passphrase);
         Assert.Equal("gzip", config.Bridge.Compression.Algorithm);
     }
