@@ -15,7 +15,7 @@ namespace Replica.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(SixteenMiBThroughput))]
-public class CodecBenchmarks
+public class CodecBenchmarks : IDisposable
 {
     const int ChunkSize = 16 << 20;
 
@@ -42,10 +42,11 @@ public class CodecBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public void Dispose()
     {
         _zstd.Dispose();
         _gzip.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     [Benchmark(Baseline = true)]

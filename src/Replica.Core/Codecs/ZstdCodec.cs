@@ -56,7 +56,7 @@ public sealed unsafe class ZstdCodec : IChunkCodec
         if (_cctx.IsInvalid || _dctx.IsInvalid)
         {
             Dispose();
-            throw new OutOfMemoryException("libzstd could not allocate a compression context.");
+            throw new InvalidOperationException("libzstd could not allocate a compression or decompression context (out of memory).");
         }
         SetParameter(CompressionLevelParameter, level, "level");
         // The frame carries a checksum of its content (as the zstd CLI writes by default), so a corrupted chunk fails to

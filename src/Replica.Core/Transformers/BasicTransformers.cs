@@ -45,7 +45,7 @@ internal sealed class ConstantTransformer(byte[] bytes) : Transformer
         return TransformResult.Value;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static ConstantTransformer? Build(TransformerSetup setup)
     {
         if (setup.Has("value") && setup.GetRaw("value") is null)
         {

@@ -28,7 +28,7 @@ internal sealed class CreditCardTransformer : Transformer
         _plain = plain;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static CreditCardTransformer? Build(TransformerSetup setup)
     {
         var prefix = setup.GetString("prefix") ?? "4";
         if (prefix.Length is < 1 or > 6 || !prefix.All(char.IsAsciiDigit))

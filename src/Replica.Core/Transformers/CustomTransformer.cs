@@ -105,7 +105,7 @@ internal sealed class CustomTransformer : Transformer
         _timedOut = false;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static CustomTransformer? Build(TransformerSetup setup)
     {
         var command = setup.GetWords("command");
         if (command is null || command.Count == 0 || string.IsNullOrWhiteSpace(command[0]))

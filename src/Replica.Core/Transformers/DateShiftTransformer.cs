@@ -28,7 +28,7 @@ internal sealed class DateShiftTransformer : Transformer
         _type = type;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static DateShiftTransformer? Build(TransformerSetup setup)
     {
         int days = setup.GetInt("days", 30, 1, 100_000);
         if (setup.ValidateOnly)

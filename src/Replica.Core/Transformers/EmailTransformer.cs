@@ -42,7 +42,7 @@ internal sealed class EmailTransformer : Transformer
         _maxLength = maxLength;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static EmailTransformer? Build(TransformerSetup setup)
     {
         var domain = setup.GetString("domain");
         if (domain is not null && (domain.Length == 0 || domain.Contains('@') || domain.Any(char.IsWhiteSpace)))
@@ -139,7 +139,7 @@ internal sealed class UsernameTransformer : Transformer
         _shaper = shaper;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static UsernameTransformer? Build(TransformerSetup setup)
     {
         var data = setup.GetLocale();
         if (setup.ValidateOnly)

@@ -42,7 +42,7 @@ internal sealed class HashTransformer : Transformer
         _bytea = bytea;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static HashTransformer? Build(TransformerSetup setup)
     {
         bool base64 = setup.GetChoice("encoding", "hex", "hex", "base64") == "base64";
         int fullLength = base64 ? Base64Length : HexLength;

@@ -27,7 +27,7 @@ internal sealed class IpAddressTransformer : Transformer
         _maxLength = maxLength;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static IpAddressTransformer? Build(TransformerSetup setup)
     {
         if (setup.ValidateOnly)
         {

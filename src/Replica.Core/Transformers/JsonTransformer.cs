@@ -49,7 +49,7 @@ internal sealed class JsonTransformer : Transformer
 
     public override IReadOnlyList<string> ReferencedColumns => _inner.ReferencedColumns;
 
-    static Transformer? Build(TransformerSetup setup)
+    static JsonTransformer? Build(TransformerSetup setup)
     {
         var pathText = setup.GetRequiredString("path", "where in the document, e.g. $.contact.email");
         var path = ParsePath(pathText, setup);

@@ -37,7 +37,7 @@ internal sealed partial class NumberNoiseTransformer : Transformer
         _type = type;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static NumberNoiseTransformer? Build(TransformerSetup setup)
     {
         double percent = setup.GetDouble("percent", 10, 0, 100);
         if (setup.ValidateOnly)

@@ -41,7 +41,7 @@ internal sealed class RandomTransformer : Transformer
         _max = max;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static RandomTransformer? Build(TransformerSetup setup)
     {
         if (setup.ValidateOnly)
         {

@@ -39,7 +39,7 @@ internal sealed class RedactTransformer : Transformer
         _shaper = shaper;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static RedactTransformer? Build(TransformerSetup setup)
     {
         int keep = setup.GetInt("keep", 0, 0, 1_000_000);
         var character = setup.GetString("character") ?? "*";
@@ -168,7 +168,7 @@ internal sealed class KeepFirstCharTransformer : Transformer
         _shaper = shaper;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static KeepFirstCharTransformer? Build(TransformerSetup setup)
     {
         if (setup.ValidateOnly)
         {

@@ -34,7 +34,7 @@ internal sealed class RegexReplaceTransformer : Transformer
         _shaper = shaper;
     }
 
-    static Transformer? Build(TransformerSetup setup)
+    static RegexReplaceTransformer? Build(TransformerSetup setup)
     {
         var pattern = setup.GetRequiredString("pattern", "the .NET regular expression to replace");
         var replacement = setup.GetString("replacement") ?? "";

@@ -41,7 +41,7 @@ internal sealed class TemplateTransformer : Transformer
 
     public override IReadOnlyList<string> ReferencedColumns => _references;
 
-    static Transformer? Build(TransformerSetup setup)
+    static TemplateTransformer? Build(TransformerSetup setup)
     {
         var template = setup.GetRequiredString("template", "text with {{column}} placeholders");
         var (parts, references) = Parse(template, setup);

@@ -20,7 +20,7 @@ internal sealed class UuidTransformer : Transformer
 
     UuidTransformer(SipKey key) => _key = key;
 
-    static Transformer? Build(TransformerSetup setup)
+    static UuidTransformer? Build(TransformerSetup setup)
     {
         if (setup.ValidateOnly)
         {
