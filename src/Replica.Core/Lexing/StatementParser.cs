@@ -1,6 +1,4 @@
 using System.Text;
-using Replica.Config;
-using Replica.Transformers;
 
 namespace Replica.Lexing;
 

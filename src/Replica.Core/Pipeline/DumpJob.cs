@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Replica.Bridges;
+using Replica.Rewriting;
 using Replica.Sources;
 
 namespace Replica.Pipeline;

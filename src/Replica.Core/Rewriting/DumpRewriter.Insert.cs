@@ -3,7 +3,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // INSERT INTO table [(columns)] VALUES (...), (...); as pg_dump --inserts, --column-inserts and --rows-per-insert write it.
 public sealed partial class DumpRewriter

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Destinations;
 
 /// <summary>
 /// Stands between a stored dump and the database client that restores it (psql or mysql), and hands the client only

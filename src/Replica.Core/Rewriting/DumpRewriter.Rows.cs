@@ -3,7 +3,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>How a field is written in the dump, which decides how it is decoded and encoded again.</summary>
 internal enum FieldSyntax : byte

@@ -1,8 +1,8 @@
 using System.Text;
 using Replica.Lexing;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>`replica dump` refuses what a restore would refuse, so it never reaches a bridge.</summary>
 public class DumpRewriterSafetyTests

@@ -3,7 +3,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // COPY ... FROM stdin blocks: text-format rows, one per line, ended by a line "\.".
 // https://www.postgresql.org/docs/current/sql-copy.html (File Formats, Text Format)

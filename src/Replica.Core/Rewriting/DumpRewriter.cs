@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using Replica.Config;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>Counters of one rewrite, for progress and the final report.</summary>
 public sealed class RewriteStatistics

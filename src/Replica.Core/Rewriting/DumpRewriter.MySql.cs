@@ -2,7 +2,7 @@ using System.Buffers;
 using Replica.Config;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // mysqldump / mariadb-dump output: extended INSERT / REPLACE statements with MySQL literals, CREATE TABLE with backticks,
 // USE `db`; and the client's DELIMITER command around triggers and routines.

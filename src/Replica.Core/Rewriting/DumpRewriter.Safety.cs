@@ -1,6 +1,6 @@
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // What a restore refuses is refused here already, so it never reaches a bridge: psql meta-commands other than those
 // pg_dump writes, a backslash outside quotes inside a statement (psql and the mysql client run it as a command), COPY

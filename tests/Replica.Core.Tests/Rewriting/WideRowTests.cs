@@ -2,11 +2,11 @@ using System.Text;
 using Replica.Config;
 using Replica.Core.Tests.Transformers;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>
 /// Rows wider than the rewriter's initial scratch arrays (16 columns): the first row of each new widest table once
