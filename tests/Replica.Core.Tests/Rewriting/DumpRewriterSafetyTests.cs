@@ -25,6 +25,16 @@ public class DumpRewriterSafetyTests
         Assert.StartsWith($"malformed dump at line 3, byte offset {e.ByteOffset}: refused: ", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Rewrite_NonStandardStringsWithoutRules_ReadsBackslashEscapes()
+    {
+        // standard_conforming_strings = off: \' is a quote inside the string, so "; \! x" is string content, not a
+        // meta-command. Without rules the rewriter used to read the string as if the setting were on, and refused it.
+        var dump = "SET standard_conforming_strings = off;\nSELECT 'it\\'s; \\! x';\n";
+
+        Assert.Equal(dump, Text(Rewrite(Encoding.UTF8.GetBytes(dump))));
+    }
+
     [Theory]
     [InlineData("system touch /tmp/marker;")]
     [InlineData("\\! touch /tmp/marker\n;")]
