@@ -6,7 +6,8 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using Replica.Config;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Destinations;
+using Replica.Rewriting;
 using Replica.Transformers;
 
 namespace Replica.Benchmarks;

@@ -5,6 +5,7 @@ using Replica.Bridges;
 using Replica.Config;
 using Replica.Lexing;
 using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Sources;
 using Replica.Transformers;
 

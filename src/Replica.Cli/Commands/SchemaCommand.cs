@@ -78,11 +78,11 @@ internal static class SchemaCommand
             var width = 0;
             foreach (var c in table.Columns)
             {
-                width = Math.Max(width, Config.Identifiers.Quote(c.Name).Length);
+                width = Math.Max(width, Identifiers.Quote(c.Name).Length);
             }
             foreach (var c in table.Columns)
             {
-                text.Append("    ").Append(Config.Identifiers.Quote(c.Name).PadRight(width)).Append("  ").Append(c.Type)
+                text.Append("    ").Append(Identifiers.Quote(c.Name).PadRight(width)).Append("  ").Append(c.Type)
                     .Append(c.Nullable ? "" : " not null").Append('\n');
             }
         }
@@ -94,7 +94,7 @@ internal static class SchemaCommand
         var quoted = new string[columns.Count];
         for (var i = 0; i < quoted.Length; i++)
         {
-            quoted[i] = Config.Identifiers.Quote(columns[i]);
+            quoted[i] = Identifiers.Quote(columns[i]);
         }
         return "(" + string.Join(", ", quoted) + ")";
     }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Replica.Config;
 using Replica.Databases;
-using Replica.Pipeline;
+using Replica.Rewriting;
 
 namespace Replica.Cli.Commands;
 

@@ -20,7 +20,7 @@ public readonly record struct NamePattern(string? Name)
     /// <summary>Parses one identifier: '*', a bare name (folded to lower case) or a "quoted" name ("" inside is one quote).</summary>
     public static NamePattern Parse(string text)
     {
-        var parts = Identifiers.SplitQualified(text);
+        var parts = QualifiedNames.SplitQualified(text);
         if (parts.Count != 1)
         {
             throw new FormatException($"'{text}' is not a single name (quote it if it contains dots: \"{text}\")");
@@ -39,7 +39,7 @@ public readonly record struct TablePattern(NamePattern Schema, NamePattern Table
     /// <summary>Parses "schema.table", "table" (schema public), "*.table", "schema.*", with quoting as in SQL.</summary>
     public static TablePattern Parse(string text)
     {
-        var parts = Identifiers.SplitQualified(text);
+        var parts = QualifiedNames.SplitQualified(text);
         return parts.Count switch
         {
             1 => new TablePattern(new NamePattern("public"), parts[0]),
@@ -49,8 +49,8 @@ public readonly record struct TablePattern(NamePattern Schema, NamePattern Table
     }
 }
 
-/// <summary>Identifier quoting and parsing shared by the config and the lexer.</summary>
-public static class Identifiers
+/// <summary>Qualified names as the config writes them (schema.table, with * for either).</summary>
+public static class QualifiedNames
 {
     /// <summary>Splits a possibly qualified name into parts, folding unquoted parts to lower case. '*' is a wildcard part.</summary>
     public static List<NamePattern> SplitQualified(string text)
@@ -113,7 +113,7 @@ public static class Identifiers
                 {
                     throw new FormatException($"'{text}' has a quote inside an unquoted name");
                 }
-                parts.Add(part == "*" ? NamePattern.Any : new NamePattern(FoldCase(part)));
+                parts.Add(part == "*" ? NamePattern.Any : new NamePattern(Identifiers.FoldCase(part)));
                 i = end;
             }
             if (i >= text.Length)
@@ -126,40 +126,5 @@ public static class Identifiers
             }
             i++;
         }
-    }
-
-    /// <summary>PostgreSQL folds only ASCII letters of unquoted identifiers in UTF-8 databases.</summary>
-    public static string FoldCase(string name)
-    {
-        foreach (var c in name)
-        {
-            if (c is >= 'A' and <= 'Z')
-            {
-                return string.Create(name.Length, name, static (span, s) =>
-                {
-                    for (var i = 0; i < s.Length; i++)
-                    {
-                        var ch = s[i];
-                        span[i] = ch is >= 'A' and <= 'Z' ? (char)(ch + 32) : ch;
-                    }
-                });
-            }
-        }
-        return name;
-    }
-
-    /// <summary>Quotes a name unless it is a plain lower-case identifier.</summary>
-    public static string Quote(string name)
-    {
-        var plain = name.Length > 0 && (name[0] is (>= 'a' and <= 'z') or '_');
-        foreach (var c in name)
-        {
-            if (!(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '$'))
-            {
-                plain = false;
-                break;
-            }
-        }
-        return plain ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
     }
 }

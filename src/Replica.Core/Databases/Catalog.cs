@@ -74,7 +74,7 @@ public enum TableKind
 /// <summary>A schema-qualified table name, as PostgreSQL stores it (not quoted).</summary>
 public sealed record TableReference(string Schema, string Name)
 {
-    public override string ToString() => $"{Config.Identifiers.Quote(Schema)}.{Config.Identifiers.Quote(Name)}";
+    public override string ToString() => $"{Identifiers.Quote(Schema)}.{Identifiers.Quote(Name)}";
 }
 
 /// <summary>
@@ -95,7 +95,7 @@ public sealed record CatalogTable(
     IReadOnlyList<ForeignKey> ForeignKeys)
 {
     [JsonIgnore]
-    public string QualifiedName => $"{Config.Identifiers.Quote(Schema)}.{Config.Identifiers.Quote(Name)}";
+    public string QualifiedName => $"{Identifiers.Quote(Schema)}.{Identifiers.Quote(Name)}";
 
     public CatalogColumn? Column(string name)
     {

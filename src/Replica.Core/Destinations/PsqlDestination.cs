@@ -8,7 +8,7 @@ namespace Replica.Destinations;
 /// <summary>
 /// Restores into a PostgreSQL database through psql with ON_ERROR_STOP, inside one transaction: its BEGIN is the first
 /// line psql reads, and its COMMIT is written only on <see cref="CommitAsync"/>, after every chunk checked out (the
-/// dump's own BEGIN and COMMIT, which pg_dump writes around large objects, never reach psql: see Pipeline.RestoreGuard).
+/// dump's own BEGIN and COMMIT, which pg_dump writes around large objects, never reach psql: see RestoreGuard).
 /// Not psql's --single-transaction: that commits at the end of its input, and a restore killed with -9 closes psql's
 /// input too, which would commit what arrived so far. Any failure before the COMMIT (a bad chunk, a refused statement,
 /// Ctrl+C, kill -9) stops or kills psql without it, and the server rolls everything back: the destination stays as it was.

@@ -13,6 +13,9 @@ namespace Replica.Lexing;
 /// </summary>
 internal static class CopyRowScanner
 {
+    /// <summary>Vector loops unless REPLICA_FORCE_SCALAR=1 (<see cref="Switches.ForceScalar"/>); the JIT folds this constant.</summary>
+    static readonly bool s_vector = Vector256.IsHardwareAccelerated && !Switches.ForceScalar;
+
     /// <summary>
     /// Returns the index of the row's terminating '\n' in <paramref name="data"/>, or -1 when there is none.
     /// <paramref name="tabs"/> counts the tabs before it; <paramref name="hasBackslash"/> says whether a backslash occurs
@@ -21,7 +24,7 @@ internal static class CopyRowScanner
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int ScanRow(ReadOnlySpan<byte> data, out int tabs, out bool hasBackslash)
     {
-        if (Vector256.IsHardwareAccelerated && data.Length >= Vector256<byte>.Count)
+        if (s_vector && data.Length >= Vector256<byte>.Count)
         {
             return ScanRowVector(data, out tabs, out hasBackslash);
         }
@@ -126,7 +129,7 @@ internal static class CopyRowScanner
     {
         var count = 0;
         var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (s_vector)
         {
             ref var start = ref MemoryMarshal.GetReference(row);
             var tabv = Vector256.Create((byte)'\t');

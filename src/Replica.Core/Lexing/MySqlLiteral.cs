@@ -9,55 +9,11 @@ namespace Replica.Lexing;
 /// </summary>
 internal static class MySqlLiteral
 {
-    static readonly SearchValues<byte> s_mustEscape = SearchValues.Create([0, (byte)'\n', (byte)'\r', (byte)'\\', (byte)'\'', (byte)'"', 0x1A]);
-
     /// <summary>Decodes a quoted string token ('...', "..." or N'...', quotes included) into its bytes.</summary>
     public static void Decode(ReadOnlySpan<byte> token, IBufferWriter<byte> output)
     {
         var open = token.IndexOfAny((byte)'\'', (byte)'"');
-        var quote = token[open];
-        var body = token[(open + 1)..^1];
-        var i = 0;
-        while (i < body.Length)
-        {
-            var k = body[i..].IndexOfAny(quote, (byte)'\\');
-            if (k < 0)
-            {
-                output.Write(body[i..]);
-                return;
-            }
-            output.Write(body.Slice(i, k));
-            i += k;
-            if (body[i] == quote)
-            {
-                WriteByte(output, quote);
-                i += 2; // a doubled quote stands for one
-                continue;
-            }
-            i++;
-            if (i >= body.Length)
-            {
-                return;
-            }
-            var c = body[i++];
-            switch (c)
-            {
-                case (byte)'0': WriteByte(output, 0); break;
-                case (byte)'b': WriteByte(output, 8); break;
-                case (byte)'n': WriteByte(output, 10); break;
-                case (byte)'r': WriteByte(output, 13); break;
-                case (byte)'t': WriteByte(output, 9); break;
-                case (byte)'Z': WriteByte(output, 0x1A); break;
-                case (byte)'%' or (byte)'_':
-                    // Kept with their backslash: they only mean something in LIKE patterns.
-                    WriteByte(output, (byte)'\\');
-                    WriteByte(output, c);
-                    break;
-                default:
-                    WriteByte(output, c);
-                    break;
-            }
-        }
+        EscapeTable.DecodeQuoted(token[(open + 1)..^1], token[open], EscapeTable.MySqlString, output);
     }
 
     /// <summary>
@@ -66,30 +22,9 @@ internal static class MySqlLiteral
     /// </summary>
     public static void Encode(ReadOnlySpan<byte> value, IBufferWriter<byte> output)
     {
-        WriteByte(output, (byte)'\'');
-        var i = 0;
-        while (i < value.Length)
-        {
-            var k = value[i..].IndexOfAny(s_mustEscape);
-            if (k < 0)
-            {
-                output.Write(value[i..]);
-                break;
-            }
-            output.Write(value.Slice(i, k));
-            i += k;
-            var b = value[i++];
-            WriteByte(output, (byte)'\\');
-            WriteByte(output, b switch
-            {
-                0 => (byte)'0',
-                (byte)'\n' => (byte)'n',
-                (byte)'\r' => (byte)'r',
-                0x1A => (byte)'Z',
-                _ => b,
-            });
-        }
-        WriteByte(output, (byte)'\'');
+        output.Write("'"u8);
+        EscapeTable.MySqlString.Encode(value, output);
+        output.Write("'"u8);
     }
 
     /// <summary>Whether a token is a hexadecimal literal: 0x4142 or X'4142'.</summary>
@@ -105,11 +40,11 @@ internal static class MySqlLiteral
         var i = 0;
         if ((digits.Length & 1) == 1)
         {
-            span[n++] = (byte)CopyText.HexValue(digits[i++]); // an odd count has an implied leading zero
+            span[n++] = (byte)EscapeTable.HexValue(digits[i++]); // an odd count has an implied leading zero
         }
         for (; i + 1 < digits.Length; i += 2)
         {
-            span[n++] = (byte)((CopyText.HexValue(digits[i]) << 4) | CopyText.HexValue(digits[i + 1]));
+            span[n++] = (byte)((EscapeTable.HexValue(digits[i]) << 4) | EscapeTable.HexValue(digits[i + 1]));
         }
         output.Advance(n);
     }
@@ -132,12 +67,5 @@ internal static class MySqlLiteral
             span[n++] = "0123456789ABCDEF"u8[b & 15];
         }
         output.Advance(n);
-    }
-
-    static void WriteByte(IBufferWriter<byte> output, byte b)
-    {
-        var span = output.GetSpan(1);
-        span[0] = b;
-        output.Advance(1);
     }
 }

@@ -19,11 +19,11 @@ internal ref partial struct SqlTokenizer
         }
         var b = _sql[_pos];
         var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
-        if (b == (byte)'0' && (next | 0x20) is (byte)'x' or (byte)'b' && _pos + 2 < _sql.Length && CopyText.IsHex(_sql[_pos + 2]))
+        if (b == (byte)'0' && (next | 0x20) is (byte)'x' or (byte)'b' && _pos + 2 < _sql.Length && EscapeTable.IsHex(_sql[_pos + 2]))
         {
             // 0x4142 (what mysqldump --hex-blob writes) or 0b0101.
             _pos += 2;
-            while (_pos < _sql.Length && CopyText.IsHex(_sql[_pos]))
+            while (_pos < _sql.Length && EscapeTable.IsHex(_sql[_pos]))
             {
                 _pos++;
             }

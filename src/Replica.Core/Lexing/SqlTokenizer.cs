@@ -278,7 +278,7 @@ internal ref partial struct SqlTokenizer
             return inner.Replace("\"\"", "\"");
         }
         var text = Encoding.UTF8.GetString(span);
-        return Config.Identifiers.FoldCase(text);
+        return Identifiers.FoldCase(text);
     }
 
     public readonly bool IsIdentifier => Kind is TokenKind.Word or TokenKind.QuotedIdentifier;

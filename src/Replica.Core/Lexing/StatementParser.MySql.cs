@@ -1,5 +1,4 @@
 using System.Text;
-using Replica.Transformers;
 
 namespace Replica.Lexing;
 

@@ -1,6 +1,4 @@
 using System.Text;
-using Replica.Config;
-using Replica.Transformers;
 
 namespace Replica.Lexing;
 
@@ -36,6 +34,9 @@ internal static partial class StatementParser
         }
         return t.IsWord("from"u8) && t.Next() && t.IsWord("stdin"u8);
     }
+
+    /// <summary>Whether the statement is COPY qname [(columns)] FROM stdin: rows follow it.</summary>
+    public static bool IsCopyFromStdin(ReadOnlySpan<byte> sql) => TryParseCopy(sql, out _, out _);
 
     /// <summary>
     /// Whether a COPY ... FROM stdin statement carries options (CSV, BINARY, a DELIMITER ...): its rows are then not in the

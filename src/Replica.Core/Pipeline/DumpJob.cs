@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Replica.Bridges;
+using Replica.Rewriting;
 using Replica.Sources;
 
 namespace Replica.Pipeline;
@@ -14,13 +15,9 @@ public sealed record DumpResult(DumpEntry Entry, RewriteStatistics Statistics);
 /// </summary>
 public static class DumpJob
 {
-#if DEBUG
-    // Tiny blocks in Debug builds, so that every test crosses block boundaries inside statements and rows.
-    const int ReadBlockSize = 509;
-#else
-    const int ReadBlockSize = 1 << 20;
-#endif
-    const int ReadHint = ReadBlockSize < (64 << 10) ? ReadBlockSize : 64 << 10;
+    // 1 MiB; the tests read in tiny blocks (REPLICA_READ_BLOCK_SIZE), so that they cross block boundaries inside statements and rows.
+    static readonly int s_readBlockSize = Switches.ReadBlockSize;
+    static readonly int s_readHint = Math.Min(s_readBlockSize, 64 << 10);
 
     /// <summary>Runs a dump with the chunk size, compression and encryption of <paramref name="settings"/>.</summary>
     public static async Task<DumpResult> RunAsync(IDumpSource source, DumpRewriter rewriter, IBridge bridge, string name, Config.BridgeConfig settings, CancellationToken cancellationToken)
@@ -32,7 +29,7 @@ public static class DumpJob
         await using var writer = await bridge.BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);
         await using var stream = source.Open();
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
-        var input = new Pipe(PipeOptionsFor(ReadBlockSize));
+        var input = new Pipe(PipeOptionsFor(s_readBlockSize));
         var reading = Task.Run(() => FillAsync(stream, input.Writer, cancellationToken), cancellationToken);
         var pipe = new Pipe(PipeOptionsFor(1 << 20));
 
@@ -106,10 +103,10 @@ public static class DumpJob
         {
             while (true)
             {
-                // Ask for at least ReadHint, not a whole block: the pipe then hands out the rest of its current segment. A
+                // Ask for at least s_readHint, not a whole block: the pipe then hands out the rest of its current segment. A
                 // source that delivers small pieces (pg_dump writes 4 KiB at a time) otherwise got a fresh 1 MiB
                 // segment per read, and memory grew to 205 MiB.
-                var read = await stream.ReadAsync(writer.GetMemory(ReadHint), cancellationToken).ConfigureAwait(false);
+                var read = await stream.ReadAsync(writer.GetMemory(s_readHint), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;

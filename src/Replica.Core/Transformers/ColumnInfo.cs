@@ -1,24 +1,5 @@
 namespace Replica.Transformers;
 
-/// <summary>The broad class of a column's SQL type, enough to keep transformed values valid for it.</summary>
-public enum TypeCategory
-{
-    Unknown,
-    Text,
-    Integer,
-    Numeric,
-    Boolean,
-    Date,
-    Timestamp,
-    Time,
-    Uuid,
-    Json,
-    Bytea,
-    Inet,
-    Array,
-    Other,
-}
-
 /// <summary>
 /// What is known about one column when its transformer is created: names (as PostgreSQL stores them, i.e. already
 /// case-folded or unquoted), its SQL type from the dump's CREATE TABLE when that preceded the data, and whether it must

@@ -1,9 +1,9 @@
 using System.Text;
 using Replica.Config;
 using Replica.Databases;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
 namespace Replica.Core.Tests.Databases;
 

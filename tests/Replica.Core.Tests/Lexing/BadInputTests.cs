@@ -1,12 +1,12 @@
 using System.Text;
 using Replica.Lexing;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
 namespace Replica.Core.Tests.Lexing;
 
 public class BadInputTests
 {
-    static DumpFormatException Fails(string dump, Replica.Pipeline.RewriteRules? rules = null, long maxUnitBytes = 256L << 20)
+    static DumpFormatException Fails(string dump, Replica.Rewriting.RewriteRules? rules = null, long maxUnitBytes = 256L << 20)
     {
         var bytes = Encoding.UTF8.GetBytes(dump);
         var whole = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, maxUnitBytes: maxUnitBytes));

@@ -1,6 +1,6 @@
 using System.Text;
 using Replica.Lexing;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
 namespace Replica.Core.Tests.Lexing;
 

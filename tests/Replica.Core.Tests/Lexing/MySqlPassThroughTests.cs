@@ -1,5 +1,5 @@
 using Replica.Lexing;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
 namespace Replica.Core.Tests.Lexing;
 
@@ -14,7 +14,7 @@ public class MySqlPassThroughTests
         "mysql-databases.sql",
     };
 
-    static byte[] MySql(byte[] input, Replica.Pipeline.RewriteRules? rules = null, IEnumerable<int>? splits = null) =>
+    static byte[] MySql(byte[] input, Replica.Rewriting.RewriteRules? rules = null, IEnumerable<int>? splits = null) =>
         Rewrite(input, rules, splits, dialect: SqlDialect.MySql);
 
     [Theory]

@@ -1,7 +1,7 @@
 using System.Text;
 using Replica.Lexing;
-using Replica.Pipeline;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using Replica.Rewriting;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
 namespace Replica.Core.Tests.Lexing;
 

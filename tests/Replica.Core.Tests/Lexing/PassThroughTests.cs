@@ -1,5 +1,5 @@
-using Replica.Core.Tests.Pipeline;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using Replica.Core.Tests.Rewriting;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
 namespace Replica.Core.Tests.Lexing;
 

@@ -3,7 +3,7 @@ using System.Text;
 using Replica.Config;
 using Replica.Databases;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Sources;
 using Replica.Transformers;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.IntegrationTests.Postgres;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
 
 namespace Replica.IntegrationTests.Oracle;

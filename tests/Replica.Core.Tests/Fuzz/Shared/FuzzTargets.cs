@@ -4,6 +4,7 @@ using Replica.Bridges;
 using Replica.Config;
 using Replica.Lexing;
 using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Sources;
 using Replica.Transformers;
 
@@ -98,6 +99,7 @@ public sealed class RewriteTarget : FuzzTarget
                 Read(repoRoot, "examples/sample-dump.sql"),
                 Read(repoRoot, "examples/shop.sql"),
                 Read(repoRoot, "tests/Replica.IntegrationTests/Fixtures/awkward.sql"),
+                .. WideDumps.Seeds(mySql: false),
             ]
             :
             [
@@ -105,6 +107,7 @@ public sealed class RewriteTarget : FuzzTarget
                 Read(repoRoot, "tests/Replica.Core.Tests/Lexing/Fixtures/mysql-complete-insert.sql"),
                 Read(repoRoot, "tests/Replica.Core.Tests/Lexing/Fixtures/mysql-databases.sql"),
                 Read(repoRoot, "tests/Replica.Core.Tests/Lexing/Fixtures/mysql-hex-blob.sql"),
+                .. WideDumps.Seeds(mySql: true),
             ];
         Tokens = FuzzMutator.Tokens([.. s_commonTokens, .. dialect == SqlDialect.PostgreSql ? s_postgresTokens : s_mysqlTokens]);
         foreach (var yaml in RuleSets(dialect, includeJsonTransformer))

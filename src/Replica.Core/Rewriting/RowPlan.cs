@@ -2,7 +2,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>
 /// How the rows of one COPY block or INSERT column list are rewritten: the transformer of each column position and the

@@ -3,11 +3,11 @@ using System.Text;
 using Replica.Config;
 using Replica.Core.Tests.Transformers;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>
 /// A transformer that fails says where, as the lexer's errors do: table, column, row number, byte offset and line of

@@ -3,7 +3,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>How a field is written in the dump, which decides how it is decoded and encoded again.</summary>
 internal enum FieldSyntax : byte
@@ -40,7 +40,8 @@ public sealed partial class DumpRewriter : IRowContext
     bool[] _referenceNulls = new bool[4];
 
     /// <summary>
-    /// The plan of a COPY header or INSERT column list, with the per-row scratch arrays grown to its width. This is the one
+    /// The plan of a COPY header or INSERT column list, with the per-row scratch arrays grown to its width (and to its
+    /// widest set of columns a transformer references). This is the one
     /// place they are sized: a row's fields are split into them and then evaluated, and nothing in between may reallocate
     /// them (a resize inside evaluation once dropped the INSERT field syntaxes of each new widest row).
     /// </summary>
@@ -56,6 +57,17 @@ public sealed partial class DumpRewriter : IRowContext
             _results = new TransformResult[width];
             _outputStarts = new int[width];
             _outputLengths = new int[width];
+        }
+        var references = 0;
+        foreach (var r in plan.References)
+        {
+            references = Math.Max(references, r.Length);
+        }
+        if (_referenceStarts.Length < references)
+        {
+            _referenceStarts = new int[references];
+            _referenceLengths = new int[references];
+            _referenceNulls = new bool[references];
         }
         return plan;
     }
@@ -109,19 +121,13 @@ public sealed partial class DumpRewriter : IRowContext
         var reason = e is TransformerException failure
             ? failure.Reason
             : $"the transformer failed unexpectedly ({e.GetType().Name}); this is a bug in Replica, please report it";
-        TransformerThrow.At(reason, _s.UnitOffset + start, copy ? _s.UnitLineNumber : LineOf(row, start),
+        TransformerThrow.At(reason, _unit.Offset + start, copy ? _unit.LineNumber : LineOf(row, start),
             plan.Table.DisplayName, plan.Columns[column], copy ? _copyRow : plan.Table.Rows + 1, e);
     }
 
     void CollectReferences(RowPlan plan, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)
     {
         _references.Clear();
-        if (_referenceStarts.Length < references.Length)
-        {
-            _referenceStarts = new int[references.Length];
-            _referenceLengths = new int[references.Length];
-            _referenceNulls = new bool[references.Length];
-        }
         for (var r = 0; r < references.Length; r++)
         {
             var column = references[r];
@@ -164,7 +170,7 @@ public sealed partial class DumpRewriter : IRowContext
                 if (bad >= 0)
                 {
                     DumpThrow.Format($"column {_copy!.Columns[column]}: the escape decodes to a zero byte, which text cannot hold (bad escape)",
-                        _s.UnitOffset + (_fieldStarts[column] + bad), _s.UnitLineNumber, _copyTable, _copyRow);
+                        _unit.Offset + (_fieldStarts[column] + bad), _unit.LineNumber, _copyTable, _copyRow);
                 }
                 return false;
             case FieldSyntax.SqlNull:
@@ -173,7 +179,7 @@ public sealed partial class DumpRewriter : IRowContext
             case FieldSyntax.SqlEString:
             {
                 // A cast may follow the literal ('...'::type): decode the literal token only.
-                var t = new SqlTokenizer(raw, _s.NonStandardStrings);
+                var t = new SqlTokenizer(raw, _unit.NonStandardStrings);
                 t.Next();
                 SqlLiteral.Decode(t.Span, t.Kind == TokenKind.EString, output);
                 return false;

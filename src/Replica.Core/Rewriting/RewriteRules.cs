@@ -2,7 +2,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>Creates the transformer for one column; the registry in production, anything in tests.</summary>
 public delegate Transformer TransformerFactory(TransformerSpec spec, ColumnInfo column);

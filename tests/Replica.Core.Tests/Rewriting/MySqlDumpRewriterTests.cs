@@ -2,10 +2,10 @@ using Replica.Config;
 using Replica.Transformers;
 using System.Text;
 using Replica.Lexing;
-using Replica.Pipeline;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using Replica.Rewriting;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>Rules applied to real mariadb-dump output (Lexing/Fixtures/make-mysql-fixtures.sh).</summary>
 public class MySqlDumpRewriterTests

@@ -1,8 +1,8 @@
 using System.Text;
 using Replica.Lexing;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>`replica dump` refuses what a restore would refuse, so it never reaches a bridge.</summary>
 public class DumpRewriterSafetyTests
@@ -23,6 +23,16 @@ public class DumpRewriterSafetyTests
         var start = "SET client_encoding = 'UTF8';\nSELECT 1;\n".Length;
         Assert.Equal(start + (statement.StartsWith("SELECT", StringComparison.Ordinal) ? statement.IndexOf('\\', StringComparison.Ordinal) : 0), e.ByteOffset);
         Assert.StartsWith($"malformed dump at line 3, byte offset {e.ByteOffset}: refused: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rewrite_NonStandardStringsWithoutRules_ReadsBackslashEscapes()
+    {
+        // standard_conforming_strings = off: \' is a quote inside the string, so "; \! x" is string content, not a
+        // meta-command. Without rules the rewriter used to read the string as if the setting were on, and refused it.
+        var dump = "SET standard_conforming_strings = off;\nSELECT 'it\\'s; \\! x';\n";
+
+        Assert.Equal(dump, Text(Rewrite(Encoding.UTF8.GetBytes(dump))));
     }
 
     [Theory]

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Text;
 using Replica.Lexing;
-using Replica.Pipeline;
-using static Replica.Core.Tests.Pipeline.RewriteHarness;
+using Replica.Destinations;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Destinations;
 
 /// <summary>What a restore into a database hands to psql or mysql: everything pg_dump and mysqldump write, nothing that runs on the restoring machine.</summary>
 public class RestoreGuardTests

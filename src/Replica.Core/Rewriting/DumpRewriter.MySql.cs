@@ -2,7 +2,7 @@ using System.Buffers;
 using Replica.Config;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // mysqldump / mariadb-dump output: extended INSERT / REPLACE statements with MySQL literals, CREATE TABLE with backticks,
 // USE `db`; and the client's DELIMITER command around triggers and routines.
@@ -15,10 +15,10 @@ public sealed partial class DumpRewriter
 
     void HandleDelimiterCommand(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
-        if (!UnitScanner.TryApplyDelimiter(ref _s, unit))
+        if (_unit.Kind == UnitKind.BadDelimiter)
         {
-            var at = (int)Math.Clamp(_s.OpenedAt - _s.UnitOffset, 0, unit.Length);
-            DumpThrow.Format($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", _s.UnitOffset + at, _s.UnitLineNumber + unit[..at].Count((byte)'\n'));
+            var at = (int)Math.Clamp(_unit.OpenedAt - _unit.Offset, 0, unit.Length);
+            DumpThrow.Format($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", _unit.Offset + at, _unit.LineNumber + unit[..at].Count((byte)'\n'));
         }
         Write(output, unit);
     }

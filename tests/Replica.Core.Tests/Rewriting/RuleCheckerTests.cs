@@ -3,10 +3,10 @@ using System.Text;
 using Replica.Config;
 using Replica.Core.Tests.Config;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>Rules that match nothing in a dump, and strict mode from a dump's own CREATE TABLE statements.</summary>
 public sealed class RuleCheckerTests

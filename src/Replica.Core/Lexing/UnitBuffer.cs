@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Replica.Pipeline;
+namespace Replica.Lexing;
 
 /// <summary>
 /// A growable, pooled byte buffer: holds a unit (statement or row) that crosses input blocks, or a row's scratch values.

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using Replica.Config;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>Counters of one rewrite, for progress and the final report.</summary>
 public sealed class RewriteStatistics
@@ -31,7 +31,9 @@ public sealed partial class DumpRewriter : IDisposable
     readonly Dictionary<TableName, TableState> _tables = [];
     readonly Dictionary<(TableName, string), RowPlan> _insertPlans = [];
     readonly RuleChecker _checker;
-    LexerState _s = LexerState.Initial;
+    readonly DumpLexer _lexer;
+    /// <summary>The unit being handled.</summary>
+    DumpUnit _unit;
     long _inputOffset;
     RowPlan? _copy;
     string? _copyTable;
@@ -43,8 +45,7 @@ public sealed partial class DumpRewriter : IDisposable
         _checker = new RuleChecker(rules, _tables);
         MaxUnitBytes = maxUnitBytes;
         Dialect = dialect;
-        _s.MySql = dialect == SqlDialect.MySql;
-        _s.BeginStatement();
+        _lexer = new DumpLexer(dialect);
     }
 
     /// <summary>Whether the input is a PostgreSQL plain dump or mysqldump / mariadb-dump output.</summary>
@@ -95,7 +96,7 @@ public sealed partial class DumpRewriter : IDisposable
         var pos = 0;
         if (_carry.Length > 0)
         {
-            var end = UnitScanner.Scan(ref _s, data, 0, _inputOffset);
+            var end = _lexer.Scan(data, 0, _inputOffset);
             if (end < 0)
             {
                 AppendCarry(data);
@@ -109,22 +110,16 @@ public sealed partial class DumpRewriter : IDisposable
         }
         while (pos < data.Length)
         {
-            if (_s.Mode == LexerMode.CopyData && !_copy!.HasTransformers)
+            if (_lexer.InCopyData && !_copy!.HasTransformers)
             {
                 pos = ProcessRowsInBulk(data, pos, output);
                 if (pos >= data.Length)
                 {
                     break;
                 }
-                if (_s.Mode == LexerMode.CopyData)
-                {
-                    // A row cut by the end of the block: keep it for the next one.
-                    AppendCarry(data[pos..]);
-                    break;
-                }
-                continue;
+                // A row cut by the end of the block, the end marker, or a row to look at closely: one unit of its own.
             }
-            var end = UnitScanner.Scan(ref _s, data, pos, _inputOffset);
+            var end = _lexer.Scan(data, pos, _inputOffset);
             if (end < 0)
             {
                 AppendCarry(data[pos..]);
@@ -143,18 +138,18 @@ public sealed partial class DumpRewriter : IDisposable
         if (_carry.Length > 0)
         {
             var unit = _carry.Span;
-            switch (_s.Mode)
+            switch (_lexer.Mode)
             {
                 case LexerMode.Sql:
-                    if (!UnitScanner.CanEndAtEof(_s))
+                    if (!_lexer.CanEndAtEof)
                     {
-                        var at = _s.OpenedAt;
-                        var line = _s.UnitLineNumber + unit[..(int)Math.Clamp(at - _s.UnitOffset, 0, unit.Length)].Count((byte)'\n');
-                        DumpThrow.Format($"{UnitScanner.DescribeOpen(_s)} that starts here runs to the end of the dump", at, line);
+                        var at = _lexer.OpenedAt;
+                        var line = _lexer.UnitLineNumber + unit[..(int)Math.Clamp(at - _lexer.UnitOffset, 0, unit.Length)].Count((byte)'\n');
+                        DumpThrow.Format($"{_lexer.DescribeOpen()} that starts here runs to the end of the dump", at, line);
                     }
                     HandleUnit(unit, output);
                     break;
-                case LexerMode.CopyData when IsEndMarker(unit):
+                case LexerMode.CopyData when DumpLexer.IsEndMarker(unit):
                     HandleUnit(unit, output);
                     break;
                 default:
@@ -163,7 +158,7 @@ public sealed partial class DumpRewriter : IDisposable
             }
             _carry.Clear();
         }
-        else if (_s.Mode != LexerMode.Sql)
+        else if (_lexer.Mode != LexerMode.Sql)
         {
             ThrowTruncatedCopy();
         }
@@ -176,7 +171,7 @@ public sealed partial class DumpRewriter : IDisposable
 
     void ThrowTruncatedCopy() =>
         DumpThrow.Format("the dump ends inside a COPY block: its last row is cut or the end marker \\. is missing",
-            _s.UnitOffset, _s.UnitLineNumber, _copyTable, _copyRow + 1);
+            _lexer.UnitOffset, _lexer.UnitLineNumber, _copyTable, _copyRow + 1);
 
     void Advance(int length)
     {
@@ -194,74 +189,59 @@ public sealed partial class DumpRewriter : IDisposable
     {
         if (length > MaxUnitBytes)
         {
-            var what = _s.Mode == LexerMode.CopyData ? "row" : "statement";
-            DumpThrow.Format($"a {what} is larger than the limit of {MaxUnitBytes} bytes (limits.max_row_size)",
-                _s.UnitOffset, _s.UnitLineNumber, _s.Mode == LexerMode.CopyData ? _copyTable : null, _s.Mode == LexerMode.CopyData ? _copyRow + 1 : 0);
+            var row = _lexer.InCopyData;
+            DumpThrow.Format($"a {(row ? "row" : "statement")} is larger than the limit of {MaxUnitBytes} bytes (limits.max_row_size)",
+                _lexer.UnitOffset, _lexer.UnitLineNumber, row ? _copyTable : null, row ? _copyRow + 1 : 0);
         }
     }
 
     /// <summary>One complete unit: a statement, a meta-command line, the rest of a COPY line, or a COPY row.</summary>
-    void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
+    void HandleUnit(ReadOnlySpan<byte> bytes, IBufferWriter<byte> output)
     {
-        switch (_s.Mode)
+        _unit = _lexer.Complete(bytes);
+        switch (_unit.Kind)
         {
-            case LexerMode.Sql:
-            {
-                var wasMeta = _s.Sql == SqlState.MetaLine;
-                var lines = unit.Count((byte)'\n');
-                if (wasMeta)
-                {
-                    CheckMetaCommand(unit);
-                    Write(output, unit);
-                }
-                else if (_s.Sql == SqlState.DelimiterLine)
-                {
-                    HandleDelimiterCommand(unit, output);
-                }
-                else
-                {
-                    CheckStatement(unit);
-                    HandleStatement(unit, output);
-                }
-                Statistics.Statements++;
-                _s.UnitOffset += unit.Length;
-                _s.UnitLineNumber += lines;
-                if (_s.Mode == LexerMode.Sql)
-                {
-                    _s.BeginStatement();
-                }
-                break;
-            }
-            case LexerMode.CopyHeaderTail:
+            case UnitKind.CopyRow:
+                HandleRow(bytes, output);
+                return;
+            case UnitKind.CopyEnd:
+                EndCopy(bytes, output);
+                return;
+            case UnitKind.CopyHeaderTail:
                 if (!_copy!.DropsRows)
                 {
-                    Write(output, unit);
+                    Write(output, bytes);
                 }
-                _s.UnitOffset += unit.Length;
-                _s.UnitLineNumber++;
-                _s.Mode = LexerMode.CopyData;
+                return;
+            case UnitKind.MetaCommand:
+                CheckMetaCommand(bytes);
+                Write(output, bytes);
+                break;
+            case UnitKind.Delimiter or UnitKind.BadDelimiter:
+                HandleDelimiterCommand(bytes, output);
                 break;
             default:
-                HandleRow(unit, output);
+                CheckStatement(bytes);
+                HandleStatement(bytes, output);
                 break;
         }
+        Statistics.Statements++;
     }
 
     void HandleStatement(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
-        if (_s.MySql)
+        if (_lexer.MySql)
         {
             HandleMySqlStatement(statement, output);
             return;
         }
-        var t = new SqlTokenizer(statement);
-        t.Next();
-        if (t.IsWord("copy"u8) && StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns))
+        if (_unit.Kind == UnitKind.CopyHeader)
         {
+            StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns);
             if (StatementParser.CopyHasOptions(statement))
             {
                 DumpThrow.Format("COPY with options (CSV, BINARY, DELIMITER ...) is not supported: its rows are not in the text format that pg_dump writes",
-                    _s.UnitOffset, _s.UnitLineNumber, copyTable.ToString());
+                    _unit.Offset, _unit.LineNumber, copyTable.ToString());
             }
             BeginCopy(copyTable, copyColumns, statement, output);
             return;
@@ -271,6 +251,8 @@ public sealed partial class DumpRewriter : IDisposable
             Write(output, statement);
             return;
         }
+        var t = new SqlTokenizer(statement);
+        t.Next();
         if (t.IsWord("insert"u8))
         {
             HandleInsert(statement, output);
@@ -290,10 +272,6 @@ public sealed partial class DumpRewriter : IDisposable
         else if (t.IsWord("alter"u8) && StatementParser.TryParseAttachPartition(statement, out var partitioned, out var child))
         {
             Table(child).Parent ??= Table(partitioned);
-        }
-        else if (t.IsWord("set"u8) && StatementParser.TryParseStandardConformingStrings(statement, out var on))
-        {
-            _s.NonStandardStrings = !on;
         }
         if (_rules.DropsTables && NamesDroppedTable(statement))
         {

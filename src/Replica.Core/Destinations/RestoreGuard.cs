@@ -1,7 +1,7 @@
 using System.Buffers;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Destinations;
 
 /// <summary>
 /// Stands between a stored dump and the database client that restores it (psql or mysql), and hands the client only
@@ -28,8 +28,9 @@ internal sealed class RestoreGuard : IDisposable
     readonly UnitBuffer _carry = new();
     readonly string? _database;
     readonly long _maxUnitBytes;
-    LexerState _s = LexerState.Initial;
-    PsqlStatementTracker _psql;
+    readonly DumpLexer _lexer;
+    /// <summary>The unit being checked.</summary>
+    DumpUnit _unit;
     long _inputOffset;
 
     /// <param name="dialect">The client that reads the stream: psql or mysql.</param>
@@ -39,8 +40,7 @@ internal sealed class RestoreGuard : IDisposable
     {
         _database = database;
         _maxUnitBytes = maxUnitBytes;
-        _s.MySql = dialect == SqlDialect.MySql;
-        _s.BeginStatement();
+        _lexer = new DumpLexer(dialect, followPsql: true);
     }
 
     /// <summary>Checks the next block and writes what may pass to <paramref name="output"/>.</summary>
@@ -49,49 +49,32 @@ internal sealed class RestoreGuard : IDisposable
         var pos = 0;
         if (_carry.Length > 0)
         {
-            if (_s.Mode == LexerMode.CopyData)
+            var end = _lexer.Scan(data, 0, _inputOffset);
+            if (end < 0)
             {
-                // The rest of a row cut by the previous block.
-                var lf = data.IndexOf((byte)'\n');
-                if (lf < 0)
-                {
-                    Append(data);
-                    _inputOffset += data.Length;
-                    return;
-                }
-                Append(data[..(lf + 1)]);
-                HandleRow(_carry.Span, output);
-                _carry.Clear();
-                pos = lf + 1;
+                Append(data);
+                _inputOffset += data.Length;
+                return;
             }
-            else
-            {
-                var end = UnitScanner.Scan(ref _s, data, 0, _inputOffset);
-                if (end < 0)
-                {
-                    Append(data);
-                    _inputOffset += data.Length;
-                    return;
-                }
-                Append(data[..end]);
-                HandleUnit(_carry.Span, output);
-                _carry.Clear();
-                pos = end;
-            }
+            Append(data[..end]);
+            HandleUnit(_carry.Span, output);
+            _carry.Clear();
+            pos = end;
         }
         while (pos < data.Length)
         {
-            if (_s.Mode == LexerMode.CopyData)
+            if (_lexer.InCopyData)
             {
-                pos = PassRows(data, pos, output);
-                if (_s.Mode == LexerMode.CopyData)
+                // Rows of a COPY block are data: they pass unchecked, up to the end marker or a row cut by the block's end.
+                var run = _lexer.CompleteRowsUnchecked(data, pos);
+                Write(output, data[pos..run]);
+                pos = run;
+                if (pos >= data.Length)
                 {
-                    Append(data[pos..]);
                     break;
                 }
-                continue;
             }
-            var end = UnitScanner.Scan(ref _s, data, pos, _inputOffset);
+            var end = _lexer.Scan(data, pos, _inputOffset);
             if (end < 0)
             {
                 Append(data[pos..]);
@@ -113,19 +96,22 @@ internal sealed class RestoreGuard : IDisposable
         if (_carry.Length > 0)
         {
             var unit = _carry.Span;
-            if (_s.Mode == LexerMode.CopyData)
+            if (_lexer.InCopyData)
             {
-                HandleRow(unit, output);
+                HandleUnit(unit, output);
             }
             else
             {
-                if (_s.Mode == LexerMode.Sql && !UnitScanner.CanEndAtEof(_s))
+                if (!_lexer.CanEndAtEof)
                 {
-                    Refuse($"{UnitScanner.DescribeOpen(_s)} that starts here runs to the end of the dump", unit, _s.OpenedAt);
+                    var at = _lexer.OpenedAt;
+                    var inside = (int)Math.Clamp(at - _lexer.UnitOffset, 0, unit.Length);
+                    DumpThrow.Format($"refused: {_lexer.DescribeOpen()} that starts here runs to the end of the dump; nothing was restored",
+                        at, _lexer.UnitLineNumber + unit[..inside].Count((byte)'\n'));
                 }
-                var statement = _s.Mode == LexerMode.Sql && _s.Sql != SqlState.MetaLine && _s.HasContent && !_s.MySql;
+                var statement = _lexer.HasStatementContent && !_lexer.MySql;
                 HandleUnit(unit, output);
-                if (statement && _s.Mode == LexerMode.Sql)
+                if (statement && _lexer.Mode == LexerMode.Sql)
                 {
                     // psql runs a last statement without its ';' at the end of its input; here the COMMIT follows it, so
                     // it gets its ';' (on a line of its own, after a possible -- comment).
@@ -146,100 +132,41 @@ internal sealed class RestoreGuard : IDisposable
     }
 
     void TooLarge() =>
-        DumpThrow.Format($"a {(_s.Mode == LexerMode.CopyData ? "row" : "statement")} is larger than the limit of {_maxUnitBytes} bytes (limits.max_row_size)",
-            _s.UnitOffset, _s.UnitLineNumber);
-
-    /// <summary>Passes whole rows of a COPY block through up to its end marker; returns where it stopped.</summary>
-    int PassRows(ReadOnlySpan<byte> data, int pos, IBufferWriter<byte> output)
-    {
-        var start = pos;
-        var lines = 0L;
-        while (true)
-        {
-            var lf = data[pos..].IndexOf((byte)'\n');
-            if (lf < 0)
-            {
-                if (data.Length - pos > _maxUnitBytes)
-                {
-                    TooLarge();
-                }
-                break;
-            }
-            var row = data.Slice(pos, lf + 1);
-            pos += lf + 1;
-            lines++;
-            if (IsEndMarker(row))
-            {
-                EndCopy();
-                break;
-            }
-        }
-        Write(output, data[start..pos]);
-        _s.UnitOffset += pos - start;
-        _s.UnitLineNumber += lines;
-        return pos;
-    }
-
-    void HandleRow(ReadOnlySpan<byte> row, IBufferWriter<byte> output)
-    {
-        Write(output, row);
-        _s.UnitOffset += row.Length;
-        _s.UnitLineNumber++;
-        if (IsEndMarker(row))
-        {
-            EndCopy();
-        }
-    }
-
-    void EndCopy()
-    {
-        _s.Mode = LexerMode.Sql;
-        _s.BeginStatement();
-    }
-
-    // psql ends COPY data at a line "\." (https://www.postgresql.org/docs/current/app-psql.html, COPY ... FROM STDIN), or at
-    // the end of its input.
-    static bool IsEndMarker(ReadOnlySpan<byte> row) =>
-        row.SequenceEqual("\\.\n"u8) || row.SequenceEqual("\\.\r\n"u8) || row.SequenceEqual("\\."u8);
+        DumpThrow.Format($"a {(_lexer.InCopyData ? "row" : "statement")} is larger than the limit of {_maxUnitBytes} bytes (limits.max_row_size)",
+            _lexer.UnitOffset, _lexer.UnitLineNumber);
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
-        if (_s.Mode == LexerMode.CopyHeaderTail)
+        _unit = _lexer.Complete(unit);
+        switch (_unit.Kind)
         {
-            // pg_dump ends the line right after "FROM stdin;". psql reads the data from the next line, then runs whatever
-            // else stood on this one.
-            var text = unit.IndexOfAnyExcept(" \t\r\n"u8);
-            if (text >= 0)
+            case UnitKind.CopyRow or UnitKind.CopyEnd:
+                Write(output, unit);
+                break;
+            case UnitKind.CopyHeaderTail:
             {
-                Refuse("text after COPY ... FROM stdin; on the same line (psql would run it after the data)", unit, _s.UnitOffset + text);
+                // pg_dump ends the line right after "FROM stdin;". psql reads the data from the next line, then runs whatever
+                // else stood on this one.
+                var text = unit.IndexOfAnyExcept(" \t\r\n"u8);
+                if (text >= 0)
+                {
+                    Refuse("text after COPY ... FROM stdin; on the same line (psql would run it after the data)", unit, _unit.Offset + text);
+                }
+                Write(output, unit);
+                break;
             }
-            Write(output, unit);
-            _s.UnitOffset += unit.Length;
-            _s.UnitLineNumber++;
-            _s.Mode = LexerMode.CopyData;
-            return;
-        }
-        if (_s.Sql == SqlState.MetaLine)
-        {
-            HandleMetaCommand(unit, output);
-        }
-        else if (_s.Sql == SqlState.DelimiterLine)
-        {
-            if (!UnitScanner.TryApplyDelimiter(ref _s, unit))
-            {
-                Refuse($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", unit, _s.OpenedAt);
-            }
-            Write(output, unit);
-        }
-        else
-        {
-            HandleStatement(unit, output);
-        }
-        _s.UnitOffset += unit.Length;
-        _s.UnitLineNumber += unit.Count((byte)'\n');
-        if (_s.Mode == LexerMode.Sql)
-        {
-            _s.BeginStatement();
+            case UnitKind.MetaCommand:
+                HandleMetaCommand(unit, output);
+                break;
+            case UnitKind.Delimiter:
+                Write(output, unit);
+                break;
+            case UnitKind.BadDelimiter:
+                Refuse($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", unit, _unit.OpenedAt);
+                break;
+            default:
+                HandleStatement(unit, output);
+                break;
         }
     }
 
@@ -255,67 +182,60 @@ internal sealed class RestoreGuard : IDisposable
                 WriteLineBreaks(output, unit);
                 break;
             case MetaCommand.Connect:
-                Refuse($"\\connect to database \"{argument}\", which is not the destination: a restore runs in one transaction on one database", unit, _s.UnitOffset + at);
+                Refuse($"\\connect to database \"{argument}\", which is not the destination: a restore runs in one transaction on one database", unit, _unit.Offset + at);
                 break;
             default:
-                Refuse($"psql meta-command {MetaName(unit[at..])}: a restore runs no meta-command but those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding)", unit, _s.UnitOffset + at);
+                Refuse($"psql meta-command {MetaName(unit[at..])}: a restore runs no meta-command but those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding)", unit, _unit.Offset + at);
                 break;
         }
     }
 
     void HandleStatement(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
-        if (_s.BackslashAt >= 0)
+        if (_unit.BackslashAt >= 0)
         {
-            var inside = (int)Math.Clamp(_s.BackslashAt - _s.UnitOffset, 0, unit.Length);
-            var what = _s.MySql ? "the mysql client would run it as one of its commands" : "psql would run it as a meta-command";
-            Refuse($"{MetaName(unit[inside..])} outside quotes: {what}", unit, _s.BackslashAt);
+            var inside = (int)Math.Clamp(_unit.BackslashAt - _unit.Offset, 0, unit.Length);
+            var what = _lexer.MySql ? "the mysql client would run it as one of its commands" : "psql would run it as a meta-command";
+            Refuse($"{MetaName(unit[inside..])} outside quotes: {what}", unit, _unit.BackslashAt);
         }
-        if (_s.MySql)
+        if (_lexer.MySql)
         {
             var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
             if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)
             {
-                Refuse(refused, unit, _s.UnitOffset + word);
+                Refuse(refused, unit, _unit.Offset + word);
             }
             Write(output, unit);
             return;
         }
-        var topLevel = !_psql.InStatement;
-        var ends = _psql.Track(unit, _s.NonStandardStrings);
-        if (!topLevel || !ends)
+        if (!_unit.PsqlSendsAlone)
         {
             // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing
             // here runs on its own, and a COPY in it starts no data (psql would not either). Backslashes were checked above.
             Write(output, unit);
             return;
         }
-        switch (StatementParser.Classify(unit, mySql: false, _s.NonStandardStrings, out var at))
+        switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))
         {
             case StatementClass.TransactionControl:
                 WriteLineBreaks(output, unit);
                 return;
             case StatementClass.TransactionEnd:
-                Refuse($"{StatementParser.FirstWord(unit[at..]).ToUpperInvariant()} would end the restore's transaction", unit, _s.UnitOffset + at);
+                Refuse($"{StatementParser.FirstWord(unit[at..]).ToUpperInvariant()} would end the restore's transaction", unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyServerSide:
-                Refuse(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, unit, _s.UnitOffset + at);
+                Refuse(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyWithOptions:
-                Refuse("COPY ... FROM stdin with options (CSV, BINARY, DELIMITER ...), which pg_dump never writes", unit, _s.UnitOffset + at);
+                Refuse("COPY ... FROM stdin with options (CSV, BINARY, DELIMITER ...), which pg_dump never writes", unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyFromStdin:
                 Write(output, unit);
-                _s.Mode = LexerMode.CopyHeaderTail;
                 return;
         }
         if (StatementParser.SetsUnsafeClientEncoding(unit))
         {
-            Refuse(StatementParser.UnsafeClientEncodingReason, unit, _s.UnitOffset + at);
-        }
-        if (StatementParser.TryParseStandardConformingStrings(unit, out var on))
-        {
-            _s.NonStandardStrings = !on;
+            Refuse(StatementParser.UnsafeClientEncodingReason, unit, _unit.Offset + at);
         }
         Write(output, unit);
     }
@@ -323,8 +243,8 @@ internal sealed class RestoreGuard : IDisposable
     /// <summary>Throws for a unit that must not reach the client; <paramref name="offset"/> is absolute and lies in <paramref name="unit"/>.</summary>
     void Refuse(string reason, ReadOnlySpan<byte> unit, long offset)
     {
-        var inside = (int)Math.Clamp(offset - _s.UnitOffset, 0, unit.Length);
-        DumpThrow.Format($"refused: {reason}; nothing was restored", offset, _s.UnitLineNumber + unit[..inside].Count((byte)'\n'));
+        var inside = (int)Math.Clamp(offset - _unit.Offset, 0, unit.Length);
+        DumpThrow.Format($"refused: {reason}; nothing was restored", offset, _unit.LineNumber + unit[..inside].Count((byte)'\n'));
     }
 
     static string MetaName(ReadOnlySpan<byte> text)

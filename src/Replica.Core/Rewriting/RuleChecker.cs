@@ -4,7 +4,7 @@ using Replica.Databases;
 using Replica.Databases.Scanning;
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>What a dump checks against its rules while it streams (<see cref="RewriteRules.Checks"/>).</summary>
 public sealed class RuleChecks
@@ -348,7 +348,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         foreach (var column in columns)
         {
             var definition = table.Definition(column);
-            if (PersonalData.ByName(root.Name.Table, column, definition?.Category ?? Transformers.TypeCategory.Unknown) is not { } match
+            if (PersonalData.ByName(root.Name.Table, column, definition?.Category ?? TypeCategory.Unknown) is not { } match
                 || HasRule(table, column))
             {
                 continue;

@@ -3,7 +3,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // INSERT INTO table [(columns)] VALUES (...), (...); as pg_dump --inserts, --column-inserts and --rows-per-insert write it.
 public sealed partial class DumpRewriter
@@ -12,7 +12,7 @@ public sealed partial class DumpRewriter
 
     void HandleInsert(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
-        if (!StatementParser.TryParseInsert(statement, _s.NonStandardStrings, out var name, out var columns, out var valuesEnd))
+        if (!StatementParser.TryParseInsert(statement, _unit.NonStandardStrings, out var name, out var columns, out var valuesEnd))
         {
             Write(output, statement);
             return;
@@ -63,7 +63,7 @@ public sealed partial class DumpRewriter
             if (columns is null && _rules.HasColumnRules(table.Name, Dialect))
             {
                 DumpThrow.Format($"INSERT into {table.DisplayName} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with {columnInsertsHint})",
-                    _s.UnitOffset, _s.UnitLineNumber, table.DisplayName);
+                    _unit.Offset, _unit.LineNumber, table.DisplayName);
             }
             columns ??= [];
         }
@@ -76,7 +76,7 @@ public sealed partial class DumpRewriter
     void RewriteValues(RowPlan plan, ReadOnlySpan<byte> statement, int valuesEnd, IBufferWriter<byte> output)
     {
         var columns = plan.Columns.Count;
-        var t = new SqlTokenizer(statement, _s.NonStandardStrings, valuesEnd, _s.MySql);
+        var t = new SqlTokenizer(statement, _unit.NonStandardStrings, valuesEnd, _lexer.MySql);
         var written = 0;
         var tupleNumber = 0L;
         var tableText = plan.Table.DisplayName;
@@ -93,13 +93,13 @@ public sealed partial class DumpRewriter
             {
                 if (!t.Next())
                 {
-                    DumpThrow.Format("an INSERT statement ends inside a VALUES tuple", _s.UnitOffset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                    DumpThrow.Format("an INSERT statement ends inside a VALUES tuple", _unit.Offset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
                 }
                 if (depth == 0 && (t.IsPunct((byte)',') || t.IsPunct((byte)')')))
                 {
                     if (field >= columns)
                     {
-                        DumpThrow.Format($"a VALUES tuple has more than {columns} values ({string.Join(", ", plan.Columns)})", _s.UnitOffset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                        DumpThrow.Format($"a VALUES tuple has more than {columns} values ({string.Join(", ", plan.Columns)})", _unit.Offset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
                     }
                     _fieldStarts[field] = valueStart;
                     _fieldEnds[field] = valueEnd;
@@ -115,7 +115,7 @@ public sealed partial class DumpRewriter
                         DumpThrow.Format(tokens == 0
                                 ? $"column {plan.Columns[field]} has no value in a VALUES tuple"
                                 : $"column {plan.Columns[field]} holds an expression, not a literal; Replica transforms literal values only",
-                            _s.UnitOffset + at, LineOf(statement, at), tableText, tupleNumber);
+                            _unit.Offset + at, LineOf(statement, at), tableText, tupleNumber);
                     }
                     field++;
                     if (t.IsPunct((byte)')'))
@@ -130,7 +130,7 @@ public sealed partial class DumpRewriter
                 if (valueStart < 0)
                 {
                     valueStart = t.Start;
-                    kind = _s.MySql ? ClassifyMySqlValue(t) : t.Kind switch
+                    kind = _lexer.MySql ? ClassifyMySqlValue(t) : t.Kind switch
                     {
                         TokenKind.String => FieldSyntax.SqlString,
                         TokenKind.EString => FieldSyntax.SqlEString,
@@ -166,7 +166,7 @@ public sealed partial class DumpRewriter
             }
             if (field != columns)
             {
-                DumpThrow.Format($"a VALUES tuple has {field} values, expected {columns} ({string.Join(", ", plan.Columns)})", _s.UnitOffset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                DumpThrow.Format($"a VALUES tuple has {field} values, expected {columns} ({string.Join(", ", plan.Columns)})", _unit.Offset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
             }
             EvaluateRow(plan, statement, FieldSyntax.SqlBare);
             for (var c = 0; c < columns; c++)
@@ -207,7 +207,7 @@ public sealed partial class DumpRewriter
     void WriteSqlValue(ReadOnlySpan<byte> statement, int column, ReadOnlySpan<byte> value, IBufferWriter<byte> output)
     {
         var raw = statement[_fieldStarts[column].._fieldEnds[column]];
-        if (_s.MySql)
+        if (_lexer.MySql)
         {
             WriteMySqlValue(raw, _syntaxes[column], value, output);
             return;
@@ -217,9 +217,9 @@ public sealed partial class DumpRewriter
             case FieldSyntax.SqlString:
             case FieldSyntax.SqlEString:
             {
-                var t = new SqlTokenizer(raw, _s.NonStandardStrings);
+                var t = new SqlTokenizer(raw, _unit.NonStandardStrings);
                 t.Next();
-                var needsE = t.Kind == TokenKind.EString || value.IndexOf((byte)'\\') >= 0 && _s.NonStandardStrings;
+                var needsE = t.Kind == TokenKind.EString || value.IndexOf((byte)'\\') >= 0 && _unit.NonStandardStrings;
                 SqlLiteral.Encode(value, needsE, output);
                 output.Write(raw[t.End..]); // the cast, if any
                 break;
@@ -231,7 +231,7 @@ public sealed partial class DumpRewriter
                 }
                 else
                 {
-                    SqlLiteral.Encode(value, _s.NonStandardStrings && value.IndexOf((byte)'\\') >= 0, output);
+                    SqlLiteral.Encode(value, _unit.NonStandardStrings && value.IndexOf((byte)'\\') >= 0, output);
                 }
                 break;
         }
@@ -280,5 +280,5 @@ public sealed partial class DumpRewriter
     }
 
     long LineOf(ReadOnlySpan<byte> statement, int index) =>
-        _s.UnitLineNumber + statement[..Math.Clamp(index, 0, statement.Length)].Count((byte)'\n');
+        _unit.LineNumber + statement[..Math.Clamp(index, 0, statement.Length)].Count((byte)'\n');
 }

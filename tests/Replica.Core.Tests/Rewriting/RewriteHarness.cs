@@ -2,10 +2,10 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>Runs the rewriter over input split in chosen ways, and test transformers with obvious effects.</summary>
 internal static class RewriteHarness

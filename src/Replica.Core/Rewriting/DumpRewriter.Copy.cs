@@ -3,7 +3,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // COPY ... FROM stdin blocks: text-format rows, one per line, ended by a line "\.".
 // https://www.postgresql.org/docs/current/sql-copy.html (File Formats, Text Format)
@@ -26,91 +26,53 @@ public sealed partial class DumpRewriter
         {
             Write(output, statement);
         }
-        _s.Mode = LexerMode.CopyHeaderTail;
     }
 
     /// <summary>
-    /// The fast path for a COPY block whose rows pass through or are dropped whole: validates each row's field count in
-    /// one vectorized pass and copies all complete rows of the block at once. Returns where it stopped: the end of the
-    /// data, the start of a row cut by the end of the block, or just past the end marker.
+    /// The fast path for a COPY block whose rows pass through or are dropped whole: the lexer takes the run of rows that
+    /// need no closer look (field count checked in one vectorized pass) and they are copied at once. Returns where the
+    /// run stopped: the end of the data, a row cut by it, the end marker, or a row to be handled on its own.
     /// </summary>
     int ProcessRowsInBulk(ReadOnlySpan<byte> data, int pos, IBufferWriter<byte> output)
     {
-        var start = pos;
-        var expectedTabs = _copy!.Columns.Count - 1;
-        var rows = 0L;
-        while (true)
+        var plan = _copy!;
+        var end = _lexer.CompleteRows(data, pos, plan.Columns.Count - 1, MaxUnitBytes, out var rows);
+        if (rows == 0)
         {
-            var rest = data[pos..];
-            var lf = CopyRowScanner.ScanRow(rest, out var tabs, out var hasBackslash);
-            if (lf < 0)
-            {
-                break;
-            }
-            var row = rest[..lf];
-            if (lf >= MaxUnitBytes)
-            {
-                FlushBulk(data[start..pos], rows, output);
-                CheckUnitSize(lf + 1L);
-            }
-            if (row.Length >= 2 && row[0] == (byte)'\\' && row[1] == (byte)'.' && IsEndMarker(rest[..(lf + 1)]))
-            {
-                FlushBulk(data[start..pos], rows, output);
-                HandleRow(rest[..(lf + 1)], output);
-                return pos + lf + 1;
-            }
-            if (hasBackslash || tabs != expectedTabs)
-            {
-                ValidateRow(row, tabs, hasBackslash, _s.UnitOffset + (pos - start), _s.UnitLineNumber + rows, _copyRow + rows + 1);
-            }
-            rows++;
-            pos += lf + 1;
+            return end;
         }
-        FlushBulk(data[start..pos], rows, output);
-        return pos;
-    }
-
-    void FlushBulk(ReadOnlySpan<byte> rows, long count, IBufferWriter<byte> output)
-    {
-        if (count == 0)
+        if (plan.DropsRows)
         {
-            return;
-        }
-        if (_copy!.DropsRows)
-        {
-            Statistics.DroppedRows += count;
+            Statistics.DroppedRows += rows;
         }
         else
         {
-            Write(output, rows);
+            Write(output, data[pos..end]);
         }
-        _copyRow += count;
-        _copy.Table.Rows += count;
-        Statistics.Rows += count;
-        _s.UnitOffset += rows.Length;
-        _s.UnitLineNumber += count;
+        _copyRow += rows;
+        plan.Table.Rows += rows;
+        Statistics.Rows += rows;
+        return end;
     }
 
-    /// <summary>One complete row (with its '\n'), or the end marker.</summary>
+    /// <summary>The end marker of a COPY block.</summary>
+    void EndCopy(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
+    {
+        var plan = _copy!;
+        if (!plan.DropsRows)
+        {
+            Write(output, unit);
+        }
+        // A custom command that printed more lines than it was given shifted values: fail before the block counts.
+        plan.CompleteTransformers();
+        _copy = null;
+        _copyTable = null;
+    }
+
+    /// <summary>One complete row (with its '\n').</summary>
     void HandleRow(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
         var plan = _copy!;
-        if (IsEndMarker(unit))
-        {
-            if (!plan.DropsRows)
-            {
-                Write(output, unit);
-            }
-            _s.UnitOffset += unit.Length;
-            _s.UnitLineNumber++;
-            _s.Mode = LexerMode.Sql;
-            _s.BeginStatement();
-            // A custom command that printed more lines than it was given shifted values: fail before the block counts.
-            plan.CompleteTransformers();
-            _copy = null;
-            _copyTable = null;
-            return;
-        }
         var row = unit[^1] == (byte)'\n' ? unit[..^1] : unit;
         _copyRow++;
         if (plan.HasTransformers)
@@ -120,7 +82,7 @@ public sealed partial class DumpRewriter
         else
         {
             CopyRowScanner.ScanRow(unit, out var tabs, out var hasBackslash);
-            ValidateRow(row, tabs, hasBackslash, _s.UnitOffset, _s.UnitLineNumber, _copyRow);
+            ValidateRow(row, tabs, hasBackslash, _unit.Offset, _unit.LineNumber, _copyRow);
             if (plan.DropsRows)
             {
                 Statistics.DroppedRows++;
@@ -132,12 +94,7 @@ public sealed partial class DumpRewriter
         }
         plan.Table.Rows++;
         Statistics.Rows++;
-        _s.UnitOffset += unit.Length;
-        _s.UnitLineNumber++;
     }
-
-    static bool IsEndMarker(ReadOnlySpan<byte> unit) =>
-        unit.SequenceEqual("\\.\n"u8) || unit.SequenceEqual("\\.\r\n"u8) || unit.SequenceEqual("\\."u8);
 
     void ValidateRow(ReadOnlySpan<byte> row, int tabs, bool hasBackslash, long offset, long line, long rowNumber)
     {
@@ -254,7 +211,7 @@ public sealed partial class DumpRewriter
             {
                 if (i + 1 >= content.Length)
                 {
-                    DumpThrow.Format("a backslash at the end of a row escapes nothing (bad escape)", _s.UnitOffset + i, _s.UnitLineNumber, _copyTable, _copyRow);
+                    DumpThrow.Format("a backslash at the end of a row escapes nothing (bad escape)", _unit.Offset + i, _unit.LineNumber, _copyTable, _copyRow);
                 }
                 i += 2;
                 continue;
@@ -281,6 +238,6 @@ public sealed partial class DumpRewriter
     {
         var what = found > columns ? $"more than {columns}" : found.ToString();
         DumpThrow.Format($"the row has {what} fields, expected {columns} ({string.Join(", ", _copy!.Columns)})",
-            _s.UnitOffset, _s.UnitLineNumber, _copyTable, _copyRow);
+            _unit.Offset, _unit.LineNumber, _copyTable, _copyRow);
     }
 }

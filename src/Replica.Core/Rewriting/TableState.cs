@@ -2,7 +2,7 @@ using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 /// <summary>What the rewriter knows of one table of the dump: its CREATE TABLE columns, parent, action and transformers.</summary>
 internal sealed class TableState : IDisposable

@@ -1,6 +1,6 @@
 using Replica.Lexing;
 
-namespace Replica.Pipeline;
+namespace Replica.Rewriting;
 
 // What a restore refuses is refused here already, so it never reaches a bridge: psql meta-commands other than those
 // pg_dump writes, a backslash outside quotes inside a statement (psql and the mysql client run it as a command), COPY
@@ -19,10 +19,10 @@ public sealed partial class DumpRewriter
 
     void CheckStatement(ReadOnlySpan<byte> unit)
     {
-        if (_s.BackslashAt >= 0)
+        if (_unit.BackslashAt >= 0)
         {
-            Refuse(_s.MySql ? "a backslash outside quotes: the mysql client would run it as one of its commands" : "a backslash outside quotes: psql would run it as a meta-command",
-                unit, (int)Math.Clamp(_s.BackslashAt - _s.UnitOffset, 0, unit.Length));
+            Refuse(_lexer.MySql ? "a backslash outside quotes: the mysql client would run it as one of its commands" : "a backslash outside quotes: psql would run it as a meta-command",
+                unit, (int)Math.Clamp(_unit.BackslashAt - _unit.Offset, 0, unit.Length));
         }
         if (StartsWithInsert(unit))
         {
@@ -30,12 +30,12 @@ public sealed partial class DumpRewriter
             // so the common case costs a comparison instead of two tokenizer passes (6% of an INSERT-form dump's CPU).
             return;
         }
-        var kind = StatementParser.Classify(unit, _s.MySql, _s.NonStandardStrings, out var at);
+        var kind = StatementParser.Classify(unit, _lexer.MySql, _unit.NonStandardStrings, out var at);
         if (StatementParser.RefusalReason(kind, unit[at..]) is { } refused)
         {
             Refuse(refused, unit, at);
         }
-        if (!_s.MySql && StatementParser.SetsUnsafeClientEncoding(unit))
+        if (!_lexer.MySql && StatementParser.SetsUnsafeClientEncoding(unit))
         {
             Refuse(StatementParser.UnsafeClientEncodingReason, unit, at);
         }
@@ -50,5 +50,5 @@ public sealed partial class DumpRewriter
     }
 
     void Refuse(string reason, ReadOnlySpan<byte> unit, int at) =>
-        DumpThrow.Format($"refused: {reason}", _s.UnitOffset + at, _s.UnitLineNumber + unit[..at].Count((byte)'\n'));
+        DumpThrow.Format($"refused: {reason}", _unit.Offset + at, _unit.LineNumber + unit[..at].Count((byte)'\n'));
 }

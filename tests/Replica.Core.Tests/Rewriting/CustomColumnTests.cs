@@ -2,10 +2,10 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.Lexing;
-using Replica.Pipeline;
+using Replica.Rewriting;
 using Replica.Transformers;
 
-namespace Replica.Core.Tests.Pipeline;
+namespace Replica.Core.Tests.Rewriting;
 
 /// <summary>A custom command that breaks the one-line-in, one-line-out protocol fails the dump before its block counts.</summary>
 public sealed class CustomColumnTests

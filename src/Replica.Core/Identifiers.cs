@@ -1,0 +1,40 @@
+namespace Replica;
+
+/// <summary>Identifier case folding and quoting shared by the config, the lexer and the catalog.</summary>
+public static class Identifiers
+{
+    /// <summary>PostgreSQL folds only ASCII letters of unquoted identifiers in UTF-8 databases.</summary>
+    public static string FoldCase(string name)
+    {
+        foreach (var c in name)
+        {
+            if (c is >= 'A' and <= 'Z')
+            {
+                return string.Create(name.Length, name, static (span, s) =>
+                {
+                    for (var i = 0; i < s.Length; i++)
+                    {
+                        var ch = s[i];
+                        span[i] = ch is >= 'A' and <= 'Z' ? (char)(ch + 32) : ch;
+                    }
+                });
+            }
+        }
+        return name;
+    }
+
+    /// <summary>Quotes a name unless it is a plain lower-case identifier.</summary>
+    public static string Quote(string name)
+    {
+        var plain = name.Length > 0 && (name[0] is (>= 'a' and <= 'z') or '_');
+        foreach (var c in name)
+        {
+            if (!(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '$'))
+            {
+                plain = false;
+                break;
+            }
+        }
+        return plain ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
+    }
+}

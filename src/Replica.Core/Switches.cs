@@ -1,0 +1,27 @@
+namespace Replica;
+
+/// <summary>
+/// Environment switches for tests, read once at start (as Sep's SEPFORCEPARSER): the test suites turn them on so that
+/// CI's Release build runs the paths that real input reaches only rarely. Nothing a user needs to set.
+/// </summary>
+internal static class Switches
+{
+    /// <summary>
+    /// REPLICA_FORCE_SCALAR=1: vectorized scanners (Lexing/CopyRowScanner) take their scalar path, so the suite that
+    /// runs under it covers the scalar twin of each vector loop.
+    /// </summary>
+    public static readonly bool ForceScalar = Environment.GetEnvironmentVariable("REPLICA_FORCE_SCALAR") == "1";
+
+    /// <summary>
+    /// REPLICA_READ_BLOCK_SIZE=N (bytes, 1 to 1 MiB): a dump is read in blocks of N bytes instead of 1 MiB. The tests
+    /// set a tiny odd size so that statements, rows and quotes cross block boundaries everywhere.
+    /// </summary>
+    public static readonly int ReadBlockSize = ReadBlockSizeSetting();
+
+    static int ReadBlockSizeSetting()
+    {
+        const int Default = 1 << 20;
+        var text = Environment.GetEnvironmentVariable("REPLICA_READ_BLOCK_SIZE");
+        return int.TryParse(text, out var size) && size is > 0 and <= Default ? size : Default;
+    }
+}
