@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Replica.Config;
 using Replica.Databases;
+using Replica.Pipeline;
 using Replica.Databases.Scanning;
 
 namespace Replica.Cli.Commands;
@@ -31,7 +32,7 @@ internal static class ScanCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
-            var uri = SourceDatabase.Resolve(parse.GetValue(source), settings);
+            var uri = Endpoints.CatalogSource(parse.GetValue(source), settings);
             var catalog = await PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
             var notes = new List<string>();
             var samples = parse.GetValue(noSample) ? null : await PersonalDataScanner.SampleAsync(uri, catalog, notes, cancellationToken).ConfigureAwait(false);

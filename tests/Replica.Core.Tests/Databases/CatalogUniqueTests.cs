@@ -22,13 +22,12 @@ public sealed class CatalogUniqueTests
 
         """;
 
-    static RewriteRules RegistryRules(string column, string transformer)
+    static RewriteRules RegistryRules(string column, string transformer) => DumpRequest.BuildRules(new ReplicaConfig
     {
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("test-secret-0123456789abcdef"));
-        var rule = new TableRule(TablePattern.Parse("public.customers"), TableAction.Transform,
-            [new ColumnRule(NamePattern.Parse(column), TransformerSpec.Of(transformer))]);
-        return new RewriteRules([rule], [], (spec, c) => TransformerRegistry.Create(spec, c, environment));
-    }
+        Secret = "test-secret-0123456789abcdef",
+        Tables = [new TableRule(TablePattern.Parse("public.customers"), TableAction.Transform,
+            [new ColumnRule(NamePattern.Parse(column), TransformerSpec.Of(transformer))])],
+    });
 
     [Fact]
     public void UniqueColumns_SingleColumnKeysOnly()

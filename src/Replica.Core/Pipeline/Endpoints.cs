@@ -4,10 +4,10 @@ using Replica.Destinations;
 using Replica.Lexing;
 using Replica.Sources;
 
-namespace Replica.Cli.Commands;
+namespace Replica.Pipeline;
 
 /// <summary>Picks where a dump comes from and where a restore goes, from the options and the config.</summary>
-internal static class Endpoints
+public static class Endpoints
 {
     /// <summary>
     /// --input FILE or - wins; else source.connection_uri (postgres:// runs pg_dump). Nothing at all is a usage error
@@ -63,5 +63,24 @@ internal static class Endpoints
             DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase),
             _ => throw new ConfigException($"{uri.Scheme}:// destinations are not supported yet", config.File, key: "destination.connection_uri"),
         };
+    }
+
+    /// <summary>
+    /// The database whose catalog `replica schema` and `replica scan` read: <paramref name="option"/> (--source), else
+    /// source.connection_uri; a PostgreSQL URI, or a config error that says what to pass.
+    /// </summary>
+    public static DatabaseUri CatalogSource(string? option, ReplicaConfig config)
+    {
+        var text = option ?? config.Source.ConnectionUri;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ConfigException("no source database: pass --source postgres://user@host:port/db, or set source.connection_uri in the config");
+        }
+        var uri = DatabaseUri.Parse(text);
+        if (uri.Kind != DatabaseKind.PostgreSql)
+        {
+            throw new ConfigException($"{uri}: reading the catalog is supported for PostgreSQL (postgres://) only");
+        }
+        return uri;
     }
 }
