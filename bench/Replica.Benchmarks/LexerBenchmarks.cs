@@ -47,10 +47,10 @@ public class LexerBenchmarks
         {
             Secret = "benchmark-secret-0123456789",
             Tables = [new TableRule(table, TableAction.Transform, [
-                new ColumnRule(NamePattern.Parse("first_name"), TransformerSpec.Of("first-name")),
-                new ColumnRule(NamePattern.Parse("last_name"), TransformerSpec.Of("last-name")),
-                new ColumnRule(NamePattern.Parse("email"), TransformerSpec.Of("email")),
-                new ColumnRule(NamePattern.Parse("phone"), TransformerSpec.Of("phone-number")),
+                new ColumnRule(NamePattern.Parse("first_name"), TransformerConfig.Of("first-name")),
+                new ColumnRule(NamePattern.Parse("last_name"), TransformerConfig.Of("last-name")),
+                new ColumnRule(NamePattern.Parse("email"), TransformerConfig.Of("email")),
+                new ColumnRule(NamePattern.Parse("phone"), TransformerConfig.Of("phone-number")),
             ])],
         });
         return Run(_fakes);

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using Replica.Catalog;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Pipeline;
-using Replica.Databases.Scanning;
+using Replica.Catalog.Scanning;
 
 namespace Replica.Cli.Commands;
 
@@ -48,7 +48,7 @@ internal static class ScanCommand
             }
             if (parse.GetValue(json))
             {
-                var options = new JsonSerializerOptions(Catalog.JsonOptions) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
+                var options = new JsonSerializerOptions(DatabaseCatalog.JsonOptions) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
                 Console.Out.WriteLine(JsonSerializer.Serialize(new { database = uri.ToString(), findings, notes }, options));
                 return 0;
             }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Replica.Databases;
+using Replica.Catalog;
 using Replica.Pipeline;
 
 namespace Replica.Cli.Commands;
@@ -38,7 +38,7 @@ internal static class SchemaCommand
     }
 
     /// <summary>One block per table: name, rows and size, keys, then its columns aligned.</summary>
-    internal static string Describe(Catalog catalog)
+    internal static string Describe(DatabaseCatalog catalog)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture,

@@ -1,6 +1,6 @@
 using System.Text;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 
 namespace Replica.Destinations;
 

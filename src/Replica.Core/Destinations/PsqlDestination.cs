@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 
 namespace Replica.Destinations;
 

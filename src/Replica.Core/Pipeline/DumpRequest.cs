@@ -1,7 +1,8 @@
 using System.Text;
 using Replica.Bridges;
+using Replica.Catalog;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Lexing;
 using Replica.Sources;
 using Replica.Transformers;
@@ -100,7 +101,7 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             foreach (var column in rule.Columns)
             {
-                TransformerRegistry.Validate(column.Transformer, environment);
+                TransformerRegistry.Validate(Bind(column.Transformer), environment);
                 hasTransformers = true;
             }
         }
@@ -108,7 +109,7 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             throw new ConfigException("'secret' is not set: deterministic transformers need a key (e.g. secret: ${REPLICA_SECRET})", config.File, key: "secret");
         }
-        return new RewriteRules(config.Tables, config.OnlyTables, (spec, column) => TransformerRegistry.Create(spec, column, environment))
+        return new RewriteRules(config.Tables, config.OnlyTables, (transformer, column) => TransformerRegistry.Create(Bind(transformer), column, environment))
         {
             Checks = new RuleChecks
             {
@@ -117,6 +118,21 @@ public sealed class DumpRequest : IAsyncDisposable
                 Source = config.Source,
                 ConfigFile = config.File,
             },
+        };
+    }
+
+    /// <summary>
+    /// A configured transformer (a plain config record) as the transformers take it: name, raw options, unique, and
+    /// where it and each option were written, so errors found while binding point at the file, line and key.
+    /// </summary>
+    public static TransformerSpec Bind(TransformerConfig transformer)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        return new TransformerSpec(transformer.Name, transformer.Options)
+        {
+            Location = transformer.Location,
+            OptionLocations = transformer.OptionLocations,
+            Unique = transformer.Unique,
         };
     }
 

@@ -1,5 +1,5 @@
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Destinations;
 using Replica.Lexing;
 using Replica.Sources;

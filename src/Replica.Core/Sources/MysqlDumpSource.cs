@@ -1,6 +1,6 @@
 using System.Globalization;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 
 namespace Replica.Sources;
 

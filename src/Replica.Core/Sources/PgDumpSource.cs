@@ -1,5 +1,5 @@
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 
 namespace Replica.Sources;
 

@@ -1,6 +1,6 @@
 using System.Text;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Destinations;
 using Replica.Sources;
 

@@ -1,6 +1,6 @@
-using Replica.Databases.Scanning;
+using Replica.Catalog.Scanning;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Catalog;
 
 public sealed class ValuePatternsTests
 {

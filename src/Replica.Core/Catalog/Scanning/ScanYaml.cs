@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Replica.Config;
 
-namespace Replica.Databases.Scanning;
+namespace Replica.Catalog.Scanning;
 
 /// <summary>
 /// Writes findings as the 'transformers:' section of replica.yaml (see replica.example.yaml), ready to paste: one entry

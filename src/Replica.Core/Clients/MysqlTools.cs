@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Replica.Databases;
+namespace Replica.Clients;
 
 /// <summary>
 /// Finds the MySQL/MariaDB client programs (mariadb-dump or mysqldump, mariadb or mysql) and runs small queries with

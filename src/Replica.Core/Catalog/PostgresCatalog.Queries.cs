@@ -1,4 +1,4 @@
-namespace Replica.Databases;
+namespace Replica.Catalog;
 
 // The catalog queries, against pg_catalog (https://www.postgresql.org/docs/current/catalogs.html), for PostgreSQL 12+.
 public static partial class PostgresCatalog

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Replica.Databases;
+namespace Replica.Clients;
 
 /// <summary>
 /// Linux pipes hold 64 KiB by default; F_SETPIPE_SZ (fcntl(2)) enlarges one, so a fast writer fills it while the reader

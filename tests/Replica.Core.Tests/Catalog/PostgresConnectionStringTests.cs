@@ -1,7 +1,8 @@
 using Npgsql;
-using Replica.Databases;
+using Replica.Catalog;
+using Replica.Clients;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Catalog;
 
 public sealed class PostgresConnectionStringTests
 {

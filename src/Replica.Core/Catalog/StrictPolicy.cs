@@ -1,8 +1,9 @@
 using System.Text;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases.Scanning;
+using Replica.Catalog.Scanning;
 
-namespace Replica.Databases;
+namespace Replica.Catalog;
 
 /// <summary>
 /// Strict mode ('policy: strict' or --strict): before a dump writes anything, every column that looks like personal data
@@ -16,7 +17,7 @@ namespace Replica.Databases;
 public static class StrictPolicy
 {
     /// <summary>Columns that look like personal data and have no rule, with the transformer a rule could use.</summary>
-    public static List<PersonalDataFinding> Uncovered(Catalog catalog, ReplicaConfig config)
+    public static List<PersonalDataFinding> Uncovered(DatabaseCatalog catalog, ReplicaConfig config)
     {
         var uncovered = new List<PersonalDataFinding>();
         foreach (var finding in PersonalDataScanner.Scan(catalog))
@@ -30,7 +31,7 @@ public static class StrictPolicy
     }
 
     /// <summary>Throws a <see cref="ConfigException"/> naming every column <see cref="Uncovered"/> finds.</summary>
-    public static void Check(Catalog catalog, ReplicaConfig config)
+    public static void Check(DatabaseCatalog catalog, ReplicaConfig config)
     {
         var uncovered = Uncovered(catalog, config);
         if (uncovered.Count > 0)
@@ -55,7 +56,7 @@ public static class StrictPolicy
     }
 
     /// <summary>Whether the config has a rule for this column of this table, or leaves the table's rows out of the dump.</summary>
-    public static bool IsCovered(Catalog catalog, CatalogTable table, string column, ReplicaConfig config)
+    public static bool IsCovered(DatabaseCatalog catalog, CatalogTable table, string column, ReplicaConfig config)
     {
         for (var t = table; ; )
         {
@@ -72,7 +73,7 @@ public static class StrictPolicy
         return AllPartitionsCovered(catalog, table, column, config);
     }
 
-    static bool AllPartitionsCovered(Catalog catalog, CatalogTable table, string column, ReplicaConfig config)
+    static bool AllPartitionsCovered(DatabaseCatalog catalog, CatalogTable table, string column, ReplicaConfig config)
     {
         if (table.Kind != TableKind.Partitioned)
         {

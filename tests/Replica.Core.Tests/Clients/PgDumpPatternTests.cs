@@ -1,6 +1,7 @@
-using Replica.Databases;
+using Replica.Clients;
 
-namespace Replica.Core.Tests.Databases;
+
+namespace Replica.Core.Tests.Clients;
 
 public sealed class PgDumpPatternTests
 {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Replica.Databases;
+namespace Replica.Clients;
 
 /// <summary>
 /// A database client tool run as a child process (pg_dump, psql, mysqldump, mysql). Connection details and passwords

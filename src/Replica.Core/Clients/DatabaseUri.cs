@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Replica.Databases;
+namespace Replica.Clients;
 
 /// <summary>Which kind of database a connection URI names.</summary>
 public enum DatabaseKind

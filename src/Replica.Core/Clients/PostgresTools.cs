@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Replica.Databases;
+namespace Replica.Clients;
 
 /// <summary>
 /// Finds PostgreSQL's client programs (pg_dump, psql) and checks them against a server. pg_dump cannot dump a server of a

@@ -1,15 +1,15 @@
+using Replica.Catalog;
 using Replica.Core.Tests.Config;
-using Replica.Databases;
-using Replica.Databases.Scanning;
+using Replica.Catalog.Scanning;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Catalog;
 
 public sealed class ScanYamlTests
 {
     [Fact]
     public void Write_Findings_LoadWithTheConfigLoaderAndCoverEveryColumn()
     {
-        var catalog = new Catalog("shop", "15.0", ["Sales", "public"],
+        var catalog = new DatabaseCatalog("shop", "15.0", ["Sales", "public"],
         [
             CatalogBuilder.Table("public", "customers", "email text, first_name text, phone text, \"on\" text, birth_date date", unique: "email"),
             CatalogBuilder.Table("Sales", "Mixed Case", "EmailAddress text, lat double precision"),

@@ -1,6 +1,7 @@
-using Replica.Databases;
+using Replica.Catalog;
 
-namespace Replica.Core.Tests.Databases;
+
+namespace Replica.Core.Tests.Catalog;
 
 /// <summary>Hand-built catalogs for tests that need no server.</summary>
 internal static class CatalogBuilder
@@ -21,7 +22,7 @@ internal static class CatalogBuilder
     /// public.customers (email unique, first_name, notes, email_verified), public.payments (iban), audit.logs (ip inet),
     /// public.events partitioned into events_2024 (ip_address).
     /// </summary>
-    public static Catalog Shop() => new("shop", "15.0", ["audit", "public"],
+    public static DatabaseCatalog Shop() => new("shop", "15.0", ["audit", "public"],
     [
         Table("public", "customers", "id integer, email text, first_name text, notes text, email_verified boolean", unique: "email"),
         Table("public", "payments", "id integer, iban text"),

@@ -1,8 +1,8 @@
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Sources;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Clients;
 
 public sealed class DatabaseUriTests
 {

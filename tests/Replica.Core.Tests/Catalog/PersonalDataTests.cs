@@ -1,7 +1,7 @@
-using Replica.Databases.Scanning;
+using Replica.Catalog.Scanning;
 using Replica.Transformers;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Catalog;
 
 public sealed class PersonalDataTests
 {

@@ -1,8 +1,8 @@
+using Replica.Catalog;
 using Replica.Config;
 using Replica.Core.Tests.Config;
-using Replica.Databases;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Catalog;
 
 public sealed class StrictPolicyTests
 {

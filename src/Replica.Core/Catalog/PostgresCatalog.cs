@@ -1,11 +1,12 @@
 using System.Data;
 using System.Globalization;
 using Npgsql;
+using Replica.Clients;
 
-namespace Replica.Databases;
+namespace Replica.Catalog;
 
 /// <summary>
-/// Reads a PostgreSQL database's <see cref="Catalog"/> through Npgsql, in one REPEATABLE READ, READ ONLY transaction so
+/// Reads a PostgreSQL database's <see cref="DatabaseCatalog"/> through Npgsql, in one REPEATABLE READ, READ ONLY transaction so
 /// that tables, columns and keys come from one snapshot (https://www.postgresql.org/docs/current/catalogs.html).
 /// Errors (wrong password, unreachable host, a refused query) become <see cref="DatabaseException"/> with Npgsql's own
 /// words; the password is in no message.
@@ -13,7 +14,7 @@ namespace Replica.Databases;
 public static partial class PostgresCatalog
 {
     /// <summary>Reads schemas, tables, columns, sizes and keys of the database <paramref name="uri"/> names.</summary>
-    public static async Task<Catalog> ReadAsync(DatabaseUri uri, CancellationToken cancellationToken)
+    public static async Task<DatabaseCatalog> ReadAsync(DatabaseUri uri, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(uri, cancellationToken).ConfigureAwait(false);
         try
@@ -125,7 +126,7 @@ public static partial class PostgresCatalog
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    static async Task<Catalog> ReadCatalogAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    static async Task<DatabaseCatalog> ReadCatalogAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         string database = "", version = "";
         await using (var command = new NpgsqlCommand("SELECT current_database()::text, current_setting('server_version')", connection))
@@ -238,7 +239,7 @@ public static partial class PostgresCatalog
         {
             result.Add(t.Build());
         }
-        return new Catalog(database, version, schemas, result);
+        return new DatabaseCatalog(database, version, schemas, result);
     }
 
     /// <summary>A partitioned table holds no rows itself; its rows and sizes are those of its partitions, summed.</summary>

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Replica.Databases;
+namespace Replica.Clients;
 
 /// <summary>
 /// A pg_dump --table/--schema pattern, matched as pg_dump matches it (psql's pattern rules,

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
 using Npgsql;
+using Replica.Clients;
 using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Databases.Scanning;
+namespace Replica.Catalog.Scanning;
 
 /// <summary>
 /// A column that looks like personal data, with the transformer proposed for it (null when no built-in one fits its
@@ -92,7 +93,7 @@ public static class PersonalDataScanner
     /// Findings for every column of <paramref name="catalog"/> (partitions are covered by their parent); with
     /// <paramref name="samples"/> (from <see cref="SampleAsync"/>) value matches are added and confirm name matches.
     /// </summary>
-    public static List<PersonalDataFinding> Scan(Catalog catalog, IReadOnlyDictionary<(string Schema, string Table, string Column), ValueSample>? samples = null)
+    public static List<PersonalDataFinding> Scan(DatabaseCatalog catalog, IReadOnlyDictionary<(string Schema, string Table, string Column), ValueSample>? samples = null)
     {
         var findings = new List<PersonalDataFinding>();
         foreach (var table in catalog.Tables)
@@ -159,7 +160,7 @@ public static class PersonalDataScanner
     /// named in <paramref name="notes"/>.
     /// </summary>
     public static async Task<Dictionary<(string Schema, string Table, string Column), ValueSample>> SampleAsync(
-        DatabaseUri uri, Catalog catalog, List<string> notes, CancellationToken cancellationToken)
+        DatabaseUri uri, DatabaseCatalog catalog, List<string> notes, CancellationToken cancellationToken)
     {
         var samples = new Dictionary<(string, string, string), ValueSample>();
         await using var connection = await PostgresCatalog.OpenAsync(uri, cancellationToken).ConfigureAwait(false);

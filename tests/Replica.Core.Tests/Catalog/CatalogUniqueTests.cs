@@ -1,11 +1,11 @@
 using System.Text;
+using Replica.Catalog;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Pipeline;
 using Replica.Transformers;
 using static Replica.Core.Tests.Pipeline.RewriteHarness;
 
-namespace Replica.Core.Tests.Databases;
+namespace Replica.Core.Tests.Catalog;
 
 public sealed class CatalogUniqueTests
 {
@@ -26,7 +26,7 @@ public sealed class CatalogUniqueTests
     {
         Secret = "test-secret-0123456789abcdef",
         Tables = [new TableRule(TablePattern.Parse("public.customers"), TableAction.Transform,
-            [new ColumnRule(NamePattern.Parse(column), TransformerSpec.Of(transformer))])],
+            [new ColumnRule(NamePattern.Parse(column), TransformerConfig.Of(transformer))])],
     });
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class CatalogUniqueTests
                 new UniqueKey("t_lower_b_idx", UniqueKeyKind.UniqueIndex, [], Expression: "CREATE UNIQUE INDEX t_lower_b_idx ON public.t USING btree (lower(b))"),
             ],
             []);
-        var catalog = new Catalog("db", "15", ["public"], [table]);
+        var catalog = new DatabaseCatalog("db", "15", ["public"], [table]);
 
         Assert.Equal([("public", "t", "a"), ("public", "t", "d")], catalog.UniqueColumns());
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Replica.Databases.Scanning;
+namespace Replica.Catalog.Scanning;
 
 /// <summary>
 /// Recognizes values that are personal data by their shape: e-mail addresses, phone numbers, payment card numbers

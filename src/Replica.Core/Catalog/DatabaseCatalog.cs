@@ -1,13 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Replica.Databases;
+namespace Replica.Catalog;
 
 /// <summary>
 /// What a source database holds, read from its system catalogs in one snapshot by <see cref="PostgresCatalog"/>:
 /// schemas, tables, columns, sizes, keys. Plain records, serialized as snake_case JSON by `replica schema --json`.
 /// </summary>
-public sealed record Catalog(string Database, string ServerVersion, IReadOnlyList<string> Schemas, IReadOnlyList<CatalogTable> Tables)
+public sealed record DatabaseCatalog(string Database, string ServerVersion, IReadOnlyList<string> Schemas, IReadOnlyList<CatalogTable> Tables)
 {
     /// <summary>The table named exactly (as PostgreSQL stores it), or null.</summary>
     public CatalogTable? Find(string schema, string table)
