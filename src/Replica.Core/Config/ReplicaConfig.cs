@@ -74,15 +74,6 @@ public sealed class SourceConfig
     public DataFormat DataFormat { get; init; } = DataFormat.Copy;
 }
 
-/// <summary>How pg_dump writes table data.</summary>
-public enum DataFormat
-{
-    /// <summary>COPY ... FROM stdin blocks.</summary>
-    Copy,
-    /// <summary>INSERT statements with column names (--column-inserts).</summary>
-    Inserts,
-}
-
 public sealed class BridgeConfig
 {
     /// <summary>'bridge.local.path'; default ./replica-bridge. Used when no S3 bucket is configured.</summary>
@@ -179,17 +170,6 @@ public sealed class DestinationConfig
 
     /// <summary>'destination.create_database': create the database when it does not exist (default true).</summary>
     public bool CreateDatabase { get; init; } = true;
-}
-
-/// <summary>What a restore into a database clears first ('destination.wipe' or --wipe).</summary>
-public enum WipeMode
-{
-    /// <summary>Restore on top of what is there; a conflicting table fails the restore, which changes nothing.</summary>
-    None,
-    /// <summary>Drop the schemas the dump creates (and public) inside the restore's transaction.</summary>
-    Schemas,
-    /// <summary>Restore into a new database and swap it in place of the old one when the restore succeeded.</summary>
-    Database,
 }
 
 /// <summary>The shape a config file was written in.</summary>

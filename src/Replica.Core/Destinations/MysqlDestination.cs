@@ -1,6 +1,5 @@
 using System.Text;
 using Replica.Clients;
-using Replica.Config;
 
 namespace Replica.Destinations;
 

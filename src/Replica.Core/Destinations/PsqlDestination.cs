@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Replica.Clients;
-using Replica.Config;
 
 namespace Replica.Destinations;
 

@@ -34,9 +34,24 @@ public static class Endpoints
         var uri = DatabaseUri.Parse(text);
         return uri.Kind switch
         {
-            DatabaseKind.PostgreSql => new PgDumpSource(uri, config.Source, PostgresTools.Find()),
-            DatabaseKind.MySql => new MysqlDumpSource(uri, config.Source, MysqlTools.Find()),
+            DatabaseKind.PostgreSql => new PgDumpSource(uri, OptionsOf(config.Source), PostgresTools.Find()),
+            DatabaseKind.MySql => new MysqlDumpSource(uri, OptionsOf(config.Source), MysqlTools.Find()),
             _ => throw new ConfigException($"{uri.Scheme}:// sources are not supported yet", config.File, key: "source.connection_uri"),
+        };
+    }
+
+    /// <summary>The config's source section as the sources take it.</summary>
+    public static SourceOptions OptionsOf(SourceConfig source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new SourceOptions
+        {
+            Tables = source.Tables,
+            ExcludeTables = source.ExcludeTables,
+            ExcludeTableData = source.ExcludeTableData,
+            Schemas = source.Schemas,
+            ExcludeSchemas = source.ExcludeSchemas,
+            DataFormat = source.DataFormat,
         };
     }
 

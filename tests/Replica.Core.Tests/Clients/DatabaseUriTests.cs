@@ -108,7 +108,7 @@ public sealed class DatabaseUriTests
     public void PgDumpArguments_MapSourceOptions_AndHoldNoConnectionDetails()
     {
         var uri = DatabaseUri.Parse("postgres://admin:s3cret@db:5432/shop");
-        var source = new PgDumpSource(uri, new SourceConfig
+        var source = new PgDumpSource(uri, new SourceOptions
         {
             Tables = ["public.users", "sales.*"],
             ExcludeTables = ["public.big"],

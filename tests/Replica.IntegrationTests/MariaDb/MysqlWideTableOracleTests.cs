@@ -47,7 +47,7 @@ public sealed class MysqlWideTableOracleTests(MariaDbServer server) : IDisposabl
                 $"CREATE TABLE t{width:D4} ({string.Join(", ", columns.Select(c => c + " text"))}) ENGINE=MyISAM; " +
                 $"INSERT INTO t{width:D4} VALUES {string.Join(", ", Enumerable.Repeat($"({string.Join(", ", columns.Select(_ => $"'{value}'"))})", 3))};");
         }
-        var dump = await File.ReadAllBytesAsync(await DumpToFileAsync(source, new SourceConfig { DataFormat = format }));
+        var dump = await File.ReadAllBytesAsync(await DumpToFileAsync(source, new SourceOptions { DataFormat = format }));
         var maskedPath = Path.Combine(_work, "masked.sql");
         await File.WriteAllBytesAsync(maskedPath, Rewrite(dump, rules));
         var target = await server.CreateDatabaseAsync();
@@ -61,7 +61,7 @@ public sealed class MysqlWideTableOracleTests(MariaDbServer server) : IDisposabl
         }
     }
 
-    async Task<string> DumpToFileAsync(string db, SourceConfig config)
+    async Task<string> DumpToFileAsync(string db, SourceOptions config)
     {
         var path = Path.Combine(_work, "dump.sql");
         await using var source = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(db)), config, MysqlTools.Find());
