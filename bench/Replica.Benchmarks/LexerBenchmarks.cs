@@ -7,6 +7,7 @@ using BenchmarkDotNet.Reports;
 using Replica.Config;
 using Replica.Lexing;
 using Replica.Destinations;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 
@@ -43,17 +44,17 @@ public class LexerBenchmarks
     [Benchmark]
     public long FourOfTenColumnsFaked()
     {
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("benchmark-secret-0123456789"), "en");
         var table = TablePattern.Parse("public.customers");
-        _fakes = new RewriteRules(
-            [new TableRule(table, TableAction.Transform, [
-                new ColumnRule(NamePattern.Parse("first_name"), TransformerSpec.Of("first-name")),
-                new ColumnRule(NamePattern.Parse("last_name"), TransformerSpec.Of("last-name")),
-                new ColumnRule(NamePattern.Parse("email"), TransformerSpec.Of("email")),
-                new ColumnRule(NamePattern.Parse("phone"), TransformerSpec.Of("phone-number")),
+        _fakes = DumpRequest.BuildRules(new ReplicaConfig
+        {
+            Secret = "benchmark-secret-0123456789",
+            Tables = [new TableRule(table, TableAction.Transform, [
+                new ColumnRule(NamePattern.Parse("first_name"), TransformerConfig.Of("first-name")),
+                new ColumnRule(NamePattern.Parse("last_name"), TransformerConfig.Of("last-name")),
+                new ColumnRule(NamePattern.Parse("email"), TransformerConfig.Of("email")),
+                new ColumnRule(NamePattern.Parse("phone"), TransformerConfig.Of("phone-number")),
             ])],
-            [],
-            (spec, column) => TransformerRegistry.Create(spec, column, environment));
+        });
         return Run(_fakes);
     }
 

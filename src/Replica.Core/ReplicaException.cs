@@ -31,6 +31,12 @@ public sealed class ConfigException : ReplicaException
         Key = key;
     }
 
+    /// <summary>A problem with the value written at <paramref name="at"/>: its file, line, column and key path.</summary>
+    public ConfigException(string message, ConfigLocation at)
+        : this(message, at?.File, at?.LineNumber ?? 0, at?.ColumnNumber ?? 0, at?.Key)
+    {
+    }
+
     public string? File { get; }
     public int LineNumber { get; }
     public int ColumnNumber { get; }

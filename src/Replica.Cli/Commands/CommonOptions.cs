@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Replica.Bridges;
+using Replica.Bridges.S3;
 using Replica.Config;
+using Replica.Pipeline;
 using Replica.Transformers;
 
 namespace Replica.Cli.Commands;
@@ -39,27 +41,11 @@ internal static class CommonOptions
         return ConfigLoader.Load(path, [.. TransformerRegistry.All.Select(t => t.Name)]);
     }
 
+    /// <summary>Opens the configured bridge: local directories, and S3 buckets through Replica.Bridges.S3.</summary>
+    public static BridgeFactory Bridges { get; } = new(S3BridgeFactory.Open);
+
     /// <summary>The configured bridge: the S3 bucket when bridge.s3 is set, else the local directory.</summary>
-    public static IBridge Bridge(ReplicaConfig config)
-    {
-        if (config.Bridge.S3 is not { } s3)
-        {
-            return new LocalBridge(Path.GetFullPath(config.Bridge.LocalPath));
-        }
-        var options = new Replica.Bridges.S3.S3BridgeOptions
-        {
-            Bucket = s3.Bucket,
-            Prefix = s3.Prefix,
-            Region = s3.Region,
-            EndpointUrl = s3.Endpoint,
-            ForcePathStyle = s3.ForcePathStyle,
-            AccessKey = s3.AccessKeyId,
-            SecretKey = s3.SecretAccessKey,
-            MaxRetries = s3.Retries,
-        };
-        options.Validate();
-        return new Replica.Bridges.S3.S3Bridge(options);
-    }
+    public static IBridge Bridge(ReplicaConfig config) => Bridges.Open(config.Bridge);
 
     /// <summary>Runs a command body, printing failures as one clear line on stderr and returning their exit code.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Replica.Bridges;
 using Replica.Config;
+using Replica.Pipeline;
 
 namespace Replica.Cli.Commands;
 
@@ -83,27 +84,11 @@ internal static class DeleteCommand
             {
                 return await DeleteAbandonedAsync(bridge, parse.GetValue(staleAfter)!, parse.GetValue(dryRun), cancellationToken).ConfigureAwait(false);
             }
-            List<string> doomed;
-            if (single is not null)
+            var (doomed, listed) = await DeleteRequest.SelectAsync(bridge, single, age, keep, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
+            if (single is null && doomed.Count == 0)
             {
-                var dumps = await bridge.ListAsync(cancellationToken).ConfigureAwait(false);
-                if (!dumps.Any(d => d.Name == single))
-                {
-                    throw new BridgeException(
-                        $"there is no complete dump named '{single}' in {bridge.Description}; what a dump that never completed left behind is removed by 'replica delete --abandoned'");
-                }
-                doomed = [single];
-            }
-            else
-            {
-                var policy = RetentionPolicy.Parse(age, keep);
-                var dumps = await bridge.ListAsync(cancellationToken).ConfigureAwait(false);
-                doomed = [.. policy.SelectForDeletion(dumps, DateTimeOffset.UtcNow).Select(d => d.Name)];
-                if (doomed.Count == 0)
-                {
-                    var what = parse.GetValue(dryRun) ? "would delete nothing" : "deleted nothing";
-                    Console.Out.WriteLine($"{what}: no dump in {bridge.Description} matches ({dumps.Count} {CommonOptions.Plural(dumps.Count, "dump")} kept)");
-                }
+                var what = parse.GetValue(dryRun) ? "would delete nothing" : "deleted nothing";
+                Console.Out.WriteLine($"{what}: no dump in {bridge.Description} matches ({listed} {CommonOptions.Plural(listed, "dump")} kept)");
             }
             foreach (var dump in doomed)
             {
@@ -122,15 +107,7 @@ internal static class DeleteCommand
 
     static async Task<int> DeleteAbandonedAsync(IBridge bridge, string staleAfter, bool dryRun, CancellationToken cancellationToken)
     {
-        if (!RetentionPolicy.TryParseDuration(staleAfter, out var age))
-        {
-            throw new ConfigException($"'{staleAfter}' is not a duration; write e.g. 1h, 90m or 1d", key: "--stale-after");
-        }
-        if (bridge is not IAbandonedCleanup cleanup)
-        {
-            throw new ConfigException($"{bridge.Description} cannot remove abandoned dumps");
-        }
-        var names = await cleanup.DeleteAbandonedAsync(age, dryRun, cancellationToken).ConfigureAwait(false);
+        var names = await DeleteRequest.DeleteAbandonedAsync(bridge, staleAfter, dryRun, cancellationToken).ConfigureAwait(false);
         foreach (var dump in names)
         {
             Console.Out.WriteLine(dryRun ? $"would delete abandoned {dump}" : $"deleted abandoned {dump}");

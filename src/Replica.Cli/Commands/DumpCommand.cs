@@ -1,13 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text;
 using Replica.Bridges;
-using Replica.Config;
 using Replica.Lexing;
 using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Sources;
-using Replica.Transformers;
 
 namespace Replica.Cli.Commands;
 
@@ -49,19 +46,14 @@ internal static class DumpCommand
     static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
-        // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
-        var rules = BuildRules(config, strictFromDump: inputPath is not null && (strict || config.Strict));
-        // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
-        await SourceDatabase.CheckBeforeDumpAsync(config, strict, liveSource: inputPath is null, rules, cancellationToken).ConfigureAwait(false);
-        var source = Endpoints.Source(config, inputPath);
-        await using var _ = source as IAsyncDisposable;
-        var bridge = CommonOptions.Bridge(config);
-        name ??= DumpName.ForTime(DateTimeOffset.UtcNow);
-
-        using var rewriter = new DumpRewriter(rules, config.MaxRowBytes, dialect ?? Endpoints.Dialect(config));
+        await using var request = await DumpRequest.CreateAsync(config, new DumpOptions { Input = inputPath, Dialect = dialect, Name = name, Strict = strict },
+            CommonOptions.Bridges, cancellationToken).ConfigureAwait(false);
+        var source = request.Source;
+        var bridge = request.Bridge;
+        using var rewriter = request.CreateRewriter();
         var stopwatch = Stopwatch.StartNew();
         using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source, stopwatch.Elapsed));
-        var result = await DumpJob.RunAsync(source, rewriter, bridge, name, config.Bridge, cancellationToken).ConfigureAwait(false);
+        var result = await request.RunAsync(rewriter, cancellationToken).ConfigureAwait(false);
         progress.Stop();
 
         Console.Out.WriteLine(result.Entry.Name);
@@ -88,35 +80,6 @@ internal static class DumpCommand
         (false, true) => " (encrypted)",
         _ => "",
     };
-
-    /// <summary>Builds the rules and checks every configured transformer and option now, before any data is read.</summary>
-    internal static RewriteRules BuildRules(ReplicaConfig config, bool strictFromDump = false)
-    {
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale) { MaxValueBytes = config.MaxRowBytes };
-        var hasTransformers = false;
-        foreach (var rule in config.Tables)
-        {
-            foreach (var column in rule.Columns)
-            {
-                TransformerRegistry.Validate(column.Transformer, environment);
-                hasTransformers = true;
-            }
-        }
-        if (hasTransformers && config.Secret.Length == 0)
-        {
-            throw new ConfigException("'secret' is not set: deterministic transformers need a key (e.g. secret: ${REPLICA_SECRET})", config.File, key: "secret");
-        }
-        return new RewriteRules(config.Tables, config.OnlyTables, (spec, column) => TransformerRegistry.Create(spec, column, environment))
-        {
-            Checks = new RuleChecks
-            {
-                Unmatched = config.UnmatchedRules,
-                Strict = strictFromDump,
-                Source = config.Source,
-                ConfigFile = config.File,
-            },
-        };
-    }
 
     static string Describe(RewriteStatistics s, IDumpSource source, TimeSpan elapsed)
     {

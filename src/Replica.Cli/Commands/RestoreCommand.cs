@@ -64,20 +64,24 @@ internal static class RestoreCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
-            var bridge = CommonOptions.Bridge(settings);
-            var wipeMode = parse.GetValue(noWipe) ? WipeMode.None : parse.GetValue(wipe) ?? settings.Destination.Wipe;
-            await using var destination = Endpoints.Destination(settings, parse.GetValue(output), wipeMode,
-                settings.Destination.CreateDatabase && !parse.GetValue(noCreate));
-            if (destination is PsqlDestination or MysqlDestination && wipeMode != WipeMode.None && !parse.GetValue(yes))
+            await using var request = RestoreRequest.Create(settings, new RestoreOptions
             {
-                Confirm(wipeMode, destination.Description);
+                Name = parse.GetValue(name),
+                Output = parse.GetValue(output),
+                Wipe = parse.GetValue(wipe),
+                NoWipe = parse.GetValue(noWipe),
+                NoCreate = parse.GetValue(noCreate),
+            }, CommonOptions.Bridges);
+            var destination = request.Destination;
+            if (request.WipesDatabase && !parse.GetValue(yes))
+            {
+                Confirm(request.Wipe, destination.Description);
             }
             var stopwatch = Stopwatch.StartNew();
             var counter = new RestoreCounter();
             using var progress = Progress.Start(parse.GetValue(quiet),
                 () => Describe(counter, destination, stopwatch.Elapsed));
-            var (entry, bytes) = await RestoreJob.RunAsync(bridge, parse.GetValue(name), destination, settings.Bridge, cancellationToken, counter,
-                settings.MaxRowBytes).ConfigureAwait(false);
+            var (entry, bytes) = await request.RunAsync(counter, cancellationToken).ConfigureAwait(false);
             progress.Stop();
             if (!parse.GetValue(quiet))
             {

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using Replica.Catalog;
 using Replica.Config;
-using Replica.Databases;
-using Replica.Databases.Scanning;
+using Replica.Pipeline;
+using Replica.Catalog.Scanning;
 
 namespace Replica.Cli.Commands;
 
@@ -31,7 +32,7 @@ internal static class ScanCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
-            var uri = SourceDatabase.Resolve(parse.GetValue(source), settings);
+            var uri = Endpoints.CatalogSource(parse.GetValue(source), settings);
             var catalog = await PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
             var notes = new List<string>();
             var samples = parse.GetValue(noSample) ? null : await PersonalDataScanner.SampleAsync(uri, catalog, notes, cancellationToken).ConfigureAwait(false);
@@ -47,7 +48,7 @@ internal static class ScanCommand
             }
             if (parse.GetValue(json))
             {
-                var options = new JsonSerializerOptions(Catalog.JsonOptions) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
+                var options = new JsonSerializerOptions(DatabaseCatalog.JsonOptions) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
                 Console.Out.WriteLine(JsonSerializer.Serialize(new { database = uri.ToString(), findings, notes }, options));
                 return 0;
             }

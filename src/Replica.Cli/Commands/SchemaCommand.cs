@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Replica.Databases;
+using Replica.Catalog;
+using Replica.Pipeline;
 
 namespace Replica.Cli.Commands;
 
@@ -28,7 +29,7 @@ internal static class SchemaCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
-            var uri = SourceDatabase.Resolve(parse.GetValue(source), settings);
+            var uri = Endpoints.CatalogSource(parse.GetValue(source), settings);
             var catalog = await PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
             Console.Out.Write(parse.GetValue(json) ? catalog.ToJson() + "\n" : Describe(catalog));
             return 0;
@@ -37,7 +38,7 @@ internal static class SchemaCommand
     }
 
     /// <summary>One block per table: name, rows and size, keys, then its columns aligned.</summary>
-    internal static string Describe(Catalog catalog)
+    internal static string Describe(DatabaseCatalog catalog)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture,

@@ -201,8 +201,9 @@ internal sealed partial class ConfigBinder
                 CheckDuplicate(seen, table, column, columnItem.Yaml, columnItem.Path);
                 var transformerNode = cf.Require("transformer_name", "the transformer, e.g. 'transformer_name: email'");
                 var transformer = RepliByteTransformerName(RequiredScalar(transformerNode, "a transformer name"));
-                var options = cf.Get("transformer_options") is { } o ? Options(o) : [];
-                columns.Add(new ColumnRule(column, Spec(transformer, options, null, columnItem.Yaml)) { Source = Where(columnItem.Yaml) });
+                var optionsNode = cf.Get("transformer_options");
+                var options = optionsNode is { } o ? Options(o) : [];
+                columns.Add(new ColumnRule(column, Spec(transformer, options, optionsNode, null, columnItem)) { Source = Where(columnItem.Yaml) });
             }
         }
         var optional = f.Get("optional") is { } optionalNode && Bool(optionalNode);

@@ -1,4 +1,3 @@
-using Replica.Transformers;
 using YamlDotNet.RepresentationModel;
 
 namespace Replica.Config;
@@ -304,7 +303,7 @@ internal sealed partial class ConfigBinder
         return new TableRule(table, action, columns) { Source = Where(item.Yaml), Optional = optional };
     }
 
-    TransformerSpec BindReplicaColumn(ConfigNode node)
+    TransformerConfig BindReplicaColumn(ConfigNode node)
     {
         const string accepted = "a transformer name (email: email) or a mapping { transformer: name, options: { ... }, unique: true }";
         switch (node.Yaml)
@@ -313,13 +312,14 @@ internal sealed partial class ConfigBinder
                 throw Error(node, $"expected {accepted}, found nothing");
             case YamlScalarNode:
                 var name = RequiredScalar(node, accepted);
-                return Spec(TransformerName(name), [], null, node.Yaml);
+                return Spec(TransformerName(name), [], null, null, node);
             case YamlMappingNode:
                 var f = Mapping(node, s_columnKeys);
                 var transformer = RequiredScalar(f.Require("transformer", "the transformer's name, e.g. 'transformer: hash'"), "a transformer name");
-                var options = f.Get("options") is { } o ? Options(o) : [];
+                var optionsNode = f.Get("options");
+                var options = optionsNode is { } o ? Options(o) : [];
                 bool? unique = f.Get("unique") is { } u ? Bool(u) : null;
-                return Spec(TransformerName(transformer), options, unique, node.Yaml);
+                return Spec(TransformerName(transformer), options, optionsNode, unique, node);
             default:
                 throw Error(node, $"expected {accepted}, found {Describe(node.Yaml)}");
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Replica.Transformers;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -298,8 +297,29 @@ internal sealed partial class ConfigBinder
         }
     }
 
-    public TransformerSpec Spec(string name, Dictionary<string, object?> options, bool? unique, YamlNode at) =>
-        new(name, options) { Source = Where(at), Unique = unique };
+    public TransformerConfig Spec(string name, Dictionary<string, object?> options, ConfigNode? optionsNode, bool? unique, ConfigNode at) => new(name, options)
+    {
+        Location = Location(at),
+        OptionLocations = optionsNode is { Yaml: YamlMappingNode map } node ? OptionLocations(map, node) : new Dictionary<string, ConfigLocation>(),
+        Unique = unique,
+    };
+
+    /// <summary>Where each option's key was written, for errors raised when the options are bound to a transformer.</summary>
+    Dictionary<string, ConfigLocation> OptionLocations(YamlMappingNode map, ConfigNode node)
+    {
+        var locations = new Dictionary<string, ConfigLocation>(StringComparer.Ordinal);
+        foreach (var keyNode in map.Children.Keys)
+        {
+            if (keyNode is YamlScalarNode { Value: { } key })
+            {
+                locations[key] = Location(new ConfigNode(keyNode, node.Child(key).Path));
+            }
+        }
+        return locations;
+    }
+
+    public ConfigLocation Location(ConfigNode node) =>
+        new(_file, ConfigLoader.ToInt(node.Yaml.Start.Line), ConfigLoader.ToInt(node.Yaml.Start.Column)) { Key = node.Path.Length == 0 ? null : node.Path };
 
     // ---- settings shared by both shapes -------------------------------------------------------------------------
 
@@ -371,7 +391,7 @@ internal sealed partial class ConfigBinder
         }
         try
         {
-            Databases.DatabaseUri.Parse(s.Value.Value);
+            Clients.DatabaseUri.Parse(s.Value.Value);
         }
         catch (ConfigException e)
         {

@@ -1,5 +1,3 @@
-using Replica.Transformers;
-
 namespace Replica.Config;
 
 /// <summary>The whole configuration of a run, as read from replica.yaml (or a RepliByte file).</summary>
@@ -74,15 +72,6 @@ public sealed class SourceConfig
 
     /// <summary>'source.data_format': copy (default, fastest) or inserts (one INSERT per row, pg_dump --inserts).</summary>
     public DataFormat DataFormat { get; init; } = DataFormat.Copy;
-}
-
-/// <summary>How pg_dump writes table data.</summary>
-public enum DataFormat
-{
-    /// <summary>COPY ... FROM stdin blocks.</summary>
-    Copy,
-    /// <summary>INSERT statements with column names (--column-inserts).</summary>
-    Inserts,
 }
 
 public sealed class BridgeConfig
@@ -183,17 +172,6 @@ public sealed class DestinationConfig
     public bool CreateDatabase { get; init; } = true;
 }
 
-/// <summary>What a restore into a database clears first ('destination.wipe' or --wipe).</summary>
-public enum WipeMode
-{
-    /// <summary>Restore on top of what is there; a conflicting table fails the restore, which changes nothing.</summary>
-    None,
-    /// <summary>Drop the schemas the dump creates (and public) inside the restore's transaction.</summary>
-    Schemas,
-    /// <summary>Restore into a new database and swap it in place of the old one when the restore succeeded.</summary>
-    Database,
-}
-
 /// <summary>The shape a config file was written in.</summary>
 public enum ConfigFormat
 {
@@ -224,8 +202,30 @@ public sealed record TableRule(TablePattern Table, TableAction Action, IReadOnly
     public bool Optional { get; init; }
 }
 
-public sealed record ColumnRule(NamePattern Column, TransformerSpec Transformer)
+public sealed record ColumnRule(NamePattern Column, TransformerConfig Transformer)
 {
     /// <summary>Where the column was named ("replica.yaml:14:7"), for messages.</summary>
     public string? Source { get; init; }
+}
+
+/// <summary>
+/// A column's transformer as written: its name and raw options (strings, lists IReadOnlyList&lt;object?&gt;, maps
+/// IReadOnlyDictionary&lt;string, object?&gt;, as YAML gives them), and where. The Pipeline binds it to a transformer when
+/// the dump's rules are built; errors found there name <see cref="Location"/> or the option's own location.
+/// </summary>
+public sealed record TransformerConfig(string Name, IReadOnlyDictionary<string, object?> Options)
+{
+    /// <summary>Where the transformer was configured; null when built in code.</summary>
+    public ConfigLocation? Location { get; init; }
+
+    /// <summary>"replica.yaml:12:9", for messages; null when built in code.</summary>
+    public string? Source => Location?.ToString();
+
+    /// <summary>Where each option was written (its key), by option name.</summary>
+    public IReadOnlyDictionary<string, ConfigLocation> OptionLocations { get; init; } = new Dictionary<string, ConfigLocation>();
+
+    /// <summary>'unique': true, false, or null for "decide by the transformer".</summary>
+    public bool? Unique { get; init; }
+
+    public static TransformerConfig Of(string name) => new(name, new Dictionary<string, object?>());
 }

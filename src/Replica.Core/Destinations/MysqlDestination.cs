@@ -1,6 +1,5 @@
 using System.Text;
-using Replica.Config;
-using Replica.Databases;
+using Replica.Clients;
 
 namespace Replica.Destinations;
 

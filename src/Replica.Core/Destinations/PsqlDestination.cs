@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Replica.Config;
-using Replica.Databases;
+using Replica.Clients;
 
 namespace Replica.Destinations;
 

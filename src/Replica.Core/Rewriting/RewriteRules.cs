@@ -4,8 +4,11 @@ using Replica.Transformers;
 
 namespace Replica.Rewriting;
 
-/// <summary>Creates the transformer for one column; the registry in production, anything in tests.</summary>
-public delegate Transformer TransformerFactory(TransformerSpec spec, ColumnInfo column);
+/// <summary>
+/// Creates the transformer for one column from its configured transformer; in production the registry, bound by
+/// <see cref="DumpRequest.BuildRules"/>; anything in tests.
+/// </summary>
+public delegate Transformer TransformerFactory(TransformerConfig transformer, ColumnInfo column);
 
 /// <summary>
 /// The configured rules, resolved for a table or column of the dump. For a column the first matching rule wins; a table
@@ -77,7 +80,7 @@ public sealed class RewriteRules
         return action;
     }
 
-    internal TransformerSpec? SpecFor(TableName table, string column, SqlDialect dialect = SqlDialect.PostgreSql)
+    internal TransformerConfig? SpecFor(TableName table, string column, SqlDialect dialect = SqlDialect.PostgreSql)
     {
         for (var i = 0; i < _rules.Count; i++)
         {
@@ -135,7 +138,7 @@ public sealed class RewriteRules
 
     /// <summary>
     /// Marks columns the source database knows to be unique (its catalog's primary keys, unique constraints and unique
-    /// indexes, see Databases.Catalog.UniqueColumns), so that their transformers are created unique-safe, as for
+    /// indexes, see Catalog.DatabaseCatalog.UniqueColumns), so that their transformers are created unique-safe, as for
     /// 'unique: true' in the config or UNIQUE in the dump's CREATE TABLE. Call before the dump starts. A partition
     /// inherits its parent's marks.
     /// </summary>

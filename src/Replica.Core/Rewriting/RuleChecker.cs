@@ -1,7 +1,7 @@
 using System.Text;
+using Replica.Catalog;
 using Replica.Config;
-using Replica.Databases;
-using Replica.Databases.Scanning;
+using Replica.Catalog.Scanning;
 using Replica.Lexing;
 
 namespace Replica.Rewriting;

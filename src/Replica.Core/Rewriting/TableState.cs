@@ -106,7 +106,7 @@ internal sealed class TableState : IDisposable
         {
             return existing;
         }
-        TransformerSpec? spec = null;
+        TransformerConfig? spec = null;
         for (var t = this; t is not null && spec is null; t = t.Parent)
         {
             spec = rules.SpecFor(t.Name, column, Dialect);

@@ -1,6 +1,5 @@
 using System.Globalization;
-using Replica.Config;
-using Replica.Databases;
+using Replica.Clients;
 
 namespace Replica.Sources;
 
@@ -27,7 +26,7 @@ namespace Replica.Sources;
 public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
 {
     readonly DatabaseUri _uri;
-    readonly SourceConfig _config;
+    readonly SourceOptions _config;
     readonly MysqlTools _tools;
     readonly string _database;
     MysqlOptionFile? _options;
@@ -36,7 +35,7 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
     List<string>? _excluded;
     List<string>? _excludedData;
 
-    public MysqlDumpSource(DatabaseUri uri, SourceConfig config, MysqlTools tools)
+    public MysqlDumpSource(DatabaseUri uri, SourceOptions config, MysqlTools tools)
     {
         if (uri.Kind != DatabaseKind.MySql)
         {

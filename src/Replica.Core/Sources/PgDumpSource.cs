@@ -1,5 +1,4 @@
-using Replica.Config;
-using Replica.Databases;
+using Replica.Clients;
 
 namespace Replica.Sources;
 
@@ -11,11 +10,11 @@ namespace Replica.Sources;
 public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
 {
     readonly DatabaseUri _uri;
-    readonly SourceConfig _config;
+    readonly SourceOptions _config;
     readonly PostgresTools _tools;
     ToolProcess? _process;
 
-    public PgDumpSource(DatabaseUri uri, SourceConfig config, PostgresTools tools)
+    public PgDumpSource(DatabaseUri uri, SourceOptions config, PostgresTools tools)
     {
         _uri = uri;
         _config = config;

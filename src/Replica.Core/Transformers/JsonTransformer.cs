@@ -107,7 +107,7 @@ internal sealed class JsonTransformer : Transformer
             throw setup.OptionError("transformer", $"names the unknown transformer '{name}'; known: {string.Join(", ", TransformerRegistry.All.Select(d => d.Name))}");
         }
 
-        return new TransformerSpec(name, options) { Source = setup.Spec.Source, Unique = setup.Spec.Unique };
+        return new TransformerSpec(name, options) { Location = setup.Spec.Location, Unique = setup.Spec.Unique };
     }
 
     static object? Get(IReadOnlyDictionary<string, object?> map, string key)

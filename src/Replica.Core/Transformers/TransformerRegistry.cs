@@ -46,7 +46,7 @@ public static class TransformerRegistry
 
     /// <summary>
     /// Checks a configured transformer without a column: its name, its options and their values. Throws
-    /// <see cref="ConfigException"/> naming <see cref="TransformerSpec.Source"/>, the transformer, the option and what is
+    /// <see cref="ConfigException"/> naming <see cref="TransformerSpec.Location"/>, the transformer, the option and what is
     /// accepted, so a bad config fails at start even for tables the dump never reaches.
     /// </summary>
     public static void Validate(TransformerSpec spec, TransformerEnvironment env)
@@ -76,9 +76,8 @@ public static class TransformerRegistry
         var kind = Find(spec.Name);
         if (kind is null)
         {
-            var where = spec.Source is null ? "" : spec.Source + ": ";
-            throw new ConfigException(
-                $"{where}unknown transformer '{spec.Name}'; known transformers: {string.Join(", ", Array.ConvertAll(s_descriptors, d => d.Name))}");
+            var message = $"unknown transformer '{spec.Name}'; known transformers: {string.Join(", ", Array.ConvertAll(s_descriptors, d => d.Name))}";
+            throw spec.Location is { } location ? new ConfigException(message, location with { Key = null }) : new ConfigException(message);
         }
 
         return kind;

@@ -245,18 +245,38 @@ internal sealed class TransformerSetup
 
     // ---- errors ----
 
-    string Where => Spec.Source is null ? "" : Spec.Source + ": ";
-
+    /// <summary>An option's problem points at the option's key where it was written, else at the transformer.</summary>
     public ConfigException OptionError(string option, string problem) =>
-        new($"{Where}transformer '{Name}': option '{option}' {problem}");
+        At(OptionLocation(option) ?? TransformerLocation, $"transformer '{Name}': option '{option}' {problem}");
 
-    public ConfigException Error(string problem) => new($"{Where}transformer '{Name}' {problem}");
+    public ConfigException Error(string problem) => At(TransformerLocation, $"transformer '{Name}' {problem}");
 
     public ConfigException ColumnError(string problem)
     {
         var column = ColumnOrThrow;
         var type = column.TypeName ?? column.Category.ToString().ToLowerInvariant();
-        return new ConfigException($"{Where}column {column.QualifiedName} ({type}): transformer '{Name}' {problem}");
+        return At(TransformerLocation, $"column {column.QualifiedName} ({type}): transformer '{Name}' {problem}");
+    }
+
+    // Where the transformer was written, without its key path: these messages name the transformer (and column) instead.
+    ConfigLocation? TransformerLocation => Spec.Location is { } location ? location with { Key = null } : null;
+
+    static ConfigException At(ConfigLocation? location, string message) =>
+        location is null ? new ConfigException(message) : new ConfigException(message, location);
+
+    ConfigLocation? OptionLocation(string option)
+    {
+        if (Spec.OptionLocations is { } locations)
+        {
+            foreach (var pair in locations)
+            {
+                if (string.Equals(pair.Key, option, StringComparison.OrdinalIgnoreCase))
+                {
+                    return pair.Value;
+                }
+            }
+        }
+        return null;
     }
 }
 

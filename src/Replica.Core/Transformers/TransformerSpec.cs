@@ -2,12 +2,19 @@ namespace Replica.Transformers;
 
 /// <summary>
 /// A transformer as configured: its name and options. Option values are strings, lists (IReadOnlyList&lt;object?&gt;)
-/// or nested maps (IReadOnlyDictionary&lt;string, object?&gt;), as YAML gives them. <see cref="Source"/> says where it was
-/// configured ("replica.yaml:12:9"), for error messages.
+/// or nested maps (IReadOnlyDictionary&lt;string, object?&gt;), as YAML gives them. <see cref="Location"/> says where it
+/// was configured ("replica.yaml:12:9"), and <see cref="OptionLocations"/> where each option was, for error messages.
 /// </summary>
 public sealed record TransformerSpec(string Name, IReadOnlyDictionary<string, object?> Options)
 {
-    public string? Source { get; init; }
+    /// <summary>Where the transformer was configured; null when built in code.</summary>
+    public ConfigLocation? Location { get; init; }
+
+    /// <summary>"replica.yaml:12:9", for messages; null when built in code.</summary>
+    public string? Source => Location?.ToString();
+
+    /// <summary>Where each option was written (its key), by option name; an option's error points there.</summary>
+    public IReadOnlyDictionary<string, ConfigLocation>? OptionLocations { get; init; }
 
     /// <summary>The column is marked unique in the config: true, false, or null for "decide by the transformer".</summary>
     public bool? Unique { get; init; }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.Lexing;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 
@@ -13,9 +14,9 @@ public sealed class CustomColumnTests
     static RewriteRules CustomRules(string script, string table = "public.customers")
     {
         var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("test-secret-0123456789abcdef"));
-        var spec = new TransformerSpec("custom", new Dictionary<string, object?> { ["command"] = new List<object?> { "/bin/sh", "-c", script } });
+        var spec = new TransformerConfig("custom", new Dictionary<string, object?> { ["command"] = new List<object?> { "/bin/sh", "-c", script } });
         var rule = new TableRule(TablePattern.Parse(table), TableAction.Transform, [new ColumnRule(NamePattern.Parse("email"), spec)]);
-        return new RewriteRules([rule], [], (s, c) => TransformerRegistry.Create(s, c, environment));
+        return new RewriteRules([rule], [], (s, c) => TransformerRegistry.Create(DumpRequest.Bind(s), c, environment));
     }
 
     static readonly byte[] s_dump = Encoding.UTF8.GetBytes(

@@ -103,9 +103,9 @@ public class MySqlDumpRewriterTests
         ColumnInfo? name = null;
         var rules = new RewriteRules(
             [new TableRule(TablePattern.Parse("customers"), TableAction.Transform,
-                [new ColumnRule(NamePattern.Parse("email"), TransformerSpec.Of("same")),
-                 new ColumnRule(NamePattern.Parse("prefs"), TransformerSpec.Of("same")),
-                 new ColumnRule(NamePattern.Parse("name"), TransformerSpec.Of("same"))])],
+                [new ColumnRule(NamePattern.Parse("email"), TransformerConfig.Of("same")),
+                 new ColumnRule(NamePattern.Parse("prefs"), TransformerConfig.Of("same")),
+                 new ColumnRule(NamePattern.Parse("name"), TransformerConfig.Of("same"))])],
             [],
             (spec, column) =>
             {

@@ -56,7 +56,7 @@ internal static class RewriteHarness
             var target = r[..eq];
             var dot = target.LastIndexOf('.');
             var table = TablePattern.Parse(target[..dot]);
-            rules.Add(new TableRule(table, TableAction.Transform, [new ColumnRule(NamePattern.Parse(target[(dot + 1)..]), TransformerSpec.Of(r[(eq + 1)..]))]));
+            rules.Add(new TableRule(table, TableAction.Transform, [new ColumnRule(NamePattern.Parse(target[(dot + 1)..]), TransformerConfig.Of(r[(eq + 1)..]))]));
         }
         foreach (var t in dropTables)
         {
@@ -70,7 +70,7 @@ internal static class RewriteHarness
         return new RewriteRules(rules, only, Create);
     }
 
-    static Transformer Create(TransformerSpec spec, ColumnInfo column) => spec.Name switch
+    static Transformer Create(TransformerConfig spec, ColumnInfo column) => spec.Name switch
     {
         "upper" => new UpperTransformer(),
         "null" => new NullingTransformer(),

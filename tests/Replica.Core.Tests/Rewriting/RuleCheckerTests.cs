@@ -3,6 +3,7 @@ using System.Text;
 using Replica.Config;
 using Replica.Core.Tests.Config;
 using Replica.Lexing;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 
@@ -59,12 +60,7 @@ public sealed class RuleCheckerTests
 
     static RewriteRules RulesOf(string yaml, bool strict = false)
     {
-        var config = ConfigTestHelpers.Parse(Header + yaml);
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(ConfigTestHelpers.Secret));
-        return new RewriteRules(config.Tables, config.OnlyTables, (spec, c) => TransformerRegistry.Create(spec, c, environment))
-        {
-            Checks = new RuleChecks { Unmatched = config.UnmatchedRules, Strict = strict, Source = config.Source, ConfigFile = config.File },
-        };
+        return DumpRequest.BuildRules(ConfigTestHelpers.Parse(Header + yaml), strictFromDump: strict);
     }
 
     static (string Output, IReadOnlyList<string> Warnings) Run(RewriteRules rules, byte[]? input = null, SqlDialect dialect = SqlDialect.PostgreSql)
@@ -296,11 +292,7 @@ public sealed class RuleCheckerTests
             datastore:
               local_disk: { dir: ./bridge }
             """, "conf.yaml", ConfigTestHelpers.Known, ConfigTestHelpers.Env(("REPLICA_SECRET", ConfigTestHelpers.Secret)));
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(ConfigTestHelpers.Secret));
-        var rules = new RewriteRules(config.Tables, config.OnlyTables, (spec, c) => TransformerRegistry.Create(spec, c, environment))
-        {
-            Checks = new RuleChecks { Unmatched = config.UnmatchedRules, ConfigFile = config.File },
-        };
+        var rules = DumpRequest.BuildRules(config);
 
         var e = Assert.Throws<ConfigException>(() => Run(rules));
 

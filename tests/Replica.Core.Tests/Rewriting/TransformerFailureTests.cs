@@ -3,6 +3,7 @@ using System.Text;
 using Replica.Config;
 using Replica.Core.Tests.Transformers;
 using Replica.Lexing;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 using static Replica.Core.Tests.Rewriting.RewriteHarness;
@@ -41,7 +42,7 @@ public class TransformerFailureTests
         foreach (var segment in new[] { input.Length, 1, 7 })
         {
             var error = Assert.Throws<TransformerException>(() =>
-                RewriteInSegments(input, segment, RealRules("*.events", "happened", TransformerSpec.Of("date-shift")), mySql ? SqlDialect.MySql : SqlDialect.PostgreSql));
+                RewriteInSegments(input, segment, RealRules("*.events", "happened", TransformerConfig.Of("date-shift")), mySql ? SqlDialect.MySql : SqlDialect.PostgreSql));
 
             Assert.True((error.Table, error.Column, error.RowNumber, error.ByteOffset, error.LineNumber) == (table, "happened", row, offset, line),
                 $"{name}: {error.Message}");
@@ -60,7 +61,7 @@ public class TransformerFailureTests
     {
         var dump = Encoding.UTF8.GetBytes("COPY public.t (a, b) FROM stdin;\nx\ty\nsecret\tz\n\\.\n");
         var rules = new RewriteRules(
-            [new TableRule(TablePattern.Parse("public.t"), TableAction.Transform, [new ColumnRule(NamePattern.Parse("a"), TransformerSpec.Of("buggy"))])],
+            [new TableRule(TablePattern.Parse("public.t"), TableAction.Transform, [new ColumnRule(NamePattern.Parse("a"), TransformerConfig.Of("buggy"))])],
             [], (spec, column) => new BuggyTransformer());
 
         var error = Assert.Throws<TransformerException>(() => Rewrite(dump, rules));
@@ -106,16 +107,19 @@ public class TransformerFailureTests
         Assert.Contains("path reaches a string at byte 19 of the value that is not valid UTF-8 or holds a lone surrogate escape", error.Message);
     }
 
-    static TransformerSpec Json(string path, string inner, params (string Key, object? Value)[] innerOptions)
+    static TransformerConfig Json(string path, string inner, params (string Key, object? Value)[] innerOptions)
     {
         var options = innerOptions.ToDictionary(o => o.Key, o => o.Value);
-        return TransformerTestKit.Spec("json", ("path", path),
-            ("transformer", new Dictionary<string, object?> { ["transformer"] = inner, ["options"] = options }));
+        return new TransformerConfig("json", new Dictionary<string, object?>
+        {
+            ["path"] = path,
+            ["transformer"] = new Dictionary<string, object?> { ["transformer"] = inner, ["options"] = options },
+        });
     }
 
-    static RewriteRules RealRules(string table, string column, TransformerSpec spec) =>
+    static RewriteRules RealRules(string table, string column, TransformerConfig spec) =>
         new([new TableRule(TablePattern.Parse(table), TableAction.Transform, [new ColumnRule(NamePattern.Parse(column), spec)])], [],
-            (s, c) => TransformerRegistry.Create(s, c, TransformerTestKit.Env));
+            (s, c) => TransformerRegistry.Create(DumpRequest.Bind(s), c, TransformerTestKit.Env));
 
     sealed class BuggyTransformer : Transformer
     {

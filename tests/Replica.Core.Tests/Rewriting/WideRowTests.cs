@@ -3,6 +3,7 @@ using Replica.Config;
 using Replica.Core.Tests.Fuzz;
 using Replica.Core.Tests.Transformers;
 using Replica.Lexing;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 using static Replica.Core.Tests.Fuzz.WideDumps;
@@ -50,9 +51,9 @@ public class WideRowTests
         var input = Encoding.UTF8.GetBytes(template.Replace(Placeholder, Literal(form, value), StringComparison.Ordinal));
         var expected = template.Replace(Placeholder, Literal(form, masked), StringComparison.Ordinal);
         var rules = new RewriteRules(
-            [new TableRule(TablePattern.Parse("*.*"), TableAction.Transform, [new ColumnRule(NamePattern.Any, TransformerSpec.Of(transformer))])],
+            [new TableRule(TablePattern.Parse("*.*"), TableAction.Transform, [new ColumnRule(NamePattern.Any, TransformerConfig.Of(transformer))])],
             [],
-            (spec, column) => TransformerRegistry.Create(spec, column, TransformerTestKit.Env));
+            (spec, column) => TransformerRegistry.Create(DumpRequest.Bind(spec), column, TransformerTestKit.Env));
 
         var output = Text(Rewrite(input, rules, dialect: mySql ? SqlDialect.MySql : SqlDialect.PostgreSql));
 

@@ -20,7 +20,7 @@ internal static class TransformerTestKit
             map[key] = value;
         }
 
-        return new TransformerSpec(name, map) { Source = "replica.yaml:3:7" };
+        return new TransformerSpec(name, map) { Location = new("replica.yaml", 3, 7) };
     }
 
     public static Transformer Create(string name, params (string Key, object? Value)[] options) =>

@@ -114,7 +114,7 @@ public class ValidateTests
                 }
             }
 
-            TransformerRegistry.Validate(new TransformerSpec(descriptor.Name, options) { Source = descriptor.Name }, Env);
+            TransformerRegistry.Validate(new TransformerSpec(descriptor.Name, options) { Location = new(descriptor.Name, 1, 1) }, Env);
         }
     }
 }

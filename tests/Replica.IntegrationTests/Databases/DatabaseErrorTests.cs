@@ -1,5 +1,6 @@
 using System.Globalization;
-using Replica.Databases;
+using Replica.Catalog;
+using Replica.Clients;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
-using Replica.Databases;
-using Replica.Databases.Scanning;
+using Replica.Catalog;
+using Replica.Catalog.Scanning;
+using Replica.Clients;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
 

@@ -1,6 +1,6 @@
 using System.Text;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Destinations;
 using Replica.Sources;
 
@@ -26,10 +26,10 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
         return db;
     }
 
-    private async Task<string> DumpToFileAsync(string db, SourceConfig? config = null, string? uri = null)
+    private async Task<string> DumpToFileAsync(string db, SourceOptions? config = null, string? uri = null)
     {
         string path = Path.Combine(_work, Guid.NewGuid().ToString("N") + ".sql");
-        await using var source = new MysqlDumpSource(DatabaseUri.Parse(uri ?? server.ConnectionUri(db)), config ?? new SourceConfig(), s_tools);
+        await using var source = new MysqlDumpSource(DatabaseUri.Parse(uri ?? server.ConnectionUri(db)), config ?? new SourceOptions(), s_tools);
         await source.PrepareAsync(CancellationToken.None);
         await using (Stream input = source.Open())
         await using (FileStream output = File.Create(path))
@@ -78,7 +78,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     public async Task DumpSource_Arguments_HexBlobAndNoPasswordOnTheCommandLine()
     {
         string source = await CreateAwkwardDatabaseAsync();
-        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceConfig(), s_tools);
+        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions(), s_tools);
         await dump.PrepareAsync(CancellationToken.None);
 
         IReadOnlyList<string> arguments = dump.Arguments();
@@ -109,7 +109,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     public async Task DumpSource_InsertsFormat_OneRowPerInsertWithColumnNames()
     {
         string source = await CreateAwkwardDatabaseAsync();
-        string text = await File.ReadAllTextAsync(await DumpToFileAsync(source, new SourceConfig { DataFormat = DataFormat.Inserts }));
+        string text = await File.ReadAllTextAsync(await DumpToFileAsync(source, new SourceOptions { DataFormat = DataFormat.Inserts }));
 
         Assert.Contains("INSERT INTO `customers` (`id`, `email`, `first_name`, `last_name`, `note`, `referred_by`) VALUES (1,'alice@example.com'", text, StringComparison.Ordinal);
         Assert.Equal(6, CountOccurrences(text, "INSERT INTO `customers` ("));
@@ -119,7 +119,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     public async Task DumpSource_TableOptions_SelectExcludeAndDropData()
     {
         string source = await CreateAwkwardDatabaseAsync();
-        var config = new SourceConfig
+        var config = new SourceOptions
         {
             Tables = ["c*", $"{source}.orders", "types", "blobs"],
             ExcludeTables = ["blobs"],
@@ -139,7 +139,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     public async Task DumpSource_TablePatternMatchingNothing_IsAConfigError()
     {
         string source = await CreateAwkwardDatabaseAsync();
-        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceConfig { Tables = ["nope*"] }, s_tools);
+        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions { Tables = ["nope*"] }, s_tools);
 
         var e = await Assert.ThrowsAsync<ConfigException>(() => dump.PrepareAsync(CancellationToken.None));
         Assert.Contains("nope*", e.Message, StringComparison.Ordinal);
@@ -150,7 +150,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     {
         string source = await server.CreateDatabaseAsync();
         string wrong = "wrong \"pass'word" + Guid.NewGuid().ToString("N")[..6];
-        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source, wrong)), new SourceConfig(), s_tools);
+        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source, wrong)), new SourceOptions(), s_tools);
 
         var e = await Assert.ThrowsAsync<DatabaseException>(() => dump.PrepareAsync(CancellationToken.None));
         Assert.Contains("Access denied", e.Message, StringComparison.Ordinal);
@@ -163,7 +163,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     {
         int closedPort = FreePort();
         string uri = $"mysql://root:{Uri.EscapeDataString(server.Password)}@127.0.0.1:{closedPort}/db";
-        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(uri), new SourceConfig(), s_tools);
+        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(uri), new SourceOptions(), s_tools);
 
         var e = await Assert.ThrowsAsync<DatabaseException>(() => dump.PrepareAsync(CancellationToken.None));
         Assert.Contains("Can't connect", e.Message, StringComparison.Ordinal);
@@ -173,7 +173,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     [Fact]
     public async Task DumpSource_MissingDatabase_FailsInPrepare()
     {
-        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri("no_such_db")), new SourceConfig(), s_tools);
+        await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri("no_such_db")), new SourceOptions(), s_tools);
 
         var e = await Assert.ThrowsAsync<DatabaseException>(() => dump.PrepareAsync(CancellationToken.None));
         Assert.Contains("no_such_db", e.Message, StringComparison.Ordinal);

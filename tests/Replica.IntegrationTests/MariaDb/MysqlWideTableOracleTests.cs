@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Text;
+using Replica.Clients;
 using Replica.Config;
-using Replica.Databases;
 using Replica.Lexing;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Sources;
 using Replica.Transformers;
@@ -32,9 +33,11 @@ public sealed class MysqlWideTableOracleTests(MariaDbServer server) : IDisposabl
         var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("oracle-test-secret-0123456789"), "en");
         var masked = Mask(value, environment);
         Assert.NotEqual(value, masked);
-        var rules = new RewriteRules(
-            [new TableRule(TablePattern.Parse("*"), TableAction.Transform, [new ColumnRule(NamePattern.Any, TransformerSpec.Of("random"))])],
-            [], (spec, column) => TransformerRegistry.Create(spec, column, environment));
+        var rules = DumpRequest.BuildRules(new ReplicaConfig
+        {
+            Secret = "oracle-test-secret-0123456789",
+            Tables = [new TableRule(TablePattern.Parse("*"), TableAction.Transform, [new ColumnRule(NamePattern.Any, TransformerConfig.Of("random"))])],
+        });
 
         var source = await server.CreateDatabaseAsync();
         foreach (var width in s_widths)
@@ -45,7 +48,7 @@ public sealed class MysqlWideTableOracleTests(MariaDbServer server) : IDisposabl
                 $"CREATE TABLE t{width:D4} ({string.Join(", ", columns.Select(c => c + " text"))}) ENGINE=MyISAM; " +
                 $"INSERT INTO t{width:D4} VALUES {string.Join(", ", Enumerable.Repeat($"({string.Join(", ", columns.Select(_ => $"'{value}'"))})", 3))};");
         }
-        var dump = await File.ReadAllBytesAsync(await DumpToFileAsync(source, new SourceConfig { DataFormat = format }));
+        var dump = await File.ReadAllBytesAsync(await DumpToFileAsync(source, new SourceOptions { DataFormat = format }));
         var maskedPath = Path.Combine(_work, "masked.sql");
         await File.WriteAllBytesAsync(maskedPath, Rewrite(dump, rules));
         var target = await server.CreateDatabaseAsync();
@@ -59,7 +62,7 @@ public sealed class MysqlWideTableOracleTests(MariaDbServer server) : IDisposabl
         }
     }
 
-    async Task<string> DumpToFileAsync(string db, SourceConfig config)
+    async Task<string> DumpToFileAsync(string db, SourceOptions config)
     {
         var path = Path.Combine(_work, "dump.sql");
         await using var source = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(db)), config, MysqlTools.Find());

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.IntegrationTests.Postgres;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 
@@ -154,13 +155,13 @@ public sealed class DumpOracleTests(PostgresServer server)
 
     static RewriteRules PiiRules()
     {
-        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("oracle-test-secret-0123456789"), "en");
         var rules = s_pii
             .GroupBy(p => p.Table)
             .Select(g => new TableRule(TablePattern.Parse(g.Key), TableAction.Transform,
-                g.Select(p => new ColumnRule(NamePattern.Parse(p.Column), TransformerSpec.Of(p.Transformer))).ToList()))
+                g.Select(p => new ColumnRule(NamePattern.Parse(p.Column), TransformerConfig.Of(p.Transformer))).ToList()))
             .ToList();
-        return new RewriteRules(rules, [], (spec, column) => TransformerRegistry.Create(spec, column, environment));
+        // As `replica dump` builds them; a dump of one table leaves the other rules unmatched, which only warns here.
+        return DumpRequest.BuildRules(new ReplicaConfig { Secret = "oracle-test-secret-0123456789", Tables = rules, UnmatchedRules = UnmatchedRules.Warn });
     }
 
     internal static byte[] Rewrite(byte[] input, RewriteRules rules, int blockSize)

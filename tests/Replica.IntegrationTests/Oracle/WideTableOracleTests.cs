@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.IntegrationTests.Postgres;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 
@@ -26,9 +27,11 @@ public sealed class WideTableOracleTests(PostgresServer server)
         var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes("oracle-test-secret-0123456789"), "en");
         var masked = Mask(value, environment);
         Assert.NotEqual(value, masked);
-        var rules = new RewriteRules(
-            [new TableRule(TablePattern.Parse("public.*"), TableAction.Transform, [new ColumnRule(NamePattern.Any, TransformerSpec.Of("random"))])],
-            [], (spec, column) => TransformerRegistry.Create(spec, column, environment));
+        var rules = DumpRequest.BuildRules(new ReplicaConfig
+        {
+            Secret = "oracle-test-secret-0123456789",
+            Tables = [new TableRule(TablePattern.Parse("public.*"), TableAction.Transform, [new ColumnRule(NamePattern.Any, TransformerConfig.Of("random"))])],
+        });
 
         var source = await server.CreateDatabaseAsync();
         foreach (var width in s_widths)

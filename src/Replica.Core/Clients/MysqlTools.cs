@@ -1,0 +1,268 @@
+using System.Text;
+
+namespace Replica.Clients;
+
+/// <summary>
+/// Finds the MySQL/MariaDB client programs (mariadb-dump or mysqldump, mariadb or mysql) and runs small queries with
+/// them. MariaDB's own names are preferred: on Debian 12 mysqldump and mysql are only compatibility links to them, and a
+/// machine with both MySQL's and MariaDB's clients talks to MariaDB servers best with MariaDB's.
+/// Search order: $REPLICA_MYSQL_BINDIR, then PATH.
+/// </summary>
+public sealed class MysqlTools
+{
+    public const string BinDirVariable = "REPLICA_MYSQL_BINDIR";
+
+    MysqlTools(string dump, string client)
+    {
+        Dump = dump;
+        Client = client;
+    }
+
+    /// <summary>mariadb-dump or mysqldump (a full path when found, else the bare name so that starting it says what is missing).</summary>
+    public string Dump { get; }
+
+    /// <summary>mariadb or mysql.</summary>
+    public string Client { get; }
+
+    public static MysqlTools Find()
+    {
+        if (Environment.GetEnvironmentVariable(BinDirVariable) is { Length: > 0 } configured)
+        {
+            return new MysqlTools(
+                FirstExisting(configured, "mariadb-dump", "mysqldump") ?? throw new ConfigException($"{BinDirVariable}={configured} holds neither mariadb-dump nor mysqldump"),
+                FirstExisting(configured, "mariadb", "mysql") ?? throw new ConfigException($"{BinDirVariable}={configured} holds neither mariadb nor mysql"));
+        }
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return new MysqlTools(OnPath(path, "mariadb-dump", "mysqldump") ?? "mysqldump", OnPath(path, "mariadb", "mysql") ?? "mysql");
+    }
+
+    static string? OnPath(string[] path, string preferred, string fallback)
+    {
+        foreach (var name in new[] { preferred, fallback })
+        {
+            foreach (var dir in path)
+            {
+                if (File.Exists(Path.Combine(dir, name)))
+                {
+                    return Path.Combine(dir, name);
+                }
+            }
+        }
+        return null;
+    }
+
+    static string? FirstExisting(string dir, string preferred, string fallback) =>
+        File.Exists(Path.Combine(dir, preferred)) ? Path.Combine(dir, preferred)
+        : File.Exists(Path.Combine(dir, fallback)) ? Path.Combine(dir, fallback)
+        : null;
+
+    /// <summary>
+    /// Runs SQL with the client in batch mode and returns the rows, fields unescaped (the client writes \t \n \0 \\ as
+    /// escapes in batch mode) and SQL NULL as null. Small results only: versions, catalog lists, definitions.
+    /// Also the cheapest way to learn early that the server is unreachable or the password wrong, in the client's words.
+    /// </summary>
+    public async Task<List<string?[]>> QueryAsync(MysqlOptionFile options, string? database, string sql, CancellationToken cancellationToken)
+    {
+        var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--default-character-set=utf8mb4", "--execute=" + sql };
+        if (database is not null)
+        {
+            arguments.Add("--database=" + database);
+        }
+        var text = await ToolProcess.RunAsync(Client, arguments, new Dictionary<string, string>(), options.Secret, cancellationToken).ConfigureAwait(false);
+        var rows = new List<string?[]>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            var fields = line.Split('\t');
+            var row = new string?[fields.Length];
+            for (var i = 0; i < fields.Length; i++)
+            {
+                row[i] = fields[i] == "NULL" ? null : UnescapeBatchField(fields[i]);
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <summary>Runs a script (several statements, DELIMITER allowed) through the client's standard input.</summary>
+    public async Task ExecuteScriptAsync(MysqlOptionFile options, string? database, string script, CancellationToken cancellationToken)
+    {
+        var arguments = new List<string> { options.Argument, "--batch", "--default-character-set=utf8mb4", "--binary-mode" };
+        if (database is not null)
+        {
+            arguments.Add("--database=" + database);
+        }
+        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), options.Secret, redirectInput: true);
+        var drain = client.Output.CopyToAsync(Stream.Null, cancellationToken);
+        try
+        {
+            await client.Input.WriteAsync(Encoding.UTF8.GetBytes(script), cancellationToken).ConfigureAwait(false);
+            await client.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await client.Input.DisposeAsync().ConfigureAwait(false);
+        }
+        await drain.ConfigureAwait(false);
+        await client.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    static string UnescapeBatchField(string field)
+    {
+        if (!field.Contains('\\'))
+        {
+            return field;
+        }
+        var b = new StringBuilder(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] != '\\' || i + 1 == field.Length)
+            {
+                b.Append(field[i]);
+                continue;
+            }
+            i++;
+            b.Append(field[i] switch
+            {
+                'n' => '\n',
+                't' => '\t',
+                '0' => '\0',
+                _ => field[i],
+            });
+        }
+        return b.ToString();
+    }
+
+    /// <summary>A MySQL identifier in backticks (https://mariadb.com/kb/en/identifier-names/).</summary>
+    public static string Identifier(string name) => "`" + name.Replace("`", "``", StringComparison.Ordinal) + "`";
+
+    /// <summary>A string literal that means the same whatever sql_mode (NO_BACKSLASH_ESCAPES or not) is in force.</summary>
+    public static string Literal(string value)
+    {
+        if (value.Contains('\\'))
+        {
+            // A backslash is an escape in the default sql_mode but not under NO_BACKSLASH_ESCAPES; a hex literal is neither.
+            return "CONVERT(X'" + Convert.ToHexString(Encoding.UTF8.GetBytes(value)) + "' USING utf8mb4)";
+        }
+        return "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    }
+}
+
+/// <summary>
+/// A temporary option file ([client] user, password, host, port ...) that carries a connection URI to the MySQL client
+/// programs: a password on their command line would be visible to every local user in the process list, and MYSQL_PWD
+/// is deprecated. The file is created with mode 0600 and deleted on dispose. Pass <see cref="Argument"/> FIRST: the
+/// clients only accept --defaults-extra-file as their first argument
+/// (https://mariadb.com/kb/en/configuring-mariadb-with-option-files/).
+/// </summary>
+public sealed class MysqlOptionFile : IDisposable
+{
+    /// <summary>URI parameters copied to the file as [client] options; all clients read [client], so each must be known to all of them.</summary>
+    static readonly string[] s_parameters = ["socket", "ssl", "ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-cipher", "ssl-verify-server-cert"];
+
+    /// <summary>A mysql:// URI parameter that is written to the option file.</summary>
+    internal static bool IsSupportedParameter(string key) => Array.IndexOf(s_parameters, key) >= 0;
+
+    MysqlOptionFile(string path, string? secret)
+    {
+        Path = path;
+        Secret = secret;
+    }
+
+    public string Path { get; }
+
+    /// <summary>The password, for scrubbing tool errors; never shown.</summary>
+    public string? Secret { get; }
+
+    public string Argument => "--defaults-extra-file=" + Path;
+
+    /// <summary>
+    /// Writes the option file for <paramref name="uri"/>. Only what the URI names is written, so ~/.my.cnf fills in the
+    /// rest. A URI with a host connects over TCP even when the host is "localhost" (which the clients would otherwise
+    /// take to mean the default Unix socket); ?socket=/path connects through that socket.
+    /// </summary>
+    public static MysqlOptionFile Create(DatabaseUri uri)
+    {
+        if (uri.Kind != DatabaseKind.MySql)
+        {
+            throw new ArgumentException("not a mysql:// URI", nameof(uri));
+        }
+        var b = new StringBuilder("[client]\n");
+        if (uri.User is not null) b.Append("user=").Append(Quote(uri.User)).Append('\n');
+        if (uri.Password is not null) b.Append("password=").Append(Quote(uri.Password)).Append('\n');
+        if (uri.Host is not null) b.Append("host=").Append(Quote(uri.Host)).Append('\n');
+        if (uri.Port is { } port) b.Append("port=").Append(port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        var hasSocket = false;
+        foreach (var (key, value) in uri.Parameters)
+        {
+            if (Array.IndexOf(s_parameters, key) < 0)
+            {
+                throw new ConfigException($"connection URI parameter '{key}' is not supported for mysql://; supported: {string.Join(", ", s_parameters)}");
+            }
+            b.Append(key).Append('=').Append(Quote(value)).Append('\n');
+            hasSocket |= key == "socket";
+        }
+        if (hasSocket)
+        {
+            b.Append("protocol=SOCKET\n");
+        }
+        else if (uri.Host is not null)
+        {
+            b.Append("protocol=TCP\n");
+        }
+
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"replica-mysql-{Environment.ProcessId}-{Guid.NewGuid():N}.cnf");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        try
+        {
+            using var stream = new FileStream(path, options);
+            stream.Write(Encoding.UTF8.GetBytes(b.ToString()));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatabaseException($"cannot write the MySQL option file {path}: {e.Message}", e);
+        }
+        return new MysqlOptionFile(path, uri.Password);
+    }
+
+    /// <summary>
+    /// An option value in double quotes. Inside quotes the option file reader turns \" \\ \n \t \r \b \s into their
+    /// characters; '#' and leading or trailing spaces lose their special meaning.
+    /// </summary>
+    static string Quote(string value)
+    {
+        var b = new StringBuilder("\"", value.Length + 2);
+        foreach (var c in value)
+        {
+            b.Append(c switch
+            {
+                '\\' => "\\\\",
+                '"' => "\\\"",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ => c.ToString(),
+            });
+        }
+        return b.Append('"').ToString();
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (IOException)
+        {
+            // best effort; the file is 0600 in the temp directory
+        }
+    }
+}

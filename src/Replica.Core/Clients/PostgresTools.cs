@@ -1,0 +1,101 @@
+using System.Globalization;
+
+namespace Replica.Clients;
+
+/// <summary>
+/// Finds PostgreSQL's client programs (pg_dump, psql) and checks them against a server. pg_dump cannot dump a server of a
+/// newer major version (https://www.postgresql.org/docs/current/app-pgdump.html, "Notes"), so the newest installed
+/// binaries are chosen and their version is compared with the server's before a dump starts.
+/// Search order: $REPLICA_PG_BINDIR, /usr/lib/postgresql/*/bin (Debian, newest first), /usr/pgsql-*/bin (RHEL), then PATH.
+/// </summary>
+public sealed class PostgresTools
+{
+    public const string BinDirVariable = "REPLICA_PG_BINDIR";
+
+    PostgresTools(string? binDir) => BinDir = binDir;
+
+    /// <summary>The directory holding the tools, or null to use PATH.</summary>
+    public string? BinDir { get; }
+
+    public string PgDump => Tool("pg_dump");
+
+    public string Psql => Tool("psql");
+
+    public string Tool(string name) => BinDir is null ? name : Path.Combine(BinDir, name);
+
+    public static PostgresTools Find()
+    {
+        if (Environment.GetEnvironmentVariable(BinDirVariable) is { Length: > 0 } configured)
+        {
+            if (!File.Exists(Path.Combine(configured, "pg_dump")))
+            {
+                throw new ConfigException($"{BinDirVariable}={configured} holds no pg_dump");
+            }
+            return new PostgresTools(configured);
+        }
+        string? best = null;
+        var bestVersion = -1;
+        foreach (var pattern in new[] { ("/usr/lib/postgresql", ""), ("/usr", "pgsql-") })
+        {
+            if (!Directory.Exists(pattern.Item1))
+            {
+                continue;
+            }
+            foreach (var dir in Directory.EnumerateDirectories(pattern.Item1, pattern.Item2 + "*"))
+            {
+                var versionText = Path.GetFileName(dir)[pattern.Item2.Length..];
+                if (int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+                    && version > bestVersion && File.Exists(Path.Combine(dir, "bin", "pg_dump")))
+                {
+                    best = Path.Combine(dir, "bin");
+                    bestVersion = version;
+                }
+            }
+        }
+        return new PostgresTools(best);
+    }
+
+    /// <summary>The major version of a tool, from `tool --version` ("pg_dump (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)").</summary>
+    public async Task<int> ToolMajorVersionAsync(string tool, CancellationToken cancellationToken)
+    {
+        var text = await ToolProcess.RunAsync(Tool(tool), ["--version"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
+        var close = text.IndexOf(')');
+        var digits = text[(close + 1)..].TrimStart();
+        var end = 0;
+        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
+        {
+            end++;
+        }
+        return end > 0 ? int.Parse(digits[..end], CultureInfo.InvariantCulture) : throw new DatabaseException($"cannot read the version of {Tool(tool)} from '{text.Trim()}'");
+    }
+
+    /// <summary>
+    /// Runs one query with psql and returns its unaligned, tuples-only output. Also the cheapest way to learn early
+    /// that the server is unreachable or the password is wrong, with libpq's own words.
+    /// </summary>
+    public Task<string> QueryAsync(DatabaseUri uri, string sql, CancellationToken cancellationToken) =>
+        ToolProcess.RunAsync(Psql, ["--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--quiet", "--set=ON_ERROR_STOP=1", "--command", sql],
+            uri.LibpqEnvironment(), uri.Password, cancellationToken, context: $"cannot query {uri.Describe()}");
+
+    /// <summary>server_version_num / 10000: 150010 → 15.</summary>
+    public async Task<int> ServerMajorVersionAsync(DatabaseUri uri, CancellationToken cancellationToken)
+    {
+        var text = (await QueryAsync(uri, "SHOW server_version_num", cancellationToken).ConfigureAwait(false)).Trim();
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? number / 10000
+            : throw new DatabaseException($"unexpected answer to SHOW server_version_num from {uri.Describe()}: '{text}'");
+    }
+
+    /// <summary>Throws a clear error when the local pg_dump is older than the server (pg_dump would refuse, less clearly).</summary>
+    public async Task CheckPgDumpAsync(DatabaseUri uri, CancellationToken cancellationToken)
+    {
+        var server = await ServerMajorVersionAsync(uri, cancellationToken).ConfigureAwait(false);
+        var local = await ToolMajorVersionAsync("pg_dump", cancellationToken).ConfigureAwait(false);
+        if (local < server)
+        {
+            throw new DatabaseException(
+                $"the local pg_dump ({PgDump}) is version {local}, older than the PostgreSQL {server} server of {uri.Describe()}; "
+                + $"pg_dump cannot dump a newer server. Install postgresql-client-{server} or point {BinDirVariable} at its bin directory.");
+        }
+    }
+}

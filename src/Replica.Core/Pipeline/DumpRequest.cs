@@ -1,0 +1,178 @@
+using System.Text;
+using Replica.Bridges;
+using Replica.Catalog;
+using Replica.Clients;
+using Replica.Config;
+using Replica.Lexing;
+using Replica.Rewriting;
+using Replica.Sources;
+using Replica.Transformers;
+
+namespace Replica.Pipeline;
+
+/// <summary>What `replica dump` is asked for besides the config (its command-line options).</summary>
+public sealed record DumpOptions
+{
+    /// <summary>A plain-format dump to read (a file, or - for standard input) instead of source.connection_uri.</summary>
+    public string? Input { get; init; }
+
+    /// <summary>The dialect of <see cref="Input"/>; null: the source's (<see cref="Endpoints.Dialect"/>).</summary>
+    public SqlDialect? Dialect { get; init; }
+
+    /// <summary>The new dump's name; null: dump-&lt;unix ms&gt;.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>--strict (as 'policy: strict').</summary>
+    public bool Strict { get; init; }
+}
+
+/// <summary>
+/// One dump, decided from the config and the options before any data is read: the rules (every transformer checked,
+/// the secret, strict mode, the catalog's unique columns), the source, its dialect, the bridge and the name. Building it
+/// fails with the same errors, in the same order, as `replica dump` reports them; running it is <see cref="DumpJob"/>.
+/// </summary>
+public sealed class DumpRequest : IAsyncDisposable
+{
+    DumpRequest(ReplicaConfig config, RewriteRules rules, IDumpSource source, SqlDialect dialect, IBridge bridge, string name)
+    {
+        Config = config;
+        Rules = rules;
+        Source = source;
+        Dialect = dialect;
+        Bridge = bridge;
+        Name = name;
+    }
+
+    public ReplicaConfig Config { get; }
+
+    public RewriteRules Rules { get; }
+
+    public IDumpSource Source { get; }
+
+    public SqlDialect Dialect { get; }
+
+    public IBridge Bridge { get; }
+
+    public string Name { get; }
+
+    /// <summary>
+    /// Builds the request in the order `replica dump` always checked: the rules, then the source database's catalog
+    /// (strict mode, unique columns), then the source, then the bridge.
+    /// </summary>
+    public static async Task<DumpRequest> CreateAsync(ReplicaConfig config, DumpOptions options, BridgeFactory bridges, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(bridges);
+        // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
+        var rules = BuildRules(config, strictFromDump: options.Input is not null && (options.Strict || config.Strict));
+        // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
+        await CheckBeforeDumpAsync(config, options.Strict, liveSource: options.Input is null, rules, cancellationToken).ConfigureAwait(false);
+        var source = Endpoints.Source(config, options.Input);
+        try
+        {
+            var bridge = bridges.Open(config.Bridge);
+            return new DumpRequest(config, rules, source, options.Dialect ?? Endpoints.Dialect(config), bridge,
+                options.Name ?? DumpName.ForTime(DateTimeOffset.UtcNow));
+        }
+        catch
+        {
+            await DisposeSourceAsync(source).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The rewriter of this dump; the caller disposes it.</summary>
+    public DumpRewriter CreateRewriter() => new(Rules, Config.MaxRowBytes, Dialect);
+
+    /// <summary>Streams the source through <paramref name="rewriter"/> into the bridge (<see cref="DumpJob"/>).</summary>
+    public Task<DumpResult> RunAsync(DumpRewriter rewriter, CancellationToken cancellationToken) =>
+        DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken);
+
+    /// <summary>
+    /// Builds the rules of a config and checks every configured transformer and option now, before any data is read:
+    /// what `replica dump` does, and what benchmarks and tests use to get the same rules.
+    /// </summary>
+    public static RewriteRules BuildRules(ReplicaConfig config, bool strictFromDump = false)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale) { MaxValueBytes = config.MaxRowBytes };
+        var hasTransformers = false;
+        foreach (var rule in config.Tables)
+        {
+            foreach (var column in rule.Columns)
+            {
+                TransformerRegistry.Validate(Bind(column.Transformer), environment);
+                hasTransformers = true;
+            }
+        }
+        if (hasTransformers && config.Secret.Length == 0)
+        {
+            throw new ConfigException("'secret' is not set: deterministic transformers need a key (e.g. secret: ${REPLICA_SECRET})", config.File, key: "secret");
+        }
+        return new RewriteRules(config.Tables, config.OnlyTables, (transformer, column) => TransformerRegistry.Create(Bind(transformer), column, environment))
+        {
+            Checks = new RuleChecks
+            {
+                Unmatched = config.UnmatchedRules,
+                Strict = strictFromDump,
+                Source = config.Source,
+                ConfigFile = config.File,
+            },
+        };
+    }
+
+    /// <summary>
+    /// A configured transformer (a plain config record) as the transformers take it: name, raw options, unique, and
+    /// where it and each option were written, so errors found while binding point at the file, line and key.
+    /// </summary>
+    public static TransformerSpec Bind(TransformerConfig transformer)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        return new TransformerSpec(transformer.Name, transformer.Options)
+        {
+            Location = transformer.Location,
+            OptionLocations = transformer.OptionLocations,
+            Unique = transformer.Unique,
+        };
+    }
+
+    /// <summary>
+    /// What a dump of a live source checks in its catalog before it writes anything. Strict mode (--strict or 'policy:
+    /// strict') reads the catalog of source.connection_uri and fails naming every column that looks like personal data
+    /// and has no rule; strict mode with a live source other than PostgreSQL is a config error, since nothing could be
+    /// checked. The catalog's unique columns also make their transformers unique-safe. A dump file or stdin
+    /// (<paramref name="liveSource"/> false) is not checked here: its rewriter checks the columns of the dump's own
+    /// CREATE TABLE statements (RuleChecks.Strict), which may not be those of source.connection_uri.
+    /// </summary>
+    static async Task CheckBeforeDumpAsync(ReplicaConfig config, bool strict, bool liveSource, RewriteRules rules, CancellationToken cancellationToken)
+    {
+        strict |= config.Strict;
+        if (!liveSource)
+        {
+            return;
+        }
+        var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
+        if (uri is not { Kind: DatabaseKind.PostgreSql })
+        {
+            if (strict)
+            {
+                throw new ConfigException(
+                    "strict mode checks the source database's columns before dumping, and needs source.connection_uri (postgres://) to read them",
+                    config.File, key: "policy");
+            }
+            return;
+        }
+        var catalog = await PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
+        if (strict)
+        {
+            StrictPolicy.Check(catalog, config);
+        }
+        rules.MarkUnique(catalog.UniqueColumns());
+    }
+
+    public ValueTask DisposeAsync() => DisposeSourceAsync(Source);
+
+    static ValueTask DisposeSourceAsync(IDumpSource source) =>
+        source is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
+}

@@ -1,0 +1,72 @@
+using Replica.Bridges;
+using Replica.Config;
+using Replica.Destinations;
+
+namespace Replica.Pipeline;
+
+/// <summary>What `replica restore` is asked for besides the config (its command-line options).</summary>
+public sealed record RestoreOptions
+{
+    /// <summary>The dump to restore; null: the newest complete one.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>A file (or - for stdout) instead of destination.connection_uri.</summary>
+    public string? Output { get; init; }
+
+    /// <summary>--wipe; null: destination.wipe.</summary>
+    public WipeMode? Wipe { get; init; }
+
+    /// <summary>--no-wipe: overrides destination.wipe.</summary>
+    public bool NoWipe { get; init; }
+
+    /// <summary>--no-create: a missing destination database fails the restore instead of being created.</summary>
+    public bool NoCreate { get; init; }
+}
+
+/// <summary>
+/// One restore, decided from the config and the options: the bridge, the destination and what is wiped before. Running
+/// it is <see cref="RestoreJob"/>; the host asks before a wipe (<see cref="WipesDatabase"/>).
+/// </summary>
+public sealed class RestoreRequest : IAsyncDisposable
+{
+    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name)
+    {
+        Config = config;
+        Bridge = bridge;
+        Destination = destination;
+        Wipe = wipe;
+        Name = name;
+    }
+
+    public ReplicaConfig Config { get; }
+
+    public IBridge Bridge { get; }
+
+    public IRestoreDestination Destination { get; }
+
+    /// <summary>--no-wipe, else --wipe, else destination.wipe.</summary>
+    public WipeMode Wipe { get; }
+
+    public string? Name { get; }
+
+    /// <summary>The restore drops data of a database (its schemas, or the whole database): confirm first.</summary>
+    public bool WipesDatabase => Destination is PsqlDestination or MysqlDestination && Wipe != WipeMode.None;
+
+    /// <summary>Opens the bridge, then picks the destination (<see cref="Endpoints.Destination"/>).</summary>
+    public static RestoreRequest Create(ReplicaConfig config, RestoreOptions options, BridgeFactory bridges)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(bridges);
+        var bridge = bridges.Open(config.Bridge);
+        var wipe = options.NoWipe ? WipeMode.None : options.Wipe ?? config.Destination.Wipe;
+        var destination = Endpoints.Destination(config, options.Output, wipe, config.Destination.CreateDatabase && !options.NoCreate);
+        return new RestoreRequest(config, bridge, destination, wipe, options.Name);
+    }
+
+    /// <summary>Restores the dump into the destination (<see cref="RestoreJob"/>).</summary>
+    public Task<(DumpEntry Entry, long Bytes)> RunAsync(RestoreCounter counter, CancellationToken cancellationToken) =>
+        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes);
+
+    public ValueTask DisposeAsync() => Destination.DisposeAsync();
+}
