@@ -19,6 +19,15 @@ public class MySqlBadInputTests
     }
 
     [Fact]
+    public void Rewrite_DelimiterWithoutTerminator_PointsAtTheCommand()
+    {
+        var e = Fails("SELECT 1;\nDELIMITER \nSELECT 2;\n");
+        Assert.Contains("DELIMITER needs a terminator of 1 to 64 bytes", e.Message);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal("SELECT 1;\n".Length, e.ByteOffset);
+    }
+
+    [Fact]
     public void Rewrite_MySqlUnterminatedString_PointsAtItsStart()
     {
         var e = Fails("SET a = 1;\nINSERT INTO `t` VALUES (1,'it\\'s;\n\nSELECT 1;\n");
