@@ -3,7 +3,7 @@ using System.Text.Json;
 using Replica.Catalog;
 using Replica.Config;
 using Replica.Pipeline;
-using Replica.Catalog.Scanning;
+using Replica.Scanning;
 
 namespace Replica.Cli.Commands;
 

@@ -162,7 +162,7 @@ internal sealed partial class ConfigBinder
             Destination = destination,
             Tables = tables,
             OnlyTables = only,
-            UnmatchedRules = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : Config.UnmatchedRules.Error,
+            UnmatchedRules = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : UnmatchedRules.Error,
         };
     }
 

@@ -36,7 +36,7 @@ internal sealed partial class ConfigBinder
         }
 
         var bridge = f.Get("bridge") is { } bridgeNode ? BindBridge(bridgeNode) : new BridgeConfig();
-        var unmatched = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : Config.UnmatchedRules.Error;
+        var unmatched = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : UnmatchedRules.Error;
 
         var maxRow = new ReplicaConfig().MaxRowBytes;
         if (f.Get("limits") is { } limitsNode)

@@ -376,8 +376,8 @@ internal sealed partial class ConfigBinder
         var text = RequiredScalar(node, "error or warn").Value;
         return text switch
         {
-            "error" => Config.UnmatchedRules.Error,
-            "warn" => Config.UnmatchedRules.Warn,
+            "error" => UnmatchedRules.Error,
+            "warn" => UnmatchedRules.Warn,
             _ => throw Error(node, $"expected error (the default: a rule that matches no table or column of the dump fails it) or warn (the dump completes with a warning), found '{text}'"),
         };
     }

@@ -38,15 +38,6 @@ public sealed class ReplicaConfig
     public UnmatchedRules UnmatchedRules { get; init; } = UnmatchedRules.Error;
 }
 
-/// <summary>What a rule that matches nothing in a dump does ('unmatched_rules').</summary>
-public enum UnmatchedRules
-{
-    /// <summary>The dump fails before anything is listed: a misspelt table or column must not leave data unmasked.</summary>
-    Error,
-    /// <summary>The dump completes and prints a warning for each such rule.</summary>
-    Warn,
-}
-
 public sealed class SourceConfig
 {
     /// <summary>
@@ -179,53 +170,4 @@ public enum ConfigFormat
     Replica,
     /// <summary>RepliByte's conf.yaml (source.transformers, datastore, destination), read as is.</summary>
     RepliByte,
-}
-
-/// <summary>What happens to a table's data and schema.</summary>
-public enum TableAction
-{
-    /// <summary>Keep schema and data, transform the configured columns.</summary>
-    Transform,
-    /// <summary>Keep the schema, drop every row ('skip' / 'data: skip').</summary>
-    SkipData,
-    /// <summary>Drop the table entirely: schema, data, indexes, constraints ('drop').</summary>
-    Drop,
-}
-
-/// <summary>A 'transformers:' entry: which tables it matches, what it does to them and their columns.</summary>
-public sealed record TableRule(TablePattern Table, TableAction Action, IReadOnlyList<ColumnRule> Columns)
-{
-    /// <summary>Where it was configured ("replica.yaml:12:5"), for messages.</summary>
-    public string? Source { get; init; }
-
-    /// <summary>'optional: true': the rule may match nothing in a dump without failing it.</summary>
-    public bool Optional { get; init; }
-}
-
-public sealed record ColumnRule(NamePattern Column, TransformerConfig Transformer)
-{
-    /// <summary>Where the column was named ("replica.yaml:14:7"), for messages.</summary>
-    public string? Source { get; init; }
-}
-
-/// <summary>
-/// A column's transformer as written: its name and raw options (strings, lists IReadOnlyList&lt;object?&gt;, maps
-/// IReadOnlyDictionary&lt;string, object?&gt;, as YAML gives them), and where. The Pipeline binds it to a transformer when
-/// the dump's rules are built; errors found there name <see cref="Location"/> or the option's own location.
-/// </summary>
-public sealed record TransformerConfig(string Name, IReadOnlyDictionary<string, object?> Options)
-{
-    /// <summary>Where the transformer was configured; null when built in code.</summary>
-    public ConfigLocation? Location { get; init; }
-
-    /// <summary>"replica.yaml:12:9", for messages; null when built in code.</summary>
-    public string? Source => Location?.ToString();
-
-    /// <summary>Where each option was written (its key), by option name.</summary>
-    public IReadOnlyDictionary<string, ConfigLocation> OptionLocations { get; init; } = new Dictionary<string, ConfigLocation>();
-
-    /// <summary>'unique': true, false, or null for "decide by the transformer".</summary>
-    public bool? Unique { get; init; }
-
-    public static TransformerConfig Of(string name) => new(name, new Dictionary<string, object?>());
 }

@@ -5,6 +5,7 @@ using Replica.Clients;
 using Replica.Config;
 using Replica.Lexing;
 using Replica.Rewriting;
+using Replica.Scanning;
 using Replica.Sources;
 using Replica.Transformers;
 
@@ -116,7 +117,7 @@ public sealed class DumpRequest : IAsyncDisposable
             {
                 Unmatched = config.UnmatchedRules,
                 Strict = strictFromDump,
-                Source = config.Source,
+                SourceDumpsData = (schema, name) => StrictPolicy.SourceDumpsData(config.Source, schema, name),
                 ConfigFile = config.File,
             },
         };

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Replica.Config;
 using Replica.Lexing;
 
 namespace Replica.Rewriting;

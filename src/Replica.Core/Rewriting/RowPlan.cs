@@ -1,4 +1,3 @@
-using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 

@@ -1,9 +1,9 @@
-using System.Text;
-using Replica.Clients;
 using Replica.Config;
-using Replica.Catalog.Scanning;
+using System.Text;
+using Replica.Catalog;
+using Replica.Clients;
 
-namespace Replica.Catalog;
+namespace Replica.Scanning;
 
 /// <summary>
 /// Strict mode ('policy: strict' or --strict): before a dump writes anything, every column that looks like personal data

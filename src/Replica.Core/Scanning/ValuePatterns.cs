@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Replica.Catalog.Scanning;
+namespace Replica.Scanning;
 
 /// <summary>
 /// Recognizes values that are personal data by their shape: e-mail addresses, phone numbers, payment card numbers

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Text;
 using Npgsql;
+using Replica.Catalog;
 using Replica.Clients;
-using Replica.Config;
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Catalog.Scanning;
+namespace Replica.Scanning;
 
 /// <summary>
 /// A column that looks like personal data, with the transformer proposed for it (null when no built-in one fits its

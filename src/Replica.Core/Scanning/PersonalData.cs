@@ -1,6 +1,6 @@
 using Replica.Transformers;
 
-namespace Replica.Catalog.Scanning;
+namespace Replica.Scanning;
 
 /// <summary>Kinds of personal data a column can hold, each with a transformer that fits it.</summary>
 public enum PersonalDataKind

@@ -1,7 +1,7 @@
-using Replica.Catalog.Scanning;
+using Replica.Scanning;
 using Replica.Transformers;
 
-namespace Replica.Core.Tests.Catalog;
+namespace Replica.Core.Tests.Scanning;
 
 public sealed class PersonalDataTests
 {

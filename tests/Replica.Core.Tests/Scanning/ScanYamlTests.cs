@@ -1,8 +1,9 @@
 using Replica.Catalog;
+using Replica.Core.Tests.Catalog;
 using Replica.Core.Tests.Config;
-using Replica.Catalog.Scanning;
+using Replica.Scanning;
 
-namespace Replica.Core.Tests.Catalog;
+namespace Replica.Core.Tests.Scanning;
 
 public sealed class ScanYamlTests
 {

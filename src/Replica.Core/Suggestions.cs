@@ -1,4 +1,4 @@
-namespace Replica.Config;
+namespace Replica;
 
 /// <summary>"Did you mean" for config keys and transformer names: the closest candidate within a small edit distance.</summary>
 internal static class Suggestions

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Replica.Config;
 
-namespace Replica.Catalog.Scanning;
+namespace Replica.Scanning;
 
 /// <summary>
 /// Writes findings as the 'transformers:' section of replica.yaml (see replica.example.yaml), ready to paste: one entry

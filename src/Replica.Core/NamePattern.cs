@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Replica.Config;
+namespace Replica;
 
 /// <summary>
 /// One identifier or '*' in a config, matched as PostgreSQL matches names: an unquoted name folds to lower case,

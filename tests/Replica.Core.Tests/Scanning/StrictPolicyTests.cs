@@ -1,8 +1,10 @@
 using Replica.Catalog;
 using Replica.Config;
+using Replica.Core.Tests.Catalog;
 using Replica.Core.Tests.Config;
+using Replica.Scanning;
 
-namespace Replica.Core.Tests.Catalog;
+namespace Replica.Core.Tests.Scanning;
 
 public sealed class StrictPolicyTests
 {

@@ -1,4 +1,4 @@
-namespace Replica.Catalog.Scanning;
+namespace Replica.Scanning;
 
 /// <summary>
 /// Splits a column or table name into lower-case words: snake_case, kebab-case, camelCase, PascalCase, "Spaced Names",

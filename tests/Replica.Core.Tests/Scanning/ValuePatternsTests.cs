@@ -1,6 +1,6 @@
-using Replica.Catalog.Scanning;
+using Replica.Scanning;
 
-namespace Replica.Core.Tests.Catalog;
+namespace Replica.Core.Tests.Scanning;
 
 public sealed class ValuePatternsTests
 {

@@ -1,7 +1,7 @@
 using Replica.Lexing;
 using Replica.Transformers;
 
-namespace Replica.Catalog.Scanning;
+namespace Replica.Scanning;
 
 /// <summary>A transformer proposed for a column: its name and options, as the config writes them.</summary>
 public sealed record TransformerProposal(string Name, IReadOnlyDictionary<string, object?> Options);
