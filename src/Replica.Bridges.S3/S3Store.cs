@@ -6,15 +6,13 @@ using Amazon.S3.Model;
 
 namespace Replica.Bridges.S3;
 
-/// <summary>An object as read back: its bytes and its ETag (unquoted, as conditional writes send it back).</summary>
-internal sealed record StoredObject(byte[] Data, string ETag);
-
 /// <summary>
 /// The object mechanics of <see cref="S3Bridge"/>: one bucket, every call retried with jittered exponential backoff on
 /// transient failures, every final failure turned into a <see cref="BridgeException"/> naming bucket, key and S3 error code.
-/// Knows nothing of dumps.
+/// Knows nothing of dumps. Its own methods take whole keys; as the bridge's <see cref="IObjectStore"/> (S3Store.Objects.cs)
+/// keys are relative to the prefix.
 /// </summary>
-internal sealed class S3Store : IDisposable
+internal sealed partial class S3Store : IObjectStore, IDisposable
 {
     /// <summary>The most keys one DeleteObjects request may name.</summary>
     const int DeleteBatchSize = 1000;
@@ -62,6 +60,8 @@ internal sealed class S3Store : IDisposable
     }
 
     public string Bucket => _options.Bucket;
+
+    public S3BridgeOptions Options => _options;
 
     public void Dispose() => _client.Dispose();
 

@@ -5,10 +5,22 @@ public sealed class S3BridgeOptionsTests
     static S3BridgeOptions Valid() => new() { Bucket = "bucket", Prefix = "replica/", AccessKey = "AKIDEXAMPLE", SecretKey = "s3cr3t-value" };
 
     [Fact]
-    public void Validate_Defaults_Accepted()
+    public void Constructor_OnlyBucket_AwsBucketRootWithDocumentedDefaults()
     {
-        Valid().Validate();
-        new S3BridgeOptions { Bucket = "bucket" }.Validate();
+        var options = new S3BridgeOptions { Bucket = "bucket" };
+
+        // The region is the AWS chain's; given here so that the client can be set up without one in the environment.
+        using var bridge = new S3Bridge(options with { Region = "eu-west-1" });
+
+        Assert.Equal("S3 bucket s3://bucket/", bridge.Description);
+        Assert.Equal("", options.Prefix);
+        Assert.Null(options.EndpointUrl);
+        Assert.False(options.ForcePathStyle);
+        Assert.Null(options.AccessKey);
+        Assert.Equal(4, options.MaxRetries);
+        Assert.Equal(16 * 1024 * 1024, options.MultipartThreshold);
+        Assert.Equal(8 * 1024 * 1024, options.PartSize);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.MarkerRefreshInterval);
     }
 
     [Theory]

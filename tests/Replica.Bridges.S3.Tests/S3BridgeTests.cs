@@ -6,6 +6,7 @@ using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Replica.Bridges.S3.Tests.Servers;
+using Replica.Pipeline;
 using Xunit.Abstractions;
 
 namespace Replica.Bridges.S3.Tests;

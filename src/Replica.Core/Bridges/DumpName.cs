@@ -41,9 +41,9 @@ public static class DumpName
                 return false;
             }
         }
-        if (name.Equals(LocalBridge.IndexFileName, StringComparison.OrdinalIgnoreCase))
+        if (name.Equals(ObjectBridge.IndexKey, StringComparison.OrdinalIgnoreCase))
         {
-            problem = $"'{LocalBridge.IndexFileName}' is the bridge's index";
+            problem = $"'{ObjectBridge.IndexKey}' is the bridge's index";
             return false;
         }
         problem = null;

@@ -6,7 +6,7 @@ namespace Replica.Bridges;
 // The file system mechanics of LocalBridge: the index lock, index.json, durable writes and folder removal.
 public sealed partial class LocalBridge
 {
-    internal string IndexPath => Path.Combine(_root, IndexFileName);
+    internal string IndexPath => Path.Combine(_root, IndexKey);
 
     /// <summary>
     /// The one check that keeps the bridge inside its directory: throws a <see cref="BridgeException"/> when
@@ -98,32 +98,6 @@ public sealed partial class LocalBridge
                 throw BridgeThrow.Io("open the index lock", path, ex);
             }
         }
-    }
-
-    /// <summary>Reads index.json; a missing file (or root) is an empty index. Needs no lock: index.json is replaced by rename.</summary>
-    internal async Task<BridgeIndex> ReadIndexAsync(CancellationToken cancellationToken)
-    {
-        string path = IndexPath;
-        byte[] json;
-        try
-        {
-            // FileShare.Delete so that a writer's rename over index.json is not blocked by this reader on Windows.
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-                bufferSize: 0, FileOptions.Asynchronous);
-            json = new byte[stream.Length];
-            await stream.ReadExactlyAsync(json, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return new BridgeIndex();
-        }
-        catch (Exception ex) when (BridgeThrow.IsIo(ex) || ex is EndOfStreamException)
-        {
-            throw BridgeThrow.Io("read the index", path, ex);
-        }
-
-        BridgeIndex index = BridgeJson.ReadIndex(json, $"'{path}'");
-        return index;
     }
 
     /// <summary>Replaces index.json atomically. Call only under the index lock (the temp file name is shared).</summary>

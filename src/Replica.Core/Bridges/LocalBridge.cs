@@ -12,196 +12,50 @@ namespace Replica.Bridges;
 /// root/dump-1/.writing         exists while a writer works on the folder, held open exclusively by that writer
 /// root/.deleted-*              folders being removed (renamed first so that removal is atomic for readers)
 /// </code>
-/// Several processes may use one root: every change to index.json or to which dump folders exist happens under the
-/// index lock, and every file is written to a temporary name, flushed to disk and renamed into place.
+/// The dump protocol is <see cref="ObjectBridge"/>'s; this class is its store (LocalBridge.Store.cs) and what only a
+/// directory can do better: it tells a dead writer at once (nobody holds its flock), so a dump cleans up after killed
+/// writers first, and it moves a folder aside before deleting it, so removal is atomic for readers (hence its own
+/// delete, cleanup and rebuild, below). Several processes may use one root: every change to index.json or to which
+/// dump folders exist happens under the index lock, and every file is written to a temporary name, flushed to disk and renamed into place.
 /// </summary>
-public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedCleanup
+public sealed partial class LocalBridge : ObjectBridge
 {
-    internal const string IndexFileName = "index.json";
-    internal const string ManifestFileName = "manifest.json";
-    internal const string WritingLockFileName = ".writing";
+    internal const string WritingLockFileName = MarkerName;
     internal const string IndexLockFileName = ".index.lock";
     const string IndexTempFileName = ".index.json.tmp";
     const string DeletedPrefix = ".deleted-";
-
-    /// <summary>Six digits keep name order equal to chunk order; 1,000,000 chunks of 32 MiB is 32 TiB.</summary>
-    internal const int MaxChunkCount = 1_000_000;
 
     readonly string _root;
     readonly LocalBridgeOptions _options;
 
     public LocalBridge(string rootPath, LocalBridgeOptions? options = null)
+        : this(new Store(), FullPath(rootPath), options ?? new LocalBridgeOptions())
+    {
+    }
+
+    LocalBridge(Store store, string root, LocalBridgeOptions options)
+        : base(store, new ObjectBridgeOptions { TimeProvider = options.TimeProvider, MarkerRefreshInterval = options.MarkerRefreshInterval })
+    {
+        _root = root;
+        _options = options;
+        store.Bridge = this;
+    }
+
+    static string FullPath(string rootPath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
-        _root = Path.GetFullPath(rootPath);
-        _options = options ?? new LocalBridgeOptions();
+        return Path.GetFullPath(rootPath);
     }
 
     /// <summary>The absolute path of the bridge's root directory.</summary>
     public string RootPath => _root;
 
-    public string Description => $"local directory {_root}";
-
     internal TimeProvider TimeProvider => _options.TimeProvider;
 
-    internal TimeSpan MarkerRefreshInterval => _options.MarkerRefreshInterval;
+    internal override ObjectDumpWriter CreateWriter(string name, IWriterLease lease, long createdAt) =>
+        new LocalDumpWriter(this, name, lease, createdAt);
 
-    /// <summary>The object key (file name inside the dump folder) of chunk <paramref name="index"/>.</summary>
-    public static string ChunkKey(int index) => $"{index:D6}.chunk";
-
-    public async Task<IDumpWriter> BeginDumpAsync(string name, CancellationToken cancellationToken)
-    {
-        DumpName.Validate(name);
-        CreateRoot();
-
-        // Folders of writers that died (SIGKILL, power loss) would otherwise block their name and waste space forever.
-        await CleanupAbandonedAsync(cancellationToken).ConfigureAwait(false);
-
-        string folder = DumpFolder(name);
-        long createdAt = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
-        {
-            BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-            if (index.Find(name) is not null)
-            {
-                throw new BridgeException($"A dump named '{name}' already exists in {Description}.");
-            }
-            RefuseLink(folder, $"create the folder of dump '{name}' at");
-            if (Directory.Exists(folder))
-            {
-                throw new BridgeException(File.Exists(Path.Combine(folder, WritingLockFileName))
-                    ? $"A dump named '{name}' is being written to {Description} by another process."
-                    : $"The name '{name}' is taken: folder '{folder}' exists but is not listed in {IndexFileName}; remove it or choose another name.");
-            }
-
-            // Created under the index lock, together with its .writing lock, so cleanup never sees the folder without it.
-            FileStream writingLock;
-            string lockPath = Path.Combine(folder, WritingLockFileName);
-            try
-            {
-                Directory.CreateDirectory(folder);
-                // CreateDirectory succeeds on a link to a directory planted since the check above.
-                RefuseLink(folder, $"create the folder of dump '{name}' at");
-                writingLock = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
-            }
-            catch (Exception ex) when (BridgeThrow.IsIo(ex))
-            {
-                throw BridgeThrow.Io("create dump folder", folder, ex);
-            }
-            try
-            {
-                // For a person looking at a stuck folder: who is (or was) writing it.
-                byte[] owner = System.Text.Encoding.UTF8.GetBytes(
-                    $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.FromUnixTimeMilliseconds(createdAt):O}\n");
-                writingLock.Write(owner);
-                writingLock.Flush();
-                // Marker ages are read on the bridge's clock, so they are stamped with it too.
-                File.SetLastWriteTimeUtc(writingLock.SafeFileHandle, _options.TimeProvider.GetUtcNow().UtcDateTime);
-            }
-            catch (Exception ex) when (BridgeThrow.IsIo(ex))
-            {
-                writingLock.Dispose();
-                throw BridgeThrow.Io("write lock file", lockPath, ex);
-            }
-            return new LocalDumpWriter(this, name, folder, writingLock, createdAt);
-        }
-    }
-
-    public async Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken)
-    {
-        BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-        var complete = new List<DumpEntry>(index.Dumps.Count);
-        foreach (DumpEntry entry in index.Dumps)
-        {
-            if (entry.Status == DumpEntry.Complete)
-            {
-                complete.Add(entry);
-            }
-        }
-        complete.Sort(DumpOrdering.OldestFirst);
-        return complete;
-    }
-
-    public async Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken)
-    {
-        DumpName.Validate(name);
-        BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-        if (index.Find(name) is not { Status: DumpEntry.Complete })
-        {
-            throw new BridgeException($"There is no complete dump named '{name}' in {Description}.");
-        }
-
-        string path = Path.Combine(DumpFolder(name), ManifestFileName);
-        byte[] json;
-        try
-        {
-            json = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new IntegrityException($"Dump '{name}' is listed in {IndexFileName} but its manifest '{path}' is missing.", ex);
-        }
-        catch (Exception ex) when (BridgeThrow.IsIo(ex))
-        {
-            throw BridgeThrow.Io("read manifest", path, ex);
-        }
-
-        return BridgeJson.ReadManifest(json, name, $"'{path}'");
-    }
-
-    public async Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken)
-    {
-        DumpName.Validate(name);
-        ArgumentNullException.ThrowIfNull(chunk);
-        string folder = DumpFolder(name);
-        if (!IsPlainFileName(chunk.Key))
-        {
-            // The key comes from a file someone could edit; it must not lead outside the dump folder.
-            BridgeThrow.ChunkIntegrity(name, chunk, "the key is not a plain file name");
-        }
-        if (!Directory.Exists(folder))
-        {
-            throw new BridgeException($"There is no dump named '{name}' in {Description} (folder '{folder}' does not exist).");
-        }
-
-        string path = Path.Combine(folder, chunk.Key);
-        try
-        {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-            long length = RandomAccess.GetLength(handle);
-            // Checked before allocating, so a damaged file can never make us allocate more than the manifest promised.
-            if (length != chunk.Size)
-            {
-                BridgeThrow.ChunkIntegrity(name, chunk, $"the stored file '{path}' has {length} bytes, the manifest says {chunk.Size}");
-            }
-            if (length > Array.MaxLength)
-            {
-                BridgeThrow.ChunkIntegrity(name, chunk, $"{length} bytes is larger than one chunk can be");
-            }
-            byte[] data = GC.AllocateUninitializedArray<byte>((int)length);
-            int filled = 0;
-            while (filled < data.Length)
-            {
-                int read = await RandomAccess.ReadAsync(handle, data.AsMemory(filled), filled, cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    BridgeThrow.ChunkIntegrity(name, chunk, $"the stored file '{path}' ended after {filled} of {length} bytes");
-                }
-                filled += read;
-            }
-            return data;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new IntegrityException($"Dump '{name}', chunk {chunk.Index} ({chunk.Key}): the chunk is missing ('{path}' does not exist).", ex);
-        }
-        catch (Exception ex) when (BridgeThrow.IsIo(ex))
-        {
-            throw BridgeThrow.Io($"read chunk {chunk.Index} of dump '{name}' from", path, ex);
-        }
-    }
-
-    public async Task DeleteAsync(string name, CancellationToken cancellationToken)
+    public override async Task DeleteAsync(string name, CancellationToken cancellationToken)
     {
         DumpName.Validate(name);
         if (!Directory.Exists(_root))
@@ -213,7 +67,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
         string? trash = null;
         await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
         {
-            BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
             bool listed = index.Find(name) is not null;
             bool exists = Directory.Exists(folder);
             if (!listed && !exists)
@@ -257,7 +111,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
         var removed = new List<string>();
         await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
         {
-            BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
             foreach (string folder in EnumerateDirectories(_root))
             {
                 string name = Path.GetFileName(folder);
@@ -304,9 +158,9 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
     /// marker was last refreshed longer than <paramref name="staleAfter"/> ago (the age matters where locks cannot be
     /// trusted, such as some network file systems). Listed dumps, live writers and folders without a marker stay.
     /// </summary>
-    public async Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken)
+    public override async Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken)
     {
-        MarkerRefresher.RequireStaleAfter(staleAfter, _options.MarkerRefreshInterval);
+        MarkerRefresher.RequireStaleAfter(staleAfter, BridgeOptions.MarkerRefreshInterval);
         if (!Directory.Exists(_root))
         {
             return [];
@@ -316,7 +170,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
         var trash = new List<string>();
         await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
         {
-            BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
             DateTimeOffset now = _options.TimeProvider.GetUtcNow();
             foreach (string folder in EnumerateDirectories(_root))
             {
@@ -362,7 +216,7 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
     /// Recreates index.json from the manifests on disk, under the index lock: every folder with a valid manifest is a
     /// complete dump (its manifest is written only after its last chunk). A manifest that does not parse is an error.
     /// </summary>
-    public async Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken)
+    public override async Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken)
     {
         await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -370,37 +224,18 @@ public sealed partial class LocalBridge : IBridge, IIndexRebuild, IAbandonedClea
             foreach (string folder in Directory.EnumerateDirectories(_root))
             {
                 string name = Path.GetFileName(folder);
-                string path = Path.Combine(folder, ManifestFileName);
+                string path = Path.Combine(folder, ManifestName);
                 if (!DumpName.IsValid(name, out _) || !File.Exists(path))
                 {
                     continue;
                 }
                 DumpManifest manifest = BridgeJson.ReadManifest(
                     await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), name, $"'{path}'");
-                index.Dumps.Add(new DumpEntry(name, DumpEntry.Complete, manifest.SizeIn, manifest.SizeOut, manifest.CreatedAt,
-                    manifest.Compressed, manifest.Encrypted, manifest.Chunks.Count));
+                index.Dumps.Add(EntryOf(manifest));
             }
             index.Dumps.Sort(DumpOrdering.OldestFirst);
             await WriteIndexAsync(index, cancellationToken).ConfigureAwait(false);
             return index.Dumps;
         }
     }
-
-    /// <summary>Adds a completed dump to index.json; called by the writer after its manifest is on disk.</summary>
-    internal async Task AddToIndexAsync(DumpEntry entry, CancellationToken cancellationToken)
-    {
-        await using (await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false))
-        {
-            BridgeIndex index = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-            if (index.Find(entry.Name) is not null)
-            {
-                throw new BridgeException($"A dump named '{entry.Name}' is already listed in {IndexPath}.");
-            }
-            index.Dumps.Add(entry);
-            await WriteIndexAsync(index, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    static bool IsPlainFileName(string key) =>
-        key.Length > 0 && key[0] != '.' && key.IndexOfAny(['/', '\\', ':']) < 0 && Path.GetFileName(key) == key;
 }

@@ -105,7 +105,7 @@ public abstract class S3CliTests : IDisposable
     [Fact]
     public async Task DumpAndRestore_LiveDatabases_ThroughTheBucket()
     {
-        var pg = new global::Replica.IntegrationTests.Postgres.PostgresServer();
+        var pg = new global::Replica.TestSupport.Postgres.PostgresServer();
         await pg.InitializeAsync();
         try
         {
@@ -120,8 +120,8 @@ public abstract class S3CliTests : IDisposable
             ProcessOutput dump = await ReplicaOkAsync("dump", "-c", config, "--name", "live-1");
             ProcessOutput restore = await ReplicaOkAsync("restore", "-c", config, "--latest");
 
-            AssertNoSecrets(dump, global::Replica.IntegrationTests.Postgres.PostgresServer.Password);
-            AssertNoSecrets(restore, global::Replica.IntegrationTests.Postgres.PostgresServer.Password);
+            AssertNoSecrets(dump, global::Replica.TestSupport.Postgres.PostgresServer.Password);
+            AssertNoSecrets(restore, global::Replica.TestSupport.Postgres.PostgresServer.Password);
             Assert.Contains("restored live-1", restore.Stderr);
             foreach (string sql in new[] { "SELECT id, country FROM customers ORDER BY id", "SELECT id, customer_id, total FROM orders ORDER BY id" })
             {
@@ -141,7 +141,7 @@ public abstract class S3CliTests : IDisposable
     [Fact]
     public async Task DumpAndRestore_LiveMariaDb_ThroughTheBucket()
     {
-        var db = new global::Replica.IntegrationTests.MariaDb.MariaDbServer();
+        var db = new global::Replica.TestSupport.MariaDb.MariaDbServer();
         await db.InitializeAsync();
         try
         {

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Replica.Bridges;
+using Replica.Pipeline;
 
 namespace Replica.Core.Tests.Bridges;
 

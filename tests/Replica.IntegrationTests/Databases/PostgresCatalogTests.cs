@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Replica.Catalog;
-using Replica.Catalog.Scanning;
+using Replica.Scanning;
 using Replica.Clients;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Replica.IntegrationTests.Postgres;
+namespace Replica.TestSupport.Postgres;
 
 /// <summary>What a finished child process printed, and how it exited.</summary>
 public sealed record ProcessOutput(int ExitCode, string Stdout, string Stderr);

@@ -1,7 +1,9 @@
 using Replica.Bridges;
+using Replica.Core.Tests.Bridges;
+using Replica.Pipeline;
 using static Replica.Core.Tests.Bridges.BridgeTestSupport;
 
-namespace Replica.Core.Tests.Bridges;
+namespace Replica.Core.Tests.Pipeline;
 
 public sealed class DumpReaderTests : IDisposable
 {

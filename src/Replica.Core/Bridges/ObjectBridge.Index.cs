@@ -1,14 +1,15 @@
 using System.Text.Json;
-using Amazon.S3;
 
-namespace Replica.Bridges.S3;
+namespace Replica.Bridges;
 
 // index.json by compare-and-swap: read it with its ETag, change it, write it back only if it is still the same object.
-public sealed partial class S3Bridge
+public partial class ObjectBridge
 {
+    const string RebuildHint = " ('replica index rebuild' recreates it from the manifests)";
+
     int _indexConflicts;
 
-    /// <summary>How many index writes lost a race (412/409) and were retried; for tests and diagnostics.</summary>
+    /// <summary>How many index writes lost a race and were retried; for tests and diagnostics.</summary>
     internal int IndexConflicts => Volatile.Read(ref _indexConflicts);
 
     /// <summary>Test hook: runs between reading index.json and writing it back, to force a lost race.</summary>
@@ -22,17 +23,15 @@ public sealed partial class S3Bridge
         {
             return (new BridgeIndex(), null);
         }
-
-        string where = $"s3://{_options.Bucket}/{IndexKey}";
-        BridgeIndex index = BridgeJson.ReadIndex(stored.Data, where, " ('replica index rebuild' recreates it from the manifests)");
+        BridgeIndex index = BridgeJson.ReadIndex(stored.Data, _store.Show(IndexKey), RebuildHint);
         return (index, stored.ETag);
     }
 
     /// <summary>
-    /// Applies <paramref name="change"/> to the current index and writes it back with If-Match (If-None-Match: * when
-    /// there is no index yet). When another writer got there first, reads again and reapplies the change, after a
-    /// random delay that grows with each lost race. <paramref name="change"/> returns false when there is nothing to
-    /// write; it must be safe to run several times.
+    /// Applies <paramref name="change"/> to the current index and writes it back if it is still the version read (only
+    /// if absent when there is no index yet). When another writer got there first, reads again and reapplies the change,
+    /// after a random delay that grows with each lost race. <paramref name="change"/> returns false when there is nothing
+    /// to write; it must be safe to run several times.
     /// </summary>
     internal async Task UpdateIndexAsync(Func<BridgeIndex, CancellationToken, ValueTask<bool>> change, CancellationToken cancellationToken)
     {
@@ -48,25 +47,21 @@ public sealed partial class S3Bridge
             {
                 await hook(cancellationToken).ConfigureAwait(false);
             }
-            try
+            if (await _store.PutIfMatchAsync(IndexKey, json, etag, "write the index", cancellationToken).ConfigureAwait(false))
             {
-                await _store.PutAsync(IndexKey, json, "write the index", cancellationToken,
-                    ifMatch: etag, ifNoneMatch: etag is null ? "*" : null, contentType: "application/json").ConfigureAwait(false);
                 return;
             }
-            catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+            Interlocked.Increment(ref _indexConflicts);
+            if (attempt >= _options.IndexUpdateAttempts)
             {
-                Interlocked.Increment(ref _indexConflicts);
-                if (attempt >= _options.IndexUpdateAttempts)
-                {
-                    throw S3Errors.Failed("write the index", _options.Bucket, IndexKey, ex, attempt,
-                        "other writers kept changing it; try again, or raise the index update attempts");
-                }
-                // Full jitter, 20 ms doubling up to 1 s: racing writers spread out instead of colliding again in step.
-                double capMs = Math.Min(1000, 20 * Math.Pow(2, Math.Min(attempt - 1, 10)));
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * capMs), _options.TimeProvider, cancellationToken)
-                    .ConfigureAwait(false);
+                throw new BridgeException(
+                    $"Cannot write the index {_store.Show(IndexKey)}: other writers kept changing it (after {attempt} tries); "
+                    + "try again, or raise the index update attempts");
             }
+            // Full jitter, 20 ms doubling up to 1 s: racing writers spread out instead of colliding again in step.
+            double capMs = Math.Min(1000, 20 * Math.Pow(2, Math.Min(attempt - 1, 10)));
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * capMs), _options.TimeProvider, cancellationToken)
+                .ConfigureAwait(false);
         }
     }
 
@@ -87,7 +82,7 @@ public sealed partial class S3Bridge
             {
                 return ValueTask.FromResult(false);
             }
-            throw new BridgeException($"A dump named '{entry.Name}' is already listed in s3://{_options.Bucket}/{IndexKey}.");
+            throw new BridgeException($"A dump named '{entry.Name}' is already listed in {_store.Show(IndexKey)}.");
         }, cancellationToken);
 
     /// <summary>Takes a dump out of the index; with <paramref name="only"/>, only if its entry is exactly that one.</summary>

@@ -4,18 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Npgsql;
 
-namespace Replica.IntegrationTests.Postgres;
-
-/// <summary>
-/// Test classes that need PostgreSQL join this collection: <c>[Collection(PostgresCollection.Name)]</c> and take a
-/// <see cref="PostgresServer"/> in their constructor. One server serves the whole collection; tests isolate
-/// themselves by creating their own database with <see cref="PostgresServer.CreateDatabaseAsync"/>.
-/// </summary>
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
-{
-    public const string Name = "postgres";
-}
+namespace Replica.TestSupport.Postgres;
 
 /// <summary>
 /// A throwaway PostgreSQL server for integration tests: initdb into a fresh temporary directory, postgres listening on

@@ -3,20 +3,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Replica.IntegrationTests.Postgres;
+using Replica.TestSupport.Postgres;
 
-namespace Replica.IntegrationTests.MariaDb;
-
-/// <summary>
-/// Test classes that need MariaDB join this collection: <c>[Collection(MariaDbCollection.Name)]</c> and take a
-/// <see cref="MariaDbServer"/> in their constructor. One server serves the whole collection; tests isolate themselves
-/// by creating their own database with <see cref="MariaDbServer.CreateDatabaseAsync"/>.
-/// </summary>
-[CollectionDefinition(Name)]
-public sealed class MariaDbCollection : ICollectionFixture<MariaDbServer>
-{
-    public const string Name = "mariadb";
-}
+namespace Replica.TestSupport.MariaDb;
 
 /// <summary>
 /// A throwaway MariaDB server for integration tests: mariadb-install-db into a fresh temporary directory, mariadbd

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
+using Replica.Bridges;
+using Replica.Codecs;
 
-namespace Replica.Bridges;
+namespace Replica.Pipeline;
 
 /// <summary>Streams a stored dump back out, verifying every chunk against its manifest before writing it.</summary>
 public static class DumpReader
@@ -35,7 +37,7 @@ public static class DumpReader
     /// decoding codec from the manifest (and the keys the caller holds). Each chunk is verified, then decoded whole
     /// (decryption authenticates it) before any of its bytes are written.
     /// </summary>
-    public static Task<long> RestoreAsync(IBridge bridge, string name, Stream output, Func<DumpManifest, Codecs.IChunkCodec?>? openCodec, CancellationToken cancellationToken)
+    public static Task<long> RestoreAsync(IBridge bridge, string name, Stream output, Func<DumpManifest, IChunkCodec?>? openCodec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
         return RestoreAsync(bridge, name, () => Task.FromResult(output), openCodec, cancellationToken);
@@ -46,13 +48,13 @@ public static class DumpReader
     /// (a wrong key fails there) and the first chunk fetched, verified and decoded: a restore that cannot read the dump
     /// fails before its destination is touched (a database created, a file begun).
     /// </summary>
-    public static async Task<long> RestoreAsync(IBridge bridge, string name, Func<Task<Stream>> openOutput, Func<DumpManifest, Codecs.IChunkCodec?>? openCodec,
+    public static async Task<long> RestoreAsync(IBridge bridge, string name, Func<Task<Stream>> openOutput, Func<DumpManifest, IChunkCodec?>? openCodec,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentNullException.ThrowIfNull(openOutput);
         DumpManifest manifest = await bridge.ReadManifestAsync(name, cancellationToken).ConfigureAwait(false);
-        using Codecs.IChunkCodec? codec = openCodec?.Invoke(manifest);
+        using IChunkCodec? codec = openCodec?.Invoke(manifest);
         CheckManifest(name, manifest, codec);
         var decoded = codec is null ? null : new System.Buffers.ArrayBufferWriter<byte>();
 
@@ -110,7 +112,7 @@ public static class DumpReader
         // Task.Run so the fetch proceeds even where a bridge does its I/O synchronously before its first await.
         Task.Run(() => bridge.ReadChunkAsync(name, chunk, cancellationToken), cancellationToken);
 
-    static void CheckManifest(string name, DumpManifest manifest, Codecs.IChunkCodec? codec)
+    static void CheckManifest(string name, DumpManifest manifest, IChunkCodec? codec)
     {
         if ((manifest.Compressed || manifest.Encrypted) && codec is null)
         {

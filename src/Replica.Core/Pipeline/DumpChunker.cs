@@ -1,9 +1,10 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using Replica.Bridges;
 using Replica.Codecs;
 
-namespace Replica.Bridges;
+namespace Replica.Pipeline;
 
 /// <summary>
 /// Cuts the bytes of a (rewritten) dump into chunks of a fixed size, encodes each on its own (compression, encryption)

@@ -1,0 +1,132 @@
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Replica.Bridges.S3;
+
+// The bucket as the ObjectBridge's store: keys relative to the prefix, conditional writes by ETag (If-Match) and
+// If-None-Match: *, and the writer lease as a marker object claimed with If-None-Match: * and rewritten to refresh it.
+internal sealed partial class S3Store
+{
+    public string Description =>
+        _options.EndpointUrl is null
+            ? $"S3 bucket s3://{Bucket}/{_options.Prefix}"
+            : $"S3 bucket s3://{Bucket}/{_options.Prefix} at {_options.EndpointUrl}";
+
+    string Full(string key) => _options.Prefix + key;
+
+    public string Show(string key) => $"s3://{Bucket}/{Full(key)}";
+
+    Task<StoredObject?> IObjectStore.GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken) =>
+        GetAsync(Full(key), what, checkLength, cancellationToken);
+
+    async Task IObjectStore.PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what,
+        CancellationToken cancellationToken)
+    {
+        if (data.Length > _options.MultipartThreshold)
+        {
+            await UploadMultipartAsync(Full(key), data, what, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // The SHA-256 we record goes along as x-amz-checksum-sha256: a server that checks it refuses damaged bytes.
+            await PutAsync(Full(key), data, $"store {what} at", cancellationToken, sha256: sha256).ConfigureAwait(false);
+        }
+        // The S3 client leaves young garbage behind every request; with the default gen0 budget (sized from the CPU
+        // cache) it piled up to ~175 MiB RSS on a 1 GB dump. One gen0 collection per stored chunk keeps it flat
+        // (~130 MiB measured with moto) for well under a millisecond per chunk.
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+    }
+
+    async Task<bool> IObjectStore.PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PutAsync(Full(key), data, what, cancellationToken, ifNoneMatch: "*", contentType: "application/json").ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+        {
+            return false;
+        }
+    }
+
+    async Task<bool> IObjectStore.PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PutAsync(Full(key), data, what, cancellationToken, ifMatch: etag, ifNoneMatch: etag is null ? "*" : null,
+                contentType: "application/json").ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+        {
+            return false;
+        }
+    }
+
+    async IAsyncEnumerable<ObjectInfo> IObjectStore.ListAsync(string prefix,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (S3Object item in ListAsync(Full(prefix), cancellationToken).ConfigureAwait(false))
+        {
+            DateTimeOffset? modified = item.LastModified is { } time ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero) : null;
+            yield return new ObjectInfo(item.Key[_options.Prefix.Length..], modified);
+        }
+    }
+
+    async Task<IReadOnlyList<string>> IObjectStore.ListFoldersAsync(CancellationToken cancellationToken)
+    {
+        List<string> folders = await ListFoldersAsync(_options.Prefix, cancellationToken).ConfigureAwait(false);
+        // "prefix/dump-1/" -> "dump-1"
+        return folders.ConvertAll(folder => folder[_options.Prefix.Length..^1]);
+    }
+
+    Task IObjectStore.DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var full = new List<string>(keys.Count);
+        foreach (string key in keys)
+        {
+            full.Add(Full(key));
+        }
+        return DeleteAsync(full, cancellationToken);
+    }
+
+    async Task<IWriterLease> IObjectStore.AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken)
+    {
+        string markerKey = Full(ObjectBridge.MarkerKey(name));
+        try
+        {
+            // Claims the name atomically: of two writers starting the same dump, exactly one gets here.
+            await PutAsync(markerKey, owner, $"claim the name of dump '{name}' with", cancellationToken,
+                ifNoneMatch: "*", contentType: "text/plain").ConfigureAwait(false);
+        }
+        catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+        {
+            throw new BridgeException(
+                $"A dump named '{name}' is being written to {Description} by another process (s3://{Bucket}/{markerKey} exists); "
+                + "if that writer died, 'replica delete --abandoned' removes what it left once its marker is older than --stale-after (1 h).",
+                ex);
+        }
+        return new Lease(this, name, markerKey, owner.ToArray());
+    }
+
+    /// <summary>The writer's marker object: rewriting it moves its Last-Modified, which `delete --abandoned` reads as its age.</summary>
+    sealed class Lease(S3Store store, string name, string markerKey, byte[] owner) : IWriterLease
+    {
+        public Task RefreshAsync(CancellationToken cancellationToken) =>
+            store.PutAsync(markerKey, owner, $"refresh the writer marker of dump '{name}' at", cancellationToken, contentType: "text/plain");
+
+        public async Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
+        {
+            if (abandoned)
+            {
+                // A multipart upload cut short leaves parts nobody sees but everybody pays for.
+                await store.AbortUploadsAsync(store.Full(ObjectBridge.DumpPrefix(name)), cancellationToken).ConfigureAwait(false);
+            }
+            await store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,218 @@
+namespace Replica.Bridges;
+
+/// <summary>How an <see cref="ObjectBridge"/> times its writers and its index updates; the defaults suit the CLI.</summary>
+public sealed record ObjectBridgeOptions
+{
+    /// <summary>The clock that stamps created_at and ages writer markers; tests pass a fixed one.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>How often a writer refreshes its lease; `delete --abandoned` needs markers older than twice this.</summary>
+    public TimeSpan MarkerRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often an index.json update is tried when other writers keep changing it in between.</summary>
+    public int IndexUpdateAttempts { get; init; } = 64;
+
+    /// <summary>
+    /// An unlisted dump whose writer marker is older than this counts as abandoned (its writer died): DeleteAsync may
+    /// remove it. Younger ones are taken as still being written and are left alone.
+    /// </summary>
+    public TimeSpan AbandonedAfter { get; init; } = TimeSpan.FromHours(24);
+}
+
+/// <summary>
+/// The dump protocol over any <see cref="IObjectStore"/>, laid out the same way in every store:
+/// <code>
+/// index.json              complete dumps: {"version":1,"dumps":[...]}, updated by compare-and-swap
+/// dump-1/000000.chunk ... chunks, zero-padded so that key order is restore order
+/// dump-1/manifest.json    written once (put-if-absent) after the last chunk; the source of truth for the chunks
+/// dump-1/.writing         the writer's lease on the name, refreshed while it works, removed once the dump is listed
+/// </code>
+/// A dump is listed only after every chunk and its manifest are stored. <see cref="LocalBridge"/> and the S3 bridge are
+/// this protocol over their stores; a new backend needs only its <see cref="IObjectStore"/>: <c>new ObjectBridge(store)</c>.
+/// </summary>
+public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
+{
+    public const string IndexKey = "index.json";
+    public const string ManifestName = "manifest.json";
+    public const string MarkerName = ".writing";
+
+    /// <summary>Six digits keep name order equal to chunk order; 1,000,000 chunks of 32 MiB is 32 TiB.</summary>
+    public const int MaxChunkCount = 1_000_000;
+
+    readonly IObjectStore _store;
+    readonly ObjectBridgeOptions _options;
+
+    public ObjectBridge(IObjectStore store, ObjectBridgeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _options = options ?? new ObjectBridgeOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.IndexUpdateAttempts, 1);
+    }
+
+    public string Description => _store.Description;
+
+    internal IObjectStore ObjectStore => _store;
+
+    internal ObjectBridgeOptions BridgeOptions => _options;
+
+    /// <summary>The file or object name of chunk <paramref name="index"/> inside its dump's folder.</summary>
+    public static string ChunkKey(int index) => $"{index:D6}.chunk";
+
+    /// <summary>The key prefix of a dump's objects. The trailing '/' is what keeps "dump-1" from matching "dump-10".</summary>
+    internal static string DumpPrefix(string name) => name + "/";
+
+    internal static string ManifestKey(string name) => DumpPrefix(name) + ManifestName;
+
+    internal static string MarkerKey(string name) => DumpPrefix(name) + MarkerName;
+
+    public async Task<IDumpWriter> BeginDumpAsync(string name, CancellationToken cancellationToken)
+    {
+        DumpName.Validate(name);
+        (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+        if (index.Find(name) is not null)
+        {
+            throw new BridgeException($"A dump named '{name}' already exists in {Description}.");
+        }
+
+        long createdAt = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        // For a person looking at a stuck dump: who is (or was) writing it.
+        byte[] owner = System.Text.Encoding.UTF8.GetBytes(
+            $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.FromUnixTimeMilliseconds(createdAt):O}\n");
+        IWriterLease lease = await _store.AcquireLeaseAsync(name, owner, cancellationToken).ConfigureAwait(false);
+
+        // Objects of an earlier dump of this name that is not listed (a delete that died, a dump listed meanwhile) must
+        // never be mixed with ours.
+        string? foreign = null;
+        try
+        {
+            await foreach (ObjectInfo item in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
+            {
+                if (item.Key != MarkerKey(name))
+                {
+                    foreign = item.Key;
+                    break;
+                }
+            }
+        }
+        catch
+        {
+            await lease.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (foreign is not null)
+        {
+            await lease.ReleaseAsync(abandoned: false, cancellationToken).ConfigureAwait(false);
+            throw new BridgeException(
+                $"The name '{name}' is taken in {Description}: {_store.Show(foreign)} exists but no dump '{name}' is being written; "
+                + "'replica delete --abandoned' removes such leftovers once they are older than --stale-after (1 h); or choose another name.");
+        }
+        return CreateWriter(name, lease, createdAt);
+    }
+
+    internal virtual ObjectDumpWriter CreateWriter(string name, IWriterLease lease, long createdAt) =>
+        new(this, name, lease, createdAt);
+
+    public async Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken)
+    {
+        (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+        var complete = new List<DumpEntry>(index.Dumps.Count);
+        foreach (DumpEntry entry in index.Dumps)
+        {
+            if (entry.Status == DumpEntry.Complete)
+            {
+                complete.Add(entry);
+            }
+        }
+        complete.Sort(DumpOrdering.OldestFirst);
+        return complete;
+    }
+
+    public async Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken)
+    {
+        DumpName.Validate(name);
+        (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+        if (index.Find(name) is not { Status: DumpEntry.Complete })
+        {
+            throw new BridgeException($"There is no complete dump named '{name}' in {Description}.");
+        }
+        return await ReadStoredManifestAsync(name, cancellationToken).ConfigureAwait(false)
+            ?? throw new IntegrityException(
+                $"Dump '{name}' is listed in {IndexKey} but its manifest {_store.Show(ManifestKey(name))} is missing.");
+    }
+
+    /// <summary>A dump's manifest as stored, or null when it has none (yet).</summary>
+    internal async Task<DumpManifest?> ReadStoredManifestAsync(string name, CancellationToken cancellationToken)
+    {
+        string key = ManifestKey(name);
+        StoredObject? stored = await _store.GetAsync(key, $"read the manifest of dump '{name}' from", null, cancellationToken)
+            .ConfigureAwait(false);
+        return stored is null ? null : BridgeJson.ReadManifest(stored.Data, name, _store.Show(key));
+    }
+
+    public async Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken)
+    {
+        DumpName.Validate(name);
+        ArgumentNullException.ThrowIfNull(chunk);
+        if (!IsPlainName(chunk.Key))
+        {
+            // The key comes from a manifest someone could edit; it must not lead outside the dump's folder.
+            BridgeThrow.ChunkIntegrity(name, chunk, "the key is not a plain file name");
+        }
+        string key = DumpPrefix(name) + chunk.Key;
+        StoredObject? stored = await _store.GetAsync(key, $"read chunk {chunk.Index} of dump '{name}' from", length =>
+        {
+            // Checked before allocating, so a damaged object can never make us allocate more than the manifest promised.
+            if (length != chunk.Size)
+            {
+                BridgeThrow.ChunkIntegrity(name, chunk, $"{_store.Show(key)} has {length} bytes, the manifest says {chunk.Size}");
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        if (stored is not null)
+        {
+            return stored.Data;
+        }
+        await foreach (ObjectInfo _ in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
+        {
+            throw new IntegrityException(
+                $"Dump '{name}', chunk {chunk.Index} ({chunk.Key}): the chunk is missing ({_store.Show(key)} does not exist).");
+        }
+        throw new BridgeException($"There is no dump named '{name}' in {Description}.");
+    }
+
+    /// <summary>
+    /// Removes a dump's objects: the manifest first (so that a rebuild of the index never lists it again), then the
+    /// chunks; the marker, if among <paramref name="keys"/>, last, so that what is left at every moment is either
+    /// unlisted-and-unrebuildable or still claimed.
+    /// </summary>
+    internal async Task DeleteDumpObjectsAsync(string name, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        string manifestKey = ManifestKey(name);
+        string markerKey = MarkerKey(name);
+        if (keys.Contains(manifestKey))
+        {
+            await _store.DeleteAsync([manifestKey], cancellationToken).ConfigureAwait(false);
+        }
+        var rest = new List<string>(keys.Count);
+        foreach (string key in keys)
+        {
+            if (key != manifestKey && key != markerKey)
+            {
+                rest.Add(key);
+            }
+        }
+        await _store.DeleteAsync(rest, cancellationToken).ConfigureAwait(false);
+        if (keys.Contains(markerKey))
+        {
+            await _store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The index entry a dump's manifest stands for; the same one its writer listed.</summary>
+    internal static DumpEntry EntryOf(DumpManifest manifest) =>
+        new(manifest.Name, DumpEntry.Complete, manifest.SizeIn, manifest.SizeOut, manifest.CreatedAt, manifest.Compressed,
+            manifest.Encrypted, manifest.Chunks.Count);
+
+    static bool IsPlainName(string key) =>
+        key.Length > 0 && key[0] != '.' && key.IndexOfAny(['/', '\\', ':']) < 0 && Path.GetFileName(key) == key;
+}
