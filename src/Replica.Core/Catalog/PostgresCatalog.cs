@@ -76,11 +76,27 @@ public static partial class PostgresCatalog
             ?? (File.Exists($"/var/run/postgresql/.s.PGSQL.{port.ToString(CultureInfo.InvariantCulture)}") ? "/var/run/postgresql" : "localhost");
         builder.Username = uri.User ?? NullIfEmpty(getEnv("PGUSER")) ?? Environment.UserName;
         builder.Database = uri.Database ?? NullIfEmpty(getEnv("PGDATABASE")) ?? builder.Username;
-        if ((uri.Password ?? getEnv("PGPASSWORD")) is { } password) builder.Password = password;
-        if (NullIfEmpty(getEnv("PGPASSFILE")) is { } passfile) builder.Passfile = passfile;
+        if ((uri.Password ?? getEnv("PGPASSWORD")) is { } password)
+        {
+            builder.Password = password;
+        }
+
+        if (NullIfEmpty(getEnv("PGPASSFILE")) is { } passfile)
+        {
+            builder.Passfile = passfile;
+        }
+
         var parameters = new Dictionary<string, string>(uri.Parameters, StringComparer.Ordinal);
-        if (!parameters.ContainsKey("sslmode") && NullIfEmpty(getEnv("PGSSLMODE")) is { } sslmode) parameters["sslmode"] = sslmode;
-        if (!parameters.ContainsKey("connect_timeout") && NullIfEmpty(getEnv("PGCONNECT_TIMEOUT")) is { } timeout) parameters["connect_timeout"] = timeout;
+        if (!parameters.ContainsKey("sslmode") && NullIfEmpty(getEnv("PGSSLMODE")) is { } sslmode)
+        {
+            parameters["sslmode"] = sslmode;
+        }
+
+        if (!parameters.ContainsKey("connect_timeout") && NullIfEmpty(getEnv("PGCONNECT_TIMEOUT")) is { } timeout)
+        {
+            parameters["connect_timeout"] = timeout;
+        }
+
         foreach (var (key, value) in parameters)
         {
             switch (key)

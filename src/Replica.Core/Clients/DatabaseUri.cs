@@ -142,11 +142,31 @@ public sealed class DatabaseUri
         }
 
         // libpq lets parameters name what the authority leaves out (e.g. ?host=/var/run/postgresql for a socket).
-        if (parameters.Remove("host", out var h)) result.Host = h;
-        if (parameters.Remove("port", out var p)) result.Port = ParsePort(p);
-        if (parameters.Remove("user", out var u)) result.User = u;
-        if (parameters.Remove("password", out var pw)) result.Password = pw;
-        if (parameters.Remove("dbname", out var d)) result.Database = d;
+        if (parameters.Remove("host", out var h))
+        {
+            result.Host = h;
+        }
+
+        if (parameters.Remove("port", out var p))
+        {
+            result.Port = ParsePort(p);
+        }
+
+        if (parameters.Remove("user", out var u))
+        {
+            result.User = u;
+        }
+
+        if (parameters.Remove("password", out var pw))
+        {
+            result.Password = pw;
+        }
+
+        if (parameters.Remove("dbname", out var d))
+        {
+            result.Database = d;
+        }
+
         result.Parameters = parameters;
         return result;
     }
@@ -200,11 +220,31 @@ public sealed class DatabaseUri
     public Dictionary<string, string> LibpqEnvironment()
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (Host is not null) env["PGHOST"] = Host;
-        if (Port is { } port) env["PGPORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (User is not null) env["PGUSER"] = User;
-        if (Password is not null) env["PGPASSWORD"] = Password;
-        if (Database is not null) env["PGDATABASE"] = Database;
+        if (Host is not null)
+        {
+            env["PGHOST"] = Host;
+        }
+
+        if (Port is { } port)
+        {
+            env["PGPORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (User is not null)
+        {
+            env["PGUSER"] = User;
+        }
+
+        if (Password is not null)
+        {
+            env["PGPASSWORD"] = Password;
+        }
+
+        if (Database is not null)
+        {
+            env["PGDATABASE"] = Database;
+        }
+
         foreach (var (key, value) in Parameters)
         {
             env[s_libpqVariables.TryGetValue(key, out var name)

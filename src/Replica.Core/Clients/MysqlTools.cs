@@ -191,10 +191,26 @@ public sealed class MysqlOptionFile : IDisposable
             throw new ArgumentException("not a mysql:// URI", nameof(uri));
         }
         var b = new StringBuilder("[client]\n");
-        if (uri.User is not null) b.Append("user=").Append(Quote(uri.User)).Append('\n');
-        if (uri.Password is not null) b.Append("password=").Append(Quote(uri.Password)).Append('\n');
-        if (uri.Host is not null) b.Append("host=").Append(Quote(uri.Host)).Append('\n');
-        if (uri.Port is { } port) b.Append("port=").Append(port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        if (uri.User is not null)
+        {
+            b.Append("user=").Append(Quote(uri.User)).Append('\n');
+        }
+
+        if (uri.Password is not null)
+        {
+            b.Append("password=").Append(Quote(uri.Password)).Append('\n');
+        }
+
+        if (uri.Host is not null)
+        {
+            b.Append("host=").Append(Quote(uri.Host)).Append('\n');
+        }
+
+        if (uri.Port is { } port)
+        {
+            b.Append("port=").Append(port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+
         var hasSocket = false;
         foreach (var (key, value) in uri.Parameters)
         {

@@ -27,6 +27,8 @@ public interface IRestoreDestination : IAsyncDisposable
 /// </summary>
 public sealed class FileDestination(string path) : IRestoreDestination
 {
+    static readonly System.Buffers.SearchValues<char> s_lowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
     readonly string _directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
     string? _temporary;
     FileStream? _stream;
@@ -70,7 +72,7 @@ public sealed class FileDestination(string path) : IRestoreDestination
             var dot = middle.IndexOf('.', StringComparison.Ordinal);
             var pidText = dot < 0 ? middle : middle[..dot];
             if (!int.TryParse(pidText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
-                || (dot >= 0 && middle.AsSpan(dot + 1).ContainsAnyExcept("0123456789abcdef")) || Leftovers.IsRunning(pid))
+                || (dot >= 0 && middle.AsSpan(dot + 1).ContainsAnyExcept(s_lowerHex)) || Leftovers.IsRunning(pid))
             {
                 continue;
             }

@@ -183,9 +183,21 @@ public sealed class MysqlDestination : IRestoreDestination
 
         // Definitions of what cannot move, read before anything changes: one SHOW CREATE per object, one row each.
         var show = new StringBuilder();
-        foreach (var view in source.Views) show.Append($"SHOW CREATE VIEW {Qualified(staging, view)};\n");
-        foreach (var trigger in source.Triggers) show.Append($"SHOW CREATE TRIGGER {Qualified(staging, trigger)};\n");
-        foreach (var (type, name) in source.Routines) show.Append($"SHOW CREATE {type} {Qualified(staging, name)};\n");
+        foreach (var view in source.Views)
+        {
+            show.Append($"SHOW CREATE VIEW {Qualified(staging, view)};\n");
+        }
+
+        foreach (var trigger in source.Triggers)
+        {
+            show.Append($"SHOW CREATE TRIGGER {Qualified(staging, trigger)};\n");
+        }
+
+        foreach (var (type, name) in source.Routines)
+        {
+            show.Append($"SHOW CREATE {type} {Qualified(staging, name)};\n");
+        }
+
         var definitions = show.Length == 0 ? [] : await _tools.QueryAsync(_options!, null, show.ToString(), cancellationToken).ConfigureAwait(false);
         var viewColumns = source.Views.Count == 0 ? [] : await _tools.QueryAsync(_options!, null,
             $"SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = {MysqlTools.Literal(staging)} "
@@ -210,29 +222,54 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             script.Append($"CREATE DATABASE {MysqlTools.Identifier(trash)};\n");
         }
-        foreach (var trigger in source.Triggers) script.Append($"DROP TRIGGER {Qualified(staging, trigger)};\n");
-        foreach (var view in source.Views) script.Append($"DROP VIEW {Qualified(staging, view)};\n");
+        foreach (var trigger in source.Triggers)
+        {
+            script.Append($"DROP TRIGGER {Qualified(staging, trigger)};\n");
+        }
+
+        foreach (var view in source.Views)
+        {
+            script.Append($"DROP VIEW {Qualified(staging, view)};\n");
+        }
+
         if (replace)
         {
             // A table with triggers cannot move to the trash database, and a view would block a table of the same name.
-            foreach (var trigger in target.Triggers) script.Append($"DROP TRIGGER {Qualified(_database, trigger)};\n");
-            foreach (var view in target.Views) script.Append($"DROP VIEW {Qualified(_database, view)};\n");
+            foreach (var trigger in target.Triggers)
+            {
+                script.Append($"DROP TRIGGER {Qualified(_database, trigger)};\n");
+            }
+
+            foreach (var view in target.Views)
+            {
+                script.Append($"DROP VIEW {Qualified(_database, view)};\n");
+            }
         }
 
         // The one atomic step: readers see either all the old tables or all the new ones.
         var renames = new List<string>();
         if (trash is not null)
         {
-            foreach (var table in target.Tables) renames.Add($"{Qualified(_database, table)} TO {Qualified(trash, table)}");
+            foreach (var table in target.Tables)
+            {
+                renames.Add($"{Qualified(_database, table)} TO {Qualified(trash, table)}");
+            }
         }
-        foreach (var table in source.Tables) renames.Add($"{Qualified(staging, table)} TO {Qualified(_database, table)}");
+        foreach (var table in source.Tables)
+        {
+            renames.Add($"{Qualified(staging, table)} TO {Qualified(_database, table)}");
+        }
+
         if (renames.Count > 0)
         {
             script.Append("RENAME TABLE ").AppendJoin(",\n    ", renames).Append(";\n");
         }
         if (replace)
         {
-            foreach (var (type, name) in target.Routines) script.Append($"DROP {type} {Qualified(_database, name)};\n");
+            foreach (var (type, name) in target.Routines)
+            {
+                script.Append($"DROP {type} {Qualified(_database, name)};\n");
+            }
         }
 
         // Views may read other views: first each as a stand-in with the right columns, then the real definitions in any
@@ -294,15 +331,24 @@ public sealed class MysqlDestination : IRestoreDestination
         var conflicts = new List<string>();
         foreach (var name in source.Tables.Concat(source.Views))
         {
-            if (target.Tables.Contains(name) || target.Views.Contains(name)) conflicts.Add("table " + MysqlTools.Identifier(name));
+            if (target.Tables.Contains(name) || target.Views.Contains(name))
+            {
+                conflicts.Add("table " + MysqlTools.Identifier(name));
+            }
         }
         foreach (var name in source.Triggers)
         {
-            if (target.Triggers.Contains(name)) conflicts.Add("trigger " + MysqlTools.Identifier(name));
+            if (target.Triggers.Contains(name))
+            {
+                conflicts.Add("trigger " + MysqlTools.Identifier(name));
+            }
         }
         foreach (var routine in source.Routines)
         {
-            if (target.Routines.Contains(routine)) conflicts.Add(routine.Type.ToLowerInvariant() + " " + MysqlTools.Identifier(routine.Name));
+            if (target.Routines.Contains(routine))
+            {
+                conflicts.Add(routine.Type.ToLowerInvariant() + " " + MysqlTools.Identifier(routine.Name));
+            }
         }
         if (conflicts.Count > 0)
         {

@@ -84,7 +84,8 @@ public sealed class PsqlDestination : IRestoreDestination
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
         _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true,
             context: $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
-        _stdout = Task.Run(() => CountAsync(_psql.Output));
+        // Not cancelled: psql's output is read to its end however the restore ends (a cancelled restore kills psql).
+        _stdout = Task.Run(() => CountAsync(_psql.Output), CancellationToken.None);
         await _psql.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
         {

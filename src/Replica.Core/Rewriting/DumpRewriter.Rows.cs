@@ -44,7 +44,7 @@ public sealed partial class DumpRewriter : IRowContext
     /// place they are sized: a row's fields are split into them and then evaluated, and nothing in between may reallocate
     /// them (a resize inside evaluation once dropped the INSERT field syntaxes of each new widest row).
     /// </summary>
-    RowPlan NewPlan(TableState table, IReadOnlyList<string> columns, TableAction action)
+    RowPlan NewPlan(TableState table, List<string> columns, TableAction action)
     {
         var plan = new RowPlan(table, columns, action, _rules);
         var width = columns.Count + 1; // one spare: a row of a table without columns is still one (empty) field

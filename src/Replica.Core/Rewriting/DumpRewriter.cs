@@ -236,7 +236,7 @@ public sealed partial class DumpRewriter : IDisposable
         }
         if (_unit.Kind == UnitKind.CopyHeader)
         {
-            StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns);
+            _ = StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns); // the lexer already read it as a COPY header
             if (StatementParser.CopyHasOptions(statement))
             {
                 DumpThrow.Format("COPY with options (CSV, BINARY, DELIMITER ...) is not supported: its rows are not in the text format that pg_dump writes",

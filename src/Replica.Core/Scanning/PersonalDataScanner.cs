@@ -43,11 +43,29 @@ public sealed class ValueSample
     {
         Values++;
         var span = value.AsSpan();
-        if (ValuePatterns.IsEmail(span)) Emails++;
-        if (ValuePatterns.IsCardNumber(span)) Cards++;
-        else if (ValuePatterns.IsPhoneNumber(span)) Phones++;
-        if (ValuePatterns.IsIpAddress(span)) IpAddresses++;
-        if (ValuePatterns.IsIban(span)) Ibans++;
+        if (ValuePatterns.IsEmail(span))
+        {
+            Emails++;
+        }
+
+        if (ValuePatterns.IsCardNumber(span))
+        {
+            Cards++;
+        }
+        else if (ValuePatterns.IsPhoneNumber(span))
+        {
+            Phones++;
+        }
+
+        if (ValuePatterns.IsIpAddress(span))
+        {
+            IpAddresses++;
+        }
+
+        if (ValuePatterns.IsIban(span))
+        {
+            Ibans++;
+        }
     }
 
     /// <summary>The kind most sampled values match, when at least <see cref="MinimumValues"/> were seen and 80% match.</summary>

@@ -104,7 +104,7 @@ public sealed class ManifestTagTests : IDisposable
         {
             // Swap what entries 1 and 2 point at, keeping their index numbers in order.
             var chunks = manifest["chunks"]!.AsArray();
-            foreach (string field in new[] { "key", "sha256" })
+            foreach (string field in (ReadOnlySpan<string>)["key", "sha256"])
             {
                 var first = chunks[1]![field]!.GetValue<string>();
                 chunks[1]![field] = chunks[2]![field]!.GetValue<string>();
