@@ -92,7 +92,9 @@ echo $! >"$base/osd.pid"
 radosgw -f -n client.rgw.a >"$base/log/rgw.out" 2>&1 &
 echo $! >"$base/rgw.pid"
 
-for _ in $(seq 1 600); do
+# Up to 180 s: on a loaded 2-core machine (CI beside other builds) radosgw has taken more than 60 s to listen.
+listen_deadline=$((SECONDS + 180))
+while ((SECONDS < listen_deadline)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$rgw_port") 2>/dev/null; then break; fi
     if ! kill -0 "$(cat "$base/rgw.pid")" 2>/dev/null; then
         echo "radosgw-start.sh: radosgw exited (port $rgw_port taken?)" >&2
@@ -100,6 +102,6 @@ for _ in $(seq 1 600); do
     fi
     sleep 0.1
 done
-(exec 3<>"/dev/tcp/127.0.0.1/$rgw_port") 2>/dev/null || { echo "radosgw-start.sh: radosgw did not listen on port $rgw_port within 60 s" >&2; exit 1; }
+(exec 3<>"/dev/tcp/127.0.0.1/$rgw_port") 2>/dev/null || { echo "radosgw-start.sh: radosgw did not listen on port $rgw_port within 180 s" >&2; exit 1; }
 timeout 60 radosgw-admin user create --uid=test --display-name=test --access-key="$access_key" --secret-key="$secret_key" >/dev/null
 echo "radosgw ready on http://127.0.0.1:$rgw_port (pids: mon $(cat "$base/mon.pid") osd $(cat "$base/osd.pid") rgw $(cat "$base/rgw.pid"))"

@@ -45,7 +45,7 @@ public sealed class RadosgwServer : S3Server
                 ["MON_PORT"] = monPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["RGW_ACCESS_KEY"] = AccessKey,
                 ["RGW_SECRET_KEY"] = SecretKey,
-            }, TimeSpan.FromMinutes(3));
+            }, TimeSpan.FromMinutes(5));
             if (start.ExitCode == 0)
             {
                 break;
