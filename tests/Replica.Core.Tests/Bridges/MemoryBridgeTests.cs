@@ -59,19 +59,8 @@ public sealed class MemoryBridgeTests
     public async Task CompleteAsync_SixteenParallelWriters_IndexListsAll()
     {
         const int writers = 16;
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var tasks = new Task[writers];
-        for (int i = 0; i < writers; i++)
-        {
-            int number = i + 1;
-            tasks[i] = Task.Run(async () =>
-            {
-                await start.Task;
-                await WriteDumpAsync(Bridge(), $"dump-{number}", Bytes(number * 37, seed: number), 16);
-            });
-        }
-        start.SetResult();
-        await Task.WhenAll(tasks);
+
+        await RunTogetherAsync(writers, number => WriteDumpAsync(Bridge(), $"dump-{number}", Bytes(number * 37, seed: number), 16));
 
         Assert.Equal(Enumerable.Range(1, writers).Select(n => $"dump-{n}").Order(StringComparer.Ordinal),
             (await ListedNamesAsync()).Order(StringComparer.Ordinal));
