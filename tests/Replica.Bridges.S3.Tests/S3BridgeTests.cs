@@ -123,8 +123,8 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         // Path-style addressing: host_bucket without %(bucket)s. Plain HTTP, SigV4.
         await File.WriteAllTextAsync(config, $"""
             [default]
-            access_key = {Server.AccessKey}
-            secret_key = {Server.SecretKey}
+            access_key = {S3Server.AccessKey}
+            secret_key = {S3Server.SecretKey}
             host_base = 127.0.0.1:{Server.Port}
             host_bucket = 127.0.0.1:{Server.Port}
             use_https = False

@@ -43,7 +43,11 @@ public abstract class S3CliTests : IDisposable
 
     protected static string SampleDump => RepositoryFile("examples", "sample-dump.sql");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_directory, recursive: true);
+        GC.SuppressFinalize(this);
+    }
 
     // ---- 1. dump, list, verify, restore --------------------------------------------------------------------------
 
@@ -652,7 +656,7 @@ public abstract class S3CliTests : IDisposable
         return copy.ToArray();
     }
 
-    Task<S3cmd> S3cmdAsync() => S3cmd.CreateAsync(Server, Server.AccessKey, Server.SecretKey, _directory);
+    Task<S3cmd> S3cmdAsync() => S3cmd.CreateAsync(Server, S3Server.AccessKey, S3Server.SecretKey, _directory);
 
     /// <summary>
     /// Feeds <paramref name="dump"/> rows a batch at a time, as a slow pg_dump would, until the first chunk of
@@ -765,7 +769,7 @@ public sealed class MotoS3CliTests(MotoServer server, ITestOutputHelper output)
 
 /// <summary>The CLI suite against Ceph radosgw, plus what only a server that checks signatures can show.</summary>
 public sealed class RadosgwS3CliTests(RadosgwServer server, ITestOutputHelper output)
-    : S3CliTests(server, output, server.AccessKey, server.SecretKey), IClassFixture<RadosgwServer>
+    : S3CliTests(server, output, S3Server.AccessKey, S3Server.SecretKey), IClassFixture<RadosgwServer>
 {
     [Fact]
     public async Task Dump_WrongSecretKey_ExitsFourNamingBucketWithoutTheKey()
@@ -774,7 +778,7 @@ public sealed class RadosgwS3CliTests(RadosgwServer server, ITestOutputHelper ou
         const string wrongSecret = "wrong-secret-key-Hs6d2Pq9Zx";
         string config = S3Config("wrong-key.yaml", bucket, retries: 1);
 
-        ProcessOutput result = await ReplicaAsync(Replica(Server.AccessKey, wrongSecret),
+        ProcessOutput result = await ReplicaAsync(Replica(S3Server.AccessKey, wrongSecret),
             "dump", "-c", config, "--input", SampleDump, "--name", "never");
 
         AssertNoSecrets(result, wrongSecret);

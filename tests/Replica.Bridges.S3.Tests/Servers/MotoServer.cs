@@ -10,7 +10,7 @@ namespace Replica.Bridges.S3.Tests.Servers;
 /// The Python with moto is REPLICA_MOTO_PYTHON (.ci/run sets it), else the first of python3 on PATH and
 /// ~/.pyenv/versions/*/bin/python3 that can import moto. moto missing fails the fixture.
 /// </summary>
-public sealed class MotoServer : S3Server
+public sealed class MotoServer : S3Server, IDisposable
 {
     const int StartAttempts = 5;
 
@@ -67,6 +67,13 @@ public sealed class MotoServer : S3Server
 
     public override Task DisposeAsync()
     {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops moto (xunit calls this after <see cref="DisposeAsync"/>, which has then done it already).</summary>
+    public void Dispose()
+    {
         if (_process is not null)
         {
             if (!_process.HasExited)
@@ -82,7 +89,6 @@ public sealed class MotoServer : S3Server
             File.Delete(_pidFile);
             _pidFile = null;
         }
-        return Task.CompletedTask;
     }
 
     static async Task<string> FindPythonWithMotoAsync()

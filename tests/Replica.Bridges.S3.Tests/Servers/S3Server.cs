@@ -20,9 +20,9 @@ public abstract class S3Server : IAsyncLifetime
 
     public string EndpointUrl => $"http://127.0.0.1:{Port}";
 
-    public string AccessKey => "test";
+    public const string AccessKey = "test";
 
-    public string SecretKey => "test";
+    public const string SecretKey = "test";
 
     /// <summary>The directory under which fixtures keep their servers' files (.ci/run sets REPLICA_S3_TMP to clean up after crashes).</summary>
     protected static string TempParent()

@@ -67,6 +67,24 @@ internal static class BridgeTestSupport
         return await writer.CompleteAsync(new DumpSummary(data.Length + 5, "test source", false, false), CancellationToken.None);
     }
 
+    /// <summary>Runs <paramref name="body"/> for 1..<paramref name="count"/> on the thread pool, all released at once.</summary>
+    public static async Task RunTogetherAsync(int count, Func<int, Task> body)
+    {
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = new Task[count];
+        for (int i = 0; i < count; i++)
+        {
+            int number = i + 1;
+            tasks[i] = Task.Run(async () =>
+            {
+                await start.Task;
+                await body(number);
+            });
+        }
+        start.SetResult();
+        await Task.WhenAll(tasks);
+    }
+
     public static async Task<byte[]> RestoreAsync(IBridge bridge, string name)
     {
         using var output = new MemoryStream();

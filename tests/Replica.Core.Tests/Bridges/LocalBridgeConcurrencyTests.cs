@@ -11,22 +11,10 @@ public sealed class LocalBridgeConcurrencyTests
     {
         using var dir = new TempDirectory();
         const int writers = 16;
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var tasks = new Task[writers];
-        for (int i = 0; i < writers; i++)
-        {
-            int number = i + 1;
-            tasks[i] = Task.Run(async () =>
-            {
-                await start.Task;
-                // A bridge per writer, as separate processes would have: the lock file is the only coordination.
-                var bridge = new LocalBridge(dir.Path);
-                await WriteDumpAsync(bridge, $"dump-{number}", Bytes(number * 37, seed: number), 16);
-            });
-        }
-        start.SetResult();
-        await Task.WhenAll(tasks);
+        // A bridge per writer, as separate processes would have: the lock file is the only coordination.
+        await RunTogetherAsync(writers, number =>
+            WriteDumpAsync(new LocalBridge(dir.Path), $"dump-{number}", Bytes(number * 37, seed: number), 16));
 
         var reader = new LocalBridge(dir.Path);
         IReadOnlyList<DumpEntry> list = await reader.ListAsync(CancellationToken.None);

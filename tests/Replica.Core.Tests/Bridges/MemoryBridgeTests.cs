@@ -1,0 +1,229 @@
+using Replica.Bridges;
+using Replica.Pipeline;
+using static Replica.Core.Tests.Bridges.BridgeTestSupport;
+
+namespace Replica.Core.Tests.Bridges;
+
+/// <summary>
+/// The dump protocol of <see cref="ObjectBridge"/> over <see cref="MemoryObjectStore"/>: the guarantees the local and
+/// S3 bridges give, with neither a file system nor a server involved.
+/// </summary>
+public sealed class MemoryBridgeTests
+{
+    static readonly CancellationToken s_none = CancellationToken.None;
+    static readonly DumpSummary s_summary = new(10, "test", false, false);
+
+    readonly ManualClock _clock = new(T0);
+    readonly MemoryObjectStore _store;
+    readonly ObjectBridge _bridge;
+
+    public MemoryBridgeTests()
+    {
+        _store = new MemoryObjectStore(_clock);
+        _bridge = Bridge();
+    }
+
+    // A bridge per writer, as separate processes would have: the store is the only thing they share.
+    ObjectBridge Bridge() => new(_store, new ObjectBridgeOptions { TimeProvider = _clock });
+
+    async Task<string[]> ListedNamesAsync() => [.. (await _bridge.ListAsync(s_none)).Select(e => e.Name)];
+
+    async Task KillWriterAsync(string name)
+    {
+        IDumpWriter writer = await _bridge.BeginDumpAsync(name, s_none);
+        await writer.WriteChunkAsync(Bytes(10), s_none);
+        ((ObjectDumpWriter)writer).SimulateCrash();
+    }
+
+    [Fact]
+    public async Task RoundTrip_SeveralDumps_ListedOldestFirstAndRestoredByteForByte()
+    {
+        await WriteDumpAsync(_bridge, "dump-1", Bytes(1000, seed: 1), chunkSize: 64);
+        _clock.Now += TimeSpan.FromMinutes(1);
+        await WriteDumpAsync(_bridge, "dump-10", Bytes(3, seed: 2), chunkSize: 64);
+        _clock.Now += TimeSpan.FromMinutes(1);
+        await WriteDumpAsync(_bridge, "empty", [], chunkSize: 64);
+
+        Assert.Equal(["dump-1", "dump-10", "empty"], await ListedNamesAsync());
+        Assert.Equal(Bytes(1000, seed: 1), await RestoreAsync(_bridge, "dump-1"));
+        Assert.Equal(Bytes(3, seed: 2), await RestoreAsync(_bridge, "dump-10"));
+        Assert.Empty(await RestoreAsync(_bridge, "empty"));
+        // 1000 bytes in 64-byte chunks: 16 chunks, the manifest, and no writer marker once listed.
+        string[] expected = [.. Enumerable.Range(0, 16).Select(i => $"dump-1/{i:D6}.chunk"), "dump-1/manifest.json"];
+        Assert.Equal(expected, _store.Keys.Where(k => k.StartsWith("dump-1/", StringComparison.Ordinal)));
+        Assert.Contains("index.json", _store.Keys);
+        Assert.DoesNotContain(_store.Keys, k => k.EndsWith("/.writing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CompleteAsync_SixteenParallelWriters_IndexListsAll()
+    {
+        const int writers = 16;
+
+        await RunTogetherAsync(writers, number => WriteDumpAsync(Bridge(), $"dump-{number}", Bytes(number * 37, seed: number), 16));
+
+        Assert.Equal(Enumerable.Range(1, writers).Select(n => $"dump-{n}").Order(StringComparer.Ordinal),
+            (await ListedNamesAsync()).Order(StringComparer.Ordinal));
+        for (int n = 1; n <= writers; n++)
+        {
+            Assert.Equal(Bytes(n * 37, seed: n), await RestoreAsync(_bridge, $"dump-{n}"));
+        }
+    }
+
+    [Fact]
+    public async Task DeleteAsync_ParallelWithWriters_LosesNoOtherEntry()
+    {
+        for (int n = 1; n <= 8; n++)
+        {
+            await WriteDumpAsync(_bridge, $"old-{n}", Bytes(10, seed: n), 4);
+        }
+
+        var tasks = new List<Task>();
+        for (int n = 1; n <= 8; n++)
+        {
+            int number = n;
+            tasks.Add(Task.Run(() => Bridge().DeleteAsync($"old-{number}", s_none)));
+            tasks.Add(Task.Run(() => WriteDumpAsync(Bridge(), $"new-{number}", Bytes(10, seed: number), 4)));
+        }
+        await Task.WhenAll(tasks);
+
+        Assert.Equal(Enumerable.Range(1, 8).Select(n => $"new-{n}").Order(StringComparer.Ordinal),
+            (await ListedNamesAsync()).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("old-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_NameIsPrefixOfAnother_LeavesTheOtherDump()
+    {
+        await WriteDumpAsync(_bridge, "dump-1", Bytes(100, seed: 1), chunkSize: 32);
+        await WriteDumpAsync(_bridge, "dump-10", Bytes(100, seed: 2), chunkSize: 32);
+
+        await _bridge.DeleteAsync("dump-1", s_none);
+
+        Assert.Equal(["dump-10"], await ListedNamesAsync());
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("dump-1/", StringComparison.Ordinal));
+        Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "dump-10"));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_UnknownName_ThrowsAndChangesNothing()
+    {
+        await WriteDumpAsync(_bridge, "kept", Bytes(10), chunkSize: 10);
+        IReadOnlyList<string> before = _store.Keys;
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => _bridge.DeleteAsync("missing", s_none));
+
+        Assert.Equal("There is no dump named 'missing' in memory store.", ex.Message);
+        Assert.Equal(before, _store.Keys);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_WithoutComplete_LeavesNothingAndFreesTheName()
+    {
+        await using (IDumpWriter writer = await _bridge.BeginDumpAsync("given-up", s_none))
+        {
+            await writer.WriteChunkAsync(Bytes(10), s_none);
+        }
+
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("given-up/", StringComparison.Ordinal));
+        await WriteDumpAsync(_bridge, "given-up", Bytes(10), chunkSize: 10);
+        Assert.Equal(["given-up"], await ListedNamesAsync());
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_DeadWriterWithStaleMarker_RemovedAndNameUsableAgain()
+    {
+        await KillWriterAsync("killed");
+        var claimed = await Assert.ThrowsAsync<BridgeException>(() => _bridge.BeginDumpAsync("killed", s_none));
+        Assert.Contains("being written", claimed.Message);
+        _clock.Now += TimeSpan.FromHours(2);
+
+        IReadOnlyList<string> dryRun = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: true, s_none);
+        Assert.Equal(["killed/.writing", "killed/000000.chunk"], _store.Keys.Where(k => k.StartsWith("killed/", StringComparison.Ordinal)));
+        IReadOnlyList<string> removed = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
+
+        Assert.Equal(["killed"], dryRun);
+        Assert.Equal(["killed"], removed);
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("killed/", StringComparison.Ordinal));
+        await WriteDumpAsync(_bridge, "killed", Bytes(10), chunkSize: 10);
+        Assert.Equal(["killed"], await ListedNamesAsync());
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_YoungLeftoversAndListedDumps_AreKept()
+    {
+        await WriteDumpAsync(_bridge, "listed", Bytes(10), chunkSize: 10);
+        await KillWriterAsync("young");
+        _clock.Now += TimeSpan.FromMinutes(30);
+
+        IReadOnlyList<string> removed = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
+        _clock.Now += TimeSpan.FromDays(30);
+        IReadOnlyList<string> old = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
+
+        Assert.Empty(removed);
+        Assert.Equal(["young"], old);
+        Assert.Equal(["listed"], await ListedNamesAsync());
+        Assert.Equal(Bytes(10), await RestoreAsync(_bridge, "listed"));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_UnlistedDumpBeingWritten_IsRefused()
+    {
+        await using IDumpWriter live = await _bridge.BeginDumpAsync("live", s_none);
+        await live.WriteChunkAsync(Bytes(10), s_none);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => _bridge.DeleteAsync("live", s_none));
+
+        Assert.Contains("is being written", ex.Message);
+        await live.CompleteAsync(s_summary, s_none);
+        Assert.Equal(Bytes(10), await RestoreAsync(_bridge, "live"));
+    }
+
+    [Fact]
+    public async Task RebuildIndexAsync_IndexLost_ListsCompleteDumpsOnly()
+    {
+        await WriteDumpAsync(_bridge, "dump-1", Bytes(100, seed: 1), chunkSize: 32);
+        _clock.Now += TimeSpan.FromMinutes(1);
+        await WriteDumpAsync(_bridge, "dump-2", Bytes(100, seed: 2), chunkSize: 32);
+        await KillWriterAsync("unfinished");
+        IReadOnlyList<DumpEntry> before = await _bridge.ListAsync(s_none);
+        await _store.DeleteAsync(["index.json"], s_none);
+        Assert.Empty(await _bridge.ListAsync(s_none));
+
+        IReadOnlyList<DumpEntry> rebuilt = await _bridge.RebuildIndexAsync(s_none);
+
+        Assert.Equal(before, rebuilt);
+        Assert.Equal(before, await _bridge.ListAsync(s_none));
+        Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "dump-2"));
+    }
+
+    [Fact]
+    public async Task DeleteRequest_OlderThanAndKeepLast_DeletesTheOldestAndKeepsTheRest()
+    {
+        DateTimeOffset now = T0 + TimeSpan.FromDays(30);
+        foreach (int age in (int[])[30, 20, 10, 5, 1])
+        {
+            _clock.Now = now - TimeSpan.FromDays(age);
+            await WriteDumpAsync(_bridge, $"d-{age}", Bytes(10, seed: age), chunkSize: 4);
+        }
+        _clock.Now = now;
+
+        (IReadOnlyList<string> old, int listed) = await DeleteRequest.SelectAsync(_bridge, null, "14d", null, now, s_none);
+        foreach (string name in old)
+        {
+            await _bridge.DeleteAsync(name, s_none);
+        }
+        (IReadOnlyList<string> beyondTwo, _) = await DeleteRequest.SelectAsync(_bridge, null, null, 2, now, s_none);
+        foreach (string name in beyondTwo)
+        {
+            await _bridge.DeleteAsync(name, s_none);
+        }
+
+        Assert.Equal(5, listed);
+        Assert.Equal(["d-30", "d-20"], old);
+        Assert.Equal(["d-10"], beyondTwo);
+        Assert.Equal(["d-5", "d-1"], await ListedNamesAsync());
+        Assert.Equal(["d-1", "d-5"], _store.Keys.Where(k => k.Contains('/', StringComparison.Ordinal)).Select(k => k[..k.IndexOf('/', StringComparison.Ordinal)]).Distinct());
+        Assert.Equal(Bytes(10, seed: 5), await RestoreAsync(_bridge, "d-5"));
+    }
+}

@@ -1,0 +1,138 @@
+using Replica.Bridges;
+
+namespace Replica.Core.Tests.Bridges;
+
+/// <summary>
+/// A whole backend in one small file: an <see cref="IObjectStore"/> in memory, so that <see cref="ObjectBridge"/>'s
+/// protocol is tested apart from both real stores. Objects carry a version number as their ETag and the clock's time
+/// as their LastModified; one lock makes every operation atomic, as S3's conditional writes are.
+/// </summary>
+internal sealed class MemoryObjectStore(TimeProvider clock) : IObjectStore
+{
+    sealed record Entry(byte[] Data, long Version, DateTimeOffset Modified);
+
+    readonly Lock _lock = new();
+    readonly SortedDictionary<string, Entry> _objects = new(StringComparer.Ordinal);
+    long _version;
+
+    public string Description => "memory store";
+
+    public string Show(string key) => $"'memory:{key}'";
+
+    /// <summary>The keys stored, in key order (for the tests' own checks).</summary>
+    public IReadOnlyList<string> Keys
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _objects.Keys];
+            }
+        }
+    }
+
+    public Task<StoredObject?> GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken)
+    {
+        Entry? entry;
+        lock (_lock)
+        {
+            _objects.TryGetValue(key, out entry);
+        }
+        if (entry is null)
+        {
+            return Task.FromResult<StoredObject?>(null);
+        }
+        checkLength?.Invoke(entry.Data.Length);
+        return Task.FromResult<StoredObject?>(new StoredObject(entry.Data.ToArray(), ETag(entry)));
+    }
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            Store(key, data);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken) =>
+        PutIfMatchAsync(key, data, etag: null, what, cancellationToken);
+
+    public Task<bool> PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            string? current = _objects.TryGetValue(key, out Entry? entry) ? ETag(entry) : null;
+            if (current != etag)
+            {
+                return Task.FromResult(false);
+            }
+            Store(key, data);
+        }
+        return Task.FromResult(true);
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<ObjectInfo> found;
+        lock (_lock)
+        {
+            found = [.. _objects.Where(o => o.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(o => new ObjectInfo(o.Key, o.Value.Modified))];
+        }
+        foreach (ObjectInfo item in found)
+        {
+            await Task.Yield();
+            yield return item;
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListFoldersAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<string> folders = [.. _objects.Keys.Where(k => k.Contains('/', StringComparison.Ordinal)).Select(k => k[..k.IndexOf('/', StringComparison.Ordinal)]).Distinct()];
+            return Task.FromResult(folders);
+        }
+    }
+
+    public Task DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (string key in keys)
+            {
+                _objects.Remove(key);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<IWriterLease> AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken)
+    {
+        string marker = ObjectBridge.MarkerKey(name);
+        if (!await PutIfAbsentAsync(marker, owner, $"claim dump '{name}' with", cancellationToken).ConfigureAwait(false))
+        {
+            throw new BridgeException($"A dump named '{name}' is being written to {Description} by another process ({Show(marker)} exists).");
+        }
+        return new Lease(this, marker, owner.ToArray());
+    }
+
+    void Store(string key, ReadOnlyMemory<byte> data) =>
+        _objects[key] = new Entry(data.ToArray(), ++_version, clock.GetUtcNow());
+
+    static string ETag(Entry entry) => entry.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The marker is the lease: its LastModified is the writer's last sign of life.</summary>
+    sealed class Lease(MemoryObjectStore store, string marker, byte[] owner) : IWriterLease
+    {
+        public Task RefreshAsync(CancellationToken cancellationToken) => store.PutAsync(marker, owner, default, "refresh", cancellationToken);
+
+        public async Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
+        {
+            await store.DeleteAsync([marker], cancellationToken).ConfigureAwait(false);
+            await DisposeAsync().ConfigureAwait(false);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
