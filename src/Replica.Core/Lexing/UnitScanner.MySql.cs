@@ -112,9 +112,6 @@ internal static partial class UnitScanner
                     i++;
                     break;
                 }
-                case SqlState.NormalDash:
-                    i = AfterDash(ref s, data, i, SqlState.MyDashDash);
-                    break;
                 case SqlState.MyDashDash:
                     // "--" starts a comment only before a space or control character; "1--1" is arithmetic.
                     if (data[i] <= (byte)' ')
@@ -126,9 +123,6 @@ internal static partial class UnitScanner
                         s.HasContent = true;
                         s.Sql = SqlState.Normal;
                     }
-                    break;
-                case SqlState.NormalSlash:
-                    i = AfterSlash(ref s, data, i, SqlState.MySlashStar); // MySQL comments do not nest: depth stays 1
                     break;
                 case SqlState.MySlashStar:
                     if (data[i] == (byte)'!')

@@ -118,12 +118,6 @@ internal static partial class UnitScanner
                     i++;
                     break;
                 }
-                case SqlState.NormalDash:
-                    i = AfterDash(ref s, data, i, SqlState.LineComment);
-                    break;
-                case SqlState.NormalSlash:
-                    i = AfterSlash(ref s, data, i, SqlState.BlockComment);
-                    break;
                 case SqlState.DollarOpen:
                 {
                     var b = data[i];
@@ -236,6 +230,10 @@ internal static partial class UnitScanner
     {
         switch (s.Sql)
         {
+            case SqlState.NormalDash: // "--" is a comment in PostgreSQL, maybe one in MySQL
+                return AfterDash(ref s, data, i, s.MySql ? SqlState.MyDashDash : SqlState.LineComment);
+            case SqlState.NormalSlash: // "/*" may be an executable comment in MySQL
+                return AfterSlash(ref s, data, i, s.MySql ? SqlState.MySlashStar : SqlState.BlockComment);
             case SqlState.LineComment:
                 return SkipLineComment(ref s, data, i);
             case SqlState.BlockComment:
@@ -250,9 +248,9 @@ internal static partial class UnitScanner
                 return i + 1;
             }
             case SqlState.BlockCommentStar:
-                return AfterCommentStar(ref s, data, i);
+                return InCommentAfter(ref s, data, i, (byte)'*');
             case SqlState.BlockCommentSlash: // PostgreSQL only
-                return AfterCommentSlash(ref s, data, i);
+                return InCommentAfter(ref s, data, i, (byte)'/');
             case SqlState.Quoted:
                 return SkipPastQuote(ref s, data, i);
             case SqlState.QuotedQuote:
@@ -336,49 +334,30 @@ internal static partial class UnitScanner
         return i + lf + 1;
     }
 
-    /// <summary>After the '*' of a possible "*/": the end of the comment (or of one nesting level), more stars, or text.</summary>
+    /// <summary>
+    /// Inside a block comment after a '*' or '/' (<paramref name="prev"/>): "*/" ends it (or one nesting level), "/*" opens
+    /// a nested one (PostgreSQL only reaches the '/' state), a repeat of <paramref name="prev"/> may start either pair.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int AfterCommentStar(ref LexerState s, ReadOnlySpan<byte> data, int i)
+    static int InCommentAfter(ref LexerState s, ReadOnlySpan<byte> data, int i, byte prev)
     {
         var b = data[i];
-        if (b == (byte)'/')
-        {
-            if (--s.CommentDepth == 0)
-            {
-                s.Sql = SqlState.Normal;
-                Shift(ref s, (byte)' ');
-            }
-            else
-            {
-                s.Sql = SqlState.BlockComment;
-            }
-            return i + 1;
-        }
-        if (b == (byte)'*')
+        if (b == prev)
         {
             return i + 1;
         }
         s.Sql = SqlState.BlockComment;
-        return i;
-    }
-
-    /// <summary>After a '/' inside a PostgreSQL block comment: a '*' opens a nested one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int AfterCommentSlash(ref LexerState s, ReadOnlySpan<byte> data, int i)
-    {
-        var b = data[i];
-        if (b == (byte)'*')
+        if (b is not ((byte)'*' or (byte)'/'))
         {
-            s.CommentDepth++;
-            s.Sql = SqlState.BlockComment;
-            return i + 1;
+            return i; // comment text: read again in BlockComment
         }
-        if (b == (byte)'/')
+        s.CommentDepth += prev == (byte)'/' ? 1 : -1;
+        if (s.CommentDepth == 0)
         {
-            return i + 1;
+            s.Sql = SqlState.Normal;
+            Shift(ref s, (byte)' ');
         }
-        s.Sql = SqlState.BlockComment;
-        return i;
+        return i + 1;
     }
 
     /// <summary>Inside a quote that only a doubled quote escapes: past the next quote.</summary>
