@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Replica.Lexing;
@@ -263,9 +265,14 @@ internal static partial class UnitScanner
             case SqlState.EscapedQuote:
                 return AfterQuote(ref s, data, i, SqlState.Escaped);
             default:
-                throw new InvalidOperationException($"state {s.Sql} is not a {(s.MySql ? "MySQL" : "PostgreSQL")} scanner state");
+                ThrowNotAScannerState(s.Sql, s.MySql);
+                return -1;
         }
     }
+
+    [DoesNotReturn, StackTraceHidden]
+    static void ThrowNotAScannerState(SqlState state, bool mySql) =>
+        throw new InvalidOperationException($"state {state} is not a {(mySql ? "MySQL" : "PostgreSQL")} scanner state");
 
     /// <summary>The index just past the next newline, or -1 when the line goes on past the data.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
