@@ -20,13 +20,14 @@ internal enum SqlState : byte
     BlockComment,
     BlockCommentStar,
     BlockCommentSlash,
-    SingleQuote,
-    SingleQuoteQuote,
-    EQuote,
-    EQuoteBackslash,
-    EQuoteQuote,
-    DoubleQuote,
-    DoubleQuoteQuote,
+    // Quotes both dialects share; the closing byte is LexerState.Quote (UnitScanner.DescribeOpen names them per dialect).
+    /// <summary>Inside a quote that only a doubled quote escapes: PostgreSQL '...' and "...", MySQL `...`.</summary>
+    Quoted,
+    QuotedQuote,
+    /// <summary>Inside a quote with backslash escapes and doubling: PostgreSQL E'...', MySQL '...' and "...".</summary>
+    Escaped,
+    EscapedBackslash,
+    EscapedQuote,
     DollarOpen,
     Dollar,
     DollarClose,
@@ -37,12 +38,6 @@ internal enum SqlState : byte
     /// <summary>Saw "/*": "/*!" and "/*M!" open an executable comment, anything else a plain one.</summary>
     MySlashStar,
     MySlashStarM,
-    /// <summary>Inside '...' or "..." (the quote is <see cref="LexerState.Quote"/>): backslash escapes and doubling.</summary>
-    MyQuote,
-    MyQuoteBackslash,
-    MyQuoteQuote,
-    Backtick,
-    BacktickQuote,
     /// <summary>After a backslash outside strings: the next byte names a client command (\- is the sandbox, allowed).</summary>
     MyBackslash,
     /// <summary>At the start of a statement, reading what may be the client command DELIMITER.</summary>

@@ -7,16 +7,9 @@ namespace Replica.Lexing;
 // https://dev.mysql.com/doc/refman/8.0/en/lexical-structure.html
 internal ref partial struct SqlTokenizer
 {
-    bool NextMySql()
+    /// <summary>Reads the MySQL token at _pos (not at the end), setting Kind.</summary>
+    void ReadTokenMySql()
     {
-        SkipTriviaMySql();
-        Start = _pos;
-        if (_pos >= _sql.Length)
-        {
-            Kind = TokenKind.End;
-            End = _pos;
-            return false;
-        }
         var b = _sql[_pos];
         var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
         if (b == (byte)'0' && (next | 0x20) is (byte)'x' or (byte)'b' && _pos + 2 < _sql.Length && EscapeTable.IsHex(_sql[_pos + 2]))
@@ -34,35 +27,24 @@ internal ref partial struct SqlTokenizer
             if (next == (byte)'\'' && (b | 0x20) is (byte)'x' or (byte)'b')
             {
                 _pos++;
-                ReadQuoted(false);
-                Kind = TokenKind.String; // X'4142' or B'0101': hex digits or bits, never escapes
-                End = _pos;
-                return true;
+                ReadQuoted(false, TokenKind.String); // X'4142' or B'0101': hex digits or bits, never escapes
+                return;
             }
             if (next == (byte)'\'' && (b | 0x20) == (byte)'n')
             {
                 _pos++;
-                ReadQuoted(true);
-                Kind = TokenKind.EString; // N'...': a national character string
-                End = _pos;
-                return true;
+                ReadQuoted(true, TokenKind.EString); // N'...': a national character string
+                return;
             }
-            _pos++;
-            while (_pos < _sql.Length && UnitScanner.IsIdentifierByte(_sql[_pos]))
-            {
-                _pos++;
-            }
-            Kind = TokenKind.Word;
+            ReadWord();
         }
         else if (b == (byte)'`')
         {
-            ReadQuoted(false);
-            Kind = TokenKind.QuotedIdentifier;
+            ReadQuoted(false, TokenKind.QuotedIdentifier);
         }
         else if (b is (byte)'\'' or (byte)'"')
         {
-            ReadQuoted(true);
-            Kind = TokenKind.EString;
+            ReadQuoted(true, TokenKind.EString);
         }
         else if (b is >= (byte)'0' and <= (byte)'9' || (b == (byte)'.' && next is >= (byte)'0' and <= (byte)'9'))
         {
@@ -79,61 +61,49 @@ internal ref partial struct SqlTokenizer
             _pos++;
             Kind = TokenKind.Other;
         }
-        End = _pos;
-        return true;
     }
 
-    void SkipTriviaMySql()
+    /// <summary>Skips a comment at _pos, or the opener or closer of an executable comment; false when there is none.</summary>
+    bool SkipCommentMySql()
     {
-        while (_pos < _sql.Length)
+        var b = _sql[_pos];
+        var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
+        if (b == (byte)'#' || (b == (byte)'-' && next == (byte)'-' && (_pos + 2 >= _sql.Length || _sql[_pos + 2] <= (byte)' ')))
         {
-            var b = _sql[_pos];
-            var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
-            if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f' or (byte)'\v')
-            {
-                _pos++;
-            }
-            else if (b == 0xEF && _sql[_pos..].StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-            {
-                _pos += 3;
-            }
-            else if (b == (byte)'#' || (b == (byte)'-' && next == (byte)'-' && (_pos + 2 >= _sql.Length || _sql[_pos + 2] <= (byte)' ')))
-            {
-                var lf = _sql[_pos..].IndexOf((byte)'\n');
-                _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
-            }
-            else if (b == (byte)'/' && next == (byte)'*')
-            {
-                var p = _pos + 2;
-                if (p < _sql.Length && _sql[p] == (byte)'M' && p + 1 < _sql.Length && _sql[p + 1] == (byte)'!')
-                {
-                    p++;
-                }
-                if (p < _sql.Length && _sql[p] == (byte)'!')
-                {
-                    // An executable comment: skip its opener and version number, read its content as tokens.
-                    p++;
-                    while (p < _sql.Length && _sql[p] is >= (byte)'0' and <= (byte)'9')
-                    {
-                        p++;
-                    }
-                    _pos = p;
-                    _conditionalDepth++;
-                    continue;
-                }
-                var close = _sql[(_pos + 2)..].IndexOf("*/"u8);
-                _pos = close < 0 ? _sql.Length : _pos + 2 + close + 2;
-            }
-            else if (b == (byte)'*' && next == (byte)'/' && _conditionalDepth > 0)
-            {
-                _conditionalDepth--;
-                _pos += 2;
-            }
-            else
-            {
-                return;
-            }
+            SkipLine();
         }
+        else if (b == (byte)'/' && next == (byte)'*')
+        {
+            var p = _pos + 2;
+            if (p < _sql.Length && _sql[p] == (byte)'M' && p + 1 < _sql.Length && _sql[p + 1] == (byte)'!')
+            {
+                p++;
+            }
+            if (p < _sql.Length && _sql[p] == (byte)'!')
+            {
+                // An executable comment: skip its opener and version number, read its content as tokens.
+                p++;
+                while (p < _sql.Length && _sql[p] is >= (byte)'0' and <= (byte)'9')
+                {
+                    p++;
+                }
+                _pos = p;
+                _conditionalDepth++;
+                return true;
+            }
+            var close = _sql[(_pos + 2)..].IndexOf("*/"u8);
+            _pos = close < 0 ? _sql.Length : _pos + 2 + close + 2;
+        }
+        else if (b == (byte)'*' && next == (byte)'/' && _conditionalDepth > 0)
+        {
+            _conditionalDepth--;
+            _pos += 2;
+        }
+        else
+        {
+            return false;
+        }
+        return true;
     }
 
     static string MySqlIdentifierName(ReadOnlySpan<byte> span)

@@ -60,11 +60,9 @@ internal ref partial struct SqlTokenizer
     /// <summary>Moves to the next token; false at the end of the statement.</summary>
     public bool Next()
     {
-        if (_mySql)
+        while (_pos < _sql.Length && (SkipSpace(_sql[_pos]) || (_mySql ? SkipCommentMySql() : SkipComment())))
         {
-            return NextMySql();
         }
-        SkipTrivia();
         Start = _pos;
         if (_pos >= _sql.Length)
         {
@@ -72,6 +70,21 @@ internal ref partial struct SqlTokenizer
             End = _pos;
             return false;
         }
+        if (_mySql)
+        {
+            ReadTokenMySql();
+        }
+        else
+        {
+            ReadToken();
+        }
+        End = _pos;
+        return true;
+    }
+
+    /// <summary>Reads the PostgreSQL token at _pos (not at the end), setting Kind.</summary>
+    void ReadToken()
+    {
         var b = _sql[_pos];
         if (IsIdentStart(b))
         {
@@ -80,36 +93,25 @@ internal ref partial struct SqlTokenizer
             if (prefixEnd < _sql.Length && _sql[prefixEnd] == (byte)'\'' && (b | 0x20) is (byte)'e' or (byte)'b' or (byte)'x' or (byte)'n')
             {
                 _pos = prefixEnd;
-                ReadQuoted((b | 0x20) == 'e' || _nonStandardStrings);
-                Kind = (b | 0x20) == 'e' || _nonStandardStrings ? TokenKind.EString : TokenKind.String;
-                End = _pos;
-                return true;
+                var escapes = (b | 0x20) == 'e' || _nonStandardStrings;
+                ReadQuoted(escapes, escapes ? TokenKind.EString : TokenKind.String);
+                return;
             }
             if ((b | 0x20) == 'u' && prefixEnd + 1 < _sql.Length && _sql[prefixEnd] == (byte)'&' && _sql[prefixEnd + 1] is (byte)'\'' or (byte)'"')
             {
                 _pos = prefixEnd + 1;
-                var isString = _sql[_pos] == (byte)'\'';
-                ReadQuoted(false);
-                Kind = isString ? TokenKind.String : TokenKind.QuotedIdentifier;
-                End = _pos;
-                return true;
+                ReadQuoted(false, _sql[_pos] == (byte)'\'' ? TokenKind.String : TokenKind.QuotedIdentifier);
+                return;
             }
-            _pos++;
-            while (_pos < _sql.Length && UnitScanner.IsIdentifierByte(_sql[_pos]))
-            {
-                _pos++;
-            }
-            Kind = TokenKind.Word;
+            ReadWord();
         }
         else if (b == (byte)'"')
         {
-            ReadQuoted(false);
-            Kind = TokenKind.QuotedIdentifier;
+            ReadQuoted(false, TokenKind.QuotedIdentifier);
         }
         else if (b == (byte)'\'')
         {
-            ReadQuoted(_nonStandardStrings);
-            Kind = _nonStandardStrings ? TokenKind.EString : TokenKind.String;
+            ReadQuoted(_nonStandardStrings, _nonStandardStrings ? TokenKind.EString : TokenKind.String);
         }
         else if (b is >= (byte)'0' and <= (byte)'9' || (b == (byte)'.' && _pos + 1 < _sql.Length && _sql[_pos + 1] is >= (byte)'0' and <= (byte)'9'))
         {
@@ -142,60 +144,85 @@ internal ref partial struct SqlTokenizer
             }
             Kind = TokenKind.Other;
         }
-        End = _pos;
+    }
+
+    /// <summary>Skips a comment at _pos; false when there is none.</summary>
+    bool SkipComment()
+    {
+        var b = _sql[_pos];
+        if (b == (byte)'-' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'-')
+        {
+            SkipLine();
+        }
+        else if (b == (byte)'/' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'*')
+        {
+            var depth = 1; // block comments nest in PostgreSQL
+            _pos += 2;
+            while (_pos < _sql.Length && depth > 0)
+            {
+                if (_sql[_pos] == (byte)'*' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'/')
+                {
+                    depth--;
+                    _pos += 2;
+                }
+                else if (_sql[_pos] == (byte)'/' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'*')
+                {
+                    depth++;
+                    _pos += 2;
+                }
+                else
+                {
+                    _pos++;
+                }
+            }
+        }
+        else
+        {
+            return false;
+        }
         return true;
     }
 
-    void SkipTrivia()
+    // The steps both dialects' tokenizers share; what differs (which quote is an identifier, which strings take
+    // backslash escapes, the comment forms) is decided in ReadToken, ReadTokenMySql and their SkipComment.
+
+    /// <summary>Skips whitespace or a UTF-8 byte order mark at _pos (b is the byte there); false when there is none.</summary>
+    bool SkipSpace(byte b)
     {
-        while (_pos < _sql.Length)
+        if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f' or (byte)'\v')
         {
-            var b = _sql[_pos];
-            if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f' or (byte)'\v')
-            {
-                _pos++;
-            }
-            else if (b == 0xEF && _sql[_pos..].StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-            {
-                _pos += 3; // UTF-8 byte order mark
-            }
-            else if (b == (byte)'-' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'-')
-            {
-                var lf = _sql[_pos..].IndexOf((byte)'\n');
-                _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
-            }
-            else if (b == (byte)'/' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'*')
-            {
-                var depth = 1;
-                _pos += 2;
-                while (_pos < _sql.Length && depth > 0)
-                {
-                    if (_sql[_pos] == (byte)'*' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'/')
-                    {
-                        depth--;
-                        _pos += 2;
-                    }
-                    else if (_sql[_pos] == (byte)'/' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'*')
-                    {
-                        depth++;
-                        _pos += 2;
-                    }
-                    else
-                    {
-                        _pos++;
-                    }
-                }
-            }
-            else
-            {
-                return;
-            }
+            _pos++;
+            return true;
         }
+        if (b == 0xEF && _sql[_pos..].StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            _pos += 3;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Skips a line comment: to just past the newline, or to the end.</summary>
+    void SkipLine()
+    {
+        var lf = _sql[_pos..].IndexOf((byte)'\n');
+        _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
+    }
+
+    void ReadWord()
+    {
+        _pos++;
+        while (_pos < _sql.Length && UnitScanner.IsIdentifierByte(_sql[_pos]))
+        {
+            _pos++;
+        }
+        Kind = TokenKind.Word;
     }
 
     /// <summary>Reads a quoted token starting at the quote under _pos, with doubling, and backslash escapes if asked.</summary>
-    void ReadQuoted(bool backslashEscapes)
+    void ReadQuoted(bool backslashEscapes, TokenKind kind)
     {
+        Kind = kind;
         var quote = _sql[_pos++];
         while (_pos < _sql.Length)
         {

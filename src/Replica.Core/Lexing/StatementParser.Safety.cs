@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Replica.Lexing;
 
 /// <summary>What a restore must know about a statement before it hands it to psql or the mysql client.</summary>
@@ -40,6 +42,10 @@ internal enum MetaCommand : byte
 // mysql client commands: https://dev.mysql.com/doc/refman/8.0/en/mysql-commands.html
 internal static partial class StatementParser
 {
+    static readonly SearchValues<byte> s_letterOrDigit = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8);
+    static readonly SearchValues<byte> s_encodingName = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"u8);
+    static readonly SearchValues<byte> s_bareDatabase = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."u8);
+
     /// <summary>Why a client encoding that <see cref="SetsUnsafeClientEncoding"/> finds is refused.</summary>
     internal const string UnsafeClientEncodingReason =
         "a client encoding whose characters can contain a backslash or quote byte (SJIS, BIG5, GBK ...), which pg_dump never writes";
@@ -226,7 +232,7 @@ internal static partial class StatementParser
         if (name.SequenceEqual("restrict"u8) || name.SequenceEqual("unrestrict"u8))
         {
             // pg_dump's key is letters and digits.
-            if (value.IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8) >= 0)
+            if (value.IndexOfAnyExcept(s_letterOrDigit) >= 0)
             {
                 return MetaCommand.Other;
             }
@@ -242,7 +248,7 @@ internal static partial class StatementParser
         {
             // pg_dump writes \encoding SQL_ASCII before a \connect with a conninfo string.
             argument = System.Text.Encoding.ASCII.GetString(value);
-            return value.IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"u8) < 0 && !IsUnsafeClientEncoding(argument)
+            return value.IndexOfAnyExcept(s_encodingName) < 0 && !IsUnsafeClientEncoding(argument)
                 ? MetaCommand.Encoding
                 : MetaCommand.Other;
         }
@@ -326,7 +332,7 @@ internal static partial class StatementParser
     /// "quoted" identifier. Backquotes (a shell command in psql) and variables are not accepted.
     /// </summary>
     static string? ConnectDatabase(ReadOnlySpan<byte> value) =>
-        value.IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."u8) < 0
+        value.IndexOfAnyExcept(s_bareDatabase) < 0
             ? System.Text.Encoding.UTF8.GetString(value)
             : Unquote(value);
 

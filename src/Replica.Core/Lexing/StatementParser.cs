@@ -423,7 +423,7 @@ internal static class ColumnTypes
 {
     public static (TypeCategory Category, int? MaxLength) Categorize(string type)
     {
-        if (type.EndsWith("[]", StringComparison.Ordinal) || type.StartsWith("_", StringComparison.Ordinal))
+        if (type.EndsWith("[]", StringComparison.Ordinal) || type.StartsWith('_'))
         {
             return (TypeCategory.Array, null);
         }

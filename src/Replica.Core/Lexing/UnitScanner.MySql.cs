@@ -100,54 +100,23 @@ internal static partial class UnitScanner
                             break;
                         case (byte)'\\':
                             // The client runs \x outside strings as one of its own commands (\! is system); the next byte says which.
-                            s.HasContent = true;
-                            s.OpenedAt = dataOffset + i;
-                            s.Sql = SqlState.MyBackslash;
+                            Open(ref s, dataOffset + i, SqlState.MyBackslash, b);
                             break;
                         case (byte)'`':
-                            s.HasContent = true;
-                            s.OpenedAt = dataOffset + i;
-                            s.Sql = SqlState.Backtick;
+                            Open(ref s, dataOffset + i, SqlState.Quoted, b);
                             break;
                         default: // ' or "
-                            s.HasContent = true;
-                            s.OpenedAt = dataOffset + i;
-                            s.Quote = b;
-                            s.Sql = SqlState.MyQuote;
+                            Open(ref s, dataOffset + i, SqlState.Escaped, b);
                             break;
                     }
                     i++;
                     break;
                 }
-                case SqlState.NormalDash:
-                    if (data[i] == (byte)'-')
-                    {
-                        s.Sql = SqlState.MyDashDash;
-                        i++;
-                    }
-                    else
-                    {
-                        s.HasContent = true;
-                        s.Sql = SqlState.Normal; // read this byte again in Normal
-                    }
-                    break;
                 case SqlState.MyDashDash:
                     // "--" starts a comment only before a space or control character; "1--1" is arithmetic.
                     if (data[i] <= (byte)' ')
                     {
                         s.Sql = SqlState.LineComment;
-                    }
-                    else
-                    {
-                        s.HasContent = true;
-                        s.Sql = SqlState.Normal;
-                    }
-                    break;
-                case SqlState.NormalSlash:
-                    if (data[i] == (byte)'*')
-                    {
-                        s.Sql = SqlState.MySlashStar;
-                        i++;
                     }
                     else
                     {
@@ -182,92 +151,6 @@ internal static partial class UnitScanner
                     else
                     {
                         s.Sql = SqlState.BlockComment;
-                    }
-                    break;
-                case SqlState.BlockComment:
-                {
-                    var k = data[i..].IndexOf((byte)'*');
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k + 1;
-                    s.Sql = SqlState.BlockCommentStar;
-                    break;
-                }
-                case SqlState.BlockCommentStar:
-                    if (data[i] == (byte)'/')
-                    {
-                        s.Sql = SqlState.Normal; // MySQL comments do not nest
-                        i++;
-                    }
-                    else if (data[i] == (byte)'*')
-                    {
-                        i++;
-                    }
-                    else
-                    {
-                        s.Sql = SqlState.BlockComment;
-                    }
-                    break;
-                case SqlState.LineComment:
-                {
-                    var lf = data[i..].IndexOf((byte)'\n');
-                    if (lf < 0)
-                    {
-                        return -1;
-                    }
-                    i += lf + 1;
-                    s.Sql = SqlState.Normal;
-                    break;
-                }
-                case SqlState.MyQuote:
-                {
-                    var k = data[i..].IndexOfAny(s.Quote, (byte)'\\');
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k;
-                    s.Sql = data[i] == (byte)'\\' ? SqlState.MyQuoteBackslash : SqlState.MyQuoteQuote;
-                    i++;
-                    break;
-                }
-                case SqlState.MyQuoteBackslash:
-                    s.Sql = SqlState.MyQuote;
-                    i++;
-                    break;
-                case SqlState.MyQuoteQuote:
-                    if (data[i] == s.Quote)
-                    {
-                        s.Sql = SqlState.MyQuote; // a doubled quote is one quote inside the string
-                        i++;
-                    }
-                    else
-                    {
-                        s.Sql = SqlState.Normal;
-                    }
-                    break;
-                case SqlState.Backtick:
-                {
-                    var k = data[i..].IndexOf((byte)'`');
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k + 1;
-                    s.Sql = SqlState.BacktickQuote;
-                    break;
-                }
-                case SqlState.BacktickQuote:
-                    if (data[i] == (byte)'`')
-                    {
-                        s.Sql = SqlState.Backtick;
-                        i++;
-                    }
-                    else
-                    {
-                        s.Sql = SqlState.Normal;
                     }
                     break;
                 case SqlState.MyBackslash:
@@ -309,10 +192,7 @@ internal static partial class UnitScanner
                     break;
                 }
                 case SqlState.DelimiterLine:
-                {
-                    var lf = data[i..].IndexOf((byte)'\n');
-                    return lf < 0 ? -1 : i + lf + 1;
-                }
+                    return PastLineEnd(data, i);
                 case SqlState.DelimiterMatch:
                 {
                     if (data[i] == s.Delimiter[s.TagMatched])
@@ -335,7 +215,11 @@ internal static partial class UnitScanner
                     break; // and this byte is read again in whatever state that left
                 }
                 default:
-                    throw new InvalidOperationException($"state {s.Sql} is not a MySQL scanner state");
+                    if ((i = ScanShared(ref s, data, i)) < 0)
+                    {
+                        return -1;
+                    }
+                    break;
             }
         }
         return -1;

@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Replica.Lexing;
 
@@ -14,8 +17,9 @@ internal static partial class UnitScanner
     // The bytes of a UTF-8 byte order mark count as whitespace here, so that a dump starting with one still begins with a
     // statement (or meta-command) and not with content.
     static readonly SearchValues<byte> s_whitespace = SearchValues.Create([(byte)' ', (byte)'\t', (byte)'\r', (byte)'\n', (byte)'\f', (byte)'\v', 0xEF, 0xBB, 0xBF]);
+    // Block comments nest in PostgreSQL, unlike the SQL standard and MySQL: only there does a "/*" inside one count.
     static readonly SearchValues<byte> s_blockCommentSpecials = SearchValues.Create("*/"u8);
-    static readonly SearchValues<byte> s_eQuoteSpecials = SearchValues.Create("'\\"u8);
+    static readonly SearchValues<byte> s_myBlockCommentSpecials = SearchValues.Create("*"u8);
 
     /// <summary>
     /// Scans <paramref name="data"/> from <paramref name="from"/> in the current mode. Returns the index just past the
@@ -26,8 +30,7 @@ internal static partial class UnitScanner
     {
         if (s.Mode != LexerMode.Sql)
         {
-            var lf = data[from..].IndexOf((byte)'\n');
-            return lf < 0 ? -1 : from + lf + 1;
+            return PastLineEnd(data, from);
         }
         return s.MySql ? ScanMySql(ref s, data, from, dataOffset, replay: false) : ScanSql(ref s, data, from, dataOffset);
     }
@@ -73,6 +76,7 @@ internal static partial class UnitScanner
                             s.Sql = SqlState.NormalDash;
                             break;
                         case (byte)'/':
+                            s.OpenedAt = dataOffset + i; // where a /* comment would start
                             s.Sql = SqlState.NormalSlash;
                             break;
                         case (byte)'\\':
@@ -91,18 +95,13 @@ internal static partial class UnitScanner
                             }
                             break;
                         case (byte)'"':
-                            s.HasContent = true;
-                            s.OpenedAt = dataOffset + i;
-                            s.Sql = SqlState.DoubleQuote;
+                            Open(ref s, dataOffset + i, SqlState.Quoted, b);
                             break;
                         case (byte)'\'':
-                            s.HasContent = true;
-                            s.OpenedAt = dataOffset + i;
                             // E'...' takes backslash escapes: the E must stand alone, not end an identifier.
-                            s.Sql = (s.Prev is (byte)'E' or (byte)'e') && !IsIdentifierByte(s.Prev2)
-                                || s.NonStandardStrings
-                                ? SqlState.EQuote
-                                : SqlState.SingleQuote;
+                            Open(ref s, dataOffset + i, (s.Prev is (byte)'E' or (byte)'e') && !IsIdentifierByte(s.Prev2) || s.NonStandardStrings
+                                ? SqlState.Escaped
+                                : SqlState.Quoted, b);
                             break;
                         default: // '$'
                             s.HasContent = true;
@@ -121,169 +120,6 @@ internal static partial class UnitScanner
                     i++;
                     break;
                 }
-                case SqlState.NormalDash:
-                    if (data[i] == (byte)'-')
-                    {
-                        s.Sql = SqlState.LineComment;
-                        i++;
-                    }
-                    else
-                    {
-                        s.HasContent = true;
-                        Shift(ref s, (byte)'-');
-                        s.Sql = SqlState.Normal;
-                    }
-                    break;
-                case SqlState.NormalSlash:
-                    if (data[i] == (byte)'*')
-                    {
-                        s.OpenedAt = dataOffset + i - 1;
-                        s.CommentDepth = 1;
-                        s.Sql = SqlState.BlockComment;
-                        i++;
-                    }
-                    else
-                    {
-                        s.HasContent = true;
-                        Shift(ref s, (byte)'/');
-                        s.Sql = SqlState.Normal;
-                    }
-                    break;
-                case SqlState.LineComment:
-                {
-                    var lf = data[i..].IndexOf((byte)'\n');
-                    if (lf < 0)
-                    {
-                        return -1;
-                    }
-                    i += lf + 1;
-                    s.Sql = SqlState.Normal;
-                    Shift(ref s, (byte)'\n');
-                    break;
-                }
-                case SqlState.BlockComment:
-                {
-                    var k = data[i..].IndexOfAny(s_blockCommentSpecials);
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k;
-                    s.Sql = data[i] == (byte)'*' ? SqlState.BlockCommentStar : SqlState.BlockCommentSlash;
-                    i++;
-                    break;
-                }
-                case SqlState.BlockCommentStar:
-                    if (data[i] == (byte)'/')
-                    {
-                        i++;
-                        if (--s.CommentDepth == 0)
-                        {
-                            s.Sql = SqlState.Normal;
-                            Shift(ref s, (byte)' ');
-                        }
-                        else
-                        {
-                            s.Sql = SqlState.BlockComment;
-                        }
-                    }
-                    else if (data[i] == (byte)'*')
-                    {
-                        i++;
-                    }
-                    else
-                    {
-                        s.Sql = SqlState.BlockComment;
-                    }
-                    break;
-                case SqlState.BlockCommentSlash:
-                    if (data[i] == (byte)'*')
-                    {
-                        // Block comments nest in PostgreSQL, unlike the SQL standard.
-                        s.CommentDepth++;
-                        s.Sql = SqlState.BlockComment;
-                        i++;
-                    }
-                    else if (data[i] == (byte)'/')
-                    {
-                        i++;
-                    }
-                    else
-                    {
-                        s.Sql = SqlState.BlockComment;
-                    }
-                    break;
-                case SqlState.SingleQuote:
-                {
-                    var k = data[i..].IndexOf((byte)'\'');
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k + 1;
-                    s.Sql = SqlState.SingleQuoteQuote;
-                    break;
-                }
-                case SqlState.SingleQuoteQuote:
-                    if (data[i] == (byte)'\'')
-                    {
-                        s.Sql = SqlState.SingleQuote; // '' is one quote inside the string
-                        i++;
-                    }
-                    else
-                    {
-                        EndQuote(ref s, (byte)'\'');
-                    }
-                    break;
-                case SqlState.EQuote:
-                {
-                    var k = data[i..].IndexOfAny(s_eQuoteSpecials);
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k;
-                    s.Sql = data[i] == (byte)'\'' ? SqlState.EQuoteQuote : SqlState.EQuoteBackslash;
-                    i++;
-                    break;
-                }
-                case SqlState.EQuoteBackslash:
-                    s.Sql = SqlState.EQuote;
-                    i++;
-                    break;
-                case SqlState.EQuoteQuote:
-                    if (data[i] == (byte)'\'')
-                    {
-                        s.Sql = SqlState.EQuote;
-                        i++;
-                    }
-                    else
-                    {
-                        EndQuote(ref s, (byte)'\'');
-                    }
-                    break;
-                case SqlState.DoubleQuote:
-                {
-                    var k = data[i..].IndexOf((byte)'"');
-                    if (k < 0)
-                    {
-                        return -1;
-                    }
-                    i += k + 1;
-                    s.Sql = SqlState.DoubleQuoteQuote;
-                    break;
-                }
-                case SqlState.DoubleQuoteQuote:
-                    if (data[i] == (byte)'"')
-                    {
-                        s.Sql = SqlState.DoubleQuote;
-                        i++;
-                    }
-                    else
-                    {
-                        EndQuote(ref s, (byte)'"');
-                    }
-                    break;
                 case SqlState.DollarOpen:
                 {
                     var b = data[i];
@@ -346,10 +182,14 @@ internal static partial class UnitScanner
                     break;
                 }
                 case SqlState.MetaLine:
-                {
-                    var lf = data[i..].IndexOf((byte)'\n');
-                    return lf < 0 ? -1 : i + lf + 1;
-                }
+                    return PastLineEnd(data, i);
+                default:
+                    i = ScanShared(ref s, data, i);
+                    if (i < 0)
+                    {
+                        return -1;
+                    }
+                    break;
             }
         }
         return -1;
@@ -358,10 +198,9 @@ internal static partial class UnitScanner
     /// <summary>Whether the statement scanned so far may end at end of input (no open quote or comment).</summary>
     public static bool CanEndAtEof(in LexerState s) => s.Sql switch
     {
-        SqlState.MyDashDash or SqlState.MyBackslash or SqlState.MyQuoteQuote or SqlState.BacktickQuote or SqlState.DelimiterWord or SqlState.DelimiterLine
-            or SqlState.DelimiterMatch => true,
+        SqlState.MyDashDash or SqlState.MyBackslash or SqlState.DelimiterWord or SqlState.DelimiterLine or SqlState.DelimiterMatch => true,
         SqlState.Normal or SqlState.NormalDash or SqlState.NormalSlash or SqlState.LineComment or SqlState.MetaLine
-            or SqlState.SingleQuoteQuote or SqlState.EQuoteQuote or SqlState.DoubleQuoteQuote or SqlState.DollarOpen => true,
+            or SqlState.QuotedQuote or SqlState.EscapedQuote or SqlState.DollarOpen => true,
         SqlState.DollarClose => false,
         _ => false,
     };
@@ -371,14 +210,205 @@ internal static partial class UnitScanner
     {
         SqlState.BlockComment or SqlState.BlockCommentStar or SqlState.BlockCommentSlash or SqlState.MySlashStar
             or SqlState.MySlashStarM => "unterminated /* comment",
-        SqlState.MyQuote or SqlState.MyQuoteBackslash => "unterminated quoted string",
-        SqlState.Backtick => "unterminated `quoted` identifier",
-        SqlState.SingleQuote => "unterminated quoted string",
-        SqlState.EQuote or SqlState.EQuoteBackslash => "unterminated E'' string",
-        SqlState.DoubleQuote => "unterminated quoted identifier",
+        SqlState.Escaped or SqlState.EscapedBackslash => s.MySql ? "unterminated quoted string" : "unterminated E'' string",
+        SqlState.Quoted => s.Quote switch
+        {
+            (byte)'`' => "unterminated `quoted` identifier",
+            (byte)'"' => "unterminated quoted identifier",
+            _ => "unterminated quoted string",
+        },
         _ => "unterminated dollar-quoted string",
     };
 
+    // The states both dialects share: quotes closed by a doubled quote, quotes with backslash escapes, line comments and
+    // the end of a block comment. What differs is data: the quote byte (LexerState.Quote), which quote the dialect opens
+    // in which state, and the state after "--" or "/*". Each step takes the byte index and returns the next one, or -1
+    // when the state goes on past the data; they are inlined into the scanners' loops. (Prev and Prev2 are read by the
+    // PostgreSQL scanner only.)
+
+    /// <summary>The states <see cref="ScanSql"/> and <see cref="ScanMySql"/> share, run from their loops.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int ScanShared(ref LexerState s, ReadOnlySpan<byte> data, int i)
+    {
+        switch (s.Sql)
+        {
+            case SqlState.NormalDash: // "--" is a comment in PostgreSQL, maybe one in MySQL
+                return AfterDash(ref s, data, i, s.MySql ? SqlState.MyDashDash : SqlState.LineComment);
+            case SqlState.NormalSlash: // "/*" may be an executable comment in MySQL
+                return AfterSlash(ref s, data, i, s.MySql ? SqlState.MySlashStar : SqlState.BlockComment);
+            case SqlState.LineComment:
+                return SkipLineComment(ref s, data, i);
+            case SqlState.BlockComment:
+            {
+                var k = data[i..].IndexOfAny(s.MySql ? s_myBlockCommentSpecials : s_blockCommentSpecials);
+                if (k < 0)
+                {
+                    return -1;
+                }
+                i += k;
+                s.Sql = data[i] == (byte)'*' ? SqlState.BlockCommentStar : SqlState.BlockCommentSlash;
+                return i + 1;
+            }
+            case SqlState.BlockCommentStar:
+                return InCommentAfter(ref s, data, i, (byte)'*');
+            case SqlState.BlockCommentSlash: // PostgreSQL only
+                return InCommentAfter(ref s, data, i, (byte)'/');
+            case SqlState.Quoted:
+                return SkipPastQuote(ref s, data, i);
+            case SqlState.QuotedQuote:
+                return AfterQuote(ref s, data, i, SqlState.Quoted); // a doubled quote is one quote inside the text
+            case SqlState.Escaped:
+                return SkipPastQuoteOrBackslash(ref s, data, i);
+            case SqlState.EscapedBackslash:
+                s.Sql = SqlState.Escaped; // this byte is escaped
+                return i + 1;
+            case SqlState.EscapedQuote:
+                return AfterQuote(ref s, data, i, SqlState.Escaped);
+            default:
+                ThrowNotAScannerState(s.Sql, s.MySql);
+                return -1;
+        }
+    }
+
+    [DoesNotReturn, StackTraceHidden]
+    static void ThrowNotAScannerState(SqlState state, bool mySql) =>
+        throw new InvalidOperationException($"state {state} is not a {(mySql ? "MySQL" : "PostgreSQL")} scanner state");
+
+    /// <summary>The index just past the next newline, or -1 when the line goes on past the data.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int PastLineEnd(ReadOnlySpan<byte> data, int i)
+    {
+        var lf = data[i..].IndexOf((byte)'\n');
+        return lf < 0 ? -1 : i + lf + 1;
+    }
+
+    /// <summary>Opens a quote (or a MySQL client command) at <paramref name="at"/>, closed by <paramref name="quote"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Open(ref LexerState s, long at, SqlState state, byte quote)
+    {
+        s.HasContent = true;
+        s.OpenedAt = at;
+        s.Quote = quote;
+        s.Sql = state;
+    }
+
+    /// <summary>After a '-': a second one goes to <paramref name="afterDashes"/> (a comment, or in MySQL maybe one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int AfterDash(ref LexerState s, ReadOnlySpan<byte> data, int i, SqlState afterDashes)
+    {
+        if (data[i] == (byte)'-')
+        {
+            s.Sql = afterDashes;
+            return i + 1;
+        }
+        NotAComment(ref s, (byte)'-');
+        return i;
+    }
+
+    /// <summary>After a '/' (whose offset is in OpenedAt): a '*' opens a block comment in <paramref name="afterSlashStar"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int AfterSlash(ref LexerState s, ReadOnlySpan<byte> data, int i, SqlState afterSlashStar)
+    {
+        if (data[i] == (byte)'*')
+        {
+            s.CommentDepth = 1;
+            s.Sql = afterSlashStar;
+            return i + 1;
+        }
+        NotAComment(ref s, (byte)'/');
+        return i;
+    }
+
+    /// <summary>The byte after a '-' or '/' that starts no comment: the '-' or '/' was content, this byte is read again.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void NotAComment(ref LexerState s, byte b)
+    {
+        s.HasContent = true;
+        Shift(ref s, b);
+        s.Sql = SqlState.Normal;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int SkipLineComment(ref LexerState s, ReadOnlySpan<byte> data, int i)
+    {
+        var lf = data[i..].IndexOf((byte)'\n');
+        if (lf < 0)
+        {
+            return -1;
+        }
+        s.Sql = SqlState.Normal;
+        Shift(ref s, (byte)'\n');
+        return i + lf + 1;
+    }
+
+    /// <summary>
+    /// Inside a block comment after a '*' or '/' (<paramref name="prev"/>): "*/" ends it (or one nesting level), "/*" opens
+    /// a nested one (PostgreSQL only reaches the '/' state), a repeat of <paramref name="prev"/> may start either pair.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int InCommentAfter(ref LexerState s, ReadOnlySpan<byte> data, int i, byte prev)
+    {
+        var b = data[i];
+        if (b == prev)
+        {
+            return i + 1;
+        }
+        s.Sql = SqlState.BlockComment;
+        if (b is not ((byte)'*' or (byte)'/'))
+        {
+            return i; // comment text: read again in BlockComment
+        }
+        s.CommentDepth += prev == (byte)'/' ? 1 : -1;
+        if (s.CommentDepth == 0)
+        {
+            s.Sql = SqlState.Normal;
+            Shift(ref s, (byte)' ');
+        }
+        return i + 1;
+    }
+
+    /// <summary>Inside a quote that only a doubled quote escapes: past the next quote.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int SkipPastQuote(ref LexerState s, ReadOnlySpan<byte> data, int i)
+    {
+        var k = data[i..].IndexOf(s.Quote);
+        if (k < 0)
+        {
+            return -1;
+        }
+        s.Sql = SqlState.QuotedQuote;
+        return i + k + 1;
+    }
+
+    /// <summary>Inside a quote with backslash escapes: past the next quote or backslash, into the state for that byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int SkipPastQuoteOrBackslash(ref LexerState s, ReadOnlySpan<byte> data, int i)
+    {
+        var k = data[i..].IndexOfAny(s.Quote, (byte)'\\');
+        if (k < 0)
+        {
+            return -1;
+        }
+        i += k;
+        s.Sql = data[i] == (byte)'\\' ? SqlState.EscapedBackslash : SqlState.EscapedQuote;
+        return i + 1;
+    }
+
+    /// <summary>After a quote: a second one is part of the text (back to <paramref name="inside"/>), anything else ends it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int AfterQuote(ref LexerState s, ReadOnlySpan<byte> data, int i, SqlState inside)
+    {
+        var quote = s.Quote;
+        if (data[i] == quote)
+        {
+            s.Sql = inside;
+            return i + 1;
+        }
+        EndQuote(ref s, quote);
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void EndQuote(ref LexerState s, byte closing)
     {
         s.Sql = SqlState.Normal;
@@ -386,6 +416,7 @@ internal static partial class UnitScanner
         s.Prev = closing;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Shift(ref LexerState s, byte b)
     {
         s.Prev2 = s.Prev;
