@@ -74,7 +74,7 @@ public sealed class MariaDbServer : IAsyncLifetime
         ClientBinary = FindBinary("mariadb", "/usr/bin/mariadb", "/usr/bin/mysql");
         DumpBinary = FindBinary("mariadb-dump", "/usr/bin/mariadb-dump", "/usr/bin/mysqldump");
         _runAsMysqlUser = string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
-        RootDirectory = CreateRootDirectory();
+        RootDirectory = ServerDirectory.Create("replica-mariadb", _runAsMysqlUser);
         try
         {
             if (_runAsMysqlUser)
@@ -362,38 +362,6 @@ public sealed class MariaDbServer : IAsyncLifetime
             await Task.Delay(100).ConfigureAwait(false);
         }
         return false;
-    }
-
-    private string CreateRootDirectory()
-    {
-        string parent = Environment.GetEnvironmentVariable("REPLICA_PG_TMP") is { Length: > 0 } configured
-            ? configured
-            : Path.GetTempPath();
-        Directory.CreateDirectory(parent);
-        // The mysql OS user must be able to reach its data directory; a TMPDIR under /root is not reachable.
-        if (_runAsMysqlUser && !IsTraversableByOthers(parent))
-        {
-            parent = "/tmp";
-        }
-        string root = Path.Combine(parent, "replica-mariadb-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(root);
-        return root;
-    }
-
-    private static bool IsTraversableByOthers(string directory)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return true; // no Unix permissions; the fixture targets Linux anyway
-        }
-        for (DirectoryInfo? current = new(Path.GetFullPath(directory)); current is not null; current = current.Parent)
-        {
-            if ((File.GetUnixFileMode(current.FullName) & UnixFileMode.OtherExecute) == 0)
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static int FindFreePort()

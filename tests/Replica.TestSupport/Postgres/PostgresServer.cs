@@ -106,7 +106,7 @@ public sealed class PostgresServer : IAsyncLifetime
     {
         BinDirectory = await FindBinDirectoryAsync().ConfigureAwait(false);
         _runServerAsPostgresUser = string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
-        RootDirectory = CreateRootDirectory();
+        RootDirectory = ServerDirectory.Create("replica-pg", _runServerAsPostgresUser);
         try
         {
             Directory.CreateDirectory(SocketDirectory);
@@ -393,38 +393,6 @@ public sealed class PostgresServer : IAsyncLifetime
         wrapped.AddRange(arguments);
         string runuser = File.Exists("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "runuser";
         return ProcessRunner.RunAsync(runuser, wrapped, throwOnError: throwOnError, workingDirectory: RootDirectory);
-    }
-
-    private string CreateRootDirectory()
-    {
-        string parent = Environment.GetEnvironmentVariable("REPLICA_PG_TMP") is { Length: > 0 } configured
-            ? configured
-            : Path.GetTempPath();
-        Directory.CreateDirectory(parent);
-        // The postgres OS user must be able to reach its data directory; a TMPDIR under /root is not reachable.
-        if (_runServerAsPostgresUser && !IsTraversableByOthers(parent))
-        {
-            parent = "/tmp";
-        }
-        string root = Path.Combine(parent, "replica-pg-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(root);
-        return root;
-    }
-
-    private static bool IsTraversableByOthers(string directory)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return true; // No Unix permissions; the PostgreSQL fixture targets Linux anyway.
-        }
-        for (DirectoryInfo? current = new(Path.GetFullPath(directory)); current is not null; current = current.Parent)
-        {
-            if ((File.GetUnixFileMode(current.FullName) & UnixFileMode.OtherExecute) == 0)
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static int FindFreePort()
