@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Replica.Lexing;
 using Replica.Transformers;
 
@@ -8,29 +9,94 @@ namespace Replica.Rewriting;
 public sealed partial class DumpRewriter
 {
     TableState? _lastInsertTable;
+    InsertPrefix _repeat = new();
 
     void HandleInsert(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
-        if (!StatementParser.TryParseInsert(statement, _unit.NonStandardStrings, out var name, out var columns, out var valuesEnd))
+        if (!TryRepeatInsert(statement, out var table, out var plan, out var valuesEnd))
         {
-            Write(output, statement);
-            return;
+            if (!StatementParser.TryParseInsert(statement, _unit.NonStandardStrings, out var name, out var columns, out valuesEnd))
+            {
+                Write(output, statement);
+                return;
+            }
+            table = Table(name);
+            EnterInsertTable(table);
+            plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement) : null;
+            _repeat.Remember(statement[..valuesEnd], _unit.NonStandardStrings, table, plan, Statistics.Statements);
         }
-        var table = Table(name);
-        EnterInsertTable(table);
-        var action = table.Action(_rules);
-        if (action != TableAction.Transform)
+        WriteInsert(statement, plan, valuesEnd, output);
+    }
+
+    /// <summary>What every INSERT does once its table and plan are known (null plan: the table's rows are dropped) and its table entered.</summary>
+    void WriteInsert(ReadOnlySpan<byte> statement, RowPlan? plan, int valuesEnd, IBufferWriter<byte> output)
+    {
+        if (plan is null)
         {
             Statistics.DroppedRows++;
             return;
         }
-        var plan = InsertPlan(table, columns, statement);
         if (!plan.HasTransformers)
         {
             Write(output, statement);
             return;
         }
         RewriteValues(plan, statement, valuesEnd, output);
+    }
+
+    /// <summary>
+    /// The INSERT right before this statement began with the same bytes up to and including VALUES, so it names the same
+    /// table and columns: pg_dump --inserts and mysqldump write a table's INSERTs one after another, and parsing the column
+    /// list into names again for each row was a tenth of an INSERT-form dump's CPU. Only the statement right before counts:
+    /// any other statement in between (SET, USE, CREATE TABLE, DELIMITER ...) may change how the same bytes read.
+    /// </summary>
+    bool TryRepeatInsert(ReadOnlySpan<byte> statement, [NotNullWhen(true)] out TableState? table, out RowPlan? plan, out int valuesEnd)
+    {
+        ref readonly var r = ref _repeat;
+        valuesEnd = r.Length;
+        table = r.Table;
+        plan = r.Plan;
+        // The word VALUES must end where it ended before: "VALUES_x" would be another word.
+        return table is not null && r.Statement == Statistics.Statements - 1 && r.NonStandardStrings == _unit.NonStandardStrings
+            && statement.Length > valuesEnd && !UnitScanner.IsIdentifierByte(statement[valuesEnd])
+            && statement[..valuesEnd].SequenceEqual(r.Bytes.AsSpan(0, valuesEnd));
+    }
+
+    /// <summary>The start of the last INSERT (up to and including VALUES) with what it was read as; see <see cref="TryRepeatInsert"/>.</summary>
+    struct InsertPrefix
+    {
+        /// <summary>Longer column lists are parsed each time; this bounds what the cache holds.</summary>
+        const int MaxLength = 64 * 1024;
+
+        public InsertPrefix()
+        {
+        }
+
+        public byte[] Bytes = new byte[256];
+        public int Length;
+        public bool NonStandardStrings;
+        public TableState? Table;
+        public RowPlan? Plan;
+        public long Statement = -1;
+
+        public void Remember(ReadOnlySpan<byte> prefix, bool nonStandardStrings, TableState table, RowPlan? plan, long statement)
+        {
+            if (prefix.Length > MaxLength)
+            {
+                Table = null;
+                return;
+            }
+            if (Bytes.Length < prefix.Length)
+            {
+                Bytes = new byte[Math.Max(prefix.Length, Bytes.Length * 2)];
+            }
+            prefix.CopyTo(Bytes);
+            Length = prefix.Length;
+            NonStandardStrings = nonStandardStrings;
+            Table = table;
+            Plan = plan;
+            Statement = statement;
+        }
     }
 
     /// <summary>

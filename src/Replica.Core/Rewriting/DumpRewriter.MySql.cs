@@ -64,29 +64,23 @@ public sealed partial class DumpRewriter
 
     void HandleMySqlInsert(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
-        if (!StatementParser.TryParseMySqlInsert(statement, _database, out var name, out var columns, out var valuesEnd))
+        if (!TryRepeatInsert(statement, out var table, out var plan, out var valuesEnd))
         {
-            if (_rules.DropsTables && NamesDroppedMySqlTable(statement))
+            if (!StatementParser.TryParseMySqlInsert(statement, _database, out var name, out var columns, out valuesEnd))
             {
-                return; // INSERT ... SELECT into a dropped table
+                if (_rules.DropsTables && NamesDroppedMySqlTable(statement))
+                {
+                    return; // INSERT ... SELECT into a dropped table
+                }
+                Write(output, statement);
+                return;
             }
-            Write(output, statement);
-            return;
+            table = Table(name);
+            EnterInsertTable(table);
+            plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement, "mysqldump --complete-insert") : null;
+            _repeat.Remember(statement[..valuesEnd], _unit.NonStandardStrings, table, plan, Statistics.Statements);
         }
-        var table = Table(name);
-        EnterInsertTable(table);
-        if (table.Action(_rules) != TableAction.Transform)
-        {
-            Statistics.DroppedRows++;
-            return;
-        }
-        var plan = InsertPlan(table, columns, statement, "mysqldump --complete-insert");
-        if (!plan.HasTransformers)
-        {
-            Write(output, statement);
-            return;
-        }
-        RewriteValues(plan, statement, valuesEnd, output);
+        WriteInsert(statement, plan, valuesEnd, output);
     }
 
     bool NamesDroppedMySqlTable(ReadOnlySpan<byte> statement)

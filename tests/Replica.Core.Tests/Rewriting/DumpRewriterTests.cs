@@ -23,6 +23,50 @@ public class DumpRewriterTests
         Assert.Contains("ADD CONSTRAINT customers_email_key UNIQUE (email);", output);
     }
 
+    // Consecutive INSERTs with the same bytes up to VALUES reuse the first one's table and columns (TryRepeatInsert).
+    [Fact]
+    public void Rewrite_RepeatedInsertPrefix_MasksEveryRowAtEverySplit()
+    {
+        var input = "INSERT INTO public.t (id, email) VALUES (1, 'a@example.com');\n"u8.ToArray()
+            .Concat("INSERT INTO public.t (id, email) VALUES (2, 'b@example.com');\n"u8.ToArray())
+            .Concat("INSERT INTO public.t (email, id) VALUES ('c@example.com', 3);\n"u8.ToArray())
+            .Concat("INSERT INTO public.t (email, id) VALUES ('d@example.com', 4);\n"u8.ToArray()).ToArray();
+        var expected = "INSERT INTO public.t (id, email) VALUES (1, 'A@EXAMPLE.COM');\n"
+            + "INSERT INTO public.t (id, email) VALUES (2, 'B@EXAMPLE.COM');\n"
+            + "INSERT INTO public.t (email, id) VALUES ('C@EXAMPLE.COM', 3);\n"
+            + "INSERT INTO public.t (email, id) VALUES ('D@EXAMPLE.COM', 4);\n";
+        for (var split = 0; split <= input.Length; split++)
+        {
+            Assert.Equal(expected, Text(Rewrite(input, Rules("public.t.email=upper"), [split])));
+        }
+    }
+
+    [Fact]
+    public void Rewrite_RepeatedInsertPrefix_FollowedByAnotherWord_IsNotAnInsert()
+    {
+        // Same bytes up to VALUES, but the word goes on: not an INSERT ... VALUES, so it passes unchanged.
+        var output = Text(Rewrite("""
+            INSERT INTO public.t (id, email) VALUES (1, 'a@example.com');
+            INSERT INTO public.t (id, email) VALUES_x (2, 'b@example.com');
+
+            """u8.ToArray(), Rules("public.t.email=upper")));
+        Assert.Contains("VALUES (1, 'A@EXAMPLE.COM');", output);
+        Assert.Contains("VALUES_x (2, 'b@example.com');", output);
+    }
+
+    [Fact]
+    public void Rewrite_RepeatedInsertPrefix_AfterStandardConformingStringsOff_ReadsBackslashesAsEscapes()
+    {
+        var output = Text(Rewrite("""
+            INSERT INTO public.t (id, note) VALUES (1, 'a\tb');
+            SET standard_conforming_strings = off;
+            INSERT INTO public.t (id, note) VALUES (2, 'a\tb');
+
+            """u8.ToArray(), Rules("public.t.note=upper")));
+        Assert.Contains("VALUES (1, 'A\\TB');", output); // a backslash, then "tb"
+        Assert.Contains("VALUES (2, E'A\tB');", output); // a tab: upper-cased around it
+    }
+
     [Fact]
     public void Rewrite_QuotedMixedCaseNames_MatchExactly()
     {

@@ -96,6 +96,23 @@ public class MySqlDumpRewriterTests
     }
 
     [Fact]
+    public void Rewrite_MySqlSameInsertAfterUse_IsReadInTheNewDatabase()
+    {
+        // The two INSERTs have the same bytes; USE between them makes the second one another table.
+        var output = MySql("""
+            USE `a`;
+            INSERT INTO `t` (`id`, `email`) VALUES (1,'x@example.com');
+            INSERT INTO `t` (`id`, `email`) VALUES (2,'y@example.com');
+            USE `b`;
+            INSERT INTO `t` (`id`, `email`) VALUES (3,'z@example.com');
+
+            """u8.ToArray(), Rules("a.t.email=upper"));
+        Assert.Contains("(1,'X@EXAMPLE.COM')", output);
+        Assert.Contains("(2,'Y@EXAMPLE.COM')", output);
+        Assert.Contains("(3,'z@example.com')", output);
+    }
+
+    [Fact]
     public void Rewrite_MySqlCreateTable_GivesColumnTypesAndUniqueness()
     {
         ColumnInfo? email = null;
