@@ -11,8 +11,9 @@ namespace Replica.Bridges;
 /// the root), delete;</item>
 /// <item>a writer lease: an exclusive claim on a dump's name, refreshed while its writer works.</item>
 /// </list>
-/// A store on a file system, which can lock, tell a dead writer at once and rename a folder atomically, implements
-/// <see cref="IDirectoryStore"/> as well; an object store does not need it.
+/// That is all an object store implements (Azure Blob's If-Match / If-None-Match and GCS's generation preconditions give
+/// the conditional puts). A store on a file system, which can lock, tell a dead writer at once and rename a folder
+/// atomically, implements <see cref="IDirectoryStore"/> as well, and the bridge then uses those instead.
 /// Every failure is a <see cref="BridgeException"/> that says what was attempted and names the object (<see cref="Show"/>);
 /// a lost condition is a false return, not an exception. Implementations must be safe to use from several threads.
 /// </summary>
