@@ -2,15 +2,18 @@ namespace Replica.Bridges;
 
 /// <summary>
 /// The object storage under an <see cref="ObjectBridge"/>: a flat set of keys relative to the bridge's root
-/// ("index.json", "dump-1/000000.chunk", "dump-1/manifest.json", "dump-1/.writing"). The bridge holds the dump protocol
-/// (chunk numbering, manifest, index.json and its compare-and-swap, the writer marker's refresh); a store only moves
-/// bytes. A new backend (Azure Blob, GCS) implements this interface and <see cref="IWriterLease"/>, and passes the
-/// store to <c>new ObjectBridge(store)</c>:
+/// ("index.json", "dump-1/000000.chunk", "dump-1/manifest.json", "dump-1/.writing"). The bridge holds the whole dump
+/// protocol (chunk numbering, manifest, index.json and its compare-and-swap, the writer marker's refresh, delete,
+/// `delete --abandoned`, `index rebuild`); a store only moves bytes. A new backend (Azure Blob, GCS) implements this
+/// interface and <see cref="IWriterLease"/>, and passes the store to <c>new ObjectBridge(store)</c>:
 /// <list type="bullet">
 /// <item>get, put, put-if-absent, put-if-match (an ETag the store itself handed out), list by prefix (and the folders at
 /// the root), delete;</item>
 /// <item>a writer lease: an exclusive claim on a dump's name, refreshed while its writer works.</item>
 /// </list>
+/// That is all an object store implements (Azure Blob's If-Match / If-None-Match and GCS's generation preconditions give
+/// the conditional puts). A store on a file system, which can lock, tell a dead writer at once and rename a folder
+/// atomically, implements <see cref="IDirectoryStore"/> as well, and the bridge then uses those instead.
 /// Every failure is a <see cref="BridgeException"/> that says what was attempted and names the object (<see cref="Show"/>);
 /// a lost condition is a false return, not an exception. Implementations must be safe to use from several threads.
 /// </summary>
@@ -83,3 +86,45 @@ public sealed record StoredObject(byte[] Data, string ETag);
 
 /// <summary>A listed object: its key and when it was last written (null when the store cannot say: never provably old).</summary>
 public sealed record ObjectInfo(string Key, DateTimeOffset? LastModified);
+
+/// <summary>
+/// What a store on a file system (the local directory) can do better than an object store, and what
+/// <see cref="ObjectBridge"/> then uses: a lock instead of compare-and-swap alone, a writer's lock instead of its
+/// marker's age, and an atomic rename instead of deleting a dump object by object. Optional: a store implements it only
+/// if it keeps every promise below; without it the bridge relies on conditional writes and marker ages.
+/// </summary>
+public interface IDirectoryStore
+{
+    /// <summary>
+    /// Takes the exclusive lock over index.json and the set of dump folders, across processes, and returns what releases
+    /// it. The bridge holds it around every read-change-write of index.json (so <see cref="IObjectStore.PutIfMatchAsync"/>
+    /// may compare and write without locking again; the lock is not reentrant), around
+    /// <see cref="IObjectStore.AcquireLeaseAsync"/> and an abandoned writer's <see cref="IWriterLease.ReleaseAsync"/>, and
+    /// around delete, cleanup and rebuild. With <paramref name="create"/> false and no store yet, nothing is created and
+    /// the lock is a no-op: there is nothing to change.
+    /// </summary>
+    Task<IAsyncDisposable> LockAsync(bool create, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True while a writer holds dump <paramref name="name"/>'s lease (in any process); false when nobody does or there is
+    /// no marker. Answered at once: a dead writer is known without waiting for its marker to age.
+    /// </summary>
+    Task<bool> IsWriterAliveAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Moves dump <paramref name="name"/>'s folder out of the bridge's view in one atomic step, under the lock; returns what
+    /// <see cref="DeleteMovedAsync"/> deletes later, outside it. Null when there is no such folder.
+    /// </summary>
+    Task<string?> MoveAsideAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes a folder <see cref="MoveAsideAsync"/> moved aside; with null, every one that removals which died left behind.
+    /// </summary>
+    Task DeleteMovedAsync(string? moved, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes dump <paramref name="name"/>'s folder if nothing at all is in it (a writer died between removing its marker
+    /// and its folder), under the lock; anything else stays.
+    /// </summary>
+    Task RemoveIfEmptyAsync(string name, CancellationToken cancellationToken);
+}

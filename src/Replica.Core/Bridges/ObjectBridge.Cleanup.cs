@@ -1,18 +1,199 @@
 namespace Replica.Bridges;
 
-// Removing dumps: one dump (`replica delete`), what dead writers left (`delete --abandoned`), and recreating index.json
-// from the manifests (`replica index rebuild`).
+// Removing dumps: one dump (`replica delete`), what dead writers left (`delete --abandoned`, and on a directory store
+// before every dump), and recreating index.json from the manifests (`replica index rebuild`). On a store with a lock
+// (IDirectoryStore) each runs under it, and a folder is moved aside in one step before it is deleted.
 public partial class ObjectBridge
 {
     /// <summary>
-    /// Removes a dump's objects and index entry; touches no other dump. An unlisted dump whose writer marker is younger
-    /// than <see cref="ObjectBridgeOptions.AbandonedAfter"/> is taken as being written and refused.
+    /// Removes a dump's objects and index entry; touches no other dump. An unlisted dump whose writer is alive is refused:
+    /// a directory store knows by its writer's lock; elsewhere a writer marker younger than
+    /// <see cref="ObjectBridgeOptions.AbandonedAfter"/> is taken as a writer at work.
     /// </summary>
-    public virtual async Task DeleteAsync(string name, CancellationToken cancellationToken)
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken)
     {
         DumpName.Validate(name);
+        string? moved = null;
+        await using (await LockAsync(create: false, cancellationToken).ConfigureAwait(false))
+        {
+            // Listed before the index is read: a dump listed meanwhile is then deleted whole, never left listed but gone.
+            DumpFolder folder = await ScanFolderAsync(name, cancellationToken).ConfigureAwait(false);
+            (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+            bool listed = index.Find(name) is not null;
+            if (!listed && folder.Keys.Count == 0)
+            {
+                throw new BridgeException($"There is no dump named '{name}' in {Description}.");
+            }
+            if (!listed)
+            {
+                if (_directory is not null)
+                {
+                    if (await _directory.IsWriterAliveAsync(name, cancellationToken).ConfigureAwait(false))
+                    {
+                        throw new BridgeException($"Dump '{name}' in {Description} is being written; it cannot be deleted now.");
+                    }
+                }
+                else if (folder.Marker is { } marker && !IsOlderThan(marker, _options.AbandonedAfter))
+                {
+                    throw new BridgeException(
+                        $"Dump '{name}' in {Description} is being written (its writer marker is from {marker.LastModified:u}); it cannot be deleted now.");
+                }
+            }
+
+            if (_directory is not null)
+            {
+                // Folder first, in one step: if we die before the index is written, the entry points at nothing and a
+                // second delete removes it; the other order would leave an unlisted folder that blocks the name.
+                moved = await _directory.MoveAsideAsync(name, cancellationToken).ConfigureAwait(false);
+                if (listed)
+                {
+                    await RemoveFromIndexAsync(name, only: null, lockHeld: true, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                // Unlisted first, so that nobody starts restoring a dump that is half gone; then the manifest, so that a
+                // rebuild of the index never lists it again; then the chunks, and the marker (if any) last.
+                if (listed)
+                {
+                    await RemoveFromIndexAsync(name, only: null, lockHeld: true, cancellationToken).ConfigureAwait(false);
+                }
+                await DeleteDumpObjectsAsync(name, folder.Keys, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (moved is not null)
+        {
+            // Outside the lock: nobody sees the folder any more, and deleting a large dump takes a while.
+            await _directory!.DeleteMovedAsync(moved, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Removes the objects of every dump folder that is not listed and whose writer is gone (see
+    /// <see cref="IAbandonedCleanup.DeleteAbandonedAsync"/>): on a directory store, a folder with a writer marker that
+    /// nobody holds and that was last refreshed longer than <paramref name="staleAfter"/> ago (the age matters where
+    /// locks cannot be trusted, such as some network file systems); elsewhere a folder whose newest object (the writer's
+    /// marker, which a live writer refreshes every <see cref="ObjectBridgeOptions.MarkerRefreshInterval"/>, or anything
+    /// else, such as the chunks a delete that died halfway left) is older than that. Returns the names removed, which
+    /// can be used again.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken)
+    {
+        MarkerRefresher.RequireStaleAfter(staleAfter, _options.MarkerRefreshInterval);
+        return await RemoveAbandonedAsync(staleAfter, dryRun, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// On a directory store (which tells a dead writer at once, by its free lock): removes the folders of writers that
+    /// died before completing, whatever their marker's age, and leftovers of interrupted removals. Never touches listed
+    /// dumps, live writers, or folders this bridge did not create. Returns the names of the abandoned dumps it removed.
+    /// <see cref="BeginDumpAsync"/> runs it first. On any other store it removes nothing: only a marker's age can tell
+    /// a dead writer there (<see cref="DeleteAbandonedAsync"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CleanupAbandonedAsync(CancellationToken cancellationToken)
+    {
+        if (_directory is null)
+        {
+            return [];
+        }
+        IReadOnlyList<string> removed = await RemoveAbandonedAsync(staleAfter: null, dryRun: false, cancellationToken).ConfigureAwait(false);
+        await _directory.DeleteMovedAsync(null, cancellationToken).ConfigureAwait(false);
+        return removed;
+    }
+
+    /// <summary>
+    /// The one pass behind <see cref="DeleteAbandonedAsync"/> (with <paramref name="staleAfter"/>) and
+    /// <see cref="CleanupAbandonedAsync"/> (without: a directory store's free writer lock is enough).
+    /// </summary>
+    async Task<IReadOnlyList<string>> RemoveAbandonedAsync(TimeSpan? staleAfter, bool dryRun, CancellationToken cancellationToken)
+    {
+        var abandoned = new List<string>();
+        var moved = new List<string>();
+        await using (await LockAsync(create: false, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (string name in await _store.ListFoldersAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!DumpName.IsValid(name, out _))
+                {
+                    // Not a folder this bridge made.
+                    continue;
+                }
+                DumpFolder folder = await ScanFolderAsync(name, cancellationToken).ConfigureAwait(false);
+                if (folder.Keys.Count == 0)
+                {
+                    // Only a directory has empty folders: its writer died between removing its marker and its folder.
+                    if (_directory is not null && staleAfter is null && !await IsListedAsync(name, cancellationToken).ConfigureAwait(false))
+                    {
+                        await _directory.RemoveIfEmptyAsync(name, cancellationToken).ConfigureAwait(false);
+                    }
+                    continue;
+                }
+                // The index is read after the folder is listed, so a dump listed meanwhile (whose objects are fresh
+                // anyway) is never touched.
+                if (!IsStale(folder, staleAfter) || await IsListedAsync(name, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+                if (_directory is not null && await _directory.IsWriterAliveAsync(name, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+                abandoned.Add(name);
+                if (dryRun)
+                {
+                    continue;
+                }
+                if (_directory is not null)
+                {
+                    if (await _directory.MoveAsideAsync(name, cancellationToken).ConfigureAwait(false) is { } aside)
+                    {
+                        moved.Add(aside);
+                    }
+                }
+                else
+                {
+                    await RemovingAbandonedAsync(name, cancellationToken).ConfigureAwait(false);
+                    await DeleteDumpObjectsAsync(name, folder.Keys, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        foreach (string aside in moved)
+        {
+            await _directory!.DeleteMovedAsync(aside, cancellationToken).ConfigureAwait(false);
+        }
+        return abandoned;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="folder"/> has shown no sign of life for longer than <paramref name="staleAfter"/>. A
+    /// directory store removes folders in one step, so only a folder with a writer marker is a leftover of ours (and a
+    /// link such as latest -> dump-1 is left alone); its marker's age, stamped on the bridge's clock, is the second
+    /// opinion to the writer's lock, and without <paramref name="staleAfter"/> (cleanup) the lock alone decides.
+    /// Elsewhere every object counts: the marker a live writer refreshes, or the chunks a delete that died halfway left.
+    /// </summary>
+    bool IsStale(DumpFolder folder, TimeSpan? staleAfter)
+    {
+        if (_directory is not null)
+        {
+            return folder.Marker is { } marker && (staleAfter is not { } age || IsOlderThan(marker, age));
+        }
+        return staleAfter is { } stale && _options.TimeProvider.GetUtcNow() - folder.Newest > stale;
+    }
+
+    async Task<bool> IsListedAsync(string name, CancellationToken cancellationToken)
+    {
+        (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+        return index.Find(name) is not null;
+    }
+
+    /// <summary>What a dump's folder holds: its keys, its writer marker if any, and when anything in it was last written.</summary>
+    sealed record DumpFolder(List<string> Keys, ObjectInfo? Marker, DateTimeOffset Newest);
+
+    async Task<DumpFolder> ScanFolderAsync(string name, CancellationToken cancellationToken)
+    {
         var keys = new List<string>();
         ObjectInfo? marker = null;
+        DateTimeOffset newest = DateTimeOffset.MinValue;
         await foreach (ObjectInfo item in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
         {
             keys.Add(item.Key);
@@ -20,74 +201,13 @@ public partial class ObjectBridge
             {
                 marker = item;
             }
-        }
-
-        (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-        bool listed = index.Find(name) is not null;
-        if (!listed && keys.Count == 0)
-        {
-            throw new BridgeException($"There is no dump named '{name}' in {Description}.");
-        }
-        if (!listed && marker is not null && !IsOlderThan(marker, _options.AbandonedAfter))
-        {
-            throw new BridgeException(
-                $"Dump '{name}' in {Description} is being written (its writer marker is from {marker.LastModified:u}); it cannot be deleted now.");
-        }
-
-        // Unlisted first, so that nobody starts restoring a dump that is half gone; then the manifest, so that a rebuild
-        // of the index never lists it again; then the chunks, and the marker (if any) last.
-        if (listed)
-        {
-            await RemoveFromIndexAsync(name, only: null, cancellationToken).ConfigureAwait(false);
-        }
-        await DeleteDumpObjectsAsync(name, keys, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Removes the objects of every dump folder that is not listed and whose newest object (the writer's marker, which a
-    /// live writer refreshes every <see cref="ObjectBridgeOptions.MarkerRefreshInterval"/>, or anything else) is older
-    /// than <paramref name="staleAfter"/>: leftovers of killed writers and of deletes that died halfway. The index is
-    /// read after a folder is listed, so a dump listed meanwhile (whose objects are fresh anyway) is never touched.
-    /// Returns the names removed, which can be used again.
-    /// </summary>
-    public virtual async Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken)
-    {
-        MarkerRefresher.RequireStaleAfter(staleAfter, _options.MarkerRefreshInterval);
-        var abandoned = new List<string>();
-        foreach (string name in await _store.ListFoldersAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!DumpName.IsValid(name, out _))
+            DateTimeOffset modified = item.LastModified ?? DateTimeOffset.MaxValue; // no date: never provably old
+            if (modified > newest)
             {
-                continue;
-            }
-            var keys = new List<string>();
-            DateTimeOffset newest = DateTimeOffset.MinValue;
-            await foreach (ObjectInfo item in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
-            {
-                keys.Add(item.Key);
-                DateTimeOffset modified = item.LastModified ?? DateTimeOffset.MaxValue; // no date: never provably old
-                if (modified > newest)
-                {
-                    newest = modified;
-                }
-            }
-            if (keys.Count == 0 || _options.TimeProvider.GetUtcNow() - newest <= staleAfter)
-            {
-                continue;
-            }
-            (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-            if (index.Find(name) is not null)
-            {
-                continue;
-            }
-            abandoned.Add(name);
-            if (!dryRun)
-            {
-                await RemovingAbandonedAsync(name, cancellationToken).ConfigureAwait(false);
-                await DeleteDumpObjectsAsync(name, keys, cancellationToken).ConfigureAwait(false);
+                newest = modified;
             }
         }
-        return abandoned;
+        return new DumpFolder(keys, marker, newest);
     }
 
     /// <summary>Runs before the objects of an abandoned dump are removed (S3: aborts its unfinished multipart uploads).</summary>
@@ -99,40 +219,43 @@ public partial class ObjectBridge
     /// Dumps that writers list while the rebuild runs are kept. Returns the new index's entries, oldest first. A manifest
     /// that cannot be read is an <see cref="IntegrityException"/> naming it; the index is then left as it was.
     /// </summary>
-    public virtual async Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DumpEntry>> RebuildIndexAsync(CancellationToken cancellationToken)
     {
-        var found = new List<DumpEntry>();
-        foreach (string name in await _store.ListFoldersAsync(cancellationToken).ConfigureAwait(false))
+        await using (await LockAsync(create: false, cancellationToken).ConfigureAwait(false))
         {
-            if (!DumpName.IsValid(name, out _))
+            var found = new List<DumpEntry>();
+            foreach (string name in await _store.ListFoldersAsync(cancellationToken).ConfigureAwait(false))
             {
-                // Not a folder this bridge made.
-                continue;
-            }
-            DumpManifest? manifest = await ReadStoredManifestAsync(name, cancellationToken).ConfigureAwait(false);
-            if (manifest is not null)
-            {
-                found.Add(EntryOf(manifest));
-            }
-        }
-
-        List<DumpEntry> rebuilt = [];
-        await UpdateIndexAsync(async (index, ct) =>
-        {
-            rebuilt = new List<DumpEntry>(found);
-            foreach (DumpEntry current in index.Dumps)
-            {
-                // Listed after our scan of its folder, or its folder was scanned before its manifest existed.
-                if (!ContainsName(rebuilt, current.Name) && await ReadStoredManifestAsync(current.Name, ct).ConfigureAwait(false) is { } manifest)
+                if (!DumpName.IsValid(name, out _))
                 {
-                    rebuilt.Add(EntryOf(manifest));
+                    // Not a folder this bridge made.
+                    continue;
+                }
+                DumpManifest? manifest = await ReadStoredManifestAsync(name, cancellationToken).ConfigureAwait(false);
+                if (manifest is not null)
+                {
+                    found.Add(EntryOf(manifest));
                 }
             }
-            rebuilt.Sort(DumpOrdering.OldestFirst);
-            index.Dumps = rebuilt;
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
-        return rebuilt;
+
+            List<DumpEntry> rebuilt = [];
+            await UpdateIndexAsync(async (index, ct) =>
+            {
+                rebuilt = new List<DumpEntry>(found);
+                foreach (DumpEntry current in index.Dumps)
+                {
+                    // Listed after our scan of its folder, or its folder was scanned before its manifest existed.
+                    if (!ContainsName(rebuilt, current.Name) && await ReadStoredManifestAsync(current.Name, ct).ConfigureAwait(false) is { } manifest)
+                    {
+                        rebuilt.Add(EntryOf(manifest));
+                    }
+                }
+                rebuilt.Sort(DumpOrdering.OldestFirst);
+                index.Dumps = rebuilt;
+                return true;
+            }, lockHeld: true, damagedIsEmpty: true, cancellationToken).ConfigureAwait(false);
+            return rebuilt;
+        }
     }
 
     static bool ContainsName(List<DumpEntry> entries, string name)

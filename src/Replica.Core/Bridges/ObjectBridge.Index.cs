@@ -2,7 +2,8 @@ using System.Text.Json;
 
 namespace Replica.Bridges;
 
-// index.json by compare-and-swap: read it with its ETag, change it, write it back only if it is still the same object.
+// index.json by compare-and-swap: read it with its ETag, change it, write it back only if it is still the same object
+// (under the store's lock as well, where it has one).
 public partial class ObjectBridge
 {
     const string RebuildHint = " ('replica index rebuild' recreates it from the manifests)";
@@ -16,38 +17,59 @@ public partial class ObjectBridge
     internal Func<CancellationToken, Task>? BeforeIndexWrite { get; set; }
 
     /// <summary>index.json and its ETag; a missing index.json is an empty index with a null ETag.</summary>
-    internal async Task<(BridgeIndex Index, string? ETag)> ReadIndexAsync(CancellationToken cancellationToken)
+    internal Task<(BridgeIndex Index, string? ETag)> ReadIndexAsync(CancellationToken cancellationToken) =>
+        ReadIndexAsync(damagedIsEmpty: false, cancellationToken);
+
+    /// <summary>
+    /// index.json and its ETag. With <paramref name="damagedIsEmpty"/>, an index.json that does not parse reads as empty
+    /// (with its ETag, so that it can be replaced): what `index rebuild` needs, which exists for exactly that case.
+    /// </summary>
+    async Task<(BridgeIndex Index, string? ETag)> ReadIndexAsync(bool damagedIsEmpty, CancellationToken cancellationToken)
     {
         StoredObject? stored = await _store.GetAsync(IndexKey, "read the index", null, cancellationToken).ConfigureAwait(false);
         if (stored is null)
         {
             return (new BridgeIndex(), null);
         }
-        BridgeIndex index = BridgeJson.ReadIndex(stored.Data, _store.Show(IndexKey), RebuildHint);
-        return (index, stored.ETag);
+        try
+        {
+            return (BridgeJson.ReadIndex(stored.Data, _store.Show(IndexKey), RebuildHint), stored.ETag);
+        }
+        catch (BridgeException) when (damagedIsEmpty)
+        {
+            return (new BridgeIndex(), stored.ETag);
+        }
     }
 
     /// <summary>
     /// Applies <paramref name="change"/> to the current index and writes it back if it is still the version read (only
     /// if absent when there is no index yet). When another writer got there first, reads again and reapplies the change,
     /// after a random delay that grows with each lost race. <paramref name="change"/> returns false when there is nothing
-    /// to write; it must be safe to run several times.
+    /// to write; it must be safe to run several times. Each try runs under the store's lock (<see cref="LockAsync"/>)
+    /// unless the caller holds it already (<paramref name="lockHeld"/>); <paramref name="damagedIsEmpty"/> is for
+    /// `index rebuild` (see <see cref="ReadIndexAsync(bool, CancellationToken)"/>).
     /// </summary>
-    internal async Task UpdateIndexAsync(Func<BridgeIndex, CancellationToken, ValueTask<bool>> change, CancellationToken cancellationToken)
+    internal async Task UpdateIndexAsync(Func<BridgeIndex, CancellationToken, ValueTask<bool>> change, bool lockHeld,
+        bool damagedIsEmpty, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {
-            (BridgeIndex index, string? etag) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-            if (!await change(index, cancellationToken).ConfigureAwait(false))
+            bool written;
+            await using (lockHeld ? NoLock.Instance : await LockAsync(create: true, cancellationToken).ConfigureAwait(false))
             {
-                return;
+                (BridgeIndex index, string? etag) = await ReadIndexAsync(damagedIsEmpty, cancellationToken).ConfigureAwait(false);
+                if (!await change(index, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+                byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, BridgeJsonContext.Default.BridgeIndex);
+                if (BeforeIndexWrite is { } hook)
+                {
+                    await hook(cancellationToken).ConfigureAwait(false);
+                }
+                written = await _store.PutIfMatchAsync(IndexKey, json, etag, "write the index", cancellationToken).ConfigureAwait(false);
             }
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, BridgeJsonContext.Default.BridgeIndex);
-            if (BeforeIndexWrite is { } hook)
-            {
-                await hook(cancellationToken).ConfigureAwait(false);
-            }
-            if (await _store.PutIfMatchAsync(IndexKey, json, etag, "write the index", cancellationToken).ConfigureAwait(false))
+            if (written)
             {
                 return;
             }
@@ -83,10 +105,13 @@ public partial class ObjectBridge
                 return ValueTask.FromResult(false);
             }
             throw new BridgeException($"A dump named '{entry.Name}' is already listed in {_store.Show(IndexKey)}.");
-        }, cancellationToken);
+        }, lockHeld: false, damagedIsEmpty: false, cancellationToken);
 
-    /// <summary>Takes a dump out of the index; with <paramref name="only"/>, only if its entry is exactly that one.</summary>
-    internal Task RemoveFromIndexAsync(string name, DumpEntry? only, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Takes a dump out of the index; with <paramref name="only"/>, only if its entry is exactly that one.
+    /// <paramref name="lockHeld"/>: the caller holds the store's lock (see <see cref="UpdateIndexAsync"/>).
+    /// </summary>
+    internal Task RemoveFromIndexAsync(string name, DumpEntry? only, bool lockHeld, CancellationToken cancellationToken) =>
         UpdateIndexAsync((index, _) =>
         {
             DumpEntry? listed = index.Find(name);
@@ -96,5 +121,5 @@ public partial class ObjectBridge
             }
             index.Remove(name);
             return ValueTask.FromResult(true);
-        }, cancellationToken);
+        }, lockHeld, damagedIsEmpty: false, cancellationToken);
 }

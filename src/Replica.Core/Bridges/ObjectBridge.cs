@@ -29,6 +29,9 @@ public sealed record ObjectBridgeOptions
 /// </code>
 /// A dump is listed only after every chunk and its manifest are stored. <see cref="LocalBridge"/> and the S3 bridge are
 /// this protocol over their stores; a new backend needs only its <see cref="IObjectStore"/>: <c>new ObjectBridge(store)</c>.
+/// A store that is also an <see cref="IDirectoryStore"/> (the local directory) gets the same protocol with its lock held
+/// around every change of index.json and of the set of dump folders, dead writers told by their free lock (so every
+/// dump first cleans up after them), and folders moved aside atomically before they are deleted.
 /// </summary>
 public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
 {
@@ -40,12 +43,15 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     public const int MaxChunkCount = 1_000_000;
 
     readonly IObjectStore _store;
+    // The store's file system powers, when it has them (see IDirectoryStore); null for an object store.
+    readonly IDirectoryStore? _directory;
     readonly ObjectBridgeOptions _options;
 
     public ObjectBridge(IObjectStore store, ObjectBridgeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
+        _directory = store as IDirectoryStore;
         _options = options ?? new ObjectBridgeOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.IndexUpdateAttempts, 1);
     }
@@ -79,7 +85,17 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         // For a person looking at a stuck dump: who is (or was) writing it.
         byte[] owner = System.Text.Encoding.UTF8.GetBytes(
             $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.FromUnixTimeMilliseconds(createdAt):O}\n");
-        IWriterLease lease = await _store.AcquireLeaseAsync(name, owner, cancellationToken).ConfigureAwait(false);
+        if (_directory is not null)
+        {
+            // Folders of writers that died (SIGKILL, power loss) would otherwise block their name and waste space forever.
+            await CleanupAbandonedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        IWriterLease lease;
+        // Under the lock: the claim creates the dump's folder, so cleanup never sees it without its marker.
+        await using (await LockAsync(create: true, cancellationToken).ConfigureAwait(false))
+        {
+            lease = await _store.AcquireLeaseAsync(name, owner, cancellationToken).ConfigureAwait(false);
+        }
 
         // Objects of an earlier dump of this name that is not listed (a delete that died, a dump listed meanwhile) must
         // never be mixed with ours.
@@ -206,6 +222,20 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         {
             await _store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The store's lock over index.json and the set of dump folders (<see cref="IDirectoryStore.LockAsync"/>); a no-op for
+    /// a store without one, which relies on compare-and-swap instead.
+    /// </summary>
+    internal async Task<IAsyncDisposable> LockAsync(bool create, CancellationToken cancellationToken) =>
+        _directory is null ? NoLock.Instance : await _directory.LockAsync(create, cancellationToken).ConfigureAwait(false);
+
+    internal sealed class NoLock : IAsyncDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>The index entry a dump's manifest stands for; the same one its writer listed.</summary>

@@ -155,7 +155,7 @@ internal class ObjectDumpWriter : IDumpWriter
         CancellationToken none = CancellationToken.None;
         if (_entry is not null)
         {
-            await _bridge.RemoveFromIndexAsync(Name, _entry, none).ConfigureAwait(false);
+            await _bridge.RemoveFromIndexAsync(Name, _entry, lockHeld: false, none).ConfigureAwait(false);
         }
         // The lease gives this writer the folder to itself: everything in it is ours.
         var keys = new List<string>();
@@ -167,7 +167,12 @@ internal class ObjectDumpWriter : IDumpWriter
             }
         }
         await _bridge.DeleteDumpObjectsAsync(Name, keys, none).ConfigureAwait(false);
-        await _lease.ReleaseAsync(abandoned: true, none).ConfigureAwait(false);
+        // Removing the marker (and, in a directory, the folder) changes which dump folders exist: under the store's lock,
+        // so that a BeginDumpAsync of the same name never sees a folder half removed.
+        await using (await _bridge.LockAsync(create: false, none).ConfigureAwait(false))
+        {
+            await _lease.ReleaseAsync(abandoned: true, none).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Test hook: lets go of the lease without removing anything, as a killed process would.</summary>

@@ -202,4 +202,52 @@ public sealed class LocalBridgeLinkTests : IDisposable
 
         Assert.Equal(["first", "second"], (await _bridge.ListAsync(CancellationToken.None)).Select(e => e.Name));
     }
+
+    [Fact]
+    public async Task DisposeAsync_WritersFolderReplacedByLink_RefusesAndDeletesNothingOutside()
+    {
+        IDumpWriter writer = await _bridge.BeginDumpAsync("d", CancellationToken.None);
+        await writer.WriteChunkAsync(Bytes(10), CancellationToken.None);
+        string folder = Path.Combine(_root, "d");
+        Directory.Move(folder, Path.Combine(_dir.Path, "moved"));
+        Directory.CreateSymbolicLink(folder, _outside);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(async () => await writer.DisposeAsync());
+
+        AssertNamesLink(ex, folder);
+        AssertOutsideUntouched();
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_DumpFolderIsLinkToFolderWithStaleMarker_RefusesAndDeletesNothingOutside()
+    {
+        string marker = Path.Combine(_outside, ".writing");
+        File.WriteAllText(marker, "pid 1");
+        File.SetLastWriteTimeUtc(marker, DateTime.UtcNow - TimeSpan.FromHours(2));
+        string link = Path.Combine(_root, "victim");
+        Directory.CreateSymbolicLink(link, _outside);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, CancellationToken.None));
+
+        AssertNamesLink(ex, link);
+        Assert.Equal("precious", File.ReadAllText(_outsideFile));
+        Assert.True(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_OldLinkNobodyActsOn_IsLeftAlone()
+    {
+        await WriteDumpAsync(_bridge, "first", Bytes(10), chunkSize: 40);
+        foreach (string file in Directory.GetFiles(Path.Combine(_root, "first")))
+        {
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow - TimeSpan.FromDays(2));
+        }
+        Directory.CreateSymbolicLink(Path.Combine(_root, "latest"), Path.Combine(_root, "first"));
+
+        IReadOnlyList<string> removed = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, CancellationToken.None);
+
+        Assert.Empty(removed);
+        Assert.Equal(Bytes(10), await RestoreAsync(_bridge, "first"));
+        Assert.True(Directory.Exists(Path.Combine(_root, "latest")));
+    }
 }

@@ -441,4 +441,23 @@ public sealed class LocalBridgeTests : IDisposable
         await WriteDumpAsync(impatient, "waiting", Bytes(3), 4);
         Assert.Single(await impatient.ListAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task RebuildIndexAsync_IndexDamaged_ListsCompleteDumpsOnly()
+    {
+        await WriteDumpAsync(_bridge, "dump-1", Bytes(100, seed: 1), chunkSize: 32);
+        _clock.Now = T0.AddMinutes(1);
+        await WriteDumpAsync(_bridge, "dump-2", Bytes(100, seed: 2), chunkSize: 32);
+        await using IDumpWriter unfinished = await _bridge.BeginDumpAsync("unfinished", CancellationToken.None);
+        await unfinished.WriteChunkAsync(Bytes(10), CancellationToken.None);
+        IReadOnlyList<DumpEntry> before = await _bridge.ListAsync(CancellationToken.None);
+        File.WriteAllText(_dir.Combine("index.json"), "{\"version\":1,\"dumps\":[");
+
+        IReadOnlyList<DumpEntry> rebuilt = await new LocalBridge(_dir.Path).RebuildIndexAsync(CancellationToken.None);
+
+        Assert.Equal(before, rebuilt);
+        Assert.Equal(before, await _bridge.ListAsync(CancellationToken.None));
+        Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "dump-2"));
+        Assert.True(File.Exists(_dir.Combine("unfinished", "000000.chunk")));
+    }
 }

@@ -226,4 +226,18 @@ public sealed class MemoryBridgeTests
         Assert.Equal(["d-1", "d-5"], _store.Keys.Where(k => k.Contains('/', StringComparison.Ordinal)).Select(k => k[..k.IndexOf('/', StringComparison.Ordinal)]).Distinct());
         Assert.Equal(Bytes(10, seed: 5), await RestoreAsync(_bridge, "d-5"));
     }
+
+    [Fact]
+    public async Task RebuildIndexAsync_IndexDamaged_ReplacesItWithTheCompleteDumps()
+    {
+        await WriteDumpAsync(_bridge, "dump-1", Bytes(100, seed: 1), chunkSize: 32);
+        IReadOnlyList<DumpEntry> before = await _bridge.ListAsync(s_none);
+        await _store.PutAsync("index.json", "{\"version\":1,\"dumps\":["u8.ToArray(), default, "damage the index", s_none);
+        await Assert.ThrowsAsync<BridgeException>(() => _bridge.ListAsync(s_none));
+
+        IReadOnlyList<DumpEntry> rebuilt = await _bridge.RebuildIndexAsync(s_none);
+
+        Assert.Equal(before, rebuilt);
+        Assert.Equal(before, await _bridge.ListAsync(s_none));
+    }
 }

@@ -1,13 +1,10 @@
 using System.Diagnostics;
-using System.Text.Json;
 
 namespace Replica.Bridges;
 
-// The file system mechanics of LocalBridge: the index lock, index.json, durable writes and folder removal.
-public sealed partial class LocalBridge
+// The file system mechanics of the local store: link checks, the index lock, durable writes, writer locks and folder removal.
+internal sealed partial class LocalStore
 {
-    internal string IndexPath => Path.Combine(_root, IndexKey);
-
     /// <summary>
     /// The one check that keeps the bridge inside its directory: throws a <see cref="BridgeException"/> when
     /// <paramref name="path"/> is a symbolic link (or another reparse point, such as a junction). Every file or folder the
@@ -67,7 +64,7 @@ public sealed partial class LocalBridge
     /// processes and other open handles in this process alike; closing the returned stream releases it. The lock file
     /// itself is never deleted: deleting it would let two processes lock two different files.
     /// </summary>
-    internal async Task<FileStream> AcquireIndexLockAsync(CancellationToken cancellationToken)
+    async Task<FileStream> AcquireIndexLockAsync(CancellationToken cancellationToken)
     {
         string path = Path.Combine(_root, IndexLockFileName);
         RefuseLink(path, "open the index lock");
@@ -100,14 +97,6 @@ public sealed partial class LocalBridge
         }
     }
 
-    /// <summary>Replaces index.json atomically. Call only under the index lock (the temp file name is shared).</summary>
-    async Task WriteIndexAsync(BridgeIndex index, CancellationToken cancellationToken)
-    {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, BridgeJsonContext.Default.BridgeIndex);
-        await WriteFileDurablyAsync(Path.Combine(_root, IndexTempFileName), IndexPath, json, overwrite: true, "write the index", cancellationToken)
-            .ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Writes <paramref name="data"/> to <paramref name="tempPath"/>, flushes it to disk, then renames it to
     /// <paramref name="path"/>: readers see the old content or all of the new, never part of it, even after a crash.
@@ -138,7 +127,7 @@ public sealed partial class LocalBridge
     /// <summary>True when the folder's .writing lock is held, i.e. a writer (in any process) is alive.</summary>
     static bool IsHeldByLiveWriter(string folder)
     {
-        string path = Path.Combine(folder, WritingLockFileName);
+        string path = Path.Combine(folder, ObjectBridge.MarkerName);
         RefuseLink(folder, "check the writer lock of");
         RefuseLink(path, "check the writer lock");
         try

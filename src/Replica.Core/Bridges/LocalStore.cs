@@ -1,0 +1,341 @@
+using System.Security.Cryptography;
+
+namespace Replica.Bridges;
+
+/// <summary>
+/// The local directory as <see cref="LocalBridge"/>'s store. A key is a path under the root; every file is written to a
+/// temporary name, flushed to disk and renamed into place. As an <see cref="IDirectoryStore"/> it has the index lock
+/// (.index.lock, an flock) that the bridge holds around every change of index.json and of the set of dump folders, so
+/// put-if-match compares and replaces index.json under it; the writer lease is the flock on the folder's .writing, which
+/// tells a dead writer at once; a folder is removed by renaming it to .deleted-* first, atomically for readers. Every
+/// file or folder it writes, renames or deletes is checked for links first (<see cref="RefuseLink"/>): a link planted in
+/// the bridge never makes it touch anything outside its directory.
+/// </summary>
+internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
+{
+    const string IndexLockFileName = ".index.lock";
+    const string DeletedPrefix = ".deleted-";
+
+    readonly string _root;
+    readonly LocalBridgeOptions _options;
+
+    public LocalStore(string root, LocalBridgeOptions options)
+    {
+        _root = root;
+        _options = options;
+    }
+
+    /// <summary>The absolute path of the root directory.</summary>
+    public string Root => _root;
+
+    public LocalBridgeOptions Options => _options;
+
+    public string Description => $"local directory {_root}";
+
+    string PathOf(string key) => Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar));
+
+    string DumpFolder(string name) => Path.Combine(_root, name);
+
+    /// <summary>".name.tmp" beside the file: the name a durable write goes through (".index.json.tmp" for the index).</summary>
+    static string TempOf(string path) => Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp");
+
+    public string Show(string key) => $"'{PathOf(key)}'";
+
+    public async Task<StoredObject?> GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken)
+    {
+        string path = PathOf(key);
+        try
+        {
+            // FileShare.Delete so that a writer's rename over index.json is not blocked by this reader on Windows.
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+                FileOptions.Asynchronous);
+            long length = RandomAccess.GetLength(handle);
+            checkLength?.Invoke(length);
+            if (length > Array.MaxLength)
+            {
+                throw new BridgeException($"Cannot {what} '{path}': {length} bytes do not fit in memory.");
+            }
+            byte[] data = GC.AllocateUninitializedArray<byte>((int)length);
+            int filled = 0;
+            while (filled < data.Length)
+            {
+                int read = await RandomAccess.ReadAsync(handle, data.AsMemory(filled), filled, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new BridgeException($"Cannot {what} '{path}': it ended after {filled} of {length} bytes.");
+                }
+                filled += read;
+            }
+            // Only index.json is ever written conditionally; its ETag is its content's hash (files have no version).
+            return new StoredObject(data, key == ObjectBridge.IndexKey ? Convert.ToHexString(SHA256.HashData(data)) : "");
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io(what, path, ex);
+        }
+    }
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)
+    {
+        string path = PathOf(key);
+        return WriteFileDurablyAsync(TempOf(path), path, data, overwrite: false, $"write {what} to", cancellationToken);
+    }
+
+    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
+    {
+        string path = PathOf(key);
+        // The writer's lease keeps others out of its folder; the rename below refuses to replace a file in any case.
+        if (File.Exists(path))
+        {
+            return false;
+        }
+        await WriteFileDurablyAsync(TempOf(path), path, data, overwrite: false, what, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Compares and replaces under the index lock, which <see cref="ObjectBridge"/> holds around every write of index.json
+    /// (see <see cref="IDirectoryStore.LockAsync"/>); the ETag is the content's hash.
+    /// </summary>
+    public async Task<bool> PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what, CancellationToken cancellationToken)
+    {
+        StoredObject? current = await GetAsync(key, what, null, cancellationToken).ConfigureAwait(false);
+        if (current?.ETag != etag)
+        {
+            return false;
+        }
+        string path = PathOf(key);
+        await WriteFileDurablyAsync(TempOf(path), path, data, overwrite: true, what, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Keys are listed by dump folder ("dump-1/"), the only prefixes the bridge asks for. Listing only reads, so a
+        // link is followed (a link nobody acts on, such as latest -> dump-1, must not stop cleanup); whatever acts on a
+        // folder checks it first.
+        string folder = PathOf(prefix.TrimEnd('/'));
+        List<FileInfo> files;
+        try
+        {
+            files = Directory.Exists(folder) ? [.. new DirectoryInfo(folder).EnumerateFiles()] : [];
+        }
+        catch (DirectoryNotFoundException)
+        {
+            files = [];
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("list the files of", folder, ex);
+        }
+        foreach (FileInfo file in files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new ObjectInfo(prefix + file.Name, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero));
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public Task<IReadOnlyList<string>> ListFoldersAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> folders = Directory.Exists(_root)
+            ? EnumerateDirectories(_root).ConvertAll(folder => Path.GetFileName(folder))
+            : [];
+        return Task.FromResult(folders);
+    }
+
+    public Task DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        foreach (string key in keys)
+        {
+            string path = PathOf(key);
+            // The folder too: a file name inside a linked folder is no link itself, yet lies outside the bridge.
+            RefuseLink(Path.GetDirectoryName(path)!, "delete the files of");
+            RefuseLink(path, "delete");
+            try
+            {
+                File.Delete(path);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+            catch (Exception ex) when (BridgeThrow.IsIo(ex))
+            {
+                throw BridgeThrow.Io("delete", path, ex);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Creates the dump's folder with its .writing lock; the bridge holds the index lock meanwhile.</summary>
+    public Task<IWriterLease> AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken)
+    {
+        string folder = DumpFolder(name);
+        RefuseLink(folder, $"create the folder of dump '{name}' at");
+        if (Directory.Exists(folder))
+        {
+            throw new BridgeException(File.Exists(Path.Combine(folder, ObjectBridge.MarkerName))
+                ? $"A dump named '{name}' is being written to {Description} by another process."
+                : $"The name '{name}' is taken: folder '{folder}' exists but is not listed in {ObjectBridge.IndexKey}; remove it or choose another name.");
+        }
+
+        // Created under the index lock, together with its .writing lock, so cleanup never sees the folder without it.
+        FileStream writingLock;
+        string lockPath = Path.Combine(folder, ObjectBridge.MarkerName);
+        try
+        {
+            Directory.CreateDirectory(folder);
+            // CreateDirectory succeeds on a link to a directory planted since the check above.
+            RefuseLink(folder, $"create the folder of dump '{name}' at");
+            writingLock = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("create dump folder", folder, ex);
+        }
+        try
+        {
+            // For a person looking at a stuck folder: who is (or was) writing it.
+            writingLock.Write(owner.Span);
+            writingLock.Flush();
+            // Marker ages are read on the bridge's clock, so they are stamped with it too.
+            File.SetLastWriteTimeUtc(writingLock.SafeFileHandle, _options.TimeProvider.GetUtcNow().UtcDateTime);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            writingLock.Dispose();
+            throw BridgeThrow.Io("write lock file", lockPath, ex);
+        }
+        return Task.FromResult<IWriterLease>(new Lease(_options.TimeProvider, folder, writingLock));
+    }
+
+    public async Task<IAsyncDisposable> LockAsync(bool create, CancellationToken cancellationToken)
+    {
+        if (create)
+        {
+            CreateRoot();
+        }
+        else if (!Directory.Exists(_root))
+        {
+            // Nothing to lock and nothing to change; a delete or cleanup finds nothing there.
+            return ObjectBridge.NoLock.Instance;
+        }
+        return await AcquireIndexLockAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<bool> IsWriterAliveAsync(string name, CancellationToken cancellationToken) =>
+        Task.FromResult(IsHeldByLiveWriter(DumpFolder(name)));
+
+    public Task<string?> MoveAsideAsync(string name, CancellationToken cancellationToken)
+    {
+        string folder = DumpFolder(name);
+        return Task.FromResult(Directory.Exists(folder) ? MoveToTrash(folder, name) : null);
+    }
+
+    public Task DeleteMovedAsync(string? moved, CancellationToken cancellationToken)
+    {
+        if (moved is not null)
+        {
+            DeleteTree(moved);
+        }
+        else if (Directory.Exists(_root))
+        {
+            foreach (string folder in EnumerateDirectories(_root))
+            {
+                if (Path.GetFileName(folder).StartsWith(DeletedPrefix, StringComparison.Ordinal))
+                {
+                    DeleteTree(folder);
+                }
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveIfEmptyAsync(string name, CancellationToken cancellationToken)
+    {
+        string folder = DumpFolder(name);
+        if (IsEmptyDirectory(folder))
+        {
+            // Only now, about to act on it: a link that nothing touches stays.
+            RefuseLink(folder, $"clean up the abandoned folder of dump '{name}' at");
+            DeleteTree(folder);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A writer's hold on its folder: the .writing file, open exclusively (an flock on Linux) for as long as the writer
+    /// lives, so that cleanup can tell a dead writer at once; its modification time is the marker's age.
+    /// </summary>
+    sealed class Lease(TimeProvider clock, string folder, FileStream writingLock) : IWriterLease
+    {
+        // Guards _writingLock between the writer and the marker refresher's thread.
+        readonly Lock _gate = new();
+        FileStream? _writingLock = writingLock;
+
+        /// <summary>Moves the marker's modification time to now, for `delete --abandoned` where locks are not to be trusted.</summary>
+        public Task RefreshAsync(CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                if (_writingLock is { } marker)
+                {
+                    File.SetLastWriteTimeUtc(marker.SafeFileHandle, clock.GetUtcNow().UtcDateTime);
+                }
+            }
+            return Task.CompletedTask;
+        }
+
+        /// <summary>
+        /// Removes .writing; when <paramref name="abandoned"/>, the (then empty) folder too, which changes which dump folders
+        /// exist: the bridge holds the index lock for that, so a BeginDumpAsync of the same name never sees it half removed.
+        /// </summary>
+        public Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
+        {
+            string lockPath = Path.Combine(folder, ObjectBridge.MarkerName);
+            try
+            {
+                // Once the dump is listed, cleanup ignores the folder whatever happens to .writing.
+                LetGo();
+                File.Delete(lockPath);
+                if (abandoned)
+                {
+                    Directory.Delete(folder, recursive: false);
+                }
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Already gone.
+            }
+            catch (Exception ex) when (BridgeThrow.IsIo(ex))
+            {
+                throw abandoned ? BridgeThrow.Io("remove the abandoned dump folder", folder, ex) : BridgeThrow.Io("remove the writer lock", lockPath, ex);
+            }
+            finally
+            {
+                LetGo();
+            }
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            LetGo();
+            return ValueTask.CompletedTask;
+        }
+
+        void LetGo()
+        {
+            lock (_gate)
+            {
+                _writingLock?.Dispose();
+                _writingLock = null;
+            }
+        }
+    }
+}
