@@ -90,13 +90,7 @@ internal static class CommonOptions
     public static string Unexpected(Exception e) =>
         $"replica: unexpected error (a bug; please report it): {e.GetType().Name}: {e.Message}";
 
-    public static string Size(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
-        _ => $"{bytes} B",
-    };
+    public static string Size(long bytes) => ByteSizes.Format(bytes);
 }
 
 /// <summary>The command line asks for something that cannot be done as given (exit 1, like a parse error).</summary>

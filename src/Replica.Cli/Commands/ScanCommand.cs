@@ -1,7 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using Replica.Catalog;
-using Replica.Config;
 using Replica.Pipeline;
 using Replica.Scanning;
 
@@ -32,33 +29,18 @@ internal static class ScanCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
-            var uri = Endpoints.CatalogSource(parse.GetValue(source), settings);
-            var catalog = await PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
-            var notes = new List<string>();
-            var samples = parse.GetValue(noSample) ? null : await PersonalDataScanner.SampleAsync(uri, catalog, notes, cancellationToken).ConfigureAwait(false);
-            var findings = PersonalDataScanner.Scan(catalog, samples);
-            for (var i = 0; i < findings.Count; i++)
-            {
-                var table = catalog.Find(findings[i].Schema, findings[i].Table)!;
-                findings[i] = findings[i] with { Covered = StrictPolicy.IsCovered(catalog, table, findings[i].Column, settings) };
-            }
-            foreach (var note in notes)
+            var result = await ScanRequest.RunAsync(settings, new ScanOptions { Source = parse.GetValue(source), NoSample = parse.GetValue(noSample) },
+                cancellationToken).ConfigureAwait(false);
+            foreach (var note in result.Notes)
             {
                 await Console.Error.WriteLineAsync($"replica: note: {note}").ConfigureAwait(false);
             }
             if (parse.GetValue(json))
             {
-                var options = new JsonSerializerOptions(DatabaseCatalog.JsonOptions) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
-                Console.Out.WriteLine(JsonSerializer.Serialize(new { database = uri.ToString(), findings, notes }, options));
+                Console.Out.WriteLine(result.ToJson());
                 return 0;
             }
-            var open = findings.FindAll(f => !f.Covered);
-            var covered = findings.Count - open.Count;
-            var header = $"replica scan of {uri.Describe()}: {open.Count} column(s) that look like personal data"
-                + (covered > 0 ? $" ({covered} more already have rules in {settings.File})" : "")
-                + (samples is null ? ", by name only" : "")
-                + ".\nReview every line, then paste under 'transformers:' in replica.yaml (merge entries for tables already listed).";
-            Console.Out.Write(ScanYaml.Write(open, header));
+            Console.Out.Write(result.ToYaml());
             return 0;
         }));
         return command;

@@ -7,7 +7,7 @@ namespace Replica.Catalog;
 /// What a source database holds, read from its system catalogs in one snapshot by <see cref="PostgresCatalog"/>:
 /// schemas, tables, columns, sizes, keys. Plain records, serialized as snake_case JSON by `replica schema --json`.
 /// </summary>
-public sealed record DatabaseCatalog(string Database, string ServerVersion, IReadOnlyList<string> Schemas, IReadOnlyList<CatalogTable> Tables)
+public sealed partial record DatabaseCatalog(string Database, string ServerVersion, IReadOnlyList<string> Schemas, IReadOnlyList<CatalogTable> Tables)
 {
     /// <summary>The table named exactly (as PostgreSQL stores it), or null.</summary>
     public CatalogTable? Find(string schema, string table)

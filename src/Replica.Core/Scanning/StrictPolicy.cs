@@ -17,17 +17,23 @@ namespace Replica.Scanning;
 public static class StrictPolicy
 {
     /// <summary>Columns that look like personal data and have no rule, with the transformer a rule could use.</summary>
-    public static List<PersonalDataFinding> Uncovered(DatabaseCatalog catalog, ReplicaConfig config)
+    public static List<PersonalDataFinding> Uncovered(DatabaseCatalog catalog, ReplicaConfig config) =>
+        MarkCovered(catalog, PersonalDataScanner.Scan(catalog), config).FindAll(f => !f.Covered);
+
+    /// <summary>
+    /// Sets <see cref="PersonalDataFinding.Covered"/> on each of <paramref name="findings"/> (from a scan of
+    /// <paramref name="catalog"/>) whose column the config has a rule for (<see cref="IsCovered"/>); returns the list.
+    /// </summary>
+    public static List<PersonalDataFinding> MarkCovered(DatabaseCatalog catalog, List<PersonalDataFinding> findings, ReplicaConfig config)
     {
-        var uncovered = new List<PersonalDataFinding>();
-        foreach (var finding in PersonalDataScanner.Scan(catalog))
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(findings);
+        for (var i = 0; i < findings.Count; i++)
         {
-            if (!IsCovered(catalog, catalog.Find(finding.Schema, finding.Table)!, finding.Column, config))
-            {
-                uncovered.Add(finding);
-            }
+            var table = catalog.Find(findings[i].Schema, findings[i].Table)!;
+            findings[i] = findings[i] with { Covered = IsCovered(catalog, table, findings[i].Column, config) };
         }
-        return uncovered;
+        return findings;
     }
 
     /// <summary>Throws a <see cref="ConfigException"/> naming every column <see cref="Uncovered"/> finds.</summary>

@@ -257,7 +257,7 @@ public abstract class S3CliTests : IDisposable
         byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
 
         ProcessOutput killed;
-        using (ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "killed", "--quiet"))
+        using (RunningProcess dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "killed", "--quiet"))
         {
             var input = new GeneratedDump();
             await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "killed");
@@ -292,11 +292,11 @@ public abstract class S3CliTests : IDisposable
         byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
 
         ProcessOutput interrupted;
-        using (ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "stopped"))
+        using (RunningProcess dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "stopped"))
         {
             await FeedUntilFirstChunkStoredAsync(dump, new GeneratedDump(), bucket, "stopped");
             // Ctrl+C (or a service manager's SIGTERM) while the producer is idle: stdin stays open, nothing more arrives.
-            ProcessOutput kill = await ChildProcess.RunAsync("kill", ["-s", signal, dump.Id.ToString(CultureInfo.InvariantCulture)]);
+            ProcessOutput kill = await ProcessRunner.RunAsync("kill", ["-s", signal, dump.Id.ToString(CultureInfo.InvariantCulture)], throwOnError: false);
             Assert.True(kill.ExitCode == 0, kill.Describe());
             interrupted = await dump.WaitAsync(TimeSpan.FromSeconds(60));
         }
@@ -322,7 +322,7 @@ public abstract class S3CliTests : IDisposable
         await ReplicaOkAsync("restore", "-c", config, "--name", "previous", "-o", previousSql);
 
         var input = new GeneratedDump();
-        using ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "current", "--quiet");
+        using RunningProcess dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "current", "--quiet");
         await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "current");
 
         string latestSql = Path.Combine(_directory, "latest-while-writing.sql");
@@ -376,7 +376,7 @@ public abstract class S3CliTests : IDisposable
         string bucket = await Server.CreateBucketAsync();
         // Nobody listens there (a stopped server); the keys are made up, so the check below can look for them.
         const string unusedSecret = "unreachable-secret-Qm3v8Kx2Lw";
-        string config = S3Config("down.yaml", bucket, endpoint: $"http://127.0.0.1:{ChildProcess.FreePort()}", retries: 1);
+        string config = S3Config("down.yaml", bucket, endpoint: $"http://127.0.0.1:{ServerFixture.FreePort()}", retries: 1);
 
         ProcessOutput result = await ReplicaAsync(Replica("unreachable-access-key", unusedSecret),
             "dump", "-c", config, "--input", SampleDump, "--name", "never");
@@ -400,7 +400,7 @@ public abstract class S3CliTests : IDisposable
         byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
 
         ProcessOutput result;
-        using (ReplicaProcess.Running dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "cut"))
+        using (RunningProcess dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "cut"))
         {
             var input = new GeneratedDump();
             await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "cut");
@@ -662,7 +662,7 @@ public abstract class S3CliTests : IDisposable
     /// Feeds <paramref name="dump"/> rows a batch at a time, as a slow pg_dump would, until the first chunk of
     /// <paramref name="name"/> is in the bucket; then stops writing and leaves stdin open, the dump unfinished.
     /// </summary>
-    async Task FeedUntilFirstChunkStoredAsync(ReplicaProcess.Running dump, GeneratedDump input, string bucket, string name)
+    async Task FeedUntilFirstChunkStoredAsync(RunningProcess dump, GeneratedDump input, string bucket, string name)
     {
         string firstChunk = $"{Prefix}{name}/000000.chunk";
         await dump.Stdin.WriteAsync(input.Start());

@@ -19,7 +19,7 @@ public sealed class S3cmd
 
     public static async Task<S3cmd> CreateAsync(S3Server server, string accessKey, string secretKey, string directory)
     {
-        string program = ChildProcess.FindOnPath("s3cmd")
+        string program = ProcessRunner.FindOnPath("s3cmd")
             ?? throw new InvalidOperationException("s3cmd is not installed: apt-get install -y s3cmd (.ci/run does this).");
         string configFile = Path.Combine(directory, "s3cfg");
         // Path-style addressing (host_bucket without %(bucket)s), plain HTTP, SigV4.
@@ -51,7 +51,7 @@ public sealed class S3cmd
 
     async Task RunAsync(params string[] arguments)
     {
-        ProcessOutput result = await ChildProcess.RunAsync(_program, ["-c", _configFile, .. arguments]);
+        ProcessOutput result = await ProcessRunner.RunAsync(_program, ["-c", _configFile, .. arguments], throwOnError: false);
         Assert.True(result.ExitCode == 0, $"s3cmd {string.Join(' ', arguments)} failed: {result.Describe()}");
     }
 }

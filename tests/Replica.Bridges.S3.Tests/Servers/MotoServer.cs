@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace Replica.Bridges.S3.Tests.Servers;
 
@@ -12,56 +13,51 @@ namespace Replica.Bridges.S3.Tests.Servers;
 /// </summary>
 public sealed class MotoServer : S3Server, IDisposable
 {
-    const int StartAttempts = 5;
-
+    string _python = "";
     Process? _process;
     string? _pidFile;
-    readonly ChildProcess.OutputTail _output = new(40);
+    readonly OutputTail _output = new(40);
 
     public override string Name => "moto";
 
-    public override async Task InitializeAsync()
-    {
-        string python = await FindPythonWithMotoAsync();
-        for (int attempt = 1; ; attempt++)
-        {
-            Port = ChildProcess.FreePort();
-            var startInfo = new ProcessStartInfo(python)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "Servers", "moto_serial.py"), "127.0.0.1", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
-            _process = new Process { StartInfo = startInfo };
-            _process.OutputDataReceived += (_, e) => _output.Add(e.Data);
-            _process.ErrorDataReceived += (_, e) => _output.Add(e.Data);
-            _process.Start();
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            // .ci/run kills servers a crashed test host left behind by these files.
-            _pidFile = Path.Combine(TempParent(), $"moto-{_process.Id}.pid");
-            await File.WriteAllTextAsync(_pidFile, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    protected override int StartAttempts => 5;
 
-            try
-            {
-                await WaitUntilServingAsync(TimeSpan.FromSeconds(30), () => !_process.HasExited, () => $"moto output:\n{_output}");
-                return;
-            }
-            catch (InvalidOperationException) when (attempt < StartAttempts && _process.HasExited)
-            {
-                // Most likely the port was taken between FreePort and moto binding it: try another.
-                await DisposeAsync();
-            }
-            catch
-            {
-                await DisposeAsync();
-                throw;
-            }
+    protected override async Task PrepareAsync() => _python = await FindPythonWithMotoAsync();
+
+    protected override async Task<bool> TryStartAsync(StartAttempt attempt)
+    {
+        // moto logs every request: its output is kept as a tail of lines, not read to the end as ProcessRunner does.
+        var startInfo = new ProcessStartInfo(_python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "Servers", "moto_serial.py"), "127.0.0.1", attempt.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+        _process = new Process { StartInfo = startInfo };
+        _process.OutputDataReceived += (_, e) => _output.Add(e.Data);
+        _process.ErrorDataReceived += (_, e) => _output.Add(e.Data);
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        // .ci/run kills servers a crashed test host left behind by these files.
+        _pidFile = Path.Combine(TempParent(), $"moto-{_process.Id}.pid");
+        await File.WriteAllTextAsync(_pidFile, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        try
+        {
+            await WaitUntilServingAsync(TimeSpan.FromSeconds(30), () => !_process.HasExited, () => $"moto output:\n{_output}");
+            return true;
+        }
+        catch (InvalidOperationException) when (!attempt.IsLast && _process.HasExited)
+        {
+            // Most likely the port was taken between FreePort and moto binding it: try another.
+            Dispose();
+            return false;
         }
     }
 
@@ -98,7 +94,7 @@ public sealed class MotoServer : S3Server, IDisposable
         {
             candidates.Add(configured);
         }
-        if (ChildProcess.FindOnPath("python3") is { } onPath)
+        if (ProcessRunner.FindOnPath("python3") is { } onPath)
         {
             candidates.Add(onPath);
         }
@@ -118,7 +114,7 @@ public sealed class MotoServer : S3Server, IDisposable
             {
                 continue;
             }
-            ProcessOutput probe = await ChildProcess.RunAsync(candidate, ["-c", "import moto.server"], timeout: TimeSpan.FromSeconds(60));
+            ProcessOutput probe = await ProcessRunner.RunAsync(candidate, ["-c", "import moto.server"], throwOnError: false, timeout: TimeSpan.FromSeconds(60));
             if (probe.ExitCode == 0)
             {
                 return candidate;
@@ -128,5 +124,40 @@ public sealed class MotoServer : S3Server, IDisposable
         throw new InvalidOperationException(
             "moto is not installed: no Python with moto found (tried: " + (tried.Count == 0 ? "no python3 at all" : string.Join(", ", tried))
             + "). The S3 bridge tests need moto 5 (python3 -m moto.server); set REPLICA_MOTO_PYTHON to a python3 that has it.");
+    }
+
+    /// <summary>Keeps the last lines moto printed, for error messages.</summary>
+    sealed class OutputTail(int maxLines)
+    {
+        readonly Queue<string> _lines = new();
+
+        public void Add(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            lock (_lines)
+            {
+                _lines.Enqueue(line);
+                while (_lines.Count > maxLines)
+                {
+                    _lines.Dequeue();
+                }
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_lines)
+            {
+                var text = new StringBuilder();
+                foreach (string line in _lines)
+                {
+                    text.AppendLine(line);
+                }
+                return text.ToString();
+            }
+        }
     }
 }

@@ -9,20 +9,21 @@ namespace Replica.Bridges.S3.Tests.Servers;
 public sealed class RadosgwServer : S3Server
 {
     public const string InstallCommand = "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd";
-    const int StartAttempts = 3;
 
     string? _cephBase;
 
     public override string Name => "radosgw";
 
+    protected override int StartAttempts => 3;
+
     static string ScriptPath(string name) => Path.Combine(AppContext.BaseDirectory, "ci", name);
 
-    public override async Task InitializeAsync()
+    protected override Task PrepareAsync()
     {
         var missing = new List<string>();
         foreach (string program in (string[])["radosgw", "ceph-mon", "ceph-osd", "monmaptool", "radosgw-admin", "ceph"])
         {
-            if (ChildProcess.FindOnPath(program) is null)
+            if (ProcessRunner.FindOnPath(program) is null)
             {
                 missing.Add(program);
             }
@@ -32,43 +33,37 @@ public sealed class RadosgwServer : S3Server
             throw new InvalidOperationException(
                 $"Ceph radosgw is not installed ({string.Join(", ", missing)} missing from PATH); install it: {InstallCommand} (.ci/run does this).");
         }
-
-        for (int attempt = 1; ; attempt++)
-        {
-            Port = ChildProcess.FreePort();
-            int monPort = ChildProcess.FreePort();
-            _cephBase = Path.Combine(TempParent(), "replica-rgw-" + Guid.NewGuid().ToString("N")[..12]);
-            ProcessOutput start = await ChildProcess.RunAsync("bash", [ScriptPath("radosgw-start.sh")], new Dictionary<string, string>
-            {
-                ["CEPH_BASE"] = _cephBase,
-                ["RGW_PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["MON_PORT"] = monPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["RGW_ACCESS_KEY"] = AccessKey,
-                ["RGW_SECRET_KEY"] = SecretKey,
-            }, TimeSpan.FromMinutes(5));
-            if (start.ExitCode == 0)
-            {
-                break;
-            }
-            await DisposeAsync();
-            // Exit code 2: a missing program or too little disk, which another try will not fix.
-            if (start.ExitCode == 2 || attempt == StartAttempts)
-            {
-                throw new InvalidOperationException($"radosgw did not start (attempt {attempt}, ports {Port}/{monPort}): {start.Describe()}");
-            }
-        }
-
-        try
-        {
-            // The port is open once radosgw listens; its first S3 answers may still take a moment (pools being created).
-            await WaitUntilServingAsync(TimeSpan.FromSeconds(60), () => true, () => $"logs in {_cephBase}/log");
-        }
-        catch
-        {
-            await DisposeAsync();
-            throw;
-        }
+        return Task.CompletedTask;
     }
+
+    protected override async Task<bool> TryStartAsync(StartAttempt attempt)
+    {
+        int monPort = FreePort();
+        _cephBase = Path.Combine(TempParent(), "replica-rgw-" + Guid.NewGuid().ToString("N")[..12]);
+        ProcessOutput start = await ProcessRunner.RunAsync("bash", [ScriptPath("radosgw-start.sh")], new Dictionary<string, string?>
+        {
+            ["CEPH_BASE"] = _cephBase,
+            ["RGW_PORT"] = attempt.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["MON_PORT"] = monPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RGW_ACCESS_KEY"] = AccessKey,
+            ["RGW_SECRET_KEY"] = SecretKey,
+        }, throwOnError: false, timeout: TimeSpan.FromMinutes(5));
+        if (start.ExitCode == 0)
+        {
+            return true;
+        }
+        // Exit code 2: a missing program or too little disk, which another try will not fix.
+        if (start.ExitCode == 2 || attempt.IsLast)
+        {
+            throw new InvalidOperationException($"radosgw did not start (attempt {attempt.Number}, ports {attempt.Port}/{monPort}): {start.Describe()}");
+        }
+        await DisposeAsync();
+        return false;
+    }
+
+    // The port is open once radosgw listens; its first S3 answers may still take a moment (pools being created).
+    protected override Task WhenStartedAsync() =>
+        WaitUntilServingAsync(TimeSpan.FromSeconds(60), () => true, () => $"logs in {_cephBase}/log");
 
     public override async Task DisposeAsync()
     {
@@ -78,7 +73,8 @@ public sealed class RadosgwServer : S3Server
         }
         bool keep = Environment.GetEnvironmentVariable("REPLICA_S3_KEEP") == "1";
         string[] arguments = keep ? [ScriptPath("radosgw-stop.sh"), "--keep"] : [ScriptPath("radosgw-stop.sh")];
-        await ChildProcess.RunAsync("bash", arguments, new Dictionary<string, string> { ["CEPH_BASE"] = _cephBase }, TimeSpan.FromMinutes(1));
+        await ProcessRunner.RunAsync("bash", arguments, new Dictionary<string, string?> { ["CEPH_BASE"] = _cephBase }, throwOnError: false,
+            timeout: TimeSpan.FromMinutes(1));
         _cephBase = null;
     }
 }

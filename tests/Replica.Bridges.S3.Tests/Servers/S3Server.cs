@@ -5,18 +5,16 @@ using Amazon.S3.Model;
 namespace Replica.Bridges.S3.Tests.Servers;
 
 /// <summary>
-/// A throwaway S3 server for the tests (moto or Ceph radosgw), started by the fixture and stopped on dispose. Tests
-/// isolate themselves by creating a bucket of their own with <see cref="CreateBucketAsync"/>. A server that cannot be
-/// started fails the fixture, never skips: tests that silently do not run prove nothing.
+/// A throwaway S3 server for the tests (moto or Ceph radosgw), started by the fixture on a free port and stopped on
+/// dispose (<see cref="ServerFixture"/>). Tests isolate themselves by creating a bucket of their own with
+/// <see cref="CreateBucketAsync"/>.
 /// </summary>
-public abstract class S3Server : IAsyncLifetime
+public abstract class S3Server : ServerFixture
 {
     static int s_bucketCounter;
 
     /// <summary>"moto" or "radosgw", for messages.</summary>
     public abstract string Name { get; }
-
-    public int Port { get; protected set; }
 
     public string EndpointUrl => $"http://127.0.0.1:{Port}";
 
@@ -31,10 +29,6 @@ public abstract class S3Server : IAsyncLifetime
         Directory.CreateDirectory(parent);
         return parent;
     }
-
-    public abstract Task InitializeAsync();
-
-    public abstract Task DisposeAsync();
 
     /// <summary>A plain SDK client for the tests' own checks (what is stored, raw overwrites), independent of S3Bridge.</summary>
     public AmazonS3Client CreateClient() => new(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config

@@ -1,15 +1,17 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using CsCheck;
 using Replica.Transformers;
 using static Replica.Core.Tests.Transformers.TransformerTestKit;
 
 namespace Replica.Core.Tests.Transformers;
 
 /// <summary>
-/// Seeded fuzzing of the json transformer over random and mutated documents, with lone surrogate escapes and invalid
-/// UTF-8 among the strings and names (a json column keeps both): a value either transforms or fails with the
-/// transformer's own <see cref="TransformerException"/>, never anything else (an unhandled exception ends the process).
+/// Generated documents for the json transformer, a third of them mutated, with lone surrogate escapes and invalid UTF-8
+/// among the strings and names (a json column keeps both): a value either transforms into well-formed JSON or fails
+/// with the transformer's own <see cref="TransformerException"/>, never anything else (an unhandled exception ends the
+/// process). A CsCheck property over seeded cases: a failure shrinks to the smallest document and mutations that fail.
 /// </summary>
 public class JsonFuzzTests
 {
@@ -29,43 +31,65 @@ public class JsonFuzzTests
         ("*.*", "credit-card"), ("$[\"\\ud800\"]", "first-name"), ("é", "constant"),
     ];
 
+    /// <summary>A string: one of <see cref="s_strings"/>, one time in five after invalid UTF-8.</summary>
+    static readonly Gen<byte[]> s_string = Gen.Select(
+        Gen.Frequency((4, Gen.Const(Array.Empty<byte>())), (1, Gen.OneOf(s_rawNames))),
+        Gen.OneOf(s_strings),
+        (raw, text) => Concat(Utf8("\""), raw, Utf8(text), Utf8("\"")));
+
+    /// <summary>A member name: one of <see cref="s_names"/>, or one time in six invalid UTF-8.</summary>
+    static readonly Gen<byte[]> s_name = Gen.Frequency((5, Gen.OneOf(s_names).Select(Utf8)), (1, Gen.OneOf(s_rawNames)));
+
+    static readonly Gen<byte[]> s_scalar = Gen.Frequency(
+        (2, s_string),
+        (1, Gen.OneOf("42", "-0.5e3", "12345678901234567890").Select(Utf8)),
+        (1, Gen.OneOf("true", "false", "null").Select(Utf8)));
+
+    /// <summary>A whole document: mostly an object, else an array, nested at most five deep.</summary>
+    static readonly Gen<byte[]> s_document = Gen.Frequency((3, JsonObject(0)), (1, JsonArray(0)));
+
+    /// <summary>One to two mutations for a third of the documents: a byte replaced, bytes cut, an escape or quote inserted, invalid UTF-8 inserted, the document truncated.</summary>
+    static readonly Gen<Mutation[]> s_mutations = Gen.Frequency(
+        (2, Gen.Const(Array.Empty<Mutation>())),
+        (1, Gen.Select(Gen.Int[0, 4], Gen.Int[0, 1 << 16], Gen.Int[1, 3], Gen.Byte, (kind, at, length, value) => new Mutation(kind, at, length, value)).Array[1, 2]));
+
+    static readonly Gen<(byte[] Document, Mutation[] Mutations)> s_case = Gen.Select(s_document, s_mutations);
+
     [Fact(Timeout = 120_000)]
-    public async Task Json_RandomAndMutatedDocuments_TransformOrFailWithTransformerExceptionOnly()
+    public async Task Json_GeneratedAndMutatedDocuments_TransformOrFailWithTransformerExceptionOnly()
     {
         await Task.Run(() =>
         {
             var transformers = s_rules.Select(r => Create(Spec("json", ("path", r.Path), ("transformer", Inner(r.Inner))), Column(TypeCategory.Json, "json"))).ToList();
-            var random = new Random(20261202);
             var output = new ArrayBufferWriter<byte>();
             var failures = 0;
             var transformed = 0;
             try
             {
-                for (var i = 0; i < 4000; i++)
+                s_case.ForAll(c =>
                 {
-                    var document = RandomDocument(random);
-                    var mutated = i % 3 != 0 ? document : Mutate(document, random);
-                    foreach (var transformer in transformers)
+                    var input = Apply(c.Document, c.Mutations);
+                    for (var t = 0; t < transformers.Count; t++)
                     {
                         output.ResetWrittenCount();
                         try
                         {
-                            if (transformer.Transform(mutated, false, EmptyRowContext.Instance, output) == TransformResult.Value)
+                            if (transformers[t].Transform(input, false, EmptyRowContext.Instance, output) == TransformResult.Value)
                             {
                                 transformed++;
-                                AssertWellFormed(output.WrittenSpan, mutated);
+                                AssertWellFormed(output.WrittenSpan, s_rules[t].Path);
                             }
                         }
                         catch (TransformerException)
                         {
                             failures++;
                         }
-                        catch (Exception e)
+                        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
                         {
-                            Assert.Fail($"seed 20261202, document {i}: {e.GetType().Name}: {e.Message}\n{Convert.ToHexString(mutated)}");
+                            Assert.Fail($"path {s_rules[t].Path}: {e.GetType().Name}: {e.Message}");
                         }
                     }
-                }
+                }, cases: 4000, print: c => $"{Convert.ToHexString(Apply(c.Document, c.Mutations))} (document {Encoding.UTF8.GetString(c.Document)}, mutations {string.Join(", ", c.Mutations)})");
             }
             finally
             {
@@ -83,7 +107,7 @@ public class JsonFuzzTests
     };
 
     /// <summary>What a transformer wrote is still one JSON value (its bytes may still hold what the path did not reach).</summary>
-    static void AssertWellFormed(ReadOnlySpan<byte> json, byte[] input)
+    static void AssertWellFormed(ReadOnlySpan<byte> json, string path)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 1024 });
         try
@@ -94,108 +118,77 @@ public class JsonFuzzTests
         }
         catch (JsonException e)
         {
-            Assert.Fail($"output is not JSON ({e.Message}) for input {Convert.ToHexString(input)}: {Convert.ToHexString(json)}");
+            Assert.Fail($"path {path}: output is not JSON ({e.Message}): {Convert.ToHexString(json)}");
         }
     }
 
-    static byte[] RandomDocument(Random random)
-    {
-        var bytes = new List<byte>();
-        WriteValue(bytes, random, 0, random.Next(4) == 0 ? 6 : 4); // an array or, mostly, an object
-        return [.. bytes];
-    }
+    static Gen<byte[]> Value(int depth) =>
+        depth >= 4 ? s_scalar : Gen.Frequency((4, s_scalar), (2, JsonObject(depth)), (1, JsonArray(depth)));
 
-    static void WriteValue(List<byte> bytes, Random random, int depth, int? kind = null)
-    {
-        switch (kind ?? random.Next(depth >= 4 ? 4 : 7))
-        {
-            case 0:
-                WriteString(bytes, random);
-                break;
-            case 1:
-                Append(bytes, random.Next(3) switch { 0 => "42", 1 => "-0.5e3", _ => "12345678901234567890" });
-                break;
-            case 2:
-                Append(bytes, random.Next(3) switch { 0 => "true", 1 => "false", _ => "null" });
-                break;
-            case 3:
-                WriteString(bytes, random);
-                break;
-            case 4:
-            case 5:
+    /// <summary>Up to four members, separated by ',' or ', '.</summary>
+    static Gen<byte[]> JsonObject(int depth) =>
+        Gen.Select(Gen.Bool, s_name, Value(depth + 1), (spaced, name, value) => (spaced, name, value)).Array[0, 4]
+            .Select(members =>
             {
-                bytes.Add((byte)'{');
-                var members = random.Next(0, 5);
-                for (var m = 0; m < members; m++)
+                var bytes = new List<byte> { (byte)'{' };
+                for (var m = 0; m < members.Length; m++)
                 {
                     if (m > 0)
                     {
-                        Append(bytes, random.Next(2) == 0 ? "," : ", ");
+                        Append(bytes, members[m].spaced ? ", " : ",");
                     }
                     bytes.Add((byte)'"');
-                    if (random.Next(6) == 0)
-                    {
-                        bytes.AddRange(s_rawNames[random.Next(s_rawNames.Length)]);
-                    }
-                    else
-                    {
-                        Append(bytes, s_names[random.Next(s_names.Length)]);
-                    }
+                    bytes.AddRange(members[m].name);
                     Append(bytes, "\": ");
-                    WriteValue(bytes, random, depth + 1);
+                    bytes.AddRange(members[m].value);
                 }
                 bytes.Add((byte)'}');
-                break;
-            }
-            default:
-            {
-                bytes.Add((byte)'[');
-                var items = random.Next(0, 4);
-                for (var m = 0; m < items; m++)
-                {
-                    if (m > 0)
-                    {
-                        bytes.Add((byte)',');
-                    }
-                    WriteValue(bytes, random, depth + 1);
-                }
-                bytes.Add((byte)']');
-                break;
-            }
-        }
-    }
+                return bytes.ToArray();
+            });
 
-    static void WriteString(List<byte> bytes, Random random)
-    {
-        bytes.Add((byte)'"');
-        if (random.Next(5) == 0)
+    /// <summary>Up to three items.</summary>
+    static Gen<byte[]> JsonArray(int depth) =>
+        Value(depth + 1).Array[0, 3].Select(items =>
         {
-            bytes.AddRange(s_rawNames[random.Next(s_rawNames.Length)]);
-        }
-        Append(bytes, s_strings[random.Next(s_strings.Length)]);
-        bytes.Add((byte)'"');
-    }
+            var bytes = new List<byte> { (byte)'[' };
+            for (var m = 0; m < items.Length; m++)
+            {
+                if (m > 0)
+                {
+                    bytes.Add((byte)',');
+                }
+                bytes.AddRange(items[m]);
+            }
+            bytes.Add((byte)']');
+            return bytes.ToArray();
+        });
 
-    static byte[] Mutate(byte[] document, Random random)
+    /// <summary>One edit of a document at <see cref="At"/> (modulo its length).</summary>
+    readonly record struct Mutation(int Kind, int At, int Length, byte Value);
+
+    static byte[] Apply(byte[] document, Mutation[] mutations)
     {
         var bytes = document.ToList();
-        var count = random.Next(1, 3);
-        for (var k = 0; k < count && bytes.Count > 0; k++)
+        foreach (var mutation in mutations)
         {
-            var at = random.Next(bytes.Count);
-            switch (random.Next(5))
+            if (bytes.Count == 0)
+            {
+                break;
+            }
+            var at = mutation.At % bytes.Count;
+            switch (mutation.Kind)
             {
                 case 0:
-                    bytes[at] = (byte)random.Next(256);
+                    bytes[at] = mutation.Value;
                     break;
                 case 1:
-                    bytes.RemoveRange(at, Math.Min(random.Next(1, 4), bytes.Count - at));
+                    bytes.RemoveRange(at, Math.Min(mutation.Length, bytes.Count - at));
                     break;
                 case 2:
-                    bytes.InsertRange(at, Encoding.UTF8.GetBytes(random.Next(4) switch { 0 => "\\ud800", 1 => "\\", 2 => "\"", _ => "{" }));
+                    bytes.InsertRange(at, Utf8((mutation.Value % 4) switch { 0 => "\\ud800", 1 => "\\", 2 => "\"", _ => "{" }));
                     break;
                 case 3:
-                    bytes.InsertRange(at, s_rawNames[random.Next(s_rawNames.Length)]);
+                    bytes.InsertRange(at, s_rawNames[mutation.Value % s_rawNames.Length]);
                     break;
                 default:
                     bytes.RemoveRange(at, bytes.Count - at); // truncated
@@ -204,6 +197,10 @@ public class JsonFuzzTests
         }
         return [.. bytes];
     }
+
+    static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 
     static void Append(List<byte> bytes, string text) => bytes.AddRange(Encoding.UTF8.GetBytes(text));
 }

@@ -58,10 +58,7 @@ public sealed class DatabaseErrorTests(PostgresServer server) : IDisposable
     [Fact]
     public async Task ReadAsync_NothingListening_IsADatabaseErrorNamingTheServer()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = ServerFixture.FreePort();
 
         var e = await Assert.ThrowsAsync<DatabaseException>(() =>
             PostgresCatalog.ReadAsync(DatabaseUri.Parse(Uri("someone", "Pa55-unreachable", "db", port)), CancellationToken.None));

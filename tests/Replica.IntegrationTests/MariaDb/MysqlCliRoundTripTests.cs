@@ -126,10 +126,7 @@ public sealed class MysqlCliRoundTripTests(MariaDbServer server) : IDisposable
         string source = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(source, "CREATE TABLE customers (id int PRIMARY KEY, email varchar(50), first_name text, last_name text); "
             + "CREATE TABLE orders (id int, email_at_order varchar(50))");
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        int closedPort = ServerFixture.FreePort();
         string unreachable = $"mysql://root:{Uri.EscapeDataString(server.Password)}@127.0.0.1:{closedPort}/nowhere";
         string config = WriteConfig(server.ConnectionUri(source), unreachable);
         ProcessOutput dump = await _cli.RunAsync("dump", "-c", config);

@@ -161,7 +161,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     [Fact]
     public async Task DumpSource_UnreachableHost_FailsInPrepareClearly()
     {
-        int closedPort = FreePort();
+        int closedPort = ServerFixture.FreePort();
         string uri = $"mysql://root:{Uri.EscapeDataString(server.Password)}@127.0.0.1:{closedPort}/db";
         await using var dump = new MysqlDumpSource(DatabaseUri.Parse(uri), new SourceOptions(), s_tools);
 
@@ -322,14 +322,5 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
             count++;
         }
         return count;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
-using Replica.TestSupport.Postgres;
 
 namespace Replica.TestSupport.MariaDb;
 
@@ -22,7 +19,7 @@ namespace Replica.TestSupport.MariaDb;
 /// stops a server a crashed test host left behind through its mariadbd.pid); <c>REPLICA_PG_KEEP=1</c> keeps the
 /// directory after the tests, for debugging.
 /// </remarks>
-public sealed class MariaDbServer : IAsyncLifetime
+public sealed class MariaDbServer : ServerFixture
 {
     public const string Host = "127.0.0.1";
     public const string User = "root";
@@ -30,17 +27,14 @@ public sealed class MariaDbServer : IAsyncLifetime
     private const string ServerOsUser = "mysql";
     private const string InstallHint =
         "Install MariaDB: on Debian 12 'apt-get install mariadb-server mariadb-client' (.ci/run does this).";
-    private const int StartAttempts = 5;
 
     private static int s_databaseCounter;
 
     private bool _runAsMysqlUser;
-    private Process? _server;
+    private RunningProcess? _server;
 
     /// <summary>The admin password: quotes, a backslash, '#', '@', ':' and a space, so that every layer must quote it.</summary>
     public string Password { get; } = "pw \"'#\\@:" + Guid.NewGuid().ToString("N")[..10];
-
-    public int Port { get; private set; }
 
     /// <summary>Temporary directory owned by this server: data/, mariadbd.sock, mariadbd.pid, server.log, client.cnf.</summary>
     public string RootDirectory { get; private set; } = "";
@@ -67,7 +61,9 @@ public sealed class MariaDbServer : IAsyncLifetime
         string.Create(CultureInfo.InvariantCulture,
             $"mysql://{User}:{Uri.EscapeDataString(password ?? Password)}@{Host}:{Port}/{Uri.EscapeDataString(database)}");
 
-    public async Task InitializeAsync()
+    protected override int StartAttempts => 5;
+
+    protected override async Task PrepareAsync()
     {
         ServerBinary = FindBinary("mariadbd", "/usr/sbin/mariadbd", "/usr/sbin/mysqld");
         InstallDbBinary = FindBinary("mariadb-install-db", "/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db");
@@ -75,47 +71,41 @@ public sealed class MariaDbServer : IAsyncLifetime
         DumpBinary = FindBinary("mariadb-dump", "/usr/bin/mariadb-dump", "/usr/bin/mysqldump");
         _runAsMysqlUser = string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
         RootDirectory = ServerDirectory.Create("replica-mariadb", _runAsMysqlUser);
-        try
+        if (_runAsMysqlUser)
         {
-            if (_runAsMysqlUser)
-            {
-                await ProcessRunner.RunAsync("chown", [$"{ServerOsUser}:", RootDirectory]).ConfigureAwait(false);
-            }
-            var install = new List<string>
-            {
-                "--no-defaults",
-                "--datadir=" + DataDirectory,
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            };
-            if (_runAsMysqlUser)
-            {
-                install.Add("--user=" + ServerOsUser);
-            }
-            await ProcessRunner.RunAsync(InstallDbBinary, install, workingDirectory: RootDirectory).ConfigureAwait(false);
-            await StartOnFreePortAsync().ConfigureAwait(false);
-
-            // root@localhost (socket) has no password yet; give root@127.0.0.1 the test password, then use only TCP.
-            await RunClientAsync(["--no-defaults", "--socket=" + SocketPath, "--user=root", "--batch"],
-                $"""
-                CREATE OR REPLACE USER 'root'@'127.0.0.1' IDENTIFIED BY {Literal(Password)};
-                GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
-                """).ConfigureAwait(false);
-            WriteClientConfig();
-            List<string?[]> rows = await QueryAsync(null, "SELECT CURRENT_USER()").ConfigureAwait(false);
-            if (rows.Count != 1 || rows[0][0] != "root@127.0.0.1")
-            {
-                throw new InvalidOperationException($"MariaDB test server on port {Port} answered CURRENT_USER() unexpectedly.");
-            }
+            await ProcessRunner.RunAsync("chown", [$"{ServerOsUser}:", RootDirectory]).ConfigureAwait(false);
         }
-        catch
+        var install = new List<string>
         {
-            await DisposeAsync().ConfigureAwait(false);
-            throw;
+            "--no-defaults",
+            "--datadir=" + DataDirectory,
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        };
+        if (_runAsMysqlUser)
+        {
+            install.Add("--user=" + ServerOsUser);
+        }
+        await ProcessRunner.RunAsync(InstallDbBinary, install, workingDirectory: RootDirectory).ConfigureAwait(false);
+    }
+
+    protected override async Task WhenStartedAsync()
+    {
+        // root@localhost (socket) has no password yet; give root@127.0.0.1 the test password, then use only TCP.
+        await RunClientAsync(["--no-defaults", "--socket=" + SocketPath, "--user=root", "--batch"],
+            $"""
+            CREATE OR REPLACE USER 'root'@'127.0.0.1' IDENTIFIED BY {Literal(Password)};
+            GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+            """).ConfigureAwait(false);
+        WriteClientConfig();
+        List<string?[]> rows = await QueryAsync(null, "SELECT CURRENT_USER()").ConfigureAwait(false);
+        if (rows.Count != 1 || rows[0][0] != "root@127.0.0.1")
+        {
+            throw new InvalidOperationException($"MariaDB test server on port {Port} answered CURRENT_USER() unexpectedly.");
         }
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         if (RootDirectory.Length == 0)
         {
@@ -127,15 +117,13 @@ public sealed class MariaDbServer : IAsyncLifetime
             if (!_server.HasExited)
             {
                 await ProcessRunner.RunAsync("kill", ["-TERM", _server.Id.ToString(CultureInfo.InvariantCulture)], throwOnError: false).ConfigureAwait(false);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 try
                 {
-                    await _server.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+                    await _server.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException)
+                catch (TimeoutException)
                 {
-                    _server.Kill(entireProcessTree: true);
-                    await _server.WaitForExitAsync().ConfigureAwait(false);
+                    // WaitAsync killed it.
                 }
             }
             _server.Dispose();
@@ -276,67 +264,47 @@ public sealed class MariaDbServer : IAsyncLifetime
         stream.Write(Encoding.UTF8.GetBytes(text));
     }
 
-    private async Task StartOnFreePortAsync()
+    protected override async Task<bool> TryStartAsync(StartAttempt attempt)
     {
-        for (int attempt = 1; ; attempt++)
+        var arguments = new List<string>
         {
-            Port = FindFreePort();
-            var arguments = new List<string>
-            {
-                "--no-defaults",
-                "--datadir=" + DataDirectory,
-                "--socket=" + SocketPath,
-                "--pid-file=" + PidPath,
-                "--log-error=" + LogPath,
-                "--bind-address=" + Host,
-                "--port=" + Port.ToString(CultureInfo.InvariantCulture),
-                "--skip-name-resolve",
-                // Throwaway data: speed over durability.
-                "--innodb-buffer-pool-size=64M",
-                "--innodb-flush-log-at-trx-commit=0",
-                "--innodb-doublewrite=0",
-                "--character-set-server=utf8mb4",
-                "--collation-server=utf8mb4_general_ci",
-                "--default-time-zone=+00:00",
-                "--max-connections=50",
-            };
-            if (_runAsMysqlUser)
-            {
-                arguments.Add("--user=" + ServerOsUser);
-            }
-            var start = new ProcessStartInfo(ServerBinary)
-            {
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = false,
-                RedirectStandardError = false,
-                WorkingDirectory = RootDirectory,
-            };
-            foreach (string argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-            _server = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {ServerBinary}");
-            if (await WaitUntilReadyAsync().ConfigureAwait(false))
-            {
-                return;
-            }
-            string log = ReadLogTail();
-            bool portTaken = log.Contains("Address already in use", StringComparison.Ordinal) || log.Contains("Do you already have another", StringComparison.Ordinal);
-            if (!_server.HasExited)
-            {
-                _server.Kill(entireProcessTree: true);
-                await _server.WaitForExitAsync().ConfigureAwait(false);
-            }
-            _server.Dispose();
-            _server = null;
-            if (!portTaken || attempt == StartAttempts)
-            {
-                throw new InvalidOperationException(
-                    $"MariaDB test server did not start ({ServerBinary}, port {Port}, attempt {attempt}).\nserver log ({LogPath}):\n{log}");
-            }
-            File.Delete(LogPath);
+            "--no-defaults",
+            "--datadir=" + DataDirectory,
+            "--socket=" + SocketPath,
+            "--pid-file=" + PidPath,
+            "--log-error=" + LogPath,
+            "--bind-address=" + Host,
+            "--port=" + attempt.Port.ToString(CultureInfo.InvariantCulture),
+            "--skip-name-resolve",
+            // Throwaway data: speed over durability.
+            "--innodb-buffer-pool-size=64M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--innodb-doublewrite=0",
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
+            "--default-time-zone=+00:00",
+            "--max-connections=50",
+        };
+        if (_runAsMysqlUser)
+        {
+            arguments.Add("--user=" + ServerOsUser);
         }
+        _server = ProcessRunner.Start(ServerBinary, arguments, workingDirectory: RootDirectory);
+        if (await WaitUntilReadyAsync().ConfigureAwait(false))
+        {
+            return true;
+        }
+        string log = ReadLogTail();
+        bool portTaken = log.Contains("Address already in use", StringComparison.Ordinal) || log.Contains("Do you already have another", StringComparison.Ordinal);
+        _server.Dispose();
+        _server = null;
+        if (!portTaken || attempt.IsLast)
+        {
+            throw new InvalidOperationException(
+                $"MariaDB test server did not start ({ServerBinary}, port {attempt.Port}, attempt {attempt.Number}).\nserver log ({LogPath}):\n{log}");
+        }
+        File.Delete(LogPath);
+        return false;
     }
 
     /// <summary>Polls the socket with the client until the server answers, it exits, or 60 s pass.</summary>
@@ -362,16 +330,6 @@ public sealed class MariaDbServer : IAsyncLifetime
             await Task.Delay(100).ConfigureAwait(false);
         }
         return false;
-    }
-
-    private static int FindFreePort()
-    {
-        // Port 0 lets the kernel pick a free port; another process could take it before mariadbd binds, hence the retries.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>The first of the candidates that exists, else the name found on PATH; throws with the install hint.</summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Npgsql;
 
@@ -18,7 +16,7 @@ namespace Replica.TestSupport.Postgres;
 /// stop servers left behind by a crashed test host); <c>REPLICA_PG_KEEP=1</c> keeps the directory (data and
 /// server.log) after the tests, for debugging.
 /// </remarks>
-public sealed class PostgresServer : IAsyncLifetime
+public sealed class PostgresServer : ServerFixture
 {
     public const string Host = "127.0.0.1";
     public const string User = "postgres";
@@ -32,7 +30,6 @@ public sealed class PostgresServer : IAsyncLifetime
     private const string ServerOsUser = "postgres";
     private const string InstallHint =
         "Install the PostgreSQL server binaries: on Debian 12 'apt-get install postgresql-15' (.ci/run does this).";
-    private const int StartAttempts = 5;
 
     private static int s_databaseCounter;
 
@@ -41,9 +38,6 @@ public sealed class PostgresServer : IAsyncLifetime
 
     /// <summary>Directory holding initdb, postgres, pg_ctl, psql and pg_dump.</summary>
     public string BinDirectory { get; private set; } = "";
-
-    /// <summary>TCP port on 127.0.0.1 the server listens on.</summary>
-    public int Port { get; private set; }
 
     /// <summary>Temporary directory owned by this server: data/, sock/ and server.log.</summary>
     public string RootDirectory { get; private set; } = "";
@@ -102,53 +96,49 @@ public sealed class PostgresServer : IAsyncLifetime
         ["PSQLRC"] = null,
     };
 
-    public async Task InitializeAsync()
+    protected override int StartAttempts => 5;
+
+    protected override async Task PrepareAsync()
     {
         BinDirectory = await FindBinDirectoryAsync().ConfigureAwait(false);
         _runServerAsPostgresUser = string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
         RootDirectory = ServerDirectory.Create("replica-pg", _runServerAsPostgresUser);
-        try
+        Directory.CreateDirectory(SocketDirectory);
+        if (_runServerAsPostgresUser)
         {
-            Directory.CreateDirectory(SocketDirectory);
-            if (_runServerAsPostgresUser)
-            {
-                await ProcessRunner.RunAsync("chown", ["-R", $"{ServerOsUser}:", RootDirectory]).ConfigureAwait(false);
-            }
-
-            await RunServerToolAsync("initdb",
-            [
-                "--pgdata=" + DataDirectory,
-                "--username=" + User,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ]).ConfigureAwait(false);
-
-            // One role must give a password, so that wrong-password errors are real: its line comes before the trust lines.
-            string hbaPath = Path.Combine(DataDirectory, "pg_hba.conf");
-            string hba = await File.ReadAllTextAsync(hbaPath).ConfigureAwait(false);
-            await File.WriteAllTextAsync(hbaPath, $"host all {PasswordUser} {Host}/32 scram-sha-256\n" + hba).ConfigureAwait(false);
-
-            await StartOnFreePortAsync().ConfigureAwait(false);
-            _started = true;
-            await ExecuteAsync("postgres", $"CREATE ROLE {PasswordUser} LOGIN SUPERUSER PASSWORD '{Password}'").ConfigureAwait(false);
-
-            // pg_ctl -w already waited for "ready to accept connections"; this proves TCP and trust auth work too.
-            List<string?[]> rows = await QueryAsync("postgres", "SELECT 1").ConfigureAwait(false);
-            if (rows.Count != 1 || rows[0][0] != "1")
-            {
-                throw new InvalidOperationException($"PostgreSQL test server on port {Port} answered 'SELECT 1' unexpectedly.");
-            }
+            await ProcessRunner.RunAsync("chown", ["-R", $"{ServerOsUser}:", RootDirectory]).ConfigureAwait(false);
         }
-        catch
+
+        await RunServerToolAsync("initdb",
+        [
+            "--pgdata=" + DataDirectory,
+            "--username=" + User,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]).ConfigureAwait(false);
+
+        // One role must give a password, so that wrong-password errors are real: its line comes before the trust lines.
+        string hbaPath = Path.Combine(DataDirectory, "pg_hba.conf");
+        string hba = await File.ReadAllTextAsync(hbaPath).ConfigureAwait(false);
+        await File.WriteAllTextAsync(hbaPath, $"host all {PasswordUser} {Host}/32 scram-sha-256\n" + hba).ConfigureAwait(false);
+    }
+
+    protected override async Task WhenStartedAsync()
+    {
+        _started = true;
+        await ExecuteAsync("postgres", $"CREATE ROLE {PasswordUser} LOGIN SUPERUSER PASSWORD '{Password}'").ConfigureAwait(false);
+
+        // pg_ctl -w already waited for "ready to accept connections"; this proves TCP and trust auth work too.
+        List<string?[]> rows = await QueryAsync("postgres", "SELECT 1").ConfigureAwait(false);
+        if (rows.Count != 1 || rows[0][0] != "1")
         {
-            await DisposeAsync().ConfigureAwait(false);
-            throw;
+            throw new InvalidOperationException($"PostgreSQL test server on port {Port} answered 'SELECT 1' unexpectedly.");
         }
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         if (RootDirectory.Length == 0)
         {
@@ -339,47 +329,44 @@ public sealed class PostgresServer : IAsyncLifetime
         return ProcessRunner.RunAsync(Tool("psql"), arguments, ClientEnvironment, stdin);
     }
 
-    private async Task StartOnFreePortAsync()
+    protected override async Task<bool> TryStartAsync(StartAttempt attempt)
     {
         string configPath = Path.Combine(DataDirectory, "postgresql.conf");
-        for (int attempt = 1; ; attempt++)
+        // Appended settings win over earlier ones in postgresql.conf, so a retry just appends a new port.
+        // fsync/full_page_writes/synchronous_commit off: a test server's data is thrown away, speed matters.
+        string settings = string.Create(CultureInfo.InvariantCulture, $"""
+
+            # Added by the Replica integration test fixture.
+            listen_addresses = '{Host}'
+            port = {attempt.Port}
+            unix_socket_directories = '{SocketDirectory.Replace("'", "''", StringComparison.Ordinal)}'
+            fsync = off
+            full_page_writes = off
+            synchronous_commit = off
+            timezone = 'UTC'
+            log_timezone = 'UTC'
+            datestyle = 'ISO, MDY'
+            max_connections = 50
+
+            """);
+        await File.AppendAllTextAsync(configPath, settings).ConfigureAwait(false);
+
+        ProcessOutput start = await RunServerToolAsync("pg_ctl",
+            ["start", "--pgdata=" + DataDirectory, "--log=" + LogPath, "--wait", "--timeout=60"], throwOnError: false).ConfigureAwait(false);
+        if (start.ExitCode == 0)
         {
-            Port = FindFreePort();
-            // Appended settings win over earlier ones in postgresql.conf, so a retry just appends a new port.
-            // fsync/full_page_writes/synchronous_commit off: a test server's data is thrown away, speed matters.
-            string settings = string.Create(CultureInfo.InvariantCulture, $"""
-
-                # Added by the Replica integration test fixture.
-                listen_addresses = '{Host}'
-                port = {Port}
-                unix_socket_directories = '{SocketDirectory.Replace("'", "''", StringComparison.Ordinal)}'
-                fsync = off
-                full_page_writes = off
-                synchronous_commit = off
-                timezone = 'UTC'
-                log_timezone = 'UTC'
-                datestyle = 'ISO, MDY'
-                max_connections = 50
-
-                """);
-            await File.AppendAllTextAsync(configPath, settings).ConfigureAwait(false);
-
-            ProcessOutput start = await RunServerToolAsync("pg_ctl",
-                ["start", "--pgdata=" + DataDirectory, "--log=" + LogPath, "--wait", "--timeout=60"], throwOnError: false).ConfigureAwait(false);
-            if (start.ExitCode == 0)
-            {
-                return;
-            }
-            string log = ReadLogTail();
-            bool portTaken = log.Contains("could not bind", StringComparison.Ordinal)
-                || log.Contains("already in use", StringComparison.Ordinal);
-            if (!portTaken || attempt == StartAttempts)
-            {
-                throw new InvalidOperationException(
-                    $"PostgreSQL test server did not start (bin {BinDirectory}, port {Port}, attempt {attempt}).\n" +
-                    $"pg_ctl stderr:\n{start.Stderr}\nserver log ({LogPath}):\n{log}");
-            }
+            return true;
         }
+        string log = ReadLogTail();
+        bool portTaken = log.Contains("could not bind", StringComparison.Ordinal)
+            || log.Contains("already in use", StringComparison.Ordinal);
+        if (!portTaken || attempt.IsLast)
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL test server did not start (bin {BinDirectory}, port {attempt.Port}, attempt {attempt.Number}).\n" +
+                $"pg_ctl stderr:\n{start.Stderr}\nserver log ({LogPath}):\n{log}");
+        }
+        return false;
     }
 
     private Task<ProcessOutput> RunServerToolAsync(string tool, List<string> arguments, bool throwOnError = true)
@@ -393,16 +380,6 @@ public sealed class PostgresServer : IAsyncLifetime
         wrapped.AddRange(arguments);
         string runuser = File.Exists("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "runuser";
         return ProcessRunner.RunAsync(runuser, wrapped, throwOnError: throwOnError, workingDirectory: RootDirectory);
-    }
-
-    private static int FindFreePort()
-    {
-        // Port 0 lets the kernel pick a free port; another process could take it before postgres binds, hence the retries.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>
