@@ -104,10 +104,7 @@ internal sealed class RestoreGuard : IDisposable
             {
                 if (!_lexer.CanEndAtEof)
                 {
-                    var at = _lexer.OpenedAt;
-                    var inside = (int)Math.Clamp(at - _lexer.UnitOffset, 0, unit.Length);
-                    DumpThrow.Format($"refused: {_lexer.DescribeOpen()} that starts here runs to the end of the dump; nothing was restored",
-                        at, _lexer.UnitLineNumber + unit[..inside].Count((byte)'\n'));
+                    RestoreGuardThrow.OpenAtEnd(_lexer, unit);
                 }
                 var statement = _lexer.HasStatementContent && !_lexer.MySql;
                 HandleUnit(unit, output);
@@ -131,9 +128,7 @@ internal sealed class RestoreGuard : IDisposable
         _carry.Append(bytes);
     }
 
-    void TooLarge() =>
-        DumpThrow.Format($"a {(_lexer.InCopyData ? "row" : "statement")} is larger than the limit of {_maxUnitBytes} bytes (limits.max_row_size)",
-            _lexer.UnitOffset, _lexer.UnitLineNumber);
+    void TooLarge() => DumpThrow.UnitTooLarge(_lexer.InCopyData, _maxUnitBytes, _lexer.UnitOffset, _lexer.UnitLineNumber);
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
@@ -150,7 +145,7 @@ internal sealed class RestoreGuard : IDisposable
                 var text = unit.IndexOfAnyExcept(" \t\r\n"u8);
                 if (text >= 0)
                 {
-                    Refuse("text after COPY ... FROM stdin; on the same line (psql would run it after the data)", unit, _unit.Offset + text);
+                    RestoreGuardThrow.TextAfterCopyHeader(_unit, unit, _unit.Offset + text);
                 }
                 Write(output, unit);
                 break;
@@ -162,7 +157,7 @@ internal sealed class RestoreGuard : IDisposable
                 Write(output, unit);
                 break;
             case UnitKind.BadDelimiter:
-                Refuse($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", unit, _unit.OpenedAt);
+                RestoreGuardThrow.BadDelimiter(_unit, unit);
                 break;
             default:
                 HandleStatement(unit, output);
@@ -182,10 +177,10 @@ internal sealed class RestoreGuard : IDisposable
                 WriteLineBreaks(output, unit);
                 break;
             case MetaCommand.Connect:
-                Refuse($"\\connect to database \"{argument}\", which is not the destination: a restore runs in one transaction on one database", unit, _unit.Offset + at);
+                RestoreGuardThrow.ConnectElsewhere(argument, _unit, unit, _unit.Offset + at);
                 break;
             default:
-                Refuse($"psql meta-command {MetaName(unit[at..])}: a restore runs no meta-command but those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding)", unit, _unit.Offset + at);
+                RestoreGuardThrow.MetaCommand(_unit, unit, _unit.Offset + at);
                 break;
         }
     }
@@ -194,16 +189,14 @@ internal sealed class RestoreGuard : IDisposable
     {
         if (_unit.BackslashAt >= 0)
         {
-            var inside = (int)Math.Clamp(_unit.BackslashAt - _unit.Offset, 0, unit.Length);
-            var what = _lexer.MySql ? "the mysql client would run it as one of its commands" : "psql would run it as a meta-command";
-            Refuse($"{MetaName(unit[inside..])} outside quotes: {what}", unit, _unit.BackslashAt);
+            RestoreGuardThrow.BackslashOutsideQuotes(_lexer.MySql, _unit, unit);
         }
         if (_lexer.MySql)
         {
             var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
             if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)
             {
-                Refuse(refused, unit, _unit.Offset + word);
+                RestoreGuardThrow.Refused(refused, _unit, unit, _unit.Offset + word);
             }
             Write(output, unit);
             return;
@@ -221,13 +214,13 @@ internal sealed class RestoreGuard : IDisposable
                 WriteLineBreaks(output, unit);
                 return;
             case StatementClass.TransactionEnd:
-                Refuse($"{StatementParser.FirstWord(unit[at..]).ToUpperInvariant()} would end the restore's transaction", unit, _unit.Offset + at);
+                RestoreGuardThrow.TransactionEnd(_unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyServerSide:
-                Refuse(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, unit, _unit.Offset + at);
+                RestoreGuardThrow.Refused(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, _unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyWithOptions:
-                Refuse("COPY ... FROM stdin with options (CSV, BINARY, DELIMITER ...), which pg_dump never writes", unit, _unit.Offset + at);
+                RestoreGuardThrow.CopyWithOptions(_unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyFromStdin:
                 Write(output, unit);
@@ -235,26 +228,9 @@ internal sealed class RestoreGuard : IDisposable
         }
         if (StatementParser.SetsUnsafeClientEncoding(unit))
         {
-            Refuse(StatementParser.UnsafeClientEncodingReason, unit, _unit.Offset + at);
+            RestoreGuardThrow.Refused(StatementParser.UnsafeClientEncodingReason, _unit, unit, _unit.Offset + at);
         }
         Write(output, unit);
-    }
-
-    /// <summary>Throws for a unit that must not reach the client; <paramref name="offset"/> is absolute and lies in <paramref name="unit"/>.</summary>
-    void Refuse(string reason, ReadOnlySpan<byte> unit, long offset)
-    {
-        var inside = (int)Math.Clamp(offset - _unit.Offset, 0, unit.Length);
-        DumpThrow.Format($"refused: {reason}; nothing was restored", offset, _unit.LineNumber + unit[..inside].Count((byte)'\n'));
-    }
-
-    static string MetaName(ReadOnlySpan<byte> text)
-    {
-        var end = 1;
-        while (end < text.Length && end < 32 && text[end] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
-        {
-            end++;
-        }
-        return System.Text.Encoding.UTF8.GetString(text[..end]);
     }
 
     /// <summary>Replaces a unit by its line breaks: the client sees nothing to run, and its line numbers stay those of the dump.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
 namespace Replica.Lexing;
@@ -36,10 +37,21 @@ public sealed class DumpFormatException : ReplicaException
     }
 }
 
-/// <summary>Throw helpers kept out of hot methods so those stay small and inlinable.</summary>
+/// <summary>
+/// Throw helpers for what every consumer of the lexer refuses alike (the rewriter's and the restore guard's own failures
+/// are in RewriteThrow and RestoreGuardThrow). Each failure is one method that formats its own message, so hot methods
+/// hold one call and build no strings.
+/// </summary>
 internal static class DumpThrow
 {
+    /// <summary>A row or statement is over limits.max_row_size.</summary>
     [DoesNotReturn]
-    public static void Format(string reason, long byteOffset, long lineNumber, string? table = null, long rowNumber = 0) =>
-        throw new DumpFormatException(reason, byteOffset, lineNumber, table, rowNumber);
+    [StackTraceHidden]
+    public static void UnitTooLarge(bool row, long limit, long byteOffset, long lineNumber, string? table = null, long rowNumber = 0) =>
+        throw new DumpFormatException($"a {(row ? "row" : "statement")} is larger than the limit of {limit} bytes (limits.max_row_size)",
+            byteOffset, lineNumber, table, rowNumber);
+
+    /// <summary>The line number of <paramref name="bytes"/>[<paramref name="index"/>] (clamped into them), the line of bytes[0] being <paramref name="firstLine"/>.</summary>
+    public static long LineOf(long firstLine, ReadOnlySpan<byte> bytes, long index) =>
+        firstLine + bytes[..(int)Math.Clamp(index, 0, bytes.Length)].Count((byte)'\n');
 }

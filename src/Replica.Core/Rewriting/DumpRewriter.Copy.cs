@@ -102,7 +102,7 @@ public sealed partial class DumpRewriter
             var bad = CopyRowScanner.CountFieldsSlow(row, out tabs);
             if (bad >= 0)
             {
-                DumpThrow.Format("a backslash at the end of a row escapes nothing (bad escape)", offset + bad, line, _copyTable, rowNumber);
+                RewriteThrow.RowEndsInBackslash(offset + bad, line, _copyTable, rowNumber);
             }
         }
         var columns = _copy!.Columns.Count;
@@ -111,14 +111,13 @@ public sealed partial class DumpRewriter
             // A table without columns has an empty line for each row.
             if (row.Length != 0 && !(row.Length == 1 && row[0] == (byte)'\r'))
             {
-                DumpThrow.Format("a row of a table without columns must be an empty line", offset, line, _copyTable, rowNumber);
+                RewriteThrow.RowOfTableWithoutColumns(offset, line, _copyTable, rowNumber);
             }
             return;
         }
         if (tabs != columns - 1)
         {
-            DumpThrow.Format($"the row has {tabs + 1} fields, expected {columns} ({string.Join(", ", _copy.Columns)})",
-                offset, line, _copyTable, rowNumber);
+            RewriteThrow.RowFieldCount(tabs + 1, _copy.Columns, offset, line, _copyTable, rowNumber);
         }
     }
 
@@ -141,7 +140,7 @@ public sealed partial class DumpRewriter
         {
             if (tabs != columns - 1)
             {
-                ThrowFieldCount(tabs + 1, columns);
+                ThrowFieldCount(tabs + 1);
             }
             // _fieldEnds now holds the tab positions: field c runs from the tab before it to the tab after it.
             _fieldEnds[columns - 1] = content.Length;
@@ -210,14 +209,14 @@ public sealed partial class DumpRewriter
             {
                 if (i + 1 >= content.Length)
                 {
-                    DumpThrow.Format("a backslash at the end of a row escapes nothing (bad escape)", _unit.Offset + i, _unit.LineNumber, _copyTable, _copyRow);
+                    RewriteThrow.RowEndsInBackslash(_unit.Offset + i, _unit.LineNumber, _copyTable, _copyRow);
                 }
                 i += 2;
                 continue;
             }
             if (field + 1 >= columns)
             {
-                ThrowFieldCount(field + 2, columns);
+                ThrowFieldCount(field + 2);
             }
             _fieldStarts[field] = fieldStart;
             _fieldEnds[field] = i;
@@ -229,14 +228,9 @@ public sealed partial class DumpRewriter
         _fieldEnds[field] = content.Length;
         if (field + 1 != columns)
         {
-            ThrowFieldCount(field + 1, columns);
+            ThrowFieldCount(field + 1);
         }
     }
 
-    void ThrowFieldCount(int found, int columns)
-    {
-        var what = found > columns ? $"more than {columns}" : found.ToString();
-        DumpThrow.Format($"the row has {what} fields, expected {columns} ({string.Join(", ", _copy!.Columns)})",
-            _unit.Offset, _unit.LineNumber, _copyTable, _copyRow);
-    }
+    void ThrowFieldCount(int found) => RewriteThrow.SplitFieldCount(found, _copy!.Columns, _unit.Offset, _unit.LineNumber, _copyTable, _copyRow);
 }

@@ -127,8 +127,7 @@ public sealed partial class DumpRewriter
             columns = table.ColumnNames();
             if (columns is null && _rules.HasColumnRules(table.Name, Dialect))
             {
-                DumpThrow.Format($"INSERT into {table.DisplayName} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with {columnInsertsHint})",
-                    _unit.Offset, _unit.LineNumber, table.DisplayName);
+                RewriteThrow.InsertWithoutColumnList(table.DisplayName, columnInsertsHint, _unit);
             }
             columns ??= [];
         }
@@ -158,13 +157,13 @@ public sealed partial class DumpRewriter
             {
                 if (!t.Next())
                 {
-                    DumpThrow.Format("an INSERT statement ends inside a VALUES tuple", _unit.Offset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                    RewriteThrow.InsertEndsInsideTuple(_unit, statement, t.Start, tableText, tupleNumber);
                 }
                 if (depth == 0 && (t.IsPunct((byte)',') || t.IsPunct((byte)')')))
                 {
                     if (field >= columns)
                     {
-                        DumpThrow.Format($"a VALUES tuple has more than {columns} values ({string.Join(", ", plan.Columns)})", _unit.Offset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                        RewriteThrow.TupleTooManyValues(plan.Columns, _unit, statement, t.Start, tableText, tupleNumber);
                     }
                     _fieldStarts[field] = valueStart;
                     _fieldEnds[field] = valueEnd;
@@ -175,12 +174,12 @@ public sealed partial class DumpRewriter
                     _syntaxes[field] = tokens == 1 || IsLiteral(kind) ? kind : FieldSyntax.SqlBare;
                     if (plan.Transformers[field] is not null && tokens != 1 && !IsLiteral(kind))
                     {
-                        // An empty value ("(1, , 2)") has no start: point at the ',' or ')' that ends it.
-                        var at = tokens == 0 ? t.Start : valueStart;
-                        DumpThrow.Format(tokens == 0
-                                ? $"column {plan.Columns[field]} has no value in a VALUES tuple"
-                                : $"column {plan.Columns[field]} holds an expression, not a literal; Replica transforms literal values only",
-                            _unit.Offset + at, LineOf(statement, at), tableText, tupleNumber);
+                        if (tokens == 0)
+                        {
+                            // An empty value ("(1, , 2)") has no start: point at the ',' or ')' that ends it.
+                            RewriteThrow.TupleValueMissing(plan.Columns[field], _unit, statement, t.Start, tableText, tupleNumber);
+                        }
+                        RewriteThrow.TupleValueNotLiteral(plan.Columns[field], _unit, statement, valueStart, tableText, tupleNumber);
                     }
                     field++;
                     if (t.IsPunct((byte)')'))
@@ -231,7 +230,7 @@ public sealed partial class DumpRewriter
             }
             if (field != columns)
             {
-                DumpThrow.Format($"a VALUES tuple has {field} values, expected {columns} ({string.Join(", ", plan.Columns)})", _unit.Offset + t.Start, LineOf(statement, t.Start), tableText, tupleNumber);
+                RewriteThrow.TupleValueCount(field, plan.Columns, _unit, statement, t.Start, tableText, tupleNumber);
             }
             EvaluateRow(plan, statement, FieldSyntax.SqlBare);
             for (var c = 0; c < columns; c++)

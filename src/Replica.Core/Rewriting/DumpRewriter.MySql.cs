@@ -17,7 +17,7 @@ public sealed partial class DumpRewriter
         if (_unit.Kind == UnitKind.BadDelimiter)
         {
             var at = (int)Math.Clamp(_unit.OpenedAt - _unit.Offset, 0, unit.Length);
-            DumpThrow.Format($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", _unit.Offset + at, _unit.LineNumber + unit[..at].Count((byte)'\n'));
+            RewriteThrow.BadDelimiter(_unit, unit, at);
         }
         Write(output, unit);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Replica.Lexing;
 using Replica.Transformers;
@@ -107,21 +108,15 @@ public sealed partial class DumpRewriter : IRowContext
         }
     }
 
-    /// <summary>
-    /// Gives a transformer's failure the field's position. Anything other than a <see cref="TransformerException"/> is a
-    /// bug in the transformer: it still ends as a positioned transformer failure (exit 6), named by its type only, since
-    /// its message may quote the value.
-    /// </summary>
+    /// <summary>Gives a transformer's failure the field's position (<see cref="RewriteThrow.TransformFailed"/>).</summary>
     [DoesNotReturn]
+    [StackTraceHidden]
     void ThrowTransformFailed(RowPlan plan, ReadOnlySpan<byte> row, int column, FieldSyntax uniformSyntax, Exception e)
     {
         var copy = uniformSyntax == FieldSyntax.CopyText;
         var start = _fieldStarts[column];
-        var reason = e is TransformerException failure
-            ? failure.Reason
-            : $"the transformer failed unexpectedly ({e.GetType().Name}); this is a bug in Replica, please report it";
-        TransformerThrow.At(reason, _unit.Offset + start, copy ? _unit.LineNumber : LineOf(row, start),
-            plan.Table.DisplayName, plan.Columns[column], copy ? _copyRow : plan.Table.Rows + 1, e);
+        RewriteThrow.TransformFailed(e, _unit.Offset + start, copy ? _unit.LineNumber : LineOf(row, start),
+            plan.Table.DisplayName, plan.Columns[column], copy ? _copyRow : plan.Table.Rows + 1);
     }
 
     void CollectReferences(RowPlan plan, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)
@@ -168,8 +163,7 @@ public sealed partial class DumpRewriter : IRowContext
                 var bad = CopyText.Decode(raw, output);
                 if (bad >= 0)
                 {
-                    DumpThrow.Format($"column {_copy!.Columns[column]}: the escape decodes to a zero byte, which text cannot hold (bad escape)",
-                        _unit.Offset + (_fieldStarts[column] + bad), _unit.LineNumber, _copyTable, _copyRow);
+                    RewriteThrow.EscapeDecodesToZero(_copy!.Columns[column], _unit.Offset + (_fieldStarts[column] + bad), _unit.LineNumber, _copyTable, _copyRow);
                 }
                 return false;
             case FieldSyntax.SqlNull:

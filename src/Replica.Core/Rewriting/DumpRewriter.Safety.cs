@@ -12,8 +12,7 @@ public sealed partial class DumpRewriter
     {
         if (StatementParser.ClassifyMetaCommand(unit, out _, out var at) == MetaCommand.Other)
         {
-            Refuse("a psql meta-command other than those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding): a restore would run it on its machine",
-                unit, at);
+            RewriteThrow.RefusedMetaCommand(_unit, unit, at);
         }
     }
 
@@ -21,8 +20,7 @@ public sealed partial class DumpRewriter
     {
         if (_unit.BackslashAt >= 0)
         {
-            Refuse(_lexer.MySql ? "a backslash outside quotes: the mysql client would run it as one of its commands" : "a backslash outside quotes: psql would run it as a meta-command",
-                unit, (int)Math.Clamp(_unit.BackslashAt - _unit.Offset, 0, unit.Length));
+            RewriteThrow.RefusedBackslash(_lexer.MySql, _unit, unit);
         }
         if (StartsWithInsert(unit))
         {
@@ -49,6 +47,5 @@ public sealed partial class DumpRewriter
             && !UnitScanner.IsIdentifierByte(unit[i + 6]);
     }
 
-    void Refuse(string reason, ReadOnlySpan<byte> unit, int at) =>
-        DumpThrow.Format($"refused: {reason}", _unit.Offset + at, _unit.LineNumber + unit[..at].Count((byte)'\n'));
+    void Refuse(string reason, ReadOnlySpan<byte> unit, int at) => RewriteThrow.Refused(reason, _unit, unit, at);
 }

@@ -142,9 +142,7 @@ public sealed partial class DumpRewriter : IDisposable
                 case LexerMode.Sql:
                     if (!_lexer.CanEndAtEof)
                     {
-                        var at = _lexer.OpenedAt;
-                        var line = _lexer.UnitLineNumber + unit[..(int)Math.Clamp(at - _lexer.UnitOffset, 0, unit.Length)].Count((byte)'\n');
-                        DumpThrow.Format($"{_lexer.DescribeOpen()} that starts here runs to the end of the dump", at, line);
+                        RewriteThrow.OpenAtEnd(_lexer, unit);
                     }
                     HandleUnit(unit, output);
                     break;
@@ -168,9 +166,7 @@ public sealed partial class DumpRewriter : IDisposable
         _checker.OnComplete();
     }
 
-    void ThrowTruncatedCopy() =>
-        DumpThrow.Format("the dump ends inside a COPY block: its last row is cut or the end marker \\. is missing",
-            _lexer.UnitOffset, _lexer.UnitLineNumber, _copyTable, _copyRow + 1);
+    void ThrowTruncatedCopy() => RewriteThrow.TruncatedCopy(_lexer.UnitOffset, _lexer.UnitLineNumber, _copyTable, _copyRow + 1);
 
     void Advance(int length)
     {
@@ -189,8 +185,7 @@ public sealed partial class DumpRewriter : IDisposable
         if (length > MaxUnitBytes)
         {
             var row = _lexer.InCopyData;
-            DumpThrow.Format($"a {(row ? "row" : "statement")} is larger than the limit of {MaxUnitBytes} bytes (limits.max_row_size)",
-                _lexer.UnitOffset, _lexer.UnitLineNumber, row ? _copyTable : null, row ? _copyRow + 1 : 0);
+            DumpThrow.UnitTooLarge(row, MaxUnitBytes, _lexer.UnitOffset, _lexer.UnitLineNumber, row ? _copyTable : null, row ? _copyRow + 1 : 0);
         }
     }
 
@@ -239,8 +234,7 @@ public sealed partial class DumpRewriter : IDisposable
             _ = StatementParser.TryParseCopy(statement, out var copyTable, out var copyColumns); // the lexer already read it as a COPY header
             if (StatementParser.CopyHasOptions(statement))
             {
-                DumpThrow.Format("COPY with options (CSV, BINARY, DELIMITER ...) is not supported: its rows are not in the text format that pg_dump writes",
-                    _unit.Offset, _unit.LineNumber, copyTable.ToString());
+                RewriteThrow.CopyWithOptions(_unit, copyTable);
             }
             BeginCopy(copyTable, copyColumns, statement, output);
             return;

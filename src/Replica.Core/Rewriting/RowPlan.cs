@@ -46,8 +46,7 @@ internal sealed class RowPlan
                 indexes[r] = IndexOf(columns, names[r], table.Dialect == SqlDialect.MySql);
                 if (indexes[r] < 0)
                 {
-                    throw new ConfigException(
-                        $"the transformer of column {columns[i]} of table {table.Name} references column '{names[r]}', which this table's data does not have (columns: {string.Join(", ", columns)})");
+                    RewriteThrow.UnknownReferencedColumn(columns[i], table.Name, names[r], columns);
                 }
             }
             References[i] = indexes;

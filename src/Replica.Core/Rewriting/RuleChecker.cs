@@ -1,4 +1,3 @@
-using System.Text;
 using Replica.Scanning;
 using Replica.Lexing;
 
@@ -125,7 +124,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         }
         if (missing is not null)
         {
-            throw Unmatched(missing);
+            RewriteThrow.UnmatchedRules(missing, _checks!.ConfigFile);
         }
     }
 
@@ -179,7 +178,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         }
         if (_checks!.Unmatched == UnmatchedRules.Error)
         {
-            throw Unmatched(problems);
+            RewriteThrow.UnmatchedRules(problems, _checks!.ConfigFile);
         }
         foreach (var problem in problems)
         {
@@ -233,19 +232,6 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
             }
         }
         return $" (did you mean {choice!.DisplayName}?)";
-    }
-
-    ConfigException Unmatched(List<string> problems)
-    {
-        var message = new StringBuilder()
-            .Append(problems.Count == 1 ? "a rule matches" : $"{problems.Count} rules match")
-            .Append(" nothing in this dump, so the data it was meant for would be stored unmasked; nothing was stored:");
-        foreach (var problem in problems)
-        {
-            message.Append("\n  ").Append(problem);
-        }
-        message.Append("\nFix the name, or mark a rule that may match nothing with 'optional: true' (or set 'unmatched_rules: warn').");
-        return new ConfigException(message.ToString(), _checks!.ConfigFile);
     }
 
     /// <summary>Why a table the dump does not contain is expected to be missing: the config leaves it out.</summary>

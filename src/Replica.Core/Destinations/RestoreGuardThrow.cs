@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using Replica.Lexing;
+
+namespace Replica.Destinations;
+
+/// <summary>
+/// What <see cref="RestoreGuard"/> refuses, one method each, that formats its own message from typed arguments (Sep's
+/// SepThrow). Every refusal says "nothing was restored" (the caller rolls the restore back) and points at an absolute
+/// offset inside the unit; the line is counted here, only when the error is thrown.
+/// </summary>
+internal static class RestoreGuardThrow
+{
+    /// <summary>A quote, comment or dollar-quoted string that the last unit opened is still open at the end of the stream.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void OpenAtEnd(DumpLexer lexer, ReadOnlySpan<byte> unit) =>
+        throw new DumpFormatException($"refused: {lexer.DescribeOpen()} that starts here runs to the end of the dump; nothing was restored",
+            lexer.OpenedAt, DumpThrow.LineOf(lexer.UnitLineNumber, unit, lexer.OpenedAt - lexer.UnitOffset));
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TextAfterCopyHeader(in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused("text after COPY ... FROM stdin; on the same line (psql would run it after the data)", u, unit, offset);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void BadDelimiter(in DumpUnit u, ReadOnlySpan<byte> unit) =>
+        Refused($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", u, unit, u.OpenedAt);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void ConnectElsewhere(string? database, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused($"\\connect to database \"{database}\", which is not the destination: a restore runs in one transaction on one database", u, unit, offset);
+
+    /// <summary>A psql meta-command that pg_dump does not write; it starts at <paramref name="offset"/>.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void MetaCommand(in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused($"psql meta-command {MetaName(unit, offset - u.Offset)}: a restore runs no meta-command but those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding)", u, unit, offset);
+
+    /// <summary>A backslash outside quotes inside a statement (at <see cref="DumpUnit.BackslashAt"/>): the client would run it as a command.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void BackslashOutsideQuotes(bool mySql, in DumpUnit u, ReadOnlySpan<byte> unit)
+    {
+        var what = mySql ? "the mysql client would run it as one of its commands" : "psql would run it as a meta-command";
+        Refused($"{MetaName(unit, u.BackslashAt - u.Offset)} outside quotes: {what}", u, unit, u.BackslashAt);
+    }
+
+    /// <summary>ROLLBACK, ABORT or PREPARE TRANSACTION (its first word at <paramref name="offset"/>).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TransactionEnd(in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused($"{StatementParser.FirstWord(unit[(int)(offset - u.Offset)..]).ToUpperInvariant()} would end the restore's transaction", u, unit, offset);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void CopyWithOptions(in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused("COPY ... FROM stdin with options (CSV, BINARY, DELIMITER ...), which pg_dump never writes", u, unit, offset);
+
+    /// <summary>A refusal whose reason the statement parser gives (<see cref="StatementParser.RefusalReason"/> and the like).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void Refused(string reason, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        throw new DumpFormatException($"refused: {reason}; nothing was restored", offset, DumpThrow.LineOf(u.LineNumber, unit, offset - u.Offset));
+
+    /// <summary>The command's name as the user would see it: from the backslash at unit[index] to the next blank, at most 32 bytes.</summary>
+    static string MetaName(ReadOnlySpan<byte> unit, long index)
+    {
+        var text = unit[(int)Math.Clamp(index, 0, unit.Length)..];
+        var end = 1;
+        while (end < text.Length && end < 32 && text[end] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+        {
+            end++;
+        }
+        return System.Text.Encoding.UTF8.GetString(text[..end]);
+    }
+}

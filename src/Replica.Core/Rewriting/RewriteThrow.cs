@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text;
+using Replica.Lexing;
+using Replica.Transformers;
+
+namespace Replica.Rewriting;
+
+/// <summary>
+/// The rewriter's failures, one method each, that format their own message from typed arguments (Sep's SepThrow), so the
+/// row and statement loops hold one call and build no strings. A position in a statement is given as the unit, its
+/// bytes and an index into them: the line is counted here, only when the error is thrown.
+/// </summary>
+internal static class RewriteThrow
+{
+    // The end of the dump.
+
+    /// <summary>A quote, comment or dollar-quoted string that the last unit opened is still open at the end of the dump.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void OpenAtEnd(DumpLexer lexer, ReadOnlySpan<byte> unit) =>
+        throw new DumpFormatException($"{lexer.DescribeOpen()} that starts here runs to the end of the dump",
+            lexer.OpenedAt, DumpThrow.LineOf(lexer.UnitLineNumber, unit, lexer.OpenedAt - lexer.UnitOffset));
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TruncatedCopy(long byteOffset, long lineNumber, string? table, long rowNumber) =>
+        throw new DumpFormatException("the dump ends inside a COPY block: its last row is cut or the end marker \\. is missing",
+            byteOffset, lineNumber, table, rowNumber);
+
+    // Statements.
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void CopyWithOptions(in DumpUnit unit, TableName table) =>
+        throw new DumpFormatException("COPY with options (CSV, BINARY, DELIMITER ...) is not supported: its rows are not in the text format that pg_dump writes",
+            unit.Offset, unit.LineNumber, table.ToString());
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void BadDelimiter(in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", unit.Offset + index,
+            DumpThrow.LineOf(unit.LineNumber, bytes, index));
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void RefusedMetaCommand(in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        Refused("a psql meta-command other than those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding): a restore would run it on its machine",
+            unit, bytes, index);
+
+    /// <summary>A backslash outside quotes inside a statement (at <see cref="DumpUnit.BackslashAt"/>): the client would run it as a command.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void RefusedBackslash(bool mySql, in DumpUnit unit, ReadOnlySpan<byte> bytes) =>
+        Refused(mySql ? "a backslash outside quotes: the mysql client would run it as one of its commands" : "a backslash outside quotes: psql would run it as a meta-command",
+            unit, bytes, (int)Math.Clamp(unit.BackslashAt - unit.Offset, 0, bytes.Length));
+
+    /// <summary>What a restore would refuse (<paramref name="reason"/>, from the statement parser, says what and why), at bytes[index].</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void Refused(string reason, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException($"refused: {reason}", unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index));
+
+    // COPY rows.
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void RowEndsInBackslash(long byteOffset, long lineNumber, string? table, long rowNumber) =>
+        throw new DumpFormatException("a backslash at the end of a row escapes nothing (bad escape)", byteOffset, lineNumber, table, rowNumber);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void RowOfTableWithoutColumns(long byteOffset, long lineNumber, string? table, long rowNumber) =>
+        throw new DumpFormatException("a row of a table without columns must be an empty line", byteOffset, lineNumber, table, rowNumber);
+
+    /// <summary>A row has <paramref name="fields"/> fields (counted to the end of the row).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void RowFieldCount(int fields, IReadOnlyList<string> columns, long byteOffset, long lineNumber, string? table, long rowNumber) =>
+        throw new DumpFormatException($"the row has {fields} fields, expected {columns.Count} ({string.Join(", ", columns)})",
+            byteOffset, lineNumber, table, rowNumber);
+
+    /// <summary>
+    /// A row split into the block's columns has another number of fields: <paramref name="found"/> above the column
+    /// count means the split stopped there, so the row has "more than" that many.
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void SplitFieldCount(int found, IReadOnlyList<string> columns, long byteOffset, long lineNumber, string? table, long rowNumber)
+    {
+        var what = found > columns.Count ? $"more than {columns.Count}" : found.ToString(CultureInfo.InvariantCulture);
+        throw new DumpFormatException($"the row has {what} fields, expected {columns.Count} ({string.Join(", ", columns)})",
+            byteOffset, lineNumber, table, rowNumber);
+    }
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void EscapeDecodesToZero(string column, long byteOffset, long lineNumber, string? table, long rowNumber) =>
+        throw new DumpFormatException($"column {column}: the escape decodes to a zero byte, which text cannot hold (bad escape)",
+            byteOffset, lineNumber, table, rowNumber);
+
+    // INSERT statements; tuples are numbered from 1 within their statement.
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void InsertWithoutColumnList(string table, string columnInsertsHint, in DumpUnit unit) =>
+        throw new DumpFormatException($"INSERT into {table} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with {columnInsertsHint})",
+            unit.Offset, unit.LineNumber, table);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void InsertEndsInsideTuple(in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
+        throw new DumpFormatException("an INSERT statement ends inside a VALUES tuple",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TupleTooManyValues(IReadOnlyList<string> columns, in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
+        throw new DumpFormatException($"a VALUES tuple has more than {columns.Count} values ({string.Join(", ", columns)})",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TupleValueCount(int values, IReadOnlyList<string> columns, in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
+        throw new DumpFormatException($"a VALUES tuple has {values} values, expected {columns.Count} ({string.Join(", ", columns)})",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
+    /// <summary>A transformed column's place in a tuple is empty, as in "(1, , 2)"; <paramref name="index"/> is the ',' or ')' after it.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TupleValueMissing(string column, in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
+        throw new DumpFormatException($"column {column} has no value in a VALUES tuple",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TupleValueNotLiteral(string column, in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
+        throw new DumpFormatException($"column {column} holds an expression, not a literal; Replica transforms literal values only",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
+    // Transformers and rules.
+
+    /// <summary>
+    /// A transformer failed on a field: its reason, with the field's position. Anything other than a
+    /// <see cref="TransformerException"/> is a bug in the transformer: it still ends as a positioned transformer failure
+    /// (exit 6), named by its type only, since its message may quote the value.
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TransformFailed(Exception e, long byteOffset, long lineNumber, string table, string column, long rowNumber)
+    {
+        var reason = e is TransformerException failure
+            ? failure.Reason
+            : $"the transformer failed unexpectedly ({e.GetType().Name}); this is a bug in Replica, please report it";
+        TransformerThrow.At(reason, byteOffset, lineNumber, table, column, rowNumber, e);
+    }
+
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void UnknownReferencedColumn(string column, TableName table, string referenced, IReadOnlyList<string> columns) =>
+        throw new ConfigException(
+            $"the transformer of column {column} of table {table} references column '{referenced}', which this table's data does not have (columns: {string.Join(", ", columns)})");
+
+    /// <summary>Rules that match nothing in the dump (with unmatched_rules: error), one problem a line.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void UnmatchedRules(List<string> problems, string? configFile)
+    {
+        var message = new StringBuilder()
+            .Append(problems.Count == 1 ? "a rule matches" : $"{problems.Count} rules match")
+            .Append(" nothing in this dump, so the data it was meant for would be stored unmasked; nothing was stored:");
+        foreach (var problem in problems)
+        {
+            message.Append("\n  ").Append(problem);
+        }
+        message.Append("\nFix the name, or mark a rule that may match nothing with 'optional: true' (or set 'unmatched_rules: warn').");
+        throw new ConfigException(message.ToString(), configFile);
+    }
+}
