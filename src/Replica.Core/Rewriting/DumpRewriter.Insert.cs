@@ -342,7 +342,4 @@ public sealed partial class DumpRewriter
         }
         return digits > 0;
     }
-
-    long LineOf(ReadOnlySpan<byte> statement, int index) =>
-        _unit.LineNumber + statement[..Math.Clamp(index, 0, statement.Length)].Count((byte)'\n');
 }

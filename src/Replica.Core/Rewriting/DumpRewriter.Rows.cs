@@ -115,7 +115,7 @@ public sealed partial class DumpRewriter : IRowContext
     {
         var copy = uniformSyntax == FieldSyntax.CopyText;
         var start = _fieldStarts[column];
-        RewriteThrow.TransformFailed(e, _unit.Offset + start, copy ? _unit.LineNumber : LineOf(row, start),
+        RewriteThrow.TransformFailed(e, _unit.Offset + start, copy ? _unit.LineNumber : DumpThrow.LineOf(_unit.LineNumber, row, start),
             plan.Table.DisplayName, plan.Columns[column], copy ? _copyRow : plan.Table.Rows + 1);
     }
 
