@@ -20,8 +20,8 @@ namespace Replica.Codecs.Encryption;
 /// </para>
 /// <para>
 /// Created by <see cref="DumpEncryption.CreateHeader"/> (to encode) or <see cref="DumpEncryption.Open"/> (to decode).
-/// One <see cref="AesGcm"/> instance serves the whole dump; nonce and associated data live on the stack, so a chunk
-/// allocates nothing.
+/// One <see cref="AesGcm"/> instance per codec (<see cref="Fork"/> gives each further worker its own); nonce and
+/// associated data live on the stack, so a chunk allocates nothing.
 /// </summary>
 public sealed class AesGcmChunkCodec : IChunkCodec
 {
