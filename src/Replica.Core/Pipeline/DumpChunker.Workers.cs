@@ -14,8 +14,12 @@ public static partial class DumpChunker
     {
         public byte[] Plain { get; } = ArrayPool<byte>.Shared.Rent(chunkSize);
 
-        /// <summary>The stored form when there is a codec; it grows to the largest chunk and is reused.</summary>
-        public ArrayBufferWriter<byte>? Encoded { get; } = encoded ? new ArrayBufferWriter<byte>() : null;
+        /// <summary>
+        /// The stored form when there is a codec, reused for every chunk. Sized up front for a chunk that does not
+        /// compress (plus the encryption tag), so it never grows: growing left the smaller arrays behind as garbage
+        /// (~2 MiB per slot), and the pages of the large array that compressed chunks never reach are never touched.
+        /// </summary>
+        public ArrayBufferWriter<byte>? Encoded { get; } = encoded ? new ArrayBufferWriter<byte>(chunkSize + (chunkSize >> 4) + 4096) : null;
 
         public byte[] Sha256 { get; } = new byte[SHA256.HashSizeInBytes];
 
