@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Replica.Bridges;
 using Replica.Codecs;
-using Replica.Config;
 using Replica.Core.Tests.Bridges;
 using Replica.Pipeline;
 using static Replica.Core.Tests.Bridges.BridgeTestSupport;
@@ -12,14 +11,7 @@ namespace Replica.Core.Tests.Pipeline;
 /// <summary>Several workers encode chunks at once; the dump they store is the one a single worker stores.</summary>
 public sealed partial class DumpChunkerTests
 {
-    static readonly TimeSpan s_patience = TimeSpan.FromSeconds(60);
-
-    static readonly BridgeConfig s_zstdAes = new()
-    {
-        ChunkSize = 3,
-        Compression = new CompressionConfig { Algorithm = "zstd", Level = 1 },
-        Encryption = new EncryptionConfig { Key = Convert.ToBase64String(Bytes(32, seed: 5)) },
-    };
+    static readonly TimeSpan s_patience = EncodedDumps.Patience;
 
     [Fact]
     public async Task RunAsync_ThousandTinyChunksFourWorkers_RestoresByteIdentical()
@@ -27,27 +19,13 @@ public sealed partial class DumpChunkerTests
         using var dir = new TempDirectory();
         var bridge = new LocalBridge(dir.Path);
         byte[] data = Bytes(3000);
+        var config = EncodedDumps.ZstdAes(chunkSize: 3);
 
-        var codecs = BridgeCodecs.ForNewDump(s_zstdAes);
-        using (var codec = codecs.Codec)
-        {
-            await using IDumpWriter writer = await bridge.BeginDumpAsync("tiny", CancellationToken.None);
-            var pipe = new Pipe();
-            Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, (int)s_zstdAes.ChunkSize, codec, workers: 4, CancellationToken.None);
-            await WriteInPiecesAsync(pipe.Writer, data);
-            long plain = await run;
-            await writer.CompleteAsync(new DumpSummary(data.Length, "test", true, true)
-            {
-                Compression = codecs.Compression,
-                Encryption = codecs.Encryption,
-                AuthenticateChunks = codecs.AuthenticateChunks,
-                SizePlain = plain,
-            }, CancellationToken.None);
-        }
+        await EncodedDumps.WriteAsync(bridge, "tiny", data, config, workers: 4);
 
         // Each chunk's index and last-chunk mark are bound into its encryption: a chunk stored out of order fails here.
         using var output = new MemoryStream();
-        await DumpReader.RestoreAsync(bridge, "tiny", output, m => BridgeCodecs.ForManifest(m, s_zstdAes), CancellationToken.None);
+        await DumpReader.RestoreAsync(bridge, "tiny", output, m => BridgeCodecs.ForManifest(m, config), CancellationToken.None);
         Assert.Equal(data, output.ToArray());
         Assert.Equal(1000, (await bridge.ListAsync(CancellationToken.None)).Single().ChunkCount);
     }
@@ -58,7 +36,7 @@ public sealed partial class DumpChunkerTests
         // Same key, dump id and nonce prefix (one codec for both runs): the nonce of a chunk is fixed by its index, so
         // the number of workers changes nothing that is stored.
         byte[] data = Bytes(2000);
-        var codecs = BridgeCodecs.ForNewDump(s_zstdAes);
+        var codecs = BridgeCodecs.ForNewDump(EncodedDumps.ZstdAes(chunkSize: 5));
         using var codec = codecs.Codec;
         var one = new RecordingWriter();
         var four = new RecordingWriter();
@@ -67,7 +45,7 @@ public sealed partial class DumpChunkerTests
         {
             var pipe = new Pipe();
             Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, 5, codec, workers, CancellationToken.None);
-            await WriteInPiecesAsync(pipe.Writer, data);
+            await EncodedDumps.WriteInPiecesAsync(pipe.Writer, data);
             Assert.Equal(data.Length, await run);
         }
 
@@ -89,7 +67,7 @@ public sealed partial class DumpChunkerTests
             Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, 4, codec, workers: 3, CancellationToken.None);
             try
             {
-                await WriteInPiecesAsync(pipe.Writer, Bytes(4000));
+                await EncodedDumps.WriteInPiecesAsync(pipe.Writer, Bytes(4000));
             }
             catch (InvalidOperationException e)
             {
@@ -160,17 +138,6 @@ public sealed partial class DumpChunkerTests
         Assert.Equal(Workers + 2, probe.MaxInFlight);
         Assert.Equal(Workers, gate.MaxActive);
         Assert.Equal(data, writer.Chunks.SelectMany(c => c).ToArray());
-    }
-
-    /// <summary>Writes <paramref name="data"/> in uneven pieces and completes the writer.</summary>
-    static async Task WriteInPiecesAsync(PipeWriter writer, byte[] data)
-    {
-        int piece = 1;
-        for (int offset = 0; offset < data.Length; offset += piece, piece = piece % 13 + 1)
-        {
-            await writer.WriteAsync(data.AsMemory(offset, Math.Min(piece, data.Length - offset)));
-        }
-        await writer.CompleteAsync();
     }
 
     /// <summary>Stores chunks as they are, and fails on one chunk index (whichever fork gets it).</summary>

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using Replica.Bridges;
 using Replica.Config;
 using Replica.Pipeline;
@@ -9,14 +8,8 @@ namespace Replica.Core.Tests.Pipeline;
 /// <summary>Several workers fetch and decode chunks ahead of the writer; the output is the one a single worker writes.</summary>
 public sealed partial class DumpReaderTests
 {
-    static readonly TimeSpan s_patience = TimeSpan.FromSeconds(60);
-
-    static readonly BridgeConfig s_zstdAes = new()
-    {
-        ChunkSize = 7,
-        Compression = new CompressionConfig { Algorithm = "zstd", Level = 1 },
-        Encryption = new EncryptionConfig { Key = Convert.ToBase64String(Bytes(32, seed: 6)) },
-    };
+    static readonly TimeSpan s_patience = EncodedDumps.Patience;
+    static readonly BridgeConfig s_zstdAes = EncodedDumps.ZstdAes(chunkSize: 7);
 
     [Theory]
     [InlineData(1)]
@@ -79,24 +72,7 @@ public sealed partial class DumpReaderTests
         Assert.Equal(Workers + 2, bridge.MaxAhead);
     }
 
-    async Task WriteEncodedDumpAsync(string name, byte[] data)
-    {
-        var codecs = BridgeCodecs.ForNewDump(s_zstdAes);
-        using var codec = codecs.Codec;
-        await using IDumpWriter writer = await _bridge.BeginDumpAsync(name, CancellationToken.None);
-        var pipe = new Pipe();
-        Task<long> chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)s_zstdAes.ChunkSize, codec, CancellationToken.None);
-        await pipe.Writer.WriteAsync(data);
-        await pipe.Writer.CompleteAsync();
-        long plain = await chunking;
-        await writer.CompleteAsync(new DumpSummary(data.Length, "test", true, true)
-        {
-            Compression = codecs.Compression,
-            Encryption = codecs.Encryption,
-            AuthenticateChunks = codecs.AuthenticateChunks,
-            SizePlain = plain,
-        }, CancellationToken.None);
-    }
+    Task WriteEncodedDumpAsync(string name, byte[] data) => EncodedDumps.WriteAsync(_bridge, name, data, s_zstdAes, DumpChunker.DefaultWorkers);
 
     /// <summary>A bridge that counts chunk fetches and, for each, how many chunks were fetched but not yet written.</summary>
     sealed class CountingBridge(IBridge inner, Func<int> written) : IBridge
