@@ -25,15 +25,11 @@ public static partial class DumpReader
         readonly Task<ReadOnlyMemory<byte>>?[] _lanes;
         readonly ArrayBufferWriter<byte>?[] _decoded;
 
-        readonly int _decodedCapacity;
-
-        public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, long? sizePlain, IChunkCodec? codec, int workers,
-            CancellationToken cancellationToken)
+        public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IChunkCodec? codec, int workers, CancellationToken cancellationToken)
         {
             _bridge = bridge;
             _name = name;
             _chunks = chunks;
-            _decodedCapacity = DecodedCapacity(sizePlain, chunks.Count);
             _decode = codec is not null;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _codecs = Channel.CreateBounded<IChunkCodec>(workers);
@@ -76,7 +72,9 @@ public static partial class DumpReader
             int lane = index % _lanes.Length;
             if (_decode)
             {
-                _decoded[lane] ??= _decodedCapacity > 0 ? new ArrayBufferWriter<byte>(_decodedCapacity) : new ArrayBufferWriter<byte>();
+                // Left to grow to the largest chunk: sizing it up front from the manifest's size_plain was measured to
+                // raise a restore's peak RSS (140 -> 233 MiB, 8 MiB chunks, 4 lanes; issue10-parallel-encoding-2026-12-02.md).
+                _decoded[lane] ??= new ArrayBufferWriter<byte>();
             }
             ArrayBufferWriter<byte>? decoded = _decoded[lane];
             // Task.Run so the fetch proceeds even where a bridge does its I/O synchronously before its first await.
@@ -103,24 +101,6 @@ public static partial class DumpReader
                 _codecs.Writer.TryWrite(codec);
             }
             return decoded.WrittenMemory;
-        }
-
-        /// <summary>
-        /// Room for the largest plain chunk, so that a lane's buffer does not grow by doubling from a small size (which left
-        /// ~8 MiB of smaller arrays behind as garbage per lane): every chunk but the last is full, so the plain size
-        /// over one chunk fewer is at least a chunk. A decoder asks for up to 128 KiB more than it writes (zstd's
-        /// output block). Without the plain size (dumps from before it was recorded), the buffer grows as needed. The
-        /// manifest is not trusted here: the hint is capped at 32 MiB, beyond which the buffer grows as needed too.
-        /// </summary>
-        static int DecodedCapacity(long? sizePlain, int chunkCount)
-        {
-            const int DecoderSlack = 256 << 10;
-            const long MaxHint = 32L << 20;
-            if (sizePlain is not { } plain || plain <= 0)
-            {
-                return 0;
-            }
-            return (int)Math.Min(plain / Math.Max(1, chunkCount - 1), MaxHint) + DecoderSlack;
         }
 
         public async ValueTask DisposeAsync()

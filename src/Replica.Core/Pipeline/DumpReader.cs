@@ -76,7 +76,7 @@ public static partial class DumpReader
         }
         Stream? output = null;
         long total = 0;
-        await using var fetcher = new ChunkFetcher(bridge, name, chunks, manifest.SizePlain, codec, workers, cancellationToken);
+        await using var fetcher = new ChunkFetcher(bridge, name, chunks, codec, workers, cancellationToken);
         for (int i = 0; i < chunks.Count; i++)
         {
             ReadOnlyMemory<byte> plain = await fetcher.NextAsync(i).ConfigureAwait(false);
