@@ -78,6 +78,25 @@ public sealed class CodecChain : IChunkCodec
         _codecs[0].Decode(input, chunkIndex, isLast, output);
     }
 
+    /// <summary>Forks every codec of the chain into a new chain (with its own intermediate buffers).</summary>
+    public IChunkCodec Fork()
+    {
+        var forks = new List<IChunkCodec>(_codecs.Length);
+        try
+        {
+            foreach (var codec in _codecs)
+            {
+                forks.Add(codec.Fork());
+            }
+            return new CodecChain(forks);
+        }
+        catch
+        {
+            forks.ForEach(c => c.Dispose());
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         foreach (var codec in _codecs)

@@ -112,6 +112,8 @@ public sealed class GzipCodec : IChunkCodec
         }
     }
 
+    public IChunkCodec Fork() => new GzipCodec(Level);
+
     public void Dispose() { }
 
     /// <summary>A write-only stream into the chunk's output, reused for every chunk.</summary>

@@ -6,7 +6,7 @@ namespace Replica.Codecs;
 /// Turns one chunk of the rewritten dump into its stored form and back: compression (zstd, gzip) and encryption
 /// (AES-256-GCM) are codecs, chained compress-then-encrypt. Each chunk is encoded on its own, so a chunk can be checked
 /// and decoded without its neighbours (the zstd CLI can decompress a stored, unencrypted chunk).
-/// A codec instance serves one dump, on one thread at a time.
+/// A codec instance serves one dump, on one thread at a time; <see cref="Fork"/> gives each further thread its own.
 /// </summary>
 public interface IChunkCodec : IDisposable
 {
@@ -24,4 +24,10 @@ public interface IChunkCodec : IDisposable
     /// (bad frame, failed authentication, wrong position or last-chunk flag, wrong key).
     /// </summary>
     void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output);
+
+    /// <summary>
+    /// A new codec that encodes and decodes exactly as this one (same settings, same keys), with its own state, so that
+    /// another thread can work on other chunks of the same dump at the same time. The caller disposes it.
+    /// </summary>
+    IChunkCodec Fork();
 }

@@ -11,5 +11,7 @@ public sealed class NoneCodec : IChunkCodec
 
     public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output) => output.Write(stored);
 
+    public IChunkCodec Fork() => new NoneCodec();
+
     public void Dispose() { }
 }

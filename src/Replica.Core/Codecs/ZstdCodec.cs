@@ -160,6 +160,8 @@ public sealed unsafe class ZstdCodec : IChunkCodec
         }
     }
 
+    public IChunkCodec Fork() => new ZstdCodec(Level, Workers);
+
     public void Dispose()
     {
         _cctx?.Dispose();

@@ -150,7 +150,7 @@ internal sealed partial class ConfigBinder
 
     BridgeConfig BindBridge(ConfigNode node)
     {
-        var bf = Mapping(node, ["local", "s3", "chunk_size", "compression", "encryption"]);
+        var bf = Mapping(node, ["local", "s3", "chunk_size", "workers", "compression", "encryption"]);
         var defaults = new BridgeConfig();
         if (bf.Has("local") && bf.Has("s3"))
         {
@@ -199,6 +199,8 @@ internal sealed partial class ConfigBinder
             };
         }
         var chunk = bf.Get("chunk_size") is { } chunkNode ? Size(chunkNode, 1, s_maxBufferBytes) : defaults.ChunkSize;
+        // At most 64 workers (Pipeline's DumpChunker.MaxWorkers): each holds a chunk or two in memory.
+        int? chunkWorkers = bf.Get("workers") is { } workersNode ? Int(workersNode, 1, 64) : null;
 
         var compression = defaults.Compression;
         if (bf.Get("compression") is { } compressionNode)
@@ -246,7 +248,7 @@ internal sealed partial class ConfigBinder
                 throw Error(ef.Get("private_key_file")!.Value, "private_key_file goes with recipients: it opens dumps made for them");
             }
         }
-        return new BridgeConfig { LocalPath = path, S3 = s3, ChunkSize = chunk, Compression = compression, Encryption = encryption };
+        return new BridgeConfig { LocalPath = path, S3 = s3, ChunkSize = chunk, Workers = chunkWorkers, Compression = compression, Encryption = encryption };
     }
 
     TableRule BindReplicaTable(ConfigNode item, Dictionary<(TablePattern, NamePattern), string> seen)

@@ -74,10 +74,17 @@ public sealed class BridgeConfig
     public S3Config? S3 { get; init; }
 
     /// <summary>
-    /// 'bridge.chunk_size', bytes per chunk object; default 8 MiB. A dump holds two chunks in memory (one stored while
-    /// the next fills) plus one encoded chunk, so memory is about 3 × chunk_size plus ~70 MiB.
+    /// 'bridge.chunk_size', bytes per chunk object; default 8 MiB. A dump holds workers + 2 chunks in memory (one filling,
+    /// one per worker, one being stored), each with its encoded form, so memory is about (workers + 2) × chunk_size plus
+    /// the encoded chunks (their compressed size) plus ~70 MiB.
     /// </summary>
     public long ChunkSize { get; init; } = 8L << 20;
+
+    /// <summary>
+    /// 'bridge.workers': chunks compressed, encrypted and hashed at once (a dump), or fetched, checked and decoded at once
+    /// (a restore), each on its own thread; null: the number of cores, at most 4. Stored chunks do not depend on it.
+    /// </summary>
+    public int? Workers { get; init; }
 
     /// <summary>'bridge.compression'.</summary>
     public CompressionConfig Compression { get; init; } = new();

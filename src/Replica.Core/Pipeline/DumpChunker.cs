@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Security.Cryptography;
+using System.Runtime.ExceptionServices;
 using Replica.Bridges;
 using Replica.Codecs;
 
@@ -8,114 +8,131 @@ namespace Replica.Pipeline;
 
 /// <summary>
 /// Cuts the bytes of a (rewritten) dump into chunks of a fixed size, encodes each on its own (compression, encryption)
-/// and hands it to an <see cref="IDumpWriter"/> with the SHA-256 of the stored bytes. One chunk is stored on another
-/// thread while the next one fills, so the writing end of the pipe never waits for the disk or the network; memory is
-/// two plain chunks plus one encoded one. Every chunk is full except the last. An empty dump has no chunks, unless a
-/// codec is set: then it has one empty chunk, so that an encrypting codec can seal the "last chunk" mark.
+/// and hands it to an <see cref="IDumpWriter"/> with the SHA-256 of the stored bytes. Chunks are encoded and hashed by
+/// several workers at once, each with its own fork of the codec, and stored one at a time in order on another task, so
+/// the writing end of the pipe waits neither for the codec nor for the disk or the network. At most workers + 2 chunks
+/// are in memory (one filling, one per worker, one being stored), each a plain chunk plus its encoded form. Every chunk
+/// is full except the last. An empty dump has no chunks, unless a codec is set: then it has one empty chunk, so that an
+/// encrypting codec can seal the "last chunk" mark. A failure anywhere (the input, a worker, the store) or a
+/// cancellation stops every stage; the caller then disposes the writer uncompleted, so nothing is listed.
 /// </summary>
-public static class DumpChunker
+public static partial class DumpChunker
 {
     /// <summary>The largest chunk size: a chunk is one array in memory, and 1 GiB is far beyond any useful object size.</summary>
     public const int MaxChunkSize = 1 << 30;
 
+    /// <summary>The most workers a dump may use; each holds up to two chunks in memory.</summary>
+    public const int MaxWorkers = 64;
+
+    /// <summary>The default number of workers: the number of cores, at most 4 (memory grows with each).</summary>
+    public static int DefaultWorkers { get; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>
     /// Reads <paramref name="input"/> to its end, storing a chunk each time <paramref name="chunkSize"/> bytes have arrived
-    /// and a shorter last one at the end. Completes <paramref name="input"/> (with the failure, if any, so the writing
-    /// end stops too). Returns the plain bytes read. The caller still calls <see cref="IDumpWriter.CompleteAsync"/>.
+    /// and a shorter last one at the end, hashing on <see cref="DefaultWorkers"/> workers. Completes
+    /// <paramref name="input"/> (with the failure, if any, so the writing end stops too). Returns the plain bytes read.
+    /// The caller still calls <see cref="IDumpWriter.CompleteAsync"/>.
     /// </summary>
-    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, CancellationToken cancellationToken) =>
-        await RunAsync(input, writer, chunkSize, codec: null, cancellationToken).ConfigureAwait(false);
+    public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec: null, DefaultWorkers, cancellationToken);
 
     /// <inheritdoc cref="RunAsync(PipeReader, IDumpWriter, int, CancellationToken)"/>
-    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, CancellationToken cancellationToken)
+    public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, DefaultWorkers, cancellationToken);
+
+    /// <summary>
+    /// The same, encoding and hashing on <paramref name="workers"/> workers (1..<see cref="MaxWorkers"/>). The stored
+    /// chunks do not depend on the number of workers: a chunk's encoding depends only on its bytes, its index and
+    /// whether it is the last.
+    /// </summary>
+    public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, workers, probe: null, cancellationToken);
+
+    internal static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers,
+        ChunkerProbe? probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(writer);
         CheckChunkSize(chunkSize);
+        CheckWorkers(workers);
 
-        var store = new Store(writer, codec, chunkSize);
-        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
-        var slot = 0;
-        var filled = 0;
-        var pendingSlot = -1; // a full chunk waits until we know whether another byte follows it (then it is not the last)
-        byte[]? pendingHash = null;
+        var encoder = new ChunkEncoder(writer, codec, chunkSize, workers, probe, cancellationToken);
+        Slot? filling = null;
+        Slot? full = null; // a full chunk waits until we know whether another byte follows it (then it is not the last)
         long total = 0;
         Exception? failure = null;
         try
         {
             while (true)
             {
-                ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                // The encoder's token: a failed worker or store stops this read too, even when the producer is idle.
+                ReadResult result = await input.ReadAsync(encoder.Token).ConfigureAwait(false);
                 if (result.IsCanceled)
                 {
                     throw new OperationCanceledException("Reading the dump was canceled.");
                 }
                 ReadOnlySequence<byte> data = result.Buffer;
-                if (pendingSlot >= 0 && !data.IsEmpty)
+                if (full is not null && !data.IsEmpty)
                 {
-                    await store.StartAsync(buffers[pendingSlot], chunkSize, pendingHash, isLast: false, cancellationToken).ConfigureAwait(false);
-                    pendingSlot = -1;
+                    encoder.Submit(full, isLast: false);
+                    full = null;
                 }
 
                 // Take only what fits in the current chunk and release it to the pipe at once, so the writing end can
                 // go on producing; the rest is returned again by the next ReadAsync.
-                int take = (int)Math.Min(chunkSize - filled, data.Length);
+                int take = (int)Math.Min(chunkSize - (filling?.Length ?? 0), data.Length);
                 if (take > 0)
                 {
-                    // Before refilling this buffer, the store of what it held before must be done.
-                    await store.WaitForBufferAsync(buffers[slot]).ConfigureAwait(false);
-                    data.Slice(0, take).CopyTo(buffers[slot].AsSpan(filled));
-                    // Without a codec the stored bytes are these bytes: hash them as they arrive, spreading the work.
-                    store.HashPlain(buffers[slot].AsSpan(filled, take));
-                    filled += take;
+                    // Waits while workers + 2 chunks are in flight: this is what bounds memory.
+                    filling ??= await encoder.RentAsync().ConfigureAwait(false);
+                    data.Slice(0, take).CopyTo(filling.Plain.AsSpan(filling.Length));
+                    filling.Length += take;
                     total += take;
                 }
                 input.AdvanceTo(data.GetPosition(take));
 
                 bool end = result.IsCompleted && take == data.Length;
-                if (filled == chunkSize)
+                if (filling?.Length == chunkSize)
                 {
-                    pendingSlot = slot;
-                    pendingHash = store.TakePlainHash();
-                    slot = 1 - slot;
-                    filled = 0;
+                    full = filling;
+                    filling = null;
                 }
                 if (end)
                 {
-                    if (pendingSlot >= 0)
+                    if (full is not null)
                     {
-                        await store.StartAsync(buffers[pendingSlot], chunkSize, pendingHash, isLast: filled == 0, cancellationToken).ConfigureAwait(false);
+                        encoder.Submit(full, isLast: filling is null);
+                        full = null;
                     }
-                    if (filled > 0 || (store.Count == 0 && codec is not null))
+                    if (filling is not null)
                     {
-                        await store.WaitForBufferAsync(buffers[slot]).ConfigureAwait(false);
-                        await store.StartAsync(buffers[slot], filled, store.TakePlainHash(), isLast: true, cancellationToken).ConfigureAwait(false);
+                        encoder.Submit(filling, isLast: true);
+                        filling = null;
                     }
-                    await store.WaitAsync().ConfigureAwait(false);
+                    else if (encoder.Submitted == 0 && codec is not null)
+                    {
+                        encoder.Submit(await encoder.RentAsync().ConfigureAwait(false), isLast: true);
+                    }
+                    await encoder.CompleteAsync().ConfigureAwait(false);
                     return total;
                 }
             }
         }
         catch (Exception ex)
         {
-            failure = ex;
+            // A stage that saw the encoder stop only reports the cancellation; the cause is the first failure.
+            failure = encoder.Fail(ex);
+            if (!ReferenceEquals(failure, ex))
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
             throw;
         }
         finally
         {
             await input.CompleteAsync(failure).ConfigureAwait(false);
-            try
-            {
-                // A store still running reads its buffer: wait for it before the buffer goes back to the pool.
-                await store.WaitAsync().ConfigureAwait(false);
-            }
-            catch when (failure is not null)
-            {
-                // Already failing; the first failure is the one reported.
-            }
-            store.Dispose();
-            ArrayPool<byte>.Shared.Return(buffers[0]);
-            ArrayPool<byte>.Shared.Return(buffers[1]);
+            // Waits for every worker and the store before their buffers go back to the pool.
+            await encoder.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -126,62 +143,37 @@ public static class DumpChunker
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkSize, MaxChunkSize);
     }
 
-    /// <summary>Encodes and stores chunks one at a time, in order, on a background task.</summary>
-    sealed class Store(IDumpWriter writer, IChunkCodec? codec, int chunkSize) : IDisposable
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless 1 &lt;= <paramref name="workers"/> &lt;= <see cref="MaxWorkers"/>.</summary>
+    public static void CheckWorkers(int workers)
     {
-        readonly IncrementalHash _plainHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        readonly ArrayBufferWriter<byte>? _encoded = codec is null ? null : new ArrayBufferWriter<byte>(chunkSize + (chunkSize >> 4) + 4096);
-        Task _storing = Task.CompletedTask;
-        byte[]? _busy;
-
-        public int Count { get; private set; }
-
-        public void HashPlain(ReadOnlySpan<byte> bytes)
-        {
-            if (codec is null)
-            {
-                _plainHash.AppendData(bytes);
-            }
-        }
-
-        public byte[]? TakePlainHash() => codec is null ? _plainHash.GetHashAndReset() : null;
-
-        public async Task WaitForBufferAsync(byte[] buffer)
-        {
-            if (ReferenceEquals(_busy, buffer))
-            {
-                await WaitAsync().ConfigureAwait(false);
-            }
-        }
-
-        public async Task WaitAsync()
-        {
-            await _storing.ConfigureAwait(false);
-            _busy = null;
-        }
-
-        /// <summary>Starts storing the next chunk once the previous one is stored (chunks are stored in order).</summary>
-        public async Task StartAsync(byte[] buffer, int length, byte[]? plainHash, bool isLast, CancellationToken cancellationToken)
-        {
-            await WaitAsync().ConfigureAwait(false);
-            var index = Count++;
-            _busy = buffer;
-            _storing = Task.Run(() => StoreAsync(buffer.AsMemory(0, length), plainHash, index, isLast, cancellationToken), cancellationToken);
-        }
-
-        async Task StoreAsync(ReadOnlyMemory<byte> plain, byte[]? plainHash, int index, bool isLast, CancellationToken cancellationToken)
-        {
-            if (codec is null)
-            {
-                await writer.WriteChunkAsync(plain, plainHash!, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            _encoded!.ResetWrittenCount();
-            codec.Encode(plain.Span, index, isLast, _encoded);
-            var sha256 = SHA256.HashData(_encoded.WrittenSpan);
-            await writer.WriteChunkAsync(_encoded.WrittenMemory, sha256, cancellationToken).ConfigureAwait(false);
-        }
-
-        public void Dispose() => _plainHash.Dispose();
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(workers, MaxWorkers);
     }
+}
+
+/// <summary>Test hook: how many chunks the chunker holds, so that tests check its memory bound by counting.</summary>
+internal sealed class ChunkerProbe
+{
+    int _inFlight;
+    int _maxInFlight;
+
+    /// <summary>Chunks taken for filling and not yet stored.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>The most chunks ever in flight at once.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    /// <summary>Called with the chunks in flight each time the reader has to wait for one to be stored.</summary>
+    public Action<int>? WaitingForChunk { get; init; }
+
+    internal void Taken()
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        int max;
+        while (now > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
+        {
+        }
+    }
+
+    internal void Returned() => Interlocked.Decrement(ref _inFlight);
 }

@@ -50,7 +50,7 @@ public static class DumpJob
                 await input.Reader.CompleteAsync().ConfigureAwait(false);
             }
         }, cancellationToken);
-        var chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)settings.ChunkSize, codec, cancellationToken);
+        var chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)settings.ChunkSize, codec, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken);
         try
         {
             // The reader last: after a failure or Ctrl+C it may sit in a read of standard input that no token interrupts

@@ -5,7 +5,7 @@ using Replica.Codecs;
 namespace Replica.Pipeline;
 
 /// <summary>Streams a stored dump back out, verifying every chunk against its manifest before writing it.</summary>
-public static class DumpReader
+public static partial class DumpReader
 {
     /// <summary>The newest complete dump (by created_at, then name); <see cref="BridgeException"/> when there is none.</summary>
     public static async Task<DumpEntry> ResolveLatestAsync(IBridge bridge, CancellationToken cancellationToken)
@@ -26,8 +26,8 @@ public static class DumpReader
     /// <summary>
     /// Writes dump <paramref name="name"/> to <paramref name="output"/>, chunk by chunk in manifest order. Each chunk's
     /// size and SHA-256 are checked before any of its bytes are written; a mismatch or a missing chunk is an
-    /// <see cref="IntegrityException"/> naming the dump and the chunk. Chunk n+1 is fetched while chunk n is written,
-    /// so at most two chunks are in memory. Returns the bytes written. Does not flush or dispose <paramref name="output"/>.
+    /// <see cref="IntegrityException"/> naming the dump and the chunk. The next chunks are fetched while one is written,
+    /// so at most workers + 2 chunks are in memory. Returns the bytes written. Does not flush or dispose <paramref name="output"/>.
     /// </summary>
     public static Task<long> RestoreAsync(IBridge bridge, string name, Stream output, CancellationToken cancellationToken) =>
         RestoreAsync(bridge, name, output, openCodec: null, cancellationToken);
@@ -46,17 +46,27 @@ public static class DumpReader
     /// <summary>
     /// The same, with the output opened by <paramref name="openOutput"/> only once the manifest was read, the codec opened
     /// (a wrong key fails there) and the first chunk fetched, verified and decoded: a restore that cannot read the dump
-    /// fails before its destination is touched (a database created, a file begun).
+    /// fails before its destination is touched (a database created, a file begun). Fetches and decodes on
+    /// <see cref="DumpChunker.DefaultWorkers"/> workers.
+    /// </summary>
+    public static Task<long> RestoreAsync(IBridge bridge, string name, Func<Task<Stream>> openOutput, Func<DumpManifest, IChunkCodec?>? openCodec,
+        CancellationToken cancellationToken) =>
+        RestoreAsync(bridge, name, openOutput, openCodec, DumpChunker.DefaultWorkers, cancellationToken);
+
+    /// <summary>
+    /// The same, with chunks fetched, verified and decoded by <paramref name="workers"/> workers at once (each decoding
+    /// with its own fork of the codec) up to workers + 2 chunks ahead of the one being written, and written in manifest
+    /// order. The first chunk in order that fails is the one reported; nothing of it or after it is written.
     /// </summary>
     public static async Task<long> RestoreAsync(IBridge bridge, string name, Func<Task<Stream>> openOutput, Func<DumpManifest, IChunkCodec?>? openCodec,
-        CancellationToken cancellationToken)
+        int workers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentNullException.ThrowIfNull(openOutput);
+        DumpChunker.CheckWorkers(workers);
         DumpManifest manifest = await bridge.ReadManifestAsync(name, cancellationToken).ConfigureAwait(false);
         using IChunkCodec? codec = openCodec?.Invoke(manifest);
         CheckManifest(name, manifest, codec);
-        var decoded = codec is null ? null : new System.Buffers.ArrayBufferWriter<byte>();
 
         IReadOnlyList<ChunkInfo> chunks = manifest.Chunks;
         if (chunks.Count == 0)
@@ -65,52 +75,17 @@ public static class DumpReader
             return 0;
         }
         Stream? output = null;
-
-        using var prefetchCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<byte[]>? next = FetchAsync(bridge, name, chunks[0], prefetchCancel.Token);
         long total = 0;
-        try
+        await using var fetcher = new ChunkFetcher(bridge, name, chunks, codec, workers, cancellationToken);
+        for (int i = 0; i < chunks.Count; i++)
         {
-            for (int i = 0; i < chunks.Count; i++)
-            {
-                byte[] stored = await next!.ConfigureAwait(false);
-                next = null;
-                Verify(name, chunks[i], stored);
-                if (i + 1 < chunks.Count)
-                {
-                    next = FetchAsync(bridge, name, chunks[i + 1], prefetchCancel.Token);
-                }
-
-                if (decoded is null)
-                {
-                    output ??= await openOutput().ConfigureAwait(false);
-                    await output.WriteAsync(stored, cancellationToken).ConfigureAwait(false);
-                    total += stored.Length;
-                    continue;
-                }
-                decoded.ResetWrittenCount();
-                codec!.Decode(stored, i, isLast: i == chunks.Count - 1, decoded);
-                output ??= await openOutput().ConfigureAwait(false);
-                await output.WriteAsync(decoded.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                total += decoded.WrittenCount;
-            }
-            return total;
+            ReadOnlyMemory<byte> plain = await fetcher.NextAsync(i).ConfigureAwait(false);
+            output ??= await openOutput().ConfigureAwait(false);
+            await output.WriteAsync(plain, cancellationToken).ConfigureAwait(false);
+            total += plain.Length;
         }
-        finally
-        {
-            if (next is not null)
-            {
-                // We are failing for another reason; stop the prefetch and wait for it so it neither outlives this call
-                // nor surfaces as an unobserved exception. Its own outcome no longer matters.
-                await prefetchCancel.CancelAsync().ConfigureAwait(false);
-                await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
+        return total;
     }
-
-    static Task<byte[]> FetchAsync(IBridge bridge, string name, ChunkInfo chunk, CancellationToken cancellationToken) =>
-        // Task.Run so the fetch proceeds even where a bridge does its I/O synchronously before its first await.
-        Task.Run(() => bridge.ReadChunkAsync(name, chunk, cancellationToken), cancellationToken);
 
     static void CheckManifest(string name, DumpManifest manifest, IChunkCodec? codec)
     {

@@ -40,7 +40,7 @@ public static class RestoreJob
         {
             counter?.Expect(manifest);
             return BridgeCodecs.ForManifest(manifest, settings);
-        }, cancellationToken).ConfigureAwait(false);
+        }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         if (guarded is not null)
         {
             await guarded.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -60,11 +60,11 @@ public static class RestoreJob
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
         DumpManifest? read = null;
-        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, Stream.Null, manifest =>
+        var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, () => Task.FromResult(Stream.Null), manifest =>
         {
             read = manifest;
             return BridgeCodecs.ForManifest(manifest, settings);
-        }, cancellationToken).ConfigureAwait(false);
+        }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read));
     }
 

@@ -114,6 +114,25 @@ public class CodecChainTests
         Assert.Equal(["dispose a", "dispose b"], log);
     }
 
+    [Fact]
+    public void Fork_ForksEveryCodec_EncodesTheSameAndDisposesOnItsOwn()
+    {
+        var log = new List<string>();
+        using var chain = new CodecChain(new TagCodec("a", log), new TagCodec("b", log));
+
+        using (var fork = chain.Fork())
+        {
+            var output = new ArrayBufferWriter<byte>();
+            fork.Encode("x"u8, 3, isLast: true, output);
+
+            Assert.Equal("xab", Encoding.ASCII.GetString(output.WrittenSpan));
+            Assert.Equal("a+b", fork.Name);
+        }
+
+        // The fork's codecs are its own: disposing it leaves the chain's codecs alone.
+        Assert.Equal(["fork a", "fork b", "encode a 3 True", "encode b 3 True", "dispose a", "dispose b"], log);
+    }
+
     /// <summary>Appends its tag on encode and checks and removes it on decode, logging what it was given.</summary>
     sealed class TagCodec(string tag, List<string> log) : IChunkCodec
     {
@@ -134,6 +153,12 @@ public class CodecChainTests
                 throw new IntegrityException($"chunk index {chunkIndex} does not end with tag {tag}");
             }
             output.Write(stored[..^tag.Length]);
+        }
+
+        public IChunkCodec Fork()
+        {
+            log.Add($"fork {tag}");
+            return new TagCodec(tag, log);
         }
 
         public void Dispose() => log.Add($"dispose {tag}");

@@ -195,7 +195,7 @@ public class ConfigLoaderTests
 
         Assert.Equal("bridge.qqqqqqqq", e.Key);
         Assert.DoesNotContain("did you mean", e.Message);
-        Assert.Contains("accepted here: local, s3, chunk_size, compression, encryption", e.Message);
+        Assert.Contains("accepted here: local, s3, chunk_size, workers, compression, encryption", e.Message);
     }
 
     [Fact]
@@ -242,6 +242,26 @@ public class ConfigLoaderTests
         var config = Parse($"bridge: {{ chunk_size: '{text}' }}");
 
         Assert.Equal(bytes, config.Bridge.ChunkSize);
+    }
+
+    [Fact]
+    public void Parse_BridgeWorkers_ReadOrDefaultToNull()
+    {
+        Assert.Equal(3, Parse("bridge: { workers: 3 }").Bridge.Workers);
+        Assert.Null(Parse("bridge: { chunk_size: 1MiB }").Bridge.Workers); // the chunker's default: cores, at most 4
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("65")]
+    [InlineData("many")]
+    public void Parse_BridgeWorkersOutOfRange_IsPositionedAndSaysTheRange(string text)
+    {
+        var e = Fails($"bridge:\n  workers: {text}\n");
+
+        Assert.Equal("bridge.workers", e.Key);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Contains("expected a whole number from 1 to 64", e.Message);
     }
 
     [Theory]

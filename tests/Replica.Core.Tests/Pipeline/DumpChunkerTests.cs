@@ -7,7 +7,7 @@ using static Replica.Core.Tests.Bridges.BridgeTestSupport;
 
 namespace Replica.Core.Tests.Pipeline;
 
-public sealed class DumpChunkerTests
+public sealed partial class DumpChunkerTests
 {
     [Theory]
     [InlineData(0, 5, new int[0])]
@@ -60,17 +60,20 @@ public sealed class DumpChunkerTests
     }
 
     [Theory]
-    [InlineData(0, 5, new[] { 0 })]
-    [InlineData(10, 5, new[] { 5, 5 })]
-    [InlineData(11, 5, new[] { 5, 5, 1 })]
-    [InlineData(3, 5, new[] { 3 })]
-    public async Task RunAsync_WithCodec_EncodesEachChunkAndMarksOnlyTheLast(int length, int chunkSize, int[] plainSizes)
+    [InlineData(0, 5, new[] { 0 }, 1)]
+    [InlineData(0, 5, new[] { 0 }, 4)]
+    [InlineData(10, 5, new[] { 5, 5 }, 1)]
+    [InlineData(10, 5, new[] { 5, 5 }, 4)]
+    [InlineData(11, 5, new[] { 5, 5, 1 }, 1)]
+    [InlineData(11, 5, new[] { 5, 5, 1 }, 3)]
+    [InlineData(3, 5, new[] { 3 }, 2)]
+    public async Task RunAsync_WithCodec_EncodesEachChunkAndMarksOnlyTheLast(int length, int chunkSize, int[] plainSizes, int workers)
     {
         byte[] data = Bytes(length);
         var writer = new RecordingWriter();
-        var codec = new MarkingCodec();
+        using var codec = new MarkingCodec();
         var pipe = new Pipe();
-        Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, codec, CancellationToken.None);
+        Task<long> run = DumpChunker.RunAsync(pipe.Reader, writer, chunkSize, codec, workers, CancellationToken.None);
         for (int i = 0; i < data.Length; i += 2)
         {
             await pipe.Writer.WriteAsync(data.AsMemory(i, Math.Min(2, data.Length - i)));
@@ -102,6 +105,8 @@ public sealed class DumpChunkerTests
         public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, System.Buffers.IBufferWriter<byte> output) =>
             output.Write(stored[2..]);
 
+        public Replica.Codecs.IChunkCodec Fork() => new MarkingCodec();
+
         public void Dispose()
         {
         }
@@ -111,6 +116,8 @@ public sealed class DumpChunkerTests
     {
         public List<byte[]> Chunks { get; } = [];
         public int FailOnChunk { get; init; } = -1;
+        /// <summary>Called with the number of chunks stored, after each one.</summary>
+        public Action<int>? OnChunk { get; init; }
         public string Name => "recording";
 
         public Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256, CancellationToken cancellationToken)
@@ -122,6 +129,7 @@ public sealed class DumpChunkerTests
                 throw new BridgeException($"chunk {FailOnChunk} failed");
             }
             Chunks.Add(chunk.ToArray()); // copied: the chunker reuses its buffer
+            OnChunk?.Invoke(Chunks.Count);
             return Task.CompletedTask;
         }
 

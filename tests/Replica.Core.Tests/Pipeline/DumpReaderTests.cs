@@ -5,7 +5,7 @@ using static Replica.Core.Tests.Bridges.BridgeTestSupport;
 
 namespace Replica.Core.Tests.Pipeline;
 
-public sealed class DumpReaderTests : IDisposable
+public sealed partial class DumpReaderTests : IDisposable
 {
     readonly TempDirectory _dir = new();
     readonly ManualClock _clock = new(T0);

@@ -20,8 +20,8 @@ namespace Replica.Codecs.Encryption;
 /// </para>
 /// <para>
 /// Created by <see cref="DumpEncryption.CreateHeader"/> (to encode) or <see cref="DumpEncryption.Open"/> (to decode).
-/// One <see cref="AesGcm"/> instance serves the whole dump; nonce and associated data live on the stack, so a chunk
-/// allocates nothing.
+/// One <see cref="AesGcm"/> instance per codec (<see cref="Fork"/> gives each further worker its own); nonce and
+/// associated data live on the stack, so a chunk allocates nothing.
 /// </summary>
 public sealed class AesGcmChunkCodec : IChunkCodec
 {
@@ -39,6 +39,9 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     const int MaxPlainLength = int.MaxValue - 64;
 
     readonly AesGcm _aes;
+    // Kept (and zeroed on Dispose) only so that Fork can give another thread its own AesGcm: an instance is not
+    // thread-safe, and the runtime cannot read its key back.
+    readonly byte[] _key;
     readonly byte[] _dumpId;
     readonly byte[] _noncePrefix;
     readonly byte[] _manifestKey;
@@ -52,6 +55,7 @@ public sealed class AesGcmChunkCodec : IChunkCodec
             throw new ArgumentException("AES-256-GCM needs a 32-byte key, a 16-byte dump id and a 4-byte nonce prefix.");
         }
         _aes = new AesGcm(key, TagSize);
+        _key = key.ToArray();
         _dumpId = dumpId.ToArray();
         _noncePrefix = noncePrefix.ToArray();
         _manifestKey = new byte[KeySize];
@@ -151,12 +155,23 @@ public sealed class AesGcmChunkCodec : IChunkCodec
         associatedData[AssociatedDataSize - 1] = isLast ? (byte)1 : (byte)0;
     }
 
+    /// <summary>
+    /// Another codec under the same key, dump id and nonce prefix. Nonces stay unique: the nonce is fixed by the chunk
+    /// index, and the chunker hands each index to exactly one codec.
+    /// </summary>
+    public IChunkCodec Fork()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new AesGcmChunkCodec(_key, _dumpId, _noncePrefix);
+    }
+
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
             _aes.Dispose(); // releases (and clears) the native key schedule
+            CryptographicOperations.ZeroMemory(_key);
             CryptographicOperations.ZeroMemory(_manifestKey);
         }
     }

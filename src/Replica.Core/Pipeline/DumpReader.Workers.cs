@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Replica.Bridges;
+using Replica.Codecs;
+
+namespace Replica.Pipeline;
+
+public static partial class DumpReader
+{
+    /// <summary>
+    /// Fetches, verifies and decodes the chunks of one dump ahead of the writer, in workers + 2 lanes: chunk i goes
+    /// through lane i mod lanes, which starts chunk i + lanes only once chunk i was handed out and written. So at most
+    /// workers + 2 chunks (each stored and decoded) are in memory, and at most workers decode at once, each with its
+    /// own codec.
+    /// </summary>
+    sealed class ChunkFetcher : IAsyncDisposable
+    {
+        readonly IBridge _bridge;
+        readonly string _name;
+        readonly IReadOnlyList<ChunkInfo> _chunks;
+        readonly bool _decode;
+        readonly CancellationTokenSource _stop;
+        readonly Channel<IChunkCodec> _codecs;
+        readonly List<IChunkCodec> _forks = [];
+        readonly Task<ReadOnlyMemory<byte>>?[] _lanes;
+        readonly ArrayBufferWriter<byte>?[] _decoded;
+
+        public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IChunkCodec? codec, int workers, CancellationToken cancellationToken)
+        {
+            _bridge = bridge;
+            _name = name;
+            _chunks = chunks;
+            _decode = codec is not null;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _codecs = Channel.CreateBounded<IChunkCodec>(workers);
+            if (codec is not null)
+            {
+                _codecs.Writer.TryWrite(codec);
+                for (int i = 1; i < workers; i++)
+                {
+                    var fork = codec.Fork();
+                    _forks.Add(fork);
+                    _codecs.Writer.TryWrite(fork);
+                }
+            }
+            int lanes = Math.Min(workers + 2, chunks.Count);
+            _lanes = new Task<ReadOnlyMemory<byte>>?[lanes];
+            _decoded = new ArrayBufferWriter<byte>?[lanes];
+            for (int i = 0; i < lanes; i++)
+            {
+                Start(i);
+            }
+        }
+
+        /// <summary>
+        /// Chunk <paramref name="index"/>, verified and decoded; valid until the next call. Indexes come in order, from 0.
+        /// The call for chunk i + 1 tells that chunk i was written, so its lane moves on to the chunk after.
+        /// </summary>
+        public async Task<ReadOnlyMemory<byte>> NextAsync(int index)
+        {
+            if (index > 0 && index - 1 + _lanes.Length < _chunks.Count)
+            {
+                Start(index - 1 + _lanes.Length);
+            }
+            int lane = index % _lanes.Length;
+            ReadOnlyMemory<byte> plain = await _lanes[lane]!.ConfigureAwait(false);
+            return plain;
+        }
+
+        void Start(int index)
+        {
+            int lane = index % _lanes.Length;
+            if (_decode)
+            {
+                // Left to grow to the largest chunk: sizing it up front from the manifest's size_plain was measured to
+                // raise a restore's peak RSS (140 -> 233 MiB, 8 MiB chunks, 4 lanes; issue10-parallel-encoding-2026-12-02.md).
+                _decoded[lane] ??= new ArrayBufferWriter<byte>();
+            }
+            ArrayBufferWriter<byte>? decoded = _decoded[lane];
+            // Task.Run so the fetch proceeds even where a bridge does its I/O synchronously before its first await.
+            _lanes[lane] = Task.Run(() => FetchAsync(index, decoded), _stop.Token);
+        }
+
+        async Task<ReadOnlyMemory<byte>> FetchAsync(int index, ArrayBufferWriter<byte>? decoded)
+        {
+            ChunkInfo chunk = _chunks[index];
+            byte[] stored = await _bridge.ReadChunkAsync(_name, chunk, _stop.Token).ConfigureAwait(false);
+            Verify(_name, chunk, stored);
+            if (decoded is null)
+            {
+                return stored;
+            }
+            IChunkCodec codec = await _codecs.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
+            try
+            {
+                decoded.ResetWrittenCount();
+                codec.Decode(stored, index, isLast: index == _chunks.Count - 1, decoded);
+            }
+            finally
+            {
+                _codecs.Writer.TryWrite(codec);
+            }
+            return decoded.WrittenMemory;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // Done, failing or canceled: stop the fetches still running and wait for them, so that none outlives the
+            // restore, uses a disposed codec or surfaces as an unobserved exception. Their outcome no longer matters.
+            await _stop.CancelAsync().ConfigureAwait(false);
+            foreach (Task<ReadOnlyMemory<byte>>? lane in _lanes)
+            {
+                if (lane is not null)
+                {
+                    await ((Task)lane).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+            _stop.Dispose();
+            foreach (IChunkCodec fork in _forks)
+            {
+                fork.Dispose();
+            }
+        }
+    }
+}
