@@ -24,4 +24,17 @@ public interface IChunkCodec : IDisposable
     /// (bad frame, failed authentication, wrong position or last-chunk flag, wrong key).
     /// </summary>
     void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output);
+
+    /// <summary>
+    /// Encodes chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> (bridge format v2: a dump is a list
+    /// of parts, chunks numbered from 0 in each); <paramref name="isLast"/> marks the part's last chunk. An encrypting
+    /// codec binds the part into the chunk, so a chunk moved to another part fails to decode. Codecs whose output does
+    /// not depend on the chunk's position (compression) keep this default.
+    /// </summary>
+    void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Encode(plain, chunkIndex, isLast, output);
+
+    /// <summary>Decodes chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> (see the Encode overload).</summary>
+    void Decode(ReadOnlySpan<byte> stored, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Decode(stored, chunkIndex, isLast, output);
 }

@@ -27,13 +27,21 @@ public static class DumpChunker
         await RunAsync(input, writer, chunkSize, codec: null, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc cref="RunAsync(PipeReader, IDumpWriter, int, CancellationToken)"/>
-    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, CancellationToken cancellationToken)
+    public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, partIndex: 0, cancellationToken);
+
+    /// <summary>
+    /// The same for one part of a dump: the caller began part <paramref name="partIndex"/> on <paramref name="writer"/>
+    /// (<see cref="IDumpWriter.BeginPart"/>); the codec binds the part into its chunks and seals the part's last chunk.
+    /// Without a part begun, the writer makes the chunks one single-stream part 0.
+    /// </summary>
+    public static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int partIndex, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(writer);
         CheckChunkSize(chunkSize);
 
-        var store = new Store(writer, codec, chunkSize);
+        var store = new Store(writer, codec, chunkSize, partIndex);
         byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
         var slot = 0;
         var filled = 0;
@@ -127,7 +135,7 @@ public static class DumpChunker
     }
 
     /// <summary>Encodes and stores chunks one at a time, in order, on a background task.</summary>
-    sealed class Store(IDumpWriter writer, IChunkCodec? codec, int chunkSize) : IDisposable
+    sealed class Store(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int partIndex) : IDisposable
     {
         readonly IncrementalHash _plainHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         readonly ArrayBufferWriter<byte>? _encoded = codec is null ? null : new ArrayBufferWriter<byte>(chunkSize + (chunkSize >> 4) + 4096);
@@ -177,7 +185,7 @@ public static class DumpChunker
                 return;
             }
             _encoded!.ResetWrittenCount();
-            codec.Encode(plain.Span, index, isLast, _encoded);
+            codec.Encode(plain.Span, partIndex, index, isLast, _encoded);
             var sha256 = SHA256.HashData(_encoded.WrittenSpan);
             await writer.WriteChunkAsync(_encoded.WrittenMemory, sha256, cancellationToken).ConfigureAwait(false);
         }

@@ -24,7 +24,8 @@ public static class DumpReader
     }
 
     /// <summary>
-    /// Writes dump <paramref name="name"/> to <paramref name="output"/>, chunk by chunk in manifest order. Each chunk's
+    /// Writes dump <paramref name="name"/> to <paramref name="output"/>, part by part and chunk by chunk in manifest order
+    /// (bridge format v1 or v2: one plain SQL stream either way). Each chunk's
     /// size and SHA-256 are checked before any of its bytes are written; a mismatch or a missing chunk is an
     /// <see cref="IntegrityException"/> naming the dump and the chunk. Chunk n+1 is fetched while chunk n is written,
     /// so at most two chunks are in memory. Returns the bytes written. Does not flush or dispose <paramref name="output"/>.
@@ -59,6 +60,10 @@ public static class DumpReader
         var decoded = codec is null ? null : new System.Buffers.ArrayBufferWriter<byte>();
 
         IReadOnlyList<ChunkInfo> chunks = manifest.Chunks;
+        // Parts in restore order (a v1 dump is one part 0 of every chunk); the chunk list holds their chunks in that order.
+        IReadOnlyList<PartInfo> parts = manifest.PartsOf();
+        int part = 0;
+        int inPart = 0;
         if (chunks.Count == 0)
         {
             await openOutput().ConfigureAwait(false);
@@ -88,8 +93,14 @@ public static class DumpReader
                     total += stored.Length;
                     continue;
                 }
+                while (inPart == parts[part].ChunkCount)
+                {
+                    part++;
+                    inPart = 0;
+                }
                 decoded.ResetWrittenCount();
-                codec!.Decode(stored, i, isLast: i == chunks.Count - 1, decoded);
+                Decode(codec!, name, chunks[i], stored, parts[part], inPart, decoded);
+                inPart++;
                 output ??= await openOutput().ConfigureAwait(false);
                 await output.WriteAsync(decoded.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 total += decoded.WrittenCount;
@@ -105,6 +116,28 @@ public static class DumpReader
                 await prefetchCancel.CancelAsync().ConfigureAwait(false);
                 await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    /// <summary>
+    /// Decodes chunk <paramref name="inPart"/> of <paramref name="part"/>; the part's last chunk carries the last-chunk
+    /// mark. In a dump in parts, a failure names the dump, the part and the chunk (the codec knows only the numbers).
+    /// </summary>
+    static void Decode(IChunkCodec codec, string name, ChunkInfo chunk, byte[] stored, PartInfo part, int inPart, System.Buffers.IBufferWriter<byte> decoded)
+    {
+        bool isLast = inPart == part.ChunkCount - 1;
+        if (chunk.Part is null)
+        {
+            codec.Decode(stored, inPart, isLast, decoded);
+            return;
+        }
+        try
+        {
+            codec.Decode(stored, part.Index, inPart, isLast, decoded);
+        }
+        catch (IntegrityException ex)
+        {
+            throw new IntegrityException($"Dump '{name}', {part}, chunk {chunk.Index} ({chunk.Key}): {ex.Message}", ex);
         }
     }
 
