@@ -65,12 +65,11 @@ public abstract class S3CliTests : IDisposable
         var chunkKeys = objects.Keys.Where(k => k.EndsWith(".chunk", StringComparison.Ordinal)).ToList();
         Assert.True(chunkKeys.Count >= 3, $"the 50 KB sample should span several 16 KiB chunks: {string.Join(", ", objects.Keys)}");
         // Ordinal key order: index.json sorts before the dump's folder.
-        var expectedKeys = new List<string> { $"{Prefix}index.json" };
+        var expectedKeys = new List<string> { $"{Prefix}index.json", $"{Prefix}sample-1/manifest.json" };
         for (int i = 0; i < chunkKeys.Count; i++)
         {
             expectedKeys.Add($"{Prefix}sample-1/p000000-{i:D6}.chunk");
         }
-        expectedKeys.Add($"{Prefix}sample-1/manifest.json");
         // No writer marker is left once the dump is listed.
         Assert.Equal(expectedKeys, objects.Keys);
 

@@ -128,6 +128,7 @@ public sealed class DumpPartsTests : IDisposable
         Assert.Equal(AllParts.Length, verified.Bytes);
         // Encrypted: every part ends with a sealed chunk, so the empty part has one (empty) chunk.
         Assert.Equal(config == "plain" ? 7 : 8, verified.ChunkCount);
+        Assert.Equal(4, verified.PartCount);
     }
 
     [Theory]

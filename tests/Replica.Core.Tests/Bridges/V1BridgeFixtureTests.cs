@@ -57,6 +57,7 @@ public sealed class V1BridgeFixtureTests : IDisposable
         VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, name, _config, CancellationToken.None);
 
         Assert.Equal(4, verified.ChunkCount);
+        Assert.Equal(1, verified.PartCount);
         Assert.Equal(ExpectedSql.Length, verified.Bytes);
         Assert.Equal(authentication, verified.Manifest);
     }
