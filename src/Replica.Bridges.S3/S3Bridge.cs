@@ -6,7 +6,7 @@ namespace Replica.Bridges.S3;
 /// (<see cref="S3Store"/>), laid out like the local bridge under the prefix:
 /// <code>
 /// prefix/index.json              complete dumps: {"version":1,"dumps":[...]}, updated by compare-and-swap
-/// prefix/dump-1/000000.chunk ... chunks, zero-padded so that key order is restore order
+/// prefix/dump-1/p000000-000000.chunk ... chunk 0 of part 0, zero-padded so that key order is restore order
 /// prefix/dump-1/manifest.json    written once (If-None-Match: *) after the last chunk; the source of truth
 /// prefix/dump-1/.writing         the writer's claim on the name (If-None-Match: *), rewritten every minute while the
 ///                                writer works (its age tells a dead writer), removed once the dump is listed

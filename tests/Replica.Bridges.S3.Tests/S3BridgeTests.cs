@@ -51,8 +51,8 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
 
         Assert.Equal(data, await RestoreAsync(bridge, "dump-big"));
         // A multipart object's ETag ends in "-<number of parts>": 17 MiB in 8 MiB parts is 3; the 3 MiB rest is one PUT.
-        Assert.EndsWith("-3\"", await ETagAsync(bucket, "replica/dump-big/000000.chunk"));
-        Assert.DoesNotContain("-", await ETagAsync(bucket, "replica/dump-big/000001.chunk"));
+        Assert.EndsWith("-3\"", await ETagAsync(bucket, "replica/dump-big/p000000-000000.chunk"));
+        Assert.DoesNotContain("-", await ETagAsync(bucket, "replica/dump-big/p000000-000001.chunk"));
         Assert.Empty(await ListUploadsAsync(bucket));
     }
 
@@ -71,7 +71,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         await WriteDumpAsync(bridge, "dump-parts", data, chunkSize: 26 * MiB + 1);
 
         Assert.Equal(data, await RestoreAsync(bridge, "dump-parts"));
-        Assert.EndsWith("-6\"", await ETagAsync(bucket, "replica/dump-parts/000000.chunk"));
+        Assert.EndsWith("-6\"", await ETagAsync(bucket, "replica/dump-parts/p000000-000000.chunk"));
     }
 
     [Fact]
@@ -84,8 +84,8 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         DumpEntry entry = await WriteDumpAsync(bridge, "dump-1", data, chunkSize: 1000);
 
         Assert.Equal(
-            ["team/replica/dump-1/000000.chunk", "team/replica/dump-1/000001.chunk", "team/replica/dump-1/000002.chunk",
-             "team/replica/dump-1/manifest.json", "team/replica/index.json"],
+            ["team/replica/dump-1/manifest.json", "team/replica/dump-1/p000000-000000.chunk", "team/replica/dump-1/p000000-000001.chunk",
+             "team/replica/dump-1/p000000-000002.chunk", "team/replica/index.json"],
             await ListKeysAsync(bucket));
 
         using JsonDocument manifest = JsonDocument.Parse(await GetBytesAsync(bucket, "team/replica/dump-1/manifest.json"));
@@ -95,7 +95,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         Assert.Equal(entry.CreatedAt, root.GetProperty("created_at").GetInt64());
         JsonElement chunks = root.GetProperty("chunks");
         Assert.Equal(3, chunks.GetArrayLength());
-        Assert.Equal("000002.chunk", chunks[2].GetProperty("key").GetString());
+        Assert.Equal("p000000-000002.chunk", chunks[2].GetProperty("key").GetString());
         Assert.Equal(500, chunks[2].GetProperty("size").GetInt64());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data.AsSpan(2000))), chunks[2].GetProperty("sha256").GetString());
 
@@ -136,12 +136,12 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
 
         ProcessOutput list = await ProcessRunner.RunAsync(s3cmd, ["-c", config, "ls", $"s3://{bucket}/replica/dump-s3cmd/"], throwOnError: false);
         Assert.True(list.ExitCode == 0, list.Describe());
-        Assert.Contains($"s3://{bucket}/replica/dump-s3cmd/000000.chunk", list.Stdout);
-        Assert.Contains($"s3://{bucket}/replica/dump-s3cmd/000001.chunk", list.Stdout);
+        Assert.Contains($"s3://{bucket}/replica/dump-s3cmd/p000000-000000.chunk", list.Stdout);
+        Assert.Contains($"s3://{bucket}/replica/dump-s3cmd/p000000-000001.chunk", list.Stdout);
         Assert.Contains($"s3://{bucket}/replica/dump-s3cmd/manifest.json", list.Stdout);
 
         string target = scratch.Combine("chunk1");
-        ProcessOutput get = await ProcessRunner.RunAsync(s3cmd, ["-c", config, "get", $"s3://{bucket}/replica/dump-s3cmd/000001.chunk", target], throwOnError: false);
+        ProcessOutput get = await ProcessRunner.RunAsync(s3cmd, ["-c", config, "get", $"s3://{bucket}/replica/dump-s3cmd/p000000-000001.chunk", target], throwOnError: false);
         Assert.True(get.ExitCode == 0, get.Describe());
         Assert.Equal(data.AsSpan(2000).ToArray(), await File.ReadAllBytesAsync(target));
     }
@@ -325,7 +325,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         {
             await writer.WriteChunkAsync(Bytes(1000), s_none);
             await writer.WriteChunkAsync(Bytes(7 * MiB), s_none);
-            Assert.Contains("replica/dump-gone/000001.chunk", await ListKeysAsync(bucket));
+            Assert.Contains("replica/dump-gone/p000000-000001.chunk", await ListKeysAsync(bucket));
         }
 
         Assert.Equal(["dump-kept"], await ListedNamesAsync(bridge));
@@ -355,7 +355,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
 
         var exists = await Assert.ThrowsAsync<BridgeException>(() => other.BeginDumpAsync("dump-x", s_none));
         Assert.Contains("already exists", exists.Message);
-        Assert.Equal(["replica/dump-x/000000.chunk", "replica/dump-x/manifest.json", "replica/index.json"], await ListKeysAsync(bucket));
+        Assert.Equal(["replica/dump-x/manifest.json", "replica/dump-x/p000000-000000.chunk", "replica/index.json"], await ListKeysAsync(bucket));
     }
 
     [Fact]
@@ -364,7 +364,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         string bucket = await Server.CreateBucketAsync();
         var faults = new FaultInjector();
         using var bridge = new S3Bridge(Server.Options(bucket), faults);
-        faults.Fail(FaultInjector.PutOf("/000001.chunk"), times: 2, HttpStatusCode.ServiceUnavailable, "SlowDown");
+        faults.Fail(FaultInjector.PutOf("/p000000-000001.chunk"), times: 2, HttpStatusCode.ServiceUnavailable, "SlowDown");
         byte[] data = Bytes(3000, seed: 4);
 
         await WriteDumpAsync(bridge, "dump-retried", data, chunkSize: 1000);
@@ -391,7 +391,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
             await writer.WriteChunkAsync(Bytes(1000), s_none);
             var ex = await Assert.ThrowsAsync<BridgeException>(() => writer.WriteChunkAsync(Bytes(12 * MiB), s_none));
 
-            Assert.Contains($"s3://{bucket}/replica/dump-broken/000001.chunk", ex.Message);
+            Assert.Contains($"s3://{bucket}/replica/dump-broken/p000000-000001.chunk", ex.Message);
             Assert.Contains("InternalError", ex.Message);
             Assert.Equal("InternalError", ex.Data["S3ErrorCode"]);
             Assert.Equal(bucket, ex.Data["S3Bucket"]);
@@ -485,7 +485,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
             await client.PutObjectAsync(new PutObjectRequest
             {
                 BucketName = bucket,
-                Key = "replica/dump-t/000001.chunk",
+                Key = "replica/dump-t/p000000-000001.chunk",
                 InputStream = new MemoryStream(Bytes(1000, seed: 6)),
             });
         }
@@ -530,7 +530,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         string bucket = await Server.CreateBucketAsync();
         // What a writer killed with SIGKILL leaves: its marker and a chunk, never refreshed again.
         await PutAsync(bucket, "replica/killed/.writing", "pid 1 on host");
-        await PutAsync(bucket, "replica/killed/000000.chunk", "chunk");
+        await PutAsync(bucket, "replica/killed/p000000-000000.chunk", "chunk");
         using var bridge = new S3Bridge(Server.Options(bucket));
         var claimed = await Assert.ThrowsAsync<BridgeException>(() => bridge.BeginDumpAsync("killed", s_none));
         Assert.Contains("replica delete --abandoned", claimed.Message);
@@ -582,12 +582,12 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         IReadOnlyList<string> removed = await bridge.DeleteAbandonedAsync(TimeSpan.FromSeconds(3), dryRun: false, s_none);
 
         Assert.Equal(["dead"], removed);
-        Assert.Equal(["replica/live/.writing", "replica/live/000000.chunk"], await ListKeysAsync(bucket, "replica/live/"));
+        Assert.Equal(["replica/live/.writing", "replica/live/p000000-000000.chunk"], await ListKeysAsync(bucket, "replica/live/"));
         await writer.CompleteAsync(new DumpSummary(10, "test", false, false), s_none);
         Assert.Equal(Bytes(10), await RestoreAsync(bridge, "live"));
         // No refresh brings the marker back once the dump is listed.
         await Task.Delay(TimeSpan.FromSeconds(1.5));
-        Assert.Equal(["replica/live/000000.chunk", "replica/live/manifest.json"], await ListKeysAsync(bucket, "replica/live/"));
+        Assert.Equal(["replica/live/manifest.json", "replica/live/p000000-000000.chunk"], await ListKeysAsync(bucket, "replica/live/"));
     }
 
     [Fact]
@@ -599,6 +599,63 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         var ex = await Assert.ThrowsAsync<ConfigException>(() => bridge.DeleteAbandonedAsync(TimeSpan.FromSeconds(90), false, s_none));
 
         Assert.Contains("too short", ex.Message);
+    }
+
+    [Fact]
+    public async Task RoundTrip_DumpInParts_EncryptedPartsRestoredInOrderAndAChunkMovedBetweenPartsFails()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        var config = new Replica.Config.BridgeConfig
+        {
+            ChunkSize = 1000,
+            Compression = new Replica.Config.CompressionConfig { Algorithm = "none" },
+            Encryption = new Replica.Config.EncryptionConfig { Key = Convert.ToBase64String(Bytes(32, seed: 9)) },
+        };
+        (string Kind, string? Table, byte[] Data)[] parts =
+        [
+            (PartKind.PreData, null, Bytes(1500, seed: 1)),
+            (PartKind.Data, "public.orders", Bytes(2000, seed: 2)),
+            (PartKind.PostData, null, Bytes(10, seed: 3)),
+        ];
+        var codecs = BridgeCodecs.ForNewDump(config);
+        using (var codec = codecs.Codec)
+        {
+            await using IDumpWriter writer = await bridge.BeginDumpAsync("parted", s_none);
+            foreach (var (kind, table, data) in parts)
+            {
+                int part = writer.BeginPart(kind, table);
+                var pipe = new System.IO.Pipelines.Pipe();
+                var chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, 1000, codec, DumpChunker.DefaultWorkers, s_none);
+                await pipe.Writer.WriteAsync(data, s_none);
+                await pipe.Writer.CompleteAsync();
+                await chunking;
+            }
+            await writer.CompleteAsync(new DumpSummary(3510, "test", Compressed: false, Encrypted: true)
+            {
+                Encryption = codecs.Encryption,
+                AuthenticateChunks = codecs.AuthenticateChunks,
+            }, s_none);
+        }
+
+        Assert.Equal(
+            ["replica/index.json", "replica/parted/manifest.json", "replica/parted/p000000-000000.chunk", "replica/parted/p000000-000001.chunk",
+             "replica/parted/p000001-000000.chunk", "replica/parted/p000001-000001.chunk", "replica/parted/p000002-000000.chunk"],
+            (await ListKeysAsync(bucket)).Order(StringComparer.Ordinal));
+        using var restored = new MemoryStream();
+        await DumpReader.RestoreAsync(bridge, "parted", restored, m => BridgeCodecs.ForManifest(m, config), s_none);
+        Assert.Equal(parts.SelectMany(p => p.Data), restored.ToArray());
+
+        // Chunk 0 of part 1 (1000 bytes + tag) in the place of chunk 0 of part 0 (the same size).
+        using (AmazonS3Client client = Server.CreateClient())
+        {
+            await client.CopyObjectAsync(bucket, "replica/parted/p000001-000000.chunk", bucket, "replica/parted/p000000-000000.chunk");
+        }
+        using var output = new MemoryStream();
+        var ex = await Assert.ThrowsAsync<IntegrityException>(
+            () => DumpReader.RestoreAsync(bridge, "parted", output, m => BridgeCodecs.ForManifest(m, config), s_none));
+        Assert.Contains("Dump 'parted', part 0, chunk 0 (p000000-000000.chunk): SHA-256", ex.Message);
+        Assert.Equal(0, output.Length);
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ internal static class VerifyCommand
                     _ => "not encrypted, so nothing guards against deliberate edits",
                 };
                 await Console.Error.WriteLineAsync(
-                    $"replica: {verified.Name} is intact: {verified.ChunkCount} {CommonOptions.Plural(verified.ChunkCount, "chunk")}, {CommonOptions.Size(verified.Bytes)} of dump; {manifest}").ConfigureAwait(false);
+                    $"replica: {verified.Name} is intact: {verified.ChunkCount} {CommonOptions.Plural(verified.ChunkCount, "chunk")} in {verified.PartCount} {CommonOptions.Plural(verified.PartCount, "part")}, {CommonOptions.Size(verified.Bytes)} of dump; {manifest}").ConfigureAwait(false);
             }
             return 0;
         }));

@@ -41,6 +41,7 @@ internal sealed class BridgeIndex
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(BridgeIndex))]
 [JsonSerializable(typeof(DumpManifest))]
+[JsonSerializable(typeof(PartInfo))]
 internal sealed partial class BridgeJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -128,6 +129,65 @@ internal static class BridgeJson
                 BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] holds a control character");
             }
         }
+        CheckParts(manifest, name, where);
         return manifest;
+    }
+
+    /// <summary>
+    /// Version 1 has no parts; version 2 lists at least one, each of a known kind (a table for data parts only), with
+    /// distinct indices, and its chunks are the next run of the chunk list, each naming the part. Any other version was
+    /// written by a newer replica.
+    /// </summary>
+    static void CheckParts(DumpManifest manifest, string name, string where)
+    {
+        if (manifest.FormatVersion is not (DumpManifest.StreamVersion or DumpManifest.PartsVersion))
+        {
+            throw new BridgeException(
+                $"Dump '{name}': manifest {where} has bridge format version {manifest.Version}; this replica reads versions "
+                + $"{DumpManifest.StreamVersion} and {DumpManifest.PartsVersion}. It was written by a newer replica: upgrade to read it.");
+        }
+        if (manifest.FormatVersion == DumpManifest.StreamVersion)
+        {
+            if (manifest.Parts is not null || manifest.Chunks.Any(c => c.Part is not null))
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: it has parts but no \"version\": {DumpManifest.PartsVersion}");
+            }
+            return;
+        }
+        if (manifest.Parts is not { Count: > 0 } parts)
+        {
+            BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: version {DumpManifest.PartsVersion} needs a non-empty list of parts");
+            return;
+        }
+        var seen = new HashSet<int>();
+        int next = 0;
+        for (int p = 0; p < parts.Count; p++)
+        {
+            PartInfo? part = parts[p];
+            string problem = part is null ? "is null"
+                : part.Index < 0 || !seen.Add(part.Index) ? $"has index {part.Index}, negative or used twice"
+                : !PartKind.IsKnown(part.Kind) ? $"has an unknown kind '{part.Kind}'"
+                : (part.Kind == PartKind.Data) != (part.Table is not null) ? "must name a table if and only if it is a data part"
+                : part.Table is { } table && (table.Length == 0 || table.AsSpan().ContainsAnyInRange('\0', '\x1f')) ? "has an empty table name or one with a control character"
+                : part.ChunkCount < 0 || part.ChunkCount > manifest.Chunks.Count - next ? $"has {part.ChunkCount} chunks, more than the chunk list has left"
+                : "";
+            if (problem.Length > 0)
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: parts[{p}] {problem}");
+            }
+            for (int c = next; c < next + part!.ChunkCount; c++)
+            {
+                if (manifest.Chunks[c].Part != part.Index)
+                {
+                    BridgeThrow.DumpIntegrity(name,
+                        $"manifest {where} is not valid: chunks[{c}] should be in {part}, yet it names part {manifest.Chunks[c].Part?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
+                }
+            }
+            next += part.ChunkCount;
+        }
+        if (next != manifest.Chunks.Count)
+        {
+            BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: its parts hold {next} chunks, its chunk list {manifest.Chunks.Count}");
+        }
     }
 }

@@ -22,7 +22,7 @@ internal static class BridgeThrow
 
     [DoesNotReturn]
     public static void ChunkIntegrity(string dumpName, ChunkInfo chunk, string problem) =>
-        throw new IntegrityException($"Dump '{dumpName}', chunk {chunk.Index} ({chunk.Key}): {problem}.");
+        throw new IntegrityException($"Dump '{dumpName}', {chunk}: {problem}.");
 
     [DoesNotReturn]
     public static void DumpIntegrity(string dumpName, string problem) =>

@@ -1,8 +1,8 @@
 namespace Replica.Bridges;
 
 /// <summary>
-/// Where dumps are stored: a local directory now, an S3 bucket next. A dump is a folder of numbered chunk objects plus a
-/// manifest; the bridge root holds index.json. A dump is listed only once every chunk and its manifest are stored.
+/// Where dumps are stored: a local directory or an S3 bucket. A dump is a folder of chunk objects, numbered by part and
+/// by chunk inside the part, plus a manifest listing the parts in restore order; the bridge root holds index.json. A dump is listed only once every chunk and its manifest are stored.
 /// </summary>
 public interface IBridge
 {
@@ -48,15 +48,27 @@ public interface IAbandonedCleanup
     Task<IReadOnlyList<string>> DeleteAbandonedAsync(TimeSpan staleAfter, bool dryRun, CancellationToken cancellationToken);
 }
 
-/// <summary>Writes the chunks of one dump, in order.</summary>
+/// <summary>
+/// Writes one dump: a list of parts in restore order, each an ordered run of chunks (bridge format v2). Call
+/// <see cref="BeginPart"/>, then write the part's chunks; the part ends where the next one begins, or at
+/// <see cref="CompleteAsync"/>. A writer that writes chunks without beginning a part writes one part of kind
+/// <see cref="PartKind.Stream"/>: a single-stream dump (a file, stdin, pg_dump, mysqldump).
+/// </summary>
 public interface IDumpWriter : IAsyncDisposable
 {
     string Name { get; }
 
     /// <summary>
+    /// Ends the current part (if any) and begins the next one; returns its index, which encrypting codecs bind into its
+    /// chunks (<see cref="Codecs.IChunkCodec"/>'s part-aware Encode). <paramref name="table"/> names the table of a
+    /// <see cref="PartKind.Data"/> part and must be null for the other kinds.
+    /// </summary>
+    int BeginPart(string kind, string? table = null);
+
+    /// <summary>
     /// Stores the next chunk (bytes as they will be stored) with its SHA-256, which the caller computed while the bytes
     /// streamed in (hashing in a second pass at the end of each chunk would stall the pipeline). Chunks are numbered
-    /// from 0 in call order.
+    /// from 0 in call order within their part.
     /// </summary>
     Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256, CancellationToken cancellationToken);
 
@@ -91,11 +103,13 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
     /// </summary>
     public Func<DumpManifest, string>? AuthenticateChunks { get; init; }
 
-    /// <summary>The manifest every bridge writes for a completed dump.</summary>
-    public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks)
+    /// <summary>The manifest every bridge writes for a completed dump (bridge format v2).</summary>
+    public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts)
     {
         var manifest = new DumpManifest(name, createdAt, ToolInfo.Version, Source, SizeIn, sizeOut, Compressed, Encrypted, chunks)
         {
+            Version = DumpManifest.PartsVersion,
+            Parts = parts,
             Compression = Compression,
             Encryption = Encryption,
             SizePlain = SizePlain,
@@ -124,10 +138,54 @@ public sealed record DumpEntry(
     public const string Complete = "complete";
 }
 
-/// <summary>One stored chunk, as the manifest lists it.</summary>
-public sealed record ChunkInfo(int Index, string Key, long Size, string Sha256);
+/// <summary>
+/// One stored chunk, as the manifest lists it. <see cref="Index"/> is its position in the manifest's chunk list (the
+/// whole dump, restore order); <see cref="Part"/> (bridge format v2) is the index of the part it belongs to, null in v1.
+/// </summary>
+public sealed record ChunkInfo(int Index, string Key, long Size, string Sha256)
+{
+    public int? Part { get; init; }
 
-/// <summary>A dump's manifest: the source of truth for its chunks, written once after the last chunk.</summary>
+    /// <summary>How messages name the chunk: "part 1, chunk 5 (p000001-000002.chunk)"; "chunk 5 (000005.chunk)" in v1.</summary>
+    public override string ToString() => Part is { } part ? $"part {part}, chunk {Index} ({Key})" : $"chunk {Index} ({Key})";
+}
+
+/// <summary>What a part of a dump holds (bridge format v2), as the manifest names it.</summary>
+public static class PartKind
+{
+    /// <summary>A whole single-stream dump (a file, stdin, pg_dump, mysqldump): schema, data and all, as it came.</summary>
+    public const string Stream = "stream";
+
+    /// <summary>The schema that comes before the data (pg_dump --section=pre-data).</summary>
+    public const string PreData = "pre-data";
+
+    /// <summary>The rows of one table (<see cref="PartInfo.Table"/>).</summary>
+    public const string Data = "data";
+
+    /// <summary>What comes after the data: indexes, constraints, triggers (pg_dump --section=post-data).</summary>
+    public const string PostData = "post-data";
+
+    public static bool IsKnown(string? kind) => kind is Stream or PreData or Data or PostData;
+}
+
+/// <summary>
+/// One part of a dump (bridge format v2): an ordered run of <see cref="ChunkCount"/> chunks of the manifest's chunk
+/// list, those whose <see cref="ChunkInfo.Part"/> is <see cref="Index"/>. The manifest lists parts in restore order;
+/// indices are distinct but need not follow that order, so writers on several machines can number their parts
+/// independently (issue 10 §5). <see cref="Table"/> names a data part's table.
+/// </summary>
+public sealed record PartInfo(int Index, string Kind, int ChunkCount)
+{
+    public string? Table { get; init; }
+
+    /// <summary>How messages name the part: "part 1 (data public.orders)".</summary>
+    public override string ToString() => Table is null ? $"part {Index} ({Kind})" : $"part {Index} ({Kind} {Table})";
+}
+
+/// <summary>
+/// A dump's manifest: the source of truth for its chunks, written once after the last chunk. Version 1 (no "version"
+/// field) lists one run of chunks; version 2 adds <see cref="Parts"/> and each chunk's part (see <see cref="PartsOf"/>).
+/// </summary>
 public sealed record DumpManifest(
     string Name,
     long CreatedAt,
@@ -153,6 +211,28 @@ public sealed record DumpManifest(
 
     public long? Rows { get; init; }
 
+    /// <summary>The bridge format v1: one run of chunks, no parts.</summary>
+    public const int StreamVersion = 1;
+
+    /// <summary>The bridge format v2: a list of parts.</summary>
+    public const int PartsVersion = 2;
+
+    /// <summary>The bridge format as stored: absent (null) in version 1 manifests, 2 for dumps in parts; other values are refused when the manifest is read.</summary>
+    public int? Version { get; init; }
+
+    /// <summary>The bridge format: <see cref="Version"/>, 1 when absent.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int FormatVersion => Version ?? StreamVersion;
+
+    /// <summary>Version 2: the parts in restore order; null in version 1.</summary>
+    public IReadOnlyList<PartInfo>? Parts { get; init; }
+
+    /// <summary>
+    /// The parts in restore order; a version 1 manifest is one <see cref="PartKind.Stream"/> part of index 0 holding every
+    /// chunk (its chunks are encrypted without a part).
+    /// </summary>
+    public IReadOnlyList<PartInfo> PartsOf() => Parts ?? [new PartInfo(0, PartKind.Stream, Chunks.Count)];
+
     /// <summary>
     /// Encrypted dumps: a tag under the dump's key over the chunk list (<see cref="AppendChunkList"/>), so that edits to
     /// the list are detected before any chunk is read. Null when not encrypted, and in manifests written before it existed.
@@ -160,25 +240,47 @@ public sealed record DumpManifest(
     public string? ChunksTag { get; init; }
 
     static readonly byte[] s_chunkListLabel = "replica manifest chunk list v1\0"u8.ToArray();
+    static readonly byte[] s_partListLabel = "replica manifest part list v2\0"u8.ToArray();
 
     /// <summary>
     /// Feeds the canonical bytes of the chunk list into <paramref name="hash"/>: a label, the chunk count and size_out,
     /// then per chunk, in order, its index, key, size and SHA-256 text. Numbers are 64-bit big-endian and text is UTF-8
-    /// with a 4-byte big-endian length before it, so two different lists never give the same bytes.
+    /// with a 4-byte big-endian length before it, so two different lists never give the same bytes. Version 2 starts
+    /// with another label and adds each chunk's part after its index, then the part count and per part its index, kind,
+    /// whether it has a table and the table, and its chunk count: a manifest cannot be passed off as the other version,
+    /// nor its parts reordered, relabelled or resized.
     /// </summary>
     public void AppendChunkList(System.Security.Cryptography.IncrementalHash hash)
     {
         ArgumentNullException.ThrowIfNull(hash);
         Span<byte> number = stackalloc byte[sizeof(long)];
-        hash.AppendData(s_chunkListLabel);
+        bool parts = FormatVersion >= PartsVersion;
+        hash.AppendData(parts ? s_partListLabel : s_chunkListLabel);
         AppendNumber(hash, number, Chunks.Count);
         AppendNumber(hash, number, SizeOut);
         foreach (ChunkInfo chunk in Chunks)
         {
             AppendNumber(hash, number, chunk.Index);
+            if (parts)
+            {
+                AppendNumber(hash, number, chunk.Part ?? -1);
+            }
             AppendText(hash, chunk.Key);
             AppendNumber(hash, number, chunk.Size);
             AppendText(hash, chunk.Sha256);
+        }
+        if (parts)
+        {
+            IReadOnlyList<PartInfo> list = Parts ?? [];
+            AppendNumber(hash, number, list.Count);
+            foreach (PartInfo part in list)
+            {
+                AppendNumber(hash, number, part.Index);
+                AppendText(hash, part.Kind);
+                AppendNumber(hash, number, part.Table is null ? 0 : 1);
+                AppendText(hash, part.Table ?? "");
+                AppendNumber(hash, number, part.ChunkCount);
+            }
         }
     }
 

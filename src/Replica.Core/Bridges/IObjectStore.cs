@@ -2,8 +2,8 @@ namespace Replica.Bridges;
 
 /// <summary>
 /// The object storage under an <see cref="ObjectBridge"/>: a flat set of keys relative to the bridge's root
-/// ("index.json", "dump-1/000000.chunk", "dump-1/manifest.json", "dump-1/.writing"). The bridge holds the whole dump
-/// protocol (chunk numbering, manifest, index.json and its compare-and-swap, the writer marker's refresh, delete,
+/// ("index.json", "dump-1/p000000-000000.chunk" (part 0, chunk 0), "dump-1/manifest.json", "dump-1/.writing"). The
+/// bridge holds the whole dump protocol (parts and chunk numbering, manifest, index.json and its compare-and-swap, the writer marker's refresh, delete,
 /// `delete --abandoned`, `index rebuild`); a store only moves bytes. A new backend (Azure Blob, GCS) implements this
 /// interface and <see cref="IWriterLease"/>, and passes the store to <c>new ObjectBridge(store)</c>:
 /// <list type="bullet">

@@ -5,8 +5,8 @@ namespace Replica.Bridges;
 /// <code>
 /// root/index.json              complete dumps: {"version":1,"dumps":[...]}
 /// root/.index.lock             held exclusively (flock on Linux) while index.json or the set of dump folders changes
-/// root/dump-1/000000.chunk ... chunks, zero-padded so that name order is restore order
-/// root/dump-1/manifest.json    written after the last chunk; the source of truth for the chunks
+/// root/dump-1/p000000-000000.chunk ... chunk 0 of part 0, zero-padded so that name order is restore order
+/// root/dump-1/manifest.json    written after the last chunk; the source of truth for the parts and chunks
 /// root/dump-1/.writing         exists while a writer works on the folder, held open exclusively by that writer
 /// root/.deleted-*              folders being removed (renamed first so that removal is atomic for readers)
 /// </code>

@@ -22,11 +22,17 @@ public sealed record ObjectBridgeOptions
 /// <summary>
 /// The dump protocol over any <see cref="IObjectStore"/>, laid out the same way in every store:
 /// <code>
-/// index.json              complete dumps: {"version":1,"dumps":[...]}, updated by compare-and-swap
-/// dump-1/000000.chunk ... chunks, zero-padded so that key order is restore order
-/// dump-1/manifest.json    written once (put-if-absent) after the last chunk; the source of truth for the chunks
-/// dump-1/.writing         the writer's lease on the name, refreshed while it works, removed once the dump is listed
+/// index.json                  complete dumps: {"version":1,"dumps":[...]}, updated by compare-and-swap
+/// dump-1/p000000-000000.chunk chunk 0 of part 0 (bridge format v2): p{part}-{chunk in the part}, zero-padded
+/// dump-1/manifest.json        written once (put-if-absent) after the last chunk; the source of truth for the parts
+///                             (in restore order) and their chunks
+/// dump-1/.writing             the writer's lease on the name, refreshed while it works, removed once the dump is listed
 /// </code>
+/// A dump is a list of parts (pre-data, the data of one table, post-data; or one "stream" part for a single-stream dump),
+/// each an ordered run of chunks. Chunk keys are named by part and by chunk inside the part, not by a dump-wide counter,
+/// so parts can be written independently (by several writers, issue 10 §5) without their keys colliding; they stay
+/// plain names in the dump's folder (no subfolder per part). Dumps of format v1 (keys "000000.chunk", no parts) are
+/// still read: the manifest holds every chunk's key.
 /// A dump is listed only after every chunk and its manifest are stored. <see cref="LocalBridge"/> and the S3 bridge are
 /// this protocol over their stores; a new backend needs only its <see cref="IObjectStore"/>: <c>new ObjectBridge(store)</c>.
 /// A store that is also an <see cref="IDirectoryStore"/> (the local directory) gets the same protocol with its lock held
@@ -39,8 +45,11 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     public const string ManifestName = "manifest.json";
     public const string MarkerName = ".writing";
 
-    /// <summary>Six digits keep name order equal to chunk order; 1,000,000 chunks of 32 MiB is 32 TiB.</summary>
+    /// <summary>Six digits keep name order equal to chunk order; 1,000,000 chunks of 32 MiB is 32 TiB (per part).</summary>
     public const int MaxChunkCount = 1_000_000;
+
+    /// <summary>Six digits for the part too: a part per table of a database with many partitions.</summary>
+    public const int MaxPartCount = 1_000_000;
 
     readonly IObjectStore _store;
     // The store's file system powers, when it has them (see IDirectoryStore); null for an object store.
@@ -62,8 +71,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
 
     internal ObjectBridgeOptions BridgeOptions => _options;
 
-    /// <summary>The file or object name of chunk <paramref name="index"/> inside its dump's folder.</summary>
-    public static string ChunkKey(int index) => $"{index:D6}.chunk";
+    /// <summary>The file or object name of chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> inside its dump's folder.</summary>
+    public static string ChunkKey(int partIndex, int chunkIndex) => $"p{partIndex:D6}-{chunkIndex:D6}.chunk";
 
     /// <summary>The key prefix of a dump's objects. The trailing '/' is what keeps "dump-1" from matching "dump-10".</summary>
     internal static string DumpPrefix(string name) => name + "/";
@@ -191,7 +200,7 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         await foreach (ObjectInfo _ in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
         {
             throw new IntegrityException(
-                $"Dump '{name}', chunk {chunk.Index} ({chunk.Key}): the chunk is missing ({_store.Show(key)} does not exist).");
+                $"Dump '{name}', {chunk}: the chunk is missing ({_store.Show(key)} does not exist).");
         }
         throw new BridgeException($"There is no dump named '{name}' in {Description}.");
     }

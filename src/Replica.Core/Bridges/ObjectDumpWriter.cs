@@ -5,8 +5,8 @@ namespace Replica.Bridges;
 /// <summary>
 /// Writes one dump into its folder of an <see cref="ObjectBridge"/>: each chunk is stored as it comes and only its
 /// ChunkInfo is kept, so memory is the caller's chunk buffer. Holds the name through the writer lease from
-/// BeginDumpAsync until the dump is listed (or removed), refreshing it meanwhile. Not thread-safe: one caller writes
-/// the chunks in order.
+/// BeginDumpAsync until the dump is listed (or removed), refreshing it meanwhile. Numbers its parts 0, 1, ... in the
+/// order they begin, which is their restore order. Not thread-safe: one caller writes the parts and chunks in order.
 /// </summary>
 internal class ObjectDumpWriter : IDumpWriter
 {
@@ -17,7 +17,13 @@ internal class ObjectDumpWriter : IDumpWriter
     readonly IWriterLease _lease;
     readonly long _createdAt;
     readonly List<ChunkInfo> _chunks = [];
+    readonly List<PartInfo> _parts = [];
     readonly MarkerRefresher _refresher;
+    // The part being written: its index (-1 before the first), kind, table and the chunks stored in it so far.
+    int _part = -1;
+    string _partKind = PartKind.Stream;
+    string? _partTable;
+    int _partChunks;
     long _sizeOut;
     State _state;
     // Set once CompleteAsync tries to list the dump: from then on the entry may be in index.json.
@@ -38,21 +44,60 @@ internal class ObjectDumpWriter : IDumpWriter
 
     public string Name { get; }
 
+    public int BeginPart(string kind, string? table = null)
+    {
+        EnsureOpen();
+        if (!PartKind.IsKnown(kind))
+        {
+            throw new ArgumentException($"Unknown part kind '{kind}'.", nameof(kind));
+        }
+        if ((kind == PartKind.Data) != (table is not null) || table is { Length: 0 })
+        {
+            throw new ArgumentException("A data part names its table; other parts name none.", nameof(table));
+        }
+        EndPart();
+        if (_parts.Count >= ObjectBridge.MaxPartCount)
+        {
+            _state = State.Failed;
+            throw new BridgeException($"Dump '{Name}' would need more than {ObjectBridge.MaxPartCount} parts.");
+        }
+        _part = _parts.Count;
+        _partKind = kind;
+        _partTable = table;
+        _partChunks = 0;
+        return _part;
+    }
+
+    void EndPart()
+    {
+        if (_part >= 0)
+        {
+            _parts.Add(new PartInfo(_part, _partKind, _partChunks) { Table = _partTable });
+            _part = -1;
+        }
+    }
+
     public async Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256Hash, CancellationToken cancellationToken)
     {
         EnsureOpen();
+        if (_part < 0)
+        {
+            // Chunks without a part first: a single-stream dump.
+            BeginPart(PartKind.Stream);
+        }
         int index = _chunks.Count;
-        if (index >= ObjectBridge.MaxChunkCount)
+        int inPart = _partChunks;
+        if (inPart >= ObjectBridge.MaxChunkCount)
         {
             _state = State.Failed;
             throw new BridgeException(
-                $"Dump '{Name}' would need more than {ObjectBridge.MaxChunkCount} chunks; raise bridge.chunk_size.");
+                $"Dump '{Name}' would need more than {ObjectBridge.MaxChunkCount} chunks in part {_part}; raise bridge.chunk_size.");
         }
 
-        string key = ObjectBridge.ChunkKey(index);
+        string key = ObjectBridge.ChunkKey(_part, inPart);
         try
         {
-            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {index} of dump '{Name}'",
+            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {_part} of dump '{Name}'",
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -62,7 +107,8 @@ internal class ObjectDumpWriter : IDumpWriter
             _failure = ex;
             throw;
         }
-        _chunks.Add(new ChunkInfo(index, key, chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)));
+        _chunks.Add(new ChunkInfo(index, key, chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)) { Part = _part });
+        _partChunks++;
         _sizeOut += chunk.Length;
     }
 
@@ -71,7 +117,13 @@ internal class ObjectDumpWriter : IDumpWriter
         ArgumentNullException.ThrowIfNull(summary);
         EnsureOpen();
 
-        var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, _chunks.ToArray());
+        if (_part < 0 && _parts.Count == 0)
+        {
+            // An empty single-stream dump: one part without chunks.
+            BeginPart(PartKind.Stream);
+        }
+        EndPart();
+        var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, _chunks.ToArray(), _parts.ToArray());
         var entry = summary.ToEntry(Name, _createdAt, _sizeOut, _chunks.Count);
         string manifestKey = ObjectBridge.ManifestKey(Name);
         try

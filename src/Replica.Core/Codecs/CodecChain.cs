@@ -4,7 +4,7 @@ namespace Replica.Codecs;
 
 /// <summary>
 /// Several codecs applied as one: <see cref="Encode"/> runs them in order (compress, then encrypt) and
-/// <see cref="Decode"/> in reverse, each codec seeing the same chunk index and last-chunk flag. The intermediate results
+/// <see cref="Decode"/> in reverse, each codec seeing the same part and chunk index and last-chunk flag. The intermediate results
 /// live in two buffers owned by the chain and reused for every chunk, so after the largest chunk has been seen, nothing
 /// is allocated per chunk. The chain owns its codecs and disposes them.
 /// </summary>
@@ -38,7 +38,13 @@ public sealed class CodecChain : IChunkCodec
     /// <summary>The codec names joined in encoding order, e.g. "zstd+aes-256-gcm"; "none" for an empty chain.</summary>
     public string Name { get; }
 
-    public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+    public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Encode(plain, 0, chunkIndex, isLast, output);
+
+    public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Decode(stored, 0, chunkIndex, isLast, output);
+
+    public void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);
         var last = _codecs.Length - 1;
@@ -52,13 +58,13 @@ public sealed class CodecChain : IChunkCodec
         {
             var buffer = Intermediate(i);
             buffer.ResetWrittenCount();
-            _codecs[i].Encode(input, chunkIndex, isLast, buffer);
+            _codecs[i].Encode(input, partIndex, chunkIndex, isLast, buffer);
             input = buffer.WrittenSpan;
         }
-        _codecs[last].Encode(input, chunkIndex, isLast, output);
+        _codecs[last].Encode(input, partIndex, chunkIndex, isLast, output);
     }
 
-    public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+    public void Decode(ReadOnlySpan<byte> stored, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);
         var last = _codecs.Length - 1;
@@ -72,10 +78,10 @@ public sealed class CodecChain : IChunkCodec
         {
             var buffer = Intermediate(i);
             buffer.ResetWrittenCount();
-            _codecs[i].Decode(input, chunkIndex, isLast, buffer);
+            _codecs[i].Decode(input, partIndex, chunkIndex, isLast, buffer);
             input = buffer.WrittenSpan;
         }
-        _codecs[0].Decode(input, chunkIndex, isLast, output);
+        _codecs[0].Decode(input, partIndex, chunkIndex, isLast, output);
     }
 
     /// <summary>Forks every codec of the chain into a new chain (with its own intermediate buffers).</summary>

@@ -30,4 +30,17 @@ public interface IChunkCodec : IDisposable
     /// another thread can work on other chunks of the same dump at the same time. The caller disposes it.
     /// </summary>
     IChunkCodec Fork();
+
+    /// <summary>
+    /// Encodes chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> (bridge format v2: a dump is a list
+    /// of parts, chunks numbered from 0 in each); <paramref name="isLast"/> marks the part's last chunk. An encrypting
+    /// codec binds the part into the chunk, so a chunk moved to another part fails to decode. Codecs whose output does
+    /// not depend on the chunk's position (compression) keep this default.
+    /// </summary>
+    void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Encode(plain, chunkIndex, isLast, output);
+
+    /// <summary>Decodes chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> (see the Encode overload).</summary>
+    void Decode(ReadOnlySpan<byte> stored, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Decode(stored, chunkIndex, isLast, output);
 }

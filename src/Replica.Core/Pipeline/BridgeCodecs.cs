@@ -78,6 +78,12 @@ public static class BridgeCodecs
                 var parsed = EncryptionHeader.Parse(header.GetRawText());
                 var aes = DumpEncryption.Open(parsed, keys);
                 codecs.Add(aes);
+                // After Open: the header's version is bound into its key slots, so a lowered one does not open.
+                if (parsed.BindsParts != (manifest.FormatVersion >= DumpManifest.PartsVersion))
+                {
+                    throw new IntegrityException(
+                        $"dump '{manifest.Name}': its manifest (bridge format version {manifest.FormatVersion}) does not match its encryption header (version {parsed.Version}): the manifest was edited");
+                }
                 CheckChunksTag(manifest, parsed, aes);
             }
             else if (manifest.Encrypted)

@@ -44,6 +44,7 @@ public static partial class DumpChunker
     sealed class ChunkEncoder : IAsyncDisposable
     {
         readonly IDumpWriter _writer;
+        readonly int _partIndex;
         readonly ChunkerProbe? _probe;
         readonly CancellationTokenSource _stop;
         readonly Slot[] _slots;
@@ -55,9 +56,10 @@ public static partial class DumpChunker
         readonly Task _store;
         Exception? _failure;
 
-        public ChunkEncoder(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int workers, ChunkerProbe? probe, CancellationToken cancellationToken)
+        public ChunkEncoder(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int workers, int partIndex, ChunkerProbe? probe, CancellationToken cancellationToken)
         {
             _writer = writer;
+            _partIndex = partIndex;
             _probe = probe;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _slots = new Slot[workers + 2];
@@ -150,7 +152,7 @@ public static partial class DumpChunker
                     while (_toEncode.Reader.TryRead(out Slot? slot))
                     {
                         _stop.Token.ThrowIfCancellationRequested();
-                        Encode(slot, codec);
+                        Encode(slot, codec, _partIndex);
                         slot.Done.TrySetResult();
                     }
                 }
@@ -161,12 +163,12 @@ public static partial class DumpChunker
             }
         }
 
-        static void Encode(Slot slot, IChunkCodec? codec)
+        static void Encode(Slot slot, IChunkCodec? codec, int partIndex)
         {
             if (codec is not null)
             {
                 slot.Encoded!.ResetWrittenCount();
-                codec.Encode(slot.Plain.AsSpan(0, slot.Length), slot.Index, slot.IsLast, slot.Encoded);
+                codec.Encode(slot.Plain.AsSpan(0, slot.Length), partIndex, slot.Index, slot.IsLast, slot.Encoded);
             }
             SHA256.HashData(slot.Stored.Span, slot.Sha256);
         }

@@ -46,9 +46,21 @@ public static partial class DumpChunker
     /// whether it is the last.
     /// </summary>
     public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, probe: null, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, probe: null, cancellationToken);
 
-    internal static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers,
+    /// <summary>
+    /// The same for one part of a dump: the caller began part <paramref name="partIndex"/> on <paramref name="writer"/>
+    /// (<see cref="IDumpWriter.BeginPart"/>); the codec binds the part into its chunks and seals the part's last chunk.
+    /// Without a part begun, the writer makes the chunks one single-stream part 0.
+    /// </summary>
+    public static Task<long> RunPartAsync(PipeReader input, IDumpWriter writer, int partIndex, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex, probe: null, cancellationToken);
+
+    internal static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers,
+        ChunkerProbe? probe, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, probe, cancellationToken);
+
+    static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, int partIndex,
         ChunkerProbe? probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -56,7 +68,7 @@ public static partial class DumpChunker
         CheckChunkSize(chunkSize);
         CheckWorkers(workers);
 
-        var encoder = new ChunkEncoder(writer, codec, chunkSize, workers, probe, cancellationToken);
+        var encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, probe, cancellationToken);
         Slot? filling = null;
         Slot? full = null; // a full chunk waits until we know whether another byte follows it (then it is not the last)
         long total = 0;

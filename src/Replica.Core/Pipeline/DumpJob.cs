@@ -50,7 +50,9 @@ public static class DumpJob
                 await input.Reader.CompleteAsync().ConfigureAwait(false);
             }
         }, cancellationToken);
-        var chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)settings.ChunkSize, codec, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken);
+        // A single stream is one part of the dump.
+        int part = writer.BeginPart(PartKind.Stream);
+        var chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, (int)settings.ChunkSize, codec, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken);
         try
         {
             // The reader last: after a failure or Ctrl+C it may sit in a read of standard input that no token interrupts

@@ -18,6 +18,8 @@ public static partial class DumpReader
         readonly IBridge _bridge;
         readonly string _name;
         readonly IReadOnlyList<ChunkInfo> _chunks;
+        // Per chunk: its part and its number within the part (which the codec binds).
+        readonly (PartInfo Part, int InPart)[] _positions;
         readonly bool _decode;
         readonly CancellationTokenSource _stop;
         readonly Channel<IChunkCodec> _codecs;
@@ -25,11 +27,24 @@ public static partial class DumpReader
         readonly Task<ReadOnlyMemory<byte>>?[] _lanes;
         readonly ArrayBufferWriter<byte>?[] _decoded;
 
-        public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IChunkCodec? codec, int workers, CancellationToken cancellationToken)
+        public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts, IChunkCodec? codec, int workers,
+            CancellationToken cancellationToken)
         {
             _bridge = bridge;
             _name = name;
             _chunks = chunks;
+            _positions = new (PartInfo, int)[chunks.Count];
+            int part = 0;
+            int inPart = 0;
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                while (inPart == parts[part].ChunkCount)
+                {
+                    part++;
+                    inPart = 0;
+                }
+                _positions[i] = (parts[part], inPart++);
+            }
             _decode = codec is not null;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _codecs = Channel.CreateBounded<IChunkCodec>(workers);
@@ -94,7 +109,8 @@ public static partial class DumpReader
             try
             {
                 decoded.ResetWrittenCount();
-                codec.Decode(stored, index, isLast: index == _chunks.Count - 1, decoded);
+                (PartInfo part, int inPart) = _positions[index];
+                Decode(codec, _name, chunk, stored, part, inPart, decoded);
             }
             finally
             {

@@ -24,7 +24,8 @@ public static partial class DumpReader
     }
 
     /// <summary>
-    /// Writes dump <paramref name="name"/> to <paramref name="output"/>, chunk by chunk in manifest order. Each chunk's
+    /// Writes dump <paramref name="name"/> to <paramref name="output"/>, part by part and chunk by chunk in manifest order
+    /// (bridge format v1 or v2: one plain SQL stream either way). Each chunk's
     /// size and SHA-256 are checked before any of its bytes are written; a mismatch or a missing chunk is an
     /// <see cref="IntegrityException"/> naming the dump and the chunk. The next chunks are fetched while one is written,
     /// so at most workers + 2 chunks are in memory. Returns the bytes written. Does not flush or dispose <paramref name="output"/>.
@@ -69,6 +70,8 @@ public static partial class DumpReader
         CheckManifest(name, manifest, codec);
 
         IReadOnlyList<ChunkInfo> chunks = manifest.Chunks;
+        // Parts in restore order (a v1 dump is one part 0 of every chunk); the chunk list holds their chunks in that order.
+        IReadOnlyList<PartInfo> parts = manifest.PartsOf();
         if (chunks.Count == 0)
         {
             await openOutput().ConfigureAwait(false);
@@ -76,7 +79,7 @@ public static partial class DumpReader
         }
         Stream? output = null;
         long total = 0;
-        await using var fetcher = new ChunkFetcher(bridge, name, chunks, codec, workers, cancellationToken);
+        await using var fetcher = new ChunkFetcher(bridge, name, chunks, parts, codec, workers, cancellationToken);
         for (int i = 0; i < chunks.Count; i++)
         {
             ReadOnlyMemory<byte> plain = await fetcher.NextAsync(i).ConfigureAwait(false);
@@ -86,6 +89,29 @@ public static partial class DumpReader
         }
         return total;
     }
+
+    /// <summary>
+    /// Decodes chunk <paramref name="inPart"/> of <paramref name="part"/>; the part's last chunk carries the last-chunk
+    /// mark. In a dump in parts, a failure names the dump, the part and the chunk (the codec knows only the numbers).
+    /// </summary>
+    static void Decode(IChunkCodec codec, string name, ChunkInfo chunk, ReadOnlySpan<byte> stored, PartInfo part, int inPart, System.Buffers.IBufferWriter<byte> decoded)
+    {
+        bool isLast = inPart == part.ChunkCount - 1;
+        if (chunk.Part is null)
+        {
+            codec.Decode(stored, inPart, isLast, decoded);
+            return;
+        }
+        try
+        {
+            codec.Decode(stored, part.Index, inPart, isLast, decoded);
+        }
+        catch (IntegrityException ex)
+        {
+            throw new IntegrityException($"Dump '{name}', {part}, chunk {chunk.Index} ({chunk.Key}): {ex.Message}", ex);
+        }
+    }
+
 
     static void CheckManifest(string name, DumpManifest manifest, IChunkCodec? codec)
     {

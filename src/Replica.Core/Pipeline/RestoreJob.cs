@@ -50,8 +50,9 @@ public static class RestoreJob
     }
 
     /// <summary>
-    /// Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it (which checks
-    /// the authentication tag of an encrypted chunk, and the tag of an encrypted dump's manifest), writing nothing.
+    /// Re-reads every chunk of every part of a dump: checks its size and SHA-256 against the manifest and decodes it
+    /// (which checks the authentication tag of an encrypted chunk, bound to its part, and the tag of an encrypted dump's
+    /// manifest), writing nothing.
     /// Throws naming the first bad chunk. The result counts the chunks the manifest lists, which were all checked.
     /// </summary>
     public static async Task<VerifiedDump> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken)
@@ -65,7 +66,7 @@ public static class RestoreJob
             read = manifest;
             return BridgeCodecs.ForManifest(manifest, settings);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
-        return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read));
+        return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read)) { PartCount = read.PartsOf().Count };
     }
 
     /// <summary>Passes the bytes through a <see cref="RestoreGuard"/>: only what it let through reaches the client.</summary>
@@ -145,7 +146,11 @@ public static class RestoreJob
 }
 
 /// <summary>What `replica verify` checked: the manifest's chunks (all intact), the decoded bytes, and how far the manifest is protected.</summary>
-public sealed record VerifiedDump(string Name, int ChunkCount, long Bytes, ManifestAuthentication Manifest);
+public sealed record VerifiedDump(string Name, int ChunkCount, long Bytes, ManifestAuthentication Manifest)
+{
+    /// <summary>The parts whose chunks were checked (1 for a single-stream dump and for a dump of bridge format v1).</summary>
+    public int PartCount { get; init; } = 1;
+}
 
 /// <summary>Bytes written to the destination so far; read from another thread by a progress display.</summary>
 public sealed class RestoreCounter

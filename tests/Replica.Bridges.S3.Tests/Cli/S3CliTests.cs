@@ -65,12 +65,11 @@ public abstract class S3CliTests : IDisposable
         var chunkKeys = objects.Keys.Where(k => k.EndsWith(".chunk", StringComparison.Ordinal)).ToList();
         Assert.True(chunkKeys.Count >= 3, $"the 50 KB sample should span several 16 KiB chunks: {string.Join(", ", objects.Keys)}");
         // Ordinal key order: index.json sorts before the dump's folder.
-        var expectedKeys = new List<string> { $"{Prefix}index.json" };
+        var expectedKeys = new List<string> { $"{Prefix}index.json", $"{Prefix}sample-1/manifest.json" };
         for (int i = 0; i < chunkKeys.Count; i++)
         {
-            expectedKeys.Add($"{Prefix}sample-1/{i:D6}.chunk");
+            expectedKeys.Add($"{Prefix}sample-1/p000000-{i:D6}.chunk");
         }
-        expectedKeys.Add($"{Prefix}sample-1/manifest.json");
         // No writer marker is left once the dump is listed.
         Assert.Equal(expectedKeys, objects.Keys);
 
@@ -270,7 +269,7 @@ public abstract class S3CliTests : IDisposable
 
         Assert.Equal(indexBefore, await GetObjectAsync(bucket, Prefix + "index.json"));
         SortedDictionary<string, long> leftovers = await ObjectsAsync(bucket, $"{Prefix}killed/");
-        Assert.Contains($"{Prefix}killed/000000.chunk", leftovers.Keys);
+        Assert.Contains($"{Prefix}killed/p000000-000000.chunk", leftovers.Keys);
         Assert.DoesNotContain($"{Prefix}killed/manifest.json", leftovers.Keys);
         Assert.Equal(["before"], Names(await ListAsync(config)));
 
@@ -488,27 +487,27 @@ public abstract class S3CliTests : IDisposable
         S3cmd s3cmd = await S3cmdAsync();
 
         // Same length, one byte changed: only the checksum can tell.
-        string chunkFile = Path.Combine(_directory, "000001.chunk");
-        byte[] chunk = await s3cmd.GetAsync(bucket, $"{Prefix}tampered/000001.chunk", chunkFile);
+        string chunkFile = Path.Combine(_directory, "p000000-000001.chunk");
+        byte[] chunk = await s3cmd.GetAsync(bucket, $"{Prefix}tampered/p000000-000001.chunk", chunkFile);
         chunk[chunk.Length / 2] ^= 0x5A;
         await File.WriteAllBytesAsync(chunkFile, chunk);
-        await s3cmd.PutAsync(chunkFile, bucket, $"{Prefix}tampered/000001.chunk");
+        await s3cmd.PutAsync(chunkFile, bucket, $"{Prefix}tampered/p000000-000001.chunk");
 
         ProcessOutput tampered = await ReplicaAsync("verify", "-c", config, "--name", "tampered");
         Assert.True(tampered.ExitCode == 5, tampered.Describe());
-        Assert.Contains("Dump 'tampered', chunk 1 (000001.chunk): SHA-256", tampered.Stderr);
+        Assert.Contains("Dump 'tampered', part 0, chunk 1 (p000000-000001.chunk): SHA-256", tampered.Stderr);
         // restore refuses too, and leaves no partial file behind.
         string output = Path.Combine(_directory, "tampered.sql");
         ProcessOutput restore = await ReplicaAsync("restore", "-c", config, "--name", "tampered", "-o", output);
         Assert.True(restore.ExitCode == 5, restore.Describe());
         Assert.False(File.Exists(output));
 
-        await s3cmd.DeleteAsync(bucket, $"{Prefix}holed/000002.chunk");
+        await s3cmd.DeleteAsync(bucket, $"{Prefix}holed/p000000-000002.chunk");
 
         ProcessOutput holed = await ReplicaAsync("verify", "-c", config, "--name", "holed");
         Assert.True(holed.ExitCode == 5, holed.Describe());
-        Assert.Contains("Dump 'holed', chunk 2 (000002.chunk): the chunk is missing", holed.Stderr);
-        Assert.Contains($"s3://{bucket}/{Prefix}holed/000002.chunk", holed.Stderr);
+        Assert.Contains("Dump 'holed', part 0, chunk 2 (p000000-000002.chunk): the chunk is missing", holed.Stderr);
+        Assert.Contains($"s3://{bucket}/{Prefix}holed/p000000-000002.chunk", holed.Stderr);
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
@@ -664,7 +663,7 @@ public abstract class S3CliTests : IDisposable
     /// </summary>
     async Task FeedUntilFirstChunkStoredAsync(RunningProcess dump, GeneratedDump input, string bucket, string name)
     {
-        string firstChunk = $"{Prefix}{name}/000000.chunk";
+        string firstChunk = $"{Prefix}{name}/p000000-000000.chunk";
         await dump.Stdin.WriteAsync(input.Start());
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (true)

@@ -67,6 +67,35 @@ internal static class BridgeTestSupport
         return await writer.CompleteAsync(new DumpSummary(data.Length + 5, "test source", false, false), CancellationToken.None);
     }
 
+    /// <summary>
+    /// Stores a dump in parts through the writer's part API: each part's bytes go through the chunker as one part,
+    /// encoded as <paramref name="config"/> says (compression, encryption). Returns the plain bytes of every part.
+    /// </summary>
+    public static async Task<DumpEntry> WritePartsAsync(IBridge bridge, string name, Replica.Config.BridgeConfig config,
+        params (string Kind, string? Table, byte[] Data)[] parts)
+    {
+        var codecs = BridgeCodecs.ForNewDump(config);
+        using var codec = codecs.Codec;
+        await using IDumpWriter writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        long plain = 0;
+        foreach (var (kind, table, data) in parts)
+        {
+            int part = writer.BeginPart(kind, table);
+            var pipe = new Pipe();
+            Task<long> chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, (int)config.ChunkSize, codec, DumpChunker.DefaultWorkers, CancellationToken.None);
+            await pipe.Writer.WriteAsync(data);
+            await pipe.Writer.CompleteAsync();
+            plain += await chunking;
+        }
+        return await writer.CompleteAsync(new DumpSummary(plain, "test parts", codecs.Compression is not null, codecs.Encryption is not null)
+        {
+            Compression = codecs.Compression,
+            Encryption = codecs.Encryption,
+            AuthenticateChunks = codecs.AuthenticateChunks,
+            SizePlain = plain,
+        }, CancellationToken.None);
+    }
+
     /// <summary>Runs <paramref name="body"/> for 1..<paramref name="count"/> on the thread pool, all released at once.</summary>
     public static async Task RunTogetherAsync(int count, Func<int, Task> body)
     {

@@ -52,7 +52,7 @@ public sealed class LocalBridgeAbandonedTests : IDisposable
         IReadOnlyList<string> removed = await _bridge.DeleteAbandonedAsync(s_hour, dryRun: false, CancellationToken.None);
 
         Assert.Empty(removed);
-        Assert.True(File.Exists(_dir.Combine("recent", "000000.chunk")));
+        Assert.True(File.Exists(_dir.Combine("recent", "p000000-000000.chunk")));
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public sealed class LocalBridgeTests : IDisposable
         {
             ChunkInfo chunk = manifest.Chunks[i];
             Assert.Equal(i, chunk.Index);
-            Assert.Equal($"00000{i}.chunk", chunk.Key);
+            Assert.Equal($"p000000-00000{i}.chunk", chunk.Key);
             Assert.Equal(sizes[i], chunk.Size);
             Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data.AsSpan(i * 1000, sizes[i]))), chunk.Sha256);
             Assert.Equal(data.AsSpan(i * 1000, sizes[i]).ToArray(), File.ReadAllBytes(_dir.Combine("dump-m", chunk.Key)));
@@ -94,9 +94,9 @@ public sealed class LocalBridgeTests : IDisposable
         Assert.Equal(2500, root.GetProperty("size_out").GetInt64());
         Assert.True(root.TryGetProperty("tool_version", out _));
         JsonElement first = root.GetProperty("chunks")[0];
-        Assert.Equal("000000.chunk", first.GetProperty("key").GetString());
+        Assert.Equal("p000000-000000.chunk", first.GetProperty("key").GetString());
         Assert.Equal(64, first.GetProperty("sha256").GetString()!.Length);
-        Assert.Equal(["000000.chunk", "000001.chunk", "000002.chunk", "manifest.json"],
+        Assert.Equal(["manifest.json", "p000000-000000.chunk", "p000000-000001.chunk", "p000000-000002.chunk"],
             Directory.GetFiles(_dir.Combine("dump-m")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
@@ -288,7 +288,7 @@ public sealed class LocalBridgeTests : IDisposable
         {
             await writer.WriteChunkAsync(Bytes(100), CancellationToken.None);
             await writer.WriteChunkAsync(Bytes(100), CancellationToken.None);
-            Assert.True(File.Exists(_dir.Combine("given-up", "000001.chunk")));
+            Assert.True(File.Exists(_dir.Combine("given-up", "p000000-000001.chunk")));
         }
 
         Assert.False(Directory.Exists(_dir.Combine("given-up")));
@@ -303,7 +303,7 @@ public sealed class LocalBridgeTests : IDisposable
         var dead = (LocalDumpWriter)await _bridge.BeginDumpAsync("killed", CancellationToken.None);
         await ((IDumpWriter)dead).WriteChunkAsync(Bytes(100), CancellationToken.None);
         dead.SimulateCrash(); // the .writing lock is released, nothing removed: what SIGKILL leaves behind
-        Assert.True(File.Exists(_dir.Combine("killed", "000000.chunk")));
+        Assert.True(File.Exists(_dir.Combine("killed", "p000000-000000.chunk")));
         Assert.Empty(await _bridge.ListAsync(CancellationToken.None));
 
         var other = new LocalBridge(_dir.Path);
@@ -331,7 +331,7 @@ public sealed class LocalBridgeTests : IDisposable
 
         Assert.Equal(["dead"], removed);
         Assert.False(Directory.Exists(_dir.Combine("dead")));
-        Assert.True(File.Exists(_dir.Combine("live", "000000.chunk")));
+        Assert.True(File.Exists(_dir.Combine("live", "p000000-000000.chunk")));
         Assert.True(File.Exists(_dir.Combine("not-ours", "notes.txt")));
         Assert.Equal(Bytes(10), await RestoreAsync(_bridge, "done"));
 
@@ -361,7 +361,7 @@ public sealed class LocalBridgeTests : IDisposable
     public async Task ReadChunkAsync_MissingDump_ThrowsBridgeExceptionNamingIt()
     {
         var ex = await Assert.ThrowsAsync<BridgeException>(
-            () => _bridge.ReadChunkAsync("nope", new ChunkInfo(0, "000000.chunk", 1, new string('0', 64)), CancellationToken.None));
+            () => _bridge.ReadChunkAsync("nope", new ChunkInfo(0, "p000000-000000.chunk", 1, new string('0', 64)), CancellationToken.None));
 
         Assert.Contains("'nope'", ex.Message);
     }
@@ -458,6 +458,6 @@ public sealed class LocalBridgeTests : IDisposable
         Assert.Equal(before, rebuilt);
         Assert.Equal(before, await _bridge.ListAsync(CancellationToken.None));
         Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "dump-2"));
-        Assert.True(File.Exists(_dir.Combine("unfinished", "000000.chunk")));
+        Assert.True(File.Exists(_dir.Combine("unfinished", "p000000-000000.chunk")));
     }
 }

@@ -49,7 +49,7 @@ public sealed class MemoryBridgeTests
         Assert.Equal(Bytes(3, seed: 2), await RestoreAsync(_bridge, "dump-10"));
         Assert.Empty(await RestoreAsync(_bridge, "empty"));
         // 1000 bytes in 64-byte chunks: 16 chunks, the manifest, and no writer marker once listed.
-        string[] expected = [.. Enumerable.Range(0, 16).Select(i => $"dump-1/{i:D6}.chunk"), "dump-1/manifest.json"];
+        string[] expected = ["dump-1/manifest.json", .. Enumerable.Range(0, 16).Select(i => $"dump-1/p000000-{i:D6}.chunk")];
         Assert.Equal(expected, _store.Keys.Where(k => k.StartsWith("dump-1/", StringComparison.Ordinal)));
         Assert.Contains("index.json", _store.Keys);
         Assert.DoesNotContain(_store.Keys, k => k.EndsWith("/.writing", StringComparison.Ordinal));
@@ -139,7 +139,7 @@ public sealed class MemoryBridgeTests
         _clock.Now += TimeSpan.FromHours(2);
 
         IReadOnlyList<string> dryRun = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: true, s_none);
-        Assert.Equal(["killed/.writing", "killed/000000.chunk"], _store.Keys.Where(k => k.StartsWith("killed/", StringComparison.Ordinal)));
+        Assert.Equal(["killed/.writing", "killed/p000000-000000.chunk"], _store.Keys.Where(k => k.StartsWith("killed/", StringComparison.Ordinal)));
         IReadOnlyList<string> removed = await _bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none);
 
         Assert.Equal(["killed"], dryRun);

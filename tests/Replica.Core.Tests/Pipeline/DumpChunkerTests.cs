@@ -136,6 +136,8 @@ public sealed partial class DumpChunkerTests
         public Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
+        public int BeginPart(string kind, string? table = null) => throw new NotSupportedException();
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 

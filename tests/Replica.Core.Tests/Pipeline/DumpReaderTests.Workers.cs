@@ -35,7 +35,7 @@ public sealed partial class DumpReaderTests
         await WriteDumpAsync(_bridge, "dump-2c", data, 100);
         foreach (var index in new[] { 12, 5 })
         {
-            string chunkPath = _dir.Combine("dump-2c", $"{index:D6}.chunk");
+            string chunkPath = _dir.Combine("dump-2c", $"p000000-{index:D6}.chunk");
             byte[] stored = File.ReadAllBytes(chunkPath);
             stored[7] ^= 0x01;
             File.WriteAllBytes(chunkPath, stored);
@@ -45,7 +45,7 @@ public sealed partial class DumpReaderTests
         var ex = await Assert.ThrowsAsync<IntegrityException>(() =>
             DumpReader.RestoreAsync(_bridge, "dump-2c", () => Task.FromResult<Stream>(output), openCodec: null, workers: 4, CancellationToken.None));
 
-        Assert.Contains("chunk 5 (000005.chunk)", ex.Message);
+        Assert.Contains("chunk 5 (p000000-000005.chunk)", ex.Message);
         Assert.Equal(data.AsSpan(0, 500).ToArray(), output.ToArray());
     }
 

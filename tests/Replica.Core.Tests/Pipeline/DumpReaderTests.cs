@@ -22,7 +22,7 @@ public sealed partial class DumpReaderTests : IDisposable
     public async Task RestoreAsync_CorruptedChunkByte_ThrowsNamingDumpAndChunk()
     {
         await WriteDumpAsync(_bridge, "dump-c", Bytes(300), 100);
-        string chunkPath = _dir.Combine("dump-c", "000001.chunk");
+        string chunkPath = _dir.Combine("dump-c", "p000000-000001.chunk");
         byte[] stored = File.ReadAllBytes(chunkPath);
         stored[42] ^= 0x01;
         File.WriteAllBytes(chunkPath, stored);
@@ -32,7 +32,7 @@ public sealed partial class DumpReaderTests : IDisposable
             () => DumpReader.RestoreAsync(_bridge, "dump-c", output, CancellationToken.None));
 
         Assert.Contains("'dump-c'", ex.Message);
-        Assert.Contains("chunk 1 (000001.chunk)", ex.Message);
+        Assert.Contains("chunk 1 (p000000-000001.chunk)", ex.Message);
         Assert.Contains("SHA-256", ex.Message);
         // Nothing of the bad chunk reaches the output: only the verified chunk before it.
         Assert.Equal(Bytes(300).AsSpan(0, 100).ToArray(), output.ToArray());
@@ -42,13 +42,13 @@ public sealed partial class DumpReaderTests : IDisposable
     public async Task RestoreAsync_MissingChunk_ThrowsNamingDumpAndChunk()
     {
         await WriteDumpAsync(_bridge, "dump-m", Bytes(300), 100);
-        File.Delete(_dir.Combine("dump-m", "000002.chunk"));
+        File.Delete(_dir.Combine("dump-m", "p000000-000002.chunk"));
 
         var ex = await Assert.ThrowsAsync<IntegrityException>(
             () => DumpReader.RestoreAsync(_bridge, "dump-m", Stream.Null, CancellationToken.None));
 
         Assert.Contains("'dump-m'", ex.Message);
-        Assert.Contains("chunk 2 (000002.chunk)", ex.Message);
+        Assert.Contains("chunk 2 (p000000-000002.chunk)", ex.Message);
         Assert.Contains("missing", ex.Message);
     }
 
@@ -56,13 +56,13 @@ public sealed partial class DumpReaderTests : IDisposable
     public async Task RestoreAsync_TruncatedChunk_ThrowsSizeMismatch()
     {
         await WriteDumpAsync(_bridge, "dump-t", Bytes(300), 100);
-        string chunkPath = _dir.Combine("dump-t", "000000.chunk");
+        string chunkPath = _dir.Combine("dump-t", "p000000-000000.chunk");
         File.WriteAllBytes(chunkPath, File.ReadAllBytes(chunkPath).AsSpan(0, 99).ToArray());
 
         var ex = await Assert.ThrowsAsync<IntegrityException>(
             () => DumpReader.RestoreAsync(_bridge, "dump-t", Stream.Null, CancellationToken.None));
 
-        Assert.Contains("chunk 0 (000000.chunk)", ex.Message);
+        Assert.Contains("chunk 0 (p000000-000000.chunk)", ex.Message);
         Assert.Contains("99 bytes", ex.Message);
     }
 

@@ -128,6 +128,7 @@ public sealed class ManifestTagTests : IDisposable
             long lastSize = chunks[^1]!["size"]!.GetValue<long>();
             chunks.RemoveAt(chunks.Count - 1);
             manifest["size_out"] = manifest["size_out"]!.GetValue<long>() - lastSize;
+            manifest["parts"]![0]!["chunk_count"] = chunks.Count;
         });
         var output = new MemoryStream();
 

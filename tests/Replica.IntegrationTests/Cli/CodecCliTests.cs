@@ -107,7 +107,7 @@ public sealed class CodecCliTests : IDisposable
         // manifest's tag must not (and, were the tag not there, the chunk's own authentication would not).
         var dirA = Path.Combine(_cli.WorkingDirectory, "enc", "a");
         var dirB = Path.Combine(_cli.WorkingDirectory, "enc", "b");
-        File.Copy(Path.Combine(dirB, "000001.chunk"), Path.Combine(dirA, "000001.chunk"), overwrite: true);
+        File.Copy(Path.Combine(dirB, "p000000-000001.chunk"), Path.Combine(dirA, "p000000-000001.chunk"), overwrite: true);
         var manifestA = await File.ReadAllTextAsync(Path.Combine(dirA, "manifest.json"));
         var manifestB = await File.ReadAllTextAsync(Path.Combine(dirB, "manifest.json"));
         var chunkA = System.Text.Json.JsonDocument.Parse(manifestA).RootElement.GetProperty("chunks")[1];

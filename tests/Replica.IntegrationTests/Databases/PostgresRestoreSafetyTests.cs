@@ -131,7 +131,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         await StoreAsync("lo-then-fail", dump, failure == "statement" ? "SELECT 1/0;\n" : "SELECT 1;\n");
         if (failure == "chunk")
         {
-            var chunk = Path.Combine(_cli.BridgePath, "lo-then-fail", LocalBridge.ChunkKey(1));
+            var chunk = Path.Combine(_cli.BridgePath, "lo-then-fail", LocalBridge.ChunkKey(0, 1));
             var bytes = await File.ReadAllBytesAsync(chunk);
             bytes[0] ^= 1;
             await File.WriteAllBytesAsync(chunk, bytes);

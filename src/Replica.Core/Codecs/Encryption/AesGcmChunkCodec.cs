@@ -15,6 +15,12 @@ namespace Replica.Codecs.Encryption;
 /// last-chunk flag (1 byte, 0 or 1). So a flipped bit, a chunk moved to another position, a chunk from another dump, a
 /// dropped last chunk (the new last chunk lacks the flag) and chunks appended after the last all fail authentication.
 /// </para>
+/// <para>
+/// Dumps in parts (bridge format v2, encryption header version 3 on) bind the part too: nonce = prefix || part index
+/// (32-bit big-endian) || chunk index inside the part (32-bit big-endian); associated data = chunk format version 2 ||
+/// dump id || part index (32-bit) || chunk index inside the part (32-bit) || the flag, set on each part's last chunk. So
+/// a chunk moved to another part, or a part cut short, fails authentication as well. Older dumps keep version 1.
+/// </para>
 /// The manifest's chunk list is authenticated too (header version 2 on): <see cref="ManifestTag"/> is HMAC-SHA256 over
 /// it under a key derived from the data key (HKDF-SHA256, salt = dump id, info "replica/2 manifest tag").
 /// </para>
@@ -32,8 +38,11 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     public const int NoncePrefixSize = 4;
     public const int DumpIdSize = 16;
 
-    /// <summary>The chunk format version bound into every chunk's associated data.</summary>
+    /// <summary>The chunk format version bound into every chunk's associated data: 1 for one run of chunks.</summary>
     internal const byte FormatVersion = 1;
+
+    /// <summary>The chunk format version of dumps in parts: the associated data and nonce bind the part index.</summary>
+    internal const byte PartsFormatVersion = 2;
 
     const int AssociatedDataSize = 1 + DumpIdSize + sizeof(ulong) + 1;
     const int MaxPlainLength = int.MaxValue - 64;
@@ -45,10 +54,14 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     readonly byte[] _dumpId;
     readonly byte[] _noncePrefix;
     readonly byte[] _manifestKey;
+    readonly bool _bindsParts;
     bool _disposed;
 
-    /// <summary>Takes a copy of the key; the caller zeroes its own buffer.</summary>
-    internal AesGcmChunkCodec(ReadOnlySpan<byte> key, ReadOnlySpan<byte> dumpId, ReadOnlySpan<byte> noncePrefix)
+    /// <summary>
+    /// Takes a copy of the key; the caller zeroes its own buffer. <paramref name="bindsParts"/>: chunks carry their part
+    /// index (chunk format version 2, encryption header version 3 on); else version 1, where every chunk is in part 0.
+    /// </summary>
+    internal AesGcmChunkCodec(ReadOnlySpan<byte> key, ReadOnlySpan<byte> dumpId, ReadOnlySpan<byte> noncePrefix, bool bindsParts)
     {
         if (key.Length != KeySize || dumpId.Length != DumpIdSize || noncePrefix.Length != NoncePrefixSize)
         {
@@ -58,6 +71,7 @@ public sealed class AesGcmChunkCodec : IChunkCodec
         _key = key.ToArray();
         _dumpId = dumpId.ToArray();
         _noncePrefix = noncePrefix.ToArray();
+        _bindsParts = bindsParts;
         _manifestKey = new byte[KeySize];
         HKDF.DeriveKey(HashAlgorithmName.SHA256, key, _manifestKey, _dumpId, s_manifestTagInfo);
     }
@@ -69,17 +83,26 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     /// <summary>The stored size of a chunk of <paramref name="plainLength"/> bytes.</summary>
     public static int StoredLength(int plainLength) => plainLength + TagSize;
 
-    public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+    /// <summary>True when chunks carry their part index (see the class summary).</summary>
+    public bool BindsParts => _bindsParts;
+
+    public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Encode(plain, 0, chunkIndex, isLast, output);
+
+    public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
+        Decode(stored, 0, chunkIndex, isLast, output);
+
+    public void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(chunkIndex);
+        CheckPosition(partIndex, chunkIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(plain.Length, MaxPlainLength);
         ArgumentNullException.ThrowIfNull(output);
 
         Span<byte> nonce = stackalloc byte[NonceSize];
         Span<byte> associatedData = stackalloc byte[AssociatedDataSize];
-        WriteNonce(nonce, chunkIndex);
-        WriteAssociatedData(associatedData, chunkIndex, isLast);
+        WriteNonce(nonce, partIndex, chunkIndex);
+        WriteAssociatedData(associatedData, partIndex, chunkIndex, isLast);
 
         int storedLength = plain.Length + TagSize;
         Span<byte> stored = output.GetSpan(storedLength)[..storedLength];
@@ -91,43 +114,48 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     /// Decrypts into the output's span but advances the output only once the tag verified: a chunk that fails leaves
     /// nothing written (its span is zeroed, never committed). That saves a 16 MiB scratch buffer and a copy per chunk.
     /// </summary>
-    public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output)
+    public void Decode(ReadOnlySpan<byte> stored, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(chunkIndex);
+        CheckPosition(partIndex, chunkIndex);
         ArgumentNullException.ThrowIfNull(output);
 
         if (stored.Length < TagSize)
         {
-            EncryptionThrow.Chunk(chunkIndex,
+            EncryptionThrow.Chunk(Which(partIndex, chunkIndex),
                 $"it is {stored.Length} bytes, shorter than its {TagSize}-byte authentication tag (the chunk was truncated)");
         }
 
         int plainLength = stored.Length - TagSize;
         Span<byte> plain = output.GetSpan(plainLength)[..plainLength];
-        if (TryDecrypt(stored, chunkIndex, isLast, plain))
+        if (TryDecrypt(stored, partIndex, chunkIndex, isLast, plain))
         {
             output.Advance(plainLength);
             return;
         }
 
         // Failure path only: a second try with the flag flipped tells truncation and appending apart from tampering.
-        bool flagIsWrong = TryDecrypt(stored, chunkIndex, !isLast, plain);
+        bool flagIsWrong = TryDecrypt(stored, partIndex, chunkIndex, !isLast, plain);
         CryptographicOperations.ZeroMemory(plain);
+        string whole = _bindsParts ? "part" : "dump";
         string problem = !flagIsWrong
-            ? $"authentication failed: the chunk was altered, belongs to another dump, or is not chunk {chunkIndex}"
+            ? _bindsParts
+                ? $"authentication failed: the chunk was altered, belongs to another dump, or is not chunk {chunkIndex} of part {partIndex} (chunks moved between parts fail here)"
+                : $"authentication failed: the chunk was altered, belongs to another dump, or is not chunk {chunkIndex}"
             : isLast
-                ? "it is not the dump's last chunk, yet the manifest ends with it: the dump was truncated"
-                : "it is the dump's last chunk, yet the manifest lists more chunks after it: chunks were appended";
-        EncryptionThrow.Chunk(chunkIndex, problem);
+                ? $"it is not the {whole}'s last chunk, yet the manifest ends the {whole} with it: the {whole} was truncated"
+                : $"it is the {whole}'s last chunk, yet the manifest lists more chunks after it: chunks were appended";
+        EncryptionThrow.Chunk(Which(partIndex, chunkIndex), problem);
     }
 
-    bool TryDecrypt(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, Span<byte> plain)
+    string Which(int partIndex, int chunkIndex) => _bindsParts ? $"{chunkIndex} of part {partIndex}" : $"{chunkIndex}";
+
+    bool TryDecrypt(ReadOnlySpan<byte> stored, int partIndex, int chunkIndex, bool isLast, Span<byte> plain)
     {
         Span<byte> nonce = stackalloc byte[NonceSize];
         Span<byte> associatedData = stackalloc byte[AssociatedDataSize];
-        WriteNonce(nonce, chunkIndex);
-        WriteAssociatedData(associatedData, chunkIndex, isLast);
+        WriteNonce(nonce, partIndex, chunkIndex);
+        WriteAssociatedData(associatedData, partIndex, chunkIndex, isLast);
         int plainLength = stored.Length - TagSize;
         try
         {
@@ -141,28 +169,57 @@ public sealed class AesGcmChunkCodec : IChunkCodec
         }
     }
 
-    void WriteNonce(Span<byte> nonce, int chunkIndex)
+    void CheckPosition(int partIndex, int chunkIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(partIndex);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunkIndex);
+        if (!_bindsParts && partIndex != 0)
+        {
+            // A version 1 chunk has no room for a part: two parts would reuse nonces under one key.
+            throw new InvalidOperationException($"This dump's encryption (chunk format version 1) has one part only; part {partIndex} cannot be encrypted.");
+        }
+    }
+
+    // Version 1: prefix || 64-bit chunk index. Version 2: prefix || 32-bit part index || 32-bit chunk index. Either way
+    // unique per chunk of the dump, under a key unique to the dump.
+    void WriteNonce(Span<byte> nonce, int partIndex, int chunkIndex)
     {
         _noncePrefix.CopyTo(nonce);
+        if (_bindsParts)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(nonce[NoncePrefixSize..], (uint)partIndex);
+            BinaryPrimitives.WriteUInt32BigEndian(nonce[(NoncePrefixSize + sizeof(uint))..], (uint)chunkIndex);
+            return;
+        }
         BinaryPrimitives.WriteUInt64BigEndian(nonce[NoncePrefixSize..], (ulong)chunkIndex);
     }
 
-    void WriteAssociatedData(Span<byte> associatedData, int chunkIndex, bool isLast)
+    void WriteAssociatedData(Span<byte> associatedData, int partIndex, int chunkIndex, bool isLast)
     {
-        associatedData[0] = FormatVersion;
         _dumpId.CopyTo(associatedData[1..]);
-        BinaryPrimitives.WriteUInt64BigEndian(associatedData[(1 + DumpIdSize)..], (ulong)chunkIndex);
+        Span<byte> position = associatedData[(1 + DumpIdSize)..];
+        if (_bindsParts)
+        {
+            associatedData[0] = PartsFormatVersion;
+            BinaryPrimitives.WriteUInt32BigEndian(position, (uint)partIndex);
+            BinaryPrimitives.WriteUInt32BigEndian(position[sizeof(uint)..], (uint)chunkIndex);
+        }
+        else
+        {
+            associatedData[0] = FormatVersion;
+            BinaryPrimitives.WriteUInt64BigEndian(position, (ulong)chunkIndex);
+        }
         associatedData[AssociatedDataSize - 1] = isLast ? (byte)1 : (byte)0;
     }
 
     /// <summary>
-    /// Another codec under the same key, dump id and nonce prefix. Nonces stay unique: the nonce is fixed by the chunk
-    /// index, and the chunker hands each index to exactly one codec.
+    /// Another codec under the same key, dump id, nonce prefix and format (parts bound or not). Nonces stay unique: the
+    /// nonce is fixed by the chunk's position (its part and index), and the chunker hands each position to exactly one codec.
     /// </summary>
     public IChunkCodec Fork()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return new AesGcmChunkCodec(_key, _dumpId, _noncePrefix);
+        return new AesGcmChunkCodec(_key, _dumpId, _noncePrefix, _bindsParts);
     }
 
     public void Dispose()

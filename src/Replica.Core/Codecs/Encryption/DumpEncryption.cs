@@ -48,7 +48,7 @@ public static class DumpEncryption
                 slots.Add(KeySlotCrypto.ForRecipient(recipient, core, dek));
             }
 
-            codec = new AesGcmChunkCodec(dek, dumpId, noncePrefix);
+            codec = new AesGcmChunkCodec(dek, dumpId, noncePrefix, bindsParts: true);
             return core with { KeySlots = slots };
         }
         finally
@@ -85,7 +85,7 @@ public static class DumpEncryption
                         triedThisKey = true;
                         if (KeySlotCrypto.TryOpenWithPrivateKey(slots[i], i, privateKey, header, dek))
                         {
-                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix);
+                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts);
                         }
                     }
                 }
@@ -101,7 +101,7 @@ public static class DumpEncryption
                     if (slots[i].Method == KeySlotMethods.RawKey
                         && KeySlotCrypto.TryOpenWithRawKey(slots[i], i, keys.RawKey, header, dek))
                     {
-                        return new AesGcmChunkCodec(dek, dumpId, noncePrefix);
+                        return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts);
                     }
                 }
                 tried.Add($"the key from {keys.RawKeyOrigin}");
@@ -113,7 +113,7 @@ public static class DumpEncryption
                     if (slots[i].Method == KeySlotMethods.Passphrase
                         && KeySlotCrypto.TryOpenWithPassphrase(slots[i], i, keys.Passphrase, header, dek))
                     {
-                        return new AesGcmChunkCodec(dek, dumpId, noncePrefix);
+                        return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts);
                     }
                 }
                 tried.Add("the passphrase");

@@ -11,7 +11,8 @@ namespace Replica.Codecs.Encryption;
 /// </summary>
 /// <param name="Algorithm">Always <c>aes-256-gcm</c>.</param>
 /// <param name="Version">Format version: 1 for the chunks and key slots; 2 adds the manifest's chunk list tag, which
-/// dumps of version 2 must carry (the version is bound into every key slot, so it cannot be lowered to drop the tag).</param>
+/// dumps of version 2 must carry (the version is bound into every key slot, so it cannot be lowered to drop the tag);
+/// 3 binds each chunk's part index into its nonce and associated data (bridge format v2, dumps in parts).</param>
 /// <param name="DumpId">16 random bytes naming this dump inside every chunk's associated data.</param>
 /// <param name="NoncePrefix">4 random bytes starting every chunk's nonce.</param>
 /// <param name="KeySlots">The data key wrapped once per way to open the dump.</param>
@@ -22,13 +23,20 @@ public sealed record EncryptionHeader(
     [property: JsonPropertyName("nonce_prefix")] string NoncePrefix,
     [property: JsonPropertyName("key_slots")] IReadOnlyList<KeySlot> KeySlots)
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>The oldest version this replica reads: dumps written before manifests were authenticated.</summary>
     public const int OldestVersion = 1;
 
     /// <summary>The version from which the manifest carries a tag over its chunk list.</summary>
     public const int ManifestTagVersion = 2;
+
+    /// <summary>The version from which chunks carry their part index (chunk format version 2).</summary>
+    public const int PartsVersion = 3;
+
+    /// <summary>True when chunks carry their part index: the dump's manifest must be of bridge format v2.</summary>
+    [JsonIgnore]
+    public bool BindsParts => Version >= PartsVersion;
 
     /// <summary>True when the dump's manifest must carry a tag over its chunk list.</summary>
     [JsonIgnore]

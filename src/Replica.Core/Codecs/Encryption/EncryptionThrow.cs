@@ -6,8 +6,8 @@ namespace Replica.Codecs.Encryption;
 internal static class EncryptionThrow
 {
     [DoesNotReturn]
-    public static void Chunk(int chunkIndex, string problem) =>
-        throw new IntegrityException($"Encrypted chunk {chunkIndex}: {problem}.");
+    public static void Chunk(string chunk, string problem) =>
+        throw new IntegrityException($"Encrypted chunk {chunk}: {problem}.");
 
     [DoesNotReturn]
     public static void Header(string problem) =>

@@ -34,26 +34,33 @@ public sealed class AesGcmChunkCodecTests
     public void Fork_SameChunk_SameBytesAndEachDecodesTheOther()
     {
         // Chunks encoded by forks on several workers must be the bytes one codec would write: the nonce comes from the
-        // chunk index alone, under the same key, dump id and nonce prefix.
-        byte[] plain = Bytes(300, seed: 3);
-        using var codec = new AesGcmChunkCodec(Bytes(32, seed: 7), Bytes(16, seed: 8), [1, 2, 3, 4]);
-        using var fork = codec.Fork();
-        var byCodec = new ArrayBufferWriter<byte>();
-        var byFork = new ArrayBufferWriter<byte>();
+        // chunk's position alone, under the same key, dump id and nonce prefix, in either format (parts bound or not).
+        foreach (bool bindsParts in new[] { false, true })
+        {
+            byte[] plain = Bytes(300, seed: 3);
+            using var codec = new AesGcmChunkCodec(Bytes(32, seed: 7), Bytes(16, seed: 8), [1, 2, 3, 4], bindsParts);
+            using var fork = codec.Fork();
+            var byCodec = new ArrayBufferWriter<byte>();
+            var byFork = new ArrayBufferWriter<byte>();
+            int part = bindsParts ? 3 : 0;
 
-        codec.Encode(plain, 7, isLast: false, byCodec);
-        fork.Encode(plain, 7, isLast: false, byFork);
+            codec.Encode(plain, part, 7, isLast: false, byCodec);
+            fork.Encode(plain, part, 7, isLast: false, byFork);
 
-        Assert.Equal(byCodec.WrittenSpan.ToArray(), byFork.WrittenSpan.ToArray());
-        var decoded = new ArrayBufferWriter<byte>();
-        codec.Decode(byFork.WrittenSpan, 7, isLast: false, decoded);
-        Assert.Equal(plain, decoded.WrittenSpan.ToArray());
+            Assert.Equal(byCodec.WrittenSpan.ToArray(), byFork.WrittenSpan.ToArray());
+            var decoded = new ArrayBufferWriter<byte>();
+            codec.Decode(byFork.WrittenSpan, part, 7, isLast: false, decoded);
+            Assert.Equal(plain, decoded.WrittenSpan.ToArray());
+            var decodedByFork = new ArrayBufferWriter<byte>();
+            fork.Decode(byCodec.WrittenSpan, part, 7, isLast: false, decodedByFork);
+            Assert.Equal(plain, decodedByFork.WrittenSpan.ToArray());
+        }
     }
 
     [Fact]
     public void Fork_Disposed_LeavesTheOriginalWorking()
     {
-        using var codec = new AesGcmChunkCodec(Bytes(32, seed: 7), Bytes(16, seed: 8), [1, 2, 3, 4]);
+        using var codec = new AesGcmChunkCodec(Bytes(32, seed: 7), Bytes(16, seed: 8), [1, 2, 3, 4], bindsParts: true);
         codec.Fork().Dispose();
 
         var output = new ArrayBufferWriter<byte>();
@@ -70,7 +77,7 @@ public sealed class AesGcmChunkCodecTests
         byte[] dumpId = Bytes(16, seed: 8);
         byte[] prefix = [1, 2, 3, 4];
         byte[] plain = Bytes(100, seed: 9);
-        using var codec = new AesGcmChunkCodec(key, dumpId, prefix);
+        using var codec = new AesGcmChunkCodec(key, dumpId, prefix, bindsParts: false);
         var output = new ArrayBufferWriter<byte>();
 
         codec.Encode(plain, 5, isLast: true, output);
@@ -87,6 +94,59 @@ public sealed class AesGcmChunkCodecTests
         using var aes = new AesGcm(key, 16);
         aes.Encrypt(nonce, plain, expected.AsSpan(0, 100), expected.AsSpan(100), associatedData);
         Assert.Equal(expected, output.WrittenSpan.ToArray());
+    }
+
+    [Fact]
+    public void Encode_PartsBound_NonceAndAssociatedDataHoldPartAndChunk()
+    {
+        // Chunk format version 2 (bridge format v2): 32-bit part index then 32-bit chunk index, in nonce and associated data.
+        byte[] key = Bytes(32, seed: 7);
+        byte[] dumpId = Bytes(16, seed: 8);
+        byte[] prefix = [1, 2, 3, 4];
+        byte[] plain = Bytes(100, seed: 9);
+        using var codec = new AesGcmChunkCodec(key, dumpId, prefix, bindsParts: true);
+        var output = new ArrayBufferWriter<byte>();
+
+        codec.Encode(plain, 3, 5, isLast: false, output);
+
+        byte[] nonce = new byte[12];
+        prefix.CopyTo(nonce, 0);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce.AsSpan(4), 3);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce.AsSpan(8), 5);
+        byte[] associatedData = new byte[26];
+        associatedData[0] = 2;
+        dumpId.CopyTo(associatedData, 1);
+        BinaryPrimitives.WriteUInt32BigEndian(associatedData.AsSpan(17), 3);
+        BinaryPrimitives.WriteUInt32BigEndian(associatedData.AsSpan(21), 5);
+        byte[] expected = new byte[116];
+        using var aes = new AesGcm(key, 16);
+        aes.Encrypt(nonce, plain, expected.AsSpan(0, 100), expected.AsSpan(100), associatedData);
+        Assert.Equal(expected, output.WrittenSpan.ToArray());
+    }
+
+    [Fact]
+    public void Decode_ChunkOfAnotherPart_FailsNamingPartAndChunk()
+    {
+        using var codec = new AesGcmChunkCodec(Bytes(32), Bytes(16, seed: 2), [1, 2, 3, 4], bindsParts: true);
+        var stored = new ArrayBufferWriter<byte>();
+        codec.Encode(Bytes(100), 1, 0, isLast: true, stored);
+        var output = new ArrayBufferWriter<byte>();
+
+        var ex = Assert.Throws<IntegrityException>(() => codec.Decode(stored.WrittenSpan, 2, 0, isLast: true, output));
+
+        Assert.Contains("not chunk 0 of part 2", ex.Message);
+        Assert.Equal(0, output.WrittenCount);
+        codec.Decode(stored.WrittenSpan, 1, 0, isLast: true, output);
+        Assert.Equal(Bytes(100), output.WrittenSpan.ToArray());
+    }
+
+    [Fact]
+    public void Encode_PartOtherThanZeroWithoutPartsBound_Throws()
+    {
+        // Version 1 chunks have no room for a part: a second part would reuse the first one's nonces.
+        using var codec = new AesGcmChunkCodec(Bytes(32), Bytes(16, seed: 2), [1, 2, 3, 4], bindsParts: false);
+
+        Assert.Throws<InvalidOperationException>(() => codec.Encode(Bytes(10), 1, 0, isLast: true, new ArrayBufferWriter<byte>()));
     }
 
     [Fact]
@@ -193,7 +253,7 @@ public sealed class AesGcmChunkCodecTests
         var ex = Assert.Throws<IntegrityException>(() => DecryptDump(header, keys, stored[..2]));
 
         Assert.Contains("chunk 1", ex.Message);
-        Assert.Contains("not the dump's last chunk", ex.Message);
+        Assert.Contains("not the part's last chunk", ex.Message);
         Assert.Contains("truncated", ex.Message);
     }
 
@@ -205,7 +265,7 @@ public sealed class AesGcmChunkCodecTests
 
         var ex = Assert.Throws<IntegrityException>(() => DecryptDump(header, keys, stored[..2]));
 
-        Assert.Contains("not the dump's last chunk", ex.Message);
+        Assert.Contains("not the part's last chunk", ex.Message);
     }
 
     [Fact]
@@ -269,8 +329,8 @@ public sealed class AesGcmChunkCodecTests
         // Even if two dumps shared a data key and nonce prefix, the dump id in the associated data keeps them apart.
         byte[] key = Bytes(32, seed: 3);
         byte[] prefix = [9, 9, 9, 9];
-        using var dumpA = new AesGcmChunkCodec(key, Bytes(16, seed: 4), prefix);
-        using var dumpB = new AesGcmChunkCodec(key, Bytes(16, seed: 5), prefix);
+        using var dumpA = new AesGcmChunkCodec(key, Bytes(16, seed: 4), prefix, bindsParts: true);
+        using var dumpB = new AesGcmChunkCodec(key, Bytes(16, seed: 5), prefix, bindsParts: true);
         byte[][] fromB = EncodeAll(dumpB, [Bytes(100)]);
 
         var ex = Assert.Throws<IntegrityException>(
@@ -282,7 +342,7 @@ public sealed class AesGcmChunkCodecTests
     [Fact]
     public void EncodeDecode_AfterWarmUp_AllocateNothing()
     {
-        using var codec = new AesGcmChunkCodec(Bytes(32), Bytes(16, seed: 2), [1, 2, 3, 4]);
+        using var codec = new AesGcmChunkCodec(Bytes(32), Bytes(16, seed: 2), [1, 2, 3, 4], bindsParts: true);
         byte[] plain = Bytes(64 * 1024);
         var stored = new ArrayBufferWriter<byte>(plain.Length + 16);
         var restored = new ArrayBufferWriter<byte>(plain.Length);
@@ -312,7 +372,7 @@ public sealed class AesGcmChunkCodecTests
     [Fact]
     public void Encode_AfterDispose_Throws()
     {
-        var codec = new AesGcmChunkCodec(Bytes(32), Bytes(16), [1, 2, 3, 4]);
+        var codec = new AesGcmChunkCodec(Bytes(32), Bytes(16), [1, 2, 3, 4], bindsParts: true);
         codec.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => codec.Encode([1], 0, true, new ArrayBufferWriter<byte>()));

@@ -344,7 +344,8 @@ public sealed class BridgeTarget : FuzzTarget
         "\"\"", "\"../x\"", "\"..\"", "\"index.json\"", "\"/etc/passwd\"", "\"dump-1\"", "true", "false", ",", ":", "\"", "\\u0000", "\\ud800",
         "\"chunks\":", "\"name\":", "\"index\":", "\"key\":", "\"size\":", "\"sha256\":", "\"status\":", "\"complete\"", "\"dumps\":",
         "\"version\":", "\"encryption\":", "\"compression\":", "\"zstd\"", "\"gzip\"", "\"none\"", "\"compressed\": true", "\"encrypted\": true",
-        "\"size_out\":", "\"000000.chunk\"", "\"fuzz-plain\"", "\"fuzz-encrypted\"", "\"wrapped_keys\":", "\"kdf\":", "\"AAAA\"");
+        "\"size_out\":", "\"000000.chunk\"", "\"fuzz-plain\"", "\"fuzz-encrypted\"", "\"wrapped_keys\":", "\"kdf\":", "\"AAAA\"",
+        "\"parts\":", "\"part\":", "\"kind\":", "\"table\":", "\"chunk_count\":", "\"stream\"", "\"data\"", "\"p000000-000000.chunk\"");
 
     /// <summary>
     /// Half the cases edit bytes; the other half keep the JSON well-formed and replace one value (a null in a list, a
@@ -430,7 +431,7 @@ public sealed class BridgeTarget : FuzzTarget
     [
         null, "null", "[]", "{}", "[null]", "-1", "0", "1", "2", "1e300", "9223372036854775807", "-9223372036854775808", "2147483647", "-2147483648",
         "\"\"", "\"../x\"", "\"..\"", "\"index.json\"", "\"/etc/passwd\"", "\"dump-1\"", "\"fuzz-plain\"", "\"fuzz-encrypted\"",
-        "\"000000.chunk\"", "\"000001.chunk\"", "\"zstd\"", "\"gzip\"", "\"none\"", "\"xz\"", "\"complete\"", "\"writing\"",
+        "\"000000.chunk\"", "\"000001.chunk\"", "\"p000000-000001.chunk\"", "\"stream\"", "\"data\"", "\"post-data\"", "\"zstd\"", "\"gzip\"", "\"none\"", "\"xz\"", "\"complete\"", "\"writing\"",
         "true", "false", "\"\\u0000\"", "\"LONE_SURROGATE\"", "\"AAAA\"", "\"" + new string('A', 64) + "\"", "[1,2,3]", "{\"a\":1}",
     ];
 
