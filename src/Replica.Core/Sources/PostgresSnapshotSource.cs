@@ -25,7 +25,8 @@ namespace Replica.Sources;
 /// dump as it fails pg_dump rather than silently dropping rows).
 /// Tables the source is unsure about (unlogged ones, which a standby cannot read; those under a filter it may read
 /// differently from pg_dump) are left to pg_dump's data section, which dumps every table not named here: when in doubt,
-/// pg_dump decides.
+/// pg_dump decides. That part names each copied table in an --exclude-table-data argument, so tens of thousands of
+/// tables may reach the system's limit on a command line.
 /// </remarks>
 public sealed class PostgresSnapshotSource : IAsyncDisposable
 {
@@ -197,13 +198,13 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     {
         try
         {
-            if (complete && connection.FullState == System.Data.ConnectionState.Open)
+            lock (_idle)
             {
-                lock (_idle)
+                if (complete && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
                 {
                     _idle.Push(connection);
+                    return;
                 }
-                return;
             }
             lock (_open)
             {
@@ -213,7 +214,10 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         }
         finally
         {
-            _slots.Release();
+            if (!_disposed)
+            {
+                _slots.Release();
+            }
         }
     }
 
@@ -270,8 +274,19 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    bool _disposed;
+
+    /// <summary>Closes every connection, which ends the snapshot; parts still being read then fail.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        lock (_idle)
+        {
+            _disposed = true;
+        }
         List<NpgsqlConnection> open;
         lock (_open)
         {

@@ -89,8 +89,15 @@ public sealed class SnapshotPart : IAsyncDisposable
         }
         _disposed = true;
         var complete = Content is TableCopyStream { Ended: true } or not TableCopyStream;
-        await Content.DisposeAsync().ConfigureAwait(false);
-        await _release(complete).ConfigureAwait(false);
+        try
+        {
+            await Content.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Even when ending the COPY failed: the connection is then closed, and its job slot freed.
+            await _release(complete).ConfigureAwait(false);
+        }
     }
 }
 
