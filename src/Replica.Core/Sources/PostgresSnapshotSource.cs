@@ -1,0 +1,348 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Npgsql;
+using Replica.Catalog;
+using Replica.Clients;
+
+namespace Replica.Sources;
+
+/// <summary>
+/// A live PostgreSQL database dumped in parts from one exported snapshot, so that up to N tables are read at once
+/// (issue 10 §3, for <c>replica dump --jobs N</c>). One connection opens a REPEATABLE READ, READ ONLY transaction and
+/// exports its snapshot (https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-SNAPSHOT-SYNCHRONIZATION);
+/// pg_dump --snapshot writes the pre-data section, the rest of the data section (sequence values, large objects) and the
+/// post-data section; each leaf table's rows come from COPY TO STDOUT on one of N connections that imported the snapshot
+/// (SET TRANSACTION SNAPSHOT). Every part is what pg_dump's plain format has for it, so the rewriter reads each unchanged,
+/// and the parts concatenated in order restore like pg_dump's output of the same snapshot.
+/// </summary>
+/// <remarks>
+/// Connections go through Npgsql (already the catalog's client): COPY rows arrive as raw bytes on one long-lived
+/// connection per job, with no process per table, and the password stays in the connection string, never in an
+/// argument. pg_dump gets it through its environment, as <see cref="PgDumpSource"/> does.
+/// Nothing is written to the server (no temporary tables, read-only transactions only), so a read-only role and a hot
+/// standby work. Sessions set pg_dump's own settings (synchronize_seqscans off, so rows come in the same order on every
+/// run; extra_float_digits 3, so floats are exact; no timeouts; row_security off, so row-level security fails the
+/// dump as it fails pg_dump rather than silently dropping rows).
+/// Tables the source is unsure about (unlogged ones, which a standby cannot read; those under a filter it may read
+/// differently from pg_dump) are left to pg_dump's data section, which dumps every table not named here: when in doubt,
+/// pg_dump decides. That part names each copied table in an --exclude-table-data argument, so tens of thousands of
+/// tables may reach the system's limit on a command line.
+/// </remarks>
+public sealed class PostgresSnapshotSource : IAsyncDisposable
+{
+    /// <summary>pg_dump's session settings (setup_connection in pg_dump.c), for identical rows and no timeouts.</summary>
+    const string SessionSettings =
+        "SET synchronize_seqscans = off; SET extra_float_digits = 3; SET DateStyle = ISO; SET IntervalStyle = postgres; "
+        + "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET row_security = off";
+
+    const string BeginReadOnly = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+    readonly DatabaseUri _uri;
+    readonly SourceOptions _options;
+    readonly PostgresTools _tools;
+    readonly int _jobs;
+    readonly SemaphoreSlim _slots;
+    readonly Stack<NpgsqlConnection> _idle = new();
+    readonly List<NpgsqlConnection> _open = [];
+    NpgsqlConnection? _exporter;
+
+    /// <param name="uri">The database.</param>
+    /// <param name="options">Filters, as pg_dump's; the data format must be COPY.</param>
+    /// <param name="tools">pg_dump.</param>
+    /// <param name="jobs">How many tables may be read at once (connections besides the exporting one).</param>
+    public PostgresSnapshotSource(DatabaseUri uri, SourceOptions options, PostgresTools tools, int jobs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(jobs, 1);
+        _uri = uri;
+        _options = options;
+        _tools = tools;
+        _jobs = jobs;
+        _slots = new SemaphoreSlim(jobs, jobs);
+    }
+
+    public string Description => $"snapshot of {_uri} ({_jobs.ToString(CultureInfo.InvariantCulture)} jobs)";
+
+    /// <summary>The exported snapshot's name, after <see cref="OpenAsync"/>.</summary>
+    public string? SnapshotId { get; private set; }
+
+    /// <summary>The leaf tables whose rows are copied, largest first, after <see cref="OpenAsync"/>.</summary>
+    public IReadOnlyList<SnapshotTable> Tables { get; private set; } = [];
+
+    /// <summary>
+    /// pg_dump's \restrict key (pg_dump 17.6, 16.10, 15.14 and later); null lets each pg_dump pick a random one, which makes
+    /// two dumps of the same data differ in those lines. A fixed key makes the parts byte-identical run to run.
+    /// </summary>
+    public string? RestrictKey { get; init; }
+
+    /// <summary>
+    /// Checks pg_dump against the server, exports the snapshot and lists the tables in it. The snapshot lives until this
+    /// source is disposed; every part is read from it.
+    /// </summary>
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_exporter is not null)
+        {
+            throw new InvalidOperationException("the snapshot was already exported");
+        }
+        if (_options.DataFormat != DataFormat.Copy)
+        {
+            throw new ConfigException("a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1");
+        }
+        await _tools.CheckPgDumpAsync(_uri, cancellationToken).ConfigureAwait(false);
+        _exporter = await PostgresCatalog.OpenAsync(_uri, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ExecuteAsync(_exporter, SessionSettings + "; " + BeginReadOnly, cancellationToken).ConfigureAwait(false);
+            await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", _exporter))
+            {
+                SnapshotId = (string?)await export.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }
+            Tables = await ListTablesAsync(_exporter, cancellationToken).ConfigureAwait(false);
+            // As pg_dump does: from here on no table can be dropped or altered under the parts still to come.
+            foreach (var batch in Tables.Chunk(500))
+            {
+                await ExecuteAsync(_exporter, $"LOCK TABLE {string.Join(", ", batch.Select(t => t.QualifiedName))} IN ACCESS SHARE MODE",
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (NpgsqlException e)
+        {
+            throw new DatabaseException($"exporting a snapshot of {_uri.Describe()} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The parts in restore order: pre-data, one part per table (largest first), other data, post-data. A table part
+    /// is yielded once one of the N connections is free, i.e. when fewer than N table parts are undisposed: read up to N
+    /// parts at once, and dispose each when done, or the next table waits for ever.
+    /// </summary>
+    public async IAsyncEnumerable<SnapshotPart> ReadPartsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var snapshot = SnapshotId ?? throw new InvalidOperationException("OpenAsync exports the snapshot first");
+        yield return PgDumpPart(SnapshotPartKind.PreData, ["--section=pre-data"]);
+        foreach (var table in Tables)
+        {
+            yield return await TablePartAsync(table, snapshot, cancellationToken).ConfigureAwait(false);
+        }
+        // Every table copied above is left out here by an exact, quoted pattern; whatever else pg_dump's data section has stays.
+        yield return PgDumpPart(SnapshotPartKind.OtherData, ["--section=data", .. Tables.Select(t => "--exclude-table-data=" + Pattern(t))]);
+        yield return PgDumpPart(SnapshotPartKind.PostData, ["--section=post-data"]);
+    }
+
+    SnapshotPart PgDumpPart(SnapshotPartKind kind, IEnumerable<string> section)
+    {
+        // The same filters and connection as a plain dump (PgDumpSource), plus the snapshot and the section.
+        List<string> arguments = [.. new PgDumpSource(_uri, _options, _tools).Arguments(), "--snapshot=" + SnapshotId, .. section];
+        if (RestrictKey is not null)
+        {
+            arguments.Add("--restrict-key=" + RestrictKey);
+        }
+        var process = ToolProcess.Start(_tools.PgDump, arguments, _uri.LibpqEnvironment(), _uri.Password,
+            context: $"dumping the {kind} of {_uri.Describe()}");
+        return new SnapshotPart(kind, null, process.Output, async _ =>
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+        });
+    }
+
+    async Task<SnapshotPart> TablePartAsync(SnapshotTable table, string snapshot, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection? connection = null;
+        try
+        {
+            lock (_idle)
+            {
+                _idle.TryPop(out connection);
+            }
+            connection ??= await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false);
+            var copy = await connection.BeginTextExportAsync(table.CopyToStatement, cancellationToken).ConfigureAwait(false);
+            var owned = connection;
+            return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe()),
+                complete => ReleaseAsync(owned, complete));
+        }
+        catch (Exception e)
+        {
+            if (connection is not null)
+            {
+                await ReleaseAsync(connection, complete: false).ConfigureAwait(false);
+            }
+            else
+            {
+                _slots.Release();
+            }
+            if (e is NpgsqlException)
+            {
+                throw new DatabaseException($"copying the rows of {table.QualifiedName} from {_uri.Describe()} failed: {e.Message}", e);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>A connection whose transaction sees the exported snapshot.</summary>
+    async Task<NpgsqlConnection> OpenImportingAsync(string snapshot, CancellationToken cancellationToken)
+    {
+        var connection = await PostgresCatalog.OpenAsync(_uri, cancellationToken).ConfigureAwait(false);
+        lock (_open)
+        {
+            _open.Add(connection);
+        }
+        // The snapshot's name comes from the server (e.g. 00000003-0000001B-1), quoted all the same.
+        await ExecuteAsync(connection, $"{SessionSettings}; {BeginReadOnly}; SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'",
+            cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    /// <summary>A connection whose COPY ended serves the next table; one left mid-COPY (cancelled) is closed.</summary>
+    async ValueTask ReleaseAsync(NpgsqlConnection connection, bool complete)
+    {
+        try
+        {
+            lock (_idle)
+            {
+                if (complete && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
+                {
+                    _idle.Push(connection);
+                    return;
+                }
+            }
+            lock (_open)
+            {
+                _open.Remove(connection);
+            }
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!_disposed)
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Leaf tables of the snapshot whose data a plain pg_dump with the same filters would write: ordinary tables and
+    /// partitions, permanent, not an extension's, largest first (ties by name, so the order is the same every run).
+    /// </summary>
+    async Task<IReadOnlyList<SnapshotTable>> ListTablesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT n.nspname, c.relname, format('%I.%I', n.nspname, c.relname),
+                   coalesce((SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), ''),
+                   pg_catalog.pg_relation_size(c.oid),
+                   coalesce((SELECT array_agg(an.nspname ORDER BY p.n) FROM pg_catalog.pg_partition_ancestors(c.oid) WITH ORDINALITY p(relid, n)
+                             JOIN pg_catalog.pg_class ac ON ac.oid = p.relid JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace
+                             WHERE c.relispartition AND p.relid <> c.oid), '{}'),
+                   coalesce((SELECT array_agg(ac.relname ORDER BY p.n) FROM pg_catalog.pg_partition_ancestors(c.oid) WITH ORDINALITY p(relid, n)
+                             JOIN pg_catalog.pg_class ac ON ac.oid = p.relid
+                             WHERE c.relispartition AND p.relid <> c.oid), '{}')
+            FROM pg_catalog.pg_class c
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'r' AND c.relpersistence = 'p'
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
+            ORDER BY pg_catalog.pg_relation_size(c.oid) DESC, format('%I.%I', n.nspname, c.relname) COLLATE "C"
+            """;
+        var filter = new TableFilter(_options);
+        var tables = new List<SnapshotTable>();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var table = new SnapshotTable(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4));
+            var ancestorSchemas = reader.GetFieldValue<string[]>(5);
+            var ancestorNames = reader.GetFieldValue<string[]>(6);
+            if (filter.Copies(table.Schema, table.Name, ancestorSchemas, ancestorNames))
+            {
+                tables.Add(table);
+            }
+        }
+        return tables;
+    }
+
+    /// <summary>An exact pg_dump pattern for one table: both parts double-quoted, inner quotes doubled (psql's pattern rules).</summary>
+    static string Pattern(SnapshotTable table) => $"{Quote(table.Schema)}.{Quote(table.Name)}";
+
+    static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    bool _disposed;
+
+    /// <summary>Closes every connection, which ends the snapshot; parts still being read then fail.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        lock (_idle)
+        {
+            _disposed = true;
+        }
+        List<NpgsqlConnection> open;
+        lock (_open)
+        {
+            open = [.. _open];
+            _open.Clear();
+        }
+        foreach (var connection in open)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_exporter is not null)
+        {
+            await _exporter.DisposeAsync().ConfigureAwait(false);
+        }
+        _slots.Dispose();
+    }
+
+    /// <summary>
+    /// pg_dump's table filters read cautiously: a table is copied here only when pg_dump surely dumps its rows. A table
+    /// left out by mistake is harmless (pg_dump's data section then writes its rows); one copied by mistake is not. So the
+    /// exclusions also apply through a partition's ancestors, and the inclusions only to the table's own name.
+    /// </summary>
+    sealed class TableFilter(SourceOptions options)
+    {
+        readonly PgDumpPattern[] _tables = [.. options.Tables.Select(PgDumpPattern.Table)];
+        readonly PgDumpPattern[] _excludeTables = [.. options.ExcludeTables.Concat(options.ExcludeTableData).Select(PgDumpPattern.Table)];
+        readonly PgDumpPattern[] _schemas = [.. options.Schemas.Select(PgDumpPattern.Schema)];
+        readonly PgDumpPattern[] _excludeSchemas = [.. options.ExcludeSchemas.Select(PgDumpPattern.Schema)];
+
+        public bool Copies(string schema, string name, string[] ancestorSchemas, string[] ancestorNames)
+        {
+            // pg_dump: with --table, --schema and --exclude-schema have no effect on the tables it selects.
+            if (_tables.Length > 0)
+            {
+                if (!_tables.Any(p => p.Matches(schema, name)))
+                {
+                    return false;
+                }
+            }
+            else if ((_schemas.Length > 0 && !_schemas.Any(p => p.MatchesSchema(schema)))
+                || _excludeSchemas.Any(p => p.MatchesSchema(schema) || ancestorSchemas.Any(p.MatchesSchema)))
+            {
+                return false;
+            }
+            if (_excludeTables.Any(p => p.Matches(schema, name)))
+            {
+                return false;
+            }
+            for (var i = 0; i < ancestorNames.Length; i++)
+            {
+                if (_excludeTables.Any(p => p.Matches(ancestorSchemas[i], ancestorNames[i])))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,217 @@
+using System.Text;
+using Npgsql;
+using Replica.Clients;
+
+namespace Replica.Sources;
+
+/// <summary>What a <see cref="SnapshotPart"/> holds, in the order <see cref="PostgresSnapshotSource"/> yields them (restore order).</summary>
+public enum SnapshotPartKind
+{
+    /// <summary>pg_dump --section=pre-data: types, tables, functions (no indexes, constraints or triggers).</summary>
+    PreData,
+
+    /// <summary>One table's rows: a COPY ... FROM stdin; block as pg_dump writes it.</summary>
+    TableData,
+
+    /// <summary>
+    /// The rest of pg_dump's data section: sequence values, large objects, and the data of any table the source did not
+    /// copy itself (e.g. an extension's configuration table).
+    /// </summary>
+    OtherData,
+
+    /// <summary>pg_dump --section=post-data: indexes, constraints, triggers, rules.</summary>
+    PostData,
+}
+
+/// <summary>
+/// A leaf table whose rows a <see cref="PostgresSnapshotSource"/> copies: an ordinary table or a partition, never a
+/// partitioned parent (it holds no rows). Names are quoted as PostgreSQL's quote_ident quotes them, as pg_dump does.
+/// </summary>
+/// <param name="Schema">The schema's name, unquoted.</param>
+/// <param name="Name">The table's name, unquoted.</param>
+/// <param name="QualifiedName">schema.table, each part quoted where needed (<c>public."order"</c>).</param>
+/// <param name="ColumnList">The quoted columns COPY reads, comma-separated; empty for a table without columns.</param>
+/// <param name="Bytes">The table's main fork size when the snapshot was taken (pg_relation_size), for order and progress.</param>
+public sealed record SnapshotTable(string Schema, string Name, string QualifiedName, string ColumnList, long Bytes)
+{
+    /// <summary>
+    /// The statement that opens the table's data, byte for byte as pg_dump writes it (fmtCopyColumnList: no
+    /// parentheses for a table without columns).
+    /// </summary>
+    public string CopyFromHeader => $"COPY {QualifiedName} {(ColumnList.Length == 0 ? "" : $"({ColumnList})")} FROM stdin;\n";
+
+    /// <summary>The statement that reads the rows (https://www.postgresql.org/docs/current/sql-copy.html, text format).</summary>
+    internal string CopyToStatement => ColumnList.Length == 0 ? $"COPY {QualifiedName} TO STDOUT" : $"COPY {QualifiedName} ({ColumnList}) TO STDOUT";
+}
+
+/// <summary>
+/// One part of a snapshot dump: its kind, its table for <see cref="SnapshotPartKind.TableData"/>, and its SQL as a stream
+/// read straight from the server or pg_dump (nothing is buffered beyond a read buffer). A failure of the server or of
+/// pg_dump surfaces from <see cref="Content"/>'s reads as a <see cref="DatabaseException"/>; a part read to its end is
+/// complete. Dispose every part once done with it: a table part holds one of the source's N connections until then.
+/// </summary>
+public sealed class SnapshotPart : IAsyncDisposable
+{
+    readonly Func<bool, ValueTask> _release;
+
+    internal SnapshotPart(SnapshotPartKind kind, SnapshotTable? table, Stream content, Func<bool, ValueTask> release)
+    {
+        Kind = kind;
+        Table = table;
+        Content = content;
+        _release = release;
+    }
+
+    public SnapshotPartKind Kind { get; }
+
+    /// <summary>The table whose rows this part holds; null for the other kinds.</summary>
+    public SnapshotTable? Table { get; }
+
+    /// <summary>The part's SQL (UTF-8), as pg_dump's plain format would have it.</summary>
+    public Stream Content { get; }
+
+    /// <summary>A short name for messages and manifests: "pre-data", "data public.users", "other data", "post-data".</summary>
+    public string Description => Kind switch
+    {
+        SnapshotPartKind.PreData => "pre-data",
+        SnapshotPartKind.TableData => $"data {Table!.QualifiedName}",
+        SnapshotPartKind.OtherData => "other data",
+        _ => "post-data",
+    };
+
+    bool _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        var complete = Content is TableCopyStream { Ended: true } or not TableCopyStream;
+        try
+        {
+            await Content.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Even when ending the COPY failed: the connection is then closed, and its job slot freed.
+            await _release(complete).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
+/// One table's data part: pg_dump's COPY header, the rows exactly as the server sends them for COPY TO STDOUT in text
+/// format (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2), then the end marker and the blank
+/// lines pg_dump writes after it. The rows come from the raw COPY stream under Npgsql's text reader, never through its
+/// decoding: bytes are copied, not decoded.
+/// </summary>
+sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server) : Stream
+{
+    static readonly byte[] s_trailer = "\\.\n\n\n"u8.ToArray();
+
+    readonly byte[] _header = Encoding.UTF8.GetBytes(table.CopyFromHeader);
+    readonly Stream _rows = ((StreamReader)copy).BaseStream;
+    int _headerIndex;
+    int _trailerIndex = -1;
+
+    /// <summary>Whether the COPY was read to its end (then its connection can copy the next table).</summary>
+    public bool Ended => _trailerIndex >= 0;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (TryReadFramed(buffer, out var framed))
+        {
+            return framed;
+        }
+        int read;
+        try
+        {
+            read = _rows.Read(buffer);
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+        {
+            throw Failure(e);
+        }
+        return read > 0 ? read : StartTrailer(buffer);
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (TryReadFramed(buffer.Span, out var framed))
+        {
+            return framed;
+        }
+        int read;
+        try
+        {
+            read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+        {
+            throw Failure(e);
+        }
+        return read > 0 ? read : StartTrailer(buffer.Span);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Serves the header before the rows and the trailer after them; false while rows are being read.</summary>
+    bool TryReadFramed(Span<byte> buffer, out int count)
+    {
+        count = 0;
+        if (buffer.IsEmpty)
+        {
+            return true;
+        }
+        if (_headerIndex < _header.Length)
+        {
+            count = Math.Min(buffer.Length, _header.Length - _headerIndex);
+            _header.AsSpan(_headerIndex, count).CopyTo(buffer);
+            _headerIndex += count;
+            return true;
+        }
+        if (_trailerIndex >= 0)
+        {
+            count = Math.Min(buffer.Length, s_trailer.Length - _trailerIndex);
+            s_trailer.AsSpan(_trailerIndex, count).CopyTo(buffer);
+            _trailerIndex += count;
+            return true;
+        }
+        return false;
+    }
+
+    int StartTrailer(Span<byte> buffer)
+    {
+        _trailerIndex = 0;
+        TryReadFramed(buffer, out var count);
+        return count;
+    }
+
+    DatabaseException Failure(Exception e) =>
+        new($"copying the rows of {table.QualifiedName} from {server} failed: {e.Message}", e);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            // Ends the COPY: after its end this only reads the server's completion; before it, Npgsql cancels the COPY.
+            copy.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
