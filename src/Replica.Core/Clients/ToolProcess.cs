@@ -209,7 +209,7 @@ public sealed class ToolProcess : IAsyncDisposable
     /// reading the same bytes from a file (bench/results/issue4-2026-11-22-analysis.md). So the pipe is enlarged to
     /// 1 MiB, and after a small read the writer gets a millisecond to fill it before the next read tops the buffer up.
     /// </summary>
-    sealed class OutputStream : Stream
+    sealed class OutputStream : ReadOnlyStream
     {
         const int SmallRead = 32 << 10;
         readonly ToolProcess _tool;
@@ -225,18 +225,6 @@ public sealed class ToolProcess : IAsyncDisposable
                 PipeSize.TryEnlarge(pipe.SafePipeHandle, 1 << 20);
             }
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {

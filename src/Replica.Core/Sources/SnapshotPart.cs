@@ -107,7 +107,7 @@ public sealed class SnapshotPart : IAsyncDisposable
 /// lines pg_dump writes after it. The rows come from the raw COPY stream under Npgsql's text reader, never through its
 /// decoding: bytes are copied, not decoded.
 /// </summary>
-sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server) : Stream
+sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server) : ReadOnlyStream
 {
     static readonly byte[] s_trailer = "\\.\n\n\n"u8.ToArray();
 
@@ -118,18 +118,6 @@ sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server
 
     /// <summary>Whether the COPY was read to its end (then its connection can copy the next table).</summary>
     public bool Ended => _trailerIndex >= 0;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
