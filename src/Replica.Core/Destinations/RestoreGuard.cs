@@ -104,7 +104,7 @@ internal sealed class RestoreGuard : IDisposable
             {
                 if (!_lexer.CanEndAtEof)
                 {
-                    RestoreGuardThrow.OpenAtEnd(_lexer, unit);
+                    DumpThrow.OpenAtEnd(_lexer, unit, refusedRestore: true);
                 }
                 var statement = _lexer.HasStatementContent && !_lexer.MySql;
                 HandleUnit(unit, output);

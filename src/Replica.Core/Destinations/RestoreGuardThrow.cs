@@ -11,13 +11,6 @@ namespace Replica.Destinations;
 /// </summary>
 internal static class RestoreGuardThrow
 {
-    /// <summary>A quote, comment or dollar-quoted string that the last unit opened is still open at the end of the stream.</summary>
-    [DoesNotReturn]
-    [StackTraceHidden]
-    public static void OpenAtEnd(DumpLexer lexer, ReadOnlySpan<byte> unit) =>
-        throw new DumpFormatException($"refused: {lexer.DescribeOpen()} that starts here runs to the end of the dump; nothing was restored",
-            lexer.OpenedAt, DumpThrow.LineOf(lexer.UnitLineNumber, unit, lexer.OpenedAt - lexer.UnitOffset));
-
     [DoesNotReturn]
     [StackTraceHidden]
     public static void TextAfterCopyHeader(in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>

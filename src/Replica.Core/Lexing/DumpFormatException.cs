@@ -51,6 +51,20 @@ internal static class DumpThrow
         throw new DumpFormatException($"a {(row ? "row" : "statement")} is larger than the limit of {limit} bytes (limits.max_row_size)",
             byteOffset, lineNumber, table, rowNumber);
 
+    /// <summary>
+    /// A quote, comment or dollar-quoted string that the last unit (<paramref name="unit"/>, not yet completed) opened is
+    /// still open at the end of the input. <paramref name="refusedRestore"/>: said as the restore guard refuses, the
+    /// restore rolled back.
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void OpenAtEnd(DumpLexer lexer, ReadOnlySpan<byte> unit, bool refusedRestore = false)
+    {
+        var open = $"{lexer.DescribeOpen()} that starts here runs to the end of the dump";
+        throw new DumpFormatException(refusedRestore ? $"refused: {open}; nothing was restored" : open,
+            lexer.OpenedAt, LineOf(lexer.UnitLineNumber, unit, lexer.OpenedAt - lexer.UnitOffset));
+    }
+
     /// <summary>The line number of <paramref name="bytes"/>[<paramref name="index"/>] (clamped into them), the line of bytes[0] being <paramref name="firstLine"/>.</summary>
     public static long LineOf(long firstLine, ReadOnlySpan<byte> bytes, long index) =>
         firstLine + bytes[..(int)Math.Clamp(index, 0, bytes.Length)].Count((byte)'\n');

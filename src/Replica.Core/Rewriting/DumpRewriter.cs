@@ -142,7 +142,7 @@ public sealed partial class DumpRewriter : IDisposable
                 case LexerMode.Sql:
                     if (!_lexer.CanEndAtEof)
                     {
-                        RewriteThrow.OpenAtEnd(_lexer, unit);
+                        DumpThrow.OpenAtEnd(_lexer, unit);
                     }
                     HandleUnit(unit, output);
                     break;

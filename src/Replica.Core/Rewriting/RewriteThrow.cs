@@ -16,13 +16,6 @@ internal static class RewriteThrow
 {
     // The end of the dump.
 
-    /// <summary>A quote, comment or dollar-quoted string that the last unit opened is still open at the end of the dump.</summary>
-    [DoesNotReturn]
-    [StackTraceHidden]
-    public static void OpenAtEnd(DumpLexer lexer, ReadOnlySpan<byte> unit) =>
-        throw new DumpFormatException($"{lexer.DescribeOpen()} that starts here runs to the end of the dump",
-            lexer.OpenedAt, DumpThrow.LineOf(lexer.UnitLineNumber, unit, lexer.OpenedAt - lexer.UnitOffset));
-
     [DoesNotReturn]
     [StackTraceHidden]
     public static void TruncatedCopy(long byteOffset, long lineNumber, string? table, long rowNumber) =>
