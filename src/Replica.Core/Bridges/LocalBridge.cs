@@ -34,7 +34,4 @@ public sealed class LocalBridge : ObjectBridge
 
     /// <summary>The absolute path of the bridge's root directory.</summary>
     public string RootPath { get; }
-
-    internal override ObjectDumpWriter CreateWriter(string name, IWriterLease lease, long createdAt) =>
-        new LocalDumpWriter(this, name, lease, createdAt);
 }

@@ -132,11 +132,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
                 $"The name '{name}' is taken in {Description}: {_store.Show(foreign)} exists but no dump '{name}' is being written; "
                 + "'replica delete --abandoned' removes such leftovers once they are older than --stale-after (1 h); or choose another name.");
         }
-        return CreateWriter(name, lease, createdAt);
+        return new ObjectDumpWriter(this, name, lease, createdAt);
     }
-
-    internal virtual ObjectDumpWriter CreateWriter(string name, IWriterLease lease, long createdAt) =>
-        new(this, name, lease, createdAt);
 
     public async Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace Replica.Bridges;
 /// BeginDumpAsync until the dump is listed (or removed), refreshing it meanwhile. Numbers its parts 0, 1, ... in the
 /// order they begin, which is their restore order. Not thread-safe: one caller writes the parts and chunks in order.
 /// </summary>
-internal class ObjectDumpWriter : IDumpWriter
+internal sealed class ObjectDumpWriter : IDumpWriter
 {
     enum State { Open, Completed, Failed, Disposed }
 

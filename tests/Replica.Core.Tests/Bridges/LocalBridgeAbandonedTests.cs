@@ -23,7 +23,7 @@ public sealed class LocalBridgeAbandonedTests : IDisposable
     {
         IDumpWriter writer = await _bridge.BeginDumpAsync(name, CancellationToken.None);
         await writer.WriteChunkAsync(Bytes(10), CancellationToken.None);
-        ((LocalDumpWriter)writer).SimulateCrash();
+        ((ObjectDumpWriter)writer).SimulateCrash();
     }
 
     [Fact]

@@ -300,7 +300,7 @@ public sealed class LocalBridgeTests : IDisposable
     [Fact]
     public async Task BeginDumpAsync_AbandonedWriterFolder_IsCleanedAndNeverListed()
     {
-        var dead = (LocalDumpWriter)await _bridge.BeginDumpAsync("killed", CancellationToken.None);
+        var dead = (ObjectDumpWriter)await _bridge.BeginDumpAsync("killed", CancellationToken.None);
         await ((IDumpWriter)dead).WriteChunkAsync(Bytes(100), CancellationToken.None);
         dead.SimulateCrash(); // the .writing lock is released, nothing removed: what SIGKILL leaves behind
         Assert.True(File.Exists(_dir.Combine("killed", "p000000-000000.chunk")));
@@ -321,7 +321,7 @@ public sealed class LocalBridgeTests : IDisposable
         await live.WriteChunkAsync(Bytes(10), CancellationToken.None);
         await WriteDumpAsync(_bridge, "done", Bytes(10), 4);
         // Last, because every BeginDumpAsync cleans up too.
-        var dead = (LocalDumpWriter)await _bridge.BeginDumpAsync("dead", CancellationToken.None);
+        var dead = (ObjectDumpWriter)await _bridge.BeginDumpAsync("dead", CancellationToken.None);
         await ((IDumpWriter)dead).WriteChunkAsync(Bytes(10), CancellationToken.None);
         dead.SimulateCrash();
         Directory.CreateDirectory(_dir.Combine("not-ours"));
