@@ -74,11 +74,12 @@ public sealed class BridgeConfig
     public S3Config? S3 { get; init; }
 
     /// <summary>
-    /// 'bridge.chunk_size', bytes per chunk object; default 8 MiB. A dump holds workers + 2 chunks in memory (one filling,
+    /// 'bridge.chunk_size', bytes per chunk object; default 4 MiB (8 MiB before issue 10: with 2 workers the dump's peak RSS
+    /// was 145 MiB, with 4 MiB 118 MiB, and the stored dump 0.03 % larger; bench/results/issue10-memory-2026-12-02.md). A dump holds workers + 2 chunks in memory (one filling,
     /// one per worker, one being stored), each with its encoded form, so memory is about (workers + 2) × chunk_size plus
     /// the encoded chunks (their compressed size) plus ~70 MiB.
     /// </summary>
-    public long ChunkSize { get; init; } = 8L << 20;
+    public long ChunkSize { get; init; } = 4L << 20;
 
     /// <summary>
     /// 'bridge.workers': chunks compressed, encrypted and hashed at once (a dump), or fetched, checked and decoded at once

@@ -149,7 +149,7 @@ public class ConfigLoaderTests
         Assert.Equal("en", config.Locale);
         Assert.Null(config.Source.ConnectionUri);
         Assert.Equal(Path.GetFullPath("out"), config.Bridge.LocalPath);
-        Assert.Equal(8L << 20, config.Bridge.ChunkSize);
+        Assert.Equal(4L << 20, config.Bridge.ChunkSize);
         Assert.Equal(256L << 20, config.MaxRowBytes);
         Assert.Null(config.Destination.ConnectionUri);
         Assert.Empty(config.Tables);

@@ -15,7 +15,7 @@ public class ExampleConfigTests
 
         Assert.Equal(Secret, config.Secret);
         Assert.Equal("postgres://replica@localhost:5432/shop", config.Source.ConnectionUri);
-        Assert.Equal(8L << 20, config.Bridge.ChunkSize);
+        Assert.Equal(4L << 20, config.Bridge.ChunkSize);
         Assert.Contains(config.Tables, t => t.Action == TableAction.Drop);
         Assert.Contains(config.Tables, t => t.Action == TableAction.SkipData);
         Assert.NotEmpty(config.OnlyTables);
