@@ -16,8 +16,8 @@ internal sealed partial class S3Store
 
     public string Show(string key) => $"s3://{Bucket}/{Full(key)}";
 
-    Task<StoredObject?> IObjectStore.GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken) =>
-        GetAsync(Full(key), what, checkLength, cancellationToken);
+    Task<StoredObject?> IObjectStore.GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken) =>
+        GetAsync(Full(key), what, buffer, cancellationToken);
 
     async Task IObjectStore.PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what,
         CancellationToken cancellationToken)

@@ -103,10 +103,11 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
     }
 
     /// <summary>
-    /// Reads a whole object; null when there is no such key. <paramref name="checkLength"/> sees the length before
-    /// anything is allocated and may throw (a chunk must have the size its manifest says).
+    /// Reads a whole object; null when there is no such key. <paramref name="buffer"/> sees the length before anything
+    /// is allocated, may throw (a chunk must have the size its manifest says) and returns where the bytes go (see
+    /// <see cref="StoredObject.Target"/>).
     /// </summary>
-    public async Task<StoredObject?> GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken)
+    public async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
         try
         {
@@ -115,12 +116,7 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                 using GetObjectResponse response = await _client.GetObjectAsync(
                     new GetObjectRequest { BucketName = Bucket, Key = key }, ct).ConfigureAwait(false);
                 long length = response.ContentLength;
-                checkLength?.Invoke(length);
-                if (length > Array.MaxLength)
-                {
-                    throw new BridgeException($"Cannot {what} s3://{Bucket}/{key}: {length} bytes do not fit in memory.");
-                }
-                byte[] data = GC.AllocateUninitializedArray<byte>((int)length);
+                Memory<byte> data = StoredObject.Target(length, buffer, () => $"{what} s3://{Bucket}/{key}");
                 // Read errors here (a connection cut mid-body) are retried like any other, from the start.
                 await response.ResponseStream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
                 return new StoredObject(data, Unquote(response.ETag));

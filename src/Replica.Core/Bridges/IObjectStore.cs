@@ -26,11 +26,13 @@ public interface IObjectStore
     string Show(string key);
 
     /// <summary>
-    /// Reads a whole object; null when there is no such key. <paramref name="checkLength"/> sees the length before
-    /// anything is allocated and may throw. The returned ETag is what <see cref="PutIfMatchAsync"/> expects for this
-    /// version of the object (a store may leave it empty for objects that are never written conditionally).
+    /// Reads a whole object; null when there is no such key. <paramref name="buffer"/>, when given, sees the length
+    /// before anything is allocated, may throw, and returns where the bytes go: exactly that many bytes (a reused
+    /// buffer, so that reading chunk after chunk leaves no garbage); without it they go into a new array. The returned
+    /// ETag is what <see cref="PutIfMatchAsync"/> expects for this version of the object (a store may leave it empty for
+    /// objects that are never written conditionally).
     /// </summary>
-    Task<StoredObject?> GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken);
+    Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores a new chunk; <paramref name="sha256"/> is its hash, for stores that can have the server check it.
@@ -82,7 +84,31 @@ public interface IWriterLease : IAsyncDisposable
 }
 
 /// <summary>An object as read back: its bytes and its ETag (see <see cref="IObjectStore.GetAsync"/>).</summary>
-public sealed record StoredObject(byte[] Data, string ETag);
+public sealed record StoredObject(ReadOnlyMemory<byte> Data, string ETag)
+{
+    /// <summary>
+    /// Where a store reads an object of <paramref name="length"/> bytes: <paramref name="buffer"/>'s memory (which must
+    /// hold exactly that many bytes) or, without one, a new array. <paramref name="attempt"/> says what was attempted, for
+    /// the error when it cannot fit in memory ("read the index '/srv/bridge/index.json'").
+    /// </summary>
+    public static Memory<byte> Target(long length, Func<long, Memory<byte>>? buffer, Func<string> attempt)
+    {
+        if (buffer is not null)
+        {
+            Memory<byte> into = buffer(length);
+            if (into.Length != length)
+            {
+                throw new InvalidOperationException($"Cannot {attempt()}: the buffer holds {into.Length} bytes, not the object's {length}.");
+            }
+            return into;
+        }
+        if (length > Array.MaxLength)
+        {
+            throw new BridgeException($"Cannot {attempt()}: {length} bytes do not fit in memory.");
+        }
+        return GC.AllocateUninitializedArray<byte>((int)length);
+    }
+}
 
 /// <summary>A listed object: its key and when it was last written (null when the store cannot say: never provably old).</summary>
 public sealed record ObjectInfo(string Key, DateTimeOffset? LastModified);

@@ -41,7 +41,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
 
     public string Show(string key) => $"'{PathOf(key)}'";
 
-    public async Task<StoredObject?> GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken)
+    public async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
         string path = PathOf(key);
         try
@@ -50,16 +50,11 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
                 FileOptions.Asynchronous);
             long length = RandomAccess.GetLength(handle);
-            checkLength?.Invoke(length);
-            if (length > Array.MaxLength)
-            {
-                throw new BridgeException($"Cannot {what} '{path}': {length} bytes do not fit in memory.");
-            }
-            byte[] data = GC.AllocateUninitializedArray<byte>((int)length);
+            Memory<byte> data = StoredObject.Target(length, buffer, () => $"{what} '{path}'");
             int filled = 0;
             while (filled < data.Length)
             {
-                int read = await RandomAccess.ReadAsync(handle, data.AsMemory(filled), filled, cancellationToken).ConfigureAwait(false);
+                int read = await RandomAccess.ReadAsync(handle, data[filled..], filled, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     throw new BridgeException($"Cannot {what} '{path}': it ended after {filled} of {length} bytes.");
@@ -67,7 +62,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
                 filled += read;
             }
             // Only index.json is ever written conditionally; its ETag is its content's hash (files have no version).
-            return new StoredObject(data, key == ObjectBridge.IndexKey ? Convert.ToHexString(SHA256.HashData(data)) : "");
+            return new StoredObject(data, key == ObjectBridge.IndexKey ? Convert.ToHexString(SHA256.HashData(data.Span)) : "");
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -33,7 +33,7 @@ public partial class ObjectBridge
         }
         try
         {
-            return (BridgeJson.ReadIndex(stored.Data, _store.Show(IndexKey), RebuildHint), stored.ETag);
+            return (BridgeJson.ReadIndex(stored.Data.Span, _store.Show(IndexKey), RebuildHint), stored.ETag);
         }
         catch (BridgeException) when (damagedIsEmpty)
         {

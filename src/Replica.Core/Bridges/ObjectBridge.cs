@@ -169,10 +169,17 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         string key = ManifestKey(name);
         StoredObject? stored = await _store.GetAsync(key, $"read the manifest of dump '{name}' from", null, cancellationToken)
             .ConfigureAwait(false);
-        return stored is null ? null : BridgeJson.ReadManifest(stored.Data, name, _store.Show(key));
+        return stored is null ? null : BridgeJson.ReadManifest(stored.Data.Span, name, _store.Show(key));
     }
 
     public async Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken)
+    {
+        ReadOnlyMemory<byte> data = await ReadChunkAsync(name, chunk, buffer: null, cancellationToken).ConfigureAwait(false);
+        // No buffer was given, so the bytes are a whole new array.
+        return System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out ArraySegment<byte> array) ? array.Array! : data.ToArray();
+    }
+
+    public async Task<ReadOnlyMemory<byte>> ReadChunkAsync(string name, ChunkInfo chunk, byte[]? buffer, CancellationToken cancellationToken)
     {
         DumpName.Validate(name);
         ArgumentNullException.ThrowIfNull(chunk);
@@ -189,6 +196,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             {
                 BridgeThrow.ChunkIntegrity(name, chunk, $"{_store.Show(key)} has {length} bytes, the manifest says {chunk.Size}");
             }
+            return buffer is not null && buffer.Length >= length ? buffer.AsMemory(0, (int)length) : StoredObject.Target(length, null,
+                () => $"read chunk {chunk.Index} of dump '{name}' from {_store.Show(key)}");
         }, cancellationToken).ConfigureAwait(false);
         if (stored is not null)
         {

@@ -136,7 +136,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                 // Our own earlier try whose answer was lost, or somebody else's manifest: only identical bytes are ours.
                 StoredObject? stored = await _store.GetAsync(manifestKey, $"read the manifest of dump '{Name}' from", null,
                     cancellationToken).ConfigureAwait(false);
-                if (stored is null || !stored.Data.AsSpan().SequenceEqual(json))
+                if (stored is null || !stored.Data.Span.SequenceEqual(json))
                 {
                     throw new BridgeException($"Cannot write the manifest of dump '{Name}': {_store.Show(manifestKey)} already exists.");
                 }

@@ -26,6 +26,8 @@ public static partial class DumpReader
         readonly List<IChunkCodec> _forks = [];
         readonly Task<ReadOnlyMemory<byte>>?[] _lanes;
         readonly ArrayBufferWriter<byte>?[] _decoded;
+        // Per lane, the stored bytes of its chunk, rented from the shared pool and reused while chunks fit.
+        readonly byte[]?[] _stored;
 
         public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts, IChunkCodec? codec, int workers,
             CancellationToken cancellationToken)
@@ -61,6 +63,7 @@ public static partial class DumpReader
             int lanes = Math.Min(workers + 2, chunks.Count);
             _lanes = new Task<ReadOnlyMemory<byte>>?[lanes];
             _decoded = new ArrayBufferWriter<byte>?[lanes];
+            _stored = new byte[]?[lanes];
             for (int i = 0; i < lanes; i++)
             {
                 Start(i);
@@ -92,15 +95,28 @@ public static partial class DumpReader
                 _decoded[lane] ??= new ArrayBufferWriter<byte>();
             }
             ArrayBufferWriter<byte>? decoded = _decoded[lane];
+            // The lane's previous chunk was written (or this is its first): its buffer is free. A new array per chunk
+            // was large-object garbage that only a full collection frees (a restore peaked at 289 MiB with 8 MiB chunks
+            // and 4 workers; bench/results/issue10-memory-2026-12-02.md).
+            long size = _chunks[index].Size;
+            if (size <= Array.MaxLength && (_stored[lane]?.Length ?? -1) < size)
+            {
+                if (_stored[lane] is { } smaller)
+                {
+                    ArrayPool<byte>.Shared.Return(smaller);
+                }
+                _stored[lane] = ArrayPool<byte>.Shared.Rent((int)size);
+            }
+            byte[]? buffer = _stored[lane];
             // Task.Run so the fetch proceeds even where a bridge does its I/O synchronously before its first await.
-            _lanes[lane] = Task.Run(() => FetchAsync(index, decoded), _stop.Token);
+            _lanes[lane] = Task.Run(() => FetchAsync(index, buffer, decoded), _stop.Token);
         }
 
-        async Task<ReadOnlyMemory<byte>> FetchAsync(int index, ArrayBufferWriter<byte>? decoded)
+        async Task<ReadOnlyMemory<byte>> FetchAsync(int index, byte[]? buffer, ArrayBufferWriter<byte>? decoded)
         {
             ChunkInfo chunk = _chunks[index];
-            byte[] stored = await _bridge.ReadChunkAsync(_name, chunk, _stop.Token).ConfigureAwait(false);
-            Verify(_name, chunk, stored);
+            ReadOnlyMemory<byte> stored = await _bridge.ReadChunkAsync(_name, chunk, buffer, _stop.Token).ConfigureAwait(false);
+            Verify(_name, chunk, stored.Span);
             if (decoded is null)
             {
                 return stored;
@@ -110,7 +126,7 @@ public static partial class DumpReader
             {
                 decoded.ResetWrittenCount();
                 (PartInfo part, int inPart) = _positions[index];
-                Decode(codec, _name, chunk, stored, part, inPart, decoded);
+                Decode(codec, _name, chunk, stored.Span, part, inPart, decoded);
             }
             finally
             {
@@ -135,6 +151,14 @@ public static partial class DumpReader
             foreach (IChunkCodec fork in _forks)
             {
                 fork.Dispose();
+            }
+            for (int i = 0; i < _stored.Length; i++)
+            {
+                if (_stored[i] is { } buffer)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    _stored[i] = null;
+                }
             }
         }
     }

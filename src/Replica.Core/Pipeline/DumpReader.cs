@@ -136,7 +136,7 @@ public static partial class DumpReader
         }
     }
 
-    static void Verify(string name, ChunkInfo chunk, byte[] stored)
+    static void Verify(string name, ChunkInfo chunk, ReadOnlySpan<byte> stored)
     {
         if (stored.Length != chunk.Size)
         {

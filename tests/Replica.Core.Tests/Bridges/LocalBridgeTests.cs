@@ -367,6 +367,36 @@ public sealed class LocalBridgeTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadChunkAsync_BufferHoldsTheChunk_ReadsIntoItAndLeavesTheRestAlone()
+    {
+        byte[] data = Bytes(10);
+        await WriteDumpAsync(_bridge, "dump-b", data, 4);
+        ChunkInfo second = (await _bridge.ReadManifestAsync("dump-b", CancellationToken.None)).Chunks[1];
+        byte[] buffer = Enumerable.Repeat((byte)0xEE, 6).ToArray();
+
+        ReadOnlyMemory<byte> read = await _bridge.ReadChunkAsync("dump-b", second, buffer, CancellationToken.None);
+
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(read, out ArraySegment<byte> segment));
+        Assert.Same(buffer, segment.Array);
+        Assert.Equal(data[4..8], read.ToArray());
+        Assert.Equal([0xEE, 0xEE], buffer[4..]);
+    }
+
+    [Fact]
+    public async Task ReadChunkAsync_BufferTooSmall_ReadsIntoANewArray()
+    {
+        byte[] data = Bytes(10);
+        await WriteDumpAsync(_bridge, "dump-s", data, 4);
+        ChunkInfo first = (await _bridge.ReadManifestAsync("dump-s", CancellationToken.None)).Chunks[0];
+        byte[] buffer = new byte[3];
+
+        ReadOnlyMemory<byte> read = await _bridge.ReadChunkAsync("dump-s", first, buffer, CancellationToken.None);
+
+        Assert.Equal(data[..4], read.ToArray());
+        Assert.Equal(new byte[3], buffer);
+    }
+
+    [Fact]
     public async Task ReadChunkAsync_KeyLeavingTheFolder_IsRejected()
     {
         await WriteDumpAsync(_bridge, "dump-k", Bytes(10), 4);

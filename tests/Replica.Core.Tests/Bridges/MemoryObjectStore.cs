@@ -31,7 +31,7 @@ internal sealed class MemoryObjectStore(TimeProvider clock) : IObjectStore
         }
     }
 
-    public Task<StoredObject?> GetAsync(string key, string what, Action<long>? checkLength, CancellationToken cancellationToken)
+    public Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
         Entry? entry;
         lock (_lock)
@@ -42,8 +42,9 @@ internal sealed class MemoryObjectStore(TimeProvider clock) : IObjectStore
         {
             return Task.FromResult<StoredObject?>(null);
         }
-        checkLength?.Invoke(entry.Data.Length);
-        return Task.FromResult<StoredObject?>(new StoredObject(entry.Data.ToArray(), ETag(entry)));
+        Memory<byte> data = StoredObject.Target(entry.Data.Length, buffer, () => $"{what} {Show(key)}");
+        entry.Data.AsSpan().CopyTo(data.Span);
+        return Task.FromResult<StoredObject?>(new StoredObject(data, ETag(entry)));
     }
 
     public Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)

@@ -72,15 +72,52 @@ public sealed partial class DumpReaderTests
         Assert.Equal(Workers + 2, bridge.MaxAhead);
     }
 
+    [Fact]
+    public async Task RestoreAsync_SixtyChunksThreeWorkers_ReadsEveryChunkIntoOneReusedBufferPerLane()
+    {
+        const int Workers = 3;
+        byte[] data = Bytes(7 * 60);
+        await WriteEncodedDumpAsync("reuse", data);
+        using var output = new MemoryStream();
+        var bridge = new CountingBridge(_bridge, () => 0);
+
+        long written = await DumpReader.RestoreAsync(bridge, "reuse", () => Task.FromResult<Stream>(output),
+            m => BridgeCodecs.ForManifest(m, s_zstdAes), Workers, CancellationToken.None);
+
+        Assert.Equal(data, output.ToArray());
+        Assert.Equal(data.Length, written);
+        // Every chunk went into a buffer the reader handed in, and no more buffers than lanes (workers + 2): a restore
+        // leaves no garbage per chunk.
+        Assert.Equal(60, bridge.FetchedIntoBuffer);
+        Assert.InRange(bridge.DistinctBuffers, 1, Workers + 2);
+    }
+
     Task WriteEncodedDumpAsync(string name, byte[] data) => EncodedDumps.WriteAsync(_bridge, name, data, s_zstdAes, DumpChunker.DefaultWorkers);
 
     /// <summary>A bridge that counts chunk fetches and, for each, how many chunks were fetched but not yet written.</summary>
     sealed class CountingBridge(IBridge inner, Func<int> written) : IBridge
     {
         readonly List<int> _writtenAtFetch = [];
+        readonly HashSet<byte[]> _buffers = new(ReferenceEqualityComparer.Instance);
         int _fetched;
+        int _fetchedIntoBuffer;
 
         public int Fetched => Volatile.Read(ref _fetched);
+
+        /// <summary>Fetches that came with a buffer to read into.</summary>
+        public int FetchedIntoBuffer => Volatile.Read(ref _fetchedIntoBuffer);
+
+        /// <summary>How many different buffers the fetches came with.</summary>
+        public int DistinctBuffers
+        {
+            get
+            {
+                lock (_buffers)
+                {
+                    return _buffers.Count;
+                }
+            }
+        }
 
         public string Description => inner.Description;
 
@@ -104,6 +141,24 @@ public sealed partial class DumpReaderTests
                 _writtenAtFetch.Add(written());
             }
             return inner.ReadChunkAsync(name, chunk, cancellationToken);
+        }
+
+        public Task<ReadOnlyMemory<byte>> ReadChunkAsync(string name, ChunkInfo chunk, byte[]? buffer, CancellationToken cancellationToken)
+        {
+            lock (_writtenAtFetch)
+            {
+                Interlocked.Increment(ref _fetched);
+                _writtenAtFetch.Add(written());
+            }
+            if (buffer is not null)
+            {
+                Interlocked.Increment(ref _fetchedIntoBuffer);
+                lock (_buffers)
+                {
+                    _buffers.Add(buffer);
+                }
+            }
+            return inner.ReadChunkAsync(name, chunk, buffer, cancellationToken);
         }
 
         public Task<IDumpWriter> BeginDumpAsync(string name, CancellationToken cancellationToken) => inner.BeginDumpAsync(name, cancellationToken);
