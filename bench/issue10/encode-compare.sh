@@ -99,7 +99,7 @@ echo "round,case,input,input_bytes,wall_s,cpu_s,peak_rss_kib,output_bytes,note" 
 # The same 11 columns as the config, replaced by constants inside their COPY blocks ('\.' ends a block; \N, SQL NULL,
 # stays NULL as the transformers keep it). mawk is Debian's default awk and the fastest common one.
 export AWK_PROGRAM='
-/^COPY / { table = $2; print; next }
+/^COPY / { split($0, word, " "); table = word[2]; print; next }
 $0 == "\\." { table = ""; print; next }
 table == "public.customers" {
     $2 = "Alex"; $3 = "Doe"; $4 = "masked@example.com"; if ($5 != "\\N") $5 = "+1 555 0100000"
