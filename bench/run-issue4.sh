@@ -153,17 +153,7 @@ echo "round,case,input,input_bytes,wall_s,cpu_s,peak_rss_kib,output_bytes,note" 
 log="$work/runs.txt"
 
 hz=$(getconf CLK_TCK)
-# CPU seconds of the server so far: the postmaster, the children it reaped, and the children still running.
-server_ticks() {
-    local total=0 pid rest
-    for pid in "$postmaster_pid" $(cat "/proc/$postmaster_pid/task/$postmaster_pid/children" 2>/dev/null); do
-        rest=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-        # shellcheck disable=SC2086
-        set -- $rest
-        total=$((total + ${12} + ${13} + (pid == postmaster_pid ? ${14} + ${15} : 0)))
-    done
-    echo "$total"
-}
+server_ticks() { bench_server_ticks "$postmaster_pid"; }
 fresh_restore_db() {
     sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS bench_restore" -c "CREATE DATABASE bench_restore TEMPLATE template0 ENCODING 'UTF8'"
 }

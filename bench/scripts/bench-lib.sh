@@ -102,6 +102,19 @@ bench_table() {
     }' "$1"
 }
 
+# bench_server_ticks PID : CPU clock ticks (getconf CLK_TCK per second) a server has used so far: the postmaster PID,
+# the children it reaped, and the children still running. The difference around a case is the server's CPU for it.
+bench_server_ticks() {
+    local total=0 server=$1 pid rest
+    for pid in "$server" $(cat "/proc/$server/task/$server/children" 2>/dev/null); do
+        rest=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        # shellcheck disable=SC2086
+        set -- $rest
+        total=$((total + ${12} + ${13} + (pid == server ? ${14} + ${15} : 0)))
+    done
+    echo "$total"
+}
+
 # bench_machine : one line naming the machine and the tool versions that matter.
 bench_machine() {
     local cpu ram os
