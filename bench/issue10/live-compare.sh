@@ -94,19 +94,7 @@ trap 'exit 130' INT TERM
 start_seconds=$SECONDS
 phase() { echo "[$((SECONDS - start_seconds)) s] $*"; }
 
-PG_EXTRA_CONF="shared_buffers = 256MB
-maintenance_work_mem = 256MB
-max_wal_size = 4GB
-checkpoint_timeout = 30min
-autovacuum = off"
-pg_start
-pg_version=$("$PG_BIN/postgres" --version)
-export REPLICA_PG_BINDIR=$PG_BIN # replica runs the same pg_dump and psql as the baselines
-postmaster_pid=$(head -n 1 "$PG_ROOT/data/postmaster.pid")
-phase "$pg_version on 127.0.0.1:$PGPORT, data in $PG_ROOT"
-sql() { "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-"$PG_BIN/createdb" --template=template0 --encoding=UTF8 bench
-PG_BIN=$PG_BIN bench/scripts/fill-bench-db.sh --db-mb "$db_mb" --dbname bench
+bench_live_server "$db_mb"
 db_bytes=$(sql -d bench -c "SELECT pg_database_size('bench')")
 
 uri="postgres://$PGUSER@127.0.0.1:$PGPORT"
