@@ -27,4 +27,27 @@ public sealed partial class PostgresSnapshotSourceTests
         var log = standby.ReadLog()[logBefore..];
         Assert.False(log.Contains("ERROR", StringComparison.Ordinal), "the standby logged an error during the dump:\n" + log);
     }
+
+    [Fact]
+    public async Task ReadParts_HotStandbyReplaysWritesAfterTheSnapshot_PartsShowOnlyTheSnapshot()
+    {
+        var standby = await standbyFixture.StartAsync(server);
+        var source = await AwkwardDatabaseAsync(largeObject: false);
+        var expected = await RestorePgDumpAsync(source);
+        await standby.CatchUpAsync();
+
+        // Written on the primary once the standby's snapshot is exported, and replayed on the standby before any part is read.
+        var parts = await DumpAsync(standby.ConnectionUri(source), jobs: 2, afterSnapshot: async () =>
+        {
+            await server.ExecuteAsync(source, """
+                INSERT INTO public.customers (id, first_name, last_name, email, created_at) VALUES (9001, 'Late', 'Comer', 'late@example.com', now());
+                DELETE FROM public.order_lines;
+                UPDATE public.text_edge_cases SET note = 'changed after the snapshot';
+                """);
+            await standby.CatchUpAsync();
+        });
+
+        await AssertRestoresLikePgDumpAsync(expected, Concatenate(parts));
+        Assert.True(await standby.IsInRecoveryAsync(), "the standby left recovery");
+    }
 }
