@@ -102,6 +102,39 @@ bench_table() {
     }' "$1"
 }
 
+# bench_live_server DB_MB : starts the live benchmarks' throwaway PostgreSQL (.ci/lib/pg.sh, sourced by the caller; the
+# caller's EXIT trap calls pg_stop) with bulk settings and no background work, and fills database 'bench' with
+# fill-bench-db.sh. Sets pg_version and postmaster_pid, defines sql (psql -At, ON_ERROR_STOP) and exports
+# REPLICA_PG_BINDIR, so that replica runs the same pg_dump and psql as the baselines.
+bench_live_server() {
+    PG_EXTRA_CONF="shared_buffers = 256MB
+maintenance_work_mem = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+autovacuum = off"
+    pg_start
+    pg_version=$("$PG_BIN/postgres" --version)
+    export REPLICA_PG_BINDIR=$PG_BIN
+    postmaster_pid=$(head -n 1 "$PG_ROOT/data/postmaster.pid")
+    sql() { "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+    echo "$pg_version on 127.0.0.1:$PGPORT, data in $PG_ROOT"
+    "$PG_BIN/createdb" --template=template0 --encoding=UTF8 bench
+    PG_BIN=$PG_BIN bench/scripts/fill-bench-db.sh --db-mb "$1" --dbname bench
+}
+
+# bench_server_ticks PID : CPU clock ticks (getconf CLK_TCK per second) a server has used so far: the postmaster PID,
+# the children it reaped, and the children still running. The difference around a case is the server's CPU for it.
+bench_server_ticks() {
+    local total=0 server=$1 pid rest
+    for pid in "$server" $(cat "/proc/$server/task/$server/children" 2>/dev/null); do
+        rest=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        # shellcheck disable=SC2086
+        set -- $rest
+        total=$((total + ${12} + ${13} + (pid == server ? ${14} + ${15} : 0)))
+    done
+    echo "$total"
+}
+
 # bench_machine : one line naming the machine and the tool versions that matter.
 bench_machine() {
     local cpu ram os

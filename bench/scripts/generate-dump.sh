@@ -6,9 +6,10 @@
 #     --size-mb N   approximate size of the dump in MiB (default 1024)
 #     --out PATH    output file (default bench/data/shop-1g.sql; bench/data/ is gitignored)
 #
-# Schema: customers (10 columns, 4 of them PII: first_name, last_name, email, phone; also birth_date, street, city,
-# country, created_at), products, orders (customer_id FK, shipping_address), order_items (order_id/product_id FK).
-# Per customer: 4 orders and 10 order items on average; customers make ~20% of the dump's bytes.
+# Schema: customers (10 columns, PII: first_name, last_name, email, phone, birth_date, street, city; also country,
+# created_at), products, orders (customer_id FK, shipping_address), order_items (order_id/product_id FK), payments
+# (order_id FK, card_number, iban, amount, paid_at): names, e-mails, phones, addresses, cards and IBANs to mask.
+# Per customer: 4 orders, 4 payments and 10 order items on average; customers make ~13% of the dump's bytes.
 #
 # How: a throwaway PostgreSQL server (.ci/lib/pg.sh) tuned for bulk loading; each table is created and filled with
 # INSERT ... SELECT FROM generate_series in one transaction (with wal_level=minimal that writes no WAL for the rows),
@@ -32,9 +33,9 @@ if ! [[ "$size_mb" =~ ^[0-9]+$ ]] || ((size_mb < 1)); then
     exit 2
 fi
 
-# Measured (pg_dump 15): one customer with its 4 orders and ~10 order items is ~650 dump bytes at 20-100 MiB; ids get
-# longer as the data grows, so 660 is used. The 10,000 products add a fixed ~1 MiB. See bench/scripts/README.md.
-bytes_per_customer=660
+# Measured (pg_dump 15): one customer with its 4 orders, 4 payments and ~10 order items is ~1000 dump bytes at 20 MiB
+# (~660 before payments were added); ids get longer as the data grows. The 10,000 products add a fixed ~1 MiB. See bench/scripts/README.md.
+bytes_per_customer=1010
 customers=$(( (size_mb - 1) * 1024 * 1024 / bytes_per_customer ))
 if ((customers < 100)); then customers=100; fi
 orders=$((customers * 4))
@@ -146,6 +147,30 @@ COMMIT;
 SQL
 }
 
+# One payment per order, with a 16-digit card number and a German-style IBAN (DE + 2 check digits + 18 digits); the
+# digits are deterministic functions of the id (no real checksums: masking does not read them).
+load_payments() {
+    sql <<SQL
+BEGIN;
+CREATE TABLE public.payments (
+    id bigint NOT NULL,
+    order_id bigint NOT NULL,
+    card_number text NOT NULL,
+    iban text NOT NULL,
+    amount numeric(12,2) NOT NULL,
+    paid_at timestamp with time zone NOT NULL
+);
+INSERT INTO public.payments
+SELECT g, g,
+       '4' || lpad(((g::numeric * 107514823816783) % 1000000000000000)::text, 15, '0'),
+       'DE' || lpad((2 + (g * 7919) % 97)::text, 2, '0') || lpad(((g::numeric * 40032455530021331) % 1000000000000000000)::text, 18, '0'),
+       round((500 + (g * 7919) % 100000) / 100.0, 2),
+       timestamptz '2018-01-01 00:00:00+00' + ((g * 53) % 200000000 + 600) * interval '1 second'
+FROM generate_series(1::bigint, $orders) AS g;
+COMMIT;
+SQL
+}
+
 load_order_items() {
     sql <<SQL
 BEGIN;
@@ -168,7 +193,10 @@ load_customers_and_products & pid_a=$!
 load_orders & pid_b=$!
 wait "$pid_a"
 wait "$pid_b"
-load_order_items
+load_order_items & pid_a=$!
+load_payments & pid_b=$!
+wait "$pid_a"
+wait "$pid_b"
 phase "tables loaded"
 
 sql <<'SQL'
@@ -176,9 +204,11 @@ ALTER TABLE public.customers ADD PRIMARY KEY (id), ADD UNIQUE (email);
 ALTER TABLE public.products ADD PRIMARY KEY (id);
 ALTER TABLE public.orders ADD PRIMARY KEY (id);
 ALTER TABLE public.order_items ADD PRIMARY KEY (order_id, line_number);
+ALTER TABLE public.payments ADD PRIMARY KEY (id);
 ALTER TABLE public.orders ADD FOREIGN KEY (customer_id) REFERENCES public.customers (id);
 ALTER TABLE public.order_items ADD FOREIGN KEY (order_id) REFERENCES public.orders (id),
                                ADD FOREIGN KEY (product_id) REFERENCES public.products (id);
+ALTER TABLE public.payments ADD FOREIGN KEY (order_id) REFERENCES public.orders (id);
 SQL
 phase "constraints added"
 

@@ -9,11 +9,11 @@ namespace Replica.IntegrationTests.Sources;
 /// <summary>
 /// The snapshot source against a real PostgreSQL: its parts, concatenated in order and restored by psql in one
 /// transaction, must give the database pg_dump's output gives (rows, sequence values, large objects, schema), from the
-/// snapshot and nothing later, the same bytes on every run, with a read-only role too.
-/// No hot-standby test: tests/Replica.TestSupport has no standby fixture.
+/// snapshot and nothing later, the same bytes on every run, with a read-only role too, and on a hot standby
+/// (PostgresSnapshotSourceTests.Standby.cs).
 /// </summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresSnapshotSourceTests(PostgresServer server)
+public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, PostgresStandbyFixture standbyFixture)
 {
     const string RestrictKey = "ReplicaSnapshotTestKey";
 

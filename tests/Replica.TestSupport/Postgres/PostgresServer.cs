@@ -44,6 +44,9 @@ public sealed class PostgresServer : ServerFixture
 
     public string DataDirectory => Path.Combine(RootDirectory, "data");
 
+    /// <summary>Whether the server programs run as the <c>postgres</c> OS user (the tests run as root), who must own the server's files.</summary>
+    public bool RunsAsPostgresUser => _runServerAsPostgresUser;
+
     public string SocketDirectory => Path.Combine(RootDirectory, "sock");
 
     public string LogPath => Path.Combine(RootDirectory, "server.log");
@@ -347,6 +350,10 @@ public sealed class PostgresServer : ServerFixture
             log_timezone = 'UTC'
             datestyle = 'ISO, MDY'
             max_connections = 50
+            # A hot standby can follow this server (PostgresStandby in the integration tests): these are the defaults,
+            # stated because the standby depends on them; initdb's pg_hba.conf trusts replication from 127.0.0.1.
+            wal_level = replica
+            max_wal_senders = 10
 
             """);
         await File.AppendAllTextAsync(configPath, settings).ConfigureAwait(false);
@@ -369,17 +376,23 @@ public sealed class PostgresServer : ServerFixture
         return false;
     }
 
-    private Task<ProcessOutput> RunServerToolAsync(string tool, List<string> arguments, bool throwOnError = true)
+    /// <summary>
+    /// Runs a program of <see cref="BinDirectory"/> (initdb, pg_ctl, pg_basebackup) as the server's OS user: the
+    /// <c>postgres</c> user when the tests run as root, else the current user, in <paramref name="workingDirectory"/>
+    /// (default: <see cref="RootDirectory"/>).
+    /// </summary>
+    public Task<ProcessOutput> RunServerToolAsync(string tool, List<string> arguments, bool throwOnError = true, string? workingDirectory = null)
     {
+        workingDirectory ??= RootDirectory;
         if (!_runServerAsPostgresUser)
         {
-            return ProcessRunner.RunAsync(Tool(tool), arguments, throwOnError: throwOnError, workingDirectory: RootDirectory);
+            return ProcessRunner.RunAsync(Tool(tool), arguments, throwOnError: throwOnError, workingDirectory: workingDirectory);
         }
         // runuser keeps the environment and needs no password when run by root (unlike su/sudo it needs no tty).
         var wrapped = new List<string> { "-u", ServerOsUser, "--", Tool(tool) };
         wrapped.AddRange(arguments);
         string runuser = File.Exists("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "runuser";
-        return ProcessRunner.RunAsync(runuser, wrapped, throwOnError: throwOnError, workingDirectory: RootDirectory);
+        return ProcessRunner.RunAsync(runuser, wrapped, throwOnError: throwOnError, workingDirectory: workingDirectory);
     }
 
     /// <summary>
