@@ -25,6 +25,13 @@ internal static class DumpCommand
         };
         var name = new Option<string?>("--name", "-n") { Description = "Name of the new dump. Default: dump-<unix ms>." };
         var strict = new Option<bool>("--strict") { Description = "Fail before anything is stored when a column that looks like personal data has no rule (as 'policy: strict'): the columns of source.connection_uri's catalog, or of the CREATE TABLE statements of --input." };
+        var jobs = new Option<int>("--jobs", "-j")
+        {
+            Description = "Read, mask and store this many parts of a live PostgreSQL source at once, from one snapshot: the schema, "
+                + "one part per table (largest first), the rest of the data, then indexes and constraints. Default 1: one pg_dump "
+                + "stream. Not with --input (one stream) nor a MySQL source (no snapshot shared across connections without a global read lock).",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("dump", """
             Dumps the config's source database (source.connection_uri: pg_dump runs and streams into Replica, nothing is
             staged on disk) or reads a plain-format dump (--input), transforms the configured columns, and stores the
@@ -32,21 +39,22 @@ internal static class DumpCommand
 
             Examples:
               replica dump -c replica.yaml
+              replica dump -c replica.yaml --jobs 2
               replica dump -c replica.yaml --input shop.sql
               pg_dump shop | replica dump --input - --name nightly-2026-11-21
             """)
         {
-            config, quiet, input, name, strict, dialect,
+            config, quiet, input, name, strict, dialect, jobs,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(() =>
-            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(dialect), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), cancellationToken)));
+            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(dialect), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), parse.GetValue(jobs), cancellationToken)));
         return command;
     }
 
-    static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, int jobs, CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
-        await using var request = await DumpRequest.CreateAsync(config, new DumpOptions { Input = inputPath, Dialect = dialect, Name = name, Strict = strict },
+        await using var request = await DumpRequest.CreateAsync(config, new DumpOptions { Input = inputPath, Dialect = dialect, Name = name, Strict = strict, Jobs = jobs },
             CommonOptions.Bridges, cancellationToken).ConfigureAwait(false);
         var source = request.Source;
         var bridge = request.Bridge;

@@ -81,6 +81,15 @@ public interface IDumpWriter : IAsyncDisposable
     /// </summary>
     Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores the next chunk of part <paramref name="part"/> (an index <see cref="BeginPart"/> returned). Writers that
+    /// take several parts at once (the bridges' own, for replica dump --jobs) accept calls for different parts
+    /// concurrently, each part's chunks one at a time in order; by default a writer takes one part at a time, and this
+    /// stores the chunk in the part begun last.
+    /// </summary>
+    Task WriteChunkAsync(int part, ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256, CancellationToken cancellationToken) =>
+        WriteChunkAsync(chunk, sha256, cancellationToken);
+
     /// <summary>Stores the next chunk, hashing it here.</summary>
     Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken) =>
         WriteChunkAsync(chunk, System.Security.Cryptography.SHA256.HashData(chunk.Span), cancellationToken);

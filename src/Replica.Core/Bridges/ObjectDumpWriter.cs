@@ -6,26 +6,35 @@ namespace Replica.Bridges;
 /// Writes one dump into its folder of an <see cref="ObjectBridge"/>: each chunk is stored as it comes and only its
 /// ChunkInfo is kept, so memory is the caller's chunk buffer. Holds the name through the writer lease from
 /// BeginDumpAsync until the dump is listed (or removed), refreshing it meanwhile. Numbers its parts 0, 1, ... in the
-/// order they begin, which is their restore order. Not thread-safe: one caller writes the parts and chunks in order.
+/// order they begin, which is their restore order. Thread-safe: several parts may be written at once (replica dump
+/// --jobs), each by one caller in chunk order (<see cref="WriteChunkAsync(int, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>);
+/// the manifest lists the parts in the order they began, whatever order they finished in.
 /// </summary>
 internal sealed class ObjectDumpWriter : IDumpWriter
 {
     enum State { Open, Completed, Failed, Disposed }
 
+    /// <summary>A part begun: its kind, table and the chunks stored in it so far, in order.</summary>
+    sealed class Part(int index, string kind, string? table)
+    {
+        public int Index { get; } = index;
+        public string Kind { get; } = kind;
+        public string? Table { get; } = table;
+        public List<ChunkInfo> Chunks { get; } = [];
+        /// <summary>A chunk of this part is being stored (a part's chunks come one at a time, in order).</summary>
+        public bool Storing { get; set; }
+    }
+
     readonly ObjectBridge _bridge;
     readonly IObjectStore _store;
     readonly IWriterLease _lease;
     readonly long _createdAt;
-    readonly List<ChunkInfo> _chunks = [];
-    readonly List<PartInfo> _parts = [];
+    // Guards the parts, their chunks and the state; nothing is awaited under it.
+    readonly Lock _lock = new();
+    readonly List<Part> _parts = [];
     readonly MarkerRefresher _refresher;
-    // The part being written: its index (-1 before the first), kind, table and the chunks stored in it so far.
-    int _part = -1;
-    string _partKind = PartKind.Stream;
-    string? _partTable;
-    int _partChunks;
     long _sizeOut;
-    State _state;
+    volatile State _state;
     // Set once CompleteAsync tries to list the dump: from then on the entry may be in index.json.
     DumpEntry? _entry;
     // Why the writer failed, for the message when cleaning up after it fails too.
@@ -46,7 +55,6 @@ internal sealed class ObjectDumpWriter : IDumpWriter
 
     public int BeginPart(string kind, string? table = null)
     {
-        EnsureOpen();
         if (!PartKind.IsKnown(kind))
         {
             throw new ArgumentException($"Unknown part kind '{kind}'.", nameof(kind));
@@ -55,76 +63,114 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         {
             throw new ArgumentException("A data part names its table; other parts name none.", nameof(table));
         }
-        EndPart();
-        if (_parts.Count >= ObjectBridge.MaxPartCount)
+        lock (_lock)
         {
-            _state = State.Failed;
-            throw new BridgeException($"Dump '{Name}' would need more than {ObjectBridge.MaxPartCount} parts.");
-        }
-        _part = _parts.Count;
-        _partKind = kind;
-        _partTable = table;
-        _partChunks = 0;
-        return _part;
-    }
-
-    void EndPart()
-    {
-        if (_part >= 0)
-        {
-            _parts.Add(new PartInfo(_part, _partKind, _partChunks) { Table = _partTable });
-            _part = -1;
+            EnsureOpen();
+            if (_parts.Count >= ObjectBridge.MaxPartCount)
+            {
+                _state = State.Failed;
+                throw new BridgeException($"Dump '{Name}' would need more than {ObjectBridge.MaxPartCount} parts.");
+            }
+            _parts.Add(new Part(_parts.Count, kind, table));
+            return _parts.Count - 1;
         }
     }
 
-    public async Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256Hash, CancellationToken cancellationToken)
+    public Task WriteChunkAsync(ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256Hash, CancellationToken cancellationToken)
     {
-        EnsureOpen();
-        if (_part < 0)
+        int part;
+        lock (_lock)
         {
+            EnsureOpen();
             // Chunks without a part first: a single-stream dump.
-            BeginPart(PartKind.Stream);
+            part = _parts.Count == 0 ? BeginPart(PartKind.Stream) : _parts.Count - 1;
         }
-        int index = _chunks.Count;
-        int inPart = _partChunks;
-        if (inPart >= ObjectBridge.MaxChunkCount)
+        return WriteChunkAsync(part, chunk, sha256Hash, cancellationToken);
+    }
+
+    public async Task WriteChunkAsync(int part, ReadOnlyMemory<byte> chunk, ReadOnlyMemory<byte> sha256Hash, CancellationToken cancellationToken)
+    {
+        Part target;
+        int inPart;
+        lock (_lock)
         {
-            _state = State.Failed;
-            throw new BridgeException(
-                $"Dump '{Name}' would need more than {ObjectBridge.MaxChunkCount} chunks in part {_part}; raise bridge.chunk_size.");
+            EnsureOpen();
+            if ((uint)part >= (uint)_parts.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(part), part, "No such part has begun.");
+            }
+            target = _parts[part];
+            if (target.Storing)
+            {
+                throw new InvalidOperationException($"Part {part} of dump '{Name}' is already storing a chunk; a part's chunks come one at a time.");
+            }
+            inPart = target.Chunks.Count;
+            if (inPart >= ObjectBridge.MaxChunkCount)
+            {
+                _state = State.Failed;
+                throw new BridgeException(
+                    $"Dump '{Name}' would need more than {ObjectBridge.MaxChunkCount} chunks in part {part}; raise bridge.chunk_size.");
+            }
+            target.Storing = true;
         }
 
-        string key = ObjectBridge.ChunkKey(_part, inPart);
+        string key = ObjectBridge.ChunkKey(part, inPart);
         try
         {
-            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {_part} of dump '{Name}'",
+            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {part} of dump '{Name}'",
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // A chunk that may or may not be stored leaves a hole in the numbering: this writer cannot go on.
-            _state = State.Failed;
-            _failure = ex;
+            lock (_lock)
+            {
+                _state = State.Failed;
+                _failure ??= ex;
+                target.Storing = false;
+            }
             throw;
         }
-        _chunks.Add(new ChunkInfo(index, key, chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)) { Part = _part });
-        _partChunks++;
-        _sizeOut += chunk.Length;
+        lock (_lock)
+        {
+            // The index in the whole dump's chunk list is given when the manifest is written.
+            target.Chunks.Add(new ChunkInfo(inPart, key, chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)) { Part = part });
+            target.Storing = false;
+            _sizeOut += chunk.Length;
+        }
     }
 
     public async Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        EnsureOpen();
-
-        if (_part < 0 && _parts.Count == 0)
+        ChunkInfo[] chunks;
+        PartInfo[] parts;
+        lock (_lock)
         {
-            // An empty single-stream dump: one part without chunks.
-            BeginPart(PartKind.Stream);
+            EnsureOpen();
+            if (_parts.Count == 0)
+            {
+                // An empty single-stream dump: one part without chunks.
+                BeginPart(PartKind.Stream);
+            }
+            if (_parts.Find(p => p.Storing) is { } busy)
+            {
+                throw new InvalidOperationException($"Part {busy.Index} of dump '{Name}' is still storing a chunk.");
+            }
+            // Parts in the order they began (restore order), each part's chunks in order, numbered through the whole dump.
+            var list = new List<ChunkInfo>();
+            foreach (var part in _parts)
+            {
+                foreach (var chunk in part.Chunks)
+                {
+                    list.Add(chunk with { Index = list.Count });
+                }
+            }
+            chunks = [.. list];
+            parts = [.. _parts.Select(p => new PartInfo(p.Index, p.Kind, p.Chunks.Count) { Table = p.Table })];
         }
-        EndPart();
-        var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, _chunks.ToArray(), _parts.ToArray());
-        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, _chunks.Count);
+        var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, chunks, parts);
+        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, chunks.Length);
         string manifestKey = ObjectBridge.ManifestKey(Name);
         try
         {

@@ -69,6 +69,13 @@ public sealed class PostgresTools
         return end > 0 ? int.Parse(digits[..end], CultureInfo.InvariantCulture) : throw new DatabaseException($"cannot read the version of {Tool(tool)} from '{text.Trim()}'");
     }
 
+    /// <summary>Whether the local pg_dump takes --restrict-key (17.6, 16.10, 15.14 and later), from its --help.</summary>
+    public async Task<bool> PgDumpHasRestrictKeyAsync(CancellationToken cancellationToken)
+    {
+        var help = await ToolProcess.RunAsync(PgDump, ["--help"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
+        return help.Contains("--restrict-key", StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Runs one query with psql and returns its unaligned, tuples-only output. Also the cheapest way to learn early
     /// that the server is unreachable or the password is wrong, with libpq's own words.

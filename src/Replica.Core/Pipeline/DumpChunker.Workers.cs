@@ -45,6 +45,9 @@ public static partial class DumpChunker
     {
         readonly IDumpWriter _writer;
         readonly int _partIndex;
+        // Whether the caller began the part (RunPartAsync): its chunks then go to that part by index, so that several
+        // parts can be stored at once.
+        readonly bool _partBegun;
         readonly ChunkerProbe? _probe;
         readonly CancellationTokenSource _stop;
         readonly Slot[] _slots;
@@ -56,10 +59,11 @@ public static partial class DumpChunker
         readonly Task _store;
         Exception? _failure;
 
-        public ChunkEncoder(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int workers, int partIndex, ChunkerProbe? probe, CancellationToken cancellationToken)
+        public ChunkEncoder(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int workers, int partIndex, bool partBegun, ChunkerProbe? probe, CancellationToken cancellationToken)
         {
             _writer = writer;
             _partIndex = partIndex;
+            _partBegun = partBegun;
             _probe = probe;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _slots = new Slot[workers + 2];
@@ -185,7 +189,9 @@ public static partial class DumpChunker
                         // the failure cancels the token, which ends this wait.
                         await slot.Done.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
                         _stop.Token.ThrowIfCancellationRequested(); // a chunk done before the stop is not stored after it
-                        await _writer.WriteChunkAsync(slot.Stored, slot.Sha256, _stop.Token).ConfigureAwait(false);
+                        await (_partBegun
+                            ? _writer.WriteChunkAsync(_partIndex, slot.Stored, slot.Sha256, _stop.Token)
+                            : _writer.WriteChunkAsync(slot.Stored, slot.Sha256, _stop.Token)).ConfigureAwait(false);
                         _probe?.Returned();
                         _free.Writer.TryWrite(slot);
                     }

@@ -46,7 +46,7 @@ public static partial class DumpChunker
     /// whether it is the last.
     /// </summary>
     public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, probe: null, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, partBegun: false, probe: null, cancellationToken);
 
     /// <summary>
     /// The same for one part of a dump: the caller began part <paramref name="partIndex"/> on <paramref name="writer"/>
@@ -54,21 +54,26 @@ public static partial class DumpChunker
     /// Without a part begun, the writer makes the chunks one single-stream part 0.
     /// </summary>
     public static Task<long> RunPartAsync(PipeReader input, IDumpWriter writer, int partIndex, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex, probe: null, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex, partBegun: true, probe: null, cancellationToken);
 
     internal static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers,
         ChunkerProbe? probe, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, probe, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, partBegun: false, probe, cancellationToken);
+
+    /// <summary><see cref="RunPartAsync"/> with a probe that counts the chunks in flight (shared by parts chunked at once).</summary>
+    internal static Task<long> RunPartAsync(PipeReader input, IDumpWriter writer, int partIndex, int chunkSize, IChunkCodec? codec, int workers,
+        ChunkerProbe? probe, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex, partBegun: true, probe, cancellationToken);
 
     static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, int partIndex,
-        ChunkerProbe? probe, CancellationToken cancellationToken)
+        bool partBegun, ChunkerProbe? probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(writer);
         CheckChunkSize(chunkSize);
         CheckWorkers(workers);
 
-        var encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, probe, cancellationToken);
+        var encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, partBegun, probe, cancellationToken);
         Slot? filling = null;
         Slot? full = null; // a full chunk waits until we know whether another byte follows it (then it is not the last)
         long total = 0;

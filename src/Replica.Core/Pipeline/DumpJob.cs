@@ -13,7 +13,7 @@ public sealed record DumpResult(DumpEntry Entry, RewriteStatistics Statistics);
 /// concurrently, joined by a pipe whose back-pressure bounds memory. The dump is listed only when every stage succeeded;
 /// on any failure the bridge writer is disposed uncompleted, which removes what was written.
 /// </summary>
-public static class DumpJob
+public static partial class DumpJob
 {
     // 1 MiB; the tests read in tiny blocks (REPLICA_READ_BLOCK_SIZE), so that they cross block boundaries inside statements and rows.
     static readonly int s_readBlockSize = Switches.ReadBlockSize;
@@ -28,6 +28,31 @@ public static class DumpJob
         using var codec = codecs.Codec;
         await using var writer = await bridge.BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);
         await using var stream = source.Open();
+        // A single stream is one part of the dump.
+        int part = writer.BeginPart(PartKind.Stream);
+        long sizePlain = await StreamPartAsync(stream, rewriter, writer, part, settings, codec, settings.Workers ?? DumpChunker.DefaultWorkers,
+            probe: null, cancellationToken).ConfigureAwait(false);
+        await source.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        var summary = new DumpSummary(rewriter.Statistics.BytesIn, source.Description, codecs.Compression is not null, codecs.Encryption is not null)
+        {
+            Compression = codecs.Compression,
+            Encryption = codecs.Encryption,
+            AuthenticateChunks = codecs.AuthenticateChunks,
+            SizePlain = sizePlain,
+            Tables = rewriter.Statistics.Tables,
+            Rows = Math.Max(0, rewriter.Statistics.Rows - rewriter.Statistics.DroppedRows),
+        };
+        var entry = await writer.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
+        return new DumpResult(entry, rewriter.Statistics);
+    }
+
+    /// <summary>
+    /// One stream (a whole dump, or one part of a dump in parts) read on its own task, rewritten, and chunked into part
+    /// <paramref name="part"/> of the writer. Returns the plain bytes stored. The first stage to fail is the error thrown.
+    /// </summary>
+    static async Task<long> StreamPartAsync(Stream stream, DumpRewriter rewriter, IDumpWriter writer, int part, Config.BridgeConfig settings,
+        Codecs.IChunkCodec? codec, int workers, ChunkerProbe? probe, CancellationToken cancellationToken)
+    {
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
         var input = new Pipe(PipeOptionsFor(s_readBlockSize));
         var reading = Task.Run(() => FillAsync(stream, input.Writer, cancellationToken), cancellationToken);
@@ -50,9 +75,7 @@ public static class DumpJob
                 await input.Reader.CompleteAsync().ConfigureAwait(false);
             }
         }, cancellationToken);
-        // A single stream is one part of the dump.
-        int part = writer.BeginPart(PartKind.Stream);
-        var chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, (int)settings.ChunkSize, codec, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken);
+        var chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, (int)settings.ChunkSize, codec, workers, probe, cancellationToken);
         try
         {
             // The reader last: after a failure or Ctrl+C it may sit in a read of standard input that no token interrupts
@@ -74,18 +97,7 @@ public static class DumpJob
             }
             throw;
         }
-        await source.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        var summary = new DumpSummary(rewriter.Statistics.BytesIn, source.Description, codecs.Compression is not null, codecs.Encryption is not null)
-        {
-            Compression = codecs.Compression,
-            Encryption = codecs.Encryption,
-            AuthenticateChunks = codecs.AuthenticateChunks,
-            SizePlain = await chunking.ConfigureAwait(false),
-            Tables = rewriter.Statistics.Tables,
-            Rows = Math.Max(0, rewriter.Statistics.Rows - rewriter.Statistics.DroppedRows),
-        };
-        var entry = await writer.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
-        return new DumpResult(entry, rewriter.Statistics);
+        return await chunking.ConfigureAwait(false);
     }
 
     /// <summary>

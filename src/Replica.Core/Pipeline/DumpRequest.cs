@@ -25,6 +25,12 @@ public sealed record DumpOptions
 
     /// <summary>--strict (as 'policy: strict').</summary>
     public bool Strict { get; init; }
+
+    /// <summary>
+    /// --jobs: how many parts of a live PostgreSQL source are read and stored at once (1: one pg_dump stream, as always;
+    /// above 1: a dump in parts from one snapshot, <see cref="DumpJob.RunPartsAsync(PostgresSnapshotSource, DumpRewriter, IBridge, string, BridgeConfig, int, CancellationToken)"/>).
+    /// </summary>
+    public int Jobs { get; init; } = 1;
 }
 
 /// <summary>
@@ -34,8 +40,9 @@ public sealed record DumpOptions
 /// </summary>
 public sealed class DumpRequest : IAsyncDisposable
 {
-    DumpRequest(ReplicaConfig config, RewriteRules rules, IDumpSource source, SqlDialect dialect, IBridge bridge, string name)
+    DumpRequest(ReplicaConfig config, RewriteRules rules, IDumpSource source, SqlDialect dialect, IBridge bridge, string name, int jobs)
     {
+        Jobs = jobs;
         Config = config;
         Rules = rules;
         Source = source;
@@ -56,6 +63,9 @@ public sealed class DumpRequest : IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>How many parts are read and stored at once; 1 is a single stream.</summary>
+    public int Jobs { get; }
+
     /// <summary>
     /// Builds the request in the order `replica dump` always checked: the rules, then the source database's catalog
     /// (strict mode, unique columns), then the source, then the bridge.
@@ -65,6 +75,7 @@ public sealed class DumpRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(bridges);
+        CheckJobs(config, options);
         // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
         var rules = BuildRules(config, strictFromDump: options.Input is not null && (options.Strict || config.Strict));
         // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
@@ -74,7 +85,7 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             var bridge = bridges.Open(config.Bridge);
             return new DumpRequest(config, rules, source, options.Dialect ?? Endpoints.Dialect(config), bridge,
-                options.Name ?? DumpName.ForTime(DateTimeOffset.UtcNow));
+                options.Name ?? DumpName.ForTime(DateTimeOffset.UtcNow), options.Jobs);
         }
         catch
         {
@@ -86,9 +97,79 @@ public sealed class DumpRequest : IAsyncDisposable
     /// <summary>The rewriter of this dump; the caller disposes it.</summary>
     public DumpRewriter CreateRewriter() => new(Rules, Config.MaxRowBytes, Dialect);
 
-    /// <summary>Streams the source through <paramref name="rewriter"/> into the bridge (<see cref="DumpJob"/>).</summary>
-    public Task<DumpResult> RunAsync(DumpRewriter rewriter, CancellationToken cancellationToken) =>
-        DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken);
+    /// <summary>
+    /// Streams the source through <paramref name="rewriter"/> into the bridge (<see cref="DumpJob"/>); with
+    /// <see cref="Jobs"/> above 1, in parts from one snapshot of source.connection_uri, <paramref name="rewriter"/>
+    /// reading the schema and its statistics summing every part's.
+    /// </summary>
+    public async Task<DumpResult> RunAsync(DumpRewriter rewriter, CancellationToken cancellationToken)
+    {
+        if (Jobs == 1)
+        {
+            return await DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
+        }
+        var uri = DatabaseUri.Parse(Config.Source.ConnectionUri!);
+        var tools = PostgresTools.Find();
+        await using var snapshot = new PostgresSnapshotSource(uri, Endpoints.OptionsOf(Config.Source), tools, Jobs)
+        {
+            RestrictKey = await RestrictKeyAsync(tools, uri, cancellationToken).ConfigureAwait(false),
+        };
+        return await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// pg_dump's \restrict key for the parts of a dump in parts: derived from the config's secret and the database, so
+    /// two dumps of the same data restore to the same SQL byte for byte. pg_dump writes a fresh random key otherwise, as
+    /// it does without a secret: the key guards psql against meta-commands smuggled in by whoever controls the source,
+    /// so it must not be guessable, and without a secret it would be. Null, too, for a pg_dump that has no
+    /// --restrict-key (before 17.6, 16.10, 15.14).
+    /// </summary>
+    async Task<string?> RestrictKeyAsync(PostgresTools tools, DatabaseUri uri, CancellationToken cancellationToken)
+    {
+        if (Config.Secret.Length == 0 || !await tools.PgDumpHasRestrictKeyAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+        var key = System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(Config.Secret),
+            Encoding.UTF8.GetBytes("replica dump --jobs: pg_dump restrict key of " + uri.Describe()));
+        // pg_dump takes letters and digits only.
+        return Convert.ToHexStringLower(key.AsSpan(0, 16));
+    }
+
+    /// <summary>
+    /// --jobs above 1 reads a live PostgreSQL database in parts from one exported snapshot; anything else has one stream
+    /// only, and is a usage error that says why.
+    /// </summary>
+    static void CheckJobs(ReplicaConfig config, DumpOptions options)
+    {
+        if (options.Jobs < 1)
+        {
+            throw new ConfigException($"--jobs must be 1 or more, not {options.Jobs}");
+        }
+        if (options.Jobs == 1)
+        {
+            return;
+        }
+        if (options.Input is not null)
+        {
+            throw new ConfigException(
+                "--jobs above 1 reads a live PostgreSQL database (source.connection_uri) in parts from one snapshot; "
+                + "--input is one stream (a file or standard input) and is read with --jobs 1");
+        }
+        var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
+        if (uri is { Kind: DatabaseKind.MySql })
+        {
+            throw new ConfigException(
+                "--jobs above 1 needs one snapshot shared by several connections, which MySQL and MariaDB give only under a "
+                + "global read lock (FLUSH TABLES WITH READ LOCK) for the whole dump; a MySQL source is dumped as one stream "
+                + "with --jobs 1", config.File, key: "source.connection_uri");
+        }
+        if (uri is { Kind: DatabaseKind.PostgreSql } && config.Source.DataFormat != DataFormat.Copy)
+        {
+            throw new ConfigException("a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1",
+                config.File, key: "source.data_format");
+        }
+    }
 
     /// <summary>
     /// Builds the rules of a config and checks every configured transformer and option now, before any data is read:

@@ -19,8 +19,8 @@ public sealed partial class DumpRewriter
         _copy = NewPlan(table, columns, action);
         _copyTable = name.ToString();
         _copyRow = 0;
-        Statistics.CopyBlocks++;
-        Statistics.Tables++;
+        _statistics.CopyBlocks++;
+        _statistics.Tables++;
         if (!_copy.DropsRows)
         {
             Write(output, statement);
@@ -42,7 +42,7 @@ public sealed partial class DumpRewriter
         }
         if (plan.DropsRows)
         {
-            Statistics.DroppedRows += rows;
+            _statistics.DroppedRows += rows;
         }
         else
         {
@@ -50,7 +50,7 @@ public sealed partial class DumpRewriter
         }
         _copyRow += rows;
         plan.Table.Rows += rows;
-        Statistics.Rows += rows;
+        _statistics.Rows += rows;
         return end;
     }
 
@@ -84,7 +84,7 @@ public sealed partial class DumpRewriter
             ValidateRow(row, tabs, hasBackslash, _unit.Offset, _unit.LineNumber, _copyRow);
             if (plan.DropsRows)
             {
-                Statistics.DroppedRows++;
+                _statistics.DroppedRows++;
             }
             else
             {
@@ -92,7 +92,7 @@ public sealed partial class DumpRewriter
             }
         }
         plan.Table.Rows++;
-        Statistics.Rows++;
+        _statistics.Rows++;
     }
 
     void ValidateRow(ReadOnlySpan<byte> row, int tabs, bool hasBackslash, long offset, long line, long rowNumber)

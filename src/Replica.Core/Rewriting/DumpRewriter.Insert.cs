@@ -23,7 +23,7 @@ public sealed partial class DumpRewriter
             table = Table(name);
             EnterInsertTable(table);
             plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement) : null;
-            _repeat.Remember(statement[..valuesEnd], _unit.NonStandardStrings, table, plan, Statistics.Statements);
+            _repeat.Remember(statement[..valuesEnd], _unit.NonStandardStrings, table, plan, _statistics.Statements);
         }
         WriteInsert(statement, plan, valuesEnd, output);
     }
@@ -33,7 +33,7 @@ public sealed partial class DumpRewriter
     {
         if (plan is null)
         {
-            Statistics.DroppedRows++;
+            _statistics.DroppedRows++;
             return;
         }
         if (!plan.HasTransformers)
@@ -57,7 +57,7 @@ public sealed partial class DumpRewriter
         table = r.Table;
         plan = r.Plan;
         // The word VALUES must end where it ended before: "VALUES_x" would be another word.
-        return table is not null && r.Statement == Statistics.Statements - 1 && r.NonStandardStrings == _unit.NonStandardStrings
+        return table is not null && r.Statement == _statistics.Statements - 1 && r.NonStandardStrings == _unit.NonStandardStrings
             && statement.Length > valuesEnd && !UnitScanner.IsIdentifierByte(statement[valuesEnd])
             && statement[..valuesEnd].SequenceEqual(r.Bytes.AsSpan(0, valuesEnd));
     }
@@ -112,7 +112,7 @@ public sealed partial class DumpRewriter
         }
         _lastInsertTable?.CompleteTransformers();
         _lastInsertTable = table;
-        Statistics.Tables++;
+        _statistics.Tables++;
     }
 
     RowPlan InsertPlan(TableState table, List<string>? columns, ReadOnlySpan<byte> statement, string columnInsertsHint = "pg_dump --column-inserts")
@@ -256,7 +256,7 @@ public sealed partial class DumpRewriter
                 written = _fieldEnds[c];
             }
             plan.Table.Rows++;
-            Statistics.Rows++;
+            _statistics.Rows++;
             if (!t.Next() || !t.IsPunct((byte)','))
             {
                 break;

@@ -78,7 +78,7 @@ public sealed partial class DumpRewriter
             table = Table(name);
             EnterInsertTable(table);
             plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement, "mysqldump --complete-insert") : null;
-            _repeat.Remember(statement[..valuesEnd], _unit.NonStandardStrings, table, plan, Statistics.Statements);
+            _repeat.Remember(statement[..valuesEnd], _unit.NonStandardStrings, table, plan, _statistics.Statements);
         }
         WriteInsert(statement, plan, valuesEnd, output);
     }

@@ -104,7 +104,7 @@ public sealed partial class DumpRewriter : IRowContext
             }
             _outputStarts[c] = start;
             _outputLengths[c] = _outputs.Length - start;
-            Statistics.TransformedValues++;
+            _statistics.TransformedValues++;
         }
     }
 

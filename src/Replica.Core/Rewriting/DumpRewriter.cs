@@ -15,6 +15,18 @@ public sealed class RewriteStatistics
     /// <summary>Tables whose data has begun (a COPY block, or the first INSERT of a table after another's).</summary>
     public int Tables { get; internal set; }
     public long Statements { get; internal set; }
+
+    /// <summary>Adds another rewrite's counters (a part of a dump in parts) to these.</summary>
+    internal void Add(RewriteStatistics other)
+    {
+        BytesIn += other.BytesIn;
+        Rows += other.Rows;
+        TransformedValues += other.TransformedValues;
+        DroppedRows += other.DroppedRows;
+        CopyBlocks += other.CopyBlocks;
+        Tables += other.Tables;
+        Statements += other.Statements;
+    }
 }
 
 /// <summary>
@@ -53,7 +65,10 @@ public sealed partial class DumpRewriter : IDisposable
     /// <summary>The largest row or statement that may be held in memory (config limits.max_row_size).</summary>
     public long MaxUnitBytes { get; }
 
-    public RewriteStatistics Statistics { get; } = new();
+    readonly RewriteStatistics _statistics = new();
+
+    /// <summary>The counters so far; in a dump in parts, those of every part (each read once at the time it is asked).</summary>
+    public RewriteStatistics Statistics => _parts is null ? _statistics : SumOfParts();
 
     /// <summary>Rules that matched nothing (with unmatched_rules: warn) and rules that the config itself makes moot.</summary>
     public IReadOnlyList<string> Warnings => _checker.Warnings;
@@ -163,7 +178,11 @@ public sealed partial class DumpRewriter : IDisposable
         {
             table.CompleteTransformers();
         }
-        _checker.OnComplete();
+        // In a dump in parts, what the whole dump does not contain is known only once every part has ended (CompleteParts).
+        if (_schema is null && _parts is null)
+        {
+            _checker.OnComplete();
+        }
     }
 
     void ThrowTruncatedCopy() => RewriteThrow.TruncatedCopy(_lexer.UnitOffset, _lexer.UnitLineNumber, _copyTable, _copyRow + 1);
@@ -171,7 +190,7 @@ public sealed partial class DumpRewriter : IDisposable
     void Advance(int length)
     {
         _inputOffset += length;
-        Statistics.BytesIn = _inputOffset;
+        _statistics.BytesIn = _inputOffset;
     }
 
     void AppendCarry(ReadOnlySpan<byte> bytes)
@@ -219,7 +238,7 @@ public sealed partial class DumpRewriter : IDisposable
                 HandleStatement(bytes, output);
                 break;
         }
-        Statistics.Statements++;
+        _statistics.Statements++;
     }
 
     void HandleStatement(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
@@ -282,7 +301,7 @@ public sealed partial class DumpRewriter : IDisposable
         foreach (var name in _named)
         {
             // Only tables this dump creates count: a word after ON (ON DELETE ...) is not a table.
-            if (_tables.TryGetValue(name, out var state) && state.Created && state.Action(_rules) == TableAction.Drop)
+            if (TryGetTable(name, out var state) && state.Created && state.Action(_rules) == TableAction.Drop)
             {
                 return true;
             }
@@ -292,7 +311,7 @@ public sealed partial class DumpRewriter : IDisposable
 
     TableState Table(TableName name)
     {
-        if (!_tables.TryGetValue(name, out var state))
+        if (!TryGetTable(name, out var state))
         {
             state = new TableState(name, Dialect);
             _tables.Add(name, state);
@@ -318,6 +337,7 @@ public sealed partial class DumpRewriter : IDisposable
 
     public void Dispose()
     {
+        DisposeParts();
         foreach (var table in _tables.Values)
         {
             table.Dispose();

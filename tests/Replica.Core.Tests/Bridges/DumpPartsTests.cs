@@ -219,6 +219,65 @@ public sealed class DumpPartsTests : IDisposable
         Assert.Contains("chunks[2] should be in part 1 (data public.a), yet it names part 0", ex.Message);
     }
 
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("zstd+encrypted")]
+    public async Task WriteChunkAsync_PartsStoredAtOnceFinishingInReverse_ManifestListsThemInRestoreOrder(string config)
+    {
+        // replica dump --jobs: every part begun in restore order, then all chunked at once, the last part finishing first.
+        var settings = ConfigNamed(config);
+        var codecs = BridgeCodecs.ForNewDump(settings);
+        using var codec = codecs.Codec;
+        var writer = await _bridge.BeginDumpAsync(Name, CancellationToken.None);
+        await using (writer)
+        {
+            var pipes = new List<System.IO.Pipelines.Pipe>();
+            var chunking = new List<Task<long>>();
+            var forks = new List<Replica.Codecs.IChunkCodec?>();
+            foreach (var (kind, table, _) in s_parts)
+            {
+                int part = writer.BeginPart(kind, table);
+                var pipe = new System.IO.Pipelines.Pipe();
+                var fork = codec?.Fork();
+                forks.Add(fork);
+                pipes.Add(pipe);
+                chunking.Add(DumpChunker.RunPartAsync(pipe.Reader, writer, part, ChunkSize, fork, workers: 2, CancellationToken.None));
+            }
+            // Every part gets its first bytes before any part ends, so their chunks are stored interleaved.
+            for (int i = 0; i < s_parts.Length; i++)
+            {
+                await pipes[i].Writer.WriteAsync(s_parts[i].Data.AsMemory(0, Math.Min(ChunkSize + 1, s_parts[i].Data.Length)));
+            }
+            for (int i = s_parts.Length - 1; i >= 0; i--)
+            {
+                await pipes[i].Writer.WriteAsync(s_parts[i].Data.AsMemory(Math.Min(ChunkSize + 1, s_parts[i].Data.Length)));
+                await pipes[i].Writer.CompleteAsync();
+                await chunking[i];
+            }
+            forks.ForEach(f => f?.Dispose());
+            await writer.CompleteAsync(new DumpSummary(AllParts.Length, "test parts", codecs.Compression is not null, codecs.Encryption is not null)
+            {
+                Compression = codecs.Compression,
+                Encryption = codecs.Encryption,
+                AuthenticateChunks = codecs.AuthenticateChunks,
+                SizePlain = AllParts.Length,
+            }, CancellationToken.None);
+        }
+
+        DumpManifest manifest = await _bridge.ReadManifestAsync(Name, CancellationToken.None);
+        Assert.Equal(
+            ["part 0 (pre-data)", "part 1 (data public.a)", "part 2 (data public.b)", "part 3 (post-data)"],
+            manifest.Parts!.Select(p => p.ToString()));
+        Assert.Equal(Enumerable.Range(0, manifest.Chunks.Count), manifest.Chunks.Select(c => c.Index));
+        Assert.Equal(manifest.Chunks.Select(c => c.Part!.Value).Order(), manifest.Chunks.Select(c => c.Part!.Value));
+        string output = _dir.Combine("restored.sql");
+        await using (var destination = new FileDestination(output))
+        {
+            await RestoreJob.RunAsync(_bridge, Name, destination, settings, CancellationToken.None);
+        }
+        Assert.Equal(AllParts, File.ReadAllBytes(output));
+    }
+
     [Fact]
     public async Task BeginPart_DataPartWithoutTable_Throws()
     {

@@ -90,4 +90,22 @@ public sealed class DumpRequestTests
         Assert.StartsWith("replica.yaml:5:12: transformer 'regex-replace': option 'pattern' is required", e.Message);
         Assert.Equal((5, 12), (e.LineNumber, e.ColumnNumber));
     }
+
+    [Theory]
+    [InlineData(0, "copy", "--jobs must be 1 or more, not 0")]
+    [InlineData(2, "inserts", "a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1")]
+    public async Task CreateAsync_JobsThatCannotBe_FailsSayingWhyBeforeConnecting(int jobs, string dataFormat, string message)
+    {
+        // Nothing listens on port 1: the check comes before any connection.
+        var config = ConfigTestHelpers.Parse($"""
+            source:
+              connection_uri: postgres://reader@127.0.0.1:1/shop
+              data_format: {dataFormat}
+            """);
+
+        var e = await Assert.ThrowsAsync<ConfigException>(() =>
+            DumpRequest.CreateAsync(config, new DumpOptions { Jobs = jobs }, BridgeFactory.Local, CancellationToken.None));
+
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
 }

@@ -107,31 +107,11 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
         }
     }
 
-    /// <summary>Per-table checksums of the rows (order-insensitive), sequence values and large objects: what a user compares.</summary>
-    async Task<List<string>> ChecksumsAsync(string db)
-    {
-        var sums = new List<string>();
-        foreach (var table in await server.ListTablesAsync(db))
-        {
-            var rows = await server.QueryAsync(db, $"SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text COLLATE \"C\")), '') FROM {table} t");
-            sums.Add($"{table} {rows[0][0]}");
-        }
-        foreach (var row in await server.QueryAsync(db,
-            "SELECT s FROM (SELECT format('%I.%I', schemaname, sequencename) || ' ' || coalesce(last_value::text, 'not called') AS s FROM pg_sequences) q "
-            + "ORDER BY s COLLATE \"C\""))
-        {
-            sums.Add(row[0]!);
-        }
-        var objects = await server.QueryAsync(db, "SELECT coalesce(string_agg(oid || ':' || md5(lo_get(oid)), ',' ORDER BY oid), '') FROM pg_largeobject_metadata");
-        sums.Add("large objects " + objects[0][0]);
-        return sums;
-    }
-
     async Task AssertRestoresLikePgDumpAsync(string expectedDb, byte[] sql)
     {
         var actualDb = await RestoreAsync(sql);
         await DatabaseAssert.SameTablesAndRowsAsync(server, expectedDb, actualDb);
-        Assert.Equal(await ChecksumsAsync(expectedDb), await ChecksumsAsync(actualDb));
+        Assert.Equal(await DatabaseAssert.ChecksumsAsync(server, expectedDb), await DatabaseAssert.ChecksumsAsync(server, actualDb));
         Assert.Equal(await SchemaAsync(expectedDb), await SchemaAsync(actualDb));
     }
 
