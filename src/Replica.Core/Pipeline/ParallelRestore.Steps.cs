@@ -1,0 +1,291 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Replica.Bridges;
+using Replica.Destinations;
+using Replica.Lexing;
+
+namespace Replica.Pipeline;
+
+internal static partial class ParallelRestore
+{
+    /// <summary>
+    /// Post-data in two passes over the part: first its index builds on N connections, each statement committing on its
+    /// own (one transaction per connection would hold ADD PRIMARY KEY's ACCESS EXCLUSIVE lock to its end, and another
+    /// connection's index on that table would wait for it: a deadlock), each connection getting the session settings in
+    /// dump order too and the next index only when it finished the last; then everything else, in dump order, on one
+    /// connection in one transaction.
+    /// </summary>
+    static async Task PostDataAsync(Run run, PartSlice slice, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sessions = new List<GuardedSession>();
+        Exception? failure = null;
+        try
+        {
+            var idle = Channel.CreateUnbounded<GuardedSession>();
+            for (int i = 0; i < run.Jobs; i++)
+            {
+                var session = await run.StartAsync(transaction: false, cancellationToken, quiet: true).ConfigureAwait(false);
+                sessions.Add(session);
+                idle.Writer.TryWrite(session);
+            }
+            var waits = new List<Task>();
+            async Task WaitAsync(GuardedSession session)
+            {
+                try
+                {
+                    await session.WaitSyncAsync(stop.Token).ConfigureAwait(false);
+                    idle.Writer.TryWrite(session);
+                }
+                catch (Exception e)
+                {
+                    if (e is not OperationCanceledException || !stop.IsCancellationRequested)
+                    {
+                        Interlocked.CompareExchange(ref failure, e, null);
+                    }
+                    await stop.CancelAsync().ConfigureAwait(false);
+                }
+            }
+            await RouteAsync(run, slice, async (step, bytes, token) =>
+            {
+                if (step == RestoreStep.SessionSetting)
+                {
+                    foreach (var session in sessions)
+                    {
+                        await session.WriteAsync(bytes, token).ConfigureAwait(false);
+                    }
+                }
+                else if (step == RestoreStep.IndexBuild)
+                {
+                    var session = await idle.Reader.ReadAsync(token).ConfigureAwait(false);
+                    await session.WriteAsync(bytes, token).ConfigureAwait(false);
+                    await session.WriteSyncAsync(token).ConfigureAwait(false);
+                    run.Count(bytes.Length);
+                    waits.Add(WaitAsync(session));
+                }
+            }, stop.Token).ConfigureAwait(false);
+            await Task.WhenAll(waits).ConfigureAwait(false);
+            if (failure is null)
+            {
+                foreach (var session in sessions)
+                {
+                    await session.CompleteAsync(stop.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (failure is not null)
+        {
+            // an index build failed: its error below
+        }
+        finally
+        {
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+            }
+        }
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        using var rest = await run.StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
+        await RouteAsync(run, slice, async (step, bytes, token) =>
+        {
+            if (step != RestoreStep.IndexBuild)
+            {
+                await rest.WriteAsync(bytes, token).ConfigureAwait(false);
+                run.Count(bytes.Length);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        await rest.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads <paramref name="slice"/> unit by unit and hands each unit, with its step, to <paramref name="route"/>.</summary>
+    static async Task RouteAsync(Run run, PartSlice slice, Func<RestoreStep, ReadOnlyMemory<byte>, CancellationToken, Task> route, CancellationToken cancellationToken)
+    {
+        using var splitter = run.Splitter();
+        var units = new UnitList();
+        await run.ReadAsync(slice, async (plain, token) =>
+        {
+            splitter.Process(plain.Span, units);
+            await units.DrainAsync(route, token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        splitter.Complete(units);
+        await units.DrainAsync(route, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The units of one block (copied: the block's bytes are gone once it was read), with their steps.</summary>
+    sealed class UnitList : IUnitSink
+    {
+        readonly List<(RestoreStep Step, byte[] Bytes)> _units = [];
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes) => _units.Add((RestoreSteps.Of(unit, bytes), bytes.ToArray()));
+
+        public void Rows(ReadOnlySpan<byte> rows) => _units.Add((RestoreStep.InOrder, rows.ToArray()));
+
+        public async Task DrainAsync(Func<RestoreStep, ReadOnlyMemory<byte>, CancellationToken, Task> route, CancellationToken cancellationToken)
+        {
+            foreach (var (step, bytes) in _units)
+            {
+                await route(step, bytes, cancellationToken).ConfigureAwait(false);
+            }
+            _units.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Session settings (<see cref="RestoreStep.SessionSetting"/>) that other connections replay before their share of the
+    /// dump: with <c>leadingOnly</c> the SET statements a dump (pre-data) starts with, without meta-commands; else every one,
+    /// psql's \restrict and the like included. More than <c>maxBytes</c> sets <see cref="TooLarge"/>.
+    /// </summary>
+    sealed class PreambleCollector(int maxBytes, bool leadingOnly) : IUnitSink
+    {
+        readonly List<byte[]> _settings = [];
+        long _bytes;
+        bool _done;
+
+        public IReadOnlyList<byte[]> Settings => _settings;
+
+        public bool TooLarge { get; private set; }
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            if (_done)
+            {
+                return;
+            }
+            if (RestoreSteps.Of(unit, bytes) != RestoreStep.SessionSetting)
+            {
+                _done = leadingOnly;
+                return;
+            }
+            if (leadingOnly && unit.Kind == UnitKind.MetaCommand)
+            {
+                return;
+            }
+            _bytes += bytes.Length;
+            if (_bytes > maxBytes)
+            {
+                TooLarge = true;
+                _done = true;
+                return;
+            }
+            _settings.Add(bytes.ToArray());
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows) => _done = leadingOnly;
+    }
+
+    /// <summary>
+    /// Reads a single-stream dump once before anything is restored: every chunk verified, every statement checked by a
+    /// guard (a refusal stops the restore here, naming the line), and its COPY blocks found.
+    /// </summary>
+    static async Task<Plan> ScanStreamAsync(Run run, PartInfo part, IReadOnlyList<ChunkInfo> chunks, int workers, CancellationToken cancellationToken)
+    {
+        var starts = new List<long> { 0 };
+        var passed = new ArrayBufferWriter<byte>(1 << 16);
+        using var guard = run.Guard();
+        using var splitter = run.Splitter();
+        var finder = new CopyBlockFinder();
+        await run.ScanAsync(PartSlice.Whole(part, chunks), workers, (plain, _) =>
+        {
+            guard.Process(plain.Span, passed);
+            passed.ResetWrittenCount();
+            splitter.Process(plain.Span, finder);
+            return ValueTask.CompletedTask;
+        }, length => starts.Add(starts[^1] + length), cancellationToken).ConfigureAwait(false);
+        guard.Complete(passed);
+        splitter.Complete(finder);
+        long total = starts[^1];
+        var reason = finder.End(total);
+        if (reason is not null)
+        {
+            return new SerialPlan([(part, chunks)], reason);
+        }
+        PartSlice Range(long from, long toExcl) => PartSlice.Range(part, chunks, starts, from, toExcl);
+        return new StreamPlan(
+            Range(0, finder.FirstCopy),
+            [.. finder.Blocks.Select(b => (Range(b.From, b.ToExcl), b.ToExcl - b.From))],
+            Range(finder.TailStart, total),
+            finder.Preamble.Settings);
+    }
+
+    /// <summary>Finds the run of COPY blocks after the schema, and the session settings before it.</summary>
+    sealed class CopyBlockFinder : IUnitSink
+    {
+        enum Where { Schema, Copy, BetweenCopies, Rest }
+
+        Where _where;
+        long _blockStart;
+
+        public PreambleCollector Preamble { get; } = new(MaxPreambleBytes, leadingOnly: false);
+
+        public long FirstCopy { get; private set; } = -1;
+
+        public List<(long From, long ToExcl)> Blocks { get; } = [];
+
+        public long TailStart { get; private set; }
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            switch (_where)
+            {
+                case Where.Schema when unit.Kind == UnitKind.CopyHeader:
+                    FirstCopy = _blockStart = unit.Offset;
+                    _where = Where.Copy;
+                    break;
+                case Where.Schema:
+                    Preamble.Unit(unit, bytes);
+                    break;
+                case Where.Copy when unit.Kind == UnitKind.CopyEnd:
+                    Blocks.Add((_blockStart, unit.Offset + bytes.Length));
+                    _where = Where.BetweenCopies;
+                    break;
+                case Where.BetweenCopies when unit.Kind == UnitKind.CopyHeader:
+                    _blockStart = unit.Offset;
+                    _where = Where.Copy;
+                    break;
+                case Where.BetweenCopies:
+                    TailStart = unit.Offset;
+                    _where = Where.Rest;
+                    break;
+            }
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows)
+        {
+        }
+
+        /// <summary>At the end of the dump (<paramref name="total"/> bytes): why it cannot be split, or null.</summary>
+        public string? End(long total)
+        {
+            switch (_where)
+            {
+                case Where.Schema:
+                    return "the dump has no COPY block to load in parallel (INSERT form, or no data)";
+                case Where.Copy:
+                    return "its last COPY block has no end marker";
+                case Where.BetweenCopies:
+                    TailStart = total;
+                    break;
+            }
+            return Preamble.TooLarge ? $"it sets more than {MaxPreambleBytes >> 20} MiB of session settings (SET) before its data" : null;
+        }
+    }
+
+    /// <summary>A single-stream dump split at its COPY blocks.</summary>
+    sealed class StreamPlan(PartSlice schema, IReadOnlyList<(PartSlice Slice, long Size)> blocks, PartSlice rest, IReadOnlyList<byte[]> preamble) : Plan
+    {
+        public override string Describe(int jobs) =>
+            $"restoring on {jobs} connections: a single-stream dump split at its COPY blocks: the schema before them on one, "
+            + $"{blocks.Count} COPY {(blocks.Count == 1 ? "block" : "blocks")} in parallel, then the rest in order on one";
+
+        public override async Task RunAsync(Run run, CancellationToken cancellationToken)
+        {
+            await run.RunSerialAsync([schema], [], cancellationToken).ConfigureAwait(false);
+            await run.RunDataAsync(blocks, preamble, cancellationToken).ConfigureAwait(false);
+            await run.RunSerialAsync([rest], preamble, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
