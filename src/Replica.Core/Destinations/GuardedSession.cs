@@ -26,13 +26,13 @@ internal sealed class GuardedSession : IDisposable
     }
 
     /// <summary>
-    /// Starts psql on <paramref name="target"/> (a staging database of <paramref name="destination"/>). A quiet session
-    /// (no transaction: each statement commits on its own) can tell when psql ran what it got (<see cref="WaitSyncAsync"/>).
+    /// Starts psql on <paramref name="target"/> (a staging database of <paramref name="destination"/>); without
+    /// <paramref name="transaction"/> each statement commits on its own.
     /// </summary>
-    public static async Task<GuardedSession> StartAsync(PsqlDestination destination, DatabaseUri target, bool transaction, bool quiet, long maxUnitBytes,
+    public static async Task<GuardedSession> StartAsync(PsqlDestination destination, DatabaseUri target, bool transaction, long maxUnitBytes,
         CancellationToken cancellationToken)
     {
-        var session = destination.StartSession(target, quiet);
+        var session = destination.StartSession(target);
         var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes), transaction);
         if (transaction)
         {
@@ -47,12 +47,6 @@ internal sealed class GuardedSession : IDisposable
         _guard.Process(bytes.Span, _passed);
         await PassAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>Quiet sessions: marks what was written so far; <see cref="WaitSyncAsync"/> returns once psql ran it.</summary>
-    public Task WriteSyncAsync(CancellationToken cancellationToken) => _session.WriteSyncAsync(cancellationToken);
-
-    /// <summary>Waits until psql ran everything written before the oldest mark not yet waited for.</summary>
-    public Task WaitSyncAsync(CancellationToken cancellationToken) => _session.WaitSyncAsync(cancellationToken);
 
     /// <summary>Checks and passes the stream's last statement, commits (with a transaction) and waits for psql to succeed.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)

@@ -230,9 +230,9 @@ public sealed class PsqlDestination : IRestoreDestination
     }
 
     /// <summary>Starts a psql session on <paramref name="target"/> whose rows count toward this restore's.</summary>
-    internal PsqlSession StartSession(DatabaseUri target, bool quiet = false)
+    internal PsqlSession StartSession(DatabaseUri target)
     {
-        var session = PsqlSession.Start(_tools, target, _uri.Password, FailureContext, quiet);
+        var session = PsqlSession.Start(_tools, target, _uri.Password, FailureContext);
         lock (_sessions)
         {
             _sessions.Add(session);

@@ -9,85 +9,72 @@ namespace Replica.Pipeline;
 internal static partial class ParallelRestore
 {
     /// <summary>
-    /// Post-data in two passes over the part: first its index builds on N connections, each statement committing on its
-    /// own (one transaction per connection would hold ADD PRIMARY KEY's ACCESS EXCLUSIVE lock to its end, and another
-    /// connection's index on that table would wait for it: a deadlock), each connection getting the session settings in
-    /// dump order too and the next index only when it finished the last; then everything else, in dump order, on one
-    /// connection in one transaction.
+    /// Post-data in two passes over the part: first its index builds, on up to N connections at once, each build on a
+    /// connection of its own that first runs the session settings (SET ...) the dump made before it, and commits on its
+    /// own (a transaction over several builds would hold ADD PRIMARY KEY's ACCESS EXCLUSIVE lock to its end, and another
+    /// connection's index on that table would wait for it); then everything else, in dump order, on one connection in one
+    /// transaction. A connection per build (a psql each) because psql tells nothing when a statement is done while its
+    /// input stays open (its stdout to a pipe is buffered): only its exit does.
     /// </summary>
     static async Task PostDataAsync(Run run, PartSlice slice, CancellationToken cancellationToken)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var sessions = new List<GuardedSession>();
-        Exception? failure = null;
-        try
-        {
-            var idle = Channel.CreateUnbounded<GuardedSession>();
-            for (int i = 0; i < run.Jobs; i++)
+        var settings = new List<byte[]>();
+        long settingBytes = 0;
+        var builds = Channel.CreateBounded<(int Settings, byte[] Statement)>(run.Jobs);
+        await WhenAllAsync(
+            Enumerable.Range(0, run.Jobs).Select(_ => (Func<CancellationToken, Task>)(async token =>
             {
-                var session = await run.StartAsync(transaction: false, cancellationToken, quiet: true).ConfigureAwait(false);
-                sessions.Add(session);
-                idle.Writer.TryWrite(session);
-            }
-            var waits = new List<Task>();
-            async Task WaitAsync(GuardedSession session)
+                await foreach (var (count, statement) in builds.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                {
+                    byte[][] before;
+                    lock (settings)
+                    {
+                        before = [.. settings.Take(count)];
+                    }
+                    using var session = await run.StartAsync(transaction: false, token).ConfigureAwait(false);
+                    foreach (var setting in before)
+                    {
+                        await session.WriteAsync(setting, token).ConfigureAwait(false);
+                    }
+                    await session.WriteAsync(statement, token).ConfigureAwait(false);
+                    await session.CompleteAsync(token).ConfigureAwait(false);
+                    run.Count(statement.Length);
+                }
+            })).Append(async token =>
             {
                 try
                 {
-                    await session.WaitSyncAsync(stop.Token).ConfigureAwait(false);
-                    idle.Writer.TryWrite(session);
-                }
-                catch (Exception e)
-                {
-                    if (e is not OperationCanceledException || !stop.IsCancellationRequested)
+                    await RouteAsync(run, slice, async (step, bytes, routeToken) =>
                     {
-                        Interlocked.CompareExchange(ref failure, e, null);
-                    }
-                    await stop.CancelAsync().ConfigureAwait(false);
+                        if (step == RestoreStep.SessionSetting)
+                        {
+                            settingBytes += bytes.Length;
+                            if (settingBytes > MaxPreambleBytes)
+                            {
+                                throw new ConfigException($"the dump's post-data sets more than {MaxPreambleBytes >> 20} MiB of session settings (SET ...), which every "
+                                    + "index build's connection would repeat: restore it with --jobs 1");
+                            }
+                            lock (settings)
+                            {
+                                settings.Add(bytes.ToArray());
+                            }
+                        }
+                        else if (step == RestoreStep.IndexBuild)
+                        {
+                            int count;
+                            lock (settings)
+                            {
+                                count = settings.Count;
+                            }
+                            await builds.Writer.WriteAsync((count, bytes.ToArray()), routeToken).ConfigureAwait(false);
+                        }
+                    }, token).ConfigureAwait(false);
                 }
-            }
-            await RouteAsync(run, slice, async (step, bytes, token) =>
-            {
-                if (step == RestoreStep.SessionSetting)
+                finally
                 {
-                    foreach (var session in sessions)
-                    {
-                        await session.WriteAsync(bytes, token).ConfigureAwait(false);
-                    }
+                    builds.Writer.TryComplete();
                 }
-                else if (step == RestoreStep.IndexBuild)
-                {
-                    var session = await idle.Reader.ReadAsync(token).ConfigureAwait(false);
-                    await session.WriteAsync(bytes, token).ConfigureAwait(false);
-                    await session.WriteSyncAsync(token).ConfigureAwait(false);
-                    run.Count(bytes.Length);
-                    waits.Add(WaitAsync(session));
-                }
-            }, stop.Token).ConfigureAwait(false);
-            await Task.WhenAll(waits).ConfigureAwait(false);
-            if (failure is null)
-            {
-                foreach (var session in sessions)
-                {
-                    await session.CompleteAsync(stop.Token).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (failure is not null)
-        {
-            // an index build failed: its error below
-        }
-        finally
-        {
-            foreach (var session in sessions)
-            {
-                session.Dispose();
-            }
-        }
-        if (failure is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        }
+            }), cancellationToken).ConfigureAwait(false);
 
         using var rest = await run.StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
         await RouteAsync(run, slice, async (step, bytes, token) =>

@@ -42,7 +42,8 @@ internal static partial class ParallelRestore
             plan = new SectionsPlan(parts);
             // The key and the first chunk are checked before the destination is touched.
             var first = parts.First(p => p.Chunks.Count > 0);
-            await DumpReader.ReadSliceAsync(bridge, entry.Name, new PartSlice(first.Part, first.Chunks, 0, 1, 0, long.MaxValue), run.Fork(),
+            using var fork = run.Fork();
+            await DumpReader.ReadSliceAsync(bridge, entry.Name, new PartSlice(first.Part, first.Chunks, 0, 1, 0, long.MaxValue), fork,
                 static (_, _) => ValueTask.CompletedTask, cancellationToken).ConfigureAwait(false);
         }
         else if (parts.Count == 1 && parts[0].Part.Kind == PartKind.Stream)
@@ -105,8 +106,8 @@ internal static partial class ParallelRestore
             }
         }
 
-        public Task<GuardedSession> StartAsync(bool transaction, CancellationToken cancellationToken, bool quiet = false) =>
-            GuardedSession.StartAsync(destination, Target, transaction, quiet, maxUnitBytes, cancellationToken);
+        public Task<GuardedSession> StartAsync(bool transaction, CancellationToken cancellationToken) =>
+            GuardedSession.StartAsync(destination, Target, transaction, maxUnitBytes, cancellationToken);
 
         public UnitSplitter Splitter() => new(maxUnitBytes);
 
