@@ -29,9 +29,9 @@ internal static class RestoreCommand
         var noWipe = new Option<bool>("--no-wipe") { Description = "Restore on top of what the database holds (overrides destination.wipe)." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask before wiping the destination." };
         var noCreate = new Option<bool>("--no-create") { Description = "Fail when the destination database does not exist instead of creating it." };
-        var jobs = new Option<int>("--jobs", "-j")
+        var jobs = new Option<int?>("--jobs", "-j")
         {
-            DefaultValueFactory = _ => 1,
+            HelpName = "N",
             Description = "PostgreSQL: restore on N connections into a staging database swapped in on success (needs --wipe database, or a "
                 + "destination database that does not exist yet): data parts or COPY blocks and index builds in parallel. Default 1.",
         };
@@ -63,7 +63,7 @@ internal static class RestoreCommand
             {
                 result.AddError("--output needs a file name, or - for standard output");
             }
-            if (result.GetValue(jobs) < 1)
+            if (result.GetValue(jobs) is < 1)
             {
                 result.AddError("--jobs needs a number of connections, 1 or more");
             }
@@ -82,7 +82,7 @@ internal static class RestoreCommand
                 Wipe = parse.GetValue(wipe),
                 NoWipe = parse.GetValue(noWipe),
                 NoCreate = parse.GetValue(noCreate),
-                Jobs = parse.GetValue(jobs),
+                Jobs = parse.GetValue(jobs) ?? 1,
             }, CommonOptions.Bridges);
             var destination = request.Destination;
             if (request.WipesDatabase && !parse.GetValue(yes))
