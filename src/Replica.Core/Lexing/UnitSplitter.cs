@@ -11,15 +11,15 @@ internal interface IUnitSink
 }
 
 /// <summary>
-/// Cuts a PostgreSQL plain dump, fed in blocks of any size, into its units as psql reads them (the lexer with
-/// <c>followPsql</c>), for a consumer that routes whole statements: a parallel restore finds COPY blocks and index builds
-/// with it. A unit cut by a block boundary is carried (at most <c>maxUnitBytes</c>) until it is complete; COPY rows pass
+/// Cuts a dump, fed in blocks of any size, into its units as the client reads them (the lexer with <c>followPsql</c>),
+/// for a consumer that checks or routes whole statements: the restore guard checks each, a parallel restore finds COPY
+/// blocks and index builds with it. A unit cut by a block boundary is carried (at most <c>maxUnitBytes</c>) until it is complete; COPY rows pass
 /// in runs, unchecked. Offsets in the units are absolute within everything fed.
 /// </summary>
-internal sealed class UnitSplitter(long maxUnitBytes = 256L << 20) : IDisposable
+internal sealed class UnitSplitter(long maxUnitBytes = 256L << 20, SqlDialect dialect = SqlDialect.PostgreSql) : IDisposable
 {
     readonly UnitBuffer _carry = new();
-    readonly DumpLexer _lexer = new(SqlDialect.PostgreSql, followPsql: true);
+    readonly DumpLexer _lexer = new(dialect, followPsql: true);
     long _inputOffset;
 
     /// <summary>Bytes fed so far.</summary>
@@ -76,19 +76,30 @@ internal sealed class UnitSplitter(long maxUnitBytes = 256L << 20) : IDisposable
         _inputOffset += data.Length;
     }
 
-    /// <summary>Ends the input: hands out a last unit that had no terminator (psql runs it at the end of its input too).</summary>
-    public void Complete(IUnitSink sink)
+    /// <summary>
+    /// Ends the input: hands out a last unit that had no terminator (psql runs it at the end of its input too); a quote
+    /// or comment left open is refused. Returns whether that unit is a PostgreSQL statement that psql would end only at
+    /// the end of its input (a caller that writes more after it must end it first).
+    /// </summary>
+    public bool Complete(IUnitSink sink)
     {
-        if (_carry.Length > 0)
+        if (_carry.Length == 0)
         {
-            if (!_lexer.InCopyData && !_lexer.CanEndAtEof)
+            return false;
+        }
+        var statement = false;
+        if (!_lexer.InCopyData)
+        {
+            if (!_lexer.CanEndAtEof)
             {
                 DumpThrow.OpenAtEnd(_lexer, _carry.Span, refusedRestore: true);
             }
-            var unit = _lexer.Complete(_carry.Span);
-            sink.Unit(unit, _carry.Span);
-            _carry.Clear();
+            statement = _lexer.HasStatementContent && !_lexer.MySql;
         }
+        var unit = _lexer.Complete(_carry.Span);
+        sink.Unit(unit, _carry.Span);
+        _carry.Clear();
+        return statement && _lexer.Mode == LexerMode.Sql;
     }
 
     void Append(ReadOnlySpan<byte> bytes)
