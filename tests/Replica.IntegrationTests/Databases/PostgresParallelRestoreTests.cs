@@ -349,4 +349,30 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         Assert.Contains("--jobs 2 restores into a PostgreSQL database (destination.connection_uri) on several connections; file out.sql gets one SQL stream", restore.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_cli.WorkingDirectory, "out.sql")));
     }
+
+    [Fact]
+    public async Task RestoreJobs_MySqlDestination_IsRefusedSayingWhy()
+    {
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: 'mysql://root@127.0.0.1:1/shop'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """, "mysql.yaml");
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--latest", "--jobs", "2");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("--jobs 2 restores into PostgreSQL on several connections; a MySQL restore loads one stream into its staging database", restore.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_Zero_IsAUsageError()
+    {
+        var restore = await _cli.RunAsync("restore", "-c", Config("unused"), "--latest", "--jobs", "0");
+
+        Assert.Equal(1, restore.ExitCode);
+        Assert.Contains("--jobs needs a number of connections, 1 or more", restore.Stderr, StringComparison.Ordinal);
+    }
 }
