@@ -28,6 +28,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly UnitSplitter _splitter;
     readonly string? _database;
     readonly bool _mySql;
+    readonly IUnitSink? _observer;
     /// <summary>The unit being checked.</summary>
     DumpUnit _unit;
     /// <summary>Where the block being checked goes (set for the length of one <see cref="Process"/> or <see cref="Complete"/>).</summary>
@@ -36,9 +37,11 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <param name="dialect">The client that reads the stream: psql or mysql.</param>
     /// <param name="database">The destination database: a \connect to it is allowed (and dropped).</param>
     /// <param name="maxUnitBytes">The largest statement held while it is checked (limits.max_row_size).</param>
-    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20)
+    /// <param name="observer">Hears every unit that passed (a parallel restore's scan finds COPY blocks in the same pass).</param>
+    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null)
     {
         _database = database;
+        _observer = observer;
         _mySql = dialect == SqlDialect.MySql;
         _splitter = new UnitSplitter(maxUnitBytes, dialect);
     }
@@ -63,12 +66,17 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     }
 
     // Rows of a COPY block are data: they pass unchecked, up to the end marker or a row cut by the block's end.
-    void IUnitSink.Rows(ReadOnlySpan<byte> rows) => Write(_output, rows);
+    void IUnitSink.Rows(ReadOnlySpan<byte> rows)
+    {
+        Write(_output, rows);
+        _observer?.Rows(rows);
+    }
 
     void IUnitSink.Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
     {
         _unit = unit;
         HandleUnit(bytes, _output);
+        _observer?.Unit(unit, bytes);
     }
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)

@@ -172,18 +172,16 @@ internal static partial class ParallelRestore
     {
         var starts = new List<long> { 0 };
         var passed = new ArrayBufferWriter<byte>(1 << 16);
-        using var guard = run.Guard();
-        using var splitter = run.Splitter();
         var finder = new CopyBlockFinder();
+        // One lexer pass: the guard checks every unit, and the finder hears the units that passed.
+        using var guard = run.Guard(finder);
         await run.ScanAsync(PartSlice.Whole(part, chunks), workers, (plain, _) =>
         {
             guard.Process(plain.Span, passed);
             passed.ResetWrittenCount();
-            splitter.Process(plain.Span, finder);
             return ValueTask.CompletedTask;
         }, length => starts.Add(starts[^1] + length), cancellationToken).ConfigureAwait(false);
         guard.Complete(passed);
-        splitter.Complete(finder);
         long total = starts[^1];
         var reason = finder.End(total);
         if (reason is not null)

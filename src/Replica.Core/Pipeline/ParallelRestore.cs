@@ -41,10 +41,13 @@ internal static partial class ParallelRestore
         {
             plan = new SectionsPlan(parts);
             // The key and the first chunk are checked before the destination is touched.
-            var first = parts.First(p => p.Chunks.Count > 0);
-            using var fork = run.Fork();
-            await DumpReader.ReadSliceAsync(bridge, entry.Name, new PartSlice(first.Part, first.Chunks, 0, 1, 0, long.MaxValue), fork,
-                static (_, _) => ValueTask.CompletedTask, cancellationToken).ConfigureAwait(false);
+            var first = parts.FirstOrDefault(p => p.Chunks.Count > 0);
+            if (first.Chunks is not null)
+            {
+                using var fork = run.Fork();
+                await DumpReader.ReadSliceAsync(bridge, entry.Name, new PartSlice(first.Part, first.Chunks, 0, 1, 0, long.MaxValue), fork,
+                    static (_, _) => ValueTask.CompletedTask, cancellationToken).ConfigureAwait(false);
+            }
         }
         else if (parts.Count == 1 && parts[0].Part.Kind == PartKind.Stream)
         {
@@ -111,7 +114,7 @@ internal static partial class ParallelRestore
 
         public UnitSplitter Splitter() => new(maxUnitBytes);
 
-        public RestoreGuard Guard() => new(SqlDialect.PostgreSql, destination.Database, maxUnitBytes);
+        public RestoreGuard Guard(IUnitSink? observer = null) => new(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, observer);
 
         /// <summary>Counts bytes of the dump written to a connection other than through <see cref="WriteAsync"/>.</summary>
         public void Count(long bytes)
