@@ -375,4 +375,33 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         Assert.Equal(1, restore.ExitCode);
         Assert.Contains("--jobs needs a number of connections, 1 or more", restore.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RestoreJobs_BridgeFormatV1Dump_IsSplitAtItsCopyBlocksAndGivesTheSameDatabase()
+    {
+        // The v1 bridge committed as a fixture of the core tests (written before dumps had parts).
+        var fixture = Path.Combine(TestPaths.RepositoryRoot, "tests", "Replica.Core.Tests", "Bridges", "Fixtures", "v1-bridge");
+        foreach (var file in Directory.EnumerateFiles(fixture, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(_cli.BridgePath, Path.GetRelativePath(fixture, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        string serial = NewName(), parallel = NewName();
+        string ConfigOf(string db) => _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.PasswordUri(db)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """, $"v1-{db}.yaml");
+
+        var one = await _cli.RunAsync("restore", "-c", ConfigOf(serial), "--name", "v1-zstd");
+        var two = await _cli.RunAsync("restore", "-c", ConfigOf(parallel), "--name", "v1-zstd", "--jobs", "2");
+
+        Assert.True(one.ExitCode == 0, one.Stderr);
+        Assert.True(two.ExitCode == 0, two.Stderr);
+        Assert.Contains("2 COPY blocks in parallel", two.Stderr, StringComparison.Ordinal);
+        await AssertSameDatabaseAsync(serial, parallel);
+    }
 }
