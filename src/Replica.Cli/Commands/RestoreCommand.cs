@@ -29,6 +29,12 @@ internal static class RestoreCommand
         var noWipe = new Option<bool>("--no-wipe") { Description = "Restore on top of what the database holds (overrides destination.wipe)." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask before wiping the destination." };
         var noCreate = new Option<bool>("--no-create") { Description = "Fail when the destination database does not exist instead of creating it." };
+        var jobs = new Option<int?>("--jobs", "-j")
+        {
+            HelpName = "N",
+            Description = "PostgreSQL: restore on N connections into a staging database swapped in on success (needs --wipe database, or a "
+                + "destination database that does not exist yet): data parts or COPY blocks and index builds in parallel. Default 1.",
+        };
         var command = new Command("restore", """
             Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
             changes nothing), a file or stdout. Every chunk is checked against its SHA-256 in the manifest.
@@ -36,11 +42,12 @@ internal static class RestoreCommand
             Examples:
               replica restore -c replica.yaml --latest
               replica restore -c replica.yaml --latest --wipe database --yes
+              replica restore -c replica.yaml --latest --wipe database --yes --jobs 4
               replica restore --latest --output restored.sql
               replica restore --name dump-1763760000000 | psql -v ON_ERROR_STOP=1 --single-transaction devdb
             """)
         {
-            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate,
+            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs,
         };
         command.Validators.Add(result =>
         {
@@ -55,6 +62,10 @@ internal static class RestoreCommand
             if (result.GetValue(output) is { } path && string.IsNullOrWhiteSpace(path))
             {
                 result.AddError("--output needs a file name, or - for standard output");
+            }
+            if (result.GetValue(jobs) is < 1)
+            {
+                result.AddError("--jobs needs a number of connections, 1 or more");
             }
             if (result.GetValue(output) is not null && result.GetValue(wipe) is { } w && w != WipeMode.None)
             {
@@ -71,6 +82,7 @@ internal static class RestoreCommand
                 Wipe = parse.GetValue(wipe),
                 NoWipe = parse.GetValue(noWipe),
                 NoCreate = parse.GetValue(noCreate),
+                Jobs = parse.GetValue(jobs) ?? 1,
             }, CommonOptions.Bridges);
             var destination = request.Destination;
             if (request.WipesDatabase && !parse.GetValue(yes))
@@ -78,7 +90,18 @@ internal static class RestoreCommand
                 Confirm(request.Wipe, destination.Description);
             }
             var stopwatch = Stopwatch.StartNew();
-            var counter = new RestoreCounter();
+            var isQuiet = parse.GetValue(quiet);
+            // --jobs N: how the restore runs (split, or on one connection and why), before the destination is touched.
+            var counter = new RestoreCounter
+            {
+                PlanChosen = plan =>
+                {
+                    if (!isQuiet)
+                    {
+                        Console.Error.WriteLine($"replica: {plan}");
+                    }
+                },
+            };
             using var progress = Progress.Start(parse.GetValue(quiet),
                 () => Describe(counter, destination, stopwatch.Elapsed));
             var (entry, bytes) = await request.RunAsync(counter, cancellationToken).ConfigureAwait(false);

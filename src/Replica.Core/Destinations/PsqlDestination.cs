@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Replica.Clients;
 
@@ -24,9 +23,10 @@ public sealed class PsqlDestination : IRestoreDestination
     readonly PostgresTools _tools;
     readonly WipeMode _wipe;
     readonly bool _createDatabase;
-    ToolProcess? _psql;
-    Task? _stdout;
+    readonly List<PsqlSession> _sessions = [];
+    PsqlSession? _psql;
     string? _stagingDatabase;
+    bool _dropOnSwap;
     bool _committed;
 
     public PsqlDestination(DatabaseUri uri, PostgresTools tools, WipeMode wipe, bool createDatabase)
@@ -46,14 +46,29 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
 
-    /// <summary>Rows psql reported (COPY n, INSERT 0 n).</summary>
-    public long Rows { get; private set; }
+    /// <summary>Rows psql reported (COPY n, INSERT 0 n), on every connection of the restore.</summary>
+    public long Rows => Sum(s => s.Rows);
 
     /// <summary>Statements psql ran (one status line each).</summary>
-    public long Statements { get; private set; }
+    public long Statements => Sum(s => s.Statements);
 
     /// <summary>COPY statements psql finished: tables whose data is in.</summary>
-    public int Tables { get; private set; }
+    public int Tables => (int)Sum(s => s.Tables);
+
+    long Sum(Func<PsqlSession, long> count)
+    {
+        lock (_sessions)
+        {
+            long sum = 0;
+            foreach (var session in _sessions)
+            {
+                sum += count(session);
+            }
+            return sum;
+        }
+    }
+
+    string FailureContext => $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
 
     DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
 
@@ -81,11 +96,8 @@ public sealed class PsqlDestination : IRestoreDestination
             await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
         }
-        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
-        _psql = ToolProcess.Start(_tools.Psql, arguments, target.LibpqEnvironment(), _uri.Password, redirectInput: true,
-            context: $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
-        // Not cancelled: psql's output is read to its end however the restore ends (a cancelled restore kills psql).
-        _stdout = Task.Run(() => CountAsync(_psql.Output), CancellationToken.None);
+        _psql = StartSession(target);
+        _dropOnSwap = true;
         await _psql.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
         {
@@ -164,58 +176,82 @@ public sealed class PsqlDestination : IRestoreDestination
         var psql = _psql ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
         // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
         await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-        await psql.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
-        await psql.Input.DisposeAsync().ConfigureAwait(false);
-        await psql.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
-        await _stdout!.ConfigureAwait(false);
+        await psql.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        await SwapAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes the restore visible once every session committed: with a staging database, swaps it in (the old database,
+    /// when replaced, is dropped first; other sessions on it are ended, FORCE).
+    /// </summary>
+    internal async Task SwapAsync(CancellationToken cancellationToken)
+    {
         if (_stagingDatabase is not null)
         {
-            // The new database is complete and committed; swap it in. Other sessions on the old one are ended (FORCE).
-            await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(_uri.Database!)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
+            if (_dropOnSwap)
+            {
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(_uri.Database!)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
+            }
             await _tools.QueryAsync(Maintenance, $"ALTER DATABASE {Identifier(_stagingDatabase)} RENAME TO {Identifier(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
             _stagingDatabase = null;
         }
         _committed = true;
     }
 
-    async Task CountAsync(Stream stdout)
+    /// <summary>
+    /// For a restore on several connections (<paramref name="jobs"/> &gt; 1): creates the staging database the sessions
+    /// restore into and returns its URI; <see cref="SwapAsync"/> puts it in place. Needs --wipe database or a destination
+    /// database that does not exist yet: all or nothing across several connections is the staging database's swap, and
+    /// a database that exists is replaced only when the user said so. Refused (a config error, exit 2) before anything is done.
+    /// </summary>
+    internal async Task<DatabaseUri> PrepareStagingAsync(int jobs, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(stdout, Encoding.UTF8);
-        try
+        var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
+            .ConfigureAwait(false)).Trim() == "1";
+        if (_wipe == WipeMode.Schemas)
         {
-            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
-            {
-                Statements++;
-                // Command tags: "COPY 42", "INSERT 0 42" (https://www.postgresql.org/docs/current/protocol-message-formats.html, CommandComplete).
-                if (line.StartsWith("COPY ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var copied))
-                {
-                    Rows += copied;
-                    Tables++;
-                }
-                else if (line.StartsWith("INSERT 0 ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(9), NumberStyles.None, CultureInfo.InvariantCulture, out var inserted))
-                {
-                    Rows += inserted;
-                }
-            }
+            throw new ConfigException($"--jobs {jobs} restores on several connections into a staging database that replaces the destination on success; "
+                + "--wipe schemas drops schemas inside one transaction on one connection: use --wipe database, or --jobs 1");
         }
-        catch (Exception e) when (e is DatabaseException or InvalidOperationException or IOException or ObjectDisposedException)
+        if (exists && _wipe != WipeMode.Database)
         {
-            // psql failed (WaitForSuccessAsync reports it), or DisposeAsync killed and disposed it while this read its
-            // last lines: either way the restore's own error must win.
+            throw new ConfigException($"{_uri.Describe()} exists: --jobs {jobs} restores on several connections into a staging database that is swapped in "
+                + "only on success, which replaces the destination: pass --wipe database (it asks for confirmation), restore into a database that does not exist yet, or use --jobs 1");
         }
+        if (!exists && !_createDatabase && _wipe != WipeMode.Database)
+        {
+            throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
+        }
+        await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
+        _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        _dropOnSwap = exists;
+        await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
+        return _uri.WithDatabase(_stagingDatabase);
+    }
+
+    /// <summary>Starts a psql session on <paramref name="target"/> whose rows count toward this restore's.</summary>
+    internal PsqlSession StartSession(DatabaseUri target)
+    {
+        var session = PsqlSession.Start(_tools, target, _uri.Password, FailureContext);
+        lock (_sessions)
+        {
+            _sessions.Add(session);
+        }
+        return session;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_psql is not null)
+        // Not committed: killing psql before it read the end of its input drops the connection, and the server rolls the
+        // transaction back.
+        List<PsqlSession> sessions;
+        lock (_sessions)
         {
-            // Not committed: killing psql before it read the end of its input drops the connection, and the server
-            // rolls the transaction back.
-            await _psql.DisposeAsync().ConfigureAwait(false);
+            sessions = [.. _sessions];
         }
-        if (_stdout is not null)
+        foreach (var session in sessions)
         {
-            await _stdout.ConfigureAwait(false);
+            await session.DisposeAsync().ConfigureAwait(false);
         }
         if (!_committed && _stagingDatabase is not null)
         {

@@ -23,116 +23,64 @@ namespace Replica.Destinations;
 /// Rows of a COPY block are data, never commands, and pass unchecked. A refusal is a <see cref="DumpFormatException"/>
 /// (exit 3) naming the line and byte offset; the caller then rolls the restore back.
 /// </summary>
-internal sealed class RestoreGuard : IDisposable
+internal sealed class RestoreGuard : IUnitSink, IDisposable
 {
-    readonly UnitBuffer _carry = new();
+    readonly UnitSplitter _splitter;
     readonly string? _database;
-    readonly long _maxUnitBytes;
-    readonly DumpLexer _lexer;
+    readonly bool _mySql;
+    readonly IUnitSink? _observer;
     /// <summary>The unit being checked.</summary>
     DumpUnit _unit;
-    long _inputOffset;
+    /// <summary>Where the block being checked goes (set for the length of one <see cref="Process"/> or <see cref="Complete"/>).</summary>
+    IBufferWriter<byte> _output = null!;
 
     /// <param name="dialect">The client that reads the stream: psql or mysql.</param>
     /// <param name="database">The destination database: a \connect to it is allowed (and dropped).</param>
     /// <param name="maxUnitBytes">The largest statement held while it is checked (limits.max_row_size).</param>
-    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20)
+    /// <param name="observer">Hears every unit that passed (a parallel restore's scan finds COPY blocks in the same pass).</param>
+    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null)
     {
         _database = database;
-        _maxUnitBytes = maxUnitBytes;
-        _lexer = new DumpLexer(dialect, followPsql: true);
+        _observer = observer;
+        _mySql = dialect == SqlDialect.MySql;
+        _splitter = new UnitSplitter(maxUnitBytes, dialect);
     }
 
     /// <summary>Checks the next block and writes what may pass to <paramref name="output"/>.</summary>
     public void Process(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
-        var pos = 0;
-        if (_carry.Length > 0)
-        {
-            var end = _lexer.Scan(data, 0, _inputOffset);
-            if (end < 0)
-            {
-                Append(data);
-                _inputOffset += data.Length;
-                return;
-            }
-            Append(data[..end]);
-            HandleUnit(_carry.Span, output);
-            _carry.Clear();
-            pos = end;
-        }
-        while (pos < data.Length)
-        {
-            if (_lexer.InCopyData)
-            {
-                // Rows of a COPY block are data: they pass unchecked, up to the end marker or a row cut by the block's end.
-                var run = _lexer.CompleteRowsUnchecked(data, pos);
-                Write(output, data[pos..run]);
-                pos = run;
-                if (pos >= data.Length)
-                {
-                    break;
-                }
-            }
-            var end = _lexer.Scan(data, pos, _inputOffset);
-            if (end < 0)
-            {
-                Append(data[pos..]);
-                break;
-            }
-            if (end - pos > _maxUnitBytes)
-            {
-                TooLarge();
-            }
-            HandleUnit(data[pos..end], output);
-            pos = end;
-        }
-        _inputOffset += data.Length;
+        _output = output;
+        _splitter.Process(data, this);
     }
 
     /// <summary>Ends the stream: checks the last statement (psql runs one without its ';' at the end of input too).</summary>
     public void Complete(IBufferWriter<byte> output)
     {
-        if (_carry.Length > 0)
+        _output = output;
+        if (_splitter.Complete(this))
         {
-            var unit = _carry.Span;
-            if (_lexer.InCopyData)
-            {
-                HandleUnit(unit, output);
-            }
-            else
-            {
-                if (!_lexer.CanEndAtEof)
-                {
-                    DumpThrow.OpenAtEnd(_lexer, unit, refusedRestore: true);
-                }
-                var statement = _lexer.HasStatementContent && !_lexer.MySql;
-                HandleUnit(unit, output);
-                if (statement && _lexer.Mode == LexerMode.Sql)
-                {
-                    // psql runs a last statement without its ';' at the end of its input; here the COMMIT follows it, so
-                    // it gets its ';' (on a line of its own, after a possible -- comment).
-                    Write(output, "\n;"u8);
-                }
-            }
-            _carry.Clear();
+            // psql runs a last statement without its ';' at the end of its input; here the COMMIT follows it, so it gets
+            // its ';' (on a line of its own, after a possible -- comment).
+            Write(output, "\n;"u8);
         }
     }
 
-    void Append(ReadOnlySpan<byte> bytes)
+    // Rows of a COPY block are data: they pass unchecked, up to the end marker or a row cut by the block's end.
+    void IUnitSink.Rows(ReadOnlySpan<byte> rows)
     {
-        if ((long)_carry.Length + bytes.Length > _maxUnitBytes)
-        {
-            TooLarge();
-        }
-        _carry.Append(bytes);
+        Write(_output, rows);
+        _observer?.Rows(rows);
     }
 
-    void TooLarge() => DumpThrow.UnitTooLarge(_lexer.InCopyData, _maxUnitBytes, _lexer.UnitOffset, _lexer.UnitLineNumber);
+    void IUnitSink.Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+    {
+        _unit = unit;
+        HandleUnit(bytes, _output);
+        _observer?.Unit(unit, bytes);
+    }
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
-        _unit = _lexer.Complete(unit);
         switch (_unit.Kind)
         {
             case UnitKind.CopyRow or UnitKind.CopyEnd:
@@ -189,9 +137,9 @@ internal sealed class RestoreGuard : IDisposable
     {
         if (_unit.BackslashAt >= 0)
         {
-            RestoreGuardThrow.BackslashOutsideQuotes(_lexer.MySql, _unit, unit);
+            RestoreGuardThrow.BackslashOutsideQuotes(_mySql, _unit, unit);
         }
-        if (_lexer.MySql)
+        if (_mySql)
         {
             var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
             if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)
@@ -252,5 +200,5 @@ internal sealed class RestoreGuard : IDisposable
         output.Advance(bytes.Length);
     }
 
-    public void Dispose() => _carry.Dispose();
+    public void Dispose() => _splitter.Dispose();
 }

@@ -31,22 +31,18 @@ public static partial class DumpReader
 
         public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts, IChunkCodec? codec, int workers,
             CancellationToken cancellationToken)
+            : this(bridge, name, chunks, PositionsOf(chunks, parts), codec, workers, cancellationToken)
+        {
+        }
+
+        /// <summary>Fetches <paramref name="chunks"/> (any run of a dump's chunks), each with its part and number within the part.</summary>
+        public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, (PartInfo Part, int InPart)[] positions, IChunkCodec? codec, int workers,
+            CancellationToken cancellationToken)
         {
             _bridge = bridge;
             _name = name;
             _chunks = chunks;
-            _positions = new (PartInfo, int)[chunks.Count];
-            int part = 0;
-            int inPart = 0;
-            for (int i = 0; i < chunks.Count; i++)
-            {
-                while (inPart == parts[part].ChunkCount)
-                {
-                    part++;
-                    inPart = 0;
-                }
-                _positions[i] = (parts[part], inPart++);
-            }
+            _positions = positions;
             _decode = codec is not null;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _codecs = Channel.CreateBounded<IChunkCodec>(workers);
@@ -68,6 +64,24 @@ public static partial class DumpReader
             {
                 Start(i);
             }
+        }
+
+        /// <summary>Per chunk of the manifest's list: its part and its number within the part (the parts hold the chunks in order).</summary>
+        internal static (PartInfo Part, int InPart)[] PositionsOf(IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts)
+        {
+            var positions = new (PartInfo, int)[chunks.Count];
+            int part = 0;
+            int inPart = 0;
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                while (inPart == parts[part].ChunkCount)
+                {
+                    part++;
+                    inPart = 0;
+                }
+                positions[i] = (parts[part], inPart++);
+            }
+            return positions;
         }
 
         /// <summary>

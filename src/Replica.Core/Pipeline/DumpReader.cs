@@ -113,7 +113,7 @@ public static partial class DumpReader
     }
 
 
-    static void CheckManifest(string name, DumpManifest manifest, IChunkCodec? codec)
+    internal static void CheckManifest(string name, DumpManifest manifest, IChunkCodec? codec)
     {
         if ((manifest.Compressed || manifest.Encrypted) && codec is null)
         {

@@ -14,12 +14,21 @@ public static class RestoreJob
     /// something on this machine or end the restore's transaction are refused (nothing is committed) or, for BEGIN and
     /// COMMIT, left out; a file or stdout gets the dump byte for byte.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="jobs"/> &gt; 1 (a PostgreSQL destination only) the dump goes into a staging database on that many
+    /// connections, swapped in on success (<see cref="ParallelRestore"/>); what it does is told to <paramref name="counter"/>.
+    /// </remarks>
     public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings,
-        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20)
+        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20, int jobs = 1)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
+        if (jobs > 1)
+        {
+            var psql = destination as PsqlDestination ?? throw new ConfigException(RestoreRequest.JobsNeedPostgres(jobs, destination));
+            return (entry, await ParallelRestore.RunAsync(bridge, entry, psql, settings, jobs, counter, maxStatementBytes, cancellationToken).ConfigureAwait(false));
+        }
         using var guard = destination switch
         {
             PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxStatementBytes),
@@ -165,6 +174,18 @@ public sealed class RestoreCounter
     public int? ExpectedTables { get; private set; }
 
     public long? ExpectedRows { get; private set; }
+
+    /// <summary>Says how a restore on several connections runs (split, or on one connection and why); null until it is known.</summary>
+    public string? Plan { get; private set; }
+
+    /// <summary>Hears <see cref="Plan"/> once it is chosen, before the destination is touched.</summary>
+    public Action<string>? PlanChosen { get; init; }
+
+    internal void Choose(string plan)
+    {
+        Plan = plan;
+        PlanChosen?.Invoke(plan);
+    }
 
     internal void Expect(Bridges.DumpManifest manifest)
     {

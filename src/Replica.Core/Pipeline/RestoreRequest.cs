@@ -21,6 +21,9 @@ public sealed record RestoreOptions
 
     /// <summary>--no-create: a missing destination database fails the restore instead of being created.</summary>
     public bool NoCreate { get; init; }
+
+    /// <summary>--jobs: connections a PostgreSQL restore runs on (more than 1: into a staging database swapped in on success).</summary>
+    public int Jobs { get; init; } = 1;
 }
 
 /// <summary>
@@ -29,8 +32,9 @@ public sealed record RestoreOptions
 /// </summary>
 public sealed class RestoreRequest : IAsyncDisposable
 {
-    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name)
+    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name, int jobs)
     {
+        Jobs = jobs;
         Config = config;
         Bridge = bridge;
         Destination = destination;
@@ -49,6 +53,9 @@ public sealed class RestoreRequest : IAsyncDisposable
 
     public string? Name { get; }
 
+    /// <summary>Connections the restore runs on (<see cref="RestoreOptions.Jobs"/>).</summary>
+    public int Jobs { get; }
+
     /// <summary>The restore drops data of a database (its schemas, or the whole database): confirm first.</summary>
     public bool WipesDatabase => Destination is PsqlDestination or MysqlDestination && Wipe != WipeMode.None;
 
@@ -60,13 +67,31 @@ public sealed class RestoreRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(bridges);
         var bridge = bridges.Open(config.Bridge);
         var wipe = options.NoWipe ? WipeMode.None : options.Wipe ?? config.Destination.Wipe;
+        if (options.Jobs < 1)
+        {
+            throw new ConfigException($"--jobs must be at least 1, not {options.Jobs}");
+        }
         var destination = Endpoints.Destination(config, options.Output, wipe, config.Destination.CreateDatabase && !options.NoCreate);
-        return new RestoreRequest(config, bridge, destination, wipe, options.Name);
+        if (options.Jobs > 1 && destination is not PsqlDestination)
+        {
+            throw new ConfigException(JobsNeedPostgres(options.Jobs, destination));
+        }
+        if (options.Jobs > 1 && wipe == WipeMode.Schemas)
+        {
+            throw new ConfigException($"--jobs {options.Jobs} restores on several connections into a staging database that replaces the destination on success; "
+                + "--wipe schemas drops schemas inside one transaction on one connection: use --wipe database, or --jobs 1");
+        }
+        return new RestoreRequest(config, bridge, destination, wipe, options.Name, options.Jobs);
     }
+
+    /// <summary>Why --jobs N &gt; 1 cannot go to <paramref name="destination"/>.</summary>
+    internal static string JobsNeedPostgres(int jobs, IRestoreDestination destination) => destination is MysqlDestination
+        ? $"--jobs {jobs} restores into PostgreSQL on several connections; a MySQL restore loads one stream into its staging database: use --jobs 1"
+        : $"--jobs {jobs} restores into a PostgreSQL database (destination.connection_uri) on several connections; {destination.Description} gets one SQL stream: drop --jobs";
 
     /// <summary>Restores the dump into the destination (<see cref="RestoreJob"/>).</summary>
     public Task<(DumpEntry Entry, long Bytes)> RunAsync(RestoreCounter counter, CancellationToken cancellationToken) =>
-        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes);
+        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes, Jobs);
 
     public ValueTask DisposeAsync() => Destination.DisposeAsync();
 }

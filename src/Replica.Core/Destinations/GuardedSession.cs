@@ -1,0 +1,74 @@
+using System.Buffers;
+using Replica.Clients;
+using Replica.Lexing;
+
+namespace Replica.Destinations;
+
+/// <summary>
+/// One connection of a parallel restore: a <see cref="PsqlSession"/> behind its own <see cref="RestoreGuard"/>, which
+/// sees exactly the dump bytes this psql gets, in the same order, so every byte restored in parallel passes the same
+/// checks as a restore on one connection. With <c>transaction</c> its input is wrapped in BEGIN ... COMMIT (the dump's
+/// own BEGIN and COMMIT, around large objects, are left out by the guard, as in PsqlDestination). The session itself
+/// belongs to the destination, which kills it when the restore fails.
+/// </summary>
+internal sealed class GuardedSession : IDisposable
+{
+    readonly PsqlSession _session;
+    readonly RestoreGuard _guard;
+    readonly bool _transaction;
+    readonly ArrayBufferWriter<byte> _passed = new(1 << 16);
+
+    GuardedSession(PsqlSession session, RestoreGuard guard, bool transaction)
+    {
+        _session = session;
+        _guard = guard;
+        _transaction = transaction;
+    }
+
+    /// <summary>
+    /// Starts psql on <paramref name="target"/> (a staging database of <paramref name="destination"/>); without
+    /// <paramref name="transaction"/> each statement commits on its own.
+    /// </summary>
+    public static async Task<GuardedSession> StartAsync(PsqlDestination destination, DatabaseUri target, bool transaction, long maxUnitBytes,
+        CancellationToken cancellationToken)
+    {
+        var session = destination.StartSession(target);
+        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes), transaction);
+        if (transaction)
+        {
+            await session.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+        return guarded;
+    }
+
+    /// <summary>Checks the next bytes of this connection's stream and passes what may pass to psql.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        _guard.Process(bytes.Span, _passed);
+        await PassAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks and passes the stream's last statement, commits (with a transaction) and waits for psql to succeed.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        _guard.Complete(_passed);
+        await PassAsync(cancellationToken).ConfigureAwait(false);
+        if (_transaction)
+        {
+            // On a line of its own, after a possible -- comment.
+            await _session.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+        await _session.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    async Task PassAsync(CancellationToken cancellationToken)
+    {
+        if (_passed.WrittenCount > 0)
+        {
+            await _session.Input.WriteAsync(_passed.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            _passed.ResetWrittenCount();
+        }
+    }
+
+    public void Dispose() => _guard.Dispose();
+}

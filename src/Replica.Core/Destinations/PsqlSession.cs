@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using Replica.Clients;
+
+namespace Replica.Destinations;
+
+/// <summary>
+/// One psql process with ON_ERROR_STOP on one database, reading SQL from its stdin: the connection a restore writes
+/// through (PsqlDestination has one, a parallel restore one per connection). It counts what psql reports on stdout
+/// (COPY n, INSERT 0 n). Disposing kills a psql that did not finish: its open transaction
+/// is rolled back by the server.
+/// </summary>
+internal sealed class PsqlSession : IAsyncDisposable
+{
+    readonly ToolProcess _psql;
+    readonly Task _stdout;
+    long _rows;
+    long _statements;
+    int _tables;
+
+    PsqlSession(ToolProcess psql)
+    {
+        _psql = psql;
+        // Not cancelled: psql's output is read to its end however the restore ends (a cancelled restore kills psql).
+        _stdout = Task.Run(() => CountAsync(_psql.Output), CancellationToken.None);
+    }
+
+    /// <summary>Starts psql on <paramref name="target"/>; <paramref name="context"/> starts its error messages.</summary>
+    public static PsqlSession Start(PostgresTools tools, DatabaseUri target, string? password, string context)
+    {
+        string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
+        var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), password, redirectInput: true, context: context);
+        return new PsqlSession(psql);
+    }
+
+    /// <summary>psql's stdin.</summary>
+    public Stream Input => _psql.Input;
+
+    /// <summary>Rows psql reported (COPY n, INSERT 0 n).</summary>
+    public long Rows => Interlocked.Read(ref _rows);
+
+    /// <summary>Statements psql ran (one status line each).</summary>
+    public long Statements => Interlocked.Read(ref _statements);
+
+    /// <summary>COPY statements psql finished: tables whose data is in.</summary>
+    public int Tables => Volatile.Read(ref _tables);
+
+    /// <summary>Ends psql's input and waits for it to run everything: its error when it failed.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        await _psql.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _psql.Input.DisposeAsync().ConfigureAwait(false);
+        await _psql.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
+        await _stdout.ConfigureAwait(false);
+    }
+
+    async Task CountAsync(Stream stdout)
+    {
+        using var reader = new StreamReader(stdout, Encoding.UTF8);
+        try
+        {
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                Interlocked.Increment(ref _statements);
+                // Command tags: "COPY 42", "INSERT 0 42" (https://www.postgresql.org/docs/current/protocol-message-formats.html, CommandComplete).
+                if (line.StartsWith("COPY ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var copied))
+                {
+                    Interlocked.Add(ref _rows, copied);
+                    Interlocked.Increment(ref _tables);
+                }
+                else if (line.StartsWith("INSERT 0 ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(9), NumberStyles.None, CultureInfo.InvariantCulture, out var inserted))
+                {
+                    Interlocked.Add(ref _rows, inserted);
+                }
+            }
+        }
+        catch (Exception e) when (e is DatabaseException or InvalidOperationException or IOException or ObjectDisposedException)
+        {
+            // psql failed (WaitForSuccessAsync reports it), or DisposeAsync killed and disposed it while this read its
+            // last lines: either way the restore's own error must win.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Not completed: killing psql before it read the end of its input drops the connection, and the server rolls
+        // its transaction back.
+        await _psql.DisposeAsync().ConfigureAwait(false);
+        await _stdout.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Replica.Bridges;
+using Replica.Destinations;
+using Replica.Lexing;
+
+namespace Replica.Pipeline;
+
+internal static partial class ParallelRestore
+{
+    /// <summary>
+    /// Post-data in two passes over the part: first its index builds, on up to N connections at once, each build on a
+    /// connection of its own that first runs the session settings (SET ...) the dump made before it, and commits on its
+    /// own (a transaction over several builds would hold ADD PRIMARY KEY's ACCESS EXCLUSIVE lock to its end, and another
+    /// connection's index on that table would wait for it); then everything else, in dump order, on one connection in one
+    /// transaction. A connection per build (a psql each) because psql tells nothing when a statement is done while its
+    /// input stays open (its stdout to a pipe is buffered): only its exit does.
+    /// </summary>
+    static async Task PostDataAsync(Run run, PartSlice slice, CancellationToken cancellationToken)
+    {
+        var settings = new List<byte[]>();
+        long settingBytes = 0;
+        var builds = Channel.CreateBounded<(int Settings, byte[] Statement)>(run.Jobs);
+        await WhenAllAsync(
+            Enumerable.Range(0, run.Jobs).Select(_ => (Func<CancellationToken, Task>)(async token =>
+            {
+                await foreach (var (count, statement) in builds.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                {
+                    byte[][] before;
+                    lock (settings)
+                    {
+                        before = [.. settings.Take(count)];
+                    }
+                    using var session = await run.StartAsync(transaction: false, token).ConfigureAwait(false);
+                    foreach (var setting in before)
+                    {
+                        await session.WriteAsync(setting, token).ConfigureAwait(false);
+                    }
+                    await session.WriteAsync(statement, token).ConfigureAwait(false);
+                    await session.CompleteAsync(token).ConfigureAwait(false);
+                    run.Count(statement.Length);
+                }
+            })).Append(async token =>
+            {
+                try
+                {
+                    await RouteAsync(run, slice, async (step, bytes, routeToken) =>
+                    {
+                        if (step == RestoreStep.SessionSetting)
+                        {
+                            settingBytes += bytes.Length;
+                            if (settingBytes > MaxPreambleBytes)
+                            {
+                                throw new ConfigException($"the dump's post-data sets more than {MaxPreambleBytes >> 20} MiB of session settings (SET ...), which every "
+                                    + "index build's connection would repeat: restore it with --jobs 1");
+                            }
+                            lock (settings)
+                            {
+                                settings.Add(bytes.ToArray());
+                            }
+                        }
+                        else if (step == RestoreStep.IndexBuild)
+                        {
+                            int count;
+                            lock (settings)
+                            {
+                                count = settings.Count;
+                            }
+                            await builds.Writer.WriteAsync((count, bytes.ToArray()), routeToken).ConfigureAwait(false);
+                        }
+                    }, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    builds.Writer.TryComplete();
+                }
+            }), cancellationToken).ConfigureAwait(false);
+
+        using var rest = await run.StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
+        await RouteAsync(run, slice, async (step, bytes, token) =>
+        {
+            if (step != RestoreStep.IndexBuild)
+            {
+                await rest.WriteAsync(bytes, token).ConfigureAwait(false);
+                run.Count(bytes.Length);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        await rest.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads <paramref name="slice"/> unit by unit and hands each unit, with its step, to <paramref name="route"/>.</summary>
+    static async Task RouteAsync(Run run, PartSlice slice, Func<RestoreStep, ReadOnlyMemory<byte>, CancellationToken, Task> route, CancellationToken cancellationToken)
+    {
+        using var splitter = run.Splitter();
+        var units = new UnitList();
+        await run.ReadAsync(slice, async (plain, token) =>
+        {
+            splitter.Process(plain.Span, units);
+            await units.DrainAsync(route, token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        splitter.Complete(units);
+        await units.DrainAsync(route, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The units of one block (copied: the block's bytes are gone once it was read), with their steps.</summary>
+    sealed class UnitList : IUnitSink
+    {
+        readonly List<(RestoreStep Step, byte[] Bytes)> _units = [];
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes) => _units.Add((RestoreSteps.Of(unit, bytes), bytes.ToArray()));
+
+        public void Rows(ReadOnlySpan<byte> rows) => _units.Add((RestoreStep.InOrder, rows.ToArray()));
+
+        public async Task DrainAsync(Func<RestoreStep, ReadOnlyMemory<byte>, CancellationToken, Task> route, CancellationToken cancellationToken)
+        {
+            foreach (var (step, bytes) in _units)
+            {
+                await route(step, bytes, cancellationToken).ConfigureAwait(false);
+            }
+            _units.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Session settings (<see cref="RestoreStep.SessionSetting"/>) that other connections replay before their share of the
+    /// dump: with <c>leadingOnly</c> the SET statements a dump (pre-data) starts with, without meta-commands; else every one,
+    /// psql's \restrict and the like included. More than <c>maxBytes</c> sets <see cref="TooLarge"/>.
+    /// </summary>
+    sealed class PreambleCollector(int maxBytes, bool leadingOnly) : IUnitSink
+    {
+        readonly List<byte[]> _settings = [];
+        long _bytes;
+        bool _done;
+
+        public IReadOnlyList<byte[]> Settings => _settings;
+
+        public bool TooLarge { get; private set; }
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            if (_done)
+            {
+                return;
+            }
+            if (RestoreSteps.Of(unit, bytes) != RestoreStep.SessionSetting)
+            {
+                _done = leadingOnly;
+                return;
+            }
+            if (leadingOnly && unit.Kind == UnitKind.MetaCommand)
+            {
+                return;
+            }
+            _bytes += bytes.Length;
+            if (_bytes > maxBytes)
+            {
+                TooLarge = true;
+                _done = true;
+                return;
+            }
+            _settings.Add(bytes.ToArray());
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows) => _done = leadingOnly;
+    }
+
+    /// <summary>
+    /// Reads a single-stream dump once before anything is restored: every chunk verified, every statement checked by a
+    /// guard (a refusal stops the restore here, naming the line), and its COPY blocks found.
+    /// </summary>
+    static async Task<Plan> ScanStreamAsync(Run run, PartInfo part, IReadOnlyList<ChunkInfo> chunks, int workers, CancellationToken cancellationToken)
+    {
+        var starts = new List<long> { 0 };
+        var passed = new ArrayBufferWriter<byte>(1 << 16);
+        var finder = new CopyBlockFinder();
+        // One lexer pass: the guard checks every unit, and the finder hears the units that passed.
+        using var guard = run.Guard(finder);
+        await run.ScanAsync(PartSlice.Whole(part, chunks), workers, (plain, _) =>
+        {
+            guard.Process(plain.Span, passed);
+            passed.ResetWrittenCount();
+            return ValueTask.CompletedTask;
+        }, length => starts.Add(starts[^1] + length), cancellationToken).ConfigureAwait(false);
+        guard.Complete(passed);
+        long total = starts[^1];
+        var reason = finder.End(total);
+        if (reason is not null)
+        {
+            return new SerialPlan([(part, chunks)], reason);
+        }
+        PartSlice Range(long from, long toExcl) => PartSlice.Range(part, chunks, starts, from, toExcl);
+        return new StreamPlan(
+            Range(0, finder.FirstCopy),
+            [.. finder.Blocks.Select(b => (Range(b.From, b.ToExcl), b.ToExcl - b.From))],
+            Range(finder.TailStart, total),
+            finder.Preamble.Settings);
+    }
+
+    /// <summary>Finds the run of COPY blocks after the schema, and the session settings before it.</summary>
+    sealed class CopyBlockFinder : IUnitSink
+    {
+        enum Where { Schema, Copy, BetweenCopies, Rest }
+
+        Where _where;
+        long _blockStart;
+
+        public PreambleCollector Preamble { get; } = new(MaxPreambleBytes, leadingOnly: false);
+
+        public long FirstCopy { get; private set; } = -1;
+
+        public List<(long From, long ToExcl)> Blocks { get; } = [];
+
+        public long TailStart { get; private set; }
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            switch (_where)
+            {
+                case Where.Schema when unit.Kind == UnitKind.CopyHeader:
+                    FirstCopy = _blockStart = unit.Offset;
+                    _where = Where.Copy;
+                    break;
+                case Where.Schema:
+                    Preamble.Unit(unit, bytes);
+                    break;
+                case Where.Copy when unit.Kind == UnitKind.CopyEnd:
+                    Blocks.Add((_blockStart, unit.Offset + bytes.Length));
+                    _where = Where.BetweenCopies;
+                    break;
+                case Where.BetweenCopies when unit.Kind == UnitKind.CopyHeader:
+                    _blockStart = unit.Offset;
+                    _where = Where.Copy;
+                    break;
+                case Where.BetweenCopies:
+                    TailStart = unit.Offset;
+                    _where = Where.Rest;
+                    break;
+            }
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows)
+        {
+        }
+
+        /// <summary>At the end of the dump (<paramref name="total"/> bytes): why it cannot be split, or null.</summary>
+        public string? End(long total)
+        {
+            switch (_where)
+            {
+                case Where.Schema:
+                    return "the dump has no COPY block to load in parallel (INSERT form, or no data)";
+                case Where.Copy:
+                    return "its last COPY block has no end marker";
+                case Where.BetweenCopies:
+                    TailStart = total;
+                    break;
+            }
+            return Preamble.TooLarge ? $"it sets more than {MaxPreambleBytes >> 20} MiB of session settings (SET) before its data" : null;
+        }
+    }
+
+    /// <summary>A single-stream dump split at its COPY blocks.</summary>
+    sealed class StreamPlan(PartSlice schema, IReadOnlyList<(PartSlice Slice, long Size)> blocks, PartSlice rest, IReadOnlyList<byte[]> preamble) : Plan
+    {
+        public override string Describe(int jobs) =>
+            $"restoring on {jobs} connections: a single-stream dump split at its COPY blocks: the schema before them on one, "
+            + $"{blocks.Count} COPY {(blocks.Count == 1 ? "block" : "blocks")} in parallel, then the rest in order on one";
+
+        public override async Task RunAsync(Run run, CancellationToken cancellationToken)
+        {
+            await run.RunSerialAsync([schema], [], cancellationToken).ConfigureAwait(false);
+            await run.RunDataAsync(blocks, preamble, cancellationToken).ConfigureAwait(false);
+            await run.RunSerialAsync([rest], preamble, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

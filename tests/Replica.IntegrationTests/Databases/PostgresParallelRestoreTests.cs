@@ -1,0 +1,407 @@
+using System.IO.Pipelines;
+using System.Text;
+using Replica.Bridges;
+using Replica.Config;
+using Replica.IntegrationTests.Cli;
+using Replica.IntegrationTests.Postgres;
+using Replica.Pipeline;
+
+namespace Replica.IntegrationTests.Databases;
+
+/// <summary>
+/// `replica restore --jobs N` into a real PostgreSQL: dumps in parts (cut from pg_dump at its sections, as
+/// `replica dump --jobs` writes them) and single-stream dumps give the same database as `--jobs 1`; a failure in the data
+/// phase or in post-data, or a refused meta-command, leaves an existing destination exactly as it was and no staging
+/// database behind.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDisposable
+{
+    static readonly string s_key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray());
+
+    // Small chunks, zstd and AES-GCM: every part spans several chunks, and each connection decodes with its own codec.
+    static readonly BridgeConfig s_bridge = new()
+    {
+        ChunkSize = 16 << 10,
+        Compression = new CompressionConfig { Algorithm = "zstd" },
+        Encryption = new EncryptionConfig { Key = s_key },
+    };
+
+    readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    string Config(string destination) => _cli.WriteConfig($"""
+        destination:
+          connection_uri: '{server.PasswordUri(destination)}'
+        bridge:
+          local:
+            path: {_cli.BridgePath}
+          chunk_size: 16KiB
+          compression: {"{"} algorithm: zstd {"}"}
+          encryption: {"{"} key: '{s_key}' {"}"}
+        """, $"replica-{destination}.yaml");
+
+    /// <summary>A shop with keys, foreign keys, indexes, a check constraint, awkward text and a large object.</summary>
+    async Task<string> SourceAsync()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE);
+            CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES customers (id), total numeric(10,2), note text);
+            CREATE INDEX orders_customer ON orders (customer_id);
+            CREATE TABLE items (order_id bigint REFERENCES orders (id), sku text, qty int CHECK (qty > 0));
+            CREATE INDEX items_sku ON items (sku);
+            CREATE UNIQUE INDEX items_order_sku ON items (order_id, sku);
+            COMMENT ON CONSTRAINT orders_customer_id_fkey ON orders IS 'every order has its customer';
+            INSERT INTO customers (name, email) SELECT 'name ' || i || E'\ttab\\back', 'c' || i || '@example.com' FROM generate_series(1, 2000) i;
+            INSERT INTO orders (customer_id, total, note) SELECT 1 + i % 2000, i * 1.25, CASE WHEN i % 7 = 0 THEN NULL ELSE E'line\nbreak ' || i END FROM generate_series(1, 5000) i;
+            INSERT INTO items SELECT 1 + i % 5000, 'sku-' || i, 1 + i % 9 FROM generate_series(1, 8000) i;
+            SELECT lo_from_bytea(0, 'a large object');
+            """);
+        return db;
+    }
+
+    async Task<string> PgDumpAsync(string db, params string[] options)
+    {
+        var path = Path.Combine(_cli.WorkingDirectory, $"{Guid.NewGuid():N}.sql");
+        await server.PgDumpToFileAsync(db, path, ["--no-owner", .. options]);
+        return await File.ReadAllTextAsync(path);
+    }
+
+    /// <summary>
+    /// The dump in parts, as `replica dump --jobs` writes them: pre-data, then per table its data (COPY, with the
+    /// session settings pg_dump starts with and its sequence), then post-data. <paramref name="edit"/> may change a part.
+    /// </summary>
+    async Task StorePartsAsync(string source, string name, Func<string, string, string>? edit = null)
+    {
+        var parts = new List<(string Kind, string? Table, string Sql)> { (PartKind.PreData, null, await PgDumpAsync(source, "--section=pre-data")) };
+        foreach (var table in new[] { "public.customers", "public.orders", "public.items" })
+        {
+            parts.Add((PartKind.Data, table, await PgDumpAsync(source, "--section=data", $"--table={table}")));
+        }
+        parts.Add((PartKind.PostData, null, await PgDumpAsync(source, "--section=post-data")));
+
+        var codecs = BridgeCodecs.ForNewDump(s_bridge);
+        using var codec = codecs.Codec;
+        var bridge = new LocalBridge(_cli.BridgePath);
+        await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        long plain = 0;
+        foreach (var (kind, table, sql) in parts)
+        {
+            var text = edit?.Invoke(table ?? kind, sql) ?? sql;
+            int part = writer.BeginPart(kind, table);
+            var pipe = new Pipe();
+            var chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, (int)s_bridge.ChunkSize, codec, 2, CancellationToken.None);
+            await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes(text));
+            await pipe.Writer.CompleteAsync();
+            plain += await chunking;
+        }
+        await writer.CompleteAsync(new DumpSummary(plain, "test parts", Compressed: true, Encrypted: true)
+        {
+            Compression = codecs.Compression,
+            Encryption = codecs.Encryption,
+            AuthenticateChunks = codecs.AuthenticateChunks,
+            SizePlain = plain,
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Stores a single-stream dump through `replica dump --input`.</summary>
+    async Task StoreStreamAsync(string sql, string name)
+    {
+        var input = Path.Combine(_cli.WorkingDirectory, name + ".sql");
+        await File.WriteAllTextAsync(input, sql);
+        var dump = await _cli.RunAsync("dump", "-c", Config("unused"), "--input", input, "--name", name);
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+    }
+
+    /// <summary>The schema as pg_dump writes it (without \restrict's random key).</summary>
+    async Task<string> SchemaAsync(string db)
+    {
+        var lines = (await PgDumpAsync(db, "--schema-only")).Split('\n');
+        return string.Join('\n', lines.Where(l => !l.StartsWith("\\restrict ", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict ", StringComparison.Ordinal)));
+    }
+
+    /// <summary>Per table its row count and a checksum of its rows; the sequences' values; the large objects.</summary>
+    async Task<string> ChecksumsAsync(string db)
+    {
+        var text = new StringBuilder();
+        foreach (var table in await server.ListTablesAsync(db))
+        {
+            var row = (await server.QueryAsync(db, $"SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '-') FROM {table} t"))[0];
+            text.Append(table).Append(' ').Append(row[0]).Append('\n');
+        }
+        foreach (var row in await server.QueryAsync(db, "SELECT schemaname || '.' || sequencename || ' ' || coalesce(last_value::text, '-') FROM pg_sequences ORDER BY 1"))
+        {
+            text.Append(row[0]).Append('\n');
+        }
+        var objects = await server.QueryAsync(db, "SELECT count(*) || ' ' || coalesce(md5(string_agg(oid::text || encode(lo_get(oid), 'hex'), ',' ORDER BY oid)), '-') FROM pg_largeobject_metadata");
+        return text.Append("large objects ").Append(objects[0][0]).ToString();
+    }
+
+    async Task AssertSameDatabaseAsync(string expected, string actual)
+    {
+        Assert.Equal(await SchemaAsync(expected), await SchemaAsync(actual));
+        Assert.Equal(await ChecksumsAsync(expected), await ChecksumsAsync(actual));
+    }
+
+    async Task<ProcessOutput> RestoreAsync(string name, string destination, int jobs, params string[] extra) =>
+        await _cli.RunAsync(["restore", "-c", Config(destination), "--name", name, "--jobs", jobs.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra]);
+
+    /// <summary>A destination with data of its own, which a failed restore must leave exactly as it was.</summary>
+    async Task<(string Db, string Schema, string Checksums)> ExistingDestinationAsync()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, "CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me SELECT i, 'note ' || i FROM generate_series(1, 100) i");
+        return (db, await SchemaAsync(db), await ChecksumsAsync(db));
+    }
+
+    async Task AssertUnchangedAsync((string Db, string Schema, string Checksums) destination)
+    {
+        Assert.Equal(destination.Schema, await SchemaAsync(destination.Db));
+        Assert.Equal(destination.Checksums, await ChecksumsAsync(destination.Db));
+        var staging = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination.Db}\\_replica\\_%'");
+        Assert.Empty(staging);
+    }
+
+    static string NewName() => "restored_" + Guid.NewGuid().ToString("N")[..10];
+
+    [Fact]
+    public async Task RestoreJobs_MultiPartDump_GivesTheSameDatabaseAsJobs1()
+    {
+        var source = await SourceAsync();
+        await StorePartsAsync(source, "parts");
+        string serial = NewName(), parallel = NewName();
+
+        var one = await RestoreAsync("parts", serial, 1);
+        var two = await RestoreAsync("parts", parallel, 2);
+
+        Assert.True(one.ExitCode == 0, one.Stderr);
+        Assert.True(two.ExitCode == 0, two.Stderr);
+        Assert.Contains("restoring on 2 connections: pre-data on one, 3 data parts in parallel", two.Stderr, StringComparison.Ordinal);
+        Assert.Contains(", 15000 rows)", two.Stderr, StringComparison.Ordinal);
+        await AssertSameDatabaseAsync(serial, parallel);
+        // Tables and sequences as in the source (pg_dump --table leaves large objects out of the data parts).
+        Assert.Equal((await ChecksumsAsync(source)).Split('\n')[..5], (await ChecksumsAsync(parallel)).Split('\n')[..5]);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_SingleStreamDump_IsSplitAtItsCopyBlocksAndGivesTheSameDatabase()
+    {
+        var source = await SourceAsync();
+        await StoreStreamAsync(await PgDumpAsync(source), "stream");
+        string serial = NewName(), parallel = NewName();
+
+        var one = await RestoreAsync("stream", serial, 1);
+        var two = await RestoreAsync("stream", parallel, 2);
+
+        Assert.True(one.ExitCode == 0, one.Stderr);
+        Assert.True(two.ExitCode == 0, two.Stderr);
+        Assert.Contains("a single-stream dump split at its COPY blocks", two.Stderr, StringComparison.Ordinal);
+        Assert.Contains("3 COPY blocks in parallel", two.Stderr, StringComparison.Ordinal);
+        Assert.Contains(", 15000 rows)", two.Stderr, StringComparison.Ordinal);
+        await AssertSameDatabaseAsync(serial, parallel);
+        await AssertSameDatabaseAsync(source, parallel);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_InsertFormDump_RestoresOnOneConnectionSayingWhy()
+    {
+        var source = await SourceAsync();
+        await StoreStreamAsync(await PgDumpAsync(source, "--inserts"), "inserts");
+        var parallel = NewName();
+
+        var two = await RestoreAsync("inserts", parallel, 2);
+
+        Assert.True(two.ExitCode == 0, two.Stderr);
+        Assert.Contains("restoring on one connection, not 2: the dump has no COPY block to load in parallel (INSERT form, or no data)", two.Stderr, StringComparison.Ordinal);
+        await AssertSameDatabaseAsync(source, parallel);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_CorruptChunkInADataPart_LeavesTheDestinationAsItWas()
+    {
+        var source = await SourceAsync();
+        await StorePartsAsync(source, "corrupt");
+        var manifest = await new LocalBridge(_cli.BridgePath).ReadManifestAsync("corrupt", CancellationToken.None);
+        var items = manifest.Parts!.Single(p => p.Table == "public.items");
+        Assert.True(items.ChunkCount > 2);
+        var key = LocalBridge.ChunkKey(items.Index, items.ChunkCount / 2);
+        var chunk = Path.Combine(_cli.BridgePath, "corrupt", key);
+        var bytes = await File.ReadAllBytesAsync(chunk);
+        bytes[^1] ^= 1;
+        await File.WriteAllBytesAsync(chunk, bytes);
+        var destination = await ExistingDestinationAsync();
+
+        var restore = await RestoreAsync("corrupt", destination.Db, 2, "--wipe", "database", "--yes");
+
+        Assert.Equal(5, restore.ExitCode);
+        Assert.Contains(key, restore.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_RowViolatingACheckInADataPart_LeavesTheDestinationAsItWas()
+    {
+        var source = await SourceAsync();
+        await StorePartsAsync(source, "bad-row", (part, sql) => part == "public.items" ? sql.Replace("sku-100\t", "sku-100\t-", StringComparison.Ordinal) : sql);
+        var destination = await ExistingDestinationAsync();
+
+        var restore = await RestoreAsync("bad-row", destination.Db, 2, "--wipe", "database", "--yes");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("items_qty_check", restore.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_ForeignKeyThatDoesNotHold_FailsInPostDataAndLeavesTheDestinationAsItWas()
+    {
+        var source = await SourceAsync();
+        // An order of a customer that does not exist: the data goes in, the foreign key of post-data fails.
+        await StorePartsAsync(source, "bad-fk", (part, sql) => part == "public.orders" ? sql.Replace("\n\\.\n", "\n999999\t1999999\t1.00\t\\N\n\\.\n", StringComparison.Ordinal) : sql);
+        var destination = await ExistingDestinationAsync();
+
+        var restore = await RestoreAsync("bad-fk", destination.Db, 2, "--wipe", "database", "--yes");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("orders_customer_id_fkey", restore.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination);
+    }
+
+    public static TheoryData<string> HidingPlaces => new() { "public.orders", PartKind.PostData };
+
+    [Theory]
+    [MemberData(nameof(HidingPlaces))]
+    public async Task RestoreJobs_MetaCommandHiddenInAPart_IsRefusedAndChangesNothing(string part)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var source = await SourceAsync();
+        await StorePartsAsync(source, "evil", (name, sql) => name == part ? sql + $"\n\\! touch {marker}\n" : sql);
+        var destination = await ExistingDestinationAsync();
+
+        var restore = await RestoreAsync("evil", destination.Db, 2, "--wipe", "database", "--yes");
+
+        Assert.Equal(3, restore.ExitCode);
+        Assert.Contains("psql meta-command \\!", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker), "the shell command ran");
+        await AssertUnchangedAsync(destination);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_MetaCommandInSingleStreamDump_IsRefusedBeforeTheDestinationIsTouched()
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var source = await SourceAsync();
+        var sql = await PgDumpAsync(source);
+        // Behind replica's back: `replica dump` refuses the same, so the chunk is written into the bridge directly.
+        var bridge = new LocalBridge(_cli.BridgePath);
+        await using (var writer = await bridge.BeginDumpAsync("evil-stream", CancellationToken.None))
+        {
+            var bytes = Encoding.UTF8.GetBytes(sql + $"\n\\! touch {marker}\n");
+            await writer.WriteChunkAsync(bytes, CancellationToken.None);
+            await writer.CompleteAsync(new DumpSummary(bytes.Length, "test", Compressed: false, Encrypted: false), CancellationToken.None);
+        }
+        var destination = await ExistingDestinationAsync();
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.PasswordUri(destination.Db)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """, "plain.yaml");
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "evil-stream", "--jobs", "2", "--wipe", "database", "--yes");
+
+        Assert.Equal(3, restore.ExitCode);
+        Assert.Contains("psql meta-command \\!", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker), "the shell command ran");
+        await AssertUnchangedAsync(destination);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_ExistingDestinationWithoutWipeDatabase_IsRefusedSayingWhy()
+    {
+        var source = await SourceAsync();
+        await StorePartsAsync(source, "parts");
+        var destination = await ExistingDestinationAsync();
+
+        var plain = await RestoreAsync("parts", destination.Db, 2);
+        var schemas = await RestoreAsync("parts", destination.Db, 2, "--wipe", "schemas", "--yes");
+
+        Assert.Equal(2, plain.ExitCode);
+        Assert.Contains("exists: --jobs 2 restores on several connections into a staging database", plain.Stderr, StringComparison.Ordinal);
+        Assert.Contains("pass --wipe database", plain.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, schemas.ExitCode);
+        Assert.Contains("--wipe schemas drops schemas inside one transaction", schemas.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_ToOutputFile_IsRefusedSayingWhy()
+    {
+        var source = await SourceAsync();
+        await StorePartsAsync(source, "parts");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config("unused"), "--name", "parts", "--jobs", "2", "--output", "out.sql");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("--jobs 2 restores into a PostgreSQL database (destination.connection_uri) on several connections; file out.sql gets one SQL stream", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_cli.WorkingDirectory, "out.sql")));
+    }
+
+    [Fact]
+    public async Task RestoreJobs_MySqlDestination_IsRefusedSayingWhy()
+    {
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: 'mysql://root@127.0.0.1:1/shop'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """, "mysql.yaml");
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--latest", "--jobs", "2");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("--jobs 2 restores into PostgreSQL on several connections; a MySQL restore loads one stream into its staging database", restore.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_Zero_IsAUsageError()
+    {
+        var restore = await _cli.RunAsync("restore", "-c", Config("unused"), "--latest", "--jobs", "0");
+
+        Assert.Equal(1, restore.ExitCode);
+        Assert.Contains("--jobs needs a number of connections, 1 or more", restore.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestoreJobs_BridgeFormatV1Dump_IsSplitAtItsCopyBlocksAndGivesTheSameDatabase()
+    {
+        // The v1 bridge committed as a fixture of the core tests (written before dumps had parts).
+        var fixture = Path.Combine(TestPaths.RepositoryRoot, "tests", "Replica.Core.Tests", "Bridges", "Fixtures", "v1-bridge");
+        foreach (var file in Directory.EnumerateFiles(fixture, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(_cli.BridgePath, Path.GetRelativePath(fixture, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        string serial = NewName(), parallel = NewName();
+        string ConfigOf(string db) => _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.PasswordUri(db)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """, $"v1-{db}.yaml");
+
+        var one = await _cli.RunAsync("restore", "-c", ConfigOf(serial), "--name", "v1-zstd");
+        var two = await _cli.RunAsync("restore", "-c", ConfigOf(parallel), "--name", "v1-zstd", "--jobs", "2");
+
+        Assert.True(one.ExitCode == 0, one.Stderr);
+        Assert.True(two.ExitCode == 0, two.Stderr);
+        Assert.Contains("2 COPY blocks in parallel", two.Stderr, StringComparison.Ordinal);
+        await AssertSameDatabaseAsync(serial, parallel);
+    }
+}
