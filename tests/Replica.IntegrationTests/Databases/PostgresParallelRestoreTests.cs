@@ -186,6 +186,40 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
     }
 
     [Fact]
+    public async Task RestoreJobs2_OfAReplicaDumpJobs2_GivesTheSourceDatabase()
+    {
+        // The whole loop with the real executable: `replica dump --jobs 2` writes the rest of pg_dump's data section
+        // (sequence values, the large object) as a post-data part ahead of the indexes and constraints.
+        var source = await SourceAsync();
+        var destination = NewName();
+        var config = _cli.WriteConfig($"""
+            source:
+              connection_uri: '{server.PasswordUri(source)}'
+            destination:
+              connection_uri: '{server.PasswordUri(destination)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+              chunk_size: 16KiB
+              compression: {"{"} algorithm: zstd {"}"}
+              encryption: {"{"} key: '{s_key}' {"}"}
+            """, "loop.yaml");
+
+        var dump = await _cli.RunAsync("dump", "-c", config, "--jobs", "2", "--name", "loop");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "loop", "--jobs", "2");
+
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var manifest = await new LocalBridge(_cli.BridgePath).ReadManifestAsync("loop", CancellationToken.None);
+        Assert.Equal([PartKind.PreData, PartKind.Data, PartKind.Data, PartKind.Data, PartKind.PostData, PartKind.PostData],
+            manifest.Parts!.Select(p => p.Kind));
+        Assert.Contains("3 data parts in parallel", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains(", 15000 rows)", restore.Stderr, StringComparison.Ordinal);
+        // Tables, sequences and the large object as in the source.
+        await AssertSameDatabaseAsync(source, destination);
+    }
+
+    [Fact]
     public async Task RestoreJobs_SingleStreamDump_IsSplitAtItsCopyBlocksAndGivesTheSameDatabase()
     {
         var source = await SourceAsync();
