@@ -62,7 +62,7 @@ public static partial class DumpJob
         {
             try
             {
-                await rewriter.RunAsync(input.Reader, pipe.Writer, cancellationToken).ConfigureAwait(false);
+                await rewriter.RunAsync(input.Reader, pipe.Writer, maskingLanes: workers, cancellationToken).ConfigureAwait(false);
                 await pipe.Writer.CompleteAsync().ConfigureAwait(false);
             }
             catch (Exception e)

@@ -8,8 +8,6 @@ namespace Replica.Rewriting;
 // https://www.postgresql.org/docs/current/sql-copy.html (File Formats, Text Format)
 public sealed partial class DumpRewriter
 {
-    const byte Tab = (byte)'\t';
-
     void BeginCopy(TableName name, List<string>? columns, ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
         var table = Table(name);
@@ -19,6 +17,7 @@ public sealed partial class DumpRewriter
         _copy = NewPlan(table, columns, action);
         _copyTable = name.ToString();
         _copyRow = 0;
+        _maskCopy = _masking is not null && ParallelMasking.CanMask(_copy);
         _statistics.CopyBlocks++;
         _statistics.Tables++;
         if (!_copy.DropsRows)
@@ -54,10 +53,36 @@ public sealed partial class DumpRewriter
         return end;
     }
 
+    /// <summary>
+    /// The fast path for a COPY block masked on lanes (<see cref="ParallelMasking"/>): the run of rows that need no closer
+    /// look goes to the lanes at once; returns where it stopped, as <see cref="ProcessRowsInBulk"/>.
+    /// </summary>
+    int MaskRowsInBulk(ReadOnlySpan<byte> data, int pos)
+    {
+        var plan = _copy!;
+        var offset = _lexer.UnitOffset;
+        var line = _lexer.UnitLineNumber;
+        var end = _lexer.CompleteRows(data, pos, plan.Columns.Count - 1, MaxUnitBytes, out var rows);
+        if (rows == 0)
+        {
+            return end;
+        }
+        _masking!.AddRows(data[pos..end], plan, _laneTransformer, _copyTable, offset, line, _copyRow + 1);
+        _copyRow += rows;
+        plan.Table.Rows += rows;
+        _statistics.Rows += rows;
+        return end;
+    }
+
     /// <summary>The end marker of a COPY block.</summary>
     void EndCopy(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
         var plan = _copy!;
+        if (_maskCopy)
+        {
+            _masking!.EndRows();
+            _maskCopy = false;
+        }
         if (!plan.DropsRows)
         {
             Write(output, unit);
@@ -74,9 +99,14 @@ public sealed partial class DumpRewriter
         var plan = _copy!;
         var row = unit[^1] == (byte)'\n' ? unit[..^1] : unit;
         _copyRow++;
-        if (plan.HasTransformers)
+        if (_maskCopy)
         {
-            TransformCopyRow(row, unit.Length - row.Length, output);
+            // Checked and masked on a lane, with the same errors at the same positions.
+            _masking!.AddRows(unit, plan, _laneTransformer, _copyTable, _unit.Offset, _unit.LineNumber, _copyRow);
+        }
+        else if (plan.HasTransformers)
+        {
+            RowAt(_copyTable, _copyRow).TransformCopyRow(plan, plan.Transformers, row, unit.Length - row.Length, output);
         }
         else
         {
@@ -120,117 +150,4 @@ public sealed partial class DumpRewriter
             RewriteThrow.RowFieldCount(tabs + 1, _copy.Columns, offset, line, _copyTable, rowNumber);
         }
     }
-
-    /// <summary>Splits a row into fields, transforms the planned ones, and writes the row back.</summary>
-    void TransformCopyRow(ReadOnlySpan<byte> row, int terminatorLength, IBufferWriter<byte> output)
-    {
-        var plan = _copy!;
-        var content = row;
-        if (content.Length > 0 && content[^1] == (byte)'\r')
-        {
-            content = content[..^1];
-        }
-        var columns = plan.Columns.Count;
-        var tabs = CopyRowScanner.SplitFields(content, _fieldEnds.AsSpan(0, columns - 1));
-        if (tabs < 0)
-        {
-            SplitFieldsWithEscapes(content, columns);
-        }
-        else
-        {
-            if (tabs != columns - 1)
-            {
-                ThrowFieldCount(tabs + 1);
-            }
-            // _fieldEnds now holds the tab positions: field c runs from the tab before it to the tab after it.
-            _fieldEnds[columns - 1] = content.Length;
-            _fieldStarts[0] = 0;
-            for (var c = 1; c < columns; c++)
-            {
-                _fieldStarts[c] = _fieldEnds[c - 1] + 1;
-            }
-        }
-        EvaluateRow(plan, content, FieldSyntax.CopyText);
-
-        // Write the row in one piece: the untouched stretches between transformed fields are copied as they are.
-        var size = row.Length + terminatorLength;
-        foreach (var c in plan.EvaluationOrder)
-        {
-            size += 2 * _outputLengths[c] + 2;
-        }
-        var destination = output.GetSpan(size);
-        var written = 0;
-        var copied = 0;
-        for (var c = 0; c < columns; c++)
-        {
-            if (plan.Transformers[c] is null || _results[c] == TransformResult.Unchanged)
-            {
-                continue;
-            }
-            var untouched = content[copied.._fieldStarts[c]];
-            untouched.CopyTo(destination[written..]);
-            written += untouched.Length;
-            if (_results[c] == TransformResult.Null)
-            {
-                destination[written++] = (byte)'\\';
-                destination[written++] = (byte)'N';
-            }
-            else
-            {
-                written += CopyText.EncodeInto(_outputs.Slice(_outputStarts[c], _outputLengths[c]), destination[written..]);
-            }
-            copied = _fieldEnds[c];
-        }
-        var rest = row[copied..];
-        rest.CopyTo(destination[written..]);
-        written += rest.Length;
-        if (terminatorLength == 1)
-        {
-            destination[written++] = (byte)'\n';
-        }
-        output.Advance(written);
-    }
-
-    /// <summary>The split for rows where a tab follows a backslash: escapes decide which tabs delimit.</summary>
-    void SplitFieldsWithEscapes(ReadOnlySpan<byte> content, int columns)
-    {
-        var field = 0;
-        var fieldStart = 0;
-        var i = 0;
-        while (true)
-        {
-            var k = content[i..].IndexOfAny(Tab, (byte)'\\');
-            if (k < 0)
-            {
-                break;
-            }
-            i += k;
-            if (content[i] == (byte)'\\')
-            {
-                if (i + 1 >= content.Length)
-                {
-                    RewriteThrow.RowEndsInBackslash(_unit.Offset + i, _unit.LineNumber, _copyTable, _copyRow);
-                }
-                i += 2;
-                continue;
-            }
-            if (field + 1 >= columns)
-            {
-                ThrowFieldCount(field + 2);
-            }
-            _fieldStarts[field] = fieldStart;
-            _fieldEnds[field] = i;
-            field++;
-            i++;
-            fieldStart = i;
-        }
-        _fieldStarts[field] = fieldStart;
-        _fieldEnds[field] = content.Length;
-        if (field + 1 != columns)
-        {
-            ThrowFieldCount(field + 1);
-        }
-    }
-
-    void ThrowFieldCount(int found) => RewriteThrow.SplitFieldCount(found, _copy!.Columns, _unit.Offset, _unit.LineNumber, _copyTable, _copyRow);
 }

@@ -165,13 +165,13 @@ public sealed partial class DumpRewriter
                     {
                         RewriteThrow.TupleTooManyValues(plan.Columns, _unit, statement, t.Start, tableText, tupleNumber);
                     }
-                    _fieldStarts[field] = valueStart;
-                    _fieldEnds[field] = valueEnd;
+                    _row.FieldStarts[field] = valueStart;
+                    _row.FieldEnds[field] = valueEnd;
                     if (kind == FieldSyntax.MyIntroducer)
                     {
                         kind = FieldSyntax.SqlBare; // a word starting with '_' and no string after it
                     }
-                    _syntaxes[field] = tokens == 1 || IsLiteral(kind) ? kind : FieldSyntax.SqlBare;
+                    _row.Syntaxes[field] = tokens == 1 || IsLiteral(kind) ? kind : FieldSyntax.SqlBare;
                     if (plan.Transformers[field] is not null && tokens != 1 && !IsLiteral(kind))
                     {
                         if (tokens == 0)
@@ -232,28 +232,28 @@ public sealed partial class DumpRewriter
             {
                 RewriteThrow.TupleValueCount(field, plan.Columns, _unit, statement, t.Start, tableText, tupleNumber);
             }
-            EvaluateRow(plan, statement, FieldSyntax.SqlBare);
+            RowAt(null, plan.Table.Rows + 1).Evaluate(plan, plan.Transformers, statement, FieldSyntax.SqlBare);
             for (var c = 0; c < columns; c++)
             {
                 if (plan.Transformers[c] is null)
                 {
                     continue;
                 }
-                var result = _results[c];
+                var result = _row.Results[c];
                 if (result == TransformResult.Unchanged)
                 {
                     continue;
                 }
-                Write(output, statement[written.._fieldStarts[c]]);
+                Write(output, statement[written.._row.FieldStarts[c]]);
                 if (result == TransformResult.Null)
                 {
                     output.Write("NULL"u8);
                 }
                 else
                 {
-                    WriteSqlValue(statement, c, _outputs.Slice(_outputStarts[c], _outputLengths[c]), output);
+                    WriteSqlValue(statement, c, _row.Output(c), output);
                 }
-                written = _fieldEnds[c];
+                written = _row.FieldEnds[c];
             }
             plan.Table.Rows++;
             _statistics.Rows++;
@@ -270,13 +270,13 @@ public sealed partial class DumpRewriter
     /// <summary>Writes a transformed value where a literal stood: a string stays a string (with its cast), a bare number stays bare if it still is one.</summary>
     void WriteSqlValue(ReadOnlySpan<byte> statement, int column, ReadOnlySpan<byte> value, IBufferWriter<byte> output)
     {
-        var raw = statement[_fieldStarts[column].._fieldEnds[column]];
+        var raw = statement[_row.FieldStarts[column].._row.FieldEnds[column]];
         if (_lexer.MySql)
         {
-            WriteMySqlValue(raw, _syntaxes[column], value, output);
+            WriteMySqlValue(raw, _row.Syntaxes[column], value, output);
             return;
         }
-        switch (_syntaxes[column])
+        switch (_row.Syntaxes[column])
         {
             case FieldSyntax.SqlString:
             case FieldSyntax.SqlEString:

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
 using Replica.Lexing;
 
 namespace Replica.Rewriting;
@@ -57,6 +58,8 @@ public sealed partial class DumpRewriter : IDisposable
         MaxUnitBytes = maxUnitBytes;
         Dialect = dialect;
         _lexer = new DumpLexer(dialect);
+        _row.Counters = _statistics;
+        _laneTransformer = (plan, column) => plan.Table.NewTransformer(plan.Columns[column], _rules);
     }
 
     /// <summary>Whether the input is a PostgreSQL plain dump or mysqldump / mariadb-dump output.</summary>
@@ -73,9 +76,50 @@ public sealed partial class DumpRewriter : IDisposable
     /// <summary>Rules that matched nothing (with unmatched_rules: warn) and rules that the config itself makes moot.</summary>
     public IReadOnlyList<string> Warnings => _checker.Warnings;
 
-    /// <summary>Reads the whole input pipe and writes the rewritten dump to the output pipe (not completed here).</summary>
-    public async Task RunAsync(PipeReader input, PipeWriter output, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads the whole input pipe and writes the rewritten dump to the output pipe (not completed here). With
+    /// <paramref name="maskingLanes"/> above 1, the rows of COPY blocks are masked on that many lanes while this task
+    /// lexes on (<see cref="ParallelMasking"/>); the output is the same bytes, and a failure the same error.
+    /// </summary>
+    public Task RunAsync(PipeReader input, PipeWriter output, CancellationToken cancellationToken = default) =>
+        RunAsync(input, output, maskingLanes: 1, cancellationToken);
+
+    /// <inheritdoc cref="RunAsync(PipeReader, PipeWriter, CancellationToken)"/>
+    public async Task RunAsync(PipeReader input, PipeWriter output, int maskingLanes, CancellationToken cancellationToken = default)
     {
+        if (maskingLanes <= 1 || _rules.IsEmpty)
+        {
+            await RunCoreAsync(input, output, null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var masking = new ParallelMasking(output, maskingLanes, _statistics);
+        await using (masking.ConfigureAwait(false))
+        {
+            _masking = masking;
+            try
+            {
+                await RunCoreAsync(input, output, masking, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!masking.Failed)
+            {
+                // A lane may have failed on an earlier row than the one this task failed on: the dump's first error wins.
+                if (await masking.FirstFailureAsync().ConfigureAwait(false) is { } earlier && earlier != e)
+                {
+                    ExceptionDispatchInfo.Throw(earlier);
+                }
+                throw;
+            }
+            finally
+            {
+                _masking = null;
+                _maskCopy = false;
+            }
+        }
+    }
+
+    async Task RunCoreAsync(PipeReader input, PipeWriter output, ParallelMasking? masking, CancellationToken cancellationToken)
+    {
+        IBufferWriter<byte> writer = masking is null ? output : masking;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -84,11 +128,11 @@ public sealed partial class DumpRewriter : IDisposable
             {
                 foreach (var segment in buffer)
                 {
-                    Process(segment.Span, output);
+                    Process(segment.Span, writer);
                 }
                 if (result.IsCompleted)
                 {
-                    Complete(output);
+                    Complete(writer);
                 }
             }
             finally
@@ -96,7 +140,9 @@ public sealed partial class DumpRewriter : IDisposable
                 // Every byte is either written out or kept in the carry buffer, so the whole block is consumed.
                 input.AdvanceTo(buffer.End);
             }
-            var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var flush = masking is null
+                ? await output.FlushAsync(cancellationToken).ConfigureAwait(false)
+                : await masking.FlushAsync(result.IsCompleted, cancellationToken).ConfigureAwait(false);
             if (result.IsCompleted || flush.IsCanceled || flush.IsCompleted)
             {
                 return;
@@ -124,7 +170,15 @@ public sealed partial class DumpRewriter : IDisposable
         }
         while (pos < data.Length)
         {
-            if (_lexer.InCopyData && !_copy!.HasTransformers)
+            if (_maskCopy && _lexer.InCopyData)
+            {
+                pos = MaskRowsInBulk(data, pos);
+                if (pos >= data.Length)
+                {
+                    break;
+                }
+            }
+            else if (_lexer.InCopyData && !_copy!.HasTransformers)
             {
                 pos = ProcessRowsInBulk(data, pos, output);
                 if (pos >= data.Length)
@@ -343,8 +397,6 @@ public sealed partial class DumpRewriter : IDisposable
             table.Dispose();
         }
         _carry.Dispose();
-        _decoded.Dispose();
-        _outputs.Dispose();
-        _references.Dispose();
+        _row.Dispose();
     }
 }

@@ -105,18 +105,20 @@ internal sealed class TableState : IDisposable
         {
             return existing;
         }
+        var transformer = NewTransformer(column, rules);
+        _transformers[column] = transformer;
+        return transformer;
+    }
+
+    /// <summary>A new transformer for a column (the caller disposes it), as <see cref="TransformerFor"/> builds: a masking lane's own.</summary>
+    public Transformer? NewTransformer(string column, RewriteRules rules)
+    {
         TransformerConfig? spec = null;
         for (var t = this; t is not null && spec is null; t = t.Parent)
         {
             spec = rules.SpecFor(t.Name, column, Dialect);
         }
-        Transformer? transformer = null;
-        if (spec is not null)
-        {
-            transformer = rules.Factory(spec, DescribeColumn(column, rules));
-        }
-        _transformers[column] = transformer;
-        return transformer;
+        return spec is null ? null : rules.Factory(spec, DescribeColumn(column, rules));
     }
 
     ColumnInfo DescribeColumn(string column, RewriteRules rules)

@@ -156,6 +156,9 @@ internal sealed class CustomTransformer : Transformer
         return null;
     }
 
+    /// <summary>One process per column answers its values in order.</summary>
+    public override bool CanRunInParallel => false;
+
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
     {
         if (_failed)

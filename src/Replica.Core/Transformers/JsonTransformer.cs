@@ -49,6 +49,8 @@ internal sealed class JsonTransformer : Transformer
 
     public override IReadOnlyList<string> ReferencedColumns => _inner.ReferencedColumns;
 
+    public override bool CanRunInParallel => _inner.CanRunInParallel;
+
     static JsonTransformer? Build(TransformerSetup setup)
     {
         var pathText = setup.GetRequiredString("path", "where in the document, e.g. $.contact.email");

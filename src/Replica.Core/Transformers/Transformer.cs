@@ -27,6 +27,13 @@ public abstract class Transformer : IDisposable
     /// </summary>
     public virtual IReadOnlyList<string> ReferencedColumns => [];
 
+    /// <summary>
+    /// Whether several instances built from the same rule may transform one column's values at once, each a share of
+    /// them, and give what one instance gives: true when an instance keeps nothing from one value to the next but
+    /// scratch space. False for a custom command (one process, answers in order): its columns are masked in order.
+    /// </summary>
+    public virtual bool CanRunInParallel => true;
+
     /// <summary>Transforms one value. <paramref name="isNull"/> is true for SQL NULL (then <paramref name="value"/> is empty).</summary>
     public abstract TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output);
 

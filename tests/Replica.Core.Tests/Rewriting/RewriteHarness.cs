@@ -78,6 +78,7 @@ internal static class RewriteHarness
         "tricky" => new ConstantTransformer("a\tb\nc\\d'e\"f\r"),
         "concat" => new ConcatTransformer(),
         "same" => new SameTransformer(),
+        "count" => new CountingTransformer(),
         _ => throw new ConfigException($"unknown test transformer {spec.Name}"),
     };
 
@@ -111,6 +112,21 @@ internal static class RewriteHarness
                 return TransformResult.Null;
             }
             output.Write(value);
+            return TransformResult.Value;
+        }
+    }
+
+    /// <summary>Writes how many values this instance has seen (state kept from value to value, like a custom command).</summary>
+    sealed class CountingTransformer : Transformer
+    {
+        long _seen;
+
+        public override bool CanRunInParallel => false;
+
+        public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
+        {
+            _seen++;
+            output.Write(Encoding.ASCII.GetBytes(_seen.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             return TransformResult.Value;
         }
     }
