@@ -14,6 +14,12 @@ internal sealed class UnitBuffer : IBufferWriter<byte>, IDisposable
     public UnitBuffer(int initialSize = 4096) => _array = ArrayPool<byte>.Shared.Rent(initialSize);
 
     public int Length => _length;
+
+    /// <summary>The size of the array it holds now (a pooled array may be larger than asked for).</summary>
+    public int Capacity => _array.Length;
+
+    /// <summary>Bytes that fit before it grows.</summary>
+    public int Available => _array.Length - _length;
     public ReadOnlySpan<byte> Span => _array.AsSpan(0, _length);
     public ReadOnlySpan<byte> Slice(int start, int length) => _array.AsSpan(start, length);
 

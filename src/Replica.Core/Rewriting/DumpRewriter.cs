@@ -124,13 +124,30 @@ public sealed partial class DumpRewriter : IDisposable
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
+            var stopped = false;
             try
             {
                 foreach (var segment in buffer)
                 {
-                    Process(segment.Span, writer);
+                    if (masking is null)
+                    {
+                        Process(segment.Span, writer);
+                        continue;
+                    }
+                    // With lanes, the rewriter catches up with them after every slice: no more batches are made between
+                    // two waits than a slice holds, whatever the size of the block read.
+                    for (var start = 0; start < segment.Length && !stopped; start += ParallelMasking.SliceBytes)
+                    {
+                        Process(segment.Span.Slice(start, Math.Min(ParallelMasking.SliceBytes, segment.Length - start)), writer);
+                        var flushed = await masking.FlushAsync(final: false, cancellationToken).ConfigureAwait(false);
+                        stopped = flushed.IsCanceled || flushed.IsCompleted;
+                    }
+                    if (stopped)
+                    {
+                        break;
+                    }
                 }
-                if (result.IsCompleted)
+                if (result.IsCompleted && !stopped)
                 {
                     Complete(writer);
                 }
@@ -143,7 +160,7 @@ public sealed partial class DumpRewriter : IDisposable
             var flush = masking is null
                 ? await output.FlushAsync(cancellationToken).ConfigureAwait(false)
                 : await masking.FlushAsync(result.IsCompleted, cancellationToken).ConfigureAwait(false);
-            if (result.IsCompleted || flush.IsCanceled || flush.IsCompleted)
+            if (stopped || result.IsCompleted || flush.IsCanceled || flush.IsCompleted)
             {
                 return;
             }

@@ -20,7 +20,10 @@ namespace Replica.Rewriting;
 internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
 {
     /// <summary>Rows are handed to a lane in runs of about this many bytes.</summary>
-    public const int BatchBytes = 128 << 10;
+    public const int BatchBytes = 64 << 10;
+
+    /// <summary>The rewriter processes its input in slices of this size and calls <see cref="FlushAsync"/> after each.</summary>
+    public const int SliceBytes = 4 * BatchBytes;
 
     readonly PipeWriter _output;
     readonly RewriteStatistics _statistics;
@@ -85,22 +88,52 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     /// </summary>
     public void AddRows(ReadOnlySpan<byte> rows, RowPlan plan, Func<RowPlan, int, Transformer?> build, string? copyTable, long offset, long line, long row)
     {
-        if (_open is null || !_openIsRows)
+        while (rows.Length > 0)
         {
-            SealOpen();
-            _open = Rent();
-            _openIsRows = true;
-            _open.Plan = plan;
-            _open.Transformers = TransformersFor(plan, build);
-            _open.CopyTable = copyTable;
-            _open.Offset = offset;
-            _open.Line = line;
-            _open.Row = row;
-        }
-        _open.Input.Append(rows);
-        if (_open.Input.Length >= BatchBytes)
-        {
-            SealOpen();
+            if (_open is null || !_openIsRows)
+            {
+                SealOpen();
+                _open = Rent();
+                _openIsRows = true;
+                _open.Plan = plan;
+                _open.Transformers = TransformersFor(plan, build);
+                _open.CopyTable = copyTable;
+                _open.Offset = offset;
+                _open.Line = line;
+                _open.Row = row;
+            }
+            // Whole rows up to the batch's size; a run of rows longer than that is cut at a row's end, and only a row
+            // longer than a batch makes one grow.
+            var take = rows.Length;
+            var room = BatchBytes - _open.Input.Length;
+            if (take > room)
+            {
+                take = rows[..Math.Max(room, 0)].LastIndexOf((byte)'\n') + 1;
+                if (take == 0)
+                {
+                    if (_open.Input.Length > 0)
+                    {
+                        SealOpen();
+                        continue;
+                    }
+                    take = rows.IndexOf((byte)'\n') + 1;
+                    if (take == 0)
+                    {
+                        take = rows.Length;
+                    }
+                }
+            }
+            var taken = rows[..take];
+            _open.Input.Append(taken);
+            var lines = taken.Count((byte)'\n');
+            offset += take;
+            line += lines;
+            row += lines;
+            rows = rows[take..];
+            if (_open.Input.Length >= BatchBytes - 256)
+            {
+                SealOpen();
+            }
         }
     }
 
@@ -125,22 +158,23 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
         }
     }
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => Target() is { } batch ? batch.Output.GetMemory(sizeHint) : _output.GetMemory(sizeHint);
+    public Memory<byte> GetMemory(int sizeHint = 0) => Target(sizeHint) is { } batch ? batch.Output.GetMemory(sizeHint) : _output.GetMemory(sizeHint);
 
-    public Span<byte> GetSpan(int sizeHint = 0) => Target() is { } batch ? batch.Output.GetSpan(sizeHint) : _output.GetSpan(sizeHint);
+    public Span<byte> GetSpan(int sizeHint = 0) => Target(sizeHint) is { } batch ? batch.Output.GetSpan(sizeHint) : _output.GetSpan(sizeHint);
 
     /// <summary>
     /// Where the rewriter's own bytes go: straight into the pipe while no batch waits before them, else into a buffer
     /// queued behind the batches.
     /// </summary>
-    Batch? Target()
+    Batch? Target(int sizeHint)
     {
         if (_queue.Count == 0 && _open is null)
         {
             _writing = null;
             return null;
         }
-        if (_open is null || _openIsRows)
+        // Bytes written while batches wait go into pass-through batches of a bounded size, so that no buffer grows.
+        if (_open is null || _openIsRows || _open.Output.Available < Math.Max(sizeHint, 1))
         {
             SealOpen();
             _open = Rent();
@@ -301,7 +335,10 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     void Return(Batch batch)
     {
         batch.Reset();
-        if (_free.Count < _maxInFlight + 2)
+        // Every batch of the usual size is kept: how many exist at once is bounded by how many one slice makes before
+        // the next flush waits (SliceBytes / BatchBytes + lanes + 2, and pass-through ones), and dropping some made
+        // garbage of their large arrays (the large object heap grew by ~45 MiB per GB).
+        if (batch.Input.Capacity == BatchBytes && batch.Output.Capacity == 2 * BatchBytes)
         {
             _free.Push(batch);
         }
@@ -335,8 +372,10 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     /// <summary>A run of rows to mask (with a plan) or bytes the rewriter wrote (without one), in dump order.</summary>
     sealed class Batch : IDisposable
     {
-        public readonly UnitBuffer Input = new(BatchBytes + (BatchBytes >> 2));
-        public readonly UnitBuffer Output = new(BatchBytes + (BatchBytes >> 2));
+        // A batch's rows (up to BatchBytes) and their masked form (a hash can be longer than the value it replaces)
+        // fit without growing; only a row longer than a batch grows them, and such a batch is not kept (Return).
+        public readonly UnitBuffer Input = new(BatchBytes);
+        public readonly UnitBuffer Output = new(2 * BatchBytes);
         public RowPlan? Plan;
         public Transformer?[][]? Transformers;
         public string? CopyTable;

@@ -115,6 +115,21 @@ public class ParallelMaskingTests
         Assert.Equal(expected.BytesIn, statistics.BytesIn);
     }
 
+    [Fact]
+    public async Task RunAsync_RowLongerThanABatch_IsMaskedWholeInItsPlace()
+    {
+        var longName = new string('a', 3 * ParallelMasking.BatchBytes);
+        var dump = Dump(rows: 12_000, bad: (5000, $"5000\t{longName}\tu5000@example.com\tnote"));
+        var serial = Rewrite(dump, s_rules);
+
+        foreach (var (lanes, blockSize) in new[] { (2, 4096), (3, 1 << 20) })
+        {
+            var (output, _) = await RunAsync(dump, s_rules, lanes, blockSize);
+            Assert.True(serial.AsSpan().SequenceEqual(output), $"{lanes} lanes, blocks of {blockSize}");
+        }
+        Assert.Contains("\n5000\t" + longName.ToUpperInvariant() + "\t", Text(serial), StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string> BadRows => new()
     {
         { "field count", "7000\tname\tu@example.com" },
