@@ -48,6 +48,10 @@ public sealed partial class DependencyTests
             ["Transformers"] = "rewrites values with them",
             ["Scanning"] = "strict mode on dump files asks the personal-data detector about each column it sees",
         },
+        ["Subsetting"] = new(StringComparer.Ordinal)
+        {
+            ["Transformers"] = "percent and limit sample with the keyed hash the transformers use (SipHash)",
+        },
         ["Sources"] = new(StringComparer.Ordinal)
         {
             ["Clients"] = "runs pg_dump / mysqldump",

@@ -394,7 +394,7 @@ public sealed partial class DumpRewriter : IDisposable
     /// Copies into whatever space the output offers, piece by piece: asking a pipe for one span as large as a whole block
     /// of rows would make it allocate a fresh segment of that size each time instead of reusing pooled ones.
     /// </summary>
-    static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    internal static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
     {
         while (bytes.Length > 0)
         {

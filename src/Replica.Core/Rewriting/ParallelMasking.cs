@@ -227,7 +227,7 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
                 Return(head);
                 ExceptionDispatchInfo.Throw(error);
             }
-            Write(head.Output.Span);
+            DumpRewriter.Write(_output, head.Output.Span);
             if (head.Plan is not null)
             {
                 _inFlight--;
@@ -269,18 +269,6 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
             }
         }
         return null;
-    }
-
-    void Write(ReadOnlySpan<byte> bytes)
-    {
-        while (bytes.Length > 0)
-        {
-            var span = _output.GetSpan();
-            var n = Math.Min(span.Length, bytes.Length);
-            bytes[..n].CopyTo(span);
-            _output.Advance(n);
-            bytes = bytes[n..];
-        }
     }
 
     /// <summary>Each lane's transformers for the columns of <paramref name="plan"/> (the last plan's are kept).</summary>
