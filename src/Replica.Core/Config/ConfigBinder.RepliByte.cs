@@ -64,13 +64,13 @@ internal sealed partial class ConfigBinder
         var transformRules = new List<TableRule>();
         var only = new List<TablePattern>();
         var seen = new Dictionary<(TablePattern, NamePattern), string>();
+        SubsetConfig? subset = null;
         if (f.Get("source") is { } sourceNode)
         {
             var sf = Mapping(sourceNode, s_rbSourceKeys, hint);
-            if (sf.Get("database_subset") is { } subset && !IsNull(subset.Yaml))
+            if (sf.Get("database_subset") is { } subsetNode && !IsNull(subsetNode.Yaml))
             {
-                throw Error(subset, "database subsetting is not supported yet (it arrives later); remove database_subset to copy whole "
-                    + "tables, or leave tables out with source.skip / source.only_tables");
+                subset = RepliByteSubset(subsetNode);
             }
             source = new SourceConfig { ConnectionUri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null };
             if (sf.Get("compression") is { } compression)
@@ -163,6 +163,41 @@ internal sealed partial class ConfigBinder
             Tables = tables,
             OnlyTables = only,
             UnmatchedRules = f.Get("unmatched_rules") is { } unmatchedNode ? UnmatchedRulesSetting(unmatchedNode) : UnmatchedRules.Error,
+            Subset = subset,
+        };
+    }
+
+    /// <summary>
+    /// RepliByte's database_subset: one table (database: its schema) sampled at random by percent, passthrough tables
+    /// copied whole; RepliByte follows parents only, so no child table is followed.
+    /// </summary>
+    SubsetConfig RepliByteSubset(ConfigNode node)
+    {
+        var f = Mapping(node, ["database", "table", "strategy_name", "strategy_options", "passthrough_tables"]);
+        var table = RepliByteTable(f);
+        var strategyNode = f.Require("strategy_name", "the subset strategy, e.g. strategy_name: random");
+        var strategy = RequiredScalar(strategyNode, "random").Value;
+        if (strategy != "random")
+        {
+            throw Error(strategyNode, $"expected random (RepliByte's only strategy), found '{strategy}'");
+        }
+        var options = Mapping(f.Require("strategy_options", "the strategy's options, e.g. strategy_options: { percent: 50 }"), ["percent"]);
+        var percentNode = options.Require("percent", "the share of rows to keep, e.g. percent: 50");
+        var percent = Int(percentNode, 1, 100);
+        var passthrough = new List<TablePattern>();
+        if (f.Get("passthrough_tables") is { } passNode)
+        {
+            foreach (var item in Sequence(passNode, "table names in the same database"))
+            {
+                var name = RequiredScalar(item, "a table name");
+                passthrough.Add(new TablePattern(table.Schema, Name(item, name.Value, name.FromEnvironment, "table")));
+            }
+        }
+        return new SubsetConfig
+        {
+            Roots = [new SubsetRootConfig(table) { Percent = percent, Source = Where(node.Yaml) }],
+            Passthrough = passthrough,
+            Source = Where(node.Yaml),
         };
     }
 

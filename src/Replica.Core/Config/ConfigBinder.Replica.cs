@@ -5,7 +5,7 @@ namespace Replica.Config;
 /// <summary>Replica's own shape; replica.example.yaml documents every key read here.</summary>
 internal sealed partial class ConfigBinder
 {
-    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables", "unmatched_rules"];
+    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables", "unmatched_rules", "subset"];
     static readonly string[] s_tableKeys = ["table", "columns", "data", "drop", "optional"];
     static readonly string[] s_columnKeys = ["transformer", "options", "unique"];
 
@@ -105,6 +105,7 @@ internal sealed partial class ConfigBinder
             OnlyTables = only,
             MaxRowBytes = maxRow,
             UnmatchedRules = unmatched,
+            Subset = f.Get("subset") is { } subsetNode && !IsNull(subsetNode.Yaml) ? BindSubset(subsetNode) : null,
         };
     }
 

@@ -36,6 +36,54 @@ public sealed class ReplicaConfig
 
     /// <summary>'unmatched_rules': whether a rule that matches no table or column of the dump fails it (the default) or warns.</summary>
     public UnmatchedRules UnmatchedRules { get; init; } = UnmatchedRules.Error;
+
+    /// <summary>'subset:': which rows the dump keeps; null copies every row (issue 11, not applied by dumps yet).</summary>
+    public SubsetConfig? Subset { get; init; }
+}
+
+/// <summary>The 'subset:' section: where a subset starts and which links it follows.</summary>
+public sealed class SubsetConfig
+{
+    public IReadOnlyList<SubsetRootConfig> Roots { get; init; } = [];
+
+    /// <summary>follow_children: all.</summary>
+    public bool FollowAllChildren { get; init; }
+
+    /// <summary>Child tables whose rows referencing a row reached downward are kept (none by default: parents only).</summary>
+    public IReadOnlyList<TablePattern> FollowChildren { get; init; } = [];
+
+    /// <summary>Tables copied whole, with their parents.</summary>
+    public IReadOnlyList<TablePattern> Passthrough { get; init; } = [];
+
+    public IReadOnlyList<VirtualForeignKeyConfig> VirtualForeignKeys { get; init; } = [];
+
+    /// <summary>Safety cap: a table that would keep more rows fails the dump, naming it.</summary>
+    public long? MaxRowsPerTable { get; init; }
+
+    /// <summary>unreached: full (tables no root reaches are copied whole); false: empty, the default.</summary>
+    public bool UnreachedFull { get; init; }
+
+    /// <summary>The key store's memory budget; it spills to disk beyond it.</summary>
+    public long MemoryBytes { get; init; } = 64L << 20;
+
+    /// <summary>Where 'subset:' was configured ("replica.yaml:40:3"), for messages.</summary>
+    public string? Source { get; init; }
+}
+
+/// <summary>A root: one table's rows filtered by a SQL predicate, then sampled (percent), then capped (limit).</summary>
+public sealed record SubsetRootConfig(TablePattern Table)
+{
+    public string? Where { get; init; }
+    public double? Percent { get; init; }
+    public long? Limit { get; init; }
+    public string? Source { get; init; }
+}
+
+/// <summary>A relationship the catalog does not declare; <see cref="Where"/> restricts it to some referencing rows (polymorphic links).</summary>
+public sealed record VirtualForeignKeyConfig(TablePattern Table, IReadOnlyList<string> Columns, TablePattern References, IReadOnlyList<string> ReferencedColumns)
+{
+    public string? Where { get; init; }
+    public string? Source { get; init; }
 }
 
 public sealed class SourceConfig

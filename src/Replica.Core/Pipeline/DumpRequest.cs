@@ -75,6 +75,13 @@ public sealed class DumpRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(bridges);
+        if (config.Subset is { } subset)
+        {
+            // Copying every row of a config that asks for a subset would put the whole database where a small part
+            // was meant to go: refuse until dumps apply it.
+            throw new ConfigException($"subset ({subset.Source ?? "in the config"}): dumps do not apply subsets yet (the plan and its closure "
+                + "are built, the dump side is not); remove 'subset' to dump whole tables, or leave tables out with only_tables / data: skip");
+        }
         CheckJobs(config, options);
         // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
         var rules = BuildRules(config, strictFromDump: options.Input is not null && (options.Strict || config.Strict));

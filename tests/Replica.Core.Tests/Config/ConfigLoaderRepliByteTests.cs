@@ -125,9 +125,9 @@ public class ConfigLoaderRepliByteTests
     }
 
     [Fact]
-    public void Parse_DatabaseSubset_IsRefusedAtItsPosition()
+    public void Parse_DatabaseSubset_MapsToARootSampledByPercentWithPassthroughTables()
     {
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("""
+        var config = ConfigLoader.Parse("""
             source:
               connection_uri: postgres://u@h/db
               database_subset:
@@ -140,12 +140,34 @@ public class ConfigLoaderRepliByteTests
                   - us_states
             datastore:
               local_disk: { dir: ./d }
+            """, "conf.yaml", Known, s_env);
+
+        var subset = config.Subset!;
+        var root = Assert.Single(subset.Roots);
+        Assert.Equal(("public.orders", 50.0, (long?)null, (string?)null), (root.Table.ToString(), root.Percent, root.Limit, root.Where));
+        Assert.Equal(["public.us_states"], subset.Passthrough.Select(p => p.ToString()));
+        // RepliByte follows parents only.
+        Assert.False(subset.FollowAllChildren);
+        Assert.Empty(subset.FollowChildren);
+        Assert.Equal("conf.yaml:4:5", subset.Source);
+    }
+
+    [Fact]
+    public void Parse_DatabaseSubsetWithAnotherStrategy_IsRefusedAtItsPosition()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("""
+            source:
+              connection_uri: postgres://u@h/db
+              database_subset:
+                database: public
+                table: orders
+                strategy_name: newest
+                strategy_options: { percent: 50 }
             """, "conf.yaml", Known, s_env));
 
-        Assert.Equal("source.database_subset", e.Key);
-        Assert.Equal(4, e.LineNumber);
-        Assert.Contains("subsetting", e.Message);
-        Assert.Contains("arrives later", e.Message);
+        Assert.Equal("source.database_subset.strategy_name", e.Key);
+        Assert.Equal(6, e.LineNumber);
+        Assert.Contains("expected random", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -24,6 +24,28 @@ public class ExampleConfigTests
     }
 
     [Fact]
+    public void Load_ReplicaExampleYamlSubsetBlockUncommented_ReadsWhatItsCommentsSay()
+    {
+        // The commented 'subset:' block at the end, uncommented: the docs and the binder cannot drift apart.
+        var lines = File.ReadAllLines(PathOf("replica.example.yaml"));
+        var start = Array.IndexOf(lines, "# subset:");
+        Assert.True(start > 0, "replica.example.yaml documents subset:");
+        var block = lines[start..].TakeWhile(l => l == "# subset:" || l.StartsWith("#   ", StringComparison.Ordinal)).Select(l => l[2..]);
+        var yaml = "secret: s3cr3t-s3cr3t-s3cr3t\n" + string.Join('\n', block);
+
+        var subset = ConfigLoader.Parse(yaml, "replica.yaml", Known, Env()).Subset!;
+
+        Assert.Equal(["public.customers", "public.products"], subset.Roots.Select(r => r.Table.ToString()));
+        Assert.Equal(("country = 'DE'", 10.0, 5000L), (subset.Roots[0].Where, subset.Roots[0].Percent!.Value, subset.Roots[0].Limit!.Value));
+        Assert.Equal(["public.orders", "public.order_items", "public.payments"], subset.FollowChildren.Select(t => t.ToString()));
+        Assert.Equal(["public.countries"], subset.Passthrough.Select(t => t.ToString()));
+        var link = Assert.Single(subset.VirtualForeignKeys);
+        Assert.Equal(("public.comments", "commentable_id", "public.posts", "id", "commentable_type = 'Post'"),
+            (link.Table.ToString(), link.Columns.Single(), link.References.ToString(), link.ReferencedColumns.Single(), link.Where));
+        Assert.Equal((10_000_000L, false, 64L << 20), (subset.MaxRowsPerTable!.Value, subset.UnreachedFull, subset.MemoryBytes));
+    }
+
+    [Fact]
     public void Load_ReplicaExampleYaml_WithoutSecret_SaysWhichVariableIsMissing()
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(PathOf("replica.example.yaml"), Known, Env()));

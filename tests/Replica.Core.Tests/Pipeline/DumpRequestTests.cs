@@ -108,4 +108,22 @@ public sealed class DumpRequestTests
 
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CreateAsync_ConfigWithASubset_IsRefusedRatherThanCopyingEveryRow()
+    {
+        // Until dumps apply subsets, a config that asks for one must not get the whole database instead.
+        var config = ConfigTestHelpers.Parse("""
+            secret: s3cr3t-s3cr3t-s3cr3t
+            source:
+              connection_uri: postgres://reader@127.0.0.1:1/shop
+            subset:
+              roots: [{ table: public.customers, percent: 10 }]
+            """);
+
+        var e = await Assert.ThrowsAsync<ConfigException>(() =>
+            DumpRequest.CreateAsync(config, new DumpOptions(), BridgeFactory.Local, CancellationToken.None));
+
+        Assert.Contains("subset (replica.yaml:5:3): dumps do not apply subsets yet", e.Message, StringComparison.Ordinal);
+    }
 }
