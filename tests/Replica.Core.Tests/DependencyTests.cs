@@ -56,6 +56,7 @@ public sealed partial class DependencyTests
         {
             ["Clients"] = "runs pg_dump / mysqldump",
             ["Catalog"] = "asks the catalog what to dump",
+            ["Subsetting"] = "reads a subset's key rows and graph from a live database (PostgresSubsetSource)",
         },
         ["Destinations"] = new(StringComparer.Ordinal)
         {

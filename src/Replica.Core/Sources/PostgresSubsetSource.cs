@@ -1,0 +1,205 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Npgsql;
+using Replica.Subsetting;
+
+namespace Replica.Sources;
+
+/// <summary>
+/// The subset closure's key rows from a live PostgreSQL database, on one connection inside one read-only transaction
+/// (the caller's: an imported snapshot, so that keys and data come from the same instant). Every query is short and
+/// reads key columns only: a root's rows by its where, or the rows whose key columns equal one of a batch of tuples,
+/// passed as arrays and cast to the columns' types (<c>= ANY($1::text[]::bigint[])</c>, composite keys through unnest),
+/// so the indexes behind the keys are used. Nothing is written: no temporary tables, no DDL.
+/// </summary>
+public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyDictionary<SubsetTable, PostgresSubsetSource.TableInfo> tables) : ISubsetSource
+{
+    /// <summary>How to read one table: its quoted name, whether it is partitioned, each key column's type, and conditions.</summary>
+    public sealed record TableInfo(string QuotedName, bool Partitioned, IReadOnlyList<string> KeyColumnTypes)
+    {
+        /// <summary>SQL conditions whose truth fills the key columns at these positions with "t" (virtual links' where).</summary>
+        public IReadOnlyDictionary<int, string> Conditions { get; init; } = new Dictionary<int, string>();
+    }
+
+    public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) =>
+        ReadAsync(root.Table, root.Where is null ? "" : $" WHERE ({root.Where})", [], cancellationToken);
+
+    public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) =>
+        ReadAsync(table, "", [], cancellationToken);
+
+    public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
+    {
+        var info = tables[table];
+        var parameters = new List<NpgsqlParameter>();
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var values = new string[tuples.Count];
+            for (var t = 0; t < tuples.Count; t++)
+            {
+                values[t] = tuples[t][i];
+            }
+            parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+        }
+        string where;
+        if (columns.Length == 1)
+        {
+            where = $" WHERE t.{Quote(table.KeyColumns[columns[0]])} = ANY($1::text[]::{info.KeyColumnTypes[columns[0]]}[])";
+        }
+        else
+        {
+            var names = string.Join(", ", columns.Select(c => "t." + Quote(table.KeyColumns[c])));
+            var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{info.KeyColumnTypes[c]}[]"));
+            where = $" WHERE ({names}) IN (SELECT * FROM unnest({arrays}))";
+        }
+        return ReadAsync(table, where, parameters, cancellationToken);
+    }
+
+    async IAsyncEnumerable<KeyRow> ReadAsync(SubsetTable table, string where, List<NpgsqlParameter> parameters,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var info = tables[table];
+        var select = new StringBuilder("SELECT ");
+        // A table without a primary key: its rows are known by their content (nothing can reference them).
+        select.Append(table.Identity.Count == 0 ? "md5(t::text)" : "NULL::text");
+        for (var c = 0; c < table.KeyColumns.Count; c++)
+        {
+            select.Append(", ");
+            if (info.Conditions.TryGetValue(c, out var condition))
+            {
+                select.Append("CASE WHEN (").Append(condition).Append(") THEN 't' END");
+            }
+            else
+            {
+                select.Append("t.").Append(Quote(table.KeyColumns[c])).Append("::text");
+            }
+        }
+        // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
+        select.Append(info.Partitioned ? " FROM " : " FROM ONLY ").Append(info.QuotedName).Append(" t").Append(where);
+        await using var command = new NpgsqlCommand(select.ToString(), connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(parameter);
+        }
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var identity = new string[table.Identity.Count];
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var values = new string?[table.KeyColumns.Count];
+            for (var c = 0; c < values.Length; c++)
+            {
+                values[c] = await reader.IsDBNullAsync(c + 1, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(c + 1);
+            }
+            string id;
+            if (identity.Length == 0)
+            {
+                id = reader.GetString(0);
+            }
+            else
+            {
+                for (var i = 0; i < identity.Length; i++)
+                {
+                    identity[i] = values[table.Identity[i]]!;
+                }
+                id = SubsetClosure.Identity(identity);
+            }
+            yield return new KeyRow(id, values);
+        }
+    }
+
+    static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>
+    /// The subset graph of a database's tables (regular and partitioned, partitions left out: their rows are the
+    /// parent's): primary keys, foreign keys declared on the tables (not their copies on partitions), with their
+    /// nullability. Virtual links and the plan's roles are added by the caller.
+    /// </summary>
+    public static async Task<(List<SubsetTable> Tables, List<SubsetLink> Links, Dictionary<SubsetTable, TableInfo> Infos)> ReadGraphAsync(
+        NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const string TablesSql = """
+            SELECT c.oid, n.nspname, c.relname, c.relkind = 'p',
+                   coalesce((SELECT array_agg(a.attname::text ORDER BY k.ord)
+                             FROM pg_constraint p CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY k(attnum, ord)
+                             JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
+                             WHERE p.conrelid = c.oid AND p.contype = 'p'), '{}')
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+            ORDER BY 2, 3
+            """;
+        const string LinksSql = """
+            SELECT f.conname, f.conrelid, f.confrelid,
+                   (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(f.conkey) WITH ORDINALITY k(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
+                   (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(f.confkey) WITH ORDINALITY k(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum),
+                   (SELECT bool_and(NOT a.attnotnull) FROM unnest(f.conkey) k(attnum)
+                    JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum)
+            FROM pg_constraint f
+            WHERE f.contype = 'f' AND f.conparentid = 0
+            ORDER BY 1, 2
+            """;
+        var names = new Dictionary<uint, (string Schema, string Name, bool Partitioned, string[] Key)>();
+        await using (var command = new NpgsqlCommand(TablesSql, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                names[reader.GetFieldValue<uint>(0)] = (reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetFieldValue<string[]>(4));
+            }
+        }
+        var links = new List<(string Name, uint Child, uint Parent, string[] ChildColumns, string[] ParentColumns, bool Nullable)>();
+        await using (var command = new NpgsqlCommand(LinksSql, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var child = reader.GetFieldValue<uint>(1);
+                var parent = reader.GetFieldValue<uint>(2);
+                if (names.ContainsKey(child) && names.ContainsKey(parent))
+                {
+                    links.Add((reader.GetString(0), child, parent, reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetBoolean(5)));
+                }
+            }
+        }
+
+        // Key columns: the primary key, then every column a link reads on either side.
+        var keyColumns = names.Keys.ToDictionary(oid => oid, oid => new List<string>(names[oid].Key));
+        foreach (var link in links)
+        {
+            AddColumns(keyColumns[link.Child], link.ChildColumns);
+            AddColumns(keyColumns[link.Parent], link.ParentColumns);
+        }
+        var tables = new Dictionary<uint, SubsetTable>();
+        var infos = new Dictionary<SubsetTable, TableInfo>();
+        foreach (var (oid, (schema, name, partitioned, key)) in names)
+        {
+            var table = new SubsetTable($"{schema}.{name}", keyColumns[oid], [.. Enumerable.Range(0, key.Length)]);
+            tables[oid] = table;
+            var types = new List<string>();
+            foreach (var column in keyColumns[oid])
+            {
+                await using var command = new NpgsqlCommand(
+                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1 AND attname = $2", connection);
+                command.Parameters.Add(new NpgsqlParameter { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+                command.Parameters.Add(new NpgsqlParameter { Value = column });
+                types.Add((string)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+            }
+            infos[table] = new TableInfo($"{Quote(schema)}.{Quote(name)}", partitioned, types);
+        }
+        var subsetLinks = links.Select(l => new SubsetLink(l.Name, tables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
+            tables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)).ToList();
+        return ([.. tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)], subsetLinks, infos);
+    }
+
+    static void AddColumns(List<string> columns, string[] add)
+    {
+        foreach (var column in add)
+        {
+            if (!columns.Contains(column))
+            {
+                columns.Add(column);
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Npgsql;
+using Replica.IntegrationTests.Postgres;
+using Replica.Sources;
+using Replica.Subsetting;
+
+namespace Replica.IntegrationTests.Sources;
+
+/// <summary>
+/// The subset closure on a real PostgreSQL through PostgresSubsetSource, inside one REPEATABLE READ READ ONLY
+/// transaction as a read-only role: what it keeps is checked against SQL on the same data (roots, followed children,
+/// parents of every kept row, a self-reference, a composite key, a key to a unique column, a partitioned table, a
+/// table without a primary key).
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresSubsetSourceTests(PostgresServer server)
+{
+    const string Schema = """
+        CREATE TABLE employees (id int PRIMARY KEY, manager_id int REFERENCES employees (id), name text);
+        CREATE TABLE customers (id int PRIMARY KEY, country text NOT NULL, code text UNIQUE NOT NULL);
+        CREATE TABLE products (sku text, version int, PRIMARY KEY (sku, version));
+        CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES customers (id),
+                             salesperson_id int REFERENCES employees (id), placed date NOT NULL) ;
+        CREATE TABLE order_items (id bigint, order_id bigint NOT NULL REFERENCES orders (id), sku text, version int,
+                                  PRIMARY KEY (id), FOREIGN KEY (sku, version) REFERENCES products (sku, version));
+        CREATE TABLE events (id bigint, customer_code text REFERENCES customers (code), at date NOT NULL, PRIMARY KEY (id, at))
+            PARTITION BY RANGE (at);
+        CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+        CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        CREATE TABLE notes (customer_id int REFERENCES customers (id), body text);  -- no primary key
+        INSERT INTO employees SELECT i, CASE WHEN i > 1 THEN i / 2 END, 'e' || i FROM generate_series(1, 40) i;
+        INSERT INTO customers SELECT i, CASE WHEN i % 3 = 0 THEN 'DE' ELSE 'FR' END, 'C' || i FROM generate_series(1, 3000) i;
+        INSERT INTO products SELECT 'sku' || (i % 50), i / 50 FROM generate_series(0, 199) i;
+        INSERT INTO orders SELECT i, 1 + i % 3000, CASE WHEN i % 4 = 0 THEN NULL ELSE 1 + i % 40 END, date '2025-06-01' + i % 400
+            FROM generate_series(1, 9000) i;
+        INSERT INTO order_items SELECT i, 1 + i % 9000, 'sku' || (i % 50), (i / 7) % 4 FROM generate_series(1, 20000) i;
+        INSERT INTO events SELECT i, 'C' || (1 + i % 3000), date '2025-03-01' + i % 600 FROM generate_series(1, 12000) i;
+        INSERT INTO notes SELECT 1 + i % 3000, 'note ' || i FROM generate_series(1, 500) i;
+        """;
+
+    static long Count(List<string?[]> rows) => long.Parse(rows[0][0]!, System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task RunAsync_CustomersOfOneCountryWithOrdersFollowed_KeepsWhatSqlSaysAsAReadOnlyRole()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, Schema);
+        var role = "subset_reader_" + Guid.NewGuid().ToString("N")[..8];
+        await server.ExecuteAsync("postgres", $"CREATE ROLE {role} LOGIN; GRANT pg_read_all_data TO {role}; ALTER ROLE {role} SET default_transaction_read_only = on");
+        var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString(db)) { Username = role, Password = null };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+
+        var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, CancellationToken.None);
+        SubsetTable T(string name) => tables.Single(t => t.Name == name);
+        var graph = new SubsetGraph(tables, links,
+            [new SubsetStart(T("public.customers")) { Where = "country = 'DE' AND id <= 300" }],
+            new HashSet<SubsetTable> { T("public.orders"), T("public.order_items"), T("public.events"), T("public.notes") },
+            new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), "secret"u8);
+
+        await closure.RunAsync(CancellationToken.None);
+
+        // Partitions are read through their parent; the partitioned table and the table without a key are in the graph.
+        Assert.DoesNotContain(tables, t => t.Name.StartsWith("public.events_", StringComparison.Ordinal));
+        Assert.Equal(7, tables.Count);
+        Assert.Equal(7, links.Count);
+        Assert.Equal(100, closure.KeptCount(T("public.customers")));
+        async Task<long> Sql(string sql) => Count(await server.QueryAsync(db, sql));
+        const string Roots = "SELECT id FROM customers WHERE country = 'DE' AND id <= 300";
+        Assert.Equal(await Sql($"SELECT count(*) FROM orders WHERE customer_id IN ({Roots})"), closure.KeptCount(T("public.orders")));
+        Assert.Equal(await Sql($"SELECT count(*) FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE customer_id IN ({Roots}))"),
+            closure.KeptCount(T("public.order_items")));
+        // A composite key: the products those items name, and nothing else (products are parents only).
+        Assert.Equal(await Sql($"SELECT count(DISTINCT (sku, version)) FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE customer_id IN ({Roots}))"),
+            closure.KeptCount(T("public.products")));
+        // A key to a unique column, on a partitioned table: the events of the kept customers' codes, in every partition.
+        Assert.Equal(await Sql($"SELECT count(*) FROM events WHERE customer_code IN (SELECT code FROM customers WHERE id IN ({Roots}))"),
+            closure.KeptCount(T("public.events")));
+        // A table without a primary key, followed: its rows of kept customers (identical rows count once).
+        Assert.Equal(await Sql($"SELECT count(DISTINCT n) FROM notes n WHERE customer_id IN ({Roots})"), closure.KeptCount(T("public.notes")));
+        // A self-reference: the salespeople of the kept orders and all their managers up to the top.
+        Assert.Equal(await Sql($"""
+            WITH RECURSIVE chain AS (
+                SELECT DISTINCT salesperson_id AS id FROM orders WHERE customer_id IN ({Roots}) AND salesperson_id IS NOT NULL
+                UNION SELECT e.manager_id FROM employees e JOIN chain ON e.id = chain.id WHERE e.manager_id IS NOT NULL)
+            SELECT count(*) FROM chain
+            """), closure.KeptCount(T("public.employees")));
+        Assert.Contains("1", closure.Kept(T("public.employees")));
+    }
+}
