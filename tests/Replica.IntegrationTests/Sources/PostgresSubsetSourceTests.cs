@@ -12,7 +12,7 @@ namespace Replica.IntegrationTests.Sources;
 /// table without a primary key).
 /// </summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresSubsetSourceTests(PostgresServer server)
+public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresStandbyFixture standbyFixture)
 {
     const string Schema = """
         CREATE TABLE employees (id int PRIMARY KEY, manager_id int REFERENCES employees (id), name text);
@@ -39,15 +39,45 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server)
 
     static long Count(List<string?[]> rows) => long.Parse(rows[0][0]!, System.Globalization.CultureInfo.InvariantCulture);
 
-    [Fact]
-    public async Task RunAsync_CustomersOfOneCountryWithOrdersFollowed_KeepsWhatSqlSaysAsAReadOnlyRole()
+    /// <summary>A database with <see cref="Schema"/> on the primary, and a read-only role (it replicates to the standby).</summary>
+    async Task<(string Db, string Role)> SourceAsync()
     {
         var db = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(db, Schema);
         var role = "subset_reader_" + Guid.NewGuid().ToString("N")[..8];
         await server.ExecuteAsync("postgres", $"CREATE ROLE {role} LOGIN; GRANT pg_read_all_data TO {role}; ALTER ROLE {role} SET default_transaction_read_only = on");
+        return (db, role);
+    }
+
+    [Fact]
+    public async Task RunAsync_CustomersOfOneCountryWithOrdersFollowed_KeepsWhatSqlSaysAsAReadOnlyRole()
+    {
+        var (db, role) = await SourceAsync();
         var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString(db)) { Username = role, Password = null };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+
+        await AssertKeepsWhatSqlSaysAsync(db, builder.ConnectionString);
+    }
+
+    [Fact]
+    public async Task RunAsync_OnAHotStandby_KeepsWhatSqlSaysAndWritesNothing()
+    {
+        var standby = await standbyFixture.StartAsync(server);
+        var (db, role) = await SourceAsync();
+        await standby.CatchUpAsync();
+        var logBefore = standby.ReadLog().Length;
+        var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString(db)) { Username = role, Password = null, Port = standby.Port };
+
+        await AssertKeepsWhatSqlSaysAsync(db, builder.ConnectionString);
+
+        Assert.True(await standby.IsInRecoveryAsync(), "the standby left recovery");
+        var log = standby.ReadLog()[logBefore..];
+        Assert.False(log.Contains("ERROR", StringComparison.Ordinal), "the standby logged an error during the closure:\n" + log);
+    }
+
+    /// <summary>Runs the closure through <paramref name="connectionString"/> and checks it against SQL on the primary.</summary>
+    async Task AssertKeepsWhatSqlSaysAsync(string db, string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
 
