@@ -34,6 +34,7 @@ public static class Program
         root.Subcommands.Add(IndexCommand.Create());
         root.Subcommands.Add(SchemaCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());
+        root.Subcommands.Add(SubsetCommand.Create());
         root.Subcommands.Add(TransformersCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
         var configuration = new InvocationConfiguration

@@ -17,6 +17,9 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
     /// <summary>How to read one table: its quoted name, whether it is partitioned, each key column's type, and conditions.</summary>
     public sealed record TableInfo(string QuotedName, bool Partitioned, IReadOnlyList<string> KeyColumnTypes)
     {
+        /// <summary>The planner's estimate of its rows (pg_class.reltuples; a partitioned table's is its partitions' sum).</summary>
+        public long EstimatedRows { get; init; }
+
         /// <summary>SQL conditions whose truth fills the key columns at these positions with "t" (virtual links' where).</summary>
         public IReadOnlyDictionary<int, string> Conditions { get; init; } = new Dictionary<int, string>();
     }
@@ -114,10 +117,12 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
     /// nullability. Virtual links and the plan's roles are added by the caller.
     /// </summary>
     public static async Task<(List<SubsetTable> Tables, List<SubsetLink> Links, Dictionary<SubsetTable, TableInfo> Infos)> ReadGraphAsync(
-        NpgsqlConnection connection, CancellationToken cancellationToken)
+        NpgsqlConnection connection, IReadOnlyList<VirtualLink> virtualLinks, CancellationToken cancellationToken)
     {
         const string TablesSql = """
             SELECT c.oid, n.nspname, c.relname, c.relkind = 'p',
+                   greatest(c.reltuples, 0)::bigint + coalesce((SELECT sum(greatest(p.reltuples, 0))::bigint FROM pg_inherits i
+                       JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid AND c.relkind = 'p'), 0),
                    coalesce((SELECT array_agg(a.attname::text ORDER BY k.ord)
                              FROM pg_constraint p CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY k(attnum, ord)
                              JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
@@ -140,12 +145,14 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             ORDER BY 1, 2
             """;
         var names = new Dictionary<uint, (string Schema, string Name, bool Partitioned, string[] Key)>();
+        var estimates = new Dictionary<uint, long>();
         await using (var command = new NpgsqlCommand(TablesSql, connection))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                names[reader.GetFieldValue<uint>(0)] = (reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetFieldValue<string[]>(4));
+                names[reader.GetFieldValue<uint>(0)] = (reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetFieldValue<string[]>(5));
+                estimates[reader.GetFieldValue<uint>(0)] = reader.GetInt64(4);
             }
         }
         var links = new List<(string Name, uint Child, uint Parent, string[] ChildColumns, string[] ParentColumns, bool Nullable)>();
@@ -163,12 +170,34 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
         }
 
-        // Key columns: the primary key, then every column a link reads on either side.
+        uint Find(string schema, string name, string what) =>
+            names.FirstOrDefault(n => n.Value.Schema == schema && n.Value.Name == name).Key is var oid and not 0
+                ? oid
+                : throw new ConfigException($"subset: virtual foreign key: {what} {schema}.{name} is not a table of the source");
+        var conditions = new List<(uint Child, string Where, int LinkIndex)>();
+        foreach (var v in virtualLinks)
+        {
+            var child = Find(v.Child.Schema, v.Child.Name, "table");
+            var parent = Find(v.Parent.Schema, v.Parent.Name, "referenced table");
+            links.Add(($"virtual {v.Child.Schema}.{v.Child.Name} ({string.Join(", ", v.Columns)})", child, parent, [.. v.Columns], [.. v.ParentColumns], true));
+            if (v.Where is { } where)
+            {
+                conditions.Add((child, where, links.Count - 1));
+            }
+        }
+
+        // Key columns: the primary key, then every column a link reads on either side, then a virtual link's condition.
         var keyColumns = names.Keys.ToDictionary(oid => oid, oid => new List<string>(names[oid].Key));
         foreach (var link in links)
         {
             AddColumns(keyColumns[link.Child], link.ChildColumns);
             AddColumns(keyColumns[link.Parent], link.ParentColumns);
+        }
+        var conditionPositions = new Dictionary<int, int>();
+        foreach (var (child, _, linkIndex) in conditions)
+        {
+            conditionPositions[linkIndex] = keyColumns[child].Count;
+            keyColumns[child].Add($"?condition {linkIndex}");
         }
         var tables = new Dictionary<uint, SubsetTable>();
         var infos = new Dictionary<SubsetTable, TableInfo>();
@@ -177,20 +206,37 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             var table = new SubsetTable($"{schema}.{name}", keyColumns[oid], [.. Enumerable.Range(0, key.Length)]);
             tables[oid] = table;
             var types = new List<string>();
+            var tableConditions = new Dictionary<int, string>();
             foreach (var column in keyColumns[oid])
             {
+                if (column.StartsWith("?condition ", StringComparison.Ordinal))
+                {
+                    var linkIndex = int.Parse(column["?condition ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                    tableConditions[types.Count] = conditions.Single(c => c.LinkIndex == linkIndex).Where;
+                    types.Add("text");
+                    continue;
+                }
                 await using var command = new NpgsqlCommand(
-                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1 AND attname = $2", connection);
+                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped", connection);
                 command.Parameters.Add(new NpgsqlParameter { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
                 command.Parameters.Add(new NpgsqlParameter { Value = column });
-                types.Add((string)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+                types.Add(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string
+                    ?? throw new ConfigException($"subset: {schema}.{name} has no column {column} (named by a virtual foreign key)"));
             }
-            infos[table] = new TableInfo($"{Quote(schema)}.{Quote(name)}", partitioned, types);
+            infos[table] = new TableInfo($"{Quote(schema)}.{Quote(name)}", partitioned, types) { Conditions = tableConditions, EstimatedRows = estimates[oid] };
         }
-        var subsetLinks = links.Select(l => new SubsetLink(l.Name, tables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
-            tables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)).ToList();
+        var subsetLinks = links.Select((l, i) => new SubsetLink(l.Name, tables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
+            tables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)
+        {
+            Where = conditions.FirstOrDefault(c => c.LinkIndex == i).Where,
+            Condition = conditionPositions.TryGetValue(i, out var position) ? position : null,
+        }).ToList();
         return ([.. tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)], subsetLinks, infos);
     }
+
+    /// <summary>A virtual foreign key: the child's columns reference the parent's, for the child's rows where <see cref="Where"/> holds.</summary>
+    public sealed record VirtualLink((string Schema, string Name) Child, IReadOnlyList<string> Columns, (string Schema, string Name) Parent,
+        IReadOnlyList<string> ParentColumns, string? Where);
 
     static void AddColumns(List<string> columns, string[] add)
     {

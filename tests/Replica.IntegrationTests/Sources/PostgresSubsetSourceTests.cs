@@ -1,4 +1,5 @@
 using Npgsql;
+using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
 using Replica.Sources;
 using Replica.Subsetting;
@@ -35,6 +36,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         INSERT INTO order_items SELECT i, 1 + i % 9000, 'sku' || (i % 50), (i / 7) % 4 FROM generate_series(1, 20000) i;
         INSERT INTO events SELECT i, 'C' || (1 + i % 3000), date '2025-03-01' + i % 600 FROM generate_series(1, 12000) i;
         INSERT INTO notes SELECT 1 + i % 3000, 'note ' || i FROM generate_series(1, 500) i;
+        ANALYZE;
         """;
 
     static long Count(List<string?[]> rows) => long.Parse(rows[0][0]!, System.Globalization.CultureInfo.InvariantCulture);
@@ -81,7 +83,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         await connection.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
 
-        var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, CancellationToken.None);
+        var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, [], CancellationToken.None);
         SubsetTable T(string name) => tables.Single(t => t.Name == name);
         var graph = new SubsetGraph(tables, links,
             [new SubsetStart(T("public.customers")) { Where = "country = 'DE' AND id <= 300" }],
@@ -117,5 +119,93 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             SELECT count(*) FROM chain
             """), closure.KeptCount(T("public.employees")));
         Assert.Contains("1", closure.Kept(T("public.employees")));
+    }
+
+    string PlanConfig(ReplicaCli cli, string db, string extra = "") => cli.WriteConfig($"""
+        secret: subset-plan-secret-0123456789
+        source:
+          connection_uri: '{server.PasswordUri(db)}'
+        bridge:
+          local:
+            path: {cli.BridgePath}
+        {extra}
+        subset:
+          roots: [{"{"} table: public.customers, where: "country = 'DE'", limit: 10 {"}"}]
+          follow_children: [public.orders]
+          virtual_foreign_keys:
+            - table: public.notes
+              columns: [customer_id]
+              references: {"{"} table: public.employees, columns: [id] {"}"}
+              where: "body LIKE 'note 1%'"
+        """);
+
+    [Fact]
+    public async Task SubsetPlan_ShopSchema_PrintsEachTablesRoleAndTheLinksAsTextMermaidAndJson()
+    {
+        var (db, _) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = PlanConfig(cli, db);
+
+        var text = await cli.RunAsync("subset", "plan", "-c", config);
+        var mermaid = await cli.RunAsync("subset", "plan", "-c", config, "--format", "mermaid");
+        var json = await cli.RunAsync("subset", "plan", "-c", config, "--json");
+
+        Assert.True(text.ExitCode == 0, text.Stderr);
+        var tableLines = text.Stdout[..text.Stdout.IndexOf("Links (", StringComparison.Ordinal)].Split('\n');
+        string Line(string table) => tableLines.Single(l => l.TrimStart().StartsWith(table + " ", StringComparison.Ordinal));
+        Assert.Contains("root", Line("public.customers"), StringComparison.Ordinal);
+        Assert.Contains("3,000", Line("public.customers"), StringComparison.Ordinal);
+        Assert.Contains("followed child", Line("public.orders"), StringComparison.Ordinal);
+        Assert.Contains("parents only", Line("public.employees"), StringComparison.Ordinal);
+        Assert.Contains("unreached (no rows)", Line("public.order_items"), StringComparison.Ordinal);
+        Assert.Contains("public.orders (customer_id) -> public.customers (id)  down and up, NOT NULL  [orders_customer_id_fkey]", text.Stdout, StringComparison.Ordinal);
+        Assert.Contains("public.notes (customer_id) -> public.employees (id)  up only, where body LIKE 'note 1%'", text.Stdout, StringComparison.Ordinal);
+        Assert.True(mermaid.ExitCode == 0, mermaid.Stderr);
+        Assert.StartsWith("flowchart LR\n", mermaid.Stdout, StringComparison.Ordinal);
+        Assert.Contains("classDef root fill:", mermaid.Stdout, StringComparison.Ordinal);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        Assert.Equal(7, document.RootElement.GetProperty("tables").GetArrayLength());
+        Assert.Equal(8, document.RootElement.GetProperty("links").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task SubsetPlan_NotNullForeignKeyIntoASkippedTable_ExitsTwoNamingTheConstraint()
+    {
+        var (db, _) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = PlanConfig(cli, db, """
+            transformers:
+              - table: public.employees
+                data: skip
+              - table: public.customers
+                data: skip
+            """.Replace("\n", "\n        ", StringComparison.Ordinal));
+
+        var plan = await cli.RunAsync("subset", "plan", "-c", config);
+
+        Assert.Equal(2, plan.ExitCode);
+        Assert.Contains("foreign key orders_customer_id_fkey (public.orders -> public.customers) is NOT NULL, but no row of public.customers is kept", plan.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_PolymorphicVirtualKey_FollowsOnlyTheRowsItsConditionHolds()
+    {
+        var (db, _) = await SourceAsync();
+        await using var connection = new NpgsqlConnection(server.ConnectionString(db));
+        await connection.OpenAsync();
+        var virtualLink = new PostgresSubsetSource.VirtualLink(("public", "notes"), ["customer_id"], ("public", "employees"), ["id"], "body LIKE 'note 1%'");
+
+        var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, [virtualLink], CancellationToken.None);
+        SubsetTable T(string name) => tables.Single(t => t.Name == name);
+        var graph = new SubsetGraph(tables, links, [new SubsetStart(T("public.employees")) { Where = "id <= 5" }],
+            new HashSet<SubsetTable> { T("public.notes") }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), "secret"u8);
+        await closure.RunAsync(CancellationToken.None);
+
+        // Notes whose customer_id is a kept employee's id, and only those whose body matches: the link's condition.
+        Assert.Equal(Count(await server.QueryAsync(db, "SELECT count(DISTINCT n) FROM notes n WHERE customer_id <= 5 AND body LIKE 'note 1%'")),
+            closure.KeptCount(T("public.notes")));
+        Assert.True(closure.KeptCount(T("public.notes")) > 0);
+        Assert.True(Count(await server.QueryAsync(db, "SELECT count(*) FROM notes WHERE customer_id <= 5")) > closure.KeptCount(T("public.notes")));
     }
 }

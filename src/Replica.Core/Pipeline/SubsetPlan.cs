@@ -1,0 +1,205 @@
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Replica.Catalog;
+using Replica.Clients;
+using Replica.Config;
+using Replica.Sources;
+using Replica.Subsetting;
+
+namespace Replica.Pipeline;
+
+/// <summary>
+/// A config's subset over a source's tables (`replica subset plan`): the graph reached from the roots, each table's
+/// role, each link and which ways the closure walks it, estimated rows. Plan errors (a root that is not a table, a NOT
+/// NULL foreign key into a table whose rows are not kept) are config errors, found before any row is read.
+/// </summary>
+public sealed class SubsetPlan
+{
+    static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+
+    SubsetPlan(SubsetGraph graph, IReadOnlyDictionary<SubsetTable, long> estimates)
+    {
+        Graph = graph;
+        Estimates = estimates;
+    }
+
+    public SubsetGraph Graph { get; }
+
+    /// <summary>The planner's row estimate per table.</summary>
+    public IReadOnlyDictionary<SubsetTable, long> Estimates { get; }
+
+    /// <summary>Reads the source's catalog (a live PostgreSQL database, read-only) and plans the config's subset over it.</summary>
+    public static async Task<SubsetPlan> ReadAsync(ReplicaConfig config, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var subset = config.Subset ?? throw new ConfigException("the config has no 'subset' section to plan", config.File, key: "subset");
+        if (config.Source.ConnectionUri is not { } uri || DatabaseUri.Parse(uri).Kind != DatabaseKind.PostgreSql)
+        {
+            throw new ConfigException("subset plan reads a live PostgreSQL source: set source.connection_uri to a postgres:// URI", config.File, key: "source.connection_uri");
+        }
+        var database = DatabaseUri.Parse(uri);
+        var virtualLinks = subset.VirtualForeignKeys.Select(v => new PostgresSubsetSource.VirtualLink(
+            (v.Table.Schema.ToString(), v.Table.Table.ToString()), v.Columns, (v.References.Schema.ToString(), v.References.Table.ToString()), v.ReferencedColumns, v.Where)).ToList();
+        try
+        {
+            await using var connection = new NpgsqlConnection(PostgresCatalog.ConnectionString(database));
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, virtualLinks, cancellationToken).ConfigureAwait(false);
+            return Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
+        }
+        catch (NpgsqlException e)
+        {
+            throw new DatabaseException($"reading the catalog of {database.Describe()} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Plans <paramref name="config"/>'s subset over a source's tables and links.</summary>
+    public static SubsetPlan Build(ReplicaConfig config, IReadOnlyList<SubsetTable> tables, IReadOnlyList<SubsetLink> links, IReadOnlyDictionary<SubsetTable, long> estimates)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tables);
+        var subset = config.Subset ?? throw new ConfigException("the config has no 'subset' section to plan", config.File, key: "subset");
+        static (string Schema, string Name) Split(SubsetTable t) => (t.Name[..t.Name.IndexOf('.', StringComparison.Ordinal)], t.Name[(t.Name.IndexOf('.', StringComparison.Ordinal) + 1)..]);
+        IEnumerable<SubsetTable> Matching(TablePattern pattern) => tables.Where(t => Split(t) is var (schema, name) && pattern.Matches(schema, name));
+
+        var roots = new List<SubsetStart>();
+        foreach (var root in subset.Roots)
+        {
+            var table = Matching(root.Table).SingleOrDefault() ?? throw new ConfigException(
+                $"subset: root {root.Table} ({root.Source}) is not a table of the source; tables: {string.Join(", ", tables.Select(t => t.Name).Take(20))}");
+            if ((root.Percent is not null || root.Limit is not null) && config.Secret.Length == 0)
+            {
+                throw new ConfigException($"subset: root {root.Table} ({root.Source}) samples by percent or limit, which is keyed: set 'secret' (e.g. secret: ${{REPLICA_SECRET}})", config.File, key: "secret");
+            }
+            roots.Add(new SubsetStart(table) { Where = root.Where, Percent = root.Percent, Limit = root.Limit });
+        }
+        var followed = subset.FollowAllChildren ? tables.ToHashSet() : subset.FollowChildren.SelectMany(Matching).ToHashSet();
+        var passthrough = subset.Passthrough.SelectMany(Matching).ToHashSet();
+        // Rows a dump never keeps: data: skip and drop rules, and tables only_tables leaves out.
+        var excluded = new HashSet<SubsetTable>();
+        foreach (var table in tables)
+        {
+            var (schema, name) = Split(table);
+            var rule = config.Tables.FirstOrDefault(r => r.Table.Matches(schema, name) && r.Action != TableAction.Transform);
+            if (rule is not null || config.OnlyTables.Count > 0 && !config.OnlyTables.Any(p => p.Matches(schema, name)))
+            {
+                excluded.Add(table);
+            }
+        }
+        foreach (var link in links)
+        {
+            if (excluded.Contains(link.Parent) && !excluded.Contains(link.Child) && !link.Nullable)
+            {
+                throw new ConfigException($"subset: foreign key {link.Name} ({link.Child.Name} -> {link.Parent.Name}) is NOT NULL, but no row of "
+                    + $"{link.Parent.Name} is kept (data: skip, drop or only_tables): keep that table's rows, or leave {link.Child.Name}'s out too");
+            }
+        }
+        var graph = new SubsetGraph(tables, links, roots, followed, passthrough, excluded, subset.UnreachedFull);
+        return new SubsetPlan(graph, estimates);
+    }
+
+    static string RoleName(SubsetRole role) => role switch
+    {
+        SubsetRole.Root => "root",
+        SubsetRole.FollowedChild => "followed child",
+        SubsetRole.ParentOnly => "parents only",
+        SubsetRole.Passthrough => "passthrough",
+        SubsetRole.Excluded => "excluded (no rows)",
+        _ => "unreached (no rows)",
+    };
+
+    static string RoleColor(SubsetRole role) => role switch
+    {
+        SubsetRole.Root => "#f4a261",
+        SubsetRole.FollowedChild => "#2a9d8f",
+        SubsetRole.ParentOnly => "#8ecae6",
+        SubsetRole.Passthrough => "#e9c46a",
+        SubsetRole.Excluded => "#adb5bd",
+        _ => "#eeeeee",
+    };
+
+    /// <summary>How the closure walks a link: down to the child's rows (when the child is followed), and always up to the parent's.</summary>
+    string Direction(SubsetLink link) => Graph.Followed.Contains(link.Child) ? "down and up" : "up only";
+
+    public string ToText()
+    {
+        var text = new StringBuilder("Tables (role, estimated rows):\n");
+        var width = Graph.Tables.Max(t => t.Name.Length);
+        foreach (var table in Graph.Tables)
+        {
+            text.Append("  ").Append(table.Name.PadRight(width)).Append("  ").Append(RoleName(Graph.Roles[table]).PadRight(20))
+                .Append(Estimates.TryGetValue(table, out var rows) ? rows.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "?").Append('\n');
+        }
+        text.Append("Links (child -> parent, walked):\n");
+        foreach (var link in Graph.Links)
+        {
+            text.Append("  ").Append(link.Child.Name).Append(" (").Append(string.Join(", ", link.ChildColumns.Select(c => link.Child.KeyColumns[c])))
+                .Append(") -> ").Append(link.Parent.Name).Append(" (").Append(string.Join(", ", link.ParentColumns.Select(c => link.Parent.KeyColumns[c])))
+                .Append(")  ").Append(Direction(link)).Append(link.Nullable ? "" : ", NOT NULL").Append(link.Where is null ? "" : $", where {link.Where}")
+                .Append("  [").Append(link.Name).Append("]\n");
+        }
+        return text.ToString();
+    }
+
+    public string ToJson()
+    {
+        var json = new
+        {
+            tables = Graph.Tables.Select(t => new { name = t.Name, role = RoleName(Graph.Roles[t]), estimated_rows = Estimates.GetValueOrDefault(t) }),
+            links = Graph.Links.Select(l => new
+            {
+                name = l.Name,
+                child = l.Child.Name,
+                child_columns = l.ChildColumns.Select(c => l.Child.KeyColumns[c]),
+                parent = l.Parent.Name,
+                parent_columns = l.ParentColumns.Select(c => l.Parent.KeyColumns[c]),
+                nullable = l.Nullable,
+                where = l.Where,
+                walked = Direction(l),
+            }),
+        };
+        return JsonSerializer.Serialize(json, s_indented);
+    }
+
+    /// <summary>A Mermaid flowchart: tables coloured by role, an arrow from each child to its parent.</summary>
+    public string ToMermaid()
+    {
+        var text = new StringBuilder("flowchart LR\n");
+        var ids = Graph.Tables.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => "t" + x.i);
+        foreach (var table in Graph.Tables)
+        {
+            text.Append("  ").Append(ids[table]).Append("[\"").Append(table.Name).Append("<br/>").Append(RoleName(Graph.Roles[table])).Append("\"]:::")
+                .Append(Graph.Roles[table].ToString().ToLowerInvariant()).Append('\n');
+        }
+        foreach (var link in Graph.Links)
+        {
+            text.Append("  ").Append(ids[link.Child]).Append(Graph.Followed.Contains(link.Child) ? " <==> |" : " -->|")
+                .Append(string.Join(", ", link.ChildColumns.Select(c => link.Child.KeyColumns[c]))).Append("| ").Append(ids[link.Parent]).Append('\n');
+        }
+        foreach (var role in Enum.GetValues<SubsetRole>())
+        {
+            text.Append("  classDef ").Append(role.ToString().ToLowerInvariant()).Append(" fill:").Append(RoleColor(role)).Append(",stroke:#333\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>A Graphviz digraph: tables coloured by role, an edge from each child to its parent (bold when walked down).</summary>
+    public string ToDot()
+    {
+        var text = new StringBuilder("digraph subset {\n  rankdir=LR;\n  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
+        foreach (var table in Graph.Tables)
+        {
+            text.Append("  \"").Append(table.Name).Append("\" [label=\"").Append(table.Name).Append("\\n").Append(RoleName(Graph.Roles[table]))
+                .Append("\", fillcolor=\"").Append(RoleColor(Graph.Roles[table])).Append("\"];\n");
+        }
+        foreach (var link in Graph.Links)
+        {
+            text.Append("  \"").Append(link.Child.Name).Append("\" -> \"").Append(link.Parent.Name).Append("\" [label=\"")
+                .Append(string.Join(", ", link.ChildColumns.Select(c => link.Child.KeyColumns[c]))).Append('"')
+                .Append(Graph.Followed.Contains(link.Child) ? ", style=bold, dir=both" : "").Append("];\n");
+        }
+        return text.Append("}\n").ToString();
+    }
+}
