@@ -41,7 +41,7 @@ internal static class SubsetCommand
             });
             return 0;
         }));
-        return new Command("subset", "Subsetting: a small copy of a large database in which every foreign key holds (dumps do not apply it yet).")
+        return new Command("subset", "Subsetting: a small copy of a large database in which every foreign key holds (replica dump applies a config's subset section).")
         {
             plan,
         };

@@ -37,7 +37,7 @@ public sealed class ReplicaConfig
     /// <summary>'unmatched_rules': whether a rule that matches no table or column of the dump fails it (the default) or warns.</summary>
     public UnmatchedRules UnmatchedRules { get; init; } = UnmatchedRules.Error;
 
-    /// <summary>'subset:': which rows the dump keeps; null copies every row (issue 11, not applied by dumps yet).</summary>
+    /// <summary>'subset:': which rows the dump keeps; null copies every row.</summary>
     public SubsetConfig? Subset { get; init; }
 }
 

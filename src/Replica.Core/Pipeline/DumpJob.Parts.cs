@@ -19,13 +19,18 @@ public static partial class DumpJob
     /// Ctrl+C likewise. Memory: at most <paramref name="jobs"/> parts in flight, each holding
     /// <see cref="WorkersPerPart"/> + 2 chunks (plain and encoded) and two pipes of 4 MiB.
     /// </summary>
+    /// <param name="afterSnapshot">Runs once the snapshot is exported, before any part is read (a subset's closure).</param>
     public static async Task<DumpResult> RunPartsAsync(PostgresSnapshotSource source, DumpRewriter rewriter, IBridge bridge, string name,
-        BridgeConfig settings, int jobs, CancellationToken cancellationToken)
+        BridgeConfig settings, int jobs, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterSnapshot = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(settings);
         DumpChunker.CheckChunkSize(settings.ChunkSize);
         await source.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (afterSnapshot is not null)
+        {
+            await afterSnapshot(cancellationToken).ConfigureAwait(false);
+        }
         return await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
             .ConfigureAwait(false);
     }

@@ -75,14 +75,8 @@ public sealed class DumpRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(bridges);
-        if (config.Subset is { } subset)
-        {
-            // Copying every row of a config that asks for a subset would put the whole database where a small part
-            // was meant to go: refuse until dumps apply it.
-            throw new ConfigException($"subset ({subset.Source ?? "in the config"}): dumps do not apply subsets yet (the plan and its closure "
-                + "are built, the dump side is not); remove 'subset' to dump whole tables, or leave tables out with only_tables / data: skip");
-        }
         CheckJobs(config, options);
+        CheckSubset(config, options);
         // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
         var rules = BuildRules(config, strictFromDump: options.Input is not null && (options.Strict || config.Strict));
         // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
@@ -111,7 +105,7 @@ public sealed class DumpRequest : IAsyncDisposable
     /// </summary>
     public async Task<DumpResult> RunAsync(DumpRewriter rewriter, CancellationToken cancellationToken)
     {
-        if (Jobs == 1)
+        if (Jobs == 1 && Config.Subset is null)
         {
             return await DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
         }
@@ -121,7 +115,8 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             RestrictKey = await RestrictKeyAsync(tools, uri, cancellationToken).ConfigureAwait(false),
         };
-        return await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken).ConfigureAwait(false);
+        return await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
+            Config.Subset is null ? null : token => SubsetDump.ApplyAsync(snapshot, Config, token)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -174,6 +169,30 @@ public sealed class DumpRequest : IAsyncDisposable
         if (uri is { Kind: DatabaseKind.PostgreSql } && config.Source.DataFormat != DataFormat.Copy)
         {
             throw new ConfigException("a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1",
+                config.File, key: "source.data_format");
+        }
+    }
+
+    /// <summary>
+    /// A subset reads a live PostgreSQL database on the snapshot source (keys and rows from one snapshot); what cannot
+    /// be subset yet is refused, never dumped whole.
+    /// </summary>
+    static void CheckSubset(ReplicaConfig config, DumpOptions options)
+    {
+        if (config.Subset is not { } subset)
+        {
+            return;
+        }
+        var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
+        if (options.Input is not null || uri is not { Kind: DatabaseKind.PostgreSql })
+        {
+            throw new ConfigException($"subset ({subset.Source ?? "in the config"}): subsets are taken from a live PostgreSQL source "
+                + "(source.connection_uri: postgres://...) for now; dump files, standard input and MySQL sources cannot be subset yet, "
+                + "and are never dumped whole instead", config.File, key: "subset");
+        }
+        if (config.Source.DataFormat != DataFormat.Copy)
+        {
+            throw new ConfigException("a subset is dumped in parts, which write COPY blocks; data_format: inserts cannot be used with subset",
                 config.File, key: "source.data_format");
         }
     }

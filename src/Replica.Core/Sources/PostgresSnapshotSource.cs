@@ -156,9 +156,15 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 _idle.TryPop(out connection);
             }
             connection ??= await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false);
-            var copy = await connection.BeginTextExportAsync(table.CopyToStatement, cancellationToken).ConfigureAwait(false);
+            var statements = (RowQueries?.Invoke(table) ?? [table.CopyToStatement]).GetEnumerator();
+            if (!statements.MoveNext())
+            {
+                statements.Dispose();
+                throw new InvalidOperationException($"no COPY statement for {table.QualifiedName}");
+            }
+            var copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
             var owned = connection;
-            return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe()),
+            return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe(), owned, statements),
                 complete => ReleaseAsync(owned, complete));
         }
         catch (Exception e)
@@ -178,6 +184,16 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Per table, the COPY ... TO STDOUT statements whose rows (in order) are the table's data, for a subset; null (or a
+    /// null answer) copies every row. Each statement reads the table's columns in <see cref="SnapshotTable.ColumnList"/>'s order.
+    /// </summary>
+    public Func<SnapshotTable, IEnumerable<string>?>? RowQueries { get; set; }
+
+    /// <summary>A connection of its own inside the exported snapshot (the subset's key lookups); closed with the source.</summary>
+    public Task<NpgsqlConnection> OpenSnapshotConnectionAsync(CancellationToken cancellationToken) =>
+        OpenImportingAsync(SnapshotId ?? throw new InvalidOperationException("OpenAsync exports the snapshot first"), cancellationToken);
 
     /// <summary>A connection whose transaction sees the exported snapshot.</summary>
     async Task<NpgsqlConnection> OpenImportingAsync(string snapshot, CancellationToken cancellationToken)

@@ -107,12 +107,15 @@ public sealed class SnapshotPart : IAsyncDisposable
 /// lines pg_dump writes after it. The rows come from the raw COPY stream under Npgsql's text reader, never through its
 /// decoding: bytes are copied, not decoded.
 /// </summary>
-sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server) : ReadOnlyStream
+/// A subset's table reads its rows through several COPY statements, one after the other on the same connection, as
+/// one block.
+sealed class TableCopyStream(SnapshotTable table, TextReader first, string server, NpgsqlConnection connection, IEnumerator<string> statements) : ReadOnlyStream
 {
     static readonly byte[] s_trailer = "\\.\n\n\n"u8.ToArray();
 
     readonly byte[] _header = Encoding.UTF8.GetBytes(table.CopyFromHeader);
-    readonly Stream _rows = ((StreamReader)copy).BaseStream;
+    TextReader _copy = first;
+    Stream _rows = ((StreamReader)first).BaseStream;
     int _headerIndex;
     int _trailerIndex = -1;
 
@@ -128,7 +131,12 @@ sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server
         int read;
         try
         {
-            read = _rows.Read(buffer);
+            while ((read = _rows.Read(buffer)) == 0 && statements.MoveNext())
+            {
+                _copy.Dispose();
+                _copy = connection.BeginTextExport(statements.Current);
+                _rows = ((StreamReader)_copy).BaseStream;
+            }
         }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
         {
@@ -146,7 +154,12 @@ sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server
         int read;
         try
         {
-            read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            while ((read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) == 0 && statements.MoveNext())
+            {
+                _copy.Dispose();
+                _copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
+                _rows = ((StreamReader)_copy).BaseStream;
+            }
         }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
         {
@@ -198,7 +211,8 @@ sealed class TableCopyStream(SnapshotTable table, TextReader copy, string server
         if (disposing)
         {
             // Ends the COPY: after its end this only reads the server's completion; before it, Npgsql cancels the COPY.
-            copy.Dispose();
+            _copy.Dispose();
+            statements.Dispose();
         }
         base.Dispose(disposing);
     }

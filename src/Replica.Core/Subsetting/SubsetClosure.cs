@@ -270,6 +270,25 @@ public sealed class SubsetClosure
         }
     }
 
+    /// <summary>The values of a tuple of <paramref name="count"/> that <see cref="Identity"/> joined into <paramref name="id"/>.</summary>
+    public static string[] SplitIdentity(string id, int count)
+    {
+        if (count == 1)
+        {
+            return [id];
+        }
+        var values = new string[count];
+        var pos = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var colon = id.IndexOf(':', pos);
+            var length = int.Parse(id.AsSpan(pos, colon - pos), System.Globalization.CultureInfo.InvariantCulture);
+            values[i] = id.Substring(colon + 1, length);
+            pos = colon + 1 + length;
+        }
+        return values;
+    }
+
     /// <summary>
     /// One string for a tuple of values: the value itself for one, else each length-prefixed, so no two tuples collide.
     /// A source gives a row of a table with a primary key this identity of its key's values (<see cref="KeyRow.Id"/>).

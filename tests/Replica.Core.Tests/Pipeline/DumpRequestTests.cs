@@ -109,21 +109,23 @@ public sealed class DumpRequestTests
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task CreateAsync_ConfigWithASubset_IsRefusedRatherThanCopyingEveryRow()
+    [Theory]
+    [InlineData("mysql://reader@127.0.0.1:1/shop", false)]
+    [InlineData("postgres://reader@127.0.0.1:1/shop", true)]
+    public async Task CreateAsync_SubsetOfWhatCannotBeSubsetYet_IsRefusedRatherThanDumpedWhole(string uri, bool input)
     {
-        // Until dumps apply subsets, a config that asks for one must not get the whole database instead.
-        var config = ConfigTestHelpers.Parse("""
+        var config = ConfigTestHelpers.Parse($"""
             secret: s3cr3t-s3cr3t-s3cr3t
             source:
-              connection_uri: postgres://reader@127.0.0.1:1/shop
+              connection_uri: {uri}
             subset:
-              roots: [{ table: public.customers, percent: 10 }]
+              roots: [{"{"} table: public.customers, percent: 10 {"}"}]
             """);
 
         var e = await Assert.ThrowsAsync<ConfigException>(() =>
-            DumpRequest.CreateAsync(config, new DumpOptions(), BridgeFactory.Local, CancellationToken.None));
+            DumpRequest.CreateAsync(config, new DumpOptions { Input = input ? "dump.sql" : null }, BridgeFactory.Local, CancellationToken.None));
 
-        Assert.Contains("subset (replica.yaml:5:3): dumps do not apply subsets yet", e.Message, StringComparison.Ordinal);
+        Assert.Contains("subset (replica.yaml:5:3): subsets are taken from a live PostgreSQL source", e.Message, StringComparison.Ordinal);
+        Assert.Contains("never dumped whole instead", e.Message, StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,160 @@
+using System.Text;
+using Npgsql;
+using Replica.Config;
+using Replica.Sources;
+using Replica.Subsetting;
+
+namespace Replica.Pipeline;
+
+/// <summary>
+/// A dump of a subset on the snapshot source: the plan and its closure run inside the exported snapshot before any table
+/// is copied, then each table's data is read by COPY statements that select the kept rows in batches of keys
+/// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
+/// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
+/// key into a table whose rows are not kept (data: skip, drop, only_tables) is written as NULL.
+/// </summary>
+internal static class SubsetDump
+{
+    /// <summary>Plans and runs the subset in <paramref name="source"/>'s snapshot and tells the source which rows to copy.</summary>
+    public static async Task<SubsetPlan> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, CancellationToken cancellationToken)
+    {
+        var subset = config.Subset!;
+        var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var virtualLinks = subset.VirtualForeignKeys.Select(v => new PostgresSubsetSource.VirtualLink(
+                (v.Table.Schema.ToString(), v.Table.Table.ToString()), v.Columns, (v.References.Schema.ToString(), v.References.Table.ToString()), v.ReferencedColumns, v.Where)).ToList();
+            var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, virtualLinks, cancellationToken).ConfigureAwait(false);
+            var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
+            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable);
+            await closure.RunAsync(cancellationToken).ConfigureAwait(false);
+            var roots = await PartitionRootsAsync(connection, cancellationToken).ConfigureAwait(false);
+            var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            source.RowQueries = table =>
+            {
+                var name = roots.TryGetValue($"{table.Schema}.{table.Name}", out var root) ? root : $"{table.Schema}.{table.Name}";
+                return byName.TryGetValue(name, out var node) ? Statements(plan, closure, node, infos[node], table) : null;
+            };
+            return plan;
+        }
+        catch (NpgsqlException e)
+        {
+            throw new DatabaseException($"computing the subset failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Each partition's partitioned table at the top of its tree ("schema.name" to "schema.name").</summary>
+    static async Task<Dictionary<string, string>> PartitionRootsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const string Sql = """
+            SELECT n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_class r ON r.oid = pg_partition_root(c.oid) JOIN pg_namespace rn ON rn.oid = r.relnamespace
+            WHERE c.relispartition
+            """;
+        var roots = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand(Sql, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            roots[reader.GetString(0)] = reader.GetString(1);
+        }
+        return roots;
+    }
+
+    /// <summary>The COPY statements of one leaf table (a partition reads its root's kept keys); null: every row.</summary>
+    static IEnumerable<string>? Statements(SubsetPlan plan, SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, SnapshotTable table)
+    {
+        var role = plan.Graph.Roles[node];
+        if (role is SubsetRole.Excluded or SubsetRole.Passthrough)
+        {
+            return null;
+        }
+        var columns = SplitColumns(table.ColumnList);
+        // Foreign keys into tables whose rows are not kept: NULL (a NOT NULL one was a plan error).
+        var nulled = plan.Graph.ParentLinks(node).Where(l => plan.Graph.Excluded.Contains(l.Parent))
+            .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).ToHashSet(StringComparer.Ordinal);
+        var select = columns.Count == 0 ? "" : string.Join(", ", columns.Select(c => nulled.Contains(c) ? "NULL" : Quote(c)));
+        var from = $"FROM ONLY {table.QualifiedName} t";
+        if (role == SubsetRole.Unreached || closure.KeptCount(node) == 0)
+        {
+            return [$"COPY (SELECT {select} {from} WHERE false) TO STDOUT"];
+        }
+        return KeptBatches(closure, node, info, select, from);
+    }
+
+    static IEnumerable<string> KeptBatches(SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, string select, string from)
+    {
+        var kept = closure.Kept(node).Order(StringComparer.Ordinal).ToList();
+        foreach (var batch in kept.Chunk(SubsetClosure.BatchSize))
+        {
+            string where;
+            string order;
+            if (node.Identity.Count == 0)
+            {
+                // A table without a key: its rows are known by a digest of their content.
+                where = $"md5(t::text) = ANY(ARRAY[{string.Join(", ", batch.Select(Literal))}]::text[])";
+                order = "md5(t::text)";
+            }
+            else
+            {
+                var keyColumns = node.Identity.Select(i => node.KeyColumns[i]).ToList();
+                var tuples = batch.Select(id => SubsetClosure.SplitIdentity(id, keyColumns.Count)).ToList();
+                var arrays = keyColumns.Select((c, k) => $"ARRAY[{string.Join(", ", tuples.Select(t => Literal(t[k])))}]::text[]::{info.KeyColumnTypes[node.Identity[k]]}[]");
+                where = $"({string.Join(", ", keyColumns.Select(c => "t." + Quote(c)))}) IN (SELECT * FROM unnest({string.Join(", ", arrays)}))";
+                order = string.Join(", ", keyColumns.Select(c => "t." + Quote(c)));
+            }
+            yield return $"COPY (SELECT {select} {from} WHERE {where} ORDER BY {order}) TO STDOUT";
+        }
+    }
+
+    static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>The names in a quoted column list ("a", "B c", d): quote_ident's output, split at commas outside quotes.</summary>
+    internal static List<string> SplitColumns(string list)
+    {
+        var names = new List<string>();
+        var name = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < list.Length; i++)
+        {
+            var c = list[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < list.Length && list[i + 1] == '"')
+                {
+                    name.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    name.Append(c);
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                names.Add(name.ToString());
+                name.Clear();
+            }
+            else if (c != ' ')
+            {
+                name.Append(c);
+            }
+        }
+        if (list.Length > 0)
+        {
+            names.Add(name.ToString());
+        }
+        return names;
+    }
+}
