@@ -266,4 +266,40 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         Assert.Equal(await server.QueryAsync(db, $"SELECT id, customer_id, salesperson_id, placed FROM orders WHERE customer_id IN ({Roots}) ORDER BY id"),
             await server.QueryAsync(restored, "SELECT id, customer_id, salesperson_id, placed FROM orders ORDER BY id"));
     }
+
+    [Fact]
+    public async Task ReplicaDump_SubsetWithASkippedParentTable_WritesItsNullableForeignKeysAsNull()
+    {
+        var (db, _) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        // employees keeps no rows: orders.salesperson_id (nullable) cannot point at one, so it is written as NULL.
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: '{server.PasswordUri(db)}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            transformers:
+              - table: public.employees
+                data: skip
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 50" {"}"}]
+              follow_children: [public.orders]
+            """);
+
+        var dump = await cli.RunAsync("dump", "-c", config, "--name", "nulled");
+        var output = Path.Combine(cli.WorkingDirectory, "nulled.sql");
+        var restore = await cli.RunAsync("restore", "-c", config, "--name", "nulled", "--output", output);
+
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var restored = await server.CreateDatabaseAsync();
+        var load = await server.RunPsqlFileAsync(restored, output);
+        Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
+        Assert.Equal(await server.QueryAsync(db, "SELECT count(*) FROM orders WHERE customer_id <= 50"), await server.QueryAsync(restored, "SELECT count(*) FROM orders"));
+        Assert.True(Count(await server.QueryAsync(db, "SELECT count(salesperson_id) FROM orders WHERE customer_id <= 50")) > 0);
+        Assert.Equal(0, Count(await server.QueryAsync(restored, "SELECT count(salesperson_id) FROM orders")));
+        Assert.Equal(0, Count(await server.QueryAsync(restored, "SELECT count(*) FROM employees")));
+    }
 }
