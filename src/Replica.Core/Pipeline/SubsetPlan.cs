@@ -129,7 +129,7 @@ public sealed class SubsetPlan
         var width = Graph.Tables.Max(t => t.Name.Length);
         foreach (var table in Graph.Tables)
         {
-            text.Append("  ").Append(table.Name.PadRight(width)).Append("  ").Append(RoleName(Graph.Roles[table]).PadRight(20))
+            text.Append("  ").Append(table.Name.PadRight(width)).Append("  ").Append(RoleName(Graph.Roles[table]).PadRight(22))
                 .Append(Estimates.TryGetValue(table, out var rows) ? rows.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "?").Append('\n');
         }
         text.Append("Links (child -> parent, walked):\n");
@@ -175,7 +175,7 @@ public sealed class SubsetPlan
         }
         foreach (var link in Graph.Links)
         {
-            text.Append("  ").Append(ids[link.Child]).Append(Graph.Followed.Contains(link.Child) ? " <==> |" : " -->|")
+            text.Append("  ").Append(ids[link.Child]).Append(Graph.Followed.Contains(link.Child) ? " <==>|" : " -->|")
                 .Append(string.Join(", ", link.ChildColumns.Select(c => link.Child.KeyColumns[c]))).Append("| ").Append(ids[link.Parent]).Append('\n');
         }
         foreach (var role in Enum.GetValues<SubsetRole>())

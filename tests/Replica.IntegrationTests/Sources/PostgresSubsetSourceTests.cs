@@ -302,4 +302,36 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         Assert.Equal(0, Count(await server.QueryAsync(restored, "SELECT count(salesperson_id) FROM orders")));
         Assert.Equal(0, Count(await server.QueryAsync(restored, "SELECT count(*) FROM employees")));
     }
+
+    [Fact]
+    public async Task RunAsync_PercentAndLimitOnTwentyThousandRows_KeepTheShareAndTheCountOnEveryRun()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE accounts (id bigint PRIMARY KEY, region text NOT NULL);
+            INSERT INTO accounts SELECT i, CASE WHEN i % 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 20000) i;
+            """);
+        await using var connection = new NpgsqlConnection(server.ConnectionString(db));
+        await connection.OpenAsync();
+        var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, [], CancellationToken.None);
+        var accounts = tables.Single();
+
+        async Task<SubsetClosure> RunAsync(SubsetStart root)
+        {
+            var graph = new SubsetGraph(tables, links, [root], new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
+            var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), "percent-secret"u8);
+            await closure.RunAsync(CancellationToken.None);
+            return closure;
+        }
+        var tenPercent = await RunAsync(new SubsetStart(accounts) { Percent = 10 });
+        var again = await RunAsync(new SubsetStart(accounts) { Percent = 10 });
+        var limited = await RunAsync(new SubsetStart(accounts) { Where = "region = 'eu'", Percent = 50, Limit = 137 });
+
+        // Within 2 percentage points of 10 % of 20,000 rows; the same rows on a second run.
+        Assert.InRange(tenPercent.KeptCount(accounts), 1600, 2400);
+        Assert.Equal(tenPercent.Kept(accounts).Order(StringComparer.Ordinal), again.Kept(accounts).Order(StringComparer.Ordinal));
+        // where, then percent, then limit: exactly 137 even ids.
+        Assert.Equal(137, limited.KeptCount(accounts));
+        Assert.All(limited.Kept(accounts), id => Assert.Equal(0, long.Parse(id, System.Globalization.CultureInfo.InvariantCulture) % 2));
+    }
 }
