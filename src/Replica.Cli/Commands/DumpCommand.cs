@@ -70,6 +70,20 @@ internal static class DumpCommand
         {
             Console.Error.WriteLine($"replica: warning: {warning}");
         }
+        if (result.Subset is { } subset)
+        {
+            // Printed even with --quiet: these columns hold NULL where the source has a value.
+            foreach (var link in subset.Nulled)
+            {
+                Console.Error.WriteLine($"replica: note: subset: {link} is written as NULL: no row of that table is kept");
+            }
+            if (!quiet)
+            {
+                Console.Error.WriteLine($"replica: subset: kept {subset.Kept.Sum(k => k.Rows)} rows of {subset.Kept.Count} "
+                    + $"{CommonOptions.Plural(subset.Kept.Count, "table")} in {subset.Rounds} {CommonOptions.Plural(subset.Rounds, "round")} ("
+                    + string.Join(", ", subset.Kept.Select(k => $"{k.Table} {k.Rows}")) + ")");
+            }
+        }
         if (!quiet)
         {
             var s = result.Statistics;

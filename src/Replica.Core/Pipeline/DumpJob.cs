@@ -6,7 +6,17 @@ using Replica.Sources;
 namespace Replica.Pipeline;
 
 /// <summary>The outcome of a dump: its index entry and the rewriter's counters.</summary>
-public sealed record DumpResult(DumpEntry Entry, RewriteStatistics Statistics);
+public sealed record DumpResult(DumpEntry Entry, RewriteStatistics Statistics)
+{
+    /// <summary>What a subset kept; null for a dump without one.</summary>
+    public SubsetSummary? Subset { get; init; }
+}
+
+/// <summary>
+/// A subset's outcome: the closure's rounds, the rows kept per table (tables that keep any), and the foreign keys written
+/// as NULL because their table's rows are not kept ("public.orders (salesperson_id) -> public.employees").
+/// </summary>
+public sealed record SubsetSummary(int Rounds, IReadOnlyList<(string Table, long Rows)> Kept, IReadOnlyList<string> Nulled);
 
 /// <summary>
 /// Wires one dump: source → rewriter (lexer + transformers) → chunker → bridge. The rewriter and the chunker run

@@ -115,8 +115,10 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             RestrictKey = await RestrictKeyAsync(tools, uri, cancellationToken).ConfigureAwait(false),
         };
-        return await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
-            Config.Subset is null ? null : token => SubsetDump.ApplyAsync(snapshot, Config, token)).ConfigureAwait(false);
+        SubsetSummary? subset = null;
+        var result = await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
+            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, token).ConfigureAwait(false)).ConfigureAwait(false);
+        return result with { Subset = subset };
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ namespace Replica.Pipeline;
 internal static class SubsetDump
 {
     /// <summary>Plans and runs the subset in <paramref name="source"/>'s snapshot and tells the source which rows to copy.</summary>
-    public static async Task<SubsetPlan> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, CancellationToken cancellationToken)
+    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, CancellationToken cancellationToken)
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -35,7 +35,12 @@ internal static class SubsetDump
                 var name = roots.TryGetValue($"{table.Schema}.{table.Name}", out var root) ? root : $"{table.Schema}.{table.Name}";
                 return byName.TryGetValue(name, out var node) ? Statements(plan, closure, node, infos[node], table) : null;
             };
-            return plan;
+            var nulled = plan.Graph.Links
+                .Where(l => plan.Graph.Excluded.Contains(l.Parent) && !plan.Graph.Excluded.Contains(l.Child) && plan.Graph.Roles[l.Child] != SubsetRole.Unreached)
+                .Select(l => $"{l.Child.Name} ({string.Join(", ", l.ChildColumns.Select(c => l.Child.KeyColumns[c]))}) -> {l.Parent.Name}")
+                .ToList();
+            var kept = tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t))).ToList();
+            return new SubsetSummary(closure.Rounds, kept, nulled);
         }
         catch (NpgsqlException e)
         {

@@ -294,6 +294,9 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
 
         Assert.True(dump.ExitCode == 0, dump.Stderr);
         Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.Contains("replica: note: subset: public.orders (salesperson_id) -> public.employees is written as NULL", dump.Stderr, StringComparison.Ordinal);
+        Assert.Contains("replica: subset: kept ", dump.Stderr, StringComparison.Ordinal);
+        Assert.Contains("public.customers 50", dump.Stderr, StringComparison.Ordinal);
         var restored = await server.CreateDatabaseAsync();
         var load = await server.RunPsqlFileAsync(restored, output);
         Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
