@@ -396,4 +396,29 @@ public class SubsetClosureTests
         // Three batches down to the orders (5000 + 5000 + 2000 customers); none up, every customer being kept already.
         Assert.Equal(3, source.Queries);
     }
+
+    public static TheoryData<string[]> Tuples => new()
+    {
+        { ["42"] },
+        { ["1", "2"] },
+        { ["a:b", "3:x", ""] },
+        { ["zoë", "12:34", "ends with :"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Tuples))]
+    public void Identity_SplitIdentity_GivesTheTupleBack(string[] tuple)
+    {
+        var id = SubsetClosure.Identity(tuple);
+
+        Assert.Equal(tuple, SubsetClosure.SplitIdentity(id, tuple.Length));
+    }
+
+    [Fact]
+    public void Identity_DifferentTuples_NeverCollide()
+    {
+        // Joined naively, ("1:2", "3") and ("1", "2:3") would both read 1:2:3.
+        Assert.NotEqual(SubsetClosure.Identity(["1:2", "3"]), SubsetClosure.Identity(["1", "2:3"]));
+        Assert.NotEqual(SubsetClosure.Identity(["12", "3"]), SubsetClosure.Identity(["1", "23"]));
+    }
 }
