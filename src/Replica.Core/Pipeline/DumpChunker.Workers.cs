@@ -76,17 +76,31 @@ public static partial class DumpChunker
                 _free.Writer.TryWrite(_slots[i]);
             }
             _workers = new Task[workers];
-            for (int i = 0; i < workers; i++)
+            try
             {
-                // The first worker uses the caller's codec; each other one a fork with its own state (a codec serves
-                // one thread at a time).
-                IChunkCodec? own = codec;
-                if (i > 0 && codec is not null)
+                for (int i = 0; i < workers; i++)
                 {
-                    own = codec.Fork();
-                    _forks.Add(own);
+                    // The first worker uses the caller's codec; each other one a fork with its own state (a codec serves
+                    // one thread at a time).
+                    IChunkCodec? own = codec;
+                    if (i > 0 && codec is not null)
+                    {
+                        own = codec.Fork();
+                        _forks.Add(own);
+                    }
+                    _workers[i] = Task.Run(() => EncodeLoopAsync(own), CancellationToken.None);
                 }
-                _workers[i] = Task.Run(() => EncodeLoopAsync(own), CancellationToken.None);
+            }
+            catch
+            {
+                // The workers started so far stop; nothing else was started.
+                _stop.Cancel();
+                _toEncode.Writer.TryComplete();
+                foreach (var fork in _forks)
+                {
+                    fork.Dispose();
+                }
+                throw;
             }
             _store = Task.Run(StoreLoopAsync, CancellationToken.None);
         }

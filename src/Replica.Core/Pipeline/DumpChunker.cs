@@ -73,7 +73,18 @@ public static partial class DumpChunker
         CheckChunkSize(chunkSize);
         CheckWorkers(workers);
 
-        var encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, partBegun, probe, cancellationToken);
+        ChunkEncoder encoder;
+        try
+        {
+            encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, partBegun, probe, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // The producer must learn that nobody reads its pipe, or it waits on a full pipe for ever (an out-of-memory
+            // while the slots and workers were set up once hung a dump this way).
+            await input.CompleteAsync(e).ConfigureAwait(false);
+            throw;
+        }
         Slot? filling = null;
         Slot? full = null; // a full chunk waits until we know whether another byte follows it (then it is not the last)
         long total = 0;

@@ -140,6 +140,58 @@ public sealed partial class DumpChunkerTests
         Assert.Equal(data, writer.Chunks.SelectMany(c => c).ToArray());
     }
 
+    [Fact]
+    public async Task RunAsync_EncoderCannotStart_FailsAndReleasesTheProducerInsteadOfHanging()
+    {
+        // Found with a 40 MiB GC heap limit: an out-of-memory while the chunker set up its slots and workers left the pipe
+        // unread and not completed, so the rewriter waited on a full pipe for ever and the dump hung.
+        var writer = new RecordingWriter();
+        using var codec = new UnforkableCodec();
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
+
+        var run = DumpChunker.RunAsync(pipe.Reader, writer, 16, codec, 3, CancellationToken.None);
+        // The producer writes far more than the pipe holds: it must be told, by a completed flush or the chunker's error.
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                for (var i = 0; i < 100; i++)
+                {
+                    if ((await pipe.Writer.WriteAsync(new byte[32])).IsCompleted)
+                    {
+                        return "completed";
+                    }
+                }
+                return "wrote everything";
+            }
+            catch (InsufficientMemoryException)
+            {
+                return "told the chunker's error";
+            }
+        });
+
+        var e = await Assert.ThrowsAsync<InsufficientMemoryException>(() => run.WaitAsync(s_patience));
+        Assert.Equal("no memory for a fork", e.Message);
+        Assert.NotEqual("wrote everything", await producer.WaitAsync(s_patience));
+        Assert.Empty(writer.Chunks);
+    }
+
+    /// <summary>A codec whose forks cannot be made (as when memory runs out while the workers start).</summary>
+    sealed class UnforkableCodec : IChunkCodec
+    {
+        public string Name => "unforkable";
+
+        public void Encode(ReadOnlySpan<byte> plain, int chunkIndex, bool isLast, IBufferWriter<byte> output) => output.Write(plain);
+
+        public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output) => output.Write(stored);
+
+        public IChunkCodec Fork() => throw new InsufficientMemoryException("no memory for a fork");
+
+        public void Dispose()
+        {
+        }
+    }
+
     /// <summary>Stores chunks as they are, and fails on one chunk index (whichever fork gets it).</summary>
     sealed class FailingCodec(int failOnIndex) : IChunkCodec
     {
