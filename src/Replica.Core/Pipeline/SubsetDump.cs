@@ -22,9 +22,7 @@ internal static class SubsetDump
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var virtualLinks = subset.VirtualForeignKeys.Select(v => new PostgresSubsetSource.VirtualLink(
-                (v.Table.Schema.ToString(), v.Table.Table.ToString()), v.Columns, (v.References.Schema.ToString(), v.References.Table.ToString()), v.ReferencedColumns, v.Where)).ToList();
-            var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, virtualLinks, cancellationToken).ConfigureAwait(false);
+            var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
             var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable);
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);

@@ -39,8 +39,7 @@ public sealed class SubsetPlan
             throw new ConfigException("subset plan reads a live PostgreSQL source: set source.connection_uri to a postgres:// URI", config.File, key: "source.connection_uri");
         }
         var database = DatabaseUri.Parse(uri);
-        var virtualLinks = subset.VirtualForeignKeys.Select(v => new PostgresSubsetSource.VirtualLink(
-            (v.Table.Schema.ToString(), v.Table.Table.ToString()), v.Columns, (v.References.Schema.ToString(), v.References.Table.ToString()), v.ReferencedColumns, v.Where)).ToList();
+        var virtualLinks = VirtualLinks(subset);
         try
         {
             await using var connection = new NpgsqlConnection(PostgresCatalog.ConnectionString(database));
@@ -54,6 +53,10 @@ public sealed class SubsetPlan
             throw new DatabaseException($"reading the catalog of {database.Describe()} failed: {e.Message}", e);
         }
     }
+
+    /// <summary>The config's virtual foreign keys as the live source reads them.</summary>
+    internal static List<PostgresSubsetSource.VirtualLink> VirtualLinks(SubsetConfig subset) => subset.VirtualForeignKeys.Select(v => new PostgresSubsetSource.VirtualLink(
+        (v.Table.Schema.ToString(), v.Table.Table.ToString()), v.Columns, (v.References.Schema.ToString(), v.References.Table.ToString()), v.ReferencedColumns, v.Where)).ToList();
 
     /// <summary>Plans <paramref name="config"/>'s subset over a source's tables and links.</summary>
     public static SubsetPlan Build(ReplicaConfig config, IReadOnlyList<SubsetTable> tables, IReadOnlyList<SubsetLink> links, IReadOnlyDictionary<SubsetTable, long> estimates)

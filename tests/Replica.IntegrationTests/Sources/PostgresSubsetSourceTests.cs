@@ -209,24 +209,29 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         Assert.True(Count(await server.QueryAsync(db, "SELECT count(*) FROM notes WHERE customer_id <= 5")) > closure.KeptCount(T("public.notes")));
     }
 
+    /// <summary>A config that dumps <paramref name="db"/> into the CLI's bridge, with <paramref name="rules"/> (transformers, subset).</summary>
+    string DumpConfig(ReplicaCli cli, string db, string rules) => cli.WriteConfig($"""
+        secret: subset-dump-secret-0123456789
+        source:
+          connection_uri: '{server.PasswordUri(db)}'
+        bridge:
+          local:
+            path: {cli.BridgePath}
+
+        """ + rules);
+
     [Fact]
     public async Task ReplicaDump_WithASubset_RestoresWithEveryForeignKeyAndKeepsWhatSqlSays()
     {
         var (db, _) = await SourceAsync();
         using var cli = new ReplicaCli();
-        var config = cli.WriteConfig($"""
-            secret: subset-dump-secret-0123456789
-            source:
-              connection_uri: '{server.PasswordUri(db)}'
-            bridge:
-              local:
-                path: {cli.BridgePath}
+        var config = DumpConfig(cli, db, """
             transformers:
               - table: public.employees
                 columns:
-                  name: {"{"} transformer: redact, options: {"{"} character: '*', width: 5 {"}"} {"}"}
+                  name: { transformer: redact, options: { character: '*', width: 5 } }
             subset:
-              roots: [{"{"} table: public.customers, where: "country = 'DE' AND id <= 300" {"}"}]
+              roots: [{ table: public.customers, where: "country = 'DE' AND id <= 300" }]
               follow_children: [public.orders, public.order_items, public.events]
             """);
 
@@ -273,18 +278,12 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         var (db, _) = await SourceAsync();
         using var cli = new ReplicaCli();
         // employees keeps no rows: orders.salesperson_id (nullable) cannot point at one, so it is written as NULL.
-        var config = cli.WriteConfig($"""
-            secret: subset-dump-secret-0123456789
-            source:
-              connection_uri: '{server.PasswordUri(db)}'
-            bridge:
-              local:
-                path: {cli.BridgePath}
+        var config = DumpConfig(cli, db, """
             transformers:
               - table: public.employees
                 data: skip
             subset:
-              roots: [{"{"} table: public.customers, where: "id <= 50" {"}"}]
+              roots: [{ table: public.customers, where: "id <= 50" }]
               follow_children: [public.orders]
             """);
 
