@@ -23,6 +23,12 @@ public static class Identifiers
         return name;
     }
 
+    /// <summary>
+    /// A PostgreSQL delimited identifier: the name in double quotes, inner quotes doubled. Always quoted, so a reserved
+    /// word (user, order) or a mixed-case name is read as the name it is (for SQL; <see cref="Quote"/> is for display).
+    /// </summary>
+    public static string Delimited(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
     /// <summary>Quotes a name unless it is a plain lower-case identifier.</summary>
     public static string Quote(string name)
     {

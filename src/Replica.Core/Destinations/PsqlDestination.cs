@@ -85,7 +85,7 @@ public sealed class PsqlDestination : IRestoreDestination
             }
             if (_wipe != WipeMode.Database)
             {
-                await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+                await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
             }
         }
         var target = _uri;
@@ -93,7 +93,7 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
             _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
-            await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
+            await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
         }
         _psql = StartSession(target);
@@ -125,7 +125,7 @@ public sealed class PsqlDestination : IRestoreDestination
             }
             try
             {
-                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(name)}", cancellationToken).ConfigureAwait(false);
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(name)}", cancellationToken).ConfigureAwait(false);
             }
             catch (DatabaseException)
             {
@@ -190,9 +190,9 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             if (_dropOnSwap)
             {
-                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(_uri.Database!)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(_uri.Database!)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
             }
-            await _tools.QueryAsync(Maintenance, $"ALTER DATABASE {Identifier(_stagingDatabase)} RENAME TO {Identifier(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+            await _tools.QueryAsync(Maintenance, $"ALTER DATABASE {Identifiers.Delimited(_stagingDatabase)} RENAME TO {Identifiers.Delimited(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
             _stagingDatabase = null;
         }
         _committed = true;
@@ -225,7 +225,7 @@ public sealed class PsqlDestination : IRestoreDestination
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
         _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
         _dropOnSwap = exists;
-        await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifier(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
+        await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
         return _uri.WithDatabase(_stagingDatabase);
     }
 
@@ -257,7 +257,7 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             try
             {
-                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifier(_stagingDatabase)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(_stagingDatabase)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
             }
             catch (DatabaseException)
             {
@@ -269,7 +269,6 @@ public sealed class PsqlDestination : IRestoreDestination
     static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
 
     /// <summary>A SQL identifier, quoted (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS).</summary>
-    internal static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     internal static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

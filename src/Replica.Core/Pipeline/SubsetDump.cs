@@ -77,7 +77,7 @@ internal static class SubsetDump
         // Foreign keys into tables whose rows are not kept: NULL (a NOT NULL one was a plan error).
         var nulled = plan.Graph.ParentLinks(node).Where(l => plan.Graph.Excluded.Contains(l.Parent))
             .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).ToHashSet(StringComparer.Ordinal);
-        var select = columns.Count == 0 ? "" : string.Join(", ", columns.Select(c => nulled.Contains(c) ? "NULL" : Quote(c)));
+        var select = columns.Count == 0 ? "" : string.Join(", ", columns.Select(c => nulled.Contains(c) ? "NULL" : Identifiers.Delimited(c)));
         var from = $"FROM ONLY {table.QualifiedName} t";
         if (role == SubsetRole.Unreached || closure.KeptCount(node) == 0)
         {
@@ -104,16 +104,14 @@ internal static class SubsetDump
                 var keyColumns = node.Identity.Select(i => node.KeyColumns[i]).ToList();
                 var tuples = batch.Select(id => SubsetClosure.SplitIdentity(id, keyColumns.Count)).ToList();
                 var arrays = keyColumns.Select((c, k) => $"ARRAY[{string.Join(", ", tuples.Select(t => Literal(t[k])))}]::text[]::{info.KeyColumnTypes[node.Identity[k]]}[]");
-                where = $"({string.Join(", ", keyColumns.Select(c => "t." + Quote(c)))}) IN (SELECT * FROM unnest({string.Join(", ", arrays)}))";
-                order = string.Join(", ", keyColumns.Select(c => "t." + Quote(c)));
+                where = $"({string.Join(", ", keyColumns.Select(c => "t." + Identifiers.Delimited(c)))}) IN (SELECT * FROM unnest({string.Join(", ", arrays)}))";
+                order = string.Join(", ", keyColumns.Select(c => "t." + Identifiers.Delimited(c)));
             }
             yield return $"COPY (SELECT {select} {from} WHERE {where} ORDER BY {order}) TO STDOUT";
         }
     }
 
     static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
-
-    static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>The names in a quoted column list ("a", "B c", d): quote_ident's output, split at commas outside quotes.</summary>
     internal static List<string> SplitColumns(string list)

@@ -245,9 +245,9 @@ public static class PersonalDataScanner
         var sql = new StringBuilder("SELECT ");
         for (var i = 0; i < columns.Count; i++)
         {
-            sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"left({QuoteIdentifier(columns[i].Name)}::text, {SampleChars})");
+            sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"left({Identifiers.Delimited(columns[i].Name)}::text, {SampleChars})");
         }
-        sql.Append(" FROM ").Append(QuoteIdentifier(table.Schema)).Append('.').Append(QuoteIdentifier(table.Name));
+        sql.Append(" FROM ").Append(Identifiers.Delimited(table.Schema)).Append('.').Append(Identifiers.Delimited(table.Name));
         if (table.EstimatedRows is > 20_000 and var rows)
         {
             // SYSTEM samples whole pages: cheap, and enough to tell the shape of values.
@@ -258,5 +258,4 @@ public static class PersonalDataScanner
         return sql.ToString();
     }
 
-    static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

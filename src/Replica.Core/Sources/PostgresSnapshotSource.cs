@@ -280,9 +280,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     }
 
     /// <summary>An exact pg_dump pattern for one table: both parts double-quoted, inner quotes doubled (psql's pattern rules).</summary>
-    static string Pattern(SnapshotTable table) => $"{Quote(table.Schema)}.{Quote(table.Name)}";
-
-    static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    static string Pattern(SnapshotTable table) => $"{Identifiers.Delimited(table.Schema)}.{Identifiers.Delimited(table.Name)}";
 
     static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {

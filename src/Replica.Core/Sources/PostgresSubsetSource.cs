@@ -46,11 +46,11 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         string where;
         if (columns.Length == 1)
         {
-            where = $" WHERE t.{Quote(table.KeyColumns[columns[0]])} = ANY($1::text[]::{info.KeyColumnTypes[columns[0]]}[])";
+            where = $" WHERE t.{Identifiers.Delimited(table.KeyColumns[columns[0]])} = ANY($1::text[]::{info.KeyColumnTypes[columns[0]]}[])";
         }
         else
         {
-            var names = string.Join(", ", columns.Select(c => "t." + Quote(table.KeyColumns[c])));
+            var names = string.Join(", ", columns.Select(c => "t." + Identifiers.Delimited(table.KeyColumns[c])));
             var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{info.KeyColumnTypes[c]}[]"));
             where = $" WHERE ({names}) IN (SELECT * FROM unnest({arrays}))";
         }
@@ -73,7 +73,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
             else
             {
-                select.Append("t.").Append(Quote(table.KeyColumns[c])).Append("::text");
+                select.Append("t.").Append(Identifiers.Delimited(table.KeyColumns[c])).Append("::text");
             }
         }
         // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
@@ -108,8 +108,6 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             yield return new KeyRow(id, values);
         }
     }
-
-    static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>
     /// The subset graph of a database's tables (regular and partitioned, partitions left out: their rows are the
@@ -223,7 +221,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                 types.Add(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string
                     ?? throw new ConfigException($"subset: {schema}.{name} has no column {column} (named by a virtual foreign key)"));
             }
-            infos[table] = new TableInfo($"{Quote(schema)}.{Quote(name)}", partitioned, types) { Conditions = tableConditions, EstimatedRows = estimates[oid] };
+            infos[table] = new TableInfo($"{Identifiers.Delimited(schema)}.{Identifiers.Delimited(name)}", partitioned, types) { Conditions = tableConditions, EstimatedRows = estimates[oid] };
         }
         var subsetLinks = links.Select((l, i) => new SubsetLink(l.Name, tables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
             tables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)
