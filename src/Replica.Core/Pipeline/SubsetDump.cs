@@ -26,11 +26,10 @@ internal static class SubsetDump
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
             var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable);
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
-            var roots = await PartitionRootsAsync(connection, cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
             source.RowQueries = table =>
             {
-                var name = roots.TryGetValue($"{table.Schema}.{table.Name}", out var root) ? root : $"{table.Schema}.{table.Name}";
+                var name = table.PartitionRoot ?? $"{table.Schema}.{table.Name}";
                 return byName.TryGetValue(name, out var node) ? Statements(plan, closure, node, infos[node], table) : null;
             };
             var nulled = plan.Graph.Links
@@ -46,25 +45,6 @@ internal static class SubsetDump
         }
     }
 
-    /// <summary>Each partition's partitioned table at the top of its tree ("schema.name" to "schema.name").</summary>
-    static async Task<Dictionary<string, string>> PartitionRootsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        const string Sql = """
-            SELECT n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_class r ON r.oid = pg_partition_root(c.oid) JOIN pg_namespace rn ON rn.oid = r.relnamespace
-            WHERE c.relispartition
-            """;
-        var roots = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using var command = new NpgsqlCommand(Sql, connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            roots[reader.GetString(0)] = reader.GetString(1);
-        }
-        return roots;
-    }
-
     /// <summary>The COPY statements of one leaf table (a partition reads its root's kept keys); null: every row.</summary>
     static IEnumerable<string>? Statements(SubsetPlan plan, SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, SnapshotTable table)
     {
@@ -73,7 +53,7 @@ internal static class SubsetDump
         {
             return null;
         }
-        var columns = SplitColumns(table.ColumnList);
+        var columns = table.Columns;
         // Foreign keys into tables whose rows are not kept: NULL (a NOT NULL one was a plan error).
         var nulled = plan.Graph.ParentLinks(node).Where(l => plan.Graph.Excluded.Contains(l.Parent))
             .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).ToHashSet(StringComparer.Ordinal);
@@ -112,50 +92,4 @@ internal static class SubsetDump
     }
 
     static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
-
-    /// <summary>The names in a quoted column list ("a", "B c", d): quote_ident's output, split at commas outside quotes.</summary>
-    internal static List<string> SplitColumns(string list)
-    {
-        var names = new List<string>();
-        var name = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < list.Length; i++)
-        {
-            var c = list[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < list.Length && list[i + 1] == '"')
-                {
-                    name.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    name.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                names.Add(name.ToString());
-                name.Clear();
-            }
-            else if (c != ' ')
-            {
-                name.Append(c);
-            }
-        }
-        if (list.Length > 0)
-        {
-            names.Add(name.ToString());
-        }
-        return names;
-    }
 }

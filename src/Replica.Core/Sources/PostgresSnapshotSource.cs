@@ -253,7 +253,9 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                              WHERE c.relispartition AND p.relid <> c.oid), '{}'),
                    coalesce((SELECT array_agg(ac.relname ORDER BY p.n) FROM pg_catalog.pg_partition_ancestors(c.oid) WITH ORDINALITY p(relid, n)
                              JOIN pg_catalog.pg_class ac ON ac.oid = p.relid
-                             WHERE c.relispartition AND p.relid <> c.oid), '{}')
+                             WHERE c.relispartition AND p.relid <> c.oid), '{}'),
+                   coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), '{}')
             FROM pg_catalog.pg_class c
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = 'r' AND c.relpersistence = 'p'
@@ -268,9 +270,14 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var table = new SnapshotTable(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4));
             var ancestorSchemas = reader.GetFieldValue<string[]>(5);
             var ancestorNames = reader.GetFieldValue<string[]>(6);
+            var table = new SnapshotTable(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4))
+            {
+                Columns = reader.GetFieldValue<string[]>(7),
+                // Ancestors come nearest first: the last is the partitioned table at the top of the tree.
+                PartitionRoot = ancestorNames.Length == 0 ? null : $"{ancestorSchemas[^1]}.{ancestorNames[^1]}",
+            };
             if (filter.Copies(table.Schema, table.Name, ancestorSchemas, ancestorNames))
             {
                 tables.Add(table);

@@ -34,6 +34,12 @@ public enum SnapshotPartKind
 /// <param name="Bytes">The table's main fork size when the snapshot was taken (pg_relation_size), for order and progress.</param>
 public sealed record SnapshotTable(string Schema, string Name, string QualifiedName, string ColumnList, long Bytes)
 {
+    /// <summary>The columns COPY reads, unquoted, in <see cref="ColumnList"/>'s order.</summary>
+    public IReadOnlyList<string> Columns { get; init; } = [];
+
+    /// <summary>For a partition, the partitioned table at the top of its tree ("schema.name", unquoted); else null.</summary>
+    public string? PartitionRoot { get; init; }
+
     /// <summary>
     /// The statement that opens the table's data, byte for byte as pg_dump writes it (fmtCopyColumnList: no
     /// parentheses for a table without columns).
