@@ -197,31 +197,38 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             conditionPositions[linkIndex] = keyColumns[child].Count;
             keyColumns[child].Add($"?condition {linkIndex}");
         }
+        // Every column's type in one query; a virtual key's condition is a text pseudo-column the source computes.
+        var columnTypes = new Dictionary<(uint, string), string>();
+        await using (var command = new NpgsqlCommand(
+            "SELECT attrelid, attname::text, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = ANY($1) AND attnum > 0 AND NOT attisdropped",
+            connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = names.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                columnTypes[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(2);
+            }
+        }
+        var tableConditions = names.Keys.ToDictionary(oid => oid, _ => new Dictionary<int, string>());
+        foreach (var (child, where, linkIndex) in conditions)
+        {
+            tableConditions[child][conditionPositions[linkIndex]] = where;
+        }
         var tables = new Dictionary<uint, SubsetTable>();
         var infos = new Dictionary<SubsetTable, TableInfo>();
         foreach (var (oid, (schema, name, partitioned, key)) in names)
         {
             var table = new SubsetTable($"{schema}.{name}", keyColumns[oid], [.. Enumerable.Range(0, key.Length)]);
             tables[oid] = table;
-            var types = new List<string>();
-            var tableConditions = new Dictionary<int, string>();
-            foreach (var column in keyColumns[oid])
+            var types = keyColumns[oid].Select((column, position) => tableConditions[oid].ContainsKey(position) ? "text"
+                : columnTypes.TryGetValue((oid, column), out var type) ? type
+                : throw new ConfigException($"subset: {schema}.{name} has no column {column} (named by a virtual foreign key)")).ToList();
+            infos[table] = new TableInfo($"{Identifiers.Delimited(schema)}.{Identifiers.Delimited(name)}", partitioned, types)
             {
-                if (column.StartsWith("?condition ", StringComparison.Ordinal))
-                {
-                    var linkIndex = int.Parse(column["?condition ".Length..], System.Globalization.CultureInfo.InvariantCulture);
-                    tableConditions[types.Count] = conditions.Single(c => c.LinkIndex == linkIndex).Where;
-                    types.Add("text");
-                    continue;
-                }
-                await using var command = new NpgsqlCommand(
-                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped", connection);
-                command.Parameters.Add(new NpgsqlParameter { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
-                command.Parameters.Add(new NpgsqlParameter { Value = column });
-                types.Add(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string
-                    ?? throw new ConfigException($"subset: {schema}.{name} has no column {column} (named by a virtual foreign key)"));
-            }
-            infos[table] = new TableInfo($"{Identifiers.Delimited(schema)}.{Identifiers.Delimited(name)}", partitioned, types) { Conditions = tableConditions, EstimatedRows = estimates[oid] };
+                Conditions = tableConditions[oid],
+                EstimatedRows = estimates[oid],
+            };
         }
         var subsetLinks = links.Select((l, i) => new SubsetLink(l.Name, tables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
             tables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)
