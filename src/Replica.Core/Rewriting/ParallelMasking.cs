@@ -37,7 +37,6 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     readonly int _maxInFlight;
     Batch? _writing;
     Batch? _open;
-    bool _openIsRows;
     int _inFlight;
     RowPlan? _lastPlan;
     Transformer?[][]? _lastSets;
@@ -90,11 +89,10 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     {
         while (rows.Length > 0)
         {
-            if (_open is null || !_openIsRows)
+            if (_open?.Plan is null)
             {
                 SealOpen();
                 _open = Rent();
-                _openIsRows = true;
                 _open.Plan = plan;
                 _open.Transformers = TransformersFor(plan, build);
                 _open.CopyTable = copyTable;
@@ -140,7 +138,7 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     /// <summary>Ends the run of rows being gathered (the end of a COPY block); what follows is written after it.</summary>
     public void EndRows()
     {
-        if (_openIsRows)
+        if (_open?.Plan is not null)
         {
             SealOpen();
         }
@@ -174,11 +172,10 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
             return null;
         }
         // Bytes written while batches wait go into pass-through batches of a bounded size, so that no buffer grows.
-        if (_open is null || _openIsRows || _open.Output.Available < Math.Max(sizeHint, 1))
+        if (_open is null || _open.Plan is not null || _open.Output.Available < Math.Max(sizeHint, 1))
         {
             SealOpen();
             _open = Rent();
-            _openIsRows = false;
         }
         _writing = _open;
         return _open;
@@ -193,7 +190,7 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
         }
         _open = null;
         _queue.Enqueue(open);
-        if (_openIsRows)
+        if (open.Plan is not null)
         {
             _inFlight++;
             _work.Writer.TryWrite(open);
@@ -206,7 +203,7 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     /// </summary>
     public async ValueTask<FlushResult> FlushAsync(bool final, CancellationToken cancellationToken)
     {
-        if (final || _open is { } open && !_openIsRows)
+        if (final || _open is { Plan: null })
         {
             SealOpen();
         }
@@ -252,7 +249,7 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     /// <summary>After the rewriter failed: the failure of an earlier batch, if one failed (the first in dump order).</summary>
     public async Task<Exception?> FirstFailureAsync()
     {
-        if (_openIsRows)
+        if (_open?.Plan is not null)
         {
             SealOpen();
         }
