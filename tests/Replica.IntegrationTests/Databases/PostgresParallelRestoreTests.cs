@@ -31,7 +31,12 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
 
     public void Dispose() => _cli.Dispose();
 
-    string Config(string destination) => _cli.WriteConfig($"""
+    /// <summary>A config restoring into <paramref name="destination"/> (and dumping <paramref name="source"/>, when given).</summary>
+    string Config(string destination, string? source = null) => _cli.WriteConfig((source is null ? "" : $"""
+        source:
+          connection_uri: '{server.PasswordUri(source)}'
+
+        """) + $"""
         destination:
           connection_uri: '{server.PasswordUri(destination)}'
         bridge:
@@ -192,18 +197,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         // (sequence values, the large object) as a post-data part ahead of the indexes and constraints.
         var source = await SourceAsync();
         var destination = NewName();
-        var config = _cli.WriteConfig($"""
-            source:
-              connection_uri: '{server.PasswordUri(source)}'
-            destination:
-              connection_uri: '{server.PasswordUri(destination)}'
-            bridge:
-              local:
-                path: {_cli.BridgePath}
-              chunk_size: 16KiB
-              compression: {"{"} algorithm: zstd {"}"}
-              encryption: {"{"} key: '{s_key}' {"}"}
-            """, "loop.yaml");
+        var config = Config(destination, source);
 
         var dump = await _cli.RunAsync("dump", "-c", config, "--jobs", "2", "--name", "loop");
         var restore = await _cli.RunAsync("restore", "-c", config, "--name", "loop", "--jobs", "2");
