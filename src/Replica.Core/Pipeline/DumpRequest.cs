@@ -7,6 +7,7 @@ using Replica.Lexing;
 using Replica.Rewriting;
 using Replica.Scanning;
 using Replica.Sources;
+using Replica.Subsetting;
 using Replica.Transformers;
 
 namespace Replica.Pipeline;
@@ -116,8 +117,9 @@ public sealed class DumpRequest : IAsyncDisposable
             RestrictKey = await RestrictKeyAsync(tools, uri, cancellationToken).ConfigureAwait(false),
         };
         SubsetSummary? subset = null;
+        using var keys = Config.Subset is null ? null : new KeyStore(Config.Subset.MemoryBytes);
         var result = await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
-            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, token).ConfigureAwait(false)).ConfigureAwait(false);
+            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, keys!, token).ConfigureAwait(false)).ConfigureAwait(false);
         return result with { Subset = subset };
     }
 

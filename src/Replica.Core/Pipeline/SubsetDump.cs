@@ -16,7 +16,8 @@ namespace Replica.Pipeline;
 internal static class SubsetDump
 {
     /// <summary>Plans and runs the subset in <paramref name="source"/>'s snapshot and tells the source which rows to copy.</summary>
-    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, CancellationToken cancellationToken)
+    /// <param name="store">Holds the kept keys until the last table is copied: the caller disposes it after the dump.</param>
+    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, KeyStore store, CancellationToken cancellationToken)
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -24,7 +25,7 @@ internal static class SubsetDump
         {
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
-            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable);
+            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable);
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
             source.RowQueries = table =>
@@ -68,8 +69,7 @@ internal static class SubsetDump
 
     static IEnumerable<string> KeptBatches(SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, string select, string from)
     {
-        var kept = closure.Kept(node).Order(StringComparer.Ordinal).ToList();
-        foreach (var batch in kept.Chunk(SubsetClosure.BatchSize))
+        foreach (var batch in closure.Kept(node).Chunk(SubsetClosure.BatchSize))
         {
             string where;
             string order;

@@ -19,53 +19,60 @@ public sealed class SubsetClosure
 
     readonly SubsetGraph _graph;
     readonly ISubsetSource _source;
+    readonly KeyStore _store;
     readonly SipKey _sampleKey;
     readonly long? _maxRowsPerTable;
-    readonly Dictionary<SubsetTable, HashSet<string>> _down = [];
-    readonly Dictionary<SubsetTable, HashSet<string>> _up = [];
-    // Per link and direction, the key tuples already asked for: a tuple is looked up once.
-    readonly Dictionary<(SubsetLink, bool), HashSet<string>> _asked = [];
-    // Rows reached in the current round and not yet expanded, per table and direction.
-    Dictionary<SubsetTable, List<KeyRow>> _pendingDown = [];
-    Dictionary<SubsetTable, List<KeyRow>> _pendingUp = [];
+    readonly Dictionary<SubsetTable, int> _tables = [];
+    readonly Dictionary<SubsetLink, int> _links = [];
+    // The tables with rows waiting for the next round.
+    HashSet<int> _next = [];
 
+    /// <param name="store">Where the kept rows and the asked tuples go (memory-bounded, spilling to disk); the caller disposes it.</param>
     /// <param name="secret">The config's secret: percent and limit are keyed, so the same data gives the same subset.</param>
-    public SubsetClosure(SubsetGraph graph, ISubsetSource source, ReadOnlySpan<byte> secret, long? maxRowsPerTable = null)
+    public SubsetClosure(SubsetGraph graph, ISubsetSource source, KeyStore store, ReadOnlySpan<byte> secret, long? maxRowsPerTable = null)
     {
         _graph = graph;
         _source = source;
+        _store = store;
         _maxRowsPerTable = maxRowsPerTable;
         _sampleKey = SipKey.FromBytes(HMACSHA256.HashData(secret, "replica subset sample v1"u8));
         foreach (var table in graph.Tables)
         {
-            _down[table] = [];
-            _up[table] = [];
+            _tables[table] = _tables.Count;
+        }
+        foreach (var link in graph.Links)
+        {
+            _links[link] = _links.Count;
         }
     }
 
     /// <summary>Rounds run so far (progress).</summary>
     public int Rounds { get; private set; }
 
-    /// <summary>The identities of the rows kept in <paramref name="table"/>.</summary>
-    public bool IsKept(SubsetTable table, string id) => _down[table].Contains(id) || _up[table].Contains(id);
+    /// <summary>Called after each round with the round's number (progress).</summary>
+    public Action<int>? RoundDone { get; init; }
+
+    /// <summary>Whether the row of <paramref name="table"/> with identity <paramref name="id"/> is kept.</summary>
+    public bool IsKept(SubsetTable table, string id) => _store.IsKept(_tables[table], id);
 
     /// <summary>How many rows of <paramref name="table"/> are kept.</summary>
-    public long KeptCount(SubsetTable table) => _down[table].Count + _up[table].Count;
+    public long KeptCount(SubsetTable table) => _store.KeptCount(_tables[table]);
 
-    /// <summary>Every kept identity of <paramref name="table"/>.</summary>
-    public IEnumerable<string> Kept(SubsetTable table) => _down[table].Concat(_up[table]);
+    /// <summary>Every kept identity of <paramref name="table"/>, ordered by their UTF-8 bytes.</summary>
+    public IEnumerable<string> Kept(SubsetTable table) => _store.Kept(_tables[table]);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        foreach (var root in _graph.Roots)
+        for (var r = 0; r < _graph.Roots.Count; r++)
         {
+            var root = _graph.Roots[r];
             if (_graph.Excluded.Contains(root.Table))
             {
                 continue;
             }
-            await foreach (var row in SelectAsync(root, cancellationToken).ConfigureAwait(false))
+            await foreach (var row in SelectAsync(r, root, cancellationToken).ConfigureAwait(false))
             {
-                ReachDown(root.Table, row);
+                Reach(root.Table, row, down: true);
             }
         }
         foreach (var table in _graph.Passthrough)
@@ -76,76 +83,80 @@ public sealed class SubsetClosure
             }
             await foreach (var row in _source.ReadAllAsync(table, cancellationToken).ConfigureAwait(false))
             {
-                ReachUp(table, row);
+                Reach(table, row, down: false);
             }
         }
-        while (_pendingDown.Count > 0 || _pendingUp.Count > 0)
+        while (_next.Count > 0)
         {
             Rounds++;
-            var down = _pendingDown;
-            var up = _pendingUp;
-            _pendingDown = [];
-            _pendingUp = [];
-            foreach (var (table, rows) in down)
+            var tables = _next.Order().ToList();
+            _next = [];
+            foreach (var index in tables)
             {
-                foreach (var link in _graph.ChildLinks(table))
+                var table = _graph.Tables[index];
+                byte[]? after = null;
+                while (true)
                 {
-                    if (_graph.Followed.Contains(link.Child) && !_graph.Excluded.Contains(link.Child))
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var page = _store.Pending(index, Rounds, after);
+                    if (page.Count == 0)
                     {
-                        await ExpandAsync(link, rows, toChildren: true, cancellationToken).ConfigureAwait(false);
+                        break;
                     }
+                    var down = page.Where(p => p.Down).Select(p => new KeyRow(p.Id, p.Values)).ToList();
+                    var all = page.Select(p => new KeyRow(p.Id, p.Values)).ToList();
+                    foreach (var link in _graph.ChildLinks(table))
+                    {
+                        if (down.Count > 0 && _graph.Followed.Contains(link.Child) && !_graph.Excluded.Contains(link.Child))
+                        {
+                            await ExpandAsync(link, down, toChildren: true, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    foreach (var link in _graph.ParentLinks(table))
+                    {
+                        if (!_graph.Excluded.Contains(link.Parent))
+                        {
+                            await ExpandAsync(link, all, toChildren: false, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    if (page.Count < KeyStore.PageSize)
+                    {
+                        break;
+                    }
+                    after = Encoding.UTF8.GetBytes(page[^1].Id);
                 }
             }
-            foreach (var (table, rows) in down.Concat(up))
-            {
-                foreach (var link in _graph.ParentLinks(table))
-                {
-                    if (!_graph.Excluded.Contains(link.Parent))
-                    {
-                        await ExpandAsync(link, rows, toChildren: false, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
+            RoundDone?.Invoke(Rounds);
         }
     }
 
     /// <summary>A root's rows: where (by the source), then percent, then limit (both keyed on the row's identity).</summary>
-    async IAsyncEnumerable<KeyRow> SelectAsync(SubsetStart root, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    async IAsyncEnumerable<KeyRow> SelectAsync(int index, SubsetStart root, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var threshold = root.Percent is double percent ? Threshold(percent) : ulong.MaxValue;
-        if (root.Limit is not long limit)
-        {
-            await foreach (var row in _source.ReadRootAsync(root, cancellationToken).ConfigureAwait(false))
-            {
-                if (Sample(root.Table, row.Id) <= threshold)
-                {
-                    yield return row;
-                }
-            }
-            yield break;
-        }
-        // The N rows with the smallest keyed hashes: a max-heap of N, so memory is the limit, not the table.
-        var heap = new PriorityQueue<KeyRow, (ulong Hash, string Id)>(Comparer<(ulong Hash, string Id)>.Create(
-            (a, b) => b.Hash != a.Hash ? b.Hash.CompareTo(a.Hash) : string.CompareOrdinal(b.Id, a.Id)));
         await foreach (var row in _source.ReadRootAsync(root, cancellationToken).ConfigureAwait(false))
         {
             var hash = Sample(root.Table, row.Id);
-            if (hash > threshold || limit == 0)
+            if (hash > threshold)
             {
                 continue;
             }
-            if (heap.Count < limit)
+            if (root.Limit is null)
             {
-                heap.Enqueue(row, (hash, row.Id));
+                yield return row;
             }
-            else if (heap.TryPeek(out _, out var largest) && (hash < largest.Hash || hash == largest.Hash && string.CompareOrdinal(row.Id, largest.Id) < 0))
+            else
             {
-                heap.EnqueueDequeue(row, (hash, row.Id));
+                // The N rows with the smallest keyed hashes: every candidate goes to the store, which sorts on disk.
+                _store.AddSample(index, hash, row);
             }
         }
-        while (heap.TryDequeue(out var row, out _))
+        if (root.Limit is long limit)
         {
-            yield return row;
+            foreach (var row in _store.Smallest(index, limit))
+            {
+                yield return row;
+            }
         }
     }
 
@@ -159,40 +170,16 @@ public sealed class SubsetClosure
         return SipHash.Hash64(_sampleKey, bytes);
     }
 
-    void ReachDown(SubsetTable table, in KeyRow row)
+    /// <summary>Keeps a row for the next round: downward (a row kept upward so far is expanded again, downward) or upward.</summary>
+    void Reach(SubsetTable table, in KeyRow row, bool down)
     {
-        if (!_down[table].Add(row.Id))
+        var index = _tables[table];
+        if (!_store.Reach(index, row.Id, row.Values, down, Rounds + 1))
         {
             return;
         }
-        _up[table].Remove(row.Id);
-        CheckLimit(table);
-        Pending(_pendingDown, table).Add(row);
-    }
-
-    void ReachUp(SubsetTable table, in KeyRow row)
-    {
-        if (_down[table].Contains(row.Id) || !_up[table].Add(row.Id))
-        {
-            return;
-        }
-        CheckLimit(table);
-        Pending(_pendingUp, table).Add(row);
-    }
-
-    static List<KeyRow> Pending(Dictionary<SubsetTable, List<KeyRow>> pending, SubsetTable table)
-    {
-        if (!pending.TryGetValue(table, out var rows))
-        {
-            rows = [];
-            pending[table] = rows;
-        }
-        return rows;
-    }
-
-    void CheckLimit(SubsetTable table)
-    {
-        if (_maxRowsPerTable is long max && KeptCount(table) > max)
+        _next.Add(index);
+        if (_maxRowsPerTable is long max && _store.KeptCount(index) > max)
         {
             throw new ConfigException($"subset: table {table.Name} would keep more than max_rows_per_table ({max}) rows; raise the cap or narrow the roots");
         }
@@ -204,12 +191,7 @@ public sealed class SubsetClosure
     /// </summary>
     async Task ExpandAsync(SubsetLink link, List<KeyRow> rows, bool toChildren, CancellationToken cancellationToken)
     {
-        var key = (link, toChildren);
-        if (!_asked.TryGetValue(key, out var asked))
-        {
-            asked = [];
-            _asked[key] = asked;
-        }
+        var asked = _links[link] * 2 + (toChildren ? 1 : 0);
         var from = toChildren ? link.ParentColumns : link.ChildColumns;
         // Up a link to the parent's primary key, a tuple is the parent's identity: a parent already kept needs no query.
         var toIdentity = !toChildren && link.ParentColumns.AsSpan().SequenceEqual(link.Parent.Identity.ToArray());
@@ -233,7 +215,7 @@ public sealed class SubsetClosure
                 continue;
             }
             var tupleKey = Identity(tuple);
-            if (toIdentity && IsKept(link.Parent, tupleKey) || !asked.Add(tupleKey))
+            if (toIdentity && IsKept(link.Parent, tupleKey) || !_store.Ask(asked, tupleKey))
             {
                 continue;
             }
@@ -256,16 +238,9 @@ public sealed class SubsetClosure
         var columns = toChildren ? link.ChildColumns : link.ParentColumns;
         await foreach (var found in _source.ReadMatchingAsync(table, columns, tuples, cancellationToken).ConfigureAwait(false))
         {
-            if (toChildren)
+            if (!toChildren || link.Applies(found))
             {
-                if (link.Applies(found))
-                {
-                    ReachDown(table, found);
-                }
-            }
-            else
-            {
-                ReachUp(table, found);
+                Reach(table, found, down: toChildren);
             }
         }
     }

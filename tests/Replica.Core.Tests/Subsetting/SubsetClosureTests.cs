@@ -10,9 +10,29 @@ namespace Replica.Core.Tests.Subsetting;
 /// unique non-key columns, tables without a primary key, nullable keys, conditional virtual links, excluded and
 /// passthrough tables) and random data; and the closure's invariants on what it keeps.
 /// </summary>
-public class SubsetClosureTests
+public sealed class SubsetClosureTests : IDisposable
 {
     static readonly byte[] s_secret = Encoding.UTF8.GetBytes("subset-closure-tests");
+    readonly List<KeyStore> _stores = [];
+
+    /// <summary>A key store with a small budget, removed after the test.</summary>
+    KeyStore Store()
+    {
+        var store = new KeyStore(4 << 20);
+        lock (_stores)
+        {
+            _stores.Add(store);
+        }
+        return store;
+    }
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+        {
+            store.Dispose();
+        }
+    }
 
     /// <summary>Rows in memory; a root's where is "even" (even ids) or "odd".</summary>
     sealed class MemorySource(Dictionary<SubsetTable, List<KeyRow>> rows) : ISubsetSource
@@ -260,10 +280,10 @@ public class SubsetClosureTests
         return graph.Tables.ToDictionary(t => t, t => down[t].Concat(up[t]).ToHashSet());
     }
 
-    static SubsetClosure Run(Case c, out MemorySource source)
+    SubsetClosure Run(Case c, out MemorySource source)
     {
         source = new MemorySource(c.Rows);
-        var closure = new SubsetClosure(c.Graph, source, s_secret);
+        var closure = new SubsetClosure(c.Graph, source, Store(), s_secret);
         closure.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
         return closure;
     }
@@ -331,7 +351,7 @@ public class SubsetClosureTests
         var graph = new SubsetGraph([customers, orders, products, items], links,
             [new SubsetStart(customers) { Limit = 10 }], new HashSet<SubsetTable> { orders, items }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
         var source = new MemorySource(rows);
-        var closure = new SubsetClosure(graph, source, s_secret);
+        var closure = new SubsetClosure(graph, source, Store(), s_secret);
 
         await closure.RunAsync(CancellationToken.None);
 
@@ -351,11 +371,11 @@ public class SubsetClosureTests
             [new("orders_customer_id_fkey", orders, [1], customers, [0], Nullable: false)],
             [new SubsetStart(customers) { Percent = 10 }], new HashSet<SubsetTable> { orders }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
 
-        var first = new SubsetClosure(Graph(), new MemorySource(rows), s_secret);
+        var first = new SubsetClosure(Graph(), new MemorySource(rows), Store(), s_secret);
         await first.RunAsync(CancellationToken.None);
-        var second = new SubsetClosure(Graph(), new MemorySource(rows), s_secret);
+        var second = new SubsetClosure(Graph(), new MemorySource(rows), Store(), s_secret);
         await second.RunAsync(CancellationToken.None);
-        var other = new SubsetClosure(Graph(), new MemorySource(rows), "another secret"u8);
+        var other = new SubsetClosure(Graph(), new MemorySource(rows), Store(), "another secret"u8);
         await other.RunAsync(CancellationToken.None);
 
         Assert.Equal(first.Kept(customers).Order(), second.Kept(customers).Order());
@@ -371,7 +391,7 @@ public class SubsetClosureTests
         var graph = new SubsetGraph([customers, orders, products, items],
             [new("orders_customer_id_fkey", orders, [1], customers, [0], Nullable: false)],
             [new SubsetStart(customers)], new HashSet<SubsetTable> { orders }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-        var closure = new SubsetClosure(graph, new MemorySource(rows), s_secret, maxRowsPerTable: 150);
+        var closure = new SubsetClosure(graph, new MemorySource(rows), Store(), s_secret, maxRowsPerTable: 150);
 
         var e = await Assert.ThrowsAsync<ConfigException>(() => closure.RunAsync(CancellationToken.None));
 
@@ -387,7 +407,7 @@ public class SubsetClosureTests
             [new("orders_customer_id_fkey", orders, [1], customers, [0], Nullable: false)],
             [new SubsetStart(customers)], new HashSet<SubsetTable> { orders }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
         var source = new MemorySource(rows);
-        var closure = new SubsetClosure(graph, source, s_secret);
+        var closure = new SubsetClosure(graph, source, Store(), s_secret);
 
         await closure.RunAsync(CancellationToken.None);
 

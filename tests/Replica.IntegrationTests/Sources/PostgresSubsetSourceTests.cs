@@ -13,8 +13,26 @@ namespace Replica.IntegrationTests.Sources;
 /// table without a primary key).
 /// </summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresStandbyFixture standbyFixture)
+public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresStandbyFixture standbyFixture) : IDisposable
 {
+    readonly List<KeyStore> _stores = [];
+
+    /// <summary>A key store, removed after the test.</summary>
+    KeyStore Store()
+    {
+        var store = new KeyStore(16 << 20);
+        _stores.Add(store);
+        return store;
+    }
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+        {
+            store.Dispose();
+        }
+    }
+
     const string Schema = """
         CREATE TABLE employees (id int PRIMARY KEY, manager_id int REFERENCES employees (id), name text);
         CREATE TABLE customers (id int PRIMARY KEY, country text NOT NULL, code text UNIQUE NOT NULL);
@@ -89,7 +107,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             [new SubsetStart(T("public.customers")) { Where = "country = 'DE' AND id <= 300" }],
             new HashSet<SubsetTable> { T("public.orders"), T("public.order_items"), T("public.events"), T("public.notes") },
             new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), "secret"u8);
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8);
 
         await closure.RunAsync(CancellationToken.None);
 
@@ -199,7 +217,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         SubsetTable T(string name) => tables.Single(t => t.Name == name);
         var graph = new SubsetGraph(tables, links, [new SubsetStart(T("public.employees")) { Where = "id <= 5" }],
             new HashSet<SubsetTable> { T("public.notes") }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), "secret"u8);
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8);
         await closure.RunAsync(CancellationToken.None);
 
         // Notes whose customer_id is a kept employee's id, and only those whose body matches: the link's condition.
@@ -321,7 +339,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         async Task<SubsetClosure> RunAsync(SubsetStart root)
         {
             var graph = new SubsetGraph(tables, links, [root], new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-            var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), "percent-secret"u8);
+            var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "percent-secret"u8);
             await closure.RunAsync(CancellationToken.None);
             return closure;
         }
