@@ -99,6 +99,16 @@ public sealed partial class DumpRewriter
         var plan = _copy!;
         var row = unit[^1] == (byte)'\n' ? unit[..^1] : unit;
         _copyRow++;
+        if (plan.Selection is not null)
+        {
+            var content = RowAt(_copyTable, _copyRow).SplitCopyRow(plan, row);
+            if (!Keeps(plan, content, content, FieldSyntax.CopyText))
+            {
+                plan.Table.Rows++;
+                _statistics.Rows++;
+                return;
+            }
+        }
         if (_maskCopy)
         {
             // Checked and masked on a lane, with the same errors at the same positions.

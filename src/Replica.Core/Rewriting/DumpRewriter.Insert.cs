@@ -36,7 +36,7 @@ public sealed partial class DumpRewriter
             _statistics.DroppedRows++;
             return;
         }
-        if (!plan.HasTransformers)
+        if (!plan.ReadsRows)
         {
             Write(output, statement);
             return;
@@ -144,9 +144,19 @@ public sealed partial class DumpRewriter
         var written = 0;
         var tupleNumber = 0L;
         var tableText = plan.Table.DisplayName;
+        // With a selection, tuples may go: a dropped tuple takes the separator before it along, or, before the first
+        // kept one, the separator after it; a statement with none kept goes whole.
+        var firstTupleStart = -1;
+        var lastEnd = valuesEnd;
+        var keptAny = false;
         while (t.Next() && t.IsPunct((byte)'('))
         {
             tupleNumber++;
+            var tupleStart = t.Start;
+            if (firstTupleStart < 0)
+            {
+                firstTupleStart = tupleStart;
+            }
             var field = 0;
             var depth = 0;
             var valueStart = -1;
@@ -232,6 +242,33 @@ public sealed partial class DumpRewriter
             {
                 RewriteThrow.TupleValueCount(field, plan.Columns, _unit, statement, t.Start, tableText, tupleNumber);
             }
+            var tupleEnd = t.End;
+            if (plan.Selection is not null)
+            {
+                if (!Keeps(plan, statement, statement[tupleStart..tupleEnd], FieldSyntax.SqlBare))
+                {
+                    if (keptAny)
+                    {
+                        Write(output, statement[written..lastEnd]);
+                        written = tupleEnd;
+                    }
+                    lastEnd = tupleEnd;
+                    plan.Table.Rows++;
+                    _statistics.Rows++;
+                    if (!t.Next() || !t.IsPunct((byte)','))
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                if (!keptAny && tupleStart != firstTupleStart)
+                {
+                    Write(output, statement[..firstTupleStart]);
+                    written = tupleStart;
+                }
+                keptAny = true;
+                lastEnd = tupleEnd;
+            }
             RowAt(null, plan.Table.Rows + 1).Evaluate(plan, plan.Transformers, statement, FieldSyntax.SqlBare);
             for (var c = 0; c < columns; c++)
             {
@@ -262,7 +299,10 @@ public sealed partial class DumpRewriter
                 break;
             }
         }
-        Write(output, statement[written..]);
+        if (plan.Selection is null || keptAny)
+        {
+            Write(output, statement[written..]);
+        }
     }
 
     static bool IsLiteral(FieldSyntax kind) => kind is FieldSyntax.SqlString or FieldSyntax.SqlEString or FieldSyntax.MyString or FieldSyntax.MyHex;

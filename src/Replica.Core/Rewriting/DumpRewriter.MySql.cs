@@ -24,7 +24,7 @@ public sealed partial class DumpRewriter
 
     void HandleMySqlStatement(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
-        if (_rules.IsEmpty)
+        if (_rules.IsEmpty && Filter is null)
         {
             Write(output, statement);
             return;

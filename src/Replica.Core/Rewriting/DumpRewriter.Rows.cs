@@ -12,12 +12,31 @@ public sealed partial class DumpRewriter
     bool _maskCopy;
     readonly Func<RowPlan, int, Transformers.Transformer?> _laneTransformer;
 
+    /// <summary>Which rows stay (a subset of a dump file); null: all of them.</summary>
+    public IRowFilter? Filter { get; init; }
+
     /// <summary>The plan of a COPY header or INSERT column list, with the evaluator's scratch grown to its width.</summary>
     RowPlan NewPlan(TableState table, List<string> columns, TableAction action)
     {
-        var plan = new RowPlan(table, columns, action, _rules);
+        var selection = action == TableAction.Transform ? Filter?.Choose(table.Name, columns) : null;
+        var plan = new RowPlan(table, columns, action, _rules, selection);
         _row.Fit(plan);
         return plan;
+    }
+
+    /// <summary>
+    /// Whether the row whose fields the evaluator has split (FieldStarts/FieldEnds in <paramref name="fields"/>) stays;
+    /// <paramref name="row"/> is the row's own bytes. A row that goes is counted as dropped.
+    /// </summary>
+    bool Keeps(RowPlan plan, ReadOnlySpan<byte> fields, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax)
+    {
+        var selection = plan.Selection!;
+        if (selection.Keep(_row.Values(plan, selection.Reads, fields, uniformSyntax), row))
+        {
+            return true;
+        }
+        _statistics.DroppedRows++;
+        return false;
     }
 
     /// <summary>The evaluator, pointed at the current unit for its errors (<paramref name="rowNumber"/>: see <see cref="RowEvaluator.Row"/>).</summary>

@@ -195,7 +195,7 @@ public sealed partial class DumpRewriter : IDisposable
                     break;
                 }
             }
-            else if (_lexer.InCopyData && !_copy!.HasTransformers)
+            else if (_lexer.InCopyData && !_copy!.ReadsRows)
             {
                 pos = ProcessRowsInBulk(data, pos, output);
                 if (pos >= data.Length)
@@ -329,7 +329,7 @@ public sealed partial class DumpRewriter : IDisposable
             BeginCopy(copyTable, copyColumns, statement, output);
             return;
         }
-        if (_rules.IsEmpty)
+        if (_rules.IsEmpty && Filter is null)
         {
             Write(output, statement);
             return;

@@ -66,7 +66,8 @@ internal sealed class ParallelMasking : IBufferWriter<byte>, IAsyncDisposable
     /// <summary>Whether every transformer of <paramref name="plan"/> may run on several instances at once.</summary>
     public static bool CanMask(RowPlan plan)
     {
-        if (!plan.HasTransformers)
+        // Rows a selection chooses stay on the rewriter's thread: the choice reads the key store in order.
+        if (!plan.HasTransformers || plan.Selection is not null)
         {
             return false;
         }

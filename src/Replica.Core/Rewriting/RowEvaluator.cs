@@ -228,31 +228,7 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
     /// </summary>
     public void TransformCopyRow(RowPlan plan, Transformer?[] transformers, ReadOnlySpan<byte> row, int terminatorLength, IBufferWriter<byte> output)
     {
-        var content = row;
-        if (content.Length > 0 && content[^1] == (byte)'\r')
-        {
-            content = content[..^1];
-        }
-        var columns = plan.Columns.Count;
-        var tabs = CopyRowScanner.SplitFields(content, FieldEnds.AsSpan(0, columns - 1));
-        if (tabs < 0)
-        {
-            SplitFieldsWithEscapes(plan, content, columns);
-        }
-        else
-        {
-            if (tabs != columns - 1)
-            {
-                ThrowFieldCount(plan, tabs + 1);
-            }
-            // FieldEnds now holds the tab positions: field c runs from the tab before it to the tab after it.
-            FieldEnds[columns - 1] = content.Length;
-            FieldStarts[0] = 0;
-            for (var c = 1; c < columns; c++)
-            {
-                FieldStarts[c] = FieldEnds[c - 1] + 1;
-            }
-        }
+        var content = SplitCopyRow(plan, row);
         Evaluate(plan, transformers, content, FieldSyntax.CopyText);
 
         // Write the row in one piece: the untouched stretches between transformed fields are copied as they are.
@@ -264,7 +240,7 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
         var destination = output.GetSpan(size);
         var written = 0;
         var copied = 0;
-        for (var c = 0; c < columns; c++)
+        for (var c = 0; c < plan.Columns.Count; c++)
         {
             if (transformers[c] is null || Results[c] == TransformResult.Unchanged)
             {
@@ -292,6 +268,56 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
             destination[written++] = (byte)'\n';
         }
         output.Advance(written);
+    }
+
+    /// <summary>
+    /// Splits a COPY row (without its '\n') into FieldStarts/FieldEnds, checking its field count; returns the row
+    /// without a trailing '\r'.
+    /// </summary>
+    public ReadOnlySpan<byte> SplitCopyRow(RowPlan plan, ReadOnlySpan<byte> row)
+    {
+        var content = row;
+        if (content.Length > 0 && content[^1] == (byte)'\r')
+        {
+            content = content[..^1];
+        }
+        var columns = plan.Columns.Count;
+        if (columns == 0)
+        {
+            return content;
+        }
+        var tabs = CopyRowScanner.SplitFields(content, FieldEnds.AsSpan(0, columns - 1));
+        if (tabs < 0)
+        {
+            SplitFieldsWithEscapes(plan, content, columns);
+            return content;
+        }
+        if (tabs != columns - 1)
+        {
+            ThrowFieldCount(plan, tabs + 1);
+        }
+        // FieldEnds now holds the tab positions: field c runs from the tab before it to the tab after it.
+        FieldEnds[columns - 1] = content.Length;
+        FieldStarts[0] = 0;
+        for (var c = 1; c < columns; c++)
+        {
+            FieldStarts[c] = FieldEnds[c - 1] + 1;
+        }
+        return content;
+    }
+
+    /// <summary>The decoded values (NULL as null) of the split fields at <paramref name="positions"/>.</summary>
+    public string?[] Values(RowPlan plan, IReadOnlyList<int> positions, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax)
+    {
+        var values = new string?[positions.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var c = positions[i];
+            var syntax = uniformSyntax == FieldSyntax.CopyText ? FieldSyntax.CopyText : Syntaxes[c];
+            _decoded.Clear();
+            values[i] = Decode(plan, row[FieldStarts[c]..FieldEnds[c]], syntax, _decoded, c) ? null : System.Text.Encoding.UTF8.GetString(_decoded.Span);
+        }
+        return values;
     }
 
     /// <summary>The split for rows where a tab follows a backslash: escapes decide which tabs delimit.</summary>

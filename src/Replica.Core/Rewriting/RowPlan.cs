@@ -9,11 +9,12 @@ namespace Replica.Rewriting;
 /// </summary>
 internal sealed class RowPlan
 {
-    public RowPlan(TableState table, IReadOnlyList<string> columns, TableAction action, RewriteRules rules)
+    public RowPlan(TableState table, IReadOnlyList<string> columns, TableAction action, RewriteRules rules, RowSelection? selection = null)
     {
         Table = table;
         Columns = columns;
         Action = action;
+        Selection = action == TableAction.Transform ? selection : null;
         Transformers = new Transformer?[columns.Count];
         if (action != TableAction.Transform)
         {
@@ -26,7 +27,8 @@ internal sealed class RowPlan
         References = new int[columns.Count][];
         for (var i = 0; i < columns.Count; i++)
         {
-            var transformer = table.TransformerFor(columns[i], rules);
+            // A column the selection writes as NULL is NULL whatever rule it has.
+            var transformer = Selection is not null && Selection.Nulls.Contains(i) ? new NullTransformer() : table.TransformerFor(columns[i], rules);
             Transformers[i] = transformer;
             References[i] = [];
             if (transformer is null)
@@ -65,6 +67,12 @@ internal sealed class RowPlan
     public int[][] References { get; }
     public bool HasTransformers { get; }
     public bool DropsRows => Action != TableAction.Transform;
+
+    /// <summary>Which rows stay (a subset); null: every row does.</summary>
+    public RowSelection? Selection { get; }
+
+    /// <summary>Whether every row needs a look of its own: to transform it or to choose it.</summary>
+    public bool ReadsRows => HasTransformers || Selection is not null;
 
     /// <summary>The block's values have all been given: each transformer checks its column (<see cref="Transformer.Complete"/>).</summary>
     public void CompleteTransformers()
