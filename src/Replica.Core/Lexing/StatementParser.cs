@@ -9,7 +9,11 @@ public readonly record struct TableName(string Schema, string Table)
 }
 
 /// <summary>A column as CREATE TABLE declares it.</summary>
-internal sealed record ColumnDefinition(string Name, string TypeName, TypeCategory Category, int? MaxLength, bool Unique);
+internal sealed record ColumnDefinition(string Name, string TypeName, TypeCategory Category, int? MaxLength, bool Unique)
+{
+    /// <summary>Declared NOT NULL (or PRIMARY KEY) in the column's definition.</summary>
+    public bool NotNull { get; init; }
+}
 
 /// <summary>
 /// Reads the few statement shapes Replica acts on (COPY ... FROM stdin, INSERT, CREATE TABLE, and statements that name
@@ -328,6 +332,8 @@ internal static partial class StatementParser
             var typeEnd = -1;
             var inType = name is not null;
             var unique = false;
+            var notNull = false;
+            var afterNot = false;
             var depth = 0;
             List<string>? constraintColumns = null;
             while (t.Next())
@@ -364,13 +370,19 @@ internal static partial class StatementParser
                 else if (depth == 0 && (t.IsWord("unique"u8) || t.IsWord("primary"u8)))
                 {
                     unique = true;
+                    notNull |= t.IsWord("primary"u8);
                 }
+                else if (depth == 0)
+                {
+                    notNull |= afterNot && t.IsWord("null"u8);
+                }
+                afterNot = !inType && depth == 0 && t.IsWord("not"u8);
             }
             if (name is not null)
             {
                 var typeName = typeStart < 0 ? "" : NormalizeType(sql[typeStart..typeEnd]);
                 var (category, maxLength) = ColumnTypes.Categorize(typeName);
-                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique));
+                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull });
             }
             else if (constraintColumns is { Count: 1 })
             {

@@ -54,9 +54,16 @@ public sealed class SubsetPlan
         }
     }
 
-    /// <summary>The config's virtual foreign keys as the live source reads them.</summary>
-    internal static List<PostgresSubsetSource.VirtualLink> VirtualLinks(SubsetConfig subset) => subset.VirtualForeignKeys.Select(v => new PostgresSubsetSource.VirtualLink(
-        (v.Table.Schema.ToString(), v.Table.Table.ToString()), v.Columns, (v.References.Schema.ToString(), v.References.Table.ToString()), v.ReferencedColumns, v.Where)).ToList();
+    /// <summary>The config's virtual foreign keys as links of the schema (nullable: a NULL references nothing).</summary>
+    internal static List<SchemaLink> VirtualLinks(SubsetConfig subset) => subset.VirtualForeignKeys.Select(v =>
+    {
+        var child = $"{v.Table.Schema}.{v.Table.Table}";
+        return new SchemaLink($"virtual {child} ({string.Join(", ", v.Columns)})", child, v.Columns, $"{v.References.Schema}.{v.References.Table}", v.ReferencedColumns, Nullable: true)
+        {
+            Where = v.Where,
+            Virtual = true,
+        };
+    }).ToList();
 
     /// <summary>Plans <paramref name="config"/>'s subset over a source's tables and links.</summary>
     public static SubsetPlan Build(ReplicaConfig config, IReadOnlyList<SubsetTable> tables, IReadOnlyList<SubsetLink> links, IReadOnlyDictionary<SubsetTable, long> estimates)

@@ -115,7 +115,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
     /// nullability. Virtual links and the plan's roles are added by the caller.
     /// </summary>
     public static async Task<(List<SubsetTable> Tables, List<SubsetLink> Links, Dictionary<SubsetTable, TableInfo> Infos)> ReadGraphAsync(
-        NpgsqlConnection connection, IReadOnlyList<VirtualLink> virtualLinks, CancellationToken cancellationToken)
+        NpgsqlConnection connection, IReadOnlyList<SchemaLink> virtualLinks, CancellationToken cancellationToken)
     {
         const string TablesSql = """
             SELECT c.oid, n.nspname, c.relname, c.relkind = 'p',
@@ -168,35 +168,12 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
         }
 
-        uint Find(string schema, string name, string what) =>
-            names.FirstOrDefault(n => n.Value.Schema == schema && n.Value.Name == name).Key is var oid and not 0
-                ? oid
-                : throw new ConfigException($"subset: virtual foreign key: {what} {schema}.{name} is not a table of the source");
-        var conditions = new List<(uint Child, string Where, int LinkIndex)>();
-        foreach (var v in virtualLinks)
-        {
-            var child = Find(v.Child.Schema, v.Child.Name, "table");
-            var parent = Find(v.Parent.Schema, v.Parent.Name, "referenced table");
-            links.Add(($"virtual {v.Child.Schema}.{v.Child.Name} ({string.Join(", ", v.Columns)})", child, parent, [.. v.Columns], [.. v.ParentColumns], true));
-            if (v.Where is { } where)
-            {
-                conditions.Add((child, where, links.Count - 1));
-            }
-        }
+        var oids = names.ToDictionary(n => $"{n.Value.Schema}.{n.Value.Name}", n => n.Key, StringComparer.Ordinal);
+        var (tables, subsetLinks) = SubsetSchema.Build(
+            [.. names.Values.Select(n => new SchemaTable($"{n.Schema}.{n.Name}", n.Key))],
+            [.. links.Select(l => new SchemaLink(l.Name, Qualified(l.Child), l.ChildColumns, Qualified(l.Parent), l.ParentColumns, l.Nullable)), .. virtualLinks]);
+        string Qualified(uint oid) => $"{names[oid].Schema}.{names[oid].Name}";
 
-        // Key columns: the primary key, then every column a link reads on either side, then a virtual link's condition.
-        var keyColumns = names.Keys.ToDictionary(oid => oid, oid => new List<string>(names[oid].Key));
-        foreach (var link in links)
-        {
-            AddColumns(keyColumns[link.Child], link.ChildColumns);
-            AddColumns(keyColumns[link.Parent], link.ParentColumns);
-        }
-        var conditionPositions = new Dictionary<int, int>();
-        foreach (var (child, _, linkIndex) in conditions)
-        {
-            conditionPositions[linkIndex] = keyColumns[child].Count;
-            keyColumns[child].Add($"?condition {linkIndex}");
-        }
         // Every column's type in one query; a virtual key's condition is a text pseudo-column the source computes.
         var columnTypes = new Dictionary<(uint, string), string>();
         await using (var command = new NpgsqlCommand(
@@ -210,47 +187,21 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                 columnTypes[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(2);
             }
         }
-        var tableConditions = names.Keys.ToDictionary(oid => oid, _ => new Dictionary<int, string>());
-        foreach (var (child, where, linkIndex) in conditions)
-        {
-            tableConditions[child][conditionPositions[linkIndex]] = where;
-        }
-        var tables = new Dictionary<uint, SubsetTable>();
         var infos = new Dictionary<SubsetTable, TableInfo>();
-        foreach (var (oid, (schema, name, partitioned, key)) in names)
+        foreach (var table in tables)
         {
-            var table = new SubsetTable($"{schema}.{name}", keyColumns[oid], [.. Enumerable.Range(0, key.Length)]);
-            tables[oid] = table;
-            var types = keyColumns[oid].Select((column, position) => tableConditions[oid].ContainsKey(position) ? "text"
+            var oid = oids[table.Name];
+            var (schema, name, partitioned, _) = names[oid];
+            var conditions = subsetLinks.Where(l => l.Child == table && l.Condition is not null).ToDictionary(l => l.Condition!.Value, l => l.Where!);
+            var types = table.KeyColumns.Select((column, position) => conditions.ContainsKey(position) ? "text"
                 : columnTypes.TryGetValue((oid, column), out var type) ? type
-                : throw new ConfigException($"subset: {schema}.{name} has no column {column} (named by a virtual foreign key)")).ToList();
+                : throw new ConfigException($"subset: {table.Name} has no column {column} (named by a virtual foreign key)")).ToList();
             infos[table] = new TableInfo($"{Identifiers.Delimited(schema)}.{Identifiers.Delimited(name)}", partitioned, types)
             {
-                Conditions = tableConditions[oid],
+                Conditions = conditions,
                 EstimatedRows = estimates[oid],
             };
         }
-        var subsetLinks = links.Select((l, i) => new SubsetLink(l.Name, tables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
-            tables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)
-        {
-            Where = conditions.FirstOrDefault(c => c.LinkIndex == i).Where,
-            Condition = conditionPositions.TryGetValue(i, out var position) ? position : null,
-        }).ToList();
-        return ([.. tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)], subsetLinks, infos);
-    }
-
-    /// <summary>A virtual foreign key: the child's columns reference the parent's, for the child's rows where <see cref="Where"/> holds.</summary>
-    public sealed record VirtualLink((string Schema, string Name) Child, IReadOnlyList<string> Columns, (string Schema, string Name) Parent,
-        IReadOnlyList<string> ParentColumns, string? Where);
-
-    static void AddColumns(List<string> columns, string[] add)
-    {
-        foreach (var column in add)
-        {
-            if (!columns.Contains(column))
-            {
-                columns.Add(column);
-            }
-        }
+        return (tables, subsetLinks, infos);
     }
 }

@@ -211,7 +211,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         var (db, _) = await SourceAsync();
         await using var connection = new NpgsqlConnection(server.ConnectionString(db));
         await connection.OpenAsync();
-        var virtualLink = new PostgresSubsetSource.VirtualLink(("public", "notes"), ["customer_id"], ("public", "employees"), ["id"], "body LIKE 'note 1%'");
+        var virtualLink = new SchemaLink("virtual notes", "public.notes", ["customer_id"], "public.employees", ["id"], Nullable: true) { Where = "body LIKE 'note 1%'", Virtual = true };
 
         var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, [virtualLink], CancellationToken.None);
         SubsetTable T(string name) => tables.Single(t => t.Name == name);

@@ -1,0 +1,59 @@
+namespace Replica.Lexing;
+
+/// <summary>
+/// A key a table declares: its primary key, or a foreign key (its columns reference <see cref="References"/>'s
+/// <see cref="ReferencedColumns"/>; null columns: the referenced table's primary key).
+/// </summary>
+internal sealed record TableKey(string Name, IReadOnlyList<string> Columns, TableName? References = null, IReadOnlyList<string>? ReferencedColumns = null)
+{
+    public bool IsPrimary => References is null;
+}
+
+// The keys pg_dump declares after the data: ALTER TABLE [ONLY] t ADD CONSTRAINT c PRIMARY KEY (...) / FOREIGN KEY (...)
+// REFERENCES p (...). https://www.postgresql.org/docs/current/sql-altertable.html
+internal static partial class StatementParser
+{
+    /// <summary>ALTER TABLE [IF EXISTS] [ONLY] t ADD CONSTRAINT c PRIMARY KEY (...) or FOREIGN KEY (...) REFERENCES p [(...)].</summary>
+    public static bool TryParseAddKey(ReadOnlySpan<byte> sql, out TableName table, out TableKey? key)
+    {
+        var t = new SqlTokenizer(sql);
+        key = null;
+        table = default;
+        if (!t.Next() || !t.IsWord("alter"u8) || !t.Next() || !t.IsWord("table"u8) || !t.Next())
+        {
+            return false;
+        }
+        SkipIfExistsAndOnly(ref t);
+        if (!TryReadQualifiedName(ref t, out table) || !t.IsWord("add"u8) || !t.Next() || !t.IsWord("constraint"u8) || !t.Next() || !t.IsIdentifier)
+        {
+            return false;
+        }
+        var name = t.IdentifierName();
+        t.Next();
+        return TryReadKey(ref t, name, out key);
+    }
+
+    /// <summary>From PRIMARY or FOREIGN: the key's columns and what it references.</summary>
+    static bool TryReadKey(ref SqlTokenizer t, string name, out TableKey? key)
+    {
+        key = null;
+        var primary = t.IsWord("primary"u8);
+        if (!primary && !t.IsWord("foreign"u8) || !t.Next() || !t.IsWord("key"u8) || !t.Next() || !t.IsPunct((byte)'('))
+        {
+            return false;
+        }
+        var columns = ReadNameList(ref t);
+        t.Next();
+        if (primary)
+        {
+            key = new TableKey(name, columns);
+            return true;
+        }
+        if (!t.IsWord("references"u8) || !t.Next() || !TryReadQualifiedName(ref t, out var parent))
+        {
+            return false;
+        }
+        key = new TableKey(name, columns, parent, t.IsPunct((byte)'(') ? ReadNameList(ref t) : null);
+        return true;
+    }
+}
