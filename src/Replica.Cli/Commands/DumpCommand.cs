@@ -59,6 +59,10 @@ internal static class DumpCommand
         var source = request.Source;
         var bridge = request.Bridge;
         using var rewriter = request.CreateRewriter();
+        if (!quiet)
+        {
+            request.Progress = line => Console.Error.WriteLine($"replica: {line}");
+        }
         var stopwatch = Stopwatch.StartNew();
         using var progress = Progress.Start(quiet, () => Describe(rewriter.Statistics, source, stopwatch.Elapsed));
         var result = await request.RunAsync(rewriter, cancellationToken).ConfigureAwait(false);
@@ -76,6 +80,10 @@ internal static class DumpCommand
             foreach (var link in subset.Nulled)
             {
                 Console.Error.WriteLine($"replica: note: subset: {link} is written as NULL: no row of that table is kept");
+            }
+            if (subset.NulledValues is long nulled && subset.Nulled.Count > 0)
+            {
+                Console.Error.WriteLine($"replica: note: subset: {nulled} {CommonOptions.Plural(nulled, "value")} written as NULL");
             }
             if (!quiet)
             {

@@ -88,13 +88,17 @@ internal static partial class StatementParser
         return true;
     }
 
-    /// <summary>CREATE [UNLOGGED] TABLE qname (columns...) or ... PARTITION OF parent / INHERITS (parent).</summary>
-    public static bool TryParseCreateTable(ReadOnlySpan<byte> sql, out TableName table, out List<ColumnDefinition> columns, out TableName? parent)
+    /// <summary>
+    /// CREATE [UNLOGGED] TABLE qname (columns...) or ... PARTITION OF parent (<paramref name="partitionOf"/>) / INHERITS
+    /// (parent).
+    /// </summary>
+    public static bool TryParseCreateTable(ReadOnlySpan<byte> sql, out TableName table, out List<ColumnDefinition> columns, out TableName? parent, out bool partitionOf)
     {
         var t = new SqlTokenizer(sql);
         table = default;
         columns = [];
         parent = null;
+        partitionOf = false;
         if (!t.Next() || !t.IsWord("create"u8))
         {
             return false;
@@ -125,6 +129,7 @@ internal static partial class StatementParser
             if (TryReadQualifiedName(ref t, out var p))
             {
                 parent = p;
+                partitionOf = true;
             }
         }
         if (t.IsPunct((byte)'('))

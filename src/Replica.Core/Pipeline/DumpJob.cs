@@ -16,7 +16,11 @@ public sealed record DumpResult(DumpEntry Entry, RewriteStatistics Statistics)
 /// A subset's outcome: the closure's rounds, the rows kept per table (tables that keep any), and the foreign keys written
 /// as NULL because their table's rows are not kept ("public.orders (salesperson_id) -> public.employees").
 /// </summary>
-public sealed record SubsetSummary(int Rounds, IReadOnlyList<(string Table, long Rows)> Kept, IReadOnlyList<string> Nulled);
+public sealed record SubsetSummary(int Rounds, IReadOnlyList<(string Table, long Rows)> Kept, IReadOnlyList<string> Nulled)
+{
+    /// <summary>How many non-NULL values of those foreign keys were written as NULL (known in file mode; null live).</summary>
+    public long? NulledValues { get; init; }
+}
 
 /// <summary>
 /// Wires one dump: source → rewriter (lexer + transformers) → chunker → bridge. The rewriter and the chunker run

@@ -110,6 +110,10 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             return await DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
         }
+        if (Config.Subset is not null && Source is FileDumpSource or StandardInputSource)
+        {
+            return await RunFileSubsetAsync(rewriter, cancellationToken).ConfigureAwait(false);
+        }
         var uri = DatabaseUri.Parse(Config.Source.ConnectionUri!);
         var tools = PostgresTools.Find();
         await using var snapshot = new PostgresSnapshotSource(uri, Endpoints.OptionsOf(Config.Source), tools, Jobs)
@@ -119,9 +123,25 @@ public sealed class DumpRequest : IAsyncDisposable
         SubsetSummary? subset = null;
         using var keys = Config.Subset is null ? null : new KeyStore(Config.Subset.MemoryBytes);
         var result = await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
-            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, keys!, token).ConfigureAwait(false)).ConfigureAwait(false);
+            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, keys!, Progress, token).ConfigureAwait(false)).ConfigureAwait(false);
         return result with { Subset = subset };
     }
+
+    /// <summary>
+    /// A subset of a dump file or standard input (<see cref="SubsetFile"/>): standard input is spooled first, since
+    /// the subset reads the dump three times.
+    /// </summary>
+    async Task<DumpResult> RunFileSubsetAsync(DumpRewriter rewriter, CancellationToken cancellationToken)
+    {
+        using var keys = new KeyStore(Config.Subset!.MemoryBytes);
+        var source = Source is StandardInputSource ? await SpooledSource.WriteAsync(Source, keys.DirectoryPath, cancellationToken).ConfigureAwait(false) : Source;
+        var summary = await SubsetFile.ApplyAsync(source, Config, rewriter, keys, Progress, cancellationToken).ConfigureAwait(false);
+        var result = await DumpJob.RunAsync(source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
+        return result with { Subset = summary() };
+    }
+
+    /// <summary>Progress lines of the steps before data flows (a subset's passes and rounds); null: silent.</summary>
+    public Action<string>? Progress { get; set; }
 
     /// <summary>
     /// pg_dump's \restrict key for the parts of a dump in parts: derived from the config's secret and the database, so
@@ -187,11 +207,21 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             return;
         }
+        if (options.Input is not null)
+        {
+            // A dump file or standard input: subset in file mode (SubsetFile), PostgreSQL dumps for now.
+            if ((options.Dialect ?? Endpoints.Dialect(config)) != SqlDialect.PostgreSql)
+            {
+                throw new ConfigException($"subset ({subset.Source ?? "in the config"}): MySQL dump files cannot be subset yet (PostgreSQL dump files and "
+                    + "live PostgreSQL sources can), and are never dumped whole instead", config.File, key: "subset");
+            }
+            return;
+        }
         var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
-        if (options.Input is not null || uri is not { Kind: DatabaseKind.PostgreSql })
+        if (uri is not { Kind: DatabaseKind.PostgreSql })
         {
             throw new ConfigException($"subset ({subset.Source ?? "in the config"}): subsets are taken from a live PostgreSQL source "
-                + "(source.connection_uri: postgres://...) for now; dump files, standard input and MySQL sources cannot be subset yet, "
+                + "(source.connection_uri: postgres://...) or a PostgreSQL dump file (--input); MySQL sources cannot be subset yet, "
                 + "and are never dumped whole instead", config.File, key: "subset");
         }
         if (config.Source.DataFormat != DataFormat.Copy)

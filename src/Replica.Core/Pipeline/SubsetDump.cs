@@ -17,7 +17,7 @@ internal static class SubsetDump
 {
     /// <summary>Plans and runs the subset in <paramref name="source"/>'s snapshot and tells the source which rows to copy.</summary>
     /// <param name="store">Holds the kept keys until the last table is copied: the caller disposes it after the dump.</param>
-    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, KeyStore store, CancellationToken cancellationToken)
+    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, KeyStore store, Action<string>? progress, CancellationToken cancellationToken)
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -25,7 +25,10 @@ internal static class SubsetDump
         {
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
-            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable);
+            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
+            {
+                RoundDone = round => progress?.Invoke($"subset: round {round} done"),
+            };
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
             source.RowQueries = table =>
@@ -33,18 +36,20 @@ internal static class SubsetDump
                 var name = table.PartitionRoot ?? $"{table.Schema}.{table.Name}";
                 return byName.TryGetValue(name, out var node) ? Statements(plan, closure, node, infos[node], table) : null;
             };
-            var nulled = plan.Graph.Links
-                .Where(l => plan.Graph.Excluded.Contains(l.Parent) && !plan.Graph.Excluded.Contains(l.Child) && plan.Graph.Roles[l.Child] != SubsetRole.Unreached)
-                .Select(l => $"{l.Child.Name} ({string.Join(", ", l.ChildColumns.Select(c => l.Child.KeyColumns[c]))}) -> {l.Parent.Name}")
-                .ToList();
             var kept = tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t))).ToList();
-            return new SubsetSummary(closure.Rounds, kept, nulled);
+            return new SubsetSummary(closure.Rounds, kept, NulledLinks(plan.Graph));
         }
         catch (NpgsqlException e)
         {
             throw new DatabaseException($"computing the subset failed: {e.Message}", e);
         }
     }
+
+    /// <summary>The foreign keys written as NULL: those of tables with kept rows into tables whose rows are not kept.</summary>
+    public static List<string> NulledLinks(SubsetGraph graph) => graph.Links
+        .Where(l => graph.Excluded.Contains(l.Parent) && !graph.Excluded.Contains(l.Child) && graph.Roles[l.Child] != SubsetRole.Unreached)
+        .Select(l => $"{l.Child.Name} ({string.Join(", ", l.ChildColumns.Select(c => l.Child.KeyColumns[c]))}) -> {l.Parent.Name}")
+        .ToList();
 
     /// <summary>The COPY statements of one leaf table (a partition reads its root's kept keys); null: every row.</summary>
     static IEnumerable<string>? Statements(SubsetPlan plan, SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, SnapshotTable table)

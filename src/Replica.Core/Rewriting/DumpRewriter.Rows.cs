@@ -13,7 +13,7 @@ public sealed partial class DumpRewriter
     readonly Func<RowPlan, int, Transformers.Transformer?> _laneTransformer;
 
     /// <summary>Which rows stay (a subset of a dump file); null: all of them.</summary>
-    public IRowFilter? Filter { get; init; }
+    public IRowFilter? Filter { get; set; }
 
     /// <summary>The plan of a COPY header or INSERT column list, with the evaluator's scratch grown to its width.</summary>
     RowPlan NewPlan(TableState table, List<string> columns, TableAction action)

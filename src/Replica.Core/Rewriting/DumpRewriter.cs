@@ -341,7 +341,7 @@ public sealed partial class DumpRewriter : IDisposable
             HandleInsert(statement, output);
             return;
         }
-        if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parent))
+        if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parent, out var partitionOf))
         {
             var state = Table(created);
             state.Columns = columns;
@@ -349,12 +349,19 @@ public sealed partial class DumpRewriter : IDisposable
             if (parent is { } p)
             {
                 state.Parent = Table(p);
+                state.IsPartition = partitionOf;
             }
             _checker.OnCreateTable(state, hasParent: parent is not null);
         }
         else if (t.IsWord("alter"u8) && StatementParser.TryParseAttachPartition(statement, out var partitioned, out var child))
         {
-            Table(child).Parent ??= Table(partitioned);
+            var state = Table(child);
+            state.Parent ??= Table(partitioned);
+            state.IsPartition = true;
+        }
+        else if (t.IsWord("alter"u8) && Filter is not null && StatementParser.TryParseAddKey(statement, out var keyed, out var key))
+        {
+            Table(keyed).Keys.Add(key!);
         }
         if (_rules.DropsTables && NamesDroppedTable(statement))
         {
@@ -364,6 +371,9 @@ public sealed partial class DumpRewriter : IDisposable
     }
 
     readonly List<TableName> _named = [];
+
+    /// <summary>The tables the dump has named so far: their columns, parents and (with a row filter) keys.</summary>
+    internal IReadOnlyCollection<TableState> Tables => _tables.Values;
 
     bool NamesDroppedTable(ReadOnlySpan<byte> statement)
     {

@@ -26,6 +26,12 @@ internal sealed class TableState : IDisposable
 
     static string Backtick(string name) => "`" + name.Replace("`", "``") + "`";
     public TableState? Parent { get; set; }
+
+    /// <summary>Whether <see cref="Parent"/> is the partitioned table this one is a partition of (not an inheritance parent).</summary>
+    public bool IsPartition { get; set; }
+
+    /// <summary>The primary and foreign keys the dump declares (learned when the rewriter has a row filter).</summary>
+    public List<TableKey> Keys { get; } = [];
     public List<ColumnDefinition>? Columns { get; set; }
     public bool Created { get; set; }
     public long Rows { get; set; }

@@ -19,7 +19,7 @@ namespace Replica.Subsetting;
 /// to 100 million keys against the alternatives); the file mode also needs its secondary indexes. The raw API
 /// (SQLitePCLRaw) spares ADO.NET's per-call cost. https://www.sqlite.org/pragma.html#pragma_cache_size
 /// </remarks>
-public sealed class KeyStore : IDisposable
+public sealed partial class KeyStore : IDisposable
 {
     /// <summary>Rows per page when kept or pending rows are read back.</summary>
     public const int PageSize = 5000;
@@ -70,6 +70,8 @@ public sealed class KeyStore : IDisposable
                 CREATE INDEX kept_round ON kept (round, tbl, key);
                 CREATE TABLE asked (link INTEGER, key BLOB, PRIMARY KEY (link, key)) WITHOUT ROWID;
                 CREATE TABLE sample (root INTEGER, hash INTEGER, key BLOB, vals BLOB, PRIMARY KEY (root, hash, key)) WITHOUT ROWID;
+                CREATE TABLE rows (tbl INTEGER, key BLOB, vals BLOB, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+                CREATE TABLE refs (tbl INTEGER, cols INTEGER, tuple BLOB, key BLOB, PRIMARY KEY (tbl, cols, tuple, key)) WITHOUT ROWID;
                 BEGIN;
                 """);
             _upgrade = Prepare("UPDATE kept SET down = 1, round = ?3, vals = ?4 WHERE tbl = ?1 AND key = ?2 AND down = 0");
@@ -77,6 +79,9 @@ public sealed class KeyStore : IDisposable
             _isKept = Prepare("SELECT 1 FROM kept WHERE tbl = ?1 AND key = ?2");
             _ask = Prepare("INSERT OR IGNORE INTO asked (link, key) VALUES (?1, ?2)");
             _sample = Prepare("INSERT OR IGNORE INTO sample (root, hash, key, vals) VALUES (?1, ?2, ?3, ?4)");
+            _addRow = Prepare("INSERT OR IGNORE INTO rows (tbl, key, vals) VALUES (?1, ?2, ?3)");
+            _addRef = Prepare("INSERT OR IGNORE INTO refs (tbl, cols, tuple, key) VALUES (?1, ?2, ?3, ?4)");
+            _matching = Prepare("SELECT r.key, r.vals FROM refs f JOIN rows r ON r.tbl = f.tbl AND r.key = f.key WHERE f.tbl = ?1 AND f.cols = ?2 AND f.tuple = ?3");
         }
         catch
         {
@@ -241,7 +246,7 @@ public sealed class KeyStore : IDisposable
     }
 
     /// <summary>One page of kept rows; the first (<paramref name="after"/> null) starts at the smallest key, even the empty one.</summary>
-    List<(string Id, string?[] Values, bool Down)> Page(string sql, int table, int? round, byte[]? after)
+    internal List<(string Id, string?[] Values, bool Down)> Page(string sql, int table, int? round, byte[]? after)
     {
         var page = new List<(string, string?[], bool)>();
         lock (_lock)
@@ -379,6 +384,9 @@ public sealed class KeyStore : IDisposable
             _isKept?.Dispose();
             _ask?.Dispose();
             _sample?.Dispose();
+            _addRow?.Dispose();
+            _addRef?.Dispose();
+            _matching?.Dispose();
             _db?.Dispose();
         }
         try

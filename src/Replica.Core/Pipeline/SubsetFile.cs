@@ -1,0 +1,314 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Replica.Config;
+using Replica.Lexing;
+using Replica.Rewriting;
+using Replica.Subsetting;
+
+namespace Replica.Pipeline;
+
+/// <summary>
+/// A subset of a PostgreSQL dump file, with no database: pg_dump declares keys after the data, so a first pass learns
+/// the schema (CREATE TABLE, ALTER TABLE ... ADD CONSTRAINT ... PRIMARY / FOREIGN KEY, partitions) and counts rows, a
+/// second records every row's key values in the key store, the closure runs against the store, and the dump itself (a
+/// third pass, by <see cref="DumpJob"/>) keeps the rows the closure kept. Standard input is spooled to a compressed
+/// file in the store's directory first. Rows are identified as in live mode (the primary key's values); a table without
+/// a primary key by a digest of the row as written.
+/// </summary>
+internal static class SubsetFile
+{
+    /// <summary>
+    /// Runs the first two passes over <paramref name="source"/> and the closure, and gives <paramref name="rewriter"/>
+    /// the filter that keeps the subset's rows. Returns the summary, to be asked once the dump has been written (it
+    /// counts the values written as NULL).
+    /// </summary>
+    public static async Task<Func<SubsetSummary>> ApplyAsync(Sources.IDumpSource source, ReplicaConfig config, DumpRewriter rewriter, KeyStore store,
+        Action<string>? progress, CancellationToken cancellationToken)
+    {
+        var subset = config.Subset!;
+        if (subset.Roots.FirstOrDefault(r => r.Where is not null) is { } withWhere)
+        {
+            throw new ConfigException($"subset: root {withWhere.Table} ({withWhere.Source}) has a 'where', which needs a live database; "
+                + "a dump file or standard input is subset by percent and limit only", config.File, key: "subset");
+        }
+        if (subset.VirtualForeignKeys.FirstOrDefault(v => v.Where is not null) is { } polymorphic)
+        {
+            throw new ConfigException($"subset: virtual foreign key on {polymorphic.Table} has a 'where', which needs a live database; "
+                + "a dump file or standard input takes virtual foreign keys without one", config.File, key: "subset");
+        }
+
+        // Pass 1: the schema and each table's row count.
+        using var schema = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, rewriter.Dialect) { Filter = NoChoice.Instance };
+        await ReadAsync(source, schema, cancellationToken).ConfigureAwait(false);
+        var states = schema.Tables.Where(t => t.Created).ToList();
+        var (tables, links) = SubsetSchema.Build(
+            [.. states.Where(t => !t.IsPartition).Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? []))],
+            [.. Links(states), .. SubsetPlan.VirtualLinks(subset)]);
+        var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var estimates = tables.ToDictionary(t => t, _ => 0L);
+        foreach (var state in states)
+        {
+            estimates[byName[NameOf(Root(state))]] += state.Rows;
+        }
+        var plan = SubsetPlan.Build(config, tables, links, estimates);
+        // Each of the dump's tables (a partition too) by the graph's table it stands for.
+        var nodes = states.ToDictionary(s => s.Name, s => byName[NameOf(Root(s))]);
+        progress?.Invoke($"subset: schema read ({tables.Count} tables, {links.Count} links)");
+
+        // Pass 2: every row's key values, into the store.
+        var index = new FileKeyIndex(plan.Graph, store, nodes);
+        using (var keys = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, rewriter.Dialect) { Filter = index })
+        {
+            await ReadAsync(source, keys, cancellationToken).ConfigureAwait(false);
+        }
+        progress?.Invoke($"subset: keys read ({index.Rows} rows)");
+
+        var closure = new SubsetClosure(plan.Graph, index, store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
+        {
+            RoundDone = round => progress?.Invoke($"subset: round {round} done"),
+        };
+        await closure.RunAsync(cancellationToken).ConfigureAwait(false);
+        var kept = new KeptRows(plan.Graph, closure, nodes);
+        rewriter.Filter = kept;
+        var summary = new SubsetSummary(closure.Rounds, [.. tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t)))],
+            SubsetDump.NulledLinks(plan.Graph));
+        return () => summary with { NulledValues = kept.NulledValues };
+    }
+
+    /// <summary>The dump's foreign keys as links (partitions' keys are their partitioned table's).</summary>
+    static IEnumerable<SchemaLink> Links(List<TableState> states)
+    {
+        var byName = states.ToDictionary(s => s.Name);
+        foreach (var state in states.Where(s => !s.IsPartition))
+        {
+            foreach (var key in state.Keys.Where(k => !k.IsPrimary))
+            {
+                var parentName = key.References!.Value;
+                var referenced = key.ReferencedColumns
+                    ?? (byName.TryGetValue(parentName, out var parent) ? parent.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns : null)
+                    ?? [];
+                var nullable = key.Columns.All(c => state.Columns?.FirstOrDefault(d => d.Name == c) is not { NotNull: true });
+                yield return new SchemaLink(key.Name, NameOf(state), key.Columns, $"{parentName.Schema}.{parentName.Table}", referenced, nullable);
+            }
+        }
+    }
+
+    static TableState Root(TableState state)
+    {
+        while (state.IsPartition && state.Parent is { } parent)
+        {
+            state = parent;
+        }
+        return state;
+    }
+
+    static string NameOf(TableState state) => $"{state.Name.Schema}.{state.Name.Table}";
+
+    /// <summary>Reads the whole dump through <paramref name="rewriter"/>, dropping what it writes.</summary>
+    static async Task ReadAsync(Sources.IDumpSource source, DumpRewriter rewriter, CancellationToken cancellationToken)
+    {
+        var discard = new DiscardWriter();
+        var stream = source.Open();
+        await using (stream.ConfigureAwait(false))
+        {
+            var block = ArrayPool<byte>.Shared.Rent(1 << 20);
+            try
+            {
+                int read;
+                while ((read = await stream.ReadAsync(block, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    rewriter.Process(block.AsSpan(0, read), discard);
+                }
+                rewriter.Complete(discard);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+    }
+
+    /// <summary>A row's identity: its primary key's values, or for a table without one a digest of the row as written.</summary>
+    static string Identity(SubsetTable node, string?[] identityValues, ReadOnlySpan<byte> row) =>
+        node.Identity.Count == 0 ? Convert.ToHexStringLower(SHA256.HashData(row).AsSpan(0, 16)) : SubsetClosure.Identity(identityValues!);
+
+    /// <summary>Every table's statements are read (so keys are learned), no row is chosen.</summary>
+    sealed class NoChoice : IRowFilter
+    {
+        public static readonly NoChoice Instance = new();
+
+        public RowSelection? Choose(TableName table, IReadOnlyList<string> columns) => null;
+    }
+
+    /// <summary>Positions of <paramref name="wanted"/> in <paramref name="columns"/>; a missing one is the dump's error.</summary>
+    static int[] Positions(SubsetTable node, IEnumerable<string> wanted, IReadOnlyList<string> columns) => [.. wanted.Select(c =>
+    {
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (columns[i] == c)
+            {
+                return i;
+            }
+        }
+        throw new ConfigException($"subset: the rows of {node.Name} in the dump have no column {c}, which the subset reads as a key; columns: {string.Join(", ", columns)}");
+    })];
+
+    /// <summary>
+    /// Pass 2 and the closure's source: records each row's key values and, for every column set a link looks rows up
+    /// by, the row's tuple; answers the closure's questions from the store.
+    /// </summary>
+    sealed class FileKeyIndex : IRowFilter, ISubsetSource
+    {
+        readonly SubsetGraph _graph;
+        readonly KeyStore _store;
+        readonly Dictionary<TableName, SubsetTable> _nodes;
+        readonly Dictionary<SubsetTable, int> _index = [];
+        readonly Dictionary<SubsetTable, List<int[]>> _lookups = [];
+        public long Rows;
+
+        public FileKeyIndex(SubsetGraph graph, KeyStore store, Dictionary<TableName, SubsetTable> nodes)
+        {
+            _graph = graph;
+            _store = store;
+            _nodes = nodes;
+            foreach (var table in graph.Tables)
+            {
+                _index[table] = _index.Count;
+                _lookups[table] = [];
+            }
+            foreach (var link in graph.Links)
+            {
+                AddLookup(link.Child, link.ChildColumns);
+                AddLookup(link.Parent, link.ParentColumns);
+            }
+        }
+
+        void AddLookup(SubsetTable table, int[] columns)
+        {
+            if (!_lookups[table].Any(l => l.AsSpan().SequenceEqual(columns)))
+            {
+                _lookups[table].Add(columns);
+            }
+        }
+
+        public RowSelection? Choose(TableName table, IReadOnlyList<string> columns)
+        {
+            if (!_nodes.TryGetValue(table, out var node) || _graph.Roles[node] is SubsetRole.Excluded or SubsetRole.Unreached)
+            {
+                return null;
+            }
+            return new Recorder(this, node) { Reads = Positions(node, node.KeyColumns, columns) };
+        }
+
+        sealed class Recorder(FileKeyIndex owner, SubsetTable node) : RowSelection
+        {
+            readonly string?[] _identity = new string?[node.Identity.Count];
+
+            public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
+            {
+                for (var i = 0; i < _identity.Length; i++)
+                {
+                    _identity[i] = values[node.Identity[i]];
+                }
+                var id = Identity(node, _identity, row);
+                var table = owner._index[node];
+                owner._store.AddRow(table, id, values);
+                var lookups = owner._lookups[node];
+                for (var l = 0; l < lookups.Count; l++)
+                {
+                    var tuple = new string[lookups[l].Length];
+                    var hasNull = false;
+                    for (var i = 0; i < tuple.Length; i++)
+                    {
+                        hasNull |= values[lookups[l][i]] is null;
+                        tuple[i] = values[lookups[l][i]]!;
+                    }
+                    if (!hasNull)
+                    {
+                        owner._store.AddRef(table, l, SubsetClosure.Identity(tuple), id);
+                    }
+                }
+                owner.Rows++;
+                return false;
+            }
+        }
+
+        public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) => ReadAllAsync(root.Table, cancellationToken);
+
+        public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) => _store.Rows(_index[table]).ToAsyncEnumerable();
+
+        public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
+        {
+            var lookup = _lookups[table].FindIndex(l => l.AsSpan().SequenceEqual(columns));
+            var index = _index[table];
+            return tuples.SelectMany(tuple => _store.Matching(index, lookup, SubsetClosure.Identity(tuple))).ToAsyncEnumerable();
+        }
+    }
+
+    /// <summary>Pass 3: keeps the rows the closure kept, and writes foreign keys into tables whose rows are not kept as NULL.</summary>
+    sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Dictionary<TableName, SubsetTable> nodes) : IRowFilter
+    {
+        /// <summary>Values written as NULL so far (foreign keys into tables whose rows are not kept).</summary>
+        public long NulledValues;
+
+        public RowSelection? Choose(TableName table, IReadOnlyList<string> columns)
+        {
+            if (!nodes.TryGetValue(table, out var node) || graph.Roles[node] is SubsetRole.Excluded or SubsetRole.Passthrough)
+            {
+                return null;
+            }
+            var nulled = graph.ParentLinks(node).Where(l => graph.Excluded.Contains(l.Parent))
+                .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).Distinct().ToList();
+            var identity = node.Identity.Select(i => node.KeyColumns[i]).ToList();
+            var reads = Positions(node, [.. identity, .. nulled], columns);
+            return new Chooser(this, node, graph.Roles[node] == SubsetRole.Unreached)
+            {
+                Reads = reads,
+                Nulls = reads.Skip(identity.Count).ToHashSet(),
+            };
+        }
+
+        sealed class Chooser(KeptRows owner, SubsetTable node, bool none) : RowSelection
+        {
+            public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
+            {
+                var identityCount = node.Identity.Count;
+                if (none || !owner._closure.IsKept(node, Identity(node, values[..identityCount], row)))
+                {
+                    return false;
+                }
+                for (var i = identityCount; i < values.Length; i++)
+                {
+                    owner.NulledValues += values[i] is null ? 0 : 1;
+                }
+                return true;
+            }
+        }
+
+        readonly SubsetClosure _closure = closure;
+    }
+
+    /// <summary>Takes whatever is written and keeps none of it (the first two passes write nothing anyone reads).</summary>
+    sealed class DiscardWriter : IBufferWriter<byte>
+    {
+        byte[] _buffer = new byte[1 << 16];
+
+        public void Advance(int count)
+        {
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Grow(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Grow(sizeHint).Span;
+
+        Memory<byte> Grow(int sizeHint)
+        {
+            if (_buffer.Length < sizeHint)
+            {
+                _buffer = new byte[sizeHint];
+            }
+            return _buffer;
+        }
+    }
+}
