@@ -33,8 +33,8 @@ internal static partial class StatementParser
         return TryReadKey(ref t, name, out key);
     }
 
-    /// <summary>From PRIMARY or FOREIGN: the key's columns and what it references.</summary>
-    static bool TryReadKey(ref SqlTokenizer t, string name, out TableKey? key)
+    /// <summary>From PRIMARY or FOREIGN: the key's columns and what it references (unqualified: in <paramref name="defaultSchema"/>).</summary>
+    static bool TryReadKey(ref SqlTokenizer t, string name, out TableKey? key, string defaultSchema = "public")
     {
         key = null;
         var primary = t.IsWord("primary"u8);
@@ -42,18 +42,39 @@ internal static partial class StatementParser
         {
             return false;
         }
-        var columns = ReadNameList(ref t);
+        var columns = ReadKeyColumns(ref t);
         t.Next();
         if (primary)
         {
             key = new TableKey(name, columns);
             return true;
         }
-        if (!t.IsWord("references"u8) || !t.Next() || !TryReadQualifiedName(ref t, out var parent))
+        if (!t.IsWord("references"u8) || !t.Next() || !TryReadQualifiedName(ref t, out var parent, defaultSchema: defaultSchema))
         {
             return false;
         }
-        key = new TableKey(name, columns, parent, t.IsPunct((byte)'(') ? ReadNameList(ref t) : null);
+        key = new TableKey(name, columns, parent, t.IsPunct((byte)'(') ? ReadKeyColumns(ref t) : null);
         return true;
+    }
+
+    /// <summary>
+    /// A key declared inside CREATE TABLE (mysqldump writes them there), from the element's first token at
+    /// <paramref name="start"/>: [CONSTRAINT [name]] PRIMARY KEY (...) or FOREIGN KEY (...) REFERENCES t (...).
+    /// </summary>
+    static TableKey? ReadInlineKey(ReadOnlySpan<byte> sql, int start, bool mySql, string defaultSchema)
+    {
+        var t = new SqlTokenizer(sql, start: start, mySql: mySql);
+        t.Next();
+        var name = "";
+        if (t.IsWord("constraint"u8))
+        {
+            t.Next();
+            if (t.IsIdentifier && !t.IsWord("primary"u8) && !t.IsWord("foreign"u8))
+            {
+                name = t.IdentifierName();
+                t.Next();
+            }
+        }
+        return TryReadKey(ref t, name, out var key, defaultSchema) ? key : null;
     }
 }

@@ -91,11 +91,16 @@ internal static partial class StatementParser
     }
 
     /// <summary>CREATE [TEMPORARY] TABLE [IF NOT EXISTS] t (columns, keys...) options: the table and its columns.</summary>
-    public static bool TryParseMySqlCreateTable(ReadOnlySpan<byte> sql, string database, out TableName table, out List<ColumnDefinition> columns)
+    public static bool TryParseMySqlCreateTable(ReadOnlySpan<byte> sql, string database, out TableName table, out List<ColumnDefinition> columns) =>
+        TryParseMySqlCreateTable(sql, database, out table, out columns, out _);
+
+    /// <summary>The same, with its primary and foreign keys.</summary>
+    public static bool TryParseMySqlCreateTable(ReadOnlySpan<byte> sql, string database, out TableName table, out List<ColumnDefinition> columns, out List<TableKey> keys)
     {
         var t = new SqlTokenizer(sql, mySql: true);
         table = default;
         columns = [];
+        keys = [];
         if (!t.Next() || !t.IsWord("create"u8))
         {
             return false;
@@ -121,12 +126,12 @@ internal static partial class StatementParser
         }
         if (t.IsPunct((byte)'('))
         {
-            ReadMySqlColumnDefinitions(sql, ref t, columns);
+            ReadMySqlColumnDefinitions(sql, ref t, columns, keys, database);
         }
         return true;
     }
 
-    static void ReadMySqlColumnDefinitions(ReadOnlySpan<byte> sql, ref SqlTokenizer t, List<ColumnDefinition> columns)
+    static void ReadMySqlColumnDefinitions(ReadOnlySpan<byte> sql, ref SqlTokenizer t, List<ColumnDefinition> columns, List<TableKey> keys, string database)
     {
         while (true)
         {
@@ -134,6 +139,7 @@ internal static partial class StatementParser
             {
                 return;
             }
+            var elementStart = t.Start;
             string? name = null;
             var keyElement = false;
             var uniqueKey = false;
@@ -164,6 +170,8 @@ internal static partial class StatementParser
             var typeEnd = -1;
             var inType = name is not null;
             var unique = false;
+            var notNull = false;
+            var afterNot = false;
             var json = false;
             var depth = 0;
             List<string>? keyColumns = null;
@@ -206,14 +214,20 @@ internal static partial class StatementParser
                 {
                     json = true; // MariaDB's JSON is longtext CHECK (json_valid(`col`))
                 }
+                notNull |= afterNot && depth == 0 && t.IsWord("null"u8);
+                afterNot = !inType && depth == 0 && t.IsWord("not"u8);
             }
             if (name is not null)
             {
                 var typeName = typeStart < 0 ? "" : MySqlColumnTypes.Normalize(NormalizeType(sql[typeStart..typeEnd]));
                 var (category, maxLength) = json ? (TypeCategory.Json, null) : MySqlColumnTypes.Categorize(typeName);
-                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique));
+                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull });
             }
-            else if (keyColumns is { Count: 1 })
+            else if (keyElement && ReadInlineKey(sql, elementStart, mySql: true, database) is { } key)
+            {
+                keys.Add(key);
+            }
+            if (name is null && keyColumns is { Count: 1 })
             {
                 for (var i = 0; i < columns.Count; i++)
                 {

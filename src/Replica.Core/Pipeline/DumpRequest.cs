@@ -110,7 +110,7 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             return await DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
         }
-        if (Config.Subset is not null && Source is FileDumpSource or StandardInputSource)
+        if (Config.Subset is not null && (Source is FileDumpSource or StandardInputSource || Dialect == SqlDialect.MySql))
         {
             return await RunFileSubsetAsync(rewriter, cancellationToken).ConfigureAwait(false);
         }
@@ -128,13 +128,14 @@ public sealed class DumpRequest : IAsyncDisposable
     }
 
     /// <summary>
-    /// A subset of a dump file or standard input (<see cref="SubsetFile"/>): standard input is spooled first, since
-    /// the subset reads the dump three times.
+    /// A subset of a dump file, standard input or a live MySQL source (<see cref="SubsetFile"/>): what is not a file is
+    /// spooled to one first (mysqldump's output too: one consistent snapshot, read once), since the subset reads the
+    /// dump three times.
     /// </summary>
     async Task<DumpResult> RunFileSubsetAsync(DumpRewriter rewriter, CancellationToken cancellationToken)
     {
         using var keys = new KeyStore(Config.Subset!.MemoryBytes);
-        var source = Source is StandardInputSource ? await SpooledSource.WriteAsync(Source, keys.DirectoryPath, cancellationToken).ConfigureAwait(false) : Source;
+        var source = Source is FileDumpSource ? Source : await SpooledSource.WriteAsync(Source, keys.DirectoryPath, cancellationToken).ConfigureAwait(false);
         var summary = await SubsetFile.ApplyAsync(source, Config, rewriter, keys, Progress, cancellationToken).ConfigureAwait(false);
         var result = await DumpJob.RunAsync(source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
         return result with { Subset = summary() };
@@ -207,22 +208,16 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             return;
         }
-        if (options.Input is not null)
+        // A dump file, standard input or a MySQL source: subset in file mode (SubsetFile).
+        var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
+        if (options.Input is not null || uri is { Kind: DatabaseKind.MySql })
         {
-            // A dump file or standard input: subset in file mode (SubsetFile), PostgreSQL dumps for now.
-            if ((options.Dialect ?? Endpoints.Dialect(config)) != SqlDialect.PostgreSql)
-            {
-                throw new ConfigException($"subset ({subset.Source ?? "in the config"}): MySQL dump files cannot be subset yet (PostgreSQL dump files and "
-                    + "live PostgreSQL sources can), and are never dumped whole instead", config.File, key: "subset");
-            }
             return;
         }
-        var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
         if (uri is not { Kind: DatabaseKind.PostgreSql })
         {
-            throw new ConfigException($"subset ({subset.Source ?? "in the config"}): subsets are taken from a live PostgreSQL source "
-                + "(source.connection_uri: postgres://...) or a PostgreSQL dump file (--input); MySQL sources cannot be subset yet, "
-                + "and are never dumped whole instead", config.File, key: "subset");
+            throw new ConfigException($"subset ({subset.Source ?? "in the config"}): subsets are taken from a live PostgreSQL or MySQL source "
+                + "(source.connection_uri) or a dump file (--input)", config.File, key: "subset");
         }
         if (config.Source.DataFormat != DataFormat.Copy)
         {

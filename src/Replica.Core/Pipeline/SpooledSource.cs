@@ -34,6 +34,7 @@ internal sealed class SpooledSource : IDumpSource
         var block = new byte[BlockSize];
         var encoded = new ArrayBufferWriter<byte>();
         long length = 0;
+        await source.PrepareAsync(cancellationToken).ConfigureAwait(false);
         var input = source.Open();
         await using (input.ConfigureAwait(false))
         {

@@ -51,7 +51,7 @@ internal static class SubsetFile
         {
             estimates[byName[NameOf(Root(state))]] += state.Rows;
         }
-        var plan = SubsetPlan.Build(config, tables, links, estimates);
+        var plan = SubsetPlan.Build(config, tables, links, estimates, rewriter.Dialect);
         // Each of the dump's tables (a partition too) by the graph's table it stands for.
         var nodes = states.ToDictionary(s => s.Name, s => byName[NameOf(Root(s))]);
         progress?.Invoke($"subset: schema read ({tables.Count} tables, {links.Count} links)");

@@ -4,6 +4,8 @@ using Npgsql;
 using Replica.Catalog;
 using Replica.Clients;
 using Replica.Config;
+using Replica.Lexing;
+using Replica.Rewriting;
 using Replica.Sources;
 using Replica.Subsetting;
 
@@ -66,13 +68,16 @@ public sealed class SubsetPlan
     }).ToList();
 
     /// <summary>Plans <paramref name="config"/>'s subset over a source's tables and links.</summary>
-    public static SubsetPlan Build(ReplicaConfig config, IReadOnlyList<SubsetTable> tables, IReadOnlyList<SubsetLink> links, IReadOnlyDictionary<SubsetTable, long> estimates)
+    /// <param name="dialect">How the config's names match the source's: MySQL's database plays the schema's part, without case.</param>
+    public static SubsetPlan Build(ReplicaConfig config, IReadOnlyList<SubsetTable> tables, IReadOnlyList<SubsetLink> links, IReadOnlyDictionary<SubsetTable, long> estimates,
+        SqlDialect dialect = SqlDialect.PostgreSql)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tables);
         var subset = config.Subset ?? throw new ConfigException("the config has no 'subset' section to plan", config.File, key: "subset");
-        static (string Schema, string Name) Split(SubsetTable t) => (t.Name[..t.Name.IndexOf('.', StringComparison.Ordinal)], t.Name[(t.Name.IndexOf('.', StringComparison.Ordinal) + 1)..]);
-        IEnumerable<SubsetTable> Matching(TablePattern pattern) => tables.Where(t => Split(t) is var (schema, name) && pattern.Matches(schema, name));
+        static TableName Split(SubsetTable t) => new(t.Name[..t.Name.IndexOf('.', StringComparison.Ordinal)], t.Name[(t.Name.IndexOf('.', StringComparison.Ordinal) + 1)..]);
+        bool Matches(TablePattern pattern, SubsetTable table) => RewriteRules.Matches(pattern, Split(table), dialect);
+        IEnumerable<SubsetTable> Matching(TablePattern pattern) => tables.Where(t => Matches(pattern, t));
 
         var roots = new List<SubsetStart>();
         foreach (var root in subset.Roots)
@@ -91,9 +96,8 @@ public sealed class SubsetPlan
         var excluded = new HashSet<SubsetTable>();
         foreach (var table in tables)
         {
-            var (schema, name) = Split(table);
-            var rule = config.Tables.FirstOrDefault(r => r.Table.Matches(schema, name) && r.Action != TableAction.Transform);
-            if (rule is not null || config.OnlyTables.Count > 0 && !config.OnlyTables.Any(p => p.Matches(schema, name)))
+            var rule = config.Tables.FirstOrDefault(r => Matches(r.Table, table) && r.Action != TableAction.Transform);
+            if (rule is not null || config.OnlyTables.Count > 0 && !config.OnlyTables.Any(p => Matches(p, table)))
             {
                 excluded.Add(table);
             }

@@ -44,11 +44,17 @@ public sealed partial class DumpRewriter
             HandleMySqlInsert(statement, output);
             return;
         }
-        if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns))
+        if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns, out var keys))
         {
             var state = Table(created);
             state.Columns = columns;
             state.Created = true;
+            if (Filter is not null)
+            {
+                // mysqldump declares keys inside CREATE TABLE.
+                state.Keys.Clear();
+                state.Keys.AddRange(keys);
+            }
             _checker.OnCreateTable(state, hasParent: false);
         }
         else if (t.IsWord("use"u8) && StatementParser.TryParseUse(statement, out var database))

@@ -108,25 +108,4 @@ public sealed class DumpRequestTests
 
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
-
-    [Theory]
-    [InlineData("mysql://reader@127.0.0.1:1/shop", false)]
-    [InlineData("mysql://reader@127.0.0.1:1/shop", true)]
-    public async Task CreateAsync_SubsetOfWhatCannotBeSubsetYet_IsRefusedRatherThanDumpedWhole(string uri, bool input)
-    {
-        var config = ConfigTestHelpers.Parse($"""
-            secret: s3cr3t-s3cr3t-s3cr3t
-            source:
-              connection_uri: {uri}
-            subset:
-              roots: [{"{"} table: public.customers, percent: 10 {"}"}]
-            """);
-
-        var e = await Assert.ThrowsAsync<ConfigException>(() =>
-            DumpRequest.CreateAsync(config, new DumpOptions { Input = input ? "dump.sql" : null }, BridgeFactory.Local, CancellationToken.None));
-
-        Assert.Contains("subset (replica.yaml:5:3): ", e.Message, StringComparison.Ordinal);
-        Assert.Contains(input ? "MySQL dump files cannot be subset yet" : "MySQL sources cannot be subset yet", e.Message, StringComparison.Ordinal);
-        Assert.Contains("never dumped whole instead", e.Message, StringComparison.Ordinal);
-    }
 }
