@@ -24,4 +24,11 @@ internal static class Switches
         var text = Environment.GetEnvironmentVariable("REPLICA_READ_BLOCK_SIZE");
         return int.TryParse(text, out var size) && size is > 0 and <= Default ? size : Default;
     }
+
+    /// <summary>
+    /// REPLICA_SUBSET_FULL_SCAN=share (0 to 1, or above 1 for never): a live subset copies a table whole and chooses its
+    /// kept rows on the client from this share of its estimated rows kept (Pipeline.SubsetDump.FullScanShare).
+    /// </summary>
+    public static readonly double SubsetFullScanShare =
+        double.TryParse(Environment.GetEnvironmentVariable("REPLICA_SUBSET_FULL_SCAN"), System.Globalization.CultureInfo.InvariantCulture, out var share) && share >= 0 ? share : 0.5;
 }

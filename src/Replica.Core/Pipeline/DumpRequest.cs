@@ -123,7 +123,7 @@ public sealed class DumpRequest : IAsyncDisposable
         SubsetSummary? subset = null;
         using var keys = Config.Subset is null ? null : new KeyStore(Config.Subset.MemoryBytes);
         var result = await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
-            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, keys!, Progress, token).ConfigureAwait(false)).ConfigureAwait(false);
+            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false)).ConfigureAwait(false);
         return result with { Subset = subset };
     }
 

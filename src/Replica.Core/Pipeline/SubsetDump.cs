@@ -11,13 +11,26 @@ namespace Replica.Pipeline;
 /// is copied, then each table's data is read by COPY statements that select the kept rows in batches of keys
 /// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
 /// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
-/// key into a table whose rows are not kept (data: skip, drop, only_tables) is written as NULL.
+/// key into a table whose rows are not kept (data: skip, drop, only_tables) is written as NULL. A table with a primary
+/// key whose kept rows reach <see cref="FullScanShare"/> of the planner's estimate is copied whole instead, in one scan,
+/// and the rewriter keeps its kept rows (<see cref="KeptRows"/>): many index lookups cost more than one scan.
 /// </summary>
 internal static class SubsetDump
 {
-    /// <summary>Plans and runs the subset in <paramref name="source"/>'s snapshot and tells the source which rows to copy.</summary>
+    /// <summary>
+    /// The share of a table's estimated rows from which its kept rows are chosen by the rewriter over one full scan
+    /// rather than by key batches (bench/results/issue11-subset-2026-12-03.md; REPLICA_SUBSET_FULL_SCAN overrides it
+    /// for benchmarks: 0 always scans, above 1 never).
+    /// </summary>
+    public static double FullScanShare => Switches.SubsetFullScanShare;
+
+    /// <summary>
+    /// Plans and runs the subset in <paramref name="source"/>'s snapshot, tells the source which rows to copy, and
+    /// gives <paramref name="rewriter"/> (a dump in parts: its parts' rewriters) the filter of tables copied whole.
+    /// </summary>
     /// <param name="store">Holds the kept keys until the last table is copied: the caller disposes it after the dump.</param>
-    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, KeyStore store, Action<string>? progress, CancellationToken cancellationToken)
+    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, Rewriting.DumpRewriter rewriter, KeyStore store,
+        Action<string>? progress, CancellationToken cancellationToken)
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -31,10 +44,22 @@ internal static class SubsetDump
             };
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            // The leaf tables copied whole whose rows the rewriter chooses.
+            var scanned = new System.Collections.Concurrent.ConcurrentDictionary<Lexing.TableName, SubsetTable>();
+            rewriter.Filter = new KeptRows(plan.Graph, closure, name => scanned.GetValueOrDefault(name));
             source.RowQueries = table =>
             {
                 var name = table.PartitionRoot ?? $"{table.Schema}.{table.Name}";
-                return byName.TryGetValue(name, out var node) ? Statements(plan, closure, node, infos[node], table) : null;
+                if (!byName.TryGetValue(name, out var node))
+                {
+                    return null;
+                }
+                if (ScansWhole(plan, closure, node, infos[node]))
+                {
+                    scanned[new Lexing.TableName(table.Schema, table.Name)] = node;
+                    return null;
+                }
+                return Statements(plan, closure, node, infos[node], table);
             };
             var kept = tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t))).ToList();
             return new SubsetSummary(closure.Rounds, kept, NulledLinks(plan.Graph));
@@ -50,6 +75,11 @@ internal static class SubsetDump
         .Where(l => graph.Excluded.Contains(l.Parent) && !graph.Excluded.Contains(l.Child) && graph.Roles[l.Child] != SubsetRole.Unreached)
         .Select(l => $"{l.Child.Name} ({string.Join(", ", l.ChildColumns.Select(c => l.Child.KeyColumns[c]))}) -> {l.Parent.Name}")
         .ToList();
+
+    /// <summary>Whether a table's kept rows are chosen from one full scan (a table with a primary key, mostly kept).</summary>
+    static bool ScansWhole(SubsetPlan plan, SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info) =>
+        plan.Graph.Roles[node] is SubsetRole.Root or SubsetRole.FollowedChild or SubsetRole.ParentOnly
+        && node.Identity.Count > 0 && closure.KeptCount(node) >= FullScanShare * Math.Max(1, info.EstimatedRows);
 
     /// <summary>The COPY statements of one leaf table (a partition reads its root's kept keys); null: every row.</summary>
     static IEnumerable<string>? Statements(SubsetPlan plan, SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, SnapshotTable table)

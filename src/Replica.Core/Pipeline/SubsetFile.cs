@@ -69,7 +69,7 @@ internal static class SubsetFile
             RoundDone = round => progress?.Invoke($"subset: round {round} done"),
         };
         await closure.RunAsync(cancellationToken).ConfigureAwait(false);
-        var kept = new KeptRows(plan.Graph, closure, nodes);
+        var kept = new KeptRows(plan.Graph, closure, nodes.GetValueOrDefault);
         rewriter.Filter = kept;
         var summary = new SubsetSummary(closure.Rounds, [.. tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t)))],
             SubsetDump.NulledLinks(plan.Graph));
@@ -129,8 +129,8 @@ internal static class SubsetFile
         }
     }
 
-    /// <summary>A row's identity: its primary key's values, or for a table without one a digest of the row as written.</summary>
-    static string Identity(SubsetTable node, string?[] identityValues, ReadOnlySpan<byte> row) =>
+    /// <summary>A row's identity in a dump file: its primary key's values, or for a table without one a digest of the row as written.</summary>
+    internal static string Identity(SubsetTable node, string?[] identityValues, ReadOnlySpan<byte> row) =>
         node.Identity.Count == 0 ? Convert.ToHexStringLower(SHA256.HashData(row).AsSpan(0, 16)) : SubsetClosure.Identity(identityValues!);
 
     /// <summary>Every table's statements are read (so keys are learned), no row is chosen.</summary>
@@ -142,7 +142,7 @@ internal static class SubsetFile
     }
 
     /// <summary>Positions of <paramref name="wanted"/> in <paramref name="columns"/>; a missing one is the dump's error.</summary>
-    static int[] Positions(SubsetTable node, IEnumerable<string> wanted, IReadOnlyList<string> columns) => [.. wanted.Select(c =>
+    internal static int[] Positions(SubsetTable node, IEnumerable<string> wanted, IReadOnlyList<string> columns) => [.. wanted.Select(c =>
     {
         for (var i = 0; i < columns.Count; i++)
         {
@@ -244,49 +244,6 @@ internal static class SubsetFile
             var index = _index[table];
             return tuples.SelectMany(tuple => _store.Matching(index, lookup, SubsetClosure.Identity(tuple))).ToAsyncEnumerable();
         }
-    }
-
-    /// <summary>Pass 3: keeps the rows the closure kept, and writes foreign keys into tables whose rows are not kept as NULL.</summary>
-    sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Dictionary<TableName, SubsetTable> nodes) : IRowFilter
-    {
-        /// <summary>Values written as NULL so far (foreign keys into tables whose rows are not kept).</summary>
-        public long NulledValues;
-
-        public RowSelection? Choose(TableName table, IReadOnlyList<string> columns)
-        {
-            if (!nodes.TryGetValue(table, out var node) || graph.Roles[node] is SubsetRole.Excluded or SubsetRole.Passthrough)
-            {
-                return null;
-            }
-            var nulled = graph.ParentLinks(node).Where(l => graph.Excluded.Contains(l.Parent))
-                .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).Distinct().ToList();
-            var identity = node.Identity.Select(i => node.KeyColumns[i]).ToList();
-            var reads = Positions(node, [.. identity, .. nulled], columns);
-            return new Chooser(this, node, graph.Roles[node] == SubsetRole.Unreached)
-            {
-                Reads = reads,
-                Nulls = reads.Skip(identity.Count).ToHashSet(),
-            };
-        }
-
-        sealed class Chooser(KeptRows owner, SubsetTable node, bool none) : RowSelection
-        {
-            public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
-            {
-                var identityCount = node.Identity.Count;
-                if (none || !owner._closure.IsKept(node, Identity(node, values[..identityCount], row)))
-                {
-                    return false;
-                }
-                for (var i = identityCount; i < values.Length; i++)
-                {
-                    owner.NulledValues += values[i] is null ? 0 : 1;
-                }
-                return true;
-            }
-        }
-
-        readonly SubsetClosure _closure = closure;
     }
 
     /// <summary>Takes whatever is written and keeps none of it (the first two passes write nothing anyone reads).</summary>

@@ -12,13 +12,15 @@ public sealed partial class DumpRewriter
     bool _maskCopy;
     readonly Func<RowPlan, int, Transformers.Transformer?> _laneTransformer;
 
-    /// <summary>Which rows stay (a subset of a dump file); null: all of them.</summary>
+    /// <summary>Which rows stay (a subset); null: all of them.</summary>
     public IRowFilter? Filter { get; set; }
 
     /// <summary>The plan of a COPY header or INSERT column list, with the evaluator's scratch grown to its width.</summary>
     RowPlan NewPlan(TableState table, List<string> columns, TableAction action)
     {
-        var selection = action == TableAction.Transform ? Filter?.Choose(table.Name, columns) : null;
+        // A part's rewriter chooses rows as the rewriter of its dump does (given its filter once the subset is known).
+        var filter = Filter ?? _schema?.Filter;
+        var selection = action == TableAction.Transform ? filter?.Choose(table.Name, columns) : null;
         var plan = new RowPlan(table, columns, action, _rules, selection);
         _row.Fit(plan);
         return plan;

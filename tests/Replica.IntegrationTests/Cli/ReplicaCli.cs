@@ -30,9 +30,12 @@ public sealed class ReplicaCli : IDisposable
 
     public Task<ProcessOutput> RunAsync(params string[] arguments) => RunAsync(arguments, stdin: null);
 
-    public Task<ProcessOutput> RunAsync(string[] arguments, Stream? stdin) =>
+    public Task<ProcessOutput> RunAsync(string[] arguments, Stream? stdin) => RunAsync(arguments, stdin, environment: null);
+
+    /// <summary>Runs replica with <paramref name="environment"/> added to REPLICA_SECRET.</summary>
+    public Task<ProcessOutput> RunAsync(string[] arguments, Stream? stdin, IReadOnlyDictionary<string, string?>? environment) =>
         ProcessRunner.RunAsync("dotnet", [Executable, .. arguments],
-            new Dictionary<string, string?> { ["REPLICA_SECRET"] = Secret },
+            new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["REPLICA_SECRET"] = Secret },
             stdin, throwOnError: false, workingDirectory: WorkingDirectory);
 
     public void Dispose()
