@@ -238,6 +238,32 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
 
         """ + rules);
 
+    /// <summary>
+    /// `replica dump` (named <paramref name="name"/>, with <paramref name="arguments"/>), its `restore --output`, and that
+    /// SQL loaded with psql ON_ERROR_STOP in one transaction into a new database: every foreign key of post-data is
+    /// validated against the kept rows. Returns the database, the SQL file and the dump's stderr.
+    /// </summary>
+    async Task<(string Database, string Sql, string Stderr)> DumpAndLoadAsync(ReplicaCli cli, string config, string name, string[]? arguments = null,
+        Stream? stdin = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var dump = await cli.RunAsync(["dump", "-c", config, "--name", name, .. arguments ?? []], stdin, environment);
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        var output = Path.Combine(cli.WorkingDirectory, name + ".sql");
+        var restore = await cli.RunAsync("restore", "-c", config, "--name", name, "--output", output);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var restored = await server.CreateDatabaseAsync();
+        var load = await server.RunPsqlFileAsync(restored, output);
+        Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
+        return (restored, output, dump.Stderr);
+    }
+
+    static async Task AssertSameBytesAsync(string first, string second)
+    {
+        var a = await File.ReadAllBytesAsync(first);
+        var b = await File.ReadAllBytesAsync(second);
+        Assert.True(a.AsSpan().SequenceEqual(b), $"{Path.GetFileName(first)} and {Path.GetFileName(second)} differ");
+    }
+
     [Fact]
     public async Task ReplicaDump_WithASubset_RestoresWithEveryForeignKeyAndKeepsWhatSqlSays()
     {
@@ -253,25 +279,10 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
               follow_children: [public.orders, public.order_items, public.events]
             """);
 
-        async Task<byte[]> DumpSqlAsync(string name)
-        {
-            var dump = await cli.RunAsync("dump", "-c", config, "--name", name);
-            Assert.True(dump.ExitCode == 0, dump.Stderr);
-            var output = Path.Combine(cli.WorkingDirectory, name + ".sql");
-            var restore = await cli.RunAsync("restore", "-c", config, "--name", name, "--output", output);
-            Assert.True(restore.ExitCode == 0, restore.Stderr);
-            return await File.ReadAllBytesAsync(output);
-        }
-        var first = await DumpSqlAsync("subset-1");
-        var second = await DumpSqlAsync("subset-2");
+        var (restored, first, _) = await DumpAndLoadAsync(cli, config, "subset-1");
+        var (_, second, _) = await DumpAndLoadAsync(cli, config, "subset-2");
 
-        Assert.True(first.AsSpan().SequenceEqual(second), "two subset dumps of the same data restored to different SQL");
-        var restored = await server.CreateDatabaseAsync();
-        var path = Path.Combine(cli.WorkingDirectory, "subset.sql");
-        await File.WriteAllBytesAsync(path, first);
-        var load = await server.RunPsqlFileAsync(restored, path);
-        // ON_ERROR_STOP in one transaction: every foreign key of post-data was validated against the kept rows.
-        Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
+        await AssertSameBytesAsync(first, second);
         async Task<long> Source(string sql) => Count(await server.QueryAsync(db, sql));
         async Task<long> Restored(string sql) => Count(await server.QueryAsync(restored, sql));
         const string Roots = "SELECT id FROM customers WHERE country = 'DE' AND id <= 300";
@@ -308,19 +319,8 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
               follow_children: [public.orders, public.order_items, public.events]
             """);
 
-        async Task<string> RestoredAsync(string share)
-        {
-            var dump = await cli.RunAsync(["dump", "-c", config, "--name", "scan-" + share, "--jobs", "2"], null,
-                new Dictionary<string, string?> { ["REPLICA_SUBSET_FULL_SCAN"] = share });
-            Assert.True(dump.ExitCode == 0, dump.Stderr);
-            var output = Path.Combine(cli.WorkingDirectory, share + ".sql");
-            var restore = await cli.RunAsync("restore", "-c", config, "--name", "scan-" + share, "--output", output);
-            Assert.True(restore.ExitCode == 0, restore.Stderr);
-            var restored = await server.CreateDatabaseAsync();
-            var load = await server.RunPsqlFileAsync(restored, output);
-            Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
-            return restored;
-        }
+        async Task<string> RestoredAsync(string share) => (await DumpAndLoadAsync(cli, config, "scan-" + share, ["--jobs", "2"],
+            environment: new Dictionary<string, string?> { ["REPLICA_SUBSET_FULL_SCAN"] = share })).Database;
         var scans = await RestoredAsync("0");
         var batches = await RestoredAsync("2");
 
@@ -361,40 +361,26 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         var file = Path.Combine(cli.WorkingDirectory, "source.sql");
         await server.PgDumpToFileAsync(db, file, form == "inserts" ? ["--inserts", "--rows-per-insert=7"] : []);
 
-        async Task<(string Sql, string Stderr)> DumpAsync(string name, params string[] input)
+        async Task<(string Database, string Sql, string Stderr)> DumpAsync(string name, bool fromFile)
         {
-            ProcessOutput dump;
-            if (form == "stdin" && input.Length > 0)
+            if (!fromFile)
             {
-                await using var stdin = File.OpenRead(file);
-                dump = await cli.RunAsync(["dump", "-c", config, "--name", name, "--input", "-"], stdin);
+                return await DumpAndLoadAsync(cli, config, name);
             }
-            else
+            if (form != "stdin")
             {
-                dump = await cli.RunAsync(["dump", "-c", config, "--name", name, .. input]);
+                return await DumpAndLoadAsync(cli, config, name, ["--input", file]);
             }
-            Assert.True(dump.ExitCode == 0, dump.Stderr);
-            var output = Path.Combine(cli.WorkingDirectory, name + ".sql");
-            var restore = await cli.RunAsync("restore", "-c", config, "--name", name, "--output", output);
-            Assert.True(restore.ExitCode == 0, restore.Stderr);
-            return (output, dump.Stderr);
+            await using var stdin = File.OpenRead(file);
+            return await DumpAndLoadAsync(cli, config, name, ["--input", "-"], stdin);
         }
-        var (live, _) = await DumpAsync("live");
-        var (fromFile, stderr) = await DumpAsync("file-1", "--input", file);
-        var (again, _) = await DumpAsync("file-2", "--input", file);
+        var (liveDb, _, _) = await DumpAsync("live", fromFile: false);
+        var (fileDb, fromFile, stderr) = await DumpAsync("file-1", fromFile: true);
+        var (_, again, _) = await DumpAsync("file-2", fromFile: true);
 
         Assert.Contains("subset: round 1 done", stderr, StringComparison.Ordinal);
         Assert.Contains("public.customers 150", stderr, StringComparison.Ordinal);
-        var firstBytes = await File.ReadAllBytesAsync(fromFile);
-        var secondBytes = await File.ReadAllBytesAsync(again);
-        Assert.True(firstBytes.AsSpan().SequenceEqual(secondBytes), "two file-mode subsets differ");
-        var liveDb = await server.CreateDatabaseAsync();
-        var fileDb = await server.CreateDatabaseAsync();
-        foreach (var (target, sql) in new[] { (liveDb, live), (fileDb, fromFile) })
-        {
-            var load = await server.RunPsqlFileAsync(target, sql);
-            Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
-        }
+        await AssertSameBytesAsync(fromFile, again);
         foreach (var query in new[]
         {
             "SELECT id FROM customers ORDER BY id", "SELECT id, customer_id, salesperson_id FROM orders ORDER BY id", "SELECT id FROM order_items ORDER BY id",
@@ -448,18 +434,11 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
               follow_children: [public.orders]
             """);
 
-        var dump = await cli.RunAsync("dump", "-c", config, "--name", "nulled");
-        var output = Path.Combine(cli.WorkingDirectory, "nulled.sql");
-        var restore = await cli.RunAsync("restore", "-c", config, "--name", "nulled", "--output", output);
+        var (restored, _, stderr) = await DumpAndLoadAsync(cli, config, "nulled");
 
-        Assert.True(dump.ExitCode == 0, dump.Stderr);
-        Assert.True(restore.ExitCode == 0, restore.Stderr);
-        Assert.Contains("replica: note: subset: public.orders (salesperson_id) -> public.employees is written as NULL", dump.Stderr, StringComparison.Ordinal);
-        Assert.Contains("replica: subset: kept ", dump.Stderr, StringComparison.Ordinal);
-        Assert.Contains("public.customers 50", dump.Stderr, StringComparison.Ordinal);
-        var restored = await server.CreateDatabaseAsync();
-        var load = await server.RunPsqlFileAsync(restored, output);
-        Assert.True(load.ExitCode == 0 && !load.Stderr.Contains("ERROR", StringComparison.Ordinal), load.Stderr);
+        Assert.Contains("replica: note: subset: public.orders (salesperson_id) -> public.employees is written as NULL", stderr, StringComparison.Ordinal);
+        Assert.Contains("replica: subset: kept ", stderr, StringComparison.Ordinal);
+        Assert.Contains("public.customers 50", stderr, StringComparison.Ordinal);
         Assert.Equal(await server.QueryAsync(db, "SELECT count(*) FROM orders WHERE customer_id <= 50"), await server.QueryAsync(restored, "SELECT count(*) FROM orders"));
         Assert.True(Count(await server.QueryAsync(db, "SELECT count(salesperson_id) FROM orders WHERE customer_id <= 50")) > 0);
         Assert.Equal(0, Count(await server.QueryAsync(restored, "SELECT count(salesperson_id) FROM orders")));
