@@ -40,7 +40,7 @@ internal static class SubsetDump
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
             var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
             {
-                RoundDone = round => progress?.Invoke($"subset: round {round} done"),
+                Progress = progress,
             };
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);

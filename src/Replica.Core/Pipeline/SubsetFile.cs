@@ -66,7 +66,7 @@ internal static class SubsetFile
 
         var closure = new SubsetClosure(plan.Graph, index, store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
         {
-            RoundDone = round => progress?.Invoke($"subset: round {round} done"),
+            Progress = progress,
         };
         await closure.RunAsync(cancellationToken).ConfigureAwait(false);
         var kept = new KeptRows(plan.Graph, closure, nodes.GetValueOrDefault);

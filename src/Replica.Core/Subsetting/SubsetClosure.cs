@@ -49,8 +49,8 @@ public sealed class SubsetClosure
     /// <summary>Rounds run so far (progress).</summary>
     public int Rounds { get; private set; }
 
-    /// <summary>Called after each round with the round's number (progress).</summary>
-    public Action<int>? RoundDone { get; init; }
+    /// <summary>Gets a progress line after each round: its number and the rows kept so far.</summary>
+    public Action<string>? Progress { get; init; }
 
     /// <summary>Whether the row of <paramref name="table"/> with identity <paramref name="id"/> is kept.</summary>
     public bool IsKept(SubsetTable table, string id) => _store.IsKept(_tables[table], id);
@@ -126,7 +126,11 @@ public sealed class SubsetClosure
                     after = Encoding.UTF8.GetBytes(page[^1].Id);
                 }
             }
-            RoundDone?.Invoke(Rounds);
+            if (Progress is { } progress)
+            {
+                var kept = _graph.Tables.Select(KeptCount).Where(n => n > 0).ToList();
+                progress($"subset: round {Rounds} done, {kept.Sum()} rows kept in {kept.Count} tables");
+            }
         }
     }
 
