@@ -29,6 +29,19 @@ internal sealed class SpooledSource : IDumpSource
     /// <summary>Reads <paramref name="source"/> to its end into a spool file in <paramref name="directory"/>.</summary>
     public static async Task<SpooledSource> WriteAsync(IDumpSource source, string directory, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await WriteCoreAsync(source, directory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            // A full disk is the likely one: say where the spool was going.
+            throw new BridgeException($"spooling {source.Description} to {directory} for the subset failed: {e.Message}", e);
+        }
+    }
+
+    static async Task<SpooledSource> WriteCoreAsync(IDumpSource source, string directory, CancellationToken cancellationToken)
+    {
         var path = Path.Combine(directory, "input.spool");
         using var codec = new ZstdCodec(level: 1);
         var block = new byte[BlockSize];

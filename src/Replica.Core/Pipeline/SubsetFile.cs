@@ -46,14 +46,19 @@ internal static class SubsetFile
             [.. states.Where(t => !t.IsPartition).Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? []))],
             [.. Links(states), .. SubsetPlan.VirtualLinks(subset)]);
         var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        // Each of the dump's tables (a partition too) by the graph's table it stands for (none: a partition whose
+        // partitioned table the dump does not create).
+        var nodes = new Dictionary<TableName, SubsetTable>();
         var estimates = tables.ToDictionary(t => t, _ => 0L);
         foreach (var state in states)
         {
-            estimates[byName[NameOf(Root(state))]] += state.Rows;
+            if (byName.TryGetValue(NameOf(Root(state)), out var node))
+            {
+                nodes[state.Name] = node;
+                estimates[node] += state.Rows;
+            }
         }
         var plan = SubsetPlan.Build(config, tables, links, estimates, rewriter.Dialect);
-        // Each of the dump's tables (a partition too) by the graph's table it stands for.
-        var nodes = states.ToDictionary(s => s.Name, s => byName[NameOf(Root(s))]);
         progress?.Invoke($"subset: schema read ({tables.Count} tables, {links.Count} links)");
 
         // Pass 2: every row's key values, into the store.

@@ -366,7 +366,7 @@ public sealed partial class KeyStore : IDisposable
         {
             var message = _db is null ? raw.sqlite3_errstr(rc).utf8_to_string() : raw.sqlite3_errmsg(_db).utf8_to_string();
             // Full disk is the likely one: say where the store lives.
-            throw new IOException($"subset key store ({_directory}): {what} failed: {message}");
+            throw new BridgeException($"subset key store ({_directory}): {what} failed: {message}");
         }
     }
 
