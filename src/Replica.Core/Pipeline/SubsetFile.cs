@@ -189,9 +189,13 @@ internal static class SubsetFile
             }
         }
 
+        /// <summary>
+        /// A column set the closure looks rows up by, indexed in pass 2; a table's primary key needs no index of its own
+        /// (the rows are stored by it).
+        /// </summary>
         void AddLookup(SubsetTable table, int[] columns)
         {
-            if (!_lookups[table].Any(l => l.AsSpan().SequenceEqual(columns)))
+            if (!IsIdentity(table, columns) && !_lookups[table].Any(l => l.AsSpan().SequenceEqual(columns)))
             {
                 _lookups[table].Add(columns);
             }
@@ -239,14 +243,20 @@ internal static class SubsetFile
             }
         }
 
+        static bool IsIdentity(SubsetTable table, int[] columns) => table.Identity.Count > 0 && columns.AsSpan().SequenceEqual(table.Identity.ToArray());
+
         public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) => ReadAllAsync(root.Table, cancellationToken);
 
         public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) => _store.Rows(_index[table]).ToAsyncEnumerable();
 
         public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
         {
-            var lookup = _lookups[table].FindIndex(l => l.AsSpan().SequenceEqual(columns));
             var index = _index[table];
+            if (IsIdentity(table, columns))
+            {
+                return tuples.Select(tuple => _store.Row(index, SubsetClosure.Identity(tuple))).OfType<KeyRow>().ToAsyncEnumerable();
+            }
+            var lookup = _lookups[table].FindIndex(l => l.AsSpan().SequenceEqual(columns));
             return tuples.SelectMany(tuple => _store.Matching(index, lookup, SubsetClosure.Identity(tuple))).ToAsyncEnumerable();
         }
     }

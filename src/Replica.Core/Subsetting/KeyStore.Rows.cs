@@ -10,6 +10,7 @@ public sealed partial class KeyStore
     readonly sqlite3_stmt _addRow;
     readonly sqlite3_stmt _addRef;
     readonly sqlite3_stmt _matching;
+    readonly sqlite3_stmt _row;
 
     /// <summary>Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is kept once).</summary>
     public void AddRow(int table, string id, string?[] values)
@@ -55,6 +56,19 @@ public sealed partial class KeyStore
                 yield break;
             }
             after = Encoding.UTF8.GetBytes(page[^1].Id);
+        }
+    }
+
+    /// <summary>The recorded row of <paramref name="table"/> with identity <paramref name="id"/>, if any.</summary>
+    public KeyRow? Row(int table, string id)
+    {
+        lock (_lock)
+        {
+            Check(raw.sqlite3_bind_int(_row, 1, table), "bind");
+            Check(raw.sqlite3_bind_blob(_row, 2, Utf8(id)), "bind");
+            KeyRow? found = raw.sqlite3_step(_row) == raw.SQLITE_ROW ? new KeyRow(id, Decode(raw.sqlite3_column_blob(_row, 0))) : null;
+            Reset(_row);
+            return found;
         }
     }
 

@@ -81,6 +81,7 @@ public sealed partial class KeyStore : IDisposable
             _sample = Prepare("INSERT OR IGNORE INTO sample (root, hash, key, vals) VALUES (?1, ?2, ?3, ?4)");
             _addRow = Prepare("INSERT OR IGNORE INTO rows (tbl, key, vals) VALUES (?1, ?2, ?3)");
             _addRef = Prepare("INSERT OR IGNORE INTO refs (tbl, cols, tuple, key) VALUES (?1, ?2, ?3, ?4)");
+            _row = Prepare("SELECT vals FROM rows WHERE tbl = ?1 AND key = ?2");
             _matching = Prepare("SELECT r.key, r.vals FROM refs f JOIN rows r ON r.tbl = f.tbl AND r.key = f.key WHERE f.tbl = ?1 AND f.cols = ?2 AND f.tuple = ?3");
         }
         catch
@@ -387,6 +388,7 @@ public sealed partial class KeyStore : IDisposable
             _addRow?.Dispose();
             _addRef?.Dispose();
             _matching?.Dispose();
+            _row?.Dispose();
             _db?.Dispose();
         }
         try
