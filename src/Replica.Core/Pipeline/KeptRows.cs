@@ -25,8 +25,7 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
         {
             return null;
         }
-        var nulled = graph.ParentLinks(node).Where(l => graph.Excluded.Contains(l.Parent))
-            .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).Distinct().ToList();
+        var nulled = graph.NulledColumns(node);
         var identity = node.Identity.Select(i => node.KeyColumns[i]).ToList();
         var reads = SubsetFile.Positions(node, [.. identity, .. nulled], columns);
         return new Chooser(this, node, graph.Roles[node] == SubsetRole.Unreached)

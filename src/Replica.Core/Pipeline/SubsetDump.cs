@@ -91,8 +91,7 @@ internal static class SubsetDump
         }
         var columns = table.Columns;
         // Foreign keys into tables whose rows are not kept: NULL (a NOT NULL one was a plan error).
-        var nulled = plan.Graph.ParentLinks(node).Where(l => plan.Graph.Excluded.Contains(l.Parent))
-            .SelectMany(l => l.ChildColumns.Select(c => node.KeyColumns[c])).ToHashSet(StringComparer.Ordinal);
+        var nulled = plan.Graph.NulledColumns(node);
         var select = columns.Count == 0 ? "" : string.Join(", ", columns.Select(c => nulled.Contains(c) ? "NULL" : Identifiers.Delimited(c)));
         var from = $"FROM ONLY {table.QualifiedName} t";
         if (role == SubsetRole.Unreached || closure.KeptCount(node) == 0)

@@ -133,6 +133,13 @@ public sealed class SubsetGraph
     public IReadOnlyList<SubsetLink> ChildLinks(SubsetTable table) => _children[table];
 
     /// <summary>
+    /// The columns of <paramref name="table"/> written as NULL: its foreign keys into tables whose rows are not kept
+    /// (a NOT NULL one is a plan error, so each of these is nullable).
+    /// </summary>
+    public List<string> NulledColumns(SubsetTable table) =>
+        ParentLinks(table).Where(l => Excluded.Contains(l.Parent)).SelectMany(l => l.ChildColumns.Select(c => table.KeyColumns[c])).Distinct().ToList();
+
+    /// <summary>
     /// Table by table, what a row-level closure can reach: roots and the followed children of what is reached downward
     /// are reached downward; the parents of anything reached are reached upward. Passthrough tables (and, with
     /// unreached: full, every table nothing reaches) start upward too.
