@@ -41,23 +41,8 @@ public sealed partial class KeyStore
     }
 
     /// <summary>The recorded rows of <paramref name="table"/>, ordered by identity, a page at a time.</summary>
-    public IEnumerable<KeyRow> Rows(int table)
-    {
-        byte[]? after = null;
-        while (true)
-        {
-            var page = Page("SELECT key, vals, 0 FROM rows WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null, after);
-            foreach (var row in page)
-            {
-                yield return new KeyRow(row.Id, row.Values);
-            }
-            if (page.Count < PageSize)
-            {
-                yield break;
-            }
-            after = Encoding.UTF8.GetBytes(page[^1].Id);
-        }
-    }
+    public IEnumerable<KeyRow> Rows(int table) =>
+        Pages("SELECT key, vals, 0 FROM rows WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null).SelectMany(page => page.Select(row => new KeyRow(row.Id, row.Values)));
 
     /// <summary>The recorded row of <paramref name="table"/> with identity <paramref name="id"/>, if any.</summary>
     public KeyRow? Row(int table, string id)

@@ -172,31 +172,15 @@ public sealed partial class KeyStore : IDisposable
     }
 
     /// <summary>Every kept identity of <paramref name="table"/>, ordered by UTF-8 bytes, read a page at a time.</summary>
-    public IEnumerable<string> Kept(int table)
-    {
-        byte[]? after = null;
-        while (true)
-        {
-            var page = Page("SELECT key, vals, down FROM kept WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null, after);
-            foreach (var row in page)
-            {
-                yield return row.Id;
-            }
-            if (page.Count < PageSize)
-            {
-                yield break;
-            }
-            after = Encoding.UTF8.GetBytes(page[^1].Id);
-        }
-    }
+    public IEnumerable<string> Kept(int table) =>
+        Pages("SELECT key, vals, down FROM kept WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null).SelectMany(page => page.Select(row => row.Id));
 
     /// <summary>
     /// The rows of <paramref name="table"/> waiting for round <paramref name="round"/>, a page at a time ordered by
-    /// key, starting after <paramref name="after"/> (UTF-8 bytes of the last key of the page before; null at first).
-    /// A row that moves to a later round while the pages are read is read in that round.
+    /// key. A row that moves to a later round while the pages are read is read in that round.
     /// </summary>
-    public List<(string Id, string?[] Values, bool Down)> Pending(int table, int round, byte[]? after) =>
-        Page("SELECT key, vals, down FROM kept WHERE round = ?4 AND tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, round, after);
+    public IEnumerable<List<(string Id, string?[] Values, bool Down)>> Pending(int table, int round) =>
+        Pages("SELECT key, vals, down FROM kept WHERE round = ?4 AND tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, round);
 
     /// <summary>Adds a candidate of a root's sample (root's index, its keyed hash).</summary>
     public void AddSample(int root, ulong hash, in KeyRow row)
@@ -246,8 +230,30 @@ public sealed partial class KeyStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every row <paramref name="sql"/> selects, a page at a time in key order: each page starts after the last key of
+    /// the page before, so rows written between pages do not shift the next one.
+    /// </summary>
+    IEnumerable<List<(string Id, string?[] Values, bool Down)>> Pages(string sql, int table, int? round)
+    {
+        byte[]? after = null;
+        while (true)
+        {
+            var page = Page(sql, table, round, after);
+            if (page.Count > 0)
+            {
+                yield return page;
+            }
+            if (page.Count < PageSize)
+            {
+                yield break;
+            }
+            after = Encoding.UTF8.GetBytes(page[^1].Id);
+        }
+    }
+
     /// <summary>One page of kept rows; the first (<paramref name="after"/> null) starts at the smallest key, even the empty one.</summary>
-    internal List<(string Id, string?[] Values, bool Down)> Page(string sql, int table, int? round, byte[]? after)
+    List<(string Id, string?[] Values, bool Down)> Page(string sql, int table, int? round, byte[]? after)
     {
         var page = new List<(string, string?[], bool)>();
         lock (_lock)

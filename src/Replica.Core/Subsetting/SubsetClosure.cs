@@ -94,15 +94,9 @@ public sealed class SubsetClosure
             foreach (var index in tables)
             {
                 var table = _graph.Tables[index];
-                byte[]? after = null;
-                while (true)
+                foreach (var page in _store.Pending(index, Rounds))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var page = _store.Pending(index, Rounds, after);
-                    if (page.Count == 0)
-                    {
-                        break;
-                    }
                     var down = page.Where(p => p.Down).Select(p => new KeyRow(p.Id, p.Values)).ToList();
                     var all = page.Select(p => new KeyRow(p.Id, p.Values)).ToList();
                     foreach (var link in _graph.ChildLinks(table))
@@ -119,11 +113,6 @@ public sealed class SubsetClosure
                             await ExpandAsync(link, all, toChildren: false, cancellationToken).ConfigureAwait(false);
                         }
                     }
-                    if (page.Count < KeyStore.PageSize)
-                    {
-                        break;
-                    }
-                    after = Encoding.UTF8.GetBytes(page[^1].Id);
                 }
             }
             if (Progress is { } progress)

@@ -26,8 +26,8 @@ public class KeyStoreTests
         Assert.True(store.Reach(0, "7", ["7", "x"], down: true, round: 3));
         Assert.False(store.Reach(0, "7", ["7", "x"], down: true, round: 4));
         Assert.False(store.Reach(0, "7", ["7", "x"], down: false, round: 4));
-        Assert.Empty(store.Pending(0, 1, null));
-        var pending = Assert.Single(store.Pending(0, 3, null));
+        Assert.Empty(store.Pending(0, 1).SelectMany(page => page));
+        var pending = Assert.Single(store.Pending(0, 3).SelectMany(page => page));
         Assert.Equal(("7", true), (pending.Id, pending.Down));
         Assert.Equal<string?>(["7", "x"], pending.Values.AsEnumerable());
         Assert.Equal(1, store.KeptCount(0));
