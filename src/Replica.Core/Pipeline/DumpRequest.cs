@@ -212,6 +212,7 @@ public sealed class DumpRequest : IAsyncDisposable
         var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
         if (options.Input is not null || uri is { Kind: DatabaseKind.MySql })
         {
+            SubsetFile.Check(config);
             return;
         }
         if (uri is not { Kind: DatabaseKind.PostgreSql })

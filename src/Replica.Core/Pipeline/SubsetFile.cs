@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Replica.Config;
@@ -27,17 +27,6 @@ internal static class SubsetFile
         Action<string>? progress, CancellationToken cancellationToken)
     {
         var subset = config.Subset!;
-        if (subset.Roots.FirstOrDefault(r => r.Where is not null) is { } withWhere)
-        {
-            throw new ConfigException($"subset: root {withWhere.Table} ({withWhere.Source}) has a 'where', which needs a live database; "
-                + "a dump file or standard input is subset by percent and limit only", config.File, key: "subset");
-        }
-        if (subset.VirtualForeignKeys.FirstOrDefault(v => v.Where is not null) is { } polymorphic)
-        {
-            throw new ConfigException($"subset: virtual foreign key on {polymorphic.Table} has a 'where', which needs a live database; "
-                + "a dump file or standard input takes virtual foreign keys without one", config.File, key: "subset");
-        }
-
         // Pass 1: the schema and each table's row count.
         using var schema = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, rewriter.Dialect) { Filter = NoChoice.Instance };
         await ReadAsync(source, schema, cancellationToken).ConfigureAwait(false);
@@ -81,6 +70,25 @@ internal static class SubsetFile
         return () => summary with { NulledValues = kept.NulledValues };
     }
 
+    /// <summary>
+    /// What a subset without a database cannot do, refused before anything is read (standard input is spooled first):
+    /// a root's or a virtual key's SQL condition.
+    /// </summary>
+    public static void Check(ReplicaConfig config)
+    {
+        var subset = config.Subset!;
+        if (subset.Roots.FirstOrDefault(r => r.Where is not null) is { } withWhere)
+        {
+            throw new ConfigException($"subset: root {withWhere.Table} ({withWhere.Source}) has a 'where', which needs a live database; "
+                + "a dump file, standard input or a MySQL source is subset by percent and limit only", config.File, key: "subset");
+        }
+        if (subset.VirtualForeignKeys.FirstOrDefault(v => v.Where is not null) is { } polymorphic)
+        {
+            throw new ConfigException($"subset: virtual foreign key on {polymorphic.Table} has a 'where', which needs a live database; "
+                + "a dump file, standard input or a MySQL source takes virtual foreign keys without one", config.File, key: "subset");
+        }
+    }
+
     /// <summary>The dump's foreign keys as links (partitions' keys are their partitioned table's).</summary>
     static IEnumerable<SchemaLink> Links(List<TableState> states)
     {
@@ -113,24 +121,11 @@ internal static class SubsetFile
     /// <summary>Reads the whole dump through <paramref name="rewriter"/>, dropping what it writes.</summary>
     static async Task ReadAsync(Sources.IDumpSource source, DumpRewriter rewriter, CancellationToken cancellationToken)
     {
-        var discard = new DiscardWriter();
         var stream = source.Open();
         await using (stream.ConfigureAwait(false))
         {
-            var block = ArrayPool<byte>.Shared.Rent(1 << 20);
-            try
-            {
-                int read;
-                while ((read = await stream.ReadAsync(block, cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    rewriter.Process(block.AsSpan(0, read), discard);
-                }
-                rewriter.Complete(discard);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(block);
-            }
+            await rewriter.RunAsync(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)), PipeWriter.Create(Stream.Null),
+                cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -258,29 +253,6 @@ internal static class SubsetFile
             }
             var lookup = _lookups[table].FindIndex(l => l.AsSpan().SequenceEqual(columns));
             return tuples.SelectMany(tuple => _store.Matching(index, lookup, SubsetClosure.Identity(tuple))).ToAsyncEnumerable();
-        }
-    }
-
-    /// <summary>Takes whatever is written and keeps none of it (the first two passes write nothing anyone reads).</summary>
-    sealed class DiscardWriter : IBufferWriter<byte>
-    {
-        byte[] _buffer = new byte[1 << 16];
-
-        public void Advance(int count)
-        {
-        }
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => Grow(sizeHint);
-
-        public Span<byte> GetSpan(int sizeHint = 0) => Grow(sizeHint).Span;
-
-        Memory<byte> Grow(int sizeHint)
-        {
-            if (_buffer.Length < sizeHint)
-            {
-                _buffer = new byte[sizeHint];
-            }
-            return _buffer;
         }
     }
 }
