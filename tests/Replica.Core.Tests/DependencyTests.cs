@@ -57,6 +57,7 @@ public sealed partial class DependencyTests
             ["Clients"] = "runs pg_dump / mysqldump",
             ["Catalog"] = "asks the catalog what to dump",
             ["Subsetting"] = "reads a subset's key rows and graph from a live database (PostgresSubsetSource)",
+            ["Lexing"] = "the synthetic dump writes the dialect the lexer reads (SqlDialect)",
         },
         ["Destinations"] = new(StringComparer.Ordinal)
         {
