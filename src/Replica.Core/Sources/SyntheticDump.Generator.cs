@@ -24,7 +24,9 @@ internal sealed partial class SyntheticGenerator
     readonly uint _timeZone;
     readonly int _timeZoneLength;
     readonly SyntheticPool[] _rowStarts = new SyntheticPool[SyntheticTables.Count];
-    readonly SyntheticPool _rowEnd;
+    // The end of a row ("\n", ")" or ");\n") as one store.
+    readonly uint _rowEnd;
+    readonly int _rowEndLength;
     readonly SyntheticPool[] _statementStarts = new SyntheticPool[SyntheticTables.Count];
 
     // Pools, encoded for this format.
@@ -69,7 +71,8 @@ internal sealed partial class SyntheticGenerator
             _rowStarts[t] = Fixed(copy ? "" : _mySql ? "(" : $"INSERT INTO public.{name} VALUES (");
             _statementStarts[t] = Fixed($"INSERT INTO `{name}` VALUES ");
         }
-        _rowEnd = Fixed(copy ? "\n" : _mySql ? ")" : ");\n");
+        _rowEnd = copy ? '\n' : _mySql ? ')' : ')' | (uint)';' << 8 | (uint)'\n' << 16;
+        _rowEndLength = copy || _mySql ? 1 : 3;
 
         _firstNames = Pool(SyntheticData.FirstNames.Select(n => n.Name), escape);
         _lastNames = Pool(SyntheticData.LastNames.Select(n => n.Name), escape);
@@ -101,6 +104,7 @@ internal sealed partial class SyntheticGenerator
         Counts = SolveCounts(options.Size);
         _customers = (ulong)Counts.Customers;
         _products = (ulong)Counts.Products;
+        _productTexts = BuildProductTexts();
         _segments = BuildSegments();
         EnterSegment();
     }

@@ -29,27 +29,25 @@ internal sealed class SyntheticPool
     public const int Padding = 64;
 
     readonly byte[] _blob;
-    readonly int[] _starts;
-    readonly int[] _lengths;
+    /// <summary>Per value: its start in the blob (high 32 bits) and its length (low 32 bits), one load per pick.</summary>
+    readonly ulong[] _entries;
 
     public SyntheticPool(IReadOnlyList<string> values, SyntheticEscape escape)
     {
         var blob = new List<byte>();
-        _starts = new int[values.Count];
-        _lengths = new int[values.Count];
+        _entries = new ulong[values.Count];
         for (var i = 0; i < values.Count; i++)
         {
-            _starts[i] = blob.Count;
             var encoded = Escape(values[i], escape);
+            _entries[i] = (ulong)blob.Count << 32 | (uint)encoded.Length;
             blob.AddRange(encoded);
-            _lengths[i] = encoded.Length;
             MaxLength = Math.Max(MaxLength, encoded.Length);
         }
         blob.AddRange(new byte[Padding]);
         _blob = [.. blob];
     }
 
-    public int Count => _starts.Length;
+    public int Count => _entries.Length;
 
     public int MaxLength { get; }
 
@@ -57,13 +55,14 @@ internal sealed class SyntheticPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref byte Get(int index, out int length)
     {
-        length = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lengths), index);
-        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blob), Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_starts), index));
+        var entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), index);
+        length = (int)(uint)entry;
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blob), (nint)(entry >> 32));
     }
 
     /// <summary>Picks an index from 16 random bits without a division: (bits × Count) / 2^16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Pick(ulong bits) => (int)(((uint)bits & 0xFFFF) * (uint)_starts.Length >> 16);
+    public int Pick(ulong bits) => (int)(((uint)bits & 0xFFFF) * (uint)_entries.Length >> 16);
 
     public static byte[] Escape(string value, SyntheticEscape escape)
     {

@@ -4,13 +4,13 @@ namespace Replica.Sources;
 /// How many rows a dump of a given size holds. Everything scales with the customers C: 4C orders, 10C order items
 /// (runs of four orders with 1, 2, 3 and 4 lines), 4C payments (one per order) and min(10,000, max(10, C/20)) products.
 /// The size of a dump of C customers is its fixed text (exact) + its products (exact) + Σ unit(x) for x = 1..C, where
-/// unit(x) is customer x with orders 4x−3..4x, their lines and payments. The sum is exact up to 4,096 customers; beyond,
+/// unit(x) is customer x with orders 4x−3..4x, their lines and payments. The sum is exact up to 1,024 customers; beyond,
 /// each doubling [a, 2a) is a window of 128 units sampled at its geometric middle times its count, so the growth of ids
 /// by a digit is followed. The size is then monotone in C, and a binary search finds the C that lands nearest the target.
 /// </summary>
 internal sealed partial class SyntheticGenerator
 {
-    const int ExactUnits = 4096;
+    const int ExactUnits = 1024;
     const int SampleUnits = 128;
 
     long[] _unitPrefix = [];
@@ -30,6 +30,7 @@ internal sealed partial class SyntheticGenerator
         var guess = Math.Max(1, size / 1500);
         _customers = (ulong)guess;
         _products = (ulong)ProductsFor(guess);
+        _productTexts = BuildProductTexts();
         Counts = CountsFor(1);
         var fixedBytes = 0L;
         foreach (var segment in BuildSegments())
