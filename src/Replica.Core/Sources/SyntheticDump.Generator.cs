@@ -40,6 +40,8 @@ internal sealed partial class SyntheticGenerator
     // The row cursor of the current rows segment: the next row id (order id for order_items) and its line.
     long _nextId;
     int _nextLine;
+    // MySQL order_items: the lines of order _nextId.
+    int _lines;
     long _rowsLeft;
     // MySQL: bytes of the extended INSERT being written, 0 when none is open.
     long _statementBytes;
@@ -167,6 +169,7 @@ internal sealed partial class SyntheticGenerator
             _rowsLeft = _segments[_segment].Rows;
             _nextId = 1;
             _nextLine = 1;
+            _lines = LinesOf(1);
             _statementBytes = 0;
         }
     }
@@ -235,43 +238,50 @@ internal sealed partial class SyntheticGenerator
     /// </summary>
     int WriteMySqlRows(ref byte d, int p, int rowLimit, SyntheticTable table)
     {
-        while (_rowsLeft > 0 && p <= rowLimit)
+        // The cursor lives in locals while rows are written (fields would be stored back on every row).
+        var id = _nextId;
+        var line = _nextLine;
+        var lines = _lines;
+        var left = _rowsLeft;
+        var statement = _statementBytes;
+        var items = table == SyntheticTable.OrderItems;
+        var statementStart = _statementStarts[(int)table];
+        while (left > 0 && p <= rowLimit)
         {
-            if (_statementBytes == 0)
+            var rowStart = p;
+            if (statement == 0)
             {
-                var start = p;
-                Put(ref d, ref p, _statementStarts[(int)table]);
-                _statementBytes = p - start;
+                Put(ref d, ref p, statementStart);
             }
             else
             {
                 Unsafe.Add(ref d, p++) = (byte)',';
-                _statementBytes++;
             }
-            var rowStart = p;
-            p = WriteRow(ref d, p, table, _nextId, _nextLine);
-            _statementBytes += p - rowStart;
-            _rowsLeft--;
-            Advance(table);
-            if (_rowsLeft == 0 || _statementBytes + MaxRowBytes > MySqlStatementBytes)
+            p = WriteRow(ref d, p, table, id, line);
+            statement += p - rowStart;
+            left--;
+            if (!items || ++line > lines)
+            {
+                id++;
+                line = 1;
+                if (items)
+                {
+                    lines = LinesOf(id);
+                }
+            }
+            if (left == 0 || statement + MaxRowBytes > MySqlStatementBytes)
             {
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref d, p), (ushort)(';' | '\n' << 8));
                 p += 2;
-                _statementBytes = 0;
+                statement = 0;
             }
         }
+        _nextId = id;
+        _nextLine = line;
+        _lines = lines;
+        _rowsLeft = left;
+        _statementBytes = statement;
         return p;
-    }
-
-    void Advance(SyntheticTable table)
-    {
-        if (table == SyntheticTable.OrderItems && _nextLine < LinesOf(_nextId))
-        {
-            _nextLine++;
-            return;
-        }
-        _nextId++;
-        _nextLine = 1;
     }
 
     int WriteRow(ref byte d, int p, SyntheticTable table, long id, int line) => table switch
