@@ -164,6 +164,22 @@ public sealed class SyntheticDumpTests
     }
 
     [Fact]
+    public void Open_OneTebibyte_StreamsFromTheStartWithBoundedMemory()
+    {
+        using var stream = new SyntheticDumpStream(Options(1L << 40, SqlDialect.PostgreSql, SyntheticFormat.Copy));
+        var counts = stream.Counts;
+        Assert.InRange(counts.Customers, (1L << 40) / 2000, (1L << 40) / 1000);
+        Assert.Equal(10_000, counts.Products);
+        var buffer = new byte[1 << 20];
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.True(stream.Read(buffer) > 0);
+        }
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 10, "reading allocates nothing per row");
+    }
+
+    [Fact]
     public void Open_MySqlCopy_ThrowsArgumentException()
     {
         var e = Assert.Throws<ArgumentException>(() => new SyntheticDumpStream(Options(1 << 20, SqlDialect.MySql, SyntheticFormat.Copy)));
