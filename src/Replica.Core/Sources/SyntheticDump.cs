@@ -56,6 +56,11 @@ public sealed class SyntheticSource(SyntheticOptions options) : IDumpSource
 /// output that psql / the mariadb client restore. Every row is a pure function of (seed, table, row id), so the output
 /// does not depend on how the reader slices it, and memory stays bounded (one internal block) whatever the size.
 /// </summary>
+/// <remarks>
+/// Per customer: 4 orders (customer_id drawn uniformly), 10 order lines (1 to 4 per order), 4 payments (payment n pays
+/// order n, for its total); products: min(10,000, max(10, customers / 20)). NULLs: phone, street and
+/// shipping_address 1/16, note and profile ~10 %, product description ~5 %. An order's total is not the sum of its lines.
+/// </remarks>
 public sealed class SyntheticDumpStream : Stream
 {
     /// <summary>
