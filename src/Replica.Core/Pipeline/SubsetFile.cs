@@ -124,7 +124,7 @@ internal static class SubsetFile
         var stream = source.Open();
         await using (stream.ConfigureAwait(false))
         {
-            await rewriter.RunAsync(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)), PipeWriter.Create(Stream.Null),
+            await rewriter.RunAsync(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)), new DiscardingPipeWriter(),
                 cancellationToken).ConfigureAwait(false);
         }
     }
