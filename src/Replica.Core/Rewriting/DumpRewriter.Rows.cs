@@ -33,12 +33,26 @@ public sealed partial class DumpRewriter
     bool Keeps(RowPlan plan, ReadOnlySpan<byte> fields, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax)
     {
         var selection = plan.Selection!;
-        if (selection.Keep(_row.Values(plan, selection.Reads, fields, uniformSyntax), row))
+        var kept = selection.ReadsBytes
+            ? selection.Keep(_row.DecodedValues(plan, selection.Reads, fields, uniformSyntax, Lengths(selection.Reads.Count)), _lengths.AsSpan(0, selection.Reads.Count), row)
+            : selection.Keep(_row.Values(plan, selection.Reads, fields, uniformSyntax), row);
+        if (kept)
         {
             return true;
         }
         _statistics.DroppedRows++;
         return false;
+    }
+
+    int[] _lengths = [];
+
+    Span<int> Lengths(int count)
+    {
+        if (_lengths.Length < count)
+        {
+            _lengths = new int[count];
+        }
+        return _lengths.AsSpan(0, count);
     }
 
     /// <summary>The evaluator, pointed at the current unit for its errors (<paramref name="rowNumber"/>: see <see cref="RowEvaluator.Row"/>).</summary>

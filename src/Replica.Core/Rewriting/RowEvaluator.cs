@@ -320,6 +320,23 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
         return values;
     }
 
+    /// <summary>
+    /// The decoded bytes (UTF-8) of the split fields at <paramref name="positions"/>, one after another; their lengths
+    /// go to <paramref name="lengths"/> (-1 for NULL). Nothing is allocated: the bytes live until the next row.
+    /// </summary>
+    public ReadOnlySpan<byte> DecodedValues(RowPlan plan, IReadOnlyList<int> positions, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax, Span<int> lengths)
+    {
+        _decoded.Clear();
+        for (var i = 0; i < positions.Count; i++)
+        {
+            var c = positions[i];
+            var syntax = uniformSyntax == FieldSyntax.CopyText ? FieldSyntax.CopyText : Syntaxes[c];
+            var start = _decoded.Length;
+            lengths[i] = Decode(plan, row[FieldStarts[c]..FieldEnds[c]], syntax, _decoded, c) ? -1 : _decoded.Length - start;
+        }
+        return _decoded.Span;
+    }
+
     /// <summary>The split for rows where a tab follows a backslash: escapes decide which tabs delimit.</summary>
     void SplitFieldsWithEscapes(RowPlan plan, ReadOnlySpan<byte> content, int columns)
     {

@@ -31,4 +31,17 @@ public abstract class RowSelection
     /// parentheses), for tables whose rows are known by their content.
     /// </summary>
     public abstract bool Keep(string?[] values, ReadOnlySpan<byte> row);
+
+    /// <summary>
+    /// True: the rewriter calls the byte overload of Keep instead, with no string per value (a selection that reads
+    /// every row of a large dump, such as replica bench's checker).
+    /// </summary>
+    public virtual bool ReadsBytes => false;
+
+    /// <summary>
+    /// Whether a row stays, from the values of <see cref="Reads"/> decoded to UTF-8 one after another in
+    /// <paramref name="values"/>, with their <paramref name="lengths"/> (-1: NULL); called when <see cref="ReadsBytes"/>.
+    /// </summary>
+    public virtual bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row) =>
+        throw new NotSupportedException($"{GetType().Name} reads values as strings");
 }

@@ -64,6 +64,53 @@ public class RowFilterTests
         Assert.Equal(["1|1\talice\t7", "2|2\tbob\\twith tab\t8", "3|3\tcarol\t\\N"], filter.Seen);
     }
 
+    /// <summary>Reads id and name as decoded UTF-8 bytes (no string per value); keeps rows whose name is not NULL.</summary>
+    sealed class BytesFilter : IRowFilter
+    {
+        public List<string> Seen { get; } = [];
+
+        public RowSelection? Choose(TableName table, IReadOnlyList<string> columns) =>
+            table.Table != "t" ? null : new Selection(this) { Reads = [columns.ToList().IndexOf("name"), columns.ToList().IndexOf("id")] };
+
+        sealed class Selection(BytesFilter owner) : RowSelection
+        {
+            public override bool ReadsBytes => true;
+
+            public override bool Keep(string?[] values, ReadOnlySpan<byte> row) => throw new InvalidOperationException("asked for strings");
+
+            public override bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row)
+            {
+                var text = new List<string>();
+                var at = 0;
+                foreach (var length in lengths)
+                {
+                    text.Add(length < 0 ? "NULL" : Encoding.UTF8.GetString(values.Slice(at, length)));
+                    at += Math.Max(0, length);
+                }
+                owner.Seen.Add(string.Join("|", text));
+                return lengths[0] >= 0;
+            }
+        }
+    }
+
+    public static TheoryData<string, string> BytesDumps => new()
+    {
+        { "COPY public.t (id, name) FROM stdin;\n1\tZoë\n2\t\\N\n3\ta\\tb\n4\t\n\\.\n", "COPY public.t (id, name) FROM stdin;\n1\tZoë\n3\ta\\tb\n4\t\n\\.\n" },
+        { "INSERT INTO public.t (id, name) VALUES (1, 'Zoë'), (2, NULL), (3, E'a\\tb'), (4, '');\n", "INSERT INTO public.t (id, name) VALUES (1, 'Zoë'), (3, E'a\\tb'), (4, '');\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BytesDumps))]
+    public void KeepBytes_GivesDecodedValuesAndNullLengths_InCopyAndInserts(string dump, string expected)
+    {
+        var filter = new BytesFilter();
+
+        var output = Run(dump, filter);
+
+        Assert.Equal(["Zoë|1", "NULL|2", "a\tb|3", "|4"], filter.Seen);
+        Assert.Equal(expected, output);
+    }
+
     [Fact]
     public void Insert_DropsTuplesAtEveryPlace_AndStatementsWithNoneKept()
     {
