@@ -25,8 +25,8 @@
 # while awk's output is left to the page cache.
 #
 # Writes bench/results/e2e-<UTC date>[-L].csv (one line per run) and .md (machine, commands, table, goals), and prints
-# the table. Needs: dotnet, mawk, /usr/bin/time (Debian package 'time'), and for generating dumps the PostgreSQL server
-# binaries (see bench/scripts/generate-dump.sh: ~90 s per GiB).
+# the table. Needs: dotnet, mawk, /usr/bin/time (Debian package 'time'); missing dumps are written by
+# `replica bench generate` (a few seconds per GiB).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,11 +62,11 @@ bench_require dotnet mawk /usr/bin/time
 # 1. Build the CLI in Release.
 bench_build_cli
 
-# 2. Make sure the dumps exist (generate-dump.sh starts and stops its own throwaway PostgreSQL).
+# 2. Make sure the dumps exist (the synthetic shop dump of `replica bench generate`).
 ensure_dump() { # file size_mb
     if [[ ! -s "$1" ]]; then
-        echo "== $1 is missing: generating ~$2 MiB (about 90 s per GiB)"
-        bench/scripts/generate-dump.sh --size-mb "$2" --out "$1"
+        echo "== $1 is missing: generating ~$2 MiB"
+        "$replica" bench generate --size "$2MiB" -o "$1"
     fi
 }
 ensure_dump "$dump" "$size_mb"
@@ -150,7 +150,7 @@ table=$(bench_table "$csv")
          "Shared machine: compare ratios from this one run, not absolute figures across runs."
     echo
     echo "Input: $dump ($dump_bytes bytes)$( ((with_small)) && echo ", small: $small_dump ($small_bytes bytes)")," \
-         "made by bench/scripts/generate-dump.sh; page cache warm. $runs rounds, cases interleaved; median per case." \
+         "made by replica bench generate; page cache warm. $runs rounds, cases interleaved; median per case." \
          "Load average (1/5/15 min) before: $load_before, after: $load_after. CPU s = user + sys of the process tree."
     echo
     echo "$table"

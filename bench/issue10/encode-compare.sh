@@ -8,7 +8,7 @@
 #   zstd       zstd -1 -T1 < FILE > OUT: compression alone, the CPU floor of any compressed dump
 #
 #   bench/issue10/encode-compare.sh [--dump FILE] [--size-mb N] [--rounds N] [--replica BINARY] [--label L] [--results DIR]
-#     --dump FILE       a generate-dump.sh dump (default bench/data/shop-1g.sql, generated with --size-mb if missing)
+#     --dump FILE       a `replica bench generate` dump (default bench/data/shop-1g.sql, generated with --size-mb if missing)
 #     --size-mb N       size to generate when FILE is missing (default 1024)
 #     --rounds N        rounds (default 5); each round runs the three cases, the first case rotating round to round
 #     --replica BINARY  the replica executable to time (default: src/Replica.Cli built here in Release)
@@ -65,19 +65,19 @@ fi
 
 if [[ ! -s "$dump" ]]; then
     echo "== $dump is missing: generating ~$size_mb MiB"
-    bench/scripts/generate-dump.sh --size-mb "$size_mb" --out "$dump"
+    "$replica" bench generate --size "${size_mb}MiB" -o "$dump"
 fi
 dump=$(realpath "$dump")
 dump_bytes=$(stat -c %s "$dump")
 
-# The mawk program rewrites fixed field numbers, so the dump must have generate-dump.sh's columns, in its order.
-expected_headers='COPY public.customers (id, first_name, last_name, email, phone, birth_date, street, city, country, created_at) FROM stdin;
-COPY public.orders (id, customer_id, status, total, ordered_at, shipping_address) FROM stdin;
+# The mawk program rewrites fixed field numbers, so the dump must have `replica bench generate`'s columns, in its order.
+expected_headers='COPY public.customers (id, first_name, last_name, email, phone, street, city, country, birth_date, profile, created_at) FROM stdin;
+COPY public.orders (id, customer_id, status, total, ordered_at, shipping_address, note) FROM stdin;
 COPY public.payments (id, order_id, card_number, iban, amount, paid_at) FROM stdin;
 COPY public.products (id, sku, name, description, price) FROM stdin;'
 if [[ "$(grep -E '^COPY public\.(customers|orders|payments|products) ' "$dump")" != "$expected_headers" ]]; then
-    echo "encode-compare.sh: $dump does not have generate-dump.sh's customers/orders/payments/products columns" \
-         "(an old dump without payments? regenerate it with bench/scripts/generate-dump.sh)" >&2
+    echo "encode-compare.sh: $dump does not have replica bench generate's customers/orders/payments/products columns" \
+         "(a dump of the retired generate-dump.sh? regenerate it with: replica bench generate --size 1GiB -o $dump)" >&2
     exit 1
 fi
 
@@ -103,9 +103,9 @@ export AWK_PROGRAM='
 $0 == "\\." { table = ""; print; next }
 table == "public.customers" {
     $2 = "Alex"; $3 = "Doe"; $4 = "masked@example.com"; if ($5 != "\\N") $5 = "+1 555 0100000"
-    $6 = "1970-01-01"; $7 = "1 Main Street"; $8 = "Springfield"; print; next
+    if ($6 != "\\N") $6 = "1 Main Street"; $7 = "Springfield"; if ($9 != "\\N") $9 = "1970-01-01"; print; next
 }
-table == "public.orders" { $6 = "1 Main Street"; print; next }
+table == "public.orders" { if ($6 != "\\N") $6 = "1 Main Street"; print; next }
 table == "public.payments" { $3 = "4000000000000002"; $4 = "DE00000000000000000000"; print; next }
 table == "public.products" { $4 = "************"; print; next }
 { print }'
@@ -167,7 +167,7 @@ fi
     echo "Machine: $(bench_machine), $(zstd --version | sed 's/^\*\*\* //; s/, by.*//'), $(openssl version | cut -d' ' -f1-2)." \
          "$build."
     echo
-    echo "Input: $dump ($dump_bytes bytes, bench/scripts/generate-dump.sh), page cache warm; $rounds rounds, the first" \
+    echo "Input: $dump ($dump_bytes bytes, replica bench generate), page cache warm; $rounds rounds, the first" \
          "case rotating each round; median per case. Load average (1/5/15 min) before: $load_before, after: $load_after."
     echo
     bench_table "$csv"

@@ -3,8 +3,8 @@
 #
 #   bench/scripts/compare-builds.sh --old REV --new REV [--copy-dump FILE] [--insert-dump FILE] [--rounds N] [--out FILE]
 #     --old REV, --new REV  commits (or branches) to compare; each is built in a detached worktree under $work
-#     --copy-dump FILE      pg_dump COPY-form dump (default bench/data/shop-512m.sql, generated with
-#                           bench/scripts/generate-dump.sh --size-mb 512 when missing)
+#     --copy-dump FILE      pg_dump COPY-form dump (default bench/data/shop-512m.sql, generated with the new build's
+#                           replica bench generate --size 512MiB when missing)
 #     --insert-dump FILE    optional pg_dump --column-inserts dump (one row per INSERT); skipped when not given
 #     --rounds N            rounds (default 5); each round runs every case with both builds, old first in odd rounds and
 #                           new first in even rounds (so neither gets a position advantage)
@@ -67,7 +67,7 @@ for v in old new; do
 done
 
 if [[ ! -f "$copy_dump" ]]; then
-    bench/scripts/generate-dump.sh --size-mb 512 --out "$copy_dump"
+    "${bin[new]}" bench generate --size 512MiB -o "$copy_dump"
 fi
 cases=("lex:bench/replica-bench-passthrough.yaml:$copy_dump" "mask:bench/replica-bench.yaml:$copy_dump"
        "e2e:bench/replica-bench-zstd-aes-mask.yaml:$copy_dump")

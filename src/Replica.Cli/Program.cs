@@ -37,6 +37,7 @@ public static class Program
         root.Subcommands.Add(SubsetCommand.Create());
         root.Subcommands.Add(TransformersCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         var configuration = new InvocationConfiguration
         {
             EnableDefaultExceptionHandler = false,

@@ -119,7 +119,7 @@ public static partial class DumpJob
     /// per-core caches and are reused. (With 8 MiB in 64 KiB segments most were dropped and reallocated: 380 MiB of
     /// garbage per GB of dump and a peak RSS that grew with the dump.)
     /// </summary>
-    static PipeOptions PipeOptionsFor(int segmentSize) => new(
+    internal static PipeOptions PipeOptionsFor(int segmentSize) => new(
         pauseWriterThreshold: 4L * segmentSize,
         resumeWriterThreshold: 2L * segmentSize,
         minimumSegmentSize: segmentSize,
