@@ -4,7 +4,7 @@
 #
 #   bench/run-issue3.sh [--dump FILE] [--small-dump FILE] [--runs N] [--no-local] [--no-s3] [--s3-dump FILE]
 #                       [--s3-port N] [--python PYTHON] [--label L]
-#     --dump FILE        the big dump (default bench/data/shop-1g.sql; make it with bench/scripts/generate-dump.sh)
+#     --dump FILE        the big dump (default bench/data/shop-1g.sql; make it with: replica bench generate --size 1GiB -o bench/data/shop-1g.sql)
 #     --small-dump FILE  a small dump, to check that peak RSS does not grow with dump size (default bench/data/shop-100m.sql)
 #     --runs N           rounds; each round runs every case once, interleaved (default 3)
 #     --no-local         skip the codec cases (local bridge)
@@ -71,7 +71,7 @@ fi
 s3_dump=${s3_dump:-$dump}
 for f in "$dump" "$small_dump" "$s3_dump"; do
     if [[ ! -s "$f" ]]; then
-        echo "run-issue3.sh: $f is missing; make it with bench/scripts/generate-dump.sh or pass its path" >&2
+        echo "run-issue3.sh: $f is missing; make it with replica bench generate --size 1GiB -o FILE, or pass its path" >&2
         exit 2
     fi
 done

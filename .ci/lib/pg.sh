@@ -1,5 +1,5 @@
 # Shared shell helpers for a throwaway PostgreSQL server (sourced by .ci/run, examples/make-sample-dump.sh and
-# bench/scripts/generate-dump.sh). The C# integration tests have their own fixture (PostgresServer.cs) doing the same.
+# bench/issue11/subset-compare.sh). The C# integration tests have their own fixture (PostgresServer.cs) doing the same.
 #
 #   source .ci/lib/pg.sh
 #   pg_start            # initdb + start on 127.0.0.1:<free port>; exports PGHOST PGPORT PGUSER PG_BIN PG_ROOT
