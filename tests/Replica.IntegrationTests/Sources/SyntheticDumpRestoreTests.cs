@@ -26,18 +26,12 @@ public sealed class SyntheticDumpPostgresRestoreTests(PostgresServer server)
         Assert.Equal(0, restore.ExitCode);
         Assert.DoesNotContain("ERROR", restore.Stderr, StringComparison.Ordinal);
         var counts = dump.Counts;
-        var rows = await server.QueryAsync(db,
-            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM products), (SELECT count(*) FROM orders), " +
-            "(SELECT count(*) FROM order_items), (SELECT count(*) FROM payments)");
+        var rows = await server.QueryAsync(db, SyntheticShopQueries.Counts);
         Assert.Equal(
             new[] { counts.Customers, counts.Products, counts.Orders, counts.OrderItems, counts.Payments },
             rows[0].Select(v => long.Parse(v!, CultureInfo.InvariantCulture)).ToArray());
         // The dump's own constraints were validated by the restore; this is the check a user would run.
-        var orphans = await server.QueryAsync(db,
-            "SELECT (SELECT count(*) FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE c.id IS NULL) + " +
-            "(SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL) + " +
-            "(SELECT count(*) FROM order_items i LEFT JOIN products p ON p.id = i.product_id WHERE p.id IS NULL) + " +
-            "(SELECT count(*) FROM payments y LEFT JOIN orders o ON o.id = y.order_id WHERE o.id IS NULL)");
+        var orphans = await server.QueryAsync(db, SyntheticShopQueries.Orphans);
         Assert.Equal("0", orphans[0][0]);
         var constraints = await server.QueryAsync(db, "SELECT count(*) FROM pg_constraint WHERE contype IN ('p', 'f', 'u') AND connamespace = 'public'::regnamespace");
         Assert.Equal("10", constraints[0][0]);
@@ -76,17 +70,11 @@ public sealed class SyntheticDumpMariaDbRestoreTests(MariaDbServer server) : IDi
 
         await server.ExecuteFileAsync(db, path);
 
-        var rows = await server.QueryAsync(db,
-            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM products), (SELECT count(*) FROM orders), " +
-            "(SELECT count(*) FROM order_items), (SELECT count(*) FROM payments)");
+        var rows = await server.QueryAsync(db, SyntheticShopQueries.Counts);
         Assert.Equal(
             new[] { counts.Customers, counts.Products, counts.Orders, counts.OrderItems, counts.Payments },
             rows[0].Select(v => long.Parse(v!, CultureInfo.InvariantCulture)).ToArray());
-        var orphans = await server.ScalarAsync(db,
-            "SELECT (SELECT count(*) FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE c.id IS NULL) + " +
-            "(SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL) + " +
-            "(SELECT count(*) FROM order_items i LEFT JOIN products p ON p.id = i.product_id WHERE p.id IS NULL) + " +
-            "(SELECT count(*) FROM payments y LEFT JOIN orders o ON o.id = y.order_id WHERE o.id IS NULL)");
+        var orphans = await server.ScalarAsync(db, SyntheticShopQueries.Orphans);
         Assert.Equal("0", orphans);
         var values = await server.QueryAsync(db,
             "SELECT (SELECT count(*) FROM orders WHERE note LIKE '%\\n%' OR note LIKE '%\\t%'), " +
@@ -96,4 +84,20 @@ public sealed class SyntheticDumpMariaDbRestoreTests(MariaDbServer server) : IDi
         Assert.All(values[0], v => Assert.NotEqual("0", v));
         await server.DropDatabaseAsync(db);
     }
+}
+
+/// <summary>What a user asks a restored synthetic shop, in SQL both servers speak.</summary>
+static class SyntheticShopQueries
+{
+    /// <summary>Rows of customers, products, orders, order_items, payments (in that order).</summary>
+    public const string Counts =
+        "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM products), (SELECT count(*) FROM orders), " +
+        "(SELECT count(*) FROM order_items), (SELECT count(*) FROM payments)";
+
+    /// <summary>Rows whose foreign key points at no row: 0 when every key holds.</summary>
+    public const string Orphans =
+        "SELECT (SELECT count(*) FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE c.id IS NULL) + " +
+        "(SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL) + " +
+        "(SELECT count(*) FROM order_items i LEFT JOIN products p ON p.id = i.product_id WHERE p.id IS NULL) + " +
+        "(SELECT count(*) FROM payments y LEFT JOIN orders o ON o.id = y.order_id WHERE o.id IS NULL)";
 }
