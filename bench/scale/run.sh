@@ -91,18 +91,21 @@ GP
 
 # summary_row NAME : one table row from the run's log and CSV.
 summary_row() {
-    local name=$1 log="$out/$1.log"
-    local dump restore peak_ext growth
-    dump=$(grep -m1 '^dump:' "$log" | sed 's/^dump: *//')
+    local name=$1 log="$out/$1.log" csv="$out/$1.csv"
+    local dump restore peak_ext figures check
+    dump=$(grep -m1 '^dump:' "$log" | sed 's/^dump: *//; s/ (\([0-9.]*\) s\/GiB)/ (\1 s\/GiB)/' || true)
     restore=$(grep -m1 '^restore:' "$log" | sed 's/^restore: *//' || true)
+    check=$(grep -m1 '^check:' "$log" | sed 's/^check: *//; s/;.*//' || true)
     peak_ext=$(awk '/Maximum resident set size/ { printf "%.1f", $6 / 1024 }' "$log")
-    # RSS growth after the first GiB, per 100 GiB: (RSS at the last dump sample - RSS at the first sample past 1 GiB)
-    # / GiB between them * 100.
-    growth=$(awk -F, 'NR > 1 && $2 == "dump" { if (!a && $3 >= 1073741824) { a = 1; r0 = $5; b0 = $3 } r1 = $5; b1 = $3 }
-        END { if (a && b1 > b0 + 1073741824) printf "%+.2f", (r1 - r0) / ((b1 - b0) / 1073741824) * 100; else print "n/a" }' "$out/$1.csv")
-    local check
-    check=$(grep -m1 '^check:' "$log" | sed 's/^check: *//' | cut -c1-60 || true)
-    echo "| $name | ${dump:-failed} | ${restore:--} | ${check:--} | $peak_ext | $growth |"
+    # From the time series: CPU s per GiB after the first quarter of the dump (startup and JIT left out), and the RSS
+    # growth after the first GiB per 100 GiB: (RSS at the last dump sample - RSS at the first sample past 1 GiB) /
+    # GiB between them * 100.
+    figures=$(awk -F, 'NR > 1 && $2 == "dump" { last = $3; if (!q && $3 >= total / 4) { q = 1; c0 = $8; b0 = $3 } c1 = $8; b1 = $3
+            if (!a && $3 >= 1073741824) { a = 1; r0 = $5; g0 = $3 } r1 = $5 }
+        END { steady = (q && b1 > b0) ? sprintf("%.2f", (c1 - c0) / ((b1 - b0) / 1073741824)) : "n/a"
+              growth = (a && b1 > g0 + 1073741824) ? sprintf("%+.1f", (r1 - r0) / ((b1 - g0) / 1073741824) * 100) : "n/a"
+              printf "%s | %s", steady, growth }' total="$(awk -F, 'NR > 1 && $2 == "dump" { b = $3 } END { print b + 0 }' "$csv")" "$csv")
+    echo "| $name | ${dump:-failed} | $figures | ${restore:--} | ${check:--} | $peak_ext |"
 }
 
 write_summary() {
@@ -115,8 +118,8 @@ write_summary() {
         echo "orders' shipping address, payments' card number and IBAN masked; zstd 1; AES-256-GCM with a random key), under"
         echo "\`/usr/bin/time -v\`, DOTNET_GCHeapHardLimit unset. Rerun: \`bench/scale/run.sh --runs \"...\"\`."
         echo
-        echo "| run | dump (as replica bench prints it) | restore into the checker | check | peak RSS, /usr/bin/time (MiB) | RSS growth after the first GiB (MiB per 100 GiB) |"
-        echo "| --- | --- | --- | --- | ---: | ---: |"
+        echo "| run | dump (as replica bench prints it) | dump CPU s/GiB after the first quarter | dump RSS growth after the first GiB (MiB per 100 GiB) | restore into the checker | check | peak RSS of the process, /usr/bin/time (MiB) |"
+        echo "| --- | --- | ---: | ---: | --- | --- | ---: |"
         local name
         for name in $(ls "$out"/*.log 2>/dev/null | xargs -rn1 basename | sed 's/\.log$//'); do
             summary_row "$name"
