@@ -174,6 +174,7 @@ public static partial class BenchJob
         using var rewriter = new DumpRewriter(rules, config.MaxRowBytes, input.Dialect);
 
         var meter = new Meter(options);
+        var stored = false;
         try
         {
             DumpResult dumped;
@@ -181,6 +182,7 @@ public static partial class BenchJob
             using (meter.Start("dump", () => (rewriter.Statistics.BytesIn, metered.BytesStored)))
             {
                 dumped = await DumpJob.RunAsync(source, rewriter, metered, name, config.Bridge, cancellationToken).ConfigureAwait(false);
+                stored = options.Sink == BenchSink.Bridge;
                 dumpPhase = meter.Stop(rewriter.Statistics.BytesIn, metered.BytesStored);
             }
             var result = new BenchResult(source.Description, metered.Description, dumpPhase, metered.Chunks, dumped.Statistics.Rows, dumped.Statistics.TransformedValues);
@@ -204,9 +206,10 @@ public static partial class BenchJob
         }
         finally
         {
-            if (options.Sink == BenchSink.Bridge && (await bridge!.ListAsync(CancellationToken.None).ConfigureAwait(false)).Any(e => e.Name == name))
+            // A dump that failed was removed by its writer; a complete one is deleted here.
+            if (stored)
             {
-                await bridge.DeleteAsync(name, CancellationToken.None).ConfigureAwait(false);
+                await bridge!.DeleteAsync(name, CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
@@ -258,7 +261,7 @@ public static partial class BenchJob
         {
             _peakReset = TryResetPeak();
             _peakSampled = ResidentSet().Current;
-            _cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+            _cpuAtStart = Environment.CpuUsage.TotalTime;
             _phase = Stopwatch.StartNew();
             var stop = new CancellationTokenSource();
             var sampling = Task.Run(() => SampleAsync(phase, counters, stop.Token));
@@ -268,7 +271,7 @@ public static partial class BenchJob
         public BenchPhase Stop(long bytesIn, long bytesOut)
         {
             _phase.Stop();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpuAtStart;
+            var cpu = Environment.CpuUsage.TotalTime - _cpuAtStart;
             var (current, peak) = ResidentSet();
             var phasePeak = _peakReset ? peak : Math.Max(_peakSampled, current);
             return new BenchPhase(_phase.Elapsed.TotalSeconds, cpu.TotalSeconds, bytesIn, bytesOut, phasePeak);
@@ -289,7 +292,7 @@ public static partial class BenchJob
                     _peakSampled = Math.Max(_peakSampled, rss);
                     var rate = (bytesIn - lastIn) / 1048576.0 / Math.Max((now - last).TotalSeconds, 1e-9);
                     options.Sample?.Invoke(new BenchSample(_total.Elapsed.TotalSeconds, phase, bytesIn, bytesOut, rss, GC.GetTotalMemory(false), rate,
-                        (Process.GetCurrentProcess().TotalProcessorTime - _cpuAtStart).TotalSeconds));
+                        (Environment.CpuUsage.TotalTime - _cpuAtStart).TotalSeconds));
                     (lastIn, last) = (bytesIn, now);
                 }
             }
