@@ -16,20 +16,18 @@ public sealed record TableDigest(string Table, string Columns, long Rows, string
 public static partial class BenchJob
 {
     /// <summary>The digest of every table of the SQL in <paramref name="stream"/> (read to its end, then disposed).</summary>
-    internal static async Task<IReadOnlyList<TableDigest>> DigestAsync(Stream stream, RewriteRules rules, SqlDialect dialect, long maxRowBytes, CancellationToken cancellationToken)
-    {
-        await using (stream.ConfigureAwait(false))
-        {
-            return await DigestAsync(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)), rules, dialect, maxRowBytes, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    internal static Task<IReadOnlyList<TableDigest>> DigestAsync(Stream stream, RewriteRules rules, SqlDialect dialect, long maxRowBytes, CancellationToken cancellationToken) =>
+        DigestAsync(reader => DiscardingPipeWriter.PassAsync(reader, stream, cancellationToken), rules, dialect, maxRowBytes);
 
-    static async Task<IReadOnlyList<TableDigest>> DigestAsync(PipeReader input, RewriteRules rules, SqlDialect dialect, long maxRowBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The digest of every table of the SQL that <paramref name="pass"/> reads through the rewriter it is given: the lexer
+    /// reads the SQL as a restore would, nothing is rewritten (no rules), the filter sees every row.
+    /// </summary>
+    static async Task<IReadOnlyList<TableDigest>> DigestAsync(Func<DumpRewriter, Task> pass, RewriteRules rules, SqlDialect dialect, long maxRowBytes)
     {
         var filter = new DigestFilter(rules, dialect);
-        // The lexer reads the SQL as a restore would; nothing is rewritten (no rules), the filter sees every row.
         using var reader = new DumpRewriter(RewriteRules.None, maxRowBytes, dialect) { Filter = filter };
-        await reader.RunAsync(input, new DiscardingPipeWriter(), cancellationToken).ConfigureAwait(false);
+        await pass(reader).ConfigureAwait(false);
         return filter.Digests();
     }
 
@@ -98,7 +96,7 @@ public static partial class BenchJob
             {
                 try
                 {
-                    return await DigestAsync(_pipe.Reader, rules, dialect, maxRowBytes, CancellationToken.None).ConfigureAwait(false);
+                    return await DigestAsync(reader => DiscardingPipeWriter.PassAsync(reader, _pipe.Reader, CancellationToken.None), rules, dialect, maxRowBytes).ConfigureAwait(false);
                 }
                 finally
                 {

@@ -12,6 +12,19 @@ internal sealed class DiscardingPipeWriter : PipeWriter
 {
     byte[] _buffer = new byte[1 << 16];
 
+    /// <summary>Reads <paramref name="input"/> to its end through <paramref name="rewriter"/>, for what it learns; drops its output.</summary>
+    public static Task PassAsync(Rewriting.DumpRewriter rewriter, PipeReader input, CancellationToken cancellationToken) =>
+        rewriter.RunAsync(input, new DiscardingPipeWriter(), cancellationToken);
+
+    /// <summary>The same over <paramref name="stream"/>, read in 1 MiB blocks and disposed at the end.</summary>
+    public static async Task PassAsync(Rewriting.DumpRewriter rewriter, Stream stream, CancellationToken cancellationToken)
+    {
+        await using (stream.ConfigureAwait(false))
+        {
+            await PassAsync(rewriter, PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public override void Advance(int bytes)
     {
     }

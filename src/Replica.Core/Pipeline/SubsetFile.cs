@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Replica.Config;
@@ -29,7 +28,7 @@ internal static class SubsetFile
         var subset = config.Subset!;
         // Pass 1: the schema and each table's row count.
         using var schema = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, rewriter.Dialect) { Filter = NoChoice.Instance };
-        await ReadAsync(source, schema, cancellationToken).ConfigureAwait(false);
+        await DiscardingPipeWriter.PassAsync(schema, source.Open(), cancellationToken).ConfigureAwait(false);
         var states = schema.Tables.Where(t => t.Created).ToList();
         var (tables, links) = SubsetSchema.Build(
             [.. states.Where(t => !t.IsPartition).Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? []))],
@@ -54,7 +53,7 @@ internal static class SubsetFile
         var index = new FileKeyIndex(plan.Graph, store, nodes);
         using (var keys = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, rewriter.Dialect) { Filter = index })
         {
-            await ReadAsync(source, keys, cancellationToken).ConfigureAwait(false);
+            await DiscardingPipeWriter.PassAsync(keys, source.Open(), cancellationToken).ConfigureAwait(false);
         }
         progress?.Invoke($"subset: keys read ({index.Rows} rows)");
 
@@ -117,17 +116,6 @@ internal static class SubsetFile
     }
 
     static string NameOf(TableState state) => $"{state.Name.Schema}.{state.Name.Table}";
-
-    /// <summary>Reads the whole dump through <paramref name="rewriter"/>, dropping what it writes.</summary>
-    static async Task ReadAsync(Sources.IDumpSource source, DumpRewriter rewriter, CancellationToken cancellationToken)
-    {
-        var stream = source.Open();
-        await using (stream.ConfigureAwait(false))
-        {
-            await rewriter.RunAsync(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)), new DiscardingPipeWriter(),
-                cancellationToken).ConfigureAwait(false);
-        }
-    }
 
     /// <summary>A row's identity in a dump file: its primary key's values, or for a table without one a digest of the row as written.</summary>
     internal static string Identity(SubsetTable node, string?[] identityValues, ReadOnlySpan<byte> row) =>
