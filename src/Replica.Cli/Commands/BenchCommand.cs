@@ -104,12 +104,9 @@ internal static class BenchCommand
         {
             throw new ConfigException($"--size {size}: expected {ByteSize.Accepted}, more than 0");
         }
-        var synthetic = format == "inserts" ? SyntheticFormat.Inserts : SyntheticFormat.Copy;
-        if (dialect == SqlDialect.MySql && synthetic == SyntheticFormat.Copy)
-        {
-            throw new ConfigException("--dialect MySql writes INSERT statements (mysqldump has no COPY): add --format inserts");
-        }
-        return new BenchOptions(new SyntheticOptions(bytes) { Dialect = dialect, Format = synthetic, Seed = seed });
+        var input = new SyntheticOptions(bytes) { Dialect = dialect, Format = format == "inserts" ? SyntheticFormat.Inserts : SyntheticFormat.Copy, Seed = seed };
+        BenchJob.Check(input);
+        return new BenchOptions(input);
     }
 
     static async Task<int> RunAsync(string? configPath, BenchOptions options, string? csvPath, CancellationToken cancellationToken)

@@ -151,10 +151,7 @@ public static partial class BenchJob
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         var input = options.Input;
-        if (input.Size <= 0)
-        {
-            throw new ConfigException($"--size must be more than 0 bytes, not {input.Size}");
-        }
+        Check(input);
         if (options.Restore && options.Sink != BenchSink.Bridge)
         {
             throw new ConfigException("--restore reads the dump back from the bridge: use it with --sink bridge");
@@ -162,10 +159,6 @@ public static partial class BenchJob
         if (options.Sink == BenchSink.Bridge && bridge is null)
         {
             throw new ArgumentNullException(nameof(bridge), "--sink bridge needs a bridge");
-        }
-        if (input.Dialect == SqlDialect.MySql && input.Format == SyntheticFormat.Copy)
-        {
-            throw new ConfigException("MySQL dumps have no COPY blocks: use --format inserts with --dialect MySql");
         }
         var rules = DumpRequest.BuildRules(config);
         var source = new SyntheticSource(input);
@@ -211,6 +204,20 @@ public static partial class BenchJob
             {
                 await bridge!.DeleteAsync(name, CancellationToken.None).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>What a synthetic dump cannot be (<see cref="ConfigException"/>): empty, or MySQL in COPY form.</summary>
+    public static void Check(SyntheticOptions input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Size <= 0)
+        {
+            throw new ConfigException($"--size must be more than 0 bytes, not {input.Size}");
+        }
+        if (input.Dialect == SqlDialect.MySql && input.Format == SyntheticFormat.Copy)
+        {
+            throw new ConfigException("MySQL dumps have no COPY blocks: use --format inserts with --dialect MySql");
         }
     }
 
