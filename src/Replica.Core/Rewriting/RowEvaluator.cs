@@ -306,16 +306,20 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
         return content;
     }
 
-    /// <summary>The decoded values (NULL as null) of the split fields at <paramref name="positions"/>.</summary>
+    /// <summary>The decoded values (NULL as null) of the split fields at <paramref name="positions"/>, as strings.</summary>
     public string?[] Values(RowPlan plan, IReadOnlyList<int> positions, ReadOnlySpan<byte> row, FieldSyntax uniformSyntax)
     {
+        Span<int> lengths = positions.Count <= 64 ? stackalloc int[positions.Count] : new int[positions.Count];
+        var bytes = DecodedValues(plan, positions, row, uniformSyntax, lengths);
         var values = new string?[positions.Count];
+        var at = 0;
         for (var i = 0; i < values.Length; i++)
         {
-            var c = positions[i];
-            var syntax = uniformSyntax == FieldSyntax.CopyText ? FieldSyntax.CopyText : Syntaxes[c];
-            _decoded.Clear();
-            values[i] = Decode(plan, row[FieldStarts[c]..FieldEnds[c]], syntax, _decoded, c) ? null : System.Text.Encoding.UTF8.GetString(_decoded.Span);
+            if (lengths[i] >= 0)
+            {
+                values[i] = System.Text.Encoding.UTF8.GetString(bytes.Slice(at, lengths[i]));
+                at += lengths[i];
+            }
         }
         return values;
     }
