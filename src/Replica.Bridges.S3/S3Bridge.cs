@@ -39,6 +39,7 @@ public sealed class S3Bridge : ObjectBridge, IDisposable
             MarkerRefreshInterval = store.Options.MarkerRefreshInterval,
             IndexUpdateAttempts = store.Options.IndexUpdateAttempts,
             AbandonedAfter = store.Options.AbandonedAfter,
+            ChunkListLength = store.Options.ChunkListLength,
         })
     {
         _store = store;

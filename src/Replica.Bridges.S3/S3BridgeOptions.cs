@@ -64,6 +64,13 @@ public sealed record S3BridgeOptions
     public TimeSpan AbandonedAfter { get; init; } = TimeSpan.FromHours(24);
 
     /// <summary>
+    /// How many chunk entries a chunk list object of bridge format v3 holds (default 1024: one list per 4 GiB of 4 MiB
+    /// chunks). A part with more chunks than this has its chunks stored in lists as it goes instead of kept for the
+    /// manifest, so a writer's memory does not grow with the dump. Not a config key: tests lower it.
+    /// </summary>
+    public int ChunkListLength { get; init; } = Replica.Bridges.ObjectBridgeOptions.DefaultChunkListLength;
+
+    /// <summary>
     /// How often a writer rewrites its .writing marker while it works, so that its age tells a live writer from a dead
     /// one; `delete --abandoned` needs markers older than at least twice this. Default 1 minute.
     /// </summary>

@@ -475,6 +475,44 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RoundTrip_PartLongerThanAChunkList_StoresListsAndRestores_ListReplacedInBucketFailsIntegrity()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket) with { ChunkListLength = 3 });
+        byte[] data = Bytes(7000, seed: 12);
+
+        DumpEntry entry = await WriteDumpAsync(bridge, "dump-l", data, chunkSize: 1000);
+
+        Assert.Equal(7, entry.ChunkCount);
+        Assert.Equal(
+            ["replica/dump-l/manifest.json", .. Enumerable.Range(0, 7).Select(i => $"replica/dump-l/p000000-{i:D6}.chunk"),
+             "replica/dump-l/p000000-list000000.json", "replica/dump-l/p000000-list000001.json", "replica/dump-l/p000000-list000002.json",
+             "replica/index.json"],
+            await ListKeysAsync(bucket));
+        using (JsonDocument manifest = JsonDocument.Parse(await GetBytesAsync(bucket, "replica/dump-l/manifest.json")))
+        {
+            Assert.Equal(3, manifest.RootElement.GetProperty("version").GetInt32());
+            Assert.Equal(0, manifest.RootElement.GetProperty("chunks").GetArrayLength());
+        }
+        Assert.Equal(data, await RestoreAsync(bridge, "dump-l"));
+
+        // The second list replaced by the first one: its hash no longer matches the manifest's.
+        byte[] first = await GetBytesAsync(bucket, "replica/dump-l/p000000-list000000.json");
+        using (AmazonS3Client client = Server.CreateClient())
+        {
+            await client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = bucket,
+                Key = "replica/dump-l/p000000-list000001.json",
+                InputStream = new MemoryStream(first),
+            });
+        }
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => RestoreAsync(bridge, "dump-l"));
+        Assert.Contains("p000000-list000001.json", ex.Message);
+        Assert.Contains("the manifest says", ex.Message);
+    }
+
+    [Fact]
     public async Task RestoreAsync_ChunkReplacedInBucket_FailsIntegrity()
     {
         string bucket = await Server.CreateBucketAsync();

@@ -42,6 +42,7 @@ internal sealed class BridgeIndex
 [JsonSerializable(typeof(BridgeIndex))]
 [JsonSerializable(typeof(DumpManifest))]
 [JsonSerializable(typeof(PartInfo))]
+[JsonSerializable(typeof(ChunkInfo[]))]
 internal sealed partial class BridgeJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -134,17 +135,18 @@ internal static class BridgeJson
     }
 
     /// <summary>
-    /// Version 1 has no parts; version 2 lists at least one, each of a known kind (a table for data parts only), with
-    /// distinct indices, and its chunks are the next run of the chunk list, each naming the part. Any other version was
-    /// written by a newer replica.
+    /// Version 1 has no parts; versions 2 and 3 list at least one, each of a known kind (a table for data parts only),
+    /// with distinct indices, and the chunks of each part without chunk lists are the next run of the chunk list, each
+    /// naming the part. Chunk lists are version 3's: a part that has them has its chunks in them alone (see
+    /// <see cref="CheckChunkLists"/>). Any other version was written by a newer replica.
     /// </summary>
     static void CheckParts(DumpManifest manifest, string name, string where)
     {
-        if (manifest.FormatVersion is not (DumpManifest.StreamVersion or DumpManifest.PartsVersion))
+        if (manifest.FormatVersion is not (DumpManifest.StreamVersion or DumpManifest.PartsVersion or DumpManifest.ListsVersion))
         {
             throw new BridgeException(
                 $"Dump '{name}': manifest {where} has bridge format version {manifest.Version}; this replica reads versions "
-                + $"{DumpManifest.StreamVersion} and {DumpManifest.PartsVersion}. It was written by a newer replica: upgrade to read it.");
+                + $"{DumpManifest.StreamVersion} to {DumpManifest.ListsVersion}. It was written by a newer replica: upgrade to read it.");
         }
         if (manifest.FormatVersion == DumpManifest.StreamVersion)
         {
@@ -156,7 +158,7 @@ internal static class BridgeJson
         }
         if (manifest.Parts is not { Count: > 0 } parts)
         {
-            BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: version {DumpManifest.PartsVersion} needs a non-empty list of parts");
+            BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: version {manifest.FormatVersion} needs a non-empty list of parts");
             return;
         }
         var seen = new HashSet<int>();
@@ -169,13 +171,18 @@ internal static class BridgeJson
                 : !PartKind.IsKnown(part.Kind) ? $"has an unknown kind '{part.Kind}'"
                 : (part.Kind == PartKind.Data) != (part.Table is not null) ? "must name a table if and only if it is a data part"
                 : part.Table is { } table && (table.Length == 0 || table.AsSpan().ContainsAnyInRange('\0', '\x1f')) ? "has an empty table name or one with a control character"
+                : part.ChunkLists is { } lists ? CheckChunkLists(manifest, part, lists)
                 : part.ChunkCount < 0 || part.ChunkCount > manifest.Chunks.Count - next ? $"has {part.ChunkCount} chunks, more than the chunk list has left"
                 : "";
             if (problem.Length > 0)
             {
                 BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: parts[{p}] {problem}");
             }
-            for (int c = next; c < next + part!.ChunkCount; c++)
+            if (part!.ChunkLists is not null)
+            {
+                continue;
+            }
+            for (int c = next; c < next + part.ChunkCount; c++)
             {
                 if (manifest.Chunks[c].Part != part.Index)
                 {
@@ -189,5 +196,77 @@ internal static class BridgeJson
         {
             BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: its parts hold {next} chunks, its chunk list {manifest.Chunks.Count}");
         }
+    }
+
+    /// <summary>
+    /// What is wrong with a part's chunk lists ("" when nothing): they are version 3's, at least one, each named by a
+    /// key without control characters, of 1 to <see cref="ObjectBridgeOptions.MaxChunkListLength"/> chunks, at most
+    /// <see cref="MaxChunkListBytes"/> long (read whole: the bound keeps an edited manifest from making us allocate
+    /// more), with a SHA-256 in hex; together they hold the part's chunks.
+    /// </summary>
+    static string CheckChunkLists(DumpManifest manifest, PartInfo part, IReadOnlyList<ChunkListInfo> lists)
+    {
+        if (manifest.FormatVersion < DumpManifest.ListsVersion)
+        {
+            return $"has chunk lists, which need \"version\": {DumpManifest.ListsVersion}";
+        }
+        if (lists.Count == 0)
+        {
+            return "has an empty list of chunk lists";
+        }
+        long chunks = 0;
+        for (int l = 0; l < lists.Count; l++)
+        {
+            string problem = lists[l] is not { } list ? "is null"
+                : list.Key.Length == 0 || list.Key.AsSpan().ContainsAnyInRange('\0', '\x1f') ? "has an empty key or one with a control character"
+                : list.ChunkCount is < 1 or > ObjectBridgeOptions.MaxChunkListLength ? $"has {list.ChunkCount} chunks, not 1 to {ObjectBridgeOptions.MaxChunkListLength}"
+                : list.Size is < 1 or > MaxChunkListBytes ? $"has a size of {list.Size} bytes, not 1 to {MaxChunkListBytes}"
+                : list.Sha256.Length != 64 || !list.Sha256.All(char.IsAsciiHexDigitLower) ? "has a SHA-256 that is not 64 lowercase hex digits"
+                : "";
+            if (problem.Length > 0)
+            {
+                return $"chunk_lists[{l}] {problem}";
+            }
+            chunks += lists[l].ChunkCount;
+        }
+        return chunks == part.ChunkCount ? "" : $"has {part.ChunkCount} chunks, its chunk lists {chunks}";
+    }
+
+    /// <summary>The longest chunk list a reader takes: the most entries at 512 bytes each (they take about 200).</summary>
+    public const long MaxChunkListBytes = ObjectBridgeOptions.MaxChunkListLength * 512L;
+
+    /// <summary>
+    /// The entries of a chunk list of <paramref name="part"/> (bridge format v3) whose first is chunk
+    /// <paramref name="first"/> of the part: <paramref name="count"/> of them, numbered <paramref name="first"/>,
+    /// <paramref name="first"/> + 1, ... within the part, each naming the part, with a key without control characters.
+    /// </summary>
+    public static ChunkInfo[] ReadChunkList(ReadOnlySpan<byte> json, string name, string where, PartInfo part, int first, int count)
+    {
+        ChunkInfo[]? chunks;
+        try
+        {
+            chunks = System.Text.Json.JsonSerializer.Deserialize(json, BridgeJsonContext.Default.ChunkInfoArray);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new IntegrityException($"Dump '{name}', {part}: chunk list {where} is not valid: {ex.Message}", ex);
+        }
+        if (chunks is null || chunks.Length != count)
+        {
+            BridgeThrow.DumpIntegrity(name, $"{part}: chunk list {where} holds {chunks?.Length ?? 0} chunks, the manifest says {count}");
+        }
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            string problem = chunks[i] is not { } chunk ? "is null"
+                : chunk.Index != first + i ? $"is numbered {chunk.Index}, not {first + i}"
+                : chunk.Part != part.Index ? $"names part {chunk.Part?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}"
+                : chunk.Key.AsSpan().ContainsAnyInRange('\0', '\x1f') ? "has a key with a control character"
+                : "";
+            if (problem.Length > 0)
+            {
+                BridgeThrow.DumpIntegrity(name, $"{part}: chunk list {where} is not valid: entry {i} {problem}");
+            }
+        }
+        return chunks;
     }
 }

@@ -121,12 +121,16 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
     /// </summary>
     public Func<DumpManifest, string>? AuthenticateChunks { get; init; }
 
-    /// <summary>The manifest every bridge writes for a completed dump (bridge format v2).</summary>
+    /// <summary>
+    /// The manifest every bridge writes for a completed dump (bridge format v2, or v3 when a part has chunk lists):
+    /// <paramref name="chunks"/> are the chunks of the parts without chunk lists, numbered by their position in the whole dump.
+    /// </summary>
     public DumpManifest ToManifest(string name, long createdAt, long sizeOut, IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts)
     {
         var manifest = new DumpManifest(name, createdAt, ToolInfo.Version, Source, SizeIn, sizeOut, Compressed, Encrypted, chunks)
         {
-            Version = DumpManifest.PartsVersion,
+            // Version 3 only where it is needed: a dump without chunk lists stays readable by replicas that know version 2.
+            Version = parts.Any(p => p.ChunkLists is not null) ? DumpManifest.ListsVersion : DumpManifest.PartsVersion,
             Parts = parts,
             Compression = Compression,
             Encryption = Encryption,
@@ -196,13 +200,34 @@ public sealed record PartInfo(int Index, string Kind, int ChunkCount)
 {
     public string? Table { get; init; }
 
+    /// <summary>
+    /// Bridge format v3: the objects that list this part's chunks, in order, when the part has more chunks than one list
+    /// holds (<see cref="ObjectBridgeOptions.ChunkListLength"/>); its chunks are then not in manifest.json. Null when the
+    /// manifest lists the part's chunks itself (every part of a v1 or v2 dump).
+    /// </summary>
+    public IReadOnlyList<ChunkListInfo>? ChunkLists { get; init; }
+
     /// <summary>How messages name the part: "part 1 (data public.orders)".</summary>
     public override string ToString() => Table is null ? $"part {Index} ({Kind})" : $"part {Index} ({Kind} {Table})";
 }
 
 /// <summary>
+/// One stored list of a part's chunks (bridge format v3): an object in the dump's folder holding <see cref="ChunkCount"/>
+/// chunk entries as a JSON array, each numbered by its position in the part; <see cref="Size"/> and
+/// <see cref="Sha256"/> are the object's, checked before it is parsed. A writer keeps at most one list per part in
+/// memory, so a dump of any size is written in bounded memory and its manifest stays small.
+/// </summary>
+public sealed record ChunkListInfo(string Key, int ChunkCount, long Size, string Sha256)
+{
+    public override string ToString() => $"chunk list {Key}";
+}
+
+/// <summary>
 /// A dump's manifest: the source of truth for its chunks, written once after the last chunk. Version 1 (no "version"
-/// field) lists one run of chunks; version 2 adds <see cref="Parts"/> and each chunk's part (see <see cref="PartsOf"/>).
+/// field) lists one run of chunks; version 2 adds <see cref="Parts"/> and each chunk's part (see <see cref="PartsOf"/>);
+/// version 3 stores the chunks of long parts in chunk lists of their own (<see cref="PartInfo.ChunkLists"/>), and is
+/// written only by dumps that have such a part (so small dumps stay readable by replicas that know version 2). As a
+/// bridge returns it, <see cref="Chunks"/> is always the whole dump's chunk list, the stored lists read and checked.
 /// </summary>
 public sealed record DumpManifest(
     string Name,
@@ -235,6 +260,9 @@ public sealed record DumpManifest(
     /// <summary>The bridge format v2: a list of parts.</summary>
     public const int PartsVersion = 2;
 
+    /// <summary>The bridge format v3: a list of parts, long ones with their chunks in chunk lists.</summary>
+    public const int ListsVersion = 3;
+
     /// <summary>The bridge format as stored: absent (null) in version 1 manifests, 2 for dumps in parts; other values are refused when the manifest is read.</summary>
     public int? Version { get; init; }
 
@@ -259,6 +287,7 @@ public sealed record DumpManifest(
 
     static readonly byte[] s_chunkListLabel = "replica manifest chunk list v1\0"u8.ToArray();
     static readonly byte[] s_partListLabel = "replica manifest part list v2\0"u8.ToArray();
+    static readonly byte[] s_listedPartsLabel = "replica manifest listed parts v3\0"u8.ToArray();
 
     /// <summary>
     /// Feeds the canonical bytes of the chunk list into <paramref name="hash"/>: a label, the chunk count and size_out,
@@ -266,18 +295,28 @@ public sealed record DumpManifest(
     /// with a 4-byte big-endian length before it, so two different lists never give the same bytes. Version 2 starts
     /// with another label and adds each chunk's part after its index, then the part count and per part its index, kind,
     /// whether it has a table and the table, and its chunk count: a manifest cannot be passed off as the other version,
-    /// nor its parts reordered, relabelled or resized.
+    /// nor its parts reordered, relabelled or resized. Version 3 (a third label) covers what manifest.json holds: the
+    /// chunks of parts without chunk lists as in version 2, and per part also its chunk lists (key, chunk count, size,
+    /// SHA-256), whose hashes bind the chunks they list. It gives the same bytes for the manifest as written and as read
+    /// (the chunks of listed parts are then in <see cref="Chunks"/> too, and are skipped here).
     /// </summary>
     public void AppendChunkList(System.Security.Cryptography.IncrementalHash hash)
     {
         ArgumentNullException.ThrowIfNull(hash);
         Span<byte> number = stackalloc byte[sizeof(long)];
         bool parts = FormatVersion >= PartsVersion;
-        hash.AppendData(parts ? s_partListLabel : s_chunkListLabel);
-        AppendNumber(hash, number, Chunks.Count);
+        bool lists = FormatVersion >= ListsVersion;
+        IReadOnlyList<PartInfo> partList = Parts ?? [];
+        HashSet<int> listed = lists ? [.. partList.Where(p => p.ChunkLists is not null).Select(p => p.Index)] : [];
+        hash.AppendData(lists ? s_listedPartsLabel : parts ? s_partListLabel : s_chunkListLabel);
+        AppendNumber(hash, number, lists ? Chunks.Count(c => !listed.Contains(c.Part ?? -1)) : Chunks.Count);
         AppendNumber(hash, number, SizeOut);
         foreach (ChunkInfo chunk in Chunks)
         {
+            if (lists && listed.Contains(chunk.Part ?? -1))
+            {
+                continue;
+            }
             AppendNumber(hash, number, chunk.Index);
             if (parts)
             {
@@ -289,15 +328,26 @@ public sealed record DumpManifest(
         }
         if (parts)
         {
-            IReadOnlyList<PartInfo> list = Parts ?? [];
-            AppendNumber(hash, number, list.Count);
-            foreach (PartInfo part in list)
+            AppendNumber(hash, number, partList.Count);
+            foreach (PartInfo part in partList)
             {
                 AppendNumber(hash, number, part.Index);
                 AppendText(hash, part.Kind);
                 AppendNumber(hash, number, part.Table is null ? 0 : 1);
                 AppendText(hash, part.Table ?? "");
                 AppendNumber(hash, number, part.ChunkCount);
+                if (lists)
+                {
+                    IReadOnlyList<ChunkListInfo> partLists = part.ChunkLists ?? [];
+                    AppendNumber(hash, number, partLists.Count);
+                    foreach (ChunkListInfo list in partLists)
+                    {
+                        AppendText(hash, list.Key);
+                        AppendNumber(hash, number, list.ChunkCount);
+                        AppendNumber(hash, number, list.Size);
+                        AppendText(hash, list.Sha256);
+                    }
+                }
             }
         }
     }

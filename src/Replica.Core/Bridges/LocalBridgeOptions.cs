@@ -14,4 +14,11 @@ public sealed class LocalBridgeOptions
 
     /// <summary>The clock that stamps created_at and ages writer markers; tests pass a fixed one.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// How many chunk entries a chunk list object of bridge format v3 holds (default 1024: one list per 4 GiB of 4 MiB
+    /// chunks). A part with more chunks than this has its chunks stored in lists as it goes instead of kept for the
+    /// manifest, so a writer's memory does not grow with the dump. Not a config key: tests lower it.
+    /// </summary>
+    public int ChunkListLength { get; init; } = ObjectBridgeOptions.DefaultChunkListLength;
 }

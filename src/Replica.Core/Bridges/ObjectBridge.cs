@@ -17,6 +17,18 @@ public sealed record ObjectBridgeOptions
     /// remove it. Younger ones are taken as still being written and are left alone.
     /// </summary>
     public TimeSpan AbandonedAfter { get; init; } = TimeSpan.FromHours(24);
+
+    public const int DefaultChunkListLength = 1024;
+
+    /// <summary>The most entries a chunk list may hold (about 200 bytes of JSON each): what a reader accepts.</summary>
+    public const int MaxChunkListLength = 65_536;
+
+    /// <summary>
+    /// How many chunk entries a chunk list object of bridge format v3 holds (default 1024: one list per 4 GiB of 4 MiB
+    /// chunks). A part with more chunks than this has its chunks stored in lists as it goes instead of kept for the
+    /// manifest, so a writer's memory does not grow with the dump. Not a config key: tests lower it.
+    /// </summary>
+    public int ChunkListLength { get; init; } = DefaultChunkListLength;
 }
 
 /// <summary>
@@ -24,8 +36,12 @@ public sealed record ObjectBridgeOptions
 /// <code>
 /// index.json                  complete dumps: {"version":1,"dumps":[...]}, updated by compare-and-swap
 /// dump-1/p000000-000000.chunk chunk 0 of part 0 (bridge format v2): p{part}-{chunk in the part}, zero-padded
+/// dump-1/p000000-list000000.json  chunk list 0 of part 0 (bridge format v3): a part's chunk entries, stored as the
+///                             part grows past ObjectBridgeOptions.ChunkListLength chunks, so a writer keeps at most
+///                             one list per part in memory
 /// dump-1/manifest.json        written once (put-if-absent) after the last chunk; the source of truth for the parts
-///                             (in restore order) and their chunks
+///                             (in restore order) and their chunks, or for a long part its chunk lists (with their
+///                             SHA-256)
 /// dump-1/.writing             the writer's lease on the name, refreshed while it works, removed once the dump is listed
 /// </code>
 /// A dump is a list of parts (pre-data, the data of one table, post-data; or one "stream" part for a single-stream dump),
@@ -63,6 +79,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         _directory = store as IDirectoryStore;
         _options = options ?? new ObjectBridgeOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.IndexUpdateAttempts, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.ChunkListLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_options.ChunkListLength, ObjectBridgeOptions.MaxChunkListLength);
     }
 
     public string Description => _store.Description;
@@ -73,6 +91,9 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
 
     /// <summary>The file or object name of chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> inside its dump's folder.</summary>
     public static string ChunkKey(int partIndex, int chunkIndex) => $"p{partIndex:D6}-{chunkIndex:D6}.chunk";
+
+    /// <summary>The object name of chunk list <paramref name="listIndex"/> of part <paramref name="partIndex"/> inside its dump's folder (bridge format v3).</summary>
+    public static string ChunkListKey(int partIndex, int listIndex) => $"p{partIndex:D6}-list{listIndex:D6}.json";
 
     /// <summary>The key prefix of a dump's objects. The trailing '/' is what keeps "dump-1" from matching "dump-10".</summary>
     internal static string DumpPrefix(string name) => name + "/";
@@ -163,13 +184,73 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
                 $"Dump '{name}' is listed in {IndexKey} but its manifest {_store.Show(ManifestKey(name))} is missing.");
     }
 
-    /// <summary>A dump's manifest as stored, or null when it has none (yet).</summary>
+    /// <summary>
+    /// A dump's manifest as stored, or null when it has none (yet); in bridge format v3 with the chunks of its chunk
+    /// lists in their place.
+    /// </summary>
     internal async Task<DumpManifest?> ReadStoredManifestAsync(string name, CancellationToken cancellationToken)
     {
         string key = ManifestKey(name);
         StoredObject? stored = await _store.GetAsync(key, $"read the manifest of dump '{name}' from", null, cancellationToken)
             .ConfigureAwait(false);
-        return stored is null ? null : BridgeJson.ReadManifest(stored.Data.Span, name, _store.Show(key));
+        if (stored is null)
+        {
+            return null;
+        }
+        DumpManifest manifest = BridgeJson.ReadManifest(stored.Data.Span, name, _store.Show(key));
+        return manifest.FormatVersion < DumpManifest.ListsVersion ? manifest : await ReadChunkListsAsync(manifest, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Bridge format v3: the whole dump's chunk list, the chunks of parts with chunk lists read from those (in order,
+    /// each list checked against the size and SHA-256 the manifest gives before it is parsed) and put in their place
+    /// among the manifest's own, all numbered by their position in the dump.
+    /// </summary>
+    async Task<DumpManifest> ReadChunkListsAsync(DumpManifest manifest, CancellationToken cancellationToken)
+    {
+        string name = manifest.Name;
+        var chunks = new List<ChunkInfo>();
+        int inline = 0;
+        foreach (PartInfo part in manifest.Parts!)
+        {
+            if (part.ChunkLists is not { } lists)
+            {
+                for (int i = 0; i < part.ChunkCount; i++)
+                {
+                    chunks.Add(manifest.Chunks[inline++]);
+                }
+                continue;
+            }
+            int inPart = 0;
+            foreach (ChunkListInfo list in lists)
+            {
+                if (!IsPlainName(list.Key))
+                {
+                    BridgeThrow.DumpIntegrity(name, $"{part}: the key of {list} is not a plain file name");
+                }
+                string key = DumpPrefix(name) + list.Key;
+                StoredObject stored = await _store.GetAsync(key, $"read {list} of dump '{name}' from", length =>
+                {
+                    if (length != list.Size)
+                    {
+                        BridgeThrow.DumpIntegrity(name, $"{part}: {_store.Show(key)} has {length} bytes, the manifest says {list.Size}");
+                    }
+                    return StoredObject.Target(length, null, () => $"read {list} of dump '{name}' from {_store.Show(key)}");
+                }, cancellationToken).ConfigureAwait(false)
+                    ?? throw new IntegrityException($"Dump '{name}', {part}: {list} is missing ({_store.Show(key)} does not exist).");
+                string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stored.Data.Span));
+                if (sha256 != list.Sha256)
+                {
+                    BridgeThrow.DumpIntegrity(name, $"{part}: {_store.Show(key)} has SHA-256 {sha256}, the manifest says {list.Sha256}");
+                }
+                foreach (ChunkInfo chunk in BridgeJson.ReadChunkList(stored.Data.Span, name, _store.Show(key), part, inPart, list.ChunkCount))
+                {
+                    chunks.Add(chunk with { Index = chunks.Count });
+                }
+                inPart += list.ChunkCount;
+            }
+        }
+        return manifest with { Chunks = chunks };
     }
 
     public async Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken)

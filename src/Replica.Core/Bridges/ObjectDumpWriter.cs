@@ -4,7 +4,9 @@ namespace Replica.Bridges;
 
 /// <summary>
 /// Writes one dump into its folder of an <see cref="ObjectBridge"/>: each chunk is stored as it comes and only its
-/// ChunkInfo is kept, so memory is the caller's chunk buffer. Holds the name through the writer lease from
+/// ChunkInfo is kept, until a part has <see cref="ObjectBridgeOptions.ChunkListLength"/> of them: they are then stored as
+/// a chunk list (bridge format v3) and let go, so memory is the caller's chunk buffer and at most one list per part,
+/// whatever the size of the dump. Holds the name through the writer lease from
 /// BeginDumpAsync until the dump is listed (or removed), refreshing it meanwhile. Numbers its parts 0, 1, ... in the
 /// order they begin, which is their restore order. Thread-safe: several parts may be written at once (replica dump
 /// --jobs), each by one caller in chunk order (<see cref="WriteChunkAsync(int, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>);
@@ -14,15 +16,22 @@ internal sealed class ObjectDumpWriter : IDumpWriter
 {
     enum State { Open, Completed, Failed, Disposed }
 
-    /// <summary>A part begun: its kind, table and the chunks stored in it so far, in order.</summary>
+    /// <summary>
+    /// A part begun: its kind, table, how many chunks are stored in it, the chunk lists stored for it and the chunks
+    /// stored since the last list (numbered within the part), in order.
+    /// </summary>
     sealed class Part(int index, string kind, string? table)
     {
         public int Index { get; } = index;
         public string Kind { get; } = kind;
         public string? Table { get; } = table;
-        public List<ChunkInfo> Chunks { get; } = [];
+        public int ChunkCount { get; set; }
+        public List<ChunkListInfo> Lists { get; } = [];
+        public List<ChunkInfo> Pending { get; } = [];
         /// <summary>A chunk of this part is being stored (a part's chunks come one at a time, in order).</summary>
         public bool Storing { get; set; }
+
+        public PartInfo ToInfo() => new(Index, Kind, ChunkCount) { Table = Table, ChunkLists = Lists.Count > 0 ? [.. Lists] : null };
     }
 
     readonly ObjectBridge _bridge;
@@ -104,7 +113,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             {
                 throw new InvalidOperationException($"Part {part} of dump '{Name}' is already storing a chunk; a part's chunks come one at a time.");
             }
-            inPart = target.Chunks.Count;
+            inPart = target.ChunkCount;
             if (inPart >= ObjectBridge.MaxChunkCount)
             {
                 _state = State.Failed;
@@ -119,10 +128,16 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         {
             await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {part} of dump '{Name}'",
                 cancellationToken).ConfigureAwait(false);
+            // Numbered within the part here; the manifest numbers the chunks it lists itself through the whole dump.
+            target.Pending.Add(new ChunkInfo(inPart, key, chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)) { Part = part });
+            if (target.Pending.Count == _bridge.BridgeOptions.ChunkListLength)
+            {
+                await StoreChunkListAsync(target, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
-            // A chunk that may or may not be stored leaves a hole in the numbering: this writer cannot go on.
+            // A chunk (or list) that may or may not be stored leaves a hole in the numbering: this writer cannot go on.
             lock (_lock)
             {
                 _state = State.Failed;
@@ -133,18 +148,30 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         }
         lock (_lock)
         {
-            // The index in the whole dump's chunk list is given when the manifest is written.
-            target.Chunks.Add(new ChunkInfo(inPart, key, chunk.Length, Convert.ToHexStringLower(sha256Hash.Span)) { Part = part });
+            target.ChunkCount++;
             target.Storing = false;
             _sizeOut += chunk.Length;
         }
     }
 
+    /// <summary>
+    /// Stores the chunks <paramref name="part"/> has stored since its last chunk list as its next chunk list, and lets
+    /// them go. Called by the one caller that is storing the part's chunks, or at completion when none is.
+    /// </summary>
+    async Task StoreChunkListAsync(Part part, CancellationToken cancellationToken)
+    {
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes([.. part.Pending], BridgeJsonContext.Default.ChunkInfoArray);
+        byte[] sha256 = System.Security.Cryptography.SHA256.HashData(json);
+        string key = ObjectBridge.ChunkListKey(part.Index, part.Lists.Count);
+        await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, json, sha256, $"chunk list {part.Lists.Count} of part {part.Index} of dump '{Name}'",
+            cancellationToken).ConfigureAwait(false);
+        part.Lists.Add(new ChunkListInfo(key, part.Pending.Count, json.Length, Convert.ToHexStringLower(sha256)));
+        part.Pending.Clear();
+    }
+
     public async Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        ChunkInfo[] chunks;
-        PartInfo[] parts;
         lock (_lock)
         {
             EnsureOpen();
@@ -157,20 +184,50 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             {
                 throw new InvalidOperationException($"Part {busy.Index} of dump '{Name}' is still storing a chunk.");
             }
-            // Parts in the order they began (restore order), each part's chunks in order, numbered through the whole dump.
+        }
+        try
+        {
+            // A part with chunk lists has all its chunks in them: the ones since its last list go in one more.
+            foreach (Part part in _parts)
+            {
+                if (part.Lists.Count > 0 && part.Pending.Count > 0)
+                {
+                    await StoreChunkListAsync(part, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _state = State.Failed;
+            _failure = ex;
+            throw;
+        }
+        ChunkInfo[] chunks;
+        PartInfo[] parts;
+        long chunkCount = 0;
+        lock (_lock)
+        {
+            // Parts in the order they began (restore order); the manifest lists the chunks of parts without chunk
+            // lists, numbered by their position in the whole dump.
             var list = new List<ChunkInfo>();
             foreach (var part in _parts)
             {
-                foreach (var chunk in part.Chunks)
+                foreach (var chunk in part.Pending)
                 {
-                    list.Add(chunk with { Index = list.Count });
+                    list.Add(chunk with { Index = (int)chunkCount + chunk.Index });
                 }
+                chunkCount += part.ChunkCount;
             }
             chunks = [.. list];
-            parts = [.. _parts.Select(p => new PartInfo(p.Index, p.Kind, p.Chunks.Count) { Table = p.Table })];
+            parts = [.. _parts.Select(p => p.ToInfo())];
+        }
+        if (chunkCount > int.MaxValue)
+        {
+            _state = State.Failed;
+            throw new BridgeException($"Dump '{Name}' has {chunkCount} chunks, more than a manifest can number; raise bridge.chunk_size.");
         }
         var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, chunks, parts);
-        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, chunks.Length);
+        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, (int)chunkCount);
         string manifestKey = ObjectBridge.ManifestKey(Name);
         try
         {

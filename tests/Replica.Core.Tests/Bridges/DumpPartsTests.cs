@@ -195,13 +195,13 @@ public sealed class DumpPartsTests : IDisposable
         await WritePartsAsync(_bridge, Name, s_plain, s_parts);
         string manifestPath = _dir.Combine(Name, ObjectBridge.ManifestName);
         var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
-        manifest["version"] = 3;
+        manifest["version"] = 4;
         File.WriteAllText(manifestPath, manifest.ToJsonString());
 
         var ex = await Assert.ThrowsAsync<BridgeException>(() => RestoreJob.VerifyAsync(_bridge, Name, s_plain, CancellationToken.None));
 
-        Assert.Contains("bridge format version 3", ex.Message);
-        Assert.Contains("reads versions 1 and 2", ex.Message);
+        Assert.Contains("bridge format version 4", ex.Message);
+        Assert.Contains("reads versions 1 to 3", ex.Message);
         Assert.Contains("upgrade", ex.Message);
     }
 
