@@ -43,6 +43,7 @@ internal sealed class BridgeIndex
 [JsonSerializable(typeof(DumpManifest))]
 [JsonSerializable(typeof(PartInfo))]
 [JsonSerializable(typeof(ChunkInfo[]))]
+[JsonSerializable(typeof(ArchiveHeader))]
 internal sealed partial class BridgeJsonContext : JsonSerializerContext;
 
 /// <summary>

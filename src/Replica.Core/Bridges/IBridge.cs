@@ -170,6 +170,25 @@ public sealed record ChunkInfo(int Index, string Key, long Size, string Sha256)
 
     /// <summary>How messages name the chunk: "part 1, chunk 5 (p000001-000002.chunk)"; "chunk 5 (000005.chunk)" in v1.</summary>
     public override string ToString() => Part is { } part ? $"part {part}, chunk {Index} ({Key})" : $"chunk {Index} ({Key})";
+
+    /// <summary>
+    /// Throws <see cref="IntegrityException"/> naming dump <paramref name="dumpName"/> and this chunk unless
+    /// <paramref name="stored"/> has the manifest's size and SHA-256.
+    /// </summary>
+    internal void CheckStored(string dumpName, ReadOnlySpan<byte> stored)
+    {
+        if (stored.Length != Size)
+        {
+            BridgeThrow.ChunkIntegrity(dumpName, this, $"{stored.Length} bytes stored, the manifest says {Size}");
+        }
+        Span<byte> hash = stackalloc byte[System.Security.Cryptography.SHA256.HashSizeInBytes];
+        System.Security.Cryptography.SHA256.HashData(stored, hash);
+        string actual = Convert.ToHexStringLower(hash);
+        if (!string.Equals(actual, Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            BridgeThrow.ChunkIntegrity(dumpName, this, $"SHA-256 is {actual}, the manifest says {Sha256}");
+        }
+    }
 }
 
 /// <summary>What a part of a dump holds (bridge format v2), as the manifest names it.</summary>

@@ -171,7 +171,14 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         return complete;
     }
 
-    public async Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken)
+    public async Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken) =>
+        (await ReadListedManifestAsync(name, cancellationToken).ConfigureAwait(false)).Manifest;
+
+    /// <summary>
+    /// The manifest of a complete dump (<see cref="ReadManifestAsync"/>) with the bytes it was read from, which a copy
+    /// of the dump stores as they are.
+    /// </summary>
+    internal async Task<(DumpManifest Manifest, ReadOnlyMemory<byte> Json)> ReadListedManifestAsync(string name, CancellationToken cancellationToken)
     {
         DumpName.Validate(name);
         (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
@@ -179,7 +186,7 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         {
             throw new BridgeException($"There is no complete dump named '{name}' in {Description}.");
         }
-        return await ReadStoredManifestAsync(name, cancellationToken).ConfigureAwait(false)
+        return await ReadManifestObjectAsync(name, cancellationToken).ConfigureAwait(false)
             ?? throw new IntegrityException(
                 $"Dump '{name}' is listed in {IndexKey} but its manifest {_store.Show(ManifestKey(name))} is missing.");
     }
@@ -188,7 +195,10 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     /// A dump's manifest as stored, or null when it has none (yet); in bridge format v3 with the chunks of its chunk
     /// lists in their place.
     /// </summary>
-    internal async Task<DumpManifest?> ReadStoredManifestAsync(string name, CancellationToken cancellationToken)
+    internal async Task<DumpManifest?> ReadStoredManifestAsync(string name, CancellationToken cancellationToken) =>
+        (await ReadManifestObjectAsync(name, cancellationToken).ConfigureAwait(false))?.Manifest;
+
+    async Task<(DumpManifest Manifest, ReadOnlyMemory<byte> Json)?> ReadManifestObjectAsync(string name, CancellationToken cancellationToken)
     {
         string key = ManifestKey(name);
         StoredObject? stored = await _store.GetAsync(key, $"read the manifest of dump '{name}' from", null, cancellationToken)
@@ -198,13 +208,16 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             return null;
         }
         DumpManifest manifest = BridgeJson.ReadManifest(stored.Data.Span, name, _store.Show(key));
-        return manifest.FormatVersion < DumpManifest.ListsVersion ? manifest : await ReadChunkListsAsync(manifest, cancellationToken).ConfigureAwait(false);
+        if (manifest.FormatVersion >= DumpManifest.ListsVersion)
+        {
+            manifest = await ReadChunkListsAsync(manifest, cancellationToken).ConfigureAwait(false);
+        }
+        return (manifest, stored.Data);
     }
 
     /// <summary>
-    /// Bridge format v3: the whole dump's chunk list, the chunks of parts with chunk lists read from those (in order,
-    /// each list checked against the size and SHA-256 the manifest gives before it is parsed) and put in their place
-    /// among the manifest's own, all numbered by their position in the dump.
+    /// Bridge format v3: the whole dump's chunk list, the chunks of parts with chunk lists read from those (in order)
+    /// and put in their place among the manifest's own, all numbered by their position in the dump.
     /// </summary>
     async Task<DumpManifest> ReadChunkListsAsync(DumpManifest manifest, CancellationToken cancellationToken)
     {
@@ -224,26 +237,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             int inPart = 0;
             foreach (ChunkListInfo list in lists)
             {
-                if (!IsPlainName(list.Key))
-                {
-                    BridgeThrow.DumpIntegrity(name, $"{part}: the key of {list} is not a plain file name");
-                }
-                string key = DumpPrefix(name) + list.Key;
-                StoredObject stored = await _store.GetAsync(key, $"read {list} of dump '{name}' from", length =>
-                {
-                    if (length != list.Size)
-                    {
-                        BridgeThrow.DumpIntegrity(name, $"{part}: {_store.Show(key)} has {length} bytes, the manifest says {list.Size}");
-                    }
-                    return StoredObject.Target(length, null, () => $"read {list} of dump '{name}' from {_store.Show(key)}");
-                }, cancellationToken).ConfigureAwait(false)
-                    ?? throw new IntegrityException($"Dump '{name}', {part}: {list} is missing ({_store.Show(key)} does not exist).");
-                string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stored.Data.Span));
-                if (sha256 != list.Sha256)
-                {
-                    BridgeThrow.DumpIntegrity(name, $"{part}: {_store.Show(key)} has SHA-256 {sha256}, the manifest says {list.Sha256}");
-                }
-                foreach (ChunkInfo chunk in BridgeJson.ReadChunkList(stored.Data.Span, name, _store.Show(key), part, inPart, list.ChunkCount))
+                ReadOnlyMemory<byte> json = await ReadChunkListAsync(name, part, list, cancellationToken).ConfigureAwait(false);
+                foreach (ChunkInfo chunk in BridgeJson.ReadChunkList(json.Span, name, _store.Show(DumpPrefix(name) + list.Key), part, inPart, list.ChunkCount))
                 {
                     chunks.Add(chunk with { Index = chunks.Count });
                 }
@@ -251,6 +246,34 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             }
         }
         return manifest with { Chunks = chunks };
+    }
+
+    /// <summary>
+    /// The bytes of one of <paramref name="part"/>'s chunk lists, checked against the size (before anything is
+    /// allocated) and SHA-256 the manifest gives.
+    /// </summary>
+    internal async Task<ReadOnlyMemory<byte>> ReadChunkListAsync(string name, PartInfo part, ChunkListInfo list, CancellationToken cancellationToken)
+    {
+        if (!IsPlainName(list.Key))
+        {
+            BridgeThrow.DumpIntegrity(name, $"{part}: the key of {list} is not a plain file name");
+        }
+        string key = DumpPrefix(name) + list.Key;
+        StoredObject stored = await _store.GetAsync(key, $"read {list} of dump '{name}' from", length =>
+        {
+            if (length != list.Size)
+            {
+                BridgeThrow.DumpIntegrity(name, $"{part}: {_store.Show(key)} has {length} bytes, the manifest says {list.Size}");
+            }
+            return StoredObject.Target(length, null, () => $"read {list} of dump '{name}' from {_store.Show(key)}");
+        }, cancellationToken).ConfigureAwait(false)
+            ?? throw new IntegrityException($"Dump '{name}', {part}: {list} is missing ({_store.Show(key)} does not exist).");
+        string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stored.Data.Span));
+        if (sha256 != list.Sha256)
+        {
+            BridgeThrow.DumpIntegrity(name, $"{part}: {_store.Show(key)} has SHA-256 {sha256}, the manifest says {list.Sha256}");
+        }
+        return stored.Data;
     }
 
     public async Task<byte[]> ReadChunkAsync(string name, ChunkInfo chunk, CancellationToken cancellationToken)

@@ -227,11 +227,48 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             throw new BridgeException($"Dump '{Name}' has {chunkCount} chunks, more than a manifest can number; raise bridge.chunk_size.");
         }
         var manifest = summary.ToManifest(Name, _createdAt, _sizeOut, chunks, parts);
-        var entry = summary.ToEntry(Name, _createdAt, _sizeOut, (int)chunkCount);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(manifest, BridgeJsonContext.Default.DumpManifest);
+        return await CommitAsync(json, summary.ToEntry(Name, _createdAt, _sizeOut, (int)chunkCount), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores one object of a dump being copied as it is (a chunk or a chunk list, <see cref="ObjectBridge.ImportAsync"/>),
+    /// under its key in the dump's folder.
+    /// </summary>
+    internal async Task PutObjectAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            EnsureOpen();
+        }
+        try
+        {
+            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, data, sha256, what, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _state = State.Failed;
+            _failure ??= ex;
+            throw;
+        }
+    }
+
+    /// <summary>Completes a copied dump: its manifest as it was stored in the other bridge, then the same index entry.</summary>
+    internal async Task<DumpEntry> CompleteCopyAsync(ReadOnlyMemory<byte> manifestJson, DumpEntry entry, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            EnsureOpen();
+        }
+        return await CommitAsync(manifestJson, entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the manifest once, lists the dump (the commit point), then gives up the lease.</summary>
+    async Task<DumpEntry> CommitAsync(ReadOnlyMemory<byte> json, DumpEntry entry, CancellationToken cancellationToken)
+    {
         string manifestKey = ObjectBridge.ManifestKey(Name);
         try
         {
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(manifest, BridgeJsonContext.Default.DumpManifest);
             // Written once: put-if-absent refuses to replace a manifest, whoever wrote it.
             if (!await _store.PutIfAbsentAsync(manifestKey, json, $"write the manifest of dump '{Name}' to", cancellationToken)
                     .ConfigureAwait(false))
@@ -239,7 +276,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                 // Our own earlier try whose answer was lost, or somebody else's manifest: only identical bytes are ours.
                 StoredObject? stored = await _store.GetAsync(manifestKey, $"read the manifest of dump '{Name}' from", null,
                     cancellationToken).ConfigureAwait(false);
-                if (stored is null || !stored.Data.Span.SequenceEqual(json))
+                if (stored is null || !stored.Data.Span.SequenceEqual(json.Span))
                 {
                     throw new BridgeException($"Cannot write the manifest of dump '{Name}': {_store.Show(manifestKey)} already exists.");
                 }

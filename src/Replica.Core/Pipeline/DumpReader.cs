@@ -136,18 +136,5 @@ public static partial class DumpReader
         }
     }
 
-    static void Verify(string name, ChunkInfo chunk, ReadOnlySpan<byte> stored)
-    {
-        if (stored.Length != chunk.Size)
-        {
-            BridgeThrow.ChunkIntegrity(name, chunk, $"{stored.Length} bytes stored, the manifest says {chunk.Size}");
-        }
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(stored, hash);
-        string actual = Convert.ToHexStringLower(hash);
-        if (!string.Equals(actual, chunk.Sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            BridgeThrow.ChunkIntegrity(name, chunk, $"SHA-256 is {actual}, the manifest says {chunk.Sha256}");
-        }
-    }
+    static void Verify(string name, ChunkInfo chunk, ReadOnlySpan<byte> stored) => chunk.CheckStored(name, stored);
 }

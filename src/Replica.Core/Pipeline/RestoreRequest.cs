@@ -24,6 +24,12 @@ public sealed record RestoreOptions
 
     /// <summary>--jobs: connections a PostgreSQL restore runs on (more than 1: into a staging database swapped in on success).</summary>
     public int Jobs { get; init; } = 1;
+
+    /// <summary>
+    /// --from-file: restore the dump of this archive (`replica export`) instead of one from the configured bridge; the
+    /// archive's one dump, so <see cref="Name"/> must be null or its name.
+    /// </summary>
+    public string? FromFile { get; init; }
 }
 
 /// <summary>
@@ -65,7 +71,7 @@ public sealed class RestoreRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(bridges);
-        var bridge = bridges.Open(config.Bridge);
+        var (bridge, name) = OpenBridge(config, options, bridges);
         var wipe = options.NoWipe ? WipeMode.None : options.Wipe ?? config.Destination.Wipe;
         if (options.Jobs < 1)
         {
@@ -81,7 +87,28 @@ public sealed class RestoreRequest : IAsyncDisposable
             throw new ConfigException($"--jobs {options.Jobs} restores on several connections into a staging database that replaces the destination on success; "
                 + "--wipe schemas drops schemas inside one transaction on one connection: use --wipe database, or --jobs 1");
         }
-        return new RestoreRequest(config, bridge, destination, wipe, options.Name, options.Jobs);
+        return new RestoreRequest(config, bridge, destination, wipe, name, options.Jobs);
+    }
+
+    /// <summary>
+    /// The configured bridge and the dump asked for by name (null: the newest), or with <see cref="RestoreOptions.FromFile"/>
+    /// the archive as a bridge of its own and its one dump.
+    /// </summary>
+    public static (IBridge Bridge, string? Name) OpenBridge(ReplicaConfig config, RestoreOptions options, BridgeFactory bridges)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(bridges);
+        if (options.FromFile is not { } path)
+        {
+            return (bridges.Open(config.Bridge), options.Name);
+        }
+        (ObjectBridge archive, string name) = DumpArchive.Open(path);
+        if (options.Name is { } asked && asked != name)
+        {
+            throw new ConfigException($"{archive.Description} holds dump '{name}', not '{asked}'");
+        }
+        return (archive, name);
     }
 
     /// <summary>Why --jobs N &gt; 1 cannot go to <paramref name="destination"/>.</summary>
