@@ -3,7 +3,8 @@ using System.Buffers;
 namespace Replica.Lexing;
 
 /// <summary>
-/// A growable, pooled byte buffer: holds a unit (statement or row) that crosses input blocks, or a row's scratch values.
+/// A growable, pooled byte buffer: holds a unit (statement or row) that crosses input blocks, a row's scratch values, or
+/// a restore lane's decoded chunk.
 /// Growth beyond the cap is refused so that one huge row cannot take all memory.
 /// </summary>
 internal sealed class UnitBuffer : IBufferWriter<byte>, IDisposable
@@ -21,6 +22,9 @@ internal sealed class UnitBuffer : IBufferWriter<byte>, IDisposable
     /// <summary>Bytes that fit before it grows.</summary>
     public int Available => _array.Length - _length;
     public ReadOnlySpan<byte> Span => _array.AsSpan(0, _length);
+
+    /// <summary>The bytes written, as memory: valid until the buffer grows, is cleared or disposed.</summary>
+    public ReadOnlyMemory<byte> Memory => _array.AsMemory(0, _length);
     public ReadOnlySpan<byte> Slice(int start, int length) => _array.AsSpan(start, length);
 
     public void Clear() => _length = 0;

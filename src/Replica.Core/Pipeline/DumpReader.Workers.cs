@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Threading.Channels;
 using Replica.Bridges;
 using Replica.Codecs;
+using Replica.Lexing;
 
 namespace Replica.Pipeline;
 
@@ -25,20 +26,26 @@ public static partial class DumpReader
         readonly Channel<IChunkCodec> _codecs;
         readonly List<IChunkCodec> _forks = [];
         readonly Task<ReadOnlyMemory<byte>>?[] _lanes;
-        readonly ArrayBufferWriter<byte>?[] _decoded;
+        readonly UnitBuffer?[] _decoded;
+        // The plain bytes a chunk is expected to decode to (0: unknown), each lane's first decode buffer rented at that size.
+        readonly int _plainHint;
         // Per lane, the stored bytes of its chunk, rented from the shared pool and reused while chunks fit.
         readonly byte[]?[] _stored;
 
         public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, IReadOnlyList<PartInfo> parts, IChunkCodec? codec, int workers,
-            CancellationToken cancellationToken)
-            : this(bridge, name, chunks, PositionsOf(chunks, parts), codec, workers, cancellationToken)
+            CancellationToken cancellationToken, long plainHint = 0)
+            : this(bridge, name, chunks, PositionsOf(chunks, parts), codec, workers, cancellationToken, plainHint)
         {
         }
 
-        /// <summary>Fetches <paramref name="chunks"/> (any run of a dump's chunks), each with its part and number within the part.</summary>
+        /// <summary>
+        /// Fetches <paramref name="chunks"/> (any run of a dump's chunks), each with its part and number within the part.
+        /// <paramref name="plainHint"/>: the plain bytes a chunk is expected to decode to, 0 when unknown.
+        /// </summary>
         public ChunkFetcher(IBridge bridge, string name, IReadOnlyList<ChunkInfo> chunks, (PartInfo Part, int InPart)[] positions, IChunkCodec? codec, int workers,
-            CancellationToken cancellationToken)
+            CancellationToken cancellationToken, long plainHint = 0)
         {
+            _plainHint = (int)Math.Clamp(plainHint, 0, Array.MaxLength);
             _bridge = bridge;
             _name = name;
             _chunks = chunks;
@@ -58,7 +65,7 @@ public static partial class DumpReader
             }
             int lanes = Math.Min(workers + 2, chunks.Count);
             _lanes = new Task<ReadOnlyMemory<byte>>?[lanes];
-            _decoded = new ArrayBufferWriter<byte>?[lanes];
+            _decoded = new UnitBuffer?[lanes];
             _stored = new byte[]?[lanes];
             for (int i = 0; i < lanes; i++)
             {
@@ -104,11 +111,12 @@ public static partial class DumpReader
             int lane = index % _lanes.Length;
             if (_decode)
             {
-                // Left to grow to the largest chunk: sizing it up front from the manifest's size_plain was measured to
-                // raise a restore's peak RSS (140 -> 233 MiB, 8 MiB chunks, 4 lanes; issue10-parallel-encoding-2026-12-02.md).
-                _decoded[lane] ??= new ArrayBufferWriter<byte>();
+                // Rented from the shared pool at the expected plain size and kept by the lane: a buffer grown by doubling
+                // left ~4 MiB of large-object garbage per lane (128 KiB ... 2 MiB), and in replica bench the dump's
+                // returned 4 MiB chunk buffers sat unused in the pool beside new ones.
+                _decoded[lane] ??= new UnitBuffer(_plainHint);
             }
-            ArrayBufferWriter<byte>? decoded = _decoded[lane];
+            UnitBuffer? decoded = _decoded[lane];
             // The lane's previous chunk was written (or this is its first): its buffer is free. A new array per chunk
             // was large-object garbage that only a full collection frees (a restore peaked at 289 MiB with 8 MiB chunks
             // and 4 workers; bench/results/issue10-memory-2026-12-02.md).
@@ -126,7 +134,7 @@ public static partial class DumpReader
             _lanes[lane] = Task.Run(() => FetchAsync(index, buffer, decoded), _stop.Token);
         }
 
-        async Task<ReadOnlyMemory<byte>> FetchAsync(int index, byte[]? buffer, ArrayBufferWriter<byte>? decoded)
+        async Task<ReadOnlyMemory<byte>> FetchAsync(int index, byte[]? buffer, UnitBuffer? decoded)
         {
             ChunkInfo chunk = _chunks[index];
             ReadOnlyMemory<byte> stored = await _bridge.ReadChunkAsync(_name, chunk, buffer, _stop.Token).ConfigureAwait(false);
@@ -138,7 +146,7 @@ public static partial class DumpReader
             IChunkCodec codec = await _codecs.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
             try
             {
-                decoded.ResetWrittenCount();
+                decoded.Clear();
                 (PartInfo part, int inPart) = _positions[index];
                 Decode(codec, _name, chunk, stored.Span, part, inPart, decoded);
             }
@@ -146,7 +154,7 @@ public static partial class DumpReader
             {
                 _codecs.Writer.TryWrite(codec);
             }
-            return decoded.WrittenMemory;
+            return decoded.Memory;
         }
 
         public async ValueTask DisposeAsync()
@@ -173,6 +181,8 @@ public static partial class DumpReader
                     ArrayPool<byte>.Shared.Return(buffer);
                     _stored[i] = null;
                 }
+                _decoded[i]?.Dispose();
+                _decoded[i] = null;
             }
         }
     }

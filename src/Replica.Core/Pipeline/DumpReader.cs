@@ -79,7 +79,9 @@ public static partial class DumpReader
         }
         Stream? output = null;
         long total = 0;
-        await using var fetcher = new ChunkFetcher(bridge, name, chunks, parts, codec, workers, cancellationToken);
+        // Every chunk but a part's last holds the dump's chunk size of plain bytes; the average is a close first size.
+        long plainHint = manifest.SizePlain is long sizePlain ? (sizePlain + chunks.Count - 1) / chunks.Count : 0;
+        await using var fetcher = new ChunkFetcher(bridge, name, chunks, parts, codec, workers, cancellationToken, plainHint);
         for (int i = 0; i < chunks.Count; i++)
         {
             ReadOnlyMemory<byte> plain = await fetcher.NextAsync(i).ConfigureAwait(false);
