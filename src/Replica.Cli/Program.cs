@@ -31,6 +31,8 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());
+        root.Subcommands.Add(ArchiveCommands.Export());
+        root.Subcommands.Add(ArchiveCommands.Import());
         root.Subcommands.Add(IndexCommand.Create());
         root.Subcommands.Add(SchemaCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());

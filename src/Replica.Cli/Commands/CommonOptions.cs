@@ -18,6 +18,32 @@ internal static class CommonOptions
         DefaultValueFactory = _ => DefaultConfigPath,
     };
 
+    /// <summary>--from-file FILE: a dump archive instead of the bridge (restore, verify).</summary>
+    public static Option<string?> FromFile(string description) => new("--from-file") { HelpName = "FILE", Description = description };
+
+    /// <summary>
+    /// Which dump: exactly one of --latest and --name, or --from-file (whose archive holds one dump; --name may name it).
+    /// </summary>
+    public static void CheckDumpChoice(System.CommandLine.Parsing.CommandResult result, Option<bool> latest, Option<string?> name, Option<string?> fromFile)
+    {
+        if (result.GetValue(fromFile) is { } file)
+        {
+            if (string.IsNullOrWhiteSpace(file))
+            {
+                result.AddError("--from-file needs the name of a file 'replica export' wrote");
+            }
+            if (result.GetValue(latest))
+            {
+                result.AddError("--from-file restores the one dump of its file: drop --latest");
+            }
+            return;
+        }
+        if (result.GetValue(latest) == (result.GetValue(name) is not null))
+        {
+            result.AddError("give exactly one of --latest or --name NAME (or --from-file FILE)");
+        }
+    }
+
     public static Option<bool> Quiet() => new("--quiet", "-q")
     {
         Description = "No progress or summary on stderr.",

@@ -35,6 +35,7 @@ internal static class RestoreCommand
             Description = "PostgreSQL: restore on N connections into a staging database swapped in on success (needs --wipe database, or a "
                 + "destination database that does not exist yet): data parts or COPY blocks and index builds in parallel. Default 1.",
         };
+        var fromFile = CommonOptions.FromFile("Restore the dump of a file 'replica export' wrote instead of one from the bridge.");
         var command = new Command("restore", """
             Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
             changes nothing), a file or stdout. Every chunk is checked against its SHA-256 in the manifest.
@@ -45,16 +46,14 @@ internal static class RestoreCommand
               replica restore -c replica.yaml --latest --wipe database --yes --jobs 4
               replica restore --latest --output restored.sql
               replica restore --name dump-1763760000000 | psql -v ON_ERROR_STOP=1 --single-transaction devdb
+              replica restore -c replica.yaml --from-file shop.replica
             """)
         {
-            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs,
+            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile,
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(latest) == (result.GetValue(name) is not null))
-            {
-                result.AddError("give exactly one of --latest or --name NAME");
-            }
+            CommonOptions.CheckDumpChoice(result, latest, name, fromFile);
             if (result.GetValue(noWipe) && result.GetValue(wipe) is not null)
             {
                 result.AddError("give --wipe or --no-wipe, not both");
@@ -83,6 +82,7 @@ internal static class RestoreCommand
                 NoWipe = parse.GetValue(noWipe),
                 NoCreate = parse.GetValue(noCreate),
                 Jobs = parse.GetValue(jobs) ?? 1,
+                FromFile = parse.GetValue(fromFile),
             }, CommonOptions.Bridges);
             var destination = request.Destination;
             if (request.WipesDatabase && !parse.GetValue(yes))

@@ -11,6 +11,7 @@ internal static class VerifyCommand
         var quiet = CommonOptions.Quiet();
         var latest = new Option<bool>("--latest") { Description = "Verify the newest complete dump." };
         var name = new Option<string?>("--name", "-n") { Description = "Verify the dump with this name." };
+        var fromFile = CommonOptions.FromFile("Verify the dump of a file 'replica export' wrote instead of one in the bridge.");
         var command = new Command("verify", """
             Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it, which checks
             the authentication tag of every encrypted chunk; an encrypted dump's manifest is checked against its own tag
@@ -19,22 +20,18 @@ internal static class VerifyCommand
             Examples:
               replica verify --latest
               replica verify --name nightly-2026-11-21
+              replica verify --from-file shop.replica
             """)
         {
-            config, quiet, latest, name,
+            config, quiet, latest, name, fromFile,
         };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(latest) == (result.GetValue(name) is not null))
-            {
-                result.AddError("give exactly one of --latest or --name NAME");
-            }
-        });
+        command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
-            var bridge = CommonOptions.Bridge(settings);
-            var verified = await RestoreJob.VerifyAsync(bridge, parse.GetValue(name), settings.Bridge, cancellationToken).ConfigureAwait(false);
+            var (bridge, dump) = RestoreRequest.OpenBridge(settings,
+                new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile) }, CommonOptions.Bridges);
+            var verified = await RestoreJob.VerifyAsync(bridge, dump, settings.Bridge, cancellationToken).ConfigureAwait(false);
             if (!parse.GetValue(quiet))
             {
                 var manifest = verified.Manifest switch

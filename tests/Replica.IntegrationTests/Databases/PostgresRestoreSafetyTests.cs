@@ -215,6 +215,28 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     }
 
     [Fact]
+    public async Task RestoreFromFile_ShellMetaCommandInExportedDump_IsRefusedAndRunsNothing()
+    {
+        // A file someone shares gets the same checks as the bridge: the meta-command is refused, nothing runs or changes.
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await DestinationAsync();
+        await StoreAsync("evil",
+            "CREATE TABLE new_t (a int);\nCOPY new_t (a) FROM stdin;\n1\n\\.\n",
+            $"INSERT INTO new_t VALUES (2);\n\\! touch {marker}\nINSERT INTO new_t VALUES (3);\n");
+        var archive = Path.Combine(_cli.WorkingDirectory, "evil.replica");
+        var export = await _cli.RunAsync("export", "-c", Config(destination), "evil", "-o", archive);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Directory.Delete(_cli.BridgePath, recursive: true);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--from-file", archive, "--wipe=database", "--yes");
+
+        Assert.Equal(3, restore.ExitCode);
+        Assert.Contains("psql meta-command \\!", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker), "the shell command ran");
+        await AssertUnchangedAsync(destination, "new_t");
+    }
+
+    [Fact]
     public async Task Restore_MetaCommandTextInCopyData_IsRestoredAsData()
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
