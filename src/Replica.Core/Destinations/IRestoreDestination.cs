@@ -23,7 +23,9 @@ public interface IRestoreDestination : IAsyncDisposable
 /// the temporary file, so an existing file is never half overwritten. The temporary file is created new (O_EXCL: never
 /// opened through a symlink or over another file) with a name that holds the process id and a random part,
 /// <c>.NAME.PID.RANDOM.partial</c>; those left by a restore that was killed are removed by the next restore to the same
-/// path once their process is gone.
+/// path once their process is gone. A path that names a device, a FIFO or a socket (/dev/null, a named pipe) is written
+/// in place as the bytes come, like standard output: renaming over it would replace /dev/null with a regular file. A
+/// directory is refused.
 /// </summary>
 public sealed class FileDestination(string path) : IRestoreDestination
 {
@@ -33,11 +35,30 @@ public sealed class FileDestination(string path) : IRestoreDestination
     string? _temporary;
     FileStream? _stream;
     bool _committed;
+    // The path is a device, FIFO or socket, written in place.
+    bool _inPlace;
 
     public string Description => $"file {path}";
 
     public Stream Open()
     {
+        switch (FileKinds.Of(path))
+        {
+            case FileKind.Directory:
+                throw new BridgeException($"cannot write {path}: it is a directory");
+            case FileKind.Other:
+                try
+                {
+                    // Not created, not truncated, not renamed: a device or pipe takes the bytes as they come.
+                    _stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1 << 16);
+                    _inPlace = true;
+                    return _stream;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new BridgeException($"cannot write {path}: {e.Message}", e);
+                }
+        }
         RemoveStalePartials();
         var temporary = Path.Combine(_directory,
             $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}.partial");
@@ -95,6 +116,11 @@ public sealed class FileDestination(string path) : IRestoreDestination
             _stream.Flush(flushToDisk: true);
             await _stream.DisposeAsync().ConfigureAwait(false);
             _stream = null;
+        }
+        if (_inPlace)
+        {
+            _committed = true;
+            return;
         }
         try
         {
