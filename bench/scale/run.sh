@@ -126,7 +126,7 @@ write_summary() {
         done
         echo
         echo "Plots: one PNG per run (RSS and MiB/s against GiB processed), overview.png (every run's RSS)."
-        echo "Time series: NAME.csv (elapsed_s, phase, bytes_in, bytes_out, rss_mib, gc_heap_mib, mib_per_s, cpu_s; once a second)."
+        echo "Time series: NAME.csv (elapsed_s, phase, bytes_in, bytes_out, rss_mib, gc_heap_mib, mib_per_s, cpu_s, gc_committed_mib; once a second)."
     } >"$out/summary.md"
 }
 

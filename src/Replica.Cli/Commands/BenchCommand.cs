@@ -128,13 +128,13 @@ internal static class BenchCommand
             if (csvPath is not null)
             {
                 csv = new StreamWriter(csvPath, append: false) { AutoFlush = true };
-                await csv.WriteLineAsync("elapsed_s,phase,bytes_in,bytes_out,rss_mib,gc_heap_mib,mib_per_s,cpu_s").ConfigureAwait(false);
+                await csv.WriteLineAsync("elapsed_s,phase,bytes_in,bytes_out,rss_mib,gc_heap_mib,mib_per_s,cpu_s,gc_committed_mib").ConfigureAwait(false);
             }
             var writer = csv;
             options = options with
             {
                 Sample = writer is null ? null : sample => writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{sample.ElapsedSeconds:F1},{sample.Phase},{sample.BytesIn},{sample.BytesOut},{sample.RssBytes / 1048576.0:F1},{sample.GcHeapBytes / 1048576.0:F1},{sample.MiBPerSecond:F1},{sample.CpuSeconds:F2}")),
+                    $"{sample.ElapsedSeconds:F1},{sample.Phase},{sample.BytesIn},{sample.BytesOut},{sample.RssBytes / 1048576.0:F1},{sample.GcHeapBytes / 1048576.0:F1},{sample.MiBPerSecond:F1},{sample.CpuSeconds:F2},{sample.GcCommittedBytes / 1048576.0:F1}")),
             };
             var bridge = options.Sink == BenchSink.Bridge ? CommonOptions.Bridge(config) : null;
             Console.Error.WriteLine($"replica: bench on a {CommonOptions.Size(options.Input.Size)} synthetic dump ({options.Input.Dialect}, {options.Input.Format}, seed {options.Input.Seed}), "

@@ -37,7 +37,14 @@ public sealed record BenchOptions(SyntheticOptions Input)
 /// into the checker), <paramref name="BytesOut"/> (dump: bytes stored after compression and encryption; restore: the
 /// same count as in), the process's resident set and managed heap, and the throughput since the previous sample.
 /// </summary>
-public sealed record BenchSample(double ElapsedSeconds, string Phase, long BytesIn, long BytesOut, long RssBytes, long GcHeapBytes, double MiBPerSecond, double CpuSeconds);
+public sealed record BenchSample(double ElapsedSeconds, string Phase, long BytesIn, long BytesOut, long RssBytes, long GcHeapBytes, double MiBPerSecond, double CpuSeconds)
+{
+    /// <summary>
+    /// The memory the GC holds from the system (as of its last collection): with <see cref="GcHeapBytes"/> and the
+    /// resident set it tells what grows, the managed heap, the GC's free space, or native memory.
+    /// </summary>
+    public long GcCommittedBytes { get; init; }
+}
 
 /// <summary>One phase's figures: wall and CPU seconds (user + system, the whole process), bytes in and out, the peak resident set during the phase.</summary>
 public sealed record BenchPhase(double WallSeconds, double CpuSeconds, long BytesIn, long BytesOut, long PeakRssBytes)
@@ -299,7 +306,7 @@ public static partial class BenchJob
                     _peakSampled = Math.Max(_peakSampled, rss);
                     var rate = (bytesIn - lastIn) / 1048576.0 / Math.Max((now - last).TotalSeconds, 1e-9);
                     options.Sample?.Invoke(new BenchSample(_total.Elapsed.TotalSeconds, phase, bytesIn, bytesOut, rss, GC.GetTotalMemory(false), rate,
-                        (Environment.CpuUsage.TotalTime - _cpuAtStart).TotalSeconds));
+                        (Environment.CpuUsage.TotalTime - _cpuAtStart).TotalSeconds) { GcCommittedBytes = GC.GetGCMemoryInfo().TotalCommittedBytes });
                     (lastIn, last) = (bytesIn, now);
                 }
             }
