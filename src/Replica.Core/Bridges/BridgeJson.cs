@@ -104,15 +104,7 @@ internal static class BridgeJson
         {
             BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: it is not UTF-8 text");
         }
-        DumpManifest? manifest;
-        try
-        {
-            manifest = System.Text.Json.JsonSerializer.Deserialize(json, BridgeJsonContext.Default.DumpManifest);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new IntegrityException($"Dump '{name}': manifest {where} is not valid: {ex.Message}", ex);
-        }
+        DumpManifest? manifest = Parse(json, BridgeJsonContext.Default.DumpManifest, $"Dump '{name}': manifest {where}");
         if (manifest is null || manifest.Name != name)
         {
             BridgeThrow.DumpIntegrity(name, $"manifest {where} names dump '{manifest?.Name}'");
@@ -233,6 +225,19 @@ internal static class BridgeJson
         return chunks == part.ChunkCount ? "" : $"has {part.ChunkCount} chunks, its chunk lists {chunks}";
     }
 
+    /// <summary>A dump's JSON object; what System.Text.Json refuses is an <see cref="IntegrityException"/> naming it (<paramref name="what"/>).</summary>
+    static T? Parse<T>(ReadOnlySpan<byte> json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string what)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(json, type);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new IntegrityException($"{what} is not valid: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>The longest chunk list a reader takes: the most entries at 512 bytes each (they take about 200).</summary>
     public const long MaxChunkListBytes = ObjectBridgeOptions.MaxChunkListLength * 512L;
 
@@ -243,15 +248,7 @@ internal static class BridgeJson
     /// </summary>
     public static ChunkInfo[] ReadChunkList(ReadOnlySpan<byte> json, string name, string where, PartInfo part, int first, int count)
     {
-        ChunkInfo[]? chunks;
-        try
-        {
-            chunks = System.Text.Json.JsonSerializer.Deserialize(json, BridgeJsonContext.Default.ChunkInfoArray);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new IntegrityException($"Dump '{name}', {part}: chunk list {where} is not valid: {ex.Message}", ex);
-        }
+        ChunkInfo[]? chunks = Parse(json, BridgeJsonContext.Default.ChunkInfoArray, $"Dump '{name}', {part}: chunk list {where}");
         if (chunks is null || chunks.Length != count)
         {
             BridgeThrow.DumpIntegrity(name, $"{part}: chunk list {where} holds {chunks?.Length ?? 0} chunks, the manifest says {count}");

@@ -47,26 +47,24 @@ public sealed class FileDestination(string path) : IRestoreDestination
             case FileKind.Directory:
                 throw new BridgeException($"cannot write {path}: it is a directory");
             case FileKind.Other:
-                try
-                {
-                    // Not created, not truncated, not renamed: a device or pipe takes the bytes as they come.
-                    _stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1 << 16);
-                    _inPlace = true;
-                    return _stream;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new BridgeException($"cannot write {path}: {e.Message}", e);
-                }
+                // Not created, not truncated, not renamed: a device or pipe takes the bytes as they come.
+                _stream = Write(path, FileMode.Open, FileShare.ReadWrite);
+                _inPlace = true;
+                return _stream;
         }
         RemoveStalePartials();
         var temporary = Path.Combine(_directory,
             $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}.partial");
+        _stream = Write(temporary, FileMode.CreateNew, FileShare.None);
+        _temporary = temporary;
+        return _stream;
+    }
+
+    FileStream Write(string file, FileMode mode, FileShare share)
+    {
         try
         {
-            _stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
-            _temporary = temporary;
-            return _stream;
+            return new FileStream(file, mode, FileAccess.Write, share, bufferSize: 1 << 16);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
