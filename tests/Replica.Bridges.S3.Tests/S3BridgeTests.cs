@@ -513,6 +513,39 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ExportThenImport_BucketToFileToAnotherBucket_SameObjectsAndBytes()
+    {
+        string from = await Server.CreateBucketAsync();
+        string to = await Server.CreateBucketAsync();
+        using var source = new S3Bridge(Server.Options(from) with { ChunkListLength = 2 });
+        using var target = new S3Bridge(Server.Options(to));
+        byte[] data = Bytes(5000, seed: 21);
+        DumpEntry entry = await WriteDumpAsync(source, "dump-x", data, chunkSize: 1000);
+        string file = Path.Combine(Path.GetTempPath(), $"replica-s3-export-{Guid.NewGuid():N}.replica");
+        try
+        {
+            await using (var output = new Replica.Destinations.FileDestination(file))
+            {
+                Assert.Equal(entry, await ArchiveJob.ExportAsync(source, "dump-x", output, s_none));
+            }
+
+            DumpEntry imported = await ArchiveJob.ImportAsync(target, file, s_none);
+
+            Assert.Equal(entry, imported);
+            Assert.Equal([entry], await target.ListAsync(s_none));
+            Assert.Equal(
+                (await ListKeysAsync(from, "replica/dump-x/")).Select(k => k[(k.LastIndexOf('/') + 1)..]),
+                (await ListKeysAsync(to, "replica/dump-x/")).Select(k => k[(k.LastIndexOf('/') + 1)..]));
+            Assert.Equal(await GetBytesAsync(from, "replica/dump-x/manifest.json"), await GetBytesAsync(to, "replica/dump-x/manifest.json"));
+            Assert.Equal(data, await RestoreAsync(target, "dump-x"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task RestoreAsync_ChunkReplacedInBucket_FailsIntegrity()
     {
         string bucket = await Server.CreateBucketAsync();
