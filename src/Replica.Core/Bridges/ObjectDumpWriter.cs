@@ -4,9 +4,10 @@ namespace Replica.Bridges;
 
 /// <summary>
 /// Writes one dump into its folder of an <see cref="ObjectBridge"/>: each chunk is stored as it comes and only its
-/// ChunkInfo is kept, until a part has <see cref="ObjectBridgeOptions.ChunkListLength"/> of them: they are then stored as
-/// a chunk list (bridge format v3) and let go, so memory is the caller's chunk buffer and at most one list per part,
-/// whatever the size of the dump. Holds the name through the writer lease from
+/// number, size and SHA-256 are kept, until a part has <see cref="ObjectBridgeOptions.ChunkListLength"/> of them: they
+/// are then stored as a chunk list (bridge format v3) and let go, so memory is the caller's chunk buffer and at most one
+/// list per part (~48 bytes a chunk), whatever the size of the dump. A dump of many short parts keeps every part's
+/// chunks for the manifest, as before: memory grows with its chunk count, not its size. Holds the name through the writer lease from
 /// BeginDumpAsync until the dump is listed (or removed), refreshing it meanwhile. Numbers its parts 0, 1, ... in the
 /// order they begin, which is their restore order. Thread-safe: several parts may be written at once (replica dump
 /// --jobs), each by one caller in chunk order (<see cref="WriteChunkAsync(int, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>);
