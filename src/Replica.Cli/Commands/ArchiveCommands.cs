@@ -20,6 +20,7 @@ internal static class ArchiveCommands
             Description = "The file to write (written whole, then renamed into place), or - for stdout.",
             Required = true,
         };
+        var json = JsonReport.Option("the dump exported, its chunks, stored size, the file and the duration");
         var command = new Command("export", """
             Writes a dump of the bridge to one self-contained file: a tar archive of its manifest and chunks as stored,
             still compressed and encrypted, every chunk checked against the manifest on the way. Share it, then
@@ -30,7 +31,7 @@ internal static class ArchiveCommands
               replica export nightly-2026-11-21 -o - | ssh dev-box 'cat > shop.replica'
             """)
         {
-            config, quiet, name, latest, output,
+            config, quiet, name, latest, output, json,
         };
         command.Validators.Add(result =>
         {
@@ -49,7 +50,23 @@ internal static class ArchiveCommands
             var path = parse.GetValue(output)!;
             var stopwatch = Stopwatch.StartNew();
             await using IRestoreDestination destination = path == "-" ? new StandardOutputDestination() : new FileDestination(path);
+            if (parse.GetValue(json) && path == "-")
+            {
+                throw new UsageException("--json prints its report on stdout, where -o - would write the archive: give --output FILE");
+            }
             DumpEntry entry = await ArchiveJob.ExportAsync(CommonOptions.Bridge(settings), parse.GetValue(name), destination, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonReport.Write(new
+                {
+                    Command = "export",
+                    entry.Name,
+                    File = Path.GetFullPath(path),
+                    Chunks = entry.ChunkCount,
+                    entry.SizeOut,
+                    DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
+                });
+            }
             if (!parse.GetValue(quiet))
             {
                 await Console.Error.WriteLineAsync(
@@ -65,6 +82,7 @@ internal static class ArchiveCommands
         var config = CommonOptions.Config();
         var quiet = CommonOptions.Quiet();
         var file = new Argument<string>("file") { Description = "A file 'replica export' wrote." };
+        var json = JsonReport.Option("the dump imported, its chunks, stored size, the bridge and the duration");
         var command = new Command("import", """
             Copies the dump of a file 'replica export' wrote into the configured bridge, as it is stored (same name, same
             creation time, still compressed and encrypted). Every chunk is checked on the way; the dump is listed only
@@ -75,7 +93,7 @@ internal static class ArchiveCommands
               replica import -c team.yaml shop.replica
             """)
         {
-            config, quiet, file,
+            config, quiet, file, json,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
@@ -83,6 +101,18 @@ internal static class ArchiveCommands
             var bridge = CommonOptions.Bridge(settings);
             var stopwatch = Stopwatch.StartNew();
             DumpEntry entry = await ArchiveJob.ImportAsync(bridge, parse.GetValue(file)!, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonReport.Write(new
+                {
+                    Command = "import",
+                    entry.Name,
+                    Bridge = bridge.Description,
+                    Chunks = entry.ChunkCount,
+                    entry.SizeOut,
+                    DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
+                });
+            }
             if (!parse.GetValue(quiet))
             {
                 await Console.Error.WriteLineAsync(

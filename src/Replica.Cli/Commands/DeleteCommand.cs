@@ -23,6 +23,7 @@ internal static class DeleteCommand
             Description = "With --abandoned: how long a writer marker must have gone unrefreshed (writers refresh it every minute).",
             DefaultValueFactory = _ => "1h",
         };
+        var json = JsonReport.Option("the dumps deleted (or that would be, with --dry-run)");
         var command = new Command("delete", """
             Deletes dumps: their chunks, manifest and index entry. Never touches another dump (dump-1 vs dump-10).
             With both --older-than and --keep-last, a dump is kept when either keeps it. --abandoned removes the leftovers
@@ -35,7 +36,7 @@ internal static class DeleteCommand
               replica delete --abandoned --stale-after 2h
             """)
         {
-            config, name, olderThan, keepLast, dryRun, abandoned, staleAfter,
+            config, name, olderThan, keepLast, dryRun, abandoned, staleAfter, json,
         };
         // Which dumps to delete is a usage question (exit 1), answered before any bridge is opened.
         command.Validators.Add(result =>
@@ -80,35 +81,45 @@ internal static class DeleteCommand
             var single = parse.GetValue(name);
             var age = parse.GetValue(olderThan);
             var keep = parse.GetValue(keepLast);
+            var isJson = parse.GetValue(json);
             if (parse.GetValue(abandoned))
             {
-                return await DeleteAbandonedAsync(bridge, parse.GetValue(staleAfter)!, parse.GetValue(dryRun), cancellationToken).ConfigureAwait(false);
+                return await DeleteAbandonedAsync(bridge, parse.GetValue(staleAfter)!, parse.GetValue(dryRun), isJson, cancellationToken).ConfigureAwait(false);
             }
             var (doomed, listed) = await DeleteRequest.SelectAsync(bridge, single, age, keep, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
-            if (single is null && doomed.Count == 0)
+            if (single is null && doomed.Count == 0 && !isJson)
             {
                 var what = parse.GetValue(dryRun) ? "would delete nothing" : "deleted nothing";
                 Console.Out.WriteLine($"{what}: no dump in {bridge.Description} matches ({listed} {CommonOptions.Plural(listed, "dump")} kept)");
             }
             foreach (var dump in doomed)
             {
-                if (parse.GetValue(dryRun))
+                if (!parse.GetValue(dryRun))
                 {
-                    Console.Out.WriteLine($"would delete {dump}");
-                    continue;
+                    await bridge.DeleteAsync(dump, cancellationToken).ConfigureAwait(false);
                 }
-                await bridge.DeleteAsync(dump, cancellationToken).ConfigureAwait(false);
-                Console.Out.WriteLine($"deleted {dump}");
+                if (!isJson)
+                {
+                    Console.Out.WriteLine(parse.GetValue(dryRun) ? $"would delete {dump}" : $"deleted {dump}");
+                }
+            }
+            if (isJson)
+            {
+                JsonReport.Write(new { Command = "delete", DryRun = parse.GetValue(dryRun), Deleted = doomed, Kept = listed - doomed.Count });
             }
             return 0;
         }));
         return command;
     }
 
-    static async Task<int> DeleteAbandonedAsync(IBridge bridge, string staleAfter, bool dryRun, CancellationToken cancellationToken)
+    static async Task<int> DeleteAbandonedAsync(IBridge bridge, string staleAfter, bool dryRun, bool json, CancellationToken cancellationToken)
     {
         var names = await DeleteRequest.DeleteAbandonedAsync(bridge, staleAfter, dryRun, cancellationToken).ConfigureAwait(false);
-        foreach (var dump in names)
+        if (json)
+        {
+            JsonReport.Write(new { Command = "delete", Abandoned = true, DryRun = dryRun, Deleted = names });
+        }
+        foreach (var dump in json ? [] : names)
         {
             Console.Out.WriteLine(dryRun ? $"would delete abandoned {dump}" : $"deleted abandoned {dump}");
         }

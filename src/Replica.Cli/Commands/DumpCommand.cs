@@ -32,6 +32,7 @@ internal static class DumpCommand
                 + "stream. Not with --input (one stream) nor a MySQL source (no snapshot shared across connections without a global read lock).",
             DefaultValueFactory = _ => 1,
         };
+        var json = JsonReport.Option("the dump's name, sizes, rows, tables, chunks, duration and warnings");
         var command = new Command("dump", """
             Dumps the config's source database (source.connection_uri: pg_dump runs and streams into Replica, nothing is
             staged on disk) or reads a plain-format dump (--input), transforms the configured columns, and stores the
@@ -44,14 +45,16 @@ internal static class DumpCommand
               pg_dump shop | replica dump --input - --name nightly-2026-11-21
             """)
         {
-            config, quiet, input, name, strict, dialect, jobs,
+            config, quiet, input, name, strict, dialect, jobs, json,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(() =>
-            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(dialect), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), parse.GetValue(jobs), cancellationToken)));
+            RunAsync(parse.GetValue(config)!, parse.GetValue(input), parse.GetValue(dialect), parse.GetValue(name), parse.GetValue(quiet), parse.GetValue(strict), parse.GetValue(jobs),
+                parse.GetValue(json), cancellationToken)));
         return command;
     }
 
-    static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, int jobs, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(string configPath, string? inputPath, SqlDialect? dialect, string? name, bool quiet, bool strict, int jobs, bool json,
+        CancellationToken cancellationToken)
     {
         var config = CommonOptions.LoadConfig(configPath, required: true);
         await using var request = await DumpRequest.CreateAsync(config, new DumpOptions { Input = inputPath, Dialect = dialect, Name = name, Strict = strict, Jobs = jobs },
@@ -68,7 +71,33 @@ internal static class DumpCommand
         var result = await request.RunAsync(rewriter, cancellationToken).ConfigureAwait(false);
         progress.Stop();
 
-        Console.Out.WriteLine(result.Entry.Name);
+        if (json)
+        {
+            var s = result.Statistics;
+            var e = result.Entry;
+            JsonReport.Write(new
+            {
+                Command = "dump",
+                e.Name,
+                Bridge = bridge.Description,
+                e.SizeIn,
+                e.SizeOut,
+                s.Rows,
+                s.Tables,
+                s.TransformedValues,
+                s.DroppedRows,
+                Chunks = e.ChunkCount,
+                e.Compressed,
+                e.Encrypted,
+                DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
+                Warnings = rewriter.Warnings,
+                Subset = result.Subset is { } kept ? new { Kept = kept.Kept.Select(k => new { k.Table, k.Rows }), kept.Rounds, kept.Nulled, kept.NulledValues } : null,
+            });
+        }
+        else
+        {
+            Console.Out.WriteLine(result.Entry.Name);
+        }
         // Warnings print even with --quiet: they say that a rule masked nothing.
         foreach (var warning in rewriter.Warnings)
         {

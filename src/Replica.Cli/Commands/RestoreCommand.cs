@@ -36,6 +36,7 @@ internal static class RestoreCommand
                 + "destination database that does not exist yet): data parts or COPY blocks and index builds in parallel. Default 1.",
         };
         var fromFile = CommonOptions.FromFile("Restore the dump of a file 'replica export' wrote instead of one from the bridge.");
+        var json = JsonReport.Option("what was restored where (name, bytes, rows, tables, duration); needs a destination or --output FILE");
         var command = new Command("restore", """
             Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
             changes nothing), a file or stdout. Every chunk is checked against its SHA-256 in the manifest.
@@ -49,7 +50,7 @@ internal static class RestoreCommand
               replica restore -c replica.yaml --from-file shop.replica
             """)
         {
-            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile,
+            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile, json,
         };
         command.Validators.Add(result =>
         {
@@ -85,6 +86,10 @@ internal static class RestoreCommand
                 FromFile = parse.GetValue(fromFile),
             }, CommonOptions.Bridges);
             var destination = request.Destination;
+            if (parse.GetValue(json) && destination is StandardOutputDestination)
+            {
+                throw new UsageException("--json prints its report on stdout, where this restore would write the SQL: give --output FILE or a destination (destination.connection_uri)");
+            }
             if (request.WipesDatabase && !parse.GetValue(yes))
             {
                 Confirm(request.Wipe, destination.Description);
@@ -106,6 +111,19 @@ internal static class RestoreCommand
                 () => Describe(counter, destination, stopwatch.Elapsed));
             var (entry, bytes) = await request.RunAsync(counter, cancellationToken).ConfigureAwait(false);
             progress.Stop();
+            if (parse.GetValue(json))
+            {
+                JsonReport.Write(new
+                {
+                    Command = "restore",
+                    entry.Name,
+                    Destination = destination.Description,
+                    Bytes = bytes,
+                    Rows = (destination as PsqlDestination)?.Rows,
+                    Tables = (destination as PsqlDestination)?.Tables,
+                    DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
+                });
+            }
             if (!parse.GetValue(quiet))
             {
                 await Console.Error.WriteLineAsync(

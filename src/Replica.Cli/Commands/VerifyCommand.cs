@@ -12,6 +12,7 @@ internal static class VerifyCommand
         var latest = new Option<bool>("--latest") { Description = "Verify the newest complete dump." };
         var name = new Option<string?>("--name", "-n") { Description = "Verify the dump with this name." };
         var fromFile = CommonOptions.FromFile("Verify the dump of a file 'replica export' wrote instead of one in the bridge.");
+        var json = JsonReport.Option("the dump's name, chunks, parts, bytes and how its manifest is authenticated");
         var command = new Command("verify", """
             Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it, which checks
             the authentication tag of every encrypted chunk; an encrypted dump's manifest is checked against its own tag
@@ -23,7 +24,7 @@ internal static class VerifyCommand
               replica verify --from-file shop.replica
             """)
         {
-            config, quiet, latest, name, fromFile,
+            config, quiet, latest, name, fromFile, json,
         };
         command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
@@ -31,7 +32,27 @@ internal static class VerifyCommand
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
             var (bridge, dump) = RestoreRequest.OpenBridge(settings,
                 new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile) }, CommonOptions.Bridges);
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             var verified = await RestoreJob.VerifyAsync(bridge, dump, settings.Bridge, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonReport.Write(new
+                {
+                    Command = "verify",
+                    verified.Name,
+                    Intact = true,
+                    Chunks = verified.ChunkCount,
+                    Parts = verified.PartCount,
+                    verified.Bytes,
+                    Manifest = verified.Manifest switch
+                    {
+                        ManifestAuthentication.Authenticated => "authenticated",
+                        ManifestAuthentication.WrittenBeforeTags => "not authenticated (written before tags)",
+                        _ => "not encrypted",
+                    },
+                    DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
+                });
+            }
             if (!parse.GetValue(quiet))
             {
                 var manifest = verified.Manifest switch

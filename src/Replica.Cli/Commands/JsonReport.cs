@@ -1,0 +1,26 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Replica.Cli.Commands;
+
+/// <summary>
+/// --json on dump, restore, verify, delete, export and import: one JSON object on stdout (snake_case, "command" first)
+/// instead of the text there, so scripts never parse text lines. Progress, warnings and errors still go to stderr,
+/// and the exit code is the same.
+/// </summary>
+internal static class JsonReport
+{
+    static readonly JsonSerializerOptions s_options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static Option<bool> Option(string what) => new("--json") { Description = $"Print {what} as one JSON object on stdout." };
+
+    public static void Write(object report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, report.GetType(), s_options));
+
+    public static double Seconds(TimeSpan elapsed) => Math.Round(elapsed.TotalSeconds, 3);
+}
