@@ -18,6 +18,21 @@ public static class Program
                 : "replica: unexpected error (a bug; please report it)");
             Environment.Exit(1);
         };
+        var root = CreateRootCommand();
+        var configuration = new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false,
+            // Ctrl+C and SIGTERM cancel the command's token, so that an interrupted dump removes what it stored and exits
+            // 130. System.CommandLine 2.0.0 has no default here: without it the signal killed replica on the spot and left
+            // chunks and the .writing marker behind (the name blocked for 24 h). The timeout bounds the cleanup.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
+        };
+        return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
+    }
+
+    /// <summary>Every command with its options and validators: what Main runs, and what tests parse documented command lines with.</summary>
+    public static RootCommand CreateRootCommand()
+    {
         var root = new RootCommand("""
             Replica: production data into development, test and CI, safely.
             Reads a plain-format PostgreSQL dump, masks the configured columns, and stores it in chunks in a bridge
@@ -40,14 +55,6 @@ public static class Program
         root.Subcommands.Add(TransformersCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
-        var configuration = new InvocationConfiguration
-        {
-            EnableDefaultExceptionHandler = false,
-            // Ctrl+C and SIGTERM cancel the command's token, so that an interrupted dump removes what it stored and exits
-            // 130. System.CommandLine 2.0.0 has no default here: without it the signal killed replica on the spot and left
-            // chunks and the .writing marker behind (the name blocked for 24 h). The timeout bounds the cleanup.
-            ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
-        };
-        return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
+        return root;
     }
 }
