@@ -116,7 +116,8 @@ internal sealed class ArchiveStore : IObjectStore
             throw NotReadable(path, $"entry {number}, at byte {position}, has no valid tar header (its checksum does not match): it is not a tar file, or it is damaged");
         }
         string name = Text(block.AsSpan(0, 100));
-        string prefix = block.AsSpan(257, 5).SequenceEqual("ustar"u8) ? Text(block.AsSpan(345, 155)) : "";
+        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
+        string prefix = block.AsSpan(257, 6).SequenceEqual("ustar\0"u8) ? Text(block.AsSpan(345, 155)) : "";
         string key = prefix.Length > 0 ? prefix + "/" + name : name;
         byte type = block[156];
         if (type is not ((byte)'0' or 0))

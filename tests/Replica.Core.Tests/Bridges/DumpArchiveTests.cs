@@ -278,6 +278,30 @@ public sealed class DumpArchiveTests : IDisposable
     }
 
     [Fact]
+    public void Open_GnuTarHeaders_TheirTimesAreNotTakenForANamePrefix()
+    {
+        // GNU tar keeps access and change times where POSIX ustar has the name prefix (offset 345).
+        using (var stream = File.Create(ArchivePath))
+        using (var tar = new TarWriter(stream, TarEntryFormat.Gnu))
+        {
+            string header = $$"""{"format": "replica dump archive", "version": 1, "dump": "{{Name}}", "created_at": 1, "tool_version": "x"}""";
+            foreach (var (name, data) in new[] { (DumpArchive.HeaderKey, header), ("index.json", """{"version": 1, "dumps": []}""") })
+            {
+                tar.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, name)
+                {
+                    DataStream = new MemoryStream(Encoding.UTF8.GetBytes(data)),
+                    AccessTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+                    ChangeTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+                });
+            }
+        }
+
+        (ObjectBridge _, string dump) = DumpArchive.Open(ArchivePath);
+
+        Assert.Equal(Name, dump);
+    }
+
+    [Fact]
     public void Open_SymbolicLinkEntry_Refused()
     {
         WriteTar(null, ("index.json", TarEntryType.RegularFile), ("shared/p000000-000000.chunk", TarEntryType.SymbolicLink));
