@@ -38,6 +38,18 @@ internal static class BridgeTestSupport
 {
     public static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>
+    /// The bridge settings the part and archive tests run under, by name: "plain" (no compression, no encryption),
+    /// "encrypted" (AES-GCM with <paramref name="key"/>, no compression: every full chunk has the same stored size, so a
+    /// chunk can stand in for another), "zstd+encrypted".
+    /// </summary>
+    public static Replica.Config.BridgeConfig BridgeConfigNamed(string name, int chunkSize, string key) => new()
+    {
+        ChunkSize = chunkSize,
+        Compression = new Replica.Config.CompressionConfig { Algorithm = name == "zstd+encrypted" ? "zstd" : "none" },
+        Encryption = name == "plain" ? null : new Replica.Config.EncryptionConfig { Key = key },
+    };
+
     /// <summary>Deterministic, non-repeating test bytes.</summary>
     public static byte[] Bytes(int length, int seed = 1)
     {

@@ -22,22 +22,6 @@ public sealed class ChunkListTests : IDisposable
     const int ListLength = 2;
     static readonly string s_key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray());
 
-    static readonly BridgeConfig s_plain = new() { ChunkSize = ChunkSize, Compression = new CompressionConfig { Algorithm = "none" } };
-
-    static readonly BridgeConfig s_encrypted = new()
-    {
-        ChunkSize = ChunkSize,
-        Compression = new CompressionConfig { Algorithm = "none" },
-        Encryption = new EncryptionConfig { Key = s_key },
-    };
-
-    static readonly BridgeConfig s_zstdEncrypted = new()
-    {
-        ChunkSize = ChunkSize,
-        Compression = new CompressionConfig { Algorithm = "zstd" },
-        Encryption = new EncryptionConfig { Key = s_key },
-    };
-
     // Part 0: 5 chunks (lists of 2, 2, 1); part 1: 2 (one full list); part 2: 1 chunk, part 3: none (plain) or one
     // sealed empty chunk (encrypted): both in manifest.json.
     static readonly (string Kind, string? Table, byte[] Data)[] s_parts =
@@ -70,12 +54,7 @@ public sealed class ChunkListTests : IDisposable
 
     static byte[] AllParts => [.. s_parts.SelectMany(p => p.Data)];
 
-    static BridgeConfig ConfigNamed(string config) => config switch
-    {
-        "plain" => s_plain,
-        "encrypted" => s_encrypted,
-        _ => s_zstdEncrypted,
-    };
+    static BridgeConfig ConfigNamed(string config) => BridgeConfigNamed(config, ChunkSize, s_key);
 
     string ManifestPath => _dir.Combine(Name, ObjectBridge.ManifestName);
 
@@ -194,10 +173,10 @@ public sealed class ChunkListTests : IDisposable
     [Fact]
     public async Task RunAsync_ChunkListMissing_FailsNamingIt()
     {
-        await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
         File.Delete(ListPath(1, 0));
 
-        var ex = await RestoreFailsAsync(s_plain, _dir.Combine("restored.sql"));
+        var ex = await RestoreFailsAsync(ConfigNamed("plain"), _dir.Combine("restored.sql"));
 
         Assert.Contains($"Dump '{Name}', part 1 (data public.a): chunk list p000001-list000000.json is missing", ex.Message);
     }
@@ -207,7 +186,7 @@ public sealed class ChunkListTests : IDisposable
     {
         // Someone without the key edits a list and makes the manifest's size and hash of it match: the chunks tag,
         // which covers every list's hash, no longer does.
-        await WritePartsAsync(_bridge, Name, s_encrypted, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("encrypted"), s_parts);
         var list = JsonNode.Parse(File.ReadAllText(ListPath(0, 0)))!.AsArray();
         list[1]!["sha256"] = (string)list[0]!["sha256"]!;
         byte[] edited = Encoding.UTF8.GetBytes(list.ToJsonString());
@@ -218,7 +197,7 @@ public sealed class ChunkListTests : IDisposable
         reference["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(edited));
         File.WriteAllText(ManifestPath, manifest.ToJsonString());
 
-        var ex = await RestoreFailsAsync(s_encrypted, _dir.Combine("restored.sql"));
+        var ex = await RestoreFailsAsync(ConfigNamed("encrypted"), _dir.Combine("restored.sql"));
 
         Assert.Contains("does not match its chunks_tag", ex.Message);
     }
@@ -226,7 +205,7 @@ public sealed class ChunkListTests : IDisposable
     [Fact]
     public async Task ReadManifestAsync_Version2WithChunkLists_IsRefused()
     {
-        await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
         var manifest = JsonNode.Parse(File.ReadAllText(ManifestPath))!.AsObject();
         manifest["version"] = 2;
         File.WriteAllText(ManifestPath, manifest.ToJsonString());
@@ -243,7 +222,7 @@ public sealed class ChunkListTests : IDisposable
     [InlineData("sha256", "ABC", "64 lowercase hex digits")]
     public async Task ReadManifestAsync_ChunkListReferenceEdited_IsRefusedBeforeAnythingIsRead(string field, object value, string message)
     {
-        await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
         var manifest = JsonNode.Parse(File.ReadAllText(ManifestPath))!.AsObject();
         manifest["parts"]![0]!["chunk_lists"]![0]![field] = JsonValue.Create(value);
         File.WriteAllText(ManifestPath, manifest.ToJsonString());
@@ -256,7 +235,7 @@ public sealed class ChunkListTests : IDisposable
     [Fact]
     public async Task RebuildIndexAsync_DumpWithChunkLists_ListsItWithEveryChunk()
     {
-        DumpEntry written = await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        DumpEntry written = await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
         File.Delete(_dir.Combine(ObjectBridge.IndexKey));
 
         IReadOnlyList<DumpEntry> rebuilt = await _bridge.RebuildIndexAsync(CancellationToken.None);

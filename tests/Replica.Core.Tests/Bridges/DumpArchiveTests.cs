@@ -19,15 +19,6 @@ public sealed class DumpArchiveTests : IDisposable
     const int ChunkSize = 256;
     static readonly string s_key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)(i * 5 + 1)).ToArray());
 
-    static readonly BridgeConfig s_plain = new() { ChunkSize = ChunkSize, Compression = new CompressionConfig { Algorithm = "none" } };
-
-    static readonly BridgeConfig s_zstdEncrypted = new()
-    {
-        ChunkSize = ChunkSize,
-        Compression = new CompressionConfig { Algorithm = "zstd" },
-        Encryption = new EncryptionConfig { Key = s_key },
-    };
-
     static readonly (string Kind, string? Table, byte[] Data)[] s_parts =
     [
         (PartKind.PreData, null, Bytes(3 * ChunkSize + 7, seed: 1)),
@@ -47,7 +38,7 @@ public sealed class DumpArchiveTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    static BridgeConfig ConfigNamed(string config) => config == "plain" ? s_plain : s_zstdEncrypted;
+    static BridgeConfig ConfigNamed(string config) => BridgeConfigNamed(config, ChunkSize, s_key);
 
     static byte[] AllParts => [.. s_parts.SelectMany(p => p.Data)];
 
@@ -197,7 +188,7 @@ public sealed class DumpArchiveTests : IDisposable
     [Fact]
     public async Task Export_ChunkDamagedInTheBridge_FailsAndWritesNoFile()
     {
-        await WritePartsAsync(_source, Name, s_plain, s_parts);
+        await WritePartsAsync(_source, Name, ConfigNamed("plain"), s_parts);
         string chunk = _dir.Combine("source", Name, ObjectBridge.ChunkKey(1, 0));
         byte[] bytes = File.ReadAllBytes(chunk);
         bytes[3] ^= 1;

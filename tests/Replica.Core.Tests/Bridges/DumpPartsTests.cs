@@ -20,23 +20,6 @@ public sealed class DumpPartsTests : IDisposable
     const int ChunkSize = 256;
     static readonly string s_key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
 
-    static readonly BridgeConfig s_plain = new() { ChunkSize = ChunkSize, Compression = new CompressionConfig { Algorithm = "none" } };
-
-    // No compression: every full chunk has the same stored size, so a chunk can stand in for another one.
-    static readonly BridgeConfig s_encrypted = new()
-    {
-        ChunkSize = ChunkSize,
-        Compression = new CompressionConfig { Algorithm = "none" },
-        Encryption = new EncryptionConfig { Key = s_key },
-    };
-
-    static readonly BridgeConfig s_zstdEncrypted = new()
-    {
-        ChunkSize = ChunkSize,
-        Compression = new CompressionConfig { Algorithm = "zstd" },
-        Encryption = new EncryptionConfig { Key = s_key },
-    };
-
     readonly TempDirectory _dir = new();
     readonly LocalBridge _bridge;
 
@@ -68,19 +51,14 @@ public sealed class DumpPartsTests : IDisposable
 
     static byte[] AllParts => [.. s_parts.SelectMany(p => p.Data)];
 
-    static BridgeConfig ConfigNamed(string config) => config switch
-    {
-        "plain" => s_plain,
-        "encrypted" => s_encrypted,
-        _ => s_zstdEncrypted,
-    };
+    static BridgeConfig ConfigNamed(string config) => BridgeConfigNamed(config, ChunkSize, s_key);
 
     string ChunkPath(int part, int chunk) => _dir.Combine(Name, ObjectBridge.ChunkKey(part, chunk));
 
     [Fact]
     public async Task CompleteAsync_SeveralParts_ManifestListsThemInOrderWithKeysPerPart()
     {
-        await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
 
         DumpManifest manifest = await _bridge.ReadManifestAsync(Name, CancellationToken.None);
 
@@ -162,7 +140,7 @@ public sealed class DumpPartsTests : IDisposable
     {
         // Someone holding the key rewrites the manifest so that the moved chunk's hash and the chunk list tag match:
         // the chunk's own authentication still knows it belongs to part 1.
-        await WritePartsAsync(_bridge, Name, s_encrypted, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("encrypted"), s_parts);
         File.Move(ChunkPath(1, 1), ChunkPath(0, 1), overwrite: true);
         string manifestPath = _dir.Combine(Name, ObjectBridge.ManifestName);
         DumpManifest manifest = BridgeJson.ReadManifest(File.ReadAllBytes(manifestPath), Name, manifestPath);
@@ -180,7 +158,7 @@ public sealed class DumpPartsTests : IDisposable
         var ex = await Assert.ThrowsAsync<IntegrityException>(async () =>
         {
             await using var destination = new FileDestination(output);
-            await RestoreJob.RunAsync(_bridge, Name, destination, s_encrypted, CancellationToken.None);
+            await RestoreJob.RunAsync(_bridge, Name, destination, ConfigNamed("encrypted"), CancellationToken.None);
         });
 
         Assert.Contains($"Dump '{Name}', part 0 (pre-data), chunk 1 (p000000-000001.chunk)", ex.Message);
@@ -192,13 +170,13 @@ public sealed class DumpPartsTests : IDisposable
     [Fact]
     public async Task VerifyAsync_ManifestOfUnknownVersion_RefusedSayingANewerReplicaWroteIt()
     {
-        await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
         string manifestPath = _dir.Combine(Name, ObjectBridge.ManifestName);
         var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
         manifest["version"] = 4;
         File.WriteAllText(manifestPath, manifest.ToJsonString());
 
-        var ex = await Assert.ThrowsAsync<BridgeException>(() => RestoreJob.VerifyAsync(_bridge, Name, s_plain, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => RestoreJob.VerifyAsync(_bridge, Name, ConfigNamed("plain"), CancellationToken.None));
 
         Assert.Contains("bridge format version 4", ex.Message);
         Assert.Contains("reads versions 1 to 3", ex.Message);
@@ -208,13 +186,13 @@ public sealed class DumpPartsTests : IDisposable
     [Fact]
     public async Task VerifyAsync_ManifestPartsNotMatchingTheirChunks_FailsNamingThePart()
     {
-        await WritePartsAsync(_bridge, Name, s_plain, s_parts);
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
         string manifestPath = _dir.Combine(Name, ObjectBridge.ManifestName);
         var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
         manifest["parts"]![0]!["chunk_count"] = 2;
         File.WriteAllText(manifestPath, manifest.ToJsonString());
 
-        var ex = await Assert.ThrowsAsync<IntegrityException>(() => RestoreJob.VerifyAsync(_bridge, Name, s_plain, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => RestoreJob.VerifyAsync(_bridge, Name, ConfigNamed("plain"), CancellationToken.None));
 
         Assert.Contains("chunks[2] should be in part 1 (data public.a), yet it names part 0", ex.Message);
     }
