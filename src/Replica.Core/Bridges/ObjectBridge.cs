@@ -222,7 +222,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     async Task<DumpManifest> ReadChunkListsAsync(DumpManifest manifest, CancellationToken cancellationToken)
     {
         string name = manifest.Name;
-        var chunks = new List<ChunkInfo>();
+        // Compact (ChunkTable): the reason chunk lists exist is that a dump's chunks do not all fit in memory as objects.
+        var chunks = new ChunkTable(manifest.Parts!.Sum(p => (long)p.ChunkCount));
         int inline = 0;
         foreach (PartInfo part in manifest.Parts!)
         {
@@ -230,7 +231,12 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             {
                 for (int i = 0; i < part.ChunkCount; i++)
                 {
-                    chunks.Add(manifest.Chunks[inline++]);
+                    ChunkInfo chunk = manifest.Chunks[inline++];
+                    if (chunk.Index != chunks.Count)
+                    {
+                        BridgeThrow.DumpIntegrity(name, $"the manifest lists chunk {chunk.Index} ({chunk.Key}) at position {chunks.Count}");
+                    }
+                    Add(chunk, part, i, "the manifest");
                 }
                 continue;
             }
@@ -238,14 +244,22 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             foreach (ChunkListInfo list in lists)
             {
                 ReadOnlyMemory<byte> json = await ReadChunkListAsync(name, part, list, cancellationToken).ConfigureAwait(false);
-                foreach (ChunkInfo chunk in BridgeJson.ReadChunkList(json.Span, name, _store.Show(DumpPrefix(name) + list.Key), part, inPart, list.ChunkCount))
+                string where = _store.Show(DumpPrefix(name) + list.Key);
+                foreach (ChunkInfo chunk in BridgeJson.ReadChunkList(json.Span, name, where, part, inPart, list.ChunkCount))
                 {
-                    chunks.Add(chunk with { Index = chunks.Count });
+                    Add(chunk, part, inPart++, $"chunk list {where}");
                 }
-                inPart += list.ChunkCount;
             }
         }
         return manifest with { Chunks = chunks };
+
+        void Add(ChunkInfo chunk, PartInfo part, int inPart, string where)
+        {
+            if (chunks.TryAdd(chunk, part.Index, inPart) is { } problem)
+            {
+                BridgeThrow.DumpIntegrity(name, $"{part}: chunk {inPart} in {where} {problem}");
+            }
+        }
     }
 
     /// <summary>

@@ -28,33 +28,16 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         public string? Table { get; } = table;
         public int ChunkCount { get; set; }
         public List<ChunkListInfo> Lists { get; } = [];
-        public List<PendingChunk> Pending { get; } = [];
+        /// <summary>
+        /// The chunks stored since the last list, compactly (the ChunkInfo and its strings are made when the list or the
+        /// manifest is written): ChunkInfos kept for ~1,000 chunks aged into the GC's oldest generation and became garbage
+        /// there once listed, and a bridge dump's RSS grew with it (+10 MB of committed GC memory over 30 GiB).
+        /// </summary>
+        public List<ChunkEntry> Pending { get; } = [];
         /// <summary>A chunk of this part is being stored (a part's chunks come one at a time, in order).</summary>
         public bool Storing { get; set; }
 
         public PartInfo ToInfo() => new(Index, Kind, ChunkCount) { Table = Table, ChunkLists = Lists.Count > 0 ? [.. Lists] : null };
-    }
-
-    /// <summary>
-    /// A stored chunk not yet in a chunk list or the manifest: its number in the part, size and SHA-256, without the
-    /// strings of a ChunkInfo (made when the list is written). Up to a list's worth per part are kept, in a list that is
-    /// reused: ChunkInfos kept that long aged into the GC's oldest generation and became garbage there once listed, and
-    /// the bridge dump's resident set grew with it (+10 MB of committed GC memory over 30 GiB, against +3 MB discarding).
-    /// </summary>
-    internal struct PendingChunk
-    {
-        public int InPart;
-        public long Size;
-        public Sha256Bytes Sha256;
-
-        public readonly ChunkInfo ToInfo(int part, int index) =>
-            new(index, ObjectBridge.ChunkKey(part, InPart), Size, Convert.ToHexStringLower(Sha256)) { Part = part };
-    }
-
-    [System.Runtime.CompilerServices.InlineArray(32)]
-    internal struct Sha256Bytes
-    {
-        byte _first;
     }
 
     readonly ObjectBridge _bridge;
@@ -152,7 +135,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {part} of dump '{Name}'",
                 cancellationToken).ConfigureAwait(false);
             // Numbered within the part; the manifest numbers the chunks it lists itself through the whole dump.
-            var pending = new PendingChunk { InPart = inPart, Size = chunk.Length };
+            var pending = new ChunkEntry { Part = part, InPart = inPart, Size = chunk.Length };
             sha256Hash.Span.CopyTo(pending.Sha256);
             target.Pending.Add(pending);
             if (target.Pending.Count == _bridge.BridgeOptions.ChunkListLength)
@@ -185,7 +168,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     /// </summary>
     async Task StoreChunkListAsync(Part part, CancellationToken cancellationToken)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes([.. part.Pending.Select(c => c.ToInfo(part.Index, c.InPart))], BridgeJsonContext.Default.ChunkInfoArray);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes([.. part.Pending.Select(c => c.ToInfo(c.InPart))], BridgeJsonContext.Default.ChunkInfoArray);
         byte[] sha256 = System.Security.Cryptography.SHA256.HashData(json);
         string key = ObjectBridge.ChunkListKey(part.Index, part.Lists.Count);
         await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, json, sha256, $"chunk list {part.Lists.Count} of part {part.Index} of dump '{Name}'",
@@ -237,9 +220,9 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             var list = new List<ChunkInfo>();
             foreach (var part in _parts)
             {
-                foreach (PendingChunk chunk in part.Pending)
+                foreach (ChunkEntry chunk in part.Pending)
                 {
-                    list.Add(chunk.ToInfo(part.Index, (int)chunkCount + chunk.InPart));
+                    list.Add(chunk.ToInfo((int)chunkCount + chunk.InPart));
                 }
                 chunkCount += part.ChunkCount;
             }

@@ -44,12 +44,9 @@ public static partial class DumpReader
         int next = 0;
         foreach (PartInfo part in manifest.PartsOf())
         {
-            var chunks = new ChunkInfo[part.ChunkCount];
-            for (int i = 0; i < chunks.Length; i++)
-            {
-                chunks[i] = manifest.Chunks[next++];
-            }
-            parts.Add((part, chunks));
+            // A view, not a copy: a bridge may hold the chunk list compactly, and copying it would make every ChunkInfo.
+            parts.Add((part, new ListView<ChunkInfo>(manifest.Chunks, next, part.ChunkCount)));
+            next += part.ChunkCount;
         }
         return parts;
     }
@@ -68,11 +65,10 @@ public static partial class DumpReader
         {
             return 0;
         }
-        var chunks = new ChunkInfo[count];
+        var chunks = new ListView<ChunkInfo>(slice.Chunks, slice.FirstChunk, count);
         var positions = new (PartInfo, int)[count];
         for (int i = 0; i < count; i++)
         {
-            chunks[i] = slice.Chunks[slice.FirstChunk + i];
             positions[i] = (slice.Part, slice.FirstChunk + i);
         }
         long skip = slice.Skip;
@@ -100,4 +96,22 @@ public static partial class DumpReader
         }
         return total;
     }
+}
+
+/// <summary>Items [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of a list, read through, not copied.</summary>
+internal sealed class ListView<T>(IReadOnlyList<T> list, int start, int count) : IReadOnlyList<T>
+{
+    public int Count => count;
+
+    public T this[int index] => (uint)index < (uint)count ? list[start + index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<T> GetEnumerator()
+    {
+        for (int i = 0; i < count; i++)
+        {
+            yield return list[start + i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

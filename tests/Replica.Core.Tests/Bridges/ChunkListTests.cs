@@ -232,6 +232,38 @@ public sealed class ChunkListTests : IDisposable
         Assert.Contains(message, ex.Message);
     }
 
+    [Theory]
+    [InlineData("list", "key", "p000000-000003.chunk", "part 0 (pre-data): chunk 1 in chunk list")]
+    [InlineData("list", "sha256", "UPPER", "64 lowercase hex digits")]
+    [InlineData("manifest", "key", "p000002-000001.chunk", "part 2 (data public.b): chunk 0 in the manifest has the key p000002-000001.chunk, not p000002-000000.chunk")]
+    [InlineData("manifest", "index", 3, "the manifest lists chunk 3 (p000002-000000.chunk) at position 7")]
+    public async Task ReadManifestAsync_ChunkNotAsTheWriterNamesIt_IsRefused(string where, string field, object value, string message)
+    {
+        // In version 3 every chunk has the key its part and number give: the reader keeps only those numbers.
+        await WritePartsAsync(_bridge, Name, ConfigNamed("plain"), s_parts);
+        if (where == "list")
+        {
+            var list = JsonNode.Parse(File.ReadAllText(ListPath(0, 0)))!.AsArray();
+            list[1]![field] = value is "UPPER" ? ((string)list[1]!["sha256"]!).ToUpperInvariant() : JsonValue.Create(value);
+            byte[] edited = Encoding.UTF8.GetBytes(list.ToJsonString());
+            File.WriteAllBytes(ListPath(0, 0), edited);
+            var manifest = JsonNode.Parse(File.ReadAllText(ManifestPath))!.AsObject();
+            manifest["parts"]![0]!["chunk_lists"]![0]!["size"] = edited.Length;
+            manifest["parts"]![0]!["chunk_lists"]![0]!["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(edited));
+            File.WriteAllText(ManifestPath, manifest.ToJsonString());
+        }
+        else
+        {
+            var manifest = JsonNode.Parse(File.ReadAllText(ManifestPath))!.AsObject();
+            manifest["chunks"]![0]![field] = JsonValue.Create(value);
+            File.WriteAllText(ManifestPath, manifest.ToJsonString());
+        }
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => _bridge.ReadManifestAsync(Name, CancellationToken.None));
+
+        Assert.Contains(message, ex.Message);
+    }
+
     [Fact]
     public async Task RebuildIndexAsync_DumpWithChunkLists_ListsItWithEveryChunk()
     {
