@@ -86,6 +86,11 @@ internal static class RestoreCommand
                 FromFile = parse.GetValue(fromFile),
             }, CommonOptions.Bridges);
             var destination = request.Destination;
+            if (settings.Destination.AfterRestore.Count > 0 && destination is FileDestination or StandardOutputDestination)
+            {
+                throw new UsageException($"destination.after_restore runs in a database restore's transaction; this restore writes {destination.Description}: "
+                    + "restore into destination.connection_uri, or use a config without after_restore");
+            }
             if (parse.GetValue(json) && destination is StandardOutputDestination)
             {
                 throw new UsageException("--json prints its report on stdout, where this restore would write the SQL: give --output FILE or a destination (destination.connection_uri)");

@@ -16,6 +16,39 @@ internal sealed partial class ConfigBinder
         "Add 'secret: ${REPLICA_SECRET}' to the file and set the REPLICA_SECRET environment variable to a long random value "
         + "(e.g. export REPLICA_SECRET=\"$(openssl rand -base64 32)\"); keep it out of the file and out of version control.";
 
+    /// <summary>
+    /// A list of SQL steps: each a statement (or several), or <c>{ file: path.sql }</c> (relative to the config's folder,
+    /// read now), with ${VAR} expanded in both.
+    /// </summary>
+    List<SqlStep> SqlSteps(ConfigNode node)
+    {
+        var steps = new List<SqlStep>();
+        foreach (var item in Sequence(node, "SQL statements, or { file: path.sql }"))
+        {
+            if (item.Yaml is YamlDotNet.RepresentationModel.YamlMappingNode)
+            {
+                var path = FilePath(NonEmpty(Mapping(item, ["file"]).Get("file") ?? throw Error(item, "expected { file: path.sql }"), "a file of SQL statements"));
+                string text;
+                try
+                {
+                    text = File.ReadAllText(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw Error(item, $"cannot read {path}: {e.Message}");
+                }
+                if (!EnvInterpolation.TryExpand(text, _getEnv, out var expanded, out _, out var error))
+                {
+                    throw Error(item, $"{path}: {error}");
+                }
+                steps.Add(new SqlStep(expanded, $"{item.Path} (file {path})"));
+                continue;
+            }
+            steps.Add(new SqlStep(NonEmpty(item, "an SQL statement"), item.Path));
+        }
+        return steps;
+    }
+
     ReplicaConfig BindReplica(ConfigNode root)
     {
         var f = Mapping(root, s_rootKeys);
@@ -51,7 +84,7 @@ internal sealed partial class ConfigBinder
         var destination = new DestinationConfig();
         if (f.Get("destination") is { } destinationNode)
         {
-            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database"]);
+            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database", "after_restore"]);
             var wipe = WipeMode.None;
             if (df.Get("wipe") is { } wipeNode)
             {
@@ -69,6 +102,7 @@ internal sealed partial class ConfigBinder
                 ConnectionUri = df.Get("connection_uri") is { } c ? ConnectionUri(c) : null,
                 Wipe = wipe,
                 CreateDatabase = df.Get("create_database") is not { } cd || Bool(cd),
+                AfterRestore = df.Get("after_restore") is { } ar ? SqlSteps(ar) : [],
             };
         }
 

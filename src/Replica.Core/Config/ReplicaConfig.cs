@@ -217,7 +217,14 @@ public sealed class DestinationConfig
 
     /// <summary>'destination.create_database': create the database when it does not exist (default true).</summary>
     public bool CreateDatabase { get; init; } = true;
+
+    /// <summary>
+    /// 'destination.after_restore': SQL run in the restore's transaction after the data and before the commit
+    /// (PostgreSQL; MySQL in the staging database before the swap), in order; a failure rolls the whole restore back.
+    /// </summary>
+    public IReadOnlyList<SqlStep> AfterRestore { get; init; } = [];
 }
+
 
 /// <summary>The shape a config file was written in.</summary>
 public enum ConfigFormat

@@ -37,6 +37,9 @@ public sealed class MysqlDestination : IRestoreDestination
     MysqlOptionFile? _options;
     ToolProcess? _client;
     Task? _stdout;
+    // The last after_restore step whose marker the client printed; -1: none.
+    int _step = -1;
+    const string StepMarker = "replica: step ";
     string? _staging;
     bool _targetExists;
     bool _committed;
@@ -118,12 +121,35 @@ public sealed class MysqlDestination : IRestoreDestination
 
     public Stream Open() => _client?.Input ?? throw new InvalidOperationException("call PrepareAsync before Open");
 
+    /// <summary>destination.after_restore: run in the staging database after the data, before the swap.</summary>
+    public IReadOnlyList<SqlStep> AfterRestore { get; init; } = [];
+
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         var client = _client ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
+        // Each step after a marker row the client prints, and one after the last, so that a failure names its step.
+        for (int i = 0; i <= AfterRestore.Count && AfterRestore.Count > 0; i++)
+        {
+            string step = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\nSELECT '{StepMarker}{i}' AS replica_step;\n")
+                + (i < AfterRestore.Count ? Terminated(AfterRestore[i].Sql) : "");
+            await client.Input.WriteAsync(System.Text.Encoding.UTF8.GetBytes(step), cancellationToken).ConfigureAwait(false);
+        }
         await client.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
         await client.Input.DisposeAsync().ConfigureAwait(false);
-        await client.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await client.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DatabaseException ex) when (AfterRestore.Count > 0)
+        {
+            await _stdout!.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            int step = Volatile.Read(ref _step);
+            if (step >= 0 && step < AfterRestore.Count)
+            {
+                throw new DatabaseException($"{AfterRestore[step].Origin} failed: {ex.Message}", ex);
+            }
+            throw;
+        }
         await _stdout!.ConfigureAwait(false);
         await SwapAsync(cancellationToken).ConfigureAwait(false);
         _committed = true;
@@ -376,13 +402,29 @@ public sealed class MysqlDestination : IRestoreDestination
         }
     }
 
+    /// <summary>The step's SQL ending with ';' (the client runs a statement at its ';'; an empty one would be an error).</summary>
+    static string Terminated(string sql)
+    {
+        string text = sql.TrimEnd();
+        return text.EndsWith(';') ? text + "\n" : text + "\n;\n";
+    }
+
     static string Qualified(string database, string name) => MysqlTools.Identifier(database) + "." + MysqlTools.Identifier(name);
 
-    static async Task DrainAsync(Stream stdout)
+    /// <summary>Reads the client's output to its end, noting the last after_restore step it reached (its marker row).</summary>
+    async Task DrainAsync(Stream stdout)
     {
         try
         {
-            await stdout.CopyToAsync(Stream.Null).ConfigureAwait(false);
+            using var reader = new StreamReader(stdout, System.Text.Encoding.UTF8);
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith(StepMarker, StringComparison.Ordinal)
+                    && int.TryParse(line.AsSpan(StepMarker.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var step))
+                {
+                    Volatile.Write(ref _step, step);
+                }
+            }
         }
         catch (Exception e) when (e is DatabaseException or InvalidOperationException or IOException or ObjectDisposedException)
         {

@@ -43,6 +43,9 @@ public sealed class PsqlDestination : IRestoreDestination
 
     public string Description => _uri.Describe();
 
+    /// <summary>destination.after_restore: run in the restore's transaction after the data, before the commit.</summary>
+    public IReadOnlyList<SqlStep> AfterRestore { get; init; } = [];
+
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
 
@@ -174,10 +177,54 @@ public sealed class PsqlDestination : IRestoreDestination
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         var psql = _psql ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
+        await CompleteWithStepsAsync(psql, cancellationToken).ConfigureAwait(false);
+        await SwapAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For a restore on several connections: runs destination.after_restore in the staging database, in a transaction
+    /// of its own, once every session committed and before the swap (a failure drops the staging database: the
+    /// destination stays as it was).
+    /// </summary>
+    internal async Task RunAfterRestoreAsync(DatabaseUri staging, CancellationToken cancellationToken)
+    {
+        if (AfterRestore.Count == 0)
+        {
+            return;
+        }
+        var session = StartSession(staging);
+        await session.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        await CompleteWithStepsAsync(session, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes the after_restore steps (each after a marker psql echoes) and COMMIT, then waits for psql; a failure in a
+    /// step names it. A marker after the last step tells a failure of the COMMIT itself from one of the last step.
+    /// </summary>
+    async Task CompleteWithStepsAsync(PsqlSession psql, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < AfterRestore.Count; i++)
+        {
+            await psql.MarkStepAsync(i, AfterRestore[i].Sql, cancellationToken).ConfigureAwait(false);
+        }
+        if (AfterRestore.Count > 0)
+        {
+            await psql.MarkStepAsync(AfterRestore.Count, "", cancellationToken).ConfigureAwait(false);
+        }
         // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
         await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-        await psql.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        await SwapAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await psql.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DatabaseException ex) when (AfterRestore.Count > 0)
+        {
+            if (await psql.FailedStepAsync().ConfigureAwait(false) is int step && step < AfterRestore.Count)
+            {
+                throw new DatabaseException($"{AfterRestore[step].Origin} failed: {ex.Message}", ex);
+            }
+            throw;
+        }
     }
 
     /// <summary>

@@ -17,6 +17,10 @@ internal sealed class PsqlSession : IAsyncDisposable
     long _rows;
     long _statements;
     int _tables;
+    int _step = -1;
+
+    /// <summary>What <see cref="MarkStepAsync"/> writes before a config step, for psql to echo on stdout.</summary>
+    const string StepMarker = "replica: step ";
 
     PsqlSession(ToolProcess psql)
     {
@@ -61,6 +65,12 @@ internal sealed class PsqlSession : IAsyncDisposable
         {
             while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
+                if (line.StartsWith(StepMarker, StringComparison.Ordinal)
+                    && int.TryParse(line.AsSpan(StepMarker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+                {
+                    Volatile.Write(ref _step, step);
+                    continue;
+                }
                 Interlocked.Increment(ref _statements);
                 // Command tags: "COPY 42", "INSERT 0 42" (https://www.postgresql.org/docs/current/protocol-message-formats.html, CommandComplete).
                 if (line.StartsWith("COPY ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var copied))
@@ -79,6 +89,27 @@ internal sealed class PsqlSession : IAsyncDisposable
             // psql failed (WaitForSuccessAsync reports it), or DisposeAsync killed and disposed it while this read its
             // last lines: either way the restore's own error must win.
         }
+    }
+
+    /// <summary>
+    /// Writes a config step (<see cref="SqlStep"/>, e.g. destination.after_restore) to psql, after a marker psql
+    /// echoes on stdout, so that a failure can name the step (<see cref="FailedStepAsync"/>). The step's text is the
+    /// user's own SQL, written after the restore guard.
+    /// </summary>
+    public async Task MarkStepAsync(int index, string sql, CancellationToken cancellationToken)
+    {
+        // The ';' on a line of its own ends a last statement that has none, even after a -- comment (psql skips an
+        // empty one).
+        string step = string.Create(CultureInfo.InvariantCulture, $"\n\\echo '{StepMarker}{index}'\n{sql}\n;\n");
+        await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(step), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>After psql failed: the index of the last config step it reached (its output read to the end), or null.</summary>
+    public async Task<int?> FailedStepAsync()
+    {
+        await _stdout.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        int step = Volatile.Read(ref _step);
+        return step < 0 ? null : step;
     }
 
     public async ValueTask DisposeAsync()

@@ -61,6 +61,7 @@ internal static partial class ParallelRestore
 
         run.Target = await destination.PrepareStagingAsync(jobs, cancellationToken).ConfigureAwait(false);
         await plan.RunAsync(run, cancellationToken).ConfigureAwait(false);
+        await destination.RunAfterRestoreAsync(run.Target, cancellationToken).ConfigureAwait(false);
         await destination.SwapAsync(cancellationToken).ConfigureAwait(false);
         return run.Bytes;
     }

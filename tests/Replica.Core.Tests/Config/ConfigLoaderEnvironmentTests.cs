@@ -159,3 +159,49 @@ public class ConfigLoaderEnvironmentTests
         Assert.DoesNotContain("abcdefghijklmnop", e.Message);
     }
 }
+
+public class AfterRestoreConfigTests
+{
+    [Fact]
+    public void Parse_AfterRestore_StatementsAndFiles_InOrderWithVariablesExpandedInBoth()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"replica-after-{Guid.NewGuid():N}.sql");
+        File.WriteAllText(file, "UPDATE settings SET value = '${HOST}';\nDELETE FROM sessions;\n");
+        try
+        {
+            var config = Parse(
+                "destination:\n"
+                + "  connection_uri: postgres://u@h/db\n"
+                + "  after_restore:\n"
+                + "    - UPDATE users SET url = 'https://${HOST}'\n"
+                + $"    - {{ file: {file} }}\n",
+                Env(("HOST", "staging.example.com")));
+
+            Assert.Equal(
+                [("UPDATE users SET url = 'https://staging.example.com'", "destination.after_restore[0]"),
+                 ("UPDATE settings SET value = 'staging.example.com';\nDELETE FROM sessions;\n", $"destination.after_restore[1] (file {file})")],
+                config.Destination.AfterRestore.Select(s => (s.Sql, s.Origin)));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("- { file: /no/such/replica-after.sql }", "cannot read /no/such/replica-after.sql")]
+    [InlineData("- { path: x.sql }", "unknown key 'path'")]
+    [InlineData("- ''", "expected an SQL statement, found an empty string")]
+    [InlineData("- UPDATE t SET a = '${MISSING}'", "MISSING")]
+    public void Parse_AfterRestore_BadStep_IsAConfigErrorNamingIt(string step, string message)
+    {
+        var ex = Fails($"""
+            destination:
+              after_restore:
+                {step}
+            """, Env());
+
+        Assert.Contains("after_restore[0]", ex.Message);
+        Assert.Contains(message, ex.Message);
+    }
+}

@@ -49,6 +49,38 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     }
 
     [Fact]
+    public async Task Restore_AfterRestoreSteps_RunInTheStagingDatabaseBeforeTheSwap_AFailureIsNamedAndChangesNothing()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await StoreAsync("shop", "CREATE TABLE settings (name varchar(20) PRIMARY KEY, value text);\n"
+            + "INSERT INTO settings VALUES ('base_url','https://shop.example.com'),('mail_host','smtp.example.com');\n");
+        File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "staging.sql"), "UPDATE settings SET value = '${STAGING_HOST}' WHERE name = 'mail_host';\n");
+        string Config(string failing) => _cli.WriteConfig(
+            "destination:\n"
+            + $"  connection_uri: '{server.ConnectionUri(destination)}'\n"
+            + "  after_restore:\n"
+            + "    - \"UPDATE settings SET value = 'https://${STAGING_HOST}' WHERE name = 'base_url'\"\n"
+            + "    - { file: staging.sql }\n"
+            + failing
+            + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n");
+        var environment = new Dictionary<string, string?> { ["STAGING_HOST"] = "staging.example.com" };
+
+        var failed = await _cli.RunAsync(["restore", "-c", Config("    - UPDATE no_such_table SET value = 1\n"), "--name", "shop", "--wipe", "database", "--yes"], null, environment);
+
+        Assert.Equal(7, failed.ExitCode);
+        Assert.Contains("destination.after_restore[2] failed", failed.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+
+        var restore = await _cli.RunAsync(["restore", "-c", Config(""), "--name", "shop", "--wipe", "database", "--yes"], null, environment);
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        var rows = await server.QueryAsync(destination, "SELECT name, value FROM settings ORDER BY name");
+        Assert.Equal(["base_url=https://staging.example.com", "mail_host=staging.example.com"], rows.Select(r => $"{r[0]}={r[1]}"));
+        Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%' AND schema_name NOT LIKE '%old%'"));
+    }
+
+    [Fact]
     public async Task Restore_DropsStagingDatabasesOfKilledRestores()
     {
         var destination = await server.CreateDatabaseAsync();
