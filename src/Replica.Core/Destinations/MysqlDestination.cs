@@ -121,8 +121,22 @@ public sealed class MysqlDestination : IRestoreDestination
 
     public Stream Open() => _client?.Input ?? throw new InvalidOperationException("call PrepareAsync before Open");
 
-    /// <summary>destination.after_restore: run in the staging database after the data, before the swap.</summary>
-    public IReadOnlyList<SqlStep> AfterRestore { get; init; } = [];
+    /// <summary>
+    /// destination.after_restore: run in the staging database after the data, before the swap; checked by the restore
+    /// guard when set (a refused step is a config error before anything is restored).
+    /// </summary>
+    public IReadOnlyList<SqlStep> AfterRestore
+    {
+        get => _afterRestore;
+        init
+        {
+            _afterRestore = value;
+            _steps = [.. value.Select(step => RestoreGuard.CheckStep(step, Lexing.SqlDialect.MySql, null))];
+        }
+    }
+
+    readonly IReadOnlyList<SqlStep> _afterRestore = [];
+    readonly byte[][] _steps = [];
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
@@ -130,9 +144,12 @@ public sealed class MysqlDestination : IRestoreDestination
         // Each step after a marker row the client prints, and one after the last, so that a failure names its step.
         for (int i = 0; i <= AfterRestore.Count && AfterRestore.Count > 0; i++)
         {
-            string step = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\nSELECT '{StepMarker}{i}' AS replica_step;\n")
-                + (i < AfterRestore.Count ? Terminated(AfterRestore[i].Sql) : "");
-            await client.Input.WriteAsync(System.Text.Encoding.UTF8.GetBytes(step), cancellationToken).ConfigureAwait(false);
+            string marker = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\nSELECT '{StepMarker}{i}' AS replica_step;\n");
+            await client.Input.WriteAsync(System.Text.Encoding.UTF8.GetBytes(marker), cancellationToken).ConfigureAwait(false);
+            if (i < AfterRestore.Count)
+            {
+                await client.Input.WriteAsync(_steps[i], cancellationToken).ConfigureAwait(false);
+            }
         }
         await client.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
         await client.Input.DisposeAsync().ConfigureAwait(false);
@@ -400,13 +417,6 @@ public sealed class MysqlDestination : IRestoreDestination
                 return delimiter;
             }
         }
-    }
-
-    /// <summary>The step's SQL ending with ';' (the client runs a statement at its ';'; an empty one would be an error).</summary>
-    static string Terminated(string sql)
-    {
-        string text = sql.TrimEnd();
-        return text.EndsWith(';') ? text + "\n" : text + "\n;\n";
     }
 
     static string Qualified(string database, string name) => MysqlTools.Identifier(database) + "." + MysqlTools.Identifier(name);

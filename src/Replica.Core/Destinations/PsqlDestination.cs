@@ -43,8 +43,22 @@ public sealed class PsqlDestination : IRestoreDestination
 
     public string Description => _uri.Describe();
 
-    /// <summary>destination.after_restore: run in the restore's transaction after the data, before the commit.</summary>
-    public IReadOnlyList<SqlStep> AfterRestore { get; init; } = [];
+    /// <summary>
+    /// destination.after_restore: run in the restore's transaction after the data, before the commit; checked by the
+    /// restore guard when set (a refused step is a config error before anything is restored).
+    /// </summary>
+    public IReadOnlyList<SqlStep> AfterRestore
+    {
+        get => _afterRestore;
+        init
+        {
+            _afterRestore = value;
+            _steps = [.. value.Select(step => RestoreGuard.CheckStep(step, Lexing.SqlDialect.PostgreSql, _uri.Database))];
+        }
+    }
+
+    readonly IReadOnlyList<SqlStep> _afterRestore = [];
+    readonly byte[][] _steps = [];
 
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
@@ -205,11 +219,11 @@ public sealed class PsqlDestination : IRestoreDestination
     {
         for (int i = 0; i < AfterRestore.Count; i++)
         {
-            await psql.MarkStepAsync(i, AfterRestore[i].Sql, cancellationToken).ConfigureAwait(false);
+            await psql.MarkStepAsync(i, _steps[i], cancellationToken).ConfigureAwait(false);
         }
         if (AfterRestore.Count > 0)
         {
-            await psql.MarkStepAsync(AfterRestore.Count, "", cancellationToken).ConfigureAwait(false);
+            await psql.MarkStepAsync(AfterRestore.Count, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
         // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
         await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);

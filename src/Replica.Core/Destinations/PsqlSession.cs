@@ -92,16 +92,14 @@ internal sealed class PsqlSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes a config step (<see cref="SqlStep"/>, e.g. destination.after_restore) to psql, after a marker psql
-    /// echoes on stdout, so that a failure can name the step (<see cref="FailedStepAsync"/>). The step's text is the
-    /// user's own SQL, written after the restore guard.
+    /// Writes a config step (destination.after_restore, as <see cref="RestoreGuard.CheckStep"/> passed it) to psql,
+    /// after a marker psql echoes on stdout, so that a failure can name the step (<see cref="FailedStepAsync"/>).
     /// </summary>
-    public async Task MarkStepAsync(int index, string sql, CancellationToken cancellationToken)
+    public async Task MarkStepAsync(int index, ReadOnlyMemory<byte> sql, CancellationToken cancellationToken)
     {
-        // The ';' on a line of its own ends a last statement that has none, even after a -- comment (psql skips an
-        // empty one).
-        string step = string.Create(CultureInfo.InvariantCulture, $"\n\\echo '{StepMarker}{index}'\n{sql}\n;\n");
-        await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(step), cancellationToken).ConfigureAwait(false);
+        string marker = string.Create(CultureInfo.InvariantCulture, $"\n\\echo '{StepMarker}{index}'\n");
+        await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(marker), cancellationToken).ConfigureAwait(false);
+        await _psql.Input.WriteAsync(sql, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>After psql failed: the index of the last config step it reached (its output read to the end), or null.</summary>

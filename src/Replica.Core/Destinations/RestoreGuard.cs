@@ -46,6 +46,30 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         _splitter = new UnitSplitter(maxUnitBytes, dialect);
     }
 
+    /// <summary>
+    /// A config step (destination.after_restore) as the client may get it: checked like a stored dump, so that it runs
+    /// nothing on this machine and cannot end the restore's transaction (BEGIN and COMMIT left out, ROLLBACK, meta-commands
+    /// and client commands refused), its last statement given its ';'. A refusal is a <see cref="ConfigException"/>
+    /// naming the step, raised when the destination is set up, before anything is restored.
+    /// </summary>
+    public static byte[] CheckStep(SqlStep step, SqlDialect dialect, string? database)
+    {
+        using var guard = new RestoreGuard(dialect, database);
+        var passed = new ArrayBufferWriter<byte>();
+        try
+        {
+            guard.Process(System.Text.Encoding.UTF8.GetBytes(step.Sql), passed);
+            guard.Complete(passed);
+        }
+        catch (DumpFormatException ex)
+        {
+            throw new ConfigException($"{step.Origin}: {ex.Message}");
+        }
+        // The mysql client runs a statement at its ';' only (a last one without it would run into what follows).
+        ReadOnlySpan<byte> text = passed.WrittenSpan.TrimEnd(" \t\r\n"u8);
+        return text.Length == 0 || text[^1] == (byte)';' ? [.. text, (byte)'\n'] : [.. text, .. "\n;\n"u8];
+    }
+
     /// <summary>Checks the next block and writes what may pass to <paramref name="output"/>.</summary>
     public void Process(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {

@@ -86,6 +86,40 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task Restore_StepWithAMetaCommand_IsAConfigErrorBeforeAnythingRuns()
+    {
+        // A config's steps get the restore guard as a stored dump does: nothing runs on this machine.
+        await StoreAsync();
+        var db = await DestinationAsync();
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "evil.sql"), $"UPDATE settings SET value = 'x';\n\\! touch {marker}\n");
+        var config = Config(db, "{ file: evil.sql }");
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "shop", "--wipe=database", "--yes");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("destination.after_restore[0] (file ", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("psql meta-command \\!", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker), "the shell command ran");
+        Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('settings')::text"))[0][0]);
+    }
+
+    [Fact]
+    public async Task Restore_StepThatCommits_CannotEndTheRestoresTransaction()
+    {
+        // COMMIT in a step is left out, as in a dump: a later failure still rolls everything back.
+        await StoreAsync();
+        var db = await DestinationAsync();
+        var config = Config(db, "\"UPDATE settings SET value = 'x'; COMMIT\"", "\"UPDATE no_such_table SET value = 'y'\"");
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "shop");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("destination.after_restore[1] failed", restore.Stderr, StringComparison.Ordinal);
+        Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('settings')::text"))[0][0]);
+    }
+
+    [Fact]
     public async Task Restore_WithOutput_IsAUsageError()
     {
         await StoreAsync();
