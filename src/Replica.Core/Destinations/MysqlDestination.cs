@@ -39,7 +39,6 @@ public sealed class MysqlDestination : IRestoreDestination
     Task? _stdout;
     // The last after_restore step whose marker the client printed; -1: none.
     int _step = -1;
-    const string StepMarker = "replica: step ";
     string? _staging;
     bool _targetExists;
     bool _committed;
@@ -127,28 +126,23 @@ public sealed class MysqlDestination : IRestoreDestination
     /// </summary>
     public IReadOnlyList<SqlStep> AfterRestore
     {
-        get => _afterRestore;
-        init
-        {
-            _afterRestore = value;
-            _steps = [.. value.Select(step => RestoreGuard.CheckStep(step, Lexing.SqlDialect.MySql, null))];
-        }
+        get => _afterRestore.Steps;
+        init => _afterRestore = new AfterRestoreSteps(value, Lexing.SqlDialect.MySql, null);
     }
 
-    readonly IReadOnlyList<SqlStep> _afterRestore = [];
-    readonly byte[][] _steps = [];
+    readonly AfterRestoreSteps _afterRestore = AfterRestoreSteps.None;
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         var client = _client ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
         // Each step after a marker row the client prints, and one after the last, so that a failure names its step.
-        for (int i = 0; i <= AfterRestore.Count && AfterRestore.Count > 0; i++)
+        for (int i = 0; i <= _afterRestore.Count && _afterRestore.Count > 0; i++)
         {
-            string marker = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\nSELECT '{StepMarker}{i}' AS replica_step;\n");
+            string marker = $"\nSELECT '{AfterRestoreSteps.MarkerOf(i)}' AS replica_step;\n";
             await client.Input.WriteAsync(System.Text.Encoding.UTF8.GetBytes(marker), cancellationToken).ConfigureAwait(false);
-            if (i < AfterRestore.Count)
+            if (i < _afterRestore.Count)
             {
-                await client.Input.WriteAsync(_steps[i], cancellationToken).ConfigureAwait(false);
+                await client.Input.WriteAsync(_afterRestore[i], cancellationToken).ConfigureAwait(false);
             }
         }
         await client.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -157,15 +151,10 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             await client.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (DatabaseException ex) when (AfterRestore.Count > 0)
+        catch (DatabaseException ex) when (_afterRestore.Count > 0)
         {
             await _stdout!.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            int step = Volatile.Read(ref _step);
-            if (step >= 0 && step < AfterRestore.Count)
-            {
-                throw new DatabaseException($"{AfterRestore[step].Origin} failed: {ex.Message}", ex);
-            }
-            throw;
+            throw _afterRestore.Failed(Volatile.Read(ref _step), ex) ?? ex;
         }
         await _stdout!.ConfigureAwait(false);
         await SwapAsync(cancellationToken).ConfigureAwait(false);
@@ -429,8 +418,7 @@ public sealed class MysqlDestination : IRestoreDestination
             using var reader = new StreamReader(stdout, System.Text.Encoding.UTF8);
             while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (line.StartsWith(StepMarker, StringComparison.Ordinal)
-                    && int.TryParse(line.AsSpan(StepMarker.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var step))
+                if (AfterRestoreSteps.TryParseMarker(line, out var step))
                 {
                     Volatile.Write(ref _step, step);
                 }

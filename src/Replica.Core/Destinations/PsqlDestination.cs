@@ -49,16 +49,11 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     public IReadOnlyList<SqlStep> AfterRestore
     {
-        get => _afterRestore;
-        init
-        {
-            _afterRestore = value;
-            _steps = [.. value.Select(step => RestoreGuard.CheckStep(step, Lexing.SqlDialect.PostgreSql, _uri.Database))];
-        }
+        get => _afterRestore.Steps;
+        init => _afterRestore = new AfterRestoreSteps(value, Lexing.SqlDialect.PostgreSql, _uri.Database);
     }
 
-    readonly IReadOnlyList<SqlStep> _afterRestore = [];
-    readonly byte[][] _steps = [];
+    readonly AfterRestoreSteps _afterRestore = AfterRestoreSteps.None;
 
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
@@ -217,13 +212,13 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     async Task CompleteWithStepsAsync(PsqlSession psql, CancellationToken cancellationToken)
     {
-        for (int i = 0; i < AfterRestore.Count; i++)
+        for (int i = 0; i < _afterRestore.Count; i++)
         {
-            await psql.MarkStepAsync(i, _steps[i], cancellationToken).ConfigureAwait(false);
+            await psql.MarkStepAsync(i, _afterRestore[i], cancellationToken).ConfigureAwait(false);
         }
-        if (AfterRestore.Count > 0)
+        if (_afterRestore.Count > 0)
         {
-            await psql.MarkStepAsync(AfterRestore.Count, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            await psql.MarkStepAsync(_afterRestore.Count, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
         // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
         await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
@@ -231,13 +226,9 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             await psql.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (DatabaseException ex) when (AfterRestore.Count > 0)
+        catch (DatabaseException ex) when (_afterRestore.Count > 0)
         {
-            if (await psql.FailedStepAsync().ConfigureAwait(false) is int step && step < AfterRestore.Count)
-            {
-                throw new DatabaseException($"{AfterRestore[step].Origin} failed: {ex.Message}", ex);
-            }
-            throw;
+            throw _afterRestore.Failed(await psql.FailedStepAsync().ConfigureAwait(false), ex) ?? ex;
         }
     }
 

@@ -19,9 +19,6 @@ internal sealed class PsqlSession : IAsyncDisposable
     int _tables;
     int _step = -1;
 
-    /// <summary>What <see cref="MarkStepAsync"/> writes before a config step, for psql to echo on stdout.</summary>
-    const string StepMarker = "replica: step ";
-
     PsqlSession(ToolProcess psql)
     {
         _psql = psql;
@@ -65,8 +62,7 @@ internal sealed class PsqlSession : IAsyncDisposable
         {
             while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (line.StartsWith(StepMarker, StringComparison.Ordinal)
-                    && int.TryParse(line.AsSpan(StepMarker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+                if (AfterRestoreSteps.TryParseMarker(line, out var step))
                 {
                     Volatile.Write(ref _step, step);
                     continue;
@@ -97,7 +93,7 @@ internal sealed class PsqlSession : IAsyncDisposable
     /// </summary>
     public async Task MarkStepAsync(int index, ReadOnlyMemory<byte> sql, CancellationToken cancellationToken)
     {
-        string marker = string.Create(CultureInfo.InvariantCulture, $"\n\\echo '{StepMarker}{index}'\n");
+        string marker = $"\n\\echo '{AfterRestoreSteps.MarkerOf(index)}'\n";
         await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(marker), cancellationToken).ConfigureAwait(false);
         await _psql.Input.WriteAsync(sql, cancellationToken).ConfigureAwait(false);
     }
