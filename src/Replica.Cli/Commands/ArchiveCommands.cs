@@ -49,11 +49,11 @@ internal static class ArchiveCommands
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
             var path = parse.GetValue(output)!;
             var stopwatch = Stopwatch.StartNew();
-            await using IRestoreDestination destination = path == "-" ? new StandardOutputDestination() : new FileDestination(path);
             if (parse.GetValue(json) && path == "-")
             {
                 throw new UsageException("--json prints its report on stdout, where -o - would write the archive: give --output FILE");
             }
+            await using IRestoreDestination destination = Endpoints.Output(path);
             DumpEntry entry = await ArchiveJob.ExportAsync(CommonOptions.Bridge(settings), parse.GetValue(name), destination, cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

@@ -214,7 +214,7 @@ internal static class BridgeJson
                 : list.Key.Length == 0 || list.Key.AsSpan().ContainsAnyInRange('\0', '\x1f') ? "has an empty key or one with a control character"
                 : list.ChunkCount is < 1 or > ObjectBridgeOptions.MaxChunkListLength ? $"has {list.ChunkCount} chunks, not 1 to {ObjectBridgeOptions.MaxChunkListLength}"
                 : list.Size is < 1 or > MaxChunkListBytes ? $"has a size of {list.Size} bytes, not 1 to {MaxChunkListBytes}"
-                : list.Sha256.Length != 64 || !list.Sha256.All(char.IsAsciiHexDigitLower) ? "has a SHA-256 that is not 64 lowercase hex digits"
+                : !IsSha256Text(list.Sha256) ? "has a SHA-256 that is not 64 lowercase hex digits"
                 : "";
             if (problem.Length > 0)
             {
@@ -237,6 +237,9 @@ internal static class BridgeJson
             throw new IntegrityException($"{what} is not valid: {ex.Message}", ex);
         }
     }
+
+    /// <summary>A SHA-256 as replica writes it in manifests and chunk lists: 64 lowercase hex digits.</summary>
+    internal static bool IsSha256Text(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
 
     /// <summary>The longest chunk list a reader takes: the most entries at 512 bytes each (they take about 200).</summary>
     public const long MaxChunkListBytes = ObjectBridgeOptions.MaxChunkListLength * 512L;

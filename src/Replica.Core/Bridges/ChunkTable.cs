@@ -50,11 +50,11 @@ internal sealed class ChunkTable : IReadOnlyList<ChunkInfo>
             return $"has the key {chunk.Key}, not {key}";
         }
         var entry = new ChunkEntry { Part = part, InPart = inPart, Size = chunk.Size };
-        if (chunk.Sha256.Length != 64 || !chunk.Sha256.All(char.IsAsciiHexDigitLower)
-            || Convert.FromHexString(chunk.Sha256, entry.Sha256, out _, out _) != System.Buffers.OperationStatus.Done)
+        if (!BridgeJson.IsSha256Text(chunk.Sha256))
         {
             return "has a SHA-256 that is not 64 lowercase hex digits";
         }
+        Convert.FromHexString(chunk.Sha256, entry.Sha256, out _, out _);
         _entries.Add(entry);
         return null;
     }

@@ -62,6 +62,10 @@ public static class Endpoints
     public static SqlDialect Dialect(ReplicaConfig config) =>
         config.Source.ConnectionUri is { } text && DatabaseUri.Parse(text).Kind == DatabaseKind.MySql ? SqlDialect.MySql : SqlDialect.PostgreSql;
 
+    /// <summary>--output: a file (written whole, then renamed into place), or stdout for "-" or none.</summary>
+    public static IRestoreDestination Output(string? output) =>
+        output is null or "-" ? new StandardOutputDestination() : new FileDestination(output);
+
     /// <summary>
     /// --output FILE or - wins; else destination.connection_uri (postgres:// restores through psql); else stdout.
     /// </summary>
@@ -69,7 +73,7 @@ public static class Endpoints
     {
         if (output is not null || config.Destination.ConnectionUri is null)
         {
-            return output is null or "-" ? new StandardOutputDestination() : new FileDestination(output);
+            return Output(output);
         }
         var uri = DatabaseUri.Parse(config.Destination.ConnectionUri);
         return uri.Kind switch
