@@ -48,6 +48,7 @@ public static class Program
         root.Subcommands.Add(DeleteCommand.Create());
         root.Subcommands.Add(ArchiveCommands.Export());
         root.Subcommands.Add(ArchiveCommands.Import());
+        root.Subcommands.Add(ShareCommand.Create());
         root.Subcommands.Add(IndexCommand.Create());
         root.Subcommands.Add(SchemaCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());

@@ -513,6 +513,107 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Share_ChunksOverSeveralPagesAndChunkLists_RestoresThroughTheLinkAlone_RevokeKillsIt()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket) with { ChunkListLength = 3 });
+        byte[] data = Bytes(7000, seed: 21);
+        await WriteDumpAsync(bridge, "dump-s", data, chunkSize: 1000);
+
+        SharedDump share = await DumpShare.ShareAsync(bridge, "dump-s", TimeSpan.FromHours(1), pageLength: 2, s_none);
+
+        Assert.Matches("^[0-9a-f]{16}$", share.Id);
+        Assert.Equal(7, share.Entry.ChunkCount);
+        // The manifest, three chunk lists and seven chunks.
+        Assert.Equal(11, share.Objects);
+        Assert.Empty(share.Warnings);
+        Assert.Equal(
+            [.. Enumerable.Range(0, 4).Select(i => $"replica/.shares/{share.Id}/page{i:D6}.json"), $"replica/.shares/{share.Id}/share.json"],
+            await ListKeysAsync(bucket, "replica/.shares/"));
+        // Read with no bucket credentials at all: plain GETs of the links.
+        ObjectBridge shared = DumpShare.Open(share.Url.AbsoluteUri);
+        Assert.Equal(["dump-s"], await ListedNamesAsync(shared));
+        Assert.Equal(data, await RestoreAsync(shared, "dump-s"));
+        Assert.Equal(data, await RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), (await DumpReader.ResolveLatestAsync(shared, s_none)).Name));
+
+        // The share folder is not a dump: an index rebuild and the abandoned-dump cleanup (two days later) pass it by.
+        Assert.Equal(["dump-s"], (await bridge.RebuildIndexAsync(s_none)).Select(e => e.Name));
+        using (var later = new S3Bridge(Server.Options(bucket) with { TimeProvider = new ShiftedClock(TimeSpan.FromDays(2)) }))
+        {
+            Assert.Empty(await later.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none));
+        }
+        Assert.Equal(5, (await ListKeysAsync(bucket, "replica/.shares/")).Count);
+
+        Assert.Equal(5, await DumpShare.RevokeAsync(bridge, share.Id, s_none));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/.shares/"));
+        var revoked = await Assert.ThrowsAsync<BridgeException>(() => RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), "dump-s"));
+        Assert.Contains("HTTP 404", revoked.Message);
+        Assert.Contains("revoked", revoked.Message);
+        Assert.DoesNotContain("X-Amz-Signature", revoked.Message);
+        var again = await Assert.ThrowsAsync<BridgeException>(() => DumpShare.RevokeAsync(bridge, share.Id, s_none));
+        Assert.Contains($"no share '{share.Id}'", again.Message);
+        // The dump itself is untouched.
+        Assert.Equal(data, await RestoreAsync(bridge, "dump-s"));
+    }
+
+    [Fact]
+    public async Task Share_EditedShareObjectOrPage_RefusedBeforeAnyChunkIsRead()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        byte[] data = Bytes(5000, seed: 22);
+        await WriteDumpAsync(bridge, "dump-e", data, chunkSize: 1000);
+        SharedDump share = await DumpShare.ShareAsync(bridge, "dump-e", TimeSpan.FromHours(1), pageLength: 2, s_none);
+        string shareKey = $"replica/.shares/{share.Id}/share.json";
+        string original = Encoding.UTF8.GetString(await GetBytesAsync(bucket, shareKey));
+        Uri endpoint = new(Server.EndpointUrl);
+
+        // A page link sent to another server (the share object's own link still works: it signs the request, not the content).
+        string elsewhere = original.Replace($"{endpoint.Host}:{endpoint.Port}/", "127.0.0.2:9/", StringComparison.Ordinal);
+        Assert.NotEqual(original, elsewhere);
+        await PutAsync(bucket, shareKey, elsewhere);
+        var moved = await Assert.ThrowsAsync<BridgeException>(() => RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), "dump-e"));
+        Assert.Contains("does not lead to", moved.Message);
+
+        // A chunk key that leads out of the dump's folder.
+        await PutAsync(bucket, shareKey, original.Replace("\"first\": \"p000000-000000.chunk\"", "\"first\": \"../index.json\"", StringComparison.Ordinal));
+        var path = await Assert.ThrowsAsync<BridgeException>(() => RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), "dump-e"));
+        Assert.Contains("not a plain file name", path.Message);
+
+        // A page replaced: its SHA-256 no longer matches the share object's.
+        await PutAsync(bucket, shareKey, original);
+        string page0 = $"replica/.shares/{share.Id}/page000000.json";
+        string page = Encoding.UTF8.GetString(await GetBytesAsync(bucket, page0));
+        await PutAsync(bucket, page0, page.Replace("p000000-000001.chunk", "p000000-000000.chunk", StringComparison.Ordinal));
+        var changed = await Assert.ThrowsAsync<BridgeException>(() => RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), "dump-e"));
+        Assert.Contains("page 0 does not have the SHA-256", changed.Message);
+
+        // Put back, the share reads again.
+        await PutAsync(bucket, page0, page);
+        Assert.Equal(data, await RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), "dump-e"));
+    }
+
+    [Fact]
+    public async Task Share_LifetimeOverSevenDaysOrLocalBridge_RefusedWithoutStoringAnything()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(bridge, "dump-x", Bytes(100), chunkSize: 1000);
+
+        var tooLong = await Assert.ThrowsAsync<ConfigException>(() => DumpShare.ShareAsync(bridge, "dump-x", TimeSpan.FromDays(8), s_none));
+        Assert.Contains("at most 7 days", tooLong.Message);
+        await Assert.ThrowsAsync<ConfigException>(() => DumpShare.ShareAsync(bridge, "dump-x", TimeSpan.Zero, s_none));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/.shares/"));
+
+        using var directory = new ScratchDirectory();
+        var local = new LocalBridge(directory.Combine("bridge"));
+        await WriteDumpAsync(local, "dump-x", Bytes(100), chunkSize: 1000);
+        var notS3 = await Assert.ThrowsAsync<ConfigException>(() => DumpShare.ShareAsync(local, "dump-x", TimeSpan.FromHours(1), s_none));
+        Assert.Contains("S3 bridge", notS3.Message);
+        Assert.Contains("replica export", notS3.Message);
+    }
+
+    [Fact]
     public async Task ExportThenImport_BucketToFileToAnotherBucket_SameObjectsAndBytes()
     {
         string from = await Server.CreateBucketAsync();

@@ -24,8 +24,28 @@ internal static class CommonOptions
     /// <summary>
     /// Which dump: exactly one of --latest and --name, or --from-file (whose archive holds one dump; --name may name it).
     /// </summary>
-    public static void CheckDumpChoice(System.CommandLine.Parsing.CommandResult result, Option<bool> latest, Option<string?> name, Option<string?> fromFile)
+    public static Option<string?> FromUrl(string description) =>
+        new("--from-url") { HelpName = "URL", Description = description + " A link is a password: - reads it from stdin, out of sight of ps." };
+
+    /// <summary>--from-url's link: the option's value, or with - the first line of stdin (a link in the arguments shows in ps).</summary>
+    public static string? Link(string? value) =>
+        value != "-" ? value : Console.In.ReadLine()?.Trim() is { Length: > 0 } line ? line : throw new UsageException("--from-url - reads the link from stdin, which gave none");
+
+    public static void CheckDumpChoice(System.CommandLine.Parsing.CommandResult result, Option<bool> latest, Option<string?> name, Option<string?> fromFile,
+        Option<string?> fromUrl)
     {
+        if (result.GetValue(fromUrl) is { } url)
+        {
+            if (string.IsNullOrWhiteSpace(url))
+            {
+                result.AddError("--from-url needs the link 'replica share' printed");
+            }
+            if (result.GetValue(latest) || result.GetValue(fromFile) is not null)
+            {
+                result.AddError("--from-url reads the one dump its link shares: drop --latest and --from-file");
+            }
+            return;
+        }
         if (result.GetValue(fromFile) is { } file)
         {
             if (string.IsNullOrWhiteSpace(file))
@@ -40,7 +60,7 @@ internal static class CommonOptions
         }
         if (result.GetValue(latest) == (result.GetValue(name) is not null))
         {
-            result.AddError("give exactly one of --latest or --name NAME (or --from-file FILE)");
+            result.AddError("give exactly one of --latest or --name NAME (or --from-file FILE, or --from-url URL)");
         }
     }
 

@@ -36,6 +36,7 @@ internal static class RestoreCommand
                 + "destination database that does not exist yet): data parts or COPY blocks and index builds in parallel. Default 1.",
         };
         var fromFile = CommonOptions.FromFile("Restore the dump of a file 'replica export' wrote instead of one from the bridge.");
+        var fromUrl = CommonOptions.FromUrl("Restore the dump shared at a link 'replica share' printed (no bucket credentials needed; an encrypted dump still needs its key).");
         var json = JsonReport.Option("what was restored where (name, bytes, rows, tables, duration); needs a destination or --output FILE");
         var command = new Command("restore", """
             Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
@@ -48,13 +49,14 @@ internal static class RestoreCommand
               replica restore --latest --output restored.sql
               replica restore --name dump-1763760000000 | psql -v ON_ERROR_STOP=1 --single-transaction devdb
               replica restore -c replica.yaml --from-file shop.replica
+              replica restore -c replica.yaml --from-url - -o shop.sql < link.txt
             """)
         {
-            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile, json,
+            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile, fromUrl, json,
         };
         command.Validators.Add(result =>
         {
-            CommonOptions.CheckDumpChoice(result, latest, name, fromFile);
+            CommonOptions.CheckDumpChoice(result, latest, name, fromFile, fromUrl);
             if (result.GetValue(noWipe) && result.GetValue(wipe) is not null)
             {
                 result.AddError("give --wipe or --no-wipe, not both");
@@ -84,6 +86,7 @@ internal static class RestoreCommand
                 NoCreate = parse.GetValue(noCreate),
                 Jobs = parse.GetValue(jobs) ?? 1,
                 FromFile = parse.GetValue(fromFile),
+                FromUrl = CommonOptions.Link(parse.GetValue(fromUrl)),
             }, CommonOptions.Bridges);
             var destination = request.Destination;
             if (settings.Destination.AfterRestore.Count > 0 && destination is FileDestination or StandardOutputDestination)

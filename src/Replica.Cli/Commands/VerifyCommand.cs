@@ -12,6 +12,7 @@ internal static class VerifyCommand
         var latest = new Option<bool>("--latest") { Description = "Verify the newest complete dump." };
         var name = new Option<string?>("--name", "-n") { Description = "Verify the dump with this name." };
         var fromFile = CommonOptions.FromFile("Verify the dump of a file 'replica export' wrote instead of one in the bridge.");
+        var fromUrl = CommonOptions.FromUrl("Verify the dump shared at a link 'replica share' printed (no bucket credentials needed; an encrypted dump still needs its key).");
         var json = JsonReport.Option("the dump's name, chunks, parts, bytes and how its manifest is authenticated");
         var command = new Command("verify", """
             Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it, which checks
@@ -24,14 +25,14 @@ internal static class VerifyCommand
               replica verify --from-file shop.replica
             """)
         {
-            config, quiet, latest, name, fromFile, json,
+            config, quiet, latest, name, fromFile, fromUrl, json,
         };
-        command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile));
+        command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile, fromUrl));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
             var (bridge, dump) = RestoreRequest.OpenBridge(settings,
-                new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile) }, CommonOptions.Bridges);
+                new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile), FromUrl = CommonOptions.Link(parse.GetValue(fromUrl)) }, CommonOptions.Bridges);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             var verified = await RestoreJob.VerifyAsync(bridge, dump, settings.Bridge, cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))

@@ -44,6 +44,8 @@ internal sealed class BridgeIndex
 [JsonSerializable(typeof(PartInfo))]
 [JsonSerializable(typeof(ChunkInfo[]))]
 [JsonSerializable(typeof(ArchiveHeader))]
+[JsonSerializable(typeof(ShareObject))]
+[JsonSerializable(typeof(SharedLink[]))]
 internal sealed partial class BridgeJsonContext : JsonSerializerContext;
 
 /// <summary>

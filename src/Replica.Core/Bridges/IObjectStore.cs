@@ -154,3 +154,22 @@ public interface IDirectoryStore
     /// </summary>
     Task RemoveIfEmptyAsync(string name, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// What a store that can hand out links to its objects implements (S3: presigned GET URLs), for `replica share`: a link
+/// reads one object without the store's credentials until it expires. Optional; a store without it cannot share.
+/// </summary>
+public interface IPresigningStore
+{
+    /// <summary>The longest a link may live (SigV4: 7 days).</summary>
+    TimeSpan MaxLinkLifetime { get; }
+
+    /// <summary>
+    /// Whether the credentials that sign links are temporary (a session token) and, when known, when they expire: a link
+    /// stops working with the credentials that signed it, whatever its own expiry says.
+    /// </summary>
+    Task<(bool Temporary, DateTimeOffset? Expires)> SigningCredentialsAsync(CancellationToken cancellationToken);
+
+    /// <summary>A link that reads the object at <paramref name="key"/> (relative, as the bridge names it) until <paramref name="expires"/>.</summary>
+    Task<Uri> PresignGetAsync(string key, DateTimeOffset expires, CancellationToken cancellationToken);
+}

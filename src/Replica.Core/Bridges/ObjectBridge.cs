@@ -376,6 +376,6 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         new(manifest.Name, DumpEntry.Complete, manifest.SizeIn, manifest.SizeOut, manifest.CreatedAt, manifest.Compressed,
             manifest.Encrypted, manifest.Chunks.Count);
 
-    static bool IsPlainName(string key) =>
+    internal static bool IsPlainName(string key) =>
         key.Length > 0 && key[0] != '.' && key.IndexOfAny(['/', '\\', ':']) < 0 && Path.GetFileName(key) == key;
 }

@@ -39,6 +39,6 @@ public static class ArchiveJob
         return target.ImportAsync(archive, name, cancellationToken);
     }
 
-    static ObjectBridge Objects(IBridge bridge) => bridge as ObjectBridge
-        ?? throw new ConfigException($"{bridge?.Description ?? "this bridge"} cannot export or import dumps");
+    internal static ObjectBridge Objects(IBridge bridge, string what = "export or import dumps") => bridge as ObjectBridge
+        ?? throw new ConfigException($"{bridge?.Description ?? "this bridge"} cannot {what}");
 }

@@ -30,6 +30,12 @@ public sealed record RestoreOptions
     /// archive's one dump, so <see cref="Name"/> must be null or its name.
     /// </summary>
     public string? FromFile { get; init; }
+
+    /// <summary>
+    /// --from-url: restore the dump shared at this link (`replica share`) instead of one from the configured bridge; no
+    /// bucket credentials are needed, the dump's key still is. <see cref="Name"/> must be null or the shared dump's name.
+    /// </summary>
+    public string? FromUrl { get; init; }
 }
 
 /// <summary>
@@ -92,13 +98,18 @@ public sealed class RestoreRequest : IAsyncDisposable
 
     /// <summary>
     /// The configured bridge and the dump asked for by name (null: the newest), or with <see cref="RestoreOptions.FromFile"/>
-    /// the archive as a bridge of its own and its one dump.
+    /// the archive as a bridge of its own and its one dump, or with <see cref="RestoreOptions.FromUrl"/> the shared dump.
     /// </summary>
     public static (IBridge Bridge, string? Name) OpenBridge(ReplicaConfig config, RestoreOptions options, BridgeFactory bridges)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(bridges);
+        if (options.FromUrl is { } url)
+        {
+            // The share's one dump, whatever its name: a name given is checked against it as the restore reads the index.
+            return (DumpShare.Open(url), options.Name);
+        }
         if (options.FromFile is not { } path)
         {
             return (bridges.Open(config.Bridge), options.Name);

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Globalization;
+using Replica.Bridges;
+using Replica.Pipeline;
+
+namespace Replica.Cli.Commands;
+
+/// <summary>`replica share`: a dump of an S3 bridge as one link, and `share --revoke ID` (ShareJob).</summary>
+internal static class ShareCommand
+{
+    public static Command Create()
+    {
+        var config = CommonOptions.Config();
+        var quiet = CommonOptions.Quiet();
+        var name = new Argument<string?>("name") { Description = "The dump to share.", Arity = ArgumentArity.ZeroOrOne };
+        var latest = new Option<bool>("--latest") { Description = "Share the newest complete dump." };
+        var expires = new Option<string?>("--expires")
+        {
+            HelpName = "DURATION",
+            Description = "How long the link works: 30m, 24h, 7d (at most 7 days, the limit of S3 presigned links). Default 24h.",
+        };
+        var revoke = new Option<string?>("--revoke") { HelpName = "ID", Description = "Delete share ID (printed by 'replica share'): its link stops working." };
+        var json = JsonReport.Option("the share's id, link, dump and expiry (or what --revoke deleted)");
+        var command = new Command("share", """
+            Shares a dump of an S3 bridge as one link: stores a share object listing presigned links to the dump's
+            manifest and chunks, and prints its own link on stdout. 'replica restore --from-url LINK' restores from it
+            without bucket credentials; an encrypted dump still needs its key. The links stop working when they expire,
+            when the credentials that signed them do, or (for the printed link) when the share is revoked; links to
+            chunks that someone already copied out of the share live until they expire.
+
+            Examples:
+              replica share -c replica.yaml --latest --expires 48h
+              replica share -c replica.yaml nightly-2026-11-21
+              replica share -c replica.yaml --revoke 3f9a0c1e5b7d2468
+            """)
+        {
+            config, quiet, name, latest, expires, revoke, json,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(revoke) is not null)
+            {
+                if (result.GetValue(latest) || result.GetValue(name) is not null || result.GetValue(expires) is not null)
+                {
+                    result.AddError("--revoke ID deletes a share: give it alone, without a dump or --expires");
+                }
+                return;
+            }
+            if (result.GetValue(latest) == (result.GetValue(name) is not null))
+            {
+                result.AddError("give exactly one of --latest or a dump NAME (or --revoke ID)");
+            }
+            if (result.GetValue(expires) is { } text && !RetentionPolicy.TryParseDuration(text, out _))
+            {
+                result.AddError($"--expires takes a duration such as 30m, 24h or 7d, not '{text}'");
+            }
+        });
+        command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
+        {
+            var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
+            var bridge = CommonOptions.Bridge(settings);
+            var isQuiet = parse.GetValue(quiet);
+            if (parse.GetValue(revoke) is { } id)
+            {
+                int deleted = await ShareJob.RevokeAsync(bridge, id, cancellationToken).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    JsonReport.Write(new { Command = "share", Revoked = id, Objects = deleted });
+                }
+                if (!isQuiet)
+                {
+                    await Console.Error.WriteLineAsync($"replica: revoked share {id} ({deleted} {CommonOptions.Plural(deleted, "object")} deleted); its link no longer works").ConfigureAwait(false);
+                }
+                return 0;
+            }
+            // Checked by the validator above.
+            var lifetime = parse.GetValue(expires) is { } given && RetentionPolicy.TryParseDuration(given, out var parsed) ? parsed : ShareJob.DefaultLifetime;
+            SharedDump share = await ShareJob.ShareAsync(bridge, parse.GetValue(name), lifetime, cancellationToken).ConfigureAwait(false);
+            var until = share.ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
+            if (parse.GetValue(json))
+            {
+                JsonReport.Write(new
+                {
+                    Command = "share",
+                    share.Entry.Name,
+                    share.Id,
+                    Url = share.Url.AbsoluteUri,
+                    ExpiresAt = share.ExpiresAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+                    Chunks = share.Entry.ChunkCount,
+                    share.Entry.SizeOut,
+                    share.Entry.Encrypted,
+                    share.Warnings,
+                });
+            }
+            else
+            {
+                Console.Out.WriteLine(share.Url.AbsoluteUri);
+            }
+            foreach (string warning in share.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"replica: warning: {warning}").ConfigureAwait(false);
+            }
+            if (!isQuiet)
+            {
+                var key = share.Entry.Encrypted ? "; it is encrypted: whoever restores it needs its key as well" : "; it is NOT encrypted: the link alone reads it";
+                await Console.Error.WriteLineAsync(
+                    $"replica: shared {share.Entry.Name} ({share.Entry.ChunkCount} {CommonOptions.Plural(share.Entry.ChunkCount, "chunk")}, {CommonOptions.Size(share.Entry.SizeOut)}) as share {share.Id} until {until}{key}. "
+                    + $"Restore: replica restore --from-url LINK. Revoke: replica share --revoke {share.Id}").ConfigureAwait(false);
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,25 @@
+using Replica.Bridges;
+
+namespace Replica.Pipeline;
+
+/// <summary>
+/// `replica share` and `share --revoke`: a dump of an S3 bridge handed out as one link (<see cref="DumpShare"/>);
+/// `restore --from-url` and `verify --from-url` read it back (<see cref="RestoreOptions.FromUrl"/>).
+/// </summary>
+public static class ShareJob
+{
+    /// <summary>The default lifetime of a share's links.</summary>
+    public static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
+
+    /// <summary>Shares the named dump, or the newest complete one when <paramref name="name"/> is null, for <paramref name="lifetime"/>.</summary>
+    public static async Task<SharedDump> ShareAsync(IBridge bridge, string? name, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        ObjectBridge objects = ArchiveJob.Objects(bridge, "share dumps by link");
+        string shared = name ?? (await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)).Name;
+        return await DumpShare.ShareAsync(objects, shared, lifetime, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes share <paramref name="id"/>: its link stops working. Returns how many objects went.</summary>
+    public static Task<int> RevokeAsync(IBridge bridge, string id, CancellationToken cancellationToken) =>
+        DumpShare.RevokeAsync(ArchiveJob.Objects(bridge, "share dumps by link"), id, cancellationToken);
+}
