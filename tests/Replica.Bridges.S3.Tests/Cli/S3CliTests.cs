@@ -510,6 +510,84 @@ public abstract class S3CliTests : IDisposable
         Assert.Contains($"s3://{bucket}/{Prefix}holed/p000000-000002.chunk", holed.Stderr);
     }
 
+    // ---- 7. sharing by link ----------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task ShareThenRestoreFromUrl_NoBucketCredentials_SameSql_KeyStillNeeded_RevokeKillsTheLink()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string s3 = S3Config("s3.yaml", bucket);
+        await ReplicaOkAsync("dump", "-c", s3, "--input", SampleDump, "--name", "shared-1");
+        string fromBucket = Path.Combine(_directory, "from-bucket.sql");
+        await ReplicaOkAsync("restore", "-c", s3, "--latest", "-o", fromBucket);
+
+        ProcessOutput share = await ReplicaOkAsync("share", "-c", s3, "--latest", "--expires", "2h", "--json");
+        using JsonDocument report = JsonDocument.Parse(share.Stdout);
+        string url = report.RootElement.GetProperty("url").GetString()!;
+        string id = report.RootElement.GetProperty("id").GetString()!;
+        Assert.Equal("shared-1", report.RootElement.GetProperty("name").GetString());
+        Assert.True(report.RootElement.GetProperty("encrypted").GetBoolean());
+        Assert.StartsWith(Server.EndpointUrl, url, StringComparison.Ordinal);
+        Assert.Contains($"{Prefix}.shares/{id}/share.json", url, StringComparison.Ordinal);
+        Assert.Contains("whoever restores it needs its key", share.Stderr);
+        string link = Path.Combine(_directory, "link.txt");
+        await File.WriteAllTextAsync(link, url + "\n");
+
+        // A config with the passphrase and no bucket at all: the link is the only way to the dump.
+        string keyOnly = Path.Combine(_directory, "key-only.yaml");
+        await File.WriteAllTextAsync(keyOnly, "bridge:\n  encryption: { passphrase: ${REPLICA_PASSPHRASE} }\n");
+        string fromUrl = Path.Combine(_directory, "from-url.sql");
+        ProcessOutput restore = await ReplicaAsync(_replica, ["restore", "-c", keyOnly, "--from-url", "-", "-o", fromUrl], link);
+        Assert.True(restore.ExitCode == 0, restore.Describe());
+        Assert.Equal(await File.ReadAllBytesAsync(fromBucket), await File.ReadAllBytesAsync(fromUrl));
+        ProcessOutput verify = await ReplicaAsync(_replica, ["verify", "-c", keyOnly, "--from-url", "-"], link);
+        Assert.True(verify.ExitCode == 0, verify.Describe());
+        Assert.Contains("shared-1 is intact", verify.Stderr);
+
+        // The link alone never decrypts: without the key, nothing is written.
+        string noKey = Path.Combine(_directory, "no-key.yaml");
+        await File.WriteAllTextAsync(noKey, "bridge: {}\n");
+        string withoutKey = Path.Combine(_directory, "without-key.sql");
+        ProcessOutput refused = await ReplicaAsync(_replica, ["restore", "-c", noKey, "--from-url", "-", "-o", withoutKey], link);
+        Assert.True(refused.ExitCode == 2, refused.Describe());
+        Assert.Contains("is encrypted", refused.Stderr);
+        Assert.False(File.Exists(withoutKey));
+
+        ProcessOutput revoke = await ReplicaOkAsync("share", "-c", s3, "--revoke", id);
+        Assert.Contains($"revoked share {id}", revoke.Stderr);
+        Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}.shares/"));
+        string afterRevoke = Path.Combine(_directory, "after-revoke.sql");
+        ProcessOutput dead = await ReplicaAsync(_replica, ["restore", "-c", keyOnly, "--from-url", "-", "-o", afterRevoke], link);
+        Assert.True(dead.ExitCode == 4, dead.Describe());
+        Assert.Contains("HTTP 404", dead.Stderr);
+        Assert.Contains("revoked", dead.Stderr);
+        // A link is a password: no message repeats one.
+        Assert.DoesNotContain("X-Amz-Signature", dead.Stderr);
+        Assert.False(File.Exists(afterRevoke));
+        // The dump in the bucket is untouched.
+        Assert.Single(await ListAsync(s3));
+    }
+
+    [Fact]
+    public async Task Share_BadChoices_AreUsageOrConfigErrors()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string s3 = S3Config("s3.yaml", bucket);
+        await ReplicaOkAsync("dump", "-c", s3, "--input", SampleDump, "--name", "shared-2");
+
+        ProcessOutput week = await ReplicaAsync("share", "-c", s3, "--latest", "--expires", "8d");
+        Assert.True(week.ExitCode == 2, week.Describe());
+        Assert.Contains("at most 7 days", week.Stderr);
+        ProcessOutput both = await ReplicaAsync("share", "-c", s3, "shared-2", "--latest");
+        Assert.True(both.ExitCode == 1, both.Describe());
+        ProcessOutput local = await ReplicaAsync("share", "-c", LocalConfig("local.yaml", Path.Combine(_directory, "bridge")), "--latest");
+        Assert.NotEqual(0, local.ExitCode);
+        ProcessOutput unknown = await ReplicaAsync("share", "-c", s3, "--revoke", "0123456789abcdef");
+        Assert.True(unknown.ExitCode == 4, unknown.Describe());
+        Assert.Contains("no share '0123456789abcdef'", unknown.Stderr);
+        Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}.shares/"));
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     /// <summary>A replica runner whose environment holds these S3 keys, the config secret and the passphrase.</summary>
@@ -521,7 +599,16 @@ public abstract class S3CliTests : IDisposable
         [SecretKeyVariable] = secretKey,
     });
 
-    Task<ProcessOutput> ReplicaAsync(params string[] arguments) => ReplicaAsync(_replica, arguments);
+    protected Task<ProcessOutput> ReplicaAsync(params string[] arguments) => ReplicaAsync(_replica, arguments);
+
+    /// <summary>replica with <paramref name="stdinFile"/> on its standard input (a link given as --from-url -).</summary>
+    protected async Task<ProcessOutput> ReplicaAsync(ReplicaProcess replica, string[] arguments, string stdinFile)
+    {
+        ProcessOutput result = await replica.RunAsync(arguments, stdinFile);
+        _output.WriteLine($"replica {string.Join(' ', arguments)} < {Path.GetFileName(stdinFile)}: {result.Describe()}");
+        AssertNoSecrets(result);
+        return result;
+    }
 
     protected async Task<ProcessOutput> ReplicaAsync(ReplicaProcess replica, params string[] arguments)
     {
@@ -531,7 +618,7 @@ public abstract class S3CliTests : IDisposable
         return result;
     }
 
-    async Task<ProcessOutput> ReplicaOkAsync(params string[] arguments)
+    protected async Task<ProcessOutput> ReplicaOkAsync(params string[] arguments)
     {
         ProcessOutput result = await ReplicaAsync(arguments);
         Assert.True(result.ExitCode == 0, $"replica {string.Join(' ', arguments)}: {result.Describe()}");
@@ -764,12 +851,70 @@ public abstract class S3CliTests : IDisposable
 
 /// <summary>The CLI suite against moto, which accepts any keys: distinctive ones, so that a leak would be found.</summary>
 public sealed class MotoS3CliTests(MotoServer server, ITestOutputHelper output)
-    : S3CliTests(server, output, "moto-cli-access-key", "moto-cli-secret-key-Rb5n8Tq1"), IClassFixture<MotoServer>;
+    : S3CliTests(server, output, "moto-cli-access-key", "moto-cli-secret-key-Rb5n8Tq1"), IClassFixture<MotoServer>
+{
+    [Fact]
+    public async Task Share_SignedWithASessionToken_SaysTheLinksDieWithTheCredentials()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        await ReplicaOkAsync("dump", "-c", S3Config("s3.yaml", bucket), "--input", SampleDump, "--name", "temporary");
+        // The default credential chain (no keys in the config) with a session token: temporary credentials.
+        string config = S3Config("chain.yaml", bucket);
+        string text = await File.ReadAllTextAsync(config);
+        Assert.Contains("access_key_id:", text);
+        await File.WriteAllTextAsync(config, text.Replace("access_key_id:", "# access_key_id:", StringComparison.Ordinal)
+            .Replace("secret_access_key:", "# secret_access_key:", StringComparison.Ordinal));
+        var temporary = new ReplicaProcess(Path.GetDirectoryName(config)!, new Dictionary<string, string>
+        {
+            ["REPLICA_SECRET"] = "unused-secret-value-0123456789",
+            ["REPLICA_PASSPHRASE"] = "unused-passphrase-0123456789",
+            ["AWS_ACCESS_KEY_ID"] = "ASIATEMPORARYKEY",
+            ["AWS_SECRET_ACCESS_KEY"] = "temporary-secret-Zq8w3Lk5",
+            ["AWS_SESSION_TOKEN"] = "temporary-session-token-Pp4v7Nn2",
+        });
+
+        ProcessOutput share = await ReplicaAsync(temporary, "share", "-c", config, "--latest");
+
+        Assert.True(share.ExitCode == 0, share.Describe());
+        Assert.Contains("temporary credentials (a session token)", share.Stderr);
+        Assert.DoesNotContain("temporary-secret-Zq8w3Lk5", share.Stderr + share.Stdout);
+    }
+}
 
 /// <summary>The CLI suite against Ceph radosgw, plus what only a server that checks signatures can show.</summary>
 public sealed class RadosgwS3CliTests(RadosgwServer server, ITestOutputHelper output)
     : S3CliTests(server, output, S3Server.AccessKey, S3Server.SecretKey), IClassFixture<RadosgwServer>
 {
+    [Fact]
+    public async Task RestoreFromUrl_ExpiredOrTamperedLink_ClearErrorAndNothingWritten()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "expiring");
+        string good = (await ReplicaOkAsync("share", "-c", config, "--latest", "--quiet")).Stdout.Trim();
+        string expiring = (await ReplicaOkAsync("share", "-c", config, "--latest", "--expires", "1s", "--quiet")).Stdout.Trim();
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        // The signature's last hex digit changed: the server refuses the link.
+        char last = good[^1];
+        string tampered = good[..^1] + (last == '0' ? '1' : '0');
+        foreach ((string what, string link) in new[] { ("expired", expiring), ("tampered", tampered) })
+        {
+            string output = Path.Combine(Path.GetTempPath(), $"replica-{what}-{Guid.NewGuid():N}.sql");
+            ProcessOutput restore = await ReplicaAsync("restore", "-c", config, "--from-url", link, "-o", output);
+            Assert.True(restore.ExitCode == 4, $"{what}: {restore.Describe()}");
+            Assert.Contains("HTTP 403", restore.Stderr);
+            Assert.Contains("The link has expired, was changed", restore.Stderr);
+            Assert.DoesNotContain("X-Amz-Signature", restore.Stderr);
+            Assert.False(File.Exists(output), what);
+        }
+        // The untouched link still works.
+        string restored = Path.Combine(Path.GetTempPath(), $"replica-good-{Guid.NewGuid():N}.sql");
+        ProcessOutput ok = await ReplicaAsync("restore", "-c", config, "--from-url", good, "-o", restored);
+        Assert.True(ok.ExitCode == 0, ok.Describe());
+        File.Delete(restored);
+    }
+
     [Fact]
     public async Task Dump_WrongSecretKey_ExitsFourNamingBucketWithoutTheKey()
     {

@@ -61,7 +61,7 @@ public sealed partial class RecipeTests
     }
 
     /// <summary>A `replica ...` invocation: after the start of a line, a shell operator, "run:", "$ " or "ExecStart=".</summary>
-    [GeneratedRegex(@"(?:^|[;&|(]\s*|run:\s*|\$\s|Exec\w+=)(?:/opt/replica/)?replica\s+(?<args>[^|;&#>]*)")]
+    [GeneratedRegex(@"(?:^|[;&|(]\s*|run:\s*|\$\s|Exec\w+=)(?:/opt/replica/)?replica\s+(?<args>[^|;&#<>]*)")]
     private static partial Regex Invocation();
 
     /// <summary>Every replica command line in the recipes and in the README's ```sh blocks, with where it is.</summary>
