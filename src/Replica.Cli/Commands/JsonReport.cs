@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace Replica.Cli.Commands;
 
 /// <summary>
-/// --json on dump, restore, verify, delete, export and import: one JSON object on stdout (snake_case, "command" first)
+/// --json on dump, restore, verify, delete, export, import and share: one JSON object on stdout (snake_case, "command" first)
 /// instead of the text there, so scripts never parse text lines. Progress, warnings and errors still go to stderr,
 /// and the exit code is the same.
 /// </summary>
@@ -16,6 +16,9 @@ internal static class JsonReport
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // The report goes to a terminal or a script, never into HTML: a link's '&' and a name's 'ü' stay as they are
+        // instead of \u0026 and \u00FC (JSON escapes of quotes, backslashes and control characters remain).
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static Option<bool> Option(string what) => new("--json") { Description = $"Print {what} as one JSON object on stdout." };
