@@ -12,7 +12,7 @@ namespace Replica.Bridges;
 /// bridge). Every change is refused: an archive is read, never written.
 /// See https://www.gnu.org/software/tar/manual/html_node/Standard.html for the ustar header.
 /// </summary>
-internal sealed class ArchiveStore : IObjectStore
+internal sealed class ArchiveStore : ReadOnlyObjectStore
 {
     const int BlockSize = 512;
 
@@ -34,9 +34,9 @@ internal sealed class ArchiveStore : IObjectStore
     /// <summary>The one dump the archive holds.</summary>
     public string DumpName { get; }
 
-    public string Description => $"dump archive '{_path}'";
+    public override string Description => $"dump archive '{_path}'";
 
-    public string Show(string key) => $"{key} in '{_path}'";
+    public override string Show(string key) => $"{key} in '{_path}'";
 
     /// <summary>Indexes the archive at <paramref name="path"/> (its headers only); <see cref="BridgeException"/> when it is not one replica can read.</summary>
     public static ArchiveStore Open(string path)
@@ -248,7 +248,7 @@ internal sealed class ArchiveStore : IObjectStore
     static BridgeException ChangedWhileRead(string path, long at) =>
         new($"Cannot read the dump archive '{path}': it ended at byte {at}; it was changed while being read.");
 
-    public async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
+    public override async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
         if (!_entries.TryGetValue(key, out (long Offset, long Length) entry))
         {
@@ -260,7 +260,7 @@ internal sealed class ArchiveStore : IObjectStore
         return new StoredObject(data, "");
     }
 
-    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask.ConfigureAwait(false);
         foreach (string key in _keys)
@@ -273,22 +273,7 @@ internal sealed class ArchiveStore : IObjectStore
         }
     }
 
-    public Task<IReadOnlyList<string>> ListFoldersAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([DumpName]);
+    public override Task<IReadOnlyList<string>> ListFoldersAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([DumpName]);
 
-    public Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken) =>
-        throw ReadOnly($"write {what}");
-
-    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken) =>
-        throw ReadOnly(what);
-
-    public Task<bool> PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what, CancellationToken cancellationToken) =>
-        throw ReadOnly(what);
-
-    public Task DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => throw ReadOnly("delete from it");
-
-    public Task<IWriterLease> AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken) =>
-        throw ReadOnly($"write dump '{name}' into it");
-
-    BridgeException ReadOnly(string what) =>
-        new($"Cannot {what}: {Description} is read-only; 'replica import' copies its dump into the configured bridge.");
+    protected override string Instead => " 'replica import' copies its dump into the configured bridge.";
 }

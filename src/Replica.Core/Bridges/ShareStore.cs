@@ -14,7 +14,7 @@ namespace Replica.Bridges;
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification =
     "The SemaphoreSlim's wait handle is never asked for, so it holds nothing to dispose; an ObjectBridge never disposes its store.")]
-internal sealed class ShareStore : IObjectStore
+internal sealed class ShareStore : ReadOnlyObjectStore
 {
     /// <summary>Pages of chunk links kept: restore lanes read neighbouring chunks, never far apart.</summary>
     const int CachedPages = 4;
@@ -40,11 +40,11 @@ internal sealed class ShareStore : IObjectStore
 
     string Server => _url.IsDefaultPort ? _url.Host : $"{_url.Host}:{_url.Port}";
 
-    public string Description => $"the dump shared by link from {Server}";
+    public override string Description => $"the dump shared by link from {Server}";
 
-    public string Show(string key) => $"{key} (shared by link from {Server})";
+    public override string Show(string key) => $"{key} (shared by link from {Server})";
 
-    public async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
+    public override async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
         ShareObject share = await ShareAsync(cancellationToken).ConfigureAwait(false);
         if (key == ObjectBridge.IndexKey)
@@ -330,7 +330,7 @@ internal sealed class ShareStore : IObjectStore
 
     static string Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
 
-    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ShareObject share = await ShareAsync(cancellationToken).ConfigureAwait(false);
         string manifest = ObjectBridge.ManifestKey(share.Dump);
@@ -340,23 +340,6 @@ internal sealed class ShareStore : IObjectStore
         }
     }
 
-    public async Task<IReadOnlyList<string>> ListFoldersAsync(CancellationToken cancellationToken) =>
+    public override async Task<IReadOnlyList<string>> ListFoldersAsync(CancellationToken cancellationToken) =>
         [(await ShareAsync(cancellationToken).ConfigureAwait(false)).Dump];
-
-    public Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken) =>
-        throw ReadOnly($"write {what}");
-
-    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken) =>
-        throw ReadOnly(what);
-
-    public Task<bool> PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what, CancellationToken cancellationToken) =>
-        throw ReadOnly(what);
-
-    public Task DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => throw ReadOnly("delete from it");
-
-    public Task<IWriterLease> AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken) =>
-        throw ReadOnly($"write dump '{name}' into it");
-
-    BridgeException ReadOnly(string what) =>
-        new($"Cannot {what}: {Description} is read-only.");
 }
