@@ -80,9 +80,17 @@ public sealed class PsqlDestination : IRestoreDestination
         }
     }
 
-    string FailureContext => $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
+    /// <summary>What psql's errors start with; by default, that the restore was rolled back and left the database unchanged.</summary>
+    public string FailureContext
+    {
+        get => _failureContext ?? $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
+        init => _failureContext = value;
+    }
 
-    DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
+    readonly string? _failureContext;
+
+    /// <summary>The database psql connects to for CREATE and DROP DATABASE (postgres, or the service's own).</summary>
+    internal DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
 
     /// <summary>Connects first (clear error on a wrong password or host), creates the database when asked, starts psql.</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
