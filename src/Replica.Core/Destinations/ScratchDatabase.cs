@@ -25,7 +25,7 @@ public sealed class ScratchDatabase : IAsyncDisposable
         Destination = new PsqlDestination(uri, tools, WipeMode.None, createDatabase: false)
         {
             AfterRestore = statements,
-            FailureContext = $"sanitizing in the scratch database {uri.Describe()} failed (nothing was stored)",
+            FailureContext = $"sanitizing in the scratch {uri.Describe()} failed (nothing was stored)",
         };
     }
 
@@ -42,7 +42,7 @@ public sealed class ScratchDatabase : IAsyncDisposable
             cancellationToken).ConfigureAwait(false)).Trim() == "1";
         if (exists)
         {
-            throw new ConfigException($"the scratch database {Uri.Describe()} (sanitize.scratch_uri) exists; replica creates it for each dump and drops it "
+            throw new ConfigException($"the scratch {Uri.Describe()} (sanitize.scratch_uri) exists; replica creates it for each dump and drops it "
                 + "afterwards, and never touches a database it did not create: drop it, or name another one");
         }
         await _tools.QueryAsync(Destination.Maintenance, $"CREATE DATABASE {Identifiers.Delimited(name)}", cancellationToken).ConfigureAwait(false);

@@ -33,7 +33,7 @@ public static partial class DumpJob
         {
             await source.PrepareAsync(cancellationToken).ConfigureAwait(false);
             await scratch.CreateAsync(cancellationToken).ConfigureAwait(false);
-            progress?.Invoke($"sanitize: restoring the masked dump into the scratch database {scratch.Uri.Describe()}");
+            progress?.Invoke($"sanitize: restoring the masked dump into the scratch {scratch.Uri.Describe()}");
             await RestoreIntoScratchAsync(source, rewriter, scratch.Destination, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
             progress?.Invoke($"sanitize: {scratch.Destination.AfterRestore.Count} {(scratch.Destination.AfterRestore.Count == 1 ? "step" : "steps")} ran; storing pg_dump of the scratch database");
             var sanitized = new PgDumpSource(scratch.Uri, new SourceOptions { DataFormat = dataFormat }, PostgresTools.Find());
