@@ -5,6 +5,9 @@
 # trip whose one statement changes nothing: the fixed cost) and sanitize-update (an UPDATE of ~90 % of the customers
 # and a DELETE of ~10 % of the payments).
 # Usage: SCRATCH_SERVER=postgres://postgres@127.0.0.1:55433 bench/issue13/sanitize-cost.sh [--rounds 3] [--input /tmp/san-shop.sql]
+# With SERVER_PID (the postmaster's pid, first line of $PGDATA/postmaster.pid) on this machine, server_cpu_s is the CPU
+# its backends used during the run (the postmaster's cutime + cstime: backends that ended); /usr/bin/time counts
+# replica and the psql / pg_dump it runs, not the server.
 set -euo pipefail
 rounds=3
 input=/tmp/san-shop.sql
@@ -29,15 +32,22 @@ cp "$base" "$work/plain.yaml"
   printf '    - "UPDATE public.customers SET street = '"'"'redacted'"'"', profile = NULL WHERE country <> '"'"'Germany'"'"'"\n'
   printf '    - "DELETE FROM public.payments WHERE amount > 900"\n'; } > "$work/sanitize-update.yaml"
 
-echo "case,round,wall_s,user_s,sys_s,max_rss_kb,stored_bytes"
+server_cpu() { if [[ -n ${SERVER_PID:-} ]]; then awk '{ print $16 + $17 }' "/proc/$SERVER_PID/stat"; else echo 0; fi; }
+echo "case,round,wall_s,user_s,sys_s,max_rss_kb,stored_bytes,server_cpu_s"
 for round in $(seq 1 "$rounds"); do
     for case in plain sanitize-noop sanitize-update; do
         export REPLICA_BENCH_BRIDGE=$work/bridge-$case-$round
         sync
-        /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$replica" dump -c "$work/$case.yaml" --input "$input" --quiet > /dev/null
-        read -r wall user sys rss < "$work/time"
+        before=$(server_cpu)
+        /usr/bin/time -f '%e s wall %U+%S cpu %M KB' -o "$work/time" "$replica" dump -c "$work/$case.yaml" --input "$input" --quiet > /dev/null
+        after=$(server_cpu)
+        echo "$case round $round: $(cat "$work/time")" >&2
+        read -r wall _ _ cpu _ rss _ < "$work/time"
+        user=${cpu%+*}
+        sys=${cpu#*+}
+        server=$(awk -v a="$after" -v b="$before" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (a - b) / hz }')
         stored=$(du -sb "$REPLICA_BENCH_BRIDGE" | cut -f1)
-        echo "$case,$round,$wall,$user,$sys,$rss,$stored"
+        echo "$case,$round,$wall,$user,$sys,$rss,$stored,$server"
         rm -rf "$REPLICA_BENCH_BRIDGE"
     done
 done

@@ -200,6 +200,29 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task Dump_ScratchLeftByAKilledDump_IsDroppedAndTheDumpRuns()
+    {
+        // kill -9 leaves the scratch database behind; its comment names the dump's process, which is gone.
+        var source = await CreateShopAsync();
+        int gone;
+        using (var exited = System.Diagnostics.Process.Start("true")!)
+        {
+            await exited.WaitForExitAsync();
+            gone = exited.Id;
+        }
+        await server.CreateDatabaseAsync(_scratch);
+        await server.ExecuteAsync(_scratch, "CREATE TABLE half_restored (id int)");
+        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {_scratch} IS '{Replica.Destinations.ScratchDatabase.MarkOf(gone)}'");
+        var config = Config(source, "replica_dest_unused", "\"DELETE FROM public.audit_log\"");
+
+        var dump = await _cli.RunAsync("dump", "-c", config);
+
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.Single(await ListAsync(config));
+        Assert.False(await ScratchExistsAsync(), "the scratch database is left over");
+    }
+
+    [Fact]
     public async Task Dump_ScratchUriIsTheSourceDatabase_IsAConfigErrorAndTheSourceIsKept()
     {
         var source = await CreateShopAsync();
