@@ -220,6 +220,12 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     async Task CompleteWithStepsAsync(PsqlSession psql, CancellationToken cancellationToken)
     {
+        if (_afterRestore.Count > 0)
+        {
+            // pg_dump's preamble empties the session's search_path (SELECT pg_catalog.set_config('search_path', '', false)):
+            // the steps get the database's default back, as on a fresh connection, so that unqualified names resolve.
+            await psql.Input.WriteAsync("\nRESET search_path;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
         for (int i = 0; i < _afterRestore.Count; i++)
         {
             await psql.MarkStepAsync(i, _afterRestore[i], cancellationToken).ConfigureAwait(false);

@@ -71,7 +71,7 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         var destination = "replica_dest_" + Guid.NewGuid().ToString("N")[..8];
         WriteDeleteCustomersFile();
         var config = Config(input ? null : source, destination,
-            "\"UPDATE public.customers SET city = '${SAN_CITY}' WHERE country <> 'DE'\"", "{ file: delete-customers.sql }");
+            "\"UPDATE customers SET city = '${SAN_CITY}' WHERE country <> 'DE'\"", "{ file: delete-customers.sql }");
         string[] inputArguments = input ? ["--input", TestPaths.Example("sample-dump.sql")] : [];
 
         var dump = await _cli.RunAsync(["dump", "-c", config, .. inputArguments], null, s_environment);
@@ -81,7 +81,8 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         Assert.DoesNotContain(PostgresServer.Password, dump.Stderr + dump.Stdout);
         var restore = await _cli.RunAsync(["restore", "-c", config, "--latest"], null, s_environment);
         Assert.True(restore.ExitCode == 0, restore.Stderr);
-        // The statements' work: the UPDATE with ${VAR} in the statement, the DELETEs with ${VAR} in the file.
+        // The statements' work: the UPDATE with ${VAR} in the statement (an unqualified name: pg_dump's empty search_path
+        // is reset for the steps), the DELETEs with ${VAR} in the file.
         Assert.NotEqual("0", await Scalar(source, "SELECT count(*) FROM customers WHERE country = 'GB'"));
         Assert.Equal("0", await Scalar(destination, "SELECT count(*) FROM customers WHERE country = 'GB'"));
         Assert.Equal("Sanitized City", await Scalar(destination, "SELECT string_agg(DISTINCT city, ',') FROM customers WHERE country <> 'DE'"));
@@ -238,17 +239,26 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         Assert.NotEqual("0", await Scalar(source, "SELECT count(*) FROM audit_log"));
     }
 
+    const string Steps = "  statements: [ 'DELETE FROM public.audit_log' ]\n";
+
     [Theory]
-    [InlineData("sanitize:\n  statements: [ 'DELETE FROM public.audit_log' ]\n", "sanitize.scratch_uri")]
-    [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n  statements: [ 'DELETE FROM t' ]\n", "--jobs 2")]
-    public async Task Dump_BadSanitizeConfig_ExitsTwo(string sanitize, string message)
+    [InlineData("sanitize:\n" + Steps, "", "sanitize.scratch_uri")]
+    [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n" + Steps, "--jobs 2", "--jobs 2 dumps in parts")]
+    [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n" + Steps + "subset:\n  roots: [ { table: public.customers, percent: 10 } ]\n",
+        "", "a subset of a live PostgreSQL source")]
+    [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n" + Steps, "--input shop.sql --dialect MySql", "a MySQL or MariaDB dump")]
+    public async Task Dump_BadSanitizeConfig_ExitsTwoBeforeAnythingRuns(string sanitize, string arguments, string message)
     {
         var source = await CreateShopAsync();
+        File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "shop.sql"), "CREATE TABLE t (a int);\n");
+        sanitize = sanitize.Replace("postgres://u@127.0.0.1/replica_scratch", server.PasswordUri(_scratch), StringComparison.Ordinal);
         var config = _cli.WriteConfig("secret: ${REPLICA_SECRET}\n" + $"source:\n  connection_uri: '{server.PasswordUri(source)}'\n{sanitize}bridge:\n  local:\n    path: {_cli.BridgePath}\n");
 
-        var dump = await _cli.RunAsync("dump", "-c", config, "--jobs", "2");
+        var dump = await _cli.RunAsync(["dump", "-c", config, .. arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
 
         Assert.Equal(2, dump.ExitCode);
         Assert.Contains(message, dump.Stderr, StringComparison.Ordinal);
+        Assert.False(await ScratchExistsAsync(), "the scratch database was created");
+        Assert.NotEqual("0", await Scalar(source, "SELECT count(*) FROM audit_log"));
     }
 }
