@@ -30,7 +30,7 @@ internal static class DumpCommand
             Description = "Read, mask and store this many parts of a live PostgreSQL source at once, from one snapshot: the schema, "
                 + "one part per table (largest first), the rest of the data, then indexes and constraints. Default 1: one pg_dump "
                 + "stream. Not with --input (one stream), a MySQL source (no snapshot shared across connections without a global read lock) "
-                + "nor sanitize: (its scratch database takes one stream).",
+                + "nor sanitize: (its scratch database takes one part at a time).",
             DefaultValueFactory = _ => 1,
         };
         var json = JsonReport.Option("the dump's name, sizes, rows, tables, chunks, duration and warnings");

@@ -128,8 +128,13 @@ public sealed class DumpRequest : IAsyncDisposable
         };
         SubsetSummary? subset = null;
         using var keys = Config.Subset is null ? null : new KeyStore(Config.Subset.MemoryBytes);
-        var result = await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
-            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false)).ConfigureAwait(false);
+        Func<CancellationToken, Task>? afterSnapshot = Config.Subset is null
+            ? null
+            : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false);
+        var result = Scratch is null
+            ? await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken, afterSnapshot).ConfigureAwait(false)
+            : await DumpJob.RunSanitizedPartsAsync(snapshot, rewriter, Scratch, Bridge, Name, Config.Bridge, Config.Source.DataFormat, Progress, afterSnapshot,
+                cancellationToken).ConfigureAwait(false);
         return result with { Subset = subset };
     }
 
@@ -210,9 +215,8 @@ public sealed class DumpRequest : IAsyncDisposable
     }
 
     /// <summary>
-    /// 'sanitize:' restores the masked dump into a PostgreSQL scratch database, one stream: a MySQL dump, --jobs above 1
-    /// and a subset of a live PostgreSQL source (both dumped in parts) are refused, as config errors, before anything
-    /// runs. Building the scratch database checks its statements with the restore guard (a meta-command is a config
+    /// 'sanitize:' restores the masked dump into a PostgreSQL scratch database, one part after the other: a MySQL dump and
+    /// --jobs above 1 (parts at once) are refused, as config errors, before anything runs. Building the scratch database checks its statements with the restore guard (a meta-command is a config
     /// error here too); nothing is created until the dump runs.
     /// </summary>
     static ScratchDatabase? CreateScratch(ReplicaConfig config, DumpOptions options)
@@ -228,13 +232,8 @@ public sealed class DumpRequest : IAsyncDisposable
         }
         if (options.Jobs > 1)
         {
-            throw new ConfigException($"sanitize restores the masked dump into its scratch database as one stream; --jobs {options.Jobs} dumps in parts: use --jobs 1",
+            throw new ConfigException($"sanitize restores the masked dump into its scratch database one part after the other; --jobs {options.Jobs} dumps parts at once: use --jobs 1",
                 config.File, key: "sanitize");
-        }
-        if (config.Subset is not null && options.Input is null)
-        {
-            throw new ConfigException("sanitize restores the masked dump into its scratch database as one stream; a subset of a live PostgreSQL source "
-                + "is dumped in parts: subset a dump file (--input) instead, or leave one of 'subset:' and 'sanitize:' out", config.File, key: "sanitize");
         }
         return new ScratchDatabase(DatabaseUri.Parse(sanitize.ScratchUri), PostgresTools.Find(), sanitize.Statements);
     }
