@@ -27,18 +27,21 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
     }
 
     /// <summary>The quickstart's rules, with a live source (or none, for --input), a destination and these sanitize steps.</summary>
-    string Config(string? source, string destination, params string[] steps)
-    {
-        var rules = File.ReadAllText(TestPaths.Example("replica.yaml"));
-        rules = rules[rules.IndexOf("transformers:", StringComparison.Ordinal)..];
-        return _cli.WriteConfig(
+    string Config(string? source, string destination, params string[] steps) =>
+        _cli.WriteConfig(
             "secret: ${REPLICA_SECRET}\n"
             + (source is null ? "" : $"source:\n  connection_uri: '{server.PasswordUri(source)}'\n")
             + $"destination:\n  connection_uri: '{server.PasswordUri(destination)}'\n"
             + $"sanitize:\n  scratch_uri: '{server.PasswordUri(_scratch)}'\n  statements:\n"
             + string.Concat(steps.Select(step => $"    - {step}\n"))
             + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n"
-            + rules);
+            + Rules());
+
+    /// <summary>The quickstart's transformers section.</summary>
+    static string Rules()
+    {
+        var text = File.ReadAllText(TestPaths.Example("replica.yaml"));
+        return text[text.IndexOf("transformers:", StringComparison.Ordinal)..];
     }
 
     void WriteDeleteCustomersFile() => File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "delete-customers.sql"), """
@@ -100,7 +103,7 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         // the scratch database, where the statements see the subset.
         var source = await CreateShopAsync();
         var destination = "replica_dest_" + Guid.NewGuid().ToString("N")[..8];
-        var config = Config(source, destination, "\"DELETE FROM public.support_tickets\"") + "";
+        var config = Config(source, destination, "\"DELETE FROM public.support_tickets\"");
         File.AppendAllText(config, "subset:\n  roots: [ { table: public.customers, where: \"country = 'DE'\" } ]\n  follow_children: all\n");
 
         var dump = await _cli.RunAsync("dump", "-c", config);
@@ -129,7 +132,7 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
             $"secret: ${{REPLICA_SECRET}}\nsource:\n  connection_uri: '{server.PasswordUri(source)}'\n"
             + $"destination:\n  connection_uri: '{server.PasswordUri(plainDestination)}'\n"
             + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n"
-            + File.ReadAllText(TestPaths.Example("replica.yaml"))[File.ReadAllText(TestPaths.Example("replica.yaml")).IndexOf("transformers:", StringComparison.Ordinal)..],
+            + Rules(),
             "plain.yaml");
         var sanitized = Config(source, sanitizedDestination, "\"UPDATE public.customers SET city = city WHERE false\"");
 
