@@ -29,14 +29,16 @@ internal static class DumpCommand
         {
             Description = "Read, mask and store this many parts of a live PostgreSQL source at once, from one snapshot: the schema, "
                 + "one part per table (largest first), the rest of the data, then indexes and constraints. Default 1: one pg_dump "
-                + "stream. Not with --input (one stream) nor a MySQL source (no snapshot shared across connections without a global read lock).",
+                + "stream. Not with --input (one stream), a MySQL source (no snapshot shared across connections without a global read lock) "
+                + "nor sanitize: (its scratch database takes one part at a time).",
             DefaultValueFactory = _ => 1,
         };
         var json = JsonReport.Option("the dump's name, sizes, rows, tables, chunks, duration and warnings");
         var command = new Command("dump", """
             Dumps the config's source database (source.connection_uri: pg_dump runs and streams into Replica, nothing is
             staged on disk) or reads a plain-format dump (--input), transforms the configured columns, and stores the
-            result in the bridge. Prints the new dump's name on stdout.
+            result in the bridge. With a sanitize: section, the masked dump is first restored into its scratch
+            database, the statements run there, and pg_dump of the result is stored. Prints the new dump's name on stdout.
 
             Examples:
               replica dump -c replica.yaml

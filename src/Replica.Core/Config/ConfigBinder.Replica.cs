@@ -5,7 +5,7 @@ namespace Replica.Config;
 /// <summary>Replica's own shape; replica.example.yaml documents every key read here.</summary>
 internal sealed partial class ConfigBinder
 {
-    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables", "unmatched_rules", "subset"];
+    static readonly string[] s_rootKeys = ["secret", "locale", "policy", "source", "bridge", "limits", "destination", "transformers", "only_tables", "unmatched_rules", "subset", "sanitize"];
     static readonly string[] s_tableKeys = ["table", "columns", "data", "drop", "optional"];
     static readonly string[] s_columnKeys = ["transformer", "options", "unique"];
 
@@ -140,7 +140,37 @@ internal sealed partial class ConfigBinder
             MaxRowBytes = maxRow,
             UnmatchedRules = unmatched,
             Subset = f.Get("subset") is { } subsetNode && !IsNull(subsetNode.Yaml) ? BindSubset(subsetNode) : null,
+            Sanitize = f.Get("sanitize") is { } sanitizeNode && !IsNull(sanitizeNode.Yaml) ? BindSanitize(sanitizeNode, source) : null,
         };
+    }
+
+    /// <summary>
+    /// 'sanitize:': a scratch database (PostgreSQL, named, never the source's database: replica drops it afterwards)
+    /// and at least one step.
+    /// </summary>
+    SanitizeConfig BindSanitize(ConfigNode node, SourceConfig source)
+    {
+        var sf = Mapping(node, ["scratch_uri", "statements"]);
+        var uriNode = sf.Require("scratch_uri", "a PostgreSQL database for replica to create and drop, e.g. postgres://replica@127.0.0.1:5432/replica_scratch");
+        var text = ConnectionUri(uriNode) ?? throw Error(uriNode, "expected a PostgreSQL connection URI (postgres://user@host:port/database), found nothing");
+        var scratch = Clients.DatabaseUri.Parse(text);
+        if (scratch.Kind != Clients.DatabaseKind.PostgreSql || scratch.Database is null)
+        {
+            throw Error(uriNode, "expected a PostgreSQL database replica creates and drops (postgres://user@host:port/database): the sanitize step runs in PostgreSQL");
+        }
+        if (source.ConnectionUri is { } sourceText && Clients.DatabaseUri.Parse(sourceText) is { Kind: Clients.DatabaseKind.PostgreSql } sourceUri
+            && string.Equals(sourceUri.Database, scratch.Database, StringComparison.Ordinal))
+        {
+            throw Error(uriNode, $"the scratch database '{scratch.Database}' has the name of the source's database; replica drops the scratch database "
+                + "after every dump: name one of its own (e.g. replica_scratch)");
+        }
+        var statementsNode = sf.Require("statements", "SQL statements, or { file: path.sql }");
+        var statements = SqlSteps(statementsNode);
+        if (statements.Count == 0)
+        {
+            throw Error(statementsNode, "expected at least one SQL statement or { file: path.sql }: without one, leave 'sanitize:' out");
+        }
+        return new SanitizeConfig { ScratchUri = text, Statements = statements, Source = Where(node.Yaml) };
     }
 
     SourceConfig BindSource(ConfigNode node)

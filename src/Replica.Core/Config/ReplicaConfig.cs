@@ -39,6 +39,25 @@ public sealed class ReplicaConfig
 
     /// <summary>'subset:': which rows the dump keeps; null copies every row.</summary>
     public SubsetConfig? Subset { get; init; }
+
+    /// <summary>'sanitize:': SQL run on the masked dump in a scratch database before it is stored; null stores the masked dump as it is.</summary>
+    public SanitizeConfig? Sanitize { get; init; }
+}
+
+/// <summary>
+/// The 'sanitize:' section: what column rules cannot express (an UPDATE with a condition, deleting whole customers),
+/// run by `replica dump` on the masked dump restored into <see cref="ScratchUri"/>, which is then dumped into the bridge.
+/// </summary>
+public sealed class SanitizeConfig
+{
+    /// <summary>'sanitize.scratch_uri': a PostgreSQL database replica creates (it must not exist) and drops; may hold a password.</summary>
+    public required string ScratchUri { get; init; }
+
+    /// <summary>'sanitize.statements': run in order, in one transaction, after the masked data is in; ${VAR} expanded.</summary>
+    public IReadOnlyList<SqlStep> Statements { get; init; } = [];
+
+    /// <summary>Where 'sanitize:' was configured ("replica.yaml:40:3"), for messages.</summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>The 'subset:' section: where a subset starts and which links it follows.</summary>

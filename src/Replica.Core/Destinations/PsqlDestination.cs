@@ -80,9 +80,17 @@ public sealed class PsqlDestination : IRestoreDestination
         }
     }
 
-    string FailureContext => $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
+    /// <summary>What psql's errors start with; by default, that the restore was rolled back and left the database unchanged.</summary>
+    public string FailureContext
+    {
+        get => _failureContext ?? $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
+        init => _failureContext = value;
+    }
 
-    DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
+    readonly string? _failureContext;
+
+    /// <summary>The database psql connects to for CREATE and DROP DATABASE (postgres, or the service's own).</summary>
+    internal DatabaseUri Maintenance => _uri.WithDatabase(_uri.Parameters.ContainsKey("service") ? _uri.Database : "postgres");
 
     /// <summary>Connects first (clear error on a wrong password or host), creates the database when asked, starts psql.</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
@@ -212,6 +220,12 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     async Task CompleteWithStepsAsync(PsqlSession psql, CancellationToken cancellationToken)
     {
+        if (_afterRestore.Count > 0)
+        {
+            // pg_dump's preamble empties the session's search_path (SELECT pg_catalog.set_config('search_path', '', false)):
+            // the steps get the database's default back, as on a fresh connection, so that unqualified names resolve.
+            await psql.Input.WriteAsync("\nRESET search_path;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
         for (int i = 0; i < _afterRestore.Count; i++)
         {
             await psql.MarkStepAsync(i, _afterRestore[i], cancellationToken).ConfigureAwait(false);

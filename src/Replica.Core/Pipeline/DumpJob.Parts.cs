@@ -49,10 +49,18 @@ public static partial class DumpJob
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentOutOfRangeException.ThrowIfLessThan(jobs, 1);
         DumpChunker.CheckChunkSize(settings.ChunkSize);
-        var workers = WorkersPerPart(settings.Workers ?? DumpChunker.DefaultWorkers, jobs);
         var codecs = BridgeCodecs.ForNewDump(settings);
         using var codec = codecs.Codec;
         await using var writer = await bridge.BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);
+        return await RunPartsAsync(readParts, description, rewriter, writer, codecs, settings, jobs, probe, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The parts of <paramref name="readParts"/> into <paramref name="writer"/> (a bridge's, or psql into a scratch database), encoded by <paramref name="codecs"/>.</summary>
+    static async Task<DumpResult> RunPartsAsync(Func<CancellationToken, IAsyncEnumerable<SnapshotPart>> readParts, string description,
+        DumpRewriter rewriter, IDumpWriter writer, BridgeCodecs.ForWriting codecs, BridgeConfig settings, int jobs, ChunkerProbe? probe, CancellationToken cancellationToken)
+    {
+        var workers = WorkersPerPart(settings.Workers ?? DumpChunker.DefaultWorkers, jobs);
+        var codec = codecs.Codec;
         rewriter.BeginParts();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A part holds a slot from before it is asked of the source until it is stored and disposed: at most `jobs` at once.

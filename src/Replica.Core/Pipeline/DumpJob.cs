@@ -64,8 +64,16 @@ public static partial class DumpJob
     /// One stream (a whole dump, or one part of a dump in parts) read on its own task, rewritten, and chunked into part
     /// <paramref name="part"/> of the writer. Returns the plain bytes stored. The first stage to fail is the error thrown.
     /// </summary>
-    static async Task<long> StreamPartAsync(Stream stream, DumpRewriter rewriter, IDumpWriter writer, int part, Config.BridgeConfig settings,
-        Codecs.IChunkCodec? codec, int workers, ChunkerProbe? probe, CancellationToken cancellationToken)
+    static Task<long> StreamPartAsync(Stream stream, DumpRewriter rewriter, IDumpWriter writer, int part, Config.BridgeConfig settings,
+        Codecs.IChunkCodec? codec, int workers, ChunkerProbe? probe, CancellationToken cancellationToken) =>
+        RewriteAsync(stream, rewriter, workers,
+            rewritten => DumpChunker.RunPartAsync(rewritten, writer, part, (int)settings.ChunkSize, codec, workers, probe, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// <paramref name="stream"/> read on its own task and rewritten into a pipe that <paramref name="consume"/> reads
+    /// (and completes): the chunker, or psql into a scratch database. The first stage to fail is the error thrown.
+    /// </summary>
+    static async Task<T> RewriteAsync<T>(Stream stream, DumpRewriter rewriter, int workers, Func<PipeReader, Task<T>> consume, CancellationToken cancellationToken)
     {
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
         var input = new Pipe(PipeOptionsFor(s_readBlockSize));
@@ -89,13 +97,13 @@ public static partial class DumpJob
                 await input.Reader.CompleteAsync().ConfigureAwait(false);
             }
         }, cancellationToken);
-        var chunking = DumpChunker.RunPartAsync(pipe.Reader, writer, part, (int)settings.ChunkSize, codec, workers, probe, cancellationToken);
+        var consuming = consume(pipe.Reader);
         try
         {
             // The reader last: after a failure or Ctrl+C it may sit in a read of standard input that no token interrupts
             // (an idle pg_dump), and the cleanup below must not wait for the producer. On success the rewriter has read
             // the input to its end, so the reader is done too.
-            await Task.WhenAll(rewriting, chunking).ConfigureAwait(false);
+            await Task.WhenAll(rewriting, consuming).ConfigureAwait(false);
             await reading.ConfigureAwait(false);
         }
         catch
@@ -111,7 +119,7 @@ public static partial class DumpJob
             }
             throw;
         }
-        return await chunking.ConfigureAwait(false);
+        return await consuming.ConfigureAwait(false);
     }
 
     /// <summary>

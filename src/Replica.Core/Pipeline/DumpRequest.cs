@@ -3,6 +3,7 @@ using Replica.Bridges;
 using Replica.Catalog;
 using Replica.Clients;
 using Replica.Config;
+using Replica.Destinations;
 using Replica.Lexing;
 using Replica.Rewriting;
 using Replica.Scanning;
@@ -41,8 +42,9 @@ public sealed record DumpOptions
 /// </summary>
 public sealed class DumpRequest : IAsyncDisposable
 {
-    DumpRequest(ReplicaConfig config, RewriteRules rules, IDumpSource source, SqlDialect dialect, IBridge bridge, string name, int jobs)
+    DumpRequest(ReplicaConfig config, RewriteRules rules, IDumpSource source, SqlDialect dialect, IBridge bridge, string name, int jobs, ScratchDatabase? scratch)
     {
+        Scratch = scratch;
         Jobs = jobs;
         Config = config;
         Rules = rules;
@@ -67,6 +69,9 @@ public sealed class DumpRequest : IAsyncDisposable
     /// <summary>How many parts are read and stored at once; 1 is a single stream.</summary>
     public int Jobs { get; }
 
+    /// <summary>sanitize.scratch_uri with the sanitize statements (guard-checked); null without 'sanitize:'.</summary>
+    public ScratchDatabase? Scratch { get; }
+
     /// <summary>
     /// Builds the request in the order `replica dump` always checked: the rules, then the source database's catalog
     /// (strict mode, unique columns), then the source, then the bridge.
@@ -78,6 +83,7 @@ public sealed class DumpRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(bridges);
         CheckJobs(config, options);
         CheckSubset(config, options);
+        var scratch = CreateScratch(config, options);
         // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
         var rules = BuildRules(config, strictFromDump: options.Input is not null && (options.Strict || config.Strict));
         // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
@@ -87,7 +93,7 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             var bridge = bridges.Open(config.Bridge);
             return new DumpRequest(config, rules, source, options.Dialect ?? Endpoints.Dialect(config), bridge,
-                options.Name ?? DumpName.ForTime(DateTimeOffset.UtcNow), options.Jobs);
+                options.Name ?? DumpName.ForTime(DateTimeOffset.UtcNow), options.Jobs, scratch);
         }
         catch
         {
@@ -108,7 +114,7 @@ public sealed class DumpRequest : IAsyncDisposable
     {
         if (Jobs == 1 && Config.Subset is null)
         {
-            return await DumpJob.RunAsync(Source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
+            return await StoreAsync(Source, rewriter, cancellationToken).ConfigureAwait(false);
         }
         if (Config.Subset is not null && (Source is FileDumpSource or StandardInputSource || Dialect == SqlDialect.MySql))
         {
@@ -122,8 +128,13 @@ public sealed class DumpRequest : IAsyncDisposable
         };
         SubsetSummary? subset = null;
         using var keys = Config.Subset is null ? null : new KeyStore(Config.Subset.MemoryBytes);
-        var result = await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken,
-            Config.Subset is null ? null : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false)).ConfigureAwait(false);
+        Func<CancellationToken, Task>? afterSnapshot = Config.Subset is null
+            ? null
+            : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false);
+        var result = Scratch is null
+            ? await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken, afterSnapshot).ConfigureAwait(false)
+            : await DumpJob.RunSanitizedPartsAsync(snapshot, rewriter, Scratch, Bridge, Name, Config.Bridge, Config.Source.DataFormat, Progress, afterSnapshot,
+                cancellationToken).ConfigureAwait(false);
         return result with { Subset = subset };
     }
 
@@ -137,9 +148,14 @@ public sealed class DumpRequest : IAsyncDisposable
         using var keys = new KeyStore(Config.Subset!.MemoryBytes);
         var source = Source is FileDumpSource ? Source : await SpooledSource.WriteAsync(Source, keys.DirectoryPath, cancellationToken).ConfigureAwait(false);
         var summary = await SubsetFile.ApplyAsync(source, Config, rewriter, keys, Progress, cancellationToken).ConfigureAwait(false);
-        var result = await DumpJob.RunAsync(source, rewriter, Bridge, Name, Config.Bridge, cancellationToken).ConfigureAwait(false);
+        var result = await StoreAsync(source, rewriter, cancellationToken).ConfigureAwait(false);
         return result with { Subset = summary() };
     }
+
+    /// <summary>One stream into the bridge; with 'sanitize:' through the scratch database first (<see cref="DumpJob.RunSanitizedAsync"/>).</summary>
+    Task<DumpResult> StoreAsync(IDumpSource source, DumpRewriter rewriter, CancellationToken cancellationToken) => Scratch is null
+        ? DumpJob.RunAsync(source, rewriter, Bridge, Name, Config.Bridge, cancellationToken)
+        : DumpJob.RunSanitizedAsync(source, rewriter, Scratch, Bridge, Name, Config.Bridge, Config.Source.DataFormat, Progress, cancellationToken);
 
     /// <summary>Progress lines of the steps before data flows (a subset's passes and rounds); null: silent.</summary>
     public Action<string>? Progress { get; set; }
@@ -196,6 +212,30 @@ public sealed class DumpRequest : IAsyncDisposable
             throw new ConfigException("a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1",
                 config.File, key: "source.data_format");
         }
+    }
+
+    /// <summary>
+    /// 'sanitize:' restores the masked dump into a PostgreSQL scratch database, one part after the other: a MySQL dump and
+    /// --jobs above 1 (parts at once) are refused, as config errors, before anything runs. Building the scratch database checks its statements with the restore guard (a meta-command is a config
+    /// error here too); nothing is created until the dump runs.
+    /// </summary>
+    static ScratchDatabase? CreateScratch(ReplicaConfig config, DumpOptions options)
+    {
+        if (config.Sanitize is not { } sanitize)
+        {
+            return null;
+        }
+        if ((options.Dialect ?? Endpoints.Dialect(config)) == SqlDialect.MySql)
+        {
+            throw new ConfigException("sanitize runs its statements in a PostgreSQL scratch database; a MySQL or MariaDB dump cannot be sanitized yet: "
+                + "leave 'sanitize:' out, or express the change as column rules", config.File, key: "sanitize");
+        }
+        if (options.Jobs > 1)
+        {
+            throw new ConfigException($"sanitize restores the masked dump into its scratch database one part after the other; --jobs {options.Jobs} dumps parts at once: use --jobs 1",
+                config.File, key: "sanitize");
+        }
+        return new ScratchDatabase(DatabaseUri.Parse(sanitize.ScratchUri), PostgresTools.Find(), sanitize.Statements);
     }
 
     /// <summary>

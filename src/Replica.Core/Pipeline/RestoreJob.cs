@@ -79,7 +79,7 @@ public static class RestoreJob
     }
 
     /// <summary>Passes the bytes through a <see cref="RestoreGuard"/>: only what it let through reaches the client.</summary>
-    sealed class GuardedStream(Stream inner, RestoreGuard guard) : ForwardingWriteStream(inner)
+    internal sealed class GuardedStream(Stream inner, RestoreGuard guard) : ForwardingWriteStream(inner)
     {
         readonly System.Buffers.ArrayBufferWriter<byte> _passed = new(1 << 16);
 
@@ -110,7 +110,7 @@ public static class RestoreJob
     }
 
     /// <summary>A write-only stream in front of <paramref name="inner"/>, which it flushes; subclasses say what a write does.</summary>
-    abstract class ForwardingWriteStream(Stream inner) : Stream
+    internal abstract class ForwardingWriteStream(Stream inner) : Stream
     {
         protected Stream Inner { get; } = inner;
         public override bool CanRead => false;

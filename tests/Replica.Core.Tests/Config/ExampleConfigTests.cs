@@ -23,15 +23,20 @@ public class ExampleConfigTests
         Assert.Contains(config.Tables, t => t.Optional);
     }
 
+    /// <summary>The commented '<paramref name="key"/>:' block of replica.example.yaml, uncommented.</summary>
+    static string UncommentedExample(string key)
+    {
+        var lines = File.ReadAllLines(PathOf("replica.example.yaml"));
+        var start = Array.IndexOf(lines, $"# {key}:");
+        Assert.True(start > 0, $"replica.example.yaml documents {key}:");
+        return string.Join('\n', lines[start..].TakeWhile(l => l == $"# {key}:" || l.StartsWith("#   ", StringComparison.Ordinal)).Select(l => l[2..]));
+    }
+
     [Fact]
     public void Load_ReplicaExampleYamlSubsetBlockUncommented_ReadsWhatItsCommentsSay()
     {
         // The commented 'subset:' block at the end, uncommented: the docs and the binder cannot drift apart.
-        var lines = File.ReadAllLines(PathOf("replica.example.yaml"));
-        var start = Array.IndexOf(lines, "# subset:");
-        Assert.True(start > 0, "replica.example.yaml documents subset:");
-        var block = lines[start..].TakeWhile(l => l == "# subset:" || l.StartsWith("#   ", StringComparison.Ordinal)).Select(l => l[2..]);
-        var yaml = "secret: s3cr3t-s3cr3t-s3cr3t\n" + string.Join('\n', block);
+        var yaml = "secret: s3cr3t-s3cr3t-s3cr3t\n" + UncommentedExample("subset");
 
         var subset = ConfigLoader.Parse(yaml, "replica.yaml", Known, Env()).Subset!;
 
@@ -43,6 +48,19 @@ public class ExampleConfigTests
         Assert.Equal(("public.comments", "commentable_id", "public.posts", "id", "commentable_type = 'Post'"),
             (link.Table.ToString(), link.Columns.Single(), link.References.ToString(), link.ReferencedColumns.Single(), link.Where));
         Assert.Equal((10_000_000L, false, 64L << 20), (subset.MaxRowsPerTable!.Value, subset.UnreachedFull, subset.MemoryBytes));
+    }
+
+    [Fact]
+    public void Load_ReplicaExampleYamlSanitizeBlockUncommented_ReadsWhatItsCommentsSay()
+    {
+        // The commented 'sanitize:' block, uncommented: the docs and the binder cannot drift apart.
+        var yaml = "secret: s3cr3t-s3cr3t-s3cr3t\nsource:\n  connection_uri: postgres://replica@localhost:5432/shop\n" + UncommentedExample("sanitize");
+
+        var sanitize = ConfigLoader.Parse(yaml, "replica.yaml", Known, Env()).Sanitize!;
+
+        Assert.Equal("postgres://replica@localhost:5432/replica_scratch", sanitize.ScratchUri);
+        Assert.Equal(["UPDATE public.users SET password_hash = 'x' WHERE role <> 'admin'", "DELETE FROM public.customers WHERE country = 'XX'"],
+            sanitize.Statements.Select(s => s.Sql));
     }
 
     [Fact]

@@ -30,9 +30,11 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
     {
         var bridge = new LocalBridge(_cli.BridgePath);
         await using var writer = await bridge.BeginDumpAsync("shop", CancellationToken.None);
+        // As pg_dump writes it: an empty search_path for the session, qualified names; the steps name the table unqualified.
         byte[] sql = Encoding.UTF8.GetBytes("""
-            CREATE TABLE settings (name text PRIMARY KEY, value text);
-            COPY settings (name, value) FROM stdin;
+            SELECT pg_catalog.set_config('search_path', '', false);
+            CREATE TABLE public.settings (name text PRIMARY KEY, value text);
+            COPY public.settings (name, value) FROM stdin;
             base_url	https://shop.example.com
             mail_host	smtp.example.com
             \.
