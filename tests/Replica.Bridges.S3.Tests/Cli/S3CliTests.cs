@@ -854,6 +854,50 @@ public sealed class MotoS3CliTests(MotoServer server, ITestOutputHelper output)
     : S3CliTests(server, output, "moto-cli-access-key", "moto-cli-secret-key-Rb5n8Tq1"), IClassFixture<MotoServer>
 {
     [Fact]
+    public async Task RestoreFromUrl_ShellMetaCommandInSharedDump_IsRefusedAndRunsNothing()
+    {
+        // A link gets the same checks as the bridge: a dump written around the rewriter (plain, straight into the bucket)
+        // with a psql meta-command in it is refused by the restore guard; nothing runs, nothing is created.
+        var pg = new global::Replica.TestSupport.Postgres.PostgresServer();
+        await pg.InitializeAsync();
+        try
+        {
+            string bucket = await Server.CreateBucketAsync();
+            string marker = Path.Combine(Path.GetTempPath(), $"replica-share-marker-{Guid.NewGuid():N}");
+            byte[] evil = Encoding.UTF8.GetBytes($"CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n\\! touch {marker}\nINSERT INTO new_t VALUES (2);\n");
+            using (var bridge = new S3Bridge(Server.Options(bucket, Prefix)))
+            {
+                await using IDumpWriter writer = await bridge.BeginDumpAsync("evil", CancellationToken.None);
+                var pipe = new System.IO.Pipelines.Pipe();
+                Task<long> chunking = global::Replica.Pipeline.DumpChunker.RunAsync(pipe.Reader, writer, 1024, CancellationToken.None);
+                await pipe.Writer.WriteAsync(evil);
+                await pipe.Writer.CompleteAsync();
+                await writer.CompleteAsync(new DumpSummary(await chunking, "test", Compressed: false, Encrypted: false), CancellationToken.None);
+            }
+            string url = (await ReplicaOkAsync("share", "-c", S3Config("s3.yaml", bucket), "evil", "--quiet")).Stdout.Trim();
+            string destination = "s3_evil_" + Guid.NewGuid().ToString("N")[..8];
+            string config = Path.Combine(Path.GetTempPath(), $"replica-share-{Guid.NewGuid():N}.yaml");
+            await File.WriteAllTextAsync(config, $"destination:\n  connection_uri: '{pg.PasswordUri(destination)}'\n");
+
+            ProcessOutput restore = await ReplicaAsync("restore", "-c", config, "--from-url", url);
+
+            File.Delete(config);
+            Assert.True(restore.ExitCode == 3, restore.Describe());
+            Assert.Contains("psql meta-command \\!", restore.Stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(marker), "the shell command ran");
+            // The database may have been created for the restore; nothing of the dump is in it.
+            if ((await pg.PsqlAsync("postgres", $"SELECT count(*) FROM pg_database WHERE datname = '{destination}'")).Trim() == "1")
+            {
+                Assert.Equal("0", (await pg.PsqlAsync(destination, "SELECT count(*) FROM pg_tables WHERE tablename = 'new_t'")).Trim());
+            }
+        }
+        finally
+        {
+            await pg.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Share_SignedWithASessionToken_SaysTheLinksDieWithTheCredentials()
     {
         string bucket = await Server.CreateBucketAsync();
