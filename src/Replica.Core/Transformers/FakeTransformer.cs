@@ -50,6 +50,9 @@ internal sealed class FakeTransformer : Transformer
             return new FakeTransformer(list(data), second?.Invoke(data), setup.Keys.Pick, shaper);
         });
 
+    /// <summary>A unique column's keyed suffix makes every output differ from its input: no chance match.</summary>
+    public override double? PoolSize => _shaper.Unique ? null : _first.PoolSize * (_second?.PoolSize ?? 1);
+
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
     {
         if (isNull)
