@@ -104,7 +104,7 @@ public static class LeakCheckJob
             long originalBytes;
             await DiscardingPipeWriter.PassAsync(schema, original.Open(), cancellationToken).ConfigureAwait(false);
             await original.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            originalBytes = schema.Statistics.BytesIn;
+            originalBytes = original.Length ?? schema.Statistics.BytesIn;
             var schemaSeconds = stopwatch.Elapsed.TotalSeconds;
             progress?.Invoke($"leakcheck: schema of {original.Description} read ({schema.Tables.Count(t => t.Created)} tables)");
 

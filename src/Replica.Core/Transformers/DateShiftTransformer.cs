@@ -28,9 +28,6 @@ internal sealed class DateShiftTransformer : Transformer
         _type = type;
     }
 
-    /// <summary>A shift of 0 days (one of 2·days + 1) gives the date back.</summary>
-    public override double? PoolSize => 2.0 * _days + 1;
-
     static DateShiftTransformer? Build(TransformerSetup setup)
     {
         int days = setup.GetInt("days", 30, 1, 100_000);

@@ -35,7 +35,7 @@ public abstract class Transformer : IDisposable
     public virtual bool CanRunInParallel => true;
 
     /// <summary>
-    /// For a transformer that draws its output from a small pool (a city, a first name, a shift of a few days): the
+    /// For a transformer that draws its output from a small pool (a city, a first name, a constant): the
     /// number of equally likely outputs that explains how often it gives back its input by chance (1 / the chance that
     /// two independent draws agree). Null when that chance is negligible. `replica leakcheck` counts an unchanged value
     /// of such a column as a leak only beyond what chance explains.
