@@ -19,7 +19,13 @@ internal static class LeakCheckCommand
         {
             HelpName = "FILE",
             Description = "The original plain-format dump the stored dump was made from (pg_dump with COPY or INSERT, mysqldump). "
-                + "Default: the config's source, as `replica dump` reads it.",
+                + "Default: --source, or the config's source.connection_uri.",
+        };
+        var sourceUri = new Option<string?>("--source")
+        {
+            HelpName = "URI",
+            Description = "The source database the stored dump was made from: postgres:// is read live (only the primary keys and the "
+                + "ruled columns), mysql:// through mysqldump. Default: the config's source.connection_uri, when --input is not given.",
         };
         var dialect = new Option<SqlDialect?>("--dialect")
         {
@@ -43,10 +49,11 @@ internal static class LeakCheckCommand
 
             Examples:
               replica leakcheck -c replica.yaml --latest --input shop.sql
+              replica leakcheck -c replica.yaml --latest --source postgres://reader@db/shop
               replica leakcheck -c replica.yaml --name nightly-2026-11-21 --json
             """)
         {
-            config, quiet, latest, name, fromFile, input, dialect, memory, json,
+            config, quiet, latest, name, fromFile, input, sourceUri, dialect, memory, json,
         };
         command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
@@ -57,41 +64,26 @@ internal static class LeakCheckCommand
             {
                 throw new ConfigException($"--memory {memoryText}: expected {ByteSize.Accepted}, more than 0");
             }
-            var inputPath = parse.GetValue(input);
-            if (inputPath == "-")
-            {
-                throw new UsageException("--input -: the original is read three times (schema, rows, then compared); give a file");
-            }
             var (bridge, dump) = RestoreRequest.OpenBridge(settings,
                 new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile) }, CommonOptions.Bridges);
-            var source = Endpoints.Source(settings, inputPath);
-            try
+            var quietly = parse.GetValue(quiet);
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            var options = new LeakCheckOptions { Input = parse.GetValue(input), Source = parse.GetValue(sourceUri), Dialect = parse.GetValue(dialect), MemoryBytes = memoryBytes };
+            var result = await LeakCheckJob.RunAsync(settings, bridge, dump, options,
+                quietly ? null : line => Console.Error.WriteLine($"replica: {line}"), cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
             {
-                var quietly = parse.GetValue(quiet);
-                var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-                var result = await LeakCheckJob.RunAsync(settings, bridge, dump, source, parse.GetValue(dialect) ?? Endpoints.Dialect(settings), memoryBytes,
-                    quietly ? null : line => Console.Error.WriteLine($"replica: {line}"), cancellationToken).ConfigureAwait(false);
-                if (parse.GetValue(json))
-                {
-                    WriteJson(result, stopwatch.Elapsed);
-                }
-                else
-                {
-                    WriteText(result, stopwatch.Elapsed);
-                }
-                foreach (var warning in result.Warnings)
-                {
-                    await Console.Error.WriteLineAsync($"replica: warning: {warning}").ConfigureAwait(false);
-                }
-                return result.Leaks > 0 ? (int)ReplicaErrorKind.LeakFound : 0;
+                WriteJson(result, stopwatch.Elapsed);
             }
-            finally
+            else
             {
-                if (source is IAsyncDisposable disposable)
-                {
-                    await disposable.DisposeAsync().ConfigureAwait(false);
-                }
+                WriteText(result, stopwatch.Elapsed);
             }
+            foreach (var warning in result.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"replica: warning: {warning}").ConfigureAwait(false);
+            }
+            return result.Leaks > 0 ? (int)ReplicaErrorKind.LeakFound : 0;
         }));
         return command;
     }

@@ -34,6 +34,22 @@ public sealed record LeakColumnReport(string Table, string Column, string Transf
     public double? ExpectedDistinctByChance { get; init; }
 }
 
+/// <summary>What `replica leakcheck` is asked for besides the config and the dump (its command-line options).</summary>
+public sealed record LeakCheckOptions
+{
+    /// <summary>The original dump file; null: <see cref="Source"/> or the config's source.</summary>
+    public string? Input { get; init; }
+
+    /// <summary>The source database's URI; null: the config's source.connection_uri.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The dialect of <see cref="Input"/>; null: the config source's.</summary>
+    public SqlDialect? Dialect { get; init; }
+
+    /// <summary>Memory for the hashed originals; a table beyond it is partitioned to disk.</summary>
+    public long MemoryBytes { get; init; } = 64L << 20;
+}
+
 /// <summary>What `replica leakcheck` found.</summary>
 public sealed record LeakCheckResult(string Name, string Original, long OriginalBytes, long StoredBytes, IReadOnlyList<LeakColumnReport> Columns,
     IReadOnlyList<string> Unchecked, IReadOnlyList<string> Warnings)
@@ -79,7 +95,125 @@ public sealed record LeakCheckResult(string Name, string Original, long Original
 /// </remarks>
 public static class LeakCheckJob
 {
-    public static async Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource original, SqlDialect dialect,
+    /// <summary>
+    /// Checks dump <paramref name="name"/> (null: the newest) against the originals <paramref name="options"/> pick:
+    /// --input FILE (a plain dump: pg_dump, mysqldump); else --source URI or the config's source.connection_uri, a
+    /// PostgreSQL database read live (only the keys and ruled columns), a MySQL one through mysqldump as `replica dump`
+    /// reads it.
+    /// </summary>
+    public static async Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, LeakCheckOptions options, Action<string>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Input is not null && options.Source is not null)
+        {
+            throw new ConfigException("give the originals once: --input FILE (a dump) or --source URI (a database), not both");
+        }
+        if (options.Input == "-")
+        {
+            throw new ConfigException("--input -: the original is read twice (its schema, then its rows); give a file");
+        }
+        if (options.Input is not null)
+        {
+            var file = Endpoints.Source(config, options.Input);
+            return await RunAsync(config, bridge, name, file, options.Dialect ?? Endpoints.Dialect(config), options.MemoryBytes, progress, cancellationToken).ConfigureAwait(false);
+        }
+        var text = options.Source ?? config.Source.ConnectionUri;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ConfigException("nothing to compare the dump with: pass --input FILE (the original dump) or --source URI (the source database), "
+                + "or set source.connection_uri in the config", config.File);
+        }
+        var uri = Clients.DatabaseUri.Parse(text);
+        switch (uri.Kind)
+        {
+            case Clients.DatabaseKind.PostgreSql:
+                return await RunLiveAsync(config, bridge, name, uri, options.MemoryBytes, progress, cancellationToken).ConfigureAwait(false);
+            case Clients.DatabaseKind.MySql:
+                var source = new MysqlDumpSource(uri, Endpoints.OptionsOf(config.Source), Clients.MysqlTools.Find());
+                return await RunAsync(config, bridge, name, source, SqlDialect.MySql, options.MemoryBytes, progress, cancellationToken).ConfigureAwait(false);
+            default:
+                throw new ConfigException($"{uri.Scheme}:// sources are not supported", config.File, key: "source.connection_uri");
+        }
+    }
+
+    /// <summary>Checks dump <paramref name="name"/> (null: the newest) against the original dump <paramref name="original"/> (a file, or pg_dump / mysqldump).</summary>
+    public static Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource original, SqlDialect dialect,
+        long memoryBytes, Action<string>? progress, CancellationToken cancellationToken) =>
+        RunAsync(config, bridge, name, original, original, dialect, memoryBytes, progress, cancellationToken);
+
+    /// <summary>
+    /// Checks dump <paramref name="name"/> (null: the newest) against the live PostgreSQL database <paramref name="uri"/>:
+    /// its catalog gives the tables, column types and primary keys (as a schema the first pass reads), and only the
+    /// key and the ruled columns of each checked table are read (<see cref="PostgresColumnsSource"/>).
+    /// </summary>
+    public static async Task<LeakCheckResult> RunLiveAsync(ReplicaConfig config, IBridge bridge, string? name, Clients.DatabaseUri uri,
+        long memoryBytes, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(uri);
+        var rules = DumpRequest.BuildRules(config);
+        var catalog = await Catalog.PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
+        var (schema, reads) = LiveSchema(catalog, rules);
+        var rows = new Sources.PostgresColumnsSource(uri, reads);
+        return await RunAsync(config, bridge, name, new TextSource(rows.Description, schema), rows, SqlDialect.PostgreSql, memoryBytes, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The catalog's tables with a ruled column as the SQL a plain dump declares them with (CREATE TABLE with the
+    /// column types, partitions attached, primary keys), and what to read of each table that holds rows: its primary
+    /// key and its ruled columns.
+    /// </summary>
+    static (string Schema, List<(Catalog.CatalogTable Table, IReadOnlyList<string> Columns)> Reads) LiveSchema(Catalog.DatabaseCatalog catalog, RewriteRules rules)
+    {
+        var sql = new System.Text.StringBuilder();
+        List<(Catalog.CatalogTable, IReadOnlyList<string>)> reads = [];
+        foreach (var table in catalog.Tables)
+        {
+            var parent = table.PartitionOf is { } of ? catalog.Find(of.Schema, of.Name) : null;
+            var names = parent is null ? [new TableName(table.Schema, table.Name)] : new[] { new TableName(table.Schema, table.Name), new TableName(parent.Schema, parent.Name) };
+            if (names.Any(n => rules.ActionFor(n) != TableAction.Transform))
+            {
+                continue;
+            }
+            var ruled = table.Columns.Where(c => names.Any(n => rules.SpecFor(n, c.Name) is not null)).Select(c => c.Name).ToList();
+            if (ruled.Count == 0)
+            {
+                continue;
+            }
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"CREATE TABLE {table.QualifiedName} ({string.Join(", ", table.Columns.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}"))});\n");
+            if (parent is not null)
+            {
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"CREATE TABLE {parent.QualifiedName} ({string.Join(", ", parent.Columns.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}"))});\n");
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"ALTER TABLE ONLY {parent.QualifiedName} ATTACH PARTITION {table.QualifiedName} DEFAULT;\n");
+            }
+            var key = table.PrimaryKey ?? parent?.PrimaryKey;
+            if (key is not null)
+            {
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"ALTER TABLE ONLY {table.QualifiedName} ADD CONSTRAINT {Identifiers.Quote(key.Name)} PRIMARY KEY ({string.Join(", ", key.Columns.Select(Identifiers.Quote))});\n");
+            }
+            if (table.Kind == Catalog.TableKind.Table)
+            {
+                reads.Add((table, [.. (key?.Columns ?? []).Concat(ruled).Distinct(StringComparer.Ordinal)]));
+            }
+        }
+        return (sql.ToString(), reads);
+    }
+
+    /// <summary>SQL text held in memory, as a dump source.</summary>
+    sealed class TextSource(string description, string sql) : IDumpSource
+    {
+        public string Description => description;
+
+        public long? Length => null;
+
+        public Stream Open() => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sql), writable: false);
+    }
+
+    static async Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource schemaSource, IDumpSource original, SqlDialect dialect,
         long memoryBytes, Action<string>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -101,12 +235,11 @@ public static class LeakCheckJob
             await original.PrepareAsync(cancellationToken).ConfigureAwait(false);
             // Pass 1: the original's tables, primary keys and row counts.
             using var schema = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = SubsetFile.NoChoice.Instance };
+            await DiscardingPipeWriter.PassAsync(schema, schemaSource.Open(), cancellationToken).ConfigureAwait(false);
+            await schemaSource.CompleteAsync(cancellationToken).ConfigureAwait(false);
             long originalBytes;
-            await DiscardingPipeWriter.PassAsync(schema, original.Open(), cancellationToken).ConfigureAwait(false);
-            await original.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            originalBytes = original.Length ?? schema.Statistics.BytesIn;
             var schemaSeconds = stopwatch.Elapsed.TotalSeconds;
-            progress?.Invoke($"leakcheck: schema of {original.Description} read ({schema.Tables.Count(t => t.Created)} tables)");
+            progress?.Invoke($"leakcheck: schema of {schemaSource.Description} read ({schema.Tables.Count(t => t.Created)} tables)");
 
             using var check = new Check(rules, dialect, schema.Tables, new LeakBudget(memoryBytes), directory);
             // Pass 2: the originals, hashed.
@@ -115,6 +248,7 @@ public static class LeakCheckJob
             {
                 await DiscardingPipeWriter.PassAsync(originals, original.Open(), cancellationToken).ConfigureAwait(false);
                 await original.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                originalBytes = original.Length ?? originals.Statistics.BytesIn;
             }
             var originalSeconds = stopwatch.Elapsed.TotalSeconds;
             progress?.Invoke($"leakcheck: originals read ({check.Tables.Sum(t => t.OriginalRows)} rows of {check.Tables.Count} checked tables)");
