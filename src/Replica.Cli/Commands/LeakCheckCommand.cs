@@ -37,6 +37,11 @@ internal static class LeakCheckCommand
             Description = "Memory for the hashed originals (e.g. 64MiB, the default); a table beyond it is partitioned to disk.",
             DefaultValueFactory = _ => "64MiB",
         };
+        var everywhere = new Option<bool>("--everywhere")
+        {
+            Description = "Also look for the originals of e-mails, phones, card numbers and IBANs of masked columns anywhere in the dump "
+                + "(whole tokens of 6+ bytes, in any column or statement), in bounded memory (a Bloom filter, then an exact look-up).",
+        };
         var json = JsonReport.Option("the dump's name, sizes, rows, tables, leaks per column, durations and warnings");
         var command = new Command("leakcheck", """
             Compares a stored dump with the originals it was made from: for every column with a masking rule, a stored
@@ -53,7 +58,7 @@ internal static class LeakCheckCommand
               replica leakcheck -c replica.yaml --name nightly-2026-11-21 --json
             """)
         {
-            config, quiet, latest, name, fromFile, input, sourceUri, dialect, memory, json,
+            config, quiet, latest, name, fromFile, input, sourceUri, dialect, memory, everywhere, json,
         };
         command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
@@ -68,7 +73,8 @@ internal static class LeakCheckCommand
                 new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile) }, CommonOptions.Bridges);
             var quietly = parse.GetValue(quiet);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-            var options = new LeakCheckOptions { Input = parse.GetValue(input), Source = parse.GetValue(sourceUri), Dialect = parse.GetValue(dialect), MemoryBytes = memoryBytes };
+            var options = new LeakCheckOptions { Input = parse.GetValue(input), Source = parse.GetValue(sourceUri), Dialect = parse.GetValue(dialect), MemoryBytes = memoryBytes,
+                Everywhere = parse.GetValue(everywhere) };
             var result = await LeakCheckJob.RunAsync(settings, bridge, dump, options,
                 quietly ? null : line => Console.Error.WriteLine($"replica: {line}"), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -119,6 +125,7 @@ internal static class LeakCheckCommand
             c.Examples,
         }),
         r.Unchecked,
+        Everywhere = r.Everywhere is { } e ? new { e.OriginalTokens, e.Candidates, e.Found, e.FoundByKind, e.Examples, e.BloomBytes } : null,
         r.MemoryBudget,
         r.PeakTableBytes,
         r.SpilledBytes,
@@ -147,8 +154,16 @@ internal static class LeakCheckCommand
         {
             output.WriteLine($"  unchecked (transient, reviewed keeps): {string.Join(", ", r.Unchecked)}");
         }
+        if (r.Everywhere is { } e)
+        {
+            var kinds = e.FoundByKind.Count > 0 ? " (" + string.Join(", ", e.FoundByKind.Select(k => $"{k.Key} {k.Value}")) + ")" : "";
+            var examples = e.Examples.Count > 0 ? " e.g. " + string.Join(", ", e.Examples.Select(x => $"\"{x}\"")) : "";
+            output.WriteLine($"  everywhere: {e.Found} of the dump's tokens are originals of masked e-mails, phones, cards or IBANs"
+                + $"{kinds} ({e.OriginalTokens} original tokens, {e.Candidates} candidates){(e.Found > 0 ? ": LEAK" + examples : ": ok")}");
+        }
         output.WriteLine(r.Leaks > 0
-            ? $"{r.Leaks} leaked {CommonOptions.Plural(r.Leaks, "value")} in {r.Columns.Count(c => c.Leaks > 0)} {CommonOptions.Plural(r.Columns.Count(c => c.Leaks > 0), "column")} ({elapsed.TotalSeconds:0.0} s)"
+            ? $"{r.Leaks} leaked {CommonOptions.Plural(r.Leaks, "value")} in {r.Columns.Count(c => c.Leaks > 0)} {CommonOptions.Plural(r.Columns.Count(c => c.Leaks > 0), "column")}"
+                + $"{(r.Everywhere is { Found: > 0 } found ? $" and {found.Found} elsewhere" : "")} ({elapsed.TotalSeconds:0.0} s)"
             : $"no leaks ({elapsed.TotalSeconds:0.0} s)");
     }
 

@@ -48,13 +48,20 @@ public sealed record LeakCheckOptions
 
     /// <summary>Memory for the hashed originals; a table beyond it is partitioned to disk.</summary>
     public long MemoryBytes { get; init; } = 64L << 20;
+
+    /// <summary>--everywhere: also look for originals of e-mails, phones, cards and IBANs anywhere in the dump (<see cref="LeakEverywhere"/>).</summary>
+    public bool Everywhere { get; init; }
 }
 
 /// <summary>What `replica leakcheck` found.</summary>
 public sealed record LeakCheckResult(string Name, string Original, long OriginalBytes, long StoredBytes, IReadOnlyList<LeakColumnReport> Columns,
     IReadOnlyList<string> Unchecked, IReadOnlyList<string> Warnings)
 {
-    public long Leaks => Columns.Sum(c => c.Leaks);
+    /// <summary>Leaked values of the checked columns, and with --everywhere the originals found anywhere in the dump.</summary>
+    public long Leaks => Columns.Sum(c => c.Leaks) + (Everywhere?.Found ?? 0);
+
+    /// <summary>What --everywhere found; null without it.</summary>
+    public EverywhereReport? Everywhere { get; init; }
 
     public int Tables { get; init; }
 
@@ -117,7 +124,7 @@ public static class LeakCheckJob
         if (options.Input is not null)
         {
             var file = Endpoints.Source(config, options.Input);
-            return await RunAsync(config, bridge, name, file, options.Dialect ?? Endpoints.Dialect(config), options.MemoryBytes, progress, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(config, bridge, name, file, file, options with { Dialect = options.Dialect ?? Endpoints.Dialect(config) }, null, progress, cancellationToken).ConfigureAwait(false);
         }
         var text = options.Source ?? config.Source.ConnectionUri;
         if (string.IsNullOrWhiteSpace(text))
@@ -129,19 +136,19 @@ public static class LeakCheckJob
         switch (uri.Kind)
         {
             case Clients.DatabaseKind.PostgreSql:
-                return await RunLiveAsync(config, bridge, name, uri, options.MemoryBytes, progress, cancellationToken).ConfigureAwait(false);
+                return await RunLiveAsync(config, bridge, name, uri, options, progress, cancellationToken).ConfigureAwait(false);
             case Clients.DatabaseKind.MySql:
                 var source = new MysqlDumpSource(uri, Endpoints.OptionsOf(config.Source), Clients.MysqlTools.Find());
-                return await RunAsync(config, bridge, name, source, SqlDialect.MySql, options.MemoryBytes, progress, cancellationToken).ConfigureAwait(false);
+                return await RunAsync(config, bridge, name, source, source, options with { Dialect = SqlDialect.MySql }, null, progress, cancellationToken).ConfigureAwait(false);
             default:
                 throw new ConfigException($"{uri.Scheme}:// sources are not supported", config.File, key: "source.connection_uri");
         }
     }
 
     /// <summary>Checks dump <paramref name="name"/> (null: the newest) against the original dump <paramref name="original"/> (a file, or pg_dump / mysqldump).</summary>
-    public static Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource original, SqlDialect dialect,
-        long memoryBytes, Action<string>? progress, CancellationToken cancellationToken) =>
-        RunAsync(config, bridge, name, original, original, dialect, memoryBytes, progress, cancellationToken);
+    public static Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource original, LeakCheckOptions options,
+        Action<string>? progress, CancellationToken cancellationToken) =>
+        RunAsync(config, bridge, name, original, original, options, null, progress, cancellationToken);
 
     /// <summary>
     /// Checks dump <paramref name="name"/> (null: the newest) against the live PostgreSQL database <paramref name="uri"/>:
@@ -149,7 +156,7 @@ public static class LeakCheckJob
     /// key and the ruled columns of each checked table are read (<see cref="PostgresColumnsSource"/>).
     /// </summary>
     public static async Task<LeakCheckResult> RunLiveAsync(ReplicaConfig config, IBridge bridge, string? name, Clients.DatabaseUri uri,
-        long memoryBytes, Action<string>? progress, CancellationToken cancellationToken)
+        LeakCheckOptions options, Action<string>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(uri);
@@ -157,7 +164,9 @@ public static class LeakCheckJob
         var catalog = await Catalog.PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
         var (schema, reads) = LiveSchema(catalog, rules);
         var rows = new Sources.PostgresColumnsSource(uri, reads);
-        return await RunAsync(config, bridge, name, new TextSource(rows.Description, schema), rows, SqlDialect.PostgreSql, memoryBytes, progress, cancellationToken).ConfigureAwait(false);
+        var estimates = catalog.Tables.ToDictionary(t => new TableName(t.Schema, t.Name), t => t.EstimatedRows ?? 0);
+        return await RunAsync(config, bridge, name, new TextSource(rows.Description, schema), rows, options with { Dialect = SqlDialect.PostgreSql }, estimates,
+            progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -213,9 +222,12 @@ public static class LeakCheckJob
         public Stream Open() => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sql), writable: false);
     }
 
-    static async Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource schemaSource, IDumpSource original, SqlDialect dialect,
-        long memoryBytes, Action<string>? progress, CancellationToken cancellationToken)
+    /// <summary>The three passes; <paramref name="estimates"/>: row estimates where the schema pass counts none (a live source's catalog).</summary>
+    static async Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, IDumpSource schemaSource, IDumpSource original, LeakCheckOptions options,
+        Dictionary<TableName, long>? estimates, Action<string>? progress, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        var dialect = options.Dialect ?? SqlDialect.PostgreSql;
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentNullException.ThrowIfNull(original);
@@ -241,7 +253,7 @@ public static class LeakCheckJob
             var schemaSeconds = stopwatch.Elapsed.TotalSeconds;
             progress?.Invoke($"leakcheck: schema of {schemaSource.Description} read ({schema.Tables.Count(t => t.Created)} tables)");
 
-            using var check = new Check(rules, dialect, schema.Tables, new LeakBudget(memoryBytes), directory);
+            using var check = new Check(rules, dialect, schema.Tables, options.MemoryBytes, directory, options.Everywhere, estimates);
             // Pass 2: the originals, hashed.
             stopwatch.Restart();
             using (var originals = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = check.Originals })
@@ -258,7 +270,7 @@ public static class LeakCheckJob
             long storedBytes;
             using (var stored = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = check.Stored })
             {
-                await ReadStoredAsync(bridge, entry.Name, config.Bridge, stored, cancellationToken).ConfigureAwait(false);
+                await ReadStoredAsync(bridge, entry.Name, config.Bridge, stored, check.Everywhere, cancellationToken).ConfigureAwait(false);
                 storedBytes = stored.Statistics.BytesIn;
             }
             check.Join();
@@ -283,7 +295,7 @@ public static class LeakCheckJob
     }
 
     /// <summary>The stored dump, verified and decoded chunk by chunk as a restore does, through <paramref name="reader"/>.</summary>
-    static async Task ReadStoredAsync(IBridge bridge, string name, BridgeConfig settings, DumpRewriter reader, CancellationToken cancellationToken)
+    static async Task ReadStoredAsync(IBridge bridge, string name, BridgeConfig settings, DumpRewriter reader, LeakEverywhere? everywhere, CancellationToken cancellationToken)
     {
         var pipe = new Pipe(DumpJob.PipeOptionsFor(1 << 20));
         var reading = Task.Run(async () =>
@@ -299,7 +311,7 @@ public static class LeakCheckJob
         }, cancellationToken);
         try
         {
-            await DumpReader.RestoreAsync(bridge, name, () => Task.FromResult(pipe.Writer.AsStream(leaveOpen: true)),
+            await DumpReader.RestoreAsync(bridge, name, () => Task.FromResult(everywhere is null ? pipe.Writer.AsStream(leaveOpen: true) : new ScanningStream(pipe.Writer.AsStream(leaveOpen: true), everywhere)),
                 manifest => BridgeCodecs.ForManifest(manifest, settings), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -315,8 +327,36 @@ public static class LeakCheckJob
             }
             throw;
         }
+        everywhere?.Complete();
         await pipe.Writer.CompleteAsync().ConfigureAwait(false);
         await reading.ConfigureAwait(false);
+    }
+
+    /// <summary>Shows the stored dump's bytes to --everywhere on their way to the reader.</summary>
+    sealed class ScanningStream(Stream inner, LeakEverywhere everywhere) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            everywhere.Scan(buffer.AsSpan(offset, count));
+            inner.Write(buffer, offset, count);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            everywhere.Scan(buffer.Span);
+            return inner.WriteAsync(buffer, cancellationToken);
+        }
     }
 
     /// <summary>The tables of one check, as both passes over rows see them.</summary>
@@ -327,6 +367,7 @@ public static class LeakCheckJob
         readonly Dictionary<TableName, TableState> _schema;
         readonly LeakBudget _budget;
         readonly string _directory;
+        readonly Dictionary<TableName, long>? _estimates;
         readonly Dictionary<TableName, LeakTable?> _tables = [];
         readonly SortedSet<string> _unchecked = new(StringComparer.Ordinal);
         readonly List<string> _warnings = [];
@@ -334,23 +375,38 @@ public static class LeakCheckJob
         readonly SipKey _keyKey;
         readonly SipKey _valueKey;
 
-        public Check(RewriteRules rules, SqlDialect dialect, IEnumerable<TableState> schema, LeakBudget budget, string directory)
+        public Check(RewriteRules rules, SqlDialect dialect, IEnumerable<TableState> schema, long memoryBytes, string directory, bool everywhere,
+            Dictionary<TableName, long>? estimates)
         {
             _rules = rules;
             _dialect = dialect;
             _schema = schema.ToDictionary(t => t.Name);
-            _budget = budget;
+            _estimates = estimates;
             _directory = directory;
             // A key for this run only: the hashes kept in memory and on disk say nothing once it is gone.
-            Span<byte> key = stackalloc byte[32];
+            Span<byte> key = stackalloc byte[48];
             RandomNumberGenerator.Fill(key);
             _keyKey = SipKey.FromBytes(key);
             _valueKey = SipKey.FromBytes(key[16..]);
+            if (everywhere)
+            {
+                // Every masked value of a ruled table may be one: the Bloom filter is sized for all of them.
+                var values = _schema.Values.Where(t => _rules.ActionFor(t.Name, _dialect) == TableAction.Transform && _rules.HasColumnRules(t.Name, _dialect))
+                    .Sum(t => EstimatedRows(t.Name) * Math.Max(1, (t.ColumnNames() ?? [.. t.SeenColumns]).Count(c => SpecFor(t, t.Name, c) is { Name: not "transient" })));
+                Everywhere = new LeakEverywhere(SipKey.FromBytes(key[32..]), directory, memoryBytes, values);
+                memoryBytes = Math.Max(1, memoryBytes - Everywhere.BloomBytes);
+            }
+            _budget = new LeakBudget(memoryBytes);
             Originals = new OriginalFilter(this);
             Stored = new StoredFilter(this);
         }
 
         public IRowFilter Originals { get; }
+
+        /// <summary>--everywhere's originals and scan; null without it.</summary>
+        public LeakEverywhere? Everywhere { get; }
+
+        long EstimatedRows(TableName name) => _schema.GetValueOrDefault(name)?.Rows is > 0 and var rows ? rows : _estimates?.GetValueOrDefault(name) ?? 0;
 
         public IRowFilter Stored { get; }
 
@@ -416,7 +472,7 @@ public static class LeakCheckJob
                 _warnings.Add($"{display}: the original's rows have no primary key column {absent}, so its rows are matched by position");
                 key = null;
             }
-            return new LeakTable(name, display, sources, targets, targetSources, key, _budget, _directory, state?.Rows ?? 0);
+            return new LeakTable(name, display, sources, targets, targetSources, key, _budget, _directory, EstimatedRows(name));
         }
 
         TransformerConfig? SpecFor(TableState? state, TableName name, string column)
@@ -513,6 +569,7 @@ public static class LeakCheckJob
             }
             return new LeakCheckResult(name, original, originalBytes, storedBytes, columns, [.. _unchecked], warnings)
             {
+                Everywhere = Everywhere?.Join(),
                 Tables = tables.Count,
                 OriginalRows = tables.Sum(t => t.OriginalRows),
                 StoredRows = tables.Sum(t => t.StoredRows),
@@ -529,6 +586,7 @@ public static class LeakCheckJob
             {
                 table.Dispose();
             }
+            Everywhere?.Dispose();
         }
 
         /// <summary>Positions of <paramref name="names"/> in <paramref name="columns"/> (-1: absent).</summary>
@@ -573,7 +631,12 @@ public static class LeakCheckJob
                 for (var s = 0; s < _row.Length - 1; s++)
                 {
                     var length = lengths[keyCount + s];
-                    _row[1 + s] = check.ValueHash(values.Slice(offset, Math.Max(0, length)), length);
+                    var value = values.Slice(offset, Math.Max(0, length));
+                    _row[1 + s] = check.ValueHash(value, length);
+                    if (check.Everywhere is { } everywhere && table.IsTarget(s))
+                    {
+                        everywhere.AddOriginal(value);
+                    }
                     offset += Math.Max(0, length);
                 }
                 table.AddOriginal(_row);

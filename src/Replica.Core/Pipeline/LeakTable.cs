@@ -160,7 +160,17 @@ internal sealed class LeakTable : IDisposable
         _directory = directory;
         _estimatedRows = estimatedRows;
         _scratch = new ulong[1 + 3 * targets.Count];
+        _isTarget = new bool[sources.Count];
+        foreach (var s in targetSources)
+        {
+            _isTarget[s] = true;
+        }
     }
+
+    readonly bool[] _isTarget;
+
+    /// <summary>Whether source column <paramref name="source"/> is checked (not transient).</summary>
+    public bool IsTarget(int source) => _isTarget[source];
 
     public TableName Name { get; }
 

@@ -91,8 +91,10 @@ public sealed class LeakCheckJobTests : IDisposable
         await request.RunAsync(rewriter, CancellationToken.None);
     }
 
-    static Task<LeakCheckResult> CheckAsync(ReplicaConfig config, string originalPath, string? name = null, long memory = 64L << 20, SqlDialect dialect = SqlDialect.PostgreSql) =>
-        LeakCheckJob.RunAsync(config, BridgeFactory.Local.Open(config.Bridge), name, new FileDumpSource(originalPath), dialect, memory, null, CancellationToken.None);
+    static Task<LeakCheckResult> CheckAsync(ReplicaConfig config, string originalPath, string? name = null, long memory = 64L << 20, SqlDialect dialect = SqlDialect.PostgreSql,
+        bool everywhere = false) =>
+        LeakCheckJob.RunAsync(config, BridgeFactory.Local.Open(config.Bridge), name, new FileDumpSource(originalPath),
+            new LeakCheckOptions { Dialect = dialect, MemoryBytes = memory, Everywhere = everywhere }, null, CancellationToken.None);
 
     static LeakColumnReport Column(LeakCheckResult result, string column) => Assert.Single(result.Columns, c => c.Column == column);
 
@@ -310,6 +312,38 @@ public sealed class LeakCheckJobTests : IDisposable
         var e = await Assert.ThrowsAnyAsync<ReplicaException>(() => CheckAsync(config, broken));
 
         Assert.Equal(ReplicaErrorKind.MalformedDump, e.Kind);
+    }
+
+    [Fact]
+    public async Task RunAsync_Everywhere_FindsMaskedEmailsCopiedIntoAColumnWithoutARule()
+    {
+        // email is masked, but notes (no rule) quotes it in free text: only --everywhere sees that.
+        var sql = new StringBuilder("CREATE TABLE public.people (id integer NOT NULL, email text, notes text);\nCOPY public.people (id, email, notes) FROM stdin;\n");
+        for (var i = 1; i <= 300; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{i}\tperson{i}.secret@example.org\t{(i % 3 == 0 ? $"write to person{i}.secret@example.org, thanks" : "nothing here")}\n");
+        }
+        sql.Append("\\.\nALTER TABLE ONLY public.people ADD CONSTRAINT people_pkey PRIMARY KEY (id);\n");
+        var config = Config("""
+              - table: public.people
+                columns:
+                  email: email
+            """);
+        var original = Write("people.sql", sql.ToString());
+        await StoreAsync(config, original, "quoted");
+
+        var plain = await CheckAsync(config, original);
+        var everywhere = await CheckAsync(config, original, everywhere: true);
+        var tiny = await CheckAsync(config, original, memory: 1024, everywhere: true);
+
+        Assert.Equal(0, plain.Leaks);
+        Assert.Null(plain.Everywhere);
+        var found = everywhere.Everywhere!;
+        Assert.Equal((300L, 100L), (found.OriginalTokens, found.Found));
+        Assert.Equal(100, found.FoundByKind["e-mail"]);
+        Assert.Equal(100, everywhere.Leaks);
+        Assert.All(found.Examples, e => Assert.Matches(@"^e-mail pe… \(2\d chars\)$", e));
+        Assert.Equal(100, tiny.Everywhere!.Found);
     }
 
     [Fact]

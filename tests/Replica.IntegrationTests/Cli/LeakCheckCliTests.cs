@@ -75,6 +75,25 @@ public sealed partial class LeakCheckCliTests(PostgresServer server) : IDisposab
     }
 
     [Fact]
+    public async Task LeakCheck_Everywhere_FindsThePhoneNumbersTheQuickstartLeavesInItsJson()
+    {
+        // The quickstart masks customers.phone, and only $.contact.email of support_tickets.metadata: the same people's
+        // phone numbers stay in that JSON.
+        var config = _cli.WriteConfig();
+        await DumpAsync(config);
+
+        var result = await _cli.RunAsync("leakcheck", "-c", config, "--latest", "--input", SampleDump, "--everywhere", "--json");
+
+        Assert.Equal(8, result.ExitCode);
+        var report = JsonDocument.Parse(result.Stdout).RootElement;
+        Assert.All(report.GetProperty("columns").EnumerateArray(), c => Assert.Equal(0, c.GetProperty("leaks").GetInt64()));
+        var everywhere = report.GetProperty("everywhere");
+        Assert.True(everywhere.GetProperty("found").GetInt64() > 0);
+        Assert.Equal(everywhere.GetProperty("found").GetInt64(), everywhere.GetProperty("found_by_kind").GetProperty("phone").GetInt64());
+        Assert.DoesNotContain("555-01", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LeakCheck_LiveSourceDatabase_FindsWhatTheDumpFileShows()
     {
         var db = await server.CreateDatabaseAsync();
