@@ -161,9 +161,15 @@ internal static class LeakCheckCommand
             output.WriteLine($"  everywhere: {e.Found} of the dump's tokens are originals of masked e-mails, phones, cards or IBANs"
                 + $"{kinds} ({e.OriginalTokens} original tokens, {e.Candidates} candidates){(e.Found > 0 ? ": LEAK" + examples : ": ok")}");
         }
+        var leakingColumns = r.Columns.Count(c => c.Leaks > 0);
+        var where = (leakingColumns, r.Everywhere?.Found ?? 0) switch
+        {
+            (0, _) => "elsewhere in the dump",
+            (var columns, 0) => $"in {columns} {CommonOptions.Plural(columns, "column")}",
+            var (columns, found) => $"in {columns} {CommonOptions.Plural(columns, "column")} and {found} elsewhere in the dump",
+        };
         output.WriteLine(r.Leaks > 0
-            ? $"{r.Leaks} leaked {CommonOptions.Plural(r.Leaks, "value")} in {r.Columns.Count(c => c.Leaks > 0)} {CommonOptions.Plural(r.Columns.Count(c => c.Leaks > 0), "column")}"
-                + $"{(r.Everywhere is { Found: > 0 } found ? $" and {found.Found} elsewhere" : "")} ({elapsed.TotalSeconds:0.0} s)"
+            ? $"{r.Leaks} leaked {CommonOptions.Plural(r.Leaks, "value")} {where} ({elapsed.TotalSeconds:0.0} s)"
             : $"no leaks ({elapsed.TotalSeconds:0.0} s)");
     }
 

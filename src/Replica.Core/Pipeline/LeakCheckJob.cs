@@ -178,6 +178,7 @@ public static class LeakCheckJob
     {
         var sql = new System.Text.StringBuilder();
         List<(Catalog.CatalogTable, IReadOnlyList<string>)> reads = [];
+        var created = new HashSet<string>(StringComparer.Ordinal);
         foreach (var table in catalog.Tables)
         {
             var parent = table.PartitionOf is { } of ? catalog.Find(of.Schema, of.Name) : null;
@@ -193,9 +194,12 @@ public static class LeakCheckJob
             }
             sql.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"CREATE TABLE {table.QualifiedName} ({string.Join(", ", table.Columns.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}"))});\n");
-            if (parent is not null)
+            if (parent is not null && created.Add(parent.QualifiedName))
             {
                 sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"CREATE TABLE {parent.QualifiedName} ({string.Join(", ", parent.Columns.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}"))});\n");
+            }
+            if (parent is not null)
+            {
                 sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"ALTER TABLE ONLY {parent.QualifiedName} ATTACH PARTITION {table.QualifiedName} DEFAULT;\n");
             }
             var key = table.PrimaryKey ?? parent?.PrimaryKey;
@@ -420,7 +424,16 @@ public static class LeakCheckJob
                 return known;
             }
             LeakTable? table = null;
-            if (_rules.ActionFor(name, _dialect) == TableAction.Transform && _rules.HasColumnRules(name, _dialect))
+            // A partition takes its partitioned table's rules, as in the dump.
+            var state = _schema.GetValueOrDefault(name);
+            var ruled = _rules.HasColumnRules(name, _dialect);
+            var action = _rules.ActionFor(name, _dialect);
+            for (var t = state?.Parent; t is not null; t = t.Parent)
+            {
+                ruled |= _rules.HasColumnRules(t.Name, _dialect);
+                action = action == TableAction.Transform ? _rules.ActionFor(t.Name, _dialect) : action;
+            }
+            if (action == TableAction.Transform && ruled)
             {
                 table = NewTable(name, columns);
             }

@@ -276,6 +276,34 @@ public sealed class LeakCheckJobTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_PartitionOfARuledTable_IsCheckedByItsParentsRules()
+    {
+        var rows = string.Join("", Enumerable.Range(1, 30).Select(i => $"{i}\tperson{i}@example.org\n"));
+        var original = Write("events.sql", $"""
+            CREATE TABLE public.events (id integer NOT NULL, email text) PARTITION BY RANGE (id);
+            CREATE TABLE public.events_1 (id integer NOT NULL, email text);
+            ALTER TABLE ONLY public.events ATTACH PARTITION public.events_1 FOR VALUES FROM (0) TO (1000);
+            COPY public.events_1 (id, email) FROM stdin;
+            {rows}\.
+
+            ALTER TABLE ONLY public.events ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+            ALTER TABLE ONLY public.events_1 ADD CONSTRAINT events_1_pkey PRIMARY KEY (id);
+
+            """);
+        var config = Config("""
+              - table: public.events
+                columns:
+                  email: { transformer: template, options: { template: '{{email}}' } }
+            """);
+        await StoreAsync(config, original, "partitions");
+
+        var result = await CheckAsync(config, original);
+
+        var email = Column(result, "email");
+        Assert.Equal(("public.events_1", "primary key (id)", 30L), (email.Table, email.MatchedBy, email.Leaks));
+    }
+
+    [Fact]
     public async Task RunAsync_StoredRowsThatTheOriginalLacks_AreCountedNotLeaks()
     {
         var config = Config(LeakyRules);
