@@ -130,6 +130,7 @@ internal sealed class HashRows
 /// </summary>
 internal sealed class SpillFiles : IDisposable
 {
+    const int BufferBytes = 16 << 10;
     readonly FileStream[] _files;
     readonly string[] _paths;
     readonly int _width;
@@ -142,7 +143,8 @@ internal sealed class SpillFiles : IDisposable
         for (var p = 0; p < partitions; p++)
         {
             _paths[p] = Path.Combine(directory, $"{prefix}-{p}.bin");
-            _files[p] = new FileStream(_paths[p], FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+            // A small buffer per partition: a spilled table holds up to 64 partitions on each side.
+            _files[p] = new FileStream(_paths[p], FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, BufferBytes, FileOptions.DeleteOnClose);
         }
     }
 

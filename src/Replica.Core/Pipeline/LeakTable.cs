@@ -256,12 +256,14 @@ internal sealed class LeakTable : IDisposable
 
     /// <summary>
     /// The table outgrew the budget: its rows so far and from now on go to partitions on disk, as many as make one
-    /// partition of the expected rows about a quarter of the budget.
+    /// partition of the expected rows about a quarter of the budget; all of them when the estimate is below what was
+    /// read already (a table never analyzed), so that a join partition stays small for a table up to 16 budgets.
     /// </summary>
     void Spill(int width)
     {
-        var expectedBytes = Math.Max(_estimatedRows, 2 * OriginalRows) * width * sizeof(ulong) * 4 / 3;
-        var partitions = (int)Math.Clamp(expectedBytes / Math.Max(1, _budget.Bytes / 4) + 1, 2, MaxPartitions);
+        var expectedBytes = _estimatedRows * width * sizeof(ulong) * 4 / 3;
+        var partitions = _estimatedRows < 2 * OriginalRows ? MaxPartitions
+            : (int)Math.Clamp(expectedBytes / Math.Max(1, _budget.Bytes / 4) + 1, 2, MaxPartitions);
         _originals = new SpillFiles(_directory, $"{_directory.GetHashCode():x}-{Sources.Count}-{Guid.NewGuid():n}-o", partitions, width);
         if (_rows is not null)
         {
