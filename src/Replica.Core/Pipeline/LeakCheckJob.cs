@@ -138,8 +138,10 @@ public static class LeakCheckJob
             case Clients.DatabaseKind.PostgreSql:
                 return await RunLiveAsync(config, bridge, name, uri, options, progress, cancellationToken).ConfigureAwait(false);
             case Clients.DatabaseKind.MySql:
-                var source = new MysqlDumpSource(uri, Endpoints.OptionsOf(config.Source), Clients.MysqlTools.Find());
-                return await RunAsync(config, bridge, name, source, source, options with { Dialect = SqlDialect.MySql }, null, progress, cancellationToken).ConfigureAwait(false);
+                await using (var source = new MysqlDumpSource(uri, Endpoints.OptionsOf(config.Source), Clients.MysqlTools.Find()))
+                {
+                    return await RunAsync(config, bridge, name, source, source, options with { Dialect = SqlDialect.MySql }, null, progress, cancellationToken).ConfigureAwait(false);
+                }
             default:
                 throw new ConfigException($"{uri.Scheme}:// sources are not supported", config.File, key: "source.connection_uri");
         }
@@ -248,6 +250,12 @@ public static class LeakCheckJob
         try
         {
             var stopwatch = Stopwatch.StartNew();
+            if (ReferenceEquals(schemaSource, original) && original is not FileDumpSource)
+            {
+                // A dump tool's output is read once, spooled (compressed) to the temp directory: both passes see one snapshot.
+                progress?.Invoke($"leakcheck: spooling {original.Description}");
+                original = schemaSource = await SpooledSource.WriteAsync(original, directory, cancellationToken).ConfigureAwait(false);
+            }
             await original.PrepareAsync(cancellationToken).ConfigureAwait(false);
             // Pass 1: the original's tables, primary keys and row counts.
             using var schema = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = SubsetFile.NoChoice.Instance };
