@@ -39,8 +39,9 @@ internal static class LeakCheckCommand
         };
         var everywhere = new Option<bool>("--everywhere")
         {
-            Description = "Also look for the originals of e-mails, phones, card numbers and IBANs of masked columns anywhere in the dump "
-                + "(whole tokens of 6+ bytes, in any column or statement), in bounded memory (a Bloom filter, then an exact look-up).",
+            Description = "Also look for the originals of e-mails, phones, card numbers and IBANs of masked columns anywhere in the dump, "
+                + "in any column or statement: e-mails and IBANs as whole tokens of 6+ bytes, phone and card numbers by their 10-19 digits "
+                + "however grouped; in bounded memory (a Bloom filter, then an exact look-up).",
         };
         var json = JsonReport.Option("the dump's name, sizes, rows, tables, leaks per column, durations and warnings");
         var command = new Command("leakcheck", """
