@@ -39,11 +39,13 @@ public static class Program
             (a local directory by default), from which it can be restored.
 
             Exit codes: 0 ok, 1 usage or unexpected error, 2 config error, 3 malformed dump, 4 bridge or I/O error,
-            5 integrity failure (checksum, missing chunk), 6 transformer failure, 7 database error, 130 interrupted.
+            5 integrity failure (checksum, missing chunk), 6 transformer failure, 7 database error, 8 leak found
+            (leakcheck), 130 interrupted.
             """);
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(RestoreCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(LeakCheckCommand.Create());
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());
         root.Subcommands.Add(ArchiveCommands.Export());

@@ -17,6 +17,8 @@ public enum ReplicaErrorKind
     Integrity = 5,
     Transformer = 6,
     Database = 7,
+    /// <summary>Not a failure: `replica leakcheck` ran and found a masked value equal to an original.</summary>
+    LeakFound = 8,
 }
 
 /// <summary>A configuration problem: a bad key, value or option. Says where (file, line, column) when known.</summary>

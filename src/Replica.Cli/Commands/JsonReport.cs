@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace Replica.Cli.Commands;
 
 /// <summary>
-/// --json on dump, restore, verify, delete, export, import and share: one JSON object on stdout (snake_case, "command" first)
+/// --json on dump, restore, verify, delete, export, import, share and leakcheck: one JSON object on stdout (snake_case, "command" first)
 /// instead of the text there, so scripts never parse text lines. Progress, warnings and errors still go to stderr,
 /// and the exit code is the same.
 /// </summary>

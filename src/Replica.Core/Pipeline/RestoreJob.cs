@@ -141,7 +141,7 @@ public static class RestoreJob
         }
     }
 
-    static async Task<DumpEntry> FindAsync(IBridge bridge, string name, CancellationToken cancellationToken)
+    internal static async Task<DumpEntry> FindAsync(IBridge bridge, string name, CancellationToken cancellationToken)
     {
         foreach (var entry in await bridge.ListAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -6,7 +6,8 @@ using Replica.Sources;
 namespace Replica.Pipeline;
 
 /// <summary>
-/// A dump that can be read only once (standard input) written to a file so that it can be read again: in blocks
+/// A dump that can be read only once (standard input, mysqldump's output) written to a file so that it can be read again
+/// (a subset of a file, a leak check): in blocks
 /// compressed with zstd level 1, each framed by its compressed and plain lengths, in a directory the caller removes.
 /// </summary>
 internal sealed class SpooledSource : IDumpSource
@@ -36,7 +37,7 @@ internal sealed class SpooledSource : IDumpSource
         catch (IOException e)
         {
             // A full disk is the likely one: say where the spool was going.
-            throw new BridgeException($"spooling {source.Description} to {directory} for the subset failed: {e.Message}", e);
+            throw new BridgeException($"spooling {source.Description} to {directory} failed: {e.Message}", e);
         }
     }
 

@@ -121,8 +121,8 @@ internal static class SubsetFile
     internal static string Identity(SubsetTable node, string?[] identityValues, ReadOnlySpan<byte> row) =>
         node.Identity.Count == 0 ? Convert.ToHexStringLower(SHA256.HashData(row).AsSpan(0, 16)) : SubsetClosure.Identity(identityValues!);
 
-    /// <summary>Every table's statements are read (so keys are learned), no row is chosen.</summary>
-    sealed class NoChoice : IRowFilter
+    /// <summary>Every table's statements are read (so keys are learned), no row is chosen (also a leak check's schema pass).</summary>
+    internal sealed class NoChoice : IRowFilter
     {
         public static readonly NoChoice Instance = new();
 

@@ -39,6 +39,9 @@ internal sealed class ConstantTransformer(byte[] bytes) : Transformer
             "transformer: constant\noptions:\n  value: 'redacted'"),
         Build);
 
+    /// <summary>A value that already was the constant is written unchanged: the constant is no secret.</summary>
+    public override double? PoolSize => 1;
+
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
     {
         output.Write(bytes);

@@ -50,6 +50,12 @@ internal sealed class FakeTransformer : Transformer
             return new FakeTransformer(list(data), second?.Invoke(data), setup.Keys.Pick, shaper);
         });
 
+    /// <summary>
+    /// A unique column's keyed suffix makes every output differ from its input: no chance match; nor, to speak of, from
+    /// a pool of more than a million values (phone numbers, street addresses: digits multiply it).
+    /// </summary>
+    public override double? PoolSize => _shaper.Unique || _first.PoolSize * (_second?.PoolSize ?? 1) > 1e6 ? null : _first.PoolSize * (_second?.PoolSize ?? 1);
+
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
     {
         if (isNull)

@@ -294,6 +294,24 @@ internal sealed class FakeList(FakeEntry[] entries)
 
     public int Count => _entries.Length;
 
+    /// <summary>
+    /// 1 / the chance that two draws give the same value: an entry is picked uniformly and its placeholders each
+    /// uniformly, so a value of an entry with m outcomes has probability 1/(n·m), and the chance is Σ 1/(n²·m).
+    /// For a list of plain values it is the number of entries.
+    /// </summary>
+    public double PoolSize
+    {
+        get
+        {
+            var chance = 0.0;
+            foreach (var entry in _entries)
+            {
+                chance += 1.0 / entry.Outcomes;
+            }
+            return (double)_entries.Length * _entries.Length / chance;
+        }
+    }
+
     public void Append(ref HashStream random, ByteBuilder builder) =>
         _entries[random.NextBelow(_entries.Length)].Append(ref random, builder);
 
@@ -322,6 +340,24 @@ internal sealed class FakeEntry
     public FakeEntry(FakePart[] parts) => _parts = parts;
 
     public byte[]? Literal { get; }
+
+    /// <summary>How many values this entry can give (a placeholder multiplies them).</summary>
+    public double Outcomes
+    {
+        get
+        {
+            if (Literal is not null)
+            {
+                return 1;
+            }
+            var outcomes = 1.0;
+            foreach (var part in _parts!)
+            {
+                outcomes *= part.Bytes is not null ? 1 : part.List is not null ? part.List.PoolSize : 10 - part.MinDigit;
+            }
+            return outcomes;
+        }
+    }
 
     public void Append(ref HashStream random, ByteBuilder builder)
     {

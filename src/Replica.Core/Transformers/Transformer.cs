@@ -34,6 +34,14 @@ public abstract class Transformer : IDisposable
     /// </summary>
     public virtual bool CanRunInParallel => true;
 
+    /// <summary>
+    /// For a transformer that draws its output from a small pool (a city, a first name, a constant): the
+    /// number of equally likely outputs that explains how often it gives back its input by chance (1 / the chance that
+    /// two independent draws agree). Null when that chance is negligible. `replica leakcheck` counts an unchanged value
+    /// of such a column as a leak only beyond what chance explains.
+    /// </summary>
+    public virtual double? PoolSize => null;
+
     /// <summary>Transforms one value. <paramref name="isNull"/> is true for SQL NULL (then <paramref name="value"/> is empty).</summary>
     public abstract TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output);
 
