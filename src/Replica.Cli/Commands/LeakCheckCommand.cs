@@ -15,6 +15,7 @@ internal static class LeakCheckCommand
         var latest = new Option<bool>("--latest") { Description = "Check the newest complete dump." };
         var name = new Option<string?>("--name", "-n") { Description = "Check the dump with this name." };
         var fromFile = CommonOptions.FromFile("Check the dump of a file 'replica export' wrote instead of one in the bridge.");
+        var fromUrl = CommonOptions.FromUrl("Check the dump shared at a link 'replica share' printed.");
         var input = new Option<string?>("--input", "-i")
         {
             HelpName = "FILE",
@@ -59,9 +60,9 @@ internal static class LeakCheckCommand
               replica leakcheck -c replica.yaml --name nightly-2026-11-21 --json
             """)
         {
-            config, quiet, latest, name, fromFile, input, sourceUri, dialect, memory, everywhere, json,
+            config, quiet, latest, name, fromFile, fromUrl, input, sourceUri, dialect, memory, everywhere, json,
         };
-        command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile));
+        command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile, fromUrl));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: true);
@@ -71,7 +72,7 @@ internal static class LeakCheckCommand
                 throw new ConfigException($"--memory {memoryText}: expected {ByteSize.Accepted}, more than 0");
             }
             var (bridge, dump) = RestoreRequest.OpenBridge(settings,
-                new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile) }, CommonOptions.Bridges);
+                new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile), FromUrl = CommonOptions.Link(parse.GetValue(fromUrl)) }, CommonOptions.Bridges);
             var quietly = parse.GetValue(quiet);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             var options = new LeakCheckOptions { Input = parse.GetValue(input), Source = parse.GetValue(sourceUri), Dialect = parse.GetValue(dialect), MemoryBytes = memoryBytes,
