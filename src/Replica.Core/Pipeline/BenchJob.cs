@@ -123,7 +123,7 @@ public static partial class BenchJob
               phone: phone-number
               street: street-address
               birth_date: { transformer: date-shift, options: { days: 365 } }
-              profile: { transformer: json, options: { path: $.contact.email, transformer: email } }
+              profile: { transformer: json, options: { paths: { $.contact.email: email, $.contact.phone: phone-number } } }
           - table: public.orders
             columns:
               shipping_address: street-address

@@ -20,6 +20,8 @@ internal sealed class JsonTransformer : Transformer
             [
                 new TransformerOption("path", "Where: $.contact.email, contact.email, items[0].email, items[*].email.", null),
                 new TransformerOption("transformer", "The transformer to apply there: a name, or {transformer: name, options: {...}}.", null),
+                new TransformerOption("paths", "Instead of path and transformer, several places of one document: a map of path to transformer, "
+                    + "e.g. {$.contact.email: email, $.contact.phone: phone-number}, applied in order.", null),
             ],
             "transformer: json\noptions:\n  path: $.contact.email\n  transformer: email"),
         Build);
@@ -51,14 +53,36 @@ internal sealed class JsonTransformer : Transformer
 
     public override bool CanRunInParallel => _inner.CanRunInParallel;
 
-    static JsonTransformer? Build(TransformerSetup setup)
+    static Transformer? Build(TransformerSetup setup)
     {
-        var pathText = setup.GetRequiredString("path", "where in the document, e.g. $.contact.email");
-        var path = ParsePath(pathText, setup);
-        var innerSpec = ParseInnerSpec(setup);
+        var places = new List<(Segment[] Path, TransformerSpec Inner)>();
+        if (setup.Has("paths"))
+        {
+            if (setup.Has("path") || setup.Has("transformer"))
+            {
+                throw setup.OptionError("paths", "replaces path and transformer: give paths alone, or path with transformer");
+            }
+            var map = ToOptions(setup.GetRaw("paths"), setup, "paths", "is not a map of path to transformer, e.g. {$.contact.email: email, $.contact.phone: phone-number}");
+            if (map.Count == 0)
+            {
+                throw setup.OptionError("paths", "is empty: give at least one path with its transformer, e.g. {$.contact.email: email}");
+            }
+            foreach (var (pathText, raw) in map)
+            {
+                places.Add((ParsePath(pathText, setup), ParseInnerSpec(raw, "paths", setup)));
+            }
+        }
+        else
+        {
+            var pathText = setup.GetRequiredString("path", "where in the document, e.g. $.contact.email (or paths: several places)");
+            places.Add((ParsePath(pathText, setup), ParseInnerSpec(setup.GetRaw("transformer"), "transformer", setup)));
+        }
         if (setup.ValidateOnly)
         {
-            TransformerRegistry.Validate(innerSpec, setup.Env);
+            foreach (var (_, innerSpec) in places)
+            {
+                TransformerRegistry.Validate(innerSpec, setup.Env);
+            }
             return null;
         }
 
@@ -66,13 +90,12 @@ internal sealed class JsonTransformer : Transformer
         setup.RequireCategory("JSON", TypeCategory.Json);
         // Inside the document the value is a JSON string: text without a length limit.
         var innerColumn = column with { Category = TypeCategory.Text, TypeName = null, MaxLength = null };
-        var inner = TransformerRegistry.Create(innerSpec, innerColumn, setup.Env);
-        return new JsonTransformer(path, inner);
+        var transformers = places.Select(p => new JsonTransformer(p.Path, TransformerRegistry.Create(p.Inner, innerColumn, setup.Env))).ToArray();
+        return transformers.Length == 1 ? transformers[0] : new JsonPathsTransformer(transformers);
     }
 
-    static TransformerSpec ParseInnerSpec(TransformerSetup setup)
+    static TransformerSpec ParseInnerSpec(object? raw, string option, TransformerSetup setup)
     {
-        var raw = setup.GetRaw("transformer");
         string? name;
         IReadOnlyDictionary<string, object?> options = new Dictionary<string, object?>();
         switch (raw)
@@ -82,7 +105,7 @@ internal sealed class JsonTransformer : Transformer
                 break;
             case IReadOnlyDictionary<string, object?> map:
                 name = Get(map, "transformer") as string ?? Get(map, "name") as string;
-                options = ToOptions(Get(map, "options"), setup);
+                options = ToOptions(Get(map, "options"), setup, option);
                 break;
             case IDictionary dictionary:
                 var converted = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
@@ -92,7 +115,7 @@ internal sealed class JsonTransformer : Transformer
                 }
 
                 name = Get(converted, "transformer") as string ?? Get(converted, "name") as string;
-                options = ToOptions(Get(converted, "options"), setup);
+                options = ToOptions(Get(converted, "options"), setup, option);
                 break;
             default:
                 name = null;
@@ -101,12 +124,12 @@ internal sealed class JsonTransformer : Transformer
 
         if (string.IsNullOrWhiteSpace(name))
         {
-            throw setup.OptionError("transformer", "is required: a transformer name, or a map {transformer: name, options: {...}}");
+            throw setup.OptionError(option, "is required: a transformer name, or a map {transformer: name, options: {...}}");
         }
 
         if (!TransformerRegistry.IsKnown(name))
         {
-            throw setup.OptionError("transformer", $"names the unknown transformer '{name}'; known: {string.Join(", ", TransformerRegistry.All.Select(d => d.Name))}");
+            throw setup.OptionError(option, $"names the unknown transformer '{name}'; known: {string.Join(", ", TransformerRegistry.All.Select(d => d.Name))}");
         }
 
         return new TransformerSpec(name, options) { Location = setup.Spec.Location, Unique = setup.Spec.Unique };
@@ -125,7 +148,7 @@ internal sealed class JsonTransformer : Transformer
         return null;
     }
 
-    static IReadOnlyDictionary<string, object?> ToOptions(object? raw, TransformerSetup setup)
+    static IReadOnlyDictionary<string, object?> ToOptions(object? raw, TransformerSetup setup, string option, string notAMap = "has 'options' that are not a map")
     {
         switch (raw)
         {
@@ -142,7 +165,7 @@ internal sealed class JsonTransformer : Transformer
 
                 return options;
             default:
-                throw setup.OptionError("transformer", "has 'options' that are not a map");
+                throw setup.OptionError(option, notAMap);
         }
     }
 
@@ -528,6 +551,62 @@ internal sealed class JsonTransformer : Transformer
     public override void Dispose()
     {
         _inner.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>
+/// json with paths: several places of one document, each with its own transformer (<see cref="JsonTransformer"/>s
+/// applied in order, each to the previous one's document). A document none of them changes is kept as it was.
+/// </summary>
+internal sealed class JsonPathsTransformer(JsonTransformer[] places) : Transformer
+{
+    readonly ArrayBufferWriter<byte> _first = new(256);
+    readonly ArrayBufferWriter<byte> _second = new(256);
+
+    public override IReadOnlyList<string> ReferencedColumns => [.. places.SelectMany(p => p.ReferencedColumns).Distinct(StringComparer.Ordinal)];
+
+    public override bool CanRunInParallel => places.All(p => p.CanRunInParallel);
+
+    public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
+    {
+        if (isNull)
+        {
+            return TransformResult.Null;
+        }
+        ArrayBufferWriter<byte>? current = null;
+        foreach (JsonTransformer place in places)
+        {
+            ArrayBufferWriter<byte> next = current == _first ? _second : _first;
+            next.ResetWrittenCount();
+            ReadOnlySpan<byte> input = current is null ? value : current.WrittenSpan;
+            if (place.Transform(input, isNull: false, row, next) == TransformResult.Value)
+            {
+                current = next;
+            }
+        }
+        if (current is null)
+        {
+            return TransformResult.Unchanged;
+        }
+        output.Write(current.WrittenSpan);
+        return TransformResult.Value;
+    }
+
+    public override void Complete()
+    {
+        foreach (JsonTransformer place in places)
+        {
+            place.Complete();
+        }
+    }
+
+    public override void Dispose()
+    {
+        foreach (JsonTransformer place in places)
+        {
+            place.Dispose();
+        }
         base.Dispose();
     }
 }

@@ -115,8 +115,10 @@ public class ExampleConfigTests
         ], masked);
         Assert.True(config.Tables[0].Columns.Single(c => c.Column.Name == "email").Transformer.Unique);
         var json = config.Tables.Single(t => t.Table.Table.Name == "support_tickets").Columns.Single(c => c.Column.Name == "metadata").Transformer;
-        Assert.Equal("$.contact.email", json.Options["path"]);
-        Assert.Equal("email", json.Options["transformer"]);
+        // Both pieces of personal data in the ticket's contact: the e-mail and the phone number.
+        var paths = Assert.IsAssignableFrom<System.Collections.IDictionary>(json.Options["paths"]);
+        Assert.Equal("email", paths["$.contact.email"]);
+        Assert.Equal("phone-number", paths["$.contact.phone"]);
         var audit = Assert.Single(config.Tables, t => t.Table.Table.Name == "audit_log");
         Assert.Equal(TableAction.SkipData, audit.Action);
     }

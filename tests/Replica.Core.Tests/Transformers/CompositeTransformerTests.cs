@@ -43,6 +43,36 @@ public class CompositeTransformerTests
     }
 
     [Fact]
+    public void Json_Paths_MaskEveryPlaceKeepingTheRest()
+    {
+        var paths = new Dictionary<string, object?> { ["$.contact.email"] = "email", ["$.contact.phone"] = "redact" };
+        using var transformer = Create(Spec("json", ("paths", paths)), Column(TypeCategory.Json, "jsonb"));
+        const string input = """{"name": "Ann", "contact": {"email": "ann@corp.example", "phone": "+358 9 555 0123"}, "n": 1.50}""";
+
+        var output = transformer.Apply(input)!;
+
+        Assert.Matches("""^\{"name": "Ann", "contact": \{"email": "[a-z0-9._]+@example\.(com|org|net)", "phone": "\*+"\}, "n": 1\.50\}$""", output);
+        using var email = Create("email");
+        Assert.Contains(email.Apply("ann@corp.example")!, output); // each place gets what its own transformer gives
+        // A place missing or null in a document is left alone; a document with none of them is unchanged.
+        Assert.Matches("""^\{"contact": \{"email": "[a-z0-9._]+@example\.(com|org|net)", "phone": null\}\}$""",
+            transformer.Apply("""{"contact": {"email": "bo@corp.example", "phone": null}}""")!);
+        Assert.Equal(TransformResult.Unchanged, transformer.ApplyRaw("""{"tags": []}"""u8.ToArray()).Result);
+    }
+
+    [Fact]
+    public void Json_PathsWithPathOrEmpty_IsAnOptionError()
+    {
+        var paths = new Dictionary<string, object?> { ["$.a"] = "email" };
+        var both = Assert.Throws<ConfigException>(() => Create(Spec("json", ("paths", paths), ("path", "$.b"), ("transformer", "email"))));
+        Assert.Contains("paths", both.Message);
+        var empty = Assert.Throws<ConfigException>(() => Create(Spec("json", ("paths", new Dictionary<string, object?>()))));
+        Assert.Contains("is empty", empty.Message);
+        var unknown = Assert.Throws<ConfigException>(() => Create(Spec("json", ("paths", new Dictionary<string, object?> { ["$.a"] = "no-such" }))));
+        Assert.Contains("unknown transformer 'no-such'", unknown.Message);
+    }
+
+    [Fact]
     public void Json_PathAbsentOrNotString_Unchanged()
     {
         using var transformer = Create(Spec("json", ("path", "contact.email"), ("transformer", "redact")), Column(TypeCategory.Json, "json"));

@@ -75,14 +75,25 @@ public sealed partial class LeakCheckCliTests(PostgresServer server) : IDisposab
     }
 
     [Fact]
-    public async Task LeakCheck_Everywhere_FindsThePhoneNumbersTheQuickstartLeavesInItsJson()
+    public async Task LeakCheck_Everywhere_QuickstartMasksTheJsonPhonesToo_AnEmailOnlyRuleLeavesThem()
     {
-        // The quickstart masks customers.phone, and only $.contact.email of support_tickets.metadata: the same people's
-        // phone numbers stay in that JSON.
+        // The quickstart masks customers.phone and, in support_tickets.metadata, both $.contact.email and $.contact.phone.
         var config = _cli.WriteConfig();
         await DumpAsync(config);
 
-        var result = await _cli.RunAsync("leakcheck", "-c", config, "--latest", "--input", SampleDump, "--everywhere", "--json");
+        var clean = await _cli.RunAsync("leakcheck", "-c", config, "--latest", "--input", SampleDump, "--everywhere", "--json");
+
+        Assert.True(clean.ExitCode == 0, clean.Stderr);
+        Assert.Equal(0, JsonDocument.Parse(clean.Stdout).RootElement.GetProperty("everywhere").GetProperty("found").GetInt64());
+
+        // With the e-mail alone masked in that JSON (the quickstart before 2026-12-03), the same people's phone numbers stay there.
+        const string both = "paths: { $.contact.email: email, $.contact.phone: phone-number }";
+        string quickstart = await File.ReadAllTextAsync(config);
+        Assert.Contains(both, quickstart, StringComparison.Ordinal);
+        var emailOnly = _cli.WriteConfig(quickstart.Replace(both, "path: $.contact.email, transformer: email", StringComparison.Ordinal), "email-only.yaml");
+        await DumpAsync(emailOnly);
+
+        var result = await _cli.RunAsync("leakcheck", "-c", emailOnly, "--latest", "--input", SampleDump, "--everywhere", "--json");
 
         Assert.Equal(8, result.ExitCode);
         var report = JsonDocument.Parse(result.Stdout).RootElement;
