@@ -125,9 +125,11 @@ public static partial class DumpJob
     /// <summary>
     /// A pipe that holds about four segments: few enough that segments handed back fit the shared array pool's
     /// per-core caches and are reused. (With 8 MiB in 64 KiB segments most were dropped and reallocated: 380 MiB of
-    /// garbage per GB of dump and a peak RSS that grew with the dump.)
+    /// garbage per GB of dump and a peak RSS that grew with the dump.) The segments come from a pool of the pipe's own
+    /// (<see cref="SegmentPool"/>), not the shared array pool, which dropped and reallocated them as threads came and went.
     /// </summary>
     internal static PipeOptions PipeOptionsFor(int segmentSize) => new(
+        pool: new SegmentPool(segmentSize, maxKept: 8),
         pauseWriterThreshold: 4L * segmentSize,
         resumeWriterThreshold: 2L * segmentSize,
         minimumSegmentSize: segmentSize,

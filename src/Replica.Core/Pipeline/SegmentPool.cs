@@ -1,0 +1,74 @@
+using System.Buffers;
+
+namespace Replica.Pipeline;
+
+/// <summary>
+/// The segments of one pipe: blocks of one size, kept by the pipe's pool for as long as the pipe lives and reused by it
+/// alone, at most <c>maxKept</c> of them. The shared array pool kept these 1 MiB blocks in per-thread slots and per-core
+/// stacks that it trims by age at each gen2 GC; the pipe's writer and reader run on whichever thread-pool threads come
+/// and go (a bridge dump blocks some of them in fsync), so blocks were dropped with retired threads or by trimming and
+/// allocated anew in the large object heap, whose committed size then grew with the dump (issue 12: +5 MiB of GC
+/// memory over 20 GiB). A pipe holds only a few segments at once (its pause threshold), so the blocks kept stay few.
+/// </summary>
+internal sealed class SegmentPool(int blockSize, int maxKept) : MemoryPool<byte>
+{
+    readonly Lock _lock = new();
+    readonly Stack<Block> _free = new(maxKept);
+
+    public override int MaxBufferSize => blockSize;
+
+    /// <summary>Blocks made so far (a test hook: it stops growing once the pipe has its working set).</summary>
+    public int Created { get; private set; }
+
+    public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+    {
+        if (minBufferSize > blockSize)
+        {
+            // A pipe asks the array pool for what exceeds MaxBufferSize; anybody else gets a block of its own, not kept.
+            return new Block(null, GC.AllocateUninitializedArray<byte>(minBufferSize));
+        }
+        lock (_lock)
+        {
+            if (_free.TryPop(out Block? block))
+            {
+                block.Rented = true;
+                return block;
+            }
+            Created++;
+        }
+        return new Block(this, GC.AllocateUninitializedArray<byte>(blockSize)) { Rented = true };
+    }
+
+    void Return(Block block)
+    {
+        lock (_lock)
+        {
+            if (!block.Rented)
+            {
+                throw new InvalidOperationException("A pipe segment was returned twice.");
+            }
+            block.Rented = false;
+            if (_free.Count < maxKept)
+            {
+                _free.Push(block);
+            }
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        lock (_lock)
+        {
+            _free.Clear();
+        }
+    }
+
+    sealed class Block(SegmentPool? owner, byte[] array) : IMemoryOwner<byte>
+    {
+        public bool Rented { get; set; }
+
+        public Memory<byte> Memory => array;
+
+        public void Dispose() => owner?.Return(this);
+    }
+}
