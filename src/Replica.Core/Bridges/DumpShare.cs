@@ -126,8 +126,15 @@ public static class DumpShare
         }
         catch
         {
-            // A share that was not completed is deleted: half of it would only be clutter in the bridge.
-            await DeleteShareAsync(store, id, CancellationToken.None).ConfigureAwait(false);
+            // A share that was not completed is deleted: half of it would only be clutter in the bridge. What failed
+            // first is what the user needs to hear; a cleanup that fails too (the same outage) must not hide it.
+            try
+            {
+                await DeleteShareAsync(store, id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (BridgeException)
+            {
+            }
             throw;
         }
         Uri url = await signer.PresignGetAsync(ShareKey(id), expires, cancellationToken).ConfigureAwait(false);
