@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using Replica.Codecs;
 using Replica.Sources;
 
@@ -7,20 +8,26 @@ namespace Replica.Pipeline;
 
 /// <summary>
 /// A dump that can be read only once (standard input, mysqldump's output) written to a file so that it can be read again
-/// (a subset of a file, a leak check): in blocks
-/// compressed with zstd level 1, each framed by its compressed and plain lengths, in a directory the caller removes.
+/// (a subset of a file, a leak check): in blocks compressed with zstd level 1, then sealed with AES-256-GCM under a
+/// random key that only this process holds (never written anywhere), each framed by its sealed and plain lengths (the
+/// frame is the block's associated data, its number the nonce), in a directory the caller removes. The spool holds the
+/// unmasked original: a process killed before it removes the directory leaves only bytes nobody can decrypt.
 /// </summary>
 internal sealed class SpooledSource : IDumpSource
 {
     const int BlockSize = 4 << 20;
 
-    readonly string _path;
+    const int TagSize = 16;
 
-    SpooledSource(string description, string path, long length)
+    readonly string _path;
+    readonly byte[] _key;
+
+    SpooledSource(string description, string path, long length, byte[] key)
     {
         Description = description;
         _path = path;
         Length = length;
+        _key = key;
     }
 
     public string Description { get; }
@@ -45,9 +52,13 @@ internal sealed class SpooledSource : IDumpSource
     {
         var path = Path.Combine(directory, "input.spool");
         using var codec = new ZstdCodec(level: 1);
+        var key = RandomNumberGenerator.GetBytes(32);
+        using var aes = new AesGcm(key, TagSize);
         var block = new byte[BlockSize];
         var encoded = new ArrayBufferWriter<byte>();
+        var sealedBlock = Array.Empty<byte>();
         long length = 0;
+        long number = 0;
         await source.PrepareAsync(cancellationToken).ConfigureAwait(false);
         var input = source.Open();
         await using (input.ConfigureAwait(false))
@@ -64,27 +75,45 @@ internal sealed class SpooledSource : IDumpSource
                     }
                     encoded.ResetWrittenCount();
                     codec.Encode(block.AsSpan(0, filled), 0, isLast: false, encoded);
+                    var stored = encoded.WrittenCount + TagSize;
+                    if (sealedBlock.Length < stored)
+                    {
+                        sealedBlock = new byte[stored];
+                    }
                     var header = new byte[8];
-                    BinaryPrimitives.WriteInt32LittleEndian(header, encoded.WrittenCount);
+                    BinaryPrimitives.WriteInt32LittleEndian(header, stored);
                     BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), filled);
+                    aes.Encrypt(Nonce(number++), encoded.WrittenSpan, sealedBlock.AsSpan(0, encoded.WrittenCount),
+                        sealedBlock.AsSpan(encoded.WrittenCount, TagSize), header);
                     await output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                    await output.WriteAsync(encoded.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                    await output.WriteAsync(sealedBlock.AsMemory(0, stored), cancellationToken).ConfigureAwait(false);
                     length += filled;
                 }
             }
         }
         await source.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        return new SpooledSource(source.Description, path, length);
+        return new SpooledSource(source.Description, path, length, key);
     }
 
-    public Stream Open() => new Reader(File.OpenRead(_path));
+    /// <summary>Block <paramref name="number"/>'s nonce: unique under the spool's one-time key.</summary>
+    static byte[] Nonce(long number)
+    {
+        var nonce = new byte[AesGcm.NonceByteSizes.MaxSize];
+        BinaryPrimitives.WriteInt64LittleEndian(nonce, number);
+        return nonce;
+    }
+
+    public Stream Open() => new Reader(File.OpenRead(_path), _key);
 
     /// <summary>The spooled dump, block by block.</summary>
-    sealed class Reader(FileStream file) : Stream
+    sealed class Reader(FileStream file, byte[] key) : Stream
     {
         readonly ZstdCodec _codec = new(level: 1);
+        readonly AesGcm _aes = new(key, TagSize);
         readonly ArrayBufferWriter<byte> _plain = new(BlockSize);
         byte[] _stored = new byte[1 << 16];
+        byte[] _opened = new byte[1 << 16];
+        long _number;
         int _position;
 
         public override int Read(Span<byte> buffer)
@@ -112,10 +141,14 @@ internal sealed class SpooledSource : IDumpSource
             if (_stored.Length < stored)
             {
                 _stored = new byte[stored];
+                _opened = new byte[stored];
             }
             file.ReadExactly(_stored, 0, stored);
+            var compressed = stored - TagSize;
+            // Only this process wrote the spool; a failure here means it was changed underneath (AuthenticationTagMismatchException).
+            _aes.Decrypt(Nonce(_number++), _stored.AsSpan(0, compressed), _stored.AsSpan(compressed, TagSize), _opened.AsSpan(0, compressed), header);
             _plain.ResetWrittenCount();
-            _codec.Decode(_stored.AsSpan(0, stored), 0, isLast: false, _plain);
+            _codec.Decode(_opened.AsSpan(0, compressed), 0, isLast: false, _plain);
             _position = 0;
             return true;
         }
@@ -136,6 +169,7 @@ internal sealed class SpooledSource : IDumpSource
             {
                 file.Dispose();
                 _codec.Dispose();
+                _aes.Dispose();
             }
             base.Dispose(disposing);
         }
