@@ -76,7 +76,7 @@ internal static class ShareCommand
             // Checked by the validator above.
             var lifetime = parse.GetValue(expires) is { } given && RetentionPolicy.TryParseDuration(given, out var parsed) ? parsed : ShareJob.DefaultLifetime;
             SharedDump share = await ShareJob.ShareAsync(bridge, parse.GetValue(name), lifetime, cancellationToken).ConfigureAwait(false);
-            var until = share.ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
+            var until = DumpShare.Moment(share.ExpiresAt);
             if (parse.GetValue(json))
             {
                 JsonReport.Write(new

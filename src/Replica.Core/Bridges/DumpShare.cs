@@ -80,7 +80,7 @@ public static class DumpShare
         if (temporary && credentialsExpire is { } end && end < expires)
         {
             expires = end;
-            warnings.Add($"the links are signed with temporary credentials (a session token) that expire at {end.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC: "
+            warnings.Add($"the links are signed with temporary credentials (a session token) that expire at {Moment(end)}: "
                 + "links die with the credentials that signed them, so the share expires then instead of when --expires says");
         }
         else if (temporary)
@@ -179,6 +179,10 @@ public static class DumpShare
         await store.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
         return keys.Count;
     }
+
+    /// <summary>A moment as share messages show it: "2026-12-05 17:36:28 UTC", whatever the machine's culture.</summary>
+    public static string Moment(DateTimeOffset moment) =>
+        moment.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
 
     internal static bool IsShareId(string? id) => id is { Length: 16 } && id.All(char.IsAsciiHexDigitLower);
 

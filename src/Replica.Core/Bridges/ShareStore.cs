@@ -327,7 +327,7 @@ internal sealed class ShareStore : ReadOnlyObjectStore
         return value.Length <= 200 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is ' ' or '.' or ',' or '-' or '_') ? value : null;
     }
 
-    static string Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
+    static string Time(long unixMs) => DumpShare.Moment(DateTimeOffset.FromUnixTimeMilliseconds(unixMs));
 
     public override async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
