@@ -145,20 +145,21 @@ internal sealed partial class ConfigBinder
     }
 
     /// <summary>
-    /// 'sanitize:': a scratch database (PostgreSQL, named, never the source's database: replica drops it afterwards)
-    /// and at least one step.
+    /// 'sanitize:': a scratch database (PostgreSQL or MySQL, named, never the source's database: replica drops it
+    /// afterwards) and at least one step. That its kind is the dump's is checked when the dump runs (--dialect can
+    /// name it).
     /// </summary>
     SanitizeConfig BindSanitize(ConfigNode node, SourceConfig source)
     {
         var sf = Mapping(node, ["scratch_uri", "statements"]);
-        var uriNode = sf.Require("scratch_uri", "a PostgreSQL database for replica to create and drop, e.g. postgres://replica@127.0.0.1:5432/replica_scratch");
-        var text = ConnectionUri(uriNode) ?? throw Error(uriNode, "expected a PostgreSQL connection URI (postgres://user@host:port/database), found nothing");
+        var uriNode = sf.Require("scratch_uri", "a database for replica to create and drop, e.g. postgres://replica@127.0.0.1:5432/replica_scratch");
+        var text = ConnectionUri(uriNode) ?? throw Error(uriNode, "expected a connection URI (postgres://user@host:port/database or mysql://...), found nothing");
         var scratch = Clients.DatabaseUri.Parse(text);
-        if (scratch.Kind != Clients.DatabaseKind.PostgreSql || scratch.Database is null)
+        if (scratch.Database is null)
         {
-            throw Error(uriNode, "expected a PostgreSQL database replica creates and drops (postgres://user@host:port/database): the sanitize step runs in PostgreSQL");
+            throw Error(uriNode, "expected a database replica creates and drops (postgres://user@host:port/database or mysql://user@host:port/database): the URI names none");
         }
-        if (source.ConnectionUri is { } sourceText && Clients.DatabaseUri.Parse(sourceText) is { Kind: Clients.DatabaseKind.PostgreSql } sourceUri
+        if (source.ConnectionUri is { } sourceText && Clients.DatabaseUri.Parse(sourceText) is { } sourceUri && sourceUri.Kind == scratch.Kind
             && string.Equals(sourceUri.Database, scratch.Database, StringComparison.Ordinal))
         {
             throw Error(uriNode, $"the scratch database '{scratch.Database}' has the name of the source's database; replica drops the scratch database "

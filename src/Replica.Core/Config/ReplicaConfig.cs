@@ -50,7 +50,7 @@ public sealed class ReplicaConfig
 /// </summary>
 public sealed class SanitizeConfig
 {
-    /// <summary>'sanitize.scratch_uri': a PostgreSQL database replica creates (it must not exist) and drops; may hold a password.</summary>
+    /// <summary>'sanitize.scratch_uri': a database of the dump's kind (PostgreSQL or MySQL) replica creates (it must not exist) and drops; may hold a password.</summary>
     public required string ScratchUri { get; init; }
 
     /// <summary>'sanitize.statements': run in order, in one transaction, after the masked data is in; ${VAR} expanded.</summary>

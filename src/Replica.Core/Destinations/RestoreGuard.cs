@@ -46,6 +46,14 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         _splitter = new UnitSplitter(maxUnitBytes, dialect);
     }
 
+    /// <summary>The guard in front of a database client (psql, mysql); null for a file or standard output, which run nothing.</summary>
+    public static RestoreGuard? For(IRestoreDestination destination, long maxUnitBytes) => destination switch
+    {
+        PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes),
+        MysqlDestination => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes),
+        _ => null,
+    };
+
     /// <summary>
     /// A config step (destination.after_restore) as the client may get it: checked like a stored dump, so that it runs
     /// nothing on this machine and cannot end the restore's transaction (BEGIN and COMMIT left out, ROLLBACK, meta-commands

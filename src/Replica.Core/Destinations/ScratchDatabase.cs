@@ -1,99 +1,66 @@
 using Replica.Clients;
+using Replica.Lexing;
 
 namespace Replica.Destinations;
 
 /// <summary>
-/// sanitize.scratch_uri: a PostgreSQL database that one dump creates, restores its masked stream into, runs the
-/// sanitize statements in (a <see cref="PsqlDestination"/> whose after-restore steps they are: one transaction, each
-/// step named when it fails) and drops again, on success, failure and Ctrl+C alike. A database of that name that
-/// exists already is refused, never reused nor dropped: replica drops only what it created (also what a killed dump
-/// created, recognised by its comment).
+/// sanitize.scratch_uri: a database that one dump creates, restores its masked stream into, runs the sanitize
+/// statements in (as the destination's after-restore steps: each named when it fails) and drops again, on success,
+/// failure and Ctrl+C alike. The scratch server is of the dump's own kind (<see cref="PostgresScratchDatabase"/>,
+/// <see cref="MysqlScratchDatabase"/>). A database of that name that exists already is refused, never reused: replica
+/// drops only what it created.
 /// </summary>
-public sealed class ScratchDatabase : IAsyncDisposable
+public abstract class ScratchDatabase : IAsyncDisposable
 {
-    readonly PostgresTools _tools;
-    bool _created;
-
-    /// <summary>
-    /// Checks every statement with the restore guard now (a meta-command or client command is a
-    /// <see cref="ConfigException"/> before anything runs); creates nothing yet.
-    /// </summary>
-    public ScratchDatabase(DatabaseUri uri, PostgresTools tools, IReadOnlyList<SqlStep> statements)
+    private protected ScratchDatabase(DatabaseUri uri)
     {
         ArgumentNullException.ThrowIfNull(uri);
         Uri = uri;
-        _tools = tools;
-        Destination = new PsqlDestination(uri, tools, WipeMode.None, createDatabase: false)
-        {
-            AfterRestore = statements,
-            FailureContext = $"sanitizing in the scratch {uri.Describe()} failed (nothing was stored)",
-        };
+    }
+
+    /// <summary>
+    /// The scratch database of <paramref name="uri"/>'s kind, its statements checked by the restore guard now (a
+    /// meta-command or client command is a <see cref="ConfigException"/> before anything runs); creates nothing yet.
+    /// </summary>
+    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        return uri.Kind == DatabaseKind.MySql
+            ? new MysqlScratchDatabase(uri, MysqlTools.Find(), statements)
+            : new PostgresScratchDatabase(uri, PostgresTools.Find(), statements);
     }
 
     public DatabaseUri Uri { get; }
 
-    /// <summary>psql into the scratch database, in one transaction that the sanitize statements end.</summary>
-    public PsqlDestination Destination { get; }
+    /// <summary>The client that reads the masked stream: what the restore guard in front of it checks for.</summary>
+    public SqlDialect Dialect => Uri.Kind == DatabaseKind.MySql ? SqlDialect.MySql : SqlDialect.PostgreSql;
+
+    /// <summary>The masked stream goes here; committing it runs the statements.</summary>
+    public abstract IRestoreDestination Destination { get; }
+
+    /// <summary>How many statements (steps) run after the data.</summary>
+    public abstract int StepCount { get; }
+
+    /// <summary>Whether this process created the database (so it drops it).</summary>
+    private protected bool Created { get; set; }
+
+    /// <summary>Creates the database; one that exists is a <see cref="ConfigException"/> (exit 2), left as it is.</summary>
+    public abstract Task CreateAsync(CancellationToken cancellationToken);
+
+    protected abstract Task DropDatabaseAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Creates the database and marks it as this process's (a comment: <see cref="MarkOf"/>). One that exists is a
-    /// <see cref="ConfigException"/> (exit 2), left as it is, unless it is the scratch database of a dump that was
-    /// killed (-9) before it could drop it: marked by a process that no longer runs on this machine, no session on it.
-    /// </summary>
-    public async Task CreateAsync(CancellationToken cancellationToken)
-    {
-        var name = Uri.Database!;
-        var found = (await _tools.QueryAsync(Destination.Maintenance,
-            "SELECT coalesce(shobj_description(d.oid, 'pg_database'), '') || '|' || (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid) "
-            + $"FROM pg_database d WHERE d.datname = {PsqlDestination.Literal(name)}", cancellationToken).ConfigureAwait(false)).Trim();
-        if (found.Length > 0)
-        {
-            var bar = found.LastIndexOf('|');
-            if (found[(bar + 1)..] != "0" || !IsAbandoned(found[..bar]))
-            {
-                throw new ConfigException($"the scratch {Uri.Describe()} (sanitize.scratch_uri) exists; replica creates it for each dump and drops it "
-                    + "afterwards, and never touches a database it did not create: drop it, or name another one");
-            }
-            await DropDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        }
-        await _tools.QueryAsync(Destination.Maintenance, $"CREATE DATABASE {Identifiers.Delimited(name)}", cancellationToken).ConfigureAwait(false);
-        _created = true;
-        await _tools.QueryAsync(Destination.Maintenance, $"COMMENT ON DATABASE {Identifiers.Delimited(name)} IS {PsqlDestination.Literal(MarkOf(Environment.ProcessId))}",
-            cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The comment a scratch database carries while its dump runs: which process on which machine made it.</summary>
-    public static string MarkOf(int processId) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{MarkPrefix}{processId} on {Environment.MachineName}");
-
-    const string MarkPrefix = "replica sanitize scratch database of process ";
-
-    /// <summary>Whether a comment is <see cref="MarkOf"/> a process of this machine that no longer runs.</summary>
-    static bool IsAbandoned(string comment)
-    {
-        var suffix = " on " + Environment.MachineName;
-        return comment.StartsWith(MarkPrefix, StringComparison.Ordinal) && comment.EndsWith(suffix, StringComparison.Ordinal)
-            && int.TryParse(comment.AsSpan(MarkPrefix.Length, comment.Length - MarkPrefix.Length - suffix.Length), System.Globalization.NumberStyles.None,
-                System.Globalization.CultureInfo.InvariantCulture, out var pid)
-            && !Leftovers.IsRunning(pid);
-    }
-
-    async Task DropDatabaseAsync(CancellationToken cancellationToken) =>
-        await _tools.QueryAsync(Destination.Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(Uri.Database!)} WITH (FORCE)", cancellationToken)
-            .ConfigureAwait(false);
-
-    /// <summary>
-    /// Stops psql and drops the database if this created it (sessions still on it are ended: FORCE); a failure to drop
+    /// Stops the client and drops the database if this created it (sessions still on it are ended); a failure to drop
     /// is the caller's error. Not cancellable: after Ctrl+C the database must still go.
     /// </summary>
     public async Task DropAsync()
     {
         await Destination.DisposeAsync().ConfigureAwait(false);
-        if (!_created)
+        if (!Created)
         {
             return;
         }
-        _created = false;
+        Created = false;
         await DropDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -108,5 +75,6 @@ public sealed class ScratchDatabase : IAsyncDisposable
         {
             // best effort (the server went away, or the dump failed because of it)
         }
+        GC.SuppressFinalize(this);
     }
 }

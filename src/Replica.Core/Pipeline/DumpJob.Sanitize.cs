@@ -14,8 +14,8 @@ public static partial class DumpJob
 {
     /// <summary>
     /// A dump with sanitize statements: source → <paramref name="rewriter"/> (the masking rules) → the restore guard →
-    /// psql into <paramref name="scratch"/>, created for this dump; the statements run in the same transaction after
-    /// the data; then pg_dump of the scratch database (plain format, <paramref name="dataFormat"/>) is stored like any
+    /// the client (psql, mysql) into <paramref name="scratch"/>, created for this dump; the statements run after the
+    /// data; then pg_dump (mysqldump) of the scratch database (plain format, <paramref name="dataFormat"/>) is stored like any
     /// dump (chunks, compression, encryption) but not masked again: its values are masked already, and masking twice
     /// would change them. Everything streams through pipes. A failure anywhere (a statement, named; the guard; pg_dump)
     /// stores nothing; the scratch database is dropped on success, failure and Ctrl+C. The result's statistics are the
@@ -64,7 +64,7 @@ public static partial class DumpJob
     /// <summary>
     /// The scratch round trip: <paramref name="prepare"/> (the source connects: a wrong password fails before the scratch
     /// database exists), the scratch database created, <paramref name="restore"/> writes the masked dump into the
-    /// restore guard in front of psql, the statements and COMMIT, then pg_dump of the scratch database into the bridge.
+    /// restore guard in front of the client, the statements and the commit, then the scratch database's dump into the bridge.
     /// </summary>
     static async Task<DumpResult> SanitizeAsync(string description, DumpRewriter rewriter, ScratchDatabase scratch, IBridge bridge, string name, BridgeConfig settings,
         DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task> prepare, Func<Stream, CancellationToken, Task> restore, CancellationToken cancellationToken)
@@ -81,20 +81,21 @@ public static partial class DumpJob
             var destination = scratch.Destination;
             await destination.PrepareAsync(cancellationToken).ConfigureAwait(false);
             // Restored like a stored dump: nothing in it may run on this machine or end the transaction.
-            using (var guard = new RestoreGuard(SqlDialect.PostgreSql, destination.Database, rewriter.MaxUnitBytes))
+            using (var guard = RestoreGuard.For(destination, rewriter.MaxUnitBytes)!)
             {
                 var guarded = new RestoreJob.GuardedStream(destination.Open(), guard);
                 await restore(guarded, cancellationToken).ConfigureAwait(false);
                 await guarded.CompleteAsync(cancellationToken).ConfigureAwait(false);
             }
             await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
-            var steps = destination.AfterRestore.Count;
-            progress?.Invoke($"sanitize: {steps} {(steps == 1 ? "step" : "steps")} ran; storing pg_dump of the scratch database");
-            var sanitized = new PgDumpSource(scratch.Uri, new SourceOptions { DataFormat = dataFormat }, PostgresTools.Find());
-            await using (sanitized.ConfigureAwait(false))
+            var steps = scratch.StepCount;
+            var sanitized = ScratchSource(scratch, dataFormat);
+            progress?.Invoke($"sanitize: {steps} {(steps == 1 ? "step" : "steps")} ran; storing {sanitized.Tool} of the scratch database");
+            // pg_dump and mysqldump sources stop their tool and remove their password file when disposed.
+            await using (((IAsyncDisposable)sanitized.Source).ConfigureAwait(false))
             {
-                using var stored = new DumpRewriter(RewriteRules.None, rewriter.MaxUnitBytes, SqlDialect.PostgreSql);
-                var result = await RunAsync(new Relabeled(sanitized, $"{description}, sanitized"), stored, bridge, name, settings, cancellationToken)
+                using var stored = new DumpRewriter(RewriteRules.None, rewriter.MaxUnitBytes, scratch.Dialect);
+                var result = await RunAsync(new Relabeled(sanitized.Source, $"{description}, sanitized"), stored, bridge, name, settings, cancellationToken)
                     .ConfigureAwait(false);
                 // Listed: now the scratch database must go, and a failure to drop it is an error of its own.
                 try
@@ -109,6 +110,18 @@ public static partial class DumpJob
                 return result with { Statistics = rewriter.Statistics };
             }
         }
+    }
+
+    /// <summary>The dump of the scratch database by its server's own tool (pg_dump, mysqldump), in the source's data format.</summary>
+    static (IDumpSource Source, string Tool) ScratchSource(ScratchDatabase scratch, DataFormat dataFormat)
+    {
+        var options = new SourceOptions { DataFormat = dataFormat };
+        if (scratch.Dialect == SqlDialect.MySql)
+        {
+            var tools = MysqlTools.Find();
+            return (new MysqlDumpSource(scratch.Uri, options, tools), Path.GetFileName(tools.Dump));
+        }
+        return (new PgDumpSource(scratch.Uri, options, PostgresTools.Find()), "pg_dump");
     }
 
     static async Task<bool> CopyAsync(PipeReader masked, Stream output, CancellationToken cancellationToken)

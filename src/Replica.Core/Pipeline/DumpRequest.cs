@@ -215,9 +215,10 @@ public sealed class DumpRequest : IAsyncDisposable
     }
 
     /// <summary>
-    /// 'sanitize:' restores the masked dump into a PostgreSQL scratch database, one part after the other: a MySQL dump and
-    /// --jobs above 1 (parts at once) are refused, as config errors, before anything runs. Building the scratch database checks its statements with the restore guard (a meta-command is a config
-    /// error here too); nothing is created until the dump runs.
+    /// 'sanitize:' restores the masked dump into a scratch database of the dump's own kind (PostgreSQL or MySQL), one
+    /// part after the other: another kind, and --jobs above 1 (parts at once), are refused as config errors before
+    /// anything runs. Building the scratch database checks its statements with the restore guard (a meta-command is a
+    /// config error here too); nothing is created until the dump runs.
     /// </summary>
     static ScratchDatabase? CreateScratch(ReplicaConfig config, DumpOptions options)
     {
@@ -225,17 +226,22 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             return null;
         }
-        if ((options.Dialect ?? Endpoints.Dialect(config)) == SqlDialect.MySql)
+        var uri = DatabaseUri.Parse(sanitize.ScratchUri);
+        var dialect = options.Dialect ?? Endpoints.Dialect(config);
+        if ((dialect == SqlDialect.MySql) != (uri.Kind == DatabaseKind.MySql))
         {
-            throw new ConfigException("sanitize runs its statements in a PostgreSQL scratch database; a MySQL or MariaDB dump cannot be sanitized yet: "
-                + "leave 'sanitize:' out, or express the change as column rules", config.File, key: "sanitize");
+            throw new ConfigException(dialect == SqlDialect.MySql
+                ? "sanitize restores the masked dump into its scratch database with the dump's own client: a MySQL or MariaDB dump needs a "
+                    + "mysql:// scratch_uri (e.g. mysql://replica@127.0.0.1:3306/replica_scratch)"
+                : "sanitize restores the masked dump into its scratch database with the dump's own client: a PostgreSQL dump needs a "
+                    + "postgres:// scratch_uri (e.g. postgres://replica@127.0.0.1:5432/replica_scratch)", config.File, key: "sanitize.scratch_uri");
         }
         if (options.Jobs > 1)
         {
             throw new ConfigException($"sanitize restores the masked dump into its scratch database one part after the other; --jobs {options.Jobs} dumps parts at once: use --jobs 1",
                 config.File, key: "sanitize");
         }
-        return new ScratchDatabase(DatabaseUri.Parse(sanitize.ScratchUri), PostgresTools.Find(), sanitize.Statements);
+        return ScratchDatabase.For(uri, sanitize.Statements);
     }
 
     /// <summary>

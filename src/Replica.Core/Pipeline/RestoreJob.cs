@@ -29,12 +29,7 @@ public static class RestoreJob
             var psql = destination as PsqlDestination ?? throw new ConfigException(RestoreRequest.JobsNeedPostgres(jobs, destination));
             return (entry, await ParallelRestore.RunAsync(bridge, entry, psql, settings, jobs, counter, maxStatementBytes, cancellationToken).ConfigureAwait(false));
         }
-        using var guard = destination switch
-        {
-            PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxStatementBytes),
-            MysqlDestination => new RestoreGuard(SqlDialect.MySql, null, maxStatementBytes),
-            _ => null,
-        };
+        using var guard = RestoreGuard.For(destination, maxStatementBytes);
         GuardedStream? guarded = null;
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, async () =>
         {

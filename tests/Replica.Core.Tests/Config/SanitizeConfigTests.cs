@@ -41,7 +41,7 @@ public class SanitizeConfigTests
     [InlineData("{ scratch_uri: postgres://u@h/scratch }", "sanitize.statements", "missing")]
     [InlineData("{ scratch_uri: postgres://u@h/scratch, statements: [] }", "sanitize.statements", "at least one")]
     [InlineData("{ scratch_uri: postgres://u@h/shop, statements: [ 'DELETE FROM t' ] }", "sanitize.scratch_uri", "has the name of the source's database")]
-    [InlineData("{ scratch_uri: 'mysql://u@h/scratch', statements: [ 'DELETE FROM t' ] }", "sanitize.scratch_uri", "PostgreSQL")]
+    [InlineData("{ scratch_uri: 'mysql://u@h', statements: [ 'DELETE FROM t' ] }", "sanitize.scratch_uri", "the URI names none")]
     [InlineData("{ scratch_uri: postgres://u@h/scratch, statements: [ '' ] }", "sanitize.statements[0]", "empty")]
     [InlineData("{ scratch_uri: postgres://u@h/scratch, statements: [ 'x' ], keep: true }", "sanitize", "unknown key 'keep'")]
     public void Parse_Sanitize_Bad_IsAConfigErrorNamingTheKey(string body, string key, string message)

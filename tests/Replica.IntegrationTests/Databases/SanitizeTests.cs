@@ -241,7 +241,7 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         }
         await server.CreateDatabaseAsync(_scratch);
         await server.ExecuteAsync(_scratch, "CREATE TABLE half_restored (id int)");
-        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {_scratch} IS '{Replica.Destinations.ScratchDatabase.MarkOf(gone)}'");
+        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {_scratch} IS '{Replica.Destinations.PostgresScratchDatabase.MarkOf(gone)}'");
         var config = Config(source, "replica_dest_unused", "\"DELETE FROM public.audit_log\"");
 
         var dump = await _cli.RunAsync("dump", "-c", config);
@@ -272,7 +272,8 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
     [Theory]
     [InlineData("sanitize:\n" + Steps, "", "sanitize.scratch_uri")]
     [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n" + Steps, "--jobs 2", "--jobs 2 dumps parts at once")]
-    [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n" + Steps, "--input shop.sql --dialect MySql", "a MySQL or MariaDB dump")]
+    [InlineData("sanitize:\n  scratch_uri: 'postgres://u@127.0.0.1/replica_scratch'\n" + Steps, "--input shop.sql --dialect MySql", "a MySQL or MariaDB dump needs a mysql:// scratch_uri")]
+    [InlineData("sanitize:\n  scratch_uri: 'mysql://u@127.0.0.1/replica_scratch'\n" + Steps, "", "a PostgreSQL dump needs a postgres:// scratch_uri")]
     public async Task Dump_BadSanitizeConfig_ExitsTwoBeforeAnythingRuns(string sanitize, string arguments, string message)
     {
         var source = await CreateShopAsync();
