@@ -39,10 +39,13 @@ public static partial class DumpJob
     /// <summary>
     /// <see cref="RunSanitizedAsync"/> for a live PostgreSQL source read in parts from one snapshot, one part at a time
     /// in restore order (a subset is read so: <paramref name="afterSnapshot"/> computes it), each part's masked bytes
-    /// into the scratch database in turn.
+    /// into the scratch database in turn. With <paramref name="jobs"/> above 1 the scratch database is stored in parts
+    /// too, read on that many connections from one snapshot of it (pg_dump's restrict key <paramref name="restrictKey"/>),
+    /// so that `restore --jobs` restores it in parts; psql takes the masked parts one at a time whatever the jobs.
     /// </summary>
     public static Task<DumpResult> RunSanitizedPartsAsync(PostgresSnapshotSource source, DumpRewriter rewriter, ScratchDatabase scratch, IBridge bridge, string name,
-        BridgeConfig settings, DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task>? afterSnapshot, CancellationToken cancellationToken)
+        BridgeConfig settings, DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task>? afterSnapshot, CancellationToken cancellationToken,
+        int jobs = 1, string? restrictKey = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         return SanitizeAsync(source.Description, rewriter, scratch, bridge, name, settings, dataFormat, progress, async token =>
@@ -58,7 +61,7 @@ public static partial class DumpJob
             await using var writer = new ScratchInputWriter(output);
             await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, writer, new BridgeCodecs.ForWriting(null, null, null), settings, jobs: 1,
                 probe: null, token).ConfigureAwait(false);
-        }, cancellationToken);
+        }, cancellationToken, jobs, restrictKey);
     }
 
     /// <summary>
@@ -67,7 +70,8 @@ public static partial class DumpJob
     /// restore guard in front of the client, the statements and the commit, then the scratch database's dump into the bridge.
     /// </summary>
     static async Task<DumpResult> SanitizeAsync(string description, DumpRewriter rewriter, ScratchDatabase scratch, IBridge bridge, string name, BridgeConfig settings,
-        DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task> prepare, Func<Stream, CancellationToken, Task> restore, CancellationToken cancellationToken)
+        DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task> prepare, Func<Stream, CancellationToken, Task> restore, CancellationToken cancellationToken,
+        int jobs = 1, string? restrictKey = null)
     {
         ArgumentNullException.ThrowIfNull(rewriter);
         ArgumentNullException.ThrowIfNull(scratch);
@@ -89,26 +93,41 @@ public static partial class DumpJob
             }
             await destination.CommitAsync(cancellationToken).ConfigureAwait(false);
             var steps = scratch.StepCount;
-            var sanitized = ScratchSource(scratch, dataFormat);
-            progress?.Invoke($"sanitize: {steps} {(steps == 1 ? "step" : "steps")} ran; storing {sanitized.Tool} of the scratch database");
-            // pg_dump and mysqldump sources stop their tool and remove their password file when disposed.
-            await using (((IAsyncDisposable)sanitized.Source).ConfigureAwait(false))
+            using var stored = new DumpRewriter(RewriteRules.None, rewriter.MaxUnitBytes, scratch.Dialect);
+            DumpResult result;
+            if (jobs > 1)
             {
-                using var stored = new DumpRewriter(RewriteRules.None, rewriter.MaxUnitBytes, scratch.Dialect);
-                var result = await RunAsync(new Relabeled(sanitized.Source, $"{description}, sanitized"), stored, bridge, name, settings, cancellationToken)
-                    .ConfigureAwait(false);
-                // Listed: now the scratch database must go, and a failure to drop it is an error of its own.
-                try
+                progress?.Invoke($"sanitize: {steps} {(steps == 1 ? "step" : "steps")} ran; storing the scratch database in parts ({jobs} jobs)");
+                var parts = new PostgresSnapshotSource(scratch.Uri, new SourceOptions(), PostgresTools.Find(), jobs) { RestrictKey = restrictKey };
+                await using (parts.ConfigureAwait(false))
                 {
-                    await scratch.DropAsync().ConfigureAwait(false);
+                    await parts.OpenAsync(cancellationToken).ConfigureAwait(false);
+                    result = await RunPartsAsync(parts.ReadPartsAsync, $"{description}, sanitized", stored, bridge, name, settings, jobs, probe: null, cancellationToken)
+                        .ConfigureAwait(false);
                 }
-                catch (DatabaseException ex)
-                {
-                    throw new DatabaseException($"dump {result.Entry.Name} is stored, but the scratch {scratch.Uri.Describe()} could not be dropped "
-                        + $"(drop it before the next dump): {ex.Message}", ex);
-                }
-                return result with { Statistics = rewriter.Statistics };
             }
+            else
+            {
+                var sanitized = ScratchSource(scratch, dataFormat);
+                progress?.Invoke($"sanitize: {steps} {(steps == 1 ? "step" : "steps")} ran; storing {sanitized.Tool} of the scratch database");
+                // pg_dump and mysqldump sources stop their tool and remove their password file when disposed.
+                await using (((IAsyncDisposable)sanitized.Source).ConfigureAwait(false))
+                {
+                    result = await RunAsync(new Relabeled(sanitized.Source, $"{description}, sanitized"), stored, bridge, name, settings, cancellationToken)
+                        .ConfigureAwait(false);
+                }
+            }
+            // Listed: now the scratch database must go, and a failure to drop it is an error of its own.
+            try
+            {
+                await scratch.DropAsync().ConfigureAwait(false);
+            }
+            catch (DatabaseException ex)
+            {
+                throw new DatabaseException($"dump {result.Entry.Name} is stored, but the scratch {scratch.Uri.Describe()} could not be dropped "
+                    + $"(drop it before the next dump): {ex.Message}", ex);
+            }
+            return result with { Statistics = rewriter.Statistics };
         }
     }
 

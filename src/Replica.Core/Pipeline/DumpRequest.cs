@@ -134,7 +134,7 @@ public sealed class DumpRequest : IAsyncDisposable
         var result = Scratch is null
             ? await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken, afterSnapshot).ConfigureAwait(false)
             : await DumpJob.RunSanitizedPartsAsync(snapshot, rewriter, Scratch, Bridge, Name, Config.Bridge, Config.Source.DataFormat, Progress, afterSnapshot,
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken, Jobs, Jobs > 1 ? await RestrictKeyAsync(tools, Scratch.Uri, cancellationToken).ConfigureAwait(false) : null).ConfigureAwait(false);
         return result with { Subset = subset };
     }
 
@@ -216,8 +216,8 @@ public sealed class DumpRequest : IAsyncDisposable
 
     /// <summary>
     /// 'sanitize:' restores the masked dump into a scratch database of the dump's own kind (PostgreSQL or MySQL), one
-    /// part after the other: another kind, and --jobs above 1 (parts at once), are refused as config errors before
-    /// anything runs. Building the scratch database checks its statements with the restore guard (a meta-command is a
+    /// part after the other (with --jobs above 1 the scratch database is then stored in parts): another kind is refused
+    /// as a config error before anything runs. Building the scratch database checks its statements with the restore guard (a meta-command is a
     /// config error here too); nothing is created until the dump runs.
     /// </summary>
     static ScratchDatabase? CreateScratch(ReplicaConfig config, DumpOptions options)
@@ -235,11 +235,6 @@ public sealed class DumpRequest : IAsyncDisposable
                     + "mysql:// scratch_uri (e.g. mysql://replica@127.0.0.1:3306/replica_scratch)"
                 : "sanitize restores the masked dump into its scratch database with the dump's own client: a PostgreSQL dump needs a "
                     + "postgres:// scratch_uri (e.g. postgres://replica@127.0.0.1:5432/replica_scratch)", config.File, key: "sanitize.scratch_uri");
-        }
-        if (options.Jobs > 1)
-        {
-            throw new ConfigException($"sanitize restores the masked dump into its scratch database one part after the other; --jobs {options.Jobs} dumps parts at once: use --jobs 1",
-                config.File, key: "sanitize");
         }
         return ScratchDatabase.For(uri, sanitize.Statements);
     }
