@@ -557,6 +557,30 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Share_ListNamesEachShareAndDeletingADumpDeletesItsSharesOnly()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(bridge, "dump-x", Bytes(3000, seed: 5), chunkSize: 1000);
+        await WriteDumpAsync(bridge, "dump-y", Bytes(2000, seed: 6), chunkSize: 1000);
+        SharedDump x1 = await DumpShare.ShareAsync(bridge, "dump-x", TimeSpan.FromHours(1), s_none);
+        SharedDump x2 = await DumpShare.ShareAsync(bridge, "dump-x", TimeSpan.FromHours(2), s_none);
+        SharedDump y = await DumpShare.ShareAsync(bridge, "dump-y", TimeSpan.FromHours(3), s_none);
+
+        var listed = await DumpShare.ListAsync(bridge, s_none);
+
+        Assert.Equal([(x1.Id, "dump-x"), (x2.Id, "dump-x"), (y.Id, "dump-y")], listed.Select(l => (l.Id, l.Dump!)).OrderBy(l => l.Item2).ThenBy(l => l.Id == x2.Id));
+        Assert.Equal(y.ExpiresAt.ToUnixTimeMilliseconds(), listed.Single(l => l.Id == y.Id).ExpiresAt!.Value.ToUnixTimeMilliseconds());
+
+        await bridge.DeleteAsync("dump-x", s_none);
+
+        Assert.Equal([y.Id], (await DumpShare.ListAsync(bridge, s_none)).Select(l => l.Id));
+        Assert.Empty(await ListKeysAsync(bucket, $"replica/.shares/{x1.Id}/"));
+        Assert.Empty(await ListKeysAsync(bucket, $"replica/.shares/{x2.Id}/"));
+        Assert.Equal(Bytes(2000, seed: 6), await RestoreAsync(DumpShare.Open(y.Url.AbsoluteUri), "dump-y"));
+    }
+
+    [Fact]
     public async Task Share_EditedShareObjectOrPage_RefusedBeforeAnyChunkIsRead()
     {
         string bucket = await Server.CreateBucketAsync();

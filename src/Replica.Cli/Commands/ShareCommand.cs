@@ -20,7 +20,8 @@ internal static class ShareCommand
             Description = "How long the link works: 30m, 24h, 7d (at most 7 days, the limit of S3 presigned links). Default 24h.",
         };
         var revoke = new Option<string?>("--revoke") { HelpName = "ID", Description = "Delete share ID (printed by 'replica share'): its link stops working." };
-        var json = JsonReport.Option("the share's id, link, dump and expiry (or what --revoke deleted)");
+        var list = new Option<bool>("--list") { Description = "List the bridge's shares: id, dump, when made, when their links expire (never the links)." };
+        var json = JsonReport.Option("the share's id, link, dump and expiry (or what --revoke deleted, or the --list)");
         var command = new Command("share", """
             Shares a dump of an S3 bridge as one link: stores a share object listing presigned links to the dump's
             manifest and chunks, and prints its own link on stdout. 'replica restore --from-url LINK' restores from it
@@ -31,13 +32,24 @@ internal static class ShareCommand
             Examples:
               replica share -c replica.yaml --latest --expires 48h
               replica share -c replica.yaml nightly-2026-11-21
+              replica share -c replica.yaml --list
               replica share -c replica.yaml --revoke 3f9a0c1e5b7d2468
+
+            Deleting a dump (replica delete, retention) deletes its shares too.
             """)
         {
-            config, quiet, name, latest, expires, revoke, json,
+            config, quiet, name, latest, expires, revoke, list, json,
         };
         command.Validators.Add(result =>
         {
+            if (result.GetValue(list))
+            {
+                if (result.GetValue(latest) || result.GetValue(name) is not null || result.GetValue(expires) is not null || result.GetValue(revoke) is not null)
+                {
+                    result.AddError("--list lists the shares: give it alone, without a dump, --expires or --revoke");
+                }
+                return;
+            }
             if (result.GetValue(revoke) is not null)
             {
                 if (result.GetValue(latest) || result.GetValue(name) is not null || result.GetValue(expires) is not null)
@@ -48,7 +60,7 @@ internal static class ShareCommand
             }
             if (result.GetValue(latest) == (result.GetValue(name) is not null))
             {
-                result.AddError("give exactly one of --latest or a dump NAME (or --revoke ID)");
+                result.AddError("give exactly one of --latest or a dump NAME (or --revoke ID, or --list)");
             }
             if (result.GetValue(expires) is { } text && !RetentionPolicy.TryParseDuration(text, out _))
             {
@@ -60,6 +72,10 @@ internal static class ShareCommand
             var settings = CommonOptions.LoadConfig(parse.GetValue(config)!, required: false);
             var bridge = CommonOptions.Bridge(settings);
             var isQuiet = parse.GetValue(quiet);
+            if (parse.GetValue(list))
+            {
+                return await ListAsync(bridge, parse.GetValue(json), cancellationToken).ConfigureAwait(false);
+            }
             if (parse.GetValue(revoke) is { } id)
             {
                 int deleted = await ShareJob.RevokeAsync(bridge, id, cancellationToken).ConfigureAwait(false);
@@ -110,5 +126,31 @@ internal static class ShareCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>`share --list`: a line per share (or a JSON array), its state judged by the local clock.</summary>
+    static async Task<int> ListAsync(IBridge bridge, bool json, CancellationToken cancellationToken)
+    {
+        var shares = await ShareJob.ListAsync(bridge, cancellationToken).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        static string? Iso(DateTimeOffset? moment) => moment?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        string State(ShareListing share) => share.Dump is null ? "unreadable" : share.ExpiresAt <= now ? "expired" : "active";
+        if (json)
+        {
+            JsonReport.Write(shares.Select(share => new { share.Id, share.Dump, CreatedAt = Iso(share.CreatedAt), ExpiresAt = Iso(share.ExpiresAt), State = State(share) }).ToList());
+            return 0;
+        }
+        if (shares.Count == 0)
+        {
+            await Console.Error.WriteLineAsync("replica: no shares in this bridge").ConfigureAwait(false);
+            return 0;
+        }
+        foreach (var share in shares)
+        {
+            Console.Out.WriteLine(share.Dump is null
+                ? $"{share.Id}  (its share object cannot be read; replica share --revoke {share.Id} deletes it)"
+                : $"{share.Id}  {share.Dump}  made {DumpShare.Moment(share.CreatedAt!.Value)}  {(State(share) == "expired" ? "expired" : "expires")} {DumpShare.Moment(share.ExpiresAt!.Value)}");
+        }
+        return 0;
     }
 }

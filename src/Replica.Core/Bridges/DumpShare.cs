@@ -180,6 +180,64 @@ public static class DumpShare
         return keys.Count;
     }
 
+    /// <summary>
+    /// The shares in <paramref name="bridge"/>, oldest first: id, dump, when made and when their links expire. Reads one
+    /// share object at a time and keeps only that; a share object that cannot be read is listed with a null dump.
+    /// </summary>
+    public static async Task<IReadOnlyList<ShareListing>> ListAsync(ObjectBridge bridge, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(bridge);
+        IObjectStore store = bridge.ObjectStore;
+        var listings = new List<ShareListing>();
+        await foreach (ObjectInfo item in store.ListAsync(Folder + "/", cancellationToken).ConfigureAwait(false))
+        {
+            string id = item.Key.Length == Folder.Length + 2 + 16 + ShareName.Length && item.Key.EndsWith("/" + ShareName, StringComparison.Ordinal)
+                ? item.Key.Substring(Folder.Length + 1, 16)
+                : "";
+            if (!IsShareId(id) || item.Key != ShareKey(id))
+            {
+                continue;
+            }
+            ShareObject? share = null;
+            if (await store.GetAsync(item.Key, $"read share object {id}", length => length <= MaxShareBytes
+                    ? new byte[length]
+                    : throw new BridgeException($"share object {store.Show(item.Key)} is {length} bytes, more than any share object"), cancellationToken)
+                .ConfigureAwait(false) is { } stored)
+            {
+                try
+                {
+                    share = JsonSerializer.Deserialize(stored.Data.Span, BridgeJsonContext.Default.ShareObject);
+                }
+                catch (JsonException)
+                {
+                }
+            }
+            listings.Add(share is { Format: Format } && share.Id == id
+                ? new ShareListing(id, share.Dump, DateTimeOffset.FromUnixTimeMilliseconds(share.CreatedAt), DateTimeOffset.FromUnixTimeMilliseconds(share.ExpiresAt))
+                : new ShareListing(id, null, null, null));
+        }
+        listings.Sort((a, b) => Nullable.Compare(a.CreatedAt, b.CreatedAt) is var c and not 0 ? c : string.CompareOrdinal(a.Id, b.Id));
+        return listings;
+    }
+
+    /// <summary>
+    /// Deletes every share of dump <paramref name="name"/> (its links could only fail now that the dump is gone);
+    /// returns their ids.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> DeleteSharesOfAsync(ObjectBridge bridge, string name, CancellationToken cancellationToken)
+    {
+        var deleted = new List<string>();
+        foreach (ShareListing share in await ListAsync(bridge, cancellationToken).ConfigureAwait(false))
+        {
+            if (share.Dump == name)
+            {
+                await DeleteShareAsync(bridge.ObjectStore, share.Id, cancellationToken).ConfigureAwait(false);
+                deleted.Add(share.Id);
+            }
+        }
+        return deleted;
+    }
+
     /// <summary>A moment as share messages show it: "2026-12-05 17:36:28 UTC", whatever the machine's culture.</summary>
     public static string Moment(DateTimeOffset moment) =>
         moment.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
@@ -204,6 +262,9 @@ public static class DumpShare
 
 /// <summary>What `replica share` made: the share's id (for --revoke), its one link, the dump, when the links expire.</summary>
 public sealed record SharedDump(string Id, Uri Url, DumpEntry Entry, DateTimeOffset ExpiresAt, int Objects, IReadOnlyList<string> Warnings);
+
+/// <summary>A share in a bridge (`replica share --list`): its id, its dump and its times (null when its share object cannot be read).</summary>
+public sealed record ShareListing(string Id, string? Dump, DateTimeOffset? CreatedAt, DateTimeOffset? ExpiresAt);
 
 /// <summary>The share object (see <see cref="DumpShare"/>).</summary>
 internal sealed record ShareObject(string Format, int Version, string Id, string Dump, DumpEntry Entry, long CreatedAt, long ExpiresAt,

@@ -6,7 +6,8 @@ namespace Replica.Bridges;
 public partial class ObjectBridge
 {
     /// <summary>
-    /// Removes a dump's objects and index entry; touches no other dump. An unlisted dump whose writer is alive is refused:
+    /// Removes a dump's objects and index entry, then the shares of it (`replica share`: their links could only fail
+    /// now); touches no other dump. An unlisted dump whose writer is alive is refused:
     /// a directory store knows by its writer's lock; elsewhere a writer marker younger than
     /// <see cref="ObjectBridgeOptions.AbandonedAfter"/> is taken as a writer at work.
     /// </summary>
@@ -65,6 +66,15 @@ public partial class ObjectBridge
         {
             // Outside the lock: nobody sees the folder any more, and deleting a large dump takes a while.
             await _directory!.DeleteMovedAsync(moved, cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            await DumpShare.DeleteSharesOfAsync(this, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BridgeException ex)
+        {
+            throw new BridgeException($"Dump '{name}' is deleted, but its shares could not be (replica share --list names them; "
+                + $"replica share --revoke ID deletes one): {ex.Message}", ex);
         }
     }
 

@@ -3,7 +3,7 @@ using Replica.Bridges;
 namespace Replica.Pipeline;
 
 /// <summary>
-/// `replica share` and `share --revoke`: a dump of an S3 bridge handed out as one link (<see cref="DumpShare"/>);
+/// `replica share`, `share --list` and `share --revoke`: a dump of an S3 bridge handed out as one link (<see cref="DumpShare"/>);
 /// `restore --from-url` and `verify --from-url` read it back (<see cref="RestoreOptions.FromUrl"/>).
 /// </summary>
 public static class ShareJob
@@ -18,6 +18,10 @@ public static class ShareJob
         string shared = name ?? (await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)).Name;
         return await DumpShare.ShareAsync(objects, shared, lifetime, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The shares of the bridge, oldest first (`share --list`).</summary>
+    public static Task<IReadOnlyList<ShareListing>> ListAsync(IBridge bridge, CancellationToken cancellationToken) =>
+        DumpShare.ListAsync(ArchiveJob.Objects(bridge, "share dumps by link"), cancellationToken);
 
     /// <summary>Deletes share <paramref name="id"/>: its link stops working. Returns how many objects went.</summary>
     public static Task<int> RevokeAsync(IBridge bridge, string id, CancellationToken cancellationToken) =>
