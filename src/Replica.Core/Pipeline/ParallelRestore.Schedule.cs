@@ -21,7 +21,7 @@ internal static partial class ParallelRestore
     /// schedules the same way): an index build once its table's data is committed, a foreign key once both its tables'
     /// data and index builds are. <see cref="Tables"/> null: it may touch any table (it waits for every data part).
     /// </summary>
-    sealed record EarlyStep(int Order, SessionSettings AllSettings, int SettingCount, byte[] Statement, RestoreStep Step, TableName[]? Tables)
+    internal sealed record EarlyStep(int Order, SessionSettings AllSettings, int SettingCount, byte[] Statement, RestoreStep Step, TableName[]? Tables)
     {
         /// <summary>The session settings the dump made before this statement (read once the post-data was read).</summary>
         public IEnumerable<byte[]> Settings => AllSettings.Take(SettingCount);
@@ -167,7 +167,7 @@ internal static partial class ParallelRestore
     /// index); two foreign keys on a common table run one at a time, in either order (each locks both its tables in
     /// SHARE ROW EXCLUSIVE mode, as pg_restore -j avoids running such steps at once too).
     /// </summary>
-    sealed class Schedule
+    internal sealed class Schedule
     {
         public sealed class Job
         {

@@ -76,7 +76,7 @@ internal static partial class ParallelRestore
     /// The session settings (SET ...) of post-data so far, which the connection of each index build or foreign key replays
     /// before it; at most <see cref="MaxPreambleBytes"/>. Appended by one reader, read by the builds' connections.
     /// </summary>
-    sealed class SessionSettings
+    internal sealed class SessionSettings
     {
         readonly List<byte[]> _settings = [];
         long _bytes;
