@@ -235,8 +235,10 @@ per_gb=$(
 r_restore_psql=$(ratio replica-restore-j2 psql-f)
 r_restore_pg=$(ratio replica-restore-j2 pg_restore-j2)
 goals=$(
-    echo "- replica-dump-j2 / pg_dump wall: $(ratio replica-dump-j2 pg_dump); replica-dump-j2 / pg_dump-Fd-j2: $(ratio replica-dump-j2 pg_dump-Fd-j2);" \
-         "replica-dump-j1 / pg_dump: $(ratio replica-dump-j1 pg_dump)"
+    if ((!restore_only)); then
+        echo "- replica-dump-j2 / pg_dump wall: $(ratio replica-dump-j2 pg_dump); replica-dump-j2 / pg_dump-Fd-j2: $(ratio replica-dump-j2 pg_dump-Fd-j2);" \
+             "replica-dump-j1 / pg_dump: $(ratio replica-dump-j1 pg_dump)"
+    fi
     echo "- replica-restore-j2 / psql-f wall: **$r_restore_psql** (goal <= 0.7: $(verdict 0.7 "$r_restore_psql"))"
     echo "- replica-restore-j2 / pg_restore-j2 wall: **$r_restore_pg** (goal <= 1.0: $(verdict 1.0 "$r_restore_pg"));" \
          "replica-restore-j1 / psql-f: $(ratio replica-restore-j1 psql-f)"
