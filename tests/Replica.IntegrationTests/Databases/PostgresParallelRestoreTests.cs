@@ -169,6 +169,18 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         Assert.Empty(staging);
     }
 
+    /// <summary>`replica dump --jobs 2` of <paramref name="source"/>, then `replica restore --jobs 2` into a new database; both succeed.</summary>
+    async Task<(string Destination, ProcessOutput Restore)> DumpAndRestoreJobs2Async(string source, string name)
+    {
+        var destination = NewName();
+        var config = Config(destination, source);
+        var dump = await _cli.RunAsync("dump", "-c", config, "--jobs", "2", "--name", name);
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", name, "--jobs", "2");
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        return (destination, restore);
+    }
+
     static string NewName() => "restored_" + Guid.NewGuid().ToString("N")[..10];
 
     [Fact]
@@ -196,14 +208,9 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         // The whole loop with the real executable: `replica dump --jobs 2` writes the rest of pg_dump's data section
         // (sequence values, the large object) as a post-data part ahead of the indexes and constraints.
         var source = await SourceAsync();
-        var destination = NewName();
-        var config = Config(destination, source);
 
-        var dump = await _cli.RunAsync("dump", "-c", config, "--jobs", "2", "--name", "loop");
-        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "loop", "--jobs", "2");
+        var (destination, restore) = await DumpAndRestoreJobs2Async(source, "loop");
 
-        Assert.True(dump.ExitCode == 0, dump.Stderr);
-        Assert.True(restore.ExitCode == 0, restore.Stderr);
         var manifest = await new LocalBridge(_cli.BridgePath).ReadManifestAsync("loop", CancellationToken.None);
         Assert.Equal([PartKind.PreData, PartKind.Data, PartKind.Data, PartKind.Data, PartKind.PostData, PartKind.PostData],
             manifest.Parts!.Select(p => p.Kind));
@@ -237,14 +244,9 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
             INSERT INTO sales SELECT i, 1 + i % 400, DATE '2025-06-01' + (i % 400), i * 0.5 FROM generate_series(1, 6000) i;
             INSERT INTO refunds SELECT i, i, DATE '2025-06-01' + (i % 400) FROM generate_series(1, 300) i;
             """);
-        var destination = NewName();
-        var config = Config(destination, source);
 
-        var dump = await _cli.RunAsync("dump", "-c", config, "--jobs", "2", "--name", "partitioned");
-        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "partitioned", "--jobs", "2");
+        var (destination, restore) = await DumpAndRestoreJobs2Async(source, "partitioned");
 
-        Assert.True(dump.ExitCode == 0, dump.Stderr);
-        Assert.True(restore.ExitCode == 0, restore.Stderr);
         Assert.Contains("foreign keys as soon as their tables are in", restore.Stderr, StringComparison.Ordinal);
         await AssertSameDatabaseAsync(source, destination);
     }
