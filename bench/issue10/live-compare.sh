@@ -3,10 +3,14 @@
 # what a DBA runs (pg_dump plain, pg_dump -Fd -j 2; psql -f, pg_restore -j 2), interleaved on a throwaway PostgreSQL
 # server this script starts, fills (bench/scripts/fill-bench-db.sh) and stops.
 #
-#   bench/issue10/live-compare.sh [--db-mb N] [--rounds N] [--replica BINARY] [--label L] [--results DIR]
+#   bench/issue10/live-compare.sh [--db-mb N] [--rounds N] [--replica BINARY] [--baseline BINARY] [--restore-only]
+#                                 [--label L] [--results DIR]
 #     --db-mb N         size of the source database in MiB, indexes included (default 1024)
 #     --rounds N        rounds (default 3); every round runs every case once, the first case rotating round to round
 #     --replica BINARY  the replica executable to time (default: src/Replica.Cli built here in Release)
+#     --baseline BINARY another replica (e.g. built from main) whose restore --jobs 2 runs as case replica-restore-j2-base,
+#                       reading the same bridge: before and after a change in one interleaved run
+#     --restore-only    only the restore cases
 #     --label L         appended to the result files' names
 #     --results DIR     where the CSV and Markdown go (default bench/results; a smoke run should point elsewhere)
 #
@@ -43,6 +47,8 @@ cd "$repo"
 db_mb=1024
 rounds=3
 replica=""
+baseline=""
+restore_only=0
 label=""
 results=bench/results
 while (($# > 0)); do
@@ -50,9 +56,11 @@ while (($# > 0)); do
         --db-mb) db_mb=$2; shift 2 ;;
         --rounds) rounds=$2; shift 2 ;;
         --replica) replica=$(realpath "$2"); shift 2 ;;
+        --baseline) baseline=$(realpath "$2"); shift 2 ;;
+        --restore-only) restore_only=1; shift ;;
         --label) label=-$2; shift 2 ;;
         --results) results=$2; shift 2 ;;
-        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
         *) echo "live-compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -71,6 +79,10 @@ else
     build="replica: $replica ($("$replica" --version 2>/dev/null | head -n 1 || echo 'no --version'))"
 fi
 [[ -x "$replica" ]] || { echo "live-compare.sh: $replica is not an executable" >&2; exit 2; }
+if [[ -n "$baseline" ]]; then
+    [[ -x "$baseline" ]] || { echo "live-compare.sh: $baseline is not an executable" >&2; exit 2; }
+    build="$build; baseline (case replica-restore-j2-base): $baseline"
+fi
 
 # Does this build have --jobs? (Being built on other branches; without it the j2 cases are skipped.)
 dump_jobs=0 restore_jobs=0
@@ -184,12 +196,18 @@ run_case() {
             "$replica" restore -c "$config" --latest $(jobs_flag "$restore_jobs" 1) --quiet ;;
         replica-restore-j2) live_case replica-restore-j2 restore env REPLICA_BENCH_BRIDGE="$work/restore-bridge" \
             "$replica" restore -c "$config" --latest --jobs 2 --quiet ;;
+        replica-restore-j2-base) live_case replica-restore-j2-base restore env REPLICA_BENCH_BRIDGE="$work/restore-bridge" \
+            "$baseline" restore -c "$config" --latest --jobs 2 --quiet ;;
     esac
 }
-cases=(pg_dump pg_dump-Fd-j2 replica-dump-j1)
-((dump_jobs)) && cases+=(replica-dump-j2)
+cases=()
+if ((!restore_only)); then
+    cases+=(pg_dump pg_dump-Fd-j2 replica-dump-j1)
+    ((dump_jobs)) && cases+=(replica-dump-j2)
+fi
 cases+=(psql-f pg_restore-j2 replica-restore-j1)
 ((restore_jobs)) && cases+=(replica-restore-j2)
+[[ -n "$baseline" ]] && cases+=(replica-restore-j2-base)
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((round = 1; round <= rounds; round++)); do
@@ -217,11 +235,16 @@ per_gb=$(
 r_restore_psql=$(ratio replica-restore-j2 psql-f)
 r_restore_pg=$(ratio replica-restore-j2 pg_restore-j2)
 goals=$(
-    echo "- replica-dump-j2 / pg_dump wall: $(ratio replica-dump-j2 pg_dump); replica-dump-j2 / pg_dump-Fd-j2: $(ratio replica-dump-j2 pg_dump-Fd-j2);" \
-         "replica-dump-j1 / pg_dump: $(ratio replica-dump-j1 pg_dump)"
+    if ((!restore_only)); then
+        echo "- replica-dump-j2 / pg_dump wall: $(ratio replica-dump-j2 pg_dump); replica-dump-j2 / pg_dump-Fd-j2: $(ratio replica-dump-j2 pg_dump-Fd-j2);" \
+             "replica-dump-j1 / pg_dump: $(ratio replica-dump-j1 pg_dump)"
+    fi
     echo "- replica-restore-j2 / psql-f wall: **$r_restore_psql** (goal <= 0.7: $(verdict 0.7 "$r_restore_psql"))"
     echo "- replica-restore-j2 / pg_restore-j2 wall: **$r_restore_pg** (goal <= 1.0: $(verdict 1.0 "$r_restore_pg"));" \
          "replica-restore-j1 / psql-f: $(ratio replica-restore-j1 psql-f)"
+    if [[ -n "$baseline" ]]; then
+        echo "- replica-restore-j2 / replica-restore-j2-base (the baseline, $baseline) wall: $(ratio replica-restore-j2 replica-restore-j2-base)"
+    fi
 )
 
 {

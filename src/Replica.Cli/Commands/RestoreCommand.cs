@@ -33,7 +33,7 @@ internal static class RestoreCommand
         {
             HelpName = "N",
             Description = "PostgreSQL: restore on N connections into a staging database swapped in on success (needs --wipe database, or a "
-                + "destination database that does not exist yet): data parts or COPY blocks and index builds in parallel. Default 1.",
+                + "destination database that does not exist yet): data parts or COPY blocks, index builds and foreign keys in parallel. Default 1.",
         };
         var fromFile = CommonOptions.FromFile("Restore the dump of a file 'replica export' wrote instead of one from the bridge.");
         var fromUrl = CommonOptions.FromUrl("Restore the dump shared at a link 'replica share' printed (no bucket credentials needed; an encrypted dump still needs its key).");

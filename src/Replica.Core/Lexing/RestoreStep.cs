@@ -17,6 +17,13 @@ internal enum RestoreStep : byte
     /// post-data section these depend only on the schema and the data, so they run in parallel.
     /// </summary>
     IndexBuild,
+
+    /// <summary>
+    /// Adds a foreign key: ALTER TABLE [ONLY] t ADD CONSTRAINT c FOREIGN KEY (...) REFERENCES r ..., one action. Validating
+    /// it reads t and r (and needs r's unique index), so in a post-data section it may run once both tables' data and
+    /// index builds are in, alone on those two tables (it locks both).
+    /// </summary>
+    ForeignKey,
 }
 
 /// <summary>Tells the <see cref="RestoreStep"/> of a unit (<see cref="UnitSplitter"/>), from its first words.</summary>
@@ -71,8 +78,60 @@ internal static class RestoreSteps
             {
                 return NoSecondAction(ref t) ? RestoreStep.IndexBuild : RestoreStep.InOrder;
             }
+            if (t.IsWord("foreign"u8))
+            {
+                return NoSecondAction(ref t) ? RestoreStep.ForeignKey : RestoreStep.InOrder;
+            }
         }
         return RestoreStep.InOrder;
+    }
+
+    /// <summary>
+    /// The table an <see cref="RestoreStep.IndexBuild"/> builds on (CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS]
+    /// [name] ON [ONLY] t, ALTER TABLE [ONLY] t ADD CONSTRAINT ...) and, for a <see cref="RestoreStep.ForeignKey"/>, the
+    /// table it references; false when the statement does not read as such (the caller then treats it as touching
+    /// every table). Unqualified names are read as in schema public, as pg_dump qualifies every name.
+    /// </summary>
+    public static bool TryReadTables(in DumpUnit unit, ReadOnlySpan<byte> bytes, out TableName table, out TableName? referenced)
+    {
+        table = default;
+        referenced = null;
+        var t = new SqlTokenizer(bytes, unit.NonStandardStrings);
+        if (!t.Next())
+        {
+            return false;
+        }
+        if (t.IsWord("create"u8))
+        {
+            // Up to the ON at depth 0 that ends CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name].
+            while (t.Next() && !t.IsWord("on"u8))
+            {
+                if (!t.IsIdentifier)
+                {
+                    return false;
+                }
+            }
+            return t.Next() && (!t.IsWord("only"u8) || t.Next()) && StatementParser.TryReadQualifiedName(ref t, out table);
+        }
+        if (!(t.IsWord("alter"u8) && t.Next() && t.IsWord("table"u8) && t.Next() && (!t.IsWord("only"u8) || t.Next())
+            && StatementParser.TryReadQualifiedName(ref t, out table)))
+        {
+            return false;
+        }
+        // ADD CONSTRAINT name FOREIGN KEY (columns) REFERENCES [ONLY] r
+        if (!(t.IsWord("add"u8) && t.Next() && t.IsWord("constraint"u8) && t.Next() && t.Next() && t.IsWord("foreign"u8)))
+        {
+            return true;
+        }
+        while (t.Next() && !t.IsWord("references"u8))
+        {
+        }
+        if (!(t.Next() && (!t.IsWord("only"u8) || t.Next()) && StatementParser.TryReadQualifiedName(ref t, out var other)))
+        {
+            return false;
+        }
+        referenced = other;
+        return true;
     }
 
     /// <summary>With the tokenizer on a call's '(': the call's ')' is followed only by ';'.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Replica.Bridges;
 using Replica.Destinations;
 using Replica.Lexing;
@@ -9,30 +8,25 @@ namespace Replica.Pipeline;
 internal static partial class ParallelRestore
 {
     /// <summary>
-    /// Post-data in two passes over the part: first its index builds, on up to N connections at once, each build on a
-    /// connection of its own that first runs the session settings (SET ...) the dump made before it, and commits on its
-    /// own (a transaction over several builds would hold ADD PRIMARY KEY's ACCESS EXCLUSIVE lock to its end, and another
-    /// connection's index on that table would wait for it); then everything else, in dump order, on one connection in one
-    /// transaction. A connection per build (a psql each) because psql tells nothing when a statement is done while its
-    /// input stays open (its stdout to a pipe is buffered): only its exit does.
+    /// Post-data after the data and the early steps (<see cref="CollectEarlyAsync"/>; <paramref name="taken"/>: the units
+    /// of this part they ran), in two passes over the part: first its index builds left, on up to N connections at once,
+    /// each build on a connection of its own that first runs the session settings (SET ...) the dump made before it, and
+    /// commits on its own (a transaction over several builds would hold ADD PRIMARY KEY's ACCESS EXCLUSIVE lock to its
+    /// end, and another connection's index on that table would wait for it); then everything else, in dump order, on one
+    /// connection in one transaction. A connection per build (a psql each) because psql tells nothing when a statement is
+    /// done while its input stays open (its stdout to a pipe is buffered): only its exit does.
     /// </summary>
-    static async Task PostDataAsync(Run run, PartSlice slice, CancellationToken cancellationToken)
+    static async Task PostDataAsync(Run run, PartSlice slice, IReadOnlySet<int> taken, CancellationToken cancellationToken)
     {
-        var settings = new List<byte[]>();
-        long settingBytes = 0;
-        var builds = Channel.CreateBounded<(int Settings, byte[] Statement)>(run.Jobs);
+        var settings = new SessionSettings();
+        var builds = System.Threading.Channels.Channel.CreateBounded<(int Settings, byte[] Statement)>(run.Jobs);
         await WhenAllAsync(
             Enumerable.Range(0, run.Jobs).Select(_ => (Func<CancellationToken, Task>)(async token =>
             {
                 await foreach (var (count, statement) in builds.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
-                    byte[][] before;
-                    lock (settings)
-                    {
-                        before = [.. settings.Take(count)];
-                    }
                     using var session = await run.StartAsync(transaction: false, token).ConfigureAwait(false);
-                    foreach (var setting in before)
+                    foreach (var setting in settings.Take(count))
                     {
                         await session.WriteAsync(setting, token).ConfigureAwait(false);
                     }
@@ -44,29 +38,17 @@ internal static partial class ParallelRestore
             {
                 try
                 {
-                    await RouteAsync(run, slice, async (step, bytes, routeToken) =>
+                    int unit = -1;
+                    await RouteAsync(run, slice, async (routed, routeToken) =>
                     {
-                        if (step == RestoreStep.SessionSetting)
+                        unit++;
+                        if (routed.Step == RestoreStep.SessionSetting)
                         {
-                            settingBytes += bytes.Length;
-                            if (settingBytes > MaxPreambleBytes)
-                            {
-                                throw new ConfigException($"the dump's post-data sets more than {MaxPreambleBytes >> 20} MiB of session settings (SET ...), which every "
-                                    + "index build's connection would repeat: restore it with --jobs 1");
-                            }
-                            lock (settings)
-                            {
-                                settings.Add(bytes.ToArray());
-                            }
+                            settings.Add(routed.Bytes);
                         }
-                        else if (step == RestoreStep.IndexBuild)
+                        else if (routed.Step == RestoreStep.IndexBuild && !taken.Contains(unit))
                         {
-                            int count;
-                            lock (settings)
-                            {
-                                count = settings.Count;
-                            }
-                            await builds.Writer.WriteAsync((count, bytes.ToArray()), routeToken).ConfigureAwait(false);
+                            await builds.Writer.WriteAsync((settings.Count, routed.Bytes), routeToken).ConfigureAwait(false);
                         }
                     }, token).ConfigureAwait(false);
                 }
@@ -77,19 +59,68 @@ internal static partial class ParallelRestore
             }), cancellationToken).ConfigureAwait(false);
 
         using var rest = await run.StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
-        await RouteAsync(run, slice, async (step, bytes, token) =>
+        int unit = -1;
+        await RouteAsync(run, slice, async (routed, token) =>
         {
-            if (step != RestoreStep.IndexBuild)
+            unit++;
+            if (routed.Step != RestoreStep.IndexBuild && !taken.Contains(unit))
             {
-                await rest.WriteAsync(bytes, token).ConfigureAwait(false);
-                run.Count(bytes.Length);
+                await rest.WriteAsync(routed.Bytes, token).ConfigureAwait(false);
+                run.Count(routed.Bytes.Length);
             }
         }, cancellationToken).ConfigureAwait(false);
         await rest.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The session settings (SET ...) of post-data so far, which the connection of each index build or foreign key replays
+    /// before it; at most <see cref="MaxPreambleBytes"/>. Appended by one reader, read by the builds' connections.
+    /// </summary>
+    internal sealed class SessionSettings
+    {
+        readonly List<byte[]> _settings = [];
+        long _bytes;
+
+        public int Count
+        {
+            get
+            {
+                lock (_settings)
+                {
+                    return _settings.Count;
+                }
+            }
+        }
+
+        public void Add(byte[] setting)
+        {
+            _bytes += setting.Length;
+            if (_bytes > MaxPreambleBytes)
+            {
+                throw new ConfigException($"the dump's post-data sets more than {MaxPreambleBytes >> 20} MiB of session settings (SET ...), which every "
+                    + "index build's connection would repeat: restore it with --jobs 1");
+            }
+            lock (_settings)
+            {
+                _settings.Add(setting);
+            }
+        }
+
+        /// <summary>The first <paramref name="count"/> settings.</summary>
+        public byte[][] Take(int count)
+        {
+            lock (_settings)
+            {
+                return _settings.Take(count).ToArray();
+            }
+        }
+    }
+
+    /// <summary>A unit of post-data with its step and, for an index build or a foreign key, its tables (null: unknown).</summary>
+    readonly record struct RoutedUnit(RestoreStep Step, byte[] Bytes, TableName[]? Tables);
+
     /// <summary>Reads <paramref name="slice"/> unit by unit and hands each unit, with its step, to <paramref name="route"/>.</summary>
-    static async Task RouteAsync(Run run, PartSlice slice, Func<RestoreStep, ReadOnlyMemory<byte>, CancellationToken, Task> route, CancellationToken cancellationToken)
+    static async Task RouteAsync(Run run, PartSlice slice, Func<RoutedUnit, CancellationToken, Task> route, CancellationToken cancellationToken)
     {
         using var splitter = run.Splitter();
         var units = new UnitList();
@@ -105,17 +136,26 @@ internal static partial class ParallelRestore
     /// <summary>The units of one block (copied: the block's bytes are gone once it was read), with their steps.</summary>
     sealed class UnitList : IUnitSink
     {
-        readonly List<(RestoreStep Step, byte[] Bytes)> _units = [];
+        readonly List<RoutedUnit> _units = [];
 
-        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes) => _units.Add((RestoreSteps.Of(unit, bytes), bytes.ToArray()));
-
-        public void Rows(ReadOnlySpan<byte> rows) => _units.Add((RestoreStep.InOrder, rows.ToArray()));
-
-        public async Task DrainAsync(Func<RestoreStep, ReadOnlyMemory<byte>, CancellationToken, Task> route, CancellationToken cancellationToken)
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
         {
-            foreach (var (step, bytes) in _units)
+            var step = RestoreSteps.Of(unit, bytes);
+            TableName[]? tables = null;
+            if (step is RestoreStep.IndexBuild or RestoreStep.ForeignKey && RestoreSteps.TryReadTables(unit, bytes, out var table, out var referenced))
             {
-                await route(step, bytes, cancellationToken).ConfigureAwait(false);
+                tables = referenced is { } other ? [table, other] : [table];
+            }
+            _units.Add(new RoutedUnit(step, bytes.ToArray(), tables));
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows) => _units.Add(new RoutedUnit(RestoreStep.InOrder, rows.ToArray(), null));
+
+        public async Task DrainAsync(Func<RoutedUnit, CancellationToken, Task> route, CancellationToken cancellationToken)
+        {
+            foreach (var unit in _units)
+            {
+                await route(unit, cancellationToken).ConfigureAwait(false);
             }
             _units.Clear();
         }

@@ -163,14 +163,7 @@ internal static partial class ParallelRestore
                 {
                     for (int i = Interlocked.Increment(ref next); i < queue.Length; i = Interlocked.Increment(ref next))
                     {
-                        if (session is null)
-                        {
-                            session = await StartAsync(transaction: true, token).ConfigureAwait(false);
-                            foreach (var setting in preamble)
-                            {
-                                await session.WriteAsync(setting, token).ConfigureAwait(false);
-                            }
-                        }
+                        session ??= await StartDataSessionAsync(preamble, token).ConfigureAwait(false);
                         await WriteAsync(queue[i], session, token).ConfigureAwait(false);
                     }
                     if (session is not null)
@@ -185,14 +178,29 @@ internal static partial class ParallelRestore
             })), cancellationToken);
         }
 
+        /// <summary>A connection for data, in one transaction, that ran <paramref name="preamble"/> (session settings) first.</summary>
+        public async Task<GuardedSession> StartDataSessionAsync(IReadOnlyList<byte[]> preamble, CancellationToken cancellationToken)
+        {
+            var session = await StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                foreach (var setting in preamble)
+                {
+                    await session.WriteAsync(setting, cancellationToken).ConfigureAwait(false);
+                }
+                return session;
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+
         /// <summary>Runs <paramref name="slices"/> in order on one connection, in one transaction, after <paramref name="preamble"/>.</summary>
         public async Task RunSerialAsync(IEnumerable<PartSlice> slices, IReadOnlyList<byte[]> preamble, CancellationToken cancellationToken)
         {
-            using var session = await StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
-            foreach (var setting in preamble)
-            {
-                await session.WriteAsync(setting, cancellationToken).ConfigureAwait(false);
-            }
+            using var session = await StartDataSessionAsync(preamble, cancellationToken).ConfigureAwait(false);
             foreach (var slice in slices)
             {
                 await WriteAsync(slice, session, cancellationToken).ConfigureAwait(false);
@@ -250,14 +258,17 @@ internal static partial class ParallelRestore
             run.RunSerialAsync(parts.Select(p => PartSlice.Whole(p.Part, p.Chunks)), [], cancellationToken);
     }
 
-    /// <summary>A dump in parts: pre-data, data parts in parallel, post-data with index builds in parallel.</summary>
+    /// <summary>
+    /// A dump in parts: pre-data; then the data parts in parallel, with the index builds and foreign keys of post-data
+    /// running as soon as their tables are in; then the rest of post-data.
+    /// </summary>
     sealed class SectionsPlan(List<(PartInfo Part, IReadOnlyList<ChunkInfo> Chunks)> parts) : Plan
     {
         public override string Describe(int jobs)
         {
             var data = parts.Count(p => p.Part.Kind == PartKind.Data);
             return $"restoring on {jobs} connections: pre-data on one, {data} data {(data == 1 ? "part" : "parts")} in parallel, "
-                + "then post-data (index builds in parallel, the rest in order on one)";
+                + "post-data's index builds and foreign keys as soon as their tables are in, then the rest of post-data in order on one";
         }
 
         public override async Task RunAsync(Run run, CancellationToken cancellationToken)
@@ -275,11 +286,16 @@ internal static partial class ParallelRestore
                 }
                 await session.CompleteAsync(cancellationToken).ConfigureAwait(false);
             }
-            var data = parts.Where(p => p.Part.Kind == PartKind.Data).Select(p => (PartSlice.Whole(p.Part, p.Chunks), (long)p.Part.ChunkCount)).ToList();
-            await run.RunDataAsync(data, preamble.Settings, cancellationToken).ConfigureAwait(false);
-            foreach (var (part, chunks) in parts.Where(p => p.Part.Kind == PartKind.PostData))
+            var data = parts.Where(p => p.Part.Kind == PartKind.Data)
+                .Select(p => (PartSlice.Whole(p.Part, p.Chunks), p.Chunks.Sum(c => c.Size), TableOf(p.Part))).ToList();
+            var postData = parts.Where(p => p.Part.Kind == PartKind.PostData).Select(p => PartSlice.Whole(p.Part, p.Chunks)).ToList();
+            var dataTables = data.Where(d => d.Item3 is not null).Select(d => d.Item3!.Value).ToHashSet();
+            var early = await CollectEarlyAsync(run, postData, dataTables, cancellationToken).ConfigureAwait(false);
+            await RunScheduledAsync(run, data, early.Steps, preamble.Settings, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < postData.Count; i++)
             {
-                await PostDataAsync(run, PartSlice.Whole(part, chunks), cancellationToken).ConfigureAwait(false);
+                var taken = early.Taken.Where(t => t.Part == i).Select(t => t.Unit).ToHashSet();
+                await PostDataAsync(run, postData[i], taken, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -88,7 +88,7 @@ public sealed class UnitSplitterTests
             "Statement SessionSetting @203: SET default_tablespace = '';",
             "Statement IndexBuild @231: CREATE UNIQUE INDEX t_v ON public.t USING btree (v);",
             "Statement IndexBuild @284: ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);",
-            "Statement InOrder @354: ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (id) REFERENCES public.t(id);",
+            "Statement ForeignKey @354: ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (id) REFERENCES public.t(id);",
             "Statement InOrder @446: SET CONSTRAINTS ALL DEFERRED;",
             "Statement InOrder @476: SELECT pg_catalog.setval('public.s', 1, true);",
             "Statement InOrder @523: CREATE RULE r AS ON INSERT TO public.t DO INSTEAD (INSERT INTO public.t VALUES (1);",
@@ -118,10 +118,49 @@ public sealed class UnitSplitterTests
     [InlineData("SELECT pg_catalog.set_config('search_path', '', false), pg_sleep(1);", "InOrder")]
     [InlineData("SET LOCAL search_path = x;", "SessionSetting")]
     [InlineData("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;", "InOrder")]
+    [InlineData("ALTER TABLE ONLY s.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.r(id) ON DELETE CASCADE;", "ForeignKey")]
+    [InlineData("ALTER TABLE s.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.r(id), ADD CONSTRAINT g FOREIGN KEY (b) REFERENCES s.q(id);", "InOrder")]
     public void Of_Statement_IsItsStep(string statement, string step)
     {
         var units = Split(Encoding.UTF8.GetBytes(statement), int.MaxValue);
 
         Assert.StartsWith($"Statement {step} ", Assert.Single(units), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("CREATE INDEX orders_customer ON public.orders USING btree (customer_id);", "public.orders", null)]
+    [InlineData("CREATE UNIQUE INDEX IF NOT EXISTS \"On\" ON ONLY \"S\".\"Parent\" USING btree (a);", "S.Parent", null)]
+    [InlineData("create index on t (a);", "public.t", null)]
+    [InlineData("ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);", "public.t", null)]
+    [InlineData("ALTER TABLE ONLY public.events\n    ADD CONSTRAINT e_fk FOREIGN KEY (customer_id) REFERENCES public.customers(id);", "public.events", "public.customers")]
+    [InlineData("ALTER TABLE \"A\".\"b c\" ADD CONSTRAINT f FOREIGN KEY (x, y) REFERENCES ONLY \"A\".p (x, y) MATCH FULL NOT VALID;", "A.b c", "A.p")]
+    public void TryReadTables_IndexBuildOrForeignKey_NamesItsTables(string statement, string table, string? referenced)
+    {
+        var bytes = Encoding.UTF8.GetBytes(statement);
+        using var splitter = new UnitSplitter();
+        var sink = new TablesSink();
+        splitter.Process(bytes, sink);
+        splitter.Complete(sink);
+
+        Assert.Equal(table, sink.Table);
+        Assert.Equal(referenced, sink.Referenced);
+    }
+
+    sealed class TablesSink : IUnitSink
+    {
+        public string? Table { get; private set; }
+
+        public string? Referenced { get; private set; }
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            Assert.True(RestoreSteps.TryReadTables(unit, bytes, out var table, out var referenced));
+            Table = $"{table.Schema}.{table.Table}";
+            Referenced = referenced is { } r ? $"{r.Schema}.{r.Table}" : null;
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows)
+        {
+        }
     }
 }
