@@ -218,7 +218,7 @@ internal static class SubsetFile
                     }
                     if (!hasNull)
                     {
-                        owner._store.AddRef(table, l, SubsetClosure.Identity(tuple), id);
+                        owner._store.AddRef(table, l, SubsetClosure.Identity(tuple), id, values);
                     }
                 }
                 owner.Rows++;
