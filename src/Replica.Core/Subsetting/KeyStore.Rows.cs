@@ -10,6 +10,7 @@ namespace Replica.Subsetting;
 public sealed partial class KeyStore
 {
     SortedRuns? _rows;
+    KeptRowBits? _bits;
     byte[] _tupleBuffer = new byte[64];
 
     SortedRuns FileRows => _rows ??= new SortedRuns(_directory, _memoryBudget);
@@ -24,14 +25,19 @@ public sealed partial class KeyStore
         return checked(table * 256 + columns + 1);
     }
 
-    /// <summary>Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is read once).</summary>
-    public void AddRow(int table, string id, string?[] values)
+    /// <summary>
+    /// Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is read once), and its
+    /// <paramref name="rowNumber"/>, the row's place among the rows recorded, by which <see cref="KeptRowNumbers"/> finds it again.
+    /// </summary>
+    public void AddRow(int table, string id, string?[] values, long rowNumber)
     {
         lock (_lock)
         {
             var keyLength = Utf8(id).Length;
-            var vals = Encode(values, keyLength);
-            FileRows.Add(Stream(table, -1), _buffer.AsSpan(0, keyLength), vals);
+            // The value: the row number (64 bits), then the key values.
+            var vals = Encode(values, keyLength + 8);
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(keyLength), rowNumber);
+            FileRows.Add(Stream(table, -1), _buffer.AsSpan(0, keyLength), _buffer.AsSpan(keyLength, 8 + vals.Length));
         }
     }
 
@@ -94,7 +100,7 @@ public sealed partial class KeyStore
                     }
                     first = false;
                     previous = reader.Key.ToArray();
-                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), Decode(reader.Value)));
+                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), Decode(reader.Value[8..])));
                 }
             }
             foreach (var row in page)
@@ -115,9 +121,67 @@ public sealed partial class KeyStore
         {
             string?[]? values = null;
             FileRows.Find(Stream(table, -1), Utf8(id), ref values, static (ref string?[]? found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
-                found ??= Decode(value));
+                found ??= Decode(value[8..]));
             return values is null ? null : new KeyRow(id, values);
         }
+    }
+
+    /// <summary>
+    /// The row numbers (<see cref="AddRow"/>) of the recorded rows of <paramref name="table"/> that are kept, every copy of
+    /// a row recorded twice: the kept set and the recorded rows, both in identity order, read side by side.
+    /// </summary>
+    public IEnumerable<long> KeptRowNumbers(int table)
+    {
+        SortedRuns.StreamReader reader;
+        lock (_lock)
+        {
+            reader = FileRows.Read(Stream(table, -1));
+        }
+        var numbers = new List<long>(PageSize);
+        var more = true;
+        lock (_lock)
+        {
+            more = reader.Next();
+        }
+        foreach (var page in Pages("SELECT key, vals, down FROM kept WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null))
+        {
+            numbers.Clear();
+            lock (_lock)
+            {
+                foreach (var (id, _, _) in page)
+                {
+                    var key = Utf8(id);
+                    int order;
+                    while (more && (order = reader.Key.SequenceCompareTo(key)) <= 0)
+                    {
+                        if (order == 0)
+                        {
+                            numbers.Add(BinaryPrimitives.ReadInt64LittleEndian(reader.Value));
+                        }
+                        more = reader.Next();
+                    }
+                }
+            }
+            foreach (var number in numbers)
+            {
+                yield return number;
+            }
+            if (!more)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The kept rows of <paramref name="tables"/> by row number (file mode's last pass), in a file of the store's
+    /// directory; disposed with the store.
+    /// </summary>
+    internal KeptRowBits BuildKeptRowBits(long rows, IReadOnlyList<int> tables)
+    {
+        _bits?.Dispose();
+        _bits = KeptRowBits.Build(Path.Combine(_directory, "kept-rows"), rows, _memoryBudget, () => tables.Select(KeptRowNumbers));
+        return _bits;
     }
 
     /// <summary>The recorded rows of <paramref name="table"/> whose column set <paramref name="columns"/> holds <paramref name="tuple"/>.</summary>

@@ -112,24 +112,22 @@ public sealed partial class KeyStore : IDisposable
             var key = Utf8(id);
             var keyLength = key.Length;
             var vals = Encode(values, keyLength);
-            if (down)
-            {
-                Bind(_upgrade, table, _buffer.AsSpan(0, keyLength), round, vals);
-                Step(_upgrade);
-                if (raw.sqlite3_changes(_db) == 1)
-                {
-                    return true;
-                }
-            }
+            // A new row is one statement; only a row already kept is asked whether it moves to downward.
             Bind(_insertKept, table, _buffer.AsSpan(0, keyLength), round, vals);
             Check(raw.sqlite3_bind_int(_insertKept, 5, down ? 1 : 0), "bind");
             Step(_insertKept);
-            if (raw.sqlite3_changes(_db) != 1)
+            if (raw.sqlite3_changes(_db) == 1)
+            {
+                _counts[table] = KeptCount(table) + 1;
+                return true;
+            }
+            if (!down)
             {
                 return false;
             }
-            _counts[table] = KeptCount(table) + 1;
-            return true;
+            Bind(_upgrade, table, _buffer.AsSpan(0, keyLength), round, vals);
+            Step(_upgrade);
+            return raw.sqlite3_changes(_db) == 1;
         }
     }
 
@@ -389,6 +387,7 @@ public sealed partial class KeyStore : IDisposable
             _ask?.Dispose();
             _sample?.Dispose();
             _rows?.Dispose();
+            _bits?.Dispose();
             _db?.Dispose();
         }
         try

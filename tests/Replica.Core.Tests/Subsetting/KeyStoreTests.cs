@@ -105,6 +105,8 @@ public class KeyStoreTests
         // Rows in an order that is not sorted, each with a parent tuple (many rows share one) and a NULL value; every
         // tenth row recorded twice (a table without a primary key, identical rows).
         var oracle = new Dictionary<string, string?[]>();
+        var numbers = new Dictionary<string, List<long>>();
+        long number = 0;
         for (var i = 0; i < Count; i++)
         {
             var n = (int)((i * 7919L) % Count);
@@ -113,12 +115,14 @@ public class KeyStoreTests
             string?[] values = [id, parent, null];
             for (var copy = 0; copy < (n % 10 == 0 ? 2 : 1); copy++)
             {
-                store.AddRow(3, id, values);
+                numbers.TryAdd(id, []);
+                numbers[id].Add(number);
+                store.AddRow(3, id, values, number++);
                 store.AddRef(3, 0, parent, id, values);
             }
             oracle[id] = values;
         }
-        store.AddRow(4, "other table", ["x"]);
+        store.AddRow(4, "other table", ["x"], number++);
         Assert.True(store.DiskBytes > 4 << 20, $"{store.DiskBytes} bytes on disk: the rows did not spill");
 
         var rows = store.Rows(3).ToList();
@@ -134,6 +138,15 @@ public class KeyStoreTests
         Assert.Empty(store.Matching(3, 0, "p5000"));
         Assert.Empty(store.Matching(3, 1, "p42"));
         Assert.Equal("other table", Assert.Single(store.Rows(4)).Id);
+
+        // File mode's last pass: the numbers of the kept rows, both copies of a row recorded twice, none of a row not recorded.
+        var kept = oracle.Keys.Where(id => int.Parse(id, System.Globalization.CultureInfo.InvariantCulture) % 7 == 0).Append("not recorded").ToList();
+        foreach (var id in kept)
+        {
+            store.Reach(3, id, [id], down: true, round: 1);
+        }
+        Assert.Equal(kept.Where(numbers.ContainsKey).SelectMany(id => numbers[id]).Order(), store.KeptRowNumbers(3).Order());
+        Assert.Empty(store.KeptRowNumbers(4));
     }
 
     [Fact]
@@ -144,7 +157,7 @@ public class KeyStoreTests
         string[] keys = ["b", "a", "\U0001F600", "\uFF21", "ab", "", "A", "a\0", "a\0b"];
         foreach (var key in keys)
         {
-            store.AddRow(0, key, [key]);
+            store.AddRow(0, key, [key], 0);
             store.AddRef(0, 0, key, key, [key]);
         }
         var expected = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList();
@@ -153,7 +166,7 @@ public class KeyStoreTests
         {
             Assert.Equal(key, Assert.Single(store.Matching(0, 0, key)).Id);
         }
-        Assert.Throws<InvalidOperationException>(() => store.AddRow(0, "late", ["late"]));
+        Assert.Throws<InvalidOperationException>(() => store.AddRow(0, "late", ["late"], 1));
     }
 
     [Fact]
