@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Replica.Subsetting;
@@ -17,13 +18,13 @@ namespace Replica.Subsetting;
 /// keys/s (the sorted-runs candidate), and file mode's lookups come in batches sorted by key, which read one block after
 /// another. bench/results/issue11-keys-sorted-2026-12-03.md has the end-to-end figures.
 /// </remarks>
-internal sealed class SortedRuns : IDisposable
+internal sealed unsafe class SortedRuns : IDisposable
 {
     /// <summary>A record's place in the in-memory run: at <see cref="Offset"/> in the arena, the key, its value's length (32 bits) and the value.</summary>
     record struct Entry(ulong Prefix, int Stream, int Offset, int KeyLength);
 
     /// <summary>Orders entries by stream, key prefix, key, then arena offset (the order of the appends).</summary>
-    readonly struct EntryOrder(byte[] arena) : IComparer<Entry>
+    readonly struct EntryOrder(byte* arena) : IComparer<Entry>
     {
         public int Compare(Entry a, Entry b)
         {
@@ -35,7 +36,7 @@ internal sealed class SortedRuns : IDisposable
             {
                 return a.Prefix < b.Prefix ? -1 : 1;
             }
-            var order = arena.AsSpan(a.Offset, a.KeyLength).SequenceCompareTo(arena.AsSpan(b.Offset, b.KeyLength));
+            var order = new ReadOnlySpan<byte>(arena + a.Offset, a.KeyLength).SequenceCompareTo(new ReadOnlySpan<byte>(arena + b.Offset, b.KeyLength));
             return order != 0 ? order : a.Offset.CompareTo(b.Offset);
         }
     }
@@ -43,9 +44,13 @@ internal sealed class SortedRuns : IDisposable
     readonly string _directory;
     readonly long _budget;
     readonly List<string> _runs = [];
-    byte[]? _arena;
+    // The in-memory run, in native memory so that it goes back to the system when the runs are sealed (the closure's
+    // store takes the budget then), not when the GC next compacts: the records' bytes and the entries that sort them.
+    byte* _arena;
+    int _arenaLength;
     int _arenaUsed;
-    Entry[]? _entries;
+    Entry* _entries;
+    int _entriesLength;
     int _count;
     long _records;
     // After the first read: the merged file and its index.
@@ -74,26 +79,33 @@ internal sealed class SortedRuns : IDisposable
             throw new InvalidOperationException("records are added before the first read");
         }
         var need = key.Length + 4 + value.Length;
-        if (_arena is null)
+        if (_arena == null)
         {
-            // 55 % of the run's memory for the records' bytes, the rest for the 24-byte entries that sort them.
-            _arena = new byte[(int)Math.Min(Array.MaxLength, Math.Max(need, _budget * 55 / 100))];
-            _entries = new Entry[(int)Math.Min(Array.MaxLength, _budget * 45 / 100 / 24)];
+            // Two thirds of the run's memory for the records' bytes (key, value, 4 bytes), a third for the 24-byte
+            // entries that sort them: a row's keys take about 50 bytes.
+            _arenaLength = (int)Math.Min(int.MaxValue, Math.Max(need, _budget * 2 / 3));
+            _arena = (byte*)NativeMemory.Alloc((nuint)_arenaLength);
+            _entriesLength = (int)Math.Min(int.MaxValue / 24, _budget / 3 / 24);
+            _entries = (Entry*)NativeMemory.Alloc((nuint)_entriesLength, (nuint)sizeof(Entry));
         }
-        else if (_arenaUsed + need > _arena.Length || _count == _entries!.Length)
+        else if (_arenaUsed + need > _arenaLength || _count == _entriesLength)
         {
             Spill();
-            if (need > _arena.Length)
+            if (need > _arenaLength)
             {
-                _arena = new byte[need];
+                NativeMemory.Free(_arena);
+                _arena = null;
+                _arena = (byte*)NativeMemory.Alloc((nuint)need);
+                _arenaLength = need;
             }
         }
         var at = _arenaUsed;
-        key.CopyTo(_arena.AsSpan(at));
-        BinaryPrimitives.WriteInt32LittleEndian(_arena.AsSpan(at + key.Length), value.Length);
-        value.CopyTo(_arena.AsSpan(at + key.Length + 4));
+        var arena = new Span<byte>(_arena + at, need);
+        key.CopyTo(arena);
+        BinaryPrimitives.WriteInt32LittleEndian(arena[key.Length..], value.Length);
+        value.CopyTo(arena[(key.Length + 4)..]);
         _arenaUsed += need;
-        _entries![_count++] = new Entry(Prefix(key), stream, at, key.Length);
+        _entries[_count++] = new Entry(Prefix(key), stream, at, key.Length);
         _records++;
     }
 
@@ -123,13 +135,13 @@ internal sealed class SortedRuns : IDisposable
 
     void WriteSorted(RecordWriter writer)
     {
-        var entries = _entries.AsSpan(0, _count);
-        entries.Sort(new EntryOrder(_arena!));
+        var entries = new Span<Entry>(_entries, _count);
+        entries.Sort(new EntryOrder(_arena));
         foreach (var entry in entries)
         {
-            var key = _arena.AsSpan(entry.Offset, entry.KeyLength);
-            var valueLength = BinaryPrimitives.ReadInt32LittleEndian(_arena.AsSpan(entry.Offset + entry.KeyLength));
-            writer.Write(entry.Stream, key, _arena.AsSpan(entry.Offset + entry.KeyLength + 4, valueLength));
+            var record = new ReadOnlySpan<byte>(_arena + entry.Offset, _arenaUsed - entry.Offset);
+            var valueLength = BinaryPrimitives.ReadInt32LittleEndian(record[entry.KeyLength..]);
+            writer.Write(entry.Stream, record[..entry.KeyLength], record.Slice(entry.KeyLength + 4, valueLength));
         }
         _count = 0;
         _arenaUsed = 0;
@@ -168,8 +180,7 @@ internal sealed class SortedRuns : IDisposable
             File.Delete(run);
         }
         _runs.Clear();
-        _arena = null;
-        _entries = null;
+        FreeRun();
         _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         _lookup = new RecordReader(_file, 4 * blockBytes);
     }
@@ -508,10 +519,19 @@ internal sealed class SortedRuns : IDisposable
         }
     }
 
+    void FreeRun()
+    {
+        NativeMemory.Free(_arena);
+        NativeMemory.Free(_entries);
+        _arena = null;
+        _entries = null;
+        _count = 0;
+        _arenaUsed = 0;
+    }
+
     public void Dispose()
     {
         _file?.Dispose();
-        _arena = null;
-        _entries = null;
+        FreeRun();
     }
 }
