@@ -5,6 +5,7 @@
 # throwaway PostgreSQL server this script starts, fills (plain SQL generate_series, deterministic) and stops.
 #
 #   bench/issue11/subset-compare.sh [--rounds N] [--scale F] [--replica BINARY] [--timeout S] [--label L] [--results DIR]
+#                                   [--keep-input DIR]
 #     --rounds N        rounds (default 3); every round runs every case once, the first case rotating round to round
 #     --scale F         size of the database relative to the issue's (default 1: 1M customers, 1M orders, 3M order
 #                       items, 1M payments, 50k products, ~1 GB of pg_dump plain output); e.g. 0.05 for a smoke run
@@ -13,6 +14,7 @@
 #     --timeout S       a case running longer than S seconds is killed and recorded as failed (default 3600)
 #     --label L         appended to the result files' names
 #     --results DIR     where the CSV and Markdown go (default bench/results; a smoke run should point elsewhere)
+#     --keep-input DIR  also copy the pg_dump file (shop.sql) into DIR, to compare two builds' subsets of it byte for byte
 #
 # Database 'shop' (issue 11 §7's tables; each also has one text column, address or note, so that the issue's row counts
 # make ~1 GB of pg_dump output): customers(id, name, email, phone, country, created, address),
@@ -62,6 +64,7 @@ replica=""
 timeout_s=3600
 label=""
 results=bench/results
+keep_input=""
 while (($# > 0)); do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
@@ -70,6 +73,7 @@ while (($# > 0)); do
         --timeout) timeout_s=$2; shift 2 ;;
         --label) label=-$2; shift 2 ;;
         --results) results=$2; shift 2 ;;
+        --keep-input) keep_input=$2; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$script"; exit 0 ;;
         *) echo "subset-compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -263,6 +267,7 @@ phase "keys, indexes, foreign keys, VACUUM ANALYZE done; database shop: $db_byte
 
 "$PG_BIN/pg_dump" --format=plain --dbname=shop --file="$work/shop.sql"
 plain_bytes=$(stat -c %s "$work/shop.sql")
+if [[ -n "$keep_input" ]]; then mkdir -p "$keep_input" && cp "$work/shop.sql" "$keep_input/shop.sql"; fi
 gb=$(awk -v b="$plain_bytes" 'BEGIN { printf "%.3f", b / 1e9 }')
 phase "pg_dump --format=plain: $plain_bytes bytes ($gb GB); by table: $(shop_sql -c "SELECT string_agg(relname || ' ' || pg_size_pretty(pg_table_size(oid)), ', ' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")"
 

@@ -6,41 +6,53 @@ namespace Replica.Pipeline;
 
 /// <summary>
 /// The rewriter's row filter of a subset: keeps the rows of a table the closure kept and writes its foreign keys into
-/// tables whose rows are not kept as NULL. A dump file's every table goes through it (<see cref="SubsetFile"/>); a live
-/// source's tables whose rows are mostly kept are copied whole and go through it (<see cref="SubsetDump"/>). Safe for
-/// the rewriters of several parts at once.
+/// tables whose rows are not kept as NULL. A dump file's every table goes through it (<see cref="SubsetFile"/>), which
+/// knows its rows by number (<paramref name="bits"/>: the rows come in the order pass 2 numbered them, so it reads one
+/// bit per row, in order); a live source's tables whose rows are mostly kept are copied whole and go through it
+/// (<see cref="SubsetDump"/>), which knows rows by identity and is safe for the rewriters of several parts at once.
 /// </summary>
 /// <param name="nodeOf">The graph's table a dump's table stands for (a partition: its partitioned table); null: not chosen here.</param>
-internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<TableName, SubsetTable?> nodeOf) : IRowFilter
+/// <param name="bits">A dump file's kept rows by number (the rows of every table pass 2 recorded: not excluded, not unreached); null: by identity.</param>
+internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<TableName, SubsetTable?> nodeOf, KeptRowBits? bits = null) : IRowFilter
 {
     readonly SubsetClosure _closure = closure;
+    readonly KeptRowBits? _bits = bits;
     long _nulledValues;
+    // The number of the next row pass 2 recorded (file mode).
+    long _rowNumber;
 
     /// <summary>Values written as NULL so far (non-NULL foreign keys into tables whose rows are not kept).</summary>
     public long NulledValues => Interlocked.Read(ref _nulledValues);
 
     public RowSelection? Choose(TableName table, IReadOnlyList<string> columns)
     {
-        if (nodeOf(table) is not { } node || graph.Roles[node] is SubsetRole.Excluded or SubsetRole.Passthrough)
+        if (nodeOf(table) is not { } node || graph.Roles[node] is SubsetRole.Excluded)
         {
             return null;
         }
+        if (graph.Roles[node] is SubsetRole.Passthrough)
+        {
+            // Every row stays; a dump file's are counted, since pass 2 numbered them.
+            return _bits is null ? null : new Counter(this) { Reads = [] };
+        }
         var nulled = graph.NulledColumns(node);
-        var identity = node.Identity.Select(i => node.KeyColumns[i]).ToList();
+        List<string> identity = _bits is null ? [.. node.Identity.Select(i => node.KeyColumns[i])] : [];
         var reads = SubsetFile.Positions(node, [.. identity, .. nulled], columns);
-        return new Chooser(this, node, graph.Roles[node] == SubsetRole.Unreached)
+        return new Chooser(this, node, graph.Roles[node] == SubsetRole.Unreached, identity.Count)
         {
             Reads = reads,
             Nulls = reads.Skip(identity.Count).ToHashSet(),
         };
     }
 
-    sealed class Chooser(KeptRows owner, SubsetTable node, bool none) : RowSelection
+    sealed class Chooser(KeptRows owner, SubsetTable node, bool none, int identityCount) : RowSelection
     {
         public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
         {
-            var identityCount = node.Identity.Count;
-            if (none || !owner._closure.IsKept(node, SubsetFile.Identity(node, values[..identityCount], row)))
+            // An unreached table's rows were not recorded (nor numbered): none stays.
+            if (none || !(owner._bits is { } bits
+                ? bits.IsKept(owner._rowNumber++)
+                : owner._closure.IsKept(node, SubsetFile.Identity(node, values[..identityCount], row))))
             {
                 return false;
             }
@@ -50,6 +62,15 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
                 nulled += values[i] is null ? 0 : 1;
             }
             Interlocked.Add(ref owner._nulledValues, nulled);
+            return true;
+        }
+    }
+
+    sealed class Counter(KeptRows owner) : RowSelection
+    {
+        public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
+        {
+            owner._rowNumber++;
             return true;
         }
     }

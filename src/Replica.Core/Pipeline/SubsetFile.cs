@@ -62,7 +62,10 @@ internal static class SubsetFile
             Progress = progress,
         };
         await closure.RunAsync(cancellationToken).ConfigureAwait(false);
-        var kept = new KeptRows(plan.Graph, closure, nodes.GetValueOrDefault);
+        // Pass 3 meets the rows pass 2 recorded in the same order: it reads their fate by number, one bit per row.
+        var bits = store.BuildKeptRowBits(index.Rows, [.. tables.Where(t => plan.Graph.Roles[t] is not (SubsetRole.Excluded or SubsetRole.Unreached or SubsetRole.Passthrough))
+            .Select(index.IndexOf)]);
+        var kept = new KeptRows(plan.Graph, closure, nodes.GetValueOrDefault, bits);
         rewriter.Filter = kept;
         var summary = new SubsetSummary(closure.Rounds, [.. tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t)))],
             SubsetDump.NulledLinks(plan.Graph));
@@ -205,7 +208,7 @@ internal static class SubsetFile
                 }
                 var id = Identity(node, _identity, row);
                 var table = owner._index[node];
-                owner._store.AddRow(table, id, values);
+                owner._store.AddRow(table, id, values, owner.Rows);
                 var lookups = owner._lookups[node];
                 for (var l = 0; l < lookups.Count; l++)
                 {
@@ -218,13 +221,15 @@ internal static class SubsetFile
                     }
                     if (!hasNull)
                     {
-                        owner._store.AddRef(table, l, SubsetClosure.Identity(tuple), id);
+                        owner._store.AddRef(table, l, SubsetClosure.Identity(tuple), id, values);
                     }
                 }
                 owner.Rows++;
                 return false;
             }
         }
+
+        public int IndexOf(SubsetTable table) => _index[table];
 
         static bool IsIdentity(SubsetTable table, int[] columns) => table.Identity.Count > 0 && columns.AsSpan().SequenceEqual(table.Identity.ToArray());
 

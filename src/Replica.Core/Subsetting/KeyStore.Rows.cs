@@ -1,60 +1,187 @@
+using System.Buffers.Binary;
 using System.Text;
-using SQLitePCL;
 
 namespace Replica.Subsetting;
 
 // A dump file's rows as the closure sees them (file mode): every row's key values by table, and for each set of
-// columns a link looks rows up by, the row's tuple of those values. The closure then asks this instead of a database.
+// columns a link looks rows up by, the row's tuple of those values with the row. The closure then asks this instead of
+// a database. Pass 2 appends every row here, so this part is sorted runs (SortedRuns), not the indexed tables of the
+// rest of the store: appends while the dump is read, one merge before the closure's first question.
 public sealed partial class KeyStore
 {
-    readonly sqlite3_stmt _addRow;
-    readonly sqlite3_stmt _addRef;
-    readonly sqlite3_stmt _matching;
-    readonly sqlite3_stmt _row;
+    SortedRuns? _rows;
+    KeptRowBits? _bits;
+    byte[] _tupleBuffer = new byte[64];
 
-    /// <summary>Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is kept once).</summary>
-    public void AddRow(int table, string id, string?[] values)
+    SortedRuns FileRows => _rows ??= new SortedRuns(_directory, _memoryBudget);
+
+    /// <summary>The stream of a table's rows by identity (<paramref name="columns"/> -1) or by a column set's tuple.</summary>
+    static int Stream(int table, int columns)
+    {
+        if (columns >= 255)
+        {
+            throw new NotSupportedException("subset: more than 254 column sets a table's rows are looked up by");
+        }
+        return checked(table * 256 + columns + 1);
+    }
+
+    /// <summary>
+    /// Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is read once), and its
+    /// <paramref name="rowNumber"/>, the row's place among the rows recorded, by which <see cref="KeptRowNumbers"/> finds it again.
+    /// </summary>
+    public void AddRow(int table, string id, string?[] values, long rowNumber)
     {
         lock (_lock)
         {
             var keyLength = Utf8(id).Length;
-            var vals = Encode(values, keyLength);
-            Check(raw.sqlite3_bind_int(_addRow, 1, table), "bind");
-            Check(raw.sqlite3_bind_blob(_addRow, 2, _buffer.AsSpan(0, keyLength)), "bind");
-            Check(raw.sqlite3_bind_blob(_addRow, 3, vals), "bind");
-            Step(_addRow);
+            // The value: the row number (64 bits), then the key values.
+            var vals = Encode(values, keyLength + 8);
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(keyLength), rowNumber);
+            FileRows.Add(Stream(table, -1), _buffer.AsSpan(0, keyLength), _buffer.AsSpan(keyLength, 8 + vals.Length));
         }
     }
 
-    /// <summary>Records that row <paramref name="id"/> of <paramref name="table"/> has <paramref name="tuple"/> in column set <paramref name="columns"/>.</summary>
-    public void AddRef(int table, int columns, string tuple, string id)
+    /// <summary>
+    /// Records that row <paramref name="id"/> of <paramref name="table"/> (key values <paramref name="values"/>) has
+    /// <paramref name="tuple"/> in column set <paramref name="columns"/>.
+    /// </summary>
+    public void AddRef(int table, int columns, string tuple, string id, string?[] values)
     {
         lock (_lock)
         {
-            var tupleBytes = Encoding.UTF8.GetBytes(tuple);
-            Check(raw.sqlite3_bind_int(_addRef, 1, table), "bind");
-            Check(raw.sqlite3_bind_int(_addRef, 2, columns), "bind");
-            Check(raw.sqlite3_bind_blob(_addRef, 3, tupleBytes), "bind");
-            Check(raw.sqlite3_bind_blob(_addRef, 4, Utf8(id)), "bind");
-            Step(_addRef);
+            var tupleLength = Encoding.UTF8.GetMaxByteCount(tuple.Length);
+            if (_tupleBuffer.Length < tupleLength)
+            {
+                _tupleBuffer = new byte[tupleLength * 2];
+            }
+            tupleLength = Encoding.UTF8.GetBytes(tuple, _tupleBuffer);
+            // The value: the row's identity (32-bit length, UTF-8) and its key values.
+            var idLength = Utf8(id).Length;
+            var vals = Encode(values, idLength + 4);
+            _buffer.AsSpan(0, idLength).CopyTo(_buffer.AsSpan(4));
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer, idLength);
+            FileRows.Add(Stream(table, columns), _tupleBuffer.AsSpan(0, tupleLength), _buffer.AsSpan(0, 4 + idLength + vals.Length));
         }
     }
 
-    /// <summary>The recorded rows of <paramref name="table"/>, ordered by identity, a page at a time.</summary>
-    public IEnumerable<KeyRow> Rows(int table) =>
-        Pages("SELECT key, vals, 0 FROM rows WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null).SelectMany(page => page.Select(row => new KeyRow(row.Id, row.Values)));
+    /// <summary>Rows recorded so far (refs not counted).</summary>
+    public long RecordedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rows?.Count ?? 0;
+            }
+        }
+    }
 
-    /// <summary>The recorded row of <paramref name="table"/> with identity <paramref name="id"/>, if any.</summary>
+    /// <summary>The recorded rows of <paramref name="table"/>, ordered by identity (UTF-8 bytes), a row recorded twice once.</summary>
+    public IEnumerable<KeyRow> Rows(int table)
+    {
+        SortedRuns.StreamReader reader;
+        lock (_lock)
+        {
+            reader = FileRows.Read(Stream(table, -1));
+        }
+        var page = new List<KeyRow>(PageSize);
+        byte[] previous = [];
+        var first = true;
+        while (true)
+        {
+            page.Clear();
+            lock (_lock)
+            {
+                while (page.Count < PageSize && reader.Next())
+                {
+                    if (!first && reader.Key.SequenceEqual(previous))
+                    {
+                        continue;
+                    }
+                    first = false;
+                    previous = reader.Key.ToArray();
+                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), Decode(reader.Value[8..])));
+                }
+            }
+            foreach (var row in page)
+            {
+                yield return row;
+            }
+            if (page.Count < PageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>The recorded row of <paramref name="table"/> with identity <paramref name="id"/>, if any (the first recorded).</summary>
     public KeyRow? Row(int table, string id)
     {
         lock (_lock)
         {
-            Check(raw.sqlite3_bind_int(_row, 1, table), "bind");
-            Check(raw.sqlite3_bind_blob(_row, 2, Utf8(id)), "bind");
-            KeyRow? found = raw.sqlite3_step(_row) == raw.SQLITE_ROW ? new KeyRow(id, Decode(raw.sqlite3_column_blob(_row, 0))) : null;
-            Reset(_row);
-            return found;
+            string?[]? values = null;
+            FileRows.Find(Stream(table, -1), Utf8(id), ref values, static (ref string?[]? found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
+                found ??= Decode(value[8..]));
+            return values is null ? null : new KeyRow(id, values);
         }
+    }
+
+    /// <summary>
+    /// The row numbers (<see cref="AddRow"/>) of the recorded rows of <paramref name="table"/> that are kept, every copy of
+    /// a row recorded twice: the kept set and the recorded rows, both in identity order, read side by side.
+    /// </summary>
+    public IEnumerable<long> KeptRowNumbers(int table)
+    {
+        SortedRuns.StreamReader reader;
+        lock (_lock)
+        {
+            reader = FileRows.Read(Stream(table, -1));
+        }
+        var numbers = new List<long>(PageSize);
+        var more = true;
+        lock (_lock)
+        {
+            more = reader.Next();
+        }
+        foreach (var page in Pages("SELECT key, vals, down FROM kept WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, null))
+        {
+            numbers.Clear();
+            lock (_lock)
+            {
+                foreach (var (id, _, _) in page)
+                {
+                    var key = Utf8(id);
+                    int order;
+                    while (more && (order = reader.Key.SequenceCompareTo(key)) <= 0)
+                    {
+                        if (order == 0)
+                        {
+                            numbers.Add(BinaryPrimitives.ReadInt64LittleEndian(reader.Value));
+                        }
+                        more = reader.Next();
+                    }
+                }
+            }
+            foreach (var number in numbers)
+            {
+                yield return number;
+            }
+            if (!more)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The kept rows of <paramref name="tables"/> by row number (file mode's last pass), in a file of the store's
+    /// directory; disposed with the store.
+    /// </summary>
+    internal KeptRowBits BuildKeptRowBits(long rows, IReadOnlyList<int> tables)
+    {
+        _bits?.Dispose();
+        _bits = KeptRowBits.Build(Path.Combine(_directory, "kept-rows"), rows, _memoryBudget, () => tables.Select(KeptRowNumbers));
+        return _bits;
     }
 
     /// <summary>The recorded rows of <paramref name="table"/> whose column set <paramref name="columns"/> holds <paramref name="tuple"/>.</summary>
@@ -63,16 +190,11 @@ public sealed partial class KeyStore
         var rows = new List<KeyRow>();
         lock (_lock)
         {
-            Check(raw.sqlite3_bind_int(_matching, 1, table), "bind");
-            Check(raw.sqlite3_bind_int(_matching, 2, columns), "bind");
-            Check(raw.sqlite3_bind_blob(_matching, 3, Encoding.UTF8.GetBytes(tuple)), "bind");
-            int rc;
-            while ((rc = raw.sqlite3_step(_matching)) == raw.SQLITE_ROW)
+            FileRows.Find(Stream(table, columns), Utf8(tuple), ref rows, static (ref List<KeyRow> found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
             {
-                rows.Add(new KeyRow(Encoding.UTF8.GetString(raw.sqlite3_column_blob(_matching, 0)), Decode(raw.sqlite3_column_blob(_matching, 1))));
-            }
-            Reset(_matching);
-            Check(rc == raw.SQLITE_DONE ? raw.SQLITE_OK : rc, "read");
+                var idLength = BinaryPrimitives.ReadInt32LittleEndian(value);
+                found.Add(new KeyRow(Encoding.UTF8.GetString(value.Slice(4, idLength)), Decode(value[(4 + idLength)..])));
+            });
         }
         return rows;
     }

@@ -11,12 +11,13 @@ namespace Replica.Subsetting;
 /// temp directory of its own, in one transaction that is never committed: SQLite holds up to the memory budget in its
 /// page cache and spills the rest to the file, so a closure of a billion keys runs in the same memory as one of ten.
 /// Keys are compared as UTF-8 bytes (SQLite's BINARY collation is memcmp), the order every kept set is enumerated in.
+/// A dump file's rows, which the closure reads in file mode, are sorted runs in the same directory (KeyStore.Rows.cs).
 /// The directory is removed on <see cref="Dispose"/> (also on Ctrl+C: the dump's cancellation unwinds to it).
 /// Safe to call from several threads (one lock): a dump in parts reads kept keys from each COPY task.
 /// </summary>
 /// <remarks>
 /// Why SQLite: bench/results/issue11-keystore-2026-12-03.md (insert with dedupe, lookups and sorted enumeration on up
-/// to 100 million keys against the alternatives); the file mode also needs its secondary indexes. The raw API
+/// to 100 million keys against the alternatives). The raw API
 /// (SQLitePCLRaw) spares ADO.NET's per-call cost. https://www.sqlite.org/pragma.html#pragma_cache_size
 /// </remarks>
 public sealed partial class KeyStore : IDisposable
@@ -39,6 +40,7 @@ public sealed partial class KeyStore : IDisposable
     readonly sqlite3_stmt _ask;
     readonly sqlite3_stmt _sample;
     readonly Dictionary<int, long> _counts = [];
+    readonly long _memoryBudget;
     byte[] _buffer = new byte[256];
     bool _disposed;
 
@@ -47,6 +49,7 @@ public sealed partial class KeyStore : IDisposable
     public KeyStore(long memoryBudget, string? parent = null)
     {
         _ = s_init.Value;
+        _memoryBudget = memoryBudget;
         _directory = Path.Combine(parent ?? Path.GetTempPath(), "replica-keys-" + Path.GetRandomFileName());
         Directory.CreateDirectory(_directory);
         if (!OperatingSystem.IsWindows())
@@ -70,8 +73,6 @@ public sealed partial class KeyStore : IDisposable
                 CREATE INDEX kept_round ON kept (round, tbl, key);
                 CREATE TABLE asked (link INTEGER, key BLOB, PRIMARY KEY (link, key)) WITHOUT ROWID;
                 CREATE TABLE sample (root INTEGER, hash INTEGER, key BLOB, vals BLOB, PRIMARY KEY (root, hash, key)) WITHOUT ROWID;
-                CREATE TABLE rows (tbl INTEGER, key BLOB, vals BLOB, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
-                CREATE TABLE refs (tbl INTEGER, cols INTEGER, tuple BLOB, key BLOB, PRIMARY KEY (tbl, cols, tuple, key)) WITHOUT ROWID;
                 BEGIN;
                 """);
             _upgrade = Prepare("UPDATE kept SET down = 1, round = ?3, vals = ?4 WHERE tbl = ?1 AND key = ?2 AND down = 0");
@@ -79,10 +80,6 @@ public sealed partial class KeyStore : IDisposable
             _isKept = Prepare("SELECT 1 FROM kept WHERE tbl = ?1 AND key = ?2");
             _ask = Prepare("INSERT OR IGNORE INTO asked (link, key) VALUES (?1, ?2)");
             _sample = Prepare("INSERT OR IGNORE INTO sample (root, hash, key, vals) VALUES (?1, ?2, ?3, ?4)");
-            _addRow = Prepare("INSERT OR IGNORE INTO rows (tbl, key, vals) VALUES (?1, ?2, ?3)");
-            _addRef = Prepare("INSERT OR IGNORE INTO refs (tbl, cols, tuple, key) VALUES (?1, ?2, ?3, ?4)");
-            _row = Prepare("SELECT vals FROM rows WHERE tbl = ?1 AND key = ?2");
-            _matching = Prepare("SELECT r.key, r.vals FROM refs f JOIN rows r ON r.tbl = f.tbl AND r.key = f.key WHERE f.tbl = ?1 AND f.cols = ?2 AND f.tuple = ?3");
         }
         catch
         {
@@ -115,24 +112,22 @@ public sealed partial class KeyStore : IDisposable
             var key = Utf8(id);
             var keyLength = key.Length;
             var vals = Encode(values, keyLength);
-            if (down)
-            {
-                Bind(_upgrade, table, _buffer.AsSpan(0, keyLength), round, vals);
-                Step(_upgrade);
-                if (raw.sqlite3_changes(_db) == 1)
-                {
-                    return true;
-                }
-            }
+            // A new row is one statement; only a row already kept is asked whether it moves to downward.
             Bind(_insertKept, table, _buffer.AsSpan(0, keyLength), round, vals);
             Check(raw.sqlite3_bind_int(_insertKept, 5, down ? 1 : 0), "bind");
             Step(_insertKept);
-            if (raw.sqlite3_changes(_db) != 1)
+            if (raw.sqlite3_changes(_db) == 1)
+            {
+                _counts[table] = KeptCount(table) + 1;
+                return true;
+            }
+            if (!down)
             {
                 return false;
             }
-            _counts[table] = KeptCount(table) + 1;
-            return true;
+            Bind(_upgrade, table, _buffer.AsSpan(0, keyLength), round, vals);
+            Step(_upgrade);
+            return raw.sqlite3_changes(_db) == 1;
         }
     }
 
@@ -391,10 +386,8 @@ public sealed partial class KeyStore : IDisposable
             _isKept?.Dispose();
             _ask?.Dispose();
             _sample?.Dispose();
-            _addRow?.Dispose();
-            _addRef?.Dispose();
-            _matching?.Dispose();
-            _row?.Dispose();
+            _rows?.Dispose();
+            _bits?.Dispose();
             _db?.Dispose();
         }
         try

@@ -98,6 +98,78 @@ public class KeyStoreTests
     }
 
     [Fact]
+    public void FileRows_BeyondTheBudget_SpillSortedRunsAndAnswerLikeAnIndex()
+    {
+        using var store = new KeyStore(1 << 20);
+        const int Count = 200_000;
+        // Rows in an order that is not sorted, each with a parent tuple (many rows share one) and a NULL value; every
+        // tenth row recorded twice (a table without a primary key, identical rows).
+        var oracle = new Dictionary<string, string?[]>();
+        var numbers = new Dictionary<string, List<long>>();
+        long number = 0;
+        for (var i = 0; i < Count; i++)
+        {
+            var n = (int)((i * 7919L) % Count);
+            var id = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var parent = "p" + (n % 5000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string?[] values = [id, parent, null];
+            for (var copy = 0; copy < (n % 10 == 0 ? 2 : 1); copy++)
+            {
+                numbers.TryAdd(id, []);
+                numbers[id].Add(number);
+                store.AddRow(3, id, values, number++);
+                store.AddRef(3, 0, parent, id, values);
+            }
+            oracle[id] = values;
+        }
+        store.AddRow(4, "other table", ["x"], number++);
+        Assert.True(store.DiskBytes > 4 << 20, $"{store.DiskBytes} bytes on disk: the rows did not spill");
+
+        var rows = store.Rows(3).ToList();
+        Assert.Equal(oracle.Keys.Order(StringComparer.Ordinal), rows.Select(r => r.Id));
+        Assert.All(rows, r => Assert.Equal<string?>(oracle[r.Id].AsEnumerable(), r.Values.AsEnumerable()));
+        Assert.Equal<string?>(["123", "p123", null], store.Row(3, "123")!.Value.Values.AsEnumerable());
+        Assert.Null(store.Row(3, "200000"));
+        Assert.Null(store.Row(4, "123"));
+        var children = store.Matching(3, 0, "p42");
+        Assert.Equal(Enumerable.Range(0, 40).Select(k => 42 + k * 5000).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal),
+            children.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(children, r => Assert.Equal("p42", r.Values[1]));
+        Assert.Empty(store.Matching(3, 0, "p5000"));
+        Assert.Empty(store.Matching(3, 1, "p42"));
+        Assert.Equal("other table", Assert.Single(store.Rows(4)).Id);
+
+        // File mode's last pass: the numbers of the kept rows, both copies of a row recorded twice, none of a row not recorded.
+        var kept = oracle.Keys.Where(id => int.Parse(id, System.Globalization.CultureInfo.InvariantCulture) % 7 == 0).Append("not recorded").ToList();
+        foreach (var id in kept)
+        {
+            store.Reach(3, id, [id], down: true, round: 1);
+        }
+        Assert.Equal(kept.Where(numbers.ContainsKey).SelectMany(id => numbers[id]).Order(), store.KeptRowNumbers(3).Order());
+        Assert.Empty(store.KeptRowNumbers(4));
+    }
+
+    [Fact]
+    public void FileRows_KeysByUtf8BytesAndTuplesWithNulBytes_StayApart()
+    {
+        using var store = new KeyStore(4 << 20);
+        // A MySQL binary key may hold NUL bytes: a tuple that extends another after a NUL is another tuple.
+        string[] keys = ["b", "a", "\U0001F600", "\uFF21", "ab", "", "A", "a\0", "a\0b"];
+        foreach (var key in keys)
+        {
+            store.AddRow(0, key, [key], 0);
+            store.AddRef(0, 0, key, key, [key]);
+        }
+        var expected = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList();
+        Assert.Equal(expected, store.Rows(0).Select(r => r.Id));
+        foreach (var key in keys)
+        {
+            Assert.Equal(key, Assert.Single(store.Matching(0, 0, key)).Id);
+        }
+        Assert.Throws<InvalidOperationException>(() => store.AddRow(0, "late", ["late"], 1));
+    }
+
+    [Fact]
     public void Dispose_RemovesTheTempDirectory()
     {
         var parent = Directory.CreateTempSubdirectory("replica-keystore-test-").FullName;
