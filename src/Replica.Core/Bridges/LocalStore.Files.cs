@@ -212,6 +212,25 @@ internal sealed partial class LocalStore
         }
     }
 
+    /// <summary>The files of <paramref name="folder"/> as the directory is read; none when it does not exist.</summary>
+    static IEnumerator<FileInfo> EnumerateFiles(string folder)
+    {
+        try
+        {
+            return Directory.Exists(folder)
+                ? new DirectoryInfo(folder).EnumerateFiles().GetEnumerator()
+                : Enumerable.Empty<FileInfo>().GetEnumerator();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Enumerable.Empty<FileInfo>().GetEnumerator();
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("list the files of", folder, ex);
+        }
+    }
+
     static List<string> EnumerateDirectories(string root)
     {
         try
