@@ -5,10 +5,11 @@ using static Replica.Core.Tests.Bridges.BridgeTestSupport;
 namespace Replica.Core.Tests.Bridges;
 
 /// <summary>
-/// The local store's durable writes (fsync) block threads of its own, a few that stay, not the thread pool's: blocked
-/// pool threads made the pool inject and retire threads all through a bridge dump, and RSS grew with them (issue 12).
+/// What the local store costs a long dump (issue 12): its durable writes (fsync) block threads of its own, a few that
+/// stay, not the thread pool's (blocked pool threads made the pool inject and retire threads all through a bridge dump);
+/// it lists a folder as the directory is read, not by gathering it first.
 /// </summary>
-public sealed class StoreThreadsTests : IDisposable
+public sealed class LocalStoreResourceTests : IDisposable
 {
     readonly TempDirectory _dir = new();
 
@@ -73,5 +74,38 @@ public sealed class StoreThreadsTests : IDisposable
             () => store.PutAsync("d/x", new byte[10], new byte[32], "a test file", cancelled.Token));
 
         Assert.False(File.Exists(_dir.Combine("d", "x")));
+    }
+
+    [Fact]
+    public async Task ListAsync_LargeFolder_YieldsFilesAsTheDirectoryIsRead()
+    {
+        // A delete on a directory store asks only whether the folder holds anything: the first file must not cost a
+        // list of them all (a 100 GiB dump's folder holds ~25,000 chunks; the list cost ~20 MiB, issue 12).
+        var store = new LocalStore(_dir.Path, new LocalBridgeOptions());
+        string folder = _dir.Combine("big");
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < 5000; i++)
+        {
+            File.WriteAllBytes(Path.Combine(folder, $"chunk-{i:D6}.bin"), []);
+        }
+
+        // The local store lists synchronously: the whole enumeration runs on this thread, so its allocations are counted.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        string? first = null;
+        await foreach (ObjectInfo item in store.ListAsync("big/", CancellationToken.None))
+        {
+            first = item.Key;
+            break;
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.StartsWith("big/chunk-", first, StringComparison.Ordinal);
+        Assert.InRange(allocated, 0, 64 << 10);
+        int count = 0;
+        await foreach (ObjectInfo _ in store.ListAsync("big/", CancellationToken.None))
+        {
+            count++;
+        }
+        Assert.Equal(5000, count);
     }
 }
