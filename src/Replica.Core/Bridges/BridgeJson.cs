@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Replica.Bridges;
 
@@ -55,6 +58,28 @@ internal sealed partial class BridgeJsonContext : JsonSerializerContext;
 /// </summary>
 internal static class BridgeJson
 {
+    // What JsonSerializer.SerializeToUtf8Bytes writes with the context's options, so both give the same bytes.
+    static readonly JsonWriterOptions s_writerOptions = new()
+    {
+        Encoder = BridgeJsonContext.Default.Options.Encoder,
+        Indented = BridgeJsonContext.Default.Options.WriteIndented,
+        IndentCharacter = BridgeJsonContext.Default.Options.IndentCharacter,
+        IndentSize = BridgeJsonContext.Default.Options.IndentSize,
+        NewLine = BridgeJsonContext.Default.Options.NewLine,
+        MaxDepth = BridgeJsonContext.Default.Options.MaxDepth,
+        SkipValidation = true,
+    };
+
+    /// <summary>
+    /// Writes <paramref name="value"/> into <paramref name="buffer"/>, byte for byte what SerializeToUtf8Bytes returns,
+    /// for a caller that reuses its buffer rather than making a new array each time.
+    /// </summary>
+    public static void Write<T>(IBufferWriter<byte> buffer, T value, JsonTypeInfo<T> typeInfo)
+    {
+        using var writer = new Utf8JsonWriter(buffer, s_writerOptions);
+        JsonSerializer.Serialize(writer, value, typeInfo);
+    }
+
     /// <param name="where">The file as shown in messages: a path or an s3:// URL.</param>
     /// <param name="hint">Appended to messages about a broken index, e.g. how to rebuild it.</param>
     public static BridgeIndex ReadIndex(ReadOnlySpan<byte> json, string where, string hint = "")

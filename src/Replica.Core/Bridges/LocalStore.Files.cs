@@ -100,9 +100,17 @@ internal sealed partial class LocalStore
     /// <summary>
     /// Writes <paramref name="data"/> to <paramref name="tempPath"/>, flushes it to disk, then renames it to
     /// <paramref name="path"/>: readers see the old content or all of the new, never part of it, even after a crash.
+    /// The work blocks (fsync), so it runs on the store's own threads (<see cref="StoreThreads"/>), not the thread pool's.
     /// </summary>
-    internal static async Task WriteFileDurablyAsync(
-        string tempPath, string path, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken)
+    internal static Task WriteFileDurablyAsync(
+        string tempPath, string path, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken) =>
+        StoreThreads.RunAsync(() =>
+        {
+            WriteFileDurably(tempPath, path, data.Span, overwrite, what);
+            return true;
+        }, cancellationToken);
+
+    static void WriteFileDurably(string tempPath, string path, ReadOnlySpan<byte> data, bool overwrite, string what)
     {
         RefuseLink(tempPath, what);
         try
@@ -111,9 +119,9 @@ internal sealed partial class LocalStore
             // created exclusively (O_EXCL), which fails on anything planted there in between, a dangling link included.
             File.Delete(tempPath);
             using (var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None,
-                       FileOptions.Asynchronous, preallocationSize: data.Length))
+                       FileOptions.None, preallocationSize: data.Length))
             {
-                await RandomAccess.WriteAsync(handle, data, fileOffset: 0, cancellationToken).ConfigureAwait(false);
+                RandomAccess.Write(handle, data, fileOffset: 0);
                 RandomAccess.FlushToDisk(handle);
             }
             File.Move(tempPath, path, overwrite);
@@ -201,6 +209,25 @@ internal sealed partial class LocalStore
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
             throw BridgeThrow.Io("delete", folder, ex);
+        }
+    }
+
+    /// <summary>The files of <paramref name="folder"/> as the directory is read; none when it does not exist.</summary>
+    static IEnumerator<FileInfo> EnumerateFiles(string folder)
+    {
+        try
+        {
+            return Directory.Exists(folder)
+                ? new DirectoryInfo(folder).EnumerateFiles().GetEnumerator()
+                : Enumerable.Empty<FileInfo>().GetEnumerator();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Enumerable.Empty<FileInfo>().GetEnumerator();
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("list the files of", folder, ex);
         }
     }
 

@@ -18,7 +18,9 @@ public partial class ObjectBridge
         await using (await LockAsync(create: false, cancellationToken).ConfigureAwait(false))
         {
             // Listed before the index is read: a dump listed meanwhile is then deleted whole, never left listed but gone.
-            DumpFolder folder = await ScanFolderAsync(name, cancellationToken).ConfigureAwait(false);
+            // A directory store moves the folder aside whole: whether it holds anything is all it needs to know, not
+            // the names of its files (tens of thousands for a large dump).
+            DumpFolder folder = await ScanFolderAsync(name, firstOnly: _directory is not null, cancellationToken).ConfigureAwait(false);
             (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
             bool listed = index.Find(name) is not null;
             if (!listed && folder.Keys.Count == 0)
@@ -128,7 +130,7 @@ public partial class ObjectBridge
                     // Not a folder this bridge made.
                     continue;
                 }
-                DumpFolder folder = await ScanFolderAsync(name, cancellationToken).ConfigureAwait(false);
+                DumpFolder folder = await ScanFolderAsync(name, firstOnly: false, cancellationToken).ConfigureAwait(false);
                 if (folder.Keys.Count == 0)
                 {
                     // Only a directory has empty folders: its writer died between removing its marker and its folder.
@@ -199,7 +201,8 @@ public partial class ObjectBridge
     /// <summary>What a dump's folder holds: its keys, its writer marker if any, and when anything in it was last written.</summary>
     sealed record DumpFolder(List<string> Keys, ObjectInfo? Marker, DateTimeOffset Newest);
 
-    async Task<DumpFolder> ScanFolderAsync(string name, CancellationToken cancellationToken)
+    /// <summary>The objects of a dump's folder; with <paramref name="firstOnly"/> only the first (is there anything?).</summary>
+    async Task<DumpFolder> ScanFolderAsync(string name, bool firstOnly, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         ObjectInfo? marker = null;
@@ -215,6 +218,10 @@ public partial class ObjectBridge
             if (modified > newest)
             {
                 newest = modified;
+            }
+            if (firstOnly)
+            {
+                break;
             }
         }
         return new DumpFolder(keys, marker, newest);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Replica.Bridges;
@@ -54,6 +55,10 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     DumpEntry? _entry;
     // Why the writer failed, for the message when cleaning up after it fails too.
     Exception? _failure;
+    // The buffers chunk lists are written into, one per part storing a list at once, kept for the writer's life (under
+    // _lock): a new ~184 KB array per 1,024 chunks went to the large object heap, and lay there as garbage until a
+    // gen2 GC (issue 12).
+    readonly Stack<ArrayBufferWriter<byte>> _listBuffers = new();
 
     public ObjectDumpWriter(ObjectBridge bridge, string name, IWriterLease lease, long createdAt)
     {
@@ -168,13 +173,33 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     /// </summary>
     async Task StoreChunkListAsync(Part part, CancellationToken cancellationToken)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes([.. part.Pending.Select(c => c.ToInfo(c.InPart))], BridgeJsonContext.Default.ChunkInfoArray);
-        byte[] sha256 = System.Security.Cryptography.SHA256.HashData(json);
-        string key = ObjectBridge.ChunkListKey(part.Index, part.Lists.Count);
-        await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, json, sha256, $"chunk list {part.Lists.Count} of part {part.Index} of dump '{Name}'",
-            cancellationToken).ConfigureAwait(false);
-        part.Lists.Add(new ChunkListInfo(key, part.Pending.Count, json.Length, Convert.ToHexStringLower(sha256)));
-        part.Pending.Clear();
+        ArrayBufferWriter<byte>? buffer;
+        lock (_lock)
+        {
+            if (!_listBuffers.TryPop(out buffer))
+            {
+                buffer = new ArrayBufferWriter<byte>();
+            }
+        }
+        try
+        {
+            buffer.ResetWrittenCount();
+            BridgeJson.Write(buffer, [.. part.Pending.Select(c => c.ToInfo(c.InPart))], BridgeJsonContext.Default.ChunkInfoArray);
+            ReadOnlyMemory<byte> json = buffer.WrittenMemory;
+            byte[] sha256 = System.Security.Cryptography.SHA256.HashData(json.Span);
+            string key = ObjectBridge.ChunkListKey(part.Index, part.Lists.Count);
+            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, json, sha256, $"chunk list {part.Lists.Count} of part {part.Index} of dump '{Name}'",
+                cancellationToken).ConfigureAwait(false);
+            part.Lists.Add(new ChunkListInfo(key, part.Pending.Count, json.Length, Convert.ToHexStringLower(sha256)));
+            part.Pending.Clear();
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _listBuffers.Push(buffer);
+            }
+        }
     }
 
     public async Task<DumpEntry> CompleteAsync(DumpSummary summary, CancellationToken cancellationToken)

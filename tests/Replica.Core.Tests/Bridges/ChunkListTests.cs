@@ -119,6 +119,22 @@ public sealed class ChunkListTests : IDisposable
     }
 
     [Fact]
+    public void Write_ChunkList_SameBytesAsSerializeToUtf8Bytes()
+    {
+        // The writer serializes chunk lists into a reused buffer: the bytes (and so their SHA-256 in the manifest)
+        // must be what a fresh serialization gives, escapes included.
+        ChunkInfo[] list = [.. Enumerable.Range(0, 300).Select(i =>
+            new ChunkInfo(i, ObjectBridge.ChunkKey(1, i), 4_000_000 + i, Convert.ToHexStringLower(new byte[32].Select(b => (byte)i).ToArray())) { Part = 1 })];
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+
+        BridgeJson.Write(buffer, list[..10], BridgeJsonContext.Default.ChunkInfoArray);
+        buffer.ResetWrittenCount();
+        BridgeJson.Write(buffer, list, BridgeJsonContext.Default.ChunkInfoArray);
+
+        Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(list, BridgeJsonContext.Default.ChunkInfoArray), buffer.WrittenSpan.ToArray());
+    }
+
+    [Fact]
     public async Task CompleteAsync_SingleStreamOfSevenChunks_ListsThemAllAndKeepsNoneInTheManifest()
     {
         await WriteDumpAsync(_bridge, Name, Bytes(7 * ChunkSize - 3), ChunkSize);
