@@ -89,15 +89,22 @@ public class CodecChainTests
         chain.Encode(plain, 0, false, stored);
         chain.Decode(stored.WrittenSpan, 0, false, decoded);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 1; i <= 3; i++)
+        // The least of a few rounds of three: a per-chunk allocation shows in every round, while the runtime's own
+        // one-off work on this thread (tiered JIT promoting a method mid-round on a loaded machine: 144 bytes once in
+        // CI) shows in one.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 5 && allocated > 0; round++)
         {
-            stored.ResetWrittenCount();
-            decoded.ResetWrittenCount();
-            chain.Encode(plain, i, false, stored);
-            chain.Decode(stored.WrittenSpan, i, false, decoded);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 1; i <= 3; i++)
+            {
+                stored.ResetWrittenCount();
+                decoded.ResetWrittenCount();
+                chain.Encode(plain, i, false, stored);
+                chain.Decode(stored.WrittenSpan, i, false, decoded);
+            }
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(0, allocated);
         CodecTestData.AssertSameBytes(plain, decoded.WrittenSpan);
