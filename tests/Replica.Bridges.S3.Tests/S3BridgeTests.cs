@@ -557,7 +557,7 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Share_ListNamesEachShareAndDeletingADumpDeletesItsSharesOnly()
+    public async Task Share_ListNamesEachShare_DeletingADumpDeletesItsShares_PruneDeletesExpiredOnly()
     {
         string bucket = await Server.CreateBucketAsync();
         using var bridge = new S3Bridge(Server.Options(bucket));
@@ -578,6 +578,14 @@ public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
         Assert.Empty(await ListKeysAsync(bucket, $"replica/.shares/{x1.Id}/"));
         Assert.Empty(await ListKeysAsync(bucket, $"replica/.shares/{x2.Id}/"));
         Assert.Equal(Bytes(2000, seed: 6), await RestoreAsync(DumpShare.Open(y.Url.AbsoluteUri), "dump-y"));
+
+        // Two hours on (the bridge's clock): a one-hour share of dump-y has expired and goes; the three-hour one stays.
+        SharedDump shortLived = await DumpShare.ShareAsync(bridge, "dump-y", TimeSpan.FromHours(1), s_none);
+        Assert.Empty(await DumpShare.PruneAsync(bridge, s_none));
+        using var later = new S3Bridge(Server.Options(bucket) with { TimeProvider = new ShiftedClock(TimeSpan.FromHours(2)) });
+        Assert.Equal([shortLived.Id], await DumpShare.PruneAsync(later, s_none));
+        Assert.Equal([y.Id], (await DumpShare.ListAsync(bridge, s_none)).Select(l => l.Id));
+        Assert.Empty(await ListKeysAsync(bucket, $"replica/.shares/{shortLived.Id}/"));
     }
 
     [Fact]

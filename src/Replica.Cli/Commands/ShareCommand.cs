@@ -21,6 +21,7 @@ internal static class ShareCommand
         };
         var revoke = new Option<string?>("--revoke") { HelpName = "ID", Description = "Delete share ID (printed by 'replica share'): its link stops working." };
         var list = new Option<bool>("--list") { Description = "List the bridge's shares: id, dump, when made, when their links expire (never the links)." };
+        var prune = new Option<bool>("--prune") { Description = "Delete every share whose links have expired (active shares stay)." };
         var json = JsonReport.Option("the share's id, link, dump and expiry (or what --revoke deleted, or the --list)");
         var command = new Command("share", """
             Shares a dump of an S3 bridge as one link: stores a share object listing presigned links to the dump's
@@ -33,20 +34,22 @@ internal static class ShareCommand
               replica share -c replica.yaml --latest --expires 48h
               replica share -c replica.yaml nightly-2026-11-21
               replica share -c replica.yaml --list
+              replica share -c replica.yaml --prune
               replica share -c replica.yaml --revoke 3f9a0c1e5b7d2468
 
             Deleting a dump (replica delete, retention) deletes its shares too.
             """)
         {
-            config, quiet, name, latest, expires, revoke, list, json,
+            config, quiet, name, latest, expires, revoke, list, prune, json,
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(list))
+            if (result.GetValue(list) || result.GetValue(prune))
             {
-                if (result.GetValue(latest) || result.GetValue(name) is not null || result.GetValue(expires) is not null || result.GetValue(revoke) is not null)
+                if (result.GetValue(latest) || result.GetValue(name) is not null || result.GetValue(expires) is not null || result.GetValue(revoke) is not null
+                    || (result.GetValue(list) && result.GetValue(prune)))
                 {
-                    result.AddError("--list lists the shares: give it alone, without a dump, --expires or --revoke");
+                    result.AddError("--list and --prune work on all shares: give one alone, without a dump, --expires or --revoke");
                 }
                 return;
             }
@@ -75,6 +78,20 @@ internal static class ShareCommand
             if (parse.GetValue(list))
             {
                 return await ListAsync(bridge, parse.GetValue(json), cancellationToken).ConfigureAwait(false);
+            }
+            if (parse.GetValue(prune))
+            {
+                var pruned = await ShareJob.PruneAsync(bridge, cancellationToken).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    JsonReport.Write(new { Command = "share", Pruned = pruned });
+                }
+                if (!isQuiet)
+                {
+                    await Console.Error.WriteLineAsync($"replica: pruned {pruned.Count} expired {CommonOptions.Plural(pruned.Count, "share")}{(pruned.Count > 0 ? ": " + string.Join(", ", pruned) : "")}")
+                        .ConfigureAwait(false);
+                }
+                return 0;
             }
             if (parse.GetValue(revoke) is { } id)
             {

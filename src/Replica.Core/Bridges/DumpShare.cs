@@ -221,6 +221,26 @@ public static class DumpShare
     }
 
     /// <summary>
+    /// Deletes every share whose links have expired (by the bridge's clock) and every share whose object cannot be read;
+    /// returns their ids. Active shares stay.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> PruneAsync(ObjectBridge bridge, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(bridge);
+        DateTimeOffset now = bridge.BridgeOptions.TimeProvider.GetUtcNow();
+        var deleted = new List<string>();
+        foreach (ShareListing share in await ListAsync(bridge, cancellationToken).ConfigureAwait(false))
+        {
+            if (share.ExpiresAt is not { } expires || expires <= now)
+            {
+                await DeleteShareAsync(bridge.ObjectStore, share.Id, cancellationToken).ConfigureAwait(false);
+                deleted.Add(share.Id);
+            }
+        }
+        return deleted;
+    }
+
+    /// <summary>
     /// Deletes every share of dump <paramref name="name"/> (its links could only fail now that the dump is gone);
     /// returns their ids.
     /// </summary>

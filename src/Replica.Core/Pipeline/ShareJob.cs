@@ -23,6 +23,10 @@ public static class ShareJob
     public static Task<IReadOnlyList<ShareListing>> ListAsync(IBridge bridge, CancellationToken cancellationToken) =>
         DumpShare.ListAsync(ArchiveJob.Objects(bridge, "share dumps by link"), cancellationToken);
 
+    /// <summary>Deletes the expired (and unreadable) shares (`share --prune`); returns their ids.</summary>
+    public static Task<IReadOnlyList<string>> PruneAsync(IBridge bridge, CancellationToken cancellationToken) =>
+        DumpShare.PruneAsync(ArchiveJob.Objects(bridge, "share dumps by link"), cancellationToken);
+
     /// <summary>Deletes share <paramref name="id"/>: its link stops working. Returns how many objects went.</summary>
     public static Task<int> RevokeAsync(IBridge bridge, string id, CancellationToken cancellationToken) =>
         DumpShare.RevokeAsync(ArchiveJob.Objects(bridge, "share dumps by link"), id, cancellationToken);

@@ -553,6 +553,19 @@ public abstract class S3CliTests : IDisposable
         Assert.Contains("is encrypted", refused.Stderr);
         Assert.False(File.Exists(withoutKey));
 
+        // --list names the share (never its link); --prune leaves an active share alone.
+        ProcessOutput list = await ReplicaOkAsync("share", "-c", s3, "--list", "--json");
+        using (JsonDocument listed = JsonDocument.Parse(list.Stdout))
+        {
+            JsonElement only = Assert.Single(listed.RootElement.EnumerateArray().ToList());
+            Assert.Equal(id, only.GetProperty("id").GetString());
+            Assert.Equal("shared-1", only.GetProperty("dump").GetString());
+            Assert.Equal("active", only.GetProperty("state").GetString());
+        }
+        Assert.DoesNotContain("X-Amz-Signature", list.Stdout + list.Stderr);
+        ProcessOutput prune = await ReplicaOkAsync("share", "-c", s3, "--prune");
+        Assert.Contains("pruned 0 expired shares", prune.Stderr);
+
         ProcessOutput revoke = await ReplicaOkAsync("share", "-c", s3, "--revoke", id);
         Assert.Contains($"revoked share {id}", revoke.Stderr);
         Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}.shares/"));
