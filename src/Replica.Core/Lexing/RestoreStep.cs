@@ -113,25 +113,16 @@ internal static class RestoreSteps
             }
             return t.Next() && (!t.IsWord("only"u8) || t.Next()) && StatementParser.TryReadQualifiedName(ref t, out table);
         }
-        if (!(t.IsWord("alter"u8) && t.Next() && t.IsWord("table"u8) && t.Next() && (!t.IsWord("only"u8) || t.Next())
-            && StatementParser.TryReadQualifiedName(ref t, out table)))
+        // A primary or foreign key reads as the subset's file mode reads it; a foreign key names the table it references.
+        if (StatementParser.TryParseAddKey(bytes, out table, out var key))
         {
-            return false;
-        }
-        // ADD CONSTRAINT name FOREIGN KEY (columns) REFERENCES [ONLY] r
-        if (!(t.IsWord("add"u8) && t.Next() && t.IsWord("constraint"u8) && t.Next() && t.Next() && t.IsWord("foreign"u8)))
-        {
+            referenced = key!.References;
             return true;
         }
-        while (t.Next() && !t.IsWord("references"u8))
-        {
-        }
-        if (!(t.Next() && (!t.IsWord("only"u8) || t.Next()) && StatementParser.TryReadQualifiedName(ref t, out var other)))
-        {
-            return false;
-        }
-        referenced = other;
-        return true;
+        // Another constraint (UNIQUE, EXCLUDE): its table alone; a foreign key that did not read as one, every table.
+        return t.IsWord("alter"u8) && t.Next() && t.IsWord("table"u8) && t.Next() && (!t.IsWord("only"u8) || t.Next())
+            && StatementParser.TryReadQualifiedName(ref t, out table)
+            && !(t.IsWord("add"u8) && t.Next() && t.IsWord("constraint"u8) && t.Next() && t.Next() && t.IsWord("foreign"u8));
     }
 
     /// <summary>With the tokenizer on a call's '(': the call's ')' is followed only by ';'.</summary>

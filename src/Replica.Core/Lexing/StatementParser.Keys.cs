@@ -13,7 +13,7 @@ internal sealed record TableKey(string Name, IReadOnlyList<string> Columns, Tabl
 // REFERENCES p (...). https://www.postgresql.org/docs/current/sql-altertable.html
 internal static partial class StatementParser
 {
-    /// <summary>ALTER TABLE [IF EXISTS] [ONLY] t ADD CONSTRAINT c PRIMARY KEY (...) or FOREIGN KEY (...) REFERENCES p [(...)].</summary>
+    /// <summary>ALTER TABLE [IF EXISTS] [ONLY] t ADD CONSTRAINT c PRIMARY KEY (...) or FOREIGN KEY (...) REFERENCES [ONLY] p [(...)].</summary>
     public static bool TryParseAddKey(ReadOnlySpan<byte> sql, out TableName table, out TableKey? key)
     {
         var t = new SqlTokenizer(sql);
@@ -49,7 +49,9 @@ internal static partial class StatementParser
             key = new TableKey(name, columns);
             return true;
         }
-        if (!t.IsWord("references"u8) || !t.Next() || !TryReadQualifiedName(ref t, out var parent, defaultSchema: defaultSchema))
+        // REFERENCES [ONLY] p: ONLY (a partitioned or inherited parent's own rows) names the same table.
+        if (!t.IsWord("references"u8) || !t.Next() || (t.IsWord("only"u8) && !t.Next())
+            || !TryReadQualifiedName(ref t, out var parent, defaultSchema: defaultSchema))
         {
             return false;
         }

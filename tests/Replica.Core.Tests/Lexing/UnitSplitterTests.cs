@@ -134,6 +134,8 @@ public sealed class UnitSplitterTests
     [InlineData("ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);", "public.t", null)]
     [InlineData("ALTER TABLE ONLY public.events\n    ADD CONSTRAINT e_fk FOREIGN KEY (customer_id) REFERENCES public.customers(id);", "public.events", "public.customers")]
     [InlineData("ALTER TABLE \"A\".\"b c\" ADD CONSTRAINT f FOREIGN KEY (x, y) REFERENCES ONLY \"A\".p (x, y) MATCH FULL NOT VALID;", "A.b c", "A.p")]
+    [InlineData("ALTER TABLE IF EXISTS ONLY public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES ONLY public.p(id);", "public.t", "public.p")]
+    [InlineData("ALTER TABLE ONLY public.t ADD CONSTRAINT t_u UNIQUE (a);", "public.t", null)]
     public void TryReadTables_IndexBuildOrForeignKey_NamesItsTables(string statement, string table, string? referenced)
     {
         var bytes = Encoding.UTF8.GetBytes(statement);
