@@ -62,7 +62,7 @@ internal static partial class ParallelRestore
                 }
                 // A table without a data part (a partitioned table, whose index recurses into its partitions): any table.
                 var tables = routed.Tables is { } named && named.All(dataTables.Contains) ? named : null;
-                if (routed.Step == RestoreStep.ForeignKey && (tables is null || !tables.All(dataTables.Contains)))
+                if (routed.Step == RestoreStep.ForeignKey && tables is null)
                 {
                     open = false;
                     return Task.CompletedTask;
