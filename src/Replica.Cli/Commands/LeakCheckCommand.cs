@@ -19,7 +19,7 @@ internal static class LeakCheckCommand
         var input = new Option<string?>("--input", "-i")
         {
             HelpName = "FILE",
-            Description = "The original plain-format dump the stored dump was made from (pg_dump with COPY or INSERT, mysqldump). "
+            Description = "The original plain-format dump the stored dump was made from (pg_dump with COPY or INSERT, mysqldump; - reads standard input). "
                 + "Default: --source, or the config's source.connection_uri.",
         };
         var sourceUri = new Option<string?>("--source")

@@ -104,7 +104,7 @@ public static class LeakCheckJob
 {
     /// <summary>
     /// Checks dump <paramref name="name"/> (null: the newest) against the originals <paramref name="options"/> pick:
-    /// --input FILE (a plain dump: pg_dump, mysqldump); else --source URI or the config's source.connection_uri, a
+    /// --input FILE (a plain dump: pg_dump, mysqldump; - for standard input, spooled once); else --source URI or the config's source.connection_uri, a
     /// PostgreSQL database read live (only the keys and ruled columns), a MySQL one through mysqldump as `replica dump`
     /// reads it.
     /// </summary>
@@ -116,10 +116,6 @@ public static class LeakCheckJob
         if (options.Input is not null && options.Source is not null)
         {
             throw new ConfigException("give the originals once: --input FILE (a dump) or --source URI (a database), not both");
-        }
-        if (options.Input == "-")
-        {
-            throw new ConfigException("--input -: the original is read twice (its schema, then its rows); give a file");
         }
         if (options.Input is not null)
         {

@@ -75,6 +75,24 @@ public sealed partial class LeakCheckCliTests(PostgresServer server) : IDisposab
     }
 
     [Fact]
+    public async Task LeakCheck_InputFromStandardInput_FindsWhatTheFileShows()
+    {
+        var config = LeakyConfig();
+        await DumpAsync(config);
+
+        var file = await _cli.RunAsync("leakcheck", "-c", config, "--latest", "--input", SampleDump, "--json");
+        await using var stdin = File.OpenRead(SampleDump);
+        var piped = await _cli.RunAsync(["leakcheck", "-c", config, "--latest", "--input", "-", "--json"], stdin);
+
+        Assert.Equal(8, piped.ExitCode);
+        static string Columns(string json) => JsonDocument.Parse(json).RootElement.GetProperty("columns").GetRawText();
+        var report = JsonDocument.Parse(piped.Stdout).RootElement;
+        Assert.Equal(50, report.GetProperty("leaks").GetInt64());
+        Assert.Equal(375, report.GetProperty("original_rows").GetInt64());
+        Assert.Equal(Columns(file.Stdout), Columns(piped.Stdout));
+    }
+
+    [Fact]
     public async Task LeakCheck_Everywhere_QuickstartMasksTheJsonPhonesToo_AnEmailOnlyRuleLeavesThem()
     {
         // The quickstart masks customers.phone and, in support_tickets.metadata, both $.contact.email and $.contact.phone.
