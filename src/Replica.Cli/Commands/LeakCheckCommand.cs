@@ -50,8 +50,8 @@ internal static class LeakCheckCommand
             value equal to the original value of the same row (or to the original of another ruled column of the row,
             as a template copying it) is a leak. Transient columns are reviewed keeps: listed, not checked. Rows are
             matched by primary key, or by position in a table without one. A fake drawn from a small pool (city,
-            country, first name ...) gives a value back by chance: its unchanged rate is shown beside the rate chance
-            explains, and only the rest counts. Prints counts and redacted examples (never whole values); keeps only
+            country, first name ...), random (a short code) and number-noise (a small number) give a value back by
+            chance: its unchanged rate is shown beside the rate chance explains, and only the rest counts. Prints counts and redacted examples (never whole values); keeps only
             keyed hashes of originals, within --memory. Exits 0, or 8 when a leak is found.
 
             Examples:
@@ -145,8 +145,9 @@ internal static class LeakCheckCommand
             + $"{r.StoredRows} stored rows ({r.OriginalRows} original), {r.Columns.Count} {CommonOptions.Plural(r.Columns.Count, "column")} checked");
         foreach (var c in r.Columns)
         {
-            var what = c.PoolSize is { } pool
-                ? $"{c.Unchanged} of {c.Compared} unchanged ({Percent(c.UnchangedRate)}; chance explains ~{Percent(1 / pool)}, pool ~{pool.ToString("0", CultureInfo.InvariantCulture)})"
+            var what = c.ChanceRate is { } chance
+                ? $"{c.Unchanged} of {c.Compared} unchanged ({Percent(c.UnchangedRate)}; chance explains ~{Percent(chance)}"
+                    + (c.PoolSize is { } pool ? $", pool ~{pool.ToString("0", CultureInfo.InvariantCulture)})" : ")")
                 : $"{c.Unchanged} of {c.Compared} unchanged" + (c.Copied > 0 ? $", {c.Copied} copied from {string.Join(", ", c.CopiedFrom)}" : "");
             var verdict = c.Leaks > 0 ? $"LEAK: {c.Leaks} {CommonOptions.Plural(c.Leaks, "value")}" : "ok";
             var examples = c.Examples.Count > 0 ? " e.g. " + string.Join(", ", c.Examples.Select(e => $"\"{e}\"")) : "";

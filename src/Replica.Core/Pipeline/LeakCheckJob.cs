@@ -16,19 +16,19 @@ namespace Replica.Pipeline;
 /// <param name="Compared">Stored values compared with a non-empty original of the same row.</param>
 /// <param name="Unchanged">Stored values equal to their own original.</param>
 /// <param name="Copied">Stored values equal to the original of another column with a rule (a template copying it).</param>
-/// <param name="Leaks">Unchanged and copied values, less what chance explains for a small pool.</param>
+/// <param name="Leaks">Unchanged and copied values, less what chance explains (a small pool, random, number-noise).</param>
 public sealed record LeakColumnReport(string Table, string Column, string Transformer, string MatchedBy, long Compared, long Unchanged, long Copied, long Leaks,
     IReadOnlyList<string> CopiedFrom, IReadOnlyList<string> Examples)
 {
     /// <summary>The transformer's pool (null: chance matches are negligible).</summary>
     public double? PoolSize { get; init; }
 
-    /// <summary>The share of compared values a small pool gives back by chance (1 / pool size).</summary>
-    public double? ChanceRate => PoolSize is { } pool ? 1 / pool : null;
+    /// <summary>The share of distinct originals the transformer gives back by chance (1 / pool size for a small pool); null: negligible.</summary>
+    public double? ChanceRate { get; init; }
 
     public double UnchangedRate => Compared == 0 ? 0 : (double)Unchanged / Compared;
 
-    /// <summary>For a small pool: distinct unchanged values, and how many chance explains.</summary>
+    /// <summary>For a transformer that gives values back by chance: distinct unchanged values, and how many chance explains.</summary>
     public long? UnchangedDistinct { get; init; }
 
     public double? ExpectedDistinctByChance { get; init; }
@@ -468,7 +468,7 @@ public static class LeakCheckJob
                 }
                 masked.Add(column);
                 targetSources.Add(sources.Count - 1);
-                targets.Add(new LeakColumn(column, spec.Name, PoolSize(state, column)));
+                targets.Add(new LeakColumn(column, spec.Name, ChanceModel(state, column)));
             }
             if (targets.Count == 0)
             {
@@ -502,21 +502,34 @@ public static class LeakCheckJob
             return spec ?? _rules.SpecFor(name, column, _dialect);
         }
 
-        /// <summary>The pool size of the column's transformer, built as the dump built it.</summary>
-        double? PoolSize(TableState? state, string column)
+        /// <summary>
+        /// The column's transformer, built as the dump built it, when it gives values back by chance (a small pool,
+        /// random, number-noise); null otherwise.
+        /// </summary>
+        Transformer? ChanceModel(TableState? state, string column)
         {
             if (state is null)
             {
                 return null;
             }
+            Transformer? transformer = null;
             try
             {
-                using var transformer = state.NewTransformer(column, _rules);
-                return transformer?.PoolSize;
+                transformer = state.NewTransformer(column, _rules);
+                if (transformer is { RepeatsByChance: true })
+                {
+                    (var model, transformer) = (transformer, null);
+                    return model;
+                }
+                return null;
             }
             catch (ReplicaException)
             {
                 return null;
+            }
+            finally
+            {
+                transformer?.Dispose();
             }
         }
 
@@ -579,7 +592,8 @@ public static class LeakCheckJob
                         column.Leaks, [.. column.CopiedFrom], column.Examples)
                     {
                         PoolSize = column.PoolSize is { } pool ? Math.Round(pool, 1) : null,
-                        UnchangedDistinct = column.PoolSize is null ? null : column.UnchangedDistinct,
+                        ChanceRate = column.ChanceRate,
+                        UnchangedDistinct = column.RepeatsByChance ? column.UnchangedDistinct : null,
                         ExpectedDistinctByChance = column.ExpectedByChance is { } expected ? Math.Round(expected, 2) : null,
                     });
                 }
@@ -650,9 +664,10 @@ public static class LeakCheckJob
                     var length = lengths[keyCount + s];
                     var value = values.Slice(offset, Math.Max(0, length));
                     _row[1 + s] = check.ValueHash(value, length);
-                    if (check.Everywhere is { } everywhere && table.IsTarget(s))
+                    if (_row[1 + s] != 0 && table.TargetOf(s) is { } target)
                     {
-                        everywhere.AddOriginal(value);
+                        target.AddOriginal(value, _row[1 + s]);
+                        check.Everywhere?.AddOriginal(value);
                     }
                     offset += Math.Max(0, length);
                 }

@@ -7,7 +7,7 @@ namespace Replica.Pipeline;
 /// One checked column of a leak check: how many of its stored values were compared with an original, how many are the
 /// original itself (unchanged) or the original of another column of the row (copied), and a few redacted examples.
 /// </summary>
-internal sealed class LeakColumn(string name, string transformer, double? poolSize)
+internal sealed class LeakColumn(string name, string transformer, Transformers.Transformer? chance)
 {
     /// <summary>Distinct unchanged values remembered exactly (beyond it every unchanged value counts as a leak).</summary>
     const int MaxDistinct = 1 << 16;
@@ -17,11 +17,25 @@ internal sealed class LeakColumn(string name, string transformer, double? poolSi
     readonly List<string> _examples = [];
     readonly SortedSet<string> _copiedFrom = new(StringComparer.Ordinal);
 
+    /// <summary>For a chance model: the originals by their chance of coming back, in powers of two (see <see cref="AddOriginal"/>).</summary>
+    readonly ChanceBucket?[]? _buckets = chance is null ? null : new ChanceBucket?[64];
+
+    sealed class ChanceBucket
+    {
+        public readonly DistinctCounter Distinct = new();
+        public double Sum;
+        public long Count;
+    }
+
     public string Name => name;
 
     public string Transformer => transformer;
 
-    public double? PoolSize => poolSize;
+    /// <summary>The transformer's pool, for a small pool.</summary>
+    public double? PoolSize { get; } = chance?.PoolSize;
+
+    /// <summary>Whether unchanged values are weighed against chance (<see cref="Transformers.Transformer.RepeatsByChance"/>).</summary>
+    public bool RepeatsByChance => chance is not null;
 
     public long Compared { get; private set; }
 
@@ -29,13 +43,30 @@ internal sealed class LeakColumn(string name, string transformer, double? poolSi
 
     public long Copied { get; private set; }
 
-    /// <summary>Distinct original values (estimated), for small pools.</summary>
-    public DistinctCounter? Originals { get; } = poolSize is null ? null : new DistinctCounter();
-
-    /// <summary>Redacted stored values that leak (none for a small pool whose unchanged values chance explains).</summary>
-    public IReadOnlyList<string> Examples => poolSize is null || Leaks > 0 ? _examples : [];
+    /// <summary>Redacted stored values that leak (none for a column whose unchanged values chance explains).</summary>
+    public IReadOnlyList<string> Examples => chance is null || Leaks > 0 ? _examples : [];
 
     public IReadOnlyCollection<string> CopiedFrom => _copiedFrom;
+
+    /// <summary>
+    /// An original value (not NULL, not empty) and its keyed hash. With a chance model it is counted, once per distinct
+    /// value, in the bucket of its chance of coming back (chance in (2^-(b+1), 2^-b]): the expected distinct unchanged
+    /// values are then the sum over buckets of distinct values times their mean chance, which is exact for a small pool
+    /// (one bucket) and within a factor of two per value for a value-shaped one, in 64 estimators of 4 KiB at most.
+    /// </summary>
+    public void AddOriginal(ReadOnlySpan<byte> value, ulong hash)
+    {
+        if (_buckets is null)
+        {
+            return;
+        }
+        var p = Math.Clamp(chance!.ChanceUnchanged(value), 0, 1);
+        var index = p <= 0 ? 63 : Math.Min(63, (int)-Math.Log2(p));
+        var bucket = _buckets[index] ??= new ChanceBucket();
+        bucket.Distinct.Add(hash);
+        bucket.Sum += p;
+        bucket.Count++;
+    }
 
     public void Compare() => Compared++;
 
@@ -67,14 +98,55 @@ internal sealed class LeakColumn(string name, string transformer, double? poolSi
     /// <summary>The distinct original values left unchanged (exact up to 65536).</summary>
     public long UnchangedDistinct => _unchangedValues.Count;
 
-    /// <summary>How many distinct unchanged values chance explains: distinct originals / pool size (null: no pool).</summary>
-    public double? ExpectedByChance => poolSize is { } pool ? Math.Min(Originals!.Estimate, Compared) / pool : null;
+    /// <summary>Distinct originals (estimated) and how many of them chance gives back; null without a chance model.</summary>
+    (double Distinct, double Expected)? ByChance
+    {
+        get
+        {
+            if (_buckets is null)
+            {
+                return null;
+            }
+            double distinct = 0, expected = 0;
+            foreach (var bucket in _buckets)
+            {
+                if (bucket is not null)
+                {
+                    var estimate = Math.Min(bucket.Distinct.Estimate, bucket.Count);
+                    distinct += estimate;
+                    expected += estimate * bucket.Sum / bucket.Count;
+                }
+            }
+            return (distinct, expected);
+        }
+    }
+
+    /// <summary>The share of distinct originals chance gives back (1 / pool for a small pool); null without a chance model.</summary>
+    public double? ChanceRate => ByChance switch
+    {
+        null => null,
+        (0d, _) => PoolSize is { } pool ? 1 / pool : 0,
+        var (distinct, expected) => expected / distinct,
+    };
 
     /// <summary>
-    /// The leaks: every unchanged or copied value, or for a small pool the unchanged values beyond what chance
-    /// explains. The fakes are deterministic per value, so chance picks distinct values (each keeps all its rows): the
-    /// distinct unchanged values are compared with expected + 4·sqrt(expected) + 1, and only above it are the unchanged
-    /// rows, less chance's share of them, counted.
+    /// How many distinct unchanged values chance explains: of the distinct originals, as many as were compared
+    /// (a subset compares fewer), times their chance (null: no chance model).
+    /// </summary>
+    public double? ExpectedByChance => ByChance switch
+    {
+        null => null,
+        var (distinct, expected) when distinct <= Compared => expected,
+        var (distinct, expected) => expected * Compared / distinct,
+    };
+
+    public void Dispose() => chance?.Dispose();
+
+    /// <summary>
+    /// The leaks: every unchanged or copied value, or with a chance model the unchanged values beyond what chance
+    /// explains. The transformers are deterministic per value, so chance picks distinct values (each keeps all its
+    /// rows): the distinct unchanged values are compared with expected + 4·sqrt(expected) + 1, and only above it are the
+    /// unchanged rows, less chance's share of them, counted.
     /// </summary>
     public long Leaks
     {
@@ -160,17 +232,17 @@ internal sealed class LeakTable : IDisposable
         _directory = directory;
         _estimatedRows = estimatedRows;
         _scratch = new ulong[1 + 3 * targets.Count];
-        _isTarget = new bool[sources.Count];
-        foreach (var s in targetSources)
+        _targetOf = new LeakColumn?[sources.Count];
+        for (var j = 0; j < targetSources.Count; j++)
         {
-            _isTarget[s] = true;
+            _targetOf[targetSources[j]] = targets[j];
         }
     }
 
-    readonly bool[] _isTarget;
+    readonly LeakColumn?[] _targetOf;
 
-    /// <summary>Whether source column <paramref name="source"/> is checked (not transient).</summary>
-    public bool IsTarget(int source) => _isTarget[source];
+    /// <summary>The checked column source column <paramref name="source"/> is (null: a transient one, not checked).</summary>
+    public LeakColumn? TargetOf(int source) => _targetOf[source];
 
     public TableName Name { get; }
 
@@ -208,13 +280,6 @@ internal sealed class LeakTable : IDisposable
     public void AddOriginal(ReadOnlySpan<ulong> row)
     {
         OriginalRows++;
-        for (var j = 0; j < Targets.Count; j++)
-        {
-            if (row[1 + TargetSources[j]] is var value and not 0)
-            {
-                Targets[j].Originals?.Add(value);
-            }
-        }
         if (_originals is not null)
         {
             _originals.Write(row);
@@ -342,7 +407,7 @@ internal sealed class LeakTable : IDisposable
 
     /// <summary>
     /// One row: a target whose stored value is its own original is unchanged; one whose stored value is the original of
-    /// another source column of the row is a copy (not looked for in a small pool's columns, where it may be chance).
+    /// another source column of the row is a copy (not looked for in a column whose values chance gives back, where it may be chance).
     /// </summary>
     void Compare(ReadOnlySpan<ulong> original, ReadOnlySpan<ulong> stored)
     {
@@ -364,7 +429,7 @@ internal sealed class LeakTable : IDisposable
                 column.AddUnchanged(value, stored[3 * j + 1], (long)stored[3 * j + 2]);
                 continue;
             }
-            if (column.PoolSize is not null)
+            if (column.RepeatsByChance)
             {
                 continue;
             }
@@ -388,5 +453,9 @@ internal sealed class LeakTable : IDisposable
         }
         _originals?.Dispose();
         _stored?.Dispose();
+        foreach (var column in Targets)
+        {
+            column.Dispose();
+        }
     }
 }

@@ -133,6 +133,31 @@ internal sealed partial class NumberNoiseTransformer : Transformer
         return TransformResult.Value;
     }
 
+    public override bool RepeatsByChance => true;
+
+    /// <summary>
+    /// value × factor is uniform over value ± percent·|value|, and rounds back to value when it falls within half a unit
+    /// of its last decimal: unit / (2·percent·|value|), at most 1 (0 and the small whole numbers never change).
+    /// Exponent notation and NaN/Infinity: what <see cref="Transform"/> does with them (shortest round trip: ~0; kept: 1).
+    /// </summary>
+    public override double ChanceUnchanged(ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty || value.SequenceEqual("NaN"u8) || value.EndsWith("Infinity"u8) || value.EndsWith("inf"u8))
+        {
+            return 1;
+        }
+        int point = value.IndexOf((byte)'.');
+        if (value.IndexOfAny((byte)'e', (byte)'E') >= 0
+            || !decimal.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number))
+        {
+            return 0;
+        }
+        int decimals = point < 0 || _integer ? 0 : value.Length - point - 1;
+        double width = 2 * _fraction * Math.Abs((double)number);
+        double unit = Math.Pow(10, -decimals);
+        return width <= unit ? 1 : unit / width;
+    }
+
     static decimal Pow10(int exponent)
     {
         decimal result = 1;

@@ -118,14 +118,78 @@ internal sealed class RandomTransformer : Transformer
         return _shaper!.Write(_builder.WrittenSpan, value, output);
     }
 
-    TransformResult WriteInteger(ReadOnlySpan<byte> value, ref HashStream random, IBufferWriter<byte> output)
+    public override bool RepeatsByChance => true;
+
+    /// <summary>
+    /// The chance that every character drawn comes out as it was: 1/10 per digit, 1/26 per ASCII letter (a non-ASCII
+    /// letter or digit becomes ASCII: never), 1 / the size of the range an integer is drawn from; 0 with a unique suffix.
+    /// </summary>
+    public override double ChanceUnchanged(ReadOnlySpan<byte> value)
+    {
+        if (_mode == Mode.Integer && IntegerRangeOf(value) is ({ } low, { } high))
+        {
+            return 1 / ((double)(high - low) + 1);
+        }
+        if (_mode != Mode.Text)
+        {
+            return NumericChance(value);
+        }
+        if (_shaper!.Unique)
+        {
+            return 0;
+        }
+        double chance = 1;
+        for (int offset = 0; offset < value.Length;)
+        {
+            byte b = value[offset];
+            if (b < 0x80)
+            {
+                chance *= b switch
+                {
+                    >= (byte)'0' and <= (byte)'9' => 0.1,
+                    >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' => 1.0 / 26,
+                    _ => 1,
+                };
+                offset++;
+                continue;
+            }
+            offset += Utf8Text.DecodeChar(value[offset..], out var rune, out bool valid);
+            if (valid && (Rune.IsLetter(rune) || Rune.IsDigit(rune)))
+            {
+                return 0;
+            }
+        }
+        return chance;
+    }
+
+    static double NumericChance(ReadOnlySpan<byte> value)
+    {
+        double chance = 1;
+        bool leading = true;
+        foreach (byte b in value)
+        {
+            if (b is (byte)'e' or (byte)'E')
+            {
+                break;
+            }
+            if (Utf8Text.IsAsciiDigit(b))
+            {
+                chance *= leading && b != '0' ? 1.0 / 9 : 0.1;
+                leading = false;
+            }
+        }
+        return chance;
+    }
+
+    /// <summary>The magnitudes an integer of this many digits is drawn from (null: not a plain integer).</summary>
+    (ulong Low, ulong High)? IntegerRangeOf(ReadOnlySpan<byte> value)
     {
         bool negative = value.Length > 0 && value[0] == '-';
         int start = value.Length > 0 && value[0] is (byte)'-' or (byte)'+' ? 1 : 0;
         var digits = value[start..];
         if (digits.IsEmpty || digits.Length > 19 || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
         {
-            return WriteNumeric(value, ref random, output);
+            return null;
         }
 
         // Same number of digits, within the type's range: [10^(d-1), min(10^d - 1, bound)].
@@ -133,11 +197,17 @@ internal sealed class RandomTransformer : Transformer
         ulong high = digits.Length == 19 ? ulong.MaxValue : Pow10(digits.Length) - 1;
         ulong bound = negative ? (ulong)-(_min + 1) + 1 : (ulong)_max;
         high = Math.Min(high, bound);
-        if (low > high)
+        return (Math.Min(low, high), high);
+    }
+
+    TransformResult WriteInteger(ReadOnlySpan<byte> value, ref HashStream random, IBufferWriter<byte> output)
+    {
+        if (IntegerRangeOf(value) is not var (low, high))
         {
-            low = high;
+            return WriteNumeric(value, ref random, output);
         }
 
+        bool negative = value[0] == '-';
         ulong magnitude = low + Math.BigMul(random.Next(), high - low + 1, out _);
         var span = output.GetSpan(21);
         int written = 0;

@@ -42,6 +42,20 @@ public abstract class Transformer : IDisposable
     /// </summary>
     public virtual double? PoolSize => null;
 
+    /// <summary>
+    /// Whether this transformer gives some values back unchanged by design, so that `replica leakcheck` weighs an
+    /// unchanged value of its column against <see cref="ChanceUnchanged"/> instead of counting it as a leak: a small
+    /// pool, or outputs drawn from the value's own shape (random) or near it (number-noise).
+    /// </summary>
+    public virtual bool RepeatsByChance => PoolSize is not null;
+
+    /// <summary>
+    /// The chance that this transformer gives <paramref name="value"/> back unchanged (0 to 1; 0: it cannot, or
+    /// negligibly): 1 / <see cref="PoolSize"/> for a small pool; for a value-shaped output the chance that every
+    /// character drawn comes out as it was (random), or that the noise rounds away (number-noise).
+    /// </summary>
+    public virtual double ChanceUnchanged(ReadOnlySpan<byte> value) => PoolSize is { } pool ? 1 / pool : 0;
+
     /// <summary>Transforms one value. <paramref name="isNull"/> is true for SQL NULL (then <paramref name="value"/> is empty).</summary>
     public abstract TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output);
 

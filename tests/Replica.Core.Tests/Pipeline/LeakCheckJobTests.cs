@@ -192,6 +192,65 @@ public sealed class LeakCheckJobTests : IDisposable
         Assert.Equal(0, result.Leaks);
     }
 
+    /// <summary>Items with small quantities, two-character codes and prices: what number-noise and random give back by design.</summary>
+    string ItemsDump(int rows, Func<int, int> quantity)
+    {
+        var sql = new StringBuilder("CREATE TABLE public.items (id integer NOT NULL, quantity integer, code text, price numeric(10,2));\n"
+            + "COPY public.items (id, quantity, code, price) FROM stdin;\n");
+        for (var i = 1; i <= rows; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{i}\t{quantity(i)}\t{(char)('A' + i % 26)}{i / 26 % 10}\t{i % 50}.{i % 100:D2}\n");
+        }
+        sql.Append("\\.\nALTER TABLE ONLY public.items ADD CONSTRAINT items_pkey PRIMARY KEY (id);\n");
+        return Write("items.sql", sql.ToString());
+    }
+
+    const string NoisyRules = """
+          - table: public.items
+            columns:
+              quantity: { transformer: number-noise, options: { percent: 10 } }
+              code: random
+              price: { transformer: number-noise, options: { percent: 10 } }
+        """;
+
+    [Fact]
+    public async Task RunAsync_NumberNoiseOnSmallNumbersAndRandomOnShortCodes_GiveValuesBackByChance_NoLeak()
+    {
+        var config = Config(NoisyRules);
+        var original = ItemsDump(3000, i => i % 12);
+        await StoreAsync(config, original, "noisy");
+
+        var result = await CheckAsync(config, original);
+
+        var quantity = Column(result, "quantity");
+        Assert.True(quantity.Unchanged > 1000, $"10% noise leaves 0-5 as they are ({quantity.Unchanged} unchanged)");
+        Assert.True(quantity.ChanceRate > 0.5, $"chance rate {quantity.ChanceRate}");
+        Assert.Null(quantity.PoolSize);
+        Assert.Equal(0, quantity.Leaks);
+        var code = Column(result, "code");
+        Assert.InRange(code.ChanceRate!.Value, 1.0 / 260 - 1e-9, 1.0 / 260 + 1e-9);
+        Assert.Equal(0, code.Leaks);
+        Assert.Equal(0, Column(result, "price").Leaks);
+        Assert.Equal(0, result.Leaks);
+    }
+
+    [Fact]
+    public async Task RunAsync_NumberNoiseRuleTheDumpDidNotApply_IsALeakBeyondChance()
+    {
+        // Stored without the rule for quantity (values of 1,000 and more: 10% noise almost always changes them), checked with it.
+        var original = ItemsDump(2000, i => 1000 + 37 * i);
+        await StoreAsync(Config(NoisyRules.Replace("quantity: { transformer: number-noise, options: { percent: 10 } }", "quantity: transient")), original, "kept");
+
+        var result = await CheckAsync(Config(NoisyRules), original, "kept");
+
+        var quantity = Column(result, "quantity");
+        Assert.Equal(2000, quantity.Unchanged);
+        Assert.True(quantity.ExpectedDistinctByChance < 5, $"chance explains {quantity.ExpectedDistinctByChance}");
+        Assert.InRange(quantity.Leaks, 1990, 2000);
+        Assert.NotEmpty(quantity.Examples);
+        Assert.Equal(0, Column(result, "code").Leaks);
+    }
+
     [Fact]
     public async Task RunAsync_TinyMemoryBudget_SpillsToDiskAndFindsTheSame()
     {
@@ -388,10 +447,13 @@ public sealed class LeakCheckJobTests : IDisposable
     [Fact]
     public void Leaks_SmallPoolUnchangedFarBeyondChance_AreCounted()
     {
-        var column = new LeakColumn("city", "city", poolSize: 1000);
+        using var pool = Replica.Transformers.TransformerRegistry.Create(new Replica.Transformers.TransformerSpec("city", new Dictionary<string, object?>()),
+            new Replica.Transformers.ColumnInfo("public", "t", "c") { TypeName = "text", Category = TypeCategory.Text },
+            new Replica.Transformers.TransformerEnvironment(Encoding.UTF8.GetBytes(ConfigTestHelpers.Secret), "en"));
+        var column = new LeakColumn("city", "city", pool);
         for (var i = 1UL; i <= 500; i++)
         {
-            column.Originals!.Add(i * 0x9E3779B97F4A7C15UL);
+            column.AddOriginal(BitConverter.GetBytes(i), i * 0x9E3779B97F4A7C15UL);
             column.Compare();
             column.AddUnchanged(i * 0x9E3779B97F4A7C15UL, 0, 10);
         }
