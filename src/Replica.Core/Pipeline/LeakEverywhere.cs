@@ -19,7 +19,8 @@ public sealed record EverywhereReport(long OriginalTokens, long Found, IReadOnly
 /// <summary>
 /// --everywhere: the originals of e-mails, phones, card numbers and IBANs in masked columns, looked for anywhere in the
 /// stored dump (any column, any statement, inside JSON): e-mails and IBANs as whole tokens of 6 or more bytes, phone and
-/// card numbers by their digits (10 to 19, however they are grouped). Bounded memory: the originals'
+/// card numbers by their digits (10 to 19, however they are grouped; a phone number with or without its country code,
+/// see <see cref="PhoneForms"/>). Bounded memory: the originals'
 /// keyed hashes go to a Bloom filter sized from the row estimates (about 10 bits each, at most a quarter of the budget)
 /// and to partition files on disk; every token of the stored dump is hashed and tried against the filter, the
 /// candidates are partitioned alike and confirmed by an exact lookup of their 64-bit keyed hash, partition by partition.
@@ -29,6 +30,9 @@ internal sealed class LeakEverywhere : IDisposable
     const int MinTokenBytes = 6;
     const int MinDigits = 10;
     const int MaxDigits = 19;
+    const int MaxForms = 7;
+    /// <summary>Marks a national form derived from an international number (<see cref="PhoneForms"/>) in an entry's kind or length word.</summary>
+    const ulong DerivedBit = 1UL << 62;
     const int MaxTokenBytes = 256;
     const int Probes = 4;
     const int MaxExamples = 5;
@@ -41,11 +45,13 @@ internal sealed class LeakEverywhere : IDisposable
     readonly ulong _mask;
     readonly SpillFiles _originals;
     readonly SpillFiles _candidates;
-    static readonly SearchValues<byte> s_digitGlue = SearchValues.Create(" -.()+"u8);
+    static readonly SearchValues<byte> s_digitGlue = SearchValues.Create(" -.()+/"u8);
     readonly byte[] _carry = new byte[MaxTokenBytes];
     readonly byte[] _digits = new byte[MaxDigits];
     int _digitCount;
     bool _inRun;
+    bool _plusBeforeRun;
+    byte _lastScanned;
     int _carried;
     bool _overlong;
     readonly ulong[] _entry = new ulong[3];
@@ -92,7 +98,8 @@ internal sealed class LeakEverywhere : IDisposable
         if (kind is 1 or 2)
         {
             // A phone or card number is written with spaces, dashes, dots or parentheses as it pleases: it is known by
-            // its digits (10 to 19 of them; a shorter group would match unrelated numbers by chance).
+            // its digits (10 to 19 of them; a shorter group would match unrelated numbers by chance), a phone number
+            // written internationally also by its national forms.
             Span<byte> digits = stackalloc byte[MaxDigits];
             var n = 0;
             foreach (var b in value)
@@ -106,9 +113,13 @@ internal sealed class LeakEverywhere : IDisposable
                     digits[n++] = b;
                 }
             }
-            if (n >= MinDigits)
+            Span<byte> forms = stackalloc byte[MaxForms * (MaxDigits + 1)];
+            Span<int> lengths = stackalloc int[MaxForms];
+            Span<bool> derived = stackalloc bool[MaxForms];
+            var written = PhoneForms(digits[..n], kind == 1 && value.TrimStart((byte)' ').StartsWith("+"u8), forms, lengths, derived);
+            for (var f = 0; f < written; f++)
             {
-                Remember(digits[..n], kind);
+                Remember(forms.Slice(f * (MaxDigits + 1), lengths[f]), kind, derived[f]);
             }
             return;
         }
@@ -124,7 +135,58 @@ internal sealed class LeakEverywhere : IDisposable
         }
     }
 
-    void Remember(ReadOnlySpan<byte> token, int kind)
+    /// <summary>
+    /// The forms a number's digits are looked for in, each of 10 to 19 digits: the digits as written (without a leading
+    /// 00, the international prefix); and when written internationally (a leading + or 00) also the national number,
+    /// without its country code (1 to 3 digits: each length is tried) and after the trunk prefix 0, so that
+    /// +49 30 1234567 and 030 1234567, or +1 555 123 4567 and (555) 123-4567, are known as one. Both sides use it: the
+    /// originals' numbers and the dump's digit runs, so either may be the international one. A national form is marked
+    /// <paramref name="derived"/>: a derived form of the dump matches only an original as written (an international
+    /// number in both is one match, by its digits, not one per country-code length), and no form is given twice.
+    /// </summary>
+    /// <returns>How many forms were written to <paramref name="forms"/> (each at a multiple of 20 bytes), lengths in <paramref name="lengths"/>.</returns>
+    internal static int PhoneForms(ReadOnlySpan<byte> digits, bool international, Span<byte> forms, Span<int> lengths, Span<bool> derived)
+    {
+        if (digits.StartsWith("00"u8))
+        {
+            digits = digits[2..];
+            international = true;
+        }
+        var count = 0;
+        Add(digits, trunk: false, isDerived: false, forms, lengths, derived, ref count);
+        for (var code = 1; international && code <= 3 && code < digits.Length; code++)
+        {
+            Add(digits[code..], trunk: false, isDerived: true, forms, lengths, derived, ref count);
+            Add(digits[code..], trunk: true, isDerived: true, forms, lengths, derived, ref count);
+        }
+        return count;
+
+        static void Add(ReadOnlySpan<byte> number, bool trunk, bool isDerived, Span<byte> forms, Span<int> lengths, Span<bool> derived, ref int count)
+        {
+            var length = number.Length + (trunk ? 1 : 0);
+            if (length is < MinDigits or > MaxDigits)
+            {
+                return;
+            }
+            var form = forms.Slice(count * (MaxDigits + 1), length);
+            if (trunk)
+            {
+                form[0] = (byte)'0';
+            }
+            number.CopyTo(form[(trunk ? 1 : 0)..]);
+            for (var f = 0; f < count; f++)
+            {
+                if (forms.Slice(f * (MaxDigits + 1), lengths[f]).SequenceEqual(form))
+                {
+                    return;
+                }
+            }
+            derived[count] = isDerived;
+            lengths[count++] = length;
+        }
+    }
+
+    void Remember(ReadOnlySpan<byte> token, int kind, bool derived = false)
     {
         var hash = SipHash.Hash64(_key, token) | 1;
         for (var i = 0; i < Probes; i++)
@@ -133,7 +195,7 @@ internal sealed class LeakEverywhere : IDisposable
             _bloom[bit >> 6] |= 1UL << (int)(bit & 63);
         }
         _entry[0] = hash;
-        _entry[1] = (ulong)kind;
+        _entry[1] = (uint)kind | (derived ? DerivedBit : 0);
         _originals.Write(_entry.AsSpan(0, 2));
         _originalTokens++;
     }
@@ -180,8 +242,9 @@ internal sealed class LeakEverywhere : IDisposable
     }
 
     /// <summary>
-    /// Runs of digits joined by spaces, dashes, dots, parentheses and plus signs (a phone or card number however it is
-    /// written), carried across blocks; each run of 10 to 19 digits is tried by its digits.
+    /// Runs of digits joined by spaces, dashes, dots, slashes, parentheses and plus signs (a phone or card number however
+    /// it is written), carried across blocks; each run is tried by its forms of 10 to 19 digits (<see cref="PhoneForms"/>:
+    /// a run after a + is an international number).
     /// </summary>
     void ScanDigits(ReadOnlySpan<byte> data)
     {
@@ -193,10 +256,12 @@ internal sealed class LeakEverywhere : IDisposable
                 var next = data[i..].IndexOfAnyInRange((byte)'0', (byte)'9');
                 if (next < 0)
                 {
+                    _lastScanned = data[^1];
                     return;
                 }
                 i += next;
                 _inRun = true;
+                _plusBeforeRun = (i > 0 ? data[i - 1] : _lastScanned) == (byte)'+';
             }
             var b = data[i];
             if (b is >= (byte)'0' and <= (byte)'9')
@@ -213,13 +278,21 @@ internal sealed class LeakEverywhere : IDisposable
             }
             i++;
         }
+        _lastScanned = data.IsEmpty ? _lastScanned : data[^1];
     }
 
     void EndDigits()
     {
-        if (_digitCount is >= MinDigits and <= MaxDigits)
+        if (_digitCount <= MaxDigits)
         {
-            Try(_digits.AsSpan(0, _digitCount), digitsOnly: true);
+            Span<byte> forms = stackalloc byte[MaxForms * (MaxDigits + 1)];
+            Span<int> lengths = stackalloc int[MaxForms];
+            Span<bool> derived = stackalloc bool[MaxForms];
+            var count = PhoneForms(_digits.AsSpan(0, _digitCount), _plusBeforeRun, forms, lengths, derived);
+            for (var f = 0; f < count; f++)
+            {
+                Try(forms.Slice(f * (MaxDigits + 1), lengths[f]), digitsOnly: true, derived[f]);
+            }
         }
         _digitCount = 0;
         _inRun = false;
@@ -236,7 +309,7 @@ internal sealed class LeakEverywhere : IDisposable
         _carried = 0;
     }
 
-    void Try(ReadOnlySpan<byte> token, bool digitsOnly = false)
+    void Try(ReadOnlySpan<byte> token, bool digitsOnly = false, bool derived = false)
     {
         // A token of digits alone is a digit run too: tried there, once.
         if (token.Length < MinTokenBytes || token.Length > MaxTokenBytes || !digitsOnly && token.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0)
@@ -255,7 +328,7 @@ internal sealed class LeakEverywhere : IDisposable
         _candidateCount++;
         _entry[0] = hash;
         _entry[1] = LeakColumn.Prefix(token, out var chars);
-        _entry[2] = (ulong)chars;
+        _entry[2] = (ulong)chars | (derived ? DerivedBit : 0UL);
         _candidates.Write(_entry);
     }
 
@@ -282,14 +355,15 @@ internal sealed class LeakEverywhere : IDisposable
                 for (var i = 0; i < words; i += 3)
                 {
                     var original = originals.Find(block[i]);
-                    if (original.IsEmpty)
+                    if (original.IsEmpty || (original[1] & block[i + 2] & DerivedBit) != 0)
                     {
                         continue;
                     }
-                    _found[(int)original[1]]++;
+                    var kind = (int)(original[1] & ~DerivedBit);
+                    _found[kind]++;
                     if (_examples.Count < MaxExamples)
                     {
-                        _examples.Add($"{s_kinds[(int)original[1]]} {LeakColumn.Redacted(block[i + 1], (long)block[i + 2])}");
+                        _examples.Add($"{s_kinds[kind]} {LeakColumn.Redacted(block[i + 1], (long)(block[i + 2] & ~DerivedBit))}");
                     }
                 }
             }

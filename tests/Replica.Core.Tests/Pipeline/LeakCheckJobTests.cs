@@ -434,6 +434,63 @@ public sealed class LeakCheckJobTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_Everywhere_FindsAPhoneNumberWrittenWithOrWithoutItsCountryCode()
+    {
+        // phone is masked; notes (no rule) quotes the same number in another form in three rows of four, and in one of
+        // eight as written (an international number in both: one match, not one per country-code length).
+        var sql = new StringBuilder("CREATE TABLE public.people (id integer NOT NULL, phone text, notes text);\nCOPY public.people (id, phone, notes) FROM stdin;\n");
+        for (var i = 1; i <= 200; i++)
+        {
+            var (phone, notes) = (i % 4) switch
+            {
+                0 => ($"+49 30 1234{i:D4}", $"call 030 1234{i:D4} after 6"),
+                1 => ($"030 5555{i:D4}", $"ring +49 (30) 5555{i:D4}"),
+                2 => ($"+1 555 123 {i:D4}", $"US office: (555) 123-{i:D4}"),
+                _ => ($"+44 20 7946 {i:D4}", i % 8 == 3 ? $"again +44 20 7946 {i:D4} (once)" : "no number here"),
+            };
+            sql.Append(CultureInfo.InvariantCulture, $"{i}\t{phone}\t{notes}\n");
+        }
+        sql.Append("\\.\nALTER TABLE ONLY public.people ADD CONSTRAINT people_pkey PRIMARY KEY (id);\n");
+        var config = Config("""
+              - table: public.people
+                columns:
+                  phone: phone-number
+            """);
+        var original = Write("people.sql", sql.ToString());
+        await StoreAsync(config, original, "phones");
+
+        var result = await CheckAsync(config, original, everywhere: true);
+
+        Assert.Equal(175, result.Everywhere!.Found);
+        Assert.Equal(175, result.Everywhere.FoundByKind["phone"]);
+    }
+
+    [Theory]
+    [InlineData("493012345678", true, "493012345678 93012345678 093012345678 3012345678 03012345678 012345678 0012345678")]
+    [InlineData("00493012345678", false, "493012345678 93012345678 093012345678 3012345678 03012345678 012345678 0012345678")]
+    [InlineData("15551234567", true, "15551234567 5551234567 05551234567 551234567 0551234567 51234567")]
+    [InlineData("902121234567", true, "902121234567 02121234567 002121234567 2121234567 121234567 0121234567")]
+    [InlineData("0301234567", false, "0301234567")]
+    [InlineData("030123456", false, "")]
+    public void PhoneForms_InternationalNumbersAreAlsoKnownByTheirNationalForms(string digits, bool international, string expected)
+    {
+        Span<byte> forms = stackalloc byte[7 * 20];
+        Span<int> lengths = stackalloc int[7];
+        Span<bool> derived = stackalloc bool[7];
+
+        var count = LeakEverywhere.PhoneForms(Encoding.ASCII.GetBytes(digits), international, forms, lengths, derived);
+
+        var written = new List<string>();
+        for (var f = 0; f < count; f++)
+        {
+            written.Add(Encoding.ASCII.GetString(forms.Slice(f * 20, lengths[f])));
+            Assert.Equal(f > 0, derived[f]);
+        }
+        // Each form once: +90 212 ... gives 0212... both without the country code 9 and after the trunk prefix.
+        Assert.Equal(expected.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(f => f.Length is >= 10 and <= 19).Distinct(), written);
+    }
+
+    [Fact]
     public void Redacted_ShortAndLongValues_ShowAtMostTwoCharactersAndNeverAShortValue()
     {
         string Show(string value) => LeakColumn.Redacted(LeakColumn.Prefix(Encoding.UTF8.GetBytes(value), out var chars), chars);
