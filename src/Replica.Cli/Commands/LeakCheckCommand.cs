@@ -25,8 +25,8 @@ internal static class LeakCheckCommand
         var sourceUri = new Option<string?>("--source")
         {
             HelpName = "URI",
-            Description = "The source database the stored dump was made from: postgres:// is read live (only the primary keys and the "
-                + "ruled columns), mysql:// through mysqldump. Default: the config's source.connection_uri, when --input is not given.",
+            Description = "The source database the stored dump was made from, postgres:// or mysql://, read live (only the primary keys and the "
+                + "ruled columns, in one snapshot). Default: the config's source.connection_uri, when --input is not given.",
         };
         var dialect = new Option<SqlDialect?>("--dialect")
         {

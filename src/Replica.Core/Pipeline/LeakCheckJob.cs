@@ -105,8 +105,7 @@ public static class LeakCheckJob
     /// <summary>
     /// Checks dump <paramref name="name"/> (null: the newest) against the originals <paramref name="options"/> pick:
     /// --input FILE (a plain dump: pg_dump, mysqldump; - for standard input, spooled once); else --source URI or the config's source.connection_uri, a
-    /// PostgreSQL database read live (only the keys and ruled columns), a MySQL one through mysqldump as `replica dump`
-    /// reads it.
+    /// PostgreSQL or MySQL database read live (only the keys and ruled columns, in one snapshot).
     /// </summary>
     public static async Task<LeakCheckResult> RunAsync(ReplicaConfig config, IBridge bridge, string? name, LeakCheckOptions options, Action<string>? progress,
         CancellationToken cancellationToken)
@@ -134,10 +133,7 @@ public static class LeakCheckJob
             case Clients.DatabaseKind.PostgreSql:
                 return await RunLiveAsync(config, bridge, name, uri, options, progress, cancellationToken).ConfigureAwait(false);
             case Clients.DatabaseKind.MySql:
-                await using (var source = new MysqlDumpSource(uri, Endpoints.OptionsOf(config.Source), Clients.MysqlTools.Find()))
-                {
-                    return await RunAsync(config, bridge, name, source, source, options with { Dialect = SqlDialect.MySql }, null, progress, cancellationToken).ConfigureAwait(false);
-                }
+                return await RunLiveMysqlAsync(config, bridge, name, uri, options, progress, cancellationToken).ConfigureAwait(false);
             default:
                 throw new ConfigException($"{uri.Scheme}:// sources are not supported", config.File, key: "source.connection_uri");
         }
@@ -165,6 +161,41 @@ public static class LeakCheckJob
         var estimates = catalog.Tables.ToDictionary(t => new TableName(t.Schema, t.Name), t => t.EstimatedRows ?? 0);
         return await RunAsync(config, bridge, name, new TextSource(rows.Description, schema), rows, options with { Dialect = SqlDialect.PostgreSql }, estimates,
             progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checks dump <paramref name="name"/> (null: the newest) against the live MySQL or MariaDB database <paramref name="uri"/>:
+    /// information_schema gives the base tables, column types and primary keys (as mysqldump would declare them, for the
+    /// first pass), and only the key and the ruled columns of each checked table are read, in one consistent snapshot
+    /// (<see cref="MysqlColumnsSource"/>).
+    /// </summary>
+    public static async Task<LeakCheckResult> RunLiveMysqlAsync(ReplicaConfig config, IBridge bridge, string? name, Clients.DatabaseUri uri,
+        LeakCheckOptions options, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(uri);
+        if (uri.Database is null && config.Source.Schemas is [var database])
+        {
+            uri = uri.WithDatabase(database);
+        }
+        var rules = DumpRequest.BuildRules(config);
+        var tools = Clients.MysqlTools.Find();
+        var catalog = await MysqlColumnsSource.ReadCatalogAsync(uri, tools, cancellationToken).ConfigureAwait(false);
+        List<(MysqlTable Table, IReadOnlyList<string> Columns)> reads = [];
+        foreach (var table in catalog)
+        {
+            // A dump of one database names its tables by it (mysqldump's header), as the stored dump does.
+            var tableName = new TableName(uri.Database!, table.Name);
+            var ruled = table.Columns.Select(c => c.Name).Where(c => rules.SpecFor(tableName, c, SqlDialect.MySql) is not null).ToList();
+            if (rules.ActionFor(tableName, SqlDialect.MySql) == TableAction.Transform && ruled.Count > 0)
+            {
+                reads.Add((table, [.. table.PrimaryKey.Concat(ruled).Distinct(StringComparer.Ordinal)]));
+            }
+        }
+        await using var rows = new MysqlColumnsSource(uri, tools, reads);
+        var estimates = catalog.ToDictionary(t => new TableName(uri.Database!, t.Name), t => t.EstimatedRows);
+        return await RunAsync(config, bridge, name, new TextSource(rows.Description, MysqlColumnsSource.Schema(uri.Database!, reads.Select(r => r.Table))), rows,
+            options with { Dialect = SqlDialect.MySql }, estimates, progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
