@@ -19,8 +19,8 @@ public sealed record EverywhereReport(long OriginalTokens, long Found, IReadOnly
 /// <summary>
 /// --everywhere: the originals of e-mails, phones, card numbers and IBANs in masked columns, looked for anywhere in the
 /// stored dump (any column, any statement, inside JSON): e-mails and IBANs as whole tokens of 6 or more bytes, phone and
-/// card numbers by their digits (10 to 19, however they are grouped; a phone number with or without its country code,
-/// see <see cref="PhoneForms"/>). Bounded memory: the originals'
+/// card numbers by their digits (10 to 19, however they are grouped; a phone number with or without its country calling
+/// code, see <see cref="PhoneForms"/>). Bounded memory: the originals'
 /// keyed hashes go to a Bloom filter sized from the row estimates (about 10 bits each, at most a quarter of the budget)
 /// and to partition files on disk; every token of the stored dump is hashed and tried against the filter, the
 /// candidates are partitioned alike and confirmed by an exact lookup of their 64-bit keyed hash, partition by partition.
@@ -30,7 +30,7 @@ internal sealed class LeakEverywhere : IDisposable
     const int MinTokenBytes = 6;
     const int MinDigits = 10;
     const int MaxDigits = 19;
-    const int MaxForms = 7;
+    const int MaxForms = 3;
     /// <summary>Marks a national form derived from an international number (<see cref="PhoneForms"/>) in an entry's kind or length word.</summary>
     const ulong DerivedBit = 1UL << 62;
     const int MaxTokenBytes = 256;
@@ -138,11 +138,11 @@ internal sealed class LeakEverywhere : IDisposable
     /// <summary>
     /// The forms a number's digits are looked for in, each of 10 to 19 digits: the digits as written (without a leading
     /// 00, the international prefix); and when written internationally (a leading + or 00) also the national number,
-    /// without its country code (1 to 3 digits: each length is tried) and after the trunk prefix 0, so that
-    /// +49 30 1234567 and 030 1234567, or +1 555 123 4567 and (555) 123-4567, are known as one. Both sides use it: the
-    /// originals' numbers and the dump's digit runs, so either may be the international one. A national form is marked
-    /// <paramref name="derived"/>: a derived form of the dump matches only an original as written (an international
-    /// number in both is one match, by its digits, not one per country-code length), and no form is given twice.
+    /// without its country calling code (<see cref="CountryCodeLength"/>), alone and after the trunk prefix (0; 8 for
+    /// +7; none for +1, whose national form is the number itself), so that +49 30 1234567 and 030 1234567, or
+    /// +1 555 123 4567 and (555) 123-4567, are known as one. Both sides use it: the originals' numbers and the dump's
+    /// digit runs, so either may be the international one. A national form is marked <paramref name="derived"/>: a
+    /// derived form of the dump matches only an original as written (a number international in both is one match).
     /// </summary>
     /// <returns>How many forms were written to <paramref name="forms"/> (each at a multiple of 20 bytes), lengths in <paramref name="lengths"/>.</returns>
     internal static int PhoneForms(ReadOnlySpan<byte> digits, bool international, Span<byte> forms, Span<int> lengths, Span<bool> derived)
@@ -153,37 +153,60 @@ internal sealed class LeakEverywhere : IDisposable
             international = true;
         }
         var count = 0;
-        Add(digits, trunk: false, isDerived: false, forms, lengths, derived, ref count);
-        for (var code = 1; international && code <= 3 && code < digits.Length; code++)
+        Add(digits, 0, isDerived: false, forms, lengths, derived, ref count);
+        if (international && CountryCodeLength(digits) is > 0 and var code && code < digits.Length)
         {
-            Add(digits[code..], trunk: false, isDerived: true, forms, lengths, derived, ref count);
-            Add(digits[code..], trunk: true, isDerived: true, forms, lengths, derived, ref count);
+            var national = digits[code..];
+            Add(national, 0, isDerived: true, forms, lengths, derived, ref count);
+            if (digits[0] != '1')
+            {
+                Add(national, digits[0] == '7' ? (byte)'8' : (byte)'0', isDerived: true, forms, lengths, derived, ref count);
+            }
         }
         return count;
 
-        static void Add(ReadOnlySpan<byte> number, bool trunk, bool isDerived, Span<byte> forms, Span<int> lengths, Span<bool> derived, ref int count)
+        static void Add(ReadOnlySpan<byte> number, byte trunk, bool isDerived, Span<byte> forms, Span<int> lengths, Span<bool> derived, ref int count)
         {
-            var length = number.Length + (trunk ? 1 : 0);
+            var length = number.Length + (trunk != 0 ? 1 : 0);
             if (length is < MinDigits or > MaxDigits)
             {
                 return;
             }
             var form = forms.Slice(count * (MaxDigits + 1), length);
-            if (trunk)
+            if (trunk != 0)
             {
-                form[0] = (byte)'0';
+                form[0] = trunk;
             }
-            number.CopyTo(form[(trunk ? 1 : 0)..]);
-            for (var f = 0; f < count; f++)
-            {
-                if (forms.Slice(f * (MaxDigits + 1), lengths[f]).SequenceEqual(form))
-                {
-                    return;
-                }
-            }
+            number.CopyTo(form[(trunk != 0 ? 1 : 0)..]);
             derived[count] = isDerived;
             lengths[count++] = length;
         }
+    }
+
+    /// <summary>
+    /// How many of <paramref name="digits"/> (after + or 00) are the country calling code: the codes of ITU-T E.164 are
+    /// a prefix code, so the first two digits tell the length (1 and 7: one digit; the two-digit codes such as 20, 27, 30-34,
+    /// 36, 39, 40, 41, 43-49, 51-58, 60-66, 81, 82, 84, 86, 90-95, 98; every other code three digits). 0: none (a leading 0).
+    /// https://www.itu.int/pub/T-SP-E.164D
+    /// </summary>
+    internal static int CountryCodeLength(ReadOnlySpan<byte> digits)
+    {
+        if (digits.Length < 2 || digits[0] is < (byte)'1' or > (byte)'9')
+        {
+            return 0;
+        }
+        var second = digits[1] - '0';
+        return digits[0] switch
+        {
+            (byte)'1' or (byte)'7' => 1,
+            (byte)'2' => second is 0 or 7 ? 2 : 3,
+            (byte)'3' => second is 5 or 7 or 8 ? 3 : 2,
+            (byte)'4' => second == 2 ? 3 : 2,
+            (byte)'5' => second is 0 or 9 ? 3 : 2,
+            (byte)'6' => second <= 6 ? 2 : 3,
+            (byte)'8' => second is 1 or 2 or 4 or 6 ? 2 : 3,
+            _ => second is 6 or 7 or 9 ? 3 : 2,
+        };
     }
 
     void Remember(ReadOnlySpan<byte> token, int kind, bool derived = false)

@@ -34,6 +34,9 @@ internal sealed class LeakColumn(string name, string transformer, Transformers.T
     /// <summary>The transformer's pool, for a small pool.</summary>
     public double? PoolSize { get; } = chance?.PoolSize;
 
+    /// <summary>A small pool's chance, the same for every value (asked once: a pool's size is computed, not stored).</summary>
+    readonly double? _poolChance = chance?.PoolSize is { } pool ? 1 / pool : null;
+
     /// <summary>Whether unchanged values are weighed against chance (<see cref="Transformers.Transformer.RepeatsByChance"/>).</summary>
     public bool RepeatsByChance => chance is not null;
 
@@ -60,7 +63,7 @@ internal sealed class LeakColumn(string name, string transformer, Transformers.T
         {
             return;
         }
-        var p = Math.Clamp(chance!.ChanceUnchanged(value), 0, 1);
+        var p = _poolChance ?? Math.Clamp(chance!.ChanceUnchanged(value), 0, 1);
         var index = p <= 0 ? 63 : Math.Min(63, (int)-Math.Log2(p));
         var bucket = _buckets[index] ??= new ChanceBucket();
         bucket.Distinct.Add(hash);
