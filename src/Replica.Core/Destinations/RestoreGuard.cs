@@ -185,7 +185,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         {
             // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing
             // here runs on its own, and a COPY in it starts no data (psql would not either). Backslashes were checked above.
-            Write(output, unit);
+            WritePostgres(output, unit);
             return;
         }
         switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))
@@ -203,14 +203,78 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 RestoreGuardThrow.CopyWithOptions(_unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyFromStdin:
-                Write(output, unit);
+                WritePostgres(output, unit);
                 return;
         }
         if (StatementParser.SetsUnsafeClientEncoding(unit))
         {
             RestoreGuardThrow.Refused(StatementParser.UnsafeClientEncodingReason, _unit, unit, _unit.Offset + at);
         }
-        Write(output, unit);
+        WritePostgres(output, unit);
+    }
+
+    /// <summary>
+    /// Writes a PostgreSQL statement with every string that holds a backslash as an escape string, E'...', so that psql
+    /// reads it where the lexer did whatever standard_conforming_strings is. psql reads a plain '...' by the setting the
+    /// server last reported, which a dump can change where the lexer cannot see it (set_config(), RESET, ROLLBACK TO
+    /// SAVEPOINT, SET ... = no, a SET earlier on the same line: psql takes the setting per line), and reads $E'...' or :E'...'
+    /// as an escape string where the lexer reads a name and a plain string. Either way psql would see a string end
+    /// elsewhere, and a meta-command or a COMMIT the lexer took for text. No line break is added, so psql's line numbers
+    /// stay those of the dump. A plain string keeps its value
+    /// (its backslashes doubled); B'...', X'...' and U&amp;'...' take no escapes in either setting and pass as they are.
+    /// </summary>
+    void WritePostgres(IBufferWriter<byte> output, ReadOnlySpan<byte> unit)
+    {
+        if (unit.IndexOf((byte)'\\') < 0)
+        {
+            Write(output, unit);
+            return;
+        }
+        var t = new SqlTokenizer(unit, _unit.NonStandardStrings);
+        var copied = 0;
+        while (t.Next())
+        {
+            if (t.Kind is not (TokenKind.String or TokenKind.EString))
+            {
+                continue;
+            }
+            var token = t.Span;
+            var quote = token.IndexOf((byte)'\'');
+            var body = token[quote..];
+            if (body.IndexOf((byte)'\\') < 0 || quote > 1 || (quote == 1 && (token[0] | 0x20) is (byte)'b' or (byte)'x'))
+            {
+                continue; // no backslash, or U&'...', B'...', X'...'
+            }
+            if (quote == 1 && (token[0] | 0x20) == (byte)'n')
+            {
+                RestoreGuardThrow.Refused("a national string N'...' with a backslash, which pg_dump never writes", _unit, unit, _unit.Offset + t.Start);
+            }
+            // A space keeps the E from joining what stands before it (a name, a lone $, psql's ':' of a variable).
+            var alone = t.Start == 0 || unit[t.Start - 1] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'(' or (byte)',';
+            if (quote == 1 && alone)
+            {
+                continue; // E'...' already
+            }
+            Write(output, unit[copied..t.Start]);
+            Write(output, alone ? "E"u8 : " E"u8);
+            if (t.Kind == TokenKind.EString)
+            {
+                Write(output, body);
+            }
+            else
+            {
+                foreach (var part in body.Split((byte)'\\'))
+                {
+                    Write(output, body[part]);
+                    if (part.End.Value < body.Length)
+                    {
+                        Write(output, "\\\\"u8);
+                    }
+                }
+            }
+            copied = t.End;
+        }
+        Write(output, unit[copied..]);
     }
 
     /// <summary>Replaces a unit by its line breaks: the client sees nothing to run, and its line numbers stay those of the dump.</summary>

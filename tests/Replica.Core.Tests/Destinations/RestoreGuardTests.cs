@@ -102,7 +102,8 @@ public class RestoreGuardTests
     {
         var dump = "COPY public.t (a) FROM stdin;\n\\! touch /tmp/marker\n\\o /tmp/x\n\\.\n"
             + "SELECT E'\\\\! x', '\\o', $$ \\! $$; -- \\! comment\n/* \\! */ SELECT 1;\n";
-        Assert.Equal(dump, Guard(dump));
+        // Strings with a backslash go to psql as E'...' (Guard_StringWithBackslash_...).
+        Assert.Equal(dump.Replace("'\\o'", "E'\\\\o'", StringComparison.Ordinal), Guard(dump));
     }
 
     [Fact]
