@@ -106,6 +106,34 @@ public class RestoreGuardTests
         Assert.Equal(dump.Replace("'\\o'", "E'\\\\o'", StringComparison.Ordinal), Guard(dump));
     }
 
+    [Theory]
+    // psql reads a plain string by the standard_conforming_strings the server last reported, which the dump can change
+    // where the lexer does not see it; written as E'...' the string ends in the same place in either setting.
+    [InlineData("SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT 'a\\' , ' \\! touch /tmp/m #';\n",
+        "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT E'a\\\\' , E' \\\\! touch /tmp/m #';\n")]
+    [InlineData("SET standard_conforming_strings = no;\nSELECT 'a\\' , ' \\! touch /tmp/m #';\n",
+        "SET standard_conforming_strings = no;\nSELECT E'a\\\\' , E' \\\\! touch /tmp/m #';\n")]
+    // The lexer reads this one in off mode, as psql does from the next line on: the string keeps its escapes.
+    [InlineData("SET standard_conforming_strings = off; SELECT 'a\\' \\! touch /tmp/m #';\n",
+        "SET standard_conforming_strings = off; SELECT E'a\\' \\! touch /tmp/m #';\n")]
+    // psql reads $E'...' (a lone $, then E'...') and :E'...' (an unset variable) as escape strings.
+    [InlineData("SELECT $E'\\'; COMMIT; SELECT '\\! touch /tmp/m #';\n", "SELECT $E E'\\\\'; SELECT E'\\\\! touch /tmp/m #';\n")]
+    [InlineData("SELECT :E'\\' \\! touch /tmp/m #';\n", "SELECT : E'\\' \\! touch /tmp/m #';\n")]
+    [InlineData("SELECT B'0', X'1', U&'d\\0061t', 'no backslash';\n", "SELECT B'0', X'1', U&'d\\0061t', 'no backslash';\n")]
+    public void Guard_StringWithBackslash_IsWrittenAsAnEscapeStringPsqlReadsTheSameInEitherSetting(string dump, string expected)
+    {
+        Assert.Equal(expected, Guard(dump));
+    }
+
+    [Theory]
+    [InlineData("SELECT B'\\' \\! touch /tmp/m #'';", "\\!")]
+    [InlineData("SELECT X'\\' \\! touch /tmp/m #'';", "\\!")]
+    [InlineData("SELECT U&'\\' \\! touch /tmp/m #'';", "\\!")]
+    public void Guard_BitOrUnicodeStringWhileStandardConformingStringsIsOff_TakesNoEscapesAsInPsql(string statement, string refused)
+    {
+        Assert.Contains("meta-command", Refused($"SET standard_conforming_strings = off;\n{statement}\n", refused).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Guard_TopLevelTransactionControl_IsReplacedByItsLineBreaks()
     {
