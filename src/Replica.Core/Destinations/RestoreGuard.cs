@@ -15,7 +15,8 @@ namespace Replica.Destinations;
 /// <c>COPY ... FROM stdin;</c> on its line (psql would run it after the data); a unit that psql does not end on its own
 /// (open parentheses, a BEGIN ATOMIC body) is passed as part of its statement, as psql sends it;</item>
 /// <item>ROLLBACK, ABORT and PREPARE TRANSACTION, which would end the restore's transaction;</item>
-/// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like) and LOAD DATA / LOAD XML.</item>
+/// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like), LOAD DATA / LOAD XML and
+/// SELECT ... INTO OUTFILE / DUMPFILE.</item>
 /// </list>
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump

@@ -20,6 +20,8 @@ internal enum StatementClass : byte
     ClientCommand,
     /// <summary>MySQL: LOAD DATA [LOCAL] INFILE or LOAD XML, which read a file of the client or the server.</summary>
     LoadFile,
+    /// <summary>MySQL: SELECT ... INTO OUTFILE / DUMPFILE, which writes a file of the server (like COPY ... TO 'file').</summary>
+    WriteFile,
 }
 
 /// <summary>A psql meta-command line.</summary>
@@ -60,6 +62,7 @@ internal static partial class StatementParser
         StatementClass.CopyServerSide => "COPY from or to a program or a file of the server, which pg_dump never writes",
         StatementClass.ClientCommand => $"'{FirstWord(decidingWord)}' is a command of the mysql client, which mysqldump never writes",
         StatementClass.LoadFile => "LOAD DATA / LOAD XML reads a file, which mysqldump never writes",
+        StatementClass.WriteFile => "INTO OUTFILE / INTO DUMPFILE writes a file of the server, which mysqldump never writes",
         _ => null,
     };
 
@@ -190,6 +193,22 @@ internal static partial class StatementParser
             {
                 return StatementClass.ClientCommand;
             }
+        }
+        // INTO OUTFILE / DUMPFILE ends a SELECT (or TABLE, VALUES), also one in a routine's or event's body; an INSERT (the
+        // bulk of a dump, read here by its first word only) cannot hold one.
+        // https://mariadb.com/kb/en/select-into-outfile/
+        if (t.IsWord("insert"u8) || t.IsWord("replace"u8))
+        {
+            return StatementClass.Other;
+        }
+        var into = false;
+        while (t.Next())
+        {
+            if (into && (t.IsWord("outfile"u8) || t.IsWord("dumpfile"u8)))
+            {
+                return StatementClass.WriteFile;
+            }
+            into = t.IsWord("into"u8);
         }
         return StatementClass.Other;
     }
