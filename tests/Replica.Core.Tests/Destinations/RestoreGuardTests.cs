@@ -238,6 +238,8 @@ public class RestoreGuardTests
     [InlineData("SELECT 1 \\. /etc/passwd\n;", "mysql client would run it")]
     [InlineData("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;", "LOAD DATA")]
     [InlineData("/*!40101 load xml infile '/x' into table t */;", "LOAD DATA")]
+    [InlineData("SELECT a FROM t INTO OUTFILE '/tmp/out';", "INTO OUTFILE")]
+    [InlineData("/*!50000 select 0x41 into dumpfile '/tmp/x' */;", "INTO OUTFILE")]
     public void Guard_MySqlClientCommandOrLoadData_IsRefused(string statement, string reason)
     {
         Assert.Contains(reason, Refused($"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n", statement, SqlDialect.MySql).Message, StringComparison.Ordinal);
