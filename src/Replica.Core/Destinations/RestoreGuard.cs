@@ -182,6 +182,10 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             Write(output, unit);
             return;
         }
+        if (StatementParser.FindDollarPsqlReadsDifferently(unit, _unit.NonStandardStrings) is var dollar and >= 0)
+        {
+            RestoreGuardThrow.Refused(StatementParser.DollarAfterNumberReason, _unit, unit, _unit.Offset + dollar);
+        }
         if (!_unit.PsqlSendsAlone)
         {
             // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing

@@ -286,6 +286,51 @@ internal static partial class StatementParser
             or "gbk" or "win936" or "windows936" or "cp936" or "uhc" or "win949" or "windows949" or "gb18030" or "johab";
     }
 
+    /// <summary>Why a statement that <see cref="FindDollarPsqlReadsDifferently"/> finds is refused.</summary>
+    internal const string DollarAfterNumberReason =
+        "a $ right after a number, a $n parameter or a psql :variable, where psql may start a dollar quote that the lexer does not see, which pg_dump never writes";
+
+    /// <summary>
+    /// The offset of a '$' that the lexer reads as part of a name but psql may read as the start of a dollar quote, or -1:
+    /// psql ends a number (1$$, 1a$$), a parameter ($1$$) or a variable (:a$$, not ::a$$) before a '$', where the
+    /// UnitScanner takes a '$' after any letter or digit as part of a name (a$b). Text that psql then reads as quoted
+    /// would reach it unchecked. Only statements holding a '$' are read.
+    /// </summary>
+    public static int FindDollarPsqlReadsDifferently(ReadOnlySpan<byte> sql, bool nonStandardStrings)
+    {
+        if (sql.IndexOf((byte)'$') < 0)
+        {
+            return -1;
+        }
+        var t = new SqlTokenizer(sql, nonStandardStrings);
+        var previousEnd = -1;
+        var previousEndsName = false; // a number, a $n parameter: psql ends the token before a '$'
+        while (t.Next())
+        {
+            var span = t.Span;
+            var holdsDollar = t.Kind == TokenKind.DollarString || (t.Kind is TokenKind.Word or TokenKind.Other && span.IndexOf((byte)'$') >= 0);
+            if (holdsDollar && t.Start == previousEnd && previousEndsName)
+            {
+                return t.Start;
+            }
+            if (t.Kind == TokenKind.Word && span.IndexOf((byte)'$') >= 0)
+            {
+                var colons = 0;
+                while (t.Start - colons > 0 && sql[t.Start - colons - 1] == (byte)':')
+                {
+                    colons++;
+                }
+                if (colons % 2 == 1)
+                {
+                    return t.Start;
+                }
+            }
+            previousEnd = t.End;
+            previousEndsName = t.Kind == TokenKind.Number || (t.Kind == TokenKind.Other && span[0] == (byte)'$');
+        }
+        return -1;
+    }
+
     /// <summary>SET client_encoding / SET NAMES to an encoding from <see cref="IsUnsafeClientEncoding"/>.</summary>
     public static bool SetsUnsafeClientEncoding(ReadOnlySpan<byte> sql)
     {
