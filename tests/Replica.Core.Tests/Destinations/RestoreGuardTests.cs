@@ -134,6 +134,25 @@ public class RestoreGuardTests
         Assert.Contains("meta-command", Refused($"SET standard_conforming_strings = off;\n{statement}\n", refused).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // psql ends a number, a parameter or a variable before a '$' and may start a dollar quote there; the lexer reads a name.
+    [InlineData("SELECT 1$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT 1a$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT $1$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT :a$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT ':' || :::a$$ ' $$ \\! touch /tmp/m #' ;")]
+    public void Guard_DollarWherePsqlMayStartADollarQuote_IsRefused(string statement)
+    {
+        Assert.Contains("may start a dollar quote", Refused($"SELECT 0;\n{statement}\n", statement).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_DollarInNamesCastsAndDollarQuotes_Passes()
+    {
+        const string dump = "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $_$ SELECT 1 $_$;\nSELECT a$b, 'x'::a$b, x[1:2], $$1$$ FROM t;\n";
+        Assert.Equal(dump, Guard(dump));
+    }
+
     [Fact]
     public void Guard_TopLevelTransactionControl_IsReplacedByItsLineBreaks()
     {
