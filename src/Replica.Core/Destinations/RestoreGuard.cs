@@ -114,6 +114,13 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
+        if (_unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && unit.IndexOf((byte)0) is var nul and >= 0)
+        {
+            // psql reads its input by lines as C strings: it drops what follows a NUL on its line, a quote or comment opener
+            // the lexer saw, and would run the next line as a meta-command. (In COPY rows a NUL only hides an end marker
+            // from psql, which then sends more lines as data.)
+            RestoreGuardThrow.Refused("a NUL byte outside COPY data, after which psql drops the rest of its line; pg_dump never writes one", _unit, unit, _unit.Offset + nul);
+        }
         switch (_unit.Kind)
         {
             case UnitKind.CopyRow or UnitKind.CopyEnd:

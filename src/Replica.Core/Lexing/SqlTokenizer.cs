@@ -208,9 +208,10 @@ internal ref partial struct SqlTokenizer
     }
 
     /// <summary>Skips a line comment: to just past the newline, or to the end.</summary>
+    /// <summary>Skips a -- or # comment: to the line feed, or for PostgreSQL a carriage return too (as UnitScanner).</summary>
     void SkipLine()
     {
-        var lf = _sql[_pos..].IndexOf((byte)'\n');
+        var lf = _mySql ? _sql[_pos..].IndexOf((byte)'\n') : _sql[_pos..].IndexOfAny((byte)'\n', (byte)'\r');
         _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
     }
 

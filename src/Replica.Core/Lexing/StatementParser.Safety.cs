@@ -439,7 +439,7 @@ internal static partial class StatementParser
             }
             else if (b == (byte)'-' && i + 1 < s.Length && s[i + 1] == (byte)'-')
             {
-                var lf = s[i..].IndexOf((byte)'\n');
+                var lf = s[i..].IndexOfAny((byte)'\n', (byte)'\r');
                 i = lf < 0 ? s.Length : i + lf + 1;
             }
             else if (b == (byte)'/' && i + 1 < s.Length && s[i + 1] == (byte)'*')

@@ -334,13 +334,15 @@ internal static partial class UnitScanner
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int SkipLineComment(ref LexerState s, ReadOnlySpan<byte> data, int i)
     {
-        var lf = data[i..].IndexOf((byte)'\n');
+        // PostgreSQL and psql end a -- comment at a carriage return too (scan.l: non_newline [^\n\r]): what follows a lone
+        // CR on the same line is read, and a meta-command there runs. The mysql client ends # and -- comments at a line feed.
+        var lf = s.MySql ? data[i..].IndexOf((byte)'\n') : data[i..].IndexOfAny((byte)'\n', (byte)'\r');
         if (lf < 0)
         {
             return -1;
         }
         s.Sql = SqlState.Normal;
-        Shift(ref s, (byte)'\n');
+        Shift(ref s, data[i + lf]);
         return i + lf + 1;
     }
 
