@@ -154,6 +154,24 @@ public class RestoreGuardTests
     }
 
     [Fact]
+    public void Guard_CommentEndedByACarriageReturn_LeavesTheRestOfTheLineToRead()
+    {
+        // psql (and the server) end a -- comment at a CR: the \! after it is a meta-command, not comment text.
+        var e = Refused("SELECT 0;\nSELECT 1; -- c\r\\! touch /tmp/m\nSELECT 2;\n", "\\! touch");
+        Assert.Contains("meta-command", e.Message, StringComparison.Ordinal);
+        Assert.Equal("SELECT 1; -- c\r\nSELECT 2;\n", Guard("SELECT 1; -- c\r\nSELECT 2;\n"));
+    }
+
+    [Theory]
+    [InlineData("SELECT 1 \0$$\n\\! touch /tmp/m\n$$;\n")]
+    [InlineData("SELECT 1 \0/*\n\\! touch /tmp/m\n*/;\n")]
+    public void Guard_NulByteOutsideCopyData_IsRefused(string statement)
+    {
+        // psql drops what follows a NUL on its line, so the quote or comment the lexer saw open is not open for psql.
+        Assert.Contains("NUL byte", Refused($"SELECT 0;\n{statement}", "SELECT 1").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Guard_TopLevelTransactionControl_IsReplacedByItsLineBreaks()
     {
         var dump = "SELECT 1;\nBEGIN;\n\nSELECT pg_catalog.lo_create('16400');\nCOMMIT;\nstart transaction;\nEND\n;\nSELECT 2;\n";

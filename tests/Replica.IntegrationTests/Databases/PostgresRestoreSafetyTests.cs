@@ -218,7 +218,8 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     /// Dumps in which psql would read a string end elsewhere than the lexer: psql reads a plain '...' by the
     /// standard_conforming_strings the server last reported (set_config(), ROLLBACK TO SAVEPOINT, "= no" and a SET on
     /// the same line change it where the lexer does not see it), $E'...' as an escape string, B'...' without escapes, and
-    /// may start a dollar quote right after a number or a :variable, where the lexer reads a name.
+    /// may start a dollar quote right after a number or a :variable, where the lexer reads a name; psql ends a -- comment
+    /// at a CR and drops what follows a NUL on its line.
     /// </summary>
     public static TheoryData<string, string> StringsPsqlReadsDifferently => new()
     {
@@ -229,6 +230,8 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         { "dollar E", "SELECT $E'\\'; COMMIT; SELECT '\\! touch MARKER #';\n" },
         { "number then dollar", "SELECT 1$$ ' $$ \\! touch MARKER #' ;\n" },
         { "variable then dollar", "SELECT :a$$ ' $$ \\! touch MARKER #' ;\n" },
+        { "comment ended by CR", "SELECT 1; -- c\r\\! touch MARKER\nSELECT 2;\n" },
+        { "NUL byte", "SELECT 1 \0$$\n\\! touch MARKER\n$$;\n" },
         { "bit string", "SET standard_conforming_strings = off;\nSELECT B'\\' \\! touch MARKER #'';\n" },
         { "hidden COMMIT", "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\n"
             + "SELECT 'a\\' , '; COMMIT; DROP TABLE keep_me; SELECT 1/0; SELECT ''x';\n" },
