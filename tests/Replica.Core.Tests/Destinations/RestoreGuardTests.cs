@@ -171,6 +171,17 @@ public class RestoreGuardTests
         Assert.Contains("NUL byte", Refused($"SELECT 0;\n{statement}", "SELECT 1").Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // In SJIS 0x81 0x5C is one character: psql, switched there by set_config(), reads no backslash and ends the string.
+    [InlineData("SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\nSELECT E'\u00c1\\' \\! touch /tmp/m #';\n", "SELECT E'")]
+    [InlineData("SELECT 1; -- \u00e9\\\nSELECT 2;\n", " -- ")]
+    public void Guard_BackslashAfterANonAsciiByte_IsRefused(string dump, string refused)
+    {
+        Assert.Contains("non-ASCII byte", Refused(dump, refused).Message, StringComparison.Ordinal);
+        const string data = "COPY public.t (a) FROM stdin;\n\u00c1\\\\\n\\.\nSELECT '\u00c1 \\ x';\n";
+        Assert.Equal(data.Replace("'\u00c1 \\ x'", "E'\u00c1 \\\\ x'", StringComparison.Ordinal), Guard(data));
+    }
+
     [Fact]
     public void Guard_TopLevelTransactionControl_IsReplacedByItsLineBreaks()
     {

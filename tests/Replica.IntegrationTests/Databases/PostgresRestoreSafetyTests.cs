@@ -219,7 +219,8 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     /// standard_conforming_strings the server last reported (set_config(), ROLLBACK TO SAVEPOINT, "= no" and a SET on
     /// the same line change it where the lexer does not see it), $E'...' as an escape string, B'...' without escapes, and
     /// may start a dollar quote right after a number or a :variable, where the lexer reads a name; psql ends a -- comment
-    /// at a CR and drops what follows a NUL on its line.
+    /// at a CR and drops what follows a NUL on its line, and reads 0x81 0x5C as one character once set_config() switched
+    /// the client encoding to SJIS (U+00C1 is C3 81 in UTF-8).
     /// </summary>
     public static TheoryData<string, string> StringsPsqlReadsDifferently => new()
     {
@@ -232,6 +233,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         { "variable then dollar", "SELECT :a$$ ' $$ \\! touch MARKER #' ;\n" },
         { "comment ended by CR", "SELECT 1; -- c\r\\! touch MARKER\nSELECT 2;\n" },
         { "NUL byte", "SELECT 1 \0$$\n\\! touch MARKER\n$$;\n" },
+        { "client encoding SJIS by set_config", "SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\nSELECT E'\u00c1\\' \\! touch MARKER #';\n" },
         { "bit string", "SET standard_conforming_strings = off;\nSELECT B'\\' \\! touch MARKER #'';\n" },
         { "hidden COMMIT", "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\n"
             + "SELECT 'a\\' , '; COMMIT; DROP TABLE keep_me; SELECT 1/0; SELECT ''x';\n" },
