@@ -15,7 +15,8 @@ namespace Replica.Destinations;
 /// <c>COPY ... FROM stdin;</c> on its line (psql would run it after the data); a unit that psql does not end on its own
 /// (open parentheses, a BEGIN ATOMIC body) is passed as part of its statement, as psql sends it;</item>
 /// <item>ROLLBACK, ABORT and PREPARE TRANSACTION, which would end the restore's transaction;</item>
-/// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like) and LOAD DATA / LOAD XML.</item>
+/// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like), LOAD DATA / LOAD XML and
+/// SELECT ... INTO OUTFILE / DUMPFILE.</item>
 /// </list>
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump
@@ -113,6 +114,19 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
+        if (_unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && unit.IndexOf((byte)0) is var nul and >= 0)
+        {
+            // psql reads its input by lines as C strings: it drops what follows a NUL on its line, a quote or comment opener
+            // the lexer saw, and would run the next line as a meta-command. (In COPY rows a NUL only hides an end marker
+            // from psql, which then sends more lines as data.)
+            RestoreGuardThrow.Refused("a NUL byte outside COPY data, after which psql drops the rest of its line; pg_dump never writes one", _unit, unit, _unit.Offset + nul);
+        }
+        if (!_mySql && _unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && TrailBackslash(unit) is var trail and >= 0)
+        {
+            RestoreGuardThrow.Refused(
+                "a backslash right after a non-ASCII byte, which psql reads as part of that character if the dump switched the client encoding to SJIS, BIG5 or GBK (set_config() included)",
+                _unit, unit, _unit.Offset + trail);
+        }
         switch (_unit.Kind)
         {
             case UnitKind.CopyRow or UnitKind.CopyEnd:
@@ -181,11 +195,15 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             Write(output, unit);
             return;
         }
+        if (StatementParser.FindDollarPsqlReadsDifferently(unit, _unit.NonStandardStrings) is var dollar and >= 0)
+        {
+            RestoreGuardThrow.Refused(StatementParser.DollarAfterNumberReason, _unit, unit, _unit.Offset + dollar);
+        }
         if (!_unit.PsqlSendsAlone)
         {
             // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing
             // here runs on its own, and a COPY in it starts no data (psql would not either). Backslashes were checked above.
-            Write(output, unit);
+            WritePostgres(output, unit);
             return;
         }
         switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))
@@ -203,14 +221,99 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 RestoreGuardThrow.CopyWithOptions(_unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyFromStdin:
-                Write(output, unit);
+                WritePostgres(output, unit);
                 return;
         }
         if (StatementParser.SetsUnsafeClientEncoding(unit))
         {
             RestoreGuardThrow.Refused(StatementParser.UnsafeClientEncodingReason, _unit, unit, _unit.Offset + at);
         }
-        Write(output, unit);
+        WritePostgres(output, unit);
+    }
+
+    /// <summary>
+    /// Writes a PostgreSQL statement with every string that holds a backslash as an escape string, E'...', so that psql
+    /// reads it where the lexer did whatever standard_conforming_strings is. psql reads a plain '...' by the setting the
+    /// server last reported, which a dump can change where the lexer cannot see it (set_config(), RESET, ROLLBACK TO
+    /// SAVEPOINT, SET ... = no, a SET earlier on the same line: psql takes the setting per line), and reads $E'...' or :E'...'
+    /// as an escape string where the lexer reads a name and a plain string. Either way psql would see a string end
+    /// elsewhere, and a meta-command or a COMMIT the lexer took for text. No line break is added, so psql's line numbers
+    /// stay those of the dump. A plain string keeps its value
+    /// (its backslashes doubled); B'...', X'...' and U&amp;'...' take no escapes in either setting and pass as they are.
+    /// </summary>
+    void WritePostgres(IBufferWriter<byte> output, ReadOnlySpan<byte> unit)
+    {
+        if (unit.IndexOf((byte)'\\') < 0)
+        {
+            Write(output, unit);
+            return;
+        }
+        var t = new SqlTokenizer(unit, _unit.NonStandardStrings);
+        var copied = 0;
+        while (t.Next())
+        {
+            if (t.Kind is not (TokenKind.String or TokenKind.EString))
+            {
+                continue;
+            }
+            var token = t.Span;
+            var quote = token.IndexOf((byte)'\'');
+            var body = token[quote..];
+            if (body.IndexOf((byte)'\\') < 0 || quote > 1 || (quote == 1 && (token[0] | 0x20) is (byte)'b' or (byte)'x'))
+            {
+                continue; // no backslash, or U&'...', B'...', X'...'
+            }
+            if (quote == 1 && (token[0] | 0x20) == (byte)'n')
+            {
+                RestoreGuardThrow.Refused("a national string N'...' with a backslash, which pg_dump never writes", _unit, unit, _unit.Offset + t.Start);
+            }
+            // A space keeps the E from joining what stands before it (a name, a lone $, psql's ':' of a variable).
+            var alone = t.Start == 0 || unit[t.Start - 1] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'(' or (byte)',';
+            if (quote == 1 && alone)
+            {
+                continue; // E'...' already
+            }
+            Write(output, unit[copied..t.Start]);
+            Write(output, alone ? "E"u8 : " E"u8);
+            if (t.Kind == TokenKind.EString)
+            {
+                Write(output, body);
+            }
+            else
+            {
+                foreach (var part in body.Split((byte)'\\'))
+                {
+                    Write(output, body[part]);
+                    if (part.End.Value < body.Length)
+                    {
+                        Write(output, "\\\\"u8);
+                    }
+                }
+            }
+            copied = t.End;
+        }
+        Write(output, unit[copied..]);
+    }
+
+    /// <summary>
+    /// The offset of a backslash that follows a byte of 0x80 or more, or -1. In SJIS, BIG5, GBK, UHC and JOHAB a 0x5C can
+    /// be the second byte of a character, which psql then does not read as a backslash; the guard refuses SET
+    /// client_encoding to them, but a dump can switch it where the lexer cannot see (set_config(), a DO block), and psql
+    /// follows the server's setting. No other byte that matters to psql's lexer can be such a second byte (they start at
+    /// 0x40), and in UTF-8 a backslash after a non-ASCII character is rare outside COPY data, which psql does not lex.
+    /// </summary>
+    static int TrailBackslash(ReadOnlySpan<byte> unit)
+    {
+        var from = 1;
+        while (from < unit.Length && unit[from..].IndexOf((byte)'\\') is var k and >= 0)
+        {
+            if (unit[from + k - 1] >= 0x80)
+            {
+                return from + k;
+            }
+            from += k + 1;
+        }
+        return -1;
     }
 
     /// <summary>Replaces a unit by its line breaks: the client sees nothing to run, and its line numbers stay those of the dump.</summary>

@@ -89,11 +89,14 @@ internal ref partial struct SqlTokenizer
         if (IsIdentStart(b))
         {
             var prefixEnd = _pos + 1;
-            // E'...', B'...', X'...', N'...' and U&'...' are strings with a prefix.
-            if (prefixEnd < _sql.Length && _sql[prefixEnd] == (byte)'\'' && (b | 0x20) is (byte)'e' or (byte)'b' or (byte)'x' or (byte)'n')
+            // E'...', B'...', X'...', N'...' and U&'...' are strings with a prefix, when the letter does not end a longer
+            // name (as the UnitScanner reads them: a$E'...' is a name and a plain string). psql reads B'...' and X'...'
+            // (like U&'...') without backslash escapes whatever standard_conforming_strings says; N'...' is a plain string.
+            if (prefixEnd < _sql.Length && _sql[prefixEnd] == (byte)'\'' && (b | 0x20) is (byte)'e' or (byte)'b' or (byte)'x' or (byte)'n'
+                && (_pos == 0 || !UnitScanner.IsIdentifierByte(_sql[_pos - 1])))
             {
                 _pos = prefixEnd;
-                var escapes = (b | 0x20) == 'e' || _nonStandardStrings;
+                var escapes = (b | 0x20) == 'e' || ((b | 0x20) == 'n' && _nonStandardStrings);
                 ReadQuoted(escapes, escapes ? TokenKind.EString : TokenKind.String);
                 return;
             }
@@ -111,7 +114,9 @@ internal ref partial struct SqlTokenizer
         }
         else if (b == (byte)'\'')
         {
-            ReadQuoted(_nonStandardStrings, _nonStandardStrings ? TokenKind.EString : TokenKind.String);
+            // After "U&" (the U ending a longer name too, as the UnitScanner reads it) the string takes no escapes.
+            var escapes = _nonStandardStrings && !UnitScanner.FollowsUnicodePrefix(_sql, _pos);
+            ReadQuoted(escapes, escapes ? TokenKind.EString : TokenKind.String);
         }
         else if (b is >= (byte)'0' and <= (byte)'9' || (b == (byte)'.' && _pos + 1 < _sql.Length && _sql[_pos + 1] is >= (byte)'0' and <= (byte)'9'))
         {
@@ -203,9 +208,10 @@ internal ref partial struct SqlTokenizer
     }
 
     /// <summary>Skips a line comment: to just past the newline, or to the end.</summary>
+    /// <summary>Skips a -- or # comment: to the line feed, or for PostgreSQL a carriage return too (as UnitScanner).</summary>
     void SkipLine()
     {
-        var lf = _sql[_pos..].IndexOf((byte)'\n');
+        var lf = _mySql ? _sql[_pos..].IndexOf((byte)'\n') : _sql[_pos..].IndexOfAny((byte)'\n', (byte)'\r');
         _pos = lf < 0 ? _sql.Length : _pos + lf + 1;
     }
 

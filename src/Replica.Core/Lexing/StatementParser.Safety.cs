@@ -20,6 +20,8 @@ internal enum StatementClass : byte
     ClientCommand,
     /// <summary>MySQL: LOAD DATA [LOCAL] INFILE or LOAD XML, which read a file of the client or the server.</summary>
     LoadFile,
+    /// <summary>MySQL: SELECT ... INTO OUTFILE / DUMPFILE, which writes a file of the server (like COPY ... TO 'file').</summary>
+    WriteFile,
 }
 
 /// <summary>A psql meta-command line.</summary>
@@ -60,6 +62,7 @@ internal static partial class StatementParser
         StatementClass.CopyServerSide => "COPY from or to a program or a file of the server, which pg_dump never writes",
         StatementClass.ClientCommand => $"'{FirstWord(decidingWord)}' is a command of the mysql client, which mysqldump never writes",
         StatementClass.LoadFile => "LOAD DATA / LOAD XML reads a file, which mysqldump never writes",
+        StatementClass.WriteFile => "INTO OUTFILE / INTO DUMPFILE writes a file of the server, which mysqldump never writes",
         _ => null,
     };
 
@@ -191,6 +194,22 @@ internal static partial class StatementParser
                 return StatementClass.ClientCommand;
             }
         }
+        // INTO OUTFILE / DUMPFILE ends a SELECT (or TABLE, VALUES), also one in a routine's or event's body; an INSERT (the
+        // bulk of a dump, read here by its first word only) cannot hold one.
+        // https://mariadb.com/kb/en/select-into-outfile/
+        if (t.IsWord("insert"u8) || t.IsWord("replace"u8))
+        {
+            return StatementClass.Other;
+        }
+        var into = false;
+        while (t.Next())
+        {
+            if (into && (t.IsWord("outfile"u8) || t.IsWord("dumpfile"u8)))
+            {
+                return StatementClass.WriteFile;
+            }
+            into = t.IsWord("into"u8);
+        }
         return StatementClass.Other;
     }
 
@@ -265,6 +284,51 @@ internal static partial class StatementParser
         var key = new string(name.Where(char.IsAsciiLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
         return key is "sjis" or "shiftjis" or "shiftjis2004" or "mskanji" or "win932" or "windows932" or "big5" or "win950" or "windows950"
             or "gbk" or "win936" or "windows936" or "cp936" or "uhc" or "win949" or "windows949" or "gb18030" or "johab";
+    }
+
+    /// <summary>Why a statement that <see cref="FindDollarPsqlReadsDifferently"/> finds is refused.</summary>
+    internal const string DollarAfterNumberReason =
+        "a $ right after a number, a $n parameter or a psql :variable, where psql may start a dollar quote that the lexer does not see, which pg_dump never writes";
+
+    /// <summary>
+    /// The offset of a '$' that the lexer reads as part of a name but psql may read as the start of a dollar quote, or -1:
+    /// psql ends a number (1$$, 1a$$), a parameter ($1$$) or a variable (:a$$, not ::a$$) before a '$', where the
+    /// UnitScanner takes a '$' after any letter or digit as part of a name (a$b). Text that psql then reads as quoted
+    /// would reach it unchecked. Only statements holding a '$' are read.
+    /// </summary>
+    public static int FindDollarPsqlReadsDifferently(ReadOnlySpan<byte> sql, bool nonStandardStrings)
+    {
+        if (sql.IndexOf((byte)'$') < 0)
+        {
+            return -1;
+        }
+        var t = new SqlTokenizer(sql, nonStandardStrings);
+        var previousEnd = -1;
+        var previousEndsName = false; // a number, a $n parameter: psql ends the token before a '$'
+        while (t.Next())
+        {
+            var span = t.Span;
+            var holdsDollar = t.Kind == TokenKind.DollarString || (t.Kind is TokenKind.Word or TokenKind.Other && span.IndexOf((byte)'$') >= 0);
+            if (holdsDollar && t.Start == previousEnd && previousEndsName)
+            {
+                return t.Start;
+            }
+            if (t.Kind == TokenKind.Word && span.IndexOf((byte)'$') >= 0)
+            {
+                var colons = 0;
+                while (t.Start - colons > 0 && sql[t.Start - colons - 1] == (byte)':')
+                {
+                    colons++;
+                }
+                if (colons % 2 == 1)
+                {
+                    return t.Start;
+                }
+            }
+            previousEnd = t.End;
+            previousEndsName = t.Kind == TokenKind.Number || (t.Kind == TokenKind.Other && span[0] == (byte)'$');
+        }
+        return -1;
     }
 
     /// <summary>SET client_encoding / SET NAMES to an encoding from <see cref="IsUnsafeClientEncoding"/>.</summary>
@@ -375,7 +439,7 @@ internal static partial class StatementParser
             }
             else if (b == (byte)'-' && i + 1 < s.Length && s[i + 1] == (byte)'-')
             {
-                var lf = s[i..].IndexOf((byte)'\n');
+                var lf = s[i..].IndexOfAny((byte)'\n', (byte)'\r');
                 i = lf < 0 ? s.Length : i + lf + 1;
             }
             else if (b == (byte)'/' && i + 1 < s.Length && s[i + 1] == (byte)'*')

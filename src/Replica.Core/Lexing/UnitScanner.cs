@@ -98,8 +98,11 @@ internal static partial class UnitScanner
                             Open(ref s, dataOffset + i, SqlState.Quoted, b);
                             break;
                         case (byte)'\'':
-                            // E'...' takes backslash escapes: the E must stand alone, not end an identifier.
-                            Open(ref s, dataOffset + i, (s.Prev is (byte)'E' or (byte)'e') && !IsIdentifierByte(s.Prev2) || s.NonStandardStrings
+                            // E'...' takes backslash escapes: the E must stand alone, not end an identifier. B'...', X'...' and
+                            // U&'...' never do, not even when standard_conforming_strings is off (psql's xb, xh and xus states).
+                            Open(ref s, dataOffset + i, (s.Prev is (byte)'E' or (byte)'e') && !IsIdentifierByte(s.Prev2)
+                                || s.NonStandardStrings && !(s.Prev is (byte)'B' or (byte)'b' or (byte)'X' or (byte)'x' && !IsIdentifierByte(s.Prev2))
+                                    && !(s.Prev == (byte)'&' && s.Prev2 is (byte)'U' or (byte)'u')
                                 ? SqlState.Escaped
                                 : SqlState.Quoted, b);
                             break;
@@ -331,13 +334,15 @@ internal static partial class UnitScanner
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int SkipLineComment(ref LexerState s, ReadOnlySpan<byte> data, int i)
     {
-        var lf = data[i..].IndexOf((byte)'\n');
+        // PostgreSQL and psql end a -- comment at a carriage return too (scan.l: non_newline [^\n\r]): what follows a lone
+        // CR on the same line is read, and a meta-command there runs. The mysql client ends # and -- comments at a line feed.
+        var lf = s.MySql ? data[i..].IndexOf((byte)'\n') : data[i..].IndexOfAny((byte)'\n', (byte)'\r');
         if (lf < 0)
         {
             return -1;
         }
         s.Sql = SqlState.Normal;
-        Shift(ref s, (byte)'\n');
+        Shift(ref s, data[i + lf]);
         return i + lf + 1;
     }
 
@@ -422,6 +427,10 @@ internal static partial class UnitScanner
         s.Prev2 = s.Prev;
         s.Prev = b;
     }
+
+    /// <summary>Whether the quote at <paramref name="quote"/> follows "U&amp;" (read as the scanner reads it: the two bytes before).</summary>
+    internal static bool FollowsUnicodePrefix(ReadOnlySpan<byte> sql, int quote) =>
+        quote >= 2 && sql[quote - 1] == (byte)'&' && sql[quote - 2] is (byte)'U' or (byte)'u';
 
     internal static bool IsIdentifierByte(byte b) =>
         b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')

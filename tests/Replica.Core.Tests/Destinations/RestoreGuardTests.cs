@@ -102,7 +102,84 @@ public class RestoreGuardTests
     {
         var dump = "COPY public.t (a) FROM stdin;\n\\! touch /tmp/marker\n\\o /tmp/x\n\\.\n"
             + "SELECT E'\\\\! x', '\\o', $$ \\! $$; -- \\! comment\n/* \\! */ SELECT 1;\n";
+        // Strings with a backslash go to psql as E'...' (Guard_StringWithBackslash_...).
+        Assert.Equal(dump.Replace("'\\o'", "E'\\\\o'", StringComparison.Ordinal), Guard(dump));
+    }
+
+    [Theory]
+    // psql reads a plain string by the standard_conforming_strings the server last reported, which the dump can change
+    // where the lexer does not see it; written as E'...' the string ends in the same place in either setting.
+    [InlineData("SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT 'a\\' , ' \\! touch /tmp/m #';\n",
+        "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT E'a\\\\' , E' \\\\! touch /tmp/m #';\n")]
+    [InlineData("SET standard_conforming_strings = no;\nSELECT 'a\\' , ' \\! touch /tmp/m #';\n",
+        "SET standard_conforming_strings = no;\nSELECT E'a\\\\' , E' \\\\! touch /tmp/m #';\n")]
+    // The lexer reads this one in off mode, as psql does from the next line on: the string keeps its escapes.
+    [InlineData("SET standard_conforming_strings = off; SELECT 'a\\' \\! touch /tmp/m #';\n",
+        "SET standard_conforming_strings = off; SELECT E'a\\' \\! touch /tmp/m #';\n")]
+    // psql reads $E'...' (a lone $, then E'...') and :E'...' (an unset variable) as escape strings.
+    [InlineData("SELECT $E'\\'; COMMIT; SELECT '\\! touch /tmp/m #';\n", "SELECT $E E'\\\\'; SELECT E'\\\\! touch /tmp/m #';\n")]
+    [InlineData("SELECT :E'\\' \\! touch /tmp/m #';\n", "SELECT : E'\\' \\! touch /tmp/m #';\n")]
+    [InlineData("SELECT B'0', X'1', U&'d\\0061t', 'no backslash';\n", "SELECT B'0', X'1', U&'d\\0061t', 'no backslash';\n")]
+    public void Guard_StringWithBackslash_IsWrittenAsAnEscapeStringPsqlReadsTheSameInEitherSetting(string dump, string expected)
+    {
+        Assert.Equal(expected, Guard(dump));
+    }
+
+    [Theory]
+    [InlineData("SELECT B'\\' \\! touch /tmp/m #'';", "\\!")]
+    [InlineData("SELECT X'\\' \\! touch /tmp/m #'';", "\\!")]
+    [InlineData("SELECT U&'\\' \\! touch /tmp/m #'';", "\\!")]
+    public void Guard_BitOrUnicodeStringWhileStandardConformingStringsIsOff_TakesNoEscapesAsInPsql(string statement, string refused)
+    {
+        Assert.Contains("meta-command", Refused($"SET standard_conforming_strings = off;\n{statement}\n", refused).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // psql ends a number, a parameter or a variable before a '$' and may start a dollar quote there; the lexer reads a name.
+    [InlineData("SELECT 1$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT 1a$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT $1$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT :a$$ ' $$ \\! touch /tmp/m #' ;")]
+    [InlineData("SELECT ':' || :::a$$ ' $$ \\! touch /tmp/m #' ;")]
+    public void Guard_DollarWherePsqlMayStartADollarQuote_IsRefused(string statement)
+    {
+        Assert.Contains("may start a dollar quote", Refused($"SELECT 0;\n{statement}\n", statement).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_DollarInNamesCastsAndDollarQuotes_Passes()
+    {
+        const string dump = "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $_$ SELECT 1 $_$;\nSELECT a$b, 'x'::a$b, x[1:2], $$1$$ FROM t;\n";
         Assert.Equal(dump, Guard(dump));
+    }
+
+    [Fact]
+    public void Guard_CommentEndedByACarriageReturn_LeavesTheRestOfTheLineToRead()
+    {
+        // psql (and the server) end a -- comment at a CR: the \! after it is a meta-command, not comment text.
+        var e = Refused("SELECT 0;\nSELECT 1; -- c\r\\! touch /tmp/m\nSELECT 2;\n", "\\! touch");
+        Assert.Contains("meta-command", e.Message, StringComparison.Ordinal);
+        Assert.Equal("SELECT 1; -- c\r\nSELECT 2;\n", Guard("SELECT 1; -- c\r\nSELECT 2;\n"));
+    }
+
+    [Theory]
+    [InlineData("SELECT 1 \0$$\n\\! touch /tmp/m\n$$;\n")]
+    [InlineData("SELECT 1 \0/*\n\\! touch /tmp/m\n*/;\n")]
+    public void Guard_NulByteOutsideCopyData_IsRefused(string statement)
+    {
+        // psql drops what follows a NUL on its line, so the quote or comment the lexer saw open is not open for psql.
+        Assert.Contains("NUL byte", Refused($"SELECT 0;\n{statement}", "SELECT 1").Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // In SJIS 0x81 0x5C is one character: psql, switched there by set_config(), reads no backslash and ends the string.
+    [InlineData("SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\nSELECT E'\u00c1\\' \\! touch /tmp/m #';\n", "SELECT E'")]
+    [InlineData("SELECT 1; -- \u00e9\\\nSELECT 2;\n", " -- ")]
+    public void Guard_BackslashAfterANonAsciiByte_IsRefused(string dump, string refused)
+    {
+        Assert.Contains("non-ASCII byte", Refused(dump, refused).Message, StringComparison.Ordinal);
+        const string data = "COPY public.t (a) FROM stdin;\n\u00c1\\\\\n\\.\nSELECT '\u00c1 \\ x';\n";
+        Assert.Equal(data.Replace("'\u00c1 \\ x'", "E'\u00c1 \\\\ x'", StringComparison.Ordinal), Guard(data));
     }
 
     [Fact]
@@ -209,6 +286,8 @@ public class RestoreGuardTests
     [InlineData("SELECT 1 \\. /etc/passwd\n;", "mysql client would run it")]
     [InlineData("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;", "LOAD DATA")]
     [InlineData("/*!40101 load xml infile '/x' into table t */;", "LOAD DATA")]
+    [InlineData("SELECT a FROM t INTO OUTFILE '/tmp/out';", "INTO OUTFILE")]
+    [InlineData("/*!50000 select 0x41 into dumpfile '/tmp/x' */;", "INTO OUTFILE")]
     public void Guard_MySqlClientCommandOrLoadData_IsRefused(string statement, string reason)
     {
         Assert.Contains(reason, Refused($"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n", statement, SqlDialect.MySql).Message, StringComparison.Ordinal);

@@ -214,6 +214,47 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.Empty(staging);
     }
 
+    /// <summary>
+    /// Dumps in which psql would read a string end elsewhere than the lexer: psql reads a plain '...' by the
+    /// standard_conforming_strings the server last reported (set_config(), ROLLBACK TO SAVEPOINT, "= no" and a SET on
+    /// the same line change it where the lexer does not see it), $E'...' as an escape string, B'...' without escapes, and
+    /// may start a dollar quote right after a number or a :variable, where the lexer reads a name; psql ends a -- comment
+    /// at a CR and drops what follows a NUL on its line, and reads 0x81 0x5C as one character once set_config() switched
+    /// the client encoding to SJIS (U+00C1 is C3 81 in UTF-8).
+    /// </summary>
+    public static TheoryData<string, string> StringsPsqlReadsDifferently => new()
+    {
+        { "set_config", "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT 'a\\' , ' \\! touch MARKER #';\n" },
+        { "savepoint", "SET standard_conforming_strings = off;\nSAVEPOINT s;\nSET standard_conforming_strings = on;\nROLLBACK TO SAVEPOINT s;\nSELECT 'a\\' , ' \\! touch MARKER #';\n" },
+        { "no", "SET standard_conforming_strings = no;\nSELECT 'a\\' , ' \\! touch MARKER #';\n" },
+        { "same line", "SET standard_conforming_strings = off; SELECT 'a\\' \\! touch MARKER #';\n" },
+        { "dollar E", "SELECT $E'\\'; COMMIT; SELECT '\\! touch MARKER #';\n" },
+        { "number then dollar", "SELECT 1$$ ' $$ \\! touch MARKER #' ;\n" },
+        { "variable then dollar", "SELECT :a$$ ' $$ \\! touch MARKER #' ;\n" },
+        { "comment ended by CR", "SELECT 1; -- c\r\\! touch MARKER\nSELECT 2;\n" },
+        { "NUL byte", "SELECT 1 \0$$\n\\! touch MARKER\n$$;\n" },
+        { "client encoding SJIS by set_config", "SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\nSELECT E'\u00c1\\' \\! touch MARKER #';\n" },
+        { "bit string", "SET standard_conforming_strings = off;\nSELECT B'\\' \\! touch MARKER #'';\n" },
+        { "hidden COMMIT", "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\n"
+            + "SELECT 'a\\' , '; COMMIT; DROP TABLE keep_me; SELECT 1/0; SELECT ''x';\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(StringsPsqlReadsDifferently))]
+    public async Task Restore_StringPsqlWouldReadDifferently_RunsNothingAndKeepsTheTransaction(string name, string sql)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await DestinationAsync();
+        await StoreAsync("strings", "CREATE TABLE new_t (a int);\n" + sql.Replace("MARKER", marker, StringComparison.Ordinal));
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "strings");
+
+        Assert.False(File.Exists(marker), $"{name}: the shell command ran: {restore.Stderr}");
+        Assert.True(restore.ExitCode is 0 or 3 or 7, $"{name}: {restore.Stderr}");
+        // Restored as the lexer read it, or refused or failed and rolled back: keep_me is there either way.
+        await AssertUnchangedAsync(destination, restore.ExitCode == 0 ? [] : ["new_t"]);
+    }
+
     [Fact]
     public async Task RestoreFromFile_ShellMetaCommandInExportedDump_IsRefusedAndRunsNothing()
     {

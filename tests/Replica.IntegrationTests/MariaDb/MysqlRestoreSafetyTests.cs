@@ -25,6 +25,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     [InlineData("system touch {0};\n")]
     [InlineData("\\! touch {0}\n;\n")]
     [InlineData("LOAD DATA LOCAL INFILE '{0}' INTO TABLE new_t;\n")]
+    [InlineData("SELECT a FROM new_t INTO OUTFILE '{0}';\n")]
     public async Task Restore_ClientCommandInStoredDump_IsRefusedAndRunsNothing(string command)
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
