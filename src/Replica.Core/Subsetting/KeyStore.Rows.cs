@@ -11,7 +11,7 @@ public sealed partial class KeyStore
 {
     SortedRuns? _rows;
     KeptRowBits? _bits;
-    byte[] _tupleBuffer = new byte[64];
+    byte[] _refBuffer = new byte[64];
 
     SortedRuns FileRows => _rows ??= new SortedRuns(_directory, _memoryBudget);
 
@@ -26,41 +26,38 @@ public sealed partial class KeyStore
     }
 
     /// <summary>
-    /// Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is read once), and its
-    /// <paramref name="rowNumber"/>, the row's place among the rows recorded, by which <see cref="KeptRowNumbers"/> finds it again.
+    /// Records a row of <paramref name="table"/>: its identity <paramref name="id"/> and key values
+    /// <paramref name="values"/> (UTF-8, as <see cref="RowKeyBytes.Values"/> encodes them; a row seen twice is read
+    /// once), and its <paramref name="rowNumber"/>, the row's place among the rows recorded, by which
+    /// <see cref="KeptRowNumbers"/> finds it again.
     /// </summary>
-    public void AddRow(int table, string id, string?[] values, long rowNumber)
+    public void AddRow(int table, ReadOnlySpan<byte> id, ReadOnlySpan<byte> values, long rowNumber)
     {
+        // The value: the row number (64 bits), then the key values.
+        Span<byte> number = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(number, rowNumber);
         lock (_lock)
         {
-            var keyLength = Utf8(id).Length;
-            // The value: the row number (64 bits), then the key values.
-            var vals = Encode(values, keyLength + 8);
-            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(keyLength), rowNumber);
-            FileRows.Add(Stream(table, -1), _buffer.AsSpan(0, keyLength), _buffer.AsSpan(keyLength, 8 + vals.Length));
+            FileRows.Add(Stream(table, -1), id, number, values);
         }
     }
 
     /// <summary>
-    /// Records that row <paramref name="id"/> of <paramref name="table"/> (key values <paramref name="values"/>) has
-    /// <paramref name="tuple"/> in column set <paramref name="columns"/>.
+    /// Records that row <paramref name="id"/> of <paramref name="table"/> (key values <paramref name="values"/>, as
+    /// for <see cref="AddRow"/>) has <paramref name="tuple"/> in column set <paramref name="columns"/>.
     /// </summary>
-    public void AddRef(int table, int columns, string tuple, string id, string?[] values)
+    public void AddRef(int table, int columns, ReadOnlySpan<byte> tuple, ReadOnlySpan<byte> id, ReadOnlySpan<byte> values)
     {
         lock (_lock)
         {
-            var tupleLength = Encoding.UTF8.GetMaxByteCount(tuple.Length);
-            if (_tupleBuffer.Length < tupleLength)
-            {
-                _tupleBuffer = new byte[tupleLength * 2];
-            }
-            tupleLength = Encoding.UTF8.GetBytes(tuple, _tupleBuffer);
             // The value: the row's identity (32-bit length, UTF-8) and its key values.
-            var idLength = Utf8(id).Length;
-            var vals = Encode(values, idLength + 4);
-            _buffer.AsSpan(0, idLength).CopyTo(_buffer.AsSpan(4));
-            BinaryPrimitives.WriteInt32LittleEndian(_buffer, idLength);
-            FileRows.Add(Stream(table, columns), _tupleBuffer.AsSpan(0, tupleLength), _buffer.AsSpan(0, 4 + idLength + vals.Length));
+            if (_refBuffer.Length < 4 + id.Length)
+            {
+                _refBuffer = new byte[(4 + id.Length) * 2];
+            }
+            BinaryPrimitives.WriteInt32LittleEndian(_refBuffer, id.Length);
+            id.CopyTo(_refBuffer.AsSpan(4));
+            FileRows.Add(Stream(table, columns), tuple, _refBuffer.AsSpan(0, 4 + id.Length), values);
         }
     }
 

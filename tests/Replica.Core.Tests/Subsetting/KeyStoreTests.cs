@@ -117,12 +117,12 @@ public class KeyStoreTests
             {
                 numbers.TryAdd(id, []);
                 numbers[id].Add(number);
-                store.AddRow(3, id, values, number++);
-                store.AddRef(3, 0, parent, id, values);
+                AddRow(store, 3, id, values, number++);
+                AddRef(store, 3, 0, parent, id, values);
             }
             oracle[id] = values;
         }
-        store.AddRow(4, "other table", ["x"], number++);
+        AddRow(store, 4, "other table", ["x"], number++);
         Assert.True(store.DiskBytes > 4 << 20, $"{store.DiskBytes} bytes on disk: the rows did not spill");
 
         var rows = store.Rows(3).ToList();
@@ -157,8 +157,8 @@ public class KeyStoreTests
         string[] keys = ["b", "a", "\U0001F600", "\uFF21", "ab", "", "A", "a\0", "a\0b"];
         foreach (var key in keys)
         {
-            store.AddRow(0, key, [key], 0);
-            store.AddRef(0, 0, key, key, [key]);
+            AddRow(store, 0, key, [key], 0);
+            AddRef(store, 0, 0, key, key, [key]);
         }
         var expected = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList();
         Assert.Equal(expected, store.Rows(0).Select(r => r.Id));
@@ -166,7 +166,7 @@ public class KeyStoreTests
         {
             Assert.Equal(key, Assert.Single(store.Matching(0, 0, key)).Id);
         }
-        Assert.Throws<InvalidOperationException>(() => store.AddRow(0, "late", ["late"], 1));
+        Assert.Throws<InvalidOperationException>(() => AddRow(store, 0, "late", ["late"], 1));
     }
 
     [Fact]
@@ -187,4 +187,11 @@ public class KeyStoreTests
             Directory.Delete(parent, recursive: true);
         }
     }
+
+    /// <summary>Records a row as pass 2 does, from its values as UTF-8 bytes (RowKeyBytes).</summary>
+    static void AddRow(KeyStore store, int table, string id, string?[] values, long number) =>
+        store.AddRow(table, Encoding.UTF8.GetBytes(id), RowKeyBytesTests.Read(values).Values, number);
+
+    static void AddRef(KeyStore store, int table, int columns, string tuple, string id, string?[] values) =>
+        store.AddRef(table, columns, Encoding.UTF8.GetBytes(tuple), Encoding.UTF8.GetBytes(id), RowKeyBytesTests.Read(values).Values);
 }
