@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Replica.Subsetting;
@@ -33,12 +32,12 @@ public sealed partial class KeyStore
     /// </summary>
     public void AddRow(int table, ReadOnlySpan<byte> id, ReadOnlySpan<byte> values, long rowNumber)
     {
-        // The value: the row number (64 bits), then the key values.
-        Span<byte> number = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(number, rowNumber);
+        // The value: the row number, then the key values.
+        Span<byte> number = stackalloc byte[KeyValues.MaxVarintBytes];
+        var numberLength = KeyValues.WriteVarint(number, (ulong)rowNumber);
         lock (_lock)
         {
-            FileRows.Add(Stream(table, -1), id, number, values);
+            FileRows.Add(Stream(table, -1), id, number[..numberLength], values);
         }
     }
 
@@ -50,15 +49,22 @@ public sealed partial class KeyStore
     {
         lock (_lock)
         {
-            // The value: the row's identity (32-bit length, UTF-8) and its key values.
-            if (_refBuffer.Length < 4 + id.Length)
+            // The value: the row's identity (its length, then UTF-8) and its key values.
+            if (_refBuffer.Length < KeyValues.MaxVarintBytes + id.Length)
             {
-                _refBuffer = new byte[(4 + id.Length) * 2];
+                _refBuffer = new byte[(KeyValues.MaxVarintBytes + id.Length) * 2];
             }
-            BinaryPrimitives.WriteInt32LittleEndian(_refBuffer, id.Length);
-            id.CopyTo(_refBuffer.AsSpan(4));
-            FileRows.Add(Stream(table, columns), tuple, _refBuffer.AsSpan(0, 4 + id.Length), values);
+            var idAt = KeyValues.WriteVarint(_refBuffer, (ulong)id.Length);
+            id.CopyTo(_refBuffer.AsSpan(idAt));
+            FileRows.Add(Stream(table, columns), tuple, _refBuffer.AsSpan(0, idAt + id.Length), values);
         }
+    }
+
+    /// <summary>A row record's key values (after its row number).</summary>
+    static string?[] RowValues(ReadOnlySpan<byte> value)
+    {
+        KeyValues.ReadVarint(ref value);
+        return KeyValues.Decode(value);
     }
 
     /// <summary>Rows recorded so far (refs not counted).</summary>
@@ -97,7 +103,7 @@ public sealed partial class KeyStore
                     }
                     first = false;
                     previous = reader.Key.ToArray();
-                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), Decode(reader.Value[8..])));
+                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), RowValues(reader.Value)));
                 }
             }
             foreach (var row in page)
@@ -118,7 +124,7 @@ public sealed partial class KeyStore
         {
             string?[]? values = null;
             FileRows.Find(Stream(table, -1), Utf8(id), ref values, static (ref string?[]? found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
-                found ??= Decode(value[8..]));
+                found ??= RowValues(value));
             return values is null ? null : new KeyRow(id, values);
         }
     }
@@ -153,7 +159,8 @@ public sealed partial class KeyStore
                     {
                         if (order == 0)
                         {
-                            numbers.Add(BinaryPrimitives.ReadInt64LittleEndian(reader.Value));
+                            var value = reader.Value;
+                            numbers.Add((long)KeyValues.ReadVarint(ref value));
                         }
                         more = reader.Next();
                     }
@@ -189,8 +196,8 @@ public sealed partial class KeyStore
         {
             FileRows.Find(Stream(table, columns), Utf8(tuple), ref rows, static (ref List<KeyRow> found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
             {
-                var idLength = BinaryPrimitives.ReadInt32LittleEndian(value);
-                found.Add(new KeyRow(Encoding.UTF8.GetString(value.Slice(4, idLength)), Decode(value[(4 + idLength)..])));
+                var idLength = (int)KeyValues.ReadVarint(ref value);
+                found.Add(new KeyRow(Encoding.UTF8.GetString(value[..idLength]), KeyValues.Decode(value[idLength..])));
             });
         }
         return rows;

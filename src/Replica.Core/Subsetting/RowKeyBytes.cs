@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Unicode;
@@ -14,7 +13,7 @@ namespace Replica.Subsetting;
 /// </summary>
 internal sealed class RowKeyBytes
 {
-    // The values, encoded: per value a 32-bit length (-1: NULL) and its UTF-8 bytes.
+    // The values, encoded as KeyValues says.
     byte[] _values = new byte[256];
     int _valuesLength;
     // Where each value's bytes start in _values, their length (-1: NULL) and their length in UTF-16 code units (-1:
@@ -43,7 +42,7 @@ internal sealed class RowKeyBytes
             _lengths = new int[_count * 2];
             _chars = new int[_count * 2];
         }
-        var need = 4 * _count + (valid ? values.Length : Encoding.UTF8.GetMaxByteCount(values.Length));
+        var need = 5 * _count + (valid ? values.Length : Encoding.UTF8.GetMaxByteCount(values.Length));
         if (_values.Length < need)
         {
             _values = new byte[Math.Max(need, _values.Length * 2)];
@@ -56,29 +55,30 @@ internal sealed class RowKeyBytes
             _chars[i] = -1;
             if (length < 0)
             {
-                BinaryPrimitives.WriteInt32LittleEndian(_values.AsSpan(pos), -1);
-                _starts[i] = pos + 4;
+                _values[pos++] = 0;
+                _starts[i] = pos;
                 _lengths[i] = -1;
-                pos += 4;
                 continue;
             }
             var value = values.Slice(at, length);
             at += length;
-            if (!valid)
+            if (valid)
             {
-                // Decoded and encoded again, as GetString then GetBytes did: each invalid sequence becomes U+FFFD.
-                var text = Encoding.UTF8.GetString(value);
-                length = Encoding.UTF8.GetBytes(text, _values.AsSpan(pos + 4));
-                _chars[i] = text.Length;
+                pos += KeyValues.WriteVarint(_values.AsSpan(pos), (ulong)length + 1);
+                value.CopyTo(_values.AsSpan(pos));
             }
             else
             {
-                value.CopyTo(_values.AsSpan(pos + 4));
+                // Decoded and encoded again, as GetString then GetBytes did: each invalid sequence becomes U+FFFD.
+                var text = Encoding.UTF8.GetString(value);
+                length = Encoding.UTF8.GetByteCount(text);
+                pos += KeyValues.WriteVarint(_values.AsSpan(pos), (ulong)length + 1);
+                Encoding.UTF8.GetBytes(text, _values.AsSpan(pos));
+                _chars[i] = text.Length;
             }
-            BinaryPrimitives.WriteInt32LittleEndian(_values.AsSpan(pos), length);
-            _starts[i] = pos + 4;
+            _starts[i] = pos;
             _lengths[i] = length;
-            pos += 4 + length;
+            pos += length;
         }
         _valuesLength = pos;
     }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using Replica.Subsetting;
@@ -75,19 +74,34 @@ public class RowKeyBytesTests
     }
 
     [Fact]
-    public void Values_NullsAndNonAscii_AreTheStoresEncoding()
+    public void Values_NullsNonAsciiAndLongValues_AreWhatTheStoreEncodesAndDecodes()
     {
-        var keys = Read(["7", null, "ü", ""]);
-        // Per value a 32-bit length (-1: NULL), then its UTF-8 bytes.
-        var expected = new List<byte>();
-        foreach (var value in new[] { "7", null, "ü", "" })
+        string?[] values = ["7", null, "ü", "", new string('é', 100), null];
+        var keys = Read(values);
+        // Per value its UTF-8 length plus one as LEB128 (0: NULL), then its bytes: 200 bytes of é take two.
+        Assert.Equal((byte[])[2, (byte)'7', 0, 3, 0xC3, 0xBC, 1, 201, 1], keys.Values[..9].ToArray());
+        Assert.Equal(9 + 200 + 1, keys.Values.Length);
+        Assert.Equal(values, KeyValues.Decode(keys.Values));
+        var encoded = new byte[KeyValues.MaxEncodedLength(values)];
+        Assert.Equal(keys.Values.ToArray(), encoded.AsSpan(0, KeyValues.Encode(values, encoded)).ToArray());
+    }
+
+    [Fact]
+    public void Varint_EdgesOfEachByteCount_ReadBackAndACutOneFails()
+    {
+        var buffer = new byte[KeyValues.MaxVarintBytes];
+        foreach (var value in new ulong[] { 0, 127, 128, 16_383, 16_384, uint.MaxValue, ulong.MaxValue })
         {
-            var length = new byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(length, value is null ? -1 : Encoding.UTF8.GetByteCount(value));
-            expected.AddRange(length);
-            expected.AddRange(value is null ? [] : Encoding.UTF8.GetBytes(value));
+            var length = KeyValues.WriteVarint(buffer, value);
+            ReadOnlySpan<byte> read = buffer.AsSpan(0, length);
+            Assert.Equal(value, KeyValues.ReadVarint(ref read));
+            Assert.Equal(0, read.Length);
         }
-        Assert.Equal(expected, keys.Values.ToArray());
+        Assert.Throws<BridgeException>(() =>
+        {
+            ReadOnlySpan<byte> cut = [0x80, 0x80];
+            KeyValues.ReadVarint(ref cut);
+        });
     }
 
     [Fact]
