@@ -55,7 +55,11 @@ internal sealed unsafe class SortedRuns : IDisposable
     /// Sorts the run's entries (introsort: quicksort on a median of three, insertion sort below 16 entries, heapsort
     /// past a depth of 2 log n). Span.Sort with a comparer calls it through a delegate per comparison; this inlines it.
     /// </summary>
-    static void Sort(Span<Entry> entries, byte* arena) => IntroSort(entries, 2 * (BitOperations.Log2((uint)Math.Max(1, entries.Length)) + 1), arena);
+    static void Sort(Span<Entry> entries, byte* arena) =>
+        IntroSort(entries, HeapSortOnly ? 0 : 2 * (BitOperations.Log2((uint)Math.Max(1, entries.Length)) + 1), arena);
+
+    /// <summary>A setting for tests: every run sorts by the heapsort that is otherwise the quicksort's rare fallback.</summary>
+    internal static bool HeapSortOnly { get; set; }
 
     static void IntroSort(Span<Entry> entries, int depth, byte* arena)
     {
