@@ -399,7 +399,8 @@ dump_case() {
     echo "$round,$name,$input,$plain_bytes,$wall,$cpu,$rss,$out_bytes,$server_cpu,$result,$rows,$closure_rounds,$closure_s,$rate,$closure_rate,$key_rows,$key_s,$spill" >>"$csv"
     printf '   %-16s %8s s wall %8s s CPU %8s KiB RSS %7s s server CPU  rows %9s  %8s rows/s  closure %s s %s rounds  spill %s KiB  %s\n' \
         "$name" "$wall" "$cpu" "$rss" "$server_cpu" "${rows:--}" "${rate:--}" "${closure_s:--}" "${closure_rounds:--}" "$spill" "$result"
-    grep -E 'subset: kept|complete in' "$work/stderr.txt" | cut -d' ' -f2- | sed 's/^/      /'
+    # A failed case has neither line: grep's status 1 must not end the script (pipefail, set -e).
+    { grep -E 'subset: kept|complete in' "$work/stderr.txt" || true; } | cut -d' ' -f2- | sed 's/^/      /'
     # The first round's subset bridges are kept for the checks made after it.
     if ((round == 1)) && [[ "$name" == subset* && "$result" == ok ]]; then
         rm -rf "$work/keep/$name"

@@ -47,6 +47,9 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
 
     sealed class Chooser(KeptRows owner, SubsetTable node, bool none, int identityCount) : RowSelection
     {
+        // A dump file's rows are kept by number: only the nulled columns are read, as bytes (no string per value).
+        public override bool ReadsBytes => owner._bits is not null;
+
         public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
         {
             // An unreached table's rows were not recorded (nor numbered): none stays.
@@ -64,11 +67,30 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
             Interlocked.Add(ref owner._nulledValues, nulled);
             return true;
         }
+
+        public override bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row)
+        {
+            if (none || !owner._bits!.IsKept(owner._rowNumber++))
+            {
+                return false;
+            }
+            var nulled = 0;
+            foreach (var length in lengths)
+            {
+                nulled += length < 0 ? 0 : 1;
+            }
+            Interlocked.Add(ref owner._nulledValues, nulled);
+            return true;
+        }
     }
 
     sealed class Counter(KeptRows owner) : RowSelection
     {
-        public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
+        public override bool ReadsBytes => true;
+
+        public override bool Keep(string?[] values, ReadOnlySpan<byte> row) => Keep(default, default, row);
+
+        public override bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row)
         {
             owner._rowNumber++;
             return true;

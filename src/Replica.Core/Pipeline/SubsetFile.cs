@@ -156,6 +156,7 @@ internal static class SubsetFile
         readonly Dictionary<TableName, SubsetTable> _nodes;
         readonly Dictionary<SubsetTable, int> _index = [];
         readonly Dictionary<SubsetTable, List<int[]>> _lookups = [];
+        readonly RowKeyBytes _keys = new();
         public long Rows;
 
         public FileKeyIndex(SubsetGraph graph, KeyStore store, Dictionary<TableName, SubsetTable> nodes)
@@ -170,7 +171,12 @@ internal static class SubsetFile
             }
             foreach (var link in graph.Links)
             {
-                AddLookup(link.Child, link.ChildColumns);
+                // A link is walked down only from rows reached downward (a root's or a followed table's) into a
+                // followed table: the child rows of another link are never asked for.
+                if (graph.WalksDown(link))
+                {
+                    AddLookup(link.Child, link.ChildColumns);
+                }
                 AddLookup(link.Parent, link.ParentColumns);
             }
         }
@@ -198,30 +204,34 @@ internal static class SubsetFile
 
         sealed class Recorder(FileKeyIndex owner, SubsetTable node) : RowSelection
         {
-            readonly string?[] _identity = new string?[node.Identity.Count];
+            readonly int _table = owner._index[node];
+            readonly int[] _identity = [.. node.Identity];
+            readonly List<int[]> _lookups = owner._lookups[node];
 
-            public override bool Keep(string?[] values, ReadOnlySpan<byte> row)
+            // Every row of the dump comes here: its values as bytes, no string per value.
+            public override bool ReadsBytes => true;
+
+            public override bool Keep(string?[] values, ReadOnlySpan<byte> row) => throw new NotSupportedException("pass 2 reads bytes");
+
+            public override bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row)
             {
-                for (var i = 0; i < _identity.Length; i++)
+                var keys = owner._keys;
+                keys.Read(values, lengths);
+                ReadOnlySpan<byte> id;
+                if (_identity.Length == 0)
                 {
-                    _identity[i] = values[node.Identity[i]];
+                    id = keys.Digest(row, 0);
                 }
-                var id = Identity(node, _identity, row);
-                var table = owner._index[node];
-                owner._store.AddRow(table, id, values, owner.Rows);
-                var lookups = owner._lookups[node];
-                for (var l = 0; l < lookups.Count; l++)
+                else if (!keys.TryTuple(_identity, 0, out id))
                 {
-                    var tuple = new string[lookups[l].Length];
-                    var hasNull = false;
-                    for (var i = 0; i < tuple.Length; i++)
+                    throw new ConfigException($"subset: a row of {node.Name} in the dump has NULL in its primary key ({string.Join(", ", _identity.Select(i => node.KeyColumns[i]))})");
+                }
+                owner._store.AddRow(_table, id, keys.Values, owner.Rows);
+                for (var l = 0; l < _lookups.Count; l++)
+                {
+                    if (keys.TryTuple(_lookups[l], 1, out var tuple))
                     {
-                        hasNull |= values[lookups[l][i]] is null;
-                        tuple[i] = values[lookups[l][i]]!;
-                    }
-                    if (!hasNull)
-                    {
-                        owner._store.AddRef(table, l, SubsetClosure.Identity(tuple), id, values);
+                        owner._store.AddRef(_table, l, tuple, id, keys.Values);
                     }
                 }
                 owner.Rows++;

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Replica.Subsetting;
@@ -11,7 +10,7 @@ public sealed partial class KeyStore
 {
     SortedRuns? _rows;
     KeptRowBits? _bits;
-    byte[] _tupleBuffer = new byte[64];
+    byte[] _refBuffer = new byte[64];
 
     SortedRuns FileRows => _rows ??= new SortedRuns(_directory, _memoryBudget);
 
@@ -26,42 +25,46 @@ public sealed partial class KeyStore
     }
 
     /// <summary>
-    /// Records a row of <paramref name="table"/>: its identity and key values (a row seen twice is read once), and its
-    /// <paramref name="rowNumber"/>, the row's place among the rows recorded, by which <see cref="KeptRowNumbers"/> finds it again.
+    /// Records a row of <paramref name="table"/>: its identity <paramref name="id"/> and key values
+    /// <paramref name="values"/> (UTF-8, as <see cref="RowKeyBytes.Values"/> encodes them; a row seen twice is read
+    /// once), and its <paramref name="rowNumber"/>, the row's place among the rows recorded, by which
+    /// <see cref="KeptRowNumbers"/> finds it again.
     /// </summary>
-    public void AddRow(int table, string id, string?[] values, long rowNumber)
+    public void AddRow(int table, ReadOnlySpan<byte> id, ReadOnlySpan<byte> values, long rowNumber)
     {
+        // The value: the row number, then the key values.
+        Span<byte> number = stackalloc byte[KeyValues.MaxVarintBytes];
+        var numberLength = KeyValues.WriteVarint(number, (ulong)rowNumber);
         lock (_lock)
         {
-            var keyLength = Utf8(id).Length;
-            // The value: the row number (64 bits), then the key values.
-            var vals = Encode(values, keyLength + 8);
-            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(keyLength), rowNumber);
-            FileRows.Add(Stream(table, -1), _buffer.AsSpan(0, keyLength), _buffer.AsSpan(keyLength, 8 + vals.Length));
+            FileRows.Add(Stream(table, -1), id, number[..numberLength], values);
         }
     }
 
     /// <summary>
-    /// Records that row <paramref name="id"/> of <paramref name="table"/> (key values <paramref name="values"/>) has
-    /// <paramref name="tuple"/> in column set <paramref name="columns"/>.
+    /// Records that row <paramref name="id"/> of <paramref name="table"/> (key values <paramref name="values"/>, as
+    /// for <see cref="AddRow"/>) has <paramref name="tuple"/> in column set <paramref name="columns"/>.
     /// </summary>
-    public void AddRef(int table, int columns, string tuple, string id, string?[] values)
+    public void AddRef(int table, int columns, ReadOnlySpan<byte> tuple, ReadOnlySpan<byte> id, ReadOnlySpan<byte> values)
     {
         lock (_lock)
         {
-            var tupleLength = Encoding.UTF8.GetMaxByteCount(tuple.Length);
-            if (_tupleBuffer.Length < tupleLength)
+            // The value: the row's identity (its length, then UTF-8) and its key values.
+            if (_refBuffer.Length < KeyValues.MaxVarintBytes + id.Length)
             {
-                _tupleBuffer = new byte[tupleLength * 2];
+                _refBuffer = new byte[(KeyValues.MaxVarintBytes + id.Length) * 2];
             }
-            tupleLength = Encoding.UTF8.GetBytes(tuple, _tupleBuffer);
-            // The value: the row's identity (32-bit length, UTF-8) and its key values.
-            var idLength = Utf8(id).Length;
-            var vals = Encode(values, idLength + 4);
-            _buffer.AsSpan(0, idLength).CopyTo(_buffer.AsSpan(4));
-            BinaryPrimitives.WriteInt32LittleEndian(_buffer, idLength);
-            FileRows.Add(Stream(table, columns), _tupleBuffer.AsSpan(0, tupleLength), _buffer.AsSpan(0, 4 + idLength + vals.Length));
+            var idAt = KeyValues.WriteVarint(_refBuffer, (ulong)id.Length);
+            id.CopyTo(_refBuffer.AsSpan(idAt));
+            FileRows.Add(Stream(table, columns), tuple, _refBuffer.AsSpan(0, idAt + id.Length), values);
         }
+    }
+
+    /// <summary>A row record's key values (after its row number).</summary>
+    static string?[] RowValues(ReadOnlySpan<byte> value)
+    {
+        KeyValues.ReadVarint(ref value);
+        return KeyValues.Decode(value);
     }
 
     /// <summary>Rows recorded so far (refs not counted).</summary>
@@ -100,7 +103,7 @@ public sealed partial class KeyStore
                     }
                     first = false;
                     previous = reader.Key.ToArray();
-                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), Decode(reader.Value[8..])));
+                    page.Add(new KeyRow(Encoding.UTF8.GetString(reader.Key), RowValues(reader.Value)));
                 }
             }
             foreach (var row in page)
@@ -121,7 +124,7 @@ public sealed partial class KeyStore
         {
             string?[]? values = null;
             FileRows.Find(Stream(table, -1), Utf8(id), ref values, static (ref string?[]? found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
-                found ??= Decode(value[8..]));
+                found ??= RowValues(value));
             return values is null ? null : new KeyRow(id, values);
         }
     }
@@ -156,7 +159,8 @@ public sealed partial class KeyStore
                     {
                         if (order == 0)
                         {
-                            numbers.Add(BinaryPrimitives.ReadInt64LittleEndian(reader.Value));
+                            var value = reader.Value;
+                            numbers.Add((long)KeyValues.ReadVarint(ref value));
                         }
                         more = reader.Next();
                     }
@@ -192,8 +196,8 @@ public sealed partial class KeyStore
         {
             FileRows.Find(Stream(table, columns), Utf8(tuple), ref rows, static (ref List<KeyRow> found, ReadOnlySpan<byte> _, ReadOnlySpan<byte> value) =>
             {
-                var idLength = BinaryPrimitives.ReadInt32LittleEndian(value);
-                found.Add(new KeyRow(Encoding.UTF8.GetString(value.Slice(4, idLength)), Decode(value[(4 + idLength)..])));
+                var idLength = (int)KeyValues.ReadVarint(ref value);
+                found.Add(new KeyRow(Encoding.UTF8.GetString(value[..idLength]), KeyValues.Decode(value[idLength..])));
             });
         }
         return rows;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
 using SQLitePCL;
 
@@ -284,54 +283,18 @@ public sealed partial class KeyStore : IDisposable
         return _buffer.AsSpan(0, Encoding.UTF8.GetBytes(text, _buffer));
     }
 
-    /// <summary>
-    /// Key values as one blob after the first <paramref name="start"/> bytes of the buffer: per value a 32-bit length
-    /// (-1: NULL) and its UTF-8 bytes.
-    /// </summary>
+    /// <summary>Key values as one blob (<see cref="KeyValues"/>) after the first <paramref name="start"/> bytes of the buffer.</summary>
     ReadOnlySpan<byte> Encode(string?[] values, int start)
     {
-        var need = start;
-        foreach (var value in values)
-        {
-            need += 4 + (value is null ? 0 : Encoding.UTF8.GetMaxByteCount(value.Length));
-        }
+        var need = start + KeyValues.MaxEncodedLength(values);
         if (_buffer.Length < need)
         {
             Array.Resize(ref _buffer, need * 2);
         }
-        var pos = start;
-        foreach (var value in values)
-        {
-            if (value is null)
-            {
-                BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(pos), -1);
-                pos += 4;
-                continue;
-            }
-            var length = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(pos + 4));
-            BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(pos), length);
-            pos += 4 + length;
-        }
-        return _buffer.AsSpan(start, pos - start);
+        return _buffer.AsSpan(start, KeyValues.Encode(values, _buffer.AsSpan(start)));
     }
 
-    static string?[] Decode(ReadOnlySpan<byte> blob)
-    {
-        var values = new List<string?>();
-        while (blob.Length > 0)
-        {
-            var length = BinaryPrimitives.ReadInt32LittleEndian(blob);
-            blob = blob[4..];
-            if (length < 0)
-            {
-                values.Add(null);
-                continue;
-            }
-            values.Add(Encoding.UTF8.GetString(blob[..length]));
-            blob = blob[length..];
-        }
-        return [.. values];
-    }
+    static string?[] Decode(ReadOnlySpan<byte> blob) => KeyValues.Decode(blob);
 
     void Bind(sqlite3_stmt statement, int table, ReadOnlySpan<byte> key, int round, ReadOnlySpan<byte> vals)
     {

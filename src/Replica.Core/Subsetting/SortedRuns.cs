@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -23,21 +24,142 @@ internal sealed unsafe class SortedRuns : IDisposable
     /// <summary>A record's place in the in-memory run: at <see cref="Offset"/> in the arena, the key, its value's length (32 bits) and the value.</summary>
     record struct Entry(ulong Prefix, int Stream, int Offset, int KeyLength);
 
-    /// <summary>Orders entries by stream, key prefix, key, then arena offset (the order of the appends).</summary>
-    readonly struct EntryOrder(byte* arena) : IComparer<Entry>
+    /// <summary>Orders entries by stream, key prefix, key, then arena offset (the order of the appends): a total order.</summary>
+    static int Compare(in Entry a, in Entry b, byte* arena)
     {
-        public int Compare(Entry a, Entry b)
+        if (a.Stream != b.Stream)
         {
-            if (a.Stream != b.Stream)
-            {
-                return a.Stream < b.Stream ? -1 : 1;
-            }
-            if (a.Prefix != b.Prefix)
-            {
-                return a.Prefix < b.Prefix ? -1 : 1;
-            }
+            return a.Stream < b.Stream ? -1 : 1;
+        }
+        if (a.Prefix != b.Prefix)
+        {
+            return a.Prefix < b.Prefix ? -1 : 1;
+        }
+        if (a.KeyLength > 8 || b.KeyLength > 8)
+        {
             var order = new ReadOnlySpan<byte>(arena + a.Offset, a.KeyLength).SequenceCompareTo(new ReadOnlySpan<byte>(arena + b.Offset, b.KeyLength));
-            return order != 0 ? order : a.Offset.CompareTo(b.Offset);
+            if (order != 0)
+            {
+                return order;
+            }
+        }
+        else if (a.KeyLength != b.KeyLength)
+        {
+            // Equal zero-padded prefixes of keys of up to 8 bytes: the shorter key is a prefix of the longer.
+            return a.KeyLength < b.KeyLength ? -1 : 1;
+        }
+        return a.Offset.CompareTo(b.Offset);
+    }
+
+    /// <summary>
+    /// Sorts the run's entries (introsort: quicksort on a median of three, insertion sort below 16 entries, heapsort
+    /// past a depth of 2 log n). Span.Sort with a comparer calls it through a delegate per comparison; this inlines it.
+    /// </summary>
+    static void Sort(Span<Entry> entries, byte* arena) =>
+        IntroSort(entries, HeapSortOnly ? 0 : 2 * (BitOperations.Log2((uint)Math.Max(1, entries.Length)) + 1), arena);
+
+    /// <summary>A setting for tests: every run sorts by the heapsort that is otherwise the quicksort's rare fallback.</summary>
+    internal static bool HeapSortOnly { get; set; }
+
+    static void IntroSort(Span<Entry> entries, int depth, byte* arena)
+    {
+        while (entries.Length > 16)
+        {
+            if (depth-- == 0)
+            {
+                HeapSort(entries, arena);
+                return;
+            }
+            var last = entries.Length - 1;
+            var middle = last >> 1;
+            // The median of the first, middle and last entries goes to the end, as the pivot.
+            SwapIfGreater(entries, 0, middle, arena);
+            SwapIfGreater(entries, 0, last, arena);
+            SwapIfGreater(entries, middle, last, arena);
+            (entries[middle], entries[last - 1]) = (entries[last - 1], entries[middle]);
+            var pivot = entries[last - 1];
+            int left = 0, right = last - 1;
+            while (true)
+            {
+                while (Compare(entries[++left], pivot, arena) < 0)
+                {
+                }
+                while (Compare(pivot, entries[--right], arena) < 0)
+                {
+                }
+                if (left >= right)
+                {
+                    break;
+                }
+                (entries[left], entries[right]) = (entries[right], entries[left]);
+            }
+            (entries[left], entries[last - 1]) = (entries[last - 1], entries[left]);
+            // The smaller side recursively, the larger one in this loop: the stack stays at log n.
+            if (left < entries.Length - left)
+            {
+                IntroSort(entries[..left], depth, arena);
+                entries = entries[(left + 1)..];
+            }
+            else
+            {
+                IntroSort(entries[(left + 1)..], depth, arena);
+                entries = entries[..left];
+            }
+        }
+        for (var i = 1; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            var j = i - 1;
+            while (j >= 0 && Compare(entry, entries[j], arena) < 0)
+            {
+                entries[j + 1] = entries[j];
+                j--;
+            }
+            entries[j + 1] = entry;
+        }
+    }
+
+    static void SwapIfGreater(Span<Entry> entries, int i, int j, byte* arena)
+    {
+        if (Compare(entries[i], entries[j], arena) > 0)
+        {
+            (entries[i], entries[j]) = (entries[j], entries[i]);
+        }
+    }
+
+    static void HeapSort(Span<Entry> entries, byte* arena)
+    {
+        for (var i = entries.Length / 2 - 1; i >= 0; i--)
+        {
+            SiftDown(entries, i, entries.Length, arena);
+        }
+        for (var end = entries.Length - 1; end > 0; end--)
+        {
+            (entries[0], entries[end]) = (entries[end], entries[0]);
+            SiftDown(entries, 0, end, arena);
+        }
+    }
+
+    static void SiftDown(Span<Entry> entries, int at, int count, byte* arena)
+    {
+        while (true)
+        {
+            var largest = at;
+            var left = 2 * at + 1;
+            if (left < count && Compare(entries[left], entries[largest], arena) > 0)
+            {
+                largest = left;
+            }
+            if (left + 1 < count && Compare(entries[left + 1], entries[largest], arena) > 0)
+            {
+                largest = left + 1;
+            }
+            if (largest == at)
+            {
+                return;
+            }
+            (entries[at], entries[largest]) = (entries[largest], entries[at]);
+            at = largest;
         }
     }
 
@@ -71,14 +193,14 @@ internal sealed unsafe class SortedRuns : IDisposable
     /// <summary>Records appended so far.</summary>
     public long Count => _records;
 
-    /// <summary>Appends a record; only before the first read.</summary>
-    public void Add(int stream, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>Appends a record whose value is <paramref name="value"/> then <paramref name="valueTail"/>; only before the first read.</summary>
+    public void Add(int stream, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ReadOnlySpan<byte> valueTail = default)
     {
         if (_file is not null)
         {
             throw new InvalidOperationException("records are added before the first read");
         }
-        var need = key.Length + 4 + value.Length;
+        var need = key.Length + 4 + value.Length + valueTail.Length;
         if (_arena == null)
         {
             // Two thirds of the run's memory for the records' bytes (key, value, 4 bytes), a third for the 24-byte
@@ -102,8 +224,9 @@ internal sealed unsafe class SortedRuns : IDisposable
         var at = _arenaUsed;
         var arena = new Span<byte>(_arena + at, need);
         key.CopyTo(arena);
-        BinaryPrimitives.WriteInt32LittleEndian(arena[key.Length..], value.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(arena[key.Length..], value.Length + valueTail.Length);
         value.CopyTo(arena[(key.Length + 4)..]);
+        valueTail.CopyTo(arena[(key.Length + 4 + value.Length)..]);
         _arenaUsed += need;
         _entries[_count++] = new Entry(Prefix(key), stream, at, key.Length);
         _records++;
@@ -136,7 +259,7 @@ internal sealed unsafe class SortedRuns : IDisposable
     void WriteSorted(RecordWriter writer)
     {
         var entries = new Span<Entry>(_entries, _count);
-        entries.Sort(new EntryOrder(_arena));
+        Sort(entries, _arena);
         foreach (var entry in entries)
         {
             var record = new ReadOnlySpan<byte>(_arena + entry.Offset, _arenaUsed - entry.Offset);

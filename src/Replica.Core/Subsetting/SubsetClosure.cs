@@ -101,7 +101,7 @@ public sealed class SubsetClosure
                     var all = page.Select(p => new KeyRow(p.Id, p.Values)).ToList();
                     foreach (var link in _graph.ChildLinks(table))
                     {
-                        if (down.Count > 0 && _graph.Followed.Contains(link.Child) && !_graph.Excluded.Contains(link.Child))
+                        if (down.Count > 0 && _graph.WalksDown(link))
                         {
                             await ExpandAsync(link, down, toChildren: true, cancellationToken).ConfigureAwait(false);
                         }

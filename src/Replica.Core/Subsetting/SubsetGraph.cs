@@ -133,6 +133,13 @@ public sealed class SubsetGraph
     public IReadOnlyList<SubsetLink> ChildLinks(SubsetTable table) => _children[table];
 
     /// <summary>
+    /// Whether the closure may walk <paramref name="link"/> down, from parent rows to their children: only rows reached
+    /// downward bring children, and only in followed tables; rows are reached downward in roots and followed tables.
+    /// </summary>
+    public bool WalksDown(SubsetLink link) =>
+        Followed.Contains(link.Child) && !Excluded.Contains(link.Child) && (Followed.Contains(link.Parent) || Roots.Any(r => r.Table == link.Parent));
+
+    /// <summary>
     /// The columns of <paramref name="table"/> written as NULL: its foreign keys into tables whose rows are not kept
     /// (a NOT NULL one is a plan error, so each of these is nullable).
     /// </summary>

@@ -117,12 +117,12 @@ public class KeyStoreTests
             {
                 numbers.TryAdd(id, []);
                 numbers[id].Add(number);
-                store.AddRow(3, id, values, number++);
-                store.AddRef(3, 0, parent, id, values);
+                AddRow(store, 3, id, values, number++);
+                AddRef(store, 3, 0, parent, id, values);
             }
             oracle[id] = values;
         }
-        store.AddRow(4, "other table", ["x"], number++);
+        AddRow(store, 4, "other table", ["x"], number++);
         Assert.True(store.DiskBytes > 4 << 20, $"{store.DiskBytes} bytes on disk: the rows did not spill");
 
         var rows = store.Rows(3).ToList();
@@ -157,8 +157,8 @@ public class KeyStoreTests
         string[] keys = ["b", "a", "\U0001F600", "\uFF21", "ab", "", "A", "a\0", "a\0b"];
         foreach (var key in keys)
         {
-            store.AddRow(0, key, [key], 0);
-            store.AddRef(0, 0, key, key, [key]);
+            AddRow(store, 0, key, [key], 0);
+            AddRef(store, 0, 0, key, key, [key]);
         }
         var expected = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList();
         Assert.Equal(expected, store.Rows(0).Select(r => r.Id));
@@ -166,8 +166,53 @@ public class KeyStoreTests
         {
             Assert.Equal(key, Assert.Single(store.Matching(0, 0, key)).Id);
         }
-        Assert.Throws<InvalidOperationException>(() => store.AddRow(0, "late", ["late"], 1));
+        Assert.Throws<InvalidOperationException>(() => AddRow(store, 0, "late", ["late"], 1));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FileRows_KeysSortedReversedEqualAndSharingPrefixes_ReadBackInByteThenAppendOrder(bool heapSortOnly)
+    {
+        // Keys in the orders a run meets: ascending, descending, all equal, random with repeats; short keys that differ
+        // only past their 8-byte prefix or by trailing NULs, and longer ones that share the prefix.
+        var keys = new List<string>();
+        keys.AddRange(Enumerable.Range(0, 3000).Select(i => i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)));
+        keys.AddRange(Enumerable.Range(0, 3000).Select(i => (9999 - i).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        keys.AddRange(Enumerable.Repeat("same", 2000));
+        var random = new Random(11);
+        keys.AddRange(Enumerable.Range(0, 6000).Select(_ => random.Next(500).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        keys.AddRange(["abcdefgh", "abcdefghi", "abcdefgh\0", "abcdefg", "a", "a\0", "a\0\0", "", "abcdefgh\0x", "abcdefgi", "ab\u00e9"]);
+        keys.AddRange(Enumerable.Range(0, 2000).Select(i => "abcdefgh" + (i % 300).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        SortedRunsSetting(heapSortOnly);
+        try
+        {
+            using var store = new KeyStore(1 << 20);
+            for (var i = 0; i < keys.Count; i++)
+            {
+                var n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                AddRow(store, 0, keys[i], [keys[i], n], i);
+                AddRef(store, 0, 0, keys[i], "r" + n, [keys[i], n]);
+            }
+            var byteOrder = Comparer<string>.Create((a, b) => Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(Encoding.UTF8.GetBytes(b)));
+            // Rows: each key once, the first appended, in byte order.
+            var rows = store.Rows(0).ToList();
+            Assert.Equal(keys.Distinct().Order(byteOrder), rows.Select(r => r.Id));
+            Assert.All(rows, r => Assert.Equal(keys.IndexOf(r.Id).ToString(System.Globalization.CultureInfo.InvariantCulture), r.Values[1]));
+            // References: every record of a key, in the order appended.
+            foreach (var key in new[] { "same", "abcdefgh", "a\0", "", "42", "abcdefgh7" })
+            {
+                Assert.Equal(Enumerable.Range(0, keys.Count).Where(i => keys[i] == key).Select(i => "r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    store.Matching(0, 0, key).Select(r => r.Id));
+            }
+        }
+        finally
+        {
+            SortedRunsSetting(false);
+        }
+    }
+
+    static void SortedRunsSetting(bool heapSortOnly) => SortedRuns.HeapSortOnly = heapSortOnly;
 
     [Fact]
     public void Dispose_RemovesTheTempDirectory()
@@ -187,4 +232,11 @@ public class KeyStoreTests
             Directory.Delete(parent, recursive: true);
         }
     }
+
+    /// <summary>Records a row as pass 2 does, from its values as UTF-8 bytes (RowKeyBytes).</summary>
+    static void AddRow(KeyStore store, int table, string id, string?[] values, long number) =>
+        store.AddRow(table, Encoding.UTF8.GetBytes(id), RowKeyBytesTests.Read(values).Values, number);
+
+    static void AddRef(KeyStore store, int table, int columns, string tuple, string id, string?[] values) =>
+        store.AddRef(table, columns, Encoding.UTF8.GetBytes(tuple), Encoding.UTF8.GetBytes(id), RowKeyBytesTests.Read(values).Values);
 }

@@ -48,10 +48,12 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         CREATE TABLE notes (customer_id int REFERENCES customers (id), body text);  -- no primary key
         INSERT INTO employees SELECT i, CASE WHEN i > 1 THEN i / 2 END, 'e' || i FROM generate_series(1, 40) i;
         INSERT INTO customers SELECT i, CASE WHEN i % 3 = 0 THEN 'DE' ELSE 'FR' END, 'C' || i FROM generate_series(1, 3000) i;
-        INSERT INTO products SELECT 'sku' || (i % 50), i / 50 FROM generate_series(0, 199) i;
+        -- SKUs with escapes in COPY text (tab, newline, backslash), colons and non-ASCII: a composite key file mode reads as bytes.
+        INSERT INTO products SELECT 'sk' || (ARRAY[E'\u00fc\t\\:', E'\U0001F600\n1:', 'u'])[1 + i % 50 % 3] || (i % 50), i / 50 FROM generate_series(0, 199) i;
         INSERT INTO orders SELECT i, 1 + i % 3000, CASE WHEN i % 4 = 0 THEN NULL ELSE 1 + i % 40 END, date '2025-06-01' + i % 400
             FROM generate_series(1, 9000) i;
-        INSERT INTO order_items SELECT i, 1 + i % 9000, 'sku' || (i % 50), (i / 7) % 4 FROM generate_series(1, 20000) i;
+        INSERT INTO order_items SELECT i, 1 + i % 9000, 'sk' || (ARRAY[E'\u00fc\t\\:', E'\U0001F600\n1:', 'u'])[1 + i % 50 % 3] || (i % 50), (i / 7) % 4
+            FROM generate_series(1, 20000) i;
         INSERT INTO events SELECT i, 'C' || (1 + i % 3000), date '2025-03-01' + i % 600 FROM generate_series(1, 12000) i;
         INSERT INTO notes SELECT 1 + i % 3000, 'note ' || i FROM generate_series(1, 500) i;
         ANALYZE;
