@@ -85,7 +85,9 @@ public sealed partial class LeakCheckCliTests(PostgresServer server) : IDisposab
         var piped = await _cli.RunAsync(["leakcheck", "-c", config, "--latest", "--input", "-", "--json"], stdin);
 
         Assert.Equal(8, piped.ExitCode);
-        static string Columns(string json) => JsonDocument.Parse(json).RootElement.GetProperty("columns").GetRawText();
+        // What the rows say (the chance estimates draw a hash key per run, so they vary in their last digits).
+        static string Columns(string json) => string.Join("\n", JsonDocument.Parse(json).RootElement.GetProperty("columns").EnumerateArray()
+            .Select(c => $"{c.GetProperty("table")} {c.GetProperty("column")} {c.GetProperty("compared")} {c.GetProperty("unchanged")} {c.GetProperty("copied")}"));
         var report = JsonDocument.Parse(piped.Stdout).RootElement;
         Assert.Equal(50, report.GetProperty("leaks").GetInt64());
         Assert.Equal(375, report.GetProperty("original_rows").GetInt64());
