@@ -207,7 +207,6 @@ internal ref partial struct SqlTokenizer
         return false;
     }
 
-    /// <summary>Skips a line comment: to just past the newline, or to the end.</summary>
     /// <summary>Skips a -- or # comment: to the line feed, or for PostgreSQL a carriage return too (as UnitScanner).</summary>
     void SkipLine()
     {
