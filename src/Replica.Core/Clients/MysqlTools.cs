@@ -87,6 +87,17 @@ public sealed class MysqlTools
         return rows;
     }
 
+    /// <summary>Fails, naming <paramref name="uri"/>, unless its database exists and the user may see it.</summary>
+    public async Task RequireDatabaseAsync(MysqlOptionFile options, DatabaseUri uri, CancellationToken cancellationToken)
+    {
+        var exists = await QueryAsync(options, null,
+            "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " + Literal(uri.Database!), cancellationToken).ConfigureAwait(false);
+        if (exists.Count != 1 || exists[0][0] != "1")
+        {
+            throw new DatabaseException($"{uri.Describe()} does not exist (or the user may not see it)");
+        }
+    }
+
     /// <summary>Runs a script (several statements, DELIMITER allowed) through the client's standard input.</summary>
     public async Task ExecuteScriptAsync(MysqlOptionFile options, string? database, string script, CancellationToken cancellationToken)
     {

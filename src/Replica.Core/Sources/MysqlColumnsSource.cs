@@ -33,12 +33,7 @@ public sealed class MysqlColumnsSource(DatabaseUri uri, MysqlTools tools, IReadO
     {
         var database = MysqlTools.Literal(uri.Database ?? throw new ConfigException("the source URI names no database (mysql://user@host:port/DATABASE)"));
         using var options = MysqlOptionFile.Create(uri);
-        var exists = await tools.QueryAsync(options, null, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " + database, cancellationToken)
-            .ConfigureAwait(false);
-        if (exists.Count != 1 || exists[0][0] != "1")
-        {
-            throw new DatabaseException($"{uri.Describe()} does not exist (or the user may not see it)");
-        }
+        await tools.RequireDatabaseAsync(options, uri, cancellationToken).ConfigureAwait(false);
         var tables = await tools.QueryAsync(options, null,
             $"SELECT table_name, COALESCE(table_rows, 0) FROM information_schema.tables WHERE table_schema = {database} AND table_type = 'BASE TABLE' ORDER BY table_name",
             cancellationToken).ConfigureAwait(false);
@@ -48,9 +43,11 @@ public sealed class MysqlColumnsSource(DatabaseUri uri, MysqlTools tools, IReadO
         var keys = await tools.QueryAsync(options, null,
             $"SELECT table_name, column_name FROM information_schema.key_column_usage WHERE table_schema = {database} AND constraint_name = 'PRIMARY' "
             + "ORDER BY table_name, ordinal_position", cancellationToken).ConfigureAwait(false);
+        var columnsOf = columns.ToLookup(c => c[0]!, StringComparer.Ordinal);
+        var keysOf = keys.ToLookup(k => k[0]!, StringComparer.Ordinal);
         return [.. tables.Select(t => new MysqlTable(t[0]!,
-            [.. columns.Where(c => c[0] == t[0]).Select(c => (c[1]!, c[2]!, c[3]!))],
-            [.. keys.Where(k => k[0] == t[0]).Select(k => k[1]!)],
+            [.. columnsOf[t[0]!].Select(c => (c[1]!, c[2]!, c[3]!))],
+            [.. keysOf[t[0]!].Select(k => k[1]!)],
             long.TryParse(t[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rows) ? rows : 0))];
     }
 

@@ -76,12 +76,7 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
         _options ??= MysqlOptionFile.Create(_uri);
         var version = await _tools.QueryAsync(_options, null, "SELECT VERSION()", cancellationToken).ConfigureAwait(false);
         ServerVersion = version.Count == 1 ? version[0][0] : null;
-        var exists = await _tools.QueryAsync(_options, null,
-            "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " + MysqlTools.Literal(_database), cancellationToken).ConfigureAwait(false);
-        if (exists.Count != 1 || exists[0][0] != "1")
-        {
-            throw new DatabaseException($"{_uri.Describe()} does not exist (or the user may not see it)");
-        }
+        await _tools.RequireDatabaseAsync(_options, _uri, cancellationToken).ConfigureAwait(false);
         var rows = await _tools.QueryAsync(_options, null,
             "SELECT table_name, COALESCE(data_length, 0) FROM information_schema.tables WHERE table_schema = " + MysqlTools.Literal(_database),
             cancellationToken).ConfigureAwait(false);
