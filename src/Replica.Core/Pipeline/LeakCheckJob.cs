@@ -543,25 +543,21 @@ public static class LeakCheckJob
             {
                 return null;
             }
-            Transformer? transformer = null;
+            Transformer? transformer;
             try
             {
                 transformer = state.NewTransformer(column, _rules);
-                if (transformer is { RepeatsByChance: true })
-                {
-                    (var model, transformer) = (transformer, null);
-                    return model;
-                }
-                return null;
             }
             catch (ReplicaException)
             {
                 return null;
             }
-            finally
+            if (transformer is { RepeatsByChance: true })
             {
-                transformer?.Dispose();
+                return transformer;
             }
+            transformer?.Dispose();
+            return null;
         }
 
         /// <summary>

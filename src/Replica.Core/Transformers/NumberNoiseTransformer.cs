@@ -79,7 +79,7 @@ internal sealed partial class NumberNoiseTransformer : Transformer
             return TransformResult.Null;
         }
 
-        if (value.IsEmpty || value.SequenceEqual("NaN"u8) || value.EndsWith("Infinity"u8) || value.EndsWith("inf"u8))
+        if (KeptAsIs(value))
         {
             return TransformResult.Unchanged;
         }
@@ -133,6 +133,10 @@ internal sealed partial class NumberNoiseTransformer : Transformer
         return TransformResult.Value;
     }
 
+    /// <summary>The empty value, NaN and the infinities: no noise to add.</summary>
+    static bool KeptAsIs(ReadOnlySpan<byte> value) =>
+        value.IsEmpty || value.SequenceEqual("NaN"u8) || value.EndsWith("Infinity"u8) || value.EndsWith("inf"u8);
+
     public override bool RepeatsByChance => true;
 
     /// <summary>
@@ -142,7 +146,7 @@ internal sealed partial class NumberNoiseTransformer : Transformer
     /// </summary>
     public override double ChanceUnchanged(ReadOnlySpan<byte> value)
     {
-        if (value.IsEmpty || value.SequenceEqual("NaN"u8) || value.EndsWith("Infinity"u8) || value.EndsWith("inf"u8))
+        if (KeptAsIs(value))
         {
             return 1;
         }
