@@ -134,7 +134,9 @@ internal sealed partial class ConfigBinder
         var destination = new DestinationConfig();
         if (f.Get("destination") is { } destinationNode)
         {
-            var df = Mapping(destinationNode, ["connection_uri", "wipe_database"]);
+            // allow_privileged_role is Replica's own (RepliByte restored as any role): without it a RepliByte config could
+            // not restore as a superuser at all.
+            var df = Mapping(destinationNode, ["connection_uri", "wipe_database", "allow_privileged_role"]);
             bool? wipeDatabase = df.Get("wipe_database") is { } wipe ? Bool(wipe) : null;
             destination = new DestinationConfig
             {
@@ -142,6 +144,7 @@ internal sealed partial class ConfigBinder
                 WipeDatabase = wipeDatabase,
                 // RepliByte wipes by default: it drops and recreates the public schema before restoring.
                 Wipe = wipeDatabase ?? true ? WipeMode.Schemas : WipeMode.None,
+                AllowPrivilegedRole = df.Get("allow_privileged_role") is { } ap && Bool(ap),
             };
         }
 

@@ -84,7 +84,7 @@ internal sealed partial class ConfigBinder
         var destination = new DestinationConfig();
         if (f.Get("destination") is { } destinationNode)
         {
-            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database", "after_restore"]);
+            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database", "after_restore", "allow_privileged_role"]);
             var wipe = WipeMode.None;
             if (df.Get("wipe") is { } wipeNode)
             {
@@ -103,6 +103,7 @@ internal sealed partial class ConfigBinder
                 Wipe = wipe,
                 CreateDatabase = df.Get("create_database") is not { } cd || Bool(cd),
                 AfterRestore = df.Get("after_restore") is { } ar ? SqlSteps(ar) : [],
+                AllowPrivilegedRole = df.Get("allow_privileged_role") is { } ap && Bool(ap),
             };
         }
 

@@ -242,6 +242,13 @@ public sealed class DestinationConfig
     /// (PostgreSQL; MySQL in the staging database before the swap), in order; a failure rolls the whole restore back.
     /// </summary>
     public IReadOnlyList<SqlStep> AfterRestore { get; init; } = [];
+
+    /// <summary>
+    /// 'destination.allow_privileged_role': restore even as a role that SQL inside a dump could use to reach outside
+    /// the destination database (PostgreSQL: a superuser or a role that may run programs or touch server files; MySQL:
+    /// a user that may write to other databases); off by default, when such a role is refused before anything changes.
+    /// </summary>
+    public bool AllowPrivilegedRole { get; init; }
 }
 
 

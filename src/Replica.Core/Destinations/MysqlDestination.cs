@@ -58,6 +58,12 @@ public sealed class MysqlDestination : IRestoreDestination
 
     public string Description => _uri.Describe();
 
+    /// <summary>
+    /// destination.allow_privileged_role: restore even as a user whose grants reach other databases (see
+    /// <see cref="MysqlReach"/>); off by default.
+    /// </summary>
+    public bool AllowPrivilegedRole { get; init; }
+
     /// <summary>The staging database the dump is restored into before it is moved in place (null before PrepareAsync and after commit).</summary>
     public string? StagingDatabase => _staging;
 
@@ -65,6 +71,19 @@ public sealed class MysqlDestination : IRestoreDestination
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         _options ??= MysqlOptionFile.Create(_uri);
+        if (!AllowPrivilegedRole)
+        {
+            var reasons = MysqlReach.Reasons(await _tools.QueryAsync(_options, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false), _database);
+            if (reasons.Count > 0)
+            {
+                throw new ConfigException($"refusing to restore into {_uri.Describe()}: the user it connects as {string.Join("; ", reasons)}, so SQL "
+                    + "inside the dump (a qualified name, a prepared statement, a trigger or a routine) could change other databases, where the "
+                    + "restore guard cannot see it. Restore as a user whose grants reach only this database and its staging databases "
+                    + $"(GRANT ALL ON `{_database}`.* and ON `{MysqlReach.StagingPrefix(_database).Replace("_", "\\_", StringComparison.Ordinal)}%`.*; "
+                    + "README: \"Restoring as a role that cannot reach out\"), or set destination.allow_privileged_role: true if you trust every "
+                    + "dump that can reach this bridge");
+            }
+        }
         var schema = await _tools.QueryAsync(_options, null,
             "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = " + MysqlTools.Literal(_database),
             cancellationToken).ConfigureAwait(false);
@@ -74,7 +93,7 @@ public sealed class MysqlDestination : IRestoreDestination
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-        var staging = $"{Truncate(_database, 32)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        var staging = $"{MysqlReach.StagingPrefix(_database)}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
         var charset = _targetExists && schema[0][0] is { } cs && schema[0][1] is { } collation
             ? $" CHARACTER SET {cs} COLLATE {collation}"
             : "";
@@ -94,7 +113,7 @@ public sealed class MysqlDestination : IRestoreDestination
     /// </summary>
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
-        var prefix = Truncate(_database, 32) + "_replica_";
+        var prefix = MysqlReach.StagingPrefix(_database);
         var like = Leftovers.LikePrefix(prefix);
         var rows = await _tools.QueryAsync(_options!, null,
             "SELECT s.schema_name FROM information_schema.schemata s WHERE s.schema_name LIKE " + MysqlTools.Literal(like)
@@ -241,7 +260,7 @@ public sealed class MysqlDestination : IRestoreDestination
         }
 
         var trash = replace && target.Tables.Count > 0
-            ? $"{Truncate(_database, 32)}_replica_old_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}"
+            ? $"{MysqlReach.StagingPrefix(_database)}old_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}"
             : null;
         var script = new StringBuilder();
         script.Append("SET SESSION foreign_key_checks = 0;\n");
@@ -463,5 +482,5 @@ public sealed class MysqlDestination : IRestoreDestination
         }
     }
 
-    static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
+    internal static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
 }

@@ -19,7 +19,12 @@ public sealed class MysqlScratchDatabase : ScratchDatabase
         : base(uri)
     {
         _tools = tools;
-        _destination = new MysqlDestination(uri, tools, WipeMode.None, createDatabase: false) { AfterRestore = statements };
+        _destination = new MysqlDestination(uri, tools, WipeMode.None, createDatabase: false)
+        {
+            AfterRestore = statements,
+            // The scratch database takes the stream being dumped from the user's own source, not a stored dump.
+            AllowPrivilegedRole = true,
+        };
     }
 
     public override IRestoreDestination Destination => _destination;

@@ -24,6 +24,8 @@ public sealed class PostgresScratchDatabase : ScratchDatabase
         _destination = new PsqlDestination(uri, tools, WipeMode.None, createDatabase: false)
         {
             AfterRestore = statements,
+            // The scratch database takes the stream being dumped from the user's own source, not a stored dump.
+            AllowPrivilegedRole = true,
             FailureContext = $"sanitizing in the scratch {uri.Describe()} failed (nothing was stored)",
         };
     }

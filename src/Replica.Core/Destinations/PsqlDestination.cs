@@ -55,6 +55,12 @@ public sealed class PsqlDestination : IRestoreDestination
 
     readonly AfterRestoreSteps _afterRestore = AfterRestoreSteps.None;
 
+    /// <summary>
+    /// destination.allow_privileged_role: restore even when the role psql connects as could reach outside the database
+    /// (see <see cref="RefusePrivilegedRoleAsync"/>); off by default.
+    /// </summary>
+    public bool AllowPrivilegedRole { get; init; }
+
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
 
@@ -95,6 +101,7 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>Connects first (clear error on a wrong password or host), creates the database when asked, starts psql.</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
+        await RefusePrivilegedRoleAsync(cancellationToken).ConfigureAwait(false);
         var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
             .ConfigureAwait(false)).Trim() == "1";
         if (!exists)
@@ -124,6 +131,55 @@ public sealed class PsqlDestination : IRestoreDestination
             await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(WipeSchemasSql), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The restore guard sees every statement psql runs, but not the SQL a statement runs in turn: a DO block's EXECUTE,
+    /// a function called by a default, a check, an index expression or a trigger. A role that may run programs or read
+    /// and write files on the server (a superuser, a member of pg_execute_server_program, pg_write_server_files or
+    /// pg_read_server_files, a role it can SET ROLE to that is one, CREATEROLE before PostgreSQL 16, which can grant
+    /// itself those roles, or EXECUTE on the server-side lo_import/lo_export) would let such SQL do it
+    /// (<c>DO $$ BEGIN EXECUTE 'COPY t FROM PROGRAM ...'; END $$</c>), and the guard cannot see the command. So the restore
+    /// refuses such a role (a config error, before anything is created or changed) unless destination.allow_privileged_role
+    /// says the user trusts every dump the bridge may hold. A role without those privileges gets "permission denied" from
+    /// the server for the same statements, and the restore rolls back.
+    /// https://www.postgresql.org/docs/15/predefined-roles.html, https://www.postgresql.org/docs/15/sql-copy.html
+    /// </summary>
+    async Task RefusePrivilegedRoleAsync(CancellationToken cancellationToken)
+    {
+        if (AllowPrivilegedRole)
+        {
+            return;
+        }
+        var reasons = (await _tools.QueryAsync(Maintenance, PrivilegedRoleSql, cancellationToken).ConfigureAwait(false))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (reasons.Length == 0)
+        {
+            return;
+        }
+        var why = Array.IndexOf(reasons, "is a superuser") >= 0 ? "is a superuser" : string.Join("; ", reasons);
+        throw new ConfigException($"refusing to restore into {_uri.Describe()}: the role it connects as {why}, so SQL inside the dump (a DO block, "
+            + "a function called by a default, a check, an index or a trigger) could run programs or touch files on the database server, where the restore "
+            + "guard cannot see it. Restore as a role without these privileges (README: \"Restoring as a role that cannot reach out\"), or set "
+            + "destination.allow_privileged_role: true if you trust every dump that can reach this bridge");
+    }
+
+    /// <summary>One line per privilege that lets SQL in a dump reach outside the database; none for a plain role.</summary>
+    const string PrivilegedRoleSql = """
+        SELECT CASE WHEN r.rolsuper AND r.rolname = current_user THEN 'is a superuser'
+                    WHEN r.rolsuper THEN 'can SET ROLE to the superuser ' || quote_ident(r.rolname)
+                    WHEN r.rolcreaterole THEN 'has CREATEROLE' || CASE WHEN r.rolname = current_user THEN '' ELSE ' through ' || quote_ident(r.rolname) END
+                        || ' (before PostgreSQL 16 it can grant itself pg_execute_server_program)'
+                    ELSE 'is a member of ' || r.rolname END
+        FROM pg_roles r
+        WHERE pg_has_role(current_user, r.oid, 'MEMBER')
+          AND (r.rolsuper OR (r.rolcreaterole AND current_setting('server_version_num')::int < 160000)
+               OR r.rolname IN ('pg_execute_server_program', 'pg_write_server_files', 'pg_read_server_files'))
+        UNION ALL
+        SELECT 'may run ' || f || ' on the server''s files'
+        FROM unnest(ARRAY['lo_export(oid,text)', 'lo_import(text)', 'lo_import(text,oid)']) f
+        WHERE has_function_privilege(current_user, f, 'EXECUTE')
+        ORDER BY 1
+        """;
 
     /// <summary>
     /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
@@ -272,6 +328,7 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     internal async Task<DatabaseUri> PrepareStagingAsync(int jobs, CancellationToken cancellationToken)
     {
+        await RefusePrivilegedRoleAsync(cancellationToken).ConfigureAwait(false);
         var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
             .ConfigureAwait(false)).Trim() == "1";
         if (_wipe == WipeMode.Schemas)

@@ -78,8 +78,16 @@ public static class Endpoints
         var uri = DatabaseUri.Parse(config.Destination.ConnectionUri);
         return uri.Kind switch
         {
-            DatabaseKind.PostgreSql => new PsqlDestination(uri, PostgresTools.Find(), wipe, createDatabase) { AfterRestore = config.Destination.AfterRestore },
-            DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase) { AfterRestore = config.Destination.AfterRestore },
+            DatabaseKind.PostgreSql => new PsqlDestination(uri, PostgresTools.Find(), wipe, createDatabase)
+            {
+                AfterRestore = config.Destination.AfterRestore,
+                AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
+            },
+            DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase)
+            {
+                AfterRestore = config.Destination.AfterRestore,
+                AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
+            },
             _ => throw new ConfigException($"{uri.Scheme}:// destinations are not supported yet", config.File, key: "destination.connection_uri"),
         };
     }

@@ -118,7 +118,7 @@ public abstract class S3CliTests : IDisposable
             string bucket = await Server.CreateBucketAsync();
             string config = S3Config("live.yaml", bucket);
             await File.AppendAllTextAsync(config,
-                $"\nsource:\n  connection_uri: '{pg.PasswordUri(source)}'\ndestination:\n  connection_uri: '{pg.PasswordUri(destination)}'\n");
+                $"\nsource:\n  connection_uri: '{pg.PasswordUri(source)}'\ndestination:\n  connection_uri: '{pg.PasswordUri(destination)}'\n  allow_privileged_role: true\n");
 
             ProcessOutput dump = await ReplicaOkAsync("dump", "-c", config, "--name", "live-1");
             ProcessOutput restore = await ReplicaOkAsync("restore", "-c", config, "--latest");
@@ -166,6 +166,7 @@ public abstract class S3CliTests : IDisposable
                   connection_uri: '{db.ConnectionUri(source)}'
                 destination:
                   connection_uri: '{db.ConnectionUri(destination)}'
+                  allow_privileged_role: true
                 transformers:
                   - table: customers
                     columns:
@@ -890,7 +891,7 @@ public sealed class MotoS3CliTests(MotoServer server, ITestOutputHelper output)
             string url = (await ReplicaOkAsync("share", "-c", S3Config("s3.yaml", bucket), "evil", "--quiet")).Stdout.Trim();
             string destination = "s3_evil_" + Guid.NewGuid().ToString("N")[..8];
             string config = Path.Combine(Path.GetTempPath(), $"replica-share-{Guid.NewGuid():N}.yaml");
-            await File.WriteAllTextAsync(config, $"destination:\n  connection_uri: '{pg.PasswordUri(destination)}'\n");
+            await File.WriteAllTextAsync(config, $"destination:\n  connection_uri: '{pg.PasswordUri(destination)}'\n  allow_privileged_role: true\n");
 
             ProcessOutput restore = await ReplicaAsync("restore", "-c", config, "--from-url", url);
 

@@ -79,6 +79,7 @@ public class ConfigLoaderRepliByteTests
         Assert.Equal(replica.Bridge.LocalPath, rb.Bridge.LocalPath);
         Assert.Equal(replica.Destination.ConnectionUri, rb.Destination.ConnectionUri);
         Assert.False(rb.Destination.WipeDatabase);
+        Assert.False(rb.Destination.AllowPrivilegedRole);
         Assert.Equal(Secret, rb.Secret);
     }
 

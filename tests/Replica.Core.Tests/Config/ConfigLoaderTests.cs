@@ -51,6 +51,7 @@ public class ConfigLoaderTests
         Assert.Equal(8L << 20, config.Bridge.ChunkSize);
         Assert.Equal(1L << 30, config.MaxRowBytes);
         Assert.Equal("postgresql://dev@localhost/shop", config.Destination.ConnectionUri);
+        Assert.True(Parse(Full.Replace("localhost/shop\n", "localhost/shop\n  allow_privileged_role: true\n", StringComparison.Ordinal)).Destination.AllowPrivilegedRole);
 
         Assert.Equal(3, config.Tables.Count);
         var customers = config.Tables[0];
@@ -152,6 +153,7 @@ public class ConfigLoaderTests
         Assert.Equal(4L << 20, config.Bridge.ChunkSize);
         Assert.Equal(256L << 20, config.MaxRowBytes);
         Assert.Null(config.Destination.ConnectionUri);
+        Assert.False(config.Destination.AllowPrivilegedRole);
         Assert.Empty(config.Tables);
         Assert.Empty(config.OnlyTables);
     }

@@ -1,3 +1,5 @@
+using System.Text;
+using Replica.Bridges;
 using Replica.IntegrationTests.Postgres;
 
 namespace Replica.IntegrationTests.Cli;
@@ -26,6 +28,24 @@ public sealed class ReplicaCli : IDisposable
         var path = Path.Combine(WorkingDirectory, name);
         File.WriteAllText(path, body);
         return path;
+    }
+
+    /// <summary>
+    /// Stores SQL in this test's local bridge as it is, one chunk per part (uncompressed, unencrypted), as someone with
+    /// write access to the bridge could: what the restore's own checks must stop.
+    /// </summary>
+    public async Task StoreRawDumpAsync(string name, params string[] chunks)
+    {
+        var bridge = new LocalBridge(BridgePath);
+        await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        long size = 0;
+        foreach (var chunk in chunks)
+        {
+            var bytes = Encoding.UTF8.GetBytes(chunk);
+            size += bytes.Length;
+            await writer.WriteChunkAsync(bytes, CancellationToken.None);
+        }
+        await writer.CompleteAsync(new DumpSummary(size, "test", Compressed: false, Encrypted: false), CancellationToken.None);
     }
 
     public Task<ProcessOutput> RunAsync(params string[] arguments) => RunAsync(arguments, stdin: null);

@@ -21,6 +21,7 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
     string Config(string destination, params string[] steps) => _cli.WriteConfig(
         "destination:\n"
         + $"  connection_uri: '{server.PasswordUri(destination)}'\n"
+            + "  allow_privileged_role: true\n"
         + "  after_restore:\n"
         + string.Concat(steps.Select(step => $"    - {step}\n"))
         + "bridge:\n"

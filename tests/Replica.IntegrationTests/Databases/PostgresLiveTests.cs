@@ -34,6 +34,7 @@ public sealed class PostgresLiveTests(PostgresServer server) : IDisposable
             {extraSource}
             destination:
               connection_uri: '{destinationUri}'
+              allow_privileged_role: true
             {extraDestination}
             bridge:
               local:

@@ -39,6 +39,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         """) + $"""
         destination:
           connection_uri: '{server.PasswordUri(destination)}'
+          allow_privileged_role: true
         bridge:
           local:
             path: {_cli.BridgePath}
@@ -372,6 +373,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         var config = _cli.WriteConfig($"""
             destination:
               connection_uri: '{server.PasswordUri(destination.Db)}'
+              allow_privileged_role: true
             bridge:
               local:
                 path: {_cli.BridgePath}
@@ -422,6 +424,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         var config = _cli.WriteConfig($"""
             destination:
               connection_uri: 'mysql://root@127.0.0.1:1/shop'
+              allow_privileged_role: true
             bridge:
               local:
                 path: {_cli.BridgePath}
@@ -457,6 +460,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         string ConfigOf(string db) => _cli.WriteConfig($"""
             destination:
               connection_uri: '{server.PasswordUri(db)}'
+              allow_privileged_role: true
             bridge:
               local:
                 path: {_cli.BridgePath}

@@ -1,4 +1,3 @@
-using System.Text;
 using Replica.Bridges;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
@@ -20,26 +19,12 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     string Config(string destination, string extra = "") => _cli.WriteConfig($"""
         destination:
           connection_uri: '{server.PasswordUri(destination)}'
+          allow_privileged_role: true
         bridge:
           local:
             path: {_cli.BridgePath}
         {extra}
         """);
-
-    /// <summary>Stores SQL in the bridge as it is, one chunk per part (uncompressed, unencrypted), as someone with write access could.</summary>
-    async Task StoreAsync(string name, params string[] chunks)
-    {
-        var bridge = new LocalBridge(_cli.BridgePath);
-        await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
-        long size = 0;
-        foreach (var chunk in chunks)
-        {
-            var bytes = Encoding.UTF8.GetBytes(chunk);
-            size += bytes.Length;
-            await writer.WriteChunkAsync(bytes, CancellationToken.None);
-        }
-        await writer.CompleteAsync(new DumpSummary(size, "test", Compressed: false, Encrypted: false), CancellationToken.None);
-    }
 
     /// <summary>A destination with a table of its own, which a failed restore must leave exactly as it was.</summary>
     async Task<string> DestinationAsync()
@@ -82,7 +67,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     {
         var dump = await DumpWithLargeObjectsAsync();
         var destination = await DestinationAsync();
-        await StoreAsync("lo", dump);
+        await _cli.StoreRawDumpAsync("lo", dump);
 
         var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "lo", "--wipe", "schemas", "--yes");
 
@@ -128,7 +113,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     {
         var dump = await DumpWithLargeObjectsAsync();
         var destination = await DestinationAsync();
-        await StoreAsync("lo-then-fail", dump, failure == "statement" ? "SELECT 1/0;\n" : "SELECT 1;\n");
+        await _cli.StoreRawDumpAsync("lo-then-fail", dump, failure == "statement" ? "SELECT 1/0;\n" : "SELECT 1;\n");
         if (failure == "chunk")
         {
             var chunk = Path.Combine(_cli.BridgePath, "lo-then-fail", LocalBridge.ChunkKey(0, 1));
@@ -149,7 +134,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         var destination = await DestinationAsync();
         // psql sleeps after the first statements; meanwhile replica fills the pipe with the second chunk (blank lines) and
         // is killed there. psql then reads what is left and the end of its input, which must not commit.
-        await StoreAsync("slow", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\nSELECT pg_sleep(4);\n", new string('\n', 8 << 20));
+        await _cli.StoreRawDumpAsync("slow", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\nSELECT pg_sleep(4);\n", new string('\n', 8 << 20));
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
             WorkingDirectory = _cli.WorkingDirectory,
@@ -177,7 +162,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     public async Task Restore_WipeDatabase_DropsStagingDatabasesOfKilledRestores()
     {
         var destination = await DestinationAsync();
-        await StoreAsync("small", "CREATE TABLE t (a int);\n");
+        await _cli.StoreRawDumpAsync("small", "CREATE TABLE t (a int);\n");
         var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
         var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
         await server.CreateDatabaseAsync(abandoned);
@@ -196,7 +181,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
         var destination = await DestinationAsync();
-        await StoreAsync("evil",
+        await _cli.StoreRawDumpAsync("evil",
             "CREATE TABLE new_t (a int);\nCOPY new_t (a) FROM stdin;\n1\n\\.\n",
             $"INSERT INTO new_t VALUES (2);\n\\! touch {marker}\nINSERT INTO new_t VALUES (3);\n");
 
@@ -245,7 +230,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
         var destination = await DestinationAsync();
-        await StoreAsync("strings", "CREATE TABLE new_t (a int);\n" + sql.Replace("MARKER", marker, StringComparison.Ordinal));
+        await _cli.StoreRawDumpAsync("strings", "CREATE TABLE new_t (a int);\n" + sql.Replace("MARKER", marker, StringComparison.Ordinal));
 
         var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "strings");
 
@@ -261,7 +246,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         // A file someone shares gets the same checks as the bridge: the meta-command is refused, nothing runs or changes.
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
         var destination = await DestinationAsync();
-        await StoreAsync("evil",
+        await _cli.StoreRawDumpAsync("evil",
             "CREATE TABLE new_t (a int);\nCOPY new_t (a) FROM stdin;\n1\n\\.\n",
             $"INSERT INTO new_t VALUES (2);\n\\! touch {marker}\nINSERT INTO new_t VALUES (3);\n");
         var archive = Path.Combine(_cli.WorkingDirectory, "evil.replica");
@@ -282,7 +267,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     {
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
         var destination = await server.CreateDatabaseAsync();
-        await StoreAsync("data", $"CREATE TABLE t (a text);\nCOPY t (a) FROM stdin;\n\\! touch {marker}\n\\\\o /tmp/x\n\\.\n");
+        await _cli.StoreRawDumpAsync("data", $"CREATE TABLE t (a text);\nCOPY t (a) FROM stdin;\n\\! touch {marker}\n\\\\o /tmp/x\n\\.\n");
 
         var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "data");
 

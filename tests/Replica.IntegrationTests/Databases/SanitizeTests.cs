@@ -31,7 +31,7 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         _cli.WriteConfig(
             "secret: ${REPLICA_SECRET}\n"
             + (source is null ? "" : $"source:\n  connection_uri: '{server.PasswordUri(source)}'\n")
-            + $"destination:\n  connection_uri: '{server.PasswordUri(destination)}'\n"
+            + $"destination:\n  connection_uri: '{server.PasswordUri(destination)}'\n  allow_privileged_role: true\n"
             + $"sanitize:\n  scratch_uri: '{server.PasswordUri(_scratch)}'\n  statements:\n"
             + string.Concat(steps.Select(step => $"    - {step}\n"))
             + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n"
@@ -158,7 +158,7 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         var sanitizedDestination = "replica_dest_" + Guid.NewGuid().ToString("N")[..8];
         var plain = _cli.WriteConfig(
             $"secret: ${{REPLICA_SECRET}}\nsource:\n  connection_uri: '{server.PasswordUri(source)}'\n"
-            + $"destination:\n  connection_uri: '{server.PasswordUri(plainDestination)}'\n"
+            + $"destination:\n  connection_uri: '{server.PasswordUri(plainDestination)}'\n  allow_privileged_role: true\n"
             + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n"
             + Rules(),
             "plain.yaml");

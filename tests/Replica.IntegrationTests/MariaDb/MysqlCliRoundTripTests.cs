@@ -28,6 +28,7 @@ public sealed class MysqlCliRoundTripTests(MariaDbServer server) : IDisposable
           connection_uri: '{{sourceUri}}'
         destination:
           connection_uri: '{{destinationUri}}'
+          allow_privileged_role: true
         bridge:
           local:
             path: {{_cli.BridgePath}}

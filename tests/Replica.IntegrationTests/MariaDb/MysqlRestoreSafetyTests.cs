@@ -1,5 +1,3 @@
-using System.Text;
-using Replica.Bridges;
 using Replica.IntegrationTests.Cli;
 
 namespace Replica.IntegrationTests.MariaDb;
@@ -12,15 +10,6 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
 
     public void Dispose() => _cli.Dispose();
 
-    private async Task StoreAsync(string name, string sql)
-    {
-        var bridge = new LocalBridge(_cli.BridgePath);
-        await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
-        var bytes = Encoding.UTF8.GetBytes(sql);
-        await writer.WriteChunkAsync(bytes, CancellationToken.None);
-        await writer.CompleteAsync(new DumpSummary(bytes.Length, "test", Compressed: false, Encrypted: false), CancellationToken.None);
-    }
-
     [Theory]
     [InlineData("system touch {0};\n")]
     [InlineData("\\! touch {0}\n;\n")]
@@ -31,10 +20,11 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         var marker = Path.Combine(_cli.WorkingDirectory, "marker");
         var destination = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
-        await StoreAsync("evil", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, command, marker));
+        await _cli.StoreRawDumpAsync("evil", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, command, marker));
         var config = _cli.WriteConfig($"""
             destination:
               connection_uri: '{server.ConnectionUri(destination)}'
+              allow_privileged_role: true
             bridge:
               local:
                 path: {_cli.BridgePath}
@@ -54,12 +44,13 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     {
         var destination = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
-        await StoreAsync("shop", "CREATE TABLE settings (name varchar(20) PRIMARY KEY, value text);\n"
+        await _cli.StoreRawDumpAsync("shop", "CREATE TABLE settings (name varchar(20) PRIMARY KEY, value text);\n"
             + "INSERT INTO settings VALUES ('base_url','https://shop.example.com'),('mail_host','smtp.example.com');\n");
         File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "staging.sql"), "UPDATE settings SET value = '${STAGING_HOST}' WHERE name = 'mail_host';\n");
         string Config(string failing) => _cli.WriteConfig(
             "destination:\n"
             + $"  connection_uri: '{server.ConnectionUri(destination)}'\n"
+            + "  allow_privileged_role: true\n"
             + "  after_restore:\n"
             + "    - \"UPDATE settings SET value = 'https://${STAGING_HOST}' WHERE name = 'base_url'\"\n"
             + "    - { file: staging.sql }\n"
@@ -85,7 +76,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     public async Task Restore_DropsStagingDatabasesOfKilledRestores()
     {
         var destination = await server.CreateDatabaseAsync();
-        await StoreAsync("small", "CREATE TABLE t (a int);\n");
+        await _cli.StoreRawDumpAsync("small", "CREATE TABLE t (a int);\n");
         var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
         var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
         await server.CreateDatabaseAsync(abandoned);
@@ -93,6 +84,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         var config = _cli.WriteConfig($"""
             destination:
               connection_uri: '{server.ConnectionUri(destination)}'
+              allow_privileged_role: true
             bridge:
               local:
                 path: {_cli.BridgePath}

@@ -42,7 +42,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
 
     private async Task RestoreFileAsync(string db, string path, WipeMode wipe = WipeMode.None, bool createDatabase = true)
     {
-        await using var destination = new MysqlDestination(DatabaseUri.Parse(server.ConnectionUri(db)), s_tools, wipe, createDatabase);
+        await using var destination = new MysqlDestination(DatabaseUri.Parse(server.ConnectionUri(db)), s_tools, wipe, createDatabase) { AllowPrivilegedRole = true };
         await destination.PrepareAsync(CancellationToken.None);
         await using (FileStream input = File.OpenRead(path))
         {
@@ -279,7 +279,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     public async Task Destination_DisposedWithoutCommit_DropsTheStagingDatabase()
     {
         string target = await server.CreateDatabaseAsync();
-        await using (var destination = new MysqlDestination(DatabaseUri.Parse(server.ConnectionUri(target)), s_tools, WipeMode.None, createDatabase: true))
+        await using (var destination = new MysqlDestination(DatabaseUri.Parse(server.ConnectionUri(target)), s_tools, WipeMode.None, createDatabase: true) { AllowPrivilegedRole = true })
         {
             await destination.PrepareAsync(CancellationToken.None);
             await destination.Open().WriteAsync(Encoding.UTF8.GetBytes("CREATE TABLE half (x int);\nINSERT INTO half VALUES (1);\n"));
@@ -295,7 +295,7 @@ public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposa
     {
         string target = await server.CreateDatabaseAsync();
         string wrong = "wrong#pw\\" + Guid.NewGuid().ToString("N")[..6];
-        await using var destination = new MysqlDestination(DatabaseUri.Parse(server.ConnectionUri(target, wrong)), s_tools, WipeMode.None, createDatabase: true);
+        await using var destination = new MysqlDestination(DatabaseUri.Parse(server.ConnectionUri(target, wrong)), s_tools, WipeMode.None, createDatabase: true) { AllowPrivilegedRole = true };
 
         var e = await Assert.ThrowsAsync<DatabaseException>(() => destination.PrepareAsync(CancellationToken.None));
         Assert.Contains("Access denied", e.Message, StringComparison.Ordinal);

@@ -1,0 +1,164 @@
+using System.Globalization;
+using Replica.IntegrationTests.Cli;
+using Replica.IntegrationTests.Postgres;
+
+namespace Replica.IntegrationTests.Databases;
+
+/// <summary>
+/// The restore guard cannot see SQL a dump runs through dynamic SQL (a DO block's EXECUTE, a function): restored as a
+/// superuser, such a dump makes the server run programs. A restore refuses a role that could do that, unless the config
+/// says it trusts its dumps; a plain role gets "permission denied" and the restore rolls back.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresPrivilegedRoleTests(PostgresServer server) : IDisposable
+{
+    readonly ReplicaCli _cli = new();
+    readonly string _marker = Path.Combine(Path.GetTempPath(), "replica-pwned-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        File.Delete(_marker);
+        _cli.Dispose();
+    }
+
+    string Config(string uri, bool allow) => _cli.WriteConfig($"""
+        destination:
+          connection_uri: '{uri}'
+        {(allow ? "  allow_privileged_role: true" : "")}
+        bridge:
+          local:
+            path: {_cli.BridgePath}
+        """);
+
+    string RoleUri(string role, string database) =>
+        $"postgres://{role}:unused@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{database}";
+
+    /// <summary>A dump that asks the server to run `touch` through dynamic SQL, which no statement-level check can see.</summary>
+    string Attack => $"""
+        CREATE TABLE t (line text);
+        DO $$ BEGIN EXECUTE 'COPY t FROM PROGRAM ' || quote_literal('touch ' || '{_marker}'); END $$;
+        """;
+
+    /// <summary>A database with a table of its own, owned by <paramref name="owner"/> (so it may create tables in public).</summary>
+    async Task<string> DestinationAsync(string owner = PostgresServer.User)
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, "CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1)");
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE {PostgresServer.QuoteIdentifier(db)} OWNER TO {PostgresServer.QuoteIdentifier(owner)}");
+        return db;
+    }
+
+    async Task<string> RoleAsync(string attributes = "", string memberOf = "")
+    {
+        var role = "restorer_" + Guid.NewGuid().ToString("N")[..8];
+        await server.ExecuteAsync("postgres", $"CREATE ROLE {role} LOGIN {attributes}");
+        if (memberOf.Length > 0)
+        {
+            await server.ExecuteAsync("postgres", $"GRANT {memberOf} TO {role}");
+        }
+        return role;
+    }
+
+    async Task AssertUnchangedAsync(string db)
+    {
+        Assert.Equal("1", (await server.QueryAsync(db, "SELECT string_agg(id::text, ',') FROM keep_me"))[0][0]);
+        Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('t')::text"))[0][0]);
+    }
+
+    [Fact]
+    public async Task Restore_AsSuperuser_IsRefusedBeforeAnythingChanges()
+    {
+        var db = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("attack", Attack);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(server.PasswordUri(db), allow: false), "--name", "attack", "--wipe", "schemas", "--yes");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("is a superuser", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("destination.allow_privileged_role", restore.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(PostgresServer.Password, restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(_marker));
+        await AssertUnchangedAsync(db);
+    }
+
+    [Fact]
+    public async Task Restore_AsSuperuserAllowed_RunsTheDumpsProgram()
+    {
+        // The attack is real: the opt-in restores as before, and the server runs the command. What the refusal prevents.
+        var db = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("attack", Attack);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(server.PasswordUri(db), allow: true), "--name", "attack");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.True(File.Exists(_marker));
+    }
+
+    [Fact]
+    public async Task Restore_AsPlainRole_GetsPermissionDeniedAndRollsBack()
+    {
+        var role = await RoleAsync();
+        var db = await DestinationAsync(role);
+        await _cli.StoreRawDumpAsync("attack", Attack);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "attack");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("pg_execute_server_program", restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(_marker));
+        await AssertUnchangedAsync(db);
+    }
+
+    [Fact]
+    public async Task Restore_AsPlainRole_RestoresAnOrdinaryDump()
+    {
+        var role = await RoleAsync("CREATEDB");
+        var db = await DestinationAsync(role);
+        await _cli.StoreRawDumpAsync("plain", "CREATE TABLE t (line text);\nCOPY t (line) FROM stdin;\nhello\n\\.\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "plain", "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.Equal("hello", (await server.QueryAsync(db, "SELECT line FROM t"))[0][0]);
+        Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('keep_me')::text"))[0][0]);
+    }
+
+    public static TheoryData<string, string, string> PrivilegedRoles => new()
+    {
+        { "", "pg_execute_server_program", "is a member of pg_execute_server_program" },
+        { "", "pg_write_server_files", "is a member of pg_write_server_files" },
+        { "", "pg_read_server_files", "is a member of pg_read_server_files" },
+        { "NOINHERIT", PostgresServer.User, "can SET ROLE to the superuser postgres" },
+        { "CREATEROLE", "", "has CREATEROLE" },
+    };
+
+    [Theory]
+    [MemberData(nameof(PrivilegedRoles))]
+    public async Task Restore_AsRoleThatCanReachTheServer_IsRefused(string attributes, string memberOf, string reason)
+    {
+        var role = await RoleAsync(attributes, memberOf);
+        var db = await DestinationAsync(role);
+        await _cli.StoreRawDumpAsync("attack", Attack);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "attack");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains(reason, restore.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(_marker));
+        await AssertUnchangedAsync(db);
+    }
+
+    [Fact]
+    public async Task Restore_AsRoleWithLoExport_IsRefused()
+    {
+        var role = await RoleAsync();
+        await server.ExecuteAsync("postgres", $"GRANT EXECUTE ON FUNCTION lo_export(oid, text) TO {role}");
+        var db = await DestinationAsync(role);
+        await _cli.StoreRawDumpAsync("attack", Attack);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "attack");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("may run lo_export(oid,text)", restore.Stderr, StringComparison.Ordinal);
+    }
+}

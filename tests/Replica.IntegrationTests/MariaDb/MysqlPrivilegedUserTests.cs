@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text;
+using Replica.IntegrationTests.Cli;
+
+namespace Replica.IntegrationTests.MariaDb;
+
+/// <summary>
+/// The staging database confines only unqualified names: a dump restored by a user who may write to other databases
+/// can change them (a qualified name, a prepared statement, a trigger), and a failed restore would not undo it. A restore
+/// refuses such a user unless the config says it trusts its dumps; a user whose grants reach only the destination and
+/// its staging databases gets "access denied", and the failed restore changes nothing anywhere.
+/// </summary>
+[Collection(MariaDbCollection.Name)]
+public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
+{
+    const string UserPassword = "user-pw-0123";
+    readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    string Config(string uri, bool allow = false) => _cli.WriteConfig($"""
+        destination:
+          connection_uri: '{uri}'
+        {(allow ? "  allow_privileged_role: true" : "")}
+        bridge:
+          local:
+            path: {_cli.BridgePath}
+        """);
+
+    string UserUri(string user, string database) =>
+        string.Create(CultureInfo.InvariantCulture, $"mysql://{user}:{UserPassword}@{MariaDbServer.Host}:{server.Port}/{database}");
+
+    /// <summary>Another team's database, which no restore into the destination may touch.</summary>
+    async Task<string> OtherDatabaseAsync()
+    {
+        var other = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(other, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        return other;
+    }
+
+    async Task AssertUntouchedAsync(string other)
+    {
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(other));
+        Assert.Equal("2", await server.ScalarAsync(other, "SELECT count(*) FROM keep_me"));
+    }
+
+    /// <summary>A user with the grants the README recommends (the destination and its staging databases) and <paramref name="extra"/>.</summary>
+    async Task<string> UserAsync(string destination, params string[] extra)
+    {
+        var user = "restorer_" + Guid.NewGuid().ToString("N")[..8];
+        var staging = MariaDbServer.QuoteIdentifier(destination.Replace("_", "\\_", StringComparison.Ordinal) + "\\_replica\\_%");
+        var sql = new StringBuilder($"CREATE USER '{user}'@'%' IDENTIFIED BY '{UserPassword}';\n");
+        sql.Append(CultureInfo.InvariantCulture, $"GRANT ALL ON {MariaDbServer.QuoteIdentifier(destination)}.* TO '{user}'@'%';\n");
+        sql.Append(CultureInfo.InvariantCulture, $"GRANT ALL ON {staging}.* TO '{user}'@'%';\n");
+        foreach (var grant in extra)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{string.Format(CultureInfo.InvariantCulture, grant, $"'{user}'@'%'")};\n");
+        }
+        await server.ExecuteAsync(null, sql.ToString());
+        return user;
+    }
+
+    [Fact]
+    public async Task Restore_AsRoot_IsRefusedBeforeAnythingChanges()
+    {
+        var other = await OtherDatabaseAsync();
+        var destination = await server.CreateDatabaseAsync();
+        await _cli.StoreRawDumpAsync("attack", $"CREATE TABLE t (a int);\nDROP TABLE {other}.keep_me;\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(server.ConnectionUri(destination)), "--name", "attack");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains("on every database", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("destination.allow_privileged_role", restore.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Password, restore.Stderr, StringComparison.Ordinal);
+        await AssertUntouchedAsync(other);
+        Assert.Empty(await server.ListTablesAsync(destination));
+        Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%'"));
+    }
+
+    [Fact]
+    public async Task Restore_AsRootAllowed_ChangesTheOtherDatabase()
+    {
+        // The attack is real: with the opt-in the restore runs as before, and the other database loses its table.
+        var other = await OtherDatabaseAsync();
+        var destination = await server.CreateDatabaseAsync();
+        await _cli.StoreRawDumpAsync("attack", $"CREATE TABLE t (a int);\nDROP TABLE {other}.keep_me;\nSELECT 1 FROM no_such_table;\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(server.ConnectionUri(destination), allow: true), "--name", "attack");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Empty(await server.ListTablesAsync(other));
+    }
+
+    public static TheoryData<string> Attacks => new()
+    {
+        "DROP TABLE {0}.keep_me;\n",
+        "CREATE TABLE {0}.pwned (a int);\n",
+        "USE {0};\nDROP TABLE keep_me;\n",
+        "SET @s = CONCAT('DROP TABLE ', '{0}', '.keep_me');\nPREPARE s FROM @s;\nEXECUTE s;\n",
+    };
+
+    [Theory]
+    [MemberData(nameof(Attacks))]
+    public async Task Restore_AsConfinedUser_CannotChangeAnotherDatabase(string attack)
+    {
+        var other = await OtherDatabaseAsync();
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE mine (id int); INSERT INTO mine VALUES (7)");
+        var user = await UserAsync(destination, $"GRANT SELECT ON {MariaDbServer.QuoteIdentifier(other)}.* TO {{0}}");
+        await _cli.StoreRawDumpAsync("attack", "CREATE TABLE t (a int);\n" + string.Format(CultureInfo.InvariantCulture, attack, other));
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack", "--wipe", "database", "--yes");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("denied", restore.Stderr, StringComparison.OrdinalIgnoreCase);
+        await AssertUntouchedAsync(other);
+        Assert.Equal(["mine"], await server.ListTablesAsync(destination));
+    }
+
+    [Fact]
+    public async Task Restore_AsConfinedUser_RestoresAnOrdinaryDump()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE mine (id int)");
+        var user = await UserAsync(destination);
+        await _cli.StoreRawDumpAsync("plain", "CREATE TABLE t (a int PRIMARY KEY, b varchar(10));\nINSERT INTO t VALUES (1,'one'),(2,'two');\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "plain", "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.Equal(["t"], await server.ListTablesAsync(destination));
+        Assert.Equal("2", await server.ScalarAsync(destination, "SELECT count(*) FROM t"));
+    }
+
+    public static TheoryData<string, string> WideGrants => new()
+    {
+        { "GRANT INSERT ON *.* TO {0}", "may INSERT on every database" },
+        { "GRANT FILE ON *.* TO {0}", "may FILE on every database" },
+        { "GRANT CREATE, DROP ON `%`.* TO {0}", "on databases matching '%'" },
+        { "GRANT ALL ON `{1}%`.* TO {0}", "on databases matching '{1}%'" },
+        { "GRANT INSERT ON `{2}`.keep_me TO {0}", "may INSERT on tables of '{2}'" },
+        { "GRANT UPDATE (id) ON `{2}`.keep_me TO {0}", "may UPDATE on columns of '{2}'" },
+        { "GRANT TRIGGER ON `{2}`.* TO {0}", "may TRIGGER on databases matching '{2}'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WideGrants))]
+    public async Task Restore_AsUserWhoseGrantsReachFurther_IsRefused(string grant, string reason)
+    {
+        var other = await OtherDatabaseAsync();
+        var destination = await server.CreateDatabaseAsync();
+        var user = await UserAsync(destination, grant.Replace("{1}", destination, StringComparison.Ordinal).Replace("{2}", other, StringComparison.Ordinal));
+        await _cli.StoreRawDumpAsync("attack", $"CREATE TABLE t (a int);\nDROP TABLE {other}.keep_me;\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains(reason.Replace("{1}", destination, StringComparison.Ordinal).Replace("{2}", other, StringComparison.Ordinal), restore.Stderr, StringComparison.Ordinal);
+        await AssertUntouchedAsync(other);
+    }
+
+    [Fact]
+    public async Task Restore_AsUserWithARole_IsRefused()
+    {
+        var other = await OtherDatabaseAsync();
+        var destination = await server.CreateDatabaseAsync();
+        var role = "role_" + Guid.NewGuid().ToString("N")[..8];
+        await server.ExecuteAsync(null, $"CREATE ROLE {role}; GRANT ALL ON {MariaDbServer.QuoteIdentifier(other)}.* TO {role}");
+        var user = await UserAsync(destination, $"GRANT {role} TO {{0}}");
+        await _cli.StoreRawDumpAsync("attack", $"SET ROLE {role};\nDROP TABLE {other}.keep_me;\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains($"may SET ROLE {role}", restore.Stderr, StringComparison.Ordinal);
+        await AssertUntouchedAsync(other);
+    }
+}
