@@ -249,6 +249,12 @@ public sealed class DestinationConfig
     /// a user that may write to other databases); off by default, when such a role is refused before anything changes.
     /// </summary>
     public bool AllowPrivilegedRole { get; init; }
+
+    /// <summary>
+    /// 'destination.no_owner' and 'destination.no_privileges' (PostgreSQL): leave out ALTER ... OWNER TO, and GRANT,
+    /// REVOKE, ALTER DEFAULT PRIVILEGES, as pg_restore --no-owner / --no-privileges do.
+    /// </summary>
+    public LeaveOut LeaveOut { get; init; }
 }
 
 

@@ -33,7 +33,7 @@ internal sealed class GuardedSession : IDisposable
         CancellationToken cancellationToken)
     {
         var session = destination.StartSession(target);
-        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes), transaction);
+        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, leaveOut: destination.LeaveOut), transaction);
         if (transaction)
         {
             await session.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);

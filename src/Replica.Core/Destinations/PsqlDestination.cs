@@ -61,6 +61,9 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     public bool AllowPrivilegedRole { get; init; }
 
+    /// <summary>What the restore leaves out of the dump (destination.no_owner, destination.no_privileges).</summary>
+    public LeaveOut LeaveOut { get; init; }
+
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
 

@@ -28,6 +28,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
 {
     readonly UnitSplitter _splitter;
     readonly string? _database;
+    readonly LeaveOut _leaveOut;
     readonly bool _mySql;
     readonly IUnitSink? _observer;
     /// <summary>The unit being checked.</summary>
@@ -39,9 +40,11 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <param name="database">The destination database: a \connect to it is allowed (and dropped).</param>
     /// <param name="maxUnitBytes">The largest statement held while it is checked (limits.max_row_size).</param>
     /// <param name="observer">Hears every unit that passed (a parallel restore's scan finds COPY blocks in the same pass).</param>
-    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null)
+    /// <param name="leaveOut">PostgreSQL statements replaced by their line breaks (destination.no_owner, no_privileges).</param>
+    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None)
     {
         _database = database;
+        _leaveOut = leaveOut;
         _observer = observer;
         _mySql = dialect == SqlDialect.MySql;
         _splitter = new UnitSplitter(maxUnitBytes, dialect);
@@ -50,7 +53,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <summary>The guard in front of a database client (psql, mysql); null for a file or standard output, which run nothing.</summary>
     public static RestoreGuard? For(IRestoreDestination destination, long maxUnitBytes) => destination switch
     {
-        PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes),
+        PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes, leaveOut: psql.LeaveOut),
         MysqlDestination => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes),
         _ => null,
     };
@@ -204,6 +207,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing
             // here runs on its own, and a COPY in it starts no data (psql would not either). Backslashes were checked above.
             WritePostgres(output, unit);
+            return;
+        }
+        if ((_leaveOut.HasFlag(LeaveOut.Owners) && StatementParser.IsOwnerChange(unit, _unit.NonStandardStrings))
+            || (_leaveOut.HasFlag(LeaveOut.Privileges) && StatementParser.IsPrivilegeChange(unit, _unit.NonStandardStrings)))
+        {
+            WriteLineBreaks(output, unit);
             return;
         }
         switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))

@@ -123,6 +123,41 @@ public sealed class PostgresPrivilegedRoleTests(PostgresServer server) : IDispos
         Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('keep_me')::text"))[0][0]);
     }
 
+    [Fact]
+    public async Task Restore_AsPlainRole_NoOwnerAndNoPrivileges_RestoresPgDumpOfAnotherOwnersDatabase()
+    {
+        // pg_dump's default output: ALTER TABLE ... OWNER TO the source's owner, GRANT ... TO roles of the source.
+        var owner = await RoleAsync();
+        var reader = await RoleAsync();
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, $"""
+            CREATE TABLE customers (id int PRIMARY KEY, name text);
+            INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace');
+            ALTER TABLE customers OWNER TO {owner};
+            GRANT SELECT ON customers TO {reader};
+            ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO {reader};
+            """);
+        var input = Path.Combine(_cli.WorkingDirectory, "source.sql");
+        await server.PgDumpToFileAsync(source, input);
+        var sql = await File.ReadAllTextAsync(input);
+        Assert.Contains($"OWNER TO {owner};", sql, StringComparison.Ordinal);
+        Assert.Contains($"TO {reader};", sql, StringComparison.Ordinal);
+        var role = await RoleAsync();
+        var db = await DestinationAsync(role);
+        var config = Config(RoleUri(role, db), allow: false);
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", input, "--name", "prod")).ExitCode);
+
+        var plain = await _cli.RunAsync("restore", "-c", config, "--name", "prod");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("destination:\n", "destination:\n  no_owner: true\n  no_privileges: true\n", StringComparison.Ordinal));
+        var leftOut = await _cli.RunAsync("restore", "-c", config, "--name", "prod");
+
+        Assert.Equal(7, plain.ExitCode);
+        Assert.True(leftOut.ExitCode == 0, leftOut.Stderr);
+        Assert.Equal(["1|Ada", "2|Grace"], (await server.QueryAsync(db, "SELECT id, name FROM customers ORDER BY id")).Select(r => $"{r[0]}|{r[1]}"));
+        Assert.Equal(role, (await server.QueryAsync(db, "SELECT tableowner FROM pg_tables WHERE tablename = 'customers'"))[0][0]);
+        Assert.Equal("f", (await server.QueryAsync(db, $"SELECT has_table_privilege('{reader}', 'customers', 'SELECT')"))[0][0]);
+    }
+
     public static TheoryData<string, string, string> PrivilegedRoles => new()
     {
         { "", "pg_execute_server_program", "is a member of pg_execute_server_program" },

@@ -1,0 +1,91 @@
+using System.Buffers;
+using System.Text;
+using Replica.Destinations;
+using Replica.Lexing;
+
+namespace Replica.Core.Tests.Destinations;
+
+/// <summary>destination.no_owner and no_privileges: pg_dump's ownership and ACL statements left out, line breaks kept.</summary>
+public class RestoreGuardLeaveOutTests
+{
+    const string Dump = """
+        CREATE TABLE public.t (id integer, note text DEFAULT 'OWNER TO x');
+        ALTER TABLE public.t OWNER TO prod_owner;
+        ALTER FUNCTION public.f(integer,
+            text) OWNER TO "Prod Owner";
+        ALTER TABLE public.owner ADD COLUMN "to" text;
+        COMMENT ON TABLE public.t IS 'ALTER TABLE t OWNER TO x;';
+        GRANT SELECT ON TABLE public.t TO reporting;
+        REVOKE ALL ON SCHEMA public FROM PUBLIC;
+        ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO reporting;
+        ALTER LARGE OBJECT 16390 OWNER TO prod_owner;
+        COPY public.t (id, note) FROM stdin;
+        1	ALTER TABLE t OWNER TO x;
+        \.
+        SELECT 1;
+
+        """;
+
+    static string Guard(string input, LeaveOut leaveOut, int split)
+    {
+        var bytes = Encoding.UTF8.GetBytes(input);
+        using var guard = new RestoreGuard(SqlDialect.PostgreSql, "shop", leaveOut: leaveOut);
+        var output = new ArrayBufferWriter<byte>();
+        guard.Process(bytes.AsSpan(0, split), output);
+        guard.Process(bytes.AsSpan(split), output);
+        guard.Complete(output);
+        return Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    static IEnumerable<int> Splits() => Enumerable.Range(0, Encoding.UTF8.GetByteCount(Dump) + 1).Where(i => i % 7 == 0);
+
+    [Fact]
+    public void Guard_NoOwner_LeavesOutEveryOwnerToAndKeepsTheLines()
+    {
+        foreach (var split in Splits())
+        {
+            var passed = Guard(Dump, LeaveOut.Owners, split);
+
+            Assert.Equal(Dump.Count(c => c == '\n'), passed.Count(c => c == '\n'));
+            Assert.DoesNotContain("OWNER TO prod_owner", passed, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"Prod Owner\"", passed, StringComparison.Ordinal);
+            Assert.Contains("DEFAULT 'OWNER TO x'", passed, StringComparison.Ordinal);
+            Assert.Contains("ADD COLUMN \"to\" text;", passed, StringComparison.Ordinal);
+            Assert.Contains("IS 'ALTER TABLE t OWNER TO x;';", passed, StringComparison.Ordinal);
+            Assert.Contains("1\tALTER TABLE t OWNER TO x;\n", passed, StringComparison.Ordinal);
+            Assert.Contains("GRANT SELECT", passed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Guard_NoPrivileges_LeavesOutGrantRevokeAndDefaultPrivileges()
+    {
+        foreach (var split in Splits())
+        {
+            var passed = Guard(Dump, LeaveOut.Privileges, split);
+
+            Assert.Equal(Dump.Count(c => c == '\n'), passed.Count(c => c == '\n'));
+            Assert.DoesNotContain("GRANT", passed, StringComparison.Ordinal);
+            Assert.DoesNotContain("REVOKE", passed, StringComparison.Ordinal);
+            Assert.Contains("OWNER TO prod_owner", passed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Guard_Neither_PassesEverything()
+    {
+        Assert.Equal(Dump, Guard(Dump, LeaveOut.None, 0));
+    }
+
+    [Theory]
+    [InlineData("ALTER TABLE t OWNER TO r;", true)]
+    [InlineData("alter schema s owner to \"R\"", true)]
+    [InlineData("ALTER TABLE t OWNER TO r; SELECT 1;", false)]
+    [InlineData("ALTER TABLE t ALTER COLUMN owner SET DEFAULT 'x';", false)]
+    [InlineData("ALTER TABLE t OWNER TO 'r';", false)]
+    [InlineData("ALTER TABLE t OWNER TO r, s;", false)]
+    [InlineData("SELECT 1 OWNER TO r;", false)]
+    [InlineData("ALTER TABLE t OWNER TO r -- comment\n;", true)]
+    public void IsOwnerChange_OnlyAlterEndingInOwnerToRole(string sql, bool expected) =>
+        Assert.Equal(expected, StatementParser.IsOwnerChange(Encoding.UTF8.GetBytes(sql), nonStandardStrings: false));
+}
