@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Replica.Pipeline;
 
 namespace Replica.Bridges.S3.Tests;
 
@@ -77,5 +78,60 @@ public abstract partial class S3BridgeTests
         Assert.Empty(await ListKeysAsync(bucket, "copies/"));
         Assert.Equal(teamBKeys, await ListKeysAsync(bucket, "team-b/"));
         Assert.Equal(secret, await RestoreAsync(teamB, "dump-1"));
+    }
+
+    [Fact]
+    public async Task DeleteAbandonedAsync_AnotherBridgeNestedInTheRootBridge_IsNotALeftover()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var teamB = new S3Bridge(Server.Options(bucket, "team-b/"));
+        await WriteDumpAsync(teamB, "dump-1", Bytes(100, seed: 2), chunkSize: 50);
+        // "team-b/dump-2/" holds only a chunk: its folder in "team-b/" looks like a dump's as well.
+        await PutAsync(bucket, "team-b/dump-2/p000000-000000.chunk", "chunk");
+        // What a killed writer left at the root, beside it: that one is ours.
+        await PutAsync(bucket, "killed/.writing", "pid 1 on host");
+        await PutAsync(bucket, "killed/p000000-000000.chunk", "chunk");
+        List<string> teamBKeys = await ListKeysAsync(bucket, "team-b/");
+        // Two days later, a bridge at the bucket root: "team-b/" is a folder whose newest object is old. Before, it was
+        // removed whole as an abandoned dump, index.json and all.
+        using var root = new S3Bridge(Server.Options(bucket, "") with { TimeProvider = new ShiftedClock(TimeSpan.FromDays(2)) });
+
+        Assert.Equal(["killed"], await root.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: true, s_none));
+        Assert.Equal(["killed"], await root.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none));
+
+        Assert.Equal(teamBKeys, await ListKeysAsync(bucket));
+        Assert.Equal(["dump-1"], await ListedNamesAsync(teamB));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_IndexEditedToListAnotherBridgesFolder_RefusedAndNothingDeleted()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var teamB = new S3Bridge(Server.Options(bucket, "team-b/"));
+        await WriteDumpAsync(teamB, "dump-1", Bytes(100, seed: 2), chunkSize: 50);
+        using var root = new S3Bridge(Server.Options(bucket, ""));
+        DumpEntry mine = await WriteDumpAsync(root, "dump-9", Bytes(100, seed: 3), chunkSize: 50);
+        // Someone who can write to the bucket lists "team-b" in the root bridge's index, as its oldest dump.
+        JsonNode index = JsonNode.Parse(await GetBytesAsync(bucket, "index.json"))!;
+        JsonNode forged = index["dumps"]![0]!.DeepClone();
+        forged["name"] = "team-b";
+        forged["created_at"] = 0;
+        index["dumps"]!.AsArray().Add(forged);
+        await PutAsync(bucket, "index.json", index.ToJsonString());
+        List<string> keys = await ListKeysAsync(bucket);
+
+        // Retention keeping the newest dump picks "team-b"; before, deleting it removed every object under "team-b/".
+        (IReadOnlyList<string> selected, _) = await DeleteRequest.SelectAsync(root, null, null, keepLast: 1, DateTimeOffset.UtcNow, s_none);
+        Assert.Equal(["team-b"], selected);
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => root.DeleteAsync("team-b", s_none));
+
+        Assert.Contains("'team-b' in S3 bucket", ex.Message);
+        Assert.Contains($"s3://{bucket}/team-b/dump-1/", ex.Message);
+        Assert.Contains("nothing was deleted", ex.Message);
+        Assert.Equal(keys, await ListKeysAsync(bucket));
+        Assert.Equal(["dump-1"], await ListedNamesAsync(teamB));
+        // index rebuild drops the forged entry (no manifest at team-b/manifest.json) and keeps the real one.
+        Assert.Equal([mine], await root.RebuildIndexAsync(s_none));
+        Assert.Equal(keys, await ListKeysAsync(bucket));
     }
 }
