@@ -134,4 +134,94 @@ public abstract partial class S3BridgeTests
         Assert.Equal([mine], await root.RebuildIndexAsync(s_none));
         Assert.Equal(keys, await ListKeysAsync(bucket));
     }
+
+    [Fact]
+    public async Task EveryCommand_PrefixThatStartsAnotherTeamsPrefix_SendsNoRequestOutsideIt()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        // "team/" is a string prefix of "team-b/"'s keys but for its '/': listing "team" would return both.
+        using var teamB = new S3Bridge(Server.Options(bucket, "team-b/"));
+        await WriteDumpAsync(teamB, "dump-1", Bytes(3000, seed: 2), chunkSize: 1000);
+        SharedDump teamBShare = await DumpShare.ShareAsync(teamB, "dump-1", TimeSpan.FromHours(1), s_none);
+        await PutAsync(bucket, "team-b/killed/.writing", "pid 1 on host");
+        await PutAsync(bucket, "team-bkilled/.writing", "pid 1 on host");
+        List<string> others = [.. (await ListKeysAsync(bucket)).Where(k => !k.StartsWith("team/", StringComparison.Ordinal))];
+        var recorder = new KeyRecorder(bucket);
+        using var team = new S3Bridge(Server.Options(bucket, "team/"), recorder);
+        // Eight days later: past every share's expiry and every marker's staleness.
+        using var later = new S3Bridge(Server.Options(bucket, "team/") with { TimeProvider = new ShiftedClock(TimeSpan.FromDays(8)) }, recorder);
+        byte[] data = Bytes(3000, seed: 3);
+        string file = Path.Combine(Path.GetTempPath(), $"replica-s3-confined-{Guid.NewGuid():N}.replica");
+        try
+        {
+            await WriteDumpAsync(team, "dump-1", data, chunkSize: 1000);
+            await WriteDumpAsync(team, "dump-2", data, chunkSize: 1000);
+            Assert.Equal(["dump-1", "dump-2"], await ListedNamesAsync(team));
+            Assert.Equal(data, await RestoreAsync(team, "dump-1"));
+            SharedDump share = await DumpShare.ShareAsync(team, "dump-1", TimeSpan.FromHours(1), s_none);
+            Assert.Equal(data, await RestoreAsync(DumpShare.Open(share.Url.AbsoluteUri), "dump-1"));
+            Assert.Equal([share.Id], (await DumpShare.ListAsync(team, s_none)).Select(l => l.Id));
+            await Assert.ThrowsAsync<ConfigException>(() => DumpShare.RevokeAsync(team, $"../team-b/.shares/{teamBShare.Id}", s_none));
+            var notHere = await Assert.ThrowsAsync<BridgeException>(() => DumpShare.RevokeAsync(team, teamBShare.Id, s_none));
+            Assert.Contains($"no share '{teamBShare.Id}'", notHere.Message);
+            await DumpShare.ShareAsync(team, "dump-2", TimeSpan.FromHours(1), s_none);
+            Assert.Equal(2, (await DumpShare.PruneAsync(later, s_none)).Count);
+            await using (FileStream output = File.Create(file))
+            {
+                await DumpArchive.ExportAsync(team, "dump-1", output, s_none);
+            }
+            await team.DeleteAsync("dump-1", s_none);
+            await ArchiveJob.ImportAsync(team, file, s_none);
+            await PutAsync(bucket, "team/killed/.writing", "pid 1 on host");
+            Assert.Equal(["killed"], await later.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none));
+            (IReadOnlyList<string> old, _) = await DeleteRequest.SelectAsync(team, null, null, keepLast: 1, DateTimeOffset.UtcNow, s_none);
+            // The import kept dump-1's creation time: it is the older one.
+            Assert.Equal(["dump-1"], old);
+            await team.DeleteAsync("dump-1", s_none);
+            Assert.Equal(["dump-2"], (await team.RebuildIndexAsync(s_none)).Select(e => e.Name));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        Assert.NotEmpty(recorder.Keys);
+        Assert.All(recorder.Keys, key => Assert.StartsWith("team/", key, StringComparison.Ordinal));
+        Assert.Equal(others, [.. (await ListKeysAsync(bucket)).Where(k => !k.StartsWith("team/", StringComparison.Ordinal))]);
+        Assert.Equal(["dump-1"], await ListedNamesAsync(teamB));
+    }
+
+    /// <summary>
+    /// Every key and key prefix an S3 client's requests name (path-style): the object of a GET, PUT, HEAD or DELETE, the
+    /// prefix of a listing, each key of a multi-object delete.
+    /// </summary>
+    sealed class KeyRecorder(string bucket) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        readonly System.Collections.Concurrent.ConcurrentQueue<string> _keys = new();
+
+        public IReadOnlyCollection<string> Keys => _keys;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Uri uri = request.RequestUri!;
+            string path = Uri.UnescapeDataString(uri.AbsolutePath);
+            string key = path.StartsWith($"/{bucket}/", StringComparison.Ordinal) ? path[(bucket.Length + 2)..] : "";
+            var query = System.Web.HttpUtility.ParseQueryString(uri.Query);
+            // "?delete" is a value without a name to ParseQueryString.
+            if (request.Method == HttpMethod.Post && (query.GetValues(null) ?? []).Contains("delete"))
+            {
+                await request.Content!.LoadIntoBufferAsync(cancellationToken);
+                string body = await request.Content.ReadAsStringAsync(cancellationToken);
+                foreach (System.Xml.Linq.XElement element in System.Xml.Linq.XDocument.Parse(body).Descendants().Where(e => e.Name.LocalName == "Key"))
+                {
+                    _keys.Enqueue(element.Value);
+                }
+            }
+            else
+            {
+                _keys.Enqueue(key.Length > 0 ? key : query["prefix"] ?? $"{request.Method} {uri}");
+            }
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
 }
