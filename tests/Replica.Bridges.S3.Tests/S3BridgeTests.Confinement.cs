@@ -30,6 +30,7 @@ public abstract partial class S3BridgeTests
     [InlineData("%2e%2e/")]
     [InlineData("team-a/..b/")]
     [InlineData("team.a/")]
+    [InlineData("team?#a b+%/")]
     public async Task Share_OddButPlainPrefix_LinksStayUnderThePrefix(string prefix)
     {
         string bucket = await Server.CreateBucketAsync();
@@ -101,6 +102,27 @@ public abstract partial class S3BridgeTests
 
         Assert.Equal(teamBKeys, await ListKeysAsync(bucket));
         Assert.Equal(["dump-1"], await ListedNamesAsync(teamB));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_WriterAtTheRootWhileABridgeStartsInItsFolder_RemovesOnlyItsOwnObjects()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var root = new S3Bridge(Server.Options(bucket, ""));
+        using var teamB = new S3Bridge(Server.Options(bucket, "team-b/"));
+        // A dump named "team-b" at the bucket root, while "team-b/" is still empty; meanwhile a bridge starts there.
+        await using (IDumpWriter writer = await root.BeginDumpAsync("team-b", s_none))
+        {
+            byte[] chunk = Bytes(10);
+            await writer.WriteChunkAsync(chunk, SHA256.HashData(chunk), s_none);
+            await WriteDumpAsync(teamB, "dump-1", Bytes(100, seed: 2), chunkSize: 50);
+            // Never completed: disposing removes what the writer stored. Before, that was everything under "team-b/".
+        }
+
+        Assert.Equal(["dump-1"], await ListedNamesAsync(teamB));
+        Assert.Equal(
+            ["team-b/dump-1/manifest.json", "team-b/dump-1/p000000-000000.chunk", "team-b/dump-1/p000000-000001.chunk", "team-b/index.json"],
+            await ListKeysAsync(bucket));
     }
 
     [Fact]

@@ -221,7 +221,7 @@ public partial class ObjectBridge
         await foreach (ObjectInfo item in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
         {
             keys.Add(item.Key);
-            if (foreign is null && _directory is null && !IsDumpObject(name, item.Key))
+            if (foreign is null && !IsDumpObject(name, item.Key))
             {
                 foreign = item.Key;
             }
@@ -248,8 +248,12 @@ public partial class ObjectBridge
     /// "name/dump-1/..." are another bridge's, nested in this one (a bridge at the bucket root and one at "name/").
     /// A directory store's folders are its own: a folder is moved aside whole, and its writes leave files of their own.
     /// </summary>
-    static bool IsDumpObject(string name, string key)
+    internal bool IsDumpObject(string name, string key)
     {
+        if (_directory is not null)
+        {
+            return true;
+        }
         string prefix = DumpPrefix(name);
         if (!key.StartsWith(prefix, StringComparison.Ordinal))
         {
