@@ -26,6 +26,30 @@ public abstract partial class S3BridgeTests
         Assert.Empty(await ListKeysAsync(bucket));
     }
 
+    [Fact]
+    public async Task Share_ChunkListKeyEditedIntoAnotherPrefix_RefusedBeforeAnyLinkIsSigned()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var teamA = new S3Bridge(Server.Options(bucket, "team-a/") with { ChunkListLength = 2 });
+        using var teamB = new S3Bridge(Server.Options(bucket, "team-b/") with { ChunkListLength = 2 });
+        await WriteDumpAsync(teamB, "dump-1", Bytes(3000, seed: 9), chunkSize: 1000);
+        await WriteDumpAsync(teamA, "dump-1", Bytes(3000, seed: 1), chunkSize: 1000);
+        // Bridge format v3: chunk lists, named by the manifest, with their size and SHA-256: point the first at team-b's.
+        const string edited = "../../team-b/dump-1/p000000-list000000.json";
+        JsonNode manifest = JsonNode.Parse(await GetBytesAsync(bucket, "team-a/dump-1/manifest.json"))!;
+        JsonNode list = manifest["parts"]![0]!["chunk_lists"]![0]!;
+        byte[] theirs = await GetBytesAsync(bucket, "team-b/dump-1/p000000-list000000.json");
+        list["key"] = edited;
+        list["size"] = theirs.Length;
+        list["sha256"] = Convert.ToHexStringLower(SHA256.HashData(theirs));
+        await PutAsync(bucket, "team-a/dump-1/manifest.json", manifest.ToJsonString());
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => DumpShare.ShareAsync(teamA, "dump-1", TimeSpan.FromHours(1), s_none));
+
+        Assert.Contains($"chunk list {edited} is not a plain file name", ex.Message);
+        Assert.Empty(await ListKeysAsync(bucket, "team-a/.shares/"));
+    }
+
     [Theory]
     [InlineData("%2e%2e/")]
     [InlineData("team-a/..b/")]
@@ -45,8 +69,12 @@ public abstract partial class S3BridgeTests
         Assert.All(await ListKeysAsync(bucket), key => Assert.StartsWith(prefix, key, StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task Share_ManifestChunkKeyEditedIntoAnotherPrefix_RefusedBeforeAnyLinkIsSigned()
+    [Theory]
+    [InlineData("../../team-b/dump-1/p000000-000000.chunk")]
+    [InlineData("x/../../../team-b/dump-1/p000000-000000.chunk")]
+    [InlineData("/team-b/dump-1/p000000-000000.chunk")]
+    [InlineData("..\\..\\team-b\\dump-1\\p000000-000000.chunk")]
+    public async Task Share_ManifestChunkKeyEditedIntoAnotherPrefix_RefusedBeforeAnyLinkIsSigned(string edited)
     {
         string bucket = await Server.CreateBucketAsync();
         using var teamA = new S3Bridge(Server.Options(bucket, "team-a/"));
@@ -59,7 +87,6 @@ public abstract partial class S3BridgeTests
         // unencrypted manifest has no tag over its chunk list). Before, the share signed a link to
         // team-a/dump-1/../../team-b/... and its page held it as .NET's Uri writes it: .../team-b/dump-1/p000000-000000.chunk,
         // which a plain GET (on moto) answered with team-b's bytes.
-        const string edited = "../../team-b/dump-1/p000000-000000.chunk";
         JsonNode manifest = JsonNode.Parse(await GetBytesAsync(bucket, "team-a/dump-1/manifest.json"))!;
         manifest["chunks"]![0]!["key"] = edited;
         manifest["chunks"]![0]!["sha256"] = Convert.ToHexStringLower(SHA256.HashData(secret));
