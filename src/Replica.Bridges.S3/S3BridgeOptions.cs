@@ -14,7 +14,8 @@ public sealed record S3BridgeOptions
 
     /// <summary>
     /// A key prefix holding the bridge ("" for the bucket root). Must end with '/' so that dump folders and index.json
-    /// sit under it as under a directory, e.g. "replica/prod/".
+    /// sit under it as under a directory, e.g. "replica/prod/", and be a plain folder: no empty, '.' or '..' segment,
+    /// no '\' (see <see cref="Replica.Config.S3Config.PrefixProblem"/>).
     /// </summary>
     public string Prefix { get; init; } = "";
 
@@ -86,11 +87,9 @@ public sealed record S3BridgeOptions
         {
             throw new ConfigException("the S3 bucket is required.", key: "bucket");
         }
-        if (Prefix.Length > 0 && (!Prefix.EndsWith('/') || Prefix.StartsWith('/') || Prefix.Contains("//", StringComparison.Ordinal)))
+        if (Replica.Config.S3Config.PrefixProblem(Prefix) is { } problem)
         {
-            throw new ConfigException(
-                $"the S3 prefix '{Prefix}' must end with '/' and must not start with '/' or contain '//', e.g. 'replica/prod/'.",
-                key: "prefix");
+            throw new ConfigException($"the S3 prefix '{Prefix}' is not a plain folder of the bucket: {problem}, e.g. 'replica/prod/'.", key: "prefix");
         }
         if (EndpointUrl is not null
             && (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out Uri? endpoint) || (endpoint.Scheme != "http" && endpoint.Scheme != "https")))

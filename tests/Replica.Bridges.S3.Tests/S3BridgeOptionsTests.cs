@@ -27,6 +27,12 @@ public sealed class S3BridgeOptionsTests
     [InlineData("replica", "prefix")]
     [InlineData("/replica/", "prefix")]
     [InlineData("a//b/", "prefix")]
+    [InlineData("a/../b/", "prefix")]
+    [InlineData("../b/", "prefix")]
+    [InlineData("a/./b/", "prefix")]
+    [InlineData("./", "prefix")]
+    [InlineData("a\\b/", "prefix")]
+    [InlineData("a\nb/", "prefix")]
     public void Validate_BadPrefix_NamesTheSetting(string prefix, string key)
     {
         var ex = Assert.Throws<ConfigException>(() => (Valid() with { Prefix = prefix }).Validate());

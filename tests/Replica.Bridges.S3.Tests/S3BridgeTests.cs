@@ -15,7 +15,7 @@ namespace Replica.Bridges.S3.Tests;
 /// The S3 bridge against a real S3 server. The same tests run against moto and Ceph radosgw (one subclass each), so
 /// that what passes does not depend on one server's leniency. Every test works in a bucket of its own.
 /// </summary>
-public abstract class S3BridgeTests(S3Server server, ITestOutputHelper output)
+public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper output)
 {
     const int MiB = 1024 * 1024;
     static readonly CancellationToken s_none = CancellationToken.None;

@@ -149,6 +149,12 @@ internal static class BridgeJson
             {
                 BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] holds a control character");
             }
+            // Checked here, once, for every reader of the manifest: `replica share` signs a link to each chunk's key
+            // without reading it, and "../../team-b/x" in a link is another prefix's object once a client reads the URL.
+            if (!ObjectBridge.IsPlainName(chunk.Key))
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] ({chunk.Key}) is not a plain file name in the dump's folder");
+            }
         }
         CheckParts(manifest, name, where);
         return manifest;

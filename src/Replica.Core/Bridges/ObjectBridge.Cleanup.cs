@@ -27,6 +27,13 @@ public partial class ObjectBridge
             {
                 throw new BridgeException($"There is no dump named '{name}' in {Description}.");
             }
+            if (folder.Foreign is { } foreign)
+            {
+                // An index entry anyone could have edited in, or a name typed at the root of a bucket that holds other
+                // bridges: the folder is not a dump's, and none of it is ours to delete.
+                throw new BridgeException($"'{name}' in {Description} is not a dump's folder: {_store.Show(foreign)} is no object a dump "
+                    + $"holds (another bridge's, or something else put there); nothing was deleted{(listed ? " ('replica index rebuild' drops an entry without a manifest)" : "")}.");
+            }
             if (!listed)
             {
                 if (_directory is not null)
@@ -141,8 +148,8 @@ public partial class ObjectBridge
                     continue;
                 }
                 // The index is read after the folder is listed, so a dump listed meanwhile (whose objects are fresh
-                // anyway) is never touched.
-                if (!IsStale(folder, staleAfter) || await IsListedAsync(name, cancellationToken).ConfigureAwait(false))
+                // anyway) is never touched; a folder holding what no dump holds (another bridge nested in ours) never is.
+                if (folder.Foreign is not null || !IsStale(folder, staleAfter) || await IsListedAsync(name, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
                 }
@@ -198,8 +205,11 @@ public partial class ObjectBridge
         return index.Find(name) is not null;
     }
 
-    /// <summary>What a dump's folder holds: its keys, its writer marker if any, and when anything in it was last written.</summary>
-    sealed record DumpFolder(List<string> Keys, ObjectInfo? Marker, DateTimeOffset Newest);
+    /// <summary>
+    /// What a dump's folder holds: its keys, its writer marker if any, when anything in it was last written, and on a
+    /// store without <see cref="IDirectoryStore"/> the first key that is no object of a dump (null when none).
+    /// </summary>
+    sealed record DumpFolder(List<string> Keys, ObjectInfo? Marker, DateTimeOffset Newest, string? Foreign);
 
     /// <summary>The objects of a dump's folder; with <paramref name="firstOnly"/> only the first (is there anything?).</summary>
     async Task<DumpFolder> ScanFolderAsync(string name, bool firstOnly, CancellationToken cancellationToken)
@@ -207,9 +217,14 @@ public partial class ObjectBridge
         var keys = new List<string>();
         ObjectInfo? marker = null;
         DateTimeOffset newest = DateTimeOffset.MinValue;
+        string? foreign = null;
         await foreach (ObjectInfo item in _store.ListAsync(DumpPrefix(name), cancellationToken).ConfigureAwait(false))
         {
             keys.Add(item.Key);
+            if (foreign is null && !IsDumpObject(name, item.Key))
+            {
+                foreign = item.Key;
+            }
             if (item.Key == MarkerKey(name))
             {
                 marker = item;
@@ -224,7 +239,28 @@ public partial class ObjectBridge
                 break;
             }
         }
-        return new DumpFolder(keys, marker, newest);
+        return new DumpFolder(keys, marker, newest, foreign);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="key"/> is one a dump's writer (or a copy) stores in dump <paramref name="name"/>'s folder:
+    /// its marker, or a plain file name (chunks, chunk lists, the manifest) directly in it. "name/index.json" and
+    /// "name/dump-1/..." are another bridge's, nested in this one (a bridge at the bucket root and one at "name/").
+    /// A directory store's folders are its own: a folder is moved aside whole, and its writes leave files of their own.
+    /// </summary>
+    internal bool IsDumpObject(string name, string key)
+    {
+        if (_directory is not null)
+        {
+            return true;
+        }
+        string prefix = DumpPrefix(name);
+        if (!key.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        string file = key[prefix.Length..];
+        return file == MarkerName || (IsPlainName(file) && file != IndexKey);
     }
 
     /// <summary>Runs before the objects of an abandoned dump are removed (S3: aborts its unfinished multipart uploads).</summary>

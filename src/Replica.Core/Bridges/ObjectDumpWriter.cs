@@ -382,11 +382,13 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         {
             await _bridge.RemoveFromIndexAsync(Name, _entry, lockHeld: false, none).ConfigureAwait(false);
         }
-        // The lease gives this writer the folder to itself: everything in it is ours.
+        // The lease gives this writer the folder to itself: every dump object in it is ours. What no dump holds is not:
+        // another bridge whose prefix is this dump's folder (a bridge at the bucket root writing dump "team-b" while one
+        // at "team-b/" starts) may have written there meanwhile.
         var keys = new List<string>();
         await foreach (ObjectInfo item in _store.ListAsync(ObjectBridge.DumpPrefix(Name), none).ConfigureAwait(false))
         {
-            if (item.Key != ObjectBridge.MarkerKey(Name))
+            if (item.Key != ObjectBridge.MarkerKey(Name) && _bridge.IsDumpObject(Name, item.Key))
             {
                 keys.Add(item.Key);
             }

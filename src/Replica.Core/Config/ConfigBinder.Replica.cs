@@ -236,9 +236,9 @@ internal sealed partial class ConfigBinder
         {
             var sf = Mapping(s3Node, ["bucket", "prefix", "region", "endpoint", "force_path_style", "access_key_id", "secret_access_key", "retries"]);
             var prefix = sf.Get("prefix") is { } p ? NonEmpty(p, "a key prefix ending with '/', e.g. team-a/") : "";
-            if (prefix.Length > 0 && (!prefix.EndsWith('/') || prefix.StartsWith('/')))
+            if (S3Config.PrefixProblem(prefix) is { } problem)
             {
-                throw Error(sf.Get("prefix")!.Value, "a prefix must end with '/' and not start with one, e.g. team-a/");
+                throw Error(sf.Get("prefix")!.Value, $"the prefix '{prefix}' is not a plain folder of the bucket: {problem}, e.g. team-a/");
             }
             var accessKey = sf.Get("access_key_id") is { } a ? NonEmpty(a, "an access key id") : null;
             var secretKey = sf.Get("secret_access_key") is { } k ? NonEmpty(k, "a secret access key") : null;

@@ -169,6 +169,38 @@ public sealed class S3Config
     /// <summary>Optional key prefix ending with '/', so several projects can share one bucket.</summary>
     public string Prefix { get; init; } = "";
 
+    /// <summary>
+    /// What is wrong with <paramref name="prefix"/> as a bridge's key prefix, or null when nothing: "" (the bucket
+    /// root) or segments ending with '/', none empty ('/x/', 'a//b/'), '.' or '..', and no '\' or control character.
+    /// S3 keeps such keys as they are, but a URL or a path resolves them elsewhere: a shared link to
+    /// "a/../b/x" is "b/x" once a client (.NET's Uri, curl, a browser) has read it, and '\' is '/' to them. A prefix is
+    /// refused rather than normalised, so that a bridge never moves silently from where its objects are.
+    /// </summary>
+    public static string? PrefixProblem(string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length == 0)
+        {
+            return null;
+        }
+        if (!prefix.EndsWith('/'))
+        {
+            return "it must end with '/'";
+        }
+        if (prefix.Any(c => c == '\\' || char.IsControl(c)))
+        {
+            return "it must not hold a '\\' or a control character";
+        }
+        foreach (string segment in prefix[..^1].Split('/'))
+        {
+            if (segment is "" or "." or "..")
+            {
+                return "it must not start with '/' nor hold an empty, '.' or '..' segment ('//', '/./', '/../')";
+            }
+        }
+        return null;
+    }
+
     public string Region { get; init; } = "us-east-1";
 
     /// <summary>Any S3-compatible server, e.g. http://127.0.0.1:9000; null for AWS.</summary>

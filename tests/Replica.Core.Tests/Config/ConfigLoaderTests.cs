@@ -518,6 +518,9 @@ public class ConfigLoaderTests
 
     [Theory]
     [InlineData("bridge:\n  s3: { bucket: b, prefix: team-a }\n", "bridge.s3.prefix", "must end with '/'")]
+    [InlineData("bridge:\n  s3: { bucket: b, prefix: team-a/../team-b/ }\n", "bridge.s3.prefix", "'..' segment")]
+    [InlineData("bridge:\n  s3: { bucket: b, prefix: ./ }\n", "bridge.s3.prefix", "'.' or '..' segment")]
+    [InlineData("bridge:\n  s3: { bucket: b, prefix: 'team\\\\a/' }\n", "bridge.s3.prefix", "must not hold a '\\'")]
     [InlineData("bridge:\n  s3: { bucket: b, endpoint: ftp://x }\n", "bridge.s3.endpoint", "http://")]
     [InlineData("bridge:\n  s3: { bucket: b, access_key_id: a }\n", "bridge.s3", "both access_key_id and secret_access_key")]
     [InlineData("bridge:\n  local: { path: x }\n  s3: { bucket: b }\n", "bridge.s3", "either 'local' or 's3'")]
