@@ -128,6 +128,16 @@ internal static unsafe partial class ZstdNative
     [LibraryImport(LibraryName)]
     public static partial nuint ZSTD_decompressStream(DecompressionContext dctx, OutBuffer* output, InBuffer* input);
 
+    /// <summary>ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR are the two largest values; both exceed any chunk.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ulong ZSTD_getFrameContentSize(byte* source, nuint sourceSize);
+
+    [LibraryImport(LibraryName)]
+    public static partial nuint ZSTD_findFrameCompressedSize(byte* source, nuint sourceSize);
+
+    [LibraryImport(LibraryName)]
+    public static partial nuint ZSTD_decompressDCtx(DecompressionContext dctx, byte* destination, nuint destinationCapacity, byte* source, nuint sourceSize);
+
     /// <summary>A ZSTD_CCtx*, freed exactly once even if the codec is never disposed.</summary>
     public sealed class CompressionContext : SafeHandle
     {
