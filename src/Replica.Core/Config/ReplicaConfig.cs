@@ -283,8 +283,8 @@ public sealed class DestinationConfig
     public bool AllowPrivilegedRole { get; init; }
 
     /// <summary>
-    /// 'destination.no_owner' and 'destination.no_privileges' (PostgreSQL): leave out ALTER ... OWNER TO, and GRANT,
-    /// REVOKE, ALTER DEFAULT PRIVILEGES, as pg_restore --no-owner / --no-privileges do.
+    /// 'destination.no_owner' and 'destination.no_privileges': leave out ALTER ... OWNER TO (MySQL: DEFINER clauses), and
+    /// GRANT, REVOKE, ALTER DEFAULT PRIVILEGES, as pg_restore --no-owner / --no-privileges do.
     /// </summary>
     public LeaveOut LeaveOut { get; init; }
 }

@@ -64,6 +64,12 @@ public sealed class MysqlDestination : IRestoreDestination
     /// </summary>
     public bool AllowPrivilegedRole { get; init; }
 
+    /// <summary>
+    /// What the restore leaves out of the dump: DEFINER clauses (destination.no_owner: the restoring user defines the
+    /// views, triggers and routines), GRANT and REVOKE (destination.no_privileges).
+    /// </summary>
+    public LeaveOut LeaveOut { get; init; }
+
     /// <summary>The staging database the dump is restored into before it is moved in place (null before PrepareAsync and after commit).</summary>
     public string? StagingDatabase => _staging;
 

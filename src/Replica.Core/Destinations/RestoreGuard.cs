@@ -29,6 +29,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly UnitSplitter _splitter;
     readonly string? _database;
     readonly LeaveOut _leaveOut;
+    /// <summary>The DEFINER clauses of the MySQL statement being written without them (destination.no_owner).</summary>
+    readonly List<Range> _definers = [];
     readonly bool _mySql;
     readonly IUnitSink? _observer;
     /// <summary>The unit being checked.</summary>
@@ -54,7 +56,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     public static RestoreGuard? For(IRestoreDestination destination, long maxUnitBytes) => destination switch
     {
         PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes, leaveOut: psql.LeaveOut),
-        MysqlDestination => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes),
+        MysqlDestination mysql => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes, leaveOut: mysql.LeaveOut),
         _ => null,
     };
 
@@ -195,6 +197,16 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             {
                 RestoreGuardThrow.Refused(refused, _unit, unit, _unit.Offset + word);
             }
+            if (_leaveOut.HasFlag(LeaveOut.Privileges) && StatementParser.IsPrivilegeChange(unit, nonStandardStrings: false, mySql: true))
+            {
+                WriteLineBreaks(output, unit);
+                return;
+            }
+            if (_leaveOut.HasFlag(LeaveOut.Owners) && StatementParser.FindDefiners(unit, _definers))
+            {
+                WriteWithoutDefiners(output, unit);
+                return;
+            }
             Write(output, unit);
             return;
         }
@@ -326,6 +338,25 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     }
 
     /// <summary>Replaces a unit by its line breaks: the client sees nothing to run, and its line numbers stay those of the dump.</summary>
+    /// <summary>Writes a MySQL statement with its DEFINER clauses (found into _definers) blanked out, line breaks kept.</summary>
+    void WriteWithoutDefiners(IBufferWriter<byte> output, ReadOnlySpan<byte> unit)
+    {
+        var span = output.GetSpan(unit.Length)[..unit.Length];
+        unit.CopyTo(span);
+        foreach (var clause in _definers)
+        {
+            foreach (ref var b in span[clause])
+            {
+                if (b is not ((byte)'\n' or (byte)'\r'))
+                {
+                    b = (byte)' ';
+                }
+            }
+        }
+        output.Advance(unit.Length);
+        _definers.Clear();
+    }
+
     static void WriteLineBreaks(IBufferWriter<byte> output, ReadOnlySpan<byte> unit)
     {
         var lines = unit.Count((byte)'\n');

@@ -34,12 +34,69 @@ internal static partial class StatementParser
     }
 
     /// <summary>
-    /// GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, pg_dump's access privileges (ACLs): what pg_restore --no-privileges
-    /// leaves out.
+    /// MySQL's owners: the <c>DEFINER = user@host</c> clauses of a CREATE or ALTER statement (a view, trigger, routine or
+    /// event, also inside mysqldump's executable comments such as <c>/*!50017 DEFINER=`root`@`localhost`*/</c>), whose
+    /// ranges are added to <paramref name="clauses"/>. Without the clause the object's definer is the user who creates
+    /// it (https://dev.mysql.com/doc/refman/8.0/en/stored-objects-security.html); naming another user needs SET USER
+    /// (SUPER). <c>SQL SECURITY DEFINER</c> is no clause (no '=' follows).
     /// </summary>
-    public static bool IsPrivilegeChange(ReadOnlySpan<byte> sql, bool nonStandardStrings)
+    public static bool FindDefiners(ReadOnlySpan<byte> sql, List<Range> clauses)
     {
-        var t = new SqlTokenizer(sql, nonStandardStrings);
+        var t = new SqlTokenizer(sql, mySql: true);
+        if (!t.Next() || !(t.IsWord("create"u8) || t.IsWord("alter"u8)))
+        {
+            return false;
+        }
+        var found = false;
+        while (t.Next())
+        {
+            if (!t.IsWord("definer"u8))
+            {
+                continue;
+            }
+            var start = t.Start;
+            if (!t.Next() || !IsOther(t, sql, (byte)'=') || !t.Next())
+            {
+                continue;
+            }
+            if (t.IsWord("current_user"u8))
+            {
+                var end = t.End;
+                var after = t;
+                if (after.Next() && after.IsPunct((byte)'(') && after.Next() && after.IsPunct((byte)')'))
+                {
+                    end = after.End;
+                    t = after;
+                }
+                clauses.Add(start..end);
+                found = true;
+                continue;
+            }
+            if (t.Kind is not (TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.EString)
+                || !t.Next() || !IsOther(t, sql, (byte)'@') || !t.Next()
+                || t.Kind is not (TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.EString or TokenKind.Other))
+            {
+                continue;
+            }
+            if (t.Kind == TokenKind.Other && sql[t.Start] != (byte)'%')
+            {
+                continue;
+            }
+            clauses.Add(start..t.End);
+            found = true;
+        }
+        return found;
+    }
+
+    static bool IsOther(in SqlTokenizer t, ReadOnlySpan<byte> sql, byte c) => t.Kind == TokenKind.Other && t.End - t.Start == 1 && sql[t.Start] == c;
+
+    /// <summary>
+    /// GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, pg_dump's access privileges (ACLs): what pg_restore --no-privileges
+    /// leaves out (and a GRANT or REVOKE in a MySQL dump).
+    /// </summary>
+    public static bool IsPrivilegeChange(ReadOnlySpan<byte> sql, bool nonStandardStrings, bool mySql = false)
+    {
+        var t = new SqlTokenizer(sql, nonStandardStrings, mySql: mySql);
         if (!t.Next())
         {
             return false;

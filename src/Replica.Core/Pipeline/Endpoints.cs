@@ -84,13 +84,11 @@ public static class Endpoints
                 AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
                 LeaveOut = config.Destination.LeaveOut,
             },
-            DatabaseKind.MySql when config.Destination.LeaveOut != LeaveOut.None =>
-                throw new ConfigException("destination.no_owner and no_privileges apply to PostgreSQL: a MySQL dump has no OWNER TO, and its GRANTs are not dumped",
-                    config.File, key: "destination.no_owner"),
             DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase)
             {
                 AfterRestore = config.Destination.AfterRestore,
                 AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
+                LeaveOut = config.Destination.LeaveOut,
             },
             _ => throw new ConfigException($"{uri.Scheme}:// destinations are not supported yet", config.File, key: "destination.connection_uri"),
         };

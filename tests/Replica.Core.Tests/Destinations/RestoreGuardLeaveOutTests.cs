@@ -88,4 +88,61 @@ public class RestoreGuardLeaveOutTests
     [InlineData("ALTER TABLE t OWNER TO r -- comment\n;", true)]
     public void IsOwnerChange_OnlyAlterEndingInOwnerToRole(string sql, bool expected) =>
         Assert.Equal(expected, StatementParser.IsOwnerChange(Encoding.UTF8.GetBytes(sql), nonStandardStrings: false));
+
+    const string MysqlDump = """
+        /*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW
+        INSERT INTO audit VALUES ('DEFINER=`x`@`y`') */;
+        /*!50001 CREATE ALGORITHM=UNDEFINED */
+        /*!50013 DEFINER='app'@'%' SQL SECURITY DEFINER */
+        /*!50001 VIEW `v` AS select 1 AS `definer` */;
+        CREATE DEFINER=root@localhost PROCEDURE p() SELECT 1;
+        CREATE DEFINER = CURRENT_USER() FUNCTION f() RETURNS int RETURN 1;
+        CREATE TABLE d (definer varchar(10) CHECK (definer = 'a'));
+        GRANT SELECT ON shop.* TO 'reporting'@'%';
+        INSERT INTO d VALUES ('DEFINER=`root`@`localhost`');
+
+        """;
+
+    static string Blank(string clause) => new(' ', clause.Length);
+
+    [Fact]
+    public void Guard_MySqlNoOwner_BlanksEveryDefinerClauseAndNothingElse()
+    {
+        var bytes = Encoding.UTF8.GetBytes(MysqlDump);
+        for (var split = 0; split <= bytes.Length; split += 5)
+        {
+            using var guard = new RestoreGuard(SqlDialect.MySql, null, leaveOut: LeaveOut.Owners);
+            var output = new ArrayBufferWriter<byte>();
+            guard.Process(bytes.AsSpan(0, split), output);
+            guard.Process(bytes.AsSpan(split), output);
+            guard.Complete(output);
+            var passed = Encoding.UTF8.GetString(output.WrittenSpan);
+
+            Assert.Equal(bytes.Length, output.WrittenCount);
+            Assert.DoesNotContain("`root`@`localhost`*/", passed, StringComparison.Ordinal);
+            Assert.Contains("/*!50017 " + Blank("DEFINER=`root`@`localhost`") + "*/ /*!50003 TRIGGER", passed, StringComparison.Ordinal);
+            Assert.Contains("VALUES ('DEFINER=`x`@`y`')", passed, StringComparison.Ordinal);
+            Assert.Contains("/*!50013 " + Blank("DEFINER='app'@'%'") + " SQL SECURITY DEFINER */", passed, StringComparison.Ordinal);
+            Assert.Contains("AS `definer` */;", passed, StringComparison.Ordinal);
+            Assert.Contains("CREATE " + Blank("DEFINER=root@localhost") + " PROCEDURE p()", passed, StringComparison.Ordinal);
+            Assert.Contains("CREATE " + Blank("DEFINER = CURRENT_USER()") + " FUNCTION f()", passed, StringComparison.Ordinal);
+            Assert.Contains("CHECK (definer = 'a')", passed, StringComparison.Ordinal);
+            Assert.Contains("GRANT SELECT", passed, StringComparison.Ordinal);
+            Assert.Contains("INSERT INTO d VALUES ('DEFINER=`root`@`localhost`');", passed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Guard_MySqlNoPrivileges_LeavesOutGrant()
+    {
+        using var guard = new RestoreGuard(SqlDialect.MySql, null, leaveOut: LeaveOut.Privileges);
+        var output = new ArrayBufferWriter<byte>();
+        guard.Process(Encoding.UTF8.GetBytes(MysqlDump), output);
+        guard.Complete(output);
+        var passed = Encoding.UTF8.GetString(output.WrittenSpan);
+
+        Assert.DoesNotContain("GRANT", passed, StringComparison.Ordinal);
+        Assert.Contains("DEFINER=`root`@`localhost`", passed, StringComparison.Ordinal);
+        Assert.Equal(MysqlDump.Count(c => c == '\n'), passed.Count(c => c == '\n'));
+    }
 }

@@ -133,6 +133,44 @@ public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
         Assert.Equal("2", await server.ScalarAsync(destination, "SELECT count(*) FROM t"));
     }
 
+    [Fact]
+    public async Task Restore_AsConfinedUser_NoOwner_RestoresMysqldumpWhoseDefinerIsRoot()
+    {
+        // mysqldump writes DEFINER=`root`@`localhost` on every view, trigger and routine: another user may name it only
+        // with SET USER (SUPER). destination.no_owner leaves the clauses out, so the restoring user defines them.
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, MysqlAwkwardData.Sql);
+        var destination = await server.CreateDatabaseAsync();
+        var user = await UserAsync(destination);
+        string Config(string extra) => _cli.WriteConfig($"""
+            source:
+              connection_uri: '{server.ConnectionUri(source)}'
+            destination:
+              connection_uri: '{UserUri(user, destination)}'
+            {extra}
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """);
+        var dump = await _cli.RunAsync("dump", "-c", Config(""));
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+
+        var plain = await _cli.RunAsync("restore", "-c", Config(""), "--latest");
+        var leftOut = await _cli.RunAsync("restore", "-c", Config("  no_owner: true"), "--latest");
+
+        Assert.Equal(7, plain.ExitCode);
+        Assert.Contains("denied", plain.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.True(leftOut.ExitCode == 0, leftOut.Stderr);
+        Assert.Equal(await server.ListTablesAsync(source), await server.ListTablesAsync(destination));
+        var definers = await server.QueryAsync(null,
+            $"SELECT 'trigger', DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '{destination}' "
+            + $"UNION ALL SELECT 'view', DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '{destination}' "
+            + $"UNION ALL SELECT 'routine', DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '{destination}'");
+        Assert.Equal(["routine", "trigger", "view"], definers.Select(r => r[0]).Distinct().Order());
+        Assert.All(definers, r => Assert.Equal($"{user}@%", r[1]));
+        Assert.Equal("hi 'Ada'", await server.ScalarAsync(destination, "SELECT greet('Ada')"));
+    }
+
     public static TheoryData<string, string> WideGrants => new()
     {
         { "GRANT INSERT ON *.* TO {0}", "may INSERT on every database" },
