@@ -68,18 +68,36 @@ internal sealed partial class S3Store
     async IAsyncEnumerable<ObjectInfo> IObjectStore.ListAsync(string prefix,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (S3Object item in ListAsync(Full(prefix), cancellationToken).ConfigureAwait(false))
+        string full = Full(prefix);
+        await foreach (S3Object item in ListAsync(full, cancellationToken).ConfigureAwait(false))
         {
             DateTimeOffset? modified = item.LastModified is { } time ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero) : null;
-            yield return new ObjectInfo(item.Key[_options.Prefix.Length..], modified);
+            yield return new ObjectInfo(Relative(item.Key, full), modified);
         }
+    }
+
+    /// <summary>
+    /// A listed key without the bridge's prefix. A server that answers a listing with a key outside what was asked for
+    /// (a broken or hostile S3 implementation, a proxy) is an error: nothing is done with such a key.
+    /// </summary>
+    string Relative(string key, string listed)
+    {
+        if (key is null || !key.StartsWith(listed, StringComparison.Ordinal))
+        {
+            throw new BridgeException($"s3://{_options.Bucket}: a listing of '{listed}' returned the key '{key}', which is not under it; "
+                + "the server does not follow the S3 API, nothing was done with that key");
+        }
+        return key[_options.Prefix.Length..];
     }
 
     async Task<IReadOnlyList<string>> IObjectStore.ListFoldersAsync(CancellationToken cancellationToken)
     {
         List<string> folders = await ListFoldersAsync(_options.Prefix, cancellationToken).ConfigureAwait(false);
         // "prefix/dump-1/" -> "dump-1"
-        return folders.ConvertAll(folder => folder[_options.Prefix.Length..^1]);
+        return folders.ConvertAll(folder => Relative(folder, _options.Prefix) is { Length: > 1 } name && name[^1] == '/'
+            ? name[..^1]
+            : throw new BridgeException($"s3://{_options.Bucket}: a listing of the folders of '{_options.Prefix}' returned '{folder}', "
+                + "which is not one; the server does not follow the S3 API"));
     }
 
     Task IObjectStore.DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)

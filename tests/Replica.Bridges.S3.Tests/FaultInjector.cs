@@ -29,16 +29,33 @@ internal sealed class FaultInjector : DelegatingHandler
     {
         _status = status;
         _code = code;
+        _answer = null;
         Volatile.Write(ref _remaining, times);
         Volatile.Write(ref _match, match);
     }
+
+    /// <summary>From now on, the next <paramref name="times"/> requests matching <paramref name="match"/> get 200 and <paramref name="xml"/>.</summary>
+    public void Answer(Func<HttpRequestMessage, bool> match, int times, string xml)
+    {
+        _status = HttpStatusCode.OK;
+        _answer = xml;
+        Volatile.Write(ref _remaining, times);
+        Volatile.Write(ref _match, match);
+    }
+
+    string? _answer;
+
+    /// <summary>A ListObjectsV2 request (GET ?list-type=2).</summary>
+    public static bool IsListing(HttpRequestMessage request) =>
+        request.Method == HttpMethod.Get && request.RequestUri!.Query.Contains("list-type=2", StringComparison.Ordinal);
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _match) is { } match && match(request) && Interlocked.Decrement(ref _remaining) >= 0)
         {
             Interlocked.Increment(ref _injected);
-            string body = $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{_code}</Code><Message>injected by the test</Message></Error>";
+            string body = _answer
+                ?? $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{_code}</Code><Message>injected by the test</Message></Error>";
             return new HttpResponseMessage(_status)
             {
                 Content = new StringContent(body, Encoding.UTF8, "application/xml"),

@@ -273,4 +273,45 @@ public abstract partial class S3BridgeTests
             return await base.SendAsync(request, cancellationToken);
         }
     }
+
+    /// <summary>A ListObjectsV2 answer of the bridge's prefix holding <paramref name="entries"/>.</summary>
+    static string Listing(string delimiter, string entries) =>
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
+        + $"<Prefix>replica/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>{delimiter}<IsTruncated>false</IsTruncated>{entries}</ListBucketResult>";
+
+    [Fact]
+    public async Task DeleteAbandoned_ServerListsAFolderOutsideThePrefix_IsABridgeErrorAndNothingIsDeleted()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        var faults = new FaultInjector();
+        using var bridge = new S3Bridge(Server.Options(bucket), faults);
+        await WriteDumpAsync(bridge, "dump-1", Bytes(3000), chunkSize: 1000);
+        var before = await ListKeysAsync(bucket);
+        faults.Answer(FaultInjector.IsListing, times: 1,
+            Listing("<Delimiter>/</Delimiter>", "<CommonPrefixes><Prefix>other/</Prefix></CommonPrefixes>"));
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => bridge.DeleteAbandonedAsync(TimeSpan.FromHours(1), dryRun: false, s_none));
+
+        Assert.Contains("'other/'", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, faults.Injected);
+        Assert.Equal(before, await ListKeysAsync(bucket));
+    }
+
+    [Fact]
+    public async Task Delete_ServerListsAKeyOutsideTheDumpsFolder_IsABridgeErrorAndNothingIsDeleted()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        var faults = new FaultInjector();
+        using var bridge = new S3Bridge(Server.Options(bucket), faults);
+        await WriteDumpAsync(bridge, "dump-1", Bytes(3000), chunkSize: 1000);
+        var before = await ListKeysAsync(bucket);
+        faults.Answer(FaultInjector.IsListing, times: 1,
+            Listing("", "<Contents><Key>rep</Key><Size>1</Size></Contents>"));
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => bridge.DeleteAsync("dump-1", s_none));
+
+        Assert.Contains("returned the key 'rep'", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await ListKeysAsync(bucket));
+        Assert.Equal(Bytes(3000), await RestoreAsync(bridge, "dump-1"));
+    }
 }
