@@ -79,7 +79,17 @@ public sealed class MysqlDestination : IRestoreDestination
         _options ??= MysqlOptionFile.Create(_uri);
         if (!AllowPrivilegedRole)
         {
-            var reasons = MysqlReach.Reasons(await _tools.QueryAsync(_options, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false), _database);
+            var rows = await _tools.QueryAsync(_options, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false);
+            rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options, null, MysqlReach.OwnGrantsSql, cancellationToken).ConfigureAwait(false), "user"));
+            try
+            {
+                rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options, null, MysqlReach.PublicGrantsSql, cancellationToken).ConfigureAwait(false), "PUBLIC"));
+            }
+            catch (DatabaseException ex) when (MysqlReach.IsNoSuchGrant(ex))
+            {
+                // no PUBLIC on this server
+            }
+            var reasons = MysqlReach.Reasons(rows, _database);
             if (reasons.Count > 0)
             {
                 throw new ConfigException($"refusing to restore into {_uri.Describe()}: the user it connects as {string.Join("; ", reasons)}, so SQL "

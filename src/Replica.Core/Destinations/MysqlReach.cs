@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Replica.Destinations;
 
@@ -14,7 +15,7 @@ namespace Replica.Destinations;
 /// APPLICABLE_ROLES), https://mariadb.com/kb/en/information-schema-schema_privileges-table/; a database name in a
 /// grant is a LIKE pattern (<c>_</c> and <c>%</c>, <c>\</c> escapes), https://mariadb.com/kb/en/grant/#database-privileges.
 /// </summary>
-static class MysqlReach
+static partial class MysqlReach
 {
     /// <summary>One row per grant of the current user: kind, privilege, database (pattern); and one per visible database.</summary>
     internal const string Sql = """
@@ -27,6 +28,91 @@ static class MysqlReach
         UNION ALL SELECT 'role', ROLE_NAME, NULL FROM information_schema.APPLICABLE_ROLES
         UNION ALL SELECT 'database', NULL, SCHEMA_NAME FROM information_schema.SCHEMATA
         """;
+
+    /// <summary>
+    /// What information_schema does not show the user: its grants on routines of other databases (EXECUTE of a SQL
+    /// SECURITY DEFINER procedure writes with its definer's rights), and (MariaDB 10.11+) grants to PUBLIC, which every
+    /// user has. Read from SHOW GRANTS and parsed by <see cref="GrantRows"/>.
+    /// </summary>
+    internal const string OwnGrantsSql = "SHOW GRANTS";
+
+    /// <inheritdoc cref="OwnGrantsSql"/>
+    internal const string PublicGrantsSql = "SHOW GRANTS FOR PUBLIC";
+
+    /// <summary>Servers without PUBLIC (MySQL, MariaDB before 10.11) answer SHOW GRANTS FOR PUBLIC with error 1141.</summary>
+    internal static bool IsNoSuchGrant(DatabaseException ex) =>
+        ex.Message.Contains("1141", StringComparison.Ordinal) || ex.Message.Contains("no such grant", StringComparison.OrdinalIgnoreCase);
+
+    [GeneratedRegex(@"^GRANT (?<privileges>.+?) ON (?:(?<routine>PROCEDURE|FUNCTION|PACKAGE BODY|PACKAGE) )?(?<db>`(?:[^`]|``)*`|\*|[^.\s`]+)\.(?<object>`(?:[^`]|``)*`|\*|[^\s`]+) TO ",
+        RegexOptions.CultureInvariant)]
+    private static partial Regex GrantLine();
+
+    /// <summary>
+    /// SHOW GRANTS lines as <see cref="Sql"/>'s rows: <c>GRANT INSERT, UPDATE (c) ON `db`.`t` TO ...</c> is a "table" row
+    /// per privilege; <c>ON `db`.*</c> "schema", <c>ON *.*</c> "global", <c>ON PROCEDURE `db`.`p`</c> "routine"; a role
+    /// grant (<c>GRANT r TO u</c>) "role". The fourth field says who holds it (<paramref name="holder"/>).
+    /// </summary>
+    internal static List<string?[]> GrantRows(IEnumerable<string?[]> lines, string holder)
+    {
+        var rows = new List<string?[]>();
+        foreach (var line in lines)
+        {
+            if (line.Length == 0 || line[0] is not { } text)
+            {
+                continue;
+            }
+            var match = GrantLine().Match(text);
+            if (!match.Success)
+            {
+                if (!text.Contains(" ON ", StringComparison.Ordinal) && text.StartsWith("GRANT ", StringComparison.Ordinal)
+                    && text.IndexOf(" TO ", StringComparison.Ordinal) is var to and > 6)
+                {
+                    rows.Add(["role", text[6..to].Trim(), null, holder]);
+                }
+                continue;
+            }
+            if (match.Groups["privileges"].Value == "PROXY")
+            {
+                continue; // GRANT PROXY ON 'u'@'host': whom the user may log in as, nothing a statement can use
+            }
+            var db = Unquote(match.Groups["db"].Value);
+            var kind = db == "*" ? "global" : match.Groups["routine"].Success ? "routine" : match.Groups["object"].Value == "*" ? "schema" : "table";
+            foreach (var privilege in SplitPrivileges(match.Groups["privileges"].Value))
+            {
+                rows.Add([kind, privilege == "ALL PRIVILEGES" ? "ALL" : privilege, kind == "global" ? null : db, holder]);
+            }
+        }
+        return rows;
+    }
+
+    static string Unquote(string name) =>
+        name.Length >= 2 && name[0] == '`' ? name[1..^1].Replace("``", "`", StringComparison.Ordinal) : name;
+
+    /// <summary>"SELECT, UPDATE (`a`, `b`), INSERT" -> SELECT, UPDATE, INSERT.</summary>
+    static IEnumerable<string> SplitPrivileges(string text)
+    {
+        var depth = 0;
+        var start = 0;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            var c = i < text.Length ? text[i] : ',';
+            if (c == '(')
+            {
+                depth++;
+            }
+            else if (c == ')')
+            {
+                depth--;
+            }
+            else if (c == ',' && depth == 0)
+            {
+                var privilege = text[start..i];
+                var column = privilege.IndexOf('(', StringComparison.Ordinal);
+                yield return (column >= 0 ? privilege[..column] : privilege).Trim();
+                start = i + 1;
+            }
+        }
+    }
 
     /// <summary>Privileges that change nothing, anywhere: a user may hold them on every database.</summary>
     static readonly HashSet<string> s_readOnly = new(StringComparer.OrdinalIgnoreCase)
@@ -43,13 +129,13 @@ static class MysqlReach
     {
         var databases = rows.Where(r => r[0] == "database" && r[2] is not null).Select(r => r[2]!).ToList();
         var reasons = new List<string>();
-        var global = rows.Where(r => r[0] == "global" && r[1] is { } p && !s_readOnly.Contains(p)).Select(r => r[1]!).Order(StringComparer.Ordinal).ToList();
-        if (global.Count > 0)
+        foreach (var holder in rows.Where(r => r[0] == "global" && r[1] is { } p && !s_readOnly.Contains(p)).GroupBy(Holder))
         {
-            reasons.Add($"may {string.Join(", ", global.Take(6))}{(global.Count > 6 ? ", ..." : "")} on every database");
+            var global = holder.Select(r => r[1]!).Distinct().Order(StringComparer.Ordinal).ToList();
+            reasons.Add($"may {string.Join(", ", global.Take(6))}{(global.Count > 6 ? ", ..." : "")} on every database{holder.Key}");
         }
-        foreach (var group in rows.Where(r => r[0] is "schema" or "table" or "column" && r[1] is { } p && !s_readOnly.Contains(p) && r[2] is not null)
-                     .GroupBy(r => (Kind: r[0]!, Pattern: r[2]!)))
+        foreach (var group in rows.Where(r => r[0] is "schema" or "table" or "column" or "routine" && r[1] is { } p && !s_readOnly.Contains(p) && r[2] is not null)
+                     .GroupBy(r => (Kind: r[0]!, Pattern: r[2]!, Holder: Holder(r))))
         {
             var confined = group.Key.Kind == "schema"
                 ? PatternConfined(group.Key.Pattern, database, databases)
@@ -57,17 +143,21 @@ static class MysqlReach
             if (!confined)
             {
                 var privileges = string.Join(", ", group.Select(r => r[1]!).Distinct().Order(StringComparer.Ordinal).Take(4));
-                reasons.Add(group.Key.Kind == "schema"
+                reasons.Add((group.Key.Kind == "schema"
                     ? $"may {privileges} on databases matching '{group.Key.Pattern}'"
-                    : $"may {privileges} on {group.Key.Kind}s of '{group.Key.Pattern}'");
+                    : $"may {privileges} on {group.Key.Kind}s of '{group.Key.Pattern}'") + group.Key.Holder);
             }
         }
-        foreach (var role in rows.Where(r => r[0] == "role" && r[1] is not null).Select(r => r[1]!).Distinct().Order(StringComparer.Ordinal))
+        foreach (var role in rows.Where(r => r[0] == "role" && r[1] is not null).Select(r => r[1]!.Replace("`", "", StringComparison.Ordinal))
+                     .Distinct().Order(StringComparer.Ordinal))
         {
             reasons.Add($"may SET ROLE {role} (whose grants are not checked)");
         }
         return reasons;
     }
+
+    /// <summary>" (granted to PUBLIC)" for a PUBLIC grant's row; "" for the user's own.</summary>
+    static string Holder(string?[] row) => row.Length > 3 && row[3] == "PUBLIC" ? " (granted to PUBLIC)" : "";
 
     /// <summary>The destination itself, or one of its staging and trash databases.</summary>
     static bool Own(string name, string database) =>

@@ -63,4 +63,38 @@ public sealed class MysqlReachTests
 
         Assert.Empty(MysqlReach.Reasons(rows, "shop"));
     }
+
+    [Fact]
+    public void GrantRows_ReadShowGrantsLines()
+    {
+        string?[][] lines =
+        [
+            ["GRANT USAGE ON *.* TO `conf`@`%` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122'"],
+            ["GRANT ALL PRIVILEGES ON `shop\\_replica\\_%`.* TO `conf`@`%`"],
+            ["GRANT SELECT, UPDATE (`i`, `j`) ON `keepdb`.`t` TO PUBLIC"],
+            ["GRANT EXECUTE ON PROCEDURE `keepdb`.`p` TO `conf`@`%`"],
+            ["GRANT FILE ON *.* TO PUBLIC"],
+            ["GRANT `r1` TO `conf`@`%`"],
+            ["GRANT PROXY ON ''@'127.0.0.1' TO 'root'@'localhost' WITH GRANT OPTION"],
+            ["SET DEFAULT ROLE `r1` FOR `conf`@`%`"],
+        ];
+
+        var rows = MysqlReach.GrantRows(lines, "PUBLIC").Select(r => string.Join("|", r.Take(3))).ToList();
+
+        Assert.Equal(
+            ["global|USAGE|", "schema|ALL|shop\\_replica\\_%", "table|SELECT|keepdb", "table|UPDATE|keepdb", "routine|EXECUTE|keepdb",
+             "global|FILE|", "role|`r1`|"],
+            rows);
+    }
+
+    [Fact]
+    public void Reasons_PublicAndRoutineGrants_AreNamed()
+    {
+        var rows = MysqlReach.GrantRows([["GRANT INSERT ON `keepdb`.* TO PUBLIC"], ["GRANT FILE ON *.* TO PUBLIC"]], "PUBLIC");
+        rows.AddRange(MysqlReach.GrantRows([["GRANT EXECUTE ON FUNCTION `keepdb`.`f` TO `u`@`%`"], ["GRANT EXECUTE ON PROCEDURE `shop`.`p` TO `u`@`%`"]], "user"));
+
+        Assert.Equal(
+            ["may FILE on every database (granted to PUBLIC)", "may INSERT on databases matching 'keepdb' (granted to PUBLIC)", "may EXECUTE on routines of 'keepdb'"],
+            MysqlReach.Reasons(rows, "shop"));
+    }
 }

@@ -199,6 +199,46 @@ public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
     }
 
     [Fact]
+    public async Task Restore_AsUserWithExecuteOnAnotherDatabasesProcedure_IsRefused()
+    {
+        // EXECUTE of a SQL SECURITY DEFINER procedure writes with its definer's rights; information_schema does not show it.
+        var other = await OtherDatabaseAsync();
+        await server.ExecuteAsync(other, "CREATE PROCEDURE drop_it() DROP TABLE keep_me");
+        var destination = await server.CreateDatabaseAsync();
+        var user = await UserAsync(destination, $"GRANT EXECUTE ON PROCEDURE {MariaDbServer.QuoteIdentifier(other)}.drop_it TO {{0}}");
+        await _cli.StoreRawDumpAsync("attack", $"CALL {other}.drop_it();\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack");
+
+        Assert.Equal(2, restore.ExitCode);
+        Assert.Contains($"may EXECUTE on routines of '{other}'", restore.Stderr, StringComparison.Ordinal);
+        await AssertUntouchedAsync(other);
+    }
+
+    [Fact]
+    public async Task Restore_WhenPublicMayWriteAnotherDatabase_IsRefused()
+    {
+        // MariaDB 10.11: a grant to PUBLIC is every user's, and information_schema shows it to no one but root.
+        var other = await OtherDatabaseAsync();
+        var destination = await server.CreateDatabaseAsync();
+        var user = await UserAsync(destination);
+        await _cli.StoreRawDumpAsync("attack", $"DROP TABLE {other}.keep_me;\n");
+        await server.ExecuteAsync(null, $"GRANT DROP ON {MariaDbServer.QuoteIdentifier(other)}.* TO PUBLIC");
+        try
+        {
+            var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack");
+
+            Assert.Equal(2, restore.ExitCode);
+            Assert.Contains($"may DROP on databases matching '{other}' (granted to PUBLIC)", restore.Stderr, StringComparison.Ordinal);
+            await AssertUntouchedAsync(other);
+        }
+        finally
+        {
+            await server.ExecuteAsync(null, $"REVOKE DROP ON {MariaDbServer.QuoteIdentifier(other)}.* FROM PUBLIC");
+        }
+    }
+
+    [Fact]
     public async Task Restore_AsUserWithARole_IsRefused()
     {
         var other = await OtherDatabaseAsync();
