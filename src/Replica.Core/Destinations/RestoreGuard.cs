@@ -42,7 +42,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <param name="database">The destination database: a \connect to it is allowed (and dropped).</param>
     /// <param name="maxUnitBytes">The largest statement held while it is checked (limits.max_row_size).</param>
     /// <param name="observer">Hears every unit that passed (a parallel restore's scan finds COPY blocks in the same pass).</param>
-    /// <param name="leaveOut">PostgreSQL statements replaced by their line breaks (destination.no_owner, no_privileges).</param>
+    /// <param name="leaveOut">What is left out (destination.no_owner, no_privileges): statements replaced by their line breaks,
+    /// MySQL DEFINER clauses blanked.</param>
     public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None)
     {
         _database = database;
@@ -337,7 +338,6 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         return -1;
     }
 
-    /// <summary>Replaces a unit by its line breaks: the client sees nothing to run, and its line numbers stay those of the dump.</summary>
     /// <summary>Writes a MySQL statement with its DEFINER clauses (found into _definers) blanked out, line breaks kept.</summary>
     void WriteWithoutDefiners(IBufferWriter<byte> output, ReadOnlySpan<byte> unit)
     {
@@ -357,6 +357,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         _definers.Clear();
     }
 
+    /// <summary>Replaces a unit by its line breaks: the client sees nothing to run, and its line numbers stay those of the dump.</summary>
     static void WriteLineBreaks(IBufferWriter<byte> output, ReadOnlySpan<byte> unit)
     {
         var lines = unit.Count((byte)'\n');
