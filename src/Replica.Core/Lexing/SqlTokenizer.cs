@@ -55,6 +55,9 @@ internal ref partial struct SqlTokenizer
 
     public readonly bool IsPunct(byte c) => Kind == TokenKind.Punct && End - Start == 1 && _sql[Start] == c;
 
+    /// <summary>Whether the token is the one-byte operator <paramref name="c"/> (=, @ ...), which the tokenizer reads as Other.</summary>
+    public readonly bool IsOther(byte c) => Kind == TokenKind.Other && End - Start == 1 && _sql[Start] == c;
+
     public readonly bool IsCast => Kind == TokenKind.Punct && End - Start == 2;
 
     /// <summary>Moves to the next token; false at the end of the statement.</summary>

@@ -55,7 +55,7 @@ internal static partial class StatementParser
                 continue;
             }
             var start = t.Start;
-            if (!t.Next() || !IsOther(t, sql, (byte)'=') || !t.Next())
+            if (!t.Next() || !t.IsOther((byte)'=') || !t.Next())
             {
                 continue;
             }
@@ -73,12 +73,12 @@ internal static partial class StatementParser
                 continue;
             }
             if (t.Kind is not (TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.EString)
-                || !t.Next() || !IsOther(t, sql, (byte)'@') || !t.Next()
+                || !t.Next() || !t.IsOther((byte)'@') || !t.Next()
                 || t.Kind is not (TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.EString or TokenKind.Other))
             {
                 continue;
             }
-            if (t.Kind == TokenKind.Other && sql[t.Start] != (byte)'%')
+            if (t.Kind == TokenKind.Other && !t.IsOther((byte)'%'))
             {
                 continue;
             }
@@ -87,8 +87,6 @@ internal static partial class StatementParser
         }
         return found;
     }
-
-    static bool IsOther(in SqlTokenizer t, ReadOnlySpan<byte> sql, byte c) => t.Kind == TokenKind.Other && t.End - t.Start == 1 && sql[t.Start] == c;
 
     /// <summary>
     /// GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, pg_dump's access privileges (ACLs): what pg_restore --no-privileges
