@@ -77,29 +77,7 @@ public sealed class MysqlDestination : IRestoreDestination
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         _options ??= MysqlOptionFile.Create(_uri);
-        if (!AllowPrivilegedRole)
-        {
-            var rows = await _tools.QueryAsync(_options, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false);
-            rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options, null, MysqlReach.OwnGrantsSql, cancellationToken).ConfigureAwait(false), "user"));
-            try
-            {
-                rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options, null, MysqlReach.PublicGrantsSql, cancellationToken).ConfigureAwait(false), "PUBLIC"));
-            }
-            catch (DatabaseException ex) when (MysqlReach.IsNoSuchGrant(ex))
-            {
-                // no PUBLIC on this server
-            }
-            var reasons = MysqlReach.Reasons(rows, _database);
-            if (reasons.Count > 0)
-            {
-                throw new ConfigException($"refusing to restore into {_uri.Describe()}: the user it connects as {string.Join("; ", reasons)}, so SQL "
-                    + "inside the dump (a qualified name, a prepared statement, a trigger or a routine) could change other databases, where the "
-                    + "restore guard cannot see it. Restore as a user whose grants reach only this database and its staging databases "
-                    + $"(GRANT ALL ON `{_database}`.* and ON `{MysqlReach.StagingPrefix(_database).Replace("_", "\\_", StringComparison.Ordinal)}%`.*; "
-                    + "README: \"Restoring as a role that cannot reach out\"), or set destination.allow_privileged_role: true if you trust every "
-                    + "dump that can reach this bridge");
-            }
-        }
+        await RefuseUserThatReachesFurtherAsync(cancellationToken).ConfigureAwait(false);
         var schema = await _tools.QueryAsync(_options, null,
             "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = " + MysqlTools.Literal(_database),
             cancellationToken).ConfigureAwait(false);
@@ -109,7 +87,7 @@ public sealed class MysqlDestination : IRestoreDestination
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-        var staging = $"{MysqlReach.StagingPrefix(_database)}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        var staging = $"{StagingPrefix(_database)}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
         var charset = _targetExists && schema[0][0] is { } cs && schema[0][1] is { } collation
             ? $" CHARACTER SET {cs} COLLATE {collation}"
             : "";
@@ -123,13 +101,46 @@ public sealed class MysqlDestination : IRestoreDestination
     }
 
     /// <summary>
+    /// Refuses (a config error, before anything is created) a user whose grants reach beyond the destination and its
+    /// staging databases (see <see cref="MysqlReach"/>), unless destination.allow_privileged_role says the user trusts
+    /// every dump the bridge may hold.
+    /// </summary>
+    async Task RefuseUserThatReachesFurtherAsync(CancellationToken cancellationToken)
+    {
+        if (AllowPrivilegedRole)
+        {
+            return;
+        }
+        var rows = await _tools.QueryAsync(_options!, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false);
+        rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options!, null, MysqlReach.OwnGrantsSql, cancellationToken).ConfigureAwait(false), "user"));
+        try
+        {
+            rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options!, null, MysqlReach.PublicGrantsSql, cancellationToken).ConfigureAwait(false), "PUBLIC"));
+        }
+        catch (DatabaseException ex) when (MysqlReach.IsNoSuchGrant(ex))
+        {
+            // no PUBLIC on this server
+        }
+        var reasons = MysqlReach.Reasons(rows, _database);
+        if (reasons.Count > 0)
+        {
+            throw new ConfigException($"refusing to restore into {_uri.Describe()}: the user it connects as {string.Join("; ", reasons)}, so SQL "
+                + "inside the dump (a qualified name, a prepared statement, a trigger or a routine) could change other databases, where the "
+                + "restore guard cannot see it. Restore as a user whose grants reach only this database and its staging databases "
+                + $"(GRANT ALL ON `{_database}`.* and ON `{StagingPrefix(_database).Replace("_", "\\_", StringComparison.Ordinal)}%`.*; "
+                + "README: \"Restoring as a role that cannot reach out\"), or set destination.allow_privileged_role: true if you trust every "
+                + "dump that can reach this bridge");
+        }
+    }
+
+    /// <summary>
     /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
     /// <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c> whose process no longer runs on this machine and that no session
     /// we can see uses. (The <c>_replica_old_</c> trash databases of a swap are left alone: they hold the old tables.)
     /// </summary>
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
-        var prefix = MysqlReach.StagingPrefix(_database);
+        var prefix = StagingPrefix(_database);
         var like = Leftovers.LikePrefix(prefix);
         var rows = await _tools.QueryAsync(_options!, null,
             "SELECT s.schema_name FROM information_schema.schemata s WHERE s.schema_name LIKE " + MysqlTools.Literal(like)
@@ -276,7 +287,7 @@ public sealed class MysqlDestination : IRestoreDestination
         }
 
         var trash = replace && target.Tables.Count > 0
-            ? $"{MysqlReach.StagingPrefix(_database)}old_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}"
+            ? $"{StagingPrefix(_database)}old_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}"
             : null;
         var script = new StringBuilder();
         script.Append("SET SESSION foreign_key_checks = 0;\n");
@@ -498,5 +509,8 @@ public sealed class MysqlDestination : IRestoreDestination
         }
     }
 
-    internal static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
+    /// <summary><c>&lt;db&gt;_replica_</c>: how every staging and trash database of <paramref name="database"/> begins.</summary>
+    internal static string StagingPrefix(string database) => Truncate(database, 32) + "_replica_";
+
+    static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
 }

@@ -161,10 +161,7 @@ static partial class MysqlReach
 
     /// <summary>The destination itself, or one of its staging and trash databases.</summary>
     static bool Own(string name, string database) =>
-        name == database || name.StartsWith(StagingPrefix(database), StringComparison.Ordinal);
-
-    /// <summary><c>&lt;db&gt;_replica_</c>: how every staging and trash database of <paramref name="database"/> begins.</summary>
-    internal static string StagingPrefix(string database) => MysqlDestination.Truncate(database, 32) + "_replica_";
+        name == database || name.StartsWith(MysqlDestination.StagingPrefix(database), StringComparison.Ordinal);
 
     /// <summary>
     /// Whether a grant on the database pattern <paramref name="pattern"/> reaches only the restore's own databases: no
@@ -207,7 +204,7 @@ static partial class MysqlReach
         {
             return Own(literal.ToString(), database);
         }
-        if (literal.ToString().StartsWith(StagingPrefix(database), StringComparison.Ordinal))
+        if (literal.ToString().StartsWith(MysqlDestination.StagingPrefix(database), StringComparison.Ordinal))
         {
             return true;
         }
