@@ -110,14 +110,22 @@ internal static class SubsetDump
             if (node.Identity.Count == 0)
             {
                 // A table without a key: its rows are known by a digest of their content.
-                where = $"md5(t::text) = ANY(ARRAY[{string.Join(", ", batch.Select(Literal))}]::text[])";
+                where = $"md5(t::text) = ANY({ArrayLiteral(batch)}::text[])";
                 order = "md5(t::text)";
+            }
+            else if (node.Identity.Count == 1)
+            {
+                // One key column: = ANY walks the key's index in key order, so no join, no hash of the keys and no sort
+                // (bench/results/issue11-live-2026-12-05.md). The same rows as IN (SELECT unnest(...)), in the same order.
+                var column = "t." + Identifiers.Delimited(node.KeyColumns[node.Identity[0]]);
+                where = $"{column} = ANY({ArrayLiteral(batch)}::text[]::{info.KeyColumnTypes[node.Identity[0]]}[])";
+                order = column;
             }
             else
             {
                 var keyColumns = node.Identity.Select(i => node.KeyColumns[i]).ToList();
                 var tuples = batch.Select(id => SubsetClosure.SplitIdentity(id, keyColumns.Count)).ToList();
-                var arrays = keyColumns.Select((c, k) => $"ARRAY[{string.Join(", ", tuples.Select(t => Literal(t[k])))}]::text[]::{info.KeyColumnTypes[node.Identity[k]]}[]");
+                var arrays = keyColumns.Select((c, k) => $"{ArrayLiteral(tuples.Select(t => t[k]))}::text[]::{info.KeyColumnTypes[node.Identity[k]]}[]");
                 where = $"({string.Join(", ", keyColumns.Select(c => "t." + Identifiers.Delimited(c)))}) IN (SELECT * FROM unnest({string.Join(", ", arrays)}))";
                 order = string.Join(", ", keyColumns.Select(c => "t." + Identifiers.Delimited(c)));
             }
@@ -125,5 +133,46 @@ internal static class SubsetDump
         }
     }
 
-    static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    /// <summary>
+    /// One SQL string constant holding a text[] of <paramref name="values"/>, every element quoted, which PostgreSQL
+    /// parses as one constant (ARRAY['a', 'b', ...] is one expression per element to parse, fold and cast). The
+    /// array's own escapes (backslash before \ and ") are doubled again in an E'' string when there are any, so the
+    /// constant means the same whatever standard_conforming_strings says.
+    /// https://www.postgresql.org/docs/current/arrays.html#ARRAYS-IO
+    /// </summary>
+    internal static string ArrayLiteral(IEnumerable<string> values)
+    {
+        var text = new StringBuilder("'{");
+        var escaped = false;
+        var first = true;
+        foreach (var value in values)
+        {
+            if (!first)
+            {
+                text.Append(',');
+            }
+            first = false;
+            text.Append('"');
+            foreach (var c in value)
+            {
+                switch (c)
+                {
+                    case '\\' or '"':
+                        // The array's escape, then the character, each backslash doubled again for the E'' string.
+                        text.Append(@"\\").Append(c == '"' ? "\"" : @"\\");
+                        escaped = true;
+                        break;
+                    case '\'':
+                        text.Append("''");
+                        break;
+                    default:
+                        text.Append(c);
+                        break;
+                }
+            }
+            text.Append('"');
+        }
+        text.Append("}'");
+        return escaped ? "E" + text : text.ToString();
+    }
 }

@@ -339,6 +339,37 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
+    /// Kept keys reach the data COPY as one array constant per batch: keys with quotes, backslashes, braces, commas,
+    /// spaces, an empty string and the word NULL select their own rows, single-column and composite, also in a database
+    /// whose default is standard_conforming_strings off (a backslash escaped for the array must be escaped again).
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_KeysWithQuotesAndBackslashesByKeyBatches_KeepsEveryRow()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, $$"""
+            ALTER DATABASE {{db}} SET standard_conforming_strings = off;
+            CREATE TABLE tags (name text PRIMARY KEY, n int NOT NULL);
+            CREATE TABLE pairs (a text, b text, PRIMARY KEY (a, b));
+            INSERT INTO tags VALUES (E'a\\b', 1), ('say "hi"', 2), (E'it''s', 3), ('{x,y}', 4), ('  spaced ', 5), ('', 6),
+                ('NULL', 7), (E'\\"', 8), (E'\u00fc\t\n', 9), ('plain', 10);
+            INSERT INTO pairs SELECT t.name, u.name FROM tags t, tags u WHERE (t.n + u.n) % 3 = 0;
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.tags, where: "n <> 10" }, { table: public.pairs, where: "a <> 'plain'" }]
+            """);
+
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "quoted", environment: new Dictionary<string, string?> { ["REPLICA_SUBSET_FULL_SCAN"] = "2" });
+
+        Assert.Equal(await server.QueryAsync(db, "SELECT name, n FROM tags WHERE n <> 10 ORDER BY n"),
+            await server.QueryAsync(restored, "SELECT name, n FROM tags ORDER BY n"));
+        Assert.Equal(await server.QueryAsync(db, "SELECT a, b FROM pairs WHERE a <> 'plain' ORDER BY a COLLATE \"C\", b COLLATE \"C\""),
+            await server.QueryAsync(restored, "SELECT a, b FROM pairs ORDER BY a COLLATE \"C\", b COLLATE \"C\""));
+    }
+
+    /// <summary>
     /// File mode: a pg_dump file (COPY, or INSERTs several rows each), or the same on standard input, subset with no
     /// database keeps the same rows of every table with a primary key as the live subset of the same data, restores with
     /// every foreign key validated, masks what it keeps, and gives the same bytes on every run.
