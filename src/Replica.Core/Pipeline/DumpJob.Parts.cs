@@ -19,20 +19,65 @@ public static partial class DumpJob
     /// Ctrl+C likewise. Memory: at most <paramref name="jobs"/> parts in flight, each holding
     /// <see cref="WorkersPerPart"/> + 2 chunks (plain and encoded) and two pipes of 4 MiB.
     /// </summary>
-    /// <param name="afterSnapshot">Runs once the snapshot is exported, before any part is read (a subset's closure).</param>
+    /// <param name="afterSnapshot">
+    /// Runs once the snapshot is exported, before the dump is begun (a subset's plan), and returns what runs while the
+    /// schema part is read and stored (its closure); no table part is asked of the source before that ends.
+    /// </param>
     public static async Task<DumpResult> RunPartsAsync(PostgresSnapshotSource source, DumpRewriter rewriter, IBridge bridge, string name,
-        BridgeConfig settings, int jobs, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterSnapshot = null)
+        BridgeConfig settings, int jobs, CancellationToken cancellationToken, Func<CancellationToken, Task<Func<CancellationToken, Task>>>? afterSnapshot = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(settings);
         DumpChunker.CheckChunkSize(settings.ChunkSize);
         await source.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (afterSnapshot is not null)
+        var alongside = afterSnapshot is null ? null : await afterSnapshot(cancellationToken).ConfigureAwait(false);
+        return await RunPartsAsync(alongside is null ? source.ReadPartsAsync : token => AlongsideSchemaAsync(source.ReadPartsAsync, alongside, token),
+            source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The parts of <paramref name="readParts"/>, with <paramref name="alongside"/> running while the first part (the
+    /// schema, which pg_dump writes from the same snapshot) is read and stored, so that pg_dump's work and a subset's
+    /// closure overlap; the next part is asked of the source only once it has ended, and its failure is the parts'.
+    /// A consumer that stops early (the schema failed) cancels it and waits for it: nothing outlives the dump.
+    /// </summary>
+    static async IAsyncEnumerable<SnapshotPart> AlongsideSchemaAsync(Func<CancellationToken, IAsyncEnumerable<SnapshotPart>> readParts,
+        Func<CancellationToken, Task> alongside, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var parts = readParts(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (parts.ConfigureAwait(false))
         {
-            await afterSnapshot(cancellationToken).ConfigureAwait(false);
+            if (!await parts.MoveNextAsync().ConfigureAwait(false))
+            {
+                yield break;
+            }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var running = Task.Run(() => alongside(stop.Token), CancellationToken.None);
+            try
+            {
+                yield return parts.Current;
+                await running.ConfigureAwait(false);
+            }
+            finally
+            {
+                if (!running.IsCompleted)
+                {
+                    await stop.CancelAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await running.ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        // The dump already failed: its own error is the one reported.
+                    }
+                }
+            }
+            while (await parts.MoveNextAsync().ConfigureAwait(false))
+            {
+                yield return parts.Current;
+            }
         }
-        return await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
-            .ConfigureAwait(false);
     }
 
     /// <summary>

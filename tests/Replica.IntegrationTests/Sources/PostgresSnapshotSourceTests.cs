@@ -242,4 +242,62 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
         Assert.DoesNotContain("CREATE TABLE public.big_values", sql, StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE public.customers", sql, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A table read through several COPY statements (a subset's key batches) runs each on one connection while the
+    /// rows of the one before it are read from another: the rows still come in the statements' order, as one COPY
+    /// block, and the connections serve the next table; a statement that fails (read ahead) fails the part, naming the
+    /// table, and the source goes on to the next table.
+    /// </summary>
+    static readonly int[] s_batchStarts = [20000, 0, 10000, 5000, 15000];
+
+    [Fact]
+    public async Task ReadPartsAsync_SeveralStatementsPerTable_RowsInStatementOrderAndAFailureNamesTheTable()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE big (id int PRIMARY KEY, v text);
+            INSERT INTO big SELECT i, repeat('x', i % 50) FROM generate_series(1, 30000) i;
+            CREATE TABLE small (id int PRIMARY KEY);
+            INSERT INTO small SELECT generate_series(1, 10);
+            """);
+        await using var source = new PostgresSnapshotSource(DatabaseUri.Parse(server.ConnectionUri(db)), new SourceOptions(), s_tools, jobs: 1) { RestrictKey = RestrictKey };
+        await source.OpenAsync(CancellationToken.None);
+        // Five batches, in an order that is not the key's: 20001-25000 first, then 1-5000 ... (each ordered by id).
+        List<string> batches = [.. s_batchStarts.Select(from => $"COPY (SELECT id, v FROM big WHERE id > {from} AND id <= {from + 5000} ORDER BY id) TO STDOUT")];
+        var fail = true;
+        source.RowQueries = table => table.Name != "big" ? null
+            : fail ? [.. batches, "COPY (SELECT id, (1 / (id - id))::text FROM big WHERE id = 1) TO STDOUT"] : batches;
+
+        string? bigRows = null;
+        var error = await Assert.ThrowsAsync<DatabaseException>(async () =>
+        {
+            await foreach (var part in source.ReadPartsAsync(CancellationToken.None))
+            {
+                await using (part)
+                {
+                    using var reader = new StreamReader(part.Content, Encoding.UTF8);
+                    var text = await reader.ReadToEndAsync();
+                    if (part.Table?.Name == "big")
+                    {
+                        bigRows = text;
+                    }
+                }
+            }
+        });
+        Assert.Contains("copying the rows of public.big", error.Message, StringComparison.Ordinal);
+        Assert.Contains("division by zero", error.Message, StringComparison.Ordinal);
+        Assert.Null(bigRows);
+
+        // Without the failing statement, on the same source: every row once, batch after batch, one COPY block.
+        fail = false;
+        var parts = await ReadAllAsync(source);
+        var big = Encoding.UTF8.GetString(parts.Single(p => p.Table == "public.big").Bytes);
+        var ids = big.Split('\n').Skip(1).TakeWhile(line => line != "\\.").Select(line => int.Parse(line.Split('\t')[0], CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal([.. Enumerable.Range(20001, 5000), .. Enumerable.Range(1, 5000), .. Enumerable.Range(10001, 5000), .. Enumerable.Range(5001, 5000), .. Enumerable.Range(15001, 5000)], ids);
+        Assert.StartsWith("COPY public.big (id, v) FROM stdin;\n", big, StringComparison.Ordinal);
+        Assert.EndsWith("\n\\.\n\n\n", big, StringComparison.Ordinal);
+        Assert.Equal("COPY public.small (id) FROM stdin;\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n\\.\n\n\n",
+            Encoding.UTF8.GetString(parts.Single(p => p.Table == "public.small").Bytes));
+    }
 }

@@ -432,6 +432,46 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             await server.QueryAsync(fileDb, "SELECT count(*) FROM orders"));
     }
 
+    /// <summary>
+    /// The closure runs while pg_dump writes the schema into the bridge; a subset that exceeds max_rows_per_table in a
+    /// later round fails the dump (exit 2, naming the table) and leaves nothing: no dump listed, no folder, no chunk of
+    /// the schema stored before the failure; a plan error fails before the dump is begun. An earlier dump stays.
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_SubsetOverMaxRowsPerTable_ExitsTwoAndLeavesTheBridgeAsItWas()
+    {
+        var (db, _) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var ok = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.customers, where: "id <= 10" }]
+            """);
+        Assert.Equal(0, (await cli.RunAsync("dump", "-c", ok, "--name", "earlier")).ExitCode);
+        var before = Directory.GetFileSystemEntries(cli.BridgePath, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        var capped = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.customers, where: "id <= 2000" }]
+              follow_children: [public.orders, public.order_items]
+              max_rows_per_table: 10000
+            """);
+
+        var dump = await cli.RunAsync("dump", "-c", capped, "--name", "capped");
+        var plan = await cli.RunAsync("dump", "-c", PlanConfig(cli, db, """
+            transformers:
+              - table: public.customers
+                data: skip
+            """.Replace("\n", "\n        ", StringComparison.Ordinal)), "--name", "impossible");
+        var list = await cli.RunAsync("list", "-c", ok);
+
+        Assert.Equal(2, dump.ExitCode);
+        Assert.Contains("public.order_items would keep more than max_rows_per_table (10000)", dump.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, plan.ExitCode);
+        Assert.Contains("is NOT NULL, but no row of public.customers is kept", plan.Stderr, StringComparison.Ordinal);
+        Assert.Contains("earlier", list.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("capped", list.Stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFileSystemEntries(cli.BridgePath, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+    }
+
     [Fact]
     public async Task ReplicaDump_SubsetOfADumpFileWithAWhere_ExitsTwoAndStoresNothing()
     {
