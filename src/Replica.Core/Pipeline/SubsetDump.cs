@@ -36,6 +36,8 @@ internal static class SubsetDump
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A second connection: the closure's next batch runs on one while the rows of the one before it are kept.
+        var second = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
         List<SubsetTable> tables;
         SubsetPlan plan;
         Dictionary<SubsetTable, PostgresSubsetSource.TableInfo> infos;
@@ -53,7 +55,7 @@ internal static class SubsetDump
         {
             try
             {
-                var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
+                var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource([connection, second], infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
                 {
                     Progress = progress,
                 };
