@@ -20,8 +20,9 @@ public static partial class DumpJob
     /// <see cref="WorkersPerPart"/> + 2 chunks (plain and encoded) and two pipes of 4 MiB.
     /// </summary>
     /// <param name="afterSnapshot">
-    /// Runs once the snapshot is exported, before the dump is begun (a subset's plan), and returns what runs while the
-    /// schema part is read and stored (its closure); no table part is asked of the source before that ends.
+    /// Runs once the snapshot is exported, before anything is stored (a subset: its plan, which returns its closure;
+    /// the closure runs while pg_dump reads the catalog for the schema part, whose output waits in its pipe until the
+    /// closure ends). No part is stored and no table asked of the source before it ends, so a failure leaves nothing.
     /// </param>
     public static async Task<DumpResult> RunPartsAsync(PostgresSnapshotSource source, DumpRewriter rewriter, IBridge bridge, string name,
         BridgeConfig settings, int jobs, CancellationToken cancellationToken, Func<CancellationToken, Task<Func<CancellationToken, Task>>>? afterSnapshot = null)
@@ -30,53 +31,40 @@ public static partial class DumpJob
         ArgumentNullException.ThrowIfNull(settings);
         DumpChunker.CheckChunkSize(settings.ChunkSize);
         await source.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var alongside = afterSnapshot is null ? null : await afterSnapshot(cancellationToken).ConfigureAwait(false);
-        return await RunPartsAsync(alongside is null ? source.ReadPartsAsync : token => AlongsideSchemaAsync(source.ReadPartsAsync, alongside, token),
-            source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The parts of <paramref name="readParts"/>, with <paramref name="alongside"/> running while the first part (the
-    /// schema, which pg_dump writes from the same snapshot) is read and stored, so that pg_dump's work and a subset's
-    /// closure overlap; the next part is asked of the source only once it has ended, and its failure is the parts'.
-    /// A consumer that stops early (the schema failed) cancels it and waits for it: nothing outlives the dump.
-    /// </summary>
-    static async IAsyncEnumerable<SnapshotPart> AlongsideSchemaAsync(Func<CancellationToken, IAsyncEnumerable<SnapshotPart>> readParts,
-        Func<CancellationToken, Task> alongside, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var parts = readParts(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        if (afterSnapshot is null)
+        {
+            return await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        var closure = await afterSnapshot(cancellationToken).ConfigureAwait(false);
+        var parts = source.ReadPartsAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (parts.ConfigureAwait(false))
         {
-            if (!await parts.MoveNextAsync().ConfigureAwait(false))
+            // The schema part first: pg_dump starts now and reads the catalog while the closure runs.
+            var first = await parts.MoveNextAsync().ConfigureAwait(false);
+            if (first)
             {
-                yield break;
-            }
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var running = Task.Run(() => alongside(stop.Token), CancellationToken.None);
-            try
-            {
-                yield return parts.Current;
-                await running.ConfigureAwait(false);
-            }
-            finally
-            {
-                if (!running.IsCompleted)
+                try
                 {
-                    await stop.CancelAsync().ConfigureAwait(false);
-                    try
-                    {
-                        await running.ConfigureAwait(false);
-                    }
-                    catch (Exception)
-                    {
-                        // The dump already failed: its own error is the one reported.
-                    }
+                    await closure(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await parts.Current.DisposeAsync().ConfigureAwait(false);
+                    throw;
                 }
             }
-            while (await parts.MoveNextAsync().ConfigureAwait(false))
-            {
-                yield return parts.Current;
-            }
+            return await RunPartsAsync(_ => Resumed(parts, first), source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The parts of an enumerator already moved once (<paramref name="more"/>: to a part): that part, then the rest.</summary>
+    static async IAsyncEnumerable<SnapshotPart> Resumed(IAsyncEnumerator<SnapshotPart> parts, bool more)
+    {
+        for (; more; more = await parts.MoveNextAsync().ConfigureAwait(false))
+        {
+            yield return parts.Current;
         }
     }
 

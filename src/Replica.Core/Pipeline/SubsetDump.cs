@@ -8,7 +8,7 @@ namespace Replica.Pipeline;
 
 /// <summary>
 /// A dump of a subset on the snapshot source: the plan and its closure run inside the exported snapshot before any table
-/// is copied (the closure while pg_dump writes the schema), then each table's data is read by COPY statements that select the kept rows in batches of keys
+/// is copied or anything stored (the closure while pg_dump reads the catalog for the schema), then each table's data is read by COPY statements that select the kept rows in batches of keys
 /// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
 /// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
 /// key into a table whose rows are not kept (data: skip, drop, only_tables) is written as NULL. A table with a primary
@@ -25,10 +25,10 @@ internal static class SubsetDump
     public static double FullScanShare => Switches.SubsetFullScanShare;
 
     /// <summary>
-    /// Plans the subset in <paramref name="source"/>'s snapshot (the graph and the roles: a plan error surfaces here,
-    /// before anything is stored) and returns its closure, which the caller runs while the schema is read: it computes
-    /// the kept rows, tells the source which rows to copy, and gives <paramref name="rewriter"/> (a dump in parts: its
-    /// parts' rewriters) the filter of tables copied whole. No table's rows may be read before the closure ends.
+    /// Plans the subset in <paramref name="source"/>'s snapshot (the graph and the roles: a plan error surfaces here) and
+    /// returns its closure, which the caller runs while pg_dump reads the catalog for the schema, before anything is
+    /// stored: it computes the kept rows, tells the source which rows to copy, and gives <paramref name="rewriter"/> (a
+    /// dump in parts: its parts' rewriters) the filter of tables copied whole. No table's rows may be read before it ends.
     /// </summary>
     /// <param name="store">Holds the kept keys until the last table is copied: the caller disposes it after the dump.</param>
     public static async Task<Func<CancellationToken, Task<SubsetSummary>>> PlanAsync(PostgresSnapshotSource source, ReplicaConfig config,

@@ -433,9 +433,9 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
-    /// The closure runs while pg_dump writes the schema into the bridge; a subset that exceeds max_rows_per_table in a
-    /// later round fails the dump (exit 2, naming the table) and leaves nothing: no dump listed, no folder, no chunk of
-    /// the schema stored before the failure; a plan error fails before the dump is begun. An earlier dump stays.
+    /// The closure runs while pg_dump reads the catalog for the schema, whose output waits until the closure ends: a
+    /// subset that exceeds max_rows_per_table in a later round fails the dump (exit 2, naming the table) and leaves
+    /// nothing (no dump listed, no folder, no file), as a plan error does. An earlier dump stays.
     /// </summary>
     [Fact]
     public async Task ReplicaDump_SubsetOverMaxRowsPerTable_ExitsTwoAndLeavesTheBridgeAsItWas()
