@@ -19,53 +19,20 @@ public static partial class DumpJob
     /// Ctrl+C likewise. Memory: at most <paramref name="jobs"/> parts in flight, each holding
     /// <see cref="WorkersPerPart"/> + 2 chunks (plain and encoded) and two pipes of 4 MiB.
     /// </summary>
-    /// <param name="afterSnapshot">
-    /// Runs once the snapshot is exported, before anything is stored (a subset: its plan, which returns its closure;
-    /// the closure runs while pg_dump reads the catalog for the schema part, whose output waits in its pipe until the
-    /// closure ends). No part is stored and no table asked of the source before it ends, so a failure leaves nothing.
-    /// </param>
+    /// <param name="afterSnapshot">Runs once the snapshot is exported, before any part is read (a subset's closure).</param>
     public static async Task<DumpResult> RunPartsAsync(PostgresSnapshotSource source, DumpRewriter rewriter, IBridge bridge, string name,
-        BridgeConfig settings, int jobs, CancellationToken cancellationToken, Func<CancellationToken, Task<Func<CancellationToken, Task>>>? afterSnapshot = null)
+        BridgeConfig settings, int jobs, CancellationToken cancellationToken, Func<CancellationToken, Task>? afterSnapshot = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(settings);
         DumpChunker.CheckChunkSize(settings.ChunkSize);
         await source.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (afterSnapshot is null)
+        if (afterSnapshot is not null)
         {
-            return await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
-                .ConfigureAwait(false);
+            await afterSnapshot(cancellationToken).ConfigureAwait(false);
         }
-        var closure = await afterSnapshot(cancellationToken).ConfigureAwait(false);
-        var parts = source.ReadPartsAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
-        await using (parts.ConfigureAwait(false))
-        {
-            // The schema part first: pg_dump starts now and reads the catalog while the closure runs.
-            var first = await parts.MoveNextAsync().ConfigureAwait(false);
-            if (first)
-            {
-                try
-                {
-                    await closure(cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    await parts.Current.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-            }
-            return await RunPartsAsync(_ => Resumed(parts, first), source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
-                .ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The parts of an enumerator already moved once (<paramref name="more"/>: to a part): that part, then the rest.</summary>
-    static async IAsyncEnumerable<SnapshotPart> Resumed(IAsyncEnumerator<SnapshotPart> parts, bool more)
-    {
-        for (; more; more = await parts.MoveNextAsync().ConfigureAwait(false))
-        {
-            yield return parts.Current;
-        }
+        return await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public static partial class DumpJob
     /// so that `restore --jobs` restores it in parts; psql takes the masked parts one at a time whatever the jobs.
     /// </summary>
     public static Task<DumpResult> RunSanitizedPartsAsync(PostgresSnapshotSource source, DumpRewriter rewriter, ScratchDatabase scratch, IBridge bridge, string name,
-        BridgeConfig settings, DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task<Func<CancellationToken, Task>>>? afterSnapshot, CancellationToken cancellationToken,
+        BridgeConfig settings, DataFormat dataFormat, Action<string>? progress, Func<CancellationToken, Task>? afterSnapshot, CancellationToken cancellationToken,
         int jobs = 1, string? restrictKey = null)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -53,8 +53,7 @@ public static partial class DumpJob
             await source.OpenAsync(token).ConfigureAwait(false);
             if (afterSnapshot is not null)
             {
-                var closure = await afterSnapshot(token).ConfigureAwait(false);
-                await closure(token).ConfigureAwait(false);
+                await afterSnapshot(token).ConfigureAwait(false);
             }
         }, async (output, token) =>
         {

@@ -128,13 +128,9 @@ public sealed class DumpRequest : IAsyncDisposable
         };
         SubsetSummary? subset = null;
         using var keys = Config.Subset is null ? null : new KeyStore(Config.Subset.MemoryBytes);
-        Func<CancellationToken, Task<Func<CancellationToken, Task>>>? afterSnapshot = Config.Subset is null
+        Func<CancellationToken, Task>? afterSnapshot = Config.Subset is null
             ? null
-            : async token =>
-            {
-                var closure = await SubsetDump.PlanAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false);
-                return async t => subset = await closure(t).ConfigureAwait(false);
-            };
+            : async token => subset = await SubsetDump.ApplyAsync(snapshot, Config, rewriter, keys!, Progress, token).ConfigureAwait(false);
         var result = Scratch is null
             ? await DumpJob.RunPartsAsync(snapshot, rewriter, Bridge, Name, Config.Bridge, Jobs, cancellationToken, afterSnapshot).ConfigureAwait(false)
             : await DumpJob.RunSanitizedPartsAsync(snapshot, rewriter, Scratch, Bridge, Name, Config.Bridge, Config.Source.DataFormat, Progress, afterSnapshot,

@@ -8,7 +8,7 @@ namespace Replica.Pipeline;
 
 /// <summary>
 /// A dump of a subset on the snapshot source: the plan and its closure run inside the exported snapshot before any table
-/// is copied or anything stored (the closure while pg_dump reads the catalog for the schema), then each table's data is read by COPY statements that select the kept rows in batches of keys
+/// is copied, then each table's data is read by COPY statements that select the kept rows in batches of keys
 /// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
 /// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
 /// key into a table whose rows are not kept (data: skip, drop, only_tables) is written as NULL. A table with a primary
@@ -25,67 +25,49 @@ internal static class SubsetDump
     public static double FullScanShare => Switches.SubsetFullScanShare;
 
     /// <summary>
-    /// Plans the subset in <paramref name="source"/>'s snapshot (the graph and the roles: a plan error surfaces here) and
-    /// returns its closure, which the caller runs while pg_dump reads the catalog for the schema, before anything is
-    /// stored: it computes the kept rows, tells the source which rows to copy, and gives <paramref name="rewriter"/> (a
-    /// dump in parts: its parts' rewriters) the filter of tables copied whole. No table's rows may be read before it ends.
+    /// Plans and runs the subset in <paramref name="source"/>'s snapshot, tells the source which rows to copy, and
+    /// gives <paramref name="rewriter"/> (a dump in parts: its parts' rewriters) the filter of tables copied whole.
     /// </summary>
     /// <param name="store">Holds the kept keys until the last table is copied: the caller disposes it after the dump.</param>
-    public static async Task<Func<CancellationToken, Task<SubsetSummary>>> PlanAsync(PostgresSnapshotSource source, ReplicaConfig config,
-        Rewriting.DumpRewriter rewriter, KeyStore store, Action<string>? progress, CancellationToken cancellationToken)
+    public static async Task<SubsetSummary> ApplyAsync(PostgresSnapshotSource source, ReplicaConfig config, Rewriting.DumpRewriter rewriter, KeyStore store,
+        Action<string>? progress, CancellationToken cancellationToken)
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // A second connection: the closure's next batch runs on one while the rows of the one before it are kept.
-        var second = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
-        List<SubsetTable> tables;
-        SubsetPlan plan;
-        Dictionary<SubsetTable, PostgresSubsetSource.TableInfo> infos;
         try
         {
-            List<SubsetLink> links;
-            (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
-            plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
+            var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
+            var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
+            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
+            {
+                Progress = progress,
+            };
+            await closure.RunAsync(cancellationToken).ConfigureAwait(false);
+            var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            // The leaf tables copied whole whose rows the rewriter chooses.
+            var scanned = new System.Collections.Concurrent.ConcurrentDictionary<Lexing.TableName, SubsetTable>();
+            rewriter.Filter = new KeptRows(plan.Graph, closure, name => scanned.GetValueOrDefault(name));
+            source.RowQueries = table =>
+            {
+                var name = table.PartitionRoot ?? $"{table.Schema}.{table.Name}";
+                if (!byName.TryGetValue(name, out var node))
+                {
+                    return null;
+                }
+                if (ScansWhole(plan, closure, node, infos[node]))
+                {
+                    scanned[new Lexing.TableName(table.Schema, table.Name)] = node;
+                    return null;
+                }
+                return Statements(plan, closure, node, infos[node], table);
+            };
+            var kept = tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t))).ToList();
+            return new SubsetSummary(closure.Rounds, kept, NulledLinks(plan.Graph));
         }
         catch (NpgsqlException e)
         {
             throw new DatabaseException($"computing the subset failed: {e.Message}", e);
         }
-        return async token =>
-        {
-            try
-            {
-                var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource([connection, second], infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
-                {
-                    Progress = progress,
-                };
-                await closure.RunAsync(token).ConfigureAwait(false);
-                var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
-                // The leaf tables copied whole whose rows the rewriter chooses.
-                var scanned = new System.Collections.Concurrent.ConcurrentDictionary<Lexing.TableName, SubsetTable>();
-                rewriter.Filter = new KeptRows(plan.Graph, closure, name => scanned.GetValueOrDefault(name));
-                source.RowQueries = table =>
-                {
-                    var name = table.PartitionRoot ?? $"{table.Schema}.{table.Name}";
-                    if (!byName.TryGetValue(name, out var node))
-                    {
-                        return null;
-                    }
-                    if (ScansWhole(plan, closure, node, infos[node]))
-                    {
-                        scanned[new Lexing.TableName(table.Schema, table.Name)] = node;
-                        return null;
-                    }
-                    return Statements(plan, closure, node, infos[node], table);
-                };
-                var kept = tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t))).ToList();
-                return new SubsetSummary(closure.Rounds, kept, NulledLinks(plan.Graph));
-            }
-            catch (NpgsqlException e)
-            {
-                throw new DatabaseException($"computing the subset failed: {e.Message}", e);
-            }
-        };
     }
 
     /// <summary>The foreign keys written as NULL: those of tables with kept rows into tables whose rows are not kept.</summary>

@@ -149,52 +149,40 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         NpgsqlConnection? connection = null;
-        NpgsqlConnection? ahead = null;
-        IEnumerator<string>? statements = null;
         try
         {
-            connection = await IdleOrNewAsync(snapshot, cancellationToken).ConfigureAwait(false);
-            var queries = RowQueries?.Invoke(table);
-            statements = (queries ?? [table.CopyToStatement]).GetEnumerator();
+            lock (_idle)
+            {
+                _idle.TryPop(out connection);
+            }
+            connection ??= await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false);
+            var statements = (RowQueries?.Invoke(table) ?? [table.CopyToStatement]).GetEnumerator();
             if (!statements.MoveNext())
             {
+                statements.Dispose();
                 throw new InvalidOperationException($"no COPY statement for {table.QualifiedName}");
             }
             var copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
-            var stream = new TableCopyStream(table, copy, _uri.Describe(), connection, statements);
-            if (queries is not null && statements.MoveNext())
-            {
-                // A subset's table in key batches: while one batch's rows are read, a second connection's server
-                // finds the next batch's (bench/results/issue11-live-2026-12-05.md: the batches are mostly server time).
-                ahead = await IdleOrNewAsync(snapshot, cancellationToken).ConfigureAwait(false);
-                await stream.BeginAheadAsync(ahead, cancellationToken).ConfigureAwait(false);
-            }
-            return new SnapshotPart(SnapshotPartKind.TableData, table, stream, complete => ReleaseAsync(stream.Connections, complete));
+            var owned = connection;
+            return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe(), owned, statements),
+                complete => ReleaseAsync(owned, complete));
         }
         catch (Exception e)
         {
-            // Closing the connections ends any COPY begun on them.
-            statements?.Dispose();
-            await ReleaseAsync([connection, ahead], complete: false).ConfigureAwait(false);
+            if (connection is not null)
+            {
+                await ReleaseAsync(connection, complete: false).ConfigureAwait(false);
+            }
+            else
+            {
+                _slots.Release();
+            }
             if (e is NpgsqlException)
             {
                 throw new DatabaseException($"copying the rows of {table.QualifiedName} from {_uri.Describe()} failed: {e.Message}", e);
             }
             throw;
         }
-    }
-
-    /// <summary>A connection of the snapshot that served an earlier table, or a new one.</summary>
-    async Task<NpgsqlConnection> IdleOrNewAsync(string snapshot, CancellationToken cancellationToken)
-    {
-        lock (_idle)
-        {
-            if (_idle.TryPop(out var idle))
-            {
-                return idle;
-            }
-        }
-        return await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -221,34 +209,24 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         return connection;
     }
 
-    /// <summary>
-    /// A part's connections (and its job slot): those whose COPY ended serve the next table; one left mid-COPY
-    /// (cancelled, or a batch read ahead and never read) is closed.
-    /// </summary>
-    async ValueTask ReleaseAsync(IEnumerable<NpgsqlConnection?> connections, bool complete)
+    /// <summary>A connection whose COPY ended serves the next table; one left mid-COPY (cancelled) is closed.</summary>
+    async ValueTask ReleaseAsync(NpgsqlConnection connection, bool complete)
     {
         try
         {
-            foreach (var connection in connections)
+            lock (_idle)
             {
-                if (connection is null)
+                if (complete && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
                 {
-                    continue;
+                    _idle.Push(connection);
+                    return;
                 }
-                lock (_idle)
-                {
-                    if (complete && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
-                    {
-                        _idle.Push(connection);
-                        continue;
-                    }
-                }
-                lock (_open)
-                {
-                    _open.Remove(connection);
-                }
-                await connection.DisposeAsync().ConfigureAwait(false);
             }
+            lock (_open)
+            {
+                _open.Remove(connection);
+            }
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {

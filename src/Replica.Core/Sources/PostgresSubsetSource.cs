@@ -10,30 +10,10 @@ namespace Replica.Sources;
 /// (the caller's: an imported snapshot, so that keys and data come from the same instant). Every query is short and
 /// reads key columns only: a root's rows by its where, or the rows whose key columns equal one of a batch of tuples,
 /// passed as arrays and cast to the columns' types (<c>= ANY($1::text[]::bigint[])</c>, composite keys through unnest),
-/// so the indexes behind the keys are used. Nothing is written: no temporary tables, no DDL. With two connections of the
-/// same snapshot, two queries run at once: the server finds the next batch's rows while the closure stores the last's.
+/// so the indexes behind the keys are used. Nothing is written: no temporary tables, no DDL.
 /// </summary>
-public sealed class PostgresSubsetSource : ISubsetSource
+public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyDictionary<SubsetTable, PostgresSubsetSource.TableInfo> tables) : ISubsetSource
 {
-    readonly IReadOnlyDictionary<SubsetTable, TableInfo> _tables;
-    // The connections no query is reading from; a query waits for one.
-    readonly System.Threading.Channels.Channel<NpgsqlConnection> _free = System.Threading.Channels.Channel.CreateUnbounded<NpgsqlConnection>();
-
-    /// <param name="connections">One or more connections inside the same snapshot; each query takes one while its rows are read.</param>
-    /// <param name="tables">How to read each table of the graph.</param>
-    public PostgresSubsetSource(IReadOnlyList<NpgsqlConnection> connections, IReadOnlyDictionary<SubsetTable, TableInfo> tables)
-    {
-        ArgumentOutOfRangeException.ThrowIfZero(connections.Count);
-        _tables = tables;
-        foreach (var connection in connections)
-        {
-            _free.Writer.TryWrite(connection);
-        }
-        ReadsAhead = connections.Count > 1;
-    }
-
-    public bool ReadsAhead { get; }
-
     /// <summary>How to read one table: its quoted name, whether it is partitioned, each key column's type, and conditions.</summary>
     public sealed record TableInfo(string QuotedName, bool Partitioned, IReadOnlyList<string> KeyColumnTypes)
     {
@@ -52,7 +32,7 @@ public sealed class PostgresSubsetSource : ISubsetSource
 
     public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
     {
-        var info = _tables[table];
+        var info = tables[table];
         var parameters = new List<NpgsqlParameter>();
         for (var i = 0; i < columns.Length; i++)
         {
@@ -80,7 +60,7 @@ public sealed class PostgresSubsetSource : ISubsetSource
     async IAsyncEnumerable<KeyRow> ReadAsync(SubsetTable table, string where, List<NpgsqlParameter> parameters,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var info = _tables[table];
+        var info = tables[table];
         var select = new StringBuilder("SELECT ");
         // A table without a primary key: its rows are known by their content (nothing can reference them).
         select.Append(table.Identity.Count == 0 ? "md5(t::text)" : "NULL::text");
@@ -98,24 +78,7 @@ public sealed class PostgresSubsetSource : ISubsetSource
         }
         // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
         select.Append(info.Partitioned ? " FROM " : " FROM ONLY ").Append(info.QuotedName).Append(" t").Append(where);
-        var connection = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await foreach (var row in QueryAsync(table, connection, select.ToString(), parameters, cancellationToken).ConfigureAwait(false))
-            {
-                yield return row;
-            }
-        }
-        finally
-        {
-            _free.Writer.TryWrite(connection);
-        }
-    }
-
-    static async IAsyncEnumerable<KeyRow> QueryAsync(SubsetTable table, NpgsqlConnection connection, string sql, List<NpgsqlParameter> parameters,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(select.ToString(), connection);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(parameter);

@@ -113,93 +113,20 @@ public sealed class SnapshotPart : IAsyncDisposable
 /// lines pg_dump writes after it. The rows come from the raw COPY stream under Npgsql's text reader, never through its
 /// decoding: bytes are copied, not decoded.
 /// </summary>
-/// A subset's table reads its rows through several COPY statements, one after the other, as one block; with a second
-/// connection (<see cref="BeginAheadAsync"/>) each statement runs on one while the rows of the one before it are read
-/// from the other, and the two swap at each statement's end, so the server's work overlaps the reading.
+/// A subset's table reads its rows through several COPY statements, one after the other on the same connection, as
+/// one block.
 sealed class TableCopyStream(SnapshotTable table, TextReader first, string server, NpgsqlConnection connection, IEnumerator<string> statements) : ReadOnlyStream
 {
     static readonly byte[] s_trailer = "\\.\n\n\n"u8.ToArray();
 
     readonly byte[] _header = Encoding.UTF8.GetBytes(table.CopyFromHeader);
-    NpgsqlConnection _connection = connection;
     TextReader _copy = first;
     Stream _rows = ((StreamReader)first).BaseStream;
-    // The connection that runs the next statement while this one's rows are read, and that statement's COPY (null: none left).
-    NpgsqlConnection? _ahead;
-    TextReader? _aheadCopy;
     int _headerIndex;
     int _trailerIndex = -1;
 
-    /// <summary>Whether the COPY was read to its end (then its connections can copy the next table).</summary>
+    /// <summary>Whether the COPY was read to its end (then its connection can copy the next table).</summary>
     public bool Ended => _trailerIndex >= 0;
-
-    /// <summary>The connections the rows are read on (the second one, if any, may be mid-COPY unless <see cref="Ended"/>).</summary>
-    public IEnumerable<NpgsqlConnection?> Connections => [_connection, _ahead];
-
-    /// <summary>Runs the statement the enumerator stands on on <paramref name="ahead"/>, and each later one in turn.</summary>
-    public async Task BeginAheadAsync(NpgsqlConnection ahead, CancellationToken cancellationToken)
-    {
-        _ahead = ahead;
-        _aheadCopy = await ahead.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// After a statement's last row: its COPY ends, and the rows of the next statement follow, from the statement read
-    /// ahead (the freed connection then runs the one after it) or, without a second connection, run now. False at the end.
-    /// </summary>
-    bool NextStatement()
-    {
-        _copy.Dispose();
-        if (_ahead is null)
-        {
-            if (!statements.MoveNext())
-            {
-                return false;
-            }
-            _copy = _connection.BeginTextExport(statements.Current);
-        }
-        else
-        {
-            if (_aheadCopy is null)
-            {
-                return false;
-            }
-            (_connection, _ahead, _copy, _aheadCopy) = (_ahead, _connection, _aheadCopy, null);
-            if (statements.MoveNext())
-            {
-                _aheadCopy = _ahead.BeginTextExport(statements.Current);
-            }
-        }
-        _rows = ((StreamReader)_copy).BaseStream;
-        return true;
-    }
-
-    async ValueTask<bool> NextStatementAsync(CancellationToken cancellationToken)
-    {
-        _copy.Dispose();
-        if (_ahead is null)
-        {
-            if (!statements.MoveNext())
-            {
-                return false;
-            }
-            _copy = await _connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            if (_aheadCopy is null)
-            {
-                return false;
-            }
-            (_connection, _ahead, _copy, _aheadCopy) = (_ahead, _connection, _aheadCopy, null);
-            if (statements.MoveNext())
-            {
-                _aheadCopy = await _ahead.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        _rows = ((StreamReader)_copy).BaseStream;
-        return true;
-    }
 
     public override int Read(Span<byte> buffer)
     {
@@ -210,8 +137,11 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
         int read;
         try
         {
-            while ((read = _rows.Read(buffer)) == 0 && NextStatement())
+            while ((read = _rows.Read(buffer)) == 0 && statements.MoveNext())
             {
+                _copy.Dispose();
+                _copy = connection.BeginTextExport(statements.Current);
+                _rows = ((StreamReader)_copy).BaseStream;
             }
         }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
@@ -230,9 +160,11 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
         int read;
         try
         {
-            while ((read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) == 0
-                && await NextStatementAsync(cancellationToken).ConfigureAwait(false))
+            while ((read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) == 0 && statements.MoveNext())
             {
+                _copy.Dispose();
+                _copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
+                _rows = ((StreamReader)_copy).BaseStream;
             }
         }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
@@ -285,7 +217,6 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
         if (disposing)
         {
             // Ends the COPY: after its end this only reads the server's completion; before it, Npgsql cancels the COPY.
-            // A statement read ahead and never read is left to its connection's closing (the part is not complete).
             _copy.Dispose();
             statements.Dispose();
         }

@@ -24,11 +24,4 @@ public interface ISubsetSource
     /// <paramref name="tuples"/> (none holds a NULL).
     /// </summary>
     IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Whether a second <see cref="ReadMatchingAsync"/> may begin (its first row asked for, on another thread) while the
-    /// rows of the one before it are still being read: then the closure asks for a link's next batch before it reads
-    /// the rows of the current one, so that the source works on one while the closure stores the other.
-    /// </summary>
-    bool ReadsAhead => false;
 }

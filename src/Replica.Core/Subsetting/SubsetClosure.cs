@@ -17,9 +17,6 @@ public sealed class SubsetClosure
     /// <summary>Key tuples per source query.</summary>
     public const int BatchSize = 5000;
 
-    /// <summary>Key tuples per source query of this closure (<see cref="BatchSize"/>; tests make it small to get many batches).</summary>
-    internal int LookupBatchSize { get; init; } = BatchSize;
-
     readonly SubsetGraph _graph;
     readonly ISubsetSource _source;
     readonly KeyStore _store;
@@ -192,7 +189,6 @@ public sealed class SubsetClosure
         // Up a link to the parent's primary key, a tuple is the parent's identity: a parent already kept needs no query.
         var toIdentity = !toChildren && link.ParentColumns.AsSpan().SequenceEqual(link.Parent.Identity.ToArray());
         var batch = new List<string[]>();
-        Lookup? running = null;
         foreach (var row in rows)
         {
             if (!toChildren && !link.Applies(row))
@@ -217,90 +213,27 @@ public sealed class SubsetClosure
                 continue;
             }
             batch.Add(tuple);
-            if (batch.Count == LookupBatchSize)
+            if (batch.Count == BatchSize)
             {
-                running = await LookUpAsync(running, link, batch, toChildren, cancellationToken).ConfigureAwait(false);
+                await LookUpAsync(link, batch, toChildren, cancellationToken).ConfigureAwait(false);
                 batch = [];
             }
         }
         if (batch.Count > 0)
         {
-            running = await LookUpAsync(running, link, batch, toChildren, cancellationToken).ConfigureAwait(false);
-        }
-        if (running is not null)
-        {
-            await running.ReachAllAsync(this).ConfigureAwait(false);
+            await LookUpAsync(link, batch, toChildren, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>
-    /// Asks the source for the rows that match <paramref name="tuples"/> and keeps them. A source that reads ahead gets
-    /// the question before the rows of the one before it (<paramref name="running"/>) are kept, and the new lookup is
-    /// returned to be kept by the next call; otherwise each lookup's rows are kept before the next is asked. The rows
-    /// kept are the same either way: keeping is a set union.
-    /// </summary>
-    async Task<Lookup?> LookUpAsync(Lookup? running, SubsetLink link, List<string[]> tuples, bool toChildren, CancellationToken cancellationToken)
+    async Task LookUpAsync(SubsetLink link, List<string[]> tuples, bool toChildren, CancellationToken cancellationToken)
     {
         var table = toChildren ? link.Child : link.Parent;
         var columns = toChildren ? link.ChildColumns : link.ParentColumns;
-        var lookup = new Lookup(link, toChildren, _source.ReadMatchingAsync(table, columns, tuples, cancellationToken).GetAsyncEnumerator(cancellationToken),
-            startNow: _source.ReadsAhead);
-        if (running is not null)
+        await foreach (var found in _source.ReadMatchingAsync(table, columns, tuples, cancellationToken).ConfigureAwait(false))
         {
-            try
+            if (!toChildren || link.Applies(found))
             {
-                await running.ReachAllAsync(this).ConfigureAwait(false);
-            }
-            catch
-            {
-                await lookup.AbandonAsync().ConfigureAwait(false);
-                throw;
-            }
-        }
-        if (_source.ReadsAhead)
-        {
-            return lookup;
-        }
-        await lookup.ReachAllAsync(this).ConfigureAwait(false);
-        return null;
-    }
-
-    /// <summary>One batch's question to the source and the rows it answers, kept by <see cref="ReachAllAsync"/>.</summary>
-    sealed class Lookup(SubsetLink link, bool toChildren, IAsyncEnumerator<KeyRow> rows, bool startNow)
-    {
-        // The first row, asked for at once when the source reads ahead (its query then runs while another's rows are kept).
-        readonly Task<bool>? _first = startNow ? rows.MoveNextAsync().AsTask() : null;
-
-        /// <summary>Ends a lookup whose rows will not be kept (the closure failed): its query is waited for, then closed.</summary>
-        public async Task AbandonAsync()
-        {
-            try
-            {
-                if (_first is not null)
-                {
-                    await _first.ConfigureAwait(false);
-                }
-            }
-            catch (Exception)
-            {
-                // The closure's own failure is the one reported.
-            }
-            await rows.DisposeAsync().ConfigureAwait(false);
-        }
-
-        public async Task ReachAllAsync(SubsetClosure closure)
-        {
-            await using (rows.ConfigureAwait(false))
-            {
-                var table = toChildren ? link.Child : link.Parent;
-                var more = _first is null ? await rows.MoveNextAsync().ConfigureAwait(false) : await _first.ConfigureAwait(false);
-                for (; more; more = await rows.MoveNextAsync().ConfigureAwait(false))
-                {
-                    if (!toChildren || link.Applies(rows.Current))
-                    {
-                        closure.Reach(table, rows.Current, down: toChildren);
-                    }
-                }
+                Reach(table, found, down: toChildren);
             }
         }
     }

@@ -244,10 +244,9 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
     }
 
     /// <summary>
-    /// A table read through several COPY statements (a subset's key batches) runs each on one connection while the
-    /// rows of the one before it are read from another: the rows still come in the statements' order, as one COPY
-    /// block, and the connections serve the next table; a statement that fails (read ahead) fails the part, naming the
-    /// table, and the source goes on to the next table.
+    /// A table read through several COPY statements (a subset's key batches): the rows come in the statements' order,
+    /// as one COPY block, and the connection then serves the next table; a later statement that fails fails the part,
+    /// naming the table and the server's error, and the source can still be read again.
     /// </summary>
     static readonly int[] s_batchStarts = [20000, 0, 10000, 5000, 15000];
 

@@ -109,7 +109,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             [new SubsetStart(T("public.customers")) { Where = "country = 'DE' AND id <= 300" }],
             new HashSet<SubsetTable> { T("public.orders"), T("public.order_items"), T("public.events"), T("public.notes") },
             new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-        var closure = new SubsetClosure(graph, new PostgresSubsetSource([connection], infos), Store(), "secret"u8);
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8);
 
         await closure.RunAsync(CancellationToken.None);
 
@@ -219,7 +219,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         SubsetTable T(string name) => tables.Single(t => t.Name == name);
         var graph = new SubsetGraph(tables, links, [new SubsetStart(T("public.employees")) { Where = "id <= 5" }],
             new HashSet<SubsetTable> { T("public.notes") }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-        var closure = new SubsetClosure(graph, new PostgresSubsetSource([connection], infos), Store(), "secret"u8);
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8);
         await closure.RunAsync(CancellationToken.None);
 
         // Notes whose customer_id is a kept employee's id, and only those whose body matches: the link's condition.
@@ -433,9 +433,9 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
-    /// The closure runs while pg_dump reads the catalog for the schema, whose output waits until the closure ends: a
-    /// subset that exceeds max_rows_per_table in a later round fails the dump (exit 2, naming the table) and leaves
-    /// nothing (no dump listed, no folder, no file), as a plan error does. An earlier dump stays.
+    /// The closure runs before anything is stored: a subset that exceeds max_rows_per_table in a later round fails the
+    /// dump (exit 2, naming the table) and leaves the bridge as it was (no dump listed, no folder, no file), as a plan
+    /// error does. An earlier dump stays.
     /// </summary>
     [Fact]
     public async Task ReplicaDump_SubsetOverMaxRowsPerTable_ExitsTwoAndLeavesTheBridgeAsItWas()
@@ -534,7 +534,7 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         async Task<SubsetClosure> RunAsync(SubsetStart root)
         {
             var graph = new SubsetGraph(tables, links, [root], new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-            var closure = new SubsetClosure(graph, new PostgresSubsetSource([connection], infos), Store(), "percent-secret"u8);
+            var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "percent-secret"u8);
             await closure.RunAsync(CancellationToken.None);
             return closure;
         }
