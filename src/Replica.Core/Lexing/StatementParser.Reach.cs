@@ -106,24 +106,15 @@ internal static partial class StatementParser
     static string? ReachOfGrant(ref SqlTokenizer t)
     {
         var verb = t.IsWord("grant"u8) ? "GRANT" : "REVOKE";
-        var depth = 0;
-        while (t.Next())
+        while (NextOutsideParentheses(ref t))
         {
-            if (t.IsPunct((byte)'('))
-            {
-                depth++;
-            }
-            else if (t.IsPunct((byte)')'))
-            {
-                depth--;
-            }
-            else if (depth == 0 && t.IsWord("on"u8))
+            if (t.IsWord("on"u8))
             {
                 return t.Next() && (t.IsWord("database"u8) || t.IsWord("tablespace"u8) || t.IsWord("parameter"u8))
                     ? $"{verb} ... ON {Upper(t.Span)}"
                     : null;
             }
-            else if (depth == 0 && (t.IsWord("to"u8) || t.IsWord("from"u8)))
+            if (t.IsWord("to"u8) || t.IsWord("from"u8))
             {
                 return $"{verb} of a role";
             }
@@ -134,18 +125,9 @@ internal static partial class StatementParser
     /// <summary>CREATE SCHEMA name [AUTHORIZATION role] element ...: a GRANT element (GRANT is a reserved word, never a bare name).</summary>
     static string? ReachInCreateSchema(ref SqlTokenizer t, ref int at)
     {
-        var depth = 0;
-        while (t.Next())
+        while (NextOutsideParentheses(ref t))
         {
-            if (t.IsPunct((byte)'('))
-            {
-                depth++;
-            }
-            else if (t.IsPunct((byte)')'))
-            {
-                depth--;
-            }
-            else if (depth == 0 && t.IsWord("grant"u8))
+            if (t.IsWord("grant"u8))
             {
                 var start = t.Start;
                 if (ReachOfGrant(ref t) is { } reach)
@@ -216,18 +198,9 @@ internal static partial class StatementParser
     /// <summary>MariaDB's SET STATEMENT var = value [, ...] FOR statement: the statement after FOR decides.</summary>
     static string? ReachAfterSetStatement(ref SqlTokenizer t, ref int at)
     {
-        var depth = 0;
-        while (t.Next())
+        while (NextOutsideParentheses(ref t))
         {
-            if (t.IsPunct((byte)'('))
-            {
-                depth++;
-            }
-            else if (t.IsPunct((byte)')'))
-            {
-                depth--;
-            }
-            else if (depth == 0 && t.IsWord("for"u8))
+            if (t.IsWord("for"u8))
             {
                 if (!t.Next() || t.Kind != TokenKind.Word)
                 {

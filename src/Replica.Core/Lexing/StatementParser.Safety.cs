@@ -137,18 +137,9 @@ internal static partial class StatementParser
     /// </summary>
     static StatementClass ClassifyCopy(ReadOnlySpan<byte> sql, ref SqlTokenizer t)
     {
-        var depth = 0;
-        while (t.Next())
+        while (NextOutsideParentheses(ref t))
         {
-            if (t.IsPunct((byte)'('))
-            {
-                depth++;
-            }
-            else if (t.IsPunct((byte)')'))
-            {
-                depth--;
-            }
-            else if (depth == 0 && (t.IsWord("from"u8) || t.IsWord("to"u8)))
+            if (t.IsWord("from"u8) || t.IsWord("to"u8))
             {
                 var from = t.IsWord("from"u8);
                 if (!t.Next())
