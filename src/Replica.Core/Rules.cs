@@ -28,6 +28,20 @@ public sealed record ColumnRule(NamePattern Column, TransformerConfig Transforme
 {
     /// <summary>Where the column was named ("replica.yaml:14:7"), for messages.</summary>
     public string? Source { get; init; }
+
+    /// <summary>
+    /// The bare name as written when folding it to lower case changed it (Email, folded to email); null for a "Quoted"
+    /// name or one written in lower case. A PostgreSQL table with a column of that spelling ("Email") would keep it in
+    /// clear, so such a rule is an error there (Rewriting.RuleChecker).
+    /// </summary>
+    public string? FoldedFrom { get; init; }
+
+    /// <summary><see cref="FoldedFrom"/> for a column name as written in the config and as parsed.</summary>
+    public static string? Folded(string written, NamePattern column)
+    {
+        var text = written.Trim();
+        return column.Name is { } name && !text.StartsWith('"') && !string.Equals(name, text, StringComparison.Ordinal) ? text : null;
+    }
 }
 
 /// <summary>

@@ -241,7 +241,11 @@ internal sealed partial class ConfigBinder
                 var transformer = RepliByteTransformerName(RequiredScalar(transformerNode, "a transformer name"));
                 var optionsNode = cf.Get("transformer_options");
                 var options = optionsNode is { } o ? Options(o) : [];
-                columns.Add(new ColumnRule(column, Spec(transformer, options, optionsNode, null, columnItem)) { Source = Where(columnItem.Yaml) });
+                columns.Add(new ColumnRule(column, Spec(transformer, options, optionsNode, null, columnItem))
+                {
+                    Source = Where(columnItem.Yaml),
+                    FoldedFrom = ColumnRule.Folded(name.Value, column),
+                });
             }
         }
         var optional = f.Get("optional") is { } optionalNode && Bool(optionalNode);

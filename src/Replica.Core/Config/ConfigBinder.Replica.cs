@@ -366,7 +366,11 @@ internal sealed partial class ConfigBinder
                 var path = columnsNode.Child(key).Path;
                 var column = Name(new ConfigNode(keyNode, path), key, fromEnvironment: false, "column");
                 CheckDuplicate(seen, table, column, keyNode, path);
-                columns.Add(new ColumnRule(column, BindReplicaColumn(new ConfigNode(valueNode, path))) { Source = Where(keyNode) });
+                columns.Add(new ColumnRule(column, BindReplicaColumn(new ConfigNode(valueNode, path)))
+                {
+                    Source = Where(keyNode),
+                    FoldedFrom = ColumnRule.Folded(key, column),
+                });
             }
         }
 

@@ -16,7 +16,12 @@ namespace Replica.Destinations;
 /// (open parentheses, a BEGIN ATOMIC body) is passed as part of its statement, as psql sends it;</item>
 /// <item>ROLLBACK, ABORT and PREPARE TRANSACTION, which would end the restore's transaction;</item>
 /// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like), LOAD DATA / LOAD XML and
-/// SELECT ... INTO OUTFILE / DUMPFILE.</item>
+/// SELECT ... INTO OUTFILE / DUMPFILE;</item>
+/// <item>statements that change the server beyond the destination database: roles and users, their passwords and
+/// settings, memberships and grants, other databases, tablespaces, server settings, plugins (ALTER ROLE ... PASSWORD, SET
+/// PASSWORD, GRANT role TO role ...; the list, and what passes, is beside
+/// <see cref="StatementParser.FindReachBeyondDatabase"/>). What the dump's own functions, triggers, procedures or events
+/// run is not seen here: the restore refuses a privileged role, and a dedicated restoring role is the advice.</item>
 /// </list>
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump
@@ -33,6 +38,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly List<Range> _definers = [];
     readonly bool _mySql;
     readonly IUnitSink? _observer;
+    /// <summary>Refuse statements that reach beyond the destination database (false for the config's own steps).</summary>
+    readonly bool _refuseReach;
     /// <summary>The unit being checked.</summary>
     DumpUnit _unit;
     /// <summary>Where the block being checked goes (set for the length of one <see cref="Process"/> or <see cref="Complete"/>).</summary>
@@ -45,7 +52,13 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <param name="leaveOut">What is left out (destination.no_owner, no_privileges): statements replaced by their line breaks,
     /// MySQL DEFINER clauses blanked.</param>
     public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None)
+        : this(dialect, database, maxUnitBytes, observer, leaveOut, refuseReach: true)
     {
+    }
+
+    RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes, IUnitSink? observer, LeaveOut leaveOut, bool refuseReach)
+    {
+        _refuseReach = refuseReach;
         _database = database;
         _leaveOut = leaveOut;
         _observer = observer;
@@ -65,11 +78,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// A config step (destination.after_restore) as the client may get it: checked like a stored dump, so that it runs
     /// nothing on this machine and cannot end the restore's transaction (BEGIN and COMMIT left out, ROLLBACK, meta-commands
     /// and client commands refused), its last statement given its ';'. A refusal is a <see cref="ConfigException"/>
-    /// naming the step, raised when the destination is set up, before anything is restored.
+    /// naming the step, raised when the destination is set up, before anything is restored. A step is the config author's
+    /// own SQL, not the dump's: it may change roles, grants or the database (GRANT reporting TO app).
     /// </summary>
     public static byte[] CheckStep(SqlStep step, SqlDialect dialect, string? database)
     {
-        using var guard = new RestoreGuard(dialect, database);
+        using var guard = new RestoreGuard(dialect, database, 256L << 20, observer: null, LeaveOut.None, refuseReach: false);
         var passed = new ArrayBufferWriter<byte>();
         try
         {
@@ -203,6 +217,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 WriteLineBreaks(output, unit);
                 return;
             }
+            RefuseReachBeyondDatabase(unit);
             if (_leaveOut.HasFlag(LeaveOut.Owners) && StatementParser.FindDefiners(unit, _definers))
             {
                 WriteWithoutDefiners(output, unit);
@@ -228,6 +243,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             WriteLineBreaks(output, unit);
             return;
         }
+        RefuseReachBeyondDatabase(unit);
         switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))
         {
             case StatementClass.TransactionControl:
@@ -251,6 +267,18 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             RestoreGuardThrow.Refused(StatementParser.UnsafeClientEncodingReason, _unit, unit, _unit.Offset + at);
         }
         WritePostgres(output, unit);
+    }
+
+    /// <summary>
+    /// Refuses a statement that changes the server beyond the destination database (after the leave-out: a GRANT that
+    /// destination.no_privileges leaves out never reaches the client either).
+    /// </summary>
+    void RefuseReachBeyondDatabase(ReadOnlySpan<byte> unit)
+    {
+        if (_refuseReach && StatementParser.FindReachBeyondDatabase(unit, _mySql, _unit.NonStandardStrings, out var at) is { } what)
+        {
+            RestoreGuardThrow.ReachBeyondDatabase(what, _mySql, _unit, unit, _unit.Offset + at);
+        }
     }
 
     /// <summary>

@@ -52,6 +52,15 @@ internal static class RestoreGuardThrow
     public static void CopyWithOptions(in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
         Refused("COPY ... FROM stdin with options (CSV, BINARY, DELIMITER ...), which pg_dump never writes", u, unit, offset);
 
+    /// <summary>A statement that changes the server beyond the destination database (<see cref="StatementParser.FindReachBeyondDatabase"/>).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void ReachBeyondDatabase(string what, bool mySql, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused(mySql
+            ? $"{what} changes the server beyond the destination database (users, passwords, roles, grants, servers, plugins), which mysqldump of one database never writes"
+            : $"{what} changes the cluster beyond the destination database (roles, passwords, memberships, other databases, tablespaces, server settings), which pg_dump of one database without --create never writes",
+            u, unit, offset);
+
     /// <summary>A refusal whose reason the statement parser gives (<see cref="StatementParser.RefusalReason"/> and the like).</summary>
     [DoesNotReturn]
     [StackTraceHidden]

@@ -146,18 +146,9 @@ internal static class RestoreSteps
     /// <summary>One action: no ',' outside parentheses before the end (ALTER TABLE ... ADD ..., ADD ... runs in order).</summary>
     static bool NoSecondAction(ref SqlTokenizer t)
     {
-        var depth = 0;
-        while (t.Next())
+        while (StatementParser.NextOutsideParentheses(ref t))
         {
-            if (t.IsPunct((byte)'('))
-            {
-                depth++;
-            }
-            else if (t.IsPunct((byte)')'))
-            {
-                depth--;
-            }
-            else if (depth == 0 && t.IsPunct((byte)','))
+            if (t.IsPunct((byte)','))
             {
                 return false;
             }

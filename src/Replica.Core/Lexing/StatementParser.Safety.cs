@@ -55,7 +55,8 @@ internal static partial class StatementParser
     /// <summary>
     /// Why a statement of this class must never reach a client, or null: what the dump refuses to store and the restore
     /// refuses to run, in one list. <paramref name="decidingWord"/> starts at the word that decided (the <c>at</c> of
-    /// <see cref="Classify"/>). (The restore refuses more: transaction ends and COPY forms pg_dump never writes.)
+    /// <see cref="Classify"/>). (The restore refuses more: transaction ends, COPY forms pg_dump never writes, and
+    /// statements that reach beyond the destination database, <see cref="FindReachBeyondDatabase"/>.)
     /// </summary>
     internal static string? RefusalReason(StatementClass kind, ReadOnlySpan<byte> decidingWord) => kind switch
     {
@@ -136,18 +137,9 @@ internal static partial class StatementParser
     /// </summary>
     static StatementClass ClassifyCopy(ReadOnlySpan<byte> sql, ref SqlTokenizer t)
     {
-        var depth = 0;
-        while (t.Next())
+        while (NextOutsideParentheses(ref t))
         {
-            if (t.IsPunct((byte)'('))
-            {
-                depth++;
-            }
-            else if (t.IsPunct((byte)')'))
-            {
-                depth--;
-            }
-            else if (depth == 0 && (t.IsWord("from"u8) || t.IsWord("to"u8)))
+            if (t.IsWord("from"u8) || t.IsWord("to"u8))
             {
                 var from = t.IsWord("from"u8);
                 if (!t.Next())

@@ -276,6 +276,31 @@ internal static partial class StatementParser
         }
     }
 
+    /// <summary>
+    /// Moves to the next token outside parentheses, passing over every parenthesised part (a column list, a call's
+    /// arguments) and the parentheses themselves; false at the end.
+    /// </summary>
+    internal static bool NextOutsideParentheses(ref SqlTokenizer t)
+    {
+        var depth = 0;
+        while (t.Next())
+        {
+            if (t.IsPunct((byte)'('))
+            {
+                depth++;
+            }
+            else if (t.IsPunct((byte)')'))
+            {
+                depth--;
+            }
+            else if (depth == 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Reads name[.name[.name]] starting at the current token; leaves the tokenizer on the token after it.</summary>
     public static bool TryReadQualifiedName(ref SqlTokenizer t, out TableName name, bool dropLastPart = false, string defaultSchema = "public")
     {

@@ -5,7 +5,9 @@ namespace Replica.Rewriting;
 // What a restore refuses is refused here already, so it never reaches a bridge: psql meta-commands other than those
 // pg_dump writes, a backslash outside quotes inside a statement (psql and the mysql client run it as a command), COPY
 // from or to a program or a server file, an unsafe client encoding, and the mysql client's own commands and LOAD DATA.
-// See RestoreGuard for the restore side, which checks again whatever the bridge holds.
+// See RestoreGuard for the restore side, which checks again whatever the bridge holds, and refuses more: transaction ends,
+// COPY forms pg_dump does not write, and statements that change the server beyond the destination database (roles,
+// passwords, other databases: StatementParser.FindReachBeyondDatabase), which a dump may still hold for a restore to a file.
 public sealed partial class DumpRewriter
 {
     void CheckMetaCommand(ReadOnlySpan<byte> unit)

@@ -155,6 +155,25 @@ internal static class RewriteThrow
         throw new ConfigException(
             $"the transformer of column {column} of table {table} references column '{referenced}', which this table's data does not have (columns: {string.Join(", ", columns)})");
 
+    /// <summary>
+    /// A bare rule column with capitals (<paramref name="written"/>, folded to <paramref name="folded"/>) on a table that
+    /// has a column of another case (<paramref name="other"/>) which no rule masks; <paramref name="hasFolded"/>: the
+    /// table has the lower-case column too, which the rule masks.
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void FoldedColumn(string where, string table, string written, string folded, string other, bool hasFolded)
+    {
+        var shownOther = Identifiers.Quote(other);
+        var what = hasFolded
+            ? $"it would mask column {folded} and leave column {shownOther} unmasked"
+            : $"it names no column {folded} of {table} and would leave column {shownOther} unmasked";
+        var quoted = $"'{Identifiers.Delimited(other)}' (double quotes inside YAML's single quotes) for column {shownOther}";
+        var fix = hasFolded ? $"{quoted}, or {folded} for column {folded}" : quoted;
+        throw new ConfigException(
+            $"{where}: the rule's column {written} of table {table} is a bare name, which folds to lower case: {what}; write {fix}; nothing was stored");
+    }
+
     /// <summary>Rules that match nothing in the dump (with unmatched_rules: error), one problem a line.</summary>
     [DoesNotReturn]
     [StackTraceHidden]

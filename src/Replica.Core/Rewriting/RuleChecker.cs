@@ -36,6 +36,8 @@ public sealed class RuleChecks
 internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, TableState> tables)
 {
     readonly RuleChecks? _checks = rules.Checks;
+    /// <summary>Some rule names a column by a bare name with capitals (<see cref="ColumnRule.FoldedFrom"/>).</summary>
+    readonly bool _anyFolded = rules.Rules.Any(r => r.Columns.Any(c => c.FoldedFrom is not null));
     readonly List<string> _warnings = [];
     bool _dataBegun;
 
@@ -45,6 +47,10 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     /// <summary>A CREATE TABLE was read; its own columns are all its columns unless it is a partition or child table.</summary>
     public void OnCreateTable(TableState table, bool hasParent)
     {
+        if (table.Columns is { } declared)
+        {
+            CheckFoldedColumns(table, declared.ConvertAll(c => c.Name));
+        }
         if (_checks is null || table.Columns is not { } columns)
         {
             return;
@@ -59,6 +65,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     /// <summary>A COPY header or INSERT column list: the table's data begins with these columns.</summary>
     public void OnData(TableState table, IReadOnlyList<string> columns)
     {
+        CheckFoldedColumns(table, columns);
         if (_checks is null)
         {
             return;
@@ -92,6 +99,50 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
             ThrowStrict(findings);
         }
         CheckUnmatched();
+    }
+
+    // ---- a bare column name that folds away from the column it was written for ------------------------------------
+
+    /// <summary>
+    /// A bare rule column with capitals folds to lower case (Email names email, as PostgreSQL reads unquoted names), so a
+    /// column spelled as written ("Email", or "EMAIL") would stay in clear: beside a column email the rule masks that one
+    /// instead, without one it masks nothing. Whoever wrote Email most likely meant "Email", so either is an error, also
+    /// for an optional rule or with unmatched_rules: warn, when such a column has no rule of its own. Checked at the CREATE
+    /// TABLE and at every COPY header or INSERT column list, before a row is written. MySQL compares column names without
+    /// case, so this is PostgreSQL's alone.
+    /// </summary>
+    void CheckFoldedColumns(TableState table, IReadOnlyList<string> columns)
+    {
+        if (!_anyFolded || table.Dialect != SqlDialect.PostgreSql || table.Action(rules) != TableAction.Transform)
+        {
+            return;
+        }
+        for (var t = table; t is not null; t = t.Parent)
+        {
+            foreach (var rule in rules.Rules)
+            {
+                if (rule.Action != TableAction.Transform || !rule.Table.Matches(t.Name.Schema, t.Name.Table))
+                {
+                    continue;
+                }
+                foreach (var column in rule.Columns)
+                {
+                    if (column.FoldedFrom is not { } written)
+                    {
+                        continue;
+                    }
+                    var folded = column.Column.Name!;
+                    foreach (var other in columns)
+                    {
+                        if (other != folded && Identifiers.FoldCase(other) == folded && !HasRule(table, other))
+                        {
+                            var where = column.Source ?? rule.Source ?? _checks?.ConfigFile ?? "config";
+                            RewriteThrow.FoldedColumn(where, table.DisplayName, written, folded, other, columns.Contains(folded));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     // ---- rules that match nothing ---------------------------------------------------------------------------------
@@ -347,6 +398,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         }
     }
 
+    /// <summary>Whether a rule masks this column of the table (or of a table it is a partition or child of).</summary>
     bool HasRule(TableState table, string column)
     {
         for (var t = table; t is not null; t = t.Parent)

@@ -103,15 +103,19 @@ public class RestoreGuardLeaveOutTests
 
         """;
 
+    const string Grant = "GRANT SELECT ON shop.* TO 'reporting'@'%';\n";
+
     static string Blank(string clause) => new(' ', clause.Length);
 
     [Fact]
     public void Guard_MySqlNoOwner_BlanksEveryDefinerClauseAndNothingElse()
     {
-        var length = Encoding.UTF8.GetByteCount(MysqlDump);
+        // Without no_privileges the GRANT is refused (Guard_MySqlGrantWithoutNoPrivileges_IsRefused).
+        var dump = MysqlDump.Replace(Grant, "", StringComparison.Ordinal);
+        var length = Encoding.UTF8.GetByteCount(dump);
         for (var split = 0; split <= length; split += 5)
         {
-            var passed = Guard(MysqlDump, LeaveOut.Owners, split, SqlDialect.MySql);
+            var passed = Guard(dump, LeaveOut.Owners, split, SqlDialect.MySql);
 
             Assert.Equal(length, Encoding.UTF8.GetByteCount(passed));
             Assert.DoesNotContain("`root`@`localhost`*/", passed, StringComparison.Ordinal);
@@ -122,7 +126,6 @@ public class RestoreGuardLeaveOutTests
             Assert.Contains("CREATE " + Blank("DEFINER=root@localhost") + " PROCEDURE p()", passed, StringComparison.Ordinal);
             Assert.Contains("CREATE " + Blank("DEFINER = CURRENT_USER()") + " FUNCTION f()", passed, StringComparison.Ordinal);
             Assert.Contains("CHECK (definer = 'a')", passed, StringComparison.Ordinal);
-            Assert.Contains("GRANT SELECT", passed, StringComparison.Ordinal);
             Assert.Contains("INSERT INTO d VALUES ('DEFINER=`root`@`localhost`');", passed, StringComparison.Ordinal);
         }
     }
@@ -135,5 +138,22 @@ public class RestoreGuardLeaveOutTests
         Assert.DoesNotContain("GRANT", passed, StringComparison.Ordinal);
         Assert.Contains("DEFINER=`root`@`localhost`", passed, StringComparison.Ordinal);
         Assert.Equal(MysqlDump.Count(c => c == '\n'), passed.Count(c => c == '\n'));
+    }
+
+    [Fact]
+    public void Guard_MySqlGrantWithoutNoPrivileges_IsRefused()
+    {
+        var e = Assert.Throws<DumpFormatException>(() => Guard(MysqlDump, LeaveOut.Owners, 0, SqlDialect.MySql));
+        Assert.Contains("refused: GRANT changes the server beyond the destination database", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MysqlDump[..MysqlDump.IndexOf(Grant, StringComparison.Ordinal)].Count(c => c == '\n') + 1, e.LineNumber);
+    }
+
+    [Fact]
+    public void Guard_NoPrivileges_LeavesOutARoleMembershipThatIsElseRefused()
+    {
+        // A GRANT that no_privileges leaves out never reaches psql, so it needs no refusal.
+        const string dump = "SELECT 1;\nGRANT admins TO app;\nSELECT 2;\n";
+        Assert.Equal("SELECT 1;\n\nSELECT 2;\n", Guard(dump, LeaveOut.Privileges, 3));
+        Assert.Contains("GRANT of a role", Assert.Throws<DumpFormatException>(() => Guard(dump, LeaveOut.None, 3)).Message, StringComparison.Ordinal);
     }
 }

@@ -293,6 +293,175 @@ public class RestoreGuardTests
         Assert.Contains(reason, Refused($"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n", statement, SqlDialect.MySql).Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Asserts <paramref name="statement"/>, between two ordinary ones, is refused with the same positioned error at every
+    /// split point of the stream and as one-byte blocks, and that nothing from it on passed.
+    /// </summary>
+    static DumpFormatException RefusedEverywhere(string statement, SqlDialect dialect)
+    {
+        var input = (dialect == SqlDialect.MySql ? "INSERT INTO t VALUES (1);\n" : "CREATE TABLE t (a int);\n") + statement + "\nSELECT 2;\n";
+        var bytes = Encoding.UTF8.GetBytes(input);
+        var cut = Encoding.UTF8.GetByteCount(input[..input.IndexOf(statement, StringComparison.Ordinal)]);
+        IEnumerable<int[]> splits = [.. Enumerable.Range(0, bytes.Length + 1).Select(i => new[] { i }), [.. Enumerable.Range(1, bytes.Length - 1)]];
+        DumpFormatException? first = null;
+        foreach (var points in splits)
+        {
+            using var guard = new RestoreGuard(dialect, "shop");
+            var output = new ArrayBufferWriter<byte>();
+            var e = Assert.Throws<DumpFormatException>(() =>
+            {
+                var start = 0;
+                foreach (var point in points)
+                {
+                    guard.Process(bytes.AsSpan(start, point - start), output);
+                    start = point;
+                }
+                guard.Process(bytes.AsSpan(start), output);
+                guard.Complete(output);
+            });
+            Assert.True(output.WrittenCount <= cut, $"split {points[0]}: {Text(output.WrittenSpan.ToArray())}");
+            Assert.Equal(first?.Message ?? e.Message, e.Message);
+            first ??= e;
+        }
+        Assert.Contains("refused: ", first!.Message, StringComparison.Ordinal);
+        Assert.Contains("beyond the destination database", first.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing was restored", first.Message, StringComparison.Ordinal);
+        Assert.Equal(2, first.LineNumber);
+        return first;
+    }
+
+    [Theory]
+    [InlineData("ALTER ROLE CURRENT_USER PASSWORD 'x';", "ALTER ROLE", 0)]
+    [InlineData("alter /* a comment */ User app\n  with password 'x';", "ALTER USER", 0)]
+    [InlineData("Alter Role app SET search_path = evil, public;", "ALTER ROLE", 0)]
+    [InlineData("ALTER ROLE app IN DATABASE shop SET work_mem = '1GB';", "ALTER ROLE", 0)]
+    [InlineData("ALTER GROUP staff ADD USER app;", "ALTER GROUP", 0)]
+    [InlineData("CREATE ROLE evil LOGIN PASSWORD 'x';", "CREATE ROLE", 0)]
+    [InlineData("create user evil;", "CREATE USER", 0)]
+    [InlineData("DROP -- gone\nROLE IF EXISTS app;", "DROP ROLE", 0)]
+    [InlineData("DROP USER app;", "DROP USER", 0)]
+    [InlineData("GRANT pg_read_all_data TO app;", "GRANT of a role", 0)]
+    [InlineData("grant \"Admins\" to app with admin option;", "GRANT of a role", 0)]
+    [InlineData("REVOKE ADMIN OPTION FOR staff FROM app;", "REVOKE of a role", 0)]
+    [InlineData("GRANT ALL ON DATABASE other_db TO PUBLIC;", "GRANT ... ON DATABASE", 0)]
+    [InlineData("GRANT CREATE ON TABLESPACE ts TO app;", "GRANT ... ON TABLESPACE", 0)]
+    [InlineData("REVOKE CONNECT ON database other_db FROM PUBLIC;", "REVOKE ... ON DATABASE", 0)]
+    [InlineData("GRANT SET ON PARAMETER work_mem TO app;", "GRANT ... ON PARAMETER", 0)]
+    [InlineData("CREATE SCHEMA s CREATE TABLE t (a int) GRANT CONNECT ON DATABASE other_db TO PUBLIC;", "GRANT ... ON DATABASE", 39)]
+    [InlineData("ALTER DATABASE other_db SET search_path = evil;", "ALTER DATABASE", 0)]
+    [InlineData("alter database other_db rename to gone;", "ALTER DATABASE", 0)]
+    [InlineData("CREATE DATABASE evil;", "CREATE DATABASE", 0)]
+    [InlineData("DROP DATABASE other_db;", "DROP DATABASE", 0)]
+    [InlineData("COMMENT ON DATABASE other_db IS 'x';", "COMMENT ON DATABASE", 0)]
+    [InlineData("comment /* c */ on role app is 'x';", "COMMENT ON ROLE", 0)]
+    [InlineData("COMMENT ON TABLESPACE ts IS 'x';", "COMMENT ON TABLESPACE", 0)]
+    [InlineData("SECURITY LABEL FOR selinux ON ROLE app IS 'x';", "SECURITY LABEL ON ROLE", 0)]
+    [InlineData("security label on database other_db is 'x';", "SECURITY LABEL ON DATABASE", 0)]
+    [InlineData("CREATE TABLESPACE ts LOCATION '/tmp/ts';", "CREATE TABLESPACE", 0)]
+    [InlineData("ALTER TABLESPACE ts OWNER TO app;", "ALTER TABLESPACE", 0)]
+    [InlineData("DROP TABLESPACE ts;", "DROP TABLESPACE", 0)]
+    [InlineData("ALTER SYSTEM SET shared_buffers = '1GB';", "ALTER SYSTEM", 0)]
+    [InlineData("REASSIGN OWNED BY app TO evil;", "REASSIGN OWNED", 0)]
+    [InlineData("DROP OWNED BY app;", "DROP OWNED", 0)]
+    public void Guard_StatementThatChangesTheClusterBeyondTheDatabase_IsRefused(string statement, string what, int at)
+    {
+        var e = RefusedEverywhere(statement, SqlDialect.PostgreSql);
+
+        Assert.Contains($"refused: {what} changes the cluster", e.Message, StringComparison.Ordinal);
+        Assert.Contains("pg_dump of one database without --create never writes", e.Message, StringComparison.Ordinal);
+        Assert.Equal("CREATE TABLE t (a int);\n".Length + at, e.ByteOffset);
+    }
+
+    [Theory]
+    [InlineData("SET PASSWORD = PASSWORD('x');", "SET PASSWORD", 0)]
+    [InlineData("set /* c */ Password for 'app'@'%' = 'x';", "SET PASSWORD", 0)]
+    [InlineData("/*!40101 SET PASSWORD = 'x' */;", "SET PASSWORD", 9)]
+    [InlineData("ALTER USER CURRENT_USER() IDENTIFIED BY 'x';", "ALTER USER", 0)]
+    [InlineData("/*!80000 alter user current_user() identified by 'x' */;", "ALTER USER", 9)]
+    [InlineData("/*M!100100 Alter\n# c\nUser app IDENTIFIED BY 'x' */;", "ALTER USER", 11)]
+    [InlineData("SET STATEMENT max_statement_time = 5 FOR SET PASSWORD = 'x';", "SET PASSWORD", 41)]
+    [InlineData("CREATE USER evil IDENTIFIED BY 'x';", "CREATE USER", 0)]
+    [InlineData("create or replace user evil;", "CREATE USER", 0)]
+    [InlineData("DROP USER IF EXISTS app;", "DROP USER", 0)]
+    [InlineData("RENAME USER app TO evil;", "RENAME USER", 0)]
+    [InlineData("CREATE ROLE evil;", "CREATE ROLE", 0)]
+    [InlineData("DROP ROLE r;", "DROP ROLE", 0)]
+    [InlineData("SET DEFAULT ROLE r FOR app;", "SET DEFAULT ROLE", 0)]
+    [InlineData("GRANT SELECT ON other.* TO 'app'@'%';", "GRANT", 0)]
+    [InlineData("/*!50000 grant r to app */;", "GRANT", 9)]
+    [InlineData("REVOKE ALL PRIVILEGES ON *.* FROM app;", "REVOKE", 0)]
+    [InlineData("CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'evil');", "CREATE SERVER", 0)]
+    [InlineData("ALTER SERVER s OPTIONS (HOST 'evil');", "ALTER SERVER", 0)]
+    [InlineData("DROP SERVER s;", "DROP SERVER", 0)]
+    [InlineData("INSTALL PLUGIN p SONAME 'p.so';", "INSTALL", 0)]
+    [InlineData("install soname 'p';", "INSTALL", 0)]
+    [InlineData("UNINSTALL PLUGIN p;", "UNINSTALL", 0)]
+    [InlineData("ALTER INSTANCE ROTATE INNODB MASTER KEY;", "ALTER INSTANCE", 0)]
+    [InlineData("CREATE TABLESPACE ts ADD DATAFILE 'ts.ibd';", "CREATE TABLESPACE", 0)]
+    [InlineData("CREATE UNDO TABLESPACE u ADD DATAFILE 'u.ibu';", "CREATE UNDO TABLESPACE", 0)]
+    [InlineData("CREATE RESOURCE GROUP g TYPE = USER;", "CREATE RESOURCE GROUP", 0)]
+    public void Guard_MySqlStatementThatChangesTheServerBeyondTheDatabase_IsRefused(string statement, string what, int at)
+    {
+        var e = RefusedEverywhere(statement, SqlDialect.MySql);
+
+        Assert.Contains($"refused: {what} changes the server", e.Message, StringComparison.Ordinal);
+        Assert.Contains("mysqldump of one database never writes", e.Message, StringComparison.Ordinal);
+        Assert.Equal("INSERT INTO t VALUES (1);\n".Length + at, e.ByteOffset);
+    }
+
+    [Theory]
+    // pg_dump's ACLs name objects of the database; user mappings belong to a foreign server of the database.
+    [InlineData("GRANT SELECT ON TABLE public.t TO reporting;")]
+    [InlineData("GRANT SELECT(a, b) ON public.t TO reporting;")]
+    [InlineData("REVOKE ALL ON SCHEMA public FROM PUBLIC;")]
+    [InlineData("GRANT USAGE ON FOREIGN SERVER s TO app;")]
+    [InlineData("GRANT ALL ON ALL TABLES IN SCHEMA public TO app;")]
+    [InlineData("ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA public GRANT SELECT ON TABLES TO reporting;")]
+    [InlineData("CREATE USER MAPPING FOR app SERVER s OPTIONS (user 'x');")]
+    [InlineData("ALTER USER MAPPING FOR app SERVER s OPTIONS (SET user 'y');")]
+    [InlineData("COMMENT ON TABLE public.role IS 'ALTER ROLE app PASSWORD ''x''';")]
+    [InlineData("ALTER TABLE public.t ALTER role TYPE text;")]
+    [InlineData("SECURITY LABEL FOR selinux ON TABLE public.t IS 'x';")]
+    [InlineData("CREATE SCHEMA s AUTHORIZATION app CREATE TABLE t (a int) GRANT SELECT ON t TO reporting;")]
+    [InlineData("CREATE TABLE public.\"user\" (role text, \"grant\" text);")]
+    [InlineData("SET ROLE app;")]
+    [InlineData("SET default_tablespace = '';")]
+    public void Guard_StatementInsideTheDatabase_Passes(string statement)
+    {
+        var dump = statement + "\n";
+        Assert.Equal(dump, Guard(dump));
+    }
+
+    [Theory]
+    // What mysqldump writes: session settings, locks, --databases' CREATE DATABASE and USE, ALTER DATABASE around routines.
+    [InlineData("/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;")]
+    [InlineData("SET @@SESSION.SQL_LOG_BIN= 0;")]
+    [InlineData("LOCK TABLES `user` WRITE;")]
+    [InlineData("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;")]
+    [InlineData("/*!40000 DROP DATABASE IF EXISTS `shop`*/;")]
+    [InlineData("USE `shop`;")]
+    [InlineData("ALTER DATABASE `shop` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;")]
+    [InlineData("CREATE TABLE `user` (`role` int, `password` varchar(10));")]
+    [InlineData("DROP TABLE IF EXISTS `server`;")]
+    [InlineData("SET ROLE r;")]
+    [InlineData("SET STATEMENT max_statement_time = 5 FOR SELECT 1;")]
+    public void Guard_MySqlStatementInsideTheDatabase_Passes(string statement)
+    {
+        var dump = statement + "\n";
+        Assert.Equal(dump, Guard(dump, SqlDialect.MySql));
+    }
+
+    [Theory]
+    [InlineData("GRANT reporting TO app", SqlDialect.PostgreSql)]
+    [InlineData("ALTER ROLE app SET search_path = shop", SqlDialect.PostgreSql)]
+    [InlineData("GRANT SELECT ON shop.* TO 'reporting'@'%'", SqlDialect.MySql)]
+    public void CheckStep_ConfigAuthorsStepThatChangesRoles_Passes(string sql, SqlDialect dialect)
+    {
+        // destination.after_restore is the config author's own SQL, not the dump's.
+        var step = new SqlStep(sql, "replica.yaml:3:7");
+        Assert.StartsWith(sql, Text(RestoreGuard.CheckStep(step, dialect, "shop")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Guard_MySqlBackslashesInStringsAndTheSandboxCommand_Pass()
     {

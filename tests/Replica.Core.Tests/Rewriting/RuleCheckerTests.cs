@@ -368,4 +368,122 @@ public sealed class RuleCheckerTests
         Assert.Contains("strict mode: 1 column looks like personal data", e.Message);
         Assert.Contains("public.audit.ip_address (inet) → ip-address", e.Message);
     }
+
+    // ---- a bare rule column with capitals (Email folds to email) and a mixed-case column "Email" --------------------
+
+    const string MixedCaseDump = """
+        CREATE TABLE public.users (
+            id integer,
+            email text,
+            "Email" text
+        );
+
+        COPY public.users (id, email, "Email") FROM stdin;
+        1	lower@example.com	Mixed@example.com
+        \.
+
+        """;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Rewrite_BareCapitalisedRuleColumnOnTableWithBothSpellings_FailsNamingBothColumnsBeforeAnyRow(bool withCreateTable)
+    {
+        // The rule masked email and silently left "Email" in clear; the user who wrote Email most likely meant "Email".
+        var rules = RulesOf("""
+            transformers:
+              - table: public.users
+                columns:
+                  Email: email
+            """);
+        var dump = withCreateTable ? MixedCaseDump : MixedCaseDump[MixedCaseDump.IndexOf("COPY", StringComparison.Ordinal)..];
+        using var rewriter = new DumpRewriter(rules);
+        var output = new ArrayBufferWriter<byte>();
+
+        var e = Assert.Throws<ConfigException>(() =>
+        {
+            rewriter.Process(Encoding.UTF8.GetBytes(dump), output);
+            rewriter.Complete(output);
+        });
+
+        Assert.Contains("replica.yaml:5:7: the rule's column Email of table public.users is a bare name, which folds to lower case: "
+            + "it would mask column email and leave column \"Email\" unmasked; write '\"Email\"' (double quotes inside YAML's single quotes) for column \"Email\", "
+            + "or email for column email; nothing was stored", e.Message);
+        Assert.DoesNotContain("Mixed@example.com", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Theory]
+    [InlineData("", "")]
+    [InlineData("unmatched_rules: warn", "")]
+    [InlineData("", "optional: true")]
+    public void Rewrite_BareCapitalisedRuleColumnOnTableWithOnlyTheMixedCaseColumn_Fails(string topLevel, string ruleLevel)
+    {
+        // Folded, Email names a column the table does not have: an error even where a rule may match nothing (warn,
+        // optional), since the table has the column it was written as, which would stay in clear.
+        var rules = RulesOf($"""
+            {topLevel}
+            transformers:
+              - table: public.users
+                {ruleLevel}
+                columns:
+                  Email: email
+            """);
+        var dump = MixedCaseDump.Replace("    email text,\n", "", StringComparison.Ordinal).Replace("id, email, ", "id, ", StringComparison.Ordinal)
+            .Replace("lower@example.com\t", "", StringComparison.Ordinal);
+        using var rewriter = new DumpRewriter(rules);
+        var output = new ArrayBufferWriter<byte>();
+
+        var e = Assert.Throws<ConfigException>(() =>
+        {
+            rewriter.Process(Encoding.UTF8.GetBytes(dump), output);
+            rewriter.Complete(output);
+        });
+
+        Assert.Contains("the rule's column Email of table public.users is a bare name, which folds to lower case: it names no column email of "
+            + "public.users and would leave column \"Email\" unmasked; write '\"Email\"' (double quotes inside YAML's single quotes) for column \"Email\"; nothing was stored",
+            e.Message);
+        Assert.DoesNotContain("Mixed@example.com", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Theory]
+    [InlineData("'\"Email\"': email", "lower@example.com", "Mixed@example.com")]
+    [InlineData("email: email", "Mixed@example.com", "lower@example.com")]
+    [InlineData("Email: email\n      '\"Email\"': redact", null, "Mixed@example.com")]
+    public void Rewrite_QuotedOrLowerCaseRuleColumn_MasksTheColumnAsWritten(string columns, string? kept, string masked)
+    {
+        var rules = RulesOf($"""
+            transformers:
+              - table: public.users
+                columns:
+                  {columns}
+            """);
+
+        var (output, _) = Run(rules, Encoding.UTF8.GetBytes(MixedCaseDump));
+
+        Assert.DoesNotContain(masked, output);
+        if (kept is not null)
+        {
+            Assert.Contains(kept, output);
+        }
+    }
+
+    [Fact]
+    public void Rewrite_RepliByteConfigWithBareCapitalisedColumn_FailsOnTableWithBothSpellings()
+    {
+        var config = ConfigLoader.Parse("""
+            source:
+              transformers:
+                - database: public
+                  table: users
+                  columns:
+                    - name: Email
+                      transformer_name: email
+            datastore:
+              local_disk: { dir: ./bridge }
+            """, "conf.yaml", ConfigTestHelpers.Known, ConfigTestHelpers.Env(("REPLICA_SECRET", ConfigTestHelpers.Secret)));
+
+        var e = Assert.Throws<ConfigException>(() => Run(DumpRequest.BuildRules(config), Encoding.UTF8.GetBytes(MixedCaseDump)));
+
+        Assert.Contains("conf.yaml:6:11: the rule's column Email of table public.users is a bare name", e.Message);
+    }
 }

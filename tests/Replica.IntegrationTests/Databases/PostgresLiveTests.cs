@@ -53,6 +53,42 @@ public sealed class PostgresLiveTests(PostgresServer server) : IDisposable
         return string.Join('\n', output.Stdout.Split('\n').Where(l => !l.StartsWith("\\restrict", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dump_BareCapitalisedRuleColumnOnTableWithThatSpelling_ExitsWith2AndStoresNothing(bool withLowerCase)
+    {
+        // Bare Email folds to email: beside a column email the rule masked that one and left "Email" in clear; without one
+        // it masked nothing (here silently: the rule is optional).
+        var source = await server.CreateDatabaseAsync();
+        var lower = withLowerCase ? ", email text" : "";
+        var lowerValue = withLowerCase ? "'lower@example.com', " : "";
+        await server.PsqlAsync(source, $"CREATE TABLE public.users (id int{lower}, \"Email\" text); INSERT INTO public.users VALUES (1, {lowerValue}'Mixed@example.com');");
+        var config = _cli.WriteConfig($"""
+            secret: ${"{"}REPLICA_SECRET{"}"}
+            source:
+              connection_uri: '{server.PasswordUri(source)}'
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            transformers:
+              - table: public.users
+                optional: true
+                columns:
+                  Email: email
+            """);
+
+        var dump = await _cli.RunAsync("dump", "-c", config);
+
+        Assert.Equal(2, dump.ExitCode);
+        Assert.Contains(":11:7: the rule's column Email of table public.users is a bare name, which folds to lower case: ", dump.Stderr, StringComparison.Ordinal);
+        Assert.Contains(withLowerCase ? "it would mask column email and leave column \"Email\" unmasked" : "it names no column email of public.users",
+            dump.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Mixed@example.com", dump.Stderr + dump.Stdout, StringComparison.Ordinal);
+        var list = await _cli.RunAsync("list", "-c", config, "--json");
+        Assert.Equal("[]", list.Stdout.Trim());
+    }
+
     [Fact]
     public async Task DumpAndRestore_LiveDatabases_MasksRulesKeepsEverythingElse()
     {

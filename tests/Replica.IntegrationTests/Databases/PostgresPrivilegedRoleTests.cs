@@ -158,6 +158,43 @@ public sealed class PostgresPrivilegedRoleTests(PostgresServer server) : IDispos
         Assert.Equal("f", (await server.QueryAsync(db, $"SELECT has_table_privilege('{reader}', 'customers', 'SELECT')"))[0][0]);
     }
 
+    public static TheoryData<string> ClusterWideChanges => new()
+    {
+        "ALTER ROLE CURRENT_USER PASSWORD 'owned';\n",
+        "alter /* c */ user {0}\n  with password 'owned';\n",
+        "ALTER ROLE {0} SET search_path = evil, public;\n",
+        "COMMENT ON DATABASE {1} IS 'owned';\n",
+    };
+
+    [Theory]
+    [MemberData(nameof(ClusterWideChanges))]
+    public async Task Restore_AsPlainRole_DumpThatChangesTheRoleOrItsDatabase_IsRefusedAndNothingChanges(string change)
+    {
+        // Every role may change its own password and settings, and an owner its database: a dump that does it outlives
+        // the restore (the dump's author would know the restoring role's password). pg_dump writes none of it.
+        var role = await RoleAsync("PASSWORD 'old-pw'");
+        var db = await DestinationAsync(role);
+        // The password's SCRAM verifier, the role's settings and the database's comment (the fixture trusts roles but one,
+        // so the verifier is what a login would check).
+        async Task<string> AccountAsync() => string.Join("|", (await server.QueryAsync("postgres",
+            $"SELECT rolpassword, (SELECT string_agg(array_to_string(setconfig, ','), ';') FROM pg_db_role_setting WHERE setrole = r.oid), "
+            + $"(SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{db}') FROM pg_authid r WHERE rolname = '{role}'"))[0]);
+        var before = await AccountAsync();
+        Assert.StartsWith("SCRAM-SHA-256$", before, StringComparison.Ordinal);
+        await _cli.StoreRawDumpAsync("attack", "CREATE TABLE t (line text);\n" + string.Format(CultureInfo.InvariantCulture, change, role, db)
+            + "COPY t (line) FROM stdin;\nhello\n\\.\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "attack");
+
+        Assert.Equal(3, restore.ExitCode);
+        Assert.Contains("refused:", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("line 2", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("nothing was restored", restore.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("owned", restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, await AccountAsync());
+        await AssertUnchangedAsync(db);
+    }
+
     public static TheoryData<string, string, string> PrivilegedRoles => new()
     {
         { "", "pg_execute_server_program", "is a member of pg_execute_server_program" },

@@ -171,6 +171,42 @@ public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
         Assert.Equal("hi 'Ada'", await server.ScalarAsync(destination, "SELECT greet('Ada')"));
     }
 
+    public static TheoryData<string> AccountChanges => new()
+    {
+        "SET PASSWORD = PASSWORD('owned');\n",
+        "set /* c */ password for CURRENT_USER() = PASSWORD('owned');\n",
+        "ALTER USER CURRENT_USER() IDENTIFIED BY 'owned';\n",
+        "/*M!100100 alter user current_user() identified by 'owned' */;\n",
+    };
+
+    [Theory]
+    [MemberData(nameof(AccountChanges))]
+    public async Task Restore_AsConfinedUser_DumpThatChangesTheUsersPassword_IsRefusedAndTheOldPasswordStillWorks(string change)
+    {
+        // Any user may change their own password with SET PASSWORD (no grant needed): the dump's author would then know it.
+        // (MariaDB 10.11 denies a plain user ALTER USER, which MySQL 8 allows for CURRENT_USER(); refused all the same.)
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE mine (id int)");
+        var user = await UserAsync(destination);
+        Task<string?> AccountAsync() => server.ScalarAsync(null, $"SELECT authentication_string FROM mysql.user WHERE user = '{user}'");
+        var before = await AccountAsync();
+        await _cli.StoreRawDumpAsync("attack", "CREATE TABLE t (a int);\n" + change + "INSERT INTO t VALUES (1);\n");
+        await _cli.StoreRawDumpAsync("plain", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (2);\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack", "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 3, restore.Stderr);
+        Assert.Contains("refused:", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("line 2", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("nothing was restored", restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, await AccountAsync());
+        Assert.Equal(["mine"], await server.ListTablesAsync(destination));
+        // The old password still logs in: an ordinary restore as the same user works.
+        var plain = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "plain", "--wipe", "database", "--yes");
+        Assert.True(plain.ExitCode == 0, plain.Stderr);
+        Assert.Equal("2", await server.ScalarAsync(destination, "SELECT a FROM t"));
+    }
+
     public static TheoryData<string, string> WideGrants => new()
     {
         { "GRANT INSERT ON *.* TO {0}", "may INSERT on every database" },
