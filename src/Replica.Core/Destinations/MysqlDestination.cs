@@ -10,7 +10,8 @@ namespace Replica.Destinations;
 /// <list type="number">
 /// <item>The dump is restored into a fresh staging database on the same server (<c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c>;
 /// the user needs CREATE and DROP on it). Dumps of one database, as <see cref="Sources.MysqlDumpSource"/> writes them,
-/// have no USE or CREATE DATABASE, so everything lands there, and their DROP TABLE IF EXISTS cannot touch the destination.</item>
+/// have no USE or CREATE DATABASE, so everything lands there, and their DROP TABLE IF EXISTS cannot touch the destination;
+/// those of a dump written with --databases are left out by the restore guard (RestoreGuard.LeaveOutDatabaseStatement).</item>
 /// <item>Only when the client read the whole dump without an error are the staging tables moved into the destination
 /// with one RENAME TABLE statement, which is atomic (https://mariadb.com/kb/en/rename-table/): with a wipe, the
 /// destination's old tables move out to a trash database in the same statement. Foreign keys between moved tables follow them.</item>

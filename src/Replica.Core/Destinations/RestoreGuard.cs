@@ -40,6 +40,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly IUnitSink? _observer;
     /// <summary>Refuse statements that reach beyond the destination database (false for the config's own steps).</summary>
     readonly bool _refuseReach;
+    // The database a MySQL dump names in its CREATE DATABASE / USE (mysqldump --databases); null until one does.
+    string? _dumpDatabase;
     /// <summary>The unit being checked.</summary>
     DumpUnit _unit;
     /// <summary>Where the block being checked goes (set for the length of one <see cref="Process"/> or <see cref="Complete"/>).</summary>
@@ -218,6 +220,11 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 return;
             }
             RefuseReachBeyondDatabase(unit);
+            if (_refuseReach && StatementParser.FindDatabaseStatement(unit, out var named) is { } database)
+            {
+                LeaveOutDatabaseStatement(database, unit, named, output);
+                return;
+            }
             if (_leaveOut.HasFlag(LeaveOut.Owners) && StatementParser.FindDefiners(unit, _definers))
             {
                 WriteWithoutDefiners(output, unit);
@@ -267,6 +274,26 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             RestoreGuardThrow.Refused(StatementParser.UnsafeClientEncodingReason, _unit, unit, _unit.Offset + at);
         }
         WritePostgres(output, unit);
+    }
+
+    /// <summary>
+    /// A MySQL restore goes into a staging database that stands in for the dump's own database and moves into the
+    /// destination only at the end, all or nothing (<see cref="MysqlDestination"/>). A dump written with --databases
+    /// (CREATE DATABASE, USE), --add-drop-database (DROP DATABASE) or with routines of another collation (ALTER
+    /// DATABASE) names its database: run, those statements would drop, create or switch to that database, so its
+    /// statements would change it directly, outside the staging database (the destination itself when the names are
+    /// the same, also when the restore then fails). So they are left out (their line breaks kept), and the rest of the
+    /// dump lands in the staging database as a dump of one database does. A second database in the same dump
+    /// (--all-databases, --databases a b) is refused: a restore fills one database.
+    /// </summary>
+    void LeaveOutDatabaseStatement(string database, ReadOnlySpan<byte> unit, int at, IBufferWriter<byte> output)
+    {
+        _dumpDatabase ??= database;
+        if (!string.Equals(database, _dumpDatabase, StringComparison.Ordinal))
+        {
+            RestoreGuardThrow.SecondDatabase(_dumpDatabase, database, _unit, unit, _unit.Offset + at);
+        }
+        WriteLineBreaks(output, unit);
     }
 
     /// <summary>

@@ -61,6 +61,12 @@ internal static class RestoreGuardThrow
             : $"{what} changes the cluster beyond the destination database (roles, passwords, memberships, other databases, tablespaces, server settings), which pg_dump of one database without --create never writes",
             u, unit, offset);
 
+    /// <summary>A MySQL dump of several databases (its CREATE DATABASE / USE name a second one).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void SecondDatabase(string first, string second, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused($"the dump holds more than one database ('{first}', then '{second}'; mysqldump --all-databases or --databases with several): a restore fills one database, so dump each on its own", u, unit, offset);
+
     /// <summary>A refusal whose reason the statement parser gives (<see cref="StatementParser.RefusalReason"/> and the like).</summary>
     [DoesNotReturn]
     [StackTraceHidden]

@@ -48,6 +48,73 @@ internal static partial class StatementParser
         return true;
     }
 
+    /// <summary>
+    /// A statement about a database as a whole: USE db and CREATE DATABASE db, which mysqldump writes with --databases
+    /// or --all-databases; DROP DATABASE db (--add-drop-database); ALTER DATABASE db (around routines whose collation
+    /// differs from the database's); SCHEMA for DATABASE alike, MariaDB's CREATE OR REPLACE, and inside a conditional
+    /// comment (/*!40000 DROP DATABASE ... */). Returns the database's name, or null for any other statement and for an
+    /// ALTER DATABASE without a name (it changes the current database). <paramref name="at"/>: the first word's offset.
+    /// https://dev.mysql.com/doc/refman/8.0/en/mysqldump.html#option_mysqldump_databases
+    /// </summary>
+    public static string? FindDatabaseStatement(ReadOnlySpan<byte> sql, out int at)
+    {
+        var t = new SqlTokenizer(sql, mySql: true);
+        at = 0;
+        if (!t.Next() || t.Kind != TokenKind.Word)
+        {
+            return null;
+        }
+        at = t.Start;
+        if (t.IsWord("use"u8))
+        {
+            return t.Next() && t.IsIdentifier ? t.IdentifierName() : null;
+        }
+        var alter = t.IsWord("alter"u8);
+        if (!alter && !t.IsWord("create"u8) && !t.IsWord("drop"u8))
+        {
+            return null;
+        }
+        if (!t.Next())
+        {
+            return null;
+        }
+        if (t.IsWord("or"u8) && !(t.Next() && t.IsWord("replace"u8) && t.Next()))
+        {
+            return null;
+        }
+        if (!t.IsWord("database"u8) && !t.IsWord("schema"u8))
+        {
+            return null;
+        }
+        // [IF [NOT] EXISTS] name
+        if (!t.Next())
+        {
+            return null;
+        }
+        if (!alter && t.IsWord("if"u8))
+        {
+            while (t.Next() && (t.IsWord("not"u8) || t.IsWord("exists"u8)))
+            {
+            }
+        }
+        if (!t.IsIdentifier)
+        {
+            return null;
+        }
+        if (alter && t.Kind == TokenKind.Word && IsDatabaseOption(t.Span))
+        {
+            return null;
+        }
+        return t.IdentifierName();
+    }
+
+    /// <summary>The words that begin an ALTER DATABASE option (so no name came before them).</summary>
+    static bool IsDatabaseOption(ReadOnlySpan<byte> word) =>
+        word.Length > 0 && (Ascii.EqualsIgnoreCase(word, "character"u8) || Ascii.EqualsIgnoreCase(word, "charset"u8)
+            || Ascii.EqualsIgnoreCase(word, "collate"u8) || Ascii.EqualsIgnoreCase(word, "default"u8)
+            || Ascii.EqualsIgnoreCase(word, "encryption"u8) || Ascii.EqualsIgnoreCase(word, "read"u8)
+            || Ascii.EqualsIgnoreCase(word, "comment"u8) || Ascii.EqualsIgnoreCase(word, "upgrade"u8));
+
     /// <summary>USE db: the database that the following unqualified names belong to.</summary>
     public static bool TryParseUse(ReadOnlySpan<byte> sql, out string database)
     {

@@ -24,9 +24,10 @@ namespace Replica.Lexing;
 // https://dev.mysql.com/doc/refman/8.0/en/account-management-statements.html, https://mariadb.com/kb/en/set-password/,
 // https://mariadb.com/kb/en/set-statement/, https://dev.mysql.com/doc/refman/8.0/en/comments.html
 // mysqldump's own statements pass: SET of session variables (and @@GLOBAL.GTID_PURGED, which needs a privilege the
-// restore refuses), LOCK/UNLOCK TABLES, and CREATE DATABASE / USE (--databases), DROP DATABASE (--add-drop-database) and
-// ALTER DATABASE (around routines whose collation differs), which name a database: the restoring user's grants confine
-// those, and the restore refuses a user whose grants reach other databases (MysqlReach).
+// restore refuses) and LOCK/UNLOCK TABLES. CREATE DATABASE / USE (--databases), DROP DATABASE (--add-drop-database) and
+// ALTER DATABASE (around routines whose collation differs) of the dump's own database are not refused here but left out
+// (FindDatabaseStatement; RestoreGuard: the staging database stands in for it); the restore refuses a user whose grants
+// reach other databases (MysqlReach).
 //
 // What the dump's own code runs (a function, a DO block or a trigger; a MySQL procedure, event or prepared statement)
 // is not a statement of the stream and is not seen here: a dedicated restoring role is still the advice.

@@ -265,9 +265,68 @@ public class RestoreGuardTests
         Assert.Equal(dump, Guard(dump));
     }
 
+    /// <summary>
+    /// A dump written with mysqldump --databases: its CREATE DATABASE and USE lines are left out (blank lines, so the
+    /// client's line numbers stay the dump's), the rest passes byte for byte, at every split point; run, they would
+    /// send the restore into that database instead of its staging database (the destination itself when the names match).
+    /// </summary>
+    [Fact]
+    public void Guard_MySqlDumpOfOneDatabaseWithCreateDatabaseAndUse_LeavesThemOut()
+    {
+        var dump = Fixture("mysql-databases.sql");
+        var lines = Text(dump).Split('\n');
+        static bool OnTheDatabase(string line) => line.StartsWith("CREATE DATABASE ", StringComparison.Ordinal) || line == "USE `fixture`;";
+        Assert.Equal(3, lines.Count(OnTheDatabase));
+
+        foreach (var output in new[] { Guard(dump, dialect: SqlDialect.MySql, database: null), Guard(dump, Enumerable.Range(1, dump.Length - 1), SqlDialect.MySql, null) })
+        {
+            var passed = Text(output).Split('\n');
+            Assert.Equal(lines.Length, passed.Length);
+            // Each line passes as it is, or is left out with the comments before it in the same unit.
+            for (var i = 0; i < lines.Length; i++)
+            {
+                Assert.True(passed[i] == lines[i] || (passed[i].Length == 0 && (OnTheDatabase(lines[i]) || lines[i].StartsWith("--", StringComparison.Ordinal))),
+                    $"line {i + 1}: '{lines[i]}' became '{passed[i]}'");
+                Assert.False(OnTheDatabase(passed[i]), $"line {i + 1} passed: {passed[i]}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;")]
+    [InlineData("/*!40000 DROP DATABASE IF EXISTS `shop`*/;")]
+    [InlineData("USE `shop`;")]
+    [InlineData("use\nshop;")]
+    [InlineData("ALTER DATABASE `shop` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;")]
+    [InlineData("create /* c */ schema if not exists `shop`;")]
+    [InlineData("CREATE OR REPLACE DATABASE shop;")]
+    [InlineData("drop schema `shop`;")]
+    public void Guard_MySqlStatementOnTheDumpsDatabase_IsLeftOutKeepingLineBreaks(string statement)
+    {
+        var dump = $"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n";
+        var expected = $"INSERT INTO t VALUES (1);\n{new string('\n', statement.Count(c => c == '\n'))}\nINSERT INTO t VALUES (2);\n";
+
+        foreach (var split in Enumerable.Range(0, dump.Length + 1))
+        {
+            Assert.Equal(expected, Text(Guard(Encoding.UTF8.GetBytes(dump), [split], SqlDialect.MySql, null)));
+        }
+    }
+
+    [Theory]
+    [InlineData("USE `other`;")]
+    [InlineData("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `other`;")]
+    [InlineData("/*!40000 DROP DATABASE IF EXISTS `other`*/;")]
+    [InlineData("ALTER DATABASE `other` CHARACTER SET latin1;")]
+    public void Guard_MySqlDumpOfTwoDatabases_IsRefusedAtTheSecond(string second)
+    {
+        var e = Refused($"CREATE DATABASE `shop`;\nUSE `shop`;\nCREATE TABLE t (a int);\n{second}\nCREATE TABLE u (a int);\n", second, SqlDialect.MySql);
+
+        Assert.Contains("more than one database ('shop', then 'other'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(4, e.LineNumber);
+    }
+
     [Theory]
     [InlineData("mysql-default.sql")]
-    [InlineData("mysql-databases.sql")]
     [InlineData("mysql-hex-blob.sql")]
     [InlineData("mysql-complete-insert.sql")]
     public void Guard_MySqlDump_PassesByteIdentical(string fixture)
@@ -433,14 +492,12 @@ public class RestoreGuardTests
     }
 
     [Theory]
-    // What mysqldump writes: session settings, locks, --databases' CREATE DATABASE and USE, ALTER DATABASE around routines.
+    // What mysqldump writes: session settings, locks, an ALTER DATABASE of the current database (no name).
     [InlineData("/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;")]
     [InlineData("SET @@SESSION.SQL_LOG_BIN= 0;")]
     [InlineData("LOCK TABLES `user` WRITE;")]
-    [InlineData("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;")]
-    [InlineData("/*!40000 DROP DATABASE IF EXISTS `shop`*/;")]
-    [InlineData("USE `shop`;")]
-    [InlineData("ALTER DATABASE `shop` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;")]
+    [InlineData("ALTER DATABASE CHARACTER SET latin1 COLLATE latin1_swedish_ci ;")]
+    [InlineData("CREATE TABLE `database` (`use` int);")]
     [InlineData("CREATE TABLE `user` (`role` int, `password` varchar(10));")]
     [InlineData("DROP TABLE IF EXISTS `server`;")]
     [InlineData("SET ROLE r;")]

@@ -92,17 +92,18 @@ public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
         Assert.Empty(await server.ListTablesAsync(other));
     }
 
-    public static TheoryData<string> Attacks => new()
+    public static TheoryData<string, string> Attacks => new()
     {
-        "DROP TABLE {0}.keep_me;\n",
-        "CREATE TABLE {0}.pwned (a int);\n",
-        "USE {0};\nDROP TABLE keep_me;\n",
-        "SET @s = CONCAT('DROP TABLE ', '{0}', '.keep_me');\nPREPARE s FROM @s;\nEXECUTE s;\n",
+        { "DROP TABLE {0}.keep_me;\n", "denied" },
+        { "CREATE TABLE {0}.pwned (a int);\n", "denied" },
+        // The restore leaves a dump's USE out (its statements stay in the staging database): the DROP finds no table.
+        { "USE {0};\nDROP TABLE keep_me;\n", "Unknown table" },
+        { "SET @s = CONCAT('DROP TABLE ', '{0}', '.keep_me');\nPREPARE s FROM @s;\nEXECUTE s;\n", "denied" },
     };
 
     [Theory]
     [MemberData(nameof(Attacks))]
-    public async Task Restore_AsConfinedUser_CannotChangeAnotherDatabase(string attack)
+    public async Task Restore_AsConfinedUser_CannotChangeAnotherDatabase(string attack, string error)
     {
         var other = await OtherDatabaseAsync();
         var destination = await server.CreateDatabaseAsync();
@@ -113,7 +114,7 @@ public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
         var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack", "--wipe", "database", "--yes");
 
         Assert.Equal(7, restore.ExitCode);
-        Assert.Contains("denied", restore.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(error, restore.Stderr, StringComparison.OrdinalIgnoreCase);
         await AssertUntouchedAsync(other);
         Assert.Equal(["mine"], await server.ListTablesAsync(destination));
     }

@@ -72,6 +72,53 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%' AND schema_name NOT LIKE '%old%'"));
     }
 
+    /// <summary>
+    /// A dump of one database written by mysqldump --databases --add-drop-database (DROP DATABASE, CREATE DATABASE and
+    /// USE of its database), restored into a database of that name: it goes through the staging database like any
+    /// other, so a failure at its end leaves the destination as it was (before, its DROP DATABASE and USE ran on the
+    /// destination itself: the table was gone and the failed restore's rows were in), and a good one replaces it at the
+    /// swap. A dump of two databases is refused before anything runs.
+    /// </summary>
+    [Fact]
+    public async Task Restore_DumpWithDatabasesAndAddDropDatabase_GoesThroughStagingAndAFailureChangesNothing()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        string Dump(string end) => $"/*!40000 DROP DATABASE IF EXISTS `{destination}`*/;\n\n"
+            + $"CREATE DATABASE /*!32312 IF NOT EXISTS*/ `{destination}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;\n\nUSE `{destination}`;\n"
+            + "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n" + end;
+        await _cli.StoreRawDumpAsync("failing", Dump("INSERT INTO no_such_table VALUES (1);\n"));
+        await _cli.StoreRawDumpAsync("good", Dump(""));
+        await _cli.StoreRawDumpAsync("two", Dump($"USE `{destination}_other`;\nCREATE TABLE u (a int);\n"));
+        var config = _cli.WriteConfig($"""
+            destination:
+              connection_uri: '{server.ConnectionUri(destination)}'
+              allow_privileged_role: true
+            bridge:
+              local:
+                path: {_cli.BridgePath}
+            """);
+
+        var failed = await _cli.RunAsync("restore", "-c", config, "--name", "failing", "--wipe", "database", "--yes");
+
+        Assert.Equal(7, failed.ExitCode);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Equal(2, (await server.QueryAsync(destination, "SELECT id FROM keep_me")).Count);
+
+        var two = await _cli.RunAsync("restore", "-c", config, "--name", "two", "--wipe", "database", "--yes");
+
+        Assert.Equal(3, two.ExitCode);
+        Assert.Contains("more than one database", two.Stderr, StringComparison.Ordinal);
+        Assert.Contains("line 8", two.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+
+        var good = await _cli.RunAsync("restore", "-c", config, "--name", "good", "--wipe", "database", "--yes");
+
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        Assert.Equal(["t"], await server.ListTablesAsync(destination));
+        Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%'"));
+    }
+
     [Fact]
     public async Task Restore_DropsStagingDatabasesOfKilledRestores()
     {
