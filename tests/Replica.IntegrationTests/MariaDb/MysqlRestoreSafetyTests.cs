@@ -10,6 +10,16 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
 
     public void Dispose() => _cli.Dispose();
 
+    /// <summary>A config that restores into <paramref name="destination"/> as root (which the tests here need) from the bridge.</summary>
+    string Config(string destination) => _cli.WriteConfig($"""
+        destination:
+          connection_uri: '{server.ConnectionUri(destination)}'
+          allow_privileged_role: true
+        bridge:
+          local:
+            path: {_cli.BridgePath}
+        """);
+
     [Theory]
     [InlineData("system touch {0};\n")]
     [InlineData("\\! touch {0}\n;\n")]
@@ -21,14 +31,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         var destination = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
         await _cli.StoreRawDumpAsync("evil", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, command, marker));
-        var config = _cli.WriteConfig($"""
-            destination:
-              connection_uri: '{server.ConnectionUri(destination)}'
-              allow_privileged_role: true
-            bridge:
-              local:
-                path: {_cli.BridgePath}
-            """);
+        var config = Config(destination);
 
         var restore = await _cli.RunAsync("restore", "-c", config, "--name", "evil", "--wipe", "database", "--yes");
 
@@ -90,14 +93,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         await _cli.StoreRawDumpAsync("failing", Dump("INSERT INTO no_such_table VALUES (1);\n"));
         await _cli.StoreRawDumpAsync("good", Dump(""));
         await _cli.StoreRawDumpAsync("two", Dump($"USE `{destination}_other`;\nCREATE TABLE u (a int);\n"));
-        var config = _cli.WriteConfig($"""
-            destination:
-              connection_uri: '{server.ConnectionUri(destination)}'
-              allow_privileged_role: true
-            bridge:
-              local:
-                path: {_cli.BridgePath}
-            """);
+        var config = Config(destination);
 
         var failed = await _cli.RunAsync("restore", "-c", config, "--name", "failing", "--wipe", "database", "--yes");
 
@@ -128,14 +124,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
         await server.CreateDatabaseAsync(abandoned);
         await server.CreateDatabaseAsync(running);
-        var config = _cli.WriteConfig($"""
-            destination:
-              connection_uri: '{server.ConnectionUri(destination)}'
-              allow_privileged_role: true
-            bridge:
-              local:
-                path: {_cli.BridgePath}
-            """);
+        var config = Config(destination);
 
         var restore = await _cli.RunAsync("restore", "-c", config, "--name", "small");
 
