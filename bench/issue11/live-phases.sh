@@ -11,7 +11,7 @@ s=$EPOCHREALTIME
 /usr/bin/time -f '%U %S' -o "$WORK/ptime.txt" "$1/replica" dump -c "$WORK/${2:-subset.yaml}" 2>&1 >/dev/null \
     | while IFS= read -r l; do echo "$(echo "$EPOCHREALTIME - $s" | bc) $l"; done >"$WORK/phases.txt"
 e=$(echo "$EPOCHREALTIME - $s" | bc)
-c=$(grep "round .* done" "$WORK/phases.txt" | tail -1 | cut -d' ' -f1)
+c=$(grep "round .* done" "$WORK/phases.txt" | tail -1 | cut -d' ' -f1 || true)
 c=${c:-0}
 printf '%s total %.2f closure %.2f data %.2f cpu %s load %s\n' "$(basename "$1")" "$e" "$c" "$(echo "$e - $c" | bc)" \
     "$(tr '\n' ' ' <"$WORK/ptime.txt")" "$(cut -d' ' -f1 /proc/loadavg)"
