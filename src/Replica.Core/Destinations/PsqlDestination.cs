@@ -140,7 +140,8 @@ public sealed class PsqlDestination : IRestoreDestination
     /// a function called by a default, a check, an index expression or a trigger. A role that may run programs or read
     /// and write files on the server (a superuser, a member of pg_execute_server_program, pg_write_server_files or
     /// pg_read_server_files, a role it can SET ROLE to that is one, CREATEROLE before PostgreSQL 16, which can grant
-    /// itself those roles, or EXECUTE on the server-side lo_import/lo_export) would let such SQL do it
+    /// itself those roles, EXECUTE on the server-side lo_import/lo_export, or on a SECURITY DEFINER function of such a
+    /// role: <see cref="PrivilegedFunctionsAsync"/>) would let such SQL do it
     /// (<c>DO $$ BEGIN EXECUTE 'COPY t FROM PROGRAM ...'; END $$</c>), and the guard cannot see the command. So the restore
     /// refuses such a role (a config error, before anything is created or changed) unless destination.allow_privileged_role
     /// says the user trusts every dump the bridge may hold. A role without those privileges gets "permission denied" from
@@ -157,6 +158,10 @@ public sealed class PsqlDestination : IRestoreDestination
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (reasons.Length == 0)
         {
+            reasons = await PrivilegedFunctionsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (reasons.Length == 0)
+        {
             return;
         }
         var why = Array.IndexOf(reasons, "is a superuser") >= 0 ? "is a superuser" : string.Join("; ", reasons);
@@ -165,6 +170,49 @@ public sealed class PsqlDestination : IRestoreDestination
             + "guard cannot see it. Restore as a role without these privileges (README: \"Restoring as a role that cannot reach out\"), or set "
             + "destination.allow_privileged_role: true if you trust every dump that can reach this bridge");
     }
+
+    /// <summary>
+    /// A plain role reaches as far as a SECURITY DEFINER function it may run whose owner is privileged: the function runs
+    /// with its owner's rights (an administrator's helper that runs SQL it is given would run the dump's COPY FROM
+    /// PROGRAM as a superuser). Functions live per database: those of the destination, where the restore runs when it
+    /// exists and is not replaced, and of template1, which CREATE DATABASE copies into a created or staging database.
+    /// A template1 the role may not connect to is not checked (it cannot be read; its functions are as rare as such a
+    /// setup). https://www.postgresql.org/docs/15/sql-createfunction.html#SQL-CREATEFUNCTION-SECURITY
+    /// </summary>
+    async Task<string[]> PrivilegedFunctionsAsync(CancellationToken cancellationToken)
+    {
+        var found = new List<string>();
+        // A destination that does not exist yet has no functions of its own.
+        var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
+            .ConfigureAwait(false)).Trim() == "1";
+        foreach (var database in exists && _uri.Database != "template1" ? new[] { _uri.Database!, "template1" } : ["template1"])
+        {
+            string rows;
+            try
+            {
+                rows = await _tools.QueryAsync(_uri.WithDatabase(database), PrivilegedFunctionsSql, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DatabaseException) when (database == "template1")
+            {
+                continue;
+            }
+            found.AddRange(rows.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+        return [.. found];
+    }
+
+    /// <summary>The SECURITY DEFINER functions of the current database the role may call whose owner is privileged.</summary>
+    const string PrivilegedFunctionsSql = """
+        SELECT 'may run the SECURITY DEFINER function ' || p.oid::regprocedure::text || ' of '
+               || CASE WHEN r.rolsuper THEN 'the superuser ' ELSE 'the role ' END || quote_ident(r.rolname)
+               || ' in database ' || quote_ident(current_database()) || ', which runs with its owner''s rights'
+        FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+        WHERE p.prosecdef
+          AND (r.rolsuper OR pg_has_role(r.oid, 'pg_execute_server_program', 'MEMBER')
+               OR pg_has_role(r.oid, 'pg_write_server_files', 'MEMBER') OR pg_has_role(r.oid, 'pg_read_server_files', 'MEMBER'))
+          AND has_function_privilege(p.oid, 'EXECUTE') AND has_schema_privilege(p.pronamespace, 'USAGE')
+        ORDER BY 1
+        """;
 
     /// <summary>One line per privilege that lets SQL in a dump reach outside the database; none for a plain role.</summary>
     const string PrivilegedRoleSql = """

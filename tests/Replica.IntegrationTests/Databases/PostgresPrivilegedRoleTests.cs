@@ -109,6 +109,56 @@ public sealed class PostgresPrivilegedRoleTests(PostgresServer server) : IDispos
         await AssertUnchangedAsync(db);
     }
 
+    /// <summary>
+    /// A plain role reaches as far as a superuser's SECURITY DEFINER function it may call (an administrator's helper
+    /// that runs the SQL it is given; PUBLIC may execute a new function): in the destination, or in template1, which a
+    /// created or staging database copies. The restore refuses such a role, naming the function, before anything
+    /// changes; the opt-in shows the attack is real (the program runs); with EXECUTE revoked the role restores.
+    /// </summary>
+    [Fact]
+    public async Task Restore_AsPlainRoleThatMayRunASuperusersSecurityDefinerFunction_IsRefused()
+    {
+        const string Helper = "CREATE FUNCTION public.run_sql(sql text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE sql; END $$";
+        var role = await RoleAsync("CREATEDB");
+        var db = await DestinationAsync(role);
+        await server.ExecuteAsync(db, Helper);
+        await _cli.StoreRawDumpAsync("attack", $"CREATE TABLE t (line text);\nSELECT public.run_sql('COPY t FROM PROGRAM ' || quote_literal('touch {_marker}'));\n");
+        await _cli.StoreRawDumpAsync("plain", "CREATE TABLE u (line text);\n");
+
+        var refused = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "attack");
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"may run the SECURITY DEFINER function run_sql(text) of the superuser {PostgresServer.User} in database {db}", refused.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(_marker));
+        await AssertUnchangedAsync(db);
+
+        var allowed = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: true), "--name", "attack");
+
+        Assert.True(allowed.ExitCode == 0, allowed.Stderr);
+        Assert.True(File.Exists(_marker), "the superuser's function did not run the dump's program");
+
+        await server.ExecuteAsync(db, "REVOKE EXECUTE ON FUNCTION public.run_sql(text) FROM PUBLIC");
+        var revoked = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, db), allow: false), "--name", "plain");
+
+        Assert.True(revoked.ExitCode == 0, revoked.Stderr);
+
+        // The same function in template1: a restore that creates its database (--wipe database: a staging copy of template1) is refused.
+        var other = await DestinationAsync(role);
+        await server.ExecuteAsync("template1", Helper);
+        try
+        {
+            var wiped = await _cli.RunAsync("restore", "-c", Config(RoleUri(role, other), allow: false), "--name", "plain", "--wipe", "database", "--yes");
+
+            Assert.Equal(2, wiped.ExitCode);
+            Assert.Contains($"may run the SECURITY DEFINER function run_sql(text) of the superuser {PostgresServer.User} in database template1", wiped.Stderr, StringComparison.Ordinal);
+            Assert.Equal("1", (await server.QueryAsync(other, "SELECT string_agg(id::text, ',') FROM keep_me"))[0][0]);
+        }
+        finally
+        {
+            await server.ExecuteAsync("template1", "DROP FUNCTION public.run_sql(text)");
+        }
+    }
+
     [Fact]
     public async Task Restore_AsPlainRole_RestoresAnOrdinaryDump()
     {
