@@ -122,7 +122,7 @@ public sealed class PsqlDestination : IRestoreDestination
         if (_wipe == WipeMode.Database)
         {
             await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-            _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+            _stagingDatabase = NewStagingName();
             await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
         }
@@ -239,7 +239,7 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
-        var prefix = Truncate(_uri.Database!, 40) + "_replica_";
+        var prefix = StagingPrefix;
         var like = Leftovers.LikePrefix(prefix);
         var names = await _tools.QueryAsync(Maintenance,
             $"SELECT d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
@@ -397,7 +397,7 @@ public sealed class PsqlDestination : IRestoreDestination
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-        _stagingDatabase = $"{Truncate(_uri.Database!, 40)}_replica_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        _stagingDatabase = NewStagingName();
         _dropOnSwap = exists;
         await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
         return _uri.WithDatabase(_stagingDatabase);
@@ -439,6 +439,16 @@ public sealed class PsqlDestination : IRestoreDestination
             }
         }
     }
+
+    /// <summary>
+    /// The start of the names of this destination's staging databases (<c>&lt;db&gt;_replica_</c>, the name cut to 40
+    /// characters, so that with the process id and time it stays within PostgreSQL's 63 bytes for ASCII names), which
+    /// abandoned ones are found by.
+    /// </summary>
+    string StagingPrefix => Truncate(_uri.Database!, 40) + "_replica_";
+
+    /// <summary>A staging database's name: <see cref="StagingPrefix"/>, this process's id and the time (Leftovers.IsAbandonedStaging reads them).</summary>
+    string NewStagingName() => $"{StagingPrefix}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
 
     static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
 
