@@ -104,9 +104,8 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>Connects first (clear error on a wrong password or host), creates the database when asked, starts psql.</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
-        await RefusePrivilegedRoleAsync(cancellationToken).ConfigureAwait(false);
-        var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
-            .ConfigureAwait(false)).Trim() == "1";
+        var exists = await DestinationExistsAsync(cancellationToken).ConfigureAwait(false);
+        await RefusePrivilegedRoleAsync(exists, cancellationToken).ConfigureAwait(false);
         if (!exists)
         {
             if (!_createDatabase && _wipe != WipeMode.Database)
@@ -148,7 +147,8 @@ public sealed class PsqlDestination : IRestoreDestination
     /// the server for the same statements, and the restore rolls back.
     /// https://www.postgresql.org/docs/15/predefined-roles.html, https://www.postgresql.org/docs/15/sql-copy.html
     /// </summary>
-    async Task RefusePrivilegedRoleAsync(CancellationToken cancellationToken)
+    /// <param name="exists">Whether the destination database exists (its functions are checked too).</param>
+    async Task RefusePrivilegedRoleAsync(bool exists, CancellationToken cancellationToken)
     {
         if (AllowPrivilegedRole)
         {
@@ -158,7 +158,7 @@ public sealed class PsqlDestination : IRestoreDestination
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (reasons.Length == 0)
         {
-            reasons = await PrivilegedFunctionsAsync(cancellationToken).ConfigureAwait(false);
+            reasons = await PrivilegedFunctionsAsync(exists, cancellationToken).ConfigureAwait(false);
         }
         if (reasons.Length == 0)
         {
@@ -174,17 +174,15 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>
     /// A plain role reaches as far as a SECURITY DEFINER function it may run whose owner is privileged: the function runs
     /// with its owner's rights (an administrator's helper that runs SQL it is given would run the dump's COPY FROM
-    /// PROGRAM as a superuser). Functions live per database: those of the destination, where the restore runs when it
-    /// exists and is not replaced, and of template1, which CREATE DATABASE copies into a created or staging database.
-    /// A template1 the role may not connect to is not checked (it cannot be read; its functions are as rare as such a
-    /// setup). https://www.postgresql.org/docs/15/sql-createfunction.html#SQL-CREATEFUNCTION-SECURITY
+    /// PROGRAM as a superuser). Functions live per database: those of the destination when it <paramref name="exists"/>
+    /// (checked also when --wipe database replaces it), and of template1, which CREATE DATABASE copies into a created or
+    /// staging database. A template1 the role may not connect to is not checked (it cannot be read; its functions are as
+    /// rare as such a setup). https://www.postgresql.org/docs/15/sql-createfunction.html#SQL-CREATEFUNCTION-SECURITY
     /// </summary>
-    async Task<string[]> PrivilegedFunctionsAsync(CancellationToken cancellationToken)
+    async Task<string[]> PrivilegedFunctionsAsync(bool exists, CancellationToken cancellationToken)
     {
         var found = new List<string>();
         // A destination that does not exist yet has no functions of its own.
-        var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
-            .ConfigureAwait(false)).Trim() == "1";
         foreach (var database in exists && _uri.Database != "template1" ? new[] { _uri.Database!, "template1" } : ["template1"])
         {
             string rows;
@@ -213,6 +211,10 @@ public sealed class PsqlDestination : IRestoreDestination
           AND has_function_privilege(p.oid, 'EXECUTE') AND has_schema_privilege(p.pronamespace, 'USAGE')
         ORDER BY 1
         """;
+
+    async Task<bool> DestinationExistsAsync(CancellationToken cancellationToken) =>
+        (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
+            .ConfigureAwait(false)).Trim() == "1";
 
     /// <summary>One line per privilege that lets SQL in a dump reach outside the database; none for a plain role.</summary>
     const string PrivilegedRoleSql = """
@@ -379,9 +381,8 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     internal async Task<DatabaseUri> PrepareStagingAsync(int jobs, CancellationToken cancellationToken)
     {
-        await RefusePrivilegedRoleAsync(cancellationToken).ConfigureAwait(false);
-        var exists = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
-            .ConfigureAwait(false)).Trim() == "1";
+        var exists = await DestinationExistsAsync(cancellationToken).ConfigureAwait(false);
+        await RefusePrivilegedRoleAsync(exists, cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
         {
             throw new ConfigException($"--jobs {jobs} restores on several connections into a staging database that replaces the destination on success; "

@@ -69,12 +69,8 @@ internal static partial class StatementParser
         {
             return t.Next() && t.IsIdentifier ? t.IdentifierName() : null;
         }
-        var alter = t.IsWord("alter"u8);
-        if (!alter && !t.IsWord("create"u8) && !t.IsWord("drop"u8))
-        {
-            return null;
-        }
-        if (!t.Next())
+        var verb = Verb(ref t);
+        if (verb is null || !t.Next())
         {
             return null;
         }
@@ -91,29 +87,24 @@ internal static partial class StatementParser
         {
             return null;
         }
+        var alter = verb == "ALTER";
         if (!alter && t.IsWord("if"u8))
         {
             while (t.Next() && (t.IsWord("not"u8) || t.IsWord("exists"u8)))
             {
             }
         }
-        if (!t.IsIdentifier)
-        {
-            return null;
-        }
-        if (alter && t.Kind == TokenKind.Word && IsDatabaseOption(t.Span))
+        if (!t.IsIdentifier || (alter && IsDatabaseOption(ref t)))
         {
             return null;
         }
         return t.IdentifierName();
     }
 
-    /// <summary>The words that begin an ALTER DATABASE option (so no name came before them).</summary>
-    static bool IsDatabaseOption(ReadOnlySpan<byte> word) =>
-        word.Length > 0 && (Ascii.EqualsIgnoreCase(word, "character"u8) || Ascii.EqualsIgnoreCase(word, "charset"u8)
-            || Ascii.EqualsIgnoreCase(word, "collate"u8) || Ascii.EqualsIgnoreCase(word, "default"u8)
-            || Ascii.EqualsIgnoreCase(word, "encryption"u8) || Ascii.EqualsIgnoreCase(word, "read"u8)
-            || Ascii.EqualsIgnoreCase(word, "comment"u8) || Ascii.EqualsIgnoreCase(word, "upgrade"u8));
+    /// <summary>Whether the token begins an ALTER DATABASE option (so no name came before it).</summary>
+    static bool IsDatabaseOption(ref SqlTokenizer t) =>
+        t.IsWord("character"u8) || t.IsWord("charset"u8) || t.IsWord("collate"u8) || t.IsWord("default"u8)
+        || t.IsWord("encryption"u8) || t.IsWord("read"u8) || t.IsWord("comment"u8) || t.IsWord("upgrade"u8);
 
     /// <summary>USE db: the database that the following unqualified names belong to.</summary>
     public static bool TryParseUse(ReadOnlySpan<byte> sql, out string database)
