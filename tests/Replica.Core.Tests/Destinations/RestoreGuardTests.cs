@@ -16,15 +16,21 @@ public class RestoreGuardTests
     {
         using var guard = new RestoreGuard(dialect, database);
         var output = new ArrayBufferWriter<byte>();
+        Feed(guard, input, splits ?? [], output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Feeds <paramref name="input"/> to the guard in blocks cut at <paramref name="splits"/> (ascending), then completes it.</summary>
+    static void Feed(RestoreGuard guard, byte[] input, IEnumerable<int> splits, ArrayBufferWriter<byte> output)
+    {
         var start = 0;
-        foreach (var split in splits ?? [])
+        foreach (var split in splits)
         {
             guard.Process(input.AsSpan(start, split - start), output);
             start = split;
         }
         guard.Process(input.AsSpan(start), output);
         guard.Complete(output);
-        return output.WrittenSpan.ToArray();
     }
 
     static string Guard(string input, SqlDialect dialect = SqlDialect.PostgreSql) => Text(Guard(Encoding.UTF8.GetBytes(input), dialect: dialect));
@@ -39,12 +45,7 @@ public class RestoreGuardTests
         {
             using var guard = new RestoreGuard(dialect, "shop");
             var output = new ArrayBufferWriter<byte>();
-            var e = Assert.Throws<DumpFormatException>(() =>
-            {
-                guard.Process(bytes.AsSpan(0, split), output);
-                guard.Process(bytes.AsSpan(split), output);
-                guard.Complete(output);
-            });
+            var e = Assert.Throws<DumpFormatException>(() => Feed(guard, bytes, [split], output));
             Assert.True(output.WrittenCount <= cut, $"split {split}: {Text(output.WrittenSpan.ToArray())}");
             Assert.Equal(first?.Message ?? e.Message, e.Message);
             first ??= e;
@@ -367,17 +368,7 @@ public class RestoreGuardTests
         {
             using var guard = new RestoreGuard(dialect, "shop");
             var output = new ArrayBufferWriter<byte>();
-            var e = Assert.Throws<DumpFormatException>(() =>
-            {
-                var start = 0;
-                foreach (var point in points)
-                {
-                    guard.Process(bytes.AsSpan(start, point - start), output);
-                    start = point;
-                }
-                guard.Process(bytes.AsSpan(start), output);
-                guard.Complete(output);
-            });
+            var e = Assert.Throws<DumpFormatException>(() => Feed(guard, bytes, points, output));
             Assert.True(output.WrittenCount <= cut, $"split {points[0]}: {Text(output.WrittenSpan.ToArray())}");
             Assert.Equal(first?.Message ?? e.Message, e.Message);
             first ??= e;

@@ -72,6 +72,19 @@ public sealed class RuleCheckerTests
         return (Encoding.UTF8.GetString(output.WrittenSpan), rewriter.Warnings);
     }
 
+    /// <summary>A run that must fail with a config error: the error, and what was written before it.</summary>
+    static (ConfigException Error, string Output) RunFailing(RewriteRules rules, string dump)
+    {
+        using var rewriter = new DumpRewriter(rules);
+        var output = new ArrayBufferWriter<byte>();
+        var e = Assert.Throws<ConfigException>(() =>
+        {
+            rewriter.Process(Encoding.UTF8.GetBytes(dump), output);
+            rewriter.Complete(output);
+        });
+        return (e, Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
     /// <summary>Feeds the dump up to (not including) the given text, as a stream that has not ended; returns what was written.</summary>
     static string ProcessUpTo(DumpRewriter rewriter, string marker, ArrayBufferWriter<byte> output)
     {
@@ -397,19 +410,13 @@ public sealed class RuleCheckerTests
                   Email: email
             """);
         var dump = withCreateTable ? MixedCaseDump : MixedCaseDump[MixedCaseDump.IndexOf("COPY", StringComparison.Ordinal)..];
-        using var rewriter = new DumpRewriter(rules);
-        var output = new ArrayBufferWriter<byte>();
 
-        var e = Assert.Throws<ConfigException>(() =>
-        {
-            rewriter.Process(Encoding.UTF8.GetBytes(dump), output);
-            rewriter.Complete(output);
-        });
+        var (e, output) = RunFailing(rules, dump);
 
         Assert.Contains("replica.yaml:5:7: the rule's column Email of table public.users is a bare name, which folds to lower case: "
             + "it would mask column email and leave column \"Email\" unmasked; write '\"Email\"' (double quotes inside YAML's single quotes) for column \"Email\", "
             + "or email for column email; nothing was stored", e.Message);
-        Assert.DoesNotContain("Mixed@example.com", Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.DoesNotContain("Mixed@example.com", output);
     }
 
     [Theory]
@@ -430,19 +437,13 @@ public sealed class RuleCheckerTests
             """);
         var dump = MixedCaseDump.Replace("    email text,\n", "", StringComparison.Ordinal).Replace("id, email, ", "id, ", StringComparison.Ordinal)
             .Replace("lower@example.com\t", "", StringComparison.Ordinal);
-        using var rewriter = new DumpRewriter(rules);
-        var output = new ArrayBufferWriter<byte>();
 
-        var e = Assert.Throws<ConfigException>(() =>
-        {
-            rewriter.Process(Encoding.UTF8.GetBytes(dump), output);
-            rewriter.Complete(output);
-        });
+        var (e, output) = RunFailing(rules, dump);
 
         Assert.Contains("the rule's column Email of table public.users is a bare name, which folds to lower case: it names no column email of "
             + "public.users and would leave column \"Email\" unmasked; write '\"Email\"' (double quotes inside YAML's single quotes) for column \"Email\"; nothing was stored",
             e.Message);
-        Assert.DoesNotContain("Mixed@example.com", Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.DoesNotContain("Mixed@example.com", output);
     }
 
     [Theory]
