@@ -1,5 +1,6 @@
 using System.Text;
 using Replica.Clients;
+using Replica.Lexing;
 
 namespace Replica.Destinations;
 
@@ -70,6 +71,9 @@ public sealed class MysqlDestination : IRestoreDestination
     /// views, triggers and routines), GRANT and REVOKE (destination.no_privileges).
     /// </summary>
     public LeaveOut LeaveOut { get; init; }
+
+    /// <summary>The destination and its staging and trash databases, which the dump must not name (the restore guard refuses it).</summary>
+    internal StagedNames StagedNames => new(_database, StagingPrefix(_database));
 
     /// <summary>The staging database the dump is restored into before it is moved in place (null before PrepareAsync and after commit).</summary>
     public string? StagingDatabase => _staging;

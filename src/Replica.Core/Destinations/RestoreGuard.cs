@@ -22,6 +22,8 @@ namespace Replica.Destinations;
 /// PASSWORD, GRANT role TO role ...; the list, and what passes, is beside
 /// <see cref="StatementParser.FindReachBeyondDatabase"/>). What the dump's own functions, triggers, procedures or events
 /// run is not seen here: the restore refuses a privileged role, and a dedicated restoring role is the advice.</item>
+/// <item>MySQL: what would reach past the staging database into the destination (a name qualified with it, CALL,
+/// PREPARE/EXECUTE, CREATE EVENT; <see cref="StatementParser.FindStagingEscape"/>).</item>
 /// </list>
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump
@@ -40,6 +42,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly IUnitSink? _observer;
     /// <summary>Refuse statements that reach beyond the destination database (false for the config's own steps).</summary>
     readonly bool _refuseReach;
+    /// <summary>MySQL: the databases a statement must not name (the destination and its staging databases); null for psql.</summary>
+    readonly StagedNames? _staged;
     // The database a MySQL dump names in its CREATE DATABASE / USE (mysqldump --databases); null until one does.
     string? _dumpDatabase;
     /// <summary>The unit being checked.</summary>
@@ -53,9 +57,13 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <param name="observer">Hears every unit that passed (a parallel restore's scan finds COPY blocks in the same pass).</param>
     /// <param name="leaveOut">What is left out (destination.no_owner, no_privileges): statements replaced by their line breaks,
     /// MySQL DEFINER clauses blanked.</param>
-    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None)
+    /// <param name="staged">MySQL: the destination and its staging databases, which the dump's statements must not name
+    /// (<see cref="StatementParser.FindStagingEscape"/>).</param>
+    public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None,
+        StagedNames? staged = null)
         : this(dialect, database, maxUnitBytes, observer, leaveOut, refuseReach: true)
     {
+        _staged = staged;
     }
 
     RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes, IUnitSink? observer, LeaveOut leaveOut, bool refuseReach)
@@ -72,7 +80,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     public static RestoreGuard? For(IRestoreDestination destination, long maxUnitBytes) => destination switch
     {
         PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes, leaveOut: psql.LeaveOut),
-        MysqlDestination mysql => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes, leaveOut: mysql.LeaveOut),
+        MysqlDestination mysql => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes, leaveOut: mysql.LeaveOut, staged: mysql.StagedNames),
         _ => null,
     };
 
@@ -220,6 +228,10 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 return;
             }
             RefuseReachBeyondDatabase(unit);
+            if (_staged is not null && StatementParser.FindStagingEscape(unit, _staged, out var escape) is { } reason)
+            {
+                RestoreGuardThrow.StagingEscape(reason, _unit, unit, _unit.Offset + escape);
+            }
             if (_refuseReach && StatementParser.FindDatabaseStatement(unit, out var named) is { } database)
             {
                 LeaveOutDatabaseStatement(database, unit, named, output);

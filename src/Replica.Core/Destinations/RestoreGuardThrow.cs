@@ -61,6 +61,12 @@ internal static class RestoreGuardThrow
             : $"{what} changes the cluster beyond the destination database (roles, passwords, memberships, other databases, tablespaces, server settings), which pg_dump of one database without --create never writes",
             u, unit, offset);
 
+    /// <summary>A MySQL statement that would reach past the staging database (<see cref="StatementParser.FindStagingEscape"/>).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void StagingEscape(string what, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused($"{what}, which mysqldump of one database never writes: the restore runs in a staging database that replaces the destination only at the end, and this would reach past it, changing the destination at once, also when the restore then fails", u, unit, offset);
+
     /// <summary>A MySQL dump of several databases (its CREATE DATABASE / USE name a second one).</summary>
     [DoesNotReturn]
     [StackTraceHidden]

@@ -12,13 +12,18 @@ public class RestoreGuardTests
     static readonly byte[] s_tricky = Fixture("tricky.sql");
 
     /// <summary>Guards <paramref name="input"/> fed in blocks that end at the given split points; returns what passed.</summary>
+    /// <remarks>A MySQL guard restores into a database named "fixture", as the fixture dumps' own.</remarks>
     static byte[] Guard(byte[] input, IEnumerable<int>? splits = null, SqlDialect dialect = SqlDialect.PostgreSql, string? database = "shop")
     {
-        using var guard = new RestoreGuard(dialect, database);
+        using var guard = new RestoreGuard(dialect, database, staged: Staged(dialect, "fixture"));
         var output = new ArrayBufferWriter<byte>();
         Feed(guard, input, splits ?? [], output);
         return output.WrittenSpan.ToArray();
     }
+
+    /// <summary>What a MySQL restore into <paramref name="database"/> must not name (its staging databases begin as MysqlDestination's do).</summary>
+    static StagedNames? Staged(SqlDialect dialect, string database) =>
+        dialect == SqlDialect.MySql ? new StagedNames(database, database + "_replica_") : null;
 
     /// <summary>Feeds <paramref name="input"/> to the guard in blocks cut at <paramref name="splits"/> (ascending), then completes it.</summary>
     static void Feed(RestoreGuard guard, byte[] input, IEnumerable<int> splits, ArrayBufferWriter<byte> output)
@@ -43,7 +48,7 @@ public class RestoreGuardTests
         DumpFormatException? first = null;
         for (var split = 0; split <= bytes.Length; split += Math.Max(1, bytes.Length / 40))
         {
-            using var guard = new RestoreGuard(dialect, "shop");
+            using var guard = new RestoreGuard(dialect, "shop", staged: Staged(dialect, "shop"));
             var output = new ArrayBufferWriter<byte>();
             var e = Assert.Throws<DumpFormatException>(() => Feed(guard, bytes, [split], output));
             Assert.True(output.WrittenCount <= cut, $"split {split}: {Text(output.WrittenSpan.ToArray())}");
@@ -357,7 +362,7 @@ public class RestoreGuardTests
     /// Asserts <paramref name="statement"/>, between two ordinary ones, is refused with the same positioned error at every
     /// split point of the stream and as one-byte blocks, and that nothing from it on passed.
     /// </summary>
-    static DumpFormatException RefusedEverywhere(string statement, SqlDialect dialect)
+    static DumpFormatException RefusedEverywhere(string statement, SqlDialect dialect, string why = "beyond the destination database")
     {
         var input = (dialect == SqlDialect.MySql ? "INSERT INTO t VALUES (1);\n" : "CREATE TABLE t (a int);\n") + statement + "\nSELECT 2;\n";
         var bytes = Encoding.UTF8.GetBytes(input);
@@ -366,7 +371,7 @@ public class RestoreGuardTests
         DumpFormatException? first = null;
         foreach (var points in splits)
         {
-            using var guard = new RestoreGuard(dialect, "shop");
+            using var guard = new RestoreGuard(dialect, "shop", staged: Staged(dialect, "shop"));
             var output = new ArrayBufferWriter<byte>();
             var e = Assert.Throws<DumpFormatException>(() => Feed(guard, bytes, points, output));
             Assert.True(output.WrittenCount <= cut, $"split {points[0]}: {Text(output.WrittenSpan.ToArray())}");
@@ -374,7 +379,7 @@ public class RestoreGuardTests
             first ??= e;
         }
         Assert.Contains("refused: ", first!.Message, StringComparison.Ordinal);
-        Assert.Contains("beyond the destination database", first.Message, StringComparison.Ordinal);
+        Assert.Contains(why, first.Message, StringComparison.Ordinal);
         Assert.Contains("nothing was restored", first.Message, StringComparison.Ordinal);
         Assert.Equal(2, first.LineNumber);
         return first;
@@ -457,6 +462,72 @@ public class RestoreGuardTests
         Assert.Contains($"refused: {what} changes the server", e.Message, StringComparison.Ordinal);
         Assert.Contains("mysqldump of one database never writes", e.Message, StringComparison.Ordinal);
         Assert.Equal("INSERT INTO t VALUES (1);\n".Length + at, e.ByteOffset);
+    }
+
+    /// <summary>
+    /// A MySQL restore runs in a staging database that replaces the destination only at the end; these would reach past
+    /// it into the destination at once (tested against MariaDB in MysqlRestoreSafetyTests). The destination is "shop".
+    /// </summary>
+    [Theory]
+    [InlineData("INSERT INTO shop.t VALUES (1);", "destination database (`shop`.", 12)]
+    [InlineData("insert into `shop`.`t` values (1);", "destination database (`shop`.", 12)]
+    [InlineData("UPDATE t, Shop . t2 SET t2.a = 1;", "destination database (`Shop`.", 10)]
+    [InlineData("DELETE FROM shop/* c */.t;", "destination database (`shop`.", 12)]
+    [InlineData("DELETE FROM shop\n# c\n.t;", "destination database (`shop`.", 12)]
+    [InlineData("/*!40000 DELETE FROM shop.t */;", "destination database (`shop`.", 21)]
+    [InlineData("DELETE FROM /*!40000shop.t*/;", "destination database (`shop`.", 20)]
+    [InlineData("DELETE FROM /*M!100100shop.t*/;", "destination database (`shop`.", 22)]
+    [InlineData("REPLACE INTO shop_replica_123_1700000000.t VALUES (1);", "staging database of the destination (`shop_replica_123_1700000000`.", 13)]
+    [InlineData("DROP TABLE IF EXISTS t, `shop`.t2;", "destination database (`shop`.", 24)]
+    [InlineData("RENAME TABLE t TO shop.t;", "destination database (`shop`.", 18)]
+    [InlineData("INSERT INTO t VALUES (shop.f());", "destination database (`shop`.", 22)]
+    [InlineData("INSERT INTO t SELECT a FROM shop.t2;", "destination database (`shop`.", 28)]
+    [InlineData("CREATE VIEW shop.v AS SELECT 1;", "destination database (`shop`.", 12)]
+    [InlineData("CREATE OR REPLACE DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `shop`.`v` AS SELECT 1;", "destination database (`shop`.", 71)]
+    [InlineData("CREATE DEFINER=`root`@`localhost` TRIGGER tr AFTER INSERT ON `shop`.`t` FOR EACH ROW SET @a = 1;", "destination database (`shop`.", 61)]
+    [InlineData("CREATE TRIGGER shop.tr AFTER INSERT ON t FOR EACH ROW SET @a = 1;", "destination database (`shop`.", 15)]
+    [InlineData("CREATE PROCEDURE shop.p() SELECT 1;", "destination database (`shop`.", 17)]
+    [InlineData("CREATE FUNCTION IF NOT EXISTS shop.f() RETURNS int RETURN 1;", "destination database (`shop`.", 30)]
+    [InlineData("CALL p();", "CALL runs a stored procedure", 0)]
+    [InlineData("call shop.p;", "CALL runs a stored procedure", 0)]
+    [InlineData("/*!50000 Call p() */;", "CALL runs a stored procedure", 9)]
+    [InlineData("PREPARE s FROM @sql;", "PREPARE runs SQL built from a string", 0)]
+    [InlineData("execute s using @a;", "EXECUTE runs SQL built from a string", 0)]
+    [InlineData("EXECUTE IMMEDIATE CONCAT('DROP TABLE ', 'shop.t');", "EXECUTE runs SQL built from a string", 0)]
+    [InlineData("SET STATEMENT max_statement_time = 5 FOR CALL p();", "CALL runs a stored procedure", 41)]
+    [InlineData("BINLOG 'AbCd';", "BINLOG replays binary log events", 0)]
+    [InlineData("CREATE EVENT e ON SCHEDULE AT CURRENT_TIMESTAMP DO DELETE FROM t;", "CREATE EVENT: an event runs on its own schedule", 0)]
+    [InlineData("/*!50106 CREATE*/ /*!50117 DEFINER=`root`@`localhost`*/ /*!50106 EVENT e ON SCHEDULE EVERY 1 DAY DO DELETE FROM t */;", "CREATE EVENT", 9)]
+    public void Guard_MySqlStatementThatReachesPastTheStagingDatabase_IsRefused(string statement, string what, int at)
+    {
+        var e = RefusedEverywhere(statement, SqlDialect.MySql, "the restore runs in a staging database that replaces the destination only at the end");
+
+        Assert.Contains(what, e.Message, StringComparison.Ordinal);
+        Assert.Contains("mysqldump of one database never writes", e.Message, StringComparison.Ordinal);
+        Assert.Equal("INSERT INTO t VALUES (1);\n".Length + at, e.ByteOffset);
+    }
+
+    /// <summary>
+    /// What looks like the destination's name but does not qualify a name, another database (the user's grants decide
+    /// there), and the bodies of definitions, which are kept, not run: a routine or trigger may name its own database,
+    /// and a view may read a table named like it. The destination is "fixture", as in <see cref="Guard(byte[], IEnumerable{int}?, SqlDialect, string?)"/>.
+    /// </summary>
+    [Theory]
+    [InlineData("INSERT INTO t VALUES ('fixture.t', 'INSERT INTO fixture.t', 1.5, .5);")]
+    [InlineData("/* fixture.t */ INSERT INTO t VALUES (1);")]
+    [InlineData("# fixture.t\nINSERT INTO t VALUES (1);")]
+    [InlineData("INSERT INTO fixtures.t VALUES (1);")]
+    [InlineData("INSERT INTO my_fixture.t VALUES (1);")]
+    [InlineData("SELECT t.fixture, u.fixture . x FROM t, u;")]
+    [InlineData("CREATE TABLE fixture (fixture int);")]
+    [InlineData("/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */ /*!50001 VIEW `v` AS select `fixture`.`id` AS `id` from `fixture` */;")]
+    [InlineData("/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 trigger tr after insert on t for each row insert into fixture.audit values (new.id) */;")]
+    [InlineData("DELIMITER ;;\nCREATE DEFINER=`root`@`localhost` PROCEDURE `p`()\nBEGIN\n  INSERT INTO fixture.t VALUES (1);\n  PREPARE s FROM @x; EXECUTE s;\nEND ;;\nDELIMITER ;")]
+    [InlineData("DEALLOCATE PREPARE s;")]
+    public void Guard_MySqlStatementThatStaysInTheStagingDatabase_Passes(string statement)
+    {
+        var dump = statement + "\n";
+        Assert.Equal(dump, Guard(dump, SqlDialect.MySql));
     }
 
     [Theory]

@@ -115,6 +115,56 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%'"));
     }
 
+    /// <summary>
+    /// The staging database confines unqualified names only: a statement that names the destination, or SQL the guard
+    /// cannot read (a prepared statement, a procedure), would change the destination directly, before the swap, also in
+    /// a restore that then fails.
+    /// </summary>
+    [Theory]
+    [InlineData("INSERT INTO `{0}`.keep_me VALUES (3);\n", "line 3")]
+    [InlineData("UPDATE t, {0} . keep_me SET keep_me.id = keep_me.id + 10;\n", "line 3")]
+    [InlineData("/*!40000 DELETE FROM {0}.keep_me */;\n", "line 3")]
+    [InlineData("SET @s = CONCAT('INSERT INTO ', '{0}', '.keep_me VALUES (3)');\nPREPARE s FROM @s;\nEXECUTE s;\n", "line 4")]
+    [InlineData("CALL `{0}`.add_row();\n", "line 3")]
+    public async Task Restore_DumpThatReachesTheDestinationPastTheStagingDatabase_IsRefusedAndChangesNothing(string statement, string line)
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await server.ExecuteAsync(destination, "CREATE PROCEDURE add_row() INSERT INTO keep_me VALUES (3)");
+        await _cli.StoreRawDumpAsync("evil", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n"
+            + string.Format(System.Globalization.CultureInfo.InvariantCulture, statement, destination)
+            + "INSERT INTO no_such_table VALUES (1);\n");
+        var config = Config(destination);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "evil");
+
+        Assert.Equal(3, restore.ExitCode);
+        Assert.Contains(line, restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
+    /// <summary>
+    /// A trigger's or routine's body is kept, not run, when it is created: one that names its own database (as it was
+    /// written for the source, restored into a database of that name) passes the guard and works in the destination.
+    /// </summary>
+    [Fact]
+    public async Task Restore_TriggerAndRoutineThatNameTheirOwnDatabase_AreRestoredAndWork()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await _cli.StoreRawDumpAsync("self", "CREATE TABLE t (a int);\nCREATE TABLE audit (a int);\nINSERT INTO t VALUES (1);\n"
+            + $"/*!50003 CREATE*/ /*!50003 TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO `{destination}`.audit VALUES (NEW.a) */;\n"
+            + $"DELIMITER ;;\nCREATE PROCEDURE p()\nBEGIN\n  INSERT INTO {destination}.t VALUES (2);\nEND ;;\nDELIMITER ;\n");
+        var config = Config(destination);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "self");
+
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        await server.ExecuteAsync(destination, "CALL p()");
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT a FROM t ORDER BY a")).Select(r => r[0]));
+        Assert.Equal(["2"], (await server.QueryAsync(destination, "SELECT a FROM audit")).Select(r => r[0]));
+    }
+
     [Fact]
     public async Task Restore_DropsStagingDatabasesOfKilledRestores()
     {

@@ -1,0 +1,299 @@
+namespace Replica.Lexing;
+
+/// <summary>
+/// The databases a MySQL restore must not name: the destination, and the <c>&lt;db&gt;_replica_...</c> staging and
+/// trash databases of it (<see cref="Destinations.MysqlDestination"/>). Names compare ignoring ASCII case (a server with
+/// lower_case_table_names set does, and refusing the other spelling costs nothing).
+/// </summary>
+internal sealed class StagedNames
+{
+    /// <param name="database">The destination database.</param>
+    /// <param name="stagingPrefix">How its staging and trash databases begin; it starts with a prefix of <paramref name="database"/>.</param>
+    public StagedNames(string database, string stagingPrefix)
+    {
+        Database = database;
+        StagingPrefix = stagingPrefix;
+        var common = 0;
+        while (common < database.Length && common < stagingPrefix.Length && database[common] == stagingPrefix[common])
+        {
+            common++;
+        }
+        Needle = System.Text.Encoding.UTF8.GetBytes(database[..Math.Max(common, 1)]);
+    }
+
+    public string Database { get; }
+
+    public string StagingPrefix { get; }
+
+    /// <summary>What every name above starts with, in UTF-8: a statement without it names none of them.</summary>
+    public byte[] Needle { get; }
+
+    public bool Matches(string name) =>
+        string.Equals(name, Database, StringComparison.OrdinalIgnoreCase) || name.StartsWith(StagingPrefix, StringComparison.OrdinalIgnoreCase);
+}
+
+// A MySQL restore runs the dump in a staging database that takes the destination's place only at the end, so that a
+// failed restore changes nothing (MysqlDestination). The staging database confines unqualified names only: a statement
+// that names the destination (INSERT INTO shop.t, DELETE FROM `shop`.t, CALL shop.p()) changes it directly, at once, also
+// in a restore that then fails (tested: a failed restore had deleted the destination's rows). Nor does the guard see the
+// SQL that a prepared statement builds from a string or that a procedure or event runs. mysqldump of one database
+// writes none of these at the top level: it never qualifies a name with its database, writes no CALL, PREPARE or
+// EXECUTE, and writes events only with --events (which the restore could not keep: events stay in the staging database).
+// https://dev.mysql.com/doc/refman/8.0/en/identifier-qualifiers.html (a qualifier may stand apart: shop . t),
+// https://dev.mysql.com/doc/refman/8.0/en/sql-prepared-statements.html, https://mariadb.com/kb/en/execute-immediate/,
+// https://mariadb.com/kb/en/binlog/
+// Refused: CALL, PREPARE, EXECUTE (and MariaDB's EXECUTE IMMEDIATE), BINLOG, CREATE EVENT, also behind SET STATEMENT ...
+// FOR; and a name qualified with the destination or one of its staging databases, anywhere in a statement but the body
+// of a definition. A view's, trigger's or routine's body is kept, not run, when it is created (a routine of the
+// database may name its own database, and mysqldump writes it as it was written): there only the definition's own name,
+// and a trigger's table, are checked.
+internal static partial class StatementParser
+{
+    /// <summary>
+    /// Why a MySQL statement would reach past the staging database (see above), or null. <paramref name="at"/> is the
+    /// offset of the word or name that decided.
+    /// </summary>
+    public static string? FindStagingEscape(ReadOnlySpan<byte> sql, StagedNames names, out int at)
+    {
+        var t = new SqlTokenizer(sql, mySql: true);
+        at = 0;
+        if (!t.Next() || t.Kind != TokenKind.Word)
+        {
+            return null;
+        }
+        at = t.Start;
+        if (t.IsWord("set"u8) && !AfterSetStatementFor(ref t, ref at))
+        {
+            return FindQualifiedName(sql, names, out at);
+        }
+        if (t.IsWord("call"u8))
+        {
+            return "CALL runs a stored procedure, whose statements the restore cannot check";
+        }
+        if (t.IsWord("prepare"u8) || t.IsWord("execute"u8))
+        {
+            return $"{Upper(t.Span)} runs SQL built from a string, which the restore cannot check";
+        }
+        if (t.IsWord("binlog"u8))
+        {
+            return "BINLOG replays binary log events, which name their own databases";
+        }
+        if (t.IsWord("create"u8) && DefinitionKind(ref t) is { } kind)
+        {
+            return kind == "EVENT"
+                ? "CREATE EVENT: an event runs on its own schedule, in the staging database during the restore, and is not restored"
+                : FindQualifiedNameInDefinitionHead(ref t, kind, names, out at);
+        }
+        return FindQualifiedName(sql, names, out at);
+    }
+
+    /// <summary>MariaDB's SET STATEMENT var = value [, ...] FOR statement: moves to the statement after FOR (false: not this form).</summary>
+    static bool AfterSetStatementFor(ref SqlTokenizer t, ref int at)
+    {
+        var u = t;
+        if (!u.Next() || !u.IsWord("statement"u8))
+        {
+            return false;
+        }
+        while (NextOutsideParentheses(ref u))
+        {
+            if (u.IsWord("for"u8))
+            {
+                if (!u.Next() || u.Kind != TokenKind.Word)
+                {
+                    return false;
+                }
+                t = u;
+                at = t.Start;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// After CREATE: VIEW, TRIGGER, FUNCTION, PROCEDURE, PACKAGE or EVENT when the statement defines one (past OR
+    /// REPLACE, ALGORITHM, DEFINER, SQL SECURITY, AGGREGATE), with the tokenizer on that word; null for anything else.
+    /// </summary>
+    static string? DefinitionKind(ref SqlTokenizer t)
+    {
+        for (var i = 0; i < 24 && t.Next(); i++)
+        {
+            if (t.Kind != TokenKind.Word)
+            {
+                continue;
+            }
+            if (t.IsWord("view"u8) || t.IsWord("trigger"u8) || t.IsWord("function"u8) || t.IsWord("procedure"u8)
+                || t.IsWord("package"u8) || t.IsWord("event"u8))
+            {
+                return Upper(t.Span);
+            }
+            if (!(t.IsWord("or"u8) || t.IsWord("replace"u8) || t.IsWord("algorithm"u8) || t.IsWord("definer"u8) || t.IsWord("sql"u8)
+                || t.IsWord("security"u8) || t.IsWord("aggregate"u8) || t.IsWord("current_user"u8)
+                || t.IsWord("undefined"u8) || t.IsWord("merge"u8) || t.IsWord("temptable"u8) || t.IsWord("invoker"u8)))
+            {
+                return null; // CREATE TABLE, INDEX, DATABASE ...; an unquoted definer's name reads as another word too
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The head of a definition (tokenizer on its kind): its name, and a trigger's table after ON. The body that follows
+    /// is kept, not run, and may name the database it was written for.
+    /// </summary>
+    static string? FindQualifiedNameInDefinitionHead(ref SqlTokenizer t, string kind, StagedNames names, out int at)
+    {
+        at = 0;
+        if (kind == "PACKAGE" && t.Next() && !t.IsWord("body"u8))
+        {
+            return QualifierAt(ref t, names, out at);
+        }
+        if (!t.Next())
+        {
+            return null;
+        }
+        if (t.IsWord("if"u8))
+        {
+            t.Next(); // NOT
+            t.Next(); // EXISTS
+            t.Next();
+        }
+        var named = QualifierAt(ref t, names, out at);
+        if (named is not null || kind != "TRIGGER")
+        {
+            return named;
+        }
+        // CREATE TRIGGER name {BEFORE | AFTER} {INSERT | UPDATE | DELETE} ON table
+        for (var i = 0; i < 8 && t.Next(); i++)
+        {
+            if (t.IsWord("on"u8))
+            {
+                return t.Next() ? QualifierAt(ref t, names, out at) : null;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether the identifier at the tokenizer is followed by a '.' and names one of <paramref name="names"/>' databases;
+    /// the message, with <paramref name="at"/> on the identifier. The tokenizer is left on the token after the identifier.
+    /// </summary>
+    static string? QualifierAt(ref SqlTokenizer t, StagedNames names, out int at)
+    {
+        at = t.Start;
+        if (!t.IsIdentifier)
+        {
+            return null;
+        }
+        var name = t.IdentifierName();
+        return t.Next() && IsQualifierDot(ref t) && names.Matches(name) ? QualifiedMessage(name, names) : null;
+    }
+
+    /// <summary>A name qualified with one of the databases, anywhere in the statement (comments and strings skipped).</summary>
+    static string? FindQualifiedName(ReadOnlySpan<byte> sql, StagedNames names, out int at)
+    {
+        at = 0;
+        if (!MayQualify(sql, names.Needle))
+        {
+            return null;
+        }
+        var t = new SqlTokenizer(sql, mySql: true);
+        // The previous token, when it was an identifier that no '.' preceded (so a qualifier, not a table's or column's name).
+        var qualifier = -1;
+        var afterDot = false;
+        while (t.Next())
+        {
+            if (IsQualifierDot(ref t))
+            {
+                if (qualifier >= 0)
+                {
+                    var u = new SqlTokenizer(sql, start: qualifier, mySql: true);
+                    u.Next();
+                    var name = u.IdentifierName();
+                    if (names.Matches(name))
+                    {
+                        at = qualifier;
+                        return QualifiedMessage(name, names);
+                    }
+                }
+                qualifier = -1;
+                afterDot = true;
+                continue;
+            }
+            qualifier = t.IsIdentifier && !afterDot ? t.Start : -1;
+            afterDot = false;
+        }
+        return null;
+    }
+
+    /// <summary>A '.' between names; the tokenizer reads ".5" in <c>shop.5t</c> as a number, which starts with the same dot.</summary>
+    static bool IsQualifierDot(ref SqlTokenizer t) => t.IsPunct((byte)'.') || (t.Kind == TokenKind.Number && t.Span[0] == (byte)'.');
+
+    static string QualifiedMessage(string name, StagedNames names) =>
+        string.Equals(name, names.Database, StringComparison.OrdinalIgnoreCase)
+            ? $"a name qualified with the destination database (`{name}`.; a table named like the database? restore into a database of another name)"
+            : $"a name qualified with a staging database of the destination (`{name}`.)";
+
+    /// <summary>
+    /// A quick look before the tokenizer: whether <paramref name="needle"/> (ignoring ASCII case) stands in the
+    /// statement where it could qualify a name: not after a letter, and followed by the rest of an identifier,
+    /// a closing backtick and blanks, then a '.' or the start of a comment. Most statements (the rows of an INSERT) have
+    /// no such place and are not tokenized.
+    /// </summary>
+    static bool MayQualify(ReadOnlySpan<byte> sql, ReadOnlySpan<byte> needle)
+    {
+        var first = needle[0];
+        var other = IsAsciiLetter(first) ? (byte)(first ^ 0x20) : first;
+        var from = 0;
+        while (from <= sql.Length - needle.Length)
+        {
+            var k = sql[from..].IndexOfAny(first, other);
+            if (k < 0)
+            {
+                return false;
+            }
+            var i = from + k;
+            from = i + 1;
+            // A digit before it may end the version of an executable comment (/*!40000shop.t*/), which the server
+            // reads as a space.
+            if (i + needle.Length > sql.Length || !EqualsIgnoreAsciiCase(sql.Slice(i, needle.Length), needle)
+                || (i > 0 && UnitScanner.IsIdentifierByte(sql[i - 1]) && sql[i - 1] is not (>= (byte)'0' and <= (byte)'9')))
+            {
+                continue;
+            }
+            var j = i + needle.Length;
+            while (j < sql.Length && UnitScanner.IsIdentifierByte(sql[j]))
+            {
+                j++;
+            }
+            if (j < sql.Length && sql[j] == (byte)'`')
+            {
+                j++;
+            }
+            while (j < sql.Length && sql[j] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                j++;
+            }
+            if (j == sql.Length || sql[j] is (byte)'.' or (byte)'/' or (byte)'#' or (byte)'-' or (byte)'*')
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static bool IsAsciiLetter(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a';
+
+    static bool EqualsIgnoreAsciiCase(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i] && !(IsAsciiLetter(a[i]) && (a[i] ^ 0x20) == b[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
