@@ -67,6 +67,13 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>The destination database (the one the restore ends up in, also with <see cref="WipeMode.Database"/>).</summary>
     public string Database => _uri.Database!;
 
+    /// <summary>
+    /// Whether the dump runs in the destination itself, in the restore's transaction, rather than in a staging database
+    /// swapped in at the end (--wipe database; --jobs N uses one too): there a dump's setval reaches the database's own
+    /// sequences, which a rollback does not bring back unless the restore guard prepares them.
+    /// </summary>
+    internal bool RestoresInPlace => _wipe != WipeMode.Database;
+
     /// <summary>Rows psql reported (COPY n, INSERT 0 n), on every connection of the restore.</summary>
     public long Rows => Sum(s => s.Rows);
 

@@ -22,6 +22,8 @@ namespace Replica.Destinations;
 /// PASSWORD, GRANT role TO role ...; the list, and what passes, is beside
 /// <see cref="StatementParser.FindReachBeyondDatabase"/>). What the dump's own functions, triggers, procedures or events
 /// run is not seen here: the restore refuses a privileged role, and a dedicated restoring role is the advice.</item>
+/// <item>psql restoring in place: pg_dump's setval of a sequence gets an ALTER SEQUENCE ... RESTART before it, so that a
+/// rollback undoes it (<see cref="StatementParser.FindSetval"/>).</item>
 /// <item>MySQL: what would reach past the staging database into the destination (a name qualified with it, CALL,
 /// PREPARE/EXECUTE, CREATE EVENT; <see cref="StatementParser.FindStagingEscape"/>).</item>
 /// </list>
@@ -42,6 +44,11 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly IUnitSink? _observer;
     /// <summary>Refuse statements that reach beyond the destination database (false for the config's own steps).</summary>
     readonly bool _refuseReach;
+    /// <summary>
+    /// psql restores in place (not into a staging database): pg_dump's setval of a sequence gets an ALTER SEQUENCE ...
+    /// RESTART before it, so that a rollback undoes it (<see cref="StatementParser.FindSetval"/>).
+    /// </summary>
+    readonly bool _sequencesInPlace;
     /// <summary>MySQL: the databases a statement must not name (the destination and its staging databases); null for psql.</summary>
     readonly StagedNames? _staged;
     // The database a MySQL dump names in its CREATE DATABASE / USE (mysqldump --databases); null until one does.
@@ -59,11 +66,16 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// MySQL DEFINER clauses blanked.</param>
     /// <param name="staged">MySQL: the destination and its staging databases, which the dump's statements must not name
     /// (<see cref="StatementParser.FindStagingEscape"/>).</param>
+    /// <param name="sequencesInPlace">PostgreSQL restored in place, into a database whose own sequences a dump may set:
+    /// each setval pg_dump writes gets an ALTER SEQUENCE ... RESTART before it, on the same line, so that a rollback
+    /// undoes it (setval alone is not undone). Only for a sequence the role owns (ALTER SEQUENCE needs it); the lock it
+    /// takes holds other sessions' nextval of that sequence until the restore ends.</param>
     public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None,
-        StagedNames? staged = null)
+        StagedNames? staged = null, bool sequencesInPlace = false)
         : this(dialect, database, maxUnitBytes, observer, leaveOut, refuseReach: true)
     {
         _staged = staged;
+        _sequencesInPlace = sequencesInPlace;
     }
 
     RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes, IUnitSink? observer, LeaveOut leaveOut, bool refuseReach)
@@ -79,7 +91,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// <summary>The guard in front of a database client (psql, mysql); null for a file or standard output, which run nothing.</summary>
     public static RestoreGuard? For(IRestoreDestination destination, long maxUnitBytes) => destination switch
     {
-        PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes, leaveOut: psql.LeaveOut),
+        PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes, leaveOut: psql.LeaveOut, sequencesInPlace: psql.RestoresInPlace),
         MysqlDestination mysql => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes, leaveOut: mysql.LeaveOut, staged: mysql.StagedNames),
         _ => null,
     };
@@ -285,7 +297,29 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         {
             RestoreGuardThrow.Refused(StatementParser.UnsafeClientEncodingReason, _unit, unit, _unit.Offset + at);
         }
+        if (_sequencesInPlace && StatementParser.FindSetval(unit, _unit.NonStandardStrings, out var sequence) is var select and >= 0)
+        {
+            WritePostgres(output, unit[..select]);
+            WriteRestartBefore(output, unit[sequence]);
+            WritePostgres(output, unit[select..]);
+            return;
+        }
         WritePostgres(output, unit);
+    }
+
+    /// <summary>
+    /// Before pg_dump's setval of <paramref name="name"/> (a '...' literal): ALTER SEQUENCE ... RESTART when the role owns
+    /// it, in a DO block on the same line (psql's line numbers stay the dump's). The new storage RESTART gives the
+    /// sequence inside the transaction takes setval's value, and a rollback drops it: the sequence is as it was. The
+    /// literal holds no '$' (FindSetval), so it cannot end the block's dollar quote.
+    /// </summary>
+    static void WriteRestartBefore(IBufferWriter<byte> output, ReadOnlySpan<byte> name)
+    {
+        Write(output, "DO $replica$BEGIN IF pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.relkind = 'S' AND c.oid = pg_catalog.to_regclass("u8);
+        Write(output, name);
+        Write(output, ")), 'USAGE') THEN EXECUTE pg_catalog.format('ALTER SEQUENCE %s RESTART', pg_catalog.to_regclass("u8);
+        Write(output, name);
+        Write(output, ")); END IF; END$replica$; "u8);
     }
 
     /// <summary>

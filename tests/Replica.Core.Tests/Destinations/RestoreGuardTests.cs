@@ -188,6 +188,35 @@ public class RestoreGuardTests
         Assert.Equal(data.Replace("'\u00c1 \\ x'", "E'\u00c1 \\\\ x'", StringComparison.Ordinal), Guard(data));
     }
 
+    /// <summary>
+    /// Restored in place, pg_dump's setval of a sequence gets an ALTER SEQUENCE ... RESTART (when the role owns it) before
+    /// it, on the same line, so that a rollback undoes it (tested against PostgreSQL in PostgresRestoreSafetyTests); other
+    /// forms pass as they are, and so does everything into a staging database.
+    /// </summary>
+    [Fact]
+    public void Guard_SetvalWhenRestoringInPlace_GetsARestartBeforeItOnTheSameLine()
+    {
+        const string dump = "--\n-- Name: t_id_seq; Type: SEQUENCE SET; Schema: public; Owner: app\n--\n\n"
+            + "SELECT pg_catalog.setval('public.t_id_seq', 12, true);\n\n\n"
+            + "select /* c */ setval('\"Odd\".\"Seq\"', 3);\n"
+            + "SELECT setval('a$b', 1);\nSELECT setval(E'x', 1);\nSELECT setval(pg_catalog.concat('a', 'b'), 1);\nSELECT nextval('public.t_id_seq');\n";
+        static string Restart(string name) => "DO $replica$BEGIN IF pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.relkind = 'S' "
+            + $"AND c.oid = pg_catalog.to_regclass({name})), 'USAGE') THEN EXECUTE pg_catalog.format('ALTER SEQUENCE %s RESTART', pg_catalog.to_regclass({name})); END IF; END$replica$; ";
+        var expected = dump
+            .Replace("SELECT pg_catalog.setval(", Restart("'public.t_id_seq'") + "SELECT pg_catalog.setval(", StringComparison.Ordinal)
+            .Replace("select /* c */", Restart("'\"Odd\".\"Seq\"'") + "select /* c */", StringComparison.Ordinal);
+        var bytes = Encoding.UTF8.GetBytes(dump);
+
+        for (var split = 0; split <= bytes.Length; split++)
+        {
+            using var guard = new RestoreGuard(SqlDialect.PostgreSql, "shop", sequencesInPlace: true);
+            var output = new ArrayBufferWriter<byte>();
+            Feed(guard, bytes, [split], output);
+            Assert.Equal(expected, Text(output.WrittenSpan.ToArray()));
+        }
+        Assert.Equal(dump, Guard(dump));
+    }
+
     [Fact]
     public void Guard_TopLevelTransactionControl_IsReplacedByItsLineBreaks()
     {

@@ -105,6 +105,38 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.Equal(["eight", "seven"], (await server.QueryAsync(destination, "SELECT v FROM b ORDER BY v")).Select(r => r[0]));
     }
 
+    /// <summary>
+    /// A data-only dump (pg_dump --data-only, restored into a database that has the tables) sets the destination's own
+    /// sequences with setval, which PostgreSQL does not undo when the transaction rolls back: a restore that then failed
+    /// had moved them (to 12 here, from 1), though none of the dump's rows stayed.
+    /// </summary>
+    [Fact]
+    public async Task Restore_DataOnlyDumpThatFails_LeavesTheDestinationsSequencesAsTheyWere()
+    {
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, "CREATE TABLE t (id serial PRIMARY KEY, note text); INSERT INTO t (note) SELECT 'row ' || i FROM generate_series(1, 12) i");
+        var path = Path.Combine(_cli.WorkingDirectory, "data-only.sql");
+        await server.PgDumpToFileAsync(source, path, "--data-only");
+        var dump = await File.ReadAllTextAsync(path);
+        Assert.Contains("SELECT pg_catalog.setval('public.t_id_seq', 12, true);", dump, StringComparison.Ordinal);
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE t (id serial PRIMARY KEY, note text); INSERT INTO t (note) VALUES ('mine'); UPDATE t SET id = 100");
+        await _cli.StoreRawDumpAsync("failing", dump, "SELECT 1/0;\n");
+        await _cli.StoreRawDumpAsync("good", dump);
+
+        var failed = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "failing");
+
+        Assert.Equal(7, failed.ExitCode);
+        Assert.Equal(["1|t"], (await server.QueryAsync(destination, "SELECT last_value, is_called FROM t_id_seq")).Select(r => $"{r[0]}|{r[1]}"));
+        Assert.Equal(["100|mine"], (await server.QueryAsync(destination, "SELECT id, note FROM t")).Select(r => $"{r[0]}|{r[1]}"));
+
+        var good = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "good");
+
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        Assert.Equal(["12|t"], (await server.QueryAsync(destination, "SELECT last_value, is_called FROM t_id_seq")).Select(r => $"{r[0]}|{r[1]}"));
+        Assert.Equal("13", (await server.QueryAsync(destination, "SELECT count(*) FROM t"))[0][0]);
+    }
+
     public static TheoryData<string> LaterFailures => new() { "statement", "chunk" };
 
     [Theory]
