@@ -65,7 +65,7 @@ internal static class RestoreGuardThrow
     [DoesNotReturn]
     [StackTraceHidden]
     public static void StagingEscape(string what, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
-        Refused($"{what}, which mysqldump of one database never writes: the restore runs in a staging database that replaces the destination only at the end, and this would reach past it, changing the destination at once, also when the restore then fails", u, unit, offset);
+        Refused($"{what}: the restore runs in a staging database that replaces the destination only at the end, and this would reach past it, changing the destination at once, also when the restore then fails (mysqldump of one database writes none of these; events only with --events, which a restore cannot keep)", u, unit, offset);
 
     /// <summary>A MySQL dump of several databases (its CREATE DATABASE / USE name a second one).</summary>
     [DoesNotReturn]

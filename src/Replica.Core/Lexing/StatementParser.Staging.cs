@@ -81,7 +81,7 @@ internal static partial class StatementParser
         if (t.IsWord("create"u8) && DefinitionKind(ref t) is { } kind)
         {
             return kind == "EVENT"
-                ? "CREATE EVENT: an event runs on its own schedule, in the staging database during the restore, and is not restored"
+                ? "CREATE EVENT: an event runs on its own schedule (SQL built from strings included), in the staging database during the restore, and is not restored"
                 : FindQualifiedNameInDefinitionHead(ref t, kind, names, out at);
         }
         return FindQualifiedName(sql, names, out at);

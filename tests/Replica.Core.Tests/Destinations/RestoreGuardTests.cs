@@ -532,7 +532,7 @@ public class RestoreGuardTests
         var e = RefusedEverywhere(statement, SqlDialect.MySql, "the restore runs in a staging database that replaces the destination only at the end");
 
         Assert.Contains(what, e.Message, StringComparison.Ordinal);
-        Assert.Contains("mysqldump of one database never writes", e.Message, StringComparison.Ordinal);
+        Assert.Contains("mysqldump of one database writes none of these", e.Message, StringComparison.Ordinal);
         Assert.Equal("INSERT INTO t VALUES (1);\n".Length + at, e.ByteOffset);
     }
 
