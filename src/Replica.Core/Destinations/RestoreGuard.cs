@@ -51,6 +51,13 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly bool _sequencesInPlace;
     /// <summary>MySQL: the databases a statement must not name (the destination and its staging databases); null for psql.</summary>
     readonly StagedNames? _staged;
+    /// <summary>The first trigger or routine of the dump whose body names the destination ("the trigger `t` (line 9)"); null until one does.</summary>
+    string? _namingBody;
+    /// <summary>The tables the dump defined triggers on, up to <see cref="MaxTriggerTables"/> (beyond: every table may have one).</summary>
+    readonly HashSet<string> _triggerTables = new(StringComparer.OrdinalIgnoreCase);
+    bool _manyTriggerTables;
+    Func<string, bool>? _hasTrigger;
+    const int MaxTriggerTables = 10_000;
     // The database a MySQL dump names in its CREATE DATABASE / USE (mysqldump --databases); null until one does.
     string? _dumpDatabase;
     /// <summary>The unit being checked.</summary>
@@ -240,9 +247,9 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 return;
             }
             RefuseReachBeyondDatabase(unit);
-            if (_staged is not null && StatementParser.FindStagingEscape(unit, _staged, out var escape) is { } reason)
+            if (_staged is not null)
             {
-                RestoreGuardThrow.StagingEscape(reason, _unit, unit, _unit.Offset + escape);
+                RefuseStagingEscape(unit, _staged);
             }
             if (_refuseReach && StatementParser.FindDatabaseStatement(unit, out var named) is { } database)
             {
@@ -340,6 +347,40 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             RestoreGuardThrow.SecondDatabase(_dumpDatabase, database, _unit, unit, _unit.Offset + at);
         }
         WriteLineBreaks(output, unit);
+    }
+
+    /// <summary>
+    /// MySQL: refuses what would reach past the staging database (<see cref="StatementParser.FindStagingEscape"/>), and,
+    /// once the dump defined a trigger or routine whose body names the destination, a statement that could run it
+    /// (<see cref="StatementParser.FindCodeRun"/>). Remembers the tables the dump's triggers are on.
+    /// </summary>
+    void RefuseStagingEscape(ReadOnlySpan<byte> unit, StagedNames staged)
+    {
+        if (StatementParser.FindStagingEscape(unit, staged, out var at, out var definition) is { } reason)
+        {
+            RestoreGuardThrow.StagingEscape(reason, _unit, unit, _unit.Offset + at);
+        }
+        if (definition.Kind is { } kind)
+        {
+            if (definition.NamesDestination && _namingBody is null)
+            {
+                _namingBody = $"the {kind.ToLowerInvariant()} `{definition.Name}` (line {DumpThrow.LineOf(_unit.LineNumber, unit, at)})";
+            }
+            if (definition.Table is { } table && !_manyTriggerTables && !_triggerTables.Contains(table))
+            {
+                _manyTriggerTables = _triggerTables.Count >= MaxTriggerTables;
+                _triggerTables.Add(table);
+            }
+            return;
+        }
+        if (_namingBody is not null)
+        {
+            _hasTrigger ??= table => _manyTriggerTables || _triggerTables.Contains(table);
+            if (StatementParser.FindCodeRun(unit, _hasTrigger, out var run) is { } how)
+            {
+                RestoreGuardThrow.RunsBodyNamingDestination(how, _namingBody, _unit, unit, _unit.Offset + run);
+            }
+        }
     }
 
     /// <summary>

@@ -67,6 +67,12 @@ internal static class RestoreGuardThrow
     public static void StagingEscape(string what, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
         Refused($"{what}: the restore runs in a staging database that replaces the destination only at the end, and this would reach past it, changing the destination at once, also when the restore then fails (mysqldump of one database writes none of these; events only with --events, which a restore cannot keep)", u, unit, offset);
 
+    /// <summary>A MySQL statement that could run the body of <paramref name="definition"/>, which names the destination.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void RunsBodyNamingDestination(string how, string definition, in DumpUnit u, ReadOnlySpan<byte> unit, long offset) =>
+        Refused($"{how} after {definition} whose body names the destination database: it could run that body during the restore (a trigger fires on its table's rows, a routine runs in an expression), changing the destination at once, also when the restore then fails (mysqldump writes a table's triggers after its rows and routines after every table; or restore into a database of another name)", u, unit, offset);
+
     /// <summary>A MySQL dump of several databases (its CREATE DATABASE / USE name a second one).</summary>
     [DoesNotReturn]
     [StackTraceHidden]

@@ -28,9 +28,18 @@ internal sealed class StagedNames
     /// <summary>What every name above starts with, in UTF-8: a statement without it names none of them.</summary>
     public byte[] Needle { get; }
 
+    /// <summary>Names no database (where only an object's name is read).</summary>
+    public static StagedNames None { get; } = new("\u0000", "\u0000_replica_");
+
     public bool Matches(string name) =>
         string.Equals(name, Database, StringComparison.OrdinalIgnoreCase) || name.StartsWith(StagingPrefix, StringComparison.OrdinalIgnoreCase);
 }
+
+/// <summary>
+/// A definition that <see cref="StatementParser.FindStagingEscape"/> passed: VIEW, TRIGGER, FUNCTION, PROCEDURE or
+/// PACKAGE, its name, a trigger's table, and whether its body names the destination (or one of its staging databases).
+/// </summary>
+internal readonly record struct StagedDefinition(string Kind, string Name, string? Table, bool NamesDestination);
 
 // A MySQL restore runs the dump in a staging database that takes the destination's place only at the end, so that a
 // failed restore changes nothing (MysqlDestination). The staging database confines unqualified names only: a statement
@@ -46,17 +55,22 @@ internal sealed class StagedNames
 // FOR; and a name qualified with the destination or one of its staging databases, anywhere in a statement but the body
 // of a definition. A view's, trigger's or routine's body is kept, not run, when it is created (a routine of the
 // database may name its own database, and mysqldump writes it as it was written): there only the definition's own name,
-// and a trigger's table, are checked.
+// and a trigger's table, are checked. Such a body runs later, though: a trigger when a row of its table is written, a
+// function in an expression (a trigger's, a view's). mysqldump writes a table's triggers after its rows, and routines
+// after every table, so nothing of its own runs them during the restore; RestoreGuard refuses what could, once a body
+// that names the destination was defined (FindCodeRun).
 internal static partial class StatementParser
 {
     /// <summary>
     /// Why a MySQL statement would reach past the staging database (see above), or null. <paramref name="at"/> is the
     /// offset of the word or name that decided.
     /// </summary>
-    public static string? FindStagingEscape(ReadOnlySpan<byte> sql, StagedNames names, out int at)
+    /// <param name="definition">The definition the statement makes (Kind null for any other statement).</param>
+    public static string? FindStagingEscape(ReadOnlySpan<byte> sql, StagedNames names, out int at, out StagedDefinition definition)
     {
         var t = new SqlTokenizer(sql, mySql: true);
         at = 0;
+        definition = default;
         if (!t.Next() || t.Kind != TokenKind.Word)
         {
             return null;
@@ -80,9 +94,17 @@ internal static partial class StatementParser
         }
         if (t.IsWord("create"u8) && DefinitionKind(ref t) is { } kind)
         {
-            return kind == "EVENT"
-                ? "CREATE EVENT: an event runs on its own schedule (SQL built from strings included), in the staging database during the restore, and is not restored"
-                : FindQualifiedNameInDefinitionHead(ref t, kind, names, out at);
+            if (kind == "EVENT")
+            {
+                return "CREATE EVENT: an event runs on its own schedule (SQL built from strings included), in the staging database during the restore, and is not restored";
+            }
+            if (FindQualifiedNameInDefinitionHead(ref t, kind, names, out at, out var name, out var table) is { } head)
+            {
+                return head;
+            }
+            // The head passed, so a name qualified with the destination is in the body.
+            definition = new StagedDefinition(kind, name, table, FindQualifiedName(sql, names, out _) is not null);
+            return null;
         }
         return FindQualifiedName(sql, names, out at);
     }
@@ -142,14 +164,16 @@ internal static partial class StatementParser
     /// The head of a definition (tokenizer on its kind): its name, and a trigger's table after ON. The body that follows
     /// is kept, not run, and may name the database it was written for.
     /// </summary>
-    static string? FindQualifiedNameInDefinitionHead(ref SqlTokenizer t, string kind, StagedNames names, out int at)
+    static string? FindQualifiedNameInDefinitionHead(ref SqlTokenizer t, string kind, StagedNames names, out int at, out string name, out string? table)
     {
         at = 0;
-        if (kind == "PACKAGE" && t.Next() && !t.IsWord("body"u8))
-        {
-            return QualifierAt(ref t, names, out at);
-        }
+        name = "";
+        table = null;
         if (!t.Next())
+        {
+            return null;
+        }
+        if (kind == "PACKAGE" && t.IsWord("body"u8) && !t.Next())
         {
             return null;
         }
@@ -159,35 +183,56 @@ internal static partial class StatementParser
             t.Next(); // EXISTS
             t.Next();
         }
-        var named = QualifierAt(ref t, names, out at);
+        var named = ObjectName(ref t, names, out at, out name);
         if (named is not null || kind != "TRIGGER")
         {
             return named;
         }
         // CREATE TRIGGER name {BEFORE | AFTER} {INSERT | UPDATE | DELETE} ON table
-        for (var i = 0; i < 8 && t.Next(); i++)
+        for (var i = 0; i < 8 && t.Kind != TokenKind.End; i++, t.Next())
         {
             if (t.IsWord("on"u8))
             {
-                return t.Next() ? QualifierAt(ref t, names, out at) : null;
+                if (!t.Next())
+                {
+                    return null;
+                }
+                var onTable = ObjectName(ref t, names, out at, out var tableName);
+                table = tableName;
+                return onTable;
             }
         }
         return null;
     }
 
     /// <summary>
-    /// Whether the identifier at the tokenizer is followed by a '.' and names one of <paramref name="names"/>' databases;
-    /// the message, with <paramref name="at"/> on the identifier. The tokenizer is left on the token after the identifier.
+    /// A name at the tokenizer, [qualifier .] name: the message when the qualifier names one of <paramref name="names"/>'
+    /// databases (<paramref name="at"/> on it), else null with the object's own name (the last part). The tokenizer is
+    /// left on the token after the name.
     /// </summary>
-    static string? QualifierAt(ref SqlTokenizer t, StagedNames names, out int at)
+    static string? ObjectName(ref SqlTokenizer t, StagedNames names, out int at, out string name)
     {
         at = t.Start;
+        name = "";
         if (!t.IsIdentifier)
         {
             return null;
         }
-        var name = t.IdentifierName();
-        return t.Next() && IsQualifierDot(ref t) && names.Matches(name) ? QualifiedMessage(name, names) : null;
+        name = t.IdentifierName();
+        if (!t.Next() || !IsQualifierDot(ref t))
+        {
+            return null;
+        }
+        if (names.Matches(name))
+        {
+            return QualifiedMessage(name, names);
+        }
+        if (t.Next() && t.IsIdentifier)
+        {
+            name = t.IdentifierName();
+            t.Next();
+        }
+        return null;
     }
 
     /// <summary>A name qualified with one of the databases, anywhere in the statement (comments and strings skipped).</summary>
@@ -223,6 +268,65 @@ internal static partial class StatementParser
             }
             qualifier = t.IsIdentifier && !afterDot ? t.Start : -1;
             afterDot = false;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a MySQL statement (not a definition) could run the body of a trigger or routine the dump defined, and
+    /// how (for the message): a statement that evaluates expressions (SELECT, DO, UPDATE, DELETE, WITH, VALUES, TABLE,
+    /// HANDLER, CREATE ... SELECT, a SET with a parenthesis), or that writes rows (INSERT, REPLACE) into a table
+    /// <paramref name="hasTrigger"/> says has a trigger, or with anything but literals in them (a call, a SELECT).
+    /// mysqldump's INSERTs of a table's rows, its LOCK/UNLOCK TABLES, ALTER TABLE ... KEYS and SETs of session variables
+    /// run none. <paramref name="at"/> is the offset of the statement's first word.
+    /// </summary>
+    public static string? FindCodeRun(ReadOnlySpan<byte> sql, Func<string, bool> hasTrigger, out int at)
+    {
+        var t = new SqlTokenizer(sql, mySql: true);
+        at = 0;
+        if (!t.Next() || t.Kind != TokenKind.Word)
+        {
+            return null;
+        }
+        at = t.Start;
+        if (t.IsWord("insert"u8) || t.IsWord("replace"u8))
+        {
+            var verb = Upper(t.Span);
+            while (t.Next() && (t.IsWord("low_priority"u8) || t.IsWord("delayed"u8) || t.IsWord("high_priority"u8) || t.IsWord("ignore"u8) || t.IsWord("into"u8)))
+            {
+            }
+            if (ObjectName(ref t, StagedNames.None, out _, out var table) is null && table.Length > 0 && hasTrigger(table))
+            {
+                return $"{verb} into `{table}`, a table with a trigger,";
+            }
+            // VALUES of literals only: a word before a '(' may call a routine, and a SELECT may too.
+            var word = false;
+            for (; t.Kind != TokenKind.End; t.Next())
+            {
+                if (t.IsWord("select"u8) || (word && t.IsPunct((byte)'(')))
+                {
+                    return $"{verb} with an expression that may call a routine";
+                }
+                word = t.Kind is TokenKind.Word or TokenKind.QuotedIdentifier && !t.IsIntroducer && !t.IsWord("values"u8) && !t.IsWord("value"u8);
+            }
+            return null;
+        }
+        if (t.IsWord("select"u8) || t.IsWord("do"u8) || t.IsWord("update"u8) || t.IsWord("delete"u8) || t.IsWord("with"u8)
+            || t.IsWord("values"u8) || t.IsWord("table"u8) || t.IsWord("handler"u8))
+        {
+            return Upper(t.Span);
+        }
+        var first = t.IsWord("set"u8) ? "SET" : t.IsWord("create"u8) ? "CREATE" : null;
+        if (first is null)
+        {
+            return null;
+        }
+        while (t.Next())
+        {
+            if ((first == "SET" && t.IsPunct((byte)'(')) || (first == "CREATE" && t.IsWord("select"u8)))
+            {
+                return first == "SET" ? "SET with an expression that may call a routine" : "CREATE ... SELECT";
+            }
         }
         return null;
     }

@@ -537,6 +537,49 @@ public class RestoreGuardTests
     }
 
     /// <summary>
+    /// Once the dump defined a trigger or routine whose body names the destination, a statement that could run the body
+    /// (a row for the trigger's table, an expression that may call the routine) is refused, at every split point; the
+    /// destination is "shop".
+    /// </summary>
+    [Theory]
+    [InlineData("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW DELETE FROM shop.keep_me;\n", "INSERT INTO T VALUES (1);", "INSERT into `T`, a table with a trigger, after the trigger `tr` (line 2)")]
+    [InlineData("DELIMITER ;;\nCREATE TRIGGER tr BEFORE INSERT ON `t` FOR EACH ROW BEGIN\n  UPDATE `shop`.`keep_me` SET id = id + 1;\nEND ;;\nDELIMITER ;\n",
+        "INSERT IGNORE INTO `t` VALUES (1),(2);", "INSERT into `t`, a table with a trigger, after the trigger `tr` (line 3)")]
+    [InlineData("CREATE FUNCTION f() RETURNS int RETURN (SELECT count(*) FROM shop.t);\n", "INSERT INTO u VALUES (1, f());", "INSERT with an expression that may call a routine after the function `f` (line 2)")]
+    [InlineData("CREATE FUNCTION f() RETURNS int RETURN (SELECT count(*) FROM shop.t);\n", "INSERT INTO u SELECT a FROM v;", "INSERT with an expression")]
+    [InlineData("CREATE PROCEDURE p() DELETE FROM shop.t;\n", "SELECT f();", "SELECT after the procedure `p` (line 2)")]
+    [InlineData("CREATE PROCEDURE p() DELETE FROM shop.t;\n", "SET @a = f();", "SET with an expression")]
+    [InlineData("CREATE PROCEDURE p() DELETE FROM shop.t;\n", "UPDATE u SET a = 1;", "UPDATE after")]
+    [InlineData("CREATE PROCEDURE p() DELETE FROM shop.t;\n", "CREATE TABLE u2 AS SELECT 1;", "CREATE ... SELECT after")]
+    public void Guard_MySqlStatementThatMayRunABodyNamingTheDestination_IsRefused(string definition, string statement, string what)
+    {
+        var e = Refused($"CREATE TABLE t (a int);\n{definition}{statement}\nINSERT INTO u VALUES (3);\n", statement, SqlDialect.MySql);
+
+        Assert.Contains(what, e.Message, StringComparison.Ordinal);
+        Assert.Contains("whose body names the destination database", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// mysqldump's order, with a trigger that names its own database (the destination, "fixture"): the table's rows come
+    /// before its trigger, other tables' rows are literals, routines come last, and the session settings after them run
+    /// nothing; a trigger that does not name the destination taints nothing.
+    /// </summary>
+    [Fact]
+    public void Guard_MySqlDumpOrderWithABodyNamingTheDestination_Passes()
+    {
+        const string dump = "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n"
+            + "CREATE TRIGGER plain AFTER INSERT ON u FOR EACH ROW INSERT INTO audit VALUES (NEW.a);\n"
+            + "INSERT INTO u VALUES (0);\n"
+            + "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO fixture.audit VALUES (NEW.a) */;\n"
+            + "CREATE TABLE w (a int, b blob, c text);\nLOCK TABLES `w` WRITE;\n/*!40000 ALTER TABLE `w` DISABLE KEYS */;\n"
+            + "INSERT INTO `w` VALUES (1,_binary 'y',NULL),(2,0x41,'f(x)');\nINSERT INTO w (a) VALUES (2) ON DUPLICATE KEY UPDATE a = VALUES(a);\n"
+            + "/*!40000 ALTER TABLE `w` ENABLE KEYS */;\nUNLOCK TABLES;\n"
+            + "DELIMITER ;;\nCREATE PROCEDURE p()\nBEGIN\n  DELETE FROM fixture.audit;\nEND ;;\nDELIMITER ;\n"
+            + "/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n";
+        Assert.Equal(dump, Guard(dump, SqlDialect.MySql));
+    }
+
+    /// <summary>
     /// What looks like the destination's name but does not qualify a name, another database (the user's grants decide
     /// there), and the bodies of definitions, which are kept, not run: a routine or trigger may name its own database,
     /// and a view may read a table named like it. The destination is "fixture", as in <see cref="Guard(byte[], IEnumerable{int}?, SqlDialect, string?)"/>.

@@ -126,6 +126,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     [InlineData("/*!40000 DELETE FROM {0}.keep_me */;\n", "line 3")]
     [InlineData("SET @s = CONCAT('INSERT INTO ', '{0}', '.keep_me VALUES (3)');\nPREPARE s FROM @s;\nEXECUTE s;\n", "line 4")]
     [InlineData("CALL `{0}`.add_row();\n", "line 3")]
+    [InlineData("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW DELETE FROM `{0}`.keep_me;\nINSERT INTO t VALUES (2);\n", "line 4")]
     public async Task Restore_DumpThatReachesTheDestinationPastTheStagingDatabase_IsRefusedAndChangesNothing(string statement, string line)
     {
         var destination = await server.CreateDatabaseAsync();
