@@ -113,8 +113,21 @@ internal ref partial struct SqlTokenizer
         {
             return Encoding.UTF8.GetString(span[1..^1]).Replace("``", "`");
         }
+        if (span.Length >= 2 && span[0] == (byte)'"')
+        {
+            return Encoding.UTF8.GetString(span[1..^1]).Replace("\"\"", "\"");
+        }
         return Encoding.UTF8.GetString(span);
     }
+
+    /// <summary>
+    /// A name, or in MySQL also a "double-quoted" token: the server reads one as a name when sql_mode holds ANSI_QUOTES,
+    /// which a dump can switch on where the lexer does not follow (SET sql_mode = ..., SET @@sql_mode, a variable). The
+    /// restore's safety checks read it as a name either way (<see cref="IdentifierName"/> gives its content); outside
+    /// ANSI_QUOTES such a string where a name belongs is a syntax error the server would refuse anyway.
+    /// https://dev.mysql.com/doc/refman/8.0/en/sql-mode.html#sqlmode_ansi_quotes
+    /// </summary>
+    public readonly bool IsNameOrAnsiQuoted => IsIdentifier || (_mySql && Kind == TokenKind.EString && _sql[Start] == (byte)'"');
 
     /// <summary>Whether the current token is a charset introducer such as _binary or _utf8mb4 (a word starting with '_').</summary>
     public readonly bool IsIntroducer => _mySql && Kind == TokenKind.Word && End - Start > 1 && _sql[Start] == (byte)'_';

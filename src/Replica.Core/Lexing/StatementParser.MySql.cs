@@ -53,7 +53,8 @@ internal static partial class StatementParser
     /// or --all-databases; DROP DATABASE db (--add-drop-database); ALTER DATABASE db (around routines whose collation
     /// differs from the database's); SCHEMA for DATABASE alike, MariaDB's CREATE OR REPLACE, and inside a conditional
     /// comment (/*!40000 DROP DATABASE ... */). Returns the database's name, or null for any other statement and for an
-    /// ALTER DATABASE without a name (it changes the current database). <paramref name="at"/>: the first word's offset.
+    /// ALTER DATABASE without a name (it changes the current database). The name may be bare, in backticks or, as the
+    /// server reads it with ANSI_QUOTES, in double quotes. <paramref name="at"/>: the first word's offset.
     /// https://dev.mysql.com/doc/refman/8.0/en/mysqldump.html#option_mysqldump_databases
     /// </summary>
     public static string? FindDatabaseStatement(ReadOnlySpan<byte> sql, out int at)
@@ -67,7 +68,7 @@ internal static partial class StatementParser
         at = t.Start;
         if (t.IsWord("use"u8))
         {
-            return t.Next() && t.IsIdentifier ? t.IdentifierName() : null;
+            return t.Next() && t.IsNameOrAnsiQuoted ? t.IdentifierName() : null;
         }
         var verb = Verb(ref t);
         if (verb is null || !t.Next())
@@ -94,7 +95,7 @@ internal static partial class StatementParser
             {
             }
         }
-        if (!t.IsIdentifier || (alter && IsDatabaseOption(ref t)))
+        if (!t.IsNameOrAnsiQuoted || (alter && IsDatabaseOption(ref t)))
         {
             return null;
         }

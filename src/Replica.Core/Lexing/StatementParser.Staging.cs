@@ -214,7 +214,7 @@ internal static partial class StatementParser
     {
         at = t.Start;
         name = "";
-        if (!t.IsIdentifier)
+        if (!t.IsNameOrAnsiQuoted)
         {
             return null;
         }
@@ -227,7 +227,7 @@ internal static partial class StatementParser
         {
             return QualifiedMessage(name, names);
         }
-        if (t.Next() && t.IsIdentifier)
+        if (t.Next() && t.IsNameOrAnsiQuoted)
         {
             name = t.IdentifierName();
             t.Next();
@@ -266,7 +266,7 @@ internal static partial class StatementParser
                 afterDot = true;
                 continue;
             }
-            qualifier = t.IsIdentifier && !afterDot ? t.Start : -1;
+            qualifier = t.IsNameOrAnsiQuoted && !afterDot ? t.Start : -1;
             afterDot = false;
         }
         return null;
@@ -342,7 +342,7 @@ internal static partial class StatementParser
     /// <summary>
     /// A quick look before the tokenizer: whether <paramref name="needle"/> (ignoring ASCII case) stands in the
     /// statement where it could qualify a name: not after a letter, and followed by the rest of an identifier,
-    /// a closing backtick and blanks, then a '.' or the start of a comment. Most statements (the rows of an INSERT) have
+    /// a closing backtick or double quote and blanks, then a '.' or the start of a comment. Most statements (the rows of an INSERT) have
     /// no such place and are not tokenized.
     /// </summary>
     static bool MayQualify(ReadOnlySpan<byte> sql, ReadOnlySpan<byte> needle)
@@ -371,9 +371,9 @@ internal static partial class StatementParser
             {
                 j++;
             }
-            if (j < sql.Length && sql[j] == (byte)'`')
+            if (j < sql.Length && sql[j] is (byte)'`' or (byte)'"')
             {
-                j++;
+                j++; // the end of a `name` or, with ANSI_QUOTES, a "name"
             }
             while (j < sql.Length && sql[j] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
             {

@@ -336,6 +336,9 @@ public class RestoreGuardTests
     [InlineData("create /* c */ schema if not exists `shop`;")]
     [InlineData("CREATE OR REPLACE DATABASE shop;")]
     [InlineData("drop schema `shop`;")]
+    // With sql_mode ANSI_QUOTES (which a dump can set) the server reads "shop" as a name.
+    [InlineData("DROP DATABASE IF EXISTS \"shop\";")]
+    [InlineData("USE \"shop\";")]
     public void Guard_MySqlStatementOnTheDumpsDatabase_IsLeftOutKeepingLineBreaks(string statement)
     {
         var dump = $"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n";
@@ -352,6 +355,7 @@ public class RestoreGuardTests
     [InlineData("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `other`;")]
     [InlineData("/*!40000 DROP DATABASE IF EXISTS `other`*/;")]
     [InlineData("ALTER DATABASE `other` CHARACTER SET latin1;")]
+    [InlineData("USE \"other\";")]
     public void Guard_MySqlDumpOfTwoDatabases_IsRefusedAtTheSecond(string second)
     {
         var e = Refused($"CREATE DATABASE `shop`;\nUSE `shop`;\nCREATE TABLE t (a int);\n{second}\nCREATE TABLE u (a int);\n", second, SqlDialect.MySql);
@@ -517,6 +521,9 @@ public class RestoreGuardTests
     [InlineData("CREATE TRIGGER shop.tr AFTER INSERT ON t FOR EACH ROW SET @a = 1;", "destination database (`shop`.", 15)]
     [InlineData("CREATE PROCEDURE shop.p() SELECT 1;", "destination database (`shop`.", 17)]
     [InlineData("CREATE FUNCTION IF NOT EXISTS shop.f() RETURNS int RETURN 1;", "destination database (`shop`.", 30)]
+    [InlineData("INSERT INTO \"shop\".t VALUES (1);", "destination database (`shop`.", 12)]
+    [InlineData("DELETE FROM \"Shop\" . \"t\";", "destination database (`Shop`.", 12)]
+    [InlineData("CREATE TRIGGER tr AFTER INSERT ON \"shop\".t FOR EACH ROW SET @a = 1;", "destination database (`shop`.", 34)]
     [InlineData("CALL p();", "CALL runs a stored procedure", 0)]
     [InlineData("call shop.p;", "CALL runs a stored procedure", 0)]
     [InlineData("/*!50000 Call p() */;", "CALL runs a stored procedure", 9)]
@@ -545,6 +552,7 @@ public class RestoreGuardTests
     [InlineData("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW DELETE FROM shop.keep_me;\n", "INSERT INTO T VALUES (1);", "INSERT into `T`, a table with a trigger, after the trigger `tr` (line 2)")]
     [InlineData("DELIMITER ;;\nCREATE TRIGGER tr BEFORE INSERT ON `t` FOR EACH ROW BEGIN\n  UPDATE `shop`.`keep_me` SET id = id + 1;\nEND ;;\nDELIMITER ;\n",
         "INSERT IGNORE INTO `t` VALUES (1),(2);", "INSERT into `t`, a table with a trigger, after the trigger `tr` (line 3)")]
+    [InlineData("CREATE TRIGGER tr AFTER INSERT ON \"t\" FOR EACH ROW DELETE FROM \"shop\".keep_me;\n", "INSERT INTO \"t\" VALUES (1);", "INSERT into `t`, a table with a trigger, after the trigger `tr` (line 2)")]
     [InlineData("CREATE FUNCTION f() RETURNS int RETURN (SELECT count(*) FROM shop.t);\n", "INSERT INTO u VALUES (1, f());", "INSERT with an expression that may call a routine after the function `f` (line 2)")]
     [InlineData("CREATE FUNCTION f() RETURNS int RETURN (SELECT count(*) FROM shop.t);\n", "INSERT INTO u SELECT a FROM v;", "INSERT with an expression")]
     [InlineData("CREATE PROCEDURE p() DELETE FROM shop.t;\n", "SELECT f();", "SELECT after the procedure `p` (line 2)")]

@@ -126,6 +126,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     [InlineData("/*!40000 DELETE FROM {0}.keep_me */;\n", "line 3")]
     [InlineData("SET @s = CONCAT('INSERT INTO ', '{0}', '.keep_me VALUES (3)');\nPREPARE s FROM @s;\nEXECUTE s;\n", "line 4")]
     [InlineData("CALL `{0}`.add_row();\n", "line 3")]
+    [InlineData("SET sql_mode = 'ANSI_QUOTES';\nDELETE FROM \"{0}\".keep_me;\n", "line 4")]
     [InlineData("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW DELETE FROM `{0}`.keep_me;\nINSERT INTO t VALUES (2);\n", "line 4")]
     public async Task Restore_DumpThatReachesTheDestinationPastTheStagingDatabase_IsRefusedAndChangesNothing(string statement, string line)
     {
@@ -141,6 +142,26 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
 
         Assert.Equal(3, restore.ExitCode);
         Assert.Contains(line, restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
+    /// <summary>
+    /// With sql_mode ANSI_QUOTES, which a dump can set, the server reads "name" as a name: a dump's DROP DATABASE and USE
+    /// of the destination in double quotes would drop it, or run the rest there, also in a restore that then fails.
+    /// </summary>
+    [Fact]
+    public async Task Restore_AnsiQuotedDropDatabaseOfTheDestination_IsLeftOutAndAFailureChangesNothing()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await _cli.StoreRawDumpAsync("ansi", $"SET sql_mode = 'ANSI_QUOTES';\nDROP DATABASE IF EXISTS \"{destination}\";\nCREATE DATABASE \"{destination}\";\n"
+            + $"USE \"{destination}\";\nCREATE TABLE \"t\" (a int);\nINSERT INTO no_such_table VALUES (1);\n");
+        var config = Config(destination);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "ansi");
+
+        Assert.Equal(7, restore.ExitCode);
         Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
         Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
     }
