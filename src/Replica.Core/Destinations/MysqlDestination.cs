@@ -72,6 +72,9 @@ public sealed class MysqlDestination : IRestoreDestination
     /// </summary>
     public LeaveOut LeaveOut { get; init; }
 
+    /// <summary>The server's flavour and version (known after <see cref="PrepareAsync"/>): which executable comments it runs.</summary>
+    internal MySqlServer? Server { get; private set; }
+
     /// <summary>The destination and its staging and trash databases, which the dump must not name (the restore guard refuses it).</summary>
     internal StagedNames StagedNames => new(_database, StagingPrefix(_database));
 
@@ -87,6 +90,8 @@ public sealed class MysqlDestination : IRestoreDestination
             "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = " + MysqlTools.Literal(_database),
             cancellationToken).ConfigureAwait(false);
         _targetExists = schema.Count == 1;
+        var version = await _tools.QueryAsync(_options, null, "SELECT VERSION()", cancellationToken).ConfigureAwait(false);
+        Server = MySqlServer.Parse(version.Count > 0 ? version[0][0] ?? "" : "");
         if (!_targetExists && !_createDatabase && _wipe != WipeMode.Database)
         {
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");

@@ -51,9 +51,11 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     readonly bool _sequencesInPlace;
     /// <summary>MySQL: the databases a statement must not name (the destination and its staging databases); null for psql.</summary>
     readonly StagedNames? _staged;
+    /// <summary>MySQL: the server the client talks to, once connected (which executable comments it runs); null: not known.</summary>
+    readonly Func<MySqlServer?>? _mySqlServer;
     /// <summary>The first trigger or routine of the dump whose body names the destination ("the trigger `t` (line 9)"); null until one does.</summary>
     string? _namingBody;
-    /// <summary>The tables the dump defined triggers on, up to <see cref="MaxTriggerTables"/> (beyond: every table may have one).</summary>
+    /// <summary>The tables the dump defined triggers on and its views, up to <see cref="MaxTriggerTables"/> (beyond: every table may have one).</summary>
     readonly HashSet<string> _triggerTables = new(StringComparer.OrdinalIgnoreCase);
     bool _manyTriggerTables;
     Func<string, bool>? _hasTrigger;
@@ -78,11 +80,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     /// undoes it (setval alone is not undone). Only for a sequence the role owns (ALTER SEQUENCE needs it); the lock it
     /// takes holds other sessions' nextval of that sequence until the restore ends.</param>
     public RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes = 256L << 20, IUnitSink? observer = null, LeaveOut leaveOut = LeaveOut.None,
-        StagedNames? staged = null, bool sequencesInPlace = false)
+        StagedNames? staged = null, bool sequencesInPlace = false, Func<MySqlServer?>? mySqlServer = null)
         : this(dialect, database, maxUnitBytes, observer, leaveOut, refuseReach: true)
     {
         _staged = staged;
         _sequencesInPlace = sequencesInPlace;
+        _mySqlServer = mySqlServer;
     }
 
     RestoreGuard(SqlDialect dialect, string? database, long maxUnitBytes, IUnitSink? observer, LeaveOut leaveOut, bool refuseReach)
@@ -99,7 +102,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     public static RestoreGuard? For(IRestoreDestination destination, long maxUnitBytes) => destination switch
     {
         PsqlDestination psql => new RestoreGuard(SqlDialect.PostgreSql, psql.Database, maxUnitBytes, leaveOut: psql.LeaveOut, sequencesInPlace: psql.RestoresInPlace),
-        MysqlDestination mysql => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes, leaveOut: mysql.LeaveOut, staged: mysql.StagedNames),
+        MysqlDestination mysql => new RestoreGuard(SqlDialect.MySql, null, maxUnitBytes, leaveOut: mysql.LeaveOut, staged: mysql.StagedNames,
+            mySqlServer: () => mysql.Server),
         _ => null,
     };
 
@@ -236,6 +240,16 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         }
         if (_mySql)
         {
+            if (_mySqlServer?.Invoke() is { } server)
+            {
+                // Executable comments the server skips are blanked, so that what is checked is what the server runs.
+                byte[]? blanked = null;
+                if (StatementParser.BlankSkippedConditionals(unit, server, ref blanked, out var odd) is { } unclear)
+                {
+                    RestoreGuardThrow.Refused(unclear, _unit, unit, _unit.Offset + odd);
+                }
+                unit = blanked ?? unit;
+            }
             var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
             if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)
             {
@@ -366,7 +380,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             {
                 _namingBody = $"the {kind.ToLowerInvariant()} `{definition.Name}` (line {DumpThrow.LineOf(_unit.LineNumber, unit, at)})";
             }
-            if (definition.Table is { } table && !_manyTriggerTables && !_triggerTables.Contains(table))
+            // A row written into a view goes into its table, whose trigger fires.
+            if ((definition.Table ?? (kind == "VIEW" ? definition.Name : null)) is { } table && !_manyTriggerTables && !_triggerTables.Contains(table))
             {
                 _manyTriggerTables = _triggerTables.Count >= MaxTriggerTables;
                 _triggerTables.Add(table);

@@ -71,9 +71,13 @@ internal static partial class StatementParser
         var t = new SqlTokenizer(sql, mySql: true);
         at = 0;
         definition = default;
-        if (!t.Next() || t.Kind != TokenKind.Word)
+        if (!t.Next())
         {
             return null;
+        }
+        if (t.Kind != TokenKind.Word)
+        {
+            return FindQualifiedName(sql, names, out at); // (SELECT shop.f())
         }
         at = t.Start;
         if (t.IsWord("set"u8) && !AfterSetStatementFor(ref t, ref at))
@@ -284,11 +288,15 @@ internal static partial class StatementParser
     {
         var t = new SqlTokenizer(sql, mySql: true);
         at = 0;
-        if (!t.Next() || t.Kind != TokenKind.Word)
+        if (!t.Next())
         {
             return null;
         }
         at = t.Start;
+        if (t.Kind != TokenKind.Word)
+        {
+            return t.IsPunct((byte)'(') ? "a query in parentheses" : null;
+        }
         if (t.IsWord("insert"u8) || t.IsWord("replace"u8))
         {
             var verb = Upper(t.Span);
@@ -297,7 +305,7 @@ internal static partial class StatementParser
             }
             if (ObjectName(ref t, StagedNames.None, out _, out var table) is null && table.Length > 0 && hasTrigger(table))
             {
-                return $"{verb} into `{table}`, a table with a trigger,";
+                return $"{verb} into `{table}`, a table with a trigger or a view,";
             }
             // VALUES of literals only: a word before a '(' may call a routine, and a SELECT may too.
             var word = false;
@@ -312,7 +320,7 @@ internal static partial class StatementParser
             return null;
         }
         if (t.IsWord("select"u8) || t.IsWord("do"u8) || t.IsWord("update"u8) || t.IsWord("delete"u8) || t.IsWord("with"u8)
-            || t.IsWord("values"u8) || t.IsWord("table"u8) || t.IsWord("handler"u8))
+            || t.IsWord("values"u8) || t.IsWord("table"u8) || t.IsWord("handler"u8) || t.IsWord("analyze"u8) || t.IsWord("explain"u8))
         {
             return Upper(t.Span);
         }
@@ -375,9 +383,9 @@ internal static partial class StatementParser
             {
                 j++; // the end of a `name` or, with ANSI_QUOTES, a "name"
             }
-            while (j < sql.Length && sql[j] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            while (j < sql.Length && sql[j] <= (byte)' ')
             {
-                j++;
+                j++; // blanks (form feed and vertical tab too) and control bytes
             }
             if (j == sql.Length || sql[j] is (byte)'.' or (byte)'/' or (byte)'#' or (byte)'-' or (byte)'*')
             {

@@ -127,6 +127,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     [InlineData("SET @s = CONCAT('INSERT INTO ', '{0}', '.keep_me VALUES (3)');\nPREPARE s FROM @s;\nEXECUTE s;\n", "line 4")]
     [InlineData("CALL `{0}`.add_row();\n", "line 3")]
     [InlineData("SET sql_mode = 'ANSI_QUOTES';\nDELETE FROM \"{0}\".keep_me;\n", "line 4")]
+    [InlineData("DELETE FROM `{0}`/*M!999999 x*/.keep_me;\n", "line 3")]
     [InlineData("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW DELETE FROM `{0}`.keep_me;\nINSERT INTO t VALUES (2);\n", "line 4")]
     public async Task Restore_DumpThatReachesTheDestinationPastTheStagingDatabase_IsRefusedAndChangesNothing(string statement, string line)
     {
@@ -160,6 +161,24 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         var config = Config(destination);
 
         var restore = await _cli.RunAsync("restore", "-c", config, "--name", "ansi");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
+    /// <summary>
+    /// An executable comment the server skips hid a word from the guard: DROP /*M!999999 x */ DATABASE shop passed it
+    /// (found by review) and the server dropped the destination. Now it is left out like DROP DATABASE.
+    /// </summary>
+    [Fact]
+    public async Task Restore_DropDatabaseBehindASkippedExecutableComment_IsLeftOutAndAFailureChangesNothing()
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await _cli.StoreRawDumpAsync("hidden", $"DROP /*M!999999 x */ DATABASE `{destination}`;\nCREATE TABLE t (a int);\nINSERT INTO no_such_table VALUES (1);\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "hidden");
 
         Assert.Equal(7, restore.ExitCode);
         Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));

@@ -1,0 +1,167 @@
+namespace Replica.Lexing;
+
+/// <summary>
+/// The MySQL or MariaDB server a restore talks to, as executable comments need it: <c>/*!NNNNN ... */</c> is code only
+/// on a server of that version or later, <c>/*M!NNNNNN ... */</c> only on MariaDB of that version or later; on any
+/// other server both are comments. https://dev.mysql.com/doc/refman/8.0/en/comments.html,
+/// https://mariadb.com/kb/en/comment-syntax/
+/// </summary>
+/// <param name="Version">major * 10000 + minor * 100 + patch (10.11.19: 101119, 8.0.36: 80036).</param>
+internal readonly record struct MySqlServer(bool MariaDb, int Version)
+{
+    /// <summary>From SELECT VERSION(): "10.11.19-MariaDB-0+deb12u1", "8.0.36".</summary>
+    public static MySqlServer Parse(string version)
+    {
+        var parts = version.Split('.', 3);
+        int Number(int i)
+        {
+            if (i >= parts.Length)
+            {
+                return 0;
+            }
+            var digits = 0;
+            while (digits < parts[i].Length && char.IsAsciiDigit(parts[i][digits]))
+            {
+                digits++;
+            }
+            return digits == 0 ? 0 : int.Parse(parts[i].AsSpan(0, Math.Min(digits, 4)), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return new MySqlServer(version.Contains("MariaDB", StringComparison.OrdinalIgnoreCase), (Number(0) * 10000) + (Number(1) * 100) + Number(2));
+    }
+}
+
+// The restore guard's tokenizer reads every executable comment as code, the server only those its version runs: a
+// dump could hide a word or a dot from the server (DROP /*M!999999 x */ DATABASE shop: the guard read x, the server
+// dropped the database) or from the guard. So, before checking a MySQL statement, the guard blanks the executable
+// comments the server skips (it skips them too: nothing changes for the server), and refuses one whose version the
+// server could read otherwise (a version of other than 5 or 6 digits, 6 digits on MySQL, a comment opened inside one).
+internal static partial class StatementParser
+{
+    /// <summary>
+    /// Finds the executable comments of a MySQL statement that <paramref name="server"/> skips, and blanks them in
+    /// <paramref name="blanked"/> (a copy of <paramref name="sql"/>, made only when there is one; spaces, line breaks
+    /// kept). Returns the reason and offset of an executable comment the guard cannot read as the server does, or null.
+    /// Strings are read with backslash escapes (the restore stops a dump that turns NO_BACKSLASH_ESCAPES on).
+    /// </summary>
+    public static string? BlankSkippedConditionals(ReadOnlySpan<byte> sql, MySqlServer server, ref byte[]? blanked, out int at)
+    {
+        at = 0;
+        if (sql.IndexOf("/*"u8) < 0)
+        {
+            return null;
+        }
+        var inExecutable = false;
+        var i = 0;
+        while (i < sql.Length)
+        {
+            var b = sql[i];
+            var next = i + 1 < sql.Length ? sql[i + 1] : (byte)0;
+            if (b is (byte)'\'' or (byte)'"' or (byte)'`')
+            {
+                i = EndOfQuoted(sql, i);
+            }
+            else if (b == (byte)'#' || (b == (byte)'-' && next == (byte)'-' && (i + 2 >= sql.Length || sql[i + 2] <= (byte)' ')))
+            {
+                var lf = sql[i..].IndexOf((byte)'\n');
+                i = lf < 0 ? sql.Length : i + lf + 1;
+            }
+            else if (b == (byte)'*' && next == (byte)'/' && inExecutable)
+            {
+                inExecutable = false;
+                i += 2;
+            }
+            else if (b == (byte)'/' && next == (byte)'*')
+            {
+                var start = i;
+                var p = i + 2;
+                var mariaOnly = p + 1 < sql.Length && sql[p] == (byte)'M' && sql[p + 1] == (byte)'!';
+                if (mariaOnly)
+                {
+                    p++;
+                }
+                var close = sql[(i + 2)..].IndexOf("*/"u8);
+                var end = close < 0 ? sql.Length : i + 2 + close + 2;
+                if (p >= sql.Length || sql[p] != (byte)'!')
+                {
+                    i = end; // a plain comment
+                    continue;
+                }
+                if (inExecutable)
+                {
+                    at = start;
+                    return "an executable comment inside another, which the server may read otherwise than the restore's check";
+                }
+                p++;
+                var digits = 0;
+                while (p + digits < sql.Length && sql[p + digits] is >= (byte)'0' and <= (byte)'9')
+                {
+                    digits++;
+                }
+                if (mariaOnly && !server.MariaDb)
+                {
+                    digits = -1; // a plain comment to MySQL, whatever follows
+                }
+                else if (digits is not (0 or 5 or 6) || (digits == 6 && !server.MariaDb))
+                {
+                    at = start;
+                    return $"an executable comment with a version of {digits} digits, which the server may read otherwise than the restore's check";
+                }
+                var runs = digits >= 0 && (digits == 0 || int.Parse(sql.Slice(p, digits), System.Globalization.CultureInfo.InvariantCulture) <= server.Version);
+                if (runs)
+                {
+                    inExecutable = true;
+                    i = p + digits;
+                    continue;
+                }
+                if (blanked is null)
+                {
+                    blanked = sql.ToArray();
+                }
+                foreach (ref var c in blanked.AsSpan(start, end - start))
+                {
+                    if (c is not ((byte)'\n' or (byte)'\r'))
+                    {
+                        c = (byte)' ';
+                    }
+                }
+                i = end;
+            }
+            else
+            {
+                i++;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The offset after the quoted string or name that starts at <paramref name="i"/> (backslash escapes in strings, doubled quotes).</summary>
+    static int EndOfQuoted(ReadOnlySpan<byte> sql, int i)
+    {
+        var quote = sql[i];
+        var p = i + 1;
+        while (p < sql.Length)
+        {
+            var c = sql[p];
+            if (c == (byte)'\\' && quote != (byte)'`')
+            {
+                p += 2;
+            }
+            else if (c == quote)
+            {
+                if (p + 1 < sql.Length && sql[p + 1] == quote)
+                {
+                    p += 2;
+                }
+                else
+                {
+                    return p + 1;
+                }
+            }
+            else
+            {
+                p++;
+            }
+        }
+        return sql.Length;
+    }
+}
