@@ -276,6 +276,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 return;
             }
             Write(output, unit);
+            if (_mySqlServer is not null && StatementParser.IsMySqlSet(unit) && unit.EndsWith(System.Text.Encoding.UTF8.GetBytes(_splitter.Delimiter)))
+            {
+                // On the same line (the client's line numbers stay the dump's): stops the client when this SET left the
+                // session splitting statements otherwise than the guard did.
+                Write(output, System.Text.Encoding.ASCII.GetBytes(StatementParser.MySqlSessionCheck + _splitter.Delimiter));
+            }
             return;
         }
         if (StatementParser.FindDollarPsqlReadsDifferently(unit, _unit.NonStandardStrings) is var dollar and >= 0)

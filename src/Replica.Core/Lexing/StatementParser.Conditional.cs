@@ -164,4 +164,27 @@ internal static partial class StatementParser
         }
         return sql.Length;
     }
+
+    /// <summary>
+    /// What the restore runs after each SET of a MySQL dump, on the same line: it fails (the client stops there) when the
+    /// session now has NO_BACKSLASH_ESCAPES or a client character set in which a backslash can be the second byte of a
+    /// character (big5, cp932, gbk, gb18030, sjis). Either makes the client or the server split the following statements
+    /// otherwise than the guard read them (the client follows the server's NO_BACKSLASH_ESCAPES flag; the server reads a
+    /// query in the client character set): a string the guard read whole would end early, and what follows it run as
+    /// a statement of its own. A dump can set either through a variable, where the guard cannot follow; the server's
+    /// own session says. mysqldump sets neither (it writes SET NAMES utf8mb4, or the character set of the dump).
+    /// https://dev.mysql.com/doc/refman/8.0/en/sql-mode.html#sqlmode_no_backslash_escapes,
+    /// https://dev.mysql.com/doc/refman/8.0/en/charset-connection.html (impermissible client character sets)
+    /// </summary>
+    public const string MySqlSessionCheck =
+        "SET @@SESSION.sql_mode = IF(FIND_IN_SET('NO_BACKSLASH_ESCAPES', @@SESSION.sql_mode) > 0 "
+        + "OR @@SESSION.character_set_client IN ('big5', 'cp932', 'gbk', 'gb18030', 'sjis'), "
+        + "'REPLICA-REFUSES-NO_BACKSLASH_ESCAPES-AND-CLIENT-CHARSETS-BIG5-CP932-GBK-GB18030-SJIS', @@SESSION.sql_mode)";
+
+    /// <summary>Whether a MySQL statement is a SET (of a session variable, NAMES, CHARACTER SET, sql_mode ...).</summary>
+    public static bool IsMySqlSet(ReadOnlySpan<byte> sql)
+    {
+        var t = new SqlTokenizer(sql, mySql: true);
+        return t.Next() && t.IsWord("set"u8);
+    }
 }

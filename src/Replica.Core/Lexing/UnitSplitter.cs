@@ -25,6 +25,9 @@ internal sealed class UnitSplitter(long maxUnitBytes = 256L << 20, SqlDialect di
     /// <summary>Bytes fed so far.</summary>
     public long Offset => _inputOffset;
 
+    /// <summary>MySQL: the statement delimiter in force after the units split so far.</summary>
+    public string Delimiter => _lexer.Delimiter;
+
     /// <summary>Splits the next block.</summary>
     public void Process(ReadOnlySpan<byte> data, IUnitSink sink)
     {

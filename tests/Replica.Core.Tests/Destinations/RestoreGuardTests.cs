@@ -621,12 +621,33 @@ public class RestoreGuardTests
         var expected = dump.Replace(sandbox, new string(' ', sandbox.Length), StringComparison.Ordinal)
             .Replace("DROP /*M!999999 x */ DATABASE shop;", "", StringComparison.Ordinal);
 
-        // MariaDB 10.11 (101119) runs /*!99999 ...*/ and /*M!100616 ...*/; MySQL 8.0.36 runs neither.
+        // MariaDB 10.11 (101119) runs /*!99999 ...*/ and /*M!100616 ...*/; MySQL 8.0.36 runs neither. (The session check
+        // after each SET is left aside here: Guard_MySqlSet_IsFollowedByTheSessionCheckOnItsLine.)
+        static string GuardOn(MySqlServer server, string dump) => RestoreGuardTests.GuardOn(server, dump).Replace(StatementParser.MySqlSessionCheck + ";", "", StringComparison.Ordinal);
         Assert.Equal(expected, GuardOn(s_mariaDb, dump));
         const string note = "/*M!100616 SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY, NOTE_VERBOSITY=0 */";
         const string comment = "/*!99999 COMMENT 'x' */";
         Assert.Equal(expected.Replace(note, new string(' ', note.Length), StringComparison.Ordinal).Replace(comment, new string(' ', comment.Length), StringComparison.Ordinal),
             GuardOn(MySqlServer.Parse("8.0.36"), dump));
+    }
+
+    /// <summary>
+    /// After each SET, on the same line and with the delimiter in force, the check that stops the client when the session
+    /// now splits statements otherwise than the guard (NO_BACKSLASH_ESCAPES, a GBK-like client character set).
+    /// </summary>
+    [Fact]
+    public void Guard_MySqlSet_IsFollowedByTheSessionCheckOnItsLine()
+    {
+        const string dump = "SET NAMES utf8mb4;\nINSERT INTO t VALUES (1);\nDELIMITER ;;\nSET @a = 1;;\nDELIMITER ;\n/*!40101 SET @x = 2 */;\nSET @z = 3";
+        const string check = StatementParser.MySqlSessionCheck;
+        // The last statement has no delimiter (nothing of the dump follows it): no check after it.
+        var expected = $"SET NAMES utf8mb4;{check};\nINSERT INTO t VALUES (1);\nDELIMITER ;;\nSET @a = 1;;{check};;\nDELIMITER ;\n/*!40101 SET @x = 2 */;{check};\nSET @z = 3";
+
+        for (var split = 0; split <= dump.Length; split++)
+        {
+            Assert.Equal(expected, GuardOn(s_mariaDb, dump, split));
+        }
+        Assert.Equal(dump, Guard(dump, SqlDialect.MySql));
     }
 
     [Theory]

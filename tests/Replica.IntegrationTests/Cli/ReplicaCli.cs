@@ -34,14 +34,16 @@ public sealed class ReplicaCli : IDisposable
     /// Stores SQL in this test's local bridge as it is, one chunk per part (uncompressed, unencrypted), as someone with
     /// write access to the bridge could: what the restore's own checks must stop.
     /// </summary>
-    public async Task StoreRawDumpAsync(string name, params string[] chunks)
+    public Task StoreRawDumpAsync(string name, params string[] chunks) => StoreRawDumpAsync(name, chunks.Select(Encoding.UTF8.GetBytes).ToArray());
+
+    /// <inheritdoc cref="StoreRawDumpAsync(string, string[])"/>
+    public async Task StoreRawDumpAsync(string name, params byte[][] chunks)
     {
         var bridge = new LocalBridge(BridgePath);
         await using var writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
         long size = 0;
-        foreach (var chunk in chunks)
+        foreach (var bytes in chunks)
         {
-            var bytes = Encoding.UTF8.GetBytes(chunk);
             size += bytes.Length;
             await writer.WriteChunkAsync(bytes, CancellationToken.None);
         }

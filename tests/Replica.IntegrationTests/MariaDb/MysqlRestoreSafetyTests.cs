@@ -1,3 +1,4 @@
+using System.Text;
 using Replica.IntegrationTests.Cli;
 
 namespace Replica.IntegrationTests.MariaDb;
@@ -182,6 +183,29 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
 
         Assert.Equal(7, restore.ExitCode);
         Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
+    /// <summary>
+    /// NO_BACKSLASH_ESCAPES makes the client split '\'; ...' where the guard read one string, and a GBK client character
+    /// set makes the server end a string at a quote the guard read as escaped (0x81 0x5C is one GBK character): either
+    /// ran a DELETE the guard never saw (found by review). The check after each SET stops the client first.
+    /// </summary>
+    [Theory]
+    [InlineData("SET sql_mode = 'NO_BACKSLASH_ESCAPES';\n")]
+    [InlineData("/*!40101 SET NAMES gbk */;\n")]
+    public async Task Restore_SetThatMakesStatementsSplitOtherwise_StopsTheRestoreBeforeAnythingRuns(string set)
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        byte[] dump = [.. Encoding.UTF8.GetBytes("CREATE TABLE t (a int);\n" + set + "SELECT '"), 0x81, (byte)'\\',
+            .. Encoding.UTF8.GetBytes($"'; DELETE FROM `{destination}`.keep_me; -- ';\n")];
+        await _cli.StoreRawDumpAsync("split", dump);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "split");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("REPLICA-REFUSES-NO_BACKSLASH_ESCAPES", restore.Stderr, StringComparison.Ordinal);
         Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
     }
 
