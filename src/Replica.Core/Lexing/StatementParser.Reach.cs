@@ -19,7 +19,8 @@ namespace Replica.Lexing;
 // MySQL and MariaDB: mysqldump and mariadb-dump of one database write none of them (their --system=users writes CREATE
 // USER and GRANT, for a whole server). Refused: SET PASSWORD (any user may change their own, no grant needed), SET
 // DEFAULT ROLE, ALTER/CREATE/DROP/RENAME USER, CREATE/DROP ROLE, GRANT, REVOKE, ALTER/CREATE/DROP SERVER, TABLESPACE,
-// LOGFILE GROUP and RESOURCE GROUP, ALTER INSTANCE, INSTALL and UNINSTALL (plugins, components), and any of them behind
+// LOGFILE GROUP and RESOURCE GROUP, ALTER INSTANCE, INSTALL and UNINSTALL (plugins, components), SHUTDOWN, RESTART and
+// KILL (other sessions, the server itself), and any of them behind
 // MariaDB's SET STATEMENT ... FOR or inside an executable comment /*!NNNNN ... */, whose content the server runs.
 // https://dev.mysql.com/doc/refman/8.0/en/account-management-statements.html, https://mariadb.com/kb/en/set-password/,
 // https://mariadb.com/kb/en/set-statement/, https://dev.mysql.com/doc/refman/8.0/en/comments.html
@@ -144,7 +145,8 @@ internal static partial class StatementParser
 
     static string? ReachMySql(ref SqlTokenizer t, ref int at)
     {
-        if (t.IsWord("grant"u8) || t.IsWord("revoke"u8) || t.IsWord("install"u8) || t.IsWord("uninstall"u8))
+        if (t.IsWord("grant"u8) || t.IsWord("revoke"u8) || t.IsWord("install"u8) || t.IsWord("uninstall"u8)
+            || t.IsWord("shutdown"u8) || t.IsWord("restart"u8) || t.IsWord("kill"u8))
         {
             return Upper(t.Span);
         }

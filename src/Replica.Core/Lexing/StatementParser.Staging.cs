@@ -250,16 +250,28 @@ internal static partial class StatementParser
         var t = new SqlTokenizer(sql, mySql: true);
         // The previous token, when it was an identifier that no '.' preceded (so a qualifier, not a table's or column's name).
         var qualifier = -1;
+        var qualifierEnd = -1;
         var afterDot = false;
+        // A number right before a word: MySQL names may start with digits (2024db), which the tokenizer reads as two tokens.
+        var number = -1;
+        var numberEnd = -1;
         while (t.Next())
         {
             if (IsQualifierDot(ref t))
             {
                 if (qualifier >= 0)
                 {
-                    var u = new SqlTokenizer(sql, start: qualifier, mySql: true);
-                    u.Next();
-                    var name = u.IdentifierName();
+                    string name;
+                    if (qualifier < qualifierEnd && sql[qualifier] is >= (byte)'0' and <= (byte)'9')
+                    {
+                        name = System.Text.Encoding.UTF8.GetString(sql[qualifier..qualifierEnd]);
+                    }
+                    else
+                    {
+                        var u = new SqlTokenizer(sql, start: qualifier, mySql: true);
+                        u.Next();
+                        name = u.IdentifierName();
+                    }
                     if (names.Matches(name))
                     {
                         at = qualifier;
@@ -267,10 +279,22 @@ internal static partial class StatementParser
                     }
                 }
                 qualifier = -1;
+                number = -1;
                 afterDot = true;
                 continue;
             }
-            qualifier = t.IsNameOrAnsiQuoted && !afterDot ? t.Start : -1;
+            if (t.Kind == TokenKind.Word && number >= 0 && numberEnd == t.Start)
+            {
+                qualifier = number; // 2024 db -> the name 2024db
+                qualifierEnd = t.End;
+            }
+            else
+            {
+                qualifier = t.IsNameOrAnsiQuoted && !afterDot ? t.Start : -1;
+                qualifierEnd = t.End;
+            }
+            number = t.Kind == TokenKind.Number && t.Span[0] != (byte)'.' && !afterDot ? t.Start : -1;
+            numberEnd = t.End;
             afterDot = false;
         }
         return null;

@@ -488,6 +488,9 @@ public class RestoreGuardTests
     [InlineData("CREATE TABLESPACE ts ADD DATAFILE 'ts.ibd';", "CREATE TABLESPACE", 0)]
     [InlineData("CREATE UNDO TABLESPACE u ADD DATAFILE 'u.ibu';", "CREATE UNDO TABLESPACE", 0)]
     [InlineData("CREATE RESOURCE GROUP g TYPE = USER;", "CREATE RESOURCE GROUP", 0)]
+    [InlineData("SHUTDOWN;", "SHUTDOWN", 0)]
+    [InlineData("/*!80000 restart */;", "RESTART", 9)]
+    [InlineData("KILL 1;", "KILL", 0)]
     public void Guard_MySqlStatementThatChangesTheServerBeyondTheDatabase_IsRefused(string statement, string what, int at)
     {
         var e = RefusedEverywhere(statement, SqlDialect.MySql);
@@ -680,6 +683,28 @@ public class RestoreGuardTests
             + "DELIMITER ;;\nCREATE PROCEDURE p()\nBEGIN\n  DELETE FROM fixture.audit;\nEND ;;\nDELIMITER ;\n"
             + "/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n";
         Assert.Equal(dump, Guard(dump, SqlDialect.MySql));
+    }
+
+    /// <summary>A destination whose name starts with digits (the tokenizer reads 2024 and db): its qualifier is found too.</summary>
+    [Theory]
+    [InlineData("DELETE FROM 2024db.t;", true)]
+    [InlineData("DELETE FROM `2024db`.t;", true)]
+    [InlineData("DELETE FROM 2024 db.t;", false)]
+    [InlineData("SELECT 2024db FROM t;", false)]
+    public void Guard_MySqlDestinationWhoseNameStartsWithDigits_IsFoundAsAQualifier(string statement, bool refused)
+    {
+        using var guard = new RestoreGuard(SqlDialect.MySql, null, staged: new StagedNames("2024db", "2024db_replica_"));
+        var output = new ArrayBufferWriter<byte>();
+        var dump = Encoding.UTF8.GetBytes(statement + "\n");
+        if (refused)
+        {
+            Assert.Contains("destination database (`2024db`.", Assert.Throws<DumpFormatException>(() => Feed(guard, dump, [], output)).Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Feed(guard, dump, [], output);
+            Assert.Equal(statement + "\n", Text(output.WrittenSpan.ToArray()));
+        }
     }
 
     /// <summary>
