@@ -25,7 +25,10 @@ namespace Replica.Destinations;
 /// <item>psql restoring in place: pg_dump's setval of a sequence gets an ALTER SEQUENCE ... RESTART before it, so that a
 /// rollback undoes it (<see cref="StatementParser.FindSetval"/>).</item>
 /// <item>MySQL: what would reach past the staging database into the destination (a name qualified with it, CALL,
-/// PREPARE/EXECUTE, CREATE EVENT; <see cref="StatementParser.FindStagingEscape"/>).</item>
+/// PREPARE/EXECUTE, CREATE EVENT; <see cref="StatementParser.FindStagingEscape"/>), and what could run a body the dump
+/// defined that names it (<see cref="StatementParser.FindCodeRun"/>). Executable comments the server skips are blanked
+/// first (<see cref="StatementParser.BlankSkippedConditionals"/>), and each SET is followed by a check that stops the
+/// client if the session now splits statements otherwise (<see cref="StatementParser.MySqlSessionCheck"/>).</item>
 /// </list>
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump

@@ -373,9 +373,9 @@ internal static partial class StatementParser
 
     /// <summary>
     /// A quick look before the tokenizer: whether <paramref name="needle"/> (ignoring ASCII case) stands in the
-    /// statement where it could qualify a name: not after a letter, and followed by the rest of an identifier,
-    /// a closing backtick or double quote and blanks, then a '.' or the start of a comment. Most statements (the rows of an INSERT) have
-    /// no such place and are not tokenized.
+    /// statement where it could qualify a name: not after a letter, and followed by the rest of an identifier, a
+    /// closing backtick or double quote and blanks, then a '.' or the start of a comment. Most statements (the rows of
+    /// an INSERT) have no such place and are not tokenized.
     /// </summary>
     static bool MayQualify(ReadOnlySpan<byte> sql, ReadOnlySpan<byte> needle)
     {
