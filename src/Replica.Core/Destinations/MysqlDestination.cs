@@ -86,19 +86,21 @@ public sealed class MysqlDestination : IRestoreDestination
     {
         _options ??= MysqlOptionFile.Create(_uri);
         await RefuseUserThatReachesFurtherAsync(cancellationToken).ConfigureAwait(false);
-        var schema = await _tools.QueryAsync(_options, null,
-            "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = " + MysqlTools.Literal(_database),
+        // One client run: the server's version, and the destination's character set and collation (NULL: it does not exist).
+        var found = await _tools.QueryAsync(_options, null,
+            "SELECT VERSION(), s.default_character_set_name, s.default_collation_name FROM (SELECT 1) AS one "
+            + "LEFT JOIN information_schema.schemata s ON s.schema_name = " + MysqlTools.Literal(_database),
             cancellationToken).ConfigureAwait(false);
-        _targetExists = schema.Count == 1;
-        var version = await _tools.QueryAsync(_options, null, "SELECT VERSION()", cancellationToken).ConfigureAwait(false);
-        Server = MySqlServer.Parse(version.Count > 0 ? version[0][0] ?? "" : "");
+        Server = MySqlServer.Parse(found.Count > 0 ? found[0][0] ?? "" : "");
+        string?[] schema = found.Count > 0 ? found[0][1..] : [null, null];
+        _targetExists = schema[0] is not null;
         if (!_targetExists && !_createDatabase && _wipe != WipeMode.Database)
         {
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
         var staging = $"{StagingPrefix(_database)}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
-        var charset = _targetExists && schema[0][0] is { } cs && schema[0][1] is { } collation
+        var charset = schema[0] is { } cs && schema[1] is { } collation
             ? $" CHARACTER SET {cs} COLLATE {collation}"
             : "";
         await _tools.QueryAsync(_options, null, $"CREATE DATABASE {MysqlTools.Identifier(staging)}{charset}", cancellationToken).ConfigureAwait(false);

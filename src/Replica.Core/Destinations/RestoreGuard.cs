@@ -63,6 +63,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     bool _manyTriggerTables;
     Func<string, bool>? _hasTrigger;
     const int MaxTriggerTables = 10_000;
+    static readonly byte[] s_sessionCheck = System.Text.Encoding.ASCII.GetBytes(StatementParser.MySqlSessionCheck);
     // The database a MySQL dump names in its CREATE DATABASE / USE (mysqldump --databases); null until one does.
     string? _dumpDatabase;
     /// <summary>The unit being checked.</summary>
@@ -279,11 +280,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 return;
             }
             Write(output, unit);
-            if (_mySqlServer is not null && StatementParser.IsMySqlSet(unit) && unit.EndsWith(System.Text.Encoding.UTF8.GetBytes(_splitter.Delimiter)))
+            if (_mySqlServer is not null && StatementParser.IsMySqlSet(unit) && unit.EndsWith(_splitter.Delimiter))
             {
                 // On the same line (the client's line numbers stay the dump's): stops the client when this SET left the
                 // session splitting statements otherwise than the guard did.
-                Write(output, System.Text.Encoding.ASCII.GetBytes(StatementParser.MySqlSessionCheck + _splitter.Delimiter));
+                Write(output, s_sessionCheck);
+                Write(output, _splitter.Delimiter);
             }
             return;
         }

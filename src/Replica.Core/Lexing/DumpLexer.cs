@@ -63,7 +63,7 @@ internal sealed class DumpLexer
     public bool MySql => _s.MySql;
 
     /// <summary>MySQL: the statement delimiter in force (";" until a DELIMITER command changes it).</summary>
-    public string Delimiter => _s.DelimiterLength == 0 ? ";" : System.Text.Encoding.UTF8.GetString(((ReadOnlySpan<byte>)_s.Delimiter)[.._s.DelimiterLength]);
+    public ReadOnlySpan<byte> Delimiter => _s.DelimiterLength == 0 ? ";"u8 : ((ReadOnlySpan<byte>)_s.Delimiter)[.._s.DelimiterLength];
 
     /// <summary>What the next unit is read as.</summary>
     public LexerMode Mode => _s.Mode;

@@ -68,7 +68,7 @@ internal ref partial struct SqlTokenizer
     {
         var b = _sql[_pos];
         var next = _pos + 1 < _sql.Length ? _sql[_pos + 1] : (byte)0;
-        if (b == (byte)'#' || (b == (byte)'-' && next == (byte)'-' && (_pos + 2 >= _sql.Length || _sql[_pos + 2] <= (byte)' ')))
+        if (StartsLineComment(_sql, _pos))
         {
             SkipLine();
         }
@@ -128,6 +128,10 @@ internal ref partial struct SqlTokenizer
     /// https://dev.mysql.com/doc/refman/8.0/en/sql-mode.html#sqlmode_ansi_quotes
     /// </summary>
     public readonly bool IsNameOrAnsiQuoted => IsIdentifier || (_mySql && Kind == TokenKind.EString && _sql[Start] == (byte)'"');
+
+    /// <summary>MySQL: '#', or "--" followed by a blank or control byte (or the end), starts a comment to the end of the line.</summary>
+    internal static bool StartsLineComment(ReadOnlySpan<byte> sql, int i) =>
+        sql[i] == (byte)'#' || (sql[i] == (byte)'-' && i + 1 < sql.Length && sql[i + 1] == (byte)'-' && (i + 2 >= sql.Length || sql[i + 2] <= (byte)' '));
 
     /// <summary>Whether the current token is a charset introducer such as _binary or _utf8mb4 (a word starting with '_').</summary>
     public readonly bool IsIntroducer => _mySql && Kind == TokenKind.Word && End - Start > 1 && _sql[Start] == (byte)'_';

@@ -60,7 +60,7 @@ internal static partial class StatementParser
             {
                 i = EndOfQuoted(sql, i);
             }
-            else if (b == (byte)'#' || (b == (byte)'-' && next == (byte)'-' && (i + 2 >= sql.Length || sql[i + 2] <= (byte)' ')))
+            else if (SqlTokenizer.StartsLineComment(sql, i))
             {
                 var lf = sql[i..].IndexOf((byte)'\n');
                 i = lf < 0 ? sql.Length : i + lf + 1;

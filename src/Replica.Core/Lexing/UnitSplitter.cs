@@ -26,7 +26,7 @@ internal sealed class UnitSplitter(long maxUnitBytes = 256L << 20, SqlDialect di
     public long Offset => _inputOffset;
 
     /// <summary>MySQL: the statement delimiter in force after the units split so far.</summary>
-    public string Delimiter => _lexer.Delimiter;
+    public ReadOnlySpan<byte> Delimiter => _lexer.Delimiter;
 
     /// <summary>Splits the next block.</summary>
     public void Process(ReadOnlySpan<byte> data, IUnitSink sink)
