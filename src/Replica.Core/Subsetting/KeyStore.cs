@@ -6,9 +6,12 @@ namespace Replica.Subsetting;
 
 /// <summary>
 /// Where the subset closure keeps what it knows: the rows kept per table (with the key values it expands them by and the
-/// round they wait for), the key tuples already asked of the source, and a root's sample. A SQLite database in a
+/// round they wait for), the key tuples already asked of the source, and a root's sample. Two tiers: while the kept
+/// rows and asked tuples fit in three quarters of the memory budget they live in hash sets in memory
+/// (<see cref="MemoryKeys"/>); the first row that would pass that moves them all, once, to a SQLite database in a
 /// temp directory of its own, in one transaction that is never committed: SQLite holds up to the memory budget in its
 /// page cache and spills the rest to the file, so a closure of a billion keys runs in the same memory as one of ten.
+/// Both tiers answer alike (tests run the closure with the move at random points).
 /// Keys are compared as UTF-8 bytes (SQLite's BINARY collation is memcmp), the order every kept set is enumerated in.
 /// A dump file's rows, which the closure reads in file mode, are sorted runs in the same directory (KeyStore.Rows.cs).
 /// The directory is removed on <see cref="Dispose"/> (also on Ctrl+C: the dump's cancellation unwinds to it).
@@ -40,12 +43,20 @@ public sealed partial class KeyStore : IDisposable
     readonly sqlite3_stmt _sample;
     readonly Dictionary<int, long> _counts = [];
     readonly long _memoryBudget;
+    // The first tier; null once its contents moved to SQLite.
+    MemoryKeys? _memory;
     byte[] _buffer = new byte[256];
     bool _disposed;
 
     /// <param name="memoryBudget">Bytes SQLite may hold in memory (page cache and its heap); the rest goes to disk.</param>
     /// <param name="parent">The directory to make the store's temp directory in (the system's temp directory by default).</param>
     public KeyStore(long memoryBudget, string? parent = null)
+        : this(memoryBudget, parent, memoryBudget / 4 * 3)
+    {
+    }
+
+    /// <param name="memoryTier">Bytes the first tier may take before everything moves to SQLite (tests: 0 starts there).</param>
+    internal KeyStore(long memoryBudget, string? parent, long memoryTier)
     {
         _ = s_init.Value;
         _memoryBudget = memoryBudget;
@@ -79,6 +90,7 @@ public sealed partial class KeyStore : IDisposable
             _isKept = Prepare("SELECT 1 FROM kept WHERE tbl = ?1 AND key = ?2");
             _ask = Prepare("INSERT OR IGNORE INTO asked (link, key) VALUES (?1, ?2)");
             _sample = Prepare("INSERT OR IGNORE INTO sample (root, hash, key, vals) VALUES (?1, ?2, ?3, ?4)");
+            _memory = memoryTier > 0 ? new MemoryKeys(memoryTier) : null;
         }
         catch
         {
@@ -89,6 +101,18 @@ public sealed partial class KeyStore : IDisposable
 
     /// <summary>The store's temp directory (removed on dispose).</summary>
     public string DirectoryPath => _directory;
+
+    /// <summary>Whether the kept rows and asked tuples are still all in memory (not moved to SQLite).</summary>
+    public bool InMemory
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _memory is not null;
+            }
+        }
+    }
 
     /// <summary>Bytes the store has on disk now.</summary>
     public long DiskBytes
@@ -111,6 +135,24 @@ public sealed partial class KeyStore : IDisposable
             var key = Utf8(id);
             var keyLength = key.Length;
             var vals = Encode(values, keyLength);
+            if (_memory is { } memory)
+            {
+                var record = memory.Find(KeptSet(table), key);
+                if (record >= 0 && (!down || memory.Down(record)))
+                {
+                    return false;
+                }
+                // New, or kept upward so far and now downward: a new record (the values as reached now).
+                if (memory.TryAdd(KeptSet(table), key, round, down, vals, replace: record))
+                {
+                    if (record < 0)
+                    {
+                        _counts[table] = KeptCount(table) + 1;
+                    }
+                    return true;
+                }
+                MoveToSqlite(memory);
+            }
             // A new row is one statement; only a row already kept is asked whether it moves to downward.
             Bind(_insertKept, table, _buffer.AsSpan(0, keyLength), round, vals);
             Check(raw.sqlite3_bind_int(_insertKept, 5, down ? 1 : 0), "bind");
@@ -136,6 +178,10 @@ public sealed partial class KeyStore : IDisposable
         lock (_lock)
         {
             var key = Utf8(id);
+            if (_memory is { } memory)
+            {
+                return memory.Find(KeptSet(table), key) >= 0;
+            }
             Check(raw.sqlite3_bind_int(_isKept, 1, table), "bind");
             Check(raw.sqlite3_bind_blob(_isKept, 2, key), "bind");
             var found = raw.sqlite3_step(_isKept) == raw.SQLITE_ROW;
@@ -158,8 +204,21 @@ public sealed partial class KeyStore : IDisposable
     {
         lock (_lock)
         {
+            var key = Utf8(tuple);
+            if (_memory is { } memory)
+            {
+                if (memory.Find(AskedSet(link), key) >= 0)
+                {
+                    return false;
+                }
+                if (memory.TryAdd(AskedSet(link), key, 0, false, []))
+                {
+                    return true;
+                }
+                MoveToSqlite(memory);
+            }
             Check(raw.sqlite3_bind_int(_ask, 1, link), "bind");
-            Check(raw.sqlite3_bind_blob(_ask, 2, Utf8(tuple)), "bind");
+            Check(raw.sqlite3_bind_blob(_ask, 2, key), "bind");
             Step(_ask);
             return raw.sqlite3_changes(_db) == 1;
         }
@@ -231,9 +290,19 @@ public sealed partial class KeyStore : IDisposable
     IEnumerable<List<(string Id, string?[] Values, bool Down)>> Pages(string sql, int table, int? round)
     {
         byte[]? after = null;
+        // In memory: the rows as they are now, in key order; a page skips those that moved to a later round since.
+        List<int>? records = null;
+        var next = 0;
+        lock (_lock)
+        {
+            if (_memory is { } memory)
+            {
+                records = memory.Sorted(KeptSet(table), round is int r ? record => memory.Round(record) == r : null);
+            }
+        }
         while (true)
         {
-            var page = Page(sql, table, round, after);
+            var page = MemoryPage(records, round, ref next) ?? Page(sql, table, round, after);
             if (page.Count > 0)
             {
                 yield return page;
@@ -245,6 +314,62 @@ public sealed partial class KeyStore : IDisposable
             after = Encoding.UTF8.GetBytes(page[^1].Id);
         }
     }
+
+    /// <summary>
+    /// The next page of <paramref name="records"/> from <paramref name="next"/> on, those still in round
+    /// <paramref name="round"/>; null when the store moved to SQLite since (or never held them in memory).
+    /// </summary>
+    List<(string Id, string?[] Values, bool Down)>? MemoryPage(List<int>? records, int? round, ref int next)
+    {
+        lock (_lock)
+        {
+            if (records is null || _memory is not { } memory)
+            {
+                return null;
+            }
+            var page = new List<(string, string?[], bool)>();
+            for (; next < records.Count && page.Count < PageSize; next++)
+            {
+                var record = records[next];
+                if (round is null || memory.Round(record) == round)
+                {
+                    page.Add((Encoding.UTF8.GetString(memory.Key(record)), Decode(memory.Values(record)), memory.Down(record)));
+                }
+            }
+            return page;
+        }
+    }
+
+    /// <summary>
+    /// Moves every kept row and asked tuple of the first tier to SQLite, in key order, and drops the tier: from now on
+    /// SQLite answers. Leaves the buffer as it is (the caller's key and values are in it).
+    /// </summary>
+    void MoveToSqlite(MemoryKeys memory)
+    {
+        _memory = null;
+        foreach (var set in memory.SetNumbers.Order().ToList())
+        {
+            var statement = (set & 1) == 0 ? _insertKept : _ask;
+            foreach (var record in memory.Sorted(set))
+            {
+                Check(raw.sqlite3_bind_int(statement, 1, set >> 1), "bind");
+                Check(raw.sqlite3_bind_blob(statement, 2, memory.Key(record)), "bind");
+                if ((set & 1) == 0)
+                {
+                    Check(raw.sqlite3_bind_int(statement, 3, memory.Round(record)), "bind");
+                    Check(raw.sqlite3_bind_blob(statement, 4, memory.Values(record)), "bind");
+                    Check(raw.sqlite3_bind_int(statement, 5, memory.Down(record) ? 1 : 0), "bind");
+                }
+                Step(statement);
+            }
+        }
+    }
+
+    /// <summary>The first tier's set of a table's kept rows.</summary>
+    static int KeptSet(int table) => table << 1;
+
+    /// <summary>The first tier's set of the tuples asked along an asked-link number.</summary>
+    static int AskedSet(int link) => (link << 1) | 1;
 
     /// <summary>One page of kept rows; the first (<paramref name="after"/> null) starts at the smallest key, even the empty one.</summary>
     List<(string Id, string?[] Values, bool Down)> Page(string sql, int table, int? round, byte[]? after)

@@ -79,6 +79,78 @@ public class KeyStoreTests
         Assert.False(store.IsKept(0, "000300000"));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void MemoryTier_AnswersAsSqliteDoes_WhereverTheMoveFalls(int seed)
+    {
+        // The same questions to a store that starts in SQLite (the reference), ones whose memory tier moves to SQLite
+        // early or midway (some while a round's pages are read), and one that never moves: every answer the same.
+        var reference = Transcript(seed, 0, out _);
+        foreach (var (tier, moves) in new[] { (3_000L, true), (12_000L, true), (1L << 30, false) })
+        {
+            Assert.Equal(reference, Transcript(seed, tier, out var inMemory));
+            Assert.Equal(!moves, inMemory);
+        }
+    }
+
+    /// <summary>What a store answers to a closure-like run of random questions (see the theory above).</summary>
+    static List<string> Transcript(int seed, long tier, out bool inMemory)
+    {
+        var random = new Random(seed);
+        var answers = new List<string>();
+        using var store = new KeyStore(4 << 20, null, tier);
+        string Key() => random.Next(12) switch
+        {
+            0 => "",
+            1 => "\u00e9" + random.Next(50).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            2 => "\U0001F600" + random.Next(50).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            3 => "a\0" + random.Next(20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => random.Next(400).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        string?[] Values(string key) => random.Next(4) == 0 ? [key, null] : [key, "v" + random.Next(9).ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        void Reach(int round)
+        {
+            var table = random.Next(3);
+            var key = Key();
+            var down = random.Next(2) == 0;
+            answers.Add($"reach {table} {key} {down}: {store.Reach(table, key, Values(key), down, round)}");
+        }
+        for (var i = 0; i < 300; i++)
+        {
+            Reach(1);
+        }
+        for (var round = 1; round <= 4; round++)
+        {
+            for (var table = 0; table < 3; table++)
+            {
+                foreach (var page in store.Pending(table, round))
+                {
+                    answers.Add($"page {table} {round}: " + string.Join(" ", page.Select(p => $"{p.Id}/{string.Join(",", p.Values)}/{p.Down}")));
+                    // While the round's rows are read: new rows and upgrades for the next round, asked tuples, lookups.
+                    for (var i = 0; i < 60; i++)
+                    {
+                        Reach(round + 1);
+                        var link = random.Next(4);
+                        var tuple = Key();
+                        answers.Add($"ask {link} {tuple}: {store.Ask(link, tuple)}");
+                        var kept = Key();
+                        answers.Add($"kept {table} {kept}: {store.IsKept(table, kept)}");
+                    }
+                }
+                answers.Add($"count {table}: {store.KeptCount(table)}");
+            }
+        }
+        for (var table = 0; table < 4; table++)
+        {
+            answers.Add($"all {table}: " + string.Join(" ", store.Kept(table)));
+        }
+        inMemory = store.InMemory;
+        return answers;
+    }
+
     [Fact]
     public void Smallest_TakesTheLimitByHashThenKey_OverSeveralPages()
     {

@@ -14,11 +14,16 @@ public sealed class SubsetClosureTests : IDisposable
 {
     static readonly byte[] s_secret = Encoding.UTF8.GetBytes("subset-closure-tests");
     readonly List<KeyStore> _stores = [];
+    int _storesMade;
 
-    /// <summary>A key store with a small budget, removed after the test.</summary>
+    /// <summary>
+    /// A key store with a small budget, removed after the test; its memory tier in turn none (SQLite from the start), a
+    /// few KiB (moving to SQLite early or midway through a closure) and the default (the small closures stay in memory).
+    /// </summary>
     KeyStore Store()
     {
-        var store = new KeyStore(4 << 20);
+        long[] tiers = [0, 1_500, 6_000, 3 << 20];
+        var store = new KeyStore(4 << 20, null, tiers[Interlocked.Increment(ref _storesMade) % tiers.Length]);
         lock (_stores)
         {
             _stores.Add(store);
