@@ -69,6 +69,47 @@ public sealed class PostgresTools
         return end > 0 ? int.Parse(digits[..end], CultureInfo.InvariantCulture) : throw new DatabaseException($"cannot read the version of {Tool(tool)} from '{text.Trim()}'");
     }
 
+    /// <summary>
+    /// Whether the local psql has \restrict (13.22, 14.19, 15.14, 16.10, 17.6, 18 and later; CVE-2025-8714): after
+    /// "\restrict KEY" it refuses every meta-command but "\unrestrict KEY". Read once from psql --version.
+    /// https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-META-COMMAND-RESTRICT
+    /// </summary>
+    public async Task<bool> PsqlRestrictsAsync(CancellationToken cancellationToken)
+    {
+        if (_psqlRestricts is bool known)
+        {
+            return known;
+        }
+        var text = await ToolProcess.RunAsync(Psql, ["--version"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
+        var restricts = HasRestrict(text);
+        _psqlRestricts = restricts;
+        return restricts;
+    }
+
+    bool? _psqlRestricts;
+
+    /// <summary>Whether a psql --version text ("psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)") names a psql with \restrict.</summary>
+    internal static bool HasRestrict(string versionText)
+    {
+        var digits = versionText[(versionText.IndexOf(')') + 1)..].TrimStart();
+        var dot = 0;
+        while (dot < digits.Length && char.IsAsciiDigit(digits[dot]))
+        {
+            dot++;
+        }
+        var end = dot + 1;
+        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
+        {
+            end++;
+        }
+        if (dot == 0 || !int.TryParse(digits.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var major))
+        {
+            return false;
+        }
+        var minor = dot < digits.Length && digits[dot] == '.' && int.TryParse(digits.AsSpan(dot + 1, end - dot - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
+        return major >= 18 || (major, minor) is (17, >= 6) or (16, >= 10) or (15, >= 14) or (14, >= 19) or (13, >= 22);
+    }
+
     /// <summary>Whether the local pg_dump takes --restrict-key (17.6, 16.10, 15.14 and later), from its --help.</summary>
     public async Task<bool> PgDumpHasRestrictKeyAsync(CancellationToken cancellationToken)
     {

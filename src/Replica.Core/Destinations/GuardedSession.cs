@@ -32,7 +32,7 @@ internal sealed class GuardedSession : IDisposable
     public static async Task<GuardedSession> StartAsync(PsqlDestination destination, DatabaseUri target, bool transaction, long maxUnitBytes,
         CancellationToken cancellationToken)
     {
-        var session = destination.StartSession(target);
+        var session = await destination.StartSessionAsync(target, cancellationToken).ConfigureAwait(false);
         var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, leaveOut: destination.LeaveOut), transaction);
         if (transaction)
         {

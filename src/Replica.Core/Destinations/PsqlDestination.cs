@@ -132,7 +132,7 @@ public sealed class PsqlDestination : IRestoreDestination
             await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(_stagingDatabase);
         }
-        _psql = StartSession(target);
+        _psql = await StartSessionAsync(target, cancellationToken).ConfigureAwait(false);
         _dropOnSwap = true;
         await _psql.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
@@ -325,7 +325,7 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             return;
         }
-        var session = StartSession(staging);
+        var session = await StartSessionAsync(staging, cancellationToken).ConfigureAwait(false);
         await session.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         await CompleteWithStepsAsync(session, cancellationToken).ConfigureAwait(false);
     }
@@ -412,9 +412,9 @@ public sealed class PsqlDestination : IRestoreDestination
     }
 
     /// <summary>Starts a psql session on <paramref name="target"/> whose rows count toward this restore's.</summary>
-    internal PsqlSession StartSession(DatabaseUri target)
+    internal async Task<PsqlSession> StartSessionAsync(DatabaseUri target, CancellationToken cancellationToken)
     {
-        var session = PsqlSession.Start(_tools, target, _uri.Password, FailureContext);
+        var session = await PsqlSession.StartAsync(_tools, target, _uri.Password, FailureContext, cancellationToken).ConfigureAwait(false);
         lock (_sessions)
         {
             _sessions.Add(session);

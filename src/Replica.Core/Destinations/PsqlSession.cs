@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Replica.Clients;
 
@@ -26,13 +27,37 @@ internal sealed class PsqlSession : IAsyncDisposable
         _stdout = Task.Run(() => CountAsync(_psql.Output), CancellationToken.None);
     }
 
-    /// <summary>Starts psql on <paramref name="target"/>; <paramref name="context"/> starts its error messages.</summary>
-    public static PsqlSession Start(PostgresTools tools, DatabaseUri target, string? password, string context)
+    /// <summary>
+    /// Starts psql on <paramref name="target"/>; <paramref name="context"/> starts its error messages. When the local
+    /// psql has \restrict, the session's first line is "\restrict" with a random key the dump cannot know: psql then
+    /// refuses every meta-command (\! included) whatever the dump makes of psql's lexer, until this session's own
+    /// \unrestrict before its config steps. The guard refuses meta-commands before psql sees them; this holds where
+    /// the guard and psql would read the bytes differently.
+    /// </summary>
+    public static async Task<PsqlSession> StartAsync(PostgresTools tools, DatabaseUri target, string? password, string context, CancellationToken cancellationToken)
     {
+        var restricts = await tools.PsqlRestrictsAsync(cancellationToken).ConfigureAwait(false);
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
         var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), password, redirectInput: true, context: context);
-        return new PsqlSession(psql);
+        var session = new PsqlSession(psql);
+        if (restricts)
+        {
+            session._restrictKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+            try
+            {
+                await psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\\restrict {session._restrictKey}\n"), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        return session;
     }
+
+    // The key of the session's \restrict until its \unrestrict; null without.
+    string? _restrictKey;
 
     /// <summary>psql's stdin.</summary>
     public Stream Input => _psql.Input;
@@ -93,6 +118,12 @@ internal sealed class PsqlSession : IAsyncDisposable
     /// </summary>
     public async Task MarkStepAsync(int index, ReadOnlyMemory<byte> sql, CancellationToken cancellationToken)
     {
+        if (_restrictKey is { } key)
+        {
+            // The dump is over: the session's own meta-commands may run again.
+            _restrictKey = null;
+            await _psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\n\\unrestrict {key}\n"), cancellationToken).ConfigureAwait(false);
+        }
         string marker = $"\n\\echo '{AfterRestoreSteps.MarkerOf(index)}'\n";
         await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(marker), cancellationToken).ConfigureAwait(false);
         await _psql.Input.WriteAsync(sql, cancellationToken).ConfigureAwait(false);

@@ -221,7 +221,13 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         var command = StatementParser.ClassifyMetaCommand(unit, out var argument, out var at);
         switch (command)
         {
-            case MetaCommand.Restrict or MetaCommand.Unrestrict or MetaCommand.Encoding:
+            case MetaCommand.Restrict or MetaCommand.Unrestrict:
+                // The session runs restricted under a key of its own (PsqlSession.StartAsync): pg_dump's pair is left out,
+                // its \unrestrict would fail on the session's key (line breaks kept: psql's line numbers stay the dump's).
+                Write(output, unit[..at]);
+                WriteLineBreaks(output, unit[at..]);
+                break;
+            case MetaCommand.Encoding:
                 Write(output, unit);
                 break;
             case MetaCommand.Connect when argument == _database:
@@ -293,10 +299,22 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         {
             RestoreGuardThrow.Refused(StatementParser.DollarAfterNumberReason, _unit, unit, _unit.Offset + dollar);
         }
+        if (_unit.UnclearAt >= 0)
+        {
+            RestoreGuardThrow.Refused(StatementParser.WordPsqlCountsDifferentlyReason, _unit, unit, _unit.UnclearAt);
+        }
         if (!_unit.PsqlSendsAlone)
         {
-            // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): nothing
-            // here runs on its own, and a COPY in it starts no data (psql would not either). Backslashes were checked above.
+            // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): a COPY in
+            // it starts no data (psql would not either). Backslashes were checked above. Should psql send it alone after
+            // all, it still gets the checks that hold anywhere: nothing reaching beyond the database, no transaction
+            // control but the END that closes a body.
+            RefuseReachBeyondDatabase(unit);
+            var inside = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var word);
+            if (inside == StatementClass.TransactionEnd || (inside == StatementClass.TransactionControl && !StatementParser.IsBodyEnd(unit[word..])))
+            {
+                RestoreGuardThrow.Refused(StatementParser.TransactionInBodyReason, _unit, unit, _unit.Offset + word);
+            }
             WritePostgres(output, unit);
             return;
         }

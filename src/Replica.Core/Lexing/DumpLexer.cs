@@ -31,8 +31,9 @@ internal enum UnitKind : byte
 /// <param name="OpenedAt">Absolute offset where the last quote, comment or DELIMITER command of the unit began.</param>
 /// <param name="NonStandardStrings">standard_conforming_strings was off while the unit was read: '...' takes backslash escapes.</param>
 /// <param name="PsqlSendsAlone">psql sends this unit as a statement of its own (only tracked with <c>followPsql</c>; else true).</param>
+/// <param name="UnclearAt">Absolute offset of a word psql may count otherwise than the lexer (<see cref="PsqlStatementTracker.UnclearAt"/>); -1 when none.</param>
 internal readonly record struct DumpUnit(
-    UnitKind Kind, long Offset, long LineNumber, long BackslashAt, long OpenedAt, bool NonStandardStrings, bool PsqlSendsAlone);
+    UnitKind Kind, long Offset, long LineNumber, long BackslashAt, long OpenedAt, bool NonStandardStrings, bool PsqlSendsAlone, long UnclearAt = -1);
 
 /// <summary>
 /// The dump lexer: splits a PostgreSQL plain dump (or mysqldump output) into units - statements, COPY headers, COPY rows,
@@ -123,6 +124,7 @@ internal sealed class DumpLexer
         }
         var nonStandard = _s.NonStandardStrings;
         var alone = true;
+        var unclear = -1L;
         UnitKind kind;
         if (_s.Sql == SqlState.MetaLine)
         {
@@ -141,6 +143,7 @@ internal sealed class DumpLexer
                 {
                     var topLevel = !_psql.InStatement;
                     alone = _psql.Track(unit, nonStandard) && topLevel;
+                    unclear = _psql.UnclearAt < 0 ? -1 : offset + _psql.UnclearAt;
                 }
                 if (alone)
                 {
@@ -148,7 +151,7 @@ internal sealed class DumpLexer
                 }
             }
         }
-        var unitResult = new DumpUnit(kind, offset, line, _s.BackslashAt, _s.OpenedAt, nonStandard, alone);
+        var unitResult = new DumpUnit(kind, offset, line, _s.BackslashAt, _s.OpenedAt, nonStandard, alone, unclear);
         _s.UnitOffset += unit.Length;
         _s.UnitLineNumber += unit.Count((byte)'\n');
         if (kind == UnitKind.CopyHeader)

@@ -21,12 +21,36 @@ internal struct PsqlStatementTracker
 
     public readonly int ParenDepth => _parenDepth;
 
+    /// <summary>
+    /// After <see cref="Track"/>: the offset in the unit of a word psql may count otherwise than this tracker, or -1. The
+    /// restore refuses such a unit: where psql ends a statement would be a guess (pg_dump writes none of them).
+    /// </summary>
+    public int UnclearAt { get; private set; }
+
+    /// <summary>
+    /// Variables psql sets itself (https://www.postgresql.org/docs/current/app-psql.html, "Variables"): psql replaces
+    /// <c>:NAME</c> outside quotes by the value, which it then reads as SQL this tracker cannot see. Any other
+    /// <c>:name</c> has no value in a restore's psql and stays as written, read as no word at all.
+    /// </summary>
+    static readonly System.Collections.Frozen.FrozenSet<string> s_psqlVariables = System.Collections.Frozen.FrozenSet.Create(StringComparer.Ordinal,
+        "AUTOCOMMIT", "COMP_KEYWORD_CASE", "DBNAME", "ECHO", "ECHO_HIDDEN", "ENCODING", "ERROR", "FETCH_COUNT", "HIDE_TABLEAM",
+        "HIDE_TOAST_COMPRESSION", "HISTCONTROL", "HISTFILE", "HISTSIZE", "HOST", "IGNOREEOF", "LASTOID", "LAST_ERROR_MESSAGE",
+        "LAST_ERROR_SQLSTATE", "ON_ERROR_ROLLBACK", "ON_ERROR_STOP", "PORT", "PROMPT1", "PROMPT2", "PROMPT3", "QUIET", "ROW_COUNT",
+        "SERVER_VERSION_NAME", "SERVER_VERSION_NUM", "SHELL_ERROR", "SHELL_EXIT_CODE", "SHOW_ALL_RESULTS", "SHOW_CONTEXT",
+        "SINGLELINE", "SINGLESTEP", "SQLSTATE", "USER", "VERBOSITY", "VERSION", "VERSION_NAME", "VERSION_NUM", "WATCH_INTERVAL");
+
     /// <summary>Reads one unit (a statement up to and including its ';'); returns whether psql ends its statement there.</summary>
     public bool Track(ReadOnlySpan<byte> unit, bool nonStandardStrings)
     {
         var t = new SqlTokenizer(unit, nonStandardStrings);
+        UnclearAt = -1;
+        var previousEnd = -1;
+        var afterNumber = false;
         while (t.Next())
         {
+            var adjacentToNumber = afterNumber && t.Start == previousEnd;
+            previousEnd = t.End;
+            afterNumber = t.Kind == TokenKind.Number;
             if (t.Kind == TokenKind.Punct && t.End - t.Start == 1)
             {
                 switch (unit[t.Start])
@@ -44,6 +68,26 @@ internal struct PsqlStatementTracker
             }
             else if (t.Kind == TokenKind.Word)
             {
+                if (adjacentToNumber)
+                {
+                    // psql 15 and later read "1begin" as a number with trailing junk and more (psqlscan.l: integer_junk),
+                    // older ones as a number and a word.
+                    UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+                }
+                else if (IsVariable(unit, t.Start))
+                {
+                    // :name (psqlscan.l: variable substitution); a variable psql sets is read as its value.
+                    if (IsSetByPsql(t.Span))
+                    {
+                        UnclearAt = UnclearAt < 0 ? t.Start - 1 : UnclearAt;
+                    }
+                    continue;
+                }
+                else if (t.End - t.Start == 1 && (t.Span[0] | 0x20) == 'u' && t.End < unit.Length && unit[t.End] == (byte)'&')
+                {
+                    // U& without a quote after it (psqlscan.l: xufailed) is no word to psql.
+                    continue;
+                }
                 Word(ref t);
             }
         }
@@ -55,6 +99,20 @@ internal struct PsqlStatementTracker
         }
         return false;
     }
+
+    /// <summary>Whether the word at <paramref name="start"/> follows a ':' that is not part of a '::' cast.</summary>
+    static bool IsVariable(ReadOnlySpan<byte> unit, int start)
+    {
+        var colons = 0;
+        while (start - colons > 0 && unit[start - colons - 1] == (byte)':')
+        {
+            colons++;
+        }
+        return colons % 2 == 1;
+    }
+
+    // Rare (a ':' before a word outside quotes, which pg_dump writes only inside an array slice): a string is fine.
+    static bool IsSetByPsql(ReadOnlySpan<byte> name) => s_psqlVariables.Contains(System.Text.Encoding.Latin1.GetString(name));
 
     void Word(ref SqlTokenizer t)
     {

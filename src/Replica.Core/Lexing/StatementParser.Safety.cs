@@ -278,6 +278,21 @@ internal static partial class StatementParser
             or "gbk" or "win936" or "windows936" or "cp936" or "uhc" or "win949" or "windows949" or "gb18030" or "johab";
     }
 
+    /// <summary>Why a statement with <see cref="PsqlStatementTracker.UnclearAt"/> is refused.</summary>
+    internal const string WordPsqlCountsDifferentlyReason =
+        "a word right after a number, or a variable psql sets (:VERSION, :USER ...), where psql may end the statement elsewhere than the guard does, which pg_dump never writes";
+
+    /// <summary>Why transaction control inside a statement psql sends whole (a function body) is refused.</summary>
+    internal const string TransactionInBodyReason =
+        "transaction control inside a function body or rule, which pg_dump never writes there (only the END that closes a BEGIN ATOMIC body)";
+
+    /// <summary>Whether a statement starting at its first word is END, closing a BEGIN ATOMIC body (not END TRANSACTION / END WORK).</summary>
+    public static bool IsBodyEnd(ReadOnlySpan<byte> statement)
+    {
+        var t = new SqlTokenizer(statement);
+        return t.Next() && t.IsWord("end"u8) && (!t.Next() || t.IsPunct((byte)';'));
+    }
+
     /// <summary>Why a statement that <see cref="FindDollarPsqlReadsDifferently"/> finds is refused.</summary>
     internal const string DollarAfterNumberReason =
         "a $ right after a number, a $n parameter or a psql :variable, where psql may start a dollar quote that the lexer does not see, which pg_dump never writes";

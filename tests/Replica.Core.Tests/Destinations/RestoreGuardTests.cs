@@ -60,17 +60,51 @@ public class RestoreGuardTests
     }
 
     [Fact]
-    public void Guard_PgDumpOutput_PassesUnchangedButTheConnectToTheDestination()
+    public void Guard_PgDumpOutput_PassesUnchangedButTheConnectToTheDestinationAndTheRestrictPair()
     {
-        // The \connect to the destination is left out (psql is connected there already), its line break kept.
-        var connect = "\\connect -reuse-previous=on \"dbname='shop'\"\n"u8;
-        var at = s_tricky.AsSpan().IndexOf(connect);
-        byte[] expected = [.. s_tricky.AsSpan(0, at), (byte)'\n', .. s_tricky.AsSpan(at + connect.Length)];
+        // The \connect to the destination is left out (psql is connected there already), and pg_dump's \restrict and
+        // \unrestrict (the session is restricted under a key of its own), their line breaks kept.
+        var expected = s_tricky;
+        foreach (var line in new[] { "\\connect -reuse-previous=on \"dbname='shop'\"\n"u8.ToArray(), "\\restrict AbCdEf0123456789\n"u8.ToArray(), "\\unrestrict AbCdEf0123456789\n"u8.ToArray() })
+        {
+            var at = expected.AsSpan().IndexOf(line);
+            Assert.True(at >= 0);
+            expected = [.. expected.AsSpan(0, at), (byte)'\n', .. expected.AsSpan(at + line.Length)];
+        }
         for (var split = 1; split < s_tricky.Length; split++)
         {
             Assert.True(Guard(s_tricky, [split]).AsSpan().SequenceEqual(expected), $"split at {split} changed the output");
         }
         Assert.Equal(expected, Guard(s_tricky, Enumerable.Range(1, s_tricky.Length - 1)));
+    }
+
+    [Theory]
+    // psql reads ":begin" as an (unset) variable, no word: the function ends at its ';', so COMMIT and what follows run
+    // alone. The guard counted "begin" and let the rest through unchecked as part of a body (found by a review).
+    [InlineData("CREATE FUNCTION f(a int[], begin int) RETURNS int[] LANGUAGE sql RETURN a[1:begin];\nCOMMIT;\nDROP TABLE keep_me;\nALTER ROLE CURRENT_USER PASSWORD 'x';\nSELECT 1/0;\n", "ALTER ROLE", 4)]
+    // psql reads "U&" without a quote as no word: CREATE FUNCTION ... BEGIN opens a body, the COPY starts no data and the
+    // next line is a meta-command. The guard counted "U", took the COPY's data for rows and let the line through.
+    [InlineData("CREATE TABLE t (a text);\nU&CREATE FUNCTION BEGIN;\nCOPY t (a) FROM stdin;\n\\! touch /tmp/marker\n\\.\n", "\\!", 4)]
+    // Inside a body psql sends whole: still no transaction control but END, nothing beyond the database.
+    [InlineData("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;\nCOMMIT;\nEND;\n", "COMMIT", 2)]
+    [InlineData("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;\nROLLBACK;\nEND;\n", "ROLLBACK", 2)]
+    [InlineData("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;\nALTER ROLE CURRENT_USER PASSWORD 'x';\nEND;\n", "ALTER ROLE", 2)]
+    // Words psql may count otherwise: after a number (psql 15 on: trailing junk), a variable psql sets (read as its value).
+    [InlineData("CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN 1begin;\nSELECT 1;\n", "begin", 1)]
+    [InlineData("SELECT 2;\nCREATE FUNCTION f() RETURNS text LANGUAGE sql RETURN :VERSION;\n", ":VERSION", 2)]
+    public void Guard_StatementWherePsqlMayEndItElsewhere_IsRefused(string dump, string refused, int line)
+    {
+        var e = Refused(dump, refused);
+        Assert.Equal(line, e.LineNumber);
+    }
+
+    [Fact]
+    public void Guard_NumbersSlicesAndUnsetVariables_Pass()
+    {
+        // What pg_dump writes (exponents, slices with a bound named like a keyword) and psql leaves as written.
+        var dump = "CREATE VIEW v AS SELECT 1e5 AS a, 1.5 AS b, 1_000 AS c, (ARRAY[1,2,3])[1:2] AS d, x.y[1:n] AS e FROM x;\n"
+            + "CREATE FUNCTION f(a int[], n int) RETURNS int[] LANGUAGE sql BEGIN ATOMIC SELECT a[1:n]; SELECT a[1 : n]; END;\nSELECT 3::int;\n";
+        Assert.Equal(dump, Guard(dump));
     }
 
     [Theory]

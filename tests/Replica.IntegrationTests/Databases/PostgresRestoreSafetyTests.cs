@@ -254,6 +254,15 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         { "bit string", "SET standard_conforming_strings = off;\nSELECT B'\\' \\! touch MARKER #'';\n" },
         { "hidden COMMIT", "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\n"
             + "SELECT 'a\\' , '; COMMIT; DROP TABLE keep_me; SELECT 1/0; SELECT ''x';\n" },
+        // Found by a review (2026-12-04). In SJIS psql takes the byte after 0x81 as part of the character, the closing
+        // quote included: the next line is a meta-command to psql, text in a string to the guard. Only the session's
+        // \restrict stops it (the command ran before).
+        { "quote after a high byte in SJIS", "SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\nSELECT '\u00c1', E'\n\\! touch MARKER\n';\n" },
+        // psql reads :begin as a variable, no word: the guard took what follows for a function body and checked none of it.
+        { "variable named begin", "CREATE FUNCTION f(a int[], begin int) RETURNS int[] LANGUAGE sql RETURN a[1:begin];\nCOMMIT;\n"
+            + "DROP TABLE keep_me;\nSELECT 1/0;\n" },
+        // psql reads U& without a quote as no word: CREATE FUNCTION ... BEGIN opens a body, the COPY starts no data.
+        { "U& before CREATE FUNCTION", "U&CREATE FUNCTION BEGIN;\nCOPY new_t (a) FROM stdin;\n\\! touch MARKER\n\\.\n" },
     };
 
     [Theory]
