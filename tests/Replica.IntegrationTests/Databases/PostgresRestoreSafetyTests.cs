@@ -258,6 +258,11 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         // quote included: the next line is a meta-command to psql, text in a string to the guard. Only the session's
         // \restrict stops it (the command ran before).
         { "quote after a high byte in SJIS", "SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\nSELECT '\u00c1', E'\n\\! touch MARKER\n';\n" },
+        // The same quote swallowed to hide a COMMIT the guard sees inside a string: psql sends the statement with 0x81 0x27,
+        // which is no SJIS character, and the server refuses it before anything runs (only a backslash, refused after a
+        // non-ASCII byte, is both a valid second byte and one that changes how psql reads on).
+        { "hidden COMMIT after a high byte in SJIS", "SELECT pg_catalog.set_config('client_encoding', 'SJIS', false);\n"
+            + "SELECT '\u00c1', E'\n; COMMIT; DROP TABLE keep_me; SELECT 1/0; -- ';\n" },
         // psql reads :begin as a variable, no word: the guard took what follows for a function body and checked none of it.
         { "variable named begin", "CREATE FUNCTION f(a int[], begin int) RETURNS int[] LANGUAGE sql RETURN a[1:begin];\nCOMMIT;\n"
             + "DROP TABLE keep_me;\nSELECT 1/0;\n" },
