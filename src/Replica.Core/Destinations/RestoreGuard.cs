@@ -33,7 +33,8 @@ namespace Replica.Destinations;
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump
 /// and psql's line numbers stay those of the dump.
-/// Rows of a COPY block are data, never commands, and pass unchecked. A refusal is a <see cref="DumpFormatException"/>
+/// Rows of a COPY block are data, never commands, and pass unchecked. A dollar quote whose tag is longer than the lexer tracks is refused.
+/// A refusal is a <see cref="DumpFormatException"/>
 /// (exit 3) naming the line and byte offset; the caller then rolls the restore back.
 /// </summary>
 internal sealed class RestoreGuard : IUnitSink, IDisposable
@@ -209,6 +210,9 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 break;
             case UnitKind.BadDelimiter:
                 RestoreGuardThrow.BadDelimiter(_unit, unit);
+                break;
+            case UnitKind.LongDollarTag:
+                RestoreGuardThrow.Refused(StatementParser.LongDollarTagReason, _unit, unit, _unit.OpenedAt);
                 break;
             default:
                 HandleStatement(unit, output);

@@ -13,6 +13,11 @@ internal enum UnitKind : byte
     Delimiter,
     /// <summary>A DELIMITER command without a usable terminator (none, or longer than <see cref="DollarTag.Length"/> bytes); not applied.</summary>
     BadDelimiter,
+    /// <summary>
+    /// A PostgreSQL statement up to a dollar quote whose tag is longer than <see cref="DollarTag.Length"/> bytes (its
+    /// opener at <see cref="DumpUnit.OpenedAt"/>), which the lexer cannot follow: refused by every consumer.
+    /// </summary>
+    LongDollarTag,
     /// <summary>The rest of a COPY command's line, after its ';'.</summary>
     CopyHeaderTail,
     /// <summary>One COPY data row with its line break.</summary>
@@ -127,6 +132,10 @@ internal sealed class DumpLexer
         if (_s.Sql == SqlState.MetaLine)
         {
             kind = UnitKind.MetaCommand;
+        }
+        else if (_s.Sql == SqlState.LongDollarTag)
+        {
+            kind = UnitKind.LongDollarTag;
         }
         else if (_s.Sql == SqlState.DelimiterLine)
         {

@@ -278,6 +278,10 @@ internal static partial class StatementParser
             or "gbk" or "win936" or "windows936" or "cp936" or "uhc" or "win949" or "windows949" or "gb18030" or "johab";
     }
 
+    /// <summary>Why a dollar quote with a tag longer than <see cref="DollarTag.Length"/> bytes is refused (<see cref="UnitKind.LongDollarTag"/>).</summary>
+    internal const string LongDollarTagReason =
+        "a dollar quote whose tag is longer than 64 bytes, which the lexer cannot follow where psql and the server read a quote; pg_dump never writes one";
+
     /// <summary>Why a statement that <see cref="FindDollarPsqlReadsDifferently"/> finds is refused.</summary>
     internal const string DollarAfterNumberReason =
         "a $ right after a number, a $n parameter or a psql :variable, where psql may start a dollar quote that the lexer does not see, which pg_dump never writes";

@@ -91,6 +91,60 @@ public class RestoreGuardTests
         Assert.Contains(name == "\\connect" && meta.Contains("other", StringComparison.Ordinal) ? "other" : name, e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Asserts <paramref name="input"/> is refused with the same positioned error (<paramref name="line"/>, byte
+    /// <paramref name="offset"/>) at every split point of the stream and as one-byte blocks, and that nothing from the
+    /// unit at <paramref name="cut"/> on passed.
+    /// </summary>
+    static DumpFormatException RefusedAtEverySplit(byte[] input, int cut, long line, long offset)
+    {
+        IEnumerable<int[]> splits = [.. Enumerable.Range(0, input.Length + 1).Select(i => new[] { i }), [.. Enumerable.Range(1, input.Length - 1)]];
+        DumpFormatException? first = null;
+        foreach (var points in splits)
+        {
+            using var guard = new RestoreGuard(SqlDialect.PostgreSql, "shop");
+            var output = new ArrayBufferWriter<byte>();
+            var e = Assert.Throws<DumpFormatException>(() => Feed(guard, input, points, output));
+            Assert.True(output.WrittenCount <= cut, $"split {points[0]}: {Text(output.WrittenSpan.ToArray())}");
+            Assert.Equal(first?.Message ?? e.Message, e.Message);
+            first ??= e;
+        }
+        Assert.Equal(line, first!.LineNumber);
+        Assert.Equal(offset, first.ByteOffset);
+        Assert.Contains("nothing was restored", first.Message, StringComparison.Ordinal);
+        return first;
+    }
+
+    /// <summary>
+    /// A dollar quote whose tag is longer than the lexer tracks (64 bytes): psql and the server read it as a quote, so a
+    /// lexer that took it for text opened its own quote at the "$$" after it and read the \! line, which psql runs, as
+    /// quoted text ("-- $$" brought the two back in step and the restore succeeded). Refused where the quote opens.
+    /// </summary>
+    [Theory]
+    [InlineData(65)]
+    [InlineData(200)]
+    public void Guard_DollarQuoteTagLongerThanTracked_IsRefusedWhereItOpens(int length)
+    {
+        var tag = "$" + new string('T', length) + "$";
+        var input = $"CREATE TABLE t (a int);\nSELECT {tag}, $$\n{tag} AS a,\n\\! touch /tmp/m\n$$ AS b; -- $$;\nSELECT 2;\n";
+
+        var e = RefusedAtEverySplit(Encoding.UTF8.GetBytes(input), cut: 24, line: 2, offset: 31);
+
+        Assert.Contains("refused: a dollar quote whose tag is longer than 64 bytes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_DollarQuoteTagOf64Bytes_AndALongTagThatOpensNoQuote_Pass()
+    {
+        // 64 bytes are tracked whole; "$" and 65 tag bytes without a closing "$" are plain text, to psql as well.
+        var tag = "$" + new string('T', 64) + "$";
+        var dump = $"SELECT {tag}a $$ \\! b{tag};\nSELECT 1 AS \"x\", ${new string('u', 65)} ;\n";
+        for (var split = 0; split <= dump.Length; split++)
+        {
+            Assert.Equal(dump, Text(Guard(Encoding.UTF8.GetBytes(dump), [split])));
+        }
+    }
+
     [Theory]
     [InlineData("SELECT 1 \\! touch /tmp/marker\n;")]
     [InlineData("SELECT 1 \\g |id\n")]

@@ -148,4 +148,21 @@ public class BadInputTests
         var bytes = Encoding.UTF8.GetBytes("SELECT 1;\nSELECT 2 -- no semicolon");
         Assert.Equal(bytes, Rewrite(bytes));
     }
+
+    /// <summary>
+    /// A dollar quote whose tag is longer than the lexer tracks (64 bytes) is refused where it opens, at every split
+    /// point: psql and the server read it as a quote, the lexer could not follow it, and a restore would refuse it.
+    /// </summary>
+    [Fact]
+    public void Rewrite_DollarQuoteTagLongerThanTracked_IsRefusedWhereItOpens()
+    {
+        var tag = "$" + new string('T', 65) + "$";
+        var dump = $"SET x = 1;\nSELECT {tag}, $$\n{tag} AS a,\n\\! touch /tmp/m\n$$ AS b; -- $$;\n";
+
+        var e = Fails(dump);
+
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(18, e.ByteOffset);
+        Assert.Contains("refused: a dollar quote whose tag is longer than 64 bytes", e.Message);
+    }
 }

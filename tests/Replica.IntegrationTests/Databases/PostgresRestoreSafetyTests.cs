@@ -272,6 +272,54 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         await AssertUnchangedAsync(destination, restore.ExitCode == 0 ? [] : ["new_t"]);
     }
 
+    /// <summary>
+    /// A dump that psql and the restore guard would read out of step, refused by the guard itself (exit 3, positioned),
+    /// whether or not psql would run the <c>\!</c> line: with <c>--jobs 2</c> too, and by <c>replica dump --input</c>
+    /// before it is stored. <paramref name="why"/> is the refusal's reason, at
+    /// <paramref name="line"/> and byte <paramref name="offset"/>.
+    /// </summary>
+    async Task AssertRefusedEverywhereAsync(string name, string jobs, byte[] dump, string why, long line, long offset, params string[] absentTables)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync(name, dump);
+        string[] wipe = jobs == "1" ? ["--no-wipe"] : ["--wipe", "database", "--yes"];
+
+        var restore = await _cli.RunAsync(["restore", "-c", Config(destination), "--name", name, "--jobs", jobs, .. wipe]);
+
+        Assert.False(File.Exists(marker), $"{name}: the shell command ran: {restore.Stderr}");
+        Assert.True(restore.ExitCode == 3, $"{name}: exit {restore.ExitCode}: {restore.Stderr}");
+        Assert.Contains($"line {line}, byte offset {offset}: refused: {why}", restore.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination, absentTables);
+        Assert.Empty(await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}_replica_%'"));
+
+        var input = Path.Combine(_cli.WorkingDirectory, name + ".sql");
+        await File.WriteAllBytesAsync(input, dump);
+        var stored = await _cli.RunAsync("dump", "-c", Config(destination), "--input", input, "--name", name + "-again");
+
+        Assert.True(stored.ExitCode == 3, $"{name}: dump exit {stored.ExitCode}: {stored.Stderr}");
+        Assert.Contains($"line {line}, byte offset {offset}", stored.Stderr, StringComparison.Ordinal);
+        Assert.Contains(why, stored.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker));
+    }
+
+    /// <summary>
+    /// A dollar quote whose tag is longer than the guard tracks (64 bytes; pg_dump's are a few underscores): psql opens
+    /// the quote at $T...T$ and reads the \! line outside any quote, where a guard that took the tag for plain text
+    /// would open its own quote at the $$ after it and read the line as quoted text (and "-- $$" brings them back in step).
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_DollarQuoteTagLongerThanTheGuardTracks_IsRefusedAndRunsNothing(string jobs)
+    {
+        var tag = "$" + new string('T', 65) + "$";
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var dump = $"CREATE TABLE new_t (a int);\nSELECT {tag}, $$\n{tag} AS a,\n\\! touch {marker}\n$$ AS b; -- $$;\nCREATE TABLE after_tag (a int);\n";
+
+        await AssertRefusedEverywhereAsync("tag", jobs, System.Text.Encoding.UTF8.GetBytes(dump), "a dollar quote whose tag is longer than 64 bytes", 2, 35, "new_t", "after_tag");
+    }
+
     [Fact]
     public async Task RestoreFromFile_ShellMetaCommandInExportedDump_IsRefusedAndRunsNothing()
     {
