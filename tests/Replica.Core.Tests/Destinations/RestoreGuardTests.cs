@@ -145,6 +145,32 @@ public class RestoreGuardTests
         }
     }
 
+    /// <summary>
+    /// A NUL byte in a COPY row: psql reads lines as C strings, so the NUL hid the row's line break, psql sent the real
+    /// end marker as data, ended the COPY at a "\." the lexer read inside $$...$$ and ran the \! line after it. Refused
+    /// at the NUL, in a row of its own or in a run of rows, however the stream is cut; rows before it passed.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("a\nb\n")]
+    public void Guard_NulByteInCopyRow_IsRefusedAtTheNul(string rowsBefore)
+    {
+        var head = "CREATE TABLE t (a text);\nCOPY t (a) FROM stdin;\n" + rowsBefore;
+        var input = Encoding.UTF8.GetBytes(head + "x\0y\n\\.\nSELECT $$\n\\.\n\\! touch /tmp/m\nSELECT 1; --$$;\n");
+
+        var e = RefusedAtEverySplit(input, cut: head.Length, line: 3 + rowsBefore.Count(c => c == '\n'), offset: head.Length + 1);
+
+        Assert.Contains("refused: a NUL byte in a COPY row", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_NulByteRightBeforeTheEndMarkersLineBreak_IsRefused()
+    {
+        var head = "COPY t (a) FROM stdin;\n1\n";
+        var e = RefusedAtEverySplit(Encoding.UTF8.GetBytes(head + "\\.\0\n\\.\n"), cut: head.Length, line: 3, offset: head.Length + 2);
+        Assert.Contains("NUL byte in a COPY row", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("SELECT 1 \\! touch /tmp/marker\n;")]
     [InlineData("SELECT 1 \\g |id\n")]

@@ -320,6 +320,23 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         await AssertRefusedEverywhereAsync("tag", jobs, System.Text.Encoding.UTF8.GetBytes(dump), "a dollar quote whose tag is longer than 64 bytes", 2, 35, "new_t", "after_tag");
     }
 
+    /// <summary>
+    /// A NUL byte in a COPY row: psql reads lines as C strings, so the NUL hides the row's line break and psql sends the
+    /// real end marker as data; it then ends the COPY at a "\." that the guard read inside $$...$$, and runs the \! line
+    /// after it. Text COPY cannot carry a NUL into PostgreSQL, and pg_dump never writes one.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_NulByteInCopyRow_IsRefusedAndRunsNothing(string jobs)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var dump = "CREATE TABLE nulcopy (a text);\nCOPY nulcopy (a) FROM stdin;\nx\0\n\\.\nSELECT $$\n\\.\n"
+            + $"\\! touch {marker}\nSELECT 1; --$$;\nCREATE TABLE after_nul (a int);\n";
+
+        await AssertRefusedEverywhereAsync("nul", jobs, System.Text.Encoding.UTF8.GetBytes(dump), "a NUL byte in a COPY row", 3, 61, "nulcopy", "after_nul");
+    }
+
     [Fact]
     public async Task RestoreFromFile_ShellMetaCommandInExportedDump_IsRefusedAndRunsNothing()
     {
