@@ -208,6 +208,42 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         await server.DropDatabaseAsync(running);
     }
 
+    /// <summary>
+    /// A destination whose name is 63 bytes in UTF-8, PostgreSQL's limit, but fewer characters: a staging name cut to a
+    /// number of characters came out longer than 63 bytes, the server truncated it to the destination's own name, its
+    /// CREATE DATABASE failed ("already exists"), and the failed restore then dropped the staging database it had
+    /// recorded: the destination, WITH (FORCE). Whatever the restore's outcome, the destination stays, with its rows
+    /// when the restore fails; on success it is replaced and no staging database is left.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_WipeDatabaseInto63ByteName_NeverDropsTheDestination(string jobs)
+    {
+        var destination = new string('\u65e5', 20) + Guid.NewGuid().ToString("N")[..3];
+        Assert.Equal(63, System.Text.Encoding.UTF8.GetByteCount(destination));
+        await server.CreateDatabaseAsync(destination);
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+        await _cli.StoreRawDumpAsync("failing", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\nSELECT 1/0;\n");
+        await _cli.StoreRawDumpAsync("good", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n");
+        // Staging names begin with the destination's first characters: none may be left.
+        const string named = "SELECT datname FROM pg_database WHERE datname LIKE '\u65e5%' ORDER BY datname";
+
+        var failed = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "failing", "--wipe", "database", "--yes", "--jobs", jobs);
+
+        Assert.True(failed.ExitCode == 7, failed.Stderr);
+        Assert.Equal([destination], (await server.QueryAsync("postgres", named)).Select(r => r[0]));
+        await AssertUnchangedAsync(destination, "t");
+
+        var good = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "good", "--wipe", "database", "--yes", "--jobs", jobs);
+
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        Assert.Equal([destination], (await server.QueryAsync("postgres", named)).Select(r => r[0]));
+        Assert.Equal("1", (await server.QueryAsync(destination, "SELECT count(*) FROM t"))[0][0]);
+        Assert.Null((await server.QueryAsync(destination, "SELECT to_regclass('keep_me')::text"))[0][0]);
+        await server.DropDatabaseAsync(destination);
+    }
+
     [Fact]
     public async Task Restore_ShellMetaCommandInStoredDump_IsRefusedAndRunsNothing()
     {
