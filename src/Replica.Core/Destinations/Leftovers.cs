@@ -44,6 +44,40 @@ internal static class Leftovers
             && !IsRunning(pid);
     }
 
+    /// <summary>
+    /// The most a staging name's <c>&lt;pid&gt;_&lt;time&gt;</c> takes: an int's 10 digits, '_', and 10 digits of Unix
+    /// seconds (until the year 2286). A prefix this much shorter than the server's limit keeps every staging name whole.
+    /// </summary>
+    public const int MaxStagingSuffixLength = 21;
+
+    /// <summary>A staging database's name: <paramref name="prefix"/>, a process id and a time, as <see cref="IsAbandonedStaging"/> reads them.</summary>
+    public static string StagingName(string prefix, int processId, long unixSeconds) =>
+        string.Create(CultureInfo.InvariantCulture, $"{prefix}{processId}_{unixSeconds}");
+
+    /// <summary>A new staging database's name for this process, now.</summary>
+    public static string NewStagingName(string prefix) => StagingName(prefix, Environment.ProcessId, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+    /// <summary>
+    /// The longest start of <paramref name="s"/> that takes at most <paramref name="maxBytes"/> bytes in UTF-8, cut between
+    /// characters (never inside a character's bytes or a surrogate pair; a lone surrogate counts as the 3 bytes of the
+    /// replacement character it is encoded as).
+    /// </summary>
+    public static string CutToUtf8Bytes(string s, int maxBytes)
+    {
+        var bytes = 0;
+        var end = 0;
+        foreach (var rune in s.EnumerateRunes())
+        {
+            bytes += rune.Utf8SequenceLength;
+            if (bytes > maxBytes)
+            {
+                break;
+            }
+            end += rune.Utf16SequenceLength;
+        }
+        return s[..end];
+    }
+
     /// <summary><paramref name="prefix"/> as a SQL LIKE pattern matching every name that starts with it.</summary>
     public static string LikePrefix(string prefix) =>
         prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal) + "%";

@@ -161,7 +161,8 @@ public sealed class MysqlDestination : IRestoreDestination
         foreach (var row in rows)
         {
             var name = row[0];
-            if (!Leftovers.IsAbandonedStaging(name, prefix))
+            // The destination itself may be named like one of its own staging databases: never that one.
+            if (string.Equals(name, _database, StringComparison.OrdinalIgnoreCase) || !Leftovers.IsAbandonedStaging(name, prefix))
             {
                 continue;
             }

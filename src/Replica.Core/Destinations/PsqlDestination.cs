@@ -128,9 +128,7 @@ public sealed class PsqlDestination : IRestoreDestination
         if (_wipe == WipeMode.Database)
         {
             await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-            _stagingDatabase = NewStagingName();
-            await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
-            target = _uri.WithDatabase(_stagingDatabase);
+            target = _uri.WithDatabase(await CreateStagingAsync(cancellationToken).ConfigureAwait(false));
         }
         _psql = await StartSessionAsync(target, cancellationToken).ConfigureAwait(false);
         _dropOnSwap = true;
@@ -248,14 +246,16 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
-        var prefix = StagingPrefix;
+        var prefix = StagingPrefix(_uri.Database!);
         var like = Leftovers.LikePrefix(prefix);
         var names = await _tools.QueryAsync(Maintenance,
             $"SELECT d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
             cancellationToken).ConfigureAwait(false);
         foreach (var name in names.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!Leftovers.IsAbandonedStaging(name, prefix))
+            // The destination itself may be named like one of its own staging databases (its first 33 bytes, _replica_,
+            // digits, _, digits): never that one.
+            if (IsSameDatabase(name, _uri.Database!) || !Leftovers.IsAbandonedStaging(name, prefix))
             {
                 continue;
             }
@@ -405,10 +405,26 @@ public sealed class PsqlDestination : IRestoreDestination
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-        _stagingDatabase = NewStagingName();
         _dropOnSwap = exists;
-        await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_stagingDatabase)}", cancellationToken).ConfigureAwait(false);
-        return _uri.WithDatabase(_stagingDatabase);
+        return _uri.WithDatabase(await CreateStagingAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Creates a staging database and only then records it as this restore's, to swap in or to drop on failure: a name
+    /// whose CREATE DATABASE failed (it exists: another restore's staging database, or the destination itself) is not
+    /// ours to drop. Its name fits PostgreSQL's limit whole (<see cref="StagingPrefix"/>), so the server stores it as
+    /// given and never as the destination's.
+    /// </summary>
+    async Task<string> CreateStagingAsync(CancellationToken cancellationToken)
+    {
+        var name = Leftovers.NewStagingName(StagingPrefix(_uri.Database!));
+        if (IsSameDatabase(name, _uri.Database!))
+        {
+            throw new ConfigException($"the staging database of {_uri.Describe()} would be named {name}, which PostgreSQL takes for the destination itself: restore into a database of another name");
+        }
+        await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(name)}", cancellationToken).ConfigureAwait(false);
+        _stagingDatabase = name;
+        return name;
     }
 
     /// <summary>Starts a psql session on <paramref name="target"/> whose rows count toward this restore's.</summary>
@@ -435,11 +451,11 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             await session.DisposeAsync().ConfigureAwait(false);
         }
-        if (!_committed && _stagingDatabase is not null)
+        if (!_committed && _stagingDatabase is { } staging && !IsSameDatabase(staging, _uri.Database!))
         {
             try
             {
-                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(_stagingDatabase)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(staging)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
             }
             catch (DatabaseException)
             {
@@ -448,17 +464,27 @@ public sealed class PsqlDestination : IRestoreDestination
         }
     }
 
+    /// <summary>PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN - 1), cut between characters.</summary>
+    const int MaxNameBytes = 63;
+
+    const string StagingInfix = "_replica_";
+
     /// <summary>
-    /// The start of the names of this destination's staging databases (<c>&lt;db&gt;_replica_</c>, the name cut to 40
-    /// characters, so that with the process id and time it stays within PostgreSQL's 63 bytes for ASCII names), which
-    /// abandoned ones are found by.
+    /// The start of the names of <paramref name="database"/>'s staging databases, which abandoned ones are found by:
+    /// <c>&lt;db&gt;_replica_</c>, the name cut between characters to 33 bytes of UTF-8, so that with the process id and the
+    /// time (<see cref="Leftovers.MaxStagingSuffixLength"/>) every staging name fits PostgreSQL's 63 bytes whole. (Cut to
+    /// 40 characters, a longer one lost its time to the server's truncation, and with a destination name of 63 bytes
+    /// in fewer characters became the destination's own name.)
     /// </summary>
-    string StagingPrefix => Truncate(_uri.Database!, 40) + "_replica_";
+    internal static string StagingPrefix(string database) =>
+        Leftovers.CutToUtf8Bytes(database, MaxNameBytes - StagingInfix.Length - Leftovers.MaxStagingSuffixLength) + StagingInfix;
 
-    /// <summary>A staging database's name: <see cref="StagingPrefix"/>, this process's id and the time (Leftovers.IsAbandonedStaging reads them).</summary>
-    string NewStagingName() => $"{StagingPrefix}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
-
-    static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
+    /// <summary>
+    /// Whether PostgreSQL takes <paramref name="name"/> for <paramref name="database"/>: the server truncates a name to 63
+    /// bytes, so two names that agree in those are one (read in UTF-8, the restore's client encoding).
+    /// </summary>
+    internal static bool IsSameDatabase(string name, string database) =>
+        string.Equals(Leftovers.CutToUtf8Bytes(name, MaxNameBytes), Leftovers.CutToUtf8Bytes(database, MaxNameBytes), StringComparison.Ordinal);
 
     /// <summary>A SQL identifier, quoted (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS).</summary>
 

@@ -33,7 +33,9 @@ namespace Replica.Destinations;
 /// BEGIN, START TRANSACTION, COMMIT and END at the top level (pg_dump writes BEGIN ... COMMIT around large objects) are
 /// replaced by their line breaks, so the restore's one transaction (PsqlDestination's BEGIN ... COMMIT) holds for the whole dump
 /// and psql's line numbers stay those of the dump.
-/// Rows of a COPY block are data, never commands, and pass unchecked. A refusal is a <see cref="DumpFormatException"/>
+/// Rows of a COPY block are data, never commands, and pass unchecked but for a NUL byte (psql would read the row's line
+/// only up to it and miss the end marker after it). A dollar quote whose tag is longer than the lexer tracks is refused.
+/// A refusal is a <see cref="DumpFormatException"/>
 /// (exit 3) naming the line and byte offset; the caller then rolls the restore back.
 /// </summary>
 internal sealed class RestoreGuard : IUnitSink, IDisposable
@@ -155,7 +157,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         }
     }
 
-    // Rows of a COPY block are data: they pass unchecked, up to the end marker or a row cut by the block's end.
+    // Rows of a COPY block are data: they pass unchecked, up to the end marker, a row cut by the block's end or a row with a
+    // NUL byte (which comes as a unit of its own, refused).
     void IUnitSink.Rows(ReadOnlySpan<byte> rows)
     {
         Write(_output, rows);
@@ -171,12 +174,16 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
 
     void HandleUnit(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
-        if (_unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && unit.IndexOf((byte)0) is var nul and >= 0)
+        if (unit.IndexOf((byte)0) is var nul and >= 0)
         {
             // psql reads its input by lines as C strings: it drops what follows a NUL on its line, a quote or comment opener
-            // the lexer saw, and would run the next line as a meta-command. (In COPY rows a NUL only hides an end marker
-            // from psql, which then sends more lines as data.)
-            RestoreGuardThrow.Refused("a NUL byte outside COPY data, after which psql drops the rest of its line; pg_dump never writes one", _unit, unit, _unit.Offset + nul);
+            // the lexer saw, and would run the next line as a meta-command. In a COPY row the NUL hides the line break, so
+            // psql sends the end marker after it as data, ends the COPY at a later "\." the lexer read elsewhere (inside
+            // a string) and runs the line after that as a meta-command. (COPY rows with a NUL come here one by one:
+            // DumpLexer.CompleteRowsUnchecked stops at them.)
+            RestoreGuardThrow.Refused(_unit.Kind is UnitKind.CopyRow or UnitKind.CopyEnd
+                ? StatementParser.NulInCopyRowReason
+                : "a NUL byte outside COPY data, after which psql drops the rest of its line; pg_dump never writes one", _unit, unit, _unit.Offset + nul);
         }
         if (!_mySql && _unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && TrailBackslash(unit) is var trail and >= 0)
         {
@@ -209,6 +216,9 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 break;
             case UnitKind.BadDelimiter:
                 RestoreGuardThrow.BadDelimiter(_unit, unit);
+                break;
+            case UnitKind.LongDollarTag:
+                RestoreGuardThrow.Refused(StatementParser.LongDollarTagReason, _unit, unit, _unit.OpenedAt);
                 break;
             default:
                 HandleStatement(unit, output);

@@ -18,20 +18,21 @@ internal static class CopyRowScanner
 
     /// <summary>
     /// Returns the index of the row's terminating '\n' in <paramref name="data"/>, or -1 when there is none.
-    /// <paramref name="tabs"/> counts the tabs before it; <paramref name="hasBackslash"/> says whether a backslash occurs
-    /// before it (then the tab count must be redone with escapes in mind).
+    /// <paramref name="tabs"/> counts the tabs before it; <paramref name="hasBackslashOrNul"/> says whether a backslash
+    /// occurs before it (then the tab count must be redone with escapes in mind) or a NUL byte (which text COPY cannot
+    /// carry and psql reads as the end of its line: the row is refused).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int ScanRow(ReadOnlySpan<byte> data, out int tabs, out bool hasBackslash)
+    public static int ScanRow(ReadOnlySpan<byte> data, out int tabs, out bool hasBackslashOrNul)
     {
         if (s_vector && data.Length >= Vector256<byte>.Count)
         {
-            return ScanRowVector(data, out tabs, out hasBackslash);
+            return ScanRowVector(data, out tabs, out hasBackslashOrNul);
         }
-        return ScanRowScalar(data, 0, 0, false, out tabs, out hasBackslash);
+        return ScanRowScalar(data, 0, 0, false, out tabs, out hasBackslashOrNul);
     }
 
-    static int ScanRowVector(ReadOnlySpan<byte> data, out int tabs, out bool hasBackslash)
+    static int ScanRowVector(ReadOnlySpan<byte> data, out int tabs, out bool hasBackslashOrNul)
     {
         ref var start = ref MemoryMarshal.GetReference(data);
         var lfs = Vector256.Create((byte)'\n');
@@ -46,22 +47,23 @@ internal static class CopyRowScanner
             var v = Vector256.LoadUnsafe(ref start, (nuint)i);
             var lfMask = Vector256.Equals(v, lfs).ExtractMostSignificantBits();
             var tabMask = Vector256.Equals(v, tabv).ExtractMostSignificantBits();
-            var bsMask = Vector256.Equals(v, bss).ExtractMostSignificantBits();
+            // A NUL counts as a backslash here: either sends the row to a closer look.
+            var bsMask = (Vector256.Equals(v, bss) | Vector256.Equals(v, Vector256<byte>.Zero)).ExtractMostSignificantBits();
             if (lfMask != 0)
             {
                 var at = BitOperations.TrailingZeroCount(lfMask);
                 var before = (1u << at) - 1; // at < 32
                 tabs = count + BitOperations.PopCount(tabMask & before);
-                hasBackslash = (anyBackslash | (bsMask & before)) != 0;
+                hasBackslashOrNul = (anyBackslash | (bsMask & before)) != 0;
                 return i + at;
             }
             count += BitOperations.PopCount(tabMask);
             anyBackslash |= bsMask;
         }
-        return ScanRowScalar(data, i, count, anyBackslash != 0, out tabs, out hasBackslash);
+        return ScanRowScalar(data, i, count, anyBackslash != 0, out tabs, out hasBackslashOrNul);
     }
 
-    static int ScanRowScalar(ReadOnlySpan<byte> data, int from, int count, bool backslash, out int tabs, out bool hasBackslash)
+    static int ScanRowScalar(ReadOnlySpan<byte> data, int from, int count, bool backslash, out int tabs, out bool hasBackslashOrNul)
     {
         for (var i = from; i < data.Length; i++)
         {
@@ -69,20 +71,20 @@ internal static class CopyRowScanner
             if (b == (byte)'\n')
             {
                 tabs = count;
-                hasBackslash = backslash;
+                hasBackslashOrNul = backslash;
                 return i;
             }
             if (b == (byte)'\t')
             {
                 count++;
             }
-            else if (b == (byte)'\\')
+            else if (b is (byte)'\\' or 0)
             {
                 backslash = true;
             }
         }
         tabs = count;
-        hasBackslash = backslash;
+        hasBackslashOrNul = backslash;
         return -1;
     }
 

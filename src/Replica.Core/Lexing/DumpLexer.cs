@@ -13,6 +13,11 @@ internal enum UnitKind : byte
     Delimiter,
     /// <summary>A DELIMITER command without a usable terminator (none, or longer than <see cref="DollarTag.Length"/> bytes); not applied.</summary>
     BadDelimiter,
+    /// <summary>
+    /// A PostgreSQL statement up to a dollar quote whose tag is longer than <see cref="DollarTag.Length"/> bytes (its
+    /// opener at <see cref="DumpUnit.OpenedAt"/>), which the lexer cannot follow: refused by every consumer.
+    /// </summary>
+    LongDollarTag,
     /// <summary>The rest of a COPY command's line, after its ';'.</summary>
     CopyHeaderTail,
     /// <summary>One COPY data row with its line break.</summary>
@@ -130,6 +135,10 @@ internal sealed class DumpLexer
         {
             kind = UnitKind.MetaCommand;
         }
+        else if (_s.Sql == SqlState.LongDollarTag)
+        {
+            kind = UnitKind.LongDollarTag;
+        }
         else if (_s.Sql == SqlState.DelimiterLine)
         {
             kind = UnitScanner.TryApplyDelimiter(ref _s, unit) ? UnitKind.Delimiter : UnitKind.BadDelimiter;
@@ -183,7 +192,7 @@ internal sealed class DumpLexer
 
     /// <summary>
     /// Inside a COPY block: takes the run of complete rows from <paramref name="from"/> on that need no closer look - no
-    /// end marker, <paramref name="expectedTabs"/> field separators, no bad escape, shorter than
+    /// end marker, <paramref name="expectedTabs"/> field separators, no bad escape, no NUL byte, shorter than
     /// <paramref name="maxRowBytes"/> - and returns where the run ends: at the end of the data, at a row cut by it, or at
     /// a row to be taken as a unit of its own (<see cref="Scan"/>, <see cref="Complete"/>).
     /// </summary>
@@ -194,14 +203,15 @@ internal sealed class DumpLexer
         while (true)
         {
             var rest = data[pos..];
-            var lf = CopyRowScanner.ScanRow(rest, out var tabs, out var hasBackslash);
+            var lf = CopyRowScanner.ScanRow(rest, out var tabs, out var hasBackslashOrNul);
             if (lf < 0 || lf >= maxRowBytes)
             {
                 break;
             }
-            if (hasBackslash)
+            if (hasBackslashOrNul)
             {
                 if (rest[0] == (byte)'\\' && lf >= 1 && rest[1] == (byte)'.'
+                    || rest[..lf].Contains((byte)0)
                     || CopyRowScanner.CountFieldsSlow(rest[..lf], out tabs) >= 0)
                 {
                     break;
@@ -223,7 +233,8 @@ internal sealed class DumpLexer
     /// <summary>
     /// Inside a COPY block, for a consumer that does not look at fields: takes every complete row from
     /// <paramref name="from"/> on up to the end marker, and returns where the run ends: at the end of the data, at a row
-    /// cut by it, or at the end marker (a unit of its own).
+    /// cut by it, at the end marker, or at a row with a NUL byte (each a unit of its own: psql reads lines as C strings,
+    /// so a NUL hides the rest of its line, the line break included, and the restore guard refuses it).
     /// </summary>
     public int CompleteRowsUnchecked(ReadOnlySpan<byte> data, int from)
     {
@@ -231,8 +242,8 @@ internal sealed class DumpLexer
         var count = 0L;
         while (true)
         {
-            var lf = data[pos..].IndexOf((byte)'\n');
-            if (lf < 0 || data[pos] == (byte)'\\' && IsEndMarker(data.Slice(pos, lf + 1)))
+            var lf = data[pos..].IndexOfAny((byte)'\n', (byte)0);
+            if (lf < 0 || data[pos + lf] == 0 || data[pos] == (byte)'\\' && IsEndMarker(data.Slice(pos, lf + 1)))
             {
                 break;
             }

@@ -31,6 +31,12 @@ internal enum SqlState : byte
     DollarOpen,
     Dollar,
     DollarClose,
+    /// <summary>
+    /// A dollar quote opened whose tag is longer than <see cref="DollarTag.Length"/> bytes: psql and the server read it as
+    /// a quote (they have no limit), the scanner cannot follow it. The unit ends at the opener's closing '$'; the lexer
+    /// hands it out as <see cref="UnitKind.LongDollarTag"/>, which every consumer refuses.
+    /// </summary>
+    LongDollarTag,
     MetaLine,
     // MySQL only (see UnitScanner.MySql.cs).
     /// <summary>Saw "--": a comment only if a space or control character follows.</summary>
@@ -68,6 +74,7 @@ internal struct LexerState
     public byte Prev;
     public byte Prev2;
     public int CommentDepth;
+    /// <summary>The bytes of the dollar-quote tag read so far; past <see cref="DollarTag.Length"/> it stops at Length + 1.</summary>
     public int TagLength;
     public int TagMatched;
     public DollarTag Tag;

@@ -293,6 +293,14 @@ internal static partial class StatementParser
         return t.Next() && t.IsWord("end"u8) && (!t.Next() || t.IsPunct((byte)';'));
     }
 
+    /// <summary>Why a dollar quote with a tag longer than <see cref="DollarTag.Length"/> bytes is refused (<see cref="UnitKind.LongDollarTag"/>).</summary>
+    internal const string LongDollarTagReason =
+        "a dollar quote whose tag is longer than 64 bytes, which the lexer cannot follow where psql and the server read a quote; pg_dump never writes one";
+
+    /// <summary>Why a COPY row with a NUL byte is refused, when a dump is stored and when it is restored.</summary>
+    internal const string NulInCopyRowReason =
+        "a NUL byte in a COPY row, where psql's line reading stops (it would miss the end marker and end the COPY at a later one, then run what follows as a meta-command); text COPY cannot carry a NUL into PostgreSQL, and pg_dump never writes one";
+
     /// <summary>Why a statement that <see cref="FindDollarPsqlReadsDifferently"/> finds is refused.</summary>
     internal const string DollarAfterNumberReason =
         "a $ right after a number, a $n parameter or a psql :variable, where psql may start a dollar quote that the lexer does not see, which pg_dump never writes";

@@ -128,12 +128,29 @@ internal static partial class UnitScanner
                     var b = data[i];
                     if (b == (byte)'$')
                     {
+                        if (s.TagLength > DollarTag.Length)
+                        {
+                            // psql and the server take $tag$ as a dollar quote whatever the tag's length, and only its
+                            // whole tag closes it: a tag cut to the first 64 bytes could close it early, a tag read as
+                            // text would leave the scanner outside a quote that psql is in. The unit ends here, refused.
+                            s.Sql = SqlState.LongDollarTag;
+                            return i + 1;
+                        }
                         s.Sql = SqlState.Dollar;
                         i++;
                     }
-                    else if (IsTagByte(b, s.TagLength == 0) && s.TagLength < DollarTag.Length)
+                    else if (IsTagByte(b, s.TagLength == 0))
                     {
-                        s.Tag[s.TagLength++] = b;
+                        // Past the limit only the count goes on (to Length + 1): a '$' after it opens a quote, refused above;
+                        // anything else makes $tag plain text, as in psql.
+                        if (s.TagLength < DollarTag.Length)
+                        {
+                            s.Tag[s.TagLength++] = b;
+                        }
+                        else
+                        {
+                            s.TagLength = DollarTag.Length + 1;
+                        }
                         i++;
                     }
                     else
@@ -186,6 +203,8 @@ internal static partial class UnitScanner
                 }
                 case SqlState.MetaLine:
                     return PastLineEnd(data, i);
+                case SqlState.LongDollarTag:
+                    return i; // the unit ended at the opener; DumpLexer.Complete hands it out before anything more is read
                 default:
                     i = ScanShared(ref s, data, i);
                     if (i < 0)

@@ -99,6 +99,11 @@ public sealed partial class DumpRewriter
         var plan = _copy!;
         var row = unit[^1] == (byte)'\n' ? unit[..^1] : unit;
         _copyRow++;
+        if (row.IndexOf((byte)0) is var nul and >= 0)
+        {
+            // Such rows come here one by one: DumpLexer.CompleteRows stops at them.
+            RewriteThrow.NulInRow(_unit.Offset + nul, _unit.LineNumber, _copyTable, _copyRow);
+        }
         if (plan.Selection is not null)
         {
             var content = RowAt(_copyTable, _copyRow).SplitCopyRow(plan, row);

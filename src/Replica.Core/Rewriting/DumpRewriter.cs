@@ -304,6 +304,9 @@ public sealed partial class DumpRewriter : IDisposable
             case UnitKind.Delimiter or UnitKind.BadDelimiter:
                 HandleDelimiterCommand(bytes, output);
                 break;
+            case UnitKind.LongDollarTag:
+                Refuse(StatementParser.LongDollarTagReason, bytes, (int)(_unit.OpenedAt - _unit.Offset));
+                break;
             default:
                 CheckStatement(bytes);
                 HandleStatement(bytes, output);

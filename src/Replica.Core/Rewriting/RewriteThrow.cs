@@ -62,6 +62,12 @@ internal static class RewriteThrow
     public static void RowEndsInBackslash(long byteOffset, long lineNumber, string? table, long rowNumber) =>
         throw new DumpFormatException("a backslash at the end of a row escapes nothing (bad escape)", byteOffset, lineNumber, table, rowNumber);
 
+    /// <summary>A NUL byte in a COPY row (at <paramref name="byteOffset"/>): a restore would refuse it, and PostgreSQL could not take it.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void NulInRow(long byteOffset, long lineNumber, string? table, long rowNumber) =>
+        throw new DumpFormatException($"refused: {StatementParser.NulInCopyRowReason}", byteOffset, lineNumber, table, rowNumber);
+
     [DoesNotReturn]
     [StackTraceHidden]
     public static void RowOfTableWithoutColumns(long byteOffset, long lineNumber, string? table, long rowNumber) =>

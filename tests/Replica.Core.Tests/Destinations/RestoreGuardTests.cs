@@ -125,6 +125,86 @@ public class RestoreGuardTests
         Assert.Contains(name == "\\connect" && meta.Contains("other", StringComparison.Ordinal) ? "other" : name, e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Asserts <paramref name="input"/> is refused with the same positioned error (<paramref name="line"/>, byte
+    /// <paramref name="offset"/>) at every split point of the stream and as one-byte blocks, and that nothing from the
+    /// unit at <paramref name="cut"/> on passed.
+    /// </summary>
+    static DumpFormatException RefusedAtEverySplit(byte[] input, int cut, long line, long offset)
+    {
+        IEnumerable<int[]> splits = [.. Enumerable.Range(0, input.Length + 1).Select(i => new[] { i }), [.. Enumerable.Range(1, input.Length - 1)]];
+        DumpFormatException? first = null;
+        foreach (var points in splits)
+        {
+            using var guard = new RestoreGuard(SqlDialect.PostgreSql, "shop");
+            var output = new ArrayBufferWriter<byte>();
+            var e = Assert.Throws<DumpFormatException>(() => Feed(guard, input, points, output));
+            Assert.True(output.WrittenCount <= cut, $"split {points[0]}: {Text(output.WrittenSpan.ToArray())}");
+            Assert.Equal(first?.Message ?? e.Message, e.Message);
+            first ??= e;
+        }
+        Assert.Equal(line, first!.LineNumber);
+        Assert.Equal(offset, first.ByteOffset);
+        Assert.Contains("nothing was restored", first.Message, StringComparison.Ordinal);
+        return first;
+    }
+
+    /// <summary>
+    /// A dollar quote whose tag is longer than the lexer tracks (64 bytes): psql and the server read it as a quote, so a
+    /// lexer that took it for text opened its own quote at the "$$" after it and read the \! line, which psql runs, as
+    /// quoted text ("-- $$" brought the two back in step and the restore succeeded). Refused where the quote opens.
+    /// </summary>
+    [Theory]
+    [InlineData(65)]
+    [InlineData(200)]
+    public void Guard_DollarQuoteTagLongerThanTracked_IsRefusedWhereItOpens(int length)
+    {
+        var tag = "$" + new string('T', length) + "$";
+        var input = $"CREATE TABLE t (a int);\nSELECT {tag}, $$\n{tag} AS a,\n\\! touch /tmp/m\n$$ AS b; -- $$;\nSELECT 2;\n";
+
+        var e = RefusedAtEverySplit(Encoding.UTF8.GetBytes(input), cut: 24, line: 2, offset: 31);
+
+        Assert.Contains("refused: a dollar quote whose tag is longer than 64 bytes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_DollarQuoteTagOf64Bytes_AndALongTagThatOpensNoQuote_Pass()
+    {
+        // 64 bytes are tracked whole; "$" and 65 tag bytes without a closing "$" are plain text, to psql as well.
+        var tag = "$" + new string('T', 64) + "$";
+        var dump = $"SELECT {tag}a $$ \\! b{tag};\nSELECT 1 AS \"x\", ${new string('u', 65)} ;\n";
+        for (var split = 0; split <= dump.Length; split++)
+        {
+            Assert.Equal(dump, Text(Guard(Encoding.UTF8.GetBytes(dump), [split])));
+        }
+    }
+
+    /// <summary>
+    /// A NUL byte in a COPY row: psql reads lines as C strings, so the NUL hid the row's line break, psql sent the real
+    /// end marker as data, ended the COPY at a "\." the lexer read inside $$...$$ and ran the \! line after it. Refused
+    /// at the NUL, in a row of its own or in a run of rows, however the stream is cut; rows before it passed.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("a\nb\n")]
+    public void Guard_NulByteInCopyRow_IsRefusedAtTheNul(string rowsBefore)
+    {
+        var head = "CREATE TABLE t (a text);\nCOPY t (a) FROM stdin;\n" + rowsBefore;
+        var input = Encoding.UTF8.GetBytes(head + "x\0y\n\\.\nSELECT $$\n\\.\n\\! touch /tmp/m\nSELECT 1; --$$;\n");
+
+        var e = RefusedAtEverySplit(input, cut: head.Length, line: 3 + rowsBefore.Count(c => c == '\n'), offset: head.Length + 1);
+
+        Assert.Contains("refused: a NUL byte in a COPY row", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guard_NulByteRightBeforeTheEndMarkersLineBreak_IsRefused()
+    {
+        var head = "COPY t (a) FROM stdin;\n1\n";
+        var e = RefusedAtEverySplit(Encoding.UTF8.GetBytes(head + "\\.\0\n\\.\n"), cut: head.Length, line: 3, offset: head.Length + 2);
+        Assert.Contains("NUL byte in a COPY row", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("SELECT 1 \\! touch /tmp/marker\n;")]
     [InlineData("SELECT 1 \\g |id\n")]

@@ -148,4 +148,51 @@ public class BadInputTests
         var bytes = Encoding.UTF8.GetBytes("SELECT 1;\nSELECT 2 -- no semicolon");
         Assert.Equal(bytes, Rewrite(bytes));
     }
+
+    /// <summary>
+    /// A NUL byte in a COPY row: text COPY cannot carry it into PostgreSQL and psql reads its line only up to it (a
+    /// restore refuses it), so it is refused when the dump is stored, at the NUL, with the table and row: passed
+    /// through, dropped or transformed, in a run of rows or alone.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("public.t.b=upper")]
+    [InlineData("public.t.a=upper")]
+    public void Rewrite_NulByteInCopyRow_IsRefusedAtTheNul(string? rule)
+    {
+        var dump = Header + "1\tx\n2\ty\0z\n3\tw\n\\.\n";
+
+        var e = Fails(dump, rule is null ? null : Rules(rule));
+
+        Assert.Equal("public.t", e.Table);
+        Assert.Equal(2, e.RowNumber);
+        Assert.Equal(4, e.LineNumber);
+        Assert.Equal(Header.Length + 7, e.ByteOffset);
+        Assert.Contains("refused: a NUL byte in a COPY row", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_NulByteInRowOfDroppedTable_IsRefused()
+    {
+        var e = Fails(Header + "1\tx\0\n\\.\n", Rules([], ["public.t"], []));
+        Assert.Equal(Header.Length + 3, e.ByteOffset);
+        Assert.Contains("NUL byte in a COPY row", e.Message);
+    }
+
+    /// <summary>
+    /// A dollar quote whose tag is longer than the lexer tracks (64 bytes) is refused where it opens, at every split
+    /// point: psql and the server read it as a quote, the lexer could not follow it, and a restore would refuse it.
+    /// </summary>
+    [Fact]
+    public void Rewrite_DollarQuoteTagLongerThanTracked_IsRefusedWhereItOpens()
+    {
+        var tag = "$" + new string('T', 65) + "$";
+        var dump = $"SET x = 1;\nSELECT {tag}, $$\n{tag} AS a,\n\\! touch /tmp/m\n$$ AS b; -- $$;\n";
+
+        var e = Fails(dump);
+
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(18, e.ByteOffset);
+        Assert.Contains("refused: a dollar quote whose tag is longer than 64 bytes", e.Message);
+    }
 }

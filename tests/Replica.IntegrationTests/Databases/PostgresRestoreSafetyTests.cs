@@ -208,6 +208,42 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         await server.DropDatabaseAsync(running);
     }
 
+    /// <summary>
+    /// A destination whose name is 63 bytes in UTF-8, PostgreSQL's limit, but fewer characters: a staging name cut to a
+    /// number of characters came out longer than 63 bytes, the server truncated it to the destination's own name, its
+    /// CREATE DATABASE failed ("already exists"), and the failed restore then dropped the staging database it had
+    /// recorded: the destination, WITH (FORCE). Whatever the restore's outcome, the destination stays, with its rows
+    /// when the restore fails; on success it is replaced and no staging database is left.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_WipeDatabaseInto63ByteName_NeverDropsTheDestination(string jobs)
+    {
+        var destination = new string('\u65e5', 20) + Guid.NewGuid().ToString("N")[..3];
+        Assert.Equal(63, System.Text.Encoding.UTF8.GetByteCount(destination));
+        await server.CreateDatabaseAsync(destination);
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+        await _cli.StoreRawDumpAsync("failing", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\nSELECT 1/0;\n");
+        await _cli.StoreRawDumpAsync("good", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n");
+        // Staging names begin with the destination's first characters: none may be left.
+        const string named = "SELECT datname FROM pg_database WHERE datname LIKE '\u65e5%' ORDER BY datname";
+
+        var failed = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "failing", "--wipe", "database", "--yes", "--jobs", jobs);
+
+        Assert.True(failed.ExitCode == 7, failed.Stderr);
+        Assert.Equal([destination], (await server.QueryAsync("postgres", named)).Select(r => r[0]));
+        await AssertUnchangedAsync(destination, "t");
+
+        var good = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "good", "--wipe", "database", "--yes", "--jobs", jobs);
+
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        Assert.Equal([destination], (await server.QueryAsync("postgres", named)).Select(r => r[0]));
+        Assert.Equal("1", (await server.QueryAsync(destination, "SELECT count(*) FROM t"))[0][0]);
+        Assert.Null((await server.QueryAsync(destination, "SELECT to_regclass('keep_me')::text"))[0][0]);
+        await server.DropDatabaseAsync(destination);
+    }
+
     [Fact]
     public async Task Restore_ShellMetaCommandInStoredDump_IsRefusedAndRunsNothing()
     {
@@ -284,6 +320,71 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.True(restore.ExitCode is 0 or 3 or 7, $"{name}: {restore.Stderr}");
         // Restored as the lexer read it, or refused or failed and rolled back: keep_me is there either way.
         await AssertUnchangedAsync(destination, restore.ExitCode == 0 ? [] : ["new_t"]);
+    }
+
+    /// <summary>
+    /// A dump that psql and the restore guard would read out of step, refused by the guard itself (exit 3, positioned),
+    /// whether or not psql would run the <c>\!</c> line: with <c>--jobs 2</c> too, and by <c>replica dump --input</c>
+    /// before it is stored. <paramref name="why"/> is the refusal's reason, at
+    /// <paramref name="line"/> and byte <paramref name="offset"/>.
+    /// </summary>
+    async Task AssertRefusedEverywhereAsync(string name, string jobs, byte[] dump, string why, long line, long offset, params string[] absentTables)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync(name, dump);
+        string[] wipe = jobs == "1" ? ["--no-wipe"] : ["--wipe", "database", "--yes"];
+
+        var restore = await _cli.RunAsync(["restore", "-c", Config(destination), "--name", name, "--jobs", jobs, .. wipe]);
+
+        Assert.False(File.Exists(marker), $"{name}: the shell command ran: {restore.Stderr}");
+        Assert.True(restore.ExitCode == 3, $"{name}: exit {restore.ExitCode}: {restore.Stderr}");
+        Assert.Contains($"line {line}, byte offset {offset}: refused: {why}", restore.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination, absentTables);
+        Assert.Empty(await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}_replica_%'"));
+
+        var input = Path.Combine(_cli.WorkingDirectory, name + ".sql");
+        await File.WriteAllBytesAsync(input, dump);
+        var stored = await _cli.RunAsync("dump", "-c", Config(destination), "--input", input, "--name", name + "-again");
+
+        Assert.True(stored.ExitCode == 3, $"{name}: dump exit {stored.ExitCode}: {stored.Stderr}");
+        Assert.Contains($"line {line}, byte offset {offset}", stored.Stderr, StringComparison.Ordinal);
+        Assert.Contains(why, stored.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker));
+    }
+
+    /// <summary>
+    /// A dollar quote whose tag is longer than the guard tracks (64 bytes; pg_dump's are a few underscores): psql opens
+    /// the quote at $T...T$ and reads the \! line outside any quote, where a guard that took the tag for plain text
+    /// would open its own quote at the $$ after it and read the line as quoted text (and "-- $$" brings them back in step).
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_DollarQuoteTagLongerThanTheGuardTracks_IsRefusedAndRunsNothing(string jobs)
+    {
+        var tag = "$" + new string('T', 65) + "$";
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var dump = $"CREATE TABLE new_t (a int);\nSELECT {tag}, $$\n{tag} AS a,\n\\! touch {marker}\n$$ AS b; -- $$;\nCREATE TABLE after_tag (a int);\n";
+
+        await AssertRefusedEverywhereAsync("tag", jobs, System.Text.Encoding.UTF8.GetBytes(dump), "a dollar quote whose tag is longer than 64 bytes", 2, 35, "new_t", "after_tag");
+    }
+
+    /// <summary>
+    /// A NUL byte in a COPY row: psql reads lines as C strings, so the NUL hides the row's line break and psql sends the
+    /// real end marker as data; it then ends the COPY at a "\." that the guard read inside $$...$$, and runs the \! line
+    /// after it. Text COPY cannot carry a NUL into PostgreSQL, and pg_dump never writes one.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_NulByteInCopyRow_IsRefusedAndRunsNothing(string jobs)
+    {
+        var marker = Path.Combine(_cli.WorkingDirectory, "marker");
+        var dump = "CREATE TABLE nulcopy (a text);\nCOPY nulcopy (a) FROM stdin;\nx\0\n\\.\nSELECT $$\n\\.\n"
+            + $"\\! touch {marker}\nSELECT 1; --$$;\nCREATE TABLE after_nul (a int);\n";
+
+        await AssertRefusedEverywhereAsync("nul", jobs, System.Text.Encoding.UTF8.GetBytes(dump), "a NUL byte in a COPY row", 3, 61, "nulcopy", "after_nul");
     }
 
     [Fact]
