@@ -78,7 +78,11 @@ public static partial class DumpJob
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
         var input = new Pipe(PipeOptionsFor(s_readBlockSize));
         var reading = Task.Run(() => FillAsync(stream, input.Writer, cancellationToken), cancellationToken);
-        var pipe = new Pipe(PipeOptionsFor(1 << 20));
+        // The consumer's side holds little: the chunker copies into its slots (workers + 2 chunks, which are the buffer
+        // between the stages) and hands the pipe its bytes back at once. With four segments in the pipe, the phases where
+        // the chunker is the slower stage (tables that are not masked) made the pipe reach four more 1 MiB segments
+        // than the masked ones, late in a dump (issue 12); one segment is enough to keep the rewriter going.
+        var pipe = new Pipe(PipeOptionsFor(1 << 20, pauseSegments: 1));
 
         var rewriting = Task.Run(async () =>
         {
@@ -128,10 +132,12 @@ public static partial class DumpJob
     /// garbage per GB of dump and a peak RSS that grew with the dump.) The segments come from a pool of the pipe's own
     /// (<see cref="SegmentPool"/>), not the shared array pool, which dropped and reallocated them as threads came and went.
     /// </summary>
-    internal static PipeOptions PipeOptionsFor(int segmentSize) => new(
+    /// <remarks><paramref name="pauseSegments"/>: the writer waits once that many segments' bytes are unread, and goes on
+    /// at half of them.</remarks>
+    internal static PipeOptions PipeOptionsFor(int segmentSize, int pauseSegments = 4) => new(
         pool: new SegmentPool(segmentSize, maxKept: 8),
-        pauseWriterThreshold: 4L * segmentSize,
-        resumeWriterThreshold: 2L * segmentSize,
+        pauseWriterThreshold: pauseSegments * (long)segmentSize,
+        resumeWriterThreshold: Math.Max(1, pauseSegments * (long)segmentSize / 2),
         minimumSegmentSize: segmentSize,
         useSynchronizationContext: false);
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Replica.Codecs;
+using Replica.Codecs.Encryption;
 
 namespace Replica.Core.Tests.Codecs;
 
@@ -50,6 +51,58 @@ public class CodecChainTests
             Assert.Equal(plain, CodecTestData.Decode(chain, stored, i));
         }
     }
+
+    [Theory]
+    [InlineData("sql", 0)]
+    [InlineData("sql", 1)]
+    [InlineData("sql", 100_000)]
+    [InlineData("sql", 4 << 20)]
+    [InlineData("random", 4 << 20)]
+    public void Encode_ZstdThenAesGcm_EncryptedInTheOutput_SameBytesAsStepByStep(string kind, int size)
+    {
+        // The dump's case: the output is the slot's buffer, sized for a chunk that does not compress, with bytes before.
+        using var chain = new CodecChain(new ZstdCodec(), Aes());
+        using var zstd = new ZstdCodec();
+        using var aes = Aes();
+        var plain = CodecTestData.Get(kind, size).Span;
+        for (var chunk = 0; chunk < 3; chunk++)
+        {
+            var output = new ArrayBufferWriter<byte>(size + (size >> 4) + 4096);
+            output.Write("head"u8);
+            chain.Encode(plain, partIndex: 2, chunkIndex: chunk, isLast: chunk == 2, output);
+
+            var compressed = new ArrayBufferWriter<byte>();
+            zstd.Encode(plain, chunk, chunk == 2, compressed); // compression does not depend on the part
+            var expected = new ArrayBufferWriter<byte>();
+            aes.Encode(compressed.WrittenSpan, 2, chunk, chunk == 2, expected);
+            Assert.Equal([.. "head"u8, .. expected.WrittenSpan], output.WrittenSpan.ToArray());
+            var decoded = new ArrayBufferWriter<byte>();
+            chain.Decode(output.WrittenSpan[4..], 2, chunk, chunk == 2, decoded);
+            Assert.True(plain.SequenceEqual(decoded.WrittenSpan));
+        }
+    }
+
+    [Fact]
+    public void Encode_GzipThenAesGcm_OutputSpanTooSmall_SpillsAndStoresTheSameBytes()
+    {
+        // gzip asks for 64 KiB at a time: an output that grows on demand gives the first request only, so the rest of
+        // the chunk goes through the intermediate buffer.
+        using var chain = new CodecChain(new GzipCodec(), Aes());
+        using var gzip = new GzipCodec();
+        using var aes = Aes();
+        var plain = CodecTestData.Get("random", 1 << 20).Span;
+        for (var chunk = 0; chunk < 2; chunk++)
+        {
+            var stored = CodecTestData.Encode(chain, plain, chunk, isLast: chunk == 1);
+
+            var expected = CodecTestData.Encode(aes, CodecTestData.Encode(gzip, plain, chunk, chunk == 1), chunk, chunk == 1);
+            Assert.Equal(expected, stored);
+            Assert.True(plain.SequenceEqual(CodecTestData.Decode(chain, stored, chunk, chunk == 1)));
+        }
+    }
+
+    static AesGcmChunkCodec Aes() =>
+        new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Enumerable.Range(50, 16).Select(i => (byte)i).ToArray(), [9, 8, 7, 6], bindsParts: true);
 
     [Fact]
     public void Decode_DamagedChunk_ErrorFromTheCodecThatFailed()

@@ -111,6 +111,24 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     }
 
     /// <summary>
+    /// The stored form of <paramref name="data"/> made where it lies: the ciphertext replaces the plain bytes and the
+    /// tag goes into <paramref name="tag"/> (the <see cref="TagSize"/> bytes after them, for the same stored bytes as
+    /// <see cref="Encode(ReadOnlySpan{byte}, int, int, bool, IBufferWriter{byte})"/>). Lets a chain compress straight
+    /// into its output and encrypt there (<see cref="CodecChain"/>).
+    /// </summary>
+    internal void EncryptInPlace(Span<byte> data, Span<byte> tag, int partIndex, int chunkIndex, bool isLast)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckPosition(partIndex, chunkIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(data.Length, MaxPlainLength);
+        Span<byte> nonce = stackalloc byte[NonceSize];
+        Span<byte> associatedData = stackalloc byte[AssociatedDataSize];
+        WriteNonce(nonce, partIndex, chunkIndex);
+        WriteAssociatedData(associatedData, partIndex, chunkIndex, isLast);
+        _aes.Encrypt(nonce, data, data, tag[..TagSize], associatedData);
+    }
+
+    /// <summary>
     /// Decrypts into the output's span but advances the output only once the tag verified: a chunk that fails leaves
     /// nothing written (its span is zeroed, never committed). That saves a 16 MiB scratch buffer and a copy per chunk.
     /// </summary>
