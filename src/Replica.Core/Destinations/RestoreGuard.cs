@@ -238,7 +238,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 WriteLineBreaks(output, unit[at..]);
                 break;
             case MetaCommand.Encoding:
-                Write(output, unit);
+                // A restricted session refuses \encoding too: the same as SQL (psql's \encoding sends this SET), on its line.
+                Write(output, unit[..at]);
+                Write(output, "SET client_encoding = '"u8);
+                Write(output, System.Text.Encoding.ASCII.GetBytes(argument!));
+                Write(output, "';"u8);
+                WriteLineBreaks(output, unit[at..]);
                 break;
             case MetaCommand.Connect when argument == _database:
                 WriteLineBreaks(output, unit);

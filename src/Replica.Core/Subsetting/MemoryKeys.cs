@@ -21,6 +21,8 @@ internal sealed class MemoryKeys
     const int PageBits = 18;
     const int PageBytes = 1 << PageBits;
     const int Header = 9;
+    // A record's page and offset are one int (plus one in a slot): at most 2 GiB of pages, whatever the budget.
+    const int MaxPages = (int.MaxValue >> PageBits) - 1;
 
     /// <summary>The largest record a page takes; a larger key sends the store to SQLite.</summary>
     public const int MaxRecord = PageBytes / 4;
@@ -89,6 +91,10 @@ internal sealed class MemoryKeys
             }
             _sets[set] = s = new Set();
             _bytes += 64 * sizeof(int);
+        }
+        if (_used + length > PageBytes && _pages.Count >= MaxPages)
+        {
+            return false;
         }
         var grow = replace < 0 && (s.Count + 1) * 2 > s.Slots.Length;
         if (_bytes + length + (grow ? s.Slots.Length * sizeof(int) : 0) > _limit)

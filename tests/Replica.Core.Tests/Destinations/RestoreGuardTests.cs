@@ -99,6 +99,19 @@ public class RestoreGuardTests
     }
 
     [Fact]
+    public void Guard_EncodingMetaCommand_BecomesTheSetItStandsFor()
+    {
+        // pg_dump --create of a SQL_ASCII database writes \encoding before its \connect; the restore's psql runs
+        // restricted and would refuse it, so it goes as the SET psql would send (same line).
+        const string dump = "SELECT 0;\n\\encoding SQL_ASCII\n\\connect shop\nSELECT 1;\n";
+        var bytes = Encoding.UTF8.GetBytes(dump);
+        for (var split = 1; split < bytes.Length; split++)
+        {
+            Assert.Equal("SELECT 0;\nSET client_encoding = 'SQL_ASCII';\n\nSELECT 1;\n", Text(Guard(bytes, [split])));
+        }
+    }
+
+    [Fact]
     public void Guard_NumbersSlicesAndUnsetVariables_Pass()
     {
         // What pg_dump writes (exponents, slices with a bound named like a keyword) and psql leaves as written.
