@@ -107,7 +107,9 @@ public sealed class PostgresTools
             return false;
         }
         var minor = dot < digits.Length && digits[dot] == '.' && int.TryParse(digits.AsSpan(dot + 1, end - dot - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
-        return major >= 18 || (major, minor) is (17, >= 6) or (16, >= 10) or (15, >= 14) or (14, >= 19) or (13, >= 22);
+        // 18's development and early beta builds ("18devel", "18beta1") lack it: only releases ("18.0") count.
+        var release = dot < digits.Length && digits[dot] == '.';
+        return major >= 19 || (major == 18 && release) || (major, minor) is (17, >= 6) or (16, >= 10) or (15, >= 14) or (14, >= 19) or (13, >= 22);
     }
 
     /// <summary>Whether the local pg_dump takes --restrict-key (17.6, 16.10, 15.14 and later), from its --help.</summary>

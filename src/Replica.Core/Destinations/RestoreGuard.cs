@@ -326,7 +326,9 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             // control but the END that closes a body.
             RefuseReachBeyondDatabase(unit);
             var inside = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var word);
-            if (inside == StatementClass.TransactionEnd || (inside == StatementClass.TransactionControl && !StatementParser.IsBodyEnd(unit[word..])))
+            if (inside is StatementClass.TransactionEnd or StatementClass.CopyFromStdin or StatementClass.CopyServerSide or StatementClass.CopyWithOptions
+                || (inside == StatementClass.TransactionControl && !StatementParser.IsBodyEnd(unit[word..]))
+                || StatementParser.SetsUnsafeClientEncoding(unit))
             {
                 RestoreGuardThrow.Refused(StatementParser.TransactionInBodyReason, _unit, unit, _unit.Offset + word);
             }

@@ -50,7 +50,8 @@ internal struct PsqlStatementTracker
         {
             var adjacentToNumber = afterNumber && t.Start == previousEnd;
             previousEnd = t.End;
-            afterNumber = t.Kind == TokenKind.Number;
+            // A number, or a $n parameter (psql 16 and later: param_junk).
+            afterNumber = t.Kind == TokenKind.Number || (t.Kind == TokenKind.Other && t.End - t.Start > 1 && unit[t.Start] == (byte)'$');
             if (t.Kind == TokenKind.Punct && t.End - t.Start == 1)
             {
                 switch (unit[t.Start])
@@ -73,6 +74,16 @@ internal struct PsqlStatementTracker
                     // psql 15 and later read "1begin" as a number with trailing junk and more (psqlscan.l: integer_junk),
                     // older ones as a number and a word.
                     UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+                }
+                else if (t.Start >= 3 && unit[(t.Start - 3)..t.Start].SequenceEqual("\uFEFF"u8))
+                {
+                    // The tokenizer skips a byte order mark as blank; psql reads its bytes as part of the name.
+                    UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+                }
+                else if (t.Start >= 3 && unit[t.Start - 1] == (byte)'?' && unit[t.Start - 2] == (byte)'{' && IsVariable(unit, t.Start - 2))
+                {
+                    // :{?name} (psql 14 and later): psql writes TRUE or FALSE in its place, no word.
+                    UnclearAt = UnclearAt < 0 ? t.Start - 3 : UnclearAt;
                 }
                 else if (IsVariable(unit, t.Start))
                 {
@@ -132,6 +143,14 @@ internal struct PsqlStatementTracker
         }
         if (t.IsWord("begin"u8))
         {
+            // psql opens a body at any BEGIN of a routine's statement; the server only at BEGIN ATOMIC, the one body
+            // pg_dump writes. Anywhere else (a SET value, an alias, a nested BEGIN) psql would send statements the
+            // server runs on their own as one string, where the guard took them for a body: refused.
+            var next = t;
+            if (_beginDepth > 0 || !next.Next() || !next.IsWord("atomic"u8))
+            {
+                UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+            }
             _beginDepth++;
         }
         else if (t.IsWord("case"u8))

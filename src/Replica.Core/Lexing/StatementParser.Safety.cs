@@ -280,11 +280,11 @@ internal static partial class StatementParser
 
     /// <summary>Why a statement with <see cref="PsqlStatementTracker.UnclearAt"/> is refused.</summary>
     internal const string WordPsqlCountsDifferentlyReason =
-        "a word right after a number, or a variable psql sets (:VERSION, :USER ...), where psql may end the statement elsewhere than the guard does, which pg_dump never writes";
+        "a word right after a number, a variable psql sets (:VERSION, :USER ...) or tests (:{?name}), a byte order mark before a word, or a BEGIN in a function's statement that is not BEGIN ATOMIC, where psql may end the statement elsewhere than the server or the guard does, which pg_dump never writes";
 
     /// <summary>Why transaction control inside a statement psql sends whole (a function body) is refused.</summary>
     internal const string TransactionInBodyReason =
-        "transaction control inside a function body or rule, which pg_dump never writes there (only the END that closes a BEGIN ATOMIC body)";
+        "transaction control, a COPY or a client encoding change inside a function body or rule, which pg_dump never writes there (only the END that closes a BEGIN ATOMIC body)";
 
     /// <summary>Whether a statement starting at its first word is END, closing a BEGIN ATOMIC body (not END TRANSACTION / END WORK).</summary>
     public static bool IsBodyEnd(ReadOnlySpan<byte> statement)

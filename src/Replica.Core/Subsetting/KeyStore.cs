@@ -302,7 +302,7 @@ public sealed partial class KeyStore : IDisposable
         }
         while (true)
         {
-            var page = MemoryPage(records, round, ref next) ?? Page(sql, table, round, after);
+            var page = MemoryPage(table, records, round, ref next) ?? Page(sql, table, round, after);
             if (page.Count > 0)
             {
                 yield return page;
@@ -319,7 +319,7 @@ public sealed partial class KeyStore : IDisposable
     /// The next page of <paramref name="records"/> from <paramref name="next"/> on, those still in round
     /// <paramref name="round"/>; null when the store moved to SQLite since (or never held them in memory).
     /// </summary>
-    List<(string Id, string?[] Values, bool Down)>? MemoryPage(List<int>? records, int? round, ref int next)
+    List<(string Id, string?[] Values, bool Down)>? MemoryPage(int table, List<int>? records, int? round, ref int next)
     {
         lock (_lock)
         {
@@ -330,7 +330,8 @@ public sealed partial class KeyStore : IDisposable
             var page = new List<(string, string?[], bool)>();
             for (; next < records.Count && page.Count < PageSize; next++)
             {
-                var record = records[next];
+                // The key's record now: a row reached downward since the snapshot has a new one (its new round).
+                var record = memory.Find(KeptSet(table), memory.Key(records[next]));
                 if (round is null || memory.Round(record) == round)
                 {
                     page.Add((Encoding.UTF8.GetString(memory.Key(record)), Decode(memory.Values(record)), memory.Down(record)));

@@ -96,8 +96,21 @@ public class KeyStoreTests
         }
     }
 
+    [Theory]
+    [InlineData(5, 900_000L)]
+    [InlineData(6, 960_000L)]
+    [InlineData(7, 1L << 30)]
+    public void MemoryTier_OverSeveralPages_AnswersAsSqliteDoes(int seed, long tier)
+    {
+        // Rounds of more rows than a page, rows reached downward while earlier pages are read (they move to the next
+        // round and must not come again in this one), and the move to SQLite between two pages of a round.
+        var reference = Transcript(seed, 0, out _, keys: 30_000, first: 30_000, perPage: 700);
+        Assert.Equal(reference, Transcript(seed, tier, out var inMemory, keys: 30_000, first: 30_000, perPage: 700));
+        Assert.Equal(tier == 1L << 30, inMemory);
+    }
+
     /// <summary>What a store answers to a closure-like run of random questions (see the theory above).</summary>
-    static List<string> Transcript(int seed, long tier, out bool inMemory)
+    static List<string> Transcript(int seed, long tier, out bool inMemory, int keys = 400, int first = 300, int perPage = 60)
     {
         var random = new Random(seed);
         var answers = new List<string>();
@@ -108,7 +121,7 @@ public class KeyStoreTests
             1 => "\u00e9" + random.Next(50).ToString(System.Globalization.CultureInfo.InvariantCulture),
             2 => "\U0001F600" + random.Next(50).ToString(System.Globalization.CultureInfo.InvariantCulture),
             3 => "a\0" + random.Next(20).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            _ => random.Next(400).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => random.Next(keys).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         string?[] Values(string key) => random.Next(4) == 0 ? [key, null] : [key, "v" + random.Next(9).ToString(System.Globalization.CultureInfo.InvariantCulture)];
         void Reach(int round)
@@ -118,7 +131,7 @@ public class KeyStoreTests
             var down = random.Next(2) == 0;
             answers.Add($"reach {table} {key} {down}: {store.Reach(table, key, Values(key), down, round)}");
         }
-        for (var i = 0; i < 300; i++)
+        for (var i = 0; i < first; i++)
         {
             Reach(1);
         }
@@ -130,7 +143,7 @@ public class KeyStoreTests
                 {
                     answers.Add($"page {table} {round}: " + string.Join(" ", page.Select(p => $"{p.Id}/{string.Join(",", p.Values)}/{p.Down}")));
                     // While the round's rows are read: new rows and upgrades for the next round, asked tuples, lookups.
-                    for (var i = 0; i < 60; i++)
+                    for (var i = 0; i < perPage; i++)
                     {
                         Reach(round + 1);
                         var link = random.Next(4);
