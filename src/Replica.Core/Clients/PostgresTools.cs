@@ -59,14 +59,25 @@ public sealed class PostgresTools
     public async Task<int> ToolMajorVersionAsync(string tool, CancellationToken cancellationToken)
     {
         var text = await ToolProcess.RunAsync(Tool(tool), ["--version"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
-        var close = text.IndexOf(')');
-        var digits = text[(close + 1)..].TrimStart();
-        var end = 0;
-        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
+        return ReadVersion(text)?.Major ?? throw new DatabaseException($"cannot read the version of {Tool(tool)} from '{text.Trim()}'");
+    }
+
+    /// <summary>
+    /// The version in a `tool --version` text, after the ')': its major, its minor (0 without one) and whether it is a
+    /// release (a '.' after the major: "15.10", not "18beta1" or "18devel"); null without digits there.
+    /// </summary>
+    internal static (int Major, int Minor, bool Release)? ReadVersion(string text)
+    {
+        var digits = text.AsSpan(text.IndexOf(')') + 1).TrimStart();
+        var dot = digits.IndexOfAnyExceptInRange('0', '9') is var d and >= 0 ? d : digits.Length;
+        if (dot == 0 || !int.TryParse(digits[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var major))
         {
-            end++;
+            return null;
         }
-        return end > 0 ? int.Parse(digits[..end], CultureInfo.InvariantCulture) : throw new DatabaseException($"cannot read the version of {Tool(tool)} from '{text.Trim()}'");
+        var release = dot < digits.Length && digits[dot] == '.';
+        var rest = release ? digits[(dot + 1)..] : [];
+        var end = rest.IndexOfAnyExceptInRange('0', '9') is var e and >= 0 ? e : rest.Length;
+        return (major, int.TryParse(rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var minor) ? minor : 0, release);
     }
 
     /// <summary>
@@ -89,28 +100,10 @@ public sealed class PostgresTools
     bool? _psqlRestricts;
 
     /// <summary>Whether a psql --version text ("psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)") names a psql with \restrict.</summary>
-    internal static bool HasRestrict(string versionText)
-    {
-        var digits = versionText[(versionText.IndexOf(')') + 1)..].TrimStart();
-        var dot = 0;
-        while (dot < digits.Length && char.IsAsciiDigit(digits[dot]))
-        {
-            dot++;
-        }
-        var end = dot + 1;
-        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
-        {
-            end++;
-        }
-        if (dot == 0 || !int.TryParse(digits.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var major))
-        {
-            return false;
-        }
-        var minor = dot < digits.Length && digits[dot] == '.' && int.TryParse(digits.AsSpan(dot + 1, end - dot - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
+    internal static bool HasRestrict(string versionText) =>
         // 18's development and early beta builds ("18devel", "18beta1") lack it: only releases ("18.0") count.
-        var release = dot < digits.Length && digits[dot] == '.';
-        return major >= 19 || (major == 18 && release) || (major, minor) is (17, >= 6) or (16, >= 10) or (15, >= 14) or (14, >= 19) or (13, >= 22);
-    }
+        ReadVersion(versionText) is var (major, minor, release)
+        && (major >= 19 || (major == 18 && release) || (major, minor) is (17, >= 6) or (16, >= 10) or (15, >= 14) or (14, >= 19) or (13, >= 22));
 
     /// <summary>Whether the local pg_dump takes --restrict-key (17.6, 16.10, 15.14 and later), from its --help.</summary>
     public async Task<bool> PgDumpHasRestrictKeyAsync(CancellationToken cancellationToken)

@@ -99,7 +99,7 @@ public sealed class MysqlDestination : IRestoreDestination
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-        var staging = $"{StagingPrefix(_database)}{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        var staging = Leftovers.NewStagingName(StagingPrefix(_database));
         var charset = schema[0] is { } cs && schema[1] is { } collation
             ? $" CHARACTER SET {cs} COLLATE {collation}"
             : "";
@@ -300,7 +300,7 @@ public sealed class MysqlDestination : IRestoreDestination
         }
 
         var trash = replace && target.Tables.Count > 0
-            ? $"{StagingPrefix(_database)}old_{Environment.ProcessId}_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}"
+            ? Leftovers.NewStagingName(StagingPrefix(_database) + "old_")
             : null;
         var script = new StringBuilder();
         script.Append("SET SESSION foreign_key_checks = 0;\n");

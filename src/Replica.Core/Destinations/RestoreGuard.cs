@@ -320,10 +320,10 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         }
         if (!_unit.PsqlSendsAlone)
         {
-            // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body): a COPY in
-            // it starts no data (psql would not either). Backslashes were checked above. Should psql send it alone after
-            // all, it still gets the checks that hold anywhere: nothing reaching beyond the database, no transaction
-            // control but the END that closes a body.
+            // Part of a statement psql sends whole (a multi-action rule's "DO ( ...; ...; )", a BEGIN ATOMIC body).
+            // Backslashes were checked above. Should psql send it alone after all, it still gets the checks that hold
+            // anywhere: nothing reaching beyond the database, no transaction control but the END that closes a body, no
+            // COPY (psql would start none here, nor does the lexer) and no client encoding change.
             RefuseReachBeyondDatabase(unit);
             var inside = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var word);
             if (inside is StatementClass.TransactionEnd or StatementClass.CopyFromStdin or StatementClass.CopyServerSide or StatementClass.CopyWithOptions

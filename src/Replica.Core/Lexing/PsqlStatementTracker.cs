@@ -73,24 +73,24 @@ internal struct PsqlStatementTracker
                 {
                     // psql 15 and later read "1begin" as a number with trailing junk and more (psqlscan.l: integer_junk),
                     // older ones as a number and a word.
-                    UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+                    Unclear(t.Start);
                 }
                 else if (t.Start >= 3 && unit[(t.Start - 3)..t.Start].SequenceEqual("\uFEFF"u8))
                 {
                     // The tokenizer skips a byte order mark as blank; psql reads its bytes as part of the name.
-                    UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+                    Unclear(t.Start);
                 }
                 else if (t.Start >= 3 && unit[t.Start - 1] == (byte)'?' && unit[t.Start - 2] == (byte)'{' && IsVariable(unit, t.Start - 2))
                 {
                     // :{?name} (psql 14 and later): psql writes TRUE or FALSE in its place, no word.
-                    UnclearAt = UnclearAt < 0 ? t.Start - 3 : UnclearAt;
+                    Unclear(t.Start - 3);
                 }
                 else if (IsVariable(unit, t.Start))
                 {
                     // :name (psqlscan.l: variable substitution); a variable psql sets is read as its value.
                     if (IsSetByPsql(t.Span))
                     {
-                        UnclearAt = UnclearAt < 0 ? t.Start - 1 : UnclearAt;
+                        Unclear(t.Start - 1);
                     }
                     continue;
                 }
@@ -111,8 +111,17 @@ internal struct PsqlStatementTracker
         return false;
     }
 
-    /// <summary>Whether the word at <paramref name="start"/> follows a ':' that is not part of a '::' cast.</summary>
-    static bool IsVariable(ReadOnlySpan<byte> unit, int start)
+    /// <summary>Keeps the first unclear offset of the unit.</summary>
+    void Unclear(int at)
+    {
+        if (UnclearAt < 0)
+        {
+            UnclearAt = at;
+        }
+    }
+
+    /// <summary>Whether the word at <paramref name="start"/> follows a ':' that is not part of a '::' cast (a psql variable).</summary>
+    internal static bool IsVariable(ReadOnlySpan<byte> unit, int start)
     {
         var colons = 0;
         while (start - colons > 0 && unit[start - colons - 1] == (byte)':')
@@ -149,7 +158,7 @@ internal struct PsqlStatementTracker
             var next = t;
             if (_beginDepth > 0 || !next.Next() || !next.IsWord("atomic"u8))
             {
-                UnclearAt = UnclearAt < 0 ? t.Start : UnclearAt;
+                Unclear(t.Start);
             }
             _beginDepth++;
         }

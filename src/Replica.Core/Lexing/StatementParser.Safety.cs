@@ -328,17 +328,9 @@ internal static partial class StatementParser
             {
                 return t.Start;
             }
-            if (t.Kind == TokenKind.Word && span.IndexOf((byte)'$') >= 0)
+            if (t.Kind == TokenKind.Word && span.IndexOf((byte)'$') >= 0 && PsqlStatementTracker.IsVariable(sql, t.Start))
             {
-                var colons = 0;
-                while (t.Start - colons > 0 && sql[t.Start - colons - 1] == (byte)':')
-                {
-                    colons++;
-                }
-                if (colons % 2 == 1)
-                {
-                    return t.Start;
-                }
+                return t.Start;
             }
             previousEnd = t.End;
             previousEndsName = t.Kind == TokenKind.Number || (t.Kind == TokenKind.Other && span[0] == (byte)'$');

@@ -350,18 +350,21 @@ public sealed partial class KeyStore : IDisposable
         _memory = null;
         foreach (var set in memory.SetNumbers.Order().ToList())
         {
-            var statement = (set & 1) == 0 ? _insertKept : _ask;
+            var kept = (set & 1) == 0;
             foreach (var record in memory.Sorted(set))
             {
-                Check(raw.sqlite3_bind_int(statement, 1, set >> 1), "bind");
-                Check(raw.sqlite3_bind_blob(statement, 2, memory.Key(record)), "bind");
-                if ((set & 1) == 0)
+                if (kept)
                 {
-                    Check(raw.sqlite3_bind_int(statement, 3, memory.Round(record)), "bind");
-                    Check(raw.sqlite3_bind_blob(statement, 4, memory.Values(record)), "bind");
-                    Check(raw.sqlite3_bind_int(statement, 5, memory.Down(record) ? 1 : 0), "bind");
+                    Bind(_insertKept, set >> 1, memory.Key(record), memory.Round(record), memory.Values(record));
+                    Check(raw.sqlite3_bind_int(_insertKept, 5, memory.Down(record) ? 1 : 0), "bind");
+                    Step(_insertKept);
                 }
-                Step(statement);
+                else
+                {
+                    Check(raw.sqlite3_bind_int(_ask, 1, set >> 1), "bind");
+                    Check(raw.sqlite3_bind_blob(_ask, 2, memory.Key(record)), "bind");
+                    Step(_ask);
+                }
             }
         }
     }

@@ -94,19 +94,10 @@ public sealed class AesGcmChunkCodec : IChunkCodec
 
     public void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckPosition(partIndex, chunkIndex);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(plain.Length, MaxPlainLength);
         ArgumentNullException.ThrowIfNull(output);
-
-        Span<byte> nonce = stackalloc byte[NonceSize];
-        Span<byte> associatedData = stackalloc byte[AssociatedDataSize];
-        WriteNonce(nonce, partIndex, chunkIndex);
-        WriteAssociatedData(associatedData, partIndex, chunkIndex, isLast);
-
         int storedLength = plain.Length + TagSize;
         Span<byte> stored = output.GetSpan(storedLength)[..storedLength];
-        _aes.Encrypt(nonce, plain, stored[..plain.Length], stored[plain.Length..], associatedData);
+        Seal(plain, stored[..plain.Length], stored[plain.Length..], partIndex, chunkIndex, isLast);
         output.Advance(storedLength);
     }
 
@@ -116,16 +107,20 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     /// <see cref="Encode(ReadOnlySpan{byte}, int, int, bool, IBufferWriter{byte})"/>). Lets a chain compress straight
     /// into its output and encrypt there (<see cref="CodecChain"/>).
     /// </summary>
-    internal void EncryptInPlace(Span<byte> data, Span<byte> tag, int partIndex, int chunkIndex, bool isLast)
+    internal void EncryptInPlace(Span<byte> data, Span<byte> tag, int partIndex, int chunkIndex, bool isLast) =>
+        Seal(data, data, tag[..TagSize], partIndex, chunkIndex, isLast);
+
+    /// <summary>Encrypts <paramref name="plain"/> into <paramref name="cipher"/> (the same bytes or apart) under the chunk's nonce and associated data.</summary>
+    void Seal(ReadOnlySpan<byte> plain, Span<byte> cipher, Span<byte> tag, int partIndex, int chunkIndex, bool isLast)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckPosition(partIndex, chunkIndex);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(data.Length, MaxPlainLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(plain.Length, MaxPlainLength);
         Span<byte> nonce = stackalloc byte[NonceSize];
         Span<byte> associatedData = stackalloc byte[AssociatedDataSize];
         WriteNonce(nonce, partIndex, chunkIndex);
         WriteAssociatedData(associatedData, partIndex, chunkIndex, isLast);
-        _aes.Encrypt(nonce, data, data, tag[..TagSize], associatedData);
+        _aes.Encrypt(nonce, plain, cipher, tag, associatedData);
     }
 
     /// <summary>
