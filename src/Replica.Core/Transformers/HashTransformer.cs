@@ -1,13 +1,12 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Security.Cryptography;
 
 namespace Replica.Transformers;
 
 /// <summary>
 /// hash: HMAC-SHA256 of the value keyed by the run's secret, so the same value hashes alike in every table (joins on
-/// hashed columns keep working) and nobody without the secret can test guesses. One IncrementalHash per instance
-/// avoids re-keying per value.
+/// hashed columns keep working) and nobody without the secret can test guesses. The key's padded blocks are hashed
+/// once per instance (<see cref="HmacSha256"/>).
 /// </summary>
 internal sealed class HashTransformer : Transformer
 {
@@ -29,14 +28,14 @@ internal sealed class HashTransformer : Transformer
     const int MinUniqueHexLength = 20;
     const int MinUniqueBase64Length = 14;
 
-    readonly IncrementalHash _hmac;
+    readonly HmacSha256 _hmac;
     readonly bool _base64;
     readonly int _length;
     readonly bool _bytea;
 
     HashTransformer(ReadOnlySpan<byte> secret, bool base64, int length, bool bytea)
     {
-        _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
+        _hmac = new HmacSha256(secret);
         _base64 = base64;
         _length = length;
         _bytea = bytea;
@@ -82,9 +81,8 @@ internal sealed class HashTransformer : Transformer
             return TransformResult.Null;
         }
 
-        Span<byte> mac = stackalloc byte[32];
-        _hmac.AppendData(value);
-        _hmac.GetHashAndReset(mac);
+        Span<byte> mac = stackalloc byte[HmacSha256.Length];
+        _hmac.Compute(value, mac);
 
         Span<byte> text = stackalloc byte[HexLength];
         if (_base64)
