@@ -63,7 +63,7 @@ public sealed class MysqlTools
     /// </summary>
     public async Task<List<string?[]>> QueryAsync(MysqlOptionFile options, string? database, string sql, CancellationToken cancellationToken)
     {
-        var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--default-character-set=utf8mb4", "--execute=" + sql };
+        var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--default-character-set=utf8mb4", "--local-infile=0", "--execute=" + sql };
         if (database is not null)
         {
             arguments.Add("--database=" + database);
@@ -101,7 +101,7 @@ public sealed class MysqlTools
     /// <summary>Runs a script (several statements, DELIMITER allowed) through the client's standard input.</summary>
     public async Task ExecuteScriptAsync(MysqlOptionFile options, string? database, string script, CancellationToken cancellationToken)
     {
-        var arguments = new List<string> { options.Argument, "--batch", "--default-character-set=utf8mb4", "--binary-mode" };
+        var arguments = new List<string> { options.Argument, "--batch", "--default-character-set=utf8mb4", "--binary-mode", "--local-infile=0" };
         if (database is not null)
         {
             arguments.Add("--database=" + database);

@@ -106,10 +106,15 @@ public sealed class MysqlDestination : IRestoreDestination
         await _tools.QueryAsync(_options, null, $"CREATE DATABASE {MysqlTools.Identifier(staging)}{charset}", cancellationToken).ConfigureAwait(false);
         _staging = staging;
         // --binary-mode: bytes go to the server as they are (no \r\n folding, NUL allowed); DELIMITER still works.
-        // Without --force the client stops at the first failing statement and exits non-zero.
-        string[] arguments = [_options.Argument, "--batch", "--binary-mode", "--default-character-set=utf8mb4", "--database=" + staging];
+        // Without --force the client stops at the first failing statement and exits non-zero. --local-infile=0: no
+        // LOAD DATA LOCAL reads a file of this machine, should a statement the guard did not see ask for one (the
+        // MariaDB client allows it by default).
+        string[] arguments = [_options.Argument, "--batch", "--binary-mode", "--default-character-set=utf8mb4", "--local-infile=0", "--database=" + staging];
         _client = ToolProcess.Start(_tools.Client, arguments, new Dictionary<string, string>(), _uri.Password, redirectInput: true);
         _stdout = DrainAsync(_client.Output);
+        // Before the dump's first line, on it (the client's line numbers stay the dump's): a server whose default sql_mode
+        // has ANSI_QUOTES or NO_BACKSLASH_ESCAPES would split the dump otherwise than the guard reads it from its start.
+        await _client.Input.WriteAsync(System.Text.Encoding.ASCII.GetBytes(Lexing.StatementParser.MySqlSessionCheck + ";"), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -275,6 +275,10 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 }
                 unit = blanked ?? unit;
             }
+            if (StatementParser.FindMySqlClientReadsDifferently(unit, out var differently) is var odd2 and >= 0)
+            {
+                RestoreGuardThrow.Refused(differently!, _unit, unit, _unit.Offset + odd2);
+            }
             var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
             if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)
             {
@@ -301,10 +305,12 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 return;
             }
             Write(output, unit);
-            if (_mySqlServer is not null && StatementParser.IsMySqlSet(unit) && unit.EndsWith(_splitter.Delimiter))
+            if (_mySqlServer is not null && !StatementParser.IsMySqlInsert(unit) && unit.EndsWith(_splitter.Delimiter))
             {
-                // On the same line (the client's line numbers stay the dump's): stops the client when this SET left the
-                // session splitting statements otherwise than the guard did.
+                // On the same line (the client's line numbers stay the dump's): stops the client when this statement left
+                // the session splitting statements otherwise than the guard did. Not only after a SET: a SET inside a
+                // compound statement (BEGIN NOT ATOMIC SET NAMES sjis; END) changes the session too (found by review).
+                // INSERTs, the bulk of a dump, go without.
                 Write(output, s_sessionCheck);
                 Write(output, _splitter.Delimiter);
             }

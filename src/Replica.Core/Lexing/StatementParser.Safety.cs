@@ -22,6 +22,8 @@ internal enum StatementClass : byte
     LoadFile,
     /// <summary>MySQL: SELECT ... INTO OUTFILE / DUMPFILE, which writes a file of the server (like COPY ... TO 'file').</summary>
     WriteFile,
+    /// <summary>MySQL: XA START, END, PREPARE, COMMIT, ROLLBACK, RECOVER: a prepared XA transaction outlives the client's session.</summary>
+    XaTransaction,
 }
 
 /// <summary>A psql meta-command line.</summary>
@@ -64,6 +66,7 @@ internal static partial class StatementParser
         StatementClass.ClientCommand => $"'{FirstWord(decidingWord)}' is a command of the mysql client, which mysqldump never writes",
         StatementClass.LoadFile => "LOAD DATA / LOAD XML reads a file, which mysqldump never writes",
         StatementClass.WriteFile => "INTO OUTFILE / INTO DUMPFILE writes a file of the server, which mysqldump never writes",
+        StatementClass.XaTransaction => "an XA transaction, which once prepared outlives the restore and holds its locks until someone ends it; mysqldump never writes one",
         _ => null,
     };
 
@@ -177,6 +180,13 @@ internal static partial class StatementParser
         {
             // https://dev.mysql.com/doc/refman/8.0/en/load-data.html, load-xml.html
             return t.Next() && (t.IsWord("data"u8) || t.IsWord("xml"u8)) ? StatementClass.LoadFile : StatementClass.Other;
+        }
+        if (t.IsWord("xa"u8))
+        {
+            // https://mariadb.com/kb/en/xa-transactions/: XA PREPARE leaves the transaction, its locks and its changes to
+            // whoever commits or rolls it back, after the client has gone (found by review: the swap's RENAME then waited
+            // on its lock for lock_wait_timeout, a year by default).
+            return StatementClass.XaTransaction;
         }
         var word = t.Span;
         foreach (var command in s_mysqlClientCommands)

@@ -210,6 +210,42 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     }
 
     /// <summary>
+    /// Four ways a review found to make the mysql client split a dump otherwise than the guard read it, each of which
+    /// ran a LOAD DATA LOCAL (a file of the restoring machine into the destination) and a DELETE in the destination that
+    /// the guard never saw, also when the restore then failed: ANSI_QUOTES ("x\" closed for the client), "--'" at the
+    /// start of a statement (a comment line for the client, a quote for the guard), a comment inside an executable
+    /// comment (the client ends it at a later */), and SET NAMES sjis inside BEGIN NOT ATOMIC (no top-level SET to
+    /// check after; MariaDB keeps the character set). Now each is refused before the client runs anything of it, or the
+    /// session check after the statement stops the client; the destination keeps its rows, nothing of the file is read
+    /// (the client also runs with --local-infile=0).
+    /// </summary>
+    [Theory]
+    [InlineData("ansi-quotes", "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES');\nSELECT 1 AS \"x\\\";\n{0}# \";\n")]
+    [InlineData("dash-dash", "--'\n{0}SELECT * FROM no_such_table;\n# ';\n")]
+    [InlineData("nested-comment", "/*!50000 SELECT 1 /* */ ' */ */ ;\n{0}SELECT * FROM no_such_table;\n# ';\n")]
+    [InlineData("compound-set-names", "DELIMITER //\nBEGIN NOT ATOMIC SET NAMES sjis; END//\nDELIMITER ;\nSELECT '\u0081\\'; {0}SELECT * FROM no_such_table; -- ';\n")]
+    [InlineData("xa", "XA START 'replica-review';\nINSERT INTO t VALUES ('x');\nXA END 'replica-review';\nXA PREPARE 'replica-review';\n{0}")]
+    public async Task Restore_DumpTheClientWouldReadOtherwise_RunsNothingOfItAndChangesNothing(string name, string body)
+    {
+        var secret = Path.Combine(_cli.WorkingDirectory, "secret.txt");
+        await File.WriteAllTextAsync(secret, "secret-of-the-restoring-machine\n");
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        var hidden = $"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE t;\nDELETE FROM `{destination}`.keep_me;\n";
+        var text = "CREATE TABLE t (a text);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, body, hidden);
+        // \u0081 stands for the byte 0x81 (a lead byte in SJIS): the dump is bytes, not UTF-8 text.
+        byte[] dump = [.. text.Select(c => c == '\u0081' ? (byte)0x81 : checked((byte)c))];
+        await _cli.StoreRawDumpAsync(name, dump);
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", name);
+
+        Assert.True(restore.ExitCode is 3 or 7, $"exit {restore.ExitCode}: {restore.Stderr}");
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Empty(await server.QueryAsync(null, "XA RECOVER"));
+    }
+
+    /// <summary>
     /// A trigger's or routine's body is kept, not run, when it is created: one that names its own database (as it was
     /// written for the source, restored into a database of that name) passes the guard and works in the destination.
     /// </summary>
