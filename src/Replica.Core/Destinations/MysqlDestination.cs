@@ -303,6 +303,17 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             throw new DatabaseException($"could not read the definitions of the views, triggers and routines restored into staging database {staging}");
         }
+        // A view the server lists without columns reads a table or column the dump dropped after creating it: its stand-in
+        // and its definition would fail after the RENAME below, with the destination's tables already swapped (found by
+        // review). Refused here, before anything of the destination changes.
+        foreach (var view in source.Views)
+        {
+            if (!viewColumns.Exists(row => row[0] == view))
+            {
+                throw new DatabaseException($"the dump's view {MysqlTools.Identifier(view)} is invalid (it reads a table or column the dump does not have); "
+                    + $"{_uri.Describe()} was not changed");
+            }
+        }
 
         var trash = replace && target.Tables.Count > 0
             ? Leftovers.NewStagingName(StagingPrefix(_database) + "old_")

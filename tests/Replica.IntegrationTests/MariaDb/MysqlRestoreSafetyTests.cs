@@ -246,6 +246,32 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     }
 
     /// <summary>
+    /// A view that reads a table the dump drops later is invalid in the staging database; its definition failed only
+    /// after the swap's RENAME, with the dump's tables already in the destination (and, with a wipe, its own moved to a
+    /// leftover database). Found by review; now the restore fails before the swap and the destination is as it was.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Restore_DumpWithAnInvalidView_FailsBeforeTheSwapAndChangesNothing(bool wipe)
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await _cli.StoreRawDumpAsync("view", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\nCREATE TABLE gone (a int);\n"
+            + "CREATE VIEW v AS SELECT a FROM gone;\nDROP TABLE gone;\n");
+
+        var restore = await _cli.RunAsync(wipe
+            ? ["restore", "-c", Config(destination), "--name", "view", "--wipe", "database", "--yes"]
+            : ["restore", "-c", Config(destination), "--name", "view"]);
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("view `v` is invalid", restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+        Assert.Equal(["1", "2"], (await server.QueryAsync(destination, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+        Assert.Empty(await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}\\_replica\\_%'"));
+    }
+
+    /// <summary>
     /// A trigger's or routine's body is kept, not run, when it is created: one that names its own database (as it was
     /// written for the source, restored into a database of that name) passes the guard and works in the destination.
     /// </summary>
