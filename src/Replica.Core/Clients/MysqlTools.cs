@@ -247,6 +247,7 @@ public sealed class MysqlOptionFile : IDisposable
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
+        ExitCleanup.TrackFile(path);
         try
         {
             using var stream = new FileStream(path, options);
@@ -286,10 +287,11 @@ public sealed class MysqlOptionFile : IDisposable
         try
         {
             File.Delete(Path);
+            ExitCleanup.UntrackFile(Path);
         }
         catch (IOException)
         {
-            // best effort; the file is 0600 in the temp directory
+            // best effort; the file is 0600 in the temp directory (deleted again at exit)
         }
     }
 }

@@ -31,6 +31,9 @@ public sealed class ToolProcess : IAsyncDisposable
         _stderr = Task.Run(DrainStderrAsync);
     }
 
+    /// <summary>The tool's process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>The tool's name for messages ("pg_dump").</summary>
     public string Name => _name;
 
@@ -69,6 +72,7 @@ public sealed class ToolProcess : IAsyncDisposable
             process.Dispose();
             throw new DatabaseException($"{(context is null ? "" : context + ": ")}cannot run {path}: {e.Message}", e);
         }
+        ExitCleanup.Track(process);
         return new ToolProcess(process, name, secret, onStderrLine, context);
     }
 
@@ -181,6 +185,7 @@ public sealed class ToolProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        ExitCleanup.Untrack(_process);
         try
         {
             if (!_process.HasExited)
