@@ -17,8 +17,8 @@ internal static class BridgeThrow
     [DoesNotReturn]
     public static void Link(string what, string path, string? target) =>
         throw new BridgeException(
-            $"Cannot {what} '{path}': it is a symbolic link{(target is null ? "" : $" to '{target}'")}, and replica never writes, " +
-            "renames or deletes through a link inside the bridge. Check who put it there, then remove the link itself.");
+            $"Cannot {what} '{path}': it is a symbolic link{(target is null ? "" : $" to '{target}'")}, and replica never reads, " +
+            "writes, renames or deletes through a link inside the bridge. Check who put it there, then remove the link itself.");
 
     [DoesNotReturn]
     public static void ChunkIntegrity(string dumpName, ChunkInfo chunk, string problem) =>

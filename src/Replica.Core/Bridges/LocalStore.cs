@@ -8,8 +8,8 @@ namespace Replica.Bridges;
 /// (.index.lock, an flock) that the bridge holds around every change of index.json and of the set of dump folders, so
 /// put-if-match compares and replaces index.json under it; the writer lease is the flock on the folder's .writing, which
 /// tells a dead writer at once; a folder is removed by renaming it to .deleted-* first, atomically for readers. Every
-/// file or folder it writes, renames or deletes is checked for links first (<see cref="RefuseLink"/>): a link planted in
-/// the bridge never makes it touch anything outside its directory.
+/// file or folder it reads, writes, renames or deletes is checked for links first (<see cref="RefuseLink"/>): a link
+/// planted in the bridge never makes it touch anything outside its directory.
 /// </summary>
 internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
 {
@@ -44,6 +44,20 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
     public async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
         string path = PathOf(key);
+        // Reads do not go through links either (found by review: a chunk linked to /etc/shadow made the error message
+        // give its size, a linked manifest its first byte, a link to a FIFO made verify hang): every folder of the key
+        // and the file itself are checked, and an empty file is not opened (a FIFO or a device reports no length; none
+        // of the bridge's files is empty).
+        for (int slash = key.IndexOf('/'); slash >= 0; slash = key.IndexOf('/', slash + 1))
+        {
+            RefuseLink(PathOf(key[..slash]), what);
+        }
+        RefuseLink(path, what);
+        var file = new FileInfo(path);
+        if (file.Exists && file.Length == 0)
+        {
+            return new StoredObject(Memory<byte>.Empty, key == ObjectBridge.IndexKey ? Convert.ToHexString(SHA256.HashData([])) : "");
+        }
         try
         {
             // FileShare.Delete so that a writer's rename over index.json is not blocked by this reader on Windows.

@@ -63,6 +63,54 @@ public sealed class BridgeSafetyCliTests : IDisposable
         Assert.Single(Directory.EnumerateFileSystemEntries(outside));
     }
 
+    /// <summary>
+    /// Reads do not go through links (found by review): a chunk linked to a file outside the bridge made the error give
+    /// that file's size, a linked manifest its first byte, and a chunk linked to a FIFO made verify hang. Now each is
+    /// refused naming the link, and a FIFO is never opened.
+    /// </summary>
+    [Theory]
+    [InlineData("chunk")]
+    [InlineData("manifest")]
+    [InlineData("fifo")]
+    public async Task VerifyRestore_FileOfTheDumpIsLinkOrFifo_RefusedWithoutReadingIt(string planted)
+    {
+        var config = _cli.WriteConfig();
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "d")).ExitCode);
+        string folder = Path.Combine(_cli.BridgePath, "d");
+        string outside = Path.Combine(_cli.WorkingDirectory, "outside-secret.txt");
+        await File.WriteAllTextAsync(outside, "r" + new string('x', 12344));
+        string target = planted == "manifest"
+            ? Path.Combine(folder, "manifest.json")
+            : Directory.EnumerateFiles(folder, "*.chunk").Order(StringComparer.Ordinal).First();
+        File.Delete(target);
+        if (planted == "fifo")
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [target]);
+            await mkfifo.WaitForExitAsync();
+        }
+        else
+        {
+            File.CreateSymbolicLink(target, outside);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "d").WaitAsync(timeout.Token);
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "d", "--output", Path.Combine(_cli.WorkingDirectory, "out.sql")).WaitAsync(timeout.Token);
+
+        foreach (var run in new[] { verify, restore })
+        {
+            Assert.NotEqual(0, run.ExitCode);
+            Assert.DoesNotContain("12345", run.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("'r'", run.Stderr, StringComparison.Ordinal);
+            if (planted != "fifo")
+            {
+                Assert.Equal(4, run.ExitCode);
+                Assert.Contains("symbolic link", run.Stderr, StringComparison.Ordinal);
+            }
+        }
+        Assert.False(File.Exists(Path.Combine(_cli.WorkingDirectory, "out.sql")));
+    }
+
     [Fact]
     public async Task VerifyRestore_EncryptedManifestLastChunkDropped_ExitWith5AndWriteNothing()
     {
