@@ -109,7 +109,7 @@ internal static class RewriteThrow
 
     /// <summary>
     /// An INSERT or COPY without a column list into a table a rule applies to, whose column order the dump's CREATE TABLEs
-    /// do not surely give (<see cref="TableState.ColumnOrderKnown"/>): <paramref name="why"/> says which case.
+    /// do not surely give (<see cref="TableState.WhyColumnOrderUnknown"/>): <paramref name="why"/> says which case.
     /// </summary>
     [DoesNotReturn]
     [StackTraceHidden]
