@@ -90,14 +90,15 @@ internal static partial class StatementParser
 
     /// <summary>
     /// CREATE [UNLOGGED] TABLE qname (columns...) or ... PARTITION OF parent (<paramref name="partitionOf"/>) / INHERITS
-    /// (parent).
+    /// (parent [, parent...]): <paramref name="parents"/> in the order written, every one of them (a child of several
+    /// parents takes rules from each).
     /// </summary>
-    public static bool TryParseCreateTable(ReadOnlySpan<byte> sql, out TableName table, out List<ColumnDefinition> columns, out TableName? parent, out bool partitionOf)
+    public static bool TryParseCreateTable(ReadOnlySpan<byte> sql, out TableName table, out List<ColumnDefinition> columns, out List<TableName> parents, out bool partitionOf)
     {
         var t = new SqlTokenizer(sql);
         table = default;
         columns = [];
-        parent = null;
+        parents = [];
         partitionOf = false;
         if (!t.Next() || !t.IsWord("create"u8))
         {
@@ -128,7 +129,7 @@ internal static partial class StatementParser
             t.Next();
             if (TryReadQualifiedName(ref t, out var p))
             {
-                parent = p;
+                parents.Add(p);
                 partitionOf = true;
             }
         }
@@ -137,11 +138,98 @@ internal static partial class StatementParser
             ReadColumnDefinitions(sql, ref t, columns);
             t.Next();
         }
-        if (t.IsWord("inherits"u8) && t.Next() && t.IsPunct((byte)'(') && t.Next() && TryReadQualifiedName(ref t, out var inherited))
+        if (t.IsWord("inherits"u8) && t.Next() && t.IsPunct((byte)'('))
         {
-            parent = inherited;
+            // INHERITS (a, "B", s.c): every name, separated by commas, up to ')'.
+            while (t.Next() && TryReadQualifiedName(ref t, out var inherited))
+            {
+                parents.Add(inherited);
+                if (!t.IsPunct((byte)','))
+                {
+                    break;
+                }
+            }
         }
         return true;
+    }
+
+    /// <summary>
+    /// ALTER TABLE [IF EXISTS] [ONLY] qname [*] actions: whether an action adds, drops or renames a column
+    /// (<paramref name="changesColumns"/>: ADD [COLUMN], DROP [COLUMN], RENAME [COLUMN] a TO b, not a constraint's), and
+    /// the tables it makes it inherit from (INHERIT parent). Other ALTER TABLE statements (constraints, owners, ATTACH
+    /// PARTITION ...) give false.
+    /// https://www.postgresql.org/docs/current/sql-altertable.html
+    /// </summary>
+    public static bool TryParseAlterTableColumns(ReadOnlySpan<byte> sql, out TableName table, out bool changesColumns, out List<TableName> inherits)
+    {
+        var t = new SqlTokenizer(sql);
+        table = default;
+        changesColumns = false;
+        inherits = [];
+        if (!t.Next() || !t.IsWord("alter"u8) || !t.Next() || !t.IsWord("table"u8) || !t.Next())
+        {
+            return false;
+        }
+        SkipIfExistsAndOnly(ref t);
+        if (!TryReadQualifiedName(ref t, out table))
+        {
+            return false;
+        }
+        if (t.Kind == TokenKind.Other && t.Span.SequenceEqual("*"u8))
+        {
+            t.Next();
+        }
+        // Each action starts the statement's rest or follows a comma outside parentheses.
+        while (t.Kind != TokenKind.End && !t.IsPunct((byte)';'))
+        {
+            if (t.IsWord("add"u8) || t.IsWord("drop"u8))
+            {
+                t.Next();
+                changesColumns |= t.IsWord("column"u8) || !(t.IsWord("constraint"u8) || t.IsWord("primary"u8) || t.IsWord("unique"u8)
+                    || t.IsWord("check"u8) || t.IsWord("foreign"u8) || t.IsWord("exclude"u8));
+            }
+            else if (t.IsWord("rename"u8))
+            {
+                t.Next();
+                // RENAME TO new_name renames the table, RENAME CONSTRAINT a constraint; anything else is a column.
+                changesColumns |= !(t.IsWord("to"u8) || t.IsWord("constraint"u8));
+            }
+            else if (t.IsWord("inherit"u8) && t.Next() && TryReadQualifiedName(ref t, out var parent))
+            {
+                inherits.Add(parent);
+            }
+            while (t.Kind != TokenKind.End && !t.IsPunct((byte)',') && !t.IsPunct((byte)';'))
+            {
+                if (t.IsPunct((byte)'('))
+                {
+                    SkipParenthesized(ref t);
+                }
+                t.Next();
+            }
+            if (t.IsPunct((byte)','))
+            {
+                t.Next();
+            }
+        }
+        return changesColumns || inherits.Count > 0;
+    }
+
+    /// <summary>With the tokenizer on '(', moves it to the matching ')'.</summary>
+    static void SkipParenthesized(ref SqlTokenizer t)
+    {
+        var depth = 0;
+        do
+        {
+            if (t.IsPunct((byte)'('))
+            {
+                depth++;
+            }
+            else if (t.IsPunct((byte)')'))
+            {
+                depth--;
+            }
+        }
+        while (depth > 0 && t.Next());
     }
 
     /// <summary>ALTER TABLE ... ATTACH PARTITION child: the partitioned table and the child.</summary>

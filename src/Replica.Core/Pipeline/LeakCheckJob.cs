@@ -460,14 +460,10 @@ public static class LeakCheckJob
             }
             LeakTable? table = null;
             // A partition takes its partitioned table's rules, as in the dump.
+            // A child takes the rules of every table it inherits from, as in the dump.
             var state = _schema.GetValueOrDefault(name);
-            var ruled = _rules.HasColumnRules(name, _dialect);
-            var action = _rules.ActionFor(name, _dialect);
-            for (var t = state?.Parent; t is not null; t = t.Parent)
-            {
-                ruled |= _rules.HasColumnRules(t.Name, _dialect);
-                action = action == TableAction.Transform ? _rules.ActionFor(t.Name, _dialect) : action;
-            }
+            var ruled = state?.HasColumnRules(_rules) ?? _rules.HasColumnRules(name, _dialect);
+            var action = state?.ActionOf(_rules) ?? _rules.ActionFor(name, _dialect);
             if (action == TableAction.Transform && ruled)
             {
                 table = NewTable(name, columns);
@@ -525,12 +521,7 @@ public static class LeakCheckJob
 
         TransformerConfig? SpecFor(TableState? state, TableName name, string column)
         {
-            TransformerConfig? spec = null;
-            for (var t = state; t is not null && spec is null; t = t.Parent)
-            {
-                spec = _rules.SpecFor(t.Name, column, _dialect);
-            }
-            return spec ?? _rules.SpecFor(name, column, _dialect);
+            return state?.SpecFor(column, _rules) ?? _rules.SpecFor(name, column, _dialect);
         }
 
         /// <summary>

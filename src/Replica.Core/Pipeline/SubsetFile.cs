@@ -111,7 +111,7 @@ internal static class SubsetFile
 
     static TableState Root(TableState state)
     {
-        while (state.IsPartition && state.Parent is { } parent)
+        while (state.IsPartition && state.Parents is [var parent])
         {
             state = parent;
         }

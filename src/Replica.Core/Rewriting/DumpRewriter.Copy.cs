@@ -11,6 +11,11 @@ public sealed partial class DumpRewriter
     void BeginCopy(TableName name, List<string>? columns, ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
         var table = Table(name);
+        if (columns is null && table.HasColumnRules(_rules) && table.WhyColumnOrderUnknown() is { } why)
+        {
+            // Its fields are matched to the columns by position, as an INSERT's without a column list are.
+            RewriteThrow.ColumnOrderUnknown("COPY", table.DisplayName, why, "a column list in the COPY, as pg_dump writes it", _unit);
+        }
         columns ??= table.ColumnNames() ?? [];
         var action = _rules.IsEmpty ? TableAction.Transform : table.Action(_rules);
         _checker.OnData(table, columns);

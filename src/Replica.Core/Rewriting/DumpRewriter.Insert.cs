@@ -38,6 +38,10 @@ public sealed partial class DumpRewriter
         }
         if (!plan.ReadsRows)
         {
+            if (plan.ChecksWidth)
+            {
+                CheckTupleWidths(plan, statement, valuesEnd);
+            }
             Write(output, statement);
             return;
         }
@@ -122,19 +126,87 @@ public sealed partial class DumpRewriter
         {
             return plan;
         }
+        var withoutColumnList = columns is null;
         if (columns is null)
         {
+            // The values are matched to the columns by position: a rule for the table or a table it inherits from needs
+            // their order, surely (a child's own columns alone, or its CREATE TABLE's after an ALTER TABLE, put the
+            // transformer on another column and leave the real value in clear).
             columns = table.ColumnNames();
-            if (columns is null && _rules.HasColumnRules(table.Name, Dialect))
+            var ruled = table.HasColumnRules(_rules);
+            if (columns is null && ruled)
             {
                 RewriteThrow.InsertWithoutColumnList(table.DisplayName, columnInsertsHint, _unit);
+            }
+            if (ruled && table.WhyColumnOrderUnknown() is { } why)
+            {
+                RewriteThrow.ColumnOrderUnknown("INSERT", table.DisplayName, why, columnInsertsHint, _unit);
             }
             columns ??= [];
         }
         _checker.OnData(table, columns);
         plan = NewPlan(table, columns, TableAction.Transform);
+        // A table a rule reaches whose values all pass: a tuple of another width than the plan would still mean the
+        // columns are not what the plan says, so its width is checked as a COPY row's is (tables no rule reaches have
+        // nothing to mask, and their INSERTs are copied without being read).
+        plan.ChecksWidth = withoutColumnList && !plan.ReadsRows && table.HasColumnRules(_rules);
         _insertPlans.Add(key, plan);
         return plan;
+    }
+
+    /// <summary>
+    /// Checks that every tuple of an INSERT whose values all pass has as many values as the plan has columns
+    /// (<see cref="RowPlan.ChecksWidth"/>), as <see cref="RewriteValues"/> does for one it rewrites.
+    /// </summary>
+    void CheckTupleWidths(RowPlan plan, ReadOnlySpan<byte> statement, int valuesEnd)
+    {
+        var t = new SqlTokenizer(statement, _unit.NonStandardStrings, valuesEnd, _lexer.MySql);
+        var tupleNumber = 0L;
+        while (t.Next() && t.IsPunct((byte)'('))
+        {
+            tupleNumber++;
+            var values = 0;
+            var tokens = 0;
+            var depth = 0;
+            while (true)
+            {
+                if (!t.Next())
+                {
+                    RewriteThrow.InsertEndsInsideTuple(_unit, statement, t.Start, plan.Table.DisplayName, tupleNumber);
+                }
+                if (depth == 0 && (t.IsPunct((byte)',') || t.IsPunct((byte)')')))
+                {
+                    // "()" is a tuple of no values (a table without columns), "(1)" of one.
+                    if (tokens > 0 || t.IsPunct((byte)',') || values > 0)
+                    {
+                        values++;
+                    }
+                    if (t.IsPunct((byte)')'))
+                    {
+                        break;
+                    }
+                    tokens = 0;
+                    continue;
+                }
+                if (t.IsPunct((byte)'(') || t.IsPunct((byte)'['))
+                {
+                    depth++;
+                }
+                else if (t.IsPunct((byte)')') || t.IsPunct((byte)']'))
+                {
+                    depth--;
+                }
+                tokens++;
+            }
+            if (values != plan.Columns.Count)
+            {
+                RewriteThrow.TupleWidth(values, plan.Columns, _unit, statement, t.Start, plan.Table.DisplayName, tupleNumber);
+            }
+            if (!t.Next() || !t.IsPunct((byte)','))
+            {
+                break;
+            }
+        }
     }
 
     void RewriteValues(RowPlan plan, ReadOnlySpan<byte> statement, int valuesEnd, IBufferWriter<byte> output)

@@ -29,16 +29,15 @@ public sealed partial class DumpRewriter
             Write(output, statement);
             return;
         }
-        if (!_headerRead)
-        {
-            _headerRead = true;
-            if (StatementParser.TryReadDumpHeaderDatabase(statement, out var named))
-            {
-                _database = named;
-            }
-        }
         var t = new SqlTokenizer(statement, mySql: true);
         t.Next();
+        // The header of a single-database dump names its database; a later one, in the comments before a statement, starts
+        // another dump (mysqldump db1; mysqldump db2), whose tables are another database's.
+        if (StatementParser.TryReadDumpHeaderDatabase(_headerRead ? statement[..t.Start] : statement, out var named))
+        {
+            _database = named;
+        }
+        _headerRead = true;
         if (t.IsWord("insert"u8) || t.IsWord("replace"u8))
         {
             HandleMySqlInsert(statement, output);
@@ -47,8 +46,8 @@ public sealed partial class DumpRewriter
         if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns, out var keys))
         {
             var state = Table(created);
-            state.Columns = columns;
-            state.Created = true;
+            state.Define(columns, [], partitionOf: false);
+            ForgetPlans();
             if (Filter is not null)
             {
                 // mysqldump declares keys inside CREATE TABLE.

@@ -56,13 +56,8 @@ public sealed partial class DumpRewriter
         {
             return true;
         }
-        var action = TableAction.Transform;
         _tables.TryGetValue(new TableName(schema, table), out var state);
-        for (var t = state; t is not null && action == TableAction.Transform; t = t.Parent)
-        {
-            action = _rules.ActionFor(t.Name, t.Dialect);
-        }
-        return (state is null ? _rules.ActionFor(new TableName(schema, table), Dialect) : action) == TableAction.Transform;
+        return (state is null ? _rules.ActionFor(new TableName(schema, table), Dialect) : state.ActionOf(_rules)) == TableAction.Transform;
     }
 
     /// <summary>
@@ -81,9 +76,9 @@ public sealed partial class DumpRewriter
                 mine.Rows += table.Rows;
                 mine.Columns ??= table.Columns;
                 mine.Created |= table.Created;
-                if (mine.Parent is null && table.Parent is { } parent)
+                if (mine.Parents.Count == 0 && table.Parents.Count > 0)
                 {
-                    mine.Parent = Table(parent.Name);
+                    mine.SetParents([.. table.Parents.Select(p => Table(p.Name))], table.IsPartition);
                 }
             }
             _statistics.Add(part._statistics);
@@ -127,16 +122,13 @@ public sealed partial class DumpRewriter
         }
         state = new TableState(name, Dialect)
         {
-            Columns = known.Columns,
-            Created = known.Created,
             StrictChecked = known.StrictChecked,
         };
+        state.CopyDefinition(known);
         state.NoteColumns(known.SeenColumns);
         _tables.Add(name, state);
-        if (known.Parent is { } parent)
-        {
-            state.Parent = Table(parent.Name);
-        }
+        // Every parent, not only the first: a child takes the rules of each (its own copies, looked up the same way).
+        state.SetParents([.. known.Parents.Select(p => Table(p.Name))], known.IsPartition);
         return true;
     }
 

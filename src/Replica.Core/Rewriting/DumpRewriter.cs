@@ -344,23 +344,34 @@ public sealed partial class DumpRewriter : IDisposable
             HandleInsert(statement, output);
             return;
         }
-        if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parent, out var partitionOf))
+        if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parents, out var partitionOf))
         {
             var state = Table(created);
-            state.Columns = columns;
-            state.Created = true;
-            if (parent is { } p)
-            {
-                state.Parent = Table(p);
-                state.IsPartition = partitionOf;
-            }
-            _checker.OnCreateTable(state, hasParent: parent is not null);
+            state.Define(columns, parents.ConvertAll(Table), partitionOf);
+            ForgetPlans();
+            _checker.OnCreateTable(state, hasParent: parents.Count > 0);
         }
         else if (t.IsWord("alter"u8) && StatementParser.TryParseAttachPartition(statement, out var partitioned, out var child))
         {
             var state = Table(child);
-            state.Parent ??= Table(partitioned);
-            state.IsPartition = true;
+            if (state.Parents.Count == 0)
+            {
+                state.SetParents([Table(partitioned)], partition: true);
+                ForgetPlans();
+            }
+        }
+        else if (t.IsWord("alter"u8) && StatementParser.TryParseAlterTableColumns(statement, out var altered, out var changesColumns, out var inherits))
+        {
+            // pg_dump writes no such ALTER TABLE before a table's data; a dump that does (two dumps one after the
+            // other, a script) may move a column to where another was, so INSERTs and COPY without a column list into
+            // the table are refused from now on (WhyColumnOrderUnknown), and the plans built on the old columns go.
+            var state = Table(altered);
+            state.ColumnsAltered |= changesColumns;
+            foreach (var parent in inherits)
+            {
+                state.AddParent(Table(parent));
+            }
+            ForgetPlans();
         }
         else if (t.IsWord("alter"u8) && Filter is not null && StatementParser.TryParseAddKey(statement, out var keyed, out var key))
         {
@@ -391,6 +402,17 @@ public sealed partial class DumpRewriter : IDisposable
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// A table was defined again or changed (CREATE TABLE, ATTACH PARTITION, ALTER TABLE): the INSERT plans built from
+    /// the columns and ancestry known before may put a transformer on another column now, so every one is built again
+    /// when next needed (plans are few, and such statements come before the data in a dump).
+    /// </summary>
+    void ForgetPlans()
+    {
+        _insertPlans.Clear();
+        _repeat.Table = null;
     }
 
     TableState Table(TableName name)

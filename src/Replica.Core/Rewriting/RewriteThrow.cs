@@ -107,6 +107,24 @@ internal static class RewriteThrow
         throw new DumpFormatException($"INSERT into {table} has no column list and no CREATE TABLE for it came earlier in the dump, so its values cannot be matched to columns (dump with {columnInsertsHint})",
             unit.Offset, unit.LineNumber, table);
 
+    /// <summary>
+    /// An INSERT or COPY without a column list into a table a rule applies to, whose column order the dump's CREATE TABLEs
+    /// do not surely give (<see cref="TableState.WhyColumnOrderUnknown"/>): <paramref name="why"/> says which case.
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void ColumnOrderUnknown(string statement, string table, string why, string columnListHint, in DumpUnit unit) =>
+        throw new DumpFormatException($"{statement} into {table} has no column list, and the order of its columns cannot be known from the dump: {why}; "
+            + $"its values cannot be matched to columns safely (dump with {columnListHint})",
+            unit.Offset, unit.LineNumber, table);
+
+    /// <summary>The tuple of an INSERT without a column list into a table no rule masks has another number of values than the table has columns.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void TupleWidth(int values, IReadOnlyList<string> columns, in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
+        throw new DumpFormatException($"a VALUES tuple of an INSERT without a column list has {values} values, but the table has {columns.Count} columns ({string.Join(", ", columns)})",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
     [DoesNotReturn]
     [StackTraceHidden]
     public static void InsertEndsInsideTuple(in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
@@ -160,6 +178,17 @@ internal static class RewriteThrow
     public static void UnknownReferencedColumn(string column, TableName table, string referenced, IReadOnlyList<string> columns) =>
         throw new ConfigException(
             $"the transformer of column {column} of table {table} references column '{referenced}', which this table's data does not have (columns: {string.Join(", ", columns)})");
+
+    /// <summary>
+    /// A column of an inheritance child has rules in two of its parents at the same distance that differ: neither is more
+    /// right, so the child needs its own rule for it.
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void AmbiguousInheritedRule(string table, string column, string first, string firstTransformer, string second, string secondTransformer) =>
+        throw new ConfigException(
+            $"column {Identifiers.Quote(column)} of table {table} inherits two different rules, {firstTransformer} from {first} and {secondTransformer} from {second}; "
+            + $"add a rule for column {Identifiers.Quote(column)} of {table} itself to say which applies; nothing was stored");
 
     /// <summary>
     /// A bare rule column with capitals (<paramref name="written"/>, folded to <paramref name="folded"/>) on a table that

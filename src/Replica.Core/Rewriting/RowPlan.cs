@@ -71,6 +71,12 @@ internal sealed class RowPlan
     /// <summary>Which rows stay (a subset); null: every row does.</summary>
     public RowSelection? Selection { get; }
 
+    /// <summary>
+    /// The plan of an INSERT without a column list into a table a rule reaches, though no column of it is transformed:
+    /// each tuple's width is checked against <see cref="Columns"/> (DumpRewriter.CheckTupleWidths).
+    /// </summary>
+    public bool ChecksWidth { get; set; }
+
     /// <summary>Whether every row needs a look of its own: to transform it or to choose it.</summary>
     public bool ReadsRows => HasTransformers || Selection is not null;
 

@@ -117,7 +117,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         {
             return;
         }
-        for (var t = table; t is not null; t = t.Parent)
+        foreach (var t in table.Lineage())
         {
             foreach (var rule in rules.Rules)
             {
@@ -248,7 +248,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         var columns = new List<string>();
         foreach (var table in kept)
         {
-            for (var t = table; t is not null; t = t.Parent)
+            foreach (var t in table.Lineage())
             {
                 columns.AddRange(t.SeenColumns);
             }
@@ -312,7 +312,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
 
     string DropReason(TableState table)
     {
-        for (var t = table; t is not null; t = t.Parent)
+        foreach (var t in table.Lineage())
         {
             if (rules.OnlyTables.Count > 0 && !rules.OnlyTables.Any(p => RewriteRules.Matches(p, t.Name, t.Dialect)))
             {
@@ -330,15 +330,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     }
 
     /// <summary>The table's action as far as its parents are known now (not cached, unlike <see cref="TableState.Action"/>).</summary>
-    TableAction ActionOf(TableState table)
-    {
-        var action = TableAction.Transform;
-        for (var t = table; t is not null && action == TableAction.Transform; t = t.Parent)
-        {
-            action = rules.ActionFor(t.Name, t.Dialect);
-        }
-        return action;
-    }
+    TableAction ActionOf(TableState table) => table.ActionOf(rules);
 
     // ---- strict mode from the dump --------------------------------------------------------------------------------
 
@@ -348,10 +340,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         var parents = new HashSet<TableState>();
         foreach (var table in tables.Values)
         {
-            if (table.Parent is { } parent)
-            {
-                parents.Add(parent);
-            }
+            parents.UnionWith(table.Parents);
         }
         foreach (var table in tables.Values)
         {
@@ -373,43 +362,43 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         {
             return;
         }
-        var root = table;
-        while (root.Parent is { } parent)
+        // The names of the tables at the top of its ancestry tell what a column holds (a partition's name does not), and
+        // with several parents each of them counts; its columns are its own, or if it has seen none, its ancestors'.
+        var lineage = table.Lineage();
+        var roots = lineage.FindAll(t => t.Parents.Count == 0);
+        if (roots.Count == 0)
         {
-            root = parent;
+            roots.Add(table);
         }
         var columns = new List<string>(table.SeenColumns);
-        for (var t = table.Parent; t is not null && columns.Count == 0; t = t.Parent)
+        if (columns.Count == 0)
         {
-            columns.AddRange(t.SeenColumns);
+            foreach (var t in lineage)
+            {
+                columns.AddRange(t.SeenColumns.Where(c => !columns.Contains(c)));
+            }
         }
         foreach (var column in columns)
         {
             var definition = table.Definition(column);
-            if (PersonalData.ByName(root.Name.Table, column, definition?.Category ?? TypeCategory.Unknown) is not { } match
-                || HasRule(table, column))
+            NameMatch? match = null;
+            foreach (var root in roots)
+            {
+                match ??= PersonalData.ByName(root.Name.Table, column, definition?.Category ?? TypeCategory.Unknown);
+            }
+            if (match is not { } found || HasRule(table, column))
             {
                 continue;
             }
             var type = definition?.TypeName ?? "type unknown: no CREATE TABLE in the dump";
             var unique = definition?.Unique ?? false;
-            findings.Add(new PersonalDataFinding(table.Name.Schema, table.Name.Table, column, type, match.Kind, match.Confidence, match.Reason,
-                unique, TransformerProposals.For(match.Kind, table.Name.Schema, table.Name.Table, column, definition?.TypeName ?? "text", unique)));
+            findings.Add(new PersonalDataFinding(table.Name.Schema, table.Name.Table, column, type, found.Kind, found.Confidence, found.Reason,
+                unique, TransformerProposals.For(found.Kind, table.Name.Schema, table.Name.Table, column, definition?.TypeName ?? "text", unique)));
         }
     }
 
     /// <summary>Whether a rule masks this column of the table (or of a table it is a partition or child of).</summary>
-    bool HasRule(TableState table, string column)
-    {
-        for (var t = table; t is not null; t = t.Parent)
-        {
-            if (rules.SpecFor(t.Name, column, t.Dialect) is not null)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    bool HasRule(TableState table, string column) => table.Lineage().Exists(t => rules.SpecFor(t.Name, column, t.Dialect) is not null);
 
     void ThrowStrict(List<PersonalDataFinding> findings)
     {
