@@ -326,7 +326,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             // COPY (psql would start none here, nor does the lexer) and no client encoding change.
             RefuseReachBeyondDatabase(unit);
             var inside = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var word);
-            if (inside is StatementClass.TransactionEnd or StatementClass.CopyFromStdin or StatementClass.CopyServerSide or StatementClass.CopyWithOptions
+            if (inside is StatementClass.TransactionEnd or StatementClass.CopyFromStdin or StatementClass.CopyServerSide or StatementClass.CopyWithOptions or StatementClass.CopyFromStdout
                 || (inside == StatementClass.TransactionControl && !StatementParser.IsBodyEnd(unit[word..]))
                 || StatementParser.SetsUnsafeClientEncoding(unit))
             {
@@ -342,7 +342,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             return;
         }
         RefuseReachBeyondDatabase(unit);
-        switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))
+        var statementClass = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at);
+        switch (statementClass)
         {
             case StatementClass.TransactionControl:
                 WriteLineBreaks(output, unit);
@@ -350,8 +351,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             case StatementClass.TransactionEnd:
                 RestoreGuardThrow.TransactionEnd(_unit, unit, _unit.Offset + at);
                 break;
-            case StatementClass.CopyServerSide:
-                RestoreGuardThrow.Refused(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, _unit, unit, _unit.Offset + at);
+            case StatementClass.CopyServerSide or StatementClass.CopyFromStdout:
+                RestoreGuardThrow.Refused(StatementParser.RefusalReason(statementClass, unit[at..])!, _unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyWithOptions:
                 RestoreGuardThrow.CopyWithOptions(_unit, unit, _unit.Offset + at);

@@ -16,6 +16,11 @@ internal enum StatementClass : byte
     CopyWithOptions,
     /// <summary>COPY ... FROM/TO PROGRAM or a file name: the server runs a program or reads or writes its own files.</summary>
     CopyServerSide,
+    /// <summary>
+    /// COPY ... FROM STDOUT, which the server takes for FROM STDIN (gram.y: copy_file_name): psql sends the lines after it
+    /// as rows, up to \. or the end of its input, where the lexer reads SQL.
+    /// </summary>
+    CopyFromStdout,
     /// <summary>MySQL: a statement that the mysql client takes as one of its own commands (system, source, tee, pager ...).</summary>
     ClientCommand,
     /// <summary>MySQL: LOAD DATA [LOCAL] INFILE or LOAD XML, which read a file of the client or the server.</summary>
@@ -61,6 +66,7 @@ internal static partial class StatementParser
     internal static string? RefusalReason(StatementClass kind, ReadOnlySpan<byte> decidingWord) => kind switch
     {
         StatementClass.CopyServerSide => "COPY from or to a program or a file of the server, which pg_dump never writes",
+        StatementClass.CopyFromStdout => "COPY ... FROM STDOUT, which the server reads as FROM STDIN, so that the lines after it would be rows that Replica reads as SQL; pg_dump never writes it",
         StatementClass.ClientCommand => $"'{FirstWord(decidingWord)}' is a command of the mysql client, which mysqldump never writes",
         StatementClass.LoadFile => "LOAD DATA / LOAD XML reads a file, which mysqldump never writes",
         StatementClass.WriteFile => "INTO OUTFILE / INTO DUMPFILE writes a file of the server, which mysqldump never writes",
@@ -149,6 +155,10 @@ internal static partial class StatementParser
                 if (t.IsWord("program"u8) || t.Kind is TokenKind.String or TokenKind.EString or TokenKind.DollarString)
                 {
                     return StatementClass.CopyServerSide;
+                }
+                if (from && t.IsWord("stdout"u8))
+                {
+                    return StatementClass.CopyFromStdout;
                 }
                 if (!from || !t.IsWord("stdin"u8))
                 {

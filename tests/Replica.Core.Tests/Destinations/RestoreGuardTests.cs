@@ -400,6 +400,7 @@ public class RestoreGuardTests
     [InlineData("copy (SELECT 1) to program 'id';", "program or a file")]
     [InlineData("COPY public.t FROM '/etc/passwd';", "program or a file")]
     [InlineData("COPY public.t FROM stdin WITH (FORMAT csv);", "with options")]
+    [InlineData("COPY public.t FROM STDOUT;", "FROM STDOUT, which the server reads as FROM STDIN")]
     [InlineData("COPY public.t FROM stdin; SELECT 1;", "text after COPY", " SELECT 1;")]
     [InlineData("SET client_encoding = 'SJIS';", "client encoding")]
     public void Guard_CopyOrSettingPgDumpNeverWrites_IsRefused(string statement, string reason, string? refused = null)
