@@ -299,6 +299,7 @@ public sealed partial class DumpRewriter : IDisposable
                 return;
             case UnitKind.MetaCommand:
                 CheckMetaCommand(bytes);
+                CheckBackslashAfterNonAscii(bytes);
                 Write(output, bytes);
                 break;
             case UnitKind.Delimiter or UnitKind.BadDelimiter:
