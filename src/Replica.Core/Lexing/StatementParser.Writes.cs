@@ -210,3 +210,70 @@ internal static partial class StatementParser
         return FindInsertTail(sql, ref t, mySql, delimiter);
     }
 }
+
+/// <summary>How a statement calls one of PostgreSQL's statistics-restoring functions (<see cref="StatementParser.FindStatisticsCall"/>).</summary>
+internal enum StatisticsCall : byte
+{
+    None,
+    /// <summary>SELECT * FROM [pg_catalog.]pg_restore_..._stats(...); and nothing else, as pg_dump 18 writes it.</summary>
+    Whole,
+    /// <summary>A call inside a statement of another shape, which cannot be left out alone.</summary>
+    Inside,
+}
+
+internal static partial class StatementParser
+{
+    /// <summary>
+    /// Whether a SELECT calls pg_restore_relation_stats, pg_restore_attribute_stats or any later pg_restore_..._stats.
+    /// pg_dump 18 writes them (--with-statistics, --statistics-only, pg_upgrade) as
+    /// <c>SELECT * FROM pg_catalog.pg_restore_attribute_stats('version', ..., 'attname', 'email', ..., 'most_common_vals',
+    /// '{...}', 'histogram_bounds', '{...}');</c>: samples of the column's real values, also of an index's expression
+    /// columns. <paramref name="at"/>: the offset of the function's name.
+    /// https://www.postgresql.org/docs/18/functions-admin.html#FUNCTIONS-ADMIN-STATSMOD
+    /// </summary>
+    public static StatisticsCall FindStatisticsCall(ReadOnlySpan<byte> sql, out int at)
+    {
+        at = -1;
+        var t = new SqlTokenizer(sql);
+        if (!t.Next() || !t.IsWord("select"u8))
+        {
+            return StatisticsCall.None;
+        }
+        var whole = t.Next() && t.IsOther((byte)'*') && t.Next() && t.IsWord("from"u8) && t.Next();
+        if (whole && t.IsWord("pg_catalog"u8) && t.Next() && t.IsPunct((byte)'.'))
+        {
+            t.Next();
+        }
+        if (whole && IsStatisticsFunction(t))
+        {
+            at = t.Start;
+            var open = t;
+            // The call's parentheses, then the statement's end.
+            if (open.Next() && open.IsPunct((byte)'(') && (!NextOutsideParentheses(ref t) || (t.IsPunct((byte)';') && !t.Next())))
+            {
+                return StatisticsCall.Whole;
+            }
+        }
+        t = new SqlTokenizer(sql);
+        while (t.Next())
+        {
+            if (IsStatisticsFunction(t))
+            {
+                at = t.Start;
+                return StatisticsCall.Inside;
+            }
+        }
+        return StatisticsCall.None;
+    }
+
+    static bool IsStatisticsFunction(in SqlTokenizer t)
+    {
+        if (!t.IsIdentifier)
+        {
+            return false;
+        }
+        var name = t.Kind == TokenKind.Word ? t.Span : System.Text.Encoding.UTF8.GetBytes(t.IdentifierName());
+        return name.Length > "pg_restore__stats".Length && System.Text.Ascii.EqualsIgnoreCase(name[.."pg_restore_".Length], "pg_restore_"u8)
+            && System.Text.Ascii.EqualsIgnoreCase(name[^"_stats".Length..], "_stats"u8);
+    }
+}

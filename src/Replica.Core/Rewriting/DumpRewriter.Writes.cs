@@ -1,3 +1,4 @@
+using System.Buffers;
 using Replica.Lexing;
 
 namespace Replica.Rewriting;
@@ -74,6 +75,40 @@ public sealed partial class DumpRewriter
         }
         _create.Track(statement, _unit.NonStandardStrings);
         _createUnclear |= _create.UnclearAt >= 0;
+    }
+
+    /// <summary>
+    /// pg_dump 18's statistics (pg_restore_attribute_stats and pg_restore_relation_stats): when the config has rules,
+    /// every such statement is left out, its line breaks kept (later lines keep their numbers). Attribute statistics hold
+    /// samples of the real values (most_common_vals, histogram_bounds), also of an index's expression columns, which
+    /// name the index, not the table; relation statistics count the source's rows, not those a filter or skip keeps.
+    /// ANALYZE after the restore rebuilds both from the stored data. A call in a statement of another shape cannot be
+    /// left out alone: refused. True: the statement was handled.
+    /// </summary>
+    bool LeaveOutStatistics(ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
+    {
+        switch (StatementParser.FindStatisticsCall(statement, out var at))
+        {
+            case StatisticsCall.Whole:
+                foreach (var b in statement)
+                {
+                    if (b is (byte)'\n')
+                    {
+                        Write(output, "\n"u8);
+                    }
+                    else if (b is (byte)'\r')
+                    {
+                        Write(output, "\r"u8);
+                    }
+                }
+                return true;
+            case StatisticsCall.Inside:
+                RewriteThrow.Refused("a call of a pg_restore_..._stats function inside another statement: statistics hold samples of the real values, and pg_dump writes them as SELECT * FROM pg_catalog.pg_restore_..._stats(...); alone, which Replica leaves out",
+                    _unit, statement, at);
+                return true;
+            default:
+                return false;
+        }
     }
 
     string Display(TableName name) => Dialect == SqlDialect.MySql ? TableState.MySqlDisplayName(name) : name.ToString();

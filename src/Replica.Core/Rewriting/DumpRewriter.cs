@@ -346,6 +346,10 @@ public sealed partial class DumpRewriter : IDisposable
             HandleInsert(statement, output);
             return;
         }
+        if (t.IsWord("select"u8) && LeaveOutStatistics(statement, output))
+        {
+            return;
+        }
         if (!_inCreate && (t.IsWord("update"u8) || t.IsWord("merge"u8) || t.IsWord("with"u8) || t.IsWord("prepare"u8) || t.IsWord("explain"u8) || t.IsWord("do"u8))
             && CheckWrites(statement))
         {
