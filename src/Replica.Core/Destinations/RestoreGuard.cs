@@ -185,11 +185,9 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 ? StatementParser.NulInCopyRowReason
                 : "a NUL byte outside COPY data, after which psql drops the rest of its line; pg_dump never writes one", _unit, unit, _unit.Offset + nul);
         }
-        if (!_mySql && _unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && TrailBackslash(unit) is var trail and >= 0)
+        if (!_mySql && _unit.Kind is not (UnitKind.CopyRow or UnitKind.CopyEnd) && StatementParser.FindBackslashAfterNonAscii(unit) is var trail and >= 0)
         {
-            RestoreGuardThrow.Refused(
-                "a backslash right after a non-ASCII byte, which psql reads as part of that character if the dump switched the client encoding to SJIS, BIG5 or GBK (set_config() included)",
-                _unit, unit, _unit.Offset + trail);
+            RestoreGuardThrow.Refused(StatementParser.BackslashAfterNonAsciiReason, _unit, unit, _unit.Offset + trail);
         }
         switch (_unit.Kind)
         {
@@ -332,7 +330,7 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             // COPY (psql would start none here, nor does the lexer) and no client encoding change.
             RefuseReachBeyondDatabase(unit);
             var inside = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var word);
-            if (inside is StatementClass.TransactionEnd or StatementClass.CopyFromStdin or StatementClass.CopyServerSide or StatementClass.CopyWithOptions
+            if (inside is StatementClass.TransactionEnd or StatementClass.CopyFromStdin or StatementClass.CopyServerSide or StatementClass.CopyWithOptions or StatementClass.CopyFromStdout
                 || (inside == StatementClass.TransactionControl && !StatementParser.IsBodyEnd(unit[word..]))
                 || StatementParser.SetsUnsafeClientEncoding(unit))
             {
@@ -348,7 +346,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             return;
         }
         RefuseReachBeyondDatabase(unit);
-        switch (StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at))
+        var statementClass = StatementParser.Classify(unit, mySql: false, _unit.NonStandardStrings, out var at);
+        switch (statementClass)
         {
             case StatementClass.TransactionControl:
                 WriteLineBreaks(output, unit);
@@ -356,8 +355,8 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             case StatementClass.TransactionEnd:
                 RestoreGuardThrow.TransactionEnd(_unit, unit, _unit.Offset + at);
                 break;
-            case StatementClass.CopyServerSide:
-                RestoreGuardThrow.Refused(StatementParser.RefusalReason(StatementClass.CopyServerSide, unit[at..])!, _unit, unit, _unit.Offset + at);
+            case StatementClass.CopyServerSide or StatementClass.CopyFromStdout:
+                RestoreGuardThrow.Refused(StatementParser.RefusalReason(statementClass, unit[at..])!, _unit, unit, _unit.Offset + at);
                 break;
             case StatementClass.CopyWithOptions:
                 RestoreGuardThrow.CopyWithOptions(_unit, unit, _unit.Offset + at);
@@ -524,27 +523,6 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
             copied = t.End;
         }
         Write(output, unit[copied..]);
-    }
-
-    /// <summary>
-    /// The offset of a backslash that follows a byte of 0x80 or more, or -1. In SJIS, BIG5, GBK, UHC and JOHAB a 0x5C can
-    /// be the second byte of a character, which psql then does not read as a backslash; the guard refuses SET
-    /// client_encoding to them, but a dump can switch it where the lexer cannot see (set_config(), a DO block), and psql
-    /// follows the server's setting. No other byte that matters to psql's lexer can be such a second byte (they start at
-    /// 0x40), and in UTF-8 a backslash after a non-ASCII character is rare outside COPY data, which psql does not lex.
-    /// </summary>
-    static int TrailBackslash(ReadOnlySpan<byte> unit)
-    {
-        var from = 1;
-        while (from < unit.Length && unit[from..].IndexOf((byte)'\\') is var k and >= 0)
-        {
-            if (unit[from + k - 1] >= 0x80)
-            {
-                return from + k;
-            }
-            from += k + 1;
-        }
-        return -1;
     }
 
     /// <summary>Writes a MySQL statement with its DEFINER clauses (found into _definers) blanked out, line breaks kept.</summary>

@@ -106,7 +106,12 @@ internal ref partial struct SqlTokenizer
             if ((b | 0x20) == 'u' && prefixEnd + 1 < _sql.Length && _sql[prefixEnd] == (byte)'&' && _sql[prefixEnd + 1] is (byte)'\'' or (byte)'"')
             {
                 _pos = prefixEnd + 1;
-                ReadQuoted(false, _sql[_pos] == (byte)'\'' ? TokenKind.String : TokenKind.QuotedIdentifier);
+                var identifier = _sql[_pos] == (byte)'"';
+                ReadQuoted(false, identifier ? TokenKind.QuotedIdentifier : TokenKind.String);
+                if (identifier)
+                {
+                    ReadUescape();
+                }
                 return;
             }
             ReadWord();
@@ -152,6 +157,33 @@ internal ref partial struct SqlTokenizer
             }
             Kind = TokenKind.Other;
         }
+    }
+
+    /// <summary>
+    /// After a U&amp;"..." identifier: a UESCAPE 'c' clause (comments and whitespace around it) joins the token, so that
+    /// <see cref="IdentifierName"/> decodes the name with its own escape character and a reader of names never takes
+    /// UESCAPE for the next word. https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS-UESCAPE
+    /// </summary>
+    void ReadUescape()
+    {
+        var end = _pos;
+        while (_pos < _sql.Length && (SkipSpace(_sql[_pos]) || SkipComment()))
+        {
+        }
+        if (_pos + 7 <= _sql.Length && System.Text.Ascii.EqualsIgnoreCase(_sql.Slice(_pos, 7), "uescape"u8)
+            && (_pos + 7 == _sql.Length || !UnitScanner.IsIdentifierByte(_sql[_pos + 7])))
+        {
+            _pos += 7;
+            while (_pos < _sql.Length && (SkipSpace(_sql[_pos]) || SkipComment()))
+            {
+            }
+            if (_pos + 3 <= _sql.Length && _sql[_pos] == (byte)'\'' && _sql[_pos + 2] == (byte)'\'' && _sql[_pos + 1] != (byte)'\'')
+            {
+                _pos += 3;
+                return;
+            }
+        }
+        _pos = end;
     }
 
     /// <summary>Skips a comment at _pos; false when there is none.</summary>
@@ -308,8 +340,11 @@ internal ref partial struct SqlTokenizer
         }
         if (Kind == TokenKind.QuotedIdentifier)
         {
-            var start = span[0] == (byte)'"' ? 1 : 2; // "x" or U&"x" (U& escapes are left as written)
-            var inner = Encoding.UTF8.GetString(span[start..^1]);
+            if (span[0] != (byte)'"')
+            {
+                return UnicodeIdentifierName(span);
+            }
+            var inner = Encoding.UTF8.GetString(span[1..^1]);
             return inner.Replace("\"\"", "\"");
         }
         var text = Encoding.UTF8.GetString(span);
@@ -317,4 +352,86 @@ internal ref partial struct SqlTokenizer
     }
 
     public readonly bool IsIdentifier => Kind is TokenKind.Word or TokenKind.QuotedIdentifier;
+
+    /// <summary>
+    /// The name of a U&amp;"..." token [UESCAPE 'c'], decoded as the server does (str_udeescape): the escape character and
+    /// four hex digits, or it and + and six, is a code point (a surrogate pair as two escapes); the escape character twice is
+    /// itself. A name the server would reject (a bad escape) comes back as written: its statement fails on restore.
+    /// </summary>
+    static string UnicodeIdentifierName(ReadOnlySpan<byte> span)
+    {
+        // span: U&"..."["" doubled inside] [UESCAPE 'c']
+        var close = 3;
+        while (close < span.Length && !(span[close] == (byte)'"' && (close + 1 >= span.Length || span[close + 1] != (byte)'"')))
+        {
+            close += span[close] == (byte)'"' ? 2 : 1;
+        }
+        var inner = Encoding.UTF8.GetString(span[3..Math.Min(close, span.Length)]).Replace("\"\"", "\"");
+        var escape = close + 1 < span.Length ? (char)span[^2] : '\\';
+        if (char.IsAsciiHexDigit(escape) || escape is '+' or '"' or ' ' or '\t' or '\n' or '\r' or '\f')
+        {
+            return inner;
+        }
+        var text = new StringBuilder(inner.Length);
+        for (var i = 0; i < inner.Length; i++)
+        {
+            if (inner[i] != escape)
+            {
+                text.Append(inner[i]);
+                continue;
+            }
+            if (i + 1 < inner.Length && inner[i + 1] == escape)
+            {
+                text.Append(escape);
+                i++;
+                continue;
+            }
+            if (!TryReadCodePoint(inner, i, out var code, out var length))
+            {
+                return inner;
+            }
+            i += length - 1;
+            if (code is >= 0xD800 and <= 0xDBFF)
+            {
+                // A high surrogate must be followed at once by an escaped low one.
+                if (i + 1 >= inner.Length || inner[i + 1] != escape || !TryReadCodePoint(inner, i + 1, out var low, out var lowLength)
+                    || low is < 0xDC00 or > 0xDFFF)
+                {
+                    return inner;
+                }
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                i += lowLength;
+            }
+            else if (code is 0 or > 0x10FFFF or (>= 0xD800 and <= 0xDFFF))
+            {
+                return inner;
+            }
+            text.Append(char.ConvertFromUtf32(code));
+        }
+        return text.ToString();
+    }
+
+    /// <summary>At inner[at] (the escape character): 4 hex digits, or + and 6; length counts the escape character.</summary>
+    static bool TryReadCodePoint(string inner, int at, out int code, out int length)
+    {
+        var plus = at + 1 < inner.Length && inner[at + 1] == '+';
+        var digits = plus ? 6 : 4;
+        var first = at + (plus ? 2 : 1);
+        code = 0;
+        length = first - at + digits;
+        if (first + digits > inner.Length)
+        {
+            return false;
+        }
+        for (var k = first; k < first + digits; k++)
+        {
+            var c = inner[k];
+            if (!char.IsAsciiHexDigit(c))
+            {
+                return false;
+            }
+            code = (code << 4) | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
+        return true;
+    }
 }

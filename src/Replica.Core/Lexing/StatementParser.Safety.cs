@@ -16,6 +16,11 @@ internal enum StatementClass : byte
     CopyWithOptions,
     /// <summary>COPY ... FROM/TO PROGRAM or a file name: the server runs a program or reads or writes its own files.</summary>
     CopyServerSide,
+    /// <summary>
+    /// COPY ... FROM STDOUT, which the server takes for FROM STDIN (gram.y: copy_file_name): psql sends the lines after it
+    /// as rows, up to \. or the end of its input, where the lexer reads SQL.
+    /// </summary>
+    CopyFromStdout,
     /// <summary>MySQL: a statement that the mysql client takes as one of its own commands (system, source, tee, pager ...).</summary>
     ClientCommand,
     /// <summary>MySQL: LOAD DATA [LOCAL] INFILE or LOAD XML, which read a file of the client or the server.</summary>
@@ -63,6 +68,7 @@ internal static partial class StatementParser
     internal static string? RefusalReason(StatementClass kind, ReadOnlySpan<byte> decidingWord) => kind switch
     {
         StatementClass.CopyServerSide => "COPY from or to a program or a file of the server, which pg_dump never writes",
+        StatementClass.CopyFromStdout => "COPY ... FROM STDOUT, which the server reads as FROM STDIN, so that the lines after it would be rows that Replica reads as SQL; pg_dump never writes it",
         StatementClass.ClientCommand => $"'{FirstWord(decidingWord)}' is a command of the mysql client, which mysqldump never writes",
         StatementClass.LoadFile => "LOAD DATA / LOAD XML reads a file, which mysqldump never writes",
         StatementClass.WriteFile => "INTO OUTFILE / INTO DUMPFILE writes a file of the server, which mysqldump never writes",
@@ -152,6 +158,10 @@ internal static partial class StatementParser
                 if (t.IsWord("program"u8) || t.Kind is TokenKind.String or TokenKind.EString or TokenKind.DollarString)
                 {
                     return StatementClass.CopyServerSide;
+                }
+                if (from && t.IsWord("stdout"u8))
+                {
+                    return StatementClass.CopyFromStdout;
                 }
                 if (!from || !t.IsWord("stdin"u8))
                 {
@@ -348,7 +358,7 @@ internal static partial class StatementParser
         return -1;
     }
 
-    /// <summary>SET client_encoding / SET NAMES to an encoding from <see cref="IsUnsafeClientEncoding"/>.</summary>
+    /// <summary>SET client_encoding (or "client_encoding": setting names ignore case) / SET NAMES to an encoding from <see cref="IsUnsafeClientEncoding"/>.</summary>
     public static bool SetsUnsafeClientEncoding(ReadOnlySpan<byte> sql)
     {
         var t = new SqlTokenizer(sql);
@@ -360,7 +370,7 @@ internal static partial class StatementParser
         {
             t.Next();
         }
-        if (!t.IsWord("client_encoding"u8) && !t.IsWord("names"u8))
+        if (!IsSettingName(t, "client_encoding") && !t.IsWord("names"u8))
         {
             return false;
         }
@@ -373,6 +383,163 @@ internal static partial class StatementParser
             }
         }
         return false;
+    }
+
+    /// <summary>Whether the token names the setting <paramref name="name"/>: a word, or a quoted identifier (the server looks settings up ignoring case).</summary>
+    static bool IsSettingName(in SqlTokenizer t, string name) =>
+        t.IsIdentifier && string.Equals(t.IdentifierName(), name, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Why a backslash that <see cref="FindBackslashAfterNonAscii"/> finds is refused.</summary>
+    internal const string BackslashAfterNonAsciiReason =
+        "a backslash right after a non-ASCII byte, which psql and the server read as part of that character if the dump switched the client encoding to SJIS, BIG5 or GBK (set_config() included), where Replica reads an escape";
+
+    /// <summary>
+    /// The offset of a backslash that follows a byte of 0x80 or more, or -1. In SJIS, BIG5, GBK, UHC and JOHAB a 0x5C can
+    /// be the second byte of a character, which psql and the server then do not read as a backslash: a quote after it
+    /// ends an E'...' string there, not where the lexer ends it. The dump and the restore refuse SET client_encoding to
+    /// them, but a dump can switch it where the lexer cannot see (set_config() in a function it calls, ALTER DATABASE
+    /// ... SET and \connect), and psql and the server follow the session's setting. No other byte that matters to the
+    /// lexer can be such a second byte (they start at 0x40), and in UTF-8 a backslash after a non-ASCII character is rare
+    /// outside COPY data, which is not lexed as SQL.
+    /// </summary>
+    public static int FindBackslashAfterNonAscii(ReadOnlySpan<byte> unit)
+    {
+        var from = 1;
+        while (from < unit.Length && unit[from..].IndexOf((byte)'\\') is var k and >= 0)
+        {
+            if (unit[from + k - 1] >= 0x80)
+            {
+                return from + k;
+            }
+            from += k + 1;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Finds a change of client_encoding or standard_conforming_strings that the lexer does not follow, which would let
+    /// psql and the server end a string elsewhere than the lexer does: set_config() of either (or of a name that is not a
+    /// plain literal), SET LOCAL standard_conforming_strings (psql outside a transaction ignores it, the lexer would
+    /// not), SET standard_conforming_strings to a value <see cref="TryParseStandardConformingStrings"/> does not read,
+    /// RESET standard_conforming_strings or ALL, DISCARD ALL, and any write to pg_settings. pg_dump writes none of them
+    /// (it sets search_path through set_config). Returns the offset of the deciding word and why, or -1.
+    /// https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADMIN-SET
+    /// </summary>
+    public static int FindSettingTheLexerMisses(ReadOnlySpan<byte> sql, bool nonStandardStrings, out string? reason)
+    {
+        reason = null;
+        var t = new SqlTokenizer(sql, nonStandardStrings);
+        if (!t.Next())
+        {
+            return -1;
+        }
+        var first = t.Start;
+        if (t.IsWord("set"u8))
+        {
+            var p = t;
+            p.Next();
+            var local = p.IsWord("local"u8);
+            if (local || p.IsWord("session"u8))
+            {
+                p.Next();
+            }
+            if (IsSettingName(p, "standard_conforming_strings") && (local || !TryParseStandardConformingStrings(sql, out _)))
+            {
+                reason = "SET LOCAL standard_conforming_strings, or a value other than on/off/true/false/yes/no/1/0, which the lexer does not follow; pg_dump never writes it";
+                return p.Start;
+            }
+        }
+        else if (t.IsWord("reset"u8) || t.IsWord("discard"u8))
+        {
+            var p = t;
+            p.Next();
+            if (p.IsWord("all"u8) || IsSettingName(p, "standard_conforming_strings"))
+            {
+                reason = "RESET or DISCARD of standard_conforming_strings (or ALL), which the lexer does not follow; pg_dump never writes it";
+                return first;
+            }
+        }
+        else if (t.IsWord("update"u8) || t.IsWord("insert"u8) || t.IsWord("with"u8) || t.IsWord("merge"u8) || t.IsWord("prepare"u8) || t.IsWord("explain"u8))
+        {
+            var writes = new List<WriteTarget>();
+            FindWriteTargets(sql, mySql: false, nonStandardStrings, "", writes);
+            foreach (var write in writes)
+            {
+                if (write.Table is { } table && string.Equals(table.Table, "pg_settings", StringComparison.OrdinalIgnoreCase))
+                {
+                    reason = "a write to pg_settings, which changes settings (client_encoding, standard_conforming_strings) where the lexer cannot follow; pg_dump never writes one";
+                    return write.At;
+                }
+            }
+        }
+        do
+        {
+            var setConfig = t.Kind == TokenKind.Word ? t.IsWord("set_config"u8)
+                : t.Kind == TokenKind.QuotedIdentifier && string.Equals(t.IdentifierName(), "set_config", StringComparison.Ordinal);
+            if (setConfig && FindSetConfigTheLexerMisses(ref t) is { } why)
+            {
+                reason = why;
+                return t.Start;
+            }
+        }
+        while (t.Next());
+        return -1;
+    }
+
+    /// <summary>
+    /// Whether the bytes may name set_config (a "_config" in any case, or a U&amp;"..." name that could spell it): a cheap
+    /// look before <see cref="FindSettingTheLexerMisses"/> reads an INSERT, the bulk of an INSERT-form dump.
+    /// </summary>
+    public static bool MayNameSetConfig(ReadOnlySpan<byte> unit)
+    {
+        if (unit.IndexOf("&\""u8) >= 0)
+        {
+            return true;
+        }
+        var from = 0;
+        while (unit[from..].IndexOf((byte)'_') is var k and >= 0)
+        {
+            var at = from + k + 1;
+            if (unit.Length - at >= 6 && System.Text.Ascii.EqualsIgnoreCase(unit.Slice(at, 6), "config"u8))
+            {
+                return true;
+            }
+            from = at;
+        }
+        return false;
+    }
+
+    /// <summary>With the tokenizer on the word set_config: why the call is refused, or null (the tokenizer is left on set_config).</summary>
+    static string? FindSetConfigTheLexerMisses(ref SqlTokenizer t)
+    {
+        var p = t;
+        if (!p.Next() || !p.IsPunct((byte)'('))
+        {
+            return null; // not a call
+        }
+        if (!p.Next() || p.Kind != TokenKind.String || p.Span[0] != (byte)'\'')
+        {
+            return "set_config() with a setting name that is not a plain string literal, which Replica cannot read; pg_dump never writes one";
+        }
+        var name = System.Text.Encoding.UTF8.GetString(p.Span[1..^1]).Replace("''", "'", StringComparison.Ordinal);
+        if (!p.Next() || !p.IsPunct((byte)','))
+        {
+            return "set_config() with a setting name that is not a plain string literal, which Replica cannot read; pg_dump never writes one";
+        }
+        if (string.Equals(name, "standard_conforming_strings", StringComparison.OrdinalIgnoreCase))
+        {
+            return "set_config() of standard_conforming_strings, which the lexer does not follow (it follows SET standard_conforming_strings); pg_dump never writes it";
+        }
+        if (!string.Equals(name, "client_encoding", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (!p.Next() || p.Kind != TokenKind.String || p.Span[0] != (byte)'\''
+            || IsUnsafeClientEncoding(System.Text.Encoding.UTF8.GetString(p.Span[1..^1])) || !p.Next() || !p.IsPunct((byte)','))
+        {
+            return "set_config() of client_encoding to " + UnsafeClientEncodingReason;
+        }
+        return null;
     }
 
     /// <summary>The database of a conninfo string "dbname=..." as pg_dump quotes it (appendConnStrVal inside fmtId).</summary>

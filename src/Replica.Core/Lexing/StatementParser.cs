@@ -250,7 +250,12 @@ internal static partial class StatementParser
         return t.IsWord("attach"u8) && t.Next() && t.IsWord("partition"u8) && t.Next() && TryReadQualifiedName(ref t, out child);
     }
 
-    /// <summary>SET standard_conforming_strings = on|off: true with the new value.</summary>
+    /// <summary>
+    /// SET [SESSION | LOCAL] standard_conforming_strings {TO | =} value (the name also "quoted": settings ignore case):
+    /// true with the new value when the value is one the server reads as a boolean (parse_bool: on, off, true, false,
+    /// yes, no, 1, 0 and unique prefixes, bare, 'quoted' or "quoted"), then the statement's end. Any other value is an
+    /// error on the server, which leaves the setting as it was (and the dump refuses it: FindSettingTheLexerMisses).
+    /// </summary>
     public static bool TryParseStandardConformingStrings(ReadOnlySpan<byte> sql, out bool on)
     {
         var t = new SqlTokenizer(sql);
@@ -263,7 +268,7 @@ internal static partial class StatementParser
         {
             t.Next();
         }
-        if (!t.IsWord("standard_conforming_strings"u8) || !t.Next())
+        if (!(t.IsIdentifier && string.Equals(t.IdentifierName(), "standard_conforming_strings", StringComparison.OrdinalIgnoreCase)) || !t.Next())
         {
             return false;
         }
@@ -271,9 +276,35 @@ internal static partial class StatementParser
         {
             t.Next();
         }
-        var value = t.Kind is TokenKind.String ? t.Span[1..^1] : t.Span;
-        on = !(System.Text.Ascii.EqualsIgnoreCase(value, "off"u8) || System.Text.Ascii.EqualsIgnoreCase(value, "false"u8));
-        return true;
+        var value = t.Kind switch
+        {
+            TokenKind.String when t.Span[0] == (byte)'\'' => System.Text.Encoding.UTF8.GetString(t.Span[1..^1]),
+            TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.Number => t.IdentifierName(),
+            _ => null,
+        };
+        if (value is null || !TryParseBool(value.Trim(), out on))
+        {
+            return false;
+        }
+        return !t.Next() || (t.IsPunct((byte)';') && !t.Next());
+    }
+
+    /// <summary>PostgreSQL's parse_bool (src/backend/utils/adt/bool.c): a value and its unique prefixes, ignoring case.</summary>
+    static bool TryParseBool(string value, out bool result)
+    {
+        result = false;
+        if (value.Length == 0)
+        {
+            return false;
+        }
+        static bool Prefix(string value, string word, int minimum) =>
+            value.Length >= minimum && value.Length <= word.Length && word.StartsWith(value, StringComparison.OrdinalIgnoreCase);
+        if (Prefix(value, "true", 1) || Prefix(value, "yes", 1) || Prefix(value, "on", 2) || value == "1")
+        {
+            result = true;
+            return true;
+        }
+        return Prefix(value, "false", 1) || Prefix(value, "no", 1) || Prefix(value, "off", 2) || value == "0";
     }
 
     /// <summary>

@@ -17,7 +17,11 @@ public sealed partial class DumpRewriter
         {
             if (!StatementParser.TryParseInsert(statement, _unit.NonStandardStrings, out var name, out var columns, out valuesEnd))
             {
-                Write(output, statement);
+                // INSERT ... SELECT, ... AS alias, DEFAULT VALUES: refused for a table whose rows the config changes.
+                if (_inCreate || !CheckWrites(statement))
+                {
+                    Write(output, statement);
+                }
                 return;
             }
             table = Table(name);
@@ -41,6 +45,12 @@ public sealed partial class DumpRewriter
             if (plan.ChecksWidth)
             {
                 CheckTupleWidths(plan, statement, valuesEnd);
+            }
+            // No column of this INSERT is masked, but a tail could still write one (ON CONFLICT ... DO UPDATE SET email = ...).
+            if (!_inCreate && (ReferenceEquals(plan.Table, _lastInsertTable) ? _insertTableChanges : ChangesRows(plan.Table))
+                && StatementParser.FindInsertTail(statement, _unit.NonStandardStrings, _lexer.MySql, _lexer.Delimiter, valuesEnd) is var tail and >= 0)
+            {
+                RewriteThrow.InsertTail(plan.Table.DisplayName, _unit, statement, tail);
             }
             Write(output, statement);
             return;
@@ -116,6 +126,7 @@ public sealed partial class DumpRewriter
         }
         _lastInsertTable?.CompleteTransformers();
         _lastInsertTable = table;
+        _insertTableChanges = ChangesRows(table);
         _statistics.Tables++;
     }
 
@@ -370,6 +381,10 @@ public sealed partial class DumpRewriter
             {
                 break;
             }
+        }
+        if (!_inCreate && StatementParser.FindInsertTail(statement, ref t, _lexer.MySql, _lexer.Delimiter) is var tail and >= 0)
+        {
+            RewriteThrow.InsertTail(tableText, _unit, statement, tail);
         }
         if (plan.Selection is null || keptAny)
         {

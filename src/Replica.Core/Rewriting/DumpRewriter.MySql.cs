@@ -43,6 +43,10 @@ public sealed partial class DumpRewriter
             HandleMySqlInsert(statement, output);
             return;
         }
+        if ((t.IsWord("update"u8) || t.IsWord("with"u8) || t.IsWord("prepare"u8)) && CheckWrites(statement))
+        {
+            return;
+        }
         if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns, out var keys))
         {
             var state = Table(created);
@@ -73,11 +77,11 @@ public sealed partial class DumpRewriter
         {
             if (!StatementParser.TryParseMySqlInsert(statement, _database, out var name, out var columns, out valuesEnd))
             {
-                if (_rules.DropsTables && NamesDroppedMySqlTable(statement))
+                // INSERT ... SELECT, ... SET a = 1: into a dropped table it goes, for a table whose rows the config changes it is refused.
+                if (!CheckWrites(statement))
                 {
-                    return; // INSERT ... SELECT into a dropped table
+                    Write(output, statement);
                 }
-                Write(output, statement);
                 return;
             }
             table = Table(name);

@@ -24,10 +24,17 @@ public sealed partial class DumpRewriter
         {
             RewriteThrow.RefusedBackslash(_lexer.MySql, _unit, unit);
         }
+        CheckBackslashAfterNonAscii(unit);
         if (StartsWithInsert(unit))
         {
             // pg_dump --inserts and mysqldump write one INSERT per row or batch; nothing refused below starts with INSERT,
             // so the common case costs a comparison instead of two tokenizer passes (6% of an INSERT-form dump's CPU).
+            // Only a set_config() call inside one (a value, INSERT ... SELECT) is looked for, when its name may be there.
+            if (!_lexer.MySql && StatementParser.MayNameSetConfig(unit)
+                && StatementParser.FindSettingTheLexerMisses(unit, _unit.NonStandardStrings, out var inInsert) is var call and >= 0)
+            {
+                Refuse(inInsert!, unit, call);
+            }
             return;
         }
         var kind = StatementParser.Classify(unit, _lexer.MySql, _unit.NonStandardStrings, out var at);
@@ -38,6 +45,24 @@ public sealed partial class DumpRewriter
         if (!_lexer.MySql && StatementParser.SetsUnsafeClientEncoding(unit))
         {
             Refuse(StatementParser.UnsafeClientEncodingReason, unit, at);
+        }
+        if (!_lexer.MySql && StatementParser.FindSettingTheLexerMisses(unit, _unit.NonStandardStrings, out var missed) is var setting and >= 0)
+        {
+            Refuse(missed!, unit, setting);
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL, outside COPY data: a backslash right after a non-ASCII byte, as the restore refuses it
+    /// (<see cref="StatementParser.FindBackslashAfterNonAscii"/>). Under a client encoding such as SJIS, which a dump can
+    /// switch to where the lexer cannot see, psql and the server read it as part of a character, where the lexer reads an
+    /// escape that hides a string's end: a real value would then stand where the rewriter sees another column, or a comment.
+    /// </summary>
+    void CheckBackslashAfterNonAscii(ReadOnlySpan<byte> unit)
+    {
+        if (!_lexer.MySql && StatementParser.FindBackslashAfterNonAscii(unit) is var trail and >= 0)
+        {
+            Refuse(StatementParser.BackslashAfterNonAsciiReason, unit, trail);
         }
     }
 

@@ -299,6 +299,7 @@ public sealed partial class DumpRewriter : IDisposable
                 return;
             case UnitKind.MetaCommand:
                 CheckMetaCommand(bytes);
+                CheckBackslashAfterNonAscii(bytes);
                 Write(output, bytes);
                 break;
             case UnitKind.Delimiter or UnitKind.BadDelimiter:
@@ -339,9 +340,19 @@ public sealed partial class DumpRewriter : IDisposable
         }
         var t = new SqlTokenizer(statement);
         t.Next();
+        FollowCreate(statement, t.IsWord("create"u8));
         if (t.IsWord("insert"u8))
         {
             HandleInsert(statement, output);
+            return;
+        }
+        if (t.IsWord("select"u8) && LeaveOutStatistics(statement, output))
+        {
+            return;
+        }
+        if (!_inCreate && (t.IsWord("update"u8) || t.IsWord("merge"u8) || t.IsWord("with"u8) || t.IsWord("prepare"u8) || t.IsWord("explain"u8) || t.IsWord("do"u8))
+            && CheckWrites(statement))
+        {
             return;
         }
         if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parents, out var partitionOf))

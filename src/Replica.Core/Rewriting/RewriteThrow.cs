@@ -55,6 +55,18 @@ internal static class RewriteThrow
     public static void Refused(string reason, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
         throw new DumpFormatException($"refused: {reason}", unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index));
 
+    /// <summary>
+    /// A statement writes rows of <paramref name="table"/> (null: of a table it cannot name) in a form the rewriter does
+    /// not rewrite value by value (INSERT ... SELECT, UPDATE, MERGE, WITH, DO ...), at bytes[index] (its deciding word).
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void UnreadWrite(string verb, string? table, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException(table is null
+                ? $"refused: {verb} may write rows of a table that Replica cannot tell (a DO block, dynamic SQL, an UPDATE of several tables or a name it cannot read), while the config masks, filters or leaves out rows; pg_dump and mysqldump never write one"
+                : $"refused: {verb} writes rows of {table}, whose rows the config masks, filters or leaves out, in a form Replica cannot rewrite value by value; pg_dump and mysqldump write rows only as COPY or INSERT ... VALUES (...), and such a dump must be rewritten in that form",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), table);
+
     // COPY rows.
 
     [DoesNotReturn]
@@ -155,6 +167,13 @@ internal static class RewriteThrow
     public static void TupleValueNotLiteral(string column, in DumpUnit unit, ReadOnlySpan<byte> statement, int index, string table, long tupleNumber) =>
         throw new DumpFormatException($"column {column} holds an expression, not a literal; Replica transforms literal values only",
             unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table, tupleNumber);
+
+    /// <summary>Something other than ON CONFLICT [(...)] DO NOTHING follows an INSERT's VALUES tuples, at statement[index].</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void InsertTail(string table, in DumpUnit unit, ReadOnlySpan<byte> statement, int index) =>
+        throw new DumpFormatException($"refused: an INSERT into {table} goes on after its VALUES tuples (ON CONFLICT ... DO UPDATE, ON DUPLICATE KEY UPDATE, UNION, VALUES ROW() ...), which writes values Replica does not mask; only ON CONFLICT [(...)] DO NOTHING, as pg_dump --on-conflict-do-nothing writes it, may follow them",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, statement, index), table);
 
     // Transformers and rules.
 

@@ -38,6 +38,9 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     readonly RuleChecks? _checks = rules.Checks;
     /// <summary>Some rule names a column by a bare name with capitals (<see cref="ColumnRule.FoldedFrom"/>).</summary>
     readonly bool _anyFolded = rules.Rules.Any(r => r.Columns.Any(c => c.FoldedFrom is not null));
+    /// <summary>Some rule for a wildcard table names a lower-case column (see <see cref="CheckWildcardCaseColumns"/>).</summary>
+    readonly bool _anyWildcardLowerCase = rules.Rules.Any(r => r.Action == TableAction.Transform && (r.Table.Schema.IsAny || r.Table.Table.IsAny)
+        && r.Columns.Any(c => c.FoldedFrom is null && c.Column.Name is { } name && name == Identifiers.FoldCase(name)));
     readonly List<string> _warnings = [];
     bool _dataBegun;
 
@@ -49,7 +52,9 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     {
         if (table.Columns is { } declared)
         {
-            CheckFoldedColumns(table, declared.ConvertAll(c => c.Name));
+            var names = declared.ConvertAll(c => c.Name);
+            CheckFoldedColumns(table, names);
+            CheckWildcardCaseColumns(table, names);
         }
         if (_checks is null || table.Columns is not { } columns)
         {
@@ -66,6 +71,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     public void OnData(TableState table, IReadOnlyList<string> columns)
     {
         CheckFoldedColumns(table, columns);
+        CheckWildcardCaseColumns(table, columns);
         if (_checks is null)
         {
             return;
@@ -138,6 +144,48 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
                         {
                             var where = column.Source ?? rule.Source ?? _checks?.ConfigFile ?? "config";
                             RewriteThrow.FoldedColumn(where, table.DisplayName, written, folded, other, columns.Contains(folded));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A rule for a wildcard table ('*.users') with a lower-case column (email) on a matched table that has no column
+    /// email but one that differs only by case ("Email"), which no rule masks. For an exact table the rule would match no
+    /// column and fail the dump (<see cref="CheckColumnsOf"/>); with a wildcard one matching table that has email was
+    /// enough, and "Email" stayed in clear. An error, with the folded-column message, also for an optional rule or with
+    /// unmatched_rules: warn. A table that has email too keeps the rule's meaning, as with an exact table.
+    /// </summary>
+    void CheckWildcardCaseColumns(TableState table, IReadOnlyList<string> columns)
+    {
+        if (!_anyWildcardLowerCase || table.Dialect != SqlDialect.PostgreSql || table.Action(rules) != TableAction.Transform)
+        {
+            return;
+        }
+        foreach (var t in table.Lineage())
+        {
+            foreach (var rule in rules.Rules)
+            {
+                if (rule.Action != TableAction.Transform || !(rule.Table.Schema.IsAny || rule.Table.Table.IsAny)
+                    || !rule.Table.Matches(t.Name.Schema, t.Name.Table))
+                {
+                    continue;
+                }
+                foreach (var column in rule.Columns)
+                {
+                    if (column.FoldedFrom is not null || column.Column.Name is not { } name || name != Identifiers.FoldCase(name)
+                        || columns.Contains(name) || table.Definition(name) is not null)
+                    {
+                        continue;
+                    }
+                    foreach (var other in columns)
+                    {
+                        if (other != name && Identifiers.FoldCase(other) == name && !HasRule(table, other))
+                        {
+                            var where = column.Source ?? rule.Source ?? _checks?.ConfigFile ?? "config";
+                            RewriteThrow.FoldedColumn(where, table.DisplayName, name, name, other, hasFolded: false);
                         }
                     }
                 }

@@ -252,8 +252,9 @@ public class RestoreGuardTests
     // where the lexer does not see it; written as E'...' the string ends in the same place in either setting.
     [InlineData("SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT 'a\\' , ' \\! touch /tmp/m #';\n",
         "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\nSELECT E'a\\\\' , E' \\\\! touch /tmp/m #';\n")]
-    [InlineData("SET standard_conforming_strings = no;\nSELECT 'a\\' , ' \\! touch /tmp/m #';\n",
-        "SET standard_conforming_strings = no;\nSELECT E'a\\\\' , E' \\\\! touch /tmp/m #';\n")]
+    // "no" is off to the server, and now to the lexer too (it used to read only on/off/true/false).
+    [InlineData("SET standard_conforming_strings = no;\nSELECT 'a\\' \\! touch /tmp/m #';\n",
+        "SET standard_conforming_strings = no;\nSELECT E'a\\' \\! touch /tmp/m #';\n")]
     // The lexer reads this one in off mode, as psql does from the next line on: the string keeps its escapes.
     [InlineData("SET standard_conforming_strings = off; SELECT 'a\\' \\! touch /tmp/m #';\n",
         "SET standard_conforming_strings = off; SELECT E'a\\' \\! touch /tmp/m #';\n")]
@@ -400,6 +401,8 @@ public class RestoreGuardTests
     [InlineData("copy (SELECT 1) to program 'id';", "program or a file")]
     [InlineData("COPY public.t FROM '/etc/passwd';", "program or a file")]
     [InlineData("COPY public.t FROM stdin WITH (FORMAT csv);", "with options")]
+    [InlineData("COPY public.t FROM STDOUT;", "FROM STDOUT, which the server reads as FROM STDIN")]
+    [InlineData("SET \"client_encoding\" = 'SJIS';", "client encoding")]
     [InlineData("COPY public.t FROM stdin; SELECT 1;", "text after COPY", " SELECT 1;")]
     [InlineData("SET client_encoding = 'SJIS';", "client encoding")]
     public void Guard_CopyOrSettingPgDumpNeverWrites_IsRefused(string statement, string reason, string? refused = null)

@@ -49,10 +49,11 @@ public class MySqlScannerTests
         var output = Masked(
             "DELIMITER //\nCREATE PROCEDURE p() BEGIN /* x// */ SELECT '//'; INSERT INTO t VALUES (9,'in body'); END//\n" +
             "delimiter ;\nINSERT INTO t VALUES (1,'x');\n" +
-            "DELIMITER $$\nINSERT INTO t VALUES (2,'y')$ $$\nDELIMITER ;\n");
+            "DELIMITER $$\nINSERT INTO t VALUES ($,'y') $$\nDELIMITER ;\n");
         Assert.Contains("VALUES (9,'in body'); END//\n", output); // part of the procedure, not an INSERT of its own
         Assert.Contains("INSERT INTO t VALUES (1,'X');\n", output);
-        Assert.Contains("INSERT INTO t VALUES (2,'Y')$ $$\n", output);
+        // A lone $ does not end the statement (a $ after the tuples would now be refused as more than the tuples).
+        Assert.Contains("INSERT INTO t VALUES ($,'Y') $$\n", output);
     }
 
     [Fact]

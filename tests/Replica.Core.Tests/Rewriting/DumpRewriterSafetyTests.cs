@@ -25,6 +25,28 @@ public class DumpRewriterSafetyTests
         Assert.StartsWith($"malformed dump at line 3, byte offset {e.ByteOffset}: refused: ", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("\\.\n")]
+    public void Rewrite_CopyFromStdout_IsRefused(string end)
+    {
+        // The server takes COPY ... FROM STDOUT for FROM STDIN, and psql sends the lines after it as rows, up to \. or the
+        // end of the dump. The lexer read them as SQL: the rows of a masked table went through unmasked.
+        const string copy = "CREATE TABLE public.t (id integer, email text);\ncopy public.t (id, email) FROM stdout;\n";
+        var dump = copy + "1\treal@example.com\n" + end;
+        var bytes = Encoding.UTF8.GetBytes(dump);
+        var rules = Rules("public.t.email=upper");
+
+        var e = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules));
+        for (var split = 1; split < bytes.Length; split++)
+        {
+            Assert.Equal(e.Message, Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, [split])).Message);
+        }
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(copy.IndexOf("copy", StringComparison.Ordinal), e.ByteOffset);
+        Assert.Contains("refused: COPY ... FROM STDOUT, which the server reads as FROM STDIN", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Rewrite_NonStandardStringsWithoutRules_ReadsBackslashEscapes()
     {

@@ -44,14 +44,15 @@ public class DumpRewriterTests
     [Fact]
     public void Rewrite_RepeatedInsertPrefix_FollowedByAnotherWord_IsNotAnInsert()
     {
-        // Same bytes up to VALUES, but the word goes on: not an INSERT ... VALUES, so it passes unchanged.
-        var output = Text(Rewrite("""
+        // Same bytes up to VALUES, but the word goes on: not an INSERT ... VALUES, so it is not read as one. (It used to
+        // pass unchanged; an INSERT the rewriter cannot read is now refused for a masked table.)
+        var e = Assert.Throws<Replica.Lexing.DumpFormatException>(() => Rewrite("""
             INSERT INTO public.t (id, email) VALUES (1, 'a@example.com');
             INSERT INTO public.t (id, email) VALUES_x (2, 'b@example.com');
 
             """u8.ToArray(), Rules("public.t.email=upper")));
-        Assert.Contains("VALUES (1, 'A@EXAMPLE.COM');", output);
-        Assert.Contains("VALUES_x (2, 'b@example.com');", output);
+        Assert.Equal(2, e.LineNumber);
+        Assert.Contains("INSERT writes rows of public.t", e.Message);
     }
 
     [Fact]

@@ -446,6 +446,88 @@ public sealed class RuleCheckerTests
         Assert.DoesNotContain("Mixed@example.com", output);
     }
 
+    // ---- a wildcard table whose rule column is lower case, and a matched table that spells it "Email" ---------------
+
+    const string WildcardDump = """
+        CREATE TABLE a.users (
+            id integer,
+            email text
+        );
+
+        CREATE TABLE b.users (
+            id integer,
+            "Email" text
+        );
+
+        COPY a.users (id, email) FROM stdin;
+        1	a1@example.com
+        \.
+
+        COPY b.users (id, "Email") FROM stdin;
+        1	real-b1@example.com
+        \.
+
+        """;
+
+    [Theory]
+    [InlineData("", "", true)]
+    [InlineData("unmatched_rules: warn", "", true)]
+    [InlineData("", "optional: true", true)]
+    [InlineData("", "", false)]
+    public void Rewrite_WildcardTableRuleWithLowerCaseColumn_FailsOnAMatchedTableThatSpellsItWithCapitals(string topLevel, string ruleLevel, bool withCreateTable)
+    {
+        // One matched table with email was enough for the wildcard rule: b.users."Email" went through in clear, where a
+        // rule naming b.users exactly fails the dump (its column email matches nothing).
+        var rules = RulesOf($"""
+            {topLevel}
+            transformers:
+              - table: '*.users'
+                {ruleLevel}
+                columns:
+                  email: email
+            """);
+        var dump = withCreateTable ? WildcardDump : WildcardDump[WildcardDump.IndexOf("COPY", StringComparison.Ordinal)..];
+
+        var (e, output) = RunFailing(rules, dump);
+
+        Assert.Contains("the rule's column email of table b.users is a bare name, which folds to lower case: it names no column email of "
+            + "b.users and would leave column \"Email\" unmasked; write '\"Email\"' (double quotes inside YAML's single quotes) for column \"Email\"; nothing was stored",
+            e.Message);
+        Assert.DoesNotContain("real-b1@example.com", output);
+    }
+
+    [Theory]
+    [InlineData("email: email\n      '\"Email\"': redact")]
+    [InlineData("'\"Email\"': redact\n      email: email")]
+    public void Rewrite_WildcardTableRuleWhoseMixedCaseColumnHasARule_Passes(string columns)
+    {
+        var rules = RulesOf($"""
+            transformers:
+              - table: '*.users'
+                columns:
+                  {columns}
+            """);
+
+        var (output, _) = Run(rules, Encoding.UTF8.GetBytes(WildcardDump));
+
+        Assert.DoesNotContain("real-b1@example.com", output);
+    }
+
+    [Fact]
+    public void Rewrite_WildcardTableRuleOnATableWithBothSpellings_MasksTheLowerCaseColumnAsAnExactRuleDoes()
+    {
+        var rules = RulesOf("""
+            transformers:
+              - table: '*.users'
+                columns:
+                  email: email
+            """);
+        var (output, _) = Run(rules, Encoding.UTF8.GetBytes(MixedCaseDump));
+
+        Assert.DoesNotContain("lower@example.com", output);
+        Assert.Contains("Mixed@example.com", output);
+    }
+
     [Theory]
     [InlineData("'\"Email\"': email", "lower@example.com", "Mixed@example.com")]
     [InlineData("email: email", "Mixed@example.com", "lower@example.com")]
