@@ -161,6 +161,13 @@ internal static class RewriteThrow
         throw new ConfigException(
             $"the transformer of column {column} of table {table} references column '{referenced}', which this table's data does not have (columns: {string.Join(", ", columns)})");
 
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void ReferencedGeneratedColumn(string column, TableName table, string referenced) =>
+        throw new ConfigException(
+            $"the transformer of column {column} of table {table} references column '{referenced}', a generated column, which the dump writes as DEFAULT "
+            + "(its value is computed from the real data): reference the columns it is computed from");
+
     /// <summary>
     /// A bare rule column with capitals (<paramref name="written"/>, folded to <paramref name="folded"/>) on a table that
     /// has a column of another case (<paramref name="other"/>) which no rule masks; <paramref name="hasFolded"/>: the
