@@ -265,8 +265,14 @@ internal static partial class StatementParser
     public const string MySqlSessionCheck =
         "SET @@SESSION.sql_mode = IF(FIND_IN_SET('NO_BACKSLASH_ESCAPES', @@SESSION.sql_mode) > 0 "
         + "OR FIND_IN_SET('ANSI_QUOTES', @@SESSION.sql_mode) > 0 "
-        + "OR @@SESSION.character_set_client IN ('big5', 'cp932', 'gbk', 'gb18030', 'sjis'), "
+        + "OR @@SESSION.character_set_client IN (" + MySqlBackslashCharsets + "), "
         + "'REPLICA-REFUSES-NO_BACKSLASH_ESCAPES-ANSI_QUOTES-AND-CLIENT-CHARSETS-BIG5-CP932-GBK-GB18030-SJIS', @@SESSION.sql_mode)";
+
+    /// <summary>
+    /// The client character sets in which a backslash (0x5C) can be the second byte of a character, as a SQL list: the
+    /// restore's session check and the dump's check of SET NAMES / character_set_client (<see cref="IsMySqlBackslashCharset"/>) share it.
+    /// </summary>
+    public const string MySqlBackslashCharsets = "'big5', 'cp932', 'gbk', 'gb18030', 'sjis'";
 
     /// <summary>Whether a MySQL statement is an INSERT or REPLACE (the rows of a dump).</summary>
     public static bool IsMySqlInsert(ReadOnlySpan<byte> sql)

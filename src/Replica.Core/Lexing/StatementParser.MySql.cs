@@ -232,6 +232,8 @@ internal static partial class StatementParser
             var notNull = false;
             var afterNot = false;
             var json = false;
+            var generated = false;
+            var afterAs = false;
             var depth = 0;
             List<string>? keyColumns = null;
             while (t.Next())
@@ -240,6 +242,9 @@ internal static partial class StatementParser
                 {
                     break;
                 }
+                // AS (expr) is a generated column; AS ROW START / END (system versioning) is not, its values are no data.
+                generated |= afterAs && t.IsPunct((byte)'(');
+                afterAs = name is not null && depth == 0 && t.IsWord("as"u8);
                 if (t.IsPunct((byte)'('))
                 {
                     if (uniqueKey && depth == 0 && keyColumns is null)
@@ -280,7 +285,7 @@ internal static partial class StatementParser
             {
                 var typeName = typeStart < 0 ? "" : MySqlColumnTypes.Normalize(NormalizeType(sql[typeStart..typeEnd]));
                 var (category, maxLength) = json ? (TypeCategory.Json, null) : MySqlColumnTypes.Categorize(typeName);
-                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull });
+                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull, Generated = generated });
             }
             else if (keyElement && ReadInlineKey(sql, elementStart, mySql: true, database) is { } key)
             {

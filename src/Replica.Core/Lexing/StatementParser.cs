@@ -13,6 +13,12 @@ internal sealed record ColumnDefinition(string Name, string TypeName, TypeCatego
 {
     /// <summary>Declared NOT NULL (or PRIMARY KEY) in the column's definition.</summary>
     public bool NotNull { get; init; }
+
+    /// <summary>
+    /// A MySQL / MariaDB generated column (<c>AS (expr)</c>, <c>GENERATED ALWAYS AS (expr)</c>, STORED, VIRTUAL or
+    /// PERSISTENT), whose values the server computes from the row's other columns.
+    /// </summary>
+    public bool Generated { get; init; }
 }
 
 /// <summary>

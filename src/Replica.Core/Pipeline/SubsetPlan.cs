@@ -77,12 +77,19 @@ public sealed class SubsetPlan
         var subset = config.Subset ?? throw new ConfigException("the config has no 'subset' section to plan", config.File, key: "subset");
         static TableName Split(SubsetTable t) => new(t.Name[..t.Name.IndexOf('.', StringComparison.Ordinal)], t.Name[(t.Name.IndexOf('.', StringComparison.Ordinal) + 1)..]);
         bool Matches(TablePattern pattern, SubsetTable table) => RewriteRules.Matches(pattern, Split(table), dialect);
-        IEnumerable<SubsetTable> Matching(TablePattern pattern) => tables.Where(t => Matches(pattern, t));
+        IEnumerable<SubsetTable> Matching(TablePattern pattern) => Resolve(pattern, tables.Where(t => Matches(pattern, t)).ToList(), dialect);
 
         var roots = new List<SubsetStart>();
         foreach (var root in subset.Roots)
         {
-            var table = Matching(root.Table).SingleOrDefault() ?? throw new ConfigException(
+            var matching = Matching(root.Table).ToList();
+            if (matching.Count > 1)
+            {
+                throw new ConfigException($"subset: root {root.Table} ({root.Source}) matches {matching.Count} tables whose names differ only in case "
+                    + $"({string.Join(", ", matching.Select(t => t.Name))}; MySQL with lower_case_table_names=0), none of them exactly: write the root's exact name "
+                    + "in double quotes (table: '\"Customers\"'; a bare name is read in lower case)", config.File);
+            }
+            var table = matching.SingleOrDefault() ?? throw new ConfigException(
                 $"subset: root {root.Table} ({root.Source}) is not a table of the source; tables: {string.Join(", ", tables.Select(t => t.Name).Take(20))}");
             if ((root.Percent is not null || root.Limit is not null) && config.Secret.Length == 0)
             {
@@ -112,6 +119,22 @@ public sealed class SubsetPlan
         }
         var graph = new SubsetGraph(tables, links, roots, followed, passthrough, excluded, subset.UnreachedFull);
         return new SubsetPlan(graph, estimates);
+    }
+
+    /// <summary>
+    /// The tables a config name stands for. MySQL names match without case (as the dump's rules do), but on a server
+    /// with lower_case_table_names=0 two tables may differ only in case (customers, Customers): then the one whose name is
+    /// exactly the config's (a bare name read in lower case, a "quoted" one as written) is meant, as the server itself
+    /// reads the name; without an exact one, all of them (a root refuses that).
+    /// </summary>
+    static List<SubsetTable> Resolve(TablePattern pattern, List<SubsetTable> matching, SqlDialect dialect)
+    {
+        if (matching.Count < 2 || dialect != SqlDialect.MySql || pattern.Table.IsAny)
+        {
+            return matching;
+        }
+        var exact = matching.FindAll(t => t.Name.AsSpan(t.Name.IndexOf('.', StringComparison.Ordinal) + 1).SequenceEqual(pattern.Table.Name));
+        return exact.Count == 1 ? exact : matching;
     }
 
     static string RoleName(SubsetRole role) => role switch

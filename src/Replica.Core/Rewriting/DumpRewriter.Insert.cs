@@ -265,7 +265,7 @@ public sealed partial class DumpRewriter
                         kind = FieldSyntax.SqlBare; // a word starting with '_' and no string after it
                     }
                     _row.Syntaxes[field] = tokens == 1 || IsLiteral(kind) ? kind : FieldSyntax.SqlBare;
-                    if (plan.Transformers[field] is not null && tokens != 1 && !IsLiteral(kind))
+                    if ((plan.Transformers[field] is not null || plan.Defaults?[field] == true) && tokens != 1 && !IsLiteral(kind))
                     {
                         if (tokens == 0)
                         {
@@ -357,6 +357,12 @@ public sealed partial class DumpRewriter
             {
                 if (plan.Transformers[c] is null)
                 {
+                    if (plan.Defaults?[c] == true)
+                    {
+                        Write(output, statement[written.._row.FieldStarts[c]]);
+                        output.Write("DEFAULT"u8);
+                        written = _row.FieldEnds[c];
+                    }
                     continue;
                 }
                 var result = _row.Results[c];

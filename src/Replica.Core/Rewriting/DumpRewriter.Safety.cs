@@ -4,12 +4,16 @@ namespace Replica.Rewriting;
 
 // What a restore refuses is refused here already, so it never reaches a bridge: psql meta-commands other than those
 // pg_dump writes, a backslash outside quotes inside a statement (psql and the mysql client run it as a command), COPY
-// from or to a program or a server file, an unsafe client encoding, and the mysql client's own commands and LOAD DATA.
+// from or to a program or a server file, an unsafe client encoding (in MySQL also NO_BACKSLASH_ESCAPES), and the mysql
+// client's own commands and LOAD DATA.
 // See RestoreGuard for the restore side, which checks again whatever the bridge holds, and refuses more: transaction ends,
 // COPY forms pg_dump does not write, and statements that change the server beyond the destination database (roles,
 // passwords, other databases: StatementParser.FindReachBeyondDatabase), which a dump may still hold for a restore to a file.
 public sealed partial class DumpRewriter
 {
+    /// <summary>MySQL user variables the dump gave a value a SET may not restore the session from (see <see cref="StatementParser.FindUnsafeMySqlSession"/>).</summary>
+    readonly HashSet<string> _taintedVariables = new(StringComparer.Ordinal);
+
     void CheckMetaCommand(ReadOnlySpan<byte> unit)
     {
         if (StatementParser.ClassifyMetaCommand(unit, out _, out var at) == MetaCommand.Other)
@@ -25,6 +29,10 @@ public sealed partial class DumpRewriter
             RewriteThrow.RefusedBackslash(_lexer.MySql, _unit, unit);
         }
         CheckBackslashAfterNonAscii(unit);
+        if (_lexer.MySql && StatementParser.FindUnsafeMySqlSession(unit, _taintedVariables, out var sessionAt) is { } session)
+        {
+            Refuse(session, unit, sessionAt);
+        }
         if (StartsWithInsert(unit))
         {
             // pg_dump --inserts and mysqldump write one INSERT per row or batch; nothing refused below starts with INSERT,

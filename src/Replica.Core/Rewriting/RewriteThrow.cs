@@ -198,6 +198,13 @@ internal static class RewriteThrow
         throw new ConfigException(
             $"the transformer of column {column} of table {table} references column '{referenced}', which this table's data does not have (columns: {string.Join(", ", columns)})");
 
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void ReferencedGeneratedColumn(string column, TableName table, string referenced) =>
+        throw new ConfigException(
+            $"the transformer of column {column} of table {table} references column '{referenced}', a generated column, which the dump writes as DEFAULT "
+            + "(its value is computed from the real data): reference the columns it is computed from");
+
     /// <summary>
     /// A column of an inheritance child has rules in two of its parents at the same distance that differ: neither is more
     /// right, so the child needs its own rule for it.

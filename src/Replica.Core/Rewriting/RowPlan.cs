@@ -25,12 +25,19 @@ internal sealed class RowPlan
         var plain = new List<int>();
         var referencing = new List<int>();
         References = new int[columns.Count][];
+        var generated = table.Dialect == SqlDialect.MySql ? GeneratedColumns(table, columns) : null;
+        var ruledGenerated = false;
         for (var i = 0; i < columns.Count; i++)
         {
             // A column the selection writes as NULL is NULL whatever rule it has.
             var transformer = Selection is not null && Selection.Nulls.Contains(i) ? new NullTransformer() : table.TransformerFor(columns[i], rules);
-            Transformers[i] = transformer;
             References[i] = [];
+            if (generated is not null && generated[i])
+            {
+                ruledGenerated |= transformer is not null; // written as DEFAULT below, whatever its rule
+                continue;
+            }
+            Transformers[i] = transformer;
             if (transformer is null)
             {
                 continue;
@@ -50,13 +57,43 @@ internal sealed class RowPlan
                 {
                     RewriteThrow.UnknownReferencedColumn(columns[i], table.Name, names[r], columns);
                 }
+                if (generated is not null && generated[indexes[r]])
+                {
+                    RewriteThrow.ReferencedGeneratedColumn(columns[i], table.Name, columns[indexes[r]]);
+                }
             }
             References[i] = indexes;
         }
         // Columns read by other transformers get their own output computed first.
         plain.AddRange(referencing);
         EvaluationOrder = [.. plain];
-        HasTransformers = EvaluationOrder.Length > 0;
+        HasTransformers = EvaluationOrder.Length > 0 || ruledGenerated;
+        if (HasTransformers && generated is not null)
+        {
+            Defaults = generated;
+        }
+    }
+
+    /// <summary>
+    /// Which of <paramref name="columns"/> CREATE TABLE declared generated (null: none). mariadb-dump writes their
+    /// values, which the source computed from the real data (<c>upper(email)</c> beside a masked <c>email</c>); pg_dump
+    /// and MySQL's mysqldump leave them out. A generated column reads only its own row (no subqueries, no stored
+    /// functions), so only a row with a masked value has them to hide: there they are written as DEFAULT, which MySQL
+    /// and MariaDB compute again from the masked values on restore. A table without a masked column keeps its bytes.
+    /// https://mariadb.com/kb/en/generated-columns/ , https://dev.mysql.com/doc/refman/8.0/en/create-table-generated-columns.html
+    /// </summary>
+    static bool[]? GeneratedColumns(TableState table, IReadOnlyList<string> columns)
+    {
+        bool[]? generated = null;
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (table.Definition(columns[i]) is { Generated: true })
+            {
+                generated ??= new bool[columns.Count];
+                generated[i] = true;
+            }
+        }
+        return generated;
     }
 
     public TableState Table { get; }
@@ -66,6 +103,9 @@ internal sealed class RowPlan
     public int[] EvaluationOrder { get; }
     public int[][] References { get; }
     public bool HasTransformers { get; }
+
+    /// <summary>The generated columns written as DEFAULT in place of their values (see <see cref="GeneratedColumns"/>); null: none.</summary>
+    public bool[]? Defaults { get; }
     public bool DropsRows => Action != TableAction.Transform;
 
     /// <summary>Which rows stay (a subset); null: every row does.</summary>
