@@ -65,13 +65,14 @@ internal static class ExitCleanup
             s_processes.ExceptWith(processes);
             s_files.ExceptWith(files);
         }
+        // Each on its own: one that fails (gone already, or disposed by its owner meanwhile) stops none of the others.
         foreach (var process in processes)
         {
             try
             {
                 process.Kill(entireProcessTree: true);
             }
-            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+            catch (Exception)
             {
                 // already gone
             }
@@ -82,7 +83,7 @@ internal static class ExitCleanup
             {
                 File.Delete(file);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception)
             {
                 // best effort: the file is 0600 in the temp directory
             }

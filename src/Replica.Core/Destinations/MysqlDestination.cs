@@ -310,7 +310,7 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             if (!viewColumns.Exists(row => row[0] == view))
             {
-                throw new DatabaseException($"the dump's view {MysqlTools.Identifier(view)} is invalid (it reads a table or column the dump does not have); "
+                throw new DatabaseException($"the dump's view {MysqlTools.Identifier(view)} is invalid (it reads a table or column the dump does not have, or its DEFINER is not a user of this server); "
                     + $"{_uri.Describe()} was not changed");
             }
         }

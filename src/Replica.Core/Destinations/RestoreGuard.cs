@@ -263,6 +263,10 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
         }
         if (_mySql)
         {
+            if (StatementParser.FindMySqlClientReadsDifferently(unit, out var differently) is var odd2 and >= 0)
+            {
+                RestoreGuardThrow.Refused(differently!, _unit, unit, _unit.Offset + odd2);
+            }
             if (_mySqlServer?.Invoke() is { } server)
             {
                 // Executable comments the server skips are blanked, so that what is checked is what the server runs.
@@ -272,10 +276,6 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                     RestoreGuardThrow.Refused(unclear, _unit, unit, _unit.Offset + odd);
                 }
                 unit = blanked ?? unit;
-            }
-            if (StatementParser.FindMySqlClientReadsDifferently(unit, out var differently) is var odd2 and >= 0)
-            {
-                RestoreGuardThrow.Refused(differently!, _unit, unit, _unit.Offset + odd2);
             }
             var kind = StatementParser.Classify(unit, mySql: true, nonStandardStrings: false, out var word);
             if (StatementParser.RefusalReason(kind, unit[word..]) is { } refused)

@@ -145,17 +145,23 @@ internal static partial class StatementParser
     internal const string DashDashReason =
         "'--' before a byte other than a space or line break, which the mysql client may read as a comment where the restore's check does not; mysqldump writes none";
 
+    /// <summary>Why <see cref="FindMySqlClientReadsDifferently"/> refuses a line of a comment that starts with '#' or '--'.</summary>
+    internal const string LineSkippedInCommentReason =
+        "a line inside a /* */ comment that starts with '#' or '--', which the mysql client drops whole, a */ on it included; mysqldump writes none";
+
     /// <summary>Why <see cref="FindMySqlClientReadsDifferently"/> refuses a backslash in a "..." string.</summary>
     internal const string DoubleQuotedBackslashReason =
         "a backslash in a \"...\" string, which under ANSI_QUOTES is a name without escapes and ends elsewhere; mysqldump writes strings in single quotes";
 
     /// <summary>
     /// The offset of the first place in a MySQL statement where the mysql client may split it otherwise than the guard
-    /// read it, with the reason; -1 when none. Two were found by review, each hiding the statements after it from the
-    /// guard: "--" before a byte that is not a space (the client skips a line that starts with "--" as a comment, the
-    /// guard reads "--'" as two minus signs and a quote), and a backslash inside "..." (the client reads "..." as a name
-    /// without escapes once sql_mode has ANSI_QUOTES, where the guard reads an escaped quote). Strings, names and
-    /// comments are skipped as the guard reads them; the content of executable comments is read as SQL.
+    /// read it, with the reason; -1 when none. Each was found by review, hiding the statements after it from the guard:
+    /// "--" before a byte that is not a space (the client skips a line that starts with "--" as a comment, the guard
+    /// reads "--'" as two minus signs and a quote), a line inside a /* */ comment that starts with '#' or '--' (the
+    /// client drops it, a */ on it included), and a backslash inside "..." (the client reads "..." as a name without
+    /// escapes once sql_mode has ANSI_QUOTES, where the guard reads an escaped quote). Strings, names and comments are
+    /// skipped as the guard reads them; the content of executable comments is read as SQL, so the guard runs this on a
+    /// statement before it blanks the executable comments the server skips (a comment inside one is refused there).
     /// </summary>
     public static int FindMySqlClientReadsDifferently(ReadOnlySpan<byte> sql, out string? reason)
     {
@@ -198,7 +204,21 @@ internal static partial class StatementParser
             else if (b == (byte)'/' && next == (byte)'*' && !IsExecutableCommentAt(sql, i))
             {
                 var close = sql[(i + 2)..].IndexOf("*/"u8);
-                i = close < 0 ? sql.Length : i + 2 + close + 2;
+                var end = close < 0 ? sql.Length : i + 2 + close + 2;
+                // The client drops a whole line that starts with '#' or '--' before it reads comments: a */ on such a
+                // line does not end the comment for it (found by review: "/* x\n--*/ SELECT 1;" then a string holding
+                // "*/ DELETE ..." ran the DELETE).
+                for (var p = i + 2; p < end; p++)
+                {
+                    var line = p + 1;
+                    if (sql[p] == (byte)'\n' && line < sql.Length
+                        && (sql[line] == (byte)'#' || (sql[line] == (byte)'-' && line + 1 < sql.Length && sql[line + 1] == (byte)'-')))
+                    {
+                        reason = LineSkippedInCommentReason;
+                        return line;
+                    }
+                }
+                i = end;
             }
             else
             {

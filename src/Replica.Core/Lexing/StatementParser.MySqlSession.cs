@@ -241,6 +241,13 @@ internal static partial class StatementParser
                 || variable.Equals("character_set_client", StringComparison.OrdinalIgnoreCase))))
             {
                 var isMode = !names && variable!.Equals("sql_mode", StringComparison.OrdinalIgnoreCase);
+                if (value.Contains((byte)'\\'))
+                {
+                    // The server drops the backslash of an unknown escape ('NO_BACKSLASH_ESCAPE\S', 'sj\is'), which the
+                    // comparisons below would not see (found by review); mysqldump writes these values without one.
+                    at = valueAt;
+                    return UnclearMySqlSessionReason;
+                }
                 if (isMode && ContainsIgnoreCase(value, "no_backslash_escapes"u8))
                 {
                     at = valueAt;

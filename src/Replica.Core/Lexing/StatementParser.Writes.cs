@@ -47,6 +47,8 @@ internal static partial class StatementParser
             return;
         }
         var afterAction = false;
+        var previousFor = false;
+        var forNo = false;
         var more = true;
         while (more)
         {
@@ -77,7 +79,12 @@ internal static partial class StatementParser
                 }
                 continue;
             }
-            afterAction = t.IsWord("do"u8) || t.IsWord("then"u8) || t.IsWord("for"u8) || t.IsWord("key"u8);
+            // DO, THEN and FOR are reserved words, so an action (ON CONFLICT DO UPDATE, MERGE ... THEN UPDATE, FOR
+            // UPDATE) follows them; KEY is not (a column, or the column a recursive query's SEARCH ... SET key names, may
+            // be called so), so only FOR NO KEY UPDATE counts (review: WITH ... SET key INSERT INTO t hid its INSERT).
+            afterAction = t.IsWord("do"u8) || t.IsWord("then"u8) || t.IsWord("for"u8) || (t.IsWord("key"u8) && forNo);
+            forNo = t.IsWord("no"u8) && previousFor;
+            previousFor = t.IsWord("for"u8);
             more = t.Next();
         }
     }

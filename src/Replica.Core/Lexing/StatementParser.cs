@@ -288,7 +288,7 @@ internal static partial class StatementParser
             TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.Number => t.IdentifierName(),
             _ => null,
         };
-        if (value is null || !TryParseBool(value.Trim(), out on))
+        if (value is null || !TryParseBool(value, out on)) // the server does not trim: ' off' is an error, the setting stays
         {
             return false;
         }

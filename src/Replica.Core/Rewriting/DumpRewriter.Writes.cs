@@ -116,18 +116,7 @@ public sealed partial class DumpRewriter
     /// <summary>Whether the config changes the table's rows: it skips or drops them, filters them, or masks a column of it or of a table it follows.</summary>
     bool ChangesRows(TableState table)
     {
-        if (table.Action(_rules) != TableAction.Transform || (Filter ?? _schema?.Filter) is not null)
-        {
-            return true;
-        }
-        foreach (var t in table.Lineage())
-        {
-            if (_rules.HasColumnRules(t.Name, Dialect))
-            {
-                return true;
-            }
-        }
-        return false;
+        return table.Action(_rules) != TableAction.Transform || (Filter ?? _schema?.Filter) is not null || table.HasColumnRules(_rules);
     }
 
     /// <summary><see cref="ChangesRows(TableState)"/> for a table the dump has not named before (no parent known).</summary>

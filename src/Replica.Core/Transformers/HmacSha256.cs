@@ -20,11 +20,11 @@ internal sealed unsafe class HmacSha256 : IDisposable
     public const int Length = 32;
     const int BlockLength = 64;
 
-    /// <summary>Values up to this length hash without a GC transition (well under a microsecond of SHA-256).</summary>
-    const int ShortValue = 4096;
+    /// <summary>Values up to this length hash without a GC transition: four blocks, well under a microsecond with SHA-NI.</summary>
+    const int ShortValue = 256;
 
-    readonly State _inner;
-    readonly State _outer;
+    State _inner;
+    State _outer;
     readonly IncrementalHash? _fallback;
 
     public HmacSha256(ReadOnlySpan<byte> key) : this(key, useLibcrypto: true)
@@ -87,7 +87,13 @@ internal sealed unsafe class HmacSha256 : IDisposable
         state = default;
     }
 
-    public void Dispose() => _fallback?.Dispose();
+    /// <summary>The saved states are as good as the key: cleared here.</summary>
+    public void Dispose()
+    {
+        _inner = default;
+        _outer = default;
+        _fallback?.Dispose();
+    }
 
     /// <summary>
     /// OpenSSL's SHA256_CTX (sha.h: h[8], Nl, Nh, data[16], num, md_len: 112 bytes, the same since 0.9.8), with room to

@@ -815,6 +815,24 @@ public class RestoreGuardTests
         RefusedEverywhere(statement, SqlDialect.MySql, what);
     }
 
+    /// <summary>
+    /// The client drops a whole line that starts with '#' or '--' before it reads comments, so a */ on such a line inside
+    /// a /* */ comment does not end the comment for it; what the guard then reads as a string the client runs (found by
+    /// review). Refused at every split point, nothing of it passed. Also where the server skips the executable comment:
+    /// the check runs before the blanking.
+    /// </summary>
+    [Theory]
+    [InlineData("/* x\n--*/ SELECT 1;\nSELECT '*/ DELETE FROM t; -- ';")]
+    [InlineData("/* x\n#*/ SELECT 1;\nSELECT '*/ DELETE FROM t; -- ';")]
+    [InlineData("SELECT 1 /* a\n-- b */;")]
+    public void Guard_MySqlCommentLineTheClientDrops_IsRefused(string statement)
+    {
+        var e = Refused($"INSERT INTO t VALUES (1);\n{statement}\nINSERT INTO t VALUES (2);\n", statement, SqlDialect.MySql);
+        Assert.Contains("a line inside a /* */ comment that starts with '#' or '--'", e.Message, StringComparison.Ordinal);
+        var input = $"INSERT INTO t VALUES (1);\n{statement}\n";
+        Assert.Throws<DumpFormatException>(() => GuardOn(s_mariaDb, input));
+    }
+
     const string DashDash = "'--' before a byte other than a space";
 
     [Theory]

@@ -55,6 +55,7 @@ public class SettingDesyncTests
     [InlineData("SET LOCAL standard_conforming_strings = off;", "standard_conforming_strings", "SET LOCAL standard_conforming_strings")]
     [InlineData("SET standard_conforming_strings = maybe;", "standard_conforming_strings", "a value other than on/off")]
     [InlineData("SET standard_conforming_strings TO DEFAULT;", "standard_conforming_strings", "a value other than on/off")]
+    [InlineData("SET standard_conforming_strings = ' off';", "standard_conforming_strings", "a value other than on/off")]
     [InlineData("RESET standard_conforming_strings;", "RESET", "RESET or DISCARD")]
     [InlineData("RESET ALL;", "RESET", "RESET or DISCARD")]
     [InlineData("DISCARD ALL;", "DISCARD", "RESET or DISCARD")]
@@ -81,14 +82,20 @@ public class SettingDesyncTests
         Assert.Equal(dump, Text(Rewrite(Encoding.UTF8.GetBytes(dump), Rules("public.customers.email=upper"))));
     }
 
-    [Fact]
-    public void Rewrite_SettingsPgDumpWrites_PassThrough()
+    /// <summary>pg_dump of a database whose standard_conforming_strings is off writes "= off" before its set_config()
+    /// (found by CI: the name then read as an escape string and was refused).</summary>
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public void Rewrite_SettingsPgDumpWrites_PassThrough(string standardConformingStrings)
     {
-        const string dump = "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n"
+        var dump = $"SET client_encoding = 'UTF8';\nSET standard_conforming_strings = {standardConformingStrings};\n"
             + "SELECT pg_catalog.set_config('search_path', '', false);\nSELECT set_config('client_encoding', 'UTF8', false);\n"
             + Create + "INSERT INTO public.customers VALUES ('1', 'café', 'a_config@example.com');\n";
 
-        Assert.Equal(dump.Replace("a_config@example.com", "A_CONFIG@EXAMPLE.COM", StringComparison.Ordinal),
+        // With standard_conforming_strings off a masked value is written as E'...' (the same value whatever the setting).
+        var masked = standardConformingStrings == "on" ? "'A_CONFIG@EXAMPLE.COM'" : "E'A_CONFIG@EXAMPLE.COM'";
+        Assert.Equal(dump.Replace("'a_config@example.com'", masked, StringComparison.Ordinal),
             Text(Rewrite(Encoding.UTF8.GetBytes(dump), Rules("public.customers.email=upper"))));
     }
 }

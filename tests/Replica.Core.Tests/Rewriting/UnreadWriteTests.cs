@@ -46,6 +46,8 @@ public class UnreadWriteTests
     [InlineData("EXPLAIN ANALYZE UPDATE public.customers SET email = 'real';", "UPDATE")]
     [InlineData("UPDATE U&\"public\".U&\"c\\0075stomers\" SET email = 'real';", "UPDATE")]
     [InlineData("UPDATE U&\"c!0075stomers\" UESCAPE '!' SET email = 'real';", "UPDATE")]
+    [InlineData("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1) SEARCH DEPTH FIRST BY n SET key INSERT INTO public.customers (id, email, ssn) VALUES (1, 'real', 's');", "INSERT")]
+    [InlineData("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1) CYCLE n SET c USING key INSERT INTO public.customers (id, email, ssn) VALUES (1, 'real', 's');", "INSERT")]
     public void Rewrite_WriteTheRewriterDoesNotRead_IsRefusedForAMaskedTable(string statement, string verb)
     {
         var e = Fails(Create + statement + "\n", Masked);
@@ -171,6 +173,7 @@ public class UnreadWriteTests
         var dump = Create
             + "CREATE RULE r AS\n    ON INSERT TO public.other DO ( INSERT INTO public.log (x)\n  VALUES (new.x);\n UPDATE public.customers SET email = new.x;\n);\n"
             + "CREATE PROCEDURE public.p()\n    LANGUAGE sql\n    BEGIN ATOMIC\n UPDATE public.customers SET email = 'x';\n INSERT INTO public.customers (id) SELECT 1;\n MERGE INTO public.customers c USING public.other o ON c.id = o.id WHEN MATCHED THEN DELETE;\nEND;\n"
+            + "CREATE PROCEDURE public.add(IN e text)\n    LANGUAGE sql\n    BEGIN ATOMIC\n INSERT INTO public.customers (id, email, ssn)\n  VALUES (1, add.e, 'x');\nEND;\n"
             + "CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE public.customers SET email = 'x'; END $$;\n"
             + "CREATE TRIGGER t BEFORE INSERT OR UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.f();\n";
 

@@ -225,6 +225,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     [InlineData("nested-comment", "/*!50000 SELECT 1 /* */ ' */ */ ;\n{0}SELECT * FROM no_such_table;\n# ';\n")]
     [InlineData("compound-set-names", "DELIMITER //\nBEGIN NOT ATOMIC SET NAMES sjis; END//\nDELIMITER ;\nSELECT '\u0081\\'; {0}SELECT * FROM no_such_table; -- ';\n")]
     [InlineData("xa", "XA START 'replica-review';\nINSERT INTO t VALUES ('x');\nXA END 'replica-review';\nXA PREPARE 'replica-review';\n{0}")]
+    [InlineData("comment-line-dropped", "/* x\n--*/ SELECT 1;\nSELECT '*/ {1}SELECT * FROM no_such_table; -- ';\n")]
     public async Task Restore_DumpTheClientWouldReadOtherwise_RunsNothingOfItAndChangesNothing(string name, string body)
     {
         var secret = Path.Combine(_cli.WorkingDirectory, "secret.txt");
@@ -232,7 +233,7 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         var destination = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
         var hidden = $"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE t;\nDELETE FROM `{destination}`.keep_me;\n";
-        var text = "CREATE TABLE t (a text);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, body, hidden);
+        var text = "CREATE TABLE t (a text);\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, body, hidden, $"DELETE FROM `{destination}`.keep_me; ");
         // \u0081 stands for the byte 0x81 (a lead byte in SJIS): the dump is bytes, not UTF-8 text.
         byte[] dump = [.. text.Select(c => c == '\u0081' ? (byte)0x81 : checked((byte)c))];
         await _cli.StoreRawDumpAsync(name, dump);
