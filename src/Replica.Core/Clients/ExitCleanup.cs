@@ -16,7 +16,66 @@ internal static class ExitCleanup
     static readonly HashSet<Process> s_processes = [];
     static readonly HashSet<string> s_files = new(StringComparer.Ordinal);
 
-    static ExitCleanup() => AppDomain.CurrentDomain.ProcessExit += (_, _) => RunAll(static _ => true, static _ => true);
+    static readonly object s_criticalGate = new();
+    static int s_critical;
+
+    /// <summary>How long the exit waits for a critical section (<see cref="Critical"/>) before it kills what is left.</summary>
+    static readonly TimeSpan s_criticalWait = TimeSpan.FromMinutes(10);
+
+    static ExitCleanup() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        WaitForCriticalSections(s_criticalWait);
+        RunAll(static _ => true, static _ => true);
+    };
+
+    /// <summary>
+    /// Marks a step that must not be cut once it began (a MySQL restore's swap: killed midway it would leave the destination
+    /// half replaced): until the result is disposed, the exit waits for it before it kills the tracked tools. The step
+    /// bounds its own time (lock_wait_timeout per statement); the exit waits at most ten minutes.
+    /// </summary>
+    public static IDisposable Critical()
+    {
+        lock (s_criticalGate)
+        {
+            s_critical++;
+        }
+        return new CriticalSection();
+    }
+
+    sealed class CriticalSection : IDisposable
+    {
+        int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                lock (s_criticalGate)
+                {
+                    s_critical--;
+                    Monitor.PulseAll(s_criticalGate);
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits until no critical section is open, or <paramref name="timeout"/> passed; whether none is open.</summary>
+    internal static bool WaitForCriticalSections(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (s_criticalGate)
+        {
+            while (s_critical > 0)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(s_criticalGate, left))
+                {
+                    return s_critical == 0;
+                }
+            }
+            return true;
+        }
+    }
 
     public static void Track(Process process)
     {

@@ -121,6 +121,68 @@ public sealed class MysqlTools
         await client.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs a script through the client's standard input without cancellation (for steps that must not be cut), and
+    /// returns what it printed, one result row per line (no column names), with its error when it failed: the client
+    /// stops at the first failing statement, so what it printed tells how far it got. --unbuffered: every result is
+    /// written out as soon as it is read.
+    /// </summary>
+    public async Task<(string Output, DatabaseException? Error)> RunScriptAsync(MysqlOptionFile options, string? database, string script)
+    {
+        var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--unbuffered", "--default-character-set=utf8mb4", "--binary-mode", "--local-infile=0" };
+        if (database is not null)
+        {
+            arguments.Add("--database=" + database);
+        }
+        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), options.Secret, redirectInput: true);
+        var read = ReadLinesAsync(client.Output);
+        try
+        {
+            try
+            {
+                await client.Input.WriteAsync(Encoding.UTF8.GetBytes(script), CancellationToken.None).ConfigureAwait(false);
+                await client.Input.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                await client.Input.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or DatabaseException)
+        {
+            // The client stopped reading (it failed early): its exit code and error say why.
+        }
+        var output = await read.ConfigureAwait(false);
+        try
+        {
+            await client.WaitForSuccessAsync(CancellationToken.None).ConfigureAwait(false);
+            return (output, null);
+        }
+        catch (DatabaseException e)
+        {
+            return (output, e);
+        }
+    }
+
+    /// <summary>The lines a client printed, kept when its output ends in its failure (which the read at the end throws).</summary>
+    static async Task<string> ReadLinesAsync(Stream output)
+    {
+        var text = new StringBuilder();
+        using var reader = new StreamReader(output, Encoding.UTF8);
+        try
+        {
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                text.Append(line).Append('\n');
+            }
+        }
+        catch (DatabaseException)
+        {
+            // the client failed: WaitForSuccessAsync reports it
+        }
+        return text.ToString();
+    }
+
     static string UnescapeBatchField(string field)
     {
         if (!field.Contains('\\'))

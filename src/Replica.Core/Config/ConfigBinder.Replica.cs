@@ -84,7 +84,7 @@ internal sealed partial class ConfigBinder
         var destination = new DestinationConfig();
         if (f.Get("destination") is { } destinationNode)
         {
-            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database", "after_restore", "allow_privileged_role", "no_owner", "no_privileges"]);
+            var df = Mapping(destinationNode, ["connection_uri", "wipe", "create_database", "after_restore", "allow_privileged_role", "no_owner", "no_privileges", "lock_wait_timeout"]);
             var wipe = WipeMode.None;
             if (df.Get("wipe") is { } wipeNode)
             {
@@ -104,6 +104,7 @@ internal sealed partial class ConfigBinder
                 CreateDatabase = df.Get("create_database") is not { } cd || Bool(cd),
                 AfterRestore = df.Get("after_restore") is { } ar ? SqlSteps(ar) : [],
                 AllowPrivilegedRole = df.Get("allow_privileged_role") is { } ap && Bool(ap),
+                LockWaitSeconds = df.Get("lock_wait_timeout") is { } lw ? Int(lw, 1, 31_536_000) : 60,
                 LeaveOut = (df.Get("no_owner") is { } no && Bool(no) ? LeaveOut.Owners : LeaveOut.None)
                     | (df.Get("no_privileges") is { } np && Bool(np) ? LeaveOut.Privileges : LeaveOut.None),
             };

@@ -283,6 +283,12 @@ public sealed class DestinationConfig
     public bool AllowPrivilegedRole { get; init; }
 
     /// <summary>
+    /// 'destination.lock_wait_timeout': seconds one statement of a MySQL restore's swap waits for a lock another session
+    /// holds on the destination before the swap is undone and the restore fails (default 60; the server's own is a year).
+    /// </summary>
+    public int LockWaitSeconds { get; init; } = 60;
+
+    /// <summary>
     /// 'destination.no_owner' and 'destination.no_privileges': leave out ALTER ... OWNER TO (MySQL: DEFINER clauses), and
     /// GRANT, REVOKE, ALTER DEFAULT PRIVILEGES, as pg_restore --no-owner / --no-privileges do.
     /// </summary>

@@ -20,7 +20,9 @@ namespace Replica.Destinations;
 /// triggers, "Trigger in wrong schema"), so their definitions are read back from the staging database (SHOW CREATE ...),
 /// dropped there, and created again in the destination after the rename, with their sql_mode and definer. View
 /// definitions lose the staging database's name, as mysqldump writes them. Events are not dumped, so not restored.</item>
-/// <item>The staging (and trash) database is dropped; on any failure before the rename only the staging database is dropped.</item>
+/// <item>The staging (and trash) database is dropped; on any failure before the swap only the staging database is dropped.
+/// The swap (<see cref="MysqlSwap"/>) runs its statements as numbered steps and undoes those that took effect when one
+/// fails (a lock held longer than destination.lock_wait_timeout, an object this user may not create there).</item>
 /// </list>
 /// <see cref="WipeMode.None"/>: a table, view, trigger or routine of the dump that already exists in the destination
 /// fails the restore before anything moves. <see cref="WipeMode.Schemas"/> and <see cref="WipeMode.Database"/> mean
@@ -71,6 +73,12 @@ public sealed class MysqlDestination : IRestoreDestination
     /// views, triggers and routines), GRANT and REVOKE (destination.no_privileges).
     /// </summary>
     public LeaveOut LeaveOut { get; init; }
+
+    /// <summary>
+    /// destination.lock_wait_timeout: how long, in seconds, one statement of the swap waits for a lock another session
+    /// holds on the destination (the server's own default is a year) before the swap is undone and the restore fails.
+    /// </summary>
+    public int LockWaitSeconds { get; init; } = MysqlSwap.DefaultLockWaitSeconds;
 
     /// <summary>The server's flavour and version (known after <see cref="PrepareAsync"/>): which executable comments it runs.</summary>
     internal MySqlServer? Server { get; private set; }
@@ -226,264 +234,21 @@ public sealed class MysqlDestination : IRestoreDestination
         _staging = null;
     }
 
-    /// <summary>What a database holds, by kind, as the swap needs it.</summary>
-    sealed class Inventory
-    {
-        public List<string> Tables { get; } = [];
-        public List<string> Views { get; } = [];
-        public List<string> Triggers { get; } = [];
-        /// <summary>(PROCEDURE or FUNCTION, name).</summary>
-        public List<(string Type, string Name)> Routines { get; } = [];
-    }
-
-    async Task<Inventory> ReadInventoryAsync(string database, CancellationToken cancellationToken)
-    {
-        var inventory = new Inventory();
-        var literal = MysqlTools.Literal(database);
-        var rows = await _tools.QueryAsync(_options!, null,
-            $"SELECT 'T', table_type, table_name FROM information_schema.tables WHERE table_schema = {literal}; "
-            + $"SELECT 'G', '', trigger_name FROM information_schema.triggers WHERE trigger_schema = {literal}; "
-            + $"SELECT 'R', routine_type, routine_name FROM information_schema.routines WHERE routine_schema = {literal}",
-            cancellationToken).ConfigureAwait(false);
-        foreach (var row in rows)
-        {
-            switch (row[0])
-            {
-                case "T" when row[1] == "VIEW":
-                    inventory.Views.Add(row[2]!);
-                    break;
-                case "T":
-                    inventory.Tables.Add(row[2]!);
-                    break;
-                case "G":
-                    inventory.Triggers.Add(row[2]!);
-                    break;
-                case "R":
-                    inventory.Routines.Add((row[1]!, row[2]!));
-                    break;
-            }
-        }
-        return inventory;
-    }
-
+    /// <summary>
+    /// Moves the staging database's tables, views, triggers and routines into the destination (<see cref="MysqlSwap"/>:
+    /// all or nothing, not cut by an interrupt once it began).
+    /// </summary>
     async Task SwapAsync(CancellationToken cancellationToken)
     {
-        var staging = _staging!;
-        var source = await ReadInventoryAsync(staging, cancellationToken).ConfigureAwait(false);
-        var target = _targetExists ? await ReadInventoryAsync(_database, cancellationToken).ConfigureAwait(false) : new Inventory();
-        var replace = _wipe != WipeMode.None;
-        if (!replace)
+        cancellationToken.ThrowIfCancellationRequested();
+        var swap = new MysqlSwap(_tools, _options!, _database, _staging!, _uri.Describe())
         {
-            CheckConflicts(source, target);
-        }
-
-        // Definitions of what cannot move, read before anything changes: one SHOW CREATE per object, one row each.
-        var show = new StringBuilder();
-        foreach (var view in source.Views)
-        {
-            show.Append($"SHOW CREATE VIEW {Qualified(staging, view)};\n");
-        }
-
-        foreach (var trigger in source.Triggers)
-        {
-            show.Append($"SHOW CREATE TRIGGER {Qualified(staging, trigger)};\n");
-        }
-
-        foreach (var (type, name) in source.Routines)
-        {
-            show.Append($"SHOW CREATE {type} {Qualified(staging, name)};\n");
-        }
-
-        var definitions = show.Length == 0 ? [] : await _tools.QueryAsync(_options!, null, show.ToString(), cancellationToken).ConfigureAwait(false);
-        var viewColumns = source.Views.Count == 0 ? [] : await _tools.QueryAsync(_options!, null,
-            $"SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = {MysqlTools.Literal(staging)} "
-            + "AND table_name IN (" + string.Join(", ", source.Views.ConvertAll(MysqlTools.Literal)) + ") ORDER BY table_name, ordinal_position",
-            cancellationToken).ConfigureAwait(false);
-        if (definitions.Count != source.Views.Count + source.Triggers.Count + source.Routines.Count)
-        {
-            throw new DatabaseException($"could not read the definitions of the views, triggers and routines restored into staging database {staging}");
-        }
-        // A view the server lists without columns reads a table or column the dump dropped after creating it: its stand-in
-        // and its definition would fail after the RENAME below, with the destination's tables already swapped (found by
-        // review). Refused here, before anything of the destination changes.
-        foreach (var view in source.Views)
-        {
-            if (!viewColumns.Exists(row => row[0] == view))
-            {
-                throw new DatabaseException($"the dump's view {MysqlTools.Identifier(view)} is invalid (it reads a table or column the dump does not have, or its DEFINER is not a user of this server); "
-                    + $"{_uri.Describe()} was not changed");
-            }
-        }
-
-        var trash = replace && target.Tables.Count > 0
-            ? Leftovers.NewStagingName(StagingPrefix(_database) + "old_")
-            : null;
-        var script = new StringBuilder();
-        script.Append("SET SESSION foreign_key_checks = 0;\n");
-        if (!_targetExists)
-        {
-            script.Append($"CREATE DATABASE IF NOT EXISTS {MysqlTools.Identifier(_database)};\n");
-        }
-        script.Append($"USE {MysqlTools.Identifier(_database)};\n");
-        if (trash is not null)
-        {
-            script.Append($"CREATE DATABASE {MysqlTools.Identifier(trash)};\n");
-        }
-        foreach (var trigger in source.Triggers)
-        {
-            script.Append($"DROP TRIGGER {Qualified(staging, trigger)};\n");
-        }
-
-        foreach (var view in source.Views)
-        {
-            script.Append($"DROP VIEW {Qualified(staging, view)};\n");
-        }
-
-        if (replace)
-        {
-            // A table with triggers cannot move to the trash database, and a view would block a table of the same name.
-            foreach (var trigger in target.Triggers)
-            {
-                script.Append($"DROP TRIGGER {Qualified(_database, trigger)};\n");
-            }
-
-            foreach (var view in target.Views)
-            {
-                script.Append($"DROP VIEW {Qualified(_database, view)};\n");
-            }
-        }
-
-        // The one atomic step: readers see either all the old tables or all the new ones.
-        var renames = new List<string>();
-        if (trash is not null)
-        {
-            foreach (var table in target.Tables)
-            {
-                renames.Add($"{Qualified(_database, table)} TO {Qualified(trash, table)}");
-            }
-        }
-        foreach (var table in source.Tables)
-        {
-            renames.Add($"{Qualified(staging, table)} TO {Qualified(_database, table)}");
-        }
-
-        if (renames.Count > 0)
-        {
-            script.Append("RENAME TABLE ").AppendJoin(",\n    ", renames).Append(";\n");
-        }
-        if (replace)
-        {
-            foreach (var (type, name) in target.Routines)
-            {
-                script.Append($"DROP {type} {Qualified(_database, name)};\n");
-            }
-        }
-
-        // Views may read other views: first each as a stand-in with the right columns, then the real definitions in any
-        // order (mysqldump's own trick).
-        var index = 0;
-        var delimiter = PickDelimiter(definitions);
-        foreach (var view in source.Views)
-        {
-            var columns = new List<string>();
-            foreach (var row in viewColumns)
-            {
-                if (row[0] == view)
-                {
-                    columns.Add("NULL AS " + MysqlTools.Identifier(row[1]!));
-                }
-            }
-            script.Append($"CREATE VIEW {MysqlTools.Identifier(view)} AS SELECT {string.Join(", ", columns)};\n");
-        }
-        foreach (var _ in source.Views)
-        {
-            // SHOW CREATE VIEW: View, Create View, character_set_client, collation_connection.
-            var row = definitions[index++];
-            var definition = row[1]!.Replace(MysqlTools.Identifier(staging) + ".", "", StringComparison.Ordinal);
-            if (!definition.StartsWith("CREATE ", StringComparison.Ordinal))
-            {
-                throw new DatabaseException($"unexpected SHOW CREATE VIEW answer for view {row[0]} in staging database {staging}");
-            }
-            script.Append(Names(row[3])).Append("CREATE OR REPLACE ").Append(definition.AsSpan(7)).Append(";\n");
-        }
-        script.Append("DELIMITER ").Append(delimiter).Append('\n');
-        // SHOW CREATE TRIGGER: Trigger, sql_mode, SQL Original Statement, character_set_client, collation_connection, ...
-        // SHOW CREATE PROCEDURE/FUNCTION: name, sql_mode, Create ..., character_set_client, collation_connection, ...
-        for (; index < definitions.Count; index++)
-        {
-            var row = definitions[index];
-            script.Append("SET SESSION sql_mode = ").Append(MysqlTools.Literal(row[1] ?? "")).Append(delimiter).Append('\n');
-            var names = Names(row[4]);
-            script.Append(names.AsSpan(0, names.Length - 2)).Append(delimiter).Append('\n');
-            script.Append(row[2]).Append('\n').Append(delimiter).Append('\n');
-        }
-        script.Append("DELIMITER ;\n");
-        if (trash is not null)
-        {
-            script.Append($"DROP DATABASE {MysqlTools.Identifier(trash)};\n");
-        }
-        script.Append($"DROP DATABASE {MysqlTools.Identifier(staging)};\n");
-        try
-        {
-            await _tools.ExecuteScriptAsync(_options!, null, script.ToString(), cancellationToken).ConfigureAwait(false);
-        }
-        catch (DatabaseException e)
-        {
-            throw new DatabaseException($"the dump was restored into staging database {staging}, but moving it into {_uri.Describe()} failed: {e.Message}", e);
-        }
+            Replace = _wipe != WipeMode.None,
+            TargetExists = _targetExists,
+            LockWaitSeconds = LockWaitSeconds,
+        };
+        await swap.RunAsync().ConfigureAwait(false);
     }
-
-    void CheckConflicts(Inventory source, Inventory target)
-    {
-        var conflicts = new List<string>();
-        foreach (var name in source.Tables.Concat(source.Views))
-        {
-            if (target.Tables.Contains(name) || target.Views.Contains(name))
-            {
-                conflicts.Add("table " + MysqlTools.Identifier(name));
-            }
-        }
-        foreach (var name in source.Triggers)
-        {
-            if (target.Triggers.Contains(name))
-            {
-                conflicts.Add("trigger " + MysqlTools.Identifier(name));
-            }
-        }
-        foreach (var routine in source.Routines)
-        {
-            if (target.Routines.Contains(routine))
-            {
-                conflicts.Add(routine.Type.ToLowerInvariant() + " " + MysqlTools.Identifier(routine.Name));
-            }
-        }
-        if (conflicts.Count > 0)
-        {
-            throw new DatabaseException(
-                $"{_uri.Describe()} already has {string.Join(", ", conflicts)}; nothing was changed. Restore with a wipe (--wipe database) to replace them.");
-        }
-    }
-
-    /// <summary>SET NAMES for re-sending a definition: the text comes back through a utf8mb4 client and goes out the same way.</summary>
-    static string Names(string? collationConnection) =>
-        collationConnection is not null && collationConnection.StartsWith("utf8mb4_", StringComparison.Ordinal)
-            ? $"SET NAMES utf8mb4 COLLATE {collationConnection};\n"
-            : "SET NAMES utf8mb4;\n";
-
-    /// <summary>A DELIMITER that occurs in no trigger or routine body.</summary>
-    static string PickDelimiter(List<string?[]> definitions)
-    {
-        for (var n = 0; ; n++)
-        {
-            var delimiter = $"$$replica{n}$$";
-            if (!definitions.Exists(row => row.Length > 2 && row[2] is { } body && body.Contains(delimiter, StringComparison.Ordinal)))
-            {
-                return delimiter;
-            }
-        }
-    }
-
-    static string Qualified(string database, string name) => MysqlTools.Identifier(database) + "." + MysqlTools.Identifier(name);
 
     /// <summary>Reads the client's output to its end, noting the last after_restore step it reached (its marker row).</summary>
     async Task DrainAsync(Stream stdout)

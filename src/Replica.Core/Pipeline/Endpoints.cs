@@ -89,6 +89,7 @@ public static class Endpoints
                 AfterRestore = config.Destination.AfterRestore,
                 AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
                 LeaveOut = config.Destination.LeaveOut,
+                LockWaitSeconds = config.Destination.LockWaitSeconds,
             },
             _ => throw new ConfigException($"{uri.Scheme}:// destinations are not supported yet", config.File, key: "destination.connection_uri"),
         };

@@ -27,4 +27,21 @@ public class ExitCleanupTests
         Assert.False(File.Exists(options.Path));
         await running.DisposeAsync();
     }
+
+    /// <summary>The exit waits for an open critical section (a MySQL swap) before it kills anything, and only that long.</summary>
+    [Fact]
+    public async Task AtExit_WaitsForAnOpenCriticalSection()
+    {
+        var section = ExitCleanup.Critical();
+        Assert.False(ExitCleanup.WaitForCriticalSections(TimeSpan.FromMilliseconds(200)));
+
+        var waiting = Task.Run(() => ExitCleanup.WaitForCriticalSections(TimeSpan.FromSeconds(30)));
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+        section.Dispose();
+        section.Dispose(); // once only
+
+        Assert.True(await waiting);
+        Assert.True(ExitCleanup.WaitForCriticalSections(TimeSpan.Zero));
+    }
 }
