@@ -283,8 +283,8 @@ public sealed class DestinationConfig
     public bool AllowPrivilegedRole { get; init; }
 
     /// <summary>
-    /// 'destination.lock_wait_timeout': seconds one statement of a MySQL restore's swap waits for a lock another session
-    /// holds on the destination before the swap is undone and the restore fails (default 60; the server's own is a year).
+    /// 'destination.lock_wait_timeout': seconds one statement of a restore's swap (MySQL; PostgreSQL with a staging
+    /// database) waits for a lock another session holds before the swap is undone and the restore fails (default 60).
     /// </summary>
     public int LockWaitSeconds { get; init; } = 60;
 

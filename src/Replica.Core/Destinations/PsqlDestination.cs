@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Replica.Clients;
 
@@ -363,21 +364,77 @@ public sealed class PsqlDestination : IRestoreDestination
     }
 
     /// <summary>
-    /// Makes the restore visible once every session committed: with a staging database, swaps it in (the old database,
-    /// when replaced, is dropped first; other sessions on it are ended, FORCE).
+    /// Makes the restore visible once every session committed: with a staging database, swaps it in. One transaction
+    /// renames the destination (its other sessions ended first, as DROP ... WITH (FORCE) would) to a trash name and the
+    /// staging database to the destination's (ALTER DATABASE ... RENAME is transactional), so a failure (a session on the
+    /// staging database, a lock held past destination.lock_wait_timeout) changes nothing; the trash database is dropped
+    /// after the commit. Once begun it is not cut: no cancellation, and the process exit waits for it
+    /// (<see cref="ExitCleanup.Critical"/>). Found by review: the destination was dropped first and the staging database
+    /// renamed after, in two client runs, so a failing rename or Ctrl-C between them lost the destination, and the
+    /// failed restore then dropped the staging database too.
     /// </summary>
     internal async Task SwapAsync(CancellationToken cancellationToken)
     {
-        if (_stagingDatabase is not null)
+        if (_stagingDatabase is { } staging)
         {
-            if (_dropOnSwap)
+            cancellationToken.ThrowIfCancellationRequested();
+            using var critical = ExitCleanup.Critical();
+            var database = _uri.Database!;
+            var trash = _dropOnSwap ? TrashName(database, staging) : null;
+            var tag = "$swap_" + Guid.NewGuid().ToString("N")[..12] + "$";
+            var sql = new StringBuilder();
+            sql.Append(CultureInfo.InvariantCulture, $"SET lock_timeout = '{LockWaitSeconds}s'; DO {tag}\nBEGIN\n");
+            if (trash is not null)
             {
-                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(_uri.Database!)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
+                sql.Append(CultureInfo.InvariantCulture, $"""
+                    IF EXISTS (SELECT 1 FROM pg_database WHERE datname = {Literal(database)}) THEN
+                      PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {Literal(database)} AND pid <> pg_backend_pid();
+                      EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(database)}, {Literal(trash)});
+                    END IF;
+
+                    """);
             }
-            await _tools.QueryAsync(Maintenance, $"ALTER DATABASE {Identifiers.Delimited(_stagingDatabase)} RENAME TO {Identifiers.Delimited(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+            sql.Append(CultureInfo.InvariantCulture, $"EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(staging)}, {Literal(database)});\nEND\n{tag}");
+            try
+            {
+                await _tools.QueryAsync(Maintenance, sql.ToString(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DatabaseException e)
+            {
+                throw new DatabaseException($"the dump was restored into staging database {staging}, but swapping it in for {_uri.Describe()} failed "
+                    + $"(nothing was changed): {e.Message}", e);
+            }
             _stagingDatabase = null;
+            _committed = true;
+            if (trash is not null)
+            {
+                try
+                {
+                    await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(trash)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (DatabaseException)
+                {
+                    // The restore is in place. The former database keeps a staging database's name, so the next restore
+                    // into this destination drops it once this process is gone (DropAbandonedStagingAsync).
+                }
+            }
         }
         _committed = true;
+    }
+
+    /// <summary>destination.lock_wait_timeout: seconds the swap's renames wait for a lock before the swap fails and changes nothing.</summary>
+    public int LockWaitSeconds { get; init; } = MysqlSwap.DefaultLockWaitSeconds;
+
+    /// <summary>
+    /// The name the replaced destination takes until it is dropped: a staging database's name (dropped as abandoned by
+    /// a later restore should this process die before it drops it), never the staging database's own.
+    /// </summary>
+    static string TrashName(string database, string staging)
+    {
+        var prefix = StagingPrefix(database);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var name = Leftovers.StagingName(prefix, Environment.ProcessId, now);
+        return IsSameDatabase(name, staging) ? Leftovers.StagingName(prefix, Environment.ProcessId, now + 1) : name;
     }
 
     /// <summary>

@@ -83,6 +83,7 @@ public static class Endpoints
                 AfterRestore = config.Destination.AfterRestore,
                 AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
                 LeaveOut = config.Destination.LeaveOut,
+                LockWaitSeconds = config.Destination.LockWaitSeconds,
             },
             DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase)
             {

@@ -190,6 +190,36 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         await AssertUnchangedAsync(destination, "new_t");
     }
 
+    /// <summary>
+    /// The swap of --wipe database fails when a session is connected to the staging database (ALTER DATABASE ... RENAME
+    /// refuses). Before, the destination was dropped first and the rename failed after: the destination was gone, and
+    /// the failed restore then dropped the staging database too. Now both renames are one transaction.
+    /// </summary>
+    [Fact]
+    public async Task Restore_WipeDatabaseWhenTheSwapFails_LeavesTheDestinationAsItWas()
+    {
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("slow", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\nSELECT pg_sleep(3);\n");
+        var restore = _cli.RunAsync("restore", "-c", Config(destination), "--name", "slow", "--wipe", "database", "--yes");
+        string? staging = null;
+        for (var i = 0; i < 300 && staging is null && !restore.IsCompleted; i++)
+        {
+            var rows = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}\\_replica\\_%'");
+            staging = rows.Count > 0 ? rows[0][0] : null;
+            await Task.Delay(50);
+        }
+        Assert.NotNull(staging);
+        await using (var held = new Npgsql.NpgsqlConnection(server.ConnectionString(staging)))
+        {
+            await held.OpenAsync();
+            var result = await restore;
+
+            Assert.True(result.ExitCode == 7, result.Stderr);
+            Assert.Contains("nothing was changed", result.Stderr, StringComparison.Ordinal);
+        }
+        await AssertUnchangedAsync(destination, "new_t");
+    }
+
     [Fact]
     public async Task Restore_WipeDatabase_DropsStagingDatabasesOfKilledRestores()
     {
