@@ -62,13 +62,21 @@ public partial class ObjectBridge
             }
             else
             {
-                // Unlisted first, so that nobody starts restoring a dump that is half gone; then the manifest, so that a
-                // rebuild of the index never lists it again; then the chunks, and the marker (if any) last.
+                // The manifest first: a rebuild of the index that runs meanwhile checks every manifest again inside its
+                // compare-and-swap, so it either wrote before this unlisting (which then removes its entry) or sees the
+                // manifest gone. (Unlisted first, a rebuild that had scanned the manifest listed the dump again once it
+                // was gone: found by review.) A restore that starts in between fails on the missing manifest. Then
+                // unlisted; then the chunks, and the marker (if any) last.
+                string manifestKey = ManifestKey(name);
+                if (folder.Keys.Contains(manifestKey))
+                {
+                    await _store.DeleteAsync([manifestKey], cancellationToken).ConfigureAwait(false);
+                }
                 if (listed)
                 {
                     await RemoveFromIndexAsync(name, only: null, lockHeld: true, cancellationToken).ConfigureAwait(false);
                 }
-                await DeleteDumpObjectsAsync(name, folder.Keys, cancellationToken).ConfigureAwait(false);
+                await DeleteDumpObjectsAsync(name, folder.Keys.Where(k => k != manifestKey).ToList(), cancellationToken).ConfigureAwait(false);
             }
         }
         if (moved is not null)
@@ -294,7 +302,17 @@ public partial class ObjectBridge
             List<DumpEntry> rebuilt = [];
             await UpdateIndexAsync(async (index, ct) =>
             {
-                rebuilt = new List<DumpEntry>(found);
+                // Each found dump's manifest again, inside the compare-and-swap: a delete that ran since the scan removed
+                // it before it unlisted the dump (see DeleteAsync), so a dump deleted meanwhile is not listed again.
+                rebuilt = new List<DumpEntry>(found.Count);
+                foreach (DumpEntry entry in found)
+                {
+                    if (_directory is not null
+                        || await _store.GetAsync(ManifestKey(entry.Name), $"read the manifest of dump '{entry.Name}' from", null, ct).ConfigureAwait(false) is not null)
+                    {
+                        rebuilt.Add(entry);
+                    }
+                }
                 foreach (DumpEntry current in index.Dumps)
                 {
                     // Listed after our scan of its folder, or its folder was scanned before its manifest existed.

@@ -240,4 +240,32 @@ public sealed class MemoryBridgeTests
         Assert.Equal(before, rebuilt);
         Assert.Equal(before, await _bridge.ListAsync(s_none));
     }
+
+    /// <summary>
+    /// A delete that runs while a rebuild of the index is between its scan and its write (found by review, on S3: the
+    /// rebuild trusted the manifests of its scan and listed the deleted dump again, its manifest and chunks gone).
+    /// </summary>
+    [Fact]
+    public async Task RebuildIndexAsync_DumpDeletedDuringTheRebuild_IsNotListedAgain()
+    {
+        await WriteDumpAsync(_bridge, "dump-1", Bytes(100, seed: 1), chunkSize: 32);
+        _clock.Now += TimeSpan.FromMinutes(1);
+        await WriteDumpAsync(_bridge, "dump-2", Bytes(100, seed: 2), chunkSize: 32);
+        var deleted = false;
+        _store.BeforeConditionalWrite = async key =>
+        {
+            if (key == "index.json" && !deleted)
+            {
+                deleted = true;
+                await _bridge.DeleteAsync("dump-1", s_none);
+            }
+        };
+
+        IReadOnlyList<DumpEntry> rebuilt = await _bridge.RebuildIndexAsync(s_none);
+
+        Assert.True(deleted);
+        Assert.Equal(["dump-2"], rebuilt.Select(e => e.Name));
+        Assert.Equal(["dump-2"], await ListedNamesAsync());
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("dump-1/", StringComparison.Ordinal));
+    }
 }

@@ -59,18 +59,30 @@ internal sealed class MemoryObjectStore(TimeProvider clock) : IObjectStore
     public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken) =>
         PutIfMatchAsync(key, data, etag: null, what, cancellationToken);
 
-    public Task<bool> PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what, CancellationToken cancellationToken)
+    /// <summary>Runs before a conditional write is compared (once per write): a test's way to act between a read and its write.</summary>
+    public Func<string, Task>? BeforeConditionalWrite { get; set; }
+
+    public async Task<bool> PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what, CancellationToken cancellationToken)
+    {
+        if (BeforeConditionalWrite is { } before)
+        {
+            await before(key);
+        }
+        return PutIfMatch(key, data, etag);
+    }
+
+    bool PutIfMatch(string key, ReadOnlyMemory<byte> data, string? etag)
     {
         lock (_lock)
         {
             string? current = _objects.TryGetValue(key, out Entry? entry) ? ETag(entry) : null;
             if (current != etag)
             {
-                return Task.FromResult(false);
+                return false;
             }
             Store(key, data);
         }
-        return Task.FromResult(true);
+        return true;
     }
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
