@@ -26,7 +26,9 @@ public partial class ObjectBridge
     /// </summary>
     async Task<(BridgeIndex Index, string? ETag)> ReadIndexAsync(bool damagedIsEmpty, CancellationToken cancellationToken)
     {
-        StoredObject? stored = await _store.GetAsync(IndexKey, "read the index", null, cancellationToken).ConfigureAwait(false);
+        // Capped, except for `index rebuild` (damagedIsEmpty), which replaces an index.json of any size.
+        StoredObject? stored = await _store.GetAsync(IndexKey, "read the index",
+            damagedIsEmpty ? null : Capped(MaxManifestBytes, () => $"the index {_store.Show(IndexKey)}"), cancellationToken).ConfigureAwait(false);
         if (stored is null)
         {
             return (new BridgeIndex(), null);

@@ -195,14 +195,27 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     /// A dump's manifest as stored, or null when it has none (yet); in bridge format v3 with the chunks of its chunk
     /// lists in their place.
     /// </summary>
+    /// <summary>
+    /// The most bytes a manifest.json or index.json is read into memory with (both are read whole). A dump of bridge
+    /// format v3 keeps its chunks in separate lists, so its manifest is a few KiB; one of v1 or v2 lists ~150 bytes per
+    /// chunk (a 1 TiB dump in 4 MiB chunks: ~40 MiB); index.json ~220 bytes per dump (600,000 dumps). Found by review: an
+    /// edited (or damaged) file of gigabytes made restore, verify and list allocate it whole.
+    /// </summary>
+    internal const long MaxManifestBytes = 128L << 20;
+
+    /// <summary>A buffer for a file read whole, refused (a BridgeException naming it) beyond <paramref name="max"/> bytes.</summary>
+    internal static Func<long, Memory<byte>> Capped(long max, Func<string> what) => length => length > max
+        ? throw new BridgeException($"Refusing to read {what()}: it has {length} bytes, more than the {max >> 20} MiB such a file may have (damaged, or written by someone else).")
+        : StoredObject.Target(length, null, () => "read " + what());
+
     internal async Task<DumpManifest?> ReadStoredManifestAsync(string name, CancellationToken cancellationToken) =>
         (await ReadManifestObjectAsync(name, cancellationToken).ConfigureAwait(false))?.Manifest;
 
     async Task<(DumpManifest Manifest, ReadOnlyMemory<byte> Json)?> ReadManifestObjectAsync(string name, CancellationToken cancellationToken)
     {
         string key = ManifestKey(name);
-        StoredObject? stored = await _store.GetAsync(key, $"read the manifest of dump '{name}' from", null, cancellationToken)
-            .ConfigureAwait(false);
+        StoredObject? stored = await _store.GetAsync(key, $"read the manifest of dump '{name}' from",
+            Capped(MaxManifestBytes, () => $"the manifest of dump '{name}' ({_store.Show(key)})"), cancellationToken).ConfigureAwait(false);
         if (stored is null)
         {
             return null;

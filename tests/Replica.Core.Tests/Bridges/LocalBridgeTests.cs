@@ -490,4 +490,29 @@ public sealed class LocalBridgeTests : IDisposable
         Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "dump-2"));
         Assert.True(File.Exists(_dir.Combine("unfinished", "p000000-000000.chunk")));
     }
+
+    /// <summary>
+    /// A manifest.json or index.json larger than any the bridge writes (edited, or damaged) is refused by its size before
+    /// it is read (found by review: both were read whole, gigabytes too). Sparse files: no disk is used.
+    /// </summary>
+    [Fact]
+    public async Task Read_ManifestOrIndexOfGigabytes_IsRefusedBeforeItIsRead()
+    {
+        await WriteDumpAsync(_bridge, "dump-a", Bytes(100, seed: 1), chunkSize: 32);
+        using (var manifest = new FileStream(Path.Combine(_dir.Path, "dump-a", "manifest.json"), FileMode.Open, FileAccess.Write))
+        {
+            manifest.SetLength(1L << 30);
+        }
+
+        var e = await Assert.ThrowsAsync<BridgeException>(() => _bridge.ReadManifestAsync("dump-a", CancellationToken.None));
+        Assert.Contains("Refusing to read the manifest of dump 'dump-a'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("1073741824 bytes", e.Message, StringComparison.Ordinal);
+
+        using (var index = new FileStream(Path.Combine(_dir.Path, "index.json"), FileMode.Open, FileAccess.Write))
+        {
+            index.SetLength(200L << 20);
+        }
+        e = await Assert.ThrowsAsync<BridgeException>(() => _bridge.ListAsync(CancellationToken.None));
+        Assert.Contains("Refusing to read the index", e.Message, StringComparison.Ordinal);
+    }
 }
