@@ -21,17 +21,27 @@ internal static partial class FileKinds
 {
     const int AtCurrentDirectory = -100;
     const uint StatxType = 0x1;
+    const uint StatxMode = 0x2;
     const int ModeOffset = 28;
     const int NoSuchFile = 2;
+    const UnixFileMode PermissionBits = (UnixFileMode)0x1FF;
 
-    public static FileKind Of(string path)
+    public static FileKind Of(string path) => Of(path, out _);
+
+    /// <summary>
+    /// What <paramref name="path"/> names, links followed, and its permission bits (rwx for user, group and others;
+    /// set-id and sticky bits left out); <see cref="UnixFileMode.None"/> when it is missing or on Windows.
+    /// </summary>
+    public static FileKind Of(string path, out UnixFileMode permissions)
     {
+        permissions = UnixFileMode.None;
         if (OperatingSystem.IsLinux())
         {
             Span<byte> status = stackalloc byte[256];
-            if (Statx(AtCurrentDirectory, path, 0, StatxType, status) == 0)
+            if (Statx(AtCurrentDirectory, path, 0, StatxType | StatxMode, status) == 0)
             {
                 ushort mode = MemoryMarshal.Read<ushort>(status[ModeOffset..]);
+                permissions = (UnixFileMode)mode & PermissionBits;
                 return (mode & 0xF000) switch
                 {
                     0x8000 => FileKind.Regular,
@@ -44,7 +54,19 @@ internal static partial class FileKinds
                 return FileKind.Missing;
             }
         }
-        return Directory.Exists(path) ? FileKind.Directory : File.Exists(path) ? FileKind.Regular : FileKind.Missing;
+        if (Directory.Exists(path))
+        {
+            return FileKind.Directory;
+        }
+        if (!File.Exists(path))
+        {
+            return FileKind.Missing;
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            permissions = File.GetUnixFileMode(path) & PermissionBits;
+        }
+        return FileKind.Regular;
     }
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

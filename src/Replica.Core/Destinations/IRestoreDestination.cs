@@ -26,6 +26,13 @@ public interface IRestoreDestination : IAsyncDisposable
 /// path once their process is gone. A path that names a device, a FIFO or a socket (/dev/null, a named pipe) is written
 /// in place as the bytes come, like standard output: renaming over it would replace /dev/null with a regular file. A
 /// directory is refused.
+/// <para>Permissions: a restored dump holds data, and replacing a file must not loosen what its owner set. The file that
+/// replaces an existing one gets that file's permission bits (read again at commit, so a chmod during a long restore
+/// holds); the temporary file is created with them from the start (umask may narrow them until then), never readable by
+/// more users than the file it replaces, even for the length of the restore. The rename still makes the new file this
+/// process's user's, and drops set-id bits, ACLs and extended attributes (as any write-then-rename does). A new file
+/// gets 0666 less the umask, as <c>pg_dump -f</c>, <c>mysqldump &gt; file</c> and a shell redirection give it: the user's
+/// umask says how private new files are (077 for 0600), and a masked dump is often meant to be shared.</para>
 /// </summary>
 public sealed class FileDestination(string path) : IRestoreDestination
 {
@@ -42,7 +49,7 @@ public sealed class FileDestination(string path) : IRestoreDestination
 
     public Stream Open()
     {
-        switch (FileKinds.Of(path))
+        switch (FileKinds.Of(path, out var permissions))
         {
             case FileKind.Directory:
                 throw new BridgeException($"cannot write {path}: it is a directory");
@@ -55,16 +62,23 @@ public sealed class FileDestination(string path) : IRestoreDestination
         RemoveStalePartials();
         var temporary = Path.Combine(_directory,
             $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}.partial");
-        _stream = Write(temporary, FileMode.CreateNew, FileShare.None);
+        // Replacing a file: the temporary one is no more open than it from the start (see the class comment).
+        _stream = Write(temporary, FileMode.CreateNew, FileShare.None, permissions == UnixFileMode.None ? null : permissions);
         _temporary = temporary;
         return _stream;
     }
 
-    FileStream Write(string file, FileMode mode, FileShare share)
+    /// <param name="createMode">The permission bits of a file created (umask applies); null: 0666 less the umask.</param>
+    FileStream Write(string file, FileMode mode, FileShare share, UnixFileMode? createMode = null)
     {
+        var options = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = share, BufferSize = 1 << 16 };
+        if (createMode is { } unixMode && !OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = unixMode;
+        }
         try
         {
-            return new FileStream(file, mode, FileAccess.Write, share, bufferSize: 1 << 16);
+            return new FileStream(file, options);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -111,6 +125,10 @@ public sealed class FileDestination(string path) : IRestoreDestination
         if (_stream is not null)
         {
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (!_inPlace)
+            {
+                KeepPermissionsOfReplaced(_stream.SafeFileHandle);
+            }
             _stream.Flush(flushToDisk: true);
             await _stream.DisposeAsync().ConfigureAwait(false);
             _stream = null;
@@ -129,6 +147,26 @@ public sealed class FileDestination(string path) : IRestoreDestination
             throw new BridgeException($"cannot move the restored dump into place at {path}: {e.Message}", e);
         }
         _committed = true;
+    }
+
+    /// <summary>
+    /// Gives the temporary file the permission bits of the regular file it is about to replace, as they are now (through
+    /// its handle: no path to race). Umask narrowed them when the file was created; a new file keeps what it got.
+    /// </summary>
+    void KeepPermissionsOfReplaced(Microsoft.Win32.SafeHandles.SafeFileHandle temporary)
+    {
+        if (OperatingSystem.IsWindows() || FileKinds.Of(path, out var permissions) != FileKind.Regular)
+        {
+            return;
+        }
+        try
+        {
+            File.SetUnixFileMode(temporary, permissions);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BridgeException($"cannot give the restored dump the permissions of {path}: {e.Message}", e);
+        }
     }
 
     public async ValueTask DisposeAsync()

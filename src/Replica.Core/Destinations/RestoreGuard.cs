@@ -16,7 +16,11 @@ namespace Replica.Destinations;
 /// (open parentheses, a BEGIN ATOMIC body) is passed as part of its statement, as psql sends it;</item>
 /// <item>ROLLBACK, ABORT and PREPARE TRANSACTION, which would end the restore's transaction;</item>
 /// <item>MySQL: the mysql client's own commands (system, source, tee, pager ..., or \! and the like), LOAD DATA / LOAD XML and
-/// SELECT ... INTO OUTFILE / DUMPFILE;</item>
+/// SELECT ... INTO OUTFILE / DUMPFILE; a DELIMITER the client reads otherwise than the lexer (after other text on its line,
+/// on the dump's first line behind the session check, spelled DELIMITERX or with Latin-1 letters, a terminator the
+/// client cuts or unquotes; <see cref="UnitKind.MisplacedDelimiter"/>, <see cref="UnitKind.BadDelimiter"/>). With
+/// --batch --binary-mode (MariaDB 10.11's client, checked) the client runs only DELIMITER and \C of its commands; the
+/// named others reach the server as SQL and fail, the short ones (\! \. \u \r \T) stop it ("Unknown command").</item>
 /// <item>statements that change the server beyond the destination database: roles and users, their passwords and
 /// settings, memberships and grants, other databases, tablespaces, server settings, plugins (ALTER ROLE ... PASSWORD, SET
 /// PASSWORD, GRANT role TO role ...; the list, and what passes, is beside
@@ -210,10 +214,19 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
                 HandleMetaCommand(unit, output);
                 break;
             case UnitKind.Delimiter:
+                if (_mySqlServer is not null && _unit.LineNumber == 1 && !unit[..(int)(_unit.OpenedAt - _unit.Offset)].Contains((byte)'\n'))
+                {
+                    // MysqlDestination writes its session check on the dump's first line, before it: to the client this
+                    // DELIMITER follows a statement on its line, and would swallow what follows up to the next ';'.
+                    RestoreGuardThrow.MisplacedDelimiter(_unit, unit);
+                }
                 Write(output, unit);
                 break;
             case UnitKind.BadDelimiter:
                 RestoreGuardThrow.BadDelimiter(_unit, unit);
+                break;
+            case UnitKind.MisplacedDelimiter:
+                RestoreGuardThrow.MisplacedDelimiter(_unit, unit);
                 break;
             case UnitKind.LongDollarTag:
                 RestoreGuardThrow.Refused(StatementParser.LongDollarTagReason, _unit, unit, _unit.OpenedAt);

@@ -19,7 +19,13 @@ internal static class RestoreGuardThrow
     [DoesNotReturn]
     [StackTraceHidden]
     public static void BadDelimiter(in DumpUnit u, ReadOnlySpan<byte> unit) =>
-        Refused($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", u, unit, u.OpenedAt);
+        Refused(UnitScanner.BadDelimiterReason, u, unit, u.OpenedAt);
+
+    /// <summary>A DELIMITER command the client reads otherwise than the guard (<see cref="UnitKind.MisplacedDelimiter"/>), at the command.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void MisplacedDelimiter(in DumpUnit u, ReadOnlySpan<byte> unit) =>
+        Refused(UnitScanner.MisplacedDelimiterReason, u, unit, u.OpenedAt);
 
     [DoesNotReturn]
     [StackTraceHidden]

@@ -11,8 +11,14 @@ internal enum UnitKind : byte
     MetaCommand,
     /// <summary>The mysql client's DELIMITER command, applied: later statements end at the new terminator.</summary>
     Delimiter,
-    /// <summary>A DELIMITER command without a usable terminator (none, or longer than <see cref="DollarTag.Length"/> bytes); not applied.</summary>
+    /// <summary>A DELIMITER command without a usable terminator (<see cref="UnitScanner.TryApplyDelimiter"/>); not applied.</summary>
     BadDelimiter,
+    /// <summary>
+    /// A DELIMITER command that the mysql client reads otherwise than the lexer: after other text on its line, or spelled
+    /// otherwise than "DELIMITER" and a space (<see cref="UnitScanner.MisplacedDelimiterReason"/>); not applied, refused
+    /// by every consumer.
+    /// </summary>
+    MisplacedDelimiter,
     /// <summary>
     /// A PostgreSQL statement up to a dollar quote whose tag is longer than <see cref="DollarTag.Length"/> bytes (its
     /// opener at <see cref="DumpUnit.OpenedAt"/>), which the lexer cannot follow: refused by every consumer.
@@ -141,7 +147,8 @@ internal sealed class DumpLexer
         }
         else if (_s.Sql == SqlState.DelimiterLine)
         {
-            kind = UnitScanner.TryApplyDelimiter(ref _s, unit) ? UnitKind.Delimiter : UnitKind.BadDelimiter;
+            kind = _s.DelimiterOdd || !UnitScanner.DelimiterStartsLine(_s, unit) ? UnitKind.MisplacedDelimiter
+                : UnitScanner.TryApplyDelimiter(ref _s, unit) ? UnitKind.Delimiter : UnitKind.BadDelimiter;
         }
         else
         {
@@ -161,6 +168,10 @@ internal sealed class DumpLexer
             }
         }
         var unitResult = new DumpUnit(kind, offset, line, _s.BackslashAt, _s.OpenedAt, nonStandard, alone, unclear);
+        if (unit.Length > 0)
+        {
+            _s.UnitAtLineStart = unit[^1] == (byte)'\n';
+        }
         _s.UnitOffset += unit.Length;
         _s.UnitLineNumber += unit.Count((byte)'\n');
         if (kind == UnitKind.CopyHeader)

@@ -90,6 +90,13 @@ internal struct LexerState
     /// <summary>MySQL: the statement terminator set by the client command DELIMITER; length 0 means ';'.</summary>
     public DollarTag Delimiter;
     public int DelimiterLength;
+    /// <summary>
+    /// MySQL: the DELIMITER command being read is spelled otherwise than "DELIMITER" and a space or tab (a byte that
+    /// Latin-1 may fold to its letter, another byte right after it), which the client still takes as the command.
+    /// </summary>
+    public bool DelimiterOdd;
+    /// <summary>The current unit starts a line: the unit before it ended with a line break (or none came before).</summary>
+    public bool UnitAtLineStart;
 
     /// <summary>
     /// Absolute offset of the first backslash of the current statement that is outside quotes and comments and not at its
@@ -103,7 +110,7 @@ internal struct LexerState
     /// <summary>1-based line number of the current unit's first byte.</summary>
     public long UnitLineNumber;
 
-    public static LexerState Initial => new() { UnitLineNumber = 1, BackslashAt = -1 };
+    public static LexerState Initial => new() { UnitLineNumber = 1, BackslashAt = -1, UnitAtLineStart = true };
 
     public void BeginStatement()
     {

@@ -32,6 +32,11 @@ internal static partial class StatementParser
         "a SET of sql_mode or the client character set to an expression, a number or a variable the dump gave another value, which Replica cannot follow "
         + "(mysqldump gives them as names, and restores them from the variables it saved them in)";
 
+    /// <summary>Why a MySQL dump's sql_mode or client character set from the server's defaults is refused.</summary>
+    public const string ServerDefaultSessionReason =
+        "a SET of sql_mode or the client character set to DEFAULT or to a server setting (@@GLOBAL..., @@character_set_server), a value the dump does not show "
+        + "and the server's may be sjis or have ANSI_QUOTES (mysqldump restores them only from the session values it saved)";
+
     /// <summary>Why a MySQL client character set is refused.</summary>
     public static string BackslashCharsetReason(string charset) =>
         $"a SET of the client character set to {charset}, in which a backslash byte can be the second byte of a character ({MySqlBackslashCharsets.Replace("'", "", StringComparison.Ordinal)}), "
@@ -68,8 +73,11 @@ internal static partial class StatementParser
         TaintMySqlVariables(sql, tainted, everyUse: !isSet);
         // Every SET, not only one that starts the statement: an executable comment the server skips may come first
         // (mariadb-dump's /*M!999999\- enable the sandbox mode */ does), and a routine's or trigger's body may hold one.
-        // CHARACTER SET x and a SET('a', 'b') column type are not statements.
+        // CHARACTER SET x and a SET('a', 'b') column type are not statements, nor is the SET of an UPDATE, INSERT,
+        // REPLACE or LOAD DATA, which names columns (UPDATE t SET names = 'x' in mariadb-dump's own output of a
+        // procedure was refused as SET NAMES).
         var previousCharacter = false;
+        var columnSet = false;
         do
         {
             if (t.IsWord("set"u8) && !previousCharacter)
@@ -78,8 +86,9 @@ internal static partial class StatementParser
                 {
                     return null;
                 }
-                if (t.IsPunct((byte)'('))
+                if (t.IsPunct((byte)'(') || columnSet)
                 {
+                    columnSet = false;
                     continue;
                 }
                 if (FindUnsafeSetAssignment(sql, ref t, tainted, isSet, out at) is { } reason)
@@ -87,11 +96,28 @@ internal static partial class StatementParser
                     return reason;
                 }
             }
+            if (t.IsWord("update"u8) || t.IsWord("insert"u8) || t.IsWord("replace"u8) || t.IsWord("load"u8))
+            {
+                columnSet = true;
+            }
+            else if (StartsBodyStatement(ref t))
+            {
+                columnSet = false;
+            }
             previousCharacter = t.IsWord("character"u8);
         }
         while (t.Next());
         return null;
     }
+
+    /// <summary>
+    /// Whether a statement of a trigger's, routine's or event's body may start after this token: ';', BEGIN, THEN, ELSE,
+    /// DO, LOOP, REPEAT, and the ROW of FOR EACH ROW (a BEFORE UPDATE trigger's body follows it). A SET after one of them
+    /// is checked, not taken for the column SET of an UPDATE before it (more of them only means more SETs checked).
+    /// </summary>
+    static bool StartsBodyStatement(ref SqlTokenizer t) =>
+        t.IsPunct((byte)';') || t.IsWord("begin"u8) || t.IsWord("then"u8) || t.IsWord("else"u8) || t.IsWord("do"u8)
+        || t.IsWord("loop"u8) || t.IsWord("repeat"u8) || t.IsWord("row"u8);
 
     /// <summary>A MySQL or MariaDB server of every version the dump can meet (executable comments of 99.99.99 run on none).</summary>
     static readonly MySqlServer s_everyServer = new(MariaDb: true, Version: 999998);
@@ -182,6 +208,8 @@ internal static partial class StatementParser
             var valueAt = t.Start;
             string? valueVariable = null;
             var sessionValue = false;
+            // @@sql_mode or @@character_set_client of this session (no GLOBAL.): a value the dump's checks followed.
+            var checkedSessionValue = false;
             var ended = false;
             do
             {
@@ -203,9 +231,20 @@ internal static partial class StatementParser
                     if (t.IsOther((byte)'@') && t.Start == atEnd)
                     {
                         sessionValue = true; // @@sql_mode, @@session.character_set_client ...
+                        var parts = 0;
+                        string? scope = null;
+                        string? name = null;
                         while (t.Next() && (t.IsIdentifier || t.IsPunct((byte)'.')))
                         {
+                            if (t.IsIdentifier)
+                            {
+                                parts++;
+                                scope = name;
+                                name = t.IdentifierName();
+                            }
                         }
+                        checkedSessionValue = parts <= 2 && IsCheckedSessionSetting(name)
+                            && (parts == 1 || scope!.Equals("session", StringComparison.OrdinalIgnoreCase) || scope.Equals("local", StringComparison.OrdinalIgnoreCase));
                         tokens++;
                         continue;
                     }
@@ -224,8 +263,9 @@ internal static partial class StatementParser
             var literal = single && firstKind is TokenKind.Word or TokenKind.EString or TokenKind.QuotedIdentifier ? Literal(first, firstKind) : null;
             if (user is not null)
             {
-                // SET @v = @@sql_mode or a safe name: a later SET may restore it.
-                if ((sessionValue && tokens == 1) || (literal is not null && SafeLiteral(literal)))
+                // SET @v = @@sql_mode or a safe name: a later SET may restore it. Not @@GLOBAL.sql_mode, nor a setting
+                // the dump may have changed unchecked (@@character_set_results).
+                if ((checkedSessionValue && tokens == 1) || (literal is not null && SafeLiteral(literal)))
                 {
                     if (mayClear)
                     {
@@ -237,8 +277,7 @@ internal static partial class StatementParser
                     tainted.Add(user);
                 }
             }
-            else if (names || (variable is not null && (variable.Equals("sql_mode", StringComparison.OrdinalIgnoreCase)
-                || variable.Equals("character_set_client", StringComparison.OrdinalIgnoreCase))))
+            else if (names || IsCheckedSessionSetting(variable))
             {
                 var isMode = !names && variable!.Equals("sql_mode", StringComparison.OrdinalIgnoreCase);
                 if (value.Contains((byte)'\\'))
@@ -258,6 +297,14 @@ internal static partial class StatementParser
                     at = valueAt;
                     return AnsiQuotesReason;
                 }
+                if ((firstKind == TokenKind.Word && literal is not null && literal.Equals("default", StringComparison.OrdinalIgnoreCase))
+                    || (sessionValue && !checkedSessionValue && tokens == 1))
+                {
+                    // SET NAMES DEFAULT, sql_mode = @@GLOBAL.sql_mode: the server's default, which the dump does not show
+                    // (found by review; SET NAMES DEFAULT gave sjis on a server set up so).
+                    at = valueAt;
+                    return ServerDefaultSessionReason;
+                }
                 if (literal is not null)
                 {
                     if (!isMode && IsMySqlBackslashCharset(literal))
@@ -266,7 +313,7 @@ internal static partial class StatementParser
                         return BackslashCharsetReason(literal.ToLowerInvariant());
                     }
                 }
-                else if (tokens != 1 || !(sessionValue || (valueVariable is not null && !tainted.Contains(valueVariable))))
+                else if (tokens != 1 || !(checkedSessionValue || (valueVariable is not null && !tainted.Contains(valueVariable))))
                 {
                     at = valueAt;
                     return UnclearMySqlSessionReason;
@@ -278,6 +325,10 @@ internal static partial class StatementParser
             }
         }
     }
+
+    /// <summary>The session settings whose every change the dump's check follows: sql_mode and character_set_client.</summary>
+    static bool IsCheckedSessionSetting(string? name) =>
+        name is not null && (name.Equals("sql_mode", StringComparison.OrdinalIgnoreCase) || name.Equals("character_set_client", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A name or string value as text: sjis, 'sjis', `sjis`, "NO_AUTO_VALUE_ON_ZERO" (no escapes in what is checked).</summary>
     static string Literal(ReadOnlySpan<byte> token, TokenKind kind) =>

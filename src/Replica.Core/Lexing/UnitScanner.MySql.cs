@@ -10,6 +10,13 @@ namespace Replica.Lexing;
 // - /*!NNNNN ... */ and MariaDB's /*M!NNNNN ... */ hold executable SQL: like the client, the scanner reads their content
 //   as SQL (quotes inside count) and the closing */ as plain text, so a ';' inside one ends the statement as it does there.
 // - DELIMITER xx at the start of a statement is a client command taking the rest of its line; it sets the terminator.
+//   The client (mysql.cc, --binary-mode as the restore runs it; checked against MariaDB 10.11's) takes a line as the
+//   command when, after spaces, its first nine bytes spell "delimiter" in Latin-1 without case (D\xC9LIMITER,
+//   DELIMITERX and "DELIMITER" alone too) and no statement is open; elsewhere it adds the line to the statement and, at
+//   the statement's end, takes the whole statement as the command if it starts so: "SELECT 1; DELIMITER $$" swallows
+//   what follows up to the next ';' into the command (not run), and then runs the rest under a terminator of the
+//   command's first word up to a space, at most 15 bytes. The lexer applies only the plain form alone at the start of
+//   a line, with a terminator the client reads the same; it hands out any other as a unit the consumers refuse.
 internal static partial class UnitScanner
 {
     static readonly SearchValues<byte> s_myNormalSpecials = SearchValues.Create("'\"`-/#;\\"u8);
@@ -37,11 +44,13 @@ internal static partial class UnitScanner
                         }
                         i += ws;
                         var first = data[i];
-                        if ((first | 0x20) == (byte)'d' && !replay)
+                        // A byte above 0x7F may be a Latin-1 letter the client folds to D (Ð).
+                        if (((first | 0x20) == (byte)'d' || first >= 0x80) && !replay)
                         {
                             s.Sql = SqlState.DelimiterWord;
                             s.OpenedAt = dataOffset + i; // where the command starts, for TryApplyDelimiter
                             s.TagMatched = 0;
+                            s.DelimiterOdd = false;
                             break;
                         }
                         if (!s_myNormalSpecials.Contains(first))
@@ -167,20 +176,18 @@ internal static partial class UnitScanner
                     var b = data[i];
                     if (s.TagMatched == DelimiterCommand.Length)
                     {
-                        // The command name must be followed by a space; "delimiters" or "DELIMITER;" are SQL text.
-                        if (b is (byte)' ' or (byte)'\t')
+                        // The client checks only these nine bytes: "DELIMITERS $$", "DELIMITER;" and "DELIMITER" alone on
+                        // its line are the command to it too (refused, DelimiterOdd), not SQL.
+                        s.HasContent = true;
+                        s.Sql = SqlState.DelimiterLine;
+                        if (b is not ((byte)' ' or (byte)'\t'))
                         {
-                            s.HasContent = true;
-                            s.Sql = SqlState.DelimiterLine;
-                        }
-                        else
-                        {
-                            s.HasContent = true;
-                            s.Sql = SqlState.Normal;
+                            s.DelimiterOdd = true;
                         }
                     }
-                    else if ((b | 0x20) == DelimiterCommand[s.TagMatched])
+                    else if ((b | 0x20) == DelimiterCommand[s.TagMatched] || b >= 0x80)
                     {
+                        s.DelimiterOdd |= b >= 0x80;
                         s.TagMatched++;
                         i++;
                     }
@@ -227,24 +234,54 @@ internal static partial class UnitScanner
 
     static ReadOnlySpan<byte> DelimiterCommand => "delimiter"u8;
 
+    /// <summary>The longest terminator the client keeps (its buffer holds 15 bytes; a longer one it cuts short).</summary>
+    public const int MaxDelimiterLength = 15;
+
+    /// <summary>Why a DELIMITER command of <see cref="UnitKind.BadDelimiter"/> is refused.</summary>
+    public const string BadDelimiterReason =
+        "DELIMITER needs a terminator of 1 to 15 bytes without letters, quotes or backslashes (the mysql client cuts a longer one short, strips quotes and escapes, and the restore's check reads letters as the start of a command)";
+
+    /// <summary>Why a DELIMITER command of <see cref="UnitKind.MisplacedDelimiter"/> is refused.</summary>
+    public const string MisplacedDelimiterReason =
+        "a DELIMITER command after other text on its line, or spelled otherwise than DELIMITER and a space (DELIMITERX, a Latin-1 letter, DELIMITER alone): "
+        + "the mysql client takes such a statement as the command where the restore's check does not (\"SELECT 1; DELIMITER $$\" swallows the text up to the next ';' and runs what follows), "
+        + "or the other way round; mysqldump writes DELIMITER alone at the start of a line";
+
+    /// <summary>
+    /// Whether the DELIMITER command (at <see cref="LexerState.OpenedAt"/>) starts its line, as the client needs to take
+    /// it there: only spaces, tabs, carriage returns, vertical tabs and form feeds before it since the last line break of
+    /// the unit, or of the units before it (a comment before it on its line is text to the client).
+    /// </summary>
+    public static bool DelimiterStartsLine(in LexerState s, ReadOnlySpan<byte> unit)
+    {
+        var before = unit[..(int)Math.Clamp(s.OpenedAt - s.UnitOffset, 0, unit.Length)];
+        var lf = before.LastIndexOf((byte)'\n');
+        return before[(lf + 1)..].IndexOfAnyExcept(" \t\r\v\f"u8) < 0 && (lf >= 0 || s.UnitAtLineStart);
+    }
+
     /// <summary>
     /// Applies a DELIMITER command (a unit scanned into state <see cref="SqlState.DelimiterLine"/>, whose command word
-    /// starts at <see cref="LexerState.OpenedAt"/>): the new terminator is the first word after the command. Returns false
-    /// when it is empty or too long to keep.
+    /// starts at <see cref="LexerState.OpenedAt"/>): the new terminator is the client's, the first word after the command
+    /// up to a space or the line's end (a tab or carriage return is part of it, as in the client). Returns false when the
+    /// client would read it otherwise or not at all (<see cref="BadDelimiterReason"/>): none, longer than
+    /// <see cref="MaxDelimiterLength"/>, a quote first, a backslash, or a letter or byte above 0x7F (which the scanner may
+    /// read as the start of a DELIMITER command instead).
     /// </summary>
     public static bool TryApplyDelimiter(ref LexerState s, ReadOnlySpan<byte> unit)
     {
         var start = (int)Math.Clamp(s.OpenedAt - s.UnitOffset, 0, unit.Length);
         var rest = unit[Math.Min(start + DelimiterCommand.Length, unit.Length)..];
-        var from = rest.IndexOfAnyExcept((byte)' ', (byte)'\t');
+        var from = rest.IndexOfAnyExcept(" \t\r\v\f"u8);
         if (from < 0)
         {
             return false;
         }
         rest = rest[from..];
-        var end = rest.IndexOfAny(s_myWhitespace);
+        var end = rest.IndexOfAny((byte)' ', (byte)'\n');
         var word = end < 0 ? rest : rest[..end];
-        if (word.Length == 0 || word.Length > DollarTag.Length)
+        if (word.Length == 0 || word.Length > MaxDelimiterLength || word[0] is (byte)'\'' or (byte)'"' or (byte)'`'
+            || word.IndexOf((byte)'\\') >= 0 || word.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0
+            || word.IndexOfAnyInRange((byte)'a', (byte)'z') >= 0 || word.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0)
         {
             return false;
         }

@@ -14,10 +14,15 @@ public sealed partial class DumpRewriter
 
     void HandleDelimiterCommand(ReadOnlySpan<byte> unit, IBufferWriter<byte> output)
     {
+        var at = (int)Math.Clamp(_unit.OpenedAt - _unit.Offset, 0, unit.Length);
         if (_unit.Kind == UnitKind.BadDelimiter)
         {
-            var at = (int)Math.Clamp(_unit.OpenedAt - _unit.Offset, 0, unit.Length);
             RewriteThrow.BadDelimiter(_unit, unit, at);
+        }
+        if (_unit.Kind == UnitKind.MisplacedDelimiter)
+        {
+            // The restore's client would take it otherwise than the lexer did: such a dump is never stored.
+            RewriteThrow.Refused(UnitScanner.MisplacedDelimiterReason, _unit, unit, at);
         }
         Write(output, unit);
     }

@@ -302,7 +302,7 @@ public sealed partial class DumpRewriter : IDisposable
                 CheckBackslashAfterNonAscii(bytes);
                 Write(output, bytes);
                 break;
-            case UnitKind.Delimiter or UnitKind.BadDelimiter:
+            case UnitKind.Delimiter or UnitKind.BadDelimiter or UnitKind.MisplacedDelimiter:
                 HandleDelimiterCommand(bytes, output);
                 break;
             case UnitKind.LongDollarTag:

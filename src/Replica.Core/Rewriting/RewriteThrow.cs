@@ -33,8 +33,7 @@ internal static class RewriteThrow
     [DoesNotReturn]
     [StackTraceHidden]
     public static void BadDelimiter(in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
-        throw new DumpFormatException($"DELIMITER needs a terminator of 1 to {DollarTag.Length} bytes", unit.Offset + index,
-            DumpThrow.LineOf(unit.LineNumber, bytes, index));
+        throw new DumpFormatException(UnitScanner.BadDelimiterReason, unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index));
 
     [DoesNotReturn]
     [StackTraceHidden]

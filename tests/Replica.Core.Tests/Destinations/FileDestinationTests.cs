@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Versioning;
 using Replica.Core.Tests.Bridges;
 using Replica.Destinations;
 
@@ -87,5 +88,67 @@ public sealed class FileDestinationTests : IDisposable
         Assert.Equal(FileKind.Regular, FileKinds.Of(file));
         Assert.Equal(FileKind.Missing, FileKinds.Of(_dir.Combine("absent")));
         Assert.Equal(["out.sql"], Directory.EnumerateFileSystemEntries(_dir.Path).Select(Path.GetFileName));
+    }
+
+    /// <summary>
+    /// A restored dump holds data: replacing a file kept private must not open it to others (the rename put a 0644
+    /// temporary file in the place of a 0600 one). The temporary file is no more open than it while the restore runs.
+    /// </summary>
+    [Theory, UnsupportedOSPlatform("windows")]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite)]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead)]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)]
+    public async Task RegularFile_Replaced_KeepsItsPermissions(UnixFileMode mode)
+    {
+        string file = _dir.Combine("out.sql");
+        File.WriteAllText(file, "before");
+        File.SetUnixFileMode(file, mode);
+
+        await using (IRestoreDestination destination = new FileDestination(file))
+        {
+            await destination.PrepareAsync(CancellationToken.None);
+            Stream stream = destination.Open();
+            await stream.WriteAsync("after"u8.ToArray());
+            string partial = Assert.Single(Directory.EnumerateFiles(_dir.Path, ".out.sql.*.partial"));
+            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(partial) & ~mode);
+            await destination.CommitAsync(CancellationToken.None);
+        }
+
+        Assert.Equal("after", File.ReadAllText(file));
+        Assert.Equal(mode, File.GetUnixFileMode(file));
+    }
+
+    [Fact, UnsupportedOSPlatform("windows")]
+    public async Task RegularFile_ChmodDuringTheRestore_IsWhatTheReplacementGets()
+    {
+        string file = _dir.Combine("out.sql");
+        File.WriteAllText(file, "before");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        await using (IRestoreDestination destination = new FileDestination(file))
+        {
+            await destination.PrepareAsync(CancellationToken.None);
+            await destination.Open().WriteAsync("after"u8.ToArray());
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await destination.CommitAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+    }
+
+    /// <summary>A new file gets what any new file of this process gets (0666 less the umask), as pg_dump -f gives it.</summary>
+    [Fact, UnsupportedOSPlatform("windows")]
+    public async Task NewFile_GetsTheModeOfAnyNewFile()
+    {
+        string reference = _dir.Combine("reference");
+        File.Create(reference).Dispose();
+        string file = _dir.Combine("out.sql");
+
+        await using (var destination = new FileDestination(file))
+        {
+            await WriteAsync(destination, "new"u8.ToArray());
+        }
+
+        Assert.Equal(File.GetUnixFileMode(reference), File.GetUnixFileMode(file));
     }
 }

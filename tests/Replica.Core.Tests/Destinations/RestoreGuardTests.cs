@@ -519,6 +519,8 @@ public class RestoreGuardTests
     [InlineData("tee /tmp/out;", "command of the mysql client")]
     [InlineData("pager id\n;", "command of the mysql client")]
     [InlineData("\\! touch /tmp/marker\n;", "mysql client would run it")]
+    [InlineData("SELECT 1 \\C sjis\n;", "mysql client would run it")]
+    [InlineData("/*!40101 SELECT 1 \\C sjis */;", "mysql client would run it")]
     [InlineData("SELECT 1 \\. /etc/passwd\n;", "mysql client would run it")]
     [InlineData("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;", "LOAD DATA")]
     [InlineData("/*!40101 load xml infile '/x' into table t */;", "LOAD DATA")]
@@ -832,6 +834,119 @@ public class RestoreGuardTests
         var input = $"INSERT INTO t VALUES (1);\n{statement}\n";
         Assert.Throws<DumpFormatException>(() => GuardOn(s_mariaDb, input));
     }
+
+    /// <summary>
+    /// The mysql client (--binary-mode, as the restore runs it) takes DELIMITER as its command only alone at the start of a
+    /// line; elsewhere it adds it to the statement and swallows everything up to the next ';' into the command, then runs
+    /// the rest under a terminator the guard never saw (checked with MariaDB 10.11's client: "SELECT 1; DELIMITER $$"
+    /// then "SELECT 'a'; SELECT 'smuggled'$$" ran the second SELECT as a statement of its own, which the guard read as
+    /// the tail of the first). It also takes any line whose first nine bytes spell DELIMITER in Latin-1 (DELIMITERS $$,
+    /// D\xC9LIMITER $$, DELIMITER alone or before a carriage return), and keeps at most 15 bytes of a terminator, with its
+    /// quotes and escapes stripped. Each is refused at the command, at every split point, nothing of it passed.
+    /// </summary>
+    [Theory]
+    [InlineData("SELECT 1; DELIMITER $$\nSELECT 'a'; XA START 'x' $$\n", "DELIMITER $$", Misplaced)]
+    [InlineData("/* c */ DELIMITER $$\nSELECT 'a'; XA START 'x' $$\n", "DELIMITER $$", Misplaced)]
+    [InlineData("/* a\nb */ delimiter $$\nSELECT 'a'; XA START 'x' $$\n", "delimiter $$", Misplaced)]
+    [InlineData("DELIMITER\nXA START 'x';\n", "DELIMITER\n", Misplaced)]
+    [InlineData("DELIMITER\r\nXA START 'x';\n", "DELIMITER\r", Misplaced)]
+    [InlineData("DELIMITERS $$\nSELECT 'a'; XA START 'x' $$\n", "DELIMITERS", Misplaced)]
+    [InlineData("DELIMITER;x $$\nSELECT 'a'; XA START 'x' $$\n", "DELIMITER;", Misplaced)]
+    [InlineData("delimiter\v$$\nSELECT 'a'; XA START 'x' $$\n", "delimiter\v", Misplaced)]
+    [InlineData("DELIMITER ;;;;;;;;;;;;;;;;;;\nSELECT 'a' ;;;;;;;;;;;;;;; XA START 'x' ;;;;;;;;;;;;;;;;;;\n", "DELIMITER ;;;", BadTerminator)]
+    [InlineData("DELIMITER '$$ x'\nSELECT 'a' $$ x\n", "DELIMITER '", BadTerminator)]
+    [InlineData("DELIMITER $\\$\nSELECT 'a' $$\n", "DELIMITER $", BadTerminator)]
+    [InlineData("DELIMITER dd\ndd XA START 'x' dd\n", "DELIMITER dd", BadTerminator)]
+    public void Guard_MySqlDelimiterTheClientReadsOtherwise_IsRefused(string statement, string command, string why)
+    {
+        var input = Encoding.UTF8.GetBytes("INSERT INTO t VALUES (1);\n" + statement + "SELECT 2;\n");
+        var at = 26 + statement.IndexOf(command, StringComparison.Ordinal);
+        IEnumerable<int[]> splits = [.. Enumerable.Range(0, input.Length + 1).Select(i => new[] { i }), [.. Enumerable.Range(1, input.Length - 1)]];
+        foreach (var points in splits)
+        {
+            using var guard = new RestoreGuard(SqlDialect.MySql, "shop", staged: Staged(SqlDialect.MySql, "shop"));
+            var output = new ArrayBufferWriter<byte>();
+            var e = Assert.Throws<DumpFormatException>(() => Feed(guard, input, points, output));
+            Assert.Contains("refused: " + why, e.Message, StringComparison.Ordinal);
+            Assert.Equal(at, e.ByteOffset);
+            Assert.True(output.WrittenCount <= at, $"split {points[0]}: {Text(output.WrittenSpan.ToArray())}");
+        }
+    }
+
+    /// <summary>A byte the client's Latin-1 comparison folds to a letter of DELIMITER: the client takes the line as the command.</summary>
+    [Theory]
+    [InlineData("D\u00C9LIMITER $$\nSELECT 'a'; XA START 'x' $$\n")]
+    [InlineData("\u00D0ELIMITER $$\nSELECT 1$$\n")]
+    [InlineData("DELIMIT\u00C8R $$\nSELECT 1$$\n")]
+    public void Guard_MySqlDelimiterSpelledWithLatin1Letters_IsRefused(string statement)
+    {
+        var input = Encoding.Latin1.GetBytes("INSERT INTO t VALUES (1);\n" + statement + "SELECT 2;\n");
+        foreach (var split in Enumerable.Range(0, input.Length + 1))
+        {
+            using var guard = new RestoreGuard(SqlDialect.MySql, "shop", staged: Staged(SqlDialect.MySql, "shop"));
+            var output = new ArrayBufferWriter<byte>();
+            var e = Assert.Throws<DumpFormatException>(() => Feed(guard, input, [split], output));
+            Assert.Contains(Misplaced, e.Message, StringComparison.Ordinal);
+            Assert.Equal(26, e.ByteOffset);
+            Assert.True(output.WrittenCount <= 26, $"split {split}");
+        }
+    }
+
+    /// <summary>
+    /// MysqlDestination writes its session check on the client's first line, before the dump: a DELIMITER on the dump's
+    /// first line follows a statement there, and the client swallows what follows it up to the next ';'.
+    /// </summary>
+    [Fact]
+    public void Guard_MySqlDelimiterOnTheFirstLineBehindTheSessionCheck_IsRefused()
+    {
+        const string dump = "  DELIMITER $$\nSELECT 'a'; XA START 'x' $$\n";
+        for (var split = 0; split <= dump.Length; split++)
+        {
+            var e = Assert.Throws<DumpFormatException>(() => GuardOn(s_mariaDb, dump, split));
+            Assert.Contains(Misplaced, e.Message, StringComparison.Ordinal);
+            Assert.Equal(2, e.ByteOffset);
+        }
+        Assert.Contains("\nDELIMITER $$\nSELECT 1 $$", GuardOn(s_mariaDb, "-- dump\nDELIMITER $$\nSELECT 1 $$"), StringComparison.Ordinal);
+    }
+
+    /// <summary>What the client takes as DELIMITER the same way passes, byte for byte, and sets the same terminator.</summary>
+    [Theory]
+    [InlineData("  delimiter $$\nSELECT 1 $$\nDELIMITER ;\nSELECT 2;\n")]
+    [InlineData("-- c\n/* a */\n\tDELIMITER\t//   trailing words\nSELECT 1 //\nDELIMITER ;\n")]
+    [InlineData("\v\fDELIMITER ;;\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET @a = 1; END ;;\nDELIMITER ;\n")]
+    [InlineData("DELIMITER ;;\r\nSELECT 1 ;; SELECT 2 ;;\r\nDELIMITER ;\r\nSELECT 3;\r\n")]
+    [InlineData("DELIMITER ;;;;;;;;;;;;;;;\nSELECT 1 ;;;;;;;;;;;;;;;\nDELIMITER ;\n")]
+    public void Guard_MySqlDelimiterAloneAtTheStartOfALine_Passes(string statements)
+    {
+        var input = "INSERT INTO t VALUES (1);\n" + statements;
+        Assert.Equal(input, Guard(input, SqlDialect.MySql));
+    }
+
+    /// <summary>
+    /// CRLF lines: the client keeps the carriage return in the terminator (--binary-mode), "DELIMITER ;;\r\n" ends
+    /// statements at ";;\r" only; so does the lexer now (it ended them at ";;", in "SELECT 1 ;; SELECT 2" too).
+    /// </summary>
+    [Fact]
+    public void Split_MySqlDelimiterBeforeACarriageReturn_KeepsItInTheTerminator()
+    {
+        using var splitter = new UnitSplitter(1 << 20, SqlDialect.MySql);
+        var units = new UnitCollector();
+        splitter.Process("DELIMITER ;;\r\nSELECT 1 ;; SELECT 2 ;;\r\n"u8, units);
+        Assert.Equal(["DELIMITER ;;\r\n", "SELECT 1 ;; SELECT 2 ;;\r"], units.Texts);
+        Assert.Equal(";;\r"u8.ToArray(), splitter.Delimiter.ToArray());
+    }
+
+    sealed class UnitCollector : IUnitSink
+    {
+        public List<string> Texts { get; } = [];
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes) => Texts.Add(Encoding.Latin1.GetString(bytes));
+
+        public void Rows(ReadOnlySpan<byte> rows) => Texts.Add(Encoding.Latin1.GetString(rows));
+    }
+
+    const string Misplaced = "a DELIMITER command after other text on its line, or spelled otherwise";
+    const string BadTerminator = "DELIMITER needs a terminator of 1 to 15 bytes";
 
     const string DashDash = "'--' before a byte other than a space";
 

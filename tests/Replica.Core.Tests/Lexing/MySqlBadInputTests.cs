@@ -22,7 +22,7 @@ public class MySqlBadInputTests
     public void Rewrite_DelimiterWithoutTerminator_PointsAtTheCommand()
     {
         var e = Fails("SELECT 1;\nDELIMITER \nSELECT 2;\n");
-        Assert.Contains("DELIMITER needs a terminator of 1 to 64 bytes", e.Message);
+        Assert.Contains("DELIMITER needs a terminator of 1 to 15 bytes", e.Message);
         Assert.Equal(2, e.LineNumber);
         Assert.Equal("SELECT 1;\n".Length, e.ByteOffset);
     }

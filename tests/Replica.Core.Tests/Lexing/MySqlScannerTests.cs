@@ -59,8 +59,20 @@ public class MySqlScannerTests
     [Fact]
     public void Scan_MySqlWordsStartingLikeDelimiter_AreSql()
     {
-        var output = Masked("DELETE FROM t WHERE b = 'a;b';\nDELIMITERX;\nINSERT INTO t VALUES (1,'x');\n");
-        Assert.EndsWith("DELIMITERX;\nINSERT INTO t VALUES (1,'X');\n", output);
+        var output = Masked("DELETE FROM t WHERE b = 'a;b';\nDELIMIT x;\nINSERT INTO t VALUES (1,'x');\n");
+        Assert.EndsWith("DELIMIT x;\nINSERT INTO t VALUES (1,'X');\n", output);
+    }
+
+    /// <summary>
+    /// The mysql client (--binary-mode) compares only the first nine bytes: DELIMITERX; is its DELIMITER command, not SQL
+    /// (it was passed as SQL), so it is refused where it starts.
+    /// </summary>
+    [Fact]
+    public void Rewrite_MySqlWordThatTheClientTakesForDelimiter_IsRefused()
+    {
+        var e = Assert.Throws<DumpFormatException>(() => Masked("DELETE FROM t WHERE b = 'a;b';\nDELIMITERX;\nINSERT INTO t VALUES (1,'x');\n"));
+        Assert.Contains("refused: a DELIMITER command after other text on its line, or spelled otherwise", e.Message, StringComparison.Ordinal);
+        Assert.Equal(Encoding.UTF8.GetByteCount(Create + "DELETE FROM t WHERE b = 'a;b';\n"), e.ByteOffset);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public class RewriteThrowTests
         { "CopyWithOptions", "COPY public.t (a, b) FROM stdin WITH (FORMAT csv);\n1,x\n\\.\n", "", SqlDialect.PostgreSql, 1 << 20,
             "malformed dump at line 1, byte offset 0, table public.t: COPY with options (CSV, BINARY, DELIMITER ...) is not supported: its rows are not in the text format that pg_dump writes" },
         { "BadDelimiter", "SELECT 1;\nDELIMITER \nSELECT 2;\n", "", SqlDialect.MySql, 1 << 20,
-            "malformed dump at line 2, byte offset 10: DELIMITER needs a terminator of 1 to 64 bytes" },
+            "malformed dump at line 2, byte offset 10: " + Replica.Lexing.UnitScanner.BadDelimiterReason },
         { "RefusedMetaCommand", "SELECT 1;\n\\! ls\n", "", SqlDialect.PostgreSql, 1 << 20,
             "malformed dump at line 2, byte offset 10: refused: a psql meta-command other than those pg_dump writes (\\restrict, \\unrestrict, \\connect, \\encoding): a restore would run it on its machine" },
         { "RefusedBackslash", "SELECT 1;\nSELECT\n1 \\! ls;\n", "", SqlDialect.PostgreSql, 1 << 20,

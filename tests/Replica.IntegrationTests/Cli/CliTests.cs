@@ -171,6 +171,24 @@ public sealed class CliTests(PostgresServer server) : IDisposable
         Assert.Empty(Directory.EnumerateFiles(_cli.WorkingDirectory, "*.partial"));
     }
 
+    /// <summary>A restored dump holds data: `restore --output` over a file kept private left it 0644 (the rename of its temporary file).</summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Restore_OverAPrivateFile_KeepsItPrivate()
+    {
+        var config = _cli.WriteConfig();
+        await DumpAsync(config, SampleDump);
+        var output = Path.Combine(_cli.WorkingDirectory, "private.sql");
+        await File.WriteAllTextAsync(output, "previous content");
+        File.SetUnixFileMode(output, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var result = await _cli.RunAsync("restore", "-c", config, "--latest", "--output", output);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.NotEqual("previous content", await File.ReadAllTextAsync(output));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(output));
+    }
+
     [Fact]
     public async Task Restore_PartialsOfKilledRestores_AreRemovedOnceTheirProcessIsGone()
     {

@@ -215,7 +215,10 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     /// the guard never saw, also when the restore then failed: ANSI_QUOTES ("x\" closed for the client), "--'" at the
     /// start of a statement (a comment line for the client, a quote for the guard), a comment inside an executable
     /// comment (the client ends it at a later */), and SET NAMES sjis inside BEGIN NOT ATOMIC (no top-level SET to
-    /// check after; MariaDB keeps the character set). Now each is refused before the client runs anything of it, or the
+    /// check after; MariaDB keeps the character set); and a DELIMITER after other text on its line, which the client
+    /// takes as the command only at the end of the statement it is in, swallowing what follows up to the next ';' and
+    /// running the rest, an XA PREPARE and a DELETE here, as statements the guard read as the tail of one SELECT. Now
+    /// each is refused before the client runs anything of it, or the
     /// session check after the statement stops the client; the destination keeps its rows, nothing of the file is read
     /// (the client also runs with --local-infile=0).
     /// </summary>
@@ -226,6 +229,8 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     [InlineData("compound-set-names", "DELIMITER //\nBEGIN NOT ATOMIC SET NAMES sjis; END//\nDELIMITER ;\nSELECT '\u0081\\'; {0}SELECT * FROM no_such_table; -- ';\n")]
     [InlineData("xa", "XA START 'replica-review';\nINSERT INTO t VALUES ('x');\nXA END 'replica-review';\nXA PREPARE 'replica-review';\n{0}")]
     [InlineData("comment-line-dropped", "/* x\n--*/ SELECT 1;\nSELECT '*/ {1}SELECT * FROM no_such_table; -- ';\n")]
+    [InlineData("delimiter-mid-line", "SELECT 1; DELIMITER $$\nSELECT 'x'; XA START 'replica-review'; INSERT INTO t VALUES ('x'); XA END 'replica-review'; XA PREPARE 'replica-review'; SELECT 2 $$\n")]
+    [InlineData("delimiter-after-comment", "/* c */ DELIMITER $$\nSELECT 'x'; XA START 'replica-review'; INSERT INTO t VALUES ('x'); XA END 'replica-review'; XA PREPARE 'replica-review'; SELECT 2 $$\n")]
     public async Task Restore_DumpTheClientWouldReadOtherwise_RunsNothingOfItAndChangesNothing(string name, string body)
     {
         var secret = Path.Combine(_cli.WorkingDirectory, "secret.txt");
