@@ -53,6 +53,16 @@ internal sealed partial class S3Store
     async Task<bool> IObjectStore.PutIfMatchAsync(string key, ReadOnlyMemory<byte> data, string? etag, string what,
         CancellationToken cancellationToken)
     {
+        if (etag is not null && string.IsNullOrWhiteSpace(etag))
+        {
+            // The object was read without an ETag (a server or proxy that drops the header): there is nothing to make the
+            // write conditional on, and the SDK sends an empty If-Match as no If-Match at all. Writing anyway would replace
+            // whatever another writer stored meanwhile, so concurrent dumps would lose each other's index entries.
+            throw new BridgeException(
+                $"Cannot {what} {Show(key)}: {Description} returned it without an ETag, so it cannot be replaced only if "
+                + "unchanged. The server (or a proxy in between) does not support the conditional writes (ETag, If-Match) "
+                + "the bridge's index relies on; concurrent dumps would overwrite each other's index entries. Nothing was written.");
+        }
         try
         {
             await PutAsync(Full(key), data, what, cancellationToken, ifMatch: etag, ifNoneMatch: etag is null ? "*" : null,

@@ -137,6 +137,11 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
     public async Task<string> PutAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken,
         string? ifMatch = null, string? ifNoneMatch = null, ReadOnlyMemory<byte> sha256 = default, string contentType = "application/octet-stream")
     {
+        // The SDK leaves an empty condition out of the request: the write would silently be unconditional.
+        if (ifMatch is { Length: 0 } || ifNoneMatch is { Length: 0 })
+        {
+            throw new ArgumentException($"An empty If-Match or If-None-Match for s3://{Bucket}/{key} would make the write unconditional.");
+        }
         string? checksum = sha256.IsEmpty ? null : Convert.ToBase64String(sha256.Span);
         PutObjectResponse response = await RunAsync(what, key, ct =>
         {

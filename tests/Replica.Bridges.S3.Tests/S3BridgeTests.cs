@@ -283,6 +283,30 @@ public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper o
         Assert.Equal(["fast-1", "fast-2", "slow-1", "slow-2"], await ListedNamesAsync(slow));
     }
 
+    /// <summary>
+    /// Regression: index.json read without an ETag (a server or proxy that drops the header) made its compare-and-swap an
+    /// unconditional PUT (an empty If-Match, which the SDK leaves out): 6 parallel dumps all succeeded and 3 were listed.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_IndexReadWithoutETag_FailsAndLeavesTheIndexAsItWas()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var honest = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(honest, "first", Bytes(100, seed: 1), chunkSize: 50);
+        byte[] indexBefore = await GetBytesAsync(bucket, "replica/index.json");
+        using var tamperer = new HeaderTamperer { DropETag = HeaderTamperer.GetOf("/replica/index.json") };
+        using var bridge = new S3Bridge(Server.Options(bucket), tamperer);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => WriteDumpAsync(bridge, "second", Bytes(100, seed: 2), chunkSize: 50));
+
+        Assert.Contains($"s3://{bucket}/replica/index.json", ex.Message);
+        Assert.Contains("without an ETag", ex.Message);
+        Assert.Contains("does not support the conditional writes", ex.Message);
+        Assert.Equal(indexBefore, await GetBytesAsync(bucket, "replica/index.json"));
+        Assert.Equal(["first"], await ListedNamesAsync(honest));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/second/"));
+    }
+
     [Fact]
     public async Task DeleteAsync_NameIsPrefixOfAnother_LeavesTheOtherDump()
     {
