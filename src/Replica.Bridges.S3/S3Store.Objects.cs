@@ -39,6 +39,7 @@ internal sealed partial class S3Store
 
     async Task<bool> IObjectStore.PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
     {
+        await EnsureConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await PutAsync(Full(key), data, what, cancellationToken, ifNoneMatch: "*", contentType: "application/json").ConfigureAwait(false);
@@ -63,6 +64,7 @@ internal sealed partial class S3Store
                 + "unchanged. The server (or a proxy in between) does not support the conditional writes (ETag, If-Match) "
                 + "the bridge's index relies on; concurrent dumps would overwrite each other's index entries. Nothing was written.");
         }
+        await EnsureConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await PutAsync(Full(key), data, what, cancellationToken, ifMatch: etag, ifNoneMatch: etag is null ? "*" : null,
@@ -123,6 +125,7 @@ internal sealed partial class S3Store
     async Task<IWriterLease> IObjectStore.AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken)
     {
         string markerKey = Full(ObjectBridge.MarkerKey(name));
+        await EnsureConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // Claims the name atomically: of two writers starting the same dump, exactly one gets here.
@@ -138,6 +141,107 @@ internal sealed partial class S3Store
         }
         return new Lease(this, name, markerKey, owner.ToArray());
     }
+
+    /// <summary>
+    /// Makes sure, once per store (process), before its first conditional write, that the server refuses conditional
+    /// writes whose condition fails (<see cref="ProbeConditionalWritesAsync"/>). Only a successful check is remembered: a
+    /// check that failed (a network error) is made again by the next write.
+    /// </summary>
+    async Task EnsureConditionalWritesAsync(CancellationToken cancellationToken)
+    {
+        if (_conditionalWritesChecked)
+        {
+            return;
+        }
+        await _probeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_conditionalWritesChecked)
+            {
+                await ProbeConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
+                _conditionalWritesChecked = true;
+            }
+        }
+        finally
+        {
+            _probeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Index updates and name claims are conditional writes; a server (or a proxy in between) that ignores
+    /// If-None-Match or If-Match lets every one of them succeed, so concurrent dumps silently drop each other's index
+    /// entries and two writers of the same name both succeed. Nothing in the answers to those writes shows it, so the
+    /// server is asked directly, with a probe object of its own under the prefix (".replica-probe-...": a dump name
+    /// cannot start with '.', and a key without '/' is no dump folder): created with If-None-Match: *, then written
+    /// again with If-None-Match: * and with If-Match on an ETag it never had, both of which must be refused (412, or
+    /// 409); then deleted. There is deliberately no setting to skip this: a bridge on such a server cannot keep its
+    /// promises, and only a check at the first write tells before anything is stored.
+    /// </summary>
+    async Task ProbeConditionalWritesAsync(CancellationToken cancellationToken)
+    {
+        string key = _options.Prefix + ".replica-probe-" + Guid.NewGuid().ToString("N");
+        byte[] body = "replica checks that this server refuses conditional writes whose condition fails; deleted at once\n"u8.ToArray();
+        const string What = "check that the server refuses failed conditional writes with";
+        try
+        {
+            string etag;
+            try
+            {
+                etag = await PutAsync(key, body, What, cancellationToken, ifNoneMatch: "*", contentType: "text/plain").ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+            {
+                throw Unsupported(key, "refused to create a new object with If-None-Match: * as if it existed", ex);
+            }
+            if (etag.Length == 0)
+            {
+                throw Unsupported(key, "answered a PUT without an ETag, so nothing can be replaced only if unchanged", null);
+            }
+            if (await IsStoredAsync(ifMatch: null, ifNoneMatch: "*").ConfigureAwait(false))
+            {
+                throw Unsupported(key, "replaced an existing object although the PUT said If-None-Match: * (it ignores If-None-Match)", null);
+            }
+            if (await IsStoredAsync(ifMatch: "replica-probe-bogus-etag", ifNoneMatch: null).ConfigureAwait(false))
+            {
+                throw Unsupported(key, "replaced an object although the PUT's If-Match named an ETag it does not have (it ignores If-Match)", null);
+            }
+        }
+        catch (Exception ex) when (ex is BridgeException or AmazonS3Exception)
+        {
+            try
+            {
+                await DeleteAsync([key], CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (BridgeException)
+            {
+                // The failure on its way up says more; a probe object left behind harms nothing.
+            }
+            throw;
+        }
+        await DeleteAsync([key], cancellationToken).ConfigureAwait(false);
+
+        async Task<bool> IsStoredAsync(string? ifMatch, string? ifNoneMatch)
+        {
+            try
+            {
+                await PutAsync(key, body, What, cancellationToken, ifMatch, ifNoneMatch, contentType: "text/plain").ConfigureAwait(false);
+                return true;
+            }
+            catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The failed check of <see cref="ProbeConditionalWritesAsync"/>: what the server did, and why that rules it out.</summary>
+    BridgeException Unsupported(string probeKey, string what, Exception? inner) =>
+        new($"{Description} cannot hold a bridge: the server {what} (checked with s3://{Bucket}/{probeKey}). The bridge's index "
+            + "and the claim on a dump's name rely on the server refusing conditional writes (If-None-Match, If-Match) whose "
+            + "condition fails; without that, concurrent dumps would overwrite each other's index entries and two writers of "
+            + "one name would both succeed. Nothing was stored; use a server (or a proxy) that passes those headers on and honours them.",
+            inner);
 
     /// <summary>The writer's marker object: rewriting it moves its Last-Modified, which `delete --abandoned` reads as its age.</summary>
     sealed class Lease(S3Store store, string name, string markerKey, byte[] owner) : IWriterLease

@@ -19,6 +19,9 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
 
     readonly AmazonS3Client _client;
     readonly S3BridgeOptions _options;
+    // Guards the once-per-store check that the server honours conditional writes (S3Store.Objects.cs).
+    readonly SemaphoreSlim _probeLock = new(1, 1);
+    volatile bool _conditionalWritesChecked;
 
     public S3Store(S3BridgeOptions options, HttpMessageHandler? testHandler)
     {
@@ -63,7 +66,11 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
 
     public S3BridgeOptions Options => _options;
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _probeLock.Dispose();
+    }
 
     /// <summary>
     /// Runs one S3 call, retrying transient failures. <paramref name="expected"/> picks S3 answers the caller handles

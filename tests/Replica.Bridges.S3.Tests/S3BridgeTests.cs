@@ -1004,9 +1004,38 @@ public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper o
     }
 }
 
-/// <summary>The bridge suite against moto.</summary>
+/// <summary>The bridge suite against moto, plus what needs requests changed on the way (radosgw checks their signatures).</summary>
 public sealed class MotoS3BridgeTests(MotoServer server, ITestOutputHelper output)
-    : S3BridgeTests(server, output), IClassFixture<MotoServer>;
+    : S3BridgeTests(server, output), IClassFixture<MotoServer>
+{
+    /// <summary>
+    /// Regression: against a server that ignores If-None-Match and If-Match (here: a handler that strips them, as a
+    /// proxy did in review), every index update and name claim succeeded, so concurrent dumps lost each other's index
+    /// entries and two writers of one name both "succeeded". The bridge now checks the server before its first write.
+    /// </summary>
+    [Fact]
+    public async Task BeginDumpAsync_ServerIgnoresConditionalWrites_RefusedBeforeAnythingIsStored()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var tamperer = new HeaderTamperer { StripConditions = true };
+        using var bridge = new S3Bridge(Server.Options(bucket), tamperer);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => WriteDumpAsync(bridge, "dump-1", Bytes(100), chunkSize: 50));
+
+        Assert.Contains($"S3 bucket s3://{bucket}/replica/", ex.Message);
+        Assert.Contains("ignores If-None-Match", ex.Message);
+        Assert.Contains("concurrent dumps would overwrite each other's index entries", ex.Message);
+        Assert.True(tamperer.Stripped > 0);
+        Assert.Empty(await ListKeysAsync(bucket));
+
+        // The same bucket through the honest server: checked once, then dumps work as ever.
+        using var honest = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(honest, "dump-1", Bytes(100), chunkSize: 50);
+        await WriteDumpAsync(honest, "dump-2", Bytes(100), chunkSize: 50);
+        Assert.Equal(["dump-1", "dump-2"], await ListedNamesAsync(honest));
+        Assert.DoesNotContain(await ListKeysAsync(bucket), key => key.Contains("probe", StringComparison.Ordinal));
+    }
+}
 
 /// <summary>The bridge suite against Ceph radosgw, plus what only a server that checks signatures can show.</summary>
 public sealed class RadosgwS3BridgeTests(RadosgwServer server, ITestOutputHelper output)
