@@ -126,10 +126,11 @@ internal sealed partial class S3Store
     {
         string markerKey = Full(ObjectBridge.MarkerKey(name));
         await EnsureConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
+        string etag;
         try
         {
             // Claims the name atomically: of two writers starting the same dump, exactly one gets here.
-            await PutAsync(markerKey, owner, $"claim the name of dump '{name}' with", cancellationToken,
+            etag = await PutAsync(markerKey, owner, $"claim the name of dump '{name}' with", cancellationToken,
                 ifNoneMatch: "*", contentType: "text/plain").ConfigureAwait(false);
         }
         catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
@@ -139,7 +140,13 @@ internal sealed partial class S3Store
                 + "if that writer died, 'replica delete --abandoned' removes what it left once its marker is older than --stale-after (1 h).",
                 ex);
         }
-        return new Lease(this, name, markerKey, owner.ToArray());
+        if (etag.Length == 0)
+        {
+            // The probe saw ETags; a proxy that drops only some would leave the lease nothing to refresh it on.
+            throw new BridgeException($"Cannot claim the name of dump '{name}' with s3://{Bucket}/{markerKey}: {Description} answered "
+                + "without an ETag, so the writer marker cannot be refreshed only while it is still this writer's. Remove it with 'replica delete --abandoned'.");
+        }
+        return new Lease(this, name, markerKey, owner.ToArray(), etag);
     }
 
     /// <summary>
@@ -243,11 +250,39 @@ internal sealed partial class S3Store
             + "one name would both succeed. Nothing was stored; use a server (or a proxy) that passes those headers on and honours them.",
             inner);
 
-    /// <summary>The writer's marker object: rewriting it moves its Last-Modified, which `delete --abandoned` reads as its age.</summary>
-    sealed class Lease(S3Store store, string name, string markerKey, byte[] owner) : IWriterLease
+    /// <summary>
+    /// The writer's marker object: rewriting it moves its Last-Modified, which `delete --abandoned` reads as its age. It is
+    /// rewritten only if it is still the version this writer wrote last (If-Match on its ETag): once `delete --abandoned`
+    /// took the writer for dead and removed it, a refresh must not bring it back over a folder whose chunks are gone.
+    /// </summary>
+    sealed class Lease(S3Store store, string name, string markerKey, byte[] owner, string etag) : IWriterLease
     {
-        public Task RefreshAsync(CancellationToken cancellationToken) =>
-            store.PutAsync(markerKey, owner, $"refresh the writer marker of dump '{name}' at", cancellationToken, contentType: "text/plain");
+        // Only the marker refresher uses it, one refresh at a time.
+        string _etag = etag;
+
+        public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
+        {
+            string what = $"refresh the writer marker of dump '{name}' at";
+            try
+            {
+                _etag = await store.PutAsync(markerKey, owner, what, cancellationToken, ifMatch: _etag, contentType: "text/plain",
+                    notFoundExpected: true).ConfigureAwait(false);
+                return true;
+            }
+            catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex) || S3Errors.IsNoSuchKey(ex))
+            {
+                // Gone, or another version. A retry of our own refresh whose answer was lost also gets here (the ETag
+                // moved under it): the marker then still holds our bytes, and the lease is still ours.
+                StoredObject? current = await store.GetAsync(markerKey, $"read the writer marker of dump '{name}' from", null,
+                    cancellationToken).ConfigureAwait(false);
+                if (current is null || !current.Data.Span.SequenceEqual(owner) || current.ETag.Length == 0)
+                {
+                    return false;
+                }
+                _etag = current.ETag;
+                return true;
+            }
+        }
 
         public async Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
         {

@@ -140,9 +140,12 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
     /// ETag) or <paramref name="ifNoneMatch"/> ("*": only if absent) make the write conditional; a failed condition is
     /// rethrown as the AmazonS3Exception (412/409) for the caller, see <see cref="S3Errors.IsConditionFailed"/>.
     /// <paramref name="sha256"/>, when given, is sent as x-amz-checksum-sha256 so that the server can verify the bytes.
+    /// <paramref name="notFoundExpected"/>: a 404 (an If-Match on an object that is gone, as AWS answers it) is rethrown
+    /// for the caller as well.
     /// </summary>
     public async Task<string> PutAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken,
-        string? ifMatch = null, string? ifNoneMatch = null, ReadOnlyMemory<byte> sha256 = default, string contentType = "application/octet-stream")
+        string? ifMatch = null, string? ifNoneMatch = null, ReadOnlyMemory<byte> sha256 = default, string contentType = "application/octet-stream",
+        bool notFoundExpected = false)
     {
         // The SDK leaves an empty condition out of the request: the write would silently be unconditional.
         if (ifMatch is { Length: 0 } || ifNoneMatch is { Length: 0 })
@@ -169,7 +172,7 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                 request.ChecksumSHA256 = checksum;
             }
             return _client.PutObjectAsync(request, ct);
-        }, cancellationToken, S3Errors.IsConditionFailed).ConfigureAwait(false);
+        }, cancellationToken, ex => S3Errors.IsConditionFailed(ex) || (notFoundExpected && S3Errors.IsNoSuchKey(ex))).ConfigureAwait(false);
         return Unquote(response.ETag);
     }
 

@@ -818,6 +818,39 @@ public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper o
         Assert.Equal(["replica/live/manifest.json", "replica/live/p000000-000000.chunk"], await ListKeysAsync(bucket, "replica/live/"));
     }
 
+    /// <summary>
+    /// Regression: a writer whose folder `delete --abandoned` removed (it was paused past --stale-after, or the deleting
+    /// machine's clock ran ahead) brought its marker back with its next unconditional refresh, swallowed any refresh
+    /// failure, and listed a dump whose first chunks were gone ("chunk 0 ... missing" on verify). The refresh is now
+    /// conditional on the marker's ETag, and the writer checks its lease before the manifest.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_MarkerRemovedWhileWriting_NotBroughtBackAndNothingListed()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket) with { MarkerRefreshInterval = TimeSpan.FromMilliseconds(300) });
+        BridgeException ex;
+        await using (IDumpWriter writer = await bridge.BeginDumpAsync("removed", s_none))
+        {
+            await writer.WriteChunkAsync(Bytes(10), s_none);
+            // What `delete --abandoned` does to a writer it takes for dead: its chunks, then its marker.
+            using (AmazonS3Client client = Server.CreateClient())
+            {
+                await client.DeleteObjectAsync(bucket, "replica/removed/p000000-000000.chunk");
+                await client.DeleteObjectAsync(bucket, "replica/removed/.writing");
+            }
+            // Several refreshes' time: none may bring the marker back.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.Empty(await ListKeysAsync(bucket, "replica/removed/"));
+
+            ex = await Assert.ThrowsAsync<BridgeException>(() => writer.CompleteAsync(new DumpSummary(10, "test", false, false), s_none));
+        }
+
+        Assert.Contains("Dump 'removed' lost its lease on the name", ex.Message);
+        Assert.Empty(await bridge.ListAsync(s_none));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/removed/"));
+    }
+
     [Fact]
     public async Task DeleteAbandonedAsync_StaleAfterShorterThanTwoRefreshes_IsRefused()
     {
