@@ -91,10 +91,21 @@ public sealed record S3BridgeOptions
         {
             throw new ConfigException($"the S3 prefix '{Prefix}' is not a plain folder of the bucket: {problem}, e.g. 'replica/prod/'.", key: "prefix");
         }
-        if (EndpointUrl is not null
-            && (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out Uri? endpoint) || (endpoint.Scheme != "http" && endpoint.Scheme != "https")))
+        if (EndpointUrl is not null)
         {
-            throw new ConfigException($"the S3 endpoint '{EndpointUrl}' is not an http:// or https:// URL.", key: "endpoint");
+            // The endpoint appears in messages (Description), so it must hold no credentials; and these messages do not
+            // repeat a value that might (anything with an '@').
+            if (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out Uri? endpoint) || (endpoint.Scheme != "http" && endpoint.Scheme != "https"))
+            {
+                throw new ConfigException(EndpointUrl.Contains('@', StringComparison.Ordinal)
+                    ? "the S3 endpoint is not an http:// or https:// URL."
+                    : $"the S3 endpoint '{EndpointUrl}' is not an http:// or https:// URL.", key: "endpoint");
+            }
+            if (endpoint.UserInfo.Length > 0)
+            {
+                throw new ConfigException("the S3 endpoint URL must not hold a user name or password (user:password@host): "
+                    + "give the keys as the access key and the secret key.", key: "endpoint");
+            }
         }
         if ((AccessKey is null) != (SecretKey is null))
         {

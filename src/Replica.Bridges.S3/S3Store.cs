@@ -19,6 +19,9 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
 
     readonly AmazonS3Client _client;
     readonly S3BridgeOptions _options;
+    // Guards the once-per-store check that the server honours conditional writes (S3Store.Objects.cs).
+    readonly SemaphoreSlim _probeLock = new(1, 1);
+    volatile bool _conditionalWritesChecked;
 
     public S3Store(S3BridgeOptions options, HttpMessageHandler? testHandler)
     {
@@ -63,7 +66,11 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
 
     public S3BridgeOptions Options => _options;
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _probeLock.Dispose();
+    }
 
     /// <summary>
     /// Runs one S3 call, retrying transient failures. <paramref name="expected"/> picks S3 answers the caller handles
@@ -133,10 +140,18 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
     /// ETag) or <paramref name="ifNoneMatch"/> ("*": only if absent) make the write conditional; a failed condition is
     /// rethrown as the AmazonS3Exception (412/409) for the caller, see <see cref="S3Errors.IsConditionFailed"/>.
     /// <paramref name="sha256"/>, when given, is sent as x-amz-checksum-sha256 so that the server can verify the bytes.
+    /// <paramref name="notFoundExpected"/>: a 404 (an If-Match on an object that is gone, as AWS answers it) is rethrown
+    /// for the caller as well.
     /// </summary>
     public async Task<string> PutAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken,
-        string? ifMatch = null, string? ifNoneMatch = null, ReadOnlyMemory<byte> sha256 = default, string contentType = "application/octet-stream")
+        string? ifMatch = null, string? ifNoneMatch = null, ReadOnlyMemory<byte> sha256 = default, string contentType = "application/octet-stream",
+        bool notFoundExpected = false)
     {
+        // The SDK leaves an empty condition out of the request: the write would silently be unconditional.
+        if (ifMatch is { Length: 0 } || ifNoneMatch is { Length: 0 })
+        {
+            throw new ArgumentException($"An empty If-Match or If-None-Match for s3://{Bucket}/{key} would make the write unconditional.");
+        }
         string? checksum = sha256.IsEmpty ? null : Convert.ToBase64String(sha256.Span);
         PutObjectResponse response = await RunAsync(what, key, ct =>
         {
@@ -157,7 +172,7 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                 request.ChecksumSHA256 = checksum;
             }
             return _client.PutObjectAsync(request, ct);
-        }, cancellationToken, S3Errors.IsConditionFailed).ConfigureAwait(false);
+        }, cancellationToken, ex => S3Errors.IsConditionFailed(ex) || (notFoundExpected && S3Errors.IsNoSuchKey(ex))).ConfigureAwait(false);
         return Unquote(response.ETag);
     }
 

@@ -61,6 +61,21 @@ public sealed class S3BridgeOptionsTests
         Assert.Equal("endpoint", ex.Key);
     }
 
+    /// <summary>
+    /// Regression: an endpoint with user-info was accepted, and its password appeared in every message naming the bridge
+    /// ("There is no complete dump in S3 bucket ... at http://user:TOPSECRETPW@...").
+    /// </summary>
+    [Theory]
+    [InlineData("http://user:TOPSECRETPW@127.0.0.1:47311")]
+    [InlineData("https://TOPSECRETPW@s3.example.com/")]
+    [InlineData("ftp://user:TOPSECRETPW@host")]
+    public void Validate_EndpointWithUserInfo_RejectedWithoutShowingIt(string endpoint)
+    {
+        var ex = Assert.Throws<ConfigException>(() => (Valid() with { EndpointUrl = endpoint }).Validate());
+        Assert.Equal("endpoint", ex.Key);
+        Assert.DoesNotContain("TOPSECRETPW", ex.ToString());
+    }
+
     [Fact]
     public void Constructor_InvalidOptions_ThrowsConfigException()
     {

@@ -283,6 +283,30 @@ public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper o
         Assert.Equal(["fast-1", "fast-2", "slow-1", "slow-2"], await ListedNamesAsync(slow));
     }
 
+    /// <summary>
+    /// Regression: index.json read without an ETag (a server or proxy that drops the header) made its compare-and-swap an
+    /// unconditional PUT (an empty If-Match, which the SDK leaves out): 6 parallel dumps all succeeded and 3 were listed.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_IndexReadWithoutETag_FailsAndLeavesTheIndexAsItWas()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var honest = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(honest, "first", Bytes(100, seed: 1), chunkSize: 50);
+        byte[] indexBefore = await GetBytesAsync(bucket, "replica/index.json");
+        using var tamperer = new HeaderTamperer { DropETag = HeaderTamperer.GetOf("/replica/index.json") };
+        using var bridge = new S3Bridge(Server.Options(bucket), tamperer);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => WriteDumpAsync(bridge, "second", Bytes(100, seed: 2), chunkSize: 50));
+
+        Assert.Contains($"s3://{bucket}/replica/index.json", ex.Message);
+        Assert.Contains("without an ETag", ex.Message);
+        Assert.Contains("does not support the conditional writes", ex.Message);
+        Assert.Equal(indexBefore, await GetBytesAsync(bucket, "replica/index.json"));
+        Assert.Equal(["first"], await ListedNamesAsync(honest));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/second/"));
+    }
+
     [Fact]
     public async Task DeleteAsync_NameIsPrefixOfAnother_LeavesTheOtherDump()
     {
@@ -794,6 +818,39 @@ public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper o
         Assert.Equal(["replica/live/manifest.json", "replica/live/p000000-000000.chunk"], await ListKeysAsync(bucket, "replica/live/"));
     }
 
+    /// <summary>
+    /// Regression: a writer whose folder `delete --abandoned` removed (it was paused past --stale-after, or the deleting
+    /// machine's clock ran ahead) brought its marker back with its next unconditional refresh, swallowed any refresh
+    /// failure, and listed a dump whose first chunks were gone ("chunk 0 ... missing" on verify). The refresh is now
+    /// conditional on the marker's ETag, and the writer checks its lease before the manifest.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_MarkerRemovedWhileWriting_NotBroughtBackAndNothingListed()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket) with { MarkerRefreshInterval = TimeSpan.FromMilliseconds(300) });
+        BridgeException ex;
+        await using (IDumpWriter writer = await bridge.BeginDumpAsync("removed", s_none))
+        {
+            await writer.WriteChunkAsync(Bytes(10), s_none);
+            // What `delete --abandoned` does to a writer it takes for dead: its chunks, then its marker.
+            using (AmazonS3Client client = Server.CreateClient())
+            {
+                await client.DeleteObjectAsync(bucket, "replica/removed/p000000-000000.chunk");
+                await client.DeleteObjectAsync(bucket, "replica/removed/.writing");
+            }
+            // Several refreshes' time: none may bring the marker back.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.Empty(await ListKeysAsync(bucket, "replica/removed/"));
+
+            ex = await Assert.ThrowsAsync<BridgeException>(() => writer.CompleteAsync(new DumpSummary(10, "test", false, false), s_none));
+        }
+
+        Assert.Contains("Dump 'removed' lost its lease on the name", ex.Message);
+        Assert.Empty(await bridge.ListAsync(s_none));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/removed/"));
+    }
+
     [Fact]
     public async Task DeleteAbandonedAsync_StaleAfterShorterThanTwoRefreshes_IsRefused()
     {
@@ -980,9 +1037,38 @@ public abstract partial class S3BridgeTests(S3Server server, ITestOutputHelper o
     }
 }
 
-/// <summary>The bridge suite against moto.</summary>
+/// <summary>The bridge suite against moto, plus what needs requests changed on the way (radosgw checks their signatures).</summary>
 public sealed class MotoS3BridgeTests(MotoServer server, ITestOutputHelper output)
-    : S3BridgeTests(server, output), IClassFixture<MotoServer>;
+    : S3BridgeTests(server, output), IClassFixture<MotoServer>
+{
+    /// <summary>
+    /// Regression: against a server that ignores If-None-Match and If-Match (here: a handler that strips them, as a
+    /// proxy did in review), every index update and name claim succeeded, so concurrent dumps lost each other's index
+    /// entries and two writers of one name both "succeeded". The bridge now checks the server before its first write.
+    /// </summary>
+    [Fact]
+    public async Task BeginDumpAsync_ServerIgnoresConditionalWrites_RefusedBeforeAnythingIsStored()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var tamperer = new HeaderTamperer { StripConditions = true };
+        using var bridge = new S3Bridge(Server.Options(bucket), tamperer);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => WriteDumpAsync(bridge, "dump-1", Bytes(100), chunkSize: 50));
+
+        Assert.Contains($"S3 bucket s3://{bucket}/replica/", ex.Message);
+        Assert.Contains("ignores If-None-Match", ex.Message);
+        Assert.Contains("concurrent dumps would overwrite each other's index entries", ex.Message);
+        Assert.True(tamperer.Stripped > 0);
+        Assert.Empty(await ListKeysAsync(bucket));
+
+        // The same bucket through the honest server: checked once, then dumps work as ever.
+        using var honest = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(honest, "dump-1", Bytes(100), chunkSize: 50);
+        await WriteDumpAsync(honest, "dump-2", Bytes(100), chunkSize: 50);
+        Assert.Equal(["dump-1", "dump-2"], await ListedNamesAsync(honest));
+        Assert.DoesNotContain(await ListKeysAsync(bucket), key => key.Contains("probe", StringComparison.Ordinal));
+    }
+}
 
 /// <summary>The bridge suite against Ceph radosgw, plus what only a server that checks signatures can show.</summary>
 public sealed class RadosgwS3BridgeTests(RadosgwServer server, ITestOutputHelper output)

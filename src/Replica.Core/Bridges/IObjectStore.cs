@@ -70,8 +70,13 @@ public interface IObjectStore
 /// <summary>A writer's claim on a dump name (see <see cref="IObjectStore.AcquireLeaseAsync"/>).</summary>
 public interface IWriterLease : IAsyncDisposable
 {
-    /// <summary>Shows that the writer is alive (a marker's age tells a dead writer); called every minute or so.</summary>
-    Task RefreshAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Shows that the writer is alive (a marker's age tells a dead writer); called every minute or so. False when the
+    /// lease is lost: the marker is gone or is no longer the one this writer wrote (`delete --abandoned` took the writer
+    /// for dead and removed its folder). A lost lease is never taken back: the refresh must not bring the marker back
+    /// (an object store rewrites it only if it is still the version it wrote last), and the writer must not complete.
+    /// </summary>
+    Task<bool> RefreshAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Gives the name up and removes the marker: the dump is listed, or (<paramref name="abandoned"/>) everything else

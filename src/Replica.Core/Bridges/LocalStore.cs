@@ -293,8 +293,11 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         readonly Lock _gate = new();
         FileStream? _writingLock = writingLock;
 
-        /// <summary>Moves the marker's modification time to now, for `delete --abandoned` where locks are not to be trusted.</summary>
-        public Task RefreshAsync(CancellationToken cancellationToken)
+        /// <summary>
+        /// Moves the marker's modification time to now, for `delete --abandoned` where locks are not to be trusted. Always
+        /// true: cleanup never removes a folder whose writer holds its lock, so this lease cannot be lost while it is held.
+        /// </summary>
+        public Task<bool> RefreshAsync(CancellationToken cancellationToken)
         {
             lock (_gate)
             {
@@ -303,7 +306,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
                     File.SetLastWriteTimeUtc(marker.SafeFileHandle, clock.GetUtcNow().UtcDateTime);
                 }
             }
-            return Task.CompletedTask;
+            return Task.FromResult(true);
         }
 
         /// <summary>

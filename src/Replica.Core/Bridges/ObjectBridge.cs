@@ -89,6 +89,14 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
 
     internal ObjectBridgeOptions BridgeOptions => _options;
 
+    /// <summary>
+    /// Whether a writer can lose its lease while it lives: on an object store `delete --abandoned` judges a writer by its
+    /// marker's age alone, so a writer paused for longer than --stale-after (or seen through a clock that runs ahead)
+    /// is taken for dead and its folder removed under it. A directory store never removes the folder of a writer that
+    /// holds its lock.
+    /// </summary>
+    internal bool LeasesCanBeLost => _directory is null;
+
     /// <summary>The file or object name of chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> inside its dump's folder.</summary>
     public static string ChunkKey(int partIndex, int chunkIndex) => $"p{partIndex:D6}-{chunkIndex:D6}.chunk";
 
@@ -121,6 +129,8 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
             await CleanupAbandonedAsync(cancellationToken).ConfigureAwait(false);
         }
         IWriterLease lease;
+        // The lease is as young as the claim: taken before it is sent (monotonic, see MarkerRefresher).
+        long claimedAt = _options.TimeProvider.GetTimestamp();
         // Under the lock: the claim creates the dump's folder, so cleanup never sees it without its marker.
         await using (await LockAsync(create: true, cancellationToken).ConfigureAwait(false))
         {
@@ -153,7 +163,7 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
                 $"The name '{name}' is taken in {Description}: {_store.Show(foreign)} exists but no dump '{name}' is being written; "
                 + "'replica delete --abandoned' removes such leftovers once they are older than --stale-after (1 h); or choose another name.");
         }
-        return new ObjectDumpWriter(this, name, lease, createdAt);
+        return new ObjectDumpWriter(this, name, lease, owner, createdAt, claimedAt);
     }
 
     public async Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken)

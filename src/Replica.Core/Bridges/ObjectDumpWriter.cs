@@ -44,6 +44,8 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     readonly ObjectBridge _bridge;
     readonly IObjectStore _store;
     readonly IWriterLease _lease;
+    // What the writer put in its marker: a marker that holds anything else is another writer's.
+    readonly byte[] _owner;
     readonly long _createdAt;
     // Guards the parts, their chunks and the state; nothing is awaited under it.
     readonly Lock _lock = new();
@@ -55,20 +57,27 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     DumpEntry? _entry;
     // Why the writer failed, for the message when cleaning up after it fails too.
     Exception? _failure;
+    // The writer lost its lease (see EnsureLeaseHeldAsync): its folder may be somebody else's now, so nothing in it is
+    // removed on the way out.
+    volatile bool _leaseLost;
     // The buffers chunk lists are written into, one per part storing a list at once, kept for the writer's life (under
     // _lock): a new ~184 KB array per 1,024 chunks went to the large object heap, and lay there as garbage until a
     // gen2 GC (issue 12).
     readonly Stack<ArrayBufferWriter<byte>> _listBuffers = new();
 
-    public ObjectDumpWriter(ObjectBridge bridge, string name, IWriterLease lease, long createdAt)
+    /// <param name="owner">The bytes of the writer's marker.</param>
+    /// <param name="claimedAt">When the marker was claimed, on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>).</param>
+    public ObjectDumpWriter(ObjectBridge bridge, string name, IWriterLease lease, byte[] owner, long createdAt, long claimedAt)
     {
         _bridge = bridge;
         _store = bridge.ObjectStore;
         _lease = lease;
+        _owner = owner;
         Name = name;
         _createdAt = createdAt;
         // A refreshed marker is a young one: `delete --abandoned` leaves a folder alone while its marker is recent.
-        _refresher = new MarkerRefresher(bridge.BridgeOptions.MarkerRefreshInterval, bridge.BridgeOptions.TimeProvider, lease.RefreshAsync);
+        _refresher = new MarkerRefresher(bridge.BridgeOptions.MarkerRefreshInterval, bridge.BridgeOptions.TimeProvider, claimedAt,
+            lease.RefreshAsync);
     }
 
     public string Name { get; }
@@ -137,6 +146,12 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         string key = ObjectBridge.ChunkKey(part, inPart);
         try
         {
+            if (_refresher.IsLost)
+            {
+                // No point storing more of a dump that can no longer be listed (or into a folder that may be another's).
+                _leaseLost = true;
+                throw MarkerRefresher.LeaseLost(Name, "its writer marker was removed or replaced while it worked");
+            }
             await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {part} of dump '{Name}'",
                 cancellationToken).ConfigureAwait(false);
             // Numbered within the part; the manifest numbers the chunks it lists itself through the whole dump.
@@ -302,6 +317,8 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         string manifestKey = ObjectBridge.ManifestKey(Name);
         try
         {
+            // A writer that lost its lease must not make its dump complete: its chunks may be gone.
+            await EnsureLeaseHeldAsync(cancellationToken).ConfigureAwait(false);
             // Written once: put-if-absent refuses to replace a manifest, whoever wrote it.
             if (!await _store.PutIfAbsentAsync(manifestKey, json, $"write the manifest of dump '{Name}' to", cancellationToken)
                     .ConfigureAwait(false))
@@ -314,7 +331,21 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                     throw new BridgeException($"Cannot write the manifest of dump '{Name}': {_store.Show(manifestKey)} already exists.");
                 }
             }
-            // Listing is the commit point: only now do list, restore and --latest see the dump.
+            // Listing is the commit point: only now do list, restore and --latest see the dump. Checked again (without
+            // a request) in case the manifest's write took long.
+            if (_bridge.LeasesCanBeLost)
+            {
+                try
+                {
+                    EnsureLeaseHeld();
+                }
+                catch (BridgeException)
+                {
+                    // Our manifest must not stay over chunks that may be gone: `index rebuild` would list the dump from it.
+                    await DeleteQuietlyAsync(manifestKey).ConfigureAwait(false);
+                    throw;
+                }
+            }
             _entry = entry;
             await _bridge.AddToIndexAsync(entry, cancellationToken).ConfigureAwait(false);
         }
@@ -341,6 +372,59 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     }
 
     /// <summary>
+    /// Fails the dump when its writer lost the lease, on a store where it can (<see cref="ObjectBridge.LeasesCanBeLost"/>):
+    /// `delete --abandoned` took the writer for dead (paused, or seen through a clock that runs ahead) and removed, or is
+    /// removing, what it stored. Checks that the marker was refreshed recently enough that it cannot have looked stale
+    /// (<see cref="MarkerRefresher.EnsureHeld"/>), then reads the marker back: it must still hold this writer's bytes.
+    /// </summary>
+    async Task EnsureLeaseHeldAsync(CancellationToken cancellationToken)
+    {
+        if (!_bridge.LeasesCanBeLost)
+        {
+            return;
+        }
+        EnsureLeaseHeld();
+        string markerKey = ObjectBridge.MarkerKey(Name);
+        StoredObject? marker = await _store.GetAsync(markerKey, $"read the writer marker of dump '{Name}' from", null, cancellationToken)
+            .ConfigureAwait(false);
+        if (marker is null || !marker.Data.Span.SequenceEqual(_owner))
+        {
+            _leaseLost = true;
+            throw MarkerRefresher.LeaseLost(Name, marker is null
+                ? $"its writer marker {_store.Show(markerKey)} is gone"
+                : $"its writer marker {_store.Show(markerKey)} now belongs to another writer");
+        }
+        // The read may have taken long (a pause, retries): the time is checked again.
+        EnsureLeaseHeld();
+    }
+
+    /// <summary>Deletes one object while a failure is on its way up, which says more than a failure of this would.</summary>
+    async Task DeleteQuietlyAsync(string key)
+    {
+        try
+        {
+            await _store.DeleteAsync([key], CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BridgeException)
+        {
+            // `delete --abandoned` removes it with the rest of the folder.
+        }
+    }
+
+    void EnsureLeaseHeld()
+    {
+        try
+        {
+            _refresher.EnsureHeld(Name);
+        }
+        catch (BridgeException)
+        {
+            _leaseLost = true;
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Without a completed dump: takes the entry out of the index if CompleteAsync may have put it there, deletes every
     /// object of the folder, then gives up the lease (marker last).
     /// </summary>
@@ -353,6 +437,13 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         }
         _state = State.Disposed;
         await _refresher.DisposeAsync().ConfigureAwait(false);
+        if (_leaseLost || _refresher.IsLost)
+        {
+            // The folder is no longer this writer's: `delete --abandoned` removed it, and another writer may have claimed
+            // the name since. Whatever this writer stored after that is left for the next `delete --abandoned`.
+            await _lease.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
 
         try
         {

@@ -255,6 +255,13 @@ internal sealed partial class ConfigBinder
                 {
                     throw Error(e, "expected an http:// or https:// URL, e.g. http://127.0.0.1:9000");
                 }
+                if (uri.UserInfo.Length > 0)
+                {
+                    // The endpoint appears in messages (the bridge's description), so a password in it would too; the
+                    // message does not repeat the value for the same reason.
+                    throw Error(e, "the endpoint URL must not hold a user name or password (user:password@host): "
+                        + "give the keys as access_key_id and secret_access_key");
+                }
             }
             s3 = new S3Config
             {

@@ -281,6 +281,45 @@ public abstract class S3CliTests : IDisposable
         Assert.Contains("after is intact", verify.Stderr);
     }
 
+    /// <summary>
+    /// Regression (review): `delete --abandoned --stale-after 2m` removed the folder of a writer stopped with SIGSTOP;
+    /// the writer resumed, brought its marker back and listed a dump whose first chunks were gone ("chunk 0 ... missing"
+    /// on verify). Here the first chunk and the marker are removed under a writer fed from a slow stdin, as that command
+    /// removes them.
+    /// </summary>
+    [Fact]
+    public async Task Dump_MarkerRemovedWhileWriting_ExitsFourWithLeaseLostAndListsNothing()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        string config = S3Config("s3.yaml", bucket, chunkSize: SmallChunks);
+        await ReplicaOkAsync("dump", "-c", config, "--input", SampleDump, "--name", "before");
+        byte[] indexBefore = await GetObjectAsync(bucket, Prefix + "index.json");
+
+        ProcessOutput result;
+        using (RunningProcess dump = _replica.Start("dump", "-c", config, "--input", "-", "--name", "removed"))
+        {
+            var input = new GeneratedDump();
+            await FeedUntilFirstChunkStoredAsync(dump, input, bucket, "removed");
+            using (AmazonS3Client client = Server.CreateClient())
+            {
+                await client.DeleteObjectAsync(bucket, $"{Prefix}removed/p000000-000000.chunk");
+                await client.DeleteObjectAsync(bucket, $"{Prefix}removed/.writing");
+            }
+            await dump.Stdin.WriteAsync(input.End());
+            dump.CloseStdin();
+            result = await dump.WaitAsync(TimeSpan.FromMinutes(2));
+        }
+
+        _output.WriteLine($"replica dump (marker removed): {result.Describe()}");
+        AssertNoSecrets(result);
+        Assert.True(result.ExitCode == 4, result.Describe());
+        Assert.Contains("Dump 'removed' lost its lease on the name", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        Assert.Equal(indexBefore, await GetObjectAsync(bucket, Prefix + "index.json"));
+        Assert.Equal(["before"], Names(await ListAsync(config)));
+        Assert.DoesNotContain($"{Prefix}removed/manifest.json", (await ObjectsAsync(bucket, $"{Prefix}removed/")).Keys);
+    }
+
     [Theory]
     [InlineData("INT")]
     [InlineData("TERM")]

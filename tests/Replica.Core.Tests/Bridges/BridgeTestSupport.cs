@@ -31,7 +31,12 @@ internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
     public DateTimeOffset Now { get; set; } = start;
 
+    /// <summary>Moves the monotonic clock (GetTimestamp) ahead of the real one: a process that was paused this long.</summary>
+    public TimeSpan Paused { get; set; }
+
     public override DateTimeOffset GetUtcNow() => Now;
+
+    public override long GetTimestamp() => base.GetTimestamp() + (long)(Paused.TotalSeconds * TimestampFrequency);
 }
 
 internal static class BridgeTestSupport

@@ -130,6 +130,48 @@ public sealed class MemoryBridgeTests
         Assert.Equal(["given-up"], await ListedNamesAsync());
     }
 
+    /// <summary>
+    /// Regression: a writer paused (SIGSTOP) for longer than --stale-after had its folder removed by `delete --abandoned`,
+    /// then resumed, brought its marker back with an unconditional refresh and listed a dump whose first chunks were gone.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_WriterPausedPastStaleAfterAndRemoved_FailsWithLeaseLostAndListsNothing()
+    {
+        IDumpWriter writer = await _bridge.BeginDumpAsync("paused", s_none);
+        await writer.WriteChunkAsync(Bytes(10), s_none);
+        // Stopped for 3 minutes: its marker ages, and `delete --abandoned --stale-after 2m` takes it for a dead writer's.
+        _clock.Now += TimeSpan.FromMinutes(3);
+        _clock.Paused += TimeSpan.FromMinutes(3);
+        Assert.Equal(["paused"], await Bridge().DeleteAbandonedAsync(TimeSpan.FromMinutes(2), dryRun: false, s_none));
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => writer.CompleteAsync(s_summary, s_none));
+        await writer.DisposeAsync();
+
+        Assert.Contains("Dump 'paused' lost its lease on the name", ex.Message);
+        Assert.Empty(await ListedNamesAsync());
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("paused/", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The same writer's marker removed while it was not paused (a deleting machine whose clock runs ahead): the marker
+    /// is read back before the manifest is written, and the dump is not listed.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_MarkerRemovedUnderALiveWriter_FailsWithLeaseLostAndListsNothing()
+    {
+        IDumpWriter writer = await _bridge.BeginDumpAsync("skewed", s_none);
+        await writer.WriteChunkAsync(Bytes(10), s_none);
+        await _store.DeleteAsync(["skewed/p000000-000000.chunk", "skewed/.writing"], s_none);
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => writer.CompleteAsync(s_summary, s_none));
+        await writer.DisposeAsync();
+
+        Assert.Contains("Dump 'skewed' lost its lease on the name: its writer marker", ex.Message);
+        Assert.Contains("is gone", ex.Message);
+        Assert.Empty(await ListedNamesAsync());
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("skewed/", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task DeleteAbandonedAsync_DeadWriterWithStaleMarker_RemovedAndNameUsableAgain()
     {

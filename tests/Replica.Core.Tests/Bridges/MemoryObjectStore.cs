@@ -138,7 +138,13 @@ internal sealed class MemoryObjectStore(TimeProvider clock) : IObjectStore
     /// <summary>The marker is the lease: its LastModified is the writer's last sign of life.</summary>
     sealed class Lease(MemoryObjectStore store, string marker, byte[] owner) : IWriterLease
     {
-        public Task RefreshAsync(CancellationToken cancellationToken) => store.PutAsync(marker, owner, default, "refresh", cancellationToken);
+        /// <summary>Rewrites the marker only while it is still the one this writer wrote, as the S3 store's If-Match does.</summary>
+        public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
+        {
+            StoredObject? current = await store.GetAsync(marker, "refresh", null, cancellationToken).ConfigureAwait(false);
+            return current is not null && current.Data.Span.SequenceEqual(owner)
+                && await store.PutIfMatchAsync(marker, owner, current.ETag, "refresh", cancellationToken).ConfigureAwait(false);
+        }
 
         public async Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
         {

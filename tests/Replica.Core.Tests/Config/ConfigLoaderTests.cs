@@ -536,6 +536,19 @@ public class ConfigLoaderTests
         Assert.True(e.LineNumber > 0);
     }
 
+    /// <summary>
+    /// Regression: bridge.s3.endpoint with user-info was accepted, and its password appeared in the bridge's messages.
+    /// </summary>
+    [Fact]
+    public void Parse_S3EndpointWithUserInfo_IsAnErrorThatDoesNotShowIt()
+    {
+        var e = Fails("bridge:\n  s3: { bucket: b, endpoint: 'http://user:TOPSECRETPW@127.0.0.1:47311' }\n");
+
+        Assert.Equal("bridge.s3.endpoint", e.Key);
+        Assert.Contains("must not hold a user name or password", e.Message);
+        Assert.DoesNotContain("TOPSECRETPW", e.ToString());
+    }
+
     [Fact]
     public void Parse_MergeKey_SaysItIsNotSupported()
     {
