@@ -76,6 +76,20 @@ public partial class ObjectBridge
                 {
                     await RemoveFromIndexAsync(name, only: null, lockHeld: true, cancellationToken).ConfigureAwait(false);
                 }
+                else
+                {
+                    // Rewritten unchanged, conditionally: a rebuild that found this manifest before it was deleted then
+                    // fails its compare-and-swap and checks again, where it would have listed an unlisted dump's folder
+                    // being deleted (found by review). Best effort: a damaged index is rebuild's to replace.
+                    try
+                    {
+                        await UpdateIndexAsync(static (_, _) => ValueTask.FromResult(true), lockHeld: true, damagedIsEmpty: false, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (BridgeException)
+                    {
+                        // the delete goes on
+                    }
+                }
                 await DeleteDumpObjectsAsync(name, folder.Keys.Where(k => k != manifestKey).ToList(), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -180,7 +194,16 @@ public partial class ObjectBridge
                 else
                 {
                     await RemovingAbandonedAsync(name, cancellationToken).ConfigureAwait(false);
-                    await DeleteDumpObjectsAsync(name, folder.Keys, cancellationToken).ConfigureAwait(false);
+                    // The marker first: a writer that was only paused finds its lease gone at its next refresh (If-Match)
+                    // or before its manifest. Deleted last, a writer that woke up while the chunks went refreshed it and
+                    // listed a dump whose first chunks were gone (found by review). Left without a marker, the rest is
+                    // still stale to the next cleanup (every object's age counts here).
+                    string markerKey = MarkerKey(name);
+                    if (folder.Keys.Contains(markerKey))
+                    {
+                        await _store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
+                    }
+                    await DeleteDumpObjectsAsync(name, folder.Keys.Where(k => k != markerKey).ToList(), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -308,7 +331,8 @@ public partial class ObjectBridge
                 foreach (DumpEntry entry in found)
                 {
                     if (_directory is not null
-                        || await _store.GetAsync(ManifestKey(entry.Name), $"read the manifest of dump '{entry.Name}' from", null, ct).ConfigureAwait(false) is not null)
+                        || await _store.GetAsync(ManifestKey(entry.Name), $"read the manifest of dump '{entry.Name}' from",
+                            Capped(MaxManifestBytes, () => $"the manifest of dump '{entry.Name}'"), ct).ConfigureAwait(false) is not null)
                     {
                         rebuilt.Add(entry);
                     }

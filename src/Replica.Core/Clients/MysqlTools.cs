@@ -129,7 +129,9 @@ public sealed class MysqlTools
     /// </summary>
     public async Task<(string Output, DatabaseException? Error)> RunScriptAsync(MysqlOptionFile options, string? database, string script)
     {
-        var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--unbuffered", "--default-character-set=utf8mb4", "--binary-mode", "--local-infile=0" };
+        // --sigint-ignore: Ctrl-C in a terminal reaches the whole foreground process group, this client too, which would
+        // otherwise kill its query or exit 0 between two statements (found by review).
+        var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--unbuffered", "--sigint-ignore", "--default-character-set=utf8mb4", "--binary-mode", "--local-infile=0" };
         if (database is not null)
         {
             arguments.Add("--database=" + database);

@@ -94,7 +94,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         }
 
         var trash = Replace && target.Tables.Count > 0 ? Leftovers.NewStagingName(MysqlDestination.StagingPrefix(database) + "old_") : null;
-        var (steps, commit) = Plan(source, target, created, dropped, trash);
+        var (steps, commit, rename) = Plan(source, target, created, dropped, trash);
         var (done, error) = await RunStepsAsync(steps, database: null).ConfigureAwait(false);
         if (error is null)
         {
@@ -105,18 +105,136 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         {
             throw new DatabaseException($"the dump is in place in {describe}, but a cleanup step failed ({failedAt}): {error.Message}", error);
         }
-        var undo = Undo(steps, done);
-        var (undone, undoError) = undo.Count == 0 ? (0, null) : await RunStepsAsync(undo, database: null).ConfigureAwait(false);
         var cause = $"the dump was restored into staging database {staging}, but moving it into {describe} failed at {failedAt}: {error.Message}";
-        if (undoError is null)
+        if (done == rename)
         {
-            throw new DatabaseException(cause + $"\n{describe} was put back as it was (every step of the swap was undone)", error);
+            // A RENAME can take effect without its marker (the connection lost while it waited): where the tables are says.
+            done = await TablesMovedAsync(source) switch
+            {
+                true => rename + 1,
+                false => done,
+                null => throw new DatabaseException(cause + $"\nwhether the RENAME took effect could not be read back, so nothing was undone. Check {describe} by hand"
+                    + (trash is null ? "" : $" (the destination's former tables are in database {MysqlTools.Identifier(trash)} if it did)"), error),
+            };
         }
-        var where = trash is not null && undo.Take(undone).All(s => !s.What.StartsWith("moving the tables back", StringComparison.Ordinal))
-            ? $"; the destination's former tables are in database {MysqlTools.Identifier(trash)}"
-            : "";
-        throw new DatabaseException(cause + $"\nputting {describe} back failed too, at {undo[undone].What}: {undoError.Message}{where}. "
-            + "Check the destination by hand", error);
+        var undo = Undo(steps, done);
+        int undone;
+        DatabaseException? undoError;
+        try
+        {
+            (undone, undoError) = undo.Count == 0 ? (0, null) : await RunStepsAsync(undo, database: null).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is DatabaseException or IOException or InvalidOperationException)
+        {
+            (undone, undoError) = (0, new DatabaseException(e.Message, e));
+        }
+        var renamedBack = !steps.Take(done).Any(s => s.What.StartsWith("moving the tables in", StringComparison.Ordinal))
+            || undo.Take(undone).Any(s => s.What.StartsWith("moving the tables back", StringComparison.Ordinal));
+        if (undoError is not null)
+        {
+            var where = trash is not null && !renamedBack ? $"; the destination's former tables are in database {MysqlTools.Identifier(trash)}" : "";
+            var at = undone < undo.Count ? undo[undone].What : "its end";
+            throw new DatabaseException(cause + $"\nputting {describe} back failed too, at {at}: {undoError.Message}{where}. Check the destination by hand", error);
+        }
+        var leftover = trash is not null && done > 0 ? await DropTrashIfEmptyAsync(trash) : null;
+        var differs = await DifferenceFromAsync(target);
+        if (differs is not null)
+        {
+            throw new DatabaseException(cause + $"\nthe swap was undone, but {describe} is not as it was: {differs}{leftover}. Check the destination by hand", error);
+        }
+        throw new DatabaseException(cause + $"\n{describe} was put back as it was (every step of the swap was undone){leftover}", error);
+    }
+
+    /// <summary>Whether the RENAME moved the dump's tables out of the staging database (null: could not be read).</summary>
+    async Task<bool?> TablesMovedAsync(Inventory source)
+    {
+        try
+        {
+            var rows = await tools.QueryAsync(options, null,
+                $"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = {MysqlTools.Literal(staging)} AND table_type = 'BASE TABLE'",
+                CancellationToken.None).ConfigureAwait(false);
+            return rows.Count == 1 && rows[0][0] is { } count
+                ? count == "0" && source.Tables.Count > 0
+                : null;
+        }
+        catch (DatabaseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Drops the trash database when it holds no table (never the destination's tables); what is left, for the message.</summary>
+    async Task<string?> DropTrashIfEmptyAsync(string trash)
+    {
+        try
+        {
+            var rows = await tools.QueryAsync(options, null,
+                $"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = {MysqlTools.Literal(trash)}", CancellationToken.None).ConfigureAwait(false);
+            if (rows.Count == 1 && rows[0][0] == "0")
+            {
+                await tools.QueryAsync(options, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(trash)}", CancellationToken.None).ConfigureAwait(false);
+                return null;
+            }
+            return $"; database {MysqlTools.Identifier(trash)} still holds tables and was left as it is";
+        }
+        catch (DatabaseException)
+        {
+            return $"; database {MysqlTools.Identifier(trash)} could not be checked and was left as it is";
+        }
+    }
+
+    /// <summary>
+    /// After an undo: whether the destination holds the same tables, views, triggers and routines (by name and trigger
+    /// order) as before the swap; null when it does, else what differs. The markers say which steps took effect; this
+    /// says whether the server agrees.
+    /// </summary>
+    async Task<string?> DifferenceFromAsync(Inventory before)
+    {
+        if (!TargetExists)
+        {
+            try
+            {
+                var exists = await tools.QueryAsync(options, null,
+                    $"SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = {MysqlTools.Literal(database)}", CancellationToken.None).ConfigureAwait(false);
+                return exists.Count == 1 && exists[0][0] == "0" ? null : "it did not exist before the swap and does now";
+            }
+            catch (DatabaseException e)
+            {
+                return "it could not be read back (" + e.Message + ")";
+            }
+        }
+        Inventory now;
+        try
+        {
+            now = await ReadInventoryAsync(database).ConfigureAwait(false);
+        }
+        catch (DatabaseException e)
+        {
+            return "it could not be read back (" + e.Message + ")";
+        }
+        var differences = new List<string>();
+        void Compare(string kind, IEnumerable<string> was, IEnumerable<string> @is)
+        {
+            var missing = was.Except(@is, StringComparer.Ordinal).ToList();
+            var added = @is.Except(was, StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                differences.Add($"{kind} missing: {string.Join(", ", missing.Select(MysqlTools.Identifier))}");
+            }
+            if (added.Count > 0)
+            {
+                differences.Add($"{kind} added: {string.Join(", ", added.Select(MysqlTools.Identifier))}");
+            }
+        }
+        Compare("tables", before.Tables, now.Tables);
+        Compare("views", before.Views, now.Views);
+        Compare("triggers", before.Triggers, now.Triggers);
+        Compare("routines", before.Routines.Select(r => r.Name), now.Routines.Select(r => r.Name));
+        if (differences.Count == 0 && !before.Triggers.SequenceEqual(now.Triggers, StringComparer.Ordinal))
+        {
+            differences.Add("triggers fire in another order: " + string.Join(", ", now.Triggers.Select(MysqlTools.Identifier)));
+        }
+        return differences.Count == 0 ? null : string.Join("; ", differences);
     }
 
     async Task<Inventory> ReadInventoryAsync(string schema)
@@ -275,9 +393,12 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
             steps.Add(new($"copying table {MysqlTools.Identifier(table)}", [$"CREATE TABLE {MysqlTools.Identifier(table)} LIKE {Qualified(database, table)}"], null));
         }
         AddCreates(steps, definitions, undo: null, what: "creating {0} again");
+        var created = false;
         try
         {
             var (done, error) = await RunStepsAsync(steps, database: null).ConfigureAwait(false);
+            // Only a rehearsal database this run created is dropped: a CREATE that failed found one of another restore's.
+            created = done >= 1;
             if (error is not null)
             {
                 var what = done < steps.Count ? steps[done].What.Replace("creating", "create", StringComparison.Ordinal) : "finish";
@@ -288,13 +409,16 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         }
         finally
         {
-            try
+            if (created)
             {
-                await tools.QueryAsync(options, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(rehearsal)}", CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (DatabaseException)
-            {
-                // best effort: an abandoned one is dropped by the next restore (its name is a staging database's)
+                try
+                {
+                    await tools.QueryAsync(options, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(rehearsal)}", CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (DatabaseException)
+                {
+                    // best effort: an abandoned one is dropped by the next restore (its name is a staging database's)
+                }
             }
         }
     }
@@ -318,7 +442,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
     /// The swap's steps and the index of its commit point: the steps before it are undone on failure, those after it
     /// (dropping the trash and staging databases) only clean up.
     /// </summary>
-    (List<Step> Steps, int Commit) Plan(Inventory source, Inventory target, List<Definition> created, List<Definition> dropped, string? trash)
+    (List<Step> Steps, int Commit, int Rename) Plan(Inventory source, Inventory target, List<Definition> created, List<Definition> dropped, string? trash)
     {
         var steps = new List<Step>();
         var d = MysqlTools.Identifier(database);
@@ -374,8 +498,10 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
                 back.Add($"{Qualified(trash, table)} TO {Qualified(database, table)}");
             }
         }
+        var rename = -1;
         if (renames.Count > 0)
         {
+            rename = steps.Count;
             steps.Add(new("moving the tables in (RENAME TABLE)", ["RENAME TABLE " + string.Join(",\n    ", renames)], u => u.RenameBack.AddRange(back)));
         }
         if (Replace)
@@ -394,7 +520,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
             steps.Add(new($"dropping database {MysqlTools.Identifier(trash)} (the former tables)", [$"DROP DATABASE {MysqlTools.Identifier(trash)}"], null));
         }
         steps.Add(new($"dropping staging database {MysqlTools.Identifier(staging)}", [$"DROP DATABASE {MysqlTools.Identifier(staging)}"], null));
-        return (steps, commit);
+        return (steps, commit, rename);
     }
 
     /// <summary>The inverse of the first <paramref name="done"/> steps, as steps: new objects dropped, old routines back, the RENAME reversed, old views and triggers back.</summary>
@@ -423,10 +549,8 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         // Views in their first order (stand-ins first, so that a view may read another), triggers in the order they fire.
         AddCreates(undo, plan.OldViews, undo: null, what: "creating {0} again");
         AddCreates(undo, plan.OldTriggers, undo: null, what: "creating {0} again");
-        if (plan.DropTrash is not null)
-        {
-            undo.Add(new($"dropping database {MysqlTools.Identifier(plan.DropTrash)}", [$"DROP DATABASE {MysqlTools.Identifier(plan.DropTrash)}"], null));
-        }
+        // The trash database is not dropped here but after a check that it is empty (RunAsync): should the RENAME have
+        // taken effect unseen, it holds the destination's tables.
         if (plan.DropDatabase)
         {
             undo.Add(new($"dropping database {d}, which the swap created", [$"DROP DATABASE {d}"], null));
@@ -455,10 +579,6 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
             script.Append(CultureInfo.InvariantCulture, $"SELECT '{MarkerPrefix}{i}'").Append(delimiter).Append('\n');
         }
         var (output, error) = await tools.RunScriptAsync(options, database, script.ToString()).ConfigureAwait(false);
-        if (error is null)
-        {
-            return (steps.Count, null);
-        }
         var done = 0;
         foreach (var line in output.Split('\n'))
         {
@@ -468,7 +588,8 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
                 done = Math.Max(done, step + 1);
             }
         }
-        return (done, error);
+        // Done only with every step's marker: a client that exits 0 part-way (it was signalled) did not finish.
+        return done == steps.Count ? (done, null) : (done, error ?? new DatabaseException($"the mysql client ended after {done} of {steps.Count} steps without an error"));
     }
 
     /// <summary>SET NAMES for re-sending a definition: the text comes back through a utf8mb4 client and goes out the same way.</summary>

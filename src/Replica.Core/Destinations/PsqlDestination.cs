@@ -383,13 +383,22 @@ public sealed class PsqlDestination : IRestoreDestination
             var trash = _dropOnSwap ? TrashName(database, staging) : null;
             var tag = "$swap_" + Guid.NewGuid().ToString("N")[..12] + "$";
             var sql = new StringBuilder();
-            sql.Append(CultureInfo.InvariantCulture, $"SET lock_timeout = '{LockWaitSeconds}s'; DO {tag}\nBEGIN\n");
+            sql.Append(CultureInfo.InvariantCulture, $"SET lock_timeout = '{Math.Min(LockWaitSeconds, MaxLockTimeoutSeconds)}s'; DO {tag}\nBEGIN\n");
             if (trash is not null)
             {
                 sql.Append(CultureInfo.InvariantCulture, $"""
                     IF EXISTS (SELECT 1 FROM pg_database WHERE datname = {Literal(database)}) THEN
-                      PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {Literal(database)} AND pid <> pg_backend_pid();
-                      EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(database)}, {Literal(trash)});
+                      FOR attempt IN 1..5 LOOP
+                        BEGIN
+                          PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {Literal(database)} AND pid <> pg_backend_pid();
+                          EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(database)}, {Literal(trash)});
+                          EXIT;
+                        EXCEPTION WHEN object_in_use THEN
+                          -- a pool reconnected between the terminate and the rename: again, a few times
+                          IF attempt = 5 THEN RAISE; END IF;
+                          PERFORM pg_sleep(0.2);
+                        END;
+                      END LOOP;
                     END IF;
 
                     """);
@@ -401,8 +410,23 @@ public sealed class PsqlDestination : IRestoreDestination
             }
             catch (DatabaseException e)
             {
-                throw new DatabaseException($"the dump was restored into staging database {staging}, but swapping it in for {_uri.Describe()} failed "
-                    + $"(nothing was changed): {e.Message}", e);
+                // psql can fail after the server committed (the connection lost at COMMIT): the catalog says which.
+                bool? swapped;
+                try
+                {
+                    swapped = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(staging)}", CancellationToken.None)
+                        .ConfigureAwait(false)).Trim() == "0";
+                }
+                catch (DatabaseException)
+                {
+                    swapped = null;
+                }
+                if (swapped != true)
+                {
+                    throw new DatabaseException($"the dump was restored into staging database {staging}, but swapping it in for {_uri.Describe()} failed "
+                        + (swapped == false ? "(nothing was changed" : "(whether it took effect could not be read back: check by hand")
+                        + (trash is null ? "" : "; other sessions on the destination were ended") + $"): {e.Message}", e);
+                }
             }
             _stagingDatabase = null;
             _committed = true;
@@ -421,6 +445,9 @@ public sealed class PsqlDestination : IRestoreDestination
         }
         _committed = true;
     }
+
+    /// <summary>lock_timeout's largest value (INT_MAX milliseconds); a longer destination.lock_wait_timeout waits this long.</summary>
+    const int MaxLockTimeoutSeconds = int.MaxValue / 1000;
 
     /// <summary>destination.lock_wait_timeout: seconds the swap's renames wait for a lock before the swap fails and changes nothing.</summary>
     public int LockWaitSeconds { get; init; } = MysqlSwap.DefaultLockWaitSeconds;

@@ -187,7 +187,7 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
     }
 
     [Fact]
-    public async Task Restore_CtrlCWhileTheSwapWaitsForALock_FinishesTheSwapInsteadOfCuttingIt()
+    public async Task Restore_CtrlCToTheProcessGroupWhileTheSwapWaitsForALock_FinishesTheSwapInsteadOfCuttingIt()
     {
         string target = await CreateTargetAsync();
         await _cli.StoreRawDumpAsync("shop", "CREATE TABLE fresh (id int PRIMARY KEY);\nINSERT INTO fresh VALUES (42);\nCREATE VIEW fresh_view AS SELECT id FROM fresh;\n");
@@ -200,8 +200,10 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
               local:
                 path: {_cli.BridgePath}
             """);
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _cli.WorkingDirectory, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "replica.dll"), "restore", "-c", config, "--name", "shop", "--wipe", "database", "--yes" })
+        // In a process group of its own, signalled as a whole, as Ctrl-C in a terminal does: the swap's mysql client gets
+        // the SIGINT too (found by review: it killed its query, or exited 0 between two statements).
+        var start = new ProcessStartInfo("setsid") { WorkingDirectory = _cli.WorkingDirectory, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { "dotnet", Path.Combine(AppContext.BaseDirectory, "replica.dll"), "restore", "-c", config, "--name", "shop", "--wipe", "database", "--yes" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -213,7 +215,7 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
             var stderr = replica.StandardError.ReadToEndAsync();
             var stdout = replica.StandardOutput.ReadToEndAsync();
             await WaitForAsync(() => server.QueryAsync(null, "SELECT id FROM information_schema.processlist WHERE info LIKE 'RENAME TABLE%'"));
-            using (var kill = Process.Start("kill", ["-INT", replica.Id.ToString(CultureInfo.InvariantCulture)]))
+            using (var kill = Process.Start("kill", ["-INT", "--", "-" + replica.Id.ToString(CultureInfo.InvariantCulture)]))
             {
                 await kill.WaitForExitAsync();
             }
