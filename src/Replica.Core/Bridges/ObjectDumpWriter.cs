@@ -445,24 +445,67 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             return;
         }
 
+        if (_bridge.LeasesCanBeLost)
+        {
+            // The lease may have been lost unseen (no refresh since the pause): removing the folder's objects then would
+            // remove another writer's dump that claimed the name since (found by review). Only this writer's own index
+            // entry goes; the rest is left for `delete --abandoned` unless the marker still holds this writer's bytes.
+            try
+            {
+                await EnsureLeaseHeldAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (BridgeException ex)
+            {
+                BridgeException? unlisting = null;
+                try
+                {
+                    if (_entry is not null)
+                    {
+                        await _bridge.RemoveFromIndexAsync(Name, _entry, lockHeld: false, CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+                catch (BridgeException e)
+                {
+                    unlisting = e;
+                }
+                finally
+                {
+                    await _lease.DisposeAsync().ConfigureAwait(false);
+                }
+                if (!_leaseLost || unlisting is not null)
+                {
+                    // Not known to be lost, but not known to be held either (the store did not answer): say what is left.
+                    throw LeftBehind(unlisting ?? ex);
+                }
+                return;
+            }
+        }
         try
         {
             await RemoveEverythingAsync().ConfigureAwait(false);
         }
         catch (BridgeException ex)
         {
-            // This exception replaces the one the dump failed with (await using): keep both reasons in the message.
-            string why = _failure is null ? "was abandoned" : $"failed ({_failure.Message})";
-            throw new BridgeException(
-                $"Dump '{Name}' {why}, and removing what it stored failed too: {ex.Message}. What is left under "
-                + $"{_store.Show(ObjectBridge.DumpPrefix(Name))} can be removed with 'replica delete --abandoned' "
-                + "once it is older than --stale-after (1 h).", ex);
+            throw LeftBehind(ex);
         }
         finally
         {
             // If removal failed, letting go lets the next cleanup finish it.
             await _lease.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The failure of a dump whose objects could not be removed. It replaces the one the dump failed with (await using):
+    /// both reasons are kept in the message.
+    /// </summary>
+    BridgeException LeftBehind(BridgeException ex)
+    {
+        string why = _failure is null ? "was abandoned" : $"failed ({_failure.Message})";
+        return new BridgeException(
+            $"Dump '{Name}' {why}, and removing what it stored failed too: {ex.Message}. What is left under "
+            + $"{_store.Show(ObjectBridge.DumpPrefix(Name))} can be removed with 'replica delete --abandoned' "
+            + "once it is older than --stale-after (1 h).", ex);
     }
 
     async Task RemoveEverythingAsync()

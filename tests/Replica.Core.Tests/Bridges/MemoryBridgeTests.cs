@@ -172,6 +172,26 @@ public sealed class MemoryBridgeTests
         Assert.DoesNotContain(_store.Keys, k => k.StartsWith("skewed/", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A writer whose folder was removed under it (taken for dead) while another writer then claimed the name and
+    /// completed, and which then fails before any refresh noticed: its cleanup must not remove the other writer's dump
+    /// (found by review: it listed the folder and deleted the other dump's chunks, manifest and marker, which stayed
+    /// listed with nothing behind it).
+    /// </summary>
+    [Fact]
+    public async Task DisposeAsync_WriterWhoseNameWasTakenOver_RemovesNothingOfTheOtherDump()
+    {
+        IDumpWriter paused = await _bridge.BeginDumpAsync("taken", s_none);
+        await paused.WriteChunkAsync(Bytes(10, seed: 1), s_none);
+        await _store.DeleteAsync([.. _store.Keys.Where(k => k.StartsWith("taken/", StringComparison.Ordinal))], s_none);
+        await WriteDumpAsync(_bridge, "taken", Bytes(100, seed: 2), chunkSize: 32);
+
+        await paused.DisposeAsync();
+
+        Assert.Equal(["taken"], await ListedNamesAsync());
+        Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "taken"));
+    }
+
     [Fact]
     public async Task DeleteAbandonedAsync_DeadWriterWithStaleMarker_RemovedAndNameUsableAgain()
     {
