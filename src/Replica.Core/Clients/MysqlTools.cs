@@ -98,29 +98,6 @@ public sealed class MysqlTools
         }
     }
 
-    /// <summary>Runs a script (several statements, DELIMITER allowed) through the client's standard input.</summary>
-    public async Task ExecuteScriptAsync(MysqlOptionFile options, string? database, string script, CancellationToken cancellationToken)
-    {
-        var arguments = new List<string> { options.Argument, "--batch", "--default-character-set=utf8mb4", "--binary-mode", "--local-infile=0" };
-        if (database is not null)
-        {
-            arguments.Add("--database=" + database);
-        }
-        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), options.Secret, redirectInput: true);
-        var drain = client.Output.CopyToAsync(Stream.Null, cancellationToken);
-        try
-        {
-            await client.Input.WriteAsync(Encoding.UTF8.GetBytes(script), cancellationToken).ConfigureAwait(false);
-            await client.Input.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await client.Input.DisposeAsync().ConfigureAwait(false);
-        }
-        await drain.ConfigureAwait(false);
-        await client.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Runs a script through the client's standard input without cancellation (for steps that must not be cut), and
     /// returns what it printed, one result row per line (no column names), with its error when it failed: the client

@@ -73,7 +73,6 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         public List<string> RenameBack { get; } = [];
         public List<Definition> OldViews { get; } = [];
         public List<Definition> OldTriggers { get; } = [];
-        public string? DropTrash { get; set; }
         public bool DropDatabase { get; set; }
     }
 
@@ -95,7 +94,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
 
         var trash = Replace && target.Tables.Count > 0 ? Leftovers.NewStagingName(MysqlDestination.StagingPrefix(database) + "old_") : null;
         var (steps, commit, rename) = Plan(source, target, created, dropped, trash);
-        var (done, error) = await RunStepsAsync(steps, database: null).ConfigureAwait(false);
+        var (done, error) = await RunStepsAsync(steps).ConfigureAwait(false);
         if (error is null)
         {
             return;
@@ -122,7 +121,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         DatabaseException? undoError;
         try
         {
-            (undone, undoError) = undo.Count == 0 ? (0, null) : await RunStepsAsync(undo, database: null).ConfigureAwait(false);
+            (undone, undoError) = undo.Count == 0 ? (0, null) : await RunStepsAsync(undo).ConfigureAwait(false);
         }
         catch (Exception e) when (e is DatabaseException or IOException or InvalidOperationException)
         {
@@ -396,7 +395,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         var created = false;
         try
         {
-            var (done, error) = await RunStepsAsync(steps, database: null).ConfigureAwait(false);
+            var (done, error) = await RunStepsAsync(steps).ConfigureAwait(false);
             // Only a rehearsal database this run created is dropped: a CREATE that failed found one of another restore's.
             created = done >= 1;
             if (error is not null)
@@ -454,7 +453,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         steps.Add(new($"using database {d}", [$"USE {d}"], null));
         if (trash is not null)
         {
-            steps.Add(new($"creating database {MysqlTools.Identifier(trash)}", [$"CREATE DATABASE {MysqlTools.Identifier(trash)}"], u => u.DropTrash = trash));
+            steps.Add(new($"creating database {MysqlTools.Identifier(trash)}", [$"CREATE DATABASE {MysqlTools.Identifier(trash)}"], null));
         }
         // A table with triggers cannot move to another database; the staging database is dropped in the end anyway.
         foreach (var trigger in source.Triggers)
@@ -562,7 +561,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
     /// Runs <paramref name="steps"/> through one client, which stops at the first failing statement; each step is
     /// followed by a marker the client prints, so the count of steps that took effect is known. Not cancellable.
     /// </summary>
-    async Task<(int Done, DatabaseException? Error)> RunStepsAsync(List<Step> steps, string? database)
+    async Task<(int Done, DatabaseException? Error)> RunStepsAsync(List<Step> steps)
     {
         var delimiter = PickDelimiter(steps);
         var script = new StringBuilder();
@@ -578,7 +577,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
             }
             script.Append(CultureInfo.InvariantCulture, $"SELECT '{MarkerPrefix}{i}'").Append(delimiter).Append('\n');
         }
-        var (output, error) = await tools.RunScriptAsync(options, database, script.ToString()).ConfigureAwait(false);
+        var (output, error) = await tools.RunScriptAsync(options, null, script.ToString()).ConfigureAwait(false);
         var done = 0;
         foreach (var line in output.Split('\n'))
         {
