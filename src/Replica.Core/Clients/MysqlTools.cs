@@ -60,8 +60,21 @@ public sealed class MysqlTools
     /// Runs SQL with the client in batch mode and returns the rows, fields unescaped (the client writes \t \n \0 \\ as
     /// escapes in batch mode) and SQL NULL as null. Small results only: versions, catalog lists, definitions.
     /// Also the cheapest way to learn early that the server is unreachable or the password wrong, in the client's words.
+    /// The client prints SQL NULL and the string 'NULL' alike: a query whose columns may hold a name (a table named NULL)
+    /// uses <see cref="QueryTextAsync"/>.
     /// </summary>
-    public async Task<List<string?[]>> QueryAsync(MysqlOptionFile options, string? database, string sql, CancellationToken cancellationToken)
+    public Task<List<string?[]>> QueryAsync(MysqlOptionFile options, string? database, string sql, CancellationToken cancellationToken) =>
+        QueryAsync(options, database, sql, nullWord: true, cancellationToken);
+
+    /// <summary>
+    /// <see cref="QueryAsync(MysqlOptionFile, string?, string, CancellationToken)"/> for columns that are never NULL (names
+    /// from information_schema): every field is text, the word NULL too, since a table, column, view, trigger, routine or
+    /// database may be named NULL (a null name failed the restore with a null reference, found by review).
+    /// </summary>
+    public async Task<List<string[]>> QueryTextAsync(MysqlOptionFile options, string? database, string sql, CancellationToken cancellationToken) =>
+        (await QueryAsync(options, database, sql, nullWord: false, cancellationToken).ConfigureAwait(false)).ConvertAll(row => row.Select(f => f!).ToArray());
+
+    async Task<List<string?[]>> QueryAsync(MysqlOptionFile options, string? database, string sql, bool nullWord, CancellationToken cancellationToken)
     {
         var arguments = new List<string> { options.Argument, "--batch", "--skip-column-names", "--default-character-set=utf8mb4", "--local-infile=0", "--execute=" + sql };
         if (database is not null)
@@ -80,7 +93,7 @@ public sealed class MysqlTools
             var row = new string?[fields.Length];
             for (var i = 0; i < fields.Length; i++)
             {
-                row[i] = fields[i] == "NULL" ? null : UnescapeBatchField(fields[i]);
+                row[i] = nullWord && fields[i] == "NULL" ? null : UnescapeBatchField(fields[i]);
             }
             rows.Add(row);
         }

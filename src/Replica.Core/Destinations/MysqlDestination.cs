@@ -136,7 +136,7 @@ public sealed class MysqlDestination : IRestoreDestination
         {
             return;
         }
-        var rows = await _tools.QueryAsync(_options!, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false);
+        List<string?[]> rows = [.. await _tools.QueryTextAsync(_options!, null, MysqlReach.Sql, cancellationToken).ConfigureAwait(false)];
         rows.AddRange(MysqlReach.GrantRows(await _tools.QueryAsync(_options!, null, MysqlReach.OwnGrantsSql, cancellationToken).ConfigureAwait(false), "user"));
         try
         {
@@ -167,7 +167,7 @@ public sealed class MysqlDestination : IRestoreDestination
     {
         var prefix = StagingPrefix(_database);
         var like = Leftovers.LikePrefix(prefix);
-        var rows = await _tools.QueryAsync(_options!, null,
+        var rows = await _tools.QueryTextAsync(_options!, null,
             "SELECT s.schema_name FROM information_schema.schemata s WHERE s.schema_name LIKE " + MysqlTools.Literal(like)
             + " AND NOT EXISTS (SELECT 1 FROM information_schema.processlist p WHERE p.db = s.schema_name)",
             cancellationToken).ConfigureAwait(false);
@@ -181,7 +181,7 @@ public sealed class MysqlDestination : IRestoreDestination
             }
             try
             {
-                await _tools.QueryAsync(_options!, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(name!)}", cancellationToken).ConfigureAwait(false);
+                await _tools.QueryAsync(_options!, null, $"DROP DATABASE IF EXISTS {MysqlTools.Identifier(name)}", cancellationToken).ConfigureAwait(false);
             }
             catch (DatabaseException)
             {

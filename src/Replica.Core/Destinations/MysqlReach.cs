@@ -17,16 +17,20 @@ namespace Replica.Destinations;
 /// </summary>
 static partial class MysqlReach
 {
-    /// <summary>One row per grant of the current user: kind, privilege, database (pattern); and one per visible database.</summary>
+    /// <summary>
+    /// One row per grant of the current user: kind, privilege, database (pattern); and one per visible database. No field is
+    /// NULL ('' where there is nothing), so that a database named NULL is read as its name (<see cref="MysqlTools.QueryTextAsync"/>):
+    /// read as SQL NULL, a grant on it was taken for none (found by review).
+    /// </summary>
     internal const string Sql = """
         WITH me AS (SELECT CONCAT('''', LEFT(CURRENT_USER(), LENGTH(CURRENT_USER()) - LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1),
                                   '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS grantee)
-        SELECT 'global', PRIVILEGE_TYPE, NULL FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = (SELECT grantee FROM me)
+        SELECT 'global', PRIVILEGE_TYPE, '' FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = (SELECT grantee FROM me)
         UNION ALL SELECT 'schema', PRIVILEGE_TYPE, TABLE_SCHEMA FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = (SELECT grantee FROM me)
         UNION ALL SELECT 'table', PRIVILEGE_TYPE, TABLE_SCHEMA FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = (SELECT grantee FROM me)
         UNION ALL SELECT 'column', PRIVILEGE_TYPE, TABLE_SCHEMA FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = (SELECT grantee FROM me)
-        UNION ALL SELECT 'role', ROLE_NAME, NULL FROM information_schema.APPLICABLE_ROLES
-        UNION ALL SELECT 'database', NULL, SCHEMA_NAME FROM information_schema.SCHEMATA
+        UNION ALL SELECT 'role', ROLE_NAME, '' FROM information_schema.APPLICABLE_ROLES
+        UNION ALL SELECT 'database', '', SCHEMA_NAME FROM information_schema.SCHEMATA
         """;
 
     /// <summary>

@@ -240,7 +240,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
     {
         var inventory = new Inventory();
         var literal = MysqlTools.Literal(schema);
-        var rows = await tools.QueryAsync(options, null,
+        var rows = await tools.QueryTextAsync(options, null,
             $"SELECT 'T', table_type, table_name FROM information_schema.tables WHERE table_schema = {literal}; "
             + $"SELECT 'G', event_object_table, trigger_name FROM information_schema.triggers WHERE trigger_schema = {literal} "
             + "ORDER BY event_object_table, action_timing, event_manipulation, action_order; "
@@ -251,17 +251,17 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
             switch (row[0])
             {
                 case "T" when row[1] == "VIEW":
-                    inventory.Views.Add(row[2]!);
+                    inventory.Views.Add(row[2]);
                     break;
                 case "T":
-                    inventory.Tables.Add(row[2]!);
+                    inventory.Tables.Add(row[2]);
                     break;
                 case "G":
-                    inventory.Triggers.Add(row[2]!);
-                    inventory.TriggerTables[row[2]!] = row[1]!;
+                    inventory.Triggers.Add(row[2]);
+                    inventory.TriggerTables[row[2]] = row[1];
                     break;
                 case "R":
-                    inventory.Routines.Add((row[1]!, row[2]!));
+                    inventory.Routines.Add((row[1], row[2]));
                     break;
             }
         }
@@ -324,7 +324,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
             show.Append($"SHOW CREATE {type} {Qualified(schema, name)};\n");
         }
         var rows = await tools.QueryAsync(options, null, show.ToString(), CancellationToken.None).ConfigureAwait(false);
-        var columns = inventory.Views.Count == 0 ? [] : await tools.QueryAsync(options, null,
+        var columns = inventory.Views.Count == 0 ? [] : await tools.QueryTextAsync(options, null,
             $"SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = {MysqlTools.Literal(schema)} "
             + "AND table_name IN (" + string.Join(", ", inventory.Views.ConvertAll(MysqlTools.Literal)) + ") ORDER BY table_name, ordinal_position",
             CancellationToken.None).ConfigureAwait(false);
@@ -338,7 +338,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         {
             // SHOW CREATE VIEW: View, Create View, character_set_client, collation_connection.
             var row = rows[index++];
-            var names = columns.FindAll(c => c[0] == view).ConvertAll(c => "NULL AS " + MysqlTools.Identifier(c[1]!));
+            var names = columns.FindAll(c => c[0] == view).ConvertAll(c => "NULL AS " + MysqlTools.Identifier(c[1]));
             // A view the server lists without columns reads a table or column that is not there (or names a DEFINER that
             // is no user): neither its stand-in nor its definition could be created; refused before anything changes.
             if (names.Count == 0 || row.Length < 4 || row[1] is not { } text || !text.StartsWith("CREATE ", StringComparison.Ordinal))

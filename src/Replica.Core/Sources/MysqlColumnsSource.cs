@@ -34,20 +34,20 @@ public sealed class MysqlColumnsSource(DatabaseUri uri, MysqlTools tools, IReadO
         var database = MysqlTools.Literal(uri.Database ?? throw new ConfigException("the source URI names no database (mysql://user@host:port/DATABASE)"));
         using var options = MysqlOptionFile.Create(uri);
         await tools.RequireDatabaseAsync(options, uri, cancellationToken).ConfigureAwait(false);
-        var tables = await tools.QueryAsync(options, null,
+        var tables = await tools.QueryTextAsync(options, null,
             $"SELECT table_name, COALESCE(table_rows, 0) FROM information_schema.tables WHERE table_schema = {database} AND table_type = 'BASE TABLE' ORDER BY table_name",
             cancellationToken).ConfigureAwait(false);
-        var columns = await tools.QueryAsync(options, null,
+        var columns = await tools.QueryTextAsync(options, null,
             $"SELECT table_name, column_name, column_type, data_type FROM information_schema.columns WHERE table_schema = {database} ORDER BY table_name, ordinal_position",
             cancellationToken).ConfigureAwait(false);
-        var keys = await tools.QueryAsync(options, null,
+        var keys = await tools.QueryTextAsync(options, null,
             $"SELECT table_name, column_name FROM information_schema.key_column_usage WHERE table_schema = {database} AND constraint_name = 'PRIMARY' "
             + "ORDER BY table_name, ordinal_position", cancellationToken).ConfigureAwait(false);
-        var columnsOf = columns.ToLookup(c => c[0]!, StringComparer.Ordinal);
-        var keysOf = keys.ToLookup(k => k[0]!, StringComparer.Ordinal);
-        return [.. tables.Select(t => new MysqlTable(t[0]!,
-            [.. columnsOf[t[0]!].Select(c => (c[1]!, c[2]!, c[3]!))],
-            [.. keysOf[t[0]!].Select(k => k[1]!)],
+        var columnsOf = columns.ToLookup(c => c[0], StringComparer.Ordinal);
+        var keysOf = keys.ToLookup(k => k[0], StringComparer.Ordinal);
+        return [.. tables.Select(t => new MysqlTable(t[0],
+            [.. columnsOf[t[0]].Select(c => (c[1], c[2], c[3]))],
+            [.. keysOf[t[0]].Select(k => k[1])],
             long.TryParse(t[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rows) ? rows : 0))];
     }
 

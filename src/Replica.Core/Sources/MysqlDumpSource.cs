@@ -77,14 +77,14 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
         var version = await _tools.QueryAsync(_options, null, "SELECT VERSION()", cancellationToken).ConfigureAwait(false);
         ServerVersion = version.Count == 1 ? version[0][0] : null;
         await _tools.RequireDatabaseAsync(_options, _uri, cancellationToken).ConfigureAwait(false);
-        var rows = await _tools.QueryAsync(_options, null,
+        var rows = await _tools.QueryTextAsync(_options, null,
             "SELECT table_name, COALESCE(data_length, 0) FROM information_schema.tables WHERE table_schema = " + MysqlTools.Literal(_database),
             cancellationToken).ConfigureAwait(false);
         var names = new List<string>(rows.Count);
         long bytes = 0;
         foreach (var row in rows)
         {
-            names.Add(row[0]!);
+            names.Add(row[0]);
             if (long.TryParse(row[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
             {
                 bytes += size;

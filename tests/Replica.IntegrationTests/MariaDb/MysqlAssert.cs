@@ -29,7 +29,7 @@ public static class MysqlAssert
         List<string?[]> rows = await server.QueryAsync(null,
             $"SELECT column_name FROM information_schema.columns WHERE table_schema = {MariaDbServer.Literal(db)} "
             + $"AND table_name = {MariaDbServer.Literal(table)} ORDER BY ordinal_position");
-        return rows.ConvertAll(r => r[0]!);
+        return rows.ConvertAll(r => r[0] ?? "NULL"); // a column named NULL: the client prints it as SQL NULL
     }
 
     /// <summary>Same base tables, same SHOW CREATE TABLE (without AUTO_INCREMENT=), same rows.</summary>

@@ -236,6 +236,34 @@ public sealed class MysqlPrivilegedUserTests(MariaDbServer server) : IDisposable
         await AssertUntouchedAsync(other);
     }
 
+    /// <summary>
+    /// A database named NULL: the client prints its name as it prints SQL NULL, so the list of databases a grant's `_`
+    /// wildcard could match left it out, and a grant on `NUL_` (made for a destination named NULA) passed as confined
+    /// to the destination: the dump dropped a table in NULL (found by review).
+    /// </summary>
+    [Fact]
+    public async Task Restore_AsUserWhoseWildcardGrantAlsoMatchesADatabaseNamedNull_IsRefused()
+    {
+        await server.ExecuteAsync(null, "DROP DATABASE IF EXISTS `NULA`; CREATE DATABASE IF NOT EXISTS `NULL`");
+        try
+        {
+            await server.ExecuteAsync("NULL", "DROP TABLE IF EXISTS keep_me; CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+            var destination = await server.CreateDatabaseAsync("NULA");
+            var user = await UserAsync(destination, "GRANT ALL ON `NUL_`.* TO {0}");
+            await _cli.StoreRawDumpAsync("attack", "CREATE TABLE t (a int);\nDROP TABLE `NULL`.keep_me;\n");
+
+            var restore = await _cli.RunAsync("restore", "-c", Config(UserUri(user, destination)), "--name", "attack");
+
+            Assert.Equal(2, restore.ExitCode);
+            Assert.Contains("on databases matching 'NUL_'", restore.Stderr, StringComparison.Ordinal);
+            await AssertUntouchedAsync("NULL");
+        }
+        finally
+        {
+            await server.ExecuteAsync(null, "DROP DATABASE IF EXISTS `NULL`; DROP DATABASE IF EXISTS `NULA`");
+        }
+    }
+
     [Fact]
     public async Task Restore_AsUserWithExecuteOnAnotherDatabasesProcedure_IsRefused()
     {

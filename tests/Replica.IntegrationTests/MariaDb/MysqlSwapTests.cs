@@ -116,6 +116,42 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
         Assert.Empty(await ReplicaDatabasesAsync(target));
     }
 
+    /// <summary>
+    /// Tables, a column, a view and a trigger named NULL, in the dump and in the destination a wipe replaces: the client
+    /// prints such a name as it prints SQL NULL, and the dump's table list and the swap's inventory read it as a missing
+    /// value (a null reference; found by review).
+    /// </summary>
+    [Fact]
+    public async Task Swap_ObjectsNamedNull_AreReplacedWhole()
+    {
+        const string NullObjects = """
+            CREATE TABLE `NULL` (`NULL` int PRIMARY KEY, note text);
+            CREATE TABLE log (msg text);
+            CREATE TRIGGER `NULL` AFTER INSERT ON `NULL` FOR EACH ROW INSERT INTO log VALUES ('null trigger');
+            CREATE VIEW null_view AS SELECT `NULL` FROM `NULL`;
+            """;
+        string source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, NullObjects + "INSERT INTO `NULL` VALUES (1, 'from the dump');");
+        string path = Path.Combine(_work, "null.sql");
+        await using (var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions(), s_tools))
+        {
+            await dump.PrepareAsync(CancellationToken.None);
+            await using (Stream input = dump.Open())
+            await using (FileStream output = File.Create(path))
+            {
+                await input.CopyToAsync(output);
+            }
+            await dump.CompleteAsync(CancellationToken.None);
+        }
+        string target = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(target, NullObjects + "INSERT INTO `NULL` VALUES (2, 'old row'); CREATE VIEW `NULL_old` AS SELECT note AS `NULL` FROM `NULL`;");
+
+        await RestoreAsync(server.ConnectionUri(target), path, WipeMode.Database, lockWaitSeconds: 10);
+
+        Assert.Equal(await SnapshotAsync(source), await SnapshotAsync(target));
+        Assert.Empty(await ReplicaDatabasesAsync(target));
+    }
+
     /// <summary>A user with the grants the README recommends: the destination and its staging databases.</summary>
     private async Task<string> UserUriAsync(string target, string extra = "")
     {

@@ -198,7 +198,8 @@ public sealed class MariaDbServer : ServerFixture
         List<string?[]> rows = await QueryAsync(null,
             $"SELECT table_name FROM information_schema.tables WHERE table_schema = {Literal(db)} AND table_type = 'BASE TABLE' ORDER BY BINARY table_name")
             .ConfigureAwait(false);
-        return rows.ConvertAll(r => r[0]!);
+        // A name is never NULL: the client prints a table named NULL as it prints SQL NULL.
+        return rows.ConvertAll(r => r[0] ?? "NULL");
     }
 
     /// <summary>SHOW CREATE TABLE without the AUTO_INCREMENT counter (a restore may leave it at another value).</summary>
@@ -213,7 +214,7 @@ public sealed class MariaDbServer : ServerFixture
     public async Task<List<string>> ListDatabasesAsync()
     {
         List<string?[]> rows = await QueryAsync(null, "SELECT schema_name FROM information_schema.schemata ORDER BY schema_name").ConfigureAwait(false);
-        return rows.ConvertAll(r => r[0]!);
+        return rows.ConvertAll(r => r[0] ?? "NULL");
     }
 
     public static string QuoteIdentifier(string name) => "`" + name.Replace("`", "``", StringComparison.Ordinal) + "`";
