@@ -592,10 +592,18 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
     }
 
     /// <summary>SET NAMES for re-sending a definition: the text comes back through a utf8mb4 client and goes out the same way.</summary>
+    /// <summary>
+    /// The session an object is created again in: the definition comes as utf8mb4 text (the client's character set), and
+    /// the object keeps the collation_connection it had, which decides the character set and collation of the string
+    /// literals in its body (a trigger created under latin1 compared its literals as latin1_swedish_ci; created again under
+    /// utf8mb4 it compared them otherwise; found by review). A name the server would not have given is not used.
+    /// </summary>
     static string Names(string? collationConnection) =>
-        collationConnection is not null && collationConnection.StartsWith("utf8mb4_", StringComparison.Ordinal)
-            ? $"SET NAMES utf8mb4 COLLATE {collationConnection}"
-            : "SET NAMES utf8mb4";
+        collationConnection is null || !IsCollationName(collationConnection) ? "SET NAMES utf8mb4"
+        : collationConnection.StartsWith("utf8mb4_", StringComparison.Ordinal) ? $"SET NAMES utf8mb4 COLLATE {collationConnection}"
+        : $"SET NAMES utf8mb4, collation_connection = {collationConnection}";
+
+    static bool IsCollationName(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     /// <summary>A DELIMITER that occurs in no statement of the script.</summary>
     static string PickDelimiter(List<Step> steps)

@@ -152,6 +152,52 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
         Assert.Empty(await ReplicaDatabasesAsync(target));
     }
 
+    /// <summary>
+    /// The swap creates the dump's views, triggers and routines again from the staging database: each keeps the
+    /// collation_connection it was created under (which decides how the string literals of its body compare), not the
+    /// swap client's utf8mb4 (found by review).
+    /// </summary>
+    [Fact]
+    public async Task Swap_ObjectsCreatedUnderAnotherCollation_KeepTheirCollation()
+    {
+        string source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE t (a varchar(10));
+            CREATE TABLE log (m text);
+            SET NAMES utf8mb4, collation_connection = latin1_swedish_ci;
+            CREATE TRIGGER t_log AFTER INSERT ON t FOR EACH ROW INSERT INTO log VALUES (IF(NEW.a = 'abc', 'same', 'other'));
+            CREATE VIEW t_view AS SELECT a, a = 'ABC' AS same FROM t;
+            CREATE FUNCTION shout(x varchar(10)) RETURNS varchar(20) DETERMINISTIC RETURN CONCAT(x, '!');
+            """);
+        string path = Path.Combine(_work, "collation.sql");
+        await using (var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions(), s_tools))
+        {
+            await dump.PrepareAsync(CancellationToken.None);
+            await using (Stream input = dump.Open())
+            await using (FileStream output = File.Create(path))
+            {
+                await input.CopyToAsync(output);
+            }
+            await dump.CompleteAsync(CancellationToken.None);
+        }
+        string target = await server.CreateDatabaseAsync();
+
+        await RestoreAsync(server.ConnectionUri(target), path, WipeMode.Database, lockWaitSeconds: 10);
+
+        Assert.Equal(await CollationsAsync(source), await CollationsAsync(target));
+        Assert.Contains("trigger t_log latin1_swedish_ci", await CollationsAsync(target));
+    }
+
+    private async Task<List<string>> CollationsAsync(string db)
+    {
+        string literal = MariaDbServer.Literal(db);
+        var rows = await server.QueryAsync(null,
+            $"SELECT CONCAT('trigger ', trigger_name, ' ', collation_connection) FROM information_schema.triggers WHERE trigger_schema = {literal} "
+            + $"UNION ALL SELECT CONCAT('view ', table_name, ' ', collation_connection) FROM information_schema.views WHERE table_schema = {literal} "
+            + $"UNION ALL SELECT CONCAT('routine ', routine_name, ' ', collation_connection) FROM information_schema.routines WHERE routine_schema = {literal} ORDER BY 1");
+        return rows.ConvertAll(r => r[0]!);
+    }
+
     /// <summary>A user with the grants the README recommends: the destination and its staging databases.</summary>
     private async Task<string> UserUriAsync(string target, string extra = "")
     {
