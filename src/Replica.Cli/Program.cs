@@ -18,6 +18,8 @@ public static class Program
                 : "replica: unexpected error (a bug; please report it)");
             Environment.Exit(1);
         };
+        // After Ctrl-C the exit waits for a swap that cannot be cut, and says so, and how it ended.
+        Replica.Clients.ExitNotices.Writer = static notice => Console.Error.WriteLine(notice);
         var root = CreateRootCommand();
         var configuration = new InvocationConfiguration
         {

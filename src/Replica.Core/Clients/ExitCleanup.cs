@@ -17,34 +17,41 @@ internal static class ExitCleanup
     static readonly HashSet<string> s_files = new(StringComparer.Ordinal);
 
     static readonly object s_criticalGate = new();
-    static int s_critical;
-
-    /// <summary>How long the exit waits for a critical section (<see cref="Critical"/>) before it kills what is left.</summary>
-    static readonly TimeSpan s_criticalWait = TimeSpan.FromMinutes(10);
+    static readonly List<CriticalSection> s_critical = [];
 
     static ExitCleanup() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
     {
-        WaitForCriticalSections(s_criticalWait);
+        WaitAtExit();
         RunAll(static _ => true, static _ => true);
     };
 
     /// <summary>
-    /// Marks a step that must not be cut once it began (a MySQL restore's swap: killed midway it would leave the destination
-    /// half replaced): until the result is disposed, the exit waits for it before it kills the tracked tools. The step
-    /// bounds its own time (lock_wait_timeout per statement); the exit waits at most ten minutes.
+    /// Marks a step that must not be cut once it began (a restore's swap: killed midway it would leave the destination half
+    /// replaced): until the result is disposed, the exit waits for it before it kills the tracked tools, however long it
+    /// takes. The step bounds its own time (destination.lock_wait_timeout per statement). The exit says that it waits and,
+    /// after, the step's <see cref="CriticalSection.Outcome"/>: the CLI has already said "interrupted" by then (found by
+    /// review: the exit waited at most ten minutes, which a swap with several statements waiting on locks can pass, and
+    /// the swap's outcome was never shown).
     /// </summary>
-    public static IDisposable Critical()
+    /// <param name="what">The step, for the notice: "the swap into mysql://host:3306/shop".</param>
+    public static CriticalSection Critical(string what)
     {
+        var section = new CriticalSection(what);
         lock (s_criticalGate)
         {
-            s_critical++;
+            s_critical.Add(section);
         }
-        return new CriticalSection();
+        return section;
     }
 
-    sealed class CriticalSection : IDisposable
+    internal sealed class CriticalSection(string what) : IDisposable
     {
         int _disposed;
+
+        public string What { get; } = what;
+
+        /// <summary>How the step ended, in a sentence, for the exit's notice: set by the step before it is disposed.</summary>
+        public string? Outcome { get; set; }
 
         public void Dispose()
         {
@@ -52,25 +59,57 @@ internal static class ExitCleanup
             {
                 lock (s_criticalGate)
                 {
-                    s_critical--;
+                    s_critical.Remove(this);
                     Monitor.PulseAll(s_criticalGate);
                 }
             }
         }
     }
 
-    /// <summary>Waits until no critical section is open, or <paramref name="timeout"/> passed; whether none is open.</summary>
-    internal static bool WaitForCriticalSections(TimeSpan timeout)
+    /// <summary>The exit's wait: the notice, every open critical section to its end, then how each ended.</summary>
+    static void WaitAtExit()
     {
-        var deadline = DateTime.UtcNow + timeout;
+        CriticalSection[] open;
         lock (s_criticalGate)
         {
-            while (s_critical > 0)
+            open = [.. s_critical];
+        }
+        if (open.Length == 0)
+        {
+            return;
+        }
+        foreach (var section in open)
+        {
+            ExitNotices.Write($"replica: waiting for {section.What} to end: it cannot be cut midway, and each of its statements waits at most "
+                + "destination.lock_wait_timeout for a lock (killing replica now, with SIGKILL, could leave the destination half replaced)");
+        }
+        WaitForCriticalSections(Timeout.InfiniteTimeSpan);
+        foreach (var section in open)
+        {
+            ExitNotices.Write($"replica: {section.What} ended: {section.Outcome ?? "with an unexpected error"}");
+        }
+    }
+
+    /// <summary>
+    /// Waits until no critical section is open, or <paramref name="timeout"/> passed (<see cref="Timeout.InfiniteTimeSpan"/>:
+    /// no limit); whether none is open.
+    /// </summary>
+    internal static bool WaitForCriticalSections(TimeSpan timeout)
+    {
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
+        lock (s_criticalGate)
+        {
+            while (s_critical.Count > 0)
             {
+                if (timeout == Timeout.InfiniteTimeSpan)
+                {
+                    Monitor.Wait(s_criticalGate);
+                    continue;
+                }
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero || !Monitor.Wait(s_criticalGate, left))
                 {
-                    return s_critical == 0;
+                    return s_critical.Count == 0;
                 }
             }
             return true;

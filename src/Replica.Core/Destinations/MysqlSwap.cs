@@ -78,7 +78,21 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
 
     public async Task RunAsync()
     {
-        using var critical = ExitCleanup.Critical();
+        using var critical = ExitCleanup.Critical("the swap into " + describe);
+        try
+        {
+            await SwapAsync().ConfigureAwait(false);
+            critical.Outcome = $"{describe} holds the dump: the restore completed";
+        }
+        catch (Exception e)
+        {
+            critical.Outcome = e.Message;
+            throw;
+        }
+    }
+
+    async Task SwapAsync()
+    {
         var source = await ReadInventoryAsync(staging).ConfigureAwait(false);
         var target = TargetExists ? await ReadInventoryAsync(database).ConfigureAwait(false) : new Inventory();
         if (!Replace)

@@ -378,7 +378,7 @@ public sealed class PsqlDestination : IRestoreDestination
         if (_stagingDatabase is { } staging)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var critical = ExitCleanup.Critical();
+            using var critical = ExitCleanup.Critical("the swap into " + _uri.Describe());
             var database = _uri.Database!;
             var trash = _dropOnSwap ? TrashName(database, staging) : null;
             var tag = "$swap_" + Guid.NewGuid().ToString("N")[..12] + "$";
@@ -423,13 +423,16 @@ public sealed class PsqlDestination : IRestoreDestination
                 }
                 if (swapped != true)
                 {
-                    throw new DatabaseException($"the dump was restored into staging database {staging}, but swapping it in for {_uri.Describe()} failed "
+                    var failure = new DatabaseException($"the dump was restored into staging database {staging}, but swapping it in for {_uri.Describe()} failed "
                         + (swapped == false ? "(nothing was changed" : "(whether it took effect could not be read back: check by hand")
                         + (trash is null ? "" : "; other sessions on the destination were ended") + $"): {e.Message}", e);
+                    critical.Outcome = failure.Message;
+                    throw failure;
                 }
             }
             _stagingDatabase = null;
             _committed = true;
+            critical.Outcome = $"{_uri.Describe()} holds the dump: the restore completed";
             if (trash is not null)
             {
                 try

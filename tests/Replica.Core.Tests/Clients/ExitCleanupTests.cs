@@ -28,11 +28,11 @@ public class ExitCleanupTests
         await running.DisposeAsync();
     }
 
-    /// <summary>The exit waits for an open critical section (a MySQL swap) before it kills anything, and only that long.</summary>
+    /// <summary>The exit waits for an open critical section (a swap) before it kills anything, for as long as it stays open.</summary>
     [Fact]
     public async Task AtExit_WaitsForAnOpenCriticalSection()
     {
-        var section = ExitCleanup.Critical();
+        var section = ExitCleanup.Critical("the test's step");
         Assert.False(ExitCleanup.WaitForCriticalSections(TimeSpan.FromMilliseconds(200)));
 
         var waiting = Task.Run(() => ExitCleanup.WaitForCriticalSections(TimeSpan.FromSeconds(30)));
@@ -43,5 +43,13 @@ public class ExitCleanupTests
 
         Assert.True(await waiting);
         Assert.True(ExitCleanup.WaitForCriticalSections(TimeSpan.Zero));
+
+        // Without a limit too (the exit's own wait).
+        var again = ExitCleanup.Critical("the test's second step");
+        var unlimited = Task.Run(() => ExitCleanup.WaitForCriticalSections(Timeout.InfiniteTimeSpan));
+        await Task.Delay(100);
+        Assert.False(unlimited.IsCompleted);
+        again.Dispose();
+        Assert.True(await unlimited);
     }
 }

@@ -308,7 +308,11 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await replica.WaitForExitAsync(timeout.Token);
             await stdout;
-            _ = await stderr;
+            // The exit said that it waited, and how the swap ended (the CLI had said "interrupted" already).
+            string said = await stderr;
+            string where = $"database {target} on {MariaDbServer.Host}:{server.Port}";
+            Assert.Contains($"replica: waiting for the swap into {where} to end", said, StringComparison.Ordinal);
+            Assert.Contains($"replica: the swap into {where} ended: {where} holds the dump: the restore completed", said, StringComparison.Ordinal);
         }
 
         // The swap finished whole: the dump's tables and view, none of the destination's own objects.
