@@ -49,6 +49,12 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
         string source = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(source, MysqlAwkwardData.Sql);
         await server.ExecuteAsync(source, "CREATE TABLE fresh (id int PRIMARY KEY); INSERT INTO fresh VALUES (42); CREATE VIEW fresh_view AS SELECT id FROM fresh;");
+        return await DumpToFileAsync(source);
+    }
+
+    /// <summary>A mariadb-dump of <paramref name="source"/> through replica's dump source, in a file.</summary>
+    private async Task<string> DumpToFileAsync(string source)
+    {
         string path = Path.Combine(_work, Guid.NewGuid().ToString("N") + ".sql");
         await using var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions(), s_tools);
         await dump.PrepareAsync(CancellationToken.None);
@@ -132,17 +138,7 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
             """;
         string source = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(source, NullObjects + "INSERT INTO `NULL` VALUES (1, 'from the dump');");
-        string path = Path.Combine(_work, "null.sql");
-        await using (var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions(), s_tools))
-        {
-            await dump.PrepareAsync(CancellationToken.None);
-            await using (Stream input = dump.Open())
-            await using (FileStream output = File.Create(path))
-            {
-                await input.CopyToAsync(output);
-            }
-            await dump.CompleteAsync(CancellationToken.None);
-        }
+        string path = await DumpToFileAsync(source);
         string target = await server.CreateDatabaseAsync();
         await server.ExecuteAsync(target, NullObjects + "INSERT INTO `NULL` VALUES (2, 'old row'); CREATE VIEW `NULL_old` AS SELECT note AS `NULL` FROM `NULL`;");
 
@@ -169,17 +165,7 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
             CREATE VIEW t_view AS SELECT a, a = 'ABC' AS same FROM t;
             CREATE FUNCTION shout(x varchar(10)) RETURNS varchar(20) DETERMINISTIC RETURN CONCAT(x, '!');
             """);
-        string path = Path.Combine(_work, "collation.sql");
-        await using (var dump = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(source)), new SourceOptions(), s_tools))
-        {
-            await dump.PrepareAsync(CancellationToken.None);
-            await using (Stream input = dump.Open())
-            await using (FileStream output = File.Create(path))
-            {
-                await input.CopyToAsync(output);
-            }
-            await dump.CompleteAsync(CancellationToken.None);
-        }
+        string path = await DumpToFileAsync(source);
         string target = await server.CreateDatabaseAsync();
 
         await RestoreAsync(server.ConnectionUri(target), path, WipeMode.Database, lockWaitSeconds: 10);
