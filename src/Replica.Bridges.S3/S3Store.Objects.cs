@@ -37,6 +37,35 @@ internal sealed partial class S3Store
         GC.Collect(0, GCCollectionMode.Forced, blocking: true);
     }
 
+    /// <summary>
+    /// A dump's object, created only if absent: the same PUT as <see cref="IObjectStore.PutAsync"/> with If-None-Match: *,
+    /// which costs no request (the check that the server honours it ran before the writer's claim), or a multipart upload
+    /// that completes only if absent (see <see cref="UploadMultipartAsync"/>).
+    /// </summary>
+    async Task<bool> IObjectStore.PutNewAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what,
+        CancellationToken cancellationToken)
+    {
+        await EnsureConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (data.Length > _options.MultipartThreshold)
+            {
+                return await UploadMultipartAsync(Full(key), data, what, cancellationToken, onlyIfAbsent: true).ConfigureAwait(false);
+            }
+            await PutAsync(Full(key), data, $"store {what} at", cancellationToken, ifNoneMatch: "*", sha256: sha256).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
+        {
+            return false;
+        }
+        finally
+        {
+            // See IObjectStore.PutAsync.
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        }
+    }
+
     async Task<bool> IObjectStore.PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
     {
         await EnsureConditionalWritesAsync(cancellationToken).ConfigureAwait(false);
@@ -135,6 +164,15 @@ internal sealed partial class S3Store
         }
         catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex))
         {
+            // Our own claim, sent again by the retry after its answer was lost, finds the marker it created: then it holds
+            // our bytes (no other writer's marker does), and the name is ours. Taken for another writer's, it blocked the
+            // name until --stale-after (found by review).
+            StoredObject? current = await GetAsync(markerKey, $"read the writer marker of dump '{name}' from", null, cancellationToken)
+                .ConfigureAwait(false);
+            if (current is not null && current.Data.Span.SequenceEqual(owner.Span) && current.ETag.Length > 0)
+            {
+                return new Lease(this, name, markerKey, owner.ToArray(), current.ETag);
+            }
             throw new BridgeException(
                 $"A dump named '{name}' is being written to {Description} by another process (s3://{Bucket}/{markerKey} exists); "
                 + "if that writer died, 'replica delete --abandoned' removes what it left once its marker is older than --stale-after (1 h).",

@@ -180,9 +180,15 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
     /// Stores <paramref name="data"/> as one object in parts of <see cref="S3BridgeOptions.PartSize"/>, at most
     /// <see cref="S3BridgeOptions.MultipartConcurrency"/> at a time. The parts are slices of <paramref name="data"/>, so
     /// nothing is copied. On any failure (or cancellation) the upload is aborted before the exception propagates, so no
-    /// invisible parts are left to pay for.
+    /// invisible parts are left to pay for. With <paramref name="onlyIfAbsent"/> the object is created only if there is
+    /// none at <paramref name="key"/> (false when there is, the upload aborted): the completion says If-None-Match: *, as
+    /// AWS and moto honour it; radosgw ignores it there (measured: Ceph's radosgw of the tests completed the upload over
+    /// an existing object), so the key is also checked with one HEAD right before the completion. On such a server the
+    /// object is then protected but for that request's time, at one request more per multipart upload (which takes at
+    /// least four already; chunks are single PUTs, honoured everywhere, below the 16 MiB threshold).
     /// </summary>
-    public async Task UploadMultipartAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
+    public async Task<bool> UploadMultipartAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken,
+        bool onlyIfAbsent = false)
     {
         InitiateMultipartUploadResponse started = await RunAsync($"start the multipart upload to {what}", key,
             ct => _client.InitiateMultipartUploadAsync(
@@ -213,6 +219,11 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                 parts[partNumber - 1] = new PartETag(partNumber, uploaded.ETag);
             }).ConfigureAwait(false);
 
+            if (onlyIfAbsent && await GetLengthAsync(key, what, cancellationToken).ConfigureAwait(false) >= 0)
+            {
+                await AbortUploadAsync(key, uploadId).ConfigureAwait(false);
+                return false;
+            }
             try
             {
                 await RunAsync($"complete the multipart upload to {what}", key,
@@ -222,7 +233,13 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                         Key = key,
                         UploadId = uploadId,
                         PartETags = [.. parts],
-                    }, ct), cancellationToken, ex => ex.ErrorCode == "NoSuchUpload").ConfigureAwait(false);
+                        IfNoneMatch = onlyIfAbsent ? "*" : null,
+                    }, ct), cancellationToken, ex => ex.ErrorCode == "NoSuchUpload" || (onlyIfAbsent && S3Errors.IsConditionFailed(ex))).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (onlyIfAbsent && S3Errors.IsConditionFailed(ex))
+            {
+                await AbortUploadAsync(key, uploadId).ConfigureAwait(false);
+                return false;
             }
             catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload")
             {
@@ -233,6 +250,7 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                     throw S3Errors.Failed($"complete the multipart upload to {what}", Bucket, key, ex, 1);
                 }
             }
+            return true;
         }
         catch
         {

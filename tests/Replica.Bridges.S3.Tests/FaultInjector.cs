@@ -30,6 +30,7 @@ internal sealed class FaultInjector : DelegatingHandler
         _status = status;
         _code = code;
         _answer = null;
+        _loseAnswer = false;
         Volatile.Write(ref _remaining, times);
         Volatile.Write(ref _match, match);
     }
@@ -39,11 +40,25 @@ internal sealed class FaultInjector : DelegatingHandler
     {
         _status = HttpStatusCode.OK;
         _answer = xml;
+        _loseAnswer = false;
         Volatile.Write(ref _remaining, times);
         Volatile.Write(ref _match, match);
     }
 
     string? _answer;
+    bool _loseAnswer;
+
+    /// <summary>
+    /// From now on, the next <paramref name="times"/> requests matching <paramref name="match"/> reach the server, which
+    /// acts on them, but their answer is lost on the way back (the connection breaks): the client sees a network error.
+    /// </summary>
+    public void LoseAnswer(Func<HttpRequestMessage, bool> match, int times)
+    {
+        _loseAnswer = true;
+        _answer = null;
+        Volatile.Write(ref _remaining, times);
+        Volatile.Write(ref _match, match);
+    }
 
     /// <summary>A ListObjectsV2 request (GET ?list-type=2).</summary>
     public static bool IsListing(HttpRequestMessage request) =>
@@ -54,6 +69,11 @@ internal sealed class FaultInjector : DelegatingHandler
         if (Volatile.Read(ref _match) is { } match && match(request) && Interlocked.Decrement(ref _remaining) >= 0)
         {
             Interlocked.Increment(ref _injected);
+            if (_loseAnswer)
+            {
+                using HttpResponseMessage lost = await base.SendAsync(request, cancellationToken);
+                throw new HttpRequestException($"injected by the test: the answer ({(int)lost.StatusCode}) to {request.Method} {request.RequestUri!.AbsolutePath} was lost");
+            }
             string body = _answer
                 ?? $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{_code}</Code><Message>injected by the test</Message></Error>";
             return new HttpResponseMessage(_status)

@@ -12,6 +12,14 @@ internal sealed class BridgeIndex
 
     public int Version { get; set; } = CurrentVersion;
 
+    /// <summary>
+    /// One more at every write of index.json (<see cref="ObjectBridge.UpdateIndexAsync"/>), so that a write always
+    /// changes its bytes, and with them its ETag (S3's is the MD5 of the bytes): a compare-and-swap based on an earlier
+    /// read then fails even when nothing listed changed (`delete --abandoned` relies on it, see RemoveAbandonedAsync).
+    /// Absent (0) in an index.json written before it; older replicas ignore it.
+    /// </summary>
+    public long Revision { get; set; }
+
     public List<DumpEntry> Dumps { get; set; } = [];
 
     public DumpEntry? Find(string name)

@@ -41,6 +41,18 @@ public interface IObjectStore
     /// </summary>
     Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores a new object of a dump being written (a chunk, a chunk list) only if there is no object at
+    /// <paramref name="key"/>; false when there is. Such a key is written once per dump, so an object already there is
+    /// either the writer's own earlier try whose answer was lost, or another writer's that claimed the name after this
+    /// one lost its lease, which must never be overwritten; the caller reads it back to tell which.
+    /// <paramref name="sha256"/> and <paramref name="what"/> as for <see cref="PutAsync"/>. An object store makes the write
+    /// itself conditional (S3: If-None-Match: *, no extra request). The default suits a store whose writers cannot lose
+    /// their lease (<see cref="IDirectoryStore"/>) and whose <see cref="PutIfAbsentAsync"/> stores any object.
+    /// </summary>
+    Task<bool> PutNewAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken) =>
+        PutIfAbsentAsync(key, data, $"write {what} to", cancellationToken);
+
     /// <summary>Stores <paramref name="data"/> only if there is no object at <paramref name="key"/>; false when there is.</summary>
     Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken);
 
@@ -61,8 +73,9 @@ public interface IObjectStore
 
     /// <summary>
     /// Claims dump <paramref name="name"/> for one writer: creates its marker ("name/.writing", holding
-    /// <paramref name="owner"/>) so that no other writer, and no cleanup, takes the name while the lease is held.
-    /// <see cref="BridgeException"/> when another writer holds it.
+    /// <paramref name="owner"/>, which no other writer's marker holds) so that no other writer, and no cleanup, takes the
+    /// name while the lease is held. <see cref="BridgeException"/> when another writer holds it; a marker that holds
+    /// <paramref name="owner"/> already is this writer's own claim whose answer was lost, and it holds the lease.
     /// </summary>
     Task<IWriterLease> AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken);
 }

@@ -202,6 +202,24 @@ public partial class ObjectBridge
                     if (folder.Keys.Contains(markerKey))
                     {
                         await _store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
+                        // Then index.json is rewritten (a new revision, so a new ETag) unless the dump got listed since
+                        // the check above: a writer checks that its marker is still its own inside the compare-and-swap
+                        // that lists its dump, so either its listing came first (then the folder is a complete dump's and
+                        // is left alone: only its marker, which it removes once listed anyway, is gone) or this rewrite
+                        // did, and the writer's write, on the version it read before it saw its marker, fails; its next
+                        // try finds the marker gone. Without it a writer paused between its check and its write listed
+                        // its dump over the folder emptied here (and maybe claimed by another writer since): found by review.
+                        bool listedMeanwhile = false;
+                        await UpdateIndexAsync((index, _) =>
+                        {
+                            listedMeanwhile = index.Find(name) is not null;
+                            return ValueTask.FromResult(!listedMeanwhile);
+                        }, lockHeld: true, damagedIsEmpty: false, cancellationToken).ConfigureAwait(false);
+                        if (listedMeanwhile)
+                        {
+                            abandoned.Remove(name);
+                            continue;
+                        }
                     }
                     await DeleteDumpObjectsAsync(name, folder.Keys.Where(k => k != markerKey).ToList(), cancellationToken).ConfigureAwait(false);
                 }

@@ -64,6 +64,7 @@ public partial class ObjectBridge
                 {
                     return;
                 }
+                index.Revision++;
                 byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, BridgeJsonContext.Default.BridgeIndex);
                 if (BeforeIndexWrite is { } hook)
                 {
@@ -92,19 +93,25 @@ public partial class ObjectBridge
     /// <summary>
     /// Lists a completed dump. Finding the very same entry already listed is success: an earlier try whose answer was
     /// lost, or a rebuild that saw the manifest first. A different entry of that name is an error.
+    /// <paramref name="beforeListing"/> runs inside the compare-and-swap, after index.json was read and before the entry is
+    /// written on that read's ETag (every try): the writer's last lease check (see ObjectDumpWriter.CommitAsync).
     /// </summary>
-    internal Task AddToIndexAsync(DumpEntry entry, CancellationToken cancellationToken) =>
-        UpdateIndexAsync((index, _) =>
+    internal Task AddToIndexAsync(DumpEntry entry, Func<CancellationToken, Task>? beforeListing, CancellationToken cancellationToken) =>
+        UpdateIndexAsync(async (index, ct) =>
         {
             DumpEntry? listed = index.Find(entry.Name);
             if (listed is null)
             {
+                if (beforeListing is not null)
+                {
+                    await beforeListing(ct).ConfigureAwait(false);
+                }
                 index.Dumps.Add(entry);
-                return ValueTask.FromResult(true);
+                return true;
             }
             if (listed == entry)
             {
-                return ValueTask.FromResult(false);
+                return false;
             }
             throw new BridgeException($"A dump named '{entry.Name}' is already listed in {_store.Show(IndexKey)}.");
         }, lockHeld: false, damagedIsEmpty: false, cancellationToken);

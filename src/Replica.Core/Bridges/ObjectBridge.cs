@@ -120,9 +120,12 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         }
 
         long createdAt = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        // For a person looking at a stuck dump: who is (or was) writing it.
+        // For a person looking at a stuck dump: who is (or was) writing it. The writer's own bytes too: a marker holding
+        // them is this writer's (its claim whose answer was lost, its lease still held), so they must be no other
+        // writer's, not even one in the same process started in the same millisecond: hence the random id.
         byte[] owner = System.Text.Encoding.UTF8.GetBytes(
-            $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.FromUnixTimeMilliseconds(createdAt):O}\n");
+            $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.FromUnixTimeMilliseconds(createdAt):O}, "
+            + $"writer {Guid.NewGuid():N}\n");
         if (_directory is not null)
         {
             // Folders of writers that died (SIGKILL, power loss) would otherwise block their name and waste space forever.

@@ -152,8 +152,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                 _leaseLost = true;
                 throw MarkerRefresher.LeaseLost(Name, "its writer marker was removed or replaced while it worked");
             }
-            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, chunk, sha256Hash, $"chunk {inPart} of part {part} of dump '{Name}'",
-                cancellationToken).ConfigureAwait(false);
+            await PutNewAsync(key, chunk, sha256Hash, $"chunk {inPart} of part {part} of dump '{Name}'", cancellationToken).ConfigureAwait(false);
             // Numbered within the part; the manifest numbers the chunks it lists itself through the whole dump.
             var pending = new ChunkEntry { Part = part, InPart = inPart, Size = chunk.Length };
             sha256Hash.Span.CopyTo(pending.Sha256);
@@ -203,8 +202,8 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             ReadOnlyMemory<byte> json = buffer.WrittenMemory;
             byte[] sha256 = System.Security.Cryptography.SHA256.HashData(json.Span);
             string key = ObjectBridge.ChunkListKey(part.Index, part.Lists.Count);
-            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, json, sha256, $"chunk list {part.Lists.Count} of part {part.Index} of dump '{Name}'",
-                cancellationToken).ConfigureAwait(false);
+            await PutNewAsync(key, json, sha256, $"chunk list {part.Lists.Count} of part {part.Index} of dump '{Name}'", cancellationToken)
+                .ConfigureAwait(false);
             part.Lists.Add(new ChunkListInfo(key, part.Pending.Count, json.Length, Convert.ToHexStringLower(sha256)));
             part.Pending.Clear();
         }
@@ -291,7 +290,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         }
         try
         {
-            await _store.PutAsync(ObjectBridge.DumpPrefix(Name) + key, data, sha256, what, cancellationToken).ConfigureAwait(false);
+            await PutNewAsync(key, data, sha256, what, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -311,6 +310,37 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         return await CommitAsync(manifestJson, entry, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Stores a new object under <paramref name="key"/> in the dump's folder (a chunk, a chunk list, an object of a copied
+    /// dump): each is written once, so the write never replaces anything (<see cref="IObjectStore.PutNewAsync"/>). An
+    /// object already there with the same bytes is this writer's own earlier try whose answer was lost (the store retried
+    /// it); any other is another writer's, which claimed the name after this one lost its lease (`delete --abandoned` took
+    /// it for dead while it was paused): before, this writer went on storing over that writer's chunks until its next
+    /// refresh noticed (found by review). It fails then, and removes nothing.
+    /// </summary>
+    async Task PutNewAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)
+    {
+        string fullKey = ObjectBridge.DumpPrefix(Name) + key;
+        if (await _store.PutNewAsync(fullKey, data, sha256, what, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+        // Read back only on this rare path: one conditional header per write costs nothing, a read per chunk would.
+        StoredObject? stored = await _store.GetAsync(fullKey, $"read back {what} from",
+            length => length == data.Length ? GC.AllocateUninitializedArray<byte>(data.Length) : throw TakenOver(), cancellationToken)
+            .ConfigureAwait(false);
+        if (stored is null || !stored.Data.Span.SequenceEqual(data.Span))
+        {
+            throw TakenOver();
+        }
+
+        BridgeException TakenOver()
+        {
+            _leaseLost = true;
+            return MarkerRefresher.LeaseLost(Name, $"{_store.Show(fullKey)} ({what}) was stored by another writer, which claimed the name since");
+        }
+    }
+
     /// <summary>Writes the manifest once, lists the dump (the commit point), then gives up the lease.</summary>
     async Task<DumpEntry> CommitAsync(ReadOnlyMemory<byte> json, DumpEntry entry, CancellationToken cancellationToken)
     {
@@ -318,7 +348,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         try
         {
             // A writer that lost its lease must not make its dump complete: its chunks may be gone.
-            await EnsureLeaseHeldAsync(cancellationToken).ConfigureAwait(false);
+            await EnsureLeaseHeldAsync(ownManifest: null, cancellationToken).ConfigureAwait(false);
             // Written once: put-if-absent refuses to replace a manifest, whoever wrote it.
             if (!await _store.PutIfAbsentAsync(manifestKey, json, $"write the manifest of dump '{Name}' to", cancellationToken)
                     .ConfigureAwait(false))
@@ -331,23 +361,17 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                     throw new BridgeException($"Cannot write the manifest of dump '{Name}': {_store.Show(manifestKey)} already exists.");
                 }
             }
-            // Listing is the commit point: only now do list, restore and --latest see the dump. Checked again (without
-            // a request) in case the manifest's write took long.
-            if (_bridge.LeasesCanBeLost)
-            {
-                try
-                {
-                    EnsureLeaseHeld();
-                }
-                catch (BridgeException)
-                {
-                    // Our manifest must not stay over chunks that may be gone: `index rebuild` would list the dump from it.
-                    await DeleteQuietlyAsync(manifestKey).ConfigureAwait(false);
-                    throw;
-                }
-            }
+            // Listing is the commit point: only now do list, restore and --latest see the dump. The lease is checked
+            // again inside the index's compare-and-swap, after index.json is read and right before the entry is written
+            // on that read's ETag. Checked before it (as it was), a writer paused between its check and the write listed
+            // its dump over a folder that `delete --abandoned` had emptied, and another writer may have claimed (found by
+            // review). Inside it the check is sound: `delete --abandoned` removes the marker, then rewrites index.json
+            // unless the dump is listed by then, and only then removes the rest (ObjectBridge.RemoveAbandonedAsync). A
+            // marker read back as ours was removed, if at all, after our read of index.json, so that rewrite and our
+            // write compete for the same version: if the rewrite wins, our write fails and the next try finds the marker
+            // gone; if ours wins, the cleanup finds the dump listed and leaves its folder alone.
             _entry = entry;
-            await _bridge.AddToIndexAsync(entry, cancellationToken).ConfigureAwait(false);
+            await _bridge.AddToIndexAsync(entry, ct => EnsureLeaseHeldAsync(manifestKey, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -376,14 +400,19 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     /// `delete --abandoned` took the writer for dead (paused, or seen through a clock that runs ahead) and removed, or is
     /// removing, what it stored. Checks that the marker was refreshed recently enough that it cannot have looked stale
     /// (<see cref="MarkerRefresher.EnsureHeld"/>), then reads the marker back: it must still hold this writer's bytes.
+    /// <paramref name="ownManifest"/>: this writer stored its manifest there, which is removed again when only the time
+    /// check fails (the marker still ours): `index rebuild` would list the dump from it over chunks that may be gone.
     /// </summary>
-    async Task EnsureLeaseHeldAsync(CancellationToken cancellationToken)
+    async Task EnsureLeaseHeldAsync(string? ownManifest, CancellationToken cancellationToken)
     {
         if (!_bridge.LeasesCanBeLost)
         {
             return;
         }
-        EnsureLeaseHeld();
+        if (ownManifest is null)
+        {
+            EnsureLeaseHeld();
+        }
         string markerKey = ObjectBridge.MarkerKey(Name);
         StoredObject? marker = await _store.GetAsync(markerKey, $"read the writer marker of dump '{Name}' from", null, cancellationToken)
             .ConfigureAwait(false);
@@ -395,7 +424,15 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                 : $"its writer marker {_store.Show(markerKey)} now belongs to another writer");
         }
         // The read may have taken long (a pause, retries): the time is checked again.
-        EnsureLeaseHeld();
+        try
+        {
+            EnsureLeaseHeld();
+        }
+        catch (BridgeException) when (ownManifest is not null)
+        {
+            await DeleteQuietlyAsync(ownManifest).ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Deletes one object while a failure is on its way up, which says more than a failure of this would.</summary>
@@ -452,7 +489,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             // entry goes; the rest is left for `delete --abandoned` unless the marker still holds this writer's bytes.
             try
             {
-                await EnsureLeaseHeldAsync(CancellationToken.None).ConfigureAwait(false);
+                await EnsureLeaseHeldAsync(ownManifest: null, CancellationToken.None).ConfigureAwait(false);
             }
             catch (BridgeException ex)
             {

@@ -192,6 +192,93 @@ public sealed class MemoryBridgeTests
         Assert.Equal(Bytes(100, seed: 2), await RestoreAsync(_bridge, "taken"));
     }
 
+    /// <summary>
+    /// Regression: a writer paused past --stale-after, whose folder `delete --abandoned` removed and whose name another
+    /// writer then claimed, went on storing its chunks over the other writer's until its next refresh (found by review):
+    /// the other dump, listed, then failed its integrity check on restore. Chunks are created only if absent now.
+    /// </summary>
+    [Fact]
+    public async Task WriteChunkAsync_NameTakenOverWhilePaused_FailsWithLeaseLostAndLeavesTheOtherWritersChunks()
+    {
+        IDumpWriter paused = await _bridge.BeginDumpAsync("taken", s_none);
+        await paused.WriteChunkAsync(Bytes(10, seed: 1), s_none);
+        _clock.Now += TimeSpan.FromMinutes(3);
+        Assert.Equal(["taken"], await Bridge().DeleteAbandonedAsync(TimeSpan.FromMinutes(2), dryRun: false, s_none));
+        IDumpWriter other = await Bridge().BeginDumpAsync("taken", s_none);
+        await other.WriteChunkAsync(Bytes(10, seed: 2), s_none);
+        await other.WriteChunkAsync(Bytes(10, seed: 3), s_none);
+
+        // Its refresher has not ticked since: only the chunk it stores can tell it.
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => paused.WriteChunkAsync(Bytes(10, seed: 4), s_none));
+        await paused.DisposeAsync();
+        await other.CompleteAsync(s_summary, s_none);
+        await other.DisposeAsync();
+
+        Assert.StartsWith("Dump 'taken' lost its lease on the name: 'memory:taken/p000000-000001.chunk' (chunk 1 of part 0 of dump 'taken') "
+            + "was stored by another writer", ex.Message);
+        Assert.Equal(["taken"], await ListedNamesAsync());
+        Assert.Equal(Bytes(10, seed: 2).Concat(Bytes(10, seed: 3)).ToArray(), await RestoreAsync(_bridge, "taken"));
+    }
+
+    /// <summary>
+    /// A chunk whose first write reached the store but whose answer was lost is found there by the store's retry: the
+    /// same bytes are this writer's own, and the dump goes on.
+    /// </summary>
+    [Fact]
+    public async Task WriteChunkAsync_OwnChunkStoredByATryWhoseAnswerWasLost_DumpCompletes()
+    {
+        int lost = 0;
+        _store.BeforePutNew = async (key, data) =>
+        {
+            if (key.EndsWith("-000001.chunk", StringComparison.Ordinal) && lost++ == 0)
+            {
+                await _store.PutAsync(key, data, default, "the first try", s_none);
+            }
+        };
+
+        await WriteDumpAsync(_bridge, "retried", Bytes(100, seed: 5), chunkSize: 32);
+
+        Assert.Equal(1, lost);
+        Assert.Equal(Bytes(100, seed: 5), await RestoreAsync(_bridge, "retried"));
+    }
+
+    /// <summary>
+    /// Regression: the writer checked its lease before the index's compare-and-swap, not inside it; paused between the
+    /// check and the write, it listed its dump over the folder `delete --abandoned` had emptied meanwhile and another
+    /// writer had claimed (found by review). Here the cleanup (seen through a clock that runs ahead, so the writer's own
+    /// clock does not tell) and the other writer's claim run between the writer's read of index.json and its write.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_NameTakenOverBetweenLeaseCheckAndListing_FailsWithLeaseLostAndListsOnlyTheOtherDump()
+    {
+        IDumpWriter paused = await _bridge.BeginDumpAsync("late", s_none);
+        await paused.WriteChunkAsync(Bytes(10, seed: 1), s_none);
+        IDumpWriter? other = null;
+        bool fired = false;
+        _store.BeforeConditionalWrite = async key =>
+        {
+            if (key == "index.json" && !fired)
+            {
+                fired = true;
+                _clock.Now += TimeSpan.FromMinutes(3);
+                Assert.Equal(["late"], await Bridge().DeleteAbandonedAsync(TimeSpan.FromMinutes(2), dryRun: false, s_none));
+                other = await Bridge().BeginDumpAsync("late", s_none);
+                await other.WriteChunkAsync(Bytes(10, seed: 2), s_none);
+            }
+        };
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => paused.CompleteAsync(s_summary, s_none));
+        await paused.DisposeAsync();
+        _store.BeforeConditionalWrite = null;
+        Assert.Empty(await ListedNamesAsync());
+        await other!.CompleteAsync(s_summary, s_none);
+        await other.DisposeAsync();
+
+        Assert.StartsWith("Dump 'late' lost its lease on the name: its writer marker 'memory:late/.writing' now belongs to another writer", ex.Message);
+        Assert.Equal(["late"], await ListedNamesAsync());
+        Assert.Equal(Bytes(10, seed: 2), await RestoreAsync(_bridge, "late"));
+    }
+
     [Fact]
     public async Task DeleteAbandonedAsync_DeadWriterWithStaleMarker_RemovedAndNameUsableAgain()
     {

@@ -56,6 +56,22 @@ internal sealed class MemoryObjectStore(TimeProvider clock) : IObjectStore
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Runs before a dump's new object (<see cref="PutNewAsync"/>) is created: a test's way to have another writer store
+    /// it first, or to store it itself as a try whose answer was lost would have.
+    /// </summary>
+    public Func<string, ReadOnlyMemory<byte>, Task>? BeforePutNew { get; set; }
+
+    /// <summary>Creates the object only if absent, as the S3 store's If-None-Match: * does.</summary>
+    public async Task<bool> PutNewAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)
+    {
+        if (BeforePutNew is { } before)
+        {
+            await before(key, data);
+        }
+        return PutIfMatch(key, data, etag: null);
+    }
+
     public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken) =>
         PutIfMatchAsync(key, data, etag: null, what, cancellationToken);
 
