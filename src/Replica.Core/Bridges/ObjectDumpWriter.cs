@@ -371,7 +371,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             // write compete for the same version: if the rewrite wins, our write fails and the next try finds the marker
             // gone; if ours wins, the cleanup finds the dump listed and leaves its folder alone.
             _entry = entry;
-            await _bridge.AddToIndexAsync(entry, ct => EnsureLeaseHeldAsync(manifestKey, ct), cancellationToken).ConfigureAwait(false);
+            await _bridge.AddToIndexAsync(entry, ct => EnsureLeaseHeldAsync((manifestKey, json), ct), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -400,10 +400,12 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     /// `delete --abandoned` took the writer for dead (paused, or seen through a clock that runs ahead) and removed, or is
     /// removing, what it stored. Checks that the marker was refreshed recently enough that it cannot have looked stale
     /// (<see cref="MarkerRefresher.EnsureHeld"/>), then reads the marker back: it must still hold this writer's bytes.
-    /// <paramref name="ownManifest"/>: this writer stored its manifest there, which is removed again when only the time
-    /// check fails (the marker still ours): `index rebuild` would list the dump from it over chunks that may be gone.
+    /// <paramref name="ownManifest"/>: this writer stored that manifest, which is removed again when the lease is lost:
+    /// `index rebuild` would list the dump from it over chunks that may be gone, and a new writer of the name could not
+    /// write its own. With the marker gone or another writer's, only while it still holds this writer's bytes: `delete
+    /// --abandoned` that ran before it was written did not see it (found by review: it stayed behind).
     /// </summary>
-    async Task EnsureLeaseHeldAsync(string? ownManifest, CancellationToken cancellationToken)
+    async Task EnsureLeaseHeldAsync((string Key, ReadOnlyMemory<byte> Json)? ownManifest, CancellationToken cancellationToken)
     {
         if (!_bridge.LeasesCanBeLost)
         {
@@ -419,6 +421,10 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         if (marker is null || !marker.Data.Span.SequenceEqual(_owner))
         {
             _leaseLost = true;
+            if (ownManifest is { } own)
+            {
+                await DeleteOwnManifestAsync(own.Key, own.Json).ConfigureAwait(false);
+            }
             throw MarkerRefresher.LeaseLost(Name, marker is null
                 ? $"its writer marker {_store.Show(markerKey)} is gone"
                 : $"its writer marker {_store.Show(markerKey)} now belongs to another writer");
@@ -428,10 +434,31 @@ internal sealed class ObjectDumpWriter : IDumpWriter
         {
             EnsureLeaseHeld();
         }
-        catch (BridgeException) when (ownManifest is not null)
+        catch (BridgeException) when (ownManifest is { } own)
         {
-            await DeleteQuietlyAsync(ownManifest).ConfigureAwait(false);
+            await DeleteQuietlyAsync(own.Key).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the manifest at <paramref name="key"/> if it still holds <paramref name="json"/>, this writer's: with the
+    /// lease lost, another writer may have claimed the name and written its own there since.
+    /// </summary>
+    async Task DeleteOwnManifestAsync(string key, ReadOnlyMemory<byte> json)
+    {
+        try
+        {
+            StoredObject? stored = await _store.GetAsync(key, $"read back the manifest of dump '{Name}' from",
+                length => length == json.Length ? new byte[length] : throw new BridgeException("another manifest"), CancellationToken.None).ConfigureAwait(false);
+            if (stored is not null && stored.Data.Span.SequenceEqual(json.Span))
+            {
+                await DeleteQuietlyAsync(key).ConfigureAwait(false);
+            }
+        }
+        catch (BridgeException)
+        {
+            // another writer's manifest (another length), or unreadable: left alone; `delete --abandoned` removes ours
         }
     }
 

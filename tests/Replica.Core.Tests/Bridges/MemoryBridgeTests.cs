@@ -279,6 +279,39 @@ public sealed class MemoryBridgeTests
         Assert.Equal(Bytes(10, seed: 2), await RestoreAsync(_bridge, "late"));
     }
 
+    /// <summary>
+    /// `delete --abandoned` ran while the writer was paused before it wrote its manifest: the cleanup did not see the
+    /// manifest, and the writer, finding its marker gone, left it behind (found by review), so `index rebuild` would list
+    /// a dump whose chunks are gone and a new writer of the name could not write its own.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAsync_CleanedUpBeforeItsManifestWasWritten_LeavesNoManifestBehind()
+    {
+        IDumpWriter paused = await _bridge.BeginDumpAsync("late", s_none);
+        await paused.WriteChunkAsync(Bytes(10, seed: 1), s_none);
+        bool fired = false;
+        _store.BeforeConditionalWrite = async key =>
+        {
+            if (key.EndsWith("manifest.json", StringComparison.Ordinal) && !fired)
+            {
+                fired = true;
+                _clock.Now += TimeSpan.FromMinutes(3);
+                Assert.Equal(["late"], await Bridge().DeleteAbandonedAsync(TimeSpan.FromMinutes(2), dryRun: false, s_none));
+            }
+        };
+
+        var ex = await Assert.ThrowsAsync<BridgeException>(() => paused.CompleteAsync(s_summary, s_none));
+        await paused.DisposeAsync();
+        _store.BeforeConditionalWrite = null;
+
+        Assert.True(fired);
+        Assert.StartsWith("Dump 'late' lost its lease on the name: its writer marker 'memory:late/.writing' is gone", ex.Message);
+        Assert.Empty(await ListedNamesAsync());
+        Assert.DoesNotContain(_store.Keys, k => k.StartsWith("late/", StringComparison.Ordinal));
+        await WriteDumpAsync(_bridge, "late", Bytes(10, seed: 2), chunkSize: 10);
+        Assert.Equal(Bytes(10, seed: 2), await RestoreAsync(_bridge, "late"));
+    }
+
     [Fact]
     public async Task DeleteAbandonedAsync_DeadWriterWithStaleMarker_RemovedAndNameUsableAgain()
     {
