@@ -174,6 +174,10 @@ internal sealed partial class LocalStore
         catch (DirectoryNotFoundException)
         {
         }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("delete", Path.Combine(_root, name), ex);
+        }
     }
 
     static void DeleteTree(NoFollowFolder parent, string name, string what)

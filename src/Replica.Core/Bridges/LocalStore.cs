@@ -121,9 +121,21 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
     public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
     {
         // The writer's lease keeps others out of its folder; the rename below refuses to replace a file in any case.
-        if (File.Exists(PathOf(key)))
+        try
         {
-            return false;
+            using NoFollowFolder folder = OpenFolderOf(key, what, out string name);
+            if (folder.KindOf(name) != EntryKind.None)
+            {
+                return false;
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The write below says which folder is missing.
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io(what, PathOf(key), ex);
         }
         await WriteFileDurablyAsync(key, data, overwrite: false, what, cancellationToken).ConfigureAwait(false);
         return true;

@@ -18,8 +18,23 @@ internal enum EntryKind { None, File, Folder, Link, Other }
 /// </summary>
 internal sealed partial class NoFollowFolder : IDisposable
 {
-    /// <summary>Where the descriptor calls are used: the flags and struct offsets below are those of 64-bit Linux.</summary>
-    public static bool IsSupported { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
+    /// <summary>
+    /// Where the descriptor calls are used: the flags and struct offsets below are those of 64-bit Linux, and statx and
+    /// renameat2 came with glibc 2.28 (2018); an older libc keeps the path checks.
+    /// </summary>
+    public static bool IsSupported { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess && HasStatx();
+
+    static bool HasStatx()
+    {
+        try
+        {
+            return Libc.ModeAt(Libc.AT_FDCWD, "/", 0) >= 0;
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The descriptor, or -1 when this folder is only a path (not <see cref="IsSupported"/>).</summary>
     int _fd;
@@ -420,7 +435,7 @@ internal sealed partial class NoFollowFolder : IDisposable
         public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
         public static readonly int O_DIRECTORY = IsArmOrPower ? 0x4000 : 0x10000;
         public static readonly int O_NOFOLLOW = IsArmOrPower ? 0x8000 : 0x20000;
-        public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
+        public const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
         public const uint RENAME_NOREPLACE = 1;
         public const int LOCK_EX = 2, LOCK_NB = 4, F_GETFL = 3, F_SETFL = 4;
         public const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFDIR = 0x4000, S_IFLNK = 0xA000;
