@@ -22,7 +22,8 @@ internal sealed partial class NoFollowFolder : IDisposable
     /// Where the descriptor calls are used: the flags and struct offsets below are those of 64-bit Linux, and statx and
     /// renameat2 came with glibc 2.28 (2018); an older libc keeps the path checks.
     /// </summary>
-    public static bool IsSupported { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess && HasStatx();
+    public static bool IsSupported { get; } =
+        OperatingSystem.IsLinux() && Environment.Is64BitProcess && !Switches.ForcePathChecks && HasStatx();
 
     static bool HasStatx()
     {
