@@ -47,22 +47,12 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
     {
         NoFollowFolder folder = NoFollowFolder.OpenRoot(_root);
         int start = 0;
-        try
+        for (int slash = key.IndexOf('/'); slash >= 0; slash = key.IndexOf('/', start))
         {
-            for (int slash = key.IndexOf('/'); slash >= 0; slash = key.IndexOf('/', start))
-            {
-                NoFollowFolder parent = folder;
-                using (parent)
-                {
-                    folder = parent.OpenFolder(key[start..slash], what);
-                }
-                start = slash + 1;
-            }
-        }
-        catch
-        {
-            folder.Dispose();
-            throw;
+            // Each folder is closed once the next one is open, or when opening it fails.
+            using NoFollowFolder parent = folder;
+            folder = parent.OpenFolder(key[start..slash], what);
+            start = slash + 1;
         }
         name = key[start..];
         return folder;

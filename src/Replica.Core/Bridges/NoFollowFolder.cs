@@ -37,7 +37,12 @@ internal sealed partial class NoFollowFolder : IDisposable
         }
     }
 
-    /// <summary>The descriptor, or -1 when this folder is only a path (not <see cref="IsSupported"/>).</summary>
+    const int PathOnly = -1, Closed = -2;
+
+    /// <summary>
+    /// The descriptor; <see cref="PathOnly"/> when this folder is only a path (not <see cref="IsSupported"/>), and
+    /// <see cref="Closed"/> once disposed, which every libc call then refuses (EBADF).
+    /// </summary>
     int _fd;
 
     NoFollowFolder(string path, int fd)
@@ -59,7 +64,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     {
         if (!IsSupported)
         {
-            return new NoFollowFolder(root, -1);
+            return new NoFollowFolder(root, PathOnly);
         }
         int fd = Libc.Open(root, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         return fd >= 0 ? new NoFollowFolder(root, fd) : throw Error(Marshal.GetLastPInvokeError(), root, folder: true);
@@ -72,10 +77,10 @@ internal sealed partial class NoFollowFolder : IDisposable
     public NoFollowFolder OpenFolder(string name, string what)
     {
         string path = PathOf(name);
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             RefuseLink(path, what);
-            return new NoFollowFolder(path, -1);
+            return new NoFollowFolder(path, PathOnly);
         }
         // O_DIRECTORY|O_NOFOLLOW fails with ENOTDIR on a link (not ELOOP), as on a file: lstat tells them apart. When the
         // name changed in between (a folder swapped back), the open is tried again.
@@ -109,7 +114,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     public EntryKind KindOf(string name)
     {
         string path = PathOf(name);
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             FileAttributes attributes = new FileInfo(path).Attributes;
             return (int)attributes == -1 ? EntryKind.None
@@ -131,7 +136,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     public SafeFileHandle? OpenToRead(string name, string what)
     {
         string path = PathOf(name);
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             RefuseLink(path, what);
             var file = new FileInfo(path);
@@ -167,7 +172,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     /// </summary>
     public SafeFileHandle CreateNew(string name, FileAccess access, string what)
     {
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             return File.OpenHandle(PathOf(name), FileMode.CreateNew, access, FileShare.None);
         }
@@ -183,7 +188,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     /// </summary>
     public SafeFileHandle OpenExclusive(string name, bool create, string what)
     {
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             RefuseLink(PathOf(name), what);
             return File.OpenHandle(PathOf(name), create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.None);
@@ -200,7 +205,7 @@ internal sealed partial class NoFollowFolder : IDisposable
         {
             ThrowLink(PathOf(name), what);
         }
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             File.Delete(PathOf(name));
         }
@@ -214,7 +219,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     /// <summary>Removes the empty folder <paramref name="name"/>; <see cref="DirectoryNotFoundException"/> when it is not there.</summary>
     public void DeleteEmptyFolder(string name)
     {
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             Directory.Delete(PathOf(name), recursive: false);
         }
@@ -226,7 +231,7 @@ internal sealed partial class NoFollowFolder : IDisposable
 
     public void CreateFolder(string name)
     {
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             Directory.CreateDirectory(PathOf(name));
         }
@@ -242,7 +247,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     /// </summary>
     public void Move(string from, string to, bool replace)
     {
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             if (Directory.Exists(PathOf(from)))
             {
@@ -274,7 +279,7 @@ internal sealed partial class NoFollowFolder : IDisposable
     /// <summary>The names in this folder as it is read ("." and ".." left out).</summary>
     public IEnumerable<string> Names()
     {
-        if (_fd < 0)
+        if (_fd == PathOnly)
         {
             foreach (string entry in Directory.EnumerateFileSystemEntries(Path))
             {
@@ -324,7 +329,7 @@ internal sealed partial class NoFollowFolder : IDisposable
         if (_fd >= 0)
         {
             Libc.Close(_fd);
-            _fd = -1;
+            _fd = Closed;
         }
     }
 
