@@ -175,6 +175,24 @@ public sealed partial class LocalBridgeSwapTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task GetAsync_ChunkIsFifo_RefusedWithoutWaitingForAWriter()
+    {
+        string chunk = Path.Combine(_folder, ChunkName(0));
+        File.Delete(chunk);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [chunk]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        // Opening a FIFO to read waits for a writer unless O_NONBLOCK: a hang here is the failure.
+        var ex = await Assert.ThrowsAsync<BridgeException>(
+            () => _store.GetAsync($"d/{ChunkName(0)}", "read chunk 0 of dump 'd'", null, CancellationToken.None));
+
+        Assert.Contains($"'{chunk}': it is not a regular file", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(ReplicaErrorKind.Bridge, ex.Kind);
+    }
+
     /// <summary>The bridge's link error, naming the dump's folder.</summary>
     bool IsLinkError(BridgeException ex, string folder) =>
         ex.Message.Contains("symbolic link", StringComparison.Ordinal) && ex.Message.Contains($"'{Path.Combine(_root, folder)}'", StringComparison.Ordinal);
