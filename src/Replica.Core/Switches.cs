@@ -13,6 +13,13 @@ internal static class Switches
     public static readonly bool ForceScalar = Environment.GetEnvironmentVariable("REPLICA_FORCE_SCALAR") == "1";
 
     /// <summary>
+    /// REPLICA_FORCE_PATH_CHECKS=1: the local bridge checks each path for links and then acts on it, as on Windows and
+    /// macOS (Bridges/NoFollowFolder), instead of using directory descriptors, so that path's code runs on Linux too
+    /// (the link tests pass under it; LocalBridgeSwapTests show the race it leaves open).
+    /// </summary>
+    public static readonly bool ForcePathChecks = Environment.GetEnvironmentVariable("REPLICA_FORCE_PATH_CHECKS") == "1";
+
+    /// <summary>
     /// REPLICA_READ_BLOCK_SIZE=N (bytes, 1 to 1 MiB): a dump is read in blocks of N bytes instead of 1 MiB. The tests
     /// set a tiny odd size so that statements, rows and quotes cross block boundaries everywhere.
     /// </summary>

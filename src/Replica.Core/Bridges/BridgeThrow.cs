@@ -20,6 +20,13 @@ internal static class BridgeThrow
             $"Cannot {what} '{path}': it is a symbolic link{(target is null ? "" : $" to '{target}'")}, and replica never reads, " +
             "writes, renames or deletes through a link inside the bridge. Check who put it there, then remove the link itself.");
 
+    /// <summary>A FIFO, a device or a folder sits where the bridge was about to read a file; it is not read.</summary>
+    [DoesNotReturn]
+    public static void NotAFile(string what, string path) =>
+        throw new BridgeException(
+            $"Cannot {what} '{path}': it is not a regular file (a FIFO, a device or a folder), and replica reads only " +
+            "regular files inside the bridge. Check who put it there, then remove it.");
+
     [DoesNotReturn]
     public static void ChunkIntegrity(string dumpName, ChunkInfo chunk, string problem) =>
         throw new IntegrityException($"Dump '{dumpName}', {chunk}: {problem}.");

@@ -1,52 +1,11 @@
 using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 
 namespace Replica.Bridges;
 
-// The file system mechanics of the local store: link checks, the index lock, durable writes, writer locks and folder removal.
+// The file system mechanics of the local store (through NoFollowFolder, which refuses links): the index lock, durable writes, writer locks and folder removal.
 internal sealed partial class LocalStore
 {
-    /// <summary>
-    /// The one check that keeps the bridge inside its directory: throws a <see cref="BridgeException"/> when
-    /// <paramref name="path"/> is a symbolic link (or another reparse point, such as a junction). Every file or folder the
-    /// bridge writes, renames or deletes is checked first; a link planted in the bridge could otherwise make it overwrite
-    /// or delete files anywhere this process may write. Nothing at the path is fine. The bridge root itself may be a link:
-    /// the user chose it.
-    /// </summary>
-    internal static void RefuseLink(string path, string what)
-    {
-        FileSystemInfo info = new FileInfo(path);
-        FileAttributes attributes;
-        try
-        {
-            // lstat: a link reports ReparsePoint whatever it points at; -1 when nothing is there.
-            attributes = info.Attributes;
-        }
-        catch (Exception ex) when (BridgeThrow.IsIo(ex))
-        {
-            throw BridgeThrow.Io(what, path, ex);
-        }
-        if (IsLink(attributes))
-        {
-            BridgeThrow.Link(what, path, LinkTargetOf(info));
-        }
-    }
-
-    /// <summary>True for a link's attributes; false for (FileAttributes)(-1), which stands for "nothing there" and has every flag set.</summary>
-    static bool IsLink(FileAttributes attributes) =>
-        (int)attributes != -1 && attributes.HasFlag(FileAttributes.ReparsePoint);
-
-    static string? LinkTargetOf(FileSystemInfo info)
-    {
-        try
-        {
-            return info.LinkTarget;
-        }
-        catch (Exception ex) when (BridgeThrow.IsIo(ex))
-        {
-            return null;
-        }
-    }
-
     void CreateRoot()
     {
         try
@@ -67,80 +26,91 @@ internal sealed partial class LocalStore
     async Task<FileStream> AcquireIndexLockAsync(CancellationToken cancellationToken)
     {
         string path = Path.Combine(_root, IndexLockFileName);
-        RefuseLink(path, "open the index lock");
-        long started = Stopwatch.GetTimestamp();
-        int delayMs = 2;
-        while (true)
+        NoFollowFolder root;
+        try
         {
-            try
+            root = NoFollowFolder.OpenRoot(_root);
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("open the index lock", path, ex);
+        }
+        using (root)
+        {
+            long started = Stopwatch.GetTimestamp();
+            int delayMs = 2;
+            while (true)
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
-            }
-            catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
-            {
-                // Held by someone else (EWOULDBLOCK / sharing violation); other I/O errors end up here too and are
-                // reported with the timeout, carrying the last reason.
-                TimeSpan waited = Stopwatch.GetElapsedTime(started);
-                if (waited >= _options.LockTimeout)
+                try
                 {
-                    throw new BridgeException(
-                        $"Cannot lock '{path}': still held by another replica process after {waited.TotalSeconds:0.#} s ({ex.Message})", ex);
+                    return new FileStream(root.OpenExclusive(IndexLockFileName, create: true, "open the index lock"), FileAccess.ReadWrite, bufferSize: 0);
                 }
-                // Jitter so that several waiting processes do not retry in lockstep.
-                await Task.Delay(delayMs + Random.Shared.Next(delayMs + 1), cancellationToken).ConfigureAwait(false);
-                delayMs = Math.Min(delayMs * 2, 100);
-            }
-            catch (Exception ex) when (BridgeThrow.IsIo(ex))
-            {
-                throw BridgeThrow.Io("open the index lock", path, ex);
+                catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
+                {
+                    // Held by someone else (EWOULDBLOCK / sharing violation); other I/O errors end up here too and are
+                    // reported with the timeout, carrying the last reason.
+                    TimeSpan waited = Stopwatch.GetElapsedTime(started);
+                    if (waited >= _options.LockTimeout)
+                    {
+                        throw new BridgeException(
+                            $"Cannot lock '{path}': still held by another replica process after {waited.TotalSeconds:0.#} s ({ex.Message})", ex);
+                    }
+                    // Jitter so that several waiting processes do not retry in lockstep.
+                    await Task.Delay(delayMs + Random.Shared.Next(delayMs + 1), cancellationToken).ConfigureAwait(false);
+                    delayMs = Math.Min(delayMs * 2, 100);
+                }
+                catch (Exception ex) when (BridgeThrow.IsIo(ex))
+                {
+                    throw BridgeThrow.Io("open the index lock", path, ex);
+                }
             }
         }
     }
 
     /// <summary>
-    /// Writes <paramref name="data"/> to <paramref name="tempPath"/>, flushes it to disk, then renames it to
-    /// <paramref name="path"/>: readers see the old content or all of the new, never part of it, even after a crash.
+    /// Writes <paramref name="data"/> to ".name.tmp" beside <paramref name="key"/>'s file (".index.json.tmp" for the
+    /// index), flushes it to disk, then renames it to the file's name: readers see the old content or all of the new, never
+    /// part of it, even after a crash. All three act in the file's folder as opened once, never through a link.
     /// The work blocks (fsync), so it runs on the store's own threads (<see cref="StoreThreads"/>), not the thread pool's.
     /// </summary>
-    internal static Task WriteFileDurablyAsync(
-        string tempPath, string path, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken) =>
+    internal Task WriteFileDurablyAsync(string key, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken) =>
         StoreThreads.RunAsync(() =>
         {
-            WriteFileDurably(tempPath, path, data.Span, overwrite, what);
+            WriteFileDurably(key, data.Span, overwrite, what);
             return true;
         }, cancellationToken);
 
-    static void WriteFileDurably(string tempPath, string path, ReadOnlySpan<byte> data, bool overwrite, string what)
+    void WriteFileDurably(string key, ReadOnlySpan<byte> data, bool overwrite, string what)
     {
-        RefuseLink(tempPath, what);
         try
         {
-            // A temp file left by a writer that died is removed (unlink never follows a link), then the new one is
-            // created exclusively (O_EXCL), which fails on anything planted there in between, a dangling link included.
-            File.Delete(tempPath);
-            using (var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None,
-                       FileOptions.None, preallocationSize: data.Length))
+            using NoFollowFolder folder = OpenFolderOf(key, what, out string name);
+            string temp = "." + name + ".tmp";
+            // A temp file left by a writer that died is removed (a link there is refused), then the new one is created
+            // exclusively (O_EXCL), which fails on anything planted there in between, a dangling link included.
+            folder.DeleteFile(temp, what);
+            using (SafeFileHandle handle = folder.CreateNew(temp, FileAccess.Write, what))
             {
                 RandomAccess.Write(handle, data, fileOffset: 0);
                 RandomAccess.FlushToDisk(handle);
             }
-            File.Move(tempPath, path, overwrite);
+            folder.Move(temp, name, overwrite);
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
-            throw BridgeThrow.Io(what, path, ex);
+            throw BridgeThrow.Io(what, PathOf(key), ex);
         }
     }
 
-    /// <summary>True when the folder's .writing lock is held, i.e. a writer (in any process) is alive.</summary>
-    static bool IsHeldByLiveWriter(string folder)
+    /// <summary>True when dump <paramref name="name"/>'s .writing lock is held, i.e. a writer (in any process) is alive.</summary>
+    bool IsHeldByLiveWriter(string name)
     {
-        string path = Path.Combine(folder, ObjectBridge.MarkerName);
-        RefuseLink(folder, "check the writer lock of");
-        RefuseLink(path, "check the writer lock");
+        string path = Path.Combine(DumpFolder(name), ObjectBridge.MarkerName);
         try
         {
-            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            using NoFollowFolder root = NoFollowFolder.OpenRoot(_root);
+            using NoFollowFolder folder = root.OpenFolder(name, "check the writer lock of");
+            using SafeFileHandle probe = folder.OpenExclusive(ObjectBridge.MarkerName, create: false, "check the writer lock");
             return false;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
@@ -158,57 +128,92 @@ internal sealed partial class LocalStore
         }
     }
 
-    /// <summary>Renames a dump folder out of the way (atomic), to be deleted outside the index lock.</summary>
-    string MoveToTrash(string folder, string name)
+    /// <summary>Renames dump <paramref name="name"/>'s folder out of the way (atomic), to be deleted outside the index lock; null when there is none.</summary>
+    string? MoveToTrash(string name)
     {
-        RefuseLink(folder, $"delete dump '{name}' at");
-        string trash = Path.Combine(_root, $"{DeletedPrefix}{name}-{Guid.NewGuid():N}");
+        string folder = DumpFolder(name);
+        string trash = $"{DeletedPrefix}{name}-{Guid.NewGuid():N}";
         try
         {
-            Directory.Move(folder, trash);
+            using NoFollowFolder root = NoFollowFolder.OpenRoot(_root);
+            switch (root.KindOf(name))
+            {
+                case EntryKind.Link:
+                    NoFollowFolder.ThrowLink(folder, $"delete dump '{name}' at");
+                    break;
+                case not EntryKind.Folder:
+                    return null;
+            }
+            // A rename moves the name itself: a link swapped in meanwhile is moved, not followed, and DeleteTree refuses it.
+            root.Move(name, trash, replace: false);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
-            throw BridgeThrow.Io($"move dump '{name}' aside for deletion to '{trash}', from", folder, ex);
+            throw BridgeThrow.Io($"move dump '{name}' aside for deletion to '{Path.Combine(_root, trash)}', from", folder, ex);
         }
-        return trash;
+        return Path.Combine(_root, trash);
     }
 
     /// <summary>
-    /// Deletes a folder and what it holds, never through a link: a link anywhere in the tree stops the removal with a
-    /// <see cref="BridgeException"/> naming it. Things that vanish meanwhile are fine (another process may be removing the
-    /// same leftovers); any other failure is reported.
+    /// Deletes the root's folder <paramref name="name"/> and what it holds, never through a link: a link anywhere in the
+    /// tree stops the removal with a <see cref="BridgeException"/> naming it (the folder itself as about to
+    /// <paramref name="what"/>). Things that vanish meanwhile are fine (another process may be removing the same
+    /// leftovers); any other failure is reported.
     /// </summary>
-    internal static void DeleteTree(string folder)
+    void DeleteTree(string name, string what)
     {
-        RefuseLink(folder, "delete");
         try
         {
-            foreach (FileSystemInfo entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
-            {
-                // The enumeration's attributes come from lstat, so a link is seen as a link, whatever it points at.
-                // An entry removed meanwhile by another process reads as -1, not as a link.
-                if (IsLink(entry.Attributes))
-                {
-                    BridgeThrow.Link("delete", entry.FullName, LinkTargetOf(entry));
-                }
-                if (entry is DirectoryInfo)
-                {
-                    DeleteTree(entry.FullName);
-                }
-                else
-                {
-                    File.Delete(entry.FullName);
-                }
-            }
-            Directory.Delete(folder, recursive: false);
+            using NoFollowFolder root = NoFollowFolder.OpenRoot(_root);
+            DeleteTree(root, name, what);
         }
         catch (DirectoryNotFoundException)
         {
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
-            throw BridgeThrow.Io("delete", folder, ex);
+            throw BridgeThrow.Io("delete", Path.Combine(_root, name), ex);
+        }
+    }
+
+    static void DeleteTree(NoFollowFolder parent, string name, string what)
+    {
+        string path = parent.PathOf(name);
+        try
+        {
+            using (NoFollowFolder folder = parent.OpenFolder(name, what))
+            {
+                foreach (string entry in folder.Names())
+                {
+                    // An entry removed meanwhile by another process is None, not a link.
+                    switch (folder.KindOf(entry))
+                    {
+                        case EntryKind.Link:
+                            NoFollowFolder.ThrowLink(folder.PathOf(entry), "delete");
+                            break;
+                        case EntryKind.Folder:
+                            DeleteTree(folder, entry, "delete");
+                            break;
+                        case EntryKind.None:
+                            break;
+                        default:
+                            folder.DeleteFile(entry, "delete");
+                            break;
+                    }
+                }
+            }
+            parent.DeleteEmptyFolder(name);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io("delete", path, ex);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace Replica.Bridges;
 
@@ -8,8 +9,9 @@ namespace Replica.Bridges;
 /// (.index.lock, an flock) that the bridge holds around every change of index.json and of the set of dump folders, so
 /// put-if-match compares and replaces index.json under it; the writer lease is the flock on the folder's .writing, which
 /// tells a dead writer at once; a folder is removed by renaming it to .deleted-* first, atomically for readers. Every
-/// file or folder it reads, writes, renames or deletes is checked for links first (<see cref="RefuseLink"/>): a link
-/// planted in the bridge never makes it touch anything outside its directory.
+/// file or folder it reads, writes, renames or deletes is reached through <see cref="NoFollowFolder"/>, one folder of
+/// the key at a time and never through a link: a link planted in the bridge never makes it touch anything outside its
+/// directory, nor (on Linux, where it acts on directory descriptors) does a folder or file swapped for a link while it works.
 /// </summary>
 internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
 {
@@ -36,8 +38,25 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
 
     string DumpFolder(string name) => Path.Combine(_root, name);
 
-    /// <summary>".name.tmp" beside the file: the name a durable write goes through (".index.json.tmp" for the index).</summary>
-    static string TempOf(string path) => Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp");
+    /// <summary>
+    /// Opens the folder that holds <paramref name="key"/>'s file, from the root down one folder at a time, none of them
+    /// through a link (refused as about to <paramref name="what"/>); <paramref name="name"/> is the file's name in it.
+    /// <see cref="DirectoryNotFoundException"/> when a folder is missing.
+    /// </summary>
+    NoFollowFolder OpenFolderOf(string key, string what, out string name)
+    {
+        NoFollowFolder folder = NoFollowFolder.OpenRoot(_root);
+        int start = 0;
+        for (int slash = key.IndexOf('/'); slash >= 0; slash = key.IndexOf('/', start))
+        {
+            // Each folder is closed once the next one is open, or when opening it fails.
+            using NoFollowFolder parent = folder;
+            folder = parent.OpenFolder(key[start..slash], what);
+            start = slash + 1;
+        }
+        name = key[start..];
+        return folder;
+    }
 
     public string Show(string key) => $"'{PathOf(key)}'";
 
@@ -46,23 +65,19 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         string path = PathOf(key);
         // Reads do not go through links either (found by review: a chunk linked to /etc/shadow made the error message
         // give its size, a linked manifest its first byte, a link to a FIFO made verify hang): every folder of the key
-        // and the file itself are checked, and an empty file is not opened (a FIFO or a device reports no length; none
-        // of the bridge's files is empty).
-        for (int slash = key.IndexOf('/'); slash >= 0; slash = key.IndexOf('/', slash + 1))
-        {
-            RefuseLink(PathOf(key[..slash]), what);
-        }
-        RefuseLink(path, what);
-        var file = new FileInfo(path);
-        if (file.Exists && file.Length == 0)
-        {
-            return new StoredObject(Memory<byte>.Empty, key == ObjectBridge.IndexKey ? Convert.ToHexString(SHA256.HashData([])) : "");
-        }
+        // and the file itself are opened without following links, and only a regular file is read.
         try
         {
-            // FileShare.Delete so that a writer's rename over index.json is not blocked by this reader on Windows.
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-                FileOptions.Asynchronous);
+            SafeFileHandle? opened;
+            using (NoFollowFolder folder = OpenFolderOf(key, what, out string name))
+            {
+                opened = folder.OpenToRead(name, what);
+            }
+            if (opened is null)
+            {
+                return new StoredObject(Memory<byte>.Empty, key == ObjectBridge.IndexKey ? Convert.ToHexString(SHA256.HashData([])) : "");
+            }
+            using SafeFileHandle handle = opened;
             long length = RandomAccess.GetLength(handle);
             Memory<byte> data = StoredObject.Target(length, buffer, () => $"{what} '{path}'");
             int filled = 0;
@@ -90,19 +105,29 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
 
     public Task PutAsync(string key, ReadOnlyMemory<byte> data, ReadOnlyMemory<byte> sha256, string what, CancellationToken cancellationToken)
     {
-        string path = PathOf(key);
-        return WriteFileDurablyAsync(TempOf(path), path, data, overwrite: false, $"write {what} to", cancellationToken);
+        return WriteFileDurablyAsync(key, data, overwrite: false, $"write {what} to", cancellationToken);
     }
 
     public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, string what, CancellationToken cancellationToken)
     {
-        string path = PathOf(key);
         // The writer's lease keeps others out of its folder; the rename below refuses to replace a file in any case.
-        if (File.Exists(path))
+        try
         {
-            return false;
+            using NoFollowFolder folder = OpenFolderOf(key, what, out string name);
+            if (folder.KindOf(name) != EntryKind.None)
+            {
+                return false;
+            }
         }
-        await WriteFileDurablyAsync(TempOf(path), path, data, overwrite: false, what, cancellationToken).ConfigureAwait(false);
+        catch (DirectoryNotFoundException)
+        {
+            // The write below says which folder is missing.
+        }
+        catch (Exception ex) when (BridgeThrow.IsIo(ex))
+        {
+            throw BridgeThrow.Io(what, PathOf(key), ex);
+        }
+        await WriteFileDurablyAsync(key, data, overwrite: false, what, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -117,8 +142,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         {
             return false;
         }
-        string path = PathOf(key);
-        await WriteFileDurablyAsync(TempOf(path), path, data, overwrite: true, what, cancellationToken).ConfigureAwait(false);
+        await WriteFileDurablyAsync(key, data, overwrite: true, what, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -169,12 +193,11 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         foreach (string key in keys)
         {
             string path = PathOf(key);
-            // The folder too: a file name inside a linked folder is no link itself, yet lies outside the bridge.
-            RefuseLink(Path.GetDirectoryName(path)!, "delete the files of");
-            RefuseLink(path, "delete");
             try
             {
-                File.Delete(path);
+                // The folder too: a file name inside a linked folder is no link itself, yet lies outside the bridge.
+                using NoFollowFolder folder = OpenFolderOf(key, "delete the files of", out string name);
+                folder.DeleteFile(name, "delete");
             }
             catch (DirectoryNotFoundException)
             {
@@ -191,23 +214,27 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
     public Task<IWriterLease> AcquireLeaseAsync(string name, ReadOnlyMemory<byte> owner, CancellationToken cancellationToken)
     {
         string folder = DumpFolder(name);
-        RefuseLink(folder, $"create the folder of dump '{name}' at");
-        if (Directory.Exists(folder))
-        {
-            throw new BridgeException(File.Exists(Path.Combine(folder, ObjectBridge.MarkerName))
-                ? $"A dump named '{name}' is being written to {Description} by another process."
-                : $"The name '{name}' is taken: folder '{folder}' exists but is not listed in {ObjectBridge.IndexKey}; remove it or choose another name.");
-        }
-
+        string what = $"create the folder of dump '{name}' at";
         // Created under the index lock, together with its .writing lock, so cleanup never sees the folder without it.
         FileStream writingLock;
         string lockPath = Path.Combine(folder, ObjectBridge.MarkerName);
         try
         {
-            Directory.CreateDirectory(folder);
-            // CreateDirectory succeeds on a link to a directory planted since the check above.
-            RefuseLink(folder, $"create the folder of dump '{name}' at");
-            writingLock = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            using NoFollowFolder root = NoFollowFolder.OpenRoot(_root);
+            switch (root.KindOf(name))
+            {
+                case EntryKind.Link:
+                    NoFollowFolder.ThrowLink(folder, what);
+                    break;
+                case EntryKind.Folder:
+                    throw new BridgeException(File.Exists(lockPath)
+                        ? $"A dump named '{name}' is being written to {Description} by another process."
+                        : $"The name '{name}' is taken: folder '{folder}' exists but is not listed in {ObjectBridge.IndexKey}; remove it or choose another name.");
+            }
+            root.CreateFolder(name);
+            // Opened without following a link: one planted since the folder was made is refused.
+            using NoFollowFolder created = root.OpenFolder(name, what);
+            writingLock = new FileStream(created.CreateNew(ObjectBridge.MarkerName, FileAccess.ReadWrite, what), FileAccess.ReadWrite, bufferSize: 0);
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
@@ -226,7 +253,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
             writingLock.Dispose();
             throw BridgeThrow.Io("write lock file", lockPath, ex);
         }
-        return Task.FromResult<IWriterLease>(new Lease(_options.TimeProvider, folder, writingLock));
+        return Task.FromResult<IWriterLease>(new Lease(this, name, writingLock));
     }
 
     public async Task<IAsyncDisposable> LockAsync(bool create, CancellationToken cancellationToken)
@@ -244,19 +271,18 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
     }
 
     public Task<bool> IsWriterAliveAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult(IsHeldByLiveWriter(DumpFolder(name)));
+        Task.FromResult(IsHeldByLiveWriter(name));
 
     public Task<string?> MoveAsideAsync(string name, CancellationToken cancellationToken)
     {
-        string folder = DumpFolder(name);
-        return Task.FromResult(Directory.Exists(folder) ? MoveToTrash(folder, name) : null);
+        return Task.FromResult(MoveToTrash(name));
     }
 
     public Task DeleteMovedAsync(string? moved, CancellationToken cancellationToken)
     {
         if (moved is not null)
         {
-            DeleteTree(moved);
+            DeleteTree(Path.GetFileName(moved), "delete");
         }
         else if (Directory.Exists(_root))
         {
@@ -264,7 +290,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
             {
                 if (Path.GetFileName(folder).StartsWith(DeletedPrefix, StringComparison.Ordinal))
                 {
-                    DeleteTree(folder);
+                    DeleteTree(Path.GetFileName(folder), "delete");
                 }
             }
         }
@@ -276,9 +302,8 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         string folder = DumpFolder(name);
         if (IsEmptyDirectory(folder))
         {
-            // Only now, about to act on it: a link that nothing touches stays.
-            RefuseLink(folder, $"clean up the abandoned folder of dump '{name}' at");
-            DeleteTree(folder);
+            // Only now, about to act on it, is a link refused: a link that nothing touches stays.
+            DeleteTree(name, $"clean up the abandoned folder of dump '{name}' at");
         }
         return Task.CompletedTask;
     }
@@ -287,7 +312,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
     /// A writer's hold on its folder: the .writing file, open exclusively (an flock on Linux) for as long as the writer
     /// lives, so that cleanup can tell a dead writer at once; its modification time is the marker's age.
     /// </summary>
-    sealed class Lease(TimeProvider clock, string folder, FileStream writingLock) : IWriterLease
+    sealed class Lease(LocalStore store, string name, FileStream writingLock) : IWriterLease
     {
         // Guards _writingLock between the writer and the marker refresher's thread.
         readonly Lock _gate = new();
@@ -303,7 +328,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
             {
                 if (_writingLock is { } marker)
                 {
-                    File.SetLastWriteTimeUtc(marker.SafeFileHandle, clock.GetUtcNow().UtcDateTime);
+                    File.SetLastWriteTimeUtc(marker.SafeFileHandle, store._options.TimeProvider.GetUtcNow().UtcDateTime);
                 }
             }
             return Task.FromResult(true);
@@ -315,15 +340,20 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         /// </summary>
         public Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
         {
+            string folder = store.DumpFolder(name);
             string lockPath = Path.Combine(folder, ObjectBridge.MarkerName);
             try
             {
                 // Once the dump is listed, cleanup ignores the folder whatever happens to .writing.
                 LetGo();
-                File.Delete(lockPath);
+                using NoFollowFolder root = NoFollowFolder.OpenRoot(store._root);
+                using (NoFollowFolder dump = root.OpenFolder(name, abandoned ? "remove the abandoned dump folder" : "remove the writer lock of"))
+                {
+                    dump.DeleteFile(ObjectBridge.MarkerName, "remove the writer lock");
+                }
                 if (abandoned)
                 {
-                    Directory.Delete(folder, recursive: false);
+                    root.DeleteEmptyFolder(name);
                 }
             }
             catch (DirectoryNotFoundException)
