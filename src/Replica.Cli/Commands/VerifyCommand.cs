@@ -17,7 +17,8 @@ internal static class VerifyCommand
         var command = new Command("verify", """
             Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it, which checks
             the authentication tag of every encrypted chunk; an encrypted dump's manifest is checked against its own tag
-            first. Writes nothing. Exits 0, or 5 naming the first bad chunk or the edited manifest.
+            first, and the dump's index entry against its manifest. Writes nothing. Exits 0, or 5 naming the first bad
+            chunk, the edited manifest or the index entry's field that does not match it.
 
             Examples:
               replica verify --latest
@@ -47,7 +48,8 @@ internal static class VerifyCommand
                     verified.Bytes,
                     Manifest = verified.Manifest switch
                     {
-                        ManifestAuthentication.Authenticated => "authenticated",
+                        ManifestAuthentication.AuthenticatedWithEntry => "authenticated",
+                        ManifestAuthentication.Authenticated => "chunk list authenticated; index entry not covered (written by an older version)",
                         ManifestAuthentication.WrittenBeforeTags => "not authenticated (written before tags)",
                         _ => "not encrypted",
                     },
@@ -58,7 +60,10 @@ internal static class VerifyCommand
             {
                 var manifest = verified.Manifest switch
                 {
-                    ManifestAuthentication.Authenticated => "manifest authenticated",
+                    ManifestAuthentication.AuthenticatedWithEntry =>
+                        "manifest authenticated, with the name, created_at and sizes its index entry matched",
+                    ManifestAuthentication.Authenticated =>
+                        "manifest's chunk list authenticated; its index entry (name, created_at, sizes) is not covered (written by an older version of replica)",
                     ManifestAuthentication.WrittenBeforeTags =>
                         "manifest not authenticated (written before replica tagged manifests; its chunks are authenticated)",
                     _ => "not encrypted, so nothing guards against deliberate edits",

@@ -18,7 +18,10 @@ public interface IBridge
     /// <summary>The complete dumps, oldest first.</summary>
     Task<IReadOnlyList<DumpEntry>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>The manifest of a complete dump; <see cref="BridgeException"/> when there is no such complete dump.</summary>
+    /// <summary>
+    /// The manifest of a complete dump, as stored (not yet checked against its tag, nor its index entry against it);
+    /// <see cref="BridgeException"/> when there is no such complete dump.
+    /// </summary>
     Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>Reads one stored chunk (the bytes as stored, after codecs) into memory.</summary>
@@ -146,7 +149,11 @@ public sealed record DumpSummary(long SizeIn, string Source, bool Compressed, bo
         new(name, DumpEntry.Complete, SizeIn, sizeOut, createdAt, Compressed, Encrypted, chunkCount);
 }
 
-/// <summary>One entry of index.json.</summary>
+/// <summary>
+/// One entry of index.json: what a listed dump's manifest says about it (<c>ObjectBridge.EntryOf</c>), repeated so that
+/// `replica list` and `--latest` need not read every manifest. Readers check it against the manifest
+/// (<c>ObjectBridge.CheckListedEntry</c>), whose tag covers these fields in encrypted dumps of header version 4 on.
+/// </summary>
 public sealed record DumpEntry(
     string Name,
     string Status,
@@ -300,9 +307,51 @@ public sealed record DumpManifest(
 
     /// <summary>
     /// Encrypted dumps: a tag under the dump's key over the chunk list (<see cref="AppendChunkList"/>), so that edits to
-    /// the list are detected before any chunk is read. Null when not encrypted, and in manifests written before it existed.
+    /// the list are detected before any chunk is read; from encryption header version 4 on, over the dump's name,
+    /// created_at and sizes too (<see cref="AppendEntry"/>, then the chunk list). Null when not encrypted, and in
+    /// manifests written before it existed.
     /// </summary>
     public string? ChunksTag { get; init; }
+
+    static readonly byte[] s_entryLabel = "replica manifest entry\0"u8.ToArray();
+
+    /// <summary>
+    /// Feeds the canonical bytes of what the dump's index entry repeats, and the manifest's other fields, into
+    /// <paramref name="hash"/>, ahead of <see cref="AppendChunkList"/>: a label, <paramref name="tagVersion"/> (the
+    /// encryption header's version, which chose this layout), then name, created_at, tool_version, source, size_in,
+    /// size_out, the chunk count (the parts' counts added up: the same as written and as read), compressed, encrypted,
+    /// compression, size_plain, tables and rows. Numbers are 64-bit big-endian, text UTF-8 with a 4-byte big-endian
+    /// length, and each optional field a 0/1 presence number before its value, so two different manifests never give the
+    /// same bytes. A dump copied under another name, or an index entry that claims another created_at or size than the
+    /// manifest, is then told apart from the dump its key wrote.
+    /// </summary>
+    public void AppendEntry(System.Security.Cryptography.IncrementalHash hash, int tagVersion)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        Span<byte> number = stackalloc byte[sizeof(long)];
+        hash.AppendData(s_entryLabel);
+        AppendNumber(hash, number, tagVersion);
+        AppendText(hash, Name);
+        AppendNumber(hash, number, CreatedAt);
+        AppendText(hash, ToolVersion);
+        AppendText(hash, Source);
+        AppendNumber(hash, number, SizeIn);
+        AppendNumber(hash, number, SizeOut);
+        AppendNumber(hash, number, PartsOf().Sum(p => (long)p.ChunkCount));
+        AppendNumber(hash, number, Compressed ? 1 : 0);
+        AppendNumber(hash, number, Encrypted ? 1 : 0);
+        AppendNumber(hash, number, Compression is null ? 0 : 1);
+        AppendText(hash, Compression ?? "");
+        AppendOptional(hash, number, SizePlain);
+        AppendOptional(hash, number, Tables);
+        AppendOptional(hash, number, Rows);
+    }
+
+    static void AppendOptional(System.Security.Cryptography.IncrementalHash hash, Span<byte> buffer, long? value)
+    {
+        AppendNumber(hash, buffer, value is null ? 0 : 1);
+        AppendNumber(hash, buffer, value ?? 0);
+    }
 
     static readonly byte[] s_chunkListLabel = "replica manifest chunk list v1\0"u8.ToArray();
     static readonly byte[] s_partListLabel = "replica manifest part list v2\0"u8.ToArray();

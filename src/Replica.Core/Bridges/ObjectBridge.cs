@@ -185,23 +185,34 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     }
 
     public async Task<DumpManifest> ReadManifestAsync(string name, CancellationToken cancellationToken) =>
-        (await ReadListedManifestAsync(name, cancellationToken).ConfigureAwait(false)).Manifest;
+        (await ReadListedManifestAsync(name, checkEntry: false, cancellationToken).ConfigureAwait(false)).Manifest;
 
     /// <summary>
     /// The manifest of a complete dump (<see cref="ReadManifestAsync"/>) with the bytes it was read from, which a copy
-    /// of the dump stores as they are.
+    /// of the dump stores as they are; its index entry checked against it (<see cref="CheckListedEntry"/>): a copy, an
+    /// export or a share of a dump whose entry was edited is refused rather than passed on.
     /// </summary>
-    internal async Task<(DumpManifest Manifest, ReadOnlyMemory<byte> Json)> ReadListedManifestAsync(string name, CancellationToken cancellationToken)
+    internal Task<(DumpManifest Manifest, ReadOnlyMemory<byte> Json)> ReadListedManifestAsync(string name, CancellationToken cancellationToken) =>
+        ReadListedManifestAsync(name, checkEntry: true, cancellationToken);
+
+    // Restore and verify check the entry after the manifest's tag (BridgeCodecs.ForListedManifest), so that an edited
+    // manifest is reported as such, and the entry is compared with fields that were authenticated.
+    async Task<(DumpManifest Manifest, ReadOnlyMemory<byte> Json)> ReadListedManifestAsync(string name, bool checkEntry, CancellationToken cancellationToken)
     {
         DumpName.Validate(name);
         (BridgeIndex index, _) = await ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-        if (index.Find(name) is not { Status: DumpEntry.Complete })
+        if (index.Find(name) is not { Status: DumpEntry.Complete } listed)
         {
             throw new BridgeException($"There is no complete dump named '{name}' in {Description}.");
         }
-        return await ReadManifestObjectAsync(name, cancellationToken).ConfigureAwait(false)
+        var read = await ReadManifestObjectAsync(name, cancellationToken).ConfigureAwait(false)
             ?? throw new IntegrityException(
                 $"Dump '{name}' is listed in {IndexKey} but its manifest {_store.Show(ManifestKey(name))} is missing.");
+        if (checkEntry)
+        {
+            CheckListedEntry(listed, read.Manifest);
+        }
+        return read;
     }
 
     /// <summary>
@@ -395,6 +406,42 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
         public static readonly NoLock Instance = new();
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="IntegrityException"/>, naming the dump and the first field that differs) an index entry that
+    /// is not the one <paramref name="manifest"/> stands for (<see cref="EntryOf"/>): index.json is a file anyone with
+    /// write access to the bridge can edit, e.g. to move an older dump's created_at ahead so that `--latest` picks it.
+    /// Restore and verify check it once the manifest's tag checked out, copy, export and share when they read the
+    /// manifest; where the tag covers these fields (encrypted dumps of header version 4 on) that makes the entry as
+    /// trustworthy as the manifest.
+    /// </summary>
+    internal static void CheckListedEntry(DumpEntry listed, DumpManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(listed);
+        ArgumentNullException.ThrowIfNull(manifest);
+        DumpEntry expected = EntryOf(manifest);
+        if (listed == expected)
+        {
+            return;
+        }
+        (string field, string inIndex, string inManifest) =
+            listed.Name != expected.Name ? ("name", $"'{listed.Name}'", $"'{expected.Name}'")
+            : listed.CreatedAt != expected.CreatedAt ? ("created_at", Moment(listed.CreatedAt), Moment(expected.CreatedAt))
+            : listed.SizeIn != expected.SizeIn ? ("size_in", Number(listed.SizeIn), Number(expected.SizeIn))
+            : listed.SizeOut != expected.SizeOut ? ("size_out", Number(listed.SizeOut), Number(expected.SizeOut))
+            : listed.ChunkCount != expected.ChunkCount ? ("chunk_count", Number(listed.ChunkCount), Number(expected.ChunkCount))
+            : listed.Compressed != expected.Compressed ? ("compressed", Flag(listed.Compressed), Flag(expected.Compressed))
+            : listed.Encrypted != expected.Encrypted ? ("encrypted", Flag(listed.Encrypted), Flag(expected.Encrypted))
+            : ("status", $"'{listed.Status}'", $"'{expected.Status}'");
+        BridgeThrow.DumpIntegrity(manifest.Name,
+            $"its entry in {IndexKey} does not match its manifest: {IndexKey} says {field} {inIndex}, the manifest says {inManifest}; "
+            + $"{IndexKey} or the manifest was edited, so the dump is not used");
+
+        static string Moment(long ms) =>
+            $"{ms} ({DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, -62_135_596_800_000L, 253_402_300_799_999L)):yyyy-MM-dd'T'HH:mm:ss.fff'Z'})";
+        static string Number(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        static string Flag(bool value) => value ? "true" : "false";
     }
 
     /// <summary>The index entry a dump's manifest stands for; the same one its writer listed.</summary>

@@ -38,7 +38,8 @@ public static class BridgeCodecs
                 var header = DumpEncryption.CreateHeader(keys, out var aes);
                 codecs.Add(aes);
                 encryption = JsonDocument.Parse(header.ToJson()).RootElement.Clone();
-                authenticateChunks = manifest => aes.ManifestTag(manifest.AppendChunkList);
+                int version = header.Version;
+                authenticateChunks = manifest => aes.ManifestTag(hash => AppendTagged(manifest, version, hash));
             }
         }
         catch
@@ -100,15 +101,53 @@ public static class BridgeCodecs
     }
 
     /// <summary>
+    /// <see cref="ForManifest"/> for the dump chosen by its index entry <paramref name="listed"/> (by name, or the newest
+    /// by created_at for --latest): once the manifest checked out against its tag, the entry must be the one the
+    /// manifest stands for (<see cref="ObjectBridge.CheckListedEntry"/>). With a tag that covers the dump's name,
+    /// created_at and sizes (encryption header version 4 on), that refuses an entry edited to steer --latest to an older
+    /// dump, a dump copied under another name, or edited sizes, before any chunk is read.
+    /// </summary>
+    public static IChunkCodec? ForListedManifest(DumpEntry listed, DumpManifest manifest, BridgeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(listed);
+        IChunkCodec? codec = ForManifest(manifest, config);
+        try
+        {
+            ObjectBridge.CheckListedEntry(listed, manifest);
+        }
+        catch
+        {
+            codec?.Dispose();
+            throw;
+        }
+        return codec;
+    }
+
+    /// <summary>
     /// How far a dump's manifest is protected, for `replica verify`. Only meaningful once <see cref="ForManifest"/> has
     /// opened the dump: that is where a tag that does not match fails.
     /// </summary>
     public static ManifestAuthentication AuthenticationOf(DumpManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        return manifest.Encryption is null ? ManifestAuthentication.NotEncrypted
+        return manifest.Encryption is not { } header ? ManifestAuthentication.NotEncrypted
             : manifest.ChunksTag is null ? ManifestAuthentication.WrittenBeforeTags
+            : EncryptionHeader.Parse(header.GetRawText()).TagsEntry ? ManifestAuthentication.AuthenticatedWithEntry
             : ManifestAuthentication.Authenticated;
+    }
+
+    /// <summary>
+    /// What the manifest's tag covers, by the encryption header's version: from <see cref="EncryptionHeader.EntryTagVersion"/>
+    /// on the dump's name, created_at and sizes (<see cref="DumpManifest.AppendEntry"/>), then the chunk list; before, the
+    /// chunk list alone. The version is bound into every key slot, so a header cannot be lowered to narrow the tag.
+    /// </summary>
+    internal static void AppendTagged(DumpManifest manifest, int headerVersion, System.Security.Cryptography.IncrementalHash hash)
+    {
+        if (headerVersion >= EncryptionHeader.EntryTagVersion)
+        {
+            manifest.AppendEntry(hash, headerVersion);
+        }
+        manifest.AppendChunkList(hash);
     }
 
     /// <summary>
@@ -127,10 +166,11 @@ public static class BridgeCodecs
             }
             return;
         }
-        if (!aes.IsManifestTagValid(manifest.AppendChunkList, manifest.ChunksTag))
+        if (!aes.IsManifestTagValid(hash => AppendTagged(manifest, header.Version, hash), manifest.ChunksTag))
         {
-            throw new IntegrityException(
-                $"dump '{manifest.Name}': the manifest's chunk list does not match its chunks_tag: the manifest was edited (chunks reordered, removed, added or changed), or its encryption header belongs to another dump");
+            throw new IntegrityException(header.TagsEntry
+                ? $"dump '{manifest.Name}': the manifest's name, created_at, sizes or chunk list does not match its chunks_tag: the manifest was edited (the dump renamed, e.g. copied under another name; created_at or a size changed; chunks reordered, removed, added or changed), or its encryption header belongs to another dump"
+                : $"dump '{manifest.Name}': the manifest's chunk list does not match its chunks_tag: the manifest was edited (chunks reordered, removed, added or changed), or its encryption header belongs to another dump");
         }
     }
 
@@ -185,6 +225,16 @@ public enum ManifestAuthentication
     /// <summary>Encrypted by a version of replica that did not tag manifests: its chunks are authenticated, its manifest is not.</summary>
     WrittenBeforeTags,
 
-    /// <summary>Encrypted, and the manifest's chunk list matched its tag under the dump's key.</summary>
+    /// <summary>
+    /// Encrypted, and the manifest's chunk list matched its tag under the dump's key; the dump's name, created_at and
+    /// sizes (what its index entry repeats) are not covered: written by a version of replica before encryption header
+    /// version 4.
+    /// </summary>
     Authenticated,
+
+    /// <summary>
+    /// Encrypted, and the whole manifest (name, created_at, sizes and chunk list) matched its tag under the dump's key;
+    /// the index entry was checked against it.
+    /// </summary>
+    AuthenticatedWithEntry,
 }

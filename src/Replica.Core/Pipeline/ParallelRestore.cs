@@ -30,7 +30,7 @@ internal static partial class ParallelRestore
         RestoreCounter? counter, long maxUnitBytes, CancellationToken cancellationToken)
     {
         DumpManifest manifest = await bridge.ReadManifestAsync(entry.Name, cancellationToken).ConfigureAwait(false);
-        using IChunkCodec? codec = BridgeCodecs.ForManifest(manifest, settings);
+        using IChunkCodec? codec = BridgeCodecs.ForListedManifest(entry, manifest, settings);
         DumpReader.CheckManifest(entry.Name, manifest, codec);
         counter?.Expect(manifest);
         var parts = DumpReader.ChunksByPart(manifest);

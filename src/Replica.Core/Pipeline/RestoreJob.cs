@@ -43,7 +43,7 @@ public static class RestoreJob
         }, manifest =>
         {
             counter?.Expect(manifest);
-            return BridgeCodecs.ForManifest(manifest, settings);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         if (guarded is not null)
         {
@@ -54,9 +54,9 @@ public static class RestoreJob
     }
 
     /// <summary>
-    /// Re-reads every chunk of every part of a dump: checks its size and SHA-256 against the manifest and decodes it
-    /// (which checks the authentication tag of an encrypted chunk, bound to its part, and the tag of an encrypted dump's
-    /// manifest), writing nothing.
+    /// Re-reads every chunk of every part of a dump: checks its index entry against the manifest, each chunk's size and
+    /// SHA-256 against the manifest and decodes it (which checks the authentication tag of an encrypted chunk, bound to
+    /// its part, and the tag of an encrypted dump's manifest), writing nothing.
     /// Throws naming the first bad chunk. The result counts the chunks the manifest lists, which were all checked.
     /// </summary>
     public static async Task<VerifiedDump> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken)
@@ -68,7 +68,7 @@ public static class RestoreJob
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, () => Task.FromResult(Stream.Null), manifest =>
         {
             read = manifest;
-            return BridgeCodecs.ForManifest(manifest, settings);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read)) { PartCount = read.PartsOf().Count };
     }

@@ -115,7 +115,7 @@ public sealed class ChunkListTests : IDisposable
         Assert.Equal(AllParts, File.ReadAllBytes(output));
         Assert.Equal(manifest.Chunks.Count, verified.ChunkCount);
         Assert.Equal(4, verified.PartCount);
-        Assert.Equal(config == "plain" ? ManifestAuthentication.NotEncrypted : ManifestAuthentication.Authenticated, verified.Manifest);
+        Assert.Equal(config == "plain" ? ManifestAuthentication.NotEncrypted : ManifestAuthentication.AuthenticatedWithEntry, verified.Manifest);
     }
 
     [Fact]

@@ -147,10 +147,11 @@ public sealed class DumpPartsTests : IDisposable
         var chunks = manifest.Chunks.ToArray();
         chunks[1] = chunks[1] with { Sha256 = chunks[4].Sha256, Size = chunks[4].Size };
         var forged = manifest with { Chunks = chunks, ChunksTag = null };
+        var header = EncryptionHeader.Parse(manifest.Encryption!.Value.GetRawText());
         using (var keys = new EncryptionKeys().AddRawKeyBase64(s_key, "test"))
-        using (AesGcmChunkCodec aes = DumpEncryption.Open(EncryptionHeader.Parse(manifest.Encryption!.Value.GetRawText()), keys))
+        using (AesGcmChunkCodec aes = DumpEncryption.Open(header, keys))
         {
-            forged = forged with { ChunksTag = aes.ManifestTag(forged.AppendChunkList) };
+            forged = forged with { ChunksTag = aes.ManifestTag(hash => Replica.Pipeline.BridgeCodecs.AppendTagged(forged, header.Version, hash)) };
         }
         File.WriteAllBytes(manifestPath, JsonSerializer.SerializeToUtf8Bytes(forged, BridgeJsonContext.Default.DumpManifest));
         string output = _dir.Combine("restored.sql");

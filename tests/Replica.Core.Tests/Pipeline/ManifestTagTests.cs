@@ -76,14 +76,18 @@ public sealed class ManifestTagTests : IDisposable
 
         VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, Name, _config, CancellationToken.None);
 
-        Assert.Equal(ManifestAuthentication.Authenticated, verified.Manifest);
+        Assert.Equal(ManifestAuthentication.AuthenticatedWithEntry, verified.Manifest);
         Assert.Equal(6, verified.ChunkCount);
         Assert.Equal(data.Length, verified.Bytes);
         Assert.False(string.IsNullOrEmpty(JsonNode.Parse(File.ReadAllText(ManifestPath))!["chunks_tag"]!.GetValue<string>()));
     }
 
+    /// <summary>
+    /// Verify never counted the index's chunk_count (it reported the manifest's); since the manifest's tag covers the
+    /// dump's sizes (encryption header version 4), an index entry that disagrees with the manifest is refused outright.
+    /// </summary>
     [Fact]
-    public async Task Verify_ChunkCountComesFromTheManifestNotTheIndex()
+    public async Task Verify_IndexChunkCountEdited_RefusedNamingTheField()
     {
         await WriteEncryptedDumpAsync(Bytes(3 * 4096));
         string indexPath = _dir.Combine("index.json");
@@ -91,9 +95,9 @@ public sealed class ManifestTagTests : IDisposable
         index["dumps"]![0]!["chunk_count"] = 99;
         File.WriteAllText(indexPath, index.ToJsonString());
 
-        VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, Name, _config, CancellationToken.None);
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => RestoreJob.VerifyAsync(_bridge, Name, _config, CancellationToken.None));
 
-        Assert.Equal(3, verified.ChunkCount);
+        Assert.Contains("index.json says chunk_count 99, the manifest says 3", ex.Message);
     }
 
     [Fact]

@@ -141,6 +141,59 @@ public sealed class BridgeSafetyCliTests : IDisposable
         Assert.Equal("", restore.Stdout);
     }
 
+    /// <summary>
+    /// index.json is not the manifest: an older dump's created_at moved ahead in it made `restore --latest` restore that
+    /// dump, and a dump copied under another name (folder, manifest name and index entry) restored and verified as
+    /// "manifest authenticated" (found by review). Both are refused now, naming the dump and what does not match.
+    /// </summary>
+    [Fact]
+    public async Task RestoreLatestAndVerify_IndexEntryEditedOrDumpCopiedUnderAnotherName_ExitWith5AndWriteNothing()
+    {
+        string bridge = Path.Combine(_cli.WorkingDirectory, "enc");
+        var config = EncryptedConfig(bridge);
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "old")).ExitCode);
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "new")).ExitCode);
+        string indexPath = Path.Combine(bridge, "index.json");
+        var index = JsonNode.Parse(await File.ReadAllTextAsync(indexPath))!;
+        var dumps = index["dumps"]!.AsArray();
+        JsonNode Entry(string name) => dumps.Single(d => d!["name"]!.GetValue<string>() == name)!;
+        Entry("old")["created_at"] = Entry("new")["created_at"]!.GetValue<long>() + 60_000;
+        var copy = Entry("new").DeepClone();
+        copy["name"] = "copy";
+        dumps.Add(copy);
+        await File.WriteAllTextAsync(indexPath, index.ToJsonString());
+        Directory.CreateDirectory(Path.Combine(bridge, "copy"));
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(bridge, "new")))
+        {
+            File.Copy(file, Path.Combine(bridge, "copy", Path.GetFileName(file)));
+        }
+        string copiedManifest = Path.Combine(bridge, "copy", "manifest.json");
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(copiedManifest))!;
+        manifest["name"] = "copy";
+        await File.WriteAllTextAsync(copiedManifest, manifest.ToJsonString());
+
+        var latest = await _cli.RunAsync("restore", "-c", config, "--latest");
+        var verifyLatest = await _cli.RunAsync("verify", "-c", config, "--latest");
+        var copied = await _cli.RunAsync("restore", "-c", config, "--name", "copy");
+        var verifyCopied = await _cli.RunAsync("verify", "-c", config, "--name", "copy");
+        var verifyNew = await _cli.RunAsync("verify", "-c", config, "--name", "new");
+
+        Assert.Equal(5, latest.ExitCode);
+        Assert.Equal("", latest.Stdout);
+        Assert.Contains("'old'", latest.Stderr);
+        Assert.Contains("created_at", latest.Stderr);
+        Assert.Equal(5, verifyLatest.ExitCode);
+        Assert.Contains("created_at", verifyLatest.Stderr);
+        Assert.Equal(5, copied.ExitCode);
+        Assert.Equal("", copied.Stdout);
+        Assert.Contains("'copy'", copied.Stderr);
+        Assert.Equal(5, verifyCopied.ExitCode);
+        Assert.Contains("chunks_tag", verifyCopied.Stderr);
+        Assert.DoesNotContain(Key, latest.Stderr + verifyLatest.Stderr + copied.Stderr + verifyCopied.Stderr);
+        Assert.True(verifyNew.ExitCode == 0, verifyNew.Stderr);
+        Assert.Contains("manifest authenticated, with the name, created_at and sizes its index entry matched", verifyNew.Stderr);
+    }
+
     [Fact]
     public async Task Verify_EncryptedDumpWrittenBeforeTags_SaysManifestNotAuthenticated()
     {

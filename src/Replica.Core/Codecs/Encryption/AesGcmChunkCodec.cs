@@ -22,7 +22,9 @@ namespace Replica.Codecs.Encryption;
 /// a chunk moved to another part, or a part cut short, fails authentication as well. Older dumps keep version 1.
 /// </para>
 /// The manifest's chunk list is authenticated too (header version 2 on): <see cref="ManifestTag"/> is HMAC-SHA256 over
-/// it under a key derived from the data key (HKDF-SHA256, salt = dump id, info "replica/2 manifest tag").
+/// it under a key derived from the data key (HKDF-SHA256, salt = dump id, info "replica/2 manifest tag"); from header
+/// version 4 on the tagged bytes start with the dump's name, created_at and sizes (the caller feeds them, with their own
+/// label and the header version, before the chunk list), so its index entry can be checked against them.
 /// </para>
 /// <para>
 /// Created by <see cref="DumpEncryption.CreateHeader"/> (to encode) or <see cref="DumpEncryption.Open"/> (to decode).

@@ -12,7 +12,9 @@ namespace Replica.Codecs.Encryption;
 /// <param name="Algorithm">Always <c>aes-256-gcm</c>.</param>
 /// <param name="Version">Format version: 1 for the chunks and key slots; 2 adds the manifest's chunk list tag, which
 /// dumps of version 2 must carry (the version is bound into every key slot, so it cannot be lowered to drop the tag);
-/// 3 binds each chunk's part index into its nonce and associated data (bridge format v2, dumps in parts).</param>
+/// 3 binds each chunk's part index into its nonce and associated data (bridge format v2, dumps in parts); 4 widens the
+/// manifest's tag to the dump's name, created_at and sizes (what index.json lists about it), so an edited index entry, or
+/// a dump copied under another name, is refused.</param>
 /// <param name="DumpId">16 random bytes naming this dump inside every chunk's associated data.</param>
 /// <param name="NoncePrefix">4 random bytes starting every chunk's nonce.</param>
 /// <param name="KeySlots">The data key wrapped once per way to open the dump.</param>
@@ -23,7 +25,7 @@ public sealed record EncryptionHeader(
     [property: JsonPropertyName("nonce_prefix")] string NoncePrefix,
     [property: JsonPropertyName("key_slots")] IReadOnlyList<KeySlot> KeySlots)
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>The oldest version this replica reads: dumps written before manifests were authenticated.</summary>
     public const int OldestVersion = 1;
@@ -34,6 +36,12 @@ public sealed record EncryptionHeader(
     /// <summary>The version from which chunks carry their part index (chunk format version 2).</summary>
     public const int PartsVersion = 3;
 
+    /// <summary>
+    /// The version from which the manifest's tag also covers the dump's name, created_at and sizes (see
+    /// <c>DumpManifest.AppendEntry</c>): the fields its index entry repeats.
+    /// </summary>
+    public const int EntryTagVersion = 4;
+
     /// <summary>True when chunks carry their part index: the dump's manifest must be of bridge format v2.</summary>
     [JsonIgnore]
     public bool BindsParts => Version >= PartsVersion;
@@ -41,6 +49,10 @@ public sealed record EncryptionHeader(
     /// <summary>True when the dump's manifest must carry a tag over its chunk list.</summary>
     [JsonIgnore]
     public bool HasManifestTag => Version >= ManifestTagVersion;
+
+    /// <summary>True when the manifest's tag covers the dump's name, created_at and sizes too, not only its chunk list.</summary>
+    [JsonIgnore]
+    public bool TagsEntry => Version >= EntryTagVersion;
 
     /// <summary>The header as indented JSON, for tests, tools and manifests that store it as text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, EncryptionJsonContext.Default.EncryptionHeader);

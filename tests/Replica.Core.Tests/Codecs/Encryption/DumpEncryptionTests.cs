@@ -40,7 +40,7 @@ public sealed class DumpEncryptionTests
         (EncryptionHeader second, _) = EncryptDump(keys, s_chunks);
 
         Assert.Equal("aes-256-gcm", first.Algorithm);
-        Assert.Equal(3, first.Version);
+        Assert.Equal(4, first.Version);
         Assert.Equal(16, Convert.FromBase64String(first.DumpId).Length);
         Assert.Equal(4, Convert.FromBase64String(first.NoncePrefix).Length);
         Assert.NotEqual(first.DumpId, second.DumpId);
@@ -239,7 +239,7 @@ public sealed class DumpEncryptionTests
         EncryptionHeader malformed = field switch
         {
             "algorithm" => header with { Algorithm = "chacha20-poly1305" },
-            "version" => header with { Version = 4 },
+            "version" => header with { Version = EncryptionHeader.CurrentVersion + 1 },
             "dump_id" => header with { DumpId = "AAAA" },
             _ => header with { KeySlots = [] },
         };

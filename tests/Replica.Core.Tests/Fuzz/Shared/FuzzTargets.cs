@@ -439,7 +439,7 @@ public sealed class BridgeTarget : FuzzTarget
     {
         // The input replaces the file its seed came from.
         var which = seedIndex;
-        File.WriteAllBytes(Path.Combine(_root, "index.json"), which == 0 ? input : _index);
+        File.WriteAllBytes(Path.Combine(_root, "index.json"), which == 0 ? input : IndexMatching(s_names[which - 1], input));
         for (var i = 0; i < s_names.Length; i++)
         {
             File.WriteAllBytes(Path.Combine(_root, s_names[i], "manifest.json"), which == i + 1 ? input : _manifests[i]);
@@ -450,7 +450,16 @@ public sealed class BridgeTarget : FuzzTarget
             if (which == 0)
             {
                 _bridge.ListAsync(CancellationToken.None).GetAwaiter().GetResult();
-                RestoreJob.VerifyAsync(_bridge, name: null, _settings, CancellationToken.None).GetAwaiter().GetResult();
+                try
+                {
+                    RestoreJob.VerifyAsync(_bridge, name: null, _settings, CancellationToken.None).GetAwaiter().GetResult();
+                }
+                catch (ReplicaException)
+                {
+                    // Verify refuses an entry that no longer matches its manifest, which is what most edits of an index
+                    // entry are: the index was still read and listed (it must not crash either way), so the case counts
+                    // as accepted by `list`; else hardly any index edit would be accepted, and the cases test nothing deep.
+                }
             }
             else
             {
@@ -461,6 +470,41 @@ public sealed class BridgeTarget : FuzzTarget
         catch (ReplicaException)
         {
             return FuzzOutcome.Refused;
+        }
+    }
+
+    /// <summary>
+    /// index.json with dump <paramref name="name"/>'s entry copied from the edited manifest where it can be (as someone
+    /// editing both files would, or `index rebuild`): restore and verify refuse an entry that does not match its
+    /// manifest, and without this most manifest edits would stop at that check instead of reaching the ones behind it.
+    /// </summary>
+    byte[] IndexMatching(string name, byte[] manifest)
+    {
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(manifest) is not System.Text.Json.Nodes.JsonObject edited
+                || edited["chunks"] is not System.Text.Json.Nodes.JsonArray chunks
+                || System.Text.Json.Nodes.JsonNode.Parse(_index) is not { } index
+                || index["dumps"] is not System.Text.Json.Nodes.JsonArray dumps)
+            {
+                return _index;
+            }
+            foreach (var entry in dumps)
+            {
+                if (entry is System.Text.Json.Nodes.JsonObject listed && listed["name"]?.GetValue<string>() == name)
+                {
+                    foreach (var field in (ReadOnlySpan<string>)["created_at", "size_in", "size_out", "compressed", "encrypted"])
+                    {
+                        listed[field] = edited[field]?.DeepClone();
+                    }
+                    listed["chunk_count"] = chunks.Count;
+                }
+            }
+            return System.Text.Encoding.UTF8.GetBytes(index.ToJsonString());
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or ArgumentException or FormatException)
+        {
+            return _index;
         }
     }
 
