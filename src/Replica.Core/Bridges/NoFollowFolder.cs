@@ -37,6 +37,16 @@ internal sealed partial class NoFollowFolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Test hook: when not 0, renameat2 with a flag fails with this errno before reaching the kernel, as the Linux NFS
+    /// client (EINVAL for any flag) or an old kernel under a newer glibc (ENOSYS) make it fail, so that the fallbacks run
+    /// on the tests' local file system. A rename without flags is not affected, as on NFS.
+    /// </summary>
+    internal static int RenameFlagsErrnoForTests { get; set; }
+
+    /// <summary>Test hook: when not 0, linkat fails with this errno, as on file systems without hard links (EPERM, ENOTSUP).</summary>
+    internal static int LinkErrnoForTests { get; set; }
+
     const int PathOnly = -1, Closed = -2;
 
     /// <summary>
@@ -259,7 +269,7 @@ internal sealed partial class NoFollowFolder : IDisposable
             }
             return;
         }
-        if (Libc.RenameAt2(_fd, from, _fd, to, replace ? 0 : Libc.RENAME_NOREPLACE) == 0)
+        if (RenameAt2(from, to, replace ? 0 : Libc.RENAME_NOREPLACE) == 0)
         {
             return;
         }
@@ -267,7 +277,7 @@ internal sealed partial class NoFollowFolder : IDisposable
         // A file system without RENAME_NOREPLACE (EINVAL): a hard link, which fails on an existing name, then the old name goes.
         if (!replace && errno == Libc.EINVAL)
         {
-            errno = Libc.LinkAt(_fd, from, _fd, to, 0) == 0 && Libc.UnlinkAt(_fd, from, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+            errno = LinkAt(from, to) == 0 && Libc.UnlinkAt(_fd, from, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
             if (errno == 0)
             {
                 return;
@@ -331,6 +341,26 @@ internal sealed partial class NoFollowFolder : IDisposable
             Libc.Close(_fd);
             _fd = Closed;
         }
+    }
+
+    int RenameAt2(string from, string to, uint flags)
+    {
+        if (flags != 0 && RenameFlagsErrnoForTests != 0)
+        {
+            Marshal.SetLastPInvokeError(RenameFlagsErrnoForTests);
+            return -1;
+        }
+        return Libc.RenameAt2(_fd, from, _fd, to, flags);
+    }
+
+    int LinkAt(string from, string to)
+    {
+        if (LinkErrnoForTests != 0)
+        {
+            Marshal.SetLastPInvokeError(LinkErrnoForTests);
+            return -1;
+        }
+        return Libc.LinkAt(_fd, from, _fd, to, 0);
     }
 
     SafeFileHandle OpenAt(string name, int flags, string what)
