@@ -145,7 +145,8 @@ internal sealed partial class LocalStore
                     return null;
             }
             // A rename moves the name itself: a link swapped in meanwhile is moved, not followed, and DeleteTree refuses it.
-            root.Move(name, trash, replace: false);
+            // The trash name holds a fresh GUID, so a plain rename cannot replace anything (NFS takes no RENAME_NOREPLACE).
+            root.MoveFolderToFreshName(name, trash);
         }
         catch (DirectoryNotFoundException)
         {
