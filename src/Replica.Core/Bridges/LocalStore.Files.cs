@@ -145,7 +145,8 @@ internal sealed partial class LocalStore
                     return null;
             }
             // A rename moves the name itself: a link swapped in meanwhile is moved, not followed, and DeleteTree refuses it.
-            root.Move(name, trash, replace: false);
+            // The trash name holds a fresh GUID, so a plain rename cannot replace anything (NFS takes no RENAME_NOREPLACE).
+            root.MoveFolderToFreshName(name, trash);
         }
         catch (DirectoryNotFoundException)
         {
@@ -180,40 +181,105 @@ internal sealed partial class LocalStore
         }
     }
 
-    static void DeleteTree(NoFollowFolder parent, string name, string what)
+    /// <summary>
+    /// How deep <see cref="DeleteTree(string, string)"/> goes below the folder it deletes: a dump's folder holds files and a
+    /// folder or two, so anything deeper was planted, and is refused rather than walked (each level holds a descriptor).
+    /// </summary>
+    internal const int MaxTreeDepth = 256;
+
+    /// <summary>A folder being deleted: its descriptor, its name in the level above, and the names not yet removed.</summary>
+    sealed record TreeLevel(NoFollowFolder Folder, string Name, Queue<string> Pending);
+
+    /// <summary>
+    /// Deletes <paramref name="name"/> in <paramref name="root"/> level by level with an explicit stack (a recursion as deep
+    /// as a planted tree would overflow the thread's stack, which no catch survives), at most <see cref="MaxTreeDepth"/> deep.
+    /// </summary>
+    static void DeleteTree(NoFollowFolder root, string name, string what)
     {
-        string path = parent.PathOf(name);
+        var levels = new Stack<TreeLevel>();
         try
         {
-            using (NoFollowFolder folder = parent.OpenFolder(name, what))
+            if (OpenLevel(root, name, what) is not { } top)
             {
-                foreach (string entry in folder.Names())
+                return;
+            }
+            levels.Push(top);
+            while (levels.TryPeek(out TreeLevel? level))
+            {
+                if (level.Pending.TryDequeue(out string? entry))
                 {
                     // An entry removed meanwhile by another process is None, not a link.
-                    switch (folder.KindOf(entry))
+                    switch (level.Folder.KindOf(entry))
                     {
                         case EntryKind.Link:
-                            NoFollowFolder.ThrowLink(folder.PathOf(entry), "delete");
+                            NoFollowFolder.ThrowLink(level.Folder.PathOf(entry), "delete");
                             break;
                         case EntryKind.Folder:
-                            DeleteTree(folder, entry, "delete");
+                            if (levels.Count >= MaxTreeDepth)
+                            {
+                                throw new BridgeException(
+                                    $"Cannot delete '{root.PathOf(name)}': it holds folders nested more than {MaxTreeDepth} deep " +
+                                    $"(at '{level.Folder.PathOf(entry)}'), which replica never makes; nothing below that depth was " +
+                                    "deleted. Check who put them there, then remove them by hand.");
+                            }
+                            if (OpenLevel(level.Folder, entry, "delete") is { } child)
+                            {
+                                levels.Push(child);
+                            }
                             break;
                         case EntryKind.None:
                             break;
                         default:
-                            folder.DeleteFile(entry, "delete");
+                            level.Folder.DeleteFile(entry, "delete");
                             break;
                     }
+                    continue;
+                }
+                levels.Pop();
+                level.Folder.Dispose();
+                try
+                {
+                    (levels.TryPeek(out TreeLevel? above) ? above.Folder : root).DeleteEmptyFolder(level.Name);
+                }
+                catch (DirectoryNotFoundException)
+                {
                 }
             }
-            parent.DeleteEmptyFolder(name);
-        }
-        catch (DirectoryNotFoundException)
-        {
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
-            throw BridgeThrow.Io("delete", path, ex);
+            throw BridgeThrow.Io("delete", levels.TryPeek(out TreeLevel? level) ? level.Folder.Path : root.PathOf(name), ex);
+        }
+        finally
+        {
+            while (levels.TryPop(out TreeLevel? level))
+            {
+                level.Folder.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Opens the folder <paramref name="name"/> and reads its names; null when it is gone.</summary>
+    static TreeLevel? OpenLevel(NoFollowFolder parent, string name, string what)
+    {
+        NoFollowFolder folder;
+        try
+        {
+            folder = parent.OpenFolder(name, what);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        try
+        {
+            // Read whole before anything is removed, so the level holds one descriptor, not a directory stream too.
+            return new TreeLevel(folder, name, new Queue<string>(folder.Names()));
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
         }
     }
 

@@ -37,6 +37,16 @@ internal sealed partial class NoFollowFolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Test hook: when not 0, renameat2 with a flag fails with this errno before reaching the kernel, as the Linux NFS
+    /// client (EINVAL for any flag) or an old kernel under a newer glibc (ENOSYS) make it fail, so that the fallbacks run
+    /// on the tests' local file system. A rename without flags is not affected, as on NFS.
+    /// </summary>
+    internal static int RenameFlagsErrnoForTests { get; set; }
+
+    /// <summary>Test hook: when not 0, linkat fails with this errno, as on file systems without hard links (EPERM, ENOTSUP).</summary>
+    internal static int LinkErrnoForTests { get; set; }
+
     const int PathOnly = -1, Closed = -2;
 
     /// <summary>
@@ -242,38 +252,77 @@ internal sealed partial class NoFollowFolder : IDisposable
     }
 
     /// <summary>
-    /// Renames <paramref name="from"/> to <paramref name="to"/> in this folder; without <paramref name="replace"/>, fails
-    /// when <paramref name="to"/> exists. A rename acts on the names, never through a link.
+    /// Renames the file <paramref name="from"/> to <paramref name="to"/> in this folder; without <paramref name="replace"/>,
+    /// fails when <paramref name="to"/> exists. A rename acts on the names, never through a link.
     /// </summary>
     public void Move(string from, string to, bool replace)
     {
         if (_fd == PathOnly)
         {
-            if (Directory.Exists(PathOf(from)))
+            File.Move(PathOf(from), PathOf(to), replace);
+            return;
+        }
+        if (replace)
+        {
+            if (Libc.RenameAt(_fd, from, _fd, to) < 0)
             {
-                Directory.Move(PathOf(from), PathOf(to));
-            }
-            else
-            {
-                File.Move(PathOf(from), PathOf(to), replace);
+                throw Error(Marshal.GetLastPInvokeError(), PathOf(to), folder: false);
             }
             return;
         }
-        if (Libc.RenameAt2(_fd, from, _fd, to, replace ? 0 : Libc.RENAME_NOREPLACE) == 0)
+        if (RenameAt2(from, to, Libc.RENAME_NOREPLACE) == 0)
         {
             return;
         }
         int errno = Marshal.GetLastPInvokeError();
-        // A file system without RENAME_NOREPLACE (EINVAL): a hard link, which fails on an existing name, then the old name goes.
-        if (!replace && errno == Libc.EINVAL)
+        // No RENAME_NOREPLACE here: the Linux NFS client rejects any flag (EINVAL), as do 9p and FUSE without rename2, and
+        // an older kernel has no renameat2 (ENOSYS). A hard link fails on an existing name, then the old name goes.
+        if (errno is Libc.EINVAL or Libc.ENOSYS)
         {
-            errno = Libc.LinkAt(_fd, from, _fd, to, 0) == 0 && Libc.UnlinkAt(_fd, from, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
-            if (errno == 0)
+            if (LinkAt(from, to) == 0)
             {
+                if (Libc.UnlinkAt(_fd, from, 0) < 0)
+                {
+                    throw Error(Marshal.GetLastPInvokeError(), PathOf(from), folder: false);
+                }
                 return;
+            }
+            errno = Marshal.GetLastPInvokeError();
+            // No hard links either (as .NET's File.Move then does): a plain rename once the name is seen free. A file
+            // created at that name between the check and the rename is replaced; the bridge's own writers never race
+            // there (a chunk's or the index's name is taken by one writer under its lock), only an outsider could.
+            if (errno is Libc.EPERM or Libc.ENOTSUP or Libc.EMLINK or Libc.ENOSYS)
+            {
+                if (KindOf(to) != EntryKind.None)
+                {
+                    throw Error(Libc.EEXIST, PathOf(to), folder: false);
+                }
+                if (Libc.RenameAt(_fd, from, _fd, to) == 0)
+                {
+                    return;
+                }
+                errno = Marshal.GetLastPInvokeError();
             }
         }
         throw Error(errno, PathOf(to), folder: false);
+    }
+
+    /// <summary>
+    /// Renames the folder <paramref name="from"/> to <paramref name="to"/>, a name nobody else uses (it holds a fresh
+    /// GUID): a plain rename(2), without RENAME_NOREPLACE, which NFS, 9p and old kernels reject, and which a fresh name
+    /// makes unnecessary; a folder cannot be hard-linked, so the files' fallback would not do. Acts on the name, never
+    /// through a link.
+    /// </summary>
+    public void MoveFolderToFreshName(string from, string to)
+    {
+        if (_fd == PathOnly)
+        {
+            Directory.Move(PathOf(from), PathOf(to));
+        }
+        else if (Libc.RenameAt(_fd, from, _fd, to) < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), PathOf(to), folder: true);
+        }
     }
 
     /// <summary>The names in this folder as it is read ("." and ".." left out).</summary>
@@ -331,6 +380,26 @@ internal sealed partial class NoFollowFolder : IDisposable
             Libc.Close(_fd);
             _fd = Closed;
         }
+    }
+
+    int RenameAt2(string from, string to, uint flags)
+    {
+        if (flags != 0 && RenameFlagsErrnoForTests != 0)
+        {
+            Marshal.SetLastPInvokeError(RenameFlagsErrnoForTests);
+            return -1;
+        }
+        return Libc.RenameAt2(_fd, from, _fd, to, flags);
+    }
+
+    int LinkAt(string from, string to)
+    {
+        if (LinkErrnoForTests != 0)
+        {
+            Marshal.SetLastPInvokeError(LinkErrnoForTests);
+            return -1;
+        }
+        return Libc.LinkAt(_fd, from, _fd, to, 0);
     }
 
     SafeFileHandle OpenAt(string name, int flags, string what)
@@ -445,7 +514,8 @@ internal sealed partial class NoFollowFolder : IDisposable
         public const uint RENAME_NOREPLACE = 1;
         public const int LOCK_EX = 2, LOCK_NB = 4, F_GETFL = 3, F_SETFL = 4;
         public const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFDIR = 0x4000, S_IFLNK = 0xA000;
-        public const int EPERM = 1, ENOENT = 2, EWOULDBLOCK = 11, EACCES = 13, EEXIST = 17, ENOTDIR = 20, EINVAL = 22, ELOOP = 40;
+        public const int EPERM = 1, ENOENT = 2, EWOULDBLOCK = 11, EACCES = 13, EEXIST = 17, ENOTDIR = 20, EINVAL = 22, EMLINK = 31,
+            ENOSYS = 38, ELOOP = 40, ENOTSUP = 95;
         const uint STATX_TYPE = 1;
 
         static bool IsArmOrPower => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm or Architecture.Ppc64le;
@@ -464,6 +534,9 @@ internal sealed partial class NoFollowFolder : IDisposable
 
         [LibraryImport(Name, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int UnlinkAt(int dirFd, string name, int flags);
+
+        [LibraryImport(Name, EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int RenameAt(int fromDirFd, string from, int toDirFd, string to);
 
         [LibraryImport(Name, EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int RenameAt2(int fromDirFd, string from, int toDirFd, string to, uint flags);
