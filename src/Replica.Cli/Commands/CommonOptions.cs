@@ -18,7 +18,6 @@ internal static class CommonOptions
         DefaultValueFactory = _ => DefaultConfigPath,
     };
 
-    /// <summary>--from-file FILE: a dump archive instead of the bridge (restore, verify).</summary>
     /// <summary>--allow-unencrypted: read a dump that is not encrypted although bridge.encryption is set (refused otherwise, exit 5).</summary>
     public static Option<bool> AllowUnencrypted(string verb) => new("--allow-unencrypted")
     {
@@ -26,6 +25,7 @@ internal static class CommonOptions
             + "anyone who can write to the bridge could have put it there without the key.",
     };
 
+    /// <summary>--from-file FILE: a dump archive instead of the bridge (restore, verify).</summary>
     public static Option<string?> FromFile(string description) => new("--from-file") { HelpName = "FILE", Description = description };
 
     /// <summary>
