@@ -18,6 +18,13 @@ internal static class CommonOptions
         DefaultValueFactory = _ => DefaultConfigPath,
     };
 
+    /// <summary>--allow-unencrypted: read a dump that is not encrypted although bridge.encryption is set (refused otherwise, exit 5).</summary>
+    public static Option<bool> AllowUnencrypted(string verb) => new("--allow-unencrypted")
+    {
+        Description = $"{verb} a dump that is not encrypted although bridge.encryption is set. Without it such a dump is refused (exit 5): "
+            + "anyone who can write to the bridge could have put it there without the key.",
+    };
+
     /// <summary>--from-file FILE: a dump archive instead of the bridge (restore, verify).</summary>
     public static Option<string?> FromFile(string description) => new("--from-file") { HelpName = "FILE", Description = description };
 

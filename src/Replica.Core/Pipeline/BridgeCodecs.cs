@@ -51,7 +51,12 @@ public static class BridgeCodecs
     }
 
     /// <summary>The decoding codec for a stored dump; null when its chunks are stored as they are.</summary>
-    public static IChunkCodec? ForManifest(DumpManifest manifest, BridgeConfig config)
+    /// <remarks>
+    /// With bridge.encryption configured, a dump without an encryption header is refused unless
+    /// <paramref name="allowUnencrypted"/> (--allow-unencrypted): its SHA-256 sums prove nothing against someone who can
+    /// write to the bridge, so anyone without the key could otherwise slip in a dump of their own.
+    /// </remarks>
+    public static IChunkCodec? ForManifest(DumpManifest manifest, BridgeConfig config, bool allowUnencrypted = false)
     {
         var codecs = new List<IChunkCodec>();
         try
@@ -91,6 +96,10 @@ public static class BridgeCodecs
             {
                 throw new IntegrityException($"dump '{manifest.Name}' is marked encrypted but its manifest has no encryption header");
             }
+            else if (config.Encryption is not null && !allowUnencrypted)
+            {
+                throw new IntegrityException(NotEncrypted(manifest.Name));
+            }
         }
         catch
         {
@@ -107,10 +116,10 @@ public static class BridgeCodecs
     /// created_at and sizes (encryption header version 4 on), that refuses an entry edited to steer --latest to an older
     /// dump, a dump copied under another name, or edited sizes, before any chunk is read.
     /// </summary>
-    public static IChunkCodec? ForListedManifest(DumpEntry listed, DumpManifest manifest, BridgeConfig config)
+    public static IChunkCodec? ForListedManifest(DumpEntry listed, DumpManifest manifest, BridgeConfig config, bool allowUnencrypted = false)
     {
         ArgumentNullException.ThrowIfNull(listed);
-        IChunkCodec? codec = ForManifest(manifest, config);
+        IChunkCodec? codec = ForManifest(manifest, config, allowUnencrypted);
         try
         {
             ObjectBridge.CheckListedEntry(listed, manifest);
@@ -173,6 +182,11 @@ public static class BridgeCodecs
                 : $"dump '{manifest.Name}': the manifest's chunk list does not match its chunks_tag: the manifest was edited (chunks reordered, removed, added or changed), or its encryption header belongs to another dump");
         }
     }
+
+    /// <summary>Why an unencrypted dump is refused on a bridge configured for encryption.</summary>
+    internal static string NotEncrypted(string name) =>
+        $"dump '{name}' is not encrypted, although bridge.encryption is set: anyone who can write to the bridge could have put it there without the key; "
+        + "pass --allow-unencrypted (restore, verify) to read it anyway";
 
     static IChunkCodec? Combine(List<IChunkCodec> codecs) => codecs.Count switch
     {

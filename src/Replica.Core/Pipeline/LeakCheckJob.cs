@@ -309,7 +309,7 @@ public static class LeakCheckJob
             long storedBytes;
             using (var stored = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = check.Stored })
             {
-                await ReadStoredAsync(bridge, entry.Name, config.Bridge, stored, check.Everywhere, cancellationToken).ConfigureAwait(false);
+                await ReadStoredAsync(bridge, entry, config.Bridge, stored, check.Everywhere, cancellationToken).ConfigureAwait(false);
                 storedBytes = stored.Statistics.BytesIn;
             }
             check.Join();
@@ -333,8 +333,12 @@ public static class LeakCheckJob
         }
     }
 
-    /// <summary>The stored dump, verified and decoded chunk by chunk as a restore does, through <paramref name="reader"/>.</summary>
-    static async Task ReadStoredAsync(IBridge bridge, string name, BridgeConfig settings, DumpRewriter reader, LeakEverywhere? everywhere, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored dump, verified and decoded chunk by chunk as a restore does, through <paramref name="reader"/>: its index
+    /// entry <paramref name="listed"/> is checked against its manifest (<see cref="BridgeCodecs.ForListedManifest"/>), so an
+    /// entry edited to steer --latest to an older dump is refused as restore refuses it, not checked in its place.
+    /// </summary>
+    static async Task ReadStoredAsync(IBridge bridge, DumpEntry listed, BridgeConfig settings, DumpRewriter reader, LeakEverywhere? everywhere, CancellationToken cancellationToken)
     {
         var pipe = new Pipe(DumpJob.PipeOptionsFor(1 << 20));
         var reading = Task.Run(async () =>
@@ -350,8 +354,8 @@ public static class LeakCheckJob
         }, cancellationToken);
         try
         {
-            await DumpReader.RestoreAsync(bridge, name, () => Task.FromResult(everywhere is null ? pipe.Writer.AsStream(leaveOpen: true) : new ScanningStream(pipe.Writer.AsStream(leaveOpen: true), everywhere)),
-                manifest => BridgeCodecs.ForManifest(manifest, settings), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
+            await DumpReader.RestoreAsync(bridge, listed.Name, () => Task.FromResult(everywhere is null ? pipe.Writer.AsStream(leaveOpen: true) : new ScanningStream(pipe.Writer.AsStream(leaveOpen: true), everywhere)),
+                manifest => BridgeCodecs.ForListedManifest(listed, manifest, settings), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -17,9 +17,11 @@ public static class RestoreJob
     /// <remarks>
     /// With <paramref name="jobs"/> &gt; 1 (a PostgreSQL destination only) the dump goes into a staging database on that many
     /// connections, swapped in on success (<see cref="ParallelRestore"/>); what it does is told to <paramref name="counter"/>.
+    /// With bridge.encryption set, a dump that is not encrypted is refused unless <paramref name="allowUnencrypted"/>
+    /// (<see cref="BridgeCodecs.ForManifest"/>).
     /// </remarks>
     public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings,
-        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20, int jobs = 1)
+        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20, int jobs = 1, bool allowUnencrypted = false)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
@@ -27,7 +29,7 @@ public static class RestoreJob
         if (jobs > 1)
         {
             var psql = destination as PsqlDestination ?? throw new ConfigException(RestoreRequest.JobsNeedPostgres(jobs, destination));
-            return (entry, await ParallelRestore.RunAsync(bridge, entry, psql, settings, jobs, counter, maxStatementBytes, cancellationToken).ConfigureAwait(false));
+            return (entry, await ParallelRestore.RunAsync(bridge, entry, psql, settings, jobs, counter, maxStatementBytes, cancellationToken, allowUnencrypted).ConfigureAwait(false));
         }
         using var guard = RestoreGuard.For(destination, maxStatementBytes);
         GuardedStream? guarded = null;
@@ -43,7 +45,7 @@ public static class RestoreJob
         }, manifest =>
         {
             counter?.Expect(manifest);
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         if (guarded is not null)
         {
@@ -58,8 +60,10 @@ public static class RestoreJob
     /// SHA-256 against the manifest and decodes it (which checks the authentication tag of an encrypted chunk, bound to
     /// its part, and the tag of an encrypted dump's manifest), writing nothing.
     /// Throws naming the first bad chunk. The result counts the chunks the manifest lists, which were all checked.
+    /// With bridge.encryption set, a dump that is not encrypted is refused unless <paramref name="allowUnencrypted"/>.
     /// </summary>
-    public static async Task<VerifiedDump> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken)
+    public static async Task<VerifiedDump> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken,
+        bool allowUnencrypted = false)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
@@ -68,7 +72,7 @@ public static class RestoreJob
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, () => Task.FromResult(Stream.Null), manifest =>
         {
             read = manifest;
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read)) { PartCount = read.PartsOf().Count };
     }

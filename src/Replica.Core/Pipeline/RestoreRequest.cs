@@ -36,6 +36,12 @@ public sealed record RestoreOptions
     /// bucket credentials are needed, the dump's key still is. <see cref="Name"/> must be null or the shared dump's name.
     /// </summary>
     public string? FromUrl { get; init; }
+
+    /// <summary>
+    /// --allow-unencrypted: restore a dump that is not encrypted although bridge.encryption is set (refused otherwise:
+    /// anyone who can write to the bridge could have put it there without the key).
+    /// </summary>
+    public bool AllowUnencrypted { get; init; }
 }
 
 /// <summary>
@@ -44,9 +50,10 @@ public sealed record RestoreOptions
 /// </summary>
 public sealed class RestoreRequest : IAsyncDisposable
 {
-    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name, int jobs)
+    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name, int jobs, bool allowUnencrypted)
     {
         Jobs = jobs;
+        AllowUnencrypted = allowUnencrypted;
         Config = config;
         Bridge = bridge;
         Destination = destination;
@@ -67,6 +74,9 @@ public sealed class RestoreRequest : IAsyncDisposable
 
     /// <summary>Connections the restore runs on (<see cref="RestoreOptions.Jobs"/>).</summary>
     public int Jobs { get; }
+
+    /// <summary><see cref="RestoreOptions.AllowUnencrypted"/>.</summary>
+    public bool AllowUnencrypted { get; }
 
     /// <summary>The restore drops data of a database (its schemas, or the whole database): confirm first.</summary>
     public bool WipesDatabase => Destination is PsqlDestination or MysqlDestination && Wipe != WipeMode.None;
@@ -93,7 +103,7 @@ public sealed class RestoreRequest : IAsyncDisposable
             throw new ConfigException($"--jobs {options.Jobs} restores on several connections into a staging database that replaces the destination on success; "
                 + "--wipe schemas drops schemas inside one transaction on one connection: use --wipe database, or --jobs 1");
         }
-        return new RestoreRequest(config, bridge, destination, wipe, name, options.Jobs);
+        return new RestoreRequest(config, bridge, destination, wipe, name, options.Jobs, options.AllowUnencrypted);
     }
 
     /// <summary>
@@ -129,7 +139,7 @@ public sealed class RestoreRequest : IAsyncDisposable
 
     /// <summary>Restores the dump into the destination (<see cref="RestoreJob"/>).</summary>
     public Task<(DumpEntry Entry, long Bytes)> RunAsync(RestoreCounter counter, CancellationToken cancellationToken) =>
-        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes, Jobs);
+        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes, Jobs, AllowUnencrypted);
 
     public ValueTask DisposeAsync() => Destination.DisposeAsync();
 }

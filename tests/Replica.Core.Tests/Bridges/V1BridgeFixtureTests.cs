@@ -54,7 +54,8 @@ public sealed class V1BridgeFixtureTests : IDisposable
     [InlineData("v1-aes", ManifestAuthentication.Authenticated)]
     public async Task VerifyAsync_V1Dump_IntactWithEveryChunkChecked(string name, ManifestAuthentication authentication)
     {
-        VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, name, _config, CancellationToken.None);
+        // The config encrypts, so the unencrypted dump is read only with --allow-unencrypted (UnencryptedDumpTests).
+        VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, name, _config, CancellationToken.None, allowUnencrypted: true);
 
         Assert.Equal(4, verified.ChunkCount);
         Assert.Equal(1, verified.PartCount);
@@ -69,7 +70,8 @@ public sealed class V1BridgeFixtureTests : IDisposable
     {
         string output = _dir.Combine("restored.sql");
 
-        (DumpEntry entry, long bytes) = await RestoreJob.RunAsync(_bridge, name, new FileDestination(output), _config, CancellationToken.None);
+        (DumpEntry entry, long bytes) = await RestoreJob.RunAsync(_bridge, name, new FileDestination(output), _config, CancellationToken.None,
+            allowUnencrypted: true);
 
         Assert.Equal(name, entry.Name);
         Assert.Equal(ExpectedSql.Length, bytes);

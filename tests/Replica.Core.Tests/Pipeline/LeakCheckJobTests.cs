@@ -252,6 +252,27 @@ public sealed class LeakCheckJobTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_LatestWithAnOlderCleanDumpsCreatedAtMovedAheadInTheIndex_RefusedAsRestoreRefusesIt()
+    {
+        // Found by review: leakcheck --latest took the entry index.json put first and checked the older clean dump
+        // ("no leak") where restore --latest refuses the edited entry.
+        var original = ItemsDump(500, i => 1000 + 37 * i);
+        await StoreAsync(Config(NoisyRules), original, "clean");
+        await StoreAsync(Config(NoisyRules.Replace("quantity: { transformer: number-noise, options: { percent: 10 } }", "quantity: transient")), original, "kept");
+        var indexPath = Path.Combine(_directory, "bridge", "index.json");
+        var index = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(indexPath))!;
+        var dumps = index["dumps"]!.AsArray();
+        long newest = dumps.Max(d => d!["created_at"]!.GetValue<long>());
+        dumps.Single(d => d!["name"]!.GetValue<string>() == "clean")!["created_at"] = newest + 60_000;
+        File.WriteAllText(indexPath, index.ToJsonString());
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => CheckAsync(Config(NoisyRules), original));
+
+        Assert.Contains("'clean'", ex.Message);
+        Assert.Contains("index.json says created_at", ex.Message);
+    }
+
+    [Fact]
     public async Task RunAsync_TinyMemoryBudget_SpillsToDiskAndFindsTheSame()
     {
         var config = Config(LeakyRules);

@@ -194,6 +194,50 @@ public sealed class BridgeSafetyCliTests : IDisposable
         Assert.Contains("manifest authenticated, with the name, created_at and sizes its index entry matched", verifyNew.Stderr);
     }
 
+    /// <summary>
+    /// Someone who can write to an encrypted bridge but has no key dumps their own SQL there with a config without
+    /// encryption: it is the newest dump. `restore --latest` restored it and exited 0 (found by review); now restore and
+    /// verify exit 5 naming it, unless --allow-unencrypted; a bridge configured without encryption restores it as before.
+    /// </summary>
+    [Fact]
+    public async Task RestoreLatestAndVerify_UnencryptedDumpOnEncryptedBridge_ExitWith5UnlessAllowUnencrypted()
+    {
+        string bridge = Path.Combine(_cli.WorkingDirectory, "enc");
+        var config = EncryptedConfig(bridge);
+        var plain = _cli.WriteConfig($$"""
+            bridge:
+              local: { path: {{bridge}} }
+              chunk_size: 16KiB
+              compression: { algorithm: zstd }
+            """, "plain.yaml");
+        string forgedSql = Path.Combine(_cli.WorkingDirectory, "forged.sql");
+        await File.WriteAllTextAsync(forgedSql, "CREATE TABLE public.forged (id integer);\nINSERT INTO public.forged VALUES (42);\n");
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "genuine")).ExitCode);
+        var forging = await _cli.RunAsync("dump", "-c", plain, "--input", forgedSql, "--name", "forged");
+        Assert.True(forging.ExitCode == 0, forging.Stderr);
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--latest");
+        var verify = await _cli.RunAsync("verify", "-c", config, "--latest");
+        var allowed = await _cli.RunAsync("restore", "-c", config, "--latest", "--allow-unencrypted");
+        var verifyAllowed = await _cli.RunAsync("verify", "-c", config, "--latest", "--allow-unencrypted");
+        var withoutEncryption = await _cli.RunAsync("restore", "-c", plain, "--latest");
+        var help = await _cli.RunAsync("restore", "--help");
+
+        Assert.Equal(5, restore.ExitCode);
+        Assert.Equal("", restore.Stdout);
+        Assert.Contains("dump 'forged' is not encrypted, although bridge.encryption is set", restore.Stderr);
+        Assert.Equal(5, verify.ExitCode);
+        Assert.Contains("dump 'forged' is not encrypted", verify.Stderr);
+        Assert.DoesNotContain(Key, restore.Stderr + verify.Stderr);
+        Assert.True(allowed.ExitCode == 0, allowed.Stderr);
+        Assert.Contains("INSERT INTO public.forged VALUES (42);", allowed.Stdout);
+        Assert.True(verifyAllowed.ExitCode == 0, verifyAllowed.Stderr);
+        Assert.Contains("not encrypted", verifyAllowed.Stderr);
+        Assert.True(withoutEncryption.ExitCode == 0, withoutEncryption.Stderr);
+        Assert.Contains("INSERT INTO public.forged VALUES (42);", withoutEncryption.Stdout);
+        Assert.Contains("--allow-unencrypted", help.Stdout);
+    }
+
     [Fact]
     public async Task Verify_EncryptedDumpWrittenBeforeTags_SaysManifestNotAuthenticated()
     {
