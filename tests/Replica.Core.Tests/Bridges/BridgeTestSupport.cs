@@ -85,6 +85,29 @@ internal static class BridgeTestSupport
     }
 
     /// <summary>
+    /// Stores <paramref name="data"/> as one stream through the chunker, encoded as <paramref name="config"/> says (as
+    /// `replica dump` does: with bridge.encryption or without).
+    /// </summary>
+    public static async Task<DumpEntry> WriteCodedDumpAsync(IBridge bridge, string name, byte[] data, Replica.Config.BridgeConfig config)
+    {
+        var codecs = BridgeCodecs.ForNewDump(config);
+        using var codec = codecs.Codec;
+        await using IDumpWriter writer = await bridge.BeginDumpAsync(name, CancellationToken.None);
+        var pipe = new Pipe();
+        Task<long> chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)config.ChunkSize, codec, CancellationToken.None);
+        await pipe.Writer.WriteAsync(data);
+        await pipe.Writer.CompleteAsync();
+        long plain = await chunking;
+        return await writer.CompleteAsync(new DumpSummary(data.Length, "test", codecs.Compression is not null, codecs.Encryption is not null)
+        {
+            Compression = codecs.Compression,
+            Encryption = codecs.Encryption,
+            AuthenticateChunks = codecs.AuthenticateChunks,
+            SizePlain = plain,
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
     /// Stores a dump in parts through the writer's part API: each part's bytes go through the chunker as one part,
     /// encoded as <paramref name="config"/> says (compression, encryption). Returns the plain bytes of every part.
     /// </summary>

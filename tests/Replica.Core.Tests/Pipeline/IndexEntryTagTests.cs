@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Text.Json.Nodes;
 using Replica.Bridges;
 using Replica.Codecs.Encryption;
@@ -47,23 +46,7 @@ public sealed class IndexEntryTagTests : IDisposable
 
     string OutputPath => _dir.Combine("restored.sql");
 
-    async Task WriteEncryptedDumpAsync(string name, byte[] data)
-    {
-        var codecs = BridgeCodecs.ForNewDump(_config);
-        using var codec = codecs.Codec;
-        await using IDumpWriter writer = await _bridge.BeginDumpAsync(name, CancellationToken.None);
-        var pipe = new Pipe();
-        Task<long> chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)_config.ChunkSize, codec, CancellationToken.None);
-        await pipe.Writer.WriteAsync(data);
-        await pipe.Writer.CompleteAsync();
-        long plain = await chunking;
-        await writer.CompleteAsync(new DumpSummary(data.Length, "test", false, true)
-        {
-            Encryption = codecs.Encryption,
-            AuthenticateChunks = codecs.AuthenticateChunks,
-            SizePlain = plain,
-        }, CancellationToken.None);
-    }
+    Task<DumpEntry> WriteEncryptedDumpAsync(string name, byte[] data) => WriteCodedDumpAsync(_bridge, name, data, _config);
 
     async Task WriteBothAsync()
     {

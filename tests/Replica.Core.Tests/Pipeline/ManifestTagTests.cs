@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Text.Json.Nodes;
 using Replica.Bridges;
 using Replica.Codecs.Encryption;
@@ -36,23 +35,7 @@ public sealed class ManifestTagTests : IDisposable
 
     string ManifestPath => _dir.Combine(Name, "manifest.json");
 
-    async Task WriteEncryptedDumpAsync(byte[] data)
-    {
-        var codecs = BridgeCodecs.ForNewDump(_config);
-        using var codec = codecs.Codec;
-        await using IDumpWriter writer = await _bridge.BeginDumpAsync(Name, CancellationToken.None);
-        var pipe = new Pipe();
-        Task<long> chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)_config.ChunkSize, codec, CancellationToken.None);
-        await pipe.Writer.WriteAsync(data);
-        await pipe.Writer.CompleteAsync();
-        long plain = await chunking;
-        await writer.CompleteAsync(new DumpSummary(data.Length, "test", false, true)
-        {
-            Encryption = codecs.Encryption,
-            AuthenticateChunks = codecs.AuthenticateChunks,
-            SizePlain = plain,
-        }, CancellationToken.None);
-    }
+    Task<DumpEntry> WriteEncryptedDumpAsync(byte[] data) => WriteCodedDumpAsync(_bridge, Name, data, _config);
 
     async Task<(long Bytes, MemoryStream Output)> RestoreAsync(LocalBridge bridge, string name)
     {

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Text.Json.Nodes;
 using Replica.Bridges;
 using Replica.Config;
@@ -49,23 +48,7 @@ public sealed class UnencryptedDumpTests : IDisposable
     string OutputPath => _dir.Combine("restored.sql");
 
     /// <summary>Writes a dump as replica does with <paramref name="config"/>: with bridge.encryption or without.</summary>
-    async Task WriteDumpAsync(string name, byte[] data, BridgeConfig config)
-    {
-        var codecs = BridgeCodecs.ForNewDump(config);
-        using var codec = codecs.Codec;
-        await using IDumpWriter writer = await _bridge.BeginDumpAsync(name, CancellationToken.None);
-        var pipe = new Pipe();
-        Task<long> chunking = DumpChunker.RunAsync(pipe.Reader, writer, (int)config.ChunkSize, codec, CancellationToken.None);
-        await pipe.Writer.WriteAsync(data);
-        await pipe.Writer.CompleteAsync();
-        long plain = await chunking;
-        await writer.CompleteAsync(new DumpSummary(data.Length, "test", false, codecs.Encryption is not null)
-        {
-            Encryption = codecs.Encryption,
-            AuthenticateChunks = codecs.AuthenticateChunks,
-            SizePlain = plain,
-        }, CancellationToken.None);
-    }
+    Task<DumpEntry> WriteDumpAsync(string name, byte[] data, BridgeConfig config) => WriteCodedDumpAsync(_bridge, name, data, config);
 
     /// <summary>
     /// A genuine encrypted dump, then one written by someone without the key: unencrypted, its created_at in the manifest

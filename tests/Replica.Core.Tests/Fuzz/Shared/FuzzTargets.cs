@@ -452,7 +452,7 @@ public sealed class BridgeTarget : FuzzTarget
                 _bridge.ListAsync(CancellationToken.None).GetAwaiter().GetResult();
                 try
                 {
-                    RestoreJob.VerifyAsync(_bridge, name: null, _settings, CancellationToken.None).GetAwaiter().GetResult();
+                    RestoreJob.VerifyAsync(_bridge, name: null, _settings, CancellationToken.None, allowUnencrypted: true).GetAwaiter().GetResult();
                 }
                 catch (ReplicaException)
                 {
@@ -463,7 +463,9 @@ public sealed class BridgeTarget : FuzzTarget
             }
             else
             {
-                RestoreJob.VerifyAsync(_bridge, s_names[which - 1], _settings, CancellationToken.None).GetAwaiter().GetResult();
+                // --allow-unencrypted: the plain seed dump is read under the encrypting settings too, which would refuse
+                // it by policy before any of its manifest's checks run (the refusal has its own tests).
+                RestoreJob.VerifyAsync(_bridge, s_names[which - 1], _settings, CancellationToken.None, allowUnencrypted: true).GetAwaiter().GetResult();
             }
             return FuzzOutcome.Accepted;
         }
