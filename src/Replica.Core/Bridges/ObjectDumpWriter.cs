@@ -326,18 +326,30 @@ internal sealed class ObjectDumpWriter : IDumpWriter
             return;
         }
         // Read back only on this rare path: one conditional header per write costs nothing, a read per chunk would.
-        StoredObject? stored = await _store.GetAsync(fullKey, $"read back {what} from",
-            length => length == data.Length ? GC.AllocateUninitializedArray<byte>(data.Length) : throw TakenOver(), cancellationToken)
-            .ConfigureAwait(false);
-        if (stored is null || !stored.Data.Span.SequenceEqual(data.Span))
-        {
-            throw TakenOver();
-        }
-
-        BridgeException TakenOver()
+        if (!await HoldsAsync(fullKey, data, $"read back {what} from", cancellationToken).ConfigureAwait(false))
         {
             _leaseLost = true;
-            return MarkerRefresher.LeaseLost(Name, $"{_store.Show(fullKey)} ({what}) was stored by another writer, which claimed the name since");
+            throw MarkerRefresher.LeaseLost(Name, $"{_store.Show(fullKey)} ({what}) was stored by another writer, which claimed the name since");
+        }
+    }
+
+    /// <summary>
+    /// Whether the object at <paramref name="key"/> holds exactly <paramref name="bytes"/>: this writer's own earlier write
+    /// (a try whose answer was lost), not another writer's. An object of another length is not read.
+    /// </summary>
+    async Task<bool> HoldsAsync(string key, ReadOnlyMemory<byte> bytes, string what, CancellationToken cancellationToken)
+    {
+        var otherLength = new BridgeException($"{_store.Show(key)} is not {bytes.Length} bytes long");
+        try
+        {
+            StoredObject? stored = await _store.GetAsync(key, what,
+                length => length == bytes.Length ? GC.AllocateUninitializedArray<byte>(bytes.Length) : throw otherLength, cancellationToken)
+                .ConfigureAwait(false);
+            return stored is not null && stored.Data.Span.SequenceEqual(bytes.Span);
+        }
+        catch (BridgeException e) when (ReferenceEquals(e, otherLength))
+        {
+            return false;
         }
     }
 
@@ -354,9 +366,7 @@ internal sealed class ObjectDumpWriter : IDumpWriter
                     .ConfigureAwait(false))
             {
                 // Our own earlier try whose answer was lost, or somebody else's manifest: only identical bytes are ours.
-                StoredObject? stored = await _store.GetAsync(manifestKey, $"read the manifest of dump '{Name}' from", null,
-                    cancellationToken).ConfigureAwait(false);
-                if (stored is null || !stored.Data.Span.SequenceEqual(json.Span))
+                if (!await HoldsAsync(manifestKey, json, $"read the manifest of dump '{Name}' from", cancellationToken).ConfigureAwait(false))
                 {
                     throw new BridgeException($"Cannot write the manifest of dump '{Name}': {_store.Show(manifestKey)} already exists.");
                 }
@@ -449,16 +459,14 @@ internal sealed class ObjectDumpWriter : IDumpWriter
     {
         try
         {
-            StoredObject? stored = await _store.GetAsync(key, $"read back the manifest of dump '{Name}' from",
-                length => length == json.Length ? new byte[length] : throw new BridgeException("another manifest"), CancellationToken.None).ConfigureAwait(false);
-            if (stored is not null && stored.Data.Span.SequenceEqual(json.Span))
+            if (await HoldsAsync(key, json, $"read back the manifest of dump '{Name}' from", CancellationToken.None).ConfigureAwait(false))
             {
                 await DeleteQuietlyAsync(key).ConfigureAwait(false);
             }
         }
         catch (BridgeException)
         {
-            // another writer's manifest (another length), or unreadable: left alone; `delete --abandoned` removes ours
+            // unreadable: left alone; `delete --abandoned` removes ours
         }
     }
 
