@@ -41,6 +41,12 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
 
     const string MarkerPrefix = "replica_swap ";
 
+    /// <summary>
+    /// Tests only: the swap stops with an error right after the step of this name (e.g. "dropping trigger `t2`"), as a
+    /// lock timeout or a lost connection would there. Flows with the test's async context, so parallel tests are not touched.
+    /// </summary>
+    internal static readonly AsyncLocal<string?> FailAfterStepForTests = new();
+
     /// <summary>What a database holds, by kind, as the swap needs it.</summary>
     sealed class Inventory
     {
@@ -108,7 +114,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
 
         var trash = Replace && target.Tables.Count > 0 ? Leftovers.NewStagingName(MysqlDestination.StagingPrefix(database) + "old_") : null;
         var (steps, commit, rename) = Plan(source, target, created, dropped, trash);
-        var (done, error) = await RunStepsAsync(steps).ConfigureAwait(false);
+        var (done, error) = await RunStepsAsync(steps, FailAfterStepForTests.Value).ConfigureAwait(false);
         if (error is null)
         {
             return;
@@ -481,11 +487,17 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
         if (Replace)
         {
             // A table with triggers cannot move to the trash database, and a view would block a table of the same name.
-            foreach (var definition in dropped.Where(x => x.Kind is "trigger" or "view").OrderBy(x => x.Kind == "view"))
+            // Triggers go last-firing first: should the swap stop part-way through them, those still there are the first
+            // to fire, and the undo creates the dropped ones again behind them (in firing order), each in its old place.
+            foreach (var definition in Enumerable.Reverse(dropped.FindAll(x => x.Kind == "trigger")))
             {
-                var keyword = definition.Kind.ToUpperInvariant();
-                steps.Add(new($"dropping {definition.Kind} {MysqlTools.Identifier(definition.Name)}", [$"DROP {keyword} {Qualified(database, definition.Name)}"],
-                    u => (definition.Kind == "view" ? u.OldViews : u.OldTriggers).Add(definition)));
+                steps.Add(new($"dropping trigger {MysqlTools.Identifier(definition.Name)}", [$"DROP TRIGGER {Qualified(database, definition.Name)}"],
+                    u => u.OldTriggers.Insert(0, definition)));
+            }
+            foreach (var definition in dropped.Where(x => x.Kind == "view"))
+            {
+                steps.Add(new($"dropping view {MysqlTools.Identifier(definition.Name)}", [$"DROP VIEW {Qualified(database, definition.Name)}"],
+                    u => u.OldViews.Add(definition)));
             }
         }
 
@@ -575,7 +587,7 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
     /// Runs <paramref name="steps"/> through one client, which stops at the first failing statement; each step is
     /// followed by a marker the client prints, so the count of steps that took effect is known. Not cancellable.
     /// </summary>
-    async Task<(int Done, DatabaseException? Error)> RunStepsAsync(List<Step> steps)
+    async Task<(int Done, DatabaseException? Error)> RunStepsAsync(List<Step> steps, string? failAfter = null)
     {
         var delimiter = PickDelimiter(steps);
         var script = new StringBuilder();
@@ -590,6 +602,10 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
                 script.Append(statement).Append('\n').Append(delimiter).Append('\n');
             }
             script.Append(CultureInfo.InvariantCulture, $"SELECT '{MarkerPrefix}{i}'").Append(delimiter).Append('\n');
+            if (failAfter is not null && steps[i].What == failAfter)
+            {
+                script.Append("SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'failing on purpose (a test)'").Append(delimiter).Append('\n');
+            }
         }
         var (output, error) = await tools.RunScriptAsync(options, null, script.ToString()).ConfigureAwait(false);
         var done = 0;

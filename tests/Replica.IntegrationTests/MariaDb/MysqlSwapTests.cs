@@ -123,6 +123,37 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
     }
 
     /// <summary>
+    /// Three triggers that fire in turn on one table, and the swap stopped after it dropped some of them: the undo creates
+    /// the dropped ones again, and a created trigger fires after those already there. Dropped first-firing first, the
+    /// last one stayed and now fired first (action_order 3, 1, 2; found by review).
+    /// </summary>
+    [Fact]
+    public async Task Swap_StoppedPartWayThroughDroppingTriggers_PutsThemBackInTheirFiringOrder()
+    {
+        string dump = await DumpAsync();
+        string target = await CreateTargetAsync();
+        await server.ExecuteAsync(target,
+            "CREATE TRIGGER customers_third AFTER INSERT ON customers FOR EACH ROW INSERT INTO audit (msg) VALUES ('third');");
+        var before = await SnapshotAsync(target);
+        Assert.Contains("order customers_third 3", before);
+
+        MysqlSwap.FailAfterStepForTests.Value = "dropping trigger `customers_second`";
+        try
+        {
+            var e = await Assert.ThrowsAsync<DatabaseException>(() => RestoreAsync(server.ConnectionUri(target), dump, WipeMode.Database, lockWaitSeconds: 5));
+            AssertMentions("failing on purpose", e);
+            AssertMentions("was put back as it was", e);
+        }
+        finally
+        {
+            MysqlSwap.FailAfterStepForTests.Value = null;
+        }
+
+        Assert.Equal(before, await SnapshotAsync(target));
+        Assert.Empty(await ReplicaDatabasesAsync(target));
+    }
+
+    /// <summary>
     /// Tables, a column, a view and a trigger named NULL, in the dump and in the destination a wipe replaces: the client
     /// prints such a name as it prints SQL NULL, and the dump's table list and the swap's inventory read it as a missing
     /// value (a null reference; found by review).
