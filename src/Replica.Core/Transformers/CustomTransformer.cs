@@ -94,6 +94,8 @@ internal sealed class CustomTransformer : Transformer
             }
         };
         process.Start();
+        // Killed with the other tools should replica exit while it runs (Ctrl+C in the middle of a table).
+        Clients.ExitCleanup.Track(process);
         process.BeginErrorReadLine();
         _process = process;
         _stdin = process.StandardInput.BaseStream;
@@ -303,6 +305,7 @@ internal sealed class CustomTransformer : Transformer
             // the command is gone already; nothing left to clean up
         }
 
+        Clients.ExitCleanup.Untrack(process);
         process.Dispose();
         _readCancel!.Dispose();
         _process = null;

@@ -96,6 +96,30 @@ public class CustomTransformerTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>
+    /// A command still running when replica exits (Ctrl+C in the middle of a table) is killed with the other tools, not
+    /// left behind as an orphan (found by review: ExitCleanup knew pg_dump and the database clients, not custom commands).
+    /// </summary>
+    [Fact]
+    public void Custom_RunningAtExit_IsKilledWithTheOtherTools()
+    {
+        var pidFile = Path.Combine(Path.GetTempPath(), "replica-custom-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var transformer = Create("custom", ("command", new List<object?> { "/bin/sh", "-c", $"echo $$ > {pidFile}; while read line; do echo \"$line\"; done" }));
+            Assert.Equal("x", transformer.Apply("x"));
+            var pid = int.Parse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture);
+
+            Replica.Clients.ExitCleanup.RunAll(p => p.Id == pid, _ => false);
+
+            WaitForExit(pid);
+        }
+        finally
+        {
+            File.Delete(pidFile);
+        }
+    }
+
     [Fact]
     public void Custom_Dispose_EndsTheCommand()
     {
