@@ -21,15 +21,17 @@ public static class Program
         // After Ctrl-C the exit waits for a swap that cannot be cut, and says so, and how it ended.
         Replica.Clients.ExitNotices.Writer = static notice => Console.Error.WriteLine(notice);
         var root = CreateRootCommand();
+        // Ctrl+C, SIGTERM, SIGHUP and SIGQUIT cancel the command's token, so that an interrupted dump removes what it
+        // stored and exits 130 (Interrupts). System.CommandLine's own handling (ProcessTerminationTimeout) covered only
+        // SIGINT and SIGTERM, and was seen to end the process with 143 and nothing cleaned up.
+        using var interrupt = new CancellationTokenSource();
+        using var interrupts = Interrupts.CancelOnSignals(interrupt);
         var configuration = new InvocationConfiguration
         {
             EnableDefaultExceptionHandler = false,
-            // Ctrl+C and SIGTERM cancel the command's token, so that an interrupted dump removes what it stored and exits
-            // 130. System.CommandLine 2.0.0 has no default here: without it the signal killed replica on the spot and left
-            // chunks and the .writing marker behind (the name blocked for 24 h). The timeout bounds the cleanup.
-            ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
+            ProcessTerminationTimeout = null,
         };
-        return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
+        return await root.Parse(args).InvokeAsync(configuration, interrupt.Token).ConfigureAwait(false);
     }
 
     /// <summary>Every command with its options and validators: what Main runs, and what tests parse documented command lines with.</summary>
