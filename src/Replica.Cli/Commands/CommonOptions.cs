@@ -25,6 +25,20 @@ internal static class CommonOptions
             + "anyone who can write to the bridge could have put it there without the key.",
     };
 
+    /// <summary>
+    /// --allow-legacy: read an encrypted dump whose index entry is not authenticated (encryption header version below 4;
+    /// refused otherwise, exit 5).
+    /// </summary>
+    public static Option<bool> AllowLegacy(string verb) => new("--allow-legacy")
+    {
+        Description = $"{verb} an encrypted dump written before encryption header version 4, whose index entry (name and date) cannot be authenticated. "
+            + "Without it such a dump is refused (exit 5): anyone who can write to the bridge could have renamed it or dated it ahead for --latest.",
+    };
+
+    /// <summary>What --allow-legacy passes on: null without it; with it, a warning line on stderr for the dump read.</summary>
+    public static Replica.Pipeline.AllowLegacy? Legacy(bool allowed) =>
+        allowed ? new Replica.Pipeline.AllowLegacy(warning => Console.Error.WriteLine($"replica: warning: {warning}")) : null;
+
     /// <summary>--from-file FILE: a dump archive instead of the bridge (restore, verify).</summary>
     public static Option<string?> FromFile(string description) => new("--from-file") { HelpName = "FILE", Description = description };
 

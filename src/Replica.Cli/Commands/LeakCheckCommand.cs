@@ -44,6 +44,7 @@ internal static class LeakCheckCommand
                 + "in any column or statement: e-mails and IBANs as whole tokens of 6+ bytes, phone and card numbers by their 10-19 digits "
                 + "however grouped; in bounded memory (a Bloom filter, then an exact look-up).",
         };
+        var allowLegacy = CommonOptions.AllowLegacy("Check");
         var json = JsonReport.Option("the dump's name, sizes, rows, tables, leaks per column, durations and warnings");
         var command = new Command("leakcheck", """
             Compares a stored dump with the originals it was made from: for every column with a masking rule, a stored
@@ -60,7 +61,7 @@ internal static class LeakCheckCommand
               replica leakcheck -c replica.yaml --name nightly-2026-11-21 --json
             """)
         {
-            config, quiet, latest, name, fromFile, fromUrl, input, sourceUri, dialect, memory, everywhere, json,
+            config, quiet, latest, name, fromFile, fromUrl, input, sourceUri, dialect, memory, everywhere, allowLegacy, json,
         };
         command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile, fromUrl));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
@@ -76,7 +77,7 @@ internal static class LeakCheckCommand
             var quietly = parse.GetValue(quiet);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             var options = new LeakCheckOptions { Input = parse.GetValue(input), Source = parse.GetValue(sourceUri), Dialect = parse.GetValue(dialect), MemoryBytes = memoryBytes,
-                Everywhere = parse.GetValue(everywhere) };
+                Everywhere = parse.GetValue(everywhere), AllowLegacy = CommonOptions.Legacy(parse.GetValue(allowLegacy)) };
             var result = await LeakCheckJob.RunAsync(settings, bridge, dump, options,
                 quietly ? null : line => Console.Error.WriteLine($"replica: {line}"), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))

@@ -38,11 +38,14 @@ internal static class RestoreCommand
         var fromFile = CommonOptions.FromFile("Restore the dump of a file 'replica export' wrote instead of one from the bridge.");
         var fromUrl = CommonOptions.FromUrl("Restore the dump shared at a link 'replica share' printed (no bucket credentials needed; an encrypted dump still needs its key).");
         var allowUnencrypted = CommonOptions.AllowUnencrypted("Restore");
+        var allowLegacy = CommonOptions.AllowLegacy("Restore");
         var json = JsonReport.Option("what was restored where (name, bytes, rows, tables, duration); needs a destination or --output FILE");
         var command = new Command("restore", """
             Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
             changes nothing), a file or stdout. Every chunk is checked against its SHA-256 in the manifest. With
-            bridge.encryption set, a dump that is not encrypted is refused (exit 5) unless --allow-unencrypted.
+            bridge.encryption set, a dump that is not encrypted is refused (exit 5) unless --allow-unencrypted; an
+            encrypted dump whose index entry is not authenticated (written before encryption header version 4) is
+            refused (exit 5) unless --allow-legacy. --latest picks the newest entry, and refuses it if it is such a dump.
 
             Examples:
               replica restore -c replica.yaml --latest
@@ -54,7 +57,7 @@ internal static class RestoreCommand
               replica restore -c replica.yaml --from-url - -o shop.sql < link.txt
             """)
         {
-            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile, fromUrl, allowUnencrypted, json,
+            config, quiet, latest, name, output, wipe, noWipe, yes, noCreate, jobs, fromFile, fromUrl, allowUnencrypted, allowLegacy, json,
         };
         command.Validators.Add(result =>
         {
@@ -90,6 +93,7 @@ internal static class RestoreCommand
                 FromFile = parse.GetValue(fromFile),
                 FromUrl = CommonOptions.Link(parse.GetValue(fromUrl)),
                 AllowUnencrypted = parse.GetValue(allowUnencrypted),
+                AllowLegacy = CommonOptions.Legacy(parse.GetValue(allowLegacy)),
             }, CommonOptions.Bridges);
             var destination = request.Destination;
             if (settings.Destination.AfterRestore.Count > 0 && destination is FileDestination or StandardOutputDestination)

@@ -22,6 +22,7 @@ internal static class ShareCommand
         var revoke = new Option<string?>("--revoke") { HelpName = "ID", Description = "Delete share ID (printed by 'replica share'): its link stops working." };
         var list = new Option<bool>("--list") { Description = "List the bridge's shares: id, dump, when made, when their links expire (never the links)." };
         var prune = new Option<bool>("--prune") { Description = "Delete every share whose links have expired (active shares stay)." };
+        var allowLegacy = CommonOptions.AllowLegacy("Share");
         var json = JsonReport.Option("the share's id, link, dump and expiry (or what --revoke deleted, or the --list)");
         var command = new Command("share", """
             Shares a dump of an S3 bridge as one link: stores a share object listing presigned links to the dump's
@@ -37,10 +38,11 @@ internal static class ShareCommand
               replica share -c replica.yaml --prune
               replica share -c replica.yaml --revoke 3f9a0c1e5b7d2468
 
-            Deleting a dump (replica delete, retention) deletes its shares too.
+            An encrypted dump whose index entry is not authenticated (written before encryption header version 4) is
+            refused (exit 5) unless --allow-legacy. Deleting a dump (replica delete, retention) deletes its shares too.
             """)
         {
-            config, quiet, name, latest, expires, revoke, list, prune, json,
+            config, quiet, name, latest, expires, revoke, list, prune, allowLegacy, json,
         };
         command.Validators.Add(result =>
         {
@@ -108,7 +110,8 @@ internal static class ShareCommand
             }
             // Checked by the validator above.
             var lifetime = parse.GetValue(expires) is { } given && RetentionPolicy.TryParseDuration(given, out var parsed) ? parsed : ShareJob.DefaultLifetime;
-            SharedDump share = await ShareJob.ShareAsync(bridge, parse.GetValue(name), lifetime, cancellationToken).ConfigureAwait(false);
+            SharedDump share = await ShareJob.ShareAsync(bridge, parse.GetValue(name), lifetime, cancellationToken,
+                CommonOptions.Legacy(parse.GetValue(allowLegacy))).ConfigureAwait(false);
             var until = DumpShare.Moment(share.ExpiresAt);
             if (parse.GetValue(json))
             {

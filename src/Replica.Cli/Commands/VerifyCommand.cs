@@ -14,13 +14,15 @@ internal static class VerifyCommand
         var fromFile = CommonOptions.FromFile("Verify the dump of a file 'replica export' wrote instead of one in the bridge.");
         var fromUrl = CommonOptions.FromUrl("Verify the dump shared at a link 'replica share' printed (no bucket credentials needed; an encrypted dump still needs its key).");
         var allowUnencrypted = CommonOptions.AllowUnencrypted("Verify");
+        var allowLegacy = CommonOptions.AllowLegacy("Verify");
         var json = JsonReport.Option("the dump's name, chunks, parts, bytes and how its manifest is authenticated");
         var command = new Command("verify", """
             Re-reads every chunk of a dump: checks its size and SHA-256 against the manifest and decodes it, which checks
             the authentication tag of every encrypted chunk; an encrypted dump's manifest is checked against its own tag
             first, and the dump's index entry against its manifest. Writes nothing. Exits 0, or 5 naming the first bad
             chunk, the edited manifest or the index entry's field that does not match it. With bridge.encryption set, a
-            dump that is not encrypted is refused (exit 5) unless --allow-unencrypted.
+            dump that is not encrypted is refused (exit 5) unless --allow-unencrypted; an encrypted dump whose index entry
+            is not authenticated (written before encryption header version 4) unless --allow-legacy.
 
             Examples:
               replica verify --latest
@@ -28,7 +30,7 @@ internal static class VerifyCommand
               replica verify --from-file shop.replica
             """)
         {
-            config, quiet, latest, name, fromFile, fromUrl, allowUnencrypted, json,
+            config, quiet, latest, name, fromFile, fromUrl, allowUnencrypted, allowLegacy, json,
         };
         command.Validators.Add(result => CommonOptions.CheckDumpChoice(result, latest, name, fromFile, fromUrl));
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
@@ -37,7 +39,8 @@ internal static class VerifyCommand
             var (bridge, dump) = RestoreRequest.OpenBridge(settings,
                 new RestoreOptions { Name = parse.GetValue(name), FromFile = parse.GetValue(fromFile), FromUrl = CommonOptions.Link(parse.GetValue(fromUrl)) }, CommonOptions.Bridges);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-            var verified = await RestoreJob.VerifyAsync(bridge, dump, settings.Bridge, cancellationToken, parse.GetValue(allowUnencrypted)).ConfigureAwait(false);
+            var verified = await RestoreJob.VerifyAsync(bridge, dump, settings.Bridge, cancellationToken, parse.GetValue(allowUnencrypted),
+                CommonOptions.Legacy(parse.GetValue(allowLegacy))).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 JsonReport.Write(new

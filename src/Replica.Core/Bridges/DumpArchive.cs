@@ -31,12 +31,15 @@ public static class DumpArchive
     /// Writes complete dump <paramref name="name"/> of <paramref name="bridge"/> to <paramref name="output"/> as an
     /// archive, checking every chunk and chunk list against the manifest on the way (a damaged dump fails with
     /// <see cref="IntegrityException"/> instead of being shared). Memory: one chunk. Returns the dump's entry.
+    /// <paramref name="accept"/> sees the manifest before anything is written, and throws to refuse the dump.
     /// </summary>
-    public static async Task<DumpEntry> ExportAsync(ObjectBridge bridge, string name, Stream output, CancellationToken cancellationToken)
+    public static async Task<DumpEntry> ExportAsync(ObjectBridge bridge, string name, Stream output, CancellationToken cancellationToken,
+        Action<DumpManifest>? accept = null)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentNullException.ThrowIfNull(output);
         (DumpManifest manifest, ReadOnlyMemory<byte> json) = await bridge.ReadListedManifestAsync(name, cancellationToken).ConfigureAwait(false);
+        accept?.Invoke(manifest);
         DumpEntry entry = ObjectBridge.EntryOf(manifest);
         DateTimeOffset created = DateTimeOffset.FromUnixTimeMilliseconds(manifest.CreatedAt);
         var header = new ArchiveHeader(Format, Version, name, manifest.CreatedAt, ToolInfo.Version);

@@ -53,11 +53,13 @@ public static class DumpShare
     /// stores the pages and the share object, and returns the share object's link. <see cref="ConfigException"/> when the
     /// bridge cannot sign links or the lifetime is out of range.
     /// </summary>
-    public static Task<SharedDump> ShareAsync(ObjectBridge bridge, string name, TimeSpan lifetime, CancellationToken cancellationToken) =>
-        ShareAsync(bridge, name, lifetime, PageLength, cancellationToken);
+    public static Task<SharedDump> ShareAsync(ObjectBridge bridge, string name, TimeSpan lifetime, CancellationToken cancellationToken,
+        Action<DumpManifest>? accept = null) =>
+        ShareAsync(bridge, name, lifetime, PageLength, cancellationToken, accept);
 
     /// <summary><see cref="ShareAsync(ObjectBridge, string, TimeSpan, CancellationToken)"/> with pages of <paramref name="pageLength"/> links (tests lower it).</summary>
-    internal static async Task<SharedDump> ShareAsync(ObjectBridge bridge, string name, TimeSpan lifetime, int pageLength, CancellationToken cancellationToken)
+    internal static async Task<SharedDump> ShareAsync(ObjectBridge bridge, string name, TimeSpan lifetime, int pageLength, CancellationToken cancellationToken,
+        Action<DumpManifest>? accept = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageLength, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageLength, PageLength);
@@ -90,6 +92,7 @@ public static class DumpShare
         }
 
         (DumpManifest manifest, _) = await bridge.ReadListedManifestAsync(name, cancellationToken).ConfigureAwait(false);
+        accept?.Invoke(manifest);
         string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         string dumpPrefix = ObjectBridge.DumpPrefix(name);
         var share = new ShareObject(Format, Version, id, name, ObjectBridge.EntryOf(manifest), now.ToUnixTimeMilliseconds(), expires.ToUnixTimeMilliseconds(),

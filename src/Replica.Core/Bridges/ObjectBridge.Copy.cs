@@ -45,12 +45,13 @@ public partial class ObjectBridge
     /// into this bridge as it is stored: the same chunks, chunk lists and manifest bytes, so it verifies and restores with
     /// the same keys, under the same name and creation time. Every object is checked on the way; the dump is listed only
     /// once everything is stored, and a copy that fails leaves nothing behind. <see cref="BridgeException"/> when the
-    /// name is taken here.
+    /// name is taken here. <paramref name="accept"/> sees the manifest before anything is written, and throws to refuse the dump.
     /// </summary>
-    public async Task<DumpEntry> ImportAsync(ObjectBridge source, string name, CancellationToken cancellationToken)
+    public async Task<DumpEntry> ImportAsync(ObjectBridge source, string name, CancellationToken cancellationToken, Action<DumpManifest>? accept = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         (DumpManifest manifest, ReadOnlyMemory<byte> json) = await source.ReadListedManifestAsync(name, cancellationToken).ConfigureAwait(false);
+        accept?.Invoke(manifest);
         await using var writer = (ObjectDumpWriter)await BeginDumpAsync(name, cancellationToken).ConfigureAwait(false);
         await foreach (DumpObject item in source.ReadDumpObjectsAsync(manifest, cancellationToken).ConfigureAwait(false))
         {

@@ -116,12 +116,19 @@ public static class BridgeCodecs
     /// created_at and sizes (encryption header version 4 on), that refuses an entry edited to steer --latest to an older
     /// dump, a dump copied under another name, or edited sizes, before any chunk is read.
     /// </summary>
-    public static IChunkCodec? ForListedManifest(DumpEntry listed, DumpManifest manifest, BridgeConfig config, bool allowUnencrypted = false)
+    /// <remarks>
+    /// An encrypted dump of an older header version, whose tag does not cover its entry, is refused unless
+    /// <paramref name="allowLegacy"/> (<see cref="CheckEntryAuthenticated"/>).
+    /// </remarks>
+    public static IChunkCodec? ForListedManifest(DumpEntry listed, DumpManifest manifest, BridgeConfig config, bool allowUnencrypted = false,
+        AllowLegacy? allowLegacy = null)
     {
         ArgumentNullException.ThrowIfNull(listed);
         IChunkCodec? codec = ForManifest(manifest, config, allowUnencrypted);
         try
         {
+            // After the tag: a manifest edited past it is reported as edited, not as legacy.
+            CheckEntryAuthenticated(manifest, allowLegacy);
             ObjectBridge.CheckListedEntry(listed, manifest);
         }
         catch
@@ -130,6 +137,39 @@ public static class BridgeCodecs
             throw;
         }
         return codec;
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="IntegrityException"/>) an encrypted dump whose manifest's tag does not cover its index entry
+    /// (encryption header version below <see cref="EncryptionHeader.EntryTagVersion"/>), unless
+    /// <paramref name="allowLegacy"/> (--allow-legacy), which is then told. Its name and created_at, in index.json and in
+    /// its manifest alike, are what anyone who can write to the bridge made them, without the key: an older dump dated
+    /// ahead so that --latest picks it (e.g. one made before a masking rule was added), or a dump renamed. Unencrypted
+    /// dumps are left to <see cref="ForManifest"/>'s policy. Reads only the header, which holds no secret, so export,
+    /// import and share, which need no key, check it too; there a header whose version was raised passes, and fails
+    /// to open wherever the dump is decrypted (the version is bound into every key slot).
+    /// </summary>
+    public static void CheckEntryAuthenticated(DumpManifest manifest, AllowLegacy? allowLegacy)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        if (manifest.Encryption is not { } header)
+        {
+            return;
+        }
+        int version = EncryptionHeader.Parse(header.GetRawText()).Version;
+        if (version >= EncryptionHeader.EntryTagVersion)
+        {
+            return;
+        }
+        if (allowLegacy is null)
+        {
+            throw new IntegrityException(
+                $"dump '{manifest.Name}' has encryption header version {version} (before {EncryptionHeader.EntryTagVersion}): its index entry (name and date) "
+                + "cannot be authenticated, so anyone who can write to the bridge could have renamed it or dated it ahead, "
+                + "e.g. so that --latest picks an older dump; it is not used. If it is the dump you mean, pass --allow-legacy to read it anyway; "
+                + "a new dump has an authenticated entry (dump again, then delete this one)");
+        }
+        allowLegacy.Warn($"dump '{manifest.Name}' has encryption header version {version}: its index entry (name and date) was not authenticated (--allow-legacy)");
     }
 
     /// <summary>
@@ -252,3 +292,10 @@ public enum ManifestAuthentication
     /// </summary>
     AuthenticatedWithEntry,
 }
+
+/// <summary>
+/// --allow-legacy: read an encrypted dump whose index entry its manifest's tag does not cover (encryption header version
+/// below 4, <see cref="BridgeCodecs.CheckEntryAuthenticated"/>) instead of refusing it; <see cref="Warn"/> is told, once
+/// for the dump read.
+/// </summary>
+public sealed record AllowLegacy(Action<string> Warn);

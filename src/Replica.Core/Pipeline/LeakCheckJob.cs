@@ -51,6 +51,12 @@ public sealed record LeakCheckOptions
 
     /// <summary>--everywhere: also look for originals of e-mails, phones, cards and IBANs anywhere in the dump (<see cref="LeakEverywhere"/>).</summary>
     public bool Everywhere { get; init; }
+
+    /// <summary>
+    /// --allow-legacy: check an encrypted dump whose index entry is not authenticated (encryption header version below 4;
+    /// refused otherwise, <see cref="BridgeCodecs.CheckEntryAuthenticated"/>), telling its warning.
+    /// </summary>
+    public AllowLegacy? AllowLegacy { get; init; }
 }
 
 /// <summary>What `replica leakcheck` found.</summary>
@@ -309,7 +315,7 @@ public static class LeakCheckJob
             long storedBytes;
             using (var stored = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = check.Stored })
             {
-                await ReadStoredAsync(bridge, entry, config.Bridge, stored, check.Everywhere, cancellationToken).ConfigureAwait(false);
+                await ReadStoredAsync(bridge, entry, config.Bridge, stored, check.Everywhere, options.AllowLegacy, cancellationToken).ConfigureAwait(false);
                 storedBytes = stored.Statistics.BytesIn;
             }
             check.Join();
@@ -338,7 +344,8 @@ public static class LeakCheckJob
     /// entry <paramref name="listed"/> is checked against its manifest (<see cref="BridgeCodecs.ForListedManifest"/>), so an
     /// entry edited to steer --latest to an older dump is refused as restore refuses it, not checked in its place.
     /// </summary>
-    static async Task ReadStoredAsync(IBridge bridge, DumpEntry listed, BridgeConfig settings, DumpRewriter reader, LeakEverywhere? everywhere, CancellationToken cancellationToken)
+    static async Task ReadStoredAsync(IBridge bridge, DumpEntry listed, BridgeConfig settings, DumpRewriter reader, LeakEverywhere? everywhere,
+        AllowLegacy? allowLegacy, CancellationToken cancellationToken)
     {
         var pipe = new Pipe(DumpJob.PipeOptionsFor(1 << 20));
         var reading = Task.Run(async () =>
@@ -355,7 +362,7 @@ public static class LeakCheckJob
         try
         {
             await DumpReader.RestoreAsync(bridge, listed.Name, () => Task.FromResult(everywhere is null ? pipe.Writer.AsStream(leaveOpen: true) : new ScanningStream(pipe.Writer.AsStream(leaveOpen: true), everywhere)),
-                manifest => BridgeCodecs.ForListedManifest(listed, manifest, settings), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
+                manifest => BridgeCodecs.ForListedManifest(listed, manifest, settings, allowLegacy: allowLegacy), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -27,10 +27,11 @@ internal static partial class ParallelRestore
     const int MaxPreambleBytes = 1 << 20;
 
     public static async Task<long> RunAsync(IBridge bridge, DumpEntry entry, PsqlDestination destination, Config.BridgeConfig settings, int jobs,
-        RestoreCounter? counter, long maxUnitBytes, CancellationToken cancellationToken, bool allowUnencrypted = false)
+        RestoreCounter? counter, long maxUnitBytes, CancellationToken cancellationToken, bool allowUnencrypted = false,
+        AllowLegacy? allowLegacy = null)
     {
         DumpManifest manifest = await bridge.ReadManifestAsync(entry.Name, cancellationToken).ConfigureAwait(false);
-        using IChunkCodec? codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted);
+        using IChunkCodec? codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
         DumpReader.CheckManifest(entry.Name, manifest, codec);
         counter?.Expect(manifest);
         var parts = DumpReader.ChunksByPart(manifest);

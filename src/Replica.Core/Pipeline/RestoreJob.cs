@@ -18,10 +18,13 @@ public static class RestoreJob
     /// With <paramref name="jobs"/> &gt; 1 (a PostgreSQL destination only) the dump goes into a staging database on that many
     /// connections, swapped in on success (<see cref="ParallelRestore"/>); what it does is told to <paramref name="counter"/>.
     /// With bridge.encryption set, a dump that is not encrypted is refused unless <paramref name="allowUnencrypted"/>
-    /// (<see cref="BridgeCodecs.ForManifest"/>).
+    /// (<see cref="BridgeCodecs.ForManifest"/>), and an encrypted dump whose index entry is not authenticated (header
+    /// version below 4) unless <paramref name="allowLegacy"/> (<see cref="BridgeCodecs.CheckEntryAuthenticated"/>): --latest
+    /// picks the newest entry as ever, and such a dump is then refused, naming it, rather than passed over.
     /// </remarks>
     public static async Task<(DumpEntry Entry, long Bytes)> RunAsync(IBridge bridge, string? name, IRestoreDestination destination, Config.BridgeConfig settings,
-        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20, int jobs = 1, bool allowUnencrypted = false)
+        CancellationToken cancellationToken, RestoreCounter? counter = null, long maxStatementBytes = 256L << 20, int jobs = 1, bool allowUnencrypted = false,
+        AllowLegacy? allowLegacy = null)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
@@ -29,7 +32,7 @@ public static class RestoreJob
         if (jobs > 1)
         {
             var psql = destination as PsqlDestination ?? throw new ConfigException(RestoreRequest.JobsNeedPostgres(jobs, destination));
-            return (entry, await ParallelRestore.RunAsync(bridge, entry, psql, settings, jobs, counter, maxStatementBytes, cancellationToken, allowUnencrypted).ConfigureAwait(false));
+            return (entry, await ParallelRestore.RunAsync(bridge, entry, psql, settings, jobs, counter, maxStatementBytes, cancellationToken, allowUnencrypted, allowLegacy).ConfigureAwait(false));
         }
         using var guard = RestoreGuard.For(destination, maxStatementBytes);
         GuardedStream? guarded = null;
@@ -45,7 +48,7 @@ public static class RestoreJob
         }, manifest =>
         {
             counter?.Expect(manifest);
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         if (guarded is not null)
         {
@@ -60,10 +63,11 @@ public static class RestoreJob
     /// SHA-256 against the manifest and decodes it (which checks the authentication tag of an encrypted chunk, bound to
     /// its part, and the tag of an encrypted dump's manifest), writing nothing.
     /// Throws naming the first bad chunk. The result counts the chunks the manifest lists, which were all checked.
-    /// With bridge.encryption set, a dump that is not encrypted is refused unless <paramref name="allowUnencrypted"/>.
+    /// With bridge.encryption set, a dump that is not encrypted is refused unless <paramref name="allowUnencrypted"/>; an
+    /// encrypted dump whose index entry is not authenticated (header version below 4) unless <paramref name="allowLegacy"/>.
     /// </summary>
     public static async Task<VerifiedDump> VerifyAsync(IBridge bridge, string? name, Config.BridgeConfig settings, CancellationToken cancellationToken,
-        bool allowUnencrypted = false)
+        bool allowUnencrypted = false, AllowLegacy? allowLegacy = null)
     {
         var entry = name is null
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
@@ -72,7 +76,7 @@ public static class RestoreJob
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, () => Task.FromResult(Stream.Null), manifest =>
         {
             read = manifest;
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read)) { PartCount = read.PartsOf().Count };
     }

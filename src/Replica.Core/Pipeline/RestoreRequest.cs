@@ -42,6 +42,12 @@ public sealed record RestoreOptions
     /// anyone who can write to the bridge could have put it there without the key).
     /// </summary>
     public bool AllowUnencrypted { get; init; }
+
+    /// <summary>
+    /// --allow-legacy: restore an encrypted dump whose index entry is not authenticated (encryption header version below
+    /// 4; refused otherwise, <see cref="BridgeCodecs.CheckEntryAuthenticated"/>), telling its warning.
+    /// </summary>
+    public AllowLegacy? AllowLegacy { get; init; }
 }
 
 /// <summary>
@@ -50,10 +56,12 @@ public sealed record RestoreOptions
 /// </summary>
 public sealed class RestoreRequest : IAsyncDisposable
 {
-    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name, int jobs, bool allowUnencrypted)
+    RestoreRequest(ReplicaConfig config, IBridge bridge, IRestoreDestination destination, WipeMode wipe, string? name, int jobs, bool allowUnencrypted,
+        AllowLegacy? allowLegacy)
     {
         Jobs = jobs;
         AllowUnencrypted = allowUnencrypted;
+        AllowLegacy = allowLegacy;
         Config = config;
         Bridge = bridge;
         Destination = destination;
@@ -77,6 +85,9 @@ public sealed class RestoreRequest : IAsyncDisposable
 
     /// <summary><see cref="RestoreOptions.AllowUnencrypted"/>.</summary>
     public bool AllowUnencrypted { get; }
+
+    /// <summary><see cref="RestoreOptions.AllowLegacy"/>.</summary>
+    public AllowLegacy? AllowLegacy { get; }
 
     /// <summary>The restore drops data of a database (its schemas, or the whole database): confirm first.</summary>
     public bool WipesDatabase => Destination is PsqlDestination or MysqlDestination && Wipe != WipeMode.None;
@@ -103,7 +114,7 @@ public sealed class RestoreRequest : IAsyncDisposable
             throw new ConfigException($"--jobs {options.Jobs} restores on several connections into a staging database that replaces the destination on success; "
                 + "--wipe schemas drops schemas inside one transaction on one connection: use --wipe database, or --jobs 1");
         }
-        return new RestoreRequest(config, bridge, destination, wipe, name, options.Jobs, options.AllowUnencrypted);
+        return new RestoreRequest(config, bridge, destination, wipe, name, options.Jobs, options.AllowUnencrypted, options.AllowLegacy);
     }
 
     /// <summary>
@@ -139,7 +150,7 @@ public sealed class RestoreRequest : IAsyncDisposable
 
     /// <summary>Restores the dump into the destination (<see cref="RestoreJob"/>).</summary>
     public Task<(DumpEntry Entry, long Bytes)> RunAsync(RestoreCounter counter, CancellationToken cancellationToken) =>
-        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes, Jobs, AllowUnencrypted);
+        RestoreJob.RunAsync(Bridge, Name, Destination, Config.Bridge, cancellationToken, counter, Config.MaxRowBytes, Jobs, AllowUnencrypted, AllowLegacy);
 
     public ValueTask DisposeAsync() => Destination.DisposeAsync();
 }

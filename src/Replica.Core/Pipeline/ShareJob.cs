@@ -11,12 +11,18 @@ public static class ShareJob
     /// <summary>The default lifetime of a share's links.</summary>
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
 
-    /// <summary>Shares the named dump, or the newest complete one when <paramref name="name"/> is null, for <paramref name="lifetime"/>.</summary>
-    public static async Task<SharedDump> ShareAsync(IBridge bridge, string? name, TimeSpan lifetime, CancellationToken cancellationToken)
+    /// <summary>
+    /// Shares the named dump, or the newest complete one when <paramref name="name"/> is null, for <paramref name="lifetime"/>.
+    /// An encrypted dump whose index entry is not authenticated (header version below 4) is refused unless
+    /// <paramref name="allowLegacy"/> (<see cref="BridgeCodecs.CheckEntryAuthenticated"/>).
+    /// </summary>
+    public static async Task<SharedDump> ShareAsync(IBridge bridge, string? name, TimeSpan lifetime, CancellationToken cancellationToken,
+        AllowLegacy? allowLegacy = null)
     {
         ObjectBridge objects = ArchiveJob.Objects(bridge, "share dumps by link");
         string shared = name ?? (await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)).Name;
-        return await DumpShare.ShareAsync(objects, shared, lifetime, cancellationToken).ConfigureAwait(false);
+        return await DumpShare.ShareAsync(objects, shared, lifetime, cancellationToken,
+            manifest => BridgeCodecs.CheckEntryAuthenticated(manifest, allowLegacy)).ConfigureAwait(false);
     }
 
     /// <summary>The shares of the bridge, oldest first (`share --list`).</summary>

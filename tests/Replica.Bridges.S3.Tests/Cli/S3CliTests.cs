@@ -641,6 +641,71 @@ public abstract class S3CliTests : IDisposable
         Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}.shares/"));
     }
 
+    /// <summary>
+    /// An encrypted dump of encryption header version 3 (the committed Fixtures/v3-header-bridge of the core tests), whose
+    /// index entry (name and date) its tag does not cover: import into the bucket, share and restore from the link each
+    /// exit 5 naming it unless --allow-legacy, which goes on and warns once.
+    /// </summary>
+    [Fact]
+    public async Task ImportShareRestoreFromUrl_HeaderVersion3Dump_ExitWith5UnlessAllowLegacy()
+    {
+        const string refusal = "dump 'v3-header-aes' has encryption header version 3 (before 4): its index entry (name and date) cannot be authenticated";
+        const string warning = "replica: warning: dump 'v3-header-aes' has encryption header version 3: its index entry (name and date) was not authenticated (--allow-legacy)";
+        string keyFile = RepositoryFile("tests", "Replica.Core.Tests", "Bridges", "Fixtures", "v1-test.key");
+        string fixtures = Path.GetDirectoryName(keyFile)!;
+        string local = Path.Combine(_directory, "v3");
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(fixtures, "v3-header-bridge"), "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(local, Path.GetRelativePath(Path.Combine(fixtures, "v3-header-bridge"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        string bucket = await Server.CreateBucketAsync();
+        string codecs = $"  compression: {{ algorithm: zstd, level: 3 }}\n  encryption: {{ key_file: {keyFile} }}\n";
+        string localConfig = WriteConfig("v3-local.yaml", $"  local:\n    path: {local}\n{codecs}");
+        string s3 = WriteConfig("v3-s3.yaml", $$"""
+              s3:
+                bucket: {{bucket}}
+                prefix: {{Prefix}}
+                region: us-east-1
+                endpoint: {{Server.EndpointUrl}}
+                force_path_style: true
+                access_key_id: ${{{AccessKeyVariable}}}
+                secret_access_key: ${{{SecretKeyVariable}}}
+            {{codecs}}
+            """);
+        string archive = Path.Combine(_directory, "v3.replica");
+        await ReplicaOkAsync("export", "-c", localConfig, "--latest", "-o", archive, "--allow-legacy");
+
+        ProcessOutput import = await ReplicaAsync("import", "-c", s3, archive);
+        Assert.True(import.ExitCode == 5, import.Describe());
+        Assert.Contains(refusal, import.Stderr);
+        Assert.Empty(await ListAsync(s3));
+        ProcessOutput imported = await ReplicaOkAsync("import", "-c", s3, archive, "--allow-legacy");
+        Assert.Equal(1, imported.Stderr.Split(warning).Length - 1);
+
+        ProcessOutput share = await ReplicaAsync("share", "-c", s3, "--latest");
+        Assert.True(share.ExitCode == 5, share.Describe());
+        Assert.Contains(refusal, share.Stderr);
+        Assert.Equal("", share.Stdout);
+        Assert.Empty(await ObjectsAsync(bucket, $"{Prefix}.shares/"));
+        ProcessOutput shared = await ReplicaOkAsync("share", "-c", s3, "v3-header-aes", "--allow-legacy");
+        Assert.Equal(1, shared.Stderr.Split(warning).Length - 1);
+        string link = Path.Combine(_directory, "v3-link.txt");
+        await File.WriteAllTextAsync(link, shared.Stdout.Trim() + "\n");
+
+        string keyOnly = Path.Combine(_directory, "v3-key-only.yaml");
+        await File.WriteAllTextAsync(keyOnly, $"bridge:\n  encryption: {{ key_file: {keyFile} }}\n");
+        ProcessOutput fromUrl = await ReplicaAsync(_replica, ["restore", "-c", keyOnly, "--from-url", "-"], link);
+        Assert.True(fromUrl.ExitCode == 5, fromUrl.Describe());
+        Assert.Contains(refusal, fromUrl.Stderr);
+        Assert.Equal("", fromUrl.Stdout);
+        ProcessOutput allowed = await ReplicaAsync(_replica, ["restore", "-c", keyOnly, "--from-url", "-", "--allow-legacy"], link);
+        Assert.True(allowed.ExitCode == 0, allowed.Describe());
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(fixtures, "v1.sql")), allowed.Stdout);
+        Assert.Equal(1, allowed.Stderr.Split(warning).Length - 1);
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     /// <summary>A replica runner whose environment holds these S3 keys, the config secret and the passphrase.</summary>

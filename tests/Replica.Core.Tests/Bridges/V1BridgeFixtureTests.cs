@@ -12,6 +12,7 @@ namespace Replica.Core.Tests.Bridges;
 public sealed class V1BridgeFixtureTests : IDisposable
 {
     static readonly string s_fixtures = Path.Combine(AppContext.BaseDirectory, "Bridges", "Fixtures");
+    static readonly AllowLegacy s_allowLegacy = new(_ => { });
 
     readonly TempDirectory _dir = new();
     readonly LocalBridge _bridge;
@@ -54,8 +55,9 @@ public sealed class V1BridgeFixtureTests : IDisposable
     [InlineData("v1-aes", ManifestAuthentication.Authenticated)]
     public async Task VerifyAsync_V1Dump_IntactWithEveryChunkChecked(string name, ManifestAuthentication authentication)
     {
-        // The config encrypts, so the unencrypted dump is read only with --allow-unencrypted (UnencryptedDumpTests).
-        VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, name, _config, CancellationToken.None, allowUnencrypted: true);
+        // The config encrypts, so the unencrypted dump is read only with --allow-unencrypted (UnencryptedDumpTests), and
+        // the encrypted one (header version 2, its index entry not authenticated) only with --allow-legacy (LegacyEntryTests).
+        VerifiedDump verified = await RestoreJob.VerifyAsync(_bridge, name, _config, CancellationToken.None, allowUnencrypted: true, s_allowLegacy);
 
         Assert.Equal(4, verified.ChunkCount);
         Assert.Equal(1, verified.PartCount);
@@ -71,7 +73,7 @@ public sealed class V1BridgeFixtureTests : IDisposable
         string output = _dir.Combine("restored.sql");
 
         (DumpEntry entry, long bytes) = await RestoreJob.RunAsync(_bridge, name, new FileDestination(output), _config, CancellationToken.None,
-            allowUnencrypted: true);
+            allowUnencrypted: true, allowLegacy: s_allowLegacy);
 
         Assert.Equal(name, entry.Name);
         Assert.Equal(ExpectedSql.Length, bytes);

@@ -224,8 +224,8 @@ public sealed class IndexEntryTagTests : IDisposable
 
     /// <summary>
     /// Encryption header version 3 (Fixtures/v3-header-bridge, written before the tag covered the index entry) still
-    /// lists, verifies and restores; verify says the entry is not covered, and an index entry that disagrees with the
-    /// manifest is still refused.
+    /// lists, verifies and restores with --allow-legacy (LegacyEntryTests: refused without); verify says the entry is not
+    /// covered, and an index entry that disagrees with the manifest is still refused.
     /// </summary>
     [Fact]
     public async Task VerifyAndRestore_HeaderVersion3Fixture_RestoresAndSaysTheEntryIsNotCovered()
@@ -235,8 +235,10 @@ public sealed class IndexEntryTagTests : IDisposable
         byte[] expected = File.ReadAllBytes(Path.Combine(s_fixtures, "v1.sql"));
 
         IReadOnlyList<DumpEntry> listed = await bridge.ListAsync(CancellationToken.None);
-        VerifiedDump verified = await RestoreJob.VerifyAsync(bridge, null, config, CancellationToken.None);
-        (_, long bytes) = await RestoreJob.RunAsync(bridge, "v3-header-aes", new FileDestination(OutputPath), config, CancellationToken.None);
+        var allowLegacy = new AllowLegacy(_ => { });
+        VerifiedDump verified = await RestoreJob.VerifyAsync(bridge, null, config, CancellationToken.None, allowLegacy: allowLegacy);
+        (_, long bytes) = await RestoreJob.RunAsync(bridge, "v3-header-aes", new FileDestination(OutputPath), config, CancellationToken.None,
+            allowLegacy: allowLegacy);
 
         Assert.Equal(["v3-header-aes"], listed.Select(d => d.Name));
         Assert.Equal(ManifestAuthentication.Authenticated, verified.Manifest);
@@ -244,7 +246,7 @@ public sealed class IndexEntryTagTests : IDisposable
         Assert.Equal(expected, File.ReadAllBytes(OutputPath));
 
         EditJson(_dir.Combine("fixture", "index.json"), index => EntryOf(index, "v3-header-aes")["created_at"] = 1);
-        var ex = await Assert.ThrowsAsync<IntegrityException>(() => RestoreJob.VerifyAsync(bridge, null, config, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => RestoreJob.VerifyAsync(bridge, null, config, CancellationToken.None, allowLegacy: allowLegacy));
         Assert.Contains("created_at", ex.Message);
     }
 

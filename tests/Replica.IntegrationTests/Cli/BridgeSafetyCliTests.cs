@@ -251,11 +251,118 @@ public sealed class BridgeSafetyCliTests : IDisposable
         }
         var config = EncryptedConfig(bridge);
 
-        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "pre-tag");
+        // Header version 1: its index entry is not authenticated either, so it is read only with --allow-legacy.
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "pre-tag", "--allow-legacy");
 
         Assert.True(verify.ExitCode == 0, verify.Stderr);
         Assert.Contains("5 chunks", verify.Stderr);
         Assert.Contains("manifest not authenticated (written before", verify.Stderr);
+    }
+
+    static string BridgeFixtures => Path.Combine(TestPaths.RepositoryRoot, "tests", "Replica.Core.Tests", "Bridges", "Fixtures");
+
+    /// <summary>A copy of Fixtures/v3-header-bridge (encryption header version 3) and a config with its test-only key.</summary>
+    (string Bridge, string Config) CopyV3Fixture()
+    {
+        string fixture = Path.Combine(BridgeFixtures, "v3-header-bridge");
+        string bridge = Path.Combine(_cli.WorkingDirectory, "v3");
+        foreach (string file in Directory.EnumerateFiles(fixture, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(bridge, Path.GetRelativePath(fixture, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return (bridge, _cli.WriteConfig($$"""
+            bridge:
+              local: { path: {{bridge}} }
+              chunk_size: 16KiB
+              compression: { algorithm: zstd }
+              encryption: { key_file: {{Path.Combine(BridgeFixtures, "v1-test.key")}} }
+            """, "v3.yaml"));
+    }
+
+    const string LegacyRefusal = "dump 'v3-header-aes' has encryption header version 3 (before 4): its index entry (name and date) cannot be authenticated";
+    const string LegacyWarning = "replica: warning: dump 'v3-header-aes' has encryption header version 3: its index entry (name and date) was not authenticated (--allow-legacy)";
+
+    static int Occurrences(string text, string part) => text.Split(part).Length - 1;
+
+    /// <summary>
+    /// A dump of encryption header version 3 (the committed fixture): its index entry (name, created_at) is not covered
+    /// by its tag, so restore, verify and export exit 5 naming it and its header version unless --allow-legacy, which
+    /// reads it byte for byte and warns once on stderr.
+    /// </summary>
+    [Fact]
+    public async Task RestoreVerifyExport_HeaderVersion3Fixture_ExitWith5UnlessAllowLegacy()
+    {
+        (_, string config) = CopyV3Fixture();
+        string archive = Path.Combine(_cli.WorkingDirectory, "v3.replica");
+
+        var restore = await _cli.RunAsync("restore", "-c", config, "--latest");
+        var restoreByName = await _cli.RunAsync("restore", "-c", config, "--name", "v3-header-aes");
+        var verify = await _cli.RunAsync("verify", "-c", config, "--latest");
+        var export = await _cli.RunAsync("export", "-c", config, "--latest", "-o", archive);
+        bool exportedWithout = File.Exists(archive);
+        var allowed = await _cli.RunAsync("restore", "-c", config, "--latest", "--allow-legacy");
+        var verifyAllowed = await _cli.RunAsync("verify", "-c", config, "--name", "v3-header-aes", "--allow-legacy");
+        var exportAllowed = await _cli.RunAsync("export", "-c", config, "v3-header-aes", "-o", archive, "--allow-legacy");
+        var fromFile = await _cli.RunAsync("restore", "-c", config, "--from-file", archive);
+
+        foreach (var refused in new[] { restore, restoreByName, verify, export, fromFile })
+        {
+            Assert.True(refused.ExitCode == 5, refused.Stderr);
+            Assert.Contains(LegacyRefusal, refused.Stderr);
+            Assert.Contains("pass --allow-legacy", refused.Stderr);
+        }
+        Assert.Equal("", restore.Stdout);
+        Assert.False(exportedWithout);
+        Assert.True(allowed.ExitCode == 0, allowed.Stderr);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(BridgeFixtures, "v1.sql")), allowed.Stdout);
+        foreach (var warned in new[] { allowed, verifyAllowed, exportAllowed })
+        {
+            Assert.True(warned.ExitCode == 0, warned.Stderr);
+            Assert.Equal(1, Occurrences(warned.Stderr, LegacyWarning));
+        }
+        Assert.Contains("its index entry (name, created_at, sizes) is not covered", verifyAllowed.Stderr);
+        foreach (string command in new[] { "restore", "verify", "export", "import", "share", "leakcheck" })
+        {
+            Assert.Contains("--allow-legacy", (await _cli.RunAsync(command, "--help")).Stdout);
+        }
+    }
+
+    /// <summary>
+    /// The attack the refusal stops: someone who can write to the bridge, without the key, moves the older (header
+    /// version 3) dump's created_at past the newest dump's, in index.json and in its manifest (its tag does not cover
+    /// it). restore --latest restored the older dump, exit 0 (found by review); now it still picks that entry and exits 5
+    /// naming it, and the newest dump (header version 4) restores by name without the flag and without a warning.
+    /// </summary>
+    [Fact]
+    public async Task RestoreLatest_V3DumpDatedAheadOfNewestDump_ExitWith5NamingIt()
+    {
+        (string bridge, string config) = CopyV3Fixture();
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "newest")).ExitCode);
+        string indexPath = Path.Combine(bridge, "index.json");
+        var index = JsonNode.Parse(await File.ReadAllTextAsync(indexPath))!;
+        var dumps = index["dumps"]!.AsArray();
+        long ahead = dumps.Max(d => d!["created_at"]!.GetValue<long>()) + 60_000;
+        dumps.Single(d => d!["name"]!.GetValue<string>() == "v3-header-aes")!["created_at"] = ahead;
+        await File.WriteAllTextAsync(indexPath, index.ToJsonString());
+        string manifestPath = Path.Combine(bridge, "v3-header-aes", "manifest.json");
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;
+        manifest["created_at"] = ahead;
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
+
+        var latest = await _cli.RunAsync("restore", "-c", config, "--latest");
+        var newest = await _cli.RunAsync("restore", "-c", config, "--name", "newest");
+        var verifyNewest = await _cli.RunAsync("verify", "-c", config, "--name", "newest");
+
+        Assert.Equal(5, latest.ExitCode);
+        Assert.Contains(LegacyRefusal, latest.Stderr);
+        Assert.Equal("", latest.Stdout);
+        Assert.True(newest.ExitCode == 0, newest.Stderr);
+        Assert.Equal(await File.ReadAllTextAsync(SampleDump), newest.Stdout);
+        Assert.DoesNotContain("warning", newest.Stderr + verifyNewest.Stderr);
+        Assert.True(verifyNewest.ExitCode == 0, verifyNewest.Stderr);
+        Assert.Contains("manifest authenticated, with the name, created_at and sizes its index entry matched", verifyNewest.Stderr);
     }
 
     [Fact]
