@@ -10,16 +10,18 @@ namespace Replica.Pipeline;
 public static partial class DumpChunker
 {
     /// <summary>One chunk in flight: its plain bytes, its encoded form, its hash, and where it is in the dump.</summary>
-    sealed class Slot(int chunkSize, bool encoded)
+    sealed class Slot(int chunkSize, IChunkCodec? codec)
     {
         public byte[] Plain { get; } = ArrayPool<byte>.Shared.Rent(chunkSize);
 
         /// <summary>
-        /// The stored form when there is a codec, reused for every chunk. Sized up front for a chunk that does not
-        /// compress (plus the encryption tag), so it never grows: growing left the smaller arrays behind as garbage
-        /// (~2 MiB per slot), and the pages of the large array that compressed chunks never reach are never touched.
+        /// The stored form when there is a codec, reused for every chunk. Sized once to the codec's bound for a full
+        /// chunk (zstd's worst case plus the AES-GCM tag), so it never grows (growing left the smaller arrays behind as
+        /// garbage, ~2 MiB per slot), and written whole once here, so that all its pages are resident from the start.
+        /// Untouched, its resident size followed the largest compressed chunk so far: RSS stepped up at each table that
+        /// compressed worse than those before it (issue 12: +3.4 MiB at the synthetic dump's table boundaries).
         /// </summary>
-        public ArrayBufferWriter<byte>? Encoded { get; } = encoded ? new ArrayBufferWriter<byte>(chunkSize + (chunkSize >> 4) + 4096) : null;
+        public ArrayBufferWriter<byte>? Encoded { get; } = codec is null ? null : Resident(EncodedCapacity(codec, chunkSize));
 
         public byte[] Sha256 { get; } = new byte[SHA256.HashSizeInBytes];
 
@@ -31,6 +33,17 @@ public static partial class DumpChunker
 
         /// <summary>Completes when a worker has encoded and hashed the chunk; a new one for each use of the slot.</summary>
         public TaskCompletionSource Done { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The codec's bound, or for a codec without one (gzip grows its output on demand) a little over a chunk.</summary>
+        internal static int EncodedCapacity(IChunkCodec codec, int chunkSize) =>
+            codec.MaxEncodedLength(chunkSize) ?? (int)Math.Min(Array.MaxLength, chunkSize + (long)(chunkSize >> 4) + 4096);
+
+        static ArrayBufferWriter<byte> Resident(int capacity)
+        {
+            var buffer = new ArrayBufferWriter<byte>(capacity);
+            buffer.GetSpan(capacity).Clear();
+            return buffer;
+        }
 
         public ReadOnlyMemory<byte> Stored => Encoded is { } encodedBytes ? encodedBytes.WrittenMemory : Plain.AsMemory(0, Length);
     }
@@ -72,7 +85,7 @@ public static partial class DumpChunker
             _toStore = Bounded(_slots.Length, singleReader: true);
             for (int i = 0; i < _slots.Length; i++)
             {
-                _slots[i] = new Slot(chunkSize, encoded: codec is not null);
+                _slots[i] = new Slot(chunkSize, codec);
                 _free.Writer.TryWrite(_slots[i]);
             }
             _workers = new Task[workers];
