@@ -51,7 +51,7 @@ public sealed unsafe class ZstdCodec : IChunkCodec
         Workers = workers;
         _compressOutSize = (int)ZSTD_CStreamOutSize();
         _decompressOutSize = (int)ZSTD_DStreamOutSize();
-        _cctx = CreateResidentCCtx();
+        _cctx = ZSTD_createCCtx();
         _dctx = ZSTD_createDCtx();
         if (_cctx.IsInvalid || _dctx.IsInvalid)
         {

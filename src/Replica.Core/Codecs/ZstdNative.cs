@@ -104,59 +104,6 @@ internal static unsafe partial class ZstdNative
     [LibraryImport(LibraryName)]
     public static partial CompressionContext ZSTD_createCCtx();
 
-    /// <summary>ZSTD_customMem: the allocator a context takes its memory from.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct CustomMemory
-    {
-        public delegate* unmanaged<void*, nuint, void*> Allocate;
-        public delegate* unmanaged<void*, void*, void> Free;
-        public void* Opaque;
-    }
-
-    /// <summary>zstd.h's advanced API (exported by libzstd.so.1, the Debian build included, but not a stable one).</summary>
-    [LibraryImport(LibraryName)]
-    public static partial CompressionContext ZSTD_createCCtx_advanced(CustomMemory memory);
-
-    /// <summary>
-    /// A compression context whose memory is written whole when libzstd allocates it (at the first chunk), so that it is
-    /// resident from the start. libzstd's workspace holds buffers sized for the worst case (the sequences of a block
-    /// that is all short matches, the literals) of which a chunk touches only what its data needs: untouched, the
-    /// contexts' resident size stepped up when a table compressed differently from those before it (issue 12: +0.5
-    /// MiB of malloc arena at the synthetic dump's first table boundary). Where libzstd lacks the advanced API, a
-    /// plain context.
-    /// </summary>
-    public static CompressionContext CreateResidentCCtx()
-    {
-        try
-        {
-            return ZSTD_createCCtx_advanced(new CustomMemory { Allocate = &AllocateResident, Free = &FreeResident });
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return ZSTD_createCCtx();
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    static void* AllocateResident(void* opaque, nuint size)
-    {
-        // malloc, as libzstd's default; null (out of memory) is libzstd's to report as a failed allocation (no exception
-        // may leave a function that native code calls).
-        try
-        {
-            var memory = NativeMemory.Alloc(size);
-            NativeMemory.Clear(memory, size);
-            return memory;
-        }
-        catch (OutOfMemoryException)
-        {
-            return null;
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    static void FreeResident(void* opaque, void* address) => NativeMemory.Free(address);
-
     [LibraryImport(LibraryName)]
     public static partial nuint ZSTD_freeCCtx(nint cctx);
 
