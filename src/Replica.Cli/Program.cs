@@ -8,8 +8,6 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // First, before the command starts threads that allocate natively (issue 12: RSS flat from the start).
-        MallocArenas.TryLimit();
         // An exception on a thread or pool task that nobody awaits would end the process with a stack trace and SIGABRT
         // (exit 134), whatever the command's handler does. It cannot be recovered from, but it can end as any other
         // unexpected error: one line on stderr and exit code 1.
