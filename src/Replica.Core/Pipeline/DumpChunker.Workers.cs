@@ -86,6 +86,7 @@ public static partial class DumpChunker
             for (int i = 0; i < _slots.Length; i++)
             {
                 _slots[i] = new Slot(chunkSize, codec);
+                probe?.SlotMade();
                 _free.Writer.TryWrite(_slots[i]);
             }
             _workers = new Task[workers];

@@ -179,11 +179,16 @@ public static partial class DumpChunker
     }
 }
 
-/// <summary>Test hook: how many chunks the chunker holds, so that tests check its memory bound by counting.</summary>
+/// <summary>
+/// Test hook: how many chunks the chunker holds, and how many buffers a dump made (chunk slots, pipe segments), so that
+/// tests check its memory bound by counting.
+/// </summary>
 internal sealed class ChunkerProbe
 {
     int _inFlight;
     int _maxInFlight;
+    int _slotsMade;
+    int _segmentsMade;
 
     /// <summary>Chunks taken for filling and not yet stored.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -204,4 +209,14 @@ internal sealed class ChunkerProbe
     }
 
     internal void Returned() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>Chunk slots made (each a plain chunk and its encoded form).</summary>
+    public int SlotsMade => Volatile.Read(ref _slotsMade);
+
+    /// <summary>Segments made by the pools of the dump's pipes (source -> rewriter, rewriter -> chunker).</summary>
+    public int SegmentsMade => Volatile.Read(ref _segmentsMade);
+
+    internal void SlotMade() => Interlocked.Increment(ref _slotsMade);
+
+    internal void SegmentMade() => Interlocked.Increment(ref _segmentsMade);
 }

@@ -66,23 +66,24 @@ public static partial class DumpJob
     /// </summary>
     static Task<long> StreamPartAsync(Stream stream, DumpRewriter rewriter, IDumpWriter writer, int part, Config.BridgeConfig settings,
         Codecs.IChunkCodec? codec, int workers, ChunkerProbe? probe, CancellationToken cancellationToken) =>
-        RewriteAsync(stream, rewriter, workers,
+        RewriteAsync(stream, rewriter, workers, probe,
             rewritten => DumpChunker.RunPartAsync(rewritten, writer, part, (int)settings.ChunkSize, codec, workers, probe, cancellationToken), cancellationToken);
 
     /// <summary>
     /// <paramref name="stream"/> read on its own task and rewritten into a pipe that <paramref name="consume"/> reads
     /// (and completes): the chunker, or psql into a scratch database. The first stage to fail is the error thrown.
     /// </summary>
-    static async Task<T> RewriteAsync<T>(Stream stream, DumpRewriter rewriter, int workers, Func<PipeReader, Task<T>> consume, CancellationToken cancellationToken)
+    static async Task<T> RewriteAsync<T>(Stream stream, DumpRewriter rewriter, int workers, ChunkerProbe? probe, Func<PipeReader, Task<T>> consume,
+        CancellationToken cancellationToken)
     {
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
-        var input = new Pipe(PipeOptionsFor(s_readBlockSize));
+        var input = new Pipe(PipeOptionsFor(s_readBlockSize, probe: probe));
         var reading = Task.Run(() => FillAsync(stream, input.Writer, cancellationToken), cancellationToken);
         // The consumer's side holds little: the chunker copies into its slots (workers + 2 chunks, which are the buffer
         // between the stages) and hands the pipe its bytes back at once. With four segments in the pipe, the phases where
         // the chunker is the slower stage (tables that are not masked) made the pipe reach four more 1 MiB segments
         // than the masked ones, late in a dump (issue 12); one segment is enough to keep the rewriter going.
-        var pipe = new Pipe(PipeOptionsFor(1 << 20, pauseSegments: 1));
+        var pipe = new Pipe(PipeOptionsFor(1 << 20, pauseSegments: 1, probe));
 
         var rewriting = Task.Run(async () =>
         {
@@ -137,8 +138,8 @@ public static partial class DumpJob
     /// the threshold's worth, a head that the reader has partly consumed and a tail that the writer is filling. (One
     /// fewer was not enough: a 12 GiB bench made the rewriter -> chunker pipe's third 1 MiB block at 37.6 %, where a
     /// table that is not masked begins.)</remarks>
-    internal static PipeOptions PipeOptionsFor(int segmentSize, int pauseSegments = 4) => new(
-        pool: new SegmentPool(segmentSize, maxKept: 8, resident: pauseSegments + 2),
+    internal static PipeOptions PipeOptionsFor(int segmentSize, int pauseSegments = 4, ChunkerProbe? probe = null) => new(
+        pool: new SegmentPool(segmentSize, maxKept: 8, resident: pauseSegments + 2, probe),
         pauseWriterThreshold: pauseSegments * (long)segmentSize,
         resumeWriterThreshold: Math.Max(1, pauseSegments * (long)segmentSize / 2),
         minimumSegmentSize: segmentSize,

@@ -21,12 +21,17 @@ internal sealed class SegmentPool : MemoryPool<byte>
     readonly Stack<Block> _free;
     readonly int _blockSize;
     readonly int _maxKept;
+    readonly ChunkerProbe? _probe;
 
+    /// <param name="blockSize">The size of every block.</param>
+    /// <param name="maxKept">The most blocks kept for reuse.</param>
     /// <param name="resident">Blocks made, and their pages touched, now.</param>
-    public SegmentPool(int blockSize, int maxKept, int resident = 0)
+    /// <param name="probe">Counts the blocks made (a test hook).</param>
+    public SegmentPool(int blockSize, int maxKept, int resident = 0, ChunkerProbe? probe = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(resident);
         _blockSize = blockSize;
+        _probe = probe;
         _maxKept = Math.Max(maxKept, resident);
         _free = new(_maxKept);
         for (var i = 0; i < resident; i++)
@@ -34,6 +39,7 @@ internal sealed class SegmentPool : MemoryPool<byte>
             var array = GC.AllocateUninitializedArray<byte>(blockSize);
             array.AsSpan().Clear();
             _free.Push(new Block(this, array));
+            probe?.SegmentMade();
         }
         Created = resident;
     }
@@ -59,6 +65,7 @@ internal sealed class SegmentPool : MemoryPool<byte>
             }
             Created++;
         }
+        _probe?.SegmentMade();
         return new Block(this, GC.AllocateUninitializedArray<byte>(_blockSize)) { Rented = true };
     }
 
