@@ -98,6 +98,24 @@ public sealed class CodecChain : IChunkCodec
         _codecs[0].Decode(input, partIndex, chunkIndex, isLast, output);
     }
 
+    /// <summary>
+    /// Each codec's bound applied to the one before's (null when one of them does not know). With the in-place path the
+    /// output is asked for the first codec's bound plus the tag, which is the same sum.
+    /// </summary>
+    public int? MaxEncodedLength(int plainLength)
+    {
+        long length = plainLength;
+        foreach (var codec in _codecs)
+        {
+            if (codec.MaxEncodedLength((int)Math.Min(length, Array.MaxLength)) is not { } next)
+            {
+                return null;
+            }
+            length = next;
+        }
+        return (int)Math.Min(length, Array.MaxLength);
+    }
+
     /// <summary>Forks every codec of the chain into a new chain (with its own intermediate buffers).</summary>
     public IChunkCodec Fork()
     {

@@ -40,6 +40,14 @@ public interface IChunkCodec : IDisposable
     void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
         Encode(plain, chunkIndex, isLast, output);
 
+    /// <summary>
+    /// The most output space <see cref="Encode(ReadOnlySpan{byte}, int, int, bool, IBufferWriter{byte})"/> asks for (and so
+    /// the most it writes) for <paramref name="plainLength"/> plain bytes, or null when the codec does not know (its output
+    /// grows on demand). The chunker sizes each chunk's output buffer to this once, so that the buffer never grows and
+    /// its pages can all be made resident at start (issue 12).
+    /// </summary>
+    int? MaxEncodedLength(int plainLength) => null;
+
     /// <summary>Decodes chunk <paramref name="chunkIndex"/> of part <paramref name="partIndex"/> (see the Encode overload).</summary>
     void Decode(ReadOnlySpan<byte> stored, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
         Decode(stored, chunkIndex, isLast, output);

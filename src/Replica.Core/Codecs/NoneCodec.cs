@@ -11,6 +11,8 @@ public sealed class NoneCodec : IChunkCodec
 
     public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output) => output.Write(stored);
 
+    public int? MaxEncodedLength(int plainLength) => plainLength;
+
     public IChunkCodec Fork() => new NoneCodec();
 
     public void Dispose() { }

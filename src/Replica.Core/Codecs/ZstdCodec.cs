@@ -110,6 +110,9 @@ public sealed unsafe class ZstdCodec : IChunkCodec
         }
     }
 
+    /// <summary>The span <see cref="Encode"/> asks for first (the worst case, and at least libzstd's stream output size); it writes no more.</summary>
+    public int? MaxEncodedLength(int plainLength) => Math.Max(_compressOutSize, CompressBound(plainLength));
+
     public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);

@@ -9,17 +9,68 @@ namespace Replica.Pipeline;
 
 public static partial class DumpChunker
 {
+    /// <summary>
+    /// The slots of a chunker (workers + 2 chunks, each plain and encoded), made once and lent to one chunker run after
+    /// another: a dump in parts hands them from part to part (a set per part in flight, <see cref="PartBuffers"/>).
+    /// Each slot's encoded buffer is made at the codec's bound and written whole (issue 12), so making them per part
+    /// cost ~15-25 MiB of memset per table: a schema of 10,000 small tables would have written ~200 GB.
+    /// </summary>
+    internal sealed class ChunkSlots : IDisposable
+    {
+        bool _disposed;
+
+        public ChunkSlots(int chunkSize, IChunkCodec? codec, int workers, ChunkerProbe? probe = null)
+        {
+            CheckChunkSize(chunkSize);
+            CheckWorkers(workers);
+            ChunkSize = chunkSize;
+            Workers = workers;
+            Encoded = codec is not null;
+            Items = new Slot[workers + 2];
+            for (int i = 0; i < Items.Length; i++)
+            {
+                Items[i] = new Slot(chunkSize, codec);
+                probe?.SlotMade();
+            }
+        }
+
+        public int ChunkSize { get; }
+
+        public int Workers { get; }
+
+        /// <summary>Whether the slots have an encoded buffer (the chunks have a codec).</summary>
+        public bool Encoded { get; }
+
+        internal Slot[] Items { get; }
+
+        /// <summary>The plain buffers go back to the array pool: only once no chunker uses the slots.</summary>
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            foreach (var slot in Items)
+            {
+                ArrayPool<byte>.Shared.Return(slot.Plain);
+            }
+        }
+    }
+
     /// <summary>One chunk in flight: its plain bytes, its encoded form, its hash, and where it is in the dump.</summary>
-    sealed class Slot(int chunkSize, bool encoded)
+    internal sealed class Slot(int chunkSize, IChunkCodec? codec)
     {
         public byte[] Plain { get; } = ArrayPool<byte>.Shared.Rent(chunkSize);
 
         /// <summary>
-        /// The stored form when there is a codec, reused for every chunk. Sized up front for a chunk that does not
-        /// compress (plus the encryption tag), so it never grows: growing left the smaller arrays behind as garbage
-        /// (~2 MiB per slot), and the pages of the large array that compressed chunks never reach are never touched.
+        /// The stored form when there is a codec, reused for every chunk. Sized once to the codec's bound for a full
+        /// chunk (zstd's worst case plus the AES-GCM tag), so it never grows (growing left the smaller arrays behind as
+        /// garbage, ~2 MiB per slot), and written whole once here, so that all its pages are resident from the start.
+        /// Untouched, its resident size followed the largest compressed chunk so far: RSS stepped up at each table that
+        /// compressed worse than those before it (issue 12: +3.4 MiB at the synthetic dump's table boundaries).
         /// </summary>
-        public ArrayBufferWriter<byte>? Encoded { get; } = encoded ? new ArrayBufferWriter<byte>(chunkSize + (chunkSize >> 4) + 4096) : null;
+        public ArrayBufferWriter<byte>? Encoded { get; } = codec is null ? null : Resident(EncodedCapacity(codec, chunkSize));
 
         public byte[] Sha256 { get; } = new byte[SHA256.HashSizeInBytes];
 
@@ -31,6 +82,17 @@ public static partial class DumpChunker
 
         /// <summary>Completes when a worker has encoded and hashed the chunk; a new one for each use of the slot.</summary>
         public TaskCompletionSource Done { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The codec's bound, or for a codec without one (gzip grows its output on demand) a little over a chunk.</summary>
+        internal static int EncodedCapacity(IChunkCodec codec, int chunkSize) =>
+            codec.MaxEncodedLength(chunkSize) ?? (int)Math.Min(Array.MaxLength, chunkSize + (long)(chunkSize >> 4) + 4096);
+
+        static ArrayBufferWriter<byte> Resident(int capacity)
+        {
+            var buffer = new ArrayBufferWriter<byte>(capacity);
+            buffer.GetSpan(capacity).Clear();
+            return buffer;
+        }
 
         public ReadOnlyMemory<byte> Stored => Encoded is { } encodedBytes ? encodedBytes.WrittenMemory : Plain.AsMemory(0, Length);
     }
@@ -50,6 +112,8 @@ public static partial class DumpChunker
         readonly bool _partBegun;
         readonly ChunkerProbe? _probe;
         readonly CancellationTokenSource _stop;
+        // Made for this run and disposed with it, or null when the slots are lent (and outlive it).
+        readonly ChunkSlots? _ownSlots;
         readonly Slot[] _slots;
         readonly Channel<Slot> _free;
         readonly Channel<Slot> _toEncode;
@@ -59,21 +123,27 @@ public static partial class DumpChunker
         readonly Task _store;
         Exception? _failure;
 
-        public ChunkEncoder(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int workers, int partIndex, bool partBegun, ChunkerProbe? probe, CancellationToken cancellationToken)
+        public ChunkEncoder(IDumpWriter writer, IChunkCodec? codec, int chunkSize, int workers, int partIndex, bool partBegun, ChunkerProbe? probe,
+            ChunkSlots? lent, CancellationToken cancellationToken)
         {
+            if (lent is not null && (lent.ChunkSize != chunkSize || lent.Workers != workers || lent.Encoded != codec is not null))
+            {
+                throw new ArgumentException($"The slots lent are for chunks of {lent.ChunkSize} bytes, {lent.Workers} workers and "
+                    + $"{(lent.Encoded ? "a codec" : "no codec")}; this run has {chunkSize}, {workers} and {(codec is null ? "none" : "one")}.", nameof(lent));
+            }
+            _ownSlots = lent is null ? new ChunkSlots(chunkSize, codec, workers, probe) : null;
+            _slots = (lent ?? _ownSlots!).Items;
             _writer = writer;
             _partIndex = partIndex;
             _partBegun = partBegun;
             _probe = probe;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _slots = new Slot[workers + 2];
             _free = Bounded(_slots.Length, singleReader: true);
             _toEncode = Bounded(_slots.Length, singleReader: false);
             _toStore = Bounded(_slots.Length, singleReader: true);
-            for (int i = 0; i < _slots.Length; i++)
+            foreach (var slot in _slots)
             {
-                _slots[i] = new Slot(chunkSize, encoded: codec is not null);
-                _free.Writer.TryWrite(_slots[i]);
+                _free.Writer.TryWrite(slot);
             }
             _workers = new Task[workers];
             try
@@ -100,6 +170,7 @@ public static partial class DumpChunker
                 {
                     fork.Dispose();
                 }
+                _ownSlots?.Dispose();
                 throw;
             }
             _store = Task.Run(StoreLoopAsync, CancellationToken.None);
@@ -241,10 +312,8 @@ public static partial class DumpChunker
             {
                 fork.Dispose();
             }
-            foreach (var slot in _slots)
-            {
-                ArrayPool<byte>.Shared.Return(slot.Plain);
-            }
+            // Lent slots stay with their owner: no stage of this run touches them any more.
+            _ownSlots?.Dispose();
         }
 
         static Channel<Slot> Bounded(int capacity, bool singleReader) => Channel.CreateBounded<Slot>(new BoundedChannelOptions(capacity)

@@ -46,7 +46,7 @@ public static partial class DumpChunker
     /// whether it is the last.
     /// </summary>
     public static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, partBegun: false, probe: null, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, partBegun: false, probe: null, slots: null, cancellationToken);
 
     /// <summary>
     /// The same for one part of a dump: the caller began part <paramref name="partIndex"/> on <paramref name="writer"/>
@@ -54,19 +54,23 @@ public static partial class DumpChunker
     /// Without a part begun, the writer makes the chunks one single-stream part 0.
     /// </summary>
     public static Task<long> RunPartAsync(PipeReader input, IDumpWriter writer, int partIndex, int chunkSize, IChunkCodec? codec, int workers, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex, partBegun: true, probe: null, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex, partBegun: true, probe: null, slots: null, cancellationToken);
 
     internal static Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers,
         ChunkerProbe? probe, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, partBegun: false, probe, cancellationToken);
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex: 0, partBegun: false, probe, slots: null, cancellationToken);
 
-    /// <summary><see cref="RunPartAsync"/> with a probe that counts the chunks in flight (shared by parts chunked at once).</summary>
+    /// <summary>
+    /// <see cref="RunPartAsync"/> with a probe that counts the chunks in flight (shared by parts chunked at once), and
+    /// with <paramref name="slots"/> lent (null: made for this run): they must be for this chunk size, these workers and
+    /// a codec or not as this run, and no other run may use them at the same time.
+    /// </summary>
     internal static Task<long> RunPartAsync(PipeReader input, IDumpWriter writer, int partIndex, int chunkSize, IChunkCodec? codec, int workers,
-        ChunkerProbe? probe, CancellationToken cancellationToken) =>
-        RunAsync(input, writer, chunkSize, codec, workers, partIndex, partBegun: true, probe, cancellationToken);
+        ChunkerProbe? probe, ChunkSlots? slots, CancellationToken cancellationToken) =>
+        RunAsync(input, writer, chunkSize, codec, workers, partIndex, partBegun: true, probe, slots, cancellationToken);
 
     static async Task<long> RunAsync(PipeReader input, IDumpWriter writer, int chunkSize, IChunkCodec? codec, int workers, int partIndex,
-        bool partBegun, ChunkerProbe? probe, CancellationToken cancellationToken)
+        bool partBegun, ChunkerProbe? probe, ChunkSlots? slots, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(writer);
@@ -76,7 +80,7 @@ public static partial class DumpChunker
         ChunkEncoder encoder;
         try
         {
-            encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, partBegun, probe, cancellationToken);
+            encoder = new ChunkEncoder(writer, codec, chunkSize, workers, partIndex, partBegun, probe, slots, cancellationToken);
         }
         catch (Exception e)
         {
@@ -179,11 +183,16 @@ public static partial class DumpChunker
     }
 }
 
-/// <summary>Test hook: how many chunks the chunker holds, so that tests check its memory bound by counting.</summary>
+/// <summary>
+/// Test hook: how many chunks the chunker holds, and how many buffers a dump made (chunk slots, pipe segments), so that
+/// tests check its memory bound by counting.
+/// </summary>
 internal sealed class ChunkerProbe
 {
     int _inFlight;
     int _maxInFlight;
+    int _slotsMade;
+    int _segmentsMade;
 
     /// <summary>Chunks taken for filling and not yet stored.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -204,4 +213,14 @@ internal sealed class ChunkerProbe
     }
 
     internal void Returned() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>Chunk slots made (each a plain chunk and its encoded form).</summary>
+    public int SlotsMade => Volatile.Read(ref _slotsMade);
+
+    /// <summary>Segments made by the pools of the dump's pipes (source -> rewriter, rewriter -> chunker).</summary>
+    public int SegmentsMade => Volatile.Read(ref _segmentsMade);
+
+    internal void SlotMade() => Interlocked.Increment(ref _slotsMade);
+
+    internal void SegmentMade() => Interlocked.Increment(ref _segmentsMade);
 }

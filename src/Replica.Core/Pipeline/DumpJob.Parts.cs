@@ -65,6 +65,8 @@ public static partial class DumpJob
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A part holds a slot from before it is asked of the source until it is stored and disposed: at most `jobs` at once.
         using var slots = new SemaphoreSlim(jobs, jobs);
+        // Each part in flight streams through a set of buffers of the dump's, made once and handed from part to part.
+        using var shelf = new PartBuffers.Shelf(s_readBlockSize, (int)settings.ChunkSize, codec, workers, probe);
         var running = new List<Task<long>>();
         Exception? failure = null;
 
@@ -77,7 +79,20 @@ public static partial class DumpJob
                 {
                     // A codec serves one thread at a time: each part encodes with its own fork.
                     using var fork = codec?.Fork();
-                    return await StreamPartAsync(part.Content, partRewriter, writer, index, settings, fork, workers, probe, stop.Token).ConfigureAwait(false);
+                    var buffers = shelf.Take();
+                    long size;
+                    try
+                    {
+                        size = await StreamPartAsync(part.Content, partRewriter, writer, index, settings, fork, workers, probe, buffers, stop.Token)
+                            .ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        buffers.Dispose();
+                        throw;
+                    }
+                    shelf.GiveBack(buffers);
+                    return size;
                 }
             }
             catch (Exception e)

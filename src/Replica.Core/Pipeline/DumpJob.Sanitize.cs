@@ -30,7 +30,8 @@ public static partial class DumpJob
             var stream = source.Open();
             await using (stream.ConfigureAwait(false))
             {
-                await RewriteAsync(stream, rewriter, settings.Workers ?? DumpChunker.DefaultWorkers, masked => CopyAsync(masked, output, token), token).ConfigureAwait(false);
+                await RewriteAsync(stream, rewriter, settings.Workers ?? DumpChunker.DefaultWorkers, InputPipeOptions(s_readBlockSize, probe: null),
+                    RewrittenPipeOptions(probe: null), masked => CopyAsync(masked, output, token), token).ConfigureAwait(false);
             }
             await source.CompleteAsync(token).ConfigureAwait(false);
         }, cancellationToken);

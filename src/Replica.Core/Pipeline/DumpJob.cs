@@ -44,8 +44,10 @@ public static partial class DumpJob
         await using var stream = source.Open();
         // A single stream is one part of the dump.
         int part = writer.BeginPart(PartKind.Stream);
-        long sizePlain = await StreamPartAsync(stream, rewriter, writer, part, settings, codec, settings.Workers ?? DumpChunker.DefaultWorkers,
-            probe: null, cancellationToken).ConfigureAwait(false);
+        var workers = settings.Workers ?? DumpChunker.DefaultWorkers;
+        using var buffers = new PartBuffers(s_readBlockSize, (int)settings.ChunkSize, codec, workers, probe: null);
+        long sizePlain = await StreamPartAsync(stream, rewriter, writer, part, settings, codec, workers, probe: null, buffers, cancellationToken)
+            .ConfigureAwait(false);
         await source.CompleteAsync(cancellationToken).ConfigureAwait(false);
         var summary = new DumpSummary(rewriter.Statistics.BytesIn, source.Description, codecs.Compression is not null, codecs.Encryption is not null)
         {
@@ -62,33 +64,34 @@ public static partial class DumpJob
 
     /// <summary>
     /// One stream (a whole dump, or one part of a dump in parts) read on its own task, rewritten, and chunked into part
-    /// <paramref name="part"/> of the writer. Returns the plain bytes stored. The first stage to fail is the error thrown.
+    /// <paramref name="part"/> of the writer, through <paramref name="buffers"/> (which no other stream uses meanwhile).
+    /// Returns the plain bytes stored. The first stage to fail is the error thrown.
     /// </summary>
     static Task<long> StreamPartAsync(Stream stream, DumpRewriter rewriter, IDumpWriter writer, int part, Config.BridgeConfig settings,
-        Codecs.IChunkCodec? codec, int workers, ChunkerProbe? probe, CancellationToken cancellationToken) =>
-        RewriteAsync(stream, rewriter, workers,
-            rewritten => DumpChunker.RunPartAsync(rewritten, writer, part, (int)settings.ChunkSize, codec, workers, probe, cancellationToken), cancellationToken);
+        Codecs.IChunkCodec? codec, int workers, ChunkerProbe? probe, PartBuffers buffers, CancellationToken cancellationToken) =>
+        RewriteAsync(stream, rewriter, workers, buffers.Input, buffers.Rewritten,
+            rewritten => DumpChunker.RunPartAsync(rewritten, writer, part, (int)settings.ChunkSize, codec, workers, probe, buffers.Slots, cancellationToken),
+            cancellationToken);
 
     /// <summary>
     /// <paramref name="stream"/> read on its own task and rewritten into a pipe that <paramref name="consume"/> reads
-    /// (and completes): the chunker, or psql into a scratch database. The first stage to fail is the error thrown.
+    /// (and completes): the chunker, or psql into a scratch database. The pipes are made with <paramref name="input"/>
+    /// and <paramref name="rewritten"/> (<see cref="InputPipeOptions"/>, <see cref="RewrittenPipeOptions"/>). The first
+    /// stage to fail is the error thrown.
     /// </summary>
-    static async Task<T> RewriteAsync<T>(Stream stream, DumpRewriter rewriter, int workers, Func<PipeReader, Task<T>> consume, CancellationToken cancellationToken)
+    static async Task<T> RewriteAsync<T>(Stream stream, DumpRewriter rewriter, int workers, PipeOptions input, PipeOptions rewritten,
+        Func<PipeReader, Task<T>> consume, CancellationToken cancellationToken)
     {
         // Reading runs ahead of the rewriter on its own task, so the rewriter never waits for a read.
-        var input = new Pipe(PipeOptionsFor(s_readBlockSize));
-        var reading = Task.Run(() => FillAsync(stream, input.Writer, cancellationToken), cancellationToken);
-        // The consumer's side holds little: the chunker copies into its slots (workers + 2 chunks, which are the buffer
-        // between the stages) and hands the pipe its bytes back at once. With four segments in the pipe, the phases where
-        // the chunker is the slower stage (tables that are not masked) made the pipe reach four more 1 MiB segments
-        // than the masked ones, late in a dump (issue 12); one segment is enough to keep the rewriter going.
-        var pipe = new Pipe(PipeOptionsFor(1 << 20, pauseSegments: 1));
+        var source = new Pipe(input);
+        var reading = Task.Run(() => FillAsync(stream, source.Writer, cancellationToken), cancellationToken);
+        var pipe = new Pipe(rewritten);
 
         var rewriting = Task.Run(async () =>
         {
             try
             {
-                await rewriter.RunAsync(input.Reader, pipe.Writer, maskingLanes: workers, cancellationToken).ConfigureAwait(false);
+                await rewriter.RunAsync(source.Reader, pipe.Writer, maskingLanes: workers, cancellationToken).ConfigureAwait(false);
                 await pipe.Writer.CompleteAsync().ConfigureAwait(false);
             }
             catch (Exception e)
@@ -98,7 +101,7 @@ public static partial class DumpJob
             }
             finally
             {
-                await input.Reader.CompleteAsync().ConfigureAwait(false);
+                await source.Reader.CompleteAsync().ConfigureAwait(false);
             }
         }, cancellationToken);
         var consuming = consume(pipe.Reader);
@@ -127,15 +130,31 @@ public static partial class DumpJob
     }
 
     /// <summary>
+    /// The source -> rewriter pipe, in segments of <paramref name="readBlockSize"/> (1 MiB; tiny in the tests).
+    /// </summary>
+    internal static PipeOptions InputPipeOptions(int readBlockSize, ChunkerProbe? probe) => PipeOptionsFor(readBlockSize, probe: probe);
+
+    /// <summary>
+    /// The rewriter -> consumer pipe. The consumer's side holds little: the chunker copies into its slots (workers + 2
+    /// chunks, which are the buffer between the stages) and hands the pipe its bytes back at once. With four segments in
+    /// the pipe, the phases where the chunker is the slower stage (tables that are not masked) made the pipe reach four
+    /// more 1 MiB segments than the masked ones, late in a dump (issue 12); one segment is enough to keep the rewriter going.
+    /// </summary>
+    internal static PipeOptions RewrittenPipeOptions(ChunkerProbe? probe) => PipeOptionsFor(1 << 20, pauseSegments: 1, probe);
+
+    /// <summary>
     /// A pipe that holds about four segments: few enough that segments handed back fit the shared array pool's
     /// per-core caches and are reused. (With 8 MiB in 64 KiB segments most were dropped and reallocated: 380 MiB of
     /// garbage per GB of dump and a peak RSS that grew with the dump.) The segments come from a pool of the pipe's own
     /// (<see cref="SegmentPool"/>), not the shared array pool, which dropped and reallocated them as threads came and went.
     /// </summary>
     /// <remarks><paramref name="pauseSegments"/>: the writer waits once that many segments' bytes are unread, and goes on
-    /// at half of them.</remarks>
-    internal static PipeOptions PipeOptionsFor(int segmentSize, int pauseSegments = 4) => new(
-        pool: new SegmentPool(segmentSize, maxKept: 8),
+    /// at half of them. The pool makes the segments such a pipe holds at most, and touches their pages, with the pipe:
+    /// the threshold's worth, a head that the reader has partly consumed and a tail that the writer is filling. (One
+    /// fewer was not enough: a 12 GiB bench made the rewriter -> chunker pipe's third 1 MiB block at 37.6 %, where a
+    /// table that is not masked begins.)</remarks>
+    internal static PipeOptions PipeOptionsFor(int segmentSize, int pauseSegments = 4, ChunkerProbe? probe = null) => new(
+        pool: new SegmentPool(segmentSize, maxKept: 8, resident: pauseSegments + 2, probe),
         pauseWriterThreshold: pauseSegments * (long)segmentSize,
         resumeWriterThreshold: Math.Max(1, pauseSegments * (long)segmentSize / 2),
         minimumSegmentSize: segmentSize,

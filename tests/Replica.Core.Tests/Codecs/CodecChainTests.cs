@@ -83,6 +83,41 @@ public class CodecChainTests
     }
 
     [Fact]
+    public void MaxEncodedLength_ZstdThenAesGcm_IsZstdsBoundPlusTheTag()
+    {
+        using var chain = new CodecChain(new ZstdCodec(), Aes());
+        using var gzipChain = new CodecChain(new GzipCodec(), Aes());
+
+        // ZSTD_COMPRESSBOUND(4 MiB) = 4 MiB + 4 MiB / 256, and the 16-byte tag.
+        Assert.Equal((4 << 20) + (4 << 12) + 16, chain.MaxEncodedLength(4 << 20));
+        Assert.Null(gzipChain.MaxEncodedLength(4 << 20)); // gzip's output grows on demand
+    }
+
+    [Theory]
+    [InlineData("sql", 4 << 20)]
+    [InlineData("random", 4 << 20)]
+    [InlineData("random", 100_000)]
+    [InlineData("random", 1)]
+    [InlineData("random", 0)]
+    public void Encode_ZstdThenAesGcm_OutputOfMaxEncodedLength_NeverGrowsAndSameBytes(string kind, int size)
+    {
+        // The dump's case: each slot's output buffer is made once at the bound of a full chunk (and its pages touched),
+        // so no chunk, however badly it compresses, may make it grow (issue 12).
+        using var chain = new CodecChain(new ZstdCodec(), Aes());
+        using var zstd = new ZstdCodec();
+        using var aes = Aes();
+        var plain = CodecTestData.Get(kind, size).Span;
+        var bound = chain.MaxEncodedLength(size)!.Value;
+        var output = new ArrayBufferWriter<byte>(bound);
+
+        chain.Encode(plain, partIndex: 0, chunkIndex: 0, isLast: true, output);
+
+        Assert.Equal(bound, output.Capacity);
+        var expected = CodecTestData.Encode(aes, CodecTestData.Encode(zstd, plain, 0, true), 0, true);
+        Assert.Equal(expected, output.WrittenSpan.ToArray());
+    }
+
+    [Fact]
     public void Encode_GzipThenAesGcm_OutputSpanTooSmall_SpillsAndStoresTheSameBytes()
     {
         // gzip asks for 64 KiB at a time: an output that grows on demand gives the first request only, so the rest of

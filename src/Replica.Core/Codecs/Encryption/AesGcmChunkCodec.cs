@@ -94,6 +94,8 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     public void Decode(ReadOnlySpan<byte> stored, int chunkIndex, bool isLast, IBufferWriter<byte> output) =>
         Decode(stored, 0, chunkIndex, isLast, output);
 
+    public int? MaxEncodedLength(int plainLength) => StoredLength(plainLength);
+
     public void Encode(ReadOnlySpan<byte> plain, int partIndex, int chunkIndex, bool isLast, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);
