@@ -38,12 +38,4 @@ internal static class Switches
     /// </summary>
     public static readonly double SubsetFullScanShare =
         double.TryParse(Environment.GetEnvironmentVariable("REPLICA_SUBSET_FULL_SCAN"), System.Globalization.CultureInfo.InvariantCulture, out var share) && share >= 0 ? share : 0.5;
-
-    /// <summary>
-    /// REPLICA_SUBSET_SCAN=share (0 to 1, or above 1 for never): a live subset finds a followed child's rows by one scan
-    /// of its key columns when its parent's rows reached downward in a round are this share of the parent's estimated
-    /// rows (Subsetting.SubsetClosure.ScanShare).
-    /// </summary>
-    public static readonly double SubsetScanShare =
-        double.TryParse(Environment.GetEnvironmentVariable("REPLICA_SUBSET_SCAN"), System.Globalization.CultureInfo.InvariantCulture, out var share) && share >= 0 ? share : 0.05;
 }

@@ -41,7 +41,6 @@ internal static class SubsetDump
             var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
             {
                 Progress = progress,
-                ScanShare = Switches.SubsetScanShare,
             };
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);

@@ -12,7 +12,7 @@ namespace Replica.Sources;
 /// passed as arrays and cast to the columns' types (<c>= ANY($1::text[]::bigint[])</c>, composite keys through unnest),
 /// so the indexes behind the keys are used. Nothing is written: no temporary tables, no DDL.
 /// </summary>
-public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyDictionary<SubsetTable, PostgresSubsetSource.TableInfo> tables) : ISubsetScanSource
+public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyDictionary<SubsetTable, PostgresSubsetSource.TableInfo> tables) : ISubsetSource
 {
     /// <summary>How to read one table: its quoted name, whether it is partitioned, each key column's type, and conditions.</summary>
     public sealed record TableInfo(string QuotedName, bool Partitioned, IReadOnlyList<string> KeyColumnTypes)
@@ -57,61 +57,28 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         return ReadAsync(table, where, parameters, cancellationToken);
     }
 
-    public long EstimatedRows(SubsetTable table) => tables[table].EstimatedRows;
-
-    /// <summary>
-    /// One binary COPY of the table's key columns (the select list of the batched queries: the same text per value, as
-    /// UTF-8 bytes with no escapes), read a block at a time: each row's tuple in <paramref name="columns"/> is checked by
-    /// <paramref name="wanted"/> before any string is made, so the rows not wanted cost a parse and a lookup.
-    /// </summary>
-    public async IAsyncEnumerable<KeyRow> ScanAsync(SubsetTable table, int[] columns, TupleFilter wanted,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var reader = new CopyKeyRows(table, columns, wanted);
-        var rows = new List<KeyRow>();
-        await using var copy = await connection.BeginRawBinaryCopyAsync($"COPY ({Select(table, "")}) TO STDOUT (FORMAT binary)", cancellationToken).ConfigureAwait(false);
-        var buffer = new byte[1 << 16];
-        var end = 0;
-        var done = false;
-        while (!reader.Ended)
-        {
-            // A read returns one COPY message, a row: many go into the buffer before it is parsed.
-            while (!done && end < buffer.Length / 2)
-            {
-                var read = await copy.ReadAsync(buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
-                done = read == 0;
-                end += read;
-            }
-            var consumed = reader.Rows(buffer.AsSpan(0, end), rows);
-            if (consumed == 0 && !reader.Ended)
-            {
-                if (done)
-                {
-                    throw new DatabaseException($"the scan of {table.Name}'s key columns ended before its trailer");
-                }
-                // A row longer than half the buffer (key columns only: rare): room for it.
-                Array.Resize(ref buffer, buffer.Length * 2);
-                continue;
-            }
-            foreach (var row in rows)
-            {
-                yield return row;
-            }
-            rows.Clear();
-            buffer.AsSpan(consumed, end - consumed).CopyTo(buffer);
-            end -= consumed;
-        }
-        // The end of the COPY after its trailer (nothing follows it), so the connection is ready for the next statement.
-        if (end > 0 || !done && await copy.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
-        {
-            throw new DatabaseException($"the scan of {table.Name}'s key columns has bytes after its trailer");
-        }
-    }
-
     async IAsyncEnumerable<KeyRow> ReadAsync(SubsetTable table, string where, List<NpgsqlParameter> parameters,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(Select(table, where), connection);
+        var info = tables[table];
+        var select = new StringBuilder("SELECT ");
+        // A table without a primary key: its rows are known by their content (nothing can reference them).
+        select.Append(table.Identity.Count == 0 ? "md5(t::text)" : "NULL::text");
+        for (var c = 0; c < table.KeyColumns.Count; c++)
+        {
+            select.Append(", ");
+            if (info.Conditions.TryGetValue(c, out var condition))
+            {
+                select.Append("CASE WHEN (").Append(condition).Append(") THEN 't' END");
+            }
+            else
+            {
+                select.Append("t.").Append(Identifiers.Delimited(table.KeyColumns[c])).Append("::text");
+            }
+        }
+        // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
+        select.Append(info.Partitioned ? " FROM " : " FROM ONLY ").Append(info.QuotedName).Append(" t").Append(where);
+        await using var command = new NpgsqlCommand(select.ToString(), connection);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(parameter);
@@ -141,30 +108,6 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
             yield return new KeyRow(id, values);
         }
-    }
-
-    /// <summary>The query of a table's identity (or content digest) and key columns as text, with <paramref name="where"/>.</summary>
-    string Select(SubsetTable table, string where)
-    {
-        var info = tables[table];
-        var select = new StringBuilder("SELECT ");
-        // A table without a primary key: its rows are known by their content (nothing can reference them).
-        select.Append(table.Identity.Count == 0 ? "md5(t::text)" : "NULL::text");
-        for (var c = 0; c < table.KeyColumns.Count; c++)
-        {
-            select.Append(", ");
-            if (info.Conditions.TryGetValue(c, out var condition))
-            {
-                select.Append("CASE WHEN (").Append(condition).Append(") THEN 't' END");
-            }
-            else
-            {
-                select.Append("t.").Append(Identifiers.Delimited(table.KeyColumns[c])).Append("::text");
-            }
-        }
-        // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
-        select.Append(info.Partitioned ? " FROM " : " FROM ONLY ").Append(info.QuotedName).Append(" t").Append(where);
-        return select.ToString();
     }
 
     /// <summary>

@@ -25,22 +25,3 @@ public interface ISubsetSource
     /// </summary>
     IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken);
 }
-
-/// <summary>Whether a tuple (its <see cref="SubsetClosure.Identity"/> as UTF-8 bytes) is one the closure looks for.</summary>
-public delegate bool TupleFilter(ReadOnlySpan<byte> tuple);
-
-/// <summary>
-/// A source that can also read a whole table's key rows in one scan and keep only those whose tuple a filter wants: cheaper
-/// than batches of lookups when the tuples looked for reach a large share of the table (a live database).
-/// </summary>
-public interface ISubsetScanSource : ISubsetSource
-{
-    /// <summary>The planner's estimate of a table's rows.</summary>
-    long EstimatedRows(SubsetTable table);
-
-    /// <summary>
-    /// The rows of <paramref name="table"/> whose <paramref name="columns"/> (positions in its key columns) hold no NULL
-    /// and a tuple <paramref name="wanted"/> accepts, by one scan of the table's key columns.
-    /// </summary>
-    IAsyncEnumerable<KeyRow> ScanAsync(SubsetTable table, int[] columns, TupleFilter wanted, CancellationToken cancellationToken);
-}

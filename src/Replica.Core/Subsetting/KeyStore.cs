@@ -40,7 +40,6 @@ public sealed partial class KeyStore : IDisposable
     readonly sqlite3_stmt _insertKept;
     readonly sqlite3_stmt _isKept;
     readonly sqlite3_stmt _ask;
-    readonly sqlite3_stmt _isAsked;
     readonly sqlite3_stmt _sample;
     readonly Dictionary<int, long> _counts = [];
     readonly long _memoryBudget;
@@ -90,7 +89,6 @@ public sealed partial class KeyStore : IDisposable
             _insertKept = Prepare("INSERT OR IGNORE INTO kept (tbl, key, down, round, vals) VALUES (?1, ?2, ?5, ?3, ?4)");
             _isKept = Prepare("SELECT 1 FROM kept WHERE tbl = ?1 AND key = ?2");
             _ask = Prepare("INSERT OR IGNORE INTO asked (link, key) VALUES (?1, ?2)");
-            _isAsked = Prepare("SELECT 1 FROM asked WHERE link = ?1 AND key = ?2");
             _sample = Prepare("INSERT OR IGNORE INTO sample (root, hash, key, vals) VALUES (?1, ?2, ?3, ?4)");
             _memory = memoryTier > 0 ? new MemoryKeys(memoryTier) : null;
         }
@@ -100,9 +98,6 @@ public sealed partial class KeyStore : IDisposable
             throw;
         }
     }
-
-    /// <summary>Bytes the store may hold in memory (its budget).</summary>
-    public long MemoryBudget => _memoryBudget;
 
     /// <summary>The store's temp directory (removed on dispose).</summary>
     public string DirectoryPath => _directory;
@@ -226,23 +221,6 @@ public sealed partial class KeyStore : IDisposable
             Check(raw.sqlite3_bind_blob(_ask, 2, key), "bind");
             Step(_ask);
             return raw.sqlite3_changes(_db) == 1;
-        }
-    }
-
-    /// <summary>Whether <paramref name="tuple"/> (UTF-8) was asked along <paramref name="link"/> (<see cref="Ask"/>).</summary>
-    public bool IsAsked(int link, ReadOnlySpan<byte> tuple)
-    {
-        lock (_lock)
-        {
-            if (_memory is { } memory)
-            {
-                return memory.Find(AskedSet(link), tuple) >= 0;
-            }
-            Check(raw.sqlite3_bind_int(_isAsked, 1, link), "bind");
-            Check(raw.sqlite3_bind_blob(_isAsked, 2, tuple), "bind");
-            var found = raw.sqlite3_step(_isAsked) == raw.SQLITE_ROW;
-            Reset(_isAsked);
-            return found;
         }
     }
 
@@ -499,7 +477,6 @@ public sealed partial class KeyStore : IDisposable
             _insertKept?.Dispose();
             _isKept?.Dispose();
             _ask?.Dispose();
-            _isAsked?.Dispose();
             _sample?.Dispose();
             _rows?.Dispose();
             _bits?.Dispose();

@@ -10,10 +10,7 @@ namespace Replica.Subsetting;
 /// all their parents; rows reached upward (as someone's parent) bring only their own parents, transitively. Every kept
 /// row's referenced rows are kept, unless the referenced table is excluded (data: skip). Runs in rounds: each round
 /// takes, table by table, the rows reached in the round before and asks the source for their children and parents in
-/// batches of key tuples (<see cref="BatchSize"/>), so that no query is long; or, down a link whose parent's rows
-/// reached downward in the round are a large share of its table (<see cref="ScanShare"/>), by one scan of the child's
-/// key columns filtered against the tuples asked (a source that can: <see cref="ISubsetScanSource"/>). Both find the
-/// same rows: the kept sets are the least ones the rules above allow, whichever way and order they are found.
+/// batches of key tuples (<see cref="BatchSize"/>), so that no query is long.
 /// </summary>
 public sealed class SubsetClosure
 {
@@ -27,10 +24,8 @@ public sealed class SubsetClosure
     readonly long? _maxRowsPerTable;
     readonly Dictionary<SubsetTable, int> _tables = [];
     readonly Dictionary<SubsetLink, int> _links = [];
-    readonly ISubsetScanSource? _scanSource;
-    // The tables with rows waiting for the next round, and how many of them were reached downward (by table).
+    // The tables with rows waiting for the next round.
     HashSet<int> _next = [];
-    Dictionary<int, long> _nextDown = [];
 
     /// <param name="store">Where the kept rows and the asked tuples go (memory-bounded, spilling to disk); the caller disposes it.</param>
     /// <param name="secret">The config's secret: percent and limit are keyed, so the same data gives the same subset.</param>
@@ -40,7 +35,6 @@ public sealed class SubsetClosure
         _source = source;
         _store = store;
         _maxRowsPerTable = maxRowsPerTable;
-        _scanSource = source as ISubsetScanSource;
         _sampleKey = SipKey.FromBytes(HMACSHA256.HashData(secret, "replica subset sample v1"u8));
         foreach (var table in graph.Tables)
         {
@@ -57,17 +51,6 @@ public sealed class SubsetClosure
 
     /// <summary>Gets a progress line after each round: its number and the rows kept so far.</summary>
     public Action<string>? Progress { get; init; }
-
-    /// <summary>
-    /// The share of a parent table's estimated rows, reached downward in one round, from which its followed children are
-    /// found by one scan of each child's key columns instead of batches of lookups (a source that can scan; never by
-    /// default: file mode reads every row anyway). Index lookups cost a random page read a row found; a scan reads every
-    /// page once (bench/results/issue11-scan-2026-12-05.md).
-    /// </summary>
-    public double ScanShare { get; init; } = double.PositiveInfinity;
-
-    /// <summary>Links whose children were found by a scan (progress and tests).</summary>
-    public int Scans { get; private set; }
 
     /// <summary>Whether the row of <paramref name="table"/> with identity <paramref name="id"/> is kept.</summary>
     public bool IsKept(SubsetTable table, string id) => _store.IsKept(_tables[table], id);
@@ -107,44 +90,28 @@ public sealed class SubsetClosure
         {
             Rounds++;
             var tables = _next.Order().ToList();
-            var reachedDown = _nextDown;
             _next = [];
-            _nextDown = [];
             foreach (var index in tables)
             {
                 var table = _graph.Tables[index];
-                // Down a link whose tuples are many for its child's size: the tuples are only asked here, the child is
-                // scanned once after the last page (its rows then wait for the next round, as a lookup's do).
-                var down = reachedDown.GetValueOrDefault(index);
-                var scans = _graph.ChildLinks(table).Where(l => _graph.WalksDown(l) && Scanned(l, down))
-                    .ToDictionary(l => l, _ => new TupleBloom(down, _store.MemoryBudget / 8));
-                var asked = new HashSet<SubsetLink>();
                 foreach (var page in _store.Pending(index, Rounds))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var pageDown = page.Where(p => p.Down).Select(p => new KeyRow(p.Id, p.Values)).ToList();
+                    var down = page.Where(p => p.Down).Select(p => new KeyRow(p.Id, p.Values)).ToList();
                     var all = page.Select(p => new KeyRow(p.Id, p.Values)).ToList();
                     foreach (var link in _graph.ChildLinks(table))
                     {
-                        if (pageDown.Count > 0 && _graph.WalksDown(link)
-                            && await ExpandAsync(link, pageDown, toChildren: true, scans.GetValueOrDefault(link), cancellationToken).ConfigureAwait(false))
+                        if (down.Count > 0 && _graph.WalksDown(link))
                         {
-                            asked.Add(link);
+                            await ExpandAsync(link, down, toChildren: true, cancellationToken).ConfigureAwait(false);
                         }
                     }
                     foreach (var link in _graph.ParentLinks(table))
                     {
                         if (!_graph.Excluded.Contains(link.Parent))
                         {
-                            await ExpandAsync(link, all, toChildren: false, null, cancellationToken).ConfigureAwait(false);
+                            await ExpandAsync(link, all, toChildren: false, cancellationToken).ConfigureAwait(false);
                         }
-                    }
-                }
-                foreach (var (link, bloom) in scans)
-                {
-                    if (asked.Contains(link))
-                    {
-                        await ScanAsync(link, bloom, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -205,10 +172,6 @@ public sealed class SubsetClosure
             return;
         }
         _next.Add(index);
-        if (down)
-        {
-            _nextDown[index] = _nextDown.GetValueOrDefault(index) + 1;
-        }
         if (_maxRowsPerTable is long max && _store.KeptCount(index) > max)
         {
             throw new ConfigException($"subset: table {table.Name} would keep more than max_rows_per_table ({max}) rows; raise the cap or narrow the roots");
@@ -216,39 +179,11 @@ public sealed class SubsetClosure
     }
 
     /// <summary>
-    /// Whether the children down <paramref name="link"/> of <paramref name="down"/> parent rows reached downward in a
-    /// round are found by a scan: the parents' share of their table's estimated rows reaches <see cref="ScanShare"/>.
-    /// </summary>
-    bool Scanned(SubsetLink link, long down) =>
-        _scanSource is { } source && down > 0 && down >= ScanShare * Math.Max(1, source.EstimatedRows(link.Parent));
-
-    /// <summary>
-    /// The child rows down <paramref name="link"/> whose tuple was asked in this round (<paramref name="bloom"/> holds
-    /// them; the rows of tuples asked before were found then), by one scan of the child's key columns.
-    /// </summary>
-    async Task ScanAsync(SubsetLink link, TupleBloom bloom, CancellationToken cancellationToken)
-    {
-        Scans++;
-        var asked = _links[link] * 2 + 1;
-        await foreach (var found in _scanSource!.ScanAsync(link.Child, link.ChildColumns, tuple => bloom.MayContain(tuple) && _store.IsAsked(asked, tuple),
-            cancellationToken).ConfigureAwait(false))
-        {
-            if (link.Applies(found))
-            {
-                Reach(link.Child, found, down: true);
-            }
-        }
-    }
-
-    /// <summary>
     /// Down a link (its child rows that reference <paramref name="rows"/>, reached downward) or up it (the parents
-    /// <paramref name="rows"/> reference, reached upward), asking the source in batches of tuples not asked before;
-    /// with <paramref name="scan"/>, only remembering them as asked and in the filter of the scan that finds their rows.
-    /// True when a tuple was new.
+    /// <paramref name="rows"/> reference, reached upward), asking the source in batches of tuples not asked before.
     /// </summary>
-    async Task<bool> ExpandAsync(SubsetLink link, List<KeyRow> rows, bool toChildren, TupleBloom? scan, CancellationToken cancellationToken)
+    async Task ExpandAsync(SubsetLink link, List<KeyRow> rows, bool toChildren, CancellationToken cancellationToken)
     {
-        var any = false;
         var asked = _links[link] * 2 + (toChildren ? 1 : 0);
         var from = toChildren ? link.ParentColumns : link.ChildColumns;
         // Up a link to the parent's primary key, a tuple is the parent's identity: a parent already kept needs no query.
@@ -277,12 +212,6 @@ public sealed class SubsetClosure
             {
                 continue;
             }
-            any = true;
-            if (scan is not null)
-            {
-                scan.Add(Encoding.UTF8.GetBytes(tupleKey));
-                continue;
-            }
             batch.Add(tuple);
             if (batch.Count == BatchSize)
             {
@@ -294,7 +223,6 @@ public sealed class SubsetClosure
         {
             await LookUpAsync(link, batch, toChildren, cancellationToken).ConfigureAwait(false);
         }
-        return any;
     }
 
     async Task LookUpAsync(SubsetLink link, List<string[]> tuples, bool toChildren, CancellationToken cancellationToken)

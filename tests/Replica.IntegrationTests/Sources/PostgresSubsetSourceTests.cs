@@ -90,28 +90,14 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString(db)) { Username = role, Password = null, Port = standby.Port };
 
         await AssertKeepsWhatSqlSaysAsync(db, builder.ConnectionString);
-        await AssertKeepsWhatSqlSaysAsync(db, builder.ConnectionString, scanShare: 0);
 
         Assert.True(await standby.IsInRecoveryAsync(), "the standby left recovery");
         var log = standby.ReadLog()[logBefore..];
         Assert.False(log.Contains("ERROR", StringComparison.Ordinal), "the standby logged an error during the closure:\n" + log);
     }
 
-    /// <summary>The same closure with every followed child found by one scan of its key columns: the same rows as SQL says.</summary>
-    [Fact]
-    public async Task RunAsync_ChildrenFoundByScans_KeepWhatSqlSaysAsAReadOnlyRole()
-    {
-        var (db, role) = await SourceAsync();
-        var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString(db)) { Username = role, Password = null };
-
-        await AssertKeepsWhatSqlSaysAsync(db, builder.ConnectionString, scanShare: 0);
-    }
-
-    /// <summary>
-    /// Runs the closure through <paramref name="connectionString"/> and checks it against SQL on the primary; with
-    /// <paramref name="scanShare"/>, finding children by scans from that share of a parent's rows on (0: every one).
-    /// </summary>
-    async Task AssertKeepsWhatSqlSaysAsync(string db, string connectionString, double scanShare = double.PositiveInfinity)
+    /// <summary>Runs the closure through <paramref name="connectionString"/> and checks it against SQL on the primary.</summary>
+    async Task AssertKeepsWhatSqlSaysAsync(string db, string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
@@ -123,12 +109,10 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             [new SubsetStart(T("public.customers")) { Where = "country = 'DE' AND id <= 300" }],
             new HashSet<SubsetTable> { T("public.orders"), T("public.order_items"), T("public.events"), T("public.notes") },
             new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8) { ScanShare = scanShare };
+        var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8);
 
         await closure.RunAsync(CancellationToken.None);
 
-        // Down customers -> orders, customers -> events, customers -> notes, orders -> order_items: by scans or none.
-        Assert.Equal(scanShare == 0 ? 4 : 0, closure.Scans);
         // Partitions are read through their parent; the partitioned table and the table without a key are in the graph.
         Assert.DoesNotContain(tables, t => t.Name.StartsWith("public.events_", StringComparison.Ordinal));
         Assert.Equal(7, tables.Count);
@@ -352,78 +336,6 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         }
         Assert.Equal(await server.QueryAsync(db, "SELECT count(*) FROM orders WHERE customer_id <= 2000"), await server.QueryAsync(scans, "SELECT count(*) FROM orders"));
         Assert.Equal(0, Count(await server.QueryAsync(scans, "SELECT count(salesperson_id) FROM orders")));
-    }
-
-    /// <summary>
-    /// Followed children found by scans of their key columns (REPLICA_SUBSET_SCAN=0) or by key batches (2: never):
-    /// the same SQL from restore --output, byte for byte, restored with every foreign key validated.
-    /// </summary>
-    [Fact]
-    public async Task ReplicaDump_SubsetChildrenByScansOrByKeyBatches_GivesTheSameBytes()
-    {
-        var (db, _) = await SourceAsync();
-        using var cli = new ReplicaCli();
-        var config = DumpConfig(cli, db, """
-            subset:
-              roots: [{ table: public.customers, percent: 30 }]
-              follow_children: [public.orders, public.order_items, public.events, public.notes]
-            """);
-
-        var (scanned, scans, _) = await DumpAndLoadAsync(cli, config, "children-scanned", environment: new Dictionary<string, string?> { ["REPLICA_SUBSET_SCAN"] = "0" });
-        var (_, batches, _) = await DumpAndLoadAsync(cli, config, "children-batched", environment: new Dictionary<string, string?> { ["REPLICA_SUBSET_SCAN"] = "2" });
-
-        await AssertSameBytesAsync(scans, batches);
-        Assert.True(Count(await server.QueryAsync(scanned, "SELECT count(*) FROM order_items")) > 0);
-    }
-
-    /// <summary>
-    /// Text keys with tabs, newlines, backslashes, colons, \N and characters outside the BMP, one-column and composite,
-    /// some NULL: children found by scans keep the same rows as by key batches, and what SQL says.
-    /// </summary>
-    [Fact]
-    public async Task RunAsync_TextKeysWithEscapesFoundByScans_KeepTheRowsKeyBatchesKeep()
-    {
-        var db = await server.CreateDatabaseAsync();
-        await server.ExecuteAsync(db, """
-            CREATE TABLE tags (name text PRIMARY KEY, n int NOT NULL);
-            CREATE TABLE pairs (a text, b text, PRIMARY KEY (a, b));
-            CREATE TABLE tag_uses (id int PRIMARY KEY, tag text REFERENCES tags (name));
-            CREATE TABLE pair_uses (id int PRIMARY KEY, a text, b text, FOREIGN KEY (a, b) REFERENCES pairs (a, b));
-            INSERT INTO tags VALUES (E'a\\b', 1), ('say "hi"', 2), (E'it''s', 3), (E'\\N', 4), ('  spaced ', 5), ('', 6),
-                ('NULL', 7), (E'x:1\ty', 8), (E'\u00fc\U0001F600\n', 9), ('plain', 10);
-            INSERT INTO pairs SELECT t.name, u.name FROM tags t, tags u WHERE (t.n + u.n) % 3 = 0;
-            INSERT INTO tag_uses SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE (SELECT name FROM tags WHERE n = 1 + i % 10) END FROM generate_series(1, 300) i;
-            INSERT INTO pair_uses SELECT i, p.a, CASE WHEN i % 5 = 0 THEN NULL ELSE p.b END
-                FROM generate_series(1, 300) i JOIN LATERAL (SELECT a, b FROM pairs ORDER BY a, b OFFSET i % 30 LIMIT 1) p ON true;
-            ANALYZE;
-            """);
-        await using var connection = new NpgsqlConnection(server.ConnectionString(db));
-        await connection.OpenAsync();
-        var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, [], CancellationToken.None);
-        SubsetTable T(string name) => tables.Single(t => t.Name == name);
-        var graph = new SubsetGraph(tables, links,
-            [new SubsetStart(T("public.tags")) { Where = "n % 2 = 1" }, new SubsetStart(T("public.pairs")) { Where = "a <> 'plain'" }],
-            new HashSet<SubsetTable> { T("public.tag_uses"), T("public.pair_uses") }, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
-
-        async Task<SubsetClosure> RunAsync(double scanShare)
-        {
-            var closure = new SubsetClosure(graph, new PostgresSubsetSource(connection, infos), Store(), "secret"u8) { ScanShare = scanShare };
-            await closure.RunAsync(CancellationToken.None);
-            return closure;
-        }
-        var scans = await RunAsync(0);
-        var batches = await RunAsync(double.PositiveInfinity);
-
-        Assert.Equal(2, scans.Scans);
-        foreach (var table in tables)
-        {
-            Assert.Equal(batches.Kept(table), scans.Kept(table));
-        }
-        Assert.Equal(Count(await server.QueryAsync(db, "SELECT count(*) FROM tag_uses WHERE tag IN (SELECT name FROM tags WHERE n % 2 = 1)")),
-            scans.KeptCount(T("public.tag_uses")));
-        Assert.Equal(Count(await server.QueryAsync(db, "SELECT count(*) FROM pair_uses WHERE (a, b) IN (SELECT a, b FROM pairs WHERE a <> 'plain')")),
-            scans.KeptCount(T("public.pair_uses")));
-        Assert.True(scans.KeptCount(T("public.pair_uses")) > 0);
     }
 
     /// <summary>
