@@ -26,6 +26,40 @@ internal sealed class CustomTransformer : Transformer
 
     const int StderrTailLines = 20;
 
+    /// <summary>
+    /// The commands running now. One still running when replica exits (Ctrl+C in the middle of a table, an exit that
+    /// comes before Dispose) is killed with its children, not left as an orphan. Transformers is a leaf, so it keeps its
+    /// own list rather than Clients.ExitCleanup's (which does the same for pg_dump and the database clients).
+    /// </summary>
+    static readonly HashSet<Process> s_running = KilledAtExit();
+
+    static HashSet<Process> KilledAtExit()
+    {
+        AppDomain.CurrentDomain.ProcessExit += static (_, _) => KillRunning(static _ => true);
+        return [];
+    }
+
+    /// <summary>Kills the running commands that <paramref name="selected"/> picks (at exit: all of them).</summary>
+    internal static void KillRunning(Predicate<Process> selected)
+    {
+        Process[] processes;
+        lock (s_running)
+        {
+            processes = [.. s_running.Where(p => selected(p))];
+        }
+        foreach (var process in processes)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+            {
+                // gone already
+            }
+        }
+    }
+
     readonly IReadOnlyList<string> _command;
     readonly string _commandName;
     readonly string _column;
@@ -94,8 +128,11 @@ internal sealed class CustomTransformer : Transformer
             }
         };
         process.Start();
-        // Killed with the other tools should replica exit while it runs (Ctrl+C in the middle of a table).
-        Clients.ExitCleanup.Track(process);
+        // Killed should replica exit while it runs (Ctrl+C in the middle of a table).
+        lock (s_running)
+        {
+            s_running.Add(process);
+        }
         process.BeginErrorReadLine();
         _process = process;
         _stdin = process.StandardInput.BaseStream;
@@ -305,7 +342,10 @@ internal sealed class CustomTransformer : Transformer
             // the command is gone already; nothing left to clean up
         }
 
-        Clients.ExitCleanup.Untrack(process);
+        lock (s_running)
+        {
+            s_running.Remove(process);
+        }
         process.Dispose();
         _readCancel!.Dispose();
         _process = null;

@@ -98,7 +98,7 @@ public class CustomTransformerTests
 
     /// <summary>
     /// A command still running when replica exits (Ctrl+C in the middle of a table) is killed with the other tools, not
-    /// left behind as an orphan (found by review: ExitCleanup knew pg_dump and the database clients, not custom commands).
+    /// left behind as an orphan (found by review: ExitCleanup killed pg_dump and the database clients, not custom commands).
     /// </summary>
     [Fact]
     public void Custom_RunningAtExit_IsKilledWithTheOtherTools()
@@ -110,7 +110,7 @@ public class CustomTransformerTests
             Assert.Equal("x", transformer.Apply("x"));
             var pid = int.Parse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture);
 
-            Replica.Clients.ExitCleanup.RunAll(p => p.Id == pid, _ => false);
+            CustomTransformer.KillRunning(p => p.Id == pid);
 
             WaitForExit(pid);
         }
