@@ -18,13 +18,14 @@ internal sealed partial class ConfigBinder
 
     /// <summary>
     /// A list of SQL steps: each a statement (or several), or <c>{ file: path.sql }</c> (relative to the config's folder,
-    /// read now), with ${VAR} expanded in both.
+    /// read now), with ${VAR} expanded in both; the values that came from variables go with each step (its Secrets).
     /// </summary>
     List<SqlStep> SqlSteps(ConfigNode node)
     {
         var steps = new List<SqlStep>();
         foreach (var item in Sequence(node, "SQL statements, or { file: path.sql }"))
         {
+            var substituted = new List<string>();
             if (item.Yaml is YamlDotNet.RepresentationModel.YamlMappingNode)
             {
                 var path = FilePath(NonEmpty(Mapping(item, ["file"]).Get("file") ?? throw Error(item, "expected { file: path.sql }"), "a file of SQL statements"));
@@ -37,14 +38,15 @@ internal sealed partial class ConfigBinder
                 {
                     throw Error(item, $"cannot read {path}: {e.Message}");
                 }
-                if (!EnvInterpolation.TryExpand(text, _getEnv, out var expanded, out _, out var error))
+                if (!EnvInterpolation.TryExpand(text, _getEnv, out var expanded, out _, out var error, substituted))
                 {
                     throw Error(item, $"{path}: {error}");
                 }
-                steps.Add(new SqlStep(expanded, $"{item.Path} (file {path})"));
+                steps.Add(new SqlStep(expanded, $"{item.Path} (file {path})") { Secrets = SqlStep.SecretsOf(substituted) });
                 continue;
             }
-            steps.Add(new SqlStep(NonEmpty(item, "an SQL statement"), item.Path));
+            var statement = NonEmpty(item, "an SQL statement", substituted);
+            steps.Add(new SqlStep(statement, item.Path) { Secrets = SqlStep.SecretsOf(substituted) });
         }
         return steps;
     }

@@ -137,8 +137,11 @@ internal sealed partial class ConfigBinder
         return items;
     }
 
-    /// <summary>A scalar with ${VAR} expanded, or null for a YAML null (nothing, ~, null).</summary>
-    public ConfigScalar? Scalar(ConfigNode node, string expected)
+    /// <summary>
+    /// A scalar with ${VAR} expanded, or null for a YAML null (nothing, ~, null). The values taken from variables are
+    /// added to <paramref name="substituted"/>.
+    /// </summary>
+    public ConfigScalar? Scalar(ConfigNode node, string expected, ICollection<string>? substituted = null)
     {
         if (IsNull(node.Yaml))
         {
@@ -149,20 +152,20 @@ internal sealed partial class ConfigBinder
             throw Error(node, $"expected {expected}, found {Describe(node.Yaml)}");
         }
         var raw = scalar.Value ?? "";
-        if (!EnvInterpolation.TryExpand(raw, _getEnv, out var value, out var fromEnvironment, out var error))
+        if (!EnvInterpolation.TryExpand(raw, _getEnv, out var value, out var fromEnvironment, out var error, substituted))
         {
             throw Error(node, error!);
         }
         return new ConfigScalar(value, fromEnvironment, node);
     }
 
-    public ConfigScalar RequiredScalar(ConfigNode node, string expected) =>
-        Scalar(node, expected) ?? throw Error(node, $"expected {expected}, found nothing");
+    public ConfigScalar RequiredScalar(ConfigNode node, string expected, ICollection<string>? substituted = null) =>
+        Scalar(node, expected, substituted) ?? throw Error(node, $"expected {expected}, found nothing");
 
     /// <summary>A non-empty string.</summary>
-    public string NonEmpty(ConfigNode node, string expected)
+    public string NonEmpty(ConfigNode node, string expected, ICollection<string>? substituted = null)
     {
-        var s = RequiredScalar(node, expected);
+        var s = RequiredScalar(node, expected, substituted);
         if (s.Value.Length == 0)
         {
             throw Error(node, s.FromEnvironment ? $"expected {expected}; the environment variable is empty" : $"expected {expected}, found an empty string");

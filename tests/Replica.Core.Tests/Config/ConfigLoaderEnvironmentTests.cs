@@ -188,6 +188,36 @@ public class AfterRestoreConfigTests
         }
     }
 
+    [Fact]
+    public void Parse_AfterRestoreAndSanitize_StepsCarryTheValuesOfTheirVariables()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"replica-after-{Guid.NewGuid():N}.sql");
+        File.WriteAllText(file, "UPDATE settings SET value = '${API_TOKEN}' WHERE name = '${SHORT}';\n");
+        try
+        {
+            var config = Parse(
+                "destination:\n"
+                + "  connection_uri: postgres://u@h/db\n"
+                + "  after_restore:\n"
+                + "    - UPDATE users SET token = '${API_TOKEN}', url = 'https://${HOST}', note = '${UNSET:-written-here}'\n"
+                + $"    - {{ file: {file} }}\n"
+                + "    - DELETE FROM sessions\n"
+                + "sanitize:\n"
+                + "  scratch_uri: postgres://u@h/scratch\n"
+                + "  statements: [ \"DELETE FROM keys WHERE k = '${API_TOKEN}'\" ]\n",
+                Env(("API_TOKEN", "tok_live_TOPSECRET_123"), ("HOST", "staging.example.com"), ("SHORT", "ab")));
+
+            Assert.Equal(
+                [["tok_live_TOPSECRET_123", "staging.example.com"], ["tok_live_TOPSECRET_123"], []],
+                config.Destination.AfterRestore.Select(step => step.Secrets));
+            Assert.Equal(["tok_live_TOPSECRET_123"], config.Sanitize!.Statements.Single().Secrets);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("- { file: /no/such/replica-after.sql }", "cannot read /no/such/replica-after.sql")]
     [InlineData("- { path: x.sql }", "unknown key 'path'")]
