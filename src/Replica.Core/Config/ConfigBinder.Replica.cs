@@ -61,12 +61,12 @@ internal sealed partial class ConfigBinder
         var strict = false;
         if (f.Get("policy") is { } policyNode)
         {
-            var policy = RequiredScalar(policyNode, "strict or lenient").Value;
-            strict = policy switch
+            var policy = RequiredScalar(policyNode, "strict or lenient");
+            strict = policy.Value switch
             {
                 "strict" => true,
                 "lenient" => false,
-                _ => throw Error(policyNode, $"expected strict (a dump fails when a column that looks like personal data has no rule) or lenient (the default), found '{policy}'"),
+                _ => throw Error(policyNode, $"expected strict (a dump fails when a column that looks like personal data has no rule) or lenient (the default), found {policy.Shown}"),
             };
         }
 
@@ -90,13 +90,13 @@ internal sealed partial class ConfigBinder
             var wipe = WipeMode.None;
             if (df.Get("wipe") is { } wipeNode)
             {
-                var text = RequiredScalar(wipeNode, "none, schemas or database").Value;
-                wipe = text switch
+                var text = RequiredScalar(wipeNode, "none, schemas or database");
+                wipe = text.Value switch
                 {
                     "none" => WipeMode.None,
                     "schemas" => WipeMode.Schemas,
                     "database" => WipeMode.Database,
-                    _ => throw Error(wipeNode, $"expected none (the default), schemas (drop the destination's schemas in the restore's transaction) or database (restore into a new database and swap it in), found '{text}'"),
+                    _ => throw Error(wipeNode, $"expected none (the default), schemas (drop the destination's schemas in the restore's transaction) or database (restore into a new database and swap it in), found {text.Shown}"),
                 };
             }
             destination = new DestinationConfig
@@ -186,12 +186,12 @@ internal sealed partial class ConfigBinder
         var format = DataFormat.Copy;
         if (sf.Get("data_format") is { } formatNode)
         {
-            var text = RequiredScalar(formatNode, "copy or inserts").Value;
-            format = text switch
+            var text = RequiredScalar(formatNode, "copy or inserts");
+            format = text.Value switch
             {
                 "copy" => DataFormat.Copy,
                 "inserts" => DataFormat.Inserts,
-                _ => throw Error(formatNode, $"expected copy (the default: COPY blocks, fastest) or inserts (INSERT statements with column names), found '{text}'"),
+                _ => throw Error(formatNode, $"expected copy (the default: COPY blocks, fastest) or inserts (INSERT statements with column names), found {text.Shown}"),
             };
         }
         return new SourceConfig
@@ -238,10 +238,11 @@ internal sealed partial class ConfigBinder
         if (bf.Get("s3") is { } s3Node)
         {
             var sf = Mapping(s3Node, ["bucket", "prefix", "region", "endpoint", "force_path_style", "access_key_id", "secret_access_key", "retries"]);
-            var prefix = sf.Get("prefix") is { } p ? NonEmpty(p, "a key prefix ending with '/', e.g. team-a/") : "";
+            var prefixScalar = sf.Get("prefix") is { } p ? RequiredScalar(p, "a key prefix ending with '/', e.g. team-a/") : (ConfigScalar?)null;
+            var prefix = prefixScalar is { } ps ? NonEmpty(ps.Node, "a key prefix ending with '/', e.g. team-a/") : "";
             if (S3Config.PrefixProblem(prefix) is { } problem)
             {
-                throw Error(sf.Get("prefix")!.Value, $"the prefix '{prefix}' is not a plain folder of the bucket: {problem}, e.g. team-a/");
+                throw Error(sf.Get("prefix")!.Value, $"the prefix {prefixScalar!.Value.Shown} is not a plain folder of the bucket: {problem}, e.g. team-a/");
             }
             var accessKey = sf.Get("access_key_id") is { } a ? NonEmpty(a, "an access key id") : null;
             var secretKey = sf.Get("secret_access_key") is { } k ? NonEmpty(k, "a secret access key") : null;
@@ -285,10 +286,11 @@ internal sealed partial class ConfigBinder
         if (bf.Get("compression") is { } compressionNode)
         {
             var cf = Mapping(compressionNode, ["algorithm", "level", "workers"]);
-            var algorithm = cf.Get("algorithm") is { } an ? RequiredScalar(an, "zstd, gzip or none").Value : "zstd";
+            var algorithmScalar = cf.Get("algorithm") is { } an ? RequiredScalar(an, "zstd, gzip or none") : (ConfigScalar?)null;
+            var algorithm = algorithmScalar?.Value ?? "zstd";
             if (algorithm is not ("zstd" or "gzip" or "none"))
             {
-                throw Error(cf.Get("algorithm")!.Value, $"expected zstd (the default), gzip or none, found '{algorithm}'");
+                throw Error(cf.Get("algorithm")!.Value, $"expected zstd (the default), gzip or none, found {algorithmScalar!.Value.Shown}");
             }
             int? level = cf.Get("level") is { } ln ? Int(ln, 1, algorithm == "gzip" ? 9 : 22) : null;
             var workers = cf.Get("workers") is { } wn ? Int(wn, 0, 256) : 0;

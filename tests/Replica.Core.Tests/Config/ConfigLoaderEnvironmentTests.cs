@@ -23,6 +23,25 @@ public class ConfigLoaderEnvironmentTests
         Assert.Equal(4L << 20, config.Bridge.ChunkSize);
     }
 
+    /// <summary>A value that came through a variable is not repeated when it is wrong (it may be a secret set in the wrong place).</summary>
+    [Theory]
+    [InlineData("policy: ${V}", "expected strict", "found 'hunter2-secret'")]
+    [InlineData("locale: ${V}", "unknown locale", "unknown locale 'hunter2-secret'")]
+    [InlineData("unmatched_rules: ${V}", "expected error", "found 'hunter2-secret'")]
+    [InlineData("bridge: { compression: { algorithm: '${V}' } }", "expected zstd", "found 'hunter2-secret'")]
+    [InlineData("bridge: { s3: { bucket: b, prefix: '${V}/../' } }", "is not a plain folder", "prefix 'hunter2-secret/../'")]
+    [InlineData("source: { connection_uri: 'postgres://u@h/db', data_format: '${V}' }", "expected copy", "found 'hunter2-secret'")]
+    public void Parse_BadValueFromAVariable_IsNotShown(string yaml, string expected, string writtenShows)
+    {
+        var ex = Fails(yaml, Env(("V", "hunter2-secret"), ("REPLICA_SECRET", Secret)));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("from an environment variable, not shown", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", ex.Message, StringComparison.Ordinal);
+        // Written in the file, the same value is shown: the reader sees what to fix.
+        Assert.Contains(writtenShows, Fails(yaml.Replace("${V}", "hunter2-secret", StringComparison.Ordinal)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_DefaultIsUsedForEmptyVariable()
     {
