@@ -63,6 +63,11 @@ public sealed record TransformerConfig(string Name, IReadOnlyDictionary<string, 
     /// <summary>'unique': true, false, or null for "decide by the transformer".</summary>
     public bool? Unique { get; init; }
 
+    /// <summary>
+    /// The options whose value (or a value inside it) came through a ${VAR}: their values are never shown in messages.
+    /// </summary>
+    public IReadOnlySet<string> OptionsFromEnvironment { get; init; } = new HashSet<string>();
+
     public static TransformerConfig Of(string name) => new(name, new Dictionary<string, object?>());
 }
 

@@ -110,7 +110,7 @@ public static partial class PostgresCatalog
                         "require" => SslMode.Require,
                         "verify-ca" => SslMode.VerifyCA,
                         "verify-full" => SslMode.VerifyFull,
-                        _ => throw new ConfigException($"connection URI parameter sslmode={value} is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+                        _ => throw new ConfigException("connection URI parameter sslmode (or PGSSLMODE) is not one of disable, allow, prefer, require, verify-ca, verify-full"),
                     };
                     break;
                 case "sslrootcert": builder.RootCertificate = value; break;
@@ -123,7 +123,7 @@ public static partial class PostgresCatalog
                 case "connect_timeout":
                     builder.Timeout = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
                         ? seconds
-                        : throw new ConfigException($"connection URI parameter connect_timeout={value} is not a whole number of seconds");
+                        : throw new ConfigException("connection URI parameter connect_timeout (or PGCONNECT_TIMEOUT) is not a whole number of seconds");
                     break;
                 default:
                     throw new ConfigException(

@@ -43,7 +43,16 @@ public sealed class DatabaseUri
     /// <summary>Query parameters (sslmode, connect_timeout, application_name, service ...), decoded.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; private set; } = new Dictionary<string, string>();
 
-    /// <summary>Parses <paramref name="uri"/>; the message of a failure never repeats the URI (it may hold a password).</summary>
+    /// <summary>
+    /// Parses <paramref name="uri"/>; the message of a failure never repeats the URI (it may hold a password), its scheme
+    /// or its port, and names a parameter only when it stands after the last '@' (so it cannot be part of a password).
+    /// </summary>
+    /// <remarks>
+    /// A password may hold '/', '?', '#', ':' and '@' as they are (libpq requires them percent-encoded): the user
+    /// information ends at the first '@' after which the rest reads as host[:port][/database][?name=value&amp;...] with
+    /// parameters this kind of database knows. With no '@' at all, or where libpq's own reading is well formed, that
+    /// reading wins (so postgres://h/db?user=me@corp names no password). A '%' followed by two hex digits is an escape.
+    /// </remarks>
     public static DatabaseUri Parse(string uri)
     {
         var schemeEnd = uri.IndexOf("://", StringComparison.Ordinal);
@@ -56,45 +65,17 @@ public sealed class DatabaseUri
         {
             "postgres" or "postgresql" => DatabaseKind.PostgreSql,
             "mysql" or "mariadb" => DatabaseKind.MySql,
-            _ => throw new ConfigException($"'{uri[..schemeEnd]}://' databases are not supported; use postgres://, postgresql://, mysql:// or mariadb://"),
+            // The text before "://" is not shown: a URI written without its scheme puts the user and password there.
+            _ => throw new ConfigException("the connection URI's scheme is not supported; use postgres://, postgresql://, mysql:// or mariadb://"),
         };
         var result = new DatabaseUri(kind, scheme);
         var rest = uri[(schemeEnd + 3)..];
 
-        var query = rest.IndexOf('?');
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (query >= 0)
-        {
-            foreach (var pair in rest[(query + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var eq = pair.IndexOf('=');
-                if (eq <= 0)
-                {
-                    // Named only when it looks like a parameter name: a stray '?hunter2' may be a misplaced password.
-                    var text = eq < 0 ? pair : pair[..eq];
-                    throw new ConfigException(IsParameterName(text)
-                        ? $"connection URI parameter '{text}' has no value (expected name=value)"
-                        : "a connection URI parameter has no name or no value (expected ?name=value&name=value)");
-                }
-                var key = Decode(pair[..eq]);
-                parameters[key] = Decode(pair[(eq + 1)..], IsParameterName(key) ? $"parameter '{key}'" : "a parameter name");
-            }
-            rest = rest[..query];
-        }
-
-        var slash = rest.IndexOf('/');
-        var authority = slash < 0 ? rest : rest[..slash];
-        if (slash >= 0 && slash + 1 < rest.Length)
-        {
-            result.Database = Decode(rest[(slash + 1)..], "database name");
-        }
-
-        // The password may contain '@' when it is percent-encoded; an unencoded one would make the last '@' the split.
-        var at = authority.LastIndexOf('@');
+        var lastAt = rest.LastIndexOf('@');
+        var at = FindUserInfoEnd(rest, kind, lastAt);
         if (at >= 0)
         {
-            var userInfo = authority[..at];
-            authority = authority[(at + 1)..];
+            var userInfo = rest[..at];
             var colon = userInfo.IndexOf(':');
             result.User = NullIfEmpty(Decode(colon < 0 ? userInfo : userInfo[..colon], "user name"));
             if (colon >= 0)
@@ -103,42 +84,29 @@ public sealed class DatabaseUri
             }
         }
 
-        if (authority.Length > 0)
+        var address = ReadAddress(rest[(at + 1)..]);
+        if (address.Error is { } error)
         {
-            string host;
-            string? port = null;
-            if (authority.StartsWith('['))
-            {
-                var close = authority.IndexOf(']');
-                if (close < 0)
-                {
-                    throw new ConfigException("the connection URI's IPv6 host has no closing ']'");
-                }
-                host = authority[1..close];
-                if (close + 1 < authority.Length)
-                {
-                    if (authority[close + 1] != ':')
-                    {
-                        throw new ConfigException("the connection URI has characters after the IPv6 host that are not ':port'");
-                    }
-                    port = authority[(close + 2)..];
-                }
-            }
-            else
-            {
-                if (authority.Contains(','))
-                {
-                    throw new ConfigException("connection URIs with several hosts are not supported; name one host");
-                }
-                var colon = authority.LastIndexOf(':');
-                host = colon < 0 ? authority : authority[..colon];
-                port = colon < 0 ? null : authority[(colon + 1)..];
-            }
-            result.Host = NullIfEmpty(Decode(host, "host"));
-            if (!string.IsNullOrEmpty(port))
-            {
-                result.Port = ParsePort(port);
-            }
+            throw new ConfigException(error);
+        }
+        if (address.Port is { } portText)
+        {
+            result.Port = ParsePort(portText);
+        }
+        if (address.Host is { } hostText)
+        {
+            result.Host = NullIfEmpty(Decode(hostText, "host"));
+        }
+        if (address.Database is { } databaseText)
+        {
+            result.Database = Decode(databaseText, "database name");
+        }
+
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (keyText, valueText, _) in address.Parameters)
+        {
+            var key = Decode(keyText);
+            parameters[key] = Decode(valueText, IsParameterName(key) ? $"parameter '{key}'" : "a parameter name");
         }
 
         // libpq lets parameters name what the authority leaves out (e.g. ?host=/var/run/postgresql for a socket).
@@ -169,6 +137,176 @@ public sealed class DatabaseUri
 
         result.Parameters = parameters;
         return result;
+    }
+
+    /// <summary>
+    /// Where the user information ends: the index of its '@', or -1 for none. The first reading (none, then each '@' in
+    /// order) whose rest is well formed with known parameters wins; else the first whose rest is well formed with
+    /// parameters that look like names; else the last '@', whose rest then says what is wrong.
+    /// </summary>
+    static int FindUserInfoEnd(string rest, DatabaseKind kind, int lastAt)
+    {
+        int lenient = -2;
+        for (var at = -1; ; at = rest.IndexOf('@', at + 1))
+        {
+            if (at == -1 || IsUserInfo(rest.AsSpan(0, at)))
+            {
+                var address = ReadAddress(rest[(at + 1)..]);
+                if (address.Error is null)
+                {
+                    if (address.Parameters.TrueForAll(parameter => IsKnownParameter(parameter.Key, kind)))
+                    {
+                        return at;
+                    }
+                    if (lenient == -2)
+                    {
+                        lenient = at;
+                    }
+                }
+            }
+            if (at == lastAt)
+            {
+                break;
+            }
+        }
+        if (lenient == -2)
+        {
+            // The rest after the last '@' then says what is wrong with it, unless only the user name is.
+            if (lastAt >= 0 && ReadAddress(rest[(lastAt + 1)..]).Error is null)
+            {
+                throw new ConfigException(UnclearUserInfo);
+            }
+            return lastAt;
+        }
+        // A parameter the reading does not know may be a piece of a password that holds '?': name none before the last '@'.
+        var offset = lenient + 1;
+        foreach (var parameter in ReadAddress(rest[offset..]).Parameters)
+        {
+            if (!IsKnownParameter(parameter.Key, kind) && offset + parameter.Index < lastAt)
+            {
+                throw new ConfigException("a connection URI parameter is not supported, or the password holds '?' or '@': percent-encode the password (%3F, %40)");
+            }
+        }
+        return lenient;
+    }
+
+    const string UnclearUserInfo =
+        "the connection URI's user name and password cannot be told apart from the rest: percent-encode '/', '?' and '#' in the user name "
+        + "and '@' in the database name or a parameter (%2F, %3F, %23, %40)";
+
+    /// <summary>A user name (up to the first ':') holds none of the characters that end libpq's authority.</summary>
+    static bool IsUserInfo(ReadOnlySpan<char> userInfo)
+    {
+        var colon = userInfo.IndexOf(':');
+        return (colon < 0 ? userInfo : userInfo[..colon]).IndexOfAny('/', '?', '#') < 0;
+    }
+
+    static bool IsKnownParameter(string key, DatabaseKind kind) =>
+        key is "host" or "port" or "user" or "password" or "dbname"
+        || (kind == DatabaseKind.PostgreSql ? s_libpqVariables.ContainsKey(key) : MysqlOptionFile.IsSupportedParameter(key));
+
+    /// <summary>host[:port][/database][?name=value&amp;...] as written (undecoded), or the first thing wrong with it.</summary>
+    readonly record struct Address(string? Host, string? Port, string? Database, List<(string Key, string Value, int Index)> Parameters, string? Error);
+
+    /// <summary>
+    /// Reads what follows the user information. The messages name no part of <paramref name="text"/> but a parameter name
+    /// (the caller reads the rest after the last '@' when it reports one, so that name is no part of a password).
+    /// </summary>
+    static Address ReadAddress(string text)
+    {
+        var parameters = new List<(string, string, int)>();
+        var query = text.IndexOf('?');
+        if (query >= 0)
+        {
+            var index = query + 1;
+            foreach (var pair in text[(query + 1)..].Split('&'))
+            {
+                var eq = pair.IndexOf('=');
+                if (pair.Length > 0)
+                {
+                    if (eq <= 0)
+                    {
+                        // Named only when it looks like a parameter name: a stray '?hunter2' may be a misplaced password.
+                        var name = eq < 0 ? pair : pair[..eq];
+                        return Failure(IsParameterName(name)
+                            ? $"connection URI parameter '{name}' has no value (expected name=value)"
+                            : "a connection URI parameter has no name or no value (expected ?name=value&name=value)");
+                    }
+                    parameters.Add((pair[..eq], pair[(eq + 1)..], index));
+                }
+                index += pair.Length + 1;
+            }
+            text = text[..query];
+        }
+
+        string? database = null;
+        var slash = text.IndexOf('/');
+        if (slash >= 0)
+        {
+            // Never shown (the reading that is reported has no '@' after it): an '@' here is the end of a password.
+            if (text.AsSpan(slash + 1).Contains('@'))
+            {
+                return Failure(UnclearUserInfo);
+            }
+            if (slash + 1 < text.Length)
+            {
+                database = text[(slash + 1)..];
+            }
+            text = text[..slash];
+        }
+
+        if (text.Contains('@'))
+        {
+            return Failure(UnclearUserInfo);
+        }
+        if (text.Length == 0)
+        {
+            return new(null, null, database, parameters, null);
+        }
+        string host;
+        string? port = null;
+        if (text.StartsWith('['))
+        {
+            var close = text.IndexOf(']');
+            if (close < 0)
+            {
+                return Failure("the connection URI's IPv6 host has no closing ']'");
+            }
+            host = text[1..close];
+            if (close + 1 < text.Length)
+            {
+                if (text[close + 1] != ':')
+                {
+                    return Failure("the connection URI has characters after the IPv6 host that are not ':port'");
+                }
+                port = text[(close + 2)..];
+            }
+        }
+        else
+        {
+            if (text.Contains(','))
+            {
+                return Failure("connection URIs with several hosts are not supported; name one host");
+            }
+            var colon = text.LastIndexOf(':');
+            host = colon < 0 ? text : text[..colon];
+            port = colon < 0 ? null : text[(colon + 1)..];
+            if (host.AsSpan().IndexOfAny(":#[]") >= 0)
+            {
+                return Failure("the connection URI's host holds ':', '#', '[' or ']' (an IPv6 address is written in [brackets])");
+            }
+        }
+        if (port is { Length: 0 })
+        {
+            port = null;
+        }
+        if (port is not null && !TryParsePort(port, out _))
+        {
+            return Failure(PortError);
+        }
+        return new(host, port, database, parameters, null);
+
+        static Address Failure(string error) => new(null, null, null, [], error);
     }
 
     /// <summary>
@@ -279,10 +417,13 @@ public sealed class DatabaseUri
         return copy;
     }
 
-    static int ParsePort(string port) =>
-        int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value is > 0 and < 65536
-            ? value
-            : throw new ConfigException($"the connection URI's port '{port}' is not a number between 1 and 65535");
+    const string PortError = "the connection URI's port is not a number between 1 and 65535";
+
+    // The port's text is not shown: a password with an unencoded '/' or '?' once ended up there.
+    static int ParsePort(string port) => TryParsePort(port, out var value) ? value : throw new ConfigException(PortError);
+
+    static bool TryParsePort(string port, out int value) =>
+        int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value is > 0 and < 65536;
 
     /// <summary>Decodes %-escapes in one part of the URI; <paramref name="part"/> names it in messages (never its value).</summary>
     static string Decode(string s, string part = "parameter name")

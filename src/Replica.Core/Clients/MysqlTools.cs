@@ -81,7 +81,7 @@ public sealed class MysqlTools
         {
             arguments.Add("--database=" + database);
         }
-        var text = await ToolProcess.RunAsync(Client, arguments, new Dictionary<string, string>(), options.Secret, cancellationToken).ConfigureAwait(false);
+        var text = await ToolProcess.RunAsync(Client, arguments, new Dictionary<string, string>(), [options.Secret], cancellationToken).ConfigureAwait(false);
         var rows = new List<string?[]>();
         foreach (var line in text.Split('\n'))
         {
@@ -126,7 +126,7 @@ public sealed class MysqlTools
         {
             arguments.Add("--database=" + database);
         }
-        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), options.Secret, redirectInput: true);
+        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), [options.Secret], redirectInput: true);
         var read = ReadLinesAsync(client.Output);
         try
         {

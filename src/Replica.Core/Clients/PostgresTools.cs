@@ -118,7 +118,7 @@ public sealed class PostgresTools
     /// </summary>
     public Task<string> QueryAsync(DatabaseUri uri, string sql, CancellationToken cancellationToken) =>
         ToolProcess.RunAsync(Psql, ["--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--quiet", "--set=ON_ERROR_STOP=1", "--command", sql],
-            uri.LibpqEnvironment(), uri.Password, cancellationToken, context: $"cannot query {uri.Describe()}");
+            uri.LibpqEnvironment(), [uri.Password], cancellationToken, context: $"cannot query {uri.Describe()}");
 
     /// <summary>server_version_num / 10000: 150010 → 15.</summary>
     public async Task<int> ServerMajorVersionAsync(DatabaseUri uri, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ namespace Replica.Clients;
 /// A database client tool run as a child process (pg_dump, psql, mysqldump, mysql). Connection details and passwords
 /// reach it through its environment, never its arguments. Its stderr is drained on a task and the last 16 KiB are kept
 /// for the error message; a tool that fails is reported as a <see cref="DatabaseException"/> with that text, scrubbed of
-/// the password. Disposing kills a tool that is still running, so a failed or cancelled job never leaves one behind.
+/// the password and of the other secrets it was given (values of ${VAR} in the SQL it runs). Disposing kills a tool that is still running, so a failed or cancelled job never leaves one behind.
 /// </summary>
 public sealed class ToolProcess : IAsyncDisposable
 {
@@ -16,17 +16,18 @@ public sealed class ToolProcess : IAsyncDisposable
     readonly Process _process;
     readonly string _name;
     readonly string? _context;
-    readonly string? _secret;
+    readonly string[] _secrets;
     readonly Task _stderr;
     readonly StringBuilder _stderrTail = new();
     readonly Action<string>? _onStderrLine;
 
-    ToolProcess(Process process, string name, string? secret, Action<string>? onStderrLine, string? context)
+    ToolProcess(Process process, string name, IReadOnlyList<string?>? secrets, Action<string>? onStderrLine, string? context)
     {
         _process = process;
         _name = name;
         _context = context;
-        _secret = secret;
+        // Longest first: a secret inside another is then scrubbed with it, not left in pieces.
+        _secrets = [.. (secrets ?? []).OfType<string>().Where(secret => secret.Length > 0).Distinct(StringComparer.Ordinal).OrderByDescending(secret => secret.Length)];
         _onStderrLine = onStderrLine;
         _stderr = Task.Run(DrainStderrAsync);
     }
@@ -39,11 +40,12 @@ public sealed class ToolProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="path"/> with <paramref name="arguments"/> (passed as a list, no shell) and the given
-    /// environment variables added to ours. <paramref name="secret"/> (a password) is scrubbed from any text shown;
+    /// environment variables added to ours. <paramref name="secrets"/> (the password, values of ${VAR} in the SQL it is
+    /// given; nulls are skipped) are scrubbed from any text shown;
     /// <paramref name="context"/> starts every error message ("restoring into database shop_dev on db:5432").
     /// </summary>
     public static ToolProcess Start(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        string? secret = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null)
+        IReadOnlyList<string?>? secrets = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null)
     {
         var name = Path.GetFileName(path);
         var start = new ProcessStartInfo(path)
@@ -73,7 +75,7 @@ public sealed class ToolProcess : IAsyncDisposable
             throw new DatabaseException($"{(context is null ? "" : context + ": ")}cannot run {path}: {e.Message}", e);
         }
         ExitCleanup.Track(process);
-        return new ToolProcess(process, name, secret, onStderrLine, context);
+        return new ToolProcess(process, name, secrets, onStderrLine, context);
     }
 
     /// <summary>The tool's stdout. On its end of file the exit code is checked: a failed tool throws from Read.</summary>
@@ -84,7 +86,7 @@ public sealed class ToolProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>What the tool printed on stderr (its last 16 KiB), without the password.</summary>
+    /// <summary>What the tool printed on stderr (its last 16 KiB), without the password and the other secrets.</summary>
     public string ErrorText
     {
         get
@@ -94,9 +96,9 @@ public sealed class ToolProcess : IAsyncDisposable
             {
                 text = _stderrTail.ToString();
             }
-            if (!string.IsNullOrEmpty(_secret))
+            foreach (var secret in _secrets)
             {
-                text = text.Replace(_secret, "********", StringComparison.Ordinal);
+                text = text.Replace(secret, "********", StringComparison.Ordinal);
             }
             return text.Trim();
         }
@@ -133,9 +135,9 @@ public sealed class ToolProcess : IAsyncDisposable
 
     /// <summary>Runs a tool to its end and returns its stdout as text (small outputs: versions, one-row queries).</summary>
     public static async Task<string> RunAsync(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        string? secret, CancellationToken cancellationToken, string? context = null)
+        IReadOnlyList<string?>? secrets, CancellationToken cancellationToken, string? context = null)
     {
-        await using var tool = Start(path, arguments, environment, secret, context: context);
+        await using var tool = Start(path, arguments, environment, secrets, context: context);
         using var reader = new StreamReader(tool._process.StandardOutput.BaseStream, Encoding.UTF8);
         var output = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
         await tool.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);

@@ -179,10 +179,10 @@ internal sealed partial class ConfigBinder
         var f = Mapping(node, ["database", "table", "strategy_name", "strategy_options", "passthrough_tables"]);
         var table = RepliByteTable(f);
         var strategyNode = f.Require("strategy_name", "the subset strategy, e.g. strategy_name: random");
-        var strategy = RequiredScalar(strategyNode, "random").Value;
-        if (strategy != "random")
+        var strategy = RequiredScalar(strategyNode, "random");
+        if (strategy.Value != "random")
         {
-            throw Error(strategyNode, $"expected random (RepliByte's only strategy), found '{strategy}'");
+            throw Error(strategyNode, $"expected random (RepliByte's only strategy), found {strategy.Shown}");
         }
         var options = Mapping(f.Require("strategy_options", "the strategy's options, e.g. strategy_options: { percent: 50 }"), ["percent"]);
         var percentNode = options.Require("percent", "the share of rows to keep, e.g. percent: 50");

@@ -18,13 +18,14 @@ internal sealed partial class ConfigBinder
 
     /// <summary>
     /// A list of SQL steps: each a statement (or several), or <c>{ file: path.sql }</c> (relative to the config's folder,
-    /// read now), with ${VAR} expanded in both.
+    /// read now), with ${VAR} expanded in both; the values that came from variables go with each step (its Secrets).
     /// </summary>
     List<SqlStep> SqlSteps(ConfigNode node)
     {
         var steps = new List<SqlStep>();
         foreach (var item in Sequence(node, "SQL statements, or { file: path.sql }"))
         {
+            var substituted = new List<string>();
             if (item.Yaml is YamlDotNet.RepresentationModel.YamlMappingNode)
             {
                 var path = FilePath(NonEmpty(Mapping(item, ["file"]).Get("file") ?? throw Error(item, "expected { file: path.sql }"), "a file of SQL statements"));
@@ -37,14 +38,15 @@ internal sealed partial class ConfigBinder
                 {
                     throw Error(item, $"cannot read {path}: {e.Message}");
                 }
-                if (!EnvInterpolation.TryExpand(text, _getEnv, out var expanded, out _, out var error))
+                if (!EnvInterpolation.TryExpand(text, _getEnv, out var expanded, out _, out var error, substituted))
                 {
                     throw Error(item, $"{path}: {error}");
                 }
-                steps.Add(new SqlStep(expanded, $"{item.Path} (file {path})"));
+                steps.Add(new SqlStep(expanded, $"{item.Path} (file {path})") { Secrets = SqlStep.SecretsOf(substituted) });
                 continue;
             }
-            steps.Add(new SqlStep(NonEmpty(item, "an SQL statement"), item.Path));
+            var statement = NonEmpty(item, "an SQL statement", substituted);
+            steps.Add(new SqlStep(statement, item.Path) { Secrets = SqlStep.SecretsOf(substituted) });
         }
         return steps;
     }
@@ -59,12 +61,12 @@ internal sealed partial class ConfigBinder
         var strict = false;
         if (f.Get("policy") is { } policyNode)
         {
-            var policy = RequiredScalar(policyNode, "strict or lenient").Value;
-            strict = policy switch
+            var policy = RequiredScalar(policyNode, "strict or lenient");
+            strict = policy.Value switch
             {
                 "strict" => true,
                 "lenient" => false,
-                _ => throw Error(policyNode, $"expected strict (a dump fails when a column that looks like personal data has no rule) or lenient (the default), found '{policy}'"),
+                _ => throw Error(policyNode, $"expected strict (a dump fails when a column that looks like personal data has no rule) or lenient (the default), found {policy.Shown}"),
             };
         }
 
@@ -88,13 +90,13 @@ internal sealed partial class ConfigBinder
             var wipe = WipeMode.None;
             if (df.Get("wipe") is { } wipeNode)
             {
-                var text = RequiredScalar(wipeNode, "none, schemas or database").Value;
-                wipe = text switch
+                var text = RequiredScalar(wipeNode, "none, schemas or database");
+                wipe = text.Value switch
                 {
                     "none" => WipeMode.None,
                     "schemas" => WipeMode.Schemas,
                     "database" => WipeMode.Database,
-                    _ => throw Error(wipeNode, $"expected none (the default), schemas (drop the destination's schemas in the restore's transaction) or database (restore into a new database and swap it in), found '{text}'"),
+                    _ => throw Error(wipeNode, $"expected none (the default), schemas (drop the destination's schemas in the restore's transaction) or database (restore into a new database and swap it in), found {text.Shown}"),
                 };
             }
             destination = new DestinationConfig
@@ -184,12 +186,12 @@ internal sealed partial class ConfigBinder
         var format = DataFormat.Copy;
         if (sf.Get("data_format") is { } formatNode)
         {
-            var text = RequiredScalar(formatNode, "copy or inserts").Value;
-            format = text switch
+            var text = RequiredScalar(formatNode, "copy or inserts");
+            format = text.Value switch
             {
                 "copy" => DataFormat.Copy,
                 "inserts" => DataFormat.Inserts,
-                _ => throw Error(formatNode, $"expected copy (the default: COPY blocks, fastest) or inserts (INSERT statements with column names), found '{text}'"),
+                _ => throw Error(formatNode, $"expected copy (the default: COPY blocks, fastest) or inserts (INSERT statements with column names), found {text.Shown}"),
             };
         }
         return new SourceConfig
@@ -236,10 +238,11 @@ internal sealed partial class ConfigBinder
         if (bf.Get("s3") is { } s3Node)
         {
             var sf = Mapping(s3Node, ["bucket", "prefix", "region", "endpoint", "force_path_style", "access_key_id", "secret_access_key", "retries"]);
-            var prefix = sf.Get("prefix") is { } p ? NonEmpty(p, "a key prefix ending with '/', e.g. team-a/") : "";
+            var prefixScalar = sf.Get("prefix") is { } p ? RequiredScalar(p, "a key prefix ending with '/', e.g. team-a/") : (ConfigScalar?)null;
+            var prefix = prefixScalar is { } ps ? NonEmpty(ps.Node, "a key prefix ending with '/', e.g. team-a/") : "";
             if (S3Config.PrefixProblem(prefix) is { } problem)
             {
-                throw Error(sf.Get("prefix")!.Value, $"the prefix '{prefix}' is not a plain folder of the bucket: {problem}, e.g. team-a/");
+                throw Error(sf.Get("prefix")!.Value, $"the prefix {prefixScalar!.Value.Shown} is not a plain folder of the bucket: {problem}, e.g. team-a/");
             }
             var accessKey = sf.Get("access_key_id") is { } a ? NonEmpty(a, "an access key id") : null;
             var secretKey = sf.Get("secret_access_key") is { } k ? NonEmpty(k, "a secret access key") : null;
@@ -283,10 +286,11 @@ internal sealed partial class ConfigBinder
         if (bf.Get("compression") is { } compressionNode)
         {
             var cf = Mapping(compressionNode, ["algorithm", "level", "workers"]);
-            var algorithm = cf.Get("algorithm") is { } an ? RequiredScalar(an, "zstd, gzip or none").Value : "zstd";
+            var algorithmScalar = cf.Get("algorithm") is { } an ? RequiredScalar(an, "zstd, gzip or none") : (ConfigScalar?)null;
+            var algorithm = algorithmScalar?.Value ?? "zstd";
             if (algorithm is not ("zstd" or "gzip" or "none"))
             {
-                throw Error(cf.Get("algorithm")!.Value, $"expected zstd (the default), gzip or none, found '{algorithm}'");
+                throw Error(cf.Get("algorithm")!.Value, $"expected zstd (the default), gzip or none, found {algorithmScalar!.Value.Shown}");
             }
             int? level = cf.Get("level") is { } ln ? Int(ln, 1, algorithm == "gzip" ? 9 : 22) : null;
             var workers = cf.Get("workers") is { } wn ? Int(wn, 0, 256) : 0;

@@ -44,8 +44,8 @@ internal sealed partial class ConfigBinder
         {
             if (followNode.Yaml is YamlScalarNode)
             {
-                var text = RequiredScalar(followNode, "all, or a list of tables").Value;
-                followAll = text == "all" ? true : throw Error(followNode, $"expected all (every child table) or a list of tables, found '{text}'");
+                var text = RequiredScalar(followNode, "all, or a list of tables");
+                followAll = text.Value == "all" ? true : throw Error(followNode, $"expected all (every child table) or a list of tables, found {text.Shown}");
             }
             else
             {
@@ -78,12 +78,12 @@ internal sealed partial class ConfigBinder
         var unreachedFull = false;
         if (f.Get("unreached") is { } unreachedNode)
         {
-            var text = RequiredScalar(unreachedNode, "empty or full").Value;
-            unreachedFull = text switch
+            var text = RequiredScalar(unreachedNode, "empty or full");
+            unreachedFull = text.Value switch
             {
                 "empty" => false,
                 "full" => true,
-                _ => throw Error(unreachedNode, $"expected empty (the default: tables no root reaches keep no rows) or full (they are copied whole, with their parents), found '{text}'"),
+                _ => throw Error(unreachedNode, $"expected empty (the default: tables no root reaches keep no rows) or full (they are copied whole, with their parents), found {text.Shown}"),
             };
         }
 

@@ -137,8 +137,11 @@ internal sealed partial class ConfigBinder
         return items;
     }
 
-    /// <summary>A scalar with ${VAR} expanded, or null for a YAML null (nothing, ~, null).</summary>
-    public ConfigScalar? Scalar(ConfigNode node, string expected)
+    /// <summary>
+    /// A scalar with ${VAR} expanded, or null for a YAML null (nothing, ~, null). The values taken from variables are
+    /// added to <paramref name="substituted"/>.
+    /// </summary>
+    public ConfigScalar? Scalar(ConfigNode node, string expected, ICollection<string>? substituted = null)
     {
         if (IsNull(node.Yaml))
         {
@@ -149,20 +152,20 @@ internal sealed partial class ConfigBinder
             throw Error(node, $"expected {expected}, found {Describe(node.Yaml)}");
         }
         var raw = scalar.Value ?? "";
-        if (!EnvInterpolation.TryExpand(raw, _getEnv, out var value, out var fromEnvironment, out var error))
+        if (!EnvInterpolation.TryExpand(raw, _getEnv, out var value, out var fromEnvironment, out var error, substituted))
         {
             throw Error(node, error!);
         }
         return new ConfigScalar(value, fromEnvironment, node);
     }
 
-    public ConfigScalar RequiredScalar(ConfigNode node, string expected) =>
-        Scalar(node, expected) ?? throw Error(node, $"expected {expected}, found nothing");
+    public ConfigScalar RequiredScalar(ConfigNode node, string expected, ICollection<string>? substituted = null) =>
+        Scalar(node, expected, substituted) ?? throw Error(node, $"expected {expected}, found nothing");
 
     /// <summary>A non-empty string.</summary>
-    public string NonEmpty(ConfigNode node, string expected)
+    public string NonEmpty(ConfigNode node, string expected, ICollection<string>? substituted = null)
     {
-        var s = RequiredScalar(node, expected);
+        var s = RequiredScalar(node, expected, substituted);
         if (s.Value.Length == 0)
         {
             throw Error(node, s.FromEnvironment ? $"expected {expected}; the environment variable is empty" : $"expected {expected}, found an empty string");
@@ -301,8 +304,38 @@ internal sealed partial class ConfigBinder
     {
         Location = Location(at),
         OptionLocations = optionsNode is { Yaml: YamlMappingNode map } node ? OptionLocations(map, node) : new Dictionary<string, ConfigLocation>(),
+        OptionsFromEnvironment = optionsNode is { Yaml: YamlMappingNode optionMap } ? OptionsFromEnvironment(optionMap) : new HashSet<string>(),
         Unique = unique,
     };
+
+    /// <summary>The options whose value, or a value inside it, holds a ${VAR}: their values are not shown in messages.</summary>
+    HashSet<string> OptionsFromEnvironment(YamlMappingNode map)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            if (keyNode is YamlScalarNode { Value: { } key } && UsesVariables(valueNode))
+            {
+                names.Add(key);
+            }
+        }
+        return names;
+    }
+
+    bool UsesVariables(YamlNode node) => node switch
+    {
+        YamlScalarNode { Value: { } raw } => ExpandsVariables(raw),
+        YamlSequenceNode sequence => sequence.Children.Any(UsesVariables),
+        YamlMappingNode mapping => mapping.Children.Values.Any(UsesVariables),
+        _ => false,
+    };
+
+    bool ExpandsVariables(string raw)
+    {
+        // A value that fails to expand was reported where it was read; here only "did it name a variable" counts.
+        _ = EnvInterpolation.TryExpand(raw, _getEnv, out _, out var used, out _);
+        return used;
+    }
 
     /// <summary>Where each option's key was written, for errors raised when the options are bound to a transformer.</summary>
     Dictionary<string, ConfigLocation> OptionLocations(YamlMappingNode map, ConfigNode node)
@@ -325,11 +358,14 @@ internal sealed partial class ConfigBinder
 
     public string Locale(ConfigNode node)
     {
+        var scalar = RequiredScalar(node, "a Bogus locale such as en, de, fr, en_US");
         var locale = NonEmpty(node, "a Bogus locale such as en, de, fr, en_US");
         if (!Bogus.Database.LocaleResourceExists(locale))
         {
             var all = Bogus.Database.GetAllLocales().Order(StringComparer.Ordinal).ToArray();
-            throw Error(node, $"unknown locale '{locale}'{Suggestions.DidYouMean(locale, all)}; accepted: {string.Join(", ", all)}");
+            throw Error(node, scalar.FromEnvironment
+                ? $"unknown locale {scalar.Shown}; accepted: {string.Join(", ", all)}"
+                : $"unknown locale '{locale}'{Suggestions.DidYouMean(locale, all)}; accepted: {string.Join(", ", all)}");
         }
         return locale;
     }
@@ -373,12 +409,12 @@ internal sealed partial class ConfigBinder
     /// <summary>'unmatched_rules': error (the default) or warn.</summary>
     public UnmatchedRules UnmatchedRulesSetting(ConfigNode node)
     {
-        var text = RequiredScalar(node, "error or warn").Value;
-        return text switch
+        var text = RequiredScalar(node, "error or warn");
+        return text.Value switch
         {
             "error" => UnmatchedRules.Error,
             "warn" => UnmatchedRules.Warn,
-            _ => throw Error(node, $"expected error (the default: a rule that matches no table or column of the dump fails it) or warn (the dump completes with a warning), found '{text}'"),
+            _ => throw Error(node, $"expected error (the default: a rule that matches no table or column of the dump fails it) or warn (the dump completes with a warning), found {text.Shown}"),
         };
     }
 

@@ -68,8 +68,11 @@ internal static class EnvInterpolation
     /// <summary>
     /// Expands <paramref name="text"/>. <paramref name="usedVariables"/> is true when any variable syntax was present,
     /// so that callers know not to print the result. On failure <paramref name="error"/> says what and which variable.
+    /// The values taken from variables (not defaults written in the text) are added to <paramref name="substituted"/>,
+    /// so that what runs the result can keep them out of the messages it shows.
     /// </summary>
-    public static bool TryExpand(string text, Func<string, string?> getEnv, out string result, out bool usedVariables, out string? error)
+    public static bool TryExpand(string text, Func<string, string?> getEnv, out string result, out bool usedVariables, out string? error,
+        ICollection<string>? substituted = null)
     {
         text = RestoreBraces(text);
         result = text;
@@ -92,6 +95,7 @@ internal static class EnvInterpolation
                 return false;
             }
             result = value;
+            substituted?.Add(value);
             return true;
         }
 
@@ -144,9 +148,9 @@ internal static class EnvInterpolation
             }
             var varName = nameSpan.ToString();
             var varValue = getEnv(varName);
-            if (defaultValue is not null)
+            if (defaultValue is not null && string.IsNullOrEmpty(varValue))
             {
-                sb.Append(string.IsNullOrEmpty(varValue) ? defaultValue : varValue);
+                sb.Append(defaultValue);
             }
             else if (varValue is null)
             {
@@ -156,6 +160,7 @@ internal static class EnvInterpolation
             else
             {
                 sb.Append(varValue);
+                substituted?.Add(varValue);
             }
             i = close + 1;
         }

@@ -18,6 +18,7 @@ internal sealed class AfterRestoreSteps
     {
         Steps = steps;
         _checked = [.. steps.Select(step => RestoreGuard.CheckStep(step, dialect, database))];
+        Secrets = SqlStep.SecretsOf(steps.SelectMany(step => step.Secrets));
     }
 
     public static AfterRestoreSteps None { get; } = new([], SqlDialect.PostgreSql, null);
@@ -25,6 +26,9 @@ internal sealed class AfterRestoreSteps
     public IReadOnlyList<SqlStep> Steps { get; }
 
     public int Count => Steps.Count;
+
+    /// <summary>The values ${VAR} put into the steps, for the client to scrub from its errors (see <see cref="SqlStep.Secrets"/>).</summary>
+    public IReadOnlyList<string> Secrets { get; }
 
     /// <summary>Step <paramref name="index"/> as the guard passed it, ending with ';'.</summary>
     public byte[] this[int index] => _checked[index];

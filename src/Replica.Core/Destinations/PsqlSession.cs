@@ -28,17 +28,18 @@ internal sealed class PsqlSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts psql on <paramref name="target"/>; <paramref name="context"/> starts its error messages. When the local
+    /// Starts psql on <paramref name="target"/>; <paramref name="context"/> starts its error messages, from which
+    /// <paramref name="secrets"/> (the password, values of ${VAR} in the config's steps) are scrubbed. When the local
     /// psql has \restrict, the session's first line is "\restrict" with a random key the dump cannot know: psql then
     /// refuses every meta-command (\! included) whatever the dump makes of psql's lexer, until this session's own
     /// \unrestrict before its config steps. The guard refuses meta-commands before psql sees them; this holds where
     /// the guard and psql would read the bytes differently.
     /// </summary>
-    public static async Task<PsqlSession> StartAsync(PostgresTools tools, DatabaseUri target, string? password, string context, CancellationToken cancellationToken)
+    public static async Task<PsqlSession> StartAsync(PostgresTools tools, DatabaseUri target, IReadOnlyList<string?> secrets, string context, CancellationToken cancellationToken)
     {
         var restricts = await tools.PsqlRestrictsAsync(cancellationToken).ConfigureAwait(false);
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
-        var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), password, redirectInput: true, context: context);
+        var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), secrets, redirectInput: true, context: context);
         var session = new PsqlSession(psql);
         if (restricts)
         {

@@ -313,6 +313,7 @@ public sealed class DumpRequest : IAsyncDisposable
             Location = transformer.Location,
             OptionLocations = transformer.OptionLocations,
             Unique = transformer.Unique,
+            OptionsFromEnvironment = transformer.OptionsFromEnvironment,
         };
     }
 

@@ -274,12 +274,8 @@ public static class LeakCheckJob
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await RestoreJob.FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
         var rules = DumpRequest.BuildRules(config);
-        var directory = Path.Combine(Path.GetTempPath(), "replica-leak-" + Path.GetRandomFileName());
-        Directory.CreateDirectory(directory);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        // 0700 from its creation (mkdtemp), not chmod'ed after: under umask 000 another user could plant a link in between.
+        var directory = Directory.CreateTempSubdirectory("replica-leak-").FullName;
         try
         {
             var stopwatch = Stopwatch.StartNew();

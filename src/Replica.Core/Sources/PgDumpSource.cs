@@ -76,7 +76,7 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
         {
             throw new InvalidOperationException("pg_dump was already started");
         }
-        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), _uri.Password,
+        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), [_uri.Password],
             context: $"dumping {_uri.Describe()} (nothing was stored)");
         return _process.Output;
     }

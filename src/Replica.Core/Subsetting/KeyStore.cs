@@ -60,12 +60,14 @@ public sealed partial class KeyStore : IDisposable
     {
         _ = s_init.Value;
         _memoryBudget = memoryBudget;
-        _directory = Path.Combine(parent ?? Path.GetTempPath(), "replica-keys-" + Path.GetRandomFileName());
-        Directory.CreateDirectory(_directory);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        // 0700 from its creation (mkdtemp), not chmod'ed after: under umask 000 another user could otherwise plant a
+        // link in it in between.
+        _directory = parent is null
+            ? Directory.CreateTempSubdirectory("replica-keys-").FullName
+            : OperatingSystem.IsWindows()
+                ? Directory.CreateDirectory(Path.Combine(parent, "replica-keys-" + Path.GetRandomFileName())).FullName
+                : Directory.CreateDirectory(Path.Combine(parent, "replica-keys-" + Path.GetRandomFileName()),
+                    UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
         try
         {
             Check(raw.sqlite3_open_v2(Path.Combine(_directory, "keys.db"), out _db, raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_CREATE | raw.SQLITE_OPEN_FULLMUTEX, null), "open");

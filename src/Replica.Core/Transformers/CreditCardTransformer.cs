@@ -33,7 +33,7 @@ internal sealed class CreditCardTransformer : Transformer
         var prefix = setup.GetString("prefix") ?? "4";
         if (prefix.Length is < 1 or > 6 || !prefix.All(char.IsAsciiDigit))
         {
-            throw setup.OptionError("prefix", $"must be 1 to 6 digits, not '{prefix}'");
+            throw setup.OptionError("prefix", $"must be 1 to 6 digits, not {setup.Shown("prefix", prefix)}");
         }
 
         if (setup.ValidateOnly)

@@ -47,7 +47,7 @@ internal sealed class EmailTransformer : Transformer
         var domain = setup.GetString("domain");
         if (domain is not null && (domain.Length == 0 || domain.Contains('@') || domain.Any(char.IsWhiteSpace)))
         {
-            throw setup.OptionError("domain", $"must be a domain name such as example.com, not '{domain}'");
+            throw setup.OptionError("domain", $"must be a domain name such as example.com, not {setup.Shown("domain", domain)}");
         }
 
         var data = setup.GetLocale();

@@ -129,10 +129,16 @@ internal sealed class JsonTransformer : Transformer
 
         if (!TransformerRegistry.IsKnown(name))
         {
-            throw setup.OptionError(option, $"names the unknown transformer '{name}'; known: {string.Join(", ", TransformerRegistry.All.Select(d => d.Name))}");
+            throw setup.OptionError(option, $"names the unknown transformer {setup.Shown(option, name)}; known: {string.Join(", ", TransformerRegistry.All.Select(d => d.Name))}");
         }
 
-        return new TransformerSpec(name, options) { Location = setup.Spec.Location, Unique = setup.Spec.Unique };
+        // The inner transformer's options sit inside this option: one of them from a variable hides them all.
+        return new TransformerSpec(name, options)
+        {
+            Location = setup.Spec.Location,
+            Unique = setup.Spec.Unique,
+            OptionsFromEnvironment = setup.Spec.OptionsFromEnvironment.Contains(option) ? new HashSet<string>(options.Keys, StringComparer.OrdinalIgnoreCase) : new HashSet<string>(),
+        };
     }
 
     static object? Get(IReadOnlyDictionary<string, object?> map, string key)

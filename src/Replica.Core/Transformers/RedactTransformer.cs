@@ -45,7 +45,7 @@ internal sealed class RedactTransformer : Transformer
         var character = setup.GetString("character") ?? "*";
         if (character.EnumerateRunes().Count() != 1)
         {
-            throw setup.OptionError("character", $"must be exactly one character, not '{character}'");
+            throw setup.OptionError("character", $"must be exactly one character, not {setup.Shown("character", character)}");
         }
 
         int? width = setup.GetOptionalInt("width", 0, 1_000_000);

@@ -118,7 +118,7 @@ internal sealed class TransformerSetup
         if (!int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value)
             || value < min || value > max)
         {
-            throw OptionError(name, $"must be a whole number from {min} to {max}, not '{text}'");
+            throw OptionError(name, $"must be a whole number from {min} to {max}, not {Shown(name, text)}");
         }
 
         return value;
@@ -138,7 +138,7 @@ internal sealed class TransformerSetup
             || !(value > minExclusive) || value > maxInclusive)
         {
             throw OptionError(name, $"must be a number above {minExclusive.ToString(CultureInfo.InvariantCulture)} " +
-                                    $"and at most {maxInclusive.ToString(CultureInfo.InvariantCulture)}, not '{text}'");
+                                    $"and at most {maxInclusive.ToString(CultureInfo.InvariantCulture)}, not {Shown(name, text)}");
         }
 
         return value;
@@ -160,7 +160,7 @@ internal sealed class TransformerSetup
             }
         }
 
-        throw OptionError(name, $"must be one of {string.Join(", ", choices)}, not '{text}'");
+        throw OptionError(name, $"must be one of {string.Join(", ", choices)}, not {Shown(name, text)}");
     }
 
     /// <summary>A list option (YAML sequence) or a string split on whitespace; null when absent.</summary>
@@ -246,6 +246,19 @@ internal sealed class TransformerSetup
     // ---- errors ----
 
     /// <summary>An option's problem points at the option's key where it was written, else at the transformer.</summary>
+    /// <summary>An option's value for a message: quoted, or not shown when it came through a ${VAR} (ConfigScalar.Shown).</summary>
+    public string Shown(string option, string value)
+    {
+        foreach (var name in Spec.OptionsFromEnvironment)
+        {
+            if (string.Equals(name, option, StringComparison.OrdinalIgnoreCase))
+            {
+                return "the value (from an environment variable, not shown)";
+            }
+        }
+        return $"'{value}'";
+    }
+
     public ConfigException OptionError(string option, string problem) =>
         At(OptionLocation(option) ?? TransformerLocation, $"transformer '{Name}': option '{option}' {problem}");
 

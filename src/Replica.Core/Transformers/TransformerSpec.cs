@@ -19,6 +19,11 @@ public sealed record TransformerSpec(string Name, IReadOnlyDictionary<string, ob
     /// <summary>The column is marked unique in the config: true, false, or null for "decide by the transformer".</summary>
     public bool? Unique { get; init; }
 
+    /// <summary>
+    /// The options whose value (or a value inside it) came through a ${VAR}: their values are never shown in messages.
+    /// </summary>
+    public IReadOnlySet<string> OptionsFromEnvironment { get; init; } = new HashSet<string>();
+
     public static TransformerSpec Of(string name) => new(name, new Dictionary<string, object?>());
 }
 

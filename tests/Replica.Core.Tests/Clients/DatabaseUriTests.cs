@@ -85,8 +85,8 @@ public sealed class DatabaseUriTests
     }
 
     [Theory]
-    [InlineData("mongodb://u:secret-pw@h/db", "'mongodb://' databases are not supported")]
-    [InlineData("postgres://u:secret-pw@h:99999/db", "port '99999'")]
+    [InlineData("mongodb://u:secret-pw@h/db", "scheme is not supported")]
+    [InlineData("postgres://u:secret-pw@h:99999/db", "port is not a number")]
     [InlineData("postgres://u:secret-pw@h/db?frobnicate=1", "parameter 'frobnicate' is not supported")]
     [InlineData("postgres://u:secret-pw@h1,h2/db", "several hosts")]
     public void Parse_BadUri_SaysWhatWithoutThePassword(string text, string expected)
@@ -95,6 +95,126 @@ public sealed class DatabaseUriTests
 
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain("secret-pw", e.Message);
+    }
+
+    /// <summary>Passwords as password managers and `openssl rand -base64` make them, written into the URI unencoded.</summary>
+    public static TheoryData<string> UnencodedPasswords =>
+    [
+        "Sup3rS/ecretPw", "5432/ecretPw", "55432?MySecretTail=9", "p@ss/w0rd", "a/b@c", "pa#ss:wo@rd", "x:y/z?w#v@u",
+        "50%Qf/Xw", "100%", "Qz-wx@", "@Xk9q", "//??##::@@", "Zm9v/YmFy+YmF6=", "Zx9?Kq=7", ":Kx:Qz", "9/8?7=6&5@4#3:2",
+        "[::1]:5432", "q@h:99/db",
+    ];
+
+    /// <summary>
+    /// URIs around the password, with what they must read as. The password in a reading that is not these must not show in a message.
+    /// </summary>
+    static readonly (string Template, string? Host, int? Port, string? Database)[] s_uriShapes =
+    [
+        ("postgres://reader:{0}@127.0.0.1:6543/shop", "127.0.0.1", 6543, "shop"),
+        ("postgresql://reader:{0}@db.example.com/shop?sslmode=require&application_name=me@corp", "db.example.com", null, "shop"),
+        ("postgres://reader:{0}@[::1]:6543/shop", "::1", 6543, "shop"),
+        ("postgres://reader:{0}@127.0.0.1", "127.0.0.1", null, null),
+        ("postgres://reader:{0}@/shop?host=/var/run/postgresql", "/var/run/postgresql", null, "shop"),
+        ("mysql://root:{0}@127.0.0.1:3307/shop", "127.0.0.1", 3307, "shop"),
+        ("mariadb://root:{0}@db.example.com/shop?ssl-ca=/etc/ca.pem", "db.example.com", null, "shop"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(UnencodedPasswords))]
+    public void Parse_UnencodedPassword_ReadsItWholeOrNamesNoPieceOfIt(string password)
+    {
+        foreach (var (template, host, port, database) in s_uriShapes)
+        {
+            var text = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, password);
+            var rest = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, "");
+            DatabaseUri uri;
+            try
+            {
+                uri = DatabaseUri.Parse(text);
+            }
+            catch (ConfigException ex)
+            {
+                AssertNoPieceOf(password, ex.Message, rest);
+                continue;
+            }
+            // '%' followed by two hex digits is an escape by definition; none of these passwords has one.
+            Assert.Equal(password, uri.Password);
+            Assert.Equal(host, uri.Host);
+            Assert.Equal(port, uri.Port);
+            Assert.Equal(database, uri.Database);
+            AssertNoPieceOf(password, uri.ToString() + " " + uri.Describe(), rest);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(UnencodedPasswords))]
+    public void Parse_PercentEncodedPassword_ReadsItWhole(string password)
+    {
+        foreach (var (template, host, port, database) in s_uriShapes)
+        {
+            var uri = DatabaseUri.Parse(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, Uri.EscapeDataString(password)));
+
+            Assert.Equal(password, uri.Password);
+            Assert.Equal((host, port, database), (uri.Host, uri.Port, uri.Database));
+        }
+    }
+
+    [Theory]
+    [InlineData("postgres://reader:{0}@127.0.0.1:99999/shop", "port is not a number")]
+    [InlineData("postgres://reader:{0}@127.0.0.1:6543/shop?frobnicate=1", "parameter 'frobnicate' is not supported")]
+    [InlineData("mysql://root:{0}@127.0.0.1/shop?token=1", "parameter 'token' is not supported")]
+    [InlineData("postgres://reader:{0}@h1,h2/shop", "several hosts")]
+    [InlineData("postgres://reader:{0}@127.0.0.1/shop?sslmode", "parameter 'sslmode' has no value")]
+    public void Parse_BadUriWithUnencodedPassword_SaysWhatWithoutAPieceOfIt(string template, string expected)
+    {
+        foreach (var password in UnencodedPasswords)
+        {
+            var text = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, password);
+            var ex = Assert.ThrowsAny<ReplicaException>(() =>
+            {
+                var uri = DatabaseUri.Parse(text);
+                if (uri.Kind == DatabaseKind.MySql)
+                {
+                    using var file = MysqlOptionFile.Create(uri);
+                }
+                else
+                {
+                    uri.LibpqEnvironment();
+                }
+            });
+
+            AssertNoPieceOf(password, ex.Message, string.Format(System.Globalization.CultureInfo.InvariantCulture, template, ""));
+            if (!ex.Message.Contains("cannot be told apart", StringComparison.Ordinal) && !ex.Message.Contains("percent-encode the password", StringComparison.Ordinal))
+            {
+                Assert.Contains(expected, ex.Message);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("postgres://h:5432/db?user=me@corp", "h", 5432, "db", "me@corp", null)]
+    [InlineData("postgres://h/db?application_name=a@b", "h", null, "db", null, null)]
+    [InlineData("postgres://app@corp:pw@db.example.com/db", "db.example.com", null, "db", "app@corp", "pw")]
+    [InlineData("postgres://u@h/a/b", "h", null, "a/b", "u", null)]
+    public void Parse_AtOutsideThePassword_KeepsLibpqsReading(string text, string host, int? port, string database, string? user, string? password)
+    {
+        var uri = DatabaseUri.Parse(text);
+
+        Assert.Equal((host, port, database, user, password), (uri.Host, uri.Port, uri.Database, uri.User, uri.Password));
+    }
+
+    /// <summary>No run of 3 or more characters of <paramref name="password"/> shows in <paramref name="message"/> that the URI does not hold elsewhere.</summary>
+    internal static void AssertNoPieceOf(string password, string message, string restOfUri)
+    {
+        for (var length = 3; length <= password.Length; length++)
+        {
+            for (var start = 0; start + length <= password.Length; start++)
+            {
+                var piece = password.Substring(start, length);
+                Assert.False(message.Contains(piece, StringComparison.Ordinal) && !restOfUri.Contains(piece, StringComparison.Ordinal),
+                    $"'{piece}' of the password shows in: {message}");
+            }
+        }
     }
 
     [Fact]

@@ -23,6 +23,25 @@ public class ConfigLoaderEnvironmentTests
         Assert.Equal(4L << 20, config.Bridge.ChunkSize);
     }
 
+    /// <summary>A value that came through a variable is not repeated when it is wrong (it may be a secret set in the wrong place).</summary>
+    [Theory]
+    [InlineData("policy: ${V}", "expected strict", "found 'hunter2-secret'")]
+    [InlineData("locale: ${V}", "unknown locale", "unknown locale 'hunter2-secret'")]
+    [InlineData("unmatched_rules: ${V}", "expected error", "found 'hunter2-secret'")]
+    [InlineData("bridge: { compression: { algorithm: '${V}' } }", "expected zstd", "found 'hunter2-secret'")]
+    [InlineData("bridge: { s3: { bucket: b, prefix: '${V}/../' } }", "is not a plain folder", "prefix 'hunter2-secret/../'")]
+    [InlineData("source: { connection_uri: 'postgres://u@h/db', data_format: '${V}' }", "expected copy", "found 'hunter2-secret'")]
+    public void Parse_BadValueFromAVariable_IsNotShown(string yaml, string expected, string writtenShows)
+    {
+        var ex = Fails(yaml, Env(("V", "hunter2-secret"), ("REPLICA_SECRET", Secret)));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("from an environment variable, not shown", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", ex.Message, StringComparison.Ordinal);
+        // Written in the file, the same value is shown: the reader sees what to fix.
+        Assert.Contains(writtenShows, Fails(yaml.Replace("${V}", "hunter2-secret", StringComparison.Ordinal)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_DefaultIsUsedForEmptyVariable()
     {
@@ -181,6 +200,36 @@ public class AfterRestoreConfigTests
                 [("UPDATE users SET url = 'https://staging.example.com'", "destination.after_restore[0]"),
                  ("UPDATE settings SET value = 'staging.example.com';\nDELETE FROM sessions;\n", $"destination.after_restore[1] (file {file})")],
                 config.Destination.AfterRestore.Select(s => (s.Sql, s.Origin)));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Parse_AfterRestoreAndSanitize_StepsCarryTheValuesOfTheirVariables()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"replica-after-{Guid.NewGuid():N}.sql");
+        File.WriteAllText(file, "UPDATE settings SET value = '${API_TOKEN}' WHERE name = '${SHORT}';\n");
+        try
+        {
+            var config = Parse(
+                "destination:\n"
+                + "  connection_uri: postgres://u@h/db\n"
+                + "  after_restore:\n"
+                + "    - UPDATE users SET token = '${API_TOKEN}', url = 'https://${HOST}', note = '${UNSET:-written-here}'\n"
+                + $"    - {{ file: {file} }}\n"
+                + "    - DELETE FROM sessions\n"
+                + "sanitize:\n"
+                + "  scratch_uri: postgres://u@h/scratch\n"
+                + "  statements: [ \"DELETE FROM keys WHERE k = '${API_TOKEN}'\" ]\n",
+                Env(("API_TOKEN", "tok_live_TOPSECRET_123"), ("HOST", "staging.example.com"), ("SHORT", "ab")));
+
+            Assert.Equal(
+                [["tok_live_TOPSECRET_123", "staging.example.com"], ["tok_live_TOPSECRET_123"], []],
+                config.Destination.AfterRestore.Select(step => step.Secrets));
+            Assert.Equal(["tok_live_TOPSECRET_123"], config.Sanitize!.Statements.Single().Secrets);
         }
         finally
         {

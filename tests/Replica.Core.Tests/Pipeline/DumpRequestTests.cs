@@ -52,6 +52,22 @@ public sealed class DumpRequestTests
     }
 
     [Fact]
+    public void BuildRules_BadOptionFromAVariable_DoesNotShowTheValue()
+    {
+        var e = Assert.Throws<ConfigException>(() => DumpRequest.BuildRules(ConfigTestHelpers.Parse("""
+            secret: ${REPLICA_SECRET}
+            transformers:
+              - table: public.customers
+                columns:
+                  ssn: { transformer: hash, options: { encoding: base64, length: "${HASH_LENGTH}" } }
+                  email: { transformer: email, options: { domain: "${MAIL_DOMAIN}" } }
+            """, ConfigTestHelpers.Env(("REPLICA_SECRET", ConfigTestHelpers.Secret), ("HASH_LENGTH", "hunter2"), ("MAIL_DOMAIN", "example.com")))));
+
+        Assert.Contains("option 'length' must be a whole number from 1 to 44, not the value (from an environment variable, not shown)", e.Message);
+        Assert.DoesNotContain("hunter2", e.Message);
+    }
+
+    [Fact]
     public void BuildRules_RepliByteTransformerOptions_NameTheOptionsLineAndKey()
     {
         var config = ConfigLoader.Parse("""

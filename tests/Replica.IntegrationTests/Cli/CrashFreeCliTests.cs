@@ -51,6 +51,38 @@ public sealed class CrashFreeCliTests : IDisposable
         Assert.DoesNotContain("hunter2", result.Stdout + result.Stderr);
     }
 
+    /// <summary>
+    /// A password with an unencoded '/' or '?' (the README's postgres://reader:${PGPASSWORD}@... with a base64 password)
+    /// once became the port, the database or a parameter name, and the message about that part showed it. Nothing listens
+    /// on port 1: the command fails to connect, or refuses the URI, without a piece of the password.
+    /// </summary>
+    [Theory]
+    [InlineData("postgres://reader:{0}@127.0.0.1:1/shop", "Xq7Z/kW9vRt")]
+    [InlineData("postgres://reader:{0}@127.0.0.1:1/shop", "5432/kW9vRt")]
+    [InlineData("postgres://reader:{0}@127.0.0.1:1/shop", "55432?Zq9Wk=9")]
+    [InlineData("postgres://reader:{0}@127.0.0.1:1/shop?sslmode=disable", "Kp@Zw/9x#Q:v")]
+    [InlineData("mysql://root:{0}@127.0.0.1:1/shop", "Xq7Z/kW9vRt")]
+    [InlineData("mysql://root:{0}@127.0.0.1:1/shop", "3306?Zq9Wk=9")]
+    public async Task Schema_PasswordWithUnencodedSlashOrQuestionMark_IsNotShown(string template, string password)
+    {
+        var uri = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, password);
+        var config = BridgeConfig("""
+            source:
+              connection_uri: ${SRC}
+            """);
+
+        var result = await _cli.RunAsync(["schema", "-c", config], stdin: null, new Dictionary<string, string?> { ["SRC"] = uri });
+
+        AssertNoCrash(result);
+        var output = result.Stdout + result.Stderr;
+        for (var start = 0; start + 3 <= password.Length; start++)
+        {
+            Assert.DoesNotContain(password.Substring(start, 3), output.Replace("127.0.0.1:1", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("127.0.0.1:1", result.Stderr);
+    }
+
     [Theory]
     [InlineData("source", "dump")]
     [InlineData("destination", "restore")]

@@ -88,6 +88,31 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
         Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('settings')::text"))[0][0]);
     }
 
+    /// <summary>
+    /// psql repeats a failed statement ("LINE 1: UPDATE settingz SET api_token = '...'") and a key's value ("DETAIL: Key
+    /// (name)=(...) already exists"): the values of the variables in the steps are scrubbed from what it printed.
+    /// </summary>
+    [Theory]
+    [InlineData("--no-wipe", "\"UPDATE settingz SET api_token = '${STAGING_API_TOKEN}'\"", "settingz")]
+    [InlineData("--wipe=database --jobs 2", "{ file: token.sql }", "already exists")]
+    public async Task Restore_FailingStepWithAVariable_DoesNotShowItsValue(string options, string step, string expected)
+    {
+        await StoreAsync();
+        var db = await DestinationAsync();
+        File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "token.sql"),
+            "INSERT INTO settings VALUES ('${STAGING_API_TOKEN}', 'a');\nINSERT INTO settings VALUES ('${STAGING_API_TOKEN}', 'b');\n");
+        var config = Config(db, "\"UPDATE settings SET value = 'x'\"", step);
+
+        var restore = await _cli.RunAsync(["restore", "-c", config, "--name", "shop", "--yes", .. options.Split(' ')], null,
+            new Dictionary<string, string?> { ["STAGING_API_TOKEN"] = "tok_live_TOPSECRET_123" });
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("destination.after_restore[1]", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains(expected, restore.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("TOPSECRET", restore.Stdout + restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["1", "2"], (await server.QueryAsync(db, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
     [Fact]
     public async Task Restore_StepWithAMetaCommand_IsAConfigErrorBeforeAnythingRuns()
     {

@@ -77,6 +77,37 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     }
 
     /// <summary>
+    /// The mysql client repeats a failed statement's values ("Duplicate entry '...' for key", "near '...'"): the values of
+    /// the variables in the steps are scrubbed from what it printed.
+    /// </summary>
+    [Theory]
+    [InlineData("    - \"INSERT INTO settings VALUES ('${STAGING_API_TOKEN}', 'a'), ('${STAGING_API_TOKEN}', 'b')\"\n", "Duplicate entry")]
+    [InlineData("    - { file: token.sql }\n", "SQL syntax")]
+    public async Task Restore_FailingStepWithAVariable_DoesNotShowItsValue(string step, string expected)
+    {
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await _cli.StoreRawDumpAsync("shop", "CREATE TABLE settings (name varchar(40) PRIMARY KEY, value text);\n");
+        File.WriteAllText(Path.Combine(_cli.WorkingDirectory, "token.sql"), "UPDATE settings SET value = 'x' WHERE WHERE name = '${STAGING_API_TOKEN}';\n");
+        var config = _cli.WriteConfig(
+            "destination:\n"
+            + $"  connection_uri: '{server.ConnectionUri(destination)}'\n"
+            + "  allow_privileged_role: true\n"
+            + "  after_restore:\n"
+            + step
+            + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n");
+
+        var restore = await _cli.RunAsync(["restore", "-c", config, "--name", "shop", "--wipe", "database", "--yes"], null,
+            new Dictionary<string, string?> { ["STAGING_API_TOKEN"] = "tok_live_TOPSECRET_123" });
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("destination.after_restore[0]", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains(expected, restore.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("TOPSECRET", restore.Stdout + restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+    }
+
+    /// <summary>
     /// A dump of one database written by mysqldump --databases --add-drop-database (DROP DATABASE, CREATE DATABASE and
     /// USE of its database), restored into a database of that name: it goes through the staging database like any
     /// other, so a failure at its end leaves the destination as it was (before, its DROP DATABASE and USE ran on the
