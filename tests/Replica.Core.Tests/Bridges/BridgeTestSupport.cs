@@ -17,6 +17,21 @@ internal sealed class TempDirectory : IDisposable
 
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
+    /// <summary>
+    /// Copies the folder <paramref name="source"/> (a committed fixture bridge) to <paramref name="name"/> in here and
+    /// returns the copy's path: the bridge creates its lock file, and no test may change a committed fixture.
+    /// </summary>
+    public string CopyOf(string source, string name)
+    {
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string target = Combine(name, System.IO.Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return Combine(name);
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(Path))

@@ -24,15 +24,7 @@ public sealed class V1BridgeFixtureTests : IDisposable
 
     public V1BridgeFixtureTests()
     {
-        // A copy: the bridge creates its lock file, and no test may change the committed fixture.
-        string source = Path.Combine(s_fixtures, "v1-bridge");
-        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            string target = _dir.Combine("bridge", Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        _bridge = new LocalBridge(_dir.Combine("bridge"));
+        _bridge = new LocalBridge(_dir.CopyOf(Path.Combine(s_fixtures, "v1-bridge"), "bridge"));
     }
 
     public void Dispose() => _dir.Dispose();

@@ -250,15 +250,5 @@ public sealed class IndexEntryTagTests : IDisposable
         Assert.Contains("created_at", ex.Message);
     }
 
-    LocalBridge CopyFixture(string fixture)
-    {
-        string source = Path.Combine(s_fixtures, fixture);
-        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            string target = _dir.Combine("fixture", Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        return new LocalBridge(_dir.Combine("fixture"));
-    }
+    LocalBridge CopyFixture(string fixture) => new(_dir.CopyOf(Path.Combine(s_fixtures, fixture), "fixture"));
 }

@@ -32,15 +32,7 @@ public sealed partial class LegacyEntryTests : IDisposable
 
     public LegacyEntryTests()
     {
-        // A copy: no test may change the committed fixture.
-        string source = Path.Combine(s_fixtures, "v3-header-bridge");
-        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            string target = _dir.Combine("bridge", Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        _bridge = new LocalBridge(_dir.Combine("bridge"));
+        _bridge = new LocalBridge(_dir.CopyOf(Path.Combine(s_fixtures, "v3-header-bridge"), "bridge"));
     }
 
     public void Dispose() => _dir.Dispose();
