@@ -16,7 +16,7 @@ internal sealed class JsonTransformer : Transformer
     public static readonly TransformerKind Kind = new(
         new TransformerDescriptor("json",
             "Applies a transformer to the string (or number) at a path inside a json/jsonb value; leaves documents " +
-            "without that path unchanged.",
+            "without that path unchanged. A path that no document of the dump has fails it, as a rule that matches nothing does (unmatched_rules).",
             [
                 new TransformerOption("path", "Where: $.contact.email, contact.email, items[0].email, items[*].email.", null),
                 new TransformerOption("transformer", "The transformer to apply there: a name, or {transformer: name, options: {...}}.", null),
