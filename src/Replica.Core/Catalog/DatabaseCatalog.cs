@@ -9,6 +9,13 @@ namespace Replica.Catalog;
 /// </summary>
 public sealed partial record DatabaseCatalog(string Database, string ServerVersion, IReadOnlyList<string> Schemas, IReadOnlyList<CatalogTable> Tables)
 {
+    /// <summary>
+    /// Views, materialized views, sequences and foreign tables outside the system schemas: what pg_dump's --exclude-table
+    /// patterns may name besides tables (Sources.UnmatchedExcludes). Not part of `replica schema --json`.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<TableReference> OtherRelations { get; init; } = [];
+
     /// <summary>The table named exactly (as PostgreSQL stores it), or null.</summary>
     public CatalogTable? Find(string schema, string table)
     {

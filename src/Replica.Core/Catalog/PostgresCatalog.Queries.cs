@@ -23,6 +23,16 @@ public static partial class PostgresCatalog
         ORDER BY nspname COLLATE "C"
         """;
 
+    /// <summary>Relations other than tables that pg_dump's --exclude-table patterns match (views, sequences, foreign tables).</summary>
+    const string OtherRelationsSql = """
+        SELECT n.nspname::text, c.relname::text
+        FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('v', 'm', 'S', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+        ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"
+        """;
+
     const string TablesSql = UserTables + """
         SELECT c.oid, n.nspname::text, c.relname::text, c.relkind, c.reltuples,
                pg_catalog.pg_total_relation_size(c.oid), pg_catalog.pg_table_size(c.oid),

@@ -255,7 +255,16 @@ public static partial class PostgresCatalog
         {
             result.Add(t.Build());
         }
-        return new DatabaseCatalog(database, version, schemas, result);
+        var others = new List<TableReference>();
+        await using (var command = new NpgsqlCommand(OtherRelationsSql, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                others.Add(new TableReference(reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        return new DatabaseCatalog(database, version, schemas, result) { OtherRelations = others };
     }
 
     /// <summary>A partitioned table holds no rows itself; its rows and sizes are those of its partitions, summed.</summary>

@@ -84,11 +84,13 @@ public sealed class DumpRequest : IAsyncDisposable
         CheckJobs(config, options);
         CheckSubset(config, options);
         var scratch = CreateScratch(config, options);
-        // A dump file or stdin is checked in strict mode by the columns of its own CREATE TABLE statements, as it streams.
-        var rules = BuildRules(config, strictFromDump: options.Input is not null && (options.Strict || config.Strict));
+        // In strict mode every dump is checked by the columns of its own CREATE TABLE statements, as it streams: a dump file
+        // or stdin, and a live source's too, whose catalog (checked below, before anything runs) was read before pg_dump
+        // took its snapshot: a table created in between would otherwise pass unchecked.
+        var rules = BuildRules(config, strictFromDump: options.Strict || config.Strict, liveSource: options.Input is null);
         // Strict mode and the catalog's unique columns, from a PostgreSQL source's catalog.
         await CheckBeforeDumpAsync(config, options.Strict, liveSource: options.Input is null, rules, cancellationToken).ConfigureAwait(false);
-        var source = Endpoints.Source(config, options.Input);
+        var source = Endpoints.Source(config, options.Input, rules.Checks!.Warn);
         try
         {
             var bridge = bridges.Open(config.Bridge);
@@ -272,7 +274,13 @@ public sealed class DumpRequest : IAsyncDisposable
     /// Builds the rules of a config and checks every configured transformer and option now, before any data is read:
     /// what `replica dump` does, and what benchmarks and tests use to get the same rules.
     /// </summary>
-    public static RewriteRules BuildRules(ReplicaConfig config, bool strictFromDump = false)
+    /// <param name="config">The config.</param>
+    /// <param name="strictFromDump">Strict mode checks the dump's own CREATE TABLE statements as it streams.</param>
+    /// <param name="liveSource">
+    /// The dump comes from source.connection_uri, with its filters: strict mode passes over a table whose rows they leave
+    /// out (exclude_table_data), as the catalog's check does.
+    /// </param>
+    public static RewriteRules BuildRules(ReplicaConfig config, bool strictFromDump = false, bool liveSource = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         var environment = new TransformerEnvironment(Encoding.UTF8.GetBytes(config.Secret), config.Locale) { MaxValueBytes = config.MaxRowBytes };
@@ -295,6 +303,7 @@ public sealed class DumpRequest : IAsyncDisposable
             {
                 Unmatched = config.UnmatchedRules,
                 Strict = strictFromDump,
+                LiveSource = liveSource,
                 SourceDumpsData = (schema, name) => StrictPolicy.SourceDumpsData(config.Source, schema, name),
                 ConfigFile = config.File,
             },
@@ -344,6 +353,8 @@ public sealed class DumpRequest : IAsyncDisposable
             return;
         }
         var catalog = await PostgresCatalog.ReadAsync(uri, cancellationToken).ConfigureAwait(false);
+        // pg_dump ignores an exclude pattern that matches nothing: a misspelt one would dump what it meant to leave out.
+        UnmatchedExcludes.CheckPostgres(Endpoints.OptionsOf(config.Source), catalog, config.UnmatchedRules, rules.Checks!.Warn, config.File);
         if (strict)
         {
             StrictPolicy.Check(catalog, config);

@@ -11,9 +11,10 @@ public static class Endpoints
 {
     /// <summary>
     /// --input FILE or - wins; else source.connection_uri (postgres:// runs pg_dump). Nothing at all is a usage error
-    /// that says both ways.
+    /// that says both ways. <paramref name="warn"/> takes a MySQL source's exclude entries that match no table, with
+    /// unmatched_rules: warn.
     /// </summary>
-    public static IDumpSource Source(ReplicaConfig config, string? input)
+    public static IDumpSource Source(ReplicaConfig config, string? input, Action<string>? warn = null)
     {
         if (input is not null)
         {
@@ -35,7 +36,12 @@ public static class Endpoints
         return uri.Kind switch
         {
             DatabaseKind.PostgreSql => new PgDumpSource(uri, OptionsOf(config.Source), PostgresTools.Find()),
-            DatabaseKind.MySql => new MysqlDumpSource(uri, OptionsOf(config.Source), MysqlTools.Find()),
+            DatabaseKind.MySql => new MysqlDumpSource(uri, OptionsOf(config.Source), MysqlTools.Find())
+            {
+                Unmatched = config.UnmatchedRules,
+                Warn = warn,
+                ConfigFile = config.File,
+            },
             _ => throw new ConfigException($"{uri.Scheme}:// sources are not supported yet", config.File, key: "source.connection_uri"),
         };
     }

@@ -74,6 +74,7 @@ public sealed partial class DumpRewriter
                 var mine = Table(table.Name);
                 mine.NoteColumns(table.SeenColumns);
                 mine.Rows += table.Rows;
+                mine.AddPlaces(table);
                 mine.Columns ??= table.Columns;
                 mine.Created |= table.Created;
                 if (mine.Parents.Count == 0 && table.Parents.Count > 0)

@@ -99,6 +99,12 @@ public sealed partial class DumpRewriter : IDisposable
             try
             {
                 await RunCoreAsync(input, output, masking, cancellationToken).ConfigureAwait(false);
+                if (_checkAfterLanes)
+                {
+                    // Every lane has masked its last row: the json paths each found are all counted now.
+                    _checkAfterLanes = false;
+                    _checker.OnComplete();
+                }
             }
             catch (Exception e) when (!masking.Failed)
             {
@@ -113,6 +119,7 @@ public sealed partial class DumpRewriter : IDisposable
             {
                 _masking = null;
                 _maskCopy = false;
+                _checkAfterLanes = false;
             }
         }
     }
@@ -249,12 +256,23 @@ public sealed partial class DumpRewriter : IDisposable
         {
             table.CompleteTransformers();
         }
-        // In a dump in parts, what the whole dump does not contain is known only once every part has ended (CompleteParts).
+        // In a dump in parts, what the whole dump does not contain is known only once every part has ended (CompleteParts);
+        // with masking lanes, which json paths were found only once the lanes are done (RunAsync checks then).
         if (_schema is null && _parts is null)
         {
-            _checker.OnComplete();
+            if (_masking is null)
+            {
+                _checker.OnComplete();
+            }
+            else
+            {
+                _checkAfterLanes = true;
+            }
         }
     }
+
+    /// <summary>The input ended while masking lanes ran: the end-of-dump checks wait for them (<see cref="RunAsync(PipeReader, PipeWriter, int, CancellationToken)"/>).</summary>
+    bool _checkAfterLanes;
 
     void ThrowTruncatedCopy() => RewriteThrow.TruncatedCopy(_lexer.UnitOffset, _lexer.UnitLineNumber, _copyTable, _copyRow + 1);
 

@@ -124,7 +124,11 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
             }
             _outputStarts[c] = start;
             _outputLengths[c] = _outputs.Length - start;
-            Counters.TransformedValues++;
+            // A json value without any of its paths was not transformed (the rule may be misspelt: RuleChecker).
+            if (Results[c] != TransformResult.Unchanged || !transformer.UnchangedMeansNotFound)
+            {
+                Counters.TransformedValues++;
+            }
         }
     }
 

@@ -16,6 +16,12 @@ public sealed class RuleChecks
     public bool Strict { get; init; }
 
     /// <summary>
+    /// The dump is source.connection_uri's, made with the source's filters: in strict mode a table whose rows they leave
+    /// out (<see cref="SourceDumpsData"/> false: exclude_table_data) has no data to check. A dump file was made without them.
+    /// </summary>
+    public bool LiveSource { get; init; }
+
+    /// <summary>
     /// Whether the source's filters (pg_dump's --table, --exclude-table, --schema) let a table's data into the dump, by
     /// schema and name: a rule for a table they leave out is explained, not an error. Default: every table.
     /// </summary>
@@ -23,6 +29,28 @@ public sealed class RuleChecks
 
     /// <summary>The config file, for messages.</summary>
     public string? ConfigFile { get; init; }
+
+    readonly List<string> _sourceWarnings = [];
+
+    /// <summary>
+    /// A warning found before the rows are read (a source exclude entry that matches nothing, with unmatched_rules: warn):
+    /// listed first among the rewriter's warnings.
+    /// </summary>
+    public void Warn(string warning)
+    {
+        lock (_sourceWarnings)
+        {
+            _sourceWarnings.Add(warning);
+        }
+    }
+
+    internal List<string> SourceWarnings()
+    {
+        lock (_sourceWarnings)
+        {
+            return [.. _sourceWarnings];
+        }
+    }
 }
 
 /// <summary>
@@ -45,7 +73,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
     bool _dataBegun;
 
     /// <summary>Rules that matched nothing (with unmatched_rules: warn) and rules explained as having no effect.</summary>
-    public IReadOnlyList<string> Warnings => _warnings;
+    public IReadOnlyList<string> Warnings => _checks?.SourceWarnings() is { Count: > 0 } early ? [.. early, .. _warnings] : _warnings;
 
     /// <summary>A CREATE TABLE was read; its own columns are all its columns unless it is a partition or child table.</summary>
     public void OnCreateTable(TableState table, bool hasParent)
@@ -271,6 +299,7 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
                 }
             }
         }
+        CheckPlaces(problems);
         if (problems.Count == 0)
         {
             return;
@@ -282,6 +311,59 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         foreach (var problem in problems)
         {
             _warnings.Add(problem + "; it masked nothing");
+        }
+    }
+
+    /// <summary>
+    /// A place inside a value that a column's transformer names (a json path) and that no value of the dump has: a typo
+    /// ($.contact.emial) would leave the value it meant in clear, so it is a rule that matched nothing, over every table
+    /// and masking lane the rule reached. A place looked for in no value (a table without rows, a column of NULLs) could
+    /// not be found and is not counted, as a column rule on an empty table is not.
+    /// </summary>
+    void CheckPlaces(List<string> problems)
+    {
+        Dictionary<TransformerConfig, Dictionary<string, (long Searched, long Found)>>? sums = null;
+        foreach (var table in tables.Values)
+        {
+            foreach (var (config, place) in table.Places)
+            {
+                sums ??= new(ReferenceEqualityComparer.Instance);
+                if (!sums.TryGetValue(config, out var paths))
+                {
+                    sums[config] = paths = new(StringComparer.Ordinal);
+                }
+                var (searched, found) = paths.GetValueOrDefault(place.Path);
+                paths[place.Path] = (searched + place.Searched, found + place.Found);
+            }
+        }
+        if (sums is null)
+        {
+            return;
+        }
+        foreach (var rule in rules.Rules)
+        {
+            if (rule.Optional)
+            {
+                continue;
+            }
+            foreach (var column in rule.Columns)
+            {
+                if (!sums.TryGetValue(column.Transformer, out var paths))
+                {
+                    continue;
+                }
+                sums.Remove(column.Transformer);
+                foreach (var (path, (searched, found)) in paths)
+                {
+                    if (searched > 0 && found == 0)
+                    {
+                        var where = column.Source ?? rule.Source ?? _checks!.ConfigFile ?? "config";
+                        problems.Add($"{where}: the json path {path} of the rule for column {column.Column} of table {rule.Table} matches no "
+                            + $"string, number or null in any of the {searched} {(searched == 1 ? "document" : "documents")} of this dump "
+                            + "(json paths are case-sensitive)");
+                    }
+                }
+            }
         }
     }
 
@@ -406,7 +488,8 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
             return;
         }
         table.StrictChecked = true;
-        if (ActionOf(table) != TableAction.Transform)
+        if (ActionOf(table) != TableAction.Transform
+            || (_checks!.LiveSource && !_checks.SourceDumpsData(table.Name.Schema, table.Name.Table)))
         {
             return;
         }

@@ -301,7 +301,33 @@ internal sealed class TableState : IDisposable
     public Transformer? NewTransformer(string column, RewriteRules rules)
     {
         var spec = SpecFor(column, rules);
-        return spec is null ? null : rules.Factory(spec, DescribeColumn(column, rules));
+        if (spec is null)
+        {
+            return null;
+        }
+        var transformer = rules.Factory(spec, DescribeColumn(column, rules));
+        foreach (var place in transformer.Places)
+        {
+            (_places ??= []).Add((spec, place));
+        }
+        return transformer;
+    }
+
+    List<(TransformerConfig Rule, TransformerPlace Place)>? _places;
+
+    /// <summary>
+    /// The places (json paths) of every transformer built for this table, the rewriter's and its masking lanes', with the
+    /// configured transformer they came from: RuleChecker sums them over the dump once every value has been given.
+    /// </summary>
+    public IReadOnlyList<(TransformerConfig Rule, TransformerPlace Place)> Places => _places ?? [];
+
+    /// <summary>A dump in parts: takes in the places of a part's copy of this table (<see cref="DumpRewriter.CompleteParts"/>).</summary>
+    public void AddPlaces(TableState part)
+    {
+        if (part._places is { } places)
+        {
+            (_places ??= []).AddRange(places);
+        }
     }
 
     /// <summary>

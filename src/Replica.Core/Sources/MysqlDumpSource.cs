@@ -61,6 +61,18 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
 
     public string Description => $"{Path.GetFileName(_tools.Dump)} {_uri}";
 
+    /// <summary>
+    /// 'unmatched_rules' for exclude_tables and exclude_table_data entries that match no table (<see cref="UnmatchedExcludes"/>):
+    /// mysqldump ignores an --ignore-table of a table that does not exist, so a typo would dump its rows.
+    /// </summary>
+    public UnmatchedRules Unmatched { get; init; } = UnmatchedRules.Error;
+
+    /// <summary>Where such entries go with unmatched_rules: warn.</summary>
+    public Action<string>? Warn { get; init; }
+
+    /// <summary>The config file, for messages.</summary>
+    public string? ConfigFile { get; init; }
+
     /// <summary>Set by <see cref="PrepareAsync"/>: the tables' data and index sizes from information_schema, for progress.</summary>
     public long? Length { get; private set; }
 
@@ -92,8 +104,10 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
         }
         Length = bytes > 0 ? bytes : null;
         _tables = _config.Tables.Count == 0 ? null : Resolve(names, _config.Tables, "source.tables", mustMatch: true);
-        _excluded = Resolve(names, _config.ExcludeTables, "source.exclude_tables", mustMatch: false);
-        _excludedData = Resolve(names, _config.ExcludeTableData, "source.exclude_table_data", mustMatch: false);
+        var unmatched = new List<string>();
+        _excluded = Resolve(names, _config.ExcludeTables, "source.exclude_tables", mustMatch: false, unmatched);
+        _excludedData = Resolve(names, _config.ExcludeTableData, "source.exclude_table_data", mustMatch: false, unmatched);
+        UnmatchedExcludes.Report(unmatched, Unmatched, Warn, ConfigFile);
         if (_tables is not null)
         {
             if (_tables.TrueForAll(_excluded.Contains))
@@ -110,7 +124,11 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
         }
     }
 
-    List<string> Resolve(List<string> names, IReadOnlyList<string> patterns, string key, bool mustMatch)
+    /// <summary>
+    /// The tables the patterns name. A pattern that matches none fails when <paramref name="mustMatch"/>, else is added to
+    /// <paramref name="unmatched"/> with the closest table.
+    /// </summary>
+    List<string> Resolve(List<string> names, IReadOnlyList<string> patterns, string key, bool mustMatch, List<string>? unmatched = null)
     {
         var result = new List<string>();
         foreach (var pattern in patterns)
@@ -142,6 +160,12 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
             if (mustMatch && !matched)
             {
                 throw new ConfigException($"{key} entry '{pattern}' matches no table of {_uri.Describe()}");
+            }
+            if (!matched && unmatched is not null)
+            {
+                var closest = Suggestions.Closest(tablePattern, names);
+                unmatched.Add(UnmatchedExcludes.Problem(key, pattern, "table", $"of {_uri.Describe()}",
+                    closest is null ? null : dot >= 0 ? $"{_database}.{closest}" : closest));
             }
         }
         return result;

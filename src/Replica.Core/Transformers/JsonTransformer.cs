@@ -16,7 +16,7 @@ internal sealed class JsonTransformer : Transformer
     public static readonly TransformerKind Kind = new(
         new TransformerDescriptor("json",
             "Applies a transformer to the string (or number) at a path inside a json/jsonb value; leaves documents " +
-            "without that path unchanged.",
+            "without that path unchanged. A path that no document of the dump has fails it, as a rule that matches nothing does (unmatched_rules).",
             [
                 new TransformerOption("path", "Where: $.contact.email, contact.email, items[0].email, items[*].email.", null),
                 new TransformerOption("transformer", "The transformer to apply there: a name, or {transformer: name, options: {...}}.", null),
@@ -38,24 +38,33 @@ internal sealed class JsonTransformer : Transformer
     readonly record struct Match(int Start, int End, JsonTokenType Type, int TextOffset, int TextLength);
 
     readonly Segment[] _path;
+    readonly TransformerPlace _place;
     readonly Transformer _inner;
     readonly List<Match> _matches = [];
     readonly ByteBuilder _texts = new();
     readonly ArrayBufferWriter<byte> _innerOutput = new(256);
 
-    JsonTransformer(Segment[] path, Transformer inner)
+    JsonTransformer(string pathText, Segment[] path, Transformer inner)
     {
         _path = path;
+        _place = new TransformerPlace(pathText.Trim());
+        Places = [_place];
         _inner = inner;
     }
 
     public override IReadOnlyList<string> ReferencedColumns => _inner.ReferencedColumns;
 
+    /// <summary>The path: a path found in no document of a dump is a rule that matched nothing (a typo, $.contact.emial).</summary>
+    public override IReadOnlyList<TransformerPlace> Places { get; }
+
+    /// <summary>Unchanged: the path is not in the document, so no value was transformed.</summary>
+    public override bool UnchangedMeansNotFound => true;
+
     public override bool CanRunInParallel => _inner.CanRunInParallel;
 
     static Transformer? Build(TransformerSetup setup)
     {
-        var places = new List<(Segment[] Path, TransformerSpec Inner)>();
+        var places = new List<(string Text, Segment[] Path, TransformerSpec Inner)>();
         if (setup.Has("paths"))
         {
             if (setup.Has("path") || setup.Has("transformer"))
@@ -69,17 +78,17 @@ internal sealed class JsonTransformer : Transformer
             }
             foreach (var (pathText, raw) in map)
             {
-                places.Add((ParsePath(pathText, setup), ParseInnerSpec(raw, "paths", setup)));
+                places.Add((pathText, ParsePath(pathText, setup), ParseInnerSpec(raw, "paths", setup)));
             }
         }
         else
         {
             var pathText = setup.GetRequiredString("path", "where in the document, e.g. $.contact.email (or paths: several places)");
-            places.Add((ParsePath(pathText, setup), ParseInnerSpec(setup.GetRaw("transformer"), "transformer", setup)));
+            places.Add((pathText, ParsePath(pathText, setup), ParseInnerSpec(setup.GetRaw("transformer"), "transformer", setup)));
         }
         if (setup.ValidateOnly)
         {
-            foreach (var (_, innerSpec) in places)
+            foreach (var (_, _, innerSpec) in places)
             {
                 TransformerRegistry.Validate(innerSpec, setup.Env);
             }
@@ -90,7 +99,7 @@ internal sealed class JsonTransformer : Transformer
         setup.RequireCategory("JSON", TypeCategory.Json);
         // Inside the document the value is a JSON string: text without a length limit.
         var innerColumn = column with { Category = TypeCategory.Text, TypeName = null, MaxLength = null };
-        var transformers = places.Select(p => new JsonTransformer(p.Path, TransformerRegistry.Create(p.Inner, innerColumn, setup.Env))).ToArray();
+        var transformers = places.Select(p => new JsonTransformer(p.Text, p.Path, TransformerRegistry.Create(p.Inner, innerColumn, setup.Env))).ToArray();
         return transformers.Length == 1 ? transformers[0] : new JsonPathsTransformer(transformers);
     }
 
@@ -290,10 +299,12 @@ internal sealed class JsonTransformer : Transformer
                 $"the json transformer got a value that is not valid JSON (near byte {e.BytePositionInLine ?? 0} of line {(e.LineNumber ?? 0) + 1} of the value)");
         }
 
+        _place.Searched++;
         if (_matches.Count == 0)
         {
             return TransformResult.Unchanged;
         }
+        _place.Found++;
 
         int copied = 0;
         foreach (var match in _matches)
@@ -573,6 +584,11 @@ internal sealed class JsonPathsTransformer(JsonTransformer[] places) : Transform
     public override IReadOnlyList<string> ReferencedColumns => [.. places.SelectMany(p => p.ReferencedColumns).Distinct(StringComparer.Ordinal)];
 
     public override bool CanRunInParallel => places.All(p => p.CanRunInParallel);
+
+    public override IReadOnlyList<TransformerPlace> Places { get; } = [.. places.SelectMany(p => p.Places)];
+
+    /// <summary>Unchanged: none of the paths is in the document.</summary>
+    public override bool UnchangedMeansNotFound => true;
 
     public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)
     {

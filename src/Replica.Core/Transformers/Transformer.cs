@@ -56,6 +56,20 @@ public abstract class Transformer : IDisposable
     /// </summary>
     public virtual double ChanceUnchanged(ReadOnlySpan<byte> value) => PoolSize is { } pool ? 1 / pool : 0;
 
+    /// <summary>
+    /// Places inside a value that this transformer's options name and that a value need not contain (json's paths), each
+    /// with how many values it was searched in and found in. The rewriter sums them over every instance built from one
+    /// rule, so that a place found in no value of the dump (a misspelt path) fails it like a rule that matches no column.
+    /// Empty for a transformer that applies to every value.
+    /// </summary>
+    public virtual IReadOnlyList<TransformerPlace> Places => [];
+
+    /// <summary>
+    /// Whether <see cref="TransformResult.Unchanged"/> from this transformer means that it found nothing to change in the
+    /// value (json: none of its paths is in the document), so the value is not counted as transformed.
+    /// </summary>
+    public virtual bool UnchangedMeansNotFound => false;
+
     /// <summary>Transforms one value. <paramref name="isNull"/> is true for SQL NULL (then <paramref name="value"/> is empty).</summary>
     public abstract TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output);
 
@@ -68,6 +82,23 @@ public abstract class Transformer : IDisposable
     }
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
+}
+
+/// <summary>
+/// A place inside a value that a transformer's options name (a json path, as written), and how often it was looked for
+/// and found by one transformer instance. One instance is used by one thread at a time; the counts are read once the
+/// values have all been given.
+/// </summary>
+public sealed class TransformerPlace(string path)
+{
+    /// <summary>The place as the config writes it, e.g. $.contact.email.</summary>
+    public string Path { get; } = path;
+
+    /// <summary>Non-NULL values it was looked for in.</summary>
+    public long Searched { get; internal set; }
+
+    /// <summary>Values in which it was found (a string, number or null there).</summary>
+    public long Found { get; internal set; }
 }
 
 /// <summary>The rest of the current row, as a transformer with <see cref="Transformer.ReferencedColumns"/> sees it.</summary>

@@ -64,6 +64,29 @@ public sealed class RuleCheckCliTests : IDisposable
         AssertOnlyListed(typo);
     }
 
+    [Theory]
+    [InlineData("$.contact.emial: email, $.contcat.phone: phone-number", "$.contact.emial")]
+    [InlineData("$.contact.Email: email, $.contact.phone: phone-number", "$.contact.Email")]
+    public async Task Dump_JsonPathInNoDocument_ExitsWith2NamingThePathAndListsNothing(string paths, string missing)
+    {
+        // A misspelt json path masked nothing and passed with exit 0, the real e-mail addresses stored in clear.
+        var typo = Config(ExampleConfig.Replace("$.contact.email: email, $.contact.phone: phone-number", paths, StringComparison.Ordinal));
+
+        var result = await _cli.RunAsync("dump", "-c", typo, "--input", SampleDump, "--name", "typo");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($":48:7: the json path {missing} of the rule for column metadata of table public.support_tickets matches no string, number or null", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        AssertOnlyListed(typo);
+
+        var warned = Config("unmatched_rules: warn\n" + File.ReadAllText(typo));
+        var dump = await _cli.RunAsync("dump", "-c", warned, "--input", SampleDump, "--name", "warned", "--quiet");
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.Contains($"replica: warning: ", dump.Stderr);
+        Assert.Contains($"the json path {missing} of the rule for column metadata", dump.Stderr);
+        AssertOnlyListed(warned, "warned");
+    }
+
     [Fact]
     public async Task Dump_UnmatchedRulesWarn_CompletesAndWarnsEvenWithQuiet()
     {

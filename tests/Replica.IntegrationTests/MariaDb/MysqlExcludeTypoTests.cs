@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Replica.IntegrationTests.Cli;
+
+namespace Replica.IntegrationTests.MariaDb;
+
+/// <summary>
+/// A typo in a MariaDB source's exclude_tables or exclude_table_data: mariadb-dump ignores an --ignore-table of a table
+/// that does not exist, so the rows it meant to leave out were dumped with exit 0. It fails with exit 2 and stores nothing.
+/// </summary>
+[Collection(MariaDbCollection.Name)]
+public sealed class MysqlExcludeTypoTests(MariaDbServer server) : IDisposable
+{
+    const string RealEmail = "jane.real@corp.example";
+
+    readonly ReplicaCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    async Task<string> CreateSourceAsync()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, $"""
+            CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(200));
+            INSERT INTO customers VALUES (1, 'someone@corp.example');
+            CREATE TABLE audit_log (id INT PRIMARY KEY, actor_email VARCHAR(200));
+            INSERT INTO audit_log VALUES (1, '{RealEmail}');
+            """);
+        return db;
+    }
+
+    string Config(string db, string extra, string top = "") => _cli.WriteConfig($$"""
+        secret: ${REPLICA_SECRET}
+        {{top}}
+        source:
+          connection_uri: '{{server.ConnectionUri(db)}}'
+        {{extra}}
+        bridge:
+          local:
+            path: {{_cli.BridgePath}}
+        transformers:
+          - table: customers
+            columns:
+              email: email
+        """, $"config-{Guid.NewGuid():N}.yaml");
+
+    async Task<List<string>> ListedAsync(string config)
+    {
+        var result = await _cli.RunAsync("list", "-c", config, "--json");
+        Assert.Equal(0, result.ExitCode);
+        return JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
+    }
+
+    [Theory]
+    [InlineData("  exclude_table_data: [audit_logs]", "source.exclude_table_data entry 'audit_logs' matches no table of ", "(did you mean audit_log?)")]
+    [InlineData("  exclude_tables: ['{db}.audit_lgo']", "source.exclude_tables entry '{db}.audit_lgo' matches no table of ", "(did you mean {db}.audit_log?)")]
+    public async Task Dump_ExcludeEntryMatchingNoTable_ExitsWith2NamingTheClosestTableAndStoresNothing(string extra, string message, string suggestion)
+    {
+        var db = await CreateSourceAsync();
+        var config = Config(db, extra.Replace("{db}", db, StringComparison.Ordinal));
+
+        var result = await _cli.RunAsync("dump", "-c", config, "--name", "typo");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message.Replace("{db}", db, StringComparison.Ordinal), result.Stderr);
+        Assert.Contains(suggestion.Replace("{db}", db, StringComparison.Ordinal), result.Stderr);
+        Assert.Contains("nothing was stored", result.Stderr);
+        Assert.DoesNotContain(server.Password, result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(await ListedAsync(config));
+        Assert.False(Directory.Exists(_cli.BridgePath) && Directory.EnumerateDirectories(_cli.BridgePath).Any(), "a failed dump left a folder in the bridge");
+    }
+
+    [Fact]
+    public async Task Dump_ExcludeTableDataSpelledRight_LeavesTheRowsOut()
+    {
+        var db = await CreateSourceAsync();
+        var config = Config(db, "  exclude_table_data: [audit_log]");
+
+        var dump = await _cli.RunAsync("dump", "-c", config, "--name", "right");
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        var restored = await _cli.RunAsync("restore", "-c", config, "--name", "right", "--output", "-");
+
+        Assert.True(restored.ExitCode == 0, restored.Stderr);
+        Assert.Contains("CREATE TABLE `audit_log`", restored.Stdout);
+        Assert.DoesNotContain(RealEmail, restored.Stdout);
+    }
+
+    [Fact]
+    public async Task Dump_ExcludeEntryMatchingNoTableWithUnmatchedRulesWarn_CompletesWithAWarning()
+    {
+        var db = await CreateSourceAsync();
+        var config = Config(db, "  exclude_table_data: [audit_logs]", top: "unmatched_rules: warn");
+
+        var dump = await _cli.RunAsync("dump", "-c", config, "--name", "warned", "--quiet");
+
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.Contains("replica: warning: source.exclude_table_data entry 'audit_logs' matches no table of ", dump.Stderr);
+        Assert.Contains("(did you mean audit_log?); it left nothing out", dump.Stderr);
+        Assert.Equal(["warned"], await ListedAsync(config));
+    }
+}
