@@ -15,8 +15,8 @@ public sealed record SqlStep(string Sql, string Origin)
 
     /// <summary>
     /// The values worth scrubbing: of 3 characters or more (scrubbing a "1" would hide every line number and hides no
-    /// secret), longest first so that one inside another is scrubbed whole.
+    /// secret), each once. ToolProcess scrubs them longest first.
     /// </summary>
     public static IReadOnlyList<string> SecretsOf(IEnumerable<string> values) =>
-        [.. values.Where(value => value.Length >= 3).Distinct(StringComparer.Ordinal).OrderByDescending(value => value.Length)];
+        [.. values.Where(value => value.Length >= 3).Distinct(StringComparer.Ordinal)];
 }
