@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Replica.Bridges;
 using Replica.IntegrationTests.Postgres;
 
@@ -51,6 +52,18 @@ public sealed class ReplicaCli : IDisposable
     }
 
     public Task<ProcessOutput> RunAsync(params string[] arguments) => RunAsync(arguments, stdin: null);
+
+    /// <summary>The names `replica list --json` prints for <paramref name="config"/>, which must succeed.</summary>
+    public async Task<List<string>> ListedNamesAsync(string config)
+    {
+        var result = await RunAsync("list", "-c", config, "--json");
+        Assert.Equal(0, result.ExitCode);
+        return JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
+    }
+
+    /// <summary>A dump that failed left no folder in this test's local bridge.</summary>
+    public void AssertNoDumpFolder() =>
+        Assert.False(Directory.Exists(BridgePath) && Directory.EnumerateDirectories(BridgePath).Any(), "a failed dump left a folder in the bridge");
 
     public Task<ProcessOutput> RunAsync(string[] arguments, Stream? stdin) => RunAsync(arguments, stdin, environment: null);
 

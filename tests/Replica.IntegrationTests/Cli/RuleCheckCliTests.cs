@@ -1,4 +1,3 @@
-using System.Text.Json;
 
 namespace Replica.IntegrationTests.Cli;
 
@@ -20,16 +19,9 @@ public sealed class RuleCheckCliTests : IDisposable
         .Replace("secret: ${REPLICA_SECRET:-replica-example-secret}", "secret: ${REPLICA_SECRET}", StringComparison.Ordinal)
         .Replace("path: ./replica-bridge", $"path: {_cli.BridgePath}", StringComparison.Ordinal), $"config-{Guid.NewGuid():N}.yaml");
 
-    async Task<List<string>> ListedAsync(string config)
-    {
-        var result = await _cli.RunAsync("list", "-c", config, "--json");
-        Assert.Equal(0, result.ExitCode);
-        return JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
-    }
-
     void AssertOnlyListed(string config, params string[] names)
     {
-        Assert.Equal(names, ListedAsync(config).GetAwaiter().GetResult());
+        Assert.Equal(names, _cli.ListedNamesAsync(config).GetAwaiter().GetResult());
         var folders = Directory.Exists(_cli.BridgePath)
             ? Directory.EnumerateDirectories(_cli.BridgePath).Select(Path.GetFileName).Order().ToArray()
             : [];

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
 
@@ -47,18 +46,6 @@ public sealed class TypoLeakLiveTests(PostgresServer server) : IDisposable
               email: email
         """, $"config-{Guid.NewGuid():N}.yaml");
 
-    async Task<List<string>> ListedAsync(string config)
-    {
-        var result = await _cli.RunAsync("list", "-c", config, "--json");
-        Assert.Equal(0, result.ExitCode);
-        return JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
-    }
-
-    void AssertNothingStored()
-    {
-        Assert.False(Directory.Exists(_cli.BridgePath) && Directory.EnumerateDirectories(_cli.BridgePath).Any(), "a failed dump left a folder in the bridge");
-    }
-
     [Theory]
     [InlineData("1", "  exclude_table_data: [public.audit_logs]", "source.exclude_table_data entry 'public.audit_logs' matches no table in {db} (did you mean public.audit_log?)")]
     [InlineData("2", "  exclude_table_data: [public.audit_logs]", "source.exclude_table_data entry 'public.audit_logs' matches no table in {db} (did you mean public.audit_log?)")]
@@ -75,8 +62,8 @@ public sealed class TypoLeakLiveTests(PostgresServer server) : IDisposable
         Assert.Contains(message.Replace("{db}", db, StringComparison.Ordinal), result.Stderr);
         Assert.Contains("nothing was stored", result.Stderr);
         Assert.Equal("", result.Stdout);
-        Assert.Empty(await ListedAsync(config));
-        AssertNothingStored();
+        Assert.Empty(await _cli.ListedNamesAsync(config));
+        _cli.AssertNoDumpFolder();
     }
 
     [Theory]
@@ -107,7 +94,7 @@ public sealed class TypoLeakLiveTests(PostgresServer server) : IDisposable
 
         Assert.True(dump.ExitCode == 0, dump.Stderr);
         Assert.Contains($"replica: warning: source.exclude_table_data entry 'public.audit_logs' matches no table in {db} (did you mean public.audit_log?); it left nothing out", dump.Stderr);
-        Assert.Equal(["warned"], await ListedAsync(config));
+        Assert.Equal(["warned"], await _cli.ListedNamesAsync(config));
     }
 
     /// <summary>
@@ -140,8 +127,8 @@ public sealed class TypoLeakLiveTests(PostgresServer server) : IDisposable
         Assert.Contains("public.newsletter.email", dump.Stderr);
         Assert.DoesNotContain("public.audit_log.actor_email", dump.Stderr); // its rows are left out: nothing to check
         Assert.Equal("", dump.Stdout);
-        Assert.Empty(await ListedAsync(config));
-        AssertNothingStored();
+        Assert.Empty(await _cli.ListedNamesAsync(config));
+        _cli.AssertNoDumpFolder();
         Assert.Equal("1", (await server.PsqlAsync(db, "SELECT count(*) FROM public.newsletter")).Trim());
     }
 }

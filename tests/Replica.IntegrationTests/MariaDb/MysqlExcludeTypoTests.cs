@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Replica.IntegrationTests.Cli;
 
 namespace Replica.IntegrationTests.MariaDb;
@@ -43,13 +42,6 @@ public sealed class MysqlExcludeTypoTests(MariaDbServer server) : IDisposable
               email: email
         """, $"config-{Guid.NewGuid():N}.yaml");
 
-    async Task<List<string>> ListedAsync(string config)
-    {
-        var result = await _cli.RunAsync("list", "-c", config, "--json");
-        Assert.Equal(0, result.ExitCode);
-        return JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
-    }
-
     [Theory]
     [InlineData("  exclude_table_data: [audit_logs]", "source.exclude_table_data entry 'audit_logs' matches no table of ", "(did you mean audit_log?)")]
     [InlineData("  exclude_tables: ['{db}.audit_lgo']", "source.exclude_tables entry '{db}.audit_lgo' matches no table of ", "(did you mean {db}.audit_log?)")]
@@ -65,8 +57,8 @@ public sealed class MysqlExcludeTypoTests(MariaDbServer server) : IDisposable
         Assert.Contains(suggestion.Replace("{db}", db, StringComparison.Ordinal), result.Stderr);
         Assert.Contains("nothing was stored", result.Stderr);
         Assert.DoesNotContain(server.Password, result.Stderr, StringComparison.Ordinal);
-        Assert.Empty(await ListedAsync(config));
-        Assert.False(Directory.Exists(_cli.BridgePath) && Directory.EnumerateDirectories(_cli.BridgePath).Any(), "a failed dump left a folder in the bridge");
+        Assert.Empty(await _cli.ListedNamesAsync(config));
+        _cli.AssertNoDumpFolder();
     }
 
     [Fact]
@@ -95,6 +87,6 @@ public sealed class MysqlExcludeTypoTests(MariaDbServer server) : IDisposable
         Assert.True(dump.ExitCode == 0, dump.Stderr);
         Assert.Contains("replica: warning: source.exclude_table_data entry 'audit_logs' matches no table of ", dump.Stderr);
         Assert.Contains("(did you mean audit_log?); it left nothing out", dump.Stderr);
-        Assert.Equal(["warned"], await ListedAsync(config));
+        Assert.Equal(["warned"], await _cli.ListedNamesAsync(config));
     }
 }
