@@ -35,7 +35,11 @@ while (($#)); do
         *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
-command -v gnuplot >/dev/null || { echo "== installing gnuplot-nox (apt-get)"; apt-get install -y -q gnuplot-nox >/dev/null; }
+if ! command -v gnuplot >/dev/null; then
+    echo "== installing gnuplot-nox (apt-get)"
+    # A fresh machine has no package lists yet: update them first, as .ci/run does.
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null
+fi
 [[ -n "$replica" ]] || bench_build_cli
 mkdir -p "$out"
 unset DOTNET_GCHeapHardLimit DOTNET_GCgen0size
