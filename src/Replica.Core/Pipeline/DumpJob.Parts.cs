@@ -92,6 +92,12 @@ public static partial class DumpJob
                         throw;
                     }
                     shelf.GiveBack(buffers);
+                    // Every stage of the part is done with its rewriter (not so after a failure, when the dump stops anyway);
+                    // the schema's rewriter (the first part) is the dump's own, which the later parts read from.
+                    if (!ReferenceEquals(partRewriter, rewriter))
+                    {
+                        partRewriter.EndPart();
+                    }
                     return size;
                 }
             }
