@@ -20,6 +20,7 @@ internal sealed class Interrupts : IDisposable
     readonly List<PosixSignalRegistration> _registrations = [];
     readonly CancellationTokenSource _cancel;
     Timer? _deadline;
+    bool _disposed;
 
     Interrupts(CancellationTokenSource cancel) => _cancel = cancel;
 
@@ -44,15 +45,18 @@ internal sealed class Interrupts : IDisposable
     void OnSignal(PosixSignalContext context)
     {
         context.Cancel = true;
+        // Under the lock, as Dispose: a handler already running when Main disposes (a signal as the command ends) must not
+        // cancel the source Main disposes next (ObjectDisposedException on the signal's thread: the crash handler, exit 1)
+        // nor start a deadline that nothing disposes.
         lock (_registrations)
         {
-            if (_deadline is not null)
+            if (_deadline is not null || _disposed)
             {
                 return;
             }
             _deadline = new Timer(static _ => Environment.Exit(130), null, Grace, Timeout.InfiniteTimeSpan);
+            _cancel.Cancel();
         }
-        _cancel.Cancel();
     }
 
     /// <summary>The mask of signals this process ignores (bit n - 1 for signal n), from /proc/self/status; null if unreadable.</summary>
@@ -77,10 +81,14 @@ internal sealed class Interrupts : IDisposable
 
     public void Dispose()
     {
+        lock (_registrations)
+        {
+            _disposed = true;
+            _deadline?.Dispose();
+        }
         foreach (var registration in _registrations)
         {
             registration.Dispose();
         }
-        _deadline?.Dispose();
     }
 }

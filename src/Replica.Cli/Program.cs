@@ -8,15 +8,26 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // First, before anything writes to it: no write to stderr can throw (a hung-up terminal fails every write with EIO;
+        // FailSafeWriter), so neither the progress timer, nor the "interrupted" line, nor the handler below can end the
+        // process before an interrupted command has cleaned up.
+        Console.SetError(new FailSafeWriter(Console.Error));
         // An exception on a thread or pool task that nobody awaits would end the process with a stack trace and SIGABRT
         // (exit 134), whatever the command's handler does. It cannot be recovered from, but it can end as any other
-        // unexpected error: one line on stderr and exit code 1.
+        // unexpected error: one line on stderr and exit code 1. The exit comes whatever the line does: a throw in here
+        // would be the abort again, without the exit's cleanup (ExitCleanup).
         AppDomain.CurrentDomain.UnhandledException += static (_, e) =>
         {
-            Console.Error.WriteLine(e.ExceptionObject is Exception exception
-                ? CommonOptions.Unexpected(exception)
-                : "replica: unexpected error (a bug; please report it)");
-            Environment.Exit(1);
+            try
+            {
+                Console.Error.WriteLine(e.ExceptionObject is Exception exception
+                    ? CommonOptions.Unexpected(exception)
+                    : "replica: unexpected error (a bug; please report it)");
+            }
+            finally
+            {
+                Environment.Exit(1);
+            }
         };
         // After Ctrl-C the exit waits for a swap that cannot be cut, and says so, and how it ended.
         Replica.Clients.ExitNotices.Writer = static notice => Console.Error.WriteLine(notice);

@@ -67,4 +67,83 @@ public sealed class SignalCliTests : IDisposable
         Assert.False(Directory.Exists(_cli.BridgePath) && Directory.EnumerateFiles(_cli.BridgePath, "index.json").Any(f => File.ReadAllText(f).Contains("dump-", StringComparison.Ordinal)),
             "a dump was listed");
     }
+
+    /// <summary>
+    /// Runs its arguments in a new pseudo-terminal (stdin stays this script's stdin, a pipe), reads the terminal until a
+    /// dump is being written in the bridge (argv[1]) and a second more, so that progress is drawn, then closes the master,
+    /// as sshd does when the connection drops: the kernel hangs the terminal up and sends SIGHUP, and every later write to
+    /// it fails with EIO. Prints whether a dump was being written, then the exit code (-N: killed by signal N).
+    /// </summary>
+    const string HangUpScript = """
+        import glob, os, pty, select, sys, time
+        bridge, command = sys.argv[1], sys.argv[2:]
+        stdin = os.dup(0)
+        pid, master = pty.fork()
+        if pid == 0:
+            os.dup2(stdin, 0)
+            os.execvp(command[0], command)
+        deadline, writing = time.monotonic() + 120, None
+        while time.monotonic() < deadline and (writing is None or time.monotonic() - writing < 1):
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+            if writing is None and glob.glob(os.path.join(bridge, '*', '.writing')):
+                writing = time.monotonic()
+        os.close(master)
+        status = os.waitpid(pid, 0)[1]
+        print('writing' if writing else 'never writing', os.waitstatus_to_exitcode(status))
+        """;
+
+    /// <summary>
+    /// The terminal hangs up (the ssh connection dropped) during a dump: the run ends as interrupted (130) and its
+    /// unfinished dump is removed from the bridge. Found by review: the progress line's write to the hung-up terminal
+    /// failed with EIO, the exception reached the crash handler, whose own write failed too, and the process aborted
+    /// (SIGABRT, 134) with the dump's folder, its .writing marker and chunks left in the bridge; with --quiet the folder
+    /// was removed but the "interrupted" line failed the same way (134).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Dump_TerminalHangsUp_ExitsInterruptedAndRemovesTheUnfinishedDump(bool quiet)
+    {
+        var config = _cli.WriteConfig($"""
+            secret: {ReplicaCli.Secret}
+            bridge:
+              local: {"{"} path: {_cli.BridgePath} {"}"}
+            """);
+        var start = new ProcessStartInfo("python3")
+        {
+            WorkingDirectory = _cli.WorkingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { "-c", HangUpScript, _cli.BridgePath, "dotnet", Path.Combine(AppContext.BaseDirectory, "replica.dll"), "dump", "-c", config, "--input", "-" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        if (quiet)
+        {
+            start.ArgumentList.Add("--quiet");
+        }
+        using var python = Process.Start(start)!;
+        var stdout = python.StandardOutput.ReadToEndAsync();
+        var stderr = python.StandardError.ReadToEndAsync();
+        // Some SQL, less than a pipe holds (so this write never waits for replica); stdin stays open, so the dump, begun
+        // in the bridge, waits for more until the hang-up.
+        for (var i = 0; i < 200; i++)
+        {
+            await python.StandardInput.WriteLineAsync($"INSERT INTO t VALUES ({i}, 'row {i} {new string('x', 200)}');");
+        }
+        await python.StandardInput.FlushAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        await python.WaitForExitAsync(timeout.Token);
+
+        var outcome = (await stdout).Trim();
+        Assert.True(outcome == "writing 130", $"expected 'writing 130', got '{outcome}' {await stderr}");
+        _cli.AssertNoDumpFolder();
+        python.StandardInput.Close();
+    }
 }

@@ -1,0 +1,123 @@
+using System.Text;
+
+namespace Replica.Cli;
+
+/// <summary>
+/// Standard error as the CLI writes it (Program installs it as Console.Error): a write that fails says nothing and throws
+/// nothing, and once one failed every later write goes nowhere. What stderr carries (progress, warnings, the one line of a
+/// failure) must never end the run itself. Found by review: after a terminal hang-up (the ssh connection dropped) every
+/// write to it fails with EIO; the progress timer's write threw on a pool thread, the crash handler's own line threw too,
+/// and the process aborted (SIGABRT, exit 134) before the interrupted dump was removed from the bridge and before the exit's
+/// cleanup deleted the password files; with --quiet the "interrupted" line did the same. A broken pipe never gets here:
+/// .NET's console ignores EPIPE. Standard output is left as it is: it carries results, and a failure to write them is an
+/// I/O error (exit 4).
+/// </summary>
+internal sealed class FailSafeWriter : TextWriter
+{
+    readonly TextWriter _original;
+    volatile TextWriter _inner;
+
+    public FailSafeWriter(TextWriter inner)
+    {
+        _original = inner;
+        _inner = inner;
+    }
+
+    public override Encoding Encoding => _original.Encoding;
+
+    public override IFormatProvider FormatProvider => _original.FormatProvider;
+
+    public override void Write(char value) => Guard(value, static (w, v) => w.Write(v));
+
+    public override void Write(string? value) => Guard(value, static (w, v) => w.Write(v));
+
+    public override void Write(char[] buffer, int index, int count) =>
+        Guard((buffer, index, count), static (w, v) => w.Write(v.buffer, v.index, v.count));
+
+    public override void WriteLine() => Guard(0, static (w, _) => w.WriteLine());
+
+    public override void WriteLine(string? value) => Guard(value, static (w, v) => w.WriteLine(v));
+
+    public override void Flush() => Guard(0, static (w, _) => w.Flush());
+
+    // The console's own writer writes synchronously and returns a completed task; so does this one, so that a failure is
+    // caught here rather than carried by a task.
+    public override Task WriteAsync(char value)
+    {
+        Write(value);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteAsync(string? value)
+    {
+        Write(value);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteAsync(char[] buffer, int index, int count)
+    {
+        Write(buffer, index, count);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+    {
+        Write(buffer.Span);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteLineAsync()
+    {
+        WriteLine();
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteLineAsync(char value)
+    {
+        WriteLine(value);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteLineAsync(string? value)
+    {
+        WriteLine(value);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteLineAsync(char[] buffer, int index, int count)
+    {
+        WriteLine(buffer, index, count);
+        return Task.CompletedTask;
+    }
+
+    public override Task WriteLineAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+    {
+        WriteLine(buffer.Span);
+        return Task.CompletedTask;
+    }
+
+    public override Task FlushAsync()
+    {
+        Flush();
+        return Task.CompletedTask;
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        Flush();
+        return Task.CompletedTask;
+    }
+
+    void Guard<T>(T value, Action<TextWriter, T> write)
+    {
+        try
+        {
+            write(_inner, value);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // EIO from a hung-up terminal, ENOSPC from a full disk: it will not get better, and no one is left to tell.
+            _inner = Null;
+        }
+    }
+}
