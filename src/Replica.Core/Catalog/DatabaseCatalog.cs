@@ -16,6 +16,10 @@ public sealed partial record DatabaseCatalog(string Database, string ServerVersi
     [JsonIgnore]
     public IReadOnlyList<TableReference> OtherRelations { get; init; } = [];
 
+    /// <summary>The views among <see cref="OtherRelations"/>: they hold no rows, so an exclude_table_data entry naming only views leaves nothing out.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<TableReference> Views { get; init; } = [];
+
     /// <summary>The table named exactly (as PostgreSQL stores it), or null.</summary>
     public CatalogTable? Find(string schema, string table)
     {

@@ -25,7 +25,7 @@ public static partial class PostgresCatalog
 
     /// <summary>Relations other than tables that pg_dump's --exclude-table patterns match (views, sequences, foreign tables).</summary>
     const string OtherRelationsSql = """
-        SELECT n.nspname::text, c.relname::text
+        SELECT n.nspname::text, c.relname::text, c.relkind = 'v'
         FROM pg_catalog.pg_class c
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('v', 'm', 'S', 'f')

@@ -256,15 +256,21 @@ public static partial class PostgresCatalog
             result.Add(t.Build());
         }
         var others = new List<TableReference>();
+        var views = new List<TableReference>();
         await using (var command = new NpgsqlCommand(OtherRelationsSql, connection))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                others.Add(new TableReference(reader.GetString(0), reader.GetString(1)));
+                var relation = new TableReference(reader.GetString(0), reader.GetString(1));
+                others.Add(relation);
+                if (reader.GetBoolean(2))
+                {
+                    views.Add(relation);
+                }
             }
         }
-        return new DatabaseCatalog(database, version, schemas, result) { OtherRelations = others };
+        return new DatabaseCatalog(database, version, schemas, result) { OtherRelations = others, Views = views };
     }
 
     /// <summary>A partitioned table holds no rows itself; its rows and sizes are those of its partitions, summed.</summary>

@@ -8,7 +8,9 @@ namespace Replica.Clients;
 /// https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-PATTERNS): '*' is any run of characters, '?' one
 /// character, unquoted letters fold to lower case, "double-quoted" text is literal, a dot separates schema and table.
 /// Other characters act as in a regular expression, as in psql. A table pattern without a schema matches tables visible
-/// in the search path; this reads that as schema public (the default search_path), since no session is at hand.
+/// in the search path of pg_dump's session; this reads that as schema public (the default search_path), since no session
+/// is at hand. The config refuses such a pattern for a PostgreSQL source (<see cref="NamesSchema"/>), so that reading
+/// only serves configs without a live source.
 /// </summary>
 public sealed class PgDumpPattern
 {
@@ -31,6 +33,9 @@ public sealed class PgDumpPattern
             _ => new PgDumpPattern(ToRegex(parts[^2]), ToRegex(parts[^1])),
         };
     }
+
+    /// <summary>Whether a --table pattern names its schema (schema.table or database.schema.table, a dot outside double quotes).</summary>
+    public static bool NamesSchema(string pattern) => SplitParts(pattern).Count > 1;
 
     /// <summary>A --schema pattern: [database.]schema.</summary>
     public static PgDumpPattern Schema(string pattern) => new(null, ToRegex(SplitParts(pattern)[^1]));

@@ -194,27 +194,41 @@ internal sealed partial class ConfigBinder
                 _ => throw Error(formatNode, $"expected copy (the default: COPY blocks, fastest) or inserts (INSERT statements with column names), found {text.Shown}"),
             };
         }
+        var uri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null;
+        var postgres = uri is not null && Clients.DatabaseUri.Parse(uri).Kind == Clients.DatabaseKind.PostgreSql;
         return new SourceConfig
         {
-            ConnectionUri = sf.Get("connection_uri") is { } c ? ConnectionUri(c) : null,
-            Tables = Patterns(sf.Get("tables")),
-            ExcludeTables = Patterns(sf.Get("exclude_tables")),
-            ExcludeTableData = Patterns(sf.Get("exclude_table_data")),
+            ConnectionUri = uri,
+            Tables = Patterns(sf.Get("tables"), postgres),
+            ExcludeTables = Patterns(sf.Get("exclude_tables"), postgres),
+            ExcludeTableData = Patterns(sf.Get("exclude_table_data"), postgres),
             Schemas = Patterns(sf.Get("schemas")),
             ExcludeSchemas = Patterns(sf.Get("exclude_schemas")),
             DataFormat = format,
         };
     }
 
-    /// <summary>A list of pg_dump name patterns (https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-PATTERNS).</summary>
-    List<string> Patterns(ConfigNode? node)
+    /// <summary>
+    /// A list of pg_dump name patterns (https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-PATTERNS). For a
+    /// PostgreSQL source (<paramref name="schemaRequired"/>) a table pattern must name its schema: pg_dump matches a bare
+    /// name against the tables visible in its session's search_path, which the role's or database's settings (ALTER ROLE
+    /// ... SET search_path) or the URI's options decide, not the config. Replica's checks (unmatched entries, strict
+    /// mode, --jobs) could then pass one table while pg_dump left out another, and dump rows in clear.
+    /// </summary>
+    List<string> Patterns(ConfigNode? node, bool schemaRequired = false)
     {
         var patterns = new List<string>();
         if (node is not null)
         {
             foreach (var item in Sequence(node.Value, "name patterns such as public.users or 'audit.*'"))
             {
-                patterns.Add(NonEmpty(item, "a name pattern such as public.users"));
+                var pattern = NonEmpty(item, "a name pattern such as public.users");
+                if (schemaRequired && !Clients.PgDumpPattern.NamesSchema(pattern))
+                {
+                    throw Error(item, $"'{pattern}' names no schema: pg_dump would match it against the tables in the search_path of "
+                        + $"the source's role and database, which may not be schema public; write schema.table (e.g. public.{pattern}, or '*.{pattern}' for every schema)");
+                }
+                patterns.Add(pattern);
             }
         }
         return patterns;

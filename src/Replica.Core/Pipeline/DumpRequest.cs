@@ -305,6 +305,7 @@ public sealed class DumpRequest : IAsyncDisposable
                 Strict = strictFromDump,
                 LiveSource = liveSource,
                 SourceDumpsData = (schema, name) => StrictPolicy.SourceDumpsData(config.Source, schema, name),
+                SourceExcludesWithChildren = (schema, name) => StrictPolicy.SourceExcludes(config.Source, schema, name),
                 ConfigFile = config.File,
             },
         };

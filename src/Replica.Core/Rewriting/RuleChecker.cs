@@ -27,6 +27,12 @@ public sealed class RuleChecks
     /// </summary>
     public Func<string, string, bool> SourceDumpsData { get; init; } = static (_, _) => true;
 
+    /// <summary>
+    /// Whether the source's exclude_tables or exclude_table_data name a table: its partitions and inheritance children,
+    /// at any depth, are left out with it (Sources.ExcludedChildren). Default: none.
+    /// </summary>
+    public Func<string, string, bool> SourceExcludesWithChildren { get; init; } = static (_, _) => false;
+
     /// <summary>The config file, for messages.</summary>
     public string? ConfigFile { get; init; }
 
@@ -489,7 +495,8 @@ internal sealed class RuleChecker(RewriteRules rules, Dictionary<TableName, Tabl
         }
         table.StrictChecked = true;
         if (ActionOf(table) != TableAction.Transform
-            || (_checks!.LiveSource && !_checks.SourceDumpsData(table.Name.Schema, table.Name.Table)))
+            || (_checks!.LiveSource && (!_checks.SourceDumpsData(table.Name.Schema, table.Name.Table)
+                || table.Lineage().Exists(t => _checks.SourceExcludesWithChildren(t.Name.Schema, t.Name.Table)))))
         {
             return;
         }

@@ -155,6 +155,10 @@ public static class StrictPolicy
         return included && !AnyTable(source.ExcludeTables, schema, table) && !AnyTable(source.ExcludeTableData, schema, table);
     }
 
+    /// <summary>Whether exclude_tables or exclude_table_data name this table (and so its partitions and children too).</summary>
+    internal static bool SourceExcludes(SourceConfig source, string schema, string table) =>
+        AnyTable(source.ExcludeTables, schema, table) || AnyTable(source.ExcludeTableData, schema, table);
+
     static bool AnyTable(IReadOnlyList<string> patterns, string schema, string table)
     {
         foreach (var pattern in patterns)

@@ -10,7 +10,8 @@ namespace Replica.Sources;
 public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
 {
     readonly DatabaseUri _uri;
-    readonly SourceOptions _config;
+    SourceOptions _config;
+    bool _prepared;
     readonly PostgresTools _tools;
     ToolProcess? _process;
 
@@ -44,9 +45,20 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         Length = answer.Length == 2 && long.TryParse(answer[0], invariant, out var bytes) && bytes > 0 ? bytes : null;
         TableCount = answer.Length == 2 && int.TryParse(answer[1], invariant, out var tables) ? tables : null;
+        // Partitions and children of excluded tables are excluded with them; one attached between this query and
+        // pg_dump's start is not (pg_dump 16's --exclude-table-and-children would close that gap).
+        if (_config.ExcludeTables.Count + _config.ExcludeTableData.Count > 0)
+        {
+            var ancestry = ExcludedChildren.Parse(await _tools.QueryAsync(_uri, ExcludedChildren.Sql, cancellationToken).ConfigureAwait(false));
+            _config = ExcludedChildren.Add(_config, ancestry);
+        }
+        _prepared = true;
     }
 
-    /// <summary>pg_dump's arguments: no connection details, no password (those are in its environment).</summary>
+    /// <summary>
+    /// pg_dump's arguments: no connection details, no password (those are in its environment). After
+    /// <see cref="PrepareAsync"/> they exclude the partitions and children of excluded tables too (<see cref="ExcludedChildren"/>).
+    /// </summary>
     public IReadOnlyList<string> Arguments()
     {
         var arguments = new List<string> { "--format=plain", "--no-password", "--encoding=UTF8" };
@@ -75,6 +87,10 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
         if (_process is not null)
         {
             throw new InvalidOperationException("pg_dump was already started");
+        }
+        if (!_prepared)
+        {
+            throw new InvalidOperationException("call PrepareAsync first: it excludes the partitions and children of excluded tables");
         }
         _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), [_uri.Password],
             context: $"dumping {_uri.Describe()} (nothing was stored)");

@@ -38,7 +38,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     const string BeginReadOnly = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
     readonly DatabaseUri _uri;
-    readonly SourceOptions _options;
+    SourceOptions _options;
     readonly PostgresTools _tools;
     readonly int _jobs;
     readonly SemaphoreSlim _slots;
@@ -96,6 +96,13 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
             await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", _exporter))
             {
                 SnapshotId = (string?)await export.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }
+            // The partitions and children of excluded tables, as this snapshot has them: neither copied nor in pg_dump's parts.
+            if (_options.ExcludeTables.Count + _options.ExcludeTableData.Count > 0)
+            {
+                await using var children = new NpgsqlCommand(ExcludedChildren.Sql, _exporter);
+                var json = (string)(await children.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                _options = ExcludedChildren.Add(_options, ExcludedChildren.Parse(json));
             }
             Tables = await ListTablesAsync(_exporter, cancellationToken).ConfigureAwait(false);
             // As pg_dump does: from here on no table can be dropped or altered under the parts still to come.

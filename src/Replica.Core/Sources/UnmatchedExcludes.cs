@@ -16,7 +16,8 @@ public static class UnmatchedExcludes
     /// <summary>
     /// Checks the exclude patterns of a PostgreSQL source against its catalog, as pg_dump matches them
     /// (<see cref="PgDumpPattern"/>): tables (and the views, sequences and foreign tables pg_dump also excludes by these
-    /// patterns), and schemas.
+    /// patterns), and schemas. An exclude_table_data entry that matches only views counts as matching nothing: it leaves
+    /// no rows out. A partitioned table matches: its partitions are excluded with it (<see cref="ExcludedChildren"/>).
     /// </summary>
     public static void CheckPostgres(SourceOptions options, DatabaseCatalog catalog, UnmatchedRules unmatched, Action<string>? warn, string? configFile)
     {
@@ -32,6 +33,13 @@ public static class UnmatchedExcludes
             foreach (var text in patterns)
             {
                 var pattern = PgDumpPattern.Table(text);
+                // A view holds no rows: an exclude_table_data entry that matches views only leaves no data out.
+                if (key == "source.exclude_table_data" && !relations.Exists(r => pattern.Matches(r.Schema, r.Name) && !catalog.Views.Contains(r))
+                    && catalog.Views.FirstOrDefault(r => pattern.Matches(r.Schema, r.Name)) is { } view)
+                {
+                    problems.Add($"{key} entry '{text}' matches only views {where} (such as {view.Schema}.{view.Name}), which hold no rows");
+                    continue;
+                }
                 if (!relations.Exists(r => pattern.Matches(r.Schema, r.Name)))
                 {
                     var candidates = text.Contains('.', StringComparison.Ordinal)

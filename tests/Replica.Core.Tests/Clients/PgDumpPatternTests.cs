@@ -23,6 +23,18 @@ public sealed class PgDumpPatternTests
     }
 
     [Theory]
+    [InlineData("users", false)]
+    [InlineData("\"my.table\"", false)]     // the dot is quoted: one part
+    [InlineData("public.users", true)]
+    [InlineData("*.users", true)]
+    [InlineData("\"my.schema\".t", true)]
+    [InlineData("shop.public.users", true)]
+    public void NamesSchema_DotOutsideQuotes(string pattern, bool expected)
+    {
+        Assert.Equal(expected, PgDumpPattern.NamesSchema(pattern));
+    }
+
+    [Theory]
     [InlineData("audit", "audit", true)]
     [InlineData("aud*", "audit", true)]
     [InlineData("audit", "audit2", false)]

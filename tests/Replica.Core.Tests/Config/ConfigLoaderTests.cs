@@ -459,6 +459,35 @@ public class ConfigLoaderTests
         Assert.Contains("did you mean 'en_US'?", e.Message);
     }
 
+    /// <summary>
+    /// pg_dump matches a bare table name in the search_path of its session (the role's or database's), which Replica's
+    /// checks read as schema public: with search_path = app, exclude_table_data: [users] left app.users out and dumped
+    /// public.users' rows in clear, while the checks passed.
+    /// </summary>
+    [Theory]
+    [InlineData("tables: [users]", "source.tables[0]")]
+    [InlineData("exclude_tables: [public.sessions, audit_log]", "source.exclude_tables[1]")]
+    [InlineData("exclude_table_data: ['\"Users.Archive\"']", "source.exclude_table_data[0]")]
+    public void Parse_PostgresSourceTablePatternWithoutSchema_IsRejectedAskingForSchemaTable(string filter, string key)
+    {
+        var e = Fails($"source:\n  connection_uri: postgres://app@db/shop\n  {filter}");
+
+        Assert.Equal(key, e.Key);
+        Assert.Contains("names no schema", e.Message);
+        Assert.Contains("search_path", e.Message);
+        Assert.Contains("write schema.table", e.Message);
+    }
+
+    [Fact]
+    public void Parse_SourceTablePatternsWithoutSchema_AreKeptForMySqlAndWithoutSource()
+    {
+        Assert.Equal(["users"], Parse("source:\n  connection_uri: mysql://app@db/shop\n  exclude_table_data: [users]").Source.ExcludeTableData);
+        Assert.Equal(["users"], Parse("source:\n  exclude_table_data: [users]").Source.ExcludeTableData);
+        Assert.Equal(["public.users", "*.logs", "archive"], Parse(
+            "source:\n  connection_uri: postgres://app@db/shop\n  tables: [public.users, '*.logs']\n  exclude_schemas: [archive]").Source.Tables
+            .Concat(Parse("source:\n  connection_uri: postgres://app@db/shop\n  exclude_schemas: [archive]").Source.ExcludeSchemas));
+    }
+
     [Fact]
     public void Parse_UnsupportedUriScheme_IsRejectedWithoutShowingPassword()
     {

@@ -49,7 +49,7 @@ public sealed class TypoLeakLiveTests(PostgresServer server) : IDisposable
     [Theory]
     [InlineData("1", "  exclude_table_data: [public.audit_logs]", "source.exclude_table_data entry 'public.audit_logs' matches no table in {db} (did you mean public.audit_log?)")]
     [InlineData("2", "  exclude_table_data: [public.audit_logs]", "source.exclude_table_data entry 'public.audit_logs' matches no table in {db} (did you mean public.audit_log?)")]
-    [InlineData("1", "  exclude_tables: [audit_lgo]", "source.exclude_tables entry 'audit_lgo' matches no table in {db} (did you mean audit_log?)")]
+    [InlineData("1", "  exclude_tables: [public.audit_lgo]", "source.exclude_tables entry 'public.audit_lgo' matches no table in {db} (did you mean public.audit_log?)")]
     [InlineData("2", "  exclude_schemas: [archiv]", "source.exclude_schemas entry 'archiv' matches no schema in {db} (did you mean archive?)")]
     public async Task Dump_ExcludeEntryMatchingNothing_ExitsWith2NamingTheClosestNameAndStoresNothing(string jobs, string extra, string message)
     {
