@@ -113,6 +113,31 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
         Assert.Equal(["1", "2"], (await server.QueryAsync(db, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
     }
 
+    /// <summary>
+    /// psql cuts the statement it repeats ("LINE 1: ...6789abcdefXYZ0123456789abcdefghijklmnopQRSTUV' || bogus_colu..."),
+    /// so a long value showed in part (47 of 80 characters), which the scrub of whole values did not find.
+    /// </summary>
+    [Fact]
+    public async Task Restore_FailingStepWithALongVariable_ShowsNoPieceOfIt()
+    {
+        const string key = "sk_live_0123456789abcdefXYZ0123456789abcdefghijklmnopQRSTUVWXYZ0123456789abcdefg";
+        await StoreAsync();
+        var db = await DestinationAsync();
+        var config = Config(db, "\"UPDATE settings SET value = '${STAGING_API_KEY}' || bogus_column_that_does_not_exist WHERE name = 'base_url'\"");
+
+        var restore = await _cli.RunAsync(["restore", "-c", config, "--name", "shop", "--no-wipe", "--yes"], null,
+            new Dictionary<string, string?> { ["STAGING_API_KEY"] = key });
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("destination.after_restore[0]", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("bogus_column_that_does_not_exist", restore.Stderr, StringComparison.Ordinal);
+        for (var start = 0; start + 8 <= key.Length; start++)
+        {
+            Assert.DoesNotContain(key.Substring(start, 8), restore.Stdout + restore.Stderr, StringComparison.Ordinal);
+        }
+        Assert.Equal(["1", "2"], (await server.QueryAsync(db, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
     [Fact]
     public async Task Restore_StepWithAMetaCommand_IsAConfigErrorBeforeAnythingRuns()
     {
