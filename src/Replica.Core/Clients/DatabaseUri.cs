@@ -53,9 +53,9 @@ public sealed class DatabaseUri
     /// the URI reads one way: libpq's reading (the user information ends at the first '@', unless a '/' comes before it)
     /// and the readings whose user information ends at a later '@' (an '@' in the password) are all tried, and when
     /// one is well formed and a later '@' could end the user information too, the URI is refused rather than guessed:
-    /// postgres://u:p@h/db@x is password p on h
-    /// with database db@x to libpq, password p@h/db on x to the other reading, and whichever was wrong would send the
-    /// password to a host it is not meant for. A '%' followed by two hex digits is an escape.
+    /// postgres://u:p@h/db@x is password p on h with database db@x to libpq, password p@h/db on x to the other reading,
+    /// and whichever was wrong would send the password to a host it is not meant for. A '%' followed by two hex digits
+    /// is an escape.
     /// </remarks>
     public static DatabaseUri Parse(string uri)
     {
@@ -231,7 +231,6 @@ public sealed class DatabaseUri
         key is "host" or "port" or "user" or "password" or "dbname"
         || (kind == DatabaseKind.PostgreSql ? s_libpqVariables.ContainsKey(key) : MysqlOptionFile.IsSupportedParameter(key));
 
-    /// <summary>host[:port][/database][?name=value&amp;...] as written (undecoded), or the first thing wrong with it.</summary>
     /// <summary>
     /// One parameter as written: <c>Index</c> is its offset in the text read, <c>Number</c> its 1-based place among the
     /// parameters, <c>AfterHidden</c> whether a parameter whose value is never shown stands before it (its '&amp;' may
@@ -239,6 +238,7 @@ public sealed class DatabaseUri
     /// </summary>
     readonly record struct Parameter(string Key, string Value, int Index, int Number, bool AfterHidden);
 
+    /// <summary>host[:port][/database][?name=value&amp;...] as written (undecoded), or the first thing wrong with it.</summary>
     readonly record struct Address(string? Host, string? Port, string? Database, List<Parameter> Parameters, string? Error);
 
     /// <summary>
