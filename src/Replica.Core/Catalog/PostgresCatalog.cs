@@ -127,7 +127,7 @@ public static partial class PostgresCatalog
                     break;
                 default:
                     throw new ConfigException(
-                        $"connection URI parameter '{key}' is not supported when replica reads the catalog (Npgsql); supported: sslmode, sslrootcert, "
+                        $"connection URI {uri.NameOfParameter(key)} is not supported when replica reads the catalog (Npgsql); supported: sslmode, sslrootcert, "
                         + "sslcert, sslkey, application_name, passfile, options, target_session_attrs, connect_timeout");
             }
         }

@@ -45,13 +45,17 @@ public sealed class DatabaseUri
 
     /// <summary>
     /// Parses <paramref name="uri"/>; the message of a failure never repeats the URI (it may hold a password), its scheme
-    /// or its port, and names a parameter only when it stands after the last '@' (so it cannot be part of a password).
+    /// or its port, and names a parameter only when it can be no piece of a password: it stands after the last '@', and
+    /// no parameter whose value is not shown (password=, sslpassword=, an unknown one) stands before it.
     /// </summary>
     /// <remarks>
-    /// A password may hold '/', '?', '#', ':' and '@' as they are (libpq requires them percent-encoded): the user
-    /// information ends at the first '@' after which the rest reads as host[:port][/database][?name=value&amp;...] with
-    /// parameters this kind of database knows. With no '@' at all, or where libpq's own reading is well formed, that
-    /// reading wins (so postgres://h/db?user=me@corp names no password). A '%' followed by two hex digits is an escape.
+    /// A password may hold '/', '?', '#', ':' and '@' as they are (libpq requires them percent-encoded), but only where
+    /// the URI reads one way: libpq's reading (the user information ends at the first '@', unless a '/' comes before it)
+    /// and the readings whose user information ends at a later '@' (an '@' in the password) are all tried, and when
+    /// one is well formed and a later '@' could end the user information too, the URI is refused rather than guessed:
+    /// postgres://u:p@h/db@x is password p on h with database db@x to libpq, password p@h/db on x to the other reading,
+    /// and whichever was wrong would send the password to a host it is not meant for. A '%' followed by two hex digits
+    /// is an escape.
     /// </remarks>
     public static DatabaseUri Parse(string uri)
     {
@@ -84,7 +88,7 @@ public sealed class DatabaseUri
             }
         }
 
-        var address = ReadAddress(rest[(at + 1)..]);
+        var address = ReadAddress(rest[(at + 1)..], kind);
         if (address.Error is { } error)
         {
             throw new ConfigException(error);
@@ -103,11 +107,22 @@ public sealed class DatabaseUri
         }
 
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (keyText, valueText, _) in address.Parameters)
+        var unnamed = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (keyText, valueText, index, number, afterHidden) in address.Parameters)
         {
             var key = Decode(keyText);
-            parameters[key] = Decode(valueText, IsParameterName(key) ? $"parameter '{key}'" : "a parameter name");
+            // password=Secr3t&abcdef=1 is one password with an unencoded '&' as much as two parameters: 'abcdef' is not shown.
+            if (IsParameterName(key) && !afterHidden && at + 1 + index > lastAt)
+            {
+                unnamed.Remove(key);
+            }
+            else
+            {
+                unnamed[key] = number;
+            }
+            parameters[key] = Decode(valueText, NameOfParameter(key, unnamed));
         }
+        result._unnamedParameters = unnamed;
 
         // libpq lets parameters name what the authority leaves out (e.g. ?host=/var/run/postgresql for a socket).
         if (parameters.Remove("host", out var h))
@@ -140,28 +155,31 @@ public sealed class DatabaseUri
     }
 
     /// <summary>
-    /// Where the user information ends: the index of its '@', or -1 for none. The first reading (none, then each '@' in
-    /// order) whose rest is well formed with known parameters wins; else the first whose rest is well formed with
-    /// parameters that look like names; else the last '@', whose rest then says what is wrong.
+    /// Where the user information ends: the index of its '@', or -1 for none. The readings tried are libpq's (up to the
+    /// first '@' when no '/' comes before it, as conninfo_uri_parse_options in libpq's fe-connect.c reads it) and each
+    /// later '@' after a user name (up to its ':') without '/', '?' or '#'. The one well-formed reading must be the last
+    /// of them: with none, the rest after the last '@' says what is wrong; with another after it, the URI is refused unread.
     /// </summary>
     static int FindUserInfoEnd(string rest, DatabaseKind kind, int lastAt)
     {
-        int lenient = -2;
-        for (var at = -1; ; at = rest.IndexOf('@', at + 1))
+        var firstAt = rest.IndexOf('@');
+        var firstSlash = rest.IndexOf('/');
+        var libpqAt = firstAt >= 0 && (firstSlash < 0 || firstAt < firstSlash) ? firstAt : -1;
+        var found = -2;
+        for (var at = libpqAt; ; at = rest.IndexOf('@', at + 1))
         {
-            if (at == -1 || IsUserInfo(rest.AsSpan(0, at)))
+            if (at == libpqAt || IsUserInfo(rest.AsSpan(0, at)))
             {
-                var address = ReadAddress(rest[(at + 1)..]);
-                if (address.Error is null)
+                // Not guessed: the password (or a piece of it) would reach the host of whichever reading was wrong. A later
+                // '@' that could end the user information is one too many even where its own reading is not well formed
+                // (postgres://u:q@h:99/db@db.internal:99999/shop would send q to h).
+                if (found != -2)
                 {
-                    if (address.Parameters.TrueForAll(parameter => IsKnownParameter(parameter.Key, kind)))
-                    {
-                        return at;
-                    }
-                    if (lenient == -2)
-                    {
-                        lenient = at;
-                    }
+                    throw new ConfigException(ReadsTwoWays);
+                }
+                if (ReadAddress(rest[(at + 1)..], kind).Error is null)
+                {
+                    found = at;
                 }
             }
             if (at == lastAt)
@@ -169,26 +187,31 @@ public sealed class DatabaseUri
                 break;
             }
         }
-        if (lenient == -2)
+        if (found == -2)
         {
             // The rest after the last '@' then says what is wrong with it, unless only the user name is.
-            if (lastAt >= 0 && ReadAddress(rest[(lastAt + 1)..]).Error is null)
+            if (lastAt >= 0 && ReadAddress(rest[(lastAt + 1)..], kind).Error is null)
             {
                 throw new ConfigException(UnclearUserInfo);
             }
             return lastAt;
         }
         // A parameter the reading does not know may be a piece of a password that holds '?': name none before the last '@'.
-        var offset = lenient + 1;
-        foreach (var parameter in ReadAddress(rest[offset..]).Parameters)
+        var offset = found + 1;
+        foreach (var parameter in ReadAddress(rest[offset..], kind).Parameters)
         {
             if (!IsKnownParameter(parameter.Key, kind) && offset + parameter.Index < lastAt)
             {
                 throw new ConfigException("a connection URI parameter is not supported, or the password holds '?' or '@': percent-encode the password (%3F, %40)");
             }
         }
-        return lenient;
+        return found;
     }
+
+    const string ReadsTwoWays =
+        "the connection URI reads two ways: an '@' in it may end the password or stand in the password, the host, the database name "
+        + "or a parameter, and each reading sends the password to another host; percent-encode every '@' but the one before the host "
+        + "(as %40), in the password and in the database name alike";
 
     const string UnclearUserInfo =
         "the connection URI's user name and password cannot be told apart from the rest: percent-encode '/', '?' and '#' in the user name "
@@ -201,38 +224,55 @@ public sealed class DatabaseUri
         return (colon < 0 ? userInfo : userInfo[..colon]).IndexOfAny('/', '?', '#') < 0;
     }
 
+    /// <summary>Whether <see cref="ToString"/> leaves the parameter's value out (a password, or one Replica does not know).</summary>
+    static bool HidesValue(string key, DatabaseKind kind) => key is "password" or "sslpassword" || !IsKnownParameter(key, kind);
+
     static bool IsKnownParameter(string key, DatabaseKind kind) =>
         key is "host" or "port" or "user" or "password" or "dbname"
         || (kind == DatabaseKind.PostgreSql ? s_libpqVariables.ContainsKey(key) : MysqlOptionFile.IsSupportedParameter(key));
 
+    /// <summary>
+    /// One parameter as written: <c>Index</c> is its offset in the text read, <c>Number</c> its 1-based place among the
+    /// parameters, <c>AfterHidden</c> whether a parameter whose value is never shown stands before it (its '&amp;' may
+    /// be one inside that value, a password's).
+    /// </summary>
+    readonly record struct Parameter(string Key, string Value, int Index, int Number, bool AfterHidden);
+
     /// <summary>host[:port][/database][?name=value&amp;...] as written (undecoded), or the first thing wrong with it.</summary>
-    readonly record struct Address(string? Host, string? Port, string? Database, List<(string Key, string Value, int Index)> Parameters, string? Error);
+    readonly record struct Address(string? Host, string? Port, string? Database, List<Parameter> Parameters, string? Error);
 
     /// <summary>
     /// Reads what follows the user information. The messages name no part of <paramref name="text"/> but a parameter name
-    /// (the caller reads the rest after the last '@' when it reports one, so that name is no part of a password).
+    /// (the caller reads the rest after the last '@' when it reports one, so that name is no part of a password), and
+    /// that only before any parameter whose value is not shown.
     /// </summary>
-    static Address ReadAddress(string text)
+    static Address ReadAddress(string text, DatabaseKind kind)
     {
-        var parameters = new List<(string, string, int)>();
+        var parameters = new List<Parameter>();
         var query = text.IndexOf('?');
         if (query >= 0)
         {
             var index = query + 1;
+            var number = 0;
+            var afterHidden = false;
             foreach (var pair in text[(query + 1)..].Split('&'))
             {
+                number++;
                 var eq = pair.IndexOf('=');
                 if (pair.Length > 0)
                 {
                     if (eq <= 0)
                     {
-                        // Named only when it looks like a parameter name: a stray '?hunter2' may be a misplaced password.
+                        // Named only when it looks like a parameter name and follows no hidden value: a stray '?hunter2'
+                        // may be a misplaced password, '&abcdef' the tail of password=Secr3t&abcdef.
                         var name = eq < 0 ? pair : pair[..eq];
-                        return Failure(IsParameterName(name)
+                        return Failure(IsParameterName(name) && !afterHidden
                             ? $"connection URI parameter '{name}' has no value (expected name=value)"
-                            : "a connection URI parameter has no name or no value (expected ?name=value&name=value)");
+                            : $"connection URI parameter number {number} has no name or no value (expected ?name=value&name=value; its text is not shown, "
+                                + "it may be a piece of a password: percent-encode '&' in a password as %26)");
                     }
-                    parameters.Add((pair[..eq], pair[(eq + 1)..], index));
+                    parameters.Add(new(pair[..eq], pair[(eq + 1)..], index, number, afterHidden));
+                    afterHidden |= HidesValue(Uri.UnescapeDataString(pair[..eq]), kind);
                 }
                 index += pair.Length + 1;
             }
@@ -243,11 +283,7 @@ public sealed class DatabaseUri
         var slash = text.IndexOf('/');
         if (slash >= 0)
         {
-            // Never shown (the reading that is reported has no '@' after it): an '@' here is the end of a password.
-            if (text.AsSpan(slash + 1).Contains('@'))
-            {
-                return Failure(UnclearUserInfo);
-            }
+            // An '@' in the database name is libpq's reading; FindUserInfoEnd refuses the URI when another reads too.
             if (slash + 1 < text.Length)
             {
                 database = text[(slash + 1)..];
@@ -387,10 +423,24 @@ public sealed class DatabaseUri
         {
             env[s_libpqVariables.TryGetValue(key, out var name)
                 ? name
-                : throw new ConfigException($"connection URI parameter '{key}' is not supported; supported: {string.Join(", ", s_libpqVariables.Keys)}")] = value;
+                : throw new ConfigException($"connection URI {NameOfParameter(key)} is not supported; supported: {string.Join(", ", s_libpqVariables.Keys)}")] = value;
         }
         return env;
     }
+
+    /// <summary>
+    /// How a message names parameter <paramref name="key"/>: "parameter 'sslmod'", or "parameter number 3 ..." without its
+    /// name when the name may be a piece of a password (it follows password= or stands before the user information's '@').
+    /// </summary>
+    public string NameOfParameter(string key) => NameOfParameter(key, _unnamedParameters);
+
+    static string NameOfParameter(string key, Dictionary<string, int> unnamed) =>
+        unnamed.TryGetValue(key, out var number)
+            ? $"parameter number {number} (its name is not shown, it may be a piece of a password: percent-encode '&', '?' and '@' in a password)"
+            : $"parameter '{key}'";
+
+    // The parameters whose names messages do not show, with their 1-based numbers.
+    Dictionary<string, int> _unnamedParameters = new(StringComparer.Ordinal);
 
     static readonly Dictionary<string, string> s_libpqVariables = new(StringComparer.Ordinal)
     {

@@ -281,7 +281,7 @@ public sealed class MysqlOptionFile : IDisposable
         {
             if (Array.IndexOf(s_parameters, key) < 0)
             {
-                throw new ConfigException($"connection URI parameter '{key}' is not supported for mysql://; supported: {string.Join(", ", s_parameters)}");
+                throw new ConfigException($"connection URI {uri.NameOfParameter(key)} is not supported for mysql://; supported: {string.Join(", ", s_parameters)}");
             }
             b.Append(key).Append('=').Append(Quote(value)).Append('\n');
             hasSocket |= key == "socket";

@@ -96,12 +96,67 @@ public sealed class ToolProcess : IAsyncDisposable
             {
                 text = _stderrTail.ToString();
             }
-            foreach (var secret in _secrets)
-            {
-                text = text.Replace(secret, "********", StringComparison.Ordinal);
-            }
-            return text.Trim();
+            return Scrub(text, _secrets).Trim();
         }
+    }
+
+    const string Mask = "********";
+
+    /// <summary>
+    /// The shortest run of a secret's characters that is scrubbed where it stands alone: psql cuts its "LINE 1: ..."
+    /// excerpt and mysql its "near '...'" and "Duplicate entry '...'" around 64-80 characters, leaving a long secret's
+    /// middle or end in the text with no whole occurrence to find.
+    /// </summary>
+    internal const int MinPieceLength = 8;
+
+    /// <summary>
+    /// <paramref name="text"/> with every occurrence of a secret (<paramref name="secrets"/>, longest first) and every run
+    /// of <see cref="MinPieceLength"/> or more characters of one replaced by <see cref="Mask"/>.
+    /// </summary>
+    internal static string Scrub(string text, IReadOnlyList<string> secrets)
+    {
+        foreach (var secret in secrets)
+        {
+            text = text.Replace(secret, Mask, StringComparison.Ordinal);
+        }
+        // Every run of MinPieceLength or more characters that the text shares with a secret is a union of the secret's
+        // windows of exactly that length: mark each window's occurrences, then mask each marked run once.
+        bool[]? marked = null;
+        foreach (var secret in secrets)
+        {
+            for (var start = 0; start + MinPieceLength <= secret.Length; start++)
+            {
+                var window = secret.AsSpan(start, MinPieceLength);
+                for (var from = 0; from < text.Length;)
+                {
+                    var found = text.AsSpan(from).IndexOf(window, StringComparison.Ordinal);
+                    if (found < 0)
+                    {
+                        break;
+                    }
+                    marked ??= new bool[text.Length];
+                    marked.AsSpan(from + found, MinPieceLength).Fill(true);
+                    from += found + 1;
+                }
+            }
+        }
+        if (marked is null)
+        {
+            return text;
+        }
+        var b = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!marked[i])
+            {
+                b.Append(text[i]);
+            }
+            else if (i == 0 || !marked[i - 1])
+            {
+                b.Append(Mask);
+            }
+        }
+        return b.ToString();
     }
 
     /// <summary>Waits for the tool to exit and throws a <see cref="DatabaseException"/> when its exit code is not 0.</summary>

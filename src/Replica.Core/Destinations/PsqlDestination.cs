@@ -517,7 +517,8 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>Starts a psql session on <paramref name="target"/> whose rows count toward this restore's.</summary>
     internal async Task<PsqlSession> StartSessionAsync(DatabaseUri target, CancellationToken cancellationToken)
     {
-        var session = await PsqlSession.StartAsync(_tools, target, [_uri.Password, .. _afterRestore.Secrets], FailureContext, cancellationToken).ConfigureAwait(false);
+        var session = await PsqlSession.StartAsync(_tools, target, [_uri.Password, .. _afterRestore.Secrets], FailureContext,
+            stepsHoldSecrets: _afterRestore.Secrets.Count > 0, cancellationToken).ConfigureAwait(false);
         lock (_sessions)
         {
             _sessions.Add(session);

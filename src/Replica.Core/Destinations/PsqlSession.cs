@@ -33,14 +33,16 @@ internal sealed class PsqlSession : IAsyncDisposable
     /// psql has \restrict, the session's first line is "\restrict" with a random key the dump cannot know: psql then
     /// refuses every meta-command (\! included) whatever the dump makes of psql's lexer, until this session's own
     /// \unrestrict before its config steps. The guard refuses meta-commands before psql sees them; this holds where
-    /// the guard and psql would read the bytes differently.
+    /// the guard and psql would read the bytes differently. <paramref name="stepsHoldSecrets"/>: the config steps hold
+    /// values of ${VAR}, and psql reports their errors tersely (see <see cref="MarkStepAsync"/>).
     /// </summary>
-    public static async Task<PsqlSession> StartAsync(PostgresTools tools, DatabaseUri target, IReadOnlyList<string?> secrets, string context, CancellationToken cancellationToken)
+    public static async Task<PsqlSession> StartAsync(PostgresTools tools, DatabaseUri target, IReadOnlyList<string?> secrets, string context,
+        bool stepsHoldSecrets, CancellationToken cancellationToken)
     {
         var restricts = await tools.PsqlRestrictsAsync(cancellationToken).ConfigureAwait(false);
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
         var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), secrets, redirectInput: true, context: context);
-        var session = new PsqlSession(psql);
+        var session = new PsqlSession(psql) { _stepsHoldSecrets = stepsHoldSecrets };
         if (restricts)
         {
             session._restrictKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
@@ -59,6 +61,9 @@ internal sealed class PsqlSession : IAsyncDisposable
 
     // The key of the session's \restrict until its \unrestrict; null without.
     string? _restrictKey;
+
+    // Set until the first config step: VERBOSITY terse is then turned on (MarkStepAsync).
+    bool _stepsHoldSecrets;
 
     /// <summary>psql's stdin.</summary>
     public Stream Input => _psql.Input;
@@ -116,6 +121,9 @@ internal sealed class PsqlSession : IAsyncDisposable
     /// <summary>
     /// Writes a config step (destination.after_restore, as <see cref="RestoreGuard.CheckStep"/> passed it) to psql,
     /// after a marker psql echoes on stdout, so that a failure can name the step (<see cref="FailedStepAsync"/>).
+    /// When the steps hold values of ${VAR}, psql reports their errors with VERBOSITY terse: without the "LINE 1: ..."
+    /// excerpt of the statement (cut at some 60 characters, so a long value shows in part, where no whole occurrence is
+    /// there to scrub), DETAIL ("Key (name)=(...)") and CONTEXT; the dump's own errors before keep them.
     /// </summary>
     public async Task MarkStepAsync(int index, ReadOnlyMemory<byte> sql, CancellationToken cancellationToken)
     {
@@ -124,6 +132,11 @@ internal sealed class PsqlSession : IAsyncDisposable
             // The dump is over: the session's own meta-commands may run again.
             _restrictKey = null;
             await _psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\n\\unrestrict {key}\n"), cancellationToken).ConfigureAwait(false);
+        }
+        if (_stepsHoldSecrets)
+        {
+            _stepsHoldSecrets = false;
+            await _psql.Input.WriteAsync("\n\\set VERBOSITY terse\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         }
         string marker = $"\n\\echo '{AfterRestoreSteps.MarkerOf(index)}'\n";
         await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(marker), cancellationToken).ConfigureAwait(false);

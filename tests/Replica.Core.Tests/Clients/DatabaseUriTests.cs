@@ -111,7 +111,8 @@ public sealed class DatabaseUriTests
     static readonly (string Template, string? Host, int? Port, string? Database)[] s_uriShapes =
     [
         ("postgres://reader:{0}@127.0.0.1:6543/shop", "127.0.0.1", 6543, "shop"),
-        ("postgresql://reader:{0}@db.example.com/shop?sslmode=require&application_name=me@corp", "db.example.com", null, "shop"),
+        // The '@' in a parameter is encoded: unencoded, a password ending at it reads too (Parse_UriThatReadsTwoWays_IsRefused).
+        ("postgresql://reader:{0}@db.example.com/shop?sslmode=require&application_name=me%40corp", "db.example.com", null, "shop"),
         ("postgres://reader:{0}@[::1]:6543/shop", "::1", 6543, "shop"),
         ("postgres://reader:{0}@127.0.0.1", "127.0.0.1", null, null),
         ("postgres://reader:{0}@/shop?host=/var/run/postgresql", "/var/run/postgresql", null, "shop"),
@@ -184,7 +185,8 @@ public sealed class DatabaseUriTests
             });
 
             AssertNoPieceOf(password, ex.Message, string.Format(System.Globalization.CultureInfo.InvariantCulture, template, ""));
-            if (!ex.Message.Contains("cannot be told apart", StringComparison.Ordinal) && !ex.Message.Contains("percent-encode the password", StringComparison.Ordinal))
+            if (!ex.Message.Contains("cannot be told apart", StringComparison.Ordinal) && !ex.Message.Contains("percent-encode the password", StringComparison.Ordinal)
+                && !ex.Message.Contains("reads two ways", StringComparison.Ordinal))
             {
                 Assert.Contains(expected, ex.Message);
             }
@@ -192,7 +194,6 @@ public sealed class DatabaseUriTests
     }
 
     [Theory]
-    [InlineData("postgres://h:5432/db?user=me@corp", "h", 5432, "db", "me@corp", null)]
     [InlineData("postgres://h/db?application_name=a@b", "h", null, "db", null, null)]
     [InlineData("postgres://app@corp:pw@db.example.com/db", "db.example.com", null, "db", "app@corp", "pw")]
     [InlineData("postgres://u@h/a/b", "h", null, "a/b", "u", null)]
@@ -201,6 +202,88 @@ public sealed class DatabaseUriTests
         var uri = DatabaseUri.Parse(text);
 
         Assert.Equal((host, port, database, user, password), (uri.Host, uri.Port, uri.Database, uri.User, uri.Password));
+    }
+
+    /// <summary>
+    /// URIs where libpq's reading (user information up to the first '@' before any '/') is well formed and a later '@'
+    /// could end a password too: each reading sends the password to another host, so neither is guessed.
+    /// </summary>
+    [Theory]
+    [InlineData("postgres://app:S3cret@db.internal:5432/shop@archive", "S3cret")]
+    [InlineData("postgresql://app:S3cret@db.internal/shop@archive?sslmode=require", "S3cret")]
+    [InlineData("mysql://app:S3cret@db.internal:3306/shop@archive", "S3cret")]
+    [InlineData("mariadb://app:S3cret@db.internal/shop@archive", "S3cret")]
+    [InlineData("postgres://u:Pw0rd@evil.example?application_name=x@prod/db", "Pw0rd")]
+    [InlineData("postgres://u:Pw0rd@db.example.com/shop?application_name=me@corp", "Pw0rd")]
+    [InlineData("mysql://u:Pw0rd@evil.example?ssl-ca=x@prod/db", "Pw0rd")]
+    [InlineData("postgres://h:5432/db?user=me@corp", "5432/db?user=me")]
+    // The later reading is not well formed (port 99999), but the password it holds is: libpq's would send 'q' to h.
+    [InlineData("postgres://reader:q@h:99/db@127.0.0.1:99999/shop", "q@h:99/db")]
+    public void Parse_UriThatReadsTwoWays_IsRefused(string text, string password)
+    {
+        var ex = Assert.Throws<ConfigException>(() => DatabaseUri.Parse(text));
+
+        Assert.Contains("reads two ways", ex.Message);
+        Assert.Contains("%40", ex.Message);
+        AssertNoPieceOf(password, ex.Message, "");
+        Assert.DoesNotContain("archive", ex.Message);
+        Assert.DoesNotContain("prod", ex.Message);
+        Assert.DoesNotContain("evil", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("postgres://app:S3cret@db.internal:5432/shop%40archive", "S3cret", "db.internal", "shop@archive")]
+    [InlineData("postgres://app:S3cret%40db.internal:5432%2Fshop@archive", "S3cret@db.internal:5432/shop", "archive", null)]
+    [InlineData("postgres://app@db.internal/shop@archive", null, "db.internal", "shop@archive")]
+    [InlineData("mysql://app:S3cret@db.internal:3306/shop%40archive", "S3cret", "db.internal", "shop@archive")]
+    public void Parse_AtEncodedOrNoPasswordBeforeIt_ReadsOneWay(string text, string? password, string host, string? database)
+    {
+        var uri = DatabaseUri.Parse(text);
+
+        Assert.Equal((password, host, database), (uri.Password, uri.Host, uri.Database));
+    }
+
+    /// <summary>
+    /// A password= parameter with an unencoded '&amp;' reads as two parameters: no message names the second (or any after a
+    /// value that is not shown), as it may be the password's tail.
+    /// </summary>
+    [Theory]
+    [InlineData("postgres://h/db?password=Secr3t&abcdef", "abcdef")]
+    [InlineData("postgres://h/db?password=Secr3t&abcdef=1", "abcdef")]
+    [InlineData("postgres://h/db?password=Secr3t&sslmode", "sslmode")]
+    [InlineData("postgres://h/db?password=Secr3t&abcdef=%00", "abcdef")]
+    [InlineData("mysql://h/db?password=Secr3t&abcdef=1", "abcdef")]
+    public void Parse_ParameterAfterAPassword_IsNotNamed(string text, string piece)
+    {
+        var ex = Assert.ThrowsAny<ReplicaException>(() =>
+        {
+            var uri = DatabaseUri.Parse(text);
+            if (uri.Kind == DatabaseKind.MySql)
+            {
+                using var file = MysqlOptionFile.Create(uri);
+            }
+            else
+            {
+                uri.LibpqEnvironment();
+            }
+        });
+
+        Assert.DoesNotContain(piece, ex.Message);
+        Assert.Contains("parameter number", ex.Message);
+    }
+
+    [Fact]
+    public void NameOfParameter_BeforeAnyHiddenValue_NamesIt()
+    {
+        var uri = DatabaseUri.Parse("postgres://h/db?sslmode=require&frobnicate=1&password=Secr3t&abcdef=1");
+
+        Assert.Equal("parameter 'frobnicate'", uri.NameOfParameter("frobnicate"));
+        Assert.StartsWith("parameter number 4 ", uri.NameOfParameter("abcdef"));
+        // An unknown parameter's value is not shown either (ToString): what follows it may be a piece of that value.
+        var token = DatabaseUri.Parse("postgres://h/db?token=Secr3t&abcdef=1&sslpassword=x&ghijkl=1");
+        Assert.Equal("parameter 'token'", token.NameOfParameter("token"));
+        Assert.StartsWith("parameter number 2 ", token.NameOfParameter("abcdef"));
+        Assert.StartsWith("parameter number 4 ", token.NameOfParameter("ghijkl"));
     }
 
     /// <summary>No run of 3 or more characters of <paramref name="password"/> shows in <paramref name="message"/> that the URI does not hold elsewhere.</summary>

@@ -90,11 +90,12 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
 
     /// <summary>
     /// psql repeats a failed statement ("LINE 1: UPDATE settingz SET api_token = '...'") and a key's value ("DETAIL: Key
-    /// (name)=(...) already exists"): the values of the variables in the steps are scrubbed from what it printed.
+    /// (name)=(...) already exists"): steps that hold values of variables run with VERBOSITY terse, which prints neither,
+    /// and the values are scrubbed from what it printed.
     /// </summary>
     [Theory]
     [InlineData("--no-wipe", "\"UPDATE settingz SET api_token = '${STAGING_API_TOKEN}'\"", "settingz")]
-    [InlineData("--wipe=database --jobs 2", "{ file: token.sql }", "already exists")]
+    [InlineData("--wipe=database --jobs 2", "{ file: token.sql }", "duplicate key value violates unique constraint")]
     public async Task Restore_FailingStepWithAVariable_DoesNotShowItsValue(string options, string step, string expected)
     {
         await StoreAsync();
@@ -110,6 +111,31 @@ public sealed class AfterRestoreTests(PostgresServer server) : IDisposable
         Assert.Contains("destination.after_restore[1]", restore.Stderr, StringComparison.Ordinal);
         Assert.Contains(expected, restore.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("TOPSECRET", restore.Stdout + restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["1", "2"], (await server.QueryAsync(db, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
+    }
+
+    /// <summary>
+    /// psql cuts the statement it repeats ("LINE 1: ...6789abcdefXYZ0123456789abcdefghijklmnopQRSTUV' || bogus_colu..."),
+    /// so a long value showed in part (47 of 80 characters), which the scrub of whole values did not find.
+    /// </summary>
+    [Fact]
+    public async Task Restore_FailingStepWithALongVariable_ShowsNoPieceOfIt()
+    {
+        const string key = "sk_live_0123456789abcdefXYZ0123456789abcdefghijklmnopQRSTUVWXYZ0123456789abcdefg";
+        await StoreAsync();
+        var db = await DestinationAsync();
+        var config = Config(db, "\"UPDATE settings SET value = '${STAGING_API_KEY}' || bogus_column_that_does_not_exist WHERE name = 'base_url'\"");
+
+        var restore = await _cli.RunAsync(["restore", "-c", config, "--name", "shop", "--no-wipe", "--yes"], null,
+            new Dictionary<string, string?> { ["STAGING_API_KEY"] = key });
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("destination.after_restore[0]", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("bogus_column_that_does_not_exist", restore.Stderr, StringComparison.Ordinal);
+        for (var start = 0; start + 8 <= key.Length; start++)
+        {
+            Assert.DoesNotContain(key.Substring(start, 8), restore.Stdout + restore.Stderr, StringComparison.Ordinal);
+        }
         Assert.Equal(["1", "2"], (await server.QueryAsync(db, "SELECT id FROM keep_me ORDER BY id")).Select(r => r[0]));
     }
 

@@ -108,6 +108,37 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
     }
 
     /// <summary>
+    /// The mysql client cuts what it repeats ("near '...'" at 80 characters): a long value showed in part, which the scrub
+    /// of whole values did not find.
+    /// </summary>
+    [Fact]
+    public async Task Restore_FailingStepWithALongVariable_ShowsNoPieceOfIt()
+    {
+        const string key = "sk_live_0123456789abcdefXYZ0123456789abcdefghijklmnopQRSTUVWXYZ0123456789abcdefg";
+        var destination = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(destination, "CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2)");
+        await _cli.StoreRawDumpAsync("shop", "CREATE TABLE settings (name varchar(40) PRIMARY KEY, value text);\n");
+        var config = _cli.WriteConfig(
+            "destination:\n"
+            + $"  connection_uri: '{server.ConnectionUri(destination)}'\n"
+            + "  allow_privileged_role: true\n"
+            + "  after_restore:\n"
+            + "    - \"UPDATE settings SET value = 'x' WHERE WHERE name = 'a' OR name = '${STAGING_API_KEY}'\"\n"
+            + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n");
+
+        var restore = await _cli.RunAsync(["restore", "-c", config, "--name", "shop", "--wipe", "database", "--yes"], null,
+            new Dictionary<string, string?> { ["STAGING_API_KEY"] = key });
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("SQL syntax", restore.Stderr, StringComparison.Ordinal);
+        for (var start = 0; start + 8 <= key.Length; start++)
+        {
+            Assert.DoesNotContain(key.Substring(start, 8), restore.Stdout + restore.Stderr, StringComparison.Ordinal);
+        }
+        Assert.Equal(["keep_me"], await server.ListTablesAsync(destination));
+    }
+
+    /// <summary>
     /// A dump of one database written by mysqldump --databases --add-drop-database (DROP DATABASE, CREATE DATABASE and
     /// USE of its database), restored into a database of that name: it goes through the staging database like any
     /// other, so a failure at its end leaves the destination as it was (before, its DROP DATABASE and USE ran on the
