@@ -32,6 +32,26 @@ public sealed class ReplicaCli : IDisposable
     }
 
     /// <summary>
+    /// Writes a config that dumps <paramref name="connectionUri"/> into this test's bridge with one rule (the email column of
+    /// <paramref name="maskedTable"/>), <paramref name="source"/> as more lines under source: and <paramref name="top"/> at
+    /// the top level; returns its path (a new file each call).
+    /// </summary>
+    public string WriteLiveConfig(string connectionUri, string maskedTable, string source, string top = "") => WriteConfig($$"""
+        secret: ${REPLICA_SECRET}
+        {{top}}
+        source:
+          connection_uri: '{{connectionUri}}'
+        {{source}}
+        bridge:
+          local:
+            path: {{BridgePath}}
+        transformers:
+          - table: {{maskedTable}}
+            columns:
+              email: email
+        """, $"config-{Guid.NewGuid():N}.yaml");
+
+    /// <summary>
     /// Stores SQL in this test's local bridge as it is, one chunk per part (uncompressed, unencrypted), as someone with
     /// write access to the bridge could: what the restore's own checks must stop.
     /// </summary>

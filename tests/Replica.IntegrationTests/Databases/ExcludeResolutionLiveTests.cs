@@ -23,20 +23,7 @@ public sealed partial class ExcludeResolutionLiveTests(PostgresServer server) : 
 
     public void Dispose() => _cli.Dispose();
 
-    string Config(string db, string extra, string top = "") => _cli.WriteConfig($"""
-        secret: ${"{"}REPLICA_SECRET{"}"}
-        {top}
-        source:
-          connection_uri: '{server.PasswordUri(db)}'
-        {extra}
-        bridge:
-          local:
-            path: {_cli.BridgePath}
-        transformers:
-          - table: public.customers
-            columns:
-              email: email
-        """, $"config-{Guid.NewGuid():N}.yaml");
+    string Config(string db, string extra, string top = "") => _cli.WriteLiveConfig(server.PasswordUri(db), "public.customers", extra, top);
 
     /// <summary>
     /// public.users and app.users, with the database's search_path set to app (as ALTER ROLE ... SET search_path

@@ -31,20 +31,7 @@ public sealed class TypoLeakLiveTests(PostgresServer server) : IDisposable
         return db;
     }
 
-    string Config(string db, string extra, string top = "") => _cli.WriteConfig($"""
-        secret: ${"{"}REPLICA_SECRET{"}"}
-        {top}
-        source:
-          connection_uri: '{server.PasswordUri(db)}'
-        {extra}
-        bridge:
-          local:
-            path: {_cli.BridgePath}
-        transformers:
-          - table: public.customers
-            columns:
-              email: email
-        """, $"config-{Guid.NewGuid():N}.yaml");
+    string Config(string db, string extra, string top = "") => _cli.WriteLiveConfig(server.PasswordUri(db), "public.customers", extra, top);
 
     [Theory]
     [InlineData("1", "  exclude_table_data: [public.audit_logs]", "source.exclude_table_data entry 'public.audit_logs' matches no table in {db} (did you mean public.audit_log?)")]

@@ -27,20 +27,7 @@ public sealed class MysqlExcludeTypoTests(MariaDbServer server) : IDisposable
         return db;
     }
 
-    string Config(string db, string extra, string top = "") => _cli.WriteConfig($$"""
-        secret: ${REPLICA_SECRET}
-        {{top}}
-        source:
-          connection_uri: '{{server.ConnectionUri(db)}}'
-        {{extra}}
-        bridge:
-          local:
-            path: {{_cli.BridgePath}}
-        transformers:
-          - table: customers
-            columns:
-              email: email
-        """, $"config-{Guid.NewGuid():N}.yaml");
+    string Config(string db, string extra, string top = "") => _cli.WriteLiveConfig(server.ConnectionUri(db), "customers", extra, top);
 
     [Theory]
     [InlineData("  exclude_table_data: [audit_logs]", "source.exclude_table_data entry 'audit_logs' matches no table of ", "(did you mean audit_log?)")]
