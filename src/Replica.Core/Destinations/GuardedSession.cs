@@ -27,13 +27,14 @@ internal sealed class GuardedSession : IDisposable
 
     /// <summary>
     /// Starts psql on <paramref name="target"/> (a staging database of <paramref name="destination"/>); without
-    /// <paramref name="transaction"/> each statement commits on its own.
+    /// <paramref name="transaction"/> each statement commits on its own. <paramref name="observer"/> hears every unit that
+    /// passed the guard before psql gets it (and may refuse it by throwing).
     /// </summary>
     public static async Task<GuardedSession> StartAsync(PsqlDestination destination, DatabaseUri target, bool transaction, long maxUnitBytes,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IUnitSink? observer = null)
     {
         var session = await destination.StartSessionAsync(target, cancellationToken).ConfigureAwait(false);
-        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, leaveOut: destination.LeaveOut), transaction);
+        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, observer, destination.LeaveOut), transaction);
         if (transaction)
         {
             await session.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);

@@ -133,7 +133,7 @@ internal static partial class ParallelRestore
                     }
                     if (job.Data is { } slice)
                     {
-                        session ??= await run.StartDataSessionAsync(preamble, token).ConfigureAwait(false);
+                        session ??= await run.StartDataSessionAsync(preamble, token, refuseCode: true).ConfigureAwait(false);
                         await run.WriteAsync(slice, session, token).ConfigureAwait(false);
                         batch.Add(job);
                         batchBytes += job.Size;
