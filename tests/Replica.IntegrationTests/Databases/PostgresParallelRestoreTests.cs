@@ -442,10 +442,10 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         var restore = await RestoreAsync("do-bad", destination.Db, 2, "--wipe", "database", "--yes");
 
         Assert.Equal(7, restore.ExitCode);
-        Assert.Contains("restoring on one connection, not 2: the dump runs code (DO at line ", restore.Stderr, StringComparison.Ordinal);
-        Assert.Contains("items_qty_check", restore.Stderr, StringComparison.Ordinal);
         Assert.Equal(before, await OutsideAsync(destination.Db, marker));
         await AssertUnchangedAsync(destination);
+        Assert.Contains("restoring on one connection, not 2: the dump runs code (DO at line ", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains("items_qty_check", restore.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
