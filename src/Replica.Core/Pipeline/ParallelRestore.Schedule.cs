@@ -142,6 +142,7 @@ internal static partial class ParallelRestore
                     var step = job.Step!;
                     using (var own = await run.StartAsync(transaction: false, token).ConfigureAwait(false))
                     {
+                        own.Runs("an index build or foreign key of post-data");
                         foreach (var setting in step.Settings)
                         {
                             await own.WriteAsync(setting, token).ConfigureAwait(false);

@@ -26,6 +26,7 @@ internal static partial class ParallelRestore
                 await foreach (var (count, statement) in builds.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
                     using var session = await run.StartAsync(transaction: false, token).ConfigureAwait(false);
+                    session.Runs("an index build of post-data");
                     foreach (var setting in settings.Take(count))
                     {
                         await session.WriteAsync(setting, token).ConfigureAwait(false);
@@ -59,6 +60,7 @@ internal static partial class ParallelRestore
             }), cancellationToken).ConfigureAwait(false);
 
         using var rest = await run.StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
+        rest.Runs("post-data without its index builds");
         int unit = -1;
         await RouteAsync(run, slice, async (routed, token) =>
         {

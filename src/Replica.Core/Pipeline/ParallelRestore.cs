@@ -161,6 +161,12 @@ internal static partial class ParallelRestore
         /// <summary>Writes a slice of the dump into <paramref name="session"/>, counting its bytes as restored.</summary>
         public async Task WriteAsync(PartSlice slice, GuardedSession session, CancellationToken cancellationToken, Action<ReadOnlyMemory<byte>>? observe = null)
         {
+            session.Runs(slice.Part.Kind switch
+            {
+                PartKind.Data => $"the data of {slice.Part.Table}",
+                PartKind.Stream => slice.FirstChunk == 0 && slice.Skip == 0 ? "the single-stream dump from its start" : "a slice of the single-stream dump",
+                var kind => kind,
+            });
             using var fork = Fork();
             await DumpReader.ReadSliceAsync(bridge, name, slice, fork, async (plain, token) =>
             {
