@@ -17,6 +17,8 @@ internal sealed class GuardedSession : IDisposable
     readonly RestoreGuard _guard;
     readonly bool _transaction;
     readonly ArrayBufferWriter<byte> _passed = new(1 << 16);
+    /// <summary>What of the dump this connection ran ("pre-data", "the data of public.t"), for its error messages.</summary>
+    readonly List<string> _ran = [];
 
     GuardedSession(PsqlSession session, RestoreGuard guard, bool transaction)
     {
@@ -27,18 +29,31 @@ internal sealed class GuardedSession : IDisposable
 
     /// <summary>
     /// Starts psql on <paramref name="target"/> (a staging database of <paramref name="destination"/>); without
-    /// <paramref name="transaction"/> each statement commits on its own.
+    /// <paramref name="transaction"/> each statement commits on its own. <paramref name="observer"/> hears every unit that
+    /// passed the guard before psql gets it (and may refuse it by throwing).
     /// </summary>
     public static async Task<GuardedSession> StartAsync(PsqlDestination destination, DatabaseUri target, bool transaction, long maxUnitBytes,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IUnitSink? observer = null)
     {
         var session = await destination.StartSessionAsync(target, cancellationToken).ConfigureAwait(false);
-        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, leaveOut: destination.LeaveOut), transaction);
+        var guarded = new GuardedSession(session, new RestoreGuard(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, observer, destination.LeaveOut), transaction);
         if (transaction)
         {
             await session.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         }
         return guarded;
+    }
+
+    /// <summary>
+    /// Notes that this connection runs <paramref name="what"/> of the dump: psql's error names a line of this connection's
+    /// input (its own BEGIN and session settings, then one part after another), not of the dump, so the error names the parts.
+    /// </summary>
+    public void Runs(string what)
+    {
+        if (!_ran.Contains(what))
+        {
+            _ran.Add(what);
+        }
     }
 
     /// <summary>Checks the next bytes of this connection's stream and passes what may pass to psql.</summary>
@@ -53,22 +68,39 @@ internal sealed class GuardedSession : IDisposable
     {
         _guard.Complete(_passed);
         await PassAsync(cancellationToken).ConfigureAwait(false);
-        if (_transaction)
+        try
         {
-            // On a line of its own, after a possible -- comment.
-            await _session.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            if (_transaction)
+            {
+                // On a line of its own, after a possible -- comment.
+                await _session.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+            await _session.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
-        await _session.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        catch (DatabaseException e) when (_ran.Count > 0)
+        {
+            throw Placed(e);
+        }
     }
 
     async Task PassAsync(CancellationToken cancellationToken)
     {
         if (_passed.WrittenCount > 0)
         {
-            await _session.Input.WriteAsync(_passed.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _session.Input.WriteAsync(_passed.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DatabaseException e) when (_ran.Count > 0)
+            {
+                throw Placed(e);
+            }
             _passed.ResetWrittenCount();
         }
     }
+
+    DatabaseException Placed(DatabaseException e) =>
+        new($"{e.Message}\n(psql's line numbers count this connection's input, not the dump's lines: it ran {string.Join(", ", _ran)})", e);
 
     public void Dispose() => _guard.Dispose();
 }

@@ -29,6 +29,11 @@ internal enum StatementClass : byte
     WriteFile,
     /// <summary>MySQL: XA START, END, PREPARE, COMMIT, ROLLBACK, RECOVER: a prepared XA transaction outlives the client's session.</summary>
     XaTransaction,
+    /// <summary>
+    /// PostgreSQL: DO or CALL, which run code at restore time whose statements the guard cannot see (a DO block's body is a
+    /// string, a procedure's is in the catalog): a restore must roll them back with everything else (ParallelRestore).
+    /// </summary>
+    RunsCode,
 }
 
 /// <summary>A psql meta-command line.</summary>
@@ -136,6 +141,11 @@ internal static partial class StatementParser
         if (t.IsWord("prepare"u8))
         {
             return t.Next() && t.IsWord("transaction"u8) ? StatementClass.TransactionEnd : StatementClass.Other;
+        }
+        if (t.IsWord("do"u8) || t.IsWord("call"u8))
+        {
+            // https://www.postgresql.org/docs/current/sql-do.html, sql-call.html
+            return StatementClass.RunsCode;
         }
         return t.IsWord("copy"u8) ? ClassifyCopy(sql, ref t) : StatementClass.Other;
     }

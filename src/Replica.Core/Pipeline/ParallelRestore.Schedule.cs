@@ -133,7 +133,7 @@ internal static partial class ParallelRestore
                     }
                     if (job.Data is { } slice)
                     {
-                        session ??= await run.StartDataSessionAsync(preamble, token).ConfigureAwait(false);
+                        session ??= await run.StartDataSessionAsync(preamble, token, refuseCode: true).ConfigureAwait(false);
                         await run.WriteAsync(slice, session, token).ConfigureAwait(false);
                         batch.Add(job);
                         batchBytes += job.Size;
@@ -142,6 +142,7 @@ internal static partial class ParallelRestore
                     var step = job.Step!;
                     using (var own = await run.StartAsync(transaction: false, token).ConfigureAwait(false))
                     {
+                        own.Runs("an index build or foreign key of post-data");
                         foreach (var setting in step.Settings)
                         {
                             await own.WriteAsync(setting, token).ConfigureAwait(false);

@@ -26,6 +26,7 @@ internal static partial class ParallelRestore
                 await foreach (var (count, statement) in builds.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
                     using var session = await run.StartAsync(transaction: false, token).ConfigureAwait(false);
+                    session.Runs("an index build of post-data");
                     foreach (var setting in settings.Take(count))
                     {
                         await session.WriteAsync(setting, token).ConfigureAwait(false);
@@ -59,6 +60,7 @@ internal static partial class ParallelRestore
             }), cancellationToken).ConfigureAwait(false);
 
         using var rest = await run.StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
+        rest.Runs("post-data without its index builds");
         int unit = -1;
         await RouteAsync(run, slice, async (routed, token) =>
         {
@@ -205,6 +207,60 @@ internal static partial class ParallelRestore
     }
 
     /// <summary>
+    /// Finds the first statement that runs code at restore time (DO, CALL: <see cref="StatementClass.RunsCode"/>). A
+    /// restore in parallel commits its parts one by one in the staging database; such code can change what lies outside
+    /// it (ALTER DATABASE of the destination, ALTER ROLE CURRENT_USER SET ..., a rename of the destination), and a later
+    /// failure could not roll that back. So such a dump is restored on one connection, in one transaction.
+    /// </summary>
+    internal sealed class CodeFinder : IUnitSink
+    {
+        /// <summary>"DO at line 12", or null while no such statement was seen.</summary>
+        public string? First { get; private set; }
+
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            // A piece of a statement psql sends whole (a rule's "DO INSTEAD (...; ...)") runs nothing on its own.
+            if (First is not null || unit.Kind != UnitKind.Statement || !unit.PsqlSendsAlone)
+            {
+                return;
+            }
+            if (StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode)
+            {
+                First = $"{StatementParser.FirstWord(bytes[at..]).ToUpperInvariant()} at line {DumpThrow.LineOf(unit.LineNumber, bytes, at)}";
+            }
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows)
+        {
+        }
+
+        /// <summary>Why the dump is restored on one connection (<paramref name="where"/>: " of pre-data" or empty), or null.</summary>
+        public string? Reason(string where) =>
+            First is null ? null : $"the dump runs code ({First}{where}) that a restore in parallel could not roll back";
+    }
+
+    /// <summary>
+    /// Refuses a statement that runs code (<see cref="CodeFinder"/>) in a data part, before psql gets it: data parts are
+    /// not read before the restore (pg_dump writes none there), and pre-data has committed by the time they run.
+    /// </summary>
+    sealed class CodeRefuser : IUnitSink
+    {
+        public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
+        {
+            if (unit.Kind == UnitKind.Statement && unit.PsqlSendsAlone
+                && StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode)
+            {
+                RestoreGuardThrow.Refused($"{StatementParser.FirstWord(bytes[at..]).ToUpperInvariant()} in a data part, which runs code that a restore "
+                    + "in parallel could not roll back (pg_dump writes none there); restore it with --jobs 1", unit, bytes, unit.Offset + at);
+            }
+        }
+
+        public void Rows(ReadOnlySpan<byte> rows)
+        {
+        }
+    }
+
+    /// <summary>
     /// Reads a single-stream dump once before anything is restored: every chunk verified, every statement checked by a
     /// guard (a refusal stops the restore here, naming the line), and its COPY blocks found.
     /// </summary>
@@ -246,6 +302,8 @@ internal static partial class ParallelRestore
 
         public PreambleCollector Preamble { get; } = new(MaxPreambleBytes, leadingOnly: false);
 
+        public CodeFinder Code { get; } = new();
+
         public long FirstCopy { get; private set; } = -1;
 
         public List<(long From, long ToExcl)> Blocks { get; } = [];
@@ -254,6 +312,7 @@ internal static partial class ParallelRestore
 
         public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
         {
+            Code.Unit(unit, bytes);
             switch (_where)
             {
                 case Where.Schema when unit.Kind == UnitKind.CopyHeader:
@@ -285,6 +344,10 @@ internal static partial class ParallelRestore
         /// <summary>At the end of the dump (<paramref name="total"/> bytes): why it cannot be split, or null.</summary>
         public string? End(long total)
         {
+            if (Code.Reason("") is { } code)
+            {
+                return code;
+            }
             switch (_where)
             {
                 case Where.Schema:

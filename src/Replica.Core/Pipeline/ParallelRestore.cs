@@ -19,6 +19,8 @@ namespace Replica.Pipeline;
 /// statement checked) to find its COPY blocks; the schema before the first one runs on one connection, the run of COPY
 /// blocks that follows on N, and the rest (from the first statement after that run) on one. No COPY block (INSERT
 /// form), a COPY block the dump does not end, or more than 1 MiB of session settings before the data: one connection.</item>
+/// <item>A dump that runs code at restore time (a top-level DO or CALL in a single-stream dump, its pre-data or its
+/// post-data): one connection, in one transaction (<see cref="CodeFinder"/>); in a data part, refused.</item>
 /// </list>
 /// </summary>
 internal static partial class ParallelRestore
@@ -40,7 +42,6 @@ internal static partial class ParallelRestore
         Plan plan;
         if (IsSections(parts))
         {
-            plan = new SectionsPlan(parts);
             // The key and the first chunk are checked before the destination is touched.
             var first = parts.FirstOrDefault(p => p.Chunks.Count > 0);
             if (first.Chunks is not null)
@@ -49,6 +50,8 @@ internal static partial class ParallelRestore
                 await DumpReader.ReadSliceAsync(bridge, entry.Name, new PartSlice(first.Part, first.Chunks, 0, 1, 0, long.MaxValue), fork,
                     static (_, _) => ValueTask.CompletedTask, cancellationToken).ConfigureAwait(false);
             }
+            var code = await FindCodeAsync(run, parts, cancellationToken).ConfigureAwait(false);
+            plan = code is null ? new SectionsPlan(parts) : new SerialPlan(parts, code);
         }
         else if (parts.Count == 1 && parts[0].Part.Kind == PartKind.Stream)
         {
@@ -65,6 +68,37 @@ internal static partial class ParallelRestore
         await destination.RunAfterRestoreAsync(run.Target, cancellationToken).ConfigureAwait(false);
         await destination.SwapAsync(cancellationToken).ConfigureAwait(false);
         return run.Bytes;
+    }
+
+    /// <summary>
+    /// Reads the pre-data and post-data parts once before anything is restored (each statement checked by a guard) for a
+    /// statement that runs code (<see cref="CodeFinder"/>): why the dump is then restored on one connection, or null. The
+    /// data parts are not read twice (they hold pg_dump's COPY blocks and session settings); their connections refuse
+    /// such a statement instead (<see cref="Run.StartDataSessionAsync"/>).
+    /// </summary>
+    static async Task<string?> FindCodeAsync(Run run, List<(PartInfo Part, IReadOnlyList<ChunkInfo> Chunks)> parts, CancellationToken cancellationToken)
+    {
+        var passed = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
+        foreach (var (part, chunks) in parts.Where(p => p.Part.Kind is PartKind.PreData or PartKind.PostData))
+        {
+            var finder = new CodeFinder();
+            using (var guard = run.Guard(finder))
+            {
+                await run.ReadAsync(PartSlice.Whole(part, chunks), (plain, _) =>
+                {
+                    guard.Process(plain.Span, passed);
+                    passed.ResetWrittenCount();
+                    return ValueTask.CompletedTask;
+                }, cancellationToken).ConfigureAwait(false);
+                guard.Complete(passed);
+                passed.ResetWrittenCount();
+            }
+            if (finder.Reason($" of the {part.Kind} part") is { } reason)
+            {
+                return reason;
+            }
+        }
+        return null;
     }
 
     /// <summary>Parts of kinds pre-data, data, post-data, in that order, with at least one data part.</summary>
@@ -111,12 +145,13 @@ internal static partial class ParallelRestore
             }
         }
 
-        public Task<GuardedSession> StartAsync(bool transaction, CancellationToken cancellationToken) =>
-            GuardedSession.StartAsync(destination, Target, transaction, maxUnitBytes, cancellationToken);
+        public Task<GuardedSession> StartAsync(bool transaction, CancellationToken cancellationToken, IUnitSink? observer = null) =>
+            GuardedSession.StartAsync(destination, Target, transaction, maxUnitBytes, cancellationToken, observer);
 
         public UnitSplitter Splitter() => new(maxUnitBytes);
 
-        public RestoreGuard Guard(IUnitSink? observer = null) => new(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, observer);
+        // What the connections' guards leave out (GuardedSession), this one does too: else it would refuse what they drop.
+        public RestoreGuard Guard(IUnitSink? observer = null) => new(SqlDialect.PostgreSql, destination.Database, maxUnitBytes, observer, destination.LeaveOut);
 
         /// <summary>Counts bytes of the dump written to a connection other than through <see cref="WriteAsync"/>.</summary>
         public void Count(long bytes)
@@ -128,6 +163,12 @@ internal static partial class ParallelRestore
         /// <summary>Writes a slice of the dump into <paramref name="session"/>, counting its bytes as restored.</summary>
         public async Task WriteAsync(PartSlice slice, GuardedSession session, CancellationToken cancellationToken, Action<ReadOnlyMemory<byte>>? observe = null)
         {
+            session.Runs(slice.Part.Kind switch
+            {
+                PartKind.Data => $"the data of {slice.Part.Table}",
+                PartKind.Stream => slice.FirstChunk == 0 && slice.Skip == 0 ? "the single-stream dump from its start" : "a slice of the single-stream dump",
+                var kind => kind,
+            });
             using var fork = Fork();
             await DumpReader.ReadSliceAsync(bridge, name, slice, fork, async (plain, token) =>
             {
@@ -179,10 +220,13 @@ internal static partial class ParallelRestore
             })), cancellationToken);
         }
 
-        /// <summary>A connection for data, in one transaction, that ran <paramref name="preamble"/> (session settings) first.</summary>
-        public async Task<GuardedSession> StartDataSessionAsync(IReadOnlyList<byte[]> preamble, CancellationToken cancellationToken)
+        /// <summary>
+        /// A connection for data, in one transaction, that ran <paramref name="preamble"/> (session settings) first. With
+        /// <paramref name="refuseCode"/> it refuses a statement that runs code (a data part that was not read before).
+        /// </summary>
+        public async Task<GuardedSession> StartDataSessionAsync(IReadOnlyList<byte[]> preamble, CancellationToken cancellationToken, bool refuseCode = false)
         {
-            var session = await StartAsync(transaction: true, cancellationToken).ConfigureAwait(false);
+            var session = await StartAsync(transaction: true, cancellationToken, refuseCode ? new CodeRefuser() : null).ConfigureAwait(false);
             try
             {
                 foreach (var setting in preamble)
