@@ -420,6 +420,8 @@ public sealed class PsqlDestination : IRestoreDestination
                 DECLARE
                   ended bigint;
                   former_comment text := shobj_description({expected}, 'pg_database');
+                  -- as a new database has it when there was none
+                  public_connects boolean := coalesce(has_database_privilege('public', {expected}, 'CONNECT'), true);
                 BEGIN
                 IF NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = {Literal(staging)} AND oid = {stagingOid}) THEN
                   RAISE EXCEPTION 'replica: the staging database is not the one this restore created';
@@ -453,10 +455,13 @@ public sealed class PsqlDestination : IRestoreDestination
                     """);
             }
             // The staging database's mark is not the destination's comment: it gets the replaced database's back (none
-            // when there was none).
+            // when there was none), and PUBLIC's CONNECT, revoked while it was staging, when the replaced one granted it.
             sql.Append(CultureInfo.InvariantCulture, $"""
                 EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(staging)}, {Literal(database)});
                 EXECUTE format('COMMENT ON DATABASE %I IS %L', {Literal(database)}, former_comment);
+                IF public_connects THEN
+                  EXECUTE format('GRANT CONNECT ON DATABASE %I TO PUBLIC', {Literal(database)});
+                END IF;
                 END
                 {tag}
                 """);
@@ -498,10 +503,11 @@ public sealed class PsqlDestination : IRestoreDestination
                 {
                     await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(trash)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (DatabaseException)
+                catch (DatabaseException e)
                 {
-                    // The restore is in place. The former database keeps a staging database's name, so the next restore
-                    // into this destination drops it once this process is gone (DropAbandonedStagingAsync).
+                    // The restore is in place. The former database keeps a staging database's name and mark, so the next
+                    // restore into this destination on this machine drops it once this process is gone (DropAbandonedStagingAsync).
+                    WarnLeftover(trash, "the replaced database", e);
                 }
             }
         }
@@ -651,8 +657,11 @@ public sealed class PsqlDestination : IRestoreDestination
         // should this process be killed, and keeps a restore on another machine from taking it for abandoned.
         _stagingOid = await OidAsync(name, cancellationToken).ConfigureAwait(false)
             ?? throw new DatabaseException($"staging database {name} on {_uri.Describe()} was dropped by another session right after it was created");
-        await _tools.QueryAsync(Maintenance, $"COMMENT ON DATABASE {Identifiers.Delimited(name)} IS {Literal(Leftovers.StagingMark(Environment.ProcessId))}",
-            cancellationToken).ConfigureAwait(false);
+        // No one else connects while the restore runs (the owner, the restoring role, still does): a session of another
+        // role on it made the failed restore's DROP ... WITH (FORCE) fail, and kept the staging database. The swap gives
+        // PUBLIC its CONNECT back as the replaced database had it.
+        await _tools.QueryAsync(Maintenance, $"COMMENT ON DATABASE {Identifiers.Delimited(name)} IS {Literal(Leftovers.StagingMark(Environment.ProcessId))}; "
+            + $"REVOKE CONNECT ON DATABASE {Identifiers.Delimited(name)} FROM PUBLIC", cancellationToken).ConfigureAwait(false);
         return name;
     }
 
@@ -687,12 +696,21 @@ public sealed class PsqlDestination : IRestoreDestination
             {
                 await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(staging)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
             }
-            catch (DatabaseException)
+            catch (DatabaseException e)
             {
-                // best effort: the restore's own error is what the user needs to see
+                // The restore's own error is what the user needs to see; the leftover is said beside it.
+                WarnLeftover(staging, "the staging database", e);
             }
         }
     }
+
+    /// <summary>
+    /// Says on standard error (the CLI's notice writer) that <paramref name="name"/> could not be dropped and is left on the
+    /// server: found by review, a staging database kept by another role's session was left without a word.
+    /// </summary>
+    void WarnLeftover(string name, string what, DatabaseException e) =>
+        ExitNotices.Write($"replica: warning: {what} {name} on {_uri.Describe()} could not be dropped and is left on the server; a later restore into "
+            + $"{_uri.Database} on this machine drops it once this process has ended, or drop it by hand: {e.Message}");
 
     /// <summary>PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN - 1), cut between characters.</summary>
     const int MaxNameBytes = 63;

@@ -218,6 +218,9 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
 
             Assert.True(result.ExitCode == 7, result.Stderr);
             Assert.Contains("nothing was changed", result.Stderr, StringComparison.Ordinal);
+            // No session was on the destination: none was ended, and the message said so before (review finding 7).
+            Assert.DoesNotContain("were ended", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("other session(s) on the destination", result.Stderr, StringComparison.Ordinal);
         }
         await AssertUnchangedAsync(destination, "new_t");
     }
@@ -311,8 +314,8 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "small", "--wipe", "database", "--yes");
 
         Assert.True(restore.ExitCode == 0, restore.Stderr);
-        var left = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%' ORDER BY datname");
-        Assert.Equal([destination, otherHost, unmarked, running], left.Select(r => r[0]));
+        var left = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%'");
+        Assert.Equal(new[] { destination, otherHost, unmarked, running }.Order(StringComparer.Ordinal), left.Select(r => r[0]).Order(StringComparer.Ordinal));
         // The staging database's mark is not left on the destination.
         Assert.Null((await server.QueryAsync("postgres", $"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{destination}'"))[0][0]);
         foreach (var name in new[] { otherHost, unmarked, running })
