@@ -393,7 +393,10 @@ public sealed class PsqlDestination : IRestoreDestination
     /// after the commit. Once begun it is not cut: no cancellation, and the process exit waits for it
     /// (<see cref="ExitCleanup.Critical"/>). Found by review: the destination was dropped first and the staging database
     /// renamed after, in two client runs, so a failing rename or Ctrl-C between them lost the destination, and the
-    /// failed restore then dropped the staging database too.
+    /// failed restore then dropped the staging database too. The transaction first checks by oid that the staging database
+    /// is the one <see cref="CreateStagingAsync"/> made and the destination the one seen when the restore began, and a
+    /// failure is read back by oid (found by review: a staging database dropped by another session read as swapped, exit 0
+    /// with the destination unchanged; a destination renamed away by the dump's SQL was left under its new name, unreported).
     /// </summary>
     internal async Task SwapAsync(CancellationToken cancellationToken)
     {
