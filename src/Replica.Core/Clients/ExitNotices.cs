@@ -1,8 +1,8 @@
 namespace Replica.Clients;
 
 /// <summary>
-/// What the process says while its exit waits for a step that cannot be cut (a restore's swap; see ExitCleanup.Critical):
-/// the CLI sets <see cref="Writer"/> to write to standard error. The core writes nowhere itself.
+/// What the process says while its exit waits for a step that cannot be cut (a restore's swap; see ExitCleanup.Critical),
+/// and warnings about what a run could not clean up (a staging database left on the server): the CLI sets <see cref="Writer"/> to write to standard error. The core writes nowhere itself.
 /// </summary>
 public static class ExitNotices
 {

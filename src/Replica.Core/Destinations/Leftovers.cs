@@ -31,17 +31,34 @@ internal static class Leftovers
     /// Whether <paramref name="name"/> is <paramref name="prefix"/> followed by <c>&lt;pid&gt;_&lt;time&gt;</c> (a staging
     /// database's name) and that process no longer runs here.
     /// </summary>
-    public static bool IsAbandonedStaging(string? name, string prefix)
+    public static bool IsAbandonedStaging(string? name, string prefix) => StagingProcessId(name, prefix) is { } pid && !IsRunning(pid);
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is a staging database's name whose <paramref name="mark"/> (the database's comment)
+    /// is <see cref="StagingMark"/> of the process in the name, on this machine, and that process no longer runs here. The
+    /// name alone is not enough: a restore of the same destination from another machine or container names its staging
+    /// database the same way, with a process id that means nothing here (found by review: a live restore's staging
+    /// database was dropped by another host's restore in a gap with no session on it).
+    /// </summary>
+    public static bool IsAbandonedStaging(string? name, string prefix, string? mark) =>
+        StagingProcessId(name, prefix) is { } pid && string.Equals(mark, StagingMark(pid), StringComparison.Ordinal) && !IsRunning(pid);
+
+    /// <summary>The comment a staging database (or a replaced one waiting to be dropped) carries: which process on which machine made it.</summary>
+    public static string StagingMark(int processId) =>
+        string.Create(CultureInfo.InvariantCulture, $"replica staging database of process {processId} on {Environment.MachineName}");
+
+    /// <summary>The process id in a staging database's name (<paramref name="prefix"/><c>&lt;pid&gt;_&lt;time&gt;</c>), or null.</summary>
+    static int? StagingProcessId(string? name, string prefix)
     {
         if (name is null || !name.StartsWith(prefix, StringComparison.Ordinal))
         {
-            return false;
+            return null;
         }
         var rest = name[prefix.Length..].Split('_');
         return rest.Length == 2
             && int.TryParse(rest[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
             && long.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)
-            && !IsRunning(pid);
+            ? pid : null;
     }
 
     /// <summary>

@@ -27,6 +27,10 @@ public sealed class PsqlDestination : IRestoreDestination
     readonly List<PsqlSession> _sessions = [];
     PsqlSession? _psql;
     string? _stagingDatabase;
+    /// <summary>The staging database's oid, read once it was created: the swap renames that database and no other.</summary>
+    uint _stagingOid;
+    /// <summary>The destination's oid when the restore began (null: it did not exist): the swap replaces that database and no other.</summary>
+    uint? _destinationOid;
     bool _dropOnSwap;
     bool _committed;
 
@@ -218,9 +222,22 @@ public sealed class PsqlDestination : IRestoreDestination
         ORDER BY 1
         """;
 
-    async Task<bool> DestinationExistsAsync(CancellationToken cancellationToken) =>
-        (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(_uri.Database!)}", cancellationToken)
-            .ConfigureAwait(false)).Trim() == "1";
+    /// <summary>Whether the destination exists; records its oid (<see cref="_destinationOid"/>), which the swap checks.</summary>
+    async Task<bool> DestinationExistsAsync(CancellationToken cancellationToken)
+    {
+        _destinationOid = await OidAsync(_uri.Database!, cancellationToken).ConfigureAwait(false);
+        return _destinationOid is not null;
+    }
+
+    /// <summary>The oid of the database named <paramref name="name"/>, or null when there is none.</summary>
+    async Task<uint?> OidAsync(string name, CancellationToken cancellationToken)
+    {
+        var text = (await _tools.QueryAsync(Maintenance, $"SELECT oid FROM pg_database WHERE datname = {Literal(name)}", cancellationToken)
+            .ConfigureAwait(false)).Trim();
+        return text.Length == 0 ? null
+            : uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var oid) ? oid
+            : throw new DatabaseException($"unexpected answer to a query for the oid of database {name} on {_uri.Describe()}: '{text}'");
+    }
 
     /// <summary>One line per privilege that lets SQL in a dump reach outside the database; none for a plain role.</summary>
     const string PrivilegedRoleSql = """
@@ -242,21 +259,26 @@ public sealed class PsqlDestination : IRestoreDestination
 
     /// <summary>
     /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
-    /// named <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c>, whose process no longer runs on this machine and to which no
-    /// session is connected (so a restore from another machine that is still running keeps its own).
+    /// named <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c>, marked as made on this machine by that process
+    /// (<see cref="Leftovers.StagingMark"/>, its comment), which no longer runs here, and to which no session is connected.
+    /// A restore from another machine or container marks its own with its own machine's name: never dropped from here.
     /// </summary>
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
         var prefix = StagingPrefix(_uri.Database!);
         var like = Leftovers.LikePrefix(prefix);
         var names = await _tools.QueryAsync(Maintenance,
-            $"SELECT d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
+            // The comment first: a mark has no '|', a name may.
+            $"SELECT coalesce(shobj_description(d.oid, 'pg_database'), '') || '|' || d.datname FROM pg_database d WHERE d.datname LIKE {Literal(like)} "
+            + "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
             cancellationToken).ConfigureAwait(false);
-        foreach (var name in names.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in names.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
+            var bar = line.IndexOf('|', StringComparison.Ordinal);
+            var name = line[(bar + 1)..];
             // The destination itself may be named like one of its own staging databases (its first 33 bytes, _replica_,
             // digits, _, digits): never that one.
-            if (IsSameDatabase(name, _uri.Database!) || !Leftovers.IsAbandonedStaging(name, prefix))
+            if (bar < 0 || IsSameDatabase(name, _uri.Database!) || !Leftovers.IsAbandonedStaging(name, prefix, line[..bar]))
             {
                 continue;
             }
@@ -371,7 +393,10 @@ public sealed class PsqlDestination : IRestoreDestination
     /// after the commit. Once begun it is not cut: no cancellation, and the process exit waits for it
     /// (<see cref="ExitCleanup.Critical"/>). Found by review: the destination was dropped first and the staging database
     /// renamed after, in two client runs, so a failing rename or Ctrl-C between them lost the destination, and the
-    /// failed restore then dropped the staging database too.
+    /// failed restore then dropped the staging database too. The transaction first checks by oid that the staging database
+    /// is the one <see cref="CreateStagingAsync"/> made and the destination the one seen when the restore began, and a
+    /// failure is read back by oid (found by review: a staging database dropped by another session read as swapped, exit 0
+    /// with the destination unchanged; a destination renamed away by the dump's SQL was left under its new name, unreported).
     /// </summary>
     internal async Task SwapAsync(CancellationToken cancellationToken)
     {
@@ -379,53 +404,95 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var critical = ExitCleanup.Critical("the swap into " + _uri.Describe());
+            if (BeforeSwapForTests.Value is { } beforeSwap)
+            {
+                await beforeSwap(staging).ConfigureAwait(false);
+            }
             var database = _uri.Database!;
-            var trash = _dropOnSwap ? TrashName(database, staging) : null;
+            var trash = _dropOnSwap && _destinationOid is not null ? TrashName(database, staging) : null;
             var tag = "$swap_" + Guid.NewGuid().ToString("N")[..12] + "$";
+            var expected = _destinationOid is { } oid ? oid.ToString(CultureInfo.InvariantCulture) + "::oid" : "NULL::oid";
+            var stagingOid = _stagingOid.ToString(CultureInfo.InvariantCulture) + "::oid";
             var sql = new StringBuilder();
-            sql.Append(CultureInfo.InvariantCulture, $"SET lock_timeout = '{Math.Min(LockWaitSeconds, MaxLockTimeoutSeconds)}s'; DO {tag}\nBEGIN\n");
+            // Checked inside the swap's transaction, by oid: the staging database is the one this restore created (not
+            // dropped, nor renamed, by another session), and the destination is the database seen at the start (the
+            // dump's SQL or another session did not rename it away, drop it, or create one of that name). A rename
+            // that found no destination put the staging database in its place and left the old one, renamed, unreported.
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                SET lock_timeout = '{Math.Min(LockWaitSeconds, MaxLockTimeoutSeconds)}s'; DO {tag}
+                DECLARE
+                  ended bigint;
+                  former_comment text := shobj_description({expected}, 'pg_database');
+                  -- as a new database has it when there was none
+                  public_connects boolean := coalesce(has_database_privilege('public', {expected}, 'CONNECT'), true);
+                BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = {Literal(staging)} AND oid = {stagingOid}) THEN
+                  RAISE EXCEPTION 'replica: the staging database is not the one this restore created';
+                END IF;
+                IF (SELECT oid FROM pg_database WHERE datname = {Literal(database)}) IS DISTINCT FROM {expected} THEN
+                  RAISE EXCEPTION 'replica: the destination is not the database seen when the restore began';
+                END IF;
+
+                """);
             if (trash is not null)
             {
                 sql.Append(CultureInfo.InvariantCulture, $"""
-                    IF EXISTS (SELECT 1 FROM pg_database WHERE datname = {Literal(database)}) THEN
-                      FOR attempt IN 1..5 LOOP
-                        BEGIN
-                          PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {Literal(database)} AND pid <> pg_backend_pid();
-                          EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(database)}, {Literal(trash)});
-                          EXIT;
-                        EXCEPTION WHEN object_in_use THEN
-                          -- a pool reconnected between the terminate and the rename: again, a few times
-                          IF attempt = 5 THEN RAISE; END IF;
-                          PERFORM pg_sleep(0.2);
-                        END;
-                      END LOOP;
-                    END IF;
+                    FOR attempt IN 1..5 LOOP
+                      BEGIN
+                        SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) INTO ended
+                          FROM pg_stat_activity WHERE datname = {Literal(database)} AND pid <> pg_backend_pid();
+                        IF ended > 0 THEN
+                          RAISE NOTICE 'replica: ended % other session(s) on the destination', ended;
+                        END IF;
+                        EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(database)}, {Literal(trash)});
+                        EXIT;
+                      EXCEPTION WHEN object_in_use THEN
+                        -- a pool reconnected between the terminate and the rename: again, a few times
+                        IF attempt = 5 THEN RAISE; END IF;
+                        PERFORM pg_sleep(0.2);
+                      END;
+                    END LOOP;
+                    -- Marked as this process's, as a staging database is: a later restore here drops it should this one die first.
+                    EXECUTE format('COMMENT ON DATABASE %I IS %L', {Literal(trash)}, {Literal(Leftovers.StagingMark(Environment.ProcessId))});
 
                     """);
             }
-            sql.Append(CultureInfo.InvariantCulture, $"EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(staging)}, {Literal(database)});\nEND\n{tag}");
+            // The staging database's mark is not the destination's comment: it gets the replaced database's back (none
+            // when there was none), and PUBLIC's CONNECT, revoked while it was staging, when the replaced one granted it.
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                EXECUTE format('ALTER DATABASE %I RENAME TO %I', {Literal(staging)}, {Literal(database)});
+                EXECUTE format('COMMENT ON DATABASE %I IS %L', {Literal(database)}, former_comment);
+                IF public_connects THEN
+                  EXECUTE format('GRANT CONNECT ON DATABASE %I TO PUBLIC', {Literal(database)});
+                END IF;
+                END
+                {tag}
+                """);
             try
             {
                 await _tools.QueryAsync(Maintenance, sql.ToString(), CancellationToken.None).ConfigureAwait(false);
             }
             catch (DatabaseException e)
             {
-                // psql can fail after the server committed (the connection lost at COMMIT): the catalog says which.
-                bool? swapped;
+                // psql can fail after the server committed (the connection lost at COMMIT): the catalog says which, by
+                // oid: swapped when the destination's name is the staging database's (not when the staging name is gone:
+                // a staging database dropped by another session is gone too, and then nothing was swapped).
+                string? found;
                 try
                 {
-                    swapped = (await _tools.QueryAsync(Maintenance, $"SELECT count(*) FROM pg_database WHERE datname = {Literal(staging)}", CancellationToken.None)
-                        .ConfigureAwait(false)).Trim() == "0";
+                    found = await _tools.QueryAsync(Maintenance, $"SELECT oid || '|' || datname FROM pg_database WHERE oid = {stagingOid} OR oid = {expected} "
+                        + $"OR datname = {Literal(staging)} OR datname = {Literal(database)}", CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (DatabaseException)
                 {
-                    swapped = null;
+                    found = null;
                 }
-                if (swapped != true)
+                var state = found is null ? null : SwapState.Read(found);
+                if (state?.NameOf(_stagingOid) != database)
                 {
                     var failure = new DatabaseException($"the dump was restored into staging database {staging}, but swapping it in for {_uri.Describe()} failed "
-                        + (swapped == false ? "(nothing was changed" : "(whether it took effect could not be read back: check by hand")
-                        + (trash is null ? "" : "; other sessions on the destination were ended") + $"): {e.Message}", e);
+                        + (state is null ? "(whether it took effect could not be read back: check by hand)" : $"({WhyNotSwapped(state, staging, database)}nothing was changed)")
+                        + $": {e.Message}", e);
                     critical.Outcome = failure.Message;
                     throw failure;
                 }
@@ -439,14 +506,91 @@ public sealed class PsqlDestination : IRestoreDestination
                 {
                     await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(trash)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (DatabaseException)
+                catch (DatabaseException e)
                 {
-                    // The restore is in place. The former database keeps a staging database's name, so the next restore
-                    // into this destination drops it once this process is gone (DropAbandonedStagingAsync).
+                    // The restore is in place. The former database keeps a staging database's name and mark, so the next
+                    // restore into this destination on this machine drops it once this process is gone (DropAbandonedStagingAsync).
+                    WarnLeftover(trash, "the replaced database", e);
                 }
             }
         }
         _committed = true;
+    }
+
+    /// <summary>
+    /// Tests only: runs with the staging database's name right before the swap, where another session (a restore of the
+    /// same destination from another host, the dump's own SQL, an administrator) could drop or rename a database; a race
+    /// there cannot be timed. Flows with the test's async context, so parallel tests are not touched.
+    /// </summary>
+    internal static readonly AsyncLocal<Func<string, Task>?> BeforeSwapForTests = new();
+
+    /// <summary>
+    /// What a failed swap found that explains it, each followed by "; " (empty when none of it: a lock wait, a session on
+    /// the staging database, then the server's error says why).
+    /// </summary>
+    string WhyNotSwapped(SwapState state, string staging, string database)
+    {
+        var why = new StringBuilder();
+        switch (state.NameOf(_stagingOid))
+        {
+            case null:
+                why.Append(CultureInfo.InvariantCulture, $"the staging database {staging} was dropped by another session before the swap; ");
+                break;
+            case var name when name != staging:
+                why.Append(CultureInfo.InvariantCulture, $"the staging database {staging} was renamed to {name} by another session before the swap; ");
+                break;
+        }
+        if (_destinationOid is { } oid)
+        {
+            switch (state.NameOf(oid))
+            {
+                case null:
+                    why.Append(CultureInfo.InvariantCulture, $"the destination database {database} was dropped during the restore (by the dump's SQL or another session); ");
+                    break;
+                case var name when name != database:
+                    why.Append(CultureInfo.InvariantCulture, $"the destination database {database} was renamed to {name} during the restore (by the dump's SQL or another session), and is left as it is; ");
+                    break;
+            }
+        }
+        if (state.OidOf(database) is { } now && now != _destinationOid && now != _stagingOid)
+        {
+            why.Append(CultureInfo.InvariantCulture, $"a database named {database} that is not the one seen when the restore began was created during the restore; ");
+        }
+        return why.ToString();
+    }
+
+    /// <summary>The databases a failed swap found, by oid and name (lines "oid|name").</summary>
+    sealed class SwapState
+    {
+        readonly Dictionary<uint, string> _names = [];
+
+        public static SwapState Read(string lines)
+        {
+            var state = new SwapState();
+            foreach (var line in lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var bar = line.IndexOf('|', StringComparison.Ordinal);
+                if (bar > 0 && uint.TryParse(line.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out var oid))
+                {
+                    state._names[oid] = line[(bar + 1)..].TrimEnd('\r');
+                }
+            }
+            return state;
+        }
+
+        public string? NameOf(uint oid) => _names.GetValueOrDefault(oid);
+
+        public uint? OidOf(string name)
+        {
+            foreach (var (oid, found) in _names)
+            {
+                if (found == name)
+                {
+                    return oid;
+                }
+            }
+            return null;
+        }
     }
 
     /// <summary>lock_timeout's largest value (INT_MAX milliseconds); a longer destination.lock_wait_timeout waits this long.</summary>
@@ -511,6 +655,16 @@ public sealed class PsqlDestination : IRestoreDestination
         }
         await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(name)}", cancellationToken).ConfigureAwait(false);
         _stagingDatabase = name;
+        // Read back by oid, not name, from here on: the swap renames this database only, and tells a staging database
+        // dropped by someone else from one that was swapped in. The mark lets a later restore on this machine drop it,
+        // should this process be killed, and keeps a restore on another machine from taking it for abandoned.
+        _stagingOid = await OidAsync(name, cancellationToken).ConfigureAwait(false)
+            ?? throw new DatabaseException($"staging database {name} on {_uri.Describe()} was dropped by another session right after it was created");
+        // No one else connects while the restore runs (the owner, the restoring role, still does): a session of another
+        // role on it made the failed restore's DROP ... WITH (FORCE) fail, and kept the staging database. The swap gives
+        // PUBLIC its CONNECT back as the replaced database had it.
+        await _tools.QueryAsync(Maintenance, $"COMMENT ON DATABASE {Identifiers.Delimited(name)} IS {Literal(Leftovers.StagingMark(Environment.ProcessId))}; "
+            + $"REVOKE CONNECT ON DATABASE {Identifiers.Delimited(name)} FROM PUBLIC", cancellationToken).ConfigureAwait(false);
         return name;
     }
 
@@ -545,12 +699,21 @@ public sealed class PsqlDestination : IRestoreDestination
             {
                 await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(staging)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
             }
-            catch (DatabaseException)
+            catch (DatabaseException e)
             {
-                // best effort: the restore's own error is what the user needs to see
+                // The restore's own error is what the user needs to see; the leftover is said beside it.
+                WarnLeftover(staging, "the staging database", e);
             }
         }
     }
+
+    /// <summary>
+    /// Says on standard error (the CLI's notice writer) that <paramref name="name"/> could not be dropped and is left on the
+    /// server: found by review, a staging database kept by another role's session was left without a word.
+    /// </summary>
+    void WarnLeftover(string name, string what, DatabaseException e) =>
+        ExitNotices.Write($"replica: warning: {what} {name} on {_uri.Describe()} could not be dropped and is left on the server; a later restore into "
+            + $"{_uri.Database} on this machine drops it once this process has ended, or drop it by hand: {e.Message}");
 
     /// <summary>PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN - 1), cut between characters.</summary>
     const int MaxNameBytes = 63;

@@ -26,6 +26,20 @@ public sealed class LeftoversTests
     [Fact]
     public void IsAbandonedStaging_Null_IsNot() => Assert.False(Leftovers.IsAbandonedStaging(null, "shop_replica_"));
 
+    /// <summary>A marked staging database is abandoned only when its mark names this machine and the process in its name.</summary>
+    [Fact]
+    public void IsAbandonedStaging_Marked_OnlyByAGoneProcessOfThisMachine()
+    {
+        var name = Leftovers.StagingName("shop_replica_", GonePid, 1_764_680_000);
+
+        Assert.True(Leftovers.IsAbandonedStaging(name, "shop_replica_", Leftovers.StagingMark(GonePid)));
+        Assert.False(Leftovers.IsAbandonedStaging(name, "shop_replica_", null));
+        Assert.False(Leftovers.IsAbandonedStaging(name, "shop_replica_", $"replica staging database of process {GonePid} on another-host"));
+        Assert.False(Leftovers.IsAbandonedStaging(name, "shop_replica_", Leftovers.StagingMark(GonePid - 1)));
+        var own = Leftovers.NewStagingName("shop_replica_");
+        Assert.False(Leftovers.IsAbandonedStaging(own, "shop_replica_", Leftovers.StagingMark(Environment.ProcessId)));
+    }
+
     [Fact]
     public void LikePrefix_EscapesWildcardsOfTheName() =>
         Assert.Equal("my\\_db\\%x\\\\y\\_replica\\_%", Leftovers.LikePrefix("my_db%x\\y_replica_"));

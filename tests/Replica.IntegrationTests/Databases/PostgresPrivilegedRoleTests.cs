@@ -173,6 +173,56 @@ public sealed class PostgresPrivilegedRoleTests(PostgresServer server) : IDispos
         Assert.Null((await server.QueryAsync(db, "SELECT to_regclass('keep_me')::text"))[0][0]);
     }
 
+    /// <summary>
+    /// The staging database of --wipe database is not open to PUBLIC while the restore runs: a session of another role on
+    /// it made the failed restore's DROP ... WITH (FORCE) fail (the restoring role may not end it), and the staging
+    /// database stayed without a word. Now other roles cannot connect; one that still can (a superuser) keeps it, and the
+    /// restore says so on stderr. On success the destination grants PUBLIC's CONNECT as the replaced database did.
+    /// </summary>
+    [Fact]
+    public async Task Restore_AsPlainRole_WipeDatabase_StagingIsClosedToOthersAndALeftoverIsReported()
+    {
+        var role = await RoleAsync("CREATEDB");
+        var app = await RoleAsync();
+        var db = await DestinationAsync(role);
+        await _cli.StoreRawDumpAsync("slow-failing", "CREATE TABLE t (a int);\nSELECT pg_sleep(3);\nSELECT 1/0;\n");
+        await _cli.StoreRawDumpAsync("plain", "CREATE TABLE t (a int);\n");
+        var config = Config(RoleUri(role, db), allow: false);
+
+        var restore = _cli.RunAsync("restore", "-c", config, "--name", "slow-failing", "--wipe", "database", "--yes");
+        string? staging = null;
+        for (var i = 0; i < 300 && staging is null && !restore.IsCompleted; i++)
+        {
+            // Once marked: the mark and the REVOKE come right after CREATE DATABASE, in one statement.
+            var rows = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{db}\\_replica\\_%' AND shobj_description(oid, 'pg_database') IS NOT NULL");
+            staging = rows.Count > 0 ? rows[0][0] : null;
+            await Task.Delay(50);
+        }
+        Assert.NotNull(staging);
+        var asApp = new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString(staging)) { Username = app }.ConnectionString;
+        await using (var refused = new Npgsql.NpgsqlConnection(asApp))
+        {
+            var denied = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => refused.OpenAsync());
+            Assert.Equal("42501", denied.SqlState);
+        }
+        await using (var held = new Npgsql.NpgsqlConnection(server.ConnectionString(staging)))
+        {
+            await held.OpenAsync();
+            var failed = await restore;
+
+            Assert.True(failed.ExitCode == 7, failed.Stderr);
+            Assert.Contains($"replica: warning: the staging database {staging} on ", failed.Stderr, StringComparison.Ordinal);
+            Assert.Contains("could not be dropped and is left on the server", failed.Stderr, StringComparison.Ordinal);
+        }
+        await server.DropDatabaseAsync(staging);
+        Assert.Equal("1", (await server.QueryAsync(db, "SELECT string_agg(id::text, ',') FROM keep_me"))[0][0]);
+
+        var good = await _cli.RunAsync("restore", "-c", config, "--name", "plain", "--wipe", "database", "--yes");
+
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        Assert.Equal("t", (await server.QueryAsync("postgres", $"SELECT has_database_privilege('public', '{db}', 'CONNECT')"))[0][0]);
+    }
+
     [Fact]
     public async Task Restore_AsPlainRole_NoOwnerAndNoPrivileges_RestoresPgDumpOfAnotherOwnersDatabase()
     {

@@ -1,4 +1,6 @@
 using Replica.Bridges;
+using Replica.Clients;
+using Replica.Destinations;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
 
@@ -216,26 +218,110 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
 
             Assert.True(result.ExitCode == 7, result.Stderr);
             Assert.Contains("nothing was changed", result.Stderr, StringComparison.Ordinal);
+            // No session was on the destination: none was ended, and the message said so before (review finding 7).
+            Assert.DoesNotContain("were ended", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("other session(s) on the destination", result.Stderr, StringComparison.Ordinal);
         }
         await AssertUnchangedAsync(destination, "new_t");
     }
 
+    /// <summary>
+    /// The staging database dropped by another session right before the swap (a restore of the same destination on
+    /// another host took it for abandoned, in the gap between psql's COMMIT and the swap). The swap's DO failed on the
+    /// missing name, and the restore read "the staging name is gone" as "swapped": it reported success (exit 0) while
+    /// the destination still held its old data. Now the swap checks the staging database's oid and fails (exit 7),
+    /// saying what it found.
+    /// </summary>
     [Fact]
-    public async Task Restore_WipeDatabase_DropsStagingDatabasesOfKilledRestores()
+    public async Task Swap_StagingDatabaseDroppedBeforeTheSwap_FailsAndSaysSo()
+    {
+        var destination = await DestinationAsync();
+        var psql = new PsqlDestination(DatabaseUri.Parse(server.PasswordUri(destination)), PostgresTools.Find(), WipeMode.Database, createDatabase: true)
+        {
+            AllowPrivilegedRole = true,
+        };
+        PsqlDestination.BeforeSwapForTests.Value = server.DropDatabaseAsync;
+        try
+        {
+            await psql.PrepareAsync(CancellationToken.None);
+            await psql.Open().WriteAsync("CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n"u8.ToArray());
+
+            var failure = await Assert.ThrowsAsync<DatabaseException>(() => psql.CommitAsync(CancellationToken.None));
+
+            Assert.Contains("was dropped by another session before the swap", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("nothing was changed", failure.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            PsqlDestination.BeforeSwapForTests.Value = null;
+            await psql.DisposeAsync();
+        }
+        await AssertUnchangedAsync(destination, "new_t");
+    }
+
+    /// <summary>
+    /// A dump whose DO block renames the destination away (the guard cannot see into a DO block; the restoring role owns
+    /// the destination). The swap's IF EXISTS found no destination and put the staging database in its place: exit 0,
+    /// and the old database stayed under the other name, never dropped nor reported. Now the swap checks that the
+    /// destination is still the database seen at the start and fails (exit 7), naming where it went.
+    /// </summary>
+    [Fact]
+    public async Task Restore_WipeDatabaseWhoseDumpRenamesTheDestination_FailsAndNamesWhereItWent()
+    {
+        var destination = await DestinationAsync();
+        var gone = destination + "_gone";
+        await _cli.StoreRawDumpAsync("rename", $"CREATE TABLE new_t (a int);\nDO $$ BEGIN EXECUTE 'ALTER DATABASE {destination} RENAME TO {gone}'; END $$;\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "rename", "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 7, restore.Stderr);
+        Assert.Contains($"was renamed to {gone} during the restore", restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal([gone], (await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%'")).Select(r => r[0]));
+        await AssertUnchangedAsync(gone, "new_t");
+        await server.DropDatabaseAsync(gone);
+    }
+
+    /// <summary>
+    /// A staging database is dropped as abandoned only when its comment marks it as made on this machine by a process that
+    /// no longer runs here. Before, the name alone decided: a live restore's staging database from another host (its
+    /// process id means nothing here) was dropped in any moment with no session on it.
+    /// </summary>
+    [Fact]
+    public async Task Restore_WipeDatabase_DropsOnlyStagingDatabasesMarkedByKilledRestoresOfThisMachine()
     {
         var destination = await DestinationAsync();
         await _cli.StoreRawDumpAsync("small", "CREATE TABLE t (a int);\n");
-        var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
+        const int gonePid = int.MaxValue - 1;
+        var abandoned = $"{destination}_replica_{gonePid}_1700000000";
+        var otherHost = $"{destination}_replica_{gonePid}_1700000001";
+        var unmarked = $"{destination}_replica_{gonePid}_1700000002";
         var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
-        await server.CreateDatabaseAsync(abandoned);
-        await server.CreateDatabaseAsync(running);
+        foreach (var (name, mark) in new[]
+        {
+            (abandoned, Leftovers.StagingMark(gonePid)),
+            (otherHost, $"replica staging database of process {gonePid} on another-host"),
+            (unmarked, null),
+            (running, Leftovers.StagingMark(Environment.ProcessId)),
+        })
+        {
+            await server.CreateDatabaseAsync(name);
+            if (mark is not null)
+            {
+                await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {name} IS '{mark}'");
+            }
+        }
 
         var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "small", "--wipe", "database", "--yes");
 
         Assert.True(restore.ExitCode == 0, restore.Stderr);
-        var left = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%' ORDER BY datname");
-        Assert.Equal([destination, running], left.Select(r => r[0]));
-        await server.DropDatabaseAsync(running);
+        var left = await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname LIKE '{destination}%'");
+        Assert.Equal(new[] { destination, otherHost, unmarked, running }.Order(StringComparer.Ordinal), left.Select(r => r[0]).Order(StringComparer.Ordinal));
+        // The staging database's mark is not left on the destination.
+        Assert.Null((await server.QueryAsync("postgres", $"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{destination}'"))[0][0]);
+        foreach (var name in new[] { otherHost, unmarked, running })
+        {
+            await server.DropDatabaseAsync(name);
+        }
     }
 
     /// <summary>
