@@ -1,8 +1,9 @@
 namespace Replica.Clients;
 
 /// <summary>
-/// What the process says while its exit waits for a step that cannot be cut (a restore's swap; see ExitCleanup.Critical):
-/// the CLI sets <see cref="Writer"/> to write to standard error. The core writes nowhere itself.
+/// What the process says while its exit waits for a step that cannot be cut (a restore's swap; see ExitCleanup.Critical),
+/// or what a cleanup after a failure could not do (a database the failed restore created, left behind): the CLI sets
+/// <see cref="Writer"/> to write to standard error. The core writes nowhere itself.
 /// </summary>
 public static class ExitNotices
 {

@@ -28,6 +28,8 @@ public sealed class PsqlDestination : IRestoreDestination
     PsqlSession? _psql;
     string? _stagingDatabase;
     bool _dropOnSwap;
+    // The restore created the destination itself (in place, into a database that did not exist): a failed restore drops it.
+    bool _createdDatabase;
     bool _committed;
 
     public PsqlDestination(DatabaseUri uri, PostgresTools tools, WipeMode wipe, bool createDatabase)
@@ -97,10 +99,15 @@ public sealed class PsqlDestination : IRestoreDestination
         }
     }
 
-    /// <summary>What psql's errors start with; by default, that the restore was rolled back and left the database unchanged.</summary>
+    /// <summary>
+    /// What psql's errors start with; by default, that the restore was rolled back and left the database unchanged, or,
+    /// when the restore created the database, that it drops it again (<see cref="DisposeAsync"/>).
+    /// </summary>
     public string FailureContext
     {
-        get => _failureContext ?? $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
+        get => _failureContext ?? (_createdDatabase
+            ? $"restoring into {_uri.Describe()} failed and was rolled back; the database did not exist before, and the restore drops it again"
+            : $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
         init => _failureContext = value;
     }
 
@@ -122,7 +129,12 @@ public sealed class PsqlDestination : IRestoreDestination
             }
             if (_wipe != WipeMode.Database)
             {
+                // Outside the restore's transaction (CREATE DATABASE cannot run in one): a failed or interrupted restore drops
+                // it again (DisposeAsync), so that it leaves no database behind. Recorded once created: a CREATE that failed
+                // (another restore created it meanwhile) made nothing of ours. Found by review: a failed restore left an
+                // empty database and said "unchanged".
                 await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+                _createdDatabase = true;
             }
         }
         var target = _uri;
@@ -548,6 +560,19 @@ public sealed class PsqlDestination : IRestoreDestination
             catch (DatabaseException)
             {
                 // best effort: the restore's own error is what the user needs to see
+            }
+        }
+        if (!_committed && _createdDatabase)
+        {
+            // WITH (FORCE): the restore's own backend may still run a statement psql was killed in.
+            try
+            {
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(_uri.Database!)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DatabaseException e)
+            {
+                // The failure's own message says the database is dropped again: say that it was not.
+                ExitNotices.Write($"replica: {_uri.Describe()}, which the failed restore created, could not be dropped again: drop it by hand: {e.Message}");
             }
         }
     }

@@ -475,6 +475,23 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.DoesNotContain("dump-", list.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// In place into a database that does not exist, the restore creates it outside its transaction (CREATE DATABASE
+    /// cannot run in one). Found by review: a failed restore left it there, empty, and said the database was unchanged.
+    /// </summary>
+    [Fact]
+    public async Task Restore_FailingIntoAbsentDatabase_LeavesNoDatabase()
+    {
+        var destination = "replica_absent_" + Guid.NewGuid().ToString("N")[..8];
+        await _cli.StoreRawDumpAsync("bad_row", "CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\nnot a number\n\\.\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "bad_row");
+
+        Assert.True(restore.ExitCode == 7, restore.Stderr);
+        Assert.Empty(await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname = '{destination}'"));
+        Assert.Contains("did not exist before", restore.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--no-wipe")]
     [InlineData("--wipe=database")]
