@@ -492,6 +492,53 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.Contains("did not exist before", restore.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The connection lost while the server commits: the COMMIT waits for a synchronous standby that never comes (only
+    /// the destination's sessions wait: synchronous_commit is local elsewhere), and its backend is terminated there,
+    /// which commits locally ("already committed locally"). Found by review: reported as "rolled back, the database is
+    /// unchanged" (exit 7) though the dump was there. Now the server is asked: committed, the restore completed.
+    /// </summary>
+    [Fact]
+    public async Task Restore_ConnectionLostAtCommit_ReportsTheCommit()
+    {
+        var destination = await DestinationAsync();
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE \"{destination}\" SET synchronous_commit = on");
+        await _cli.StoreRawDumpAsync("small", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n");
+        try
+        {
+            await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_commit = local");
+            await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'nosuchstandby'");
+            await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+            for (var i = 0; i < 100 && (await server.QueryAsync("postgres", "SHOW synchronous_standby_names"))[0][0] != "nosuchstandby"; i++)
+            {
+                await Task.Delay(50);
+            }
+            var restore = _cli.RunAsync("restore", "-c", Config(destination), "--name", "small");
+            string? pid = null;
+            for (var i = 0; i < 600 && pid is null && !restore.IsCompleted; i++)
+            {
+                var rows = await server.QueryAsync("postgres", $"SELECT pid FROM pg_stat_activity WHERE datname = '{destination}' AND wait_event = 'SyncRep'");
+                pid = rows.Count > 0 ? rows[0][0] : null;
+                await Task.Delay(50);
+            }
+            Assert.NotNull(pid);
+            await server.ExecuteAsync("postgres", $"SELECT pg_terminate_backend({pid})");
+
+            var result = await restore;
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.DoesNotContain("unchanged", result.Stderr, StringComparison.Ordinal);
+            Assert.Contains("the server committed", result.Stderr, StringComparison.Ordinal);
+            Assert.Equal("1", (await server.QueryAsync(destination, "SELECT count(*) FROM new_t"))[0][0]);
+        }
+        finally
+        {
+            await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_standby_names");
+            await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_commit");
+            await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+        }
+    }
+
     [Theory]
     [InlineData("--no-wipe")]
     [InlineData("--wipe=database")]
