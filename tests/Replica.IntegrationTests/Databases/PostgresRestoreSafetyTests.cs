@@ -502,26 +502,12 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     public async Task Restore_ConnectionLostAtCommit_ReportsTheCommit()
     {
         var destination = await DestinationAsync();
-        await server.ExecuteAsync("postgres", $"ALTER DATABASE \"{destination}\" SET synchronous_commit = on");
         await _cli.StoreRawDumpAsync("small", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n");
         try
         {
-            await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_commit = local");
-            await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'nosuchstandby'");
-            await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
-            for (var i = 0; i < 100 && (await server.QueryAsync("postgres", "SHOW synchronous_standby_names"))[0][0] != "nosuchstandby"; i++)
-            {
-                await Task.Delay(50);
-            }
+            await WaitForStandbyAtCommitAsync(destination);
             var restore = _cli.RunAsync("restore", "-c", Config(destination), "--name", "small");
-            string? pid = null;
-            for (var i = 0; i < 600 && pid is null && !restore.IsCompleted; i++)
-            {
-                var rows = await server.QueryAsync("postgres", $"SELECT pid FROM pg_stat_activity WHERE datname = '{destination}' AND wait_event = 'SyncRep'");
-                pid = rows.Count > 0 ? rows[0][0] : null;
-                await Task.Delay(50);
-            }
-            Assert.NotNull(pid);
+            var pid = await CommitWaitingAsync(destination, () => restore.IsCompleted);
             await server.ExecuteAsync("postgres", $"SELECT pg_terminate_backend({pid})");
 
             var result = await restore;
@@ -533,10 +519,47 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         }
         finally
         {
-            await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_standby_names");
-            await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_commit");
-            await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+            await ReleaseCommitsAsync();
         }
+    }
+
+    /// <summary>
+    /// Makes the COMMITs of <paramref name="destination"/>'s sessions wait for a synchronous standby that does not exist
+    /// (synchronous_commit stays local everywhere else, so the test's own statements do not wait).
+    /// </summary>
+    async Task WaitForStandbyAtCommitAsync(string destination)
+    {
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE \"{destination}\" SET synchronous_commit = on");
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_commit = local");
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'nosuchstandby'");
+        await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+        for (var i = 0; i < 100 && (await server.QueryAsync("postgres", "SHOW synchronous_standby_names"))[0][0] != "nosuchstandby"; i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The pid of the backend whose COMMIT waits for the standby; null if none did before <paramref name="ended"/>.</summary>
+    async Task<string?> CommitWaitingAsync(string destination, Func<bool> ended)
+    {
+        for (var i = 0; i < 600 && !ended(); i++)
+        {
+            var rows = await server.QueryAsync("postgres", $"SELECT pid FROM pg_stat_activity WHERE datname = '{destination}' AND wait_event = 'SyncRep'");
+            if (rows.Count > 0)
+            {
+                return rows[0][0];
+            }
+            await Task.Delay(50);
+        }
+        return null;
+    }
+
+    /// <summary>Drops the standby setting: the waiting COMMITs go through.</summary>
+    async Task ReleaseCommitsAsync()
+    {
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_standby_names");
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_commit");
+        await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
     }
 
     [Theory]
