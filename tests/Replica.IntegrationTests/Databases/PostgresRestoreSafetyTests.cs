@@ -524,6 +524,60 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     }
 
     /// <summary>
+    /// SIGTERM while the restore's COMMIT waits (for a synchronous standby that comes only when the test drops the
+    /// setting): the COMMIT is not cut, replica waits for it and reports the restore completed. Found by review: exit 130
+    /// "interrupted", and the dump became visible when the wait ended.
+    /// </summary>
+    [Fact]
+    public async Task Restore_SigtermDuringCommit_WaitsForTheCommit()
+    {
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("small", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n");
+        try
+        {
+            await WaitForStandbyAtCommitAsync(destination);
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = _cli.WorkingDirectory, RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "replica.dll"), "restore", "-c", Config(destination), "--name", "small" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+            using var replica = System.Diagnostics.Process.Start(start)!;
+            var stderr = replica.StandardError.ReadToEndAsync();
+            var stdout = replica.StandardOutput.ReadToEndAsync();
+            try
+            {
+                Assert.NotNull(await CommitWaitingAsync(destination, () => replica.HasExited));
+                using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", replica.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                {
+                    await kill.WaitForExitAsync();
+                }
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                Assert.False(replica.HasExited, "replica ended while its COMMIT still waited");
+
+                await ReleaseCommitsAsync();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await replica.WaitForExitAsync(timeout.Token);
+            }
+            finally
+            {
+                if (!replica.HasExited)
+                {
+                    replica.Kill(entireProcessTree: true);
+                }
+            }
+
+            var message = await stderr + await stdout;
+            Assert.True(replica.ExitCode == 0, $"exit code {replica.ExitCode}: {message}");
+            Assert.DoesNotContain("interrupted", message, StringComparison.Ordinal);
+            Assert.Equal("1", (await server.QueryAsync(destination, "SELECT count(*) FROM new_t"))[0][0]);
+        }
+        finally
+        {
+            await ReleaseCommitsAsync();
+        }
+    }
+
+    /// <summary>
     /// Makes the COMMITs of <paramref name="destination"/>'s sessions wait for a synchronous standby that does not exist
     /// (synchronous_commit stays local everywhere else, so the test's own statements do not wait).
     /// </summary>
