@@ -126,6 +126,11 @@ internal static class RestoreCommand
                 () => Describe(counter, destination, stopwatch.Elapsed));
             var (entry, bytes) = await request.RunAsync(counter, cancellationToken).ConfigureAwait(false);
             progress.Stop();
+            if (destination is PsqlDestination { CommitNotice: { } notice })
+            {
+                // Even with --quiet: the restore completed, but not as it should have.
+                await Console.Error.WriteLineAsync($"replica: {notice}").ConfigureAwait(false);
+            }
             if (parse.GetValue(json))
             {
                 JsonReport.Write(new

@@ -34,9 +34,10 @@ internal static class ExitCleanup
     /// the swap's outcome was never shown).
     /// </summary>
     /// <param name="what">The step, for the notice: "the swap into mysql://host:3306/shop".</param>
-    public static CriticalSection Critical(string what)
+    /// <param name="why">Why it cannot be cut, for the notice; null: a swap's renames, which each wait at most destination.lock_wait_timeout.</param>
+    public static CriticalSection Critical(string what, string? why = null)
     {
-        var section = new CriticalSection(what);
+        var section = new CriticalSection(what) { Why = why };
         lock (s_criticalGate)
         {
             s_critical.Add(section);
@@ -49,6 +50,8 @@ internal static class ExitCleanup
         int _disposed;
 
         public string What { get; } = what;
+
+        public string? Why { get; init; }
 
         /// <summary>How the step ended, in a sentence, for the exit's notice: set by the step before it is disposed.</summary>
         public string? Outcome { get; set; }
@@ -80,8 +83,8 @@ internal static class ExitCleanup
         }
         foreach (var section in open)
         {
-            ExitNotices.Write($"replica: waiting for {section.What} to end: it cannot be cut midway, and each of its statements waits at most "
-                + "destination.lock_wait_timeout for a lock (killing replica now, with SIGKILL, could leave the destination half replaced)");
+            ExitNotices.Write($"replica: waiting for {section.What} to end: it cannot be cut midway, and "
+                + (section.Why ?? "each of its statements waits at most destination.lock_wait_timeout for a lock (killing replica now, with SIGKILL, could leave the destination half replaced)"));
         }
         WaitForCriticalSections(Timeout.InfiniteTimeSpan);
         foreach (var section in open)

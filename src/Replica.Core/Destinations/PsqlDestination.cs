@@ -32,6 +32,8 @@ public sealed class PsqlDestination : IRestoreDestination
     /// <summary>The destination's oid when the restore began (null: it did not exist): the swap replaces that database and no other.</summary>
     uint? _destinationOid;
     bool _dropOnSwap;
+    // The restore created the destination itself (in place, into a database that did not exist): a failed restore drops it.
+    bool _createdDatabase;
     bool _committed;
 
     public PsqlDestination(DatabaseUri uri, PostgresTools tools, WipeMode wipe, bool createDatabase)
@@ -101,10 +103,15 @@ public sealed class PsqlDestination : IRestoreDestination
         }
     }
 
-    /// <summary>What psql's errors start with; by default, that the restore was rolled back and left the database unchanged.</summary>
+    /// <summary>
+    /// What psql's errors start with; by default, that the restore was rolled back and left the database unchanged, or,
+    /// when the restore created the database, that it drops it again (<see cref="DisposeAsync"/>).
+    /// </summary>
     public string FailureContext
     {
-        get => _failureContext ?? $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged";
+        get => _failureContext ?? (_createdDatabase
+            ? $"restoring into {_uri.Describe()} failed and was rolled back; the database did not exist before, and the restore drops it again"
+            : $"restoring into {_uri.Describe()} failed and was rolled back, the database is unchanged");
         init => _failureContext = value;
     }
 
@@ -126,7 +133,12 @@ public sealed class PsqlDestination : IRestoreDestination
             }
             if (_wipe != WipeMode.Database)
             {
+                // Outside the restore's transaction (CREATE DATABASE cannot run in one): a failed or interrupted restore drops
+                // it again (DisposeAsync), so that it leaves no database behind. Recorded once created: a CREATE that failed
+                // (another restore created it meanwhile) made nothing of ours. Found by review: a failed restore left an
+                // empty database and said "unchanged".
                 await _tools.QueryAsync(Maintenance, $"CREATE DATABASE {Identifiers.Delimited(_uri.Database!)}", cancellationToken).ConfigureAwait(false);
+                _createdDatabase = true;
             }
         }
         var target = _uri;
@@ -135,9 +147,8 @@ public sealed class PsqlDestination : IRestoreDestination
             await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
             target = _uri.WithDatabase(await CreateStagingAsync(cancellationToken).ConfigureAwait(false));
         }
-        _psql = await StartSessionAsync(target, cancellationToken).ConfigureAwait(false);
+        _psql = await StartSessionAsync(target, cancellationToken, begin: true).ConfigureAwait(false);
         _dropOnSwap = true;
-        await _psql.Input.WriteAsync("BEGIN;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         if (_wipe == WipeMode.Schemas)
         {
             await _psql.Input.WriteAsync(Encoding.UTF8.GetBytes(WipeSchemasSql), cancellationToken).ConfigureAwait(false);
@@ -333,9 +344,15 @@ public sealed class PsqlDestination : IRestoreDestination
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         var psql = _psql ?? throw new InvalidOperationException("call PrepareAsync before CommitAsync");
-        await CompleteWithStepsAsync(psql, cancellationToken).ConfigureAwait(false);
+        await CompleteWithStepsAsync(psql, cancellationToken, inPlace: RestoresInPlace).ConfigureAwait(false);
         await SwapAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Set when psql failed or the restore was interrupted after psql sent the COMMIT, and the server says the transaction
+    /// committed: the restore completed, and this says what went wrong after (the CLI prints it).
+    /// </summary>
+    public string? CommitNotice { get; private set; }
 
     /// <summary>
     /// For a restore on several connections: runs destination.after_restore in the staging database, in a transaction
@@ -357,7 +374,7 @@ public sealed class PsqlDestination : IRestoreDestination
     /// Writes the after_restore steps (each after a marker psql echoes) and COMMIT, then waits for psql; a failure in a
     /// step names it. A marker after the last step tells a failure of the COMMIT itself from one of the last step.
     /// </summary>
-    async Task CompleteWithStepsAsync(PsqlSession psql, CancellationToken cancellationToken)
+    async Task CompleteWithStepsAsync(PsqlSession psql, CancellationToken cancellationToken, bool inPlace = false)
     {
         if (_afterRestore.Count > 0)
         {
@@ -373,16 +390,193 @@ public sealed class PsqlDestination : IRestoreDestination
         {
             await psql.MarkStepAsync(_afterRestore.Count, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
-        // On a line of its own, after a possible -- comment (the guard has ended a last statement that lacked its ';').
-        await psql.Input.WriteAsync("\nCOMMIT;\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        if (!inPlace)
+        {
+            await psql.WriteCommitAsync(null, cancellationToken).ConfigureAwait(false);
+        }
         try
         {
-            await psql.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            if (inPlace)
+            {
+                await CommitInPlaceAsync(psql, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await psql.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (DatabaseException ex) when (_afterRestore.Count > 0)
         {
             throw _afterRestore.Failed(await psql.FailedStepAsync().ConfigureAwait(false), ex) ?? ex;
         }
+    }
+
+    /// <summary>
+    /// Writes the COMMIT of a restore in place and waits for psql. Once psql reached the COMMIT (its marker echoed), the
+    /// commit is not cut: an interrupt waits for its outcome, and so does the process exit (<see cref="ExitCleanup.Critical"/>).
+    /// A failure after that point (the connection lost while the server committed, an interrupt as psql sent it) is not
+    /// taken for a rollback: the server says on a new connection what became of the transaction (txid_status). Committed:
+    /// the restore completed (<see cref="CommitNotice"/> says what failed after); aborted: the failure as it was; not
+    /// known: a failure that says the database may hold the dump. Found by review: a connection lost at COMMIT was
+    /// reported as "rolled back, the database is unchanged", and SIGTERM during the COMMIT as "interrupted", though
+    /// both had committed.
+    /// </summary>
+    async Task CommitInPlaceAsync(PsqlSession psql, CancellationToken cancellationToken)
+    {
+        var gate = new Lock();
+        ExitCleanup.CriticalSection? critical = null;
+        var ended = false;
+        await psql.WriteCommitAsync(() =>
+        {
+            lock (gate)
+            {
+                if (!ended)
+                {
+                    critical = ExitCleanup.Critical("the COMMIT of the restore into " + _uri.Describe(),
+                        "the server decides whether the restore committed, and replica reports which (killing replica now, with SIGKILL, leaves that unsaid)");
+                }
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var failure = await WaitForCommitAsync(psql, cancellationToken).ConfigureAwait(false);
+            if (failure is null)
+            {
+                SetOutcome($"{_uri.Describe()} holds the dump: the restore completed");
+                return;
+            }
+            await psql.DrainAsync().ConfigureAwait(false);
+            if (!psql.CommitReached)
+            {
+                // psql never sent the COMMIT: the server rolled back.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+            var transaction = psql.TransactionOf;
+            var status = await TransactionStatusAsync(transaction).ConfigureAwait(false);
+            var what = failure is OperationCanceledException ? "the restore was interrupted" : "psql failed";
+            var detail = failure is OperationCanceledException ? "" : ": " + Detail(failure.Message);
+            switch (status)
+            {
+                case "committed":
+                    _committed = true;
+                    CommitNotice = $"{what} after it sent the COMMIT, and the server committed the restore's transaction: {_uri.Describe()} holds the dump{detail}";
+                    SetOutcome(CommitNotice);
+                    return;
+                case "aborted":
+                    SetOutcome($"the restore into {_uri.Describe()} was rolled back, the database is unchanged");
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+                    break;
+            }
+            // Committed or not, nobody knows: the database it may hold is not dropped (DisposeAsync).
+            _mayHaveCommitted = true;
+            var id = transaction is null ? "" : string.Create(CultureInfo.InvariantCulture, $" (SELECT txid_status({transaction.Id}) tells)");
+            var unknown = new DatabaseException($"restoring into {_uri.Describe()}: {what} after it sent the COMMIT, and whether the server committed "
+                + $"could not be read back: the database may hold the dump, check it by hand{id}{detail}", failure);
+            SetOutcome(unknown.Message);
+            throw unknown;
+        }
+        finally
+        {
+            lock (gate)
+            {
+                ended = true;
+                critical?.Dispose();
+            }
+        }
+
+        void SetOutcome(string outcome)
+        {
+            lock (gate)
+            {
+                critical?.Outcome = outcome;
+            }
+        }
+    }
+
+    bool _mayHaveCommitted;
+
+    /// <summary>
+    /// Waits for psql to end; its failure, or the interrupt, instead of throwing. An interrupt before psql reached the
+    /// COMMIT kills psql (the server rolls back); after, the COMMIT's outcome is waited for.
+    /// </summary>
+    static async Task<Exception?> WaitForCommitAsync(PsqlSession psql, CancellationToken cancellationToken)
+    {
+        // Not cancelled itself: once psql reached the COMMIT, the wait goes on after an interrupt.
+        var completion = psql.CompleteAsync(CancellationToken.None);
+        try
+        {
+            await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (DatabaseException e)
+        {
+            return e;
+        }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            if (!psql.CommitReached)
+            {
+                // Killed before it sent the COMMIT, psql leaves the server to roll back; should it have sent it meanwhile,
+                // CommitReached turns true once its output is read, and the server is asked.
+                await psql.DisposeAsync().ConfigureAwait(false);
+                await completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                return e;
+            }
+        }
+        try
+        {
+            await completion.ConfigureAwait(false);
+            return null;
+        }
+        catch (DatabaseException e)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>A psql error without <see cref="FailureContext"/> before it (which says the restore was rolled back).</summary>
+    string Detail(string message) =>
+        message.StartsWith(FailureContext + ": ", StringComparison.Ordinal) ? message[(FailureContext.Length + 2)..] : message;
+
+    /// <summary>
+    /// What became of the restore's transaction, asked on a new connection: committed, aborted, or null when not known
+    /// (no transaction id read, the server unreachable, still running after its backend was told to end). A transaction
+    /// still in progress (psql gone, its backend not yet) is ended (pg_terminate_backend, our own backend: a backend in
+    /// its commit either commits or aborts, never half), then asked again for some seconds.
+    /// https://www.postgresql.org/docs/15/functions-info.html#FUNCTIONS-PG-SNAPSHOT
+    /// </summary>
+    async Task<string?> TransactionStatusAsync(PsqlSession.Transaction? transaction)
+    {
+        if (transaction is null)
+        {
+            return null;
+        }
+        var id = transaction.Id.ToString(CultureInfo.InvariantCulture);
+        var xid = (transaction.Id & 0xFFFFFFFFL).ToString(CultureInfo.InvariantCulture);
+        var pid = transaction.BackendPid.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            for (var attempt = 0; attempt < 50; attempt++)
+            {
+                var status = (await _tools.QueryAsync(Maintenance, $"SELECT coalesce(txid_status({id}), 'unknown')", CancellationToken.None).ConfigureAwait(false)).Trim();
+                if (status is "committed" or "aborted")
+                {
+                    return status;
+                }
+                if (status != "in progress")
+                {
+                    return null;
+                }
+                await _tools.QueryAsync(Maintenance, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = {pid} AND backend_xid = '{xid}'::xid",
+                    CancellationToken.None).ConfigureAwait(false);
+                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (DatabaseException)
+        {
+            // not known: the caller says so
+        }
+        return null;
     }
 
     /// <summary>
@@ -669,10 +863,11 @@ public sealed class PsqlDestination : IRestoreDestination
     }
 
     /// <summary>Starts a psql session on <paramref name="target"/> whose rows count toward this restore's.</summary>
-    internal async Task<PsqlSession> StartSessionAsync(DatabaseUri target, CancellationToken cancellationToken)
+    /// <param name="begin">The session opens its transaction and reads its id (<see cref="PsqlSession.StartAsync"/>).</param>
+    internal async Task<PsqlSession> StartSessionAsync(DatabaseUri target, CancellationToken cancellationToken, bool begin = false)
     {
         var session = await PsqlSession.StartAsync(_tools, target, [_uri.Password, .. _afterRestore.Secrets], FailureContext,
-            stepsHoldSecrets: _afterRestore.Secrets.Count > 0, cancellationToken).ConfigureAwait(false);
+            stepsHoldSecrets: _afterRestore.Secrets.Count > 0, cancellationToken, begin).ConfigureAwait(false);
         lock (_sessions)
         {
             _sessions.Add(session);
@@ -703,6 +898,19 @@ public sealed class PsqlDestination : IRestoreDestination
             {
                 // The restore's own error is what the user needs to see; the leftover is said beside it.
                 WarnLeftover(staging, "the staging database", e);
+            }
+        }
+        if (!_committed && _createdDatabase && !_mayHaveCommitted)
+        {
+            // WITH (FORCE): the restore's own backend may still run a statement psql was killed in.
+            try
+            {
+                await _tools.QueryAsync(Maintenance, $"DROP DATABASE IF EXISTS {Identifiers.Delimited(_uri.Database!)} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DatabaseException e)
+            {
+                // The failure's own message says the database is dropped again: say that it was not.
+                ExitNotices.Write($"replica: {_uri.Describe()}, which the failed restore created, could not be dropped again: drop it by hand: {e.Message}");
             }
         }
     }

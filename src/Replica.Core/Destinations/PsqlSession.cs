@@ -19,6 +19,11 @@ internal sealed class PsqlSession : IAsyncDisposable
     long _statements;
     int _tables;
     int _step = -1;
+    // Marks this session's own \echo lines (the transaction, the COMMIT reached) apart from anything the dump could print.
+    readonly string _nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+    Transaction? _transaction;
+    int _commitReached;
+    Action? _onCommitReached;
 
     PsqlSession(ToolProcess psql)
     {
@@ -34,30 +39,54 @@ internal sealed class PsqlSession : IAsyncDisposable
     /// refuses every meta-command (\! included) whatever the dump makes of psql's lexer, until this session's own
     /// \unrestrict before its config steps. The guard refuses meta-commands before psql sees them; this holds where
     /// the guard and psql would read the bytes differently. <paramref name="stepsHoldSecrets"/>: the config steps hold
-    /// values of ${VAR}, and psql reports their errors tersely (see <see cref="MarkStepAsync"/>).
+    /// values of ${VAR}, and psql reports their errors tersely (see <see cref="MarkStepAsync"/>). <paramref name="begin"/>:
+    /// the session opens the restore's transaction, and psql echoes its id and backend (<see cref="TransactionOf"/>),
+    /// before \restrict, which refuses \gset and \echo too.
     /// </summary>
     public static async Task<PsqlSession> StartAsync(PostgresTools tools, DatabaseUri target, IReadOnlyList<string?> secrets, string context,
-        bool stepsHoldSecrets, CancellationToken cancellationToken)
+        bool stepsHoldSecrets, CancellationToken cancellationToken, bool begin = false)
     {
         var restricts = await tools.PsqlRestrictsAsync(cancellationToken).ConfigureAwait(false);
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
         var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), secrets, redirectInput: true, context: context);
         var session = new PsqlSession(psql) { _stepsHoldSecrets = stepsHoldSecrets };
-        if (restricts)
+        try
         {
-            session._restrictKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-            try
+            if (begin)
             {
+                // txid_current (PostgreSQL 10 on; pg_current_xact_id from 13) assigns the transaction its id now, with its
+                // epoch: txid_status can tell later whether it committed, on another connection.
+                await psql.Input.WriteAsync(Encoding.ASCII.GetBytes("BEGIN;\nSELECT txid_current() AS xid, pg_backend_pid() AS pid \\gset replica_\n"
+                    + $"\\echo '{TransactionMarker}{session._nonce}' :replica_xid :replica_pid\n"), cancellationToken).ConfigureAwait(false);
+            }
+            if (restricts)
+            {
+                session._restrictKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
                 await psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\\restrict {session._restrictKey}\n"), cancellationToken).ConfigureAwait(false);
             }
-            catch
-            {
-                await session.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
         return session;
     }
+
+    const string TransactionMarker = "replica: transaction ";
+    const string CommitMarker = "replica: commit ";
+
+    /// <summary>The restore's transaction: its id (txid_current, with the epoch) and the server process that runs it.</summary>
+    internal sealed record Transaction(long Id, int BackendPid);
+
+    /// <summary>
+    /// The transaction a session started with begin opened, as psql echoed it; null before psql ran the BEGIN, or
+    /// without begin. Read it once psql's output ended (<see cref="DrainAsync"/>).
+    /// </summary>
+    public Transaction? TransactionOf => Volatile.Read(ref _transaction);
+
+    /// <summary>Whether psql went past the marker before the COMMIT (<see cref="WriteCommitAsync"/>): it sent the COMMIT, or is about to.</summary>
+    public bool CommitReached => Volatile.Read(ref _commitReached) != 0;
 
     // The key of the session's \restrict until its \unrestrict; null without.
     string? _restrictKey;
@@ -93,6 +122,17 @@ internal sealed class PsqlSession : IAsyncDisposable
         {
             while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
+                if (line.StartsWith(TransactionMarker, StringComparison.Ordinal) && ParseTransaction(line.AsSpan(TransactionMarker.Length)) is { } transaction)
+                {
+                    Volatile.Write(ref _transaction, transaction);
+                    continue;
+                }
+                if (line == CommitMarker + _nonce)
+                {
+                    Volatile.Write(ref _commitReached, 1);
+                    Volatile.Read(ref _onCommitReached)?.Invoke();
+                    continue;
+                }
                 if (AfterRestoreSteps.TryParseMarker(line, out var step))
                 {
                     Volatile.Write(ref _step, step);
@@ -118,6 +158,38 @@ internal sealed class PsqlSession : IAsyncDisposable
         }
     }
 
+    /// <summary>"NONCE XID PID" of this session, as the \echo after BEGIN prints it; null for any other line.</summary>
+    Transaction? ParseTransaction(ReadOnlySpan<char> rest)
+    {
+        Span<Range> parts = stackalloc Range[4];
+        return rest.Split(parts, ' ') == 3 && rest[parts[0]].SequenceEqual(_nonce)
+            && long.TryParse(rest[parts[1]], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            && int.TryParse(rest[parts[2]], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+            ? new Transaction(id, pid) : null;
+    }
+
+    /// <summary>
+    /// Writes the COMMIT, on a line of its own (after a possible -- comment: the guard has ended a last statement that
+    /// lacked its ';'), after a marker psql echoes as it reaches it: <paramref name="reached"/> runs then, on the thread
+    /// that reads psql's output, and <see cref="CommitReached"/> turns true.
+    /// </summary>
+    public async Task WriteCommitAsync(Action? reached, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _onCommitReached, reached);
+        await UnrestrictAsync(cancellationToken).ConfigureAwait(false);
+        await _psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\n\\echo '{CommitMarker}{_nonce}'\nCOMMIT;\n"), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The dump is over: the session's own meta-commands may run again.</summary>
+    async Task UnrestrictAsync(CancellationToken cancellationToken)
+    {
+        if (_restrictKey is { } key)
+        {
+            _restrictKey = null;
+            await _psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\n\\unrestrict {key}\n"), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Writes a config step (destination.after_restore, as <see cref="RestoreGuard.CheckStep"/> passed it) to psql,
     /// after a marker psql echoes on stdout, so that a failure can name the step (<see cref="FailedStepAsync"/>).
@@ -127,12 +199,7 @@ internal sealed class PsqlSession : IAsyncDisposable
     /// </summary>
     public async Task MarkStepAsync(int index, ReadOnlyMemory<byte> sql, CancellationToken cancellationToken)
     {
-        if (_restrictKey is { } key)
-        {
-            // The dump is over: the session's own meta-commands may run again.
-            _restrictKey = null;
-            await _psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\n\\unrestrict {key}\n"), cancellationToken).ConfigureAwait(false);
-        }
+        await UnrestrictAsync(cancellationToken).ConfigureAwait(false);
         if (_stepsHoldSecrets)
         {
             _stepsHoldSecrets = false;
@@ -150,6 +217,9 @@ internal sealed class PsqlSession : IAsyncDisposable
         int step = Volatile.Read(ref _step);
         return step < 0 ? null : step;
     }
+
+    /// <summary>Waits until psql's output was read to its end (psql exited, or was killed).</summary>
+    public async Task DrainAsync() => await _stdout.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
     public async ValueTask DisposeAsync()
     {

@@ -561,6 +561,147 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
         Assert.DoesNotContain("dump-", list.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// In place into a database that does not exist, the restore creates it outside its transaction (CREATE DATABASE
+    /// cannot run in one). Found by review: a failed restore left it there, empty, and said the database was unchanged.
+    /// </summary>
+    [Fact]
+    public async Task Restore_FailingIntoAbsentDatabase_LeavesNoDatabase()
+    {
+        var destination = "replica_absent_" + Guid.NewGuid().ToString("N")[..8];
+        await _cli.StoreRawDumpAsync("bad_row", "CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\nnot a number\n\\.\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "bad_row");
+
+        Assert.True(restore.ExitCode == 7, restore.Stderr);
+        Assert.Empty(await server.QueryAsync("postgres", $"SELECT datname FROM pg_database WHERE datname = '{destination}'"));
+        Assert.Contains("did not exist before", restore.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The connection lost while the server commits: the COMMIT waits for a synchronous standby that never comes (only
+    /// the destination's sessions wait: synchronous_commit is local elsewhere), and its backend is terminated there,
+    /// which commits locally ("already committed locally"). Found by review: reported as "rolled back, the database is
+    /// unchanged" (exit 7) though the dump was there. Now the server is asked: committed, the restore completed.
+    /// </summary>
+    [Fact]
+    public async Task Restore_ConnectionLostAtCommit_ReportsTheCommit()
+    {
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("small", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n");
+        try
+        {
+            await WaitForStandbyAtCommitAsync(destination);
+            var restore = _cli.RunAsync("restore", "-c", Config(destination), "--name", "small");
+            var pid = await CommitWaitingAsync(destination, () => restore.IsCompleted);
+            await server.ExecuteAsync("postgres", $"SELECT pg_terminate_backend({pid})");
+
+            var result = await restore;
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.DoesNotContain("unchanged", result.Stderr, StringComparison.Ordinal);
+            Assert.Contains("the server committed", result.Stderr, StringComparison.Ordinal);
+            Assert.Equal("1", (await server.QueryAsync(destination, "SELECT count(*) FROM new_t"))[0][0]);
+        }
+        finally
+        {
+            await ReleaseCommitsAsync();
+        }
+    }
+
+    /// <summary>
+    /// SIGTERM while the restore's COMMIT waits (for a synchronous standby that comes only when the test drops the
+    /// setting): the COMMIT is not cut, replica waits for it and reports the restore completed. Found by review: exit 130
+    /// "interrupted", and the dump became visible when the wait ended.
+    /// </summary>
+    [Fact]
+    public async Task Restore_SigtermDuringCommit_WaitsForTheCommit()
+    {
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("small", "CREATE TABLE new_t (a int);\nINSERT INTO new_t VALUES (1);\n");
+        try
+        {
+            await WaitForStandbyAtCommitAsync(destination);
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = _cli.WorkingDirectory, RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "replica.dll"), "restore", "-c", Config(destination), "--name", "small" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+            using var replica = System.Diagnostics.Process.Start(start)!;
+            var stderr = replica.StandardError.ReadToEndAsync();
+            var stdout = replica.StandardOutput.ReadToEndAsync();
+            try
+            {
+                Assert.NotNull(await CommitWaitingAsync(destination, () => replica.HasExited));
+                using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", replica.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                {
+                    await kill.WaitForExitAsync();
+                }
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                Assert.False(replica.HasExited, "replica ended while its COMMIT still waited");
+
+                await ReleaseCommitsAsync();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await replica.WaitForExitAsync(timeout.Token);
+            }
+            finally
+            {
+                if (!replica.HasExited)
+                {
+                    replica.Kill(entireProcessTree: true);
+                }
+            }
+
+            var message = await stderr + await stdout;
+            Assert.True(replica.ExitCode == 0, $"exit code {replica.ExitCode}: {message}");
+            Assert.DoesNotContain("interrupted", message, StringComparison.Ordinal);
+            Assert.Equal("1", (await server.QueryAsync(destination, "SELECT count(*) FROM new_t"))[0][0]);
+        }
+        finally
+        {
+            await ReleaseCommitsAsync();
+        }
+    }
+
+    /// <summary>
+    /// Makes the COMMITs of <paramref name="destination"/>'s sessions wait for a synchronous standby that does not exist
+    /// (synchronous_commit stays local everywhere else, so the test's own statements do not wait).
+    /// </summary>
+    async Task WaitForStandbyAtCommitAsync(string destination)
+    {
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE \"{destination}\" SET synchronous_commit = on");
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_commit = local");
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'nosuchstandby'");
+        await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+        for (var i = 0; i < 100 && (await server.QueryAsync("postgres", "SHOW synchronous_standby_names"))[0][0] != "nosuchstandby"; i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The pid of the backend whose COMMIT waits for the standby; null if none did before <paramref name="ended"/>.</summary>
+    async Task<string?> CommitWaitingAsync(string destination, Func<bool> ended)
+    {
+        for (var i = 0; i < 600 && !ended(); i++)
+        {
+            var rows = await server.QueryAsync("postgres", $"SELECT pid FROM pg_stat_activity WHERE datname = '{destination}' AND wait_event = 'SyncRep'");
+            if (rows.Count > 0)
+            {
+                return rows[0][0];
+            }
+            await Task.Delay(50);
+        }
+        return null;
+    }
+
+    /// <summary>Drops the standby setting: the waiting COMMITs go through.</summary>
+    async Task ReleaseCommitsAsync()
+    {
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_standby_names");
+        await server.ExecuteAsync("postgres", "ALTER SYSTEM RESET synchronous_commit");
+        await server.ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+    }
+
     [Theory]
     [InlineData("--no-wipe")]
     [InlineData("--wipe=database")]
