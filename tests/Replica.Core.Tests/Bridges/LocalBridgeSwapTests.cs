@@ -81,6 +81,7 @@ public sealed partial class LocalBridgeSwapTests : IDisposable
         });
 
         _output.WriteLine($"{Operations} reads: {readOutside} outside, {refused} refused, {unexpected.Count} other");
+        unexpected.ForEach(_output.WriteLine);
         Assert.True(readOutside == 0, $"{readOutside} of {Operations} reads returned a file outside the bridge");
         Assert.Empty(unexpected);
         // The race was run: some reads met the link (and some the real folder, or nothing was read at all).
@@ -166,6 +167,7 @@ public sealed partial class LocalBridgeSwapTests : IDisposable
         });
 
         _output.WriteLine($"{Operations} deletes: {deleted.Count} names deleted, {unexpected.Count} other errors, {outsideBefore.Length - Snapshot(_outside).Length} files gone outside");
+        unexpected.ForEach(_output.WriteLine);
         Assert.Equal(outsideBefore, Snapshot(_outside));
         Assert.Empty(unexpected);
         Assert.NotEmpty(deleted);
@@ -194,8 +196,14 @@ public sealed partial class LocalBridgeSwapTests : IDisposable
     }
 
     /// <summary>The bridge's link error, naming the dump's folder.</summary>
+    // The store's refusals of the swapped folder: it met the link, or (NoFollowFolder's open, which tries again when the
+    // folder came back between its open and its lstat) the folder turned into the link and back on every one of its
+    // attempts. A CI run on a loaded machine (2026-12-05) had 3 of 12,000 deletes and 1 of 4,000 reads end in another
+    // error than the link's, nothing outside touched; its log cut the messages, and the second refusal is the only other
+    // one these opens give. The tests now print any other error in full.
     bool IsLinkError(BridgeException ex, string folder) =>
-        ex.Message.Contains("symbolic link", StringComparison.Ordinal) && ex.Message.Contains($"'{Path.Combine(_root, folder)}'", StringComparison.Ordinal);
+        (ex.Message.Contains("symbolic link", StringComparison.Ordinal) || ex.Message.Contains("kept changing between a folder and something else", StringComparison.Ordinal))
+        && ex.Message.Contains($"'{Path.Combine(_root, folder)}'", StringComparison.Ordinal);
 
     void AssertOutsideUntouched()
     {
