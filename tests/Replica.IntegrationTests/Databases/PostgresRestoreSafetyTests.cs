@@ -633,6 +633,10 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
             try
             {
                 Assert.NotNull(await CommitWaitingAsync(destination, () => replica.HasExited));
+                // replica learns that psql reached the COMMIT from psql's output, read on another thread: the server shows
+                // the wait a moment before that line is read, and on a loaded CI machine the signal once came first (exit
+                // 130; that window is in the session's note). The signal is meant for the wait itself.
+                await Task.Delay(TimeSpan.FromSeconds(1));
                 using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", replica.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                 {
                     await kill.WaitForExitAsync();
