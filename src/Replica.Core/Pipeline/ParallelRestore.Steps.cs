@@ -219,16 +219,19 @@ internal static partial class ParallelRestore
 
         public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
         {
-            // A piece of a statement psql sends whole (a rule's "DO INSTEAD (...; ...)") runs nothing on its own.
-            if (First is not null || unit.Kind != UnitKind.Statement || !unit.PsqlSendsAlone)
-            {
-                return;
-            }
-            if (StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode)
+            if (First is null && RunsCodeAt(unit, bytes) is var at and >= 0)
             {
                 First = $"{StatementParser.FirstWord(bytes[at..]).ToUpperInvariant()} at line {DumpThrow.LineOf(unit.LineNumber, bytes, at)}";
             }
         }
+
+        /// <summary>
+        /// The offset of the word (DO, CALL) of a statement that runs code, or -1. A piece of a statement psql sends whole
+        /// (a rule's "DO INSTEAD (...; ...)") runs nothing on its own.
+        /// </summary>
+        internal static int RunsCodeAt(in DumpUnit unit, ReadOnlySpan<byte> bytes) =>
+            unit.Kind == UnitKind.Statement && unit.PsqlSendsAlone
+            && StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode ? at : -1;
 
         public void Rows(ReadOnlySpan<byte> rows)
         {
@@ -247,8 +250,7 @@ internal static partial class ParallelRestore
     {
         public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
         {
-            if (unit.Kind == UnitKind.Statement && unit.PsqlSendsAlone
-                && StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode)
+            if (CodeFinder.RunsCodeAt(unit, bytes) is var at and >= 0)
             {
                 RestoreGuardThrow.Refused($"{StatementParser.FirstWord(bytes[at..]).ToUpperInvariant()} in a data part, which runs code that a restore "
                     + "in parallel could not roll back (pg_dump writes none there); restore it with --jobs 1", unit, bytes, unit.Offset + at);
