@@ -1,15 +1,16 @@
 using System.Buffers;
 using System.Collections;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 
 namespace Replica.Transformers;
 
 /// <summary>
-/// json: applies another transformer to the value at a path inside a json/jsonb document. The document is scanned
-/// with Utf8JsonReader and only the matched tokens are rewritten; every other byte (spacing, key order, number
-/// spelling) is copied, and a document without the path is kept unchanged.
+/// json: applies other transformers to the values at paths inside a json/jsonb document. The document is scanned once
+/// with Utf8JsonReader, whatever the number of paths (up to 64 at a time), and only the matched tokens are rewritten;
+/// every other byte (spacing, key order, number spelling) is copied, and a document without the paths is kept unchanged.
 /// </summary>
 internal sealed class JsonTransformer : Transformer
 {
@@ -26,6 +27,9 @@ internal sealed class JsonTransformer : Transformer
             "transformer: json\noptions:\n  path: $.contact.email\n  transformer: email"),
         Build);
 
+    /// <summary>Paths one scan follows at once: the set of paths still alive at a depth is one <see cref="ulong"/>.</summary>
+    internal const int PathsPerScan = 64;
+
     abstract record Segment;
 
     sealed record NameSegment(string Name, byte[] Utf8) : Segment;
@@ -34,33 +38,43 @@ internal sealed class JsonTransformer : Transformer
 
     sealed record WildcardSegment : Segment;
 
-    /// <summary>A matched token: where it is in the document and where its unescaped text is in the scratch buffer.</summary>
-    readonly record struct Match(int Start, int End, JsonTokenType Type, int TextOffset, int TextLength);
+    /// <summary>
+    /// One place of the document: its path, its counters, the transformer applied there, and where that transformer's
+    /// referenced columns are in <see cref="ReferencedColumns"/> (the row serves them by that index).
+    /// </summary>
+    sealed record PathRule(Segment[] Path, TransformerPlace Place, Transformer Inner, int[] References);
 
-    readonly Segment[] _path;
-    readonly TransformerPlace _place;
-    readonly Transformer _inner;
+    /// <summary>
+    /// A matched token: where it is in the document, where its unescaped text is in the scratch buffer, and the paths
+    /// that reached it (bit i: rule i).
+    /// </summary>
+    readonly record struct Match(int Start, int End, JsonTokenType Type, int TextOffset, int TextLength, ulong Rules);
+
+    readonly PathRule[] _rules;
+    readonly string[] _references;
+    readonly ReferenceMap _row = new();
     readonly List<Match> _matches = [];
     readonly ByteBuilder _texts = new();
-    readonly ArrayBufferWriter<byte> _innerOutput = new(256);
+    readonly ArrayBufferWriter<byte> _first = new(256);
+    readonly ArrayBufferWriter<byte> _second = new(256);
 
-    JsonTransformer(string pathText, Segment[] path, Transformer inner)
+    JsonTransformer(PathRule[] rules, string[] references)
     {
-        _path = path;
-        _place = new TransformerPlace(pathText.Trim());
-        Places = [_place];
-        _inner = inner;
+        _rules = rules;
+        _references = references;
+        Places = [.. rules.Select(r => r.Place)];
     }
 
-    public override IReadOnlyList<string> ReferencedColumns => _inner.ReferencedColumns;
+    /// <summary>The columns every path's transformer reads, each once (shared by the scans of one column).</summary>
+    public override IReadOnlyList<string> ReferencedColumns => _references;
 
-    /// <summary>The path: a path found in no document of a dump is a rule that matched nothing (a typo, $.contact.emial).</summary>
+    /// <summary>The paths: a path found in no document of a dump is a rule that matched nothing (a typo, $.contact.emial).</summary>
     public override IReadOnlyList<TransformerPlace> Places { get; }
 
-    /// <summary>Unchanged: the path is not in the document, so no value was transformed.</summary>
+    /// <summary>Unchanged: no path is in the document, so no value was transformed.</summary>
     public override bool UnchangedMeansNotFound => true;
 
-    public override bool CanRunInParallel => _inner.CanRunInParallel;
+    public override bool CanRunInParallel => _rules.All(r => r.Inner.CanRunInParallel);
 
     static Transformer? Build(TransformerSetup setup)
     {
@@ -99,8 +113,27 @@ internal sealed class JsonTransformer : Transformer
         setup.RequireCategory("JSON", TypeCategory.Json);
         // Inside the document the value is a JSON string: text without a length limit.
         var innerColumn = column with { Category = TypeCategory.Text, TypeName = null, MaxLength = null };
-        var transformers = places.Select(p => new JsonTransformer(p.Text, p.Path, TransformerRegistry.Create(p.Inner, innerColumn, setup.Env))).ToArray();
-        return transformers.Length == 1 ? transformers[0] : new JsonPathsTransformer(transformers);
+        var inners = new List<Transformer>();
+        try
+        {
+            foreach (var (_, _, innerSpec) in places)
+            {
+                inners.Add(TransformerRegistry.Create(innerSpec, innerColumn, setup.Env));
+            }
+        }
+        catch
+        {
+            inners.ForEach(i => i.Dispose());
+            throw;
+        }
+
+        string[] references = [.. inners.SelectMany(i => i.ReferencedColumns).Distinct(StringComparer.Ordinal)];
+        var rules = places.Select((p, i) => new PathRule(p.Path, new TransformerPlace(p.Text.Trim()), inners[i],
+            [.. inners[i].ReferencedColumns.Select(name => Array.IndexOf(references, name))])).ToArray();
+        // More paths than one scan follows: scans of 64 paths each, one after another, each on the last one's document.
+        return rules.Length <= PathsPerScan
+            ? new JsonTransformer(rules, references)
+            : new JsonPathsTransformer([.. rules.Chunk(PathsPerScan).Select(r => new JsonTransformer(r, references))]);
     }
 
     static TransformerSpec ParseInnerSpec(object? raw, string option, TransformerSetup setup)
@@ -286,7 +319,7 @@ internal sealed class JsonTransformer : Transformer
                 throw new JsonException("The value is empty.");
             }
 
-            Walk(ref reader, 0);
+            Walk(ref reader, 0, ulong.MaxValue >> (PathsPerScan - _rules.Length));
             if (reader.Read())
             {
                 throw new JsonException("More than one JSON value.");
@@ -299,18 +332,32 @@ internal sealed class JsonTransformer : Transformer
                 $"the json transformer got a value that is not valid JSON (near byte {e.BytePositionInLine ?? 0} of line {(e.LineNumber ?? 0) + 1} of the value)");
         }
 
-        _place.Searched++;
-        if (_matches.Count == 0)
+        ulong found = 0;
+        foreach (var match in _matches)
+        {
+            found |= match.Rules;
+        }
+
+        for (int i = 0; i < _rules.Length; i++)
+        {
+            _rules[i].Place.Searched++;
+            if ((found & (1UL << i)) != 0)
+            {
+                _rules[i].Place.Found++;
+            }
+        }
+
+        if (found == 0)
         {
             return TransformResult.Unchanged;
         }
-        _place.Found++;
 
+        _row.Row = row;
         int copied = 0;
         foreach (var match in _matches)
         {
             output.Write(value[copied..match.Start]);
-            WriteReplacement(value, match, row, output);
+            WriteReplacement(value, match, output);
             copied = match.End;
         }
 
@@ -318,48 +365,91 @@ internal sealed class JsonTransformer : Transformer
         return TransformResult.Value;
     }
 
-    void Walk(ref Utf8JsonReader reader, int depth)
+    /// <summary>
+    /// Follows the <paramref name="alive"/> paths (bit i: rule i) into the value at the reader, which has read its first
+    /// token, recording the scalars where paths end; the reader is left on the value's last token.
+    /// </summary>
+    void Walk(ref Utf8JsonReader reader, int depth, ulong alive)
     {
-        if (depth == _path.Length)
+        ulong ending = 0;
+        for (ulong bits = alive; bits != 0; bits &= bits - 1)
         {
-            Record(ref reader);
-            return;
+            int i = BitOperations.TrailingZeroCount(bits);
+            if (_rules[i].Path.Length == depth)
+            {
+                ending |= 1UL << i;
+            }
         }
 
-        var segment = _path[depth];
+        if (ending != 0)
+        {
+            Record(ref reader, ending);
+        }
+
+        ulong going = alive & ~ending;
         if (reader.TokenType == JsonTokenType.StartObject)
         {
+            if (going == 0)
+            {
+                reader.Skip();
+                return;
+            }
+
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
-                bool matches = segment is WildcardSegment
-                               || (segment is NameSegment name && NameEquals(ref reader, name.Utf8));
+                ulong next = 0;
+                for (ulong bits = going; bits != 0; bits &= bits - 1)
+                {
+                    int i = BitOperations.TrailingZeroCount(bits);
+                    var segment = _rules[i].Path[depth];
+                    if (segment is WildcardSegment || (segment is NameSegment name && NameEquals(ref reader, name.Utf8)))
+                    {
+                        next |= 1UL << i;
+                    }
+                }
+
                 reader.Read();
-                if (matches)
-                {
-                    Walk(ref reader, depth + 1);
-                }
-                else
-                {
-                    reader.Skip();
-                }
+                Descend(ref reader, depth, next);
             }
         }
         else if (reader.TokenType == JsonTokenType.StartArray)
         {
+            if (going == 0)
+            {
+                reader.Skip();
+                return;
+            }
+
             int index = 0;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                if (segment is WildcardSegment || (segment is IndexSegment wanted && wanted.Index == index))
+                ulong next = 0;
+                for (ulong bits = going; bits != 0; bits &= bits - 1)
                 {
-                    Walk(ref reader, depth + 1);
-                }
-                else
-                {
-                    reader.Skip();
+                    int i = BitOperations.TrailingZeroCount(bits);
+                    var segment = _rules[i].Path[depth];
+                    if (segment is WildcardSegment || (segment is IndexSegment wanted && wanted.Index == index))
+                    {
+                        next |= 1UL << i;
+                    }
                 }
 
+                Descend(ref reader, depth, next);
                 index++;
             }
+        }
+    }
+
+    /// <summary>Into a member or item with the paths that go on there, or past it when none does.</summary>
+    void Descend(ref Utf8JsonReader reader, int depth, ulong next)
+    {
+        if (next != 0)
+        {
+            Walk(ref reader, depth + 1, next);
+        }
+        else
+        {
+            reader.Skip();
         }
     }
 
@@ -385,7 +475,8 @@ internal sealed class JsonTransformer : Transformer
         }
     }
 
-    void Record(ref Utf8JsonReader reader)
+    /// <summary>Records the string, number or null at the reader for the paths that end there; objects, arrays and booleans at a path are left alone.</summary>
+    void Record(ref Utf8JsonReader reader, ulong rules)
     {
         int start = (int)reader.TokenStartIndex;
         switch (reader.TokenType)
@@ -395,18 +486,15 @@ internal sealed class JsonTransformer : Transformer
                 var destination = _texts.GetSpan(reader.ValueSpan.Length);
                 int length = CopyText(ref reader, destination, start);
                 _texts.Advance(length);
-                _matches.Add(new Match(start, start + reader.ValueSpan.Length + 2, JsonTokenType.String, offset, length));
+                _matches.Add(new Match(start, start + reader.ValueSpan.Length + 2, JsonTokenType.String, offset, length, rules));
                 break;
             case JsonTokenType.Number:
                 int numberOffset = _texts.Length;
                 _texts.Append(reader.ValueSpan);
-                _matches.Add(new Match(start, start + reader.ValueSpan.Length, JsonTokenType.Number, numberOffset, reader.ValueSpan.Length));
+                _matches.Add(new Match(start, start + reader.ValueSpan.Length, JsonTokenType.Number, numberOffset, reader.ValueSpan.Length, rules));
                 break;
             case JsonTokenType.Null:
-                _matches.Add(new Match(start, start + 4, JsonTokenType.Null, 0, 0));
-                break;
-            default:
-                reader.Skip(); // objects, arrays and booleans at the path are left alone
+                _matches.Add(new Match(start, start + 4, JsonTokenType.Null, 0, 0, rules));
                 break;
         }
     }
@@ -428,31 +516,56 @@ internal sealed class JsonTransformer : Transformer
         }
     }
 
-    void WriteReplacement(ReadOnlySpan<byte> document, Match match, IRowContext row, IBufferWriter<byte> output)
+    /// <summary>
+    /// Applies the transformers of the paths that reached the token, in the config's order, each to what the one
+    /// before left there (as if each path were applied to the document the one before wrote): a number stays a number
+    /// while what is written still reads as one, a null reaches the next one as NULL.
+    /// </summary>
+    void WriteReplacement(ReadOnlySpan<byte> document, Match match, IBufferWriter<byte> output)
     {
-        var text = _texts.WrittenSpan.Slice(match.TextOffset, match.TextLength);
-        _innerOutput.ResetWrittenCount();
-        var result = _inner.Transform(text, match.Type == JsonTokenType.Null, row, _innerOutput);
-        switch (result)
+        ReadOnlySpan<byte> text = _texts.WrittenSpan.Slice(match.TextOffset, match.TextLength);
+        var type = match.Type;
+        bool changed = false;
+        ArrayBufferWriter<byte>? holding = null; // which scratch buffer holds text, if one does
+        for (ulong bits = match.Rules; bits != 0; bits &= bits - 1)
         {
-            case TransformResult.Unchanged:
-                output.Write(document[match.Start..match.End]);
-                break;
-            case TransformResult.Null:
-                output.Write("null"u8);
-                break;
-            default:
-                var written = _innerOutput.WrittenSpan;
-                if (match.Type == JsonTokenType.Number && IsJsonNumber(written))
-                {
-                    output.Write(written);
-                }
-                else
-                {
-                    WriteJsonString(written, output);
-                }
+            var rule = _rules[BitOperations.TrailingZeroCount(bits)];
+            var next = holding == _first ? _second : _first;
+            next.ResetWrittenCount();
+            _row.Map = rule.References;
+            switch (rule.Inner.Transform(text, type == JsonTokenType.Null, _row, next))
+            {
+                case TransformResult.Unchanged:
+                    break;
+                case TransformResult.Null:
+                    type = JsonTokenType.Null;
+                    text = default;
+                    changed = true;
+                    break;
+                default:
+                    text = next.WrittenSpan;
+                    holding = next;
+                    type = type == JsonTokenType.Number && IsJsonNumber(text) ? JsonTokenType.Number : JsonTokenType.String;
+                    changed = true;
+                    break;
+            }
+        }
 
-                break;
+        if (!changed)
+        {
+            output.Write(document[match.Start..match.End]);
+        }
+        else if (type == JsonTokenType.Null)
+        {
+            output.Write("null"u8);
+        }
+        else if (type == JsonTokenType.Number)
+        {
+            output.Write(text);
+        }
+        else
+        {
+            WriteJsonString(text, output);
         }
     }
 
@@ -563,29 +676,50 @@ internal sealed class JsonTransformer : Transformer
         return i == text.Length;
     }
 
-    public override void Complete() => _inner.Complete();
+    public override void Complete()
+    {
+        foreach (var rule in _rules)
+        {
+            rule.Inner.Complete();
+        }
+    }
 
     public override void Dispose()
     {
-        _inner.Dispose();
+        foreach (var rule in _rules)
+        {
+            rule.Inner.Dispose();
+        }
+
         base.Dispose();
+    }
+
+    /// <summary>The row as a path's transformer sees it: its referenced column i is this transformer's column Map[i].</summary>
+    sealed class ReferenceMap : IRowContext
+    {
+        public IRowContext Row { get; set; } = EmptyRowContext.Instance;
+
+        public int[] Map { get; set; } = [];
+
+        public ReadOnlySpan<byte> GetReferenced(int referenceIndex, out bool isNull) => Row.GetReferenced(Map[referenceIndex], out isNull);
     }
 }
 
 /// <summary>
-/// json with paths: several places of one document, each with its own transformer (<see cref="JsonTransformer"/>s
-/// applied in order, each to the previous one's document). A document none of them changes is kept as it was.
+/// json with more paths than one scan follows: scans of <see cref="JsonTransformer.PathsPerScan"/> paths each, applied
+/// in order, each to the previous one's document. A document none of them changes is kept as it was.
 /// </summary>
-internal sealed class JsonPathsTransformer(JsonTransformer[] places) : Transformer
+internal sealed class JsonPathsTransformer(JsonTransformer[] scans) : Transformer
 {
     readonly ArrayBufferWriter<byte> _first = new(256);
     readonly ArrayBufferWriter<byte> _second = new(256);
 
-    public override IReadOnlyList<string> ReferencedColumns => [.. places.SelectMany(p => p.ReferencedColumns).Distinct(StringComparer.Ordinal)];
+    /// <summary>Every scan's list: the same one (each maps its paths' columns into it).</summary>
+    public override IReadOnlyList<string> ReferencedColumns => scans[0].ReferencedColumns;
 
-    public override bool CanRunInParallel => places.All(p => p.CanRunInParallel);
+    public override bool CanRunInParallel => scans.All(p => p.CanRunInParallel);
 
-    public override IReadOnlyList<TransformerPlace> Places { get; } = [.. places.SelectMany(p => p.Places)];
+    public override IReadOnlyList<TransformerPlace> Places { get; } = [.. scans.SelectMany(p => p.Places)];
 
     /// <summary>Unchanged: none of the paths is in the document.</summary>
     public override bool UnchangedMeansNotFound => true;
@@ -597,12 +731,12 @@ internal sealed class JsonPathsTransformer(JsonTransformer[] places) : Transform
             return TransformResult.Null;
         }
         ArrayBufferWriter<byte>? current = null;
-        foreach (JsonTransformer place in places)
+        foreach (JsonTransformer scan in scans)
         {
             ArrayBufferWriter<byte> next = current == _first ? _second : _first;
             next.ResetWrittenCount();
             ReadOnlySpan<byte> input = current is null ? value : current.WrittenSpan;
-            if (place.Transform(input, isNull: false, row, next) == TransformResult.Value)
+            if (scan.Transform(input, isNull: false, row, next) == TransformResult.Value)
             {
                 current = next;
             }
@@ -617,17 +751,17 @@ internal sealed class JsonPathsTransformer(JsonTransformer[] places) : Transform
 
     public override void Complete()
     {
-        foreach (JsonTransformer place in places)
+        foreach (JsonTransformer scan in scans)
         {
-            place.Complete();
+            scan.Complete();
         }
     }
 
     public override void Dispose()
     {
-        foreach (JsonTransformer place in places)
+        foreach (JsonTransformer scan in scans)
         {
-            place.Dispose();
+            scan.Dispose();
         }
         base.Dispose();
     }

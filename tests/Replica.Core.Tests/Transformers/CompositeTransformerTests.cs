@@ -61,6 +61,19 @@ public class CompositeTransformerTests
     }
 
     [Fact]
+    public void Json_PathsWithTemplates_EachPlaceReadsItsOwnColumns()
+    {
+        static Dictionary<string, object?> Template(string text) =>
+            new() { ["transformer"] = "template", ["options"] = new Dictionary<string, object?> { ["template"] = text } };
+        var paths = new Dictionary<string, object?> { ["$.a"] = Template("{{x}}"), ["$.b"] = Template("{{y}}-{{x}}") };
+        using var transformer = Create(Spec("json", ("paths", paths)), Column(TypeCategory.Json, "jsonb"));
+        var row = new FakeRowContext(transformer, new() { ["x"] = "X", ["y"] = "Y" });
+
+        // The row serves the columns by their index in the json transformer's list (x, y), not in each place's own.
+        Assert.Equal("""{"a": "X", "b": "Y-X"}""", transformer.Apply("""{"a": "1", "b": "2"}""", row));
+    }
+
+    [Fact]
     public void Json_PathsWithPathOrEmpty_IsAnOptionError()
     {
         var paths = new Dictionary<string, object?> { ["$.a"] = "email" };

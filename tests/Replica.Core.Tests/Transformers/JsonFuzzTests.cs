@@ -100,9 +100,91 @@ public class JsonFuzzTests
         });
     }
 
+    /// <summary>
+    /// The oracle of one scan for several paths: the same document through a json transformer of one path per rule,
+    /// one after another, each on the last one's output (what paths: did before it scanned once). Same bytes out, same
+    /// outcome, same counts of where each path was found, over seeded documents and path lists (some over the 64 paths
+    /// one scan follows, so scans are chained too).
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task Json_SeveralPathsInOneScan_WriteWhatOnePathAtATimeWrites()
+    {
+        (string Path, string Inner)[] rules =
+        [
+            .. s_rules, ("$.a", "hash"), ("$['a']", "constant"), ("$", "redact"), ("items[*]", "credit-card"), ("items[1].email", "email"),
+            ("*.email", "hash"), ("a", "random"), ("b.*", "keep-first-char"), ("items", "redact"), ("$.a", "null"),
+            ("*", "seven"), ("*.*", "seven"), ("items[*].email", "null"),
+        ];
+        // Paths that match nothing in these documents push a list past one scan without changing what it does.
+        var filler = Enumerable.Range(0, 64).Select(i => (Path: $"$.items[{i + 3}].email", Inner: "email"));
+        var lists = Gen.Frequency(
+            (9, Gen.Int[0, rules.Length - 1].Array[1, 6].Select(picks => picks.Select(i => rules[i]).DistinctBy(r => r.Path).ToArray())),
+            (1, Gen.Int[0, rules.Length - 1].Array[1, 3].Select(picks => filler.Concat(picks.Select(i => rules[i]).DistinctBy(r => r.Path)).ToArray())));
+        var scanned = 0;
+        await Task.Run(() => Gen.Select(s_case, lists).Sample((c, list) =>
+        {
+            var document = Apply(c.Document, c.Mutations);
+            var paths = new Dictionary<string, object?>();
+            foreach (var (path, inner) in list)
+            {
+                paths[path] = Inner(inner);
+            }
+            using var together = Create(Spec("json", ("paths", paths)), Column(TypeCategory.Json, "json"));
+            var apart = list.Select(r => Create(Spec("json", ("path", r.Path), ("transformer", Inner(r.Inner))), Column(TypeCategory.Json, "json"))).ToList();
+            try
+            {
+                var expected = Chain(apart, document);
+                var actual = Outcome(together, document);
+                Assert.Equal(expected, actual);
+                if (!expected.StartsWith("fails", StringComparison.Ordinal))
+                {
+                    scanned++;
+                    Assert.Equal(apart.SelectMany(t => t.Places).Select(p => (p.Path, p.Searched, p.Found)), together.Places.Select(p => (p.Path, p.Searched, p.Found)));
+                }
+            }
+            finally
+            {
+                apart.ForEach(t => t.Dispose());
+            }
+        }, iter: 3000, print: c => $"{Convert.ToHexString(Apply(c.Item1.Document, c.Item1.Mutations))} paths {string.Join(", ", c.Item2.Select(r => $"{r.Path}: {r.Inner}"))}"));
+        Assert.True(scanned > 1000, $"only {scanned} documents were scanned without failing");
+    }
+
+    /// <summary>The document after each transformer in turn, or how the first failure failed.</summary>
+    static string Chain(List<Transformer> transformers, byte[] document)
+    {
+        foreach (var transformer in transformers)
+        {
+            var outcome = Outcome(transformer, document);
+            if (outcome.StartsWith("fails", StringComparison.Ordinal))
+            {
+                return outcome;
+            }
+            document = Convert.FromHexString(outcome);
+        }
+        return Convert.ToHexString(document);
+    }
+
+    /// <summary>The bytes the column holds after the transformer (hex), or "fails" for its own exception.</summary>
+    static string Outcome(Transformer transformer, byte[] document)
+    {
+        var output = new ArrayBufferWriter<byte>();
+        try
+        {
+            return transformer.Transform(document, false, EmptyRowContext.Instance, output) == TransformResult.Value
+                ? Convert.ToHexString(output.WrittenSpan)
+                : Convert.ToHexString(document);
+        }
+        catch (TransformerException)
+        {
+            return "fails";
+        }
+    }
+
     static object Inner(string name) => name switch
     {
         "constant" => new Dictionary<string, object?> { ["transformer"] = "constant", ["options"] = new Dictionary<string, object?> { ["value"] = "c" } },
+        "seven" => new Dictionary<string, object?> { ["transformer"] = "constant", ["options"] = new Dictionary<string, object?> { ["value"] = "7" } }, // reads as a number
         _ => name,
     };
 
