@@ -10,8 +10,9 @@ public static class Program
     {
         // First, before anything writes to it: no write to stderr can throw (a hung-up terminal fails every write with EIO;
         // FailSafeWriter), so neither the progress timer, nor the "interrupted" line, nor the handler below can end the
-        // process before an interrupted command has cleaned up.
-        Console.SetError(new FailSafeWriter(Console.Error));
+        // process before an interrupted command has cleaned up. Nothing written to stdout or stderr can drive the terminal
+        // (TerminalSafeWriter): names and messages come from bridges that others can write.
+        TerminalSafeWriter.Install(new FailSafeWriter(Console.Error));
         // An exception on a thread or pool task that nobody awaits would end the process with a stack trace and SIGABRT
         // (exit 134), whatever the command's handler does. It cannot be recovered from, but it can end as any other
         // unexpected error: one line on stderr and exit code 1. The exit comes whatever the line does: a throw in here

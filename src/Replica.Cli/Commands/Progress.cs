@@ -46,7 +46,7 @@ internal sealed class Progress : IDisposable
             var line = _describe();
             if (_terminal)
             {
-                Console.Error.Write($"\r\u001b[2K{line}");
+                TerminalSafeWriter.WriteErrorControl("\r\u001b[2K", line);
                 _drawn = true;
             }
             else
@@ -64,7 +64,7 @@ internal sealed class Progress : IDisposable
             _stopped = true;
             if (_drawn)
             {
-                Console.Error.Write("\r\u001b[2K");
+                TerminalSafeWriter.WriteErrorControl("\r\u001b[2K", "");
             }
         }
     }

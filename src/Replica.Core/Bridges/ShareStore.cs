@@ -31,12 +31,22 @@ internal sealed class ShareStore : ReadOnlyObjectStore
         Timeout = TimeSpan.FromMinutes(5),
     };
 
+    /// <summary>How long a body may send nothing before its read fails (see <see cref="ReadBodyAsync"/>).</summary>
+    internal static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(1);
+
     readonly Uri _url;
+    readonly TimeSpan _idleTimeout;
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly List<(SharePage Page, Dictionary<string, string> Links)> _pages = [];
     volatile ShareObject? _share;
 
-    public ShareStore(Uri url) => _url = url;
+    /// <param name="url">The share's own link.</param>
+    /// <param name="idleTimeout">How long a response body may send nothing; <see cref="DefaultIdleTimeout"/> unless a test wants it short.</param>
+    public ShareStore(Uri url, TimeSpan? idleTimeout = null)
+    {
+        _url = url;
+        _idleTimeout = idleTimeout ?? DefaultIdleTimeout;
+    }
 
     string Server => _url.IsDefaultPort ? _url.Host : $"{_url.Host}:{_url.Port}";
 
@@ -251,10 +261,11 @@ internal sealed class ShareStore : ReadOnlyObjectStore
                     long length = response.Content.Headers.ContentLength
                         ?? throw new BridgeException($"Cannot {attempt}: the server did not say how long the object is (no Content-Length).");
                     Memory<byte> data = StoredObject.Target(length, buffer, () => attempt);
-                    Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                    await using (body.ConfigureAwait(false))
+                    int filled = await ReadBodyAsync(response, data, cancellationToken).ConfigureAwait(false);
+                    if (filled < data.Length)
                     {
-                        await body.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+                        // Retried as any connection cut mid-body.
+                        throw new EndOfStreamException($"the server ended the body after {filled} of its {length} bytes");
                     }
                     return data;
                 }
@@ -294,20 +305,49 @@ internal sealed class ShareStore : ReadOnlyObjectStore
         }
     }
 
-    /// <summary>The S3 error code and message of a refusal (", AccessDenied: Request has expired"), from the first 4 KiB of its body.</summary>
-    static async Task<string> ReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads <paramref name="response"/>'s body into <paramref name="data"/> until it is full or the body ends; returns how
+    /// many bytes came. HttpClient.Timeout ends once the headers are in (ResponseHeadersRead): a server that sent them and
+    /// then went silent held the read forever (found by review). So every read has <see cref="_idleTimeout"/>, counted
+    /// afresh whenever bytes arrive: a slow body goes on, a silent one fails with an <see cref="IOException"/> (tried
+    /// again, as a cut connection) that says how much came; it names the server, never the link (a bearer credential).
+    /// </summary>
+    async Task<int> ReadBodyAsync(HttpResponseMessage response, Memory<byte> data, CancellationToken cancellationToken)
     {
-        byte[] head = new byte[4096];
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         int filled = 0;
-        Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (body.ConfigureAwait(false))
+        try
         {
-            int read;
-            while (filled < head.Length && (read = await body.ReadAsync(head.AsMemory(filled), cancellationToken).ConfigureAwait(false)) > 0)
+            idle.CancelAfter(_idleTimeout);
+            Stream body = await response.Content.ReadAsStreamAsync(idle.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
             {
-                filled += read;
+                int read;
+                while (filled < data.Length && (read = await body.ReadAsync(data[filled..], idle.Token).ConfigureAwait(false)) > 0)
+                {
+                    filled += read;
+                    idle.CancelAfter(_idleTimeout);
+                }
             }
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BodyStalledException(
+                $"{Server} sent {filled} {(filled == 1 ? "byte" : "bytes")} of the body, then nothing for {Seconds(_idleTimeout)}");
+        }
+        return filled;
+    }
+
+    static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#} seconds" : $"{t.TotalMilliseconds:0} ms";
+
+    /// <summary>A response body that went silent (<see cref="ReadBodyAsync"/>): an I/O failure, retried as a cut connection is.</summary>
+    sealed class BodyStalledException(string message) : IOException(message);
+
+    /// <summary>The S3 error code and message of a refusal (", AccessDenied: Request has expired"), from the first 4 KiB of its body.</summary>
+    async Task<string> ReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        byte[] head = new byte[4096];
+        int filled = await ReadBodyAsync(response, head, cancellationToken).ConfigureAwait(false);
         string text = System.Text.Encoding.UTF8.GetString(head, 0, filled);
         string? code = Element(text, "Code");
         string? message = Element(text, "Message");
