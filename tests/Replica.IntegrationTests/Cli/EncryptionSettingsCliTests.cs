@@ -9,7 +9,7 @@ public sealed class EncryptionSettingsCliTests : IDisposable
 
     public void Dispose() => _cli.Dispose();
 
-    /// <summary>A key_file that others can read is used, with a warning on stderr (even with --quiet) that says how to fix it.</summary>
+    /// <summary>A key_file that others can read is used, with a warning on stderr that says how to fix it.</summary>
     [Fact]
     public async Task List_KeyFileOthersCanRead_WarnsWithChmod()
     {
@@ -22,9 +22,9 @@ public sealed class EncryptionSettingsCliTests : IDisposable
         File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var config = _cli.WriteConfig($"bridge:\n  local: {{ path: {_cli.BridgePath} }}\n  encryption: {{ key_file: {keyFile} }}\n", "key-file.yaml");
 
-        var open = await _cli.RunAsync("list", "-c", config, "--quiet");
+        var open = await _cli.RunAsync("list", "-c", config);
         File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var closed = await _cli.RunAsync("list", "-c", config, "--quiet");
+        var closed = await _cli.RunAsync("list", "-c", config);
 
         Assert.True(open.ExitCode == 0, open.Stderr);
         Assert.Contains($"replica: warning: {config}:3: bridge.encryption.key_file {keyFile} can be read or written by users other than its owner (mode 0644)", open.Stderr, StringComparison.Ordinal);
