@@ -105,7 +105,13 @@ internal static class CommonOptions
                     : "the config file does not exist",
                 path);
         }
-        return ConfigLoader.Load(path, [.. TransformerRegistry.All.Select(t => t.Name)]);
+        var config = ConfigLoader.Load(path, [.. TransformerRegistry.All.Select(t => t.Name)]);
+        // Printed even with --quiet, like a dump's warnings: each is about the safety of what is stored.
+        foreach (var warning in config.Warnings)
+        {
+            Console.Error.WriteLine($"replica: warning: {warning}");
+        }
+        return config;
     }
 
     /// <summary>Opens the configured bridge: local directories, and S3 buckets through Replica.Bridges.S3.</summary>

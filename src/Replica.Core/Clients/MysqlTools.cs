@@ -12,11 +12,15 @@ public sealed class MysqlTools
 {
     public const string BinDirVariable = "REPLICA_MYSQL_BINDIR";
 
-    MysqlTools(string dump, string client)
+    MysqlTools(string dump, string client, ChildEnvironment childEnvironment)
     {
         Dump = dump;
         Client = client;
+        ChildEnvironment = childEnvironment;
     }
+
+    /// <summary>What the tools are not given of replica's environment (the config's ${VAR}s, replica's own variables).</summary>
+    public ChildEnvironment ChildEnvironment { get; }
 
     /// <summary>mariadb-dump or mysqldump (a full path when found, else the bare name so that starting it says what is missing).</summary>
     public string Dump { get; }
@@ -24,16 +28,17 @@ public sealed class MysqlTools
     /// <summary>mariadb or mysql.</summary>
     public string Client { get; }
 
-    public static MysqlTools Find()
+    public static MysqlTools Find(ChildEnvironment childEnvironment)
     {
+        ArgumentNullException.ThrowIfNull(childEnvironment);
         if (Environment.GetEnvironmentVariable(BinDirVariable) is { Length: > 0 } configured)
         {
             return new MysqlTools(
                 FirstExisting(configured, "mariadb-dump", "mysqldump") ?? throw new ConfigException($"{BinDirVariable}={configured} holds neither mariadb-dump nor mysqldump"),
-                FirstExisting(configured, "mariadb", "mysql") ?? throw new ConfigException($"{BinDirVariable}={configured} holds neither mariadb nor mysql"));
+                FirstExisting(configured, "mariadb", "mysql") ?? throw new ConfigException($"{BinDirVariable}={configured} holds neither mariadb nor mysql"), childEnvironment);
         }
         var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
-        return new MysqlTools(OnPath(path, "mariadb-dump", "mysqldump") ?? "mysqldump", OnPath(path, "mariadb", "mysql") ?? "mysql");
+        return new MysqlTools(OnPath(path, "mariadb-dump", "mysqldump") ?? "mysqldump", OnPath(path, "mariadb", "mysql") ?? "mysql", childEnvironment);
     }
 
     static string? OnPath(string[] path, string preferred, string fallback)
@@ -81,7 +86,7 @@ public sealed class MysqlTools
         {
             arguments.Add("--database=" + database);
         }
-        var text = await ToolProcess.RunAsync(Client, arguments, new Dictionary<string, string>(), [options.Secret], cancellationToken).ConfigureAwait(false);
+        var text = await ToolProcess.RunAsync(Client, arguments, new Dictionary<string, string>(), ChildEnvironment, [options.Secret], cancellationToken).ConfigureAwait(false);
         var rows = new List<string?[]>();
         foreach (var line in text.Split('\n'))
         {
@@ -126,7 +131,7 @@ public sealed class MysqlTools
         {
             arguments.Add("--database=" + database);
         }
-        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), [options.Secret], redirectInput: true);
+        await using var client = ToolProcess.Start(Client, arguments, new Dictionary<string, string>(), ChildEnvironment, [options.Secret], redirectInput: true);
         var read = ReadLinesAsync(client.Output);
         try
         {

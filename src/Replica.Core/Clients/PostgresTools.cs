@@ -12,7 +12,14 @@ public sealed class PostgresTools
 {
     public const string BinDirVariable = "REPLICA_PG_BINDIR";
 
-    PostgresTools(string? binDir) => BinDir = binDir;
+    PostgresTools(string? binDir, ChildEnvironment childEnvironment)
+    {
+        BinDir = binDir;
+        ChildEnvironment = childEnvironment;
+    }
+
+    /// <summary>What the tools are not given of replica's environment (the config's ${VAR}s, replica's own variables).</summary>
+    public ChildEnvironment ChildEnvironment { get; }
 
     /// <summary>The directory holding the tools, or null to use PATH.</summary>
     public string? BinDir { get; }
@@ -23,15 +30,16 @@ public sealed class PostgresTools
 
     public string Tool(string name) => BinDir is null ? name : Path.Combine(BinDir, name);
 
-    public static PostgresTools Find()
+    public static PostgresTools Find(ChildEnvironment childEnvironment)
     {
+        ArgumentNullException.ThrowIfNull(childEnvironment);
         if (Environment.GetEnvironmentVariable(BinDirVariable) is { Length: > 0 } configured)
         {
             if (!File.Exists(Path.Combine(configured, "pg_dump")))
             {
                 throw new ConfigException($"{BinDirVariable}={configured} holds no pg_dump");
             }
-            return new PostgresTools(configured);
+            return new PostgresTools(configured, childEnvironment);
         }
         string? best = null;
         var bestVersion = -1;
@@ -52,13 +60,13 @@ public sealed class PostgresTools
                 }
             }
         }
-        return new PostgresTools(best);
+        return new PostgresTools(best, childEnvironment);
     }
 
     /// <summary>The major version of a tool, from `tool --version` ("pg_dump (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)").</summary>
     public async Task<int> ToolMajorVersionAsync(string tool, CancellationToken cancellationToken)
     {
-        var text = await ToolProcess.RunAsync(Tool(tool), ["--version"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
+        var text = await ToolProcess.RunAsync(Tool(tool), ["--version"], new Dictionary<string, string>(), ChildEnvironment, null, cancellationToken).ConfigureAwait(false);
         return ReadVersion(text)?.Major ?? throw new DatabaseException($"cannot read the version of {Tool(tool)} from '{text.Trim()}'");
     }
 
@@ -91,7 +99,7 @@ public sealed class PostgresTools
         {
             return known;
         }
-        var text = await ToolProcess.RunAsync(Psql, ["--version"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
+        var text = await ToolProcess.RunAsync(Psql, ["--version"], new Dictionary<string, string>(), ChildEnvironment, null, cancellationToken).ConfigureAwait(false);
         var restricts = HasRestrict(text);
         _psqlRestricts = restricts;
         return restricts;
@@ -108,7 +116,7 @@ public sealed class PostgresTools
     /// <summary>Whether the local pg_dump takes --restrict-key (17.6, 16.10, 15.14 and later), from its --help.</summary>
     public async Task<bool> PgDumpHasRestrictKeyAsync(CancellationToken cancellationToken)
     {
-        var help = await ToolProcess.RunAsync(PgDump, ["--help"], new Dictionary<string, string>(), null, cancellationToken).ConfigureAwait(false);
+        var help = await ToolProcess.RunAsync(PgDump, ["--help"], new Dictionary<string, string>(), ChildEnvironment, null, cancellationToken).ConfigureAwait(false);
         return help.Contains("--restrict-key", StringComparison.Ordinal);
     }
 
@@ -118,7 +126,7 @@ public sealed class PostgresTools
     /// </summary>
     public Task<string> QueryAsync(DatabaseUri uri, string sql, CancellationToken cancellationToken) =>
         ToolProcess.RunAsync(Psql, ["--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--quiet", "--set=ON_ERROR_STOP=1", "--command", sql],
-            uri.LibpqEnvironment(), [uri.Password], cancellationToken, context: $"cannot query {uri.Describe()}");
+            uri.LibpqEnvironment(), ChildEnvironment, [uri.Password], cancellationToken, context: $"cannot query {uri.Describe()}");
 
     /// <summary>server_version_num / 10000: 150010 → 15.</summary>
     public async Task<int> ServerMajorVersionAsync(DatabaseUri uri, CancellationToken cancellationToken)

@@ -40,12 +40,14 @@ public sealed class ToolProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="path"/> with <paramref name="arguments"/> (passed as a list, no shell) and the given
-    /// environment variables added to ours. <paramref name="secrets"/> (the password, values of ${VAR} in the SQL it is
+    /// environment variables added to ours, less what <paramref name="childEnvironment"/> holds back (replica's own
+    /// variables and the config's ${VAR}s: the tool gets its password from <paramref name="environment"/> or an option
+    /// file, never from a variable it happens to inherit). <paramref name="secrets"/> (the password, values of ${VAR} in the SQL it is
     /// given; nulls are skipped) are scrubbed from any text shown;
     /// <paramref name="context"/> starts every error message ("restoring into database shop_dev on db:5432").
     /// </summary>
     public static ToolProcess Start(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        IReadOnlyList<string?>? secrets = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null)
+        ChildEnvironment childEnvironment, IReadOnlyList<string?>? secrets = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null)
     {
         var name = Path.GetFileName(path);
         var start = new ProcessStartInfo(path)
@@ -60,6 +62,8 @@ public sealed class ToolProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
+        ArgumentNullException.ThrowIfNull(childEnvironment);
+        childEnvironment.ForTool(start.Environment);
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -190,9 +194,9 @@ public sealed class ToolProcess : IAsyncDisposable
 
     /// <summary>Runs a tool to its end and returns its stdout as text (small outputs: versions, one-row queries).</summary>
     public static async Task<string> RunAsync(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        IReadOnlyList<string?>? secrets, CancellationToken cancellationToken, string? context = null)
+        ChildEnvironment childEnvironment, IReadOnlyList<string?>? secrets, CancellationToken cancellationToken, string? context = null)
     {
-        await using var tool = Start(path, arguments, environment, secrets, context: context);
+        await using var tool = Start(path, arguments, environment, childEnvironment, secrets, context: context);
         using var reader = new StreamReader(tool._process.StandardOutput.BaseStream, Encoding.UTF8);
         var output = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
         await tool.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);

@@ -158,6 +158,7 @@ internal sealed partial class ConfigBinder
         {
             File = _file,
             Format = ConfigFormat.RepliByte,
+            ChildEnvironment = _childEnvironment,
             Secret = Secret(f.Get("secret"), tables, RepliByteSecretHelp),
             Locale = locale,
             Source = source,

@@ -135,6 +135,8 @@ internal sealed partial class ConfigBinder
         {
             File = _file,
             Format = ConfigFormat.Replica,
+            ChildEnvironment = _childEnvironment,
+            Warnings = _warnings,
             Secret = Secret(f.Get("secret"), tables, ReplicaSecretHelp),
             Strict = strict,
             Locale = locale,
@@ -332,6 +334,14 @@ internal sealed partial class ConfigBinder
                 PrivateKeyFile = ef.Get("private_key_file") is { } pk ? FilePath(NonEmpty(pk, "a private key file (PEM)")) : null,
                 PrivateKeyPassphrase = ef.Get("private_key_passphrase") is { } pkp ? NonEmpty(pkp, "the private key file's passphrase") : null,
             };
+            if (encryption.KeyFile is { } keyFile)
+            {
+                WarnIfOthersCanRead(ef.Get("key_file")!.Value, keyFile);
+            }
+            if (encryption.PrivateKeyFile is { } privateKeyFile)
+            {
+                WarnIfOthersCanRead(ef.Get("private_key_file")!.Value, privateKeyFile);
+            }
             var ways = (encryption.Passphrase is null ? 0 : 1) + (encryption.Key is null ? 0 : 1) + (encryption.KeyFile is null ? 0 : 1)
                 + (recipients.Count == 0 ? 0 : 1);
             if (ways != 1)

@@ -30,11 +30,19 @@ internal sealed partial class ConfigBinder
     readonly Func<string, string?> _getEnv;
     readonly string _baseDirectory;
 
+    // Every variable the file reads is noted here as it is read, so that child processes do not get it.
+    readonly ChildEnvironment _childEnvironment = new();
+    readonly List<string> _warnings = [];
+
     public ConfigBinder(string file, IReadOnlyCollection<string> knownTransformers, Func<string, string?> getEnv)
     {
         _file = file;
         _knownTransformers = knownTransformers;
-        _getEnv = getEnv;
+        _getEnv = name =>
+        {
+            _childEnvironment.ReadByTheConfig(name);
+            return getEnv(name);
+        };
         _baseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
     }
 
@@ -53,6 +61,36 @@ internal sealed partial class ConfigBinder
         }
         var reason = RepliByteReason(map);
         return reason is null ? BindReplica(node) : BindRepliByte(node, reason);
+    }
+
+    /// <summary>
+    /// A warning when the secret key file at <paramref name="path"/> can be read by its group or by others (Unix): whoever
+    /// reads it opens the dumps. Not refused, even for a private key as ssh does: Kubernetes and CI mount secret files
+    /// 0644 by default, and a refusal would stop restores of dumps already stored; a file that does not exist (yet) is
+    /// reported when it is read.
+    /// </summary>
+    void WarnIfOthersCanRead(ConfigNode at, string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        UnixFileMode mode;
+        try
+        {
+            mode = File.GetUnixFileMode(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        if ((mode & others) != 0)
+        {
+            var octal = Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0');
+            _warnings.Add($"{_file}:{ConfigLoader.ToInt(at.Yaml.Start.Line)}: {at.Path} {path} can be read or written by users other than its owner "
+                + $"(mode {octal}), and whoever reads it can open the dumps; restrict it: chmod 600 {path}");
+        }
     }
 
     // ---- errors -------------------------------------------------------------------------------------------------

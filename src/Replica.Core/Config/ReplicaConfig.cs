@@ -19,6 +19,12 @@ public sealed class ReplicaConfig
 
     public BridgeConfig Bridge { get; init; } = new();
 
+    /// <summary>What the file is allowed but should not do (a key file others can read), for the caller to show.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>What child processes are not given of replica's environment: the variables this config read, replica's own.</summary>
+    public ChildEnvironment ChildEnvironment { get; init; } = ChildEnvironment.WithoutConfig;
+
     /// <summary>'destination': where 'replica restore' writes (RepliByte's destination.connection_uri).</summary>
     public DestinationConfig Destination { get; init; } = new();
 

@@ -118,7 +118,7 @@ public sealed class MysqlDestination : IRestoreDestination
         // LOAD DATA LOCAL reads a file of this machine, should a statement the guard did not see ask for one (the
         // MariaDB client allows it by default).
         string[] arguments = [_options.Argument, "--batch", "--binary-mode", "--default-character-set=utf8mb4", "--local-infile=0", "--database=" + staging];
-        _client = ToolProcess.Start(_tools.Client, arguments, new Dictionary<string, string>(), [_uri.Password, .. _afterRestore.Secrets], redirectInput: true);
+        _client = ToolProcess.Start(_tools.Client, arguments, new Dictionary<string, string>(), _tools.ChildEnvironment, [_uri.Password, .. _afterRestore.Secrets], redirectInput: true);
         _stdout = DrainAsync(_client.Output);
         // Before the dump's first line, on it (the client's line numbers stay the dump's): a server whose default sql_mode
         // has ANSI_QUOTES or NO_BACKSLASH_ESCAPES would split the dump otherwise than the guard reads it from its start.

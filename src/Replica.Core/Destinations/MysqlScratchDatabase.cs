@@ -16,7 +16,7 @@ public sealed class MysqlScratchDatabase : ScratchDatabase
 
     /// <inheritdoc cref="ScratchDatabase.For"/>
     public MysqlScratchDatabase(DatabaseUri uri, MysqlTools tools, IReadOnlyList<SqlStep> statements)
-        : base(uri)
+        : base(uri, (tools ?? throw new ArgumentNullException(nameof(tools))).ChildEnvironment)
     {
         _tools = tools;
         _destination = new MysqlDestination(uri, tools, WipeMode.None, createDatabase: false)

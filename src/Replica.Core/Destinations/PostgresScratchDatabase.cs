@@ -18,7 +18,7 @@ public sealed class PostgresScratchDatabase : ScratchDatabase
     /// <see cref="ConfigException"/> before anything runs); creates nothing yet.
     /// </summary>
     public PostgresScratchDatabase(DatabaseUri uri, PostgresTools tools, IReadOnlyList<SqlStep> statements)
-        : base(uri)
+        : base(uri, (tools ?? throw new ArgumentNullException(nameof(tools))).ChildEnvironment)
     {
         _tools = tools;
         _destination = new PsqlDestination(uri, tools, WipeMode.None, createDatabase: false)

@@ -48,7 +48,7 @@ internal sealed class PsqlSession : IAsyncDisposable
     {
         var restricts = await tools.PsqlRestrictsAsync(cancellationToken).ConfigureAwait(false);
         string[] arguments = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1", "--file=-"];
-        var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), secrets, redirectInput: true, context: context);
+        var psql = ToolProcess.Start(tools.Psql, arguments, target.LibpqEnvironment(), tools.ChildEnvironment, secrets, redirectInput: true, context: context);
         var session = new PsqlSession(psql) { _stepsHoldSecrets = stepsHoldSecrets };
         try
         {

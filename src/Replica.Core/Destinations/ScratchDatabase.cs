@@ -12,25 +12,31 @@ namespace Replica.Destinations;
 /// </summary>
 public abstract class ScratchDatabase : IAsyncDisposable
 {
-    private protected ScratchDatabase(DatabaseUri uri)
+    private protected ScratchDatabase(DatabaseUri uri, ChildEnvironment childEnvironment)
     {
         ArgumentNullException.ThrowIfNull(uri);
+        ArgumentNullException.ThrowIfNull(childEnvironment);
         Uri = uri;
+        ChildEnvironment = childEnvironment;
     }
 
     /// <summary>
     /// The scratch database of <paramref name="uri"/>'s kind, its statements checked by the restore guard now (a
     /// meta-command or client command is a <see cref="ConfigException"/> before anything runs); creates nothing yet.
+    /// Its tools, and those that dump it, do not get what <paramref name="childEnvironment"/> holds back.
     /// </summary>
-    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements)
+    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements, ChildEnvironment childEnvironment)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return uri.Kind == DatabaseKind.MySql
-            ? new MysqlScratchDatabase(uri, MysqlTools.Find(), statements)
-            : new PostgresScratchDatabase(uri, PostgresTools.Find(), statements);
+            ? new MysqlScratchDatabase(uri, MysqlTools.Find(childEnvironment), statements)
+            : new PostgresScratchDatabase(uri, PostgresTools.Find(childEnvironment), statements);
     }
 
     public DatabaseUri Uri { get; }
+
+    /// <summary>What the tools that fill, dump and drop it are not given of replica's environment.</summary>
+    public ChildEnvironment ChildEnvironment { get; }
 
     /// <summary>The client that reads the masked stream: what the restore guard in front of it checks for.</summary>
     public SqlDialect Dialect => Uri.Kind == DatabaseKind.MySql ? SqlDialect.MySql : SqlDialect.PostgreSql;

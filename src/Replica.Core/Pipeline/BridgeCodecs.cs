@@ -21,6 +21,8 @@ public static class BridgeCodecs
 
     public static ForWriting ForNewDump(BridgeConfig config)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        CheckNewDumpPassphrase(config, file: null);
         var codecs = new List<IChunkCodec>();
         string? compression = null;
         JsonElement? encryption = null;
@@ -48,6 +50,23 @@ public static class BridgeCodecs
             throw;
         }
         return new ForWriting(Combine(codecs), compression, encryption, authenticateChunks);
+    }
+
+    /// <summary>
+    /// A new dump is not encrypted under a passphrase shorter than <see cref="EncryptionKeys.MinPassphraseLength"/>
+    /// characters: its PBKDF2 slot is the one thing between a copied bridge and the data, tried offline at leisure.
+    /// Reading (restore, verify) takes any passphrase, so that nothing already stored becomes unreadable.
+    /// </summary>
+    public static void CheckNewDumpPassphrase(BridgeConfig config, string? file)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Encryption?.Passphrase is { } passphrase && passphrase.Length < EncryptionKeys.MinPassphraseLength)
+        {
+            throw new ConfigException(
+                $"the encryption passphrase is shorter than {EncryptionKeys.MinPassphraseLength} characters: too short to encrypt a new dump "
+                + "(e.g. export REPLICA_PASSPHRASE=\"$(openssl rand -base64 24)\"); dumps already stored under it still restore and verify with it",
+                file, key: "bridge.encryption.passphrase");
+        }
     }
 
     /// <summary>The decoding codec for a stored dump; null when its chunks are stored as they are.</summary>

@@ -99,7 +99,7 @@ public static partial class DumpJob
             if (jobs > 1)
             {
                 progress?.Invoke($"sanitize: {steps} {(steps == 1 ? "step" : "steps")} ran; storing the scratch database in parts ({jobs} jobs)");
-                var parts = new PostgresSnapshotSource(scratch.Uri, new SourceOptions(), PostgresTools.Find(), jobs) { RestrictKey = restrictKey };
+                var parts = new PostgresSnapshotSource(scratch.Uri, new SourceOptions(), PostgresTools.Find(scratch.ChildEnvironment), jobs) { RestrictKey = restrictKey };
                 await using (parts.ConfigureAwait(false))
                 {
                     await parts.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -138,10 +138,10 @@ public static partial class DumpJob
         var options = new SourceOptions { DataFormat = dataFormat };
         if (scratch.Dialect == SqlDialect.MySql)
         {
-            var tools = MysqlTools.Find();
+            var tools = MysqlTools.Find(scratch.ChildEnvironment);
             return (new MysqlDumpSource(scratch.Uri, options, tools), Path.GetFileName(tools.Dump));
         }
-        return (new PgDumpSource(scratch.Uri, options, PostgresTools.Find()), "pg_dump");
+        return (new PgDumpSource(scratch.Uri, options, PostgresTools.Find(scratch.ChildEnvironment)), "pg_dump");
     }
 
     static async Task<bool> CopyAsync(PipeReader masked, Stream output, CancellationToken cancellationToken)

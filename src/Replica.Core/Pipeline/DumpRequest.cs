@@ -83,6 +83,7 @@ public sealed class DumpRequest : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(bridges);
         CheckJobs(config, options);
         CheckSubset(config, options);
+        BridgeCodecs.CheckNewDumpPassphrase(config.Bridge, config.File);
         var scratch = CreateScratch(config, options);
         // In strict mode every dump is checked by the columns of its own CREATE TABLE statements, as it streams: a dump file
         // or stdin, and a live source's too, whose catalog (checked below, before anything runs) was read before pg_dump
@@ -123,7 +124,7 @@ public sealed class DumpRequest : IAsyncDisposable
             return await RunFileSubsetAsync(rewriter, cancellationToken).ConfigureAwait(false);
         }
         var uri = DatabaseUri.Parse(Config.Source.ConnectionUri!);
-        var tools = PostgresTools.Find();
+        var tools = PostgresTools.Find(Config.ChildEnvironment);
         await using var snapshot = new PostgresSnapshotSource(uri, Endpoints.OptionsOf(Config.Source), tools, Jobs)
         {
             RestrictKey = await RestrictKeyAsync(tools, uri, cancellationToken).ConfigureAwait(false),
@@ -238,7 +239,7 @@ public sealed class DumpRequest : IAsyncDisposable
                 : "sanitize restores the masked dump into its scratch database with the dump's own client: a PostgreSQL dump needs a "
                     + "postgres:// scratch_uri (e.g. postgres://replica@127.0.0.1:5432/replica_scratch)", config.File, key: "sanitize.scratch_uri");
         }
-        return ScratchDatabase.For(uri, sanitize.Statements);
+        return ScratchDatabase.For(uri, sanitize.Statements, config.ChildEnvironment);
     }
 
     /// <summary>

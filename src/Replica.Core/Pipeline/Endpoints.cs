@@ -35,8 +35,8 @@ public static class Endpoints
         var uri = DatabaseUri.Parse(text);
         return uri.Kind switch
         {
-            DatabaseKind.PostgreSql => new PgDumpSource(uri, OptionsOf(config.Source), PostgresTools.Find()),
-            DatabaseKind.MySql => new MysqlDumpSource(uri, OptionsOf(config.Source), MysqlTools.Find())
+            DatabaseKind.PostgreSql => new PgDumpSource(uri, OptionsOf(config.Source), PostgresTools.Find(config.ChildEnvironment)),
+            DatabaseKind.MySql => new MysqlDumpSource(uri, OptionsOf(config.Source), MysqlTools.Find(config.ChildEnvironment))
             {
                 Unmatched = config.UnmatchedRules,
                 Warn = warn,
@@ -84,14 +84,14 @@ public static class Endpoints
         var uri = DatabaseUri.Parse(config.Destination.ConnectionUri);
         return uri.Kind switch
         {
-            DatabaseKind.PostgreSql => new PsqlDestination(uri, PostgresTools.Find(), wipe, createDatabase)
+            DatabaseKind.PostgreSql => new PsqlDestination(uri, PostgresTools.Find(config.ChildEnvironment), wipe, createDatabase)
             {
                 AfterRestore = config.Destination.AfterRestore,
                 AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,
                 LeaveOut = config.Destination.LeaveOut,
                 LockWaitSeconds = config.Destination.LockWaitSeconds,
             },
-            DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(), wipe, createDatabase)
+            DatabaseKind.MySql => new MysqlDestination(uri, MysqlTools.Find(config.ChildEnvironment), wipe, createDatabase)
             {
                 AfterRestore = config.Destination.AfterRestore,
                 AllowPrivilegedRole = config.Destination.AllowPrivilegedRole,

@@ -185,7 +185,7 @@ public static class LeakCheckJob
             uri = uri.WithDatabase(database);
         }
         var rules = DumpRequest.BuildRules(config);
-        var tools = Clients.MysqlTools.Find();
+        var tools = Clients.MysqlTools.Find(config.ChildEnvironment);
         var catalog = await MysqlColumnsSource.ReadCatalogAsync(uri, tools, cancellationToken).ConfigureAwait(false);
         List<(MysqlTable Table, IReadOnlyList<string> Columns)> reads = [];
         foreach (var table in catalog)

@@ -111,7 +111,7 @@ public sealed class MysqlColumnsSource(DatabaseUri uri, MysqlTools tools, IReadO
         _options = MysqlOptionFile.Create(uri);
         // --raw: the rows as the server sends them (each a statement whose literals QUOTE() escaped); --quick: row by row.
         _process = ToolProcess.Start(tools.Client, [_options.Argument, "--batch", "--raw", "--quick", "--skip-column-names",
-            "--default-character-set=utf8mb4", "--local-infile=0", "--database=" + uri.Database], new Dictionary<string, string>(), [_options.Secret], redirectInput: true);
+            "--default-character-set=utf8mb4", "--local-infile=0", "--database=" + uri.Database], new Dictionary<string, string>(), tools.ChildEnvironment, [_options.Secret], redirectInput: true);
         var process = _process;
         var script = Encoding.UTF8.GetBytes(Script());
         _script = Task.Run(async () =>

@@ -248,7 +248,7 @@ public sealed class MysqlDumpSource : IDumpSource, IAsyncDisposable
         var options = _options ?? throw new InvalidOperationException("call PrepareAsync before Open");
         var arguments = new List<string> { options.Argument };
         arguments.AddRange(Arguments());
-        _process = ToolProcess.Start(_tools.Dump, arguments, new Dictionary<string, string>(), [_uri.Password]);
+        _process = ToolProcess.Start(_tools.Dump, arguments, new Dictionary<string, string>(), _tools.ChildEnvironment, [_uri.Password]);
         return _process.Output;
     }
 

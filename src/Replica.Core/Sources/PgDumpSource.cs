@@ -92,7 +92,7 @@ public sealed class PgDumpSource : IDumpSource, IAsyncDisposable
         {
             throw new InvalidOperationException("call PrepareAsync first: it excludes the partitions and children of excluded tables");
         }
-        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), [_uri.Password],
+        _process = ToolProcess.Start(_tools.PgDump, Arguments(), _uri.LibpqEnvironment(), _tools.ChildEnvironment, [_uri.Password],
             context: $"dumping {_uri.Describe()} (nothing was stored)");
         return _process.Output;
     }

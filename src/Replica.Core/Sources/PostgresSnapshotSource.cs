@@ -144,7 +144,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         {
             arguments.Add("--restrict-key=" + RestrictKey);
         }
-        var process = ToolProcess.Start(_tools.PgDump, arguments, _uri.LibpqEnvironment(), [_uri.Password],
+        var process = ToolProcess.Start(_tools.PgDump, arguments, _uri.LibpqEnvironment(), _tools.ChildEnvironment, [_uri.Password],
             context: $"dumping the {kind} of {_uri.Describe()}");
         return new SnapshotPart(kind, null, process.Output, async _ =>
         {

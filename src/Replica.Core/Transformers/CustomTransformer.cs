@@ -16,7 +16,8 @@ internal sealed class CustomTransformer : Transformer
         new TransformerDescriptor("custom",
             "Pipes each value through an external command: one COPY-escaped line in, one line out (\\N is NULL). " +
             "The command runs once per column and must flush every line; a line more or fewer than it was given, or an answer longer " +
-            "than limits.max_row_size, fails the dump.",
+            "than limits.max_row_size, fails the dump. Its environment holds only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, " +
+            "LC_*, TZ and TMPDIR (none of replica's secrets); give it more as arguments, e.g. [env, PYTHONPATH=lib, python3, -u, mask.py].",
             [
                 new TransformerOption("command", "The executable and its arguments: a list, or a string split on spaces.", null),
                 new TransformerOption("timeout", "Seconds to wait for one answer before giving up.", "30"),
@@ -110,6 +111,9 @@ internal sealed class CustomTransformer : Transformer
         {
             start.ArgumentList.Add(_command[i]);
         }
+        // Only the basics (PATH, HOME, LANG, LC_*, TMPDIR ...): replica's environment holds the secrets the config read
+        // (the bridge passphrase, database passwords, the masking secret), and a command that masks values needs none.
+        ChildEnvironment.ForCommand(start.Environment);
 
         var process = new Process { StartInfo = start };
         // Not disposed: the stderr reader of a stopped process may still set its event late. (A ManualResetEventSlim only

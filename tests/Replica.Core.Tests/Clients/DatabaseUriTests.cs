@@ -319,7 +319,7 @@ public sealed class DatabaseUriTests
             Schemas = ["public"],
             ExcludeSchemas = ["tmp"],
             DataFormat = DataFormat.Inserts,
-        }, PostgresTools.Find());
+        }, PostgresTools.Find(ChildEnvironment.WithoutConfig));
 
         var arguments = source.Arguments();
 

@@ -12,8 +12,8 @@ public class ExitCleanupTests
     [Fact]
     public async Task AtExit_RunningToolsAreKilledAndOptionFilesDeleted()
     {
-        var running = ToolProcess.Start("/bin/sh", ["-c", "sleep 600 & wait"], new Dictionary<string, string>());
-        var disposed = ToolProcess.Start("/bin/sh", ["-c", "sleep 600"], new Dictionary<string, string>());
+        var running = ToolProcess.Start("/bin/sh", ["-c", "sleep 600 & wait"], new Dictionary<string, string>(), ChildEnvironment.WithoutConfig);
+        var disposed = ToolProcess.Start("/bin/sh", ["-c", "sleep 600"], new Dictionary<string, string>(), ChildEnvironment.WithoutConfig);
         var disposedId = disposed.Id;
         await disposed.DisposeAsync();
         using var options = MysqlOptionFile.Create(DatabaseUri.Parse("mysql://u:secret@127.0.0.1:3306/db"));

@@ -1,4 +1,5 @@
 using Replica.Clients;
+using Replica.Config;
 
 namespace Replica.Core.Tests.Clients;
 
@@ -10,7 +11,7 @@ public sealed class ToolProcessTests
         // As psql repeats a failed statement: "LINE 1: UPDATE settingz SET api_token = '<the value of ${VAR}>'".
         await using var tool = ToolProcess.Start("/bin/sh",
             ["-c", "echo 'psql: password hunter2 rejected' >&2; echo \"LINE 1: UPDATE settingz SET api_token = 'tok_live_TOPSECRET_123'\" >&2; exit 3"],
-            new Dictionary<string, string>(), ["hunter2", null, "tok_live_TOPSECRET_123", "TOPSECRET"]);
+            new Dictionary<string, string>(), ChildEnvironment.WithoutConfig, ["hunter2", null, "tok_live_TOPSECRET_123", "TOPSECRET"]);
 
         var ex = await Assert.ThrowsAsync<DatabaseException>(() => tool.WaitForSuccessAsync(CancellationToken.None));
 
@@ -39,5 +40,78 @@ public sealed class ToolProcessTests
         Assert.Equal("ERROR:  column \"bogus\" does not exist\nLINE 1: ...********' || bogus_colu...\n"
             + "ERROR 1062 (23000) at line 1: Duplicate entry '********' for key 'PRIMARY'\nnear '********", scrubbed);
         Assert.Equal("no secret here", ToolProcess.Scrub("no secret here", [secret]));
+    }
+
+    /// <summary>
+    /// Found by review: pg_dump, psql, mysqldump and mysql got replica's whole environment, with the bridge passphrase
+    /// and the masking secret that the config read from it. Now a variable the config read (${VAR}) and replica's own
+    /// (REPLICA_*) stay behind; what replica sets for the tool (PGPASSWORD from the URI) and the user's other variables
+    /// reach it. The names are this test's own, so that tests running beside it see nothing change.
+    /// </summary>
+    [Fact]
+    public async Task Start_VariablesTheConfigRead_NotInTheToolsEnvironment()
+    {
+        var id = Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
+        string read = "CHILDENV_PASS_" + id, own = "REPLICA_CHILDENV_" + id, other = "CHILDENV_OTHER_" + id;
+        const string passphrase = "bridge-passphrase-0123456789";
+        Environment.SetEnvironmentVariable(read, passphrase);
+        Environment.SetEnvironmentVariable(own, "replica-own-value");
+        Environment.SetEnvironmentVariable(other, "kept-value");
+        try
+        {
+            var config = ConfigLoader.Parse($$"""
+                secret: masking-secret-0123456789abcdef
+                bridge:
+                  local: { path: ./bridge }
+                  encryption: { passphrase: ${{{read}}} }
+                """, "replica.yaml", [], Environment.GetEnvironmentVariable);
+
+            var text = await ToolProcess.RunAsync("/bin/sh", ["-c", "env"], new Dictionary<string, string> { ["PGPASSWORD"] = "from-the-uri" },
+                config.ChildEnvironment, null, CancellationToken.None);
+
+            var lines = text.Split('\n');
+            Assert.DoesNotContain(passphrase, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(lines, line => line.StartsWith(read + "=", StringComparison.Ordinal) || line.StartsWith(own + "=", StringComparison.Ordinal));
+            Assert.Contains(other + "=kept-value", lines);
+            Assert.Contains("PGPASSWORD=from-the-uri", lines);
+            Assert.Contains(lines, line => line.StartsWith("PATH=", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(read, null);
+            Environment.SetEnvironmentVariable(own, null);
+            Environment.SetEnvironmentVariable(other, null);
+        }
+    }
+
+    /// <summary>
+    /// The client tools' own settings (PGSSLMODE, MYSQL_HOST ...) stay with them also when the config reads them, as do
+    /// the basics (HOME in a bridge path); their passwords (PGPASSWORD, MYSQL_PWD) do not, once the config read them.
+    /// </summary>
+    [Fact]
+    public void HidesFromTools_ToolSettingsAndBasicsKept_PasswordsAndOtherReadVariablesNot()
+    {
+        var env = new Dictionary<string, string> { ["PGSSLMODE"] = "require", ["HOME"] = "/home/u", ["PGPASSWORD"] = "p", ["MYSQL_PWD"] = "m", ["DB_PASS"] = "d" };
+        var config = ConfigLoader.Parse("""
+            secret: masking-secret-0123456789abcdef
+            source:
+              connection_uri: postgres://u:${PGPASSWORD}@db/x?sslmode=${PGSSLMODE}
+            destination:
+              connection_uri: mysql://u:${MYSQL_PWD}${DB_PASS}@db/x
+            bridge:
+              local: { path: ${HOME}/bridge }
+            """, "replica.yaml", [], name => env.GetValueOrDefault(name));
+        var hidden = config.ChildEnvironment;
+
+        Assert.False(hidden.HidesFromTools("PGSSLMODE"));
+        Assert.False(hidden.HidesFromTools("HOME"));
+        Assert.False(hidden.HidesFromTools("PGHOST"));
+        Assert.True(hidden.HidesFromTools("PGPASSWORD"));
+        Assert.True(hidden.HidesFromTools("MYSQL_PWD"));
+        Assert.True(hidden.HidesFromTools("DB_PASS"));
+        Assert.True(hidden.HidesFromTools("REPLICA_SECRET"));
+        Assert.False(hidden.HidesFromTools("OTHER_VARIABLE"));
+        Assert.False(ChildEnvironment.WithoutConfig.HidesFromTools("PGPASSWORD"));
+        Assert.True(ChildEnvironment.WithoutConfig.HidesFromTools("REPLICA_PASSPHRASE"));
     }
 }

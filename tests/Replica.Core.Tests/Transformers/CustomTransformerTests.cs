@@ -20,6 +20,32 @@ public class CustomTransformerTests
         }
     }
 
+    /// <summary>
+    /// Found by review: a custom command got replica's whole environment, the bridge passphrase and REPLICA_SECRET
+    /// among it. Now it gets the basics only (PATH, HOME, LANG, LC_*, TMPDIR ...). The names are this test's own.
+    /// </summary>
+    [Fact]
+    public void Custom_Environment_OnlyTheBasics()
+    {
+        var id = Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
+        string secret = "REPLICA_CT_SECRET_" + id, other = "CT_PASS_" + id;
+        Environment.SetEnvironmentVariable(secret, "masking-secret");
+        Environment.SetEnvironmentVariable(other, "bridge-passphrase");
+        try
+        {
+            using var transformer = Create("custom", ("command", new List<object?>
+            {
+                "/bin/sh", "-c", $"while read v; do echo \"${{{secret}:-unset}} ${{{other}:-unset}} ${{PATH:+path}}\"; done",
+            }));
+            Assert.Equal("unset unset path", transformer.Apply("value"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(secret, null);
+            Environment.SetEnvironmentVariable(other, null);
+        }
+    }
+
     [Fact]
     public void Custom_CommandAsString_SplitOnSpaces()
     {

@@ -236,7 +236,7 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     public async Task Swap_StagingDatabaseDroppedBeforeTheSwap_FailsAndSaysSo()
     {
         var destination = await DestinationAsync();
-        var psql = new PsqlDestination(DatabaseUri.Parse(server.PasswordUri(destination)), PostgresTools.Find(), WipeMode.Database, createDatabase: true)
+        var psql = new PsqlDestination(DatabaseUri.Parse(server.PasswordUri(destination)), PostgresTools.Find(ChildEnvironment.WithoutConfig), WipeMode.Database, createDatabase: true)
         {
             AllowPrivilegedRole = true,
         };

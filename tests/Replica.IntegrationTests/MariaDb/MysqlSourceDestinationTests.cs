@@ -15,7 +15,7 @@ namespace Replica.IntegrationTests.MariaDb;
 public sealed class MysqlSourceDestinationTests(MariaDbServer server) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("replica-mysql-test-").FullName;
-    private static readonly MysqlTools s_tools = MysqlTools.Find();
+    private static readonly MysqlTools s_tools = MysqlTools.Find(ChildEnvironment.WithoutConfig);
 
     public void Dispose() => Directory.Delete(_work, recursive: true);
 

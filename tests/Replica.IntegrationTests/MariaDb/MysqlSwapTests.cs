@@ -19,7 +19,7 @@ public sealed class MysqlSwapTests(MariaDbServer server) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("replica-mysql-swap-").FullName;
     private readonly ReplicaCli _cli = new();
-    private static readonly MysqlTools s_tools = MysqlTools.Find();
+    private static readonly MysqlTools s_tools = MysqlTools.Find(ChildEnvironment.WithoutConfig);
     const string UserPassword = "swap-user-pw-0123";
 
     public void Dispose()

@@ -65,7 +65,7 @@ public sealed class MysqlWideTableOracleTests(MariaDbServer server) : IDisposabl
     async Task<string> DumpToFileAsync(string db, SourceOptions config)
     {
         var path = Path.Combine(_work, "dump.sql");
-        await using var source = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(db)), config, MysqlTools.Find());
+        await using var source = new MysqlDumpSource(DatabaseUri.Parse(server.ConnectionUri(db)), config, MysqlTools.Find(ChildEnvironment.WithoutConfig));
         await source.PrepareAsync(CancellationToken.None);
         await using (var input = source.Open())
         await using (var output = File.Create(path))

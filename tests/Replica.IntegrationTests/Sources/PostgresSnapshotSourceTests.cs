@@ -17,7 +17,7 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
 {
     const string RestrictKey = "ReplicaSnapshotTestKey";
 
-    static readonly PostgresTools s_tools = PostgresTools.Find();
+    static readonly PostgresTools s_tools = PostgresTools.Find(ChildEnvironment.WithoutConfig);
 
     sealed record ReadPart(SnapshotPartKind Kind, string? Table, byte[] Bytes);
 

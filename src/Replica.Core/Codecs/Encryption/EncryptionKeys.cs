@@ -17,6 +17,12 @@ public sealed class EncryptionKeys : IDisposable
     /// <summary>Lowest count accepted when creating or opening a dump (tests use it to stay fast).</summary>
     public const int MinPbkdf2Iterations = 1_000;
 
+    /// <summary>
+    /// Shortest passphrase a new dump is encrypted under. Opening a stored dump takes any passphrase, so that dumps made
+    /// before this limit still restore.
+    /// </summary>
+    public const int MinPassphraseLength = 12;
+
     /// <summary>Highest count accepted when opening: a header altered to ask for more would hang the restore.</summary>
     public const int MaxPbkdf2Iterations = 100_000_000;
 
