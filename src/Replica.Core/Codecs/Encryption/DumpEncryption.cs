@@ -85,7 +85,7 @@ public static class DumpEncryption
                         triedThisKey = true;
                         if (KeySlotCrypto.TryOpenWithPrivateKey(slots[i], i, privateKey, header, dek))
                         {
-                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts);
+                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts) { OpenedWithPrivateKey = true };
                         }
                     }
                 }
