@@ -61,9 +61,13 @@ public sealed class RecipientsAuthenticationTests : IDisposable
 
         VerifiedDump byRawKey = await RestoreJob.VerifyAsync(_bridge, "d1", Config(new EncryptionConfig { Key = _rawKey }), CancellationToken.None);
         VerifiedDump byPrivateKey = await RestoreJob.VerifyAsync(_bridge, "d1", Restorer, CancellationToken.None);
+        // Both configured: the raw key is tried before the private key, so the dump is authenticated.
+        VerifiedDump byBoth = await RestoreJob.VerifyAsync(_bridge, "d1",
+            Config(new EncryptionConfig { Recipients = [_publicKey], PrivateKeyFile = _privateKey, Key = _rawKey }), CancellationToken.None);
 
         Assert.Equal(ManifestAuthentication.AuthenticatedWithEntry, byRawKey.Manifest);
         Assert.Equal(ManifestAuthentication.OpenedWithPrivateKey, byPrivateKey.Manifest);
+        Assert.Equal(ManifestAuthentication.AuthenticatedWithEntry, byBoth.Manifest);
     }
 
     [Fact]

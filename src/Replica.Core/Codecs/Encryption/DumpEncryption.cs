@@ -58,8 +58,8 @@ public static class DumpEncryption
     }
 
     /// <summary>
-    /// Unwraps the dump's data key and returns the codec that decrypts its chunks. Tries recipients' private keys whose
-    /// key id matches a slot, then the raw key, then the passphrase (the slow one).
+    /// Unwraps the dump's data key and returns the codec that decrypts its chunks. Tries the raw key, then the passphrase
+    /// (the slow one; a header holds one slot of each at most), then recipients' private keys whose key id matches a slot.
     /// <see cref="WrongKeyException"/> when no given key opens the dump (or the header was altered: the same failure);
     /// <see cref="IntegrityException"/> when the header is malformed.
     /// </summary>
@@ -75,25 +75,8 @@ public static class DumpEncryption
         try
         {
             IReadOnlyList<KeySlot> slots = header.KeySlots;
-            foreach (PrivateKey privateKey in keys.PrivateKeys)
-            {
-                bool triedThisKey = false;
-                for (int i = 0; i < slots.Count; i++)
-                {
-                    if (slots[i].Method == privateKey.Method && slots[i].KeyId == privateKey.KeyId)
-                    {
-                        triedThisKey = true;
-                        if (KeySlotCrypto.TryOpenWithPrivateKey(slots[i], i, privateKey, header, dek))
-                        {
-                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts) { OpenedWithPrivateKey = true };
-                        }
-                    }
-                }
-                if (triedThisKey)
-                {
-                    tried.Add($"the private key {privateKey.Origin}");
-                }
-            }
+            // A key only its holders have first: a dump opened with it is authenticated. A recipient's slot can be
+            // made by anyone holding the public key, so a private key is tried last (OpenedWithPrivateKey).
             if (keys.HasRawKey && HasSlot(slots, KeySlotMethods.RawKey))
             {
                 for (int i = 0; i < slots.Count; i++)
@@ -117,6 +100,25 @@ public static class DumpEncryption
                     }
                 }
                 tried.Add("the passphrase");
+            }
+            foreach (PrivateKey privateKey in keys.PrivateKeys)
+            {
+                bool triedThisKey = false;
+                for (int i = 0; i < slots.Count; i++)
+                {
+                    if (slots[i].Method == privateKey.Method && slots[i].KeyId == privateKey.KeyId)
+                    {
+                        triedThisKey = true;
+                        if (KeySlotCrypto.TryOpenWithPrivateKey(slots[i], i, privateKey, header, dek))
+                        {
+                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts) { OpenedWithPrivateKey = true };
+                        }
+                    }
+                }
+                if (triedThisKey)
+                {
+                    tried.Add($"the private key {privateKey.Origin}");
+                }
             }
         }
         finally
