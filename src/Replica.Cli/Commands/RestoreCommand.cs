@@ -114,6 +114,8 @@ internal static class RestoreCommand
             // --jobs N: how the restore runs (split, or on one connection and why), before the destination is touched.
             var counter = new RestoreCounter
             {
+                // Even with --quiet, like --allow-legacy's warning: what the restored data is worth.
+                Warned = warning => Console.Error.WriteLine($"replica: warning: {warning}"),
                 PlanChosen = plan =>
                 {
                     if (!isQuiet)

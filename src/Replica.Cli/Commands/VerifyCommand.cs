@@ -54,6 +54,8 @@ internal static class VerifyCommand
                     Manifest = verified.Manifest switch
                     {
                         ManifestAuthentication.AuthenticatedWithEntry => "authenticated",
+                        // A new value, not "authenticated": a script that trusted that word must not trust this dump.
+                        ManifestAuthentication.OpenedWithPrivateKey => "intact, not authenticated (opened with a private key: anyone holding the recipient's public key could have written it)",
                         ManifestAuthentication.Authenticated => "chunk list authenticated; index entry not covered (written by an older version)",
                         ManifestAuthentication.WrittenBeforeTags => "not authenticated (written before tags)",
                         _ => "not encrypted",
@@ -67,6 +69,9 @@ internal static class VerifyCommand
                 {
                     ManifestAuthentication.AuthenticatedWithEntry =>
                         "manifest authenticated, with the name, created_at and sizes its index entry matched",
+                    ManifestAuthentication.OpenedWithPrivateKey =>
+                        "manifest matches its tag, but the dump is NOT authenticated: it opened with a private key (recipients), and anyone holding the recipient's public key "
+                        + "(e.g. any dumping machine's config) and write access to the bridge could have written it, its name, created_at and content included",
                     ManifestAuthentication.Authenticated =>
                         "manifest's chunk list authenticated; its index entry (name, created_at, sizes) is not covered (written by an older version of replica)",
                     ManifestAuthentication.WrittenBeforeTags =>

@@ -137,10 +137,11 @@ public static class BridgeCodecs
     /// </summary>
     /// <remarks>
     /// An encrypted dump of an older header version, whose tag does not cover its entry, is refused unless
-    /// <paramref name="allowLegacy"/> (<see cref="CheckEntryAuthenticated"/>).
+    /// <paramref name="allowLegacy"/> (<see cref="CheckEntryAuthenticated"/>). A dump opened with a recipient's private
+    /// key is read, and <paramref name="warn"/> is told that it is not authenticated (<see cref="NotAuthenticatedWithPrivateKey"/>).
     /// </remarks>
     public static IChunkCodec? ForListedManifest(DumpEntry listed, DumpManifest manifest, BridgeConfig config, bool allowUnencrypted = false,
-        AllowLegacy? allowLegacy = null)
+        AllowLegacy? allowLegacy = null, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(listed);
         IChunkCodec? codec = ForManifest(manifest, config, allowUnencrypted);
@@ -149,6 +150,10 @@ public static class BridgeCodecs
             // After the tag: a manifest edited past it is reported as edited, not as legacy.
             CheckEntryAuthenticated(manifest, allowLegacy);
             ObjectBridge.CheckListedEntry(listed, manifest);
+            if (warn is not null && OpenedWithPrivateKey(codec))
+            {
+                warn(NotAuthenticatedWithPrivateKey(manifest.Name));
+            }
         }
         catch
         {
@@ -193,16 +198,35 @@ public static class BridgeCodecs
 
     /// <summary>
     /// How far a dump's manifest is protected, for `replica verify`. Only meaningful once <see cref="ForManifest"/> has
-    /// opened the dump: that is where a tag that does not match fails.
+    /// opened the dump (<paramref name="codec"/>, the codec it returned): that is where a tag that does not match fails.
     /// </summary>
-    public static ManifestAuthentication AuthenticationOf(DumpManifest manifest)
+    public static ManifestAuthentication AuthenticationOf(DumpManifest manifest, IChunkCodec? codec)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         return manifest.Encryption is not { } header ? ManifestAuthentication.NotEncrypted
             : manifest.ChunksTag is null ? ManifestAuthentication.WrittenBeforeTags
+            : OpenedWithPrivateKey(codec) ? ManifestAuthentication.OpenedWithPrivateKey
             : EncryptionHeader.Parse(header.GetRawText()).TagsEntry ? ManifestAuthentication.AuthenticatedWithEntry
             : ManifestAuthentication.Authenticated;
     }
+
+    /// <summary>
+    /// True when <paramref name="codec"/> decrypts a dump whose data key came out of a recipient's slot
+    /// (<see cref="AesGcmChunkCodec.OpenedWithPrivateKey"/>): its tags were made with a key its writer chose, and any
+    /// holder of the recipient's public key can be that writer.
+    /// </summary>
+    static bool OpenedWithPrivateKey(IChunkCodec? codec) => codec switch
+    {
+        AesGcmChunkCodec aes => aes.OpenedWithPrivateKey,
+        CodecChain chain => chain.Codecs.Any(OpenedWithPrivateKey),
+        _ => false,
+    };
+
+    /// <summary>What restore and leakcheck warn of when <see cref="OpenedWithPrivateKey"/>; verify says it in its own words.</summary>
+    internal static string NotAuthenticatedWithPrivateKey(string name) =>
+        $"dump '{name}' opened with a private key (bridge.encryption.recipients): it is intact but NOT authenticated; "
+        + "anyone holding the recipient's public key (e.g. any dumping machine's config) and write access to the bridge could have written it, "
+        + "its name, created_at and content included";
 
     /// <summary>
     /// What the manifest's tag covers, by the encryption header's version: from <see cref="EncryptionHeader.EntryTagVersion"/>
@@ -310,6 +334,14 @@ public enum ManifestAuthentication
     /// the index entry was checked against it.
     /// </summary>
     AuthenticatedWithEntry,
+
+    /// <summary>
+    /// Encrypted for recipients and opened with a private key: the dump is intact (its manifest matched its tag, its
+    /// index entry the manifest, every chunk its tag), but NOT authenticated: the data key was wrapped with a public key,
+    /// so anyone holding it (every dumping machine's config) can write a whole dump, name and created_at included, that
+    /// opens and checks out the same. Signing dumps would be needed to tell the real writer apart; replica does not.
+    /// </summary>
+    OpenedWithPrivateKey,
 }
 
 /// <summary>

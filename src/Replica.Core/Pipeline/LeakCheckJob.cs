@@ -309,15 +309,19 @@ public static class LeakCheckJob
             // Pass 3: the stored dump, compared.
             stopwatch.Restart();
             long storedBytes;
+            // Said first in the result's warnings: what the dump is worth as evidence.
+            var storedWarnings = new List<string>();
             using (var stored = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, dialect) { Filter = check.Stored })
             {
-                await ReadStoredAsync(bridge, entry, config.Bridge, stored, check.Everywhere, options.AllowLegacy, cancellationToken).ConfigureAwait(false);
+                await ReadStoredAsync(bridge, entry, config.Bridge, stored, check.Everywhere, options.AllowLegacy, storedWarnings.Add, cancellationToken).ConfigureAwait(false);
                 storedBytes = stored.Statistics.BytesIn;
             }
             check.Join();
             var storedSeconds = stopwatch.Elapsed.TotalSeconds;
-            return check.Result(entry.Name, original.Description, originalBytes, storedBytes) with
+            var result = check.Result(entry.Name, original.Description, originalBytes, storedBytes);
+            return result with
             {
+                Warnings = [.. storedWarnings, .. result.Warnings],
                 SchemaSeconds = Math.Round(schemaSeconds, 3),
                 OriginalSeconds = Math.Round(originalSeconds, 3),
                 StoredSeconds = Math.Round(storedSeconds, 3),
@@ -338,10 +342,11 @@ public static class LeakCheckJob
     /// <summary>
     /// The stored dump, verified and decoded chunk by chunk as a restore does, through <paramref name="reader"/>: its index
     /// entry <paramref name="listed"/> is checked against its manifest (<see cref="BridgeCodecs.ForListedManifest"/>), so an
-    /// entry edited to steer --latest to an older dump is refused as restore refuses it, not checked in its place.
+    /// entry edited to steer --latest to an older dump is refused as restore refuses it, not checked in its place;
+    /// <paramref name="warn"/> hears that a dump opened with a private key is not authenticated.
     /// </summary>
     static async Task ReadStoredAsync(IBridge bridge, DumpEntry listed, BridgeConfig settings, DumpRewriter reader, LeakEverywhere? everywhere,
-        AllowLegacy? allowLegacy, CancellationToken cancellationToken)
+        AllowLegacy? allowLegacy, Action<string> warn, CancellationToken cancellationToken)
     {
         var pipe = new Pipe(DumpJob.PipeOptionsFor(1 << 20));
         var reading = Task.Run(async () =>
@@ -358,7 +363,7 @@ public static class LeakCheckJob
         try
         {
             await DumpReader.RestoreAsync(bridge, listed.Name, () => Task.FromResult(everywhere is null ? pipe.Writer.AsStream(leaveOpen: true) : new ScanningStream(pipe.Writer.AsStream(leaveOpen: true), everywhere)),
-                manifest => BridgeCodecs.ForListedManifest(listed, manifest, settings, allowLegacy: allowLegacy), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
+                manifest => BridgeCodecs.ForListedManifest(listed, manifest, settings, allowLegacy: allowLegacy, warn: warn), settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -33,7 +33,7 @@ internal static partial class ParallelRestore
         AllowLegacy? allowLegacy = null)
     {
         DumpManifest manifest = await bridge.ReadManifestAsync(entry.Name, cancellationToken).ConfigureAwait(false);
-        using IChunkCodec? codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
+        using IChunkCodec? codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy, counter is null ? null : counter.Warn);
         DumpReader.CheckManifest(entry.Name, manifest, codec);
         counter?.Expect(manifest);
         var parts = DumpReader.ChunksByPart(manifest);

@@ -48,7 +48,7 @@ public static class RestoreJob
         }, manifest =>
         {
             counter?.Expect(manifest);
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
+            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy, counter is null ? null : counter.Warn);
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         if (guarded is not null)
         {
@@ -73,12 +73,15 @@ public static class RestoreJob
             ? await DumpReader.ResolveLatestAsync(bridge, cancellationToken).ConfigureAwait(false)
             : await FindAsync(bridge, name, cancellationToken).ConfigureAwait(false);
         DumpManifest? read = null;
+        ManifestAuthentication authentication = default;
         var bytes = await DumpReader.RestoreAsync(bridge, entry.Name, () => Task.FromResult(Stream.Null), manifest =>
         {
             read = manifest;
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
+            var codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy);
+            authentication = BridgeCodecs.AuthenticationOf(manifest, codec);
+            return codec;
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
-        return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, BridgeCodecs.AuthenticationOf(read)) { PartCount = read.PartsOf().Count };
+        return new VerifiedDump(entry.Name, read!.Chunks.Count, bytes, authentication) { PartCount = read.PartsOf().Count };
     }
 
     /// <summary>Passes the bytes through a <see cref="RestoreGuard"/>: only what it let through reaches the client.</summary>
@@ -183,6 +186,14 @@ public sealed class RestoreCounter
 
     /// <summary>Hears <see cref="Plan"/> once it is chosen, before the destination is touched.</summary>
     public Action<string>? PlanChosen { get; init; }
+
+    /// <summary>
+    /// Hears a warning about the dump being restored, before the destination is touched: that it opened with a private
+    /// key, so it is not authenticated (<see cref="BridgeCodecs.ForListedManifest"/>).
+    /// </summary>
+    public Action<string>? Warned { get; init; }
+
+    internal void Warn(string warning) => Warned?.Invoke(warning);
 
     internal void Choose(string plan)
     {

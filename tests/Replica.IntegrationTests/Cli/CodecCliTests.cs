@@ -70,6 +70,33 @@ public sealed class CodecCliTests : IDisposable
         Assert.Contains("public.customers", System.Text.Encoding.UTF8.GetString(reference!));
     }
 
+    /// <summary>
+    /// Regression: with recipients, whoever holds the public key can write a whole dump that opens with the private key,
+    /// yet verify said "manifest authenticated" and restore said nothing. Now both say it is not authenticated.
+    /// </summary>
+    [Fact]
+    public async Task VerifyRestore_DumpOpenedWithPrivateKey_SayItIsNotAuthenticated()
+    {
+        var keygen = await _cli.RunAsync("keygen", "--out", _cli.WorkingDirectory, "--name", "ops", "--algorithm", "ecdh-p256");
+        Assert.True(keygen.ExitCode == 0, keygen.Stderr);
+        var config = Config("recipients", "zstd",
+            $"  encryption: {{ recipients: [{Path.Combine(_cli.WorkingDirectory, "ops.pub.pem")}], private_key_file: {Path.Combine(_cli.WorkingDirectory, "ops.key.pem")} }}");
+        var dump = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "r1");
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "r1");
+        var json = await _cli.RunAsync("verify", "-c", config, "--name", "r1", "--json", "-q");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "r1", "--output", Path.Combine(_cli.WorkingDirectory, "r1.sql"), "-q");
+
+        Assert.True(verify.ExitCode == 0, verify.Stderr);
+        Assert.Contains("the dump is NOT authenticated: it opened with a private key", verify.Stderr);
+        Assert.DoesNotContain("manifest authenticated", verify.Stderr);
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        Assert.Contains("\"manifest\": \"intact, not authenticated (opened with a private key", json.Stdout);
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+        Assert.Contains("replica: warning: dump 'r1' opened with a private key (bridge.encryption.recipients): it is intact but NOT authenticated", restore.Stderr);
+    }
+
     [Fact]
     public async Task ZstdCli_DecompressesEveryStoredChunk_IntoTheRestoredDump()
     {

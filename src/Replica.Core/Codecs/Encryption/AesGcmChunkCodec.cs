@@ -60,6 +60,13 @@ public sealed class AesGcmChunkCodec : IChunkCodec
     bool _disposed;
 
     /// <summary>
+    /// True when <see cref="DumpEncryption.Open"/> unwrapped the data key from a recipient's slot with a private key.
+    /// Whoever holds that recipient's public key can wrap a data key of their own choosing into such a slot, so then
+    /// every tag under it (chunks, manifest) proves only that the dump is intact, not who wrote it.
+    /// </summary>
+    public bool OpenedWithPrivateKey { get; internal init; }
+
+    /// <summary>
     /// Takes a copy of the key; the caller zeroes its own buffer. <paramref name="bindsParts"/>: chunks carry their part
     /// index (chunk format version 2, encryption header version 3 on); else version 1, where every chunk is in part 0.
     /// </summary>

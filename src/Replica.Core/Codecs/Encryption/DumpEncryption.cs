@@ -58,8 +58,8 @@ public static class DumpEncryption
     }
 
     /// <summary>
-    /// Unwraps the dump's data key and returns the codec that decrypts its chunks. Tries recipients' private keys whose
-    /// key id matches a slot, then the raw key, then the passphrase (the slow one).
+    /// Unwraps the dump's data key and returns the codec that decrypts its chunks. Tries the raw key, then the passphrase
+    /// (the slow one; a header holds one slot of each at most), then recipients' private keys whose key id matches a slot.
     /// <see cref="WrongKeyException"/> when no given key opens the dump (or the header was altered: the same failure);
     /// <see cref="IntegrityException"/> when the header is malformed.
     /// </summary>
@@ -75,25 +75,8 @@ public static class DumpEncryption
         try
         {
             IReadOnlyList<KeySlot> slots = header.KeySlots;
-            foreach (PrivateKey privateKey in keys.PrivateKeys)
-            {
-                bool triedThisKey = false;
-                for (int i = 0; i < slots.Count; i++)
-                {
-                    if (slots[i].Method == privateKey.Method && slots[i].KeyId == privateKey.KeyId)
-                    {
-                        triedThisKey = true;
-                        if (KeySlotCrypto.TryOpenWithPrivateKey(slots[i], i, privateKey, header, dek))
-                        {
-                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts);
-                        }
-                    }
-                }
-                if (triedThisKey)
-                {
-                    tried.Add($"the private key {privateKey.Origin}");
-                }
-            }
+            // A key only its holders have first: a dump opened with it is authenticated. A recipient's slot can be
+            // made by anyone holding the public key, so a private key is tried last (OpenedWithPrivateKey).
             if (keys.HasRawKey && HasSlot(slots, KeySlotMethods.RawKey))
             {
                 for (int i = 0; i < slots.Count; i++)
@@ -117,6 +100,25 @@ public static class DumpEncryption
                     }
                 }
                 tried.Add("the passphrase");
+            }
+            foreach (PrivateKey privateKey in keys.PrivateKeys)
+            {
+                bool triedThisKey = false;
+                for (int i = 0; i < slots.Count; i++)
+                {
+                    if (slots[i].Method == privateKey.Method && slots[i].KeyId == privateKey.KeyId)
+                    {
+                        triedThisKey = true;
+                        if (KeySlotCrypto.TryOpenWithPrivateKey(slots[i], i, privateKey, header, dek))
+                        {
+                            return new AesGcmChunkCodec(dek, dumpId, noncePrefix, header.BindsParts) { OpenedWithPrivateKey = true };
+                        }
+                    }
+                }
+                if (triedThisKey)
+                {
+                    tried.Add($"the private key {privateKey.Origin}");
+                }
             }
         }
         finally
@@ -149,8 +151,42 @@ public static class DumpEncryption
         {
             EncryptionThrow.Header("it has no key slots");
         }
+        ValidateSlotCounts(header.KeySlots);
         return (DecodeHeaderField(header.DumpId, "dump_id", AesGcmChunkCodec.DumpIdSize),
             DecodeHeaderField(header.NoncePrefix, "nonce_prefix", AesGcmChunkCodec.NoncePrefixSize));
+    }
+
+    /// <summary>
+    /// Refuses, before any key is derived, a header with slots replica never writes: more than one passphrase slot or
+    /// raw-key slot (<see cref="EncryptionKeys"/> takes one of each), two slots for the same recipient (recipients are
+    /// deduplicated by key id), or more than <see cref="EncryptionKeys.MaxKeySlots"/> in all. Each passphrase slot costs
+    /// its own PBKDF2 run, so an edited header with many could otherwise hold a restore for as long as it likes.
+    /// </summary>
+    static void ValidateSlotCounts(IReadOnlyList<KeySlot> slots)
+    {
+        if (slots.Count > EncryptionKeys.MaxKeySlots)
+        {
+            EncryptionThrow.Header($"it has {slots.Count} key slots, replica writes at most {EncryptionKeys.MaxKeySlots} (the header was altered)");
+        }
+        int passphrases = 0;
+        int rawKeys = 0;
+        var recipients = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < slots.Count; i++)
+        {
+            KeySlot slot = slots[i];
+            if (slot.Method == KeySlotMethods.Passphrase && ++passphrases > 1)
+            {
+                EncryptionThrow.Header("it has more than one passphrase slot, replica writes one at most (the header was altered)");
+            }
+            if (slot.Method == KeySlotMethods.RawKey && ++rawKeys > 1)
+            {
+                EncryptionThrow.Header("it has more than one raw-key slot, replica writes one at most (the header was altered)");
+            }
+            if (KeySlotMethods.IsRecipient(slot.Method) && slot.KeyId is { } keyId && !recipients.TryAdd(keyId, i))
+            {
+                EncryptionThrow.Header($"key slots {recipients[keyId]} and {i} are for the same recipient, replica writes one slot per recipient (the header was altered)");
+            }
+        }
     }
 
     static byte[] DecodeHeaderField(string? base64, string name, int length)

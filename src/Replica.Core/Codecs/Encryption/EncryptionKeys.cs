@@ -23,8 +23,21 @@ public sealed class EncryptionKeys : IDisposable
     /// </summary>
     public const int MinPassphraseLength = 12;
 
-    /// <summary>Highest count accepted when opening: a header altered to ask for more would hang the restore.</summary>
-    public const int MaxPbkdf2Iterations = 100_000_000;
+    /// <summary>
+    /// Highest count accepted when creating or opening a dump: a header altered to ask for more would hang the restore
+    /// (100,000,000 took ~35 s on a small VM). Replica writes <see cref="DefaultPbkdf2Iterations"/>; this leaves room
+    /// for a future default about 16 times as high (a few seconds), and a header holds one passphrase slot at most.
+    /// </summary>
+    public const int MaxPbkdf2Iterations = 10_000_000;
+
+    /// <summary>
+    /// The most recipients a dump is encrypted for (one key slot each). Opening refuses a header with more slots than
+    /// replica writes (<see cref="MaxKeySlots"/>), so that an edited one cannot make it try a long list.
+    /// </summary>
+    public const int MaxRecipients = 64;
+
+    /// <summary>The most key slots replica writes: one passphrase, one raw key and <see cref="MaxRecipients"/> recipients.</summary>
+    public const int MaxKeySlots = MaxRecipients + 2;
 
     readonly List<RecipientKey> _recipients = [];
     readonly List<PrivateKey> _privateKeys = [];
@@ -183,6 +196,11 @@ public sealed class EncryptionKeys : IDisposable
             {
                 return this; // the same key listed twice needs one slot
             }
+        }
+        if (_recipients.Count == MaxRecipients)
+        {
+            // Opening refuses a header with more slots than this (DumpEncryption.Open), so none is written.
+            throw new ConfigException($"a dump is encrypted for at most {MaxRecipients} recipients; this is one more", file: origin);
         }
         _recipients.Add(recipient);
         return this;

@@ -227,6 +227,50 @@ public sealed class DumpEncryptionTests
         Assert.Contains("iterations", ex.Message);
     }
 
+    /// <summary>
+    /// Regression: a header may be edited to hold many passphrase slots, each with the highest iteration count, and Open
+    /// derived a key for every one before any tag was checked (~35 s per slot at the old cap of 100,000,000). Replica
+    /// writes one passphrase slot and one raw-key slot at most, so more is an edited header, refused before deriving.
+    /// The bogus slots come first and the real one last: before the fix the dump opened after deriving them all.
+    /// </summary>
+    [Theory]
+    [InlineData(KeySlotMethods.Passphrase)]
+    [InlineData(KeySlotMethods.RawKey)]
+    public void Open_HeaderWithExtraSlotsOfOneMethod_IsRefusedAsAlteredBeforeDeriving(string method)
+    {
+        using EncryptionKeys keys = PassphraseKeys().AddRawKey(Bytes(32, seed: 5), "test key");
+        (EncryptionHeader header, _) = EncryptDump(keys, s_chunks);
+        KeySlot real = header.KeySlots.Single(s => s.Method == method);
+        KeySlot bogus = real with { Salt = Convert.ToBase64String(Bytes(16, seed: 9)) };
+        EncryptionHeader edited = header with { KeySlots = [bogus, bogus, bogus, .. header.KeySlots] };
+
+        var ex = Assert.Throws<IntegrityException>(() => DumpEncryption.Open(edited, keys).Dispose());
+
+        Assert.Contains("the header was altered", ex.Message);
+    }
+
+    [Fact]
+    public void Open_HeaderWithMoreSlotsThanReplicaWrites_IsRefusedAsAltered()
+    {
+        using EncryptionKeys keys = PassphraseKeys();
+        (EncryptionHeader header, _) = EncryptDump(keys, s_chunks);
+        // Slots of a method this version does not know: each is harmless alone, a long list is not written by replica.
+        KeySlot unknown = new("x-unknown", "AAAA", "AAAA");
+        EncryptionHeader edited = header with { KeySlots = [.. Enumerable.Repeat(unknown, EncryptionKeys.MaxKeySlots), header.KeySlots[0]] };
+
+        var ex = Assert.Throws<IntegrityException>(() => DumpEncryption.Open(edited, keys).Dispose());
+
+        Assert.Contains($"{EncryptionKeys.MaxKeySlots + 1} key slots", ex.Message);
+    }
+
+    [Fact]
+    public void Pbkdf2Iterations_AboveCap_IsRejectedAndTheDefaultIsWellBelowIt()
+    {
+        Assert.Throws<ConfigException>(() => new EncryptionKeys { Pbkdf2Iterations = EncryptionKeys.MaxPbkdf2Iterations + 1 });
+        Assert.True(EncryptionKeys.MaxPbkdf2Iterations <= 10_000_000);
+        Assert.True(EncryptionKeys.DefaultPbkdf2Iterations * 10 <= EncryptionKeys.MaxPbkdf2Iterations);
+    }
+
     [Theory]
     [InlineData("algorithm")]
     [InlineData("version")]

@@ -77,6 +77,38 @@ public sealed class RecipientTests(RecipientKeysFixture keys)
         Assert.Contains(stranger.KeyId, ex.Message);
     }
 
+    /// <summary>Recipients are deduplicated by key id when dumping: a second slot for one is an edited header.</summary>
+    [Fact]
+    public void Open_TwoSlotsForTheSameRecipient_IsRefusedAsAltered()
+    {
+        using EncryptionKeys dumping = new EncryptionKeys().AddRecipientFile(keys.EcA.PublicKeyPath);
+        (EncryptionHeader header, _) = EncryptDump(dumping, s_chunks);
+        KeySlot slot = Assert.Single(header.KeySlots);
+        EncryptionHeader edited = header with { KeySlots = [slot with { Nonce = Convert.ToBase64String(Bytes(12, seed: 9)) }, slot] };
+        using EncryptionKeys restoring = new EncryptionKeys().AddPrivateKeyFile(keys.EcA.PrivateKeyPath);
+
+        var ex = Assert.Throws<IntegrityException>(() => DumpEncryption.Open(edited, restoring).Dispose());
+
+        Assert.Contains("key slots 0 and 1 are for the same recipient", ex.Message);
+    }
+
+    [Fact]
+    public void AddRecipientPem_MoreThanTheMost_IsConfigError()
+    {
+        using var dumping = new EncryptionKeys();
+        for (int i = 0; i < EncryptionKeys.MaxRecipients; i++)
+        {
+            using var ec = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            dumping.AddRecipientPem(ec.ExportSubjectPublicKeyInfoPem(), $"r{i}.pub");
+        }
+        using var last = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+
+        var ex = Assert.Throws<ConfigException>(() => dumping.AddRecipientPem(last.ExportSubjectPublicKeyInfoPem(), "last.pub"));
+
+        Assert.Contains($"at most {EncryptionKeys.MaxRecipients} recipients", ex.Message);
+        Assert.Equal(EncryptionKeys.MaxKeySlots, EncryptionKeys.MaxRecipients + 2);
+    }
+
     [Theory]
     [InlineData("rsa")]
     [InlineData("p256")]
