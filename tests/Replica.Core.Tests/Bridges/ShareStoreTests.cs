@@ -99,19 +99,21 @@ public sealed class ShareStoreTests : IDisposable
     public async Task GetAsync_BodyTricklesSlowerThanTheIdleTimeoutInAll_IsReadWhole()
     {
         const string body = "not a share!";
+        // Ten pauses fit in the idle timeout: a loaded machine that runs a pause late does not fail the test.
+        TimeSpan idle = TimeSpan.FromSeconds(2);
         Serve(async (stream, cancellationToken) =>
         {
             await WriteAsync(stream, $"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n", cancellationToken);
             foreach (char c in body)
             {
-                await Task.Delay(s_idle / 5, cancellationToken);
+                await Task.Delay(idle / 10, cancellationToken);
                 await WriteAsync(stream, c.ToString(), cancellationToken);
             }
             await Task.Delay(Timeout.Infinite, cancellationToken);
         });
-        var store = new ShareStore(Link, s_idle);
+        var store = new ShareStore(Link, idle);
 
-        // The whole body came (12 bytes over ~1.2 s, more than twice the idle timeout), and it is not a share object.
+        // The whole body came (12 bytes over ~2.4 s, more than the idle timeout), and it is not a share object.
         var ex = await Assert.ThrowsAsync<BridgeException>(() => store.GetAsync(ObjectBridge.IndexKey, "read", null, CancellationToken.None));
 
         Assert.Contains("is not a share replica can read", ex.Message);
