@@ -43,4 +43,35 @@ public static class Identifiers
         }
         return plain ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
     }
+
+    /// <summary>
+    /// A PostgreSQL delimited identifier that holds no control character: a name with one (a newline, a tab) is written
+    /// with Unicode escapes (U&amp;"line\000Abreak", backslashes doubled), which names the same table in SQL yet prints on
+    /// one line and passes the manifest reader's refusal of control characters; other names as <see cref="Delimited"/>.
+    /// https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS-UESCAPE
+    /// </summary>
+    public static string DelimitedPrintable(string name)
+    {
+        if (!name.Any(char.IsControl))
+        {
+            return Delimited(name);
+        }
+        var text = new System.Text.StringBuilder("U&\"", name.Length + 16);
+        foreach (var c in name)
+        {
+            if (c is '"' or '\\')
+            {
+                text.Append(c).Append(c);
+            }
+            else if (char.IsControl(c))
+            {
+                text.Append('\\').Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+        return text.Append('"').ToString();
+    }
 }

@@ -7,7 +7,10 @@ namespace Replica.Clients;
 /// A pg_dump --table/--schema pattern, matched as pg_dump matches it (psql's pattern rules,
 /// https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-PATTERNS): '*' is any run of characters, '?' one
 /// character, unquoted letters fold to lower case, "double-quoted" text is literal, a dot separates schema and table.
-/// Other characters act as in a regular expression, as in psql. A table pattern without a schema matches tables visible
+/// Other characters act as in a regular expression, as in psql ("[]" excepted: psql takes it for an array type's name,
+/// literally). The expression is the one patternToSQLRegex (fe_utils/string_utils.c) builds, matched as the server
+/// matches it (not newline-sensitive): '.' matches a newline and the end anchor is the string's end, so a name holding a
+/// newline is matched here exactly when pg_dump matches it. A table pattern without a schema matches tables visible
 /// in the search path of pg_dump's session; this reads that as schema public (the default search_path), since no session
 /// is at hand. The config refuses such a pattern for a PostgreSQL source (<see cref="NamesSchema"/>), so that reading
 /// only serves configs without a live source.
@@ -73,7 +76,8 @@ public sealed class PgDumpPattern
 
     static Regex ToRegex(string part)
     {
-        var regex = new StringBuilder("^(?:");
+        // "^(" as pg_dump writes it: a capturing group, so a back reference in the pattern counts groups as the server does.
+        var regex = new StringBuilder("^(");
         var quoted = false;
         for (var i = 0; i < part.Length; i++)
         {
@@ -105,15 +109,21 @@ public sealed class PgDumpPattern
             {
                 regex.Append("\\$");
             }
+            else if (c == '[' && i + 1 < part.Length && part[i + 1] == ']')
+            {
+                regex.Append("\\[");
+            }
             else
             {
                 regex.Append(c is >= 'A' and <= 'Z' ? (char)(c + 32) : c);
             }
         }
-        regex.Append(")$");
+        // The server's $ is the string's end only; .NET's $ also matches before a final newline, \z does not.
+        regex.Append(")\\z");
         try
         {
-            return new Regex(regex.ToString(), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            // Singleline: '.' (from * and ?) matches a newline, as in the server's regular expressions by default.
+            return new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
         }
         catch (ArgumentException)
         {

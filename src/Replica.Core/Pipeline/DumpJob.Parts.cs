@@ -162,7 +162,7 @@ public static partial class DumpJob
                     }
                     var index = part.Kind switch
                     {
-                        SnapshotPartKind.TableData => writer.BeginPart(PartKind.Data, part.Table!.QualifiedName),
+                        SnapshotPartKind.TableData => writer.BeginPart(PartKind.Data, part.Table!.PrintableName),
                         // The rest of pg_dump's data section (sequence values, large objects) comes after every table's
                         // rows and before the post-data: a post-data part, so that readers of bridge format v2 know its kind.
                         _ => writer.BeginPart(PartKind.PostData),

@@ -34,6 +34,15 @@ public enum SnapshotPartKind
 /// <param name="Bytes">The table's main fork size when the snapshot was taken (pg_relation_size), for order and progress.</param>
 public sealed record SnapshotTable(string Schema, string Name, string QualifiedName, string ColumnList, long Bytes)
 {
+    /// <summary>
+    /// <see cref="QualifiedName"/> for the manifest and messages: a part whose name holds a control character is written
+    /// with Unicode escapes (<see cref="Identifiers.DelimitedPrintable"/>), the same table to SQL (restore --jobs reads the
+    /// manifest's name as SQL) but one the manifest reader accepts, as it refuses names that would print a newline or a
+    /// terminal's escape sequence.
+    /// </summary>
+    public string PrintableName => !QualifiedName.Any(char.IsControl) ? QualifiedName
+        : $"{Identifiers.DelimitedPrintable(Schema)}.{Identifiers.DelimitedPrintable(Name)}";
+
     /// <summary>The columns COPY reads, unquoted, in <see cref="ColumnList"/>'s order.</summary>
     public IReadOnlyList<string> Columns { get; init; } = [];
 
@@ -80,7 +89,7 @@ public sealed class SnapshotPart : IAsyncDisposable
     public string Description => Kind switch
     {
         SnapshotPartKind.PreData => "pre-data",
-        SnapshotPartKind.TableData => $"data {Table!.QualifiedName}",
+        SnapshotPartKind.TableData => $"data {Table!.PrintableName}",
         SnapshotPartKind.OtherData => "other data",
         _ => "post-data",
     };
@@ -210,7 +219,7 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
     }
 
     DatabaseException Failure(Exception e) =>
-        new($"copying the rows of {table.QualifiedName} from {server} failed: {e.Message}", e);
+        new($"copying the rows of {table.PrintableName} from {server} failed: {e.Message}", e);
 
     protected override void Dispose(bool disposing)
     {

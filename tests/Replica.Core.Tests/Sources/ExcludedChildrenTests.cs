@@ -51,6 +51,16 @@ public sealed class ExcludedChildrenTests
         Assert.Equal(["\"Odd\".\"Parent\"", "\"Odd\".\"Child \"\"1\"\".x\""], options.ExcludeTables);
     }
 
+    /// <summary>A parent whose name holds a newline, which pg_dump's "public.audit*" matches: its partition is excluded too.</summary>
+    [Fact]
+    public void Add_ParentNameWithNewline_ExcludesItsChildren()
+    {
+        var options = ExcludedChildren.Add(new SourceOptions { ExcludeTables = ["public.audit*"] },
+            [new TableAncestor("public", "p1", "public", "audit\nlog")]);
+
+        Assert.Equal(["public.audit*", "\"public\".\"p1\""], options.ExcludeTables);
+    }
+
     [Fact]
     public void Parse_ReadsTheQueryAnswer()
     {
