@@ -12,8 +12,9 @@ namespace Replica.Pipeline;
 /// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
 /// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
 /// key into a table whose rows are not kept (data: skip, source.exclude_table_data; a table drop or only_tables removes
-/// takes its keys along) is written as NULL. A table with a primary key whose kept rows reach <see cref="FullScanShare"/> of the planner's estimate is copied whole instead, in one scan,
-/// and the rewriter keeps its kept rows (<see cref="KeptRows"/>): many index lookups cost more than one scan.
+/// takes its keys along) is written as NULL. A table with a primary key whose kept rows reach
+/// <see cref="FullScanShare"/> of the planner's estimate is copied whole instead, in one scan, and the rewriter keeps
+/// its kept rows (<see cref="KeptRows"/>): many index lookups cost more than one scan.
 /// </summary>
 internal static class SubsetDump
 {
