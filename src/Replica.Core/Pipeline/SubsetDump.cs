@@ -11,9 +11,10 @@ namespace Replica.Pipeline;
 /// is copied, then each table's data is read by COPY statements that select the kept rows in batches of keys
 /// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
 /// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
-/// key into a table whose rows are not kept (data: skip, drop, only_tables) is written as NULL. A table with a primary
-/// key whose kept rows reach <see cref="FullScanShare"/> of the planner's estimate is copied whole instead, in one scan,
-/// and the rewriter keeps its kept rows (<see cref="KeptRows"/>): many index lookups cost more than one scan.
+/// key into a table whose rows are not kept (data: skip, source.exclude_table_data; a table drop or only_tables removes
+/// takes its keys along) is written as NULL. A table with a primary key whose kept rows reach
+/// <see cref="FullScanShare"/> of the planner's estimate is copied whole instead, in one scan, and the rewriter keeps
+/// its kept rows (<see cref="KeptRows"/>): many index lookups cost more than one scan.
 /// </summary>
 internal static class SubsetDump
 {
@@ -37,7 +38,7 @@ internal static class SubsetDump
         try
         {
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
-            var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
+            var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows), excludeTableData: config.Source.ExcludeTableData);
             var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
             {
                 Progress = progress,

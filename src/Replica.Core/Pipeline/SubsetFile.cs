@@ -31,7 +31,11 @@ internal static class SubsetFile
         await DiscardingPipeWriter.PassAsync(schema, source.Open(), cancellationToken).ConfigureAwait(false);
         var states = schema.Tables.Where(t => t.Created).ToList();
         var (tables, links) = SubsetSchema.Build(
-            [.. states.Where(t => !t.IsPartition).Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? []))],
+            [.. states.Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? [])
+            {
+                Parents = [.. t.Parents.Select(NameOf)],
+                Partition = t.IsPartition,
+            })],
             [.. Links(states), .. SubsetPlan.VirtualLinks(subset)]);
         var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
         // Each of the dump's tables (a partition too) by the graph's table it stands for (none: a partition whose
@@ -91,11 +95,11 @@ internal static class SubsetFile
         }
     }
 
-    /// <summary>The dump's foreign keys as links (partitions' keys are their partitioned table's).</summary>
+    /// <summary>The dump's foreign keys as links (one declared on a partition or referencing one is taken as its partitioned table's by SubsetSchema).</summary>
     static IEnumerable<SchemaLink> Links(List<TableState> states)
     {
         var byName = states.ToDictionary(s => s.Name);
-        foreach (var state in states.Where(s => !s.IsPartition))
+        foreach (var state in states)
         {
             foreach (var key in state.Keys.Where(k => !k.IsPrimary))
             {
@@ -103,7 +107,8 @@ internal static class SubsetFile
                 var referenced = key.ReferencedColumns
                     ?? (byName.TryGetValue(parentName, out var parent) ? parent.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns : null)
                     ?? [];
-                var nullable = key.Columns.All(c => state.Columns?.FirstOrDefault(d => d.Name == c) is not { NotNull: true });
+                // A partition's columns are its partitioned table's (PARTITION OF only adds options).
+                var nullable = key.Columns.All(c => state.Definition(c) is not { NotNull: true });
                 yield return new SchemaLink(key.Name, NameOf(state), key.Columns, $"{parentName.Schema}.{parentName.Table}", referenced, nullable);
             }
         }

@@ -48,7 +48,7 @@ public sealed class SubsetPlan
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, virtualLinks, cancellationToken).ConfigureAwait(false);
-            return Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows));
+            return Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows), excludeTableData: config.Source.ExcludeTableData);
         }
         catch (NpgsqlException e)
         {
@@ -69,14 +69,19 @@ public sealed class SubsetPlan
 
     /// <summary>Plans <paramref name="config"/>'s subset over a source's tables and links.</summary>
     /// <param name="dialect">How the config's names match the source's: MySQL's database plays the schema's part, without case.</param>
+    /// <param name="excludeTableData">
+    /// source.exclude_table_data where the source applies it to the rows the subset reads (a live PostgreSQL source; a
+    /// dump file is read as it is).
+    /// </param>
     public static SubsetPlan Build(ReplicaConfig config, IReadOnlyList<SubsetTable> tables, IReadOnlyList<SubsetLink> links, IReadOnlyDictionary<SubsetTable, long> estimates,
-        SqlDialect dialect = SqlDialect.PostgreSql)
+        SqlDialect dialect = SqlDialect.PostgreSql, IReadOnlyList<string>? excludeTableData = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tables);
+        ArgumentNullException.ThrowIfNull(links);
         var subset = config.Subset ?? throw new ConfigException("the config has no 'subset' section to plan", config.File, key: "subset");
-        static TableName Split(SubsetTable t) => new(t.Name[..t.Name.IndexOf('.', StringComparison.Ordinal)], t.Name[(t.Name.IndexOf('.', StringComparison.Ordinal) + 1)..]);
-        bool Matches(TablePattern pattern, SubsetTable table) => RewriteRules.Matches(pattern, Split(table), dialect);
+        static TableName Split(string name) => new(name[..name.IndexOf('.', StringComparison.Ordinal)], name[(name.IndexOf('.', StringComparison.Ordinal) + 1)..]);
+        bool Matches(TablePattern pattern, SubsetTable table) => RewriteRules.Matches(pattern, Split(table.Name), dialect);
         IEnumerable<SubsetTable> Matching(TablePattern pattern) => Resolve(pattern, tables.Where(t => Matches(pattern, t)).ToList(), dialect);
 
         var roots = new List<SubsetStart>();
@@ -99,25 +104,74 @@ public sealed class SubsetPlan
         }
         var followed = subset.FollowAllChildren ? tables.ToHashSet() : subset.FollowChildren.SelectMany(Matching).ToHashSet();
         var passthrough = subset.Passthrough.SelectMany(Matching).ToHashSet();
-        // Rows a dump never keeps: data: skip and drop rules, and tables only_tables leaves out.
+        // What the dump does with a table's own rows, as the rewriter decides it: by the rules on the table and on every
+        // table it inherits from or is a partition of (a skipped or dropped parent takes its children's rows along);
+        // a live source leaves out source.exclude_table_data's rows the same way, through ancestors too.
+        var rules = new RewriteRules(config.Tables, config.OnlyTables, static (_, _) => throw new InvalidOperationException("a plan builds no transformer"));
+        var noData = (excludeTableData ?? []).Select(Clients.PgDumpPattern.Table).ToArray();
+        TableAction ActionOf(string name, IEnumerable<string> ancestors)
+        {
+            var action = TableAction.Transform;
+            foreach (var table in ancestors.Prepend(name))
+            {
+                var own = rules.ActionFor(Split(table), dialect);
+                if (own == TableAction.Drop)
+                {
+                    return TableAction.Drop;
+                }
+                if (own == TableAction.SkipData || Array.Exists(noData, p => p.Matches(Split(table).Schema, Split(table).Table)))
+                {
+                    action = TableAction.SkipData;
+                }
+            }
+            return action;
+        }
+        // Rows a dump never keeps: data: skip, source.exclude_table_data, and tables the dump removes (drop, only_tables).
+        // A removed table's foreign keys go with it, as in a full dump: the links into (and out of) it are not the
+        // subset's, so nothing is written as NULL for them and none is a plan error.
         var excluded = new HashSet<SubsetTable>();
+        var removed = new HashSet<SubsetTable>();
+        // A partitioned table whose own rows are kept but one of whose partitions' rows are not: (the table, the partition).
+        var partlyKept = new Dictionary<SubsetTable, string>();
         foreach (var table in tables)
         {
-            var rule = config.Tables.FirstOrDefault(r => Matches(r.Table, table) && r.Action != TableAction.Transform);
-            if (rule is not null || config.OnlyTables.Count > 0 && !config.OnlyTables.Any(p => Matches(p, table)))
+            switch (ActionOf(table.Name, table.Ancestors))
             {
-                excluded.Add(table);
+                case TableAction.Drop:
+                    removed.Add(table);
+                    excluded.Add(table);
+                    break;
+                case TableAction.SkipData:
+                    excluded.Add(table);
+                    break;
+                default:
+                    // A partition's lineage is its partitioned tables (in Partitions too, or this table, kept) and itself.
+                    if (table.Partitions.FirstOrDefault(p => ActionOf(p, []) != TableAction.Transform) is { } partition)
+                    {
+                        partlyKept[table] = partition;
+                    }
+                    break;
             }
         }
-        foreach (var link in links)
+        var kept = links.Where(l => !removed.Contains(l.Child) && !removed.Contains(l.Parent)).ToList();
+        foreach (var link in kept)
         {
             if (excluded.Contains(link.Parent) && !excluded.Contains(link.Child) && !link.Nullable)
             {
                 throw new ConfigException($"subset: foreign key {link.Name} ({link.Child.Name} -> {link.Parent.Name}) is NOT NULL, but no row of "
-                    + $"{link.Parent.Name} is kept (data: skip, drop or only_tables): keep that table's rows, or leave {link.Child.Name}'s out too");
+                    + $"{link.Parent.Name} is kept (data: skip or source.exclude_table_data): keep that table's rows, or leave {link.Child.Name}'s out too");
             }
         }
-        var graph = new SubsetGraph(tables, links, roots, followed, passthrough, excluded, subset.UnreachedFull);
+        var graph = new SubsetGraph(tables, kept, roots, followed, passthrough, excluded, subset.UnreachedFull);
+        // The closure knows a partitioned table's rows, not which partition holds each: a kept row could reference one
+        // the dump leaves out with its partition. Refused (rather than writing NULL for some rows and not others) for
+        // every link whose child keeps rows.
+        if (graph.Links.FirstOrDefault(l => partlyKept.ContainsKey(l.Parent) && graph.Roles[l.Child] is not (SubsetRole.Excluded or SubsetRole.Unreached)) is { } into)
+        {
+            throw new ConfigException($"subset: foreign key {into.Name} ({into.Child.Name} -> {into.Parent.Name}) references {into.Parent.Name}, whose partition "
+                + $"{partlyKept[into.Parent]} keeps no rows (data: skip, drop, only_tables or source.exclude_table_data), and the subset cannot tell which "
+                + $"referenced rows are in it: keep that partition's rows, or leave all of {into.Parent.Name}'s out");
+        }
         return new SubsetPlan(graph, estimates);
     }
 

@@ -111,9 +111,11 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
     }
 
     /// <summary>
-    /// The subset graph of a database's tables (regular and partitioned, partitions left out: their rows are the
-    /// parent's): primary keys, foreign keys declared on the tables (not their copies on partitions), with their
-    /// nullability. Virtual links and the plan's roles are added by the caller.
+    /// The subset graph of a database's tables (regular and partitioned; partitions are not tables of the graph, their
+    /// rows are the partitioned table's): primary keys, declared foreign keys with their nullability (a key declared on a
+    /// partition, or referencing one, as its partitioned table's; not the copies PostgreSQL makes of a partitioned
+    /// table's keys), which tables each inherits from and each one's partitions. Virtual links and the plan's roles are
+    /// added by the caller.
     /// </summary>
     public static async Task<(List<SubsetTable> Tables, List<SubsetLink> Links, Dictionary<SubsetTable, TableInfo> Infos)> ReadGraphAsync(
         NpgsqlConnection connection, IReadOnlyList<SchemaLink> virtualLinks, CancellationToken cancellationToken)
@@ -125,9 +127,11 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                    coalesce((SELECT array_agg(a.attname::text ORDER BY k.ord)
                              FROM pg_constraint p CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY k(attnum, ord)
                              JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
-                             WHERE p.conrelid = c.oid AND p.contype = 'p'), '{}')
+                             WHERE p.conrelid = c.oid AND p.contype = 'p'), '{}'),
+                   c.relispartition,
+                   ARRAY(SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)::oid[]
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+            WHERE c.relkind IN ('r', 'p')
               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
             ORDER BY 2, 3
             """;
@@ -143,14 +147,15 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             WHERE f.contype = 'f' AND f.conparentid = 0
             ORDER BY 1, 2
             """;
-        var names = new Dictionary<uint, (string Schema, string Name, bool Partitioned, string[] Key)>();
+        var names = new Dictionary<uint, (string Schema, string Name, bool Partitioned, string[] Key, bool Partition, uint[] Parents)>();
         var estimates = new Dictionary<uint, long>();
         await using (var command = new NpgsqlCommand(TablesSql, connection))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                names[reader.GetFieldValue<uint>(0)] = (reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetFieldValue<string[]>(5));
+                names[reader.GetFieldValue<uint>(0)] = (reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetFieldValue<string[]>(5),
+                    reader.GetBoolean(6), reader.GetFieldValue<uint[]>(7));
                 estimates[reader.GetFieldValue<uint>(0)] = reader.GetInt64(4);
             }
         }
@@ -171,7 +176,11 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
 
         var oids = names.ToDictionary(n => $"{n.Value.Schema}.{n.Value.Name}", n => n.Key, StringComparer.Ordinal);
         var (tables, subsetLinks) = SubsetSchema.Build(
-            [.. names.Values.Select(n => new SchemaTable($"{n.Schema}.{n.Name}", n.Key))],
+            [.. names.Values.Select(n => new SchemaTable($"{n.Schema}.{n.Name}", n.Key)
+            {
+                Parents = [.. n.Parents.Where(names.ContainsKey).Select(Qualified)],
+                Partition = n.Partition,
+            })],
             [.. links.Select(l => new SchemaLink(l.Name, Qualified(l.Child), l.ChildColumns, Qualified(l.Parent), l.ParentColumns, l.Nullable)), .. virtualLinks]);
         string Qualified(uint oid) => $"{names[oid].Schema}.{names[oid].Name}";
 
@@ -192,7 +201,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         foreach (var table in tables)
         {
             var oid = oids[table.Name];
-            var (schema, name, partitioned, _) = names[oid];
+            var (schema, name, partitioned, _, _, _) = names[oid];
             var conditions = subsetLinks.Where(l => l.Child == table && l.Condition is not null).ToDictionary(l => l.Condition!.Value, l => l.Where!);
             var types = table.KeyColumns.Select((column, position) => conditions.ContainsKey(position) ? "text"
                 : columnTypes.TryGetValue((oid, column), out var type) ? type

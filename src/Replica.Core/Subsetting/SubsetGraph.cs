@@ -21,6 +21,18 @@ public sealed class SubsetTable(string name, IReadOnlyList<string> keyColumns, I
     /// </summary>
     public IReadOnlyList<int> Identity { get; } = identity;
 
+    /// <summary>
+    /// The tables this one inherits from, at any depth (qualified names): a dump's rules on any of them apply to this
+    /// table's own rows too (the rewriter skips or drops an inheritance child's rows with its parent's).
+    /// </summary>
+    public IReadOnlyList<string> Ancestors { get; init; } = [];
+
+    /// <summary>
+    /// Its partitions, at any depth (qualified names): not tables of the graph (their rows are this table's), but a rule
+    /// on one of them takes that partition's rows out of the dump.
+    /// </summary>
+    public IReadOnlyList<string> Partitions { get; init; } = [];
+
     public override string ToString() => Name;
 }
 

@@ -9,6 +9,7 @@ namespace Replica.Core.Tests.Pipeline;
 /// <summary>
 /// Subset plans over MySQL tables whose names differ only in case (lower_case_table_names=0): the config's exact name
 /// picks one, an unclear one is a config error naming both (it crashed with "Sequence contains more than one element").
+/// And which rows a plan takes as not kept, as the dump's rules decide them through inheritance and partitions.
 /// </summary>
 public class SubsetPlanTests
 {
@@ -48,5 +49,75 @@ public class SubsetPlanTests
         var plan = Plan("  roots: [{ table: '\"Customers\"', percent: 100 }]\n  follow_children: [customers]\n  passthrough: ['\"ORDERS\"']\n");
         Assert.Equal(["shop.customers"], plan.Graph.Followed.Select(t => t.Name));
         Assert.Equal(["shop.ORDERS"], plan.Graph.Passthrough.Select(t => t.Name));
+    }
+
+    /// <summary>A shop with inheritance (cars INHERITS vehicles) and a partitioned table with a key declared on a partition and one into a partition.</summary>
+    static (List<SubsetTable> Tables, List<SubsetLink> Links) Shop() => SubsetSchema.Build(
+        [
+            new("public.vehicles", ["id"]),
+            new("public.cars", ["id"]) { Parents = ["public.vehicles"] },
+            new("public.rentals", ["id"]),
+            new("public.countries", ["code"]),
+            new("public.sales", ["id", "at"]),
+            new("public.sales_2024", ["id", "at"]) { Parents = ["public.sales"], Partition = true },
+            new("public.sales_2025", ["id", "at"]) { Parents = ["public.sales"], Partition = true },
+            new("public.refunds", ["id"]),
+        ],
+        [
+            new("rentals_car_id_fkey", "public.rentals", ["car_id"], "public.cars", ["id"], Nullable: false),
+            new("sales_2024_country_fkey", "public.sales_2024", ["country"], "public.countries", ["code"], Nullable: true),
+            new("refunds_sale_fkey", "public.refunds", ["sale_id", "sale_at"], "public.sales_2024", ["id", "at"], Nullable: false),
+        ]);
+
+    static SubsetPlan ShopPlan(string yaml)
+    {
+        var (tables, links) = Shop();
+        return SubsetPlan.Build(ConfigLoader.Parse("secret: s3cr3t-s3cr3t-s3cr3t\n" + yaml, "replica.yaml", Known, Env()), tables, links, tables.ToDictionary(t => t, _ => 10L));
+    }
+
+    [Fact]
+    public void SchemaBuild_KeyOnOrIntoAPartition_IsThePartitionedTablesLink()
+    {
+        var (tables, links) = Shop();
+
+        Assert.DoesNotContain(tables, t => t.Name.StartsWith("public.sales_", StringComparison.Ordinal));
+        Assert.Equal(["public.sales_2024", "public.sales_2025"], tables.Single(t => t.Name == "public.sales").Partitions);
+        Assert.Equal(["public.vehicles"], tables.Single(t => t.Name == "public.cars").Ancestors);
+        Assert.Equal(["public.rentals -> public.cars", "public.sales -> public.countries", "public.refunds -> public.sales"],
+            links.Select(l => $"{l.Child.Name} -> {l.Parent.Name}"));
+        Assert.Equal(["id", "at", "country"], tables.Single(t => t.Name == "public.sales").KeyColumns);
+    }
+
+    [Fact]
+    public void Build_SkippedInheritanceParent_ItsChildKeepsNoRows()
+    {
+        var e = Assert.Throws<ConfigException>(() => ShopPlan("transformers:\n  - table: public.vehicles\n    data: skip\nsubset:\n  roots: [{ table: public.rentals }]\n"));
+
+        Assert.Contains("foreign key rentals_car_id_fkey (public.rentals -> public.cars) is NOT NULL, but no row of public.cars is kept", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_SkippedPartitionOfAReferencedTable_IsAPlanErrorNamingIt()
+    {
+        const string Skip = "transformers:\n  - table: public.sales_2025\n    data: skip\n";
+
+        var e = Assert.Throws<ConfigException>(() => ShopPlan(Skip + "subset:\n  roots: [{ table: public.refunds }]\n"));
+        var unreferenced = ShopPlan(Skip + "subset:\n  roots: [{ table: public.sales }]\n");
+
+        Assert.Contains("refunds_sale_fkey (public.refunds -> public.sales) references public.sales, whose partition public.sales_2025 keeps no rows", e.Message, StringComparison.Ordinal);
+        Assert.Equal(SubsetRole.Root, unreferenced.Graph.Roles.Single(r => r.Key.Name == "public.sales").Value);
+    }
+
+    [Theory]
+    [InlineData("transformers:\n  - table: public.vehicles\n    drop: true\n")]
+    [InlineData("only_tables: [public.rentals, public.countries, public.sales, public.sales_2024, public.sales_2025, public.refunds]\n")]
+    public void Build_DroppedParent_ItsKeysAreNotTheSubsets(string rules)
+    {
+        var plan = ShopPlan(rules + "subset:\n  roots: [{ table: public.rentals }]\n");
+
+        var rentals = plan.Graph.Tables.Single(t => t.Name == "public.rentals");
+        Assert.Empty(plan.Graph.ParentLinks(rentals));
+        Assert.Empty(plan.Graph.NulledColumns(rentals));
+        Assert.Equal(SubsetRole.Excluded, plan.Graph.Roles.Single(r => r.Key.Name == "public.cars").Value);
     }
 }
