@@ -31,7 +31,10 @@ internal static class SubsetFile
         await DiscardingPipeWriter.PassAsync(schema, source.Open(), cancellationToken).ConfigureAwait(false);
         var states = schema.Tables.Where(t => t.Created).ToList();
         var (tables, links) = SubsetSchema.Build(
-            [.. states.Where(t => !t.IsPartition).Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? []))],
+            [.. states.Where(t => !t.IsPartition).Select(t => new SchemaTable(NameOf(t), t.Keys.FirstOrDefault(k => k.IsPrimary)?.Columns ?? [])
+            {
+                NotNullColumns = [.. t.Columns?.Where(c => c.NotNull).Select(c => c.Name) ?? []],
+            })],
             [.. Links(states), .. SubsetPlan.VirtualLinks(subset)]);
         var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
         // Each of the dump's tables (a partition too) by the graph's table it stands for (none: a partition whose

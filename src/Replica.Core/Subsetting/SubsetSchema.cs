@@ -1,7 +1,11 @@
 namespace Replica.Subsetting;
 
 /// <summary>A table as a source declares it (a live catalog or a dump's CREATE TABLE): its qualified name and primary key.</summary>
-public sealed record SchemaTable(string Name, IReadOnlyList<string> PrimaryKey);
+public sealed record SchemaTable(string Name, IReadOnlyList<string> PrimaryKey)
+{
+    /// <summary>Its NOT NULL columns: a virtual link's nullability is its columns' (the config cannot say).</summary>
+    public IReadOnlyCollection<string> NotNullColumns { get; init; } = [];
+}
 
 /// <summary>
 /// A foreign key as a source declares it, or a virtual one from the config (with a <see cref="Where"/> on the child's
@@ -11,7 +15,10 @@ public sealed record SchemaLink(string Name, string Child, IReadOnlyList<string>
 {
     public string? Where { get; init; }
 
-    /// <summary>A link from the config, not the source: a table it names that the source lacks is the config's error.</summary>
+    /// <summary>
+    /// A link from the config, not the source: a table it names that the source lacks is the config's error, and its
+    /// <see cref="Nullable"/> is taken from the child's columns (<see cref="SchemaTable.NotNullColumns"/>).
+    /// </summary>
     public bool Virtual { get; init; }
 }
 
@@ -56,7 +63,9 @@ public static class SubsetSchema
         }
         var subsetTables = tables.ToDictionary(t => t.Name, t => new SubsetTable(t.Name, keyColumns[t.Name], [.. Enumerable.Range(0, t.PrimaryKey.Count)]), StringComparer.Ordinal);
         var subsetLinks = usable.Select(l => new SubsetLink(l.Name, subsetTables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
-            subsetTables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)
+            subsetTables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))],
+            // A virtual key whose column is NOT NULL cannot be written as NULL, whatever the config says of it.
+            l.Virtual ? !l.ChildColumns.Any(byName[l.Child].NotNullColumns.Contains) : l.Nullable)
         {
             Where = l.Where,
             Condition = conditions.TryGetValue(l, out var position) ? position : null,
