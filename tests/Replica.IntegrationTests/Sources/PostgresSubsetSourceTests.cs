@@ -457,11 +457,13 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             """);
 
         var dump = await cli.RunAsync("dump", "-c", capped, "--name", "capped");
-        var plan = await cli.RunAsync("dump", "-c", PlanConfig(cli, db, """
+        var plan = await cli.RunAsync("dump", "-c", DumpConfig(cli, db, """
             transformers:
               - table: public.customers
                 data: skip
-            """.Replace("\n", "\n        ", StringComparison.Ordinal)), "--name", "impossible");
+            subset:
+              roots: [{ table: public.orders, where: "id <= 10" }]
+            """), "--name", "impossible");
         var list = await cli.RunAsync("list", "-c", ok);
 
         Assert.Equal(2, dump.ExitCode);
