@@ -35,6 +35,7 @@ internal static class SubsetFile
             {
                 Parents = [.. t.Parents.Select(NameOf)],
                 Partition = t.IsPartition,
+                NotNullColumns = [.. t.Columns?.Where(c => c.NotNull).Select(c => c.Name) ?? []],
             })],
             [.. Links(states), .. SubsetPlan.VirtualLinks(subset)]);
         var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);

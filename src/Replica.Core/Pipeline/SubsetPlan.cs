@@ -56,7 +56,7 @@ public sealed class SubsetPlan
         }
     }
 
-    /// <summary>The config's virtual foreign keys as links of the schema (nullable: a NULL references nothing).</summary>
+    /// <summary>The config's virtual foreign keys as links of the schema (nullable unless SubsetSchema finds a NOT NULL column).</summary>
     internal static List<SchemaLink> VirtualLinks(SubsetConfig subset) => subset.VirtualForeignKeys.Select(v =>
     {
         var child = $"{v.Table.Schema}.{v.Table.Table}";
@@ -95,15 +95,23 @@ public sealed class SubsetPlan
                     + "in double quotes (table: '\"Customers\"'; a bare name is read in lower case)", config.File);
             }
             var table = matching.SingleOrDefault() ?? throw new ConfigException(
-                $"subset: root {root.Table} ({root.Source}) is not a table of the source; tables: {string.Join(", ", tables.Select(t => t.Name).Take(20))}");
+                $"subset: root {root.Table} ({root.Source}) is not a table of the source{Suggestions.DidYouMean(root.Table.ToString(), tables.Select(t => t.Name))}; "
+                + $"tables: {string.Join(", ", tables.Select(t => t.Name).Take(20))}");
             if ((root.Percent is not null || root.Limit is not null) && config.Secret.Length == 0)
             {
                 throw new ConfigException($"subset: root {root.Table} ({root.Source}) samples by percent or limit, which is keyed: set 'secret' (e.g. secret: ${{REPLICA_SECRET}})", config.File, key: "secret");
             }
             roots.Add(new SubsetStart(table) { Where = root.Where, Percent = root.Percent, Limit = root.Limit });
         }
-        var followed = subset.FollowAllChildren ? tables.ToHashSet() : subset.FollowChildren.SelectMany(Matching).ToHashSet();
-        var passthrough = subset.Passthrough.SelectMany(Matching).ToHashSet();
+        // A name that matches no table is a typo, as for a root: silently following nothing would keep too few rows.
+        List<SubsetTable> Listed(TablePattern pattern, string key)
+        {
+            var matching = Matching(pattern).ToList();
+            return matching.Count > 0 ? matching : throw new ConfigException(
+                $"subset: {key} names {pattern}, which matches no table of the source{Suggestions.DidYouMean(pattern.ToString(), tables.Select(t => t.Name))}", config.File, key: "subset." + key);
+        }
+        var followed = subset.FollowAllChildren ? tables.ToHashSet() : subset.FollowChildren.SelectMany(p => Listed(p, "follow_children")).ToHashSet();
+        var passthrough = subset.Passthrough.SelectMany(p => Listed(p, "passthrough")).ToHashSet();
         // What the dump does with a table's own rows, as the rewriter decides it: by the rules on the table and on every
         // table it inherits from or is a partition of (a skipped or dropped parent takes its children's rows along);
         // a live source leaves out source.exclude_table_data's rows the same way, through ancestors too.
@@ -154,15 +162,21 @@ public sealed class SubsetPlan
             }
         }
         var kept = links.Where(l => !removed.Contains(l.Child) && !removed.Contains(l.Parent)).ToList();
+        if (roots.FirstOrDefault(r => excluded.Contains(r.Table)) is { } skippedRoot)
+        {
+            throw new ConfigException($"subset: root {skippedRoot.Table.Name} keeps no rows (data: skip, drop, only_tables or source.exclude_table_data), so the subset would start from nothing: "
+                + "choose another root, or keep that table's rows", config.File, key: "subset.roots");
+        }
+        var graph = new SubsetGraph(tables, kept, roots, followed, passthrough, excluded, subset.UnreachedFull);
         foreach (var link in kept)
         {
-            if (excluded.Contains(link.Parent) && !excluded.Contains(link.Child) && !link.Nullable)
+            // A child table that keeps no rows (unreached) has no foreign key values to write as NULL.
+            if (excluded.Contains(link.Parent) && !excluded.Contains(link.Child) && !link.Nullable && graph.Roles[link.Child] != SubsetRole.Unreached)
             {
                 throw new ConfigException($"subset: foreign key {link.Name} ({link.Child.Name} -> {link.Parent.Name}) is NOT NULL, but no row of "
                     + $"{link.Parent.Name} is kept (data: skip or source.exclude_table_data): keep that table's rows, or leave {link.Child.Name}'s out too");
             }
         }
-        var graph = new SubsetGraph(tables, kept, roots, followed, passthrough, excluded, subset.UnreachedFull);
         // The closure knows a partitioned table's rows, not which partition holds each: a kept row could reference one
         // the dump leaves out with its partition. Refused (rather than writing NULL for some rows and not others) for
         // every link whose child keeps rows.
@@ -172,6 +186,7 @@ public sealed class SubsetPlan
                 + $"{partlyKept[into.Parent]} keeps no rows (data: skip, drop, only_tables or source.exclude_table_data), and the subset cannot tell which "
                 + $"referenced rows are in it: keep that partition's rows, or leave all of {into.Parent.Name}'s out");
         }
+        graph.CheckNulledColumns();
         return new SubsetPlan(graph, estimates);
     }
 

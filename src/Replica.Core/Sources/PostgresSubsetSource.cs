@@ -24,11 +24,15 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         public IReadOnlyDictionary<int, string> Conditions { get; init; } = new Dictionary<int, string>();
     }
 
+    /// <remarks>
+    /// The root's where runs on the table under its own name (a subquery, aliased t outside), so it may name its
+    /// columns bare or as table.column, as in a query on that table; the planner flattens the subquery.
+    /// </remarks>
     public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) =>
-        ReadAsync(root.Table, root.Where is null ? "" : $" WHERE ({root.Where})", [], cancellationToken);
+        ReadAsync(root.Table, "", [], root.Where, cancellationToken);
 
     public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) =>
-        ReadAsync(table, "", [], cancellationToken);
+        ReadAsync(table, "", [], null, cancellationToken);
 
     public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
     {
@@ -54,11 +58,11 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{info.KeyColumnTypes[c]}[]"));
             where = $" WHERE ({names}) IN (SELECT * FROM unnest({arrays}))";
         }
-        return ReadAsync(table, where, parameters, cancellationToken);
+        return ReadAsync(table, where, parameters, null, cancellationToken);
     }
 
     async IAsyncEnumerable<KeyRow> ReadAsync(SubsetTable table, string where, List<NpgsqlParameter> parameters,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        string? rootWhere, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var info = tables[table];
         var select = new StringBuilder("SELECT ");
@@ -77,7 +81,8 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
         }
         // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
-        select.Append(info.Partitioned ? " FROM " : " FROM ONLY ").Append(info.QuotedName).Append(" t").Append(where);
+        var only = info.Partitioned ? "" : "ONLY ";
+        select.Append(rootWhere is null ? $" FROM {only}{info.QuotedName} t" : $" FROM (SELECT * FROM {only}{info.QuotedName} WHERE ({rootWhere})) t").Append(where);
         await using var command = new NpgsqlCommand(select.ToString(), connection);
         foreach (var parameter in parameters)
         {
@@ -129,7 +134,9 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                              JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
                              WHERE p.conrelid = c.oid AND p.contype = 'p'), '{}'),
                    c.relispartition,
-                   ARRAY(SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)::oid[]
+                   ARRAY(SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)::oid[],
+                   coalesce((SELECT array_agg(a.attname::text) FROM pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 AND a.attnotnull AND NOT a.attisdropped), '{}')
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p')
               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
@@ -147,7 +154,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             WHERE f.contype = 'f' AND f.conparentid = 0
             ORDER BY 1, 2
             """;
-        var names = new Dictionary<uint, (string Schema, string Name, bool Partitioned, string[] Key, bool Partition, uint[] Parents)>();
+        var names = new Dictionary<uint, (string Schema, string Name, bool Partitioned, string[] Key, bool Partition, uint[] Parents, string[] NotNull)>();
         var estimates = new Dictionary<uint, long>();
         await using (var command = new NpgsqlCommand(TablesSql, connection))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -155,7 +162,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 names[reader.GetFieldValue<uint>(0)] = (reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetFieldValue<string[]>(5),
-                    reader.GetBoolean(6), reader.GetFieldValue<uint[]>(7));
+                    reader.GetBoolean(6), reader.GetFieldValue<uint[]>(7), reader.GetFieldValue<string[]>(8));
                 estimates[reader.GetFieldValue<uint>(0)] = reader.GetInt64(4);
             }
         }
@@ -180,6 +187,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             {
                 Parents = [.. n.Parents.Where(names.ContainsKey).Select(Qualified)],
                 Partition = n.Partition,
+                NotNullColumns = n.NotNull,
             })],
             [.. links.Select(l => new SchemaLink(l.Name, Qualified(l.Child), l.ChildColumns, Qualified(l.Parent), l.ParentColumns, l.Nullable)), .. virtualLinks]);
         string Qualified(uint oid) => $"{names[oid].Schema}.{names[oid].Name}";
@@ -201,7 +209,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         foreach (var table in tables)
         {
             var oid = oids[table.Name];
-            var (schema, name, partitioned, _, _, _) = names[oid];
+            var (schema, name, partitioned, _, _, _, _) = names[oid];
             var conditions = subsetLinks.Where(l => l.Child == table && l.Condition is not null).ToDictionary(l => l.Condition!.Value, l => l.Where!);
             var types = table.KeyColumns.Select((column, position) => conditions.ContainsKey(position) ? "text"
                 : columnTypes.TryGetValue((oid, column), out var type) ? type

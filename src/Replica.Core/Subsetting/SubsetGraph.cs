@@ -159,6 +159,38 @@ public sealed class SubsetGraph
         ParentLinks(table).Where(l => Excluded.Contains(l.Parent)).SelectMany(l => l.ChildColumns.Select(c => table.KeyColumns[c])).Distinct().ToList();
 
     /// <summary>
+    /// Refuses (a config error, before any row is read) what writing <see cref="NulledColumns"/> as NULL would break:
+    /// a nulled column that a foreign key of a table with kept rows references (those rows would reference a value
+    /// that is gone: a plan error rather than nulling them too, which could cascade through the schema), and a
+    /// polymorphic virtual key (with a where) into a table whose rows are not kept (only the rows its condition holds
+    /// for should lose their value, but a column is written as NULL in every kept row or in none).
+    /// </summary>
+    public void CheckNulledColumns()
+    {
+        bool Keeps(SubsetTable table) => Roles[table] is not (SubsetRole.Excluded or SubsetRole.Unreached);
+        string Columns(SubsetTable table, int[] columns) => string.Join(", ", columns.Select(c => table.KeyColumns[c]));
+        foreach (var table in Tables.Where(Keeps))
+        {
+            foreach (var link in ParentLinks(table).Where(l => Excluded.Contains(l.Parent)))
+            {
+                if (link.Where is not null)
+                {
+                    throw new ConfigException($"subset: virtual foreign key {link.Name} applies where {link.Where}, but no row of {link.Parent.Name} is kept "
+                        + $"(data: skip, drop or only_tables): only the rows its condition holds for should have ({Columns(table, link.ChildColumns)}) written as NULL, "
+                        + $"and a dump writes a column as NULL in every row or in none; keep {link.Parent.Name}'s rows, or remove that virtual foreign key");
+                }
+                if (ChildLinks(table).FirstOrDefault(r => Keeps(r.Child) && r.ParentColumns.Any(link.ChildColumns.Contains)) is { } referencing)
+                {
+                    throw new ConfigException($"subset: {table.Name} ({Columns(table, link.ChildColumns)}) is written as NULL (foreign key {link.Name} into "
+                        + $"{link.Parent.Name}, whose rows are not kept), but foreign key {referencing.Name} ({referencing.Child.Name} -> {table.Name}) references it, "
+                        + $"so the kept rows of {referencing.Child.Name} would reference values that are gone: keep {link.Parent.Name}'s rows, or leave "
+                        + $"{referencing.Child.Name}'s out too");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Table by table, what a row-level closure can reach: roots and the followed children of what is reached downward
     /// are reached downward; the parents of anything reached are reached upward. Passthrough tables (and, with
     /// unreached: full, every table nothing reaches) start upward too.

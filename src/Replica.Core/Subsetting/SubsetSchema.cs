@@ -8,6 +8,9 @@ public sealed record SchemaTable(string Name, IReadOnlyList<string> PrimaryKey)
 
     /// <summary>A partition: its rows are its partitioned table's in the graph, and so are the links at it.</summary>
     public bool Partition { get; init; }
+
+    /// <summary>Its NOT NULL columns: a virtual link's nullability is its columns' (the config cannot say).</summary>
+    public IReadOnlyCollection<string> NotNullColumns { get; init; } = [];
 }
 
 /// <summary>
@@ -18,7 +21,10 @@ public sealed record SchemaLink(string Name, string Child, IReadOnlyList<string>
 {
     public string? Where { get; init; }
 
-    /// <summary>A link from the config, not the source: a table it names that the source lacks is the config's error.</summary>
+    /// <summary>
+    /// A link from the config, not the source: a table it names that the source lacks is the config's error, and its
+    /// <see cref="Nullable"/> is taken from the child's columns (<see cref="SchemaTable.NotNullColumns"/>).
+    /// </summary>
     public bool Virtual { get; init; }
 }
 
@@ -72,7 +78,9 @@ public static class SubsetSchema
             Partitions = partitions.GetValueOrDefault(t.Name) ?? [],
         }, StringComparer.Ordinal);
         var subsetLinks = usable.Select(l => new SubsetLink(l.Name, subsetTables[l.Child], [.. l.ChildColumns.Select(c => keyColumns[l.Child].IndexOf(c))],
-            subsetTables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))], l.Nullable)
+            subsetTables[l.Parent], [.. l.ParentColumns.Select(c => keyColumns[l.Parent].IndexOf(c))],
+            // A virtual key whose column is NOT NULL cannot be written as NULL, whatever the config says of it.
+            l.Virtual ? !l.ChildColumns.Any(all[l.Child].NotNullColumns.Contains) : l.Nullable)
         {
             Where = l.Where,
             Condition = conditions.TryGetValue(l, out var position) ? position : null,

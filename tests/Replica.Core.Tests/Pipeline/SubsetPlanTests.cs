@@ -120,4 +120,163 @@ public class SubsetPlanTests
         Assert.Empty(plan.Graph.NulledColumns(rentals));
         Assert.Equal(SubsetRole.Excluded, plan.Graph.Roles.Single(r => r.Key.Name == "public.cars").Value);
     }
+
+    // A PostgreSQL schema for the plan's checks: comments point at posts or photos (a polymorphic virtual key on a NOT
+    // NULL or a nullable column), offices.region is unique, references regions and is referenced by staff.
+    static readonly SchemaTable[] s_schema =
+    [
+        new("public.posts", ["id"]),
+        new("public.photos", ["id"]),
+        new("public.comments", ["id"]) { NotNullColumns = ["id", "commentable_type", "commentable_id"] },
+        new("public.notes", ["id"]) { NotNullColumns = ["id"] },
+        new("public.regions", ["code"]) { NotNullColumns = ["code"] },
+        new("public.offices", ["id"]) { NotNullColumns = ["id"] },
+        new("public.staff", ["id"]) { NotNullColumns = ["id", "office_region"] },
+        new("public.audit", ["id"]) { NotNullColumns = ["id", "staff_id"] },
+    ];
+
+    static readonly SchemaLink[] s_links =
+    [
+        new("offices_region_fkey", "public.offices", ["region"], "public.regions", ["code"], Nullable: true),
+        new("staff_office_region_fkey", "public.staff", ["office_region"], "public.offices", ["region"], Nullable: false),
+        new("audit_staff_id_fkey", "public.audit", ["staff_id"], "public.staff", ["id"], Nullable: false),
+    ];
+
+    static SubsetPlan PlanPostgres(string rules)
+    {
+        var config = ConfigLoader.Parse("secret: s3cr3t-s3cr3t-s3cr3t\n" + rules, "replica.yaml", Known, Env());
+        var (tables, links) = SubsetSchema.Build(s_schema, [.. s_links, .. SubsetPlan.VirtualLinks(config.Subset!)]);
+        return SubsetPlan.Build(config, tables, links, tables.ToDictionary(t => t, _ => 10L));
+    }
+
+    const string VirtualKeys = """
+          virtual_foreign_keys:
+            - table: public.comments
+              columns: [commentable_id]
+              references: { table: public.posts, columns: [id] }
+            - table: public.notes
+              columns: [post_id]
+              references: { table: public.posts, columns: [id] }
+              where: "kind = 'Post'"
+        """;
+
+    [Fact]
+    public void Build_VirtualKeyOnANotNullColumnIntoASkippedTable_IsAPlanErrorNamingTheVirtualKey()
+    {
+        // It was taken as nullable whatever the column said: every comment's commentable_id was written as NULL, and the load failed.
+        var e = Assert.Throws<ConfigException>(() => PlanPostgres("""
+            transformers:
+              - table: public.posts
+                data: skip
+            subset:
+              roots: [{ table: public.comments }]
+
+            """ + VirtualKeys));
+        Assert.Contains("foreign key virtual public.comments (commentable_id) (public.comments -> public.posts) is NOT NULL", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_VirtualKeyWithAWhereIntoASkippedTable_IsAPlanErrorSayingWhy()
+    {
+        // It was written as NULL in every row, also in those its condition does not hold for (their link is to another table).
+        var e = Assert.Throws<ConfigException>(() => PlanPostgres("""
+            transformers:
+              - table: public.posts
+                data: skip
+            subset:
+              roots: [{ table: public.notes }]
+              virtual_foreign_keys:
+                - table: public.notes
+                  columns: [post_id]
+                  references: { table: public.posts, columns: [id] }
+                  where: "kind = 'Post'"
+            """));
+        Assert.Contains("virtual foreign key virtual public.notes (post_id) applies where kind = 'Post', but no row of public.posts is kept", e.Message, StringComparison.Ordinal);
+        Assert.Contains("a dump writes a column as NULL in every row or in none", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_VirtualKeyOnANullableColumnIntoASkippedTable_IsWrittenAsNull()
+    {
+        var plan = PlanPostgres("""
+            transformers:
+              - table: public.posts
+                data: skip
+            subset:
+              roots: [{ table: public.notes }]
+              virtual_foreign_keys:
+                - table: public.notes
+                  columns: [post_id]
+                  references: { table: public.posts, columns: [id] }
+            """);
+        Assert.Equal(["post_id"], plan.Graph.NulledColumns(plan.Graph.Tables.Single(t => t.Name == "public.notes")));
+    }
+
+    [Fact]
+    public void Build_NulledColumnThatAKeptTableReferences_IsAPlanErrorNamingBothKeys()
+    {
+        // offices.region was written as NULL while staff kept 'eu': staff_office_region_fkey failed on load.
+        var e = Assert.Throws<ConfigException>(() => PlanPostgres("""
+            transformers:
+              - table: public.regions
+                data: skip
+            subset:
+              roots: [{ table: public.staff }]
+            """));
+        Assert.Contains("public.offices (region) is written as NULL (foreign key offices_region_fkey into public.regions, whose rows are not kept), "
+            + "but foreign key staff_office_region_fkey (public.staff -> public.offices) references it", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_NulledColumnReferencedOnlyByAnUnreachedTable_IsWrittenAsNull()
+    {
+        var plan = PlanPostgres("""
+            transformers:
+              - table: public.regions
+                data: skip
+            subset:
+              roots: [{ table: public.offices }]
+            """);
+        Assert.Equal(SubsetRole.Unreached, plan.Graph.Roles[plan.Graph.Tables.Single(t => t.Name == "public.staff")]);
+        Assert.Equal(["region"], plan.Graph.NulledColumns(plan.Graph.Tables.Single(t => t.Name == "public.offices")));
+    }
+
+    [Fact]
+    public void Build_NotNullForeignKeyOfAnUnreachedTableIntoASkippedTable_IsNoPlanError()
+    {
+        // audit keeps no rows (no root reaches it): it has no staff_id to write as NULL.
+        var plan = PlanPostgres("""
+            transformers:
+              - table: public.staff
+                data: skip
+            subset:
+              roots: [{ table: public.posts }]
+            """);
+        Assert.Equal(SubsetRole.Unreached, plan.Graph.Roles[plan.Graph.Tables.Single(t => t.Name == "public.audit")]);
+    }
+
+    [Theory]
+    [InlineData("follow_children: [public.offces]", "subset: follow_children names public.offces, which matches no table of the source (did you mean 'public.offices'?)")]
+    [InlineData("passthrough: [public.regoins]", "subset: passthrough names public.regoins, which matches no table of the source (did you mean 'public.regions'?)")]
+    [InlineData("passthrough: [nosuch.*]", "subset: passthrough names nosuch.*, which matches no table of the source")]
+    public void Build_FollowChildrenOrPassthroughNamingNoTable_IsAPlanErrorWithASuggestion(string list, string message)
+    {
+        // Such a name was silently ignored: nothing followed, nothing copied whole.
+        var e = Assert.Throws<ConfigException>(() => PlanPostgres($"subset:\n  roots: [{{ table: public.staff }}]\n  {list}\n"));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_RootOnASkippedTable_IsAPlanError()
+    {
+        // It was silently ignored: the subset started from nothing.
+        var e = Assert.Throws<ConfigException>(() => PlanPostgres("""
+            transformers:
+              - table: public.posts
+                data: skip
+            subset:
+              roots: [{ table: public.posts }]
+            """));
+        Assert.Contains("subset: root public.posts keeps no rows (data: skip, drop or only_tables)", e.Message, StringComparison.Ordinal);
+    }
 }

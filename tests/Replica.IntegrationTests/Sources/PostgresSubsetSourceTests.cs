@@ -193,13 +193,14 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     {
         var (db, _) = await SourceAsync();
         using var cli = new ReplicaCli();
-        var config = PlanConfig(cli, db, """
+        // orders is reached from its own root (a table no root reaches keeps no rows: no key of it to write as NULL).
+        var config = DumpConfig(cli, db, """
             transformers:
-              - table: public.employees
-                data: skip
               - table: public.customers
                 data: skip
-            """.Replace("\n", "\n        ", StringComparison.Ordinal));
+            subset:
+              roots: [{ table: public.orders, where: "id <= 10" }]
+            """);
 
         var plan = await cli.RunAsync("subset", "plan", "-c", config);
 
@@ -456,11 +457,13 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             """);
 
         var dump = await cli.RunAsync("dump", "-c", capped, "--name", "capped");
-        var plan = await cli.RunAsync("dump", "-c", PlanConfig(cli, db, """
+        var plan = await cli.RunAsync("dump", "-c", DumpConfig(cli, db, """
             transformers:
               - table: public.customers
                 data: skip
-            """.Replace("\n", "\n        ", StringComparison.Ordinal)), "--name", "impossible");
+            subset:
+              roots: [{ table: public.orders, where: "id <= 10" }]
+            """), "--name", "impossible");
         var list = await cli.RunAsync("list", "-c", ok);
 
         Assert.Equal(2, dump.ExitCode);
@@ -727,6 +730,101 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         Assert.DoesNotContain("written as NULL", stderr, StringComparison.Ordinal);
         Assert.Equal(await server.QueryAsync(db, "SELECT id, email, referrer FROM orders ORDER BY id"),
             await server.QueryAsync(restored, "SELECT id, email, referrer FROM orders ORDER BY id"));
+    }
+
+    /// <summary>`replica dump` of a config the plan refuses: exit 2, and nothing stored. Returns its stderr.</summary>
+    static async Task<string> DumpRefusedAsync(ReplicaCli cli, string config)
+    {
+        var dump = await cli.RunAsync("dump", "-c", config, "--name", "refused");
+        Assert.True(dump.ExitCode == 2, dump.Stderr);
+        var list = await cli.RunAsync("list", "-c", config);
+        Assert.DoesNotContain("refused", list.Stdout, StringComparison.Ordinal);
+        return dump.Stderr;
+    }
+
+    [Fact]
+    public async Task ReplicaDump_VirtualKeyOnANotNullColumnIntoASkippedTable_ExitsTwoNamingTheVirtualKey()
+    {
+        // The virtual key was taken as nullable: every comment's commentable_id (NOT NULL) was written as NULL, also the
+        // comments of photos (kept), and the load failed.
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE posts (id int PRIMARY KEY, body text);
+            CREATE TABLE photos (id int PRIMARY KEY, url text);
+            INSERT INTO posts SELECT i, 'p' FROM generate_series(1, 10) i;
+            INSERT INTO photos SELECT i, 'u' FROM generate_series(1, 10) i;
+            CREATE TABLE comments (id int PRIMARY KEY, commentable_type text NOT NULL, commentable_id int NOT NULL, body text);
+            INSERT INTO comments SELECT i, CASE WHEN i % 2 = 0 THEN 'Post' ELSE 'Photo' END, 1 + i % 10, 'c' FROM generate_series(1, 20) i;
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            transformers:
+              - table: public.posts
+                data: skip
+            subset:
+              roots: [{ table: public.comments, where: "id <= 10" }]
+              virtual_foreign_keys:
+                - table: public.comments
+                  columns: [commentable_id]
+                  references: { table: public.posts, columns: [id] }
+                  where: "commentable_type = 'Post'"
+                - table: public.comments
+                  columns: [commentable_id]
+                  references: { table: public.photos, columns: [id] }
+                  where: "commentable_type = 'Photo'"
+            """);
+
+        var stderr = await DumpRefusedAsync(cli, config);
+
+        Assert.Contains("foreign key virtual public.comments (commentable_id) (public.comments -> public.posts) is NOT NULL", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReplicaDump_NulledColumnThatAKeptTableReferences_ExitsTwoNamingBothKeys()
+    {
+        // offices.region (unique, references regions) was written as NULL while staff kept 'eu': staff_office_region_fkey failed on load.
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE regions (code text PRIMARY KEY);
+            INSERT INTO regions VALUES ('eu'), ('us');
+            CREATE TABLE offices (id int PRIMARY KEY, region text UNIQUE REFERENCES regions (code));
+            INSERT INTO offices VALUES (1, 'eu'), (2, 'us');
+            CREATE TABLE staff (id int PRIMARY KEY, office_region text NOT NULL REFERENCES offices (region));
+            INSERT INTO staff VALUES (1, 'eu'), (2, 'us');
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            transformers:
+              - table: public.regions
+                data: skip
+            subset:
+              roots: [{ table: public.staff }]
+            """);
+
+        var stderr = await DumpRefusedAsync(cli, config);
+
+        Assert.Contains("public.offices (region) is written as NULL (foreign key offices_region_fkey into public.regions, whose rows are not kept), "
+            + "but foreign key staff_office_region_fkey (public.staff -> public.offices) references it", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReplicaDump_RootWhereNamingItsTable_KeepsTheRowsItSelects()
+    {
+        // The root's rows were read FROM the table AS t: "members.id <= 10" failed with missing FROM-clause entry (exit 7).
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE members (id int PRIMARY KEY, name text);
+            INSERT INTO members SELECT i, 'm' || i FROM generate_series(1, 40) i;
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.members, where: "members.id <= 10 AND public.members.name <> 'm3'" }]
+            """);
+
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "named");
+
+        Assert.Equal(9, Count(await server.QueryAsync(restored, "SELECT count(*) FROM members")));
     }
 
     [Fact]
