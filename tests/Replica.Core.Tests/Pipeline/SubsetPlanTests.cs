@@ -277,6 +277,6 @@ public class SubsetPlanTests
             subset:
               roots: [{ table: public.posts }]
             """));
-        Assert.Contains("subset: root public.posts keeps no rows (data: skip, drop or only_tables)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("subset: root public.posts keeps no rows (data: skip, drop, only_tables or source.exclude_table_data)", e.Message, StringComparison.Ordinal);
     }
 }
