@@ -338,11 +338,12 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
             """);
         await using var source = new PostgresSnapshotSource(DatabaseUri.Parse(server.ConnectionUri(db)), new SourceOptions(), s_tools, jobs: 1) { RestrictKey = RestrictKey };
         await source.OpenAsync(CancellationToken.None);
+        // The sessions' search_path is empty (as pg_dump's): the statements name the table with its schema, as SubsetDump's do.
         // Five batches, in an order that is not the key's: 20001-25000 first, then 1-5000 ... (each ordered by id).
-        List<string> batches = [.. s_batchStarts.Select(from => $"COPY (SELECT id, v FROM big WHERE id > {from} AND id <= {from + 5000} ORDER BY id) TO STDOUT")];
+        List<string> batches = [.. s_batchStarts.Select(from => $"COPY (SELECT id, v FROM public.big WHERE id > {from} AND id <= {from + 5000} ORDER BY id) TO STDOUT")];
         var fail = true;
         source.RowQueries = table => table.Name != "big" ? null
-            : fail ? [.. batches, "COPY (SELECT id, (1 / (id - id))::text FROM big WHERE id = 1) TO STDOUT"] : batches;
+            : fail ? [.. batches, "COPY (SELECT id, (1 / (id - id))::text FROM public.big WHERE id = 1) TO STDOUT"] : batches;
 
         string? bigRows = null;
         var error = await Assert.ThrowsAsync<DatabaseException>(async () =>
