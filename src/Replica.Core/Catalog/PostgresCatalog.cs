@@ -32,13 +32,16 @@ public static partial class PostgresCatalog
     }
 
     /// <summary>Opens a connection to <paramref name="uri"/>; a failure is a <see cref="DatabaseException"/> naming the server, never the password.</summary>
-    public static async Task<NpgsqlConnection> OpenAsync(DatabaseUri uri, CancellationToken cancellationToken)
+    /// <param name="uri">The database.</param>
+    /// <param name="cancellationToken">Cancels the connection attempt.</param>
+    /// <param name="longRunning">For a dump's sessions (<see cref="LongRunning"/>): no command timeout, TCP keepalives.</param>
+    public static async Task<NpgsqlConnection> OpenAsync(DatabaseUri uri, CancellationToken cancellationToken, bool longRunning = false)
     {
         if (uri.Kind != DatabaseKind.PostgreSql)
         {
             throw new ConfigException($"{uri} is not a PostgreSQL database; schema and scan read PostgreSQL catalogs only");
         }
-        var connection = new NpgsqlConnection(ConnectionString(uri));
+        var connection = new NpgsqlConnection(longRunning ? LongRunning(ConnectionString(uri)) : ConnectionString(uri));
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -133,6 +136,21 @@ public static partial class PostgresCatalog
         }
         return builder.ConnectionString;
     }
+
+    /// <summary>
+    /// <paramref name="connectionString"/> for a session that reads as long as pg_dump would: no command timeout (Npgsql's
+    /// default 30 s ends a COPY whose first row takes longer, e.g. a subset's sorted batch; pg_dump waits, as its
+    /// statement_timeout 0 says), and TCP keepalives after a minute of silence, every 10 s, so that a server or network
+    /// gone dead ends the wait (after the system's probe count) instead of leaving it for ever, and an idle exporting
+    /// session is not dropped by a firewall. https://www.npgsql.org/doc/keepalive.html
+    /// </summary>
+    internal static string LongRunning(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString)
+    {
+        CommandTimeout = 0,
+        TcpKeepAlive = true,
+        TcpKeepAliveTime = 60,
+        TcpKeepAliveInterval = 10,
+    }.ConnectionString;
 
     static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 

@@ -21,11 +21,15 @@ public sealed class ToolProcess : IAsyncDisposable
     readonly StringBuilder _stderrTail = new();
     readonly Action<string>? _onStderrLine;
 
-    ToolProcess(Process process, string name, IReadOnlyList<string?>? secrets, Action<string>? onStderrLine, string? context)
+    readonly Func<string, string?>? _explain;
+
+    ToolProcess(Process process, string name, IReadOnlyList<string?>? secrets, Action<string>? onStderrLine, string? context,
+        Func<string, string?>? explain)
     {
         _process = process;
         _name = name;
         _context = context;
+        _explain = explain;
         // Longest first: a secret inside another is then scrubbed with it, not left in pieces.
         _secrets = [.. (secrets ?? []).OfType<string>().Where(secret => secret.Length > 0).Distinct(StringComparer.Ordinal).OrderByDescending(secret => secret.Length)];
         _onStderrLine = onStderrLine;
@@ -44,10 +48,12 @@ public sealed class ToolProcess : IAsyncDisposable
     /// variables and the config's ${VAR}s: the tool gets its password from <paramref name="environment"/> or an option
     /// file, never from a variable it happens to inherit). <paramref name="secrets"/> (the password, values of ${VAR} in the SQL it is
     /// given; nulls are skipped) are scrubbed from any text shown;
-    /// <paramref name="context"/> starts every error message ("restoring into database shop_dev on db:5432").
+    /// <paramref name="context"/> starts every error message ("restoring into database shop_dev on db:5432");
+    /// <paramref name="explain"/> may add a line saying what the tool's error text means.
     /// </summary>
     public static ToolProcess Start(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
-        ChildEnvironment childEnvironment, IReadOnlyList<string?>? secrets = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null)
+        ChildEnvironment childEnvironment, IReadOnlyList<string?>? secrets = null, bool redirectInput = false, Action<string>? onStderrLine = null, string? context = null,
+        Func<string, string?>? explain = null)
     {
         var name = Path.GetFileName(path);
         var start = new ProcessStartInfo(path)
@@ -79,7 +85,7 @@ public sealed class ToolProcess : IAsyncDisposable
             throw new DatabaseException($"{(context is null ? "" : context + ": ")}cannot run {path}: {e.Message}", e);
         }
         ExitCleanup.Track(process);
-        return new ToolProcess(process, name, secrets, onStderrLine, context);
+        return new ToolProcess(process, name, secrets, onStderrLine, context, explain);
     }
 
     /// <summary>The tool's stdout. On its end of file the exit code is checked: a failed tool throws from Read.</summary>
@@ -208,7 +214,9 @@ public sealed class ToolProcess : IAsyncDisposable
         var text = ErrorText;
         var code = _process.HasExited ? $" with exit code {_process.ExitCode}" : "";
         var context = _context is null ? "" : _context + ": ";
-        return new DatabaseException(text.Length == 0 ? $"{context}{_name} failed{code} and printed no error" : $"{context}{_name} failed{code}:\n{text}");
+        var meaning = text.Length == 0 ? null : _explain?.Invoke(text);
+        return new DatabaseException(text.Length == 0 ? $"{context}{_name} failed{code} and printed no error"
+            : $"{context}{_name} failed{code}:\n{text}{(meaning is null ? "" : "\n" + meaning)}");
     }
 
     async Task DrainStderrAsync()

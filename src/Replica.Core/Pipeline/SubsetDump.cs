@@ -37,7 +37,14 @@ internal static class SubsetDump
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Read under the snapshot sessions' empty search_path, format_type qualifies every key type outside pg_catalog,
+            // as the COPY statements below need; the roots' and virtual keys' where conditions are the config's SQL,
+            // written against the role's own search_path (as `replica subset plan` reads them), so that comes back for them.
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
+            await using (var reset = new NpgsqlCommand("RESET search_path", connection))
+            {
+                await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows), excludeTableData: config.Source.ExcludeTableData);
             var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
             {

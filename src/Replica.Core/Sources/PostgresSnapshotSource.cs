@@ -21,8 +21,9 @@ namespace Replica.Sources;
 /// argument. pg_dump gets it through its environment, as <see cref="PgDumpSource"/> does.
 /// Nothing is written to the server (no temporary tables, read-only transactions only), so a read-only role and a hot
 /// standby work. Sessions set pg_dump's own settings (synchronize_seqscans off, so rows come in the same order on every
-/// run; extra_float_digits 3, so floats are exact; no timeouts; row_security off, so row-level security fails the
-/// dump as it fails pg_dump rather than silently dropping rows).
+/// run; extra_float_digits 3, so floats are exact; no timeouts, but a bounded lock wait (<see cref="LockWaitTimeout"/>);
+/// row_security off, so row-level security fails the dump as it fails pg_dump rather than silently dropping rows; an
+/// empty search_path).
 /// Tables the source is unsure about (unlogged ones, which a standby cannot read; those under a filter it may read
 /// differently from pg_dump) are left to pg_dump's data section, which dumps every table not named here: when in doubt,
 /// pg_dump decides. That part names each copied table in an --exclude-table-data argument, so tens of thousands of
@@ -30,10 +31,33 @@ namespace Replica.Sources;
 /// </remarks>
 public sealed class PostgresSnapshotSource : IAsyncDisposable
 {
-    /// <summary>pg_dump's session settings (setup_connection in pg_dump.c), for identical rows and no timeouts.</summary>
-    const string SessionSettings =
+    /// <summary>
+    /// pg_dump's session settings (setup_connection in pg_dump.c) on a server of <paramref name="serverVersion"/>, for
+    /// identical rows and no timeouts. An empty search_path (pg_dump's set_config('search_path', '', false); a SET here, as
+    /// a query before BEGIN in the same batch would start the snapshot's transaction) makes COPY write reg* values (regclass, regproc, ...)
+    /// schema-qualified, as pg_dump's COPY does, so the restore (whose search_path pg_dump's preamble empties too) reads
+    /// them back; every name in the source's own SQL is qualified or a pg_catalog one (always searched first).
+    /// transaction_timeout (PostgreSQL 17) would end the exporting session's transaction, and the snapshot with it, when
+    /// a role or database sets it; a server before 17 refuses the unknown setting, so it is set from 17 on only.
+    /// </summary>
+    internal static string SessionSettings(Version serverVersion) =>
         "SET synchronize_seqscans = off; SET extra_float_digits = 3; SET DateStyle = ISO; SET IntervalStyle = postgres; "
-        + "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET row_security = off";
+        + "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; "
+        + (serverVersion.Major >= 17 ? "SET transaction_timeout = 0; " : "")
+        + "SET row_security = off; SET search_path = ''";
+
+    /// <summary>
+    /// How long a pg_dump part, or a session that imported the snapshot, waits for a lock. The exporting session holds
+    /// ACCESS SHARE on every table copied here until the dump ends, so a lock the others wait for on those tables is
+    /// queued behind DDL (ALTER TABLE, TRUNCATE, DROP) that itself waits for the exporting session: it is never granted,
+    /// no deadlock is detected, and the application's queries on the table queue behind that DDL meanwhile. pg_dump -j
+    /// has its workers lock with NOWAIT for this reason (https://www.postgresql.org/docs/current/app-pgdump.html, -j);
+    /// the COPY sessions do too, and the bound here leaves a short lock on a relation the exporter does not hold (a
+    /// partitioned parent, a view, a sequence) time to end.
+    /// </summary>
+    internal static readonly TimeSpan LockWaitTimeout = TimeSpan.FromSeconds(10);
+
+    static string LockWaitMilliseconds => ((long)LockWaitTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
 
     const string BeginReadOnly = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
@@ -89,10 +113,11 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
             throw new ConfigException("a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1");
         }
         await _tools.CheckPgDumpAsync(_uri, cancellationToken).ConfigureAwait(false);
-        _exporter = await PostgresCatalog.OpenAsync(_uri, cancellationToken).ConfigureAwait(false);
+        _exporter = await PostgresCatalog.OpenAsync(_uri, cancellationToken, longRunning: true).ConfigureAwait(false);
         try
         {
-            await ExecuteAsync(_exporter, SessionSettings + "; " + BeginReadOnly, cancellationToken).ConfigureAwait(false);
+            // lock_timeout stays 0 here, as in pg_dump: a lock held now (a migration running) ends on its own.
+            await ExecuteAsync(_exporter, SessionSettings(_exporter.PostgreSqlVersion) + "; " + BeginReadOnly, cancellationToken).ConfigureAwait(false);
             await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", _exporter))
             {
                 SnapshotId = (string?)await export.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
@@ -139,18 +164,27 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     SnapshotPart PgDumpPart(SnapshotPartKind kind, IEnumerable<string> section)
     {
         // The same filters and connection as a plain dump (PgDumpSource), plus the snapshot and the section.
-        List<string> arguments = [.. new PgDumpSource(_uri, _options, _tools).Arguments(), "--snapshot=" + SnapshotId, .. section];
+        List<string> arguments = [.. new PgDumpSource(_uri, _options, _tools).Arguments(), "--snapshot=" + SnapshotId,
+            "--lock-wait-timeout=" + LockWaitMilliseconds, .. section];
         if (RestrictKey is not null)
         {
             arguments.Add("--restrict-key=" + RestrictKey);
         }
         var process = ToolProcess.Start(_tools.PgDump, arguments, _uri.LibpqEnvironment(), _tools.ChildEnvironment, [_uri.Password],
-            context: $"dumping the {kind} of {_uri.Describe()}");
+            context: $"dumping the {kind} of {_uri.Describe()}", explain: ExplainLockWait);
         return new SnapshotPart(kind, null, process.Output, async _ =>
         {
             await process.DisposeAsync().ConfigureAwait(false);
         });
     }
+
+    /// <summary>What a pg_dump part's LOCK TABLE that ran out of <see cref="LockWaitTimeout"/> means.</summary>
+    static string? ExplainLockWait(string error) =>
+        error.Contains("Query was: LOCK TABLE", StringComparison.Ordinal)
+            ? $"another session is waiting for a conflicting lock on a table that LOCK TABLE names (DDL such as ALTER TABLE during the dump, queued "
+              + $"behind the dump's own lock), so the dump stopped after {LockWaitTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s "
+              + "rather than block that session and the table for ever; dump again once the DDL is done"
+            : null;
 
     async Task<SnapshotPart> TablePartAsync(SnapshotTable table, string snapshot, CancellationToken cancellationToken)
     {
@@ -169,6 +203,8 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 statements.Dispose();
                 throw new InvalidOperationException($"no COPY statement for {table.QualifiedName}");
             }
+            // NOWAIT, as pg_dump -j's workers: a lock not granted at once is queued behind DDL waiting for the exporter (LockWaitTimeout).
+            await ExecuteAsync(connection, $"LOCK TABLE {table.QualifiedName} IN ACCESS SHARE MODE NOWAIT", cancellationToken).ConfigureAwait(false);
             var copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
             var owned = connection;
             return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe(), owned, statements),
@@ -183,6 +219,12 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
             else
             {
                 _slots.Release();
+            }
+            if (e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
+            {
+                throw new DatabaseException($"copying the rows of {table.QualifiedName} from {_uri.Describe()} failed: another session is waiting "
+                    + $"for a conflicting lock on {table.QualifiedName} (DDL such as ALTER TABLE during the dump, queued behind the dump's own lock); "
+                    + "the dump stops rather than block that session and the table for ever; dump again once the DDL is done", e);
             }
             if (e is NpgsqlException)
             {
@@ -205,14 +247,14 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// <summary>A connection whose transaction sees the exported snapshot.</summary>
     async Task<NpgsqlConnection> OpenImportingAsync(string snapshot, CancellationToken cancellationToken)
     {
-        var connection = await PostgresCatalog.OpenAsync(_uri, cancellationToken).ConfigureAwait(false);
+        var connection = await PostgresCatalog.OpenAsync(_uri, cancellationToken, longRunning: true).ConfigureAwait(false);
         lock (_open)
         {
             _open.Add(connection);
         }
         // The snapshot's name comes from the server (e.g. 00000003-0000001B-1), quoted all the same.
-        await ExecuteAsync(connection, $"{SessionSettings}; {BeginReadOnly}; SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'",
-            cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"{SessionSettings(connection.PostgreSqlVersion)}; SET lock_timeout = {LockWaitMilliseconds}; {BeginReadOnly}; "
+            + $"SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken).ConfigureAwait(false);
         return connection;
     }
 

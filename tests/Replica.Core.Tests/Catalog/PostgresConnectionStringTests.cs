@@ -38,4 +38,16 @@ public sealed class PostgresConnectionStringTests
         Assert.Contains("'service' is not supported", e.Message);
         Assert.Throws<ConfigException>(() => Build("postgres://h/db?sslmode=sometimes"));
     }
+
+    /// <summary>A dump's sessions wait as long as pg_dump (no 30 s command timeout) and notice a dead server by TCP keepalives.</summary>
+    [Fact]
+    public void LongRunning_DumpSession_HasNoCommandTimeoutAndTcpKeepalives()
+    {
+        var plain = Build("postgres://h/db");
+        var b = new NpgsqlConnectionStringBuilder(PostgresCatalog.LongRunning(plain.ConnectionString));
+
+        Assert.Equal(30, plain.CommandTimeout);
+        Assert.Equal((0, true, 60, 10), (b.CommandTimeout, b.TcpKeepAlive, b.TcpKeepAliveTime, b.TcpKeepAliveInterval));
+        Assert.Equal((plain.Host, plain.Database), (b.Host, b.Database));
+    }
 }

@@ -160,6 +160,71 @@ public sealed class PostgresJobsDumpTests(PostgresServer server) : IDisposable
         await AssertSameDatabaseAsync(expected, await LoadAsync(sql));
     }
 
+    /// <summary>
+    /// reg* values are names resolved through the search_path: pg_dump's session (search_path '') writes public.target,
+    /// which the restore (search_path '' too) reads back; the parts' COPY sessions must write the same.
+    /// </summary>
+    [Fact]
+    public async Task DumpJobs2_RegclassColumn_RestoresAsJobs1()
+    {
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE public.target (x int);
+            CREATE FUNCTION public.myfn() RETURNS int LANGUAGE sql AS 'SELECT 1';
+            CREATE TABLE public.refs (id int PRIMARY KEY, r regclass, p regproc);
+            INSERT INTO public.refs VALUES (1, 'public.target', 'public.myfn');
+            """);
+        var config = WriteConfig(server.PasswordUri(source), rules: false);
+
+        var single = await LoadAsync(await DumpAndRestoreSqlAsync(config, jobs: 1));
+        var parted = await LoadAsync(await DumpAndRestoreSqlAsync(config, jobs: 2));
+
+        const string Refs = "SELECT id, r::text, p::text FROM public.refs";
+        Assert.Equal([["1", "target", "myfn"]], await server.QueryAsync(single, Refs));
+        Assert.Equal(await server.QueryAsync(single, Refs), await server.QueryAsync(parted, Refs));
+    }
+
+    /// <summary>
+    /// A migration's ALTER TABLE queued behind the dump's lock while --jobs 2 runs: the dump's own later lock requests
+    /// would queue behind the ALTER, which waits for the dump: nobody moves, no deadlock is detected, and the application
+    /// waits behind the ALTER. The dump must end (failing, naming the table, and listing nothing; or done, had it locked
+    /// the table before the ALTER came), and the ALTER then proceeds.
+    /// </summary>
+    [Fact]
+    public async Task DumpJobs2_AlterTableQueuedDuringDump_DoesNotHangAndTheAlterProceeds()
+    {
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE public.big (id int, v text);
+            INSERT INTO public.big SELECT i, repeat('x', 200) FROM generate_series(1, 100000) i;
+            CREATE TABLE public.small (id int);
+            INSERT INTO public.small VALUES (1);
+            """);
+        var config = WriteConfig(server.PasswordUri(source), rules: false);
+        var dump = _cli.RunAsync("dump", "-c", config, "--jobs", "2");
+        // Once the exporting session holds its lock, queue an ALTER TABLE behind it.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await server.QueryAsync(source, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'small' AND l.granted"))[0][0] == "0")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the dump never locked public.small");
+            await Task.Delay(20);
+        }
+        var alter = server.ExecuteAsync(source, "SET lock_timeout = '120s'; ALTER TABLE public.small ADD COLUMN z int");
+
+        var finished = await Task.WhenAny(dump, Task.Delay(TimeSpan.FromSeconds(60)));
+        var sessions = await server.QueryAsync(source,
+            "SELECT pid, state, wait_event_type, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        Assert.True(finished == dump, "dump --jobs 2 still running after 60 s: " + string.Join(" | ", sessions.Select(r => string.Join(",", r))));
+        var result = await dump;
+        if (result.ExitCode != 0)
+        {
+            Assert.Contains("public.small", result.Stderr, StringComparison.Ordinal);
+            Assert.Contains("another session is waiting for a conflicting lock", result.Stderr, StringComparison.Ordinal);
+            Assert.Empty(await _cli.ListedNamesAsync(config));
+        }
+        await alter.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task DumpJobs2_InputFile_ExitsTwoSayingItIsOneStream()
     {

@@ -244,6 +244,82 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
     }
 
     /// <summary>
+    /// DDL queued behind the snapshot's lock (the exporting session holds ACCESS SHARE on every copied table, idle, until
+    /// the dump ends): a lock requested after it is queued behind the DDL and never granted, with no deadlock to detect.
+    /// The pg_dump part gives up after the lock wait bound and the table part at once (NOWAIT), each naming the table;
+    /// once the source is closed the DDL proceeds.
+    /// </summary>
+    [Fact]
+    public async Task ReadParts_AlterTableQueuedBehindTheSnapshot_FailNamingTheTableInsteadOfWaitingForEver()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, "CREATE TABLE public.small (id int); INSERT INTO public.small VALUES (1);");
+        var source = new PostgresSnapshotSource(DatabaseUri.Parse(server.ConnectionUri(db)), new SourceOptions(), s_tools, jobs: 1);
+        Task alter;
+        try
+        {
+            await source.OpenAsync(CancellationToken.None);
+            alter = server.ExecuteAsync(db, "SET lock_timeout = '120s'; ALTER TABLE public.small ADD COLUMN z int");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((await server.QueryAsync(db, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE public.small%' AND wait_event_type = 'Lock'"))[0][0] == "0")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the ALTER TABLE never waited for the snapshot's lock");
+                await Task.Delay(20);
+            }
+            var bound = PostgresSnapshotSource.LockWaitTimeout + TimeSpan.FromSeconds(20);
+            await using var parts = source.ReadPartsAsync(CancellationToken.None).GetAsyncEnumerator();
+
+            Assert.True(await parts.MoveNextAsync());
+            await using (var preData = parts.Current)
+            {
+                var preDataError = await Assert.ThrowsAsync<DatabaseException>(() => preData.Content.CopyToAsync(Stream.Null).WaitAsync(bound));
+                Assert.Contains("LOCK TABLE public.small", preDataError.Message, StringComparison.Ordinal);
+                Assert.Contains("another session is waiting for a conflicting lock", preDataError.Message, StringComparison.Ordinal);
+            }
+            var tableError = await Assert.ThrowsAsync<DatabaseException>(() => parts.MoveNextAsync().AsTask().WaitAsync(bound));
+            Assert.Contains("copying the rows of public.small", tableError.Message, StringComparison.Ordinal);
+            Assert.Contains("another session is waiting for a conflicting lock on public.small", tableError.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await source.DisposeAsync();
+        }
+        await alter.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// A table whose first row takes over 30 s to come (a subset's sorted batch, or a long run of dead tuples before the
+    /// first live one): the COPY waits as pg_dump does (statement_timeout 0), not only Npgsql's default 30 s command timeout.
+    /// </summary>
+    [Fact]
+    public async Task ReadParts_FirstRowAfter35Seconds_IsRead()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, "CREATE TABLE public.slow (id int); INSERT INTO public.slow VALUES (1);");
+        await using var source = new PostgresSnapshotSource(DatabaseUri.Parse(server.ConnectionUri(db)), new SourceOptions(), s_tools, jobs: 1)
+        {
+            RowQueries = _ => ["COPY (SELECT id FROM public.slow, pg_catalog.pg_sleep(35)) TO STDOUT"],
+        };
+        await source.OpenAsync(CancellationToken.None);
+
+        string? rows = null;
+        await foreach (var part in source.ReadPartsAsync(CancellationToken.None))
+        {
+            await using (part)
+            {
+                using var reader = new StreamReader(part.Content, Encoding.UTF8);
+                var text = await reader.ReadToEndAsync();
+                if (part.Table is not null)
+                {
+                    rows = text;
+                }
+            }
+        }
+
+        Assert.Equal("COPY public.slow (id) FROM stdin;\n1\n\\.\n\n\n", rows);
+    }
+
+    /// <summary>
     /// A table read through several COPY statements (a subset's key batches): the rows come in the statements' order,
     /// as one COPY block, and the connection then serves the next table; a later statement that fails fails the part,
     /// naming the table and the server's error, and the source can still be read again.
@@ -262,11 +338,12 @@ public sealed partial class PostgresSnapshotSourceTests(PostgresServer server, P
             """);
         await using var source = new PostgresSnapshotSource(DatabaseUri.Parse(server.ConnectionUri(db)), new SourceOptions(), s_tools, jobs: 1) { RestrictKey = RestrictKey };
         await source.OpenAsync(CancellationToken.None);
+        // The sessions' search_path is empty (as pg_dump's): the statements name the table with its schema, as SubsetDump's do.
         // Five batches, in an order that is not the key's: 20001-25000 first, then 1-5000 ... (each ordered by id).
-        List<string> batches = [.. s_batchStarts.Select(from => $"COPY (SELECT id, v FROM big WHERE id > {from} AND id <= {from + 5000} ORDER BY id) TO STDOUT")];
+        List<string> batches = [.. s_batchStarts.Select(from => $"COPY (SELECT id, v FROM public.big WHERE id > {from} AND id <= {from + 5000} ORDER BY id) TO STDOUT")];
         var fail = true;
         source.RowQueries = table => table.Name != "big" ? null
-            : fail ? [.. batches, "COPY (SELECT id, (1 / (id - id))::text FROM big WHERE id = 1) TO STDOUT"] : batches;
+            : fail ? [.. batches, "COPY (SELECT id, (1 / (id - id))::text FROM public.big WHERE id = 1) TO STDOUT"] : batches;
 
         string? bigRows = null;
         var error = await Assert.ThrowsAsync<DatabaseException>(async () =>

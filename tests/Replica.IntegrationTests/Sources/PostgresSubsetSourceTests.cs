@@ -475,6 +475,34 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         Assert.Equal(before, Directory.GetFileSystemEntries(cli.BridgePath, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
     }
 
+    /// <summary>
+    /// The snapshot's sessions have an empty search_path, as pg_dump's: a key of a type in schema public is still cast by
+    /// a name they resolve in the key batches' COPY, and a root's where (the config's SQL) still resolves its names
+    /// through the role's own search_path.
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_SubsetKeyOfAPublicTypeAndAWhereNamingAPublicFunction_Restores()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE DOMAIN public.ticket_id AS int;
+            CREATE FUNCTION public.is_kept(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n % 5 = 0';
+            CREATE TABLE public.tickets (id public.ticket_id PRIMARY KEY, note text);
+            INSERT INTO public.tickets SELECT i, 'n' || i FROM generate_series(1, 40) i;
+            ANALYZE;
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.tickets, where: "is_kept(id)" }]
+            """);
+
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "public-type", ["--jobs", "2"]);
+
+        Assert.Equal([["8"]], await server.QueryAsync(restored, "SELECT count(*) FROM public.tickets WHERE id % 5 = 0"));
+        Assert.Equal([["8"]], await server.QueryAsync(restored, "SELECT count(*) FROM public.tickets"));
+    }
+
     [Fact]
     public async Task ReplicaDump_SubsetOfADumpFileWithAWhere_ExitsTwoAndStoresNothing()
     {
