@@ -186,9 +186,47 @@ internal static partial class StatementParser
         if (t.IsPunct((byte)'('))
         {
             ReadMySqlColumnDefinitions(sql, ref t, columns, keys, database);
+            // Table options: a column without a collation of its own compares by the table's.
+            string? collation = null;
+            string? charset = null;
+            while (t.Next())
+            {
+                if (t.IsWord("collate"u8))
+                {
+                    collation = NextName(ref t);
+                }
+                else if (t.IsWord("charset"u8) || (t.IsWord("character"u8) && t.Next() && t.IsWord("set"u8)))
+                {
+                    charset = NextName(ref t);
+                }
+            }
+            var byTable = collation ?? (charset is null ? null : DefaultCollation(charset));
+            if (byTable is not null)
+            {
+                for (var i = 0; i < columns.Count; i++)
+                {
+                    columns[i] = columns[i] with { Collation = columns[i].Collation ?? byTable };
+                }
+            }
         }
         return true;
     }
+
+    /// <summary>The next identifier (past an '='), lowercased; null at the end.</summary>
+    static string? NextName(ref SqlTokenizer t)
+    {
+        while (t.Next())
+        {
+            if (t.IsIdentifier)
+            {
+                return t.IdentifierName().ToLowerInvariant();
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A character set's default collation, as far as a subset needs it: binary's is exact, every other's is case-insensitive.</summary>
+    static string DefaultCollation(string charset) => charset == "binary" ? "binary" : charset + " default";
 
     static void ReadMySqlColumnDefinitions(ReadOnlySpan<byte> sql, ref SqlTokenizer t, List<ColumnDefinition> columns, List<TableKey> keys, string database)
     {
@@ -236,11 +274,25 @@ internal static partial class StatementParser
             var afterAs = false;
             var depth = 0;
             List<string>? keyColumns = null;
+            string? collation = null;
+            string? charset = null;
             while (t.Next())
             {
                 if (depth == 0 && (t.IsPunct((byte)',') || t.IsPunct((byte)')')))
                 {
                     break;
+                }
+                if (name is not null && depth == 0 && t.IsWord("collate"u8))
+                {
+                    inType = false;
+                    collation = NextName(ref t);
+                    continue;
+                }
+                if (name is not null && depth == 0 && (t.IsWord("charset"u8) || (t.IsWord("character"u8) && t.Next() && t.IsWord("set"u8))))
+                {
+                    inType = false;
+                    charset = NextName(ref t);
+                    continue;
                 }
                 // AS (expr) is a generated column; AS ROW START / END (system versioning) is not, its values are no data.
                 generated |= afterAs && t.IsPunct((byte)'(');
@@ -285,7 +337,12 @@ internal static partial class StatementParser
             {
                 var typeName = typeStart < 0 ? "" : MySqlColumnTypes.Normalize(NormalizeType(sql[typeStart..typeEnd]));
                 var (category, maxLength) = json ? (TypeCategory.Json, null) : MySqlColumnTypes.Categorize(typeName);
-                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull, Generated = generated });
+                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique)
+                {
+                    NotNull = notNull,
+                    Generated = generated,
+                    Collation = collation ?? (charset is null ? null : DefaultCollation(charset)),
+                });
             }
             else if (keyElement && ReadInlineKey(sql, elementStart, mySql: true, database) is { } key)
             {

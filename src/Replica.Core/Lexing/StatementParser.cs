@@ -19,6 +19,13 @@ internal sealed record ColumnDefinition(string Name, string TypeName, TypeCatego
     /// PERSISTENT), whose values the server computes from the row's other columns.
     /// </summary>
     public bool Generated { get; init; }
+
+    /// <summary>
+    /// The collation the column compares by, as declared: PostgreSQL's COLLATE (schema-qualified as pg_dump writes it,
+    /// null: the database's); MySQL's COLLATE, else its character set's default ("latin1 default"), else the table's
+    /// (null: the server's default, case-insensitive). Subsets compare key values by it (Subsetting.KeyFolding).
+    /// </summary>
+    public string? Collation { get; init; }
 }
 
 /// <summary>
@@ -491,12 +498,19 @@ internal static partial class StatementParser
             var afterNot = false;
             var depth = 0;
             List<string>? constraintColumns = null;
+            string? collation = null;
+            var collating = false;
             while (t.Next())
             {
                 if (depth == 0 && (t.IsPunct((byte)',') || t.IsPunct((byte)')')))
                 {
                     break;
                 }
+                if (collating && ReadCollationPart(ref t, ref collation))
+                {
+                    continue;
+                }
+                collating = depth == 0 && name is not null && t.IsWord("collate"u8);
                 if (t.IsPunct((byte)'(') || t.IsPunct((byte)'['))
                 {
                     if (uniqueConstraint && depth == 0 && constraintColumns is null)
@@ -537,7 +551,7 @@ internal static partial class StatementParser
             {
                 var typeName = typeStart < 0 ? "" : NormalizeType(sql[typeStart..typeEnd]);
                 var (category, maxLength) = ColumnTypes.Categorize(typeName);
-                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull });
+                columns.Add(new ColumnDefinition(name, typeName, category, maxLength, unique) { NotNull = notNull, Collation = collation });
             }
             else if (constraintColumns is { Count: 1 })
             {
@@ -556,6 +570,25 @@ internal static partial class StatementParser
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// One token of a name after COLLATE (a.b, quoted or not) into <paramref name="collation"/>; false when the token
+    /// is no part of it.
+    /// </summary>
+    static bool ReadCollationPart(ref SqlTokenizer t, ref string? collation)
+    {
+        if (t.IsIdentifier && (collation is null || collation.EndsWith('.')))
+        {
+            collation += t.IdentifierName();
+            return true;
+        }
+        if (t.IsPunct((byte)'.') && collation is not null && !collation.EndsWith('.'))
+        {
+            collation += ".";
+            return true;
+        }
+        return false;
     }
 
     static bool IsColumnConstraintWord(in SqlTokenizer t) =>

@@ -55,7 +55,7 @@ internal static class SubsetFile
         progress?.Invoke($"subset: schema read ({tables.Count} tables, {links.Count} links)");
 
         // Pass 2: every row's key values, into the store.
-        var index = new FileKeyIndex(plan.Graph, store, nodes);
+        var index = new FileKeyIndex(plan.Graph, store, nodes, Foldings(plan.Graph, states, rewriter.Dialect));
         using (var keys = new DumpRewriter(RewriteRules.None, config.MaxRowBytes, rewriter.Dialect) { Filter = index })
         {
             await DiscardingPipeWriter.PassAsync(keys, source.Open(), cancellationToken).ConfigureAwait(false);
@@ -115,6 +115,57 @@ internal static class SubsetFile
         }
     }
 
+    /// <summary>
+    /// How each table's key columns are compared (<see cref="KeyFolding"/>): the columns a link joins fold alike, by
+    /// every folding any of them needs (coarser is safe: a superset of the rows is kept). A link between values no
+    /// folding makes comparable as text is the config's error.
+    /// </summary>
+    internal static Dictionary<SubsetTable, KeyFolding[]> Foldings(SubsetGraph graph, List<TableState> states, SqlDialect dialect)
+    {
+        var byName = states.Where(s => !s.IsPartition).GroupBy(NameOf).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        ColumnDefinition? Column(SubsetTable table, int column) =>
+            byName.TryGetValue(table.Name, out var state) ? state.Definition(table.KeyColumns[column]) : null;
+        // Union-find over (table, key column): each link joins its columns pairwise.
+        var parent = new Dictionary<(SubsetTable, int), (SubsetTable, int)>();
+        (SubsetTable, int) Find((SubsetTable, int) x)
+        {
+            while (parent.TryGetValue(x, out var up) && up != x)
+            {
+                x = up;
+            }
+            return x;
+        }
+        foreach (var link in graph.Links)
+        {
+            for (var i = 0; i < link.ChildColumns.Length; i++)
+            {
+                var child = Column(link.Child, link.ChildColumns[i]);
+                var referenced = Column(link.Parent, link.ParentColumns[i]);
+                if (!KeyFold.Comparable(child, referenced))
+                {
+                    throw new ConfigException($"subset: foreign key {link.Name} compares {link.Child.Name}.{link.Child.KeyColumns[link.ChildColumns[i]]} "
+                        + $"({child!.TypeName}) with {link.Parent.Name}.{link.Parent.KeyColumns[link.ParentColumns[i]]} ({referenced!.TypeName}), "
+                        + "whose equal values a dump writes differently; a subset without a database cannot follow it");
+                }
+                var (a, b) = (Find((link.Child, link.ChildColumns[i])), Find((link.Parent, link.ParentColumns[i])));
+                if (a != b)
+                {
+                    parent[a] = b;
+                }
+            }
+        }
+        var byComponent = new Dictionary<(SubsetTable, int), KeyFolding>();
+        foreach (var table in graph.Tables)
+        {
+            for (var c = 0; c < table.KeyColumns.Count; c++)
+            {
+                var root = Find((table, c));
+                byComponent[root] = byComponent.GetValueOrDefault(root) | KeyFold.Of(Column(table, c), dialect);
+            }
+        }
+        return graph.Tables.ToDictionary(t => t, t => Enumerable.Range(0, t.KeyColumns.Count).Select(c => byComponent[Find((t, c))]).ToArray());
+    }
+
     static TableState Root(TableState state)
     {
         while (state.IsPartition && state.Parents is [var parent])
@@ -163,13 +214,15 @@ internal static class SubsetFile
         readonly Dictionary<SubsetTable, int> _index = [];
         readonly Dictionary<SubsetTable, List<int[]>> _lookups = [];
         readonly RowKeyBytes _keys = new();
+        readonly Dictionary<SubsetTable, KeyFolding[]> _foldings;
         public long Rows;
 
-        public FileKeyIndex(SubsetGraph graph, KeyStore store, Dictionary<TableName, SubsetTable> nodes)
+        public FileKeyIndex(SubsetGraph graph, KeyStore store, Dictionary<TableName, SubsetTable> nodes, Dictionary<SubsetTable, KeyFolding[]> foldings)
         {
             _graph = graph;
             _store = store;
             _nodes = nodes;
+            _foldings = foldings;
             foreach (var table in graph.Tables)
             {
                 _index[table] = _index.Count;
@@ -193,7 +246,7 @@ internal static class SubsetFile
         /// </summary>
         void AddLookup(SubsetTable table, int[] columns)
         {
-            if (!IsIdentity(table, columns) && !_lookups[table].Any(l => l.AsSpan().SequenceEqual(columns)))
+            if (!ByIdentity(table, columns) && !_lookups[table].Any(l => l.AsSpan().SequenceEqual(columns)))
             {
                 _lookups[table].Add(columns);
             }
@@ -213,6 +266,8 @@ internal static class SubsetFile
             readonly int _table = owner._index[node];
             readonly int[] _identity = [.. node.Identity];
             readonly List<int[]> _lookups = owner._lookups[node];
+            // Per lookup, how its columns fold (null: none does, the tuple is the values' bytes).
+            readonly KeyFolding[]?[] _folds = [.. owner._lookups[node].Select(l => owner.Folding(node, l))];
 
             // Every row of the dump comes here: its values as bytes, no string per value.
             public override bool ReadsBytes => true;
@@ -233,9 +288,18 @@ internal static class SubsetFile
                     throw new ConfigException($"subset: a row of {node.Name} in the dump has NULL in its primary key ({string.Join(", ", _identity.Select(i => node.KeyColumns[i]))})");
                 }
                 owner._store.AddRow(_table, id, keys.Values, owner.Rows);
+                string?[]? decoded = null;
                 for (var l = 0; l < _lookups.Count; l++)
                 {
-                    if (keys.TryTuple(_lookups[l], 1, out var tuple))
+                    if (_folds[l] is { } folds)
+                    {
+                        decoded ??= KeyValues.Decode(keys.Values);
+                        if (Folded(decoded, _lookups[l], folds) is { } folded)
+                        {
+                            owner._store.AddRef(_table, l, Encoding.UTF8.GetBytes(folded), id, keys.Values);
+                        }
+                    }
+                    else if (keys.TryTuple(_lookups[l], 1, out var tuple))
                     {
                         owner._store.AddRef(_table, l, tuple, id, keys.Values);
                     }
@@ -249,6 +313,31 @@ internal static class SubsetFile
 
         static bool IsIdentity(SubsetTable table, int[] columns) => table.Identity.Count > 0 && columns.AsSpan().SequenceEqual(table.Identity.ToArray());
 
+        /// <summary>Rows looked up by their identity: the primary key's columns, none of which folds.</summary>
+        bool ByIdentity(SubsetTable table, int[] columns) => IsIdentity(table, columns) && Folding(table, columns) is null;
+
+        /// <summary>How the lookup by <paramref name="columns"/> folds each of them; null: none folds.</summary>
+        KeyFolding[]? Folding(SubsetTable table, int[] columns)
+        {
+            var folds = columns.Select(c => _foldings[table][c]).ToArray();
+            return folds.All(f => f == KeyFolding.None) ? null : folds;
+        }
+
+        /// <summary>The tuple of <paramref name="values"/> at <paramref name="columns"/>, each folded; null if one is NULL.</summary>
+        static string? Folded(string?[] values, int[] columns, KeyFolding[] folds)
+        {
+            var tuple = new string[columns.Length];
+            for (var i = 0; i < columns.Length; i++)
+            {
+                if (values[columns[i]] is not { } value)
+                {
+                    return null;
+                }
+                tuple[i] = KeyFold.Apply(value, folds[i]);
+            }
+            return SubsetClosure.Identity(tuple);
+        }
+
         public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) => ReadAllAsync(root.Table, cancellationToken);
 
         public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) => _store.Rows(_index[table]).ToAsyncEnumerable();
@@ -256,12 +345,16 @@ internal static class SubsetFile
         public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
         {
             var index = _index[table];
-            if (IsIdentity(table, columns))
+            if (ByIdentity(table, columns))
             {
                 return tuples.Select(tuple => _store.Row(index, SubsetClosure.Identity(tuple))).OfType<KeyRow>().ToAsyncEnumerable();
             }
             var lookup = _lookups[table].FindIndex(l => l.AsSpan().SequenceEqual(columns));
-            return tuples.SelectMany(tuple => _store.Matching(index, lookup, SubsetClosure.Identity(tuple))).ToAsyncEnumerable();
+            // The tuple's columns, positions 0..n-1 of it, folded as the lookup's were in pass 2.
+            var folds = Folding(table, columns);
+            var positions = Enumerable.Range(0, columns.Length).ToArray();
+            return tuples.SelectMany(tuple => _store.Matching(index, lookup, folds is null ? SubsetClosure.Identity(tuple) : Folded(tuple, positions, folds)!))
+                .ToAsyncEnumerable();
         }
     }
 }

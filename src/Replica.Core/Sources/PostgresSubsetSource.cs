@@ -20,6 +20,13 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         /// <summary>The planner's estimate of its rows (pg_class.reltuples; a partitioned table's is its partitions' sum).</summary>
         public long EstimatedRows { get; init; }
 
+        /// <summary>
+        /// The type a batch of key texts is cast to before it is compared with each key column (null: the column's
+        /// own). A column a char(n) column references or is referenced by gets bpchar: its partner's text is
+        /// blank-padded as COPY writes it, and bpchar compares with the column's type as the foreign key does.
+        /// </summary>
+        public IReadOnlyList<string?>? MatchTypes { get; init; }
+
         /// <summary>SQL conditions whose truth fills the key columns at these positions with "t" (virtual links' where).</summary>
         public IReadOnlyDictionary<int, string> Conditions { get; init; } = new Dictionary<int, string>();
     }
@@ -50,16 +57,18 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         string where;
         if (columns.Length == 1)
         {
-            where = $" WHERE t.{Identifiers.Delimited(table.KeyColumns[columns[0]])} = ANY($1::text[]::{info.KeyColumnTypes[columns[0]]}[])";
+            where = $" WHERE t.{Identifiers.Delimited(table.KeyColumns[columns[0]])} = ANY($1::text[]::{MatchType(info, columns[0])}[])";
         }
         else
         {
             var names = string.Join(", ", columns.Select(c => "t." + Identifiers.Delimited(table.KeyColumns[c])));
-            var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{info.KeyColumnTypes[c]}[]"));
+            var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{MatchType(info, c)}[]"));
             where = $" WHERE ({names}) IN (SELECT * FROM unnest({arrays}))";
         }
         return ReadAsync(table, where, parameters, null, cancellationToken);
     }
+
+    static string MatchType(TableInfo info, int column) => info.MatchTypes?[column] ?? info.KeyColumnTypes[column];
 
     async IAsyncEnumerable<KeyRow> ReadAsync(SubsetTable table, string where, List<NpgsqlParameter> parameters,
         string? rootWhere, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -77,7 +86,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
             else
             {
-                select.Append("t.").Append(Identifiers.Delimited(table.KeyColumns[c])).Append("::text");
+                select.Append(KeyText("t." + Identifiers.Delimited(table.KeyColumns[c]), info.KeyColumnTypes[c]));
             }
         }
         // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
@@ -114,6 +123,26 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             yield return new KeyRow(id, values);
         }
     }
+
+    /// <summary>
+    /// A key column's value as text exactly as COPY writes it (the type's output function), which is what a table
+    /// copied whole is filtered by (Pipeline.KeptRows) and what a dump file's rows hold, so that live
+    /// and file mode hash the same identities for percent and limit. A cast to text is not always that: char(n) loses
+    /// its trailing blanks, inet gains its /32, boolean is spelled true. format('%s') calls the output function (and
+    /// writes NULL as ''); types whose cast to text is their output function keep the cheaper cast. Either text casts
+    /// back (<c>$1::text[]::type[]</c>) to the same value.
+    /// </summary>
+    internal static string KeyText(string column, string type) =>
+        s_castIsOutput.Contains(type) || type.StartsWith("character varying", StringComparison.Ordinal) || type.StartsWith("numeric", StringComparison.Ordinal)
+            ? column + "::text"
+            : $"CASE WHEN num_nonnulls({column}) = 1 THEN format('%s', {column}) END";
+
+    // format_type's names of common key types whose cast to text is their output function (pg_cast: castmethod 'i' or
+    // binary coercible).
+    static readonly HashSet<string> s_castIsOutput = new(StringComparer.Ordinal)
+    {
+        "smallint", "integer", "bigint", "text", "uuid", "date", "timestamp without time zone", "timestamp with time zone",
+    };
 
     /// <summary>
     /// The subset graph of a database's tables (regular and partitioned; partitions are not tables of the graph, their
@@ -206,6 +235,23 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             }
         }
         var infos = new Dictionary<SubsetTable, TableInfo>();
+        var padded = new HashSet<(SubsetTable, int)>();
+        bool IsChar(SubsetTable table, int column) =>
+            columnTypes.GetValueOrDefault((oids[table.Name], table.KeyColumns[column]))?.StartsWith("character(", StringComparison.Ordinal) == true;
+        foreach (var link in subsetLinks)
+        {
+            for (var i = 0; i < link.ChildColumns.Length; i++)
+            {
+                if (IsChar(link.Child, link.ChildColumns[i]) && !IsChar(link.Parent, link.ParentColumns[i]))
+                {
+                    padded.Add((link.Parent, link.ParentColumns[i]));
+                }
+                if (IsChar(link.Parent, link.ParentColumns[i]) && !IsChar(link.Child, link.ChildColumns[i]))
+                {
+                    padded.Add((link.Child, link.ChildColumns[i]));
+                }
+            }
+        }
         foreach (var table in tables)
         {
             var oid = oids[table.Name];
@@ -218,6 +264,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             {
                 Conditions = conditions,
                 EstimatedRows = estimates[oid],
+                MatchTypes = [.. table.KeyColumns.Select((_, position) => padded.Contains((table, position)) ? "bpchar" : null)],
             };
         }
         return (tables, subsetLinks, infos);

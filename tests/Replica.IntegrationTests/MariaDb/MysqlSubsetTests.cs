@@ -104,4 +104,53 @@ public sealed class MysqlSubsetTests(MariaDbServer server) : IDisposable
         Assert.Equal(await CountAsync(source, $"SELECT count(*) FROM notes WHERE customer_id IN ({kept})"), await CountAsync(fileTarget, "SELECT count(*) FROM notes"));
         Assert.Equal(0, await CountAsync(fileTarget, $"SELECT count(*) FROM customers t JOIN `{source}`.customers s ON s.id = t.id AND s.email = t.email"));
     }
+
+    /// <summary>
+    /// MariaDB compares a foreign key's values with the column's collation (case- and accent-insensitive by default,
+    /// trailing blanks ignored), so a child row can reference a parent whose key is written differently; a subset,
+    /// computed on the dump's text, keeps those parents too (the restore loads with foreign_key_checks off, so a lost
+    /// parent would be an orphan, not an error).
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_ForeignKeysEqualUnderTheirCollation_KeepTheReferencedRows()
+    {
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE users (email varchar(80) PRIMARY KEY) ENGINE=InnoDB;
+            CREATE TABLE logins (id int PRIMARY KEY, email varchar(80) NOT NULL,
+                CONSTRAINT logins_user FOREIGN KEY (email) REFERENCES users (email)) ENGINE=InnoDB;
+            INSERT INTO users VALUES ('Alice@X.org'), ('bob@x.org'), ('carol@x.org'), ('dave@x.org'), ('eve@x.org');
+            INSERT INTO logins VALUES (1, 'alice@x.org'), (2, 'BOB@X.ORG'), (3, 'carol@x.org  '), (4, 'dàve@x.org'), (5, 'eve@x.org');
+            CREATE TABLE codes (code varchar(10) COLLATE utf8mb4_bin PRIMARY KEY, rate decimal(10,2) NOT NULL UNIQUE) ENGINE=InnoDB;
+            CREATE TABLE coded (id int PRIMARY KEY, code varchar(10) COLLATE utf8mb4_bin NOT NULL, rate decimal(10,2) NOT NULL,
+                CONSTRAINT coded_code FOREIGN KEY (code) REFERENCES codes (code),
+                CONSTRAINT coded_rate FOREIGN KEY (rate) REFERENCES codes (rate)) ENGINE=InnoDB;
+            INSERT INTO codes VALUES ('a', 1), ('A', 2), ('b', 3);
+            INSERT INTO coded VALUES (1, 'a', 2), (2, 'A', 1);
+            """);
+        var target = "replica_subset_" + Guid.NewGuid().ToString("N")[..8];
+        var config = _cli.WriteConfig(name: "collation.yaml", body: $$"""
+            secret: mysql-subset-secret-0123456789
+            source:
+              connection_uri: '{{server.ConnectionUri(source)}}'
+            destination:
+              connection_uri: '{{server.ConnectionUri(target)}}'
+              allow_privileged_role: true
+            bridge:
+              local:
+                path: {{_cli.BridgePath}}
+            subset:
+              roots: [{ table: logins }, { table: coded }]
+            """);
+
+        var dump = await _cli.RunAsync("dump", "-c", config, "--name", "collation");
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "collation");
+        Assert.True(restore.ExitCode == 0, restore.Stderr);
+
+        Assert.Equal(0, await CountAsync(target, "SELECT count(*) FROM logins l LEFT JOIN users u ON u.email = l.email WHERE u.email IS NULL"));
+        Assert.Equal(5, await CountAsync(target, "SELECT count(*) FROM users"));
+        Assert.Equal(0, await CountAsync(target, "SELECT count(*) FROM coded c LEFT JOIN codes p ON p.code = c.code WHERE p.code IS NULL"));
+        Assert.Equal(0, await CountAsync(target, "SELECT count(*) FROM coded c LEFT JOIN codes p ON p.rate = c.rate WHERE p.rate IS NULL"));
+    }
 }

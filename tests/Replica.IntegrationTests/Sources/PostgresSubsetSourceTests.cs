@@ -371,6 +371,111 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
+    /// Key types whose cast to text is not what COPY writes (char(n) keeps its trailing blanks in COPY, inet drops its
+    /// /32, boolean is t): parents mostly kept are copied whole and filtered by the rewriter on the COPY text, by key
+    /// batches otherwise; both keep every referenced row, and a file subset of the same data keeps the same rows.
+    /// </summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("2")]
+    public async Task ReplicaDump_KeysWhoseTextCastIsNotTheirCopyText_KeepsTheReferencedRows(string fullScanShare)
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE codes (code char(5) PRIMARY KEY, n int);
+            INSERT INTO codes SELECT 'c' || i, i FROM generate_series(1, 100) i;
+            CREATE TABLE hosts (ip inet PRIMARY KEY);
+            INSERT INTO hosts SELECT ('10.0.0.' || i)::inet FROM generate_series(1, 100) i;
+            CREATE TABLE flags (on_off boolean PRIMARY KEY);
+            INSERT INTO flags VALUES (true), (false);
+            CREATE TABLE uses (id int PRIMARY KEY, code char(5) NOT NULL REFERENCES codes, ip inet NOT NULL REFERENCES hosts,
+                               on_off boolean NOT NULL REFERENCES flags);
+            INSERT INTO uses SELECT i, 'c' || (1 + i % 100), ('10.0.0.' || (1 + i % 100))::inet, i % 2 = 0 FROM generate_series(1, 200) i;
+            ANALYZE;
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.uses, where: "id <= 150" }]
+            """);
+
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "textcast",
+            environment: new Dictionary<string, string?> { ["REPLICA_SUBSET_FULL_SCAN"] = fullScanShare });
+
+        Assert.Equal(await server.QueryAsync(db, "SELECT count(DISTINCT code), count(DISTINCT ip), count(DISTINCT on_off) FROM uses WHERE id <= 150"),
+            await server.QueryAsync(restored, "SELECT (SELECT count(*) FROM codes), (SELECT count(*) FROM hosts), (SELECT count(*) FROM flags)"));
+    }
+
+    /// <summary>
+    /// Live and file mode keep the same rows of a table with a primary key: a root's percent hashes a char(n) key as COPY
+    /// writes it (blank-padded) in both.
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_PercentOnACharKey_KeepsTheSameRowsLiveAndFromADumpFile()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE codes (code char(5) PRIMARY KEY, n int);
+            INSERT INTO codes SELECT 'c' || i, i FROM generate_series(1, 100) i;
+            ANALYZE;
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.codes, percent: 50 }]
+            """);
+        var file = Path.Combine(cli.WorkingDirectory, "source.sql");
+        await server.PgDumpToFileAsync(db, file);
+
+        var live = await DumpAndLoadAsync(cli, config, "live", environment: new Dictionary<string, string?> { ["REPLICA_SUBSET_FULL_SCAN"] = "2" });
+        var fromFile = await DumpAndLoadAsync(cli, config, "file", ["--input", file]);
+
+        var kept = await server.QueryAsync(live.Database, "SELECT code FROM codes ORDER BY 1");
+        Assert.InRange(kept.Count, 30, 70);
+        Assert.Equal(kept, await server.QueryAsync(fromFile.Database, "SELECT code FROM codes ORDER BY 1"));
+    }
+
+    /// <summary>
+    /// PostgreSQL compares a foreign key with the referenced column's equality, not its text: numeric(10,2) 1.00
+    /// references numeric 1, citext 'alice@x.org' references 'Alice@X.org', char(5) 'a' references text 'a'. A subset of
+    /// the dump file (which sees the text only) keeps those parents, as the live subset does.
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_SubsetOfADumpFileWhoseKeysAreEqualButWrittenDifferently_RestoresWithEveryForeignKey()
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE EXTENSION IF NOT EXISTS citext;
+            CREATE TABLE rates (r numeric PRIMARY KEY);
+            INSERT INTO rates VALUES (1), (2.5), (3), (-0.5), (100);
+            CREATE TABLE uses_rate (id int PRIMARY KEY, r numeric(10,2) NOT NULL REFERENCES rates);
+            INSERT INTO uses_rate VALUES (1, 1), (2, 2.5), (3, 3), (4, -0.5), (5, 100);
+            CREATE TABLE users (email citext PRIMARY KEY);
+            INSERT INTO users VALUES ('Alice@X.org'), ('bob@x.org');
+            CREATE TABLE logins (id int PRIMARY KEY, email citext NOT NULL REFERENCES users);
+            INSERT INTO logins VALUES (1, 'alice@x.org'), (2, 'BOB@X.ORG');
+            CREATE TABLE labels (name text PRIMARY KEY);
+            INSERT INTO labels VALUES ('a'), ('bb');
+            CREATE TABLE labelled (id int PRIMARY KEY, label char(5) NOT NULL REFERENCES labels);
+            INSERT INTO labelled VALUES (1, 'a'), (2, 'bb');
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.uses_rate }, { table: public.logins }, { table: public.labelled }]
+            """);
+        var file = Path.Combine(cli.WorkingDirectory, "source.sql");
+        await server.PgDumpToFileAsync(db, file);
+
+        var live = await DumpAndLoadAsync(cli, config, "live");
+        var fromFile = await DumpAndLoadAsync(cli, config, "file", ["--input", file]);
+
+        const string Parents = "SELECT (SELECT count(*) FROM rates), (SELECT count(*) FROM users), (SELECT count(*) FROM labels)";
+        Assert.Equal("5 2 2", string.Join(" ", (await server.QueryAsync(live.Database, Parents))[0]));
+        Assert.Equal("5 2 2", string.Join(" ", (await server.QueryAsync(fromFile.Database, Parents))[0]));
+    }
+
+    /// <summary>
     /// File mode: a pg_dump file (COPY, or INSERTs several rows each), or the same on standard input, subset with no
     /// database keeps the same rows of every table with a primary key as the live subset of the same data, restores with
     /// every foreign key validated, masks what it keeps, and gives the same bytes on every run.

@@ -1,0 +1,69 @@
+using System.Text;
+using Replica.Lexing;
+using Replica.Subsetting;
+
+namespace Replica.Core.Tests.Subsetting;
+
+/// <summary>
+/// A dump file's subset folds key values the database takes as equal into one text: numbers, char(n) blanks, citext,
+/// MySQL's case- and accent-insensitive collations, read from the dump's CREATE TABLE.
+/// </summary>
+public class KeyFoldingTests
+{
+    [Theory]
+    [InlineData("1", "1")]
+    [InlineData("1.00", "1")]
+    [InlineData("001.500", "1.5")]
+    [InlineData("-0.00", "0")]
+    [InlineData("-1.5e0", "-1.5")]
+    [InlineData("1.5E+3", "1500")]
+    [InlineData("25e-3", "0.025")]
+    [InlineData("100", "100")]
+    [InlineData("NaN", "NaN")]
+    [InlineData("abc", "abc")]
+    public void Number_EqualNumbers_FoldToOneText(string text, string expected) => Assert.Equal(expected, KeyFold.Number(text));
+
+    [Fact]
+    public void Apply_CaseAccentsAndBlanks_FoldToOneText()
+    {
+        const KeyFolding Everything = KeyFolding.TrailingBlanks | KeyFolding.Case | KeyFolding.Accents;
+        Assert.Equal(KeyFold.Apply("dave@x.org", Everything), KeyFold.Apply("DÀVE@X.ORG  ", Everything));
+        Assert.Equal(KeyFold.Apply("strasse", Everything), KeyFold.Apply("Straße", Everything));
+        Assert.NotEqual(KeyFold.Apply("a", KeyFolding.TrailingBlanks), KeyFold.Apply("A", KeyFolding.TrailingBlanks));
+        Assert.Equal(" a", KeyFold.Apply(" a  ", KeyFolding.TrailingBlanks));
+    }
+
+    [Fact]
+    public void Of_PostgresColumns_FoldAsTheirTypeAndCollationCompare()
+    {
+        Assert.True(StatementParser.TryParseCreateTable(Encoding.UTF8.GetBytes("""
+            CREATE TABLE public.t (n numeric(10,2), c character(5), e public.citext, i integer, s text COLLATE public.nocase,
+                                   d text COLLATE pg_catalog."C", u uuid NOT NULL)
+            """), out _, out var columns, out _, out _));
+        Assert.Equal(
+            [KeyFolding.Number, KeyFolding.TrailingBlanks, KeyFolding.Case, KeyFolding.None,
+             KeyFolding.Case | KeyFolding.Accents | KeyFolding.TrailingBlanks, KeyFolding.None, KeyFolding.None],
+            columns.Select(c => KeyFold.Of(c, SqlDialect.PostgreSql)));
+        Assert.Equal("public.nocase", columns[4].Collation);
+    }
+
+    [Fact]
+    public void Of_MySqlColumns_FoldAsTheirCollationCompares()
+    {
+        Assert.True(StatementParser.TryParseMySqlCreateTable(Encoding.UTF8.GetBytes("""
+            CREATE TABLE `t` (
+              `a` varchar(80) NOT NULL,
+              `b` varchar(10) COLLATE utf8mb4_bin NOT NULL,
+              `c` char(2) CHARACTER SET latin1 DEFAULT NULL,
+              `d` decimal(10,2) NOT NULL,
+              `e` varbinary(10) NOT NULL,
+              `f` int(11) NOT NULL,
+              PRIMARY KEY (`a`)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci
+            """), "shop", out _, out var columns));
+        const KeyFolding Insensitive = KeyFolding.TrailingBlanks | KeyFolding.Case | KeyFolding.Accents;
+        Assert.Equal([Insensitive, KeyFolding.TrailingBlanks, Insensitive, KeyFolding.Number, KeyFolding.None, KeyFolding.None],
+            columns.Select(c => KeyFold.Of(c, SqlDialect.MySql)));
+        Assert.Equal(["utf8mb4_general_ci", "utf8mb4_bin", "latin1 default"], columns.Take(3).Select(c => c.Collation));
+    }
+}
