@@ -23,7 +23,7 @@ internal sealed record ColumnDefinition(string Name, string TypeName, TypeCatego
     /// <summary>
     /// The collation the column compares by, as declared: PostgreSQL's COLLATE (schema-qualified as pg_dump writes it,
     /// null: the database's); MySQL's COLLATE, else its character set's default ("latin1 default"), else the table's
-    /// (null: the server's default, case-insensitive). Subsets compare key values by it (Subsetting.KeyFolding).
+    /// (null: the server's default, case-insensitive). Subsets compare key values by it (Pipeline.KeyFolding).
     /// </summary>
     public string? Collation { get; init; }
 }

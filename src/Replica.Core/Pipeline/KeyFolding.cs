@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Replica.Lexing;
 
-namespace Replica.Subsetting;
+namespace Replica.Pipeline;
 
 /// <summary>
 /// How a dump file's subset compares a foreign key's values, which it knows only as text, where the database compares

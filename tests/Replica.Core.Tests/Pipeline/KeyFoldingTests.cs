@@ -1,8 +1,8 @@
 using System.Text;
 using Replica.Lexing;
-using Replica.Subsetting;
+using Replica.Pipeline;
 
-namespace Replica.Core.Tests.Subsetting;
+namespace Replica.Core.Tests.Pipeline;
 
 /// <summary>
 /// A dump file's subset folds key values the database takes as equal into one text: numbers, char(n) blanks, citext,
