@@ -12,7 +12,7 @@ namespace Replica.Cli;
 /// .NET's console ignores EPIPE. Standard output is left as it is: it carries results, and a failure to write them is an
 /// I/O error (exit 4).
 /// </summary>
-internal sealed class FailSafeWriter : TextWriter
+internal sealed class FailSafeWriter : SynchronousTextWriter
 {
     readonly TextWriter _original;
     volatile TextWriter _inner;
@@ -39,74 +39,6 @@ internal sealed class FailSafeWriter : TextWriter
     public override void WriteLine(string? value) => Guard(value, static (w, v) => w.WriteLine(v));
 
     public override void Flush() => Guard(0, static (w, _) => w.Flush());
-
-    // The console's own writer writes synchronously and returns a completed task; so does this one, so that a failure is
-    // caught here rather than carried by a task.
-    public override Task WriteAsync(char value)
-    {
-        Write(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteAsync(string? value)
-    {
-        Write(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteAsync(char[] buffer, int index, int count)
-    {
-        Write(buffer, index, count);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
-    {
-        Write(buffer.Span);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync()
-    {
-        WriteLine();
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(char value)
-    {
-        WriteLine(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(string? value)
-    {
-        WriteLine(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(char[] buffer, int index, int count)
-    {
-        WriteLine(buffer, index, count);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
-    {
-        WriteLine(buffer.Span);
-        return Task.CompletedTask;
-    }
-
-    public override Task FlushAsync()
-    {
-        Flush();
-        return Task.CompletedTask;
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken)
-    {
-        Flush();
-        return Task.CompletedTask;
-    }
 
     void Guard<T>(T value, Action<TextWriter, T> write)
     {

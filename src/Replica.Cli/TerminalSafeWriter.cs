@@ -7,7 +7,7 @@ namespace Replica.Cli;
 /// through <see cref="WriteErrorControl"/> alone. Data never comes here: a restore to stdout and `bench -o -` write the
 /// standard output stream, and --json output is JSON, whose strings hold no control character unescaped.
 /// </summary>
-internal sealed class TerminalSafeWriter : TextWriter
+internal sealed class TerminalSafeWriter : SynchronousTextWriter
 {
     static TerminalSafeWriter? s_error;
 
@@ -81,71 +81,4 @@ internal sealed class TerminalSafeWriter : TextWriter
     }
 
     public override void Flush() => _inner.Flush();
-
-    // Synchronous, as the console's own writers are: a write's failure comes from the call, not later from a task.
-    public override Task WriteAsync(char value)
-    {
-        Write(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteAsync(string? value)
-    {
-        Write(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteAsync(char[] buffer, int index, int count)
-    {
-        Write(buffer, index, count);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
-    {
-        Write(buffer.Span);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync()
-    {
-        WriteLine();
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(char value)
-    {
-        WriteLine(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(string? value)
-    {
-        WriteLine(value);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(char[] buffer, int index, int count)
-    {
-        WriteLine(buffer, index, count);
-        return Task.CompletedTask;
-    }
-
-    public override Task WriteLineAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
-    {
-        WriteLine(buffer.Span);
-        return Task.CompletedTask;
-    }
-
-    public override Task FlushAsync()
-    {
-        Flush();
-        return Task.CompletedTask;
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken)
-    {
-        Flush();
-        return Task.CompletedTask;
-    }
 }
