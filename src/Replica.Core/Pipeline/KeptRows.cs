@@ -30,12 +30,18 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
         {
             return null;
         }
+        var nulled = graph.NulledColumns(node);
         if (graph.Roles[node] is SubsetRole.Passthrough)
         {
-            // Every row stays; a dump file's are counted, since pass 2 numbered them.
-            return _bits is null ? null : new Counter(this) { Reads = [] };
+            // Every row stays (a dump file's are counted, since pass 2 numbered them), with its foreign keys into tables
+            // whose rows are not kept written as NULL as anywhere else.
+            if (nulled.Count == 0)
+            {
+                return _bits is null ? null : new Counter(this) { Reads = [] };
+            }
+            var nulledReads = SubsetFile.Positions(node, nulled, columns);
+            return new Chooser(this, node, none: false, identityCount: 0) { Every = true, Reads = nulledReads, Nulls = nulledReads.ToHashSet() };
         }
-        var nulled = graph.NulledColumns(node);
         List<string> identity = _bits is null ? [.. node.Identity.Select(i => node.KeyColumns[i])] : [];
         var reads = SubsetFile.Positions(node, [.. identity, .. nulled], columns);
         return new Chooser(this, node, graph.Roles[node] == SubsetRole.Unreached, identity.Count)
@@ -47,6 +53,9 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
 
     sealed class Chooser(KeptRows owner, SubsetTable node, bool none, int identityCount) : RowSelection
     {
+        /// <summary>Every row stays (a passthrough table's): only its nulled columns are read, to count them.</summary>
+        public bool Every { get; init; }
+
         // A dump file's rows are kept by number: only the nulled columns are read, as bytes (no string per value).
         public override bool ReadsBytes => owner._bits is not null;
 
@@ -54,8 +63,8 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
         {
             // An unreached table's rows were not recorded (nor numbered): none stays.
             if (none || !(owner._bits is { } bits
-                ? bits.IsKept(owner._rowNumber++)
-                : owner._closure.IsKept(node, SubsetFile.Identity(node, values[..identityCount], row))))
+                ? bits.IsKept(owner._rowNumber++) || Every
+                : Every || owner._closure.IsKept(node, SubsetFile.Identity(node, values[..identityCount], row))))
             {
                 return false;
             }
@@ -70,7 +79,7 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
 
         public override bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row)
         {
-            if (none || !owner._bits!.IsKept(owner._rowNumber++))
+            if (none || !(owner._bits!.IsKept(owner._rowNumber++) || Every))
             {
                 return false;
             }

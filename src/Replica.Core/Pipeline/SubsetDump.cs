@@ -93,15 +93,19 @@ internal static class SubsetDump
     static IEnumerable<string>? Statements(SubsetPlan plan, SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, SnapshotTable table)
     {
         var role = plan.Graph.Roles[node];
-        if (role is SubsetRole.Excluded or SubsetRole.Passthrough)
+        // Foreign keys into tables whose rows are not kept: NULL (a NOT NULL one was a plan error).
+        var nulled = plan.Graph.NulledColumns(node);
+        if (role is SubsetRole.Excluded || role is SubsetRole.Passthrough && nulled.Count == 0)
         {
             return null;
         }
         var columns = table.Columns;
-        // Foreign keys into tables whose rows are not kept: NULL (a NOT NULL one was a plan error).
-        var nulled = plan.Graph.NulledColumns(node);
         var select = columns.Count == 0 ? "" : string.Join(", ", columns.Select(c => nulled.Contains(c) ? "NULL" : Identifiers.Delimited(c)));
         var from = $"FROM ONLY {table.QualifiedName} t";
+        if (role is SubsetRole.Passthrough)
+        {
+            return [$"COPY (SELECT {select} {from}) TO STDOUT"];
+        }
         if (role == SubsetRole.Unreached || closure.KeptCount(node) == 0)
         {
             return [$"COPY (SELECT {select} {from} WHERE false) TO STDOUT"];
