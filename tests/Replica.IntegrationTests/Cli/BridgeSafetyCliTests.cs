@@ -272,12 +272,19 @@ public sealed class BridgeSafetyCliTests : IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
+        // The key as a user keeps it, readable by its owner only (a clone checks the fixture out 0644: a warning).
+        string key = Path.Combine(_cli.WorkingDirectory, "v1-test.key");
+        File.Copy(Path.Combine(BridgeFixtures, "v1-test.key"), key);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         return (bridge, _cli.WriteConfig($$"""
             bridge:
               local: { path: {{bridge}} }
               chunk_size: 16KiB
               compression: { algorithm: zstd }
-              encryption: { key_file: {{Path.Combine(BridgeFixtures, "v1-test.key")}} }
+              encryption: { key_file: {{key}} }
             """, "v3.yaml"));
     }
 
