@@ -99,10 +99,10 @@ public class SubsetPlanTests
     [Fact]
     public void Build_SkippedPartitionOfAReferencedTable_IsAPlanErrorNamingIt()
     {
-        const string Skip = "transformers:\n  - table: public.sales_2025\n    data: skip\n";
+        const string PartitionRule = "transformers:\n  - table: public.sales_2025\n    data: skip\n";
 
-        var e = Assert.Throws<ConfigException>(() => ShopPlan(Skip + "subset:\n  roots: [{ table: public.refunds }]\n"));
-        var unreferenced = ShopPlan(Skip + "subset:\n  roots: [{ table: public.sales }]\n");
+        var e = Assert.Throws<ConfigException>(() => ShopPlan(PartitionRule + "subset:\n  roots: [{ table: public.refunds }]\n"));
+        var unreferenced = ShopPlan(PartitionRule + "subset:\n  roots: [{ table: public.sales }]\n");
 
         Assert.Contains("refunds_sale_fkey (public.refunds -> public.sales) references public.sales, whose partition public.sales_2025 keeps no rows", e.Message, StringComparison.Ordinal);
         Assert.Equal(SubsetRole.Root, unreferenced.Graph.Roles.Single(r => r.Key.Name == "public.sales").Value);

@@ -722,19 +722,19 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             INSERT INTO attendees SELECT i, 1 + i % 50, date '2024-06-01' + (1 + i % 50) * 10 FROM generate_series(1, 100) i;
             """);
         using var cli = new ReplicaCli();
-        const string Skip = """
+        const string PartitionRule = """
             transformers:
               - table: public.events_2024
                 data: skip
 
             """;
 
-        var dump = await DumpAsync(cli, db, DumpConfig(cli, db, Skip + """
+        var dump = await DumpAsync(cli, db, DumpConfig(cli, db, PartitionRule + """
             subset:
               roots: [{ table: public.attendees }]
             """), "partskip", fromFile);
         // The same skip, with nothing referencing events: no error (written after the first dump: the same config file).
-        var events = await DumpAsync(cli, db, DumpConfig(cli, db, Skip + """
+        var events = await DumpAsync(cli, db, DumpConfig(cli, db, PartitionRule + """
             subset:
               roots: [{ table: public.events }]
             """), "events", fromFile);
