@@ -655,15 +655,19 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>`replica dump` of <paramref name="config"/> from the live source, or (<paramref name="fromFile"/>) from a pg_dump file of <paramref name="db"/>.</summary>
-    async Task<ProcessOutput> DumpAsync(ReplicaCli cli, string db, string config, string name, bool fromFile)
+    async Task<ProcessOutput> DumpAsync(ReplicaCli cli, string db, string config, string name, bool fromFile) =>
+        await cli.RunAsync(["dump", "-c", config, "--name", name, .. await SourceArgumentsAsync(cli, db, fromFile, name + "-source.sql")]);
+
+    /// <summary>What `replica dump` reads: nothing to add (the live database), or --input of a pg_dump file of it.</summary>
+    async Task<string[]> SourceArgumentsAsync(ReplicaCli cli, string db, bool fromFile, string fileName = "source.sql")
     {
         if (!fromFile)
         {
-            return await cli.RunAsync("dump", "-c", config, "--name", name);
+            return [];
         }
-        var file = Path.Combine(cli.WorkingDirectory, name + "-source.sql");
+        var file = Path.Combine(cli.WorkingDirectory, fileName);
         await server.PgDumpToFileAsync(db, file);
-        return await cli.RunAsync("dump", "-c", config, "--name", name, "--input", file);
+        return ["--input", file];
     }
 
     /// <summary>
@@ -775,15 +779,9 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             subset:
               roots: [{ table: {{root}}, percent: 100 }]
             """);
-        var arguments = new List<string>();
-        if (fromFile)
-        {
-            var file = Path.Combine(cli.WorkingDirectory, "source.sql");
-            await server.PgDumpToFileAsync(db, file);
-            arguments.AddRange(["--input", file]);
-        }
+        var arguments = await SourceArgumentsAsync(cli, db, fromFile);
 
-        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "partfk", [.. arguments]);
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "partfk", arguments);
 
         // Every row of the root, and the parents its partition's keys need: the 2024 sales' countries, the refunds' sales.
         var (rows, parents) = root == "public.sales"
@@ -850,15 +848,9 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
             subset:
               roots: [{ table: public.orders, percent: 100 }]
             """);
-        var arguments = new List<string>();
-        if (fromFile)
-        {
-            var file = Path.Combine(cli.WorkingDirectory, "source.sql");
-            await server.PgDumpToFileAsync(db, file);
-            arguments.AddRange(["--input", file]);
-        }
+        var arguments = await SourceArgumentsAsync(cli, db, fromFile);
 
-        var (restored, _, stderr) = await DumpAndLoadAsync(cli, config, "dropped", [.. arguments]);
+        var (restored, _, stderr) = await DumpAndLoadAsync(cli, config, "dropped", arguments);
 
         Assert.DoesNotContain("written as NULL", stderr, StringComparison.Ordinal);
         Assert.Equal(await server.QueryAsync(db, "SELECT id, email, referrer FROM orders ORDER BY id"),
@@ -890,15 +882,9 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
               roots: [{ table: public.customers, limit: 5 }]
               passthrough: [public.countries]
             """);
-        var arguments = new List<string>();
-        if (fromFile)
-        {
-            var file = Path.Combine(cli.WorkingDirectory, "source.sql");
-            await server.PgDumpToFileAsync(db, file);
-            arguments.AddRange(["--input", file]);
-        }
+        var arguments = await SourceArgumentsAsync(cli, db, fromFile);
 
-        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "passthrough", [.. arguments]);
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "passthrough", arguments);
 
         Assert.Equal(9, Count(await server.QueryAsync(restored, "SELECT count(*) FROM countries WHERE region_id IS NULL")));
         Assert.Equal(5, Count(await server.QueryAsync(restored, "SELECT count(*) FROM customers")));
