@@ -56,6 +56,13 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
         /// <summary>Every row stays (a passthrough table's): only its nulled columns are read, to count them.</summary>
         public bool Every { get; init; }
 
+        /// <summary>A dump file's next row, numbered by pass 2: kept when every row stays, else as its bit says.</summary>
+        bool Numbered(KeptRowBits bits)
+        {
+            var number = owner._rowNumber++;
+            return Every || bits.IsKept(number);
+        }
+
         // A dump file's rows are kept by number: only the nulled columns are read, as bytes (no string per value).
         public override bool ReadsBytes => owner._bits is not null;
 
@@ -63,7 +70,7 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
         {
             // An unreached table's rows were not recorded (nor numbered): none stays.
             if (none || !(owner._bits is { } bits
-                ? bits.IsKept(owner._rowNumber++) || Every
+                ? Numbered(bits)
                 : Every || owner._closure.IsKept(node, SubsetFile.Identity(node, values[..identityCount], row))))
             {
                 return false;
@@ -79,7 +86,7 @@ internal sealed class KeptRows(SubsetGraph graph, SubsetClosure closure, Func<Ta
 
         public override bool Keep(ReadOnlySpan<byte> values, ReadOnlySpan<int> lengths, ReadOnlySpan<byte> row)
         {
-            if (none || !(owner._bits!.IsKept(owner._rowNumber++) || Every))
+            if (none || !Numbered(owner._bits!))
             {
                 return false;
             }
