@@ -10,7 +10,7 @@ namespace Replica.Pipeline;
 /// A dump of a subset on the snapshot source: the plan and its closure run inside the exported snapshot before any table
 /// is copied, then each table's data is read by COPY statements that select the kept rows in batches of keys
 /// (<see cref="SubsetClosure.BatchSize"/>), ordered by the key so two runs give the same bytes. Tables no root reaches get
-/// no rows; passthrough tables and tables whose rows the rules already drop are copied as they are. A nullable foreign
+/// no rows; passthrough tables (but for the NULLs below) and tables whose rows the rules already drop are copied as they are. A nullable foreign
 /// key into a table whose rows are not kept (data: skip, source.exclude_table_data; a table drop or only_tables removes
 /// takes its keys along) is written as NULL. A table with a primary key whose kept rows reach
 /// <see cref="FullScanShare"/> of the planner's estimate is copied whole instead, in one scan, and the rewriter keeps
