@@ -38,4 +38,19 @@ internal static class Switches
     /// </summary>
     public static readonly double SubsetFullScanShare =
         double.TryParse(Environment.GetEnvironmentVariable("REPLICA_SUBSET_FULL_SCAN"), System.Globalization.CultureInfo.InvariantCulture, out var share) && share >= 0 ? share : 0.5;
+
+    /// <summary>
+    /// REPLICA_SUBSET_COPY_AHEAD=0: a live subset's table read in several COPY statements runs them one after the other on
+    /// one connection, instead of each next one ahead on a second connection (Sources.CopyAhead); for benchmarks and the
+    /// test that both give the same bytes.
+    /// </summary>
+    public static readonly bool SubsetCopyAhead = Environment.GetEnvironmentVariable("REPLICA_SUBSET_COPY_AHEAD") != "0";
+
+    /// <summary>
+    /// REPLICA_SUBSET_COPY_BATCH=N (1 or more): a live subset's data COPY statements select N kept keys each instead of
+    /// Subsetting.SubsetClosure.BatchSize, so that the tests' small tables are read in many statements.
+    /// </summary>
+    public static readonly int SubsetCopyBatch =
+        int.TryParse(Environment.GetEnvironmentVariable("REPLICA_SUBSET_COPY_BATCH"), System.Globalization.CultureInfo.InvariantCulture, out var batch) && batch > 0
+            ? batch : Subsetting.SubsetClosure.BatchSize;
 }

@@ -29,6 +29,8 @@ public static partial class DumpJob
         await source.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (afterSnapshot is not null)
         {
+            // The pg_dumps read the catalog while the closure runs; their output waits in their pipes until stored.
+            source.StartSchemaParts();
             await afterSnapshot(cancellationToken).ConfigureAwait(false);
         }
         return await RunPartsAsync(source.ReadPartsAsync, source.Description, rewriter, bridge, name, settings, jobs, probe: null, cancellationToken)

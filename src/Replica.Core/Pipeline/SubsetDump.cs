@@ -35,22 +35,28 @@ internal static class SubsetDump
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A second connection answers the closure's next question while the client records the last answer.
+        var second = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // Read under the snapshot sessions' empty search_path, format_type qualifies every key type outside pg_catalog,
             // as the COPY statements below need; the roots' and virtual keys' where conditions are the config's SQL,
             // written against the role's own search_path (as `replica subset plan` reads them), so that comes back for them.
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
-            await using (var reset = new NpgsqlCommand("RESET search_path", connection))
+            foreach (var c in new[] { connection, second })
             {
+                await using var reset = new NpgsqlCommand("RESET search_path", c);
                 await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows), excludeTableData: config.Source.ExcludeTableData);
-            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
+            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos, [second]), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
             {
                 Progress = progress,
             };
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
+            // Both go on to copy tables, with the snapshot sessions' own search_path again.
+            await source.GiveBackAsync(connection, cancellationToken).ConfigureAwait(false);
+            await source.GiveBackAsync(second, cancellationToken).ConfigureAwait(false);
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
             // The leaf tables copied whole whose rows the rewriter chooses.
             var scanned = new System.Collections.Concurrent.ConcurrentDictionary<Lexing.TableName, SubsetTable>();
@@ -115,7 +121,7 @@ internal static class SubsetDump
 
     static IEnumerable<string> KeptBatches(SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, string select, string from)
     {
-        foreach (var batch in closure.Kept(node).Chunk(SubsetClosure.BatchSize))
+        foreach (var batch in closure.Kept(node).Chunk(Switches.SubsetCopyBatch))
         {
             string where;
             string order;

@@ -67,6 +67,8 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     readonly int _jobs;
     readonly SemaphoreSlim _slots;
     readonly Stack<NpgsqlConnection> _idle = new();
+    // Second connections of tables read in several statements (TableCopyStream), idle; guarded by _idle's lock.
+    readonly Stack<NpgsqlConnection> _helpers = new();
     readonly List<NpgsqlConnection> _open = [];
     NpgsqlConnection? _exporter;
 
@@ -151,15 +153,59 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     public async IAsyncEnumerable<SnapshotPart> ReadPartsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var snapshot = SnapshotId ?? throw new InvalidOperationException("OpenAsync exports the snapshot first");
-        yield return PgDumpPart(SnapshotPartKind.PreData, ["--section=pre-data"]);
+        yield return TakeSchemaPart(SnapshotPartKind.PreData);
         foreach (var table in Tables)
         {
             yield return await TablePartAsync(table, snapshot, cancellationToken).ConfigureAwait(false);
         }
-        // Every table copied above is left out here by an exact, quoted pattern; whatever else pg_dump's data section has stays.
-        yield return PgDumpPart(SnapshotPartKind.OtherData, ["--section=data", .. Tables.Select(t => "--exclude-table-data=" + Pattern(t))]);
-        yield return PgDumpPart(SnapshotPartKind.PostData, ["--section=post-data"]);
+        yield return TakeSchemaPart(SnapshotPartKind.OtherData);
+        yield return TakeSchemaPart(SnapshotPartKind.PostData);
     }
+
+    // pg_dump parts started ahead by StartSchemaParts and not yet handed out, by kind; guarded by _idle's lock.
+    readonly Dictionary<SnapshotPartKind, SnapshotPart> _started = [];
+
+    /// <summary>
+    /// Starts the pg_dump parts (pre-data, the rest of the data section, post-data) now rather than each in its turn, so
+    /// that their pg_dumps read the catalog while something else runs (a subset's closure, then its tables) and each is
+    /// ready when its turn comes: a pg_dump blocks once its pipe is full, so this holds no more than a pipe's bytes.
+    /// Three more connections are open meanwhile. The parts not read are ended with the source.
+    /// </summary>
+    public void StartSchemaParts()
+    {
+        foreach (var kind in new[] { SnapshotPartKind.PreData, SnapshotPartKind.OtherData, SnapshotPartKind.PostData })
+        {
+            lock (_idle)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (!_started.ContainsKey(kind))
+                {
+                    _started[kind] = SchemaPart(kind);
+                }
+            }
+        }
+    }
+
+    /// <summary>A pg_dump part, the one started ahead if there is one.</summary>
+    SnapshotPart TakeSchemaPart(SnapshotPartKind kind)
+    {
+        lock (_idle)
+        {
+            if (_started.Remove(kind, out var started))
+            {
+                return started;
+            }
+        }
+        return SchemaPart(kind);
+    }
+
+    SnapshotPart SchemaPart(SnapshotPartKind kind) => kind switch
+    {
+        SnapshotPartKind.PreData => PgDumpPart(kind, ["--section=pre-data"]),
+        // Every table copied here is left out by an exact, quoted pattern; whatever else pg_dump's data section has stays.
+        SnapshotPartKind.OtherData => PgDumpPart(kind, ["--section=data", .. Tables.Select(t => "--exclude-table-data=" + Pattern(t))]),
+        _ => PgDumpPart(kind, ["--section=post-data"]),
+    };
 
     SnapshotPart PgDumpPart(SnapshotPartKind kind, IEnumerable<string> section)
     {
@@ -203,12 +249,36 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 statements.Dispose();
                 throw new InvalidOperationException($"no COPY statement for {table.QualifiedName}");
             }
-            // NOWAIT, as pg_dump -j's workers: a lock not granted at once is queued behind DDL waiting for the exporter (LockWaitTimeout).
-            await ExecuteAsync(connection, $"LOCK TABLE {table.QualifiedName} IN ACCESS SHARE MODE NOWAIT", cancellationToken).ConfigureAwait(false);
-            var copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
-            var owned = connection;
-            return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe(), owned, statements),
-                complete => ReleaseAsync(owned, complete));
+            var firstStatement = statements.Current;
+            // A table read in several statements (a subset's key batches) runs each next one ahead on a second connection.
+            TableCopyStream.Helper? ahead = null;
+            if (statements.MoveNext())
+            {
+                var rest = Prepend(statements.Current, statements);
+                statements = rest;
+                if (Switches.SubsetCopyAhead)
+                {
+                    ahead = new TableCopyStream.Helper(await TakeHelperAsync(snapshot, cancellationToken).ConfigureAwait(false),
+                        (helper, token) => LockAsync(helper, table, token), ReleaseHelperAsync);
+                }
+            }
+            try
+            {
+                await LockAsync(connection, table, cancellationToken).ConfigureAwait(false);
+                var copy = await connection.BeginTextExportAsync(firstStatement, cancellationToken).ConfigureAwait(false);
+                var owned = connection;
+                return new SnapshotPart(SnapshotPartKind.TableData, table, new TableCopyStream(table, copy, _uri.Describe(), owned, statements, ahead),
+                    complete => ReleaseAsync(owned, complete));
+            }
+            catch
+            {
+                statements.Dispose();
+                if (ahead is not null)
+                {
+                    await ReleaseHelperAsync(ahead.Connection, clean: false).ConfigureAwait(false);
+                }
+                throw;
+            }
         }
         catch (Exception e)
         {
@@ -220,18 +290,70 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
             {
                 _slots.Release();
             }
-            if (e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
-            {
-                throw new DatabaseException($"copying the rows of {table.QualifiedName} from {_uri.Describe()} failed: another session is waiting "
-                    + $"for a conflicting lock on {table.QualifiedName} (DDL such as ALTER TABLE during the dump, queued behind the dump's own lock); "
-                    + "the dump stops rather than block that session and the table for ever; dump again once the DDL is done", e);
-            }
             if (e is NpgsqlException)
             {
-                throw new DatabaseException($"copying the rows of {table.QualifiedName} from {_uri.Describe()} failed: {e.Message}", e);
+                throw CopyFailure(table, _uri.Describe(), e);
             }
             throw;
         }
+    }
+
+    static IEnumerator<string> Prepend(string first, IEnumerator<string> rest)
+    {
+        using (rest)
+        {
+            yield return first;
+            while (rest.MoveNext())
+            {
+                yield return rest.Current;
+            }
+        }
+    }
+
+    /// <summary>
+    /// ACCESS SHARE on the table, NOWAIT as pg_dump -j's workers: a lock not granted at once is queued behind DDL waiting
+    /// for the exporter (<see cref="LockWaitTimeout"/>).
+    /// </summary>
+    static Task LockAsync(NpgsqlConnection connection, SnapshotTable table, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, $"LOCK TABLE {table.QualifiedName} IN ACCESS SHARE MODE NOWAIT", cancellationToken);
+
+    /// <summary>What a failure while copying a table's rows says: a lock not granted is DDL waiting behind the dump.</summary>
+    internal static DatabaseException CopyFailure(SnapshotTable table, string server, Exception e) =>
+        e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable }
+            ? new DatabaseException($"copying the rows of {table.PrintableName} from {server} failed: another session is waiting "
+                + $"for a conflicting lock on {table.PrintableName} (DDL such as ALTER TABLE during the dump, queued behind the dump's own lock); "
+                + "the dump stops rather than block that session and the table for ever; dump again once the DDL is done", e)
+            : new DatabaseException($"copying the rows of {table.PrintableName} from {server} failed: {e.Message}", e);
+
+    /// <summary>A second connection inside the snapshot for a table read in several statements: an idle one, else a new one.</summary>
+    async Task<NpgsqlConnection> TakeHelperAsync(string snapshot, CancellationToken cancellationToken)
+    {
+        lock (_idle)
+        {
+            if (_helpers.TryPop(out var idle))
+            {
+                return idle;
+            }
+        }
+        return await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A helper whose statements all ended serves the next table; one left mid-COPY is closed.</summary>
+    async ValueTask ReleaseHelperAsync(NpgsqlConnection connection, bool clean)
+    {
+        lock (_idle)
+        {
+            if (clean && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
+            {
+                _helpers.Push(connection);
+                return;
+            }
+        }
+        lock (_open)
+        {
+            _open.Remove(connection);
+        }
+        await connection.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -243,6 +365,20 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// <summary>A connection of its own inside the exported snapshot (the subset's key lookups); closed with the source.</summary>
     public Task<NpgsqlConnection> OpenSnapshotConnectionAsync(CancellationToken cancellationToken) =>
         OpenImportingAsync(SnapshotId ?? throw new InvalidOperationException("OpenAsync exports the snapshot first"), cancellationToken);
+
+    /// <summary>
+    /// A connection of <see cref="OpenSnapshotConnectionAsync"/> done with (the subset's closure): with the session's empty
+    /// search_path again, it copies tables, the first as a table's connection, the next as a helper (TableCopyStream).
+    /// </summary>
+    public async Task GiveBackAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, "SET search_path = ''", cancellationToken).ConfigureAwait(false);
+        lock (_idle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            (_idle.Count == 0 ? _idle : _helpers).Push(connection);
+        }
+    }
 
     /// <summary>A connection whose transaction sees the exported snapshot.</summary>
     async Task<NpgsqlConnection> OpenImportingAsync(string snapshot, CancellationToken cancellationToken)
@@ -366,6 +502,17 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         foreach (var connection in open)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        List<SnapshotPart> unread;
+        lock (_idle)
+        {
+            unread = [.. _started.Values];
+            _started.Clear();
+        }
+        foreach (var part in unread)
+        {
+            // Its pg_dump is stopped.
+            await part.DisposeAsync().ConfigureAwait(false);
         }
         if (_exporter is not null)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Threading.Channels;
 using Npgsql;
 using Replica.Subsetting;
 
@@ -12,8 +13,30 @@ namespace Replica.Sources;
 /// passed as arrays and cast to the columns' types (<c>= ANY($1::text[]::bigint[])</c>, composite keys through unnest),
 /// so the indexes behind the keys are used. Nothing is written: no temporary tables, no DDL.
 /// </summary>
-public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyDictionary<SubsetTable, PostgresSubsetSource.TableInfo> tables) : ISubsetSource
+/// <remarks>
+/// With more connections in the same snapshot (<paramref name="more"/>), questions the closure starts ahead
+/// (<see cref="StartMatching"/>) run on a free one, each answer read into a bounded queue (<see cref="AnswerRows"/>), so
+/// the server answers the next batch while the client records the one before.
+/// </remarks>
+public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyDictionary<SubsetTable, PostgresSubsetSource.TableInfo> tables,
+    IReadOnlyList<NpgsqlConnection>? more = null) : ISubsetSource
 {
+    /// <summary>Rows of an answer read ahead of the closure before its connection waits (a few MiB of keys).</summary>
+    internal const int AnswerRows = 20_000;
+
+    // The connections no started question holds.
+    readonly Channel<NpgsqlConnection> _free = Free([connection, .. more ?? []]);
+
+    static Channel<NpgsqlConnection> Free(IEnumerable<NpgsqlConnection> connections)
+    {
+        var free = Channel.CreateUnbounded<NpgsqlConnection>();
+        foreach (var c in connections)
+        {
+            free.Writer.TryWrite(c);
+        }
+        return free;
+    }
+
     /// <summary>How to read one table: its quoted name, whether it is partitioned, each key column's type, and conditions.</summary>
     public sealed record TableInfo(string QuotedName, bool Partitioned, IReadOnlyList<string> KeyColumnTypes)
     {
@@ -36,12 +59,30 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
     /// columns bare or as table.column, as in a query on that table; the planner flattens the subquery.
     /// </remarks>
     public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) =>
-        ReadAsync(root.Table, "", [], root.Where, cancellationToken);
+        ReadAsync(connection, root.Table, "", [], root.Where, cancellationToken);
 
     public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) =>
-        ReadAsync(table, "", [], null, cancellationToken);
+        ReadAsync(connection, table, "", [], null, cancellationToken);
 
     public IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
+    {
+        var (where, parameters) = Matching(table, columns, tuples);
+        return ReadAsync(connection, table, where, parameters, null, cancellationToken);
+    }
+
+    public int Concurrency => 1 + (more?.Count ?? 0);
+
+    public IAsyncEnumerable<KeyRow> StartMatching(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken)
+    {
+        if (Concurrency == 1)
+        {
+            return ReadMatchingAsync(table, columns, tuples, cancellationToken);
+        }
+        var (where, parameters) = Matching(table, columns, tuples);
+        return new Answer(this, table, where, parameters, cancellationToken);
+    }
+
+    (string Where, List<NpgsqlParameter> Parameters) Matching(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples)
     {
         var info = tables[table];
         var parameters = new List<NpgsqlParameter>();
@@ -65,12 +106,89 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{MatchType(info, c)}[]"));
             where = $" WHERE ({names}) IN (SELECT * FROM unnest({arrays}))";
         }
-        return ReadAsync(table, where, parameters, null, cancellationToken);
+        return (where, parameters);
+    }
+
+    /// <summary>
+    /// A question asked at once on a free connection, its rows read into a bounded queue that the closure reads later.
+    /// Disposing its enumerator (read or not) stops the query and frees the connection.
+    /// </summary>
+    sealed class Answer : IAsyncEnumerable<KeyRow>
+    {
+        readonly Channel<KeyRow> _rows = Channel.CreateBounded<KeyRow>(
+            new BoundedChannelOptions(AnswerRows) { SingleReader = true, SingleWriter = true });
+        readonly CancellationTokenSource _stop;
+        readonly Task _fill;
+
+        public Answer(PostgresSubsetSource source, SubsetTable table, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
+        {
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _fill = Task.Run(() => FillAsync(source, table, where, parameters), CancellationToken.None);
+        }
+
+        async Task FillAsync(PostgresSubsetSource source, SubsetTable table, string where, List<NpgsqlParameter> parameters)
+        {
+            var token = _stop.Token;
+            NpgsqlConnection? taken = null;
+            try
+            {
+                taken = await source._free.Reader.ReadAsync(token).ConfigureAwait(false);
+                await foreach (var row in source.ReadAsync(taken, table, where, parameters, null, token).ConfigureAwait(false))
+                {
+                    await _rows.Writer.WriteAsync(row, token).ConfigureAwait(false);
+                }
+                _rows.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                _rows.Writer.TryComplete(e);
+            }
+            finally
+            {
+                if (taken is not null)
+                {
+                    source._free.Writer.TryWrite(taken);
+                }
+            }
+        }
+
+        public async IAsyncEnumerator<KeyRow> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await foreach (var row in _rows.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return row;
+                }
+            }
+            finally
+            {
+                await DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        bool _disposed;
+
+        /// <summary>Read to its end, this only waits for the connection to be given back; else it stops the query first.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            if (!_fill.IsCompleted)
+            {
+                await _stop.CancelAsync().ConfigureAwait(false);
+            }
+            await _fill.ConfigureAwait(false);
+            _stop.Dispose();
+        }
     }
 
     static string MatchType(TableInfo info, int column) => info.MatchTypes?[column] ?? info.KeyColumnTypes[column];
 
-    async IAsyncEnumerable<KeyRow> ReadAsync(SubsetTable table, string where, List<NpgsqlParameter> parameters,
+    async IAsyncEnumerable<KeyRow> ReadAsync(NpgsqlConnection on, SubsetTable table, string where, List<NpgsqlParameter> parameters,
         string? rootWhere, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var info = tables[table];
@@ -92,7 +210,7 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         // A partitioned table's rows are those of its partitions; a table with inheritance children keeps its own only.
         var only = info.Partitioned ? "" : "ONLY ";
         select.Append(rootWhere is null ? $" FROM {only}{info.QuotedName} t" : $" FROM (SELECT * FROM {only}{info.QuotedName} WHERE ({rootWhere})) t").Append(where);
-        await using var command = new NpgsqlCommand(select.ToString(), connection);
+        await using var command = new NpgsqlCommand(select.ToString(), on);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(parameter);

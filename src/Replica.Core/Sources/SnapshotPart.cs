@@ -121,18 +121,27 @@ public sealed class SnapshotPart : IAsyncDisposable
 /// format (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2), then the end marker and the blank
 /// lines pg_dump writes after it. The rows come from the raw COPY stream under Npgsql's text reader, never through its
 /// decoding: bytes are copied, not decoded.
+/// A subset's table reads its rows through several COPY statements, as one block, in order. With a second connection
+/// (<paramref name="ahead"/>) each next statement runs ahead on the connection the one before it freed
+/// (<see cref="CopyAhead"/>), so the two connections take turns; without, one after the other on the same connection.
 /// </summary>
-/// A subset's table reads its rows through several COPY statements, one after the other on the same connection, as
-/// one block.
-sealed class TableCopyStream(SnapshotTable table, TextReader first, string server, NpgsqlConnection connection, IEnumerator<string> statements) : ReadOnlyStream
+sealed class TableCopyStream(SnapshotTable table, TextReader first, string server, NpgsqlConnection connection, IEnumerator<string> statements,
+    TableCopyStream.Helper? ahead = null) : ReadOnlyStream
 {
+    /// <summary>A second connection inside the snapshot, its lock on the table, and where it goes back to after the table.</summary>
+    internal sealed record Helper(NpgsqlConnection Connection, Func<NpgsqlConnection, CancellationToken, Task> Lock, Func<NpgsqlConnection, bool, ValueTask> Release);
+
     static readonly byte[] s_trailer = "\\.\n\n\n"u8.ToArray();
 
     readonly byte[] _header = Encoding.UTF8.GetBytes(table.CopyFromHeader);
-    TextReader _copy = first;
+    TextReader? _copy = first;
     Stream _rows = ((StreamReader)first).BaseStream;
+    // With a helper: the statement being read (null while the first one is read from _copy), and the next one, running.
+    CopyAhead? _current;
+    CopyAhead? _next = ahead is not null && statements.MoveNext() ? new CopyAhead(ahead.Connection, statements.Current, ahead.Lock) : null;
     int _headerIndex;
     int _trailerIndex = -1;
+    bool _disposed;
 
     /// <summary>Whether the COPY was read to its end (then its connection can copy the next table).</summary>
     public bool Ended => _trailerIndex >= 0;
@@ -143,12 +152,27 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
         {
             return framed;
         }
+        if (ahead is not null)
+        {
+            // The statements running ahead are read through pipes, which wait without a thread: the async path, waited for.
+            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+            try
+            {
+                var count = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+                rented.AsSpan(0, count).CopyTo(buffer);
+                return count;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
         int read;
         try
         {
             while ((read = _rows.Read(buffer)) == 0 && statements.MoveNext())
             {
-                _copy.Dispose();
+                _copy!.Dispose();
                 _copy = connection.BeginTextExport(statements.Current);
                 _rows = ((StreamReader)_copy).BaseStream;
             }
@@ -169,11 +193,9 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
         int read;
         try
         {
-            while ((read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) == 0 && statements.MoveNext())
+            while ((read = await _rows.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) == 0
+                && await NextStatementAsync(cancellationToken).ConfigureAwait(false))
             {
-                _copy.Dispose();
-                _copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
-                _rows = ((StreamReader)_copy).BaseStream;
             }
         }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
@@ -181,6 +203,49 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
             throw Failure(e);
         }
         return read > 0 ? read : StartTrailer(buffer.Span);
+    }
+
+    /// <summary>After a statement's last row: reads from the next statement; false when there is none.</summary>
+    async ValueTask<bool> NextStatementAsync(CancellationToken cancellationToken)
+    {
+        if (ahead is null)
+        {
+            if (!statements.MoveNext())
+            {
+                return false;
+            }
+            _copy!.Dispose();
+            _copy = await connection.BeginTextExportAsync(statements.Current, cancellationToken).ConfigureAwait(false);
+            _rows = ((StreamReader)_copy).BaseStream;
+            return true;
+        }
+        NpgsqlConnection freed;
+        if (_current is { } done)
+        {
+            _current = null;
+            if (!await done.FinishAsync().ConfigureAwait(false))
+            {
+                throw new IOException("a COPY run ahead ended before its last row");
+            }
+            await done.DisposeAsync().ConfigureAwait(false);
+            freed = done.Connection;
+        }
+        else
+        {
+            // The first statement, read straight from the part's own connection: reading its completion frees it.
+            _copy!.Dispose();
+            _copy = null;
+            freed = connection;
+        }
+        if (_next is null)
+        {
+            return false;
+        }
+        _current = _next;
+        _rows = _current.Rows;
+        // The helper took the table's lock with its first statement; its transaction holds it to the end.
+        _next = statements.MoveNext() ? new CopyAhead(freed, statements.Current, start: null) : null;
+        return true;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -218,17 +283,55 @@ sealed class TableCopyStream(SnapshotTable table, TextReader first, string serve
         return count;
     }
 
-    DatabaseException Failure(Exception e) =>
-        new($"copying the rows of {table.PrintableName} from {server} failed: {e.Message}", e);
+    DatabaseException Failure(Exception e) => PostgresSnapshotSource.CopyFailure(table, server, e);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            // Ends the COPY: after its end this only reads the server's completion; before it, Npgsql cancels the COPY.
-            _copy.Dispose();
-            statements.Dispose();
+            CloseAsync().AsTask().GetAwaiter().GetResult();
         }
         base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        // Stream's own DisposeAsync runs Dispose(true), which finds the COPY already closed.
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends the COPY: after its end this only reads the server's completion; before it, Npgsql cancels the COPY. A helper
+    /// goes back to the source when its statements ended, else it is closed.
+    /// </summary>
+    async ValueTask CloseAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        try
+        {
+            _copy?.Dispose();
+        }
+        finally
+        {
+            statements.Dispose();
+            if (ahead is not null)
+            {
+                var clean = true;
+                foreach (var copy in new[] { _current, _next })
+                {
+                    if (copy is not null)
+                    {
+                        clean &= await copy.FinishAsync().ConfigureAwait(false);
+                        await copy.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+                await ahead.Release(ahead.Connection, clean && Ended).ConfigureAwait(false);
+            }
+        }
     }
 }

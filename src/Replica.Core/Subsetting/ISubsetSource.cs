@@ -24,4 +24,17 @@ public interface ISubsetSource
     /// <paramref name="tuples"/> (none holds a NULL).
     /// </summary>
     IAsyncEnumerable<KeyRow> ReadMatchingAsync(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many <see cref="StartMatching"/> questions may be open at once: the closure starts the next one before it reads
+    /// the answer to the one before, up to this many.
+    /// </summary>
+    int Concurrency => 1;
+
+    /// <summary>
+    /// <see cref="ReadMatchingAsync"/>, asked now: a source that can answers it while the closure reads an earlier
+    /// answer. The rows are read once, in full or until the enumeration is disposed.
+    /// </summary>
+    IAsyncEnumerable<KeyRow> StartMatching(SubsetTable table, int[] columns, IReadOnlyList<string[]> tuples, CancellationToken cancellationToken) =>
+        ReadMatchingAsync(table, columns, tuples, cancellationToken);
 }

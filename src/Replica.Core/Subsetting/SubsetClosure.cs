@@ -91,27 +91,35 @@ public sealed class SubsetClosure
             Rounds++;
             var tables = _next.Order().ToList();
             _next = [];
-            foreach (var index in tables)
+            // Each question is asked before the answer to the one before is read, up to the source's concurrency: the
+            // server looks up the next batch while the client records the last one. A question built before the answers
+            // ahead of it are recorded may ask for rows they bring (a parent already kept): its answer then changes nothing.
+            var asked = new Queue<(SubsetLink Link, bool ToChildren, IAsyncEnumerable<KeyRow> Rows)>();
+            try
             {
-                var table = _graph.Tables[index];
-                foreach (var page in _store.Pending(index, Rounds))
+                foreach (var (link, tuples, toChildren) in Lookups(tables, cancellationToken))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var down = page.Where(p => p.Down).Select(p => new KeyRow(p.Id, p.Values)).ToList();
-                    var all = page.Select(p => new KeyRow(p.Id, p.Values)).ToList();
-                    foreach (var link in _graph.ChildLinks(table))
+                    asked.Enqueue((link, toChildren, _source.StartMatching(toChildren ? link.Child : link.Parent,
+                        toChildren ? link.ChildColumns : link.ParentColumns, tuples, cancellationToken)));
+                    while (asked.Count >= Math.Max(1, _source.Concurrency))
                     {
-                        if (down.Count > 0 && _graph.WalksDown(link))
-                        {
-                            await ExpandAsync(link, down, toChildren: true, cancellationToken).ConfigureAwait(false);
-                        }
+                        var answer = asked.Dequeue();
+                        await RecordAsync(answer.Link, answer.ToChildren, answer.Rows, cancellationToken).ConfigureAwait(false);
                     }
-                    foreach (var link in _graph.ParentLinks(table))
+                }
+                while (asked.TryDequeue(out var answer))
+                {
+                    await RecordAsync(answer.Link, answer.ToChildren, answer.Rows, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                // A failure (a cap passed, the server gone): the questions still open are stopped.
+                while (asked.TryDequeue(out var open))
+                {
+                    if (open.Rows is IAsyncDisposable started)
                     {
-                        if (!_graph.Excluded.Contains(link.Parent))
-                        {
-                            await ExpandAsync(link, all, toChildren: false, cancellationToken).ConfigureAwait(false);
-                        }
+                        await started.DisposeAsync().ConfigureAwait(false);
                     }
                 }
             }
@@ -119,6 +127,44 @@ public sealed class SubsetClosure
             {
                 var kept = _graph.Tables.Select(KeptCount).Where(n => n > 0).ToList();
                 progress($"subset: round {Rounds} done, {kept.Sum()} rows kept in {kept.Count} tables");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A round's questions, built as they are asked: for each table with rows waiting, a page at a time, its followed
+    /// children of the rows reached downward, then the parents of all of them.
+    /// </summary>
+    IEnumerable<(SubsetLink Link, List<string[]> Tuples, bool ToChildren)> Lookups(List<int> tables, CancellationToken cancellationToken)
+    {
+        foreach (var index in tables)
+        {
+            var table = _graph.Tables[index];
+            foreach (var page in _store.Pending(index, Rounds))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var down = page.Where(p => p.Down).Select(p => new KeyRow(p.Id, p.Values)).ToList();
+                var all = page.Select(p => new KeyRow(p.Id, p.Values)).ToList();
+                foreach (var link in _graph.ChildLinks(table))
+                {
+                    if (down.Count > 0 && _graph.WalksDown(link))
+                    {
+                        foreach (var batch in Batches(link, down, toChildren: true))
+                        {
+                            yield return (link, batch, true);
+                        }
+                    }
+                }
+                foreach (var link in _graph.ParentLinks(table))
+                {
+                    if (!_graph.Excluded.Contains(link.Parent))
+                    {
+                        foreach (var batch in Batches(link, all, toChildren: false))
+                        {
+                            yield return (link, batch, false);
+                        }
+                    }
+                }
             }
         }
     }
@@ -180,9 +226,9 @@ public sealed class SubsetClosure
 
     /// <summary>
     /// Down a link (its child rows that reference <paramref name="rows"/>, reached downward) or up it (the parents
-    /// <paramref name="rows"/> reference, reached upward), asking the source in batches of tuples not asked before.
+    /// <paramref name="rows"/> reference, reached upward): the tuples not asked before, in batches (<see cref="BatchSize"/>).
     /// </summary>
-    async Task ExpandAsync(SubsetLink link, List<KeyRow> rows, bool toChildren, CancellationToken cancellationToken)
+    IEnumerable<List<string[]>> Batches(SubsetLink link, List<KeyRow> rows, bool toChildren)
     {
         var asked = _links[link] * 2 + (toChildren ? 1 : 0);
         var from = toChildren ? link.ParentColumns : link.ChildColumns;
@@ -215,21 +261,21 @@ public sealed class SubsetClosure
             batch.Add(tuple);
             if (batch.Count == BatchSize)
             {
-                await LookUpAsync(link, batch, toChildren, cancellationToken).ConfigureAwait(false);
+                yield return batch;
                 batch = [];
             }
         }
         if (batch.Count > 0)
         {
-            await LookUpAsync(link, batch, toChildren, cancellationToken).ConfigureAwait(false);
+            yield return batch;
         }
     }
 
-    async Task LookUpAsync(SubsetLink link, List<string[]> tuples, bool toChildren, CancellationToken cancellationToken)
+    /// <summary>Records the answer to a question: child rows reached downward (those the link applies to), parents upward.</summary>
+    async Task RecordAsync(SubsetLink link, bool toChildren, IAsyncEnumerable<KeyRow> rows, CancellationToken cancellationToken)
     {
         var table = toChildren ? link.Child : link.Parent;
-        var columns = toChildren ? link.ChildColumns : link.ParentColumns;
-        await foreach (var found in _source.ReadMatchingAsync(table, columns, tuples, cancellationToken).ConfigureAwait(false))
+        await foreach (var found in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (!toChildren || link.Applies(found))
             {

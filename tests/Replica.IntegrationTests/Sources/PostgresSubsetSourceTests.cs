@@ -340,6 +340,43 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
+    /// A table read in many key batches runs each next COPY ahead on a second connection (one of the closure's, given
+    /// back): the dump is byte for byte the one that reads them one after the other on one connection, with one job and
+    /// with two, and keeps the source's rows.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task ReplicaDump_ManyKeyBatchesCopiedAhead_SameBytesAsOneAfterTheOther(string jobs)
+    {
+        var (db, _) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            transformers:
+              - table: public.employees
+                data: skip
+            subset:
+              roots: [{ table: public.customers, where: "id <= 2000" }]
+              follow_children: [public.orders, public.order_items, public.events]
+            """);
+        Dictionary<string, string?> Environment(string ahead) => new()
+        {
+            ["REPLICA_SUBSET_COPY_BATCH"] = "7",
+            ["REPLICA_SUBSET_FULL_SCAN"] = "2",
+            ["REPLICA_SUBSET_COPY_AHEAD"] = ahead,
+        };
+
+        var ahead = await DumpAndLoadAsync(cli, config, "ahead-" + jobs, ["--jobs", jobs], environment: Environment("1"));
+        var oneAfterTheOther = await DumpAndLoadAsync(cli, config, "serial-" + jobs, ["--jobs", jobs], environment: Environment("0"));
+
+        await AssertSameBytesAsync(oneAfterTheOther.Sql, ahead.Sql);
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(ahead.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
+        Assert.Equal(await server.QueryAsync(db, "SELECT i.* FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.customer_id <= 2000 ORDER BY i.id"),
+            await server.QueryAsync(ahead.Database, "SELECT * FROM order_items ORDER BY id"));
+    }
+
+    /// <summary>
     /// Kept keys reach the data COPY as one array constant per batch: keys with quotes, backslashes, braces, commas,
     /// spaces, an empty string and the word NULL select their own rows, single-column and composite, also in a database
     /// whose default is standard_conforming_strings off (a backslash escaped for the array must be escaped again).
