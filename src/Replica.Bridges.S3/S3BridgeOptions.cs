@@ -77,6 +77,12 @@ public sealed record S3BridgeOptions
     /// </summary>
     public TimeSpan MarkerRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long an object's body may send nothing before its read fails (and is retried): 1 minute. Not a config key:
+    /// tests shorten it.
+    /// </summary>
+    internal TimeSpan BodyIdleTimeout { get; init; } = IdleBody.DefaultTimeout;
+
     /// <summary>The clock that stamps created_at and ages writer markers; tests pass a fixed one.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

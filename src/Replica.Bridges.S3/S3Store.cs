@@ -124,8 +124,13 @@ internal sealed partial class S3Store : IObjectStore, IDisposable
                     new GetObjectRequest { BucketName = Bucket, Key = key }, ct).ConfigureAwait(false);
                 long length = response.ContentLength;
                 Memory<byte> data = StoredObject.Target(length, buffer, () => $"{what} s3://{Bucket}/{key}");
-                // Read errors here (a connection cut mid-body) are retried like any other, from the start.
-                await response.ResponseStream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
+                // Read errors here (a connection cut mid-body, a body gone silent) are retried like any other, from the start.
+                // The SDK's timeout ends with the headers: without the idle limit a silent body held the read forever.
+                int filled = await IdleBody.ReadAsync(response.ResponseStream, data, _options.BodyIdleTimeout, "the S3 server", ct).ConfigureAwait(false);
+                if (filled < data.Length)
+                {
+                    throw new EndOfStreamException($"the S3 server ended the body after {filled} of its {length} bytes");
+                }
                 return new StoredObject(data, Unquote(response.ETag));
             }, cancellationToken, S3Errors.IsNoSuchKey).ConfigureAwait(false);
         }

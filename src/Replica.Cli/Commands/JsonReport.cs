@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Replica.Pipeline;
 
 namespace Replica.Cli.Commands;
 
@@ -26,4 +27,15 @@ internal static class JsonReport
     public static void Write(object report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, report.GetType(), s_options));
 
     public static double Seconds(TimeSpan elapsed) => Math.Round(elapsed.TotalSeconds, 3);
+
+    /// <summary>The "manifest" field of `verify --json` and `restore --json`: how far the dump read is authenticated.</summary>
+    public static string Manifest(ManifestAuthentication manifest) => manifest switch
+    {
+        ManifestAuthentication.AuthenticatedWithEntry => "authenticated",
+        // A new value, not "authenticated": a script that trusted that word must not trust this dump.
+        ManifestAuthentication.OpenedWithPrivateKey => "intact, not authenticated (opened with a private key: anyone holding the recipient's public key could have written it)",
+        ManifestAuthentication.Authenticated => "chunk list authenticated; index entry not covered (written by an older version)",
+        ManifestAuthentication.WrittenBeforeTags => "not authenticated (written before tags)",
+        _ => "not encrypted",
+    };
 }

@@ -39,7 +39,7 @@ internal static class RestoreCommand
         var fromUrl = CommonOptions.FromUrl("Restore the dump shared at a link 'replica share' printed (no bucket credentials needed; an encrypted dump still needs its key).");
         var allowUnencrypted = CommonOptions.AllowUnencrypted("Restore");
         var allowLegacy = CommonOptions.AllowLegacy("Restore");
-        var json = JsonReport.Option("what was restored where (name, bytes, rows, tables, duration); needs a destination or --output FILE");
+        var json = JsonReport.Option("what was restored where (name, bytes, rows, tables, how its manifest is authenticated, duration); needs a destination or --output FILE");
         var command = new Command("restore", """
             Restores a dump from the bridge into the config's destination database (psql, one transaction: a failed restore
             changes nothing), a file or stdout. Every chunk is checked against its SHA-256 in the manifest. With
@@ -143,6 +143,8 @@ internal static class RestoreCommand
                     Bytes = bytes,
                     Rows = (destination as PsqlDestination)?.Rows,
                     Tables = (destination as PsqlDestination)?.Tables,
+                    // As verify --json says it: a dump opened with a private key is intact but not authenticated.
+                    Manifest = counter.Manifest is { } manifest ? JsonReport.Manifest(manifest) : null,
                     DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
                 });
             }

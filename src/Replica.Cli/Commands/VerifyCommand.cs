@@ -51,15 +51,7 @@ internal static class VerifyCommand
                     Chunks = verified.ChunkCount,
                     Parts = verified.PartCount,
                     verified.Bytes,
-                    Manifest = verified.Manifest switch
-                    {
-                        ManifestAuthentication.AuthenticatedWithEntry => "authenticated",
-                        // A new value, not "authenticated": a script that trusted that word must not trust this dump.
-                        ManifestAuthentication.OpenedWithPrivateKey => "intact, not authenticated (opened with a private key: anyone holding the recipient's public key could have written it)",
-                        ManifestAuthentication.Authenticated => "chunk list authenticated; index entry not covered (written by an older version)",
-                        ManifestAuthentication.WrittenBeforeTags => "not authenticated (written before tags)",
-                        _ => "not encrypted",
-                    },
+                    Manifest = JsonReport.Manifest(verified.Manifest),
                     DurationSeconds = JsonReport.Seconds(stopwatch.Elapsed),
                 });
             }

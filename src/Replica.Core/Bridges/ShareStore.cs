@@ -31,9 +31,6 @@ internal sealed class ShareStore : ReadOnlyObjectStore
         Timeout = TimeSpan.FromMinutes(5),
     };
 
-    /// <summary>How long a body may send nothing before its read fails (see <see cref="ReadBodyAsync"/>).</summary>
-    internal static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(1);
-
     readonly Uri _url;
     readonly TimeSpan _idleTimeout;
     readonly SemaphoreSlim _gate = new(1, 1);
@@ -41,11 +38,11 @@ internal sealed class ShareStore : ReadOnlyObjectStore
     volatile ShareObject? _share;
 
     /// <param name="url">The share's own link.</param>
-    /// <param name="idleTimeout">How long a response body may send nothing; <see cref="DefaultIdleTimeout"/> unless a test wants it short.</param>
+    /// <param name="idleTimeout">How long a response body may send nothing; <see cref="IdleBody.DefaultTimeout"/> unless a test wants it short.</param>
     public ShareStore(Uri url, TimeSpan? idleTimeout = null)
     {
         _url = url;
-        _idleTimeout = idleTimeout ?? DefaultIdleTimeout;
+        _idleTimeout = idleTimeout ?? IdleBody.DefaultTimeout;
     }
 
     string Server => _url.IsDefaultPort ? _url.Host : $"{_url.Host}:{_url.Port}";
@@ -307,41 +304,18 @@ internal sealed class ShareStore : ReadOnlyObjectStore
 
     /// <summary>
     /// Reads <paramref name="response"/>'s body into <paramref name="data"/> until it is full or the body ends; returns how
-    /// many bytes came. HttpClient.Timeout ends once the headers are in (ResponseHeadersRead): a server that sent them and
-    /// then went silent held the read forever (found by review). So every read has <see cref="_idleTimeout"/>, counted
-    /// afresh whenever bytes arrive: a slow body goes on, a silent one fails with an <see cref="IOException"/> (tried
-    /// again, as a cut connection) that says how much came; it names the server, never the link (a bearer credential).
+    /// many bytes came. A body that goes silent for <see cref="_idleTimeout"/> fails (<see cref="IdleBody"/>), naming the
+    /// server, never the link (a bearer credential).
     /// </summary>
     async Task<int> ReadBodyAsync(HttpResponseMessage response, Memory<byte> data, CancellationToken cancellationToken)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        int filled = 0;
-        try
+        // With ResponseHeadersRead the stream is already there: only its reads wait for the network.
+        Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
         {
-            idle.CancelAfter(_idleTimeout);
-            Stream body = await response.Content.ReadAsStreamAsync(idle.Token).ConfigureAwait(false);
-            await using (body.ConfigureAwait(false))
-            {
-                int read;
-                while (filled < data.Length && (read = await body.ReadAsync(data[filled..], idle.Token).ConfigureAwait(false)) > 0)
-                {
-                    filled += read;
-                    idle.CancelAfter(_idleTimeout);
-                }
-            }
+            return await IdleBody.ReadAsync(body, data, _idleTimeout, Server, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new BodyStalledException(
-                $"{Server} sent {filled} {(filled == 1 ? "byte" : "bytes")} of the body, then nothing for {Seconds(_idleTimeout)}");
-        }
-        return filled;
     }
-
-    static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#} seconds" : $"{t.TotalMilliseconds:0} ms";
-
-    /// <summary>A response body that went silent (<see cref="ReadBodyAsync"/>): an I/O failure, retried as a cut connection is.</summary>
-    sealed class BodyStalledException(string message) : IOException(message);
 
     /// <summary>The S3 error code and message of a refusal (", AccessDenied: Request has expired"), from the first 4 KiB of its body.</summary>
     async Task<string> ReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)

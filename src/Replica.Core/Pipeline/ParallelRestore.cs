@@ -36,6 +36,7 @@ internal static partial class ParallelRestore
         using IChunkCodec? codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy, counter is null ? null : counter.Warn);
         DumpReader.CheckManifest(entry.Name, manifest, codec);
         counter?.Expect(manifest);
+        counter?.Opened(BridgeCodecs.AuthenticationOf(manifest, codec));
         var parts = DumpReader.ChunksByPart(manifest);
         var run = new Run(bridge, entry.Name, destination, codec, jobs, counter, maxUnitBytes);
 

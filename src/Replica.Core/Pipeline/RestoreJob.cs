@@ -48,7 +48,9 @@ public static class RestoreJob
         }, manifest =>
         {
             counter?.Expect(manifest);
-            return BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy, counter is null ? null : counter.Warn);
+            var codec = BridgeCodecs.ForListedManifest(entry, manifest, settings, allowUnencrypted, allowLegacy, counter is null ? null : counter.Warn);
+            counter?.Opened(BridgeCodecs.AuthenticationOf(manifest, codec));
+            return codec;
         }, settings.Workers ?? DumpChunker.DefaultWorkers, cancellationToken).ConfigureAwait(false);
         if (guarded is not null)
         {
@@ -194,6 +196,14 @@ public sealed class RestoreCounter
     public Action<string>? Warned { get; init; }
 
     internal void Warn(string warning) => Warned?.Invoke(warning);
+
+    /// <summary>
+    /// How far the dump's manifest is protected (as `verify` reports it), once the dump opened; null before. For
+    /// `restore --json`: a dump opened with a private key is intact but not authenticated.
+    /// </summary>
+    public ManifestAuthentication? Manifest { get; private set; }
+
+    internal void Opened(ManifestAuthentication manifest) => Manifest = manifest;
 
     internal void Choose(string plan)
     {

@@ -52,11 +52,13 @@ public sealed class ToolProcessTests
     public async Task Start_VariablesTheConfigRead_NotInTheToolsEnvironment()
     {
         var id = Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
-        string read = "CHILDENV_PASS_" + id, own = "REPLICA_CHILDENV_" + id, other = "CHILDENV_OTHER_" + id;
+        string read = "CHILDENV_PASS_" + id, own = "REPLICA_CHILDENV_" + id, other = "CHILDENV_OTHER_" + id, cloud = "AWS_CHILDENV_" + id;
         const string passphrase = "bridge-passphrase-0123456789";
         Environment.SetEnvironmentVariable(read, passphrase);
         Environment.SetEnvironmentVariable(own, "replica-own-value");
         Environment.SetEnvironmentVariable(other, "kept-value");
+        // Found by review: the S3 bridge's credentials (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN ...) reached the tools.
+        Environment.SetEnvironmentVariable(cloud, "aws-secret-value");
         try
         {
             var config = ConfigLoader.Parse($$"""
@@ -72,6 +74,7 @@ public sealed class ToolProcessTests
             var lines = text.Split('\n');
             Assert.DoesNotContain(passphrase, text, StringComparison.Ordinal);
             Assert.DoesNotContain(lines, line => line.StartsWith(read + "=", StringComparison.Ordinal) || line.StartsWith(own + "=", StringComparison.Ordinal));
+            Assert.DoesNotContain("aws-secret-value", text, StringComparison.Ordinal);
             Assert.Contains(other + "=kept-value", lines);
             Assert.Contains("PGPASSWORD=from-the-uri", lines);
             Assert.Contains(lines, line => line.StartsWith("PATH=", StringComparison.Ordinal));
@@ -81,6 +84,7 @@ public sealed class ToolProcessTests
             Environment.SetEnvironmentVariable(read, null);
             Environment.SetEnvironmentVariable(own, null);
             Environment.SetEnvironmentVariable(other, null);
+            Environment.SetEnvironmentVariable(cloud, null);
         }
     }
 
@@ -113,5 +117,34 @@ public sealed class ToolProcessTests
         Assert.False(hidden.HidesFromTools("OTHER_VARIABLE"));
         Assert.False(ChildEnvironment.WithoutConfig.HidesFromTools("PGPASSWORD"));
         Assert.True(ChildEnvironment.WithoutConfig.HidesFromTools("REPLICA_PASSPHRASE"));
+    }
+
+    /// <summary>
+    /// Found by review: the cloud credentials replica's S3 bridge may use (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) reached
+    /// pg_dump, psql, mysqldump and mysql, which have no use for them; so did other clouds' (Azure's, Google's key file).
+    /// They stay behind with or without a config, read by it or not.
+    /// </summary>
+    [Theory]
+    [InlineData("AWS_ACCESS_KEY_ID")]
+    [InlineData("AWS_SECRET_ACCESS_KEY")]
+    [InlineData("AWS_SESSION_TOKEN")]
+    [InlineData("AWS_PROFILE")]
+    [InlineData("AWS_WEB_IDENTITY_TOKEN_FILE")]
+    [InlineData("AZURE_STORAGE_KEY")]
+    [InlineData("AZURE_CLIENT_SECRET")]
+    [InlineData("GOOGLE_APPLICATION_CREDENTIALS")]
+    public void HidesFromTools_CloudCredentials_Hidden(string name)
+    {
+        var config = ConfigLoader.Parse("""
+            secret: masking-secret-0123456789abcdef
+            bridge:
+              local: { path: ./bridge }
+            """, "replica.yaml", [], _ => null);
+        var environment = new Dictionary<string, string?> { [name] = "cloud-secret", ["PGHOST"] = "db", ["PATH"] = "/bin" };
+
+        config.ChildEnvironment.ForTool(environment);
+
+        Assert.Equal(["PATH", "PGHOST"], environment.Keys.Order(StringComparer.Ordinal));
+        Assert.True(ChildEnvironment.WithoutConfig.HidesFromTools(name));
     }
 }

@@ -2,8 +2,10 @@ using System.Security.Cryptography;
 using Replica.Bridges;
 using Replica.Config;
 using Replica.Core.Tests.Bridges;
+using Replica.Core.Tests.Config;
 using Replica.Destinations;
 using Replica.Pipeline;
+using Replica.Sources;
 using static Replica.Core.Tests.Bridges.BridgeTestSupport;
 
 namespace Replica.Core.Tests.Pipeline;
@@ -98,5 +100,50 @@ public sealed class RecipientsAuthenticationTests : IDisposable
             CancellationToken.None, new RestoreCounter { Warned = warnings.Add });
 
         Assert.Empty(warnings);
+    }
+
+    /// <summary>
+    /// leakcheck reads the stored dump as restore does, and says it as restore does: among its result's warnings (which
+    /// `replica leakcheck` prints, and --json lists), once; a dump opened with a raw key gets no such warning.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LeakCheck_DumpOpenedWithPrivateKey_WarnsItIsNotAuthenticated(bool byPrivateKey)
+    {
+        // The fixture's dump stored as it is, unmasked: leakcheck finds its e-mails, whichever key opened it.
+        string sql = Path.Combine(AppContext.BaseDirectory, "Bridges", "Fixtures", "v1.sql");
+        await WriteCodedDumpAsync(_bridge, "d1", File.ReadAllBytes(sql), Config(new EncryptionConfig { Recipients = [_publicKey], Key = _rawKey }));
+        string encryption = byPrivateKey ? $"{{ recipients: [{_publicKey}], private_key_file: {_privateKey} }}" : $"{{ key: {_rawKey} }}";
+        ReplicaConfig config = ConfigTestHelpers.Parse($"""
+            secret: ${"{"}REPLICA_SECRET{"}"}
+            locale: en
+            bridge:
+              local:
+                path: {_dir.Combine("bridge")}
+              encryption: {encryption}
+            transformers:
+              - table: public.customers
+                columns:
+                  email: email
+            """);
+
+        LeakCheckResult result = await LeakCheckJob.RunAsync(config, _bridge, null, new FileDumpSource(sql), new LeakCheckOptions(), null, CancellationToken.None);
+
+        Assert.Equal("d1", result.Name);
+        Assert.True(result.Leaks > 0);
+        var notAuthenticated = result.Warnings.Where(w => w.Contains("NOT authenticated", StringComparison.Ordinal)).ToList();
+        if (byPrivateKey)
+        {
+            Assert.Equal(
+                ["dump 'd1' opened with a private key (bridge.encryption.recipients): it is intact but NOT authenticated; anyone holding the "
+                    + "recipient's public key (e.g. any dumping machine's config) and write access to the bridge could have written it, "
+                    + "its name, created_at and content included"],
+                notAuthenticated);
+        }
+        else
+        {
+            Assert.Empty(notAuthenticated);
+        }
     }
 }

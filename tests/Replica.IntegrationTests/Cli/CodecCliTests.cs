@@ -97,6 +97,36 @@ public sealed class CodecCliTests : IDisposable
         Assert.Contains("replica: warning: dump 'r1' opened with a private key (bridge.encryption.recipients): it is intact but NOT authenticated", restore.Stderr);
     }
 
+    /// <summary>
+    /// Found by review: `restore --json` did not say that the dump it restored opened with a private key, so a script
+    /// reading it could not tell an authenticated dump from one anyone holding the recipient's public key could have
+    /// written (only the stderr warning said so). Now it carries verify's "manifest" field, with verify's values.
+    /// </summary>
+    [Fact]
+    public async Task RestoreJson_DumpOpenedWithPrivateKey_SaysItIsNotAuthenticated()
+    {
+        var keygen = await _cli.RunAsync("keygen", "--out", _cli.WorkingDirectory, "--name", "ops", "--algorithm", "ecdh-p256");
+        Assert.True(keygen.ExitCode == 0, keygen.Stderr);
+        var recipients = Config("recipients", "zstd",
+            $"  encryption: {{ recipients: [{Path.Combine(_cli.WorkingDirectory, "ops.pub.pem")}], private_key_file: {Path.Combine(_cli.WorkingDirectory, "ops.key.pem")} }}");
+        var passphrase = Config("passphrase", "zstd", "  encryption: { passphrase: correct-horse-battery }");
+        foreach (var config in new[] { recipients, passphrase })
+        {
+            var dump = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "r2");
+            Assert.True(dump.ExitCode == 0, dump.Stderr);
+        }
+
+        var privately = await _cli.RunAsync("restore", "-c", recipients, "--name", "r2", "--output", Path.Combine(_cli.WorkingDirectory, "r2-private.sql"), "--json", "-q");
+        var authenticated = await _cli.RunAsync("restore", "-c", passphrase, "--name", "r2", "--output", Path.Combine(_cli.WorkingDirectory, "r2.sql"), "--json", "-q");
+
+        Assert.True(privately.ExitCode == 0, privately.Stderr);
+        Assert.Contains("\"manifest\": \"intact, not authenticated (opened with a private key: anyone holding the recipient's public key could have written it)\"", privately.Stdout);
+        Assert.Contains("replica: warning: dump 'r2' opened with a private key", privately.Stderr);
+        Assert.True(authenticated.ExitCode == 0, authenticated.Stderr);
+        Assert.Contains("\"manifest\": \"authenticated\"", authenticated.Stdout);
+        Assert.DoesNotContain("warning", authenticated.Stderr);
+    }
+
     [Fact]
     public async Task ZstdCli_DecompressesEveryStoredChunk_IntoTheRestoredDump()
     {

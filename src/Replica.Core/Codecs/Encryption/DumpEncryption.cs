@@ -151,42 +151,10 @@ public static class DumpEncryption
         {
             EncryptionThrow.Header("it has no key slots");
         }
-        ValidateSlotCounts(header.KeySlots);
+        // Parse checked a stored header already; a header built in code (a test, a tool) is checked here.
+        header.CheckSlotCounts();
         return (DecodeHeaderField(header.DumpId, "dump_id", AesGcmChunkCodec.DumpIdSize),
             DecodeHeaderField(header.NoncePrefix, "nonce_prefix", AesGcmChunkCodec.NoncePrefixSize));
-    }
-
-    /// <summary>
-    /// Refuses, before any key is derived, a header with slots replica never writes: more than one passphrase slot or
-    /// raw-key slot (<see cref="EncryptionKeys"/> takes one of each), two slots for the same recipient (recipients are
-    /// deduplicated by key id), or more than <see cref="EncryptionKeys.MaxKeySlots"/> in all. Each passphrase slot costs
-    /// its own PBKDF2 run, so an edited header with many could otherwise hold a restore for as long as it likes.
-    /// </summary>
-    static void ValidateSlotCounts(IReadOnlyList<KeySlot> slots)
-    {
-        if (slots.Count > EncryptionKeys.MaxKeySlots)
-        {
-            EncryptionThrow.Header($"it has {slots.Count} key slots, replica writes at most {EncryptionKeys.MaxKeySlots} (the header was altered)");
-        }
-        int passphrases = 0;
-        int rawKeys = 0;
-        var recipients = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < slots.Count; i++)
-        {
-            KeySlot slot = slots[i];
-            if (slot.Method == KeySlotMethods.Passphrase && ++passphrases > 1)
-            {
-                EncryptionThrow.Header("it has more than one passphrase slot, replica writes one at most (the header was altered)");
-            }
-            if (slot.Method == KeySlotMethods.RawKey && ++rawKeys > 1)
-            {
-                EncryptionThrow.Header("it has more than one raw-key slot, replica writes one at most (the header was altered)");
-            }
-            if (KeySlotMethods.IsRecipient(slot.Method) && slot.KeyId is { } keyId && !recipients.TryAdd(keyId, i))
-            {
-                EncryptionThrow.Header($"key slots {recipients[keyId]} and {i} are for the same recipient, replica writes one slot per recipient (the header was altered)");
-            }
-        }
     }
 
     static byte[] DecodeHeaderField(string? base64, string name, int length)

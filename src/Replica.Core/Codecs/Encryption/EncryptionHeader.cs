@@ -57,7 +57,10 @@ public sealed record EncryptionHeader(
     /// <summary>The header as indented JSON, for tests, tools and manifests that store it as text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, EncryptionJsonContext.Default.EncryptionHeader);
 
-    /// <summary>Reads <see cref="ToJson"/>'s output; <see cref="IntegrityException"/> when it is not a header.</summary>
+    /// <summary>
+    /// Reads <see cref="ToJson"/>'s output; <see cref="IntegrityException"/> when it is not a header, or holds key slots
+    /// replica never writes (<see cref="CheckSlotCounts"/>).
+    /// </summary>
     public static EncryptionHeader Parse(string json)
     {
         try
@@ -72,11 +75,48 @@ public sealed record EncryptionHeader(
                     throw new JsonException($"key_slots[{i}] is null");
                 }
             }
+            header.CheckSlotCounts();
             return header;
         }
         catch (JsonException ex)
         {
             throw new IntegrityException($"The dump's encryption header is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before any key is derived, a header with slots replica never writes: more than one passphrase slot or
+    /// raw-key slot (<see cref="EncryptionKeys"/> takes one of each), two slots for the same recipient (recipients are
+    /// deduplicated by key id), or more than <see cref="EncryptionKeys.MaxKeySlots"/> in all. Each passphrase slot costs
+    /// its own PBKDF2 run, so an edited header with many could otherwise hold a restore for as long as it likes. Run by
+    /// <see cref="Parse"/>, so that every command that reads a stored header refuses such a one, also export, import and
+    /// share, which need no key (found by review: they copied it on), and by <c>DumpEncryption.Open</c>.
+    /// </summary>
+    internal void CheckSlotCounts()
+    {
+        IReadOnlyList<KeySlot> slots = KeySlots;
+        if (slots.Count > EncryptionKeys.MaxKeySlots)
+        {
+            EncryptionThrow.Header($"it has {slots.Count} key slots, replica writes at most {EncryptionKeys.MaxKeySlots} (the header was altered)");
+        }
+        int passphrases = 0;
+        int rawKeys = 0;
+        var recipients = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < slots.Count; i++)
+        {
+            KeySlot slot = slots[i];
+            if (slot.Method == KeySlotMethods.Passphrase && ++passphrases > 1)
+            {
+                EncryptionThrow.Header("it has more than one passphrase slot, replica writes one at most (the header was altered)");
+            }
+            if (slot.Method == KeySlotMethods.RawKey && ++rawKeys > 1)
+            {
+                EncryptionThrow.Header("it has more than one raw-key slot, replica writes one at most (the header was altered)");
+            }
+            if (KeySlotMethods.IsRecipient(slot.Method) && slot.KeyId is { } keyId && !recipients.TryAdd(keyId, i))
+            {
+                EncryptionThrow.Header($"key slots {recipients[keyId]} and {i} are for the same recipient, replica writes one slot per recipient (the header was altered)");
+            }
         }
     }
 }
