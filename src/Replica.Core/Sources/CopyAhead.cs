@@ -8,7 +8,7 @@ namespace Replica.Sources;
 /// (<see cref="PauseBytes"/>) that the table's stream reads once the statement before it is read to its end. So the
 /// server works on a subset's next batch of keys (index probes and heap reads, most of a batch's time) while the client
 /// rewrites the current one, and a table copied in many statements keeps two backends busy instead of one
-/// (bench/results/issue11-live-2026-12-06.md). A failure of the statement reaches the reader as the pipe's error.
+/// (bench/results/issue11-live-ahead-2026-12-05.md). A failure of the statement reaches the reader as the pipe's error.
 /// </summary>
 internal sealed class CopyAhead : IAsyncDisposable
 {
