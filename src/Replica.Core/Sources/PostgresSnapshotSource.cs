@@ -339,13 +339,16 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     }
 
     /// <summary>A helper whose statements all ended serves the next table; one left mid-COPY is closed.</summary>
-    async ValueTask ReleaseHelperAsync(NpgsqlConnection connection, bool clean)
+    ValueTask ReleaseHelperAsync(NpgsqlConnection connection, bool clean) => ShelveOrCloseAsync(connection, clean, _helpers);
+
+    /// <summary>Puts a connection whose COPY ended on <paramref name="shelf"/> for the next table; closes one left mid-COPY.</summary>
+    async ValueTask ShelveOrCloseAsync(NpgsqlConnection connection, bool complete, Stack<NpgsqlConnection> shelf)
     {
         lock (_idle)
         {
-            if (clean && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
+            if (complete && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
             {
-                _helpers.Push(connection);
+                shelf.Push(connection);
                 return;
             }
         }
@@ -399,19 +402,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     {
         try
         {
-            lock (_idle)
-            {
-                if (complete && !_disposed && connection.FullState == System.Data.ConnectionState.Open)
-                {
-                    _idle.Push(connection);
-                    return;
-                }
-            }
-            lock (_open)
-            {
-                _open.Remove(connection);
-            }
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await ShelveOrCloseAsync(connection, complete, _idle).ConfigureAwait(false);
         }
         finally
         {
