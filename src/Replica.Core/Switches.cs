@@ -48,9 +48,9 @@ internal static class Switches
 
     /// <summary>
     /// REPLICA_SUBSET_COPY_BATCH=N (1 or more): a live subset's data COPY statements select N kept keys each instead of
-    /// Subsetting.SubsetClosure.BatchSize, so that the tests' small tables are read in many statements.
+    /// Subsetting.SubsetClosure.BatchSize (null: not set), so that the tests' small tables are read in many statements.
     /// </summary>
-    public static readonly int SubsetCopyBatch =
+    public static readonly int? SubsetCopyBatch =
         int.TryParse(Environment.GetEnvironmentVariable("REPLICA_SUBSET_COPY_BATCH"), System.Globalization.CultureInfo.InvariantCulture, out var batch) && batch > 0
-            ? batch : Subsetting.SubsetClosure.BatchSize;
+            ? batch : null;
 }

@@ -495,6 +495,11 @@ public sealed class PsqlDestination : IRestoreDestination
 
     bool _mayHaveCommitted;
 
+    /// <summary>How long an interrupt waits for psql's output to show that it reached the COMMIT before psql is killed.</summary>
+    internal static readonly TimeSpan CommitMarkerGrace = TimeSpan.FromSeconds(2);
+
+    static readonly TimeSpan s_markerPoll = TimeSpan.FromMilliseconds(20);
+
     /// <summary>
     /// Waits for psql to end; its failure, or the interrupt, instead of throwing. An interrupt before psql reached the
     /// COMMIT kills psql (the server rolls back); after, the COMMIT's outcome is waited for.
@@ -514,6 +519,13 @@ public sealed class PsqlDestination : IRestoreDestination
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
+            // psql's output is read on another thread: on a loaded machine the marker can be read a moment after the
+            // interrupt though psql passed it before (CI saw that: Restore_SigtermDuringCommit_WaitsForTheCommit). A psql
+            // that reached the COMMIT is given a moment to say so; one busy with an earlier statement is killed that much later.
+            for (var waited = TimeSpan.Zero; !psql.CommitReached && !completion.IsCompleted && waited < CommitMarkerGrace; waited += s_markerPoll)
+            {
+                await Task.Delay(s_markerPoll, CancellationToken.None).ConfigureAwait(false);
+            }
             if (!psql.CommitReached)
             {
                 // Killed before it sent the COMMIT, psql leaves the server to roll back; should it have sent it meanwhile,

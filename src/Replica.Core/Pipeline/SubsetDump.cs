@@ -119,7 +119,7 @@ internal static class SubsetDump
         {
             return [$"COPY (SELECT {select} {from} WHERE false) TO STDOUT"];
         }
-        return KeptBatches(closure, node, info, select, from, node.Identity.Count == 0 ? KeylessBatch(server) : Switches.SubsetCopyBatch);
+        return KeptBatches(closure, node, info, select, from, node.Identity.Count == 0 ? KeylessBatch(server) : CopyBatch);
     }
 
     /// <summary>
@@ -130,7 +130,10 @@ internal static class SubsetDump
     /// 100,000 was no faster and held 25 MiB more). Before 14 the array is searched element by element for every row:
     /// the keyed tables' batches.
     /// </summary>
-    static int KeylessBatch(Version server) => server.Major >= 14 ? Switches.SubsetCopyBatch * 10 : Switches.SubsetCopyBatch;
+    static int KeylessBatch(Version server) => server.Major >= 14 ? CopyBatch * 10 : CopyBatch;
+
+    /// <summary>Kept keys per data COPY statement of a table with a primary key (REPLICA_SUBSET_COPY_BATCH for tests).</summary>
+    static int CopyBatch => Switches.SubsetCopyBatch ?? SubsetClosure.BatchSize;
 
     static IEnumerable<string> KeptBatches(SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, string select, string from, int batchSize)
     {
