@@ -495,8 +495,11 @@ public sealed class PsqlDestination : IRestoreDestination
 
     bool _mayHaveCommitted;
 
-    /// <summary>How long an interrupt waits for psql's output to show that it reached the COMMIT before psql is killed.</summary>
-    internal static readonly TimeSpan CommitMarkerGrace = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long an interrupt after the COMMIT was written waits for psql's output to show that it reached the COMMIT (or
+    /// for psql to end) before psql is killed.
+    /// </summary>
+    internal static readonly TimeSpan CommitMarkerGrace = TimeSpan.FromSeconds(5);
 
     static readonly TimeSpan s_markerPoll = TimeSpan.FromMilliseconds(20);
 
@@ -519,9 +522,9 @@ public sealed class PsqlDestination : IRestoreDestination
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
-            // psql's output is read on another thread: on a loaded machine the marker can be read a moment after the
-            // interrupt though psql passed it before (CI saw that: Restore_SigtermDuringCommit_WaitsForTheCommit). A psql
-            // that reached the COMMIT is given a moment to say so; one busy with an earlier statement is killed that much later.
+            // psql's output is read on another thread: on a loaded machine the marker was read seconds after the interrupt
+            // though psql had passed it (CI saw that twice: Restore_SigtermDuringCommit_WaitsForTheCommit). So psql gets a
+            // few seconds to say it reached the COMMIT, or to end; one busy with an earlier statement is killed that much later.
             for (var waited = TimeSpan.Zero; !psql.CommitReached && !completion.IsCompleted && waited < CommitMarkerGrace; waited += s_markerPoll)
             {
                 await Task.Delay(s_markerPoll, CancellationToken.None).ConfigureAwait(false);
