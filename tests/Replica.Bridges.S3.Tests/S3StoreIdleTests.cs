@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Replica.TestSupport;
 
 namespace Replica.Bridges.S3.Tests;
 
@@ -13,58 +11,19 @@ public sealed class S3StoreIdleTests : IDisposable
 {
     const string Secret = "secret-key-value";
 
-    readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    readonly ConcurrentBag<TcpClient> _clients = [];
-    readonly CancellationTokenSource _stop = new();
-    int _requests;
+    readonly LoopbackHttpServer _server = new();
 
-    public S3StoreIdleTests() => _listener.Start();
+    public void Dispose() => _server.Dispose();
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        foreach (TcpClient client in _clients)
-        {
-            client.Dispose();
-        }
-        _stop.Dispose();
-    }
-
-    int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    int Port => _server.Port;
 
     /// <summary>Answers every request with a 200, a Content-Length of 1000 and one byte of it; keeps the connection open.</summary>
-    void ServeStallingBodies() => _ = Task.Run(async () =>
+    void ServeStallingBodies() => _server.Serve(async (stream, cancellationToken) =>
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            _clients.Add(client);
-            _ = Task.Run(async () =>
-            {
-                NetworkStream stream = client.GetStream();
-                await ReadRequestHeadAsync(stream, _stop.Token);
-                Interlocked.Increment(ref _requests);
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(
-                    "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: application/octet-stream\r\nETag: \"0123\"\r\n\r\n{"), _stop.Token);
-                await Task.Delay(Timeout.Infinite, _stop.Token);
-            });
-        }
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: application/octet-stream\r\nETag: \"0123\"\r\n\r\n{"), cancellationToken);
+        await Task.Delay(Timeout.Infinite, cancellationToken);
     });
-
-    static async Task ReadRequestHeadAsync(NetworkStream stream, CancellationToken cancellationToken)
-    {
-        var request = new List<byte>();
-        byte[] one = new byte[1];
-        while (request.Count < 4 || request[^4] != '\r' || request[^3] != '\n' || request[^2] != '\r' || request[^1] != '\n')
-        {
-            if (await stream.ReadAsync(one, cancellationToken) == 0)
-            {
-                return;
-            }
-            request.Add(one[0]);
-        }
-    }
 
     /// <summary>
     /// Found by review: the SDK's timeout ends with the headers, and a server that then sent one byte of the body and
@@ -95,6 +54,6 @@ public sealed class S3StoreIdleTests : IDisposable
 
         Assert.Contains("s3://bucket/replica/index.json: the S3 server sent 1 byte of the body, then nothing for 500 ms (after 2 tries)", ex.Message);
         Assert.DoesNotContain(Secret, ex.ToString());
-        Assert.Equal(2, _requests);
+        Assert.Equal(2, _server.Requests);
     }
 }

@@ -1,8 +1,7 @@
-using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Replica.Bridges;
+using Replica.TestSupport;
 
 namespace Replica.Core.Tests.Bridges;
 
@@ -14,59 +13,16 @@ public sealed class ShareStoreTests : IDisposable
 {
     static readonly TimeSpan s_idle = TimeSpan.FromMilliseconds(500);
 
-    readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    readonly ConcurrentBag<TcpClient> _clients = [];
-    readonly CancellationTokenSource _stop = new();
-    int _connections;
+    readonly LoopbackHttpServer _server = new();
 
-    public ShareStoreTests() => _listener.Start();
+    public void Dispose() => _server.Dispose();
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        foreach (TcpClient client in _clients)
-        {
-            client.Dispose();
-        }
-        _stop.Dispose();
-    }
-
-    int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    int Port => _server.Port;
 
     // The path and the query are the link's secret: no message may show them.
     Uri Link => new($"http://127.0.0.1:{Port}/shares/path-secret/share.json?X-Amz-Signature=query-secret");
 
-    /// <summary>Answers every connection's request with <paramref name="respond"/>, and keeps the connection open.</summary>
-    void Serve(Func<NetworkStream, CancellationToken, Task> respond) => _ = Task.Run(async () =>
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            _clients.Add(client);
-            Interlocked.Increment(ref _connections);
-            _ = Task.Run(async () =>
-            {
-                NetworkStream stream = client.GetStream();
-                await ReadRequestAsync(stream, _stop.Token);
-                await respond(stream, _stop.Token);
-            });
-        }
-    });
-
-    static async Task ReadRequestAsync(NetworkStream stream, CancellationToken cancellationToken)
-    {
-        var request = new List<byte>();
-        byte[] one = new byte[1];
-        while (request.Count < 4 || request[^4] != '\r' || request[^3] != '\n' || request[^2] != '\r' || request[^1] != '\n')
-        {
-            if (await stream.ReadAsync(one, cancellationToken) == 0)
-            {
-                return;
-            }
-            request.Add(one[0]);
-        }
-    }
+    void Serve(Func<NetworkStream, CancellationToken, Task> respond) => _server.Serve(respond);
 
     static Task WriteAsync(NetworkStream stream, string text, CancellationToken cancellationToken) =>
         stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken).AsTask();
@@ -91,7 +47,7 @@ public sealed class ShareStoreTests : IDisposable
 
         Assert.Contains($"127.0.0.1:{Port} sent 1 byte of the body, then nothing for 500 ms", ex.Message);
         Assert.DoesNotContain("secret", ex.Message);
-        Assert.Equal(3, _connections);
+        Assert.Equal(3, _server.Requests);
     }
 
     /// <summary>The idle timeout counts from the last bytes that came, not from the start: a slow body is read whole.</summary>
@@ -117,6 +73,6 @@ public sealed class ShareStoreTests : IDisposable
         var ex = await Assert.ThrowsAsync<BridgeException>(() => store.GetAsync(ObjectBridge.IndexKey, "read", null, CancellationToken.None));
 
         Assert.Contains("is not a share replica can read", ex.Message);
-        Assert.Equal(1, _connections);
+        Assert.Equal(1, _server.Requests);
     }
 }
