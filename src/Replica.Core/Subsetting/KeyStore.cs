@@ -333,7 +333,7 @@ public sealed partial class KeyStore : IDisposable
             for (; next < records.Count && page.Count < PageSize; next++)
             {
                 // The key's record now: a row reached downward since the snapshot has a new one (its new round).
-                var record = memory.Find(KeptSet(table), memory.Key(records[next]));
+                var record = memory.Current(records[next]);
                 if (round is null || memory.Round(record) == round)
                 {
                     page.Add((Encoding.UTF8.GetString(memory.Key(record)), Decode(memory.Values(record)), memory.Down(record)));

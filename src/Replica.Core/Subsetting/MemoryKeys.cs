@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 
 namespace Replica.Subsetting;
 
@@ -11,8 +12,8 @@ namespace Replica.Subsetting;
 /// Not thread-safe: the store's lock guards it.
 /// </summary>
 /// <remarks>
-/// A record: the key's 32-bit hash, the round (int32), down (one byte), the key's and the values' lengths (LEB128),
-/// the key, the values (<see cref="KeyValues"/>). A record never spans pages; a slot holds its page and offset plus
+/// A record: the key's 32-bit hash, the round (int32), flags (one byte: down, replaced), the key's and the values'
+/// lengths (LEB128), the key, the values (<see cref="KeyValues"/>). A replaced record's round is its successor. A record never spans pages; a slot holds its page and offset plus
 /// one (0: empty). Changing a record's values appends a new record and points the slot at it: the old bytes stay
 /// until the tier is dropped, counted against the limit like the rest.
 /// </remarks>
@@ -21,6 +22,8 @@ internal sealed class MemoryKeys
     const int PageBits = 18;
     const int PageBytes = 1 << PageBits;
     const int Header = 9;
+    const byte DownFlag = 1;
+    const byte Replaced = 2;
     // A record's page and offset are one int (plus one in a slot): at most 2 GiB of pages, whatever the budget.
     const int MaxPages = (int.MaxValue >> PageBits) - 1;
 
@@ -115,7 +118,7 @@ internal sealed class MemoryKeys
         var to = _pages[^1].AsSpan(_used);
         BinaryPrimitives.WriteUInt32LittleEndian(to, hash);
         BinaryPrimitives.WriteInt32LittleEndian(to[4..], round);
-        to[8] = down ? (byte)1 : (byte)0;
+        to[8] = down ? DownFlag : (byte)0;
         var at = Header;
         at += KeyValues.WriteVarint(to[at..], (ulong)key.Length);
         at += KeyValues.WriteVarint(to[at..], (ulong)values.Length);
@@ -136,6 +139,10 @@ internal sealed class MemoryKeys
             if (s.Slots[i] == replace + 1)
             {
                 s.Slots[i] = record + 1;
+                // The old record points at its successor (Current), in place of its round.
+                var old = Span(replace);
+                old[8] |= Replaced;
+                BinaryPrimitives.WriteInt32LittleEndian(old[4..], record);
                 return true;
             }
         }
@@ -145,7 +152,21 @@ internal sealed class MemoryKeys
     public int Round(int record) => BinaryPrimitives.ReadInt32LittleEndian(Span(record)[4..]);
 
     /// <summary>Whether a record was reached downward.</summary>
-    public bool Down(int record) => Span(record)[8] == 1;
+    public bool Down(int record) => (Span(record)[8] & DownFlag) != 0;
+
+    /// <summary>
+    /// The record that holds <paramref name="record"/>'s key now: itself, or the one that replaced it (a record
+    /// replaced by <see cref="TryAdd"/> keeps its successor where its round was). What <see cref="Find"/> of its key
+    /// answers, without hashing and probing.
+    /// </summary>
+    public int Current(int record)
+    {
+        while ((Span(record)[8] & Replaced) != 0)
+        {
+            record = BinaryPrimitives.ReadInt32LittleEndian(Span(record)[4..]);
+        }
+        return record;
+    }
 
     /// <summary>A record's key.</summary>
     public ReadOnlySpan<byte> Key(int record)
@@ -179,8 +200,49 @@ internal sealed class MemoryKeys
                 }
             }
         }
-        records.Sort((a, b) => Key(a).SequenceCompareTo(Key(b)));
+        SortByKey(CollectionsMarshal.AsSpan(records));
         return records;
+    }
+
+    /// <summary>
+    /// Sorts records by key bytes: first by each key's first eight bytes as one big-endian number (a primitive sort,
+    /// without decoding two records a comparison), then each run of equal numbers by whole keys. Zero-padding keeps the
+    /// numbers in key order (a shorter key pads with the smallest byte), so only keys that share their first eight
+    /// bytes, or differ in trailing NULs, are compared whole.
+    /// </summary>
+    void SortByKey(Span<int> records)
+    {
+        var prefixes = new ulong[records.Length];
+        for (var i = 0; i < records.Length; i++)
+        {
+            prefixes[i] = Prefix(Key(records[i]));
+        }
+        prefixes.AsSpan().Sort(records);
+        for (var start = 0; start < records.Length;)
+        {
+            var end = start + 1;
+            while (end < records.Length && prefixes[end] == prefixes[start])
+            {
+                end++;
+            }
+            if (end - start > 1)
+            {
+                records[start..end].Sort((a, b) => Key(a).SequenceCompareTo(Key(b)));
+            }
+            start = end;
+        }
+    }
+
+    static ulong Prefix(ReadOnlySpan<byte> key)
+    {
+        if (key.Length >= sizeof(ulong))
+        {
+            return BinaryPrimitives.ReadUInt64BigEndian(key);
+        }
+        Span<byte> padded = stackalloc byte[sizeof(ulong)];
+        padded.Clear();
+        key.CopyTo(padded);
+        return BinaryPrimitives.ReadUInt64BigEndian(padded);
     }
 
     Span<byte> Span(int record) => _pages[record >> PageBits].AsSpan(record & (PageBytes - 1));

@@ -97,8 +97,8 @@ public class KeyStoreTests
     }
 
     [Theory]
-    [InlineData(5, 900_000L)]
-    [InlineData(6, 960_000L)]
+    [InlineData(5, 870_000L)]
+    [InlineData(6, 840_000L)]
     [InlineData(7, 1L << 30)]
     public void MemoryTier_OverSeveralPages_AnswersAsSqliteDoes(int seed, long tier)
     {
@@ -115,9 +115,12 @@ public class KeyStoreTests
         var random = new Random(seed);
         var answers = new List<string>();
         using var store = new KeyStore(4 << 20, null, tier);
-        string Key() => random.Next(12) switch
+        string Key() => random.Next(14) switch
         {
             0 => "",
+            // Keys that share their first eight bytes, or differ only in trailing NULs (the memory tier sorts by eight-byte prefixes first).
+            4 => "customer:" + random.Next(30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            5 => (random.Next(2) == 0 ? "ab" : "abcdefgh") + new string('\0', random.Next(3)),
             1 => "\u00e9" + random.Next(50).ToString(System.Globalization.CultureInfo.InvariantCulture),
             2 => "\U0001F600" + random.Next(50).ToString(System.Globalization.CultureInfo.InvariantCulture),
             3 => "a\0" + random.Next(20).ToString(System.Globalization.CultureInfo.InvariantCulture),
