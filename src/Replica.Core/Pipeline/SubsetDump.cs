@@ -35,28 +35,32 @@ internal static class SubsetDump
     {
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // A second connection answers the closure's next question while the client records the last answer.
-        var second = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A second connection answers the closure's next question while the client records the last answer, where it fits
+        // (both go on to copy tables, and stay open while a pg_dump runs).
+        var second = source.RoomFor(3) ? await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
         try
         {
             // Read under the snapshot sessions' empty search_path, format_type qualifies every key type outside pg_catalog,
             // as the COPY statements below need; the roots' and virtual keys' where conditions are the config's SQL,
             // written against the role's own search_path (as `replica subset plan` reads them), so that comes back for them.
             var (tables, links, infos) = await PostgresSubsetSource.ReadGraphAsync(connection, SubsetPlan.VirtualLinks(subset), cancellationToken).ConfigureAwait(false);
-            foreach (var c in new[] { connection, second })
+            foreach (var c in second is null ? [connection] : new[] { connection, second })
             {
                 await using var reset = new NpgsqlCommand("RESET search_path", c);
                 await reset.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             var plan = SubsetPlan.Build(config, tables, links, infos.ToDictionary(i => i.Key, i => i.Value.EstimatedRows), excludeTableData: config.Source.ExcludeTableData);
-            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos, [second]), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
+            var closure = new SubsetClosure(plan.Graph, new PostgresSubsetSource(connection, infos, second is null ? [] : [second]), store, Encoding.UTF8.GetBytes(config.Secret), subset.MaxRowsPerTable)
             {
                 Progress = progress,
             };
             await closure.RunAsync(cancellationToken).ConfigureAwait(false);
             // Both go on to copy tables, with the snapshot sessions' own search_path again.
             await source.GiveBackAsync(connection, cancellationToken).ConfigureAwait(false);
-            await source.GiveBackAsync(second, cancellationToken).ConfigureAwait(false);
+            if (second is not null)
+            {
+                await source.GiveBackAsync(second, cancellationToken).ConfigureAwait(false);
+            }
             var byName = tables.ToDictionary(t => t.Name, StringComparer.Ordinal);
             // Read now: the connection goes on to copy tables, and may be closed by the time the last one is asked for.
             var serverVersion = connection.PostgreSqlVersion;

@@ -132,6 +132,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 _options = ExcludedChildren.Add(_options, ExcludedChildren.Parse(json));
             }
             Tables = await ListTablesAsync(_exporter, cancellationToken).ConfigureAwait(false);
+            _spare = await SpareConnectionsAsync(_exporter, cancellationToken).ConfigureAwait(false);
             // As pg_dump does: from here on no table can be dropped or altered under the parts still to come.
             foreach (var batch in Tables.Chunk(500))
             {
@@ -143,6 +144,50 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
         {
             throw new DatabaseException($"exporting a snapshot of {_uri.Describe()} failed: {e.Message}", e);
         }
+    }
+
+    // How many more connections the role may open now (its CONNECTION LIMIT, the database's, the server's
+    // max_connections), as seen once the snapshot is exported; null: no limit applies.
+    int? _spare;
+
+    /// <summary>
+    /// Whether <paramref name="connections"/> more connections than the exporter's fit the limits that applied when the
+    /// snapshot was exported. The extra connections a subset opens only to overlap its work (the closure's second
+    /// connection, a table's COPY run ahead, pg_dumps started early) are opened only where they fit, so a role with a
+    /// tight CONNECTION LIMIT still dumps, one statement after another. Other sessions may take the room meanwhile.
+    /// </summary>
+    public bool RoomFor(int connections) => _spare is not int spare || spare >= connections;
+
+    /// <summary>The connections left under the role's, the database's and the server's limits; null when none applies.</summary>
+    static async Task<int?> SpareConnectionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        // A superuser is held to none of the three (the reserved slots are its own); pg_stat_activity shows every
+        // session's role, database and type, also to a role that may not read their queries.
+        const string Sql = """
+            SELECT r.rolsuper,
+                   r.rolconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid AND a.backend_type = 'client backend'),
+                   d.datconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'),
+                   current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+                       - coalesce(current_setting('reserved_connections', true)::int, 0),
+                   (SELECT count(*) FROM pg_stat_activity a WHERE a.backend_type = 'client backend')
+            FROM pg_roles r, pg_database d
+            WHERE r.rolname = current_user AND d.datname = current_database()
+            """;
+        await using var command = new NpgsqlCommand(Sql, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.GetBoolean(0))
+        {
+            return null;
+        }
+        int? spare = null;
+        foreach (var (limit, used) in new[] { (reader.GetInt32(1), reader.GetInt64(2)), (reader.GetInt32(3), reader.GetInt64(4)), (reader.GetInt32(5), reader.GetInt64(6)) })
+        {
+            if (limit >= 0)
+            {
+                spare = (int)Math.Min(spare ?? int.MaxValue, Math.Max(0, limit - used));
+            }
+        }
+        return spare;
     }
 
     /// <summary>
@@ -169,10 +214,15 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// Starts the pg_dump parts (pre-data, the rest of the data section, post-data) now rather than each in its turn, so
     /// that their pg_dumps read the catalog while something else runs (a subset's closure, then its tables) and each is
     /// ready when its turn comes: a pg_dump blocks once its pipe is full, so this holds no more than a pipe's bytes.
-    /// Three more connections are open meanwhile. The parts not read are ended with the source.
+    /// Three more connections are open meanwhile: only when they fit beside the closure's two (<see cref="RoomFor"/>),
+    /// else each starts in its turn. The parts not read are ended with the source.
     /// </summary>
     public void StartSchemaParts()
     {
+        if (!RoomFor(5))
+        {
+            return;
+        }
         foreach (var kind in new[] { SnapshotPartKind.PreData, SnapshotPartKind.OtherData, SnapshotPartKind.PostData })
         {
             lock (_idle)
@@ -256,10 +306,9 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
             {
                 var rest = Prepend(statements.Current, statements);
                 statements = rest;
-                if (Switches.SubsetCopyAhead)
+                if (Switches.SubsetCopyAhead && await TakeHelperAsync(snapshot, cancellationToken).ConfigureAwait(false) is { } second)
                 {
-                    ahead = new TableCopyStream.Helper(await TakeHelperAsync(snapshot, cancellationToken).ConfigureAwait(false),
-                        (helper, token) => LockAsync(helper, table, token), ReleaseHelperAsync);
+                    ahead = new TableCopyStream.Helper(second, (helper, token) => LockAsync(helper, table, token), ReleaseHelperAsync);
                 }
             }
             try
@@ -325,8 +374,11 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 + "the dump stops rather than block that session and the table for ever; dump again once the DDL is done", e)
             : new DatabaseException($"copying the rows of {table.PrintableName} from {server} failed: {e.Message}", e);
 
-    /// <summary>A second connection inside the snapshot for a table read in several statements: an idle one, else a new one.</summary>
-    async Task<NpgsqlConnection> TakeHelperAsync(string snapshot, CancellationToken cancellationToken)
+    /// <summary>
+    /// A second connection inside the snapshot for a table read in several statements: an idle one, else a new one if it
+    /// fits (with the table's own, and a pg_dump's later while both stay open); null: the statements run one after another.
+    /// </summary>
+    async Task<NpgsqlConnection?> TakeHelperAsync(string snapshot, CancellationToken cancellationToken)
     {
         lock (_idle)
         {
@@ -335,7 +387,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 return idle;
             }
         }
-        return await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        return RoomFor(3) ? await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>A helper whose statements all ended serves the next table; one left mid-COPY is closed.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Npgsql;
 using Replica.IntegrationTests.Cli;
 using Replica.IntegrationTests.Postgres;
@@ -378,6 +379,45 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
         Assert.Equal(await server.QueryAsync(db, "SELECT customer_id, body FROM notes WHERE customer_id <= 2000 ORDER BY body"),
             await server.QueryAsync(ahead.Database, "SELECT customer_id, body FROM notes ORDER BY body"));
         Assert.Equal(500, Count(await server.QueryAsync(ahead.Database, "SELECT count(*) FROM notes")));
+    }
+
+    /// <summary>
+    /// A role with a CONNECTION LIMIT too tight for everything a live subset overlaps (the closure's second connection,
+    /// the next COPY run ahead, three pg_dumps started early: six connections with the exporter) still dumps: the
+    /// connections that only overlap work are opened where they fit, and the dump is byte for byte the one the same
+    /// role makes without a limit. With 3 or 4, the closure and a table get one connection each (and a pg_dump in its
+    /// turn: 3 is what a dump from a snapshot needs at least); with 5, two; with 6, everything.
+    /// </summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public async Task ReplicaDump_RoleWithATightConnectionLimit_DumpsTheSameBytesWithinIt(int limit)
+    {
+        var (db, role) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: 'postgres://{role}@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{db}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 2000" {"}"}]
+              follow_children: [public.orders, public.order_items, public.events, public.notes]
+            """);
+        // Many key batches a table, so that a table's next COPY would run ahead on a second connection.
+        var environment = new Dictionary<string, string?> { ["REPLICA_SUBSET_COPY_BATCH"] = "7", ["REPLICA_SUBSET_FULL_SCAN"] = "2" };
+
+        var unlimited = await DumpAndLoadAsync(cli, config, "unlimited", environment: environment);
+        await server.ExecuteAsync("postgres", $"ALTER ROLE {role} CONNECTION LIMIT {limit}");
+        var limited = await DumpAndLoadAsync(cli, config, "limited", environment: environment);
+
+        await AssertSameBytesAsync(unlimited.Sql, limited.Sql);
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(limited.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
     }
 
     /// <summary>
