@@ -13,9 +13,10 @@ namespace Replica.Subsetting;
 /// </summary>
 /// <remarks>
 /// A record: the key's 32-bit hash, the round (int32), flags (one byte: down, replaced), the key's and the values'
-/// lengths (LEB128), the key, the values (<see cref="KeyValues"/>). A replaced record's round is its successor. A record never spans pages; a slot holds its page and offset plus
-/// one (0: empty). Changing a record's values appends a new record and points the slot at it: the old bytes stay
-/// until the tier is dropped, counted against the limit like the rest.
+/// lengths (LEB128), the key, the values (<see cref="KeyValues"/>). A record never spans pages; a slot holds its page
+/// and offset plus one (0: empty). Changing a record's values appends a new record and points the slot at it: the old
+/// bytes stay until the tier is dropped, counted against the limit like the rest, and the old record's round becomes
+/// its successor (<see cref="Current"/>).
 /// </remarks>
 internal sealed class MemoryKeys
 {
@@ -148,7 +149,7 @@ internal sealed class MemoryKeys
         }
     }
 
-    /// <summary>The round of a record.</summary>
+    /// <summary>The round of a record that holds its key now (<see cref="Find"/>, <see cref="Current"/>).</summary>
     public int Round(int record) => BinaryPrimitives.ReadInt32LittleEndian(Span(record)[4..]);
 
     /// <summary>Whether a record was reached downward.</summary>
