@@ -141,10 +141,16 @@ internal static class SubsetDump
 
     static IEnumerable<string> KeptBatches(SubsetClosure closure, SubsetTable node, PostgresSubsetSource.TableInfo info, string select, string from, int batchSize)
     {
-        foreach (var batch in closure.Kept(node).Chunk(batchSize))
+        foreach (var (batch, copies) in Batches(closure, node, batchSize))
         {
             string where;
             string order;
+            if (copies is long some)
+            {
+                // Some copies of one row without a primary key (a limit's last): alike, so any of them, in the batches' order.
+                yield return $"COPY (SELECT {select} {from} WHERE md5(t::text) = ({ArrayLiteral(batch)}::text[])[1] LIMIT {some}) TO STDOUT";
+                continue;
+            }
             if (node.Identity.Count == 0)
             {
                 // A table without a key: its rows are known by a digest of their content.
@@ -168,6 +174,46 @@ internal static class SubsetDump
                 order = string.Join(", ", keyColumns.Select(c => "t." + Identifiers.Delimited(c)));
             }
             yield return $"COPY (SELECT {select} {from} WHERE {where} ORDER BY {order}) TO STDOUT";
+        }
+    }
+
+    /// <summary>
+    /// A table's kept identities in order, <paramref name="batchSize"/> at a time; an identity of which only some copies
+    /// are kept (<see cref="SubsetClosure.CopyLimits(SubsetTable)"/>) is a batch of its own, with how many.
+    /// </summary>
+    static IEnumerable<(string[] Ids, long? Copies)> Batches(SubsetClosure closure, SubsetTable node, int batchSize)
+    {
+        if (closure.CopyLimits(node) is not { Count: > 0 } limits)
+        {
+            foreach (var batch in closure.Kept(node).Chunk(batchSize))
+            {
+                yield return (batch, null);
+            }
+            yield break;
+        }
+        var ids = new List<string>(batchSize);
+        foreach (var id in closure.Kept(node))
+        {
+            if (limits.TryGetValue(id, out var copies))
+            {
+                if (ids.Count > 0)
+                {
+                    yield return ([.. ids], null);
+                    ids.Clear();
+                }
+                yield return ([id], copies);
+                continue;
+            }
+            ids.Add(id);
+            if (ids.Count == batchSize)
+            {
+                yield return ([.. ids], null);
+                ids.Clear();
+            }
+        }
+        if (ids.Count > 0)
+        {
+            yield return ([.. ids], null);
         }
     }
 

@@ -68,8 +68,9 @@ internal static class SubsetFile
         };
         await closure.RunAsync(cancellationToken).ConfigureAwait(false);
         // Pass 3 meets the rows pass 2 recorded in the same order: it reads their fate by number, one bit per row.
+        // The store's table numbers are the closure's (both number the graph's tables in order).
         var bits = store.BuildKeptRowBits(index.Rows, [.. tables.Where(t => plan.Graph.Roles[t] is not (SubsetRole.Excluded or SubsetRole.Unreached or SubsetRole.Passthrough))
-            .Select(index.IndexOf)]);
+            .Select(index.IndexOf)], closure.CopyLimits);
         var kept = new KeptRows(plan.Graph, closure, nodes.GetValueOrDefault, bits);
         rewriter.Filter = kept;
         var summary = new SubsetSummary(closure.Rounds, [.. tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t)))],
@@ -338,7 +339,12 @@ internal static class SubsetFile
             return SubsetClosure.Identity(tuple);
         }
 
-        public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) => ReadAllAsync(root.Table, cancellationToken);
+        /// <remarks>
+        /// A limit counts rows: a table without a primary key gives every copy of a row (one identity, its content), as
+        /// a live source does, so that the closure takes no more copies than the limit.
+        /// </remarks>
+        public IAsyncEnumerable<KeyRow> ReadRootAsync(SubsetStart root, CancellationToken cancellationToken) =>
+            _store.Rows(_index[root.Table], everyCopy: root.Limit is not null && root.Table.Identity.Count == 0).ToAsyncEnumerable();
 
         public IAsyncEnumerable<KeyRow> ReadAllAsync(SubsetTable table, CancellationToken cancellationToken) => _store.Rows(_index[table]).ToAsyncEnumerable();
 

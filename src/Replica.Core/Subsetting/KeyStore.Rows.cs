@@ -79,8 +79,11 @@ public sealed partial class KeyStore
         }
     }
 
-    /// <summary>The recorded rows of <paramref name="table"/>, ordered by identity (UTF-8 bytes), a row recorded twice once.</summary>
-    public IEnumerable<KeyRow> Rows(int table)
+    /// <summary>
+    /// The recorded rows of <paramref name="table"/>, ordered by identity (UTF-8 bytes), a row recorded twice once, or with
+    /// <paramref name="everyCopy"/> as often as it was recorded (a limit root without a primary key counts its copies).
+    /// </summary>
+    public IEnumerable<KeyRow> Rows(int table, bool everyCopy = false)
     {
         SortedRuns.StreamReader reader;
         lock (_lock)
@@ -97,7 +100,7 @@ public sealed partial class KeyStore
             {
                 while (page.Count < PageSize && reader.Next())
                 {
-                    if (!first && reader.Key.SequenceEqual(previous))
+                    if (!everyCopy && !first && reader.Key.SequenceEqual(previous))
                     {
                         continue;
                     }
@@ -131,9 +134,10 @@ public sealed partial class KeyStore
 
     /// <summary>
     /// The row numbers (<see cref="AddRow"/>) of the recorded rows of <paramref name="table"/> that are kept, every copy of
-    /// a row recorded twice: the kept set and the recorded rows, both in identity order, read side by side.
+    /// a row recorded twice but where <paramref name="copies"/> caps them (the first copies, by row number: equal keys
+    /// stay in the order they were added): the kept set and the recorded rows, both in identity order, read side by side.
     /// </summary>
-    public IEnumerable<long> KeptRowNumbers(int table)
+    public IEnumerable<long> KeptRowNumbers(int table, IReadOnlyDictionary<string, long>? copies = null)
     {
         SortedRuns.StreamReader reader;
         lock (_lock)
@@ -153,11 +157,12 @@ public sealed partial class KeyStore
             {
                 foreach (var (id, _, _) in page)
                 {
+                    var left = copies is not null && copies.TryGetValue(id, out var cap) ? cap : long.MaxValue;
                     var key = Utf8(id);
                     int order;
                     while (more && (order = reader.Key.SequenceCompareTo(key)) <= 0)
                     {
-                        if (order == 0)
+                        if (order == 0 && left-- > 0)
                         {
                             var value = reader.Value;
                             numbers.Add((long)KeyValues.ReadVarint(ref value));
@@ -181,10 +186,12 @@ public sealed partial class KeyStore
     /// The kept rows of <paramref name="tables"/> by row number (file mode's last pass), in a file of the store's
     /// directory; disposed with the store.
     /// </summary>
-    internal KeptRowBits BuildKeptRowBits(long rows, IReadOnlyList<int> tables)
+    /// <param name="copies">Per table, the kept identities of which fewer copies are kept than recorded (null: none).</param>
+    internal KeptRowBits BuildKeptRowBits(long rows, IReadOnlyList<int> tables, Func<int, IReadOnlyDictionary<string, long>?>? copies = null)
     {
         _bits?.Dispose();
-        _bits = KeptRowBits.Build(Path.Combine(_directory, "kept-rows"), rows, _memoryBudget, () => tables.Select(KeptRowNumbers));
+        _bits = KeptRowBits.Build(Path.Combine(_directory, "kept-rows"), rows, _memoryBudget,
+            () => tables.Select(table => KeptRowNumbers(table, copies?.Invoke(table))));
         return _bits;
     }
 

@@ -84,14 +84,15 @@ public sealed partial class KeyStore : IDisposable
                 CREATE TABLE kept (tbl INTEGER, key BLOB, down INTEGER, round INTEGER, vals BLOB, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
                 CREATE INDEX kept_round ON kept (round, tbl, key);
                 CREATE TABLE asked (link INTEGER, key BLOB, PRIMARY KEY (link, key)) WITHOUT ROWID;
-                CREATE TABLE sample (root INTEGER, hash INTEGER, key BLOB, vals BLOB, PRIMARY KEY (root, hash, key)) WITHOUT ROWID;
+                CREATE TABLE sample (root INTEGER, hash INTEGER, key BLOB, vals BLOB, copies INTEGER, PRIMARY KEY (root, hash, key)) WITHOUT ROWID;
                 BEGIN;
                 """);
             _upgrade = Prepare("UPDATE kept SET down = 1, round = ?3, vals = ?4 WHERE tbl = ?1 AND key = ?2 AND down = 0");
             _insertKept = Prepare("INSERT OR IGNORE INTO kept (tbl, key, down, round, vals) VALUES (?1, ?2, ?5, ?3, ?4)");
             _isKept = Prepare("SELECT 1 FROM kept WHERE tbl = ?1 AND key = ?2");
             _ask = Prepare("INSERT OR IGNORE INTO asked (link, key) VALUES (?1, ?2)");
-            _sample = Prepare("INSERT OR IGNORE INTO sample (root, hash, key, vals) VALUES (?1, ?2, ?3, ?4)");
+            // A row without a primary key is known by its content: its copies share one identity, counted here.
+            _sample = Prepare("INSERT INTO sample (root, hash, key, vals, copies) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (root, hash, key) DO UPDATE SET copies = copies + 1");
             _memory = memoryTier > 0 ? new MemoryKeys(memoryTier) : null;
         }
         catch
@@ -237,7 +238,7 @@ public sealed partial class KeyStore : IDisposable
     public IEnumerable<List<(string Id, string?[] Values, bool Down)>> Pending(int table, int round) =>
         Pages("SELECT key, vals, down FROM kept WHERE round = ?4 AND tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3", table, round);
 
-    /// <summary>Adds a candidate of a root's sample (root's index, its keyed hash).</summary>
+    /// <summary>Adds a candidate of a root's sample (root's index, its keyed hash); a candidate added again is one more copy of it.</summary>
     public void AddSample(int root, ulong hash, in KeyRow row)
     {
         lock (_lock)
@@ -254,23 +255,27 @@ public sealed partial class KeyStore : IDisposable
         }
     }
 
-    /// <summary>The <paramref name="limit"/> candidates of a root with the smallest hashes (then keys), a page at a time.</summary>
-    public IEnumerable<KeyRow> Smallest(int root, long limit)
+    /// <summary>
+    /// The <paramref name="limit"/> candidates of a root with the smallest hashes (then keys), a page at a time, each
+    /// with how many times it was added (its copies).
+    /// </summary>
+    public IEnumerable<(KeyRow Row, long Copies)> Smallest(int root, long limit)
     {
         long offset = 0;
         while (offset < limit)
         {
             var take = (int)Math.Min(PageSize, limit - offset);
-            List<KeyRow> page = [];
+            List<(KeyRow, long)> page = [];
             lock (_lock)
             {
-                using var statement = Prepare("SELECT key, vals FROM sample WHERE root = ?1 ORDER BY hash, key LIMIT ?2 OFFSET ?3");
+                using var statement = Prepare("SELECT key, vals, copies FROM sample WHERE root = ?1 ORDER BY hash, key LIMIT ?2 OFFSET ?3");
                 Check(raw.sqlite3_bind_int(statement, 1, root), "bind");
                 Check(raw.sqlite3_bind_int(statement, 2, take), "bind");
                 Check(raw.sqlite3_bind_int64(statement, 3, offset), "bind");
                 while (raw.sqlite3_step(statement) == raw.SQLITE_ROW)
                 {
-                    page.Add(new KeyRow(Encoding.UTF8.GetString(raw.sqlite3_column_blob(statement, 0)), Decode(raw.sqlite3_column_blob(statement, 1))));
+                    page.Add((new KeyRow(Encoding.UTF8.GetString(raw.sqlite3_column_blob(statement, 0)), Decode(raw.sqlite3_column_blob(statement, 1))),
+                        raw.sqlite3_column_int64(statement, 2)));
                 }
             }
             foreach (var row in page)

@@ -24,6 +24,9 @@ public sealed class SubsetClosure
     readonly long? _maxRowsPerTable;
     readonly Dictionary<SubsetTable, int> _tables = [];
     readonly Dictionary<SubsetLink, int> _links = [];
+    // Per table, the kept identities of which only some copies are kept: a limit root's last chosen rows without a
+    // primary key (at most one identity per limit root), unless a path that keeps every copy reaches them too.
+    readonly Dictionary<int, Dictionary<string, long>> _copies = [];
     // The tables with rows waiting for the next round.
     HashSet<int> _next = [];
 
@@ -61,6 +64,17 @@ public sealed class SubsetClosure
     /// <summary>Every kept identity of <paramref name="table"/>, ordered by their UTF-8 bytes.</summary>
     public IEnumerable<string> Kept(SubsetTable table) => _store.Kept(_tables[table]);
 
+    /// <summary>
+    /// The kept identities of <paramref name="table"/> of which fewer copies are kept than the table holds, with how
+    /// many (null: every copy of every kept identity). Only a table without a primary key has copies: rows of the same
+    /// content, one identity; a root's limit takes the copies of its chosen identities until it has its rows, so the
+    /// last one may be taken in part.
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? CopyLimits(SubsetTable table) => CopyLimits(_tables[table]);
+
+    /// <summary><see cref="CopyLimits(SubsetTable)"/> by the table's index (the key store's).</summary>
+    public IReadOnlyDictionary<string, long>? CopyLimits(int table) => _copies.GetValueOrDefault(table);
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         for (var r = 0; r < _graph.Roots.Count; r++)
@@ -70,9 +84,9 @@ public sealed class SubsetClosure
             {
                 continue;
             }
-            await foreach (var row in SelectAsync(r, root, cancellationToken).ConfigureAwait(false))
+            await foreach (var (row, copies) in SelectAsync(r, root, cancellationToken).ConfigureAwait(false))
             {
-                Reach(root.Table, row, down: true);
+                Reach(root.Table, row, down: true, copies);
             }
         }
         foreach (var table in _graph.Passthrough)
@@ -169,8 +183,13 @@ public sealed class SubsetClosure
         }
     }
 
-    /// <summary>A root's rows: where (by the source), then percent, then limit (both keyed on the row's identity).</summary>
-    async IAsyncEnumerable<KeyRow> SelectAsync(int index, SubsetStart root, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// A root's rows: where (by the source), then percent, then limit (both keyed on the row's identity), each with how
+    /// many of its copies are taken (null: all). Copies (rows without a primary key of the same content) share their
+    /// identity and so its hash: percent takes all or none of them, and limit counts each, taking the last identity's
+    /// in part when only some fit.
+    /// </summary>
+    async IAsyncEnumerable<(KeyRow Row, long? Copies)> SelectAsync(int index, SubsetStart root, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var threshold = root.Percent is double percent ? Threshold(percent) : ulong.MaxValue;
         await foreach (var row in _source.ReadRootAsync(root, cancellationToken).ConfigureAwait(false))
@@ -182,7 +201,7 @@ public sealed class SubsetClosure
             }
             if (root.Limit is null)
             {
-                yield return row;
+                yield return (row, null);
             }
             else
             {
@@ -192,9 +211,17 @@ public sealed class SubsetClosure
         }
         if (root.Limit is long limit)
         {
-            foreach (var row in _store.Smallest(index, limit))
+            // Each identity has at least one copy: the limit's identities are at most its rows.
+            var left = limit;
+            foreach (var (row, copies) in _store.Smallest(index, limit))
             {
-                yield return row;
+                if (left == 0)
+                {
+                    break;
+                }
+                var take = Math.Min(copies, left);
+                left -= take;
+                yield return (row, take < copies ? take : null);
             }
         }
     }
@@ -209,10 +236,32 @@ public sealed class SubsetClosure
         return SipHash.Hash64(_sampleKey, bytes);
     }
 
-    /// <summary>Keeps a row for the next round: downward (a row kept upward so far is expanded again, downward) or upward.</summary>
-    void Reach(SubsetTable table, in KeyRow row, bool down)
+    /// <summary>
+    /// Keeps a row for the next round: downward (a row kept upward so far is expanded again, downward) or upward; with
+    /// <paramref name="copies"/>, only that many copies of it (a limit root's last identity), unless it is reached by a
+    /// path that keeps every copy, before or after.
+    /// </summary>
+    void Reach(SubsetTable table, in KeyRow row, bool down, long? copies = null)
     {
         var index = _tables[table];
+        if (copies is long some)
+        {
+            var limits = _copies.GetValueOrDefault(index);
+            if (!_store.IsKept(index, row.Id))
+            {
+                limits ??= _copies[index] = new(StringComparer.Ordinal);
+                limits[row.Id] = some;
+            }
+            else if (limits is not null && limits.TryGetValue(row.Id, out var before))
+            {
+                // Two limit roots on the table: the copies of the one that takes more.
+                limits[row.Id] = Math.Max(before, some);
+            }
+        }
+        else if (_copies.Count > 0 && _copies.TryGetValue(index, out var limits))
+        {
+            limits.Remove(row.Id);
+        }
         if (!_store.Reach(index, row.Id, row.Values, down, Rounds + 1))
         {
             return;

@@ -179,10 +179,46 @@ public class KeyStoreTests
             store.AddSample(2, hash, new KeyRow(id, [id]));
         }
         store.AddSample(3, 0, new KeyRow("other root", ["x"]));
-        var smallest = store.Smallest(2, 6_001).Select(r => r.Id).ToList();
+        var smallest = store.Smallest(2, 6_001).Select(r => r.Row.Id).ToList();
         Assert.Equal(6_001, smallest.Count);
         Assert.Equal(Enumerable.Range(0, 6_000).Select(i => (i * 2).ToString(System.Globalization.CultureInfo.InvariantCulture)), smallest.Take(6_000));
         Assert.Equal("11999", smallest[^1]);
+    }
+
+    [Fact]
+    public void Smallest_CandidateAddedAgain_CountsItsCopies()
+    {
+        // Rows without a primary key of the same content share one identity: a limit counts their copies.
+        using var store = new KeyStore(4 << 20);
+        for (var copy = 0; copy < 3; copy++)
+        {
+            store.AddSample(0, 5, new KeyRow("thrice", ["thrice"]));
+        }
+        store.AddSample(0, 1, new KeyRow("once", ["once"]));
+        store.AddSample(1, 5, new KeyRow("thrice", ["thrice"]));
+
+        Assert.Equal([("once", 1L), ("thrice", 3L)], store.Smallest(0, 10).Select(s => (s.Row.Id, s.Copies)));
+        Assert.Equal([("once", 1L)], store.Smallest(0, 1).Select(s => (s.Row.Id, s.Copies)));
+        Assert.Equal([("thrice", 1L)], store.Smallest(1, 10).Select(s => (s.Row.Id, s.Copies)));
+    }
+
+    [Fact]
+    public void FileRows_RecordedSeveralTimes_ReadEveryCopyAndKeepTheFirstCopiesACapAllows()
+    {
+        using var store = new KeyStore(4 << 20);
+        string[] ids = ["dup", "one", "dup", "other", "other", "dup"];
+        for (var number = 0; number < ids.Length; number++)
+        {
+            AddRow(store, 0, ids[number], [ids[number]], number);
+        }
+
+        Assert.Equal(["dup", "one", "other"], store.Rows(0).Select(r => r.Id));
+        Assert.Equal(["dup", "dup", "dup", "one", "other", "other"], store.Rows(0, everyCopy: true).Select(r => r.Id));
+        store.Reach(0, "dup", ["dup"], down: true, round: 1);
+        store.Reach(0, "other", ["other"], down: true, round: 1);
+        Assert.Equal([0L, 2, 3, 4, 5], store.KeptRowNumbers(0).Order());
+        // Two copies of dup: its first two by row number; other has no cap, one never kept.
+        Assert.Equal([0L, 2, 3, 4], store.KeptRowNumbers(0, new Dictionary<string, long> { ["dup"] = 2, ["one"] = 1 }).Order());
     }
 
     [Fact]

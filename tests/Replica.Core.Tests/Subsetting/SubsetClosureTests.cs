@@ -402,6 +402,40 @@ public sealed class SubsetClosureTests : IDisposable
         Assert.Equal(SubsetRole.FollowedChild, graph.Roles[items]);
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(100)]
+    public async Task RunAsync_LimitOnAKeylessRootWithCopies_TakesLimitRowsTheLastIdentityInPart(int limit)
+    {
+        // Rows without a primary key are known by their content: 20 contents, 3 copies each. `limit: 3` kept three
+        // identities, so 9 rows were written; now the copies count, and only the last identity may be taken in part.
+        var tallies = new SubsetTable("public.tallies", ["kind_id"], []);
+        var kinds = new SubsetTable("public.kinds", ["id"], [0]);
+        string S(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var rows = new Dictionary<SubsetTable, List<KeyRow>>
+        {
+            [tallies] = [.. Enumerable.Range(0, 60).Select(n => new KeyRow("content " + S(n % 20), [S(n % 20)]))],
+            [kinds] = [.. Enumerable.Range(0, 20).Select(n => new KeyRow(S(n), [S(n)]))],
+        };
+        SubsetGraph Graph(params SubsetStart[] roots) => new([tallies, kinds], [new("tallies_kind_id_fkey", tallies, [0], kinds, [0], Nullable: false)],
+            roots, new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), new HashSet<SubsetTable>(), unreachedFull: false);
+
+        var closure = new SubsetClosure(Graph(new SubsetStart(tallies) { Limit = limit }), new MemorySource(rows), Store(), s_secret);
+        await closure.RunAsync(CancellationToken.None);
+
+        var limits = closure.CopyLimits(tallies) ?? new Dictionary<string, long>();
+        var copies = closure.Kept(tallies).Select(id => limits.TryGetValue(id, out var some) ? some : 3).ToList();
+        Assert.Equal(Math.Min(limit, 60), copies.Sum());
+        Assert.True(copies.Count(c => c < 3) <= 1);
+        Assert.Equal(closure.KeptCount(tallies), closure.KeptCount(kinds));
+        // The same rows reached by a root that takes every copy (no limit): no cap is left.
+        var both = new SubsetClosure(Graph(new SubsetStart(tallies) { Limit = limit }, new SubsetStart(tallies)), new MemorySource(rows), Store(), s_secret);
+        await both.RunAsync(CancellationToken.None);
+        Assert.Empty(both.CopyLimits(tallies) ?? new Dictionary<string, long>());
+        Assert.Equal(20, both.KeptCount(tallies));
+    }
+
     [Fact]
     public async Task RunAsync_SameSecretAndData_KeepsTheSameRowsEveryRun()
     {

@@ -106,6 +106,58 @@ public sealed class MysqlSubsetTests(MariaDbServer server) : IDisposable
     }
 
     /// <summary>
+    /// A root without a primary key whose rows repeat (copies share one identity, their content): `limit: 7` kept every
+    /// copy of 7 identities; now exactly 7 rows, live (mariadb-dump's stream, subset like a file) and from a
+    /// mariadb-dump file, by whole groups of copies but the last, with their parents.
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_LimitOnAKeylessRootWithDuplicateRows_KeepsAtMostLimitRows()
+    {
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, """
+            CREATE TABLE kinds (id int PRIMARY KEY, name varchar(10)) ENGINE=InnoDB;
+            CREATE TABLE tallies (kind_id int NOT NULL, tag varchar(20), CONSTRAINT tallies_kind FOREIGN KEY (kind_id) REFERENCES kinds (id)) ENGINE=InnoDB;
+            INSERT INTO kinds SELECT seq, CONCAT('k', seq) FROM seq_1_to_20;
+            INSERT INTO tallies SELECT g.seq, CONCAT('tag ', g.seq) FROM seq_1_to_20 g, seq_1_to_3 c;
+            """);
+        var file = Path.Combine(_cli.WorkingDirectory, "keyless.sql");
+        var mariadbDump = await ProcessRunner.RunAsync(server.DumpBinary, ["--defaults-file=" + server.ClientConfigPath, "--single-transaction", source]);
+        await File.WriteAllTextAsync(file, mariadbDump.Stdout);
+        async Task<string> DumpAsync(string name, params string[] arguments)
+        {
+            var target = "replica_subset_" + Guid.NewGuid().ToString("N")[..8];
+            var config = _cli.WriteConfig(name: name + ".yaml", body: $$"""
+                secret: mysql-subset-secret-0123456789
+                source:
+                  connection_uri: '{{server.ConnectionUri(source)}}'
+                destination:
+                  connection_uri: '{{server.ConnectionUri(target)}}'
+                  allow_privileged_role: true
+                bridge:
+                  local:
+                    path: {{_cli.BridgePath}}
+                subset:
+                  roots: [{ table: tallies, limit: 7 }]
+                """);
+            var dump = await _cli.RunAsync(["dump", "-c", config, "--name", name, .. arguments]);
+            Assert.True(dump.ExitCode == 0, dump.Stderr);
+            var restore = await _cli.RunAsync("restore", "-c", config, "--name", name);
+            Assert.True(restore.ExitCode == 0, restore.Stderr);
+            return target;
+        }
+
+        foreach (var target in new[] { await DumpAsync("keyless-live"), await DumpAsync("keyless-file", "--input", file, "--dialect", "MySql") })
+        {
+            Assert.Equal(7, await CountAsync(target, "SELECT count(*) FROM tallies"));
+            var groups = await server.QueryAsync(target, "SELECT kind_id, tag, count(*) FROM tallies GROUP BY 1, 2 ORDER BY 1");
+            Assert.All(groups, g => Assert.Equal("tag " + g[0], g[1]));
+            Assert.Equal(1, groups.Count(g => g[2] != "3"));
+            Assert.Equal(0, await CountAsync(target, "SELECT count(*) FROM tallies t LEFT JOIN kinds k ON k.id = t.kind_id WHERE k.id IS NULL"));
+            Assert.Equal(groups.Count, await CountAsync(target, "SELECT count(*) FROM kinds"));
+        }
+    }
+
+    /// <summary>
     /// MariaDB compares a foreign key's values with the column's collation (case- and accent-insensitive by default,
     /// trailing blanks ignored), so a child row can reference a parent whose key is written differently; a subset,
     /// computed on the dump's text, keeps those parents too (the restore loads with foreign_key_checks off, so a lost
