@@ -421,6 +421,41 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
+    /// With --jobs 2 the connections that only overlap work must fit beside the two COPY connections the jobs open anyway:
+    /// a CONNECTION LIMIT of 4 (the exporter, two tables, a pg_dump in its turn) dumps the same bytes as without a limit. Regression: the thresholds (3 for the closure's second and a COPY run ahead, 5 for the pg_dumps started
+    /// early) ignored the jobs' own connections, so the second table opened a helper past the limit ('too many
+    /// connections for role').
+    /// </summary>
+    [Theory]
+    [InlineData(4)]
+    public async Task ReplicaDump_RoleWithATightConnectionLimitAndTwoJobs_DumpsTheSameBytesWithinIt(int limit)
+    {
+        var (db, role) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: 'postgres://{role}@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{db}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 2000" {"}"}]
+              follow_children: [public.orders, public.order_items, public.events, public.notes]
+            """);
+        // Many key batches a table, so that each of the two tables in flight would run its next COPY ahead.
+        var environment = new Dictionary<string, string?> { ["REPLICA_SUBSET_COPY_BATCH"] = "7", ["REPLICA_SUBSET_FULL_SCAN"] = "2" };
+
+        var unlimited = await DumpAndLoadAsync(cli, config, "unlimited", ["--jobs", "2"], environment: environment);
+        await server.ExecuteAsync("postgres", $"ALTER ROLE {role} CONNECTION LIMIT {limit}");
+        var limited = await DumpAndLoadAsync(cli, config, "limited", ["--jobs", "2"], environment: environment);
+
+        await AssertSameBytesAsync(unlimited.Sql, limited.Sql);
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(limited.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
+    }
+
+    /// <summary>
     /// Kept keys reach the data COPY as one array constant per batch: keys with quotes, backslashes, braces, commas,
     /// spaces, an empty string and the word NULL select their own rows, single-column and composite, also in a database
     /// whose default is standard_conforming_strings off (a backslash escaped for the array must be escaped again).
