@@ -150,13 +150,38 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     // max_connections), as seen once the snapshot is exported; null: no limit applies.
     int? _spare;
 
+    // Helpers opened (the closure's second, COPY connections run ahead), never given back to the count: a closed one's
+    // backend may outlive it for a moment. Whether the pg_dump parts were started early. Guarded by _idle's lock.
+    int _helpersOpened;
+    bool _startedEarly;
+
     /// <summary>
     /// Whether <paramref name="connections"/> more connections than the exporter's fit the limits that applied when the
     /// snapshot was exported. The extra connections a subset opens only to overlap its work (the closure's second
     /// connection, a table's COPY run ahead, pg_dumps started early) are opened only where they fit, so a role with a
     /// tight CONNECTION LIMIT still dumps, one statement after another. Other sessions may take the room meanwhile.
     /// </summary>
-    public bool RoomFor(int connections) => _spare is not int spare || spare >= connections;
+    bool RoomFor(int connections) => _spare is not int spare || spare >= connections;
+
+    /// <summary>
+    /// Whether one more helper fits, counting it if so: a connection that only overlaps work (the closure's second, then
+    /// a table's next COPY run ahead) and stays open on a shelf until the dump ends. Beside the helpers, the dump needs
+    /// anyway a COPY connection per job (they stay open too) and the pg_dumps of the data section's rest and the
+    /// post-data: both at once when started early (<see cref="StartSchemaParts"/>) or with two jobs or more (each in its
+    /// turn, but two parts run at once), else one.
+    /// </summary>
+    public bool TryReserveHelper()
+    {
+        lock (_idle)
+        {
+            if (!RoomFor(_jobs + _helpersOpened + 1 + (_startedEarly ? 2 : Math.Min(_jobs, 2))))
+            {
+                return false;
+            }
+            _helpersOpened++;
+            return true;
+        }
+    }
 
     /// <summary>The connections left under the role's, the database's and the server's limits; null when none applies.</summary>
     static async Task<int?> SpareConnectionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -214,14 +239,19 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// Starts the pg_dump parts (pre-data, the rest of the data section, post-data) now rather than each in its turn, so
     /// that their pg_dumps read the catalog while something else runs (a subset's closure, then its tables) and each is
     /// ready when its turn comes: a pg_dump blocks once its pipe is full, so this holds no more than a pipe's bytes.
-    /// Three more connections are open meanwhile: only when they fit beside the closure's two (<see cref="RoomFor"/>),
-    /// else each starts in its turn. The parts not read are ended with the source.
+    /// Three more connections are open meanwhile: only when they fit beside the closure's two, and two of them beside a
+    /// COPY connection per job and the closure's second (a helper then), else each starts in its turn
+    /// (<see cref="TryReserveHelper"/>). The parts not read are ended with the source.
     /// </summary>
     public void StartSchemaParts()
     {
-        if (!RoomFor(5))
+        lock (_idle)
         {
-            return;
+            if (!RoomFor(Math.Max(5, _jobs + 3)))
+            {
+                return;
+            }
+            _startedEarly = true;
         }
         foreach (var kind in new[] { SnapshotPartKind.PreData, SnapshotPartKind.OtherData, SnapshotPartKind.PostData })
         {
@@ -376,7 +406,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
 
     /// <summary>
     /// A second connection inside the snapshot for a table read in several statements: an idle one, else a new one if it
-    /// fits (with the table's own, and a pg_dump's later while both stay open); null: the statements run one after another.
+    /// fits (<see cref="TryReserveHelper"/>); null: the statements run one after another.
     /// </summary>
     async Task<NpgsqlConnection?> TakeHelperAsync(string snapshot, CancellationToken cancellationToken)
     {
@@ -387,7 +417,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 return idle;
             }
         }
-        return RoomFor(3) ? await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false) : null;
+        return TryReserveHelper() ? await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>A helper whose statements all ended serves the next table; one left mid-COPY is closed.</summary>
