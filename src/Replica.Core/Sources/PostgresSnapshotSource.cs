@@ -186,15 +186,19 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// <summary>The connections left under the role's, the database's and the server's limits; null when none applies.</summary>
     static async Task<int?> SpareConnectionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        // A superuser is held to none of the three (the reserved slots are its own); pg_stat_activity shows every
-        // session's role, database and type, also to a role that may not read their queries.
+        // A superuser is held to none of the three (the reserved slots are its own). pg_stat_activity shows every
+        // session's role and database, but to a role that is not the session's (nor pg_read_all_stats) its backend_type
+        // is NULL: such a row counts too (a background worker of another role with it, which errs on the safe side).
         const string Sql = """
+            WITH sessions AS (
+                SELECT a.usesysid, a.datid FROM pg_stat_activity a
+                WHERE a.usesysid IS NOT NULL AND a.datid IS NOT NULL AND (a.backend_type = 'client backend' OR a.backend_type IS NULL))
             SELECT r.rolsuper,
-                   r.rolconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid AND a.backend_type = 'client backend'),
-                   d.datconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'),
+                   r.rolconnlimit, (SELECT count(*) FROM sessions s WHERE s.usesysid = r.oid),
+                   d.datconnlimit, (SELECT count(*) FROM sessions s WHERE s.datid = d.oid),
                    current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
                        - coalesce(current_setting('reserved_connections', true)::int, 0),
-                   (SELECT count(*) FROM pg_stat_activity a WHERE a.backend_type = 'client backend')
+                   (SELECT count(*) FROM sessions)
             FROM pg_roles r, pg_database d
             WHERE r.rolname = current_user AND d.datname = current_database()
             """;
