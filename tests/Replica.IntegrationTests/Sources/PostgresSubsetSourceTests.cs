@@ -497,6 +497,39 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
+    /// A CONNECTION LIMIT is the login role's (the session user's), also when the role's settings switch its sessions to
+    /// another role (ALTER ROLE ... SET role): with 3, the dump makes do with the closure's connection and a pg_dump in its
+    /// turn. Regression: the limit and the sessions were read for current_user, the role switched to, which has neither,
+    /// so everything a subset overlaps was opened ('too many connections for role').
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_LimitOfALoginRoleThatSetsAnotherRole_DumpsWithinIt()
+    {
+        var (db, role) = await SourceAsync();
+        var other = role + "_owner";
+        await server.ExecuteAsync("postgres", $"CREATE ROLE {other} NOLOGIN; GRANT pg_read_all_data TO {other}; GRANT {other} TO {role}; "
+            + $"ALTER ROLE {role} SET role = '{other}'; ALTER ROLE {role} CONNECTION LIMIT 3");
+        using var cli = new ReplicaCli();
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: 'postgres://{role}@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{db}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 2000" {"}"}]
+              follow_children: [public.orders, public.order_items, public.events, public.notes]
+            """);
+        var environment = new Dictionary<string, string?> { ["REPLICA_SUBSET_COPY_BATCH"] = "7", ["REPLICA_SUBSET_FULL_SCAN"] = "2" };
+
+        var limited = await DumpAndLoadAsync(cli, config, "limited", environment: environment);
+
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(limited.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
+    }
+
+    /// <summary>
     /// Kept keys reach the data COPY as one array constant per batch: keys with quotes, backslashes, braces, commas,
     /// spaces, an empty string and the word NULL select their own rows, single-column and composite, also in a database
     /// whose default is standard_conforming_strings off (a backslash escaped for the array must be escaped again).
