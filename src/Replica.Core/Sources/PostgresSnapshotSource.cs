@@ -186,7 +186,8 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// <summary>The connections left under the role's, the database's and the server's limits; null when none applies.</summary>
     static async Task<int?> SpareConnectionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        // A superuser is held to none of the three (the reserved slots are its own). pg_stat_activity shows every
+        // The limits are the login role's (session_user; ALTER ROLE ... SET role may make current_user another), and a
+        // superuser is held to none of the three (the reserved slots are its own). pg_stat_activity shows every
         // session's role and database, but to a role that is not the session's (nor pg_read_all_stats) its backend_type
         // is NULL: such a row counts too (a background worker of another role with it, which errs on the safe side).
         const string Sql = """
@@ -200,7 +201,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                        - coalesce(current_setting('reserved_connections', true)::int, 0),
                    (SELECT count(*) FROM sessions)
             FROM pg_roles r, pg_database d
-            WHERE r.rolname = current_user AND d.datname = current_database()
+            WHERE r.rolname = session_user AND d.datname = current_database()
             """;
         await using var command = new NpgsqlCommand(Sql, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
