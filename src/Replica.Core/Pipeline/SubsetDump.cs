@@ -36,8 +36,8 @@ internal static class SubsetDump
         var subset = config.Subset!;
         var connection = await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false);
         // A second connection answers the closure's next question while the client records the last answer, where it fits
-        // (both go on to copy tables, and stay open while a pg_dump runs).
-        var second = source.RoomFor(3) ? await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
+        // (it goes on as a helper: the next COPY of a table run ahead).
+        var second = source.TryReserveHelper() ? await source.OpenSnapshotConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
         try
         {
             // Read under the snapshot sessions' empty search_path, format_type qualifies every key type outside pg_catalog,

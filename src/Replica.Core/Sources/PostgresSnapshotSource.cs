@@ -150,28 +150,58 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     // max_connections), as seen once the snapshot is exported; null: no limit applies.
     int? _spare;
 
+    // Helpers opened (the closure's second, COPY connections run ahead), never given back to the count: a closed one's
+    // backend may outlive it for a moment. Whether the pg_dump parts were started early. Guarded by _idle's lock.
+    int _helpersOpened;
+    bool _startedEarly;
+
     /// <summary>
     /// Whether <paramref name="connections"/> more connections than the exporter's fit the limits that applied when the
     /// snapshot was exported. The extra connections a subset opens only to overlap its work (the closure's second
     /// connection, a table's COPY run ahead, pg_dumps started early) are opened only where they fit, so a role with a
     /// tight CONNECTION LIMIT still dumps, one statement after another. Other sessions may take the room meanwhile.
     /// </summary>
-    public bool RoomFor(int connections) => _spare is not int spare || spare >= connections;
+    bool RoomFor(int connections) => _spare is not int spare || spare >= connections;
+
+    /// <summary>
+    /// Whether one more helper fits, counting it if so: a connection that only overlaps work (the closure's second, then
+    /// a table's next COPY run ahead) and stays open on a shelf until the dump ends. Beside the helpers, the dump needs
+    /// anyway a COPY connection per job (they stay open too) and the pg_dumps of the data section's rest and the
+    /// post-data: both at once when started early (<see cref="StartSchemaParts"/>) or with two jobs or more (each in its
+    /// turn, but two parts run at once), else one.
+    /// </summary>
+    public bool TryReserveHelper()
+    {
+        lock (_idle)
+        {
+            if (!RoomFor(_jobs + _helpersOpened + 1 + (_startedEarly ? 2 : Math.Min(_jobs, 2))))
+            {
+                return false;
+            }
+            _helpersOpened++;
+            return true;
+        }
+    }
 
     /// <summary>The connections left under the role's, the database's and the server's limits; null when none applies.</summary>
     static async Task<int?> SpareConnectionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        // A superuser is held to none of the three (the reserved slots are its own); pg_stat_activity shows every
-        // session's role, database and type, also to a role that may not read their queries.
+        // The limits are the login role's (session_user; ALTER ROLE ... SET role may make current_user another), and a
+        // superuser is held to none of the three (the reserved slots are its own). pg_stat_activity shows every
+        // session's role and database, but to a role that is not the session's (nor pg_read_all_stats) its backend_type
+        // is NULL: such a row counts too (a background worker of another role with it, which errs on the safe side).
         const string Sql = """
+            WITH sessions AS (
+                SELECT a.usesysid, a.datid FROM pg_stat_activity a
+                WHERE a.usesysid IS NOT NULL AND a.datid IS NOT NULL AND (a.backend_type = 'client backend' OR a.backend_type IS NULL))
             SELECT r.rolsuper,
-                   r.rolconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid AND a.backend_type = 'client backend'),
-                   d.datconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'),
+                   r.rolconnlimit, (SELECT count(*) FROM sessions s WHERE s.usesysid = r.oid),
+                   d.datconnlimit, (SELECT count(*) FROM sessions s WHERE s.datid = d.oid),
                    current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
                        - coalesce(current_setting('reserved_connections', true)::int, 0),
-                   (SELECT count(*) FROM pg_stat_activity a WHERE a.backend_type = 'client backend')
+                   (SELECT count(*) FROM sessions)
             FROM pg_roles r, pg_database d
-            WHERE r.rolname = current_user AND d.datname = current_database()
+            WHERE r.rolname = session_user AND d.datname = current_database()
             """;
         await using var command = new NpgsqlCommand(Sql, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -214,14 +244,19 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
     /// Starts the pg_dump parts (pre-data, the rest of the data section, post-data) now rather than each in its turn, so
     /// that their pg_dumps read the catalog while something else runs (a subset's closure, then its tables) and each is
     /// ready when its turn comes: a pg_dump blocks once its pipe is full, so this holds no more than a pipe's bytes.
-    /// Three more connections are open meanwhile: only when they fit beside the closure's two (<see cref="RoomFor"/>),
-    /// else each starts in its turn. The parts not read are ended with the source.
+    /// Three more connections are open meanwhile: only when they fit beside the closure's two, and two of them beside a
+    /// COPY connection per job and the closure's second (a helper then), else each starts in its turn
+    /// (<see cref="TryReserveHelper"/>). The parts not read are ended with the source.
     /// </summary>
     public void StartSchemaParts()
     {
-        if (!RoomFor(5))
+        lock (_idle)
         {
-            return;
+            if (!RoomFor(Math.Max(5, _jobs + 3)))
+            {
+                return;
+            }
+            _startedEarly = true;
         }
         foreach (var kind in new[] { SnapshotPartKind.PreData, SnapshotPartKind.OtherData, SnapshotPartKind.PostData })
         {
@@ -376,7 +411,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
 
     /// <summary>
     /// A second connection inside the snapshot for a table read in several statements: an idle one, else a new one if it
-    /// fits (with the table's own, and a pg_dump's later while both stay open); null: the statements run one after another.
+    /// fits (<see cref="TryReserveHelper"/>); null: the statements run one after another.
     /// </summary>
     async Task<NpgsqlConnection?> TakeHelperAsync(string snapshot, CancellationToken cancellationToken)
     {
@@ -387,7 +422,7 @@ public sealed class PostgresSnapshotSource : IAsyncDisposable
                 return idle;
             }
         }
-        return RoomFor(3) ? await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false) : null;
+        return TryReserveHelper() ? await OpenImportingAsync(snapshot, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>A helper whose statements all ended serves the next table; one left mid-COPY is closed.</summary>

@@ -421,6 +421,115 @@ public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresSta
     }
 
     /// <summary>
+    /// With --jobs 2 the connections that only overlap work must fit beside those the jobs open anyway: a CONNECTION
+    /// LIMIT of 5 (the exporter, two COPY connections that stay open, and the data section's rest and the post-data's
+    /// pg_dumps, which two jobs run at once) dumps the same bytes as without a limit. Regression: the thresholds (3 for
+    /// the closure's second and a COPY run ahead, 5 for the pg_dumps started early) ignored the jobs' own connections,
+    /// so helpers were opened beside two tables and the last pg_dumps found no room ('too many connections for role').
+    /// </summary>
+    [Theory]
+    [InlineData(5)]
+    public async Task ReplicaDump_RoleWithATightConnectionLimitAndTwoJobs_DumpsTheSameBytesWithinIt(int limit)
+    {
+        var (db, role) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: 'postgres://{role}@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{db}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 2000" {"}"}]
+              follow_children: [public.orders, public.order_items, public.events, public.notes]
+            """);
+        // Many key batches a table, so that each of the two tables in flight would run its next COPY ahead.
+        var environment = new Dictionary<string, string?> { ["REPLICA_SUBSET_COPY_BATCH"] = "7", ["REPLICA_SUBSET_FULL_SCAN"] = "2" };
+
+        var unlimited = await DumpAndLoadAsync(cli, config, "unlimited", ["--jobs", "2"], environment: environment);
+        await server.ExecuteAsync("postgres", $"ALTER ROLE {role} CONNECTION LIMIT {limit}");
+        var limited = await DumpAndLoadAsync(cli, config, "limited", ["--jobs", "2"], environment: environment);
+
+        await AssertSameBytesAsync(unlimited.Sql, limited.Sql);
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(limited.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
+    }
+
+    /// <summary>
+    /// A database's CONNECTION LIMIT counts every session in it, also those of roles the dump's role may not read in
+    /// pg_stat_activity (their backend_type is NULL to it): with 5 and two other sessions open, the dump has two
+    /// connections beside its exporter and makes do with them (the closure's, then a pg_dump in its turn), the same bytes
+    /// as without a limit. Regression: only the sessions whose backend_type the role could read were counted, so the
+    /// closure opened a second connection and pg_dump found no room ('too many connections for database').
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_DatabaseLimitFilledByOtherRolesSessions_DumpsTheSameBytesWithinIt()
+    {
+        var (db, role) = await SourceAsync();
+        using var cli = new ReplicaCli();
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: 'postgres://{role}@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{db}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 2000" {"}"}]
+              follow_children: [public.orders, public.order_items, public.events, public.notes]
+            """);
+        var environment = new Dictionary<string, string?> { ["REPLICA_SUBSET_COPY_BATCH"] = "7", ["REPLICA_SUBSET_FULL_SCAN"] = "2" };
+
+        var unlimited = await DumpAndLoadAsync(cli, config, "unlimited", environment: environment);
+        await server.ExecuteAsync("postgres", $"ALTER DATABASE {db} CONNECTION LIMIT 5");
+        // Two idle sessions of the server's superuser, whose rows in pg_stat_activity the dump's role reads only in part.
+        var others = new NpgsqlConnectionStringBuilder(server.ConnectionString(db)) { Pooling = false }.ConnectionString;
+        await using var first = new NpgsqlConnection(others);
+        await using var second = new NpgsqlConnection(others);
+        await first.OpenAsync();
+        await second.OpenAsync();
+        var limited = await DumpAndLoadAsync(cli, config, "limited", environment: environment);
+
+        await AssertSameBytesAsync(unlimited.Sql, limited.Sql);
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(limited.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
+    }
+
+    /// <summary>
+    /// A CONNECTION LIMIT is the login role's (the session user's), also when the role's settings switch its sessions to
+    /// another role (ALTER ROLE ... SET role): with 3, the dump makes do with the closure's connection and a pg_dump in its
+    /// turn. Regression: the limit and the sessions were read for current_user, the role switched to, which has neither,
+    /// so everything a subset overlaps was opened ('too many connections for role').
+    /// </summary>
+    [Fact]
+    public async Task ReplicaDump_LimitOfALoginRoleThatSetsAnotherRole_DumpsWithinIt()
+    {
+        var (db, role) = await SourceAsync();
+        var other = role + "_owner";
+        await server.ExecuteAsync("postgres", $"CREATE ROLE {other} NOLOGIN; GRANT pg_read_all_data TO {other}; GRANT {other} TO {role}; "
+            + $"ALTER ROLE {role} SET role = '{other}'; ALTER ROLE {role} CONNECTION LIMIT 3");
+        using var cli = new ReplicaCli();
+        var config = cli.WriteConfig($"""
+            secret: subset-dump-secret-0123456789
+            source:
+              connection_uri: 'postgres://{role}@{PostgresServer.Host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/{db}'
+            bridge:
+              local:
+                path: {cli.BridgePath}
+            subset:
+              roots: [{"{"} table: public.customers, where: "id <= 2000" {"}"}]
+              follow_children: [public.orders, public.order_items, public.events, public.notes]
+            """);
+        var environment = new Dictionary<string, string?> { ["REPLICA_SUBSET_COPY_BATCH"] = "7", ["REPLICA_SUBSET_FULL_SCAN"] = "2" };
+
+        var limited = await DumpAndLoadAsync(cli, config, "limited", environment: environment);
+
+        Assert.Equal(await server.QueryAsync(db, "SELECT id, customer_id, placed FROM orders WHERE customer_id <= 2000 ORDER BY id"),
+            await server.QueryAsync(limited.Database, "SELECT id, customer_id, placed FROM orders ORDER BY id"));
+    }
+
+    /// <summary>
     /// Kept keys reach the data COPY as one array constant per batch: keys with quotes, backslashes, braces, commas,
     /// spaces, an empty string and the word NULL select their own rows, single-column and composite, also in a database
     /// whose default is standard_conforming_strings off (a backslash escaped for the array must be escaped again).
