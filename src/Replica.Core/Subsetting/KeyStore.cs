@@ -358,7 +358,7 @@ public sealed partial class KeyStore : IDisposable
         foreach (var set in memory.SetNumbers.Order().ToList())
         {
             var kept = (set & 1) == 0;
-            foreach (var record in memory.Sorted(set))
+            foreach (var record in memory.Sorted(set, lean: true))
             {
                 if (kept)
                 {
