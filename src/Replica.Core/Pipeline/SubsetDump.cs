@@ -183,18 +183,11 @@ internal static class SubsetDump
     /// </summary>
     static IEnumerable<(string[] Ids, long? Copies)> Batches(SubsetClosure closure, SubsetTable node, int batchSize)
     {
-        if (closure.CopyLimits(node) is not { Count: > 0 } limits)
-        {
-            foreach (var batch in closure.Kept(node).Chunk(batchSize))
-            {
-                yield return (batch, null);
-            }
-            yield break;
-        }
+        var limits = closure.CopyLimits(node);
         var ids = new List<string>(batchSize);
         foreach (var id in closure.Kept(node))
         {
-            if (limits.TryGetValue(id, out var copies))
+            if (limits is not null && limits.TryGetValue(id, out var copies))
             {
                 if (ids.Count > 0)
                 {
