@@ -84,10 +84,32 @@ internal static class SubsetDump
             var kept = tables.Where(t => closure.KeptCount(t) > 0).Select(t => (t.Name, closure.KeptCount(t))).ToList();
             return new SubsetSummary(closure.Rounds, kept, NulledLinks(plan.Graph));
         }
+        catch (PostgresException e) when (e.SqlState.StartsWith(DataException, StringComparison.Ordinal))
+        {
+            throw new DatabaseException($"computing the subset failed: {WithoutValue(e)}", e);
+        }
         catch (NpgsqlException e)
         {
             throw new DatabaseException($"computing the subset failed: {e.Message}", e);
         }
+    }
+
+    // SQLSTATE class 22, data exception (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+    const string DataException = "22";
+
+    /// <summary>
+    /// A data exception's message without the value it quotes: "invalid input syntax for type integer: "jane@..."" names
+    /// a row's value, the source's data (personal, as often as not), which a config error must not carry into a
+    /// terminal or a CI log. A root's where or a virtual foreign key whose columns' types differ (a typo: customers.id
+    /// for customers.email) casts every value it compares.
+    /// </summary>
+    internal static string WithoutValue(PostgresException e)
+    {
+        var text = e.MessageText;
+        var quote = text.IndexOf('"', StringComparison.Ordinal);
+        var shown = (quote < 0 ? text : text[..quote]).TrimEnd(' ', ':');
+        return $"{e.SqlState}: {shown} (the value is not shown: it is the source's data); a root's where or a virtual foreign key "
+            + "casts or compares a column whose values do not all read as the other type: check their columns and types";
     }
 
     /// <summary>The foreign keys written as NULL: those of tables with kept rows into tables whose rows are not kept.</summary>
