@@ -194,6 +194,14 @@ public sealed class DumpRequest : IAsyncDisposable
         }
         if (options.Jobs == 1)
         {
+            // A live PostgreSQL subset reads its tables from one exported snapshot too, with --jobs 1 as well.
+            if (config.Subset is not null && options.Input is null && config.Source.DataFormat != DataFormat.Copy
+                && config.Source.ConnectionUri is { Length: > 0 } live && DatabaseUri.Parse(live).Kind == DatabaseKind.PostgreSql)
+            {
+                throw new ConfigException("a subset of a live PostgreSQL database reads its tables with COPY from one snapshot "
+                    + "and writes COPY blocks; data_format: inserts works for a whole database, or for a subset of a dump file (--input)",
+                    config.File, key: "source.data_format");
+            }
             return;
         }
         if (options.Input is not null)

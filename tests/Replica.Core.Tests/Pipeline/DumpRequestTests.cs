@@ -124,4 +124,25 @@ public sealed class DumpRequestTests
 
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CreateAsync_LiveSubsetAsInserts_FailsNamingTheSubsetNotJobs()
+    {
+        // A live subset reads from one snapshot with --jobs 1 too; the error said "--jobs above 1" to a user who gave none.
+        var config = ConfigTestHelpers.Parse("""
+            source:
+              connection_uri: postgres://reader@127.0.0.1:1/shop
+              data_format: inserts
+            subset:
+              roots:
+                - table: public.customers
+                  where: "id < 10"
+            """);
+
+        var e = await Assert.ThrowsAsync<ConfigException>(() =>
+            DumpRequest.CreateAsync(config, new DumpOptions(), BridgeFactory.Local, CancellationToken.None));
+
+        Assert.Contains("a subset of a live PostgreSQL database reads its tables with COPY from one snapshot", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--jobs", e.Message, StringComparison.Ordinal);
+    }
 }
