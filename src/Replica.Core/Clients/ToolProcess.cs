@@ -342,8 +342,27 @@ public sealed class ToolProcess : IAsyncDisposable
         }
     }
 
-    sealed class InputStream(ToolProcess tool, Stream inner) : Stream
+    /// <summary>
+    /// The tool's stdin, its pipe enlarged to 1 MiB. psql reads its script 4 KiB at a time (stdio), and each read that
+    /// frees room in a full 64 KiB pipe woke the writer for another small write: a parallel restore of a 1.1 GiB dump
+    /// switched context ~140,000 times, ~45,000 with the larger pipe, and its client CPU fell by about a quarter
+    /// (bench/results/issue10-restore-pipe-2026-12-05.md).
+    /// </summary>
+    sealed class InputStream : Stream
     {
+        readonly ToolProcess _tool;
+        readonly Stream _inner;
+
+        public InputStream(ToolProcess tool, Stream inner)
+        {
+            _tool = tool;
+            _inner = inner;
+            if (inner is System.IO.Pipes.PipeStream pipe)
+            {
+                PipeSize.TryEnlarge(pipe.SafePipeHandle, 1 << 20);
+            }
+        }
+
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
@@ -361,11 +380,11 @@ public sealed class ToolProcess : IAsyncDisposable
         {
             try
             {
-                await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+                await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e)
             {
-                throw await tool.FailureAfterBrokenPipeAsync(e).ConfigureAwait(false);
+                throw await _tool.FailureAfterBrokenPipeAsync(e).ConfigureAwait(false);
             }
         }
 
@@ -373,11 +392,11 @@ public sealed class ToolProcess : IAsyncDisposable
         {
             try
             {
-                await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e)
             {
-                throw await tool.FailureAfterBrokenPipeAsync(e).ConfigureAwait(false);
+                throw await _tool.FailureAfterBrokenPipeAsync(e).ConfigureAwait(false);
             }
         }
 
@@ -387,7 +406,7 @@ public sealed class ToolProcess : IAsyncDisposable
             {
                 try
                 {
-                    inner.Dispose();
+                    _inner.Dispose();
                 }
                 catch (IOException)
                 {
