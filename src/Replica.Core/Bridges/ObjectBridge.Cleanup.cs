@@ -27,6 +27,10 @@ public partial class ObjectBridge
             {
                 throw new BridgeException($"There is no dump named '{name}' in {Description}.");
             }
+            if (_directory is not null && folder.Keys.Count > 0)
+            {
+                await RefuseAliasAsync(name, cancellationToken).ConfigureAwait(false);
+            }
             if (folder.Foreign is { } foreign)
             {
                 // An index entry anyone could have edited in, or a name typed at the root of a bucket that holds other
@@ -107,6 +111,25 @@ public partial class ObjectBridge
             throw new BridgeException($"Dump '{name}' is deleted, but its shares could not be (replica share --list names them; "
                 + $"replica share --revoke ID deletes one): {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Refuses to delete <paramref name="name"/> from a directory store unless a folder of exactly that name is there: a
+    /// file system that ignores case (macOS, Windows) or trailing dots (Windows) opens the folder of dump 'dump-1' for
+    /// 'DUMP-1' or 'dump-1.', which is unlisted and writerless by its own name, so `replica delete DUMP-1` moved the listed
+    /// dump's folder aside and deleted it (found by review).
+    /// </summary>
+    async Task RefuseAliasAsync(string name, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> folders = await _store.ListFoldersAsync(cancellationToken).ConfigureAwait(false);
+        if (folders.Contains(name, StringComparer.Ordinal))
+        {
+            return;
+        }
+        string[] alike = [.. folders.Where(f => string.Equals(f.TrimEnd('.'), name.TrimEnd('.'), StringComparison.OrdinalIgnoreCase))];
+        throw new BridgeException($"There is no folder named '{name}' in {Description}, yet its file system finds one under that name"
+            + (alike.Length > 0 ? $" ('{string.Join("', '", alike)}': it ignores case or trailing dots)" : "")
+            + "; nothing was deleted. Give the name exactly as 'replica list' shows it.");
     }
 
     /// <summary>
