@@ -133,4 +133,54 @@ public abstract partial class S3BridgeTests
         Assert.Empty(await bridge.ListAsync(s_none));
         Assert.Empty(await ListKeysAsync(bucket, "replica/late/"));
     }
+
+    /// <summary>
+    /// Regression: `replica delete` of a listed dump deletes its manifest, unlists it, then deletes its chunks. When that
+    /// DeleteObjects was carried out but its answer lost, the name was free and its folder empty until the retry: a writer
+    /// that claimed the name then stored chunks of the same names, the retry deleted them, and the new dump was listed
+    /// without them (found by review). The delete holds the name until its last object is gone.
+    /// </summary>
+    [Fact]
+    public async Task DeleteAsync_ChunksDeleteRetriedAfterItsAnswerWasLost_NeverDeletesANewWritersChunks()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        var faults = new FaultInjector();
+        using var bridge = new S3Bridge(Server.Options(bucket), faults);
+        using var other = new S3Bridge(Server.Options(bucket));
+        await WriteDumpAsync(bridge, "reused", Bytes(3000, seed: 1), chunkSize: 1000);
+        byte[] data = Bytes(3000, seed: 2);
+        Exception? claim = null;
+        int deletes = 0;
+        // DeleteObjects: the manifest, then the chunks (answer lost), then their retry, before which the other writer runs.
+        faults.LoseAnswer(request =>
+        {
+            if (request.Method != HttpMethod.Post || !request.RequestUri!.Query.Contains("delete", StringComparison.Ordinal))
+            {
+                return false;
+            }
+            int number = Interlocked.Increment(ref deletes);
+            if (number == 3)
+            {
+                try
+                {
+                    WriteDumpAsync(other, "reused", data, chunkSize: 1000).GetAwaiter().GetResult();
+                }
+                catch (BridgeException ex)
+                {
+                    claim = ex;
+                }
+            }
+            return number == 2;
+        }, times: 1);
+
+        await bridge.DeleteAsync("reused", s_none);
+
+        Assert.Equal(1, faults.Injected);
+        BridgeException refused = Assert.IsType<BridgeException>(claim);
+        Assert.StartsWith("A dump named 'reused' is being written to", refused.Message);
+        Assert.Empty(await ListedNamesAsync(bridge));
+        Assert.Empty(await ListKeysAsync(bucket, "replica/reused/"));
+        await WriteDumpAsync(other, "reused", data, chunkSize: 1000);
+        Assert.Equal(data, await RestoreAsync(other, "reused"));
+    }
 }

@@ -72,6 +72,20 @@ public partial class ObjectBridge
                 // was gone: found by review.) A restore that starts in between fails on the missing manifest. Then
                 // unlisted; then the chunks, and the marker (if any) last.
                 string manifestKey = ManifestKey(name);
+                List<string> rest = folder.Keys.Where(k => k != manifestKey).ToList();
+                if (folder.Marker is null && rest.Count > 0)
+                {
+                    // The name stays claimed, by a marker of the delete's own, until the last object is gone: unlisted,
+                    // with its folder emptied by a DeleteObjects whose answer was lost, a writer could claim it and store
+                    // chunks of the same names before the retry, which deleted them, and that dump was listed without
+                    // them (found by review). A folder that holds a marker already keeps it until last.
+                    if (!await ClaimForRemovalAsync(name, cancellationToken).ConfigureAwait(false))
+                    {
+                        throw new BridgeException($"Dump '{name}' in {Description} is being deleted or written by another process "
+                            + $"({_store.Show(MarkerKey(name))} appeared); nothing was deleted.");
+                    }
+                    rest.Add(MarkerKey(name));
+                }
                 if (folder.Keys.Contains(manifestKey))
                 {
                     await _store.DeleteAsync([manifestKey], cancellationToken).ConfigureAwait(false);
@@ -94,7 +108,7 @@ public partial class ObjectBridge
                         // the delete goes on
                     }
                 }
-                await DeleteDumpObjectsAsync(name, folder.Keys.Where(k => k != manifestKey).ToList(), cancellationToken).ConfigureAwait(false);
+                await DeleteDumpObjectsAsync(name, rest, cancellationToken).ConfigureAwait(false);
             }
         }
         if (moved is not null)
@@ -244,7 +258,17 @@ public partial class ObjectBridge
                             continue;
                         }
                     }
-                    await DeleteDumpObjectsAsync(name, folder.Keys.Where(k => k != markerKey).ToList(), cancellationToken).ConfigureAwait(false);
+                    // Claimed again, by a marker of the cleanup's own, until the last object is gone (see DeleteAsync): a
+                    // retried DeleteObjects must not delete the chunks of a writer that claimed the name meanwhile. Taken
+                    // already: that writer finds this folder's leftovers and gives the name up; the next cleanup goes on.
+                    List<string> rest = folder.Keys.Where(k => k != markerKey).ToList();
+                    if (!await ClaimForRemovalAsync(name, cancellationToken).ConfigureAwait(false))
+                    {
+                        abandoned.Remove(name);
+                        continue;
+                    }
+                    rest.Add(markerKey);
+                    await DeleteDumpObjectsAsync(name, rest, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -253,6 +277,18 @@ public partial class ObjectBridge
             await _directory!.DeleteMovedAsync(aside, cancellationToken).ConfigureAwait(false);
         }
         return abandoned;
+    }
+
+    /// <summary>
+    /// Claims dump <paramref name="name"/>'s name on an object store while its objects are removed: a writer marker that
+    /// says so, written only if there is none (false when there is). Its age keeps `delete --abandoned` away while it is
+    /// young; removed last, or aged into a leftover of its own when the removal dies.
+    /// </summary>
+    Task<bool> ClaimForRemovalAsync(string name, CancellationToken cancellationToken)
+    {
+        byte[] marker = System.Text.Encoding.UTF8.GetBytes(
+            $"removing dump '{name}': pid {Environment.ProcessId} on {Environment.MachineName} since {_options.TimeProvider.GetUtcNow():O}, remover {Guid.NewGuid():N}\n");
+        return _store.PutIfAbsentAsync(MarkerKey(name), marker, $"claim the name of dump '{name}' while it is removed, at", cancellationToken);
     }
 
     /// <summary>
