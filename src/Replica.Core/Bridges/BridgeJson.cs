@@ -163,6 +163,13 @@ internal static class BridgeJson
             {
                 BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] ({chunk.Key}) is not a plain file name in the dump's folder");
             }
+            // Nor the name of a bridge's own file: an import copies every chunk under its key, and "index.json" in the
+            // dump's folder is the index of another bridge whose prefix is that folder (and makes the folder no dump's,
+            // so it could never be deleted): found by review.
+            if (!ObjectBridge.IsObjectName(chunk.Key))
+            {
+                BridgeThrow.DumpIntegrity(name, $"manifest {where} is not valid: the key of chunks[{i}] ({chunk.Key}) is the name of the bridge's own file");
+            }
         }
         CheckParts(manifest, name, where);
         return manifest;

@@ -305,9 +305,9 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     /// </summary>
     internal async Task<ReadOnlyMemory<byte>> ReadChunkListAsync(string name, PartInfo part, ChunkListInfo list, CancellationToken cancellationToken)
     {
-        if (!IsPlainName(list.Key))
+        if (!IsPlainName(list.Key) || !IsObjectName(list.Key))
         {
-            BridgeThrow.DumpIntegrity(name, $"{part}: the key of {list} is not a plain file name");
+            BridgeThrow.DumpIntegrity(name, $"{part}: the key of {list} is not a plain file name, or is that of the bridge's own file");
         }
         string key = DumpPrefix(name) + list.Key;
         StoredObject stored = await _store.GetAsync(key, $"read {list} of dump '{name}' from", length =>
@@ -448,6 +448,12 @@ public partial class ObjectBridge : IBridge, IIndexRebuild, IAbandonedCleanup
     internal static DumpEntry EntryOf(DumpManifest manifest) =>
         new(manifest.Name, DumpEntry.Complete, manifest.SizeIn, manifest.SizeOut, manifest.CreatedAt, manifest.Compressed,
             manifest.Encrypted, manifest.Chunks.Count);
+
+    /// <summary>
+    /// Whether <paramref name="key"/>, a plain name, may name a chunk or chunk list in a dump's folder: not the manifest's
+    /// name, nor index.json, which a store without folders of its own (S3) holds there for a bridge nested at that prefix.
+    /// </summary>
+    internal static bool IsObjectName(string key) => key != ManifestName && key != IndexKey;
 
     internal static bool IsPlainName(string key) =>
         key.Length > 0 && key[0] != '.' && key.IndexOfAny(['/', '\\', ':']) < 0 && Path.GetFileName(key) == key;

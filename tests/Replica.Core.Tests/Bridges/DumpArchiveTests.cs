@@ -132,6 +132,34 @@ public sealed class DumpArchiveTests : IDisposable
         Assert.Equal(AllParts, restored.ToArray());
     }
 
+    /// <summary>
+    /// Regression: a manifest of bridge format v1 or v2 names each chunk's key, any plain file name, and an import copies
+    /// every chunk under it. A chunk named index.json landed in the dump's folder of an object store, where it is the index
+    /// of a bridge nested at that prefix, and made the folder no dump's: `replica delete` refused it for good (found by review).
+    /// </summary>
+    [Fact]
+    public async Task Import_ChunkKeyEditedToIndexJson_RefusedAndNothingStored()
+    {
+        const string edited = "index.json";
+        var v2 = new LocalBridge(_dir.Combine("v2"));
+        await WritePartsAsync(v2, Name, ConfigNamed("plain"), s_parts);
+        string folder = _dir.Combine("v2", Name);
+        string manifestPath = Path.Combine(folder, "manifest.json");
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        System.Text.Json.Nodes.JsonNode chunk = manifest["chunks"]![4]!;
+        string original = (string)chunk["key"]!;
+        chunk["key"] = edited;
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+        File.Move(Path.Combine(folder, original), Path.Combine(folder, edited));
+        var store = new MemoryObjectStore(TimeProvider.System);
+        var objects = new ObjectBridge(store);
+
+        var ex = await Assert.ThrowsAsync<IntegrityException>(() => objects.ImportAsync(v2, Name, CancellationToken.None));
+
+        Assert.Contains($"({edited}) is the name of the bridge's own file", ex.Message);
+        Assert.Empty(store.Keys);
+    }
+
     [Fact]
     public async Task Import_NameTaken_FailsAndLeavesTheBridgeAsItWas()
     {
