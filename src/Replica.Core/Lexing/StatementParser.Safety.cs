@@ -151,6 +151,30 @@ internal static partial class StatementParser
     }
 
     /// <summary>
+    /// CREATE [OR REPLACE] FUNCTION or PROCEDURE (PostgreSQL): code the dump defines, which then runs wherever something
+    /// calls it - a SELECT, a trigger that a COPY fires, a column default, a CHECK or an index expression - none of which
+    /// the guard can tell from pg_dump's own statements, and whose body (a string) it cannot see into. Returns the
+    /// offset of CREATE and "CREATE FUNCTION" or "CREATE PROCEDURE", or -1 and null.
+    /// https://www.postgresql.org/docs/current/sql-createfunction.html
+    /// </summary>
+    public static int FindRoutineDefinition(ReadOnlySpan<byte> sql, bool nonStandardStrings, out string? what)
+    {
+        what = null;
+        var t = new SqlTokenizer(sql, nonStandardStrings);
+        if (!t.Next() || !t.IsWord("create"u8))
+        {
+            return -1;
+        }
+        var at = t.Start;
+        if (!t.Next() || (t.IsWord("or"u8) && !(t.Next() && t.IsWord("replace"u8) && t.Next())))
+        {
+            return -1;
+        }
+        what = t.IsWord("function"u8) ? "CREATE FUNCTION" : t.IsWord("procedure"u8) ? "CREATE PROCEDURE" : null;
+        return what is null ? -1 : at;
+    }
+
+    /// <summary>
     /// COPY { table [(columns)] | (query) } { FROM | TO } { STDIN | STDOUT | PROGRAM 'command' | 'filename' } [options]
     /// (https://www.postgresql.org/docs/current/sql-copy.html): the first FROM or TO outside parentheses decides.
     /// </summary>

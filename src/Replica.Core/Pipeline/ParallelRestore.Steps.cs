@@ -207,31 +207,48 @@ internal static partial class ParallelRestore
     }
 
     /// <summary>
-    /// Finds the first statement that runs code at restore time (DO, CALL: <see cref="StatementClass.RunsCode"/>). A
-    /// restore in parallel commits its parts one by one in the staging database; such code can change what lies outside
-    /// it (ALTER DATABASE of the destination, ALTER ROLE CURRENT_USER SET ..., a rename of the destination), and a later
-    /// failure could not roll that back. So such a dump is restored on one connection, in one transaction.
+    /// Finds the first statement that runs code at restore time (DO, CALL: <see cref="StatementClass.RunsCode"/>) or
+    /// defines code that something else may run (CREATE FUNCTION, CREATE PROCEDURE:
+    /// <see cref="StatementParser.FindRoutineDefinition"/>). A restore in parallel commits its parts one by one in the
+    /// staging database; such code can change what lies outside it (ALTER DATABASE of the destination, ALTER ROLE
+    /// CURRENT_USER SET ..., a rename of the destination), and a later failure could not roll that back. So such a dump is
+    /// restored on one connection, in one transaction. A function is enough: a SELECT calls it, a trigger that the data's
+    /// COPY fires runs it, as do a column default, a CHECK or an index expression, and none of those can be told from
+    /// pg_dump's own statements (found by review: a function called by a SELECT, or a trigger on a table of the data,
+    /// changed the role's settings in a restore that then failed).
     /// </summary>
     internal sealed class CodeFinder : IUnitSink
     {
-        /// <summary>"DO at line 12", or null while no such statement was seen.</summary>
+        /// <summary>"DO at line 12", "CREATE FUNCTION at line 40", or null while no such statement was seen.</summary>
         public string? First { get; private set; }
 
         public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
         {
-            if (First is null && RunsCodeAt(unit, bytes) is var at and >= 0)
+            if (First is null && RunsCodeAt(unit, bytes, out var what) is var at and >= 0)
             {
-                First = $"{StatementParser.FirstWord(bytes[at..]).ToUpperInvariant()} at line {DumpThrow.LineOf(unit.LineNumber, bytes, at)}";
+                First = $"{what} at line {DumpThrow.LineOf(unit.LineNumber, bytes, at)}";
             }
         }
 
         /// <summary>
-        /// The offset of the word (DO, CALL) of a statement that runs code, or -1. A piece of a statement psql sends whole
-        /// (a rule's "DO INSTEAD (...; ...)") runs nothing on its own.
+        /// The offset of the word (DO, CALL, CREATE) of a statement that runs or defines code, or -1; <paramref name="what"/>
+        /// names it. A piece of a statement psql sends whole (a rule's "DO INSTEAD (...; ...)") runs nothing on its own;
+        /// the first piece of a function with a BEGIN ATOMIC body defines one all the same.
         /// </summary>
-        internal static int RunsCodeAt(in DumpUnit unit, ReadOnlySpan<byte> bytes) =>
-            unit.Kind == UnitKind.Statement && unit.PsqlSendsAlone
-            && StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode ? at : -1;
+        internal static int RunsCodeAt(in DumpUnit unit, ReadOnlySpan<byte> bytes, out string? what)
+        {
+            what = null;
+            if (unit.Kind != UnitKind.Statement)
+            {
+                return -1;
+            }
+            if (unit.PsqlSendsAlone && StatementParser.Classify(bytes, mySql: false, unit.NonStandardStrings, out var at) == StatementClass.RunsCode)
+            {
+                what = StatementParser.FirstWord(bytes[at..]).ToUpperInvariant();
+                return at;
+            }
+            return StatementParser.FindRoutineDefinition(bytes, unit.NonStandardStrings, out what);
+        }
 
         public void Rows(ReadOnlySpan<byte> rows)
         {
@@ -243,16 +260,16 @@ internal static partial class ParallelRestore
     }
 
     /// <summary>
-    /// Refuses a statement that runs code (<see cref="CodeFinder"/>) in a data part, before psql gets it: data parts are
-    /// not read before the restore (pg_dump writes none there), and pre-data has committed by the time they run.
+    /// Refuses a statement that runs or defines code (<see cref="CodeFinder"/>) in a data part, before psql gets it: data
+    /// parts are not read before the restore (pg_dump writes none there), and pre-data has committed by the time they run.
     /// </summary>
     sealed class CodeRefuser : IUnitSink
     {
         public void Unit(in DumpUnit unit, ReadOnlySpan<byte> bytes)
         {
-            if (CodeFinder.RunsCodeAt(unit, bytes) is var at and >= 0)
+            if (CodeFinder.RunsCodeAt(unit, bytes, out var what) is var at and >= 0)
             {
-                RestoreGuardThrow.Refused($"{StatementParser.FirstWord(bytes[at..]).ToUpperInvariant()} in a data part, which runs code that a restore "
+                RestoreGuardThrow.Refused($"{what} in a data part, which runs code that a restore "
                     + "in parallel could not roll back (pg_dump writes none there); restore it with --jobs 1", unit, bytes, unit.Offset + at);
             }
         }

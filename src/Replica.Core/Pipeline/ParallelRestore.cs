@@ -19,8 +19,9 @@ namespace Replica.Pipeline;
 /// statement checked) to find its COPY blocks; the schema before the first one runs on one connection, the run of COPY
 /// blocks that follows on N, and the rest (from the first statement after that run) on one. No COPY block (INSERT
 /// form), a COPY block the dump does not end, or more than 1 MiB of session settings before the data: one connection.</item>
-/// <item>A dump that runs code at restore time (a top-level DO or CALL in a single-stream dump, its pre-data or its
-/// post-data): one connection, in one transaction (<see cref="CodeFinder"/>); in a data part, refused.</item>
+/// <item>A dump that runs code at restore time or defines code something may run (a top-level DO or CALL, CREATE FUNCTION
+/// or PROCEDURE in a single-stream dump, its pre-data or its post-data): one connection, in one transaction
+/// (<see cref="CodeFinder"/>); in a data part, refused.</item>
 /// </list>
 /// </summary>
 internal static partial class ParallelRestore

@@ -451,6 +451,56 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         Assert.Contains("items_qty_check", restore.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary><paramref name="text"/> before pg_dump's closing \unrestrict line (at the end when there is none).</summary>
+    static string BeforeEnd(string sql, string text)
+    {
+        var at = sql.LastIndexOf("\n\\unrestrict ", StringComparison.Ordinal);
+        return at < 0 ? sql + "\n" + text : sql[..(at + 1)] + text + sql[(at + 1)..];
+    }
+
+    public static TheoryData<bool, bool> StreamOrPartsBySelectOrTrigger => new() { { true, false }, { true, true }, { false, false }, { false, true } };
+
+    [Theory]
+    [MemberData(nameof(StreamOrPartsBySelectOrTrigger))]
+    public async Task RestoreJobs_FunctionRunBySelectOrTriggerThenAFailure_LeavesDatabaseAndRoleSettingsAsTheyWere(bool stream, bool trigger)
+    {
+        // Found by review: only a top-level DO or CALL made the restore serial, but a function the dump defines runs its
+        // code just as well when a SELECT calls it, or as a trigger that the data's COPY fires, in a part that commits on
+        // its own. With --input, whoever writes the SQL file chooses it. The restore fails at its very end, after every
+        // data connection committed.
+        var source = await SourceAsync();
+        var destination = await ExistingDestinationAsync();
+        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {destination.Db} IS 'the dev db'; ALTER DATABASE {destination.Db} SET work_mem = '7MB'");
+        var marker = "m" + Guid.NewGuid().ToString("N")[..8];
+        var body = $"EXECUTE 'COMMENT ON DATABASE {destination.Db} IS ''changed by dump'''; EXECUTE 'ALTER DATABASE {destination.Db} SET work_mem = ''1MB''';"
+            + $" EXECUTE 'ALTER ROLE CURRENT_USER SET replica_test.marker = ''{marker}''';";
+        var code = trigger
+            ? $"CREATE FUNCTION public.replica_f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$;\n"
+                + "CREATE TRIGGER replica_t AFTER INSERT ON public.customers FOR EACH STATEMENT EXECUTE FUNCTION public.replica_f();\n"
+            : $"CREATE FUNCTION public.replica_f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN {body} END $$;\nSELECT public.replica_f();\n";
+        const string Fails = "SELECT 1/0;\n";
+        if (stream)
+        {
+            var sql = await PgDumpAsync(source);
+            var copy = sql.IndexOf("\nCOPY ", StringComparison.Ordinal) + 1;
+            await StoreStreamAsync(BeforeEnd(sql[..copy] + code + sql[copy..], Fails), "code-fails");
+        }
+        else
+        {
+            await StorePartsAsync(source, "code-fails", (part, sql) => part == PartKind.PreData ? BeforeEnd(sql, code) : part == PartKind.PostData ? BeforeEnd(sql, Fails) : sql);
+        }
+        var before = await OutsideAsync(destination.Db, marker);
+        Assert.Equal("the dev db | work_mem=7MB | 0", before);
+
+        var restore = await RestoreAsync("code-fails", destination.Db, 2, "--wipe", "database", "--yes");
+
+        Assert.Equal(7, restore.ExitCode);
+        Assert.Contains("division by zero", restore.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, await OutsideAsync(destination.Db, marker));
+        await AssertUnchangedAsync(destination);
+        Assert.Contains("restoring on one connection, not 2: the dump runs code (CREATE FUNCTION at line ", restore.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RestoreJobs_DoBlockRenamingTheDestinationThenABadRow_LeavesTheDestinationInPlace()
     {
