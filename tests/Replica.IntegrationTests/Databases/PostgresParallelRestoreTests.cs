@@ -541,18 +541,20 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         Assert.Contains(", 15000 rows)", two.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task RestoreJobs_CallInADataPart_IsRefusedAndChangesNothing()
+    [Theory]
+    [InlineData("CALL no_such_procedure();", "CALL")]
+    [InlineData("CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nSELECT public.f();", "CREATE FUNCTION")]
+    public async Task RestoreJobs_CallOrFunctionInADataPart_IsRefusedAndChangesNothing(string statement, string word)
     {
         // Data parts are not read before the restore: their connections refuse code instead of running it.
         var source = await SourceAsync();
-        await StorePartsAsync(source, "call-data", (part, sql) => part == "public.orders" ? sql + "\nCALL no_such_procedure();\n" : sql);
+        await StorePartsAsync(source, "call-data", (part, sql) => part == "public.orders" ? sql + "\n" + statement + "\n" : sql);
         var destination = await ExistingDestinationAsync();
 
         var restore = await RestoreAsync("call-data", destination.Db, 2, "--wipe", "database", "--yes");
 
         Assert.Equal(3, restore.ExitCode);
-        Assert.Contains("CALL in a data part", restore.Stderr, StringComparison.Ordinal);
+        Assert.Contains(word + " in a data part", restore.Stderr, StringComparison.Ordinal);
         await AssertUnchangedAsync(destination);
     }
 
