@@ -159,7 +159,7 @@ internal sealed partial class ConfigBinder
     /// </summary>
     SanitizeConfig BindSanitize(ConfigNode node, SourceConfig source)
     {
-        var sf = Mapping(node, ["scratch_uri", "statements"]);
+        var sf = Mapping(node, ["scratch_uri", "statements", "allow_privileged_role"]);
         var uriNode = sf.Require("scratch_uri", "a database for replica to create and drop, e.g. postgres://replica@127.0.0.1:5432/replica_scratch");
         var text = ConnectionUri(uriNode) ?? throw Error(uriNode, "expected a connection URI (postgres://user@host:port/database or mysql://...), found nothing");
         var scratch = Clients.DatabaseUri.Parse(text);
@@ -179,7 +179,13 @@ internal sealed partial class ConfigBinder
         {
             throw Error(statementsNode, "expected at least one SQL statement or { file: path.sql }: without one, leave 'sanitize:' out");
         }
-        return new SanitizeConfig { ScratchUri = text, Statements = statements, Source = Where(node.Yaml) };
+        return new SanitizeConfig
+        {
+            ScratchUri = text,
+            Statements = statements,
+            Source = Where(node.Yaml),
+            AllowPrivilegedRole = sf.Get("allow_privileged_role") is { } ap && Bool(ap),
+        };
     }
 
     SourceConfig BindSource(ConfigNode node)

@@ -64,6 +64,13 @@ public sealed class SanitizeConfig
 
     /// <summary>Where 'sanitize:' was configured ("replica.yaml:40:3"), for messages.</summary>
     public string? Source { get; init; }
+
+    /// <summary>
+    /// 'sanitize.allow_privileged_role': fill the scratch database from an --input file even as a role that SQL inside
+    /// the file could use to reach outside it (a superuser: a DO block's COPY ... TO PROGRAM). A live source's stream
+    /// is the user's own and is taken as any role.
+    /// </summary>
+    public bool AllowPrivilegedRole { get; init; }
 }
 
 /// <summary>The 'subset:' section: where a subset starts and which links it follows.</summary>

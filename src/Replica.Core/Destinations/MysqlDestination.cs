@@ -68,6 +68,9 @@ public sealed class MysqlDestination : IRestoreDestination
     /// </summary>
     public bool AllowPrivilegedRole { get; init; }
 
+    /// <summary>What the message refusing a privileged role says to set instead (the scratch database of sanitize has its own).</summary>
+    public string PrivilegedRoleSetting { get; init; } = "destination.allow_privileged_role: true if you trust every dump that can reach this bridge";
+
     /// <summary>
     /// What the restore leaves out of the dump: DEFINER clauses (destination.no_owner: the restoring user defines the
     /// views, triggers and routines), GRANT and REVOKE (destination.no_privileges).
@@ -153,8 +156,7 @@ public sealed class MysqlDestination : IRestoreDestination
                 + "inside the dump (a qualified name, a prepared statement, a trigger or a routine) could change other databases, where the "
                 + "restore guard cannot see it. Restore as a user whose grants reach only this database and its staging databases "
                 + $"(GRANT ALL ON `{_database}`.* and ON `{StagingPrefix(_database).Replace("_", "\\_", StringComparison.Ordinal)}%`.*; "
-                + "README: \"Restoring as a role that cannot reach out\"), or set destination.allow_privileged_role: true if you trust every "
-                + "dump that can reach this bridge");
+                + "README: \"Restoring as a role that cannot reach out\"), or set " + PrivilegedRoleSetting);
         }
     }
 

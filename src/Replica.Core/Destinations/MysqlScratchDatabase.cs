@@ -15,15 +15,16 @@ public sealed class MysqlScratchDatabase : ScratchDatabase
     readonly MysqlDestination _destination;
 
     /// <inheritdoc cref="ScratchDatabase.For"/>
-    public MysqlScratchDatabase(DatabaseUri uri, MysqlTools tools, IReadOnlyList<SqlStep> statements)
+    public MysqlScratchDatabase(DatabaseUri uri, MysqlTools tools, IReadOnlyList<SqlStep> statements, bool allowPrivilegedRole = true)
         : base(uri, (tools ?? throw new ArgumentNullException(nameof(tools))).ChildEnvironment)
     {
         _tools = tools;
         _destination = new MysqlDestination(uri, tools, WipeMode.None, createDatabase: false)
         {
             AfterRestore = statements,
-            // The scratch database takes the stream being dumped from the user's own source, not a stored dump.
-            AllowPrivilegedRole = true,
+            // A live source's stream is the user's own; an --input file's is refused a privileged role (ScratchDatabase.For).
+            AllowPrivilegedRole = allowPrivilegedRole,
+            PrivilegedRoleSetting = ScratchPrivilegedRoleSetting,
         };
     }
 

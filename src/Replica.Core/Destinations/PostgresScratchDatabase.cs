@@ -17,15 +17,16 @@ public sealed class PostgresScratchDatabase : ScratchDatabase
     /// Checks every statement with the restore guard now (a meta-command or client command is a
     /// <see cref="ConfigException"/> before anything runs); creates nothing yet.
     /// </summary>
-    public PostgresScratchDatabase(DatabaseUri uri, PostgresTools tools, IReadOnlyList<SqlStep> statements)
+    public PostgresScratchDatabase(DatabaseUri uri, PostgresTools tools, IReadOnlyList<SqlStep> statements, bool allowPrivilegedRole = true)
         : base(uri, (tools ?? throw new ArgumentNullException(nameof(tools))).ChildEnvironment)
     {
         _tools = tools;
         _destination = new PsqlDestination(uri, tools, WipeMode.None, createDatabase: false)
         {
             AfterRestore = statements,
-            // The scratch database takes the stream being dumped from the user's own source, not a stored dump.
-            AllowPrivilegedRole = true,
+            // A live source's stream is the user's own; an --input file's is refused a privileged role (ScratchDatabase.For).
+            AllowPrivilegedRole = allowPrivilegedRole,
+            PrivilegedRoleSetting = ScratchPrivilegedRoleSetting,
             FailureContext = $"sanitizing in the scratch {uri.Describe()} failed (nothing was stored)",
         };
     }

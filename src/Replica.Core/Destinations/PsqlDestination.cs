@@ -68,6 +68,9 @@ public sealed class PsqlDestination : IRestoreDestination
     /// </summary>
     public bool AllowPrivilegedRole { get; init; }
 
+    /// <summary>What the message refusing a privileged role says to set instead (the scratch database of sanitize has its own).</summary>
+    public string PrivilegedRoleSetting { get; init; } = "destination.allow_privileged_role: true if you trust every dump that can reach this bridge";
+
     /// <summary>What the restore leaves out of the dump (destination.no_owner, destination.no_privileges).</summary>
     public LeaveOut LeaveOut { get; init; }
 
@@ -189,7 +192,7 @@ public sealed class PsqlDestination : IRestoreDestination
         throw new ConfigException($"refusing to restore into {_uri.Describe()}: the role it connects as {why}, so SQL inside the dump (a DO block, "
             + "a function called by a default, a check, an index or a trigger) could run programs or touch files on the database server, where the restore "
             + "guard cannot see it. Restore as a role without these privileges (README: \"Restoring as a role that cannot reach out\"), or set "
-            + "destination.allow_privileged_role: true if you trust every dump that can reach this bridge");
+            + PrivilegedRoleSetting);
     }
 
     /// <summary>

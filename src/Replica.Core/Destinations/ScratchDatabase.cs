@@ -24,14 +24,21 @@ public abstract class ScratchDatabase : IAsyncDisposable
     /// The scratch database of <paramref name="uri"/>'s kind, its statements checked by the restore guard now (a
     /// meta-command or client command is a <see cref="ConfigException"/> before anything runs); creates nothing yet.
     /// Its tools, and those that dump it, do not get what <paramref name="childEnvironment"/> holds back.
+    /// <paramref name="allowPrivilegedRole"/>: fill it as any role (a live source's stream, or sanitize.allow_privileged_role);
+    /// else a role that SQL inside the stream could use to reach outside the database is refused, as
+    /// <c>replica restore</c> refuses it (an --input file's SQL is whoever wrote it's: a DO block's COPY ... TO PROGRAM
+    /// would run a program on the scratch server as its superuser).
     /// </summary>
-    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements, ChildEnvironment childEnvironment)
+    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements, ChildEnvironment childEnvironment, bool allowPrivilegedRole = true)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return uri.Kind == DatabaseKind.MySql
-            ? new MysqlScratchDatabase(uri, MysqlTools.Find(childEnvironment), statements)
-            : new PostgresScratchDatabase(uri, PostgresTools.Find(childEnvironment), statements);
+            ? new MysqlScratchDatabase(uri, MysqlTools.Find(childEnvironment), statements, allowPrivilegedRole)
+            : new PostgresScratchDatabase(uri, PostgresTools.Find(childEnvironment), statements, allowPrivilegedRole);
     }
+
+    /// <summary>What a refused privileged role's message says to set instead.</summary>
+    private protected const string ScratchPrivilegedRoleSetting = "sanitize.allow_privileged_role: true if you trust every --input file you sanitize";
 
     public DatabaseUri Uri { get; }
 

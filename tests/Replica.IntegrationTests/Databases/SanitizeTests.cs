@@ -26,13 +26,16 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         return db;
     }
 
-    /// <summary>The quickstart's rules, with a live source (or none, for --input), a destination and these sanitize steps.</summary>
+    /// <summary>
+    /// The quickstart's rules, with a live source (or none, for --input), a destination and these sanitize steps; the
+    /// scratch database is the server's superuser's (sanitize.allow_privileged_role).
+    /// </summary>
     string Config(string? source, string destination, params string[] steps) =>
         _cli.WriteConfig(
             "secret: ${REPLICA_SECRET}\n"
             + (source is null ? "" : $"source:\n  connection_uri: '{server.PasswordUri(source)}'\n")
             + $"destination:\n  connection_uri: '{server.PasswordUri(destination)}'\n  allow_privileged_role: true\n"
-            + $"sanitize:\n  scratch_uri: '{server.PasswordUri(_scratch)}'\n  statements:\n"
+            + $"sanitize:\n  scratch_uri: '{server.PasswordUri(_scratch)}'\n  allow_privileged_role: true\n  statements:\n"
             + string.Concat(steps.Select(step => $"    - {step}\n"))
             + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n"
             + Rules());
@@ -94,6 +97,40 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         // Still masked (once: the stored dump is not masked again), and the e-mails the rules wrote stay unique.
         Assert.Equal("0", await Scalar(destination, "SELECT count(*) FROM customers WHERE email = 'anna.schmidt@example.org'"));
         Assert.Equal(await Scalar(destination, "SELECT count(*) FROM customers"), await Scalar(destination, "SELECT count(DISTINCT email) FROM customers"));
+    }
+
+    [Fact]
+    public async Task Dump_InputWhoseFunctionRunsAProgram_WithASuperuserScratch_IsRefusedAndRunsNothing()
+    {
+        // Found by review: the scratch database took any role, as it receives "the stream being dumped from your own
+        // source"; but --input is a file whose SQL its author chooses, and a function's EXECUTE, which the guard cannot
+        // see into, ran COPY ... TO PROGRAM on the scratch server as its superuser.
+        var marker = Path.Combine(Path.GetTempPath(), "replica-scratch-ran-" + Guid.NewGuid().ToString("N")[..8]);
+        var sql = await File.ReadAllTextAsync(TestPaths.Example("sample-dump.sql"));
+        const string After = "SET row_security = off;\n";
+        var at = sql.IndexOf(After, StringComparison.Ordinal) + After.Length;
+        var input = Path.Combine(_cli.WorkingDirectory, "from-elsewhere.sql");
+        // A function and a SELECT of it (a DO block the dump refuses, as it cannot tell which rows it writes).
+        await File.WriteAllTextAsync(input, sql[..at]
+            + $"CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch {marker}'''; END $$;\n"
+            + "SELECT public.f();\n" + sql[at..]);
+        var config = Config(null, "replica_dest_" + Guid.NewGuid().ToString("N")[..8], "\"DELETE FROM public.support_tickets\"");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("  allow_privileged_role: true\n  statements:", "  statements:", StringComparison.Ordinal));
+        try
+        {
+            var dump = await _cli.RunAsync(["dump", "-c", config, "--input", input], null, s_environment);
+
+            Assert.False(File.Exists(marker), "the program in the --input file ran on the scratch server");
+            Assert.Equal(2, dump.ExitCode);
+            Assert.Contains("is a superuser", dump.Stderr, StringComparison.Ordinal);
+            Assert.Contains("sanitize.allow_privileged_role", dump.Stderr, StringComparison.Ordinal);
+            Assert.False(await ScratchExistsAsync(), "the scratch database is left over");
+            Assert.Empty(await ListAsync(config));
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
     }
 
     [Fact]
