@@ -153,7 +153,16 @@ internal sealed class RestoreGuard : IUnitSink, IDisposable
     public void Complete(IBufferWriter<byte> output)
     {
         _output = output;
-        if (_splitter.Complete(this))
+        var statement = _splitter.Complete(this);
+        if (_splitter.InCopyData)
+        {
+            // psql would read what the restore writes after the dump (\unrestrict, the after_restore steps, the COMMIT)
+            // as rows, end the COPY at the end of its input and exit 0 without committing (found by review: the restore
+            // said it completed, and swapped the rolled-back staging database in for the destination).
+            RestoreGuardThrow.Refused("the dump ends inside a COPY block (its end marker \\. is missing), where psql would read what the restore "
+                + "writes after the dump, its COMMIT included, as rows", _unit, [], _splitter.Offset);
+        }
+        if (statement)
         {
             // psql runs a last statement without its ';' at the end of its input; here the COMMIT follows it, so it gets
             // its ';' (on a line of its own, after a possible -- comment).

@@ -28,6 +28,9 @@ internal sealed class UnitSplitter(long maxUnitBytes = 256L << 20, SqlDialect di
     /// <summary>MySQL: the statement delimiter in force after the units split so far.</summary>
     public ReadOnlySpan<byte> Delimiter => _lexer.Delimiter;
 
+    /// <summary>Inside a COPY block: the next line is a row or the end marker.</summary>
+    public bool InCopyData => _lexer.InCopyData;
+
     /// <summary>Splits the next block.</summary>
     public void Process(ReadOnlySpan<byte> data, IUnitSink sink)
     {

@@ -439,6 +439,27 @@ public sealed class PostgresRestoreSafetyTests(PostgresServer server) : IDisposa
     }
 
     /// <summary>
+    /// A dump that ends inside a COPY block, its end marker missing: psql would read what the restore writes after the
+    /// dump (its \unrestrict, the after_restore steps, the COMMIT) as rows of that table, end the COPY at the end of its
+    /// input and exit 0 without committing. Found by review: the restore then said it completed, and with --wipe
+    /// database swapped in the staging database that had rolled back, empty, for the destination.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Restore_DumpEndingInsideACopyBlock_IsRefusedAndChangesNothing(string jobs)
+    {
+        var destination = await DestinationAsync();
+        await _cli.StoreRawDumpAsync("open-copy", "CREATE TABLE public.t (a text);\nCOPY public.t (a) FROM stdin;\nfirst\nsecond\n");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config(destination), "--name", "open-copy", "--jobs", jobs, "--wipe", "database", "--yes");
+
+        Assert.True(restore.ExitCode == 3, $"exit {restore.ExitCode}: {restore.Stderr}");
+        Assert.Contains("refused: the dump ends inside a COPY block", restore.Stderr, StringComparison.Ordinal);
+        await AssertUnchangedAsync(destination, "public.t");
+    }
+
+    /// <summary>
     /// A dump that psql and the restore guard would read out of step, refused by the guard itself (exit 3, positioned),
     /// whether or not psql would run the <c>\!</c> line: with <c>--jobs 2</c> too, and by <c>replica dump --input</c>
     /// before it is stored. <paramref name="why"/> is the refusal's reason, at
