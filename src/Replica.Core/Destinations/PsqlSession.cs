@@ -113,7 +113,19 @@ internal sealed class PsqlSession : IAsyncDisposable
         await _psql.Input.DisposeAsync().ConfigureAwait(false);
         await _psql.WaitForSuccessAsync(cancellationToken).ConfigureAwait(false);
         await _stdout.ConfigureAwait(false);
+        if (_commitWritten && !CommitReached)
+        {
+            // psql succeeded without echoing the marker in front of the COMMIT: the end of the input was read as part of
+            // something the dump left open (a COPY block without its \., found by review: psql took the restore's own
+            // closing lines for rows and exited 0). It never ran the COMMIT, so the server rolled back. The guard refuses
+            // the cases known; this holds for any other.
+            throw new DatabaseException("psql ended without reaching the restore's COMMIT (the dump's last statement or COPY "
+                + "block was left open and took in the restore's closing lines): the server rolled the transaction back");
+        }
     }
+
+    // Set once the COMMIT and its marker are written (WriteCommitAsync): psql must then echo the marker before it ends.
+    bool _commitWritten;
 
     async Task CountAsync(Stream stdout)
     {
@@ -176,6 +188,7 @@ internal sealed class PsqlSession : IAsyncDisposable
     public async Task WriteCommitAsync(Action? reached, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _onCommitReached, reached);
+        _commitWritten = true;
         await UnrestrictAsync(cancellationToken).ConfigureAwait(false);
         await _psql.Input.WriteAsync(Encoding.ASCII.GetBytes($"\n\\echo '{CommitMarker}{_nonce}'\nCOMMIT;\n"), cancellationToken).ConfigureAwait(false);
     }
