@@ -101,25 +101,21 @@ public sealed class SecretsAndTyposLiveTests(PostgresServer server) : IDisposabl
               '"Email"': email
         """;
 
+    // customers.id where customers.email was meant.
+    const string WrongVirtualKey = """
+        subset:
+          roots: [{ table: public.tickets, where: "id = 1" }]
+          virtual_foreign_keys:
+            - table: public.tickets
+              columns: [customer_email]
+              references: { table: public.customers, columns: [id] }
+        """;
+
     [Theory]
     // A virtual foreign key naming the wrong column (customers.id for customers.email): the tickets' emails were cast
     // to integer, and the server's "invalid input syntax for type integer" quoted one.
-    [InlineData("1", """
-        subset:
-          roots: [{ table: public.tickets, where: "id = 1" }]
-          virtual_foreign_keys:
-            - table: public.tickets
-              columns: [customer_email]
-              references: { table: public.customers, columns: [id] }
-        """)]
-    [InlineData("2", """
-        subset:
-          roots: [{ table: public.tickets, where: "id = 1" }]
-          virtual_foreign_keys:
-            - table: public.tickets
-              columns: [customer_email]
-              references: { table: public.customers, columns: [id] }
-        """)]
+    [InlineData("1", WrongVirtualKey)]
+    [InlineData("2", WrongVirtualKey)]
     // A root's where casting a column whose values do not all cast.
     [InlineData("1", """
         subset:
