@@ -184,7 +184,8 @@ public sealed class DumpRequest : IAsyncDisposable
 
     /// <summary>
     /// --jobs above 1 reads a live PostgreSQL database in parts from one exported snapshot; anything else has one stream
-    /// only, and is a usage error that says why.
+    /// only, and is a usage error that says why. The snapshot source (--jobs above 1, and any live PostgreSQL subset)
+    /// reads tables with COPY and writes COPY blocks.
     /// </summary>
     static void CheckJobs(ReplicaConfig config, DumpOptions options)
     {
@@ -192,35 +193,26 @@ public sealed class DumpRequest : IAsyncDisposable
         {
             throw new ConfigException($"--jobs must be 1 or more, not {options.Jobs}");
         }
-        if (options.Jobs == 1)
-        {
-            // A live PostgreSQL subset reads its tables from one exported snapshot too, with --jobs 1 as well.
-            if (config.Subset is not null && options.Input is null && config.Source.DataFormat != DataFormat.Copy
-                && config.Source.ConnectionUri is { Length: > 0 } live && DatabaseUri.Parse(live).Kind == DatabaseKind.PostgreSql)
-            {
-                throw new ConfigException("a subset of a live PostgreSQL database reads its tables with COPY from one snapshot "
-                    + "and writes COPY blocks; data_format: inserts works for a whole database, or for a subset of a dump file (--input)",
-                    config.File, key: "source.data_format");
-            }
-            return;
-        }
-        if (options.Input is not null)
+        if (options.Jobs > 1 && options.Input is not null)
         {
             throw new ConfigException(
                 "--jobs above 1 reads a live PostgreSQL database (source.connection_uri) in parts from one snapshot; "
                 + "--input is one stream (a file or standard input) and is read with --jobs 1");
         }
-        var uri = config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
-        if (uri is { Kind: DatabaseKind.MySql })
+        var uri = options.Input is null && config.Source.ConnectionUri is { Length: > 0 } text ? DatabaseUri.Parse(text) : null;
+        if (options.Jobs > 1 && uri is { Kind: DatabaseKind.MySql })
         {
             throw new ConfigException(
                 "--jobs above 1 needs one snapshot shared by several connections, which MySQL and MariaDB give only under a "
                 + "global read lock (FLUSH TABLES WITH READ LOCK) for the whole dump; a MySQL source is dumped as one stream "
                 + "with --jobs 1", config.File, key: "source.connection_uri");
         }
-        if (uri is { Kind: DatabaseKind.PostgreSql } && config.Source.DataFormat != DataFormat.Copy)
+        if (uri is { Kind: DatabaseKind.PostgreSql } && (options.Jobs > 1 || config.Subset is not null) && config.Source.DataFormat != DataFormat.Copy)
         {
-            throw new ConfigException("a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1",
+            throw new ConfigException(options.Jobs > 1
+                ? "a dump in parts (--jobs above 1) writes COPY blocks; data_format: inserts needs --jobs 1"
+                : "a subset of a live PostgreSQL database reads its tables with COPY from one snapshot and writes COPY blocks; "
+                    + "data_format: inserts works for a whole database, or for a subset of a dump file (--input)",
                 config.File, key: "source.data_format");
         }
     }
