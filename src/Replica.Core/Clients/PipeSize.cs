@@ -10,7 +10,16 @@ internal static partial class PipeSize
 {
     const int F_SETPIPE_SZ = 1031;
 
-    public static void TryEnlarge(SafeHandle pipe, int bytes)
+    /// <summary>Enlarges <paramref name="stream"/>'s pipe when it is one (a child process's stdin or stdout).</summary>
+    public static void TryEnlarge(Stream stream, int bytes)
+    {
+        if (stream is System.IO.Pipes.PipeStream pipe)
+        {
+            TryEnlarge(pipe.SafePipeHandle, bytes);
+        }
+    }
+
+    static void TryEnlarge(SafeHandle pipe, int bytes)
     {
         if (OperatingSystem.IsLinux())
         {

@@ -294,10 +294,7 @@ public sealed class ToolProcess : IAsyncDisposable
         {
             _tool = tool;
             _inner = inner;
-            if (inner is System.IO.Pipes.PipeStream pipe)
-            {
-                PipeSize.TryEnlarge(pipe.SafePipeHandle, 1 << 20);
-            }
+            PipeSize.TryEnlarge(inner, 1 << 20);
         }
 
         public override int Read(Span<byte> buffer)
@@ -357,10 +354,7 @@ public sealed class ToolProcess : IAsyncDisposable
         {
             _tool = tool;
             _inner = inner;
-            if (inner is System.IO.Pipes.PipeStream pipe)
-            {
-                PipeSize.TryEnlarge(pipe.SafePipeHandle, 1 << 20);
-            }
+            PipeSize.TryEnlarge(inner, 1 << 20);
         }
 
         public override bool CanRead => false;
