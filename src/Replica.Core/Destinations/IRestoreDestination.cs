@@ -16,6 +16,9 @@ public interface IRestoreDestination : IAsyncDisposable
 
     /// <summary>Makes the restore visible (renames the file into place, commits the transaction).</summary>
     Task CommitAsync(CancellationToken cancellationToken);
+
+    /// <summary>What a database destination that refuses a privileged role tells the user to set instead.</summary>
+    internal const string AllowPrivilegedRoleHint = "destination.allow_privileged_role: true if you trust every dump that can reach this bridge";
 }
 
 /// <summary>

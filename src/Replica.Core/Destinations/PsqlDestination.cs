@@ -69,7 +69,7 @@ public sealed class PsqlDestination : IRestoreDestination
     public bool AllowPrivilegedRole { get; init; }
 
     /// <summary>What the message refusing a privileged role says to set instead (the scratch database of sanitize has its own).</summary>
-    public string PrivilegedRoleSetting { get; init; } = "destination.allow_privileged_role: true if you trust every dump that can reach this bridge";
+    public string PrivilegedRoleSetting { get; init; } = IRestoreDestination.AllowPrivilegedRoleHint;
 
     /// <summary>What the restore leaves out of the dump (destination.no_owner, destination.no_privileges).</summary>
     public LeaveOut LeaveOut { get; init; }
