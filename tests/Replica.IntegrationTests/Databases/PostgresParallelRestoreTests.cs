@@ -390,6 +390,20 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         await AssertUnchangedAsync(destination);
     }
 
+    /// <summary>
+    /// Gives <paramref name="db"/> a comment and a setting of its own; returns a fresh marker and the EXECUTE statements of
+    /// code that changes both and puts the marker in the role's settings: what a failed restore must leave as it was
+    /// (<see cref="OutsideAsync"/> reads it).
+    /// </summary>
+    async Task<(string Marker, string Body)> OutsideChangesAsync(string db)
+    {
+        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {db} IS 'the dev db'; ALTER DATABASE {db} SET work_mem = '7MB'");
+        var marker = "m" + Guid.NewGuid().ToString("N")[..8];
+        var body = $"EXECUTE 'COMMENT ON DATABASE {db} IS ''changed by dump'''; EXECUTE 'ALTER DATABASE {db} SET work_mem = ''1MB''';"
+            + $" EXECUTE 'ALTER ROLE CURRENT_USER SET replica_test.marker = ''{marker}''';";
+        return (marker, body);
+    }
+
     /// <summary>The destination's comment and settings (ALTER DATABASE SET), and how many role settings name <paramref name="marker"/>.</summary>
     async Task<string> OutsideAsync(string db, string marker)
     {
@@ -427,10 +441,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         // and ALTER ROLE stayed after the failure, which still said "rolled back, the database is unchanged".
         var source = await SourceAsync();
         var destination = await ExistingDestinationAsync();
-        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {destination.Db} IS 'the dev db'; ALTER DATABASE {destination.Db} SET work_mem = '7MB'");
-        var marker = "m" + Guid.NewGuid().ToString("N")[..8];
-        var body = $"EXECUTE 'COMMENT ON DATABASE {destination.Db} IS ''changed by dump'''; EXECUTE 'ALTER DATABASE {destination.Db} SET work_mem = ''1MB''';"
-            + $" EXECUTE 'ALTER ROLE CURRENT_USER SET replica_test.marker = ''{marker}''';";
+        var (marker, body) = await OutsideChangesAsync(destination.Db);
         if (stream)
         {
             await StoreStreamAsync(WithBadRow(WithDo(await PgDumpAsync(source), body)), "do-bad");
@@ -470,10 +481,7 @@ public sealed class PostgresParallelRestoreTests(PostgresServer server) : IDispo
         // data connection committed.
         var source = await SourceAsync();
         var destination = await ExistingDestinationAsync();
-        await server.ExecuteAsync("postgres", $"COMMENT ON DATABASE {destination.Db} IS 'the dev db'; ALTER DATABASE {destination.Db} SET work_mem = '7MB'");
-        var marker = "m" + Guid.NewGuid().ToString("N")[..8];
-        var body = $"EXECUTE 'COMMENT ON DATABASE {destination.Db} IS ''changed by dump'''; EXECUTE 'ALTER DATABASE {destination.Db} SET work_mem = ''1MB''';"
-            + $" EXECUTE 'ALTER ROLE CURRENT_USER SET replica_test.marker = ''{marker}''';";
+        var (marker, body) = await OutsideChangesAsync(destination.Db);
         var code = trigger
             ? $"CREATE FUNCTION public.replica_f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$;\n"
                 + "CREATE TRIGGER replica_t AFTER INSERT ON public.customers FOR EACH STATEMENT EXECUTE FUNCTION public.replica_f();\n"
