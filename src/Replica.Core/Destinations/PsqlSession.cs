@@ -24,6 +24,8 @@ internal sealed class PsqlSession : IAsyncDisposable
     Transaction? _transaction;
     int _commitReached;
     Action? _onCommitReached;
+    // Set once the COMMIT and its marker are written (WriteCommitAsync): psql must then echo the marker before it ends.
+    bool _commitWritten;
 
     PsqlSession(ToolProcess psql)
     {
@@ -123,9 +125,6 @@ internal sealed class PsqlSession : IAsyncDisposable
                 + "block was left open and took in the restore's closing lines): the server rolled the transaction back");
         }
     }
-
-    // Set once the COMMIT and its marker are written (WriteCommitAsync): psql must then echo the marker before it ends.
-    bool _commitWritten;
 
     async Task CountAsync(Stream stdout)
     {
