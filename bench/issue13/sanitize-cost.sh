@@ -20,6 +20,7 @@ while [[ $# -gt 0 ]]; do
 done
 here=$(cd "$(dirname "$0")" && pwd)
 replica=${REPLICA:-$here/../../src/Replica.Cli/bin/Release/net10.0/replica}
+# The input is this script's own generated dump: the scratch role may be a superuser (sanitize.allow_privileged_role).
 server=${SCRATCH_SERVER:?set SCRATCH_SERVER=postgres://user@host:port (a server where the user may CREATE DATABASE)}
 work=$(mktemp -d /tmp/replica-sanitize-bench-XXXX)
 trap 'rm -rf "$work"' EXIT
@@ -27,8 +28,8 @@ trap 'rm -rf "$work"' EXIT
 
 base=$here/../replica-bench-zstd-aes-mask.yaml
 cp "$base" "$work/plain.yaml"
-{ cat "$base"; printf 'sanitize:\n  scratch_uri: %s/replica_bench_scratch\n  statements:\n    - "UPDATE public.customers SET city = city WHERE false"\n' "$server"; } > "$work/sanitize-noop.yaml"
-{ cat "$base"; printf 'sanitize:\n  scratch_uri: %s/replica_bench_scratch\n  statements:\n' "$server"
+{ cat "$base"; printf 'sanitize:\n  scratch_uri: %s/replica_bench_scratch\n  allow_privileged_role: true\n  statements:\n    - "UPDATE public.customers SET city = city WHERE false"\n' "$server"; } > "$work/sanitize-noop.yaml"
+{ cat "$base"; printf 'sanitize:\n  scratch_uri: %s/replica_bench_scratch\n  allow_privileged_role: true\n  statements:\n' "$server"
   printf '    - "UPDATE public.customers SET street = '"'"'redacted'"'"', profile = NULL WHERE country <> '"'"'Germany'"'"'"\n'
   printf '    - "DELETE FROM public.payments WHERE amount > 900"\n'; } > "$work/sanitize-update.yaml"
 

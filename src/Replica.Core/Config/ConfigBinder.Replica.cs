@@ -107,8 +107,7 @@ internal sealed partial class ConfigBinder
                 AfterRestore = df.Get("after_restore") is { } ar ? SqlSteps(ar) : [],
                 AllowPrivilegedRole = df.Get("allow_privileged_role") is { } ap && Bool(ap),
                 LockWaitSeconds = df.Get("lock_wait_timeout") is { } lw ? Int(lw, 1, 31_536_000) : 60,
-                LeaveOut = (df.Get("no_owner") is { } no && Bool(no) ? LeaveOut.Owners : LeaveOut.None)
-                    | (df.Get("no_privileges") is { } np && Bool(np) ? LeaveOut.Privileges : LeaveOut.None),
+                LeaveOut = LeaveOutOf(df),
             };
         }
 
@@ -159,7 +158,7 @@ internal sealed partial class ConfigBinder
     /// </summary>
     SanitizeConfig BindSanitize(ConfigNode node, SourceConfig source)
     {
-        var sf = Mapping(node, ["scratch_uri", "statements", "allow_privileged_role"]);
+        var sf = Mapping(node, ["scratch_uri", "statements", "allow_privileged_role", "no_owner", "no_privileges"]);
         var uriNode = sf.Require("scratch_uri", "a database for replica to create and drop, e.g. postgres://replica@127.0.0.1:5432/replica_scratch");
         var text = ConnectionUri(uriNode) ?? throw Error(uriNode, "expected a connection URI (postgres://user@host:port/database or mysql://...), found nothing");
         var scratch = Clients.DatabaseUri.Parse(text);
@@ -185,8 +184,14 @@ internal sealed partial class ConfigBinder
             Statements = statements,
             Source = Where(node.Yaml),
             AllowPrivilegedRole = sf.Get("allow_privileged_role") is { } ap && Bool(ap),
+            LeaveOut = LeaveOutOf(sf),
         };
     }
+
+    /// <summary>'no_owner' and 'no_privileges' of a destination or a sanitize section.</summary>
+    LeaveOut LeaveOutOf(Fields fields) =>
+        (fields.Get("no_owner") is { } no && Bool(no) ? LeaveOut.Owners : LeaveOut.None)
+        | (fields.Get("no_privileges") is { } np && Bool(np) ? LeaveOut.Privileges : LeaveOut.None);
 
     SourceConfig BindSource(ConfigNode node)
     {

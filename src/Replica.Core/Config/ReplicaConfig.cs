@@ -66,11 +66,17 @@ public sealed class SanitizeConfig
     public string? Source { get; init; }
 
     /// <summary>
-    /// 'sanitize.allow_privileged_role': fill the scratch database from an --input file even as a role that SQL inside
-    /// the file could use to reach outside it (a superuser: a DO block's COPY ... TO PROGRAM). A live source's stream
-    /// is the user's own and is taken as any role.
+    /// 'sanitize.allow_privileged_role': fill the scratch database even as a role that SQL inside the stream could use
+    /// to reach outside it (a superuser: a function's COPY ... TO PROGRAM). Without it such a role is refused whatever
+    /// the source: an --input file's SQL is whoever wrote it's, and a live database's functions are its roles'.
     /// </summary>
     public bool AllowPrivilegedRole { get; init; }
+
+    /// <summary>
+    /// 'sanitize.no_owner' and 'sanitize.no_privileges': what filling the scratch database leaves out of the stream, as
+    /// destination.no_owner and no_privileges do (so a role that may only create databases can be the scratch role).
+    /// </summary>
+    public LeaveOut LeaveOut { get; init; }
 }
 
 /// <summary>The 'subset:' section: where a subset starts and which links it follows.</summary>

@@ -15,15 +15,16 @@ public sealed class MysqlScratchDatabase : ScratchDatabase
     readonly MysqlDestination _destination;
 
     /// <inheritdoc cref="ScratchDatabase.For"/>
-    public MysqlScratchDatabase(DatabaseUri uri, MysqlTools tools, IReadOnlyList<SqlStep> statements, bool allowPrivilegedRole = true)
+    public MysqlScratchDatabase(DatabaseUri uri, MysqlTools tools, IReadOnlyList<SqlStep> statements, bool allowPrivilegedRole, LeaveOut leaveOut = LeaveOut.None)
         : base(uri, (tools ?? throw new ArgumentNullException(nameof(tools))).ChildEnvironment)
     {
         _tools = tools;
         _destination = new MysqlDestination(uri, tools, WipeMode.None, createDatabase: false)
         {
             AfterRestore = statements,
-            // A live source's stream is the user's own; an --input file's is refused a privileged role (ScratchDatabase.For).
+            // Refused a privileged role unless sanitize.allow_privileged_role (ScratchDatabase.For).
             AllowPrivilegedRole = allowPrivilegedRole,
+            LeaveOut = leaveOut,
             PrivilegedRoleSetting = ScratchPrivilegedRoleSetting,
         };
     }

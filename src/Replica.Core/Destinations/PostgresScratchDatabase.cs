@@ -17,15 +17,16 @@ public sealed class PostgresScratchDatabase : ScratchDatabase
     /// Checks every statement with the restore guard now (a meta-command or client command is a
     /// <see cref="ConfigException"/> before anything runs); creates nothing yet.
     /// </summary>
-    public PostgresScratchDatabase(DatabaseUri uri, PostgresTools tools, IReadOnlyList<SqlStep> statements, bool allowPrivilegedRole = true)
+    public PostgresScratchDatabase(DatabaseUri uri, PostgresTools tools, IReadOnlyList<SqlStep> statements, bool allowPrivilegedRole, LeaveOut leaveOut = LeaveOut.None)
         : base(uri, (tools ?? throw new ArgumentNullException(nameof(tools))).ChildEnvironment)
     {
         _tools = tools;
         _destination = new PsqlDestination(uri, tools, WipeMode.None, createDatabase: false)
         {
             AfterRestore = statements,
-            // A live source's stream is the user's own; an --input file's is refused a privileged role (ScratchDatabase.For).
+            // Refused a privileged role unless sanitize.allow_privileged_role (ScratchDatabase.For).
             AllowPrivilegedRole = allowPrivilegedRole,
+            LeaveOut = leaveOut,
             PrivilegedRoleSetting = ScratchPrivilegedRoleSetting,
             FailureContext = $"sanitizing in the scratch {uri.Describe()} failed (nothing was stored)",
         };

@@ -24,21 +24,25 @@ public abstract class ScratchDatabase : IAsyncDisposable
     /// The scratch database of <paramref name="uri"/>'s kind, its statements checked by the restore guard now (a
     /// meta-command or client command is a <see cref="ConfigException"/> before anything runs); creates nothing yet.
     /// Its tools, and those that dump it, do not get what <paramref name="childEnvironment"/> holds back.
-    /// <paramref name="allowPrivilegedRole"/>: fill it as any role (a live source's stream, or sanitize.allow_privileged_role);
-    /// else a role that SQL inside the stream could use to reach outside the database is refused, as
-    /// <c>replica restore</c> refuses it (an --input file's SQL is whoever wrote it's: a DO block's COPY ... TO PROGRAM
-    /// would run a program on the scratch server as its superuser).
+    /// <paramref name="allowPrivilegedRole"/> (sanitize.allow_privileged_role): fill it as any role; else a role that
+    /// SQL inside the stream could use to reach outside the database is refused, as <c>replica restore</c> refuses it,
+    /// whatever the source: an --input file's SQL is whoever wrote it's, and a live database's functions are written by
+    /// its roles, superusers or not (a CHECK constraint calling a function whose EXECUTE runs COPY ... TO PROGRAM ran
+    /// the program as the scratch server's superuser while the rows loaded). <paramref name="leaveOut"/>
+    /// (sanitize.no_owner, no_privileges): what the stream's restore leaves out, as for a destination.
     /// </summary>
-    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements, ChildEnvironment childEnvironment, bool allowPrivilegedRole = true)
+    public static ScratchDatabase For(DatabaseUri uri, IReadOnlyList<SqlStep> statements, ChildEnvironment childEnvironment, bool allowPrivilegedRole,
+        LeaveOut leaveOut = LeaveOut.None)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return uri.Kind == DatabaseKind.MySql
-            ? new MysqlScratchDatabase(uri, MysqlTools.Find(childEnvironment), statements, allowPrivilegedRole)
-            : new PostgresScratchDatabase(uri, PostgresTools.Find(childEnvironment), statements, allowPrivilegedRole);
+            ? new MysqlScratchDatabase(uri, MysqlTools.Find(childEnvironment), statements, allowPrivilegedRole, leaveOut)
+            : new PostgresScratchDatabase(uri, PostgresTools.Find(childEnvironment), statements, allowPrivilegedRole, leaveOut);
     }
 
     /// <summary>What a refused privileged role's message says to set instead.</summary>
-    private protected const string ScratchPrivilegedRoleSetting = "sanitize.allow_privileged_role: true if you trust every --input file you sanitize";
+    private protected const string ScratchPrivilegedRoleSetting =
+        "sanitize.allow_privileged_role: true if you trust every database and --input file you sanitize (or sanitize.no_owner and no_privileges, for a role that may only create databases)";
 
     public DatabaseUri Uri { get; }
 

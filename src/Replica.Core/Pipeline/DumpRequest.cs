@@ -239,8 +239,9 @@ public sealed class DumpRequest : IAsyncDisposable
                 : "sanitize restores the masked dump into its scratch database with the dump's own client: a PostgreSQL dump needs a "
                     + "postgres:// scratch_uri (e.g. postgres://replica@127.0.0.1:5432/replica_scratch)", config.File, key: "sanitize.scratch_uri");
         }
-        // A live source is the user's own database; an --input file (or standard input) is SQL that anyone may have written.
-        return ScratchDatabase.For(uri, sanitize.Statements, config.ChildEnvironment, allowPrivilegedRole: options.Input is null || sanitize.AllowPrivilegedRole);
+        // An --input file (or standard input) is SQL that anyone may have written; a live database's functions are written
+        // by its roles, superusers or not: the scratch role is checked for both.
+        return ScratchDatabase.For(uri, sanitize.Statements, config.ChildEnvironment, sanitize.AllowPrivilegedRole, sanitize.LeaveOut);
     }
 
     /// <summary>

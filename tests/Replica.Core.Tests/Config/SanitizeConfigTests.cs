@@ -33,6 +33,21 @@ public class SanitizeConfigTests
         }
     }
 
+    [Theory]
+    [InlineData("", false, LeaveOut.None)]
+    [InlineData("  allow_privileged_role: true\n", true, LeaveOut.None)]
+    [InlineData("  no_owner: true\n", false, LeaveOut.Owners)]
+    [InlineData("  no_owner: true\n  no_privileges: true\n", false, LeaveOut.Owners | LeaveOut.Privileges)]
+    public void Parse_Sanitize_RoleKeys_DefaultToTheSafeChoice(string keys, bool allowPrivilegedRole, LeaveOut leaveOut)
+    {
+        // A privileged scratch role is refused unless the config says so, whatever the source (a live database too).
+        var config = Parse("source:\n  connection_uri: postgres://u@h/shop\nsanitize:\n  scratch_uri: postgres://u@h/scratch\n"
+            + keys + "  statements: [ 'DELETE FROM t' ]\n", Env());
+
+        Assert.Equal(allowPrivilegedRole, config.Sanitize!.AllowPrivilegedRole);
+        Assert.Equal(leaveOut, config.Sanitize.LeaveOut);
+    }
+
     [Fact]
     public void Parse_NoSanitize_IsNull() => Assert.Null(Parse("locale: en\n").Sanitize);
 

@@ -352,4 +352,103 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         Assert.False(await ScratchExistsAsync(), "the scratch database was created");
         Assert.NotEqual("0", await Scalar(source, "SELECT count(*) FROM audit_log"));
     }
+
+    /// <summary>
+    /// A role of the source that is not a superuser (an application's owner role) writes a function that runs a program
+    /// when it can, and a CHECK constraint that calls it: whoever loads the table's rows as a superuser runs the program.
+    /// </summary>
+    async Task<(string Source, string Marker)> CreateShopWithAppRoleTrapAsync()
+    {
+        var source = await CreateShopAsync();
+        var marker = Path.Combine(Path.GetTempPath(), "replica-scratch-ran-" + Guid.NewGuid().ToString("N")[..8]);
+        var role = "app_" + Guid.NewGuid().ToString("N")[..8];
+        await server.ExecuteAsync("postgres", $"CREATE ROLE {role} NOSUPERUSER NOLOGIN");
+        await server.ExecuteAsync(source, $"GRANT CREATE ON SCHEMA public TO {role}");
+        await server.ExecuteAsync(source, $"""
+            SET ROLE {role};
+            CREATE FUNCTION public.note_ok(note text) RETURNS boolean LANGUAGE plpgsql AS $$
+            BEGIN
+                EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch {marker}''';
+                RETURN true;
+            EXCEPTION WHEN insufficient_privilege THEN
+                RETURN true;
+            END $$;
+            CREATE TABLE public.app_notes (note text CHECK (public.note_ok(note)));
+            INSERT INTO public.app_notes VALUES ('written by the application');
+            RESET ROLE;
+            """);
+        return (source, marker);
+    }
+
+    /// <summary>A role that may create databases and nothing more (the test server trusts it).</summary>
+    async Task<string> CreateDatabaseOnlyRoleAsync()
+    {
+        var role = "scratcher_" + Guid.NewGuid().ToString("N")[..8];
+        await server.ExecuteAsync("postgres", $"CREATE ROLE {role} LOGIN CREATEDB");
+        return role;
+    }
+
+    string RoleUri(string role, string database) =>
+        $"postgres://{role}:unused@{PostgresServer.Host}:{server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{database}";
+
+    [Fact]
+    public async Task Dump_LiveSourceWhoseAppRoleFunctionRunsAProgram_WithASuperuserScratch_IsRefusedAndRunsNothing()
+    {
+        // Found by review: a live source's stream was taken as any role, "your own database"; but its functions are
+        // written by its roles, a superuser's or not, and a CHECK constraint calling one ran it as the scratch server's
+        // superuser while the rows loaded: COPY ... TO PROGRAM ran a program that the role writing it could not run.
+        var (source, marker) = await CreateShopWithAppRoleTrapAsync();
+        var config = Config(source, "replica_dest_unused", "\"DELETE FROM public.support_tickets\"");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("  allow_privileged_role: true\n  statements:", "  statements:", StringComparison.Ordinal));
+        try
+        {
+            var dump = await _cli.RunAsync(["dump", "-c", config], null, s_environment);
+
+            Assert.False(File.Exists(marker), "the source role's program ran on the scratch server");
+            Assert.Equal(2, dump.ExitCode);
+            Assert.Contains("is a superuser", dump.Stderr, StringComparison.Ordinal);
+            Assert.Contains("sanitize.allow_privileged_role", dump.Stderr, StringComparison.Ordinal);
+            Assert.False(await ScratchExistsAsync(), "the scratch database is left over");
+            Assert.Empty(await ListAsync(config));
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
+    }
+
+    [Fact]
+    public async Task Dump_LiveSourceWithAScratchRoleThatMayOnlyCreateDatabases_NoOwnerNoPrivileges_SanitizesAndRunsNothing()
+    {
+        // The way the README recommends: a scratch role with CREATEDB only; sanitize.no_owner and no_privileges leave out
+        // pg_dump's OWNER TO and GRANT (the source's roles), as destination.no_owner does. The trap's program is refused.
+        var (source, marker) = await CreateShopWithAppRoleTrapAsync();
+        var destination = "replica_dest_" + Guid.NewGuid().ToString("N")[..8];
+        var config = Config(source, destination, "\"DELETE FROM public.support_tickets\"");
+        // The destination is restored as that role too (a superuser would run the trap there, as the config allowed).
+        var role = await CreateDatabaseOnlyRoleAsync();
+        File.WriteAllText(config, File.ReadAllText(config)
+            .Replace($"scratch_uri: '{server.PasswordUri(_scratch)}'\n  allow_privileged_role: true\n", $"scratch_uri: '{RoleUri(role, _scratch)}'\n  no_owner: true\n  no_privileges: true\n", StringComparison.Ordinal)
+            .Replace($"connection_uri: '{server.PasswordUri(destination)}'\n  allow_privileged_role: true\n", $"connection_uri: '{RoleUri(role, destination)}'\n", StringComparison.Ordinal));
+        Assert.DoesNotContain("allow_privileged_role", File.ReadAllText(config), StringComparison.Ordinal);
+        try
+        {
+            var dump = await _cli.RunAsync(["dump", "-c", config], null, s_environment);
+
+            Assert.True(dump.ExitCode == 0, dump.Stderr);
+            Assert.False(File.Exists(marker), "the source role's program ran on the scratch server");
+            Assert.False(await ScratchExistsAsync(), "the scratch database is left over");
+            var restore = await _cli.RunAsync(["restore", "-c", config, "--latest"], null, s_environment);
+            Assert.True(restore.ExitCode == 0, restore.Stderr);
+            Assert.False(File.Exists(marker), "the source role's program ran on the destination");
+            Assert.Equal("0", await Scalar(destination, "SELECT count(*) FROM support_tickets"));
+            Assert.Equal(await Scalar(source, "SELECT count(*) FROM customers"), await Scalar(destination, "SELECT count(*) FROM customers"));
+            Assert.Equal("written by the application", await Scalar(destination, "SELECT string_agg(note, ',') FROM app_notes"));
+            Assert.Equal("0", await Scalar(destination, "SELECT count(*) FROM customers WHERE email = 'anna.schmidt@example.org'"));
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
+    }
 }

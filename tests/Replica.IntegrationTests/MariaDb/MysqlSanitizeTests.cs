@@ -18,10 +18,11 @@ public sealed class MysqlSanitizeTests(MariaDbServer server) : IDisposable
 
     static readonly Dictionary<string, string?> s_environment = new() { ["SAN_NOTE"] = "sanitized note" };
 
+    /// <summary>The scratch database is the server's root's (sanitize.allow_privileged_role).</summary>
     string Config(string source, params string[] steps) => _cli.WriteConfig(
         "secret: ${REPLICA_SECRET}\n"
         + $"source:\n  connection_uri: '{server.ConnectionUri(source)}'\n"
-        + $"sanitize:\n  scratch_uri: '{server.ConnectionUri(_scratch)}'\n  statements:\n"
+        + $"sanitize:\n  scratch_uri: '{server.ConnectionUri(_scratch)}'\n  allow_privileged_role: true\n  statements:\n"
         + string.Concat(steps.Select(step => $"    - {step}\n"))
         + $"bridge:\n  local:\n    path: {_cli.BridgePath}\n"
         + "transformers:\n  - table: customers\n    columns:\n      email: { transformer: email, unique: true }\n      first_name: first-name\n"
@@ -119,5 +120,24 @@ public sealed class MysqlSanitizeTests(MariaDbServer server) : IDisposable
         Assert.Equal(2, dump.ExitCode);
         Assert.Contains("a MySQL or MariaDB dump needs a mysql:// scratch_uri", dump.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, await ListedAsync());
+    }
+
+    [Fact]
+    public async Task Dump_LiveSourceWithARootScratch_IsRefusedNamingTheSetting()
+    {
+        // A live database's triggers and routines are written by its users: its stream is restored into the scratch
+        // database as `replica restore` restores a dump, refusing a user whose grants reach other databases.
+        var source = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(source, MysqlAwkwardData.Sql);
+        var config = Config(source, "\"DELETE FROM orders\"");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("  allow_privileged_role: true\n", "", StringComparison.Ordinal));
+
+        var dump = await _cli.RunAsync("dump", "-c", config);
+
+        Assert.Equal(2, dump.ExitCode);
+        Assert.Contains("sanitize.allow_privileged_role", dump.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, await ListedAsync());
+        Assert.Empty(await LeftoversAsync());
+        Assert.NotEqual("0", await server.ScalarAsync(source, "SELECT COUNT(*) FROM orders"));
     }
 }
