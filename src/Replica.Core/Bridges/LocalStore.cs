@@ -217,6 +217,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         string what = $"create the folder of dump '{name}' at";
         // Created under the index lock, together with its .writing lock, so cleanup never sees the folder without it.
         FileStream writingLock;
+        NoFollowFolder? created = null;
         string lockPath = Path.Combine(folder, ObjectBridge.MarkerName);
         try
         {
@@ -232,12 +233,13 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
                         : $"The name '{name}' is taken: folder '{folder}' exists but is not listed in {ObjectBridge.IndexKey}; remove it or choose another name.");
             }
             root.CreateFolder(name);
-            // Opened without following a link: one planted since the folder was made is refused.
-            using NoFollowFolder created = root.OpenFolder(name, what);
+            // Opened without following a link: one planted since the folder was made is refused. Kept by the lease.
+            created = root.OpenFolder(name, what);
             writingLock = new FileStream(created.CreateNew(ObjectBridge.MarkerName, FileAccess.ReadWrite, what), FileAccess.ReadWrite, bufferSize: 0);
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
+            created?.Dispose();
             throw BridgeThrow.Io("create dump folder", folder, ex);
         }
         try
@@ -251,9 +253,10 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {
             writingLock.Dispose();
+            created.Dispose();
             throw BridgeThrow.Io("write lock file", lockPath, ex);
         }
-        return Task.FromResult<IWriterLease>(new Lease(this, name, writingLock));
+        return Task.FromResult<IWriterLease>(new Lease(this, name, created, writingLock));
     }
 
     public async Task<IAsyncDisposable> LockAsync(bool create, CancellationToken cancellationToken)
@@ -310,9 +313,12 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
 
     /// <summary>
     /// A writer's hold on its folder: the .writing file, open exclusively (an flock on Linux) for as long as the writer
-    /// lives, so that cleanup can tell a dead writer at once; its modification time is the marker's age.
+    /// lives, so that cleanup can tell a dead writer at once; its modification time is the marker's age. The folder is
+    /// kept open too (<paramref name="folder"/>, a descriptor on Linux): the marker is removed from the writer's own
+    /// folder, never from whatever has the name by then (a listed dump may be deleted and its name taken by a new writer
+    /// before this one removes its marker).
     /// </summary>
-    sealed class Lease(LocalStore store, string name, FileStream writingLock) : IWriterLease
+    sealed class Lease(LocalStore store, string name, NoFollowFolder folder, FileStream writingLock) : IWriterLease
     {
         // Guards _writingLock between the writer and the marker refresher's thread.
         readonly Lock _gate = new();
@@ -340,19 +346,18 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         /// </summary>
         public Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
         {
-            string folder = store.DumpFolder(name);
-            string lockPath = Path.Combine(folder, ObjectBridge.MarkerName);
+            string path = store.DumpFolder(name);
+            string lockPath = Path.Combine(path, ObjectBridge.MarkerName);
             try
             {
-                // Once the dump is listed, cleanup ignores the folder whatever happens to .writing.
+                // Once the dump is listed, cleanup ignores the folder whatever happens to .writing. Not under the index
+                // lock then: the name may be another writer's folder already, so the marker goes through this one's.
                 LetGo();
-                using NoFollowFolder root = NoFollowFolder.OpenRoot(store._root);
-                using (NoFollowFolder dump = root.OpenFolder(name, abandoned ? "remove the abandoned dump folder" : "remove the writer lock of"))
-                {
-                    dump.DeleteFile(ObjectBridge.MarkerName, "remove the writer lock");
-                }
+                folder.DeleteFile(ObjectBridge.MarkerName, "remove the writer lock");
                 if (abandoned)
                 {
+                    // Under the index lock (the bridge holds it): the name is still this writer's folder.
+                    using NoFollowFolder root = NoFollowFolder.OpenRoot(store._root);
                     root.DeleteEmptyFolder(name);
                 }
             }
@@ -362,11 +367,12 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
             }
             catch (Exception ex) when (BridgeThrow.IsIo(ex))
             {
-                throw abandoned ? BridgeThrow.Io("remove the abandoned dump folder", folder, ex) : BridgeThrow.Io("remove the writer lock", lockPath, ex);
+                throw abandoned ? BridgeThrow.Io("remove the abandoned dump folder", path, ex) : BridgeThrow.Io("remove the writer lock", lockPath, ex);
             }
             finally
             {
                 LetGo();
+                folder.Dispose();
             }
             return Task.CompletedTask;
         }
@@ -374,6 +380,7 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
         public ValueTask DisposeAsync()
         {
             LetGo();
+            folder.Dispose();
             return ValueTask.CompletedTask;
         }
 

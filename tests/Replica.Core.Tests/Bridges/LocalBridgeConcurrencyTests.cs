@@ -53,4 +53,27 @@ public sealed class LocalBridgeConcurrencyTests
         Assert.Equal(list.Select(e => e.Name).Order(StringComparer.Ordinal),
             Directory.GetDirectories(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task ReleaseAsync_ListedDumpDeletedAndItsNameTakenByANewWriterFirst_RemovesOnlyItsOwnMarker()
+    {
+        // A listed dump's writer removes its .writing outside the index lock. Found by review: it removed it by name, so
+        // when the dump was deleted and a new writer took the name in between, the new writer's marker went, and with it
+        // what keeps `delete --abandoned` from removing that writer's folder while it writes.
+        using var dir = new TempDirectory();
+        var store = new LocalStore(dir.Path, new LocalBridgeOptions());
+        var first = await store.AcquireLeaseAsync("nightly", "first"u8.ToArray(), CancellationToken.None);
+        // `replica delete nightly` once it is listed: the folder moves aside, then goes.
+        string? moved = await store.MoveAsideAsync("nightly", CancellationToken.None);
+        Assert.NotNull(moved);
+        await using var second = await store.AcquireLeaseAsync("nightly", "second"u8.ToArray(), CancellationToken.None);
+
+        await first.ReleaseAsync(abandoned: false, CancellationToken.None);
+
+        Assert.True(File.Exists(dir.Combine("nightly", ObjectBridge.MarkerName)), "the new writer's marker was removed");
+        Assert.True(await store.IsWriterAliveAsync("nightly", CancellationToken.None));
+        Assert.False(File.Exists(Path.Combine(moved, ObjectBridge.MarkerName)), "the first writer's marker is left in its own folder");
+        await store.DeleteMovedAsync(moved, CancellationToken.None);
+        await first.DisposeAsync();
+    }
 }
