@@ -69,8 +69,10 @@ internal sealed partial class LocalStore
 
     /// <summary>
     /// Writes <paramref name="data"/> to ".name.tmp" beside <paramref name="key"/>'s file (".index.json.tmp" for the
-    /// index), flushes it to disk, then renames it to the file's name: readers see the old content or all of the new, never
-    /// part of it, even after a crash. All three act in the file's folder as opened once, never through a link.
+    /// index), flushes it to disk, renames it to the file's name and flushes the folder: readers see the old content or
+    /// all of the new, never part of it, and after a crash a file that was written is there under its name (without the
+    /// folder's flush, index.json could list a dump whose chunks are still under their temporary names). All four act in
+    /// the file's folder as opened once, never through a link.
     /// The work blocks (fsync), so it runs on the store's own threads (<see cref="StoreThreads"/>), not the thread pool's.
     /// </summary>
     internal Task WriteFileDurablyAsync(string key, ReadOnlyMemory<byte> data, bool overwrite, string what, CancellationToken cancellationToken) =>
@@ -95,6 +97,7 @@ internal sealed partial class LocalStore
                 RandomAccess.FlushToDisk(handle);
             }
             folder.Move(temp, name, overwrite);
+            folder.FlushToDisk();
         }
         catch (Exception ex) when (BridgeThrow.IsIo(ex))
         {

@@ -233,6 +233,9 @@ internal sealed partial class LocalStore : IObjectStore, IDirectoryStore
                         : $"The name '{name}' is taken: folder '{folder}' exists but is not listed in {ObjectBridge.IndexKey}; remove it or choose another name.");
             }
             root.CreateFolder(name);
+            // The folder's name is on disk before anything in it is: its chunks are flushed with their folder, the index
+            // with the root, and a listed dump's folder must be there after a crash.
+            root.FlushToDisk();
             // Opened without following a link: one planted since the folder was made is refused. Kept by the lease.
             created = root.OpenFolder(name, what);
             writingLock = new FileStream(created.CreateNew(ObjectBridge.MarkerName, FileAccess.ReadWrite, what), FileAccess.ReadWrite, bufferSize: 0);

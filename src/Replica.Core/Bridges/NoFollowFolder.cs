@@ -226,6 +226,20 @@ internal sealed partial class NoFollowFolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Flushes the folder's own entries to disk (fsync on its descriptor): a file renamed or a folder made in it is then
+    /// there after a crash, as fsync of a file makes its data so (fsync(2): "calling fsync() on a file descriptor for the
+    /// directory is also needed"). Where descriptors are not used (<see cref="IsSupported"/>) it does nothing: .NET opens
+    /// no folder as a file.
+    /// </summary>
+    public void FlushToDisk()
+    {
+        if (_fd != PathOnly && Libc.Fsync(_fd) < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), Path, folder: true);
+        }
+    }
+
     /// <summary>Removes the empty folder <paramref name="name"/>; <see cref="DirectoryNotFoundException"/> when it is not there.</summary>
     public void DeleteEmptyFolder(string name)
     {
@@ -528,6 +542,9 @@ internal sealed partial class NoFollowFolder : IDisposable
 
         [LibraryImport(Name, EntryPoint = "close")]
         public static partial void Close(int fd);
+
+        [LibraryImport(Name, EntryPoint = "fsync", SetLastError = true)]
+        public static partial int Fsync(int fd);
 
         [LibraryImport(Name, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int MkdirAt(int dirFd, string name, int mode);

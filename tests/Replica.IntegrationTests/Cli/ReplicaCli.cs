@@ -93,6 +93,14 @@ public sealed class ReplicaCli : IDisposable
             new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["REPLICA_SECRET"] = Secret },
             stdin, throwOnError: false, workingDirectory: WorkingDirectory);
 
+    /// <summary>
+    /// Runs replica under <paramref name="tool"/> (e.g. strace and its <paramref name="toolArguments"/>), with REPLICA_SECRET
+    /// set as <see cref="RunAsync(string[], Stream?, IReadOnlyDictionary{string, string?}?)"/> sets it.
+    /// </summary>
+    public Task<ProcessOutput> RunUnderAsync(string tool, string[] toolArguments, params string[] arguments) =>
+        ProcessRunner.RunAsync(tool, [.. toolArguments, "dotnet", Executable, .. arguments],
+            new Dictionary<string, string?> { ["REPLICA_SECRET"] = Secret }, stdin: null, throwOnError: false, workingDirectory: WorkingDirectory);
+
     public void Dispose()
     {
         try
