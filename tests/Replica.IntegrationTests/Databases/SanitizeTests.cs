@@ -115,12 +115,23 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
             + $"CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch {marker}'''; END $$;\n"
             + "SELECT public.f();\n" + sql[at..]);
         var config = Config(null, "replica_dest_" + Guid.NewGuid().ToString("N")[..8], "\"DELETE FROM public.support_tickets\"");
+
+        await AssertSuperuserScratchRefusedAsync(config, marker, "--input", input);
+    }
+
+    /// <summary>
+    /// `replica dump` with <paramref name="config"/> less its sanitize.allow_privileged_role, whose scratch role is the
+    /// server's superuser: refused (exit 2) naming the setting, nothing stored, no scratch database left, and the program
+    /// that would touch <paramref name="marker"/> never ran.
+    /// </summary>
+    async Task AssertSuperuserScratchRefusedAsync(string config, string marker, params string[] arguments)
+    {
         File.WriteAllText(config, File.ReadAllText(config).Replace("  allow_privileged_role: true\n  statements:", "  statements:", StringComparison.Ordinal));
         try
         {
-            var dump = await _cli.RunAsync(["dump", "-c", config, "--input", input], null, s_environment);
+            var dump = await _cli.RunAsync(["dump", "-c", config, .. arguments], null, s_environment);
 
-            Assert.False(File.Exists(marker), "the program in the --input file ran on the scratch server");
+            Assert.False(File.Exists(marker), "the program ran on the scratch server");
             Assert.Equal(2, dump.ExitCode);
             Assert.Contains("is a superuser", dump.Stderr, StringComparison.Ordinal);
             Assert.Contains("sanitize.allow_privileged_role", dump.Stderr, StringComparison.Ordinal);
@@ -399,22 +410,8 @@ public sealed class SanitizeTests(PostgresServer server) : IDisposable
         // superuser while the rows loaded: COPY ... TO PROGRAM ran a program that the role writing it could not run.
         var (source, marker) = await CreateShopWithAppRoleTrapAsync();
         var config = Config(source, "replica_dest_unused", "\"DELETE FROM public.support_tickets\"");
-        File.WriteAllText(config, File.ReadAllText(config).Replace("  allow_privileged_role: true\n  statements:", "  statements:", StringComparison.Ordinal));
-        try
-        {
-            var dump = await _cli.RunAsync(["dump", "-c", config], null, s_environment);
 
-            Assert.False(File.Exists(marker), "the source role's program ran on the scratch server");
-            Assert.Equal(2, dump.ExitCode);
-            Assert.Contains("is a superuser", dump.Stderr, StringComparison.Ordinal);
-            Assert.Contains("sanitize.allow_privileged_role", dump.Stderr, StringComparison.Ordinal);
-            Assert.False(await ScratchExistsAsync(), "the scratch database is left over");
-            Assert.Empty(await ListAsync(config));
-        }
-        finally
-        {
-            File.Delete(marker);
-        }
+        await AssertSuperuserScratchRefusedAsync(config, marker);
     }
 
     [Fact]
