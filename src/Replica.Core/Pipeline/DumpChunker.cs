@@ -76,6 +76,7 @@ public static partial class DumpChunker
         ArgumentNullException.ThrowIfNull(writer);
         CheckChunkSize(chunkSize);
         CheckWorkers(workers);
+        using var trimmed = NativeHeap.KeepTrimmed();
 
         ChunkEncoder encoder;
         try

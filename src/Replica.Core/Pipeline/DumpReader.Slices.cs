@@ -65,6 +65,7 @@ public static partial class DumpReader
         {
             return 0;
         }
+        using var trimmed = NativeHeap.KeepTrimmed();
         var chunks = new ListView<ChunkInfo>(slice.Chunks, slice.FirstChunk, count);
         var positions = new (PartInfo, int)[count];
         for (int i = 0; i < count; i++)

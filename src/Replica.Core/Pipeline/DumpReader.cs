@@ -65,6 +65,7 @@ public static partial class DumpReader
         ArgumentNullException.ThrowIfNull(bridge);
         ArgumentNullException.ThrowIfNull(openOutput);
         DumpChunker.CheckWorkers(workers);
+        using var trimmed = NativeHeap.KeepTrimmed();
         DumpManifest manifest = await bridge.ReadManifestAsync(name, cancellationToken).ConfigureAwait(false);
         using IChunkCodec? codec = openCodec?.Invoke(manifest);
         CheckManifest(name, manifest, codec);
