@@ -322,6 +322,13 @@ internal sealed partial class S3Store
             }
         }
 
+        /// <summary>
+        /// Removes the marker while it is still this writer's. A listed dump's writer releases outside the index's
+        /// compare-and-swap: by then the dump may have been deleted and its name claimed by a new writer, whose marker
+        /// (what keeps `delete --abandoned` off its chunks) must stay. Read first (a marker holding other bytes is left
+        /// alone), then deleted with If-Match on what was read, which closes the gap in between on servers that honour a
+        /// conditional delete (AWS S3, moto, recent Ceph); one that ignores it deletes as before.
+        /// </summary>
         public async Task ReleaseAsync(bool abandoned, CancellationToken cancellationToken)
         {
             if (abandoned)
@@ -329,7 +336,21 @@ internal sealed partial class S3Store
                 // A multipart upload cut short leaves parts nobody sees but everybody pays for.
                 await store.AbortUploadsAsync(store.Full(ObjectBridge.DumpPrefix(name)), cancellationToken).ConfigureAwait(false);
             }
-            await store.DeleteAsync([markerKey], cancellationToken).ConfigureAwait(false);
+            StoredObject? current = await store.GetAsync(markerKey, $"read the writer marker of dump '{name}' from", null, cancellationToken).ConfigureAwait(false);
+            if (current is null || !current.Data.Span.SequenceEqual(owner))
+            {
+                return;
+            }
+            try
+            {
+                await store.RunAsync($"remove the writer marker of dump '{name}' at", markerKey,
+                    ct => store._client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = store.Bucket, Key = markerKey, IfMatch = current.ETag }, ct),
+                    cancellationToken, expected: ex => S3Errors.IsConditionFailed(ex) || S3Errors.IsNoSuchKey(ex)).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (S3Errors.IsConditionFailed(ex) || S3Errors.IsNoSuchKey(ex))
+            {
+                // Another writer's by now, or gone (a retry of our own delete whose answer was lost finds nothing).
+            }
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

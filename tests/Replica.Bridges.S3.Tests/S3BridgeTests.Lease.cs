@@ -80,6 +80,34 @@ public abstract partial class S3BridgeTests
     }
 
     /// <summary>
+    /// Regression: a listed dump's writer removed its marker by key, unconditionally; when the dump was deleted and a new
+    /// writer claimed the name in between, the new writer's marker went (found by review), and with it what keeps
+    /// `delete --abandoned` off that writer's chunks. The second writer's lease holds.
+    /// </summary>
+    [Fact]
+    public async Task ReleaseAsync_ListedDumpDeletedAndItsNameClaimedByANewWriterFirst_LeavesTheNewWritersMarker()
+    {
+        string bucket = await Server.CreateBucketAsync();
+        using var bridge = new S3Bridge(Server.Options(bucket));
+        IWriterLease first = await bridge.ObjectStore.AcquireLeaseAsync("nightly", "first writer\n"u8.ToArray(), s_none);
+        // `replica delete nightly` once it is listed: its objects go, the marker with them.
+        using (AmazonS3Client client = Server.CreateClient())
+        {
+            await client.DeleteObjectAsync(bucket, "replica/nightly/.writing");
+        }
+        IWriterLease second = await bridge.ObjectStore.AcquireLeaseAsync("nightly", "second writer\n"u8.ToArray(), s_none);
+
+        await first.ReleaseAsync(abandoned: false, s_none);
+
+        Assert.Equal("second writer\n"u8.ToArray(), await GetBytesAsync(bucket, "replica/nightly/.writing"));
+        Assert.True(await second.RefreshAsync(s_none));
+        await second.ReleaseAsync(abandoned: false, s_none);
+        Assert.DoesNotContain("replica/nightly/.writing", await ListKeysAsync(bucket));
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+    }
+
+    /// <summary>
     /// A chunk above the multipart threshold is created only if absent too (If-None-Match: * on the upload's completion):
     /// another writer's object stays as it was, and the upload is aborted.
     /// </summary>
