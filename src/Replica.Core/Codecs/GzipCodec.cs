@@ -24,7 +24,6 @@ public sealed class GzipCodec : IChunkCodec
 
     /// <summary>10-byte header, at least 2 bytes of deflate data (an empty final block), 8-byte trailer.</summary>
     const int MinMemberLength = 20;
-    const long MaxDecodedBytes = 1L << 30;
 
     /// <summary>
     /// An empty member, as <c>gzip -n</c> writes it: header (OS 3, Unix), an empty final fixed-Huffman block, CRC-32 0 and
@@ -34,15 +33,23 @@ public sealed class GzipCodec : IChunkCodec
 
     readonly ZLibCompressionOptions _options;
     readonly BufferWriterStream _sink = new();
+    // Decoding stops beyond this many bytes (see CompressionCodecs.MaxDecodedBytes): a crafted member must not fill the memory.
+    readonly long _maxDecodedBytes;
 
-    /// <summary>Creates a codec compressing at zlib <paramref name="level"/> 1 (fastest) .. 9 (smallest).</summary>
-    public GzipCodec(int level = DefaultLevel)
+    /// <summary>
+    /// Creates a codec compressing at zlib <paramref name="level"/> 1 (fastest) .. 9 (smallest); a chunk that decodes to
+    /// more than <paramref name="maxDecodedBytes"/> is an <see cref="IntegrityException"/>.
+    /// </summary>
+    public GzipCodec(int level = DefaultLevel, long maxDecodedBytes = CompressionCodecs.MaxDecodedBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDecodedBytes);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDecodedBytes, CompressionCodecs.MaxDecodedBytes);
         if (level is < FastestLevel or > SmallestLevel)
         {
             throw new ConfigException($"the gzip compression level must be {FastestLevel}..{SmallestLevel} (1 is fastest, 6 is gzip's default), found {level}");
         }
         Level = level;
+        _maxDecodedBytes = maxDecodedBytes;
         _options = new ZLibCompressionOptions { CompressionLevel = level };
     }
 
@@ -94,9 +101,9 @@ public sealed class GzipCodec : IChunkCodec
                     }
                     output.Advance(read);
                     decoded += read;
-                    if (decoded > MaxDecodedBytes)
+                    if (decoded > _maxDecodedBytes)
                     {
-                        GzipThrow.TooLarge(chunkIndex, MaxDecodedBytes);
+                        GzipThrow.TooLarge(chunkIndex, _maxDecodedBytes);
                     }
                 }
             }
@@ -112,7 +119,7 @@ public sealed class GzipCodec : IChunkCodec
         }
     }
 
-    public IChunkCodec Fork() => new GzipCodec(Level);
+    public IChunkCodec Fork() => new GzipCodec(Level, _maxDecodedBytes);
 
     public void Dispose() { }
 
@@ -170,5 +177,5 @@ internal static class GzipThrow
 
     [DoesNotReturn]
     public static void TooLarge(int chunkIndex, long limit) =>
-        throw new IntegrityException($"Chunk index {chunkIndex} decompresses to more than {limit} bytes, larger than any chunk Replica writes.");
+        throw new IntegrityException(CompressionCodecs.TooLargeMessage(chunkIndex, limit));
 }

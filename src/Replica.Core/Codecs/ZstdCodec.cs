@@ -19,24 +19,23 @@ public sealed unsafe class ZstdCodec : IChunkCodec
     /// <summary>ZSTDMT_NBWORKERS_MAX for 64-bit builds of libzstd 1.4/1.5.</summary>
     public const int MaxWorkers = 200;
 
-    /// <summary>
-    /// Decoding stops beyond this many bytes: a chunk is at most 1 GiB (the chunker's limit), and a crafted frame must
-    /// not be able to fill the memory.
-    /// </summary>
-    const long MaxDecodedBytes = 1L << 30;
-
     readonly CompressionContext _cctx;
     readonly DecompressionContext _dctx;
     readonly int _compressOutSize;
     readonly int _decompressOutSize;
+    // Decoding stops beyond this many bytes (see CompressionCodecs.MaxDecodedBytes): a crafted frame must not fill the memory.
+    readonly long _maxDecodedBytes;
 
     /// <summary>
     /// Creates a codec compressing at <paramref name="level"/> (1..22; 1 is fastest) with <paramref name="workers"/>
-    /// extra compression threads (0: compress on the calling thread). Throws <see cref="ConfigException"/> for values out
-    /// of range or when libzstd cannot be loaded.
+    /// extra compression threads (0: compress on the calling thread); a chunk that decodes to more than
+    /// <paramref name="maxDecodedBytes"/> is an <see cref="IntegrityException"/>. Throws <see cref="ConfigException"/> for
+    /// values out of range or when libzstd cannot be loaded.
     /// </summary>
-    public ZstdCodec(int level = DefaultLevel, int workers = 0)
+    public ZstdCodec(int level = DefaultLevel, int workers = 0, long maxDecodedBytes = CompressionCodecs.MaxDecodedBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDecodedBytes);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDecodedBytes, CompressionCodecs.MaxDecodedBytes);
         if (level is < MinLevel or > MaxLevel)
         {
             throw new ConfigException($"the zstd compression level must be {MinLevel}..{MaxLevel} (1 is fastest, 19 and above are slow), found {level}");
@@ -49,6 +48,7 @@ public sealed unsafe class ZstdCodec : IChunkCodec
 
         Level = level;
         Workers = workers;
+        _maxDecodedBytes = maxDecodedBytes;
         _compressOutSize = (int)ZSTD_CStreamOutSize();
         _decompressOutSize = (int)ZSTD_DStreamOutSize();
         _cctx = ZSTD_createCCtx();
@@ -154,9 +154,9 @@ public sealed unsafe class ZstdCodec : IChunkCodec
                     }
                     return;
                 }
-                if (decoded > MaxDecodedBytes)
+                if (decoded > _maxDecodedBytes)
                 {
-                    ZstdThrow.TooLarge(chunkIndex, MaxDecodedBytes);
+                    ZstdThrow.TooLarge(chunkIndex, _maxDecodedBytes);
                 }
                 // All input taken and the output not filled: libzstd waits for bytes that the chunk does not have. (No
                 // progress at all would also mean that; it guards the loop.)
@@ -181,7 +181,7 @@ public sealed unsafe class ZstdCodec : IChunkCodec
         fixed (byte* source = stored)
         {
             ulong size = ZSTD_getFrameContentSize(source, (nuint)stored.Length);
-            if (size is 0 or > MaxDecodedBytes || ZSTD_findFrameCompressedSize(source, (nuint)stored.Length) != (nuint)stored.Length)
+            if (size == 0 || size > (ulong)_maxDecodedBytes || ZSTD_findFrameCompressedSize(source, (nuint)stored.Length) != (nuint)stored.Length)
             {
                 return false;
             }
@@ -204,7 +204,7 @@ public sealed unsafe class ZstdCodec : IChunkCodec
         }
     }
 
-    public IChunkCodec Fork() => new ZstdCodec(Level, Workers);
+    public IChunkCodec Fork() => new ZstdCodec(Level, Workers, _maxDecodedBytes);
 
     public void Dispose()
     {
@@ -252,7 +252,7 @@ internal static class ZstdThrow
 
     [DoesNotReturn]
     public static void TooLarge(int chunkIndex, long limit) =>
-        throw new IntegrityException($"Chunk index {chunkIndex} decompresses to more than {limit} bytes, larger than any chunk Replica writes.");
+        throw new IntegrityException(CompressionCodecs.TooLargeMessage(chunkIndex, limit));
 
     [DoesNotReturn]
     public static void Failed(int chunkIndex, string errorName) =>

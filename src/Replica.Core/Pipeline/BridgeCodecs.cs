@@ -82,7 +82,11 @@ public static class BridgeCodecs
         {
             if (manifest.Compression is { } compression && compression != "none")
             {
-                codecs.Add(CompressionCodecs.Create(compression));
+                // A chunk decodes to at most the chunk size its writer was set to, which this config's is taken for (the
+                // manifest's numbers prove nothing on a bridge others can write): a few KiB of zstd decoding to 1 GiB in
+                // each of a restore's lanes took it to 7 GB (found by review).
+                long maxPlain = Math.Clamp(config.ChunkSize, CompressionCodecs.MinReadChunkBytes, DumpChunker.MaxChunkSize);
+                codecs.Add(CompressionCodecs.Create(compression, maxDecodedBytes: maxPlain));
             }
             else if (manifest.Compressed)
             {

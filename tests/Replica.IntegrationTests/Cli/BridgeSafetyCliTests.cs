@@ -142,6 +142,57 @@ public sealed class BridgeSafetyCliTests : IDisposable
     }
 
     /// <summary>
+    /// Someone who can write to an unencrypted bridge replaces a chunk by a small zstd frame that decodes to far more
+    /// than the dump's chunk size, its SHA-256 and size put in the manifest: restore and verify decoded it up to 1 GiB
+    /// per chunk, each of their workers + 2 lanes holding one (found by review: four 30 KiB chunks of spaces took
+    /// `replica restore` to 7.1 GB of RSS). A chunk decodes to at most bridge.chunk_size (at least 4 MiB) now.
+    /// </summary>
+    [Fact]
+    public async Task VerifyRestore_ChunkDecompressesFarBeyondChunkSize_ExitWith5AndWriteNothing()
+    {
+        string bridge = Path.Combine(_cli.WorkingDirectory, "plain");
+        var config = _cli.WriteConfig($$"""
+            bridge:
+              local: { path: {{bridge}} }
+              chunk_size: 16KiB
+              compression: { algorithm: zstd }
+            """, "plain.yaml");
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "bomb")).ExitCode);
+        string manifestPath = Path.Combine(bridge, "bomb", "manifest.json");
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;
+        var chunk = manifest["chunks"]![0]!;
+        // 64 MiB of spaces (whitespace to the SQL lexer), well beyond 16 KiB and the 4 MiB floor: ~2 KiB stored.
+        byte[] spaces = new byte[64 << 20];
+        spaces.AsSpan().Fill((byte)' ');
+        var frame = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var zstd = new Replica.Codecs.ZstdCodec())
+        {
+            zstd.Encode(spaces, 0, isLast: false, frame);
+        }
+        await File.WriteAllBytesAsync(Path.Combine(bridge, "bomb", chunk["key"]!.GetValue<string>()), frame.WrittenSpan.ToArray());
+        long sizeOut = manifest["size_out"]!.GetValue<long>() - chunk["size"]!.GetValue<long>() + frame.WrittenCount;
+        chunk["size"] = frame.WrittenCount;
+        chunk["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(frame.WrittenSpan));
+        manifest["size_out"] = sizeOut;
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
+        string indexPath = Path.Combine(bridge, "index.json");
+        var index = JsonNode.Parse(await File.ReadAllTextAsync(indexPath))!;
+        index["dumps"]![0]!["size_out"] = sizeOut;
+        await File.WriteAllTextAsync(indexPath, index.ToJsonString());
+        string output = Path.Combine(_cli.WorkingDirectory, "out.sql");
+
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "bomb");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "bomb", "-o", output);
+
+        Assert.True(verify.ExitCode == 5, verify.Stderr);
+        Assert.Contains("decompresses to more than 4194304 bytes", verify.Stderr);
+        Assert.Contains("bridge.chunk_size", verify.Stderr);
+        Assert.True(restore.ExitCode == 5, restore.Stderr);
+        Assert.Contains("decompresses to more than 4194304 bytes", restore.Stderr);
+        Assert.False(File.Exists(output));
+    }
+
+    /// <summary>
     /// index.json is not the manifest: an older dump's created_at moved ahead in it made `restore --latest` restore that
     /// dump, and a dump copied under another name (folder, manifest name and index entry) restored and verified as
     /// "manifest authenticated" (found by review). Both are refused now, naming the dump and what does not match.
