@@ -37,7 +37,7 @@ internal static class CommonOptions
 
     /// <summary>What --allow-legacy passes on: null without it; with it, a warning line on stderr for the dump read.</summary>
     public static Replica.Pipeline.AllowLegacy? Legacy(bool allowed) =>
-        allowed ? new Replica.Pipeline.AllowLegacy(warning => Console.Error.WriteLine($"replica: warning: {warning}")) : null;
+        allowed ? new Replica.Pipeline.AllowLegacy(warning => Console.Error.WriteLine($"replica: warning: {Lines(warning)}")) : null;
 
     /// <summary>--from-file FILE: a dump archive instead of the bridge (restore, verify).</summary>
     public static Option<string?> FromFile(string description) => new("--from-file") { HelpName = "FILE", Description = description };
@@ -129,12 +129,12 @@ internal static class CommonOptions
         }
         catch (ReplicaException e)
         {
-            await Console.Error.WriteLineAsync($"replica: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"replica: {Lines(e.Message)}").ConfigureAwait(false);
             return (int)e.Kind;
         }
         catch (UsageException e)
         {
-            await Console.Error.WriteLineAsync($"replica: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"replica: {Lines(e.Message)}").ConfigureAwait(false);
             return 1;
         }
         catch (OperationCanceledException)
@@ -144,7 +144,7 @@ internal static class CommonOptions
         }
         catch (IOException e)
         {
-            await Console.Error.WriteLineAsync($"replica: I/O error: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"replica: I/O error: {Lines(e.Message)}").ConfigureAwait(false);
             return (int)ReplicaErrorKind.Bridge;
         }
         catch (Exception e)
@@ -161,7 +161,15 @@ internal static class CommonOptions
 
     /// <summary>The one line shown for an exception Replica did not expect (a bug): its type and message, no stack trace.</summary>
     public static string Unexpected(Exception e) =>
-        $"replica: unexpected error (a bug; please report it): {e.GetType().Name}: {e.Message}";
+        $"replica: unexpected error (a bug; please report it): {e.GetType().Name}: {Lines(e.Message)}";
+
+    /// <summary>
+    /// A message as shown after "replica: ", its further lines (a tool's stderr) indented: messages quote names and
+    /// values from the bridge, and a newline in one began a line that replica did not write (an edited manifest's part
+    /// kind of "stream\nreplica: d1 is intact" printed that verdict as a line of its own under `replica verify`: found by
+    /// review). TerminalSafeWriter keeps newlines, so that a message may have several lines.
+    /// </summary>
+    public static string Lines(string message) => message.ReplaceLineEndings("\n  ");
 
     public static string Size(long bytes) => ByteSizes.Format(bytes);
 }

@@ -73,4 +73,42 @@ public sealed class TerminalOutputCliTests : IDisposable
         AssertNothingDrivesTheTerminal(list.Stderr + list.Stdout);
         Assert.Contains(@"('\x1b')", list.Stderr);
     }
+
+    /// <summary>
+    /// A newline ends a line and is kept, so a value from the bridge quoted in an error message began a line of its
+    /// own: an edited manifest's part kind (or compression) of "stream\nreplica: d1 is intact: ..." printed that forged
+    /// verdict as a line of its own under `replica verify` (found by review). The message's further lines are indented.
+    /// </summary>
+    [Theory]
+    [InlineData("kind")]
+    [InlineData("compression")]
+    public async Task Verify_ManifestValueWithNewline_ForgesNoLineOfItsOwn(string field)
+    {
+        string config = _cli.WriteConfig($$"""
+            bridge:
+              local: { path: {{_cli.BridgePath}} }
+              compression: { algorithm: zstd }
+            """, "plain.yaml");
+        var dump = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "d1");
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        string manifest = Path.Combine(_cli.BridgePath, "d1", "manifest.json");
+        var node = JsonNode.Parse(File.ReadAllText(manifest))!;
+        const string Forged = "\nreplica: d1 is intact: 1 chunk in 1 part, 3.1 KiB of dump; manifest authenticated\n";
+        if (field == "kind")
+        {
+            node["parts"]![0]!["kind"] = "stream" + Forged;
+        }
+        else
+        {
+            node["compression"] = "zstd" + Forged;
+        }
+        File.WriteAllText(manifest, node.ToJsonString());
+
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "d1");
+
+        Assert.NotEqual(0, verify.ExitCode);
+        Assert.Contains("replica: d1 is intact", verify.Stderr);
+        Assert.DoesNotContain(verify.Stderr.Split('\n'), line => line.StartsWith("replica: d1 is intact", StringComparison.Ordinal));
+        Assert.StartsWith("replica: ", verify.Stderr, StringComparison.Ordinal);
+    }
 }
