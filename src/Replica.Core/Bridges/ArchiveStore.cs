@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -6,7 +8,9 @@ namespace Replica.Bridges;
 /// <summary>
 /// A dump archive (<see cref="DumpArchive"/>) as a read-only <see cref="IObjectStore"/>: its tar entries are the
 /// store's objects. Opening reads every entry's 512-byte header once (not its data) and keeps where each entry's bytes
-/// are; a get reads them from the file. The archive is checked as it is indexed: a tar with valid header checksums,
+/// are, by a hash of its name (24 bytes an entry, whatever the name: the archive is someone else's file, and a million
+/// empty entries with long names held 415 MB as strings, found by review); a get reads them from the file, a list reads
+/// the headers again. The archive is checked as it is indexed: a tar with valid header checksums,
 /// regular files only, ending with the end-of-archive blocks, replica-export.json first naming a known version, and
 /// every other entry index.json or a plain file name in the dump's folder (a name like "../x" never reaches the
 /// bridge). Every change is refused: an archive is read, never written.
@@ -19,16 +23,41 @@ internal sealed class ArchiveStore : ReadOnlyObjectStore
     /// <summary>The most a replica-export.json can hold; ours take about 200 bytes.</summary>
     const int MaxHeaderBytes = 64 * 1024;
 
-    readonly string _path;
-    readonly Dictionary<string, (long Offset, long Length)> _entries;
-    readonly List<string> _keys;
+    // Random, so that no name in an archive can be made to have the hash of another.
+    static readonly long s_seed = Random.Shared.NextInt64();
 
-    ArchiveStore(string path, string dumpName, Dictionary<string, (long, long)> entries, List<string> keys)
+    readonly string _path;
+    // Sorted by hash; names with the same hash are refused as the same entry twice (by chance: 1 in 2^64 a pair).
+    readonly Entry[] _entries;
+
+    ArchiveStore(string path, string dumpName, Entry[] entries)
     {
         _path = path;
         DumpName = dumpName;
         _entries = entries;
-        _keys = keys;
+    }
+
+    readonly record struct Entry(ulong Hash, long Offset, long Length);
+
+    static ulong Hash(string key) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key.AsSpan()), s_seed);
+
+    /// <summary>Where the bytes of entry <paramref name="key"/> are, or null when the archive has none by that name.</summary>
+    Entry? Find(string key)
+    {
+        ulong hash = Hash(key);
+        int low = 0;
+        int high = _entries.Length - 1;
+        while (low <= high)
+        {
+            int middle = low + ((high - low) >> 1);
+            ulong at = _entries[middle].Hash;
+            if (at == hash)
+            {
+                return _entries[middle];
+            }
+            (low, high) = at < hash ? (middle + 1, high) : (low, middle - 1);
+        }
+        return null;
     }
 
     /// <summary>The one dump the archive holds.</summary>
@@ -45,8 +74,9 @@ internal sealed class ArchiveStore : ReadOnlyObjectStore
         string full = Path.GetFullPath(path);
         using SafeFileHandle handle = OpenHandle(full, "open the dump archive");
         long fileLength = RandomAccess.GetLength(handle);
-        var entries = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
-        var keys = new List<string>();
+        var entries = new List<Entry>();
+        var seen = new HashSet<ulong>();
+        bool hasIndex = false;
         byte[] block = new byte[BlockSize];
         string? dumpName = null;
         long position = 0;
@@ -54,22 +84,22 @@ internal sealed class ArchiveStore : ReadOnlyObjectStore
         {
             if (position + BlockSize > fileLength)
             {
-                throw NotReadable(full, position == fileLength && keys.Count > 0
-                    ? $"it ends after {keys.Count} entries without the end-of-archive blocks: it was cut short"
-                    : $"it ends inside the header of entry {keys.Count + 1}, at byte {position}");
+                throw NotReadable(full, position == fileLength && entries.Count > 0
+                    ? $"it ends after {entries.Count} entries without the end-of-archive blocks: it was cut short"
+                    : $"it ends inside the header of entry {entries.Count + 1}, at byte {position}");
             }
             ReadExactly(handle, block, position, full);
             if (!block.AsSpan().ContainsAnyExcept((byte)0))
             {
                 break;
             }
-            (string key, long length) = ParseHeader(block, full, position, keys.Count + 1);
+            (string key, long length) = ParseHeader(block, full, position, entries.Count + 1);
             long offset = position + BlockSize;
             if (length > fileLength - offset)
             {
                 throw NotReadable(full, $"entry {key} needs {length} bytes from byte {offset}, but the file ends at {fileLength}: it was cut short");
             }
-            if (keys.Count == 0)
+            if (entries.Count == 0)
             {
                 if (key != DumpArchive.HeaderKey)
                 {
@@ -81,22 +111,26 @@ internal sealed class ArchiveStore : ReadOnlyObjectStore
             {
                 throw NotReadable(full, $"entry {key} is not {ObjectBridge.IndexKey} nor a plain file name in the folder of dump '{dumpName}'");
             }
-            if (!entries.TryAdd(key, (offset, length)))
+            ulong hash = Hash(key);
+            if (!seen.Add(hash))
             {
                 throw NotReadable(full, $"entry {key} is in it twice");
             }
-            keys.Add(key);
+            hasIndex |= key == ObjectBridge.IndexKey;
+            entries.Add(new Entry(hash, offset, length));
             position = offset + (length + BlockSize - 1) / BlockSize * BlockSize;
         }
         if (dumpName is null)
         {
             throw NotReadable(full, "it holds no entries");
         }
-        if (!entries.ContainsKey(ObjectBridge.IndexKey))
+        if (!hasIndex)
         {
             throw NotReadable(full, $"it has no {ObjectBridge.IndexKey}");
         }
-        return new ArchiveStore(full, dumpName, entries, keys);
+        Entry[] sorted = [.. entries];
+        Array.Sort(sorted, static (a, b) => a.Hash.CompareTo(b.Hash));
+        return new ArchiveStore(full, dumpName, sorted);
     }
 
     /// <summary>
@@ -250,7 +284,7 @@ internal sealed class ArchiveStore : ReadOnlyObjectStore
 
     public override async Task<StoredObject?> GetAsync(string key, string what, Func<long, Memory<byte>>? buffer, CancellationToken cancellationToken)
     {
-        if (!_entries.TryGetValue(key, out (long Offset, long Length) entry))
+        if (Find(key) is not { } entry)
         {
             return null;
         }
@@ -263,13 +297,24 @@ internal sealed class ArchiveStore : ReadOnlyObjectStore
     public override async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask.ConfigureAwait(false);
-        foreach (string key in _keys)
+        // The headers Open checked, read again in their order: each follows the data of the one before.
+        using SafeFileHandle handle = OpenHandle(_path, "read the dump archive");
+        byte[] block = new byte[BlockSize];
+        long position = 0;
+        for (int number = 1; ; number++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            ReadExactly(handle, block, position, _path);
+            if (!block.AsSpan().ContainsAnyExcept((byte)0))
+            {
+                yield break;
+            }
+            (string key, long length) = ParseHeader(block, _path, position, number);
             if (key.StartsWith(prefix, StringComparison.Ordinal))
             {
                 yield return new ObjectInfo(key, null);
             }
+            position += BlockSize + (length + BlockSize - 1) / BlockSize * BlockSize;
         }
     }
 
