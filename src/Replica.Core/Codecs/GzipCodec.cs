@@ -94,7 +94,8 @@ public sealed class GzipCodec : IChunkCodec
                 while (true)
                 {
                     var span = output.GetSpan(64 * 1024);
-                    var read = gzip.Read(span);
+                    // Never more than one byte past the limit, however much room the output offers.
+                    var read = gzip.Read(span[..(int)Math.Min(span.Length, _maxDecodedBytes - decoded + 1)]);
                     if (read == 0)
                     {
                         break;

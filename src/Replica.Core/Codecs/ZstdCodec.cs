@@ -131,6 +131,12 @@ public sealed unsafe class ZstdCodec : IChunkCodec
             while (true)
             {
                 Span<byte> span = output.GetSpan(_decompressOutSize);
+                // Never more than one byte past the limit, however much room the output offers: a restore's buffer can
+                // hold a whole chunk, and a frame that fits in it ended before the limit was looked at.
+                if (span.Length > _maxDecodedBytes - decoded + 1)
+                {
+                    span = span[..(int)(_maxDecodedBytes - decoded + 1)];
+                }
                 var positionBefore = input.Position;
                 nuint result;
                 OutBuffer outBuffer;
@@ -145,6 +151,10 @@ public sealed unsafe class ZstdCodec : IChunkCodec
                 }
                 output.Advance((int)outBuffer.Position);
                 decoded += (long)outBuffer.Position;
+                if (decoded > _maxDecodedBytes)
+                {
+                    ZstdThrow.TooLarge(chunkIndex, _maxDecodedBytes);
+                }
                 if (result == 0)
                 {
                     // The frame is complete and flushed; it must be the whole chunk.
@@ -153,10 +163,6 @@ public sealed unsafe class ZstdCodec : IChunkCodec
                         ZstdThrow.TrailingBytes(chunkIndex, (long)(input.Size - input.Position), stored.Length);
                     }
                     return;
-                }
-                if (decoded > _maxDecodedBytes)
-                {
-                    ZstdThrow.TooLarge(chunkIndex, _maxDecodedBytes);
                 }
                 // All input taken and the output not filled: libzstd waits for bytes that the chunk does not have. (No
                 // progress at all would also mean that; it guards the loop.)

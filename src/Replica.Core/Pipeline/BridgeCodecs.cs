@@ -80,15 +80,7 @@ public static class BridgeCodecs
         var codecs = new List<IChunkCodec>();
         try
         {
-            if (manifest.Compression is { } compression && compression != "none")
-            {
-                // A chunk decodes to at most the chunk size its writer was set to, which this config's is taken for (the
-                // manifest's numbers prove nothing on a bridge others can write): a few KiB of zstd decoding to 1 GiB in
-                // each of a restore's lanes took it to 7 GB (found by review).
-                long maxPlain = Math.Clamp(config.ChunkSize, CompressionCodecs.MinReadChunkBytes, DumpChunker.MaxChunkSize);
-                codecs.Add(CompressionCodecs.Create(compression, maxDecodedBytes: maxPlain));
-            }
-            else if (manifest.Compressed)
+            if (manifest.Compression is null or "none" && manifest.Compressed)
             {
                 throw new IntegrityException($"dump '{manifest.Name}' is marked compressed but its manifest does not say how");
             }
@@ -122,6 +114,11 @@ public static class BridgeCodecs
             else if (config.Encryption is not null && !allowUnencrypted)
             {
                 throw new IntegrityException(NotEncrypted(manifest.Name));
+            }
+            if (manifest.Compression is { } compression && compression != "none")
+            {
+                // Decoded before it is decrypted on the way out, so first in the chain.
+                codecs.Insert(0, CompressionCodecs.Create(compression, maxDecodedBytes: MaxPlainChunk(codecs, config)));
             }
         }
         catch
@@ -219,6 +216,19 @@ public static class BridgeCodecs
     /// (<see cref="AesGcmChunkCodec.OpenedWithPrivateKey"/>): its tags were made with a key its writer chose, and any
     /// holder of the recipient's public key can be that writer.
     /// </summary>
+    /// <summary>
+    /// The most a chunk may decode to. A few KiB of zstd decoding to 1 GiB in each of a restore's lanes took it to 7 GB
+    /// (found by review), and the manifest's numbers prove nothing on a bridge others can write. A dump encrypted with
+    /// this config's key or passphrase (<paramref name="codecs"/>) is authenticated chunk by chunk, so its chunks are
+    /// the key holder's: up to the largest chunk Replica writes. Any other (unencrypted, or opened with a recipient's
+    /// private key, which anyone holding the public key could have written): this config's bridge.chunk_size, at least
+    /// the default 4 MiB, as the chunk size its writer was set to.
+    /// </summary>
+    static long MaxPlainChunk(List<IChunkCodec> codecs, BridgeConfig config) =>
+        codecs.Any(c => c is AesGcmChunkCodec { OpenedWithPrivateKey: false })
+            ? DumpChunker.MaxChunkSize
+            : Math.Clamp(config.ChunkSize, CompressionCodecs.MinReadChunkBytes, DumpChunker.MaxChunkSize);
+
     static bool OpenedWithPrivateKey(IChunkCodec? codec) => codec switch
     {
         AesGcmChunkCodec aes => aes.OpenedWithPrivateKey,

@@ -193,6 +193,44 @@ public sealed class BridgeSafetyCliTests : IDisposable
     }
 
     /// <summary>
+    /// The reader's chunk_size bounds a chunk's decoded size only where the chunks could be anyone's: a dump encrypted with
+    /// the bridge's key is authenticated chunk by chunk, so one written with 8 MiB chunks restores under the default
+    /// 4 MiB; unencrypted, the same dump needs chunk_size raised, and the message says so.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Restore_ChunksLargerThanTheReadersChunkSize_ReadWhenEncryptedWithTheKey(bool encrypted)
+    {
+        string bridge = Path.Combine(_cli.WorkingDirectory, "big-chunks");
+        string Config(string chunkSize, string name) => _cli.WriteConfig($$"""
+            bridge:
+              local: { path: {{bridge}} }
+              {{chunkSize}}
+              compression: { algorithm: zstd }
+              {{(encrypted ? $"encryption: {{ key: {Key} }}" : "")}}
+            """, name);
+        string input = Path.Combine(_cli.WorkingDirectory, "comments.sql");
+        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 120_000).Select(i => $"-- line {i}: {new string('x', 80)}"));
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", Config("chunk_size: 8MiB", "writer.yaml"), "--input", input, "--name", "big")).ExitCode);
+        string output = Path.Combine(_cli.WorkingDirectory, "out.sql");
+
+        var restore = await _cli.RunAsync("restore", "-c", Config("", "reader.yaml"), "--name", "big", "-o", output);
+
+        if (encrypted)
+        {
+            Assert.True(restore.ExitCode == 0, restore.Stderr);
+            Assert.Equal(await File.ReadAllBytesAsync(input), await File.ReadAllBytesAsync(output));
+        }
+        else
+        {
+            Assert.True(restore.ExitCode == 5, restore.Stderr);
+            Assert.Contains("then set bridge.chunk_size to at least their size", restore.Stderr);
+            Assert.False(File.Exists(output));
+        }
+    }
+
+    /// <summary>
     /// index.json may hold ~900,000 entries within its 128 MiB: `replica list` drew them all as one table in memory
     /// (8.3 GB of RSS for 930,000) and --json built the whole text first (1.2 GB), found by review. Both now write a
     /// dump at a time; here the GC heap is held to 256 MiB, where 200,000 entries did not fit before.
