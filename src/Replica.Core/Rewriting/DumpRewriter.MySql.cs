@@ -52,6 +52,10 @@ public sealed partial class DumpRewriter
         {
             return;
         }
+        if (t.IsWord("alter"u8) || t.IsWord("rename"u8))
+        {
+            CheckRenames(statement);
+        }
         if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns, out var keys))
         {
             var state = Table(created);

@@ -56,6 +56,57 @@ public sealed partial class DumpRewriter
         return dropped;
     }
 
+    readonly List<Rename> _renames = [];
+
+    /// <summary>
+    /// Refuses a rename (<see cref="StatementParser.FindRenames"/>) of a table or of its column where the config changes
+    /// the rows of the table, of a table under it (a column renamed in a parent is renamed in its children) or, for a
+    /// table, of its new name: rules are found by the names rows are written under, so a rule would miss the values
+    /// written under the new name, leaving them in clear. MySQL's ADD, DROP, MODIFY and CHANGE of columns make the
+    /// table's column order unknown, as PostgreSQL's do (<see cref="StatementParser.TryParseAlterTableColumns"/>).
+    /// </summary>
+    void CheckRenames(ReadOnlySpan<byte> statement)
+    {
+        _renames.Clear();
+        StatementParser.FindRenames(statement, _lexer.MySql, _database, _renames);
+        foreach (var rename in _renames)
+        {
+            if (rename.Kind != RenameKind.Table)
+            {
+                Table(rename.Table).ColumnsAltered = true;
+                ForgetPlans();
+            }
+            if (rename.Kind == RenameKind.ColumnOrder || (rename.Kind == RenameKind.Table && rename.NewTable == rename.Table))
+            {
+                continue;
+            }
+            var column = rename.Kind == RenameKind.Column;
+            if (ChangesRowsOfOrUnder(rename.Table) || (!column && ChangesRowsOfOrUnder(rename.NewTable)))
+            {
+                RewriteThrow.Renamed(column, DisplayOf(rename.Table), column ? null : DisplayOf(rename.NewTable), _unit, statement, rename.At);
+            }
+        }
+    }
+
+    string DisplayOf(TableName name) => TryGetTable(name, out var state) ? state.DisplayName : Display(name);
+
+    /// <summary>Whether the config changes the rows of the table or of a table that is its partition or child, at any depth.</summary>
+    bool ChangesRowsOfOrUnder(TableName name)
+    {
+        if (!TryGetTable(name, out var state))
+        {
+            return ChangesRows(name);
+        }
+        foreach (var table in _tables.Values)
+        {
+            if (table.Lineage().Contains(state) && ChangesRows(table))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>
     /// Follows a PostgreSQL statement that a CREATE unit begins over the units after it (<see cref="_create"/>); sets
     /// <see cref="_inCreate"/> for the unit being handled. A word psql may count otherwise (a BEGIN that is not BEGIN

@@ -381,6 +381,10 @@ public sealed partial class DumpRewriter : IDisposable
         {
             return;
         }
+        if (!_inCreate && t.IsWord("alter"u8))
+        {
+            CheckRenames(statement);
+        }
         if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parents, out var partitionOf))
         {
             var state = Table(created);

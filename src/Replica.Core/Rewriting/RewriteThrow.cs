@@ -66,6 +66,20 @@ internal static class RewriteThrow
                 : $"refused: {verb} writes rows of {table}, whose rows the config masks, filters or leaves out, in a form Replica cannot rewrite value by value; pg_dump and mysqldump write rows only as COPY or INSERT ... VALUES (...), and such a dump must be rewritten in that form",
             unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), table);
 
+    /// <summary>
+    /// A statement renames a table (or moves it to another schema or database), or a column of it, where the config changes
+    /// the rows under the old or the new name (<see cref="StatementParser.FindRenames"/>), at bytes[index].
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void Renamed(bool column, string table, string? newTable, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException((column
+                ? $"refused: a column of {table} is renamed, and the config masks, filters or leaves out rows of {table}"
+                : $"refused: {table} is renamed to {newTable}, and the config masks, filters or leaves out rows of one of them")
+            + ": rules follow the names that rows and columns are written under, so values written under the new name would miss the rule written for the old one "
+            + "(or rows written unmasked would come under a name the config masks); pg_dump and mysqldump never rename a table or column before its data",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), table);
+
     // COPY rows.
 
     [DoesNotReturn]
