@@ -10,6 +10,10 @@ public sealed partial class DumpRewriter
 {
     void BeginCopy(TableName name, List<string>? columns, ReadOnlySpan<byte> statement, IBufferWriter<byte> output)
     {
+        if (!_rules.IsEmpty || Filter is not null)
+        {
+            CheckNotView(name, "COPY", statement, -1);
+        }
         var table = Table(name);
         if (columns is null && table.HasColumnRules(_rules) && table.WhyColumnOrderUnknown() is { } why)
         {

@@ -24,6 +24,10 @@ public sealed partial class DumpRewriter
                 }
                 return;
             }
+            if (!_inCreate)
+            {
+                CheckNotView(name, "INSERT", statement, -1);
+            }
             table = Table(name);
             EnterInsertTable(table);
             plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement) : null;

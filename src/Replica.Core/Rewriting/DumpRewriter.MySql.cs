@@ -68,6 +68,11 @@ public sealed partial class DumpRewriter
                 state.Keys.AddRange(keys);
             }
             _checker.OnCreateTable(state, hasParent: false);
+            FollowViews(statement, created);
+        }
+        else if (t.IsWord("create"u8))
+        {
+            FollowViews(statement, null);
         }
         else if (t.IsWord("use"u8) && StatementParser.TryParseUse(statement, out var database))
         {
@@ -93,6 +98,7 @@ public sealed partial class DumpRewriter
                 }
                 return;
             }
+            CheckNotView(name, "INSERT", statement, -1);
             table = Table(name);
             EnterInsertTable(table);
             plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement, "mysqldump --complete-insert") : null;

@@ -44,6 +44,7 @@ public sealed partial class DumpRewriter
                 RewriteThrow.UnreadWrite(write.Verb, null, _unit, statement, write.At);
                 return false;
             }
+            CheckNotView(name, write.Verb, statement, write.At);
             if (TryGetTable(name, out var state) ? state.Action(_rules) == TableAction.Drop : _rules.ActionFor(name, Dialect) == TableAction.Drop)
             {
                 dropped = true;
@@ -54,6 +55,41 @@ public sealed partial class DumpRewriter
             }
         }
         return dropped;
+    }
+
+    /// <summary>Views the dump created (CREATE VIEW), which a later CREATE TABLE of the same name replaces.</summary>
+    readonly HashSet<TableName> _views = [];
+
+    /// <summary>
+    /// Refuses rows written into a view the dump created (called only when the config has rules): an updatable view
+    /// writes them into the table it reads, whose rules the rewriter finds by the name written, the view's, so a masked
+    /// table's values would pass in clear. <paramref name="at"/>: the deciding word's offset, or -1 for the first word.
+    /// </summary>
+    void CheckNotView(TableName name, string verb, ReadOnlySpan<byte> statement, int at)
+    {
+        if (_views.Count > 0 && _views.Contains(name))
+        {
+            if (at < 0)
+            {
+                // The statement's first word (INSERT, COPY), past the line break and comments its unit begins with.
+                var first = new SqlTokenizer(statement, _unit.NonStandardStrings, mySql: _lexer.MySql);
+                at = first.Next() ? first.Start : 0;
+            }
+            RewriteThrow.WriteIntoView(verb, Display(name), _unit, statement, at);
+        }
+    }
+
+    /// <summary>Follows CREATE VIEW and CREATE TABLE for <see cref="_views"/>.</summary>
+    void FollowViews(ReadOnlySpan<byte> statement, TableName? createdTable)
+    {
+        if (createdTable is { } table)
+        {
+            _views.Remove(table);
+        }
+        else if (StatementParser.TryParseCreateView(statement, _lexer.MySql, _database, out var view))
+        {
+            _views.Add(view);
+        }
     }
 
     readonly List<Rename> _renames = [];

@@ -391,6 +391,11 @@ public sealed partial class DumpRewriter : IDisposable
             state.Define(columns, parents.ConvertAll(Table), partitionOf);
             ForgetPlans();
             _checker.OnCreateTable(state, hasParent: parents.Count > 0);
+            FollowViews(statement, created);
+        }
+        else if (t.IsWord("create"u8))
+        {
+            FollowViews(statement, null);
         }
         else if (t.IsWord("alter"u8) && StatementParser.TryParseAttachPartition(statement, out var partitioned, out var child))
         {

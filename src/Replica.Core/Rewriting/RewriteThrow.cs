@@ -80,6 +80,15 @@ internal static class RewriteThrow
             + "(or rows written unmasked would come under a name the config masks); pg_dump and mysqldump never rename a table or column before its data",
             unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), table);
 
+    /// <summary>A statement writes rows into a view the dump created (<see cref="StatementParser.TryParseCreateView"/>), at bytes[index].</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void WriteIntoView(string verb, string view, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException($"refused: {verb} writes rows into the view {view}, which writes them into the table it reads, where the config masks, "
+            + "filters or leaves out rows: rules are found by the name rows are written under, and Replica does not follow them through a view; "
+            + "pg_dump and mysqldump never write rows into a view",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), view);
+
     // COPY rows.
 
     [DoesNotReturn]
