@@ -14,6 +14,7 @@ public sealed partial class DumpRewriter
         {
             CheckNotView(name, "COPY", statement, -1);
         }
+        _written.Add(name);
         var table = Table(name);
         if (columns is null && table.HasColumnRules(_rules) && table.WhyColumnOrderUnknown() is { } why)
         {

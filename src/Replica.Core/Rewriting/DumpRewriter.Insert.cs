@@ -28,6 +28,7 @@ public sealed partial class DumpRewriter
             {
                 CheckNotView(name, "INSERT", statement, -1);
             }
+            _written.Add(name);
             table = Table(name);
             EnterInsertTable(table);
             plan = table.Action(_rules) == TableAction.Transform ? InsertPlan(table, columns, statement) : null;

@@ -45,6 +45,7 @@ public sealed partial class DumpRewriter
                 return false;
             }
             CheckNotView(name, write.Verb, statement, write.At);
+            _written.Add(name);
             if (TryGetTable(name, out var state) ? state.Action(_rules) == TableAction.Drop : _rules.ActionFor(name, Dialect) == TableAction.Drop)
             {
                 dropped = true;
@@ -89,6 +90,30 @@ public sealed partial class DumpRewriter
         else if (StatementParser.TryParseCreateView(statement, _lexer.MySql, _database, out var view))
         {
             _views.Add(view);
+        }
+    }
+
+    /// <summary>PostgreSQL: the tables whose rows the dump has written so far (COPY, INSERT, or a write it let pass).</summary>
+    readonly HashSet<TableName> _written = [];
+
+    /// <summary>
+    /// Refuses making <paramref name="child"/> a partition or child of <paramref name="parent"/> (ATTACH PARTITION,
+    /// INHERIT) when the config changes the parent's rows and rows of the child, or of a table under it, were written
+    /// before: the parent's rules reach the child's rows, but those passed as they were. pg_dump attaches partitions and
+    /// sets inheritance before any data.
+    /// </summary>
+    void CheckJoinAfterData(TableState child, TableState parent, ReadOnlySpan<byte> statement, int at)
+    {
+        if (_written.Count == 0 || !ChangesRows(parent))
+        {
+            return;
+        }
+        foreach (var name in _written)
+        {
+            if (TryGetTable(name, out var written) && written.Lineage().Contains(child))
+            {
+                RewriteThrow.JoinedAfterData(child.DisplayName, parent.DisplayName, written.DisplayName, _unit, statement, at);
+            }
         }
     }
 

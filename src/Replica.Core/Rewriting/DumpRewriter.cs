@@ -402,6 +402,7 @@ public sealed partial class DumpRewriter : IDisposable
             var state = Table(child);
             if (state.Parents.Count == 0)
             {
+                CheckJoinAfterData(state, Table(partitioned), statement, t.Start);
                 state.SetParents([Table(partitioned)], partition: true);
                 ForgetPlans();
             }
@@ -415,6 +416,7 @@ public sealed partial class DumpRewriter : IDisposable
             state.ColumnsAltered |= changesColumns;
             foreach (var parent in inherits)
             {
+                CheckJoinAfterData(state, Table(parent), statement, t.Start);
                 state.AddParent(Table(parent));
             }
             ForgetPlans();

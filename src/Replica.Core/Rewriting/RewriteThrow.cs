@@ -89,6 +89,18 @@ internal static class RewriteThrow
             + "pg_dump and mysqldump never write rows into a view",
             unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), view);
 
+    /// <summary>
+    /// <paramref name="child"/> becomes a partition or child of <paramref name="parent"/>, whose rows the config changes,
+    /// after rows of <paramref name="written"/> (the child or a table under it) were written, at bytes[index].
+    /// </summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void JoinedAfterData(string child, string parent, string written, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException($"refused: {child} becomes a partition or child of {parent}, whose rows the config masks, filters or leaves out, "
+            + $"after rows of {written} were written: the rules of {parent} apply to them, but they passed unchanged; "
+            + "pg_dump attaches partitions and sets inheritance before any data",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), child);
+
     // COPY rows.
 
     [DoesNotReturn]

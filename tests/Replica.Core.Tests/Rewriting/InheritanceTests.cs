@@ -367,4 +367,44 @@ public class InheritanceTests
         Assert.Contains("VALUES (1,'real-1@example.com','note1');", archive);
         Assert.Contains("VALUES (2,'note2','REAL-2@EXAMPLE.COM');", archive);
     }
+
+    // ---- a table attached or made a child after its rows were written ------------------------------------------------
+
+    [Theory]
+    [InlineData("ALTER TABLE ONLY public.person ATTACH PARTITION public.member2 FOR VALUES IN (1);\n")]
+    [InlineData("ALTER TABLE public.member2 INHERIT public.person;\n")]
+    public void Rewrite_TableJoinedToAMaskedParentAfterItsRows_IsRefused(string join)
+    {
+        // The child's rows passed unmasked (no rule reached it then); the parent's rule reaches them once it is joined.
+        var dump = Person + "CREATE TABLE public.member2 (\n    pid integer,\n    email text\n);\n"
+            + "COPY public.member2 (pid, email) FROM stdin;\n1\treal-1@example.com\n\\.\n" + join;
+
+        var e = Fails(dump, Rules("public.person.email=upper"));
+
+        Assert.Equal(dump.IndexOf("ALTER", StringComparison.Ordinal), e.ByteOffset);
+        Assert.Equal("public.member2", e.Table);
+        Assert.Contains("refused: public.member2 becomes a partition or child of public.person", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_TableAboveWrittenRowsJoinedToAMaskedParent_IsRefused()
+    {
+        // The grandchild's rows come under public.person with its child.
+        var dump = Person + "CREATE TABLE public.member2 (\n    pid integer,\n    email text\n);\n"
+            + "CREATE TABLE public.member3 (\n) INHERITS (public.member2);\n"
+            + "INSERT INTO public.member3 (pid, email) VALUES (1, 'real-1@example.com');\nALTER TABLE public.member2 INHERIT public.person;\n";
+
+        var e = Fails(dump, Rules("public.person.email=upper"));
+
+        Assert.Contains("after rows of public.member3 were written", e.Message);
+    }
+
+    [Fact]
+    public void Rewrite_TableJoinedBeforeItsRows_IsMasked()
+    {
+        var dump = Person + "CREATE TABLE public.member2 (\n    pid integer,\n    email text\n);\nALTER TABLE public.member2 INHERIT public.person;\n"
+            + "COPY public.member2 (pid, email) FROM stdin;\n1\treal-1@example.com\n\\.\n";
+
+        Assert.Contains("1\tREAL-1@EXAMPLE.COM\n", Run(dump, Rules("public.person.email=upper")));
+    }
 }
