@@ -359,6 +359,11 @@ public sealed partial class DumpRewriter : IDisposable
         var t = new SqlTokenizer(statement);
         t.Next();
         FollowCreate(statement, t.IsWord("create"u8));
+        if (!_inCreate && (!t.IsWord("insert"u8) || StatementParser.MayNameSetConfig(statement))
+            && StatementParser.FindSearchPathAwayFromPublic(statement, _unit.NonStandardStrings, out var pathAt) is { } schemas)
+        {
+            RewriteThrow.SearchPathAwayFromPublic(schemas, _unit, statement, pathAt);
+        }
         if (t.IsWord("insert"u8) && _inCreate)
         {
             // An INSERT of a BEGIN ATOMIC body or a rule's actions is code, not rows: written as the dump has it, like

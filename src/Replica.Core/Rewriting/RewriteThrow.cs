@@ -101,6 +101,15 @@ internal static class RewriteThrow
             + "pg_dump attaches partitions and sets inheritance before any data",
             unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index), child);
 
+    /// <summary>The search_path is set to <paramref name="schemas"/> besides public's (<see cref="StatementParser.FindSearchPathAwayFromPublic"/>), at bytes[index].</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void SearchPathAwayFromPublic(string schemas, in DumpUnit unit, ReadOnlySpan<byte> bytes, int index) =>
+        throw new DumpFormatException($"refused: the search_path is set to {schemas}, where Replica reads a table name without a schema as public's: "
+            + "rules written for another schema's tables would miss rows written under their bare names; pg_dump 10.3 and later empties the "
+            + "search_path and qualifies every name (dump with it, or qualify the names)",
+            unit.Offset + index, DumpThrow.LineOf(unit.LineNumber, bytes, index));
+
     // COPY rows.
 
     [DoesNotReturn]
