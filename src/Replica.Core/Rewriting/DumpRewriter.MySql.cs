@@ -56,6 +56,10 @@ public sealed partial class DumpRewriter
         {
             CheckRenames(statement);
         }
+        if (t.IsWord("create"u8))
+        {
+            CheckTableFilledByQuery(statement);
+        }
         if (t.IsWord("create"u8) && StatementParser.TryParseMySqlCreateTable(statement, _database, out var created, out var columns, out var keys))
         {
             var state = Table(created);

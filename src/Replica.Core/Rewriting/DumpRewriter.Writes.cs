@@ -117,6 +117,20 @@ public sealed partial class DumpRewriter
         }
     }
 
+    /// <summary>
+    /// Refuses CREATE TABLE ... AS (MySQL's ... SELECT) or SELECT ... INTO that fills a table whose rows the config
+    /// changes with the rows of a query (<see cref="StatementParser.TryFindTableFilledByQuery"/>): its literals are
+    /// values the rewriter does not read. pg_dump and mysqldump never write one.
+    /// </summary>
+    void CheckTableFilledByQuery(ReadOnlySpan<byte> statement)
+    {
+        if (StatementParser.TryFindTableFilledByQuery(statement, _lexer.MySql, _unit.NonStandardStrings, _database, out var name, out var at)
+            && (TryGetTable(name, out var state) ? ChangesRows(state) : ChangesRows(name)))
+        {
+            RewriteThrow.UnreadWrite(StatementParser.FirstWord(statement[at..]).ToUpperInvariant(), state?.DisplayName ?? Display(name), _unit, statement, at);
+        }
+    }
+
     readonly List<Rename> _renames = [];
 
     /// <summary>

@@ -390,6 +390,10 @@ public sealed partial class DumpRewriter : IDisposable
         {
             CheckRenames(statement);
         }
+        if (!_inCreate && (t.IsWord("create"u8) || t.IsWord("select"u8)))
+        {
+            CheckTableFilledByQuery(statement);
+        }
         if (t.IsWord("create"u8) && StatementParser.TryParseCreateTable(statement, out var created, out var columns, out var parents, out var partitionOf))
         {
             var state = Table(created);
