@@ -130,18 +130,7 @@ internal static partial class StatementParser
                     renames.Add(new Rename(RenameKind.ColumnOrder, table, table, at));
                 }
             }
-            while (t.Kind != TokenKind.End && !t.IsPunct((byte)',') && !t.IsPunct((byte)';'))
-            {
-                if (t.IsPunct((byte)'('))
-                {
-                    SkipParenthesized(ref t);
-                }
-                t.Next();
-            }
-            if (t.IsPunct((byte)','))
-            {
-                t.Next();
-            }
+            SkipToNextAction(ref t);
         }
     }
 }

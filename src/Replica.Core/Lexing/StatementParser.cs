@@ -211,20 +211,26 @@ internal static partial class StatementParser
             {
                 inherits.Add(parent);
             }
-            while (t.Kind != TokenKind.End && !t.IsPunct((byte)',') && !t.IsPunct((byte)';'))
-            {
-                if (t.IsPunct((byte)'('))
-                {
-                    SkipParenthesized(ref t);
-                }
-                t.Next();
-            }
-            if (t.IsPunct((byte)','))
-            {
-                t.Next();
-            }
+            SkipToNextAction(ref t);
         }
         return changesColumns || inherits.Count > 0;
+    }
+
+    /// <summary>Moves the tokenizer past the rest of an ALTER TABLE action, to the first token of the next one (after its ','), or to the ';' or the end.</summary>
+    static void SkipToNextAction(ref SqlTokenizer t)
+    {
+        while (t.Kind != TokenKind.End && !t.IsPunct((byte)',') && !t.IsPunct((byte)';'))
+        {
+            if (t.IsPunct((byte)'('))
+            {
+                SkipParenthesized(ref t);
+            }
+            t.Next();
+        }
+        if (t.IsPunct((byte)','))
+        {
+            t.Next();
+        }
     }
 
     /// <summary>With the tokenizer on '(', moves it to the matching ')'.</summary>

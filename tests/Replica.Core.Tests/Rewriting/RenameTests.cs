@@ -18,21 +18,6 @@ public class RenameTests
 
     static RewriteRules Masked => Rules("public.customers.email=upper");
 
-    static DumpFormatException Fails(string dump, RewriteRules rules, SqlDialect dialect = SqlDialect.PostgreSql)
-    {
-        var bytes = Encoding.UTF8.GetBytes(dump);
-        var whole = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, dialect: dialect));
-        for (var split = 1; split < bytes.Length; split++)
-        {
-            var part = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, [split], dialect: dialect));
-            Assert.Equal(whole.Message, part.Message);
-        }
-        return whole;
-    }
-
-    static string Passes(string dump, RewriteRules rules, SqlDialect dialect = SqlDialect.PostgreSql) =>
-        Text(Rewrite(Encoding.UTF8.GetBytes(dump), rules, dialect: dialect));
-
     [Theory]
     [InlineData("ALTER TABLE public.customers RENAME TO clients;\nCOPY public.clients (id, email, ssn) FROM stdin;\n1\treal@x\ts\n\\.\n", "RENAME", false)]
     [InlineData("ALTER TABLE IF EXISTS ONLY customers RENAME TO clients;\nINSERT INTO public.clients VALUES (1, 'real@x', 's');\n", "RENAME", false)]

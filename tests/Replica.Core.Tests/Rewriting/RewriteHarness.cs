@@ -84,6 +84,23 @@ internal static class RewriteHarness
 
     public static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
 
+    /// <summary>The error rewriting <paramref name="dump"/> whole fails with, which must be the same at every split point.</summary>
+    public static DumpFormatException Fails(string dump, RewriteRules rules, SqlDialect dialect = SqlDialect.PostgreSql)
+    {
+        var bytes = Encoding.UTF8.GetBytes(dump);
+        var whole = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, dialect: dialect));
+        for (var split = 1; split < bytes.Length; split++)
+        {
+            var part = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, [split], dialect: dialect));
+            Assert.Equal(whole.Message, part.Message);
+        }
+        return whole;
+    }
+
+    /// <summary>What rewriting <paramref name="dump"/> whole gives, as text.</summary>
+    public static string Passes(string dump, RewriteRules rules, SqlDialect dialect = SqlDialect.PostgreSql) =>
+        Text(Rewrite(Encoding.UTF8.GetBytes(dump), rules, dialect: dialect));
+
     sealed class UpperTransformer : Transformer
     {
         public override TransformResult Transform(ReadOnlySpan<byte> value, bool isNull, IRowContext row, IBufferWriter<byte> output)

@@ -17,22 +17,6 @@ public class UnreadWriteTests
 
     static RewriteRules Masked => Rules("public.customers.email=upper");
 
-    /// <summary>The error of the whole dump, which must be the same at every split point.</summary>
-    static DumpFormatException Fails(string dump, RewriteRules rules, SqlDialect dialect = SqlDialect.PostgreSql)
-    {
-        var bytes = Encoding.UTF8.GetBytes(dump);
-        var whole = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, dialect: dialect));
-        for (var split = 1; split < bytes.Length; split++)
-        {
-            var part = Assert.Throws<DumpFormatException>(() => Rewrite(bytes, rules, [split], dialect: dialect));
-            Assert.Equal(whole.Message, part.Message);
-        }
-        return whole;
-    }
-
-    static string Passes(string dump, RewriteRules rules, SqlDialect dialect = SqlDialect.PostgreSql) =>
-        Text(Rewrite(Encoding.UTF8.GetBytes(dump), rules, dialect: dialect));
-
     [Theory]
     [InlineData("INSERT INTO public.customers AS c (id, email, ssn) VALUES (1, 'real1', 's');", "INSERT")]
     [InlineData("INSERT INTO public.customers (id, email, ssn) SELECT 2, 'real2', 's';", "INSERT")]

@@ -46,7 +46,8 @@ public sealed class ScanAndStrictCliTests(PostgresServer server) : IDisposable
         var result = await _cli.RunAsync("dump", "-c", config, "--input", dumpFile);
 
         Assert.Equal(2, result.ExitCode);
-        var listed = result.Stderr.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal)).Select(l => l.Trim()[..l.Trim().IndexOf(" (", StringComparison.Ordinal)]);
+        // A column's line names its transformer; the message's other lines are indented too (CommonOptions.Lines).
+        var listed = result.Stderr.Split('\n').Where(l => l.Contains(" → ", StringComparison.Ordinal)).Select(l => l.Trim()[..l.Trim().IndexOf(" (", StringComparison.Ordinal)]);
         Assert.Equal(
             ["public.\"Mixed Case\".\"EmailAddress\"", "public.customers.last_name", "public.customers.phone", "public.customers.mobile",
              "public.customers.birth_date", "public.customers.last_ip"],
