@@ -117,6 +117,12 @@ public static class BridgeCodecs
             }
             if (manifest.Compression is { } compression && compression != "none")
             {
+                if (!CompressionCodecs.Algorithms.Contains(compression, StringComparer.OrdinalIgnoreCase))
+                {
+                    // The manifest's word, not the config's: an edited (or foreign) manifest, not a setting to change.
+                    throw new IntegrityException($"dump '{manifest.Name}': its manifest names the compression '{compression}', which Replica does not "
+                        + $"write ({string.Join(", ", CompressionCodecs.Algorithms)}): the manifest was edited or comes from elsewhere");
+                }
                 // Decoded before it is decrypted on the way out, so first in the chain.
                 codecs.Insert(0, CompressionCodecs.Create(compression, maxDecodedBytes: MaxPlainChunk(codecs, config)));
             }

@@ -193,6 +193,33 @@ public sealed class BridgeSafetyCliTests : IDisposable
     }
 
     /// <summary>
+    /// A manifest naming a compression Replica does not write was edited (or is another tool's): an integrity failure
+    /// (exit 5) naming the dump, not a config error (exit 2) asking to change a setting (found by review).
+    /// </summary>
+    [Fact]
+    public async Task VerifyRestore_ManifestNamesAnUnknownCompression_ExitWith5NamingTheDump()
+    {
+        string config = _cli.WriteConfig();
+        Assert.Equal(0, (await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", "edited")).ExitCode);
+        string manifestPath = Path.Combine(_cli.BridgePath, "edited", "manifest.json");
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;
+        manifest["compression"] = "lz4";
+        manifest["compressed"] = true;
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
+        string output = Path.Combine(_cli.WorkingDirectory, "out.sql");
+
+        var verify = await _cli.RunAsync("verify", "-c", config, "--name", "edited");
+        var restore = await _cli.RunAsync("restore", "-c", config, "--name", "edited", "-o", output);
+
+        foreach (var result in new[] { verify, restore })
+        {
+            Assert.True(result.ExitCode == 5, result.Stderr);
+            Assert.Contains("dump 'edited': its manifest names the compression 'lz4'", result.Stderr);
+        }
+        Assert.False(File.Exists(output));
+    }
+
+    /// <summary>
     /// The reader's chunk_size bounds a chunk's decoded size only where the chunks could be anyone's: a dump encrypted with
     /// the bridge's key is authenticated chunk by chunk, so one written with 8 MiB chunks restores under the default
     /// 4 MiB; unencrypted, the same dump needs chunk_size raised, and the message says so.
