@@ -3,15 +3,35 @@ using Replica.Pipeline;
 
 namespace Replica.Core.Tests.Pipeline;
 
+/// <summary>Tests that read which of malloc's pages are resident: they run alone, so no other test's allocations land in
+/// the pages they free before the trim.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NativeHeapCollection
+{
+    public const string Name = "native heap";
+}
+
 /// <summary>
 /// What a long dump relies on to keep its RSS flat: memory freed in the middle of glibc's heap stays resident until
 /// malloc_trim gives it back, and <see cref="NativeHeap.TrimNow"/> does. Resident pages are read with mincore(2), so the
 /// other tests' memory does not matter.
 /// </summary>
+[Collection(NativeHeapCollection.Name)]
 public sealed unsafe partial class NativeHeapTests
 {
-    const int Block = 4000;
-    const int Blocks = 8192;
+    /// <summary>
+    /// Blocks of 15 pages and more, below malloc's mmap threshold (128 KiB at least): each freed block alone holds whole
+    /// pages, so the test does not need malloc to place blocks side by side in a heap that other tests left with holes
+    /// (with blocks of 4000 bytes it once found at most 349 of 8192 adjacent).
+    /// </summary>
+    const int Block = 64_000;
+    const int Blocks = 512;
+
+    /// <summary>
+    /// The bytes glibc keeps at the start of a free chunk (size fields and list links, 48 on 64-bit); malloc_trim gives
+    /// back whole pages after them.
+    /// </summary>
+    const int FreeChunkHeader = 48;
 
     [Fact]
     public void TrimNow_FreedBlocksBelowALiveOne_TheirPagesLeaveMemory()
@@ -23,19 +43,20 @@ public sealed unsafe partial class NativeHeapTests
             blocks[i] = (byte*)NativeMemory.Alloc(Block);
             new Span<byte>(blocks[i], Block).Fill(1);
         }
-        // Pages wholly inside the longest run of blocks that lie one after the other in this thread's heap.
-        var (start, length) = Pages(blocks);
-        Assert.True(Resident(start, length) > 0.9, "the blocks just written are not resident");
-        // Freed, except the last one, which keeps the heap's top in use: free() gives nothing back below it.
+        // The last block allocated keeps the heap's top in use: free() gives nothing back below it. The pages looked
+        // at are those wholly inside the other blocks, or runs of them that lie one after the other: freed, each run
+        // is one free chunk.
+        var spans = Pages(blocks, Blocks - 1);
+        Assert.True(Resident(spans) > 0.9, "the blocks just written are not resident");
         for (int i = 0; i < Blocks - 1; i++)
         {
             NativeMemory.Free(blocks[i]);
         }
-        double before = Resident(start, length);
+        double before = Resident(spans);
 
         Assert.True(NativeHeap.TrimNow());
 
-        double after = Resident(start, length);
+        double after = Resident(spans);
         NativeMemory.Free(blocks[Blocks - 1]);
         Assert.True(before > 0.9, $"free() already gave back {1 - before:P0} of the pages");
         Assert.True(after < 0.1, $"{after:P0} of the freed pages are still resident after the trim");
@@ -51,45 +72,55 @@ public sealed unsafe partial class NativeHeapTests
         }
     }
 
-    /// <summary>The page-aligned span inside the longest run of blocks with no gap between them (malloc's own chunk header apart).</summary>
-    static (nint Start, nint Length) Pages(byte*[] blocks)
+    /// <summary>
+    /// The page-aligned spans inside the runs of the first <paramref name="count"/> blocks with no gap between them (malloc's own chunk header apart), past
+    /// the header the run's free chunk will have.
+    /// </summary>
+    static List<(nint Start, nint Length)> Pages(byte*[] blocks, int count)
     {
-        var sorted = new nint[blocks.Length];
-        for (int i = 0; i < blocks.Length; i++)
+        var sorted = new nint[count];
+        for (int i = 0; i < count; i++)
         {
             sorted[i] = (nint)blocks[i];
         }
         Array.Sort(sorted);
-        nint stride = Enumerable.Range(1, sorted.Length - 1).Min(i => sorted[i] - sorted[i - 1]);
-        int bestFrom = 0, bestLength = 1;
+        // Adjacent blocks: malloc's chunk for a block is its size plus an 8-byte size field, rounded up to 16.
+        const int stride = (Block + 8 + 15) & ~15;
+        nint page = Environment.SystemPageSize;
+        var spans = new List<(nint, nint)>();
         for (int from = 0, i = 1; i <= sorted.Length; i++)
         {
             if (i == sorted.Length || sorted[i] - sorted[i - 1] != stride)
             {
-                if (i - from > bestLength)
+                nint start = (sorted[from] + FreeChunkHeader + page - 1) / page * page;
+                nint end = (sorted[i - 1] + Block) / page * page;
+                if (end > start)
                 {
-                    (bestFrom, bestLength) = (from, i - from);
+                    spans.Add((start, end - start));
                 }
                 from = i;
             }
         }
-        Assert.True(bestLength >= Blocks / 4, $"malloc placed at most {bestLength} of {Blocks} blocks one after the other");
-        nint page = Environment.SystemPageSize;
-        nint start = (sorted[bestFrom] + page - 1) / page * page;
-        nint end = (sorted[bestFrom + bestLength - 1] + Block) / page * page;
-        return (start, end - start);
+        long pages = spans.Sum(s => (long)s.Item2) / page;
+        Assert.True(pages >= Blocks, $"malloc placed the {Blocks} blocks so that only {pages} pages lie wholly inside runs of them");
+        return spans;
     }
 
-    /// <summary>The share of the pages in [start, start + length) that are in memory.</summary>
-    static double Resident(nint start, nint length)
+    /// <summary>The share of the pages in the spans that are in memory.</summary>
+    static double Resident(List<(nint Start, nint Length)> spans)
     {
-        int pages = (int)(length / Environment.SystemPageSize);
-        var vector = new byte[pages];
-        fixed (byte* v = vector)
+        int resident = 0, pages = 0;
+        foreach (var (start, length) in spans)
         {
-            Assert.Equal(0, MinCore(start, (nuint)length, v));
+            var vector = new byte[length / Environment.SystemPageSize];
+            fixed (byte* v = vector)
+            {
+                Assert.Equal(0, MinCore(start, (nuint)length, v));
+            }
+            resident += vector.Count(b => (b & 1) != 0);
+            pages += vector.Length;
         }
-        return vector.Count(b => (b & 1) != 0) / (double)pages;
+        return resident / (double)pages;
     }
 
     [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
