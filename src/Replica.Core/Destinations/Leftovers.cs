@@ -28,10 +28,15 @@ internal static class Leftovers
     }
 
     /// <summary>
-    /// Whether <paramref name="name"/> is <paramref name="prefix"/> followed by <c>&lt;pid&gt;_&lt;time&gt;</c> (a staging
-    /// database's name) and that process no longer runs here.
+    /// Whether <paramref name="name"/> is <paramref name="prefix"/> followed by <c>&lt;pid&gt;_&lt;time&gt;_&lt;machine&gt;</c>
+    /// (<see cref="TaggedStagingName"/>: a staging database on a server that keeps no comment on a database, MySQL), the
+    /// machine is this one (<see cref="MachineTag"/>) and that process no longer runs here. Without the machine in the
+    /// name a restore of the same destination from another machine or container, whose process id means nothing here,
+    /// had its staging database dropped in a gap with no session on it.
     /// </summary>
-    public static bool IsAbandonedStaging(string? name, string prefix) => StagingProcessId(name, prefix) is { } pid && !IsRunning(pid);
+    public static bool IsAbandonedStaging(string? name, string prefix) =>
+        name is not null && name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith("_" + MachineTag, StringComparison.Ordinal)
+        && StagingProcessId(name[..^(MachineTag.Length + 1)], prefix) is { } pid && !IsRunning(pid);
 
     /// <summary>
     /// Whether <paramref name="name"/> is a staging database's name whose <paramref name="mark"/> (the database's comment)
@@ -67,12 +72,28 @@ internal static class Leftovers
     /// </summary>
     public const int MaxStagingSuffixLength = 21;
 
-    /// <summary>A staging database's name: <paramref name="prefix"/>, a process id and a time, as <see cref="IsAbandonedStaging"/> reads them.</summary>
+    /// <summary>What <see cref="TaggedStagingName"/> adds to <see cref="MaxStagingSuffixLength"/>: '_' and <see cref="MachineTag"/>.</summary>
+    public const int MachineTagSuffixLength = 9;
+
+    /// <summary>
+    /// This machine in 8 hex digits (the start of SHA-256 of its host name, as <see cref="StagingMark"/> names it): what a
+    /// staging name carries where the server has no comment to hold <see cref="StagingMark"/>.
+    /// </summary>
+    public static string MachineTag { get; } =
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Environment.MachineName)))[..8];
+
+    /// <summary>A staging database's name: <paramref name="prefix"/>, a process id and a time, as <see cref="IsAbandonedStaging(string?, string, string?)"/> reads them.</summary>
     public static string StagingName(string prefix, int processId, long unixSeconds) =>
         string.Create(CultureInfo.InvariantCulture, $"{prefix}{processId}_{unixSeconds}");
 
     /// <summary>A new staging database's name for this process, now.</summary>
     public static string NewStagingName(string prefix) => StagingName(prefix, Environment.ProcessId, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+    /// <summary><see cref="StagingName"/> and this machine's <see cref="MachineTag"/>, as <see cref="IsAbandonedStaging(string?, string)"/> reads them.</summary>
+    public static string TaggedStagingName(string prefix, int processId, long unixSeconds) => StagingName(prefix, processId, unixSeconds) + "_" + MachineTag;
+
+    /// <summary>A new tagged staging database's name for this process, now.</summary>
+    public static string NewTaggedStagingName(string prefix) => TaggedStagingName(prefix, Environment.ProcessId, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
 
     /// <summary>
     /// The longest start of <paramref name="s"/> that takes at most <paramref name="maxBytes"/> bytes in UTF-8, cut between

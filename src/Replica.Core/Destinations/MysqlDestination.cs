@@ -110,7 +110,7 @@ public sealed class MysqlDestination : IRestoreDestination
             throw new DatabaseException($"{_uri.Describe()} does not exist (create it, or leave destination.create_database on)");
         }
         await DropAbandonedStagingAsync(cancellationToken).ConfigureAwait(false);
-        var staging = Leftovers.NewStagingName(StagingPrefix(_database));
+        var staging = Leftovers.NewTaggedStagingName(StagingPrefix(_database));
         var charset = schema[0] is { } cs && schema[1] is { } collation
             ? $" CHARACTER SET {cs} COLLATE {collation}"
             : "";
@@ -162,8 +162,9 @@ public sealed class MysqlDestination : IRestoreDestination
 
     /// <summary>
     /// Staging databases of earlier restores into the same database that were killed (-9) before they could drop theirs:
-    /// <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;</c> whose process no longer runs on this machine and that no session
-    /// we can see uses. (The <c>_replica_old_</c> trash databases of a swap are left alone: they hold the old tables.)
+    /// <c>&lt;db&gt;_replica_&lt;pid&gt;_&lt;time&gt;_&lt;machine&gt;</c> made on this machine (<see cref="Leftovers.MachineTag"/>)
+    /// by a process that no longer runs here, and that no session we can see uses. A restore from another machine or
+    /// container tags its own with its own machine: never dropped from here. (The <c>_replica_old_</c> trash databases of a swap are left alone: they hold the old tables.)
     /// </summary>
     async Task DropAbandonedStagingAsync(CancellationToken cancellationToken)
     {
@@ -305,8 +306,18 @@ public sealed class MysqlDestination : IRestoreDestination
         }
     }
 
-    /// <summary><c>&lt;db&gt;_replica_</c>: how every staging and trash database of <paramref name="database"/> begins.</summary>
-    internal static string StagingPrefix(string database) => Truncate(database, 32) + "_replica_";
+    /// <summary>
+    /// <c>&lt;db&gt;_replica_</c>: how every staging and trash database of <paramref name="database"/> begins. At most 25
+    /// characters of the name, so that with a process id, the time and this machine's tag
+    /// (<see cref="Leftovers.TaggedStagingName"/>) every staging name fits MySQL's 64 characters whole.
+    /// </summary>
+    internal static string StagingPrefix(string database) =>
+        Truncate(database, MaxNameLength - StagingInfix.Length - Leftovers.MaxStagingSuffixLength - Leftovers.MachineTagSuffixLength) + StagingInfix;
+
+    const string StagingInfix = "_replica_";
+
+    /// <summary>MySQL's longest database name, in characters.</summary>
+    const int MaxNameLength = 64;
 
     static string Truncate(string s, int length) => s.Length <= length ? s : s[..length];
 }

@@ -401,10 +401,10 @@ internal sealed class MysqlSwap(MysqlTools tools, MysqlOptionFile options, strin
     async Task RehearseAsync(Inventory target, List<Definition> definitions)
     {
         var prefix = MysqlDestination.StagingPrefix(database);
-        var rehearsal = Leftovers.NewStagingName(prefix);
+        var rehearsal = Leftovers.NewTaggedStagingName(prefix);
         if (rehearsal == staging)
         {
-            rehearsal = Leftovers.StagingName(prefix, Environment.ProcessId, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+            rehearsal = Leftovers.TaggedStagingName(prefix, Environment.ProcessId, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
         }
         var steps = new List<Step> { new("creating a rehearsal database", [$"CREATE DATABASE {MysqlTools.Identifier(rehearsal)}", $"USE {MysqlTools.Identifier(rehearsal)}"], null) };
         foreach (var table in target.TriggerTables.Values.Distinct(StringComparer.Ordinal))

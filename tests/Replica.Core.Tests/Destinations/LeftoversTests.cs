@@ -8,19 +8,44 @@ public sealed class LeftoversTests
     const int GonePid = int.MaxValue;
 
     [Theory]
-    [InlineData("shop_replica_{gone}_1764680000000", true)]
-    [InlineData("shop_replica_{self}_1764680000000", false)]
-    [InlineData("shop_replica_{gone}", false)]
-    [InlineData("shop_replica_{gone}_x", false)]
-    [InlineData("shop_replica_old_{gone}_1764680000000", false)]
-    [InlineData("shop2_replica_{gone}_1764680000000", false)]
-    [InlineData("shop_replica_-1_1764680000000", false)]
-    public void IsAbandonedStaging_OnlyWellFormedNamesOfGoneProcesses(string template, bool abandoned)
+    [InlineData("shop_replica_{gone}_1764680000_{tag}", true)]
+    [InlineData("shop_replica_{self}_1764680000_{tag}", false)]
+    [InlineData("shop_replica_{gone}_1764680000", false)]
+    [InlineData("shop_replica_{gone}_1764680000_0badf00d", false)]
+    [InlineData("shop_replica_{gone}_{tag}", false)]
+    [InlineData("shop_replica_{gone}_x_{tag}", false)]
+    [InlineData("shop_replica_old_{gone}_1764680000_{tag}", false)]
+    [InlineData("shop_replica_old_{gone}_1764680000", false)]
+    [InlineData("shop2_replica_{gone}_1764680000_{tag}", false)]
+    [InlineData("shop_replica_-1_1764680000_{tag}", false)]
+    public void IsAbandonedStaging_OnlyWellFormedNamesOfGoneProcessesOfThisMachine(string template, bool abandoned)
     {
         var name = template.Replace("{gone}", GonePid.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{self}", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            .Replace("{self}", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{tag}", Leftovers.MachineTag, StringComparison.Ordinal);
 
         Assert.Equal(abandoned, Leftovers.IsAbandonedStaging(name, "shop_replica_"));
+    }
+
+    [Fact]
+    public void MachineTag_IsEightLowerHexDigits() => Assert.Matches("^[0-9a-f]{8}$", Leftovers.MachineTag);
+
+    /// <summary>
+    /// MySQL's staging names carry this machine (it keeps no comment on a database) and fit its 64 characters whole, for
+    /// the longest process id and time, whatever the destination's name.
+    /// </summary>
+    [Theory]
+    [InlineData("shop", "shop")]
+    [InlineData("a_database_name_of_exactly_40_characters", "a_database_name_of_exactl")]
+    public void MysqlStagingName_FitsWholeAndIsRecognisedAsAbandoned(string database, string kept)
+    {
+        var prefix = MysqlDestination.StagingPrefix(database);
+        var longest = Leftovers.TaggedStagingName(prefix, GonePid, 9_999_999_999);
+
+        Assert.Equal(kept + "_replica_", prefix);
+        Assert.True(longest.Length <= 64, longest);
+        Assert.True(Leftovers.IsAbandonedStaging(longest, prefix));
+        Assert.False(Leftovers.IsAbandonedStaging(Leftovers.NewTaggedStagingName(prefix), prefix));
     }
 
     [Fact]
@@ -70,9 +95,9 @@ public sealed class LeftoversTests
         Assert.Equal(kept + "_replica_", prefix);
         Assert.True(System.Text.Encoding.UTF8.GetByteCount(longest) <= 63, longest);
         Assert.False(PsqlDestination.IsSameDatabase(longest, database));
-        Assert.True(Leftovers.IsAbandonedStaging(longest, prefix));
-        Assert.True(Leftovers.IsAbandonedStaging(Leftovers.StagingName(prefix, GonePid, 1_764_680_000), prefix));
-        Assert.False(Leftovers.IsAbandonedStaging(Leftovers.NewStagingName(prefix), prefix));
+        Assert.True(Leftovers.IsAbandonedStaging(longest, prefix, Leftovers.StagingMark(GonePid)));
+        Assert.True(Leftovers.IsAbandonedStaging(Leftovers.StagingName(prefix, GonePid, 1_764_680_000), prefix, Leftovers.StagingMark(GonePid)));
+        Assert.False(Leftovers.IsAbandonedStaging(Leftovers.NewStagingName(prefix), prefix, Leftovers.StagingMark(Environment.ProcessId)));
     }
 
     [Theory]

@@ -360,22 +360,37 @@ public sealed class MysqlRestoreSafetyTests(MariaDbServer server) : IDisposable
         Assert.Equal(["2"], (await server.QueryAsync(destination, "SELECT a FROM audit")).Select(r => r[0]));
     }
 
+    /// <summary>
+    /// A staging database whose process is gone is dropped only when it was made on this machine: the name of another
+    /// machine's (or container's) restore of the same destination carries that machine, and its process id means
+    /// nothing here (it was dropped before, in a gap with no session on it, whatever that restore was doing).
+    /// </summary>
     [Fact]
-    public async Task Restore_DropsStagingDatabasesOfKilledRestores()
+    public async Task Restore_DropsStagingDatabasesOfKilledRestoresOfThisMachineOnly()
     {
         var destination = await server.CreateDatabaseAsync();
         await _cli.StoreRawDumpAsync("small", "CREATE TABLE t (a int);\n");
-        var abandoned = $"{destination}_replica_{int.MaxValue - 1}_1700000000";
-        var running = $"{destination}_replica_{Environment.ProcessId}_1700000000";
+        var prefix = Replica.Destinations.MysqlDestination.StagingPrefix(destination);
+        var abandoned = Replica.Destinations.Leftovers.TaggedStagingName(prefix, int.MaxValue - 1, 1700000000);
+        var running = Replica.Destinations.Leftovers.TaggedStagingName(prefix, Environment.ProcessId, 1700000000);
+        var otherMachine = $"{prefix}{int.MaxValue - 1}_1700000000_{(Replica.Destinations.Leftovers.MachineTag == "0badf00d" ? "0badf00e" : "0badf00d")}";
+        var untagged = $"{prefix}{int.MaxValue - 1}_1700000000";
+        string[] kept = [running, otherMachine, untagged];
         await server.CreateDatabaseAsync(abandoned);
-        await server.CreateDatabaseAsync(running);
+        foreach (var name in kept)
+        {
+            await server.CreateDatabaseAsync(name);
+        }
         var config = Config(destination);
 
         var restore = await _cli.RunAsync("restore", "-c", config, "--name", "small");
 
         Assert.True(restore.ExitCode == 0, restore.Stderr);
         var left = await server.QueryAsync(null, $"SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '{destination}%' ORDER BY schema_name");
-        Assert.Equal([destination, running], left.Select(r => r[0]));
-        await server.DropDatabaseAsync(running);
+        Assert.Equal([destination, .. kept.Order(StringComparer.Ordinal)], left.Select(r => r[0]));
+        foreach (var name in kept)
+        {
+            await server.DropDatabaseAsync(name);
+        }
     }
 }
