@@ -40,7 +40,9 @@ internal static class ListCommand
                 Console.Out.WriteLine("no dumps");
                 return 0;
             }
-            if (dumps.Count > MaxTableRows)
+            // Into a pipe or a file (replica list | grep nightly): one line per dump, every value whole. A table there is drawn
+            // 80 columns wide and wraps names and times over several lines.
+            if (dumps.Count > MaxTableRows || Console.IsOutputRedirected)
             {
                 WriteRows(dumps);
                 return 0;
@@ -67,8 +69,9 @@ internal static class ListCommand
     const int MaxTableRows = 1000;
 
     /// <summary>
-    /// The listing of more dumps than a table takes, written a line at a time in aligned columns: index.json, which anyone
-    /// with write access to the bridge can edit, may list ~900,000 within its 128 MiB (found by review).
+    /// The listing written a line at a time in aligned columns: into a pipe or a file, and for more dumps than a table
+    /// takes (index.json, which anyone with write access to the bridge can edit, may list ~900,000 within its 128 MiB;
+    /// found by review).
     /// </summary>
     static void WriteRows(IReadOnlyList<Replica.Bridges.DumpEntry> dumps)
     {

@@ -55,6 +55,34 @@ public sealed class TerminalOutputCliTests : IDisposable
         Assert.Contains(@"'\x1b]0;owned\x07\x1b[2J\x1b[32mreplica: d1 is intact\x1b[0m\u202e'", verify.Stderr);
     }
 
+    /// <summary>
+    /// `replica list` into a pipe or a file (`replica list | grep nightly`) writes one line per dump with every value whole.
+    /// It drew the terminal's table 80 columns wide there, wrapping a dump's name and time over several lines, so a grep
+    /// for a name found nothing.
+    /// </summary>
+    [Fact]
+    public async Task List_IntoAPipe_OneLinePerDumpWithItsWholeName()
+    {
+        string config = EncryptedConfig();
+        string[] names = ["nightly-2026-12-06-full-shop-database", "nightly-2026-12-07-full-shop-database"];
+        foreach (var name in names)
+        {
+            var dump = await _cli.RunAsync("dump", "-c", config, "--input", SampleDump, "--name", name);
+            Assert.True(dump.ExitCode == 0, dump.Stderr);
+        }
+
+        var list = await _cli.RunAsync("list", "-c", config);
+
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.Matches("^name +created \\(UTC\\) +size in +size out +chunks +compressed +encrypted$", lines[0]);
+        for (int i = 0; i < names.Length; i++)
+        {
+            Assert.Matches($"^{names[i]} +\\d{{4}}-\\d{{2}}-\\d{{2}} \\d{{2}}:\\d{{2}}:\\d{{2}} +\\S+ KiB +\\S+ KiB +\\d+ +yes +yes$", lines[i + 1]);
+        }
+    }
+
     /// <summary>A dump name in index.json is refused by `replica list`, whose message quotes the character it refused.</summary>
     [Fact]
     public async Task List_IndexNameWithTerminalEscapes_StderrShowsThemEscaped()
