@@ -248,6 +248,13 @@ internal static class RewriteThrow
             $"the transformer of column {column} of table {table} references column '{referenced}', a generated column, which the dump writes as DEFAULT "
             + "(its value is computed from the real data): reference the columns it is computed from");
 
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void ReferenceCycle(string column, TableName table, string referenced) =>
+        throw new ConfigException(
+            $"the transformer of column {column} of table {table} references column '{referenced}', whose transformer references column {column} in turn "
+            + "(directly or through others): neither can read the other's masked value; reference the columns they are built from");
+
     /// <summary>
     /// A column of an inheritance child has rules in two of its parents at the same distance that differ: neither is more
     /// right, so the child needs its own rule for it.

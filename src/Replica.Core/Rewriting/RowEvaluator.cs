@@ -111,7 +111,7 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
             var references = plan.References[c];
             if (references.Length > 0)
             {
-                CollectReferences(plan, transformers, row, references, uniformSyntax);
+                CollectReferences(plan, c, row, references, uniformSyntax);
             }
             var start = _outputs.Length;
             try
@@ -143,16 +143,16 @@ internal sealed class RowEvaluator : IRowContext, IDisposable
             plan.Table.DisplayName, plan.Columns[column], Row);
     }
 
-    void CollectReferences(RowPlan plan, Transformer?[] transformers, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)
+    void CollectReferences(RowPlan plan, int c, ReadOnlySpan<byte> row, int[] references, FieldSyntax uniformSyntax)
     {
         _references.Clear();
         for (var r = 0; r < references.Length; r++)
         {
             var column = references[r];
             var start = _references.Length;
-            var other = transformers[column];
             var isNull = false;
-            if (other is not null && plan.References[column].Length == 0 && Results[column] != TransformResult.Unchanged)
+            // The plan's order evaluated that column before this one (RowPlan.OrderReferencing).
+            if (plan.ReadsOutput(c, r) && Results[column] != TransformResult.Unchanged)
             {
                 isNull = Results[column] == TransformResult.Null;
                 _references.Append(Output(column));

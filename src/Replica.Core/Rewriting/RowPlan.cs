@@ -64,8 +64,10 @@ internal sealed class RowPlan
             }
             References[i] = indexes;
         }
-        // Columns read by other transformers get their own output computed first.
-        plain.AddRange(referencing);
+        // Columns read by other transformers get their own output computed first: the plain ones, then each
+        // referencing one after the referencing ones it reads (a template of a column that is a template itself), so
+        // that every transformer reads the masked value of another masked column, never its real one.
+        plain.AddRange(OrderReferencing(referencing, References, table.Name, columns));
         EvaluationOrder = [.. plain];
         HasTransformers = EvaluationOrder.Length > 0 || ruledGenerated;
         if (HasTransformers && generated is not null)
@@ -128,6 +130,47 @@ internal sealed class RowPlan
             transformer?.Complete();
         }
     }
+
+    /// <summary>
+    /// The referencing columns, each after the referencing columns it reads (its own column aside: a transformer reads
+    /// its own column's value as it was). A cycle has no such order and fails.
+    /// </summary>
+    static List<int> OrderReferencing(List<int> referencing, int[][] references, TableName table, IReadOnlyList<string> columns)
+    {
+        var ordered = new List<int>(referencing.Count);
+        var state = new byte[references.Length]; // 0: not yet, 1: ordering what it reads, 2: ordered
+        foreach (var c in referencing)
+        {
+            Visit(c);
+        }
+        return ordered;
+
+        void Visit(int c)
+        {
+            if (state[c] == 2)
+            {
+                return;
+            }
+            state[c] = 1;
+            foreach (var r in references[c])
+            {
+                if (r == c || references[r].Length == 0)
+                {
+                    continue;
+                }
+                if (state[r] == 1)
+                {
+                    RewriteThrow.ReferenceCycle(columns[c], table, columns[r]);
+                }
+                Visit(r);
+            }
+            state[c] = 2;
+            ordered.Add(c);
+        }
+    }
+
+    /// <summary>Whether the transformer of column <paramref name="c"/> reads the transformed value of the column it references at <paramref name="r"/>.</summary>
+    public bool ReadsOutput(int c, int r) => References[c][r] != c && Transformers[References[c][r]] is not null;
 
     static int IndexOf(IReadOnlyList<string> columns, string name, bool ignoreCase)
     {

@@ -106,8 +106,8 @@ public interface IRowContext
 {
     /// <summary>
     /// The value of the referenced column number <paramref name="referenceIndex"/> (an index into
-    /// <see cref="Transformer.ReferencedColumns"/>): its transformed value when that column has a transformer without
-    /// references of its own, else its original decoded value.
+    /// <see cref="Transformer.ReferencedColumns"/>): its transformed value when that column has a transformer (one that
+    /// references columns itself runs first), else its original decoded value; a transformer's own column reads as it was.
     /// </summary>
     ReadOnlySpan<byte> GetReferenced(int referenceIndex, out bool isNull);
 }

@@ -1,0 +1,55 @@
+using System.Text;
+using Replica.Config;
+using Replica.Core.Tests.Transformers;
+using Replica.Lexing;
+using Replica.Pipeline;
+using Replica.Rewriting;
+using Replica.Transformers;
+using static Replica.Core.Tests.Rewriting.RewriteHarness;
+
+namespace Replica.Core.Tests.Rewriting;
+
+/// <summary>
+/// Ways a value the config masks once reached the rewritten dump in clear: through another transformer, beside its
+/// literal, inside a json container, or behind a way of writing it that the transformer did not see through.
+/// </summary>
+public class MaskedValueLeakTests
+{
+    const string Schema = "CREATE TABLE public.u (\n    id integer,\n    first text,\n    full_name text,\n    display text,\n    doc jsonb\n);\n\n";
+    const string MySqlSchema = "CREATE TABLE `u` (\n  `id` int,\n  `first` varchar(50)\n) ENGINE=InnoDB;\n";
+
+    static RewriteRules Rules(string table, params (string Column, TransformerConfig Spec)[] columns) =>
+        new([new TableRule(TablePattern.Parse(table), TableAction.Transform, [.. columns.Select(c => new ColumnRule(NamePattern.Parse(c.Column), c.Spec))])], [],
+            (s, c) => TransformerRegistry.Create(DumpRequest.Bind(s), c, TransformerTestKit.Env));
+
+    static TransformerConfig Spec(string name, params (string Key, object? Value)[] options) => new(name, options.ToDictionary(o => o.Key, o => o.Value));
+
+    static TransformerConfig Template(string template) => Spec("template", ("template", template));
+
+    static TransformerConfig Replace(string pattern) => Spec("regex-replace", ("pattern", pattern), ("replacement", "X"));
+
+    [Fact]
+    public void Rewrite_TemplateReadsAColumnThatIsATemplate_SeesItsMaskedValueNotTheRealOne()
+    {
+        // display reads full_name, itself built from first: display once got full_name's real value.
+        var rules = Rules("public.u", ("display", Template("<{{full_name}}>")), ("full_name", Template("{{first}} Doe")), ("first", Spec("constant", ("value", "Ann"))));
+        var copy = Passes(Schema + "COPY public.u (id, first, full_name, display, doc) FROM stdin;\n1\tJane\tJane Roe\tJR\t{}\n\\.\n", rules);
+        var insert = Passes(Schema + "INSERT INTO public.u VALUES (1, 'Jane', 'Jane Roe', 'JR', '{}');\n", rules);
+
+        Assert.Contains("1\tAnn\tAnn Doe\t<Ann Doe>\t{}\n", copy);
+        Assert.Contains("VALUES (1, 'Ann', 'Ann Doe', '<Ann Doe>', '{}');", insert);
+        Assert.DoesNotContain("Jane", copy + insert);
+    }
+
+    [Fact]
+    public void Rewrite_TemplatesThatReadEachOther_FailNamingBothColumns()
+    {
+        var rules = Rules("public.u", ("full_name", Template("{{display}}")), ("display", Template("{{full_name}}")));
+
+        var error = Assert.Throws<ConfigException>(() =>
+            Passes(Schema + "COPY public.u (id, first, full_name, display, doc) FROM stdin;\n1\tJane\tJane Roe\tJR\t{}\n\\.\n", rules));
+
+        Assert.Contains("column display of table public.u references column 'full_name', whose transformer references column display in turn", error.Message);
+        Assert.DoesNotContain("Jane", error.Message);
+    }
+}
