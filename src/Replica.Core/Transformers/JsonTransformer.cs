@@ -17,7 +17,7 @@ internal sealed class JsonTransformer : Transformer
     public static readonly TransformerKind Kind = new(
         new TransformerDescriptor("json",
             "Applies a transformer to the string (or number) at a path inside a json/jsonb value; leaves documents " +
-            "without that path unchanged. A path that no document of the dump has fails it, as a rule that matches nothing does (unmatched_rules).",
+            "without that path unchanged; an object or array at the path fails the dump (its strings would stay in clear). A path that no document of the dump has fails it, as a rule that matches nothing does (unmatched_rules).",
             [
                 new TransformerOption("path", "Where: $.contact.email, contact.email, items[0].email, items[*].email.", null),
                 new TransformerOption("transformer", "The transformer to apply there: a name, or {transformer: name, options: {...}}.", null),
@@ -475,12 +475,21 @@ internal sealed class JsonTransformer : Transformer
         }
     }
 
-    /// <summary>Records the string, number or null at the reader for the paths that end there; objects, arrays and booleans at a path are left alone.</summary>
+    /// <summary>
+    /// Records the string, number or null at the reader for the paths that end there; a boolean at a path is left
+    /// alone. An object or array there fails the value: the strings inside it would otherwise stay in clear, though
+    /// the config names them to be masked.
+    /// </summary>
     void Record(ref Utf8JsonReader reader, ulong rules)
     {
         int start = (int)reader.TokenStartIndex;
         switch (reader.TokenType)
         {
+            case JsonTokenType.StartObject:
+            case JsonTokenType.StartArray:
+                TransformerThrow.JsonPathReachesContainer(_rules[BitOperations.TrailingZeroCount(rules)].Place.Path,
+                    reader.TokenType == JsonTokenType.StartObject, start);
+                break;
             case JsonTokenType.String:
                 int offset = _texts.Length;
                 var destination = _texts.GetSpan(reader.ValueSpan.Length);

@@ -18,4 +18,12 @@ internal static class TransformerThrow
     public static void InvalidJsonText(long valueOffset) =>
         throw new TransformerException(
             $"the json transformer's path reaches a string at byte {valueOffset} of the value that is not valid UTF-8 or holds a lone surrogate escape (such as \\ud800), so it has no text to transform");
+
+    /// <summary>A json path ends at an object or array, whose strings the path's transformer (strings and numbers only) would leave in clear.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void JsonPathReachesContainer(string path, bool isObject, long valueOffset) =>
+        throw new TransformerException(
+            $"the json transformer's path {path} reaches {(isObject ? "an object" : "an array")} at byte {valueOffset} of the value, whose strings it would leave in clear: "
+            + $"it transforms strings and numbers; point the path at those inside (e.g. {path}{(isObject ? ".*" : "[*]")})");
 }

@@ -52,4 +52,19 @@ public class MaskedValueLeakTests
         Assert.Contains("column display of table public.u references column 'full_name', whose transformer references column display in turn", error.Message);
         Assert.DoesNotContain("Jane", error.Message);
     }
+
+    [Theory]
+    [InlineData("{\"email\": [\"jane@corp.example\"]}", "an array", "$.email[*]")]
+    [InlineData("{\"email\": {\"home\": \"jane@corp.example\"}}", "an object", "$.email.*")]
+    public void Rewrite_JsonPathReachesAContainer_FailsInsteadOfKeepingItsStrings(string document, string what, string hint)
+    {
+        var dump = Schema + "COPY public.u (id, first, full_name, display, doc) FROM stdin;\n1\ta\tb\tc\t{\"email\": \"a@b.org\"}\n2\ta\tb\tc\t" + document + "\n\\.\n";
+
+        var error = Assert.Throws<TransformerException>(() => Passes(dump, Rules("public.u", ("doc", Spec("json", ("path", "$.email"), ("transformer", "email"))))));
+
+        Assert.Equal(("public.u", "doc", 2L), (error.Table, error.Column, error.RowNumber));
+        Assert.Contains($"path $.email reaches {what} at byte 10 of the value", error.Message);
+        Assert.Contains(hint, error.Message);
+        Assert.DoesNotContain("jane", error.Message);
+    }
 }

@@ -86,12 +86,24 @@ public class CompositeTransformerTests
     }
 
     [Fact]
-    public void Json_PathAbsentOrNotString_Unchanged()
+    public void Json_PathAbsentOrBoolean_Unchanged()
     {
         using var transformer = Create(Spec("json", ("path", "contact.email"), ("transformer", "redact")), Column(TypeCategory.Json, "json"));
         Assert.Equal(TransformResult.Unchanged, transformer.ApplyRaw("""{"contact": {"phone": "1"}}"""u8.ToArray()).Result);
-        Assert.Equal(TransformResult.Unchanged, transformer.ApplyRaw("""{"contact": {"email": {"x": 1}}}"""u8.ToArray()).Result);
+        Assert.Equal(TransformResult.Unchanged, transformer.ApplyRaw("""{"contact": {"email": true}}"""u8.ToArray()).Result);
         Assert.Equal(TransformResult.Unchanged, transformer.ApplyRaw("[1, 2]"u8.ToArray()).Result);
+    }
+
+    [Fact]
+    public void Json_PathEndsAtObjectOrArray_FailsRatherThanKeepingItsStrings()
+    {
+        using var transformer = Create(Spec("json", ("path", "contact.email"), ("transformer", "redact")), Column(TypeCategory.Json, "json"));
+        var inObject = Assert.Throws<TransformerException>(() => transformer.ApplyRaw("""{"contact": {"email": {"x": "a@b.org"}}}"""u8.ToArray()));
+        var inArray = Assert.Throws<TransformerException>(() => transformer.ApplyRaw("""{"contact": {"email": ["a@b.org"]}}"""u8.ToArray()));
+
+        Assert.Contains("path contact.email reaches an object at byte 22 of the value", inObject.Message);
+        Assert.Contains("path contact.email reaches an array at byte 22 of the value", inArray.Message);
+        Assert.DoesNotContain("a@b", inObject.Message + inArray.Message);
     }
 
     [Fact]

@@ -95,8 +95,9 @@ public class JsonFuzzTests
             {
                 transformers.ForEach(t => t.Dispose());
             }
-            // The generator reaches both outcomes often, or the test proves little.
-            Assert.True(transformed > 2000 && failures > 2000, $"transformed {transformed}, failed {failures}");
+            // The generator reaches both outcomes often, or the test proves little. A path that ends at an object or
+            // array fails (its strings would stay in clear), so the wildcard paths fail more often than they transform.
+            Assert.True(transformed > 600 && failures > 2000, $"transformed {transformed}, failed {failures}");
         });
     }
 
