@@ -372,6 +372,15 @@ internal ref partial struct SqlTokenizer
         {
             return inner;
         }
+        return DecodeUnicodeEscapes(inner, escape);
+    }
+
+    /// <summary>
+    /// The text of a U&amp;"..." name or U&amp;'...' string between its quotes (doubled quotes already made one) with
+    /// <paramref name="escape"/>'s escapes decoded as the server does (str_udeescape); with a bad escape, the text as written.
+    /// </summary>
+    internal static string DecodeUnicodeEscapes(string inner, char escape)
+    {
         var text = new StringBuilder(inner.Length);
         for (var i = 0; i < inner.Length; i++)
         {

@@ -294,7 +294,8 @@ public sealed partial class DumpRewriter
                     valueStart = t.Start;
                     kind = _lexer.MySql ? ClassifyMySqlValue(t) : t.Kind switch
                     {
-                        TokenKind.String => FieldSyntax.SqlString,
+                        // U&'...' and $$...$$ too: the transformer must see the value they stand for, not their escapes.
+                        TokenKind.String or TokenKind.DollarString => FieldSyntax.SqlString,
                         TokenKind.EString => FieldSyntax.SqlEString,
                         TokenKind.Word when t.IsWord("null"u8) => FieldSyntax.SqlNull,
                         _ => FieldSyntax.SqlBare,
@@ -307,9 +308,11 @@ public sealed partial class DumpRewriter
                     kind = literal is FieldSyntax.MyString or FieldSyntax.MyHex ? literal : FieldSyntax.SqlBare;
                     tokens = 0;
                 }
-                else if (tokens == 1 && IsLiteral(kind) && !t.IsCast)
+                else if (IsLiteral(kind) && (tokens == 1 ? !t.IsCast : !IsTypeNamePart(t, depth)))
                 {
-                    kind = FieldSyntax.SqlBare; // not a literal followed by a cast
+                    // Not a literal followed by a cast: an expression. After the cast only a type name may follow, for
+                    // '...'::text || 'more' holds data beyond the literal that the transformer would never see.
+                    kind = FieldSyntax.SqlBare;
                 }
                 else if (kind == FieldSyntax.SqlBare && tokens == 1 && t.Kind == TokenKind.Number && statement[valueStart] is (byte)'-' or (byte)'+')
                 {
@@ -402,6 +405,17 @@ public sealed partial class DumpRewriter
             Write(output, statement[written..]);
         }
     }
+
+    /// <summary>
+    /// A token of the type name after a literal's cast ('...'::character varying(50)[], ::"char", COLLATE "C"): words,
+    /// quoted names, dots, brackets, further casts and, inside brackets, numbers. Never a string or an operator.
+    /// </summary>
+    static bool IsTypeNamePart(in SqlTokenizer t, int depth) => t.Kind switch
+    {
+        TokenKind.Word or TokenKind.QuotedIdentifier or TokenKind.Punct => true,
+        TokenKind.Number => depth > 0,
+        _ => false,
+    };
 
     static bool IsLiteral(FieldSyntax kind) => kind is FieldSyntax.SqlString or FieldSyntax.SqlEString or FieldSyntax.MyString or FieldSyntax.MyHex;
 

@@ -54,6 +54,43 @@ public class MaskedValueLeakTests
     }
 
     [Theory]
+    [InlineData("'x'::text || ' Jane Secret'")]
+    [InlineData("'x'::text OPERATOR(pg_catalog.||) 'Jane Secret'")]
+    [InlineData("'x'::varchar(10) || 1234")]
+    [InlineData("$$x$$::text || 'Jane Secret'")]
+    public void Rewrite_CastLiteralWithMoreAfterIt_FailsAsAnExpression(string value)
+    {
+        // The transformer saw 'x' and the rest was written after the masked literal as it was.
+        var error = Fails(Schema + $"INSERT INTO public.u VALUES (1, {value}, 'a', 'b', '{{}}');\n", Rules("public.u", ("first", Spec("constant", ("value", "X")))));
+
+        Assert.Contains("column first holds an expression, not a literal", error.Message);
+    }
+
+    [Fact]
+    public void Rewrite_JsonbLiteralConcatenatedWithAnother_FailsAsAnExpression()
+    {
+        var error = Fails(Schema + "INSERT INTO public.u VALUES (1, 'x', 'a', 'b', '{}'::jsonb || '{\"email\": \"jane@corp.example\"}');\n",
+            Rules("public.u", ("doc", Spec("json", ("path", "$.email"), ("transformer", "email")))));
+
+        Assert.Contains("column doc holds an expression, not a literal", error.Message);
+    }
+
+    [Fact]
+    public void Rewrite_CastToALongerTypeName_StillMasked()
+    {
+        var output = Passes(Schema +
+            "INSERT INTO public.u VALUES (1, 'Jane'::text COLLATE \"C\", 'a', 'b', '{}');\n" +
+            "INSERT INTO public.u VALUES (2, 'Jane'::character varying(10)::text, 'a', 'b', '{}');\n" +
+            "INSERT INTO public.u VALUES (3, 'Jane'::pg_catalog.text[], 'a', 'b', '{}');\n",
+            Rules("public.u", ("first", Spec("constant", ("value", "X")))));
+
+        Assert.Contains("(1, 'X'::text COLLATE \"C\",", output);
+        Assert.Contains("(2, 'X'::character varying(10)::text,", output);
+        Assert.Contains("(3, 'X'::pg_catalog.text[],", output);
+        Assert.DoesNotContain("Jane", output);
+    }
+
+    [Theory]
     [InlineData("{\"email\": [\"jane@corp.example\"]}", "an array", "$.email[*]")]
     [InlineData("{\"email\": {\"home\": \"jane@corp.example\"}}", "an object", "$.email.*")]
     public void Rewrite_JsonPathReachesAContainer_FailsInsteadOfKeepingItsStrings(string document, string what, string hint)
@@ -66,5 +103,35 @@ public class MaskedValueLeakTests
         Assert.Contains($"path $.email reaches {what} at byte 10 of the value", error.Message);
         Assert.Contains(hint, error.Message);
         Assert.DoesNotContain("jane", error.Message);
+    }
+
+    public static TheoryData<string, string> WrittenForms() => new()
+    {
+        { "U&'\\006Aane'", "U&" },
+        { "U&'\\+00006Aane'", "U&" },
+        { "$$jane$$", "$$" },
+        { "$q$jane$q$", "$q$" },
+        { "E'\\152\\x61n\\u0065'", "\\" },
+    };
+
+    /// <summary>A search inside the value must see what the literal stands for: a pattern that did not match kept it in clear.</summary>
+    [Theory]
+    [MemberData(nameof(WrittenForms))]
+    public void Rewrite_StringWithEscapesOrDollarQuotes_TransformerSeesTheDecodedValue(string literal, string form)
+    {
+        var output = Passes(Schema + $"INSERT INTO public.u VALUES (1, {literal}, 'a', 'b', '{{}}');\n", Rules("public.u", ("first", Replace("^jane$"))));
+
+        Assert.Matches(@"VALUES \(1, E?'X', 'a', 'b', '\{}'\);", output); // an E'...' stays one
+        Assert.DoesNotContain(form, output[Schema.Length..]);
+    }
+
+    [Fact]
+    public void Rewrite_UnicodeEscapeStringInAJsonColumn_PathFound()
+    {
+        var output = Passes(Schema + "INSERT INTO public.u VALUES (1, 'a', 'b', 'c', U&'{\"\\0065mail\": \"jane\\0040corp.example\"}');\n",
+            Rules("public.u", ("doc", Spec("json", ("path", "$.email"), ("transformer", "email")))));
+
+        Assert.DoesNotContain("jane", output);
+        Assert.DoesNotContain("corp.example", output);
     }
 }
