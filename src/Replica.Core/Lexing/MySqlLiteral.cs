@@ -31,9 +31,36 @@ internal static class MySqlLiteral
     public static bool IsHex(ReadOnlySpan<byte> token) =>
         token.Length >= 2 && ((token[0] == (byte)'0' && token[1] == (byte)'x') || ((token[0] | 0x20) == (byte)'x' && token[1] == (byte)'\''));
 
-    /// <summary>Decodes 0x4142 or X'4142' into its bytes.</summary>
+    /// <summary>
+    /// Whether a token is a bit-value literal: 0b01000001 or B'01000001', the bytes of a string as much as hex is
+    /// (https://dev.mysql.com/doc/refman/8.0/en/bit-value-literals.html).
+    /// </summary>
+    public static bool IsBits(ReadOnlySpan<byte> token)
+    {
+        ReadOnlySpan<byte> digits;
+        if (token.Length > 2 && token[0] == (byte)'0' && token[1] == (byte)'b')
+        {
+            digits = token[2..];
+        }
+        else if (token.Length >= 3 && (token[0] | 0x20) == (byte)'b' && token[1] == (byte)'\'' && token[^1] == (byte)'\'')
+        {
+            digits = token[2..^1];
+        }
+        else
+        {
+            return false;
+        }
+        return digits.IndexOfAnyExcept((byte)'0', (byte)'1') < 0;
+    }
+
+    /// <summary>Decodes 0x4142, X'4142', 0b0100 or B'0100' into its bytes.</summary>
     public static void DecodeHex(ReadOnlySpan<byte> token, IBufferWriter<byte> output)
     {
+        if (IsBits(token))
+        {
+            DecodeBits(token[0] == (byte)'0' ? token[2..] : token[2..^1], output);
+            return;
+        }
         var digits = token[0] == (byte)'0' ? token[2..] : token[2..^1];
         var span = output.GetSpan(digits.Length / 2 + 1);
         var n = 0;
@@ -45,6 +72,27 @@ internal static class MySqlLiteral
         for (; i + 1 < digits.Length; i += 2)
         {
             span[n++] = (byte)((EscapeTable.HexValue(digits[i]) << 4) | EscapeTable.HexValue(digits[i + 1]));
+        }
+        output.Advance(n);
+    }
+
+    /// <summary>Bits into bytes, right-aligned: a count that is no multiple of eight has leading zero bits.</summary>
+    static void DecodeBits(ReadOnlySpan<byte> bits, IBufferWriter<byte> output)
+    {
+        var bytes = (bits.Length + 7) / 8;
+        var span = output.GetSpan(bytes);
+        var value = 0;
+        var filled = (8 - bits.Length % 8) % 8; // the implied leading zero bits
+        var n = 0;
+        foreach (var bit in bits)
+        {
+            value = (value << 1) | (bit - '0');
+            if (++filled == 8)
+            {
+                span[n++] = (byte)value;
+                value = 0;
+                filled = 0;
+            }
         }
         output.Advance(n);
     }

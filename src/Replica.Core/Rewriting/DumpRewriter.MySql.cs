@@ -134,9 +134,9 @@ public sealed partial class DumpRewriter
             case TokenKind.EString:
                 return FieldSyntax.MyString;
             case TokenKind.String:
-                return MySqlLiteral.IsHex(t.Span) ? FieldSyntax.MyHex : FieldSyntax.SqlBare; // X'..' or B'..'
             case TokenKind.Number:
-                return MySqlLiteral.IsHex(t.Span) ? FieldSyntax.MyHex : FieldSyntax.SqlBare;
+                // X'..' or 0x..; B'..' or 0b.. are bytes too (written back as hex), not a bare value the transformer reads as text.
+                return MySqlLiteral.IsHex(t.Span) || MySqlLiteral.IsBits(t.Span) ? FieldSyntax.MyHex : FieldSyntax.SqlBare;
             case TokenKind.Word:
                 if (t.IsWord("null"u8))
                 {

@@ -17,7 +17,7 @@ internal enum FieldSyntax : byte
     SqlBare,
     /// <summary>MySQL '...' or "..." (maybe after an introducer such as _utf8mb4): backslash escapes.</summary>
     MyString,
-    /// <summary>MySQL 0x4142 or X'4142' (maybe after _binary): the value is the bytes.</summary>
+    /// <summary>MySQL 0x4142, X'4142', 0b0100 or B'0100' (maybe after _binary): the value is the bytes.</summary>
     MyHex,
     /// <summary>MySQL _charset introducer, while its literal is not read yet.</summary>
     MyIntroducer,

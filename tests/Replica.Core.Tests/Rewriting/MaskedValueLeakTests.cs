@@ -134,4 +134,18 @@ public class MaskedValueLeakTests
         Assert.DoesNotContain("jane", output);
         Assert.DoesNotContain("corp.example", output);
     }
+
+    [Theory]
+    [InlineData("b'01101010011000010110111001100101'")]
+    [InlineData("B'1101010011000010110111001100101'")] // seven bits first: a leading zero implied
+    [InlineData("0b01101010011000010110111001100101")]
+    [InlineData("_binary b'01101010011000010110111001100101'")]
+    public void Rewrite_MySqlBitValueLiteral_TransformerSeesItsBytes(string literal)
+    {
+        var output = Passes(MySqlSchema + $"INSERT INTO `u` VALUES (1,{literal});\n", Rules("*.u", ("first", Replace("^jane$"))), SqlDialect.MySql);
+
+        Assert.Contains("VALUES (1,", output);
+        Assert.Contains("0x58);", output);
+        Assert.DoesNotContain("0110", output);
+    }
 }
