@@ -125,6 +125,17 @@ internal sealed class EscapeTable
         {
             code = (code << 4) + HexValue(text[i++]);
         }
+        // A high surrogate escape followed at once by a low one is one code point, as PostgreSQL reads E'\uD83D\uDE00'.
+        if (n == digits && code is >= 0xD800 and <= 0xDBFF && i + 6 <= text.Length && text[i] == (byte)'\\' && text[i + 1] == (byte)'u'
+            && IsHex(text[i + 2]) && IsHex(text[i + 3]) && IsHex(text[i + 4]) && IsHex(text[i + 5]))
+        {
+            var low = (HexValue(text[i + 2]) << 12) | (HexValue(text[i + 3]) << 8) | (HexValue(text[i + 4]) << 4) | HexValue(text[i + 5]);
+            if (low is >= 0xDC00 and <= 0xDFFF)
+            {
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                i += 6;
+            }
+        }
         if (n != digits || !Rune.IsValid(code))
         {
             value = c;

@@ -126,6 +126,16 @@ public class MaskedValueLeakTests
     }
 
     [Fact]
+    public void Rewrite_EStringWithASurrogatePairEscape_TransformerSeesTheCodePoint()
+    {
+        // PostgreSQL reads E'\uD83D\uDE00' as one code point; it was decoded as "uu", so the pattern missed and the value stayed.
+        var output = Passes(Schema + "INSERT INTO public.u VALUES (1, E'jane\\uD83D\\uDE00', 'a', 'b', '{}');\n",
+            Rules("public.u", ("first", Replace("^jane\U0001F600$"))));
+
+        Assert.Contains("VALUES (1, E'X', 'a', 'b', '{}');", output);
+    }
+
+    [Fact]
     public void Rewrite_UnicodeEscapeStringInAJsonColumn_PathFound()
     {
         var output = Passes(Schema + "INSERT INTO public.u VALUES (1, 'a', 'b', 'c', U&'{\"\\0065mail\": \"jane\\0040corp.example\"}');\n",
