@@ -13,7 +13,7 @@ internal sealed class TemplateTransformer : Transformer
     public static readonly TransformerKind Kind = new(
         new TransformerDescriptor("template",
             "Builds the value from other columns of the row: {{column}}, {{column|lower}}, {{column|upper}}. " +
-            "A NULL column reads as empty; a NULL value stays NULL.",
+            "A column with a transformer reads as masked (a template of a template too). A NULL column reads as empty; a NULL value stays NULL.",
             [new TransformerOption("template", "Text with {{column}} placeholders.", null)],
             "transformer: template\noptions:\n  template: '{{first_name|lower}}.{{last_name|lower}}@example.com'"),
         Build);
