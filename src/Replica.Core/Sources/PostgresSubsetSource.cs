@@ -46,7 +46,9 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         /// <summary>
         /// The type a batch of key texts is cast to before it is compared with each key column (null: the column's
         /// own). A column a char(n) column references or is referenced by gets bpchar: its partner's text is
-        /// blank-padded as COPY writes it, and bpchar compares with the column's type as the foreign key does.
+        /// blank-padded as COPY writes it, and bpchar compares with the column's type as the foreign key does. A column
+        /// linked to one of another number type gets one that holds both's values (bigint, else numeric): a followed
+        /// int column is asked for its bigint parents' keys, 3000000000 among them, which an int cast refuses.
         /// </summary>
         public IReadOnlyList<string?>? MatchTypes { get; init; }
 
@@ -339,36 +341,59 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             [.. links.Select(l => new SchemaLink(l.Name, Qualified(l.Child), l.ChildColumns, Qualified(l.Parent), l.ParentColumns, l.Nullable)), .. virtualLinks]);
         string Qualified(uint oid) => $"{names[oid].Schema}.{names[oid].Name}";
 
-        // Every column's type in one query; a virtual key's condition is a text pseudo-column the source computes.
+        // Every column's type in one query, and the type under its domains (what it compares as: a domain over char(5)
+        // pads as char(5) does); a virtual key's condition is a text pseudo-column the source computes.
+        const string ColumnsSql = """
+            SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
+                   (WITH RECURSIVE d(oid, typmod, depth) AS (
+                        SELECT a.atttypid, a.atttypmod, 0
+                        UNION ALL
+                        SELECT t.typbasetype, t.typtypmod, d.depth + 1 FROM d JOIN pg_type t ON t.oid = d.oid WHERE t.typtype = 'd')
+                    SELECT format_type(d.oid, d.typmod) FROM d ORDER BY d.depth DESC LIMIT 1)
+            FROM pg_attribute a WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+            """;
         var columnTypes = new Dictionary<(uint, string), string>();
-        await using (var command = new NpgsqlCommand(
-            "SELECT attrelid, attname::text, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = ANY($1) AND attnum > 0 AND NOT attisdropped",
-            connection))
+        var baseTypes = new Dictionary<(uint, string), string>();
+        await using (var command = new NpgsqlCommand(ColumnsSql, connection))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = names.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 columnTypes[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(2);
+                baseTypes[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(3);
             }
         }
         var infos = new Dictionary<SubsetTable, TableInfo>();
-        var padded = new HashSet<(SubsetTable, int)>();
-        bool IsChar(SubsetTable table, int column) =>
-            columnTypes.GetValueOrDefault((oids[table.Name], table.KeyColumns[column]))?.StartsWith("character(", StringComparison.Ordinal) == true;
+        string? BaseType(SubsetTable table, int column) => baseTypes.GetValueOrDefault((oids[table.Name], table.KeyColumns[column]));
+        // Each key column's partners' types (the columns a link pairs it with, either way).
+        var partners = new Dictionary<(SubsetTable, int), HashSet<string?>>();
         foreach (var link in subsetLinks)
         {
             for (var i = 0; i < link.ChildColumns.Length; i++)
             {
-                if (IsChar(link.Child, link.ChildColumns[i]) && !IsChar(link.Parent, link.ParentColumns[i]))
-                {
-                    padded.Add((link.Parent, link.ParentColumns[i]));
-                }
-                if (IsChar(link.Parent, link.ParentColumns[i]) && !IsChar(link.Child, link.ChildColumns[i]))
-                {
-                    padded.Add((link.Child, link.ChildColumns[i]));
-                }
+                var child = (link.Child, link.ChildColumns[i]);
+                var parent = (link.Parent, link.ParentColumns[i]);
+                (partners.TryGetValue(child, out var p) ? p : partners[child] = []).Add(BaseType(link.Parent, link.ParentColumns[i]));
+                (partners.TryGetValue(parent, out var c) ? c : partners[parent] = []).Add(BaseType(link.Child, link.ChildColumns[i]));
             }
+        }
+        string? MatchTypeOf(SubsetTable table, int column)
+        {
+            if (!partners.TryGetValue((table, column), out var others) || BaseType(table, column) is not { } own)
+            {
+                return null;
+            }
+            if (!IsChar(own) && others.Any(IsChar))
+            {
+                return "bpchar";
+            }
+            if (others.All(o => o == own))
+            {
+                return null;
+            }
+            string?[] all = [own, .. others];
+            return all.All(IsInteger) ? "bigint" : all.All(t => IsInteger(t) || IsNumeric(t)) ? "numeric" : null;
         }
         foreach (var table in tables)
         {
@@ -382,9 +407,15 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             {
                 Conditions = conditions,
                 EstimatedRows = estimates[oid],
-                MatchTypes = [.. table.KeyColumns.Select((_, position) => padded.Contains((table, position)) ? "bpchar" : null)],
+                MatchTypes = [.. table.KeyColumns.Select((_, position) => conditions.ContainsKey(position) ? null : MatchTypeOf(table, position))],
             };
         }
         return (tables, subsetLinks, infos);
     }
+
+    static bool IsChar(string? type) => type?.StartsWith("character(", StringComparison.Ordinal) == true;
+
+    static bool IsInteger(string? type) => type is "smallint" or "integer" or "bigint";
+
+    static bool IsNumeric(string? type) => type?.StartsWith("numeric", StringComparison.Ordinal) == true;
 }

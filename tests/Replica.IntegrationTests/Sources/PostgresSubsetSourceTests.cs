@@ -14,7 +14,7 @@ namespace Replica.IntegrationTests.Sources;
 /// table without a primary key).
 /// </summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresSubsetSourceTests(PostgresServer server, PostgresStandbyFixture standbyFixture) : IDisposable
+public sealed partial class PostgresSubsetSourceTests(PostgresServer server, PostgresStandbyFixture standbyFixture) : IDisposable
 {
     readonly List<KeyStore> _stores = [];
 
