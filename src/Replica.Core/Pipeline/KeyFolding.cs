@@ -6,8 +6,10 @@ namespace Replica.Pipeline;
 
 /// <summary>
 /// How a dump file's subset compares a foreign key's values, which it knows only as text, where the database compares
-/// them with the column's equality: numeric 1.00 equals 1, citext and case-insensitive collations ignore case (MySQL's
-/// *_ci, the default, accents and trailing blanks too), char(n) ignores trailing blanks. Both sides of a link are
+/// them with the column's equality: numeric 1.00 equals 1, float -0 equals 0, citext and case-insensitive collations
+/// ignore case (MySQL's *_ci, the default, accents and trailing blanks too), char(n) ignores trailing blanks, interval
+/// '1 day' equals '24:00:00', a date equals a timestamp at its midnight; a type the dump does not say how it compares (a
+/// domain: CREATE DOMAIN email AS citext) folds every way. Both sides of a link are
 /// folded alike into a text at least as coarse as the database's equality: every parent whose folded key matches a kept
 /// child's is kept (a superset of what the database would match), so no kept row loses its parent. Identities (and so
 /// percent and limit) stay the values as written; only the lookups of a link's rows fold.
@@ -24,6 +26,12 @@ internal enum KeyFolding
     Case = 4,
     /// <summary>Accents of Latin letters ignored (and ß as ss).</summary>
     Accents = 8,
+    /// <summary>An interval as its length in microseconds, a month 30 days ('1 day' = '24:00:00', '1 mon' = '30 days').</summary>
+    Interval = 16,
+    /// <summary>A timestamp at midnight as its date (a date references a timestamp).</summary>
+    Midnight = 32,
+    /// <summary>A type the dump does not say how it compares (a domain, an extension's type): every folding, coarser is safe.</summary>
+    Unknown = Number | TrailingBlanks | Case | Accents | Interval | Midnight,
 }
 
 internal static class KeyFold
@@ -53,11 +61,19 @@ internal static class KeyFold
             var exact = collation == "binary" || collation.EndsWith("_bin", StringComparison.Ordinal) || collation.Contains("_cs", StringComparison.Ordinal);
             return KeyFolding.TrailingBlanks | (exact ? KeyFolding.None : KeyFolding.Case | KeyFolding.Accents);
         }
-        var folding = type is "character" or "char" or "bpchar" ? KeyFolding.TrailingBlanks : KeyFolding.None;
-        if (type == "citext")
+        var folding = type switch
         {
-            folding |= KeyFolding.Case;
-        }
+            "character" or "char" or "bpchar" => KeyFolding.TrailingBlanks,
+            // -0 = 0; pg_dump writes every other float exactly (extra_float_digits 3), one text per value.
+            "real" or "double precision" or "float4" or "float8" or "float" => KeyFolding.Number,
+            "interval" => KeyFolding.Interval,
+            "date" or "timestamp" or "timestamp without time zone" => KeyFolding.Midnight,
+            "citext" => KeyFolding.Case,
+            // A domain (its CREATE DOMAIN may name citext, a nondeterministic collation or numeric) or another type of
+            // the dump's own, or an extension's from another schema.
+            _ when !s_exact.Contains(type) => KeyFolding.Unknown,
+            _ => KeyFolding.None,
+        };
         // A collation of the dump's own (CREATE COLLATION) may be nondeterministic: case- or accent-insensitive.
         if (column.Collation is { } named && !named.StartsWith("pg_catalog.", StringComparison.Ordinal) && named is not ("C" or "POSIX" or "default"))
         {
@@ -77,6 +93,15 @@ internal static class KeyFold
         var y = Head(b.TypeName);
         return x == y || !(IsFloat(x) || IsFloat(y));
     }
+
+    // Built-in types (format_type's names, as pg_dump writes them) whose equal values have one text in a dump.
+    static readonly HashSet<string> s_exact = new(StringComparer.Ordinal)
+    {
+        "smallint", "integer", "bigint", "int", "int2", "int4", "int8", "text", "character varying", "varchar", "name", "uuid",
+        "boolean", "bool", "bytea", "timestamp with time zone", "timestamptz", "time", "time without time zone",
+        "time with time zone", "timetz", "inet", "cidr", "macaddr", "macaddr8", "jsonb", "money", "bit", "bit varying",
+        "varbit", "oid",
+    };
 
     static bool IsFloat(string type) => type is "real" or "double precision" or "float" or "float4" or "float8" or "double";
 
@@ -100,6 +125,14 @@ internal static class KeyFold
         if (folding.HasFlag(KeyFolding.Number))
         {
             value = Number(value);
+        }
+        if (folding.HasFlag(KeyFolding.Interval))
+        {
+            value = Interval(value);
+        }
+        if (folding.HasFlag(KeyFolding.Midnight))
+        {
+            value = Midnight(value);
         }
         if (folding.HasFlag(KeyFolding.Case) || folding.HasFlag(KeyFolding.Accents))
         {
@@ -135,6 +168,87 @@ internal static class KeyFold
         "aaaaaaaceeeeiiii" + "?nooooo?ouuuuy?y" // U+00E0..U+00FF (æ, ÷, þ kept)
         + "aaaaaaccccccccdd" + "ddeeeeeeeeeegggg" + "gggghhhhiiiiiiii" + "ii??jjkk?lllllll" // U+0100..U+013F
         + "lllnnnnnnn??oooo" + "oo??rrrrrrssssss" + "ssttttttuuuuuuuu" + "uuuuwwyyyzzzzzzs"; // U+0140..U+017F
+
+    /// <summary>
+    /// An interval as pg_dump writes it (IntervalStyle postgres: <c>-1 years +2 mons 3 days -04:05:06.5</c>) as its
+    /// length in microseconds, a month 30 days and a day 24 hours, as interval_cmp_value compares them
+    /// (https://www.postgresql.org/docs/current/datatype-datetime.html#DATATYPE-INTERVAL-OUTPUT); anything else as it is.
+    /// </summary>
+    internal static string Interval(string text)
+    {
+        const long MicrosecondsPerDay = 86_400_000_000;
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0)
+        {
+            return text;
+        }
+        Int128 total = 0;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i];
+            if (part.Contains(':', StringComparison.Ordinal))
+            {
+                if (Time(part) is not { } time)
+                {
+                    return text;
+                }
+                total += time;
+                continue;
+            }
+            if (i + 1 == parts.Length || !long.TryParse(part, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+            {
+                return text;
+            }
+            var daysPerUnit = parts[++i] switch
+            {
+                "year" or "years" => 360,
+                "mon" or "mons" => 30,
+                "day" or "days" => 1,
+                _ => 0,
+            };
+            if (daysPerUnit == 0)
+            {
+                return text;
+            }
+            total += (Int128)n * daysPerUnit * MicrosecondsPerDay;
+        }
+        return total.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>[-+]H:MM:SS[.ffffff] in microseconds; null if it is not that.</summary>
+    static Int128? Time(string part)
+    {
+        var negative = part[0] == '-';
+        var s = part[0] is '-' or '+' ? part[1..] : part;
+        var fields = s.Split(':');
+        if (fields.Length != 3 || !long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var hours)
+            || !int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var minutes))
+        {
+            return null;
+        }
+        var point = fields[2].IndexOf('.', StringComparison.Ordinal);
+        var whole = point < 0 ? fields[2] : fields[2][..point];
+        var fraction = point < 0 ? "" : fields[2][(point + 1)..];
+        if (!int.TryParse(whole, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || fraction.Length > 6
+            || fraction.Length > 0 && !int.TryParse(fraction, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            return null;
+        }
+        var micro = fraction.Length == 0 ? 0 : int.Parse(fraction.PadRight(6, '0'), CultureInfo.InvariantCulture);
+        var value = ((Int128)hours * 3600 + minutes * 60 + seconds) * 1_000_000 + micro;
+        return negative ? -value : value;
+    }
+
+    /// <summary>A timestamp at midnight (<c>2026-01-01 00:00:00</c>, BC too) as the date it starts, as a date = timestamp compares.</summary>
+    internal static string Midnight(string text)
+    {
+        const string Zero = " 00:00:00";
+        if (text.EndsWith(Zero, StringComparison.Ordinal))
+        {
+            return text[..^Zero.Length];
+        }
+        return text.EndsWith(Zero + " BC", StringComparison.Ordinal) ? text[..^(Zero.Length + 3)] + " BC" : text;
+    }
 
     /// <summary>
     /// A decimal number's canonical text (-001.500 and -1.5e0: -1.5; -0.00: 0); anything else (NaN, Infinity, not a

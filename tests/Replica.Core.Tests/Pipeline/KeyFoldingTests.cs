@@ -23,6 +23,35 @@ public class KeyFoldingTests
     [InlineData("abc", "abc")]
     public void Number_EqualNumbers_FoldToOneText(string text, string expected) => Assert.Equal(expected, KeyFold.Number(text));
 
+    [Theory]
+    [InlineData("1 day", "24:00:00")]
+    [InlineData("1 mon", "30 days")]
+    [InlineData("1 year", "360 days")]
+    [InlineData("-01:00:00", "-1 days +23:00:00")]
+    [InlineData("1 year 2 mons 3 days 04:05:06.5", "423 days 04:05:06.500000")]
+    [InlineData("00:00:00", "0 days")]
+    public void Interval_EqualIntervals_FoldToOneText(string a, string b) => Assert.Equal(KeyFold.Interval(a), KeyFold.Interval(b));
+
+    [Theory]
+    [InlineData("1 day", "1 day 00:00:00.000001")]
+    [InlineData("1 mon", "31 days")]
+    [InlineData("-01:00:00", "01:00:00")]
+    public void Interval_DifferentIntervals_FoldApart(string a, string b) => Assert.NotEqual(KeyFold.Interval(a), KeyFold.Interval(b));
+
+    [Theory]
+    [InlineData("infinity")]
+    [InlineData("1 fortnight")]
+    [InlineData("12:xx:00")]
+    [InlineData("")]
+    public void Interval_NotAnInterval_StaysAsItIs(string text) => Assert.Equal(text, KeyFold.Interval(text));
+
+    [Theory]
+    [InlineData("2026-01-01 00:00:00", "2026-01-01")]
+    [InlineData("0044-03-15 00:00:00 BC", "0044-03-15 BC")]
+    [InlineData("2026-01-01 00:00:01", "2026-01-01 00:00:01")]
+    [InlineData("2026-01-01", "2026-01-01")]
+    public void Midnight_TimestampAtMidnight_FoldsToItsDate(string text, string expected) => Assert.Equal(expected, KeyFold.Midnight(text));
+
     [Fact]
     public void Apply_CaseAccentsAndBlanks_FoldToOneText()
     {
@@ -45,6 +74,22 @@ public class KeyFoldingTests
              KeyFolding.Case | KeyFolding.Accents | KeyFolding.TrailingBlanks, KeyFolding.None, KeyFolding.None],
             columns.Select(c => KeyFold.Of(c, SqlDialect.PostgreSql)));
         Assert.Equal("public.nocase", columns[4].Collation);
+    }
+
+    [Fact]
+    public void Of_PostgresDomainsFloatsIntervalsAndDates_FoldAsTheyCompare()
+    {
+        Assert.True(StatementParser.TryParseCreateTable(Encoding.UTF8.GetBytes("""
+            CREATE TABLE public.t (e public.email, f double precision, r real, i interval, d date, s timestamp(3) without time zone,
+                                   z timestamp with time zone, b bytea, m public.mood[], v character varying(10))
+            """), out _, out var columns, out _, out _));
+        Assert.Equal(
+            [KeyFolding.Unknown, KeyFolding.Number, KeyFolding.Number, KeyFolding.Interval, KeyFolding.Midnight, KeyFolding.Midnight,
+             KeyFolding.None, KeyFolding.None, KeyFolding.Unknown, KeyFolding.None],
+            columns.Select(c => KeyFold.Of(c, SqlDialect.PostgreSql)));
+        Assert.Equal(KeyFold.Apply("-0", KeyFolding.Number), KeyFold.Apply("0", KeyFolding.Number));
+        Assert.Equal(KeyFold.Apply("Alice@X.org", KeyFolding.Unknown), KeyFold.Apply("alice@x.org", KeyFolding.Unknown));
+        Assert.Equal(KeyFold.Apply("1.0", KeyFolding.Unknown), KeyFold.Apply("1.00", KeyFolding.Unknown));
     }
 
     [Fact]

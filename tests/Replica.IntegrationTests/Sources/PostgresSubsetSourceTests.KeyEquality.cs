@@ -48,6 +48,7 @@ public sealed partial class PostgresSubsetSourceTests
     /// </summary>
     [Theory]
     [InlineData(false)]
+    [InlineData(true)]
     public async Task ReplicaDump_KeysOfADomainEqualButWrittenDifferently_RestoresWithEveryForeignKey(bool fromFile)
     {
         var db = await server.CreateDatabaseAsync();
@@ -85,5 +86,41 @@ public sealed partial class PostgresSubsetSourceTests
 
         Assert.Equal("2 2 2 2", string.Join(" ", (await server.QueryAsync(restored,
             "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tags), (SELECT count(*) FROM prices), (SELECT count(*) FROM labels)"))[0]));
+    }
+
+    /// <summary>
+    /// Values a type's equality takes as equal though its output differs: float8 -0 = 0, interval '1 day' = '24:00:00'
+    /// = '1 mon' / 30, date = timestamp at midnight.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ReplicaDump_KeysEqualByTheirTypeButNotByText_RestoresWithEveryForeignKey(bool fromFile)
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE TABLE levels (x float8 PRIMARY KEY);
+            INSERT INTO levels VALUES (0), (1.5);
+            CREATE TABLE at_level (id int PRIMARY KEY, x float8 NOT NULL REFERENCES levels);
+            INSERT INTO at_level VALUES (1, '-0'), (2, 1.5);
+            CREATE TABLE periods (p interval PRIMARY KEY);
+            INSERT INTO periods VALUES ('1 day'), ('1 mon'), ('-1 hours');
+            CREATE TABLE in_period (id int PRIMARY KEY, p interval NOT NULL REFERENCES periods);
+            INSERT INTO in_period VALUES (1, '24 hours'), (2, '30 days'), (3, '-60 minutes');
+            CREATE TABLE slots (at timestamp PRIMARY KEY);
+            INSERT INTO slots VALUES ('2026-01-01 00:00'), ('2026-01-02 12:00');
+            CREATE TABLE booked (id int PRIMARY KEY, on_day date NOT NULL REFERENCES slots);
+            INSERT INTO booked VALUES (1, '2026-01-01');
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.at_level }, { table: public.in_period }, { table: public.booked }]
+            """);
+
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "equal", await SourceArgumentsAsync(cli, db, fromFile));
+
+        Assert.Equal("1 2 3 1", string.Join(" ", (await server.QueryAsync(restored,
+            "SELECT (SELECT count(*) FROM levels WHERE x = 0), (SELECT count(*) FROM levels), (SELECT count(*) FROM periods), (SELECT count(*) FROM slots)"))[0]));
     }
 }
