@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
@@ -52,6 +53,14 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         /// </summary>
         public IReadOnlyList<string?>? MatchTypes { get; init; }
 
+        /// <summary>
+        /// The collation each key column is compared by (null: its own): a column linked to one of a nondeterministic
+        /// collation other than its own gets that one. A foreign key compares by the referenced column's collation, so a
+        /// followed child 'ABC' (text COLLATE "C") references 'abc' of a case-insensitive parent, which its own collation
+        /// would not find; as a parent, the coarser collation finds more rows, never fewer.
+        /// </summary>
+        public IReadOnlyList<string?>? MatchCollations { get; init; }
+
         /// <summary>SQL conditions whose truth fills the key columns at these positions with "t" (virtual links' where).</summary>
         public IReadOnlyDictionary<int, string> Conditions { get; init; } = new Dictionary<int, string>();
     }
@@ -100,11 +109,11 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
         string where;
         if (columns.Length == 1)
         {
-            where = $" WHERE t.{Identifiers.Delimited(table.KeyColumns[columns[0]])} = ANY($1::text[]::{MatchType(info, columns[0])}[])";
+            where = $" WHERE {Compared(table, info, columns[0])} = ANY($1::text[]::{MatchType(info, columns[0])}[])";
         }
         else
         {
-            var names = string.Join(", ", columns.Select(c => "t." + Identifiers.Delimited(table.KeyColumns[c])));
+            var names = string.Join(", ", columns.Select(c => Compared(table, info, c)));
             var arrays = string.Join(", ", columns.Select((c, i) => $"${i + 1}::text[]::{MatchType(info, c)}[]"));
             where = $" WHERE ({names}) IN (SELECT * FROM unnest({arrays}))";
         }
@@ -189,6 +198,10 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
     }
 
     static string MatchType(TableInfo info, int column) => info.MatchTypes?[column] ?? info.KeyColumnTypes[column];
+
+    /// <summary>A key column as a lookup compares it: under its partner's nondeterministic collation, if it has one.</summary>
+    static string Compared(SubsetTable table, TableInfo info, int column) =>
+        "t." + Identifiers.Delimited(table.KeyColumns[column]) + (info.MatchCollations?[column] is { } collation ? " COLLATE " + collation : "");
 
     async IAsyncEnumerable<KeyRow> ReadAsync(NpgsqlConnection on, SubsetTable table, string where, List<NpgsqlParameter> parameters,
         string? rootWhere, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -349,12 +362,17 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                         SELECT a.atttypid, a.atttypmod, 0
                         UNION ALL
                         SELECT t.typbasetype, t.typtypmod, d.depth + 1 FROM d JOIN pg_type t ON t.oid = d.oid WHERE t.typtype = 'd')
-                    SELECT format_type(d.oid, d.typmod) FROM d ORDER BY d.depth DESC LIMIT 1)
+                    SELECT format_type(d.oid, d.typmod) FROM d ORDER BY d.depth DESC LIMIT 1),
+                   (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.collname) FROM pg_collation c
+                    JOIN pg_namespace n ON n.oid = c.collnamespace WHERE c.oid = a.attcollation AND NOT {0})
             FROM pg_attribute a WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
             """;
         var columnTypes = new Dictionary<(uint, string), string>();
         var baseTypes = new Dictionary<(uint, string), string>();
-        await using (var command = new NpgsqlCommand(ColumnsSql, connection))
+        var nondeterministic = new Dictionary<(uint, string), string>();
+        // Nondeterministic collations came in PostgreSQL 12.
+        var deterministic = connection.PostgreSqlVersion.Major >= 12 ? "c.collisdeterministic" : "true";
+        await using (var command = new NpgsqlCommand(string.Format(CultureInfo.InvariantCulture, ColumnsSql, deterministic), connection))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = names.Keys.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -362,10 +380,23 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
             {
                 columnTypes[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(2);
                 baseTypes[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(3);
+                if (!reader.IsDBNull(4))
+                {
+                    nondeterministic[(reader.GetFieldValue<uint>(0), reader.GetString(1))] = reader.GetString(4);
+                }
             }
         }
         var infos = new Dictionary<SubsetTable, TableInfo>();
         string? BaseType(SubsetTable table, int column) => baseTypes.GetValueOrDefault((oids[table.Name], table.KeyColumns[column]));
+        string? Nondeterministic(SubsetTable table, int column) => nondeterministic.GetValueOrDefault((oids[table.Name], table.KeyColumns[column]));
+        var partnerCollations = new Dictionary<(SubsetTable, int), SortedSet<string>>();
+        void AddCollation((SubsetTable Table, int Column) to, string? collation)
+        {
+            if (collation is not null && collation != Nondeterministic(to.Table, to.Column))
+            {
+                (partnerCollations.TryGetValue(to, out var set) ? set : partnerCollations[to] = new(StringComparer.Ordinal)).Add(collation);
+            }
+        }
         // Each key column's partners' types (the columns a link pairs it with, either way).
         var partners = new Dictionary<(SubsetTable, int), HashSet<string?>>();
         foreach (var link in subsetLinks)
@@ -376,6 +407,8 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                 var parent = (link.Parent, link.ParentColumns[i]);
                 (partners.TryGetValue(child, out var p) ? p : partners[child] = []).Add(BaseType(link.Parent, link.ParentColumns[i]));
                 (partners.TryGetValue(parent, out var c) ? c : partners[parent] = []).Add(BaseType(link.Child, link.ChildColumns[i]));
+                AddCollation(child, Nondeterministic(link.Parent, link.ParentColumns[i]));
+                AddCollation(parent, Nondeterministic(link.Child, link.ChildColumns[i]));
             }
         }
         string? MatchTypeOf(SubsetTable table, int column)
@@ -408,6 +441,8 @@ public sealed class PostgresSubsetSource(NpgsqlConnection connection, IReadOnlyD
                 Conditions = conditions,
                 EstimatedRows = estimates[oid],
                 MatchTypes = [.. table.KeyColumns.Select((_, position) => conditions.ContainsKey(position) ? null : MatchTypeOf(table, position))],
+                MatchCollations = [.. table.KeyColumns.Select((_, position) =>
+                    conditions.ContainsKey(position) ? null : partnerCollations.GetValueOrDefault((table, position))?.Min)],
             };
         }
         return (tables, subsetLinks, infos);

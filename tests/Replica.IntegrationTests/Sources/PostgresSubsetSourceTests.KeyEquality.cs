@@ -123,4 +123,34 @@ public sealed partial class PostgresSubsetSourceTests
         Assert.Equal("1 2 3 1", string.Join(" ", (await server.QueryAsync(restored,
             "SELECT (SELECT count(*) FROM levels WHERE x = 0), (SELECT count(*) FROM levels), (SELECT count(*) FROM periods), (SELECT count(*) FROM slots)"))[0]));
     }
+
+    /// <summary>
+    /// A foreign key compares by the referenced column's collation: tagged.name (text COLLATE "C") 'ABC' references
+    /// tags.name 'abc' (case-insensitive). The children of a kept tag are every row that references it, as the file
+    /// subset (which folds case on both sides) keeps them.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ReplicaDump_FollowedChildOfACaseInsensitiveParent_KeepsEveryChildThatReferencesIt(bool fromFile)
+    {
+        var db = await server.CreateDatabaseAsync();
+        await server.ExecuteAsync(db, """
+            CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+            CREATE TABLE tags (name text COLLATE ci PRIMARY KEY);
+            INSERT INTO tags VALUES ('abc'), ('def'), ('ghi');
+            CREATE TABLE tagged (id int PRIMARY KEY, name text COLLATE "C" REFERENCES tags);
+            INSERT INTO tagged VALUES (1, 'ABC'), (2, 'abc'), (3, 'DEF'), (4, 'Abc');
+            """);
+        using var cli = new ReplicaCli();
+        var config = DumpConfig(cli, db, """
+            subset:
+              roots: [{ table: public.tags }]
+              follow_children: [public.tagged]
+            """);
+
+        var (restored, _, _) = await DumpAndLoadAsync(cli, config, "ci-children", await SourceArgumentsAsync(cli, db, fromFile));
+
+        Assert.Equal("1 2 3 4", string.Join(" ", (await server.QueryAsync(restored, "SELECT id FROM tagged ORDER BY 1")).Select(r => r[0])));
+    }
 }
