@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Replica.Config;
 using Replica.Lexing;
+using Replica.Pipeline;
 using Replica.Rewriting;
 using Replica.Transformers;
 
@@ -69,6 +70,11 @@ internal static class RewriteHarness
         var only = (onlyTables ?? []).Select(TablePattern.Parse).ToList();
         return new RewriteRules(rules, only, Create);
     }
+
+    /// <summary>Rules of one table with the real transformers (the registry's, under the test secret), a column each.</summary>
+    public static RewriteRules RealRules(string table, params (string Column, TransformerConfig Spec)[] columns) =>
+        new([new TableRule(TablePattern.Parse(table), TableAction.Transform, [.. columns.Select(c => new ColumnRule(NamePattern.Parse(c.Column), c.Spec))])], [],
+            (s, c) => TransformerRegistry.Create(DumpRequest.Bind(s), c, Replica.Core.Tests.Transformers.TransformerTestKit.Env));
 
     static Transformer Create(TransformerConfig spec, ColumnInfo column) => spec.Name switch
     {

@@ -42,7 +42,7 @@ public class TransformerFailureTests
         foreach (var segment in new[] { input.Length, 1, 7 })
         {
             var error = Assert.Throws<TransformerException>(() =>
-                RewriteInSegments(input, segment, RealRules("*.events", "happened", TransformerConfig.Of("date-shift")), mySql ? SqlDialect.MySql : SqlDialect.PostgreSql));
+                RewriteInSegments(input, segment, RealRules("*.events", ("happened", TransformerConfig.Of("date-shift"))), mySql ? SqlDialect.MySql : SqlDialect.PostgreSql));
 
             Assert.True((error.Table, error.Column, error.RowNumber, error.ByteOffset, error.LineNumber) == (table, "happened", row, offset, line),
                 $"{name}: {error.Message}");
@@ -82,7 +82,7 @@ public class TransformerFailureTests
             "2\t{\"bad\": \"\\377\"}\n" + // the COPY escape of the byte 0xFF
             "\\.\n" +
             "INSERT INTO public.docs VALUES (3, '{\"x\": [\"\\ud800\"], \"email\": \"e@f.org\"}');\n");
-        var rules = RealRules("public.docs", "doc", Json("email", "constant", ("value", "masked")));
+        var rules = RealRules("public.docs", ("doc", Json("email", "constant", ("value", "masked"))));
 
         var output = Text(Rewrite(dump, rules));
 
@@ -99,7 +99,7 @@ public class TransformerFailureTests
     {
         var head = "CREATE TABLE public.docs (\n    id integer,\n    doc json\n);\n\nCOPY public.docs (id, doc) FROM stdin;\n1\t{\"email\": \"a@b.org\"}\n";
         var dump = head + "2\t{\"id\": 2, \"email\": \"" + copyText + "\"}\n\\.\n";
-        var rules = RealRules("public.docs", "doc", Json("email", "email"));
+        var rules = RealRules("public.docs", ("doc", Json("email", "email")));
 
         var error = Assert.Throws<TransformerException>(() => Rewrite(Encoding.UTF8.GetBytes(dump), rules));
 
@@ -116,10 +116,6 @@ public class TransformerFailureTests
             ["transformer"] = new Dictionary<string, object?> { ["transformer"] = inner, ["options"] = options },
         });
     }
-
-    static RewriteRules RealRules(string table, string column, TransformerConfig spec) =>
-        new([new TableRule(TablePattern.Parse(table), TableAction.Transform, [new ColumnRule(NamePattern.Parse(column), spec)])], [],
-            (s, c) => TransformerRegistry.Create(DumpRequest.Bind(s), c, TransformerTestKit.Env));
 
     sealed class BuggyTransformer : Transformer
     {
